@@ -1,0 +1,1 @@
+"""Linux facts and primitives: commands, netlink, processes, cgroups and the doctor."""

@@ -1,0 +1,1 @@
+"""The kubelet: node registration, heartbeats and the pod lifecycle through CRI."""

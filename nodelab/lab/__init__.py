@@ -1,0 +1,1 @@
+"""The lab harness: topology, daemons, registry, ledger and cleanup."""

@@ -1,0 +1,1 @@
+"""OCI images and the distribution API: build, push and pull images as plain data."""

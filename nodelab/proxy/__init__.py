@@ -1,0 +1,1 @@
+"""kube-proxy: Service DNAT in iptables and nftables modes."""

@@ -1,0 +1,1 @@
+"""The container runtime: a CRI v1 gRPC server on runc."""

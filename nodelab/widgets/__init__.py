@@ -1,0 +1,1 @@
+"""Live ipywidgets + graphviz views of each step of the node."""
