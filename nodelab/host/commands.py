@@ -12,9 +12,11 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from nodelab.errors import NodelabError
+
 
 @dataclass
-class CommandError(Exception):
+class CommandError(NodelabError):
     """A host command that exited non-zero (or could not be started)."""
 
     argv: tuple[str, ...]

@@ -1,0 +1,5 @@
+import sys
+
+from nodelab.cli import main
+
+sys.exit(main())
