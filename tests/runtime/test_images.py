@@ -1,0 +1,78 @@
+"""Pulling from a real local registry into the image store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import need_root
+from cri_registry import LocalRegistry, busybox_layer, corrupt_blob, push_busybox, push_index
+
+from nodelab.errors import NodelabError
+from nodelab.oci.image import Entry, ImageConfig, Layer, build_image
+from nodelab.runtime.images import ImageStore
+from nodelab.runtime.pull import Puller
+
+pytestmark = [pytest.mark.privileged]
+
+
+def test_pull_creates_record_snapshots_and_lookups(registry: LocalRegistry, tmp_path: Path) -> None:
+    need_root()
+    store = ImageStore(tmp_path / "images")
+    seen: list[tuple[int, int]] = []
+    original = store.progress
+
+    def spy(ref: str, done: int, total: int) -> None:
+        seen.append((done, total))
+        original(ref, done, total)
+
+    store.progress = spy  # type: ignore[method-assign]
+    record = Puller(store).pull(registry.ref("busybox"))
+    assert record.id.startswith("sha256:")
+    assert record.repo_tags == [registry.ref("busybox:latest")]
+    assert (store.snapshot_dir(record.chain_ids[0]) / "bin/busybox").exists()
+    assert store.find(registry.ref("busybox")) == record
+    assert store.find(record.id[7:19]) == record
+    assert store.find(record.repo_digests[0]) == record
+    assert seen[-1][0] == seen[-1][1] > 0
+    store.remove(record)
+    assert store.list() == []
+    assert list(store.snapshots.iterdir()) == []
+
+
+def test_index_picks_this_platform(registry: LocalRegistry, tmp_path: Path) -> None:
+    need_root()
+    push_busybox(registry, "multi", "amd")
+    other = build_image([busybox_layer(), Layer.from_entries([Entry.file("other", b"x")])],
+                        ImageConfig(cmd=("sh",)))
+    from nodelab.oci.push import push_image
+    push_image(registry.client(), "multi", "arm", other)
+    push_index(registry, "multi", "latest", {"linux/amd64": "amd", "linux/arm64": "arm"})
+    record = Puller(ImageStore(tmp_path / "images")).pull(registry.ref("multi:latest"))
+    import platform
+    assert len(record.chain_ids) == (1 if platform.machine() == "x86_64" else 2)
+
+
+def test_whiteouts_across_layers(registry: LocalRegistry, tmp_path: Path) -> None:
+    need_root()
+    top = Layer.from_entries([Entry.file("etc/.wh.passwd", b""), Entry.file("tmp/new", b"n")])
+    push_busybox(registry, "whiteout", "latest", extra=[top])
+    store = ImageStore(tmp_path / "images")
+    record = Puller(store).pull(registry.ref("whiteout"))
+    upper = store.snapshot_dir(record.chain_ids[1])
+    assert (upper / "etc/passwd").is_char_device()
+
+
+def test_corrupt_blob_fails_the_pull_and_keeps_nothing(registry: LocalRegistry,
+                                                       tmp_path: Path) -> None:
+    need_root()
+    layer = Layer.from_entries([Entry.file("corrupt-me", b"payload" * 1000)])
+    push_busybox(registry, "corrupt", "latest", extra=[layer])
+    corrupt_blob(registry, layer.blob.digest)
+    store = ImageStore(tmp_path / "images")
+    with pytest.raises(NodelabError, match="digest mismatch"):
+        Puller(store).pull(registry.ref("corrupt"))
+    assert store.list() == []
+    assert not store.has_snapshot(layer.diff_id)
+    assert not any(p.name.startswith(".unpack") for p in store.snapshots.iterdir())
+    assert not store.blob_path(layer.blob.digest).exists()

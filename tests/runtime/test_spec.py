@@ -1,0 +1,139 @@
+"""The OCI spec plan: merge rules, user lookup, namespaces, resources, security defaults."""
+
+from __future__ import annotations
+
+import pytest
+from cri_api.v1 import api_pb2 as cri
+
+from nodelab.runtime.spec import (
+    DEFAULT_CAPABILITIES,
+    HostFacts,
+    SandboxContext,
+    SpecError,
+    container_spec,
+)
+
+SANDBOX = SandboxContext(netns_path="/run/netns/nlt-x", ipc_path="/s/ipc", uts_path="/s/uts",
+                         etc_files={"/etc/hosts": "/s/hosts"}, sysctls={"net.ipv4.ip_forward": "1"})
+PASSWD = "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n"
+GROUP = "root:x:0:\napp:x:1000:\nextra:x:2000:app\n"
+
+
+def plan(config: cri.ContainerConfig, image: dict[str, object] | None = None,
+         host: HostFacts | None = None) -> dict:  # type: ignore[type-arg]
+    image = {"Cmd": ["sh"]} if image is None else image
+    return container_spec(config, image, SANDBOX, "/r", "/nodelab/c",
+                          host or HostFacts(passwd=PASSWD, group=GROUP))
+
+
+def cfg(**kw: object) -> cri.ContainerConfig:
+    return cri.ContainerConfig(metadata=cri.ContainerMetadata(name="c"), **kw)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("command", "args", "expected"), [
+    ([], [], ["/entry", "cmd"]),
+    ([], ["a"], ["/entry", "a"]),
+    (["/bin/x"], [], ["/bin/x"]),
+    (["/bin/x"], ["y"], ["/bin/x", "y"]),
+])
+def test_args_merge_like_containerd(
+    command: list[str], args: list[str], expected: list[str]
+) -> None:
+    spec = plan(cfg(command=command, args=args), {"Entrypoint": ["/entry"], "Cmd": ["cmd"]})
+    assert spec["process"]["args"] == expected
+
+
+@pytest.mark.unit
+def test_no_command_anywhere_is_an_error() -> None:
+    with pytest.raises(SpecError, match="no command"):
+        plan(cfg(), {})
+
+
+@pytest.mark.unit
+def test_env_cri_overrides_image_and_workdir_falls_back() -> None:
+    spec = plan(cfg(envs=[cri.KeyValue(key="A", value="2"), cri.KeyValue(key="B", value="3")]),
+                {"Cmd": ["sh"], "Env": ["PATH=/bin", "A=1"], "WorkingDir": "/w"})
+    assert spec["process"]["env"] == ["PATH=/bin", "A=2", "B=3"]
+    assert spec["process"]["cwd"] == "/w"
+
+
+@pytest.mark.unit
+def test_image_user_name_resolves_through_passwd_and_groups() -> None:
+    spec = plan(cfg(), {"Cmd": ["sh"], "User": "app"})
+    assert spec["process"]["user"] == {"uid": 1000, "gid": 1000, "additionalGids": [1000, 2000]}
+
+
+@pytest.mark.unit
+def test_run_as_user_overrides_image_user() -> None:
+    sc = cri.LinuxContainerSecurityContext(run_as_user=cri.Int64Value(value=1000),
+                                           run_as_group=cri.Int64Value(value=7),
+                                           supplemental_groups=[9])
+    spec = plan(cfg(linux=cri.LinuxContainerConfig(security_context=sc)), {"Cmd": ["sh"],
+                                                                            "User": "root"})
+    assert spec["process"]["user"]["uid"] == 1000
+    assert spec["process"]["user"]["gid"] == 7
+    assert 9 in spec["process"]["user"]["additionalGids"]
+
+
+@pytest.mark.unit
+def test_unknown_user_is_an_error() -> None:
+    with pytest.raises(SpecError, match="nobody2"):
+        plan(cfg(), {"Cmd": ["sh"], "User": "nobody2"})
+
+
+@pytest.mark.unit
+def test_default_capabilities_and_masked_paths() -> None:
+    spec = plan(cfg())
+    assert spec["process"]["capabilities"]["bounding"] == list(DEFAULT_CAPABILITIES)
+    assert "/proc/kcore" in spec["linux"]["maskedPaths"]
+    assert "/proc/sys" in spec["linux"]["readonlyPaths"]
+
+
+@pytest.mark.unit
+def test_capability_add_and_drop() -> None:
+    sc = cri.LinuxContainerSecurityContext(capabilities=cri.Capability(
+        add_capabilities=["NET_ADMIN"], drop_capabilities=["KILL"]))
+    caps = plan(cfg(linux=cri.LinuxContainerConfig(security_context=sc)))["process"][
+        "capabilities"]["bounding"]
+    assert "CAP_NET_ADMIN" in caps and "CAP_KILL" not in caps
+
+
+@pytest.mark.unit
+def test_namespaces_join_the_sandbox() -> None:
+    ns = {n["type"]: n.get("path") for n in plan(cfg())["linux"]["namespaces"]}
+    assert ns == {"mount": None, "network": "/run/netns/nlt-x", "ipc": "/s/ipc", "uts": "/s/uts",
+                  "pid": None}
+
+
+@pytest.mark.unit
+def test_resources_and_clamped_oom_score_adj() -> None:
+    res = cri.LinuxContainerResources(cpu_shares=512, cpu_quota=50000, cpu_period=100000,
+                                      memory_limit_in_bytes=64 << 20, oom_score_adj=-997)
+    spec = plan(cfg(linux=cri.LinuxContainerConfig(resources=res)),
+                host=HostFacts(min_oom_score_adj=0, pids_limit=100))
+    assert spec["linux"]["resources"]["cpu"] == {"shares": 512, "quota": 50000, "period": 100000}
+    assert spec["linux"]["resources"]["memory"] == {"limit": 64 << 20}
+    assert spec["linux"]["resources"]["pids"] == {"limit": 100}
+    assert spec["process"]["oomScoreAdj"] == 0
+
+
+@pytest.mark.unit
+def test_mounts_readonly_propagation_and_etc_files() -> None:
+    mounts = plan(cfg(mounts=[cri.Mount(container_path="/data", host_path="/h", readonly=True,
+                                        propagation=cri.PROPAGATION_HOST_TO_CONTAINER)]))["mounts"]
+    by_dest = {m["destination"]: m for m in mounts}
+    assert by_dest["/data"]["options"] == ["rbind", "rslave", "ro"]
+    assert by_dest["/etc/hosts"]["source"] == "/s/hosts"
+
+
+@pytest.mark.unit
+def test_readonly_rootfs_and_devices() -> None:
+    sc = cri.LinuxContainerSecurityContext(readonly_rootfs=True)
+    spec = container_spec(
+        cfg(linux=cri.LinuxContainerConfig(security_context=sc),
+            devices=[cri.Device(container_path="/dev/x", host_path="/dev/null", permissions="rw")]),
+        {"Cmd": ["sh"]}, SANDBOX, "/r", "/c", HostFacts(devices={"/dev/null": ("c", 1, 3)}))
+    assert spec["root"]["readonly"] is True
+    assert spec["linux"]["devices"][0]["path"] == "/dev/x"
+    assert spec["linux"]["resources"]["devices"][-1]["access"] == "rw"
