@@ -1,0 +1,197 @@
+"""Network namespaces, links, addresses and routes, through netlink (pyroute2).
+
+Each function does one idempotent thing: `ensure_*` leaves the kernel in the asked state whether
+or not it already was, `delete_*` succeeds when the thing is already gone. Named network
+namespaces are the `ip netns` kind (bind mounts under /var/run/netns), so `ip netns exec` and
+every other tool see them.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pyroute2 import IPRoute, netns
+from pyroute2.netlink.exceptions import NetlinkError
+
+from nodelab.errors import NodelabError
+
+NETNS_DIR = Path("/var/run/netns")
+
+
+class NetlinkFailure(NodelabError):
+    pass
+
+
+def _fail(action: str, exc: Exception) -> NetlinkFailure:
+    hint = ""
+    if isinstance(exc, (NetlinkError, OSError)) and getattr(exc, "code", None) in (1, 13):
+        hint = " (needs root: run as root, or see `nodelab doctor`)"
+    if isinstance(exc, PermissionError):
+        hint = " (needs root: run as root, or see `nodelab doctor`)"
+    return NetlinkFailure(f"cannot {action}: {exc}{hint}")
+
+
+@contextmanager
+def ipr(namespace: str | None = None) -> Iterator[IPRoute]:
+    """An IPRoute socket in the root namespace, or inside the named one."""
+    try:
+        sock = IPRoute(netns=namespace) if namespace else IPRoute()
+    except (OSError, NetlinkError) as exc:
+        raise _fail(f"open netlink in {namespace or 'the root namespace'}", exc) from None
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def list_netns() -> list[str]:
+    return sorted(netns.listnetns())
+
+
+def netns_path(name: str) -> Path:
+    return NETNS_DIR / name
+
+
+def ensure_netns(name: str) -> None:
+    if netns_path(name).exists():
+        return
+    try:
+        netns.create(name)
+    except (OSError, NetlinkError) as exc:
+        raise _fail(f"create network namespace {name}", exc) from None
+
+
+def delete_netns(name: str) -> None:
+    if not netns_path(name).exists():
+        return
+    try:
+        netns.remove(name)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise _fail(f"delete network namespace {name}", exc) from None
+
+
+def link_names(namespace: str | None = None) -> list[str]:
+    with ipr(namespace) as sock:
+        return [str(link.get("ifname")) for link in sock.get_links()]
+
+
+def link_index(sock: IPRoute, name: str) -> int | None:
+    found = sock.link_lookup(ifname=name)
+    return int(found[0]) if found else None
+
+
+def ensure_bridge(name: str, namespace: str | None = None) -> None:
+    """A Linux bridge named `name`, up (a bridge without ports serves as a sink)."""
+    with ipr(namespace) as sock:
+        if link_index(sock, name) is None:
+            try:
+                sock.link("add", ifname=name, kind="bridge")
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    raise _fail(f"create bridge {name}", exc) from None
+        sock.link("set", index=link_index(sock, name), state="up")
+
+
+def ensure_veth_into(
+    host_name: str, namespace: str, peer_name: str, master: str | None = None
+) -> None:
+    """A veth pair: `host_name` in the root namespace (enslaved to `master`, up) and
+    `peer_name` inside `namespace` (up)."""
+    with ipr() as sock:
+        if link_index(sock, host_name) is None:
+            tmp_peer = f"{host_name[:11]}-p"
+            try:
+                sock.link("add", ifname=host_name, kind="veth", peer=tmp_peer)
+                peer = link_index(sock, tmp_peer)
+                sock.link("set", index=peer, net_ns_fd=namespace)
+            except NetlinkError as exc:
+                raise _fail(f"create veth {host_name} into {namespace}", exc) from None
+            with ipr(namespace) as inner:
+                index = link_index(inner, tmp_peer)
+                inner.link("set", index=index, ifname=peer_name)
+        index = link_index(sock, host_name)
+        if master is not None:
+            bridge = link_index(sock, master)
+            sock.link("set", index=index, master=bridge)
+        sock.link("set", index=index, state="up")
+    with ipr(namespace) as inner:
+        inner.link("set", index=link_index(inner, peer_name), state="up")
+        inner.link("set", index=link_index(inner, "lo"), state="up")
+
+
+def ensure_address(
+    link: str, address: ipaddress.IPv4Interface, namespace: str | None = None
+) -> None:
+    with ipr(namespace) as sock:
+        index = link_index(sock, link)
+        if index is None:
+            raise NetlinkFailure(f"cannot add {address} to {link}: no such link")
+        present = {
+            (a.get("address"), a.get("prefixlen")) for a in sock.get_addr(index=index, family=2)
+        }
+        if (str(address.ip), address.network.prefixlen) in present:
+            return
+        try:
+            sock.addr("add", index=index, address=str(address.ip),
+                      prefixlen=address.network.prefixlen)
+        except NetlinkError as exc:
+            if exc.code != errno.EEXIST:
+                raise _fail(f"add {address} to {link}", exc) from None
+
+
+def ensure_route(
+    destination: ipaddress.IPv4Network,
+    *,
+    device: str | None = None,
+    gateway: ipaddress.IPv4Address | None = None,
+    namespace: str | None = None,
+) -> None:
+    with ipr(namespace) as sock:
+        spec: dict[str, object] = {"dst": str(destination)}
+        if device is not None:
+            spec["oif"] = link_index(sock, device)
+        if gateway is not None:
+            spec["gateway"] = str(gateway)
+        try:
+            sock.route("replace", **spec)
+        except NetlinkError as exc:
+            where = namespace or "the root namespace"
+            raise _fail(f"route {destination} in {where}", exc) from None
+
+
+def delete_link(name: str, namespace: str | None = None) -> None:
+    with ipr(namespace) as sock:
+        index = link_index(sock, name)
+        if index is None:
+            return
+        try:
+            sock.link("del", index=index)
+        except NetlinkError as exc:
+            if exc.code != errno.ENODEV:
+                raise _fail(f"delete link {name}", exc) from None
+
+
+def host_routes() -> list[ipaddress.IPv4Network]:
+    """Every IPv4 destination the root namespace routes (all tables)."""
+    with ipr() as sock:
+        routes = sock.get_routes(family=2)
+    found = []
+    for route in routes:
+        dst = route.get("dst") or "0.0.0.0"
+        found.append(ipaddress.IPv4Network(f"{dst}/{route.get('dst_len', 0)}", strict=False))
+    return found
+
+
+def in_netns_argv(namespace: str | None, argv: list[str]) -> list[str]:
+    """`argv` run inside `namespace` (via `ip netns exec`, which keeps the PID)."""
+    return ["ip", "netns", "exec", namespace, *argv] if namespace else argv
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0

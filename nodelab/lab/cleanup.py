@@ -1,0 +1,87 @@
+"""Taking a lab down: undo the ledger newest first, then sweep by name for anything missed.
+
+Order matters: processes first (so nothing recreates what is being removed, and cgroups empty),
+then mounts under the state dir, then iptables chains and nft tables, then cgroups, then
+network namespaces (which takes their veths, bridges and rules with them) and links, then the
+state dir itself. Every step tolerates what is already gone, so `down` is safe to run twice and
+after `kill -9` of every lab process. Nothing without the lab's prefix is touched.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from nodelab.host import cgroups, mounts, netlink
+from nodelab.host.commands import CommandError, run
+from nodelab.host.processes import lab_processes, terminate
+from nodelab.lab.daemons import Supervisor
+from nodelab.lab.ledger import Entry, Ledger
+from nodelab.lab.names import LabNames
+from nodelab.lab.paths import LabPaths
+
+Progress = Callable[[str], None]
+
+
+def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None) -> None:
+    say = progress or (lambda _message: None)
+    ledger = Ledger(paths.ledger)
+    entries = list(reversed(ledger.entries()))
+    supervisor = Supervisor(names.lab, paths, ledger)
+    for entry in entries:
+        if entry.kind == "daemon":
+            say(f"stopping {entry.name}")
+            supervisor.stop(entry.name)
+    for process in lab_processes(names.lab):
+        terminate(process, grace=2.0)
+    for point in mounts.mounts_under(paths.root):
+        mounts.unmount(point)
+    for entry in entries:
+        if entry.kind == "mount":
+            mounts.unmount(Path(entry.name))
+        elif entry.kind == "iptables-chain":
+            _delete_iptables_chain(entry)
+        elif entry.kind == "nft-table":
+            _delete_nft_table(entry)
+    for group in cgroups.existing_groups(names.cgroup()):
+        cgroups.remove_group_tree(group)
+    for entry in entries:
+        if entry.kind == "cgroup":
+            for group in cgroups.existing_groups(entry.name):
+                cgroups.remove_group_tree(group)
+    namespaces = {e.name for e in entries if e.kind == "netns"}
+    namespaces |= {n for n in netlink.list_netns() if names.owns(n)}
+    for namespace in sorted(namespaces):
+        say(f"removing network namespace {namespace}")
+        netlink.delete_netns(namespace)
+    links = {e.name for e in entries if e.kind == "link" and not e.namespace}
+    links |= {link for link in netlink.link_names() if names.owns(link)}
+    for link in sorted(links):
+        say(f"removing link {link}")
+        netlink.delete_link(link)
+    if paths.root.exists():
+        shutil.rmtree(paths.root, ignore_errors=True)
+
+
+def _delete_iptables_chain(entry: Entry) -> None:
+    """Remove one chain nodelab made in the root namespace, and the jump rules into it."""
+    table = entry.detail or "filter"
+    prefix = ["ip", "netns", "exec", entry.namespace] if entry.namespace else []
+    try:
+        rules = run([*prefix, "iptables", "-t", table, "-S"]).stdout.splitlines()
+    except CommandError:
+        return
+    for rule in rules:
+        words = shlex.split(rule)
+        if words[:1] == ["-A"] and "-j" in words and words[words.index("-j") + 1] == entry.name:
+            run([*prefix, "iptables", "-t", table, "-D", *words[1:]], check=False)
+    run([*prefix, "iptables", "-t", table, "-F", entry.name], check=False)
+    run([*prefix, "iptables", "-t", table, "-X", entry.name], check=False)
+
+
+def _delete_nft_table(entry: Entry) -> None:
+    family, _, table = entry.name.partition(" ")
+    prefix = ["ip", "netns", "exec", entry.namespace] if entry.namespace else []
+    run([*prefix, "nft", "delete", "table", family, table], check=False)

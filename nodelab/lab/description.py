@@ -1,0 +1,40 @@
+"""`lab.json`: what a lab is (its name, subnet and node count), fixed at its first `up`.
+
+Later `up`s read it back, so the lab keeps its addresses for its whole life even if the host's
+routes change meanwhile.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodelab.lab.topology import Topology, plan_topology
+
+
+@dataclass(frozen=True)
+class LabDescription:
+    name: str
+    subnet: ipaddress.IPv4Network
+    nodes: int
+
+    @property
+    def topology(self) -> Topology:
+        return plan_topology(self.name, self.subnet, self.nodes)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        data = {"name": self.name, "subnet": str(self.subnet), "nodes": self.nodes}
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> LabDescription | None:
+        try:
+            data = json.loads(path.read_text())
+            return cls(str(data["name"]), ipaddress.IPv4Network(data["subnet"]), int(data["nodes"]))
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None

@@ -1,0 +1,217 @@
+"""`Lab`: bring a lab up, look at it, take it down (the Python API behind the CLI).
+
+`Lab.up(name, nodes)` runs the steps of `up` in order (kind-style: each step has a name and
+one `execute(context)` that is safe to repeat), under the lab's lock, so a second `up` of a lab
+that is already up only checks it. `lab.down()` (or leaving a `with Lab.up(...)` block) undoes
+everything from the ledger and by name. `Lab.get(name)` attaches to a lab that is up.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from nodelab.errors import NodelabError
+from nodelab.host import netlink
+from nodelab.lab.cleanup import take_down
+from nodelab.lab.context import LabContext, Progress
+from nodelab.lab.daemons import Supervisor
+from nodelab.lab.demo_images import DemoImages, PushDemoImages
+from nodelab.lab.description import LabDescription
+from nodelab.lab.ledger import Ledger
+from nodelab.lab.names import DEFAULT_LAB, MAX_NODES, LabNames
+from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
+from nodelab.lab.paths import LabPaths, state_base
+from nodelab.lab.registry import StartRegistry
+from nodelab.lab.status import LabStatus, NodeStatus
+from nodelab.lab.topology import Topology, choose_subnet
+
+
+class Step(Protocol):
+    name: str
+
+    def execute(self, ctx: LabContext) -> None: ...
+
+
+def up_steps() -> Sequence[Step]:
+    return (CreateLabBridge(), CreateNodeNamespaces(), StartRegistry(), PushDemoImages())
+
+
+def _stderr_progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _locked(paths: LabPaths) -> Iterator[None]:
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with open(paths.lock, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+class Lab:
+    """A running lab. Create with `Lab.up(...)`, attach with `Lab.get(name)`."""
+
+    def __init__(self, description: LabDescription, base: Path | None = None) -> None:
+        self.description = description
+        self.names = LabNames(description.name)
+        self.paths = LabPaths.for_lab(description.name, base)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def up(
+        cls,
+        name: str = DEFAULT_LAB,
+        nodes: int = 1,
+        *,
+        base: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Lab:
+        """Bring lab `name` up with `nodes` nodes (or check it, if it is up already)."""
+        names = LabNames(name)
+        if not 1 <= nodes <= MAX_NODES:
+            raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
+        if not netlink.is_root():
+            raise NodelabError(
+                f"cannot bring lab {name} up: not root (network namespaces, bridges and cgroups "
+                "need root; run as root, or see `nodelab doctor`)"
+            )
+        paths = LabPaths.for_lab(name, base)
+        say = progress or _stderr_progress
+        with _locked(paths):
+            description = LabDescription.load(paths.description)
+            if description is None:
+                subnet = choose_subnet(name, netlink.host_routes())
+                description = LabDescription(name, subnet, nodes)
+                description.save(paths.description)
+            elif description.nodes != nodes:
+                raise NodelabError(
+                    f"lab {name} is up with {description.nodes} node(s), not {nodes}: "
+                    f"take it down first (`nodelab down --name {name}`)"
+                )
+            lab = cls(description, base)
+            ledger = Ledger(paths.ledger)
+            ctx = LabContext(names, paths, description, ledger,
+                             Supervisor(name, paths, ledger), say)
+            for step in up_steps():
+                say(f"{step.name}")
+                step.execute(ctx)
+        return lab
+
+    @classmethod
+    def get(cls, name: str = DEFAULT_LAB, *, base: Path | None = None) -> Lab:
+        """The lab `name`, which must have been brought up."""
+        LabNames(name)
+        description = LabDescription.load(LabPaths.for_lab(name, base).description)
+        if description is None:
+            raise NodelabError(f"lab {name} is not up (start it with `nodelab up --name {name}`)")
+        return cls(description, base)
+
+    def down(self, progress: Progress | None = None) -> None:
+        """Stop every process of the lab and remove every trace of it."""
+        take_down_lab(self.names.lab, self.paths.root.parent, progress)
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.down(progress=lambda _message: None)
+
+    # --- facts -----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.description.name
+
+    @property
+    def topology(self) -> Topology:
+        return self.description.topology
+
+    @property
+    def kubeconfig(self) -> Path:
+        """The admin kubeconfig (written once the control plane runs)."""
+        return self.paths.kubeconfig
+
+    @property
+    def images(self) -> DemoImages:
+        return DemoImages(self.topology.registry)
+
+    def status(self) -> LabStatus:
+        return lab_status(self.name, self.paths.root.parent)
+
+    def __repr__(self) -> str:
+        return f"Lab({self.name!r}, nodes={self.description.nodes}, subnet={self.topology.subnet})"
+
+
+def take_down_lab(name: str, base: Path | None = None, progress: Progress | None = None) -> None:
+    names = LabNames(name)
+    paths = LabPaths.for_lab(name, base)
+    take_down(names, paths, progress)
+
+
+def known_labs(base: Path | None = None) -> list[str]:
+    root = base or state_base()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "lab.json").exists()
+                  or (p / "ledger.jsonl").exists())
+
+
+def lab_status(name: str, base: Path | None = None) -> LabStatus:
+    names = LabNames(name)
+    paths = LabPaths.for_lab(name, base)
+    description = LabDescription.load(paths.description)
+    if description is None:
+        return LabStatus(name=name, exists=False, state_dir=str(paths.root))
+    topology = description.topology
+    supervisor = Supervisor(name, paths, Ledger(paths.ledger))
+    present = set(netlink.list_netns())
+    nodes = tuple(
+        NodeStatus(
+            name=node.name,
+            netns=node.netns,
+            ip=str(node.ip),
+            cri_socket=str(paths.cri_socket(node.name)),
+            pod_cidr=None,
+            netns_present=node.netns in present,
+            daemons=tuple(
+                supervisor.status(f"{node.name}/{daemon}")
+                for daemon in daemon_names(paths, node.name)
+            ),
+        )
+        for node in topology.nodes
+    )
+    return LabStatus(
+        name=names.lab,
+        exists=True,
+        gateway=str(topology.gateway),
+        subnet=str(topology.subnet),
+        registry=topology.registry,
+        apiserver=topology.apiserver_url,
+        kubeconfig=str(paths.kubeconfig),
+        state_dir=str(paths.root),
+        daemons=tuple(supervisor.status(daemon) for daemon in daemon_names(paths, None)),
+        nodes=nodes,
+    )
+
+
+def daemon_names(paths: LabPaths, node: str | None) -> list[str]:
+    """The daemons with pidfiles: the lab's own (`node` None) or those of one node."""
+    if not paths.run.is_dir():
+        return []
+    stems = sorted(p.stem for p in paths.run.glob("*.pid"))
+    if node is None:
+        return [s for s in stems if not re.match(r"^node\d+-", s)]
+    return [s[len(node) + 1:] for s in stems if s.startswith(f"{node}-")]

@@ -1,0 +1,63 @@
+"""The lab's ledger: every resource is written down *before* it is created.
+
+An append-only JSON-lines file in the lab's state dir. `down` undoes the entries newest first,
+so it can clean up after a crash at any point of `up`, after `kill -9` of every lab process, or
+after components of later layers (the runtime's cgroups and mounts, kube-proxy's tables) wrote
+their own entries. Removing something that is already gone is not an error.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+KINDS = ("netns", "link", "daemon", "cgroup", "mount", "nft-table", "iptables-chain")
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str  # one of KINDS
+    name: str
+    namespace: str = ""  # the network namespace a link/table/chain lives in ("" = root)
+    detail: str = ""  # e.g. the iptables table of a chain, the daemon's pidfile
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown ledger kind {self.kind!r}")
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, entry: Entry) -> None:
+        """Write `entry` down (once) before the resource is created."""
+        if entry in self.entries():
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(asdict(entry), sort_keys=True) + "\n"
+        with open(self.path, "a") as out:
+            fcntl.flock(out, fcntl.LOCK_EX)
+            out.write(line)
+            out.flush()
+            os.fsync(out.fileno())
+
+    def entries(self) -> list[Entry]:
+        try:
+            lines = self.path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        found: list[Entry] = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                entry = Entry(**json.loads(line))
+            except (ValueError, TypeError):
+                continue  # a torn last line after a crash
+            if entry not in found:
+                found.append(entry)
+        return found

@@ -1,0 +1,88 @@
+"""What `nodelab status` reports: the lab, its addresses and every daemon's PID and state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nodelab.lab.daemons import DaemonStatus
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    netns: str
+    ip: str
+    cri_socket: str
+    pod_cidr: str | None
+    netns_present: bool
+    daemons: tuple[DaemonStatus, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "netns": self.netns,
+            "ip": self.ip,
+            "cri_socket": self.cri_socket,
+            "pod_cidr": self.pod_cidr,
+            "netns_present": self.netns_present,
+            "daemons": [d.to_json() for d in self.daemons],
+        }
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    name: str
+    exists: bool
+    gateway: str | None = None
+    subnet: str | None = None
+    registry: str | None = None
+    apiserver: str | None = None
+    kubeconfig: str | None = None
+    state_dir: str = ""
+    daemons: tuple[DaemonStatus, ...] = ()
+    nodes: tuple[NodeStatus, ...] = field(default_factory=tuple)
+
+    @property
+    def healthy(self) -> bool:
+        every = list(self.daemons) + [d for n in self.nodes for d in n.daemons]
+        return (
+            self.exists
+            and all(d.state == "running" for d in every)
+            and all(n.netns_present for n in self.nodes)
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "exists": self.exists,
+            "healthy": self.healthy,
+            "gateway": self.gateway,
+            "subnet": self.subnet,
+            "registry": self.registry,
+            "apiserver": self.apiserver,
+            "kubeconfig": self.kubeconfig,
+            "state_dir": self.state_dir,
+            "daemons": [d.to_json() for d in self.daemons],
+            "nodes": [n.to_json() for n in self.nodes],
+        }
+
+    def render(self) -> str:
+        if not self.exists:
+            return f"lab {self.name}: not up (start it with `nodelab up --name {self.name}`)"
+        lines = [
+            f"lab {self.name}: {'healthy' if self.healthy else 'DEGRADED'}",
+            f"  network     {self.subnet} (gateway {self.gateway})",
+            f"  registry    {self.registry}",
+            f"  api server  {self.apiserver}",
+            f"  kubeconfig  {self.kubeconfig}",
+            f"  state dir   {self.state_dir}",
+        ]
+        for daemon in self.daemons:
+            lines.append(f"  {daemon.name:<11} {daemon.state} (pid {daemon.pid})")
+        for node in self.nodes:
+            present = "" if node.netns_present else " (netns MISSING)"
+            lines.append(f"  node {node.name}: {node.ip} in netns {node.netns}{present}")
+            lines.append(f"    cri socket {node.cri_socket}, pod CIDR {node.pod_cidr or '-'}")
+            for daemon in node.daemons:
+                lines.append(f"    {daemon.name:<18} {daemon.state} (pid {daemon.pid})")
+        return "\n".join(lines)
