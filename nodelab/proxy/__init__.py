@@ -1,1 +1,71 @@
-"""kube-proxy: Service DNAT in iptables and nftables modes."""
+"""kube-proxy: Service DNAT in iptables and nftables modes.
+
+The public face. Everything is plan-then-apply:
+
+- input: `Service`, `EndpointSlice`, `ProxyState`, `ProxyNode` (`model`), built from API
+  objects by `service_from_k8s` / `endpoint_slice_from_k8s` (or the `*_from_dict` twins);
+- plans (pure): `render_iptables(state, node, previous) -> IptablesPlan` (an
+  `iptables-restore --noflush` payload with upstream's chains and hashes) and
+  `render_nftables(state, node, previous) -> NftPlan` (an nft transaction on `ip kube-proxy`);
+  with `previous`, a partial sync;
+- apply: `Proxier` (sync, partial/full, mode switch, UDP conntrack cleanup, `ProxyMetrics`);
+  `run_proxy` is the list+watch loop with the official client; `python -m nodelab.proxy` the
+  per-node process.
+"""
+
+from nodelab.proxy.chain_names import (
+    endpoint_chain,
+    nft_endpoint_base,
+    nft_service_base,
+    service_chain,
+)
+from nodelab.proxy.iptables_plan import IptablesPlan, render_iptables
+from nodelab.proxy.metrics import ProxyMetrics, SyncRecord, read_metrics
+from nodelab.proxy.model import (
+    EndpointSlice,
+    ProxyNode,
+    ProxyState,
+    Service,
+    ServicePortSpec,
+    SliceEndpoint,
+    SlicePort,
+)
+from nodelab.proxy.nftables_plan import NftPlan, render_nftables
+from nodelab.proxy.objects import (
+    endpoint_slice_from_dict,
+    endpoint_slice_from_k8s,
+    service_from_dict,
+    service_from_k8s,
+)
+from nodelab.proxy.proxier import MODES, Proxier, remove_mode_rules, render_plan
+from nodelab.proxy.servicemap import ServicePortName
+
+__all__ = [
+    "MODES",
+    "EndpointSlice",
+    "IptablesPlan",
+    "NftPlan",
+    "ProxyMetrics",
+    "ProxyNode",
+    "ProxyState",
+    "Proxier",
+    "Service",
+    "ServicePortName",
+    "ServicePortSpec",
+    "SliceEndpoint",
+    "SlicePort",
+    "SyncRecord",
+    "endpoint_chain",
+    "endpoint_slice_from_dict",
+    "endpoint_slice_from_k8s",
+    "nft_endpoint_base",
+    "nft_service_base",
+    "read_metrics",
+    "remove_mode_rules",
+    "render_iptables",
+    "render_nftables",
+    "render_plan",
+    "service_chain",
+    "service_from_dict",
+    "service_from_k8s",
+]
