@@ -1,5 +1,8 @@
 """Network namespaces, links, addresses and routes, through netlink (pyroute2).
 
+pyroute2's synchronous API drives an asyncio loop of its own, which fails inside a running loop
+(a Jupyter kernel, an async daemon); `off_event_loop` runs such calls in a worker thread then.
+
 Each function does one idempotent thing: `ensure_*` leaves the kernel in the asked state whether
 or not it already was, `delete_*` succeeds when the thing is already gone. Named network
 namespaces are the `ip netns` kind (bind mounts under /var/run/netns), so `ip netns exec` and
@@ -8,11 +11,15 @@ every other tool see them.
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import functools
 import ipaddress
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 from pathlib import Path
 
 from pyroute2 import IPRoute, netns
@@ -21,6 +28,24 @@ from pyroute2.netlink.exceptions import NetlinkError
 from nodelab.errors import NodelabError
 
 NETNS_DIR = Path("/var/run/netns")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nodelab-netlink")
+
+
+def off_event_loop(func: Callable[P, R]) -> Callable[P, R]:
+    """Run `func` in a worker thread when the calling thread runs an asyncio loop."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return func(*args, **kwargs)
+        return _worker.submit(func, *args, **kwargs).result()
+
+    return wrapper
 
 
 class NetlinkFailure(NodelabError):
@@ -49,6 +74,7 @@ def ipr(namespace: str | None = None) -> Iterator[IPRoute]:
         sock.close()
 
 
+@off_event_loop
 def list_netns() -> list[str]:
     return sorted(netns.listnetns())
 
@@ -57,6 +83,7 @@ def netns_path(name: str) -> Path:
     return NETNS_DIR / name
 
 
+@off_event_loop
 def ensure_netns(name: str) -> None:
     if netns_path(name).exists():
         return
@@ -66,6 +93,7 @@ def ensure_netns(name: str) -> None:
         raise _fail(f"create network namespace {name}", exc) from None
 
 
+@off_event_loop
 def delete_netns(name: str) -> None:
     if not netns_path(name).exists():
         return
@@ -76,6 +104,7 @@ def delete_netns(name: str) -> None:
             raise _fail(f"delete network namespace {name}", exc) from None
 
 
+@off_event_loop
 def link_names(namespace: str | None = None) -> list[str]:
     with ipr(namespace) as sock:
         return [str(link.get("ifname")) for link in sock.get_links()]
@@ -86,6 +115,7 @@ def link_index(sock: IPRoute, name: str) -> int | None:
     return int(found[0]) if found else None
 
 
+@off_event_loop
 def ensure_bridge(name: str, namespace: str | None = None) -> None:
     """A Linux bridge named `name`, up (a bridge without ports serves as a sink)."""
     with ipr(namespace) as sock:
@@ -98,6 +128,7 @@ def ensure_bridge(name: str, namespace: str | None = None) -> None:
         sock.link("set", index=link_index(sock, name), state="up")
 
 
+@off_event_loop
 def ensure_veth_into(
     host_name: str, namespace: str, peer_name: str, master: str | None = None
 ) -> None:
@@ -125,6 +156,7 @@ def ensure_veth_into(
         inner.link("set", index=link_index(inner, "lo"), state="up")
 
 
+@off_event_loop
 def ensure_address(
     link: str, address: ipaddress.IPv4Interface, namespace: str | None = None
 ) -> None:
@@ -145,6 +177,7 @@ def ensure_address(
                 raise _fail(f"add {address} to {link}", exc) from None
 
 
+@off_event_loop
 def ensure_route(
     destination: ipaddress.IPv4Network,
     *,
@@ -165,6 +198,7 @@ def ensure_route(
             raise _fail(f"route {destination} in {where}", exc) from None
 
 
+@off_event_loop
 def delete_link(name: str, namespace: str | None = None) -> None:
     with ipr(namespace) as sock:
         index = link_index(sock, name)
@@ -177,6 +211,7 @@ def delete_link(name: str, namespace: str | None = None) -> None:
                 raise _fail(f"delete link {name}", exc) from None
 
 
+@off_event_loop
 def host_routes() -> list[ipaddress.IPv4Network]:
     """Every IPv4 destination the root namespace routes (all tables)."""
     with ipr() as sock:

@@ -1,0 +1,84 @@
+"""Suite-wide fixtures: a private state base, uniquely named labs, and the residue check.
+
+The residue check snapshots everything with a nodelab name (network namespaces, links,
+cgroups, mounts, lab processes, iptables chains, nft tables) when the session starts and fails
+the run if anything new is still there when it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from nodelab.lab.lab import Lab, take_down_lab
+
+IS_ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root: real namespaces and links")
+
+_STATE_BASE = Path(tempfile.mkdtemp(prefix="nlt-", dir="/tmp"))
+os.environ["NODELAB_STATE_DIR"] = str(_STATE_BASE)
+os.chmod(_STATE_BASE, 0o755)
+
+
+def _residue() -> set[str]:
+    if not IS_ROOT:
+        return set()
+    from nodelab.lab.residue import residue
+
+    return residue()
+
+
+_BEFORE = _residue()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    left = sorted(_residue() - _BEFORE)
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        text = "lab residue left by the test session:\n  " + "\n  ".join(left)
+        if reporter is not None:
+            reporter.write_sep("=", "RESIDUE CHECK FAILED", red=True)
+            reporter.write_line(text)
+        else:
+            print(text)
+
+
+@pytest.fixture(scope="session")
+def state_base() -> Path:
+    return _STATE_BASE
+
+
+def unique_lab_name() -> str:
+    return "t" + secrets.token_hex(3)[:5]
+
+
+LabFactory = Callable[..., Lab]
+
+
+@pytest.fixture
+def make_lab() -> Iterator[LabFactory]:
+    """Bring up uniquely named labs; every one is taken down when the test ends."""
+    names: list[str] = []
+
+    def make(nodes: int = 1, name: str | None = None) -> Lab:
+        name = name or unique_lab_name()
+        names.append(name)
+        return Lab.up(name, nodes, progress=lambda _message: None)
+
+    try:
+        yield make
+    finally:
+        for name in names:
+            take_down_lab(name)
+
+
+@pytest.fixture
+def lab(make_lab: LabFactory) -> Lab:
+    """A one-node lab, taken down after the test."""
+    return make_lab()
