@@ -54,8 +54,9 @@ def endpoints(
         )
         for ip in ips
     )
-    return EndpointSlice(ns, slice_name or f"{svc}-abcde", svc, eps,
-                         (SlicePort(port, port_name, protocol),))
+    return EndpointSlice(
+        ns, slice_name or f"{svc}-abcde", svc, eps, (SlicePort(port, port_name, protocol),)
+    )
 
 
 def state(*objs: Service | EndpointSlice) -> ProxyState:

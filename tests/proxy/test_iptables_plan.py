@@ -95,8 +95,12 @@ def test_localhost_nodeports_default_adds_the_localnet_guard() -> None:
 
 def test_unready_endpoints_get_no_rules() -> None:
     plan = render_iptables(
-        state(service("web", "10.96.0.10"),
-              endpoints("web", "10.244.1.2", "10.244.1.3", not_ready=("10.244.1.3",))), NODE)
+        state(
+            service("web", "10.96.0.10"),
+            endpoints("web", "10.244.1.2", "10.244.1.3", not_ready=("10.244.1.3",)),
+        ),
+        NODE,
+    )
     assert sep("10.244.1.3:8080") not in plan.payload
     rules = [r for r in nat_rules(plan.payload) if r.startswith(f"-A {SVC}")]
     assert rules[-1].endswith(f"-j {sep('10.244.1.2:8080')}")
@@ -104,55 +108,82 @@ def test_unready_endpoints_get_no_rules() -> None:
 
 
 def test_node_port_goes_through_the_ext_chain() -> None:
-    plan = render_iptables(state(service("web", "10.96.0.10", node_port=30080),
-                                 endpoints("web", "10.244.1.2")), NODE)
+    plan = render_iptables(
+        state(service("web", "10.96.0.10", node_port=30080), endpoints("web", "10.244.1.2")), NODE
+    )
     ext = "KUBE-EXT-" + h("demo/web:httptcp")
     rules = nat_rules(plan.payload)
-    assert (f"-A KUBE-NODEPORTS -m comment --comment demo/web:http -m tcp -p tcp --dport 30080 "
-            f"-j {ext}") in rules
-    assert (f'-A {ext} -m comment --comment "masquerade traffic for demo/web:http external '
-            'destinations" -j KUBE-MARK-MASQ') in rules
+    assert (
+        f"-A KUBE-NODEPORTS -m comment --comment demo/web:http -m tcp -p tcp --dport 30080 -j {ext}"
+    ) in rules
+    assert (
+        f'-A {ext} -m comment --comment "masquerade traffic for demo/web:http external '
+        'destinations" -j KUBE-MARK-MASQ'
+    ) in rules
     assert f"-A {ext} -j {SVC}" in rules
 
 
 def test_node_port_without_endpoints_is_rejected() -> None:
     plan = render_iptables(state(service("web", "10.96.0.10", node_port=30080)), NODE)
-    assert ('-A KUBE-EXTERNAL-SERVICES -m comment --comment "demo/web:http has no endpoints" '
-            "-m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j REJECT"
-            ) in filter_rules(plan.payload)
+    assert (
+        '-A KUBE-EXTERNAL-SERVICES -m comment --comment "demo/web:http has no endpoints" '
+        "-m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j REJECT"
+    ) in filter_rules(plan.payload)
 
 
 def test_client_ip_affinity_uses_recent() -> None:
-    plan = render_iptables(state(service("web", "10.96.0.10", session_affinity="ClientIP",
-                                         sticky_seconds=600),
-                                 endpoints("web", "10.244.1.2", "10.244.1.3")), NODE)
+    plan = render_iptables(
+        state(
+            service("web", "10.96.0.10", session_affinity="ClientIP", sticky_seconds=600),
+            endpoints("web", "10.244.1.2", "10.244.1.3"),
+        ),
+        NODE,
+    )
     rules = nat_rules(plan.payload)
     s1 = sep("10.244.1.2:8080")
-    assert (f'-A {SVC} -m comment --comment "demo/web:http -> 10.244.1.2:8080" -m recent '
-            f"--name {s1} --rcheck --seconds 600 --reap -j {s1}") in rules
-    assert (f"-A {s1} -m comment --comment demo/web:http -m recent --name {s1} --set "
-            "-m tcp -p tcp -j DNAT --to-destination 10.244.1.2:8080") in rules
+    assert (
+        f'-A {SVC} -m comment --comment "demo/web:http -> 10.244.1.2:8080" -m recent '
+        f"--name {s1} --rcheck --seconds 600 --reap -j {s1}"
+    ) in rules
+    assert (
+        f"-A {s1} -m comment --comment demo/web:http -m recent --name {s1} --set "
+        "-m tcp -p tcp -j DNAT --to-destination 10.244.1.2:8080"
+    ) in rules
 
 
 def test_internal_traffic_policy_local() -> None:
     svl = "KUBE-SVL-" + h("demo/web:httptcp")
-    local = render_iptables(state(
-        service("web", "10.96.0.10", internal_traffic_policy="Local"),
-        endpoints("web", "10.244.1.2", "10.244.2.2", nodes={"10.244.2.2": "node2"})), NODE)
+    local = render_iptables(
+        state(
+            service("web", "10.96.0.10", internal_traffic_policy="Local"),
+            endpoints("web", "10.244.1.2", "10.244.2.2", nodes={"10.244.2.2": "node2"}),
+        ),
+        NODE,
+    )
     assert f"-d 10.96.0.10 --dport 80 -j {svl}" in local.payload
     assert SVC not in local.payload and sep("10.244.2.2:8080") not in local.payload
-    remote = render_iptables(state(
-        service("web", "10.96.0.10", internal_traffic_policy="Local"),
-        endpoints("web", "10.244.2.2", node="node2")), NODE)
-    assert ('-A KUBE-SERVICES -m comment --comment "demo/web:http has no local endpoints" '
-            "-m tcp -p tcp -d 10.96.0.10 --dport 80 -j DROP") in filter_rules(remote.payload)
+    remote = render_iptables(
+        state(
+            service("web", "10.96.0.10", internal_traffic_policy="Local"),
+            endpoints("web", "10.244.2.2", node="node2"),
+        ),
+        NODE,
+    )
+    assert (
+        '-A KUBE-SERVICES -m comment --comment "demo/web:http has no local endpoints" '
+        "-m tcp -p tcp -d 10.96.0.10 --dport 80 -j DROP"
+    ) in filter_rules(remote.payload)
 
 
 def test_external_traffic_policy_local() -> None:
     svl, ext = "KUBE-SVL-" + h("demo/web:httptcp"), "KUBE-EXT-" + h("demo/web:httptcp")
-    plan = render_iptables(state(
-        service("web", "10.96.0.10", node_port=30080, external_traffic_policy="Local"),
-        endpoints("web", "10.244.1.2", "10.244.2.2", nodes={"10.244.2.2": "node2"})), NODE)
+    plan = render_iptables(
+        state(
+            service("web", "10.96.0.10", node_port=30080, external_traffic_policy="Local"),
+            endpoints("web", "10.244.1.2", "10.244.2.2", nodes={"10.244.2.2": "node2"}),
+        ),
+        NODE,
+    )
     ext_rules = [r for r in nat_rules(plan.payload) if r.startswith(f"-A {ext} ")]
     assert ext_rules == [
         f'-A {ext} -m comment --comment "pod traffic for demo/web:http external destinations" '
@@ -164,17 +195,27 @@ def test_external_traffic_policy_local() -> None:
         f"-A {ext} -j {svl}",
     ]
     svl_rules = [r for r in nat_rules(plan.payload) if r.startswith(f"-A {svl} ")]
-    assert svl_rules == [f'-A {svl} -m comment --comment "demo/web:http -> 10.244.1.2:8080" '
-                         f"-j {sep('10.244.1.2:8080')}"]
+    assert svl_rules == [
+        f'-A {svl} -m comment --comment "demo/web:http -> 10.244.1.2:8080" '
+        f"-j {sep('10.244.1.2:8080')}"
+    ]
 
 
 def test_partial_sync_writes_only_changed_services() -> None:
     other = "KUBE-SVC-" + h("demo/db:httptcp")
-    before = state(service("web", "10.96.0.10"), endpoints("web", "10.244.1.2", "10.244.1.3"),
-                   service("db", "10.96.0.12"), endpoints("db", "10.244.1.7"))
+    before = state(
+        service("web", "10.96.0.10"),
+        endpoints("web", "10.244.1.2", "10.244.1.3"),
+        service("db", "10.96.0.12"),
+        endpoints("db", "10.244.1.7"),
+    )
     first = render_iptables(before, NODE)
-    after = state(service("web", "10.96.0.10"), endpoints("web", "10.244.1.2"),
-                  service("db", "10.96.0.12"), endpoints("db", "10.244.1.7"))
+    after = state(
+        service("web", "10.96.0.10"),
+        endpoints("web", "10.244.1.2"),
+        service("db", "10.96.0.12"),
+        endpoints("db", "10.244.1.7"),
+    )
     second = render_iptables(after, NODE, first)
     assert not second.full and second.written_services == (("demo", "web"),)
     assert f":{SVC} - [0:0]" in second.payload
@@ -189,9 +230,9 @@ def test_partial_sync_writes_only_changed_services() -> None:
 
 
 def test_full_sync_removes_only_leftover_kube_chains() -> None:
-    leftovers = frozenset({"KUBE-SVC-AAAAAAAAAAAAAAAA", "KUBE-SEP-BBBBBBBBBBBBBBBB",
-                           "CNI-MASQ-1234", "KUBE-SERVICES"})
-    plan = render_iptables(state(service("web", "10.96.0.10")), NODE,
-                           existing_chains=leftovers)
+    leftovers = frozenset(
+        {"KUBE-SVC-AAAAAAAAAAAAAAAA", "KUBE-SEP-BBBBBBBBBBBBBBBB", "CNI-MASQ-1234", "KUBE-SERVICES"}
+    )
+    plan = render_iptables(state(service("web", "10.96.0.10")), NODE, existing_chains=leftovers)
     assert set(plan.deleted_chains) == {"KUBE-SVC-AAAAAAAAAAAAAAAA", "KUBE-SEP-BBBBBBBBBBBBBBBB"}
     assert "CNI-MASQ" not in plan.payload

@@ -27,14 +27,19 @@ SERVICE = {
     },
 }
 SLICE = {
-    "metadata": {"namespace": "demo", "name": "web-x1", "labels": {
-        "kubernetes.io/service-name": "web"}},
+    "metadata": {
+        "namespace": "demo",
+        "name": "web-x1",
+        "labels": {"kubernetes.io/service-name": "web"},
+    },
     "addressType": "IPv4",
     "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
     "endpoints": [
         {"addresses": ["10.244.1.2"], "conditions": {"ready": True}, "nodeName": "n1"},
-        {"addresses": ["10.244.1.3"], "conditions": {"ready": False, "serving": True,
-                                                      "terminating": True}},
+        {
+            "addresses": ["10.244.1.3"],
+            "conditions": {"ready": False, "serving": True, "terminating": True},
+        },
         {"addresses": ["10.244.1.4"], "conditions": {}},
     ],
 }
@@ -52,13 +57,14 @@ def test_service_from_dict() -> None:
 
 def test_headless_and_external_name_services_are_skipped() -> None:
     assert service_from_dict({"metadata": {"name": "h"}, "spec": {"clusterIP": "None"}}) is None
-    assert service_from_dict({"metadata": {"name": "e"},
-                              "spec": {"type": "ExternalName"}}) is None
+    assert service_from_dict({"metadata": {"name": "e"}, "spec": {"type": "ExternalName"}}) is None
 
 
 def test_node_port_ignored_for_cluster_ip_services() -> None:
-    obj = {"metadata": {"name": "c"}, "spec": {"clusterIP": "10.96.0.5",
-                                               "ports": [{"port": 80, "nodePort": 30001}]}}
+    obj = {
+        "metadata": {"name": "c"},
+        "spec": {"clusterIP": "10.96.0.5", "ports": [{"port": 80, "nodePort": 30001}]},
+    }
     svc = service_from_dict(obj)
     assert svc is not None and svc.ports[0].node_port == 0
 
@@ -68,7 +74,11 @@ def test_endpoint_slice_conditions_default_as_the_api_says() -> None:
     assert eps is not None and eps.service_name == "web"
     first, second, third = eps.endpoints
     assert (first.ready, first.serving, first.terminating, first.node_name) == (
-        True, True, False, "n1")
+        True,
+        True,
+        False,
+        "n1",
+    )
     assert (second.ready, second.serving, second.terminating) == (False, True, True)
     assert (third.ready, third.serving, third.terminating) == (True, True, False)
 
@@ -89,8 +99,9 @@ def test_official_client_objects_convert_like_dicts() -> None:
 def test_client_objects_built_by_hand() -> None:
     v1 = client.V1Service(
         metadata=client.V1ObjectMeta(namespace="demo", name="db"),
-        spec=client.V1ServiceSpec(cluster_ip="10.96.0.20",
-                                  ports=[client.V1ServicePort(port=5432, name="pg")]),
+        spec=client.V1ServiceSpec(
+            cluster_ip="10.96.0.20", ports=[client.V1ServicePort(port=5432, name="pg")]
+        ),
     )
     svc = service_from_k8s(v1)
     assert svc is not None and svc.cluster_ip == "10.96.0.20" and svc.ports[0].name == "pg"
