@@ -52,3 +52,16 @@ def test_kubeconfig_of_a_missing_lab_says_how_to_start_it() -> None:
     result = nodelab("kubeconfig", "--name", "nosuch", check=False)
     assert result.returncode == 1
     assert "nodelab up --name nosuch" in result.stderr
+
+
+@pytest.mark.privileged
+@needs_root
+def test_up_as_an_ordinary_user_says_it_needs_root() -> None:
+    result = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         sys.executable, "-m", "nodelab", "up", "--name", unique_lab_name()],
+        capture_output=True, text=True, timeout=60, cwd="/",
+    )
+    assert result.returncode == 1
+    assert "not root" in result.stderr and "nodelab doctor" in result.stderr
+    assert "Traceback" not in result.stderr

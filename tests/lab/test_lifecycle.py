@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -88,10 +89,8 @@ def test_down_after_kill_9_of_every_lab_process(make_lab: LabFactory) -> None:
     for process in processes:
         os.kill(process.pid, signal.SIGKILL)
     for process in processes:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(process.pid, 0)
-        except ChildProcessError:
-            pass
     assert not lab_status(lab.name).healthy
     take_down_lab(lab.name)
     assert lab_residue(lab) == set()

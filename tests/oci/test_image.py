@@ -15,11 +15,14 @@ pytestmark = pytest.mark.unit
 
 def test_layers_are_reproducible() -> None:
     entries = [Entry.dir("bin"), Entry.file("bin/hello", b"hi", 0o755), Entry.symlink("x", "/y")]
-    assert Layer.from_entries(entries).blob.digest == Layer.from_entries(reversed(entries)).blob.digest
+    forwards = Layer.from_entries(entries).blob.digest
+    assert forwards == Layer.from_entries(reversed(entries)).blob.digest
 
 
 def test_layer_holds_the_entries_owned_by_root_with_zero_mtime() -> None:
-    layer = Layer.from_entries([Entry.file("bin/hello", b"hi", 0o755), Entry.symlink("sh", "/bin/x")])
+    layer = Layer.from_entries(
+        [Entry.file("bin/hello", b"hi", 0o755), Entry.symlink("sh", "/bin/x")]
+    )
     raw = gzip.decompress(layer.blob.data)
     assert layer.diff_id == sha256_digest(raw)
     with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
@@ -59,7 +62,8 @@ def test_manifest_names_config_and_layers_by_digest() -> None:
 def test_reference_parsing(text: str, registry: str, repository: str, tag: str,
                            digest: str | None) -> None:
     ref = ImageReference.parse(text)
-    assert (ref.registry, ref.repository, ref.tag, ref.digest) == (registry, repository, tag, digest)
+    parsed = (ref.registry, ref.repository, ref.tag, ref.digest)
+    assert parsed == (registry, repository, tag, digest)
 
 
 @pytest.mark.parametrize("bad", ["", "Busybox", "a b", "x@sha256:12", "web:-bad"])
