@@ -1,0 +1,109 @@
+"""nodelab's plugins as executables: VERSION and the spec's error codes (no privileges needed).
+
+Each case runs the real executable from `plugin_dir()` with an environment and stdin, and reads
+the JSON error on stdout and the exit status, as a runtime would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nodelab.cni import plugin_dir
+from nodelab.cni.plugin_dir import PLUGINS
+from nodelab.cni.skel import parse_cni_args
+
+pytestmark = pytest.mark.unit
+
+GOOD_ENV = {
+    "CNI_COMMAND": "ADD",
+    "CNI_CONTAINERID": "c1",
+    "CNI_NETNS": "/var/run/netns/nl-does-not-exist",
+    "CNI_IFNAME": "eth0",
+    "CNI_PATH": str(plugin_dir()),
+}
+CONFIG = {
+    "cniVersion": "1.0.0",
+    "name": "net",
+    "type": "bridge",
+    "ipam": {"type": "host-local", "subnet": "10.1.0.0/24"},
+}
+
+
+def call(plugin: str, env: dict[str, str], stdin: bytes) -> tuple[int, dict[str, object]]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CNI_")}
+    proc = subprocess.run(
+        [str(plugin_dir() / plugin)],
+        input=stdin,
+        capture_output=True,
+        env={**base, "NODELAB_PYTHON": sys.executable, **env},
+        timeout=30,
+        check=False,
+    )
+    return proc.returncode, json.loads(proc.stdout or b"{}")
+
+
+@pytest.mark.parametrize("plugin", PLUGINS)
+def test_version_lists_1_1_0(plugin: str) -> None:
+    code, body = call(plugin, {"CNI_COMMAND": "VERSION"}, b'{"cniVersion": "1.1.0"}')
+    assert code == 0
+    assert body["cniVersion"] == "1.1.0"
+    assert "1.0.0" in body["supportedVersions"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("env", "stdin", "code"),
+    [
+        ({**GOOD_ENV, "CNI_IFNAME": ""}, json.dumps(CONFIG).encode(), 4),
+        ({k: v for k, v in GOOD_ENV.items() if k != "CNI_COMMAND"}, b"{}", 4),
+        ({**GOOD_ENV, "CNI_ARGS": "novalue"}, json.dumps(CONFIG).encode(), 4),
+        (GOOD_ENV, b"{broken", 6),
+        (GOOD_ENV, json.dumps({**CONFIG, "cniVersion": "0.1.0"}).encode(), 1),
+        (GOOD_ENV, json.dumps({**CONFIG, "mtu": "big"}).encode(), 7),
+        (GOOD_ENV, json.dumps({k: v for k, v in CONFIG.items() if k != "ipam"}).encode(), 7),
+        (GOOD_ENV, json.dumps({k: v for k, v in CONFIG.items() if k != "name"}).encode(), 7),
+        (GOOD_ENV, json.dumps(CONFIG).encode(), 4),
+    ],
+    ids=[
+        "no-ifname",
+        "no-command",
+        "bad-args",
+        "decode",
+        "version",
+        "bad-mtu",
+        "no-ipam",
+        "no-name",
+        "no-netns",
+    ],
+)
+def test_bridge_errors_carry_the_spec_code(env: dict[str, str], stdin: bytes, code: int) -> None:
+    exit_code, body = call("bridge", env, stdin)
+    assert exit_code != 0
+    assert body["code"] == code, body
+    assert body["msg"]
+
+
+def test_status_and_gc_need_1_1_0() -> None:
+    env = {"CNI_COMMAND": "GC", "CNI_PATH": str(plugin_dir())}
+    exit_code, body = call("host-local", env, json.dumps(CONFIG).encode())
+    assert exit_code != 0 and body["code"] == 1
+
+
+def test_host_local_rejects_bad_ranges_with_7() -> None:
+    config = {
+        **CONFIG,
+        "ipam": {"type": "host-local", "subnet": "10.1.0.0/24", "rangeStart": "10.9.9.9"},
+    }
+    exit_code, body = call("host-local", GOOD_ENV, json.dumps(config).encode())
+    assert exit_code != 0 and body["code"] == 7
+
+
+def test_cni_args_parse() -> None:
+    assert parse_cni_args("IgnoreUnknown=1;K8S_POD_NAME=web") == {
+        "IgnoreUnknown": "1",
+        "K8S_POD_NAME": "web",
+    }
