@@ -63,6 +63,30 @@ print(json.dumps({"seen": seen, "errors": errors, "seconds": time.monotonic() - 
 """
 
 
+UDP_SERVER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(sys.argv[2].encode(), peer)
+"""
+
+UDP_CLIENT = r"""
+import socket, sys
+ip, port, sport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", sport))
+s.settimeout(2)
+s.sendto(b"hello", (ip, port))
+try:
+    print(s.recvfrom(2048)[0].decode())
+except OSError as exc:
+    print(type(exc).__name__)
+"""
+
+
 @dataclass
 class Requests:
     seen: dict[str, int]
@@ -93,6 +117,30 @@ class NodeLab:
 
     def namespaces(self) -> list[str]:
         return [self.node, self.ext, self.client] + [self.pod(i) for i in (1, 2, 3)]
+
+    def start_udp_server(self, netns: str, port: int, answer: str) -> None:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", netns, sys.executable, "-c", UDP_SERVER, str(port), answer],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.procs.append(proc)
+
+    def udp_request(self, netns: str, ip: str, port: int, source_port: int) -> str:
+        """One datagram from a fixed source port; the answer (or the error's name)."""
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            netns,
+            sys.executable,
+            "-c",
+            UDP_CLIENT,
+            ip,
+            str(port),
+            str(source_port),
+        ]
+        return run(argv, timeout=30).stdout.strip()
 
     def requests(self, netns: str, ip: str, port: int, n: int) -> Requests:
         out = run(
