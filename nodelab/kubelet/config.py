@@ -1,0 +1,171 @@
+"""`KubeletConfig`: the kubelet's settings, upstream defaults, lab-configurable.
+
+The fields and their YAML names follow upstream's `KubeletConfiguration`
+(`kubelet.config.k8s.io/v1beta1`), so a learner can hold a real kubelet config file next to
+nodelab's and compare. Every interval is a setting with the upstream default, so tests and
+notebooks can shorten them (a 1 s status loop, a 2 s lease) without changing the code:
+
+| field                              | upstream default | what it drives                       |
+|------------------------------------|------------------|--------------------------------------|
+| nodeStatusUpdateFrequency          | 10s              | how often status is computed          |
+| nodeStatusReportFrequency          | 5m               | post at least this often, even unchanged |
+| nodeLeaseDurationSeconds           | 40               | Lease spec.leaseDurationSeconds       |
+| (renew interval)                   | 1/4 of duration  | how often the Lease is renewed        |
+| evictionHard                       | see below        | hard eviction thresholds              |
+| evictionPressureTransitionPeriod   | 5m               | how long a pressure condition stays True |
+| evictionMonitoringPeriod           | 10s              | how often signals are measured        |
+| maxPods                            | 110              | capacity `pods`                       |
+
+Default `evictionHard`: memory.available<100Mi, nodefs.available<10%,
+imagefs.available<15%, nodefs.inodesFree<5%.
+
+Lab-only fields (not upstream) are marked so in `docs/kubelet.md`: `nodeLeaseRenewInterval`,
+`authorizedUsers`/`authorizedGroups` (who may use the kubelet server, where upstream asks the
+API server with a SubjectAccessReview) and `registerRetryCap`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nodelab.errors import NodelabError
+
+DEFAULT_EVICTION_HARD = {
+    "memory.available": "100Mi",
+    "nodefs.available": "10%",
+    "imagefs.available": "15%",
+    "nodefs.inodesFree": "5%",
+}
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Seconds in a Go duration (`10s`, `5m`, `1h30m`, `500ms`); bare numbers are seconds."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise NodelabError(f"invalid duration {text!r}: write e.g. 10s, 5m or 1h30m")
+    return sum(float(number) * _UNIT[unit] for number, unit in parts)
+
+
+@dataclass(frozen=True)
+class Taint:
+    key: str
+    value: str
+    effect: str
+
+    @classmethod
+    def parse(cls, text: str) -> Taint:
+        """`key=value:Effect` or `key:Effect`, as the `--register-with-taints` flag takes."""
+        head, sep, effect = text.rpartition(":")
+        if not sep or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise NodelabError(f"invalid taint {text!r}: write key=value:NoSchedule")
+        key, _, value = head.partition("=")
+        return cls(key, value, effect)
+
+
+@dataclass(frozen=True)
+class KubeletConfig:
+    """Every setting of one kubelet (upstream names in snake case)."""
+
+    node_status_update_frequency: float = 10.0
+    node_status_report_frequency: float = 300.0
+    node_lease_duration_seconds: int = 40
+    node_lease_renew_interval: float | None = None
+    max_pods: int = 110
+    port: int = 10250
+    kube_reserved: dict[str, str] = field(default_factory=dict)
+    system_reserved: dict[str, str] = field(default_factory=dict)
+    eviction_hard: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EVICTION_HARD))
+    eviction_pressure_transition_period: float = 300.0
+    eviction_monitoring_period: float = 10.0
+    node_labels: dict[str, str] = field(default_factory=dict)
+    register_with_taints: tuple[Taint, ...] = ()
+    register_schedulable: bool = True
+    register_retry_cap: float = 7.0
+    tls_cert_file: str | None = None
+    tls_private_key_file: str | None = None
+    client_ca_file: str | None = None
+    authorized_users: tuple[str, ...] = ("kube-apiserver-kubelet-client", "system:kube-apiserver")
+    authorized_groups: tuple[str, ...] = ("system:masters",)
+
+    @property
+    def lease_renew_interval(self) -> float:
+        """Renew period: the setting, else a quarter of the lease duration (upstream's rule)."""
+        if self.node_lease_renew_interval is not None:
+            return self.node_lease_renew_interval
+        return self.node_lease_duration_seconds * 0.25
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> KubeletConfig:
+        """A config from a `KubeletConfiguration` document (camelCase keys, Go durations)."""
+        known = {_camel(f.name): f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, raw in doc.items():
+            if key in ("apiVersion", "kind"):
+                continue
+            if key == "authentication":
+                ca = (raw or {}).get("x509", {}).get("clientCAFile")
+                if ca:
+                    values["client_ca_file"] = str(ca)
+                continue
+            if key == "evictionHard":
+                values["eviction_hard"] = {str(k): str(v) for k, v in (raw or {}).items()}
+                continue
+            name = known.get(key)
+            if name is None:
+                raise NodelabError(f"unknown kubelet config field {key!r}: see docs/kubelet.md")
+            values[name] = _convert(name, raw)
+        return cls(**values)
+
+    @classmethod
+    def load(cls, path: Path) -> KubeletConfig:
+        try:
+            doc = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise NodelabError(f"cannot read kubelet config {path}: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise NodelabError(f"kubelet config {path} is not a mapping")
+        return cls.from_document(doc)
+
+    def with_changes(self, **changes: Any) -> KubeletConfig:
+        return replace(self, **changes)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    special = {"tls": "TLS", "ca": "CA"}
+    return head + "".join(special.get(part, part.capitalize()) for part in rest)
+
+
+def _convert(name: str, raw: Any) -> Any:
+    if name in ("node_status_update_frequency", "node_status_report_frequency",
+                "eviction_pressure_transition_period", "eviction_monitoring_period",
+                "node_lease_renew_interval", "register_retry_cap"):
+        return parse_duration(raw)
+    if name in ("kube_reserved", "system_reserved", "node_labels"):
+        return {str(k): str(v) for k, v in (raw or {}).items()}
+    if name == "register_with_taints":
+        taints = []
+        for item in raw or []:
+            if isinstance(item, str):
+                taints.append(Taint.parse(item))
+            else:
+                taints.append(Taint(item["key"], item.get("value", ""), item["effect"]))
+        return tuple(taints)
+    if name in ("authorized_users", "authorized_groups"):
+        return tuple(str(v) for v in raw or [])
+    return raw

@@ -1,0 +1,161 @@
+"""The Node object a kubelet registers: built from machine facts and config, as plain data.
+
+`node_object` is the plan: what `kubectl get node -o yaml` will show right after
+registration, before any heartbeat. It holds:
+
+- metadata.labels: `kubernetes.io/hostname`, `kubernetes.io/os`, `kubernetes.io/arch`, their
+  legacy `beta.kubernetes.io/*` twins, then the configured `nodeLabels`;
+- spec.taints: the configured `registerWithTaints`, plus
+  `node.kubernetes.io/unschedulable:NoSchedule` when registering unschedulable;
+- status.capacity: cpu, memory, ephemeral-storage, hugepages-<size>, pods, nvidia.com/gpu;
+- status.allocatable: capacity - kubeReserved - systemReserved - hard eviction threshold
+  (memory also minus the hugepages, as upstream), never below zero;
+- status.addresses (InternalIP, Hostname), nodeInfo, daemonEndpoints (kubelet port).
+
+Everything is plain dicts so the official client sends it as is, and tests compare it as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nodelab.kubelet.config import KubeletConfig
+from nodelab.kubelet.machine import MachineFacts
+from nodelab.kubelet.quantities import format_bytes, format_cpu, parse_quantity
+from nodelab.kubelet.thresholds import hard_eviction_reservation, parse_thresholds
+
+KUBELET_VERSION = "v1.31.0-nodelab"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+def capacity_values(facts: MachineFacts, config: KubeletConfig) -> dict[str, int]:
+    """Capacity in integers: millicores for cpu, bytes for memory and storage, counts."""
+    values = {
+        "cpu": facts.cpu_millicores,
+        "memory": facts.memory_bytes,
+        "ephemeral-storage": facts.ephemeral_storage_bytes,
+        "pods": config.max_pods,
+    }
+    for size, total in facts.hugepages_bytes.items():
+        values[f"hugepages-{size}"] = total
+    if facts.gpus:
+        values[GPU_RESOURCE] = facts.gpus
+    return values
+
+
+def _reserved(spec: Mapping[str, str]) -> dict[str, int]:
+    return {
+        name: parse_quantity(value, milli=(name == "cpu")) for name, value in spec.items()
+    }
+
+
+def allocatable_values(capacity: Mapping[str, int], config: KubeletConfig) -> dict[str, int]:
+    """Capacity minus kube-reserved, system-reserved and the hard eviction thresholds."""
+    held: dict[str, int] = {}
+    for source in (
+        _reserved(config.kube_reserved),
+        _reserved(config.system_reserved),
+        hard_eviction_reservation(parse_thresholds(config.eviction_hard), capacity),
+    ):
+        for name, amount in source.items():
+            held[name] = held.get(name, 0) + amount
+    hugepages = sum(v for k, v in capacity.items() if k.startswith("hugepages-"))
+    held["memory"] = held.get("memory", 0) + hugepages
+    return {name: max(0, value - held.get(name, 0)) for name, value in capacity.items()}
+
+
+def format_resources(values: Mapping[str, int]) -> dict[str, str]:
+    """Integers as API quantities: cpu in cores/milli, bytes in binary suffixes, counts bare."""
+    out: dict[str, str] = {}
+    for name, value in values.items():
+        if name == "cpu":
+            out[name] = format_cpu(value)
+        elif name in ("memory", "ephemeral-storage") or name.startswith("hugepages-"):
+            out[name] = format_bytes(value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def node_labels(node_name: str, facts: MachineFacts, config: KubeletConfig) -> dict[str, str]:
+    labels = {
+        "beta.kubernetes.io/arch": facts.architecture,
+        "beta.kubernetes.io/os": facts.operating_system,
+        "kubernetes.io/arch": facts.architecture,
+        "kubernetes.io/hostname": node_name,
+        "kubernetes.io/os": facts.operating_system,
+    }
+    labels.update(config.node_labels)
+    return labels
+
+
+def node_taints(config: KubeletConfig) -> list[dict[str, str]]:
+    taints = [
+        {"key": t.key, "value": t.value, "effect": t.effect} if t.value
+        else {"key": t.key, "effect": t.effect}
+        for t in config.register_with_taints
+    ]
+    if not config.register_schedulable:
+        taints.append({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
+    return taints
+
+
+def node_info(facts: MachineFacts, runtime_version: str) -> dict[str, str]:
+    return {
+        "machineID": facts.machine_id,
+        "systemUUID": facts.system_uuid,
+        "bootID": facts.boot_id,
+        "kernelVersion": facts.kernel_version,
+        "osImage": facts.os_image,
+        "containerRuntimeVersion": runtime_version,
+        "kubeletVersion": KUBELET_VERSION,
+        "kubeProxyVersion": "",
+        "operatingSystem": facts.operating_system,
+        "architecture": facts.architecture,
+    }
+
+
+def node_addresses(node_ip: str, hostname: str) -> list[dict[str, str]]:
+    return [{"type": "InternalIP", "address": node_ip}, {"type": "Hostname", "address": hostname}]
+
+
+def node_status(
+    node_ip: str, facts: MachineFacts, config: KubeletConfig, runtime_version: str
+) -> dict[str, Any]:
+    """Every status field the kubelet owns except the conditions."""
+    capacity = capacity_values(facts, config)
+    return {
+        "capacity": format_resources(capacity),
+        "allocatable": format_resources(allocatable_values(capacity, config)),
+        "addresses": node_addresses(node_ip, facts.hostname),
+        "nodeInfo": node_info(facts, runtime_version),
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": config.port}},
+    }
+
+
+def node_object(
+    node_name: str,
+    node_ip: str,
+    facts: MachineFacts,
+    config: KubeletConfig,
+    runtime_version: str,
+) -> dict[str, Any]:
+    """The Node the kubelet creates when it registers."""
+    spec: dict[str, Any] = {}
+    taints = node_taints(config)
+    if taints:
+        spec["taints"] = taints
+    if not config.register_schedulable:
+        spec["unschedulable"] = True
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": node_name,
+            "labels": node_labels(node_name, facts, config),
+            "annotations": {"volumes.kubernetes.io/controller-managed-attach-detach": "true"},
+        },
+        "spec": spec,
+        "status": node_status(node_ip, facts, config, runtime_version),
+    }

@@ -1,0 +1,134 @@
+"""Unit tests: thresholds, conditions with upstream reasons, heartbeat rules, eviction order."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodelab.kubelet.conditions import RuntimeCondition, compute_conditions, runtime_errors
+from nodelab.kubelet.eviction import PodUsage, evicted_status, eviction_message, rank_pods
+from nodelab.kubelet.heartbeat import lease_object, should_post_status, status_changed
+from nodelab.kubelet.thresholds import (
+    Observation,
+    Threshold,
+    active_conditions,
+    conditions_of,
+    parse_thresholds,
+    remember_conditions,
+    thresholds_met,
+)
+
+pytestmark = pytest.mark.unit
+MI = 2**20
+
+
+def test_thresholds_met_with_quantity_and_percentage() -> None:
+    thresholds = parse_thresholds({"memory.available": "100Mi", "nodefs.available": "10%",
+                                   "pid.available": "1000"})
+    assert thresholds[1] == Threshold("nodefs.available", percentage=0.10)
+    observed = {
+        "memory.available": Observation(50 * MI, 1000 * MI),
+        "nodefs.available": Observation(200, 1000),
+        "pid.available": Observation(5000, 10000),
+    }
+    met = thresholds_met(thresholds, observed)
+    assert [t.signal for t in met] == ["memory.available"]
+    assert conditions_of(met) == {"MemoryPressure"}
+    observed["nodefs.available"] = Observation(99, 1000)
+    assert conditions_of(thresholds_met(thresholds, observed)) == {
+        "MemoryPressure", "DiskPressure"}
+
+
+def test_pressure_transition_period() -> None:
+    seen = remember_conditions({}, {"MemoryPressure"}, now=100.0)
+    assert active_conditions(seen, 100.0, 300.0) == {"MemoryPressure"}
+    seen = remember_conditions(seen, set(), now=200.0)
+    assert active_conditions(seen, 399.0, 300.0) == {"MemoryPressure"}
+    assert active_conditions(seen, 400.0, 300.0) == set()
+
+
+def test_conditions_follow_upstream_setters() -> None:
+    conds, events = compute_conditions([], set(), [], "t1")
+    by_type = {c["type"]: c for c in conds}
+    assert [c["type"] for c in conds] == ["MemoryPressure", "DiskPressure", "PIDPressure",
+                                          "Ready"]
+    assert by_type["Ready"]["reason"] == "KubeletReady"
+    assert by_type["Ready"]["message"] == "kubelet is posting ready status"
+    assert by_type["MemoryPressure"]["reason"] == "KubeletHasSufficientMemory"
+    assert by_type["DiskPressure"]["reason"] == "KubeletHasNoDiskPressure"
+    assert by_type["PIDPressure"]["message"] == "kubelet has sufficient PID available"
+    assert events == ["NodeHasSufficientMemory", "NodeHasNoDiskPressure",
+                      "NodeHasSufficientPID", "NodeReady"]
+
+    conds2, events2 = compute_conditions(conds, {"MemoryPressure"}, [], "t2")
+    by_type2 = {c["type"]: c for c in conds2}
+    assert events2 == ["NodeHasInsufficientMemory"]
+    assert by_type2["MemoryPressure"]["status"] == "True"
+    assert by_type2["MemoryPressure"]["reason"] == "KubeletHasInsufficientMemory"
+    assert by_type2["MemoryPressure"]["lastTransitionTime"] == "t2"
+    assert by_type2["Ready"]["lastTransitionTime"] == "t1"
+    assert by_type2["Ready"]["lastHeartbeatTime"] == "t2"
+
+
+def test_ready_follows_runtime_status() -> None:
+    ok = [RuntimeCondition("RuntimeReady", True), RuntimeCondition("NetworkReady", True)]
+    assert runtime_errors(ok) == []
+    assert runtime_errors(None) == ["container runtime is down"]
+    no_net = [RuntimeCondition("RuntimeReady", True),
+              RuntimeCondition("NetworkReady", False, "NetworkPluginNotReady",
+                               "Network plugin returns error: cni plugin not initialized")]
+    errors = runtime_errors(no_net)
+    assert errors == ["container runtime network not ready: NetworkReady=false "
+                      "reason:NetworkPluginNotReady message:Network plugin returns error: "
+                      "cni plugin not initialized"]
+    conds, events = compute_conditions([], set(), errors, "t1")
+    ready = conds[-1]
+    assert (ready["status"], ready["reason"]) == ("False", "KubeletNotReady")
+    assert ready["message"] == errors[0]
+    assert events[-1] == "NodeNotReady"
+
+
+def test_status_post_rules() -> None:
+    a = {"conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": "t1"}]}
+    b = {"conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": "t2"}]}
+    c = {"conditions": [{"type": "Ready", "status": "False", "lastHeartbeatTime": "t2"}]}
+    assert not status_changed(a, b)
+    assert status_changed(a, c)
+    assert should_post_status(None, a, None, 0, 300)
+    assert not should_post_status(a, b, 100.0, 200.0, 300)
+    assert should_post_status(a, b, 100.0, 400.0, 300)
+    assert should_post_status(a, c, 100.0, 101.0, 300)
+
+
+def test_lease_object() -> None:
+    lease = lease_object("node1", "uid-1", 40, "2026-01-01T00:00:00.000000Z")
+    assert lease["metadata"]["namespace"] == "kube-node-lease"
+    assert lease["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
+    assert lease["spec"]["holderIdentity"] == "node1"
+    assert lease["spec"]["leaseDurationSeconds"] == 40
+
+
+def _pod(name: str, request: str | None, priority: int = 0) -> dict[str, object]:
+    resources = {"requests": {"memory": request}} if request else {}
+    return {"metadata": {"name": name, "namespace": "default"},
+            "spec": {"priority": priority,
+                     "containers": [{"name": "c", "resources": resources}]}}
+
+
+def test_eviction_ranking_is_upstream_order() -> None:
+    within = PodUsage(_pod("within", "500Mi"), 100 * MI, {"c": 100 * MI})
+    small_over = PodUsage(_pod("small-over", "10Mi"), 50 * MI, {"c": 50 * MI})
+    big_over = PodUsage(_pod("big-over", None), 400 * MI, {"c": 400 * MI})
+    high_prio_over = PodUsage(_pod("prio", None, priority=1000), 900 * MI, {"c": 900 * MI})
+    order = rank_pods([within, small_over, high_prio_over, big_over], "memory")
+    assert [p.pod["metadata"]["name"] for p in order] == [
+        "big-over", "small-over", "prio", "within"]
+
+
+def test_eviction_message_and_status() -> None:
+    victim = PodUsage(_pod("v", None), 70 * MI, {"c": 70 * MI})
+    msg = eviction_message("memory", 100 * MI, 5 * MI, victim)
+    assert msg == ("The node was low on resource: memory. Threshold quantity: 100Mi, "
+                   "available: 5Mi. Container c was using 70Mi, request is 0, "
+                   "has larger consumption of memory. ")
+    status = evicted_status(msg, "t")
+    assert (status["phase"], status["reason"]) == ("Failed", "Evicted")
