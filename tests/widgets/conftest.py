@@ -1,0 +1,81 @@
+"""Fixtures for view tests: a pod-like namespace wired into a lab node, made by hand.
+
+`pod_in_node` makes what a CNI ADD would make (the CNI plugins are another component): a
+bridge inside the node's namespace, a veth pair whose far end is `eth0` in a new namespace
+`nl<lab>-pod<i>`, an address and a default route there. The namespace and links carry the
+lab's prefix, so the lab's `down` would sweep them too; the fixture deletes them itself first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from nodelab.host.commands import run
+
+IS_ROOT = os.geteuid() == 0
+
+privileged = [
+    pytest.mark.privileged,
+    pytest.mark.skipif(not IS_ROOT, reason="needs root: real namespaces, links and cgroups"),
+]
+
+
+@dataclass(frozen=True)
+class Pod:
+    netns: str
+    node_netns: str
+    bridge: str
+    host_veth: str
+    address: str
+
+
+PodMaker = Callable[[str, str, int], Pod]
+
+
+def wire_pod(prefix: str, node_netns: str, index: int) -> Pod:
+    """Do by hand what the bridge CNI plugin does for one pod (see docs/cni.md)."""
+    pod = Pod(
+        netns=f"{prefix}-pod{index}",
+        node_netns=node_netns,
+        bridge=f"{prefix}-cni0",
+        host_veth=f"{prefix}-vp{index}",
+        address=f"10.244.0.{1 + index}/24",
+    )
+    node = ["ip", "-n", node_netns]
+    run(["ip", "netns", "add", pod.netns])
+    if run([*node, "link", "show", pod.bridge], check=False).returncode != 0:
+        run([*node, "link", "add", pod.bridge, "type", "bridge"])
+        run([*node, "addr", "add", "10.244.0.1/24", "dev", pod.bridge])
+        run([*node, "link", "set", pod.bridge, "up"])
+    run([*node, "link", "add", pod.host_veth, "type", "veth", "peer", "name", "eth0",
+         "netns", pod.netns])
+    run([*node, "link", "set", pod.host_veth, "master", pod.bridge, "up"])
+    inside = ["ip", "-n", pod.netns]
+    run([*inside, "link", "set", "lo", "up"])
+    run([*inside, "addr", "add", pod.address, "dev", "eth0"])
+    run([*inside, "link", "set", "eth0", "up"])
+    run([*inside, "route", "add", "default", "via", "10.244.0.1"])
+    return pod
+
+
+@pytest.fixture
+def pod_in_node() -> Iterator[PodMaker]:
+    made: list[Pod] = []
+
+    def make(prefix: str, node_netns: str, index: int = 1) -> Pod:
+        pod = Pod(f"{prefix}-pod{index}", node_netns, f"{prefix}-cni0",
+                  f"{prefix}-vp{index}", "")
+        made.append(pod)
+        return wire_pod(prefix, node_netns, index)
+
+    try:
+        yield make
+    finally:
+        for pod in made:
+            run(["ip", "netns", "del", pod.netns], check=False)
+            run(["ip", "-n", pod.node_netns, "link", "del", pod.host_veth], check=False)
+            run(["ip", "-n", pod.node_netns, "link", "del", pod.bridge], check=False)
