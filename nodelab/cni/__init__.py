@@ -8,19 +8,54 @@ own plugins live in `plugin_dir()` and are ordinary executables, so the referenc
 Layout: `config` (conflists), `result` (the result model and its validation), `version`,
 `errors` (CNIError and the spec codes), `cache` (libcni's result cache), `plugin_exec` and
 `invoker` (the caller side), `skel` (the plugin side of the calling convention), `ipam/`
-(host-local's allocator and store), `netlink/`-free `links` (iproute2 plans for bridge and veth),
+(host-local's allocator and store), `links` (iproute2 plans for bridge and veth), `masquerade`,
 `portmap_rules` (iptables and nft plans), `plugins/` (one module per plugin), `bin/` (the
 executables).
 
 This package must stay importable with the standard library alone: every plugin process imports
-it (see `plugin_dir.py`).
+it (see `plugins/__init__.py`). For the same reason the names below are imported lazily
+(PEP 562), so a plugin process does not pay for the invoker it never uses.
 """
 
-from nodelab.cni.config import NetworkConfigList, PluginConfig, load_conflist, parse_conflist
-from nodelab.cni.errors import CNIError
-from nodelab.cni.invoker import CNIInvoker, default_plugin_path
-from nodelab.cni.plugin_dir import plugin_dir
-from nodelab.cni.result import Interface, IPConfig, Result, Route
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nodelab.cni.config import (
+        NetworkConfigList,
+        PluginConfig,
+        load_conflist,
+        parse_conflist,
+    )
+    from nodelab.cni.errors import CNIError
+    from nodelab.cni.invoker import CNIInvoker, default_plugin_path
+    from nodelab.cni.plugins import plugin_dir
+    from nodelab.cni.result import Interface, IPConfig, Result, Route
+
+_EXPORTS = {
+    "NetworkConfigList": "config",
+    "PluginConfig": "config",
+    "load_conflist": "config",
+    "parse_conflist": "config",
+    "CNIError": "errors",
+    "CNIInvoker": "invoker",
+    "default_plugin_path": "invoker",
+    "plugin_dir": "plugins",
+    "Interface": "result",
+    "IPConfig": "result",
+    "Result": "result",
+    "Route": "result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names on first use: plugin processes import only what they need."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nodelab.cni' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"nodelab.cni.{module}"), name)
+
 
 __all__ = [
     "CNIError",

@@ -41,7 +41,7 @@ UPSTREAM_PLUGIN_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
 
 def default_plugin_path() -> list[Path]:
     """nodelab's own plugins first, then the usual places for the reference plugins."""
-    from nodelab.cni.plugin_dir import plugin_dir
+    from nodelab.cni.plugins import plugin_dir
 
     return [plugin_dir(), *UPSTREAM_PLUGIN_DIRS]
 

@@ -7,8 +7,8 @@ one for the node's side (veth pair, bridge port, hairpin) and one inside the pod
 pod end already inside the pod's netns and already named CNI_IFNAME, so the name never clashes
 with a link of the node.
 
-Why not pyroute2: see `plugin_dir.py` (import cost per plugin process). The plans are also what
-a learner can read: they are exactly the `ip` commands a person would type.
+Why not pyroute2: see `plugins/__init__.py` (import cost per plugin process). The plans are
+also what a learner can read: they are exactly the `ip` commands a person would type.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from nodelab.cni import plugin_dir
-from nodelab.cni.plugin_dir import PLUGINS
+from nodelab.cni.plugins import PLUGINS
 from nodelab.cni.skel import parse_cni_args
 
 pytestmark = pytest.mark.unit
