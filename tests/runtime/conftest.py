@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cri_registry import LocalRegistry, local_registry, push_busybox
+from cri_api.v1 import api_pb2 as cri
+from cri_env import Endpoint, nodelab_endpoint
+from cri_registry import LocalRegistry, local_registry, push_busybox, whiteout_layer
 
 
 def need_root() -> None:
@@ -22,9 +24,38 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry
         pytest.skip("docker-registry is not installed (apt install docker-registry)")
     with local_registry(tmp_path_factory.mktemp("registry")) as reg:
         push_busybox(reg)
+        push_busybox(reg, "whiteout", extra=[whiteout_layer()])
         yield reg
 
 
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+def pull(endpoint: Endpoint) -> None:
+    endpoint.image_stub().PullImage(
+        cri.PullImageRequest(image=cri.ImageSpec(image=endpoint.image())), timeout=120)
+
+
+@pytest.fixture(scope="module", params=["nodelab", "containerd"])
+def endpoint(request: pytest.FixtureRequest, registry: LocalRegistry,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
+    need_root()
+    tmp = tmp_path_factory.mktemp(f"cri-{request.param}")
+    if request.param == "nodelab":
+        for tool in ("runc", "conmon"):
+            if shutil.which(tool) is None:
+                pytest.skip(f"{tool} is not installed")
+        with nodelab_endpoint(tmp, registry) as ep:
+            pull(ep)
+            yield ep
+    else:
+        from cri_containerd import containerd_endpoint, containerd_missing
+
+        reason = containerd_missing()
+        if reason:
+            pytest.skip(reason)
+        with containerd_endpoint(tmp, registry) as ep:
+            pull(ep)
+            yield ep

@@ -108,3 +108,7 @@ def corrupt_blob(registry: LocalRegistry, digest: str) -> None:
     raw = bytearray(data.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     data.write_bytes(bytes(raw))
+
+
+def whiteout_layer() -> Layer:
+    return Layer.from_entries([Entry.file("etc/.wh.group", b""), Entry.file("tmp/new", b"n")])

@@ -1,0 +1,73 @@
+"""`python -m nodelab.runtime`: the per-node CRI runtime process (runs until SIGTERM)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from nodelab.errors import NodelabError
+from nodelab.runtime.config import RuntimeConfig
+from nodelab.runtime.server import RuntimeServer
+
+
+def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
+    parser = argparse.ArgumentParser(prog="python -m nodelab.runtime",
+                                     description="nodelab's CRI v1 runtime (runc + conmon)")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--socket", type=Path, required=True)
+    parser.add_argument("--cni-conf-dir", type=Path, default=None,
+                        help="CNI network configs; without it pods get loopback only")
+    parser.add_argument("--cni-bin-dir", default="/usr/lib/cni",
+                        help="colon-separated CNI plugin dirs")
+    parser.add_argument("--cgroup-root", default="nodelab/runtime",
+                        help="cgroup path (under nodelab/) that holds every pod's cgroups")
+    parser.add_argument("--netns-prefix", default="",
+                        help="prefix of pod netns names (must start with 'nl')")
+    parser.add_argument("--insecure-registry", action="append", default=[],
+                        help="host:port of a registry to pull from over plain http")
+    parser.add_argument("--pids-limit", type=int, default=0)
+    parser.add_argument("--stream-address", default="127.0.0.1")
+    parser.add_argument("--stream-port", type=int, default=0)
+    parser.add_argument("--runc", default="runc")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s runtime %(levelname)s %(message)s")
+    return RuntimeConfig(
+        state_dir=args.state_dir,
+        socket=args.socket,
+        cni_conf_dir=args.cni_conf_dir,
+        cni_bin_dirs=[Path(p) for p in args.cni_bin_dir.split(":") if p],
+        cgroup_root=args.cgroup_root,
+        netns_prefix=args.netns_prefix,
+        insecure_registries=args.insecure_registry,
+        runc=args.runc,
+        pids_limit=args.pids_limit,
+        stream_address=args.stream_address,
+        stream_port=args.stream_port,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        config = parse_args(argv)
+        server = RuntimeServer(config)
+        server.start()
+    except (NodelabError, ValueError) as exc:
+        print(f"runtime: {exc}", file=sys.stderr)
+        return 1
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    logging.getLogger("nodelab.runtime").info("serving CRI on %s", config.socket)
+    done.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

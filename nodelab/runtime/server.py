@@ -1,0 +1,143 @@
+"""The `runtime` process: recover state, then serve CRI on a unix socket until SIGTERM.
+
+Startup is recovery (the same code path after a clean stop and after `kill -9`):
+
+1. load every sandbox and container record from the state dir;
+2. ask runc which containers exist under this runtime's runc root: one without a record was
+   being created when the runtime died, so it is deleted (nothing is started twice);
+3. a container record whose creation never finished (no PID) is removed with its rootfs mount;
+4. a sandbox whose netns is gone is reported NOTREADY.
+
+Running containers are untouched: their monitors kept running, kept writing logs and will have
+written exit files for anything that exited meanwhile, so statuses are true right away.
+
+A watcher thread polls the monitors' exit dir and publishes CONTAINER_STOPPED_EVENT for each
+container that exits on its own (GetContainerEvents).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from cri_api.v1 import api_pb2 as cri
+from cri_api.v1 import api_pb2_grpc as cri_grpc
+
+from nodelab.host.commands import CommandError
+from nodelab.runtime.config import RuntimeConfig
+from nodelab.runtime.containers import Containers
+from nodelab.runtime.events import EventBus
+from nodelab.runtime.images import ImageStore
+from nodelab.runtime.network import CNINetwork, NoNetwork, PodNetwork
+from nodelab.runtime.pods import PodSandboxes
+from nodelab.runtime.pull import Puller
+from nodelab.runtime.records import RecordStore
+from nodelab.runtime.rpc_images import ImageService
+from nodelab.runtime.rpc_runtime import RuntimeService
+from nodelab.runtime.streaming import StreamingServer
+
+log = logging.getLogger("nodelab.runtime")
+
+
+def build_network(config: RuntimeConfig) -> PodNetwork:
+    if config.cni_conf_dir is None:
+        return NoNetwork()
+    return CNINetwork(config.cni_conf_dir, config.cni_bin_dirs, config.state_dir / "cni-cache")
+
+
+@dataclass
+class RuntimeServer:
+    """Everything one runtime process holds; `start()` recovers and starts serving."""
+
+    config: RuntimeConfig
+    network: PodNetwork | None = None
+    records: RecordStore = field(init=False)
+    images: ImageStore = field(init=False)
+    containers: Containers = field(init=False)
+    pods: PodSandboxes = field(init=False)
+    events: EventBus = field(init=False)
+    streaming: StreamingServer = field(init=False)
+    runtime_service: RuntimeService = field(init=False)
+    grpc_server: grpc.Server | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.config.runc_root.mkdir(parents=True, exist_ok=True)
+        self.records = RecordStore(self.config.state_dir)
+        self.images = ImageStore(self.config.state_dir / "images")
+        self.containers = Containers(self.config, self.records, self.images)
+        self.pods = PodSandboxes(self.config, self.records,
+                                 self.network or build_network(self.config), self.containers)
+        self.events = EventBus()
+        self.streaming = StreamingServer(self.config, self.records, self.containers)
+        self.runtime_service = RuntimeService(self.records, self.pods, self.containers,
+                                              self.images, self.events, self.streaming)
+
+    def recover(self) -> None:
+        known = set(self.records.containers)
+        try:
+            listed = json.loads(self.containers.runc("list", "--format", "json") or "[]") or []
+        except (CommandError, ValueError):
+            listed = []
+        for entry in listed:
+            if entry.get("id") not in known:
+                log.warning("deleting container %s that has no record", entry.get("id"))
+                self.containers.runc("delete", "--force", str(entry["id"]), check=False)
+        for record in list(self.records.containers.values()):
+            if record.pid == 0 or record.removing:
+                self.containers.remove(record.id)
+        for sandbox in list(self.records.sandboxes.values()):
+            if sandbox.netns_path and not os.path.exists(sandbox.netns_path):
+                sandbox.state = "NOTREADY"
+                self.records.save_sandbox(sandbox)
+
+    def start(self) -> None:
+        self.recover()
+        socket = self.config.socket
+        socket.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            socket.unlink()
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=32),
+                             options=[("grpc.max_receive_message_length", 16 << 20),
+                                      ("grpc.max_send_message_length", 16 << 20)])
+        cri_grpc.add_RuntimeServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            self.runtime_service, server)
+        cri_grpc.add_ImageServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            ImageService(self.images, Puller(self.images, self.config.insecure_registries),
+                         self.records), server)
+        server.add_insecure_port(f"unix://{socket}")
+        self.streaming.start()
+        server.start()
+        self.grpc_server = server
+        threading.Thread(target=self._watch_exits, name="exit-watcher", daemon=True).start()
+
+    def _watch_exits(self) -> None:
+        exit_dir = self.config.exit_dir
+        exit_dir.mkdir(parents=True, exist_ok=True)
+        seen = {p.name for p in exit_dir.iterdir()}
+        while not self._stop.wait(0.2):
+            current = {p.name for p in exit_dir.iterdir()}
+            for name in current - seen:
+                record = self.records.containers.get(name)
+                if record is not None:
+                    try:
+                        self.runtime_service.publish(record, cri.CONTAINER_STOPPED_EVENT)
+                    except Exception:  # noqa: BLE001 - the watcher must keep running
+                        log.exception("publishing the exit of %s failed", name)
+            seen = current
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.streaming.stop()
+        if self.grpc_server is not None:
+            self.grpc_server.stop(grace=2).wait()
+        with contextlib.suppress(FileNotFoundError):
+            Path(self.config.socket).unlink()
