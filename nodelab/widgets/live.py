@@ -114,6 +114,9 @@ class LiveView(Generic[S]):
     def render_text(self, snapshot: S) -> str:
         return f"{self.title} ({type(self).__name__})"
 
+    def observe(self, snapshot: S) -> None:
+        """Called with every snapshot read, changed or not (to keep a history)."""
+
     def changed(self, old: S | None, new: S) -> bool:
         return old is None or old != new
 
@@ -147,6 +150,7 @@ class LiveView(Generic[S]):
         with self._lock:
             old, self.snapshot = self.snapshot, snapshot
             self.error = None
+            self.observe(snapshot)
             if self.changed(old, snapshot) or self.updates == 0:
                 self._show(old, snapshot)
             else:
