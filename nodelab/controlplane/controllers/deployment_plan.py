@@ -1,0 +1,193 @@
+"""Deployments: the ReplicaSet for the current template, the rolling update between ReplicaSets,
+and the status `kubectl rollout status` reads.
+
+- Each pod template gets a ReplicaSet `<deployment>-<pod-template-hash>` whose selector, labels
+  and template carry the `pod-template-hash` label. (The hash is a stable digest of the
+  template in upstream's safe alphabet; upstream uses FNV-32a over Go's printed template, so
+  the values differ, not the behaviour.)
+- RollingUpdate: at most `replicas + maxSurge` pods in total (surge rounded up, default 25%),
+  at least `replicas - maxUnavailable` available (rounded down, default 25%; if both are 0,
+  maxUnavailable is 1). The new ReplicaSet grows within the surge; old ones shrink, oldest
+  first, by what the availability allows. Recreate: old ones to 0 first, then the new one up.
+- Status: replicas, updatedReplicas, readyReplicas, availableReplicas, unavailableReplicas,
+  observedGeneration and the Available and Progressing conditions with upstream's reasons.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nodelab.controlplane.controllers.replicaset_plan import owned_by, owner_reference
+
+Obj = Mapping[str, Any]
+HASH_LABEL = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
+_SAFE = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def template_hash(template: Obj) -> str:
+    canonical = dict(template)
+    metadata = dict(canonical.get("metadata") or {})
+    labels = {k: v for k, v in (metadata.get("labels") or {}).items() if k != HASH_LABEL}
+    metadata["labels"] = labels
+    canonical["metadata"] = metadata
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).digest()
+    value = int.from_bytes(digest[:8], "big")
+    chars = []
+    for _ in range(10):
+        value, index = divmod(value, len(_SAFE))
+        chars.append(_SAFE[index])
+    return "".join(chars)
+
+
+def resolve(value: Any, total: int, round_up: bool) -> int:
+    if isinstance(value, str) and value.endswith("%"):
+        scaled = int(value[:-1]) * total / 100
+        return math.ceil(scaled) if round_up else math.floor(scaled)
+    return int(value)
+
+
+def surge_and_unavailable(deployment: Obj) -> tuple[int, int]:
+    spec = deployment.get("spec") or {}
+    replicas = int(spec.get("replicas", 1))
+    rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
+    surge = resolve(rolling.get("maxSurge", "25%"), replicas, round_up=True)
+    unavailable = resolve(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable
+
+
+def new_replicaset(deployment: Obj, revision: int) -> dict[str, Any]:
+    spec = deployment.get("spec") or {}
+    template = copy.deepcopy(spec.get("template") or {})
+    hash_value = template_hash(template)
+    template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = hash_value
+    selector = copy.deepcopy(spec.get("selector") or {})
+    selector.setdefault("matchLabels", {})[HASH_LABEL] = hash_value
+    metadata = deployment["metadata"]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{metadata['name']}-{hash_value}",
+            "namespace": metadata["namespace"],
+            "labels": dict(template["metadata"]["labels"]),
+            "annotations": {REVISION: str(revision)},
+            "ownerReferences": [owner_reference(deployment, "Deployment", "apps/v1")],
+        },
+        "spec": {"replicas": 0, "selector": selector, "template": template,
+                 "minReadySeconds": spec.get("minReadySeconds", 0)},
+    }
+
+
+@dataclass
+class DeploymentPlan:
+    create: list[dict[str, Any]] = field(default_factory=list)
+    scale: dict[str, int] = field(default_factory=dict)  # ReplicaSet name -> replicas
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+def _replicas(rs: Obj) -> int:
+    return int((rs.get("spec") or {}).get("replicas", 0))
+
+
+def _available(rs: Obj) -> int:
+    return int((rs.get("status") or {}).get("availableReplicas") or 0)
+
+
+def plan_deployment(deployment: Obj, replicasets: Sequence[Obj]) -> DeploymentPlan:
+    spec = deployment.get("spec") or {}
+    replicas = int(spec.get("replicas", 1))
+    mine = [rs for rs in replicasets if owned_by(rs, deployment)]
+    wanted_hash = template_hash(spec.get("template") or {})
+    new = next((rs for rs in mine
+                if ((rs.get("metadata") or {}).get("labels") or {}).get(HASH_LABEL) == wanted_hash),
+               None)
+    old = sorted((rs for rs in mine if rs is not new),
+                 key=lambda rs: (rs.get("metadata") or {}).get("creationTimestamp") or "")
+    plan = DeploymentPlan()
+    if new is None:
+        revisions = [int(((rs.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0))
+                     for rs in mine]
+        new = new_replicaset(deployment, max(revisions, default=0) + 1)
+        plan.create.append(new)
+    current = {rs["metadata"]["name"]: _replicas(rs) for rs in [*old, new]}
+    sizes = dict(current)
+    new_name = new["metadata"]["name"]
+    paused = bool(spec.get("paused"))
+    strategy = (spec.get("strategy") or {}).get("type") or "RollingUpdate"
+    if not paused and strategy == "Recreate":
+        old_pods = sum(int((rs.get("status") or {}).get("replicas") or 0) for rs in old)
+        for rs in old:
+            sizes[rs["metadata"]["name"]] = 0
+        if old_pods == 0:
+            sizes[new_name] = replicas
+    elif not paused:
+        surge, unavailable = surge_and_unavailable(deployment)
+        total = sum(sizes.values())
+        if sizes[new_name] > replicas:
+            sizes[new_name] = replicas
+        elif sizes[new_name] < replicas:
+            room = replicas + surge - total
+            if room > 0:
+                sizes[new_name] = min(replicas, sizes[new_name] + room)
+        available = sum(_available(rs) for rs in [*old, new])
+        can_remove = available - (replicas - unavailable)
+        # old pods that are not available cost no availability: they may always go
+        for rs in old:
+            name = rs["metadata"]["name"]
+            idle = max(sizes[name] - _available(rs), 0)
+            cut = min(sizes[name], idle + max(can_remove, 0))
+            sizes[name] -= cut
+            can_remove -= max(cut - idle, 0)
+    created = new in plan.create
+    if created:
+        new["spec"]["replicas"] = sizes[new_name]
+    plan.scale = {name: size for name, size in sizes.items()
+                  if size != current[name] and not (created and name == new_name)}
+    plan.status = deployment_status(deployment, old, new)
+    return plan
+
+
+def deployment_status(deployment: Obj, old: Sequence[Obj], new: Obj) -> dict[str, Any]:
+    spec = deployment.get("spec") or {}
+    replicas = int(spec.get("replicas", 1))
+    _, unavailable = surge_and_unavailable(deployment)
+
+    def count(rs: Obj, key: str) -> int:
+        return int((rs.get("status") or {}).get(key) or 0)
+
+    every = [*old, new]
+    total = sum(count(rs, "replicas") for rs in every)
+    available = sum(count(rs, "availableReplicas") for rs in every)
+    updated = count(new, "replicas")
+    new_name = new["metadata"]["name"]
+    complete = (updated == replicas and total == replicas and available >= replicas
+                and count(new, "availableReplicas") == replicas)
+    minimum = available >= replicas - unavailable
+    return {
+        "observedGeneration": (deployment.get("metadata") or {}).get("generation", 1),
+        "replicas": total,
+        "updatedReplicas": updated,
+        "readyReplicas": sum(count(rs, "readyReplicas") for rs in every),
+        "availableReplicas": available,
+        "unavailableReplicas": max(total - available, 0) if total >= replicas
+        else replicas - available,
+        "conditions": [
+            {"type": "Available", "status": "True" if minimum else "False",
+             "reason": "MinimumReplicasAvailable" if minimum else "MinimumReplicasUnavailable",
+             "message": "Deployment has minimum availability." if minimum
+             else "Deployment does not have minimum availability."},
+            {"type": "Progressing", "status": "True",
+             "reason": "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
+             "message": f'ReplicaSet "{new_name}" has successfully progressed.' if complete
+             else f'ReplicaSet "{new_name}" is progressing.'},
+        ],
+    }

@@ -1,0 +1,121 @@
+"""Node lifecycle: health from leases, the Ready condition and the not-ready/unreachable taints,
+and the taint-based eviction of pods (the node lifecycle controller's plan).
+
+- A node whose Lease was not renewed within the grace period (`node-monitor-grace-period`,
+  50 s upstream; a lab setting) gets every condition set to `Unknown` with reason
+  `NodeStatusUnknown` and message `Kubelet stopped posting node status.`.
+- Ready `Unknown` -> taints `node.kubernetes.io/unreachable` with effects NoSchedule and
+  NoExecute; Ready `False` -> `node.kubernetes.io/not-ready` likewise; Ready `True` -> neither.
+- A pod on a node with a NoExecute taint it does not tolerate is evicted at once; one it
+  tolerates for `tolerationSeconds` is evicted that long after the taint was added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nodelab.controlplane.scheduler.filters import tolerates
+
+Obj = Mapping[str, Any]
+
+NOT_READY = "node.kubernetes.io/not-ready"
+UNREACHABLE = "node.kubernetes.io/unreachable"
+GRACE_PERIOD = dt.timedelta(seconds=50)
+CONDITION_TYPES = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def format_time(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def last_heartbeat(node: Obj, lease: Obj | None) -> dt.datetime | None:
+    times = []
+    if lease:
+        renewed = parse_time((lease.get("spec") or {}).get("renewTime"))
+        if renewed:
+            times.append(renewed)
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            heartbeat = parse_time(condition.get("lastHeartbeatTime"))
+            if heartbeat:
+                times.append(heartbeat)
+    return max(times) if times else None
+
+
+def ready_status(node: Obj) -> str:
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("status") or "Unknown")
+    return "Unknown"
+
+
+def unknown_conditions_patch(node: Obj, lease: Obj | None, now: dt.datetime,
+                             grace: dt.timedelta = GRACE_PERIOD) -> list[dict[str, Any]] | None:
+    """The conditions to post when the kubelet went silent, or None while it is healthy."""
+    heartbeat = last_heartbeat(node, lease)
+    created = parse_time((node.get("metadata") or {}).get("creationTimestamp"))
+    since = heartbeat or created
+    if since is None or now - since <= grace:
+        return None
+    conditions = list((node.get("status") or {}).get("conditions") or [])
+    if conditions and all(c.get("status") == "Unknown" for c in conditions
+                          if c.get("type") in CONDITION_TYPES):
+        return None
+    stamp = format_time(now)
+    by_type = {c.get("type"): dict(c) for c in conditions}
+    for kind in CONDITION_TYPES:
+        condition = by_type.get(kind) or {"type": kind,
+                                          "lastHeartbeatTime": format_time(since)}
+        if condition.get("status") != "Unknown":
+            condition["lastTransitionTime"] = stamp
+        condition.update(status="Unknown", reason="NodeStatusUnknown",
+                         message="Kubelet stopped posting node status.")
+        by_type[kind] = condition
+    return list(by_type.values())
+
+
+def desired_taints(node: Obj, now: dt.datetime) -> list[dict[str, Any]]:
+    """The node's taints with the lifecycle ones made to match its Ready status."""
+    current = list((node.get("spec") or {}).get("taints") or [])
+    ours = {NOT_READY, UNREACHABLE}
+    kept = [t for t in current if t.get("key") not in ours]
+    status = ready_status(node)
+    key = {"False": NOT_READY, "Unknown": UNREACHABLE}.get(status)
+    if key is None:
+        return kept
+    wanted = []
+    for effect in ("NoSchedule", "NoExecute"):
+        existing = next((t for t in current if t.get("key") == key and
+                         t.get("effect") == effect), None)
+        taint = existing or {"key": key, "effect": effect}
+        if effect == "NoExecute" and "timeAdded" not in taint:
+            taint = {**taint, "timeAdded": format_time(now)}
+        wanted.append(taint)
+    return kept + wanted
+
+
+def eviction_time(pod: Obj, taints: Sequence[Obj]) -> dt.datetime | None:
+    """When a pod must leave its node because of NoExecute taints (None: it may stay)."""
+    tolerations = (pod.get("spec") or {}).get("tolerations") or []
+    deadline: dt.datetime | None = None
+    for taint in taints:
+        if taint.get("effect") != "NoExecute":
+            continue
+        added = parse_time(taint.get("timeAdded")) or dt.datetime.now(dt.timezone.utc)
+        matching = [t for t in tolerations if tolerates([t], taint)]
+        if not matching:
+            return added
+        seconds = [t.get("tolerationSeconds") for t in matching]
+        if any(s is None for s in seconds):
+            continue  # tolerated forever
+        when = added + dt.timedelta(seconds=max(0, min(int(s) for s in seconds if s is not None)))
+        deadline = when if deadline is None else min(deadline, when)
+    return deadline
