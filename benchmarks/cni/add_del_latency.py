@@ -49,7 +49,7 @@ def main() -> None:
         for flavour, plugin_path in FLAVOURS.items():
             node = netns(flavour[:3])
             invoker = CNIInvoker(
-                path, state / flavour / "cache", exec_netns=Path(f"/var/run/netns/{node}")
+                plugin_path, state / flavour / "cache", exec_netns=Path(f"/var/run/netns/{node}")
             )
             conflist = parse_conflist(
                 {
