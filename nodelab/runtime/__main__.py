@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from nodelab.cni.invoker import default_plugin_path
 from nodelab.errors import NodelabError
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.server import RuntimeServer
@@ -21,8 +22,9 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
     parser.add_argument("--socket", type=Path, required=True)
     parser.add_argument("--cni-conf-dir", type=Path, default=None,
                         help="CNI network configs; without it pods get loopback only")
-    parser.add_argument("--cni-bin-dir", default="/usr/lib/cni",
-                        help="colon-separated CNI plugin dirs")
+    parser.add_argument("--cni-bin-dir", default="",
+                        help="colon-separated CNI plugin dirs (default: nodelab's plugins, then "
+                             "/usr/lib/cni and /opt/cni/bin)")
     parser.add_argument("--cgroup-root", default="nodelab/runtime",
                         help="cgroup path (under nodelab/) that holds every pod's cgroups")
     parser.add_argument("--netns-prefix", default="",
@@ -41,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
         state_dir=args.state_dir,
         socket=args.socket,
         cni_conf_dir=args.cni_conf_dir,
-        cni_bin_dirs=[Path(p) for p in args.cni_bin_dir.split(":") if p],
+        cni_bin_dirs=[Path(p) for p in args.cni_bin_dir.split(":") if p] or default_plugin_path(),
         cgroup_root=args.cgroup_root,
         netns_prefix=args.netns_prefix,
         insecure_registries=args.insecure_registry,
