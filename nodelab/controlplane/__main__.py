@@ -1,0 +1,55 @@
+"""The `controlplane` process: `python -m nodelab.controlplane --state-dir DIR --listen H:P`.
+
+Runs the API server until SIGTERM or SIGINT, logging one line per request to stdout. It is
+ready when `/readyz` answers 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from nodelab.controlplane.apiserver import DEFAULT_PORT, ApiServer
+from nodelab.errors import NodelabError
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host:
+        return text, DEFAULT_PORT
+    return host.strip("[]"), int(port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nodelab.controlplane",
+                                     description="nodelab's embedded Kubernetes API server")
+    parser.add_argument("--state-dir", required=True, type=Path)
+    parser.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}", help="HOST:PORT")
+    parser.add_argument("--host", action="append", default=[],
+                        help="extra name or IP for the serving certificate (repeatable)")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stdout, level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host, port = _listen(args.listen)
+    try:
+        server = ApiServer(args.state_dir, host, port, args.host)
+    except (NodelabError, OSError) as exc:
+        print(f"controlplane: cannot start: {exc}", file=sys.stderr)
+        return 1
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    server.start()
+    sys.stdout.flush()
+    done.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Assembling the API server: PKI, store, REST registry, HTTPS transport, background loop.
+
+`ApiServer(state_dir, host, port)` owns one running API server; `start()` returns once it
+answers, `stop()` shuts it down and closes the store. The `controlplane` process
+(`python -m nodelab.controlplane`) is this plus signal handling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from nodelab.controlplane import bootstrap, streaming
+from nodelab.controlplane.dispatch import Api
+from nodelab.controlplane.pki import PKI, ensure_pki
+from nodelab.controlplane.rest import Registry
+from nodelab.controlplane.server import HttpsServer, read_admin_token
+from nodelab.controlplane.store import Store
+from nodelab.controlplane.tokens import TokenIssuer
+
+log = logging.getLogger("nodelab.controlplane")
+
+DEFAULT_PORT = 6443
+
+
+class ApiServer:
+    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                 hosts: list[str] | None = None) -> None:
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.host = host
+        self.pki: PKI = ensure_pki(self.state_dir, [host, *(hosts or [])])
+        self.store = Store(self.state_dir / "controlplane.db")
+        self.registry = Registry(self.store)
+        self.issuer = TokenIssuer(self.pki.service_account_key)
+        self.admin_token = read_admin_token(self.pki.directory)
+        kubelet_client = self.pki.client_credentials(
+            "apiserver-kubelet-client", "kube-apiserver-kubelet-client", ["system:masters"])
+        streaming.KUBELET_CLIENT = streaming.KubeletClient(kubelet_client.cert,
+                                                           kubelet_client.key)
+        self.advertise = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+        self.api = Api(self.registry, self.issuer, f"{self.advertise}:{port}")
+        self.http = HttpsServer(host, port, self.pki, self.api, self.admin_token, self.issuer)
+        self.port = self.http.port
+        self.api.address = f"{self.advertise}:{self.port}"
+        self.api.on_namespace_created = self._namespace_created
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.advertise}:{self.port}"
+
+    def _ca(self) -> str:
+        return self.pki.ca_cert.read_text()
+
+    def _namespace_created(self, name: str) -> None:
+        bootstrap.populate_namespace(self.registry, name, self._ca())
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                bootstrap.reconcile(self.registry, self.advertise, self.port, self._ca())
+            except Exception:  # noqa: BLE001 - keep the loop alive, say why
+                log.exception("control-plane reconcile loop failed; retrying")
+
+    def start(self) -> None:
+        bootstrap.reconcile(self.registry, self.advertise, self.port, self._ca())
+        self._threads.append(self.http.start())
+        loop = threading.Thread(target=self._loop, name="reconcile", daemon=True)
+        loop.start()
+        self._threads.append(loop)
+        log.info("API server listening on %s (state in %s)", self.url, self.state_dir)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.http.shutdown()
+        self.store.close()

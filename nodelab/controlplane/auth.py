@@ -1,0 +1,105 @@
+"""Authentication and authorization: who is asking, and may they.
+
+Authentication (401 when nothing matches; anonymous requests are refused):
+- a TLS client certificate signed by the lab CA: user = CN, groups = O (the TLS layer has
+  already verified the chain);
+- a bearer token: the lab's static admin token (`pki/admin.token`) or a service-account JWT
+  issued by `tokens.TokenIssuer`.
+
+Authorization follows the Node authorizer plus the NodeRestriction admission plugin for
+`system:node:<name>` users (group `system:nodes`): they may read anything, but may write only
+their own Node (and its status), their own Lease, pods bound to them (status, deletion,
+mirror pods), events, and tokens. Every other authenticated identity may do everything, as a
+cluster without RBAC objects would let `system:masters` do; nodelab does not implement RBAC.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from nodelab.controlplane import status
+from nodelab.controlplane.resources import ResourceType
+from nodelab.controlplane.store import Store
+from nodelab.controlplane.tokens import TokenIssuer
+
+Object = dict[str, Any]
+
+READ_VERBS = ("get", "list", "watch")
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: str
+    groups: tuple[str, ...]
+
+    @property
+    def node_name(self) -> str | None:
+        if "system:nodes" in self.groups and self.user.startswith("system:node:"):
+            return self.user[len("system:node:"):]
+        return None
+
+
+def from_certificate(peer: dict[str, Any] | None) -> Identity | None:
+    if not peer:
+        return None
+    user, groups = "", []
+    for rdn in peer.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                user = value
+            elif key == "organizationName":
+                groups.append(value)
+    if not user:
+        return None
+    return Identity(user, (*groups, "system:authenticated"))
+
+
+def from_token(header: str, admin_token: str, issuer: TokenIssuer) -> Identity | None:
+    if not header.lower().startswith("bearer "):
+        return None
+    token = header[7:].strip()
+    if admin_token and hmac.compare_digest(token, admin_token):
+        return Identity("admin", ("system:masters", "system:authenticated"))
+    claims = issuer.verify(token)
+    if claims is None:
+        return None
+    return Identity(claims.subject, ("system:serviceaccounts",
+                                     f"system:serviceaccounts:{claims.namespace}",
+                                     "system:authenticated"))
+
+
+def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, name: str,
+              subresource: str, store: Store, body: Object | None) -> None:
+    """Raise 403 if `identity` may not do `verb` on the object (NodeRestriction)."""
+    node = identity.node_name
+    if node is None or verb in READ_VERBS:
+        return
+    key = rt.storage_key
+
+    def deny(why: str) -> None:
+        raise status.forbidden(identity.user, verb, rt.plural + (f"/{subresource}"
+                               if subresource else ""), rt.group, namespace, why)
+
+    if key == "core/nodes":
+        if name != node and (body or {}).get("metadata", {}).get("name") != node:
+            deny(f"node {node!r} is not allowed to modify node {name or '(new)'!r}")
+        return
+    if key == "coordination.k8s.io/leases":
+        lease = name or (body or {}).get("metadata", {}).get("name")
+        if namespace != "kube-node-lease" or lease != node:
+            deny("can only access node lease with the same name as the requesting node")
+        return
+    if key == "core/events" or (key == "core/serviceaccounts" and subresource == "token"):
+        return
+    if key == "core/pods":
+        if verb == "create" and not subresource:
+            if ((body or {}).get("spec") or {}).get("nodeName") != node:
+                deny(f"node {node!r} can only create pods with spec.nodeName set to itself")
+            return
+        pod = store.get(key, namespace, name) if name else None
+        if pod is None or (pod.get("spec") or {}).get("nodeName") != node:
+            deny(f"node {node!r} can only modify pods bound to it")
+        return
+    deny(f"node {node!r} may not {verb} {rt.plural}")

@@ -1,0 +1,99 @@
+"""What a fresh cluster has before anyone creates anything, kept true while the server runs.
+
+- the namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease`;
+- in every namespace, the `default` ServiceAccount (upstream: the service-account controller)
+  and the `kube-root-ca.crt` ConfigMap with the lab CA (the root-CA publisher), which pods'
+  projected service-account volumes read;
+- the `kubernetes` Service at 10.96.0.1:443 with an Endpoints and an EndpointSlice pointing at
+  this API server, as kube-apiserver's own reconciler maintains them.
+
+`reconcile` is idempotent; the server runs it at start, after each namespace is created, and
+every second (together with namespace finalization).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from nodelab.controlplane.allocation import KUBERNETES_SERVICE_IP
+from nodelab.controlplane.deletion import finalize_namespaces
+from nodelab.controlplane.resources import lookup
+from nodelab.controlplane.rest import Registry
+from nodelab.controlplane.status import ApiError
+from nodelab.controlplane.store import AlreadyExists, Conflict
+
+Object = dict[str, Any]
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def _ensure(registry: Registry, group: str, plural: str, namespace: str, obj: Object) -> None:
+    rt = lookup(group, "v1", plural)
+    assert rt is not None
+    name = obj["metadata"]["name"]
+    current = registry.store.get(rt.storage_key, namespace, name)
+    try:
+        if current is None:
+            registry.create(rt, namespace, obj, {})
+        elif _differs(current, obj):
+            merged = {**current, **{k: v for k, v in obj.items() if k != "metadata"}}
+            registry.update(rt, namespace, name, merged, {})
+    except (ApiError, AlreadyExists, Conflict):
+        return
+
+
+def _differs(current: Object, wanted: Object) -> bool:
+    return any(current.get(k) != v for k, v in wanted.items() if k not in ("metadata", "spec"))
+
+
+def populate_namespace(registry: Registry, namespace: str, ca_pem: str) -> None:
+    _ensure(registry, "", "serviceaccounts", namespace,
+            {"metadata": {"name": "default"}})
+    _ensure(registry, "", "configmaps", namespace,
+            {"metadata": {"name": "kube-root-ca.crt", "annotations": {
+                "kubernetes.io/description": "Contains a CA bundle that can be used to verify "
+                "the kube-apiserver when using internal endpoints such as the internal service "
+                "IP or kubernetes.default.svc. No other usage is guaranteed across "
+                "distributions of Kubernetes clusters."}},
+             "data": {"ca.crt": ca_pem}})
+
+
+def kubernetes_service(registry: Registry, address: str, port: int) -> None:
+    rt = lookup("", "v1", "services")
+    assert rt is not None
+    if registry.store.get("core/services", "default", "kubernetes") is None:
+        with contextlib.suppress(ApiError):
+            registry.create(rt, "default", {
+                "metadata": {"name": "kubernetes", "labels": {
+                    "component": "apiserver", "provider": "kubernetes"}},
+                "spec": {"type": "ClusterIP", "clusterIP": KUBERNETES_SERVICE_IP,
+                         "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                                    "targetPort": port}]}}, {})
+    _ensure(registry, "", "endpoints", "default", {
+        "metadata": {"name": "kubernetes",
+                     "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+        "subsets": [{"addresses": [{"ip": address}],
+                     "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]})
+    _ensure(registry, "discovery.k8s.io", "endpointslices", "default", {
+        "metadata": {"name": "kubernetes", "labels": {
+            "kubernetes.io/service-name": "kubernetes",
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
+
+
+def reconcile(registry: Registry, address: str, port: int, ca_pem: str) -> None:
+    rt = lookup("", "v1", "namespaces")
+    assert rt is not None
+    for name in SYSTEM_NAMESPACES:
+        if registry.store.get("core/namespaces", "", name) is None:
+            with contextlib.suppress(ApiError):
+                registry.create(rt, "", {"metadata": {"name": name}}, {})
+    for ns in registry.store.select("core/namespaces")[0]:
+        if not ns["metadata"].get("deletionTimestamp"):
+            populate_namespace(registry, ns["metadata"]["name"], ca_pem)
+    kubernetes_service(registry, address, port)
+    finalize_namespaces(registry)
+

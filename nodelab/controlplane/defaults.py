@@ -1,0 +1,239 @@
+"""Defaulting, as upstream's `SetDefaults_*` functions and default admission plugins do it.
+
+What a client omits, the server fills in before validation and storage, so every reader (the
+kubelet, kube-proxy, `kubectl get -o yaml`) sees the same complete object it would see from
+kube-apiserver: `restartPolicy: Always`, `imagePullPolicy` from the image tag,
+`terminationMessagePath`, service `targetPort = port`, deployment strategy 25%/25%, the
+`DefaultTolerationSeconds` tolerations, and so on. Each function mutates the object it is given.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+Object = dict[str, Any]
+
+
+def _image_pull_policy(image: str) -> str:
+    name = image.split("@")[0]
+    last = name.rsplit("/", 1)[-1]
+    if "@" in image:
+        return "IfNotPresent"
+    if ":" not in last or last.endswith(":latest"):
+        return "Always"
+    return "IfNotPresent"
+
+
+def _probe(probe: Object | None) -> None:
+    if not isinstance(probe, dict):
+        return
+    probe.setdefault("timeoutSeconds", 1)
+    probe.setdefault("periodSeconds", 10)
+    probe.setdefault("successThreshold", 1)
+    probe.setdefault("failureThreshold", 3)
+    if isinstance(probe.get("httpGet"), dict):
+        probe["httpGet"].setdefault("path", "/")
+        probe["httpGet"].setdefault("scheme", "HTTP")
+
+
+def _container(container: Object) -> None:
+    if not isinstance(container, dict):
+        return
+    if isinstance(container.get("image"), str):
+        container.setdefault("imagePullPolicy", _image_pull_policy(container["image"]))
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    resources = container.setdefault("resources", {})
+    if isinstance(resources, dict) and isinstance(resources.get("limits"), dict):
+        requests = resources.setdefault("requests", {})
+        for name, value in resources["limits"].items():
+            requests.setdefault(name, value)
+    for port in container.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+    for env in container.get("env") or []:
+        field_ref = ((env or {}).get("valueFrom") or {}).get("fieldRef")
+        if isinstance(field_ref, dict):
+            field_ref.setdefault("apiVersion", "v1")
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        _probe(container.get(probe))
+
+
+def _volume(volume: Object) -> None:
+    if not isinstance(volume, dict):
+        return
+    for source in ("secret", "configMap", "projected", "downwardAPI"):
+        if isinstance(volume.get(source), dict):
+            volume[source].setdefault("defaultMode", 420)
+    if isinstance(volume.get("hostPath"), dict):
+        volume["hostPath"].setdefault("type", "")
+    if not any(k for k in volume if k != "name"):
+        volume["emptyDir"] = {}
+
+
+def pod_spec(spec: Object) -> None:
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    for kind in ("initContainers", "containers", "ephemeralContainers"):
+        for container in spec.get(kind) or []:
+            _container(container)
+    for volume in spec.get("volumes") or []:
+        _volume(volume)
+
+
+def pod(obj: Object) -> None:
+    spec = obj.setdefault("spec", {})
+    pod_spec(spec)
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    tolerations = spec.setdefault("tolerations", [])
+    if isinstance(tolerations, list):
+        for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+            if not any(isinstance(t, dict) and t.get("key") == taint for t in tolerations):
+                tolerations.append({"key": taint, "operator": "Exists", "effect": "NoExecute",
+                                    "tolerationSeconds": 300})
+    status = obj.setdefault("status", {})
+    if isinstance(status, dict):
+        status.setdefault("phase", "Pending")
+        status.setdefault("qosClass", qos_class(spec))
+
+
+def qos_class(spec: Object) -> str:
+    containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
+                  if isinstance(c, dict)]
+    requests: list[Object] = [(c.get("resources") or {}).get("requests") or {} for c in containers]
+    limits: list[Object] = [(c.get("resources") or {}).get("limits") or {} for c in containers]
+    if not any(r for r in requests) and not any(lim for lim in limits):
+        return "BestEffort"
+    guaranteed = all(
+        all(lim.get(res) is not None and lim.get(res) == req.get(res, lim.get(res))
+            for res in ("cpu", "memory"))
+        for req, lim in zip(requests, limits, strict=True)
+    )
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def service(obj: Object) -> None:
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if spec["type"] != "ExternalName":
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if spec["type"] == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+    for port in spec.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+            if "port" in port:
+                port.setdefault("targetPort", port["port"])
+    obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+
+def _template(spec: Object) -> None:
+    template = spec.get("template")
+    if isinstance(template, dict):
+        pod_spec(template.setdefault("spec", {}))
+        template.setdefault("metadata", {})
+
+
+def deployment(obj: Object) -> None:
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    strategy = spec.setdefault("strategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            rolling.setdefault("maxUnavailable", "25%")
+            rolling.setdefault("maxSurge", "25%")
+    _template(spec)
+    obj.setdefault("status", {})
+
+
+def replicaset(obj: Object) -> None:
+    spec = obj.setdefault("spec", {})
+    if isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        _template(spec)
+    status = obj.setdefault("status", {})
+    if isinstance(status, dict):
+        status.setdefault("replicas", 0)
+
+
+def node(obj: Object) -> None:
+    status = obj.get("status")
+    if isinstance(status, dict) and isinstance(status.get("capacity"), dict):
+        status.setdefault("allocatable", dict(status["capacity"]))
+
+
+def namespace(obj: Object) -> None:
+    name = (obj.get("metadata") or {}).get("name")
+    if name:
+        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+    obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+    obj.setdefault("status", {}).setdefault("phase", "Active")
+
+
+def secret(obj: Object) -> None:
+    obj.setdefault("type", "Opaque")
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict):
+        data = obj.setdefault("data", {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+
+
+def _ports(obj: Object, key: str) -> None:
+    for holder in obj.get(key) or []:
+        for port in (holder or {}).get("ports") or []:
+            if isinstance(port, dict):
+                port.setdefault("protocol", "TCP")
+
+
+def endpoints(obj: Object) -> None:
+    _ports(obj, "subsets")
+
+
+def endpointslice(obj: Object) -> None:
+    for port in obj.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+
+
+DEFAULTERS: dict[str, Callable[[Object], None]] = {
+    "core/pods": pod,
+    "core/services": service,
+    "apps/deployments": deployment,
+    "apps/replicasets": replicaset,
+    "core/nodes": node,
+    "core/namespaces": namespace,
+    "core/secrets": secret,
+    "core/endpoints": endpoints,
+    "discovery.k8s.io/endpointslices": endpointslice,
+}
+
+
+def apply_defaults(storage_key: str, obj: Object) -> None:
+    defaulter = DEFAULTERS.get(storage_key)
+    if defaulter is not None:
+        defaulter(obj)

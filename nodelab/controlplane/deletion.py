@@ -1,0 +1,173 @@
+"""Deletion as upstream does it: graceful pods, finalizers, owners, namespaces.
+
+- **Graceful pods.** A pod bound to a node is not removed at once: it gets
+  `deletionTimestamp` (now + grace) and `deletionGracePeriodSeconds` (from DeleteOptions, else
+  the pod's `terminationGracePeriodSeconds`), and its kubelet, having stopped the containers,
+  deletes it again with grace 0. Unbound or finished pods, and `gracePeriodSeconds: 0`
+  (`kubectl delete --force --grace-period=0`), go at once.
+- **Finalizers.** An object with finalizers is only marked (`deletionTimestamp`); whoever owns
+  the finalizer removes it, and the update that removes the last one deletes the object.
+- **Owners.** Deleting an object deletes the objects whose `ownerReferences` name it (the
+  garbage collector's Background and Foreground propagation), unless `propagationPolicy` is
+  `Orphan`, in which case their references to it are removed.
+- **Namespaces.** Deleting a namespace marks it Terminating; `finalize_namespaces` (run
+  periodically by the server) deletes its contents and then the namespace.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from nodelab.controlplane import objects, status
+from nodelab.controlplane.resources import RESOURCES, ResourceType
+from nodelab.controlplane.rest import Registry, to_wire
+from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
+from nodelab.controlplane.store import Conflict, NotFound
+
+Object = dict[str, Any]
+
+
+def _grace(rt: ResourceType, obj: Object, options: Object) -> int | None:
+    """Seconds of grace for a pod deletion, or None to delete at once."""
+    if rt.storage_key != "core/pods":
+        return None
+    spec, phase = obj.get("spec") or {}, (obj.get("status") or {}).get("phase")
+    if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
+        return None
+    grace = options.get("gracePeriodSeconds")
+    if grace is None:
+        grace = spec.get("terminationGracePeriodSeconds", 30)
+    grace = int(grace)
+    return None if grace <= 0 else grace
+
+
+def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, options: Object,
+           query: dict[str, str]) -> Object:
+    ns = namespace if rt.namespaced else ""
+    store = registry.store
+    with registry._write_lock:
+        obj = store.get(rt.storage_key, ns, name)
+        if obj is None:
+            raise status.not_found(rt.plural, name, rt.group)
+        meta = obj["metadata"]
+        preconditions = options.get("preconditions") or {}
+        if preconditions.get("uid") and preconditions["uid"] != meta.get("uid"):
+            raise status.conflict(rt.plural, name, rt.group,
+                                  f"Precondition failed: UID in precondition: "
+                                  f"{preconditions['uid']}, UID in object meta: {meta.get('uid')}")
+        if (preconditions.get("resourceVersion")
+                and preconditions["resourceVersion"] != meta.get("resourceVersion")):
+            raise status.conflict(rt.plural, name, rt.group, "Precondition failed: "
+                                  "resourceVersion does not match")
+        if query.get("dryRun"):
+            return to_wire(rt, obj)
+        if rt.storage_key == "core/namespaces":
+            return to_wire(rt, _mark_namespace(registry, obj))
+        grace = _grace(rt, obj, options)
+        policy = options.get("propagationPolicy") or query.get("propagationPolicy")
+        if meta.get("finalizers") or grace is not None:
+            if grace is not None:
+                if meta.get("deletionTimestamp") and int(
+                        meta.get("deletionGracePeriodSeconds") or 0) <= grace:
+                    return to_wire(rt, obj)
+                deadline = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+                    seconds=grace)
+                meta["deletionTimestamp"] = objects.rfc3339(deadline)
+                meta["deletionGracePeriodSeconds"] = grace
+            elif not meta.get("deletionTimestamp"):
+                meta["deletionTimestamp"] = objects.now()
+                meta["deletionGracePeriodSeconds"] = 0
+            else:
+                return to_wire(rt, obj)
+            store.update(rt.storage_key, ns, name, obj, int(meta["resourceVersion"]))
+            return to_wire(rt, obj)
+        deleted = store.delete(rt.storage_key, ns, name)
+    collect_dependents(registry, deleted, policy)
+    return to_wire(rt, deleted)
+
+
+def collect_dependents(registry: Registry, owner: Object, policy: str | None) -> None:
+    """Delete (or orphan) the objects whose ownerReferences name `owner`."""
+    uid = owner["metadata"].get("uid")
+    namespace = owner["metadata"].get("namespace") or ""
+    for rt in RESOURCES:
+        if rt.group == "events.k8s.io":
+            continue
+        for dependent in registry.store.select(rt.storage_key, namespace or None)[0]:
+            refs = dependent["metadata"].get("ownerReferences") or []
+            if not any(ref.get("uid") == uid for ref in refs):
+                continue
+            name = dependent["metadata"]["name"]
+            try:
+                if policy == "Orphan":
+                    dependent["metadata"]["ownerReferences"] = [
+                        r for r in refs if r.get("uid") != uid]
+                    registry.store.update(rt.storage_key, namespace if rt.namespaced else "",
+                                          name, dependent,
+                                          int(dependent["metadata"]["resourceVersion"]))
+                else:
+                    delete(registry, rt, namespace, name, {"propagationPolicy": policy}, {})
+            except (status.ApiError, NotFound, Conflict):
+                continue
+
+
+def delete_collection(registry: Registry, rt: ResourceType, namespace: str | None,
+                      options: Object, query: dict[str, str]) -> Object:
+    items = registry.store.select(rt.storage_key, namespace)[0]
+    matches = matcher(parse_labels(query.get("labelSelector", "")),
+                      parse_fields(query.get("fieldSelector", ""), rt.storage_key))
+    deleted = []
+    for obj in filter(matches, items):
+        meta = obj["metadata"]
+        try:
+            deleted.append(delete(registry, rt, meta.get("namespace") or "", meta["name"],
+                                  options, query))
+        except status.ApiError as exc:
+            if exc.code != 404:
+                raise
+    for obj in deleted:
+        obj.pop("apiVersion", None)
+        obj.pop("kind", None)
+    return {"kind": f"{rt.kind}List", "apiVersion": rt.group_version,
+            "metadata": {"resourceVersion": str(registry.store.revision)}, "items": deleted}
+
+
+def _mark_namespace(registry: Registry, ns: Object) -> Object:
+    meta = ns["metadata"]
+    if meta.get("name") in ("default", "kube-system", "kube-public"):
+        raise status.ApiError(403, "Forbidden", f'namespaces "{meta["name"]}" is forbidden: this '
+                              "namespace may not be deleted", {"kind": "namespaces",
+                                                               "name": meta["name"]})
+    if not meta.get("deletionTimestamp"):
+        meta["deletionTimestamp"] = objects.now()
+        meta["deletionGracePeriodSeconds"] = 0
+        ns.setdefault("status", {})["phase"] = "Terminating"
+        registry.store.update("core/namespaces", "", meta["name"], ns,
+                              int(meta["resourceVersion"]))
+    return ns
+
+
+def finalize_namespaces(registry: Registry) -> None:
+    """Empty each terminating namespace; delete it once nothing is left in it."""
+    for ns in registry.store.select("core/namespaces")[0]:
+        meta = ns["metadata"]
+        if not meta.get("deletionTimestamp"):
+            continue
+        name, remaining = meta["name"], 0
+        for rt in RESOURCES:
+            if not rt.namespaced or rt.group == "events.k8s.io":
+                continue
+            for obj in registry.store.select(rt.storage_key, name)[0]:
+                remaining += 1
+                if obj["metadata"].get("deletionTimestamp"):
+                    continue
+                try:
+                    delete(registry, rt, name, obj["metadata"]["name"], {}, {})
+                except (status.ApiError, NotFound, Conflict):
+                    continue
+        if remaining == 0:
+            try:
+                registry.store.delete("core/namespaces", "", name)
+            except NotFound:
+                continue

@@ -1,0 +1,102 @@
+"""Discovery documents (/api, /apis, /api/v1, /apis/<group>/<version>) and /version.
+
+kubectl learns every resource name, short name, verb and subresource from these, so they are
+computed from `resources.RESOURCES`. The legacy (unaggregated) format is served: client-go
+asks for aggregated discovery first and falls back to this when the answer is plain JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from typing import Any
+
+from nodelab.controlplane.resources import GROUPS, RESOURCES, ResourceType
+
+Object = dict[str, Any]
+
+KUBERNETES_VERSION = "v1.37.0"
+_STATUS_VERBS = ["get", "patch", "update"]
+_SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, list[str]]] = {
+    # name: (group, version, kind, verbs); "" group/version = the parent's
+    "binding": ("", "", "Binding", ["create"]),
+    "eviction": ("policy", "v1", "Eviction", ["create"]),
+    "log": ("", "", "Pod", ["get"]),
+    "exec": ("", "", "PodExecOptions", ["create", "get"]),
+    "attach": ("", "", "PodAttachOptions", ["create", "get"]),
+    "portforward": ("", "", "PodPortForwardOptions", ["create", "get"]),
+    "ephemeralcontainers": ("", "", "Pod", _STATUS_VERBS),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
+    "scale": ("autoscaling", "v1", "Scale", _STATUS_VERBS),
+}
+
+
+def version() -> Object:
+    major, minor = KUBERNETES_VERSION[1:].split(".")[:2]
+    return {
+        "major": major, "minor": minor, "emulationMajor": major, "emulationMinor": minor,
+        "minCompatibilityMajor": major, "minCompatibilityMinor": str(int(minor) - 1),
+        "gitVersion": KUBERNETES_VERSION, "gitCommit": "nodelab", "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z", "goVersion": "python" + platform.python_version(),
+        "compiler": "nodelab", "platform": f"linux/{platform.machine()}",
+    }
+
+
+def api_versions(server_address: str) -> Object:
+    return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+        {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+
+
+def api_groups() -> Object:
+    groups = []
+    for group, version_ in GROUPS:
+        gv = {"groupVersion": f"{group}/{version_}", "version": version_}
+        groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def api_group(group: str) -> Object | None:
+    for name, version_ in GROUPS:
+        if name == group:
+            gv = {"groupVersion": f"{group}/{version_}", "version": version_}
+            return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv],
+                    "preferredVersion": gv}
+    return None
+
+
+def _entry(rt: ResourceType) -> Object:
+    entry: Object = {
+        "name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced,
+        "kind": rt.kind, "verbs": list(rt.verbs),
+        "storageVersionHash": hashlib.sha256(rt.storage_key.encode()).hexdigest()[:12],
+    }
+    if rt.short_names:
+        entry["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        entry["categories"] = list(rt.categories)
+    return entry
+
+
+def _subresource(rt: ResourceType, sub: str) -> Object:
+    group, version_, kind, verbs = _SUBRESOURCE_KINDS.get(sub, ("", "", rt.kind, _STATUS_VERBS))
+    entry: Object = {"name": f"{rt.plural}/{sub}", "singularName": "",
+                     "namespaced": rt.namespaced, "kind": kind, "verbs": verbs}
+    if group:
+        entry["group"], entry["version"] = group, version_
+    return entry
+
+
+def resource_list(group: str, version_: str) -> Object | None:
+    selected = [rt for rt in RESOURCES if (rt.group, rt.version) == (group, version_)]
+    if not selected:
+        return None
+    resources: list[Object] = []
+    for rt in selected:
+        resources.append(_entry(rt))
+        resources.extend(_subresource(rt, sub) for sub in rt.subresources)
+    if not group:
+        resources.append({"name": "bindings", "singularName": "binding", "namespaced": True,
+                          "kind": "Binding", "verbs": ["create"]})
+    gv = f"{group}/{version_}" if group else version_
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
+            "resources": resources}

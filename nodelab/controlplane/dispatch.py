@@ -1,0 +1,265 @@
+"""From an authenticated request to a response: the API server's handler chain as data.
+
+`Api.handle(request)` returns a `Response`: a JSON object with a status code, a stream of
+bytes (watch, logs), or a `Tunnel` (exec/attach/portforward: the connection is handed to the
+proxy in `streaming.py`). The HTTP transport (`server.py`) only reads requests and writes these.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from nodelab.controlplane import (
+    deletion,
+    discovery,
+    openapi,
+    protobuf,
+    rest,
+    routing,
+    status,
+    streaming,
+    subresources,
+    tables,
+    watch,
+)
+from nodelab.controlplane.auth import Identity, authorize
+from nodelab.controlplane.tokens import TokenIssuer
+
+Object = dict[str, Any]
+log = logging.getLogger("nodelab.controlplane")
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    identity: Identity | None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(urlsplit(self.target).query,
+                                             keep_blank_values=True).items()}
+
+    @property
+    def query_lists(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.target).query, keep_blank_values=True)
+
+
+@dataclass
+class Response:
+    code: int = 200
+    body: Object | None = None
+    stream: Iterator[bytes] | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    tunnel: streaming.Tunnel | None = None
+    raw: bytes | None = None
+
+
+HEALTH = ("/healthz", "/livez", "/readyz")
+PUBLIC = HEALTH + ("/version",)
+
+
+class Api:
+    def __init__(self, registry: rest.Registry, issuer: TokenIssuer, address: str) -> None:
+        self.registry = registry
+        self.issuer = issuer
+        self.address = address
+        self.stopping = threading.Event()
+        self.on_namespace_created: Callable[[str], None] = lambda name: None
+
+    def handle(self, request: Request) -> Response:
+        try:
+            return self._handle(request)
+        except status.ApiError as exc:
+            return Response(exc.code, exc.status())
+        except Exception as exc:  # noqa: BLE001 - a bug: answer 500 and keep serving
+            log.exception("internal error serving %s %s", request.method, request.target)
+            error = status.ApiError(500, "InternalError", f"Internal error occurred: {exc!r}")
+            return Response(500, error.status())
+
+    def _handle(self, request: Request) -> Response:
+        path = request.path.rstrip("/") or "/"
+        if request.identity is None and path not in PUBLIC and not any(
+                path.startswith(p + "/") for p in HEALTH):
+            raise status.unauthorized()
+        if path in HEALTH or any(path.startswith(p + "/") for p in HEALTH):
+            return Response(200, raw=b"ok", content_type="text/plain; charset=utf-8")
+        fixed = self._non_resource(path, request)
+        if fixed is not None:
+            return fixed
+        route = routing.parse(path)
+        if route is None:
+            raise status.ApiError(404, "NotFound", "the server could not find the requested "
+                                  "resource", {})
+        assert request.identity is not None
+        return self._resource(route, request, request.identity)
+
+    def _non_resource(self, path: str, request: Request) -> Response | None:
+        if path == "/version":
+            return Response(200, discovery.version())
+        if path == "/api":
+            return Response(200, discovery.api_versions(self.address))
+        if path == "/apis":
+            return Response(200, discovery.api_groups())
+        if path.startswith("/openapi/"):
+            document = openapi.document(path, request.query)
+            if document is None:
+                raise status.ApiError(404, "NotFound", f"no OpenAPI document at {path}")
+            return Response(200, document)
+        parts = [p for p in path.split("/") if p]
+        if len(parts) == 2 and parts[0] == "api":
+            found = discovery.resource_list("", parts[1])
+        elif len(parts) == 2 and parts[0] == "apis":
+            found = discovery.api_group(parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            found = discovery.resource_list(parts[1], parts[2])
+        else:
+            return None
+        if found is None:
+            raise status.ApiError(404, "NotFound", "the server could not find the requested "
+                                  "resource", {})
+        return Response(200, found)
+
+    def _body(self, request: Request) -> Object:
+        if not request.body:
+            return {}
+        try:
+            content_type = request.headers.get("content-type", "application/json")
+            if "protobuf" in content_type:
+                return protobuf.decode(request.body)
+            if "cbor" in content_type:
+                raise status.ApiError(
+                    415, "UnsupportedMediaType",
+                    'the body of the request was in an unknown format - accepted media types '
+                    'include: application/json, application/yaml')
+            if "yaml" in content_type:
+                parsed = yaml.safe_load(request.body)
+            else:
+                parsed = json.loads(request.body)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise status.bad_request(f"error decoding request body: {exc}") from exc
+        if not isinstance(parsed, dict):
+            raise status.bad_request("the request body must be an object")
+        return parsed
+
+    def _resource(self, route: routing.ResourceRequest, request: Request,
+                  identity: Identity) -> Response:
+        rt, name, sub = route.resource, route.name, route.subresource
+        namespace = route.namespace
+        query, method = request.query, request.method
+        registry = self.registry
+        ns = namespace or ""
+        verb = _verb(method, name, query, route.watch_prefix)
+        if verb not in rt.verbs and not sub:
+            raise status.method_not_allowed(f"{verb} is not supported on {rt.plural}")
+        if sub and sub not in rt.subresources and not (rt.plural == "namespaces"
+                                                        and sub == "finalize"):
+            raise status.ApiError(404, "NotFound", f"{rt.plural}/{sub} not found")
+        body = self._body(request) if method in ("POST", "PUT", "DELETE") else None
+        authorize(identity, verb, rt, ns, name or str(((body or {}).get("metadata") or {})
+                                                          .get("name", "")),
+                  sub, registry.store, body)
+        accept = request.headers.get("accept", "")
+
+        def encode(obj: Object) -> Object:
+            if tables.wants_table(accept):
+                return tables.table(rt.storage_key, [obj],
+                                    str((obj.get("metadata") or {}).get("resourceVersion", "")),
+                                    query.get("includeObject", "Metadata"))
+            return obj
+
+        if sub in ("log", "exec", "attach", "portforward"):
+            return streaming.respond(registry, sub, ns, name, request.target, request.headers,
+                                     request.query_lists, method)
+        if sub == "binding" or (rt.plural == "bindings"):
+            return Response(201, subresources.bind(registry, rt, ns, name, body or {}))
+        if sub == "eviction":
+            return Response(201, subresources.evict(registry, rt, ns, name, body or {}))
+        if sub == "token":
+            return Response(201, subresources.request_token(registry, self.issuer, ns, name,
+                                                             body or {}))
+        if sub == "scale":
+            if method == "GET":
+                return Response(200, subresources.get_scale(registry, rt, ns, name))
+            if method == "PUT":
+                return Response(200, subresources.set_scale(registry, rt, ns, name, body or {},
+                                                            query))
+            if method == "PATCH":
+                kind = rest.PATCH_TYPES.get(request.headers.get("content-type", "").split(";")[0],
+                                            "merge")
+                return Response(200, subresources.patch_scale(
+                    registry, rt, ns, name, kind, json.loads(request.body or b"{}"), query))
+            raise status.method_not_allowed(f"{method} is not supported on {rt.plural}/scale")
+        if sub == "finalize":
+            sub = ""
+        if verb == "watch":
+            return Response(200, stream=watch.stream(
+                registry.store, rt, namespace if rt.namespaced else None, query, encode,
+                self.stopping.is_set), content_type="application/json")
+        if verb == "list":
+            listed = registry.collection(rt, namespace if rt.namespaced else None, query)
+            if tables.wants_table(accept):
+                items = [rest.to_wire(rt, i) for i in listed["items"]]
+                return Response(200, tables.table(rt.storage_key, items,
+                                                  listed["metadata"]["resourceVersion"],
+                                                  query.get("includeObject", "Metadata"),
+                                                  listed["metadata"].get("continue", "")))
+            return Response(200, listed)
+        if verb == "get":
+            return Response(200, encode(registry.get(rt, ns, name)))
+        if verb == "create":
+            outcome = registry.create(rt, ns, body or {}, query)
+            if rt.storage_key == "core/namespaces" and not query.get("dryRun"):
+                self.on_namespace_created(outcome.obj["metadata"]["name"])
+            return _outcome(201, outcome)
+        if verb == "update":
+            return _outcome(200, registry.update(rt, ns, name, body or {}, query, sub))
+        if verb == "patch":
+            outcome = registry.patch(rt, ns, name, request.headers.get("content-type", ""),
+                                     request.body, query, sub)
+            return _outcome(201 if outcome.created else 200, outcome)
+        if verb == "delete":
+            return Response(200, deletion.delete(registry, rt, ns, name, body or {}, query))
+        if verb == "deletecollection":
+            return Response(200, deletion.delete_collection(
+                registry, rt, namespace if rt.namespaced else None, body or {}, query))
+        raise status.method_not_allowed(f"{method} is not supported")
+
+
+def _outcome(code: int, outcome: rest.Outcome) -> Response:
+    headers = {}
+    if outcome.warnings:
+        headers["Warning"] = ", ".join(f'299 - {json.dumps(w)}' for w in outcome.warnings)
+    return Response(code, outcome.obj, headers=headers)
+
+
+def _verb(method: str, name: str, query: dict[str, str], watch_prefix: bool) -> str:
+    if method == "GET":
+        if watch_prefix or query.get("watch") in ("true", "1"):
+            return "watch"
+        return "get" if name else "list"
+    verbs: dict[str, Callable[[], str]] = {
+        "POST": lambda: "create",
+        "PUT": lambda: "update",
+        "PATCH": lambda: "patch",
+        "DELETE": lambda: "delete" if name else "deletecollection",
+    }
+    chooser = verbs.get(method)
+    if chooser is None:
+        raise status.method_not_allowed(f"{method} is not supported")
+    return chooser()

@@ -1,0 +1,268 @@
+"""The lab's public-key infrastructure: one CA per lab, a serving cert, client certs, kubeconfigs.
+
+kube-apiserver authenticates clients by TLS client certificates: the certificate's Common Name
+is the user name and its Organizations are the groups. nodelab does the same:
+
+- `admin` (group `system:masters`) is the learner's identity, printed by `nodelab kubeconfig`;
+- `system:node:<name>` (group `system:nodes`) is each kubelet's identity, so the API server can
+  apply NodeRestriction to it.
+
+Everything lives under `<state_dir>/pki/` and is created once: `ensure_pki` is idempotent and
+reuses what exists, issuing a new serving certificate only when the requested hosts change.
+The service-account signing key (for projected tokens) is kept here too.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from nodelab.errors import NodelabError
+
+_VALIDITY = datetime.timedelta(days=3650)
+ADMIN_USER = "admin"
+ADMIN_GROUP = "system:masters"
+NODES_GROUP = "system:nodes"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A client certificate and its key, as PEM files on disk."""
+
+    user: str
+    cert: Path
+    key: Path
+
+
+@dataclass(frozen=True)
+class PKI:
+    """The lab's CA and the files issued by it."""
+
+    directory: Path
+    ca_cert: Path
+    ca_key: Path
+    server_cert: Path
+    server_key: Path
+    admin: Credentials
+    service_account_key: Path
+
+    def node_credentials(self, node_name: str) -> Credentials:
+        """The client certificate of the kubelet of `node_name` (issued on first use)."""
+        user = f"system:node:{node_name}"
+        return _ensure_client(self, f"node-{node_name}", user, [NODES_GROUP])
+
+    def client_credentials(self, name: str, user: str, groups: list[str]) -> Credentials:
+        """A client certificate for any other identity (tests, controllers)."""
+        return _ensure_client(self, name, user, groups)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    data = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    path.write_bytes(data)
+    os.chmod(path, 0o600)
+
+
+def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise NodelabError(f"{path} is not an EC private key: remove the lab's pki directory")
+    return key
+
+
+def _load_cert(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _name(common_name: str, orgs: list[str] | None = None) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in orgs or []]
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attrs)
+
+
+def _ensure_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert_path, key_path = directory / "ca.crt", directory / "ca.key"
+    if cert_path.exists() and key_path.exists():
+        return _load_cert(cert_path), _load_key(key_path)
+    key = _new_key()
+    name = _name(f"nodelab-ca-{os.urandom(3).hex()}")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now() - datetime.timedelta(minutes=5))
+        .not_valid_after(_now() + _VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert, key
+
+
+def _issue(
+    ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+    subject: x509.Name,
+    usage: x509.ObjectIdentifier,
+    sans: list[x509.GeneralName],
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    ca_cert, ca_key = ca
+    key = _new_key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now() - datetime.timedelta(minutes=5))
+        .not_valid_after(_now() + _VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(ca_key, hashes.SHA256()), key
+
+
+def _sans(hosts: list[str]) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = []
+    for host in dict.fromkeys(["localhost", "127.0.0.1", "kubernetes", "10.96.0.1", *hosts]):
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return names
+
+
+def _write_pair(
+    cert_path: Path, key_path: Path, pair: tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
+) -> None:
+    _write_key(key_path, pair[1])
+    cert_path.write_bytes(pair[0].public_bytes(serialization.Encoding.PEM))
+
+
+def _server_hosts_match(cert_path: Path, hosts: list[str]) -> bool:
+    if not cert_path.exists():
+        return False
+    try:
+        ext = _load_cert(cert_path).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return False
+    return set(ext.value) == set(_sans(hosts))
+
+
+def _ensure_client(pki: PKI, name: str, user: str, groups: list[str]) -> Credentials:
+    cert_path, key_path = pki.directory / f"{name}.crt", pki.directory / f"{name}.key"
+    if not (cert_path.exists() and key_path.exists()):
+        ca = (_load_cert(pki.ca_cert), _load_key(pki.ca_key))
+        pair = _issue(ca, _name(user, groups), ExtendedKeyUsageOID.CLIENT_AUTH, [])
+        _write_pair(cert_path, key_path, pair)
+    return Credentials(user=user, cert=cert_path, key=key_path)
+
+
+def ensure_pki(state_dir: Path, hosts: list[str]) -> PKI:
+    """Create (or reuse) the lab's CA, serving cert for `hosts`, admin cert and SA key."""
+    directory = Path(state_dir) / "pki"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+    except OSError as exc:
+        raise NodelabError(f"cannot create PKI directory {directory}: {exc}") from exc
+    ca = _ensure_ca(directory)
+    server_cert, server_key = directory / "apiserver.crt", directory / "apiserver.key"
+    if not _server_hosts_match(server_cert, hosts) or not server_key.exists():
+        pair = _issue(ca, _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, _sans(hosts))
+        _write_pair(server_cert, server_key, pair)
+    sa_key = directory / "sa.key"
+    if not sa_key.exists():
+        _write_key(sa_key, _new_key())
+    pki = PKI(
+        directory=directory,
+        ca_cert=directory / "ca.crt",
+        ca_key=directory / "ca.key",
+        server_cert=server_cert,
+        server_key=server_key,
+        admin=Credentials(ADMIN_USER, directory / "admin.crt", directory / "admin.key"),
+        service_account_key=sa_key,
+    )
+    _ensure_client(pki, "admin", ADMIN_USER, [ADMIN_GROUP])
+    return pki
+
+
+def kubeconfig_document(
+    server_url: str, ca: Path, cert: Path, key: Path, user: str, cluster: str = "nodelab"
+) -> dict[str, object]:
+    """The kubeconfig (as data) for `user`, with every PEM file embedded."""
+    import base64
+
+    def inline(path: Path) -> str:
+        return base64.b64encode(Path(path).read_bytes()).decode()
+
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": cluster,
+                "cluster": {"server": server_url, "certificate-authority-data": inline(ca)},
+            }
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "client-certificate-data": inline(cert),
+                    "client-key-data": inline(key),
+                },
+            }
+        ],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
+        "current-context": cluster,
+        "preferences": {},
+    }
+
+
+def write_kubeconfig(
+    path: Path, server_url: str, ca: Path, cert: Path, key: Path, user: str
+) -> Path:
+    """Write a self-contained kubeconfig for `user` to `path` (mode 0600)."""
+    document = kubeconfig_document(server_url, ca, cert, key, user)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    os.chmod(path, 0o600)
+    return path

@@ -1,0 +1,101 @@
+"""The resource types the API server serves, as data.
+
+Each `ResourceType` says what discovery publishes about a resource (group, version, kind,
+plural, short names, verbs, subresources) and how it is stored. Discovery documents, URL
+routing, the OpenAPI document and Table printing are all computed from this one table, so a
+resource is added here and nowhere else.
+
+`events` exists in two groups (core/v1 and events.k8s.io/v1) over one storage, as upstream:
+the events.k8s.io form is converted to and from the stored core form (see `events.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALL_VERBS = (
+    "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
+)
+CLUSTER_VERBS = ALL_VERBS
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str  # "" for the core group
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    subresources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    storage: str = ""
+    model: str = ""  # kubernetes client model class name, for schemas
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def storage_key(self) -> str:
+        return self.storage or f"{self.group or 'core'}/{self.plural}"
+
+    @property
+    def has_status(self) -> bool:
+        return "status" in self.subresources
+
+
+def _core(kind: str, plural: str, namespaced: bool = True, **kw: object) -> ResourceType:
+    return ResourceType("", "v1", kind, plural, namespaced, model=f"V1{kind}", **kw)  # type: ignore[arg-type]
+
+
+RESOURCES: tuple[ResourceType, ...] = (
+    _core("Namespace", "namespaces", False, short_names=("ns",), subresources=("status",),
+          verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
+    _core("Node", "nodes", False, short_names=("no",), subresources=("status",)),
+    _core("Pod", "pods", short_names=("po",), categories=("all",),
+          subresources=("status", "binding", "eviction", "log", "exec", "attach",
+                        "portforward", "ephemeralcontainers")),
+    _core("Service", "services", short_names=("svc",), categories=("all",),
+          subresources=("status",),
+          verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update",
+                 "watch")),
+    _core("Endpoints", "endpoints", short_names=("ep",)),
+    ResourceType("", "v1", "Event", "events", True, short_names=("ev",), model="CoreV1Event"),
+    _core("ConfigMap", "configmaps", short_names=("cm",)),
+    _core("Secret", "secrets"),
+    _core("ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",)),
+    ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True,
+                 model="V1EndpointSlice"),
+    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, model="V1Lease"),
+    ResourceType("events.k8s.io", "v1", "Event", "events", True, short_names=("ev",),
+                 storage="core/events", model="EventsV1Event"),
+    ResourceType("apps", "v1", "Deployment", "deployments", True, short_names=("deploy",),
+                 categories=("all",), subresources=("status", "scale"), model="V1Deployment"),
+    ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, short_names=("rs",),
+                 categories=("all",), subresources=("status", "scale"), model="V1ReplicaSet"),
+)
+
+GROUPS: tuple[tuple[str, str], ...] = tuple(
+    dict.fromkeys((r.group, r.version) for r in RESOURCES if r.group)
+)
+
+
+def lookup(group: str, version: str, plural: str) -> ResourceType | None:
+    for resource in RESOURCES:
+        if (resource.group, resource.version, resource.plural) == (group, version, plural):
+            return resource
+    return None
+
+
+def by_kind(group: str, kind: str) -> ResourceType | None:
+    for resource in RESOURCES:
+        if (resource.group, resource.kind) == (group, kind):
+            return resource
+    return None

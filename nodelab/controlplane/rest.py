@@ -1,0 +1,345 @@
+"""Generic REST semantics over the store: get, list, create, update, patch (upstream's
+`registry/generic/registry.Store`).
+
+Every verb works on plain objects and raises `ApiError`; nothing here knows about HTTP.
+
+- create: decode, prune unknown fields (per `fieldValidation`), check the namespace exists and
+  is not terminating, default/admit (`strategies`), validate (422 with causes), store.
+- update: the same against the stored object, as a compare-and-swap on the resourceVersion the
+  client sent (409 when stale). Removing the last finalizer of an object being deleted
+  deletes it.
+- patch: read, apply the patch (`patches`), then update with the read revision; a conflict with
+  another writer is retried from a fresh read, as GuaranteedUpdate does, unless the patch
+  itself names a resourceVersion.
+- server-side apply (`application/apply-patch+yaml`) creates the object if missing, otherwise
+  merges the applied configuration strategically and records the field manager.
+
+Deletion (graceful pods, finalizers, owners, namespaces) lives in `deletion.py`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from nodelab.controlplane import events, objects, patches, schema, status, strategies
+from nodelab.controlplane.resources import ResourceType
+from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
+from nodelab.controlplane.store import AlreadyExists, Conflict, NotFound, Store
+from nodelab.controlplane.validation import validate
+
+Object = dict[str, Any]
+
+PATCH_TYPES = {
+    "application/json-patch+json": "json",
+    "application/merge-patch+json": "merge",
+    "application/strategic-merge-patch+json": "strategic",
+    "application/apply-patch+yaml": "apply",
+}
+
+
+@dataclass
+class Outcome:
+    """An object written (or that would be, on dry run) and the warnings to send along."""
+
+    obj: Object
+    warnings: list[str] = field(default_factory=list)
+    created: bool = False
+
+
+def to_wire(rt: ResourceType, obj: Object) -> Object:
+    """The stored form as the client of `rt` sees it."""
+    if rt.group == "events.k8s.io":
+        return events.from_core(obj)
+    obj["apiVersion"], obj["kind"] = rt.group_version, rt.kind
+    return obj
+
+
+def from_wire(rt: ResourceType, obj: Object) -> Object:
+    if rt.group == "events.k8s.io":
+        return events.to_core(obj)
+    return obj
+
+
+def _model(rt: ResourceType) -> str:
+    return rt.model
+
+
+class Registry:
+    """The REST verbs for every resource type, over one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._write_lock = threading.RLock()
+
+    # reads ---------------------------------------------------------------------------------
+
+    def get(self, rt: ResourceType, namespace: str, name: str) -> Object:
+        obj = self.store.get(rt.storage_key, namespace, name)
+        if obj is None:
+            raise status.not_found(rt.plural, name, rt.group)
+        return to_wire(rt, obj)
+
+    def collection(self, rt: ResourceType, namespace: str | None,
+                   query: dict[str, str]) -> Object:
+        items, revision = self.store.select(rt.storage_key, namespace)
+        labels = parse_labels(query.get("labelSelector", ""))
+        fields = parse_fields(query.get("fieldSelector", ""), rt.storage_key)
+        matches = matcher(labels, fields)
+        items = [obj for obj in items if matches(obj)]
+        meta: Object = {"resourceVersion": str(revision)}
+        token = query.get("continue")
+        if token:
+            try:
+                start = json.loads(base64.b64decode(token))
+                revision = int(start["rv"])
+                key = (start["ns"], start["name"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise status.bad_request(f"invalid continue token: {exc}") from exc
+            items = [o for o in items if _key(o) > key]
+            meta["resourceVersion"] = str(revision)
+        limit = int(query.get("limit") or 0)
+        if limit > 0 and len(items) > limit:
+            last = items[limit - 1]
+            ns, name = _key(last)
+            meta["continue"] = base64.b64encode(json.dumps(
+                {"rv": revision, "ns": ns, "name": name}).encode()).decode()
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        return {
+            "kind": f"{rt.kind}List",
+            "apiVersion": rt.group_version,
+            "metadata": meta,
+            "items": [_item(rt, obj) for obj in items],
+        }
+
+    # writes --------------------------------------------------------------------------------
+
+    def _decode(self, rt: ResourceType, body: Object, query: dict[str, str]) -> tuple[
+            Object, list[str]]:
+        if not isinstance(body, dict):
+            raise status.bad_request("the request body must be a JSON object")
+        kind, version = body.get("kind"), body.get("apiVersion")
+        if kind and kind != rt.kind:
+            raise status.bad_request(
+                f"the kind of the object ({kind}) does not match the resource ({rt.kind})")
+        if version and version != rt.group_version:
+            raise status.bad_request(f"the API version in the data ({version}) does not match "
+                                     f"the expected API version ({rt.group_version})")
+        body = copy.deepcopy(body)
+        body["apiVersion"], body["kind"] = rt.group_version, rt.kind
+        unknown = schema.prune(_model(rt), body)
+        mode = query.get("fieldValidation", "Warn")
+        warnings = [f'unknown field "{path}"' for path in unknown]
+        if unknown and mode == "Strict":
+            raise status.bad_request("strict decoding error: " + ", ".join(warnings))
+        if mode == "Ignore":
+            warnings = []
+        return from_wire(rt, body), warnings
+
+    def _check_namespace(self, rt: ResourceType, namespace: str) -> None:
+        if not rt.namespaced:
+            return
+        ns = self.store.get("core/namespaces", "", namespace)
+        if ns is None:
+            raise status.not_found("namespaces", namespace)
+        if ns.get("metadata", {}).get("deletionTimestamp") and rt.storage_key != "core/events":
+            raise status.ApiError(
+                403, "Forbidden",
+                f'{rt.plural} "{namespace}" is forbidden: unable to create new content in '
+                f"namespace {namespace} because it is being terminated",
+                {"kind": rt.plural, "name": namespace})
+
+    def _services(self, rt: ResourceType) -> list[Object]:
+        if rt.storage_key != "core/services":
+            return []
+        return self.store.select("core/services")[0]
+
+    def _invalid(self, rt: ResourceType, obj: Object, causes: list[status.Cause]) -> None:
+        if causes:
+            name = str((obj.get("metadata") or {}).get("name") or "")
+            raise status.invalid(rt.kind, name, rt.group, causes)
+
+    def create(self, rt: ResourceType, namespace: str, body: Object,
+               query: dict[str, str]) -> Outcome:
+        obj, warnings = self._decode(rt, body, query)
+        meta = obj.setdefault("metadata", {})
+        if rt.namespaced and meta.get("namespace") not in (None, "", namespace):
+            raise status.bad_request("the namespace of the provided object does not match the "
+                                     "namespace sent on the request")
+        objects.prepare_for_create(obj, namespace if rt.namespaced else "")
+        with self._write_lock:
+            self._check_namespace(rt, namespace)
+            causes = strategies.before_create(rt, obj, self._services(rt))
+            causes = validate(rt.storage_key, obj) + causes
+            self._invalid(rt, obj, causes)
+            if query.get("dryRun"):
+                return Outcome(to_wire(rt, obj), warnings, True)
+            try:
+                self.store.create(rt.storage_key, namespace if rt.namespaced else "",
+                                  meta["name"], obj)
+            except AlreadyExists as exc:
+                raise status.already_exists(rt.plural, meta["name"], rt.group) from exc
+        return Outcome(to_wire(rt, obj), warnings, True)
+
+    def update(self, rt: ResourceType, namespace: str, name: str, body: Object,
+               query: dict[str, str], subresource: str = "") -> Outcome:
+        obj, warnings = self._decode(rt, body, query)
+        meta = obj.setdefault("metadata", {})
+        if meta.get("name") and meta["name"] != name:
+            raise status.bad_request(f"the name of the object ({meta['name']}) does not match "
+                                     f"the name on the URL ({name})")
+        if rt.namespaced and meta.get("namespace") not in (None, "", namespace):
+            raise status.bad_request("the namespace of the provided object does not match the "
+                                     "namespace sent on the request")
+        rv = meta.get("resourceVersion")
+        expected = int(rv) if rv else None
+        return Outcome(self._replace(rt, namespace, name, obj, expected, query, subresource),
+                       warnings)
+
+    def _replace(self, rt: ResourceType, namespace: str, name: str, obj: Object,
+                 expected: int | None, query: dict[str, str], subresource: str) -> Object:
+        ns = namespace if rt.namespaced else ""
+        with self._write_lock:
+            old = self.store.get(rt.storage_key, ns, name)
+            if old is None:
+                raise status.not_found(rt.plural, name, rt.group)
+            if expected is not None and str(expected) != old["metadata"]["resourceVersion"]:
+                raise status.conflict(rt.plural, name, rt.group,
+                                      "the object has been modified; please apply your changes "
+                                      "to the latest version and try again")
+            obj.setdefault("metadata", {})
+            causes = strategies.before_update(rt, obj, old, subresource, self._services(rt))
+            objects.prepare_for_update(obj, old)
+            causes = validate(rt.storage_key, obj, old) + causes
+            self._invalid(rt, obj, causes)
+            if query.get("dryRun"):
+                return to_wire(rt, obj)
+            meta = obj["metadata"]
+            if meta.get("deletionTimestamp") and not meta.get("finalizers") and (
+                    rt.storage_key != "core/pods" or meta.get("deletionGracePeriodSeconds") == 0
+                    or not (obj.get("spec") or {}).get("nodeName")):
+                deleted = self.store.delete(rt.storage_key, ns, name)
+                return to_wire(rt, deleted)
+            try:
+                self.store.update(rt.storage_key, ns, name, obj,
+                                  int(old["metadata"]["resourceVersion"]))
+            except (Conflict, NotFound) as exc:
+                raise status.conflict(rt.plural, name, rt.group, str(exc)) from exc
+        return to_wire(rt, obj)
+
+    def patch(self, rt: ResourceType, namespace: str, name: str, content_type: str,
+              raw: bytes, query: dict[str, str], subresource: str = "") -> Outcome:
+        kind = PATCH_TYPES.get(content_type.split(";")[0].strip())
+        if kind is None:
+            raise status.ApiError(415, "UnsupportedMediaType",
+                                  f"the body of the request was in an unknown format - accepted "
+                                  f"media types include: {', '.join(PATCH_TYPES)}")
+        try:
+            document = yaml.safe_load(raw) if kind == "apply" else json.loads(raw or b"null")
+        except (ValueError, yaml.YAMLError) as exc:
+            raise status.bad_request(f"error decoding patch: {exc}") from exc
+        ns = namespace if rt.namespaced else ""
+        for _ in range(10):
+            current = self.store.get(rt.storage_key, ns, name)
+            if current is None:
+                if kind == "apply":
+                    return self._apply_create(rt, namespace, name, document, query)
+                raise status.not_found(rt.plural, name, rt.group)
+            current = to_wire(rt, current)
+            patched = self._patched(kind, current, document, query)
+            patched_meta = patched.setdefault("metadata", {})
+            asked = patched_meta.get("resourceVersion")
+            pinned = kind != "apply" and asked is not None and asked != current["metadata"].get(
+                "resourceVersion")
+            if pinned:
+                raise status.conflict(rt.plural, name, rt.group,
+                                      "the object has been modified; please apply your changes "
+                                      "to the latest version and try again")
+            patched_meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+            obj, warnings = self._decode(rt, patched, query)
+            try:
+                written = self._replace(rt, namespace, name, obj,
+                                        int(current["metadata"]["resourceVersion"]), query,
+                                        subresource)
+            except status.ApiError as exc:
+                if exc.reason == "Conflict":
+                    continue
+                raise
+            return Outcome(written, warnings)
+        raise status.conflict(rt.plural, name, rt.group, "too many concurrent writers; retry")
+
+    def _patched(self, kind: str, current: Object, document: Any,
+                 query: dict[str, str]) -> Object:
+        if kind == "json":
+            result = patches.json_patch(current, document)
+        elif kind == "merge":
+            result = patches.merge_patch(current, document)
+        elif kind == "strategic":
+            result = patches.strategic_merge_patch(current, document)
+        else:
+            result = _apply(current, document, query)
+        if not isinstance(result, dict):
+            raise status.bad_request("the patch result is not an object")
+        return result
+
+    def _apply_create(self, rt: ResourceType, namespace: str, name: str, document: Any,
+                      query: dict[str, str]) -> Outcome:
+        if not isinstance(document, dict):
+            raise status.bad_request("apply configuration must be an object")
+        body = copy.deepcopy(document)
+        body.setdefault("metadata", {})["name"] = name
+        body["metadata"]["managedFields"] = [_managed_entry(document, query)]
+        return self.create(rt, namespace, body, query)
+
+
+def _apply(current: Object, document: Any, query: dict[str, str]) -> Object:
+    if not isinstance(document, dict):
+        raise status.bad_request("apply configuration must be an object")
+    merged: Object = patches.strategic_merge_patch(current, document)
+    manager = query.get("fieldManager", "")
+    managed = [m for m in (current.get("metadata") or {}).get("managedFields") or []
+               if not (m.get("manager") == manager and m.get("operation") == "Apply")]
+    managed.append(_managed_entry(document, query))
+    merged.setdefault("metadata", {})["managedFields"] = managed
+    return merged
+
+
+def _fields_v1(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return {}
+    return {f"f:{key}": _fields_v1(child) for key, child in value.items()}
+
+
+def _managed_entry(document: Object, query: dict[str, str]) -> Object:
+    fields = {k: v for k, v in document.items() if k not in ("apiVersion", "kind")}
+    meta = dict(fields.get("metadata") or {})
+    for key in ("name", "namespace", "managedFields", "resourceVersion"):
+        meta.pop(key, None)
+    fields["metadata"] = meta
+    return {
+        "manager": query.get("fieldManager") or "unknown",
+        "operation": "Apply",
+        "apiVersion": str(document.get("apiVersion", "")),
+        "time": objects.now(),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": _fields_v1(fields),
+    }
+
+
+def _key(obj: Object) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _item(rt: ResourceType, obj: Object) -> Object:
+    wire = to_wire(rt, obj)
+    wire.pop("apiVersion", None)
+    wire.pop("kind", None)
+    return wire

@@ -1,0 +1,54 @@
+"""URL paths to resource requests, as kube-apiserver's RequestInfoFactory parses them.
+
+    /api/v1/pods                                   all namespaces
+    /api/v1/namespaces/{ns}/pods/{name}/{sub}      a namespaced object (and subresource)
+    /apis/{group}/{version}/...                    the same for named groups
+    /api/v1/namespaces/{name}[/status|/finalize]   the Namespace object itself
+    /api/v1/watch/...                              the deprecated watch prefix
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nodelab.controlplane.resources import ResourceType, lookup
+
+
+@dataclass(frozen=True)
+class ResourceRequest:
+    resource: ResourceType
+    namespace: str | None  # None: all namespaces (or a cluster-scoped resource)
+    name: str
+    subresource: str
+    watch_prefix: bool
+
+
+def parse(path: str) -> ResourceRequest | None:
+    """The resource request a path names, or None if it names no resource."""
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 2 and parts[0] == "api":
+        group, version, rest = "", parts[1], parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    watch = bool(rest) and rest[0] == "watch"
+    if watch:
+        rest = rest[1:]
+    if not rest:
+        return None
+    namespace: str | None = None
+    if rest[0] == "namespaces" and len(rest) >= 3 and lookup(group, version, rest[2]):
+        namespace, rest = rest[1], rest[2:]
+    plural, name = rest[0], rest[1] if len(rest) > 1 else ""
+    subresource = rest[2] if len(rest) > 2 else ""
+    if len(rest) > 3:
+        return None
+    rt = lookup(group, version, plural)
+    if rt is None:
+        return None
+    if rt.namespaced and namespace is None and name:
+        return None
+    if not rt.namespaced:
+        namespace = None
+    return ResourceRequest(rt, namespace, name, subresource, watch)

@@ -1,0 +1,185 @@
+"""The HTTPS transport: a threaded stdlib HTTP/1.1 server with the lab CA's TLS.
+
+One thread per connection (a watch holds its connection for minutes, so threads are the simple
+correct choice). TLS asks for, but does not require, a client certificate: a verified one is
+an identity, otherwise a bearer token must be sent. Responses are JSON with Content-Length;
+watches and logs are chunked; exec/attach/portforward connections are handed to the proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from nodelab.controlplane.auth import Identity, from_certificate, from_token
+from nodelab.controlplane.dispatch import Api, Request, Response
+from nodelab.controlplane.pki import PKI
+from nodelab.controlplane.tokens import TokenIssuer
+
+log = logging.getLogger("nodelab.controlplane")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], context: ssl.SSLContext, api: Api,
+                 admin_token: str, issuer: TokenIssuer) -> None:
+        super().__init__(address, _Handler)
+        self.context = context
+        self.api = api
+        self.admin_token = admin_token
+        self.issuer = issuer
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = self.socket.accept()
+        return self.context.wrap_socket(sock, server_side=True,
+                                        do_handshake_on_connect=False), address
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        try:
+            self.connection.settimeout(30)
+            self.connection.do_handshake()
+            self.connection.settimeout(None)
+        except (ssl.SSLError, OSError):
+            self.close_connection = True
+            self.rfile = _Empty()  # type: ignore[assignment]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        log.debug(format, *args)
+
+    def _identity(self) -> Identity | None:
+        try:
+            peer = self.connection.getpeercert()
+        except (ValueError, AttributeError):
+            peer = None
+        identity = from_certificate(peer)
+        if identity is None:
+            header = self.headers.get("Authorization", "")
+            identity = from_token(header, self.server.admin_token, self.server.issuer)
+        return identity
+
+    def _dispatch(self) -> None:
+        started = time.monotonic()
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = Request(self.command, self.path, headers, body, self._identity())
+        response = self.server.api.handle(request)
+        if response.tunnel is not None:
+            self.close_connection = True
+            self.wfile.flush()
+            try:
+                response.tunnel.run(self.connection, self.rfile)  # type: ignore[arg-type]
+            except OSError as exc:
+                self._send(Response(502, {"kind": "Status", "apiVersion": "v1",
+                                          "status": "Failure", "code": 502,
+                                          "reason": "InternalError",
+                                          "message": f"error dialing backend: {exc}"}))
+            return
+        self._send(response)
+        user = request.identity.user if request.identity else "-"
+        log.info("%s %s %s %d %.1fms", user, self.command, self.path[:200], response.code,
+                 (time.monotonic() - started) * 1000)
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.code)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Cache-Control", "no-cache, private")
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if response.stream is not None:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for chunk in response.stream:
+                    if chunk:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            except (OSError, ValueError):
+                self.close_connection = True
+            finally:
+                close = getattr(response.stream, "close", None)
+                if close is not None:
+                    close()
+            return
+        payload = response.raw if response.raw is not None else json.dumps(
+            response.body, separators=(",", ":")).encode()
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
+
+
+class _Empty:
+    def readline(self, *args: Any) -> bytes:
+        return b""
+
+    def read(self, *args: Any) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        return None
+
+
+def tls_context(pki: PKI) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(pki.server_cert), str(pki.server_key))
+    context.load_verify_locations(str(pki.ca_cert))
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+class HttpsServer:
+    """The listening server; `serve` blocks until `shutdown`."""
+
+    def __init__(self, host: str, port: int, pki: PKI, api: Api, admin_token: str,
+                 issuer: TokenIssuer) -> None:
+        self._server = _Server((host, port), tls_context(pki), api, admin_token, issuer)
+        self.api = api
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def serve(self) -> None:
+        self._server.serve_forever(poll_interval=0.2)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve, name="apiserver", daemon=True)
+        thread.start()
+        return thread
+
+    def shutdown(self) -> None:
+        self.api.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def read_admin_token(pki_dir: Path) -> str:
+    import secrets
+
+    path = Path(pki_dir) / "admin.token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,111 @@
+"""API errors as `metav1.Status` objects, with the codes and reasons clients switch on.
+
+kubectl and client-go read `reason` and `code`, not the message: `AlreadyExists` (409) makes
+`kubectl create` print "already exists", `Conflict` (409) makes controllers retry, `Invalid`
+(422) carries `details.causes` (one per bad field), `Expired`/`Gone` (410) makes a watcher
+re-list. `ApiError` is raised anywhere below the HTTP layer and turned into that JSON there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nodelab.errors import NodelabError
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One bad field of an invalid object (`StatusCause`)."""
+
+    field: str
+    reason: str  # FieldValueRequired, FieldValueInvalid, FieldValueNotSupported, ...
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"reason": self.reason, "message": self.message, "field": self.field}
+
+
+@dataclass
+class ApiError(NodelabError):
+    code: int
+    reason: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def _details(kind: str, name: str, group: str) -> dict[str, Any]:
+    details: dict[str, Any] = {"name": name, "kind": kind}
+    if group:
+        details["group"] = group
+    return details
+
+
+def not_found(plural: str, name: str, group: str = "") -> ApiError:
+    resource = f"{plural}.{group}" if group else plural
+    return ApiError(404, "NotFound", f'{resource} "{name}" not found',
+                    _details(plural, name, group))
+
+
+def already_exists(plural: str, name: str, group: str = "") -> ApiError:
+    resource = f"{plural}.{group}" if group else plural
+    return ApiError(409, "AlreadyExists", f'{resource} "{name}" already exists',
+                    _details(plural, name, group))
+
+
+def conflict(plural: str, name: str, group: str, why: str) -> ApiError:
+    resource = f"{plural}.{group}" if group else plural
+    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": {why}',
+                    _details(plural, name, group))
+
+
+def invalid(kind: str, name: str, group: str, causes: list[Cause]) -> ApiError:
+    summary = ", ".join(f"{c.field}: {c.message}" for c in causes)
+    if len(causes) > 1:
+        summary = f"[{summary}]"
+    details = _details(kind, name, group)
+    details["causes"] = [c.to_dict() for c in causes]
+    qualified = f"{kind}.{group}" if group else kind
+    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {summary}', details)
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+def forbidden(user: str, verb: str, plural: str, group: str, namespace: str, why: str) -> ApiError:
+    resource = f"{plural}.{group}" if group else plural
+    scope = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+    return ApiError(403, "Forbidden",
+                    f'{resource} is forbidden: User "{user}" cannot {verb} resource "{plural}"'
+                    f' in API group "{group}"{scope}: {why}',
+                    {"kind": plural, **({"group": group} if group else {})})
+
+
+def gone(message: str) -> ApiError:
+    return ApiError(410, "Expired", message)
+
+
+def method_not_allowed(message: str) -> ApiError:
+    return ApiError(405, "MethodNotAllowed", message)
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized", "Unauthorized")

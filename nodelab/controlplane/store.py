@@ -1,0 +1,267 @@
+"""The object store: what etcd plus kube-apiserver's watch cache are to a real cluster.
+
+Durability is SQLite in WAL mode (`<state_dir>/controlplane.db`); speed is an in-memory copy
+of every object, loaded at start-up and written through on every change, so reads and lists
+never touch SQL. The design follows etcd's model closely because clients depend on it:
+
+- **One global resourceVersion.** Every write (create, update, delete) takes the next integer
+  of one counter; an object's `metadata.resourceVersion` is the revision of its last write, and
+  a list's resourceVersion is the store's current revision.
+- **Optimistic concurrency.** `update` and `delete` take the resourceVersion the caller read;
+  if the object changed since, they raise `Conflict` (HTTP 409) and the caller retries from a
+  fresh read. The REST layer builds patches and status updates on top of that compare-and-swap,
+  as kube-apiserver's GuaranteedUpdate does.
+- **Watch history.** Every write appends an event (ADDED, MODIFIED, DELETED with the object as
+  it was written) to a bounded history, persisted in the `history` table so a watch can resume
+  across a restart. Events older than the history are compacted away; asking to watch from a
+  compacted revision raises `Gone` (HTTP 410), and the client re-lists, as with etcd.
+- Watchers wait on one condition variable and read new events from the history by revision,
+  so a writer never waits for a watcher, however many there are.
+
+Objects are kept as JSON text and parsed on each read, so callers always get a private copy.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nodelab.errors import NodelabError
+
+Object = dict[str, Any]
+Key = tuple[str, str, str]  # (storage resource, namespace or "", name)
+
+HISTORY_LIMIT = 20000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    rv INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (resource, namespace, name));
+CREATE TABLE IF NOT EXISTS history (
+    rv INTEGER PRIMARY KEY, type TEXT NOT NULL, resource TEXT NOT NULL,
+    namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class StoreError(NodelabError):
+    """A store operation that cannot be done as asked."""
+
+
+class NotFound(StoreError):
+    """The object does not exist."""
+
+
+class AlreadyExists(StoreError):
+    """An object with that name exists already."""
+
+
+class Conflict(StoreError):
+    """The object changed since the caller read it (stale resourceVersion)."""
+
+
+class Gone(StoreError):
+    """The requested revision is older than the kept watch history."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change, as a watch delivers it."""
+
+    rv: int
+    type: str  # ADDED, MODIFIED, DELETED
+    resource: str
+    namespace: str
+    name: str
+    body: str
+
+    def object(self) -> Object:
+        parsed: Object = json.loads(self.body)
+        return parsed
+
+
+class Store:
+    """Objects by (resource, namespace, name), a global revision, and watch history."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self.changed = threading.Condition(self._lock)
+        self._objects: dict[str, dict[Key, str]] = {}
+        self._rvs: dict[Key, int] = {}
+        for resource, namespace, name, rv, body in self._db.execute(
+            "SELECT resource, namespace, name, rv, body FROM objects"
+        ):
+            self._objects.setdefault(resource, {})[(resource, namespace, name)] = body
+            self._rvs[(resource, namespace, name)] = rv
+        self._history: list[Event] = [
+            Event(*row)
+            for row in self._db.execute(
+                "SELECT rv, type, resource, namespace, name, body FROM history ORDER BY rv"
+            )
+        ]
+        self._history_rvs = [event.rv for event in self._history]
+        self._revision = int(self._meta("revision", "1"))
+        self._compacted = int(self._meta("compacted", "0"))
+        self.closed = False
+
+    def _meta(self, key: str, default: str) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+    @property
+    def revision(self) -> int:
+        """The store's current resourceVersion."""
+        return self._revision
+
+    @property
+    def compacted(self) -> int:
+        """Watching from a revision below this one raises Gone."""
+        return self._compacted
+
+    def get(self, resource: str, namespace: str, name: str) -> Object | None:
+        body = self._objects.get(resource, {}).get((resource, namespace, name))
+        return None if body is None else _parse(body)
+
+    def select(self, resource: str, namespace: str | None = None) -> tuple[list[Object], int]:
+        """Every object of `resource` (in `namespace` if given), sorted by key, and the revision."""
+        with self._lock:
+            revision = self._revision
+            bodies = sorted(self._objects.get(resource, {}).items())
+        items = [_parse(body) for key, body in bodies if namespace is None or key[1] == namespace]
+        return items, revision
+
+    def keys(self, resource: str) -> list[Key]:
+        with self._lock:
+            return sorted(self._objects.get(resource, {}))
+
+    def namespaced_resources(self, namespace: str) -> Iterator[Key]:
+        with self._lock:
+            keys = [key for table in self._objects.values() for key in table]
+        return (key for key in keys if key[1] == namespace)
+
+    def create(self, resource: str, namespace: str, name: str, obj: Object) -> Object:
+        key = (resource, namespace, name)
+        with self._lock:
+            if key in self._objects.get(resource, {}):
+                raise AlreadyExists(f"{resource} {namespace}/{name} already exists")
+            return self._write("ADDED", key, obj)
+
+    def update(
+        self, resource: str, namespace: str, name: str, obj: Object, expected_rv: int | None
+    ) -> Object:
+        """Replace the object if its revision still is `expected_rv` (None: unconditionally)."""
+        key = (resource, namespace, name)
+        with self._lock:
+            current = self._rvs.get(key)
+            if current is None:
+                raise NotFound(f"{resource} {namespace}/{name} not found")
+            if expected_rv is not None and expected_rv != current:
+                raise Conflict(
+                    f"the object has been modified; please apply your changes to the latest"
+                    f" version and try again (have {expected_rv}, current {current})"
+                )
+            return self._write("MODIFIED", key, obj)
+
+    def delete(
+        self, resource: str, namespace: str, name: str, expected_rv: int | None = None
+    ) -> Object:
+        key = (resource, namespace, name)
+        with self._lock:
+            body = self._objects.get(resource, {}).get(key)
+            if body is None:
+                raise NotFound(f"{resource} {namespace}/{name} not found")
+            if expected_rv is not None and expected_rv != self._rvs[key]:
+                raise Conflict("the object has been modified; please apply your changes to the"
+                               " latest version and try again")
+            return self._write("DELETED", key, _parse(body))
+
+    def _write(self, kind: str, key: Key, obj: Object) -> Object:
+        revision = self._revision + 1
+        obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
+        body = json.dumps(obj, separators=(",", ":"))
+        resource, namespace, name = key
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            if kind == "DELETED":
+                db.execute(
+                    "DELETE FROM objects WHERE resource=? AND namespace=? AND name=?", key
+                )
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
+                    (resource, namespace, name, revision, body),
+                )
+            db.execute(
+                "INSERT INTO history VALUES (?, ?, ?, ?, ?, ?)",
+                (revision, kind, resource, namespace, name, body),
+            )
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('revision', ?)", (str(revision),))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._revision = revision
+        table = self._objects.setdefault(resource, {})
+        if kind == "DELETED":
+            table.pop(key, None)
+            self._rvs.pop(key, None)
+        else:
+            table[key] = body
+            self._rvs[key] = revision
+        self._history.append(Event(revision, kind, resource, namespace, name, body))
+        self._history_rvs.append(revision)
+        if len(self._history) > HISTORY_LIMIT + HISTORY_LIMIT // 10:
+            self._compact()
+        self.changed.notify_all()
+        return obj
+
+    def _compact(self) -> None:
+        drop = len(self._history) - HISTORY_LIMIT
+        self._compacted = self._history[drop - 1].rv
+        del self._history[:drop]
+        del self._history_rvs[:drop]
+        self._db.execute("DELETE FROM history WHERE rv <= ?", (self._compacted,))
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted', ?)",
+                         (str(self._compacted),))
+
+    def events_after(self, revision: int, resource: str) -> tuple[list[Event], int]:
+        """Events of `resource` with rv > `revision`, and the revision they run up to.
+
+        Raises Gone if some events after `revision` were compacted away."""
+        with self._lock:
+            if revision < self._compacted:
+                raise Gone(f"too old resource version: {revision} ({self._compacted})")
+            start = bisect.bisect_right(self._history_rvs, revision)
+            found = [event for event in self._history[start:] if event.resource == resource]
+            return found, self._revision
+
+    def wait(self, revision: int, timeout: float) -> int:
+        """Block until the revision passes `revision` or `timeout` elapses; the new revision."""
+        with self._lock:
+            if self._revision <= revision and not self.closed:
+                self.changed.wait(timeout)
+            return self._revision
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self.changed.notify_all()
+            self._db.close()
+
+
+def _parse(body: str) -> Object:
+    parsed: Object = json.loads(body)
+    return parsed

@@ -1,0 +1,118 @@
+"""What happens to an object of each kind on its way into storage (upstream: strategies and
+admission plugins), as functions of the object and what is stored already.
+
+Create: defaulting, the `ServiceAccount` admission plugin (a pod runs as `default` and gets the
+projected `kube-api-access-*` volume mounted at /var/run/secrets/kubernetes.io/serviceaccount),
+pod status initialisation, service IP/port allocation.
+Update: the main resource may not change `status`, the `status` subresource may change nothing
+else (as upstream's status strategies); a service keeps its allocated cluster IP.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from nodelab.controlplane import allocation, defaults
+from nodelab.controlplane.objects import random_suffix
+from nodelab.controlplane.resources import ResourceType
+from nodelab.controlplane.status import Cause
+
+Object = dict[str, Any]
+
+SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+TOKEN_SECONDS = 3607
+
+
+def service_account_volume() -> Object:
+    return {
+        "name": f"kube-api-access-{random_suffix()}",
+        "projected": {
+            "defaultMode": 420,
+            "sources": [
+                {"serviceAccountToken": {"expirationSeconds": TOKEN_SECONDS, "path": "token"}},
+                {"configMap": {"name": ROOT_CA_CONFIGMAP,
+                               "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {
+                    "apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+            ],
+        },
+    }
+
+
+def admit_service_account(pod: Object) -> None:
+    spec = pod.get("spec")
+    if not isinstance(spec, dict):
+        return
+    if not spec.get("serviceAccountName"):
+        spec["serviceAccountName"] = spec.get("serviceAccount") or "default"
+    spec["serviceAccount"] = spec["serviceAccountName"]
+    if spec.get("automountServiceAccountToken") is False:
+        return
+    containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
+                  if isinstance(c, dict)]
+    if any(m.get("mountPath") == SA_MOUNT for c in containers
+           for m in c.get("volumeMounts") or [] if isinstance(m, dict)):
+        return
+    volume = service_account_volume()
+    spec.setdefault("volumes", []).append(volume)
+    for container in containers:
+        container.setdefault("volumeMounts", []).append(
+            {"name": volume["name"], "readOnly": True, "mountPath": SA_MOUNT})
+
+
+def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]) -> list[Cause]:
+    """Default and admit a new object; causes if allocation fails."""
+    if rt.storage_key == "core/pods":
+        admit_service_account(obj)
+        obj["status"] = {}
+    defaults.apply_defaults(rt.storage_key, obj)
+    if rt.storage_key == "core/services":
+        return allocation.allocate(obj, existing_services)
+    return []
+
+
+def before_update(rt: ResourceType, new: Object, old: Object, subresource: str,
+                  existing_services: list[Object]) -> list[Cause]:
+    """Restrict what an update may change; default the result."""
+    if subresource == "status":
+        status = new.get("status")
+        new.clear()
+        new.update(copy.deepcopy(old))
+        if status is not None:
+            new["status"] = status
+        else:
+            new.pop("status", None)
+        return []
+    if rt.has_status and "status" in old:
+        new["status"] = copy.deepcopy(old["status"])
+    elif rt.has_status:
+        new.pop("status", None)
+    if rt.storage_key == "core/pods":
+        spec, old_spec = new.get("spec"), old.get("spec") or {}
+        if isinstance(spec, dict):
+            for key in ("serviceAccountName", "serviceAccount", "volumes", "nodeName"):
+                if key not in spec and key in old_spec:
+                    spec[key] = copy.deepcopy(old_spec[key])
+            _carry_mounts(spec, old_spec)
+    defaults.apply_defaults(rt.storage_key, new)
+    if rt.storage_key == "core/services":
+        return allocation.carry_over(new, old, existing_services)
+    return []
+
+
+def _carry_mounts(spec: Object, old_spec: Object) -> None:
+    """A replaced pod keeps its injected service-account mount (kubectl replace omits it)."""
+    old_mounts = {c.get("name"): [m for m in c.get("volumeMounts") or []
+                                  if m.get("mountPath") == SA_MOUNT]
+                  for c in old_spec.get("containers") or [] if isinstance(c, dict)}
+    for container in spec.get("containers") or []:
+        if not isinstance(container, dict):
+            continue
+        mounts = container.setdefault("volumeMounts", [])
+        for mount in old_mounts.get(container.get("name"), []):
+            if mount not in mounts:
+                mounts.append(mount)
+        if not mounts:
+            del container["volumeMounts"]

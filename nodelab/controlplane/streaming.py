@@ -1,0 +1,195 @@
+"""The streaming proxies: pods/log, pods/exec, pods/attach, pods/portforward -> the kubelet.
+
+kube-apiserver does not run containers; it finds the pod's node, and forwards the request to
+that node's kubelet (`status.daemonEndpoints.kubeletEndpoint.Port`, 10250 by default, at the
+node's InternalIP), authenticating with a client certificate and, as upstream does when no
+`--kubelet-certificate-authority` is set, without verifying the kubelet's serving cert:
+
+    pods/log         -> GET /containerLogs/{ns}/{pod}/{container}?follow=...   (streamed back)
+    pods/exec        -> /exec/{ns}/{pod}/{container}?command=...&stdin=...     (upgraded)
+    pods/attach      -> /attach/{ns}/{pod}/{container}?...                     (upgraded)
+    pods/portforward -> /portForward/{ns}/{pod}?ports=...                      (upgraded)
+
+The upgraded ones are WebSocket (`v5.channel.k8s.io`, kubectl >= 1.30; the SPDY upgrade is
+forwarded the same way): the client's request is replayed to the kubelet with the path
+rewritten, and from then on bytes are copied both ways, unchanged, until either side closes,
+which is what upstream's UpgradeAwareHandler does. The WebSocket framing, channel bytes and
+close semantics are end-to-end between kubectl and the kubelet.
+"""
+
+from __future__ import annotations
+
+import http.client
+import select
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import quote, urlencode
+
+from nodelab.controlplane import status
+
+if TYPE_CHECKING:
+    from nodelab.controlplane.dispatch import Response
+    from nodelab.controlplane.rest import Registry
+
+Object = dict[str, Any]
+
+DEFAULT_KUBELET_PORT = 10250
+LOG_PARAMS = ("follow", "previous", "sinceSeconds", "sinceTime", "timestamps", "tailLines",
+              "limitBytes", "insecureSkipTLSVerifyBackend", "stream")
+_HOP_HEADERS = {"host", "authorization", "content-length", "accept-encoding"}
+
+
+@dataclass(frozen=True)
+class KubeletClient:
+    """How the API server reaches kubelets: its client certificate (may be absent in tests)."""
+
+    cert: Path | None = None
+    key: Path | None = None
+
+    def context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        if self.cert and self.key:
+            context.load_cert_chain(str(self.cert), str(self.key))
+        return context
+
+
+KUBELET_CLIENT = KubeletClient()
+
+
+@dataclass
+class Tunnel:
+    """An upgraded connection to forward to the kubelet at `host:port`."""
+
+    host: str
+    port: int
+    request_head: bytes
+    client: KubeletClient
+
+    def run(self, downstream: socket.socket, buffered: BinaryIO) -> None:
+        raw = socket.create_connection((self.host, self.port), timeout=10)
+        upstream = self.client.context().wrap_socket(raw)
+        upstream.settimeout(None)
+        downstream.settimeout(None)
+        try:
+            upstream.sendall(self.request_head)
+            _pump(downstream, upstream)
+        finally:
+            upstream.close()
+
+
+def _pump(downstream: socket.socket, upstream: ssl.SSLSocket) -> None:
+    peers: dict[socket.socket, socket.socket] = {downstream: upstream, upstream: downstream}
+    while True:
+        ready: list[socket.socket] = [
+            s for s in peers if isinstance(s, ssl.SSLSocket) and s.pending()]
+        if not ready:
+            ready, _, _ = select.select(list(peers), [], [], 3600)
+            if not ready:
+                return
+        for sock in ready:
+            try:
+                data = sock.recv(65536)
+            except (ssl.SSLError, OSError):
+                return
+            if not data:
+                return
+            try:
+                peers[sock].sendall(data)
+            except OSError:
+                return
+
+
+def _kubelet(registry: Registry, namespace: str, name: str) -> tuple[Object, str, int]:
+    pod = registry.store.get("core/pods", namespace, name)
+    if pod is None:
+        raise status.not_found("pods", name)
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    if not node_name:
+        raise status.bad_request(f"pod {name} does not have a host assigned")
+    node = registry.store.get("core/nodes", "", node_name)
+    if node is None:
+        raise status.not_found("nodes", node_name)
+    node_status = node.get("status") or {}
+    addresses = {a.get("type"): a.get("address") for a in node_status.get("addresses") or []}
+    host = addresses.get("InternalIP") or addresses.get("Hostname") or node_name
+    port = int(((node_status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {})
+               .get("Port") or DEFAULT_KUBELET_PORT)
+    return pod, host, port
+
+
+def _container(pod: Object, query: dict[str, list[str]]) -> str:
+    wanted = (query.get("container") or [""])[0]
+    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    if wanted:
+        return wanted
+    if len(names) == 1:
+        return str(names[0])
+    name = pod["metadata"]["name"]
+    raise status.bad_request(f"a container name must be specified for pod {name}, choose one "
+                             f"of: [{' '.join(str(n) for n in names)}]")
+
+
+def respond(registry: Registry, sub: str, namespace: str, name: str, target: str,
+            headers: dict[str, str], query: dict[str, list[str]], method: str,
+            client: KubeletClient = KUBELET_CLIENT) -> Response:
+    from nodelab.controlplane.dispatch import Response
+
+    pod, host, port = _kubelet(registry, namespace, name)
+    ns, pod_name = quote(namespace), quote(name)
+    if sub == "portforward":
+        path = f"/portForward/{ns}/{pod_name}"
+        params = [(k, v) for k in ("ports",) for v in query.get(k, [])]
+    else:
+        container = quote(_container(pod, query))
+        prefix = {"log": "containerLogs", "exec": "exec", "attach": "attach"}[sub]
+        path = f"/{prefix}/{ns}/{pod_name}/{container}"
+        keys = LOG_PARAMS if sub == "log" else ("command", "stdin", "stdout", "stderr", "tty")
+        params = [(k, v) for k in keys for v in query.get(k, [])]
+    url = path + (f"?{urlencode(params)}" if params else "")
+    if sub == "log":
+        return _log(host, port, url, client)
+    if "upgrade" not in headers.get("connection", "").lower():
+        raise status.bad_request(f"pods/{sub} needs an upgraded connection (WebSocket "
+                                 "v5.channel.k8s.io or SPDY)")
+    lines = [f"{method} {url} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{k}: {v}" for k, v in headers.items() if k not in _HOP_HEADERS]
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    return Response(101, tunnel=Tunnel(host, port, head, client))
+
+
+def _log(host: str, port: int, url: str, client: KubeletClient) -> Response:
+    from nodelab.controlplane.dispatch import Response
+
+    connection = http.client.HTTPSConnection(host, port, context=client.context(), timeout=30)
+    try:
+        connection.request("GET", url)
+        answer = connection.getresponse()
+    except OSError as exc:
+        connection.close()
+        raise status.ApiError(502, "InternalError", f"error dialing kubelet {host}:{port} for "
+                              f"logs: {exc}") from exc
+    if answer.status != 200:
+        text = answer.read().decode(errors="replace")
+        connection.close()
+        raise status.ApiError(answer.status if answer.status >= 400 else 500, "BadRequest",
+                              text.strip() or f"kubelet answered {answer.status}")
+    if connection.sock is not None:
+        connection.sock.settimeout(None)
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            while True:
+                data = answer.read1(65536)
+                if not data:
+                    return
+                yield data
+        finally:
+            connection.close()
+
+    return Response(200, stream=chunks(), content_type="text/plain")

@@ -1,0 +1,138 @@
+"""The action subresources: pods/binding, pods/eviction, */scale, serviceaccounts/token.
+
+- `binding` (what a scheduler POSTs) sets `spec.nodeName` once; binding a bound pod is 409.
+- `eviction` deletes the pod as a DELETE would (no PodDisruptionBudgets exist here).
+- `scale` reads and writes `spec.replicas` through an `autoscaling/v1` Scale object.
+- `token` issues a service-account JWT (TokenRequest), optionally bound to a pod.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodelab.controlplane import deletion, objects, patches, status
+from nodelab.controlplane.resources import ResourceType
+from nodelab.controlplane.rest import Registry
+from nodelab.controlplane.store import Conflict
+from nodelab.controlplane.tokens import TokenIssuer
+
+Object = dict[str, Any]
+
+
+def bind(registry: Registry, rt: ResourceType, namespace: str, name: str, body: Object) -> Object:
+    target = (body.get("target") or {}).get("name")
+    if not target:
+        raise status.invalid("Binding", name, "", [status.Cause(
+            "target.name", "FieldValueRequired", "Required value")])
+    with registry._write_lock:
+        pod = registry.store.get(rt.storage_key, namespace, name)
+        if pod is None:
+            raise status.not_found("pods", name)
+        if pod["metadata"].get("deletionTimestamp"):
+            raise status.conflict("pods", name, "", "pod is being deleted, cannot be assigned "
+                                  "to a host")
+        if (pod.get("spec") or {}).get("nodeName"):
+            raise status.conflict("pods", name, "", f"pod {name} is already assigned to node "
+                                  f'"{pod["spec"]["nodeName"]}"')
+        pod.setdefault("spec", {})["nodeName"] = target
+        conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+        conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "True",
+                           "lastTransitionTime": objects.now(), "lastProbeTime": None})
+        registry.store.update(rt.storage_key, namespace, name, pod,
+                              int(pod["metadata"]["resourceVersion"]))
+    return _success()
+
+
+def evict(registry: Registry, rt: ResourceType, namespace: str, name: str,
+          body: Object) -> Object:
+    deletion.delete(registry, rt, namespace, name, body.get("deleteOptions") or {}, {})
+    return _success()
+
+
+def _success() -> Object:
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "code": 201}
+
+
+def get_scale(registry: Registry, rt: ResourceType, namespace: str, name: str) -> Object:
+    obj = registry.get(rt, namespace, name)
+    meta = obj["metadata"]
+    selector = ",".join(f"{k}={v}" for k, v in (
+        (obj.get("spec") or {}).get("selector") or {}).get("matchLabels", {}).items())
+    return {
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": name, "namespace": namespace, "uid": meta.get("uid"),
+                     "resourceVersion": meta.get("resourceVersion"),
+                     "creationTimestamp": meta.get("creationTimestamp")},
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                   "selector": selector},
+    }
+
+
+def set_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
+              scale: Object, query: dict[str, str]) -> Object:
+    replicas = (scale.get("spec") or {}).get("replicas")
+    if not isinstance(replicas, int) or replicas < 0:
+        raise status.invalid("Scale", name, "autoscaling", [status.Cause(
+            "spec.replicas", "FieldValueInvalid",
+            f"Invalid value: {replicas}: must be greater than or equal to 0")])
+    rv = (scale.get("metadata") or {}).get("resourceVersion")
+    for _ in range(10):
+        obj = registry.get(rt, namespace, name)
+        if rv and rv != obj["metadata"]["resourceVersion"]:
+            raise status.conflict(rt.plural, name, rt.group, "the object has been modified; "
+                                  "please apply your changes to the latest version and try again")
+        obj.setdefault("spec", {})["replicas"] = replicas
+        try:
+            registry.update(rt, namespace, name, obj, query)
+        except (status.ApiError, Conflict) as exc:
+            if isinstance(exc, status.ApiError) and exc.reason != "Conflict":
+                raise
+            continue
+        break
+    return get_scale(registry, rt, namespace, name)
+
+
+def patch_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
+                kind: str, patch: Any, query: dict[str, str]) -> Object:
+    current = get_scale(registry, rt, namespace, name)
+    if kind == "json":
+        scale = patches.json_patch(current, patch)
+    elif kind == "strategic":
+        scale = patches.strategic_merge_patch(current, patch)
+    else:
+        scale = patches.merge_patch(current, patch)
+    scale.get("metadata", {}).pop("resourceVersion", None)
+    return set_scale(registry, rt, namespace, name, scale, query)
+
+
+def request_token(registry: Registry, issuer: TokenIssuer, namespace: str, name: str,
+                  body: Object) -> Object:
+    sa = registry.store.get("core/serviceaccounts", namespace, name)
+    if sa is None:
+        raise status.not_found("serviceaccounts", name)
+    spec = body.get("spec") or {}
+    seconds = int(spec.get("expirationSeconds") or 3600)
+    if seconds < 600:
+        raise status.invalid("TokenRequest", name, "authentication.k8s.io", [status.Cause(
+            "spec.expirationSeconds", "FieldValueInvalid",
+            f"Invalid value: {seconds}: may not specify a duration less than 10 minutes")])
+    bound = spec.get("boundObjectRef") or {}
+    pod = None
+    if bound.get("kind") == "Pod":
+        pod = {"name": str(bound.get("name", "")), "uid": str(bound.get("uid", ""))}
+    token, expires = issuer.issue(namespace, name, sa["metadata"]["uid"],
+                                  list(spec.get("audiences") or []), seconds, pod)
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(expires, datetime.timezone.utc)
+    return {
+        "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": name, "namespace": namespace,
+                     "creationTimestamp": None},
+        "spec": {**spec, "expirationSeconds": seconds,
+                 "audiences": list(spec.get("audiences") or ["https://kubernetes.default.svc.cluster.local"])},
+        "status": {"token": token, "expirationTimestamp": objects.rfc3339(moment)},
+    }

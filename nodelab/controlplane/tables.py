@@ -1,0 +1,238 @@
+"""Server-side printing: `meta.k8s.io/v1` Table objects, the columns `kubectl get` shows.
+
+kubectl asks for `application/json;as=Table;v=v1;g=meta.k8s.io` and prints whatever columns the
+server sends; priority-1 columns appear only with `-o wide`. The columns and cell formats here
+are upstream's printers (pkg/printers/internalversion) for the kinds nodelab serves.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from nodelab.controlplane.objects import parse_time
+
+Object = dict[str, Any]
+Column = tuple[str, str, int]  # name, type, priority
+
+
+def human_duration(since: str | None) -> str:
+    if not since:
+        return "<unknown>"
+    seconds = int((datetime.datetime.now(datetime.timezone.utc) - parse_time(since))
+                  .total_seconds())
+    if seconds < 0:
+        return "0s"
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    days = hours // 24
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    return f"{days}d" if days < 365 * 2 else f"{days // 365}y{days % 365}d"
+
+
+def _age(obj: Object) -> str:
+    return human_duration((obj.get("metadata") or {}).get("creationTimestamp"))
+
+
+def _name(obj: Object) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
+
+
+def _pod_status(pod: Object) -> str:
+    status = pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        if (state.get("waiting") or {}).get("reason"):
+            reason = state["waiting"]["reason"]
+        elif (state.get("terminated") or {}).get("reason"):
+            reason = state["terminated"]["reason"]
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        reason = "Terminating"
+    return str(reason)
+
+
+def _pod_row(pod: Object) -> list[Any]:
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    statuses = status.get("containerStatuses") or []
+    ready = sum(1 for c in statuses if c.get("ready"))
+    restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
+    gates = spec.get("readinessGates") or []
+    return [_name(pod), f"{ready}/{len(spec.get('containers') or [])}", _pod_status(pod),
+            restarts, _age(pod), status.get("podIP") or "<none>", spec.get("nodeName") or "<none>",
+            status.get("nominatedNodeName") or "<none>",
+            f"0/{len(gates)}" if gates else "<none>"]
+
+
+def _node_row(node: Object) -> list[Any]:
+    status, meta = node.get("status") or {}, node.get("metadata") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    state = "Ready" if ready and ready.get("status") == "True" else "NotReady"
+    if (node.get("spec") or {}).get("unschedulable"):
+        state += ",SchedulingDisabled"
+    roles = sorted(k.split("/", 1)[1] for k in (meta.get("labels") or {})
+                   if k.startswith("node-role.kubernetes.io/"))
+    info = status.get("nodeInfo") or {}
+    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    return [_name(node), state, ",".join(roles) or "<none>", _age(node),
+            info.get("kubeletVersion", ""), addresses.get("InternalIP", "<none>"),
+            addresses.get("ExternalIP", "<none>"), info.get("osImage", "<unknown>"),
+            info.get("kernelVersion", "<unknown>"), info.get("containerRuntimeVersion",
+                                                               "<unknown>")]
+
+
+def _ports(ports: list[Object]) -> str:
+    parts = []
+    for p in ports:
+        text = f"{p.get('port')}"
+        if p.get("nodePort"):
+            text += f":{p['nodePort']}"
+        parts.append(f"{text}/{p.get('protocol', 'TCP')}")
+    return ",".join(parts) or "<none>"
+
+
+def _service_row(svc: Object) -> list[Any]:
+    spec = svc.get("spec") or {}
+    ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    external = ",".join(i.get("ip") or i.get("hostname", "") for i in ingress)
+    if not external:
+        external = spec.get("externalName") or ",".join(spec.get("externalIPs") or []) or (
+            "<pending>" if spec.get("type") == "LoadBalancer" else "<none>")
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
+    return [_name(svc), spec.get("type", ""), spec.get("clusterIP") or "<none>", external,
+            _ports(spec.get("ports") or []), _age(svc), selector or "<none>"]
+
+
+def _containers(obj: Object) -> tuple[str, str]:
+    containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        "containers") or []
+    return (",".join(c.get("name", "") for c in containers),
+            ",".join(c.get("image", "") for c in containers))
+
+
+def _selector(obj: Object) -> str:
+    selector = (obj.get("spec") or {}).get("selector") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items()))
+
+
+def _deployment_row(obj: Object) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers(obj)
+    return [_name(obj), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
+            status.get("updatedReplicas", 0), status.get("availableReplicas", 0), _age(obj),
+            names, images, _selector(obj)]
+
+
+def _replicaset_row(obj: Object) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers(obj)
+    return [_name(obj), spec.get("replicas", 0), status.get("replicas", 0),
+            status.get("readyReplicas", 0), _age(obj), names, images, _selector(obj)]
+
+
+def _endpoints_row(obj: Object) -> list[Any]:
+    found = [f"{a.get('ip')}:{p.get('port')}" for s in obj.get("subsets") or []
+             for a in s.get("addresses") or [] for p in s.get("ports") or [{}]]
+    text = ",".join(found[:3]) + (f" + {len(found) - 3} more..." if len(found) > 3 else "")
+    return [_name(obj), text or "<none>", _age(obj)]
+
+
+def _slice_row(obj: Object) -> list[Any]:
+    ports = ",".join(str(p.get("port")) for p in obj.get("ports") or []) or "<unset>"
+    addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    text = ",".join(addresses[:3]) + (f" + {len(addresses) - 3} more..."
+                                      if len(addresses) > 3 else "")
+    return [_name(obj), obj.get("addressType", ""), ports, text or "<unset>", _age(obj)]
+
+
+def _event_row(obj: Object) -> list[Any]:
+    ref = obj.get("involvedObject") or {}
+    last = obj.get("lastTimestamp") or obj.get("eventTime") or (
+        obj.get("metadata") or {}).get("creationTimestamp")
+    return [human_duration(last), obj.get("type", ""), obj.get("reason", ""),
+            f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}", obj.get("message", "")]
+
+
+S, I_ = "string", "integer"
+PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
+    "core/pods": ([("Name", S, 0), ("Ready", S, 0), ("Status", S, 0), ("Restarts", S, 0),
+                   ("Age", S, 0), ("IP", S, 1), ("Node", S, 1), ("Nominated Node", S, 1),
+                   ("Readiness Gates", S, 1)], _pod_row),
+    "core/nodes": ([("Name", S, 0), ("Status", S, 0), ("Roles", S, 0), ("Age", S, 0),
+                    ("Version", S, 0), ("Internal-IP", S, 1), ("External-IP", S, 1),
+                    ("OS-Image", S, 1), ("Kernel-Version", S, 1),
+                    ("Container-Runtime", S, 1)], _node_row),
+    "core/services": ([("Name", S, 0), ("Type", S, 0), ("Cluster-IP", S, 0),
+                       ("External-IP", S, 0), ("Port(s)", S, 0), ("Age", S, 0),
+                       ("Selector", S, 1)], _service_row),
+    "apps/deployments": ([("Name", S, 0), ("Ready", S, 0), ("Up-to-date", I_, 0),
+                          ("Available", I_, 0), ("Age", S, 0), ("Containers", S, 1),
+                          ("Images", S, 1), ("Selector", S, 1)], _deployment_row),
+    "apps/replicasets": ([("Name", S, 0), ("Desired", I_, 0), ("Current", I_, 0),
+                          ("Ready", I_, 0), ("Age", S, 0), ("Containers", S, 1),
+                          ("Images", S, 1), ("Selector", S, 1)], _replicaset_row),
+    "core/namespaces": ([("Name", S, 0), ("Status", S, 0), ("Age", S, 0)],
+                        lambda o: [_name(o), (o.get("status") or {}).get("phase", ""),
+                                   _age(o)]),
+    "core/endpoints": ([("Name", S, 0), ("Endpoints", S, 0), ("Age", S, 0)], _endpoints_row),
+    "discovery.k8s.io/endpointslices": ([("Name", S, 0), ("AddressType", S, 0),
+                                         ("Ports", S, 0), ("Endpoints", S, 0), ("Age", S, 0)],
+                                        _slice_row),
+    "core/configmaps": ([("Name", S, 0), ("Data", I_, 0), ("Age", S, 0)],
+                        lambda o: [_name(o), len(o.get("data") or {}) + len(
+                            o.get("binaryData") or {}), _age(o)]),
+    "core/secrets": ([("Name", S, 0), ("Type", S, 0), ("Data", I_, 0), ("Age", S, 0)],
+                     lambda o: [_name(o), o.get("type", ""), len(o.get("data") or {}),
+                                _age(o)]),
+    "core/serviceaccounts": ([("Name", S, 0), ("Secrets", I_, 0), ("Age", S, 0)],
+                             lambda o: [_name(o), len(o.get("secrets") or []), _age(o)]),
+    "coordination.k8s.io/leases": ([("Name", S, 0), ("Holder", S, 0), ("Age", S, 0)],
+                                   lambda o: [_name(o), (o.get("spec") or {}).get(
+                                       "holderIdentity", ""), _age(o)]),
+    "core/events": ([("Last Seen", S, 0), ("Type", S, 0), ("Reason", S, 0), ("Object", S, 0),
+                     ("Message", S, 0)], _event_row),
+}
+_DEFAULT: tuple[list[Column], Callable[[Object], list[Any]]] = (
+    [("Name", S, 0), ("Age", S, 0)], lambda o: [_name(o), _age(o)])
+
+
+def wants_table(accept: str) -> bool:
+    return "as=Table" in accept
+
+
+def table(storage_key: str, items: list[Object], resource_version: str,
+          include: str = "Metadata", continue_token: str = "") -> Object:
+    columns, row = PRINTERS.get(storage_key, _DEFAULT)
+    definitions = [{"name": name, "type": kind, "format": "name" if name == "Name" else "",
+                    "description": name, "priority": priority}
+                   for name, kind, priority in columns]
+    rows = []
+    for obj in items:
+        if include == "Object":
+            embedded = obj
+        elif include == "None":
+            embedded = None
+        else:
+            embedded = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                        "metadata": obj.get("metadata") or {}}
+        entry: Object = {"cells": row(obj)}
+        if embedded is not None:
+            entry["object"] = embedded
+        rows.append(entry)
+    meta: Object = {"resourceVersion": resource_version}
+    if continue_token:
+        meta["continue"] = continue_token
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+            "columnDefinitions": definitions, "rows": rows}

@@ -1,0 +1,93 @@
+"""Validation as upstream does it: every bad field of an object, reported at once.
+
+`validate(storage_key, obj, old)` returns the list of causes (empty when valid). The REST layer
+turns a non-empty list into a 422 `Invalid` Status naming each field, as kube-apiserver does.
+Object metadata (name format, labels, annotations) is checked here for every kind; each kind's
+own checks live in a module named after it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nodelab.controlplane.status import Cause
+from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.controlplane.validation.others import (
+    validate_data,
+    validate_endpoints,
+    validate_endpointslice,
+    validate_lease,
+    validate_node,
+)
+from nodelab.controlplane.validation.pods import validate_pod, validate_pod_update
+from nodelab.controlplane.validation.services import validate_service, validate_service_update
+from nodelab.controlplane.validation.workloads import validate_workload, validate_workload_update
+
+Object = dict[str, Any]
+
+SERVICE_CIDR = "10.96.0.0/16"
+_LABEL_NAMES = ("core/namespaces", "core/services")
+
+
+def _metadata(errors: FieldErrors, storage_key: str, obj: Object) -> None:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        errors.required("metadata")
+        return
+    name = meta.get("name")
+    if not name:
+        errors.required("metadata.name", "name or generateName is required")
+    elif storage_key == "core/services":
+        errors.dns1035_label("metadata.name", name)
+    elif storage_key == "core/namespaces":
+        errors.dns1123_label("metadata.name", name)
+    elif storage_key in ("core/nodes",) or storage_key not in _LABEL_NAMES:
+        if name in (".", "..") or "/" in str(name) or "%" in str(name):
+            errors.invalid("metadata.name", name, "may not contain '/' or '%'")
+        elif storage_key not in ("core/events", "coordination.k8s.io/leases"):
+            errors.dns1123_subdomain("metadata.name", name)
+    errors.labels("metadata.labels", meta.get("labels"))
+    annotations = meta.get("annotations")
+    if annotations is not None:
+        if not isinstance(annotations, dict):
+            errors.invalid("metadata.annotations", annotations, "must be a map of strings")
+        else:
+            for key in annotations:
+                errors.qualified_name("metadata.annotations", key)
+            if len(json.dumps(annotations)) > 256 * 1024:
+                errors.too_long("metadata.annotations", 256 * 1024)
+    for i, finalizer in enumerate(meta.get("finalizers") or []):
+        errors.qualified_name(f"metadata.finalizers[{i}]", finalizer)
+
+
+def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[Cause]:
+    errors = FieldErrors()
+    _metadata(errors, storage_key, obj)
+    if storage_key == "core/pods":
+        if old is None:
+            validate_pod(errors, obj)
+        else:
+            validate_pod_update(errors, obj, old)
+    elif storage_key == "core/services":
+        if old is None:
+            validate_service(errors, obj, SERVICE_CIDR)
+        else:
+            validate_service_update(errors, obj, old, SERVICE_CIDR)
+    elif storage_key in ("apps/deployments", "apps/replicasets"):
+        kind = "Deployment" if storage_key == "apps/deployments" else "ReplicaSet"
+        if old is None:
+            validate_workload(errors, obj, kind)
+        else:
+            validate_workload_update(errors, obj, old, kind)
+    elif storage_key == "core/nodes":
+        validate_node(errors, obj)
+    elif storage_key == "discovery.k8s.io/endpointslices":
+        validate_endpointslice(errors, obj)
+    elif storage_key == "core/endpoints":
+        validate_endpoints(errors, obj)
+    elif storage_key in ("core/configmaps", "core/secrets"):
+        validate_data(errors, obj)
+    elif storage_key == "coordination.k8s.io/leases":
+        validate_lease(errors, obj)
+    return errors.causes

@@ -1,0 +1,169 @@
+"""The vocabulary of field errors (upstream `field.ErrorList`) and the name formats.
+
+Every validator appends to one `FieldErrors`; each entry becomes a `StatusCause` whose `field`
+is the JSON path (`spec.containers[0].image`) and whose `message` reads as upstream's does
+(`Required value`, `Invalid value: "x": <why>`, `Unsupported value: "x": supported values: ...`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+from nodelab.controlplane.status import Cause
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_QUANTITY = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$")
+
+DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                     "characters or '-', and must start and end with an alphanumeric character")
+DNS1123_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                         "characters, '-' or '.', and must start and end with an alphanumeric "
+                         "character")
+DNS1035_LABEL_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or "
+                     "'-', start with an alphabetic character, and end with an alphanumeric "
+                     "character")
+
+
+def quote(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+class FieldErrors:
+    """An ordered list of field errors, built up by validators."""
+
+    def __init__(self) -> None:
+        self.causes: list[Cause] = []
+
+    def required(self, path: str, detail: str = "") -> None:
+        self.causes.append(Cause(path, "FieldValueRequired",
+                                 "Required value" + (f": {detail}" if detail else "")))
+
+    def invalid(self, path: str, value: Any, detail: str) -> None:
+        self.causes.append(Cause(path, "FieldValueInvalid",
+                                 f"Invalid value: {quote(value)}: {detail}"))
+
+    def unsupported(self, path: str, value: Any, supported: list[str]) -> None:
+        values = ", ".join(json.dumps(s) for s in supported)
+        self.causes.append(Cause(path, "FieldValueNotSupported",
+                                 f"Unsupported value: {quote(value)}: supported values: {values}"))
+
+    def duplicate(self, path: str, value: Any) -> None:
+        self.causes.append(Cause(path, "FieldValueDuplicate", f"Duplicate value: {quote(value)}"))
+
+    def not_found(self, path: str, value: Any) -> None:
+        self.causes.append(Cause(path, "FieldValueNotFound", f"Not found: {quote(value)}"))
+
+    def forbidden(self, path: str, detail: str) -> None:
+        self.causes.append(Cause(path, "FieldValueForbidden", f"Forbidden: {detail}"))
+
+    def too_long(self, path: str, limit: int) -> None:
+        self.causes.append(Cause(path, "FieldValueTooLong",
+                                 f"Too long: may not be more than {limit} bytes"))
+
+    # formats -------------------------------------------------------------------------------
+
+    def dns1123_label(self, path: str, value: Any) -> None:
+        if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
+            self.invalid(path, value, DNS1123_LABEL_MSG)
+
+    def dns1123_subdomain(self, path: str, value: Any) -> None:
+        if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+            self.invalid(path, value, DNS1123_SUBDOMAIN_MSG)
+
+    def dns1035_label(self, path: str, value: Any) -> None:
+        if not isinstance(value, str) or len(value) > 63 or not _DNS1035_LABEL.match(value):
+            self.invalid(path, value, DNS1035_LABEL_MSG)
+
+    def qualified_name(self, path: str, key: Any) -> None:
+        if not isinstance(key, str):
+            self.invalid(path, key, "must be a string")
+            return
+        prefix, _, name = key.rpartition("/")
+        if prefix and (len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix)):
+            self.invalid(path, key, "prefix part " + DNS1123_SUBDOMAIN_MSG)
+        if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+            self.invalid(path, key, "name part must consist of alphanumeric characters, '-', '_' "
+                         "or '.', and must start and end with an alphanumeric character")
+
+    def labels(self, path: str, labels: Any) -> None:
+        if labels is None:
+            return
+        if not isinstance(labels, dict):
+            self.invalid(path, labels, "must be a map of strings")
+            return
+        for key, value in labels.items():
+            self.qualified_name(path, key)
+            if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+                self.invalid(f"{path}", value, "a valid label must be an empty string or consist "
+                             "of alphanumeric characters, '-', '_' or '.', and must start and "
+                             "end with an alphanumeric character")
+
+    def port(self, path: str, value: Any) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+            self.invalid(path, value, "must be between 1 and 65535, inclusive")
+
+    def protocol(self, path: str, value: Any) -> None:
+        if value not in ("TCP", "UDP", "SCTP"):
+            self.unsupported(path, value, ["SCTP", "TCP", "UDP"])
+
+    def port_name(self, path: str, value: Any) -> None:
+        if (not isinstance(value, str) or len(value) > 15 or not _IANA_SVC_NAME.match(value)
+                or "--" in value or not any(c.isalpha() for c in value)):
+            self.invalid(path, value, "must be no more than 15 characters, contain only lowercase"
+                         " alphanumeric characters or '-', and contain at least one letter")
+
+    def config_key(self, path: str, key: Any) -> None:
+        if not isinstance(key, str) or len(key) > 253 or not _CONFIG_KEY.match(key):
+            self.invalid(path, key, "a valid config key must consist of alphanumeric characters,"
+                         " '-', '_' or '.'")
+
+    def ip(self, path: str, value: Any) -> None:
+        try:
+            ipaddress.ip_address(str(value))
+        except ValueError:
+            self.invalid(path, value,
+                         "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+
+    def cidr(self, path: str, value: Any) -> None:
+        try:
+            ipaddress.ip_network(str(value), strict=True)
+        except ValueError:
+            self.invalid(path, value, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or "
+                         "2001:db8::/64)")
+
+    def non_negative(self, path: str, value: Any) -> None:
+        if value is not None and (not isinstance(value, int) or value < 0):
+            self.invalid(path, value, "must be greater than or equal to 0")
+
+    def positive(self, path: str, value: Any) -> None:
+        if value is not None and (not isinstance(value, int) or value <= 0):
+            self.invalid(path, value, "must be greater than zero")
+
+    def quantity(self, path: str, value: Any) -> None:
+        if not isinstance(value, (str, int, float)) or not _QUANTITY.match(str(value)):
+            self.invalid(path, value, "quantities must match the regular expression "
+                         "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+
+
+def parse_quantity(value: Any) -> float:
+    """A resource quantity (`100m`, `64Mi`, `1.5`) as a number, for comparisons."""
+    text = str(value)
+    suffixes = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+                "P": 1e15, "E": 1e18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+                "Pi": 2**50, "Ei": 2**60}
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * suffixes[suffix]
+    return float(text)

@@ -1,0 +1,82 @@
+"""Deployment and ReplicaSet validation: selector, template, replicas and rollout strategy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodelab.controlplane.selectors import selector_from_match
+from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.controlplane.validation.pods import validate_pod_spec
+
+Object = dict[str, Any]
+
+
+def _percent_or_int(value: Any) -> float:
+    if isinstance(value, str) and value.endswith("%"):
+        return float(value[:-1] or 0)
+    return float(value or 0)
+
+
+def validate_workload(errors: FieldErrors, obj: Object, kind: str) -> None:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        errors.required("spec")
+        return
+    errors.non_negative("spec.replicas", spec.get("replicas"))
+    errors.non_negative("spec.minReadySeconds", spec.get("minReadySeconds"))
+    selector = spec.get("selector")
+    template: Object = spec["template"] if isinstance(spec.get("template"), dict) else {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    if not isinstance(selector, dict) or not (selector.get("matchLabels")
+                                              or selector.get("matchExpressions")):
+        errors.required("spec.selector")
+        if isinstance(selector, dict):
+            errors.invalid("spec.selector", selector, "empty selector is invalid for deployment")
+    else:
+        errors.labels("spec.selector.matchLabels", selector.get("matchLabels"))
+        if not all(req.matches(labels.get(req.key)) for req in selector_from_match(selector)):
+            errors.invalid("spec.template.metadata.labels", labels,
+                           "`selector` does not match template `labels`")
+    errors.labels("spec.template.metadata.labels", labels)
+    if not template:
+        errors.required("spec.template")
+        return
+    pod_spec = template.get("spec")
+    validate_pod_spec(errors, pod_spec, "spec.template.spec")
+    if isinstance(pod_spec, dict) and pod_spec.get("restartPolicy") not in ("Always", None):
+        errors.unsupported("spec.template.spec.restartPolicy", pod_spec.get("restartPolicy"),
+                           ["Always"])
+    if kind != "Deployment":
+        return
+    errors.non_negative("spec.revisionHistoryLimit", spec.get("revisionHistoryLimit"))
+    errors.non_negative("spec.progressDeadlineSeconds", spec.get("progressDeadlineSeconds"))
+    strategy = spec.get("strategy") or {}
+    stype = strategy.get("type")
+    if stype not in ("Recreate", "RollingUpdate"):
+        errors.unsupported("spec.strategy.type", stype, ["Recreate", "RollingUpdate"])
+    rolling = strategy.get("rollingUpdate")
+    if stype == "Recreate" and rolling:
+        errors.forbidden("spec.strategy.rollingUpdate",
+                         "may not be specified when strategy `type` is 'Recreate'")
+    if stype == "RollingUpdate" and isinstance(rolling, dict):
+        try:
+            surge = _percent_or_int(rolling.get("maxSurge"))
+            unavailable = _percent_or_int(rolling.get("maxUnavailable"))
+        except ValueError:
+            errors.invalid("spec.strategy.rollingUpdate", rolling,
+                           "must be an integer or percentage (e.g '5%')")
+            return
+        if surge == 0 and unavailable == 0:
+            errors.invalid("spec.strategy.rollingUpdate.maxUnavailable",
+                           rolling.get("maxUnavailable"),
+                           "may not be 0 when `maxSurge` is 0")
+        if unavailable < 0:
+            errors.invalid("spec.strategy.rollingUpdate.maxUnavailable",
+                           rolling.get("maxUnavailable"), "must be greater than or equal to 0")
+
+
+def validate_workload_update(errors: FieldErrors, new: Object, old: Object, kind: str) -> None:
+    validate_workload(errors, new, kind)
+    if (new.get("spec") or {}).get("selector") != (old.get("spec") or {}).get("selector"):
+        errors.invalid("spec.selector", (new.get("spec") or {}).get("selector"),
+                       "field is immutable")

@@ -1,0 +1,124 @@
+"""Watch: a stream of `{"type": ..., "object": ...}` lines, as kube-apiserver sends them.
+
+Where a watch starts:
+- no resourceVersion, "0", or `sendInitialEvents=true`: a synthetic ADDED for every matching
+  object first (with `sendInitialEvents` and bookmarks, then a BOOKMARK annotated
+  `k8s.io/initial-events-end`, which is how client-go's WatchList knows the list is complete);
+- a resourceVersion N: every change after N, from the store's history; if N has been
+  compacted away the stream carries one ERROR event with a 410 `Expired` Status, and the
+  client re-lists.
+
+Selectors are applied to each change the way upstream's watch cache does: an object that stops
+matching is sent as DELETED, one that starts matching as ADDED. With `allowWatchBookmarks`,
+a BOOKMARK carrying the current resourceVersion is sent when the stream has been idle for
+`BOOKMARK_INTERVAL` seconds, so a client resuming after a quiet period is not sent back to
+410. The stream ends at `timeoutSeconds` (client-go picks 5-10 minutes) or on shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from nodelab.controlplane import rest, status
+from nodelab.controlplane.resources import ResourceType
+from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
+from nodelab.controlplane.store import Event, Gone, Store
+
+Object = dict[str, Any]
+
+BOOKMARK_INTERVAL = 5.0
+MAX_TIMEOUT = 1800.0
+
+
+def _line(kind: str, obj: Object) -> bytes:
+    return json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+def _bookmark(rt: ResourceType, revision: int, initial_end: bool = False) -> Object:
+    meta: Object = {"resourceVersion": str(revision)}
+    if initial_end:
+        meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+    return {"kind": rt.kind, "apiVersion": rt.group_version, "metadata": meta}
+
+
+def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[str, str],
+           encode: Callable[[Object], Object], stopping: Callable[[], bool]) -> Iterator[bytes]:
+    """Yield watch event lines until the timeout, shutdown, or the client goes away."""
+    matches = matcher(parse_labels(query.get("labelSelector", "")),
+                      parse_fields(query.get("fieldSelector", ""), rt.storage_key))
+    timeout = min(float(query.get("timeoutSeconds") or MAX_TIMEOUT), MAX_TIMEOUT)
+    deadline = time.monotonic() + timeout
+    bookmarks = query.get("allowWatchBookmarks") == "true"
+    requested = query.get("resourceVersion", "")
+    initial = query.get("sendInitialEvents") == "true" or requested in ("", "0")
+    items, revision = store.select(rt.storage_key, namespace)
+    matching = {_key(obj) for obj in items if matches(obj)}
+    if initial:
+        for obj in items:
+            if _key(obj) in matching:
+                yield _line("ADDED", encode(rest.to_wire(rt, obj)))
+        if query.get("sendInitialEvents") == "true" and bookmarks:
+            yield _line("BOOKMARK", _bookmark(rt, revision, initial_end=True))
+    else:
+        try:
+            revision = int(requested)
+        except ValueError:
+            error = status.bad_request(f"invalid resource version {requested!r}")
+            yield _line("ERROR", error.status())
+            return
+        try:
+            store.events_after(revision, rt.storage_key)
+        except Gone as exc:
+            yield _line("ERROR", status.gone(str(exc)).status())
+            return
+    last_sent = time.monotonic()
+    while not stopping():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        store.wait(revision, min(remaining, 1.0))
+        if store.closed:
+            return
+        try:
+            events, up_to = store.events_after(revision, rt.storage_key)
+        except Gone as exc:
+            yield _line("ERROR", status.gone(str(exc)).status())
+            return
+        for event in events:
+            line = _translate(rt, event, namespace, matches, matching, encode)
+            if line is not None:
+                last_sent = time.monotonic()
+                yield line
+        revision = up_to
+        if bookmarks and time.monotonic() - last_sent >= BOOKMARK_INTERVAL:
+            last_sent = time.monotonic()
+            yield _line("BOOKMARK", _bookmark(rt, revision))
+
+
+def _key(obj: Object) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _translate(rt: ResourceType, event: Event, namespace: str | None,
+               matches: Callable[[Object], bool], matching: set[tuple[str, str]],
+               encode: Callable[[Object], Object]) -> bytes | None:
+    if namespace is not None and event.namespace != namespace:
+        return None
+    obj = event.object()
+    key = (event.namespace, event.name)
+    was, now = key in matching, matches(obj)
+    if event.type == "DELETED":
+        matching.discard(key)
+        return _line("DELETED", encode(rest.to_wire(rt, obj))) if was or now else None
+    if now:
+        matching.add(key)
+        kind = "MODIFIED" if was and event.type == "MODIFIED" else "ADDED"
+        return _line(kind, encode(rest.to_wire(rt, obj)))
+    if was:
+        matching.discard(key)
+        return _line("DELETED", encode(rest.to_wire(rt, obj)))
+    return None

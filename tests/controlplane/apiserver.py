@@ -1,0 +1,122 @@
+"""A real API server process for tests: started on a free loopback port, stopped by PID.
+
+`RunningApiServer` wraps one `python -m nodelab.controlplane` process with its own state dir,
+admin kubeconfig, a `kubectl(...)` runner for the real kubectl binary, and `client()` for the
+official Python client. `restart()` stops it (SIGTERM, by PID) and starts it again on the same
+port and state, which is how tests check that nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from nodelab.controlplane import ensure_pki, write_kubeconfig
+from nodelab.controlplane.pki import PKI
+
+REPO = Path(__file__).resolve().parents[2]
+KUBECTL = REPO / ".venv" / "bin" / "kubectl"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningApiServer:
+    state_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    pki: PKI | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "admin.kubeconfig"
+
+    def start(self) -> None:
+        log = open(self.state_dir / "controlplane.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "nodelab.controlplane", "--state-dir", str(self.state_dir),
+             "--listen", f"127.0.0.1:{self.port}"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        log.close()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"API server exited: {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", context=context,
+                                            timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"API server not ready: {self.log_tail()}")
+        self.pki = ensure_pki(self.state_dir, ["127.0.0.1"])
+        write_kubeconfig(self.kubeconfig, self.url, self.pki.ca_cert, self.pki.admin.cert,
+                         self.pki.admin.key, "admin")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log_tail(self) -> str:
+        path = self.state_dir / "controlplane.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
+                kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(KUBECTL), "--kubeconfig", str(kubeconfig or self.kubeconfig), *args],
+            input=input, capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def kubectl_json(self, *args: str) -> Any:
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+    def client(self, kubeconfig: Path | None = None) -> k8s.ApiClient:
+        api: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+            str(kubeconfig or self.kubeconfig))
+        return api
+
+    def node_kubeconfig(self, node: str) -> Path:
+        assert self.pki is not None
+        creds = self.pki.node_credentials(node)
+        return write_kubeconfig(self.state_dir / f"{node}.kubeconfig", self.url,
+                                self.pki.ca_cert, creds.cert, creds.key, creds.user)

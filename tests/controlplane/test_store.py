@@ -1,0 +1,64 @@
+"""The store on its own: one global revision, compare-and-swap, history, durability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nodelab.controlplane import store as store_module
+from nodelab.controlplane.store import AlreadyExists, Conflict, Gone, NotFound, Store
+
+pytestmark = pytest.mark.unit
+
+
+def _obj(name: str, value: str = "a") -> dict[str, object]:
+    return {"metadata": {"name": name}, "data": {"v": value}}
+
+
+def test_global_revision_and_conflict(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    first = store.create("core/configmaps", "default", "a", _obj("a"))
+    second = store.create("core/secrets", "default", "b", _obj("b"))
+    assert int(second["metadata"]["resourceVersion"]) == int(
+        first["metadata"]["resourceVersion"]) + 1
+    rv = int(first["metadata"]["resourceVersion"])
+    store.update("core/configmaps", "default", "a", _obj("a", "b"), rv)
+    with pytest.raises(Conflict):
+        store.update("core/configmaps", "default", "a", _obj("a", "c"), rv)
+    with pytest.raises(AlreadyExists):
+        store.create("core/configmaps", "default", "a", _obj("a"))
+    with pytest.raises(NotFound):
+        store.update("core/configmaps", "default", "zz", _obj("zz"), None)
+    store.close()
+
+
+def test_restart_keeps_objects_revision_and_history(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    for i in range(5):
+        store.create("core/configmaps", "ns", f"c{i}", _obj(f"c{i}"))
+    store.delete("core/configmaps", "ns", "c0")
+    revision = store.revision
+    store.close()
+    again = Store(tmp_path / "db")
+    assert again.revision == revision
+    items, _ = again.select("core/configmaps", "ns")
+    assert [i["metadata"]["name"] for i in items] == ["c1", "c2", "c3", "c4"]
+    events, up_to = again.events_after(0, "core/configmaps")
+    assert [e.type for e in events] == ["ADDED"] * 5 + ["DELETED"]
+    assert up_to == revision
+    again.close()
+
+
+def test_compaction_makes_old_revisions_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    monkeypatch.setattr(store_module, "HISTORY_LIMIT", 10)
+    store = Store(tmp_path / "db")
+    for i in range(30):
+        store.create("core/configmaps", "ns", f"c{i}", _obj(f"c{i}"))
+    assert store.compacted > 1
+    with pytest.raises(Gone):
+        store.events_after(1, "core/configmaps")
+    events, _ = store.events_after(store.revision - 3, "core/configmaps")
+    assert len(events) == 3
+    store.close()
