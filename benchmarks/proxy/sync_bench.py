@@ -1,0 +1,239 @@
+"""Benchmark: kube-proxy sync time and first-packet latency, iptables vs nftables.
+
+Run as root (it makes throwaway `nl<id>-...` namespaces and removes them):
+
+    .venv/bin/python -m benchmarks.proxy.sync_bench [--sizes 100,1000,5000] [--endpoints 10]
+
+For each mode and size (services x endpoints, all in one node namespace):
+
+- full sync: `Proxier.sync` on an empty namespace (render + apply), and the floor, the same
+  payload given to `iptables-restore` / `nft -f` alone;
+- partial sync: one Service loses an endpoint; time of the sync and how much it wrote;
+- first-packet latency: mean TCP connect time from the node to a ClusterIP whose endpoint is a
+  real busybox httpd pod, for the Service that comes *last* in KUBE-SERVICES (iptables walks
+  the list; nftables looks it up in a map).
+
+Results are printed as a table and written as JSON to benchmarks/results/ (not in git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from nodelab.host.commands import run
+from nodelab.proxy import (
+    EndpointSlice,
+    Proxier,
+    ProxyNode,
+    ProxyState,
+    Service,
+    ServicePortSpec,
+    SliceEndpoint,
+    SlicePort,
+)
+from nodelab.proxy.iptables_apply import RESTORE
+from nodelab.proxy.iptables_plan import IptablesPlan
+
+POD_IP = "10.244.0.2"
+NODE = ProxyNode("node1")
+
+CONNECT = r"""
+import socket, statistics, sys, time
+ip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+times = []
+for _ in range(n):
+    t = time.perf_counter()
+    s = socket.create_connection((ip, port), timeout=3)
+    times.append(time.perf_counter() - t)
+    s.close()
+print(statistics.median(times))
+"""
+
+ACCEPT = r"""
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8080))
+s.listen(4096)
+while True:
+    c, _ = s.accept()
+    c.close()
+"""
+
+
+@dataclass
+class Result:
+    mode: str
+    services: int
+    endpoints_per_service: int
+    full_sync_s: float
+    full_render_s: float
+    full_apply_s: float
+    floor_s: float
+    partial_sync_s: float
+    partial_rules_written: int
+    rules_total: int
+    first_packet_ms: float
+
+
+def fake_endpoint(k: int) -> str:
+    """A distinct address per endpoint, in 10.100.0.0/14, outside every real network here."""
+    block = k // 250
+    return f"10.{100 + block // 250}.{block % 250}.{k % 250 + 1}"
+
+
+def cluster(n: int, per: int, *, drop_one: bool = False) -> ProxyState:
+    """n Services of `per` endpoints; the last one (in sort order) is the real pod."""
+    services, slices = [], []
+    for i in range(n):
+        name = f"svc-{i:05d}"
+        ip = f"10.96.{i // 250}.{i % 250 + 2}"
+        services.append(Service("bench", name, ip, (ServicePortSpec(80, "TCP", "http"),)))
+        if i == n - 1:
+            eps: tuple[str, ...] = (POD_IP,)
+        else:
+            count = per - 1 if (drop_one and i == 0) else per
+            eps = tuple(fake_endpoint(i * per + j) for j in range(count))
+        slices.append(
+            EndpointSlice(
+                "bench",
+                f"{name}-x",
+                name,
+                tuple(SliceEndpoint((a,), node_name="node1") for a in eps),
+                (SlicePort(8080, "http"),),
+            )
+        )
+    return ProxyState.of(services, slices)
+
+
+def last_cluster_ip(n: int) -> str:
+    i = n - 1
+    return f"10.96.{i // 250}.{i % 250 + 2}"
+
+
+@contextmanager
+def bench_node() -> Iterator[str]:
+    """A node namespace with one pod that accepts TCP on :8080; yields the node's name."""
+    prefix = "nl" + secrets.token_hex(2)
+    node, pod = f"{prefix}-bnode", f"{prefix}-bpod"
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for ns in (node, pod):
+            run(["ip", "netns", "add", ns])
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        br, svc, veth = f"{prefix}-br", f"{prefix}-svc", f"{prefix}-h"
+        for argv in (
+            ["link", "add", br, "type", "bridge"],
+            ["addr", "add", "10.244.0.1/24", "dev", br],
+            ["link", "set", br, "up"],
+            ["link", "add", svc, "type", "bridge"],
+            ["link", "set", svc, "up"],
+            ["route", "add", "10.96.0.0/16", "dev", svc],
+            ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", pod],
+            ["link", "set", veth, "master", br],
+            ["link", "set", veth, "up"],
+        ):
+            run(["ip", "-n", node, *argv])
+        run(["ip", "-n", pod, "addr", "add", f"{POD_IP}/24", "dev", "eth0"])
+        run(["ip", "-n", pod, "link", "set", "eth0", "up"])
+        run(["ip", "-n", pod, "route", "add", "default", "via", "10.244.0.1"])
+        procs.append(
+            subprocess.Popen(
+                ["ip", "netns", "exec", pod, sys.executable, "-c", ACCEPT],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        time.sleep(0.5)
+        yield node
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+        for ns in (node, pod):
+            subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def floor_seconds(proxier: Proxier) -> float:
+    """The apply tool alone on the full payload (after removing the rules it would create)."""
+    plan = proxier.plan
+    proxier.remove_rules()
+    argv = RESTORE if isinstance(plan, IptablesPlan) else ["nft", "-f", "-"]
+    text = plan.payload if isinstance(plan, IptablesPlan) else plan.script  # type: ignore[union-attr]
+    start = time.monotonic()
+    proxier.ns.run(argv, input=text, timeout=1800)
+    return time.monotonic() - start
+
+
+def measure(mode: str, n: int, per: int, connects: int) -> Result:
+    with bench_node() as node:
+        proxier = Proxier(NODE, mode, node, clear_udp_conntrack=False)
+        try:
+            state = cluster(n, per)
+            full = proxier.sync(state)
+            floor = floor_seconds(proxier)
+            proxier.plan = None
+            proxier.sync(state)
+            partial = proxier.sync(cluster(n, per, drop_one=True))
+            out = proxier.ns.run(
+                [sys.executable, "-c", CONNECT, last_cluster_ip(n), "80", str(connects)],
+                timeout=600,
+            ).stdout
+            return Result(
+                mode,
+                n,
+                per,
+                full.duration_seconds,
+                full.render_seconds,
+                full.apply_seconds,
+                floor,
+                partial.duration_seconds,
+                partial.rules_written,
+                full.rules_total,
+                float(out) * 1000,
+            )
+        finally:
+            proxier.remove_rules()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", default="100,1000,5000")
+    parser.add_argument("--endpoints", type=int, default=10)
+    parser.add_argument("--modes", default="iptables,nftables")
+    parser.add_argument("--connects", type=int, default=200)
+    args = parser.parse_args()
+    results = []
+    print(
+        f"{'mode':9} {'svcs':>5} {'rules':>7} {'full s':>7} {'render':>7} {'apply':>7} "
+        f"{'floor':>7} {'part s':>7} {'1st pkt ms':>10}"
+    )
+    for n in (int(s) for s in args.sizes.split(",")):
+        for mode in args.modes.split(","):
+            r = measure(mode, n, args.endpoints, args.connects)
+            results.append(r)
+            print(
+                f"{r.mode:9} {r.services:>5} {r.rules_total:>7} {r.full_sync_s:>7.3f} "
+                f"{r.full_render_s:>7.3f} {r.full_apply_s:>7.3f} {r.floor_s:>7.3f} "
+                f"{r.partial_sync_s:>7.3f} {r.first_packet_ms:>10.3f}",
+                flush=True,
+            )
+    out_dir = Path(__file__).resolve().parents[1] / "results"
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"proxy-sync-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
