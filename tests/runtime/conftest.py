@@ -12,6 +12,8 @@ from cri_api.v1 import api_pb2 as cri
 from cri_env import Endpoint, nodelab_endpoint
 from cri_registry import LocalRegistry, local_registry, push_busybox, whiteout_layer
 
+from nodelab.oci.image import ImageConfig
+
 
 def need_root() -> None:
     if os.geteuid() != 0:
@@ -25,6 +27,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry
     with local_registry(tmp_path_factory.mktemp("registry")) as reg:
         push_busybox(reg)
         push_busybox(reg, "whiteout", extra=[whiteout_layer()])
+        push_busybox(reg, "pause", config=ImageConfig(cmd=("sleep", "infinity")))
         yield reg
 
 

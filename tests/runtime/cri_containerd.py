@@ -1,15 +1,117 @@
-"""containerd as a second CRI endpoint (filled in when containerd is installed)."""
+"""containerd (Debian 1.6) as the second CRI endpoint of the behaviour suite.
+
+Settings from shared/reference/environment.md: `restrict_oom_score_adj` (no CAP_SYS_RESOURCE
+here), a pause image from the test registry as `sandbox_image`, that registry as an http mirror,
+the same CNI conflist as nodelab's runtime, and `netns_mounts_under_state_dir` so its pod netns
+live in the test's tmp dir (not /run/netns under names without the `nl` prefix). It runs inside
+its own node netns, like nodelab's runtime; pod cgroups go under `nodelab/nlt<id>/`.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from cri_env import (
+    REGISTRY,
+    Endpoint,
+    cni_conflist,
+    remove_everything,
+    start_node,
+    stop_process,
+    sweep,
+    wait_socket,
+)
+from cri_registry import LocalRegistry
 
 
 def containerd_missing() -> str:
     if shutil.which("containerd") is None:
-        return "containerd is not installed (apt install containerd) - comparison skipped"
-    return "containerd endpoint not wired yet"
+        return "containerd is not installed (apt install containerd): comparison skipped"
+    if shutil.which("containerd-shim-runc-v2") is None:
+        return "containerd-shim-runc-v2 is missing: comparison skipped"
+    return ""
 
 
-def containerd_endpoint(*args: object) -> object:
-    raise NotImplementedError
+def containerd_config(tmp: Path, uid: str, socket: Path) -> str:
+    cri = 'plugins."io.containerd.grpc.v1.cri"'
+    return f"""version = 2
+root = "{tmp}/root"
+state = "{tmp}/run"
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs",
+                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+                    "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "{socket}"
+[ttrpc]
+  address = "{socket}.ttrpc"
+[{cri}]
+  sandbox_image = "{REGISTRY}/pause:latest"
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  enable_selinux = false
+  [{cri}.cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "{tmp}/cni-conf"
+  [{cri}.containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [{cri}.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+  [{cri}.registry.mirrors."{REGISTRY}"]
+    endpoint = ["http://{REGISTRY}"]
+"""
+
+
+def shim_pids(socket: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            if cmdline and cmdline[0].endswith(b"containerd-shim-runc-v2") and \
+                    str(socket).encode() in b" ".join(cmdline):
+                pids.append(int(proc.name))
+    return pids
+
+
+@contextlib.contextmanager
+def containerd_endpoint(tmp: Path, registry: LocalRegistry) -> Iterator[Endpoint]:
+    uid, node, state, reg = start_node(tmp, registry)
+    socket = tmp / "containerd.sock"
+    endpoint = Endpoint("containerd", socket, uid, node, state, processes=[reg],
+                        cgroup_base=f"/nodelab/nlt{uid}/pods")
+    conf_dir = state / "cni-conf"
+    conf_dir.mkdir()
+    (conf_dir / "10-pods.conflist").write_text(json.dumps(cni_conflist(uid, state)))
+    config = tmp / "containerd.toml"
+    config.write_text(containerd_config(state, uid, socket))
+    log = tmp / "containerd.log"
+    proc = None
+    try:
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                ["nsenter", f"--net=/run/netns/{node}", "containerd", "--config", str(config)],
+                stdout=out, stderr=out)
+        endpoint.runtime = proc
+        wait_socket(socket, proc)
+        yield endpoint
+    finally:
+        if proc is not None and proc.poll() is None:
+            remove_everything(endpoint)
+        stop_process(proc)
+        for pid in shim_pids(socket):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for other in endpoint.processes:
+            stop_process(other)
+        sweep(endpoint)
+        with contextlib.suppress(OSError):
+            shutil.rmtree(state / "root", ignore_errors=True)

@@ -38,6 +38,7 @@ class Endpoint:
     node_netns: str
     state: Path
     registry: str = REGISTRY
+    cgroup_base: str = "/pods"
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     runtime: subprocess.Popen[bytes] | None = None
     restart: Any = None
