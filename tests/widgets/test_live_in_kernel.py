@@ -1,0 +1,72 @@
+"""Live updates observed in a real Jupyter kernel driven by nbclient.
+
+A notebook shows a `NetworkView` of a lab node; between cells the test changes the kernel's
+network from outside (as a CNI plugin would), and the next cell waits for the view's poller
+thread to pick it up. The widget's state as the front end would receive it (the comm messages
+nbclient records into the notebook's widget-state metadata) must carry the new pod too, and the
+displayed output must hold the static HTML form next to the widget view.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from nodelab.lab.lab import Lab
+from tests.widgets.conftest import PodMaker, privileged
+
+pytestmark = [*privileged, pytest.mark.slow, pytest.mark.notebook]
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def cell(source: str) -> Any:
+    return nbformat.v4.new_code_cell(source)
+
+
+def test_network_view_updates_live_in_a_kernel(lab: Lab, pod_in_node: PodMaker) -> None:
+    node = lab.topology.nodes[0]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        cell("from nodelab.lab.lab import Lab\n"
+             "from nodelab.widgets.network_view import NetworkView\n"
+             f"lab = Lab.get({lab.name!r})\n"
+             "view = NetworkView.for_node(lab, 'node1', interval=0.2)\n"
+             "view"),
+        cell("import time\n"
+             "deadline = time.monotonic() + 20\n"
+             "while 'pod1' not in view.body.value and time.monotonic() < deadline:\n"
+             "    time.sleep(0.1)\n"
+             "print('seen' if 'pod1' in view.body.value else 'missed', view.updates,\n"
+             "      view.running, view.body.model_id)"),
+        cell("lab.down(progress=lambda _m: None)\n"
+             "deadline = time.monotonic() + 20\n"
+             "while view.running and time.monotonic() < deadline:\n"
+             "    time.sleep(0.1)\n"
+             "print('running' if view.running else 'stopped')"),
+    ]
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True)
+    with client.setup_kernel():
+        client.execute_cell(nb.cells[0], 0)
+        pod = pod_in_node(f"nl{lab.name}", node.netns, 1)
+        client.execute_cell(nb.cells[1], 1)
+        client.execute_cell(nb.cells[2], 2)
+        client.set_widgets_metadata()
+
+    shown = nb.cells[0].outputs[0]["data"]
+    assert WIDGET_VIEW in shown, "the view was not displayed as a widget"
+    assert "<svg" in shown["text/html"] and node.netns in shown["text/html"]
+    assert pod.netns not in shown["text/html"], "the static form is the state at display time"
+
+    seen, updates, running, body_id = nb.cells[1].outputs[0]["text"].split()
+    assert seen == "seen" and int(updates) >= 2 and running == "True"
+    assert nb.cells[2].outputs[0]["text"].strip() == "stopped"
+
+    state = nb.metadata["widgets"][WIDGET_STATE]["state"]
+    assert pod.netns in json.dumps(state[body_id]["state"]["value"]), (
+        "the live update did not reach the widget state the front end receives")
