@@ -99,6 +99,7 @@ class KubeletConfig:
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
     client_ca_file: str | None = None
+    server_tls_bootstrap: bool = False
     authorized_users: tuple[str, ...] = ("kube-apiserver-kubelet-client", "system:kube-apiserver")
     authorized_groups: tuple[str, ...] = ("system:masters",)
 
@@ -148,6 +149,8 @@ class KubeletConfig:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     special = {"tls": "TLS", "ca": "CA"}
+    if name == "server_tls_bootstrap":
+        return "serverTLSBootstrap"
     return head + "".join(special.get(part, part.capitalize()) for part in rest)
 
 

@@ -1,0 +1,246 @@
+"""The kubelet process's body: register, then keep the Lease, the status and the server going.
+
+`Kubelet.start()` runs, in order:
+
+1. connect to the runtime over CRI and read its `Version` (for `containerRuntimeVersion`);
+2. record the `Starting` node event and register the Node (`registration.register_node`,
+   backoff capped at 7 s; an existing Node is taken over, so a restart is seamless);
+3. start the threads: the **lease loop** (renew `kube-node-lease/<node>` every
+   `lease_renew_interval`), the **status loop** (compute every `nodeStatusUpdateFrequency`,
+   post on change or every `nodeStatusReportFrequency`, record the transition events), the
+   **eviction loop** (`evictor.Evictor`) and the **kubelet server** on `port` (`server.py`).
+
+Status is computed from the real machine (`machine.read_machine`), the runtime's CRI
+`Status` (Ready follows RuntimeReady and NetworkReady) and the evictor's pressure conditions.
+The previous conditions are read back from the API server after registration, so transition
+times (and `Ready`) survive a kubelet restart.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nodelab.kubelet.api import ApiClients, status_of
+from nodelab.kubelet.conditions import compute_conditions, runtime_errors
+from nodelab.kubelet.config import KubeletConfig
+from nodelab.kubelet.cri import CRIClient, CRIError
+from nodelab.kubelet.events import node_event
+from nodelab.kubelet.evictor import Evictor
+from nodelab.kubelet.heartbeat import (
+    LEASE_NAMESPACE,
+    lease_object,
+    micro_time,
+    rfc3339,
+    should_post_status,
+)
+from nodelab.kubelet.machine import read_machine
+from nodelab.kubelet.node import node_object, node_status
+from nodelab.kubelet.registration import register_node
+from nodelab.kubelet.stats import metrics_text, summary
+from nodelab.kubelet.stats_sources import (
+    CONTAINER_STATES,
+    container_sample,
+    cpu_core_nanoseconds,
+)
+
+log = logging.getLogger("nodelab.kubelet")
+
+
+@dataclass(frozen=True)
+class KubeletSettings:
+    """What one kubelet process is told on its command line."""
+
+    kubeconfig: Path
+    cri_endpoint: str
+    node_name: str
+    node_ip: str
+    state_dir: Path
+    config: KubeletConfig = KubeletConfig()
+    serve: bool = True
+
+
+class Kubelet:
+    def __init__(self, settings: KubeletSettings) -> None:
+        self.settings = settings
+        self.config = settings.config
+        self.name = settings.node_name
+        self.clients = ApiClients.from_kubeconfig(settings.kubeconfig)
+        self.cri = CRIClient(settings.cri_endpoint)
+        self.evictor = Evictor(self.clients, self.cri, self.name, settings.state_dir,
+                               self.config)
+        self.stop_event = threading.Event()
+        self.node_uid: str | None = None
+        self.runtime_version = "unknown://0"
+        self._conditions: list[dict[str, Any]] = []
+        self._posted: dict[str, Any] | None = None
+        self._posted_at: float | None = None
+        self._threads: list[threading.Thread] = []
+        self.server: Any = None
+        self.status_posts = 0
+        self.started_at = rfc3339()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> bool:
+        """Register and start the loops; False if stopped before registration finished."""
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self._read_runtime_version()
+        self._record_node_event("Starting")
+        try:
+            self.evictor.synchronize()
+        except Exception:
+            log.exception("first eviction pass failed")
+        node = node_object(self.name, self.settings.node_ip, self._facts(), self.config,
+                           self.runtime_version)
+        stored = register_node(self.clients, node, self.config.register_retry_cap,
+                               self.stop_event)
+        if stored is None:
+            return False
+        self.node_uid = stored.get("metadata", {}).get("uid")
+        self._conditions = list((stored.get("status") or {}).get("conditions") or [])
+        self.update_status()
+        self.renew_lease()
+        loops = [("lease", self._lease_loop), ("status", self._status_loop),
+                 ("eviction", lambda: self.evictor.run(self.stop_event))]
+        if self.settings.serve:
+            from nodelab.kubelet.server import KubeletServer
+
+            self.server = KubeletServer(self)
+            loops.append(("server", self.server.serve_forever))
+        for name, target in loops:
+            thread = threading.Thread(target=target, name=f"kubelet-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return True
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.server is not None:
+            self.server.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.cri.close()
+        self.clients.close()
+
+    # --- facts -----------------------------------------------------------------------------
+
+    def _facts(self) -> Any:
+        return read_machine(self.settings.state_dir, hostname=self.name)
+
+    def _read_runtime_version(self) -> None:
+        try:
+            self.runtime_version = self.cri.version().node_info
+        except CRIError as exc:
+            log.warning("%s", exc)
+
+    # --- events ----------------------------------------------------------------------------
+
+    def _record_node_event(self, reason: str) -> None:
+        kind = "Warning" if reason in ("NodeNotReady",) else "Normal"
+        try:
+            self.clients.core.create_namespaced_event(
+                "default", node_event(self.name, reason, rfc3339(), kind))
+        except Exception as exc:
+            log.warning("cannot record node event %s: %s", reason, exc)
+
+    # --- status ----------------------------------------------------------------------------
+
+    def compute_status(self) -> tuple[dict[str, Any], list[str]]:
+        """The status to post now and the events of its condition transitions."""
+        try:
+            errors = runtime_errors(self.cri.status())
+            if self.runtime_version.startswith("unknown"):
+                self._read_runtime_version()
+        except CRIError as exc:
+            log.warning("%s", exc)
+            errors = runtime_errors(None)
+        status = node_status(self.settings.node_ip, self._facts(), self.config,
+                             self.runtime_version)
+        conditions, events = compute_conditions(self._conditions, self.evictor.pressure(),
+                                                errors, rfc3339())
+        status["conditions"] = conditions
+        return status, events
+
+    def update_status(self) -> bool:
+        """Compute the status; post it if it changed or is due. True if posted."""
+        status, events = self.compute_status()
+        self._conditions = status["conditions"]
+        now = time.monotonic()
+        if not should_post_status(self._posted, status, self._posted_at, now,
+                                  self.config.node_status_report_frequency):
+            return False
+        self.clients.core.patch_node_status(self.name, {"status": status})
+        self._posted, self._posted_at = status, now
+        self.status_posts += 1
+        for reason in events:
+            self._record_node_event(reason)
+        return True
+
+    def _status_loop(self) -> None:
+        while not self.stop_event.wait(self.config.node_status_update_frequency):
+            try:
+                self.update_status()
+            except Exception as exc:
+                log.warning("error updating node status, will retry: %s", exc)
+
+    # --- what the server shows ------------------------------------------------------------
+
+    def stats_summary(self) -> dict[str, Any]:
+        samples = []
+        try:
+            samples = [container_sample(s) for s in self.cri.list_container_stats()]
+        except CRIError as exc:
+            log.warning("no container stats: %s", exc)
+        return summary(self.name, self.started_at, rfc3339(), self.evictor.observed,
+                       cpu_core_nanoseconds(), [s for s in samples if s is not None])
+
+    def metrics(self) -> str:
+        states: dict[str, int] = {}
+        running_pods = 0
+        try:
+            for container in self.cri.list_containers():
+                state = CONTAINER_STATES.get(container.state, "unknown")
+                states[state] = states.get(state, 0) + 1
+            running_pods = sum(1 for s in self.cri.list_pod_sandboxes() if s.state == 0)
+        except CRIError as exc:
+            log.warning("metrics without runtime figures: %s", exc)
+        evictions: dict[str, int] = {}
+        for signal, _ in self.evictor.evicted:
+            evictions[signal] = evictions.get(signal, 0) + 1
+        return metrics_text(self.name, running_pods, states, evictions, self.status_posts)
+
+    # --- lease -----------------------------------------------------------------------------
+
+    def renew_lease(self) -> None:
+        leases = self.clients.coordination
+        now = datetime.datetime.now(datetime.timezone.utc)
+        wanted = lease_object(self.name, self.node_uid, self.config.node_lease_duration_seconds,
+                              micro_time(now), micro_time(now))
+        try:
+            current = self.clients.api.sanitize_for_serialization(
+                leases.read_namespaced_lease(self.name, LEASE_NAMESPACE))
+        except Exception as exc:
+            if status_of(exc) != 404:
+                raise
+            leases.create_namespaced_lease(LEASE_NAMESPACE, wanted)
+            return
+        spec = current.setdefault("spec", {})
+        if spec.get("holderIdentity") == self.name and spec.get("acquireTime"):
+            wanted["spec"]["acquireTime"] = spec["acquireTime"]
+        current["spec"] = {**spec, **wanted["spec"]}
+        if self.node_uid and not current["metadata"].get("ownerReferences"):
+            current["metadata"]["ownerReferences"] = wanted["metadata"]["ownerReferences"]
+        leases.replace_namespaced_lease(self.name, LEASE_NAMESPACE, current)
+
+    def _lease_loop(self) -> None:
+        while not self.stop_event.wait(self.config.lease_renew_interval):
+            try:
+                self.renew_lease()
+            except Exception as exc:
+                log.warning("failed to renew lease %s/%s: %s", LEASE_NAMESPACE, self.name, exc)

@@ -1,0 +1,131 @@
+"""The kubelet's CRI client: the only way it talks to a container runtime.
+
+A thin, typed face over the generated `runtime.v1` stubs (`cri_api.v1.api_pb2_grpc`), for the
+calls the kubelet makes. It speaks to any CRI endpoint: nodelab's runtime or containerd's
+socket (`unix:///run/containerd/containerd.sock`). Every gRPC failure becomes a `CRIError`
+naming the call and the endpoint, so the kubelet's messages say which runtime failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+from cri_api.v1 import api_pb2 as cri
+from cri_api.v1 import api_pb2_grpc as cri_grpc
+
+from nodelab.errors import NodelabError
+from nodelab.kubelet.conditions import RuntimeCondition
+
+T = TypeVar("T")
+
+
+class CRIError(NodelabError):
+    """A CRI call failed (runtime down, or it answered with an error)."""
+
+
+@dataclass(frozen=True)
+class RuntimeVersion:
+    runtime_name: str
+    runtime_version: str
+    runtime_api_version: str
+
+    @property
+    def node_info(self) -> str:
+        """What `nodeInfo.containerRuntimeVersion` shows (`containerd://1.6.20`)."""
+        return f"{self.runtime_name}://{self.runtime_version}"
+
+
+def _target(endpoint: str) -> str:
+    if endpoint.startswith("unix://"):
+        return "unix:" + endpoint[len("unix://"):]
+    if endpoint.startswith("/"):
+        return "unix:" + endpoint
+    return endpoint
+
+
+class CRIClient:
+    """Runtime and image service clients on one channel to `endpoint`."""
+
+    def __init__(self, endpoint: str, timeout: float = 10.0) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(
+            _target(endpoint), options=[("grpc.max_receive_message_length", 16 * 2**20)]
+        )
+        stubs: Any = cri_grpc
+        self.runtime = stubs.RuntimeServiceStub(self._channel)
+        self.images = stubs.ImageServiceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, name: str, method: Callable[..., T], request: Any) -> T:
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            detail = exc.details() if hasattr(exc, "details") else str(exc)
+            raise CRIError(
+                f"CRI {name} on {self.endpoint} failed ({code}): {detail} "
+                "(is the runtime running, and is the endpoint right?)"
+            ) from exc
+
+    def version(self) -> RuntimeVersion:
+        resp = self._call("Version", self.runtime.Version, cri.VersionRequest(version="v1"))
+        return RuntimeVersion(resp.runtime_name, resp.runtime_version, resp.runtime_api_version)
+
+    def status(self) -> list[RuntimeCondition]:
+        resp = self._call("Status", self.runtime.Status, cri.StatusRequest())
+        return [
+            RuntimeCondition(c.type, bool(c.status), c.reason, c.message)
+            for c in resp.status.conditions
+        ]
+
+    def list_pod_sandboxes(self, labels: Mapping[str, str] | None = None) -> list[Any]:
+        flt = cri.PodSandboxFilter(label_selector=dict(labels or {}))
+        req = cri.ListPodSandboxRequest(filter=flt)
+        return list(self._call("ListPodSandbox", self.runtime.ListPodSandbox, req).items)
+
+    def list_containers(self, labels: Mapping[str, str] | None = None) -> list[Any]:
+        flt = cri.ContainerFilter(label_selector=dict(labels or {}))
+        req = cri.ListContainersRequest(filter=flt)
+        return list(self._call("ListContainers", self.runtime.ListContainers, req).containers)
+
+    def container_status(self, container_id: str) -> Any:
+        req = cri.ContainerStatusRequest(container_id=container_id)
+        return self._call("ContainerStatus", self.runtime.ContainerStatus, req).status
+
+    def list_container_stats(self) -> list[Any]:
+        req = cri.ListContainerStatsRequest(filter=cri.ContainerStatsFilter())
+        return list(self._call("ListContainerStats", self.runtime.ListContainerStats, req).stats)
+
+    def image_fs_info(self) -> list[Any]:
+        resp = self._call("ImageFsInfo", self.images.ImageFsInfo, cri.ImageFsInfoRequest())
+        return list(resp.image_filesystems)
+
+    def stop_pod_sandbox(self, sandbox_id: str) -> None:
+        req = cri.StopPodSandboxRequest(pod_sandbox_id=sandbox_id)
+        self._call("StopPodSandbox", self.runtime.StopPodSandbox, req)
+
+    def stop_container(self, container_id: str, timeout: int = 0) -> None:
+        req = cri.StopContainerRequest(container_id=container_id, timeout=timeout)
+        self._call("StopContainer", self.runtime.StopContainer, req)
+
+    def exec_url(self, container_id: str, cmd: list[str], *, tty: bool, stdin: bool,
+                 stdout: bool, stderr: bool) -> str:
+        req = cri.ExecRequest(container_id=container_id, cmd=cmd, tty=tty, stdin=stdin,
+                              stdout=stdout, stderr=stderr)
+        return str(self._call("Exec", self.runtime.Exec, req).url)
+
+    def attach_url(self, container_id: str, *, tty: bool, stdin: bool, stdout: bool,
+                   stderr: bool) -> str:
+        req = cri.AttachRequest(container_id=container_id, tty=tty, stdin=stdin,
+                                stdout=stdout, stderr=stderr)
+        return str(self._call("Attach", self.runtime.Attach, req).url)
+
+    def port_forward_url(self, sandbox_id: str, ports: list[int]) -> str:
+        req = cri.PortForwardRequest(pod_sandbox_id=sandbox_id, port=ports)
+        return str(self._call("PortForward", self.runtime.PortForward, req).url)

@@ -1,0 +1,145 @@
+"""The eviction loop: measure the signals, keep the pressure conditions, evict one pod.
+
+Every `evictionMonitoringPeriod` the `Evictor` measures the signals (`signals.measure`),
+finds the hard thresholds met (`thresholds.thresholds_met`), remembers when each pressure
+condition was last seen (so it stays True for `evictionPressureTransitionPeriod`), and, while a
+threshold is met, evicts the first pod of the upstream ranking (`eviction.rank_pods`): its
+containers are stopped through CRI (`StopPodSandbox` of the sandboxes labelled with its UID),
+its status becomes Failed/Evicted, and a Warning `Evicted` event is recorded.
+
+Pod usage comes from CRI `ListContainerStats` (working set for memory, writable layer for
+disk), keyed by the `io.kubernetes.pod.uid` / `io.kubernetes.container.name` labels every
+kubelet puts on its containers; a pod the runtime does not know uses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from nodelab.kubelet.api import ApiClients
+from nodelab.kubelet.config import KubeletConfig
+from nodelab.kubelet.cri import CRIClient, CRIError
+from nodelab.kubelet.events import pod_event
+from nodelab.kubelet.eviction import PodUsage, evicted_status, eviction_message, rank_pods
+from nodelab.kubelet.heartbeat import rfc3339
+from nodelab.kubelet.signals import measure
+from nodelab.kubelet.thresholds import (
+    SIGNAL_RESOURCE,
+    Observation,
+    Threshold,
+    active_conditions,
+    conditions_of,
+    parse_thresholds,
+    remember_conditions,
+    thresholds_met,
+)
+
+log = logging.getLogger("nodelab.kubelet")
+POD_UID_LABEL = "io.kubernetes.pod.uid"
+CONTAINER_NAME_LABEL = "io.kubernetes.container.name"
+SYSTEM_CRITICAL_PRIORITY = 2_000_000_000
+
+
+class Evictor:
+    """Pressure conditions and evictions for one node."""
+
+    def __init__(self, clients: ApiClients, cri: CRIClient, node_name: str, state_dir: Path,
+                 config: KubeletConfig) -> None:
+        self.clients, self.cri, self.node_name = clients, cri, node_name
+        self.state_dir, self.config = state_dir, config
+        self.thresholds = parse_thresholds(config.eviction_hard)
+        self._last_observed: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.observed: dict[str, Observation] = {}
+        self.evicted: list[tuple[str, str]] = []  # (signal, namespace/name)
+
+    def pressure(self) -> set[str]:
+        with self._lock:
+            return active_conditions(self._last_observed, time.monotonic(),
+                                     self.config.eviction_pressure_transition_period)
+
+    def synchronize(self) -> list[Threshold]:
+        """One pass: measure, update pressure, evict at most one pod. Returns the met ones."""
+        observed = measure(self.state_dir, self.cri)
+        met = thresholds_met(self.thresholds, observed)
+        with self._lock:
+            self.observed = observed
+            self._last_observed = remember_conditions(self._last_observed, conditions_of(met),
+                                                      time.monotonic())
+        if met:
+            self._evict_one(met[0], observed[met[0].signal])
+        return met
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.config.eviction_monitoring_period):
+            try:
+                self.synchronize()
+            except Exception:
+                log.exception("eviction pass failed")
+
+    def _usage(self, resource: str) -> dict[str, dict[str, int]]:
+        """pod uid -> container name -> usage of `resource`, from CRI stats."""
+        result: dict[str, dict[str, int]] = {}
+        try:
+            stats = self.cri.list_container_stats()
+        except CRIError as exc:
+            log.warning("no container stats for eviction ranking: %s", exc)
+            return result
+        for stat in stats:
+            labels = stat.attributes.labels
+            uid, name = labels.get(POD_UID_LABEL), labels.get(CONTAINER_NAME_LABEL)
+            if not uid or not name:
+                continue
+            if resource == "memory":
+                value = stat.memory.working_set_bytes.value
+            else:
+                value = stat.writable_layer.used_bytes.value
+            result.setdefault(uid, {})[name] = int(value)
+        return result
+
+    def _candidates(self) -> list[dict[str, Any]]:
+        pods = self.clients.core.list_pod_for_all_namespaces(
+            field_selector=f"spec.nodeName={self.node_name}")
+        items = self.clients.api.sanitize_for_serialization(pods).get("items", [])
+        return [
+            p for p in items
+            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            and not p["metadata"].get("deletionTimestamp")
+            and int(p.get("spec", {}).get("priority") or 0) < SYSTEM_CRITICAL_PRIORITY
+        ]
+
+    def _evict_one(self, threshold: Threshold, obs: Observation) -> None:
+        resource = SIGNAL_RESOURCE[threshold.signal]
+        usage = self._usage(resource)
+        pods = [
+            PodUsage(p, sum(usage.get(p["metadata"].get("uid", ""), {}).values()),
+                     usage.get(p["metadata"].get("uid", ""), {}))
+            for p in self._candidates()
+        ]
+        if not pods:
+            return
+        victim = rank_pods(pods, resource)[0]
+        message = eviction_message(resource, threshold.value(obs.capacity), obs.available,
+                                   victim)
+        self.evict(victim.pod, message, threshold.signal)
+
+    def evict(self, pod: dict[str, Any], message: str, signal: str) -> None:
+        meta = pod["metadata"]
+        uid = meta.get("uid", "")
+        log.warning("evicting pod %s/%s: %s", meta["namespace"], meta["name"], message)
+        try:
+            for sandbox in self.cri.list_pod_sandboxes({POD_UID_LABEL: uid} if uid else None):
+                if uid:
+                    self.cri.stop_pod_sandbox(sandbox.id)
+        except CRIError as exc:
+            log.warning("cannot stop the sandboxes of evicted pod %s: %s", meta["name"], exc)
+        now = rfc3339()
+        self.clients.core.patch_namespaced_pod_status(
+            meta["name"], meta["namespace"], {"status": evicted_status(message, now)})
+        self.clients.core.create_namespaced_event(
+            meta["namespace"], pod_event(pod, self.node_name, "Evicted", message, now))
+        self.evicted.append((signal, f"{meta['namespace']}/{meta['name']}"))

@@ -1,0 +1,85 @@
+"""Container logs: reading the CRI log format the way `kubectl logs` expects.
+
+A runtime writes each container's output to `ContainerStatus.log_path`, one record a line:
+
+    2026-11-27T21:14:00.123456789Z stdout F hello world
+    <RFC 3339 nano timestamp>     <stream> <F full | P partial> <text>
+
+A `P` record is the first part of a longer line; the next records up to an `F` complete it.
+`parse_record` reads one line; `render` applies the query of `/containerLogs` (and so of
+`kubectl logs`): `timestamps` prefixes each line with its time, `sinceSeconds`/`sinceTime`
+drop older lines, `tailLines` keeps the last N, `limitBytes` cuts the output.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    time: str
+    stream: str
+    partial: bool
+    text: str
+
+    @property
+    def at(self) -> datetime.datetime:
+        return parse_time(self.time)
+
+
+def parse_time(text: str) -> datetime.datetime:
+    """RFC 3339 with up to nanoseconds (Python keeps microseconds)."""
+    head, _, frac = text.rstrip("Z").partition(".")
+    stamp = datetime.datetime.strptime(head, "%Y-%m-%dT%H:%M:%S")
+    micro = int((frac + "000000")[:6]) if frac else 0
+    return stamp.replace(microsecond=micro, tzinfo=datetime.timezone.utc)
+
+
+def parse_record(line: str) -> LogRecord | None:
+    line = line.rstrip("\n")
+    parts = line.split(" ", 3)
+    if len(parts) < 3 or parts[1] not in ("stdout", "stderr"):
+        return None
+    text = parts[3] if len(parts) == 4 else ""
+    return LogRecord(parts[0], parts[1], parts[2] == "P", text)
+
+
+def join_partials(records: Iterable[LogRecord]) -> list[LogRecord]:
+    """Whole lines: each run of `P` records merged into the `F` that ends it."""
+    lines: list[LogRecord] = []
+    pending: dict[str, list[LogRecord]] = {}
+    for record in records:
+        parts = pending.setdefault(record.stream, [])
+        parts.append(record)
+        if not record.partial:
+            lines.append(LogRecord(parts[0].time, record.stream, False,
+                                   "".join(p.text for p in parts)))
+            pending[record.stream] = []
+    return lines
+
+
+def format_line(record: LogRecord, timestamps: bool) -> str:
+    return f"{record.time} {record.text}\n" if timestamps else f"{record.text}\n"
+
+
+def render(
+    text: str,
+    *,
+    timestamps: bool = False,
+    tail_lines: int | None = None,
+    since: datetime.datetime | None = None,
+    limit_bytes: int | None = None,
+) -> str:
+    records = [r for r in (parse_record(line) for line in text.splitlines()) if r is not None]
+    lines = join_partials(records)
+    if since is not None:
+        lines = [r for r in lines if r.at >= since]
+    if tail_lines is not None:
+        lines = lines[-tail_lines:] if tail_lines > 0 else []
+    out = "".join(format_line(r, timestamps) for r in lines)
+    if limit_bytes is not None:
+        out = out.encode()[:limit_bytes].decode(errors="ignore")
+    return out

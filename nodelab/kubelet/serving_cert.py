@@ -1,0 +1,126 @@
+"""The kubelet server's TLS certificate: given, requested through the CSR API, or self-signed.
+
+Upstream's three ways, in the same order of preference:
+
+1. `tlsCertFile`/`tlsPrivateKeyFile`: a certificate the lab issued for the node IP with its
+   CA (what `nodelab up` does for the embedded control plane);
+2. `serverTLSBootstrap`: the kubelet makes a key, sends a CertificateSigningRequest
+   (`certificates.k8s.io/v1`, signer `kubernetes.io/kubelet-serving`, subject
+   `system:node:<name>` in `system:nodes`, SANs = node IP and hostname) and waits for the
+   cluster to approve and sign it: the way to join a real cluster;
+3. otherwise a self-signed certificate under `<state dir>/pki/`, as upstream does.
+
+The client CA (`authentication.x509.clientCAFile`) is what the server trusts for client
+certificates: the API server's `kube-apiserver-kubelet-client` and admins.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import ipaddress
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from nodelab.errors import NodelabError
+
+log = logging.getLogger("nodelab.kubelet")
+
+
+def _sans(node_ip: str, hostname: str) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [x509.DNSName(hostname)]
+    try:
+        names.append(x509.IPAddress(ipaddress.ip_address(node_ip)))
+    except ValueError:
+        names.append(x509.DNSName(node_ip))
+    return names
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM,
+                             serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption())
+
+
+def self_signed(directory: Path, node_ip: str, hostname: str) -> tuple[Path, Path]:
+    """`kubelet.crt`/`kubelet.key` in `directory`, made once (upstream's fallback)."""
+    cert_path, key_path = directory / "kubelet.crt", directory / "kubelet.key"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{hostname}@{int(time.time())}")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(_sans(node_ip, hostname)), False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .sign(key, hashes.SHA256())
+    )
+    key_path.write_bytes(_key_pem(key))
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def csr_object(node_name: str, node_ip: str, key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
+    """The CertificateSigningRequest of a kubelet serving certificate (the plan)."""
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"system:node:{node_name}"),
+    ])
+    request = (
+        x509.CertificateSigningRequestBuilder().subject_name(subject)
+        .add_extension(x509.SubjectAlternativeName(_sans(node_ip, node_name)), False)
+        .sign(key, hashes.SHA256())
+    )
+    pem = request.public_bytes(serialization.Encoding.PEM)
+    return {
+        "apiVersion": "certificates.k8s.io/v1",
+        "kind": "CertificateSigningRequest",
+        "metadata": {"generateName": "csr-"},
+        "spec": {
+            "request": base64.b64encode(pem).decode(),
+            "signerName": "kubernetes.io/kubelet-serving",
+            "usages": ["digital signature", "server auth"],
+        },
+    }
+
+
+def request_through_csr(api: Any, directory: Path, node_name: str, node_ip: str,
+                        timeout: float = 300.0) -> tuple[Path, Path]:
+    """Ask the cluster for a serving certificate and wait until it is issued."""
+    from kubernetes import client as k8s
+
+    cert_path, key_path = directory / "kubelet-server.crt", directory / "kubelet-server.key"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificates: Any = k8s.CertificatesV1Api(api)
+    created = certificates.create_certificate_signing_request(
+        csr_object(node_name, node_ip, key))
+    name = created.metadata.name
+    log.info("waiting for CertificateSigningRequest %s to be approved and signed", name)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        csr = certificates.read_certificate_signing_request(name)
+        issued = csr.status.certificate if csr.status else None
+        if issued:
+            key_path.write_bytes(_key_pem(key))
+            key_path.chmod(0o600)
+            cert_path.write_bytes(base64.b64decode(issued))
+            return cert_path, key_path
+        time.sleep(2)
+    raise NodelabError(f"CertificateSigningRequest {name} was not signed within {timeout:.0f}s:"
+                       f" approve it (`kubectl certificate approve {name}`)")
