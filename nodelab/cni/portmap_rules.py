@@ -68,22 +68,27 @@ def parse_mappings(raw: object) -> list[PortMapping]:
     if not isinstance(raw, list):
         raise CNIError(INVALID_NETWORK_CONFIG, "portmap: portMappings must be a list")
     mappings = []
-    for entry in raw:
+    for raw_entry in raw:
+        # Go's encoding/json matches keys case-insensitively, and containerd (go-cni) sends
+        # {"HostPort": ..., "ContainerPort": ...}: accept any case, as the reference plugin does.
+        entry = (
+            {str(k).lower(): v for k, v in raw_entry.items()} if isinstance(raw_entry, dict) else {}
+        )
         try:
             mapping = PortMapping(
-                int(entry["hostPort"]),
-                int(entry["containerPort"]),
+                int(entry["hostport"]),
+                int(entry["containerport"]),
                 str(entry.get("protocol") or "tcp").lower(),
-                str(entry.get("hostIP") or ""),
+                str(entry.get("hostip") or ""),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CNIError(
-                INVALID_NETWORK_CONFIG, f"portmap: invalid port mapping {entry!r}"
+                INVALID_NETWORK_CONFIG, f"portmap: invalid port mapping {raw_entry!r}"
             ) from exc
         if mapping.protocol not in ("tcp", "udp", "sctp"):
             raise CNIError(INVALID_NETWORK_CONFIG, f"portmap: unknown protocol {mapping.protocol}")
         if not (0 < mapping.host_port < 65536 and 0 < mapping.container_port < 65536):
-            raise CNIError(INVALID_NETWORK_CONFIG, f"portmap: port out of range in {entry!r}")
+            raise CNIError(INVALID_NETWORK_CONFIG, f"portmap: port out of range in {raw_entry!r}")
         if mapping.host_ip and ipaddress.ip_address(mapping.host_ip).version != 4:
             continue
         mappings.append(mapping)
