@@ -349,9 +349,8 @@ def render_nftables(
 
     out: list[str] = []
     active = frozenset(c for b in blocks.values() for c in b.chains)
-    if previous is not None:
-        for chain in sorted(previous.stale_chains - active):
-            out.append(f"delete chain {T} {chain}")
+    deleted = previous.stale_chains - active if previous is not None else frozenset()
+    out += [f"delete chain {T} {chain}" for chain in sorted(deleted)]
     if full:
         out += _skeleton(node, first=previous is None)
 
@@ -382,7 +381,7 @@ def render_nftables(
                 out.append(f"add element {T} {container} {{ {el.text()} }}")
 
     known_chains = set(existing_chains) | (set(previous.active_chains) if previous else set())
-    stale = frozenset(c for c in known_chains - active if is_nft_service_chain(c))
+    stale = frozenset(c for c in known_chains - active - deleted if is_nft_service_chain(c))
     out += [f"flush chain {T} {c}" for c in sorted(stale)]
     active_sets = {s for b in blocks.values() for s, _ in b.sets}
     known_sets = set(existing_sets)

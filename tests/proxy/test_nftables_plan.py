@@ -186,3 +186,26 @@ def test_full_sync_cleans_leftover_service_chains_and_affinity_sets() -> None:
     assert f"flush chain {T} services\n" in plan.script  # the skeleton's own flush
     assert f"delete set {T} affinity-YYYY-old/svc/tcp/p__1.2.3.4/80" in plan.script
     assert plan.stale_chains == frozenset({"service-XXXX-old/svc/tcp/p"})
+
+
+def test_full_resync_right_after_a_partial_one_does_not_touch_deleted_chains() -> None:
+    first = render_nftables(
+        state(service("web", "10.96.0.10"), endpoints("web", "10.244.1.2", "10.244.1.3")), NODE
+    )
+    second = render_nftables(
+        state(service("web", "10.96.0.10"), endpoints("web", "10.244.1.2")), NODE, first
+    )
+    gone = ep("10.244.1.3")
+    assert gone in second.stale_chains
+    # The periodic full resync lists the kernel, where the flushed chain still exists.
+    third = render_nftables(
+        state(service("web", "10.96.0.10"), endpoints("web", "10.244.1.2")),
+        NODE,
+        second,
+        full=True,
+        existing_chains=first.active_chains | {"services"},
+    )
+    lines = third.script.splitlines()
+    assert f"delete chain {T} {gone}" in lines
+    assert f"flush chain {T} {gone}" not in lines
+    assert gone not in third.stale_chains
