@@ -10,6 +10,8 @@ must see it.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,7 +22,7 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from nodelab.proxy import Proxier, ProxyNode
+from nodelab.proxy import Proxier, ProxyNode, read_metrics
 from nodelab.proxy.watch import run_proxy
 from tests.proxy.netlab import WEB_IPS, NodeLab, node_lab
 
@@ -32,7 +34,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[k8s.ApiClient]:
+def server() -> Iterator[Any]:
     from tests.controlplane.apiserver import RunningApiServer
 
     with tempfile.TemporaryDirectory(prefix="nlpx-cp-") as state:
@@ -42,9 +44,15 @@ def api() -> Iterator[k8s.ApiClient]:
         except RuntimeError as exc:  # the API server is another component's; say so clearly
             pytest.skip(f"embedded API server did not start: {exc}")
         try:
-            yield server.client()
+            yield server
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def api(server: Any) -> k8s.ApiClient:
+    client: k8s.ApiClient = server.client()
+    return client
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +146,73 @@ def test_watch_loop_follows_services_and_endpoint_slices(
         loop.join(timeout=10)
         proxier.remove_rules()
         core.delete_namespaced_service("web", "default")
+
+
+def test_proxy_process_syncs_and_writes_metrics(
+    server: Any, api: k8s.ApiClient, lab: NodeLab, tmp_path: Path
+) -> None:
+    core = k8s.CoreV1Api(api)
+    svc = core.create_namespaced_service(
+        "default",
+        k8s.V1Service(
+            metadata=k8s.V1ObjectMeta(name="web"),
+            spec=k8s.V1ServiceSpec(
+                ports=[k8s.V1ServicePort(name="http", port=80, target_port=8080)]
+            ),
+        ),
+    )
+    k8s.DiscoveryV1Api(api).create_namespaced_endpoint_slice("default", web_slice(WEB_IPS))
+    metrics = tmp_path / "metrics.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nodelab.proxy",
+            "--kubeconfig",
+            str(server.kubeconfig),
+            "--node-name",
+            "node1",
+            "--mode",
+            "nftables",
+            "--netns",
+            lab.node,
+            "--metrics-file",
+            str(metrics),
+            "--min-sync-period",
+            "0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for("the proxy process to write its metrics", metrics.exists)
+        data = read_metrics(metrics)
+        assert data["mode"] == "nftables" and data["last_full"]["ok"]
+        seen = lab.requests(lab.node, svc.spec.cluster_ip, 80, 30)
+        assert seen.errors == {} and len(seen.seen) >= 2
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+        core.delete_namespaced_service("web", "default")
+        k8s.DiscoveryV1Api(api).delete_namespaced_endpoint_slice("web-manual", "default")
+    assert proc.returncode == 0, err.decode()[-2000:]
+    cleanup = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nodelab.proxy",
+            "--node-name",
+            "node1",
+            "--netns",
+            lab.node,
+            "--cleanup",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cleanup.returncode == 0, cleanup.stderr
+    tables = subprocess.run(
+        ["ip", "netns", "exec", lab.node, "nft", "list", "tables"], capture_output=True, text=True
+    ).stdout
+    assert "kube-proxy" not in tables
