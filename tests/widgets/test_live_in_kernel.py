@@ -55,8 +55,9 @@ def test_network_view_updates_live_in_a_kernel(lab: Lab, pod_in_node: PodMaker) 
         client.execute_cell(nb.cells[0], 0)
         pod = pod_in_node(f"nl{lab.name}", node.netns, 1)
         client.execute_cell(nb.cells[1], 1)
-        client.execute_cell(nb.cells[2], 2)
         client.set_widgets_metadata()
+        state = json.loads(json.dumps(nb.metadata["widgets"][WIDGET_STATE]["state"]))
+        client.execute_cell(nb.cells[2], 2)
 
     shown = nb.cells[0].outputs[0]["data"]
     assert WIDGET_VIEW in shown, "the view was not displayed as a widget"
@@ -67,6 +68,5 @@ def test_network_view_updates_live_in_a_kernel(lab: Lab, pod_in_node: PodMaker) 
     assert seen == "seen" and int(updates) >= 2 and running == "True"
     assert nb.cells[2].outputs[0]["text"].strip() == "stopped"
 
-    state = nb.metadata["widgets"][WIDGET_STATE]["state"]
     assert pod.netns in json.dumps(state[body_id]["state"]["value"]), (
         "the live update did not reach the widget state the front end receives")

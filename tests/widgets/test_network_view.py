@@ -87,8 +87,8 @@ def test_live_updates_then_stops_when_the_lab_goes_down(
     try:
         first = view.updates
         pod_in_node(f"nl{lab.name}", node.netns, 2)
-        assert wait_for(lambda: view.updates > first), "the poller did not see the new pod"
-        assert "pod2" in view.body.value
+        assert wait_for(lambda: "pod2" in view.body.value), "the poller did not see the pod"
+        assert view.updates > first
         lab.down(progress=lambda _m: None)
         assert wait_for(lambda: not view.running), "the view kept polling a lab that is down"
         assert "the lab is down" in view._status.value if view._status else False
