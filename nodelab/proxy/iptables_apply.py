@@ -23,7 +23,7 @@ from nodelab.proxy.iptables_plan import (
     IptablesPlan,
     JumpRule,
 )
-from nodelab.proxy.node_namespace import NodeNamespace
+from nodelab.proxy.node_namespace import APPLY_TIMEOUT, NodeNamespace
 
 RESTORE = ["iptables-restore", "-w", "5", "--noflush", "--counters"]
 
@@ -52,7 +52,7 @@ def apply_iptables(plan: IptablesPlan, ns: NodeNamespace) -> None:
     try:
         if plan.route_localnet:
             ns.set_sysctl("net.ipv4.conf.all.route_localnet", "1")
-        ns.run(RESTORE, input=plan.payload)
+        ns.run(RESTORE, input=plan.payload, timeout=APPLY_TIMEOUT)
         for jump in plan.jumps:
             ensure_jump(ns, jump)
     except CommandError as exc:
@@ -76,7 +76,7 @@ def _drop_chains(ns: NodeNamespace, table: str, chains: list[str], check: bool) 
     if not chains:
         return
     lines = [f"*{table}"] + [f":{c} - [0:0]" for c in chains] + [f"-X {c}" for c in chains]
-    ns.run(RESTORE, input="\n".join(lines + ["COMMIT"]) + "\n", check=check)
+    ns.run(RESTORE, input="\n".join(lines + ["COMMIT"]) + "\n", check=check, timeout=APPLY_TIMEOUT)
 
 
 def remove_iptables_rules(ns: NodeNamespace) -> None:

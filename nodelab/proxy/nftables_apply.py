@@ -10,7 +10,7 @@ from __future__ import annotations
 from nodelab.errors import NodelabError
 from nodelab.host.commands import CommandError
 from nodelab.proxy.nftables_plan import FAMILY, TABLE, NftPlan
-from nodelab.proxy.node_namespace import NodeNamespace
+from nodelab.proxy.node_namespace import APPLY_TIMEOUT, NodeNamespace
 
 
 class NftApplyError(NodelabError):
@@ -37,7 +37,7 @@ def existing_objects(ns: NodeNamespace) -> tuple[frozenset[str], frozenset[str]]
 def apply_nftables(plan: NftPlan, ns: NodeNamespace) -> None:
     """Run `plan.script` as one nft transaction in `ns`."""
     try:
-        ns.run(["nft", "-f", "-"], input=plan.script)
+        ns.run(["nft", "-f", "-"], input=plan.script, timeout=APPLY_TIMEOUT)
     except CommandError as exc:
         raise NftApplyError(
             f"cannot apply the kube-proxy nftables rules in {ns}: {exc} "

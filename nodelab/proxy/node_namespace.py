@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 from nodelab.host.commands import run
 
+APPLY_TIMEOUT = 1800.0
+"""How long a rule load may take. Big rulesets load slowly with iptables' nf_tables backend
+(minutes at 5,000 Services x 10 endpoints); upstream never cuts a restore short either."""
+
 
 @dataclass(frozen=True)
 class NodeNamespace:
