@@ -1,21 +1,387 @@
-"""The streaming server for Exec, Attach and PortForward (filled in below)."""
+"""The streaming server behind Exec, Attach and PortForward (what `kubectl exec -it` reaches).
+
+CRI splits streaming in two, as containerd and CRI-O do: the Exec/Attach/PortForward RPCs only
+*register* a request and answer with a one-time URL (`http://<addr>:<port>/<kind>/<token>`, valid
+for a minute); the kubelet (or the API server through it) then connects to that URL and the
+runtime serves the stream there.
+
+Protocol: WebSocket with the Kubernetes channel sub-protocols. Every binary message starts with
+a channel byte:
+
+    0 stdin   1 stdout   2 stderr   3 error/status (JSON metav1.Status)   4 resize ({Width,Height})
+
+`v5.channel.k8s.io` (kubectl's default since 1.30) adds a close message `[255, channel]` that
+half-closes one stream (how `kubectl cp` says "end of stdin"); `v4.channel.k8s.io` is the same
+without it. The final status on channel 3 is `Success`, or `Failure` with reason
+`NonZeroExitCode` and the exit code as a cause, which kubectl turns into its own exit code.
+
+- exec: `runc exec` of the container's process with the command; with a tty it runs on a pty
+  pair the server owns, so resize messages become TIOCSWINSZ on that pty (runc forwards the size
+  to the container's terminal);
+- attach: the monitor's attach socket (conmon, SOCK_SEQPACKET: a stream byte then data);
+  resize goes through the monitor's control FIFO;
+- port-forward (`v4.channel.k8s.io` / `portforward.k8s.io`): for port *i* in the `ports` query,
+  channel 2i carries data and 2i+1 errors; each channel's first message is the port number
+  (uint16, little endian). The TCP connection is made from inside the pod's network namespace
+  to 127.0.0.1:port. SPDY (the older transport) is not provided.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import fcntl
+import json
+import os
+import pty
+import secrets
+import socket
+import struct
+import subprocess
+import termios
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from nodelab.runtime.rpc_errors import Unimplemented
+from nodelab.runtime.config import RuntimeConfig
+from nodelab.runtime.containers import Containers
+from nodelab.runtime.monitor import read_exit, resize
+from nodelab.runtime.records import RecordStore
+from nodelab.runtime.websocket import Connection, choose_protocol, handshake_response
+
+STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
+CLOSE_SIGNAL = 255
+STREAM_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io")
+PORTFORWARD_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io", "channel.k8s.io")
+TOKEN_TTL = 60.0
+CLONE_NEWNET = 0x40000000
+
+
+@dataclass
+class Pending:
+    kind: str
+    request: Any
+    expires: float
+
+
+def status_message(exit_code: int | None, error: str = "") -> bytes:
+    if error:
+        body: dict[str, Any] = {"metadata": {}, "status": "Failure", "message": error,
+                                "reason": "InternalError"}
+    elif not exit_code:
+        body = {"metadata": {}, "status": "Success"}
+    else:
+        body = {"metadata": {}, "status": "Failure",
+                "message": f"command terminated with non-zero exit code: exit status {exit_code}",
+                "reason": "NonZeroExitCode",
+                "details": {"causes": [{"reason": "ExitCode", "message": str(exit_code)}]}}
+    return bytes([ERROR]) + json.dumps(body).encode()
+
+
+def set_winsize(fd: int, message: bytes) -> None:
+    try:
+        size = json.loads(message)
+        packed = struct.pack("HHHH", int(size.get("Height", 0)), int(size.get("Width", 0)), 0, 0)
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, packed)
+    except (ValueError, OSError, AttributeError):
+        pass
+
+
+def connect_in_netns(netns_path: str, port: int) -> socket.socket:
+    """A TCP connection to 127.0.0.1:port made from inside the network namespace `netns_path`."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    result: dict[str, Any] = {}
+
+    def worker() -> None:
+        own = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY)
+        target = os.open(netns_path, os.O_RDONLY)
+        try:
+            if libc.setns(target, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"setns into {netns_path} failed")
+            try:
+                result["sock"] = socket.create_connection(("127.0.0.1", port), timeout=5)
+            finally:
+                libc.setns(own, CLONE_NEWNET)
+        except OSError as exc:
+            result["error"] = exc
+        finally:
+            os.close(own)
+            os.close(target)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    sock: socket.socket = result["sock"]
+    sock.settimeout(None)
+    return sock
 
 
 class StreamingServer:
-    def __init__(self, config: Any, records: Any, containers: Any) -> None:
-        self.config = config
+    """Registers streaming requests and serves them over WebSocket."""
 
-    def register(self, kind: str, request: Any) -> str:
-        raise Unimplemented(f"{kind} streaming is not implemented yet")
+    def __init__(self, config: RuntimeConfig, records: RecordStore,
+                 containers: Containers) -> None:
+        self.config = config
+        self.records = records
+        self.containers = containers
+        self.pending: dict[str, Pending] = {}
+        self.lock = threading.Lock()
+        self.httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.httpd is not None
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
-        return None
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                server.handle(self)
+
+            do_POST = do_GET
+
+        self.httpd = ThreadingHTTPServer((self.config.stream_address, self.config.stream_port),
+                                         Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, name="streaming",
+                         daemon=True).start()
 
     def stop(self) -> None:
-        return None
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+    def register(self, kind: str, request: Any) -> str:
+        token = secrets.token_urlsafe(12)
+        now = time.monotonic()
+        with self.lock:
+            self.pending = {k: v for k, v in self.pending.items() if v.expires > now}
+            self.pending[token] = Pending(kind, request, now + TOKEN_TTL)
+        return f"{self.base_url}/{kind}/{token}"
+
+    # --- serving ---------------------------------------------------------------------------
+
+    def handle(self, http: BaseHTTPRequestHandler) -> None:
+        url = urllib.parse.urlsplit(http.path)
+        parts = url.path.strip("/").split("/")
+        with self.lock:
+            pending = self.pending.pop(parts[1], None) if len(parts) == 2 else None
+        if pending is None or pending.kind != parts[0] or pending.expires < time.monotonic():
+            http.send_error(404, "unknown or expired streaming token")
+            return
+        if http.headers.get("Upgrade", "").lower() != "websocket":
+            http.send_error(400, "this streaming server speaks WebSocket only (no SPDY)")
+            return
+        supported = PORTFORWARD_PROTOCOLS if pending.kind == "portforward" else STREAM_PROTOCOLS
+        protocol = choose_protocol(http.headers.get("Sec-WebSocket-Protocol", ""), supported)
+        key = http.headers.get("Sec-WebSocket-Key", "")
+        http.wfile.write(handshake_response(key, protocol))
+        http.wfile.flush()
+        http.close_connection = True
+        conn = Connection(http.connection)
+        try:
+            if pending.kind == "exec":
+                self.serve_exec(conn, pending.request, protocol or "")
+            elif pending.kind == "attach":
+                self.serve_attach(conn, pending.request, protocol or "")
+            else:
+                query = urllib.parse.parse_qs(url.query)
+                ports = [int(p) for value in query.get("port", []) + query.get("ports", [])
+                         for p in value.split(",") if p]
+                self.serve_portforward(conn, pending.request, ports or [pending.request.port])
+        finally:
+            conn.close()
+
+    def serve_exec(self, conn: Connection, request: Any, protocol: str) -> None:
+        record = self.records.find_container(request.container_id)
+        if record is None:
+            conn.send(status_message(None, f"container {request.container_id} not found"))
+            return
+        argv, process_file = self.containers.exec_argv(record, list(request.cmd), request.tty)
+        try:
+            if request.tty:
+                code = self._exec_tty(conn, argv, request)
+            else:
+                code = self._exec_pipes(conn, argv, request)
+        finally:
+            process_file.unlink(missing_ok=True)
+        conn.send(status_message(code))
+
+    def _exec_pipes(self, conn: Connection, argv: list[str], request: Any) -> int:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE if request.stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        pumps = [threading.Thread(target=self._pump_out, args=(conn, fd, channel), daemon=True)
+                 for fd, channel in ((proc.stdout, STDOUT), (proc.stderr, STDERR))]
+        for pump in pumps:
+            pump.start()
+        if request.stdin and proc.stdin is not None:
+            threading.Thread(target=self._pump_in, args=(conn, proc.stdin.fileno(), None),
+                             daemon=True).start()
+        code = proc.wait()
+        for pump in pumps:
+            pump.join(5)
+        return code
+
+    def _exec_tty(self, conn: Connection, argv: list[str], request: Any) -> int:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                start_new_session=True)
+        os.close(slave)
+        out = threading.Thread(target=self._pump_out, args=(conn, master, STDOUT), daemon=True)
+        out.start()
+        threading.Thread(target=self._pump_in, args=(conn, master, master), daemon=True).start()
+        code = proc.wait()
+        out.join(2)
+        with contextlib.suppress(OSError):
+            os.close(master)
+        return code
+
+    @staticmethod
+    def _pump_out(conn: Connection, source: Any, channel: int) -> None:
+        fd = source if isinstance(source, int) else source.fileno()
+        while True:
+            try:
+                data = os.read(fd, 32768)
+            except OSError:
+                return
+            if not data:
+                return
+            try:
+                conn.send(bytes([channel]) + data)
+            except OSError:
+                return
+
+    @staticmethod
+    def _pump_in(conn: Connection, stdin_fd: int, tty_fd: int | None) -> None:
+        while True:
+            message = conn.receive()
+            if message is None:
+                break
+            if not message:
+                continue
+            channel, data = message[0], message[1:]
+            if channel == STDIN and data:
+                try:
+                    os.write(stdin_fd, data)
+                except OSError:
+                    break
+            elif channel == RESIZE and tty_fd is not None:
+                set_winsize(tty_fd, data)
+            elif channel == CLOSE_SIGNAL and data[:1] == bytes([STDIN]):
+                break
+        if tty_fd is None:
+            with contextlib.suppress(OSError):
+                os.close(stdin_fd)
+
+    def serve_attach(self, conn: Connection, request: Any, protocol: str) -> None:
+        record = self.records.find_container(request.container_id)
+        if record is None:
+            conn.send(status_message(None, f"container {request.container_id} not found"))
+            return
+        paths = self.containers.paths(record.id)
+        dir_fd = os.open(paths.bundle, os.O_RDONLY | os.O_DIRECTORY)
+        attach = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            attach.connect(f"/proc/self/fd/{dir_fd}/attach")
+        finally:
+            os.close(dir_fd)
+
+        def to_client() -> None:
+            while True:
+                try:
+                    data = attach.recv(32768 + 1)
+                except OSError:
+                    return
+                if not data:
+                    return
+                stream = STDERR if data[0] == 3 else STDOUT
+                with contextlib.suppress(OSError):
+                    conn.send(bytes([stream]) + data[1:])
+
+        def from_client() -> None:
+            while True:
+                message = conn.receive()
+                if message is None:
+                    return
+                if not message:
+                    continue
+                if message[0] == STDIN and request.stdin:
+                    with contextlib.suppress(OSError):
+                        attach.sendall(message[1:])
+                elif message[0] == RESIZE:
+                    with contextlib.suppress(OSError, ValueError):
+                        size = json.loads(message[1:])
+                        resize(paths, int(size["Height"]), int(size["Width"]))
+
+        reader = threading.Thread(target=to_client, daemon=True)
+        reader.start()
+        threading.Thread(target=from_client, daemon=True).start()
+        reader.join()
+        attach.close()
+        exit_status = None
+        for _ in range(50):
+            exit_status = read_exit(paths)
+            if exit_status is not None:
+                break
+            time.sleep(0.05)
+        conn.send(status_message(exit_status.code if exit_status else 0))
+
+    def serve_portforward(self, conn: Connection, request: Any, ports: list[int]) -> None:
+        record = self.records.find_sandbox(request.pod_sandbox_id)
+        if record is None or not record.netns_path:
+            return
+        sockets: dict[int, socket.socket] = {}
+        for index, port in enumerate(ports):
+            prefix = struct.pack("<H", port)
+            conn.send(bytes([2 * index]) + prefix)
+            conn.send(bytes([2 * index + 1]) + prefix)
+            try:
+                sock = connect_in_netns(record.netns_path, port)
+            except OSError as exc:
+                conn.send(bytes([2 * index + 1]) + f"error forwarding port {port} to pod "
+                          f"{record.id[:12]}: {exc}".encode())
+                continue
+            sockets[index] = sock
+            threading.Thread(target=self._pump_socket, args=(conn, sock, 2 * index),
+                             daemon=True).start()
+        while True:
+            message = conn.receive()
+            if message is None:
+                break
+            if not message:
+                continue
+            index, data = divmod(message[0], 2)[0], message[1:]
+            target = sockets.get(index)
+            if target is not None and message[0] % 2 == 0 and data:
+                with contextlib.suppress(OSError):
+                    target.sendall(data)
+        for sock in sockets.values():
+            sock.close()
+
+    @staticmethod
+    def _pump_socket(conn: Connection, sock: socket.socket, channel: int) -> None:
+        while True:
+            try:
+                data = sock.recv(32768)
+            except OSError:
+                return
+            if not data:
+                return
+            try:
+                conn.send(bytes([channel]) + data)
+            except OSError:
+                return

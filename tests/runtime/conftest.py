@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cri_api.v1 import api_pb2 as cri
 from cri_env import Endpoint, nodelab_endpoint
+from cri_pod import Pod
 from cri_registry import LocalRegistry, local_registry, push_busybox, whiteout_layer
 
 from nodelab.oci.image import ImageConfig
@@ -62,3 +63,12 @@ def endpoint(request: pytest.FixtureRequest, registry: LocalRegistry,
         with containerd_endpoint(tmp, registry) as ep:
             pull(ep)
             yield ep
+
+
+@pytest.fixture
+def pod(endpoint: Endpoint, tmp_path: Path) -> Iterator[Pod]:
+    p = Pod(endpoint, tmp_path)
+    try:
+        yield p
+    finally:
+        p.remove()

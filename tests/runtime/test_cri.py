@@ -8,84 +8,20 @@ Behaviour only nodelab promises (recovery after kill -9 of this very process) is
 from __future__ import annotations
 
 import re
-import secrets
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
 from cri_api.v1 import api_pb2 as cri
 from cri_env import Endpoint
+from cri_pod import Pod
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
 
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d) (stdout|stderr) (F|P) (.*)$")
-
-
-class Pod:
-    """A sandbox made through CRI, with helpers to run containers in it."""
-
-    def __init__(self, endpoint: Endpoint, tmp: Path, name: str | None = None, **extra: Any):
-        self.endpoint = endpoint
-        self.rt = endpoint.runtime_stub()
-        self.name = name or f"pod-{secrets.token_hex(3)}"
-        self.logs = tmp / f"logs-{self.name}"
-        self.config = cri.PodSandboxConfig(
-            metadata=cri.PodSandboxMetadata(name=self.name, namespace="default",
-                                            uid=secrets.token_hex(8), attempt=0),
-            hostname=self.name, log_directory=str(self.logs),
-            labels={"app": self.name, "suite": "cri"},
-            linux=cri.LinuxPodSandboxConfig(
-                cgroup_parent=f"{endpoint.cgroup_base}/{self.name}"), **extra)
-        self.id = self.rt.RunPodSandbox(cri.RunPodSandboxRequest(config=self.config),
-                                        timeout=60).pod_sandbox_id
-
-    def container(self, name: str, args: list[str], start: bool = True, **extra: Any) -> str:
-        config = cri.ContainerConfig(
-            metadata=cri.ContainerMetadata(name=name, attempt=0),
-            image=cri.ImageSpec(image=self.endpoint.image()),
-            command=["/bin/sh", "-c"], args=args, log_path=f"{name}/0.log",
-            labels={"container": name}, **extra)
-        cid = self.rt.CreateContainer(cri.CreateContainerRequest(
-            pod_sandbox_id=self.id, config=config, sandbox_config=self.config), timeout=60
-        ).container_id
-        if start:
-            self.rt.StartContainer(cri.StartContainerRequest(container_id=cid), timeout=30)
-        return cid
-
-    def status(self, cid: str) -> Any:
-        return self.rt.ContainerStatus(cri.ContainerStatusRequest(container_id=cid),
-                                       timeout=10).status
-
-    def wait_state(self, cid: str, state: int, timeout: float = 20) -> Any:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            status = self.status(cid)
-            if status.state == state:
-                return status
-            time.sleep(0.1)
-        raise AssertionError(f"container did not reach {state}: {self.status(cid)}")
-
-    def exec(self, cid: str, cmd: list[str], timeout: int = 10) -> Any:
-        return self.rt.ExecSync(cri.ExecSyncRequest(container_id=cid, cmd=cmd, timeout=timeout),
-                                timeout=timeout + 10)
-
-    def remove(self) -> None:
-        self.rt.StopPodSandbox(cri.StopPodSandboxRequest(pod_sandbox_id=self.id), timeout=60)
-        self.rt.RemovePodSandbox(cri.RemovePodSandboxRequest(pod_sandbox_id=self.id), timeout=60)
-
-
-@pytest.fixture
-def pod(endpoint: Endpoint, tmp_path: Path) -> Iterator[Pod]:
-    p = Pod(endpoint, tmp_path)
-    try:
-        yield p
-    finally:
-        p.remove()
 
 
 def test_version_and_status(endpoint: Endpoint) -> None:

@@ -1,0 +1,167 @@
+"""Exec, Attach and PortForward through the streaming URL, over WebSocket channel protocols.
+
+The client connects from inside the node's network namespace, as the kubelet would.
+Both nodelab and containerd 1.6 speak `v4.channel.k8s.io`; only nodelab offers v5.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ctypes
+import json
+import os
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+
+import pytest
+from cri_api.v1 import api_pb2 as cri
+from cri_env import Endpoint
+from cri_pod import Pod
+
+from nodelab.runtime.websocket import Connection
+
+pytestmark = [pytest.mark.privileged, pytest.mark.slow]
+
+
+def connect_in_node(endpoint: Endpoint, host: str, port: int) -> socket.socket:
+    libc = ctypes.CDLL(None, use_errno=True)
+    out: dict[str, object] = {}
+
+    def worker() -> None:
+        fd = os.open(f"/run/netns/{endpoint.node_netns}", os.O_RDONLY)
+        try:
+            assert libc.setns(fd, 0x40000000) == 0
+            out["sock"] = socket.create_connection((host, port), timeout=10)
+        finally:
+            os.close(fd)
+
+    thread = threading.Thread(target=worker)  # the thread dies with the netns switched
+    thread.start()
+    thread.join()
+    sock = out["sock"]
+    assert isinstance(sock, socket.socket)
+    return sock
+
+
+def open_stream(endpoint: Endpoint, url: str, protocols: str) -> tuple[Connection, str]:
+    parsed = urllib.parse.urlsplit(url)
+    sock = connect_in_node(endpoint, parsed.hostname or "", parsed.port or 80)
+    key = base64.b64encode(os.urandom(16)).decode()
+    path = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    request = (f"GET {path} HTTP/1.1\r\nHost: {parsed.netloc}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {protocols}\r\n\r\n")
+    sock.sendall(request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    text = head.decode()
+    assert text.startswith("HTTP/1.1 101"), text
+    chosen = ""
+    for line in text.split("\r\n"):
+        if line.lower().startswith("sec-websocket-protocol:"):
+            chosen = line.split(":", 1)[1].strip()
+    return Connection(sock, client=True), chosen
+
+
+def collect(conn: Connection, timeout: float = 20) -> tuple[bytes, bytes, dict[str, object]]:
+    out, err, status = b"", b"", {}
+    conn.sock.settimeout(timeout)
+    while True:
+        message = conn.receive()
+        if message is None:
+            break
+        if not message:
+            continue
+        if message[0] == 1:
+            out += message[1:]
+        elif message[0] == 2:
+            err += message[1:]
+        elif message[0] == 3 and message[1:]:
+            status = json.loads(message[1:])
+    return out, err, status
+
+
+def test_exec_streams_and_exit_code(endpoint: Endpoint, pod: Pod) -> None:
+    cid = pod.container("sh", ["sleep 3600"])
+    url = pod.rt.Exec(cri.ExecRequest(container_id=cid, cmd=["sh", "-c", "echo out; echo err >&2;"
+                                                                  " exit 3"],
+                                      stdout=True, stderr=True), timeout=10).url
+    conn, protocol = open_stream(endpoint, url, "v4.channel.k8s.io")
+    assert protocol == "v4.channel.k8s.io"
+    out, err, status = collect(conn)
+    assert (out, err) == (b"out\n", b"err\n")
+    assert status["status"] == "Failure"
+    assert status["reason"] == "NonZeroExitCode"
+    causes = status["details"]["causes"]  # type: ignore[index]
+    assert causes[0]["message"] == "3"
+
+
+def test_exec_stdin_like_kubectl_cp(endpoint: Endpoint, pod: Pod) -> None:
+    if endpoint.name != "nodelab":
+        pytest.skip("containerd 1.6 has no v5.channel.k8s.io (no stdin close signal)")
+    cid = pod.container("cp", ["sleep 3600"])
+    url = pod.rt.Exec(cri.ExecRequest(container_id=cid, cmd=["sh", "-c", "cat > /tmp/f; wc -c"
+                                                                  " < /tmp/f"],
+                                      stdin=True, stdout=True, stderr=True), timeout=10).url
+    conn, protocol = open_stream(endpoint, url, "v5.channel.k8s.io, v4.channel.k8s.io")
+    assert protocol == "v5.channel.k8s.io"
+    payload = os.urandom(100000)
+    conn.send(b"\x00" + payload)
+    conn.send(bytes([255, 0]))
+    out, _err, status = collect(conn)
+    assert out.strip() == b"100000"
+    assert status["status"] == "Success"
+
+
+def test_exec_tty_and_resize(endpoint: Endpoint, pod: Pod) -> None:
+    cid = pod.container("tty", ["sleep 3600"])
+    url = pod.rt.Exec(cri.ExecRequest(container_id=cid, cmd=["sh"], tty=True, stdin=True,
+                                      stdout=True), timeout=10).url
+    conn, _ = open_stream(endpoint, url, "v4.channel.k8s.io")
+    conn.send(b"\x04" + json.dumps({"Width": 91, "Height": 27}).encode())
+    time.sleep(0.5)
+    conn.send(b"\x00stty size; exit 5\n")
+    out, _err, status = collect(conn)
+    assert b"27 91" in out
+    causes = status["details"]["causes"]  # type: ignore[index]
+    assert causes[0]["message"] == "5"
+
+
+def test_attach_sees_output(endpoint: Endpoint, pod: Pod) -> None:
+    cid = pod.container("talker", ["sleep 1; echo attached-hello; sleep 1; exit 2"])
+    url = pod.rt.Attach(cri.AttachRequest(container_id=cid, stdout=True, stderr=True),
+                        timeout=10).url
+    conn, _ = open_stream(endpoint, url, "v4.channel.k8s.io")
+    out, _err, _status = collect(conn, timeout=30)
+    assert b"attached-hello" in out
+
+
+def test_port_forward(endpoint: Endpoint, pod: Pod) -> None:
+    cid = pod.container("server", ["while true; do echo pong | nc -l -p 8080; done"])
+    time.sleep(0.5)
+    assert pod.status(cid).state == cri.CONTAINER_RUNNING
+    url = pod.rt.PortForward(cri.PortForwardRequest(pod_sandbox_id=pod.id, port=[8080]),
+                             timeout=10).url
+    sep = "&" if "?" in url else "?"
+    conn, _ = open_stream(endpoint, url + f"{sep}ports=8080", "v4.channel.k8s.io")
+    conn.sock.settimeout(10)
+    received = b""
+    headers = 0
+    with contextlib.suppress(OSError):
+        conn.send(b"\x00ping\n")
+        deadline = time.time() + 10
+        while b"pong" not in received and time.time() < deadline:
+            message = conn.receive()
+            if message is None:
+                break
+            if message[0] == 0:
+                if headers < 1 and message[1:] == struct.pack("<H", 8080):
+                    headers += 1
+                    continue
+                received += message[1:]
+    assert b"pong" in received
