@@ -96,7 +96,7 @@ def gateway_address_plan(bridge: str, ips: Sequence[IPConfig], present: set[str]
             continue
         cidr = f"{ip.gateway}/{ip.interface_address.network.prefixlen}"
         if cidr not in present:
-            lines.append(f"addr add {cidr} dev {bridge}")
+            lines.append(f"addr replace {cidr} dev {bridge}")
             present.add(cidr)
     return lines
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -173,3 +174,32 @@ def test_status_reports_a_full_range(make_node: Callable[[str], Node]) -> None:
         node.invoker.status(conflist)
     assert info.value.code == 50
     node.invoker.delete(conflist, "c1", netns_path(pod), "eth0")
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_concurrent_adds_get_distinct_addresses(
+    make_node: Callable[[str], Node], flavour: str
+) -> None:
+    """Eight ADDs at once on a fresh node: one bridge, one gateway, eight addresses."""
+    node = make_node(flavour)
+    conflist = node.conflist(routes=())
+    pods = [node.pod(f"c{i}") for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(
+                lambda i: node.invoker.add(conflist, f"c{i}", netns_path(pods[i]), "eth0"),
+                range(8),
+            )
+        )
+    addresses = {r.ips[0].address for r in results}
+    assert len(addresses) == 8
+    for pod in pods:
+        node.exec(pod, "ping", "-c", "1", "-W", "2", "10.250.7.1")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(
+                lambda i: node.invoker.delete(conflist, f"c{i}", netns_path(pods[i]), "eth0"),
+                range(8),
+            )
+        )
+    assert list((node.state / "networks" / conflist.name).glob("10.*")) == []

@@ -67,6 +67,7 @@ def test_version_lists_1_1_0(plugin: str) -> None:
         (GOOD_ENV, json.dumps({k: v for k, v in CONFIG.items() if k != "ipam"}).encode(), 7),
         (GOOD_ENV, json.dumps({k: v for k, v in CONFIG.items() if k != "name"}).encode(), 7),
         (GOOD_ENV, json.dumps(CONFIG).encode(), 4),
+        (GOOD_ENV, json.dumps({**CONFIG, "vlan": 100}).encode(), 2),
     ],
     ids=[
         "no-ifname",
@@ -78,6 +79,7 @@ def test_version_lists_1_1_0(plugin: str) -> None:
         "no-ipam",
         "no-name",
         "no-netns",
+        "vlan",
     ],
 )
 def test_bridge_errors_carry_the_spec_code(env: dict[str, str], stdin: bytes, code: int) -> None:

@@ -32,6 +32,7 @@ from nodelab.cni import links, masquerade
 from nodelab.cni.errors import (
     INVALID_ENVIRONMENT,
     INVALID_NETWORK_CONFIG,
+    UNSUPPORTED_FIELD,
     CNIError,
 )
 from nodelab.cni.plugin_exec import cni_env, exec_plugin, find_plugin
@@ -53,6 +54,13 @@ class BridgeConfig:
 
 
 def parse_config(config: dict[str, Any]) -> BridgeConfig:
+    for unsupported in ("vlan", "vlanTrunk", "macspoofchk"):
+        if config.get(unsupported):
+            raise CNIError(
+                UNSUPPORTED_FIELD,
+                f"bridge: `{unsupported}` is not supported by nodelab's bridge plugin",
+                "remove it, or use the reference bridge plugin from /usr/lib/cni",
+            )
     bridge = str(config.get("bridge") or "cni0")
     if len(bridge) > 15 or "/" in bridge or " " in bridge:
         raise CNIError(INVALID_NETWORK_CONFIG, f"bridge: invalid bridge name {bridge!r}")
