@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from nodelab.controlplane.apiserver import DEFAULT_PORT, ApiServer
+from nodelab.controlplane.store import HISTORY_LIMIT
 from nodelab.errors import NodelabError
 
 
@@ -31,13 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}", help="HOST:PORT")
     parser.add_argument("--host", action="append", default=[],
                         help="extra name or IP for the serving certificate (repeatable)")
+    parser.add_argument("--watch-history", type=int, default=HISTORY_LIMIT,
+                        help="changes kept for watch resumption (older ones answer 410)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host, port = _listen(args.listen)
     try:
-        server = ApiServer(args.state_dir, host, port, args.host)
+        server = ApiServer(args.state_dir, host, port, args.host, args.watch_history)
     except (NodelabError, OSError) as exc:
         print(f"controlplane: cannot start: {exc}", file=sys.stderr)
         return 1

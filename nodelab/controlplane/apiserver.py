@@ -16,7 +16,7 @@ from nodelab.controlplane.dispatch import Api
 from nodelab.controlplane.pki import PKI, ensure_pki
 from nodelab.controlplane.rest import Registry
 from nodelab.controlplane.server import HttpsServer, read_admin_token
-from nodelab.controlplane.store import Store
+from nodelab.controlplane.store import HISTORY_LIMIT, Store
 from nodelab.controlplane.tokens import TokenIssuer
 
 log = logging.getLogger("nodelab.controlplane")
@@ -26,12 +26,12 @@ DEFAULT_PORT = 6443
 
 class ApiServer:
     def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                 hosts: list[str] | None = None) -> None:
+                 hosts: list[str] | None = None, history_limit: int = HISTORY_LIMIT) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.host = host
         self.pki: PKI = ensure_pki(self.state_dir, [host, *(hosts or [])])
-        self.store = Store(self.state_dir / "controlplane.db")
+        self.store = Store(self.state_dir / "controlplane.db", history_limit)
         self.registry = Registry(self.store)
         self.issuer = TokenIssuer(self.pki.service_account_key)
         self.admin_token = read_admin_token(self.pki.directory)

@@ -234,11 +234,30 @@ class Api:
                                      request.body, query, sub)
             return _outcome(201 if outcome.created else 200, outcome)
         if verb == "delete":
-            return Response(200, deletion.delete(registry, rt, ns, name, body or {}, query))
+            return Response(200, deletion.delete(registry, rt, ns, name,
+                                                 _delete_options(body, query), query))
         if verb == "deletecollection":
             return Response(200, deletion.delete_collection(
-                registry, rt, namespace if rt.namespaced else None, body or {}, query))
+                registry, rt, namespace if rt.namespaced else None,
+                _delete_options(body, query), query))
         raise status.method_not_allowed(f"{method} is not supported")
+
+
+def _delete_options(body: Object | None, query: dict[str, str]) -> Object:
+    """DeleteOptions from the body, completed by the query parameters clients also use."""
+    options = dict(body or {})
+    if "gracePeriodSeconds" in query and options.get("gracePeriodSeconds") is None:
+        try:
+            options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+        except ValueError as exc:
+            raise status.bad_request("gracePeriodSeconds must be an integer") from exc
+    if "propagationPolicy" in query:
+        options.setdefault("propagationPolicy", query["propagationPolicy"])
+    if query.get("orphanDependents") == "true":
+        options.setdefault("propagationPolicy", "Orphan")
+    if options.get("orphanDependents") is True:
+        options.setdefault("propagationPolicy", "Orphan")
+    return options
 
 
 def _outcome(code: int, outcome: rest.Outcome) -> Response:

@@ -90,8 +90,9 @@ class Event:
 class Store:
     """Objects by (resource, namespace, name), a global revision, and watch history."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, history_limit: int = HISTORY_LIMIT) -> None:
         self.path = Path(path)
+        self.history_limit = history_limit
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -223,13 +224,13 @@ class Store:
             self._rvs[key] = revision
         self._history.append(Event(revision, kind, resource, namespace, name, body))
         self._history_rvs.append(revision)
-        if len(self._history) > HISTORY_LIMIT + HISTORY_LIMIT // 10:
+        if len(self._history) > self.history_limit + self.history_limit // 10:
             self._compact()
         self.changed.notify_all()
         return obj
 
     def _compact(self) -> None:
-        drop = len(self._history) - HISTORY_LIMIT
+        drop = len(self._history) - self.history_limit
         self._compacted = self._history[drop - 1].rv
         del self._history[:drop]
         del self._history_rvs[:drop]

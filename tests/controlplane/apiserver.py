@@ -43,6 +43,7 @@ class RunningApiServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     pki: PKI | None = None
+    extra_args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -56,7 +57,7 @@ class RunningApiServer:
         log = open(self.state_dir / "controlplane.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "nodelab.controlplane", "--state-dir", str(self.state_dir),
-             "--listen", f"127.0.0.1:{self.port}"],
+             "--listen", f"127.0.0.1:{self.port}", *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         log.close()
         context = ssl.create_default_context()

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.controlplane import store as store_module
 from nodelab.controlplane.store import AlreadyExists, Conflict, Gone, NotFound, Store
 
 pytestmark = pytest.mark.unit
@@ -50,10 +49,8 @@ def test_restart_keeps_objects_revision_and_history(tmp_path: Path) -> None:
     again.close()
 
 
-def test_compaction_makes_old_revisions_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                             ) -> None:
-    monkeypatch.setattr(store_module, "HISTORY_LIMIT", 10)
-    store = Store(tmp_path / "db")
+def test_compaction_makes_old_revisions_gone(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db", history_limit=10)
     for i in range(30):
         store.create("core/configmaps", "ns", f"c{i}", _obj(f"c{i}"))
     assert store.compacted > 1

@@ -1,0 +1,134 @@
+"""Authentication (client certs, bearer tokens, no anonymous) and NodeRestriction."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+
+from tests.controlplane.apiserver import RunningApiServer
+
+
+def _raw(server: RunningApiServer, path: str, token: str = "") -> tuple[int, Any]:
+    assert server.pki is not None
+    context = ssl.create_default_context(cafile=str(server.pki.ca_cert))
+    connection = http.client.HTTPSConnection("127.0.0.1", server.port, context=context,
+                                             timeout=10)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    try:
+        return response.status, json.loads(body)
+    except ValueError:
+        return response.status, body.decode()
+
+
+def test_anonymous_is_refused_but_health_is_public(apiserver: RunningApiServer) -> None:
+    code, body = _raw(apiserver, "/api/v1/pods")
+    assert code == 401 and body["reason"] == "Unauthorized"
+    assert _raw(apiserver, "/readyz") == (200, "ok")
+    assert _raw(apiserver, "/livez")[0] == 200
+    assert _raw(apiserver, "/version")[1]["gitVersion"].startswith("v1.37")
+
+
+def test_bad_token_is_refused(apiserver: RunningApiServer) -> None:
+    assert _raw(apiserver, "/api/v1/pods", token="not-a-token")[0] == 401
+
+
+def test_admin_bearer_token(apiserver: RunningApiServer) -> None:
+    token = (apiserver.state_dir / "pki" / "admin.token").read_text().strip()
+    code, body = _raw(apiserver, "/api/v1/namespaces", token=token)
+    assert code == 200 and body["kind"] == "NamespaceList"
+
+
+def test_service_account_token(apiserver: RunningApiServer, core: k8s.CoreV1Api) -> None:
+    request = core.create_namespaced_service_account_token("default", "default", {
+        "spec": {"audiences": ["https://kubernetes.default.svc.cluster.local"],
+                 "expirationSeconds": 3600}})
+    token = request.status.token
+    assert token.count(".") == 2
+    code, body = _raw(apiserver, "/api/v1/namespaces/default/configmaps", token=token)
+    assert code == 200
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert _raw(apiserver, "/api/v1/namespaces", token=tampered)[0] == 401
+
+
+def test_kubectl_create_token(apiserver: RunningApiServer) -> None:
+    token = apiserver.kubectl("create", "token", "default", "--duration=15m").stdout.strip()
+    assert _raw(apiserver, "/api/v1/namespaces", token=token)[0] == 200
+
+
+def _node(server: RunningApiServer, name: str) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(server.client(server.node_kubeconfig(name)))
+
+
+def _node_body(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+            "status": {"capacity": {"cpu": "2", "memory": "2Gi", "pods": "110"},
+                       "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}}
+
+
+def test_node_restriction(apiserver: RunningApiServer, core: k8s.CoreV1Api) -> None:
+    one, two = _node(apiserver, "nl-node1"), _node(apiserver, "nl-node2")
+    node = one.create_node(_node_body("nl-node1"))
+    assert node.status.allocatable["cpu"] == "2"
+    two.create_node(_node_body("nl-node2"))
+    with pytest.raises(ApiException) as caught:
+        one.patch_node("nl-node2", {"metadata": {"labels": {"x": "y"}}})
+    assert caught.value.status == 403
+    one.patch_node_status("nl-node1", {"status": {"conditions": [
+        {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ok"}]}})
+    assert len(one.list_node().items) >= 2
+    coord = k8s.CoordinationV1Api(apiserver.client(apiserver.node_kubeconfig("nl-node1")))
+    coord.create_namespaced_lease("kube-node-lease", {
+        "metadata": {"name": "nl-node1"},
+        "spec": {"holderIdentity": "nl-node1", "leaseDurationSeconds": 40}})
+    with pytest.raises(ApiException) as caught:
+        coord.create_namespaced_lease("kube-node-lease", {"metadata": {"name": "nl-node2"}})
+    assert caught.value.status == 403
+    core.create_namespaced_pod("default", {
+        "metadata": {"name": "on-two"},
+        "spec": {"nodeName": "nl-node2", "containers": [{"name": "c", "image": "busybox"}]}})
+    with pytest.raises(ApiException) as caught:
+        one.patch_namespaced_pod_status("on-two", "default", {"status": {"phase": "Running"}})
+    assert caught.value.status == 403
+    two.patch_namespaced_pod_status("on-two", "default", {"status": {"phase": "Running"}})
+    with pytest.raises(ApiException) as caught:
+        one.create_namespaced_config_map("default", {"metadata": {"name": "nope"}})
+    assert caught.value.status == 403
+    assert one.read_namespaced_pod("on-two", "default").status.phase == "Running"
+    table = apiserver.kubectl("get", "nodes").stdout
+    assert "nl-node1" in table and "Ready" in table
+
+
+def test_graceful_pod_deletion_and_finalizers(core: k8s.CoreV1Api,
+                                              apiserver: RunningApiServer) -> None:
+    core.create_namespaced_pod("default", {
+        "metadata": {"name": "graceful"},
+        "spec": {"nodeName": "nl-node1", "terminationGracePeriodSeconds": 20,
+                 "containers": [{"name": "c", "image": "busybox"}]}})
+    core.delete_namespaced_pod("graceful", "default")
+    pod = core.read_namespaced_pod("graceful", "default")
+    assert pod.metadata.deletion_timestamp is not None
+    assert pod.metadata.deletion_grace_period_seconds == 20
+    node = _node(apiserver, "nl-node1")
+    node.delete_namespaced_pod("graceful", "default", grace_period_seconds=0)
+    with pytest.raises(ApiException) as caught:
+        core.read_namespaced_pod("graceful", "default")
+    assert caught.value.status == 404
+    core.create_namespaced_config_map("default", {
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+    core.delete_namespaced_config_map("held", "default")
+    held = core.read_namespaced_config_map("held", "default")
+    assert held.metadata.deletion_timestamp is not None
+    core.patch_namespaced_config_map("held", "default", {"metadata": {"finalizers": None}})
+    with pytest.raises(ApiException) as caught:
+        core.read_namespaced_config_map("held", "default")
+    assert caught.value.status == 404

@@ -1,0 +1,99 @@
+"""The patch formats and selectors as pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodelab.controlplane.patches import json_patch, merge_patch, strategic_merge_patch
+from nodelab.controlplane.selectors import field_value, matcher, parse_fields, parse_labels
+from nodelab.controlplane.status import ApiError
+
+pytestmark = pytest.mark.unit
+
+POD = {"metadata": {"name": "p", "labels": {"app": "a"}, "finalizers": ["x"]},
+       "spec": {"containers": [
+           {"name": "a", "image": "one", "ports": [{"containerPort": 80}],
+            "env": [{"name": "A", "value": "1"}]},
+           {"name": "b", "image": "two"}]}}
+
+
+def test_strategic_merge_merges_containers_by_name() -> None:
+    patched = strategic_merge_patch(POD, {"spec": {"containers": [
+        {"name": "b", "image": "three"}, {"name": "c", "image": "new"}]}})
+    assert [(c["name"], c["image"]) for c in patched["spec"]["containers"]] == [
+        ("a", "one"), ("b", "three"), ("c", "new")]
+    assert POD["spec"]["containers"][1]["image"] == "two", "input untouched"
+
+
+def test_strategic_merge_directives() -> None:
+    patched = strategic_merge_patch(POD, {
+        "metadata": {"$deleteFromPrimitiveList/finalizers": ["x"], "labels": {"app": None}},
+        "spec": {"containers": [{"name": "a", "$patch": "delete"}]}})
+    assert patched["metadata"]["finalizers"] == []
+    assert patched["metadata"]["labels"] == {}
+    assert [c["name"] for c in patched["spec"]["containers"]] == ["b"]
+    ordered = strategic_merge_patch(POD, {"spec": {
+        "$setElementOrder/containers": [{"name": "b"}, {"name": "a"}],
+        "containers": [{"name": "a", "image": "x"}]}})
+    assert [c["name"] for c in ordered["spec"]["containers"]] == ["b", "a"]
+    replaced = strategic_merge_patch(POD, {"spec": {"containers": [
+        {"name": "z", "image": "z"}, {"$patch": "replace"}]}})
+    assert [c["name"] for c in replaced["spec"]["containers"]] == ["z"]
+
+
+def test_strategic_merge_ports_and_env_by_key() -> None:
+    patched = strategic_merge_patch(POD, {"spec": {"containers": [{"name": "a",
+        "ports": [{"containerPort": 80, "name": "http"}, {"containerPort": 81}],
+        "env": [{"name": "B", "value": "2"}]}]}})
+    first = patched["spec"]["containers"][0]
+    assert first["ports"] == [{"containerPort": 80, "name": "http"}, {"containerPort": 81}]
+    assert [e["name"] for e in first["env"]] == ["A", "B"]
+
+
+def test_merge_patch_replaces_lists_and_deletes_nulls() -> None:
+    patched = merge_patch(POD, {"metadata": {"labels": {"app": None, "b": "c"}},
+                                "spec": {"containers": [{"name": "only"}]}})
+    assert patched["metadata"]["labels"] == {"b": "c"}
+    assert patched["spec"]["containers"] == [{"name": "only"}]
+
+
+def test_json_patch_operations() -> None:
+    patched = json_patch(POD, [
+        {"op": "add", "path": "/metadata/labels/tier", "value": "x"},
+        {"op": "replace", "path": "/spec/containers/0/image", "value": "img"},
+        {"op": "remove", "path": "/spec/containers/1"},
+        {"op": "test", "path": "/metadata/name", "value": "p"},
+        {"op": "copy", "from": "/metadata/name", "path": "/metadata/generateName"},
+        {"op": "add", "path": "/metadata/finalizers/-", "value": "y"}])
+    assert patched["metadata"]["labels"] == {"app": "a", "tier": "x"}
+    assert [c["image"] for c in patched["spec"]["containers"]] == ["img"]
+    assert patched["metadata"]["generateName"] == "p"
+    assert patched["metadata"]["finalizers"] == ["x", "y"]
+    with pytest.raises(ApiError):
+        json_patch(POD, [{"op": "test", "path": "/metadata/name", "value": "q"}])
+    with pytest.raises(ApiError):
+        json_patch(POD, [{"op": "remove", "path": "/spec/nothing"}])
+
+
+def test_label_selectors() -> None:
+    obj = {"metadata": {"labels": {"app": "web", "tier": "front", "n": "5"}}}
+    cases = {"app=web": True, "app==web": True, "app!=web": False, "app in (web,db)": True,
+             "app notin (web)": False, "tier": True, "!tier": False, "missing": False,
+             "!missing": True, "app=web,tier=back": False, "n>3": True, "n<3": False,
+             "app in (web), tier notin (back)": True}
+    for text, expected in cases.items():
+        assert matcher(parse_labels(text), [])(obj) is expected, text
+    with pytest.raises(ApiError):
+        parse_labels("app=web,,=")
+
+
+def test_field_selectors() -> None:
+    pod = {"metadata": {"name": "p", "namespace": "d"},
+           "spec": {"nodeName": "n1", "hostNetwork": True}, "status": {"phase": "Running"}}
+    fields = parse_fields("spec.nodeName=n1,status.phase!=Failed", "core/pods")
+    assert matcher([], fields)(pod)
+    assert field_value(pod, "spec.hostNetwork") == "true"
+    assert not matcher([], parse_fields("spec.nodeName=", "core/pods"))(pod)
+    with pytest.raises(ApiError) as caught:
+        parse_fields("spec.image=x", "core/pods")
+    assert caught.value.code == 400
