@@ -13,16 +13,16 @@ from __future__ import annotations
 from nodelab.errors import NodelabError
 from nodelab.host.commands import CommandError
 from nodelab.proxy.chain_names import is_iptables_service_chain
-from nodelab.proxy.iptables_plan import (
+from nodelab.proxy.iptables_chains import (
     FILTER_TOP_CHAINS,
     JUMP_RULES,
     KUBE_FIREWALL,
     KUBE_MARK_MASQ,
     KUBELET_JUMP_RULES,
     NAT_TOP_CHAINS,
-    IptablesPlan,
     JumpRule,
 )
+from nodelab.proxy.iptables_plan import IptablesPlan
 from nodelab.proxy.node_namespace import APPLY_TIMEOUT, NodeNamespace
 
 RESTORE = ["iptables-restore", "-w", "5", "--noflush", "--counters"]

@@ -26,7 +26,7 @@ the apply layer ensures each with `iptables -C || iptables -I`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nodelab.proxy.chain_names import (
@@ -35,6 +35,20 @@ from nodelab.proxy.chain_names import (
     endpoint_chain,
     is_iptables_service_chain,
     service_chain,
+)
+from nodelab.proxy.iptables_chains import (
+    FILTER_TOP_CHAINS,
+    JUMP_RULES,
+    KUBE_EXTERNAL_SERVICES,
+    KUBE_FIREWALL,
+    KUBE_FORWARD,
+    KUBE_MARK_MASQ,
+    KUBE_NODEPORTS,
+    KUBE_POSTROUTING,
+    KUBE_SERVICES,
+    KUBELET_JUMP_RULES,
+    NAT_TOP_CHAINS,
+    JumpRule,
 )
 from nodelab.proxy.model import ProxyNode, ProxyState
 from nodelab.proxy.servicemap import (
@@ -45,73 +59,9 @@ from nodelab.proxy.servicemap import (
     categorize_endpoints,
 )
 
-KUBE_SERVICES = "KUBE-SERVICES"
-KUBE_EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES"
-KUBE_NODEPORTS = "KUBE-NODEPORTS"
-KUBE_POSTROUTING = "KUBE-POSTROUTING"
-KUBE_MARK_MASQ = "KUBE-MARK-MASQ"
-KUBE_FORWARD = "KUBE-FORWARD"
-KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL"
-KUBE_FIREWALL = "KUBE-FIREWALL"
-
-FILTER_TOP_CHAINS = (
-    KUBE_SERVICES,
-    KUBE_EXTERNAL_SERVICES,
-    KUBE_FORWARD,
-    KUBE_NODEPORTS,
-    KUBE_PROXY_FIREWALL,
-)
-NAT_TOP_CHAINS = (KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ)
-
-
-@dataclass(frozen=True)
-class JumpRule:
-    """A rule in a built-in chain that jumps to one of ours (`-I <src> <args> -j <dst>`)."""
-
-    table: str
-    src_chain: str
-    dst_chain: str
-    args: tuple[str, ...] = ()
-    comment: str = ""
-
-    def rule_args(self) -> list[str]:
-        args = list(self.args)
-        if self.comment:
-            args += ["-m", "comment", "--comment", self.comment]
-        return args + ["-j", self.dst_chain]
-
-
-_NEW = ("-m", "conntrack", "--ctstate", "NEW")
-JUMP_RULES = (
-    JumpRule(
-        "filter",
-        "INPUT",
-        KUBE_EXTERNAL_SERVICES,
-        _NEW,
-        "kubernetes externally-visible service portals",
-    ),
-    JumpRule(
-        "filter",
-        "FORWARD",
-        KUBE_EXTERNAL_SERVICES,
-        _NEW,
-        "kubernetes externally-visible service portals",
-    ),
-    JumpRule("filter", "INPUT", KUBE_NODEPORTS, (), "kubernetes health check service ports"),
-    JumpRule("filter", "FORWARD", KUBE_SERVICES, _NEW, "kubernetes service portals"),
-    JumpRule("filter", "OUTPUT", KUBE_SERVICES, _NEW, "kubernetes service portals"),
-    JumpRule("filter", "FORWARD", KUBE_FORWARD, (), "kubernetes forwarding rules"),
-    JumpRule("filter", "INPUT", KUBE_PROXY_FIREWALL, _NEW, "kubernetes load balancer firewall"),
-    JumpRule("filter", "OUTPUT", KUBE_PROXY_FIREWALL, _NEW, "kubernetes load balancer firewall"),
-    JumpRule("filter", "FORWARD", KUBE_PROXY_FIREWALL, _NEW, "kubernetes load balancer firewall"),
-    JumpRule("nat", "OUTPUT", KUBE_SERVICES, (), "kubernetes service portals"),
-    JumpRule("nat", "PREROUTING", KUBE_SERVICES, (), "kubernetes service portals"),
-    JumpRule("nat", "POSTROUTING", KUBE_POSTROUTING, (), "kubernetes postrouting rules"),
-)
-KUBELET_JUMP_RULES = (
-    JumpRule("filter", "INPUT", KUBE_FIREWALL),
-    JumpRule("filter", "OUTPUT", KUBE_FIREWALL),
-)
+LARGE_CLUSTER_ENDPOINTS = 1000
+"""Above this many endpoints in total, per-endpoint comments are left out (upstream's
+largeClusterMode): they would make the payload 40% bigger for nothing a machine reads."""
 
 
 @dataclass(frozen=True)
@@ -139,338 +89,173 @@ class IptablesPlan:
     endpoints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def _quote(text: str) -> str:
-    return f'"{text}"' if " " in text else text
-
-
-def _line(*words: str | Sequence[str]) -> str:
-    out: list[str] = []
-    for w in words:
-        if isinstance(w, str):
-            out.append(w)
-        else:
-            out.extend(w)
-    return " ".join(out)
-
-
 def probability(n: int) -> str:
     """Upstream `computeProbability`: `%0.10f` of 1/n."""
     return f"{1.0 / n:0.10f}"
 
 
+def _comment(text: str) -> str:
+    return f'-m comment --comment "{text}"' if " " in text else f"-m comment --comment {text}"
+
+
 @dataclass
-class _Buffers:
+class _Writer:
+    """Rule lines of one sync: top-level ones, and the chains/rules of the current Service."""
+
+    node: ProxyNode
+    large: bool = False
     filter_rules: list[str] = field(default_factory=list)
     nat_rules: list[str] = field(default_factory=list)
+    chains: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
 
+    def svc_comment(self, text: str) -> str:
+        return "" if self.large else _comment(text) + " "
 
-def _service_rules(
-    svc: ServicePort,
-    endpoints: tuple[Endpoint, ...],
-    node: ProxyNode,
-    top: _Buffers,
-    nat_chains: list[str],
-    nat_rules: list[str],
-) -> None:
-    """Append one service port's rules: top-level ones to `top`, its own chains to the lists."""
-    proto = svc.protocol
-    name = str(svc.name)
-    cats = categorize_endpoints(endpoints, svc)
-    cluster_chain = service_chain(svc.name)
-    local_chain = service_chain(svc.name, SVL_PREFIX)
-    ext_chain = service_chain(svc.name, EXT_PREFIX)
-    uses_cluster = bool(cats.cluster) and svc.uses_cluster_endpoints
-    uses_local = bool(cats.local) and svc.uses_local_endpoints
+    def service_port(self, svc: ServicePort, endpoints: tuple[Endpoint, ...]) -> None:
+        node, proto, name = self.node, svc.protocol, str(svc.name)
+        cats = categorize_endpoints(endpoints, svc)
+        cluster_chain = service_chain(svc.name)
+        local_chain = service_chain(svc.name, SVL_PREFIX)
+        ext_chain = service_chain(svc.name, EXT_PREFIX)
+        uses_cluster = bool(cats.cluster) and svc.uses_cluster_endpoints
+        uses_local = bool(cats.local) and svc.uses_local_endpoints
+        internal_chain, has_internal = cluster_chain, cats.has_endpoints
+        if svc.internal_policy_local:
+            internal_chain, has_internal = local_chain, bool(cats.local) and cats.has_endpoints
+        external_chain, has_external = cluster_chain, cats.has_endpoints
+        if svc.external_policy_local:
+            external_chain, has_external = local_chain, bool(cats.local) and cats.has_endpoints
+        uses_ext = cats.has_endpoints and svc.externally_accessible
+        if not cats.has_endpoints:
+            verdict, why = "REJECT", f"{name} has no endpoints"
+        else:
+            verdict, why = "DROP", f"{name} has no local endpoints"
 
-    internal_chain, has_internal = cluster_chain, cats.has_endpoints
-    if svc.internal_policy_local:
-        internal_chain, has_internal = local_chain, bool(cats.local) and cats.has_endpoints
-    external_policy_chain, has_external = cluster_chain, cats.has_endpoints
-    if svc.external_policy_local:
-        external_policy_chain = local_chain
-        has_external = bool(cats.local) and cats.has_endpoints
-    uses_ext = cats.has_endpoints and svc.externally_accessible
-
-    if not cats.has_endpoints:
-        int_target = ext_target = "REJECT"
-        int_comment = ext_comment = f'"{name} has no endpoints"'
-    else:
-        int_target, int_comment = "DROP", f'"{name} has no local endpoints"'
-        ext_target, ext_comment = int_target, int_comment
-
-    match = ("-m", proto, "-p", proto)
-    dport = ("--dport", str(svc.port))
-    if has_internal:
-        top.nat_rules.append(
-            _line(
-                "-A",
-                KUBE_SERVICES,
-                "-m",
-                "comment",
-                "--comment",
-                f'"{name} cluster IP"',
-                match,
-                "-d",
-                svc.cluster_ip,
-                dport,
-                "-j",
-                internal_chain,
-            )
-        )
-    else:
-        top.filter_rules.append(
-            _line(
-                "-A",
-                KUBE_SERVICES,
-                "-m",
-                "comment",
-                "--comment",
-                int_comment,
-                match,
-                "-d",
-                svc.cluster_ip,
-                dport,
-                "-j",
-                int_target,
-            )
-        )
-    for ip in svc.external_ips:
-        if cats.has_endpoints:
-            top.nat_rules.append(
-                _line(
-                    "-A",
-                    KUBE_SERVICES,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    f'"{name} external IP"',
-                    match,
-                    "-d",
-                    ip,
-                    dport,
-                    "-j",
-                    ext_chain,
-                )
-            )
-        if not has_external:
-            top.filter_rules.append(
-                _line(
-                    "-A",
-                    KUBE_EXTERNAL_SERVICES,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    ext_comment,
-                    match,
-                    "-d",
-                    ip,
-                    dport,
-                    "-j",
-                    ext_target,
-                )
-            )
-    if svc.node_port:
-        nport = ("--dport", str(svc.node_port))
-        if cats.has_endpoints:
-            top.nat_rules.append(
-                _line(
-                    "-A",
-                    KUBE_NODEPORTS,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    _quote(name),
-                    match,
-                    nport,
-                    "-j",
-                    ext_chain,
-                )
-            )
-        if not has_external:
-            top.filter_rules.append(
-                _line(
-                    "-A",
-                    KUBE_EXTERNAL_SERVICES,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    ext_comment,
-                    "-m",
-                    "addrtype",
-                    "--dst-type",
-                    "LOCAL",
-                    match,
-                    nport,
-                    "-j",
-                    ext_target,
-                )
-            )
-    if svc.health_check_node_port:
-        top.filter_rules.append(
-            _line(
-                "-A",
-                KUBE_NODEPORTS,
-                "-m",
-                "comment",
-                "--comment",
-                f'"{name} health check node port"',
-                "-m",
-                "tcp",
-                "-p",
-                "tcp",
-                "--dport",
-                str(svc.health_check_node_port),
-                "-j",
-                "ACCEPT",
-            )
-        )
-
-    if has_internal:
-        args = (
-            "-m",
-            "comment",
-            "--comment",
-            f'"{name} cluster IP"',
-            *match,
-            "-d",
-            svc.cluster_ip,
-            *dport,
-        )
-        if node.masquerade_all:
-            nat_rules.append(_line("-A", internal_chain, args, "-j", KUBE_MARK_MASQ))
-        elif node.cluster_cidr:
-            nat_rules.append(
-                _line(
-                    "-A", internal_chain, args, "!", "-s", node.cluster_cidr, "-j", KUBE_MARK_MASQ
-                )
-            )
-    if uses_ext:
-        nat_chains.append(ext_chain)
-        if not svc.external_policy_local:
-            nat_rules.append(
-                _line(
-                    "-A",
-                    ext_chain,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    f'"masquerade traffic for {name} external destinations"',
-                    "-j",
-                    KUBE_MARK_MASQ,
-                )
+        match = f"-m {proto} -p {proto}"
+        vip = f"{match} -d {svc.cluster_ip} --dport {svc.port}"
+        if has_internal:
+            self.nat_rules.append(
+                f"-A {KUBE_SERVICES} {_comment(name + ' cluster IP')} {vip} -j {internal_chain}"
             )
         else:
-            if node.cluster_cidr:
-                nat_rules.append(
-                    _line(
-                        "-A",
-                        ext_chain,
-                        "-m",
-                        "comment",
-                        "--comment",
-                        f'"pod traffic for {name} external destinations"',
-                        "-s",
-                        node.cluster_cidr,
-                        "-j",
-                        cluster_chain,
-                    )
+            self.filter_rules.append(f"-A {KUBE_SERVICES} {_comment(why)} {vip} -j {verdict}")
+        for ip in svc.external_ips:
+            eip = f"{match} -d {ip} --dport {svc.port}"
+            if cats.has_endpoints:
+                self.nat_rules.append(
+                    f"-A {KUBE_SERVICES} {_comment(name + ' external IP')} {eip} -j {ext_chain}"
                 )
-            nat_rules.append(
-                _line(
-                    "-A",
-                    ext_chain,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    f'"masquerade LOCAL traffic for {name} external destinations"',
-                    "-m",
-                    "addrtype",
-                    "--src-type",
-                    "LOCAL",
-                    "-j",
-                    KUBE_MARK_MASQ,
+            if not has_external:
+                self.filter_rules.append(
+                    f"-A {KUBE_EXTERNAL_SERVICES} {_comment(why)} {eip} -j {verdict}"
                 )
+        if svc.node_port:
+            nport = f"{match} --dport {svc.node_port}"
+            if cats.has_endpoints:
+                self.nat_rules.append(
+                    f"-A {KUBE_NODEPORTS} {_comment(name)} {nport} -j {ext_chain}"
+                )
+            if not has_external:
+                self.filter_rules.append(
+                    f"-A {KUBE_EXTERNAL_SERVICES} {_comment(why)} -m addrtype --dst-type LOCAL "
+                    f"{nport} -j {verdict}"
+                )
+        if svc.health_check_node_port:
+            self.filter_rules.append(
+                f"-A {KUBE_NODEPORTS} {_comment(name + ' health check node port')} -m tcp -p tcp "
+                f"--dport {svc.health_check_node_port} -j ACCEPT"
             )
-            nat_rules.append(
-                _line(
-                    "-A",
-                    ext_chain,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    f'"route LOCAL traffic for {name} external destinations"',
-                    "-m",
-                    "addrtype",
-                    "--src-type",
-                    "LOCAL",
-                    "-j",
-                    cluster_chain,
-                )
-            )
-        if has_external:
-            nat_rules.append(_line("-A", ext_chain, "-j", external_policy_chain))
-    if uses_cluster:
-        nat_chains.append(cluster_chain)
-        _balance(svc, cluster_chain, cats.cluster, nat_rules)
-    if uses_local:
-        nat_chains.append(local_chain)
-        _balance(svc, local_chain, cats.local, nat_rules)
-    for ep in cats.reachable:
-        sep = endpoint_chain(svc.name, ep)
-        nat_chains.append(sep)
-        base = ("-A", sep, "-m", "comment", "--comment", _quote(name))
-        nat_rules.append(_line(base, "-s", ep.ip, "-j", KUBE_MARK_MASQ))
-        affinity: tuple[str, ...] = ()
-        if svc.affinity_client_ip:
-            affinity = ("-m", "recent", "--name", sep, "--set")
-        nat_rules.append(_line(base, affinity, match, "-j", "DNAT", "--to-destination", str(ep)))
 
-
-def _balance(
-    svc: ServicePort, chain: str, endpoints: tuple[Endpoint, ...], nat_rules: list[str]
-) -> None:
-    name = str(svc.name)
-    if svc.affinity_client_ip:
-        for ep in endpoints:
+        if has_internal:
+            head = f"-A {internal_chain} {_comment(name + ' cluster IP')} {vip}"
+            if node.masquerade_all:
+                self.rules.append(f"{head} -j {KUBE_MARK_MASQ}")
+            elif node.cluster_cidr:
+                self.rules.append(f"{head} ! -s {node.cluster_cidr} -j {KUBE_MARK_MASQ}")
+        if uses_ext:
+            self.chains.append(ext_chain)
+            self._external(svc, ext_chain, cluster_chain, external_chain, has_external)
+        if uses_cluster:
+            self.chains.append(cluster_chain)
+            self._balance(svc, cluster_chain, cats.cluster)
+        if uses_local:
+            self.chains.append(local_chain)
+            self._balance(svc, local_chain, cats.local)
+        for ep in cats.reachable:
             sep = endpoint_chain(svc.name, ep)
-            nat_rules.append(
-                _line(
-                    "-A",
-                    chain,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    f'"{name} -> {ep}"',
-                    "-m",
-                    "recent",
-                    "--name",
-                    sep,
-                    "--rcheck",
-                    "--seconds",
-                    str(svc.sticky_seconds),
-                    "--reap",
-                    "-j",
-                    sep,
+            self.chains.append(sep)
+            head = f"-A {sep} {self.svc_comment(name)}"
+            self.rules.append(f"{head}-s {ep.ip} -j {KUBE_MARK_MASQ}")
+            recent = f"-m recent --name {sep} --set " if svc.affinity_client_ip else ""
+            self.rules.append(f"{head}{recent}{match} -j DNAT --to-destination {ep}")
+
+    def _external(
+        self, svc: ServicePort, ext: str, cluster: str, policy: str, has_external: bool
+    ) -> None:
+        name = str(svc.name)
+        if not svc.external_policy_local:
+            what = f"masquerade traffic for {name} external destinations"
+            self.rules.append(f"-A {ext} {_comment(what)} -j {KUBE_MARK_MASQ}")
+        else:
+            if self.node.cluster_cidr:
+                what = f"pod traffic for {name} external destinations"
+                self.rules.append(
+                    f"-A {ext} {_comment(what)} -s {self.node.cluster_cidr} -j {cluster}"
                 )
-            )
-    n = len(endpoints)
-    for i, ep in enumerate(endpoints):
-        stat: tuple[str, ...] = ()
-        if i < n - 1:
-            stat = ("-m", "statistic", "--mode", "random", "--probability", probability(n - i))
-        nat_rules.append(
-            _line(
-                "-A",
-                chain,
-                "-m",
-                "comment",
-                "--comment",
-                f'"{name} -> {ep}"',
-                stat,
-                "-j",
-                endpoint_chain(svc.name, ep),
-            )
+            local = "-m addrtype --src-type LOCAL"
+            what = f"masquerade LOCAL traffic for {name} external destinations"
+            self.rules.append(f"-A {ext} {_comment(what)} {local} -j {KUBE_MARK_MASQ}")
+            what = f"route LOCAL traffic for {name} external destinations"
+            self.rules.append(f"-A {ext} {_comment(what)} {local} -j {cluster}")
+        if has_external:
+            self.rules.append(f"-A {ext} -j {policy}")
+
+    def _balance(self, svc: ServicePort, chain: str, endpoints: tuple[Endpoint, ...]) -> None:
+        name = str(svc.name)
+        if svc.affinity_client_ip:
+            for ep in endpoints:
+                sep = endpoint_chain(svc.name, ep)
+                self.rules.append(
+                    f"-A {chain} {self.svc_comment(f'{name} -> {ep}')}-m recent --name {sep} "
+                    f"--rcheck --seconds {svc.sticky_seconds} --reap -j {sep}"
+                )
+        n = len(endpoints)
+        for i, ep in enumerate(endpoints):
+            stat = ""
+            if i < n - 1:
+                stat = f"-m statistic --mode random --probability {probability(n - i)} "
+            sep = endpoint_chain(svc.name, ep)
+            self.rules.append(f"-A {chain} {self.svc_comment(f'{name} -> {ep}')}{stat}-j {sep}")
+
+
+def _fixed_rules(node: ProxyNode) -> tuple[list[str], list[str], list[str]]:
+    """(filter rules before services, nat rules before services, KUBE-FORWARD rules)."""
+    mark = node.masquerade_mark
+    nat = [
+        f"-A {KUBE_POSTROUTING} -m mark ! --mark {mark}/{mark} -j RETURN",
+        f"-A {KUBE_POSTROUTING} -j MARK --xor-mark {mark}",
+        f"-A {KUBE_POSTROUTING} {_comment('kubernetes service traffic requiring SNAT')} "
+        "-j MASQUERADE --random-fully",
+        f"-A {KUBE_MARK_MASQ} -j MARK --or-mark {mark}",
+    ]
+    filt = []
+    if node.localhost_nodeports:
+        filt.append(
+            f"-A {KUBE_FIREWALL} {_comment('block incoming localnet connections')} "
+            "-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT "
+            "-j DROP"
         )
+    forward = []
+    if not node.conntrack_tcp_liberal:
+        forward.append(f"-A {KUBE_FORWARD} -m conntrack --ctstate INVALID -j DROP")
+    forward += [
+        f"-A {KUBE_FORWARD} {_comment('kubernetes forwarding rules')} "
+        f"-m mark --mark {mark}/{mark} -j ACCEPT",
+        f"-A {KUBE_FORWARD} {_comment('kubernetes forwarding conntrack rule')} "
+        "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+    ]
+    return filt, nat, forward
 
 
 def render_iptables(
@@ -488,146 +273,53 @@ def render_iptables(
     """
     if full is None:
         full = previous is None
-    mark = node.masquerade_mark
     ports = build_service_ports(state)
     endpoints_map = build_endpoints_map(state, node.name)
-
-    top = _Buffers()
-    filter_chains = list(FILTER_TOP_CHAINS)
-    nat_chain_lines = list(NAT_TOP_CHAINS)
-    top.nat_rules += [
-        _line(
-            "-A", KUBE_POSTROUTING, "-m", "mark", "!", "--mark", f"{mark}/{mark}", "-j", "RETURN"
-        ),
-        _line("-A", KUBE_POSTROUTING, "-j", "MARK", "--xor-mark", mark),
-        _line(
-            "-A",
-            KUBE_POSTROUTING,
-            "-m",
-            "comment",
-            "--comment",
-            '"kubernetes service traffic requiring SNAT"',
-            "-j",
-            "MASQUERADE",
-            "--random-fully",
-        ),
-        _line("-A", KUBE_MARK_MASQ, "-j", "MARK", "--or-mark", mark),
-    ]
-    if node.localhost_nodeports:
-        filter_chains.append(KUBE_FIREWALL)
-        top.filter_rules.append(
-            _line(
-                "-A",
-                KUBE_FIREWALL,
-                "-m",
-                "comment",
-                "--comment",
-                '"block incoming localnet connections"',
-                "-d",
-                "127.0.0.0/8",
-                "!",
-                "-s",
-                "127.0.0.0/8",
-                "-m",
-                "conntrack",
-                "!",
-                "--ctstate",
-                "RELATED,ESTABLISHED,DNAT",
-                "-j",
-                "DROP",
-            )
-        )
-
-    by_service: dict[tuple[str, str], list[ServicePort]] = {}
-    for sp_name in sorted(ports):
-        by_service.setdefault(sp_name.service, []).append(ports[sp_name])
+    large = sum(len(endpoints_map.get(name, ())) for name in ports) > LARGE_CLUSTER_ENDPOINTS
+    out = _Writer(node, large)
+    filter_head, nat_head, forward = _fixed_rules(node)
+    out.filter_rules += filter_head
+    out.nat_rules += nat_head
 
     blocks: dict[tuple[str, str], ServiceBlock] = {}
     written: list[tuple[str, str]] = []
+    nat_chains = list(NAT_TOP_CHAINS)
     service_rules: list[str] = []
-    for key, svc_ports in by_service.items():
-        chains: list[str] = []
-        rules: list[str] = []
-        for svc in svc_ports:
-            _service_rules(svc, endpoints_map.get(svc.name, ()), node, top, chains, rules)
-        block = ServiceBlock(tuple(chains), tuple(rules))
-        blocks[key] = block
+    for sp_name in sorted(ports):
+        key = sp_name.service
+        if key not in blocks:
+            out.chains, out.rules = [], []
+        out.service_port(ports[sp_name], endpoints_map.get(sp_name, ()))
+        blocks[key] = ServiceBlock(tuple(out.chains), tuple(out.rules))
+    for key, block in blocks.items():
         if full or previous is None or previous.blocks.get(key) != block:
             written.append(key)
-            nat_chain_lines += chains
-            service_rules += rules
+            nat_chains += block.chains
+            service_rules += block.rules
 
     active = frozenset(c for b in blocks.values() for c in b.chains)
     known = set(existing_chains) | (set(previous.active_nat_chains) if previous else set())
     stale = sorted(c for c in known - active if is_iptables_service_chain(c))
-    nat_chain_lines += stale
+    nat_chains += stale
+    local = "-m addrtype --dst-type LOCAL"
+    if not node.localhost_nodeports:
+        local += " ! -d 127.0.0.0/8"
+    last = "kubernetes service nodeports; NOTE: this must be the last rule in this chain"
+    nat_tail = [f"-A {KUBE_SERVICES} {_comment(last)} {local} -j {KUBE_NODEPORTS}"]
 
-    if node.localhost_nodeports:
-        destinations: tuple[str, ...] = ("-m", "addrtype", "--dst-type", "LOCAL")
-    else:
-        destinations = ("-m", "addrtype", "--dst-type", "LOCAL", "!", "-d", "127.0.0.0/8")
-    nat_tail = [
-        _line(
-            "-A",
-            KUBE_SERVICES,
-            "-m",
-            "comment",
-            "--comment",
-            '"kubernetes service nodeports; NOTE: this must be the last rule in this chain"',
-            destinations,
-            "-j",
-            KUBE_NODEPORTS,
-        )
-    ]
-
-    forward: list[str] = []
-    if not node.conntrack_tcp_liberal:
-        forward.append(
-            _line("-A", KUBE_FORWARD, "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP")
-        )
-    forward += [
-        _line(
-            "-A",
-            KUBE_FORWARD,
-            "-m",
-            "comment",
-            "--comment",
-            '"kubernetes forwarding rules"',
-            "-m",
-            "mark",
-            "--mark",
-            f"{mark}/{mark}",
-            "-j",
-            "ACCEPT",
-        ),
-        _line(
-            "-A",
-            KUBE_FORWARD,
-            "-m",
-            "comment",
-            "--comment",
-            '"kubernetes forwarding conntrack rule"',
-            "-m",
-            "conntrack",
-            "--ctstate",
-            "RELATED,ESTABLISHED",
-            "-j",
-            "ACCEPT",
-        ),
-    ]
-    filter_rules = top.filter_rules + forward
-    nat_rules = top.nat_rules + service_rules + [f"-X {c}" for c in stale] + nat_tail
-
+    filter_rules = out.filter_rules + forward
+    nat_rules = out.nat_rules + service_rules + [f"-X {c}" for c in stale] + nat_tail
+    filter_chains = list(FILTER_TOP_CHAINS) + ([KUBE_FIREWALL] if node.localhost_nodeports else [])
     lines = ["*filter"]
     lines += [f":{c} - [0:0]" for c in filter_chains]
     lines += filter_rules
     lines += ["COMMIT", "*nat"]
-    lines += [f":{c} - [0:0]" for c in nat_chain_lines]
+    lines += [f":{c} - [0:0]" for c in nat_chains]
     lines += nat_rules
     lines.append("COMMIT")
 
     all_service_rules = sum(len(b.rules) for b in blocks.values())
-    rules_total = len(filter_rules) + len(top.nat_rules) + all_service_rules + len(nat_tail)
+    rules_total = len(filter_rules) + len(out.nat_rules) + all_service_rules + len(nat_tail)
     jumps = JUMP_RULES + (KUBELET_JUMP_RULES if node.localhost_nodeports else ())
     return IptablesPlan(
         payload="\n".join(lines) + "\n",

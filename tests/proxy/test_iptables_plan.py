@@ -236,3 +236,14 @@ def test_full_sync_removes_only_leftover_kube_chains() -> None:
     plan = render_iptables(state(service("web", "10.96.0.10")), NODE, existing_chains=leftovers)
     assert set(plan.deleted_chains) == {"KUBE-SVC-AAAAAAAAAAAAAAAA", "KUBE-SEP-BBBBBBBBBBBBBBBB"}
     assert "CNI-MASQ" not in plan.payload
+
+
+def test_large_clusters_drop_per_endpoint_comments() -> None:
+    objs = []
+    for i in range(110):
+        objs.append(service(f"s{i:03d}", f"10.96.1.{i + 1}"))
+        objs.append(endpoints(f"s{i:03d}", *(f"10.244.{i}.{j + 2}" for j in range(10))))
+    plan = render_iptables(state(*objs), NODE)  # 1,100 endpoints: upstream's large mode
+    sep_rules = [r for r in nat_rules(plan.payload) if r.startswith("-A KUBE-SEP-")]
+    assert len(sep_rules) == 2200 and not any("--comment" in r for r in sep_rules)
+    assert "cluster IP" in plan.payload  # KUBE-SERVICES rules keep theirs
