@@ -49,3 +49,27 @@ def test_nodelab_plugins_come_first_on_the_default_path(
     assert "--to-destination 10.250.7.2:80" in node.exec(node.name, "iptables-save", "-t", "nat")
     invoker.delete(conflist, "c1", netns_path(pod), "eth0")
     assert "10.250.7.2:80" not in node.exec(node.name, "iptables-save", "-t", "nat")
+
+
+def test_bridge_delegates_to_whatever_ipam_the_path_finds_first(
+    make_node: Callable[[str], Node], tmp_path: Path
+) -> None:
+    """nodelab's bridge (symlinked into another dir) with the reference host-local before ours."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "bridge").symlink_to(plugin_dir() / "bridge")
+    log = tmp_path / "ipam.log"
+    ipam = bin_dir / "host-local"
+    ipam.write_text(f'#!/bin/sh\necho "$CNI_COMMAND" >> {log}\nexec {REFERENCE_DIR}/host-local\n')
+    ipam.chmod(0o755)
+    node = make_node("nodelab")
+    invoker = CNIInvoker(
+        [bin_dir, plugin_dir()], tmp_path / "cache", exec_netns=node.invoker.exec_netns
+    )
+    conflist = node.conflist(routes=())
+    pod = node.pod("dlg")
+    result = invoker.add(conflist, "c1", netns_path(pod), "eth0")
+    assert result.ips[0].address == "10.250.7.2/24"
+    invoker.check(conflist, "c1", netns_path(pod), "eth0")
+    invoker.delete(conflist, "c1", netns_path(pod), "eth0")
+    assert log.read_text().split() == ["ADD", "CHECK", "DEL"]

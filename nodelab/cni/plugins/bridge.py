@@ -24,7 +24,7 @@ import contextlib
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,9 @@ from nodelab.cni.errors import (
     CNIError,
 )
 from nodelab.cni.plugin_exec import cni_env, exec_plugin, find_plugin
+from nodelab.cni.plugins import plugin_dir
 from nodelab.cni.result import Interface, IPConfig, Result, Route
-from nodelab.cni.skel import Handlers, Request, serve
+from nodelab.cni.skel import Handlers, Request, dispatch, serve
 from nodelab.host.commands import CommandError, run
 
 
@@ -85,7 +86,18 @@ def parse_config(config: dict[str, Any]) -> BridgeConfig:
 
 
 def delegate_ipam(request: Request, command: str, ipam_type: str) -> bytes:
-    """Run the IPAM plugin with our own stdin and environment, as libcni's delegate does."""
+    """Run the IPAM plugin with our own stdin and environment, as libcni's delegate does.
+
+    The plugin is whatever CNI_PATH finds first. When that is nodelab's own host-local, its
+    handlers run in this process instead: the same code on the same request, without a second
+    Python start-up (about a third of an ADD's time).
+    """
+    executable = find_plugin(ipam_type, request.path)
+    if ipam_type == "host-local" and executable.resolve() == (plugin_dir() / ipam_type).resolve():
+        from nodelab.cni.plugins import host_local
+
+        body = dispatch(host_local.HANDLERS, replace(request, command=command))
+        return json.dumps(body).encode() if body is not None else b""
     env = cni_env(
         command,
         container_id=request.container_id,
@@ -94,7 +106,7 @@ def delegate_ipam(request: Request, command: str, ipam_type: str) -> bytes:
         args=request.args,
         plugin_path=request.path,
     )
-    return exec_plugin(find_plugin(ipam_type, request.path), env, request.stdin)
+    return exec_plugin(executable, env, request.stdin)
 
 
 def ensure_bridge(cfg: BridgeConfig) -> None:
