@@ -136,3 +136,21 @@ def test_switching_mode_removes_the_old_rules(lab: NodeLab) -> None:
     finally:
         proxier.remove_rules()
     assert "KUBE-" not in run(["ip", "netns", "exec", lab.node, "iptables-save"]).stdout
+
+
+def test_traffic_policies_local(lab: NodeLab, proxier: Proxier) -> None:
+    elsewhere = {WEB_IPS[1]: "node2", WEB_IPS[2]: "node2"}  # only pod-1 is on this node
+    proxier.sync(
+        state(
+            service("web", "10.96.0.10", node_port=30080, external_traffic_policy="Local"),
+            endpoints("web", *WEB_IPS, nodes=elsewhere),
+            service("internal", "10.96.0.13", internal_traffic_policy="Local"),
+            endpoints("internal", *WEB_IPS, nodes=elsewhere),
+        )
+    )
+    external = lab.requests(lab.ext, NODE_IP, 30080, 30)
+    assert external.errors == {} and external.seen == {"pod-1": 30}
+    cluster = lab.requests(lab.node, "10.96.0.10", 80, 150)  # internal policy is Cluster
+    assert cluster.errors == {} and len(cluster.seen) == 3
+    internal = lab.requests(lab.client, "10.96.0.13", 80, 30)
+    assert internal.errors == {} and internal.seen == {"pod-1": 30}
