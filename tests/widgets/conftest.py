@@ -18,10 +18,8 @@ from nodelab.host.commands import run
 
 IS_ROOT = os.geteuid() == 0
 
-privileged = [
-    pytest.mark.privileged,
-    pytest.mark.skipif(not IS_ROOT, reason="needs root: real namespaces, links and cgroups"),
-]
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root: real namespaces, links, cgroups")
+privileged = [pytest.mark.privileged, needs_root]
 
 
 @dataclass(frozen=True)
