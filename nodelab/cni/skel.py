@@ -13,7 +13,7 @@ package the reference plugins use, and hands a plugin a `Request` it can trust:
 - VERSION answers `{"cniVersion", "supportedVersions"}` without looking at the rest.
 
 Plugins only raise `CNIError` (or another NodelabError, reported as code 999 with its message);
-`serve` never lets a traceback reach the runtime.
+anything else is a bug, still reported as a JSON error (code 999), with its traceback on stderr.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -187,6 +188,12 @@ def serve(
     except NodelabError as exc:
         json.dump(CNIError(INTERNAL, str(exc)).to_json(cni_version), out)
         out.flush()
+        return 1
+    except Exception as exc:  # a bug, but the runtime must still get a JSON error
+        error = CNIError(INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
+        json.dump(error.to_json(cni_version), out)
+        out.flush()
+        traceback.print_exc()
         return 1
     if body is not None:
         json.dump(body, out, indent=4)

@@ -120,8 +120,12 @@ def test_addresses_are_released_and_reused(make_node: Callable[[str], Node], fla
         for i, p in enumerate(pods[:5])
     ]
     assert got == [f"10.250.7.{i}/29" for i in range(2, 7)]
-    with pytest.raises(CNIError):
+    with pytest.raises(CNIError) as info:
         node.invoker.add(conflist, "c5", netns_path(pods[5]), "eth0")
+    if flavour == "nodelab":
+        assert info.value.code == 11, "a full range is 'try again later'"
+        assert "eth0" not in node.exec(pods[5], "ip", "link"), "a failed ADD undoes itself"
+        assert node.exec(node.name, "ip", "link").count("master") == 5
     node.invoker.delete(conflist, "c5", netns_path(pods[5]), "eth0")
     node.invoker.delete(conflist, "c2", netns_path(pods[2]), "eth0")
     reused = node.invoker.add(conflist, "c5", netns_path(pods[5]), "eth0")

@@ -30,6 +30,7 @@ from typing import Any
 
 from nodelab.cni import links, masquerade
 from nodelab.cni.errors import (
+    DECODING_FAILURE,
     INVALID_ENVIRONMENT,
     INVALID_NETWORK_CONFIG,
     UNSUPPORTED_FIELD,
@@ -158,12 +159,16 @@ def add(request: Request) -> Result:
         cfg.hairpin,
         cfg.promisc,
     )
-    bridge_link, host_link = (shown[0] for shown in links.run_ip_batch(links.host_side_plan(veth)))
     ipam_done = False
     try:
+        shown_host = links.run_ip_batch(links.host_side_plan(veth))
+        bridge_link, host_link = (shown[0] for shown in shown_host)
+        ipam_done = True  # from here on, undo asks IPAM to release (DEL is idempotent)
         raw = delegate_ipam(request, "ADD", cfg.ipam_type)
-        ipam = Result.from_json(json.loads(raw), source="IPAM result")
-        ipam_done = True
+        try:
+            ipam = Result.from_json(json.loads(raw), source="IPAM result")
+        except ValueError as exc:
+            raise CNIError(DECODING_FAILURE, "bridge: IPAM result is not JSON", str(exc)) from exc
         if not ipam.ips:
             raise CNIError(INVALID_NETWORK_CONFIG, "bridge: IPAM plugin returned no IP addresses")
         ips = tuple(IPConfig(ip.address, ip.gateway, 2) for ip in ipam.ips)
