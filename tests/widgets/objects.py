@@ -95,3 +95,22 @@ def service(name: str = "web") -> dict[str, Any]:
         "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.10", "selector": {"app": name},
                  "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]},
     }
+
+
+def probed_pod(ready: bool = True, restarts: int = 0) -> dict[str, Any]:
+    made = pod(restarts=restarts)
+    made["spec"]["containers"][0]["livenessProbe"] = {
+        "httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 5,
+        "failureThreshold": 3}
+    made["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 2}
+    made["status"]["containerStatuses"][0]["ready"] = ready
+    return made
+
+
+def unhealthy(count: int, probe: str = "Liveness") -> dict[str, Any]:
+    made = event("Unhealthy", 40, f"{probe} probe failed: HTTP probe failed with statuscode: 500",
+                 kind="Warning")
+    made["count"] = count
+    made["involvedObject"]["fieldPath"] = "spec.containers{app}"
+    return made
