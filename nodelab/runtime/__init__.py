@@ -1,1 +1,54 @@
-"""The container runtime: a CRI v1 gRPC server on runc."""
+"""The container runtime: a CRI v1 gRPC server on runc (see docs/runtime.md).
+
+The kubelet talks to it only over CRI (`python -m nodelab.runtime --socket ...`). The names below
+are for the lab harness (starting it in-process), the views (pull progress, plans) and notebooks
+(showing the OCI spec a ContainerConfig becomes):
+
+- `RuntimeConfig`, `RuntimeServer`: settings and the in-process server (`start()`, `stop()`);
+- `container_spec`, `SandboxContext`, `HostFacts`: the OCI runtime spec plan (pure);
+- `ImageStore`, `Puller`, `pull_progress`: the image store and pulls in flight;
+- `PodNetwork`, `CNINetwork`, `NoNetwork`: the sandbox network step.
+
+Private modules: `layers` (unpacking), `platforms`, `records` (state on disk), `sandboxes` and
+`pods` (pinned namespaces), `containers` and `monitor` (runc + conmon), `cgroups`, `convert`,
+`rpc_*` (the gRPC services), `streaming` and `websocket`, `events`, `server`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nodelab.runtime.config import RuntimeConfig
+from nodelab.runtime.images import ImageStore, PullProgress
+from nodelab.runtime.network import CNINetwork, NoNetwork, PodNetwork
+from nodelab.runtime.pull import Puller
+from nodelab.runtime.server import RuntimeServer
+from nodelab.runtime.spec import HostFacts, SandboxContext, container_spec
+
+
+def pull_progress(state_dir: Path) -> list[PullProgress]:
+    """Pulls in flight in the runtime whose `--state-dir` is `state_dir` (bytes done/total)."""
+    result = []
+    for path in sorted((state_dir / "images" / "pulls").glob("*.json")):
+        try:
+            result.append(PullProgress(**json.loads(path.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue
+    return result
+
+
+__all__ = [
+    "CNINetwork",
+    "HostFacts",
+    "ImageStore",
+    "NoNetwork",
+    "PodNetwork",
+    "PullProgress",
+    "Puller",
+    "RuntimeConfig",
+    "RuntimeServer",
+    "SandboxContext",
+    "container_spec",
+    "pull_progress",
+]
