@@ -107,7 +107,15 @@ class CNIInvoker:
             args=args,
             plugin_path=self.plugin_path,
         )
-        return exec_plugin(executable, env, json.dumps(config).encode(), netns=self.exec_netns)
+        try:
+            return exec_plugin(executable, env, json.dumps(config).encode(), netns=self.exec_netns)
+        except CNIError as exc:
+            where = f"network {conflist.name}"
+            if container_id:
+                where += f", container {container_id[:12]}/{ifname}"
+            exc.plugin = f"{plugin.type} ({command} on {where})"
+            exc.args = (str(exc),)
+            raise
 
     def add(
         self,

@@ -207,3 +207,21 @@ def test_concurrent_adds_get_distinct_addresses(
             )
         )
     assert list((node.state / "networks" / conflist.name).glob("10.*")) == []
+
+
+def test_dual_stack_results_have_the_same_shape(make_node: Callable[[str], Node]) -> None:
+    shapes = {}
+    for flavour in FLAVOURS:
+        node = make_node(flavour)
+        pod = node.pod("ds")
+        conflist = node.conflist(routes=())
+        conflist.plugins[0].raw["ipam"]["ranges"] = [
+            [{"subnet": "10.250.7.0/24"}],
+            [{"subnet": "fd00:10:250:7::/64"}],
+        ]
+        result = node.invoker.add(conflist, "c1", netns_path(pod), "eth0")
+        shapes[flavour] = shape(result, node, pod)
+        addresses = node.exec(pod, "ip", "addr", "show", "dev", "eth0")
+        assert "10.250.7.2/24" in addresses and "fd00:10:250:7::2/64" in addresses
+        node.invoker.delete(conflist, "c1", netns_path(pod), "eth0")
+    assert shapes["nodelab"] == shapes["reference"]

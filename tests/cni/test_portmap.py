@@ -114,3 +114,6 @@ def test_portmap_needs_a_prev_result(make_node: Callable[[str], Node]) -> None:
     with pytest.raises(CNIError) as info:
         node.invoker.add(conflist, "c", netns_path(node.pod("a")), "eth0")
     assert info.value.code == 7
+    assert "CNI plugin portmap (ADD on network x, container c/eth0) failed with code 7" in str(
+        info.value
+    )
