@@ -94,9 +94,6 @@ def resource_list(group: str, version_: str) -> Object | None:
     for rt in selected:
         resources.append(_entry(rt))
         resources.extend(_subresource(rt, sub) for sub in rt.subresources)
-    if not group:
-        resources.append({"name": "bindings", "singularName": "binding", "namespaced": True,
-                          "kind": "Binding", "verbs": ["create"]})
     gv = f"{group}/{version_}" if group else version_
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
             "resources": resources}

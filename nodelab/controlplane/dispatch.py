@@ -186,8 +186,13 @@ class Api:
         if sub in ("log", "exec", "attach", "portforward"):
             return streaming.respond(registry, sub, ns, name, request.target, request.headers,
                                      request.query_lists, method)
-        if sub == "binding" or (rt.plural == "bindings"):
+        if sub == "binding":
             return Response(201, subresources.bind(registry, rt, ns, name, body or {}))
+        if rt.plural == "bindings":
+            pods = routing.lookup("", "v1", "pods")
+            assert pods is not None
+            target = str(((body or {}).get("metadata") or {}).get("name", ""))
+            return Response(201, subresources.bind(registry, pods, ns, target, body or {}))
         if sub == "eviction":
             return Response(201, subresources.evict(registry, rt, ns, name, body or {}))
         if sub == "token":

@@ -67,6 +67,7 @@ RESOURCES: tuple[ResourceType, ...] = (
           verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update",
                  "watch")),
     _core("Endpoints", "endpoints", short_names=("ep",)),
+    _core("Binding", "bindings", verbs=("create",)),
     ResourceType("", "v1", "Event", "events", True, short_names=("ev",), model="CoreV1Event"),
     _core("ConfigMap", "configmaps", short_names=("cm",)),
     _core("Secret", "secrets"),

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from nodelab.controlplane.resources import ResourceType, lookup
 
+__all__ = ["ResourceRequest", "lookup", "parse"]
+
 
 @dataclass(frozen=True)
 class ResourceRequest:
