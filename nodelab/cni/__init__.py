@@ -7,10 +7,10 @@ own plugins live in `plugin_dir()` and are ordinary executables, so the referenc
 
 Layout: `config` (conflists), `result` (the result model and its validation), `version`,
 `errors` (CNIError and the spec codes), `cache` (libcni's result cache), `plugin_exec` and
-`invoker` (the caller side), `skel` (the plugin side of the calling convention), `ipam/`
-(host-local's allocator and store), `links` (iproute2 plans for bridge and veth), `masquerade`,
-`portmap_rules` (iptables and nft plans), `plugins/` (one module per plugin), `bin/` (the
-executables).
+`invoker` (the caller side), `calls` (a verb's plugin calls as a plan), `skel` (the plugin side
+of the calling convention), `ipam/` (host-local's allocator and store), `links` (iproute2 plans
+for bridge and veth), `masquerade`, `portmap_rules` (iptables and nft plans), `plugins/` (one
+module per plugin), `bin/` (the executables), `launch` (their entry point).
 
 This package must stay importable with the standard library alone: every plugin process imports
 it (see `plugins/__init__.py`). For the same reason the names below are imported lazily
@@ -20,6 +20,7 @@ it (see `plugins/__init__.py`). For the same reason the names below are imported
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from nodelab.cni.calls import PluginCall, plan_calls
     from nodelab.cni.config import (
         NetworkConfigList,
         PluginConfig,
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from nodelab.cni.result import Interface, IPConfig, Result, Route
 
 _EXPORTS = {
+    "PluginCall": "calls",
+    "plan_calls": "calls",
     "NetworkConfigList": "config",
     "PluginConfig": "config",
     "load_conflist": "config",
@@ -63,11 +66,13 @@ __all__ = [
     "IPConfig",
     "Interface",
     "NetworkConfigList",
+    "PluginCall",
     "PluginConfig",
     "Result",
     "Route",
     "default_plugin_path",
     "load_conflist",
     "parse_conflist",
+    "plan_calls",
     "plugin_dir",
 ]

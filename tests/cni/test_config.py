@@ -105,3 +105,30 @@ def test_invalid_results_are_decode_failures(ips: list[dict[str, object]]) -> No
     with pytest.raises(CNIError) as info:
         Result.from_json({"cniVersion": "1.0.0", "ips": ips})
     assert info.value.code == 6
+
+
+def test_plan_calls_shows_order_env_and_stdin_without_running_anything(tmp_path: Path) -> None:
+    from nodelab.cni import plan_calls, plugin_dir
+
+    conflist = parse_conflist(CONFLIST)
+    caps = {"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]}
+    add = plan_calls(
+        "ADD",
+        conflist,
+        [plugin_dir()],
+        "c1",
+        "/var/run/netns/x",
+        "eth0",
+        {"K8S_POD_NAME": "web"},
+        caps,
+    )
+    assert [c.plugin for c in add] == ["bridge", "portmap"]
+    assert add[0].executable == plugin_dir() / "bridge"
+    assert add[0].env["CNI_ARGS"] == "K8S_POD_NAME=web"
+    assert add[1].prev_result_from == "bridge"
+    assert add[1].stdin["runtimeConfig"] == caps
+    cached = {"cniVersion": "1.0.0", "ips": [{"address": "10.0.0.2/24"}]}
+    delete = plan_calls("DEL", conflist, [tmp_path], "c1", cached_result=cached)
+    assert [c.plugin for c in delete] == ["portmap", "bridge"]
+    assert delete[0].executable is None, "not on that path"
+    assert delete[0].stdin["prevResult"]["ips"] == cached["ips"]
