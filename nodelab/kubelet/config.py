@@ -99,6 +99,7 @@ class KubeletConfig:
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
     client_ca_file: str | None = None
+    anonymous_auth: bool = False
     server_tls_bootstrap: bool = False
     authorized_users: tuple[str, ...] = ("kube-apiserver-kubelet-client", "system:kube-apiserver")
     authorized_groups: tuple[str, ...] = ("system:masters",)
@@ -122,6 +123,9 @@ class KubeletConfig:
                 ca = (raw or {}).get("x509", {}).get("clientCAFile")
                 if ca:
                     values["client_ca_file"] = str(ca)
+                anonymous = (raw or {}).get("anonymous", {}).get("enabled")
+                if anonymous is not None:
+                    values["anonymous_auth"] = bool(anonymous)
                 continue
             if key == "evictionHard":
                 values["eviction_hard"] = {str(k): str(v) for k, v in (raw or {}).items()}

@@ -14,8 +14,11 @@ drop older lines, `tailLines` keeps the last N, `limitBytes` cuts the output.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from nodelab.errors import NodelabError
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,19 @@ class LogRecord:
         return parse_time(self.time)
 
 
+_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
+
+
 def parse_time(text: str) -> datetime.datetime:
-    """RFC 3339 with up to nanoseconds (Python keeps microseconds)."""
-    head, _, frac = text.rstrip("Z").partition(".")
-    stamp = datetime.datetime.strptime(head, "%Y-%m-%dT%H:%M:%S")
+    """RFC 3339 with up to nanoseconds (Python keeps microseconds), `Z` or an offset."""
+    match = _TIME.match(text.strip())
+    if not match:
+        raise NodelabError(f"invalid time {text!r}: expected RFC 3339, e.g. "
+                           "2026-01-01T00:00:00Z")
+    head, frac, zone = match.groups()
+    stamp = datetime.datetime.fromisoformat(head + ("+00:00" if zone == "Z" else zone))
     micro = int((frac + "000000")[:6]) if frac else 0
-    return stamp.replace(microsecond=micro, tzinfo=datetime.timezone.utc)
+    return stamp.replace(microsecond=micro).astimezone(datetime.timezone.utc)
 
 
 def parse_record(line: str) -> LogRecord | None:

@@ -12,10 +12,13 @@ Routes (as upstream's `pkg/kubelet/server`):
     *   /attach/{ns}/{pod}/{container}             upgraded, proxied to CRI Attach's URL
     *   /portForward/{ns}/{pod}                    upgraded, proxied to CRI PortForward's URL
 
-Authentication is by TLS client certificate against `clientCAFile` (anonymous requests get
-401 Unauthorized, as upstream with anonymous auth off); authorization lets in the users in
-`authorizedUsers` (the API server's `kube-apiserver-kubelet-client`) and the groups in
-`authorizedGroups` (`system:masters`), everyone else gets 403 Forbidden. Upstream asks the
+Authentication is by TLS client certificate against `clientCAFile`; a request without one
+gets 401 Unauthorized, unless `authentication.anonymous.enabled` (upstream's setting, off by
+default here as in upstream's config file) makes it `system:anonymous` in
+`system:unauthenticated`, which is then subject to authorization like anyone.
+Authorization lets in the users in `authorizedUsers` (the API server's
+`kube-apiserver-kubelet-client`) and the groups in `authorizedGroups` (`system:masters`);
+everyone else gets 403 Forbidden. Upstream asks the
 API server with a SubjectAccessReview instead; see docs/kubelet.md.
 """
 
@@ -128,6 +131,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _authorized(self) -> bool:
         identity = self._identity()
+        if identity is None and self.server.kubelet.config.anonymous_auth:
+            identity = ("system:anonymous", ["system:unauthenticated"])
         if identity is None:
             self._send(401, "Unauthorized")
             return False

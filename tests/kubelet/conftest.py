@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from tests.kubelet.processes import (
     free_port,
     wait_for,
 )
+from tests.kubelet.workload import PodRunner, local_registry
 
 
 def _have(module: str) -> bool:
@@ -51,6 +54,8 @@ def controlplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPl
     process = Process([sys.executable, "-m", "nodelab.controlplane", "--state-dir", str(state),
                        "--listen", f"127.0.0.1:{port}"], state / "controlplane.log").start()
     try:
+        wait_for(lambda: "listening" in process.output(), 30,
+                 f"the API server to listen:\n{process.output()}")
         pki = ensure_pki(state, ["127.0.0.1"])
         admin = state / "admin.kubeconfig"
         admin.write_text(yaml.safe_dump(kubeconfig_document(
@@ -86,13 +91,16 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
         process.stop()
 
 
-@pytest.fixture
-def start_kubelet(controlplane: ControlPlane, tmp_path: Path) -> Iterator[KubeletFactory]:
+@pytest.fixture(scope="module")
+def start_kubelet(controlplane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[KubeletFactory]:
     runs: list[KubeletRun] = []
+    tmp_path = tmp_path_factory.mktemp("kubelets")
 
-    def start(endpoint: str, config: dict[str, Any] | None = None, *extra: str) -> KubeletRun:
-        name = f"nlkt-{os.urandom(3).hex()}"
-        base = tmp_path / name
+    def start(endpoint: str, config: dict[str, Any] | None = None, *extra: str,
+              name: str | None = None) -> KubeletRun:
+        name = name or f"nlkt-{os.urandom(3).hex()}"
+        base = tmp_path / f"{name}-{len(runs)}"
         base.mkdir()
         port = free_port()
         doc = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
@@ -118,3 +126,52 @@ def start_kubelet(controlplane: ControlPlane, tmp_path: Path) -> Iterator[Kubele
         for run in runs:
             for process in run.processes:
                 process.stop()
+
+
+@dataclass
+class Workload:
+    """nodelab's runtime able to run pods (loopback-only network), and a pod runner on it."""
+
+    runtime: Runtime
+    runner: PodRunner
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed (apt install docker-registry)")
+    with local_registry(tmp_path_factory.mktemp("registry")) as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def workload(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workload]:
+    if not _have("nodelab.runtime.__main__"):
+        pytest.skip("nodelab.runtime (issue: CRI runtime) has not landed yet")
+    if os.geteuid() != 0:
+        pytest.skip("running pods needs root (runc, cgroups, mounts)")
+    for tool in ("runc", "conmon"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    base = tmp_path_factory.mktemp("wrt")
+    conf = base / "cni"
+    conf.mkdir()
+    sock = base / "cri.sock"
+    uid = os.urandom(2).hex()
+    process = Process([sys.executable, "-m", "nodelab.runtime", "--state-dir",
+                       str(base / "state"), "--socket", str(sock), "--cni-conf-dir", str(conf),
+                       "--cgroup-root", f"nodelab/nlkt{uid}", "--netns-prefix", f"nlkt{uid}",
+                       "--insecure-registry", registry, "--log-level", "WARNING"],
+                      base / "runtime.log").start()
+    runtime = Runtime(f"unix://{sock}", conf, process)
+    runtime.enable_network()
+    runner: PodRunner | None = None
+    try:
+        wait_for(sock.exists, 20, f"the runtime socket {sock}:\n{process.output()}")
+        runner = PodRunner(runtime.endpoint, f"{registry}/busybox:latest", base / "pods")
+        runner.pull()
+        yield Workload(runtime, runner)
+    finally:
+        if runner is not None:
+            runner.remove_all()
+        process.stop()

@@ -132,3 +132,22 @@ def test_eviction_message_and_status() -> None:
                    "has larger consumption of memory. ")
     status = evicted_status(msg, "t")
     assert (status["phase"], status["reason"]) == ("Failed", "Evicted")
+
+
+def test_cri_log_records() -> None:
+    import datetime
+
+    from nodelab.kubelet.logs import parse_time, render
+
+    text = ("2026-01-01T00:00:00.000000001Z stdout F hello\n"
+            "2026-01-01T00:00:01.5+00:00 stderr P par\n"
+            "2026-01-01T00:00:02Z stderr F tial\n"
+            "2026-01-01T00:00:03Z stdout F last\n")
+    assert render(text) == "hello\npartial\nlast\n"
+    assert render(text, tail_lines=1) == "last\n"
+    assert render(text, tail_lines=0) == ""
+    assert render(text, timestamps=True, tail_lines=1) == "2026-01-01T00:00:03Z last\n"
+    since = datetime.datetime(2026, 1, 1, 0, 0, 1, tzinfo=datetime.timezone.utc)
+    assert render(text, since=since) == "partial\nlast\n"
+    assert render(text, limit_bytes=3) == "hel"
+    assert parse_time("2026-01-01T01:00:00+01:00") == parse_time("2026-01-01T00:00:00Z")

@@ -1,0 +1,233 @@
+"""End to end: the kubelet server (10250) behind the API server's proxy, with kubectl.
+
+A real pod runs on nodelab's runtime (started through CRI as the pod workers will, see
+workload.py); kubectl talks to the embedded API server, which proxies pods/log, pods/exec and
+pods/portforward to this kubelet, which proxies exec/port-forward on to the runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import subprocess
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nodelab.kubelet import logs
+from tests.kubelet.conftest import Workload
+from tests.kubelet.processes import ControlPlane, KubeletFactory, KubeletRun, free_port, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.privileged]
+
+SCRIPT = ("mkdir -p /www; echo hello-http > /www/index.html; httpd -p 8080 -h /www; "
+          "echo hello; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.5; done")
+
+
+@dataclass
+class Served:
+    cp: ControlPlane
+    kubelet: KubeletRun  # strict: client certificates only
+    pod: str
+    proxied: KubeletRun  # the one serving the API server's proxy (see API_SERVER_BUG)
+
+
+API_SERVER_BUG = ("the API server presents no client certificate to kubelets "
+                  "(nodelab/controlplane/streaming.py: `respond`'s default argument binds "
+                  "KUBELET_CLIENT before the API server sets it); this kubelet therefore allows "
+                  "anonymous requests for the kubectl tests. The strict path is tested directly "
+                  "in test_server_authentication_and_authorization.")
+
+
+@pytest.fixture(scope="module")
+def served(controlplane: ControlPlane, workload: Workload,
+           start_kubelet: KubeletFactory) -> Iterator[Served]:
+    run = start_kubelet(workload.runtime.endpoint)
+    wait_for(lambda: controlplane.kubectl("get", "node", run.name).returncode == 0, 30,
+             f"node {run.name}:\n{run.current.output()}")
+    pod = "web"
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod},
+                "spec": {"nodeName": run.name,
+                         "containers": [{"name": "app", "image": "busybox"}]}}
+    made = controlplane.kubectl("apply", "-f", "-", input=json.dumps(manifest))
+    assert made.returncode == 0, made.stderr
+    uid = controlplane.kubectl("get", "pod", pod, "-o", "jsonpath={.metadata.uid}").stdout
+    workload.runner.run_pod("default", pod, uid, [("app", 0, "echo first-run; exit 1"),
+                                                  ("app", 1, SCRIPT)])
+    running = controlplane.kubectl("patch", "pod", pod, "--subresource=status", "--type=merge",
+                                   "-p", '{"status": {"phase": "Running"}}')
+    assert running.returncode == 0, running.stderr  # what the pod workers (part 2) will post
+    served = Served(controlplane, run, pod, run)
+    first = wait_for(lambda: (out := controlplane.kubectl("logs", pod)).returncode == 0
+                     or "Unauthorized" in out.stderr and out, 20,
+                     f"pod logs:\n{run.current.output()}")
+    if first is not True:
+        warnings.warn(API_SERVER_BUG, stacklevel=1)
+        run.current.stop()
+        served.proxied = start_kubelet(workload.runtime.endpoint, {
+            "authentication": {"anonymous": {"enabled": True},
+                               "x509": {"clientCAFile": str(controlplane.ca)}},
+            "authorizedGroups": ["system:masters", "system:unauthenticated"]},
+            name=run.name)
+    wait_for(lambda: "line 1" in controlplane.kubectl("logs", pod).stdout, 20,
+             f"pod output: {controlplane.kubectl('logs', pod)}\n"
+             f"{served.proxied.current.output()}")
+    try:
+        yield served
+    finally:
+        controlplane.kubectl("delete", "pod", pod, "--grace-period=0", "--force")
+
+
+def test_kubectl_logs(served: Served) -> None:
+    cp, pod = served.cp, served.pod
+    out = cp.kubectl("logs", pod)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("hello\nline 0\n")
+    assert cp.kubectl("logs", pod, "--previous").stdout == "first-run\n"
+    tail = cp.kubectl("logs", pod, "--tail=1").stdout
+    assert tail.count("\n") == 1 and tail.startswith("line ")
+    stamped = cp.kubectl("logs", pod, "--timestamps", "--tail=1").stdout
+    assert logs.parse_time(stamped.split(" ", 1)[0]) and " line " in stamped
+    recent = cp.kubectl("logs", pod, "--since=1s").stdout
+    assert "hello" not in recent
+    follow = subprocess.Popen([str(Path(".venv/bin/kubectl").resolve()), "--kubeconfig",
+                               str(cp.admin_kubeconfig), "logs", "-f", "--tail=0", pod],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert follow.stdout is not None
+        first = follow.stdout.readline()
+        second = follow.stdout.readline()
+        assert first.startswith("line ") and second.startswith("line ")
+        assert int(second.split()[1]) == int(first.split()[1]) + 1
+    finally:
+        follow.kill()
+        follow.wait()
+
+
+def test_kubectl_exec_and_exit_status(served: Served) -> None:
+    cp, pod = served.cp, served.pod
+    out = cp.kubectl("exec", pod, "--", "echo", "hi")
+    assert (out.returncode, out.stdout) == (0, "hi\n"), out.stderr
+    failed = cp.kubectl("exec", pod, "--", "sh", "-c", "echo oops >&2; exit 3")
+    assert failed.returncode == 3
+    assert "oops" in failed.stderr
+    piped = cp.kubectl("exec", "-i", pod, "--", "wc", "-c", input="12345")
+    assert piped.stdout.strip() == "5", piped.stderr
+
+
+def test_kubectl_exec_with_tty(served: Served) -> None:
+    if shutil.which("script") is None:
+        pytest.skip("`script` (util-linux) is needed to give kubectl a terminal")
+    kubectl = f"{Path('.venv/bin/kubectl').resolve()} --kubeconfig {served.cp.admin_kubeconfig}"
+    inner = f"{kubectl} exec -it {served.pod} -- sh -c 'test -t 0 && echo TTY-OK; exit 4'"
+    # stdin stays open (a pipe) until kubectl is done, so `script` never hangs up the terminal
+    proc = subprocess.Popen(["script", "-qec", inner, "/dev/null"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        code = proc.wait(timeout=60)
+        assert proc.stdout is not None
+        output = proc.stdout.read()
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "TTY-OK" in output, output
+    assert code == 4, output
+
+
+def test_kubectl_cp_both_directions(served: Served, tmp_path: Path) -> None:
+    cp, pod = served.cp, served.pod
+    source = tmp_path / "in.txt"
+    source.write_text("copied through the kubelet\n" * 100)
+    up = cp.kubectl("cp", str(source), f"{pod}:/tmp/in.txt")
+    assert up.returncode == 0, up.stderr
+    assert cp.kubectl("exec", pod, "--", "wc", "-l", "/tmp/in.txt").stdout.split()[0] == "100"
+    back = tmp_path / "back.txt"
+    down = cp.kubectl("cp", f"{pod}:/tmp/in.txt", str(back))
+    assert down.returncode == 0, down.stderr
+    assert back.read_text() == source.read_text()
+
+
+def test_kubectl_port_forward(served: Served) -> None:
+    cp, pod = served.cp, served.pod
+    port = free_port()
+    forward = subprocess.Popen(
+        [str(Path(".venv/bin/kubectl").resolve()), "--kubeconfig", str(cp.admin_kubeconfig),
+         "port-forward", f"pod/{pod}", f"{port}:8080"], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        assert forward.stdout is not None
+        first = forward.stdout.readline()
+        if "unable to upgrade connection" in first:
+            first += forward.stdout.read()
+        if "no SPDY" in first:
+            pytest.skip("kubectl >= 1.31 port-forwards over SPDY (tunnelled in a WebSocket as "
+                        "SPDY/3.1+portforward.k8s.io, or plain); nodelab's runtime streams "
+                        "WebSocket only, and the kubelet passes bytes through unchanged")
+        assert "Forwarding from 127.0.0.1" in first, first
+        url = f"http://127.0.0.1:{port}/index.html"
+        body = wait_for(lambda: urllib.request.urlopen(url, timeout=5).read(), 15, url)
+        assert body == b"hello-http\n"
+    finally:
+        forward.kill()
+        forward.wait()
+
+
+def _get(port: int, path: str, cert: tuple[Path, Path] | None) -> tuple[int, bytes]:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if cert:
+        context.load_cert_chain(str(cert[0]), str(cert[1]))
+    url = f"https://127.0.0.1:{port}{path}"
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=10) as answer:
+            return int(answer.status), bytes(answer.read())
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_server_authentication_and_authorization(served: Served, workload: Workload,
+                                                start_kubelet: KubeletFactory) -> None:
+    from nodelab.controlplane.pki import ensure_pki
+
+    pki = ensure_pki(served.cp.state_dir, [])
+    strict = served.kubelet
+    if strict is served.proxied:
+        exec_path = f"/exec/default/{served.pod}/app?command=id&stdout=true"
+    else:  # the strict kubelet was stopped (see API_SERVER_BUG): start a strict one again
+        strict = start_kubelet(workload.runtime.endpoint)
+        exec_path = "/exec/default/any/app?command=id&stdout=true"
+    wait_for(lambda: _get(strict.port, "/healthz", None)[0] == 401, 30,
+             f"the strict kubelet server:\n{strict.current.output()}")
+    assert _get(strict.port, exec_path, None)[0] == 401
+    node = pki.node_credentials("nlkt-other")
+    assert _get(strict.port, exec_path, (node.cert, node.key))[0] == 403
+    admin = (pki.admin.cert, pki.admin.key)
+    assert _get(strict.port, "/healthz", admin) == (200, b"ok")
+    kubelet_client = pki.client_credentials("apiserver-kubelet-client",
+                                            "kube-apiserver-kubelet-client", ["system:masters"])
+    assert _get(strict.port, "/healthz", (kubelet_client.cert, kubelet_client.key))[0] == 200
+
+    port = served.proxied.port
+    code, body = _get(port, "/pods", admin)
+    assert code == 200
+    assert [p["metadata"]["name"] for p in json.loads(body)["items"]] == [served.pod]
+    code, body = _get(port, "/stats/summary", admin)
+    summary: dict[str, Any] = json.loads(body)
+    assert summary["node"]["nodeName"] == served.kubelet.name
+    assert summary["node"]["memory"]["availableBytes"] > 0
+    assert summary["node"]["fs"]["capacityBytes"] > 0
+    code, body = _get(port, "/metrics", admin)
+    assert f'kubelet_node_name{{node="{served.kubelet.name}"}} 1' in body.decode()
+    assert "kubelet_running_pods 1" in body.decode()
+    assert _get(port, "/containerLogs/default/nosuchpod/app", admin)[0] == 404
