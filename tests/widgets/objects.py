@@ -39,7 +39,10 @@ def node(name: str = "node1", ready: str = "True", heartbeat: float = 290) -> di
             "addresses": [{"type": "InternalIP", "address": "172.29.5.11"},
                           {"type": "Hostname", "address": name}],
             "nodeInfo": {"kubeletVersion": "v1.37.0-nodelab", "osImage": "Debian GNU/Linux 12",
-                         "containerRuntimeVersion": "nodelab://0.1.0", "kernelVersion": "6.18"},
+                         "containerRuntimeVersion": "nodelab://0.1.0", "kernelVersion": "6.18",
+                         "architecture": "amd64", "operatingSystem": "linux",
+                         "bootID": "b0", "machineID": "m0", "systemUUID": "s0",
+                         "kubeProxyVersion": ""},
         },
     }
 
@@ -68,7 +71,8 @@ def pod(name: str = "web", node_name: str = "node1", phase: str = "Running",
                 {"type": "Ready", "status": "True", "lastTransitionTime": ts(30)},
             ],
             "containerStatuses": [{
-                "name": "app", "image": "web:1.0", "ready": True, "restartCount": restarts,
+                "name": "app", "image": "web:1.0", "imageID": "", "ready": True,
+                "restartCount": restarts,
                 "state": {"running": {"startedAt": ts(25)}},
                 "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
                                              "startedAt": ts(14), "finishedAt": ts(20)}},
