@@ -22,6 +22,7 @@ from nodelab.controlplane import (
     discovery,
     openapi,
     protobuf,
+    reviews,
     rest,
     routing,
     status,
@@ -188,6 +189,11 @@ class Api:
                                      request.query_lists, method)
         if sub == "binding":
             return Response(201, subresources.bind(registry, rt, ns, name, body or {}))
+        if rt.plural == "selfsubjectreviews":
+            return Response(201, reviews.self_subject_review(identity))
+        if rt.plural == "selfsubjectaccessreviews":
+            return Response(201, reviews.self_subject_access_review(identity, body or {},
+                                                                    registry.store))
         if rt.plural == "bindings":
             pods = routing.lookup("", "v1", "pods")
             assert pods is not None

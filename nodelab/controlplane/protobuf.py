@@ -104,9 +104,19 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     "BoundObjectReference": {1: ("kind", S), 2: ("apiVersion", S), 3: ("name", S),
                              4: ("uid", S)},
     "Binding": {1: ("metadata", "ObjectMeta"), 2: ("target", "ObjectReference")},
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta")},
+    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
+                                2: ("spec", "SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
+                                    2: ("nonResourceAttributes", "NonResourceAttributes")},
+    "ResourceAttributes": {1: ("namespace", S), 2: ("verb", S), 3: ("group", S),
+                           4: ("version", S), 5: ("resource", S), 6: ("subresource", S),
+                           7: ("name", S)},
+    "NonResourceAttributes": {1: ("path", S), 2: ("verb", S)},
 }
 KIND_MESSAGES = {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment",
-                 "Eviction", "TokenRequest", "Binding", "DeleteOptions"}
+                 "Eviction", "TokenRequest", "Binding", "DeleteOptions", "SelfSubjectReview",
+                 "SelfSubjectAccessReview"}
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:

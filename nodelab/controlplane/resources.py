@@ -81,6 +81,11 @@ RESOURCES: tuple[ResourceType, ...] = (
                  categories=("all",), subresources=("status", "scale"), model="V1Deployment"),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, short_names=("rs",),
                  categories=("all",), subresources=("status", "scale"), model="V1ReplicaSet"),
+    ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
+                 False, verbs=("create",), model="V1SelfSubjectReview"),
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview",
+                 "selfsubjectaccessreviews", False, verbs=("create",),
+                 model="V1SelfSubjectAccessReview"),
 )
 
 GROUPS: tuple[tuple[str, str], ...] = tuple(

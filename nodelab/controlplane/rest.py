@@ -222,9 +222,7 @@ class Registry:
             if query.get("dryRun"):
                 return to_wire(rt, obj)
             meta = obj["metadata"]
-            if meta.get("deletionTimestamp") and not meta.get("finalizers") and (
-                    rt.storage_key != "core/pods" or meta.get("deletionGracePeriodSeconds") == 0
-                    or not (obj.get("spec") or {}).get("nodeName")):
+            if _finished(rt, obj):
                 deleted = self.store.delete(rt.storage_key, ns, name)
                 return to_wire(rt, deleted)
             try:
@@ -331,6 +329,18 @@ def _managed_entry(document: Object, query: dict[str, str]) -> Object:
         "fieldsType": "FieldsV1",
         "fieldsV1": _fields_v1(fields),
     }
+
+
+def _finished(rt: ResourceType, obj: Object) -> bool:
+    """Whether an update leaves an object being deleted with nothing left to wait for."""
+    meta, spec = obj["metadata"], obj.get("spec") or {}
+    if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+        return False
+    if rt.storage_key == "core/namespaces":
+        return not spec.get("finalizers")
+    if rt.storage_key == "core/pods":
+        return meta.get("deletionGracePeriodSeconds") == 0 or not spec.get("nodeName")
+    return True
 
 
 def _key(obj: Object) -> tuple[str, str]:

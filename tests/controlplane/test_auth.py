@@ -132,3 +132,18 @@ def test_graceful_pod_deletion_and_finalizers(core: k8s.CoreV1Api,
     with pytest.raises(ApiException) as caught:
         core.read_namespaced_config_map("held", "default")
     assert caught.value.status == 404
+
+
+def test_kubectl_auth_whoami_and_can_i(apiserver: RunningApiServer) -> None:
+    who = apiserver.kubectl("auth", "whoami").stdout
+    assert "admin" in who and "system:masters" in who
+    assert apiserver.kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    node_config = apiserver.node_kubeconfig("nl-node1")
+    who = apiserver.kubectl("auth", "whoami", kubeconfig=node_config).stdout
+    assert "system:node:nl-node1" in who and "system:nodes" in who
+    answer = apiserver.kubectl("auth", "can-i", "create", "configmaps", check=False,
+                               kubeconfig=node_config)
+    assert answer.stdout.strip() == "no"
+    answer = apiserver.kubectl("auth", "can-i", "patch", "nodes/nl-node1",
+                               kubeconfig=node_config)
+    assert answer.stdout.strip() == "yes"
