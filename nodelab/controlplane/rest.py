@@ -221,7 +221,6 @@ class Registry:
             self._invalid(rt, obj, causes)
             if query.get("dryRun"):
                 return to_wire(rt, obj)
-            meta = obj["metadata"]
             if _finished(rt, obj):
                 deleted = self.store.delete(rt.storage_key, ns, name)
                 return to_wire(rt, deleted)
