@@ -1,0 +1,86 @@
+"""End to end: a lowered hard threshold gives MemoryPressure and evictions in upstream order.
+
+`memory.available<1000Ti` is met on any machine, so the kubelet reports MemoryPressure and
+evicts, one pod per monitoring period, first the pod using more than it requests (here: the
+one without requests), then the other; the running one's sandbox is stopped through CRI.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from cri_api.v1 import api_pb2 as cri
+
+from tests.kubelet.conftest import Workload
+from tests.kubelet.processes import ControlPlane, KubeletFactory, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.privileged]
+
+
+def _pod(cp: ControlPlane, name: str) -> dict[str, Any]:
+    out = cp.kubectl("get", "pod", name, "-o", "json")
+    assert out.returncode == 0, out.stderr
+    pod: dict[str, Any] = json.loads(out.stdout)
+    return pod
+
+
+def test_memory_pressure_and_eviction_order(
+    controlplane: ControlPlane, workload: Workload, start_kubelet: KubeletFactory
+) -> None:
+    run = start_kubelet(workload.runtime.endpoint,
+                        {"evictionHard": {"memory.available": "1000Ti"},
+                         "evictionMonitoringPeriod": "2s"})
+    node = run.name
+    wait_for(lambda: controlplane.kubectl("get", "node", node).returncode == 0, 30,
+             f"node {node}:\n{run.current.output()}")
+    pods = {
+        "nlkt-guarded": {"requests": {"memory": "1Gi"}},
+        "nlkt-greedy": {},
+    }
+    for name, resources in pods.items():
+        manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                    "spec": {"nodeName": node, "containers": [
+                        {"name": "app", "image": "busybox", "resources": resources}]}}
+        made = controlplane.kubectl("apply", "-f", "-", input=json.dumps(manifest))
+        assert made.returncode == 0, made.stderr
+    greedy_uid = _pod(controlplane, "nlkt-greedy")["metadata"]["uid"]
+    running = workload.runner.run_pod("default", "nlkt-greedy", greedy_uid,
+                                      [("app", 0, "sleep 3600")])
+
+    def condition(kind: str) -> dict[str, Any] | None:
+        out = controlplane.kubectl("get", "node", node, "-o", "json")
+        conds = json.loads(out.stdout)["status"].get("conditions", [])
+        return next((c for c in conds if c["type"] == kind), None)
+
+    pressure = wait_for(lambda: (c := condition("MemoryPressure")) and c["status"] == "True"
+                        and c, 30, f"MemoryPressure:\n{run.current.output()}")
+    assert pressure["reason"] == "KubeletHasInsufficientMemory"
+    assert pressure["message"] == "kubelet has insufficient memory available"
+
+    def evicted(name: str) -> bool:
+        return bool(_pod(controlplane, name)["status"].get("reason") == "Evicted")
+
+    for name in pods:
+        wait_for(lambda: evicted(name), 30,  # noqa: B023 - called before name changes
+                 f"eviction of {name}:\n{run.current.output()}")
+    greedy = _pod(controlplane, "nlkt-greedy")["status"]
+    assert greedy["phase"] == "Failed"
+    assert re.match(r"The node was low on resource: memory\. Threshold quantity: 1000Ti, "
+                    r"available: \d+\w*\. Container app was using \d+\w*, request is 0, "
+                    r"has larger consumption of memory\. $", greedy["message"]), greedy["message"]
+    assert any(c["type"] == "DisruptionTarget" for c in greedy.get("conditions", []))
+    order = re.findall(r"evicting pod default/(nlkt-\w+)", run.current.output())
+    assert order[:2] == ["nlkt-greedy", "nlkt-guarded"]
+    events = controlplane.kubectl("get", "events", "-o", "json")
+    reasons = {(e["involvedObject"]["name"], e["reason"])
+               for e in json.loads(events.stdout)["items"]}
+    assert ("nlkt-greedy", "Evicted") in reasons
+    assert (node, "NodeHasInsufficientMemory") in reasons
+    sandbox = workload.runner.rt.PodSandboxStatus(
+        cri.PodSandboxStatusRequest(pod_sandbox_id=running.sandbox_id), timeout=10).status
+    assert sandbox.state == cri.SANDBOX_NOTREADY
+    for name in pods:
+        controlplane.kubectl("delete", "pod", name, "--grace-period=0", "--force")
