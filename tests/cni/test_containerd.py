@@ -135,6 +135,7 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
     env = {**os.environ, "NODELAB_PYTHON": sys.executable}
     procs: list[subprocess.Popen[bytes]] = []
     log = (state / "daemons.log").open("wb")
+    stub: Any = None
     try:
         procs.append(
             subprocess.Popen(
@@ -174,6 +175,11 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
         yield node, state, stub
         channel.close()
     finally:
+        if stub is not None:  # a failed test may leave its sandbox: remove it through CRI
+            with contextlib.suppress(Exception):
+                for sandbox in stub.ListPodSandbox(cri.ListPodSandboxRequest(), timeout=10).items:
+                    stub.StopPodSandbox(cri.StopPodSandboxRequest(pod_sandbox_id=sandbox.id))
+                    stub.RemovePodSandbox(cri.RemovePodSandboxRequest(pod_sandbox_id=sandbox.id))
         for proc in reversed(procs):
             proc.send_signal(signal.SIGTERM)
             try:
@@ -182,6 +188,7 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
                 proc.kill()
                 proc.wait(timeout=10)
         log.close()
+        kill_leftovers(state, prefix)
         for line in reversed(Path("/proc/self/mounts").read_text().splitlines()):
             point = line.split()[1]
             if point.startswith(str(state)):
@@ -193,6 +200,25 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
                     with contextlib.suppress(OSError):
                         child.rmdir()
         shutil.rmtree(state, ignore_errors=True)
+
+
+def kill_leftovers(state: Path, prefix: str) -> None:
+    """Shims (their command line names our state dir) and pod processes (in our cgroups)."""
+    pids: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if str(state).encode() in (entry / "cmdline").read_bytes():
+                    pids.add(int(entry.name))
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        for procs_file in (hierarchy / "nodelab" / prefix).glob("**/cgroup.procs"):
+            with contextlib.suppress(OSError):
+                pids |= {int(pid) for pid in procs_file.read_text().split()}
+    for pid in pids - {os.getpid()}:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if pids:
+        time.sleep(0.5)
 
 
 def test_containerd_pods_get_addresses_from_nodelab_plugins(
