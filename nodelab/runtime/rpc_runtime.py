@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -51,6 +52,8 @@ class RuntimeService(cri_grpc.RuntimeServiceServicer):
         self.images = images
         self.events = events
         self.streaming = streaming
+        self._exits_published: set[str] = set()
+        self._exits_lock = threading.Lock()
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -83,6 +86,16 @@ class RuntimeService(cri_grpc.RuntimeServiceServicer):
         if kind != cri.CONTAINER_DELETED_EVENT:
             event.containers_statuses.append(convert.container_status(record, config, live))
         self.events.publish(event)
+
+    def publish_exit(self, record: ContainerRecord) -> None:
+        """CONTAINER_STOPPED_EVENT once per container, whoever notices the exit first."""
+        if self.containers.live_state(record).state != cri.CONTAINER_EXITED:
+            return
+        with self._exits_lock:
+            if record.id in self._exits_published:
+                return
+            self._exits_published.add(record.id)
+        self.publish(record, cri.CONTAINER_STOPPED_EVENT)
 
     # --- runtime ---------------------------------------------------------------------------
 
@@ -134,11 +147,9 @@ class RuntimeService(cri_grpc.RuntimeServiceServicer):
             if not request.pod_sandbox_id:
                 raise InvalidArgument("pod sandbox ID must not be empty")
             return cri.StopPodSandboxResponse()
-        before = [c for c in self.records.containers_of(record.id)
-                  if self.containers.live_state(c).state == cri.CONTAINER_RUNNING]
         self.pods.stop(record)
-        for container in before:
-            self.publish(container, cri.CONTAINER_STOPPED_EVENT)
+        for container in self.records.containers_of(record.id):
+            self.publish_exit(container)
         return cri.StopPodSandboxResponse()
 
     @rpc
@@ -148,9 +159,12 @@ class RuntimeService(cri_grpc.RuntimeServiceServicer):
             if not request.pod_sandbox_id:
                 raise InvalidArgument("pod sandbox ID must not be empty")
             return cri.RemovePodSandboxResponse()
-        for container in self.records.containers_of(record.id):
-            self.publish(container, cri.CONTAINER_DELETED_EVENT)
+        containers = self.records.containers_of(record.id)
+        for container in containers:
+            self.publish_exit(container)
         self.pods.remove(record)
+        for container in containers:
+            self.publish(container, cri.CONTAINER_DELETED_EVENT)
         return cri.RemovePodSandboxResponse()
 
     @rpc
@@ -216,6 +230,7 @@ class RuntimeService(cri_grpc.RuntimeServiceServicer):
         record = self.container(request.container_id)
         with self.containers.lock(record.id):
             self.containers.stop(record, float(request.timeout))
+        self.publish_exit(record)
         return cri.StopContainerResponse()
 
     @rpc
@@ -225,9 +240,12 @@ class RuntimeService(cri_grpc.RuntimeServiceServicer):
             if not request.container_id:
                 raise InvalidArgument("container ID must not be empty")
             return cri.RemoveContainerResponse()
+        self.publish_exit(record)
         with self.containers.lock(record.id):
             self.containers.remove(record.id)
         self.publish(record, cri.CONTAINER_DELETED_EVENT)
+        with self._exits_lock:
+            self._exits_published.discard(record.id)
         return cri.RemoveContainerResponse()
 
     @rpc

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 from nodelab.host.commands import CommandError
@@ -129,7 +128,7 @@ class RuntimeServer:
                 record = self.records.containers.get(name)
                 if record is not None:
                     try:
-                        self.runtime_service.publish(record, cri.CONTAINER_STOPPED_EVENT)
+                        self.runtime_service.publish_exit(record)
                     except Exception:  # noqa: BLE001 - the watcher must keep running
                         log.exception("publishing the exit of %s failed", name)
             seen = current

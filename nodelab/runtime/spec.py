@@ -18,8 +18,11 @@ Merge rules (containerd `getProcessArgs`, `WithUser`, `WithEnv`):
   `supplemental_groups`.
 
 Namespaces: net, ipc and uts are joined from the sandbox's pinned namespaces (host ones when the
-pod uses the node's); pid is the container's own, the pod's (when `shareProcessNamespace`) or the
-target container's; the mount namespace is always new.
+pod uses the node's); pid is the container's own, the pod's or the target container's; the mount
+namespace is always new. CRI's default pid mode is POD (enum value 0); a container asking for it
+joins the pod's PID namespace when the pod has one (`shareProcessNamespace`) and otherwise gets
+its own, since pinned sandboxes have no pause process whose namespace could be joined (the kubelet
+always says CONTAINER for pods that do not share).
 
 Security defaults: containerd's capability set, its masked and read-only `/proc` and `/sys`
 paths (replaced by the kubelet's lists when it sends them), `noNewPrivileges` on request; a
@@ -249,7 +252,7 @@ def namespaces(security: Any, sandbox: SandboxContext, host: HostFacts) -> list[
                        ("uts", sandbox.uts_path)):
         if path is not None:
             result.append({"type": kind, "path": path})
-    pid_mode = options.pid if options is not None else NAMESPACE_CONTAINER
+    pid_mode = options.pid if options is not None else NAMESPACE_POD  # the proto default
     if pid_mode == NAMESPACE_POD and sandbox.pid_path:
         result.append({"type": "pid", "path": sandbox.pid_path})
     elif pid_mode == NAMESPACE_TARGET and options is not None:

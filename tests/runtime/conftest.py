@@ -29,6 +29,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry
         push_busybox(reg)
         push_busybox(reg, "whiteout", extra=[whiteout_layer()])
         push_busybox(reg, "pause", config=ImageConfig(cmd=("sleep", "infinity")))
+        push_busybox(reg, "stopsig", config=ImageConfig(cmd=("sh",), stop_signal="SIGINT"))
         yield reg
 
 

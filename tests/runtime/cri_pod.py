@@ -30,9 +30,11 @@ class Pod:
                                         timeout=60).pod_sandbox_id
 
     def container(self, name: str, args: list[str], start: bool = True, **extra: Any) -> str:
+        image = extra.pop("image", None) or cri.ImageSpec(image=self.endpoint.image())
+        if image.image != self.endpoint.image():
+            self.endpoint.image_stub().PullImage(cri.PullImageRequest(image=image), timeout=120)
         config = cri.ContainerConfig(
-            metadata=cri.ContainerMetadata(name=name, attempt=0),
-            image=cri.ImageSpec(image=self.endpoint.image()),
+            metadata=cri.ContainerMetadata(name=name, attempt=0), image=image,
             command=["/bin/sh", "-c"], args=args, log_path=f"{name}/0.log",
             labels={"container": name}, **extra)
         cid = self.rt.CreateContainer(cri.CreateContainerRequest(
