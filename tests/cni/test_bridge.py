@@ -225,3 +225,16 @@ def test_dual_stack_results_have_the_same_shape(make_node: Callable[[str], Node]
         assert "10.250.7.2/24" in addresses and "fd00:10:250:7::2/64" in addresses
         node.invoker.delete(conflist, "c1", netns_path(pod), "eth0")
     assert shapes["nodelab"] == shapes["reference"]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_requested_address_through_cni_args(
+    make_node: Callable[[str], Node], flavour: str
+) -> None:
+    node = make_node(flavour)
+    conflist = node.conflist(routes=())
+    pod = node.pod("ip")
+    args = {"IgnoreUnknown": "1", "IP": "10.250.7.77"}
+    result = node.invoker.add(conflist, "c1", netns_path(pod), "eth0", args=args)
+    assert result.ips[0].address == "10.250.7.77/24"
+    node.invoker.delete(conflist, "c1", netns_path(pod), "eth0", args=args)

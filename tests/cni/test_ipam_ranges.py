@@ -76,3 +76,16 @@ def test_dual_stack_gets_one_address_per_range_set(tmp_path: Path) -> None:
     with Store(tmp_path, "net") as store:
         cidrs = [a.cidr for a in allocate(store, sets, "c1", "eth0")]
     assert cidrs == ["10.1.0.2/24", "fd00:1::2/120"]
+
+
+def test_requested_addresses_are_taken_as_asked(tmp_path: Path) -> None:
+    sets = parse_range_sets({"ranges": [[{"subnet": "10.1.0.0/24"}], [{"subnet": "fd00:1::/120"}]]})
+    wanted = [ipaddress.ip_address("10.1.0.50")]
+    with Store(tmp_path, "net") as store:
+        got = [a.cidr for a in allocate(store, sets, "c1", "eth0", wanted)]
+        assert got == ["10.1.0.50/24", "fd00:1::2/120"], "the other set allocates as usual"
+        for taken in ("10.1.0.50", "10.1.0.1", "10.9.9.9"):
+            with pytest.raises(CNIError) as info:
+                allocate(store, sets, "c2", "eth0", [ipaddress.ip_address(taken)])
+            assert info.value.code == 7
+        assert store.owned_by("c2", "eth0") == [], "a failed ADD keeps nothing"

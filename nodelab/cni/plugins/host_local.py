@@ -3,7 +3,8 @@
 A main plugin (bridge) runs it with the same stdin and environment and gets back `ips` (with
 gateways), `routes` and `dns`; the main plugin puts them on the interface it made.
 
-- ADD: reserve one address per range set (see `ipam/allocator.py`); result as upstream's.
+- ADD: reserve one address per range set (see `ipam/allocator.py`), or the addresses asked
+  for (the `ips` capability, `args.cni.ips`, or CNI_ARGS `IP=10.244.1.9`); result as upstream's.
 - DEL: release every address of (CNI_CONTAINERID, CNI_IFNAME); nothing held is fine.
 - CHECK: the attachment must still hold its addresses.
 - GC (1.1): release every reservation whose attachment is not in `cni.dev/valid-attachments`.
@@ -15,13 +16,14 @@ state dir.
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 from typing import Any
 
 from nodelab.cni.errors import INVALID_NETWORK_CONFIG, PLUGIN_NOT_AVAILABLE, CNIError
 from nodelab.cni.ipam.allocator import allocate
-from nodelab.cni.ipam.ranges import candidates, parse_range_sets
+from nodelab.cni.ipam.ranges import IPAddress, candidates, parse_range_sets
 from nodelab.cni.ipam.store import DEFAULT_DATA_DIR, Store
 from nodelab.cni.result import IPConfig, Result, Route
 from nodelab.cni.skel import Handlers, Request, serve
@@ -66,12 +68,28 @@ def routes_of(ipam: dict[str, Any]) -> tuple[Route, ...]:
     return tuple(routes)
 
 
+def requested_addresses(request: Request) -> list[IPAddress]:
+    """Addresses asked for: runtimeConfig `ips` (capability), `args.cni.ips`, CNI_ARGS `IP=`."""
+    raw: list[str] = []
+    raw += [str(ip) for ip in request.runtime_config.get("ips") or []]
+    args = request.config.get("args")
+    if isinstance(args, dict) and isinstance(args.get("cni"), dict):
+        raw += [str(ip) for ip in args["cni"].get("ips") or []]
+    if request.args.get("IP"):
+        raw += request.args["IP"].split(",")
+    try:
+        return [ipaddress.ip_interface(ip.strip()).ip for ip in raw if ip.strip()]
+    except ValueError as exc:
+        raise CNIError(INVALID_NETWORK_CONFIG, f"host-local: invalid requested IP: {exc}") from exc
+
+
 def add(request: Request) -> Result:
     ipam = ipam_section(request)
     range_sets = parse_range_sets(ipam)
     routes = routes_of(ipam)
+    requested = requested_addresses(request)
     with store_for(request) as store:
-        allocations = allocate(store, range_sets, request.container_id, request.ifname)
+        allocations = allocate(store, range_sets, request.container_id, request.ifname, requested)
     dns: dict[str, Any] = {}
     if ipam.get("resolvConf"):
         try:
