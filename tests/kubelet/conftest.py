@@ -30,6 +30,7 @@ from tests.kubelet.processes import (
     Process,
     Runtime,
     free_port,
+    remove_cgroups,
     wait_for,
 )
 from tests.kubelet.workload import PodRunner, local_registry
@@ -80,15 +81,17 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     conf = base / "cni"
     conf.mkdir(parents=True)
     sock = base / "cri.sock"
+    cgroup = f"nlkt{os.urandom(2).hex()}"
     process = Process([sys.executable, "-m", "nodelab.runtime", "--state-dir",
                        str(base / "state"), "--socket", str(sock), "--cni-conf-dir", str(conf),
-                       "--cgroup-root", f"nodelab/nlkt{os.getpid() % 10000}"],
+                       "--cgroup-root", f"nodelab/{cgroup}"],
                       base / "runtime.log").start()
     try:
         wait_for(sock.exists, 20, f"the runtime socket {sock}:\n{process.output()}")
         yield Runtime(f"unix://{sock}", conf, process)
     finally:
         process.stop()
+        remove_cgroups(cgroup)
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +178,4 @@ def workload(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         if runner is not None:
             runner.remove_all()
         process.stop()
+        remove_cgroups(f"nlkt{uid}")

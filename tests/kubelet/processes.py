@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -132,3 +133,19 @@ class KubeletRun:
 KubeletFactory = Callable[..., KubeletRun]
 
 
+
+
+def remove_cgroups(name: str) -> None:
+    """Remove `nodelab/<name>` (empty groups, deepest first) from every cgroup hierarchy."""
+    root = Path("/sys/fs/cgroup")
+    tops = [root / "nodelab" / name] + [c / "nodelab" / name for c in root.iterdir()
+                                        if c.is_dir()]
+    for top in tops:
+        if not top.is_dir():
+            continue
+        for directory in sorted((p for p in top.rglob("*") if p.is_dir()),
+                                key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        with contextlib.suppress(OSError):
+            top.rmdir()
