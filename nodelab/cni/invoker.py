@@ -32,9 +32,15 @@ from typing import Any
 from nodelab.cni import version
 from nodelab.cni.cache import ResultCache
 from nodelab.cni.config import NetworkConfigList, PluginConfig
-from nodelab.cni.errors import INCOMPATIBLE_VERSION, INVALID_NETWORK_CONFIG, CNIError
+from nodelab.cni.errors import (
+    INCOMPATIBLE_VERSION,
+    INVALID_ENVIRONMENT,
+    INVALID_NETWORK_CONFIG,
+    CNIError,
+)
 from nodelab.cni.plugin_exec import cni_env, exec_plugin, find_plugin
 from nodelab.cni.result import Result
+from nodelab.cni.skel import valid_container_id
 
 UPSTREAM_PLUGIN_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
 
@@ -98,6 +104,12 @@ class CNIInvoker:
         ifname: str = "",
         args: Mapping[str, str] | None = None,
     ) -> bytes:
+        if container_id and not valid_container_id(container_id):
+            raise CNIError(
+                INVALID_ENVIRONMENT,
+                f"invalid container id {container_id!r}",
+                "it must start with a letter or digit and hold only letters, digits, _ . -",
+            )
         executable = find_plugin(plugin.type, self.plugin_path)
         env = cni_env(
             command,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -105,6 +106,11 @@ def parse_cni_args(text: str) -> dict[str, str]:
     return args
 
 
+def valid_container_id(container_id: str) -> bool:
+    """The spec's rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]*` (it also keeps cache file names safe)."""
+    return bool(re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", container_id))
+
+
 def decode_request(environ: Mapping[str, str], stdin: bytes) -> Request:
     """Build the Request from the environment and stdin, checking both as the spec says."""
     command = environ.get("CNI_COMMAND", "")
@@ -144,6 +150,12 @@ def decode_request(environ: Mapping[str, str], stdin: bytes) -> Request:
         )
     if not request.network_name:
         raise CNIError(INVALID_NETWORK_CONFIG, "network config has no name")
+    if request.container_id and not valid_container_id(request.container_id):
+        raise CNIError(
+            INVALID_ENVIRONMENT,
+            f"invalid CNI_CONTAINERID {request.container_id!r}",
+            "it must start with a letter or digit and hold only letters, digits, _ . -",
+        )
     if (
         request.command in ("ADD", "DEL", "CHECK")
         and request.ifname

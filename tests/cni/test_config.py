@@ -132,3 +132,12 @@ def test_plan_calls_shows_order_env_and_stdin_without_running_anything(tmp_path:
     assert [c.plugin for c in delete] == ["portmap", "bridge"]
     assert delete[0].executable is None, "not on that path"
     assert delete[0].stdin["prevResult"]["ips"] == cached["ips"]
+
+
+def test_invoker_refuses_a_container_id_the_spec_forbids(tmp_path: Path) -> None:
+    from nodelab.cni import CNIInvoker
+
+    invoker = CNIInvoker([tmp_path], tmp_path / "cache")
+    with pytest.raises(CNIError) as info:
+        invoker.add(parse_conflist(CONFLIST), "../../etc", "/var/run/netns/x", "eth0")
+    assert info.value.code == 4

@@ -68,6 +68,7 @@ def test_version_lists_1_1_0(plugin: str) -> None:
         (GOOD_ENV, json.dumps({k: v for k, v in CONFIG.items() if k != "name"}).encode(), 7),
         (GOOD_ENV, json.dumps(CONFIG).encode(), 4),
         (GOOD_ENV, json.dumps({**CONFIG, "vlan": 100}).encode(), 2),
+        ({**GOOD_ENV, "CNI_CONTAINERID": "../etc"}, json.dumps(CONFIG).encode(), 4),
     ],
     ids=[
         "no-ifname",
@@ -80,6 +81,7 @@ def test_version_lists_1_1_0(plugin: str) -> None:
         "no-name",
         "no-netns",
         "vlan",
+        "bad-container-id",
     ],
 )
 def test_bridge_errors_carry_the_spec_code(env: dict[str, str], stdin: bytes, code: int) -> None:
