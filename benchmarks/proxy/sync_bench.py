@@ -39,9 +39,11 @@ from nodelab.proxy import (
     ServicePortSpec,
     SliceEndpoint,
     SlicePort,
+    render_plan,
 )
 from nodelab.proxy.iptables_apply import RESTORE
 from nodelab.proxy.iptables_plan import IptablesPlan
+from nodelab.proxy.node_namespace import APPLY_TIMEOUT
 
 POD_IP = "10.244.0.2"
 NODE = ProxyNode("node1")
@@ -163,15 +165,21 @@ def bench_node() -> Iterator[str]:
             subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
-def floor_seconds(proxier: Proxier) -> float:
-    """The apply tool alone on the full payload (after removing the rules it would create)."""
-    plan = proxier.plan
-    proxier.remove_rules()
-    argv = RESTORE if isinstance(plan, IptablesPlan) else ["nft", "-f", "-"]
-    text = plan.payload if isinstance(plan, IptablesPlan) else plan.script  # type: ignore[union-attr]
+def floor_seconds(proxier: Proxier, state: ProxyState) -> float:
+    """The apply tool alone on the full payload, in the still empty namespace.
+
+    The tool only: no jump rules, no render. The rules are removed again afterwards.
+    """
+    plan = render_plan(proxier.mode, state, proxier.node)
+    if isinstance(plan, IptablesPlan):
+        argv, text = RESTORE, plan.payload
+    else:
+        argv, text = ["nft", "-f", "-"], plan.script
     start = time.monotonic()
-    proxier.ns.run(argv, input=text, timeout=1800)
-    return time.monotonic() - start
+    proxier.ns.run(argv, input=text, timeout=APPLY_TIMEOUT)
+    elapsed = time.monotonic() - start
+    proxier.remove_rules()
+    return elapsed
 
 
 def measure(mode: str, n: int, per: int, connects: int) -> Result:
@@ -179,10 +187,8 @@ def measure(mode: str, n: int, per: int, connects: int) -> Result:
         proxier = Proxier(NODE, mode, node, clear_udp_conntrack=False)
         try:
             state = cluster(n, per)
+            floor = floor_seconds(proxier, state)
             full = proxier.sync(state)
-            floor = floor_seconds(proxier)
-            proxier.plan = None
-            proxier.sync(state)
             partial = proxier.sync(cluster(n, per, drop_one=True))
             out = proxier.ns.run(
                 [sys.executable, "-c", CONNECT, last_cluster_ip(n), "80", str(connects)],
