@@ -165,8 +165,15 @@ def reconcile(service: Obj, pods: Sequence[Obj], existing: Sequence[Obj]) -> Sli
     if not (service.get("spec") or {}).get("selector"):
         return plan  # a Service without a selector: its slices are the user's
     unused = sorted(existing, key=lambda s: s["metadata"]["name"])
-    for group in desired_groups(service, pods):
+    groups = desired_groups(service, pods)
+    done = 0
+    for group in groups:
         match = next((s for s in unused if port_key(s.get("ports") or []) == group.key), None)
+        if match is None:  # rewrite a slice no other group wants rather than churn
+            wanted_later = {g.key for g in groups[done + 1:]}
+            match = next((s for s in unused
+                          if port_key(s.get("ports") or []) not in wanted_later), None)
+        done += 1
         if match is None:
             plan.create.append(slice_object(service, group))
             continue

@@ -104,3 +104,12 @@ def test_publish_not_ready_addresses_marks_every_endpoint_ready() -> None:
     created = reconcile(service(publishNotReadyAddresses=True),
                         [pod("b", "10.244.0.3", ready=False)], []).create[0]
     assert created["endpoints"][0]["conditions"]["ready"] is True
+
+
+def test_a_slice_whose_ports_changed_is_rewritten_not_replaced() -> None:
+    empty = reconcile(service(), [], []).create[0]
+    existing = {**empty, "metadata": {**empty["metadata"], "name": "web-1",
+                                      "resourceVersion": "3"}}
+    plan = reconcile(service(), [pod("a", "10.244.0.2")], [existing])
+    assert not plan.create and not plan.delete
+    assert [u["metadata"]["name"] for u in plan.update] == ["web-1"]

@@ -1,0 +1,36 @@
+"""The set of controllers the embedded control plane runs, and starting them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kubernetes.client import ApiClient
+
+from nodelab.controlplane.controllers.deployments import DeploymentController
+from nodelab.controlplane.controllers.endpointslices import EndpointSliceController
+from nodelab.controlplane.controllers.garbagecollector import GarbageCollector
+from nodelab.controlplane.controllers.ipam import NodeIpamController
+from nodelab.controlplane.controllers.loop import Controller, ControllerLoop
+from nodelab.controlplane.controllers.namespaces import NamespaceController
+from nodelab.controlplane.controllers.nodelifecycle import NodeLifecycleController
+from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
+from nodelab.controlplane.controllers.replicasets import ReplicaSetController
+from nodelab.controlplane.scheduler.loop import SchedulerController
+
+
+def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD) -> list[Controller]:
+    return [
+        SchedulerController(),
+        NodeIpamController(),
+        NodeLifecycleController(node_grace),
+        EndpointSliceController(),
+        DeploymentController(),
+        ReplicaSetController(),
+        GarbageCollector(),
+        NamespaceController(),
+    ]
+
+
+def start_controllers(api_client: ApiClient, node_grace: dt.timedelta = GRACE_PERIOD,
+                      resync: float = 1.0) -> ControllerLoop:
+    return ControllerLoop(api_client, default_controllers(node_grace), resync).start()

@@ -1,0 +1,89 @@
+"""The scheduler as a controller: bind each pending pod to the node its plan picks.
+
+A pod is pending when it has no `spec.nodeName`, is not being deleted and names the default
+scheduler. Pods are taken oldest first; each binding (`pods/binding`) is counted at once for
+the pods that follow in the same pass. A pod that fits nowhere gets the PodScheduled=False
+condition (reason Unschedulable) and a FailedScheduling event with upstream's message, once
+per distinct message; it is retried whenever pods or nodes change.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from nodelab.controlplane.scheduler.filters import NodeInfo
+from nodelab.controlplane.scheduler.plan import schedule
+from nodelab.kube.events import event_for, now_rfc3339
+from nodelab.kube.store import Store
+from nodelab.kube.writer import Writer
+
+COMPONENT = "default-scheduler"
+
+
+def pending(pod: dict[str, Any]) -> bool:
+    spec, metadata = pod.get("spec") or {}, pod.get("metadata") or {}
+    return (not spec.get("nodeName") and not metadata.get("deletionTimestamp")
+            and (spec.get("schedulerName") or COMPONENT) == COMPONENT
+            and (pod.get("status") or {}).get("phase", "Pending") == "Pending")
+
+
+def _scheduled_condition(pod: dict[str, Any]) -> dict[str, Any] | None:
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "PodScheduled":
+            return dict(condition)
+    return None
+
+
+class SchedulerController:
+    name = "scheduler"
+    kinds: tuple[str, ...] = ("pods", "nodes")
+    periodic = False
+
+    def sync(self, store: Store, writer: Writer) -> None:
+        pods = store.list("pods")
+        queue = sorted((p for p in pods if pending(p)), key=lambda p: (
+            p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"]))
+        if not queue:
+            return
+        placed: dict[str, list[dict[str, Any]]] = {}
+        for pod in pods:
+            node_name = (pod.get("spec") or {}).get("nodeName")
+            if node_name and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                placed.setdefault(node_name, []).append(pod)
+        nodes = store.list("nodes")
+        for pod in queue:
+            infos = [NodeInfo(n, placed.get(n["metadata"]["name"], [])) for n in nodes]
+            decision = schedule(pod, infos)
+            metadata = pod["metadata"]
+            namespace, name = metadata["namespace"], metadata["name"]
+            if decision.node is None:
+                self._unschedulable(writer, pod, decision.message)
+                continue
+            writer.rest.create("pods", namespace, {
+                "apiVersion": "v1", "kind": "Binding",
+                "metadata": {"name": name, "namespace": namespace},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": decision.node},
+            }, subresource_of=name, subresource="binding")
+            bound = copy.deepcopy(pod)
+            bound["spec"]["nodeName"] = decision.node
+            writer.store.handle("pods", "MODIFIED", bound)
+            placed.setdefault(decision.node, []).append(bound)
+            writer.event(event_for(pod, "Pod", "Scheduled",
+                                   f"Successfully assigned {namespace}/{name} to {decision.node}",
+                                   component=COMPONENT))
+
+    def _unschedulable(self, writer: Writer, pod: dict[str, Any], message: str) -> None:
+        current = _scheduled_condition(pod)
+        if current and current.get("status") == "False" and current.get("message") == message:
+            return
+        condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                     "message": message, "lastProbeTime": None,
+                     "lastTransitionTime": now_rfc3339()}
+        others = [c for c in (pod.get("status") or {}).get("conditions") or []
+                  if c.get("type") != "PodScheduled"]
+        metadata = pod["metadata"]
+        writer.patch("pods", metadata["namespace"], metadata["name"],
+                     {"status": {"conditions": [*others, condition]}}, subresource="status")
+        writer.event(event_for(pod, "Pod", "FailedScheduling", message, component=COMPONENT,
+                               event_type="Warning"))

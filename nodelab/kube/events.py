@@ -1,0 +1,65 @@
+"""core/v1 Events as agents record them (what `kubectl describe` and `kubectl get events` show).
+
+`event_for(obj, ...)` builds the Event for any object (its involvedObject taken from the
+object's kind, name, namespace, uid and apiVersion); cluster-scoped objects' events go to the
+`default` namespace, as upstream's do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+
+def now_rfc3339() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def involved_object(obj: Mapping[str, Any], kind: str, api_version: str = "v1") -> dict[str, Any]:
+    metadata = obj.get("metadata") or {}
+    involved = {"kind": kind, "name": metadata.get("name"), "apiVersion": api_version}
+    if metadata.get("namespace"):
+        involved["namespace"] = metadata["namespace"]
+    if metadata.get("uid"):
+        involved["uid"] = metadata["uid"]
+    if metadata.get("resourceVersion"):
+        involved["resourceVersion"] = metadata["resourceVersion"]
+    return involved
+
+
+def event_for(
+    obj: Mapping[str, Any],
+    kind: str,
+    reason: str,
+    message: str,
+    *,
+    component: str,
+    event_type: str = "Normal",
+    host: str | None = None,
+    api_version: str = "v1",
+    now: str | None = None,
+) -> dict[str, Any]:
+    involved = involved_object(obj, kind, api_version)
+    stamp = now or now_rfc3339()
+    namespace = involved.get("namespace") or "default"
+    source = {"component": component}
+    if host:
+        source["host"] = host
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{involved['name']}.{secrets.token_hex(8)}",
+                     "namespace": namespace},
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "type": event_type,
+        "source": source,
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+        "reportingComponent": component,
+        "reportingInstance": host or component,
+    }

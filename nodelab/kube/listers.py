@@ -1,0 +1,29 @@
+"""The official client's list-everywhere function for each resource a reflector may watch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes import client
+
+
+def lister(api_client: client.ApiClient, kind: str) -> Callable[..., Any]:
+    core = client.CoreV1Api(api_client)
+    apps = client.AppsV1Api(api_client)
+    functions: dict[str, Callable[..., Any]] = {
+        "pods": core.list_pod_for_all_namespaces,
+        "nodes": core.list_node,
+        "namespaces": core.list_namespace,
+        "services": core.list_service_for_all_namespaces,
+        "endpoints": core.list_endpoints_for_all_namespaces,
+        "events": core.list_event_for_all_namespaces,
+        "configmaps": core.list_config_map_for_all_namespaces,
+        "secrets": core.list_secret_for_all_namespaces,
+        "serviceaccounts": core.list_service_account_for_all_namespaces,
+        "endpointslices": client.DiscoveryV1Api(api_client).list_endpoint_slice_for_all_namespaces,
+        "leases": client.CoordinationV1Api(api_client).list_lease_for_all_namespaces,
+        "replicasets": apps.list_replica_set_for_all_namespaces,
+        "deployments": apps.list_deployment_for_all_namespaces,
+    }
+    return functions[kind]

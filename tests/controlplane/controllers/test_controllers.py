@@ -1,0 +1,246 @@
+"""Controllers against a real API server process, driven with real kubectl.
+
+The controllers run in this test process (as they run in the controlplane process) as clients
+of the API server. Where a test needs a kubelet's part (a Ready node with a fresh lease, pods
+that become Ready), the test writes those statuses through the API itself, as a kubelet does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from nodelab.controlplane.controllers.loop import ControllerLoop
+from nodelab.controlplane.controllers.setup import default_controllers
+from nodelab.kube.rest import Rest
+from tests.controlplane.apiserver import RunningApiServer
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def controllers(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
+    loop = ControllerLoop(apiserver.client(), default_controllers(dt.timedelta(seconds=3)),
+                          resync=0.5).start()
+    assert loop.wait_synced(20)
+    try:
+        yield loop
+    finally:
+        loop.stop()
+
+
+@pytest.fixture(scope="module")
+def rest(apiserver: RunningApiServer) -> Rest:
+    return Rest(apiserver.client())
+
+
+@pytest.fixture(scope="module")
+def live_nodes(rest: Rest) -> Iterator[list[str]]:
+    """node1 and node2, Ready, with leases renewed every half second (a kubelet's part)."""
+    names = ["node1", "node2"]
+    for name in names:
+        make_ready_node(rest, name)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(0.5):
+            for name in names:
+                heartbeat(rest, name)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield names
+    finally:
+        stop.set()
+        thread.join()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout}s: {check}")
+        time.sleep(0.1)
+
+
+def stamp(when: dt.datetime | None = None) -> str:
+    return (when or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_ready_node(rest: Rest, name: str, cpu: str = "2") -> None:
+    rest.create("nodes", None, {"apiVersion": "v1", "kind": "Node", "metadata": {
+        "name": name, "labels": {"kubernetes.io/hostname": name}}})
+    heartbeat(rest, name, cpu)
+
+
+def heartbeat(rest: Rest, name: str, cpu: str = "2") -> None:
+    now = stamp()
+    rest.patch("nodes", None, name, {"status": {
+        "capacity": {"cpu": cpu, "memory": "4Gi", "pods": "110"},
+        "allocatable": {"cpu": cpu, "memory": "4Gi", "pods": "110"},
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                        "message": "kubelet is posting ready status",
+                        "lastHeartbeatTime": now, "lastTransitionTime": now}]}},
+        subresource="status")
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": {"name": name, "namespace": "kube-node-lease"},
+             "spec": {"holderIdentity": name, "leaseDurationSeconds": 40,
+                      "renewTime": dt.datetime.now(dt.timezone.utc).strftime(
+                          "%Y-%m-%dT%H:%M:%S.%fZ")}}
+    try:
+        rest.create("leases", "kube-node-lease", lease)
+    except Exception:
+        rest.patch("leases", "kube-node-lease", name, {"spec": lease["spec"]})
+
+
+def set_pod_ready(rest: Rest, namespace: str, name: str, ip: str, ready: bool) -> None:
+    rest.patch("pods", namespace, name, {"status": {
+        "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}},
+        subresource="status")
+
+
+def test_nodes_get_pod_ranges_and_pods_are_scheduled(
+    apiserver: RunningApiServer, controllers: ControllerLoop, live_nodes: list[str]
+) -> None:
+    cidrs = eventually(lambda: {
+        n["metadata"]["name"]: n["spec"].get("podCIDR")
+        for n in apiserver.kubectl_json("get", "nodes")["items"]
+        if n["spec"].get("podCIDR")} if len([
+            n for n in apiserver.kubectl_json("get", "nodes")["items"]
+            if n["spec"].get("podCIDR")]) == 2 else None)
+    assert sorted(cidrs.values()) == ["10.244.0.0/24", "10.244.1.0/24"]
+    apiserver.kubectl("run", "sched1", "--image=busybox")
+    pod = eventually(lambda: (p := apiserver.kubectl_json("get", "pod", "sched1"))["spec"].get(
+        "nodeName") and p)
+    assert pod["spec"]["nodeName"] in ("node1", "node2")
+    events = apiserver.kubectl("get", "events", "--field-selector",
+                               "involvedObject.name=sched1").stdout
+    assert "Scheduled" in events and "Successfully assigned default/sched1" in events
+
+
+def test_a_pod_that_fits_nowhere_says_why(
+    apiserver: RunningApiServer, controllers: ControllerLoop, live_nodes: list[str]
+) -> None:
+    apiserver.kubectl("run", "huge", "--image=busybox", "--overrides",
+                      '{"spec":{"containers":[{"name":"huge","image":"busybox",'
+                      '"resources":{"requests":{"cpu":"64"}}}]}}')
+
+    def condition() -> dict[str, Any] | None:
+        pod = apiserver.kubectl_json("get", "pod", "huge")
+        return next((c for c in pod["status"].get("conditions") or []
+                     if c["type"] == "PodScheduled" and c["status"] == "False"), None)
+
+    found = eventually(condition)
+    assert found["reason"] == "Unschedulable"
+    assert found["message"].startswith("0/")
+    assert "Insufficient cpu" in found["message"]
+    events = apiserver.kubectl("get", "events", "--field-selector",
+                               "involvedObject.name=huge").stdout
+    assert "FailedScheduling" in events
+
+
+def test_deployment_replicasets_pods_and_endpointslices(
+    apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest, live_nodes: list[str]
+) -> None:
+    apiserver.kubectl("apply", "-f", "-", input="""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web, ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+""")
+
+    def pods() -> list[dict[str, Any]]:
+        items = apiserver.kubectl_json("get", "pods", "-l", "app=web")["items"]
+        return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+    web = eventually(lambda: len(pods()) == 3 and pods())
+    owners = {p["metadata"]["ownerReferences"][0]["name"] for p in web}
+    assert len(owners) == 1 and owners.pop().startswith("web-")
+    for i, pod in enumerate(web):
+        set_pod_ready(rest, "default", pod["metadata"]["name"], f"10.244.0.{10 + i}", True)
+
+    def ready_endpoints() -> set[str]:
+        slices = apiserver.kubectl_json("get", "endpointslices", "-l",
+                                        "kubernetes.io/service-name=web")["items"]
+        return {e["addresses"][0] for s in slices for e in s.get("endpoints") or []
+                if e["conditions"].get("ready")}
+
+    assert eventually(lambda: len(ready_endpoints()) == 3 and ready_endpoints()) == {
+        "10.244.0.10", "10.244.0.11", "10.244.0.12"}
+    started = time.monotonic()
+    set_pod_ready(rest, "default", web[0]["metadata"]["name"], "10.244.0.10", False)
+    eventually(lambda: "10.244.0.10" not in ready_endpoints(), timeout=5)
+    assert time.monotonic() - started < 1.5  # follows readiness within about a second
+
+    def available(ready: int) -> str | None:
+        status = apiserver.kubectl_json("get", "deploy", "web")["status"]
+        if status.get("readyReplicas") != ready:
+            return None
+        return next(c["reason"] for c in status["conditions"] if c["type"] == "Available")
+
+    # 3 replicas allow floor(25% of 3) = 0 unavailable: one unready pod makes it unavailable
+    assert eventually(lambda: available(2)) == "MinimumReplicasUnavailable"
+    set_pod_ready(rest, "default", web[0]["metadata"]["name"], "10.244.0.10", True)
+    assert eventually(lambda: available(3)) == "MinimumReplicasAvailable"
+    apiserver.kubectl("rollout", "status", "deployment/web", "--timeout=10s")
+    apiserver.kubectl("scale", "deployment", "web", "--replicas=1")
+    eventually(lambda: len(pods()) == 1)
+
+
+def test_deleting_a_deployment_collects_its_replicasets_and_pods(
+    apiserver: RunningApiServer, controllers: ControllerLoop, live_nodes: list[str]
+) -> None:
+    apiserver.kubectl("create", "deployment", "gc", "--image=busybox", "--replicas=2")
+    eventually(lambda: len(apiserver.kubectl_json("get", "pods", "-l", "app=gc")["items"]) == 2)
+    apiserver.kubectl("delete", "deployment", "gc", "--cascade=background", "--wait=false")
+    eventually(lambda: not apiserver.kubectl_json("get", "rs", "-l", "app=gc")["items"] or None,
+               timeout=15)
+    # pods go through graceful deletion (no kubelet here to finish it): all are terminating
+    eventually(lambda: all(p["metadata"].get("deletionTimestamp") for p in
+                           apiserver.kubectl_json("get", "pods", "-l", "app=gc")["items"]))
+
+
+def test_a_silent_node_becomes_unknown_and_tainted(
+    apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest
+) -> None:
+    make_ready_node(rest, "silent")
+
+    def taints() -> set[tuple[str, str]]:
+        node = apiserver.kubectl_json("get", "node", "silent")
+        return {(t["key"], t["effect"]) for t in node.get("spec", {}).get("taints") or []}
+
+    eventually(lambda: taints() == set() or None, timeout=2)
+    unreachable = {("node.kubernetes.io/unreachable", "NoSchedule"),
+                   ("node.kubernetes.io/unreachable", "NoExecute")}
+    eventually(lambda: taints() == unreachable or None, timeout=15)
+    node = apiserver.kubectl_json("get", "node", "silent")
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("Unknown", "NodeStatusUnknown")
+    heartbeat(rest, "silent")
+    eventually(lambda: taints() == set() or None, timeout=10)
