@@ -50,7 +50,7 @@ def ensure_jump(ns: NodeNamespace, jump: JumpRule) -> None:
 def apply_iptables(plan: IptablesPlan, ns: NodeNamespace) -> None:
     """Load `plan` into the kernel of `ns` atomically (per table), then ensure the jumps."""
     try:
-        if plan.route_localnet:
+        if plan.route_localnet and plan.full:
             ns.set_sysctl("net.ipv4.conf.all.route_localnet", "1")
         ns.run(RESTORE, input=plan.payload, timeout=APPLY_TIMEOUT)
         for jump in plan.jumps:

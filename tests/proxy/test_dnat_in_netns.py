@@ -154,3 +154,14 @@ def test_traffic_policies_local(lab: NodeLab, proxier: Proxier) -> None:
     assert cluster.errors == {} and len(cluster.seen) == 3
     internal = lab.requests(lab.client, "10.96.0.13", 80, 30)
     assert internal.errors == {} and internal.seen == {"pod-1": 30}
+
+
+def test_localhost_node_port_in_iptables_mode(lab: NodeLab) -> None:
+    proxier = Proxier(NODE, "iptables", lab.node)
+    try:
+        proxier.sync(services())
+        seen = lab.requests(lab.node, "127.0.0.1", 30080, 30)
+        assert seen.errors == {} and len(seen.seen) >= 2
+        assert "KUBE-FIREWALL" in run(["ip", "netns", "exec", lab.node, "iptables-save"]).stdout
+    finally:
+        proxier.remove_rules()
