@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from nodelab.cni.config import (
         NetworkConfigList,
         PluginConfig,
+        default_conflist,
         load_conflist,
         parse_conflist,
     )
@@ -36,6 +37,7 @@ _EXPORTS = {
     "PluginCall": "calls",
     "plan_calls": "calls",
     "NetworkConfigList": "config",
+    "default_conflist": "config",
     "PluginConfig": "config",
     "load_conflist": "config",
     "parse_conflist": "config",
@@ -70,6 +72,7 @@ __all__ = [
     "PluginConfig",
     "Result",
     "Route",
+    "default_conflist",
     "default_plugin_path",
     "load_conflist",
     "parse_conflist",

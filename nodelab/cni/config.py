@@ -112,3 +112,22 @@ def load_conflist(path: Path | str) -> NetworkConfigList:
             INVALID_NETWORK_CONFIG, f"cannot read CNI config {path}: {exc.strerror}"
         ) from exc
     return parse_conflist(data, source=str(path))
+
+
+CONF_EXTENSIONS = (".conf", ".conflist", ".json")
+
+
+def default_conflist(conf_dir: Path | str) -> NetworkConfigList | None:
+    """The network a runtime uses: the first loadable config in `conf_dir` by file name, as
+    containerd and CRI-O pick it (`.conf`, `.conflist`, `.json`); None if there is none."""
+    directory = Path(conf_dir)
+    if not directory.is_dir():
+        return None
+    for path in sorted(directory.iterdir()):
+        if path.suffix not in CONF_EXTENSIONS or not path.is_file():
+            continue
+        try:
+            return load_conflist(path)
+        except CNIError:
+            continue
+    return None

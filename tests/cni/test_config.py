@@ -141,3 +141,17 @@ def test_invoker_refuses_a_container_id_the_spec_forbids(tmp_path: Path) -> None
     with pytest.raises(CNIError) as info:
         invoker.add(parse_conflist(CONFLIST), "../../etc", "/var/run/netns/x", "eth0")
     assert info.value.code == 4
+
+
+def test_default_conflist_is_the_first_loadable_file(tmp_path: Path) -> None:
+    from nodelab.cni import default_conflist
+
+    assert default_conflist(tmp_path / "missing") is None
+    (tmp_path / "05-broken.conflist").write_text("{")
+    (tmp_path / "10-pods.conflist").write_text(json.dumps(CONFLIST))
+    (tmp_path / "20-other.conf").write_text(
+        json.dumps({"cniVersion": "1.0.0", "name": "other", "type": "loopback"})
+    )
+    (tmp_path / "00-readme.txt").write_text("not a config")
+    chosen = default_conflist(tmp_path)
+    assert chosen is not None and chosen.name == "pods"
