@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodelab.widgets import markup
-from nodelab.widgets.kube_objects import KubeObject, ObjectSource, name_of, namespace_of
+from nodelab.widgets.kube_objects import (
+    KubeObject,
+    ObjectSource,
+    lab_objects,
+    name_of,
+    namespace_of,
+)
 from nodelab.widgets.kube_time import age, now
-from nodelab.widgets.live import Alive, LiveView
+from nodelab.widgets.live import Alive, LiveView, until_lab_down
 from nodelab.widgets.pod_lifecycle_view import PHASE_COLORS
 
 
@@ -97,6 +103,12 @@ class ClusterView(LiveView[ClusterSnapshot]):
     ) -> None:
         super().__init__(cluster_source(objects, namespace), interval=interval, alive=alive,
                          title=title)
+
+    @classmethod
+    def for_lab(cls, lab: Any, **kwargs: Any) -> ClusterView:
+        """This view on the API server of `lab` (a `nodelab.lab.Lab`); stops when it goes down."""
+        kwargs.setdefault("alive", until_lab_down(lab))
+        return cls(lab_objects(lab), **kwargs)
 
     def changed(self, old: ClusterSnapshot | None, new: ClusterSnapshot) -> bool:
         return True  # ages move on

@@ -89,3 +89,16 @@ class ApiObjects:
 
     def close(self) -> None:
         self._api.close()
+
+
+def lab_objects(lab: Any) -> ApiObjects:
+    """An `ApiObjects` on the admin kubeconfig of `lab` (a `nodelab.lab.Lab`)."""
+    kubeconfig = Path(lab.kubeconfig)
+    if not kubeconfig.exists():
+        from nodelab.errors import NodelabError
+
+        raise NodelabError(
+            f"lab {lab.name} has no kubeconfig at {kubeconfig} yet: its control plane is not "
+            f"running (bring it up with `nodelab up --name {lab.name}`)"
+        )
+    return ApiObjects(kubeconfig)

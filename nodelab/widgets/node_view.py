@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from nodelab.widgets import markup
-from nodelab.widgets.kube_objects import KubeObject, ObjectSource, name_of
+from nodelab.widgets.kube_objects import KubeObject, ObjectSource, lab_objects, name_of
 from nodelab.widgets.kube_time import age, now, parse_time, quantity
-from nodelab.widgets.live import Alive, LiveView
+from nodelab.widgets.live import Alive, LiveView, until_lab_down
 
 LEASE_NAMESPACE = "kube-node-lease"
 RESOURCES = ("cpu", "memory", "ephemeral-storage", "pods")
@@ -91,6 +91,12 @@ class NodeView(LiveView[NodeSnapshot]):
                          title=title or f"node {name}")
         self.renewals: list[datetime] = []
         """Every distinct Lease renewTime seen while the view ran, oldest first."""
+
+    @classmethod
+    def for_lab(cls, lab: Any, node: str = "node1", **kwargs: Any) -> NodeView:
+        """This view on the API server of `lab` (a `nodelab.lab.Lab`); stops when it goes down."""
+        kwargs.setdefault("alive", until_lab_down(lab))
+        return cls(lab_objects(lab), node, **kwargs)
 
     def observe(self, snapshot: NodeSnapshot) -> None:
         spec = (snapshot.lease or {}).get("spec") or {}

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from nodelab.widgets import markup
-from nodelab.widgets.kube_objects import KubeObject, ObjectSource, name_of
+from nodelab.widgets.kube_objects import KubeObject, ObjectSource, lab_objects, name_of
 from nodelab.widgets.kube_time import age, now, parse_time
-from nodelab.widgets.live import Alive, LiveView
+from nodelab.widgets.live import Alive, LiveView, until_lab_down
 
 PHASE_COLORS = {"Pending": markup.WARN, "Running": markup.OK, "Succeeded": markup.MUTED,
                 "Failed": markup.BAD, "Unknown": markup.BAD}
@@ -140,6 +140,14 @@ class PodLifecycleView(LiveView[PodSnapshot]):
                          title=title or f"pod {namespace}/{name}")
         self.phases: list[tuple[datetime, str]] = []
         """The phases this view saw, with when it first saw each."""
+
+    @classmethod
+    def for_lab(
+        cls, lab: Any, name: str, namespace: str = "default", **kwargs: Any
+    ) -> PodLifecycleView:
+        """This view on the API server of `lab` (a `nodelab.lab.Lab`); stops when it goes down."""
+        kwargs.setdefault("alive", until_lab_down(lab))
+        return cls(lab_objects(lab), name, namespace, **kwargs)
 
     def observe(self, snapshot: PodSnapshot) -> None:
         phase = ((snapshot.pod or {}).get("status") or {}).get("phase") \

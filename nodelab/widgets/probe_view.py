@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodelab.widgets import markup
-from nodelab.widgets.kube_objects import KubeObject, ObjectSource
-from nodelab.widgets.live import Alive, LiveView
+from nodelab.widgets.kube_objects import KubeObject, ObjectSource, lab_objects
+from nodelab.widgets.live import Alive, LiveView, until_lab_down
 from nodelab.widgets.plots import Chart, Marker, Series, line_chart
 from nodelab.widgets.pod_lifecycle_view import PodSnapshot, pod_source
 
@@ -121,6 +121,12 @@ class ProbeView(LiveView[ProbeSnapshot]):
         self.failures: list[tuple[float, str, str]] = []
         """(time, container, probe kind) of each failure the view learnt of."""
         self._failure_counts: dict[tuple[str, str], int] | None = None
+
+    @classmethod
+    def for_lab(cls, lab: Any, name: str, namespace: str = "default", **kwargs: Any) -> ProbeView:
+        """This view on the API server of `lab` (a `nodelab.lab.Lab`); stops when it goes down."""
+        kwargs.setdefault("alive", until_lab_down(lab))
+        return cls(lab_objects(lab), name, namespace, **kwargs)
 
     def observe(self, snapshot: ProbeSnapshot) -> None:
         now = time.time()

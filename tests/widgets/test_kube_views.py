@@ -10,15 +10,17 @@ import re
 
 import pytest
 
+from nodelab.errors import NodelabError
+from nodelab.lab.lab import Lab
 from nodelab.widgets.cluster_view import ClusterView
 from nodelab.widgets.kube_objects import StaticObjects
 from nodelab.widgets.node_view import NodeView
 from nodelab.widgets.pod_lifecycle_view import PodLifecycleView, pod_timeline
 from tests.widgets import objects as o
+from tests.widgets.conftest import needs_root
 
-pytestmark = pytest.mark.unit
 
-
+@pytest.mark.unit
 def test_node_view_shows_registration_and_heartbeats() -> None:
     source = StaticObjects([o.node(), o.lease(renewed=280)])
     view = NodeView(source, "node1")
@@ -43,11 +45,13 @@ def test_node_view_shows_registration_and_heartbeats() -> None:
     assert "3 renewals seen, intervals 10.0s 10.0s" in view.static_html()
 
 
+@pytest.mark.unit
 def test_node_view_of_a_node_not_registered_yet() -> None:
     view = NodeView(StaticObjects([]), "node2")
     assert "not registered" in view.static_html()
 
 
+@pytest.mark.unit
 def test_pod_timeline_orders_what_the_pod_and_its_events_tell() -> None:
     events = (o.event("Scheduled", 11, "assigned default/web to node1"),
               o.event("Pulled", 13, "image web:1.0 present"),
@@ -61,6 +65,7 @@ def test_pod_timeline_orders_what_the_pod_and_its_events_tell() -> None:
     assert order == sorted(order), texts
 
 
+@pytest.mark.unit
 def test_pod_lifecycle_view_records_phase_changes() -> None:
     source = StaticObjects([o.pod(phase="Pending"), o.event("Scheduled", 11, "assigned")])
     view = PodLifecycleView(source, "web")
@@ -75,6 +80,7 @@ def test_pod_lifecycle_view_records_phase_changes() -> None:
     assert "created (API server stored the Pod)" in text
 
 
+@pytest.mark.unit
 def test_cluster_view_groups_pods_by_node() -> None:
     source = StaticObjects([o.node("node1"), o.node("node2", ready="False"),
                             o.pod("web"), o.pod("db", node_name="node2"),
@@ -88,3 +94,12 @@ def test_cluster_view_groups_pods_by_node() -> None:
     assert "10.96.0.10" in html and "80→8080/TCP" in html and "app=web" in html
     assert view.render_text(view.snapshot) == (  # type: ignore[arg-type]
         "cluster: 2 node(s), 3 pod(s), 1 service(s)")
+
+
+@pytest.mark.privileged
+@needs_root
+def test_views_of_a_lab_without_control_plane_say_what_to_do(lab: Lab) -> None:
+    for make in (lambda: NodeView.for_lab(lab), lambda: ClusterView.for_lab(lab),
+                 lambda: PodLifecycleView.for_lab(lab, "web")):
+        with pytest.raises(NodelabError, match="control plane is not running"):
+            make()
