@@ -19,6 +19,7 @@ import pytest
 from nodelab.host.commands import run
 from nodelab.proxy import Proxier, ProxyNode, read_metrics
 from nodelab.proxy.iptables_apply import existing_chains
+from nodelab.proxy.nftables_apply import existing_objects
 from tests.proxy.builders import endpoints, service, state
 from tests.proxy.netlab import WEB_IPS, NodeLab, node_lab
 
@@ -95,6 +96,23 @@ def test_new_proxier_removes_what_an_old_one_left(lab: NodeLab) -> None:
         assert record.full and record.chains_deleted == 2
         now = {c for c in existing_chains(new.ns) if c.startswith("KUBE-SEP-")}
         assert len(now) == 1 and now < left
+    finally:
+        old.remove_rules()
+
+
+def test_new_nft_proxier_adopts_the_table_an_old_one_left(lab: NodeLab) -> None:
+    old = Proxier(NODE, "nftables", lab.node)
+    try:
+        old.sync(web(*WEB_IPS))
+        new = Proxier(NODE, "nftables", lab.node)  # a restarted proxy process
+        first = new.sync(web(WEB_IPS[0]))
+        assert first.full and first.chains_deleted == 2  # flushed now ...
+        second = new.sync(web(WEB_IPS[0]))
+        assert not second.full
+        chains, _ = existing_objects(new.ns)
+        assert len([c for c in chains if c.startswith("endpoint-")]) == 1  # ... deleted now
+        seen = lab.requests(lab.node, "10.96.0.10", 80, 10)
+        assert seen.errors == {} and seen.seen == {"pod-1": 10}
     finally:
         old.remove_rules()
 
