@@ -8,7 +8,7 @@ from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
 
-from nodelab.runtime import cgroups
+from nodelab.runtime import cgroups, sandboxes
 from nodelab.runtime.containers import Containers, LiveState
 from nodelab.runtime.images import ImageRecord
 from nodelab.runtime.records import ContainerRecord, SandboxRecord, decode_proto
@@ -154,7 +154,11 @@ def sandbox_stats(record: SandboxRecord, containers: Containers) -> Any:
     stats.linux.memory.rss_bytes.value = rss
     stats.linux.process.timestamp = now
     stats.linux.process.process_count.value = procs
-    if record.netns_name:
+    counters = sandboxes.interface_stats(record.netns_name) if record.netns_name else None
+    if counters is not None:
         stats.linux.network.timestamp = now
-        stats.linux.network.default_interface.name = "eth0"
+        iface = stats.linux.network.default_interface
+        iface.name = "eth0"
+        iface.rx_bytes.value, iface.rx_errors.value = counters[0], counters[1]
+        iface.tx_bytes.value, iface.tx_errors.value = counters[2], counters[3]
     return stats

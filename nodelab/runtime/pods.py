@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -132,10 +131,7 @@ class PodSandboxes:
             with self.containers.lock(container.id):
                 self.containers.stop(container, 0)
         if record.infra_pid:
-            with contextlib.suppress(OSError):
-                os.kill(record.infra_pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.waitpid(record.infra_pid, os.WNOHANG)
+            sandboxes.reap(record.infra_pid)
         if record.network_attached:
             self.network.detach(pod_identity(record), record.netns_path)
             record.network_attached = False
@@ -151,8 +147,7 @@ class PodSandboxes:
                 self.network.detach(pod_identity(record), record.netns_path)
             record.network_attached = False
         if record.infra_pid:
-            with contextlib.suppress(OSError):
-                os.kill(record.infra_pid, signal.SIGKILL)
+            sandboxes.reap(record.infra_pid)
         sandboxes.delete_netns(record.netns_name)
         sandboxes.unpin([record.ipc_path, record.uts_path])
         cgroups.remove_empty(

@@ -26,6 +26,7 @@ first container starts. Port mappings are handed to CNI plugins as the `portMapp
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import time
@@ -120,3 +121,30 @@ def apply_net_sysctls(netns: str, sysctls: dict[str, str]) -> None:
     for key, value in sorted(sysctls.items()):
         if key.startswith("net."):
             run(["ip", "netns", "exec", netns, "sysctl", "-q", "-w", f"{key}={value}"])
+
+
+def interface_stats(netns: str, ifname: str = "eth0") -> tuple[int, int, int, int] | None:
+    """(rx bytes, rx errors, tx bytes, tx errors) of an interface in a netns, or None."""
+    result = run(["ip", "-n", netns, "-j", "-s", "link", "show", ifname], check=False)
+    if result.returncode != 0:
+        return None
+    try:
+        stats = json.loads(result.stdout)[0]["stats64"]
+        return (int(stats["rx"]["bytes"]), int(stats["rx"]["errors"]),
+                int(stats["tx"]["bytes"]), int(stats["tx"]["errors"]))
+    except (ValueError, KeyError, IndexError):
+        return None
+
+
+def reap(pid: int) -> None:
+    """Kill an infra process we started and collect it so no zombie stays behind."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, 9)
+    for _ in range(100):
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return  # not our child (the runtime restarted since): init reaps it
+        if done:
+            return
+        time.sleep(0.01)

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,9 +30,12 @@ APPLETS = ("sh", "sleep", "cat", "echo", "ls", "id", "hostname", "env", "head", 
 class LocalRegistry:
     address: str
     storage: Path
+    username: str | None = None
+    password: str | None = None
 
     def client(self) -> RegistryClient:
-        return RegistryClient(self.address, scheme="http")
+        return RegistryClient(self.address, scheme="http", username=self.username,
+                              password=self.password)
 
     def ref(self, name: str) -> str:
         return f"{self.address}/{name}"
@@ -44,14 +48,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_registry(tmp: Path) -> Iterator[LocalRegistry]:
+def local_registry(tmp: Path, htpasswd: Path | None = None) -> Iterator[LocalRegistry]:
     port = free_port()
     storage = tmp / "storage"
     storage.mkdir(parents=True)
     config = tmp / "config.yml"
+    auth = (f"auth:\n  htpasswd:\n    realm: nodelab\n    path: {htpasswd}\n"
+            if htpasswd else "")
     config.write_text(
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {storage}\nhttp:\n  addr: 127.0.0.1:{port}\n"
+        f"    rootdirectory: {storage}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}"
     )
     log = open(tmp / "registry.log", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
@@ -61,6 +67,8 @@ def local_registry(tmp: Path) -> Iterator[LocalRegistry]:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
                 break
+            except urllib.error.HTTPError:
+                break  # 401: up, and asking for credentials
             except OSError:
                 if time.time() > deadline or proc.poll() is not None:
                     raise RuntimeError("docker-registry did not start") from None

@@ -147,6 +147,7 @@ def test_stats(pod: Pod) -> None:
     sandbox = pod.rt.PodSandboxStats(cri.PodSandboxStatsRequest(pod_sandbox_id=pod.id),
                                      timeout=10).stats
     assert sandbox.attributes.id == pod.id
+    assert sandbox.linux.network.default_interface.name == "eth0"
 
 
 def test_list_containers_filters(pod: Pod) -> None:

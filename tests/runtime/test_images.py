@@ -76,3 +76,36 @@ def test_corrupt_blob_fails_the_pull_and_keeps_nothing(registry: LocalRegistry,
     assert not store.has_snapshot(layer.diff_id)
     assert not any(p.name.startswith(".unpack") for p in store.snapshots.iterdir())
     assert not store.blob_path(layer.blob.digest).exists()
+
+
+def test_pull_with_basic_auth_from_cri_auth_config(tmp_path: Path) -> None:
+    need_root()
+    import base64
+    import dataclasses
+    import shutil
+    import warnings
+
+    from cri_api.v1 import api_pb2 as cri
+    from cri_registry import local_registry
+
+    from nodelab.runtime.rpc_images import credentials
+
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed")
+    with warnings.catch_warnings():  # crypt (bcrypt via libxcrypt) is gone in Python 3.13
+        warnings.simplefilter("ignore", DeprecationWarning)
+        crypt = pytest.importorskip("crypt", reason="needs the crypt module for bcrypt")
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text("pupil:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH))
+                        + "\n")
+    with local_registry(tmp_path / "reg", htpasswd) as reg:
+        authed = dataclasses.replace(reg, username="pupil", password="s3cret")
+        push_busybox(authed, "private")
+        store = ImageStore(tmp_path / "images")
+        with pytest.raises(NodelabError, match="401"):
+            Puller(store).pull(reg.ref("private"))
+        blob = base64.b64encode(b"pupil:s3cret").decode()
+        for auth in (cri.AuthConfig(username="pupil", password="s3cret"),
+                     cri.AuthConfig(auth=blob)):
+            record = Puller(store).pull(reg.ref("private"), credentials(auth))
+            assert record.repo_tags == [reg.ref("private:latest")]
