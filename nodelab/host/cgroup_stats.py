@@ -101,11 +101,13 @@ def read_cgroup_stats(path: str, version: int | None = None) -> CgroupStats:
     version = version or cgroup_version()
     now = time.monotonic()
     if version == 2:
-        return _read_v2(relative, CGROUP_ROOT / relative, now)
+        return read_v2_group(relative, CGROUP_ROOT / relative, now)
     return _read_v1(relative, now)
 
 
-def _read_v2(relative: str, group: Path, now: float) -> CgroupStats:
+def read_v2_group(relative: str, group: Path, now: float | None = None) -> CgroupStats:
+    """The stats of the cgroup v2 directory `group` (named `relative` in the result)."""
+    now = time.monotonic() if now is None else now
     if not group.is_dir():
         return CgroupStats(relative, 2, False, taken_at=now)
     limit_text = (_read(group / "memory.max") or "").strip()
