@@ -239,7 +239,7 @@ class Registry:
                                   f"the body of the request was in an unknown format - accepted "
                                   f"media types include: {', '.join(PATCH_TYPES)}")
         try:
-            document = yaml.safe_load(raw) if kind == "apply" else json.loads(raw or b"null")
+            document = _apply_document(raw) if kind == "apply" else json.loads(raw or b"null")
         except (ValueError, yaml.YAMLError) as exc:
             raise status.bad_request(f"error decoding patch: {exc}") from exc
         ns = namespace if rt.namespaced else ""
@@ -296,16 +296,46 @@ class Registry:
         return self.create(rt, namespace, body, query)
 
 
+def _apply_document(raw: bytes) -> Any:
+    """An apply configuration: JSON (what kubectl sends) or YAML."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return yaml.safe_load(raw)
+
+
 def _apply(current: Object, document: Any, query: dict[str, str]) -> Object:
+    """Merge an applied configuration; drop what this manager applied before and no longer does."""
     if not isinstance(document, dict):
         raise status.bad_request("apply configuration must be an object")
+    manager = query.get("fieldManager") or "unknown"
+    entries = (current.get("metadata") or {}).get("managedFields") or []
+    previous = next((m.get("fieldsV1") or {} for m in entries
+                     if m.get("manager") == manager and m.get("operation") == "Apply"), {})
+    entry = _managed_entry(document, query)
     merged: Object = patches.strategic_merge_patch(current, document)
-    manager = query.get("fieldManager", "")
-    managed = [m for m in (current.get("metadata") or {}).get("managedFields") or []
+    _drop_unapplied(merged, previous, entry["fieldsV1"])
+    managed = [m for m in entries
                if not (m.get("manager") == manager and m.get("operation") == "Apply")]
-    managed.append(_managed_entry(document, query))
+    managed.append(entry)
     merged.setdefault("metadata", {})["managedFields"] = managed
     return merged
+
+
+def _drop_unapplied(obj: Any, previous: Any, current: Any) -> None:
+    """Remove map fields set by an earlier apply of the same manager and absent from this one."""
+    if not isinstance(obj, dict) or not isinstance(previous, dict):
+        return
+    current = current if isinstance(current, dict) else {}
+    for key, owned in previous.items():
+        if not key.startswith("f:"):
+            continue
+        name = key[2:]
+        if key not in current:
+            if name not in ("apiVersion", "kind", "metadata"):
+                obj.pop(name, None)
+        elif owned and current[key]:
+            _drop_unapplied(obj.get(name), owned, current[key])
 
 
 def _fields_v1(value: Any) -> Any:

@@ -187,3 +187,16 @@ def test_delete_namespace_removes_contents(apiserver: RunningApiServer) -> None:
     apiserver.kubectl("delete", "namespace", "nl-doomed", "--timeout=20s")
     result = apiserver.kubectl("get", "ns", "nl-doomed", check=False)
     assert "NotFound" in result.stderr
+
+
+def test_server_side_apply_removes_what_it_no_longer_applies(apiserver: RunningApiServer
+                                                             ) -> None:
+    full = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owned, labels: {a: '1', b: '2'}}"
+            "\ndata: {x: '1', y: '2'}\n")
+    apiserver.kubectl("apply", "--server-side", "-f", "-", input=full)
+    apiserver.kubectl("label", "configmap", "owned", "other=kept")
+    smaller = full.replace(", b: '2'", "").replace(", y: '2'", "")
+    apiserver.kubectl("apply", "--server-side", "-f", "-", input=smaller)
+    cm = apiserver.kubectl_json("get", "configmap", "owned")
+    assert cm["data"] == {"x": "1"}
+    assert cm["metadata"]["labels"] == {"a": "1", "other": "kept"}
