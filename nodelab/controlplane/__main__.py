@@ -1,7 +1,8 @@
 """The `controlplane` process: `python -m nodelab.controlplane --state-dir DIR --listen H:P`.
 
 Runs the API server until SIGTERM or SIGINT, logging one line per request to stdout. It is
-ready when `/readyz` answers 200.
+ready when `/readyz` answers 200. With `--controllers` the scheduler and controllers run in
+the same process (the lab's `controlplane` daemon); without, it is the API server alone.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra name or IP for the serving certificate (repeatable)")
     parser.add_argument("--watch-history", type=int, default=HISTORY_LIMIT,
                         help="changes kept for watch resumption (older ones answer 410)")
+    parser.add_argument("--controllers", action="store_true",
+                        help="also run the scheduler and controllers in this process")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.DEBUG if args.verbose else logging.INFO,
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     server.start()
+    if args.controllers:
+        server.start_controllers()
     sys.stdout.flush()
     done.wait()
     server.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 from nodelab.controlplane import bootstrap, streaming
 from nodelab.controlplane.dispatch import Api
@@ -47,6 +48,7 @@ class ApiServer:
         self.api.on_namespace_created = self._namespace_created
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._controllers: Any = None
 
     @property
     def url(self) -> str:
@@ -73,7 +75,28 @@ class ApiServer:
         self._threads.append(loop)
         log.info("API server listening on %s (state in %s)", self.url, self.state_dir)
 
+    def start_controllers(self) -> None:
+        """Run the scheduler and controllers (`controllers/`) in this process, as clients of
+        this server over loopback HTTPS with their own identity, as kube-controller-manager."""
+        from kubernetes import config as k8s_config
+
+        from nodelab.controlplane.controllers.loop import ControllerLoop
+        from nodelab.controlplane.controllers.setup import default_controllers
+        from nodelab.controlplane.pki import write_kubeconfig
+
+        creds = self.pki.client_credentials("controller-manager",
+                                            "system:kube-controller-manager", [])
+        kubeconfig = write_kubeconfig(self.state_dir / "controller-manager.kubeconfig",
+                                      f"https://127.0.0.1:{self.port}"
+                                      if self.host in ("0.0.0.0", "", "::") else self.url,
+                                      self.pki.ca_cert, creds.cert, creds.key, creds.user)
+        client = k8s_config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+        self._controllers = ControllerLoop(client, default_controllers()).start()
+        log.info("scheduler and controllers started")
+
     def stop(self) -> None:
+        if self._controllers is not None:
+            self._controllers.stop()
         self._stop.set()
         self.http.shutdown()
         self.store.close()
