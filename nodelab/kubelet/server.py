@@ -262,7 +262,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 url = cri.attach_url(found.id, **streams)
         runtime, host, path = upgrade.connect(url)
-        head = upgrade.request_head(self.command, path, host, dict(self.headers.items()))
+        head = upgrade.request_head(self.command, path, host, list(self.headers.items()))
         self.request.settimeout(None)
         try:
             runtime.sendall(head)

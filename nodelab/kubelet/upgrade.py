@@ -15,7 +15,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from nodelab.errors import NodelabError
@@ -23,10 +23,19 @@ from nodelab.errors import NodelabError
 _HOP = {"host", "content-length"}
 
 
-def request_head(method: str, path: str, host: str, headers: Mapping[str, str]) -> bytes:
-    """The upgrade request as the runtime's streaming server should see it."""
+def request_head(method: str, path: str, host: str, headers: Sequence[tuple[str, str]]) -> bytes:
+    """The upgrade request as the runtime's streaming server should see it.
+
+    Repeated headers stay repeated (kubectl offers every protocol version in its own
+    `X-Stream-Protocol-Version` line). A WebSocket request gets an `Origin` if it has none:
+    containerd's streaming server (golang.org/x/net/websocket) refuses one without (403).
+    """
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
-    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in _HOP]
+    lines += [f"{k}: {v}" for k, v in headers if k.lower() not in _HOP]
+    names = {k.lower() for k, _ in headers}
+    upgrade = next((v for k, v in headers if k.lower() == "upgrade"), "")
+    if upgrade.lower() == "websocket" and "origin" not in names:
+        lines.append(f"Origin: http://{host}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 

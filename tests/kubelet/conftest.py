@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ import pytest
 import yaml
 
 from tests.kubelet.processes import (
-    ROOT,
     ControlPlane,
     KubeletFactory,
     KubeletRun,
@@ -31,9 +29,10 @@ from tests.kubelet.processes import (
     Runtime,
     free_port,
     remove_cgroups,
+    running_controlplane,
     wait_for,
 )
-from tests.kubelet.workload import PodRunner, local_registry
+from tests.kubelet.workload import PodRunner, Registry, local_registry
 
 
 def _have(module: str) -> bool:
@@ -47,27 +46,8 @@ def _have(module: str) -> bool:
 def controlplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     if not _have("nodelab.controlplane.__main__") or not _have("nodelab.controlplane.pki"):
         pytest.skip("nodelab.controlplane (issue: API server) has not landed yet")
-    from nodelab.controlplane.pki import ensure_pki, kubeconfig_document
-
-    state = tmp_path_factory.mktemp("cp")
-    port = free_port()
-    url = f"https://127.0.0.1:{port}"
-    process = Process([sys.executable, "-m", "nodelab.controlplane", "--state-dir", str(state),
-                       "--listen", f"127.0.0.1:{port}"], state / "controlplane.log").start()
-    try:
-        wait_for(lambda: "listening" in process.output(), 30,
-                 f"the API server to listen:\n{process.output()}")
-        pki = ensure_pki(state, ["127.0.0.1"])
-        admin = state / "admin.kubeconfig"
-        admin.write_text(yaml.safe_dump(kubeconfig_document(
-            url, pki.ca_cert, pki.admin.cert, pki.admin.key, pki.admin.user)))
-        ready = [str(ROOT / ".venv/bin/kubectl"), "--kubeconfig", str(admin), "get", "--raw",
-                 "/readyz"]
-        wait_for(lambda: subprocess.run(ready, capture_output=True).returncode == 0, 30,
-                 f"the API server at {url}:\n{process.output()}")
-        yield ControlPlane(state, url, process, admin, pki.ca_cert, pki.ca_key)
-    finally:
-        process.stop()
+    with running_controlplane(tmp_path_factory.mktemp("cp")) as cp:
+        yield cp
 
 
 @pytest.fixture
@@ -101,7 +81,8 @@ def start_kubelet(controlplane: ControlPlane, tmp_path_factory: pytest.TempPathF
     tmp_path = tmp_path_factory.mktemp("kubelets")
 
     def start(endpoint: str, config: dict[str, Any] | None = None, *extra: str,
-              name: str | None = None) -> KubeletRun:
+              name: str | None = None, cp: ControlPlane | None = None) -> KubeletRun:
+        cp = cp or controlplane
         name = name or f"nlkt-{os.urandom(3).hex()}"
         base = tmp_path / f"{name}-{len(runs)}"
         base.mkdir()
@@ -110,11 +91,11 @@ def start_kubelet(controlplane: ControlPlane, tmp_path_factory: pytest.TempPathF
                "nodeStatusUpdateFrequency": "1s", "nodeStatusReportFrequency": "1m",
                "nodeLeaseDurationSeconds": 4, "evictionMonitoringPeriod": "1s",
                "evictionPressureTransitionPeriod": "5s", "port": port,
-               "authentication": {"x509": {"clientCAFile": str(controlplane.ca)}},
+               "authentication": {"x509": {"clientCAFile": str(cp.ca)}},
                **(config or {})}
         (base / "config.yaml").write_text(yaml.safe_dump(doc))
-        argv = [sys.executable, "-m", "nodelab.kubelet",
-                "--kubeconfig", str(controlplane.node_kubeconfig(name, base / "kubeconfig")),
+        argv = [*cp.prefix, sys.executable, "-m", "nodelab.kubelet",
+                "--kubeconfig", str(cp.node_kubeconfig(name, base / "kubeconfig")),
                 "--cri-endpoint", endpoint, "--node-name", name, "--node-ip", "127.0.0.1",
                 "--state-dir", str(base / "state"), "--config", str(base / "config.yaml"),
                 *extra]
@@ -140,15 +121,15 @@ class Workload:
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed (apt install docker-registry)")
-    with local_registry(tmp_path_factory.mktemp("registry")) as address:
-        yield address
+    with local_registry(tmp_path_factory.mktemp("registry")) as found:
+        yield found
 
 
 @pytest.fixture(scope="module")
-def workload(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workload]:
+def workload(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workload]:
     if not _have("nodelab.runtime.__main__"):
         pytest.skip("nodelab.runtime (issue: CRI runtime) has not landed yet")
     if os.geteuid() != 0:
@@ -164,14 +145,15 @@ def workload(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     process = Process([sys.executable, "-m", "nodelab.runtime", "--state-dir",
                        str(base / "state"), "--socket", str(sock), "--cni-conf-dir", str(conf),
                        "--cgroup-root", f"nodelab/nlkt{uid}", "--netns-prefix", f"nlkt{uid}",
-                       "--insecure-registry", registry, "--log-level", "WARNING"],
+                       "--insecure-registry", registry.address, "--log-level", "WARNING"],
                       base / "runtime.log").start()
     runtime = Runtime(f"unix://{sock}", conf, process)
     runtime.enable_network()
     runner: PodRunner | None = None
     try:
         wait_for(sock.exists, 20, f"the runtime socket {sock}:\n{process.output()}")
-        runner = PodRunner(runtime.endpoint, f"{registry}/busybox:latest", base / "pods")
+        runner = PodRunner(runtime.endpoint, f"{registry.address}/busybox:latest",
+                           base / "pods")
         runner.pull()
         yield Workload(runtime, runner)
     finally:

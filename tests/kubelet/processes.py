@@ -9,8 +9,9 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,12 @@ class ControlPlane:
     admin_kubeconfig: Path
     ca: Path
     ca_key: Path
+    netns: str | None = None
+
+    @property
+    def prefix(self) -> list[str]:
+        """How to run a command where this API server's 127.0.0.1 is."""
+        return ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
 
     def node_kubeconfig(self, node: str, path: Path) -> Path:
         from nodelab.controlplane.pki import ensure_pki, kubeconfig_document
@@ -96,8 +103,9 @@ class ControlPlane:
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 60) -> (
             subprocess.CompletedProcess[str]):
         return subprocess.run(
-            [str(ROOT / ".venv/bin/kubectl"), "--kubeconfig", str(self.admin_kubeconfig),
-             *args], capture_output=True, text=True, input=input, timeout=timeout)
+            [*self.prefix, str(ROOT / ".venv/bin/kubectl"), "--kubeconfig",
+             str(self.admin_kubeconfig), *args],
+            capture_output=True, text=True, input=input, timeout=timeout)
 
 
 @dataclass
@@ -149,3 +157,29 @@ def remove_cgroups(name: str) -> None:
                 directory.rmdir()
         with contextlib.suppress(OSError):
             top.rmdir()
+
+
+@contextlib.contextmanager
+def running_controlplane(state: Path, netns: str | None = None) -> Iterator[ControlPlane]:
+    """`python -m nodelab.controlplane` on 127.0.0.1 (of `netns`, if given), until exit."""
+    from nodelab.controlplane.pki import ensure_pki, kubeconfig_document
+
+    port = free_port()
+    url = f"https://127.0.0.1:{port}"
+    prefix = ["nsenter", f"--net=/run/netns/{netns}"] if netns else []
+    process = Process([*prefix, sys.executable, "-m", "nodelab.controlplane", "--state-dir",
+                       str(state), "--listen", f"127.0.0.1:{port}"],
+                      state / "controlplane.log").start()
+    try:
+        wait_for(lambda: "listening" in process.output(), 30,
+                 f"the API server to listen:\n{process.output()}")
+        pki = ensure_pki(state, ["127.0.0.1"])
+        admin = state / "admin.kubeconfig"
+        admin.write_text(yaml.safe_dump(kubeconfig_document(
+            url, pki.ca_cert, pki.admin.cert, pki.admin.key, pki.admin.user)))
+        cp = ControlPlane(state, url, process, admin, pki.ca_cert, pki.ca_key, netns)
+        wait_for(lambda: cp.kubectl("get", "--raw", "/readyz").returncode == 0, 30,
+                 f"the API server at {url}:\n{process.output()}")
+        yield cp
+    finally:
+        process.stop()

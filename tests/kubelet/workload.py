@@ -33,9 +33,15 @@ APPLETS = ("sh", "sleep", "cat", "echo", "ls", "tar", "httpd", "mkdir", "true", 
            "head", "tail", "env", "test", "kill", "ps", "id", "rm", "stat", "touch", "seq")
 
 
+@dataclass(frozen=True)
+class Registry:
+    address: str  # 127.0.0.1:<port>
+    storage: Path  # another docker-registry may serve the same images elsewhere
+
+
 @contextlib.contextmanager
-def local_registry(tmp: Path) -> Iterator[str]:
-    """Debian's docker-registry on 127.0.0.1, with `busybox:latest` pushed; yields host:port."""
+def local_registry(tmp: Path) -> Iterator[Registry]:
+    """Debian's docker-registry on 127.0.0.1 with `busybox` and `pause` pushed."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -62,9 +68,12 @@ def local_registry(tmp: Path) -> Iterator[str]:
         entries += [Entry.symlink(f"bin/{a}", "/bin/busybox") for a in APPLETS]
         entries.append(Entry.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"))
         image = build_image([Layer.from_entries(entries, "busybox")], ImageConfig(cmd=("sh",)))
-        push_image(RegistryClient(f"127.0.0.1:{port}", scheme="http"), "busybox", "latest",
-                   image)
-        yield f"127.0.0.1:{port}"
+        client = RegistryClient(f"127.0.0.1:{port}", scheme="http")
+        push_image(client, "busybox", "latest", image)
+        pause = build_image([Layer.from_entries(entries, "busybox")],
+                            ImageConfig(cmd=("sleep", "infinity")))
+        push_image(client, "pause", "latest", pause)
+        yield Registry(f"127.0.0.1:{port}", storage)
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(10)
@@ -82,12 +91,13 @@ class RunningPod:
 class PodRunner:
     """Runs pods on a CRI endpoint the way a kubelet's pod workers do."""
 
-    def __init__(self, endpoint: str, image: str, log_root: Path) -> None:
+    def __init__(self, endpoint: str, image: str, log_root: Path,
+                 cgroup_base: str = "/pods") -> None:
         channel = grpc.insecure_channel(endpoint.replace("unix://", "unix:"))
         stubs: Any = cri_grpc
         self.rt = stubs.RuntimeServiceStub(channel)
         self.images = stubs.ImageServiceStub(channel)
-        self.image, self.log_root = image, log_root
+        self.image, self.log_root, self.cgroup_base = image, log_root, cgroup_base
 
     def pull(self) -> None:
         self.images.PullImage(cri.PullImageRequest(image=cri.ImageSpec(image=self.image)),
@@ -102,7 +112,7 @@ class PodRunner:
         config = cri.PodSandboxConfig(
             metadata=cri.PodSandboxMetadata(name=name, namespace=namespace, uid=uid),
             hostname=name, log_directory=str(logs), labels=labels,
-            linux=cri.LinuxPodSandboxConfig(cgroup_parent=f"/pods/{uid}"))
+            linux=cri.LinuxPodSandboxConfig(cgroup_parent=f"{self.cgroup_base}/{uid}"))
         sandbox = self.rt.RunPodSandbox(cri.RunPodSandboxRequest(config=config),
                                         timeout=60).pod_sandbox_id
         ids: dict[str, str] = {}
