@@ -111,6 +111,7 @@ class PodSandboxes:
         self.records.save_sandbox(record)
         if host_network:
             record.netns_name = ""
+            record.setup_complete = True
             self.records.save_sandbox(record)
             return
         record.netns_path = sandboxes.create_netns(record.netns_name)
@@ -124,6 +125,7 @@ class PodSandboxes:
             record.ip = attachment.ips[0]
             record.additional_ips = attachment.ips[1:]
             (directory / "hosts").write_text(sandboxes.render_hosts(hostname, record.ip))
+        record.setup_complete = True
         self.records.save_sandbox(record)
 
     def stop(self, record: SandboxRecord) -> None:
@@ -158,6 +160,6 @@ class PodSandboxes:
         self.records.forget_sandbox(record.id)
 
     def ready(self, record: SandboxRecord) -> bool:
-        if record.state != "READY":
+        if record.state != "READY" or not record.setup_complete:
             return False
         return not record.netns_path or os.path.exists(record.netns_path)

@@ -63,6 +63,7 @@ class SandboxRecord:
     additional_ips: list[str] = field(default_factory=list)
     cgroup_parent: str = ""
     network_attached: bool = False
+    setup_complete: bool = False
     state: str = "READY"  # READY | NOTREADY
     runtime_handler: str = ""
 

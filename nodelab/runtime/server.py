@@ -6,7 +6,8 @@ Startup is recovery (the same code path after a clean stop and after `kill -9`):
 2. ask runc which containers exist under this runtime's runc root: one without a record was
    being created when the runtime died, so it is deleted (nothing is started twice);
 3. a container record whose creation never finished (no PID) is removed with its rootfs mount;
-4. a sandbox whose netns is gone is reported NOTREADY.
+4. a sandbox whose netns is gone, or whose RunPodSandbox never finished, is reported NOTREADY
+   (the kubelet then stops and removes it, which runs CNI DEL and frees what was made).
 
 Running containers are untouched: their monitors kept running, kept writing logs and will have
 written exit files for anything that exited meanwhile, so statuses are true right away.

@@ -385,5 +385,4 @@ def exec_process(spec: Mapping[str, Any], cmd: Sequence[str], tty: bool) -> dict
     process = dict(spec["process"])
     process["args"] = list(cmd)
     process["terminal"] = tty
-    process.pop("oomScoreAdj", None)
     return process

@@ -229,3 +229,15 @@ def test_remove_leaves_nothing_and_releases_the_ip(endpoint: Endpoint, tmp_path:
             assert not (root / f"nodelab/nlt{endpoint.uid}/pods" / pod.name).exists()
     if endpoint.name == "nodelab":
         assert f"nlt{endpoint.uid}-{pod.id[:12]}" not in os.listdir("/run/netns")
+
+
+def test_oom_score_adj_is_clamped_without_cap_sys_resource(pod: Pod) -> None:
+    floor = int(Path("/proc/self/oom_score_adj").read_text())
+    values = {}
+    for name, wanted in (("low", -997), ("high", 500)):
+        cid = pod.container(name, ["cat /proc/self/oom_score_adj"], linux=cri.LinuxContainerConfig(
+            resources=cri.LinuxContainerResources(oom_score_adj=wanted)))
+        pod.wait_state(cid, cri.CONTAINER_EXITED)
+        values[name] = int((pod.logs / name / "0.log").read_text().split()[-1])
+    assert values["low"] in (-997, floor)
+    assert values["high"] == 500
