@@ -27,6 +27,7 @@ pytestmark = [
     pytest.mark.privileged,
     pytest.mark.slow,
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and rules"),
+    pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox (busybox-static)"),
     pytest.mark.skipif(shutil.which("conntrack") is None, reason="needs conntrack (conntrack)"),
 ]
 NODE = ProxyNode("node1")

@@ -10,6 +10,7 @@ must see it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ pytestmark = [
     pytest.mark.privileged,
     pytest.mark.slow,
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and rules"),
+    pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox (busybox-static)"),
 ]
 
 
