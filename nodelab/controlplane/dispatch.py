@@ -45,6 +45,7 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     identity: Identity | None
+    gone: Callable[[], bool] = lambda: False  # the client hung up (checked by long requests)
 
     @property
     def path(self) -> str:
@@ -221,7 +222,8 @@ class Api:
         if verb == "watch":
             return Response(200, stream=watch.stream(
                 registry.store, rt, namespace if rt.namespaced else None, query, encode,
-                self.stopping.is_set), content_type="application/json")
+                lambda: self.stopping.is_set() or request.gone()),
+                content_type="application/json")
         if verb == "list":
             listed = registry.collection(rt, namespace if rt.namespaced else None, query)
             if tables.wants_table(accept):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import socket
 import ssl
 import threading
@@ -74,12 +75,21 @@ class _Handler(BaseHTTPRequestHandler):
             identity = from_token(header, self.server.admin_token, self.server.issuer)
         return identity
 
+    def _hung_up(self) -> bool:
+        """During a watch the client sends nothing: a readable socket means it closed."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
     def _dispatch(self) -> None:
         started = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        request = Request(self.command, self.path, headers, body, self._identity())
+        request = Request(self.command, self.path, headers, body, self._identity(),
+                          self._hung_up)
         response = self.server.api.handle(request)
         if response.tunnel is not None:
             self.close_connection = True
