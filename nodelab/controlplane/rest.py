@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from nodelab.controlplane import events, objects, patches, schema, status, strategies
+from nodelab.controlplane import apply, events, objects, patches, schema, status, strategies
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.store import AlreadyExists, Conflict, NotFound, Store
@@ -239,7 +239,7 @@ class Registry:
                                   f"the body of the request was in an unknown format - accepted "
                                   f"media types include: {', '.join(PATCH_TYPES)}")
         try:
-            document = _apply_document(raw) if kind == "apply" else json.loads(raw or b"null")
+            document = apply.document(raw) if kind == "apply" else json.loads(raw or b"null")
         except (ValueError, yaml.YAMLError) as exc:
             raise status.bad_request(f"error decoding patch: {exc}") from exc
         ns = namespace if rt.namespaced else ""
@@ -281,7 +281,7 @@ class Registry:
         elif kind == "strategic":
             result = patches.strategic_merge_patch(current, document)
         else:
-            result = _apply(current, document, query)
+            result = apply.merge(current, document, query)
         if not isinstance(result, dict):
             raise status.bad_request("the patch result is not an object")
         return result
@@ -292,72 +292,8 @@ class Registry:
             raise status.bad_request("apply configuration must be an object")
         body = copy.deepcopy(document)
         body.setdefault("metadata", {})["name"] = name
-        body["metadata"]["managedFields"] = [_managed_entry(document, query)]
+        body["metadata"]["managedFields"] = [apply.managed_entry(document, query)]
         return self.create(rt, namespace, body, query)
-
-
-def _apply_document(raw: bytes) -> Any:
-    """An apply configuration: JSON (what kubectl sends) or YAML."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return yaml.safe_load(raw)
-
-
-def _apply(current: Object, document: Any, query: dict[str, str]) -> Object:
-    """Merge an applied configuration; drop what this manager applied before and no longer does."""
-    if not isinstance(document, dict):
-        raise status.bad_request("apply configuration must be an object")
-    manager = query.get("fieldManager") or "unknown"
-    entries = (current.get("metadata") or {}).get("managedFields") or []
-    previous = next((m.get("fieldsV1") or {} for m in entries
-                     if m.get("manager") == manager and m.get("operation") == "Apply"), {})
-    entry = _managed_entry(document, query)
-    merged: Object = patches.strategic_merge_patch(current, document)
-    _drop_unapplied(merged, previous, entry["fieldsV1"])
-    managed = [m for m in entries
-               if not (m.get("manager") == manager and m.get("operation") == "Apply")]
-    managed.append(entry)
-    merged.setdefault("metadata", {})["managedFields"] = managed
-    return merged
-
-
-def _drop_unapplied(obj: Any, previous: Any, current: Any) -> None:
-    """Remove map fields set by an earlier apply of the same manager and absent from this one."""
-    if not isinstance(obj, dict) or not isinstance(previous, dict):
-        return
-    current = current if isinstance(current, dict) else {}
-    for key, owned in previous.items():
-        if not key.startswith("f:"):
-            continue
-        name = key[2:]
-        if key not in current:
-            if name not in ("apiVersion", "kind", "metadata"):
-                obj.pop(name, None)
-        elif owned and current[key]:
-            _drop_unapplied(obj.get(name), owned, current[key])
-
-
-def _fields_v1(value: Any) -> Any:
-    if not isinstance(value, dict):
-        return {}
-    return {f"f:{key}": _fields_v1(child) for key, child in value.items()}
-
-
-def _managed_entry(document: Object, query: dict[str, str]) -> Object:
-    fields = {k: v for k, v in document.items() if k not in ("apiVersion", "kind")}
-    meta = dict(fields.get("metadata") or {})
-    for key in ("name", "namespace", "managedFields", "resourceVersion"):
-        meta.pop(key, None)
-    fields["metadata"] = meta
-    return {
-        "manager": query.get("fieldManager") or "unknown",
-        "operation": "Apply",
-        "apiVersion": str(document.get("apiVersion", "")),
-        "time": objects.now(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": _fields_v1(fields),
-    }
 
 
 def _finished(rt: ResourceType, obj: Object) -> bool:
