@@ -1,5 +1,6 @@
-"""The CRI `runtime.v1.RuntimeService`: every RPC the kubelet calls, on top of PodSandboxes and
-Containers.
+"""The CRI `runtime.v1.RuntimeService`: Version, Status, and the lifecycle of sandboxes and
+containers, on top of PodSandboxes and Containers (exec and streaming in `rpc_exec.py`, stats
+and events in `rpc_stats.py`, shared lookups in `rpc_base.py`).
 
 Handlers validate the request (missing metadata -> INVALID_ARGUMENT, unknown ID -> NOT_FOUND),
 take the per-container lock where state changes, and answer with messages built in `convert.py`.
@@ -11,9 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -22,14 +21,10 @@ from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 from nodelab.runtime import convert, spec
 from nodelab.runtime.config import CRI_API_VERSION, KUBE_API_VERSION, RUNTIME_NAME, RUNTIME_VERSION
-from nodelab.runtime.containers import Containers
-from nodelab.runtime.events import EventBus
-from nodelab.runtime.images import ImageStore
-from nodelab.runtime.monitor import reopen_log
-from nodelab.runtime.pods import PodSandboxes
-from nodelab.runtime.records import ContainerRecord, RecordStore, SandboxRecord, encode_proto
+from nodelab.runtime.records import encode_proto
 from nodelab.runtime.rpc_errors import InvalidArgument, NotFound, Unimplemented, rpc
-from nodelab.runtime.streaming import StreamingServer
+from nodelab.runtime.rpc_exec import ExecRPCs
+from nodelab.runtime.rpc_stats import StatsRPCs
 
 
 def new_id() -> str:
@@ -43,60 +38,7 @@ def require_metadata(metadata: Any, what: str, namespace: bool = False) -> None:
         raise InvalidArgument(f"{what} config must include metadata with a namespace")
 
 
-class RuntimeService(cri_grpc.RuntimeServiceServicer):
-    def __init__(self, records: RecordStore, pods: PodSandboxes, containers: Containers,
-                 images: ImageStore, events: EventBus, streaming: StreamingServer | None) -> None:
-        self.records = records
-        self.pods = pods
-        self.containers = containers
-        self.images = images
-        self.events = events
-        self.streaming = streaming
-        self._exits_published: set[str] = set()
-        self._exits_lock = threading.Lock()
-
-    # --- lookups ---------------------------------------------------------------------------
-
-    def sandbox(self, sandbox_id: str) -> SandboxRecord:
-        if not sandbox_id:
-            raise InvalidArgument("pod sandbox ID must not be empty")
-        record = self.records.find_sandbox(sandbox_id)
-        if record is None:
-            raise NotFound(f"an error occurred when try to find sandbox {sandbox_id!r}: not found")
-        return record
-
-    def container(self, container_id: str) -> ContainerRecord:
-        if not container_id:
-            raise InvalidArgument("container ID must not be empty")
-        record = self.records.find_container(container_id)
-        if record is None:
-            raise NotFound(
-                f"an error occurred when try to find container {container_id!r}: not found")
-        return record
-
-    def publish(self, record: ContainerRecord, kind: Any) -> None:
-        config = self.containers.config_of(record)
-        live = self.containers.live_state(record)
-        sandbox = self.records.sandboxes.get(record.sandbox_id)
-        event = cri.ContainerEventResponse(
-            container_id=record.id, container_event_type=kind, created_at=time.time_ns())
-        if sandbox is not None:
-            event.pod_sandbox_status.CopyFrom(
-                convert.sandbox_status(sandbox, self.pods.ready(sandbox)))
-        if kind != cri.CONTAINER_DELETED_EVENT:
-            event.containers_statuses.append(convert.container_status(record, config, live))
-        self.events.publish(event)
-
-    def publish_exit(self, record: ContainerRecord) -> None:
-        """CONTAINER_STOPPED_EVENT once per container, whoever notices the exit first."""
-        if self.containers.live_state(record).state != cri.CONTAINER_EXITED:
-            return
-        with self._exits_lock:
-            if record.id in self._exits_published:
-                return
-            self._exits_published.add(record.id)
-        self.publish(record, cri.CONTAINER_STOPPED_EVENT)
-
+class RuntimeService(ExecRPCs, StatsRPCs, cri_grpc.RuntimeServiceServicer):
     # --- runtime ---------------------------------------------------------------------------
 
     @rpc
@@ -295,119 +237,6 @@ class RuntimeService(cri_grpc.RuntimeServiceServicer):
             record.resources = encode_proto(request.linux)
             self.records.save_container(record)
         return cri.UpdateContainerResourcesResponse()
-
-    @rpc
-    def ReopenContainerLog(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record = self.container(request.container_id)
-        if self.containers.live_state(record).state != cri.CONTAINER_RUNNING:
-            raise InvalidArgument(f"container {record.id[:12]} is not running; "
-                                  "only a running container's log can be reopened")
-        reopen_log(self.containers.paths(record.id))
-        return cri.ReopenContainerLogResponse()
-
-    # --- exec and streaming ----------------------------------------------------------------
-
-    @rpc
-    def ExecSync(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record = self.container(request.container_id)
-        if not request.cmd:
-            raise InvalidArgument("ExecSync needs a command")
-        if self.containers.live_state(record).state != cri.CONTAINER_RUNNING:
-            raise InvalidArgument(f"container {record.id[:12]} is not running")
-        out, err, code = self.containers.exec_sync(record, list(request.cmd),
-                                                   float(request.timeout))
-        return cri.ExecSyncResponse(stdout=out, stderr=err, exit_code=code)
-
-    def _streaming(self) -> StreamingServer:
-        if self.streaming is None:
-            raise Unimplemented("the streaming server is disabled in this runtime")
-        return self.streaming
-
-    @rpc
-    def Exec(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record = self.container(request.container_id)
-        if not request.cmd:
-            raise InvalidArgument("Exec needs a command")
-        if not (request.stdin or request.stdout or request.stderr):
-            raise InvalidArgument("one of stdin, stdout, or stderr must be set")
-        if self.containers.live_state(record).state != cri.CONTAINER_RUNNING:
-            raise InvalidArgument(f"container {record.id[:12]} is not running")
-        url = self._streaming().register("exec", request)
-        return cri.ExecResponse(url=url)
-
-    @rpc
-    def Attach(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record = self.container(request.container_id)
-        if self.containers.live_state(record).state != cri.CONTAINER_RUNNING:
-            raise InvalidArgument(f"container {record.id[:12]} is not running")
-        url = self._streaming().register("attach", request)
-        return cri.AttachResponse(url=url)
-
-    @rpc
-    def PortForward(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record = self.sandbox(request.pod_sandbox_id)
-        if not self.pods.ready(record):
-            raise InvalidArgument(f"sandbox {record.id[:12]} is not ready")
-        url = self._streaming().register("portforward", request)
-        return cri.PortForwardResponse(url=url)
-
-    # --- stats -----------------------------------------------------------------------------
-
-    @rpc
-    def ContainerStats(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record = self.container(request.container_id)
-        stats = convert.container_stats(record, self.containers.config_of(record),
-                                        self.containers)
-        return cri.ContainerStatsResponse(stats=stats)
-
-    @rpc
-    def ListContainerStats(self, request: Any, context: grpc.ServicerContext) -> Any:
-        flt = request.filter if request.HasField("filter") else None
-        result = []
-        for record in list(self.records.containers.values()):
-            config = self.containers.config_of(record)
-            if flt is not None:
-                if flt.id and not record.id.startswith(flt.id):
-                    continue
-                if flt.pod_sandbox_id and not record.sandbox_id.startswith(flt.pod_sandbox_id):
-                    continue
-                if any(config.labels.get(k) != v for k, v in flt.label_selector.items()):
-                    continue
-            if self.containers.live_state(record).state != cri.CONTAINER_RUNNING:
-                continue
-            result.append(convert.container_stats(record, config, self.containers))
-        return cri.ListContainerStatsResponse(stats=result)
-
-    @rpc
-    def PodSandboxStats(self, request: Any, context: grpc.ServicerContext) -> Any:
-        record = self.sandbox(request.pod_sandbox_id)
-        return cri.PodSandboxStatsResponse(stats=convert.sandbox_stats(record, self.containers))
-
-    @rpc
-    def ListPodSandboxStats(self, request: Any, context: grpc.ServicerContext) -> Any:
-        flt = request.filter if request.HasField("filter") else None
-        result = []
-        for record in list(self.records.sandboxes.values()):
-            if flt is not None and flt.id and not record.id.startswith(flt.id):
-                continue
-            stats = convert.sandbox_stats(record, self.containers)
-            if flt is not None and any(stats.attributes.labels.get(k) != v
-                                       for k, v in flt.label_selector.items()):
-                continue
-            result.append(stats)
-        return cri.ListPodSandboxStatsResponse(stats=result)
-
-    def GetContainerEvents(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-        queue = self.events.subscribe()
-        context.add_callback(lambda: self.events.unsubscribe(queue))
-        try:
-            while context.is_active():
-                try:
-                    yield queue.get(timeout=0.5)
-                except Exception:  # noqa: BLE001 - queue.Empty: check the stream is alive
-                    continue
-        finally:
-            self.events.unsubscribe(queue)
 
     # --- not provided ----------------------------------------------------------------------
 

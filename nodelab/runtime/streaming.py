@@ -29,7 +29,6 @@ without it. The final status on channel 3 is `Success`, or `Failure` with reason
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import json
 import os
@@ -49,6 +48,7 @@ from typing import Any
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.containers import Containers
 from nodelab.runtime.monitor import read_exit, resize
+from nodelab.runtime.portforward import forward_ports
 from nodelab.runtime.records import RecordStore
 from nodelab.runtime.websocket import Connection, choose_protocol, handshake_response
 
@@ -57,7 +57,6 @@ CLOSE_SIGNAL = 255
 STREAM_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io")
 PORTFORWARD_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io", "channel.k8s.io")
 TOKEN_TTL = 60.0
-CLONE_NEWNET = 0x40000000
 
 
 @dataclass
@@ -88,37 +87,6 @@ def set_winsize(fd: int, message: bytes) -> None:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, packed)
     except (ValueError, OSError, AttributeError):
         pass
-
-
-def connect_in_netns(netns_path: str, port: int) -> socket.socket:
-    """A TCP connection to 127.0.0.1:port made from inside the network namespace `netns_path`."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    result: dict[str, Any] = {}
-
-    def worker() -> None:
-        own = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY)
-        target = os.open(netns_path, os.O_RDONLY)
-        try:
-            if libc.setns(target, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), f"setns into {netns_path} failed")
-            try:
-                result["sock"] = socket.create_connection(("127.0.0.1", port), timeout=5)
-            finally:
-                libc.setns(own, CLONE_NEWNET)
-        except OSError as exc:
-            result["error"] = exc
-        finally:
-            os.close(own)
-            os.close(target)
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    sock: socket.socket = result["sock"]
-    sock.settimeout(None)
-    return sock
 
 
 class StreamingServer:
@@ -342,46 +310,5 @@ class StreamingServer:
 
     def serve_portforward(self, conn: Connection, request: Any, ports: list[int]) -> None:
         record = self.records.find_sandbox(request.pod_sandbox_id)
-        if record is None or not record.netns_path:
-            return
-        sockets: dict[int, socket.socket] = {}
-        for index, port in enumerate(ports):
-            prefix = struct.pack("<H", port)
-            conn.send(bytes([2 * index]) + prefix)
-            conn.send(bytes([2 * index + 1]) + prefix)
-            try:
-                sock = connect_in_netns(record.netns_path, port)
-            except OSError as exc:
-                conn.send(bytes([2 * index + 1]) + f"error forwarding port {port} to pod "
-                          f"{record.id[:12]}: {exc}".encode())
-                continue
-            sockets[index] = sock
-            threading.Thread(target=self._pump_socket, args=(conn, sock, 2 * index),
-                             daemon=True).start()
-        while True:
-            message = conn.receive()
-            if message is None:
-                break
-            if not message:
-                continue
-            index, data = divmod(message[0], 2)[0], message[1:]
-            target = sockets.get(index)
-            if target is not None and message[0] % 2 == 0 and data:
-                with contextlib.suppress(OSError):
-                    target.sendall(data)
-        for sock in sockets.values():
-            sock.close()
-
-    @staticmethod
-    def _pump_socket(conn: Connection, sock: socket.socket, channel: int) -> None:
-        while True:
-            try:
-                data = sock.recv(32768)
-            except OSError:
-                return
-            if not data:
-                return
-            try:
-                conn.send(bytes([channel]) + data)
-            except OSError:
-                return
+        if record is not None and record.netns_path:
+            forward_ports(conn, record.netns_path, record.id, ports)

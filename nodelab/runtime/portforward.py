@@ -1,0 +1,98 @@
+"""Port-forward over WebSocket: bytes between a client channel and 127.0.0.1:port in a pod netns.
+
+For port *i* of the request, channel 2i carries data and 2i+1 errors; each channel's first
+message is the port number as uint16 little endian (the kubelet's `v4.channel.k8s.io`
+port-forward framing). The TCP connection is opened from a thread that has entered the pod's
+network namespace with setns(2) (a socket stays in the namespace it was created in, so the
+thread can switch back right away).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import socket
+import struct
+import threading
+from typing import Any
+
+from nodelab.runtime.websocket import Connection
+
+CLONE_NEWNET = 0x40000000
+
+
+def connect_in_netns(netns_path: str, port: int) -> socket.socket:
+    """A TCP connection to 127.0.0.1:port made from inside the network namespace `netns_path`."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    result: dict[str, Any] = {}
+
+    def worker() -> None:
+        own = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY)
+        target = os.open(netns_path, os.O_RDONLY)
+        try:
+            if libc.setns(target, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"setns into {netns_path} failed")
+            try:
+                result["sock"] = socket.create_connection(("127.0.0.1", port), timeout=5)
+            finally:
+                libc.setns(own, CLONE_NEWNET)
+        except OSError as exc:
+            result["error"] = exc
+        finally:
+            os.close(own)
+            os.close(target)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    sock: socket.socket = result["sock"]
+    sock.settimeout(None)
+    return sock
+
+
+def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: list[int]) -> None:
+    """Serve port-forward channels for `ports` until the client closes the connection."""
+    sockets: dict[int, socket.socket] = {}
+    for index, port in enumerate(ports):
+        prefix = struct.pack("<H", port)
+        conn.send(bytes([2 * index]) + prefix)
+        conn.send(bytes([2 * index + 1]) + prefix)
+        try:
+            sock = connect_in_netns(netns_path, port)
+        except OSError as exc:
+            conn.send(bytes([2 * index + 1]) + f"error forwarding port {port} to pod "
+                      f"{sandbox_id[:12]}: {exc}".encode())
+            continue
+        sockets[index] = sock
+        threading.Thread(target=_pump_socket, args=(conn, sock, 2 * index),
+                         daemon=True).start()
+    while True:
+        message = conn.receive()
+        if message is None:
+            break
+        if not message:
+            continue
+        index, data = divmod(message[0], 2)[0], message[1:]
+        target = sockets.get(index)
+        if target is not None and message[0] % 2 == 0 and data:
+            with contextlib.suppress(OSError):
+                target.sendall(data)
+    for sock in sockets.values():
+        sock.close()
+
+
+def _pump_socket(conn: Connection, sock: socket.socket, channel: int) -> None:
+    while True:
+        try:
+            data = sock.recv(32768)
+        except OSError:
+            return
+        if not data:
+            return
+        try:
+            conn.send(bytes([channel]) + data)
+        except OSError:
+            return
