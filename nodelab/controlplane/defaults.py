@@ -45,11 +45,7 @@ def _container(container: Object) -> None:
         container.setdefault("imagePullPolicy", _image_pull_policy(container["image"]))
     container.setdefault("terminationMessagePath", "/dev/termination-log")
     container.setdefault("terminationMessagePolicy", "File")
-    resources = container.setdefault("resources", {})
-    if isinstance(resources, dict) and isinstance(resources.get("limits"), dict):
-        requests = resources.setdefault("requests", {})
-        for name, value in resources["limits"].items():
-            requests.setdefault(name, value)
+    container.setdefault("resources", {})
     for port in container.get("ports") or []:
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")
@@ -95,6 +91,13 @@ def pod(obj: Object) -> None:
         return
     spec.setdefault("enableServiceLinks", True)
     spec.setdefault("priority", 0)
+    for kind in ("initContainers", "containers"):
+        for container in spec.get(kind) or []:
+            resources = container.get("resources") if isinstance(container, dict) else None
+            if isinstance(resources, dict) and isinstance(resources.get("limits"), dict):
+                requests = resources.setdefault("requests", {})
+                for name, value in resources["limits"].items():
+                    requests.setdefault(name, value)
     spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
     tolerations = spec.setdefault("tolerations", [])
     if isinstance(tolerations, list):

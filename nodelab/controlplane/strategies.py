@@ -85,6 +85,13 @@ def before_update(rt: ResourceType, new: Object, old: Object, subresource: str,
         else:
             new.pop("status", None)
         return []
+    if subresource == "ephemeralcontainers":
+        containers = (new.get("spec") or {}).get("ephemeralContainers")
+        new.clear()
+        new.update(copy.deepcopy(old))
+        new.setdefault("spec", {})["ephemeralContainers"] = containers or []
+        defaults.apply_defaults(rt.storage_key, new)
+        return []
     if rt.has_status and "status" in old:
         new["status"] = copy.deepcopy(old["status"])
     elif rt.has_status:

@@ -200,3 +200,21 @@ def test_server_side_apply_removes_what_it_no_longer_applies(apiserver: RunningA
     cm = apiserver.kubectl_json("get", "configmap", "owned")
     assert cm["data"] == {"x": "1"}
     assert cm["metadata"]["labels"] == {"a": "1", "other": "kept"}
+
+
+def test_debug_set_and_status_subresource(apiserver: RunningApiServer) -> None:
+    apiserver.kubectl("run", "dbg-target", "--image=busybox")
+    apiserver.kubectl("debug", "dbg-target", "--image=busybox", "-c", "dbg", "--attach=false")
+    pod = apiserver.kubectl_json("get", "pod", "dbg-target")
+    assert [c["name"] for c in pod["spec"]["ephemeralContainers"]] == ["dbg"]
+    apiserver.kubectl("patch", "pod", "dbg-target", "--subresource=status", "--type=merge",
+                      "-p", '{"status":{"phase":"Running"}}')
+    status = apiserver.kubectl_json("get", "pod", "dbg-target", "--subresource=status")
+    assert status["status"]["phase"] == "Running"
+    apiserver.kubectl("apply", "-f", "-", input=DEPLOYMENT)
+    apiserver.kubectl("set", "env", "deploy/shop", "MODE=test")
+    apiserver.kubectl("set", "resources", "deploy/shop", "--limits=cpu=200m")
+    container = apiserver.kubectl_json("get", "deploy", "shop")["spec"]["template"]["spec"][
+        "containers"][0]
+    assert container["env"] == [{"name": "MODE", "value": "test"}]
+    assert container["resources"] == {"limits": {"cpu": "200m"}}

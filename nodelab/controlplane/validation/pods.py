@@ -153,7 +153,8 @@ def validate_pod(errors: FieldErrors, pod: Object) -> None:
     validate_pod_spec(errors, pod.get("spec"), "spec")
 
 
-_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
+            "ephemeralContainers")
 
 
 def validate_pod_update(errors: FieldErrors, new: Object, old: Object) -> None:
