@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,13 @@ class Puller:
         self.store = store
         self.insecure = set(insecure_registries)
         self.platform = platform or host()
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, digest: str) -> threading.Lock:
+        """One lock per blob, so concurrent pulls sharing a layer fetch and unpack it once."""
+        with self._guard:
+            return self._locks.setdefault(digest, threading.Lock())
 
     def pull(self, reference: str, credentials: Credentials | None = None) -> ImageRecord:
         ref = ImageReference.parse(reference)
@@ -106,7 +114,8 @@ class Puller:
         self.store.progress(key, done, total)
 
         config_digest = validate_digest(str(config_desc["digest"]))
-        config_path = self._fetch(client, ref, config_digest)
+        with self._lock(config_digest):
+            config_path = self._fetch(client, ref, config_digest)
         config: dict[str, Any] = json.loads(config_path.read_bytes())
         done += config_path.stat().st_size
         self.store.progress(key, done, total)
@@ -122,15 +131,16 @@ class Puller:
         for layer, diff_id, chain in zip(layers, diff_ids, chains, strict=True):
             layer_digest = validate_digest(str(layer["digest"]))
             size = int(layer.get("size", 0))
-            if not self.store.has_snapshot(chain):
-                base = done
+            with self._lock(layer_digest):
+                if not self.store.has_snapshot(chain):
+                    base = done
 
-                def report(now: int, _total: int, base: int = base) -> None:
-                    self.store.progress(key, base + now, total)
+                    def report(now: int, _total: int, base: int = base) -> None:
+                        self.store.progress(key, base + now, total)
 
-                blob = self._fetch(client, ref, layer_digest, report)
-                self._unpack(blob, diff_id, chain, ref)
-                blob.unlink(missing_ok=True)
+                    blob = self._fetch(client, ref, layer_digest, report)
+                    self._unpack(blob, diff_id, chain, ref)
+                    blob.unlink(missing_ok=True)
             done += size
             self.store.progress(key, done, total)
 
@@ -174,9 +184,8 @@ class Puller:
                     f"pull of {ref} failed: digest mismatch for the uncompressed layer "
                     f"{blob.name[:12]}: expected diff ID {diff_id}, got {actual}; nothing was kept"
                 )
-            if final.exists():
-                return
-            tmp.rename(final)
+            if not final.exists():
+                tmp.rename(final)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -9,6 +9,7 @@ idempotent in CRI).
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from typing import Any
@@ -64,7 +65,8 @@ class ImageService(cri_grpc.ImageServiceServicer):
             return cri.ImageStatusResponse()
         response = cri.ImageStatusResponse(image=convert.image_message(record))
         if request.verbose:
-            response.info["info"] = str({"chainIDs": record.chain_ids})
+            response.info["info"] = json.dumps({"chainIDs": record.chain_ids,
+                                                "imageSpec": record.config})
         return response
 
     @rpc

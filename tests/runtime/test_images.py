@@ -56,9 +56,9 @@ def test_index_picks_this_platform(registry: LocalRegistry, tmp_path: Path) -> N
 def test_whiteouts_across_layers(registry: LocalRegistry, tmp_path: Path) -> None:
     need_root()
     top = Layer.from_entries([Entry.file("etc/.wh.passwd", b""), Entry.file("tmp/new", b"n")])
-    push_busybox(registry, "whiteout", "latest", extra=[top])
+    push_busybox(registry, "whiteout2", "latest", extra=[top])
     store = ImageStore(tmp_path / "images")
-    record = Puller(store).pull(registry.ref("whiteout"))
+    record = Puller(store).pull(registry.ref("whiteout2"))
     upper = store.snapshot_dir(record.chain_ids[1])
     assert (upper / "etc/passwd").is_char_device()
 
@@ -109,3 +109,28 @@ def test_pull_with_basic_auth_from_cri_auth_config(tmp_path: Path) -> None:
                      cri.AuthConfig(auth=blob)):
             record = Puller(store).pull(reg.ref("private"), credentials(auth))
             assert record.repo_tags == [reg.ref("private:latest")]
+
+
+def test_concurrent_pulls_share_layers(registry: LocalRegistry, tmp_path: Path) -> None:
+    need_root()
+    import threading
+
+    store = ImageStore(tmp_path / "images")
+    puller = Puller(store)
+    errors: list[BaseException] = []
+
+    def pull(ref: str) -> None:
+        try:
+            puller.pull(ref)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pull, args=(registry.ref(name),))
+               for name in ("busybox", "whiteout", "busybox", "whiteout")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.list()) == 2
+    assert len(list(store.snapshots.iterdir())) == 2
