@@ -97,3 +97,49 @@ def resource_list(group: str, version_: str) -> Object | None:
     gv = f"{group}/{version_}" if group else version_
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
             "resources": resources}
+
+
+AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """Whether the client asked for aggregated discovery (client-go >= 1.26 does first)."""
+    return any("as=APIGroupDiscoveryList" in part and "v=v2" in part and "v=v2beta1" not in part
+               for part in accept.split(","))
+
+
+def _aggregated_resource(rt: ResourceType) -> Object:
+    entry: Object = {
+        "resource": rt.plural,
+        "responseKind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
+        "scope": "Namespaced" if rt.namespaced else "Cluster",
+        "singularResource": rt.singular,
+        "verbs": list(rt.verbs),
+    }
+    if rt.short_names:
+        entry["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        entry["categories"] = list(rt.categories)
+    subresources = []
+    for sub in rt.subresources:
+        group, version_, kind, verbs = _SUBRESOURCE_KINDS.get(
+            sub, ("", "", rt.kind, _STATUS_VERBS))
+        subresources.append({"subresource": sub, "verbs": verbs, "responseKind": {
+            "group": group if group else rt.group, "version": version_ or rt.version,
+            "kind": kind}})
+    if subresources:
+        entry["subresources"] = subresources
+    return entry
+
+
+def aggregated(legacy: bool) -> Object:
+    """The APIGroupDiscoveryList of /api (legacy=True: the core group) or of /apis."""
+    groups = [("", "v1")] if legacy else list(GROUPS)
+    items = []
+    for group, version_ in groups:
+        selected = [rt for rt in RESOURCES if (rt.group, rt.version) == (group, version_)]
+        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": [
+            {"version": version_, "freshness": "Current",
+             "resources": [_aggregated_resource(rt) for rt in selected]}]})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
+            "metadata": {}, "items": items}

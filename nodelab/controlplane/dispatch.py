@@ -114,6 +114,10 @@ class Api:
     def _non_resource(self, path: str, request: Request) -> Response | None:
         if path == "/version":
             return Response(200, discovery.version())
+        if path in ("/api", "/apis") and discovery.wants_aggregated(
+                request.headers.get("accept", "")):
+            return Response(200, discovery.aggregated(path == "/api"),
+                            content_type=discovery.AGGREGATED_V2)
         if path == "/api":
             return Response(200, discovery.api_versions(self.address))
         if path == "/apis":

@@ -75,7 +75,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True,
                  model="V1EndpointSlice"),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, model="V1Lease"),
-    ResourceType("events.k8s.io", "v1", "Event", "events", True, short_names=("ev",),
+    ResourceType("events.k8s.io", "v1", "Event", "events", True,
                  storage="core/events", model="EventsV1Event"),
     ResourceType("apps", "v1", "Deployment", "deployments", True, short_names=("deploy",),
                  categories=("all",), subresources=("status", "scale"), model="V1Deployment"),

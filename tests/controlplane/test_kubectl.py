@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import yaml
 
@@ -218,3 +219,11 @@ def test_debug_set_and_status_subresource(apiserver: RunningApiServer) -> None:
         "containers"][0]
     assert container["env"] == [{"name": "MODE", "value": "test"}]
     assert container["resources"] == {"limits": {"cpu": "200m"}}
+
+
+def test_aggregated_discovery(apiserver: RunningApiServer, tmp_path: Path) -> None:
+    result = apiserver.kubectl("api-resources", "-v=6", f"--cache-dir={tmp_path}")
+    asked = [line.split('url="')[1].split("?")[0] for line in result.stderr.splitlines()
+             if 'verb="GET"' in line and 'url="' in line]
+    assert [url.rsplit("/", 1)[1] for url in asked] == ["api", "apis"], asked
+    assert "replicasets" in result.stdout and "endpointslices" in result.stdout
