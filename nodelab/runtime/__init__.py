@@ -7,7 +7,8 @@ are for the lab harness (starting it in-process), the views (pull progress, plan
 - `RuntimeConfig`, `RuntimeServer`: settings and the in-process server (`start()`, `stop()`);
 - `container_spec`, `SandboxContext`, `HostFacts`: the OCI runtime spec plan (pure);
 - `ImageStore`, `Puller`, `pull_progress`: the image store and pulls in flight;
-- `PodNetwork`, `CNINetwork`, `NoNetwork`: the sandbox network step.
+- `PodNetwork`, `CNINetwork`, `NoNetwork`: the sandbox network step;
+- `teardown_plan`, `apply_teardown`: remove what a dead runtime left, from its state dir.
 
 Private modules: `layers` (unpacking), `platforms`, `records` (state on disk), `sandboxes` and
 `pods` (pinned namespaces), `containers` and `monitor` (runc + conmon), `cgroups`, `convert`,
@@ -25,6 +26,7 @@ from nodelab.runtime.network import CNINetwork, NoNetwork, PodNetwork
 from nodelab.runtime.pull import Puller
 from nodelab.runtime.server import RuntimeServer
 from nodelab.runtime.spec import HostFacts, SandboxContext, container_spec
+from nodelab.runtime.teardown import TeardownPlan, apply_teardown, teardown_plan
 
 
 def pull_progress(state_dir: Path) -> list[PullProgress]:
@@ -49,6 +51,9 @@ __all__ = [
     "RuntimeConfig",
     "RuntimeServer",
     "SandboxContext",
+    "TeardownPlan",
+    "apply_teardown",
     "container_spec",
     "pull_progress",
+    "teardown_plan",
 ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -52,6 +53,7 @@ from nodelab.runtime.records import (
 )
 from nodelab.runtime.spec import HostFacts, SandboxContext, container_spec, exec_process
 
+log = logging.getLogger("nodelab.runtime")
 CREATED, RUNNING, EXITED, UNKNOWN = (cri.CONTAINER_CREATED, cri.CONTAINER_RUNNING,
                                      cri.CONTAINER_EXITED, cri.CONTAINER_UNKNOWN)
 
@@ -163,6 +165,7 @@ class Containers:
         rootfs = bundle / "rootfs"
         for sub in ("rootfs", "upper", "work"):
             (bundle / sub).mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
         lower = ":".join(str(p) for p in self.images.lowerdirs(image))
         run(["mount", "-t", "overlay", "overlay", "-o",
              f"lowerdir={lower},upperdir={bundle / 'upper'},workdir={bundle / 'work'}",
@@ -189,6 +192,7 @@ class Containers:
         spec = container_spec(config, image.image_config, context, str(rootfs),
                               record.cgroups_path, facts)
         (bundle / "config.json").write_text(json.dumps(spec, indent=1))
+        planned = time.perf_counter()
         if record.log_path:
             Path(record.log_path).parent.mkdir(parents=True, exist_ok=True)
         log_path = record.log_path or str(bundle / "container.log")
@@ -198,6 +202,8 @@ class Containers:
             conmon=self.config.conmon,
         )
         self.records.save_container(record)
+        log.debug("created %s: rootfs+spec %.1f ms, conmon+runc create %.1f ms", record.id[:12],
+                  (planned - started) * 1000, (time.perf_counter() - planned) * 1000)
 
     def _runc_path(self) -> str:
         return shutil.which(self.config.runc) or self.config.runc
@@ -215,6 +221,7 @@ class Containers:
                 f"container {record.id[:12]} is {cri.ContainerState.Name(live.state)}, "
                 "not CONTAINER_CREATED; only a created container can be started"
             )
+        started = time.perf_counter()
         try:
             self.runc("start", record.id)
         except CommandError as exc:
@@ -225,6 +232,8 @@ class Containers:
             raise NodelabError(f"failed to start container {record.id[:12]}: {exc}") from exc
         record.started_at = now_ns()
         self.records.save_container(record)
+        log.debug("started %s: runc start %.1f ms", record.id[:12],
+                  (time.perf_counter() - started) * 1000)
 
     def stop(self, record: ContainerRecord, timeout: float) -> None:
         """Stop signal, wait up to `timeout` seconds, then SIGKILL; idempotent."""

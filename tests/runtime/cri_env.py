@@ -125,7 +125,8 @@ def start_nodelab_runtime(endpoint: Endpoint, log: Path) -> subprocess.Popen[byt
             "--state-dir", str(endpoint.state / "runtime"), "--socket", str(endpoint.socket),
             "--cni-conf-dir", str(conf), "--cni-bin-dir", "/usr/lib/cni",
             "--cgroup-root", f"nodelab/nlt{endpoint.uid}", "--netns-prefix", f"nlt{endpoint.uid}",
-            "--insecure-registry", REGISTRY, "--log-level", "WARNING"]
+            "--insecure-registry", REGISTRY,
+            "--log-level", os.environ.get("NODELAB_RUNTIME_LOG", "WARNING")]
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=out, cwd=REPO,
                                 env=dict(os.environ, PYTHONPATH=str(REPO)))

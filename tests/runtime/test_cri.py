@@ -231,3 +231,32 @@ def test_recovery_after_kill_9(endpoint: Endpoint, tmp_path: Path) -> None:
         assert sandbox.state == cri.SANDBOX_READY
     finally:
         pod.remove()
+
+
+def test_teardown_from_the_state_dir_after_kill_9(endpoint: Endpoint, tmp_path: Path) -> None:
+    if endpoint.restart is None:
+        pytest.skip(f"{endpoint.name}: nodelab's teardown works on nodelab's state dir only")
+    from cri_env import stop_process
+
+    from nodelab.runtime.teardown import apply_teardown, teardown_plan
+
+    pod = Pod(endpoint, tmp_path)
+    cid = pod.container("victim", ["sleep 3600"])
+    assert endpoint.runtime is not None
+    stop_process(endpoint.runtime, signal.SIGKILL)
+    state = endpoint.state / "runtime"
+    plan = teardown_plan(state, f"nodelab/nlt{endpoint.uid}")
+    netns = f"nlt{endpoint.uid}-{pod.id[:12]}"
+    assert cid in plan.containers and netns in plan.netns and plan.mounts
+    apply_teardown(plan)
+    apply_teardown(teardown_plan(state, f"nodelab/nlt{endpoint.uid}"))  # idempotent
+    assert not (Path("/run/netns") / netns).exists()
+    assert str(state) not in Path("/proc/mounts").read_text()
+    assert teardown_plan(state).containers == []
+    endpoint.restart(signal.SIGKILL)
+    pod.rt = endpoint.runtime_stub()
+    assert pod.status(cid).state in (cri.CONTAINER_EXITED, cri.CONTAINER_UNKNOWN)
+    sandbox = pod.rt.PodSandboxStatus(cri.PodSandboxStatusRequest(pod_sandbox_id=pod.id),
+                                      timeout=10).status
+    assert sandbox.state == cri.SANDBOX_NOTREADY
+    pod.remove()
