@@ -40,6 +40,8 @@ from nodelab.kubelet import logs, serving_cert, upgrade
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.lookup import NotFound, find_container, find_sandbox
 from nodelab.kubelet.serving_cert import self_signed
+from nodelab.kubelet.spdy_portforward import Session
+from nodelab.kubelet.websocket_client import WebSocketClient, read_head
 
 if TYPE_CHECKING:
     from nodelab.kubelet.agent import Kubelet
@@ -242,6 +244,19 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 time.sleep(0.2)
 
+    def _translate_port_forward(self, ns: str, pod: str) -> None:
+        """kubectl speaks SPDY, the runtime WebSocket only: translate (spdy_portforward.py)."""
+        cri = self.server.kubelet.cri
+
+        def open_port(port: int) -> WebSocketClient:
+            sandbox = find_sandbox(cri, ns, pod)
+            url = cri.port_forward_url(sandbox.id, [port])
+            url += ("&" if "?" in url else "?") + f"ports={port}"
+            return WebSocketClient.connect(url, ["v4.channel.k8s.io", "portforward.k8s.io"])
+
+        log.info("port-forward to %s/%s: translating SPDY to the runtime's WebSocket", ns, pod)
+        Session(self.request, open_port).run()
+
     def _stream(self, kind: str, ns: str, pod: str, container: str,
                 query: dict[str, list[str]]) -> None:
         cri = self.server.kubelet.cri
@@ -264,10 +279,18 @@ class Handler(BaseHTTPRequestHandler):
         runtime, host, path = upgrade.connect(url)
         head = upgrade.request_head(self.command, path, host, list(self.headers.items()))
         self.request.settimeout(None)
+        sock: socket.socket = self.request
         try:
             runtime.sendall(head)
-            sock: socket.socket = self.request
-            upgrade.pump(sock, runtime)
+            answer, rest = read_head(runtime)
+            refused = b" 101 " not in answer.split(b"\r\n", 1)[0]
+            spdy_client = self.headers.get("Upgrade", "").lower().startswith("spdy/3")
+            if kind == "portForward" and refused and spdy_client:
+                runtime.close()
+                self._translate_port_forward(ns, pod)
+                return
+            sock.sendall(answer + rest)
+            upgrade.pump(sock, runtime)  # a refusal's body, or the stream
         finally:
             runtime.close()
             self.close_connection = True

@@ -27,7 +27,8 @@ from tests.kubelet.processes import ControlPlane, KubeletFactory, KubeletRun, fr
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 
-SCRIPT = ("mkdir -p /www; echo hello-http > /www/index.html; httpd -p 8080 -h /www; "
+SCRIPT = ("mkdir -p /www; echo hello-http > /www/index.html; seq 1 50000 > /www/big; "
+          "httpd -p 8080 -h /www; "
           "echo hello; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.5; done")
 
 
@@ -167,16 +168,14 @@ def test_kubectl_port_forward(served: Served) -> None:
     try:
         assert forward.stdout is not None
         first = forward.stdout.readline()
-        if "unable to upgrade connection" in first:
-            first += forward.stdout.read()
-        if "no SPDY" in first:
-            pytest.skip("kubectl >= 1.31 port-forwards over SPDY (tunnelled in a WebSocket as "
-                        "SPDY/3.1+portforward.k8s.io, or plain); nodelab's runtime streams "
-                        "WebSocket only, and the kubelet passes bytes through unchanged")
         assert "Forwarding from 127.0.0.1" in first, first
         url = f"http://127.0.0.1:{port}/index.html"
         body = wait_for(lambda: urllib.request.urlopen(url, timeout=5).read(), 15, url)
         assert body == b"hello-http\n"
+        big = urllib.request.urlopen(f"http://127.0.0.1:{port}/big", timeout=20).read()
+        assert big == "".join(f"{i}\n" for i in range(1, 50001)).encode()
+        again = urllib.request.urlopen(url, timeout=5).read()  # a second connection
+        assert again == b"hello-http\n"
     finally:
         forward.kill()
         forward.wait()

@@ -151,3 +151,53 @@ def test_cri_log_records() -> None:
     assert render(text, since=since) == "partial\nlast\n"
     assert render(text, limit_bytes=3) == "hel"
     assert parse_time("2026-01-01T01:00:00+01:00") == parse_time("2026-01-01T00:00:00Z")
+
+
+def test_spdy_frames_and_headers() -> None:
+    import zlib
+
+    from nodelab.kubelet import spdy
+    from nodelab.kubelet.spdy_dictionary import SPDY3_DICTIONARY
+
+    assert (len(SPDY3_DICTIONARY), zlib.adler32(SPDY3_DICTIONARY)) == (1423, 0xE3C6A7C2)
+    client, server = spdy.HeaderCodec(), spdy.HeaderCodec()
+    wire = bytearray(spdy.syn_stream(client, 1, {"streamType": "error", "port": "8080",
+                                                 "requestID": "0"}))
+    wire += spdy.syn_stream(client, 3, {"streamType": "data", "port": "8080",
+                                        "requestID": "0"})
+    wire += spdy.data_frame(3, b"GET / HTTP/1.0\r\n\r\n", fin=True)
+    wire += b"\x80\x03"  # the start of a frame not yet complete
+    frames = spdy.take_frames(wire)
+    assert wire == bytearray(b"\x80\x03")
+    assert [(f.control, f.type, f.stream_id) for f in frames] == [
+        (True, spdy.SYN_STREAM, 1), (True, spdy.SYN_STREAM, 3), (False, 0, 3)]
+    assert spdy.syn_stream_headers(server, frames[0]) == {
+        "streamtype": "error", "port": "8080", "requestid": "0"}
+    assert spdy.syn_stream_headers(server, frames[1])["streamtype"] == "data"
+    assert frames[2].fin and frames[2].payload.startswith(b"GET /")
+    reply = bytearray(spdy.syn_reply(server, 3))
+    (parsed,) = spdy.take_frames(reply)
+    assert (parsed.type, parsed.stream_id) == (spdy.SYN_REPLY, 3)
+    assert client.decode(parsed.payload[4:]) == {}
+
+
+def test_websocket_client_frames() -> None:
+    import socket
+
+    from nodelab.kubelet.websocket_client import WebSocketClient, encode_client_frame
+
+    a, b = socket.socketpair()
+    try:
+        ws = WebSocketClient(a)
+        server_frames = (bytes([0x02, 3]) + b"\x00ab"        # first fragment, unmasked
+                         + bytes([0x80, 2]) + b"cd"           # continuation, final
+                         + bytes([0x82, 126]) + (300).to_bytes(2, "big") + b"x" * 300)
+        assert ws.feed(server_frames) == [b"\x00abcd", b"x" * 300]
+        frame = encode_client_frame(2, b"hello")
+        assert frame[0] == 0x82 and frame[1] == 0x80 | 5
+        key = frame[2:6]
+        assert bytes(c ^ key[i % 4] for i, c in enumerate(frame[6:])) == b"hello"
+        assert ws.feed(bytes([0x88, 0])) == [] and ws.closed
+    finally:
+        a.close()
+        b.close()

@@ -1,0 +1,149 @@
+"""The CRI requests for a pod, as plain data (protobuf JSON): what the notebooks show.
+
+`sandbox_config(pod, ...)` is the PodSandboxConfig of RunPodSandbox; `container_config(...)`
+the ContainerConfig of CreateContainer. Labels and annotations follow the kubelet's
+(`io.kubernetes.pod.name`, `io.kubernetes.container.name`, `io.kubernetes.container.restartCount`
+...), so the kubelet finds its sandboxes and containers again after a restart, and
+`crictl`-style tools show the same names. Logs go to
+`<log root>/<namespace>_<pod>_<uid>/<container>/<restartCount>.log`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from nodelab.kubelet.pods.qos import cgroup_parent, container_resources
+from nodelab.kubelet.pods.volumes import field_value
+
+Obj = Mapping[str, Any]
+
+POD_NAME = "io.kubernetes.pod.name"
+POD_NAMESPACE = "io.kubernetes.pod.namespace"
+POD_UID = "io.kubernetes.pod.uid"
+CONTAINER_NAME = "io.kubernetes.container.name"
+RESTART_COUNT = "io.kubernetes.container.restartCount"
+TERMINATION_GRACE = "io.kubernetes.pod.terminationGracePeriod"
+INIT_CONTAINER = "io.nodelab.container.init"
+
+
+def pod_labels(pod: Obj) -> dict[str, str]:
+    metadata = pod["metadata"]
+    return {POD_NAME: metadata["name"], POD_NAMESPACE: metadata["namespace"],
+            POD_UID: metadata["uid"]}
+
+
+def log_directory(log_root: Path, pod: Obj) -> Path:
+    metadata = pod["metadata"]
+    return log_root / f"{metadata['namespace']}_{metadata['name']}_{metadata['uid']}"
+
+
+def dns_config(pod: Obj, cluster_dns: Sequence[str], cluster_domain: str) -> dict[str, Any]:
+    spec = pod.get("spec") or {}
+    namespace = pod["metadata"]["namespace"]
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    custom = spec.get("dnsConfig") or {}
+    servers: list[str] = []
+    searches: list[str] = []
+    options = ["ndots:5"] if policy == "ClusterFirst" and cluster_dns else []
+    if policy == "ClusterFirst" and cluster_dns:
+        servers = list(cluster_dns)
+        searches = [f"{namespace}.svc.{cluster_domain}", f"svc.{cluster_domain}", cluster_domain]
+    servers += custom.get("nameservers") or []
+    searches += custom.get("searches") or []
+    options += [f"{o['name']}:{o['value']}" if o.get("value") else o["name"]
+                for o in custom.get("options") or []]
+    return {"servers": servers, "searches": searches, "options": options}
+
+
+def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
+                   cluster_dns: Sequence[str] = (),
+                   cluster_domain: str = "cluster.local") -> dict[str, Any]:
+    metadata, spec = pod["metadata"], pod.get("spec") or {}
+    port_mappings = []
+    for container in spec.get("containers") or []:
+        for port in container.get("ports") or []:
+            if port.get("hostPort"):
+                port_mappings.append({
+                    "protocol": port.get("protocol") or "TCP",
+                    "containerPort": port["containerPort"], "hostPort": port["hostPort"],
+                    "hostIp": port.get("hostIP", ""),
+                })
+    security = spec.get("securityContext") or {}
+    namespace_options = {"pid": "POD" if spec.get("shareProcessNamespace") else "CONTAINER"}
+    if spec.get("hostNetwork"):
+        namespace_options["network"] = "NODE"
+    return {
+        "metadata": {"name": metadata["name"], "namespace": metadata["namespace"],
+                     "uid": metadata["uid"], "attempt": attempt},
+        "hostname": spec.get("hostname") or metadata["name"],
+        "logDirectory": str(log_directory(log_root, pod)),
+        "dnsConfig": dns_config(pod, cluster_dns, cluster_domain),
+        "portMappings": port_mappings,
+        "labels": {**(metadata.get("labels") or {}), **pod_labels(pod)},
+        "annotations": {**(metadata.get("annotations") or {}),
+                        TERMINATION_GRACE: str(spec.get("terminationGracePeriodSeconds", 30))},
+        "linux": {
+            "cgroupParent": cgroup_parent(pod),
+            "securityContext": {"namespaceOptions": namespace_options},
+            "sysctls": {s["name"]: s["value"] for s in security.get("sysctls") or []},
+        },
+    }
+
+
+def _env(pod: Obj, container: Obj, fetch_value: Any) -> list[dict[str, str]]:
+    envs = []
+    for item in container.get("env") or []:
+        value = item.get("value")
+        source = item.get("valueFrom") or {}
+        if value is None and "fieldRef" in source:
+            value = field_value(pod, source["fieldRef"].get("fieldPath", ""))
+        elif value is None and fetch_value is not None and source:
+            value = fetch_value(pod, source)
+        envs.append({"key": item["name"], "value": "" if value is None else str(value)})
+    return envs
+
+
+def container_config(pod: Obj, container: Obj, *, attempt: int, image: str,
+                     mounts: list[dict[str, Any]], memory_capacity: int,
+                     init: bool = False, fetch_value: Any = None) -> dict[str, Any]:
+    name = container["name"]
+    security = container.get("securityContext") or {}
+    pod_security = (pod.get("spec") or {}).get("securityContext") or {}
+    linux_security: dict[str, Any] = {}
+    if security.get("privileged"):
+        linux_security["privileged"] = True
+    if security.get("readOnlyRootFilesystem"):
+        linux_security["readonlyRootfs"] = True
+    run_as = security.get("runAsUser", pod_security.get("runAsUser"))
+    if run_as is not None:
+        linux_security["runAsUser"] = {"value": int(run_as)}
+    capabilities = security.get("capabilities") or {}
+    if capabilities:
+        linux_security["capabilities"] = {
+            "addCapabilities": list(capabilities.get("add") or []),
+            "dropCapabilities": list(capabilities.get("drop") or []),
+        }
+    labels = {**pod_labels(pod), CONTAINER_NAME: name}
+    if init:
+        labels[INIT_CONTAINER] = "true"
+    return {
+        "metadata": {"name": name, "attempt": attempt},
+        "image": {"image": image},
+        "command": list(container.get("command") or []),
+        "args": list(container.get("args") or []),
+        "workingDir": container.get("workingDir", ""),
+        "envs": _env(pod, container, fetch_value),
+        "mounts": mounts,
+        "labels": labels,
+        "annotations": {RESTART_COUNT: str(attempt)},
+        "logPath": f"{name}/{attempt}.log",
+        "stdin": bool(container.get("stdin")),
+        "stdinOnce": bool(container.get("stdinOnce")),
+        "tty": bool(container.get("tty")),
+        "linux": {
+            "resources": container_resources(pod, container, memory_capacity),
+            "securityContext": linux_security,
+        },
+    }

@@ -1,0 +1,99 @@
+"""QoS classes and the resources they turn into, with upstream's formulas.
+
+- Guaranteed: every container sets cpu and memory limits equal to its requests;
+  BestEffort: no container sets any request or limit; Burstable: everything else.
+- cgroup parent (cgroupfs layout): `kubepods/pod<uid>` (Guaranteed),
+  `kubepods/burstable/pod<uid>`, `kubepods/besteffort/pod<uid>`.
+- cpu shares = milliCPU * 1024 / 1000 (min 2); quota = milliCPU * 100000 / 1000 us
+  (min 1000) with period 100000 us.
+- oom_score_adj: Guaranteed -997, BestEffort 1000, Burstable
+  min(max(2, 1000 - 1000 * memoryRequest / memoryCapacity), 999).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nodelab.kubelet.quantities import parse_quantity
+
+Obj = Mapping[str, Any]
+GUARANTEED, BURSTABLE, BEST_EFFORT = "Guaranteed", "Burstable", "BestEffort"
+MIN_SHARES = 2
+QUOTA_PERIOD = 100_000
+MIN_QUOTA = 1000
+
+
+def _resources(container: Obj) -> tuple[dict[str, Any], dict[str, Any]]:
+    resources = container.get("resources") or {}
+    limits = dict(resources.get("limits") or {})
+    requests = dict(resources.get("requests") or {})
+    for name, value in limits.items():
+        requests.setdefault(name, value)  # a limit without a request requests the limit
+    return requests, limits
+
+
+def qos_class(pod: Obj) -> str:
+    spec = pod.get("spec") or {}
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    any_set = False
+    guaranteed = True
+    for container in containers:
+        requests, limits = _resources(container)
+        if any(k in requests or k in limits for k in ("cpu", "memory")):
+            any_set = True
+        for name in ("cpu", "memory"):
+            if name not in limits or parse_quantity(requests.get(name, limits[name]),
+                                                    milli=True) != parse_quantity(
+                    limits[name], milli=True):
+                guaranteed = False
+    if not any_set:
+        return BEST_EFFORT
+    return GUARANTEED if guaranteed else BURSTABLE
+
+
+def cgroup_parent(pod: Obj) -> str:
+    uid = (pod.get("metadata") or {}).get("uid", "")
+    qos = qos_class(pod)
+    if qos == GUARANTEED:
+        return f"kubepods/pod{uid}"
+    return f"kubepods/{qos.lower()}/pod{uid}"
+
+
+def milli_cpu(value: Any) -> int:
+    return parse_quantity(value, milli=True)
+
+
+def cpu_shares(milli: int) -> int:
+    return max(MIN_SHARES, milli * 1024 // 1000)
+
+
+def cpu_quota(milli: int) -> int:
+    return max(MIN_QUOTA, milli * QUOTA_PERIOD // 1000)
+
+
+def oom_score_adj(pod: Obj, container: Obj, memory_capacity: int) -> int:
+    qos = qos_class(pod)
+    if qos == GUARANTEED:
+        return -997
+    if qos == BEST_EFFORT:
+        return 1000
+    requests, _ = _resources(container)
+    request = parse_quantity(requests["memory"]) if "memory" in requests else 0
+    score = 1000 - (1000 * request) // max(memory_capacity, 1)
+    return min(max(2, score), 999)
+
+
+def container_resources(pod: Obj, container: Obj, memory_capacity: int) -> dict[str, Any]:
+    """The CRI LinuxContainerResources (as JSON) for one container."""
+    requests, limits = _resources(container)
+    resources: dict[str, Any] = {
+        "cpuShares": cpu_shares(milli_cpu(requests["cpu"])) if "cpu" in requests else MIN_SHARES,
+        "oomScoreAdj": oom_score_adj(pod, container, memory_capacity),
+    }
+    if "cpu" in limits:
+        resources["cpuPeriod"] = QUOTA_PERIOD
+        resources["cpuQuota"] = cpu_quota(milli_cpu(limits["cpu"]))
+    if "memory" in limits:
+        resources["memoryLimitInBytes"] = parse_quantity(limits["memory"])
+    return resources

@@ -1,0 +1,143 @@
+"""The CRI calls of the pod lifecycle, on the kubelet's CRI client, with plan dicts in.
+
+Requests are built from the plans in `cri_plan.py` (protobuf JSON) with `ParseDict`, so what a
+notebook shows is exactly what is sent. Long calls get their own deadlines: image pulls
+(5 minutes) and container stops (the grace period plus a margin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+from cri_api.v1 import api_pb2 as cri
+from google.protobuf import json_format
+
+from nodelab.kubelet.cri import CRIClient, CRIError
+from nodelab.kubelet.pods.cri_plan import CONTAINER_NAME, POD_UID
+from nodelab.kubelet.pods.status import Instance
+
+PULL_TIMEOUT = 300.0
+STATES = {cri.CONTAINER_CREATED: "created", cri.CONTAINER_RUNNING: "running",
+          cri.CONTAINER_EXITED: "exited", cri.CONTAINER_UNKNOWN: "unknown"}
+
+
+def _rfc3339(nanoseconds: int) -> str:
+    if not nanoseconds:
+        return ""
+    import datetime as dt
+
+    moment = dt.datetime.fromtimestamp(nanoseconds / 1e9, dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class PodRuntime:
+    def __init__(self, client: CRIClient) -> None:
+        self.client = client
+
+    def _call(self, name: str, method: Any, request: Any, timeout: float | None = None) -> Any:
+        try:
+            return method(request, timeout=timeout or self.client.timeout)
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            detail = exc.details() if hasattr(exc, "details") else str(exc)
+            raise CRIError(f"CRI {name} failed ({code}): {detail}") from exc
+
+    # --- sandboxes ---------------------------------------------------------------------------
+
+    def sandboxes(self, pod_uid: str) -> list[Any]:
+        """The pod's sandboxes, newest attempt first."""
+        items = self.client.list_pod_sandboxes({POD_UID: pod_uid})
+        return sorted(items, key=lambda s: (s.metadata.attempt, s.created_at), reverse=True)
+
+    def all_sandboxes(self) -> list[Any]:
+        return self.client.list_pod_sandboxes()
+
+    def sandbox_ip(self, sandbox_id: str) -> str:
+        request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id)
+        status = self._call("PodSandboxStatus", self.client.runtime.PodSandboxStatus, request)
+        return str(status.status.network.ip)
+
+    def run_sandbox(self, config: Mapping[str, Any]) -> str:
+        request = cri.RunPodSandboxRequest(
+            config=json_format.ParseDict(dict(config), cri.PodSandboxConfig()))
+        response = self._call("RunPodSandbox", self.client.runtime.RunPodSandbox, request, 120)
+        return str(response.pod_sandbox_id)
+
+    def stop_sandbox(self, sandbox_id: str) -> None:
+        self._call("StopPodSandbox", self.client.runtime.StopPodSandbox,
+                   cri.StopPodSandboxRequest(pod_sandbox_id=sandbox_id), 60)
+
+    def remove_sandbox(self, sandbox_id: str) -> None:
+        self._call("RemovePodSandbox", self.client.runtime.RemovePodSandbox,
+                   cri.RemovePodSandboxRequest(pod_sandbox_id=sandbox_id), 60)
+
+    # --- containers --------------------------------------------------------------------------
+
+    def containers(self, pod_uid: str) -> list[Instance]:
+        """Every container instance of the pod, newest attempt first per name."""
+        found = []
+        for item in self.client.list_containers({POD_UID: pod_uid}):
+            found.append(self.instance(item.id, item.labels.get(CONTAINER_NAME, "")))
+        return sorted(found, key=lambda i: (i.name, -i.attempt))
+
+    def instance(self, container_id: str, name: str) -> Instance:
+        status = self.client.container_status(container_id)
+        return Instance(
+            id=container_id,
+            name=name or status.metadata.name,
+            attempt=int(status.metadata.attempt),
+            state=STATES.get(status.state, "unknown"),
+            image=status.image.image,
+            image_id=status.image_ref,
+            started_at=_rfc3339(status.started_at),
+            finished_at=_rfc3339(status.finished_at),
+            exit_code=int(status.exit_code),
+            reason=status.reason,
+            message=status.message,
+        )
+
+    def create_container(self, sandbox_id: str, config: Mapping[str, Any],
+                         sandbox_config: Mapping[str, Any]) -> str:
+        request = cri.CreateContainerRequest(
+            pod_sandbox_id=sandbox_id,
+            config=json_format.ParseDict(dict(config), cri.ContainerConfig()),
+            sandbox_config=json_format.ParseDict(dict(sandbox_config), cri.PodSandboxConfig()),
+        )
+        response = self._call("CreateContainer", self.client.runtime.CreateContainer, request, 60)
+        return str(response.container_id)
+
+    def start_container(self, container_id: str) -> None:
+        self._call("StartContainer", self.client.runtime.StartContainer,
+                   cri.StartContainerRequest(container_id=container_id), 60)
+
+    def stop_container(self, container_id: str, timeout: int) -> None:
+        self._call("StopContainer", self.client.runtime.StopContainer,
+                   cri.StopContainerRequest(container_id=container_id, timeout=timeout),
+                   timeout + 30)
+
+    def remove_container(self, container_id: str) -> None:
+        self._call("RemoveContainer", self.client.runtime.RemoveContainer,
+                   cri.RemoveContainerRequest(container_id=container_id), 60)
+
+    def exec_sync(self, container_id: str, command: list[str], timeout: int) -> tuple[int, str]:
+        request = cri.ExecSyncRequest(container_id=container_id, cmd=command, timeout=timeout)
+        response = self._call("ExecSync", self.client.runtime.ExecSync, request, timeout + 5)
+        output = (response.stdout + response.stderr).decode(errors="replace").strip()
+        return int(response.exit_code), output
+
+    # --- images ------------------------------------------------------------------------------
+
+    def image_ref(self, image: str) -> str | None:
+        request = cri.ImageStatusRequest(image=cri.ImageSpec(image=image))
+        response = self._call("ImageStatus", self.client.images.ImageStatus, request)
+        return str(response.image.id) if response.HasField("image") else None
+
+    def pull(self, image: str, sandbox_config: Mapping[str, Any]) -> str:
+        request = cri.PullImageRequest(
+            image=cri.ImageSpec(image=image),
+            sandbox_config=json_format.ParseDict(dict(sandbox_config), cri.PodSandboxConfig()),
+        )
+        response = self._call("PullImage", self.client.images.PullImage, request, PULL_TIMEOUT)
+        return str(response.image_ref)

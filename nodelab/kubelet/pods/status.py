@@ -1,0 +1,199 @@
+"""A pod's status computed from what the runtime reports: pure, as upstream's
+generateAPIPodStatus.
+
+Inputs are the pod, the sandbox (ready or not, its IP), each container's latest and previous
+instance (from CRI ContainerStatus, as `Instance`), the reasons the kubelet is waiting on a
+container (ContainerCreating, ErrImagePull, CrashLoopBackOff, ...), and probe results.
+Outputs: phase, the five conditions, containerStatuses and initContainerStatuses (state,
+lastState, ready, started, restartCount, image, imageID, containerID), podIP(s), hostIP(s),
+startTime and qosClass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nodelab.kubelet.pods.qos import qos_class
+
+Obj = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One container instance as the runtime reports it."""
+
+    id: str
+    name: str
+    attempt: int
+    state: str  # created | running | exited | unknown
+    image: str = ""
+    image_id: str = ""
+    started_at: str = ""
+    finished_at: str = ""
+    exit_code: int = 0
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass
+class ContainerView:
+    latest: Instance | None = None
+    previous: Instance | None = None
+    waiting_reason: str = ""
+    waiting_message: str = ""
+    ready: bool = False
+    started: bool | None = None
+
+
+@dataclass
+class PodView:
+    sandbox_ready: bool = False
+    pod_ip: str = ""
+    host_ip: str = ""
+    start_time: str = ""
+    runtime: str = "nodelab"
+    init: dict[str, ContainerView] = field(default_factory=dict)
+    containers: dict[str, ContainerView] = field(default_factory=dict)
+
+
+def terminated_reason(instance: Instance) -> str:
+    if instance.reason:
+        return instance.reason
+    return "Completed" if instance.exit_code == 0 else "Error"
+
+
+def _terminated(instance: Instance, runtime: str) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "exitCode": instance.exit_code,
+        "reason": terminated_reason(instance),
+        "startedAt": instance.started_at or None,
+        "finishedAt": instance.finished_at or None,
+        "containerID": f"{runtime}://{instance.id}",
+    }
+    if instance.message:
+        state["message"] = instance.message
+    return state
+
+
+def container_status(spec: Obj, view: ContainerView, runtime: str) -> dict[str, Any]:
+    latest = view.latest
+    status: dict[str, Any] = {
+        "name": spec["name"],
+        "image": spec.get("image", ""),
+        "imageID": latest.image_id if latest else "",
+        "ready": view.ready,
+        "restartCount": latest.attempt if latest else 0,
+        "started": bool(view.started) if latest and latest.state == "running" else False,
+        "state": {},
+        "lastState": {},
+    }
+    if latest:
+        status["containerID"] = f"{runtime}://{latest.id}"
+    if view.waiting_reason:
+        waiting = {"reason": view.waiting_reason}
+        if view.waiting_message:
+            waiting["message"] = view.waiting_message
+        status["state"] = {"waiting": waiting}
+    elif latest is None or latest.state == "created":
+        status["state"] = {"waiting": {"reason": "ContainerCreating"}}
+    elif latest.state == "running":
+        status["state"] = {"running": {"startedAt": latest.started_at or None}}
+    else:
+        status["state"] = {"terminated": _terminated(latest, runtime)}
+    previous = view.previous
+    if view.waiting_reason and latest and latest.state == "exited":
+        previous = latest
+    if previous and previous.state == "exited":
+        status["lastState"] = {"terminated": _terminated(previous, runtime)}
+    return status
+
+
+def _condition(kind: str, ok: bool, now: str, previous: Obj, reason: str = "",
+               message: str = "") -> dict[str, Any]:
+    status = "True" if ok else "False"
+    old: Obj = next((c for c in (previous.get("conditions") or []) if c.get("type") == kind), {})
+    condition = {
+        "type": kind, "status": status, "lastProbeTime": None,
+        "lastTransitionTime": old.get("lastTransitionTime") if old.get("status") == status
+        else now,
+    }
+    if reason and not ok:
+        condition["reason"] = reason
+    if message and not ok:
+        condition["message"] = message
+    return condition
+
+
+def pod_phase(pod: Obj, view: PodView) -> str:
+    spec = pod.get("spec") or {}
+    policy = spec.get("restartPolicy") or "Always"
+    names = [c["name"] for c in spec.get("containers") or []]
+    instances = [view.containers.get(n, ContainerView()).latest for n in names]
+    if not view.sandbox_ready or any(i is None for i in instances):
+        if instances and all(i is not None and i.state == "exited" for i in instances):
+            pass  # a sandbox that died after every container finished
+        else:
+            return "Pending"
+    running = sum(1 for i in instances if i is not None and i.state in ("running", "created"))
+    exited = [i for i in instances if i is not None and i.state == "exited"]
+    if running:
+        return "Running"
+    if len(exited) == len(names) and names:
+        if policy == "Always":
+            return "Running"  # restarting
+        failed = [i for i in exited if i.exit_code != 0]
+        if not failed:
+            return "Succeeded"
+        return "Running" if policy == "OnFailure" else "Failed"
+    return "Pending"
+
+
+def pod_status(pod: Obj, view: PodView, now: str) -> dict[str, Any]:
+    spec = pod.get("spec") or {}
+    previous = pod.get("status") or {}
+    init_specs = list(spec.get("initContainers") or [])
+    app_specs = list(spec.get("containers") or [])
+    init_statuses = [container_status(c, view.init.get(c["name"], ContainerView()),
+                                      view.runtime) for c in init_specs]
+    statuses = [container_status(c, view.containers.get(c["name"], ContainerView()),
+                                 view.runtime) for c in app_specs]
+    initialized = all(
+        (s["state"].get("terminated") or {}).get("exitCode") == 0
+        or (c.get("restartPolicy") == "Always" and s["started"])
+        for c, s in zip(init_specs, init_statuses, strict=True)
+    )
+    phase = pod_phase(pod, view)
+    not_ready = [s["name"] for s in statuses if not s["ready"]]
+    containers_ready = not not_ready and phase == "Running"
+    message = f"containers with unready status: [{' '.join(not_ready)}]" if not_ready else ""
+    reason = "PodCompleted" if phase in ("Succeeded", "Failed") else "ContainersNotReady"
+    incomplete = [s["name"] for s in init_statuses
+                  if (s["state"].get("terminated") or {}).get("exitCode") != 0]
+    scheduled = next((c for c in previous.get("conditions") or []
+                      if c.get("type") == "PodScheduled"),
+                     {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                      "lastTransitionTime": now})
+    conditions = [
+        _condition("PodReadyToStartContainers", view.sandbox_ready, now, previous),
+        _condition("Initialized", initialized, now, previous, "ContainersNotInitialized",
+                   f"containers with incomplete status: [{' '.join(incomplete)}]"),
+        _condition("Ready", containers_ready, now, previous, reason, message),
+        _condition("ContainersReady", containers_ready, now, previous, reason, message),
+        dict(scheduled),
+    ]
+    status: dict[str, Any] = {
+        "phase": phase,
+        "conditions": conditions,
+        "hostIP": view.host_ip,
+        "hostIPs": [{"ip": view.host_ip}] if view.host_ip else [],
+        "podIP": view.pod_ip or None,
+        "podIPs": [{"ip": view.pod_ip}] if view.pod_ip else [],
+        "startTime": previous.get("startTime") or view.start_time or now,
+        "qosClass": qos_class(pod),
+        "containerStatuses": statuses,
+    }
+    if init_specs:
+        status["initContainerStatuses"] = init_statuses
+    return status
