@@ -241,3 +241,25 @@ def test_oom_score_adj_is_clamped_without_cap_sys_resource(pod: Pod) -> None:
         values[name] = int((pod.logs / name / "0.log").read_text().split()[-1])
     assert values["low"] in (-997, floor)
     assert values["high"] == 500
+
+
+def test_host_network_pod_shares_the_node_netns(endpoint: Endpoint, tmp_path: Path) -> None:
+    pod = Pod(endpoint, tmp_path)
+    pod.remove()
+    config = cri.PodSandboxConfig()
+    config.CopyFrom(pod.config)
+    config.metadata.attempt = 1
+    config.linux.security_context.namespace_options.network = cri.NODE
+    config.hostname = ""  # the kubelet sends no hostname for host-network pods
+    pod.config = config
+    pod.id = pod.rt.RunPodSandbox(cri.RunPodSandboxRequest(config=config), timeout=60
+                                  ).pod_sandbox_id
+    try:
+        status = pod.rt.PodSandboxStatus(cri.PodSandboxStatusRequest(pod_sandbox_id=pod.id),
+                                         timeout=10).status
+        assert status.state == cri.SANDBOX_READY
+        cid = pod.container("hostnet", ["sleep 3600"])
+        inode = os.stat(f"/run/netns/{endpoint.node_netns}").st_ino
+        assert f"net:[{inode}]" in text(pod, cid, "ls", "-l", "/proc/self/ns/net")
+    finally:
+        pod.remove()
