@@ -1,1 +1,32 @@
-"""The kubelet: node registration, heartbeats and the pod lifecycle through CRI."""
+"""The kubelet: node registration, heartbeats, conditions, eviction and the kubelet server.
+
+It talks to the API only through the official `kubernetes` client and a kubeconfig, and to
+the runtime only over CRI gRPC, so it runs the same against nodelab's control plane and
+runtime, kind, or containerd. The plans (Node object, conditions, eviction order) are pure
+functions; `Kubelet` applies them. See docs/kubelet.md.
+"""
+
+from nodelab.kubelet.conditions import RuntimeCondition, compute_conditions, runtime_errors
+from nodelab.kubelet.config import KubeletConfig, Taint
+from nodelab.kubelet.eviction import PodUsage, eviction_message, rank_pods
+from nodelab.kubelet.heartbeat import lease_object, should_post_status
+from nodelab.kubelet.machine import MachineFacts, read_machine
+from nodelab.kubelet.node import allocatable_values, capacity_values, node_object
+
+__all__ = [
+    "KubeletConfig",
+    "MachineFacts",
+    "PodUsage",
+    "RuntimeCondition",
+    "Taint",
+    "allocatable_values",
+    "capacity_values",
+    "compute_conditions",
+    "eviction_message",
+    "lease_object",
+    "node_object",
+    "rank_pods",
+    "read_machine",
+    "runtime_errors",
+    "should_post_status",
+]

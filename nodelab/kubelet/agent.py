@@ -44,6 +44,8 @@ from nodelab.kubelet.node import node_object, node_status
 from nodelab.kubelet.registration import register_node
 from nodelab.kubelet.stats import metrics_text, summary
 from nodelab.kubelet.stats_sources import (
+from nodelab.kubelet.pods.manager import PodManager
+from nodelab.kubelet.pods.worker import PodSettings
     CONTAINER_STATES,
     container_sample,
     cpu_core_nanoseconds,
@@ -82,6 +84,7 @@ class Kubelet:
         self._posted_at: float | None = None
         self._threads: list[threading.Thread] = []
         self.server: Any = None
+        self.pods: PodManager | None = None
         self.status_posts = 0
         self.started_at = rfc3339()
 
@@ -108,6 +111,12 @@ class Kubelet:
         self.renew_lease()
         loops = [("lease", self._lease_loop), ("status", self._status_loop),
                  ("eviction", lambda: self.evictor.run(self.stop_event))]
+        self.pods = PodManager(self.clients.api, self.cri, PodSettings(
+            node_name=self.name, node_ip=self.settings.node_ip,
+            state_dir=self.settings.state_dir, log_root=self.settings.state_dir / "logs" / "pods",
+            memory_capacity=self._facts().memory_bytes,
+            runtime_name=self.runtime_version.split("://")[0]))
+        loops.append(("pods", self.pods.start))
         if self.settings.serve:
             from nodelab.kubelet.server import KubeletServer
 
@@ -121,6 +130,8 @@ class Kubelet:
 
     def stop(self) -> None:
         self.stop_event.set()
+        if self.pods is not None:
+            self.pods.stop()
         if self.server is not None:
             self.server.shutdown()
         for thread in self._threads:

@@ -230,3 +230,26 @@ def test_server_authentication_and_authorization(served: Served, workload: Workl
     assert f'kubelet_node_name{{node="{served.kubelet.name}"}} 1' in body.decode()
     assert "kubelet_running_pods 1" in body.decode()
     assert _get(port, "/containerLogs/default/nosuchpod/app", admin)[0] == 404
+
+
+def test_kill_9_and_restart_keeps_node_ready_and_pod_running(served: Served,
+                                                              workload: Workload) -> None:
+    """Last in this module: it restarts the kubelet the others used."""
+    from cri_api.v1 import api_pb2 as cri
+
+    cp, run = served.cp, served.proxied
+    before = workload.runner.rt.ListContainers(cri.ListContainersRequest(), timeout=10)
+    running = {c.id for c in before.containers if c.state == cri.CONTAINER_RUNNING}
+    assert running
+    run.current.kill()
+    run.start()
+    wait_for(lambda: f"kubelet {run.name} running" in run.current.output(), 30,
+             f"the restarted kubelet:\n{run.current.output()}")
+    after = workload.runner.rt.ListContainers(cri.ListContainersRequest(), timeout=10)
+    assert {c.id for c in after.containers if c.state == cri.CONTAINER_RUNNING} == running
+    node = json.loads(cp.kubectl("get", "node", run.name, "-o", "json").stdout)
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True"
+    out = wait_for(lambda: (o := cp.kubectl("exec", served.pod, "--", "echo", "back"))
+                   .returncode == 0 and o, 20, "exec after the restart")
+    assert out.stdout == "back\n"

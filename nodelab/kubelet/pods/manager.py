@@ -1,0 +1,121 @@
+"""The pod manager: watches the pods bound to this node and keeps one worker per pod.
+
+Pods come from a reflector on `pods?fieldSelector=spec.nodeName=<node>`. A new pod gets a
+worker; a changed pod wakes its worker; a pod that disappeared from the API wakes its worker
+too, which then tears the pod down. After the first list, sandboxes the runtime still holds for
+pods the API no longer knows (left by a kubelet that was killed) are torn down the same way;
+sandboxes of pods that still exist are adopted by their workers, so a restarted kubelet starts
+nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
+
+from nodelab.kube.listers import lister
+from nodelab.kube.reflector import Reflector
+from nodelab.kube.rest import Rest
+from nodelab.kube.store import Store
+from nodelab.kubelet.cri import CRIClient
+from nodelab.kubelet.pods.cri_plan import POD_UID
+from nodelab.kubelet.pods.runtime_calls import PodRuntime
+from nodelab.kubelet.pods.volumes import VolumeSources
+from nodelab.kubelet.pods.worker import PodSettings, PodWorker
+
+log = logging.getLogger("nodelab.kubelet.pods")
+
+
+class PodManager:
+    def __init__(self, api_client: ApiClient, cri: CRIClient, settings: PodSettings) -> None:
+        self.rest = Rest(api_client)
+        self.runtime = PodRuntime(cri)
+        self.settings = settings
+        self.workers: dict[str, PodWorker] = {}
+        self._lock = threading.Lock()
+        self.store = Store(lambda _kind: self.dispatch())
+        self.reflector = Reflector(
+            "pods", lister(api_client, "pods"), self.store.handle,
+            field_selector=f"spec.nodeName={settings.node_name}")
+        self.sources = VolumeSources(fetch=self._fetch, token=self._token)
+
+    # --- sources for volumes -----------------------------------------------------------------
+
+    def _fetch(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.rest.get(kind, namespace, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _token(self, pod: Mapping[str, Any], source: Mapping[str, Any]) -> str:
+        metadata = pod["metadata"]
+        account = (pod.get("spec") or {}).get("serviceAccountName") or "default"
+        request = {
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "spec": {"audiences": [source["audience"]] if source.get("audience") else [],
+                     "expirationSeconds": int(source.get("expirationSeconds", 3600)),
+                     "boundObjectRef": {"kind": "Pod", "apiVersion": "v1",
+                                        "name": metadata["name"], "uid": metadata["uid"]}},
+        }
+        answer = self.rest.request(
+            "POST", f"/api/v1/namespaces/{metadata['namespace']}/serviceaccounts/{account}"
+            "/token", request)
+        return str((answer.get("status") or {}).get("token") or "")
+
+    # --- workers -----------------------------------------------------------------------------
+
+    def lookup(self, uid: str) -> dict[str, Any] | None:
+        return next((p for p in self.store.list("pods") if p["metadata"].get("uid") == uid),
+                    None)
+
+    def _worker(self, uid: str) -> PodWorker:
+        worker = self.workers.get(uid)
+        if worker is None or worker.done.is_set():
+            worker = PodWorker(uid, self.lookup, self.runtime, self.rest, self.settings,
+                               self.sources)
+            self.workers[uid] = worker
+            worker.start()
+        return worker
+
+    def dispatch(self) -> None:
+        with self._lock:
+            live = {p["metadata"]["uid"] for p in self.store.list("pods")}
+            for uid in live:
+                self._worker(uid).wake()
+            for uid, worker in list(self.workers.items()):
+                if worker.done.is_set():
+                    del self.workers[uid]
+                elif uid not in live:
+                    worker.wake()
+
+    def adopt_orphans(self) -> None:
+        """Tear down sandboxes whose pods the API no longer has."""
+        live = {p["metadata"]["uid"] for p in self.store.list("pods")}
+        with self._lock:
+            for sandbox in self.runtime.all_sandboxes():
+                uid = sandbox.labels.get(POD_UID)
+                if uid and uid not in live and uid not in self.workers:
+                    log.info("tearing down sandbox %s of a pod that is gone (%s)",
+                             sandbox.id[:12], uid)
+                    self._worker(uid).wake()
+
+    def start(self) -> None:
+        self.reflector.start()
+        if self.reflector.synced.wait(60):
+            try:
+                self.adopt_orphans()
+            except Exception:  # the runtime may be restarting; its sandboxes wait for later
+                log.exception("could not look for orphaned sandboxes")
+
+    def stop(self) -> None:
+        self.reflector.stop()
+        with self._lock:
+            for worker in self.workers.values():
+                worker.stop()
