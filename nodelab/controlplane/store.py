@@ -143,6 +143,13 @@ class Store:
         items = [_parse(body) for key, body in bodies if namespace is None or key[1] == namespace]
         return items, revision
 
+    def select_raw(self, resource: str, namespace: str | None = None) -> tuple[list[str], int]:
+        """Like `select`, but the stored JSON text itself (for lists sent on unchanged)."""
+        with self._lock:
+            revision = self._revision
+            bodies = sorted(self._objects.get(resource, {}).items())
+        return [body for key, body in bodies if namespace is None or key[1] == namespace], revision
+
     def keys(self, resource: str) -> list[Key]:
         with self._lock:
             return sorted(self._objects.get(resource, {}))
