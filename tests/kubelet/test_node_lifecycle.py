@@ -119,3 +119,56 @@ def test_register_conditions_lease_and_restart(
     assert ready["status"] == "True"
     assert ready["lastTransitionTime"] == since
     api.close()
+    # the runtime goes away: NotReady, "container runtime is down"
+    runtime.process.stop()
+
+    def not_ready() -> dict[str, Any] | None:
+        cond = _condition(_node(controlplane, name), "Ready")
+        return cond if cond["status"] == "False" else None
+
+    cond = wait_for(not_ready, 20, "NotReady after the runtime stopped")
+    assert (cond["reason"], cond["message"]) == ("KubeletNotReady", "container runtime is down")
+
+
+def test_serving_certificate_from_the_lab_ca(
+    controlplane: ControlPlane, runtime: Runtime, start_kubelet: KubeletFactory, tmp_path: Path
+) -> None:
+    import datetime
+    import ipaddress
+    import socket
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_cert = x509.load_pem_x509_certificate(controlplane.ca.read_bytes())
+    ca_key = serialization.load_pem_private_key(controlplane.ca_key.read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubelet")]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+            .sign(ca_key, hashes.SHA256()))
+    (tmp_path / "k.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    run = start_kubelet(runtime.endpoint, {"tlsCertFile": str(tmp_path / "k.crt"),
+                                           "tlsPrivateKeyFile": str(tmp_path / "k.key")})
+    context = ssl.create_default_context(cafile=str(controlplane.ca))  # verifies IP and chain
+
+    def handshake() -> bool:
+        with socket.create_connection(("127.0.0.1", run.port), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            return tls.getpeercert() is not None
+
+    assert wait_for(handshake, 30, f"the kubelet's TLS server:\n{run.current.output()}")

@@ -152,3 +152,20 @@ def test_node_object() -> None:
     assert status["nodeInfo"]["containerRuntimeVersion"] == "nodelab://0.1.0"
     assert status["nodeInfo"]["bootID"] == "b"
     assert status["daemonEndpoints"] == {"kubeletEndpoint": {"Port": 10250}}
+
+
+def test_serving_certificate_request() -> None:
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from nodelab.kubelet.serving_cert import csr_object
+
+    csr = csr_object("node1", "172.29.0.11", ec.generate_private_key(ec.SECP256R1()))
+    assert csr["spec"]["signerName"] == "kubernetes.io/kubelet-serving"
+    assert csr["spec"]["usages"] == ["digital signature", "server auth"]
+    request = x509.load_pem_x509_csr(base64.b64decode(csr["spec"]["request"]))
+    assert request.subject.rfc4514_string() == "CN=system:node:node1,O=system:nodes"
+    sans = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["172.29.0.11"]
