@@ -50,9 +50,31 @@ def _name(obj: Object) -> str:
     return str((obj.get("metadata") or {}).get("name", ""))
 
 
+def _init_status(pod: Object) -> str | None:
+    """`Init:1/2`, `Init:CrashLoopBackOff`, ... while init containers have not all finished."""
+    statuses = (pod.get("status") or {}).get("initContainerStatuses") or []
+    total = len((pod.get("spec") or {}).get("initContainers") or [])
+    for index, container in enumerate(statuses):
+        state = container.get("state") or {}
+        terminated, waiting = state.get("terminated"), state.get("waiting")
+        if terminated and terminated.get("exitCode") == 0:
+            continue
+        if terminated:
+            reason = terminated.get("reason") or f"ExitCode:{terminated.get('exitCode')}"
+            return f"Init:{reason}"
+        if waiting and waiting.get("reason") not in (None, "", "PodInitializing"):
+            return f"Init:{waiting['reason']}"
+        return f"Init:{index}/{total}"
+    return None
+
+
 def _pod_status(pod: Object) -> str:
     status = pod.get("status") or {}
     reason = status.get("reason") or status.get("phase") or "Unknown"
+    initializing = _init_status(pod)
+    if initializing is not None:
+        return "Terminating" if (pod.get("metadata") or {}).get(
+            "deletionTimestamp") else initializing
     for container in status.get("containerStatuses") or []:
         state = container.get("state") or {}
         if (state.get("waiting") or {}).get("reason"):
