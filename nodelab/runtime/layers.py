@@ -192,7 +192,8 @@ def _unpack_member(
             os.mkfifo(target, member.mode)
         else:
             return
-    os.lchown(target, member.uid, member.gid)
+    if os.geteuid() == 0:  # unprivileged unpacking (Binder) keeps the caller as owner
+        os.lchown(target, member.uid, member.gid)
     if not member.issym():
         os.chmod(target, member.mode)
         if not member.isdir():
