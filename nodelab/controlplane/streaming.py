@@ -137,8 +137,10 @@ def _container(pod: Object, query: dict[str, list[str]]) -> str:
 
 def respond(registry: Registry, sub: str, namespace: str, name: str, target: str,
             headers: dict[str, str], query: dict[str, list[str]], method: str,
-            client: KubeletClient = KUBELET_CLIENT) -> Response:
+            client: KubeletClient | None = None) -> Response:
     from nodelab.controlplane.dispatch import Response
+
+    client = client or KUBELET_CLIENT  # read now: the API server sets it at start
 
     pod, host, port = _kubelet(registry, namespace, name)
     ns, pod_name = quote(namespace), quote(name)

@@ -19,8 +19,8 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
@@ -199,6 +199,17 @@ def ensure_route(
 
 
 @off_event_loop
+def delete_route(destination: ipaddress.IPv4Network, namespace: str | None = None) -> None:
+    with ipr(namespace) as sock:
+        try:
+            sock.route("del", dst=str(destination))
+        except NetlinkError as exc:
+            if exc.code != errno.ESRCH:
+                where = namespace or "the root namespace"
+                raise _fail(f"delete route {destination} in {where}", exc) from None
+
+
+@off_event_loop
 def delete_link(name: str, namespace: str | None = None) -> None:
     with ipr(namespace) as sock:
         index = link_index(sock, name)
@@ -224,8 +235,13 @@ def host_routes() -> list[ipaddress.IPv4Network]:
 
 
 def in_netns_argv(namespace: str | None, argv: list[str]) -> list[str]:
-    """`argv` run inside `namespace` (via `ip netns exec`, which keeps the PID)."""
-    return ["ip", "netns", "exec", namespace, *argv] if namespace else argv
+    """`argv` run inside `namespace`'s network namespace only (nsenter execs: the PID stays).
+
+    Not `ip netns exec`: that also enters a private mount namespace with a fresh /sys, where
+    runc finds no cgroup mounts and the mounts a runtime makes are invisible to the host."""
+    if not namespace:
+        return argv
+    return ["nsenter", f"--net={netns_path(namespace)}", "--", *argv]
 
 
 def is_root() -> bool:

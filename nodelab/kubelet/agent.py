@@ -41,11 +41,11 @@ from nodelab.kubelet.heartbeat import (
 )
 from nodelab.kubelet.machine import read_machine
 from nodelab.kubelet.node import node_object, node_status
+from nodelab.kubelet.pods.manager import PodManager
+from nodelab.kubelet.pods.worker import PodSettings
 from nodelab.kubelet.registration import register_node
 from nodelab.kubelet.stats import metrics_text, summary
 from nodelab.kubelet.stats_sources import (
-from nodelab.kubelet.pods.manager import PodManager
-from nodelab.kubelet.pods.worker import PodSettings
     CONTAINER_STATES,
     container_sample,
     cpu_core_nanoseconds,
@@ -107,8 +107,11 @@ class Kubelet:
             return False
         self.node_uid = stored.get("metadata", {}).get("uid")
         self._conditions = list((stored.get("status") or {}).get("conditions") or [])
-        self.update_status()
-        self.renew_lease()
+        for first, what in ((self.update_status, "status"), (self.renew_lease, "lease")):
+            try:
+                first()
+            except Exception as exc:  # the loops retry; starting must not fail on one error
+                log.warning("first %s update failed, will retry: %s", what, exc)
         loops = [("lease", self._lease_loop), ("status", self._status_loop),
                  ("eviction", lambda: self.evictor.run(self.stop_event))]
         self.pods = PodManager(self.clients.api, self.cri, PodSettings(

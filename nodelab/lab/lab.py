@@ -21,16 +21,19 @@ from nodelab.errors import NodelabError
 from nodelab.host import netlink
 from nodelab.lab.cleanup import take_down
 from nodelab.lab.context import LabContext, Progress
+from nodelab.lab.controlplane_step import StartControlPlane
 from nodelab.lab.daemons import Supervisor
 from nodelab.lab.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.description import LabDescription
 from nodelab.lab.ledger import Ledger
 from nodelab.lab.names import DEFAULT_LAB, MAX_NODES, LabNames
 from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
+from nodelab.lab.node_daemons import StartNodeDaemons
 from nodelab.lab.paths import LabPaths, state_base
 from nodelab.lab.registry import StartRegistry
 from nodelab.lab.status import LabStatus, NodeStatus
 from nodelab.lab.topology import Topology, choose_subnet
+from nodelab.lab.wait_ready import WaitNodesReady
 
 
 class Step(Protocol):
@@ -40,7 +43,8 @@ class Step(Protocol):
 
 
 def up_steps() -> Sequence[Step]:
-    return (CreateLabBridge(), CreateNodeNamespaces(), StartRegistry(), PushDemoImages())
+    return (CreateLabBridge(), CreateNodeNamespaces(), StartRegistry(), PushDemoImages(),
+            StartControlPlane(), StartNodeDaemons(), WaitNodesReady())
 
 
 def _stderr_progress(message: str) -> None:

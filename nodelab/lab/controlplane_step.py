@@ -1,0 +1,47 @@
+"""Step of `up`: the embedded control plane (API server, scheduler, controllers) on the gateway.
+
+It issues the lab's PKI (a CA, the API server's certificate for the gateway and loopback, an
+admin identity) under `<state>/controlplane/pki`, writes the admin kubeconfig that
+`nodelab kubeconfig` prints, and starts `python -m nodelab.controlplane` listening on
+`<gateway>:6443`, ready when `/readyz` answers; then the scheduler and controllers
+(`python -m nodelab.controlplane.controllers`), a separate process as kube-scheduler and
+kube-controller-manager are upstream.
+"""
+
+from __future__ import annotations
+
+import ssl
+import sys
+
+from nodelab.controlplane.pki import PKI, ensure_pki, write_kubeconfig
+from nodelab.lab.context import LabContext
+from nodelab.lab.daemons import DaemonSpec, http_ready
+from nodelab.lab.topology import APISERVER_PORT
+
+
+def lab_pki(ctx: LabContext) -> PKI:
+    return ensure_pki(ctx.paths.root / "controlplane", [str(ctx.topology.gateway), "127.0.0.1"])
+
+
+class StartControlPlane:
+    name = "control plane"
+
+    def execute(self, ctx: LabContext) -> None:
+        pki = lab_pki(ctx)
+        write_kubeconfig(ctx.paths.kubeconfig, ctx.topology.apiserver_url, pki.ca_cert,
+                         pki.admin.cert, pki.admin.key, pki.admin.user)
+        context = ssl.create_default_context(cafile=str(pki.ca_cert))
+        spec = DaemonSpec(
+            name="controlplane",
+            argv=(sys.executable, "-m", "nodelab.controlplane",
+                  "--state-dir", str(ctx.paths.root / "controlplane"),
+                  "--listen", f"{ctx.topology.gateway}:{APISERVER_PORT}"),
+            ready=http_ready(f"{ctx.topology.apiserver_url}/readyz", context),
+            ready_timeout=60.0,
+        )
+        ctx.supervisor.start(spec, ctx.progress)
+        ctx.supervisor.start(DaemonSpec(
+            name="controllers",
+            argv=(sys.executable, "-m", "nodelab.controlplane.controllers",
+                  "--kubeconfig", str(ctx.paths.kubeconfig)),
+        ), ctx.progress)

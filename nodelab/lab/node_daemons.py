@@ -1,0 +1,91 @@
+"""Step of `up`: each node's daemons, inside the node's network namespace.
+
+Per node, in this order (each waits for the one before):
+
+| daemon | command | ready when |
+|---|---|---|
+| `runtime` | `python -m nodelab.runtime` (CRI v1 on `nodes/<n>/runtime.sock`) | socket accepts |
+| `podnet` | `python -m nodelab.podnet` (the node's CNI conflist and pod routes) | started |
+| `kubelet` | `python -m nodelab.kubelet` (registers the Node, runs its pods) | port 10250 accepts |
+| `proxy` | `python -m nodelab.proxy` (Service DNAT, iptables mode) | started |
+
+Each node daemon talks to the API server with its own kubeconfig: the kubelet as
+`system:node:<name>`, the others as the lab admin (nodelab's stand-ins for the service accounts
+kube-proxy and kindnet use).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from nodelab.cni import default_plugin_path
+from nodelab.controlplane.pki import write_kubeconfig
+from nodelab.lab.context import LabContext
+from nodelab.lab.controlplane_step import lab_pki
+from nodelab.lab.daemons import DaemonSpec, tcp_ready, unix_socket_ready
+from nodelab.lab.topology import NodePlan
+
+KUBELET_PORT = 10250
+
+
+def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
+    paths, topology = ctx.paths, ctx.topology
+    home = paths.node(node.name)
+    home.mkdir(parents=True, exist_ok=True)
+    pki = lab_pki(ctx)
+    credentials = pki.node_credentials(node.name)
+    kubelet_kubeconfig = write_kubeconfig(home / "kubelet.kubeconfig", topology.apiserver_url,
+                                          pki.ca_cert, credentials.cert, credentials.key,
+                                          credentials.user)
+    admin_kubeconfig = paths.kubeconfig
+    python = sys.executable
+    cni_conf = home / "cni" / "net.d"
+    plugin_path = ":".join(str(p) for p in default_plugin_path())
+    env = {"NODELAB_NODE": node.name}
+    return [
+        DaemonSpec(
+            name=f"{node.name}/runtime",
+            argv=(python, "-m", "nodelab.runtime", "--state-dir", str(home / "runtime"),
+                  "--socket", str(paths.cri_socket(node.name)),
+                  "--cni-conf-dir", str(cni_conf), "--cni-bin-dir", plugin_path,
+                  "--cgroup-root", f"{ctx.names.cgroup()}/{node.name}",
+                  "--netns-prefix", node.netns,
+                  "--insecure-registry", topology.registry,
+                  "--stream-address", str(node.ip)),
+            netns=node.netns, env=env,
+            ready=unix_socket_ready(paths.cri_socket(node.name)),
+        ),
+        DaemonSpec(
+            name=f"{node.name}/podnet",
+            argv=(python, "-m", "nodelab.podnet", "--kubeconfig", str(admin_kubeconfig),
+                  "--node-name", node.name, "--cni-conf-dir", str(cni_conf),
+                  "--data-dir", str(home / "cni" / "networks")),
+            netns=node.netns, env=env,
+        ),
+        DaemonSpec(
+            name=f"{node.name}/kubelet",
+            argv=(python, "-m", "nodelab.kubelet", "--kubeconfig", str(kubelet_kubeconfig),
+                  "--cri-endpoint", f"unix://{paths.cri_socket(node.name)}",
+                  "--node-name", node.name, "--node-ip", str(node.ip),
+                  "--state-dir", str(home / "kubelet"),
+                  "--client-ca-file", str(pki.ca_cert)),
+            netns=node.netns, env=env,
+            ready=tcp_ready(str(node.ip), KUBELET_PORT),
+        ),
+        DaemonSpec(
+            name=f"{node.name}/proxy",
+            argv=(python, "-m", "nodelab.proxy", "--kubeconfig", str(admin_kubeconfig),
+                  "--node-name", node.name, "--mode", "iptables",
+                  "--metrics-file", str(home / "proxy-metrics.json")),
+            netns=node.netns, env=env,
+        ),
+    ]
+
+
+class StartNodeDaemons:
+    name = "node daemons"
+
+    def execute(self, ctx: LabContext) -> None:
+        for node in ctx.topology.nodes:
+            for spec in node_specs(ctx, node):
+                ctx.supervisor.start(spec, ctx.progress)

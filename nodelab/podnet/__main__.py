@@ -1,0 +1,37 @@
+"""`python -m nodelab.podnet --kubeconfig K --node-name N --cni-conf-dir D --data-dir D`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from kubernetes import config
+
+from nodelab.podnet.agent import PodNetworkAgent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nodelab.podnet",
+                                     description="nodelab's pod network agent (kindnet's role)")
+    parser.add_argument("--kubeconfig", type=Path, required=True)
+    parser.add_argument("--node-name", required=True)
+    parser.add_argument("--cni-conf-dir", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True,
+                        help="host-local's reservation directory")
+    parser.add_argument("--mtu", type=int, default=1500)
+    args = parser.parse_args(argv)
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    api = config.new_client_from_config(str(args.kubeconfig))  # type: ignore[no-untyped-call]
+    agent = PodNetworkAgent(api, args.node_name, args.cni_conf_dir, args.data_dir, args.mtu)
+    signal.signal(signal.SIGTERM, lambda *_: agent.stop())
+    signal.signal(signal.SIGINT, lambda *_: agent.stop())
+    agent.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Applying the pod network plan inside the node's namespace, whenever Nodes change."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from kubernetes.client import ApiClient
+
+from nodelab.host import netlink
+from nodelab.kube.listers import lister
+from nodelab.kube.reflector import Reflector
+from nodelab.kube.store import Store
+from nodelab.podnet.plan import CLUSTER_POD_CIDR, PodRoute, conflist, pod_routes
+
+log = logging.getLogger("nodelab.podnet")
+CONFLIST_NAME = "10-nodelab.conflist"
+
+
+def write_conflist(conf_dir: Path, document: dict[str, Any]) -> bool:
+    """Write the conflist atomically; False when it is already exactly that."""
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    target = conf_dir / CONFLIST_NAME
+    text = json.dumps(document, indent=2) + "\n"
+    if target.exists() and target.read_text() == text:
+        return False
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, target)
+    return True
+
+
+def current_pod_routes() -> dict[ipaddress.IPv4Network, ipaddress.IPv4Address]:
+    """Routes in this namespace into the cluster pod range that go via a gateway (ours)."""
+    found = {}
+    with netlink.ipr() as sock:
+        for route in sock.get_routes(family=2):
+            dst, length = route.get("dst"), route.get("dst_len", 0)
+            gateway = route.get("gateway")
+            if not dst or not gateway:
+                continue
+            network = ipaddress.IPv4Network(f"{dst}/{length}", strict=False)
+            if network.subnet_of(CLUSTER_POD_CIDR):
+                found[network] = ipaddress.IPv4Address(gateway)
+    return found
+
+
+def apply_routes(wanted: list[PodRoute]) -> None:
+    current = current_pod_routes()
+    targets = {r.destination: r.via for r in wanted}
+    for destination, via in targets.items():
+        if current.get(destination) != via:
+            log.info("route %s via %s", destination, via)
+            netlink.ensure_route(destination, gateway=via)
+    for destination in set(current) - set(targets):
+        log.info("removing route %s (its node is gone)", destination)
+        netlink.delete_route(destination)
+
+
+class PodNetworkAgent:
+    def __init__(self, api_client: ApiClient, node_name: str, conf_dir: Path,
+                 data_dir: Path, mtu: int = 1500) -> None:
+        self.node_name = node_name
+        self.conf_dir = conf_dir
+        self.data_dir = data_dir
+        self.mtu = mtu
+        self._wake = threading.Event()
+        self.store = Store(lambda _kind: self._wake.set())
+        self.reflector = Reflector("nodes", lister(api_client, "nodes"), self.store.handle)
+        self._stop = threading.Event()
+
+    def sync(self) -> None:
+        nodes = self.store.list("nodes")
+        own = next((n for n in nodes if n["metadata"]["name"] == self.node_name), None)
+        cidr = (own or {}).get("spec", {}).get("podCIDR")
+        if cidr and write_conflist(self.conf_dir, conflist(cidr, str(self.data_dir),
+                                                           mtu=self.mtu)):
+            log.info("wrote %s for pod range %s", self.conf_dir / CONFLIST_NAME, cidr)
+        apply_routes(pod_routes(self.node_name, nodes))
+
+    def run(self) -> None:
+        self.reflector.start()
+        while not self._stop.is_set():
+            self._wake.wait(timeout=30)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.sync()
+            except Exception:  # keep the node's network converging; the next change retries
+                log.exception("pod network sync failed")
+                self._stop.wait(1.0)
+                self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.reflector.stop()
+        self._wake.set()
