@@ -72,6 +72,18 @@ while True:
     s.sendto(sys.argv[2].encode(), peer)
 """
 
+WHO_SERVER = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(128)
+while True:
+    c, peer = s.accept()
+    c.sendall(f"{sys.argv[2]} from {peer[0]}".encode())
+    c.close()
+"""
+
 UDP_CLIENT = r"""
 import socket, sys
 ip, port, sport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -121,6 +133,15 @@ class NodeLab:
     def start_udp_server(self, netns: str, port: int, answer: str) -> None:
         proc = subprocess.Popen(
             ["ip", "netns", "exec", netns, sys.executable, "-c", UDP_SERVER, str(port), answer],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.procs.append(proc)
+
+    def start_who_server(self, netns: str, port: int, name: str) -> None:
+        """A TCP server answering `<name> from <client address>` (to see masquerading)."""
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", netns, sys.executable, "-c", WHO_SERVER, str(port), name],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -106,7 +107,6 @@ def test_node_port_answers_from_another_node(lab: NodeLab, proxier: Proxier) -> 
     seen = lab.requests(lab.ext, NODE_IP, 30080, 60)
     assert seen.errors == {}
     assert set(seen.seen) <= {"pod-1", "pod-2", "pod-3"} and len(seen.seen) >= 2
-    assert EXT_IP and CLIENT_IP  # addresses are all inside the test's namespaces
 
 
 def test_hairpin_pod_reaches_itself_through_its_service(lab: NodeLab, proxier: Proxier) -> None:
@@ -165,3 +165,40 @@ def test_localhost_node_port_in_iptables_mode(lab: NodeLab) -> None:
         assert "KUBE-FIREWALL" in run(["ip", "netns", "exec", lab.node, "iptables-save"]).stdout
     finally:
         proxier.remove_rules()
+
+
+@pytest.fixture(scope="module")
+def who_lab(lab: NodeLab) -> NodeLab:
+    """The lab with a server on :9090 in each pod that says who called it."""
+    for i in (1, 2, 3):
+        lab.start_who_server(lab.pod(i), 9090, f"pod-{i}")
+    deadline = time.monotonic() + 10
+    for ip in WEB_IPS:
+        while lab.requests(lab.node, ip, 9090, 1).errors:
+            assert time.monotonic() < deadline, f"who-server on {ip} did not start"
+            time.sleep(0.1)
+    return lab
+
+
+def sources(seen: dict[str, int]) -> set[str]:
+    return {answer.split(" from ")[1] for answer in seen}
+
+
+def test_masquerade_only_where_upstream_does(who_lab: NodeLab, proxier: Proxier) -> None:
+    lab = who_lab
+    proxier.sync(
+        state(
+            service("who", "10.96.0.20", 80, node_port=30090),
+            endpoints("who", WEB_IPS[0], port=9090),
+            service("whol", "10.96.0.21", 80, node_port=30091, external_traffic_policy="Local"),
+            endpoints("whol", WEB_IPS[0], port=9090),
+        )
+    )
+    # Pod to ClusterIP: the pod's own address survives (inside the cluster CIDR).
+    assert sources(lab.requests(lab.client, "10.96.0.20", 80, 5).seen) == {CLIENT_IP}
+    # Node to ClusterIP: masqueraded (outside the cluster CIDR), here to the pod bridge's IP.
+    assert sources(lab.requests(lab.node, "10.96.0.20", 80, 5).seen) == {"10.244.1.1"}
+    # NodePort, externalTrafficPolicy Cluster: masqueraded, the client's address is lost.
+    assert sources(lab.requests(lab.ext, NODE_IP, 30090, 5).seen) == {"10.244.1.1"}
+    # NodePort, externalTrafficPolicy Local: the client's address is kept.
+    assert sources(lab.requests(lab.ext, NODE_IP, 30091, 5).seen) == {EXT_IP}
