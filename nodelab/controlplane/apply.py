@@ -1,11 +1,14 @@
 """Server-side apply (`PATCH` with `application/apply-patch+yaml`), as far as kubectl needs it.
 
 An apply configuration is the whole intent of one field manager (`fieldManager=kubectl`). The
-server merges it into the live object strategically, records the fields it names in a
-`managedFields` entry (`operation: Apply`, `fieldsV1` in upstream's `f:` notation), and removes
-the map fields the same manager applied last time but no longer does, which is what makes
-`kubectl apply --server-side` delete a label you took out of the file. Field ownership
-conflicts between managers are not detected (every apply behaves as `--force-conflicts`).
+server:
+
+1. refuses (409, one cause per field) to change a field another manager owns with a different
+   value, unless `force=true` (`kubectl apply --server-side --force-conflicts`);
+2. merges the configuration into the live object strategically;
+3. removes the fields the same manager applied last time but no longer does, unless another
+   manager also owns them (this is what deletes a label you took out of the file);
+4. records the manager's `Apply` entry in `managedFields` (see `managedfields.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from nodelab.controlplane import objects, patches, status
+from nodelab.controlplane import managedfields, patches, status
+from nodelab.controlplane.managedfields import Path
 
 Object = dict[str, Any]
 
@@ -28,57 +32,45 @@ def document(raw: bytes) -> Any:
         return yaml.safe_load(raw)
 
 
-def merge(current: Object, document: Any, query: dict[str, str]) -> Object:
-    """Merge an applied configuration; drop what this manager applied before and no longer does."""
-    if not isinstance(document, dict):
+def _conflict_error(current: Object, conflicts: list[tuple[str, Path]]) -> status.ApiError:
+    version = str(current.get("apiVersion", ""))
+    lines = [f'conflict with "{manager}" using {version}: .{".".join(path)}'
+             for manager, path in conflicts]
+    noun = "conflict" if len(conflicts) == 1 else "conflicts"
+    message = f"Apply failed with {len(conflicts)} {noun}: " + "\n".join(lines)
+    meta = current.get("metadata") or {}
+    details: dict[str, Any] = {
+        "name": meta.get("name", ""), "kind": current.get("kind", ""),
+        "causes": [{"reason": "FieldManagerConflict",
+                    "message": f'conflict with "{manager}" using {version}',
+                    "field": "." + ".".join(path)} for manager, path in conflicts]}
+    return status.ApiError(409, "Conflict", message, details)
+
+
+def merge(current: Object, applied: Any, query: dict[str, str]) -> Object:
+    """The object after applying `applied` as the manager named in `query`."""
+    if not isinstance(applied, dict):
         raise status.bad_request("apply configuration must be an object")
     manager = query.get("fieldManager") or "unknown"
     entries = (current.get("metadata") or {}).get("managedFields") or []
-    previous = next((m.get("fieldsV1") or {} for m in entries
-                     if m.get("manager") == manager and m.get("operation") == "Apply"), {})
-    entry = managed_entry(document, query)
-    merged: Object = patches.strategic_merge_patch(current, document)
-    _drop_unapplied(merged, previous, entry["fieldsV1"])
-    managed = [m for m in entries
-               if not (m.get("manager") == manager and m.get("operation") == "Apply")]
-    managed.append(entry)
-    merged.setdefault("metadata", {})["managedFields"] = managed
-    return merged
-
-
-def _drop_unapplied(obj: Any, previous: Any, current: Any) -> None:
-    """Remove map fields set by an earlier apply of the same manager and absent from this one."""
-    if not isinstance(obj, dict) or not isinstance(previous, dict):
-        return
-    current = current if isinstance(current, dict) else {}
-    for key, owned in previous.items():
-        if not key.startswith("f:"):
+    conflicts = managedfields.apply_conflicts(current, applied, manager)
+    if conflicts and query.get("force") != "true":
+        raise _conflict_error(current, conflicts)
+    mine: Object = next((e for e in entries if e.get("manager") == manager
+                 and e.get("operation") == "Apply"), {})
+    previous = managedfields.from_fields_v1(mine.get("fieldsV1"))
+    now = managedfields.owned_by_object(applied)
+    others = set()
+    for entry in entries:
+        if entry is not mine:
+            others |= managedfields.from_fields_v1(entry.get("fieldsV1"))
+    merged: Object = patches.strategic_merge_patch(current, applied)
+    for path in sorted(previous - now, key=len, reverse=True):
+        if path in others or any(p[:len(path)] == path for p in now):
             continue
-        name = key[2:]
-        if key not in current:
-            if name not in ("apiVersion", "kind", "metadata"):
-                obj.pop(name, None)
-        elif owned and current[key]:
-            _drop_unapplied(obj.get(name), owned, current[key])
-
-
-def _fields_v1(value: Any) -> Any:
-    if not isinstance(value, dict):
-        return {}
-    return {f"f:{key}": _fields_v1(child) for key, child in value.items()}
-
-
-def managed_entry(document: Object, query: dict[str, str]) -> Object:
-    fields = {k: v for k, v in document.items() if k not in ("apiVersion", "kind")}
-    meta = dict(fields.get("metadata") or {})
-    for key in ("name", "namespace", "managedFields", "resourceVersion"):
-        meta.pop(key, None)
-    fields["metadata"] = meta
-    return {
-        "manager": query.get("fieldManager") or "unknown",
-        "operation": "Apply",
-        "apiVersion": str(document.get("apiVersion", "")),
-        "time": objects.now(),
-        "fieldsType": "FieldsV1",
-        "fieldsV1": _fields_v1(fields),
-    }
+        parent = managedfields.value_at(merged, path[:-1]) if len(path) > 1 else merged
+        if isinstance(parent, dict):
+            parent.pop(path[-1], None)
+    merged.setdefault("metadata", {})["managedFields"] = managedfields.record_apply(
+        entries, applied, manager, {path for _, path in conflicts})
+    return merged

@@ -20,6 +20,7 @@ import yaml
 from nodelab.controlplane import (
     deletion,
     discovery,
+    managedfields,
     openapi,
     protobuf,
     rest,
@@ -169,6 +170,9 @@ class Api:
         rt, name, sub = route.resource, route.name, route.subresource
         namespace = route.namespace
         query, method = request.query, request.method
+        if method in ("POST", "PUT", "PATCH") and not query.get("fieldManager"):
+            query["fieldManager"] = managedfields.manager_from_user_agent(
+                request.headers.get("user-agent", ""))
         registry = self.registry
         ns = namespace or ""
         verb = _verb(method, name, query, route.watch_prefix)

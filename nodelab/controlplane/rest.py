@@ -28,7 +28,16 @@ from typing import Any
 
 import yaml
 
-from nodelab.controlplane import apply, events, objects, patches, schema, status, strategies
+from nodelab.controlplane import (
+    apply,
+    events,
+    managedfields,
+    objects,
+    patches,
+    schema,
+    status,
+    strategies,
+)
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.store import AlreadyExists, Conflict, NotFound, Store
@@ -167,7 +176,7 @@ class Registry:
             raise status.invalid(rt.kind, name, rt.group, causes)
 
     def create(self, rt: ResourceType, namespace: str, body: Object,
-               query: dict[str, str]) -> Outcome:
+               query: dict[str, str], operation: str = "Update") -> Outcome:
         obj, warnings = self._decode(rt, body, query)
         meta = obj.setdefault("metadata", {})
         if rt.namespaced and meta.get("namespace") not in (None, "", namespace):
@@ -177,6 +186,8 @@ class Registry:
         with self._write_lock:
             self._check_namespace(rt, namespace)
             causes = strategies.before_create(rt, obj, self._services(rt))
+            if operation == "Update":
+                managedfields.record_update(None, obj, _manager(query))
             causes = validate(rt.storage_key, obj) + causes
             self._invalid(rt, obj, causes)
             if query.get("dryRun"):
@@ -204,7 +215,8 @@ class Registry:
                        warnings)
 
     def _replace(self, rt: ResourceType, namespace: str, name: str, obj: Object,
-                 expected: int | None, query: dict[str, str], subresource: str) -> Object:
+                 expected: int | None, query: dict[str, str], subresource: str,
+                 operation: str = "Update") -> Object:
         ns = namespace if rt.namespaced else ""
         with self._write_lock:
             old = self.store.get(rt.storage_key, ns, name)
@@ -217,6 +229,8 @@ class Registry:
             obj.setdefault("metadata", {})
             causes = strategies.before_update(rt, obj, old, subresource, self._services(rt))
             objects.prepare_for_update(obj, old)
+            if operation == "Update":
+                managedfields.record_update(old, obj, _manager(query), subresource)
             causes = validate(rt.storage_key, obj, old) + causes
             self._invalid(rt, obj, causes)
             if query.get("dryRun"):
@@ -264,7 +278,7 @@ class Registry:
             try:
                 written = self._replace(rt, namespace, name, obj,
                                         int(current["metadata"]["resourceVersion"]), query,
-                                        subresource)
+                                        subresource, "Apply" if kind == "apply" else "Update")
             except status.ApiError as exc:
                 if exc.reason == "Conflict":
                     continue
@@ -292,8 +306,13 @@ class Registry:
             raise status.bad_request("apply configuration must be an object")
         body = copy.deepcopy(document)
         body.setdefault("metadata", {})["name"] = name
-        body["metadata"]["managedFields"] = [apply.managed_entry(document, query)]
-        return self.create(rt, namespace, body, query)
+        body["metadata"]["managedFields"] = managedfields.record_apply(
+            [], document, _manager(query), set())
+        return self.create(rt, namespace, body, query, operation="Apply")
+
+
+def _manager(query: dict[str, str]) -> str:
+    return query.get("fieldManager") or "unknown"
 
 
 def _finished(rt: ResourceType, obj: Object) -> bool:

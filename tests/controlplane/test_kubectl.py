@@ -227,3 +227,23 @@ def test_aggregated_discovery(apiserver: RunningApiServer, tmp_path: Path) -> No
              if 'verb="GET"' in line and 'url="' in line]
     assert [url.rsplit("/", 1)[1] for url in asked] == ["api", "apis"], asked
     assert "replicasets" in result.stdout and "endpointslices" in result.stdout
+
+
+def test_server_side_apply_conflicts_and_field_managers(apiserver: RunningApiServer) -> None:
+    config = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: contested}\n"
+              "data: {mode: a, other: x}\n")
+    apiserver.kubectl("apply", "--server-side", "-f", "-", input=config)
+    apiserver.kubectl("patch", "configmap", "contested", "--type=merge",
+                      "-p", '{"data":{"mode":"b"}}', "--field-manager=operator")
+    cm = apiserver.kubectl_json("get", "configmap", "contested", "--show-managed-fields")
+    managers = {(m["manager"], m["operation"]): m["fieldsV1"]
+                for m in cm["metadata"]["managedFields"]}
+    assert managers[("operator", "Update")] == {"f:data": {"f:mode": {}}}
+    assert managers[("kubectl", "Apply")] == {"f:data": {"f:other": {}}}
+    refused = apiserver.kubectl("apply", "--server-side", "-f", "-", input=config, check=False)
+    assert refused.returncode != 0
+    assert 'conflict with "operator"' in refused.stderr and ".data.mode" in refused.stderr
+    same_value = config.replace("mode: a", "mode: b")
+    apiserver.kubectl("apply", "--server-side", "-f", "-", input=same_value)
+    apiserver.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=config)
+    assert apiserver.kubectl_json("get", "configmap", "contested")["data"]["mode"] == "a"
