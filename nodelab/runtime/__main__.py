@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -12,6 +14,7 @@ from pathlib import Path
 from nodelab.cni.invoker import default_plugin_path
 from nodelab.errors import NodelabError
 from nodelab.runtime.config import RuntimeConfig
+from nodelab.runtime.hostns import rejoin_host_mount_namespace
 from nodelab.runtime.server import RuntimeServer
 
 
@@ -55,8 +58,19 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    cwd = os.getcwd()
+    try:
+        moved = rejoin_host_mount_namespace()
+    except OSError as exc:
+        print(f"runtime: {exc}", file=sys.stderr)
+        return 1
+    with contextlib.suppress(OSError):
+        os.chdir(cwd)
     try:
         config = parse_args(argv)
+        if moved:
+            logging.getLogger("nodelab.runtime").info(
+                "re-joined the host mount namespace (started by `ip netns exec`)")
         server = RuntimeServer(config)
         server.start()
     except (NodelabError, ValueError) as exc:

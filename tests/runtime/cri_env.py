@@ -120,7 +120,7 @@ def start_nodelab_runtime(endpoint: Endpoint, log: Path) -> subprocess.Popen[byt
     conf = endpoint.state / "cni-conf"
     conf.mkdir(exist_ok=True)
     (conf / "10-pods.conflist").write_text(json.dumps(cni_conflist(endpoint.uid, endpoint.state)))
-    argv = ["nsenter", f"--net=/run/netns/{endpoint.node_netns}",
+    argv = ["ip", "netns", "exec", endpoint.node_netns,  # as the lab supervisor does
             sys.executable, "-m", "nodelab.runtime",
             "--state-dir", str(endpoint.state / "runtime"), "--socket", str(endpoint.socket),
             "--cni-conf-dir", str(conf), "--cni-bin-dir", "/usr/lib/cni",
