@@ -122,3 +122,21 @@ def test_restart_finds_every_object(apiserver: RunningApiServer, core: k8s.CoreV
     assert deploy.spec.replicas == 1
     created = core2.create_namespaced_config_map("nl-keep", _cm("after-restart"))
     assert int(created.metadata.resource_version) > int(before["rv"])
+
+
+def test_watch_resumes_across_a_restart(apiserver: RunningApiServer,
+                                        core: k8s.CoreV1Api) -> None:
+    from tests.controlplane.watchclient import watch_events
+
+    start = core.list_namespaced_config_map("default").metadata.resource_version
+    core.create_namespaced_config_map("default", _cm("before-restart"))
+    apiserver.restart()
+    k8s.CoreV1Api(apiserver.client()).create_namespaced_config_map("default",
+                                                                    _cm("after-restart-2"))
+    names = []
+    path = f"/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={start}"
+    for event in watch_events(apiserver, path):
+        names.append((event["type"], event["object"]["metadata"]["name"]))
+        if len(names) == 2:
+            break
+    assert names == [("ADDED", "before-restart"), ("ADDED", "after-restart-2")]

@@ -1,0 +1,69 @@
+"""kubectl's typed commands send protobuf bodies: each must arrive as the object it meant.
+
+For every generator, the object kubectl would send (`--dry-run=client -o json`) must be found,
+field for field, in what the server made of the protobuf body (`--dry-run=server -o json`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.controlplane.apiserver import RunningApiServer
+
+COMMANDS = [
+    ["create", "namespace", "nl-pb"],
+    ["create", "configmap", "pb-cm", "--from-literal=a=b", "--from-literal=c=d"],
+    ["create", "secret", "generic", "pb-s", "--from-literal=a=b", "--type=example.com/x"],
+    ["create", "deployment", "pb-d", "--image=busybox:1.36", "--port=80", "--replicas=3",
+     "--", "sleep", "10"],
+    ["create", "deployment", "pb-z", "--image=busybox", "--replicas=0"],
+    ["create", "service", "clusterip", "pb-c", "--tcp=80:8080", "--tcp=443:8443"],
+    ["create", "service", "nodeport", "pb-n", "--tcp=80:http", "--node-port=30080"],
+    ["create", "service", "externalname", "pb-e", "--external-name=example.com"],
+    ["create", "serviceaccount", "pb-sa"],
+]
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items()
+                if v not in (None, {}, [], "") and k not in ("creationTimestamp", "status")}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _contained(wanted: Any, got: Any, path: str = "") -> list[str]:
+    if isinstance(wanted, dict):
+        if not isinstance(got, dict):
+            return [f"{path}: {got!r}"]
+        return [m for k, v in wanted.items()
+                for m in (_contained(v, got[k], f"{path}.{k}") if k in got
+                          else [f"{path}.{k} missing"])]
+    if isinstance(wanted, list):
+        if not isinstance(got, list) or len(got) < len(wanted):
+            return [f"{path}: {got!r}"]
+        return [m for i, v in enumerate(wanted) for m in _contained(v, got[i], f"{path}[{i}]")]
+    return [] if wanted == got else [f"{path}: {wanted!r} != {got!r}"]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c[:3]) for c in COMMANDS])
+def test_protobuf_body_decodes_to_the_same_object(apiserver: RunningApiServer,
+                                                  command: list[str]) -> None:
+    split = command.index("--") if "--" in command else len(command)
+    head, tail = command[:split], command[split:]
+    client = json.loads(apiserver.kubectl(*head, "--dry-run=client", "-o", "json", *tail).stdout)
+    verbose = apiserver.kubectl(*head, "--dry-run=server", "-o", "json", "-v=8", *tail)
+    assert "application/vnd.kubernetes.protobuf" in verbose.stderr, "kubectl sent protobuf"
+    server = json.loads(verbose.stdout)
+    assert _contained(_strip(client), server) == []
+
+
+def test_create_token_and_auth_can_i_use_protobuf(apiserver: RunningApiServer) -> None:
+    token = apiserver.kubectl("create", "token", "default", "--duration=30m",
+                              "--audience=nodelab").stdout.strip()
+    assert token.count(".") == 2
+    assert apiserver.kubectl("auth", "can-i", "list", "pods").stdout.strip() == "yes"
