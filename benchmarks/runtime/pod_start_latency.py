@@ -32,14 +32,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "runtime"))
+sys.path.insert(0, str(ROOT))
 
 from cri_api.v1 import api_pb2 as cri  # noqa: E402
-from cri_containerd import containerd_endpoint, containerd_missing  # noqa: E402
-from cri_env import Endpoint, nodelab_endpoint  # noqa: E402
-from cri_registry import local_registry, push_busybox  # noqa: E402
 
 from nodelab.oci.image import ImageConfig  # noqa: E402
+from tests.runtime.cri_containerd import containerd_endpoint, containerd_missing  # noqa: E402
+from tests.runtime.cri_env import Endpoint, nodelab_endpoint  # noqa: E402
+from tests.runtime.cri_registry import local_registry, push_busybox  # noqa: E402
 
 
 def percentile(samples: list[float], p: float) -> float:

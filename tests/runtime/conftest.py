@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cri_api.v1 import api_pb2 as cri
-from cri_env import Endpoint, nodelab_endpoint
-from cri_pod import Pod
-from cri_registry import LocalRegistry, local_registry, push_busybox, whiteout_layer
 
 from nodelab.oci.image import ImageConfig
 
-
-def need_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root (mknod, overlayfs, namespaces, runc)")
+from .cri_env import Endpoint, need_root, nodelab_endpoint
+from .cri_pod import Pod
+from .cri_registry import LocalRegistry, local_registry, push_busybox, whiteout_layer
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +51,7 @@ def endpoint(request: pytest.FixtureRequest, registry: LocalRegistry,
             pull(ep)
             yield ep
     else:
-        from cri_containerd import containerd_endpoint, containerd_missing
+        from .cri_containerd import containerd_endpoint, containerd_missing
 
         reason = containerd_missing()
         if reason:

@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from cri_env import (
+from .cri_env import (
     REGISTRY,
     Endpoint,
     cni_conflist,
@@ -28,7 +28,7 @@ from cri_env import (
     sweep,
     wait_socket,
 )
-from cri_registry import LocalRegistry
+from .cri_registry import LocalRegistry
 
 
 def containerd_missing() -> str:

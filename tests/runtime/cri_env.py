@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc as cri_grpc
-from cri_registry import LocalRegistry
+
+from .cri_registry import LocalRegistry
 
 REPO = Path(__file__).resolve().parents[2]
 REGISTRY = "127.0.0.1:5000"
@@ -54,6 +56,11 @@ class Endpoint:
 
     def image(self, name: str = "busybox") -> str:
         return f"{self.registry}/{name}:latest"
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root (mknod, overlayfs, namespaces, runc)")
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
-from cri_env import Endpoint
+
+from .cri_env import Endpoint
 
 
 class Pod:

@@ -15,8 +15,9 @@ from pathlib import Path
 import grpc
 import pytest
 from cri_api.v1 import api_pb2 as cri
-from cri_env import Endpoint
-from cri_pod import Pod
+
+from .cri_env import Endpoint
+from .cri_pod import Pod
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
 
@@ -236,9 +237,9 @@ def test_recovery_after_kill_9(endpoint: Endpoint, tmp_path: Path) -> None:
 def test_teardown_from_the_state_dir_after_kill_9(endpoint: Endpoint, tmp_path: Path) -> None:
     if endpoint.restart is None:
         pytest.skip(f"{endpoint.name}: nodelab's teardown works on nodelab's state dir only")
-    from cri_env import stop_process
-
     from nodelab.runtime.teardown import apply_teardown, teardown_plan
+
+    from .cri_env import stop_process
 
     pod = Pod(endpoint, tmp_path)
     cid = pod.container("victim", ["sleep 3600"])

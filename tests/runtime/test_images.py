@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import need_root
-from cri_registry import LocalRegistry, busybox_layer, corrupt_blob, push_busybox, push_index
 
 from nodelab.errors import NodelabError
 from nodelab.oci.image import Entry, ImageConfig, Layer, build_image
 from nodelab.runtime.images import ImageStore
 from nodelab.runtime.pull import Puller
+
+from .cri_env import need_root
+from .cri_registry import LocalRegistry, busybox_layer, corrupt_blob, push_busybox, push_index
 
 pytestmark = [pytest.mark.privileged]
 
@@ -86,9 +87,10 @@ def test_pull_with_basic_auth_from_cri_auth_config(tmp_path: Path) -> None:
     import warnings
 
     from cri_api.v1 import api_pb2 as cri
-    from cri_registry import local_registry
 
     from nodelab.runtime.rpc_images import credentials
+
+    from .cri_registry import local_registry
 
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed")

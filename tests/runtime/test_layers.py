@@ -10,9 +10,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import need_root
 
 from nodelab.runtime.layers import LayerEscape, chain_ids, safe_member_path, unpack_layer
+
+from .cri_env import need_root
 
 
 def make_tar(*members: tuple[str, str, str]) -> bytes:

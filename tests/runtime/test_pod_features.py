@@ -16,8 +16,9 @@ from typing import Any
 import grpc
 import pytest
 from cri_api.v1 import api_pb2 as cri
-from cri_env import Endpoint
-from cri_pod import Pod
+
+from .cri_env import Endpoint
+from .cri_pod import Pod
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
 

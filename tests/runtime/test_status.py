@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import need_root
 from cri_api.v1 import api_pb2 as cri
-from cri_env import REPO, Endpoint, cni_conflist, stop_process, wait_socket
+
+from .cri_env import REPO, Endpoint, cni_conflist, need_root, stop_process, wait_socket
 
 pytestmark = [pytest.mark.privileged]
 

@@ -19,10 +19,11 @@ import urllib.parse
 
 import pytest
 from cri_api.v1 import api_pb2 as cri
-from cri_env import Endpoint
-from cri_pod import Pod
 
 from nodelab.runtime.websocket import Connection
+
+from .cri_env import Endpoint
+from .cri_pod import Pod
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
 
