@@ -33,7 +33,9 @@ PATHS = {"Pod": "/api/v1/namespaces/default/pods",
          "EndpointSlice": "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
          "ConfigMap": "/api/v1/namespaces/default/configmaps",
          "Namespace": "/api/v1/namespaces",
-         "Lease": "/apis/coordination.k8s.io/v1/namespaces/default/leases"}
+         "Lease": "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+         "Secret": "/api/v1/namespaces/default/secrets",
+         "Event": "/api/v1/namespaces/default/events"}
 
 
 def _with(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -122,6 +124,14 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
      "data[bad key!]"),
     ("namespace name not a label", {"apiVersion": "v1", "kind": "Namespace",
                                     "metadata": {"name": "a.b"}}, "metadata.name"),
+    ("tls secret without key", {"apiVersion": "v1", "kind": "Secret",
+                                "metadata": {"name": "tls"}, "type": "kubernetes.io/tls",
+                                "data": {"tls.crt": "eA=="}}, "data[tls.key]"),
+    ("event for another namespace", {"apiVersion": "v1", "kind": "Event",
+                                     "metadata": {"name": "e"}, "reason": "R",
+                                     "involvedObject": {"kind": "Pod", "name": "p",
+                                                        "namespace": "other"}},
+     "involvedObject.namespace"),
     ("lease with zero duration", {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                                   "metadata": {"name": "l"},
                                   "spec": {"leaseDurationSeconds": 0}},
@@ -182,3 +192,13 @@ def test_unknown_fields_follow_field_validation(apiserver: RunningApiServer) -> 
     assert code == 400 and 'unknown field "spec.bogus"' in answer["message"]
     code, answer = request(apiserver, "POST", PATHS["Pod"] + "?fieldValidation=Ignore", body)
     assert code == 201 and "bogus" not in answer["spec"]
+
+
+def test_node_pod_cidr_is_set_once(apiserver: RunningApiServer) -> None:
+    body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "cidr-node"},
+            "spec": {"podCIDR": "10.244.3.0/24"}}
+    assert request(apiserver, "POST", PATHS["Node"], body)[0] == 201
+    code, answer = request(apiserver, "PATCH", f"{PATHS['Node']}/cidr-node",
+                           {"spec": {"podCIDR": "10.244.4.0/24"}},
+                           "application/merge-patch+json")
+    assert code == 422 and answer["details"]["causes"][0]["field"] == "spec.podCIDRs"

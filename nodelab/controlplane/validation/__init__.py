@@ -17,8 +17,11 @@ from nodelab.controlplane.validation.others import (
     validate_data,
     validate_endpoints,
     validate_endpointslice,
+    validate_event,
     validate_lease,
     validate_node,
+    validate_node_update,
+    validate_secret,
 )
 from nodelab.controlplane.validation.pods import validate_pod, validate_pod_update
 from nodelab.controlplane.validation.services import validate_service, validate_service_update
@@ -81,12 +84,19 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
         else:
             validate_workload_update(errors, obj, old, kind)
     elif storage_key == "core/nodes":
-        validate_node(errors, obj)
+        if old is None:
+            validate_node(errors, obj)
+        else:
+            validate_node_update(errors, obj, old)
+    elif storage_key == "core/secrets":
+        validate_secret(errors, obj)
+    elif storage_key == "core/events":
+        validate_event(errors, obj)
     elif storage_key == "discovery.k8s.io/endpointslices":
         validate_endpointslice(errors, obj)
     elif storage_key == "core/endpoints":
         validate_endpoints(errors, obj)
-    elif storage_key in ("core/configmaps", "core/secrets"):
+    elif storage_key == "core/configmaps":
         validate_data(errors, obj)
     elif storage_key == "coordination.k8s.io/leases":
         validate_lease(errors, obj)

@@ -36,6 +36,34 @@ def validate_node(errors: FieldErrors, node: Object) -> None:
             errors.required(f"status.addresses[{i}].type")
 
 
+def validate_node_update(errors: FieldErrors, new: Object, old: Object) -> None:
+    validate_node(errors, new)
+    old_cidr = (old.get("spec") or {}).get("podCIDR")
+    new_cidr = (new.get("spec") or {}).get("podCIDR")
+    if old_cidr and new_cidr != old_cidr:
+        errors.forbidden("spec.podCIDRs", "node updates may not change podCIDR except from "
+                         '"" to valid')
+
+
+def validate_secret(errors: FieldErrors, secret: Object) -> None:
+    validate_data(errors, secret)
+    data = secret.get("data") or {}
+    if secret.get("type") == "kubernetes.io/tls":
+        for key in ("tls.crt", "tls.key"):
+            if key not in data:
+                errors.required(f"data[{key}]")
+    if secret.get("type") == "kubernetes.io/dockerconfigjson" and (
+            ".dockerconfigjson" not in data):
+        errors.required("data[.dockerconfigjson]")
+
+
+def validate_event(errors: FieldErrors, event: Object) -> None:
+    namespace = (event.get("metadata") or {}).get("namespace", "")
+    involved = (event.get("involvedObject") or {}).get("namespace")
+    if involved and namespace and involved != namespace:
+        errors.invalid("involvedObject.namespace", involved, "does not match event.namespace")
+
+
 def validate_endpointslice(errors: FieldErrors, slice_: Object) -> None:
     address_type = slice_.get("addressType")
     if not address_type:
