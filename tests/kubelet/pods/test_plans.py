@@ -1,0 +1,157 @@
+"""The kubelet's pod plans: QoS, CRI requests and pod status, against upstream's rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
+from nodelab.kubelet.pods.qos import (
+    cgroup_parent,
+    container_resources,
+    cpu_quota,
+    cpu_shares,
+    oom_score_adj,
+    qos_class,
+)
+from nodelab.kubelet.pods.status import ContainerView, Instance, PodView, pod_status
+
+pytestmark = pytest.mark.unit
+GiB = 2**30
+
+
+def pod(*containers: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "web", "namespace": "default", "uid": "u1",
+                         "labels": {"app": "web"}},
+            "spec": {"containers": list(containers), **spec}, "status": {}}
+
+
+def c(name: str = "web", requests: dict[str, str] | None = None,
+      limits: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "image": "reg/web:1.0",
+            "resources": {"requests": requests or {}, "limits": limits or {}}, **extra}
+
+
+def test_qos_classes_and_cgroup_parents() -> None:
+    guaranteed = pod(c(limits={"cpu": "500m", "memory": "128Mi"}))
+    burstable = pod(c(requests={"cpu": "100m"}))
+    best_effort = pod(c())
+    assert [qos_class(p) for p in (guaranteed, burstable, best_effort)] == [
+        "Guaranteed", "Burstable", "BestEffort"]
+    assert cgroup_parent(guaranteed) == "kubepods/podu1"
+    assert cgroup_parent(burstable) == "kubepods/burstable/podu1"
+    assert cgroup_parent(best_effort) == "kubepods/besteffort/podu1"
+    mixed = pod(c(limits={"cpu": "1", "memory": "1Gi"}), c("side", requests={"cpu": "1"}))
+    assert qos_class(mixed) == "Burstable"
+
+
+def test_cpu_and_oom_formulas() -> None:
+    assert cpu_shares(100) == 102 and cpu_shares(1) == 2
+    assert cpu_quota(250) == 25000 and cpu_quota(5) == 1000
+    guaranteed = pod(c(limits={"cpu": "500m", "memory": "128Mi"}))
+    assert oom_score_adj(guaranteed, guaranteed["spec"]["containers"][0], 4 * GiB) == -997
+    best = pod(c())
+    assert oom_score_adj(best, best["spec"]["containers"][0], 4 * GiB) == 1000
+    burst = pod(c(requests={"memory": "1Gi"}))
+    assert oom_score_adj(burst, burst["spec"]["containers"][0], 4 * GiB) == 750
+    tiny = pod(c(requests={"memory": "4Gi"}))
+    assert oom_score_adj(tiny, tiny["spec"]["containers"][0], 4 * GiB) == 2
+    resources = container_resources(guaranteed, guaranteed["spec"]["containers"][0], 4 * GiB)
+    assert resources == {"cpuShares": 512, "oomScoreAdj": -997, "cpuPeriod": 100000,
+                         "cpuQuota": 50000, "memoryLimitInBytes": 128 * 2**20}
+
+
+def test_sandbox_config_names_the_pod_and_its_ports(tmp_path: Path) -> None:
+    spec_pod = pod(c(ports=[{"containerPort": 8080, "hostPort": 30080}]))
+    config = sandbox_config(spec_pod, 0, tmp_path, cluster_dns=["10.96.0.10"])
+    assert config["metadata"] == {"name": "web", "namespace": "default", "uid": "u1",
+                                  "attempt": 0}
+    assert config["hostname"] == "web"
+    assert config["logDirectory"] == str(tmp_path / "default_web_u1")
+    assert config["portMappings"] == [{"protocol": "TCP", "containerPort": 8080,
+                                       "hostPort": 30080, "hostIp": ""}]
+    assert config["labels"]["io.kubernetes.pod.uid"] == "u1"
+    assert config["dnsConfig"]["searches"][0] == "default.svc.cluster.local"
+    assert config["linux"]["cgroupParent"] == "kubepods/besteffort/podu1"
+
+
+def test_container_config_merges_command_env_and_mounts() -> None:
+    spec_pod = pod(c(command=["sh"], args=["-c", "echo hi"],
+                     env=[{"name": "A", "value": "1"},
+                          {"name": "ME", "valueFrom": {"fieldRef": {
+                              "fieldPath": "metadata.name"}}}]))
+    config = container_config(spec_pod, spec_pod["spec"]["containers"][0], attempt=2,
+                              image="reg/web:1.0",
+                              mounts=[{"containerPath": "/data", "hostPath": "/x"}],
+                              memory_capacity=GiB)
+    assert config["metadata"] == {"name": "web", "attempt": 2}
+    assert config["command"] == ["sh"] and config["args"] == ["-c", "echo hi"]
+    assert config["envs"] == [{"key": "A", "value": "1"}, {"key": "ME", "value": "web"}]
+    assert config["logPath"] == "web/2.log"
+    assert config["annotations"]["io.kubernetes.container.restartCount"] == "2"
+
+
+def running(name: str = "web", attempt: int = 0) -> Instance:
+    return Instance(id=f"{name}{attempt}", name=name, attempt=attempt, state="running",
+                    started_at="2026-01-01T00:00:00Z")
+
+
+def exited(code: int, name: str = "web", attempt: int = 0) -> Instance:
+    return Instance(id=f"{name}{attempt}", name=name, attempt=attempt, state="exited",
+                    exit_code=code, started_at="2026-01-01T00:00:00Z",
+                    finished_at="2026-01-01T00:00:05Z")
+
+
+def view(*containers: tuple[str, ContainerView]) -> PodView:
+    return PodView(sandbox_ready=True, pod_ip="10.244.0.5", host_ip="172.29.1.11",
+                   containers=dict(containers))
+
+
+def conditions(status: dict[str, Any]) -> dict[str, str]:
+    return {k["type"]: k["status"] for k in status["conditions"]}
+
+
+def test_running_and_ready_pod_status() -> None:
+    status = pod_status(pod(c()), view(("web", ContainerView(running(), ready=True,
+                                                              started=True))), "T")
+    assert status["phase"] == "Running"
+    assert conditions(status) == {"PodReadyToStartContainers": "True", "Initialized": "True",
+                                  "Ready": "True", "ContainersReady": "True",
+                                  "PodScheduled": "True"}
+    container = status["containerStatuses"][0]
+    assert container["state"] == {"running": {"startedAt": "2026-01-01T00:00:00Z"}}
+    assert container["containerID"] == "nodelab://web0"
+    assert status["podIP"] == "10.244.0.5" and status["qosClass"] == "BestEffort"
+
+
+def test_crash_loop_status_keeps_the_last_termination() -> None:
+    status = pod_status(pod(c()), view(("web", ContainerView(
+        exited(1, attempt=3), waiting_reason="CrashLoopBackOff",
+        waiting_message="back-off 40s restarting failed container"))), "T")
+    container = status["containerStatuses"][0]
+    assert container["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert container["lastState"]["terminated"]["exitCode"] == 1
+    assert container["lastState"]["terminated"]["reason"] == "Error"
+    assert container["restartCount"] == 3
+    assert status["phase"] == "Running"
+    assert conditions(status)["Ready"] == "False"
+
+
+@pytest.mark.parametrize(("policy", "code", "phase"), [
+    ("Never", 0, "Succeeded"), ("Never", 2, "Failed"), ("OnFailure", 0, "Succeeded"),
+    ("OnFailure", 2, "Running"), ("Always", 0, "Running"),
+])
+def test_phases_of_finished_containers(policy: str, code: int, phase: str) -> None:
+    status = pod_status(pod(c(), restartPolicy=policy),
+                        view(("web", ContainerView(exited(code)))), "T")
+    assert status["phase"] == phase
+
+
+def test_pending_until_the_sandbox_and_containers_exist() -> None:
+    status = pod_status(pod(c()), PodView(), "T")
+    assert status["phase"] == "Pending"
+    assert status["containerStatuses"][0]["state"] == {"waiting": {
+        "reason": "ContainerCreating"}}
+    assert conditions(status)["PodReadyToStartContainers"] == "False"
