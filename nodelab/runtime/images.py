@@ -90,6 +90,16 @@ class ImageStore:
             directory.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self.pulls: dict[str, PullProgress] = {}
+        self._drop_leftovers()
+
+    def _drop_leftovers(self) -> None:
+        """Half-unpacked snapshots and partial downloads of a pull cut short by `kill -9`."""
+        for tmp in self.snapshots.glob(".unpack-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        for partial in self.blobs.glob("*.partial"):
+            partial.unlink(missing_ok=True)
+        for progress in self.pulls_dir.glob("*.json"):
+            progress.unlink(missing_ok=True)
 
     # --- blobs and snapshots ---------------------------------------------------------------
 

@@ -264,3 +264,45 @@ def test_host_network_pod_shares_the_node_netns(endpoint: Endpoint, tmp_path: Pa
         assert f"net:[{inode}]" in text(pod, cid, "ls", "-l", "/proc/self/ns/net")
     finally:
         pod.remove()
+
+
+CAP_NUMBERS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_FOWNER": 3, "CAP_FSETID": 4,
+               "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8,
+               "CAP_NET_BIND_SERVICE": 10, "CAP_NET_RAW": 13, "CAP_SYS_CHROOT": 18,
+               "CAP_MKNOD": 27, "CAP_AUDIT_WRITE": 29, "CAP_SETFCAP": 31}
+
+
+KUBELET_MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                  "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                  "/sys/devices/virtual/powercap"]
+KUBELET_READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+
+def proc_mounts(pod: Pod, cid: str) -> dict[str, str]:
+    return {line.split()[4]: line.split()[5] for line in
+            text(pod, cid, "cat", "/proc/self/mountinfo").splitlines()}
+
+
+def test_default_capabilities_masked_paths_and_devices(pod: Pod) -> None:
+    security = cri.LinuxContainerSecurityContext(masked_paths=KUBELET_MASKED,
+                                                 readonly_paths=KUBELET_READONLY)
+    cid = pod.container("secure", ["sleep 3600"], devices=[
+        cri.Device(container_path="/dev/mynull", host_path="/dev/null", permissions="rwm")],
+        linux=cri.LinuxContainerConfig(security_context=security))
+    status = text(pod, cid, "cat", "/proc/self/status")
+    bounding = next(int(line.split()[1], 16) for line in status.splitlines()
+                    if line.startswith("CapBnd:"))
+    assert bounding == sum(1 << bit for bit in CAP_NUMBERS.values())
+    mounts = proc_mounts(pod, cid)
+    assert "/proc/keys" in mounts  # masked: /dev/null bound over it (kcore is absent here)
+    assert mounts["/proc/sys"].split(",")[0] == "ro"
+    assert pod.exec(cid, ["sh", "-c", "echo hi > /dev/mynull"]).exit_code == 0
+
+
+def test_masked_paths_default_when_the_kubelet_sends_none(endpoint: Endpoint, pod: Pod) -> None:
+    if endpoint.name != "nodelab":
+        pytest.skip("containerd 1.6 masks nothing unless the kubelet sends the lists")
+    cid = pod.container("defaults", ["sleep 3600"])
+    mounts = proc_mounts(pod, cid)
+    assert "/proc/keys" in mounts and mounts["/proc/sys"].split(",")[0] == "ro"
