@@ -16,6 +16,7 @@ from tests.controlplane.apiserver import KUBECTL, RunningApiServer
 from tests.controlplane.watchclient import request, watch_events
 
 CMS = "/api/v1/namespaces/default/configmaps"
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
