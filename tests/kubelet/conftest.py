@@ -114,10 +114,11 @@ def start_kubelet(controlplane: ControlPlane, tmp_path_factory: pytest.TempPathF
 
 @dataclass
 class Workload:
-    """nodelab's runtime able to run pods (loopback-only network), and a pod runner on it."""
+    """nodelab's runtime able to run pods (loopback-only network), for one kubelet."""
 
     runtime: Runtime
-    runner: PodRunner
+    runner: PodRunner  # to look at the runtime, and to remove what is left at the end
+    image: str  # busybox in the test registry
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,7 @@ def workload(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> It
         runner = PodRunner(runtime.endpoint, f"{registry.address}/busybox:latest",
                            base / "pods")
         runner.pull()
-        yield Workload(runtime, runner)
+        yield Workload(runtime, runner, f"{registry.address}/busybox:latest")
     finally:
         if runner is not None:
             runner.remove_all()

@@ -13,13 +13,13 @@ import ssl
 import subprocess
 import urllib.error
 import urllib.request
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cri_api.v1 import api_pb2 as cri
 
 from nodelab.kubelet import logs
 from tests.kubelet.conftest import Workload
@@ -37,51 +37,37 @@ class Served:
     cp: ControlPlane
     kubelet: KubeletRun  # strict: client certificates only
     pod: str
-    proxied: KubeletRun  # the one serving the API server's proxy (see API_SERVER_BUG)
-
-
-API_SERVER_BUG = ("the API server presents no client certificate to kubelets "
-                  "(nodelab/controlplane/streaming.py: `respond`'s default argument binds "
-                  "KUBELET_CLIENT before the API server sets it); this kubelet therefore allows "
-                  "anonymous requests for the kubectl tests. The strict path is tested directly "
-                  "in test_server_authentication_and_authorization.")
 
 
 @pytest.fixture(scope="module")
 def served(controlplane: ControlPlane, workload: Workload,
            start_kubelet: KubeletFactory) -> Iterator[Served]:
+    """One kubelet running one pod (through its pod workers) on nodelab's runtime.
+
+    The container fails once (`first-run`, kept in an emptyDir) and is restarted by the
+    kubelet, so `--previous` has something to show.
+    """
     run = start_kubelet(workload.runtime.endpoint)
     wait_for(lambda: controlplane.kubectl("get", "node", run.name).returncode == 0, 30,
              f"node {run.name}:\n{run.current.output()}")
     pod = "web"
+    script = ("if [ ! -f /data/once ]; then touch /data/once; echo first-run; exit 1; fi; "
+              + SCRIPT)
     manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod},
-                "spec": {"nodeName": run.name,
-                         "containers": [{"name": "app", "image": "busybox"}]}}
+                "spec": {"nodeName": run.name, "terminationGracePeriodSeconds": 1,
+                         "volumes": [{"name": "data", "emptyDir": {}}],
+                         "containers": [{"name": "app", "image": workload.image,
+                                         "command": ["sh", "-c", script],
+                                         "volumeMounts": [{"name": "data",
+                                                           "mountPath": "/data"}]}]}}
     made = controlplane.kubectl("apply", "-f", "-", input=json.dumps(manifest))
     assert made.returncode == 0, made.stderr
-    uid = controlplane.kubectl("get", "pod", pod, "-o", "jsonpath={.metadata.uid}").stdout
-    workload.runner.run_pod("default", pod, uid, [("app", 0, "echo first-run; exit 1"),
-                                                  ("app", 1, SCRIPT)])
-    running = controlplane.kubectl("patch", "pod", pod, "--subresource=status", "--type=merge",
-                                   "-p", '{"status": {"phase": "Running"}}')
-    assert running.returncode == 0, running.stderr  # what the pod workers (part 2) will post
-    served = Served(controlplane, run, pod, run)
-    first = wait_for(lambda: (out := controlplane.kubectl("logs", pod)).returncode == 0
-                     or "Unauthorized" in out.stderr and out, 20,
-                     f"pod logs:\n{run.current.output()}")
-    if first is not True:
-        warnings.warn(API_SERVER_BUG, stacklevel=1)
-        run.current.stop()
-        served.proxied = start_kubelet(workload.runtime.endpoint, {
-            "authentication": {"anonymous": {"enabled": True},
-                               "x509": {"clientCAFile": str(controlplane.ca)}},
-            "authorizedGroups": ["system:masters", "system:unauthenticated"]},
-            name=run.name)
-    wait_for(lambda: "line 1" in controlplane.kubectl("logs", pod).stdout, 20,
-             f"pod output: {controlplane.kubectl('logs', pod)}\n"
-             f"{served.proxied.current.output()}")
     try:
-        yield served
+        wait_for(lambda: "line 1" in controlplane.kubectl("logs", pod).stdout, 90,
+                 f"pod output: {controlplane.kubectl('logs', pod)}\n"
+                 f"{controlplane.kubectl('describe', 'pod', pod).stdout}\n"
+                 f"{run.current.output()}")
+        yield Served(controlplane, run, pod)
     finally:
         controlplane.kubectl("delete", "pod", pod, "--grace-period=0", "--force")
 
@@ -195,19 +181,13 @@ def _get(port: int, path: str, cert: tuple[Path, Path] | None) -> tuple[int, byt
         return err.code, err.read()
 
 
-def test_server_authentication_and_authorization(served: Served, workload: Workload,
-                                                start_kubelet: KubeletFactory) -> None:
+def test_server_authentication_and_authorization(served: Served) -> None:
     from nodelab.controlplane.pki import ensure_pki
 
     pki = ensure_pki(served.cp.state_dir, [])
     strict = served.kubelet
-    if strict is served.proxied:
-        exec_path = f"/exec/default/{served.pod}/app?command=id&stdout=true"
-    else:  # the strict kubelet was stopped (see API_SERVER_BUG): start a strict one again
-        strict = start_kubelet(workload.runtime.endpoint)
-        exec_path = "/exec/default/any/app?command=id&stdout=true"
-    wait_for(lambda: _get(strict.port, "/healthz", None)[0] == 401, 30,
-             f"the strict kubelet server:\n{strict.current.output()}")
+    exec_path = f"/exec/default/{served.pod}/app?command=id&stdout=true"
+    assert _get(strict.port, "/healthz", None)[0] == 401
     assert _get(strict.port, exec_path, None)[0] == 401
     node = pki.node_credentials("nlkt-other")
     assert _get(strict.port, exec_path, (node.cert, node.key))[0] == 403
@@ -217,13 +197,14 @@ def test_server_authentication_and_authorization(served: Served, workload: Workl
                                             "kube-apiserver-kubelet-client", ["system:masters"])
     assert _get(strict.port, "/healthz", (kubelet_client.cert, kubelet_client.key))[0] == 200
 
-    port = served.proxied.port
+    port = strict.port
     code, body = _get(port, "/pods", admin)
     assert code == 200
     assert [p["metadata"]["name"] for p in json.loads(body)["items"]] == [served.pod]
     code, body = _get(port, "/stats/summary", admin)
     summary: dict[str, Any] = json.loads(body)
     assert summary["node"]["nodeName"] == served.kubelet.name
+    assert [p["podRef"]["name"] for p in summary["pods"]] == [served.pod]
     assert summary["node"]["memory"]["availableBytes"] > 0
     assert summary["node"]["fs"]["capacityBytes"] > 0
     code, body = _get(port, "/metrics", admin)
@@ -235,9 +216,7 @@ def test_server_authentication_and_authorization(served: Served, workload: Workl
 def test_kill_9_and_restart_keeps_node_ready_and_pod_running(served: Served,
                                                               workload: Workload) -> None:
     """Last in this module: it restarts the kubelet the others used."""
-    from cri_api.v1 import api_pb2 as cri
-
-    cp, run = served.cp, served.proxied
+    cp, run = served.cp, served.kubelet
     before = workload.runner.rt.ListContainers(cri.ListContainersRequest(), timeout=10)
     running = {c.id for c in before.containers if c.state == cri.CONTAINER_RUNNING}
     assert running
