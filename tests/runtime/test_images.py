@@ -136,3 +136,39 @@ def test_concurrent_pulls_share_layers(registry: LocalRegistry, tmp_path: Path) 
     assert errors == []
     assert len(store.list()) == 2
     assert len(list(store.snapshots.iterdir())) == 2
+
+
+def test_docker_schema2_manifest_and_manifest_list(registry: LocalRegistry,
+                                                   tmp_path: Path) -> None:
+    need_root()
+    import json
+
+    from nodelab.oci.mediatypes import (
+        DOCKER_CONFIG,
+        DOCKER_LAYER_GZIP,
+        DOCKER_MANIFEST,
+        DOCKER_MANIFEST_LIST,
+    )
+
+    image = build_image([busybox_layer()], ImageConfig(cmd=("sh",)))
+    client = registry.client()
+    for blob in image.blobs():
+        client.push_blob("docker", blob.data)
+    manifest = json.loads(image.manifest.data)
+    manifest["mediaType"] = DOCKER_MANIFEST
+    manifest["config"]["mediaType"] = DOCKER_CONFIG
+    for layer in manifest["layers"]:
+        layer["mediaType"] = DOCKER_LAYER_GZIP
+    body = json.dumps(manifest).encode()
+    digest = client.put_manifest("docker", "v2", body, DOCKER_MANIFEST)
+    import platform as host_platform
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(host_platform.machine(), "amd64")
+    listing = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST_LIST, "manifests": [
+        {"mediaType": DOCKER_MANIFEST, "digest": digest, "size": len(body),
+         "platform": {"os": "linux", "architecture": arch}}]}
+    client.put_manifest("docker", "list", json.dumps(listing).encode(), DOCKER_MANIFEST_LIST)
+    store = ImageStore(tmp_path / "images")
+    for tag in ("v2", "list"):
+        record = Puller(store).pull(registry.ref(f"docker:{tag}"))
+        assert record.id == image.config.digest
+        assert (store.snapshot_dir(record.chain_ids[0]) / "bin/busybox").exists()
