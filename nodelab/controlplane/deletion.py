@@ -78,6 +78,8 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
             elif not meta.get("deletionTimestamp"):
                 meta["deletionTimestamp"] = objects.now()
                 meta["deletionGracePeriodSeconds"] = 0
+            elif meta.get("deletionGracePeriodSeconds"):
+                meta["deletionGracePeriodSeconds"] = 0  # forced: only finalizers hold it now
             else:
                 return to_wire(rt, obj)
             store.update(rt.storage_key, ns, name, obj, int(meta["resourceVersion"]))

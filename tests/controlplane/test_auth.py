@@ -147,3 +147,19 @@ def test_kubectl_auth_whoami_and_can_i(apiserver: RunningApiServer) -> None:
     answer = apiserver.kubectl("auth", "can-i", "patch", "nodes/nl-node1",
                                kubeconfig=node_config)
     assert answer.stdout.strip() == "yes"
+
+
+def test_forced_delete_of_a_pod_held_by_a_finalizer(core: k8s.CoreV1Api) -> None:
+    core.create_namespaced_pod("default", {
+        "metadata": {"name": "held-pod", "finalizers": ["example.com/hold"]},
+        "spec": {"nodeName": "nl-node1", "containers": [{"name": "c", "image": "busybox"}]}})
+    core.delete_namespaced_pod("held-pod", "default")
+    assert core.read_namespaced_pod("held-pod", "default").metadata \
+        .deletion_grace_period_seconds == 30
+    core.delete_namespaced_pod("held-pod", "default", grace_period_seconds=0)
+    pod = core.read_namespaced_pod("held-pod", "default")
+    assert pod.metadata.deletion_grace_period_seconds == 0
+    core.patch_namespaced_pod("held-pod", "default", {"metadata": {"finalizers": None}})
+    with pytest.raises(ApiException) as caught:
+        core.read_namespaced_pod("held-pod", "default")
+    assert caught.value.status == 404
