@@ -140,10 +140,21 @@ def merge_patch(doc: Json, patch: Json) -> Json:
     return result
 
 
+# top-level lists that are atomic in a kind although a list of that name merges elsewhere
+ATOMIC_TOP_LEVEL: dict[str, frozenset[str]] = {
+    "EndpointSlice": frozenset({"ports", "endpoints"}),
+}
+
+
 def strategic_merge_patch(doc: Json, patch: Json) -> Json:
     if not isinstance(patch, dict):
         raise bad_request("strategic merge patch must be a JSON object")
-    return _merge_map(copy.deepcopy(doc) if isinstance(doc, dict) else {}, patch)
+    base = copy.deepcopy(doc) if isinstance(doc, dict) else {}
+    atomic = ATOMIC_TOP_LEVEL.get(str(base.get("kind") or patch.get("kind") or ""), frozenset())
+    replaced = {k: v for k, v in patch.items() if k in atomic and isinstance(v, list)}
+    merged = _merge_map(base, {k: v for k, v in patch.items() if k not in replaced})
+    merged.update(replaced)
+    return merged
 
 
 def _merge_map(doc: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

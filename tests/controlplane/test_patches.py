@@ -97,3 +97,12 @@ def test_field_selectors() -> None:
     with pytest.raises(ApiError) as caught:
         parse_fields("spec.image=x", "core/pods")
     assert caught.value.code == 400
+
+
+def test_endpointslice_lists_are_atomic() -> None:
+    slice_ = {"kind": "EndpointSlice", "ports": [{"port": 80, "name": "a"}],
+              "endpoints": [{"addresses": ["10.0.0.1"]}]}
+    patched = strategic_merge_patch(slice_, {"ports": [{"port": 81, "name": "b"}],
+                                             "endpoints": [{"addresses": ["10.0.0.2"]}]})
+    assert patched["ports"] == [{"port": 81, "name": "b"}]
+    assert patched["endpoints"] == [{"addresses": ["10.0.0.2"]}]
