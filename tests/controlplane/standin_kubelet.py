@@ -2,7 +2,8 @@
 
 It serves, over HTTPS on loopback, what the API server proxies to:
 - `GET /containerLogs/{ns}/{pod}/{container}`: two log lines and the query it received;
-- `/exec/...`, `/attach/...`, `/portForward/...` upgraded to WebSocket `v5.channel.k8s.io`:
+- `/exec/...`, `/attach/...`, `/portForward/...` upgraded to WebSocket `v5.channel.k8s.io`
+  (or `v4.channel.k8s.io`, which the Python client speaks):
   it writes "exec <command>" on stdout (channel 1), echoes stdin (channel 0) back on stdout
   until the client closes stdin (v5 close message on channel 255), then sends a Success status
   on channel 3 and a close frame, as a kubelet does.
@@ -87,7 +88,9 @@ class StandInKubelet:
             def _websocket(self) -> None:
                 offered = [p.strip() for p in
                            self.headers.get("Sec-WebSocket-Protocol", "").split(",")]
-                if "v5.channel.k8s.io" not in offered:
+                chosen = next((p for p in ("v5.channel.k8s.io", "v4.channel.k8s.io")
+                               if p in offered), None)
+                if chosen is None:
                     self.send_response(400)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
@@ -98,7 +101,7 @@ class StandInKubelet:
                 self.send_header("Upgrade", "websocket")
                 self.send_header("Connection", "Upgrade")
                 self.send_header("Sec-WebSocket-Accept", accept)
-                self.send_header("Sec-WebSocket-Protocol", "v5.channel.k8s.io")
+                self.send_header("Sec-WebSocket-Protocol", chosen)
                 self.end_headers()
                 query = parse_qs(urlsplit(self.path).query)
                 command = " ".join(query.get("command", []))

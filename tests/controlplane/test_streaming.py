@@ -81,3 +81,12 @@ def test_unbound_pod_has_no_host(apiserver: RunningApiServer, kubelet: StandInKu
     apiserver.kubectl("run", "floating", "--image=busybox")
     result = apiserver.kubectl("logs", "floating", check=False)
     assert result.returncode != 0 and "does not have a host assigned" in result.stderr
+
+
+def test_python_client_exec_stream(apiserver: RunningApiServer, kubelet: StandInKubelet) -> None:
+    from kubernetes.stream import stream
+
+    core = k8s.CoreV1Api(apiserver.client())
+    out = stream(core.connect_get_namespaced_pod_exec, "streamed", "default",
+                 command=["date"], stderr=True, stdin=False, stdout=True, tty=False)
+    assert out == "exec date\n"
