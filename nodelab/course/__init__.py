@@ -1,0 +1,29 @@
+"""Presentation helpers for the course notebooks (`notebooks/01-*` ... `07-*`).
+
+The notebooks teach by calling the components' public API; this package holds only what would
+otherwise be pasted into every notebook: running `kubectl` against a lab (`kubectl`,
+`kubectl_json`), running a command inside a node's network namespace (`in_node`), waiting for
+something to become true while showing what it waits for (`eventually`), and labelling a plan
+that this host cannot apply (`can_apply`, `show_plan`).
+
+It holds no component logic: nothing here computes a plan or changes the kernel on its own.
+It sits beside `nodelab.widgets` in the layers (a face), above `nodelab.lab`.
+"""
+
+from __future__ import annotations
+
+from nodelab.course.kubectl import kubectl, kubectl_json, kubectl_path
+from nodelab.course.node_shell import in_node
+from nodelab.course.plan_only import PLAN_ONLY, can_apply, show_plan
+from nodelab.course.waiting import eventually
+
+__all__ = [
+    "PLAN_ONLY",
+    "can_apply",
+    "eventually",
+    "in_node",
+    "kubectl",
+    "kubectl_json",
+    "kubectl_path",
+    "show_plan",
+]

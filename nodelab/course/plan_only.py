@@ -1,0 +1,28 @@
+"""Plans shown instead of applied on a host without privileges (Binder, an ordinary user).
+
+Every step that changes the kernel (netns, links, rules, cgroups, runc) is computed as a plan
+by its component first. On a host where it cannot be applied, the notebook prints that plan
+under a `PLAN ONLY (not applied)` banner, so the learner still sees exactly what would happen
+and the notebook runs to its end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+PLAN_ONLY = "PLAN ONLY (not applied: this host gives no privileges)"
+
+
+def can_apply() -> bool:
+    """True when this process may change the kernel (root); the notebooks branch on it."""
+    return os.geteuid() == 0
+
+
+def show_plan(title: str, plan: Any) -> str:
+    """Print a plan (text, or JSON-able data) under the PLAN ONLY banner; return the text."""
+    body = plan if isinstance(plan, str) else json.dumps(plan, indent=2, default=str)
+    text = f"== {PLAN_ONLY}: {title} ==\n{body}"
+    print(text)
+    return text
