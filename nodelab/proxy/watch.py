@@ -2,9 +2,9 @@
 
 This is the informer pattern with the official client, kept small:
 
-- one thread per kind lists it (`list_service_for_all_namespaces`,
-  `list_endpoint_slice_for_all_namespaces`) and then watches from the list's resourceVersion,
-  relisting when the server says the version is too old (410 Gone) and backing off on errors;
+- one reflector per kind (`nodelab.kube.reflector`) lists it and then watches from the list's
+  resourceVersion, relisting when the server says the version is too old (410 Gone) and
+  backing off on errors;
 - every event goes into one queue; the loop applies events to a `ProxyInformer` (the cache,
   pure and testable with plain dicts) and syncs when something proxied actually changed;
 - like upstream's BoundedFrequencyRunner, syncs are at least `min_sync_period` apart (a burst
@@ -19,10 +19,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.kube.listers import lister
+from nodelab.kube.reflector import Reflector
 from nodelab.proxy.model import EndpointSlice, ProxyState, Service
 from nodelab.proxy.objects import endpoint_slice_from_k8s, service_from_k8s
 from nodelab.proxy.proxier import Proxier
@@ -90,63 +92,6 @@ def _put(cache: dict[tuple[str, str], Any], key: tuple[str, str], value: Any) ->
 Event = tuple[str, str, Any]
 
 
-def _watch_kind(
-    kind: str,
-    list_fn: Callable[..., Any],
-    events: queue.Queue[Event],
-    stop: threading.Event,
-    watch_timeout: int,
-) -> None:
-    from kubernetes import watch
-    from kubernetes.client.exceptions import ApiException
-
-    version: str | None = None
-    backoff = 1.0
-    while not stop.is_set():
-        try:
-            if version is None:
-                listed = list_fn()
-                version = listed.metadata.resource_version
-                events.put(("LIST", kind, listed.items))
-            stream = watch.Watch()  # type: ignore[no-untyped-call]
-            for event in stream.stream(  # type: ignore[no-untyped-call]
-                list_fn,
-                resource_version=version,
-                timeout_seconds=watch_timeout,
-                allow_watch_bookmarks=True,
-            ):
-                if stop.is_set():
-                    stream.stop()  # type: ignore[no-untyped-call]
-                    break
-                obj = event["object"]
-                if event["type"] == "ERROR":
-                    version = None
-                    break
-                version = _meta_version(obj) or version
-                if event["type"] != "BOOKMARK":
-                    events.put((event["type"], kind, obj))
-            backoff = 1.0
-        except ApiException as exc:
-            if exc.status == 410:
-                version = None
-                continue
-            log.warning("watching %s failed: %s; retrying in %.0fs", kind, exc, backoff)
-            stop.wait(backoff)
-            backoff = min(backoff * 2, 30.0)
-        except Exception as exc:  # connection errors of urllib3: keep watching
-            log.warning("watching %s failed: %s; retrying in %.0fs", kind, exc, backoff)
-            stop.wait(backoff)
-            backoff = min(backoff * 2, 30.0)
-
-
-def _meta_version(obj: Any) -> str | None:
-    if isinstance(obj, dict):
-        version = (obj.get("metadata") or {}).get("resourceVersion")
-        return str(version) if version else None
-    meta = getattr(obj, "metadata", None)
-    return getattr(meta, "resource_version", None) if meta is not None else None
-
-
 def run_proxy(
     proxier: Proxier,
     api_client: Any,
@@ -157,33 +102,13 @@ def run_proxy(
     watch_timeout: int = 300,
 ) -> None:
     """List+watch through `api_client` and keep `proxier`'s rules in sync until `stop` is set."""
-    from kubernetes import client
-
-    core = client.CoreV1Api(api_client)
-    discovery = client.DiscoveryV1Api(api_client)
     events: queue.Queue[Event] = queue.Queue()
-    watchers = [
-        threading.Thread(
-            target=_watch_kind,
-            args=(SERVICES, core.list_service_for_all_namespaces, events, stop, watch_timeout),
-            name="proxy-watch-services",
-            daemon=True,
-        ),
-        threading.Thread(
-            target=_watch_kind,
-            args=(
-                SLICES,
-                discovery.list_endpoint_slice_for_all_namespaces,
-                events,
-                stop,
-                watch_timeout,
-            ),
-            name="proxy-watch-endpointslices",
-            daemon=True,
-        ),
+    reflectors = [
+        Reflector(kind, lister(api_client, kind),
+                  lambda kind, event_type, obj: events.put((event_type, kind, obj)),
+                  watch_timeout=watch_timeout).start()
+        for kind in (SERVICES, SLICES)
     ]
-    for thread in watchers:
-        thread.start()
     informer = ProxyInformer()
     dirty = True
     last_sync = 0.0
@@ -220,3 +145,5 @@ def run_proxy(
                 )
             except NodelabError as exc:
                 log.error("sync failed: %s", exc)
+    for reflector in reflectors:
+        reflector.stop()
