@@ -51,7 +51,13 @@ from nodelab.runtime.records import (
     encode_proto,
     now_ns,
 )
-from nodelab.runtime.spec import HostFacts, SandboxContext, container_spec, exec_process
+from nodelab.runtime.spec import (
+    HostFacts,
+    SandboxContext,
+    SpecError,
+    container_spec,
+    exec_process,
+)
 
 log = logging.getLogger("nodelab.runtime")
 CREATED, RUNNING, EXITED, UNKNOWN = (cri.CONTAINER_CREATED, cri.CONTAINER_RUNNING,
@@ -96,6 +102,21 @@ def device_facts(config: Any) -> dict[str, tuple[str, int, int]]:
         kind = "c" if (st.st_mode & 0o170000) == 0o020000 else "b"
         facts[device.host_path] = (kind, os.major(st.st_rdev), os.minor(st.st_rdev))
     return facts
+
+
+def localhost_profile(config: Any) -> dict[str, Any] | None:
+    """The JSON of a `Localhost` seccomp profile named by the container's security context."""
+    if not config.HasField("linux") or not config.linux.security_context.HasField("seccomp"):
+        return None
+    profile = config.linux.security_context.seccomp
+    if profile.profile_type != cri.SecurityProfile.Localhost:
+        return None
+    path = profile.localhost_ref.removeprefix("localhost/")
+    try:
+        data: dict[str, Any] = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"cannot load seccomp profile {path!r}: {exc}") from exc
+    return data
 
 
 class Containers:
@@ -188,6 +209,7 @@ class Containers:
             group=_read_text(rootfs / "etc/group"),
             target_pid_paths=self._target_pid_paths(),
             pids_limit=self.config.pids_limit,
+            seccomp_localhost=localhost_profile(config),
         )
         spec = container_spec(config, image.image_config, context, str(rootfs),
                               record.cgroups_path, facts)

@@ -24,7 +24,8 @@ joins the pod's PID namespace when the pod has one (`shareProcessNamespace`) and
 its own, since pinned sandboxes have no pause process whose namespace could be joined (the kubelet
 always says CONTAINER for pods that do not share).
 
-Security defaults: containerd's capability set, its masked and read-only `/proc` and `/sys`
+Security defaults: a seccomp filter when the pod asks for one (`seccomp.py`), containerd's
+capability set, its masked and read-only `/proc` and `/sys`
 paths (replaced by the kubelet's lists when it sends them), `noNewPrivileges` on request; a
 privileged container gets every capability, no masked paths and writable `/sys`.
 
@@ -39,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from nodelab.runtime.seccomp import seccomp_plan
 
 DEFAULT_CAPABILITIES = (
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
@@ -88,6 +91,7 @@ class HostFacts:
     group: str = ""
     target_pid_paths: Mapping[str, str] = field(default_factory=dict)
     pids_limit: int = 0
+    seccomp_localhost: Mapping[str, Any] | None = None
 
 
 class SpecError(ValueError):
@@ -366,6 +370,9 @@ def container_spec(
         readonly = list(security.readonly_paths) if security is not None else []
         linux["maskedPaths"] = masked or list(MASKED_PATHS)
         linux["readonlyPaths"] = readonly or list(READONLY_PATHS)
+    filter_ = seccomp_plan(security, caps, host.seccomp_localhost)
+    if filter_ is not None:
+        linux["seccomp"] = filter_
     annotations = dict(config.annotations)
     annotations["io.kubernetes.cri.container-type"] = "container"
     annotations["io.kubernetes.cri.container-name"] = config.metadata.name

@@ -306,3 +306,19 @@ def test_masked_paths_default_when_the_kubelet_sends_none(endpoint: Endpoint, po
     cid = pod.container("defaults", ["sleep 3600"])
     mounts = proc_mounts(pod, cid)
     assert "/proc/keys" in mounts and mounts["/proc/sys"].split(",")[0] == "ro"
+
+
+def test_seccomp_runtime_default_filters_the_container(pod: Pod) -> None:
+    def seccomp_mode(cid: str) -> str:
+        status = text(pod, cid, "cat", "/proc/self/status")
+        return next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("Seccomp:"))
+
+    confined = pod.container("confined", ["sleep 3600"], linux=cri.LinuxContainerConfig(
+        security_context=cri.LinuxContainerSecurityContext(seccomp=cri.SecurityProfile(
+            profile_type=cri.SecurityProfile.RuntimeDefault))))
+    free = pod.container("free", ["sleep 3600"], linux=cri.LinuxContainerConfig(
+        security_context=cri.LinuxContainerSecurityContext(seccomp=cri.SecurityProfile(
+            profile_type=cri.SecurityProfile.Unconfined))))
+    assert seccomp_mode(confined) == "2"
+    assert seccomp_mode(free) == "0"

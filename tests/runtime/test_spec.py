@@ -137,3 +137,28 @@ def test_readonly_rootfs_and_devices() -> None:
     assert spec["root"]["readonly"] is True
     assert spec["linux"]["devices"][0]["path"] == "/dev/x"
     assert spec["linux"]["resources"]["devices"][-1]["access"] == "rw"
+
+
+def seccomp_cfg(kind: int, **security: object) -> cri.ContainerConfig:
+    sc = cri.LinuxContainerSecurityContext(seccomp=cri.SecurityProfile(profile_type=kind),
+                                           **security)  # type: ignore[arg-type]
+    return cfg(linux=cri.LinuxContainerConfig(security_context=sc))
+
+
+@pytest.mark.unit
+def test_seccomp_runtime_default_blocks_what_the_capabilities_do_not_allow() -> None:
+    spec = plan(seccomp_cfg(cri.SecurityProfile.RuntimeDefault))
+    blocked = spec["linux"]["seccomp"]["syscalls"][0]["names"]
+    assert spec["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ALLOW"
+    assert {"mount", "reboot", "init_module", "keyctl", "bpf"} <= set(blocked)
+    admin = plan(seccomp_cfg(cri.SecurityProfile.RuntimeDefault, capabilities=cri.Capability(
+        add_capabilities=["SYS_ADMIN"])))
+    assert "mount" not in admin["linux"]["seccomp"]["syscalls"][0]["names"]
+
+
+@pytest.mark.unit
+def test_seccomp_unconfined_unset_and_privileged_have_no_filter() -> None:
+    assert "seccomp" not in plan(seccomp_cfg(cri.SecurityProfile.Unconfined))["linux"]
+    assert "seccomp" not in plan(cfg())["linux"]
+    assert "seccomp" not in plan(seccomp_cfg(cri.SecurityProfile.RuntimeDefault,
+                                             privileged=True))["linux"]
