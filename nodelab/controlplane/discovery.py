@@ -28,6 +28,7 @@ _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, list[str]]] = {
     "ephemeralcontainers": ("", "", "Pod", _STATUS_VERBS),
     "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
     "scale": ("autoscaling", "v1", "Scale", _STATUS_VERBS),
+    "proxy": ("", "", "NodeProxyOptions", ["create", "delete", "get", "patch", "update"]),
 }
 
 

@@ -194,6 +194,9 @@ class Api:
                                     query.get("includeObject", "Metadata"))
             return obj
 
+        if sub == "proxy":
+            return streaming.node_proxy(registry, name, route.proxy_path, request.target,
+                                        method, request.body)
         if sub in ("log", "exec", "attach", "portforward"):
             return streaming.respond(registry, sub, ns, name, request.target, request.headers,
                                      request.query_lists, method)

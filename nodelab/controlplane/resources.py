@@ -58,7 +58,7 @@ def _core(kind: str, plural: str, namespaced: bool = True, **kw: object) -> Reso
 RESOURCES: tuple[ResourceType, ...] = (
     _core("Namespace", "namespaces", False, short_names=("ns",), subresources=("status",),
           verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
-    _core("Node", "nodes", False, short_names=("no",), subresources=("status",)),
+    _core("Node", "nodes", False, short_names=("no",), subresources=("status", "proxy")),
     _core("Pod", "pods", short_names=("po",), categories=("all",),
           subresources=("status", "binding", "eviction", "log", "exec", "attach",
                         "portforward", "ephemeralcontainers")),

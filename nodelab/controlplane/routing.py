@@ -5,6 +5,7 @@
     /apis/{group}/{version}/...                    the same for named groups
     /api/v1/namespaces/{name}[/status|/finalize]   the Namespace object itself
     /api/v1/watch/...                              the deprecated watch prefix
+    /api/v1/nodes/{name}/proxy/{path}              the node's kubelet, proxied
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class ResourceRequest:
     name: str
     subresource: str
     watch_prefix: bool
+    proxy_path: str = ""  # what follows nodes/{name}/proxy/
 
 
 def parse(path: str) -> ResourceRequest | None:
@@ -44,7 +46,10 @@ def parse(path: str) -> ResourceRequest | None:
         namespace, rest = rest[1], rest[2:]
     plural, name = rest[0], rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
-    if len(rest) > 3:
+    proxy_path = ""
+    if (group, plural, subresource) == ("", "nodes", "proxy"):
+        proxy_path = "/" + "/".join(rest[3:]) + ("/" if path.endswith("/") and rest[3:] else "")
+    elif len(rest) > 3:
         return None
     rt = lookup(group, version, plural)
     if rt is None:
@@ -53,4 +58,4 @@ def parse(path: str) -> ResourceRequest | None:
         return None
     if not rt.namespaced:
         namespace = None
-    return ResourceRequest(rt, namespace, name, subresource, watch)
+    return ResourceRequest(rt, namespace, name, subresource, watch, proxy_path)

@@ -115,12 +115,17 @@ def _kubelet(registry: Registry, namespace: str, name: str) -> tuple[Object, str
     node = registry.store.get("core/nodes", "", node_name)
     if node is None:
         raise status.not_found("nodes", node_name)
+    host, port = _node_endpoint(node, node_name)
+    return pod, host, port
+
+
+def _node_endpoint(node: Object, node_name: str) -> tuple[str, int]:
     node_status = node.get("status") or {}
     addresses = {a.get("type"): a.get("address") for a in node_status.get("addresses") or []}
     host = addresses.get("InternalIP") or addresses.get("Hostname") or node_name
     port = int(((node_status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {})
                .get("Port") or DEFAULT_KUBELET_PORT)
-    return pod, host, port
+    return host, port
 
 
 def _container(pod: Object, query: dict[str, list[str]]) -> str:
@@ -165,17 +170,35 @@ def respond(registry: Registry, sub: str, namespace: str, name: str, target: str
     return Response(101, tunnel=Tunnel(host, port, head, client))
 
 
+def node_proxy(registry: Registry, node_name: str, path: str, target: str, method: str,
+               body: bytes, client: KubeletClient = KUBELET_CLIENT) -> Response:
+    """`nodes/{name}/proxy/{path}`: any request passed to that node's kubelet, answer streamed
+    back (`kubectl get --raw /api/v1/nodes/node1/proxy/stats/summary`)."""
+    node = registry.store.get("core/nodes", "", node_name)
+    if node is None:
+        raise status.not_found("nodes", node_name)
+    host, port = _node_endpoint(node, node_name)
+    query = target.split("?", 1)[1] if "?" in target else ""
+    url = (path or "/") + (f"?{query}" if query else "")
+    return _forward(host, port, method, url, body, client)
+
+
 def _log(host: str, port: int, url: str, client: KubeletClient) -> Response:
+    return _forward(host, port, "GET", url, b"", client, "text/plain")
+
+
+def _forward(host: str, port: int, method: str, url: str, body: bytes, client: KubeletClient,
+             content_type: str = "") -> Response:
     from nodelab.controlplane.dispatch import Response
 
     connection = http.client.HTTPSConnection(host, port, context=client.context(), timeout=30)
     try:
-        connection.request("GET", url)
+        connection.request(method, url, body=body or None)
         answer = connection.getresponse()
     except OSError as exc:
         connection.close()
-        raise status.ApiError(502, "InternalError", f"error dialing kubelet {host}:{port} for "
-                              f"logs: {exc}") from exc
+        raise status.ApiError(502, "InternalError",
+                              f"error dialing kubelet {host}:{port}: {exc}") from exc
     if answer.status != 200:
         text = answer.read().decode(errors="replace")
         connection.close()
@@ -194,4 +217,5 @@ def _log(host: str, port: int, url: str, client: KubeletClient) -> Response:
         finally:
             connection.close()
 
-    return Response(200, stream=chunks(), content_type="text/plain")
+    return Response(200, stream=chunks(),
+                    content_type=content_type or answer.getheader("Content-Type", "text/plain"))

@@ -7,6 +7,7 @@ It serves, over HTTPS on loopback, what the API server proxies to:
   it writes "exec <command>" on stdout (channel 1), echoes stdin (channel 0) back on stdout
   until the client closes stdin (v5 close message on channel 255), then sends a Success status
   on channel 3 and a close frame, as a kubelet does.
+Any other GET answers `{"path": <the path it was asked>}` (for `nodes/{name}/proxy`).
 Every request path is recorded in `paths`.
 """
 
@@ -79,9 +80,12 @@ class StandInKubelet:
                 if self.headers.get("Upgrade", "").lower() == "websocket":
                     self._websocket()
                     return
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
+                data = json.dumps({"path": self.path}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
+                self.wfile.write(data)
 
             do_POST = do_GET
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import ssl
@@ -90,3 +91,10 @@ def test_python_client_exec_stream(apiserver: RunningApiServer, kubelet: StandIn
     out = stream(core.connect_get_namespaced_pod_exec, "streamed", "default",
                  command=["date"], stderr=True, stdin=False, stdout=True, tty=False)
     assert out == "exec date\n"
+
+
+def test_node_proxy(apiserver: RunningApiServer, kubelet: StandInKubelet) -> None:
+    out = apiserver.kubectl("get", "--raw", "/api/v1/nodes/nl-stream/proxy/stats/summary").stdout
+    assert json.loads(out) == {"path": "/stats/summary"}
+    out = apiserver.kubectl("get", "--raw", "/api/v1/nodes/nl-stream/proxy/pods?x=1").stdout
+    assert json.loads(out) == {"path": "/pods?x=1"}
