@@ -202,3 +202,15 @@ def test_node_pod_cidr_is_set_once(apiserver: RunningApiServer) -> None:
                            {"spec": {"podCIDR": "10.244.4.0/24"}},
                            "application/merge-patch+json")
     assert code == 422 and answer["details"]["causes"][0]["field"] == "spec.podCIDRs"
+
+
+def test_immutable_configmap(apiserver: RunningApiServer) -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "frozen"},
+            "data": {"a": "1"}, "immutable": True}
+    assert request(apiserver, "POST", PATHS["ConfigMap"], body)[0] == 201
+    code, answer = request(apiserver, "PATCH", f"{PATHS['ConfigMap']}/frozen",
+                           {"data": {"a": "2"}}, "application/merge-patch+json")
+    assert code == 422 and answer["details"]["causes"][0]["field"] == "data"
+    code, _ = request(apiserver, "PATCH", f"{PATHS['ConfigMap']}/frozen",
+                      {"metadata": {"labels": {"ok": "yes"}}}, "application/merge-patch+json")
+    assert code == 200

@@ -18,6 +18,7 @@ from nodelab.controlplane.validation.others import (
     validate_endpoints,
     validate_endpointslice,
     validate_event,
+    validate_immutable_data,
     validate_lease,
     validate_node,
     validate_node_update,
@@ -90,6 +91,8 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
             validate_node_update(errors, obj, old)
     elif storage_key == "core/secrets":
         validate_secret(errors, obj)
+        if old is not None:
+            validate_immutable_data(errors, obj, old)
     elif storage_key == "core/events":
         validate_event(errors, obj)
     elif storage_key == "discovery.k8s.io/endpointslices":
@@ -98,6 +101,8 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
         validate_endpoints(errors, obj)
     elif storage_key == "core/configmaps":
         validate_data(errors, obj)
+        if old is not None:
+            validate_immutable_data(errors, obj, old)
     elif storage_key == "coordination.k8s.io/leases":
         validate_lease(errors, obj)
     return errors.causes

@@ -115,6 +115,17 @@ def validate_data(errors: FieldErrors, obj: Object) -> None:
             seen.add(key)
 
 
+def validate_immutable_data(errors: FieldErrors, new: Object, old: Object) -> None:
+    """A ConfigMap or Secret marked `immutable: true` keeps its data and the mark forever."""
+    if not old.get("immutable"):
+        return
+    if not new.get("immutable"):
+        errors.forbidden("immutable", "field is immutable when `immutable` is set")
+    for field in ("data", "binaryData"):
+        if (new.get(field) or {}) != (old.get(field) or {}):
+            errors.forbidden(field, "field is immutable when `immutable` is set")
+
+
 def validate_lease(errors: FieldErrors, lease: Object) -> None:
     spec = lease.get("spec") or {}
     errors.positive("spec.leaseDurationSeconds", spec.get("leaseDurationSeconds"))
