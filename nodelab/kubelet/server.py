@@ -267,7 +267,16 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "portForward":
             sandbox = find_sandbox(cri, ns, pod)
             ports = [int(p) for v in query.get("ports", []) for p in v.split(",") if p]
+            websocket = self.headers.get("Upgrade", "").lower() == "websocket"
+            if websocket and not ports:
+                # kubectl's WebSocket tunnel (SPDY/3.1+portforward.k8s.io) names no ports;
+                # upstream's API server unwraps it, ours passes it on: refuse it, so kubectl
+                # falls back to plain SPDY, which carries the port in each stream's headers
+                self._send(400, "port-forward over WebSocket needs a ports query; use SPDY")
+                return
             url = cri.port_forward_url(sandbox.id, ports)
+            if ports and "ports=" not in url:  # upstream streaming servers read the query
+                url += ("&" if "?" in url else "?") + "ports=" + ",".join(map(str, ports))
         else:
             found = find_container(cri, ns, pod, container)
             streams = dict(tty=flag("tty"), stdin=flag("stdin") or flag("input"),
