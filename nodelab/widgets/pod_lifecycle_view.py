@@ -120,7 +120,13 @@ def pod_timeline(pod: KubeObject | None, events: tuple[KubeObject, ...]) -> list
             count = f" ×{event['count']}" if (event.get("count") or 1) > 1 else ""
             moments.append(Moment(when, "event", f"{event.get('type', '')} {event.get('reason')}"
                                   f"{count}: {event.get('message', '')}"))
-    return sorted(moments)
+    return chronological(moments)
+
+
+def chronological(moments: list[Moment]) -> list[Moment]:
+    """Oldest first; within one second (the API's resolution) the Pod's creation comes first."""
+    return sorted(moments, key=lambda m: (m.at, not m.text.startswith("created"), m.source,
+                                          m.text))
 
 
 class PodLifecycleView(LiveView[PodSnapshot]):
@@ -160,7 +166,7 @@ class PodLifecycleView(LiveView[PodSnapshot]):
         if snapshot is None:
             return []
         seen = [Moment(at, "view", f"phase {phase} seen") for at, phase in self.phases]
-        return sorted(pod_timeline(snapshot.pod, snapshot.events) + seen)
+        return chronological(pod_timeline(snapshot.pod, snapshot.events) + seen)
 
     def render_text(self, snapshot: PodSnapshot) -> str:
         lines = [f"pod {snapshot.namespace}/{snapshot.name}:"]

@@ -7,17 +7,17 @@ checked on static objects (`StaticObjects`), which is also how a host without a 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from nodelab.errors import NodelabError
-from nodelab.lab.lab import Lab
 from nodelab.widgets.cluster_view import ClusterView
 from nodelab.widgets.kube_objects import StaticObjects
 from nodelab.widgets.node_view import NodeView
 from nodelab.widgets.pod_lifecycle_view import PodLifecycleView, pod_timeline
 from tests.widgets import objects as o
-from tests.widgets.conftest import needs_root
 
 
 @pytest.mark.unit
@@ -96,9 +96,9 @@ def test_cluster_view_groups_pods_by_node() -> None:
         "cluster: 2 node(s), 3 pod(s), 1 service(s)")
 
 
-@pytest.mark.privileged
-@needs_root
-def test_views_of_a_lab_without_control_plane_say_what_to_do(lab: Lab) -> None:
+@pytest.mark.unit
+def test_views_of_a_lab_without_kubeconfig_say_what_to_do(tmp_path: Path) -> None:
+    lab = SimpleNamespace(name="x", kubeconfig=tmp_path / "admin.kubeconfig")
     for make in (lambda: NodeView.for_lab(lab), lambda: ClusterView.for_lab(lab),
                  lambda: PodLifecycleView.for_lab(lab, "web")):
         with pytest.raises(NodelabError, match="control plane is not running"):
