@@ -135,16 +135,21 @@ def test_many_watchers_do_not_slow_writers(apiserver: RunningApiServer) -> None:
 
 
 def test_kubectl_get_watch(apiserver: RunningApiServer) -> None:
+    apiserver.kubectl("create", "configmap", "kw-a", "--from-literal=a=b")
     watcher = subprocess.Popen(
         [str(KUBECTL), "--kubeconfig", str(apiserver.kubeconfig), "get", "configmaps",
-         "--watch-only", "--output-watch-events", "--request-timeout=8s"],
+         "--watch", "--output-watch-events", "--request-timeout=20s"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.5)
-        apiserver.kubectl("create", "configmap", "kw-a", "--from-literal=a=b")
-        apiserver.kubectl("delete", "configmap", "kw-a")
-        time.sleep(1)
+        assert watcher.stdout is not None
+        seen = []
+        for line in watcher.stdout:
+            seen.append(line.split())
+            if line.split()[:2] == ["ADDED", "kw-a"]:
+                apiserver.kubectl("delete", "configmap", "kw-a")
+            if line.split()[:2] == ["DELETED", "kw-a"]:
+                break
+        assert seen[-1][:2] == ["DELETED", "kw-a"], seen
     finally:
         watcher.terminate()
-        out, _ = watcher.communicate(timeout=10)
-    assert "ADDED" in out and "kw-a" in out and "DELETED" in out
+        watcher.communicate(timeout=10)
