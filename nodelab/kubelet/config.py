@@ -19,6 +19,10 @@ notebooks can shorten them (a 1 s status loop, a 2 s lease) without changing the
 Default `evictionHard`: memory.available<100Mi, nodefs.available<10%,
 imagefs.available<15%, nodefs.inodesFree<5%.
 
+`cgroupRoot` (upstream `--cgroup-root`, default `/`) is where `kubepods/` goes; a lab points it
+under `nodelab/<lab>/` when the runtime (containerd with cgroupfs) does not nest pod cgroups
+itself. The pod workers (`pods/`) read it from here.
+
 Lab-only fields (not upstream) are marked so in `docs/kubelet.md`: `nodeLeaseRenewInterval`,
 `authorizedUsers`/`authorizedGroups` (who may use the kubelet server, where upstream asks the
 API server with a SubjectAccessReview) and `registerRetryCap`.
@@ -96,6 +100,7 @@ class KubeletConfig:
     register_with_taints: tuple[Taint, ...] = ()
     register_schedulable: bool = True
     register_retry_cap: float = 7.0
+    cgroup_root: str = "/"
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
     client_ca_file: str | None = None

@@ -83,7 +83,7 @@ def test_config_from_document() -> None:
         "registerWithTaints": [{"key": "lab", "value": "x", "effect": "NoSchedule"}],
         "nodeLabels": {"lab": "yes"},
         "authentication": {"x509": {"clientCAFile": "/ca.crt"}},
-        "tlsCertFile": "/c.crt",
+        "tlsCertFile": "/c.crt", "cgroupRoot": "/nodelab/a",
     })
     assert config.node_status_update_frequency == 1
     assert config.lease_renew_interval == 2
@@ -91,6 +91,8 @@ def test_config_from_document() -> None:
     assert config.register_with_taints == (Taint("lab", "x", "NoSchedule"),)
     assert config.client_ca_file == "/ca.crt"
     assert config.tls_cert_file == "/c.crt"
+    assert config.cgroup_root == "/nodelab/a"
+    assert KubeletConfig().cgroup_root == "/"
     with pytest.raises(NodelabError, match="unknown kubelet config field"):
         KubeletConfig.from_document({"noSuchField": 1})
 

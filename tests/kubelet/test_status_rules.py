@@ -201,3 +201,21 @@ def test_websocket_client_frames() -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_stream_request_head_keeps_repeated_headers() -> None:
+    from nodelab.kubelet.upgrade import request_head
+
+    headers = [("Connection", "Upgrade"), ("Upgrade", "websocket"),
+               ("X-Stream-Protocol-Version", "v5.channel.k8s.io"),
+               ("X-Stream-Protocol-Version", "v4.channel.k8s.io"),
+               ("Host", "apiserver:6443"), ("Content-Length", "0")]
+    head = request_head("GET", "/exec/abc", "127.0.0.1:4000", headers).decode()
+    lines = head.split("\r\n")
+    assert lines[0] == "GET /exec/abc HTTP/1.1"
+    assert lines[1] == "Host: 127.0.0.1:4000"
+    assert lines.count("X-Stream-Protocol-Version: v5.channel.k8s.io") == 1
+    assert lines.count("X-Stream-Protocol-Version: v4.channel.k8s.io") == 1
+    assert "Origin: http://127.0.0.1:4000" in lines  # containerd refuses a WebSocket without
+    assert not any(line.startswith(("Host: apiserver", "Content-Length")) for line in lines)
+    assert head.endswith("\r\n\r\n")
