@@ -63,7 +63,7 @@ def served(controlplane: ControlPlane, workload: Workload,
     made = controlplane.kubectl("apply", "-f", "-", input=json.dumps(manifest))
     assert made.returncode == 0, made.stderr
     try:
-        wait_for(lambda: "line 1" in controlplane.kubectl("logs", pod).stdout, 90,
+        wait_for(lambda: "line 4" in controlplane.kubectl("logs", pod).stdout, 90,
                  f"pod output: {controlplane.kubectl('logs', pod)}\n"
                  f"{controlplane.kubectl('describe', 'pod', pod).stdout}\n"
                  f"{run.current.output()}")
@@ -82,8 +82,8 @@ def test_kubectl_logs(served: Served) -> None:
     assert tail.count("\n") == 1 and tail.startswith("line ")
     stamped = cp.kubectl("logs", pod, "--timestamps", "--tail=1").stdout
     assert logs.parse_time(stamped.split(" ", 1)[0]) and " line " in stamped
-    recent = cp.kubectl("logs", pod, "--since=1s").stdout
-    assert "hello" not in recent
+    recent = cp.kubectl("logs", pod, "--since=1s").stdout  # hello is >= 2 s old (line 4)
+    assert "hello" not in recent and "line " in recent
     follow = subprocess.Popen([str(Path(".venv/bin/kubectl").resolve()), "--kubeconfig",
                                str(cp.admin_kubeconfig), "logs", "-f", "--tail=0", pod],
                               stdout=subprocess.PIPE, text=True)
