@@ -6,16 +6,21 @@ CreateContainer (the *apply* half of `spec.container_spec`):
 2. mount the rootfs: overlayfs with the image's snapshots as `lowerdir`s and a per-container
    `upper`/`work` pair (the writable layer ContainerStats measures);
 3. write the bundle's `config.json` (the plan, with host facts filled in);
-4. start the monitor (conmon), which runs `runc create`: the container exists, its process
-   waits on runc's exec FIFO, state CREATED.
+4. mark the record `bundle_ready`: state CREATED.
 
-StartContainer is `runc start`. StopContainer sends the stop signal (CRI `stop_signal`, else the
-image's `StopSignal`, else SIGTERM), waits up to the timeout for the monitor's exit file, then
-sends SIGKILL. RemoveContainer kills what still runs, `runc delete`s, unmounts the rootfs and
-deletes the bundle; the container's log file stays for the kubelet, as with containerd.
+StartContainer starts the monitor (conmon), which runs `runc create`, then `runc start`. Doing
+`runc create` here rather than in CreateContainer is what containerd does (its CreateContainer
+makes no task), and it decides what the kubelet sees when the command cannot run: StartContainer
+fails and the status says `StartError`, exit code 128.
 
-State is never cached: EXITED when the monitor wrote an exit file; otherwise RUNNING if started
-and CREATED if not, provided runc still knows the container; UNKNOWN if it vanished without an
+StopContainer sends the stop signal (CRI `stop_signal`, else the image's `StopSignal`, else
+SIGTERM), waits up to the timeout for the monitor's exit file, then sends SIGKILL.
+RemoveContainer kills what still runs, `runc delete`s, unmounts the rootfs and deletes the
+bundle; the container's log file stays for the kubelet, as with containerd.
+
+State is never cached: EXITED when the monitor wrote an exit file (or the start failed);
+CREATED while no runc container exists yet or it was never started; RUNNING once started,
+provided runc still knows the container; UNKNOWN if it vanished without an
 exit file (the node rebooted, someone ran `runc delete`).
 """
 
@@ -41,7 +46,13 @@ from nodelab.host.commands import CommandError, run
 from nodelab.runtime import cgroups
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.images import ImageRecord, ImageStore
-from nodelab.runtime.monitor import ExitStatus, MonitorPaths, read_exit, start_monitor
+from nodelab.runtime.monitor import (
+    ExitStatus,
+    MonitorError,
+    MonitorPaths,
+    read_exit,
+    start_monitor,
+)
 from nodelab.runtime.records import (
     ContainerRecord,
     RecordStore,
@@ -214,18 +225,12 @@ class Containers:
         spec = container_spec(config, image.image_config, context, str(rootfs),
                               record.cgroups_path, facts)
         (bundle / "config.json").write_text(json.dumps(spec, indent=1))
-        planned = time.perf_counter()
         if record.log_path:
             Path(record.log_path).parent.mkdir(parents=True, exist_ok=True)
-        log_path = record.log_path or str(bundle / "container.log")
-        record.pid = start_monitor(
-            self.paths(record.id), record.name, log_path, self._runc_path(),
-            self.config.runc_root, stdin=bool(config.stdin), tty=bool(config.tty),
-            conmon=self.config.conmon,
-        )
+        record.bundle_ready = True
         self.records.save_container(record)
-        log.debug("created %s: rootfs+spec %.1f ms, conmon+runc create %.1f ms", record.id[:12],
-                  (planned - started) * 1000, (time.perf_counter() - planned) * 1000)
+        log.debug("created %s: rootfs+spec %.1f ms", record.id[:12],
+                  (time.perf_counter() - started) * 1000)
 
     def _runc_path(self) -> str:
         return shutil.which(self.config.runc) or self.config.runc
@@ -237,6 +242,12 @@ class Containers:
     # --- start / stop ----------------------------------------------------------------------
 
     def start(self, record: ContainerRecord) -> None:
+        """Start the monitor (conmon runs `runc create`), then `runc start`.
+
+        As in containerd, CreateContainer only prepares the bundle; the runc container is made
+        here, so a command that cannot be executed fails StartContainer (reason StartError,
+        exit code 128), not CreateContainer.
+        """
         live = self.live_state(record)
         if live.state != CREATED:
             raise NodelabError(
@@ -245,22 +256,35 @@ class Containers:
             )
         started = time.perf_counter()
         try:
+            if record.pid == 0:
+                config = self.config_of(record)
+                bundle = self.records.container_dir(record.id)
+                record.pid = start_monitor(
+                    self.paths(record.id), record.name,
+                    record.log_path or str(bundle / "container.log"), self._runc_path(),
+                    self.config.runc_root, stdin=bool(config.stdin), tty=bool(config.tty),
+                    conmon=self.config.conmon,
+                )
+                self.records.save_container(record)
+            created = time.perf_counter()
             self.runc("start", record.id)
-        except CommandError as exc:
+        except (CommandError, MonitorError) as exc:
             record.start_error = str(exc)
+            record.finished_at = now_ns()
             self.records.save_container(record)
-            with contextlib.suppress(CommandError):
-                self.runc("kill", record.id, "KILL")
+            if self.runc_knows(record.id):
+                with contextlib.suppress(CommandError):
+                    self.runc("kill", record.id, "KILL")
             raise NodelabError(f"failed to start container {record.id[:12]}: {exc}") from exc
         record.started_at = now_ns()
         self.records.save_container(record)
-        log.debug("started %s: runc start %.1f ms", record.id[:12],
-                  (time.perf_counter() - started) * 1000)
+        log.debug("started %s: conmon+runc create %.1f ms, runc start %.1f ms", record.id[:12],
+                  (created - started) * 1000, (time.perf_counter() - created) * 1000)
 
     def stop(self, record: ContainerRecord, timeout: float) -> None:
         """Stop signal, wait up to `timeout` seconds, then SIGKILL; idempotent."""
         paths = self.paths(record.id)
-        if read_exit(paths) is not None or not self._runc_knows(record.id):
+        if read_exit(paths) is not None or not self.runc_knows(record.id):
             return
         if timeout > 0:
             with contextlib.suppress(CommandError):
@@ -285,7 +309,7 @@ class Containers:
             delay = min(delay * 2, 0.1)
         return paths.exit_file.exists()
 
-    def _runc_knows(self, container_id: str) -> bool:
+    def runc_knows(self, container_id: str) -> bool:
         return (self.config.runc_root / container_id / "state.json").exists()
 
     # --- remove ----------------------------------------------------------------------------
@@ -295,7 +319,7 @@ class Containers:
         if record is None:
             return
         record.removing = True
-        if self._runc_knows(container_id):
+        if self.runc_knows(container_id):
             with contextlib.suppress(CommandError, NodelabError):
                 self.stop(record, 0)
             self.runc("delete", "--force", container_id, check=False)
@@ -315,16 +339,17 @@ class Containers:
 
     def live_state(self, record: ContainerRecord) -> LiveState:
         exit_status = read_exit(self.paths(record.id))
+        if record.start_error:
+            finished = exit_status.finished_at_ns if exit_status else record.finished_at
+            return LiveState(EXITED, ExitStatus(128, finished, False), "StartError",
+                             record.start_error)
         if exit_status is not None:
-            if record.start_error:
-                return LiveState(EXITED, ExitStatus(128, exit_status.finished_at_ns, False),
-                                 "StartError", record.start_error)
             reason = "OOMKilled" if exit_status.oom_killed else (
                 "Completed" if exit_status.code == 0 else "Error")
             return LiveState(EXITED, exit_status, reason)
-        if not self._runc_knows(record.id):
-            if record.pid == 0:
-                return LiveState(CREATED, None)
+        if record.pid == 0:
+            return LiveState(CREATED, None)  # bundle ready, no runc container yet
+        if not self.runc_knows(record.id):
             return LiveState(UNKNOWN, None, "Unknown", "runc has no state for this container")
         if record.started_at:
             return LiveState(RUNNING, None)

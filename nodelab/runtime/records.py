@@ -87,6 +87,8 @@ class ContainerRecord:
     removing: bool = False
     resources: str = ""  # base64 LinuxContainerResources after UpdateContainerResources
     start_error: str = ""
+    finished_at: int = 0  # only for start errors; real exits come from the monitor
+    bundle_ready: bool = False
 
 
 def sandbox_name(config: Any) -> str:

@@ -229,10 +229,16 @@ class RuntimeService(ExecRPCs, StatsRPCs, cri_grpc.RuntimeServiceServicer):
             resources = spec.resources(holder, spec.HostFacts(
                 pids_limit=self.containers.config.pids_limit))
             resources.pop("devices", None)
-            path = self.records.container_dir(record.id) / "resources.json"
-            path.write_text(json.dumps(resources))
-            if self.containers.live_state(record).state in (cri.CONTAINER_RUNNING,
-                                                            cri.CONTAINER_CREATED):
+            bundle = self.records.container_dir(record.id)
+            if record.pid == 0:  # no runc container yet: the bundle's spec gets the values
+                spec_path = bundle / "config.json"
+                oci = json.loads(spec_path.read_text())
+                oci["linux"]["resources"].update(resources)
+                spec_path.write_text(json.dumps(oci, indent=1))
+            elif self.containers.live_state(record).state in (cri.CONTAINER_RUNNING,
+                                                              cri.CONTAINER_CREATED):
+                path = bundle / "resources.json"
+                path.write_text(json.dumps(resources))
                 self.containers.runc("update", "--resources", str(path), record.id)
             record.resources = encode_proto(request.linux)
             self.records.save_container(record)

@@ -5,7 +5,9 @@ Startup is recovery (the same code path after a clean stop and after `kill -9`):
 1. load every sandbox and container record from the state dir;
 2. ask runc which containers exist under this runtime's runc root: one without a record was
    being created when the runtime died, so it is deleted (nothing is started twice);
-3. a container record whose creation never finished (no PID) is removed with its rootfs mount;
+3. a container record whose CreateContainer never finished is removed with its rootfs mount; one
+   whose StartContainer was cut after `runc create` adopts the PID runc recorded, so the next
+   StartContainer only runs `runc start`;
 4. a sandbox whose netns is gone, or whose RunPodSandbox never finished, is reported NOTREADY
    (the kubelet then stops and removes it, which runs CNI DEL and frees what was made).
 
@@ -92,8 +94,12 @@ class RuntimeServer:
                 log.warning("deleting container %s that has no record", entry.get("id"))
                 self.containers.runc("delete", "--force", str(entry["id"]), check=False)
         for record in list(self.records.containers.values()):
-            if record.pid == 0 or record.removing:
+            if not record.bundle_ready or record.removing:
                 self.containers.remove(record.id)
+            elif record.pid == 0 and self.containers.runc_knows(record.id):
+                state = json.loads((self.config.runc_root / record.id / "state.json").read_text())
+                record.pid = int(state.get("init_process_pid") or 0)
+                self.records.save_container(record)
         for sandbox in list(self.records.sandboxes.values()):
             if sandbox.netns_path and not os.path.exists(sandbox.netns_path):
                 sandbox.state = "NOTREADY"

@@ -261,3 +261,18 @@ def test_teardown_from_the_state_dir_after_kill_9(endpoint: Endpoint, tmp_path: 
                                       timeout=10).status
     assert sandbox.state == cri.SANDBOX_NOTREADY
     pod.remove()
+
+
+def test_start_error_is_reported(pod: Pod) -> None:
+    config = cri.ContainerConfig(
+        metadata=cri.ContainerMetadata(name="broken"),
+        image=cri.ImageSpec(image=pod.endpoint.image()), command=["/no/such/binary"],
+        log_path="broken/0.log")
+    cid = pod.rt.CreateContainer(cri.CreateContainerRequest(
+        pod_sandbox_id=pod.id, config=config, sandbox_config=pod.config), timeout=60
+    ).container_id
+    with pytest.raises(grpc.RpcError) as err:
+        pod.rt.StartContainer(cri.StartContainerRequest(container_id=cid), timeout=30)
+    assert "no such file" in (err.value.details() or "").lower()
+    status = pod.wait_state(cid, cri.CONTAINER_EXITED)
+    assert (status.reason, status.exit_code) == ("StartError", 128)
