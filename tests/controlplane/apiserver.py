@@ -101,7 +101,8 @@ class RunningApiServer:
     def kubectl(self, *args: str, input: str | None = None, check: bool = True,
                 kubeconfig: Path | None = None) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [str(KUBECTL), "--kubeconfig", str(kubeconfig or self.kubeconfig), *args],
+            [str(KUBECTL), "--kubeconfig", str(kubeconfig or self.kubeconfig),
+             f"--cache-dir={self.state_dir / 'kubectl-cache'}", *args],
             input=input, capture_output=True, text=True, timeout=60)
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
