@@ -16,11 +16,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from nodelab.errors import NodelabError
 from nodelab.host.cgroup_stats import CgroupStats, read_cgroup_stats
 from nodelab.widgets import markup
-from nodelab.widgets.live import Alive, LiveView
+from nodelab.widgets.kube_objects import lab_objects
+from nodelab.widgets.live import Alive, LiveView, until_lab_down
 from nodelab.widgets.plots import Chart, Marker, Series, line_chart
+from nodelab.widgets.pod_locator import find_pod, pod_cgroups
 
 CgroupSnapshot = tuple[tuple[str, CgroupStats], ...]
 
@@ -80,6 +84,18 @@ class CgroupView(LiveView[CgroupSnapshot]):
         self.samples: dict[str, deque[Sample]] = {n: deque(maxlen=window) for n in named}
         self._last: dict[str, CgroupStats] = {}
         self._start = time.monotonic()
+
+    @classmethod
+    def for_pod(cls, lab: Any, name: str, namespace: str = "default",
+                **kwargs: Any) -> CgroupView:
+        """The pod-level cgroup and each container's cgroup of pod `namespace/name` in `lab`."""
+        groups = pod_cgroups(lab.name, find_pod(lab_objects(lab), name, namespace) or {})
+        if not groups:
+            raise NodelabError(f"no cgroups found for pod {namespace}/{name} in lab {lab.name}"
+                               f" (is it running? `kubectl get pod {name}`)")
+        kwargs.setdefault("alive", until_lab_down(lab))
+        kwargs.setdefault("title", f"cgroups of pod {namespace}/{name}")
+        return cls(groups, **kwargs)
 
     def observe(self, snapshot: CgroupSnapshot) -> None:
         for name, stats in snapshot:

@@ -11,9 +11,15 @@ process and have their own mnt (their root filesystem); pid is shared only with
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from nodelab.errors import NodelabError
 from nodelab.widgets import markup
-from nodelab.widgets.live import Alive, LiveView
+from nodelab.widgets.kube_objects import lab_objects
+from nodelab.widgets.live import Alive, LiveView, until_lab_down
 from nodelab.widgets.namespace_source import NAMESPACE_TYPES, SandboxSnapshot, read_sandbox
+from nodelab.widgets.pod_locator import find_pod, netns_processes, pod_netns
 
 
 class SandboxView(LiveView[SandboxSnapshot]):
@@ -21,15 +27,41 @@ class SandboxView(LiveView[SandboxSnapshot]):
 
     def __init__(
         self,
-        pid: int,
+        pid: int | None = None,
         *,
+        source: Callable[[], SandboxSnapshot] | None = None,
         interval: float = 1.0,
         alive: Alive | None = None,
         title: str | None = None,
     ) -> None:
-        super().__init__(lambda: read_sandbox(pid), interval=interval, alive=alive,
+        if source is None:
+            if pid is None:
+                raise NodelabError("SandboxView needs the PID of a process of the sandbox")
+            source = _pid_source(pid)
+        super().__init__(source, interval=interval, alive=alive,
                          title=title or f"sandbox of PID {pid}")
         self.pid = pid
+
+    @classmethod
+    def for_pod(cls, lab: Any, name: str, namespace: str = "default",
+                **kwargs: Any) -> SandboxView:
+        """The sandbox of pod `namespace/name` in `lab`: its network namespace is found by the
+        pod's IP, and its oldest process is read at every poll."""
+        pod = find_pod(lab_objects(lab), name, namespace)
+        status, spec = (pod or {}).get("status") or {}, (pod or {}).get("spec") or {}
+        node = next((n for n in lab.topology.nodes if n.name == spec.get("nodeName")), None)
+        netns = pod_netns(node.netns, status["podIP"]) if node and status.get("podIP") else None
+        if netns is None:
+            raise NodelabError(f"pod {namespace}/{name} has no network namespace on a node of "
+                               f"lab {lab.name} (is it running? `kubectl get pod {name}`)")
+
+        def read() -> SandboxSnapshot:
+            pids = netns_processes(netns)
+            return read_sandbox(pids[0]) if pids else SandboxSnapshot(0, False)
+
+        kwargs.setdefault("alive", until_lab_down(lab))
+        kwargs.setdefault("title", f"sandbox of pod {namespace}/{name} (netns {netns})")
+        return cls(source=read, **kwargs)
 
     def render_text(self, snapshot: SandboxSnapshot) -> str:
         if not snapshot.alive:
@@ -39,7 +71,7 @@ class SandboxView(LiveView[SandboxSnapshot]):
 
     def render_html(self, snapshot: SandboxSnapshot) -> str:
         if not snapshot.alive:
-            return markup.block(markup.note(f"process {snapshot.pid} is gone: the sandbox "
+            return markup.block(markup.note(f"process {snapshot.pid or ''} is gone: the sandbox "
                                             "was stopped (or never started)"), title=self.title)
         rows = [[markup.esc(n.type), markup.esc(n.inode),
                  markup.badge("host's", markup.WARN) if n.shared_with_host
@@ -59,3 +91,7 @@ class SandboxView(LiveView[SandboxSnapshot]):
             markup.table(["pid", "comm", "command", *kinds], members, raw=True),
             title=self.title,
         )
+
+
+def _pid_source(pid: int) -> Callable[[], SandboxSnapshot]:
+    return lambda: read_sandbox(pid)

@@ -18,6 +18,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from nodelab.errors import NodelabError
 from nodelab.host.netlink_snapshot import ROOT
 from nodelab.lab.lab import Lab, take_down_lab
 from nodelab.widgets import (
@@ -152,3 +153,19 @@ def test_service_view(cluster: Lab) -> None:
     assert path.address.startswith("10.96.") and path.address.endswith(":80")
     assert [e.destination.endswith(":8080") for e in path.endpoints] == [True]
     assert path.address in view.static_html() or path.address.split(":")[0] in view.static_html()
+
+
+def test_sandbox_and_cgroup_views_for_a_pod(cluster: Lab) -> None:
+    sandbox = SandboxView.for_pod(cluster, "web")
+    snapshot = sandbox.refresh()
+    assert snapshot.alive and any("httpd" in m.cmdline for m in snapshot.members)
+    assert "sandbox of pod default/web" in sandbox.static_html()
+
+    cgroups = CgroupView.for_pod(cluster, "web")
+    assert set(cgroups.groups) == {"pod", "app"}
+    assert cgroups.groups["app"].startswith(cgroups.groups["pod"] + "/")
+    assert f"/nodelab/{cluster.name}/" in cgroups.groups["pod"]
+    stats = dict(cgroups.refresh())
+    assert stats["app"].memory_limit == 64 << 20 and stats["app"].pids
+    with pytest.raises(NodelabError, match="is it running"):
+        CgroupView.for_pod(cluster, "no-such-pod")
