@@ -169,3 +169,32 @@ def test_sandbox_and_cgroup_views_for_a_pod(cluster: Lab) -> None:
     assert stats["app"].memory_limit == 64 << 20 and stats["app"].pids
     with pytest.raises(NodelabError, match="is it running"):
         CgroupView.for_pod(cluster, "no-such-pod")
+
+
+def test_network_view_highlights_what_a_real_cni_add_made(cluster: Lab) -> None:
+    view = NetworkView.for_node(cluster, "node1")
+    view.mark()
+    api = k8s_config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    core = k8s.CoreV1Api(api)
+    core.create_namespaced_pod("default", {
+        "metadata": {"name": "second"},
+        "spec": {"containers": [{"name": "app", "image": cluster.images.ref("web")}]}})
+    pod_ip = eventually(lambda: core.read_namespaced_pod("second", "default").status.pod_ip)
+    api.close()
+
+    def pod_appeared() -> bool:
+        view.refresh()
+        diff = view.diff
+        return diff is not None and any(address.startswith(f"{pod_ip}/")
+                                        for _ref, address in diff.added_addresses)
+
+    eventually(pod_appeared)
+    diff = view.diff
+    assert diff is not None
+    (netns,) = diff.added_namespaces
+    assert any(ref.namespace == cluster.topology.nodes[0].netns for ref in diff.added_links), (
+        "the host end of the pod's veth, in the node namespace")
+    assert any(ref.namespace == netns and address.startswith(f"{pod_ip}/")
+               for ref, address in diff.added_addresses)
+    html = view.static_html()
+    assert f"+ netns {netns}" in html and f"+ {pod_ip}/" in html
