@@ -6,8 +6,8 @@ Starts `python -m nodelab.controlplane` on a free loopback port with a throwaway
 creates the pods, then measures over keep-alive HTTPS connections with the admin client
 certificate (so the numbers are the server's, not a client library's):
 
-- requests per second for GET of one pod, LIST of all pods, and merge PATCH of a pod label,
-  each with 4 client threads;
+- requests per second for GET of one pod, LIST of all pods (also with a field selector, as a
+  kubelet lists its pods), and merge PATCH of a pod label, each with 4 client threads;
 - watch-event delivery latency: 50 watchers on the pods collection while pods are patched;
   latency = time the watcher read the event - time just before the PATCH was sent.
 
@@ -188,6 +188,9 @@ def main() -> int:
                     "application/json")), 1),
                 "list_per_s": round(_rate(port, context, args.seconds, 4, lambda t, n: (
                     "GET", PODS, None, "application/json")), 2),
+                "list_by_node_per_s": round(_rate(port, context, args.seconds, 4, lambda t, n: (
+                    "GET", f"{PODS}?fieldSelector=spec.nodeName%3Dbench-node", None,
+                    "application/json")), 2),
                 "patch_per_s": round(_rate(port, context, args.seconds, 4, lambda t, n: (
                     "PATCH", f"{PODS}/bench-{(t * 997 + n) % args.pods}",
                     {"metadata": {"labels": {"n": str(n)}}}, "application/merge-patch+json")),

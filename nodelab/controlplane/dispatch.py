@@ -34,6 +34,7 @@ from nodelab.controlplane import (
 )
 from nodelab.controlplane.auth import Identity, authorize
 from nodelab.controlplane.resources import ResourceType
+from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.tokens import TokenIssuer
 
 Object = dict[str, Any]
@@ -237,8 +238,10 @@ class Api:
                 lambda: self.stopping.is_set() or request.gone()),
                 content_type="application/json")
         if verb == "list" and _plain_list(rt, query, accept):
+            keep = matcher(parse_labels(query.get("labelSelector", "")),
+                           parse_fields(query.get("fieldSelector", ""), rt.storage_key))
             bodies, revision = registry.store.select_raw(
-                rt.storage_key, namespace if rt.namespaced else None)
+                rt.storage_key, namespace if rt.namespaced else None, keep)
             head = json.dumps({"kind": f"{rt.kind}List", "apiVersion": rt.group_version,
                                "metadata": {"resourceVersion": str(revision)}})
             raw = f'{head[:-1]},"items":[{",".join(bodies)}]}}'.encode()
@@ -276,10 +279,9 @@ class Api:
 
 
 def _plain_list(rt: ResourceType, query: dict[str, str], accept: str) -> bool:
-    """A list the stored JSON can answer as it is: no selector, paging, table or conversion."""
+    """A list the stored JSON can answer as it is: no paging, table or conversion."""
     return (not tables.wants_table(accept) and rt.group != "events.k8s.io"
-            and not any(query.get(k) for k in ("labelSelector", "fieldSelector", "limit",
-                                                "continue")))
+            and not any(query.get(k) for k in ("limit", "continue")))
 
 
 def _delete_options(body: Object | None, query: dict[str, str]) -> Object:

@@ -128,6 +128,24 @@ def field_value(obj: Object, path: str) -> str | None:
     return str(value)
 
 
+def summary(storage_key: str, obj: Object) -> Object:
+    """The part of an object selectors look at (name, namespace, labels, selectable fields),
+    kept beside the stored JSON so a list with selectors needs no parsing."""
+    meta = obj.get("metadata") or {}
+    small: Object = {"metadata": {"name": meta.get("name"), "namespace": meta.get("namespace"),
+                                  "labels": meta.get("labels") or {}}}
+    for path in FIELDS.get(storage_key, ()):
+        value: Any = obj
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        node = small
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return small
+
+
 def matcher(labels: list[Requirement], fields: list[Requirement]) -> Callable[[Object], bool]:
     def matches(obj: Object) -> bool:
         object_labels = (obj.get("metadata") or {}).get("labels") or {}

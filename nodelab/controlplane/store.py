@@ -27,11 +27,12 @@ import bisect
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nodelab.controlplane.selectors import summary
 from nodelab.errors import NodelabError
 
 Object = dict[str, Any]
@@ -101,11 +102,14 @@ class Store:
         self.changed = threading.Condition(self._lock)
         self._objects: dict[str, dict[Key, str]] = {}
         self._rvs: dict[Key, int] = {}
+        self._summaries: dict[Key, Object] = {}
         for resource, namespace, name, rv, body in self._db.execute(
             "SELECT resource, namespace, name, rv, body FROM objects"
         ):
-            self._objects.setdefault(resource, {})[(resource, namespace, name)] = body
-            self._rvs[(resource, namespace, name)] = rv
+            key = (resource, namespace, name)
+            self._objects.setdefault(resource, {})[key] = body
+            self._rvs[key] = rv
+            self._summaries[key] = summary(resource, _parse(body))
         self._history: list[Event] = [
             Event(*row)
             for row in self._db.execute(
@@ -143,12 +147,18 @@ class Store:
         items = [_parse(body) for key, body in bodies if namespace is None or key[1] == namespace]
         return items, revision
 
-    def select_raw(self, resource: str, namespace: str | None = None) -> tuple[list[str], int]:
-        """Like `select`, but the stored JSON text itself (for lists sent on unchanged)."""
+    def select_raw(self, resource: str, namespace: str | None = None,
+                   keep: Callable[[Object], bool] | None = None) -> tuple[list[str], int]:
+        """Like `select`, but the stored JSON text itself (for lists sent on unchanged);
+        `keep` is asked about each object's selector `summary`, not the object."""
         with self._lock:
             revision = self._revision
             bodies = sorted(self._objects.get(resource, {}).items())
-        return [body for key, body in bodies if namespace is None or key[1] == namespace], revision
+            summaries = self._summaries
+            chosen = [body for key, body in bodies
+                      if (namespace is None or key[1] == namespace)
+                      and (keep is None or keep(summaries[key]))]
+        return chosen, revision
 
     def keys(self, resource: str) -> list[Key]:
         with self._lock:
@@ -226,9 +236,11 @@ class Store:
         if kind == "DELETED":
             table.pop(key, None)
             self._rvs.pop(key, None)
+            self._summaries.pop(key, None)
         else:
             table[key] = body
             self._rvs[key] = revision
+            self._summaries[key] = summary(resource, obj)
         self._history.append(Event(revision, kind, resource, namespace, name, body))
         self._history_rvs.append(revision)
         if len(self._history) > self.history_limit + self.history_limit // 10:
