@@ -11,6 +11,7 @@ import json
 import shutil
 import ssl
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -107,6 +108,23 @@ def test_kubectl_exec_and_exit_status(served: Served) -> None:
     assert "oops" in failed.stderr
     piped = cp.kubectl("exec", "-i", pod, "--", "wc", "-c", input="12345")
     assert piped.stdout.strip() == "5", piped.stderr
+
+
+def test_kubectl_attach(served: Served) -> None:
+    attach = subprocess.Popen(
+        [str(Path(".venv/bin/kubectl").resolve()), "--kubeconfig",
+         str(served.cp.admin_kubeconfig), "attach", served.pod, "-c", "app"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    guard = threading.Timer(30, attach.kill)  # a silent attach must not hang the suite
+    guard.start()
+    try:
+        assert attach.stdout is not None
+        lines = [attach.stdout.readline() for _ in range(3)]
+        assert any(line.startswith("line ") for line in lines), lines
+    finally:
+        guard.cancel()
+        attach.kill()
+        attach.wait()
 
 
 def test_kubectl_exec_with_tty(served: Served) -> None:
