@@ -190,7 +190,12 @@ class LiveView(Generic[S]):
         return html_display(self.static_html())
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        self.start()
+        try:
+            self.start()
+        except Exception as exc:  # show why, instead of a traceback in place of the view
+            self.error = f"{type(exc).__name__}: {exc}"
+            text = f"{self.title}: cannot read its source: {exc}"
+            return {"text/plain": text, "text/html": markup.block(markup.note(text))}
         bundle: dict[str, Any] = dict(self.widget._repr_mimebundle_(**kwargs) or {})
         assert self.snapshot is not None
         bundle["text/html"] = self.static_html() + markup.note(

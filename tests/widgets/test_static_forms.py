@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nodelab.errors import NodelabError
 from nodelab.host.cgroup_stats import read_v2_group
 from nodelab.host.netlink_snapshot import (
     ROOT,
@@ -18,6 +19,7 @@ from nodelab.host.netlink_snapshot import (
     diff_snapshots,
 )
 from nodelab.widgets.cgroup_view import sample_between
+from nodelab.widgets.live import LiveView
 from nodelab.widgets.namespace_source import pinned_namespaces
 from nodelab.widgets.network_graph import HIGHLIGHT
 from nodelab.widgets.network_view import render_network
@@ -112,3 +114,17 @@ def test_line_chart_draws_series_limits_and_markers() -> None:
                            limits=[("limit", 4.0, "#f00")], markers=[Marker(3, "OOM")]))
     assert svg.startswith("<svg") and svg.count("<polyline") == 1
     assert ">limit</text>" in svg and ">OOM</text>" in svg
+
+
+def test_a_view_whose_source_fails_shows_why_instead_of_a_traceback() -> None:
+    def broken() -> int:
+        raise NodelabError("cannot read the thing: it is gone (bring it back)")
+
+    class Broken(LiveView[int]):
+        def render_html(self, snapshot: int) -> str:
+            return str(snapshot)
+
+    view = Broken(broken, title="broken")
+    bundle = view._repr_mimebundle_()
+    assert "it is gone (bring it back)" in bundle["text/html"]
+    assert not view.running and view.error is not None
