@@ -64,6 +64,16 @@ class PKI:
         """A client certificate for any other identity (tests, controllers)."""
         return _ensure_client(self, name, user, groups)
 
+    def serving_credentials(self, name: str, common_name: str, hosts: list[str]) -> Credentials:
+        """A serving certificate for `hosts` signed by the lab CA (e.g. a kubelet's :10250),
+        reissued when the hosts change."""
+        cert_path, key_path = self.directory / f"{name}.crt", self.directory / f"{name}.key"
+        if not _server_hosts_match(cert_path, hosts) or not key_path.exists():
+            ca = (_load_cert(self.ca_cert), _load_key(self.ca_key))
+            pair = _issue(ca, _name(common_name), ExtendedKeyUsageOID.SERVER_AUTH, _sans(hosts))
+            _write_pair(cert_path, key_path, pair)
+        return Credentials(user=common_name, cert=cert_path, key=key_path)
+
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)

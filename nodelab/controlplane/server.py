@@ -87,7 +87,10 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        headers: dict[str, str] = {}
+        for key, value in self.headers.items():  # repeated headers join, as HTTP allows
+            name = key.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
         request = Request(self.command, self.path, headers, body, self._identity(),
                           self._hung_up)
         response = self.server.api.handle(request)

@@ -165,7 +165,12 @@ def respond(registry: Registry, sub: str, namespace: str, name: str, target: str
         raise status.bad_request(f"pods/{sub} needs an upgraded connection (WebSocket "
                                  "v5.channel.k8s.io or SPDY)")
     lines = [f"{method} {url} HTTP/1.1", f"Host: {host}:{port}"]
-    lines += [f"{k}: {v}" for k, v in headers.items() if k not in _HOP_HEADERS]
+    for key, value in headers.items():
+        if key in _HOP_HEADERS:
+            continue
+        # kubectl offers each stream protocol on its own line; keep them on their own lines
+        values = value.split(",") if key == "x-stream-protocol-version" else [value]
+        lines += [f"{key}: {v.strip()}" for v in values]
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     return Response(101, tunnel=Tunnel(host, port, head, client))
 

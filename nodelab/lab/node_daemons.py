@@ -34,6 +34,8 @@ def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
     home.mkdir(parents=True, exist_ok=True)
     pki = lab_pki(ctx)
     credentials = pki.node_credentials(node.name)
+    serving = pki.serving_credentials(f"kubelet-{node.name}", f"{node.name}@kubelet",
+                                      [str(node.ip), node.name])
     kubelet_kubeconfig = write_kubeconfig(home / "kubelet.kubeconfig", topology.apiserver_url,
                                           pki.ca_cert, credentials.cert, credentials.key,
                                           credentials.user)
@@ -68,7 +70,9 @@ def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
                   "--cri-endpoint", f"unix://{paths.cri_socket(node.name)}",
                   "--node-name", node.name, "--node-ip", str(node.ip),
                   "--state-dir", str(home / "kubelet"),
-                  "--client-ca-file", str(pki.ca_cert)),
+                  "--client-ca-file", str(pki.ca_cert),
+                  "--tls-cert-file", str(serving.cert),
+                  "--tls-private-key-file", str(serving.key)),
             netns=node.netns, env=env,
             ready=tcp_ready(str(node.ip), KUBELET_PORT),
         ),
