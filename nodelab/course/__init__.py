@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from nodelab.course.kubectl import kubectl, kubectl_json, kubectl_path
 from nodelab.course.node_shell import in_node
-from nodelab.course.plan_only import PLAN_ONLY, can_apply, show_plan
+from nodelab.course.plan_only import FORCE_PLAN_ONLY, PLAN_ONLY, can_apply, show_plan
 from nodelab.course.waiting import eventually
 
 __all__ = [
+    "FORCE_PLAN_ONLY",
     "PLAN_ONLY",
     "can_apply",
     "eventually",

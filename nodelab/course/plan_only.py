@@ -4,6 +4,10 @@ Every step that changes the kernel (netns, links, rules, cgroups, runc) is compu
 by its component first. On a host where it cannot be applied, the notebook prints that plan
 under a `PLAN ONLY (not applied)` banner, so the learner still sees exactly what would happen
 and the notebook runs to its end.
+
+`NODELAB_PLAN_ONLY=1` in the environment forces this mode as root too: the test suite uses it
+to run every notebook's plan-only path on a machine where it could apply, and an instructor can
+use it to show the plans on purpose.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import json
 import os
 from typing import Any
 
-PLAN_ONLY = "PLAN ONLY (not applied: this host gives no privileges)"
+PLAN_ONLY = "PLAN ONLY (not applied)"
+FORCE_PLAN_ONLY = "NODELAB_PLAN_ONLY"
 
 
 def can_apply() -> bool:
-    """True when this process may change the kernel (root); the notebooks branch on it."""
-    return os.geteuid() == 0
+    """True when this process may change the kernel (root, and plan-only mode not forced)."""
+    forced = os.environ.get(FORCE_PLAN_ONLY, "") not in ("", "0")
+    return os.geteuid() == 0 and not forced
 
 
 def show_plan(title: str, plan: Any) -> str:
