@@ -6,65 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from nodelab.host.processes import ProcessId
-from nodelab.lab.lab import Lab, take_down_lab
-from tests.conftest import needs_root, unique_lab_name
+from nodelab.lab.lab import Lab
+from tests.conftest import needs_root
+from tests.lab.kube import eventually, in_node, kubectl, kubectl_json, ready_pods
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
-KUBECTL = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", ".venv",
-                       "bin", "kubectl")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Lab]:
-    name = unique_lab_name()
-    try:
-        yield Lab.up(name, 1, progress=lambda _m: None)
-    finally:
-        take_down_lab(name)
-
-
-def kubectl(lab: Lab, *args: str, input: str | None = None, check: bool = True) -> str:
-    result = subprocess.run([KUBECTL, "--kubeconfig", str(lab.kubeconfig), *args], input=input,
-                            capture_output=True, text=True, timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr}")
-    return result.stdout
-
-
-def kubectl_json(lab: Lab, *args: str) -> Any:
-    return json.loads(kubectl(lab, *args, "-o", "json"))
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"not true after {timeout}s (last: {last!r})")
-
-
-def in_node(lab: Lab, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", "netns", "exec", lab.topology.nodes[0].netns, *argv],
-                          capture_output=True, text=True, timeout=30)
-
-
-def ready_pods(lab: Lab, selector: str) -> list[dict[str, Any]]:
-    pods = kubectl_json(lab, "get", "pods", "-l", selector)["items"]
-    return [p for p in pods if any(c["type"] == "Ready" and c["status"] == "True"
-                                   for c in p["status"].get("conditions") or [])]
-
-
 def test_the_node_is_ready_with_a_pod_range(cluster: Lab) -> None:
     node = kubectl_json(cluster, "get", "node", "node1")
     ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")

@@ -10,7 +10,7 @@ import pytest
 
 from nodelab.lab.lab import Lab, take_down_lab
 from tests.conftest import needs_root, unique_lab_name
-from tests.lab.test_cluster import eventually, in_node, kubectl, kubectl_json, ready_pods
+from tests.lab.kube import eventually, in_node, kubectl, kubectl_json, ready_pods
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
 

@@ -1,0 +1,248 @@
+"""Workloads and the pod lifecycle on a real lab, driven with real kubectl (issues 4 and 8):
+rollouts, scale, cordon/drain, taints, probes with backoff, OOM kills, CPU throttling,
+preStop, restartPolicy Never, ConfigMap updates and image pull failures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nodelab.host.cgroups import hierarchies
+from nodelab.lab.lab import Lab
+from tests.conftest import needs_root
+from tests.lab.kube import eventually, kubectl, kubectl_json, ready_pods
+
+pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
+
+
+def pod_status(lab: Lab, name: str) -> dict[str, Any]:
+    status: dict[str, Any] = kubectl_json(lab, "get", "pod", name)["status"]
+    return status
+
+
+def container(lab: Lab, name: str) -> dict[str, Any]:
+    statuses = pod_status(lab, name).get("containerStatuses") or [{}]
+    return dict(statuses[0])
+
+
+def apply(lab: Lab, manifest: str) -> None:
+    kubectl(lab, "apply", "-f", "-", input=manifest)
+
+
+def test_scale_set_image_rollout_status(cluster: Lab) -> None:
+    web = cluster.images.ref("web")
+    kubectl(cluster, "create", "deployment", "roll", f"--image={web}", "--replicas=2")
+    kubectl(cluster, "rollout", "status", "deployment/roll", "--timeout=60s")
+    kubectl(cluster, "scale", "deployment/roll", "--replicas=3")
+    kubectl(cluster, "rollout", "status", "deployment/roll", "--timeout=60s")
+    assert len(ready_pods(cluster, "app=roll")) == 3
+    first = {p["metadata"]["name"] for p in ready_pods(cluster, "app=roll")}
+    busybox = cluster.images.ref("busybox")
+    kubectl(cluster, "set", "image", "deployment/roll", f"web={busybox}")
+    kubectl(cluster, "patch", "deployment/roll", "--type=json", "-p",
+            '[{"op":"add","path":"/spec/template/spec/containers/0/command",'
+            '"value":["sleep","3600"]}]')
+    kubectl(cluster, "rollout", "status", "deployment/roll", "--timeout=90s")
+    pods = eventually(lambda: (p := ready_pods(cluster, "app=roll")) and len(p) == 3
+                      and all(x["spec"]["containers"][0]["image"] == busybox for x in p) and p)
+    assert not first & {p["metadata"]["name"] for p in pods}
+    sets = kubectl_json(cluster, "get", "rs", "-l", "app=roll")["items"]
+    sizes = sorted(s["spec"]["replicas"] for s in sets)
+    assert sizes[-1] == 3 and sum(sizes) == 3  # one ReplicaSet per template, old ones at 0
+    kubectl(cluster, "delete", "deployment", "roll")
+
+
+def test_taint_cordon_and_drain(cluster: Lab) -> None:
+    busybox = cluster.images.ref("busybox")
+    kubectl(cluster, "taint", "node", "node1", "lab=demo:NoSchedule")
+    try:
+        kubectl(cluster, "run", "tainted", f"--image={busybox}", "--", "sleep", "3600")
+        reason = eventually(lambda: next(
+            (c["message"] for c in pod_status(cluster, "tainted").get("conditions") or []
+             if c["type"] == "PodScheduled" and c["status"] == "False"), None))
+        assert "untolerated taint {lab: demo}" in reason
+    finally:
+        kubectl(cluster, "taint", "node", "node1", "lab=demo:NoSchedule-")
+    eventually(lambda: ready_pods(cluster, "run=tainted"))
+    kubectl(cluster, "create", "deployment", "drained", f"--image={busybox}", "--",
+            "sleep", "3600")
+    eventually(lambda: ready_pods(cluster, "app=drained"))
+    kubectl(cluster, "cordon", "node1")
+    try:
+        node = kubectl_json(cluster, "get", "node", "node1")
+        assert node["spec"]["unschedulable"] is True
+        kubectl(cluster, "drain", "node1", "--ignore-daemonsets", "--force",
+                "--grace-period=1", "--timeout=90s")
+        # the ReplicaSet's replacement cannot be scheduled on a cordoned node
+        replacement = eventually(lambda: next(
+            (p for p in kubectl_json(cluster, "get", "pods", "-l", "app=drained")["items"]
+             if not p["metadata"].get("deletionTimestamp")), None))
+        assert "unschedulable" in str(replacement["status"].get("conditions"))
+    finally:
+        kubectl(cluster, "uncordon", "node1")
+    eventually(lambda: ready_pods(cluster, "app=drained"))
+    kubectl(cluster, "delete", "deployment", "drained")
+
+
+def test_liveness_failures_restart_with_growing_backoff(cluster: Lab) -> None:
+    apply(cluster, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: live}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: {cluster.images.ref("busybox")}
+    command: [sleep, "3600"]
+    livenessProbe:
+      exec: {{command: ["false"]}}
+      periodSeconds: 1
+      failureThreshold: 1
+""")
+    eventually(lambda: container(cluster, "live").get("restartCount", 0) >= 2, timeout=60)
+    events = kubectl(cluster, "get", "events", "--field-selector", "involvedObject.name=live")
+    assert "Liveness probe failed" in events and "will be restarted" in events
+    eventually(lambda: (container(cluster, "live").get("state") or {}).get(
+        "waiting", {}).get("reason") == "CrashLoopBackOff", timeout=30)
+    kubectl(cluster, "delete", "pod", "live", "--grace-period=1")
+
+
+def test_memory_hog_is_oom_killed_and_cpu_hog_throttled(cluster: Lab) -> None:
+    busybox = cluster.images.ref("busybox")
+    apply(cluster, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hog}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: mem
+    image: {busybox}
+    command: [sh, -c, "sleep 1; head -c 200000000 /dev/zero | tail"]
+    resources: {{limits: {{memory: 32Mi}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: spin}}
+spec:
+  containers:
+  - name: cpu
+    image: {busybox}
+    command: [sh, -c, "while :; do :; done"]
+    resources: {{limits: {{cpu: 200m, memory: 64Mi}}}}
+""")
+    terminated = eventually(lambda: (container(cluster, "hog").get("state") or {}).get(
+        "terminated"), timeout=60)
+    assert terminated["reason"] == "OOMKilled" and terminated["exitCode"] == 137
+    assert pod_status(cluster, "spin")["qosClass"] == "Guaranteed"
+    uid = kubectl_json(cluster, "get", "pod", "spin")["metadata"]["uid"]
+    cpu_root = next(h for h in hierarchies() if (h / "nodelab").is_dir() and
+                    ("cpu" in h.name.split(",") or (h / "cpu.max").exists()
+                     or h.name == "cpu"))
+    stats = eventually(lambda: _throttled(cpu_root, uid), timeout=30)
+    assert stats > 0
+    kubectl(cluster, "delete", "pod", "hog", "spin", "--grace-period=1")
+
+
+def _throttled(root: Path, uid: str) -> int:
+    for stat in root.glob(f"nodelab/**/pod{uid}/**/cpu.stat"):
+        for line in stat.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key in ("nr_throttled",) and int(value) > 0:
+                return int(value)
+    return 0
+
+
+def test_pre_stop_runs_before_term_and_never_ends_in_a_phase(cluster: Lab) -> None:
+    busybox = cluster.images.ref("busybox")
+    apply(cluster, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hooked}}
+spec:
+  terminationGracePeriodSeconds: 10
+  volumes: [{{name: out, hostPath: {{path: /tmp/nodelab-prestop-test, type: DirectoryOrCreate}}}}]
+  containers:
+  - name: c
+    image: {busybox}
+    command: [sh, -c, "trap 'echo term >> /out/log; exit 0' TERM; while :; do sleep 1; done"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+    lifecycle:
+      preStop:
+        exec: {{command: [sh, -c, "echo prestop >> /out/log"]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: ok}}
+spec:
+  restartPolicy: Never
+  containers: [{{name: c, image: {busybox}, command: ["true"]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: bad}}
+spec:
+  restartPolicy: Never
+  containers: [{{name: c, image: {busybox}, command: [sh, -c, "exit 4"]}}]
+""")
+    log = Path("/tmp/nodelab-prestop-test/log")
+    try:
+        eventually(lambda: ready_pods(cluster, "run!=nothing") and pod_status(
+            cluster, "hooked").get("phase") == "Running")
+        kubectl(cluster, "delete", "pod", "hooked", "--wait=true", "--timeout=60s")
+        assert log.read_text().split() == ["prestop", "term"]
+    finally:
+        log.unlink(missing_ok=True)
+        if log.parent.exists():
+            log.parent.rmdir()
+    assert eventually(lambda: pod_status(cluster, "ok").get("phase") == "Succeeded")
+    assert eventually(lambda: pod_status(cluster, "bad").get("phase") == "Failed")
+    assert container(cluster, "bad")["state"]["terminated"]["exitCode"] == 4
+    kubectl(cluster, "delete", "pod", "ok", "bad")
+
+
+def test_config_map_updates_reach_the_container(cluster: Lab) -> None:
+    kubectl(cluster, "create", "configmap", "settings", "--from-literal=color=blue")
+    apply(cluster, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: reader}}
+spec:
+  volumes: [{{name: cfg, configMap: {{name: settings}}}}]
+  containers:
+  - name: c
+    image: {cluster.images.ref("busybox")}
+    command: [sleep, "3600"]
+    volumeMounts: [{{name: cfg, mountPath: /etc/settings}}]
+""")
+    eventually(lambda: ready_pods(cluster, "run!=nothing") and pod_status(
+        cluster, "reader").get("phase") == "Running")
+    assert kubectl(cluster, "exec", "reader", "--", "cat", "/etc/settings/color") == "blue"
+    kubectl(cluster, "create", "configmap", "settings", "--from-literal=color=green",
+            "--dry-run=client", "-o", "yaml")
+    kubectl(cluster, "patch", "configmap", "settings", "-p", '{"data":{"color":"green"}}')
+    assert eventually(lambda: kubectl(cluster, "exec", "reader", "--", "cat",
+                                      "/etc/settings/color") == "green", timeout=30)
+    kubectl(cluster, "delete", "pod", "reader", "--grace-period=1")
+
+
+def test_a_missing_image_shows_err_image_pull_then_back_off(cluster: Lab) -> None:
+    missing = cluster.images.ref("busybox").replace("busybox:", "no-such-image:")
+    kubectl(cluster, "run", "ghost", f"--image={missing}")
+    reasons: set[str] = set()
+
+    def both() -> bool:
+        reason = (container(cluster, "ghost").get("state") or {}).get("waiting", {}).get(
+            "reason")
+        if reason:
+            reasons.add(reason)
+        return {"ErrImagePull", "ImagePullBackOff"} <= reasons
+
+    eventually(both, timeout=60, every=0.2)
+    started = time.monotonic()
+    kubectl(cluster, "delete", "pod", "ghost", "--grace-period=1")
+    assert time.monotonic() - started < 30
