@@ -246,3 +246,35 @@ def test_a_missing_image_shows_err_image_pull_then_back_off(cluster: Lab) -> Non
     started = time.monotonic()
     kubectl(cluster, "delete", "pod", "ghost", "--grace-period=1")
     assert time.monotonic() - started < 30
+
+
+def test_post_start_hook_and_active_deadline(cluster: Lab) -> None:
+    busybox = cluster.images.ref("busybox")
+    apply(cluster, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: started}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: {busybox}
+    command: [sleep, "3600"]
+    lifecycle:
+      postStart:
+        exec: {{command: [sh, -c, "echo ran > /tmp/poststart"]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: deadline}}
+spec:
+  activeDeadlineSeconds: 3
+  terminationGracePeriodSeconds: 1
+  containers: [{{name: c, image: {busybox}, command: [sleep, "3600"]}}]
+""")
+    eventually(lambda: pod_status(cluster, "started").get("phase") == "Running")
+    assert kubectl(cluster, "exec", "started", "--", "cat", "/tmp/poststart").strip() == "ran"
+    status = eventually(lambda: (s := pod_status(cluster, "deadline")).get("phase") == "Failed"
+                        and s, timeout=40)
+    assert status["reason"] == "DeadlineExceeded"
+    kubectl(cluster, "delete", "pod", "started", "deadline", "--grace-period=1")

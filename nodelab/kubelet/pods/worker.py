@@ -138,6 +138,9 @@ class PodWorker:
         status = pod.get("status") or {}
         if status.get("phase") in ("Succeeded", "Failed"):
             return  # finished pods keep their status; nothing restarts
+        if self.past_deadline(pod):
+            self.fail_deadline(pod)
+            return
         sandbox_id, pod_ip, sandbox_conf = self.ensure_sandbox(pod)
         view = PodView(sandbox_ready=bool(sandbox_id), pod_ip=pod_ip,
                        host_ip=self.settings.node_ip, runtime=self.settings.runtime_name)
@@ -240,6 +243,8 @@ class PodWorker:
             self._back_off(memory)
             return False
         self.event(pod, "Started", f"Started container {name}")
+        if not self.run_post_start(pod, container, container_id):
+            return False
         memory.waiting = ("", "")
         memory.started = False
         memory.ready = False
@@ -310,6 +315,53 @@ class PodWorker:
                 self.runtime.remove_container(older.id)  # keep one dead instance for --previous
         self.start_container(pod, container, sandbox_id, sandbox_conf, volumes,
                              latest.attempt + 1, init=init)
+
+    def run_post_start(self, pod: Obj, container: Obj, container_id: str) -> bool:
+        """Run the postStart hook; a failure kills the container (it restarts per policy)."""
+        hook = (container.get("lifecycle") or {}).get("postStart") or {}
+        if not hook:
+            return True
+        grace = int((pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+        if "exec" in hook:
+            command = list(hook["exec"].get("command") or [])
+            code, output = self.runtime.exec_sync(container_id, command, grace)
+            ok, message = code == 0, f"Exec lifecycle hook ({command}) for Container " \
+                f"\"{container['name']}\" in Pod \"{pod['metadata']['name']}\" failed - " \
+                f"error: command exited with {code}, message: {output!r}"
+        else:  # httpGet (tcpSocket is deprecated upstream and not run)
+            probe = {"httpGet": hook.get("httpGet") or {}, "timeoutSeconds": grace}
+            pod_ip = self.runtime.sandbox_ip(self._sandbox_of(container_id))
+            outcome = run_probe(probe, container, container_id, pod_ip, self.runtime.exec_sync)
+            ok, message = outcome.ok, outcome.message
+        if ok:
+            return True
+        self.event(pod, "FailedPostStartHook", message, "Warning")
+        self.runtime.stop_container(container_id, grace)
+        self.mem(container["name"]).waiting = ("PostStartHookError", message)
+        return False
+
+    def _sandbox_of(self, container_id: str) -> str:
+        sandboxes = self.runtime.sandboxes(self.uid)
+        return str(sandboxes[0].id) if sandboxes else ""
+
+    def past_deadline(self, pod: Obj) -> bool:
+        """activeDeadlineSeconds: the pod may run that long after it started, then fails."""
+        deadline = (pod.get("spec") or {}).get("activeDeadlineSeconds")
+        start = (pod.get("status") or {}).get("startTime")
+        if deadline is None or not start:
+            return False
+        started = dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
+        return dt.datetime.now(dt.timezone.utc) - started > dt.timedelta(seconds=int(deadline))
+
+    def fail_deadline(self, pod: Obj) -> None:
+        message = "Pod was active on the node longer than the specified deadline"
+        self.event(pod, "DeadlineExceeded", message, "Warning")
+        for instance in self.runtime.containers(self.uid):
+            if instance.state == "running":
+                self.runtime.stop_container(instance.id, 0)
+        self.rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
+                        {"status": {"phase": "Failed", "reason": "DeadlineExceeded",
+                                    "message": message}}, subresource="status")
 
     # --- probes ----------------------------------------------------------------------------
 
