@@ -118,7 +118,8 @@ class Kubelet:
             node_name=self.name, node_ip=self.settings.node_ip,
             state_dir=self.settings.state_dir, log_root=self.settings.state_dir / "logs" / "pods",
             memory_capacity=self._facts().memory_bytes,
-            runtime_name=self.runtime_version.split("://")[0]))
+            runtime_name=self.runtime_version.split("://")[0],
+            cgroup_root=self.config.cgroup_root))
         loops.append(("pods", self.pods.start))
         if self.settings.serve:
             from nodelab.kubelet.server import KubeletServer

@@ -31,15 +31,23 @@ def is_v2() -> bool:
     return (CGROUP_FS / "cgroup.controllers").exists()
 
 
+def _base(cgroup_root: str, parent: str) -> list[str]:
+    """Where a pod's cgroups go: an absolute parent already under `/nodelab/` is used as given
+    (containerd's semantics, for a kubelet with a cgroupRoot); any other parent is nested under
+    the runtime's own root, so nothing lands outside nodelab's part of the tree."""
+    if parent.startswith("/nodelab/"):
+        return [parent.strip("/")]
+    return [p for p in (cgroup_root.strip("/"), parent.strip("/")) if p]
+
+
 def container_cgroup_path(cgroup_root: str, parent: str, container_id: str) -> str:
     """The runc `cgroupsPath` for a container (absolute, cgroupfs style)."""
-    parts = [p for p in (cgroup_root.strip("/"), parent.strip("/"), container_id) if p]
-    return "/" + "/".join(parts)
+    return "/" + "/".join([*_base(cgroup_root, parent), container_id])
 
 
 def sandbox_cgroup_path(cgroup_root: str, parent: str, sandbox_id: str) -> str:
     """The pod-level cgroup the sandbox's containers share."""
-    parts = [p for p in (cgroup_root.strip("/"), parent.strip("/")) if p]
+    parts = _base(cgroup_root, parent)
     if not parent.strip("/"):
         parts.append(f"sandbox-{sandbox_id[:12]}")
     return "/" + "/".join(parts)

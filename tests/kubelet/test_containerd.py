@@ -241,3 +241,43 @@ def test_kubelet_on_containerd(containerd: Containerd, start_kubelet: KubeletFac
         forward.kill()
         forward.wait()
     cp.kubectl("delete", "pod", pod, "--grace-period=0", "--force")
+
+
+def test_kubelet_pod_workers_run_a_pod_on_containerd(
+    containerd: Containerd, start_kubelet: KubeletFactory
+) -> None:
+    """The kubelet's own pod workers on containerd: with `cgroupRoot` under nodelab/, the
+    pod's cgroups stay in nodelab's part of the tree and the pod runs, logs and goes away."""
+    cp = containerd.cp
+    run = start_kubelet(containerd.endpoint, {"cgroupRoot": containerd.runner.cgroup_base},
+                        cp=cp)
+
+    def ready() -> bool:
+        out = cp.kubectl("get", "node", run.name, "-o", "json")
+        conds = json.loads(out.stdout)["status"].get("conditions", []) if out.returncode == 0 \
+            else []
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
+
+    wait_for(ready, 30, f"node Ready on containerd:\n{run.current.output()}")
+    pod = "nlkt-workers"
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod},
+                "spec": {"nodeName": run.name, "terminationGracePeriodSeconds": 1,
+                         "containers": [{"name": "app", "image": f"{REGISTRY}/busybox:latest",
+                                         "command": ["sh", "-c",
+                                                     "echo worked; sleep 3600"]}]}}
+    assert cp.kubectl("apply", "-f", "-", input=json.dumps(manifest)).returncode == 0
+
+    def running() -> bool:
+        out = cp.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}")
+        return out.stdout == "Running"
+
+    wait_for(running, 60, f"pod Running on containerd:\n{run.current.output()}")
+    uid = cp.kubectl("get", "pod", pod, "-o", "jsonpath={.metadata.uid}").stdout
+    groups = list(Path("/sys/fs/cgroup").glob(f"*/{containerd.runner.cgroup_base.strip('/')}"
+                                              f"/kubepods/besteffort/pod{uid}"))
+    groups += list(Path("/sys/fs/cgroup").glob(f"{containerd.runner.cgroup_base.strip('/')}"
+                                               f"/kubepods/besteffort/pod{uid}"))
+    assert groups, "the pod's cgroup should be under the kubelet's cgroupRoot"
+    assert wait_for(lambda: "worked" in cp.kubectl("logs", pod).stdout, 30, "logs")
+    cp.kubectl("delete", "pod", pod, "--wait=true", "--timeout=60s")
+    assert cp.kubectl("get", "pod", pod).returncode != 0

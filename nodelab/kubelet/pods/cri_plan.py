@@ -59,7 +59,8 @@ def dns_config(pod: Obj, cluster_dns: Sequence[str], cluster_domain: str) -> dic
 
 def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
                    cluster_dns: Sequence[str] = (),
-                   cluster_domain: str = "cluster.local") -> dict[str, Any]:
+                   cluster_domain: str = "cluster.local",
+                   cgroup_root: str = "/") -> dict[str, Any]:
     metadata, spec = pod["metadata"], pod.get("spec") or {}
     port_mappings = []
     for container in spec.get("containers") or []:
@@ -85,7 +86,7 @@ def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
         "annotations": {**(metadata.get("annotations") or {}),
                         TERMINATION_GRACE: str(spec.get("terminationGracePeriodSeconds", 30))},
         "linux": {
-            "cgroupParent": cgroup_parent(pod),
+            "cgroupParent": cgroup_parent(pod, cgroup_root),
             "securityContext": {"namespaceOptions": namespace_options},
             "sysctls": {s["name"]: s["value"] for s in security.get("sysctls") or []},
         },

@@ -52,12 +52,15 @@ def qos_class(pod: Obj) -> str:
     return GUARANTEED if guaranteed else BURSTABLE
 
 
-def cgroup_parent(pod: Obj) -> str:
+def cgroup_parent(pod: Obj, cgroup_root: str = "/") -> str:
+    """The pod's cgroup parent for the runtime. With the default root ("/") it is relative
+    (`kubepods/...`, which nodelab's runtime nests under its own root); with a configured root
+    it is absolute (`/<root>/kubepods/...`), as containerd expects."""
     uid = (pod.get("metadata") or {}).get("uid", "")
     qos = qos_class(pod)
-    if qos == GUARANTEED:
-        return f"kubepods/pod{uid}"
-    return f"kubepods/{qos.lower()}/pod{uid}"
+    relative = f"kubepods/pod{uid}" if qos == GUARANTEED else f"kubepods/{qos.lower()}/pod{uid}"
+    root = cgroup_root.strip("/")
+    return f"/{root}/{relative}" if root else relative
 
 
 def milli_cpu(value: Any) -> int:

@@ -60,6 +60,7 @@ class PodSettings:
     backoff_max: float = 300.0
     backoff_reset: float = 600.0
     cluster_dns: tuple[str, ...] = ()
+    cgroup_root: str = "/"
     resync: float = 1.0
 
 
@@ -159,7 +160,8 @@ class PodWorker:
         attempt = sandboxes[0].metadata.attempt if sandboxes else 0
         ready = next((s for s in sandboxes if s.state == 0), None)  # SANDBOX_READY
         config = sandbox_config(pod, attempt if ready else attempt + (1 if sandboxes else 0),
-                                self.settings.log_root, cluster_dns=self.settings.cluster_dns)
+                                self.settings.log_root, cluster_dns=self.settings.cluster_dns,
+                                cgroup_root=self.settings.cgroup_root)
         if ready is not None:
             return str(ready.id), self.runtime.sandbox_ip(ready.id), config
         for old in self.runtime.containers(self.uid):
