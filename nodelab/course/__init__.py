@@ -13,6 +13,7 @@ It sits beside `nodelab.widgets` in the layers (a face), above `nodelab.lab`.
 from __future__ import annotations
 
 from nodelab.course.kubectl import kubectl, kubectl_json, kubectl_path
+from nodelab.course.loopback import LoopbackControlPlane
 from nodelab.course.node_shell import in_node
 from nodelab.course.plan_only import FORCE_PLAN_ONLY, PLAN_ONLY, can_apply, show_plan
 from nodelab.course.waiting import eventually
@@ -20,6 +21,7 @@ from nodelab.course.waiting import eventually
 __all__ = [
     "FORCE_PLAN_ONLY",
     "PLAN_ONLY",
+    "LoopbackControlPlane",
     "can_apply",
     "eventually",
     "in_node",
