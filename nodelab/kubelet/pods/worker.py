@@ -198,6 +198,9 @@ class PodWorker:
         now = time.monotonic()
         if now < memory.backoff.not_before and memory.waiting[0] in ("ErrImagePull",
                                                                       "ImagePullBackOff"):
+            if memory.waiting[0] == "ErrImagePull":
+                self.event(pod, "BackOff", f'Back-off pulling image "{image}"')
+                self.event(pod, "Failed", "Error: ImagePullBackOff", "Warning")
             memory.waiting = ("ImagePullBackOff", f'Back-off pulling image "{image}"')
             return None
         self.event(pod, "Pulling", f'Pulling image "{image}"')
@@ -208,6 +211,7 @@ class PodWorker:
             self._back_off(memory)
             memory.waiting = ("ErrImagePull", str(exc))
             self.event(pod, "Failed", f'Failed to pull image "{image}": {exc}', "Warning")
+            self.event(pod, "Failed", "Error: ErrImagePull", "Warning")
             return None
         memory.pulled = True
         self.event(pod, "Pulled", f'Successfully pulled image "{image}" in '
