@@ -108,7 +108,8 @@ def start_monitor(
     errors = paths.bundle / "conmon.err"
     try:
         with open(errors, "wb") as err:
-            proc = subprocess.Popen(argv, env=env, pass_fds=[write_end],
+            # conmon writes its `oom` marker in its working directory: keep it in the bundle
+            proc = subprocess.Popen(argv, env=env, pass_fds=[write_end], cwd=paths.bundle,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=err)
     finally:
