@@ -20,7 +20,6 @@ close semantics are end-to-end between kubectl and the kubelet.
 from __future__ import annotations
 
 import http.client
-import select
 import socket
 import ssl
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, urlencode
 
 from nodelab.controlplane import status
+from nodelab.host.relay import pump
 
 if TYPE_CHECKING:
     from nodelab.controlplane.dispatch import Response
@@ -78,31 +78,10 @@ class Tunnel:
         downstream.settimeout(None)
         try:
             upstream.sendall(self.request_head)
-            _pump(downstream, upstream)
+            pump(downstream, upstream)
         finally:
             upstream.close()
 
-
-def _pump(downstream: socket.socket, upstream: ssl.SSLSocket) -> None:
-    peers: dict[socket.socket, socket.socket] = {downstream: upstream, upstream: downstream}
-    while True:
-        ready: list[socket.socket] = [
-            s for s in peers if isinstance(s, ssl.SSLSocket) and s.pending()]
-        if not ready:
-            ready, _, _ = select.select(list(peers), [], [], 3600)
-            if not ready:
-                return
-        for sock in ready:
-            try:
-                data = sock.recv(65536)
-            except (ssl.SSLError, OSError):
-                return
-            if not data:
-                return
-            try:
-                peers[sock].sendall(data)
-            except OSError:
-                return
 
 
 def _kubelet(registry: Registry, namespace: str, name: str) -> tuple[Object, str, int]:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from nodelab.errors import NodelabError
+from nodelab.host.relay import pump
 from nodelab.kubelet import logs, serving_cert, upgrade
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.lookup import NotFound, find_container, find_sandbox
@@ -299,7 +300,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._translate_port_forward(ns, pod)
                 return
             sock.sendall(answer + rest)
-            upgrade.pump(sock, runtime)  # a refusal's body, or the stream
+            pump(sock, runtime)  # a refusal's body, or the stream
         finally:
             runtime.close()
             self.close_connection = True

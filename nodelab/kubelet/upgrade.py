@@ -12,7 +12,6 @@ runtime, whatever the runtime is (nodelab's or containerd's).
 
 from __future__ import annotations
 
-import select
 import socket
 import ssl
 from collections.abc import Sequence
@@ -55,27 +54,3 @@ def connect(url: str) -> tuple[socket.socket, str, str]:
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return sock, parts.netloc, path or "/"
 
-
-def pump(a: socket.socket, b: socket.socket, buffered: bytes = b"") -> None:
-    """Copy bytes both ways until one side closes (TLS-aware: drains pending records)."""
-    if buffered:
-        b.sendall(buffered)
-    peers: dict[socket.socket, socket.socket] = {a: b, b: a}
-    while True:
-        ready: list[socket.socket] = [
-            s for s in peers if isinstance(s, ssl.SSLSocket) and s.pending()]
-        if not ready:
-            ready, _, _ = select.select(list(peers), [], [], 3600)
-            if not ready:
-                return
-        for sock in ready:
-            try:
-                data = sock.recv(65536)
-            except (ssl.SSLError, OSError):
-                return
-            if not data:
-                return
-            try:
-                peers[sock].sendall(data)
-            except OSError:
-                return

@@ -30,19 +30,12 @@ from typing import Any, Protocol
 
 from nodelab.cni.config import load_conflist, parse_conflist
 from nodelab.cni.invoker import CNIInvoker
+from nodelab.cni.portmap_rules import PortMapping
 from nodelab.errors import NodelabError
 
 
 class NetworkError(NodelabError):
     """A CNI plugin failed; the message carries the plugin, the verb and its error JSON."""
-
-
-@dataclass(frozen=True)
-class PortMapping:
-    host_port: int
-    container_port: int
-    protocol: str = "tcp"
-    host_ip: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cni.portmap_rules import PortMapping
 from nodelab.errors import NodelabError
 from nodelab.runtime import cgroups, sandboxes
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.containers import Containers
-from nodelab.runtime.network import PodIdentity, PodNetwork, PortMapping
+from nodelab.runtime.network import PodIdentity, PodNetwork
 from nodelab.runtime.records import (
     RecordStore,
     SandboxRecord,
