@@ -1,4 +1,5 @@
-"""`lab.json`: what a lab is (its name, subnet and node count), fixed at its first `up`.
+"""`lab.json`: what a lab is (its name, subnet, node count and kube-proxy mode), fixed at its
+first `up`.
 
 Later `up`s read it back, so the lab keeps its addresses for its whole life even if the host's
 routes change meanwhile.
@@ -19,6 +20,7 @@ class LabDescription:
     name: str
     subnet: ipaddress.IPv4Network
     nodes: int
+    proxy_mode: str = "iptables"  # kube-proxy's mode on every node: iptables | nftables
 
     @property
     def topology(self) -> Topology:
@@ -27,7 +29,8 @@ class LabDescription:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        data = {"name": self.name, "subnet": str(self.subnet), "nodes": self.nodes}
+        data = {"name": self.name, "subnet": str(self.subnet), "nodes": self.nodes,
+                "proxy_mode": self.proxy_mode}
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.replace(path)
 
@@ -35,6 +38,7 @@ class LabDescription:
     def load(cls, path: Path) -> LabDescription | None:
         try:
             data = json.loads(path.read_text())
-            return cls(str(data["name"]), ipaddress.IPv4Network(data["subnet"]), int(data["nodes"]))
+            return cls(str(data["name"]), ipaddress.IPv4Network(data["subnet"]), int(data["nodes"]),
+                       str(data.get("proxy_mode", "iptables")))
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None

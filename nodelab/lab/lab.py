@@ -35,6 +35,8 @@ from nodelab.lab.status import LabStatus, NodeStatus
 from nodelab.lab.topology import Topology, choose_subnet
 from nodelab.lab.wait_ready import WaitNodesReady
 
+PROXY_MODES = ("iptables", "nftables")
+
 
 class Step(Protocol):
     name: str
@@ -75,11 +77,16 @@ class Lab:
         name: str = DEFAULT_LAB,
         nodes: int = 1,
         *,
+        proxy_mode: str = "iptables",
         base: Path | None = None,
         progress: Progress | None = None,
     ) -> Lab:
-        """Bring lab `name` up with `nodes` nodes (or check it, if it is up already)."""
+        """Bring lab `name` up with `nodes` nodes (or check it, if it is up already);
+        `proxy_mode` is kube-proxy's mode on every node (`iptables` or `nftables`)."""
         names = LabNames(name)
+        if proxy_mode not in PROXY_MODES:
+            raise NodelabError(f"proxy mode {proxy_mode!r}: choose one of "
+                               f"{', '.join(PROXY_MODES)}")
         if not 1 <= nodes <= MAX_NODES:
             raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
         if not netlink.is_root():
@@ -93,11 +100,12 @@ class Lab:
             description = LabDescription.load(paths.description)
             if description is None:
                 subnet = choose_subnet(name, netlink.host_routes())
-                description = LabDescription(name, subnet, nodes)
+                description = LabDescription(name, subnet, nodes, proxy_mode)
                 description.save(paths.description)
-            elif description.nodes != nodes:
+            elif (description.nodes, description.proxy_mode) != (nodes, proxy_mode):
                 raise NodelabError(
-                    f"lab {name} is up with {description.nodes} node(s), not {nodes}: "
+                    f"lab {name} is up with {description.nodes} node(s) in "
+                    f"{description.proxy_mode} mode, not {nodes} in {proxy_mode} mode: "
                     f"take it down first (`nodelab down --name {name}`)"
                 )
             lab = cls(description, base)

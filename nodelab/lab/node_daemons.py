@@ -7,7 +7,7 @@ Per node, in this order (each waits for the one before):
 | `runtime` | `python -m nodelab.runtime` (CRI v1 on `nodes/<n>/runtime.sock`) | socket accepts |
 | `podnet` | `python -m nodelab.podnet` (the node's CNI conflist and pod routes) | started |
 | `kubelet` | `python -m nodelab.kubelet` (registers the Node, runs its pods) | port 10250 accepts |
-| `proxy` | `python -m nodelab.proxy` (Service DNAT, iptables mode) | started |
+| `proxy` | `python -m nodelab.proxy` (Service DNAT, the lab's mode) | started |
 
 Each node daemon talks to the API server with its own kubeconfig: the kubelet as
 `system:node:<name>`, the others as the lab admin (nodelab's stand-ins for the service accounts
@@ -79,7 +79,7 @@ def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
         DaemonSpec(
             name=f"{node.name}/proxy",
             argv=(python, "-m", "nodelab.proxy", "--kubeconfig", str(admin_kubeconfig),
-                  "--node-name", node.name, "--mode", "iptables",
+                  "--node-name", node.name, "--mode", ctx.description.proxy_mode,
                   "--metrics-file", str(home / "proxy-metrics.json")),
             netns=node.netns, env=env,
         ),
