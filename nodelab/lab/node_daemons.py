@@ -44,13 +44,18 @@ def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
     cni_conf = home / "cni" / "net.d"
     plugin_path = ":".join(str(p) for p in default_plugin_path())
     env = {"NODELAB_NODE": node.name}
+    cgroup_root = f"/{ctx.names.cgroup()}/{node.name}"
+    kubelet_config = home / "kubelet-config.yaml"
+    kubelet_config.write_text(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+        f"cgroupRoot: {cgroup_root}\n")
     return [
         DaemonSpec(
             name=f"{node.name}/runtime",
             argv=(python, "-m", "nodelab.runtime", "--state-dir", str(home / "runtime"),
                   "--socket", str(paths.cri_socket(node.name)),
                   "--cni-conf-dir", str(cni_conf), "--cni-bin-dir", plugin_path,
-                  "--cgroup-root", f"{ctx.names.cgroup()}/{node.name}",
+                  "--cgroup-root", cgroup_root,
                   "--netns-prefix", node.netns,
                   "--insecure-registry", topology.registry,
                   "--stream-address", str(node.ip)),
@@ -69,7 +74,7 @@ def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
             argv=(python, "-m", "nodelab.kubelet", "--kubeconfig", str(kubelet_kubeconfig),
                   "--cri-endpoint", f"unix://{paths.cri_socket(node.name)}",
                   "--node-name", node.name, "--node-ip", str(node.ip),
-                  "--state-dir", str(home / "kubelet"),
+                  "--state-dir", str(home / "kubelet"), "--config", str(kubelet_config),
                   "--client-ca-file", str(pki.ca_cert),
                   "--tls-cert-file", str(serving.cert),
                   "--tls-private-key-file", str(serving.key)),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nodelab.host.cgroups import hierarchies
+from nodelab.host.cgroups import cgroup_version, hierarchies
 from nodelab.lab.lab import Lab
 from tests.conftest import needs_root
 from tests.lab.kube import eventually, kubectl, kubectl_json, ready_pods
@@ -145,6 +145,17 @@ spec:
                      or h.name == "cpu"))
     stats = eventually(lambda: _throttled(cpu_root, uid), timeout=30)
     assert stats > 0
+    # the pod-level cgroup carries the pod's limits (Guaranteed: the sums of its containers)
+    if cgroup_version() == 2:
+        group = next(Path("/sys/fs/cgroup").glob(f"nodelab/**/kubepods/pod{uid}"))
+        assert (group / "cpu.max").read_text().split() == ["20000", "100000"]
+        assert int((group / "memory.max").read_text()) == 64 * 2**20
+    else:
+        pod_cpu = next(cpu_root.glob(f"nodelab/**/kubepods/pod{uid}"))
+        assert (pod_cpu / "cpu.cfs_quota_us").read_text().strip() == "20000"
+        memory_root = next(h for h in hierarchies() if h.name == "memory")
+        pod_memory = next(memory_root.glob(f"nodelab/**/kubepods/pod{uid}"))
+        assert int((pod_memory / "memory.limit_in_bytes").read_text()) == 64 * 2**20
     kubectl(cluster, "delete", "pod", "hog", "spin", "--grace-period=1")
 
 

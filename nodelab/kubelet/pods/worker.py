@@ -30,6 +30,7 @@ from nodelab.errors import NodelabError
 from nodelab.kube.events import event_for
 from nodelab.kube.rest import Rest
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
+from nodelab.kubelet.pods.pod_cgroup import apply_pod_cgroup, pod_limits
 from nodelab.kubelet.pods.probes import ProbeTracker, run_probe
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.status import ContainerView, Instance, PodView, pod_status
@@ -170,6 +171,13 @@ class PodWorker:
         if sandboxes:
             self.event(pod, "SandboxChanged", "Pod sandbox changed, it will be killed and "
                        "re-created.")
+        parent = str(config["linux"]["cgroupParent"])
+        try:
+            apply_pod_cgroup(parent, pod_limits(pod))
+        except OSError as exc:
+            self.event(pod, "FailedCreatePodContainer",
+                       f"unable to ensure pod container exists: {exc}", "Warning")
+            raise NodelabError(f"cannot write the pod cgroup {parent}: {exc}") from exc
         try:
             sandbox_id = self.runtime.run_sandbox(config)
         except NodelabError as exc:

@@ -155,3 +155,18 @@ def test_pending_until_the_sandbox_and_containers_exist() -> None:
     assert status["containerStatuses"][0]["state"] == {"waiting": {
         "reason": "ContainerCreating"}}
     assert conditions(status)["PodReadyToStartContainers"] == "False"
+
+
+def test_pod_level_limits_follow_the_qos_class() -> None:
+    from nodelab.kubelet.pods.pod_cgroup import PodLimits, pod_limits, weight_from_shares
+
+    guaranteed = pod(c(limits={"cpu": "500m", "memory": "128Mi"}),
+                     c("b", limits={"cpu": "250m", "memory": "64Mi"}))
+    assert pod_limits(guaranteed) == PodLimits(768, 75000, 192 * 2**20)
+    partly = pod(c(requests={"cpu": "100m"}, limits={"cpu": "200m"}), c("b"))
+    assert pod_limits(partly) == PodLimits(102, None, None)  # one container without limits
+    every = pod(c(requests={"cpu": "100m", "memory": "10Mi"},
+                  limits={"cpu": "200m", "memory": "20Mi"}))
+    assert pod_limits(every) == PodLimits(102, 20000, 20 * 2**20)
+    assert pod_limits(pod(c())) == PodLimits(2)
+    assert weight_from_shares(2) == 1 and weight_from_shares(1024) == 39
