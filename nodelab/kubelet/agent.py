@@ -119,7 +119,9 @@ class Kubelet:
             state_dir=self.settings.state_dir, log_root=self.settings.state_dir / "logs" / "pods",
             memory_capacity=self._facts().memory_bytes,
             runtime_name=self.runtime_version.split("://")[0],
-            cgroup_root=self.config.cgroup_root))
+            cgroup_root=self.config.cgroup_root,
+            backoff_max=self.config.crash_loop_back_off_max,
+            backoff_initial=min(10.0, self.config.crash_loop_back_off_max)))
         loops.append(("pods", self.pods.start))
         if self.settings.serve:
             from nodelab.kubelet.server import KubeletServer

@@ -15,6 +15,7 @@ notebooks can shorten them (a 1 s status loop, a 2 s lease) without changing the
 | evictionPressureTransitionPeriod   | 5m               | how long a pressure condition stays True |
 | evictionMonitoringPeriod           | 10s              | how often signals are measured        |
 | maxPods                            | 110              | capacity `pods`                       |
+| crashLoopBackOff.maxContainerRestartPeriod | 300s     | CrashLoopBackOff cap (short demos)    |
 
 Default `evictionHard`: memory.available<100Mi, nodefs.available<10%,
 imagefs.available<15%, nodefs.inodesFree<5%.
@@ -101,6 +102,7 @@ class KubeletConfig:
     register_schedulable: bool = True
     register_retry_cap: float = 7.0
     cgroup_root: str = "/"
+    crash_loop_back_off_max: float = 300.0  # crashLoopBackOff.maxContainerRestartPeriod
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
     client_ca_file: str | None = None
@@ -131,6 +133,11 @@ class KubeletConfig:
                 anonymous = (raw or {}).get("anonymous", {}).get("enabled")
                 if anonymous is not None:
                     values["anonymous_auth"] = bool(anonymous)
+                continue
+            if key == "crashLoopBackOff":
+                period = (raw or {}).get("maxContainerRestartPeriod")
+                if period is not None:
+                    values["crash_loop_back_off_max"] = parse_duration(period)
                 continue
             if key == "evictionHard":
                 values["eviction_hard"] = {str(k): str(v) for k, v in (raw or {}).items()}

@@ -170,3 +170,12 @@ def test_pod_level_limits_follow_the_qos_class() -> None:
     assert pod_limits(every) == PodLimits(102, 20000, 20 * 2**20)
     assert pod_limits(pod(c())) == PodLimits(2)
     assert weight_from_shares(2) == 1 and weight_from_shares(1024) == 39
+
+
+def test_crash_loop_back_off_cap_is_a_kubelet_setting() -> None:
+    from nodelab.kubelet.config import KubeletConfig
+
+    config = KubeletConfig.from_document(
+        {"crashLoopBackOff": {"maxContainerRestartPeriod": "20s"}})
+    assert config.crash_loop_back_off_max == 20.0
+    assert KubeletConfig().crash_loop_back_off_max == 300.0
