@@ -80,7 +80,13 @@ s.bind(("0.0.0.0", int(sys.argv[1])))
 s.listen(128)
 while True:
     c, peer = s.accept()
-    c.sendall(f"{sys.argv[2]} from {peer[0]}".encode())
+    c.settimeout(2)
+    try:
+        c.recv(4096)  # read the request first: closing with unread data sends a RST
+        c.sendall(f"{sys.argv[2]} from {peer[0]}".encode())
+        c.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
     c.close()
 """
 
