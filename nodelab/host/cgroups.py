@@ -69,8 +69,10 @@ def existing_groups(relative: str) -> list[Path]:
 
 
 def remove_group_tree(group: Path, timeout: float = 5.0) -> None:
-    """Remove a cgroup and its children, deepest first (a group must be empty of processes)."""
+    """Remove a cgroup and its children, deepest first (a group must be empty of processes),
+    then its ancestors under `nodelab/` that are left empty, `nodelab/` itself included."""
     if not group.is_dir():
+        _prune_empty_ancestors(group)
         return
     deadline = time.monotonic() + timeout
     for directory, _subdirs, _files in sorted(os.walk(group), key=lambda w: -len(w[0])):
@@ -85,6 +87,26 @@ def remove_group_tree(group: Path, timeout: float = 5.0) -> None:
                     raise
                 _kill_members(Path(directory))
                 time.sleep(0.05)
+    _prune_empty_ancestors(group)
+
+
+def _prune_empty_ancestors(group: Path) -> None:
+    """rmdir the empty ancestors of `group` up to its hierarchy's `nodelab/` (never above, and
+    never a group that still has children: rmdir refuses those)."""
+    mounts = [h for h in hierarchies() if group.is_relative_to(h)]
+    if not mounts:
+        return
+    hierarchy = max(mounts, key=lambda h: len(h.parts))
+    parts = group.relative_to(hierarchy).parts
+    if not parts or parts[0] != "nodelab":
+        return
+    for depth in range(len(parts) - 1, 0, -1):
+        try:
+            os.rmdir(hierarchy.joinpath(*parts[:depth]))
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return
 
 
 def _kill_members(group: Path) -> None:

@@ -45,12 +45,12 @@ def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None
             _delete_iptables_chain(entry)
         elif entry.kind == "nft-table":
             _delete_nft_table(entry)
-    for group in cgroups.existing_groups(names.cgroup()):
-        cgroups.remove_group_tree(group)
     for entry in entries:
         if entry.kind == "cgroup":
             for group in cgroups.existing_groups(entry.name):
                 cgroups.remove_group_tree(group)
+    for hierarchy in cgroups.hierarchies():  # also prunes an empty `nodelab/` left behind
+        cgroups.remove_group_tree(hierarchy / names.cgroup())
     namespaces = {e.name for e in entries if e.kind == "netns"}
     namespaces |= {n for n in netlink.list_netns() if names.owns(n)}
     for namespace in sorted(namespaces):

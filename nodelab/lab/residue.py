@@ -25,6 +25,7 @@ def residue() -> set[str]:
     for hierarchy in cgroups.hierarchies():
         root = hierarchy / "nodelab"
         if root.is_dir():
+            found.add(f"cgroup {root}")
             found |= {f"cgroup {p}" for p in root.iterdir() if p.is_dir()}
     base = str(state_base())
     for line in Path("/proc/self/mounts").read_text().splitlines():

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from nodelab.cni import plugin_dir
+from nodelab.host.cgroups import hierarchies, remove_group_tree
 from nodelab.host.commands import run
 
 from .conftest import netns_path, privileged
@@ -193,12 +194,8 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
             point = line.split()[1]
             if point.startswith(str(state)):
                 run(["umount", "-l", point], check=False)
-        for hierarchy in Path("/sys/fs/cgroup").iterdir():
-            group = hierarchy / "nodelab" / prefix
-            if group.is_dir():
-                for child in sorted(group.glob("**/"), key=lambda p: -len(p.parts)):
-                    with contextlib.suppress(OSError):
-                        child.rmdir()
+        for hierarchy in hierarchies():
+            remove_group_tree(hierarchy / "nodelab" / prefix)
         shutil.rmtree(state, ignore_errors=True)
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from nodelab.host.cgroups import hierarchies, remove_group_tree
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -144,19 +146,9 @@ KubeletFactory = Callable[..., KubeletRun]
 
 
 def remove_cgroups(name: str) -> None:
-    """Remove `nodelab/<name>` (empty groups, deepest first) from every cgroup hierarchy."""
-    root = Path("/sys/fs/cgroup")
-    tops = [root / "nodelab" / name] + [c / "nodelab" / name for c in root.iterdir()
-                                        if c.is_dir()]
-    for top in tops:
-        if not top.is_dir():
-            continue
-        for directory in sorted((p for p in top.rglob("*") if p.is_dir()),
-                                key=lambda p: len(p.parts), reverse=True):
-            with contextlib.suppress(OSError):
-                directory.rmdir()
-        with contextlib.suppress(OSError):
-            top.rmdir()
+    """Remove `nodelab/<name>` from every cgroup hierarchy (and `nodelab/` when left empty)."""
+    for hierarchy in hierarchies():
+        remove_group_tree(hierarchy / "nodelab" / name)
 
 
 @contextlib.contextmanager

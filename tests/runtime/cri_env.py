@@ -26,6 +26,8 @@ import pytest
 from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
+from nodelab.host.cgroups import hierarchies, remove_group_tree
+
 from .cri_registry import LocalRegistry
 
 REPO = Path(__file__).resolve().parents[2]
@@ -171,12 +173,8 @@ def sweep(endpoint: Endpoint) -> None:
         name = line.split()[0] if line.strip() else ""
         if name.startswith(prefix):
             sh("ip", "netns", "delete", name, check=False)
-    for root in Path("/sys/fs/cgroup").iterdir():
-        base = root / "nodelab" / prefix
-        if base.is_dir():
-            for dirpath, _dirs, _files in sorted(os.walk(base), key=lambda t: -len(t[0])):
-                with contextlib.suppress(OSError):
-                    os.rmdir(dirpath)
+    for hierarchy in hierarchies():
+        remove_group_tree(hierarchy / "nodelab" / prefix)
 
 
 def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
