@@ -25,6 +25,7 @@ import pytest
 from nodelab.cni import plugin_dir
 from nodelab.host.cgroups import hierarchies, remove_group_tree
 from nodelab.host.commands import run
+from tests.containerd_config import containerd_config
 
 from .conftest import netns_path, privileged
 
@@ -69,26 +70,6 @@ for attempt in range(100):  # the registry is still starting
 """Builds a never-exiting busybox "pause" image and pushes it, run inside the node netns."""
 
 
-def containerd_config(state: Path, conf_dir: Path) -> str:
-    cri_key = 'plugins."io.containerd.grpc.v1.cri"'
-    return f"""version = 2
-root = "{state}/root"
-state = "{state}/state"
-[grpc]
-  address = "{state}/containerd.sock"
-[ttrpc]
-  address = "{state}/containerd.ttrpc.sock"
-[{cri_key}]
-  sandbox_image = "{PAUSE}"
-  restrict_oom_score_adj = true
-  [{cri_key}.cni]
-    bin_dir = "{plugin_dir()}"
-    conf_dir = "{conf_dir}"
-  [{cri_key}.registry.mirrors."{REGISTRY}"]
-    endpoint = ["http://{REGISTRY}"]
-"""
-
-
 def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -127,7 +108,8 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
         ],
     }
     (conf_dir / "10-nodelab.conflist").write_text(json.dumps(conflist))
-    (state / "config.toml").write_text(containerd_config(state, conf_dir))
+    (state / "config.toml").write_text(containerd_config(
+        state, state / "containerd.sock", conf_dir, REGISTRY, str(plugin_dir()), PAUSE))
     registry_config = state / "registry.yml"
     registry_config.write_text(
         f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"

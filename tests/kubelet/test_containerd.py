@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.containerd_config import containerd_config
 from tests.kubelet.processes import (
     ROOT,
     ControlPlane,
@@ -42,40 +43,8 @@ from tests.kubelet.workload import PodRunner, Registry
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 REGISTRY = "127.0.0.1:5000"  # inside the test's namespace
-HEADER_BUG = ("the API server keeps only the last of repeated request headers "
-              "(nodelab/controlplane/server.py builds a dict), so of kubectl's "
-              "X-Stream-Protocol-Version lines only `channel.k8s.io` (v1, no exit status) "
-              "reaches the kubelet and containerd")
-
-
-def _config(base: Path, socket: Path, conf: Path) -> str:
-    cri = 'plugins."io.containerd.grpc.v1.cri"'
-    return f"""version = 2
-root = "{base}/root"
-state = "{base}/run"
-disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs",
-                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-                    "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "{socket}"
-[ttrpc]
-  address = "{socket}.ttrpc"
-[{cri}]
-  sandbox_image = "{REGISTRY}/pause:latest"
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  enable_selinux = false
-  [{cri}.cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "{conf}"
-  [{cri}.containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [{cri}.containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-  [{cri}.registry.mirrors."{REGISTRY}"]
-    endpoint = ["http://{REGISTRY}"]
-"""
+HEADER_BUG = ("kubectl fell back to SPDY for exec with containerd 1.6 and no stream protocol "
+              ">= v2 was negotiated, so the exit status did not travel")
 
 
 def _conflist(uid: str, base: Path) -> dict[str, object]:
@@ -140,7 +109,7 @@ def containerd(registry: Registry, tmp_path_factory: pytest.TempPathFactory
         conf = base / "cni"
         conf.mkdir()
         (conf / "10-nlkt.conflist").write_text(json.dumps(_conflist(uid, base)))
-        (base / "config.toml").write_text(_config(base, socket, conf))
+        (base / "config.toml").write_text(containerd_config(base, socket, conf, REGISTRY))
         process = Process([*inside, "containerd", "--config", str(base / "config.toml")],
                           base / "containerd.log").start()
         runner: list[PodRunner] = []

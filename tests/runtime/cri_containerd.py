@@ -18,6 +18,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.containerd_config import containerd_config
+
 from .cri_env import (
     REGISTRY,
     Endpoint,
@@ -37,36 +39,6 @@ def containerd_missing() -> str:
     if shutil.which("containerd-shim-runc-v2") is None:
         return "containerd-shim-runc-v2 is missing: comparison skipped"
     return ""
-
-
-def containerd_config(tmp: Path, uid: str, socket: Path) -> str:
-    cri = 'plugins."io.containerd.grpc.v1.cri"'
-    return f"""version = 2
-root = "{tmp}/root"
-state = "{tmp}/run"
-disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs",
-                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-                    "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "{socket}"
-[ttrpc]
-  address = "{socket}.ttrpc"
-[{cri}]
-  sandbox_image = "{REGISTRY}/pause:latest"
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  enable_selinux = false
-  [{cri}.cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "{tmp}/cni-conf"
-  [{cri}.containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [{cri}.containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-  [{cri}.registry.mirrors."{REGISTRY}"]
-    endpoint = ["http://{REGISTRY}"]
-"""
 
 
 def shim_pids(socket: Path) -> list[int]:
@@ -92,7 +64,7 @@ def containerd_endpoint(tmp: Path, registry: LocalRegistry) -> Iterator[Endpoint
     conf_dir.mkdir()
     (conf_dir / "10-pods.conflist").write_text(json.dumps(cni_conflist(uid, state)))
     config = tmp / "containerd.toml"
-    config.write_text(containerd_config(state, uid, socket))
+    config.write_text(containerd_config(state, socket, state / "cni-conf", REGISTRY))
     log = tmp / "containerd.log"
     proc = None
     try:
