@@ -62,9 +62,11 @@ class CRIClient:
     def close(self) -> None:
         self._channel.close()
 
-    def _call(self, name: str, method: Callable[..., T], request: Any) -> T:
+    def call(self, name: str, method: Callable[..., T], request: Any,
+             timeout: float | None = None) -> T:
+        """One CRI call; failures become a CRIError naming the call and the endpoint."""
         try:
-            return method(request, timeout=self.timeout)
+            return method(request, timeout=timeout or self.timeout)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             detail = exc.details() if hasattr(exc, "details") else str(exc)
@@ -74,11 +76,11 @@ class CRIClient:
             ) from exc
 
     def version(self) -> RuntimeVersion:
-        resp = self._call("Version", self.runtime.Version, cri.VersionRequest(version="v1"))
+        resp = self.call("Version", self.runtime.Version, cri.VersionRequest(version="v1"))
         return RuntimeVersion(resp.runtime_name, resp.runtime_version, resp.runtime_api_version)
 
     def status(self) -> list[RuntimeCondition]:
-        resp = self._call("Status", self.runtime.Status, cri.StatusRequest())
+        resp = self.call("Status", self.runtime.Status, cri.StatusRequest())
         return [
             RuntimeCondition(c.type, bool(c.status), c.reason, c.message)
             for c in resp.status.conditions
@@ -87,45 +89,45 @@ class CRIClient:
     def list_pod_sandboxes(self, labels: Mapping[str, str] | None = None) -> list[Any]:
         flt = cri.PodSandboxFilter(label_selector=dict(labels or {}))
         req = cri.ListPodSandboxRequest(filter=flt)
-        return list(self._call("ListPodSandbox", self.runtime.ListPodSandbox, req).items)
+        return list(self.call("ListPodSandbox", self.runtime.ListPodSandbox, req).items)
 
     def list_containers(self, labels: Mapping[str, str] | None = None) -> list[Any]:
         flt = cri.ContainerFilter(label_selector=dict(labels or {}))
         req = cri.ListContainersRequest(filter=flt)
-        return list(self._call("ListContainers", self.runtime.ListContainers, req).containers)
+        return list(self.call("ListContainers", self.runtime.ListContainers, req).containers)
 
     def container_status(self, container_id: str) -> Any:
         req = cri.ContainerStatusRequest(container_id=container_id)
-        return self._call("ContainerStatus", self.runtime.ContainerStatus, req).status
+        return self.call("ContainerStatus", self.runtime.ContainerStatus, req).status
 
     def list_container_stats(self) -> list[Any]:
         req = cri.ListContainerStatsRequest(filter=cri.ContainerStatsFilter())
-        return list(self._call("ListContainerStats", self.runtime.ListContainerStats, req).stats)
+        return list(self.call("ListContainerStats", self.runtime.ListContainerStats, req).stats)
 
     def image_fs_info(self) -> list[Any]:
-        resp = self._call("ImageFsInfo", self.images.ImageFsInfo, cri.ImageFsInfoRequest())
+        resp = self.call("ImageFsInfo", self.images.ImageFsInfo, cri.ImageFsInfoRequest())
         return list(resp.image_filesystems)
 
     def stop_pod_sandbox(self, sandbox_id: str) -> None:
         req = cri.StopPodSandboxRequest(pod_sandbox_id=sandbox_id)
-        self._call("StopPodSandbox", self.runtime.StopPodSandbox, req)
+        self.call("StopPodSandbox", self.runtime.StopPodSandbox, req)
 
     def stop_container(self, container_id: str, timeout: int = 0) -> None:
         req = cri.StopContainerRequest(container_id=container_id, timeout=timeout)
-        self._call("StopContainer", self.runtime.StopContainer, req)
+        self.call("StopContainer", self.runtime.StopContainer, req)
 
     def exec_url(self, container_id: str, cmd: list[str], *, tty: bool, stdin: bool,
                  stdout: bool, stderr: bool) -> str:
         req = cri.ExecRequest(container_id=container_id, cmd=cmd, tty=tty, stdin=stdin,
                               stdout=stdout, stderr=stderr)
-        return str(self._call("Exec", self.runtime.Exec, req).url)
+        return str(self.call("Exec", self.runtime.Exec, req).url)
 
     def attach_url(self, container_id: str, *, tty: bool, stdin: bool, stdout: bool,
                    stderr: bool) -> str:
         req = cri.AttachRequest(container_id=container_id, tty=tty, stdin=stdin,
                                 stdout=stdout, stderr=stderr)
-        return str(self._call("Attach", self.runtime.Attach, req).url)
+        return str(self.call("Attach", self.runtime.Attach, req).url)
 
     def port_forward_url(self, sandbox_id: str, ports: list[int]) -> str:
         req = cri.PortForwardRequest(pod_sandbox_id=sandbox_id, port=ports)
-        return str(self._call("PortForward", self.runtime.PortForward, req).url)
+        return str(self.call("PortForward", self.runtime.PortForward, req).url)

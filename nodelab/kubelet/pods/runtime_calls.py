@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import grpc
 from cri_api.v1 import api_pb2 as cri
 from google.protobuf import json_format
 
-from nodelab.kubelet.cri import CRIClient, CRIError
+from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.cri_plan import CONTAINER_NAME, POD_UID
 from nodelab.kubelet.pods.status import Instance
 
@@ -37,12 +36,7 @@ class PodRuntime:
         self.client = client
 
     def _call(self, name: str, method: Any, request: Any, timeout: float | None = None) -> Any:
-        try:
-            return method(request, timeout=timeout or self.client.timeout)
-        except grpc.RpcError as exc:
-            code = exc.code() if hasattr(exc, "code") else None
-            detail = exc.details() if hasattr(exc, "details") else str(exc)
-            raise CRIError(f"CRI {name} failed ({code}): {detail}") from exc
+        return self.client.call(name, method, request, timeout)
 
     # --- sandboxes ---------------------------------------------------------------------------
 
