@@ -17,6 +17,7 @@ import struct
 import threading
 from typing import Any
 
+from nodelab.runtime.channels import pump_to_channel
 from nodelab.runtime.websocket import Connection
 
 CLONE_NEWNET = 0x40000000
@@ -67,7 +68,7 @@ def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: lis
                       f"{sandbox_id[:12]}: {exc}".encode())
             continue
         sockets[index] = sock
-        threading.Thread(target=_pump_socket, args=(conn, sock, 2 * index),
+        threading.Thread(target=pump_to_channel, args=(conn, sock.recv, 2 * index),
                          daemon=True).start()
     while True:
         message = conn.receive()
@@ -82,17 +83,3 @@ def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: lis
                 target.sendall(data)
     for sock in sockets.values():
         sock.close()
-
-
-def _pump_socket(conn: Connection, sock: socket.socket, channel: int) -> None:
-    while True:
-        try:
-            data = sock.recv(32768)
-        except OSError:
-            return
-        if not data:
-            return
-        try:
-            conn.send(bytes([channel]) + data)
-        except OSError:
-            return

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from nodelab.runtime.channels import pump_to_channel
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.containers import Containers
 from nodelab.runtime.monitor import read_exit, resize
@@ -192,7 +193,7 @@ class StreamingServer:
         proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE if request.stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        pumps = [threading.Thread(target=self._pump_out, args=(conn, fd, channel), daemon=True)
+        pumps = [threading.Thread(target=_pump_fd, args=(conn, fd, channel), daemon=True)
                  for fd, channel in ((proc.stdout, STDOUT), (proc.stderr, STDERR))]
         for pump in pumps:
             pump.start()
@@ -209,7 +210,7 @@ class StreamingServer:
         proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
                                 start_new_session=True)
         os.close(slave)
-        out = threading.Thread(target=self._pump_out, args=(conn, master, STDOUT), daemon=True)
+        out = threading.Thread(target=_pump_fd, args=(conn, master, STDOUT), daemon=True)
         out.start()
         threading.Thread(target=self._pump_in, args=(conn, master, master), daemon=True).start()
         code = proc.wait()
@@ -217,21 +218,6 @@ class StreamingServer:
         with contextlib.suppress(OSError):
             os.close(master)
         return code
-
-    @staticmethod
-    def _pump_out(conn: Connection, source: Any, channel: int) -> None:
-        fd = source if isinstance(source, int) else source.fileno()
-        while True:
-            try:
-                data = os.read(fd, 32768)
-            except OSError:
-                return
-            if not data:
-                return
-            try:
-                conn.send(bytes([channel]) + data)
-            except OSError:
-                return
 
     @staticmethod
     def _pump_in(conn: Connection, stdin_fd: int, tty_fd: int | None) -> None:
@@ -312,3 +298,8 @@ class StreamingServer:
         record = self.records.find_sandbox(request.pod_sandbox_id)
         if record is not None and record.netns_path:
             forward_ports(conn, record.netns_path, record.id, ports)
+
+
+def _pump_fd(conn: Connection, source: Any, channel: int) -> None:
+    fd = source if isinstance(source, int) else source.fileno()
+    pump_to_channel(conn, lambda size: os.read(fd, size), channel)
