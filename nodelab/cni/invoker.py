@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,16 @@ def plugin_stdin(
     return config
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """Who a call is for: the container, its netns path and interface, and CNI_ARGS."""
+
+    container_id: str = ""
+    netns: str = ""
+    ifname: str = ""
+    args: Mapping[str, str] | None = None
+
+
 class CNIInvoker:
     """Runs a conflist's plugins for one attachment (container id + ifname) at a time."""
 
@@ -98,33 +109,30 @@ class CNIInvoker:
         conflist: NetworkConfigList,
         plugin: PluginConfig,
         config: dict[str, Any],
-        *,
-        container_id: str = "",
-        netns: str = "",
-        ifname: str = "",
-        args: Mapping[str, str] | None = None,
+        attachment: Attachment | None = None,
     ) -> bytes:
-        if container_id and not valid_container_id(container_id):
+        at = attachment or Attachment()
+        if at.container_id and not valid_container_id(at.container_id):
             raise CNIError(
                 INVALID_ENVIRONMENT,
-                f"invalid container id {container_id!r}",
+                f"invalid container id {at.container_id!r}",
                 "it must start with a letter or digit and hold only letters, digits, _ . -",
             )
         executable = find_plugin(plugin.type, self.plugin_path)
         env = cni_env(
             command,
-            container_id=container_id,
-            netns=netns,
-            ifname=ifname,
-            args=args,
+            container_id=at.container_id,
+            netns=at.netns,
+            ifname=at.ifname,
+            args=at.args,
             plugin_path=self.plugin_path,
         )
         try:
             return exec_plugin(executable, env, json.dumps(config).encode(), netns=self.exec_netns)
         except CNIError as exc:
             where = f"network {conflist.name}"
-            if container_id:
-                where += f", container {container_id[:12]}/{ifname}"
+            if at.container_id:
+                where += f", container {at.container_id[:12]}/{at.ifname}"
             exc.plugin = f"{plugin.type} ({command} on {where})"
             exc.args = (str(exc),)
             raise
@@ -140,19 +148,11 @@ class CNIInvoker:
     ) -> Result:
         """Attach the container's netns to the network; return (and cache) the final result."""
         caps = dict(capability_args or {})
+        attachment = Attachment(container_id, str(netns_path), ifname, args)
         prev: dict[str, Any] | None = None
         for plugin in conflist.plugins:
             config = plugin_stdin(conflist, plugin, caps, prev)
-            out = self._run(
-                "ADD",
-                conflist,
-                plugin,
-                config,
-                container_id=container_id,
-                netns=str(netns_path),
-                ifname=ifname,
-                args=args,
-            )
+            out = self._run("ADD", conflist, plugin, config, attachment)
             try:
                 body = json.loads(out)
             except ValueError as exc:
@@ -188,18 +188,10 @@ class CNIInvoker:
             else (cached.capability_args if cached else {})
         )
         prev = cached.result if cached and version.at_least(conflist.cni_version, "0.4.0") else None
+        attachment = Attachment(container_id, str(netns_path or ""), ifname, args)
         for plugin in reversed(conflist.plugins):
             config = plugin_stdin(conflist, plugin, caps, prev)
-            self._run(
-                "DEL",
-                conflist,
-                plugin,
-                config,
-                container_id=container_id,
-                netns=str(netns_path or ""),
-                ifname=ifname,
-                args=args,
-            )
+            self._run("DEL", conflist, plugin, config, attachment)
         self.cache.remove(conflist.name, container_id, ifname)
 
     def check(
@@ -227,18 +219,10 @@ class CNIInvoker:
                 "CHECK needs an earlier ADD through this invoker and cache dir",
             )
         caps = dict(capability_args if capability_args is not None else cached.capability_args)
+        attachment = Attachment(container_id, str(netns_path), ifname, args)
         for plugin in conflist.plugins:
             config = plugin_stdin(conflist, plugin, caps, cached.result)
-            self._run(
-                "CHECK",
-                conflist,
-                plugin,
-                config,
-                container_id=container_id,
-                netns=str(netns_path),
-                ifname=ifname,
-                args=args,
-            )
+            self._run("CHECK", conflist, plugin, config, attachment)
 
     def status(self, conflist: NetworkConfigList) -> None:
         """Raise the first plugin's CNIError if the network cannot take new ADDs (1.1.0+)."""
