@@ -1,4 +1,5 @@
-"""`nodelab up [--name L] [--nodes N]`: bring a lab up (or check it, if it is up already)."""
+"""`nodelab up [--name L] [--nodes N] [--proxy-mode M] [--max-restart-backoff D]`: bring a lab
+up (or check it, if it is up already)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import argparse
 import sys
 import time
 
-from nodelab.lab.lab import Lab
+from nodelab.errors import NodelabError
+from nodelab.kubelet.config import parse_duration
+from nodelab.lab.lab import Lab, check_restart_backoff
 from nodelab.lab.names import DEFAULT_LAB
 
 
@@ -16,13 +19,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--nodes", type=int, default=1, help="number of worker nodes (default 1)")
     parser.add_argument("--proxy-mode", choices=("iptables", "nftables"), default="iptables",
                         help="kube-proxy's mode on every node (default iptables)")
+    parser.add_argument("--max-restart-backoff", type=restart_backoff, default=None,
+                        metavar="DURATION",
+                        help="cap of every kubelet's CrashLoopBackOff, 1s to 5m, e.g. 10s for "
+                             "short demos (crashLoopBackOff.maxContainerRestartPeriod; "
+                             "default upstream's 5m)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"bringing lab {args.name} up with {args.nodes} node(s)", file=sys.stderr)
-    lab = Lab.up(args.name, args.nodes, proxy_mode=args.proxy_mode)
+    lab = Lab.up(args.name, args.nodes, proxy_mode=args.proxy_mode,
+                 max_restart_backoff=args.max_restart_backoff)
     print(f"lab {lab.name} is up in {time.monotonic() - started:.1f}s", file=sys.stderr)
     print(lab.status().render())
     return 0
+
+
+def restart_backoff(text: str) -> float:
+    """Seconds in a Go duration (`10s`, `1m`, `1m30s`) between 1s and 5m, or a clear error."""
+    try:
+        seconds = parse_duration(text)
+        check_restart_backoff(seconds)
+    except NodelabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return seconds

@@ -1,5 +1,5 @@
-"""`lab.json`: what a lab is (its name, subnet, node count and kube-proxy mode), fixed at its
-first `up`.
+"""`lab.json`: what a lab is (its name, subnet, node count, kube-proxy mode and the kubelets'
+CrashLoopBackOff cap), fixed at its first `up`.
 
 Later `up`s read it back, so the lab keeps its addresses for its whole life even if the host's
 routes change meanwhile.
@@ -21,6 +21,8 @@ class LabDescription:
     subnet: ipaddress.IPv4Network
     nodes: int
     proxy_mode: str = "iptables"  # kube-proxy's mode on every node: iptables | nftables
+    # every kubelet's crashLoopBackOff.maxContainerRestartPeriod, seconds (None: upstream's 300 s)
+    max_restart_backoff: float | None = None
 
     @property
     def topology(self) -> Topology:
@@ -30,7 +32,7 @@ class LabDescription:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         data = {"name": self.name, "subnet": str(self.subnet), "nodes": self.nodes,
-                "proxy_mode": self.proxy_mode}
+                "proxy_mode": self.proxy_mode, "max_restart_backoff": self.max_restart_backoff}
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.replace(path)
 
@@ -38,7 +40,9 @@ class LabDescription:
     def load(cls, path: Path) -> LabDescription | None:
         try:
             data = json.loads(path.read_text())
+            cap = data.get("max_restart_backoff")  # absent in lab.json files from before the knob
             return cls(str(data["name"]), ipaddress.IPv4Network(data["subnet"]), int(data["nodes"]),
-                       str(data.get("proxy_mode", "iptables")))
+                       str(data.get("proxy_mode", "iptables")),
+                       None if cap is None else float(cap))
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None

@@ -36,6 +36,20 @@ from nodelab.lab.topology import Topology, choose_subnet
 from nodelab.lab.wait_ready import WaitNodesReady
 
 PROXY_MODES = ("iptables", "nftables")
+RESTART_BACKOFF_RANGE = (1.0, 300.0)  # upstream's bounds of maxContainerRestartPeriod, seconds
+
+
+def check_restart_backoff(seconds: float | None) -> None:
+    low, high = RESTART_BACKOFF_RANGE
+    if seconds is not None and not low <= seconds <= high:
+        raise NodelabError(
+            f"max restart backoff {seconds:g}s is out of range: the kubelet's "
+            f"crashLoopBackOff.maxContainerRestartPeriod must be {low:g}s to {high:g}s "
+            "(e.g. 10s for short demos)")
+
+
+def restart_backoff_text(seconds: float | None) -> str:
+    return "300s (upstream default)" if seconds is None else f"{seconds:g}s"
 
 
 class Step(Protocol):
@@ -78,15 +92,19 @@ class Lab:
         nodes: int = 1,
         *,
         proxy_mode: str = "iptables",
+        max_restart_backoff: float | None = None,
         base: Path | None = None,
         progress: Progress | None = None,
     ) -> Lab:
         """Bring lab `name` up with `nodes` nodes (or check it, if it is up already);
-        `proxy_mode` is kube-proxy's mode on every node (`iptables` or `nftables`)."""
+        `proxy_mode` is kube-proxy's mode on every node (`iptables` or `nftables`);
+        `max_restart_backoff` (seconds, 1 to 300) caps every kubelet's CrashLoopBackOff
+        (None: upstream's 300 s)."""
         names = LabNames(name)
         if proxy_mode not in PROXY_MODES:
             raise NodelabError(f"proxy mode {proxy_mode!r}: choose one of "
                                f"{', '.join(PROXY_MODES)}")
+        check_restart_backoff(max_restart_backoff)
         if not 1 <= nodes <= MAX_NODES:
             raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
         if not netlink.is_root():
@@ -100,13 +118,21 @@ class Lab:
             description = LabDescription.load(paths.description)
             if description is None:
                 subnet = choose_subnet(name, netlink.host_routes())
-                description = LabDescription(name, subnet, nodes, proxy_mode)
+                description = LabDescription(name, subnet, nodes, proxy_mode,
+                                             max_restart_backoff)
                 description.save(paths.description)
             elif (description.nodes, description.proxy_mode) != (nodes, proxy_mode):
                 raise NodelabError(
                     f"lab {name} is up with {description.nodes} node(s) in "
                     f"{description.proxy_mode} mode, not {nodes} in {proxy_mode} mode: "
                     f"take it down first (`nodelab down --name {name}`)"
+                )
+            elif description.max_restart_backoff != max_restart_backoff:
+                raise NodelabError(
+                    f"lab {name} is up with a restart backoff cap of "
+                    f"{restart_backoff_text(description.max_restart_backoff)}, not "
+                    f"{restart_backoff_text(max_restart_backoff)}: take it down first "
+                    f"(`nodelab down --name {name}`)"
                 )
             lab = cls(description, base)
             ledger = Ledger(paths.ledger)
@@ -214,6 +240,8 @@ def lab_status(name: str, base: Path | None = None) -> LabStatus:
         apiserver=topology.apiserver_url,
         kubeconfig=str(paths.kubeconfig),
         state_dir=str(paths.root),
+        proxy_mode=description.proxy_mode,
+        restart_backoff_cap=restart_backoff_text(description.max_restart_backoff),
         daemons=tuple(supervisor.status(daemon) for daemon in daemon_names(paths, None)),
         nodes=nodes,
     )

@@ -46,9 +46,7 @@ def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
     env = {"NODELAB_NODE": node.name}
     cgroup_root = f"/{ctx.names.cgroup()}/{node.name}"
     kubelet_config = home / "kubelet-config.yaml"
-    kubelet_config.write_text(
-        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
-        f"cgroupRoot: {cgroup_root}\n")
+    kubelet_config.write_text(kubelet_config_text(cgroup_root, ctx.description.max_restart_backoff))
     return [
         DaemonSpec(
             name=f"{node.name}/runtime",
@@ -89,6 +87,15 @@ def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
             netns=node.netns, env=env,
         ),
     ]
+
+
+def kubelet_config_text(cgroup_root: str, max_restart_backoff: float | None) -> str:
+    """The node's `KubeletConfiguration`: its cgroupRoot, and the lab's CrashLoopBackOff cap."""
+    text = ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+            f"cgroupRoot: {cgroup_root}\n")
+    if max_restart_backoff is not None:
+        text += f"crashLoopBackOff:\n  maxContainerRestartPeriod: {max_restart_backoff:g}s\n"
+    return text
 
 
 class StartNodeDaemons:

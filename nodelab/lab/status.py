@@ -39,6 +39,8 @@ class LabStatus:
     apiserver: str | None = None
     kubeconfig: str | None = None
     state_dir: str = ""
+    proxy_mode: str | None = None
+    restart_backoff_cap: str | None = None  # the kubelets' crashLoopBackOff cap, e.g. "10s"
     daemons: tuple[DaemonStatus, ...] = ()
     nodes: tuple[NodeStatus, ...] = field(default_factory=tuple)
 
@@ -62,6 +64,8 @@ class LabStatus:
             "apiserver": self.apiserver,
             "kubeconfig": self.kubeconfig,
             "state_dir": self.state_dir,
+            "proxy_mode": self.proxy_mode,
+            "restart_backoff_cap": self.restart_backoff_cap,
             "daemons": [d.to_json() for d in self.daemons],
             "nodes": [n.to_json() for n in self.nodes],
         }
@@ -76,6 +80,8 @@ class LabStatus:
             f"  api server  {self.apiserver}",
             f"  kubeconfig  {self.kubeconfig}",
             f"  state dir   {self.state_dir}",
+            f"  kube-proxy  {self.proxy_mode} mode",
+            f"  kubelets    CrashLoopBackOff capped at {self.restart_backoff_cap}",
         ]
         for daemon in self.daemons:
             lines.append(f"  {daemon.name:<11} {daemon.state} (pid {daemon.pid})")
