@@ -4,25 +4,33 @@ The notebooks teach by calling the components' public API; this package holds on
 otherwise be pasted into every notebook: running `kubectl` against a lab (`kubectl`,
 `kubectl_json`), running a command inside a node's network namespace (`in_node`), waiting for
 something to become true while showing what it waits for (`eventually`), and labelling a plan
-that this host cannot apply (`can_apply`, `show_plan`).
+that this host cannot apply (`can_apply`, `describe_privileges`, `show_plan`).
 
 It holds no component logic: nothing here computes a plan or changes the kernel on its own.
-It sits beside `nodelab.widgets` in the layers (a face), above `nodelab.lab`.
+It sits beside `nodelab.widgets` in the layers (a face), above `nodelab.lab`; it re-exports the
+lab's unprivileged mode, `LoopbackControlPlane` (`nodelab.lab.loopback`), for the notebooks.
 """
 
 from __future__ import annotations
 
 from nodelab.course.kubectl import kubectl, kubectl_json, kubectl_path
-from nodelab.course.loopback import LoopbackControlPlane
 from nodelab.course.node_shell import in_node
-from nodelab.course.plan_only import FORCE_PLAN_ONLY, PLAN_ONLY, can_apply, show_plan
+from nodelab.course.plan_only import (
+    FORCE_PLAN_ONLY,
+    PLAN_ONLY,
+    can_apply,
+    describe_privileges,
+    show_plan,
+)
 from nodelab.course.waiting import eventually
+from nodelab.lab.loopback import LoopbackControlPlane
 
 __all__ = [
     "FORCE_PLAN_ONLY",
     "PLAN_ONLY",
     "LoopbackControlPlane",
     "can_apply",
+    "describe_privileges",
     "eventually",
     "in_node",
     "kubectl",

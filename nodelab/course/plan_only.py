@@ -20,10 +20,22 @@ PLAN_ONLY = "PLAN ONLY (not applied)"
 FORCE_PLAN_ONLY = "NODELAB_PLAN_ONLY"
 
 
+def _forced() -> bool:
+    return os.environ.get(FORCE_PLAN_ONLY, "") not in ("", "0")
+
+
 def can_apply() -> bool:
     """True when this process may change the kernel (root, and plan-only mode not forced)."""
-    forced = os.environ.get(FORCE_PLAN_ONLY, "") not in ("", "0")
-    return os.geteuid() == 0 and not forced
+    return os.geteuid() == 0 and not _forced()
+
+
+def describe_privileges() -> str:
+    """One line for a notebook's first cell: whom the kernel runs as, and what that means."""
+    euid = os.geteuid()
+    if can_apply():
+        return f"kernel euid {euid}: this host can run a lab"
+    why = f"{FORCE_PLAN_ONLY} is set" if _forced() else "not root"
+    return f"kernel euid {euid} ({why}): no privileges here, the privileged steps show their plans"
 
 
 def show_plan(title: str, plan: Any) -> str:

@@ -13,6 +13,7 @@ from nodelab.course import (
     PLAN_ONLY,
     LoopbackControlPlane,
     can_apply,
+    describe_privileges,
     eventually,
     kubectl,
     kubectl_json,
@@ -59,3 +60,14 @@ def test_loopback_control_plane_serves_kubectl_and_leaves_nothing() -> None:
     finally:
         control_plane.stop()
     assert not control_plane.state_dir.exists()
+
+
+@pytest.mark.unit
+def test_the_privileges_line_names_the_euid_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FORCE_PLAN_ONLY, "1")
+    assert describe_privileges() == (
+        f"kernel euid {os.geteuid()} ({FORCE_PLAN_ONLY} is set): no privileges here, "
+        "the privileged steps show their plans")
+    monkeypatch.delenv(FORCE_PLAN_ONLY)
+    expected = "this host can run a lab" if os.geteuid() == 0 else "(not root): no privileges"
+    assert expected in describe_privileges()
