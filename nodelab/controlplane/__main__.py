@@ -37,13 +37,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="changes kept for watch resumption (older ones answer 410)")
     parser.add_argument("--controllers", action="store_true",
                         help="also run the scheduler and controllers in this process")
+    parser.add_argument("--kubelet-certificate-authority", type=Path,
+                        help="verify kubelets' serving certificates against this CA")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host, port = _listen(args.listen)
     try:
-        server = ApiServer(args.state_dir, host, port, args.host, args.watch_history)
+        server = ApiServer(args.state_dir, host, port, args.host, args.watch_history,
+                           args.kubelet_certificate_authority)
     except (NodelabError, OSError) as exc:
         print(f"controlplane: cannot start: {exc}", file=sys.stderr)
         return 1

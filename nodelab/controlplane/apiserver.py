@@ -27,7 +27,8 @@ DEFAULT_PORT = 6443
 
 class ApiServer:
     def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                 hosts: list[str] | None = None, history_limit: int = HISTORY_LIMIT) -> None:
+                 hosts: list[str] | None = None, history_limit: int = HISTORY_LIMIT,
+                 kubelet_ca: Path | None = None) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.host = host
@@ -39,7 +40,7 @@ class ApiServer:
         kubelet_client = self.pki.client_credentials(
             "apiserver-kubelet-client", "kube-apiserver-kubelet-client", ["system:masters"])
         streaming.KUBELET_CLIENT = streaming.KubeletClient(kubelet_client.cert,
-                                                           kubelet_client.key)
+                                                           kubelet_client.key, kubelet_ca)
         self.advertise = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
         self.api = Api(self.registry, self.issuer, f"{self.advertise}:{port}")
         self.http = HttpsServer(host, port, self.pki, self.api, self.admin_token, self.issuer)
@@ -91,7 +92,10 @@ class ApiServer:
                                       if self.host in ("0.0.0.0", "", "::") else self.url,
                                       self.pki.ca_cert, creds.cert, creds.key, creds.user)
         client = k8s_config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
-        self._controllers = ControllerLoop(client, default_controllers()).start()
+        from nodelab.controlplane.controllers.csrsigning import load_ca
+
+        ca = load_ca(self.pki.ca_cert, self.pki.ca_key)
+        self._controllers = ControllerLoop(client, default_controllers(signing_ca=ca)).start()
         log.info("scheduler and controllers started")
 
     def stop(self) -> None:

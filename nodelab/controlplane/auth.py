@@ -9,8 +9,9 @@ Authentication (401 when nothing matches; anonymous requests are refused):
 Authorization follows the Node authorizer plus the NodeRestriction admission plugin for
 `system:node:<name>` users (group `system:nodes`): they may read anything, but may write only
 their own Node (and its status), their own Lease, pods bound to them (status, deletion,
-mirror pods), events, and tokens. Every other authenticated identity may do everything, as a
-cluster without RBAC objects would let `system:masters` do; nodelab does not implement RBAC.
+mirror pods), events, tokens, and new CertificateSigningRequests (never approvals). Every
+other authenticated identity may do everything, as a cluster without RBAC objects would let
+`system:masters` do; nodelab does not implement RBAC.
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, n
         return
     if key == "core/events" or (key == "core/serviceaccounts" and subresource == "token"):
         return
+    if key == "certificates.k8s.io/certificatesigningrequests" and verb == "create" and (
+            not subresource):
+        return  # a node asks for its serving certificate; approving it is someone else's
     if key == "core/pods":
         if verb == "create" and not subresource:
             if ((body or {}).get("spec") or {}).get("nodeName") != node:

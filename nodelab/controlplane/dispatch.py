@@ -35,6 +35,7 @@ from nodelab.controlplane import (
 from nodelab.controlplane.auth import Identity, authorize
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
+from nodelab.controlplane.strategies import CSR_KEY
 from nodelab.controlplane.tokens import TokenIssuer
 
 Object = dict[str, Any]
@@ -258,6 +259,8 @@ class Api:
         if verb == "get":
             return Response(200, encode(registry.get(rt, ns, name)))
         if verb == "create":
+            if rt.storage_key == CSR_KEY and isinstance((body or {}).get("spec"), dict):
+                requestor(body or {}, identity)
             outcome = registry.create(rt, ns, body or {}, query)
             if rt.storage_key == "core/namespaces" and not query.get("dryRun"):
                 self.on_namespace_created(outcome.obj["metadata"]["name"])
@@ -276,6 +279,15 @@ class Api:
                 registry, rt, namespace if rt.namespaced else None,
                 _delete_options(body, query), query))
         raise status.method_not_allowed(f"{method} is not supported")
+
+
+def requestor(csr: Object, identity: Identity) -> None:
+    """A new CSR names who asked (spec.username/groups), as upstream: never the client's say."""
+    spec = csr["spec"]
+    spec["username"] = identity.user
+    spec["groups"] = list(identity.groups)
+    spec.pop("uid", None)
+    spec.pop("extra", None)
 
 
 def _plain_list(rt: ResourceType, query: dict[str, str], accept: str) -> bool:

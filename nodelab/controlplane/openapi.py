@@ -31,7 +31,8 @@ _META_MODELS = {
 _PACKAGES = {"": "io.k8s.api.core.v1", "apps": "io.k8s.api.apps.v1",
              "discovery.k8s.io": "io.k8s.api.discovery.v1",
              "coordination.k8s.io": "io.k8s.api.coordination.v1",
-             "events.k8s.io": "io.k8s.api.events.v1"}
+             "events.k8s.io": "io.k8s.api.events.v1",
+             "certificates.k8s.io": "io.k8s.api.certificates.v1"}
 _SPECIAL: dict[str, Object] = {"object": {"x-kubernetes-int-or-string": True},
             "datetime": {"type": "string", "format": "date-time"},
             "date": {"type": "string", "format": "date"},

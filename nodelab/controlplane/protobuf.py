@@ -114,9 +114,23 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
                            7: ("name", S)},
     "NonResourceAttributes": {1: ("path", S), 2: ("verb", S)},
 }
+# certificates.k8s.io/v1 (`kubectl certificate approve|deny` PUTs the whole object)
+MESSAGES.update({
+    "CertificateSigningRequest": {1: ("metadata", "ObjectMeta"),
+                                  2: ("spec", "CertificateSigningRequestSpec"),
+                                  3: ("status", "CertificateSigningRequestStatus")},
+    "CertificateSigningRequestSpec": {1: ("request", Y), 2: ("username", S), 3: ("uid", S),
+                                      4: ("groups", "[]string"), 5: ("usages", "[]string"),
+                                      7: ("signerName", S), 8: ("expirationSeconds", "*int")},
+    "CertificateSigningRequestStatus": {
+        1: ("conditions", "[]CertificateSigningRequestCondition"), 2: ("certificate", Y)},
+    "CertificateSigningRequestCondition": {1: ("type", S), 6: ("status", S), 2: ("reason", S),
+                                           3: ("message", S), 4: ("lastUpdateTime", "Time"),
+                                           5: ("lastTransitionTime", "Time")},
+})
 KIND_MESSAGES = {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment",
                  "Eviction", "TokenRequest", "Binding", "DeleteOptions", "SelfSubjectReview",
-                 "SelfSubjectAccessReview"}
+                 "SelfSubjectAccessReview", "CertificateSigningRequest"}
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:

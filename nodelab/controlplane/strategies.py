@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from nodelab.controlplane import allocation, defaults
+from nodelab.controlplane import allocation, defaults, objects
 from nodelab.controlplane.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.status import Cause
@@ -23,6 +23,7 @@ Object = dict[str, Any]
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 TOKEN_SECONDS = 3607
+CSR_KEY = "certificates.k8s.io/certificatesigningrequests"
 
 
 def service_account_volume() -> Object:
@@ -67,6 +68,8 @@ def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]
     if rt.storage_key == "core/pods":
         admit_service_account(obj)
         obj["status"] = {}
+    if rt.storage_key == CSR_KEY:
+        obj.pop("status", None)
     defaults.apply_defaults(rt.storage_key, obj)
     if rt.storage_key == "core/services":
         return allocation.allocate(obj, existing_services)
@@ -76,6 +79,9 @@ def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]
 def before_update(rt: ResourceType, new: Object, old: Object, subresource: str,
                   existing_services: list[Object]) -> list[Cause]:
     """Restrict what an update may change; default the result."""
+    if rt.storage_key == CSR_KEY and subresource in ("status", "approval"):
+        csr_status_update(new, old, subresource)
+        return []
     if subresource == "status":
         status = new.get("status")
         new.clear()
@@ -107,6 +113,33 @@ def before_update(rt: ResourceType, new: Object, old: Object, subresource: str,
     if rt.storage_key == "core/services":
         return allocation.carry_over(new, old, existing_services)
     return []
+
+
+def csr_status_update(new: Object, old: Object, subresource: str) -> None:
+    """A CSR's `approval` subresource changes only the conditions (kubectl certificate
+    approve); its `status` subresource (the signer) changes the status but not the decision."""
+    wanted = copy.deepcopy(new.get("status") or {})
+    new.clear()
+    new.update(copy.deepcopy(old))
+    status = new.setdefault("status", {})
+    old_conditions = status.get("conditions") or []
+    conditions = list(wanted.get("conditions") or [])
+    if subresource == "approval":
+        status["conditions"] = conditions
+    else:
+        decisions = [c for c in old_conditions if c.get("type") in ("Approved", "Denied")]
+        status["conditions"] = decisions + [c for c in conditions
+                                            if c.get("type") not in ("Approved", "Denied")]
+        if "certificate" in wanted:
+            status["certificate"] = wanted["certificate"]
+    stamp = objects.now()
+    for condition in status["conditions"]:
+        if isinstance(condition, dict):
+            condition.setdefault("lastUpdateTime", stamp)
+            condition.setdefault("lastTransitionTime", stamp)
+            condition.setdefault("status", "True")
+    if not status["conditions"]:
+        del status["conditions"]
 
 
 def _carry_mounts(spec: Object, old_spec: Object) -> None:

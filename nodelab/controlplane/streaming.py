@@ -2,8 +2,10 @@
 
 kube-apiserver does not run containers; it finds the pod's node, and forwards the request to
 that node's kubelet (`status.daemonEndpoints.kubeletEndpoint.Port`, 10250 by default, at the
-node's InternalIP), authenticating with a client certificate and, as upstream does when no
-`--kubelet-certificate-authority` is set, without verifying the kubelet's serving cert:
+node's InternalIP), authenticating with a client certificate. With
+`--kubelet-certificate-authority` (what a lab sets: the cluster CA, which signs every kubelet's
+serving certificate, directly or through the CSR API) the kubelet's certificate must be
+signed by it for the node's address; without it, as upstream, it is not verified:
 
     pods/log         -> GET /containerLogs/{ns}/{pod}/{container}?follow=...   (streamed back)
     pods/exec        -> /exec/{ns}/{pod}/{container}?command=...&stdin=...     (upgraded)
@@ -45,15 +47,21 @@ _HOP_HEADERS = {"host", "authorization", "content-length", "accept-encoding"}
 
 @dataclass(frozen=True)
 class KubeletClient:
-    """How the API server reaches kubelets: its client certificate (may be absent in tests)."""
+    """How the API server reaches kubelets: its client certificate (may be absent in tests)
+    and, as `--kubelet-certificate-authority`, the CA that must have signed each kubelet's
+    serving certificate for the node's address (None: not verified, upstream's default)."""
 
     cert: Path | None = None
     key: Path | None = None
+    ca: Path | None = None
 
     def context(self) -> ssl.SSLContext:
         context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        if self.ca is not None:
+            context.load_verify_locations(str(self.ca))
+        else:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
         if self.cert and self.key:
             context.load_cert_chain(str(self.cert), str(self.key))
         return context
@@ -73,7 +81,7 @@ class Tunnel:
 
     def run(self, downstream: socket.socket, buffered: BinaryIO) -> None:
         raw = socket.create_connection((self.host, self.port), timeout=10)
-        upstream = self.client.context().wrap_socket(raw)
+        upstream = self.client.context().wrap_socket(raw, server_hostname=self.host)
         upstream.settimeout(None)
         downstream.settimeout(None)
         try:
@@ -155,7 +163,7 @@ def respond(registry: Registry, sub: str, namespace: str, name: str, target: str
 
 
 def node_proxy(registry: Registry, node_name: str, path: str, target: str, method: str,
-               body: bytes, client: KubeletClient = KUBELET_CLIENT) -> Response:
+               body: bytes, client: KubeletClient | None = None) -> Response:
     """`nodes/{name}/proxy/{path}`: any request passed to that node's kubelet, answer streamed
     back (`kubectl get --raw /api/v1/nodes/node1/proxy/stats/summary`)."""
     node = registry.store.get("core/nodes", "", node_name)
@@ -164,7 +172,7 @@ def node_proxy(registry: Registry, node_name: str, path: str, target: str, metho
     host, port = _node_endpoint(node, node_name)
     query = target.split("?", 1)[1] if "?" in target else ""
     url = (path or "/") + (f"?{query}" if query else "")
-    return _forward(host, port, method, url, body, client)
+    return _forward(host, port, method, url, body, client or KUBELET_CLIENT)
 
 
 def _log(host: str, port: int, url: str, client: KubeletClient) -> Response:

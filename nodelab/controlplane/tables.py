@@ -187,6 +187,25 @@ def _event_row(obj: Object) -> list[Any]:
             f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}", obj.get("message", "")]
 
 
+def _csr_row(csr: Object) -> list[Any]:
+    spec = csr.get("spec") or {}
+    seconds = spec.get("expirationSeconds")
+    duration = "<none>"
+    if isinstance(seconds, int):
+        duration = human_duration_seconds(seconds)
+    conditions = [str(c.get("type")) for c in (csr.get("status") or {}).get("conditions") or []
+                  if c.get("status", "True") == "True"]
+    if (csr.get("status") or {}).get("certificate"):
+        conditions.append("Issued")
+    return [_name(csr), _age(csr), spec.get("signerName", ""), spec.get("username", ""),
+            duration, ",".join(conditions) or "Pending"]
+
+
+def human_duration_seconds(seconds: int) -> str:
+    then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
+    return human_duration(then.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
 S, I_ = "string", "integer"
 PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "core/pods": ([("Name", S, 0), ("Ready", S, 0), ("Status", S, 0), ("Restarts", S, 0),
@@ -223,6 +242,9 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "coordination.k8s.io/leases": ([("Name", S, 0), ("Holder", S, 0), ("Age", S, 0)],
                                    lambda o: [_name(o), (o.get("spec") or {}).get(
                                        "holderIdentity", ""), _age(o)]),
+    "certificates.k8s.io/certificatesigningrequests": (
+        [("Name", S, 0), ("Age", S, 0), ("SignerName", S, 0), ("Requestor", S, 0),
+         ("RequestedDuration", S, 0), ("Condition", S, 0)], _csr_row),
     "core/events": ([("Last Seen", S, 0), ("Type", S, 0), ("Reason", S, 0), ("Object", S, 0),
                      ("Message", S, 0)], _event_row),
 }

@@ -41,6 +41,8 @@ RESOURCES = {
     "leases": Resource("/apis/coordination.k8s.io/v1", "leases", True),
     "replicasets": Resource("/apis/apps/v1", "replicasets", True),
     "deployments": Resource("/apis/apps/v1", "deployments", True),
+    "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
+                                           "certificatesigningrequests", False),
 }
 
 

@@ -3,9 +3,10 @@
 It issues the lab's PKI (a CA, the API server's certificate for the gateway and loopback, an
 admin identity) under `<state>/controlplane/pki`, writes the admin kubeconfig that
 `nodelab kubeconfig` prints, and starts `python -m nodelab.controlplane` listening on
-`<gateway>:6443`, ready when `/readyz` answers; then the scheduler and controllers
+`<gateway>:6443`, ready when `/readyz` answers, verifying kubelets' serving certificates
+against the lab CA; then the scheduler and controllers
 (`python -m nodelab.controlplane.controllers`), a separate process as kube-scheduler and
-kube-controller-manager are upstream.
+kube-controller-manager are upstream, with the CA's key for the CSR signer.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class StartControlPlane:
             name="controlplane",
             argv=(sys.executable, "-m", "nodelab.controlplane",
                   "--state-dir", str(ctx.paths.root / "controlplane"),
-                  "--listen", f"{ctx.topology.gateway}:{APISERVER_PORT}"),
+                  "--listen", f"{ctx.topology.gateway}:{APISERVER_PORT}",
+                  "--kubelet-certificate-authority", str(pki.ca_cert)),
             ready=http_ready(f"{ctx.topology.apiserver_url}/readyz", context),
             ready_timeout=60.0,
         )
@@ -43,5 +45,7 @@ class StartControlPlane:
         ctx.supervisor.start(DaemonSpec(
             name="controllers",
             argv=(sys.executable, "-m", "nodelab.controlplane.controllers",
-                  "--kubeconfig", str(ctx.paths.kubeconfig)),
+                  "--kubeconfig", str(ctx.paths.kubeconfig),
+                  "--cluster-signing-cert-file", str(pki.ca_cert),
+                  "--cluster-signing-key-file", str(pki.ca_key)),
         ), ctx.progress)

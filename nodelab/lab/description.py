@@ -1,5 +1,6 @@
-"""`lab.json`: what a lab is (its name, subnet, node count, kube-proxy mode and the kubelets'
-CrashLoopBackOff cap), fixed at its first `up`.
+"""`lab.json`: what a lab is (its name, subnet, node count, kube-proxy mode, the kubelets'
+CrashLoopBackOff cap and, for a joined lab, the API server it joined), fixed at its first
+`up` (or `join`).
 
 Later `up`s read it back, so the lab keeps its addresses for its whole life even if the host's
 routes change meanwhile.
@@ -23,6 +24,9 @@ class LabDescription:
     proxy_mode: str = "iptables"  # kube-proxy's mode on every node: iptables | nftables
     # every kubelet's crashLoopBackOff.maxContainerRestartPeriod, seconds (None: upstream's 300 s)
     max_restart_backoff: float | None = None
+    runtime: str = "nodelab"  # every node's CRI runtime: nodelab | containerd
+    # the API server a joined lab's nodes joined (`nodelab join`); "" for an embedded lab
+    joined: str = ""
 
     @property
     def topology(self) -> Topology:
@@ -32,7 +36,8 @@ class LabDescription:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         data = {"name": self.name, "subnet": str(self.subnet), "nodes": self.nodes,
-                "proxy_mode": self.proxy_mode, "max_restart_backoff": self.max_restart_backoff}
+                "proxy_mode": self.proxy_mode, "max_restart_backoff": self.max_restart_backoff,
+                "runtime": self.runtime, "joined": self.joined}
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.replace(path)
 
@@ -43,6 +48,7 @@ class LabDescription:
             cap = data.get("max_restart_backoff")  # absent in lab.json files from before the knob
             return cls(str(data["name"]), ipaddress.IPv4Network(data["subnet"]), int(data["nodes"]),
                        str(data.get("proxy_mode", "iptables")),
-                       None if cap is None else float(cap))
+                       None if cap is None else float(cap), str(data.get("runtime", "nodelab")),
+                       str(data.get("joined") or ""))
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None

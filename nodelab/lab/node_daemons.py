@@ -4,66 +4,84 @@ Per node, in this order (each waits for the one before):
 
 | daemon | command | ready when |
 |---|---|---|
-| `runtime` | `python -m nodelab.runtime` (CRI v1 on `nodes/<n>/runtime.sock`) | socket accepts |
+| `runtime` | `python -m nodelab.runtime`, or containerd (`runtime_daemon.py`): CRI v1 on `nodes/<n>/runtime.sock` | socket accepts |
 | `podnet` | `python -m nodelab.podnet` (the node's CNI conflist and pod routes) | started |
 | `kubelet` | `python -m nodelab.kubelet` (registers the Node, runs its pods) | port 10250 accepts |
 | `proxy` | `python -m nodelab.proxy` (Service DNAT, the lab's mode) | started |
 
 Each node daemon talks to the API server with its own kubeconfig: the kubelet as
 `system:node:<name>`, the others as the lab admin (nodelab's stand-ins for the service accounts
-kube-proxy and kindnet use).
+kube-proxy and kindnet use). A node of a joined lab (`JoinedNode`, see join.py) has its
+cluster name, a client certificate from TLS bootstrap, a serving certificate through the CSR
+API, and the lab's label and taint.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
-from nodelab.cni import default_plugin_path
 from nodelab.controlplane.pki import write_kubeconfig
 from nodelab.lab.context import LabContext
 from nodelab.lab.controlplane_step import lab_pki
-from nodelab.lab.daemons import DaemonSpec, tcp_ready, unix_socket_ready
+from nodelab.lab.daemons import DaemonSpec, tcp_ready
+from nodelab.lab.runtime_daemon import runtime_spec
 from nodelab.lab.topology import NodePlan
 
 KUBELET_PORT = 10250
 
 
-def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
+@dataclass(frozen=True)
+class JoinedNode:
+    """What differs for a node of a joined lab (`nodelab join`): its name in the cluster, the
+    kubeconfig with its bootstrapped client certificate, the cluster CA (trusted for client
+    certificates on :10250), and the labels and taints it registers with. Its serving
+    certificate comes through the CSR API (`serverTLSBootstrap`)."""
+
+    kube_name: str
+    kubelet_kubeconfig: Path
+    cluster_ca: Path
+    labels: str  # k=v,...
+    taints: str  # k=v:Effect,...
+
+
+def node_specs(ctx: LabContext, node: NodePlan,
+               joined: JoinedNode | None = None) -> list[DaemonSpec]:
     paths, topology = ctx.paths, ctx.topology
     home = paths.node(node.name)
     home.mkdir(parents=True, exist_ok=True)
-    pki = lab_pki(ctx)
-    credentials = pki.node_credentials(node.name)
-    serving = pki.serving_credentials(f"kubelet-{node.name}", f"{node.name}@kubelet",
-                                      [str(node.ip), node.name])
-    kubelet_kubeconfig = write_kubeconfig(home / "kubelet.kubeconfig", topology.apiserver_url,
-                                          pki.ca_cert, credentials.cert, credentials.key,
-                                          credentials.user)
+    kube_name = joined.kube_name if joined else node.name
+    if joined is None:
+        pki = lab_pki(ctx)
+        credentials = pki.node_credentials(node.name)
+        serving = pki.serving_credentials(f"kubelet-{node.name}", f"{node.name}@kubelet",
+                                          [str(node.ip), node.name])
+        kubelet_kubeconfig = write_kubeconfig(home / "kubelet.kubeconfig",
+                                              topology.apiserver_url, pki.ca_cert,
+                                              credentials.cert, credentials.key,
+                                              credentials.user)
+        kubelet_tls: tuple[str, ...] = (
+            "--client-ca-file", str(pki.ca_cert), "--tls-cert-file", str(serving.cert),
+            "--tls-private-key-file", str(serving.key))
+    else:
+        kubelet_kubeconfig = joined.kubelet_kubeconfig
+        kubelet_tls = ("--client-ca-file", str(joined.cluster_ca),
+                       "--node-labels", joined.labels, "--register-with-taints", joined.taints)
     admin_kubeconfig = paths.kubeconfig
     python = sys.executable
     cni_conf = home / "cni" / "net.d"
-    plugin_path = ":".join(str(p) for p in default_plugin_path())
     env = {"NODELAB_NODE": node.name}
     cgroup_root = f"/{ctx.names.cgroup()}/{node.name}"
     kubelet_config = home / "kubelet-config.yaml"
-    kubelet_config.write_text(kubelet_config_text(cgroup_root, ctx.description.max_restart_backoff))
+    kubelet_config.write_text(kubelet_config_text(cgroup_root, ctx.description.max_restart_backoff)
+                              + ("serverTLSBootstrap: true\n" if joined else ""))
     return [
-        DaemonSpec(
-            name=f"{node.name}/runtime",
-            argv=(python, "-m", "nodelab.runtime", "--state-dir", str(home / "runtime"),
-                  "--socket", str(paths.cri_socket(node.name)),
-                  "--cni-conf-dir", str(cni_conf), "--cni-bin-dir", plugin_path,
-                  "--cgroup-root", cgroup_root,
-                  "--netns-prefix", node.netns,
-                  "--insecure-registry", topology.registry,
-                  "--stream-address", str(node.ip)),
-            netns=node.netns, env=env,
-            ready=unix_socket_ready(paths.cri_socket(node.name)),
-        ),
+        runtime_spec(ctx, node, cni_conf, cgroup_root),
         DaemonSpec(
             name=f"{node.name}/podnet",
             argv=(python, "-m", "nodelab.podnet", "--kubeconfig", str(admin_kubeconfig),
-                  "--node-name", node.name, "--cni-conf-dir", str(cni_conf),
+                  "--node-name", kube_name, "--cni-conf-dir", str(cni_conf),
                   "--data-dir", str(home / "cni" / "networks")),
             netns=node.netns, env=env,
         ),
@@ -71,18 +89,17 @@ def node_specs(ctx: LabContext, node: NodePlan) -> list[DaemonSpec]:
             name=f"{node.name}/kubelet",
             argv=(python, "-m", "nodelab.kubelet", "--kubeconfig", str(kubelet_kubeconfig),
                   "--cri-endpoint", f"unix://{paths.cri_socket(node.name)}",
-                  "--node-name", node.name, "--node-ip", str(node.ip),
+                  "--node-name", kube_name, "--node-ip", str(node.ip),
                   "--state-dir", str(home / "kubelet"), "--config", str(kubelet_config),
-                  "--client-ca-file", str(pki.ca_cert),
-                  "--tls-cert-file", str(serving.cert),
-                  "--tls-private-key-file", str(serving.key)),
+                  *kubelet_tls),
             netns=node.netns, env=env,
-            ready=tcp_ready(str(node.ip), KUBELET_PORT),
+            # a joined kubelet serves once its serving CSR is approved: join waits for that
+            ready=None if joined else tcp_ready(str(node.ip), KUBELET_PORT),
         ),
         DaemonSpec(
             name=f"{node.name}/proxy",
             argv=(python, "-m", "nodelab.proxy", "--kubeconfig", str(admin_kubeconfig),
-                  "--node-name", node.name, "--mode", ctx.description.proxy_mode,
+                  "--node-name", kube_name, "--mode", ctx.description.proxy_mode,
                   "--metrics-file", str(home / "proxy-metrics.json")),
             netns=node.netns, env=env,
         ),

@@ -1,4 +1,5 @@
-"""`python -m nodelab.controlplane.controllers --kubeconfig K`: scheduler + controllers.
+"""`python -m nodelab.controlplane.controllers --kubeconfig K`: scheduler + controllers
+(+ the CSR signer, given the CA's files).
 
 The lab runs this beside the API server process, as kube-scheduler and
 kube-controller-manager run beside kube-apiserver: clients of the API, restartable on their own.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from kubernetes import config
 
+from nodelab.controlplane.controllers.csrsigning import load_ca
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
 from nodelab.controlplane.controllers.setup import start_controllers
 
@@ -30,12 +32,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds without a heartbeat before a node is Unknown")
     parser.add_argument("--resync", type=float, default=1.0,
                         help="seconds between syncs of the time-driven controllers")
+    parser.add_argument("--cluster-signing-cert-file", type=Path,
+                        help="the CA certificate that signs approved kubelet CSRs")
+    parser.add_argument("--cluster-signing-key-file", type=Path,
+                        help="its private key (both flags, or no CSR signer runs)")
     args = parser.parse_args(argv)
+    if bool(args.cluster_signing_cert_file) != bool(args.cluster_signing_key_file):
+        parser.error("give both --cluster-signing-cert-file and --cluster-signing-key-file")
+    signing_ca = (load_ca(args.cluster_signing_cert_file, args.cluster_signing_key_file)
+                  if args.cluster_signing_cert_file else None)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     api = config.new_client_from_config(str(args.kubeconfig))  # type: ignore[no-untyped-call]
     loop = start_controllers(api, dt.timedelta(seconds=args.node_monitor_grace_period),
-                             args.resync)
+                             args.resync, signing_ca)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

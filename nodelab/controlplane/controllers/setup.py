@@ -6,6 +6,8 @@ import datetime as dt
 
 from kubernetes.client import ApiClient
 
+from nodelab.controlplane.controllers.csrsigning import CSRSigningController
+from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA
 from nodelab.controlplane.controllers.deployments import DeploymentController
 from nodelab.controlplane.controllers.endpointslices import EndpointSliceController
 from nodelab.controlplane.controllers.garbagecollector import GarbageCollector
@@ -18,8 +20,10 @@ from nodelab.controlplane.controllers.replicasets import ReplicaSetController
 from nodelab.controlplane.scheduler.loop import SchedulerController
 
 
-def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD) -> list[Controller]:
-    return [
+def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
+                        signing_ca: ClusterCA | None = None) -> list[Controller]:
+    signer: list[Controller] = [CSRSigningController(signing_ca)] if signing_ca else []
+    return [*signer,
         SchedulerController(),
         NodeIpamController(),
         NodeLifecycleController(node_grace),
@@ -32,5 +36,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD) -> list[Control
 
 
 def start_controllers(api_client: ApiClient, node_grace: dt.timedelta = GRACE_PERIOD,
-                      resync: float = 1.0) -> ControllerLoop:
-    return ControllerLoop(api_client, default_controllers(node_grace), resync).start()
+                      resync: float = 1.0, signing_ca: ClusterCA | None = None
+                      ) -> ControllerLoop:
+    return ControllerLoop(api_client, default_controllers(node_grace, signing_ca),
+                          resync).start()

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from nodelab.controlplane.status import Cause
+from nodelab.controlplane.validation.certificates import validate_csr, validate_csr_update
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.others import (
     validate_data,
@@ -31,6 +32,7 @@ from nodelab.controlplane.validation.workloads import validate_workload, validat
 Object = dict[str, Any]
 
 SERVICE_CIDR = "10.96.0.0/16"
+CSR_KEY = "certificates.k8s.io/certificatesigningrequests"
 _LABEL_NAMES = ("core/namespaces", "core/services")
 
 
@@ -105,4 +107,9 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
             validate_immutable_data(errors, obj, old)
     elif storage_key == "coordination.k8s.io/leases":
         validate_lease(errors, obj)
+    elif storage_key == CSR_KEY:
+        if old is None:
+            validate_csr(errors, obj)
+        else:
+            validate_csr_update(errors, obj, old)
     return errors.causes

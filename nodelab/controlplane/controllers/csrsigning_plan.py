@@ -1,0 +1,81 @@
+"""What the CSR signer does with one CertificateSigningRequest (kube-controller-manager's
+csrsigning controller), as a pure function of the request and the cluster CA.
+
+Only requests that are `Approved` (and not `Denied` or `Failed`), not yet issued, and for one
+of the signers this cluster runs (`kubernetes.io/kube-apiserver-client-kubelet`,
+`kubernetes.io/kubelet-serving`) are touched. A request the signer may not sign (wrong
+subject, SANs or usages: see `certificates.signer_refusal`) gets a `Failed` condition with
+reason `SignerValidationFailure`, as upstream; otherwise `status.certificate` is set to a
+certificate from the cluster CA valid for `spec.expirationSeconds` (default one year, never
+past the CA's own end).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+
+from nodelab.controlplane.certificates import (
+    DEFAULT_DURATION,
+    KUBELET_CLIENT_SIGNER,
+    KUBELET_SERVING_SIGNER,
+    BadRequest,
+    issue,
+    parse_request,
+    signer_refusal,
+)
+
+Object = dict[str, Any]
+SIGNERS = (KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER)
+
+
+@dataclass(frozen=True)
+class ClusterCA:
+    cert: x509.Certificate
+    key: CertificateIssuerPrivateKeyTypes
+
+
+def _conditions(csr: Object) -> dict[str, Object]:
+    return {str(c.get("type")): c for c in (csr.get("status") or {}).get("conditions") or []
+            if isinstance(c, dict) and c.get("status", "True") == "True"}
+
+
+def pending_for_signer(csr: Object) -> bool:
+    """Approved, not denied or failed, not issued, and ours to sign."""
+    conditions = _conditions(csr)
+    return ("Approved" in conditions and "Denied" not in conditions
+            and "Failed" not in conditions
+            and not (csr.get("status") or {}).get("certificate")
+            and (csr.get("spec") or {}).get("signerName") in SIGNERS)
+
+
+def signed_status(csr: Object, ca: ClusterCA,
+                  now: datetime.datetime | None = None) -> Object | None:
+    """The status to write for `csr` (None: nothing to do)."""
+    if not pending_for_signer(csr):
+        return None
+    spec = csr.get("spec") or {}
+    status: Object = dict(csr.get("status") or {})
+    try:
+        request = parse_request(str(spec.get("request", "")))
+        refusal = signer_refusal(str(spec["signerName"]), request, list(spec.get("usages") or []))
+    except BadRequest as exc:
+        request, refusal = None, f"invalid request: {exc}"
+    if refusal is not None or request is None:
+        moment = (now or datetime.datetime.now(datetime.timezone.utc)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        status["conditions"] = [*status.get("conditions", []), {
+            "type": "Failed", "status": "True", "reason": "SignerValidationFailure",
+            "message": refusal, "lastUpdateTime": moment, "lastTransitionTime": moment}]
+        return status
+    seconds = spec.get("expirationSeconds")
+    duration = (datetime.timedelta(seconds=int(seconds)) if isinstance(seconds, int)
+                else DEFAULT_DURATION)
+    pem = issue(request, list(spec.get("usages") or []), ca.cert, ca.key, duration, now)
+    status["certificate"] = base64.b64encode(pem).decode()
+    return status
