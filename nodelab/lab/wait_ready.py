@@ -38,11 +38,15 @@ class WaitNodesReady:
     def __init__(self, timeout: float = READY_TIMEOUT) -> None:
         self.timeout = timeout
 
+    def node_names(self, ctx: LabContext) -> list[str]:
+        """The Node objects to wait for (a joined lab's have other names)."""
+        return [node.name for node in ctx.topology.nodes]
+
     def execute(self, ctx: LabContext) -> None:
         kubeconfig = str(ctx.paths.kubeconfig)
         api = config.new_client_from_config(kubeconfig)  # type: ignore[no-untyped-call]
         rest = Rest(api)
-        wanted = [node.name for node in ctx.topology.nodes]
+        wanted = self.node_names(ctx)
         deadline = time.monotonic() + self.timeout
         said: dict[str, tuple[str, str]] = {}
         while True:

@@ -1,0 +1,231 @@
+"""Joining an existing cluster (`nodelab join --kubeconfig K`): a lab without a control plane.
+
+A joined lab has the same bridge, node namespaces, registry and node daemons as an embedded
+lab, but its nodes register with the cluster of the given kubeconfig. Steps, in order:
+
+1. the lab bridge and node namespaces (as `up`);
+2. the lab registry with the demo images (pods on joined nodes use `<gateway>:5000/...`);
+3. the API relay (`api_relay.py`): `<gateway>:6443` -> the cluster's API server, in the root
+   namespace, so node namespaces reach the cluster without NAT or forwarding;
+4. TLS bootstrap (`tls_bootstrap.py`): each kubelet's client certificate through the CSR API;
+5. the node daemons: runtime, podnet, kubelet (serving certificate through the CSR API,
+   `serverTLSBootstrap`), kube-proxy; node names `<lab>-node<i>`, label
+   `nodelab.dev/lab=<lab>` and taint `nodelab.dev/lab=true:NoSchedule`;
+6. approving the kubelets' serving CSRs (this lab's nodes only), then waiting for Ready.
+
+The lab keeps a copy of the original access (`cluster.kubeconfig`: what `join` and `down` use
+from the root namespace) and writes `kubeconfig`, the same access through the relay (what
+kube-proxy and podnet use, and what `nodelab kubeconfig` prints). `down` deletes the lab's
+Node objects from the cluster (best effort) before removing everything else.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from nodelab.errors import NodelabError
+from nodelab.host import netlink
+from nodelab.kube.rest import Rest
+from nodelab.lab.context import LabContext, Progress
+from nodelab.lab.daemons import DaemonSpec, tcp_ready
+from nodelab.lab.demo_images import PushDemoImages
+from nodelab.lab.description import LabDescription
+from nodelab.lab.join_kubeconfig import ClusterAccess, client_certificate_user
+from nodelab.lab.names import MAX_NODES, LabNames
+from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
+from nodelab.lab.node_daemons import KUBELET_PORT, JoinedNode, node_specs
+from nodelab.lab.paths import LabPaths
+from nodelab.lab.registry import StartRegistry
+from nodelab.lab.tls_bootstrap import approve_serving, client_certificate
+from nodelab.lab.topology import APISERVER_PORT, NodePlan, choose_subnet
+from nodelab.lab.wait_ready import WaitNodesReady
+
+LAB_LABEL = "nodelab.dev/lab"
+LAB_TAINT = f"{LAB_LABEL}=true:NoSchedule"
+SERVING_TIMEOUT = 90.0
+
+
+def cluster_kubeconfig(paths: LabPaths) -> Path:
+    """The lab's copy of the access it was given (root namespace: join and down use it)."""
+    return paths.root / "cluster.kubeconfig"
+
+
+def cluster_ca(paths: LabPaths) -> Path:
+    return paths.root / "cluster-ca.crt"
+
+
+def kube_node_name(lab: str, node: NodePlan) -> str:
+    """A joined node's name in the cluster: the lab's name keeps it apart from the cluster's
+    own nodes (and from other labs joined to it)."""
+    return f"{lab}-{node.name}"
+
+
+def _api(kubeconfig: Path) -> Any:
+    return k8s_config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+
+
+def check_reachable(access: ClusterAccess, timeout: float = 5.0) -> None:
+    """Fail clearly, before anything is created, when the API server does not answer."""
+    host, port = access.endpoint
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise NodelabError(
+            f"cannot reach the API server {access.server} from this machine ({exc}): is the "
+            "cluster running, and is this its kubeconfig?") from exc
+
+
+class StartApiRelay:
+    name = "API relay"
+
+    def execute(self, ctx: LabContext) -> None:
+        access = ClusterAccess.load(cluster_kubeconfig(ctx.paths))
+        host, port = access.endpoint
+        gateway = str(ctx.topology.gateway)
+        ctx.supervisor.start(DaemonSpec(
+            name="apirelay",
+            argv=(sys.executable, "-m", "nodelab.lab.api_relay",
+                  "--listen", f"{gateway}:{APISERVER_PORT}", "--target", f"{host}:{port}"),
+            ready=tcp_ready(gateway, APISERVER_PORT), ready_timeout=20.0,
+        ), ctx.progress)
+
+
+def joined_nodes(ctx: LabContext) -> dict[str, NodePlan]:
+    return {kube_node_name(ctx.names.lab, node): node for node in ctx.topology.nodes}
+
+
+class BootstrapKubelets:
+    name = "TLS bootstrap (kubelet client certificates)"
+
+    def execute(self, ctx: LabContext) -> None:
+        rest = Rest(_api(cluster_kubeconfig(ctx.paths)))
+        relayed = ClusterAccess.load(ctx.paths.kubeconfig)
+        for kube_name, node in joined_nodes(ctx).items():
+            ctx.progress(f"{kube_name}: client certificate through the CSR API")
+            cert, key = client_certificate(rest, kube_name, ctx.paths.node(node.name) / "pki")
+            access = relayed.with_user(client_certificate_user(cert.read_bytes(),
+                                                               key.read_bytes()))
+            access.write(ctx.paths.node(node.name) / "kubelet.kubeconfig",
+                         user=f"system:node:{kube_name}")
+
+
+class StartJoinedNodeDaemons:
+    name = "node daemons"
+
+    def execute(self, ctx: LabContext) -> None:
+        for kube_name, node in joined_nodes(ctx).items():
+            joined = JoinedNode(
+                kube_name=kube_name,
+                kubelet_kubeconfig=ctx.paths.node(node.name) / "kubelet.kubeconfig",
+                cluster_ca=cluster_ca(ctx.paths),
+                labels=f"{LAB_LABEL}={ctx.names.lab}",
+                taints=LAB_TAINT,
+            )
+            for spec in node_specs(ctx, node, joined):
+                ctx.supervisor.start(spec, ctx.progress)
+
+
+class ApproveServingCertificates:
+    name = "kubelet serving certificates (CSR API)"
+
+    def __init__(self, timeout: float = SERVING_TIMEOUT) -> None:
+        self.timeout = timeout
+
+    def execute(self, ctx: LabContext) -> None:
+        rest = Rest(_api(cluster_kubeconfig(ctx.paths)))
+        nodes = {name: str(node.ip) for name, node in joined_nodes(ctx).items()}
+        deadline = time.monotonic() + self.timeout
+        while True:
+            issued = approve_serving(rest, nodes, ctx.progress)
+            if issued >= set(nodes):
+                break
+            if time.monotonic() > deadline:
+                missing = ", ".join(sorted(set(nodes) - issued))
+                raise NodelabError(
+                    f"no serving certificate for {missing} after {self.timeout:.0f}s: see "
+                    f"`kubectl get csr` and the kubelet logs in {ctx.paths.logs}")
+            time.sleep(1.0)
+        for node in ctx.topology.nodes:
+            ready = tcp_ready(str(node.ip), KUBELET_PORT)
+            while not ready.check():
+                if time.monotonic() > deadline:
+                    raise NodelabError(f"the kubelet of {node.name} does not serve on "
+                                       f"{node.ip}:{KUBELET_PORT}; see {ctx.paths.logs}")
+                time.sleep(0.2)
+
+
+class WaitJoinedNodesReady(WaitNodesReady):
+    def node_names(self, ctx: LabContext) -> list[str]:
+        return list(joined_nodes(ctx))
+
+
+def join_steps() -> Sequence[Any]:
+    return (CreateLabBridge(), CreateNodeNamespaces(), StartRegistry(), PushDemoImages(),
+            StartApiRelay(), BootstrapKubelets(), StartJoinedNodeDaemons(),
+            ApproveServingCertificates(), WaitJoinedNodesReady())
+
+
+def prepare_join(kubeconfig: Path, name: str, nodes: int, paths: LabPaths,
+                 existing: LabDescription | None) -> LabDescription:
+    """Check the request and write the lab's description and kubeconfigs (under its lock)."""
+    LabNames(name)
+    if not 1 <= nodes <= MAX_NODES:
+        raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
+    access = ClusterAccess.load(Path(kubeconfig))
+    access.ca_pem  # noqa: B018 - fails clearly when the kubeconfig has no CA
+    if existing is not None and not existing.joined:
+        raise NodelabError(f"lab {name} is an embedded lab (`nodelab up`), not a joined one: "
+                           f"take it down first (`nodelab down --name {name}`) or pick "
+                           "another name")
+    if existing is not None and (existing.joined, existing.nodes) != (access.server, nodes):
+        raise NodelabError(f"lab {name} joined {existing.joined} with {existing.nodes} node(s),"
+                           f" not {access.server} with {nodes}: take it down first "
+                           f"(`nodelab down --name {name}`)")
+    check_reachable(access)
+    if not netlink.is_root():
+        raise NodelabError(f"cannot join lab {name}: not root (network namespaces, bridges "
+                           "and cgroups need root; see `nodelab doctor`)")
+    description = existing or LabDescription(name, choose_subnet(name, netlink.host_routes()),
+                                             nodes, joined=access.server)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    access.write(cluster_kubeconfig(paths))
+    cluster_ca(paths).write_bytes(access.ca_pem)
+    gateway = str(description.topology.gateway)
+    access.relayed(gateway, APISERVER_PORT).write(paths.kubeconfig)
+    description.save(paths.description)
+    return description
+
+
+def forget_nodes(name: str, paths: LabPaths, progress: Progress) -> None:
+    """Delete a joined lab's Node objects from its cluster (best effort, says what failed)."""
+    description = LabDescription.load(paths.description)
+    kubeconfig = cluster_kubeconfig(paths)
+    if description is None or not description.joined or not kubeconfig.exists():
+        return
+    try:
+        core = k8s.CoreV1Api(_api(kubeconfig))
+    except Exception as exc:  # noqa: BLE001 - best effort: say it and go on
+        progress(f"cannot read {kubeconfig} to remove this lab's nodes: {exc}")
+        return
+    for node in description.topology.nodes:
+        kube_name = kube_node_name(name, node)
+        try:
+            core.delete_node(kube_name, _request_timeout=5)
+            progress(f"removed Node {kube_name} from {description.joined}")
+        except k8s.ApiException as exc:
+            if exc.status != 404:
+                progress(f"could not remove Node {kube_name} from {description.joined} "
+                         f"({exc.status} {exc.reason}): `kubectl delete node {kube_name}`")
+        except Exception as exc:  # noqa: BLE001 - an unreachable cluster must not stop down
+            progress(f"could not reach {description.joined} to remove Node {kube_name} "
+                     f"({type(exc).__name__}): remove it yourself with "
+                     f"`kubectl delete node {kube_name}` when the cluster is back")
