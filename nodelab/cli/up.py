@@ -1,5 +1,5 @@
-"""`nodelab up [--name L] [--nodes N] [--proxy-mode M] [--max-restart-backoff D]`: bring a lab
-up (or check it, if it is up already)."""
+"""`nodelab up [--name L] [--nodes N] [--proxy-mode M] [--max-restart-backoff D]
+[--runtime nodelab|containerd]`: bring a lab up (or check it, if it is up already)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="cap of every kubelet's CrashLoopBackOff, 1s to 5m, e.g. 10s for "
                              "short demos (crashLoopBackOff.maxContainerRestartPeriod; "
                              "default upstream's 5m)")
+    parser.add_argument("--runtime", choices=("nodelab", "containerd"), default="nodelab",
+                        help="every node's CRI runtime: nodelab's own, or Debian's containerd "
+                             "(default nodelab)")
     parser.set_defaults(func=run)
 
 
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"bringing lab {args.name} up with {args.nodes} node(s)", file=sys.stderr)
     lab = Lab.up(args.name, args.nodes, proxy_mode=args.proxy_mode,
-                 max_restart_backoff=args.max_restart_backoff)
+                 max_restart_backoff=args.max_restart_backoff, runtime=args.runtime)
     print(f"lab {lab.name} is up in {time.monotonic() - started:.1f}s", file=sys.stderr)
     print(lab.status().render())
     return 0

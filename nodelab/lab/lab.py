@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import re
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from nodelab.lab.topology import Topology, choose_subnet
 from nodelab.lab.wait_ready import WaitNodesReady
 
 PROXY_MODES = ("iptables", "nftables")
+RUNTIMES = ("nodelab", "containerd")
 RESTART_BACKOFF_RANGE = (1.0, 300.0)  # upstream's bounds of maxContainerRestartPeriod, seconds
 
 
@@ -46,6 +48,14 @@ def check_restart_backoff(seconds: float | None) -> None:
             f"max restart backoff {seconds:g}s is out of range: the kubelet's "
             f"crashLoopBackOff.maxContainerRestartPeriod must be {low:g}s to {high:g}s "
             "(e.g. 10s for short demos)")
+
+
+def check_runtime(runtime: str) -> None:
+    if runtime not in RUNTIMES:
+        raise NodelabError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    if runtime == "containerd" and shutil.which("containerd") is None:
+        raise NodelabError("the containerd runtime needs Debian's containerd and runc "
+                           "(apt-get install containerd runc), or choose --runtime nodelab")
 
 
 def restart_backoff_text(seconds: float | None) -> str:
@@ -93,18 +103,21 @@ class Lab:
         *,
         proxy_mode: str = "iptables",
         max_restart_backoff: float | None = None,
+        runtime: str = "nodelab",
         base: Path | None = None,
         progress: Progress | None = None,
     ) -> Lab:
         """Bring lab `name` up with `nodes` nodes (or check it, if it is up already);
         `proxy_mode` is kube-proxy's mode on every node (`iptables` or `nftables`);
         `max_restart_backoff` (seconds, 1 to 300) caps every kubelet's CrashLoopBackOff
-        (None: upstream's 300 s)."""
+        (None: upstream's 300 s); `runtime` is every node's CRI runtime (`nodelab`, or Debian's
+        `containerd`, which must be installed)."""
         names = LabNames(name)
         if proxy_mode not in PROXY_MODES:
             raise NodelabError(f"proxy mode {proxy_mode!r}: choose one of "
                                f"{', '.join(PROXY_MODES)}")
         check_restart_backoff(max_restart_backoff)
+        check_runtime(runtime)
         if not 1 <= nodes <= MAX_NODES:
             raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
         if not netlink.is_root():
@@ -119,7 +132,7 @@ class Lab:
             if description is None:
                 subnet = choose_subnet(name, netlink.host_routes())
                 description = LabDescription(name, subnet, nodes, proxy_mode,
-                                             max_restart_backoff)
+                                             max_restart_backoff, runtime)
                 description.save(paths.description)
             elif (description.nodes, description.proxy_mode) != (nodes, proxy_mode):
                 raise NodelabError(
@@ -133,6 +146,11 @@ class Lab:
                     f"{restart_backoff_text(description.max_restart_backoff)}, not "
                     f"{restart_backoff_text(max_restart_backoff)}: take it down first "
                     f"(`nodelab down --name {name}`)"
+                )
+            elif description.runtime != runtime:
+                raise NodelabError(
+                    f"lab {name} is up with the {description.runtime} runtime, not {runtime}: "
+                    f"take it down first (`nodelab down --name {name}`)"
                 )
             lab = cls(description, base)
             ledger = Ledger(paths.ledger)
@@ -241,6 +259,7 @@ def lab_status(name: str, base: Path | None = None) -> LabStatus:
         kubeconfig=str(paths.kubeconfig),
         state_dir=str(paths.root),
         proxy_mode=description.proxy_mode,
+        runtime=description.runtime,
         restart_backoff_cap=restart_backoff_text(description.max_restart_backoff),
         daemons=tuple(supervisor.status(daemon) for daemon in daemon_names(paths, None)),
         nodes=nodes,

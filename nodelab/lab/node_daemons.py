@@ -4,7 +4,7 @@ Per node, in this order (each waits for the one before):
 
 | daemon | command | ready when |
 |---|---|---|
-| `runtime` | `python -m nodelab.runtime`, or containerd (`runtime_daemon.py`): CRI v1 on `nodes/<n>/runtime.sock` | socket accepts |
+| `runtime` | nodelab's or containerd (CRI v1 on `nodes/<n>/runtime.sock`) | socket accepts |
 | `podnet` | `python -m nodelab.podnet` (the node's CNI conflist and pod routes) | started |
 | `kubelet` | `python -m nodelab.kubelet` (registers the Node, runs its pods) | port 10250 accepts |
 | `proxy` | `python -m nodelab.proxy` (Service DNAT, the lab's mode) | started |
@@ -26,7 +26,7 @@ from nodelab.controlplane.pki import write_kubeconfig
 from nodelab.lab.context import LabContext
 from nodelab.lab.controlplane_step import lab_pki
 from nodelab.lab.daemons import DaemonSpec, tcp_ready
-from nodelab.lab.runtime_daemon import runtime_spec
+from nodelab.lab.runtime_daemon import cni_version, runtime_spec
 from nodelab.lab.topology import NodePlan
 
 KUBELET_PORT = 10250
@@ -82,7 +82,8 @@ def node_specs(ctx: LabContext, node: NodePlan,
             name=f"{node.name}/podnet",
             argv=(python, "-m", "nodelab.podnet", "--kubeconfig", str(admin_kubeconfig),
                   "--node-name", kube_name, "--cni-conf-dir", str(cni_conf),
-                  "--data-dir", str(home / "cni" / "networks")),
+                  "--data-dir", str(home / "cni" / "networks"),
+                  "--cni-version", cni_version(ctx.description.runtime)),
             netns=node.netns, env=env,
         ),
         DaemonSpec(

@@ -40,6 +40,7 @@ class LabStatus:
     kubeconfig: str | None = None
     state_dir: str = ""
     proxy_mode: str | None = None
+    runtime: str | None = None  # every node's CRI runtime: nodelab | containerd
     restart_backoff_cap: str | None = None  # the kubelets' crashLoopBackOff cap, e.g. "10s"
     daemons: tuple[DaemonStatus, ...] = ()
     nodes: tuple[NodeStatus, ...] = field(default_factory=tuple)
@@ -65,6 +66,7 @@ class LabStatus:
             "kubeconfig": self.kubeconfig,
             "state_dir": self.state_dir,
             "proxy_mode": self.proxy_mode,
+            "runtime": self.runtime,
             "restart_backoff_cap": self.restart_backoff_cap,
             "daemons": [d.to_json() for d in self.daemons],
             "nodes": [n.to_json() for n in self.nodes],
@@ -80,6 +82,7 @@ class LabStatus:
             f"  api server  {self.apiserver}",
             f"  kubeconfig  {self.kubeconfig}",
             f"  state dir   {self.state_dir}",
+            f"  runtime     {self.runtime} (CRI)",
             f"  kube-proxy  {self.proxy_mode} mode",
             f"  kubelets    CrashLoopBackOff capped at {self.restart_backoff_cap}",
         ]

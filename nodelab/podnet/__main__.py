@@ -22,11 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True,
                         help="host-local's reservation directory")
     parser.add_argument("--mtu", type=int, default=1500)
+    parser.add_argument("--cni-version", default="1.1.0",
+                        help="the conflist's cniVersion (1.0.0 for containerd 1.6's libcni)")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     api = config.new_client_from_config(str(args.kubeconfig))  # type: ignore[no-untyped-call]
-    agent = PodNetworkAgent(api, args.node_name, args.cni_conf_dir, args.data_dir, args.mtu)
+    agent = PodNetworkAgent(api, args.node_name, args.cni_conf_dir, args.data_dir, args.mtu,
+                             args.cni_version)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
     agent.run()

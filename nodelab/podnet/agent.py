@@ -64,11 +64,12 @@ def apply_routes(wanted: list[PodRoute]) -> None:
 
 class PodNetworkAgent:
     def __init__(self, api_client: ApiClient, node_name: str, conf_dir: Path,
-                 data_dir: Path, mtu: int = 1500) -> None:
+                 data_dir: Path, mtu: int = 1500, cni_version: str = "1.1.0") -> None:
         self.node_name = node_name
         self.conf_dir = conf_dir
         self.data_dir = data_dir
         self.mtu = mtu
+        self.cni_version = cni_version
         self._wake = threading.Event()
         self.store = Store(lambda _kind: self._wake.set())
         self.reflector = Reflector("nodes", lister(api_client, "nodes"), self.store.handle)
@@ -79,7 +80,8 @@ class PodNetworkAgent:
         own = next((n for n in nodes if n["metadata"]["name"] == self.node_name), None)
         cidr = (own or {}).get("spec", {}).get("podCIDR")
         if cidr and write_conflist(self.conf_dir, conflist(cidr, str(self.data_dir),
-                                                           mtu=self.mtu)):
+                                                           mtu=self.mtu,
+                                                           cni_version=self.cni_version)):
             log.info("wrote %s for pod range %s", self.conf_dir / CONFLIST_NAME, cidr)
         apply_routes(pod_routes(self.node_name, nodes))
 

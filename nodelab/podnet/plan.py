@@ -13,11 +13,12 @@ CLUSTER_POD_CIDR = ipaddress.IPv4Network("10.244.0.0/16")
 
 
 def conflist(pod_cidr: str, data_dir: str, *, mtu: int = 1500,
-             bridge: str = BRIDGE) -> dict[str, Any]:
+             bridge: str = BRIDGE, cni_version: str = "1.1.0") -> dict[str, Any]:
     """The node's network: a bridge with the first address of the range as the pods' gateway,
-    host-local handing out the rest, and portmap for hostPorts (CNI 1.1.0)."""
+    host-local handing out the rest, and portmap for hostPorts (CNI 1.1.0; 1.0.0 for
+    containerd 1.6, whose libcni stops there)."""
     return {
-        "cniVersion": "1.1.0",
+        "cniVersion": cni_version,
         "name": NETWORK_NAME,
         "plugins": [
             {

@@ -25,7 +25,7 @@ import pytest
 from nodelab.cni import plugin_dir
 from nodelab.host.cgroups import hierarchies, remove_group_tree
 from nodelab.host.commands import run
-from tests.containerd_config import containerd_config
+from nodelab.lab.containerd_config import containerd_config
 
 from .conftest import netns_path, privileged
 

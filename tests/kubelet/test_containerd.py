@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.containerd_config import containerd_config
+from nodelab.lab.containerd_config import containerd_config
 from tests.kubelet.processes import (
     ROOT,
     ControlPlane,

@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.containerd_config import containerd_config
+from nodelab.lab.containerd_config import containerd_config
 
 from .cri_env import (
     REGISTRY,
