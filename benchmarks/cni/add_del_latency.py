@@ -1,13 +1,14 @@
 """ADD+DEL latency of nodelab's CNI plugins beside the reference plugins, in the same run.
 
-    sudo .venv/bin/python benchmarks/cni/add_del_latency.py [--pods 100]
+    sudo .venv/bin/python benchmarks/cni/add_del_latency.py [--pods 100] [--out PATH]
 
 For each flavour (nodelab's plugins from `plugin_dir()`, the reference plugins from
 /usr/lib/cni) it makes a node namespace and N pod namespaces (`nlb<id>-...`), then times, per
 pod, one ADD and one DEL of the same bridge + host-local (+ loopback) chain through the
 invoker, with the plugins running inside the node namespace. It prints p50 and p99 per verb and
 flavour and removes every namespace it made, even on failure. Flavours alternate pod by pod so
-that host noise hits both alike.
+that host noise hits both alike. Results go to `--out` in the common shape
+(benchmarks/schema.py), default benchmarks/results/cni-add-del-<timestamp>.json.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from __future__ import annotations
 import argparse
 import secrets
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from nodelab.cni import CNIInvoker, parse_conflist, plugin_dir
-from nodelab.host.commands import run
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.schema import default_out, write_results  # noqa: E402
+from nodelab.cni import CNIInvoker, parse_conflist, plugin_dir  # noqa: E402
+from nodelab.host.commands import run  # noqa: E402
 
 FLAVOURS = {"nodelab": [plugin_dir()], "reference": [Path("/usr/lib/cni")]}
 
@@ -33,6 +38,7 @@ def percentile(samples: list[float], p: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=100)
+    parser.add_argument("--out", type=Path, default=default_out("cni-add-del"))
     options = parser.parse_args()
     prefix = "nlb" + secrets.token_hex(2)
     created: list[str] = []
@@ -88,11 +94,17 @@ def main() -> None:
             run(["ip", "netns", "del", name], check=False)
         run(["rm", "-rf", str(state)], check=False)
     print(f"{'flavour':<10} {'verb':<4} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
+    rows = []
     for (flavour, verb), samples in sorted(times.items()):
+        row = {"plugins": flavour, "verb": verb, "n": len(samples),
+               "p50_ms": percentile(samples, 50) * 1000, "p99_ms": percentile(samples, 99) * 1000,
+               "mean_ms": statistics.mean(samples) * 1000}
+        rows.append(row)
         print(
-            f"{flavour:<10} {verb:<4} {len(samples):>4} {percentile(samples, 50) * 1000:>8.1f} "
-            f"{percentile(samples, 99) * 1000:>8.1f} {statistics.mean(samples) * 1000:>8.1f}"
+            f"{flavour:<10} {verb:<4} {len(samples):>4} {row['p50_ms']:>8.1f} "
+            f"{row['p99_ms']:>8.1f} {row['mean_ms']:>8.1f}"
         )
+    write_results(options.out, "cni-add-del", {"pods": options.pods}, rows)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Benchmark of the embedded API server: get/list/patch throughput and watch latency.
 
     .venv/bin/python benchmarks/controlplane/bench_apiserver.py [--pods 1000] [--watchers 50]
+        [--seconds 5] [--out PATH]
 
 Starts `python -m nodelab.controlplane` on a free loopback port with a throwaway state dir,
 creates the pods, then measures over keep-alive HTTPS connections with the admin client
@@ -11,7 +12,8 @@ certificate (so the numbers are the server's, not a client library's):
 - watch-event delivery latency: 50 watchers on the pods collection while pods are patched;
   latency = time the watcher read the event - time just before the PATCH was sent.
 
-Results are written to `benchmarks/controlplane/results.json` (and printed).
+Results are printed and written in the common shape (benchmarks/schema.py) to `--out`, default
+benchmarks/results/apiserver-<timestamp>.json.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import signal
 import socket
 import ssl
@@ -37,6 +38,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.schema import default_out, write_results  # noqa: E402
 from nodelab.controlplane import ensure_pki  # noqa: E402
 from nodelab.controlplane.pki import PKI  # noqa: E402
 
@@ -154,7 +156,8 @@ def main() -> int:
     parser.add_argument("--pods", type=int, default=1000)
     parser.add_argument("--watchers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--output", type=Path, default=Path(__file__).with_name("results.json"))
+    parser.add_argument("--events", type=int, default=100)
+    parser.add_argument("--out", type=Path, default=default_out("apiserver"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nlbench-") as state:
         port = _free_port()
@@ -179,9 +182,6 @@ def main() -> int:
                 assert code == 201, body
             create_rate = args.pods / (time.monotonic() - started)
             results: dict[str, Any] = {
-                "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                            "platform": platform.platform()},
-                "pods": args.pods,
                 "create_per_s": round(create_rate, 1),
                 "get_per_s": round(_rate(port, context, args.seconds, 4, lambda t, n: (
                     "GET", f"{PODS}/bench-{(t * 997 + n) % args.pods}", None,
@@ -195,14 +195,23 @@ def main() -> int:
                     "PATCH", f"{PODS}/bench-{(t * 997 + n) % args.pods}",
                     {"metadata": {"labels": {"n": str(n)}}}, "application/merge-patch+json")),
                     1),
-                "watch": _watch_latency(port, context, args.watchers, args.pods, 100),
+                "watch": _watch_latency(port, context, args.watchers, args.pods,
+                                        args.events),
             }
         finally:
             os.kill(server.pid, signal.SIGTERM)
             server.wait(10)
-    text = json.dumps(results, indent=2)
-    args.output.write_text(text + "\n")
-    print(text)
+    operations = {"create_per_s": "create pod", "get_per_s": "get pod",
+                  "list_per_s": f"list {args.pods} pods",
+                  "list_by_node_per_s": "list pods by spec.nodeName",
+                  "patch_per_s": "merge-patch pod"}
+    rows: list[dict[str, Any]] = [{"operation": name, "per_s": results[key]}
+                                  for key, name in operations.items()]
+    watch = results["watch"]
+    rows.append({"operation": f"watch delivery ({watch['watchers']} watchers)", **watch})
+    write_results(args.out, "apiserver", {"pods": args.pods, "watchers": args.watchers,
+                                          "seconds": args.seconds, "events": args.events}, rows)
+    print(json.dumps(rows, indent=2))
     return 0
 
 

@@ -13,13 +13,17 @@ For each mode and size (services x endpoints, all in one node namespace):
   real busybox httpd pod, for the Service that comes *last* in KUBE-SERVICES (iptables walks
   the list; nftables looks it up in a map).
 
-Results are printed as a table and written as JSON to benchmarks/results/ (not in git).
+`--apply-budget S` bounds the floor: when the apply tool alone does not finish the full
+payload within S seconds (iptables-nft-restore grows with the square of the number of chains,
+see restore_profile.py), that mode and size is recorded as over budget and its sync is skipped.
+
+Results are printed as a table and written in the common shape (benchmarks/schema.py) to
+`--out` (default benchmarks/results/proxy-sync-<timestamp>.json), after every case.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
 import subprocess
 import sys
@@ -29,8 +33,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from nodelab.host.commands import run
-from nodelab.proxy import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.schema import default_out, write_results  # noqa: E402
+from nodelab.host.commands import CommandError, run  # noqa: E402
+from nodelab.proxy import (  # noqa: E402
     EndpointSlice,
     Proxier,
     ProxyNode,
@@ -41,9 +48,9 @@ from nodelab.proxy import (
     SlicePort,
     render_plan,
 )
-from nodelab.proxy.iptables_apply import RESTORE
-from nodelab.proxy.iptables_plan import IptablesPlan
-from nodelab.proxy.node_namespace import APPLY_TIMEOUT
+from nodelab.proxy.iptables_apply import RESTORE  # noqa: E402
+from nodelab.proxy.iptables_plan import IptablesPlan  # noqa: E402
+from nodelab.proxy.node_namespace import APPLY_TIMEOUT  # noqa: E402
 
 POD_IP = "10.244.0.2"
 NODE = ProxyNode("node1")
@@ -77,14 +84,16 @@ class Result:
     mode: str
     services: int
     endpoints_per_service: int
-    full_sync_s: float
-    full_render_s: float
-    full_apply_s: float
-    floor_s: float
-    partial_sync_s: float
-    partial_rules_written: int
-    rules_total: int
-    first_packet_ms: float
+    status: str
+    floor_s: float | None
+    full_sync_s: float | None = None
+    full_render_s: float | None = None
+    full_apply_s: float | None = None
+    partial_sync_s: float | None = None
+    partial_apply_s: float | None = None
+    partial_rules_written: int | None = None
+    rules_total: int | None = None
+    first_packet_ms: float | None = None
 
 
 def fake_endpoint(k: int) -> str:
@@ -165,8 +174,9 @@ def bench_node() -> Iterator[str]:
             subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
-def floor_seconds(proxier: Proxier, state: ProxyState) -> float:
-    """The apply tool alone on the full payload, in the still empty namespace.
+def floor_seconds(proxier: Proxier, state: ProxyState, budget: float) -> float | None:
+    """The apply tool alone on the full payload, in the still empty namespace; None when it
+    overran `budget` seconds.
 
     The tool only: no jump rules, no render. The rules are removed again afterwards.
     """
@@ -176,18 +186,28 @@ def floor_seconds(proxier: Proxier, state: ProxyState) -> float:
     else:
         argv, text = ["nft", "-f", "-"], plan.script
     start = time.monotonic()
-    proxier.ns.run(argv, input=text, timeout=APPLY_TIMEOUT)
-    elapsed = time.monotonic() - start
-    proxier.remove_rules()
-    return elapsed
+    try:
+        proxier.ns.run(argv, input=text, timeout=min(budget, APPLY_TIMEOUT))
+        return time.monotonic() - start
+    except CommandError:
+        if time.monotonic() - start < budget:
+            raise
+        return None
+    finally:
+        proxier.remove_rules()
 
 
-def measure(mode: str, n: int, per: int, connects: int) -> Result:
+def measure(mode: str, n: int, per: int, connects: int, budget: float) -> Result:
     with bench_node() as node:
         proxier = Proxier(NODE, mode, node, clear_udp_conntrack=False)
         try:
             state = cluster(n, per)
-            floor = floor_seconds(proxier, state)
+            floor_seconds(proxier, cluster(1, per), budget)  # warm-up: first load in a netns
+            floor = floor_seconds(proxier, state, budget)
+            if floor is None:
+                tool = "iptables-restore" if mode == "iptables" else "nft -f"
+                return Result(mode, n, per, f"over-budget: {tool} alone > {budget:.0f} s",
+                              None)
             full = proxier.sync(state)
             partial = proxier.sync(cluster(n, per, drop_one=True))
             out = proxier.ns.run(
@@ -198,11 +218,13 @@ def measure(mode: str, n: int, per: int, connects: int) -> Result:
                 mode,
                 n,
                 per,
+                "ok",
+                floor,
                 full.duration_seconds,
                 full.render_seconds,
                 full.apply_seconds,
-                floor,
                 partial.duration_seconds,
+                partial.apply_seconds,
                 partial.rules_written,
                 full.rules_total,
                 float(out) * 1000,
@@ -211,33 +233,40 @@ def measure(mode: str, n: int, per: int, connects: int) -> Result:
             proxier.remove_rules()
 
 
+def shown(value: float | int | None, spec: str, width: int) -> str:
+    return f"{value:>{width}{spec}}" if value is not None else f"{'-':>{width}}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="100,1000,5000")
     parser.add_argument("--endpoints", type=int, default=10)
     parser.add_argument("--modes", default="iptables,nftables")
     parser.add_argument("--connects", type=int, default=200)
+    parser.add_argument("--apply-budget", type=float, default=300.0)
+    parser.add_argument("--out", type=Path, default=default_out("proxy-sync"))
     args = parser.parse_args()
-    results = []
+    params = {"sizes": args.sizes, "endpoints": args.endpoints, "connects": args.connects,
+              "apply_budget_s": args.apply_budget}
+    results: list[Result] = []
     print(
         f"{'mode':9} {'svcs':>5} {'rules':>7} {'full s':>7} {'render':>7} {'apply':>7} "
         f"{'floor':>7} {'part s':>7} {'1st pkt ms':>10}"
     )
     for n in (int(s) for s in args.sizes.split(",")):
         for mode in args.modes.split(","):
-            r = measure(mode, n, args.endpoints, args.connects)
+            r = measure(mode, n, args.endpoints, args.connects, args.apply_budget)
             results.append(r)
             print(
-                f"{r.mode:9} {r.services:>5} {r.rules_total:>7} {r.full_sync_s:>7.3f} "
-                f"{r.full_render_s:>7.3f} {r.full_apply_s:>7.3f} {r.floor_s:>7.3f} "
-                f"{r.partial_sync_s:>7.3f} {r.first_packet_ms:>10.3f}",
+                f"{r.mode:9} {r.services:>5} {shown(r.rules_total, 'd', 7)} "
+                f"{shown(r.full_sync_s, '.3f', 7)} {shown(r.full_render_s, '.3f', 7)} "
+                f"{shown(r.full_apply_s, '.3f', 7)} {shown(r.floor_s, '.3f', 7)} "
+                f"{shown(r.partial_sync_s, '.3f', 7)} {shown(r.first_packet_ms, '.3f', 10)} "
+                f"{'' if r.status == 'ok' else r.status}",
                 flush=True,
             )
-    out_dir = Path(__file__).resolve().parents[1] / "results"
-    out_dir.mkdir(exist_ok=True)
-    path = out_dir / f"proxy-sync-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
-    print(f"written to {path}")
+            write_results(args.out, "proxy-sync", params, [asdict(x) for x in results])
+    print(f"written to {args.out}")
     return 0
 
 

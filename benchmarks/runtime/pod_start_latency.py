@@ -1,7 +1,7 @@
 """Sandbox start and container create+start latency, and memory per running pod: nodelab's
 runtime beside containerd, in the same run.
 
-    sudo .venv/bin/python benchmarks/runtime/pod_start_latency.py [--pods 50]
+    sudo .venv/bin/python benchmarks/runtime/pod_start_latency.py [--pods 50] [--out PATH]
 
 Both runtimes are started the way the test suite starts them (tests/runtime/cri_env.py and
 cri_containerd.py): each inside its own node network namespace (`nlt<id>-node`), with the same
@@ -14,15 +14,15 @@ the per-container monitors (conmon / containerd-shim-runc-v2) and, for container
 processes; the workload's own `sleep` is the same on both sides and is left out. Memory per pod
 = (total with N pods - daemon alone before) / N.
 
-Results are printed and written to benchmarks/results/runtime-<timestamp>.json. Everything the
-script made is removed at the end, also on failure.
+Results are printed and written in the common shape (benchmarks/schema.py) to `--out`, default
+benchmarks/results/runtime-start-<timestamp>.json. Everything the script made is removed at
+the end, also on failure.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import shutil
 import sys
 import tempfile
@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from cri_api.v1 import api_pb2 as cri  # noqa: E402
 
+from benchmarks.schema import default_out, write_results  # noqa: E402
 from nodelab.oci.image import ImageConfig  # noqa: E402
 from tests.runtime.cri_containerd import containerd_endpoint, containerd_missing  # noqa: E402
 from tests.runtime.cri_env import Endpoint, nodelab_endpoint  # noqa: E402
@@ -119,6 +120,7 @@ def start_pod(endpoint: Endpoint, index: int, logs: Path) -> tuple[float, float]
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pods", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=default_out("runtime-start"))
     options = parser.parse_args()
     reason = containerd_missing()
     if reason:
@@ -169,10 +171,15 @@ def main() -> int:
         print(f"{name:<12}{entry['sandbox_ms']['p50']:>11.1f}ms{entry['sandbox_ms']['p99']:>7.1f}"
               f"ms{entry['container_ms']['p50']:>8.1f}ms{entry['container_ms']['p99']:>7.1f}ms"
               f"{entry['memory_per_pod_kib']:>10}")
-    out = ROOT / "benchmarks" / "results" / f"runtime-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written to {out.relative_to(ROOT)}")
+    rows = [{"runtime": name,
+             "sandbox_p50_ms": entry["sandbox_ms"]["p50"],
+             "sandbox_p99_ms": entry["sandbox_ms"]["p99"],
+             "container_p50_ms": entry["container_ms"]["p50"],
+             "container_p99_ms": entry["container_ms"]["p99"],
+             "memory_per_pod_kib": entry["memory_per_pod_kib"]}
+            for name, entry in results["runtimes"].items()]
+    write_results(options.out, "runtime-start", {"pods": options.pods}, rows)
+    print(f"written to {options.out}")
     return 0
 
 

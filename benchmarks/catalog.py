@@ -1,0 +1,60 @@
+"""Every benchmark the runner knows: its script, its arguments (full and --quick), its budget.
+
+Budgets are sized for the 2-core machine the suite is developed on, so that a full run stays
+under 25 minutes and a --quick run under 5 even when each benchmark uses its whole budget...
+or close to it (the full budgets add up to about 22 minutes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCHMARKS_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    area: str
+    script: str
+    args: tuple[str, ...]
+    budget_s: float
+    quick_args: tuple[str, ...] | None = None
+    quick_budget_s: float = 0.0
+    needs_root: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return BENCHMARKS_DIR / self.script
+
+    def argv(self, quick: bool) -> tuple[str, ...] | None:
+        """The arguments for this mode, or None where it does not run in --quick."""
+        return self.quick_args if quick else self.args
+
+    def budget(self, quick: bool) -> float:
+        return self.quick_budget_s if quick else self.budget_s
+
+
+CATALOG: tuple[Benchmark, ...] = (
+    Benchmark("pod-startup", "kubelet", "kubelet/pod_startup.py", ("--pods", "30"), 270,
+              ("--pods", "5"), 75),
+    Benchmark("runtime-start", "runtime", "runtime/pod_start_latency.py", ("--pods", "30"), 150,
+              ("--pods", "5"), 40),
+    Benchmark("cni-add-del", "cni", "cni/add_del_latency.py", ("--pods", "100"), 75,
+              ("--pods", "20"), 25),
+    Benchmark("proxy-sync", "proxy", "proxy/sync_bench.py",
+              ("--sizes", "100,1000,5000", "--apply-budget", "100"), 420,
+              ("--sizes", "100,1000", "--connects", "50", "--apply-budget", "30"), 60),
+    Benchmark("proxy-restore-profile", "proxy", "proxy/restore_profile.py",
+              ("--sizes", "250,500,1000", "--timeout", "30"), 60,
+              ("--sizes", "250,500", "--timeout", "10"), 15),
+    Benchmark("apiserver", "controlplane", "controlplane/bench_apiserver.py",
+              ("--pods", "1000", "--seconds", "4"), 75,
+              ("--pods", "200", "--seconds", "1", "--watchers", "10"), 25, needs_root=False),
+    Benchmark("daemon-memory", "lab", "lab/daemon_memory.py", (), 120, (), 60),
+    Benchmark("course", "course", "course/course_time.py", (), 420, None, 0),
+)
+
+AREAS = tuple(sorted({b.area for b in CATALOG}))

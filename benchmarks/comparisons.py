@@ -1,0 +1,172 @@
+"""Each benchmark's rows turned into comparisons: nodelab's figure beside the reference's.
+
+Pure functions, one per benchmark name, so the renderer stays generic and testable. A
+comparison without a reference (API server throughput, daemon memory, the course) has
+`reference=None` and no ratio. `better` says which way is good: "lower" for times and memory,
+"higher" for rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from benchmarks.schema import Row
+
+
+@dataclass(frozen=True)
+class Comparison:
+    case: str
+    metric: str
+    unit: str
+    nodelab: float | None
+    reference: float | None = None
+    reference_name: str = ""
+    better: str = "lower"
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.nodelab is None or not self.reference:
+            return None
+        return self.nodelab / self.reference
+
+
+def _num(row: Row, key: str, scale: float = 1.0) -> float | None:
+    value = row.get(key)
+    return None if value is None else float(value) * scale
+
+
+def _pair(rows: list[Row], key: str, reference: str) -> tuple[Row | None, Row | None]:
+    ours = next((r for r in rows if r.get(key) == "nodelab"), None)
+    theirs = next((r for r in rows if r.get(key) == reference), None)
+    return ours, theirs
+
+
+def _side_by_side(ours: Row | None, theirs: Row | None, case: str, reference: str,
+                  metrics: list[tuple[str, str, str, float]]) -> list[Comparison]:
+    out = []
+    for metric, key, unit, scale in metrics:
+        out.append(Comparison(
+            case, metric, unit,
+            _num(ours, key, scale) if ours else None,
+            _num(theirs, key, scale) if theirs else None,
+            reference if theirs else ""))
+    return out
+
+
+def pod_startup(rows: list[Row]) -> list[Comparison]:
+    ours, theirs = _pair(rows, "runtime", "containerd")
+    n = (ours or theirs or {}).get("n", "?")
+    return _side_by_side(ours, theirs, f"{n} pods, create -> Ready", "containerd", [
+        ("p50", "p50_s", "ms", 1000.0), ("p99", "p99_s", "ms", 1000.0),
+        ("mean", "mean_s", "ms", 1000.0), ("max", "max_s", "ms", 1000.0)])
+
+
+def runtime_start(rows: list[Row]) -> list[Comparison]:
+    ours, theirs = _pair(rows, "runtime", "containerd")
+    return _side_by_side(ours, theirs, "CRI, one busybox container", "containerd", [
+        ("RunPodSandbox p50", "sandbox_p50_ms", "ms", 1.0),
+        ("RunPodSandbox p99", "sandbox_p99_ms", "ms", 1.0),
+        ("Create+StartContainer p50", "container_p50_ms", "ms", 1.0),
+        ("Create+StartContainer p99", "container_p99_ms", "ms", 1.0),
+        ("memory per running pod (PSS)", "memory_per_pod_kib", "KiB", 1.0)])
+
+
+def cni_add_del(rows: list[Row]) -> list[Comparison]:
+    out: list[Comparison] = []
+    for verb in ("ADD", "DEL"):
+        verb_rows = [r for r in rows if r.get("verb") == verb]
+        ours, theirs = _pair(verb_rows, "plugins", "reference")
+        out += _side_by_side(ours, theirs, f"bridge + host-local {verb}", "reference plugins",
+                             [(f"{verb} p50", "p50_ms", "ms", 1.0),
+                              (f"{verb} p99", "p99_ms", "ms", 1.0)])
+    return out
+
+
+def proxy_sync(rows: list[Row]) -> list[Comparison]:
+    out: list[Comparison] = []
+    for row in sorted(rows, key=lambda r: (int(r["services"]), str(r["mode"]))):
+        case = f"{row['mode']}, {row['services']} services"
+        tool = "iptables-restore" if row["mode"] == "iptables" else "nft -f"
+        note = "" if row.get("status", "ok") == "ok" else str(row["status"])
+        out.append(Comparison(case, "full sync", "s", _num(row, "full_sync_s"),
+                              _num(row, "floor_s"), f"{tool} alone", note=note))
+        out.append(Comparison(case, "partial sync (one endpoint gone)", "s",
+                              _num(row, "partial_sync_s"), _num(row, "partial_apply_s"),
+                              f"{tool} within it"))
+    return out
+
+
+def proxy_first_packet(rows: list[Row]) -> list[Comparison]:
+    out = []
+    nft = {int(r["services"]): r for r in rows if r["mode"] == "nftables"}
+    for row in sorted(rows, key=lambda r: int(r["services"])):
+        if row["mode"] != "iptables":
+            continue
+        other = nft.get(int(row["services"]))
+        out.append(Comparison(f"{row['services']} services",
+                              "TCP connect to last ClusterIP, iptables mode", "ms",
+                              _num(row, "first_packet_ms"),
+                              _num(other, "first_packet_ms") if other else None,
+                              "nftables mode" if other else ""))
+    return out
+
+
+def proxy_restore_profile(rows: list[Row]) -> list[Comparison]:
+    out = []
+    base = {int(r["services"]): r for r in rows if r["variant"] == "nft"}
+    for row in rows:
+        ours = base.get(int(row["services"]))
+        if row["variant"] == "nft" or ours is None:
+            continue
+        out.append(Comparison(
+            f"{row['services']} services ({row['chains']} chains, {row['rules']} rules)",
+            f"as rendered, iptables-nft-restore vs {row['variant']}", "s",
+            _num(ours, "seconds"), _num(row, "seconds"), row["variant"],
+            note="" if row.get("status") == "ok" else str(row.get("status"))))
+    return out
+
+
+def apiserver(rows: list[Row]) -> list[Comparison]:
+    out = []
+    for row in rows:
+        if "per_s" in row:
+            out.append(Comparison(str(row["operation"]), "throughput", "/s", _num(row, "per_s"),
+                                  better="higher"))
+        else:
+            for key in ("p50_ms", "p99_ms", "max_ms"):
+                out.append(Comparison(str(row["operation"]), key.split("_")[0], "ms",
+                                      _num(row, key)))
+    return out
+
+
+def daemon_memory(rows: list[Row]) -> list[Comparison]:
+    return [Comparison(str(r["daemon"]), "PSS", "MiB", _num(r, "pss_kib", 1 / 1024),
+                       note=str(r.get("note", ""))) for r in rows]
+
+
+def course(rows: list[Row]) -> list[Comparison]:
+    return [Comparison(str(r["notebook"]), "wall time", "s", _num(r, "seconds"),
+                       note="" if r.get("status", "ok") == "ok" else str(r["status"]))
+            for r in rows]
+
+
+ADAPTERS: dict[str, Callable[[list[Row]], list[Comparison]]] = {
+    "pod-startup": pod_startup,
+    "runtime-start": runtime_start,
+    "cni-add-del": cni_add_del,
+    "proxy-sync": proxy_sync,
+    "proxy-first-packet": proxy_first_packet,
+    "proxy-restore-profile": proxy_restore_profile,
+    "apiserver": apiserver,
+    "daemon-memory": daemon_memory,
+    "course": course,
+}
+
+
+def comparisons(name: str, rows: list[Row]) -> list[Comparison]:
+    adapter = ADAPTERS.get(name)
+    if adapter is None:
+        raise KeyError(f"no comparison adapter for benchmark {name!r} (add one to ADAPTERS)")
+    return adapter(rows)

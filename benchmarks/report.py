@@ -1,0 +1,149 @@
+"""docs/performance.md from a set of benchmark runs: pure text in, text out.
+
+One section per area, in `SECTIONS` order. Each section says how its benchmark ended; a run
+that failed, overran its budget or was not run is shown as such (never left out), with any
+rows it measured before it stopped. A table row puts nodelab's figure beside the reference
+measured in the same run and their ratio, nodelab / reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from benchmarks.comparisons import Comparison, comparisons
+from benchmarks.schema import BenchmarkRun
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    run: str
+    adapter: str
+    about: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("Pod startup (kubelet)", "pod-startup", "pod-startup",
+            "Pods created through the API server until Ready, on a one-node lab: nodelab's "
+            "kubelet with nodelab's runtime, and with containerd as the CRI runtime."),
+    Section("Sandbox and container start, memory per pod (CRI runtime)", "runtime-start",
+            "runtime-start",
+            "CRI calls straight to each runtime's socket, pods alternating between the two. "
+            "Memory per pod: PSS the runtime adds per running pod (daemon, monitors, pause), "
+            "the workload itself left out."),
+    Section("CNI ADD/DEL", "cni-add-del", "cni-add-del",
+            "One ADD and one DEL per pod namespace through nodelab's invoker, same conflist, "
+            "nodelab's plugins vs the reference plugins in /usr/lib/cni."),
+    Section("kube-proxy sync", "proxy-sync", "proxy-sync",
+            "Services of 10 endpoints in one node namespace. Full sync = render + apply on an "
+            "empty namespace, beside the apply tool alone on the same rendered payload (the "
+            "floor). Partial sync = one endpoint gone, beside the time of the tool call inside "
+            "that sync."),
+    Section("ClusterIP first-packet latency", "proxy-sync", "proxy-first-packet",
+            "Median TCP connect time from the node to the ClusterIP that comes last in "
+            "KUBE-SERVICES (iptables walks the list; nftables looks it up in a map)."),
+    Section("Why a large iptables-restore is slow", "proxy-restore-profile",
+            "proxy-restore-profile",
+            "The same rendered payload loaded into an empty namespace with one factor changed "
+            "at a time (see benchmarks/proxy/restore_profile.py). Ratio > 1: the variant is "
+            "faster than the payload as rendered through iptables-nft-restore."),
+    Section("API server throughput and watch latency", "apiserver", "apiserver",
+            "The embedded API server over keep-alive HTTPS with the admin certificate, 4 client "
+            "threads; watch latency from just before a PATCH to the watcher reading the event."),
+    Section("Memory per node daemon", "daemon-memory", "daemon-memory",
+            "PSS (/proc/<pid>/smaps_rollup) of each daemon of an idle one-node lab."),
+    Section("The whole course", "course", "course",
+            "notebooks 01-07 through papermill with `fast=True`, each on a fresh lab, as "
+            "tests/notebooks does (lab up and down included)."),
+)
+
+
+def number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:.1f}"
+    elif abs(value) >= 1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3f}"
+    return f"{text} {unit}" if unit != "/s" else f"{text}/s"
+
+
+def ratio_text(item: Comparison) -> str:
+    ratio = item.ratio
+    if ratio is None:
+        return "—"
+    return f"{ratio:.2f}×"
+
+
+def status_line(run: BenchmarkRun) -> str:
+    if run.status == "ok":
+        return f"Ran in {run.seconds:.0f} s (budget {run.budget_s:.0f} s)."
+    if run.status == "over-budget":
+        return (f"**Over budget**: stopped after {run.seconds:.0f} s (budget "
+                f"{run.budget_s:.0f} s). {run.reason} Rows measured before that are shown.")
+    if run.status == "failed":
+        return f"**Failed** after {run.seconds:.0f} s: {run.reason}"
+    return f"**Not run**: {run.reason}"
+
+
+def table(items: Sequence[Comparison]) -> list[str]:
+    has_reference = any(i.reference is not None or i.reference_name for i in items)
+    has_note = any(i.note for i in items)
+    head = ["case", "metric", "nodelab"]
+    if has_reference:
+        head += ["reference", "ratio"]
+    if has_note:
+        head.append("note")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for item in items:
+        cells = [item.case, item.metric, number(item.nodelab, item.unit)]
+        if has_reference:
+            ref = number(item.reference, item.unit)
+            if item.reference_name and item.reference is not None:
+                ref = f"{ref} ({item.reference_name})"
+            cells += [ref, ratio_text(item)]
+        if has_note:
+            cells.append(item.note)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def render(runs: Mapping[str, BenchmarkRun], machine: Sequence[tuple[str, str]],
+           *, run_id: str, plots: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The whole page. `plots` maps a section's adapter name to image paths relative to docs/."""
+    plots = plots or {}
+    out = [
+        "# Performance",
+        "",
+        "Measured by `sudo .venv/bin/python -m benchmarks` (see benchmarks/__init__.py); "
+        f"run `{run_id}`, raw results in `benchmarks/results/{run_id}/` (not in git). "
+        "Ratio = nodelab ÷ reference measured in the same run: below 1 is better for times "
+        "and memory, above 1 for rates.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    out += [f"| {key} | {value} |" for key, value in machine]
+    for section in SECTIONS:
+        out += ["", f"## {section.title}", "", section.about, ""]
+        run = runs.get(section.run)
+        if run is None:
+            out.append(f"**Not run**: benchmark `{section.run}` is not in this run.")
+            continue
+        out.append(status_line(run))
+        if run.params:
+            params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items()))
+            out.append(f"Parameters: {params}.")
+        items = comparisons(section.adapter, run.results) if run.results else []
+        if items:
+            out += [""] + table(items)
+        for image in plots.get(section.adapter, ()):
+            out += ["", f"![{section.title}]({image})"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,93 @@
+"""The performance page from a results set: rows, ratios, and runs that did not end well."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.comparisons import comparisons
+from benchmarks.report import render
+from benchmarks.schema import BenchmarkRun
+
+pytestmark = pytest.mark.unit
+
+MACHINE = [("CPU", "Test CPU, 2 cores"), ("load average", "1.00 / 0.50 / 0.25")]
+
+
+def runs() -> dict[str, BenchmarkRun]:
+    return {
+        "runtime-start": BenchmarkRun(
+            "runtime-start", "runtime", "ok", 150, 61.0, {"pods": 30},
+            [{"runtime": "nodelab", "sandbox_p50_ms": 40.0, "sandbox_p99_ms": 70.0,
+              "container_p50_ms": 80.0, "container_p99_ms": 150.0,
+              "memory_per_pod_kib": 300},
+             {"runtime": "containerd", "sandbox_p50_ms": 125.0, "sandbox_p99_ms": 280.0,
+              "container_p50_ms": 80.0, "container_p99_ms": 300.0,
+              "memory_per_pod_kib": 3000}]),
+        "proxy-sync": BenchmarkRun(
+            "proxy-sync", "proxy", "over-budget", 420, 425.3, {"sizes": "1000,5000"},
+            [{"mode": "iptables", "services": 1000, "status": "ok", "floor_s": 5.0,
+              "full_sync_s": 6.0, "partial_sync_s": 0.3, "partial_apply_s": 0.25,
+              "first_packet_ms": 0.08},
+             {"mode": "nftables", "services": 1000, "status": "ok", "floor_s": 1.0,
+              "full_sync_s": 1.25, "partial_sync_s": 0.2, "partial_apply_s": 0.1,
+              "first_packet_ms": 0.04},
+             {"mode": "iptables", "services": 5000, "floor_s": None,
+              "status": "over-budget: iptables-restore alone > 100 s"}],
+            reason="The 5,000-Service sync did not finish."),
+        "pod-startup": BenchmarkRun("pod-startup", "kubelet", "failed", 270, 12.0,
+                                    reason="exit status 1: containerd did not start"),
+        "course": BenchmarkRun("course", "course", "not-run", 0,
+                               reason="not part of a --quick run (run without --quick)"),
+    }
+
+
+def test_runtime_rows_put_nodelab_beside_containerd_with_the_ratio() -> None:
+    page = render(runs(), MACHINE, run_id="R1")
+    assert "| CRI, one busybox container | RunPodSandbox p50 | 40.0 ms | 125 ms (containerd) " \
+           "| 0.32× |" in page
+    assert "| CRI, one busybox container | memory per running pod (PSS) | 300 KiB | " \
+           "3,000 KiB (containerd) | 0.10× |" in page
+
+
+def test_proxy_rows_compare_with_the_floor_and_keep_the_over_budget_case() -> None:
+    page = render(runs(), MACHINE, run_id="R1")
+    assert "| iptables, 1000 services | full sync | 6.00 s | 5.00 s (iptables-restore alone) " \
+           "| 1.20× |  |" in page
+    assert "| nftables, 1000 services | partial sync (one endpoint gone) | 0.200 s | " \
+           "0.100 s (nft -f within it) | 2.00× |  |" in page
+    assert "| iptables, 5000 services | full sync | — | — | — | " \
+           "over-budget: iptables-restore alone > 100 s |" in page
+    assert "**Over budget**: stopped after 425 s (budget 420 s)." in page
+    assert "| 1000 services | TCP connect to last ClusterIP, iptables mode | 0.080 ms | " \
+           "0.040 ms (nftables mode) | 2.00× |" in page
+
+
+def test_failed_and_not_run_benchmarks_are_shown_not_omitted() -> None:
+    page = render(runs(), MACHINE, run_id="R1")
+    assert "## Pod startup (kubelet)" in page
+    assert "**Failed** after 12 s: exit status 1: containerd did not start" in page
+    assert "**Not run**: not part of a --quick run (run without --quick)" in page
+    assert "**Not run**: benchmark `cni-add-del` is not in this run." in page
+
+
+def test_machine_section_and_plots_are_rendered() -> None:
+    page = render(runs(), MACHINE, run_id="R1",
+                  plots={"proxy-sync": ["performance/proxy-sync.png"]})
+    assert "| CPU | Test CPU, 2 cores |" in page
+    assert "| load average | 1.00 / 0.50 / 0.25 |" in page
+    assert "![kube-proxy sync](performance/proxy-sync.png)" in page
+
+
+def test_rates_have_no_reference_and_no_ratio_column() -> None:
+    rows = [{"operation": "get pod", "per_s": 1663.6}]
+    (item,) = comparisons("apiserver", rows)
+    assert (item.nodelab, item.reference, item.ratio, item.better) == (1663.6, None, None,
+                                                                      "higher")
+    page = render({"apiserver": BenchmarkRun("apiserver", "controlplane", "ok", 75, 30.0,
+                                             {}, rows)}, MACHINE, run_id="R1")
+    assert "| get pod | throughput | 1,664/s |" in page
+
+
+def test_an_unknown_status_is_refused() -> None:
+    with pytest.raises(ValueError, match="not one of"):
+        BenchmarkRun("x", "y", "crashed", 1)
