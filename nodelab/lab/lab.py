@@ -26,6 +26,8 @@ from nodelab.lab.controlplane_step import StartControlPlane
 from nodelab.lab.daemons import Supervisor
 from nodelab.lab.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.description import LabDescription
+from nodelab.lab.join import check_reachable, forget_nodes, join_steps, prepare_join
+from nodelab.lab.join_kubeconfig import ClusterAccess
 from nodelab.lab.ledger import Ledger
 from nodelab.lab.names import DEFAULT_LAB, MAX_NODES, LabNames
 from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
@@ -33,7 +35,7 @@ from nodelab.lab.node_daemons import StartNodeDaemons
 from nodelab.lab.paths import LabPaths, state_base
 from nodelab.lab.registry import StartRegistry
 from nodelab.lab.status import LabStatus, NodeStatus
-from nodelab.lab.topology import Topology, choose_subnet
+from nodelab.lab.topology import APISERVER_PORT, Topology, choose_subnet
 from nodelab.lab.wait_ready import WaitNodesReady
 
 PROXY_MODES = ("iptables", "nftables")
@@ -129,6 +131,11 @@ class Lab:
         say = progress or _stderr_progress
         with _locked(paths):
             description = LabDescription.load(paths.description)
+            if description is not None and description.joined:
+                raise NodelabError(
+                    f"lab {name} is a joined lab (its nodes joined {description.joined}), not "
+                    f"an embedded one: take it down first (`nodelab down --name {name}`) or "
+                    "pick another name")
             if description is None:
                 subnet = choose_subnet(name, netlink.host_routes())
                 description = LabDescription(name, subnet, nodes, proxy_mode,
@@ -160,6 +167,34 @@ class Lab:
                 say(f"{step.name}")
                 step.execute(ctx)
         return lab
+
+    @classmethod
+    def join(
+        cls,
+        kubeconfig: Path | str,
+        name: str = "joined",
+        nodes: int = 1,
+        *,
+        base: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Lab:
+        """Join `nodes` nodelab nodes to the cluster of `kubeconfig` (an admin kubeconfig) as
+        lab `name`, which has no control plane of its own (see join.py and docs/join.md)."""
+        names = LabNames(name)
+        paths = LabPaths.for_lab(name, base)
+        say = progress or _stderr_progress
+        # a missing or bad file, or a cluster that does not answer, fails before anything
+        check_reachable(ClusterAccess.load(Path(kubeconfig)))
+        with _locked(paths):
+            description = prepare_join(Path(kubeconfig), name, nodes, paths,
+                                       LabDescription.load(paths.description))
+            ledger = Ledger(paths.ledger)
+            ctx = LabContext(names, paths, description, ledger,
+                             Supervisor(name, paths, ledger), say)
+            for step in join_steps():
+                say(f"{step.name}")
+                step.execute(ctx)
+        return cls(description, base)
 
     @classmethod
     def get(cls, name: str = DEFAULT_LAB, *, base: Path | None = None) -> Lab:
@@ -214,6 +249,7 @@ class Lab:
 def take_down_lab(name: str, base: Path | None = None, progress: Progress | None = None) -> None:
     names = LabNames(name)
     paths = LabPaths.for_lab(name, base)
+    forget_nodes(name, paths, progress or (lambda _message: None))  # joined labs only
     take_down(names, paths, progress)
 
 
@@ -255,7 +291,9 @@ def lab_status(name: str, base: Path | None = None) -> LabStatus:
         gateway=str(topology.gateway),
         subnet=str(topology.subnet),
         registry=topology.registry,
-        apiserver=topology.apiserver_url,
+        apiserver=(f"{description.joined} (joined, through the API relay on "
+                   f"{topology.gateway}:{APISERVER_PORT})" if description.joined
+                   else topology.apiserver_url),
         kubeconfig=str(paths.kubeconfig),
         state_dir=str(paths.root),
         proxy_mode=description.proxy_mode,
