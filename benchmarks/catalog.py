@@ -48,7 +48,7 @@ CATALOG: tuple[Benchmark, ...] = (
               ("--sizes", "100,1000,5000", "--apply-budget", "100"), 420,
               ("--sizes", "100,1000", "--connects", "50", "--apply-budget", "30"), 60),
     Benchmark("proxy-restore-profile", "proxy", "proxy/restore_profile.py",
-              ("--sizes", "250,500,1000", "--timeout", "30"), 60,
+              ("--sizes", "250,500,1000,5000", "--timeout", "60"), 100,
               ("--sizes", "250,500", "--timeout", "10"), 15),
     Benchmark("apiserver", "controlplane", "controlplane/bench_apiserver.py",
               ("--pods", "1000", "--seconds", "4"), 75,
