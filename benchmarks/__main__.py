@@ -1,7 +1,7 @@
 """The one command: run the benchmarks, write their results, render docs/performance.md.
 
     sudo .venv/bin/python -m benchmarks [--quick] [--only AREA_OR_NAME[,...]]
-        [--merge RUN_DIR] [--docs | --no-docs] [--load-note TEXT]
+        [--merge RUN_DIR] [--docs | --no-docs] [--load-note TEXT] [--total-budget S]
 
 Results go to benchmarks/results/<run-id>/: one `<name>.json` and `<name>.log` per benchmark
 and `results.json`, the combined set the page is rendered from. A full run (no --quick, no
@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks.catalog import AREAS, CATALOG
 from benchmarks.machine import describe, load_average
 from benchmarks.report import render
-from benchmarks.runner import ROOT, run_benchmark
+from benchmarks.runner import GRACE_S, ROOT, run_benchmark
 from benchmarks.schema import BenchmarkRun
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -40,6 +40,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                       help="write docs/performance.md and its plots")
     docs.add_argument("--no-docs", dest="docs", action="store_false")
     parser.add_argument("--load-note", default="", help="what else ran on the machine")
+    parser.add_argument("--total-budget", type=float, default=None,
+                        help="seconds for the whole run (default 25 min, 5 with --quick)")
     options = parser.parse_args(argv)
     wanted = {w for w in options.only.split(",") if w}
     known = set(AREAS) | {b.name for b in CATALOG}
@@ -74,12 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         merged = json.loads((options.merge / "results.json").read_text())
         runs = {r["name"]: BenchmarkRun.from_json(r) for r in merged["runs"]}
     load_start = load_average()
+    total = options.total_budget or (300.0 if options.quick else 1500.0)
+    deadline = time.monotonic() + total
     if os.geteuid() != 0:
         print("note: not root; the benchmarks that need root are reported as not run",
               file=sys.stderr)
     for bench in selected:
-        print(f"==> {bench.name} (budget {bench.budget(options.quick):.0f} s)", flush=True)
-        result = run_benchmark(bench, run_dir, quick=options.quick)
+        remaining = deadline - time.monotonic() - GRACE_S
+        budget = min(bench.budget(options.quick), remaining)
+        print(f"==> {bench.name} (budget {budget:.0f} s)", flush=True)
+        result = run_benchmark(bench, run_dir, quick=options.quick, budget=budget)
         runs[bench.name] = result
         print(f"    {result.status} in {result.seconds:.0f} s {result.reason}", flush=True)
         (run_dir / "results.json").write_text(json.dumps(
