@@ -1,0 +1,79 @@
+"""A lab's CRI runtime (`Lab.up(..., runtime="containerd")`, `nodelab up --runtime
+containerd`): the choice is checked and kept in lab.json, and a containerd lab runs pods with
+nodelab's kubelet and CNI plugins, serves exec and logs, and `down` leaves nothing behind
+(no shim, no mount, no state dir)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nodelab.errors import NodelabError
+from nodelab.lab.description import LabDescription
+from nodelab.lab.lab import Lab, take_down_lab
+from nodelab.lab.runtime_daemon import cni_version
+from tests.conftest import unique_lab_name
+from tests.lab.kube import eventually, kubectl, kubectl_json, ready_pods
+
+
+def test_an_unknown_runtime_is_refused_with_the_choices() -> None:
+    with pytest.raises(NodelabError, match="runtime 'cri-o': choose one of nodelab, containerd"):
+        Lab.up("nope", 1, runtime="cri-o")
+
+
+def test_lab_json_keeps_the_runtime(tmp_path: Path) -> None:
+    path = tmp_path / "lab.json"
+    subnet = ipaddress.IPv4Network("172.29.9.0/24")
+    LabDescription("k", subnet, 1, runtime="containerd").save(path)
+    loaded = LabDescription.load(path)
+    assert loaded is not None and loaded.runtime == "containerd"
+    assert cni_version("containerd") == "1.0.0" and cni_version("nodelab") == "1.1.0"
+
+
+def _shims(socket: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if str(socket).encode() in (proc / "cmdline").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.privileged
+@pytest.mark.slow
+def test_a_containerd_lab_runs_pods_and_goes_down_clean() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: a real lab")
+    if shutil.which("containerd") is None:
+        pytest.skip("containerd is not installed (apt-get install containerd)")
+    name = unique_lab_name()
+    try:
+        lab = Lab.up(name, 1, runtime="containerd", progress=lambda _m: None)
+        assert "runtime     containerd (CRI)" in lab.status().render()
+        with pytest.raises(NodelabError, match="up with the containerd runtime, not nodelab"):
+            Lab.up(name, 1, progress=lambda _m: None)
+        node = kubectl_json(lab, "get", "node", "node1")
+        assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://")
+        kubectl(lab, "run", "onctr", f"--image={lab.images.ref('busybox')}", "--", "sh", "-c",
+                "echo hello from containerd; exec sleep 3600")
+        pod = eventually(lambda: ready_pods(lab, "run=onctr"), timeout=60)[0]
+        prefix = node["spec"]["podCIDR"].rsplit(".", 1)[0]
+        assert pod["status"]["podIP"].startswith(prefix)
+        assert pod["status"]["containerStatuses"][0]["containerID"].startswith("containerd://")
+        assert kubectl(lab, "exec", "onctr", "--", "hostname").strip() == "onctr"
+        assert "hello from containerd" in kubectl(lab, "logs", "onctr")
+        socket = lab.paths.cri_socket("node1")
+        assert _shims(socket)  # containerd-shim-runc-v2 holds the pod
+        take_down_lab(name)
+        assert not _shims(socket)
+        assert not lab.paths.root.exists()
+        assert str(lab.paths.root) not in Path("/proc/mounts").read_text()
+    finally:
+        take_down_lab(name)
