@@ -21,6 +21,7 @@ Node objects from the cluster (best effort) before removing everything else.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import sys
 import time
@@ -99,6 +100,20 @@ class StartApiRelay:
         ), ctx.progress)
 
 
+FALLBACK_POD_NETWORK = ipaddress.IPv4Network("10.250.0.0/16")
+FALLBACK_NODES = 8
+
+
+def fallback_pod_cidr(subnet: ipaddress.IPv4Network, node: NodePlan) -> str:
+    """A joined node's own pod range, used only if the cluster assigns it none: the lab's
+    /24 of 10.250.0.0/16 (third octet as its node network's), one /27 per node (nodes 1-8)."""
+    if node.index > FALLBACK_NODES:
+        return ""
+    third = int(subnet.network_address) >> 8 & 0xFF
+    base = FALLBACK_POD_NETWORK.network_address + (third << 8) + (node.index - 1) * 32
+    return str(ipaddress.IPv4Network(f"{base}/27"))
+
+
 def joined_nodes(ctx: LabContext) -> dict[str, NodePlan]:
     return {kube_node_name(ctx.names.lab, node): node for node in ctx.topology.nodes}
 
@@ -129,6 +144,7 @@ class StartJoinedNodeDaemons:
                 cluster_ca=cluster_ca(ctx.paths),
                 labels=f"{LAB_LABEL}={ctx.names.lab}",
                 taints=LAB_TAINT,
+                fallback_pod_cidr=fallback_pod_cidr(ctx.topology.subnet, node),
             )
             for spec in node_specs(ctx, node, joined):
                 ctx.supervisor.start(spec, ctx.progress)

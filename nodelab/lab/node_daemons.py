@@ -44,6 +44,7 @@ class JoinedNode:
     cluster_ca: Path
     labels: str  # k=v,...
     taints: str  # k=v:Effect,...
+    fallback_pod_cidr: str = ""  # podnet's range if the cluster assigns the Node none
 
 
 def node_specs(ctx: LabContext, node: NodePlan,
@@ -83,7 +84,9 @@ def node_specs(ctx: LabContext, node: NodePlan,
             argv=(python, "-m", "nodelab.podnet", "--kubeconfig", str(admin_kubeconfig),
                   "--node-name", kube_name, "--cni-conf-dir", str(cni_conf),
                   "--data-dir", str(home / "cni" / "networks"),
-                  "--cni-version", cni_version(ctx.description.runtime)),
+                  "--cni-version", cni_version(ctx.description.runtime),
+                  *(("--fallback-pod-cidr", joined.fallback_pod_cidr)
+                    if joined and joined.fallback_pod_cidr else ())),
             netns=node.netns, env=env,
         ),
         DaemonSpec(

@@ -24,12 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mtu", type=int, default=1500)
     parser.add_argument("--cni-version", default="1.1.0",
                         help="the conflist's cniVersion (1.0.0 for containerd 1.6's libcni)")
+    parser.add_argument("--fallback-pod-cidr",
+                        help="pod range to use when the cluster assigns the Node none "
+                             "(a joined lab's own range)")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     api = config.new_client_from_config(str(args.kubeconfig))  # type: ignore[no-untyped-call]
     agent = PodNetworkAgent(api, args.node_name, args.cni_conf_dir, args.data_dir, args.mtu,
-                             args.cni_version)
+                             args.cni_version, args.fallback_pod_cidr)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop())
     signal.signal(signal.SIGINT, lambda *_: agent.stop())
     agent.run()

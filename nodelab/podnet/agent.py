@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,14 @@ from nodelab.host import netlink
 from nodelab.kube.listers import lister
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.store import Store
-from nodelab.podnet.plan import CLUSTER_POD_CIDR, PodRoute, conflist, pod_routes
+from nodelab.podnet.plan import (
+    CLUSTER_POD_CIDR,
+    FALLBACK_GRACE,
+    PodRoute,
+    conflist,
+    fallback_conflist_cidr,
+    pod_routes,
+)
 
 log = logging.getLogger("nodelab.podnet")
 CONFLIST_NAME = "10-nodelab.conflist"
@@ -50,6 +58,20 @@ def current_pod_routes() -> dict[ipaddress.IPv4Network, ipaddress.IPv4Address]:
     return found
 
 
+def connected_networks() -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks this namespace is directly attached to (loopback aside)."""
+    networks = []
+    with netlink.ipr() as sock:
+        for message in sock.get_addr(family=2):
+            address = message.get_attr("IFA_ADDRESS")
+            if not address:
+                continue
+            network = ipaddress.IPv4Interface(f"{address}/{message['prefixlen']}").network
+            if not network.is_loopback:
+                networks.append(network)
+    return networks
+
+
 def apply_routes(wanted: list[PodRoute]) -> None:
     current = current_pod_routes()
     targets = {r.destination: r.via for r in wanted}
@@ -64,8 +86,11 @@ def apply_routes(wanted: list[PodRoute]) -> None:
 
 class PodNetworkAgent:
     def __init__(self, api_client: ApiClient, node_name: str, conf_dir: Path,
-                 data_dir: Path, mtu: int = 1500, cni_version: str = "1.1.0") -> None:
+                 data_dir: Path, mtu: int = 1500, cni_version: str = "1.1.0",
+                 fallback_pod_cidr: str | None = None) -> None:
         self.node_name = node_name
+        self.fallback_pod_cidr = fallback_pod_cidr
+        self._own_seen: float | None = None
         self.conf_dir = conf_dir
         self.data_dir = data_dir
         self.mtu = mtu
@@ -78,12 +103,19 @@ class PodNetworkAgent:
     def sync(self) -> None:
         nodes = self.store.list("nodes")
         own = next((n for n in nodes if n["metadata"]["name"] == self.node_name), None)
-        cidr = (own or {}).get("spec", {}).get("podCIDR")
+        if own is not None and self._own_seen is None:
+            self._own_seen = time.monotonic()
+            if self.fallback_pod_cidr:  # look again when the grace for node IPAM is over
+                timer = threading.Timer(FALLBACK_GRACE + 0.5, self._wake.set)
+                timer.daemon = True
+                timer.start()
+        waited = 0.0 if self._own_seen is None else time.monotonic() - self._own_seen
+        cidr = fallback_conflist_cidr(own, self.fallback_pod_cidr, waited)
         if cidr and write_conflist(self.conf_dir, conflist(cidr, str(self.data_dir),
                                                            mtu=self.mtu,
                                                            cni_version=self.cni_version)):
             log.info("wrote %s for pod range %s", self.conf_dir / CONFLIST_NAME, cidr)
-        apply_routes(pod_routes(self.node_name, nodes))
+        apply_routes(pod_routes(self.node_name, nodes, connected_networks()))
 
     def run(self) -> None:
         self.reflector.start()

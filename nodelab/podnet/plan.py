@@ -56,8 +56,12 @@ def internal_ip(node: Mapping[str, Any]) -> ipaddress.IPv4Address | None:
     return None
 
 
-def pod_routes(own_node: str, nodes: Sequence[Mapping[str, Any]]) -> list[PodRoute]:
-    """host-gw routes: every other node's pod range via that node's InternalIP."""
+def pod_routes(own_node: str, nodes: Sequence[Mapping[str, Any]],
+               on_link: Sequence[ipaddress.IPv4Network] | None = None) -> list[PodRoute]:
+    """host-gw routes: every other node's pod range via that node's InternalIP, for the nodes
+    this one reaches directly (`on_link`: its connected networks; None: every node). host-gw
+    needs one L2 network, as flannel's host-gw and kindnet do: a joined lab's node does not
+    route to the cluster's other nodes, which sit on another network."""
     routes = []
     for node in nodes:
         name = (node.get("metadata") or {}).get("name")
@@ -65,5 +69,22 @@ def pod_routes(own_node: str, nodes: Sequence[Mapping[str, Any]]) -> list[PodRou
         via = internal_ip(node)
         if name == own_node or not cidr or via is None:
             continue
+        if on_link is not None and not any(via in network for network in on_link):
+            continue
         routes.append(PodRoute(ipaddress.IPv4Network(cidr), via, str(name)))
     return sorted(routes, key=lambda r: (r.destination, r.node))
+
+
+FALLBACK_GRACE = 20.0  # seconds a Node may wait for the cluster's node IPAM
+
+
+def fallback_conflist_cidr(own: Mapping[str, Any] | None, fallback: str | None,
+                           waited: float) -> str | None:
+    """The pod range to use: the Node's `spec.podCIDR`; else, once the Node has existed
+    `FALLBACK_GRACE` seconds without one (a cluster that assigns none), the lab's fallback."""
+    cidr = ((own or {}).get("spec") or {}).get("podCIDR")
+    if cidr:
+        return str(cidr)
+    if own is not None and fallback and waited >= FALLBACK_GRACE:
+        return fallback
+    return None

@@ -100,3 +100,15 @@ def test_client_csr_asks_for_the_node_identity() -> None:
     assert request.subject.rfc4514_string() == "CN=system:node:jb-node1,O=system:nodes"
     assert obj["spec"]["signerName"] == "kubernetes.io/kube-apiserver-client-kubelet"
     assert obj["spec"]["usages"] == ["digital signature", "client auth"]
+
+
+def test_fallback_pod_ranges_are_the_labs_own_and_distinct() -> None:
+    import ipaddress as ip
+
+    from nodelab.lab.join import fallback_pod_cidr
+    from nodelab.lab.topology import plan_topology
+
+    topology = plan_topology("jb", ip.IPv4Network("172.29.7.0/24"), 9)
+    ranges = [fallback_pod_cidr(topology.subnet, n) for n in topology.nodes]
+    assert ranges[:2] == ["10.250.7.0/27", "10.250.7.32/27"]
+    assert len(set(ranges[:8])) == 8 and ranges[8] == ""
