@@ -25,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--name", default=DEFAULT_JOINED_LAB,
                         help=f"lab name (default {DEFAULT_JOINED_LAB})")
     parser.add_argument("--nodes", type=int, default=1, help="number of nodes (default 1)")
+    parser.add_argument("--allow-registry", action="append", default=[], metavar="HOST",
+                        help="an outside registry the nodes may pull from (HOST or HOST:PORT; "
+                             "docker.io for Docker Hub), through the lab's CONNECT proxy; "
+                             "repeatable (default: only the lab registry)")
     parser.set_defaults(func=run)
 
 
@@ -32,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"joining lab {args.name} ({args.nodes} node(s)) to the cluster of {args.kubeconfig}",
           file=sys.stderr)
-    lab = Lab.join(args.kubeconfig, args.name, args.nodes)
+    lab = Lab.join(args.kubeconfig, args.name, args.nodes,
+                   allow_registries=args.allow_registry)
     print(f"lab {lab.name} joined in {time.monotonic() - started:.1f}s", file=sys.stderr)
     print(lab.status().render())
     return 0

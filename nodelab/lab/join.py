@@ -45,6 +45,7 @@ from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
 from nodelab.lab.node_daemons import KUBELET_PORT, JoinedNode, node_specs
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.registry import StartRegistry
+from nodelab.lab.registry_proxy import PROXY_PORT, allowed_endpoints
 from nodelab.lab.tls_bootstrap import approve_serving, client_certificate
 from nodelab.lab.topology import APISERVER_PORT, NodePlan, choose_subnet
 from nodelab.lab.wait_ready import WaitNodesReady
@@ -133,6 +134,44 @@ class BootstrapKubelets:
                          user=f"system:node:{kube_name}")
 
 
+def allowed_registries_file(paths: LabPaths) -> Path:
+    return paths.root / "allowed-registries"
+
+
+def allowed_registries(paths: LabPaths) -> list[str]:
+    try:
+        return [line for line in allowed_registries_file(paths).read_text().splitlines() if line]
+    except FileNotFoundError:
+        return []
+
+
+class StartRegistryProxy:
+    """Only with `--allow-registry`: the CONNECT proxy to those registries (registry_proxy.py)."""
+
+    name = "registry proxy (allowed registries)"
+
+    def execute(self, ctx: LabContext) -> None:
+        allowed = allowed_registries(ctx.paths)
+        if not allowed:
+            return
+        gateway = str(ctx.topology.gateway)
+        ctx.supervisor.start(DaemonSpec(
+            name="registryproxy",
+            argv=(sys.executable, "-m", "nodelab.lab.registry_proxy",
+                  "--listen", f"{gateway}:{PROXY_PORT}",
+                  *[arg for host in allowed for arg in ("--allow", host)]),
+            ready=tcp_ready(gateway, PROXY_PORT), ready_timeout=20.0,
+        ), ctx.progress)
+
+
+def runtime_proxy_env(ctx: LabContext) -> tuple[tuple[str, str], ...]:
+    if not allowed_registries(ctx.paths):
+        return ()
+    proxy = f"http://{ctx.topology.gateway}:{PROXY_PORT}"
+    return (("https_proxy", proxy), ("HTTPS_PROXY", proxy),
+            ("no_proxy", str(ctx.topology.gateway)), ("NO_PROXY", str(ctx.topology.gateway)))
+
+
 class StartJoinedNodeDaemons:
     name = "node daemons"
 
@@ -145,6 +184,7 @@ class StartJoinedNodeDaemons:
                 labels=f"{LAB_LABEL}={ctx.names.lab}",
                 taints=LAB_TAINT,
                 fallback_pod_cidr=fallback_pod_cidr(ctx.topology.subnet, node),
+                runtime_env=runtime_proxy_env(ctx),
             )
             for spec in node_specs(ctx, node, joined):
                 ctx.supervisor.start(spec, ctx.progress)
@@ -186,14 +226,24 @@ class WaitJoinedNodesReady(WaitNodesReady):
 
 def join_steps() -> Sequence[Any]:
     return (CreateLabBridge(), CreateNodeNamespaces(), StartRegistry(), PushDemoImages(),
-            StartApiRelay(), BootstrapKubelets(), StartJoinedNodeDaemons(),
+            StartApiRelay(), StartRegistryProxy(), BootstrapKubelets(), StartJoinedNodeDaemons(),
             ApproveServingCertificates(), WaitJoinedNodesReady())
 
 
 def prepare_join(kubeconfig: Path, name: str, nodes: int, paths: LabPaths,
-                 existing: LabDescription | None) -> LabDescription:
+                 existing: LabDescription | None,
+                 allow_registries: Sequence[str] = ()) -> LabDescription:
     """Check the request and write the lab's description and kubeconfigs (under its lock)."""
     LabNames(name)
+    try:
+        allowed_endpoints(allow_registries)
+    except ValueError as exc:
+        raise NodelabError(str(exc)) from exc
+    if existing is not None and allowed_registries(paths) != list(allow_registries):
+        raise NodelabError(f"lab {name} joined with allowed registries "
+                           f"{allowed_registries(paths) or 'none'}, not "
+                           f"{list(allow_registries) or 'none'}: take it down first "
+                           f"(`nodelab down --name {name}`)")
     if not 1 <= nodes <= MAX_NODES:
         raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
     access = ClusterAccess.load(Path(kubeconfig))
@@ -215,6 +265,7 @@ def prepare_join(kubeconfig: Path, name: str, nodes: int, paths: LabPaths,
     paths.root.mkdir(parents=True, exist_ok=True)
     access.write(cluster_kubeconfig(paths))
     cluster_ca(paths).write_bytes(access.ca_pem)
+    allowed_registries_file(paths).write_text("".join(f"{h}\n" for h in allow_registries))
     gateway = str(description.topology.gateway)
     access.relayed(gateway, APISERVER_PORT).write(paths.kubeconfig)
     description.save(paths.description)

@@ -175,11 +175,14 @@ class Lab:
         name: str = "joined",
         nodes: int = 1,
         *,
+        allow_registries: Sequence[str] = (),
         base: Path | None = None,
         progress: Progress | None = None,
     ) -> Lab:
         """Join `nodes` nodelab nodes to the cluster of `kubeconfig` (an admin kubeconfig) as
-        lab `name`, which has no control plane of its own (see join.py and docs/join.md)."""
+        lab `name`, which has no control plane of its own (see join.py and docs/join.md);
+        `allow_registries` (HOST or HOST:PORT; `docker.io` for Docker Hub) are the only
+        outside registries its runtimes may pull from, through the lab's CONNECT proxy."""
         names = LabNames(name)
         paths = LabPaths.for_lab(name, base)
         say = progress or _stderr_progress
@@ -187,7 +190,8 @@ class Lab:
         check_reachable(ClusterAccess.load(Path(kubeconfig)))
         with _locked(paths):
             description = prepare_join(Path(kubeconfig), name, nodes, paths,
-                                       LabDescription.load(paths.description))
+                                       LabDescription.load(paths.description),
+                                       allow_registries)
             ledger = Ledger(paths.ledger)
             ctx = LabContext(names, paths, description, ledger,
                              Supervisor(name, paths, ledger), say)

@@ -19,7 +19,7 @@ API, and the lab's label and taint.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nodelab.controlplane.pki import write_kubeconfig
@@ -45,6 +45,7 @@ class JoinedNode:
     labels: str  # k=v,...
     taints: str  # k=v:Effect,...
     fallback_pod_cidr: str = ""  # podnet's range if the cluster assigns the Node none
+    runtime_env: tuple[tuple[str, str], ...] = ()  # e.g. https_proxy for allowed registries
 
 
 def node_specs(ctx: LabContext, node: NodePlan,
@@ -78,7 +79,8 @@ def node_specs(ctx: LabContext, node: NodePlan,
     kubelet_config.write_text(kubelet_config_text(cgroup_root, ctx.description.max_restart_backoff)
                               + ("serverTLSBootstrap: true\n" if joined else ""))
     return [
-        runtime_spec(ctx, node, cni_conf, cgroup_root),
+        _with_env(runtime_spec(ctx, node, cni_conf, cgroup_root),
+                  dict(joined.runtime_env) if joined else {}),
         DaemonSpec(
             name=f"{node.name}/podnet",
             argv=(python, "-m", "nodelab.podnet", "--kubeconfig", str(admin_kubeconfig),
@@ -117,6 +119,10 @@ def kubelet_config_text(cgroup_root: str, max_restart_backoff: float | None) -> 
     if max_restart_backoff is not None:
         text += f"crashLoopBackOff:\n  maxContainerRestartPeriod: {max_restart_backoff:g}s\n"
     return text
+
+
+def _with_env(spec: DaemonSpec, extra: dict[str, str]) -> DaemonSpec:
+    return replace(spec, env={**spec.env, **extra}) if extra else spec
 
 
 class StartNodeDaemons:

@@ -40,7 +40,8 @@ def pair() -> Iterator[tuple[Lab, Lab]]:
             a = Lab.up(a_name, 1, progress=lambda _m: None)
             given = Path(tmp) / "foreign.kubeconfig"
             shutil.copy(a.kubeconfig, given)  # the only thing B learns about A
-            b = Lab.join(given, b_name, 1, progress=lambda _m: None)
+            b = Lab.join(given, b_name, 1, allow_registries=["registry.invalid"],
+                         progress=lambda _m: None)
             yield a, b
         finally:
             take_down_lab(b_name)
@@ -129,6 +130,22 @@ def test_pods_without_the_toleration_never_land_on_b(pair: tuple[Lab, Lab]) -> N
                                ["items"]) and len(items) == 3
                       and all(p["spec"].get("nodeName") for p in items) and items, timeout=60)
     assert {p["spec"]["nodeName"] for p in pods} == {"node1"}
+
+
+def test_allowed_registries_only_through_the_labs_connect_proxy(pair: tuple[Lab, Lab]) -> None:
+    _a, b = pair
+    daemons = {d.name: d for d in b.status().daemons}
+    assert daemons["registryproxy"].state == "running"
+    runtime = next(d for n in b.status().nodes for d in n.daemons
+                   if d.name.endswith("/runtime"))
+    environ = Path(f"/proc/{runtime.pid}/environ").read_bytes().split(b"\0")
+    proxy = f"http://{b.topology.gateway}:3128"
+    assert f"https_proxy={proxy}".encode() in environ
+    refused = subprocess.run(
+        ["ip", "netns", "exec", b.topology.nodes[0].netns, "curl", "-s", "-o", "/dev/null",
+         "-w", "%{http_connect}", "-x", proxy, "https://example.com/"],
+        capture_output=True, text=True, timeout=15)
+    assert refused.stdout == "403"  # refused at the gateway: nothing left the machine
 
 
 def test_up_and_join_refuse_the_other_kind_of_lab(pair: tuple[Lab, Lab]) -> None:
