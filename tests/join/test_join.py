@@ -154,6 +154,11 @@ def test_up_and_join_refuse_the_other_kind_of_lab(pair: tuple[Lab, Lab]) -> None
         Lab.up(b.name, 1, progress=lambda _m: None)
     with pytest.raises(NodelabError, match="is an embedded lab"):
         Lab.join(a.kubeconfig, a.name, 1, progress=lambda _m: None)
+    again = Lab.join(b.paths.root / "cluster.kubeconfig", b.name, 1,
+                     allow_registries=["registry.invalid"], progress=lambda _m: None)
+    assert again.description == b.description  # a second join only checks
+    with pytest.raises(NodelabError, match="allowed registries"):
+        Lab.join(b.paths.root / "cluster.kubeconfig", b.name, 1, progress=lambda _m: None)
 
 
 def test_down_removes_the_node_from_the_cluster_and_leaves_nothing(
