@@ -1,8 +1,10 @@
 """The pod manager: watches the pods bound to this node and keeps one worker per pod.
 
 Pods come from a reflector on `pods?fieldSelector=spec.nodeName=<node>`. A new pod gets a
-worker; a changed pod wakes its worker; a pod that disappeared from the API wakes its worker
-too, which then tears the pod down. After the first list, sandboxes the runtime still holds for
+worker; a changed pod wakes its worker (only its own: waking every worker on every event made
+each pod's start cost a sync of every other pod, so startup latency grew with the pod count);
+a pod that disappeared from the API wakes its worker too, which then tears the pod down. A
+(re)list wakes them all. After the first list, sandboxes the runtime still holds for
 pods the API no longer knows (left by a kubelet that was killed) are torn down the same way;
 sandboxes of pods that still exist are adopted by their workers, so a restarted kubelet starts
 nothing twice.
@@ -38,9 +40,9 @@ class PodManager:
         self.settings = settings
         self.workers: dict[str, PodWorker] = {}
         self._lock = threading.Lock()
-        self.store = Store(lambda _kind: self.dispatch())
+        self.store = Store()
         self.reflector = Reflector(
-            "pods", lister(api_client, "pods"), self.store.handle,
+            "pods", lister(api_client, "pods"), self._on_pods,
             field_selector=f"spec.nodeName={settings.node_name}")
         self.sources = VolumeSources(fetch=self._fetch, token=self._token)
 
@@ -83,6 +85,28 @@ class PodManager:
             self.workers[uid] = worker
             worker.start()
         return worker
+
+    def _on_pods(self, kind: str, event: str, payload: Any) -> None:
+        self.store.handle(kind, event, payload)
+        if event == "LIST":
+            self.dispatch()
+            return
+        uid = str(((payload or {}).get("metadata") or {}).get("uid") or "")
+        if uid:
+            self.dispatch_one(uid, deleted=event == "DELETED")
+
+    def dispatch_one(self, uid: str, deleted: bool = False) -> None:
+        """Wake the worker of the one pod an event was about (start it for a new pod)."""
+        with self._lock:
+            worker = self.workers.get(uid)
+            if deleted:
+                if worker is not None and not worker.done.is_set():
+                    worker.wake()
+            else:
+                self._worker(uid).wake()
+            for other, old in list(self.workers.items()):
+                if old.done.is_set():
+                    del self.workers[other]
 
     def dispatch(self) -> None:
         with self._lock:
