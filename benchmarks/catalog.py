@@ -47,7 +47,7 @@ CATALOG: tuple[Benchmark, ...] = (
     Benchmark("cni-add-del", "cni", "cni/add_del_latency.py", ("--pods", "100"), 60,
               ("--pods", "20"), 25),
     Benchmark("proxy-sync", "proxy", "proxy/sync_bench.py",
-              ("--sizes", "100,1000,5000", "--apply-budget", "100"), 360,
+              ("--sizes", "100,1000,5000", "--apply-budget", "170", "--sync-limit", "60"), 360,
               ("--sizes", "100,1000", "--connects", "50", "--apply-budget", "30"), 50),
     Benchmark("proxy-restore-profile", "proxy", "proxy/restore_profile.py",
               ("--sizes", "250,500,1000,5000", "--timeout", "60"), 90,

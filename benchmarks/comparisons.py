@@ -88,6 +88,8 @@ def proxy_sync(rows: list[Row]) -> list[Comparison]:
     out: list[Comparison] = []
     for row in sorted(rows, key=lambda r: (int(r["services"]), str(r["mode"]))):
         case = f"{row['mode']}, {row['services']} services"
+        if row.get("rules_total"):
+            case += f" ({row['rules_total']:,} rules)"
         tool = "iptables-restore" if row["mode"] == "iptables" else "nft -f"
         note = "" if row.get("status", "ok") == "ok" else str(row["status"])
         out.append(Comparison(case, "full sync", "s", _num(row, "full_sync_s"),

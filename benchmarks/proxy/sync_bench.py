@@ -16,6 +16,8 @@ For each mode and size (services x endpoints, all in one node namespace):
 `--apply-budget S` bounds the floor: when the apply tool alone does not finish the full
 payload within S seconds (iptables-nft-restore grows with the square of the number of chains,
 see restore_profile.py), that mode and size is recorded as over budget and its sync is skipped.
+`--sync-limit S` skips the sync (which takes about as long again) when the floor alone took
+more than S seconds: the row then has the measured floor only.
 
 Results are printed as a table and written in the common shape (benchmarks/schema.py) to
 `--out` (default benchmarks/results/proxy-sync-<timestamp>.json), after every case.
@@ -197,7 +199,8 @@ def floor_seconds(proxier: Proxier, state: ProxyState, budget: float) -> float |
         proxier.remove_rules()
 
 
-def measure(mode: str, n: int, per: int, connects: int, budget: float) -> Result:
+def measure(mode: str, n: int, per: int, connects: int, budget: float,
+            sync_limit: float | None) -> Result:
     with bench_node() as node:
         proxier = Proxier(NODE, mode, node, clear_udp_conntrack=False)
         try:
@@ -208,6 +211,9 @@ def measure(mode: str, n: int, per: int, connects: int, budget: float) -> Result
                 tool = "iptables-restore" if mode == "iptables" else "nft -f"
                 return Result(mode, n, per, f"over-budget: {tool} alone > {budget:.0f} s",
                               None)
+            if sync_limit is not None and floor > sync_limit:
+                return Result(mode, n, per, f"floor only: it took > {sync_limit:.0f} s, so the "
+                              "sync (as long again) was skipped", floor)
             full = proxier.sync(state)
             partial = proxier.sync(cluster(n, per, drop_one=True))
             out = proxier.ns.run(
@@ -244,10 +250,11 @@ def main() -> int:
     parser.add_argument("--modes", default="iptables,nftables")
     parser.add_argument("--connects", type=int, default=200)
     parser.add_argument("--apply-budget", type=float, default=300.0)
+    parser.add_argument("--sync-limit", type=float, default=None)
     parser.add_argument("--out", type=Path, default=default_out("proxy-sync"))
     args = parser.parse_args()
     params = {"sizes": args.sizes, "endpoints": args.endpoints, "connects": args.connects,
-              "apply_budget_s": args.apply_budget}
+              "apply_budget_s": args.apply_budget, "sync_limit_s": args.sync_limit}
     results: list[Result] = []
     print(
         f"{'mode':9} {'svcs':>5} {'rules':>7} {'full s':>7} {'render':>7} {'apply':>7} "
@@ -255,7 +262,8 @@ def main() -> int:
     )
     for n in (int(s) for s in args.sizes.split(",")):
         for mode in args.modes.split(","):
-            r = measure(mode, n, args.endpoints, args.connects, args.apply_budget)
+            r = measure(mode, n, args.endpoints, args.connects, args.apply_budget,
+                        args.sync_limit)
             results.append(r)
             print(
                 f"{r.mode:9} {r.services:>5} {shown(r.rules_total, 'd', 7)} "

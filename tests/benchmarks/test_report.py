@@ -26,13 +26,16 @@ def runs() -> dict[str, BenchmarkRun]:
         "proxy-sync": BenchmarkRun(
             "proxy-sync", "proxy", "over-budget", 420, 425.3, {"sizes": "1000,5000"},
             [{"mode": "iptables", "services": 1000, "status": "ok", "floor_s": 5.0,
+              "rules_total": 31982,
               "full_sync_s": 6.0, "partial_sync_s": 0.3, "partial_apply_s": 0.25,
               "first_packet_ms": 0.08},
              {"mode": "nftables", "services": 1000, "status": "ok", "floor_s": 1.0,
               "full_sync_s": 1.25, "partial_sync_s": 0.2, "partial_apply_s": 0.1,
               "first_packet_ms": 0.04},
              {"mode": "iptables", "services": 5000, "floor_s": None,
-              "status": "over-budget: iptables-restore alone > 100 s"}],
+              "status": "over-budget: iptables-restore alone > 100 s"},
+             {"mode": "nftables", "services": 5000, "floor_s": 75.0,
+              "status": "floor only: it took > 60 s, so the sync (as long again) was skipped"}],
             reason="The 5,000-Service sync did not finish."),
         "pod-startup": BenchmarkRun("pod-startup", "kubelet", "failed", 270, 12.0,
                                     reason="exit status 1: containerd did not start"),
@@ -51,12 +54,15 @@ def test_runtime_rows_put_nodelab_beside_containerd_with_the_ratio() -> None:
 
 def test_proxy_rows_compare_with_the_floor_and_keep_the_over_budget_case() -> None:
     page = render(runs(), MACHINE, run_id="R1")
-    assert "| iptables, 1000 services | full sync | 6.00 s | 5.00 s (iptables-restore alone) " \
+    assert "| iptables, 1000 services (31,982 rules) | full sync | 6.00 s | " \
+           "5.00 s (iptables-restore alone) " \
            "| 1.20× |  |" in page
     assert "| nftables, 1000 services | partial sync (one endpoint gone) | 0.200 s | " \
            "0.100 s (nft -f within it) | 2.00× |  |" in page
     assert "| iptables, 5000 services | full sync | — | — | — | " \
            "over-budget: iptables-restore alone > 100 s |" in page
+    assert "| nftables, 5000 services | full sync | — | 75.0 s (nft -f alone) | — | floor " \
+           "only: it took > 60 s, so the sync (as long again) was skipped |" in page
     assert "**Over budget**: stopped after 425 s (budget 420 s)." in page
     assert "| 1000 services | TCP connect to last ClusterIP, iptables mode | 0.080 ms | " \
            "0.040 ms (nftables mode) | 2.00× |" in page
