@@ -1,5 +1,6 @@
 """The curves of a run as PNGs (matplotlib, the optional `bench` extra): sync time and
-first-packet latency against the number of Services, one line per mode."""
+first-packet latency against the number of Services, one line per mode, and the restore
+profile's load time per variant. Without matplotlib the page has tables only."""
 
 from __future__ import annotations
 
@@ -7,6 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from benchmarks.schema import BenchmarkRun, Row
+
+VARIANT_LABELS = {
+    "nft": "iptables-nft-restore, as rendered",
+    "nft-nocomment": "iptables-nft-restore, no comments",
+    "nft-two-steps": "iptables-nft-restore, chains first",
+    "legacy": "iptables-legacy-restore",
+    "nft-native": "nft -f, nftables mode's rules",
+}
 
 
 def _series(rows: list[Row], mode: str, key: str) -> tuple[list[int], list[float]]:
@@ -61,4 +70,22 @@ def draw_all(runs: Mapping[str, BenchmarkRun], out_dir: Path) -> dict[str, list[
     figure.savefig(path, dpi=110)
     plt.close(figure)
     drawn["proxy-first-packet"] = [path]
+    profile = runs.get("proxy-restore-profile")
+    if profile is not None and profile.results:
+        figure, axes = plt.subplots(figsize=(7, 4.2))
+        for variant in dict.fromkeys(str(r["variant"]) for r in profile.results):
+            points = sorted((int(r["services"]), float(r["seconds"])) for r in profile.results
+                            if r["variant"] == variant and r.get("seconds") is not None)
+            if points:
+                axes.plot([p[0] for p in points], [p[1] for p in points], "-o",
+                          label=VARIANT_LABELS.get(variant, variant))
+        axes.set(xscale="log", yscale="log", xlabel="Services (10 endpoints each)",
+                 ylabel="seconds", title="Loading the same rules into an empty namespace")
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend(fontsize=8)
+        figure.tight_layout()
+        path = out_dir / "restore-profile.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        drawn["proxy-restore-profile"] = [path]
     return drawn

@@ -57,8 +57,9 @@ SECTIONS: tuple[Section, ...] = (
             "O(chains), the load O(rules × chains). nodelab renders what upstream kube-proxy's "
             "iptables mode renders (a KUBE-SVC-* chain per Service port, a KUBE-SEP-* chain of "
             "two rules per endpoint, about 32 rules per Service of 10 endpoints), so upstream "
-            "meets the same wall; this is the tool's cost, not nodelab's rendering, and the "
-            "reason upstream added the nftables mode. The kube-proxy benchmark therefore bounds "
+            "meets the same wall (kubernetes/kubernetes#96018 reports iptables-nft slowness at "
+            "scale); this is the tool's cost, not nodelab's rendering, and one reason upstream "
+            "added the nftables mode. The kube-proxy benchmark therefore bounds "
             "the floor (`--apply-budget`) and reports a size that overruns it as over budget "
             "(in an earlier session one 5,000-Service iptables-restore took ~740 s on this "
             "host)."),
@@ -137,7 +138,9 @@ def render(runs: Mapping[str, BenchmarkRun], machine: Sequence[tuple[str, str]],
         "Measured by `sudo .venv/bin/python -m benchmarks` (see benchmarks/__init__.py); "
         f"run `{run_id}`, raw results in `benchmarks/results/{run_id}/` (not in git). "
         "Ratio = nodelab ÷ reference measured in the same run: below 1 is better for times "
-        "and memory, above 1 for rates.",
+        "and memory, above 1 for rates. Rerun one area into this page with "
+        "`sudo .venv/bin/python -m benchmarks --only AREA --merge benchmarks/results/<run-id> "
+        "--docs`.",
         "",
         "## Machine",
         "",
