@@ -50,7 +50,7 @@ from nodelab.proxy import (  # noqa: E402
     SlicePort,
     render_plan,
 )
-from nodelab.proxy.iptables_apply import RESTORE  # noqa: E402
+from nodelab.proxy.iptables_apply import RESTORE, ensure_jump  # noqa: E402
 from nodelab.proxy.iptables_plan import IptablesPlan  # noqa: E402
 from nodelab.proxy.node_namespace import APPLY_TIMEOUT  # noqa: E402
 
@@ -176,11 +176,13 @@ def bench_node() -> Iterator[str]:
             subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
-def floor_seconds(proxier: Proxier, state: ProxyState, budget: float) -> float | None:
+def floor_seconds(proxier: Proxier, state: ProxyState, budget: float, *,
+                  keep: bool = False) -> float | None:
     """The apply tool alone on the full payload, in the still empty namespace; None when it
     overran `budget` seconds.
 
-    The tool only: no jump rules, no render. The rules are removed again afterwards.
+    The tool only: no jump rules, no render. The rules are removed again afterwards, unless
+    `keep` and the load succeeded; then the jumps are added (untimed), so packets use them.
     """
     plan = render_plan(proxier.mode, state, proxier.node)
     if isinstance(plan, IptablesPlan):
@@ -188,15 +190,29 @@ def floor_seconds(proxier: Proxier, state: ProxyState, budget: float) -> float |
     else:
         argv, text = ["nft", "-f", "-"], plan.script
     start = time.monotonic()
+    loaded = False
     try:
         proxier.ns.run(argv, input=text, timeout=min(budget, APPLY_TIMEOUT))
-        return time.monotonic() - start
+        elapsed = time.monotonic() - start
+        if keep and isinstance(plan, IptablesPlan):
+            for jump in plan.jumps:
+                ensure_jump(proxier.ns, jump)
+        loaded = True
+        return elapsed
     except CommandError:
         if time.monotonic() - start < budget:
             raise
         return None
     finally:
-        proxier.remove_rules()
+        if not (keep and loaded):
+            proxier.remove_rules()
+
+
+def first_packet_ms(proxier: Proxier, n: int, connects: int) -> float:
+    out = proxier.ns.run(
+        [sys.executable, "-c", CONNECT, last_cluster_ip(n), "80", str(connects)], timeout=600
+    ).stdout
+    return float(out) * 1000
 
 
 def measure(mode: str, n: int, per: int, connects: int, budget: float,
@@ -206,20 +222,19 @@ def measure(mode: str, n: int, per: int, connects: int, budget: float,
         try:
             state = cluster(n, per)
             floor_seconds(proxier, cluster(1, per), budget)  # warm-up: first load in a netns
-            floor = floor_seconds(proxier, state, budget)
+            floor = floor_seconds(proxier, state, budget, keep=True)
             if floor is None:
                 tool = "iptables-restore" if mode == "iptables" else "nft -f"
                 return Result(mode, n, per, f"over-budget: {tool} alone > {budget:.0f} s",
                               None)
             if sync_limit is not None and floor > sync_limit:
                 return Result(mode, n, per, f"floor only: it took > {sync_limit:.0f} s, so the "
-                              "sync (as long again) was skipped", floor)
+                              "sync (as long again) was skipped; first packet measured on the "
+                              "floor's rules", floor,
+                              first_packet_ms=first_packet_ms(proxier, n, connects))
+            proxier.remove_rules()
             full = proxier.sync(state)
             partial = proxier.sync(cluster(n, per, drop_one=True))
-            out = proxier.ns.run(
-                [sys.executable, "-c", CONNECT, last_cluster_ip(n), "80", str(connects)],
-                timeout=600,
-            ).stdout
             return Result(
                 mode,
                 n,
@@ -233,7 +248,7 @@ def measure(mode: str, n: int, per: int, connects: int, budget: float,
                 partial.apply_seconds,
                 partial.rules_written,
                 full.rules_total,
-                float(out) * 1000,
+                first_packet_ms(proxier, n, connects),
             )
         finally:
             proxier.remove_rules()
