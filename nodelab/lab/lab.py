@@ -26,7 +26,13 @@ from nodelab.lab.controlplane_step import StartControlPlane
 from nodelab.lab.daemons import Supervisor
 from nodelab.lab.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.description import LabDescription
-from nodelab.lab.join import check_reachable, forget_nodes, join_steps, prepare_join
+from nodelab.lab.join import (
+    check_reachable,
+    forget_nodes,
+    join_steps,
+    kube_node_name,
+    prepare_join,
+)
 from nodelab.lab.join_kubeconfig import ClusterAccess
 from nodelab.lab.ledger import Ledger
 from nodelab.lab.names import DEFAULT_LAB, MAX_NODES, LabNames
@@ -276,7 +282,7 @@ def lab_status(name: str, base: Path | None = None) -> LabStatus:
     present = set(netlink.list_netns())
     nodes = tuple(
         NodeStatus(
-            name=node.name,
+            name=kube_node_name(name, node) if description.joined else node.name,
             netns=node.netns,
             ip=str(node.ip),
             cri_socket=str(paths.cri_socket(node.name)),

@@ -71,7 +71,10 @@ def test_b_node_registers_tainted_labelled_and_ready(pair: tuple[Lab, Lab]) -> N
     assert any(c["type"] == "Ready" and c["status"] == "True"
                for c in node["status"]["conditions"])
     assert node["spec"]["podCIDR"], "the cluster's node IPAM assigns the range"
-    assert b.status().apiserver.startswith(a.topology.apiserver_url)
+    status = b.status()
+    assert status.apiserver is not None and status.apiserver.startswith(
+        a.topology.apiserver_url)
+    assert [n.name for n in status.nodes] == [b_node(b)]
 
 
 def test_csrs_are_approved_and_issued(pair: tuple[Lab, Lab]) -> None:
