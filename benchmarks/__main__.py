@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -64,8 +65,16 @@ def write_page(runs: dict[str, BenchmarkRun], machine: list[tuple[str, str]], ru
     return page
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse(sys.argv[1:] if argv is None else argv)
+    # SIGTERM (e.g. from `timeout`) and SIGINT, even when started in the background, stop the
+    # running benchmark the same way as Ctrl-C: it gets SIGINT and removes what it made.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     wanted = {w for w in options.only.split(",") if w}
     selected = [b for b in CATALOG if not wanted or b.area in wanted or b.name in wanted]
     run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + ("-quick" if options.quick else "")
@@ -85,7 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         remaining = deadline - time.monotonic() - GRACE_S
         budget = min(bench.budget(options.quick), remaining)
         print(f"==> {bench.name} (budget {budget:.0f} s)", flush=True)
-        result = run_benchmark(bench, run_dir, quick=options.quick, budget=budget)
+        try:
+            result = run_benchmark(bench, run_dir, quick=options.quick, budget=budget)
+        except KeyboardInterrupt:
+            print(f"interrupted: {bench.name} was stopped (its cleanup ran); the results so far "
+                  f"are in {run_dir.relative_to(ROOT)}", file=sys.stderr)
+            return 130
         runs[bench.name] = result
         print(f"    {result.status} in {result.seconds:.0f} s {result.reason}", flush=True)
         (run_dir / "results.json").write_text(json.dumps(

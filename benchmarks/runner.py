@@ -23,6 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 GRACE_S = 30.0
 
 
+def _default_sigint() -> None:
+    """In the child before exec: a runner started in the background ignores SIGINT, and the
+    script would inherit that; with the default back, Python turns SIGINT into
+    KeyboardInterrupt there and the script's cleanup runs."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGINT, then SIGTERM, then SIGKILL to the script's process group, until it ends."""
     for sig, wait in ((signal.SIGINT, GRACE_S), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
@@ -70,7 +77,8 @@ def run_benchmark(bench: Benchmark, run_dir: Path, *, quick: bool,
     status, reason = "ok", ""
     with log.open("wb") as sink:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_default_sigint)
         try:
             code = proc.wait(timeout=budget)
             if code != 0:
