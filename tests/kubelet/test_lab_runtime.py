@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nodelab.errors import NodelabError
+from nodelab.lab.containerd_config import containerd_config
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab, take_down_lab
 from nodelab.lab.runtime_daemon import cni_version
@@ -32,6 +33,18 @@ def test_lab_json_keeps_the_runtime(tmp_path: Path) -> None:
     loaded = LabDescription.load(path)
     assert loaded is not None and loaded.runtime == "containerd"
     assert cni_version("containerd") == "1.0.0" and cni_version("nodelab") == "1.1.0"
+
+
+def test_containerd_keeps_its_state_under_the_lab(tmp_path: Path) -> None:
+    text = containerd_config(tmp_path, tmp_path / "cri.sock", tmp_path / "net.d",
+                             "172.29.9.1:5000", bin_dir="/cni", sandbox_image="r/pause:1.0",
+                             runc_root=tmp_path / "runc")
+    for line in (f'root = "{tmp_path}/root"', f'state = "{tmp_path}/run"',
+                 f'Root = "{tmp_path}/runc"', 'sandbox_image = "r/pause:1.0"',
+                 "netns_mounts_under_state_dir = true", "restrict_oom_score_adj = true",
+                 'bin_dir = "/cni"', 'endpoint = ["http://172.29.9.1:5000"]'):
+        assert line in text
+    assert "Root =" not in containerd_config(tmp_path, tmp_path / "s", tmp_path / "c", "r:1")
 
 
 def _shims(socket: Path) -> list[int]:
