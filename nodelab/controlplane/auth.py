@@ -4,7 +4,8 @@ Authentication (401 when nothing matches; anonymous requests are refused):
 - a TLS client certificate signed by the lab CA: user = CN, groups = O (the TLS layer has
   already verified the chain);
 - a bearer token: the lab's static admin token (`pki/admin.token`) or a service-account JWT
-  issued by `tokens.TokenIssuer`.
+  issued by `tokens.TokenIssuer` whose audiences include the API server's own (upstream's
+  `--api-audiences` default, the issuer URL); a token minted for another audience is refused.
 
 Authorization follows the Node authorizer plus the NodeRestriction admission plugin for
 `system:node:<name>` users (group `system:nodes`): they may read anything, but may write only
@@ -23,7 +24,7 @@ from typing import Any
 from nodelab.controlplane import status
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.store import Store
-from nodelab.controlplane.tokens import TokenIssuer
+from nodelab.controlplane.tokens import AUDIENCE, TokenIssuer
 
 Object = dict[str, Any]
 
@@ -65,8 +66,8 @@ def from_token(header: str, admin_token: str, issuer: TokenIssuer) -> Identity |
     if admin_token and hmac.compare_digest(token, admin_token):
         return Identity("admin", ("system:masters", "system:authenticated"))
     claims = issuer.verify(token)
-    if claims is None:
-        return None
+    if claims is None or AUDIENCE not in claims.audiences:
+        return None  # a token for another audience (a projected `audience: vault`) is no login
     return Identity(claims.subject, ("system:serviceaccounts",
                                      f"system:serviceaccounts:{claims.namespace}",
                                      "system:authenticated"))

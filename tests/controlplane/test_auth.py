@@ -60,6 +60,13 @@ def test_service_account_token(apiserver: RunningApiServer, core: k8s.CoreV1Api)
     assert _raw(apiserver, "/api/v1/namespaces", token=tampered)[0] == 401
 
 
+def test_a_token_for_another_audience_is_refused(apiserver: RunningApiServer,
+                                                core: k8s.CoreV1Api) -> None:
+    request = core.create_namespaced_service_account_token("default", "default", {
+        "spec": {"audiences": ["vault"], "expirationSeconds": 3600}})
+    assert _raw(apiserver, "/api/v1/namespaces", token=request.status.token)[0] == 401
+
+
 def test_kubectl_create_token(apiserver: RunningApiServer) -> None:
     token = apiserver.kubectl("create", "token", "default", "--duration=15m").stdout.strip()
     assert _raw(apiserver, "/api/v1/namespaces", token=token)[0] == 200

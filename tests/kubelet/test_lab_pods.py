@@ -266,12 +266,18 @@ spec:
     assert read("namespace") == "default"
 
     (tmp_path / "ca.crt").write_text(ca)
-    whoami = subprocess.run(
-        [KUBECTL, "--kubeconfig", os.devnull, "--server", capped.topology.apiserver_url,
-         "--certificate-authority", str(tmp_path / "ca.crt"), "--token", read("token").strip(),
-         "auth", "whoami", "-o", "json"], capture_output=True, text=True, timeout=60)
-    assert whoami.returncode == 0, whoami.stderr
-    user = json.loads(whoami.stdout)["status"]["userInfo"]
+
+    def whoami(token: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [KUBECTL, "--kubeconfig", os.devnull, "--server", capped.topology.apiserver_url,
+             "--certificate-authority", str(tmp_path / "ca.crt"), "--token", token,
+             "auth", "whoami", "-o", "json"], capture_output=True, text=True, timeout=60)
+
+    api_user = whoami(read("token").strip())
+    assert api_user.returncode == 0, api_user.stderr
+    user = json.loads(api_user.stdout)["status"]["userInfo"]
     assert user["username"] == "system:serviceaccount:default:default"
     assert "system:serviceaccounts:default" in user["groups"]
+    other = whoami(read("demo-token").strip())  # minted for another audience: no login
+    assert other.returncode != 0 and "Unauthorized" in other.stderr
     kubectl(capped, "delete", "pod", "tokened", "--grace-period=1", "--wait=false")
