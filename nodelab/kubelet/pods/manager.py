@@ -4,7 +4,9 @@ Pods come from a reflector on `pods?fieldSelector=spec.nodeName=<node>`. A new p
 worker; a changed pod wakes its worker (only its own: waking every worker on every event made
 each pod's start cost a sync of every other pod, so startup latency grew with the pod count);
 a pod that disappeared from the API wakes its worker too, which then tears the pod down. A
-(re)list wakes them all. After the first list, sandboxes the runtime still holds for
+(re)list wakes them all. The PLEG thread relists the runtime once a second and wakes the
+workers whose sandboxes or containers changed there (`pleg.py`), so a settled pod's worker
+can sleep. After the first list, sandboxes the runtime still holds for
 pods the API no longer knows (left by a kubelet that was killed) are torn down the same way;
 sandboxes of pods that still exist are adopted by their workers, so a restarted kubelet starts
 nothing twice.
@@ -26,6 +28,7 @@ from nodelab.kube.rest import Rest
 from nodelab.kube.store import Store
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.cri_plan import POD_UID
+from nodelab.kubelet.pods.pleg import States, changed_pods, relist_states
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.volumes import VolumeSources
 from nodelab.kubelet.pods.worker import PodSettings, PodWorker
@@ -45,6 +48,8 @@ class PodManager:
             "pods", lister(api_client, "pods"), self._on_pods,
             field_selector=f"spec.nodeName={settings.node_name}")
         self.sources = VolumeSources(fetch=self._fetch, token=self._token)
+        self._stopping = threading.Event()
+        self._pleg = threading.Thread(target=self._relist, name="pleg", daemon=True)
 
     # --- sources for volumes -----------------------------------------------------------------
 
@@ -119,6 +124,22 @@ class PodManager:
                 elif uid not in live:
                     worker.wake()
 
+    def _relist(self) -> None:
+        before: States = {}
+        while not self._stopping.wait(self.settings.resync):
+            try:
+                after = relist_states(self.runtime)
+            except Exception as exc:  # the runtime may be restarting; relist next second
+                log.debug("PLEG relist failed: %s", exc)
+                continue
+            changed = changed_pods(before, after)
+            before = after
+            with self._lock:
+                for uid in changed:
+                    worker = self.workers.get(uid)
+                    if worker is not None and not worker.done.is_set():
+                        worker.wake()
+
     def adopt_orphans(self) -> None:
         """Tear down sandboxes whose pods the API no longer has."""
         live = {p["metadata"]["uid"] for p in self.store.list("pods")}
@@ -132,6 +153,7 @@ class PodManager:
 
     def start(self) -> None:
         self.reflector.start()
+        self._pleg.start()
         if self.reflector.synced.wait(60):
             try:
                 self.adopt_orphans()
@@ -139,6 +161,7 @@ class PodManager:
                 log.exception("could not look for orphaned sandboxes")
 
     def stop(self) -> None:
+        self._stopping.set()
         self.reflector.stop()
         with self._lock:
             for worker in self.workers.values():

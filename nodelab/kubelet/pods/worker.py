@@ -11,7 +11,9 @@ A sync (upstream's SyncPod, simplified but in the same order):
    CrashLoopBackOff delay (10 s doubling to the cap, reset after 10 minutes of running);
 6. probes due now run; a failed liveness or startup probe kills the container;
 7. the status is computed and posted when it changed.
-A worker syncs when its pod changes and at least every `resync` seconds.
+A worker syncs when its pod changes, when the PLEG (`pleg.py`) sees its sandbox or containers
+change in the runtime, and at least every `resync` seconds, or every `idle_resync` seconds
+once the pod is settled (running and ready, no probes, no deadline).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from nodelab.errors import NodelabError
 from nodelab.kube.events import event_for
 from nodelab.kube.rest import Rest
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
+from nodelab.kubelet.pods.pleg import settled
 from nodelab.kubelet.pods.pod_cgroup import apply_pod_cgroup, pod_limits
 from nodelab.kubelet.pods.probes import ProbeTracker, run_probe
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
@@ -63,6 +66,7 @@ class PodSettings:
     cluster_dns: tuple[str, ...] = ()
     cgroup_root: str = "/"
     resync: float = 1.0
+    idle_resync: float = 10.0  # a settled pod's resync (upstream's syncFrequency is 1 min)
 
 
 @dataclass
@@ -95,6 +99,7 @@ class PodWorker:
         self.sources = sources
         self.memory: dict[str, ContainerMemory] = {}
         self.posted: Obj | None = None
+        self.settled = False  # the last sync left nothing to poll for (pleg.settled)
         self.done = threading.Event()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -117,7 +122,8 @@ class PodWorker:
             except Exception as exc:  # the next sync retries; say why in the log
                 log.warning("sync of pod %s failed: %s", self.uid, exc,
                             exc_info=not isinstance(exc, NodelabError))
-            self._wake.wait(self.settings.resync)
+            self._wake.wait(self.settings.idle_resync if self.settled
+                            else self.settings.resync)
             self._wake.clear()
 
     # --- events ----------------------------------------------------------------------------
@@ -134,6 +140,7 @@ class PodWorker:
     # --- the sync --------------------------------------------------------------------------
 
     def sync(self, pod: Obj | None) -> None:
+        self.settled = False
         if pod is None or pod["metadata"].get("deletionTimestamp"):
             self.terminate(pod)
             return
@@ -155,6 +162,7 @@ class PodWorker:
                 instances = self.runtime.containers(self.uid)
         self.fill_view(pod, view, instances)
         self.post_status(pod, view)
+        self.settled = settled(pod, view)
 
     def ensure_sandbox(self, pod: Obj) -> tuple[str, str, Obj]:
         sandboxes = self.runtime.sandboxes(self.uid)
