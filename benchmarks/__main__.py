@@ -2,6 +2,7 @@
 
     sudo .venv/bin/python -m benchmarks [--quick] [--only AREA_OR_NAME[,...]]
         [--merge RUN_DIR] [--docs | --no-docs] [--load-note TEXT] [--total-budget S]
+    .venv/bin/python -m benchmarks --render RUN_DIR     (the page again, from saved results)
 
 Results go to benchmarks/results/<run-id>/: one `<name>.json` and `<name>.log` per benchmark
 and `results.json`, the combined set the page is rendered from. A full run (no --quick, no
@@ -36,6 +37,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes, < 5 minutes")
     parser.add_argument("--only", default="", help=f"areas or names, comma-separated: {AREAS}")
     parser.add_argument("--merge", type=Path, help="an earlier run dir to start from")
+    parser.add_argument("--render", type=Path, metavar="RUN_DIR",
+                        help="run nothing: render the page again from RUN_DIR's results")
     docs = parser.add_mutually_exclusive_group()
     docs.add_argument("--docs", action="store_true", default=None,
                       help="write docs/performance.md and its plots")
@@ -75,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     # running benchmark the same way as Ctrl-C: it gets SIGINT and removes what it made.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+    if options.render:
+        saved = json.loads((options.render / "results.json").read_text())
+        stored = {r["name"]: BenchmarkRun.from_json(r) for r in saved["runs"]}
+        machine = [(str(k), str(v)) for k, v in saved["machine"]]
+        page = write_page(stored, machine, str(saved["run_id"]), options.render,
+                          options.docs is not False)
+        print(f"page {page.relative_to(ROOT)}")
+        return 0
     wanted = {w for w in options.only.split(",") if w}
     selected = [b for b in CATALOG if not wanted or b.area in wanted or b.name in wanted]
     run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + ("-quick" if options.quick else "")

@@ -122,11 +122,14 @@ def proxy_restore_profile(rows: list[Row]) -> list[Comparison]:
         ours = base.get(int(row["services"]))
         if row["variant"] == "nft" or ours is None:
             continue
+        notes = [f"{name}: {r.get('status')}" for name, r in (("as rendered", ours),
+                                                              (row["variant"], row))
+                 if r.get("status") != "ok"]
         out.append(Comparison(
-            f"{row['services']} services ({row['chains']} chains, {row['rules']} rules)",
+            f"{row['services']} services ({row['chains']:,} chains, {row['rules']:,} rules)",
             f"as rendered, iptables-nft-restore vs {row['variant']}", "s",
             _num(ours, "seconds"), _num(row, "seconds"), row["variant"],
-            note="" if row.get("status") == "ok" else str(row.get("status"))))
+            note="; ".join(notes)))
     return out
 
 

@@ -50,8 +50,9 @@ SECTIONS: tuple[Section, ...] = (
             "at a time (benchmarks/proxy/restore_profile.py). Ratio > 1: the variant is faster "
             "than the payload as rendered, through iptables-nft-restore. What the rows show: "
             "iptables-nft-restore's time grows with the square of the size (×4 per doubling) "
-            "while iptables-legacy-restore's stays 10-20× lower; dropping the `-m comment` "
-            "matches or declaring the chains in a restore of their own changes nothing. "
+            "while iptables-legacy-restore's stays 10-20× lower and nearly linear; dropping "
+            "the `-m comment` matches changes nothing, declaring the chains in a restore of "
+            "their own saves at most a third. "
             "`perf record` of the nft restore puts ~90% of its time in user space, in a walk "
             "of a linked list of chain names with strcmp for every `-A` line: one lookup costs "
             "O(chains), the load O(rules × chains). nodelab renders what upstream kube-proxy's "
@@ -62,7 +63,9 @@ SECTIONS: tuple[Section, ...] = (
             "added the nftables mode. The kube-proxy benchmark therefore bounds "
             "the floor (`--apply-budget`) and reports a size that overruns it as over budget "
             "(in an earlier session one 5,000-Service iptables-restore took ~740 s on this "
-            "host)."),
+            "host). `nft -f` of the nftables mode's rules grows faster than linearly too at "
+            "5,000 Services, as upstream reports for its own nftables mode "
+            "(kubernetes/kubernetes#139328, #139513)."),
     Section("API server throughput and watch latency", "apiserver", "apiserver",
             "The embedded API server over keep-alive HTTPS with the admin certificate, 4 client "
             "threads; watch latency from just before a PATCH to the watcher reading the event."),
