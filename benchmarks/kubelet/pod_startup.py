@@ -24,6 +24,7 @@ down at the end, also on failure, Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -143,6 +144,7 @@ class Bench:
 @contextmanager
 def labs(base: Path) -> Iterator[dict[str, Lab]]:
     made: list[str] = []
+    owner = os.getpid()
     try:
         found: dict[str, Lab] = {}
         for runtime in RUNTIMES:
@@ -153,9 +155,17 @@ def labs(base: Path) -> Iterator[dict[str, Lab]]:
                                     progress=lambda _m: None)
         yield found
     finally:
+        if os.getpid() != owner:  # a child forked for netlink work, unwinding: not its labs
+            os._exit(1)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a second stop must not cut cleanup
+            signal.signal(signum, signal.SIG_IGN)
         for name in made:
             print(f"taking lab {name} down", file=sys.stderr)
-            take_down_lab(name, base)
+            try:
+                take_down_lab(name, base)
+            except Exception as exc:  # go on with the other lab; say what to run by hand
+                print(f"taking lab {name} down failed: {exc} (run `NODELAB_STATE_DIR={base} "
+                      f"nodelab down --name {name}`)", file=sys.stderr)
 
 
 def run(pods: int, out: Path) -> list[dict[str, Any]]:
@@ -178,7 +188,8 @@ def run(pods: int, out: Path) -> list[dict[str, Any]]:
                 for bench in benches.values():
                     bench.watch.stopping.set()
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            base.rmdir()  # empty once both labs are down; kept (with the hint above) if not
     rows = [summary(runtime, samples[runtime]) for runtime in RUNTIMES]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "pod-startup", "params": {"pods": pods},
@@ -215,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(128 + signum)  # unwinds through the labs' teardown
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # the benchmark runner stops a script with SIGINT
     out = options.out or default_out()
     rows = run(options.pods, out)
     print(table(rows))
