@@ -13,11 +13,11 @@ to the API server. TLS is end to end (the node kubeconfigs name the server's own
 from __future__ import annotations
 
 import argparse
-import signal
 import socket
 import sys
 import threading
 
+from nodelab.host.listener import serve_connections, stop_on_signals
 from nodelab.host.relay import pump
 
 
@@ -45,19 +45,8 @@ def _serve_one(client: socket.socket, target: tuple[str, int]) -> None:
 
 
 def serve(listen: tuple[str, int], target: tuple[str, int], stop: threading.Event) -> None:
-    server = socket.socket(socket.AF_INET6 if ":" in listen[0] else socket.AF_INET)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(listen)
-    server.listen(128)
-    server.settimeout(0.5)
     print(f"api-relay: {listen[0]}:{listen[1]} -> {target[0]}:{target[1]}", flush=True)
-    with server:
-        while not stop.is_set():
-            try:
-                client, _ = server.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=_serve_one, args=(client, target), daemon=True).start()
+    serve_connections(listen, lambda client: _serve_one(client, target), stop)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,10 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", type=_address, required=True, help="HOST:PORT")
     parser.add_argument("--target", type=_address, required=True, help="HOST:PORT")
     args = parser.parse_args(argv)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    serve(args.listen, args.target, stop)
+    serve(args.listen, args.target, stop_on_signals())
     return 0
 
 

@@ -15,12 +15,12 @@ else is refused (403 for hosts not allowed, 405 for plain HTTP requests).
 from __future__ import annotations
 
 import argparse
-import signal
 import socket
 import sys
 import threading
 from collections.abc import Iterable
 
+from nodelab.host.listener import serve_connections, stop_on_signals
 from nodelab.host.relay import pump
 
 PROXY_PORT = 3128
@@ -104,20 +104,9 @@ def handle(client: socket.socket, allowed: set[tuple[str, int]]) -> None:
 
 def serve(listen: tuple[str, int], allowed: set[tuple[str, int]],
           stop: threading.Event) -> None:
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(listen)
-    server.listen(64)
-    server.settimeout(0.5)
     print(f"registry-proxy on {listen[0]}:{listen[1]}, allowed: "
           + ", ".join(f"{h}:{p}" for h, p in sorted(allowed)), flush=True)
-    with server:
-        while not stop.is_set():
-            try:
-                client, _ = server.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=handle, args=(client, allowed), daemon=True).start()
+    serve_connections(listen, lambda client: handle(client, allowed), stop, backlog=64)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,10 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         allowed = allowed_endpoints(args.allow)
     except ValueError as exc:
         parser.error(str(exc))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    serve((host, int(port)), allowed, stop)
+    serve((host, int(port)), allowed, stop_on_signals())
     return 0
 
 
