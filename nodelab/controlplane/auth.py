@@ -1,8 +1,8 @@
 """Authentication and authorization: who is asking, and may they.
 
 Authentication (401 when nothing matches; anonymous requests are refused):
-- a TLS client certificate signed by the lab CA: user = CN, groups = O (the TLS layer has
-  already verified the chain);
+- a TLS client certificate signed by the lab CA: user = the last CN (`certificates.user_name`,
+  as Go reads a subject), groups = O (the TLS layer has already verified the chain);
 - a bearer token: the lab's static admin token (`pki/admin.token`) or a service-account JWT
   issued by `tokens.TokenIssuer` whose audiences include the API server's own (upstream's
   `--api-audiences` default, the issuer URL); a token minted for another audience is refused.
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodelab.controlplane import status
+from nodelab.controlplane.certificates import user_name
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.store import Store
 from nodelab.controlplane.tokens import AUDIENCE, TokenIssuer
@@ -47,13 +48,14 @@ class Identity:
 def from_certificate(peer: dict[str, Any] | None) -> Identity | None:
     if not peer:
         return None
-    user, groups = "", []
+    common_names, groups = [], []
     for rdn in peer.get("subject", ()):
         for key, value in rdn:
             if key == "commonName":
-                user = value
+                common_names.append(value)
             elif key == "organizationName":
                 groups.append(value)
+    user = user_name(common_names)
     if not user:
         return None
     return Identity(user, (*groups, "system:authenticated"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -65,12 +66,30 @@ def parse_request(encoded: str) -> x509.CertificateSigningRequest:
     return request
 
 
+def user_name(common_names: Sequence[str]) -> str:
+    """The user a certificate subject names: its LAST common name, as Go's `pkix.Name`
+    (and so kube-apiserver's x509 authenticator) reads it. The API server's authenticator
+    and the signers share this rule."""
+    return common_names[-1] if common_names else ""
+
+
 def subject_of(request: x509.CertificateSigningRequest) -> tuple[str, list[str]]:
-    """The request's CN and O values."""
+    """The request's user (see `user_name`) and O values."""
     cn = [str(a.value) for a in request.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     orgs = [str(a.value)
             for a in request.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
-    return (cn[0] if cn else ""), orgs
+    return user_name(cn), orgs
+
+
+def ambiguous_subject(request: x509.CertificateSigningRequest) -> str | None:
+    """Why the subject may read as more than one user (None: it names one): several CNs,
+    or a multi-valued RDN. A kubelet signer signs only unambiguous subjects."""
+    cn = request.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if len(cn) != 1:
+        return f"subject must have exactly one common name, not {len(cn)}"
+    if any(len(rdn) > 1 for rdn in request.subject.rdns):
+        return "subject may not have multi-valued relative distinguished names"
+    return None
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,10 @@ def signer_refusal(signer: str, request: x509.CertificateSigningRequest,
     cn, orgs = subject_of(request)
     names = requested_names(request)
     wanted = set(usages)
+    if signer in (KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER):
+        ambiguous = ambiguous_subject(request)
+        if ambiguous:
+            return ambiguous
     if signer == KUBELET_CLIENT_SIGNER:
         if orgs != [NODES_GROUP]:
             return f"subject organization must be exactly [{NODES_GROUP}], not {orgs}"

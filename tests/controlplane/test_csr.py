@@ -208,3 +208,54 @@ def test_invalid_csr_is_422_with_field_paths(server: RunningApiServer) -> None:
     assert result.returncode != 0
     assert "spec.request" in result.stderr and "spec.signerName" in result.stderr
     assert "spec.usages[0]" in result.stderr
+
+
+# --- review fixes (unit) -------------------------------------------------------------------
+
+def two_cn_request(names: list[str]) -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
+                         *[x509.NameAttribute(NameOID.COMMON_NAME, n) for n in names]])
+    sans = x509.SubjectAlternativeName([x509.DNSName("n1")])
+    pem = (x509.CertificateSigningRequestBuilder().subject_name(subject)
+           .add_extension(sans, False).sign(key, hashes.SHA256())
+           .public_bytes(serialization.Encoding.PEM))
+    return base64.b64encode(pem).decode()
+
+
+@pytest.mark.parametrize(("signer", "usages"), [
+    (CLIENT, ["digital signature", "client auth"]),
+    (SERVING, ["digital signature", "server auth"]),
+])
+def test_two_common_names_are_refused_by_both_kubelet_signers(
+        ca: ClusterCA, signer: str, usages: list[str]) -> None:
+    # the authenticator reads the LAST CN: this would log in as admin
+    obj = csr("a", two_cn_request(["system:node:n1", "admin"]), signer, usages, APPROVED)
+    status = signed_status(obj, ca)
+    assert status is not None and "certificate" not in status
+    assert "exactly one common name" in status["conditions"][-1]["message"]
+
+
+def test_multi_valued_rdn_is_refused(ca: ClusterCA) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.RelativeDistinguishedName([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "system:node:n1")])])
+    pem = (x509.CertificateSigningRequestBuilder().subject_name(subject)
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    obj = csr("a", base64.b64encode(pem).decode(), CLIENT,
+              ["digital signature", "client auth"], APPROVED)
+    status = signed_status(obj, ca)
+    assert status is not None and "multi-valued" in status["conditions"][-1]["message"]
+
+
+def test_authenticator_and_signer_read_the_same_user() -> None:
+    from nodelab.controlplane.auth import from_certificate
+    from nodelab.controlplane.certificates import parse_request, subject_of
+
+    request = parse_request(two_cn_request(["system:node:n1", "admin"]))
+    peer = {"subject": ((("organizationName", "system:nodes"),),
+                        (("commonName", "system:node:n1"),), (("commonName", "admin"),))}
+    identity = from_certificate(peer)
+    assert identity is not None
+    assert identity.user == subject_of(request)[0] == "admin"
