@@ -56,10 +56,11 @@ class KubeletClient:
     ca: Path | None = None
 
     def context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
         if self.ca is not None:
-            context.load_verify_locations(str(self.ca))
+            # the cluster CA alone: not the system's trust store besides
+            context = ssl.create_default_context(cafile=str(self.ca))
         else:
+            context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         if self.cert and self.key:

@@ -8,6 +8,7 @@ import os
 import socket
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
@@ -98,3 +99,13 @@ def test_node_proxy(apiserver: RunningApiServer, kubelet: StandInKubelet) -> Non
     assert json.loads(out) == {"path": "/stats/summary"}
     out = apiserver.kubectl("get", "--raw", "/api/v1/nodes/nl-stream/proxy/pods?x=1").stdout
     assert json.loads(out) == {"path": "/pods?x=1"}
+
+
+def test_kubelet_client_trusts_only_the_cluster_ca(tmp_path: Path) -> None:
+    from nodelab.controlplane.pki import ensure_pki
+    from nodelab.controlplane.streaming import KubeletClient
+
+    pki = ensure_pki(tmp_path, ["127.0.0.1"])
+    context = KubeletClient(ca=pki.ca_cert).context()
+    assert context.cert_store_stats()["x509_ca"] == 1
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
