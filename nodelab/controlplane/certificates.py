@@ -43,6 +43,7 @@ _SERVING_USAGES = ({"digital signature", "server auth"},
 # upstream's cluster-signing-duration default: one year
 DEFAULT_DURATION = datetime.timedelta(days=365)
 MIN_EXPIRATION_SECONDS = 600
+MAX_EXPIRATION_SECONDS = 2**31 - 1  # an int32 in the API
 
 
 class BadRequest(ValueError):
@@ -63,6 +64,10 @@ def parse_request(encoded: str) -> x509.CertificateSigningRequest:
         raise BadRequest(f"not a certificate request: {exc}") from exc
     if not request.is_signature_valid:
         raise BadRequest("the request's signature does not match its public key")
+    try:
+        request.extensions  # noqa: B018 - parsed lazily: a duplicated extension fails here
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        raise BadRequest(f"the request's extensions cannot be read: {exc}") from exc
     return request
 
 
@@ -151,9 +156,11 @@ def issue(request: x509.CertificateSigningRequest, usages: list[str],
           ca_cert: x509.Certificate, ca_key: CertificateIssuerPrivateKeyTypes,
           duration: datetime.timedelta = DEFAULT_DURATION,
           now: datetime.datetime | None = None) -> bytes:
-    """The PEM certificate the CA issues for `request` (subject and SANs as requested)."""
+    """The PEM certificate the CA issues for `request` (subject and SANs as requested), valid
+    for `duration` but at most one year (`DEFAULT_DURATION`, upstream's
+    `--cluster-signing-duration` default) and never past the CA's own end."""
     moment = now or datetime.datetime.now(datetime.timezone.utc)
-    not_after = min(moment + duration, ca_cert.not_valid_after_utc)
+    not_after = min(moment + min(duration, DEFAULT_DURATION), ca_cert.not_valid_after_utc)
     extended = []
     if "server auth" in usages:
         extended.append(ExtendedKeyUsageOID.SERVER_AUTH)

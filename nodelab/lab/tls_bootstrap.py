@@ -119,13 +119,15 @@ def serving_refusal(csr: Object, nodes: Mapping[str, str]) -> str | None:
         return f"sent by {user!r}, not by a node of this lab"
     try:
         request = x509.load_pem_x509_csr(base64.b64decode(spec.get("request", "")))
-    except ValueError as exc:
+        extensions = request.extensions
+    except (ValueError, TypeError, x509.DuplicateExtension,
+            x509.UnsupportedGeneralNameType) as exc:
         return f"unreadable request: {exc}"
     cn = [a.value for a in request.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    if cn != [user]:
+    if cn != [user] or any(len(rdn) > 1 for rdn in request.subject.rdns):
         return f"subject {cn} is not the sender {user!r}"
     try:
-        sans = request.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        sans = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return "no subject alternative names"
     allowed_ips = {ipaddress.ip_address(nodes[node])}

@@ -259,3 +259,58 @@ def test_authenticator_and_signer_read_the_same_user() -> None:
     identity = from_certificate(peer)
     assert identity is not None
     assert identity.user == subject_of(request)[0] == "admin"
+
+
+def test_huge_expiration_and_duplicated_extensions_are_refused_at_create() -> None:
+    from tests.controlplane.bad_requests import duplicated_san_request
+
+    huge = csr("a", request_pem("system:node:n1", ["system:nodes"]), CLIENT,
+               ["digital signature", "client auth"])
+    huge["spec"]["expirationSeconds"] = 10**12
+    assert "int32" in {c.field: c.message for c in validate(KEY, huge)}[
+        "spec.expirationSeconds"]
+    twice = csr("a", duplicated_san_request(), SERVING, ["digital signature", "server auth"])
+    assert "Duplicate" in {c.field: c.message for c in validate(KEY, twice)}["spec.request"]
+
+
+def test_signer_marks_unsignable_requests_failed_instead_of_raising(ca: ClusterCA) -> None:
+    from tests.controlplane.bad_requests import duplicated_san_request
+
+    huge = csr("a", request_pem("system:node:n1", ["system:nodes"]), CLIENT,
+               ["digital signature", "client auth"], APPROVED)
+    huge["spec"]["expirationSeconds"] = 10**12  # stored before validation capped it
+    status = signed_status(huge, ca)
+    assert status is not None
+    cert = issued(status)  # capped to one year, not an overflow
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc <= datetime.timedelta(
+        days=365, minutes=5)
+    twice = csr("b", duplicated_san_request(), SERVING, ["digital signature", "server auth"],
+                APPROVED)
+    status = signed_status(twice, ca)
+    assert status is not None and "certificate" not in status
+    assert status["conditions"][-1]["type"] == "Failed"
+
+
+def test_signing_controller_goes_on_after_a_csr_it_cannot_write(ca: ClusterCA) -> None:
+    from nodelab.controlplane.controllers.csrsigning import CSRSigningController
+
+    request = request_pem("system:node:n1", ["system:nodes"])
+    usages = ["digital signature", "client auth"]
+    first, second = csr("first", request, CLIENT, usages, APPROVED), csr(
+        "second", request, CLIENT, usages, APPROVED)
+
+    class Store:
+        def list(self, kind: str) -> list[dict[str, Any]]:
+            return [first, second]
+
+    written: list[str] = []
+
+    class Writer:
+        def replace(self, kind: str, namespace: None, name: str, body: dict[str, Any],
+                    subresource: str) -> None:
+            if name == "first":
+                raise RuntimeError("409 Conflict")
+            written.append(name)
+
+    CSRSigningController(ca).sync(Store(), Writer())  # type: ignore[arg-type]
+    assert written == ["second"]

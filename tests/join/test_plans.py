@@ -112,3 +112,13 @@ def test_fallback_pod_ranges_are_the_labs_own_and_distinct() -> None:
     ranges = [fallback_pod_cidr(topology.subnet, n) for n in topology.nodes]
     assert ranges[:2] == ["10.250.7.0/27", "10.250.7.32/27"]
     assert len(set(ranges[:8])) == 8 and ranges[8] == ""
+
+
+def test_join_does_not_crash_on_a_duplicated_san_extension() -> None:
+    from tests.controlplane.bad_requests import duplicated_san_request
+
+    csr = {"spec": {"username": "system:node:jb-node1",
+                    "request": duplicated_san_request("system:node:jb-node1"),
+                    "signerName": "kubernetes.io/kubelet-serving"}}
+    refusal = serving_refusal(csr, NODES)
+    assert refusal is not None and "unreadable" in refusal

@@ -35,12 +35,16 @@ class CSRSigningController:
 
     def sync(self, store: Store, writer: Writer) -> None:
         for csr in store.list("certificatesigningrequests"):
-            status = signed_status(csr, self.ca)
-            if status is None:
+            name = str((csr.get("metadata") or {}).get("name"))
+            try:
+                status = signed_status(csr, self.ca)
+                if status is None:
+                    continue
+                body = {**csr, "status": status}
+                writer.replace("certificatesigningrequests", None, name, body, "status")
+            except Exception:  # noqa: BLE001 - one bad CSR must not stop the others
+                log.exception("cannot sign CSR %s; next sync retries it", name)
                 continue
-            name = csr["metadata"]["name"]
-            body = {**csr, "status": status}
-            writer.replace("certificatesigningrequests", None, name, body, "status")
             outcome = "issued" if status.get("certificate") else "refused"
             log.info("certificate for CSR %s %s (%s)", name, outcome,
                      csr.get("spec", {}).get("signerName"))

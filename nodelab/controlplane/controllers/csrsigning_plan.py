@@ -5,9 +5,10 @@ Only requests that are `Approved` (and not `Denied` or `Failed`), not yet issued
 of the signers this cluster runs (`kubernetes.io/kube-apiserver-client-kubelet`,
 `kubernetes.io/kubelet-serving`) are touched. A request the signer may not sign (wrong
 subject, SANs or usages: see `certificates.signer_refusal`) gets a `Failed` condition with
-reason `SignerValidationFailure`, as upstream; otherwise `status.certificate` is set to a
-certificate from the cluster CA valid for `spec.expirationSeconds` (default one year, never
-past the CA's own end).
+reason `SignerValidationFailure`, as upstream (one the CA cannot sign, e.g. a request that
+slipped past validation: reason `SigningFailure`); otherwise `status.certificate` is set to a
+certificate from the cluster CA valid for `spec.expirationSeconds` but at most one year
+(upstream's `--cluster-signing-duration` default), never past the CA's own end.
 """
 
 from __future__ import annotations
@@ -67,15 +68,24 @@ def signed_status(csr: Object, ca: ClusterCA,
     except BadRequest as exc:
         request, refusal = None, f"invalid request: {exc}"
     if refusal is not None or request is None:
-        moment = (now or datetime.datetime.now(datetime.timezone.utc)).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
-        status["conditions"] = [*status.get("conditions", []), {
-            "type": "Failed", "status": "True", "reason": "SignerValidationFailure",
-            "message": refusal, "lastUpdateTime": moment, "lastTransitionTime": moment}]
-        return status
+        return failed(status, "SignerValidationFailure", str(refusal), now)
     seconds = spec.get("expirationSeconds")
-    duration = (datetime.timedelta(seconds=int(seconds)) if isinstance(seconds, int)
-                else DEFAULT_DURATION)
-    pem = issue(request, list(spec.get("usages") or []), ca.cert, ca.key, duration, now)
+    try:
+        duration = (datetime.timedelta(seconds=int(seconds)) if isinstance(seconds, int)
+                    else DEFAULT_DURATION)
+        pem = issue(request, list(spec.get("usages") or []), ca.cert, ca.key, duration, now)
+    except (ValueError, OverflowError, TypeError, x509.DuplicateExtension) as exc:
+        return failed(status, "SigningFailure", f"cannot sign: {exc}", now)
     status["certificate"] = base64.b64encode(pem).decode()
     return status
+
+
+def failed(status: Object, reason: str, message: str,
+           now: datetime.datetime | None = None) -> Object:
+    """`status` with a `Failed` condition: the signer will not issue this request."""
+    moment = (now or datetime.datetime.now(datetime.timezone.utc)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    return {**status, "conditions": [*conditions, {
+        "type": "Failed", "status": "True", "reason": reason, "message": message,
+        "lastUpdateTime": moment, "lastTransitionTime": moment}]}

@@ -2,8 +2,8 @@
 
 Create: `spec.request` is a PEM PKCS#10 request with a valid signature, `spec.signerName` is
 a qualified name (`example.com/signer`), `spec.usages` are known key usages,
-`spec.expirationSeconds` is at least 600. Status: `Approved` and `Denied` exclude each other,
-condition types are non-empty and unique, and `status.certificate` holds PEM certificates.
+`spec.expirationSeconds` is an int32 of at least 600. Status: `Approved` and `Denied` exclude
+each other, condition types are non-empty and unique, and `status.certificate` holds PEM certificates.
 Update: the spec is immutable (only status and conditions change, through the `status` and
 `approval` subresources).
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 from nodelab.controlplane.certificates import (
     KNOWN_USAGES,
+    MAX_EXPIRATION_SECONDS,
     MIN_EXPIRATION_SECONDS,
     BadRequest,
     parse_request,
@@ -62,10 +63,14 @@ def validate_csr(errors: FieldErrors, csr: Object) -> None:
     else:
         errors.invalid("spec.usages", usages, "must be a list of key usages")
     seconds = spec.get("expirationSeconds")
-    if seconds is not None and (not isinstance(seconds, int)
-                                or seconds < MIN_EXPIRATION_SECONDS):
+    if seconds is not None and (not isinstance(seconds, int) or isinstance(seconds, bool)):
+        errors.invalid("spec.expirationSeconds", seconds, "must be an integer")
+    elif seconds is not None and seconds < MIN_EXPIRATION_SECONDS:
         errors.invalid("spec.expirationSeconds", seconds,
                        f"may not specify a duration less than {MIN_EXPIRATION_SECONDS} seconds")
+    elif seconds is not None and seconds > MAX_EXPIRATION_SECONDS:
+        errors.invalid("spec.expirationSeconds", seconds,
+                       f"must be at most {MAX_EXPIRATION_SECONDS} (an int32)")
     validate_csr_status(errors, csr)
 
 
