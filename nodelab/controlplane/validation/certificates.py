@@ -3,7 +3,8 @@
 Create: `spec.request` is a PEM PKCS#10 request with a valid signature, `spec.signerName` is
 a qualified name (`example.com/signer`), `spec.usages` are known key usages,
 `spec.expirationSeconds` is an int32 of at least 600. Status: `Approved` and `Denied` exclude
-each other, condition types are non-empty and unique, and `status.certificate` holds PEM certificates.
+each other, condition types are non-empty and unique, and `status.certificate` holds PEM
+certificates.
 Update: the spec is immutable (only status and conditions change, through the `status` and
 `approval` subresources).
 """
