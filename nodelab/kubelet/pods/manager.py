@@ -25,7 +25,7 @@ from kubernetes.client.exceptions import ApiException
 from nodelab.kube.listers import lister
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.rest import Rest
-from nodelab.kube.store import Store
+from nodelab.kube.store import Store, object_key
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.cri_plan import POD_UID
 from nodelab.kubelet.pods.pleg import States, changed_pods, relist_states
@@ -44,6 +44,7 @@ class PodManager:
         self.workers: dict[str, PodWorker] = {}
         self._lock = threading.Lock()
         self.store = Store()
+        self._keys: dict[str, tuple[str, str]] = {}  # pod UID -> (namespace, name) in store
         self.reflector = Reflector(
             "pods", lister(api_client, "pods"), self._on_pods,
             field_selector=f"spec.nodeName={settings.node_name}")
@@ -79,8 +80,23 @@ class PodManager:
     # --- workers -----------------------------------------------------------------------------
 
     def lookup(self, uid: str) -> dict[str, Any] | None:
-        return next((p for p in self.store.list("pods") if p["metadata"].get("uid") == uid),
-                    None)
+        """The stored pod with this UID (each worker's sync asks: a dict lookup, no scan)."""
+        key = self._keys.get(uid)
+        pod = self.store.get("pods", *key) if key is not None else None
+        return pod if pod is not None and pod["metadata"].get("uid") == uid else None
+
+    def _index(self, event: str, payload: Any) -> None:
+        if event == "LIST":
+            self._keys = {p["metadata"]["uid"]: object_key(p)
+                          for p in self.store.list("pods") if p["metadata"].get("uid")}
+            return
+        uid = str(((payload or {}).get("metadata") or {}).get("uid") or "")
+        if not uid:
+            return
+        if event == "DELETED":
+            self._keys.pop(uid, None)
+        else:
+            self._keys[uid] = object_key(payload)
 
     def _worker(self, uid: str) -> PodWorker:
         worker = self.workers.get(uid)
@@ -93,6 +109,7 @@ class PodManager:
 
     def _on_pods(self, kind: str, event: str, payload: Any) -> None:
         self.store.handle(kind, event, payload)
+        self._index(event, payload)
         if event == "LIST":
             self.dispatch()
             return

@@ -146,7 +146,8 @@ class PodWorker:
             return
         status = pod.get("status") or {}
         if status.get("phase") in ("Succeeded", "Failed"):
-            return  # finished pods keep their status; nothing restarts
+            self.settled = settled(pod, PodView())  # finished pods keep their status
+            return
         if self.past_deadline(pod):
             self.fail_deadline(pod)
             return
