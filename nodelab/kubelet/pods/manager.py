@@ -142,20 +142,36 @@ class PodManager:
                     worker.wake()
 
     def _relist(self) -> None:
+        """The PLEG thread: relist every `resync` seconds until stopped; nothing ends it.
+
+        A failing relist (the runtime restarting, a bug) is logged as a warning once when
+        relists start failing and at info when they work again; the loop goes on either way.
+        """
         before: States = {}
+        failing = False
         while not self._stopping.wait(self.settings.resync):
             try:
-                after = relist_states(self.runtime)
-            except Exception as exc:  # the runtime may be restarting; relist next second
-                log.debug("PLEG relist failed: %s", exc)
+                before = self.relist_once(before)
+            except Exception as exc:  # relist again next period
+                if not failing:
+                    log.warning("PLEG relist failed (pods resync on their own timers until "
+                                "it works again): %s", exc, exc_info=True)
+                failing = True
                 continue
-            changed = changed_pods(before, after)
-            before = after
-            with self._lock:
-                for uid in changed:
-                    worker = self.workers.get(uid)
-                    if worker is not None and not worker.done.is_set():
-                        worker.wake()
+            if failing:
+                log.info("PLEG relist works again")
+                failing = False
+
+    def relist_once(self, before: States) -> States:
+        """One relist: wake the workers whose pods changed since `before`; the new states."""
+        after = relist_states(self.runtime)
+        changed = changed_pods(before, after)
+        with self._lock:
+            for uid in changed:
+                worker = self.workers.get(uid)
+                if worker is not None and not worker.done.is_set():
+                    worker.wake()
+        return after
 
     def adopt_orphans(self) -> None:
         """Tear down sandboxes whose pods the API no longer has."""
