@@ -35,7 +35,6 @@ from nodelab.controlplane import (
 from nodelab.controlplane.auth import Identity, authorize
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
-from nodelab.controlplane.strategies import CSR_KEY
 from nodelab.controlplane.tokens import TokenIssuer
 
 Object = dict[str, Any]
@@ -259,9 +258,7 @@ class Api:
         if verb == "get":
             return Response(200, encode(registry.get(rt, ns, name)))
         if verb == "create":
-            if rt.storage_key == CSR_KEY and isinstance((body or {}).get("spec"), dict):
-                requestor(body or {}, identity)
-            outcome = registry.create(rt, ns, body or {}, query)
+            outcome = registry.create(rt, ns, body or {}, query, requester=identity)
             if rt.storage_key == "core/namespaces" and not query.get("dryRun"):
                 self.on_namespace_created(outcome.obj["metadata"]["name"])
             return _outcome(201, outcome)
@@ -269,7 +266,7 @@ class Api:
             return _outcome(200, registry.update(rt, ns, name, body or {}, query, sub))
         if verb == "patch":
             outcome = registry.patch(rt, ns, name, request.headers.get("content-type", ""),
-                                     request.body, query, sub)
+                                     request.body, query, sub, requester=identity)
             return _outcome(201 if outcome.created else 200, outcome)
         if verb == "delete":
             return Response(200, deletion.delete(registry, rt, ns, name,
@@ -279,15 +276,6 @@ class Api:
                 registry, rt, namespace if rt.namespaced else None,
                 _delete_options(body, query), query))
         raise status.method_not_allowed(f"{method} is not supported")
-
-
-def requestor(csr: Object, identity: Identity) -> None:
-    """A new CSR names who asked (spec.username/groups), as upstream: never the client's say."""
-    spec = csr["spec"]
-    spec["username"] = identity.user
-    spec["groups"] = list(identity.groups)
-    spec.pop("uid", None)
-    spec.pop("extra", None)
 
 
 def _plain_list(rt: ResourceType, query: dict[str, str], accept: str) -> bool:

@@ -24,7 +24,7 @@ import copy
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -42,6 +42,9 @@ from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.store import AlreadyExists, Conflict, NotFound, Store
 from nodelab.controlplane.validation import validate
+
+if TYPE_CHECKING:
+    from nodelab.controlplane.auth import Identity
 
 Object = dict[str, Any]
 
@@ -176,7 +179,8 @@ class Registry:
             raise status.invalid(rt.kind, name, rt.group, causes)
 
     def create(self, rt: ResourceType, namespace: str, body: Object,
-               query: dict[str, str], operation: str = "Update") -> Outcome:
+               query: dict[str, str], operation: str = "Update",
+               requester: Identity | None = None) -> Outcome:
         obj, warnings = self._decode(rt, body, query)
         meta = obj.setdefault("metadata", {})
         if rt.namespaced and meta.get("namespace") not in (None, "", namespace):
@@ -185,7 +189,7 @@ class Registry:
         objects.prepare_for_create(obj, namespace if rt.namespaced else "")
         with self._write_lock:
             self._check_namespace(rt, namespace)
-            causes = strategies.before_create(rt, obj, self._services(rt))
+            causes = strategies.before_create(rt, obj, self._services(rt), requester)
             if operation == "Update":
                 managedfields.record_update(None, obj, _manager(query))
             causes = validate(rt.storage_key, obj) + causes
@@ -246,7 +250,8 @@ class Registry:
         return to_wire(rt, obj)
 
     def patch(self, rt: ResourceType, namespace: str, name: str, content_type: str,
-              raw: bytes, query: dict[str, str], subresource: str = "") -> Outcome:
+              raw: bytes, query: dict[str, str], subresource: str = "",
+              requester: Identity | None = None) -> Outcome:
         kind = PATCH_TYPES.get(content_type.split(";")[0].strip())
         if kind is None:
             raise status.ApiError(415, "UnsupportedMediaType",
@@ -261,7 +266,8 @@ class Registry:
             current = self.store.get(rt.storage_key, ns, name)
             if current is None:
                 if kind == "apply":
-                    return self._apply_create(rt, namespace, name, document, query)
+                    return self._apply_create(rt, namespace, name, document, query,
+                                              requester)
                 raise status.not_found(rt.plural, name, rt.group)
             current = to_wire(rt, current)
             patched = self._patched(kind, current, document, query)
@@ -301,14 +307,14 @@ class Registry:
         return result
 
     def _apply_create(self, rt: ResourceType, namespace: str, name: str, document: Any,
-                      query: dict[str, str]) -> Outcome:
+                      query: dict[str, str], requester: Identity | None) -> Outcome:
         if not isinstance(document, dict):
             raise status.bad_request("apply configuration must be an object")
         body = copy.deepcopy(document)
         body.setdefault("metadata", {})["name"] = name
         body["metadata"]["managedFields"] = managedfields.record_apply(
             [], document, _manager(query), set())
-        return self.create(rt, namespace, body, query, operation="Apply")
+        return self.create(rt, namespace, body, query, operation="Apply", requester=requester)
 
 
 def _manager(query: dict[str, str]) -> str:

@@ -11,12 +11,15 @@ else (as upstream's status strategies); a service keeps its allocated cluster IP
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodelab.controlplane import allocation, defaults, objects
 from nodelab.controlplane.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.status import Cause
+
+if TYPE_CHECKING:
+    from nodelab.controlplane.auth import Identity
 
 Object = dict[str, Any]
 
@@ -63,8 +66,12 @@ def admit_service_account(pod: Object) -> None:
             {"name": volume["name"], "readOnly": True, "mountPath": SA_MOUNT})
 
 
-def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]) -> list[Cause]:
-    """Default and admit a new object; causes if allocation fails."""
+def before_create(rt: ResourceType, obj: Object, existing_services: list[Object],
+                  requester: Identity | None = None) -> list[Cause]:
+    """Default and admit a new object; causes if allocation fails. `requester`: who asked
+    (None: the control plane itself)."""
+    if rt.storage_key == CSR_KEY and requester is not None:
+        record_requester(obj, requester)
     if rt.storage_key == "core/pods":
         admit_service_account(obj)
         obj["status"] = {}
@@ -74,6 +81,18 @@ def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]
     if rt.storage_key == "core/services":
         return allocation.allocate(obj, existing_services)
     return []
+
+
+def record_requester(csr: Object, identity: Identity) -> None:
+    """A new CSR names who asked (spec.username/groups), as upstream: never the client's say,
+    whether it was POSTed or created by server-side apply."""
+    spec = csr.get("spec")
+    if not isinstance(spec, dict):
+        return  # validation names the missing spec
+    spec["username"] = identity.user
+    spec["groups"] = list(identity.groups)
+    spec.pop("uid", None)
+    spec.pop("extra", None)
 
 
 def before_update(rt: ResourceType, new: Object, old: Object, subresource: str,
@@ -121,6 +140,9 @@ def csr_status_update(new: Object, old: Object, subresource: str) -> None:
     wanted = copy.deepcopy(new.get("status") or {})
     new.clear()
     new.update(copy.deepcopy(old))
+    if not isinstance(wanted, dict) or not isinstance(wanted.get("conditions", []), list):
+        new["status"] = wanted  # malformed: validation names the field (422)
+        return
     status = new.setdefault("status", {})
     old_conditions = status.get("conditions") or []
     conditions = list(wanted.get("conditions") or [])
@@ -128,8 +150,9 @@ def csr_status_update(new: Object, old: Object, subresource: str) -> None:
         status["conditions"] = conditions
     else:
         decisions = [c for c in old_conditions if c.get("type") in ("Approved", "Denied")]
-        status["conditions"] = decisions + [c for c in conditions
-                                            if c.get("type") not in ("Approved", "Denied")]
+        status["conditions"] = decisions + [
+            c for c in conditions
+            if not isinstance(c, dict) or c.get("type") not in ("Approved", "Denied")]
         if "certificate" in wanted:
             status["certificate"] = wanted["certificate"]
     stamp = objects.now()

@@ -6,7 +6,8 @@ a qualified name (`example.com/signer`), `spec.usages` are known key usages,
 each other, condition types are non-empty and unique, and `status.certificate` holds PEM
 certificates.
 Update: the spec is immutable (only status and conditions change, through the `status` and
-`approval` subresources).
+`approval` subresources), and an `Approved`, `Denied` or `Failed` condition, once added, stays.
+A malformed status (not an object, conditions not a list of objects) is a 422 naming the field.
 """
 
 from __future__ import annotations
@@ -77,13 +78,27 @@ def validate_csr(errors: FieldErrors, csr: Object) -> None:
 
 def validate_csr_status(errors: FieldErrors, csr: Object) -> None:
     status = csr.get("status") or {}
-    conditions = status.get("conditions") or []
+    if not isinstance(status, dict):
+        errors.invalid("status", status, "must be an object")
+        return
+    conditions = status.get("conditions")
+    if conditions is None:
+        conditions = []
+    if not isinstance(conditions, list):
+        errors.invalid("status.conditions", conditions, "must be a list of conditions")
+        return
     types: set[str] = set()
     for i, condition in enumerate(conditions):
         path = f"status.conditions[{i}]"
-        kind = (condition or {}).get("type")
+        if not isinstance(condition, dict):
+            errors.invalid(path, condition, "must be an object")
+            continue
+        kind = condition.get("type")
         if not kind:
             errors.required(f"{path}.type")
+            continue
+        if not isinstance(kind, str):
+            errors.invalid(f"{path}.type", kind, "must be a string")
             continue
         if kind in types:
             errors.duplicate(f"{path}.type", kind)
@@ -97,7 +112,10 @@ def validate_csr_status(errors: FieldErrors, csr: Object) -> None:
         errors.invalid("status.conditions", "Approved",
                        "Approved and Denied conditions are mutually exclusive")
     certificate = status.get("certificate")
-    if certificate:
+    if certificate and not isinstance(certificate, str):
+        errors.invalid("status.certificate", "<certificate data>",
+                       "must be base64 of PEM certificates")
+    elif certificate:
         if "Approved" not in types:
             errors.forbidden("status.certificate",
                              "a certificate may only be set on an approved request")
@@ -114,14 +132,27 @@ def validate_csr_update(errors: FieldErrors, new: Object, old: Object) -> None:
     validate_csr_status(errors, new)
     if (new.get("spec") or {}) != (old.get("spec") or {}):
         errors.invalid("spec", "<spec>", "field is immutable")
-    old_decisions = {c.get("type") for c in (old.get("status") or {}).get("conditions") or []
-                     if c.get("type") in ("Approved", "Denied")}
-    new_decisions = {c.get("type") for c in (new.get("status") or {}).get("conditions") or []
-                     if c.get("type") in ("Approved", "Denied")}
-    for lost in sorted(str(t) for t in old_decisions - new_decisions):
+    for lost in sorted(_lasting(old) - _lasting(new)):
         errors.forbidden("status.conditions", f"updates may not remove a condition of type "
                          f"{lost!r}")
-    old_cert = (old.get("status") or {}).get("certificate")
-    if old_cert and (new.get("status") or {}).get("certificate") != old_cert:
+    old_cert = _status(old).get("certificate")
+    if old_cert and _status(new).get("certificate") != old_cert:
         errors.forbidden("status.certificate", "updates may not modify existing certificate "
                          "content")
+
+
+LASTING_CONDITIONS = ("Approved", "Denied", "Failed")
+
+
+def _status(csr: Object) -> Object:
+    status = csr.get("status")
+    return status if isinstance(status, dict) else {}
+
+
+def _lasting(csr: Object) -> set[str]:
+    """The conditions that, once added, stay (upstream: Approved, Denied and Failed)."""
+    conditions = _status(csr).get("conditions")
+    if not isinstance(conditions, list):
+        return set()
+    return {str(c.get("type")) for c in conditions
+            if isinstance(c, dict) and c.get("type") in LASTING_CONDITIONS}
