@@ -1,5 +1,8 @@
 """`nodelab up [--name L] [--nodes N] [--proxy-mode M] [--max-restart-backoff D]
-[--runtime nodelab|containerd]`: bring a lab up (or check it, if it is up already)."""
+[--runtime nodelab|containerd]`: bring a lab up (or check it, if it is up already).
+
+A flag left out means "whatever the lab has" for a lab that is up already (only a different
+explicit value is an error), and the default for a new one (up_settings.py)."""
 
 from __future__ import annotations
 
@@ -16,23 +19,26 @@ from nodelab.lab.names import DEFAULT_LAB
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("up", help="bring a lab up (idempotent)")
     parser.add_argument("--name", default=DEFAULT_LAB, help=f"lab name (default {DEFAULT_LAB})")
-    parser.add_argument("--nodes", type=int, default=1, help="number of worker nodes (default 1)")
-    parser.add_argument("--proxy-mode", choices=("iptables", "nftables"), default="iptables",
-                        help="kube-proxy's mode on every node (default iptables)")
+    parser.add_argument("--nodes", type=int, default=None,
+                        help="number of worker nodes (default: the lab's, or 1 for a new lab)")
+    parser.add_argument("--proxy-mode", choices=("iptables", "nftables"), default=None,
+                        help="kube-proxy's mode on every node (default: the lab's, or iptables "
+                             "for a new lab)")
     parser.add_argument("--max-restart-backoff", type=restart_backoff, default=None,
                         metavar="DURATION",
                         help="cap of every kubelet's CrashLoopBackOff, 1s to 5m, e.g. 10s for "
                              "short demos (crashLoopBackOff.maxContainerRestartPeriod; "
-                             "default upstream's 5m)")
-    parser.add_argument("--runtime", choices=("nodelab", "containerd"), default="nodelab",
+                             "default: the lab's, or upstream's 5m for a new lab)")
+    parser.add_argument("--runtime", choices=("nodelab", "containerd"), default=None,
                         help="every node's CRI runtime: nodelab's own, or Debian's containerd "
-                             "(default nodelab)")
+                             "(default: the lab's, or nodelab for a new lab)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    print(f"bringing lab {args.name} up with {args.nodes} node(s)", file=sys.stderr)
+    nodes = f" with {args.nodes} node(s)" if args.nodes is not None else ""
+    print(f"bringing lab {args.name} up{nodes}", file=sys.stderr)
     lab = Lab.up(args.name, args.nodes, proxy_mode=args.proxy_mode,
                  max_restart_backoff=args.max_restart_backoff, runtime=args.runtime)
     print(f"lab {lab.name} is up in {time.monotonic() - started:.1f}s", file=sys.stderr)

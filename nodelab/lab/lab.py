@@ -42,6 +42,14 @@ from nodelab.lab.paths import LabPaths, state_base
 from nodelab.lab.registry import StartRegistry
 from nodelab.lab.status import LabStatus, NodeStatus
 from nodelab.lab.topology import APISERVER_PORT, Topology, choose_subnet
+from nodelab.lab.up_settings import (
+    DEFAULT_NODES,
+    DEFAULT_PROXY_MODE,
+    DEFAULT_RUNTIME,
+    UpSettings,
+    check_same,
+    restart_backoff_text,
+)
 from nodelab.lab.wait_ready import WaitNodesReady
 
 PROXY_MODES = ("iptables", "nftables")
@@ -64,10 +72,6 @@ def check_runtime(runtime: str) -> None:
     if runtime == "containerd" and shutil.which("containerd") is None:
         raise NodelabError("the containerd runtime needs Debian's containerd and runc "
                            "(apt-get install containerd runc), or choose --runtime nodelab")
-
-
-def restart_backoff_text(seconds: float | None) -> str:
-    return "300s (upstream default)" if seconds is None else f"{seconds:g}s"
 
 
 class Step(Protocol):
@@ -107,26 +111,30 @@ class Lab:
     def up(
         cls,
         name: str = DEFAULT_LAB,
-        nodes: int = 1,
+        nodes: int | None = None,
         *,
-        proxy_mode: str = "iptables",
+        proxy_mode: str | None = None,
         max_restart_backoff: float | None = None,
-        runtime: str = "nodelab",
+        runtime: str | None = None,
         base: Path | None = None,
         progress: Progress | None = None,
     ) -> Lab:
         """Bring lab `name` up with `nodes` nodes (or check it, if it is up already);
         `proxy_mode` is kube-proxy's mode on every node (`iptables` or `nftables`);
-        `max_restart_backoff` (seconds, 1 to 300) caps every kubelet's CrashLoopBackOff
-        (None: upstream's 300 s); `runtime` is every node's CRI runtime (`nodelab`, or Debian's
-        `containerd`, which must be installed)."""
+        `max_restart_backoff` (seconds, 1 to 300) caps every kubelet's CrashLoopBackOff;
+        `runtime` is every node's CRI runtime (`nodelab`, or Debian's `containerd`, which must
+        be installed). A setting left None is whatever the lab has if it is up already (only
+        an explicitly different one is an error), else its default: 1 node, iptables,
+        upstream's 300 s cap, nodelab (see up_settings.py)."""
         names = LabNames(name)
-        if proxy_mode not in PROXY_MODES:
+        wanted = UpSettings(nodes, proxy_mode, max_restart_backoff, runtime)
+        if proxy_mode is not None and proxy_mode not in PROXY_MODES:
             raise NodelabError(f"proxy mode {proxy_mode!r}: choose one of "
                                f"{', '.join(PROXY_MODES)}")
         check_restart_backoff(max_restart_backoff)
-        check_runtime(runtime)
-        if not 1 <= nodes <= MAX_NODES:
+        if runtime is not None:
+            check_runtime(runtime)
+        if nodes is not None and not 1 <= nodes <= MAX_NODES:
             raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
         if not netlink.is_root():
             raise NodelabError(
@@ -144,27 +152,14 @@ class Lab:
                     "pick another name")
             if description is None:
                 subnet = choose_subnet(name, netlink.host_routes())
-                description = LabDescription(name, subnet, nodes, proxy_mode,
-                                             max_restart_backoff, runtime)
+                description = LabDescription(
+                    name, subnet, nodes if nodes is not None else DEFAULT_NODES,
+                    proxy_mode or DEFAULT_PROXY_MODE, max_restart_backoff,
+                    runtime or DEFAULT_RUNTIME)
                 description.save(paths.description)
-            elif (description.nodes, description.proxy_mode) != (nodes, proxy_mode):
-                raise NodelabError(
-                    f"lab {name} is up with {description.nodes} node(s) in "
-                    f"{description.proxy_mode} mode, not {nodes} in {proxy_mode} mode: "
-                    f"take it down first (`nodelab down --name {name}`)"
-                )
-            elif description.max_restart_backoff != max_restart_backoff:
-                raise NodelabError(
-                    f"lab {name} is up with a restart backoff cap of "
-                    f"{restart_backoff_text(description.max_restart_backoff)}, not "
-                    f"{restart_backoff_text(max_restart_backoff)}: take it down first "
-                    f"(`nodelab down --name {name}`)"
-                )
-            elif description.runtime != runtime:
-                raise NodelabError(
-                    f"lab {name} is up with the {description.runtime} runtime, not {runtime}: "
-                    f"take it down first (`nodelab down --name {name}`)"
-                )
+            else:
+                check_same(name, wanted, description.nodes, description.proxy_mode,
+                           description.max_restart_backoff, description.runtime)
             lab = cls(description, base)
             ledger = Ledger(paths.ledger)
             ctx = LabContext(names, paths, description, ledger,

@@ -94,8 +94,10 @@ def _container(lab: Lab, pod: str) -> dict[str, Any]:
 @pytest.mark.slow
 def test_restarts_are_spaced_by_the_labs_cap(capped: Lab) -> None:
     assert "CrashLoopBackOff capped at 2s" in capped.status().render()
+    again = Lab.up(capped.name, progress=lambda _m: None)  # no cap given: the lab's own
+    assert again.description.max_restart_backoff == CAP
     with pytest.raises(NodelabError, match="restart backoff cap of 2s, not 300s"):
-        Lab.up(capped.name, 1, progress=lambda _m: None)
+        Lab.up(capped.name, 1, max_restart_backoff=300, progress=lambda _m: None)
     config = capped.paths.node("node1") / "kubelet-config.yaml"
     assert KubeletConfig.load(config).crash_loop_back_off_max == CAP
 

@@ -71,7 +71,7 @@ def test_a_containerd_lab_runs_pods_and_goes_down_clean() -> None:
         lab = Lab.up(name, 1, runtime="containerd", progress=lambda _m: None)
         assert "runtime     containerd (CRI)" in lab.status().render()
         with pytest.raises(NodelabError, match="up with the containerd runtime, not nodelab"):
-            Lab.up(name, 1, progress=lambda _m: None)
+            Lab.up(name, 1, runtime="nodelab", progress=lambda _m: None)
         node = kubectl_json(lab, "get", "node", "node1")
         assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://")
         kubectl(lab, "run", "onctr", f"--image={lab.images.ref('busybox')}", "--", "sh", "-c",

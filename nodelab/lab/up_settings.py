@@ -1,0 +1,65 @@
+"""What `up` asks of a lab that is up already: a setting not given means "whatever it has".
+
+`Lab.up(name)` (and `nodelab up` without flags) on a lab made with `--nodes 2`, a restart
+backoff cap or `--runtime containerd` checks that lab as it is; only a setting given
+explicitly and different from the lab's is an error (changing it needs `nodelab down`). For a
+new lab, a setting not given takes its default: 1 node, iptables, upstream's 300 s backoff
+cap, the nodelab runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nodelab.errors import NodelabError
+
+DEFAULT_NODES = 1
+DEFAULT_PROXY_MODE = "iptables"
+DEFAULT_RUNTIME = "nodelab"
+UPSTREAM_RESTART_BACKOFF = 300.0  # seconds; a lab's None cap means this
+
+
+@dataclass(frozen=True)
+class UpSettings:
+    """The settings `up` was given; None: not given."""
+
+    nodes: int | None = None
+    proxy_mode: str | None = None
+    max_restart_backoff: float | None = None
+    runtime: str | None = None
+
+
+def restart_backoff_text(seconds: float | None) -> str:
+    return "300s (upstream default)" if seconds is None else f"{seconds:g}s"
+
+
+def _same_cap(a: float | None, b: float | None) -> bool:
+    return (a if a is not None else UPSTREAM_RESTART_BACKOFF) == \
+        (b if b is not None else UPSTREAM_RESTART_BACKOFF)
+
+
+def conflicts(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
+              max_restart_backoff: float | None, runtime: str) -> list[str]:
+    """What `wanted` asks explicitly that lab `name` (up with the other arguments) is not."""
+    found: list[str] = []
+    if wanted.nodes is not None and wanted.nodes != nodes:
+        found.append(f"{nodes} node(s), not {wanted.nodes}")
+    if wanted.proxy_mode is not None and wanted.proxy_mode != proxy_mode:
+        found.append(f"kube-proxy in {proxy_mode} mode, not {wanted.proxy_mode}")
+    if wanted.max_restart_backoff is not None \
+            and not _same_cap(wanted.max_restart_backoff, max_restart_backoff):
+        found.append(f"a restart backoff cap of {restart_backoff_text(max_restart_backoff)}, "
+                     f"not {restart_backoff_text(wanted.max_restart_backoff)}")
+    if wanted.runtime is not None and wanted.runtime != runtime:
+        found.append(f"the {runtime} runtime, not {wanted.runtime}")
+    return found
+
+
+def check_same(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
+               max_restart_backoff: float | None, runtime: str) -> None:
+    """Raise a NodelabError naming every explicit setting lab `name` does not have."""
+    found = conflicts(name, wanted, nodes, proxy_mode, max_restart_backoff, runtime)
+    if found:
+        raise NodelabError(
+            f"lab {name} is up with {'; '.join(found)}: take it down first "
+            f"(`nodelab down --name {name}`), or leave the setting out to use the lab as it is")
