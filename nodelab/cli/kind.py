@@ -14,8 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from nodelab.cli.join import join_lab
 from nodelab.errors import NodelabError
-from nodelab.lab.lab import Lab, take_down_lab
+from nodelab.lab.lab import take_down_lab
 from nodelab.lab.paths import LabPaths
 
 DEFAULT_KIND_LAB = "kind"
@@ -59,22 +60,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     down.set_defaults(func=run_down)
 
 
+def run_kind(argv: list[str], capture: bool = True) -> str:
+    """Run a kind command; its failure as a NodelabError that says what failed."""
+    result = subprocess.run(argv, capture_output=capture, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stderr or "").strip().splitlines()[-3:] if capture else [
+            "see kind's output above"]
+        raise NodelabError(f"`{' '.join(argv)}` failed (exit {result.returncode}): "
+                           f"{' '.join(detail)}")
+    return result.stdout or ""
+
+
 def run_up(args: argparse.Namespace) -> int:
     kind = check_tools()
     cluster = kind_cluster(args.name)
-    existing = subprocess.run([kind, "get", "clusters"], capture_output=True, text=True,
-                              check=True).stdout.split()
+    existing = run_kind([kind, "get", "clusters"]).split()
     if cluster not in existing:
         print(f"creating kind cluster {cluster}", file=sys.stderr)
-        subprocess.run([kind, "create", "cluster", "--name", cluster], check=True)
-    kubeconfig = subprocess.run([kind, "get", "kubeconfig", "--name", cluster],
-                                capture_output=True, text=True, check=True).stdout
+        run_kind([kind, "create", "cluster", "--name", cluster], capture=False)
+    kubeconfig = run_kind([kind, "get", "kubeconfig", "--name", cluster])
     paths = LabPaths.for_lab(args.name)
     paths.root.mkdir(parents=True, exist_ok=True)
     path: Path = paths.root / "kind.kubeconfig"
     path.write_text(kubeconfig)
     path.chmod(0o600)
-    lab = Lab.join(path, args.name, args.nodes)
+    lab = join_lab(path, args.name, args.nodes)
     print(lab.status().render())
     return 0
 
@@ -85,5 +95,11 @@ def run_down(args: argparse.Namespace) -> int:
     if kind is None:
         print("kind is not installed: no kind cluster to delete", file=sys.stderr)
         return 0
-    subprocess.run([kind, "delete", "cluster", "--name", kind_cluster(args.name)], check=False)
+    deleted = subprocess.run([kind, "delete", "cluster", "--name", kind_cluster(args.name)],
+                             check=False)
+    if deleted.returncode != 0:
+        print(f"`kind delete cluster --name {kind_cluster(args.name)}` failed (exit "
+              f"{deleted.returncode}); the lab is down, the kind cluster may remain: "
+              "`kind get clusters`", file=sys.stderr)
+        return 1
     return 0

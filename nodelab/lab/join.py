@@ -21,11 +21,12 @@ Node objects from the cluster (best effort) before removing everything else.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,12 @@ from nodelab.lab.node_daemons import KUBELET_PORT, JoinedNode, node_specs
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.registry import StartRegistry
 from nodelab.lab.registry_proxy import PROXY_PORT, allowed_endpoints
-from nodelab.lab.tls_bootstrap import approve_serving, client_certificate
+from nodelab.lab.tls_bootstrap import (
+    approve_serving,
+    client_certificate,
+    lab_requests,
+    serving_requests,
+)
 from nodelab.lab.topology import APISERVER_PORT, NodePlan, choose_subnet
 from nodelab.lab.wait_ready import WaitNodesReady
 
@@ -119,6 +125,22 @@ def joined_nodes(ctx: LabContext) -> dict[str, NodePlan]:
     return {kube_node_name(ctx.names.lab, node): node for node in ctx.topology.nodes}
 
 
+@contextlib.contextmanager
+def cluster_call(what: str, server: str) -> Iterator[None]:
+    """An API error of `what` as a NodelabError that says what to do (403: not an admin
+    kubeconfig), not a traceback."""
+    try:
+        yield
+    except k8s.ApiException as exc:
+        if exc.status in (401, 403):
+            raise NodelabError(
+                f"the cluster {server} refused to let this kubeconfig's user {what} "
+                f"({exc.status} {exc.reason}): `nodelab join` needs an admin kubeconfig "
+                "(cluster-admin, e.g. kind's own)") from exc
+        raise NodelabError(f"the cluster {server} answered {exc.status} {exc.reason} when "
+                           f"asked to {what}: {str(exc.body or '').strip()[:300]}") from exc
+
+
 class BootstrapKubelets:
     name = "TLS bootstrap (kubelet client certificates)"
 
@@ -127,7 +149,10 @@ class BootstrapKubelets:
         relayed = ClusterAccess.load(ctx.paths.kubeconfig)
         for kube_name, node in joined_nodes(ctx).items():
             ctx.progress(f"{kube_name}: client certificate through the CSR API")
-            cert, key = client_certificate(rest, kube_name, ctx.paths.node(node.name) / "pki")
+            with cluster_call("create and approve CertificateSigningRequests",
+                              str(ctx.description.joined)):
+                cert, key = client_certificate(rest, kube_name,
+                                               ctx.paths.node(node.name) / "pki")
             access = relayed.with_user(client_certificate_user(cert.read_bytes(),
                                                                key.read_bytes()))
             access.write(ctx.paths.node(node.name) / "kubelet.kubeconfig",
@@ -190,6 +215,35 @@ class StartJoinedNodeDaemons:
                 ctx.supervisor.start(spec, ctx.progress)
 
 
+def former_requests_file(paths: LabPaths) -> Path:
+    """The serving CSRs of this lab's node names from before its node daemons first started
+    (a former lab of the same name): they prove nothing about this lab's kubelets."""
+    return paths.root / "former-serving-csrs"
+
+
+class SetAsideFormerServingRequests:
+    """Before the node daemons first start: delete (best effort) and remember the serving
+    CSRs a former lab of this name left, so that only this lab's kubelets' CSRs count."""
+
+    name = "serving CSRs of a former lab of this name"
+
+    def execute(self, ctx: LabContext) -> None:
+        record = former_requests_file(ctx.paths)
+        if record.exists():
+            return  # a join again of a running lab: its CSRs are its own
+        rest = Rest(_api(cluster_kubeconfig(ctx.paths)))
+        with cluster_call("list CertificateSigningRequests", str(ctx.description.joined)):
+            former = serving_requests(rest, joined_nodes(ctx))
+        for name in former:
+            try:
+                rest.delete("certificatesigningrequests", None, name)
+                ctx.progress(f"deleted CertificateSigningRequest {name} of a former lab")
+            except k8s.ApiException as exc:
+                ctx.progress(f"could not delete CertificateSigningRequest {name} of a former "
+                             f"lab ({exc.status} {exc.reason}); ignoring it")
+        record.write_text("".join(f"{name}\n" for name in former))
+
+
 class ApproveServingCertificates:
     name = "kubelet serving certificates (CSR API)"
 
@@ -199,9 +253,15 @@ class ApproveServingCertificates:
     def execute(self, ctx: LabContext) -> None:
         rest = Rest(_api(cluster_kubeconfig(ctx.paths)))
         nodes = {name: str(node.ip) for name, node in joined_nodes(ctx).items()}
+        try:
+            former = set(former_requests_file(ctx.paths).read_text().split())
+        except FileNotFoundError:
+            former = set()
         deadline = time.monotonic() + self.timeout
         while True:
-            issued = approve_serving(rest, nodes, ctx.progress)
+            with cluster_call("list and approve CertificateSigningRequests",
+                              str(ctx.description.joined)):
+                issued = approve_serving(rest, nodes, ctx.progress, former)
             if issued >= set(nodes):
                 break
             if time.monotonic() > deadline:
@@ -226,7 +286,8 @@ class WaitJoinedNodesReady(WaitNodesReady):
 
 def join_steps() -> Sequence[Any]:
     return (CreateLabBridge(), CreateNodeNamespaces(), StartRegistry(), PushDemoImages(),
-            StartApiRelay(), StartRegistryProxy(), BootstrapKubelets(), StartJoinedNodeDaemons(),
+            StartApiRelay(), StartRegistryProxy(), BootstrapKubelets(),
+            SetAsideFormerServingRequests(), StartJoinedNodeDaemons(),
             ApproveServingCertificates(), WaitJoinedNodesReady())
 
 
@@ -273,7 +334,9 @@ def prepare_join(kubeconfig: Path, name: str, nodes: int, paths: LabPaths,
 
 
 def forget_nodes(name: str, paths: LabPaths, progress: Progress) -> None:
-    """Delete a joined lab's Node objects from its cluster (best effort, says what failed)."""
+    """Delete a joined lab's Node objects and CertificateSigningRequests from its cluster
+    (best effort, says what failed). Stop the node daemons first: a running kubelet would
+    register its Node again."""
     description = LabDescription.load(paths.description)
     kubeconfig = cluster_kubeconfig(paths)
     if description is None or not description.joined or not kubeconfig.exists():
@@ -283,6 +346,7 @@ def forget_nodes(name: str, paths: LabPaths, progress: Progress) -> None:
     except Exception as exc:  # noqa: BLE001 - best effort: say it and go on
         progress(f"cannot read {kubeconfig} to remove this lab's nodes: {exc}")
         return
+    reachable = True
     for node in description.topology.nodes:
         kube_name = kube_node_name(name, node)
         try:
@@ -293,6 +357,24 @@ def forget_nodes(name: str, paths: LabPaths, progress: Progress) -> None:
                 progress(f"could not remove Node {kube_name} from {description.joined} "
                          f"({exc.status} {exc.reason}): `kubectl delete node {kube_name}`")
         except Exception as exc:  # noqa: BLE001 - an unreachable cluster must not stop down
+            reachable = False
             progress(f"could not reach {description.joined} to remove Node {kube_name} "
                      f"({type(exc).__name__}): remove it yourself with "
                      f"`kubectl delete node {kube_name}` when the cluster is back")
+    if reachable:
+        forget_requests(name, description, kubeconfig, progress)
+
+
+def forget_requests(name: str, description: LabDescription, kubeconfig: Path,
+                    progress: Progress) -> None:
+    """Delete the lab's CSRs (its kubelets' serving CSRs and the client CSRs `join` sent),
+    which upstream's csrcleaner would remove only after an hour or more."""
+    nodes = [kube_node_name(name, node) for node in description.topology.nodes]
+    try:
+        rest = Rest(_api(kubeconfig))
+        for csr in lab_requests(rest, nodes):
+            rest.delete("certificatesigningrequests", None, csr)
+            progress(f"removed CertificateSigningRequest {csr} from {description.joined}")
+    except Exception as exc:  # noqa: BLE001 - an unreachable cluster must not stop down
+        progress(f"could not remove this lab's CertificateSigningRequests from "
+                 f"{description.joined} ({type(exc).__name__}): `kubectl get csr` lists them")

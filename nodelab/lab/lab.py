@@ -254,7 +254,17 @@ class Lab:
 def take_down_lab(name: str, base: Path | None = None, progress: Progress | None = None) -> None:
     names = LabNames(name)
     paths = LabPaths.for_lab(name, base)
-    forget_nodes(name, paths, progress or (lambda _message: None))  # joined labs only
+    say = progress or (lambda _message: None)
+    description = LabDescription.load(paths.description)
+    if description is not None and description.joined:
+        # the daemons stop first: a running kubelet would register its Node (and Lease) again
+        ledger = Ledger(paths.ledger)
+        supervisor = Supervisor(name, paths, ledger)
+        for entry in reversed(ledger.entries()):
+            if entry.kind == "daemon":
+                say(f"stopping {entry.name}")
+                supervisor.stop(entry.name)
+        forget_nodes(name, paths, say)
     take_down(names, paths, progress)
 
 

@@ -5,22 +5,27 @@ node's key, sends a CertificateSigningRequest for signer
 `kubernetes.io/kube-apiserver-client-kubelet` (subject `system:node:<name>` in
 `system:nodes`, usages digital signature + client auth), approves it through the `approval`
 subresource as `kubectl certificate approve` does, and waits for the cluster's signer to
-issue it. The kubelet then talks to the cluster as that node.
+issue it. The kubelet then talks to the cluster as that node. If the cluster approves it first
+(kind's csrapproving controller does, for kubelet client CSRs), the approval's 409 Conflict
+is no error: the CSR is read again and, already approved, left alone.
 
 Serving certificate (`serverTLSBootstrap`): the kubelet sends its own CSR for signer
 `kubernetes.io/kubelet-serving`. Upstream leaves approving those to an approver; `join` is
 that approver for its own nodes only: it approves a request only when it was sent by
 `system:node:<name>` for a node of this lab, names that same subject, and asks for no names
-but the node's own name and address.
+but the node's own name and address. Only CSRs sent after this lab's node daemons started
+count: the serving CSRs of a former lab of the same name are deleted before they start (and
+`down` deletes the lab's CSRs, as upstream's csrcleaner would in time).
 """
 
 from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from kubernetes.client.exceptions import ApiException
 
 from nodelab.errors import NodelabError
 from nodelab.kube.rest import Rest
@@ -65,7 +71,32 @@ def approval(csr: Object, message: str) -> Object:
 
 def _decided(csr: Object) -> set[str]:
     return {str(c.get("type")) for c in (csr.get("status") or {}).get("conditions") or []
-            if c.get("status", "True") == "True"}
+            if isinstance(c, dict) and c.get("status", "True") == "True"}
+
+
+def _reasons(csr: Object) -> str:
+    return "; ".join(f"{c.get('type')}: {c.get('message') or c.get('reason')}"
+                     for c in (csr.get("status") or {}).get("conditions") or []
+                     if isinstance(c, dict) and c.get("type") in ("Denied", "Failed"))
+
+
+def approve(rest: Rest, csr: Object, message: str, attempts: int = 5) -> None:
+    """Approve `csr` through its `approval` subresource. Someone else may decide first (kind's
+    csrapproving controller approves kubelet client CSRs itself): on a 409 Conflict the CSR is
+    read again; already decided, there is nothing to do, else it is approved afresh."""
+    name = csr["metadata"]["name"]
+    for _ in range(attempts):
+        if _decided(csr) & {"Approved", "Denied"}:
+            return
+        try:
+            rest.replace(KIND, None, name, approval(csr, message), "approval")
+            return
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        csr = rest.get(KIND, None, name)
+    raise NodelabError(f"could not approve CertificateSigningRequest {name}: it changed under "
+                       f"every one of {attempts} attempts; see `kubectl get csr {name}`")
 
 
 def _wait_issued(rest: Rest, name: str, timeout: float) -> bytes:
@@ -75,12 +106,9 @@ def _wait_issued(rest: Rest, name: str, timeout: float) -> bytes:
         issued = (csr.get("status") or {}).get("certificate")
         if issued:
             return base64.b64decode(issued)
-        failed = _decided(csr) & {"Denied", "Failed"}
-        if failed:
-            reasons = "; ".join(f"{c.get('type')}: {c.get('message') or c.get('reason')}"
-                                for c in csr["status"]["conditions"])
+        if _decided(csr) & {"Denied", "Failed"}:
             raise NodelabError(f"the cluster refused CertificateSigningRequest {name} "
-                               f"({reasons})")
+                               f"({_reasons(csr)})")
         if time.monotonic() > deadline:
             raise NodelabError(
                 f"CertificateSigningRequest {name} was approved but not signed within "
@@ -99,8 +127,7 @@ def client_certificate(rest: Rest, kube_name: str, directory: Path,
     key = ec.generate_private_key(ec.SECP256R1())
     created = rest.create(KIND, None, client_csr(kube_name, key))
     name = created["metadata"]["name"]
-    rest.replace(KIND, None, name, approval(created, f"nodelab join of node {kube_name}"),
-                 "approval")
+    approve(rest, created, f"nodelab join of node {kube_name}")
     cert = _wait_issued(rest, name, timeout)
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.TraditionalOpenSSL,
@@ -140,15 +167,18 @@ def serving_refusal(csr: Object, nodes: Mapping[str, str]) -> str | None:
     return None
 
 
-def approve_serving(rest: Rest, nodes: Mapping[str, str],
-                    say: Callable[[str], None]) -> set[str]:
+def approve_serving(rest: Rest, nodes: Mapping[str, str], say: Callable[[str], None],
+                    stale: Collection[str] = ()) -> set[str]:
     """Approve the pending serving CSRs of `nodes` (kube name -> node IP); the nodes whose
-    serving certificate has been issued."""
+    serving certificate has been issued. CSRs named in `stale` (there before this lab's node
+    daemons started: a former lab of the same name) count for nothing. A CSR of one of the
+    nodes that the cluster refused (Denied, Failed) is an error that says why."""
     issued: set[str] = set()
-    for csr in rest.request("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests"
-                            ).get("items") or []:
+    refused: dict[str, str] = {}
+    for csr in _requests(rest):
         spec = csr.get("spec") or {}
-        if spec.get("signerName") != SERVING_SIGNER:
+        name = str((csr.get("metadata") or {}).get("name"))
+        if spec.get("signerName") != SERVING_SIGNER or name in stale:
             continue
         node = str(spec.get("username", "")).removeprefix("system:node:")
         if node not in nodes:
@@ -156,14 +186,53 @@ def approve_serving(rest: Rest, nodes: Mapping[str, str],
         if (csr.get("status") or {}).get("certificate"):
             issued.add(node)
             continue
-        if _decided(csr):
+        decided = _decided(csr)
+        if decided & {"Denied", "Failed"}:
+            refused[node] = f"CertificateSigningRequest {name}: {_reasons(csr)}"
+            continue
+        if decided:
             continue
         refusal = serving_refusal(csr, nodes)
-        name = csr["metadata"]["name"]
         if refusal:
             say(f"not approving CertificateSigningRequest {name}: {refusal}")
             continue
         say(f"approving the serving certificate of {node} (CertificateSigningRequest {name})")
-        rest.replace(KIND, None, name, approval(csr, f"serving certificate of nodelab node "
-                                                     f"{node}"), "approval")
+        approve(rest, csr, f"serving certificate of nodelab node {node}")
+    for node, why in sorted(refused.items()):
+        if node not in issued:
+            raise NodelabError(f"the cluster refused the serving certificate of {node} ({why})")
     return issued
+
+
+def _requests(rest: Rest) -> list[Object]:
+    items = rest.request("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+                         ).get("items") or []
+    return [csr for csr in items if isinstance(csr, dict)]
+
+
+def _serving_of(csr: Object, users: Collection[str]) -> bool:
+    spec = csr.get("spec") or {}
+    return spec.get("signerName") == SERVING_SIGNER and spec.get("username") in users
+
+
+def serving_requests(rest: Rest, nodes: Collection[str]) -> list[str]:
+    """The names of the serving CSRs sent by `nodes` (kube names)."""
+    users = {f"system:node:{node}" for node in nodes}
+    return [str(csr["metadata"]["name"]) for csr in _requests(rest) if _serving_of(csr, users)]
+
+
+def lab_requests(rest: Rest, nodes: Collection[str]) -> list[str]:
+    """The names of every CSR of `nodes` (kube names): their serving CSRs, and the client CSRs
+    `join` sent for them (`node-csr-<node>-<6 hex digits>`)."""
+    if not nodes:
+        return []
+    users = {f"system:node:{node}" for node in nodes}
+    client = re.compile("|".join(rf"node-csr-{re.escape(n)}-[0-9a-f]{{6}}" for n in nodes))
+    names = []
+    for csr in _requests(rest):
+        name = str((csr.get("metadata") or {}).get("name"))
+        own_client = (client.fullmatch(name) is not None
+                      and (csr.get("spec") or {}).get("signerName") == CLIENT_SIGNER)
+        if own_client or _serving_of(csr, users):
+            names.append(name)
+    return sorted(names)
