@@ -314,3 +314,9 @@ def test_signing_controller_goes_on_after_a_csr_it_cannot_write(ca: ClusterCA) -
 
     CSRSigningController(ca).sync(Store(), Writer())  # type: ignore[arg-type]
     assert written == ["second"]
+
+
+def test_legacy_unknown_signer_is_refused_on_create() -> None:
+    legacy = csr("a", request_pem("system:node:n1", ["system:nodes"]),
+                 "kubernetes.io/legacy-unknown", ["digital signature", "client auth"])
+    assert "legacy" in {c.field: c.message for c in validate(KEY, legacy)}["spec.signerName"]

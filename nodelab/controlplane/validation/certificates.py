@@ -1,10 +1,10 @@
 """Validation of CertificateSigningRequests (upstream `ValidateCertificateSigningRequest*`).
 
 Create: `spec.request` is a PEM PKCS#10 request with a valid signature, `spec.signerName` is
-a qualified name (`example.com/signer`), `spec.usages` are known key usages,
-`spec.expirationSeconds` is an int32 of at least 600. Status: `Approved` and `Denied` exclude
-each other, condition types are non-empty and unique, and `status.certificate` holds PEM
-certificates.
+a qualified name (`example.com/signer`; not `kubernetes.io/legacy-unknown`, as upstream's v1),
+`spec.usages` are known key usages, `spec.expirationSeconds` is an int32 of at least 600.
+Status: `Approved` and `Denied` exclude each other, condition types are non-empty and unique,
+and `status.certificate` holds PEM certificates (not parsed further, unlike upstream).
 Update: the spec is immutable (only status and conditions change, through the `status` and
 `approval` subresources), and an `Approved`, `Denied` or `Failed` condition, once added, stays.
 A malformed status (not an object, conditions not a list of objects) is a 422 naming the field.
@@ -17,6 +17,7 @@ from typing import Any
 
 from nodelab.controlplane.certificates import (
     KNOWN_USAGES,
+    LEGACY_UNKNOWN_SIGNER,
     MAX_EXPIRATION_SECONDS,
     MIN_EXPIRATION_SECONDS,
     BadRequest,
@@ -49,6 +50,9 @@ def validate_csr(errors: FieldErrors, csr: Object) -> None:
     elif not isinstance(signer, str) or "/" not in signer:
         errors.invalid("spec.signerName", signer, "must be a fully qualified domain and path "
                        "of the form 'example.com/signer-name'")
+    elif signer == LEGACY_UNKNOWN_SIGNER:
+        errors.invalid("spec.signerName", signer,
+                       "the legacy signerName is not allowed via this API version")
     else:
         errors.qualified_name("spec.signerName", signer)
     usages = spec.get("usages")
