@@ -5,7 +5,8 @@ Authentication (401 when nothing matches; anonymous requests are refused):
   as Go reads a subject), groups = O (the TLS layer has already verified the chain);
 - a bearer token: the lab's static admin token (`pki/admin.token`) or a service-account JWT
   issued by `tokens.TokenIssuer` whose audiences include the API server's own (upstream's
-  `--api-audiences` default, the issuer URL); a token minted for another audience is refused.
+  `--api-audiences` default, the issuer URL); a token minted for another audience is refused,
+  and so is one whose service account (uid) or bound pod (uid) is gone, as upstream.
 
 Authorization follows the Node authorizer plus the NodeRestriction admission plugin for
 `system:node:<name>` users (group `system:nodes`): they may read anything, but may write only
@@ -25,7 +26,7 @@ from nodelab.controlplane import status
 from nodelab.controlplane.certificates import user_name
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.store import Store
-from nodelab.controlplane.tokens import AUDIENCE, TokenIssuer
+from nodelab.controlplane.tokens import AUDIENCE, TokenClaims, TokenIssuer
 
 Object = dict[str, Any]
 
@@ -61,7 +62,8 @@ def from_certificate(peer: dict[str, Any] | None) -> Identity | None:
     return Identity(user, (*groups, "system:authenticated"))
 
 
-def from_token(header: str, admin_token: str, issuer: TokenIssuer) -> Identity | None:
+def from_token(header: str, admin_token: str, issuer: TokenIssuer,
+               store: Store | None = None) -> Identity | None:
     if not header.lower().startswith("bearer "):
         return None
     token = header[7:].strip()
@@ -70,9 +72,26 @@ def from_token(header: str, admin_token: str, issuer: TokenIssuer) -> Identity |
     claims = issuer.verify(token)
     if claims is None or AUDIENCE not in claims.audiences:
         return None  # a token for another audience (a projected `audience: vault`) is no login
+    if store is not None and not still_bound(claims, store):
+        return None
     return Identity(claims.subject, ("system:serviceaccounts",
                                      f"system:serviceaccounts:{claims.namespace}",
                                      "system:authenticated"))
+
+
+def still_bound(claims: TokenClaims, store: Store) -> bool:
+    """Whether what a service-account token names still exists (upstream's legacy and bound
+    token validation): its service account with that uid and, for a token bound to a pod,
+    that pod with that uid. A deleted pod's token stops working before it expires."""
+    sa = store.get("core/serviceaccounts", claims.namespace, claims.service_account)
+    if sa is None or (claims.service_account_uid
+                      and sa["metadata"].get("uid") != claims.service_account_uid):
+        return False
+    if claims.pod_name:
+        pod = store.get("core/pods", claims.namespace, claims.pod_name)
+        if pod is None or (claims.pod_uid and pod["metadata"].get("uid") != claims.pod_uid):
+            return False
+    return True
 
 
 def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, name: str,

@@ -72,7 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
         identity = from_certificate(peer)
         if identity is None:
             header = self.headers.get("Authorization", "")
-            identity = from_token(header, self.server.admin_token, self.server.issuer)
+            identity = from_token(header, self.server.admin_token, self.server.issuer,
+                                  self.server.api.registry.store)
         return identity
 
     def _hung_up(self) -> bool:

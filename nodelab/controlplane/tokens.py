@@ -43,6 +43,9 @@ class TokenClaims:
     service_account: str
     audiences: list[str]
     expires: int
+    service_account_uid: str = ""
+    pod_name: str = ""  # a token bound to a pod (TokenRequest boundObjectRef)
+    pod_uid: str = ""
 
 
 class TokenIssuer:
@@ -87,10 +90,14 @@ class TokenIssuer:
             return None
         info = claims.get("kubernetes.io") or {}
         audiences = claims.get("aud")
+        pod = info.get("pod") or {}
         return TokenClaims(
             subject=str(claims.get("sub", "")),
             namespace=str(info.get("namespace", "")),
             service_account=str((info.get("serviceaccount") or {}).get("name", "")),
             audiences=audiences if isinstance(audiences, list) else [str(audiences)],
             expires=int(claims["exp"]),
+            service_account_uid=str((info.get("serviceaccount") or {}).get("uid", "")),
+            pod_name=str(pod.get("name", "")),
+            pod_uid=str(pod.get("uid", "")),
         )

@@ -170,3 +170,18 @@ def test_forced_delete_of_a_pod_held_by_a_finalizer(core: k8s.CoreV1Api) -> None
     with pytest.raises(ApiException) as caught:
         core.read_namespaced_pod("held-pod", "default")
     assert caught.value.status == 404
+
+
+def test_a_deleted_pods_token_stops_working(apiserver: RunningApiServer,
+                                            core: k8s.CoreV1Api) -> None:
+    pod = core.create_namespaced_pod("default", {
+        "metadata": {"name": "bound-token"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+    request = core.create_namespaced_service_account_token("default", "default", {
+        "spec": {"audiences": [], "boundObjectRef": {
+            "kind": "Pod", "apiVersion": "v1", "name": "bound-token",
+            "uid": pod.metadata.uid}}})
+    token = request.status.token
+    assert _raw(apiserver, "/api/v1/namespaces/default/configmaps", token=token)[0] == 200
+    core.delete_namespaced_pod("bound-token", "default", grace_period_seconds=0)
+    assert _raw(apiserver, "/api/v1/namespaces/default/configmaps", token=token)[0] == 401
