@@ -177,3 +177,6 @@ def test_down_removes_the_node_from_the_cluster_and_leaves_nothing(
     assert not b.paths.root.exists()
     assert [n["metadata"]["name"] for n in kubectl_json(a, "get", "nodes")["items"]] == [
         "node1"]
+    assert not [c["metadata"]["name"] for c in kubectl_json(a, "get", "csr")["items"]
+                if b_node(b) in requested_cn(c)]  # down deletes the lab's CSRs
+    assert any("removed CertificateSigningRequest" in line for line in said), said
