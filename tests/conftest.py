@@ -1,8 +1,9 @@
 """Suite-wide fixtures: a private state base, uniquely named labs, and the residue check.
 
 The residue check snapshots everything with a nodelab name (network namespaces, links,
-cgroups, mounts, lab processes, iptables chains, nft tables) when the session starts and fails
-the run if anything new is still there when it ends.
+cgroups, mounts, lab processes, iptables chains, nft tables, and the containerd shim sockets
+and runc state under /run/containerd when no host containerd runs: nodelab/lab/residue.py)
+when the session starts and fails the run if anything new is still there when it ends.
 """
 
 from __future__ import annotations

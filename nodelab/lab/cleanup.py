@@ -3,7 +3,9 @@
 Order matters: processes first (so nothing recreates what is being removed, and cgroups empty),
 then mounts under the state dir, then iptables chains and nft tables, then cgroups, then
 network namespaces (which takes their veths, bridges and rules with them) and links, then the
-state dir itself. Every step tolerates what is already gone, so `down` is safe to run twice and
+state dir itself, then what a containerd lab left outside it (its shims' sockets, read from
+the state before the shims end, and /run/containerd/s if nodelab made it and it is empty:
+containerd_host.py). Every step tolerates what is already gone, so `down` is safe to run twice and
 after `kill -9` of every lab process. Nothing without the lab's prefix is touched.
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from nodelab.host import cgroups, mounts, netlink
 from nodelab.host.commands import CommandError, run
 from nodelab.host.processes import lab_processes, terminate
+from nodelab.lab.containerd_host import remove_made_dirs, remove_shim_sockets, shim_sockets
 from nodelab.lab.daemons import Supervisor
 from nodelab.lab.ledger import Entry, Ledger
 from nodelab.lab.names import LabNames
@@ -30,12 +33,16 @@ def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None
     ledger = Ledger(paths.ledger)
     entries = list(reversed(ledger.entries()))
     supervisor = Supervisor(names.lab, paths, ledger)
+    sockets: set[Path] = set()  # containerd shims' sockets, read before the shims end
+    for state in paths.root.glob("nodes/*/containerd/run"):
+        sockets |= shim_sockets(state)
     for entry in entries:
         if entry.kind == "daemon":
             say(f"stopping {entry.name}")
             supervisor.stop(entry.name)
     for process in lab_processes(names.lab):
         terminate(process, grace=2.0)
+    remove_shim_sockets(sockets)  # a SIGKILLed shim leaves its socket in /run/containerd/s
     for point in mounts.mounts_under(paths.root):
         mounts.unmount(point)
     for entry in entries:
@@ -63,6 +70,8 @@ def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None
         netlink.delete_link(link)
     if paths.root.exists():
         shutil.rmtree(paths.root, ignore_errors=True)
+    made = {e.name for e in entries if e.kind == "host-dir" and e.detail == "made"}
+    remove_made_dirs([Path(name) for name in made])  # only if empty: another may use them
 
 
 def _delete_iptables_chain(entry: Entry) -> None:

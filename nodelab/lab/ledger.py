@@ -14,7 +14,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-KINDS = ("netns", "link", "daemon", "cgroup", "mount", "nft-table", "iptables-chain")
+KINDS = ("netns", "link", "daemon", "cgroup", "mount", "nft-table", "iptables-chain",
+         "host-dir")  # host-dir: made or existed outside the lab (containerd_host.py)
 
 
 @dataclass(frozen=True)

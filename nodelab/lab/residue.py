@@ -4,7 +4,9 @@ The test suite snapshots this at the start and fails at the end if anything new 
 before-stop hook and `nodelab down` use the same names. It looks at network namespaces and
 root-namespace links whose names start with `nl`, cgroups under `nodelab/`, mounts whose path
 mentions nodelab or the state base, processes carrying `NODELAB_LAB`, iptables chains whose name
-starts with `NL` and nft tables whose name starts with `nl`.
+starts with `NL` and nft tables whose name starts with `nl`; and, when no host containerd runs
+(so only nodelab's labs and tests could have made them), containerd's files outside its state
+dir: /run/containerd/s and each shim socket in it, /run/containerd/runc and its namespaces.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from nodelab.host import cgroups, netlink
 from nodelab.host.commands import CommandError, run
 from nodelab.host.processes import LAB_ENV
+from nodelab.lab.containerd_host import CONTAINERD_RUN, SOCKET_ROOT, host_containerd_running
 from nodelab.lab.paths import state_base
 
 
@@ -35,6 +38,18 @@ def residue() -> set[str]:
     found |= {f"process {p}" for p in _lab_process_names()}
     found |= _iptables_chains()
     found |= _nft_tables()
+    found |= _containerd_files()
+    return found
+
+
+def _containerd_files() -> set[str]:
+    if host_containerd_running():
+        return set()
+    found: set[str] = set()
+    for root in (SOCKET_ROOT, CONTAINERD_RUN / "runc"):
+        if root.is_dir():
+            found.add(f"path {root}")
+            found |= {f"path {p}" for p in root.iterdir()}
     return found
 
 

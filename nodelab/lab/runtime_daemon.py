@@ -13,6 +13,9 @@ the conflist as CNI 1.0.0, the newest its libcni reads. Its shims inherit
 `NODELAB_LAB`, so `down` ends them with every other lab process; the pods' cgroups are under
 the kubelet's cgroupRoot (`nodelab/<lab>/<node>`), their mounts and netns under the state dir,
 their veths in the node's namespace: `down` removes all of it as it does for nodelab's runtime.
+Only the shims' sockets live outside, in /run/containerd/s (containerd_host.py): the ledger
+records whether nodelab makes that directory, and `down` unlinks the lab's sockets and removes
+what it made.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from pathlib import Path
 
 from nodelab.cni import default_plugin_path
 from nodelab.lab.containerd_config import containerd_config
+from nodelab.lab.containerd_host import host_dirs_before_start
 from nodelab.lab.context import LabContext
 from nodelab.lab.daemons import DaemonSpec, unix_socket_ready
 from nodelab.lab.demo_images import DemoImages
+from nodelab.lab.ledger import Entry, Ledger
 from nodelab.lab.topology import NodePlan
 
 NODELAB_CNI_BIN = Path(default_plugin_path()[0])  # nodelab's plugins: bridge, host-local, ...
@@ -35,6 +40,16 @@ def cni_version(runtime: str) -> str:
     return "1.0.0" if runtime == "containerd" else "1.1.0"
 
 
+def record_host_dirs(ledger: Ledger) -> None:
+    """Write down, before containerd starts, whether nodelab makes /run/containerd(/s) (its
+    shims' socket dir, outside the lab): `down` removes only what it made, if empty. The first
+    record of a path wins (a second `up` finds the dirs the first one made)."""
+    known = {e.name for e in ledger.entries() if e.kind == "host-dir"}
+    for path, how in host_dirs_before_start():
+        if str(path) not in known:
+            ledger.record(Entry("host-dir", str(path), detail=how))
+
+
 def runtime_spec(ctx: LabContext, node: NodePlan, cni_conf: Path, cgroup_root: str
                  ) -> DaemonSpec:
     """The daemon that serves CRI for `node`, per the lab's runtime."""
@@ -42,6 +57,7 @@ def runtime_spec(ctx: LabContext, node: NodePlan, cni_conf: Path, cgroup_root: s
     socket = paths.cri_socket(node.name)
     env = {"NODELAB_NODE": node.name}
     if ctx.description.runtime == "containerd":
+        record_host_dirs(ctx.ledger)
         base = paths.node(node.name) / "containerd"
         base.mkdir(parents=True, exist_ok=True)
         config = base / "config.toml"

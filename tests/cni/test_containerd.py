@@ -26,6 +26,7 @@ from nodelab.cni import plugin_dir
 from nodelab.host.cgroups import hierarchies, remove_group_tree
 from nodelab.host.commands import run
 from nodelab.lab.containerd_config import containerd_config
+from nodelab.lab.containerd_host import HostFiles
 
 from .conftest import netns_path, privileged
 
@@ -109,7 +110,8 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
     }
     (conf_dir / "10-nodelab.conflist").write_text(json.dumps(conflist))
     (state / "config.toml").write_text(containerd_config(
-        state, state / "containerd.sock", conf_dir, REGISTRY, str(plugin_dir()), PAUSE))
+        state, state / "containerd.sock", conf_dir, REGISTRY, str(plugin_dir()), PAUSE,
+        runc_root=state / "runc"))
     registry_config = state / "registry.yml"
     registry_config.write_text(
         f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
@@ -119,6 +121,7 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
     procs: list[subprocess.Popen[bytes]] = []
     log = (state / "daemons.log").open("wb")
     stub: Any = None
+    host = HostFiles(state / "run")  # the shims' sockets in /run/containerd/s
     try:
         procs.append(
             subprocess.Popen(
@@ -158,6 +161,7 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
         yield node, state, stub
         channel.close()
     finally:
+        host.note_sockets()
         if stub is not None:  # a failed test may leave its sandbox: remove it through CRI
             with contextlib.suppress(Exception):
                 for sandbox in stub.ListPodSandbox(cri.ListPodSandboxRequest(), timeout=10).items:
@@ -179,6 +183,7 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
         for hierarchy in hierarchies():
             remove_group_tree(hierarchy / "nodelab" / prefix)
         shutil.rmtree(state, ignore_errors=True)
+        host.clean()
 
 
 def kill_leftovers(state: Path, prefix: str) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from nodelab.lab.containerd_config import containerd_config
+from nodelab.lab.containerd_host import HostFiles
 from tests.kubelet.processes import (
     ROOT,
     ControlPlane,
@@ -109,12 +110,15 @@ def containerd(registry: Registry, tmp_path_factory: pytest.TempPathFactory
         conf = base / "cni"
         conf.mkdir()
         (conf / "10-nlkt.conflist").write_text(json.dumps(_conflist(uid, base)))
-        (base / "config.toml").write_text(containerd_config(base, socket, conf, REGISTRY))
+        (base / "config.toml").write_text(containerd_config(base, socket, conf, REGISTRY,
+                                                                runc_root=base / "runc"))
+        host = HostFiles(base / "run")  # the shims' sockets in /run/containerd/s
         process = Process([*inside, "containerd", "--config", str(base / "config.toml")],
                           base / "containerd.log").start()
         runner: list[PodRunner] = []
 
         def cleanup() -> None:
+            host.note_sockets()
             if runner:
                 with contextlib.suppress(Exception):
                     runner[0].remove_all()
@@ -129,6 +133,7 @@ def containerd(registry: Registry, tmp_path_factory: pytest.TempPathFactory
                 subprocess.run(["umount", "-l", mount], capture_output=True)
             remove_cgroups(cgroup)
             shutil.rmtree(base / "root", ignore_errors=True)
+            host.clean()
 
         stack.callback(cleanup)
         wait_for(socket.exists, 30, f"containerd's socket:\n{process.output()}")

@@ -1,7 +1,8 @@
 """A lab's CRI runtime (`Lab.up(..., runtime="containerd")`, `nodelab up --runtime
 containerd`): the choice is checked and kept in lab.json, and a containerd lab runs pods with
 nodelab's kubelet and CNI plugins, serves exec and logs, and `down` leaves nothing behind
-(no shim, no mount, no state dir)."""
+(no shim, no mount, no state dir, and /run/containerd as it was: containerd 1.6 puts its
+shims' sockets in /run/containerd/s whatever its state dir)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import pytest
 
 from nodelab.errors import NodelabError
 from nodelab.lab.containerd_config import containerd_config
+from nodelab.lab.containerd_host import CONTAINERD_RUN, SOCKET_ROOT, shim_sockets
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab, take_down_lab
+from nodelab.lab.ledger import Ledger
 from nodelab.lab.runtime_daemon import cni_version
 from tests.conftest import unique_lab_name
 from tests.lab.kube import eventually, kubectl, kubectl_json, ready_pods
@@ -47,6 +50,24 @@ def test_containerd_keeps_its_state_under_the_lab(tmp_path: Path) -> None:
     assert "Root =" not in containerd_config(tmp_path, tmp_path / "s", tmp_path / "c", "r:1")
 
 
+def test_shim_sockets_are_read_from_the_task_address_files(tmp_path: Path) -> None:
+    task = tmp_path / "io.containerd.runtime.v2.task" / "k8s.io"
+    (task / "a").mkdir(parents=True)
+    (task / "a" / "address").write_text(f"unix://{SOCKET_ROOT}/0123abcd")
+    (task / "b").mkdir()
+    (task / "b" / "address").write_text("unix:///etc/not-a-shim-socket")  # never unlinked
+    (task / "c").mkdir()  # a task without an address yet
+    assert shim_sockets(tmp_path) == {SOCKET_ROOT / "0123abcd"}
+
+
+def _run_containerd() -> set[str]:
+    """What is under /run/containerd (the host's containerd state dir) now."""
+    if not CONTAINERD_RUN.exists():
+        return set()
+    return {str(CONTAINERD_RUN)} | {os.path.join(d, n) for d, dirs, files
+                                    in os.walk(CONTAINERD_RUN) for n in dirs + files}
+
+
 def _shims(socket: Path) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
@@ -67,6 +88,7 @@ def test_a_containerd_lab_runs_pods_and_goes_down_clean() -> None:
     if shutil.which("containerd") is None:
         pytest.skip("containerd is not installed (apt-get install containerd)")
     name = unique_lab_name()
+    before = _run_containerd()
     try:
         lab = Lab.up(name, 1, runtime="containerd", progress=lambda _m: None)
         assert "runtime     containerd (CRI)" in lab.status().render()
@@ -84,8 +106,15 @@ def test_a_containerd_lab_runs_pods_and_goes_down_clean() -> None:
         assert "hello from containerd" in kubectl(lab, "logs", "onctr")
         socket = lab.paths.cri_socket("node1")
         assert _shims(socket)  # containerd-shim-runc-v2 holds the pod
+        sockets = shim_sockets(lab.paths.node("node1") / "containerd" / "run")
+        assert sockets and all(s.is_socket() for s in sockets)  # outside the lab's state dir
+        kinds = {(e.name, e.detail) for e in Ledger(lab.paths.ledger).entries()
+                 if e.kind == "host-dir"}
+        assert {path for path, _ in kinds} == {str(CONTAINERD_RUN), str(SOCKET_ROOT)}
         take_down_lab(name)
         assert not _shims(socket)
+        assert not any(s.exists() for s in sockets)
+        assert _run_containerd() == before, "down left files under /run/containerd"
         assert not lab.paths.root.exists()
         assert str(lab.paths.root) not in Path("/proc/mounts").read_text()
     finally:

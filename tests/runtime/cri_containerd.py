@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nodelab.lab.containerd_config import containerd_config
+from nodelab.lab.containerd_host import HostFiles
 
 from .cri_env import (
     REGISTRY,
@@ -64,9 +65,11 @@ def containerd_endpoint(tmp: Path, registry: LocalRegistry) -> Iterator[Endpoint
     conf_dir.mkdir()
     (conf_dir / "10-pods.conflist").write_text(json.dumps(cni_conflist(uid, state)))
     config = tmp / "containerd.toml"
-    config.write_text(containerd_config(state, socket, state / "cni-conf", REGISTRY))
+    config.write_text(containerd_config(state, socket, state / "cni-conf", REGISTRY,
+                                         runc_root=state / "runc"))
     log = tmp / "containerd.log"
     proc = None
+    host = HostFiles(state / "run")  # the shims' sockets in /run/containerd/s
     try:
         with open(log, "ab") as out:
             proc = subprocess.Popen(
@@ -76,6 +79,7 @@ def containerd_endpoint(tmp: Path, registry: LocalRegistry) -> Iterator[Endpoint
         wait_socket(socket, proc)
         yield endpoint
     finally:
+        host.note_sockets()
         if proc is not None and proc.poll() is None:
             remove_everything(endpoint)
         stop_process(proc)
@@ -87,3 +91,4 @@ def containerd_endpoint(tmp: Path, registry: LocalRegistry) -> Iterator[Endpoint
         sweep(endpoint)
         with contextlib.suppress(OSError):
             shutil.rmtree(state / "root", ignore_errors=True)
+        host.clean()
