@@ -122,6 +122,7 @@ class Kubelet:
             cgroup_root=self.config.cgroup_root,
             backoff_max=self.config.crash_loop_back_off_max,
             backoff_initial=min(10.0, self.config.crash_loop_back_off_max)))
+        self.evictor.pods = self.pods  # evictions now go through the pods' workers
         loops.append(("pods", self.pods.start))
         if self.settings.serve:
             from nodelab.kubelet.server import KubeletServer

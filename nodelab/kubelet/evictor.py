@@ -4,8 +4,11 @@ Every `evictionMonitoringPeriod` the `Evictor` measures the signals (`signals.me
 finds the hard thresholds met (`thresholds.thresholds_met`), remembers when each pressure
 condition was last seen (so it stays True for `evictionPressureTransitionPeriod`), and, while a
 threshold is met, evicts the first pod of the upstream ranking (`eviction.rank_pods`): its
-containers are stopped through CRI (`StopPodSandbox` of the sandboxes labelled with its UID),
-its status becomes Failed/Evicted, and a Warning `Evicted` event is recorded.
+worker is marked evicted (it starts nothing from then on), its status becomes Failed/Evicted,
+then the worker stops its containers and sandbox through CRI (upstream also kills evicted
+pods through the pod worker; stopping the sandbox here first let the worker, still seeing a
+Running pod, restart it), and a Warning `Evicted` event is recorded. Before the pod manager
+runs (the first pass), the sandboxes labelled with its UID are stopped here instead.
 
 Pod usage comes from CRI `ListContainerStats` (working set for memory, writable layer for
 disk), keyed by the `io.kubernetes.pod.uid` / `io.kubernetes.container.name` labels every
@@ -18,7 +21,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from nodelab.kubelet.api import ApiClients
 from nodelab.kubelet.config import KubeletConfig
@@ -44,8 +47,17 @@ CONTAINER_NAME_LABEL = "io.kubernetes.container.name"
 SYSTEM_CRITICAL_PRIORITY = 2_000_000_000
 
 
+class PodKiller(Protocol):
+    """The pod manager's side of an eviction (pods/manager.py)."""
+
+    def mark_evicted(self, uid: str) -> bool: ...
+
+    def wake(self, uid: str) -> None: ...
+
+
 class Evictor:
-    """Pressure conditions and evictions for one node."""
+    """Pressure conditions and evictions for one node; `pods` is set once the pod manager
+    runs (evictions then go through the pod's worker)."""
 
     def __init__(self, clients: ApiClients, cri: CRIClient, node_name: str, state_dir: Path,
                  config: KubeletConfig) -> None:
@@ -56,6 +68,7 @@ class Evictor:
         self._lock = threading.Lock()
         self.observed: dict[str, Observation] = {}
         self.evicted: list[tuple[str, str]] = []  # (signal, namespace/name)
+        self.pods: PodKiller | None = None
 
     def pressure(self) -> set[str]:
         with self._lock:
@@ -128,18 +141,29 @@ class Evictor:
         self.evict(victim.pod, message, threshold.signal)
 
     def evict(self, pod: dict[str, Any], message: str, signal: str) -> None:
+        """Evict `pod`: through its worker when the pod manager runs (mark it evicted, post
+        Failed, then wake it to stop the pod: nothing can restart in between), else (the
+        first pass, before the manager starts) by stopping its sandboxes here first."""
         meta = pod["metadata"]
         uid = meta.get("uid", "")
         log.warning("evicting pod %s/%s: %s", meta["namespace"], meta["name"], message)
-        try:
-            for sandbox in self.cri.list_pod_sandboxes({POD_UID_LABEL: uid} if uid else None):
-                if uid:
-                    self.cri.stop_pod_sandbox(sandbox.id)
-        except CRIError as exc:
-            log.warning("cannot stop the sandboxes of evicted pod %s: %s", meta["name"], exc)
+        through_worker = bool(uid) and self.pods is not None and self.pods.mark_evicted(uid)
+        if not through_worker:
+            self._stop_sandboxes(uid, meta["name"])
         now = rfc3339()
         self.clients.core.patch_namespaced_pod_status(
             meta["name"], meta["namespace"], {"status": evicted_status(message, now)})
+        if through_worker and self.pods is not None:
+            self.pods.wake(uid)
         self.clients.core.create_namespaced_event(
             meta["namespace"], pod_event(pod, self.node_name, "Evicted", message, now))
         self.evicted.append((signal, f"{meta['namespace']}/{meta['name']}"))
+
+    def _stop_sandboxes(self, uid: str, name: str) -> None:
+        if not uid:
+            return
+        try:
+            for sandbox in self.cri.list_pod_sandboxes({POD_UID_LABEL: uid}):
+                self.cri.stop_pod_sandbox(sandbox.id)
+        except CRIError as exc:
+            log.warning("cannot stop the sandboxes of evicted pod %s: %s", name, exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from typing import Any
 
 import pytest
@@ -80,9 +81,18 @@ def test_memory_pressure_and_eviction_order(
     assert ("nlkt-greedy", "Evicted") in reasons
     assert (node, "NodeHasInsufficientMemory") in reasons
     uid = _pod(controlplane, "nlkt-greedy")["metadata"]["uid"]
-    sandboxes = workload.runner.rt.ListPodSandbox(cri.ListPodSandboxRequest(
-        filter=cri.PodSandboxFilter(label_selector={"io.kubernetes.pod.uid": uid})),
-        timeout=10).items
-    assert all(s.state == cri.SANDBOX_NOTREADY for s in sandboxes)
+
+    def sandboxes() -> list[Any]:
+        return list(workload.runner.rt.ListPodSandbox(cri.ListPodSandboxRequest(
+            filter=cri.PodSandboxFilter(label_selector={"io.kubernetes.pod.uid": uid})),
+            timeout=10).items)
+
+    # the pod's worker stops it right after posting Failed, and starts nothing again
+    wait_for(lambda: all(s.state == cri.SANDBOX_NOTREADY for s in sandboxes()), 10,
+             f"the evicted pod's sandbox still runs:\n{run.current.output()}")
+    stopped = {s.id for s in sandboxes()}
+    time.sleep(2.5)  # a few PLEG relists and worker syncs
+    assert {s.id for s in sandboxes()} == stopped
+    assert all(s.state == cri.SANDBOX_NOTREADY for s in sandboxes())
     for name in pods:
         controlplane.kubectl("delete", "pod", name, "--grace-period=0", "--force")

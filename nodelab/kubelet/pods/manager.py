@@ -9,7 +9,8 @@ workers whose sandboxes or containers changed there (`pleg.py`), so a settled po
 can sleep. After the first list, sandboxes the runtime still holds for
 pods the API no longer knows (left by a kubelet that was killed) are torn down the same way;
 sandboxes of pods that still exist are adopted by their workers, so a restarted kubelet starts
-nothing twice.
+nothing twice. The evictor kills a pod through its worker (`mark_evicted`, post Failed,
+`wake`), so no sync in between can restart what the eviction stops.
 """
 
 from __future__ import annotations
@@ -98,14 +99,38 @@ class PodManager:
         else:
             self._keys[uid] = object_key(payload)
 
-    def _worker(self, uid: str) -> PodWorker:
+    def _worker(self, uid: str, evicted: bool = False) -> PodWorker:
         worker = self.workers.get(uid)
         if worker is None or worker.done.is_set():
             worker = PodWorker(uid, self.lookup, self.runtime, self.rest, self.settings,
                                self.sources)
+            if evicted:
+                worker.evict()  # before its first sync
             self.workers[uid] = worker
             worker.start()
         return worker
+
+    # --- eviction (the evictor's side: mark, post Failed, then wake) ----------------------
+
+    def mark_evicted(self, uid: str) -> bool:
+        """Make the pod's worker start nothing from now on; False if no worker has the pod
+        (nor the store: the evictor then stops its sandboxes itself)."""
+        with self._lock:
+            worker = self.workers.get(uid)
+            if worker is not None and not worker.done.is_set():
+                worker.evict()
+                return True
+            if self.lookup(uid) is None:
+                return False
+            self._worker(uid, evicted=True)
+            return True
+
+    def wake(self, uid: str) -> None:
+        """Wake the pod's worker (after the evictor posted Failed: it stops the pod)."""
+        with self._lock:
+            worker = self.workers.get(uid)
+            if worker is not None and not worker.done.is_set():
+                worker.wake()
 
     def _on_pods(self, kind: str, event: str, payload: Any) -> None:
         self.store.handle(kind, event, payload)

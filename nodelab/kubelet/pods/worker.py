@@ -11,6 +11,8 @@ A sync (upstream's SyncPod, simplified but in the same order):
    CrashLoopBackOff delay (10 s doubling to the cap, reset after 10 minutes of running);
 6. probes due now run; a failed liveness or startup probe kills the container;
 7. the status is computed and posted when it changed.
+An evicted pod (`evict()`, called by the manager for the evictor before it posts Failed)
+starts nothing from then on: its syncs only stop what still runs.
 A worker syncs when its pod changes, when the PLEG (`pleg.py`) sees its sandbox or containers
 change in the runtime, and at least every `resync` seconds, or every `idle_resync` seconds
 once the pod is settled (running and ready, no probes, no deadline).
@@ -100,6 +102,7 @@ class PodWorker:
         self.memory: dict[str, ContainerMemory] = {}
         self.posted: Obj | None = None
         self.settled = False  # the last sync left nothing to poll for (pleg.settled)
+        self.evicted = False  # set by the manager before the evictor posts Failed; never reset
         self.done = threading.Event()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -114,6 +117,11 @@ class PodWorker:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    def evict(self) -> None:
+        """From now on a sync starts nothing and stops what runs (the evictor posts Failed,
+        then wakes this worker: upstream kills evicted pods through the pod worker too)."""
+        self.evicted = True
 
     def _run(self) -> None:
         while not self._stop.is_set() and not self.done.is_set():
@@ -143,6 +151,9 @@ class PodWorker:
         self.settled = False
         if pod is None or pod["metadata"].get("deletionTimestamp"):
             self.terminate(pod)
+            return
+        if self.evicted:
+            self.kill_evicted()
             return
         status = pod.get("status") or {}
         if status.get("phase") in ("Succeeded", "Failed"):
@@ -174,6 +185,8 @@ class PodWorker:
                                 cgroup_root=self.settings.cgroup_root)
         if ready is not None:
             return str(ready.id), self.runtime.sandbox_ip(ready.id), config
+        if self.evicted:  # evicted during this sync: the next one stops everything
+            raise NodelabError(f"pod {self.uid} was evicted: no new sandbox")
         for old in self.runtime.containers(self.uid):
             if old.state == "running":
                 self.runtime.stop_container(old.id, 2)
@@ -245,7 +258,7 @@ class PodWorker:
                         volumes: dict[str, Path], attempt: int, init: bool = False) -> bool:
         name = container["name"]
         memory = self.mem(name)
-        if self.ensure_image(pod, container, sandbox_conf) is None:
+        if self.evicted or self.ensure_image(pod, container, sandbox_conf) is None:
             return False
         try:
             mounts = container_mounts(container, volumes)
@@ -450,13 +463,25 @@ class PodWorker:
 
     def post_status(self, pod: Obj, view: PodView) -> None:
         status = pod_status(pod, view, now_rfc3339())
-        if status == self.posted:
+        if status == self.posted or self.evicted:  # never over the evictor's Failed
             return
         self.rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
                         {"status": status}, subresource="status")
         self.posted = status
 
     # --- termination -----------------------------------------------------------------------
+
+    def kill_evicted(self) -> None:
+        """Stop the evicted pod's containers at once (a hard eviction has no grace period)
+        and its sandboxes; keep them (and the Failed status the evictor posted) for
+        `kubectl logs` and `describe`, as upstream does, until the pod is deleted."""
+        for instance in self.runtime.containers(self.uid):
+            if instance.state == "running":
+                self.runtime.stop_container(instance.id, 0)
+        for sandbox in self.runtime.sandboxes(self.uid):
+            if sandbox.state == 0:  # SANDBOX_READY
+                self.runtime.stop_sandbox(sandbox.id)
+        self.settled = True
 
     def terminate(self, pod: Obj | None) -> None:
         grace = 30
