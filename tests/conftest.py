@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,6 +40,9 @@ _BEFORE = _residue()
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     left = sorted(_residue() - _BEFORE)
+    if not left:
+        # The session's state base: every lab in it is down; what is left is bookkeeping.
+        shutil.rmtree(_STATE_BASE, ignore_errors=True)
     if left:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
