@@ -1,11 +1,12 @@
 """Supervising a lab's long-running processes (the registry, control plane and node daemons).
 
 A daemon is started detached (its own session, stdin closed, output appended to its log file),
-inside its node's network namespace when it has one (`ip netns exec`, which keeps the PID), with
-`NODELAB_LAB=<lab>` in its environment. Its pidfile holds the PID *and* the start time, so
-`stop` ends exactly that process (TERM, then KILL after the grace period) and never a stranger
-that reused the PID. `start` of a daemon that already runs does nothing; `start` waits until the
-daemon's readiness check passes, and fails with the end of its log if it dies first.
+inside its node's network namespace when it has one (`nsenter --net`, which keeps the PID), with
+`NODELAB_LAB=<lab>` in its environment and the lab's own `tmp/` as its TMPDIR. Its pidfile
+holds the PID *and* the start time, so `stop` ends exactly that process (TERM, then KILL after
+the grace period) and never a stranger that reused the PID. `start` of a daemon that already
+runs does nothing; `start` waits until the daemon's readiness check passes, and fails with the
+end of its log if it dies first.
 """
 
 from __future__ import annotations
@@ -149,8 +150,9 @@ class Supervisor:
         self.ledger.record(Entry("daemon", spec.name, spec.netns or "", str(pidfile)))
         self.paths.run.mkdir(parents=True, exist_ok=True)
         self.paths.logs.mkdir(parents=True, exist_ok=True)
+        self.paths.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
         log_path = self.paths.log(spec.name)
-        env = {**os.environ, **spec.env, LAB_ENV: self.lab}
+        env = {**os.environ, "TMPDIR": str(self.paths.tmp), **spec.env, LAB_ENV: self.lab}
         with open(log_path, "ab") as log:
             log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {spec.name}\n".encode())
             log.flush()

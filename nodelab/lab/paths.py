@@ -52,6 +52,13 @@ class LabPaths:
         return self.root / "logs"
 
     @property
+    def tmp(self) -> Path:
+        """The daemons' TMPDIR: what they leave there (the Kubernetes client writes a
+        kubeconfig's inline certificates and keys to temp files) goes with the lab, even after
+        a kill -9."""
+        return self.root / "tmp"
+
+    @property
     def registry(self) -> Path:
         return self.root / "registry"
 

@@ -7,6 +7,7 @@ import ipaddress
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -86,6 +87,11 @@ def test_down_after_kill_9_of_every_lab_process(make_lab: LabFactory) -> None:
     lab = make_lab(nodes=2)
     processes = list(lab_processes(lab.name))
     assert processes, "the lab should have running processes (the registry at least)"
+    # What the daemons leave in their TMPDIR (the Kubernetes client's copies of the
+    # kubeconfig's certificates and keys, removed only at a clean exit) is inside the lab.
+    environ = (Path("/proc") / str(processes[0].pid) / "environ").read_bytes().split(b"\0")
+    assert f"TMPDIR={lab.paths.tmp}".encode() in environ
+    assert any(lab.paths.tmp.iterdir()), "the daemons' temp files should be in the lab's tmp/"
     for process in processes:
         os.kill(process.pid, signal.SIGKILL)
     for process in processes:
@@ -94,6 +100,7 @@ def test_down_after_kill_9_of_every_lab_process(make_lab: LabFactory) -> None:
     assert not lab_status(lab.name).healthy
     take_down_lab(lab.name)
     assert lab_residue(lab) == set()
+    assert not lab.paths.tmp.exists()
 
 
 def test_a_default_subnet_that_overlaps_a_host_route_moves(make_lab: LabFactory) -> None:
