@@ -50,9 +50,15 @@ class Process:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Process:
+        # A TMPDIR beside the log: a process killed with SIGKILL cannot remove the Kubernetes
+        # client's temp copies of its kubeconfig's certificates and keys; here they go with
+        # the test's own directory instead of staying in /tmp.
+        tmpdir = self.log.parent / "tmp"
+        tmpdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(self.argv, stdout=handle, stderr=subprocess.STDOUT,
-                                     cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                     cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                                    "TMPDIR": str(tmpdir)})
         handle.close()
         return self
 
