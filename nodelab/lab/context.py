@@ -24,6 +24,14 @@ class LabContext:
     supervisor: Supervisor
     progress: Progress
 
+    @classmethod
+    def of(cls, names: LabNames, paths: LabPaths, description: LabDescription,
+           progress: Progress) -> LabContext:
+        """The context of one `up` or `join`: the lab's ledger and a supervisor writing to it."""
+        ledger = Ledger(paths.ledger)
+        return cls(names, paths, description, ledger,
+                   Supervisor(description.name, paths, ledger), progress)
+
     @property
     def topology(self) -> Topology:
         return self.description.topology

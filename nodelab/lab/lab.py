@@ -85,6 +85,12 @@ def up_steps() -> Sequence[Step]:
             StartControlPlane(), StartNodeDaemons(), WaitNodesReady())
 
 
+def _execute(steps: Sequence[Step], ctx: LabContext) -> None:
+    for step in steps:
+        ctx.progress(step.name)
+        step.execute(ctx)
+
+
 def _stderr_progress(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
 
@@ -160,14 +166,8 @@ class Lab:
             else:
                 check_same(name, wanted, description.nodes, description.proxy_mode,
                            description.max_restart_backoff, description.runtime)
-            lab = cls(description, base)
-            ledger = Ledger(paths.ledger)
-            ctx = LabContext(names, paths, description, ledger,
-                             Supervisor(name, paths, ledger), say)
-            for step in up_steps():
-                say(f"{step.name}")
-                step.execute(ctx)
-        return lab
+            _execute(up_steps(), LabContext.of(names, paths, description, say))
+        return cls(description, base)
 
     @classmethod
     def join(
@@ -193,12 +193,7 @@ class Lab:
             description = prepare_join(Path(kubeconfig), name, nodes, paths,
                                        LabDescription.load(paths.description),
                                        allow_registries)
-            ledger = Ledger(paths.ledger)
-            ctx = LabContext(names, paths, description, ledger,
-                             Supervisor(name, paths, ledger), say)
-            for step in join_steps():
-                say(f"{step.name}")
-                step.execute(ctx)
+            _execute(join_steps(), LabContext.of(names, paths, description, say))
         return cls(description, base)
 
     @classmethod
