@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.schema import default_out, write_results  # noqa: E402
 from nodelab.controlplane import ensure_pki  # noqa: E402
-from nodelab.controlplane.pki import PKI  # noqa: E402
+from nodelab.controlplane.auth.pki import PKI  # noqa: E402
 
 PODS = "/api/v1/namespaces/default/pods"
 

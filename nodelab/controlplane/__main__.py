@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from nodelab.controlplane.apiserver import DEFAULT_PORT, ApiServer
-from nodelab.controlplane.store import HISTORY_LIMIT
+from nodelab.controlplane.storage.store import HISTORY_LIMIT
 from nodelab.errors import NodelabError
 
 

@@ -12,13 +12,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from nodelab.controlplane import bootstrap, streaming
-from nodelab.controlplane.dispatch import Api
-from nodelab.controlplane.pki import PKI, ensure_pki
-from nodelab.controlplane.rest import Registry
-from nodelab.controlplane.server import HttpsServer, read_admin_token
-from nodelab.controlplane.store import HISTORY_LIMIT, Store
-from nodelab.controlplane.tokens import TokenIssuer
+from nodelab.controlplane import bootstrap
+from nodelab.controlplane.auth.pki import PKI, ensure_pki
+from nodelab.controlplane.auth.tokens import TokenIssuer
+from nodelab.controlplane.http import streaming
+from nodelab.controlplane.http.dispatch import Api
+from nodelab.controlplane.http.server import HttpsServer, read_admin_token
+from nodelab.controlplane.registry.rest import Registry
+from nodelab.controlplane.storage.store import HISTORY_LIMIT, Store
 
 log = logging.getLogger("nodelab.controlplane")
 
@@ -81,9 +82,9 @@ class ApiServer:
         this server over loopback HTTPS with their own identity, as kube-controller-manager."""
         from kubernetes import config as k8s_config
 
+        from nodelab.controlplane.auth.pki import write_kubeconfig
         from nodelab.controlplane.controllers.loop import ControllerLoop
         from nodelab.controlplane.controllers.setup import default_controllers
-        from nodelab.controlplane.pki import write_kubeconfig
 
         creds = self.pki.client_credentials("controller-manager",
                                             "system:kube-controller-manager", [])

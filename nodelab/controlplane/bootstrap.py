@@ -16,12 +16,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from nodelab.controlplane.allocation import KUBERNETES_SERVICE_IP
-from nodelab.controlplane.deletion import finalize_namespaces
+from nodelab.controlplane.http.errors import ApiError
+from nodelab.controlplane.registry.allocation import KUBERNETES_SERVICE_IP
+from nodelab.controlplane.registry.deletion import finalize_namespaces
+from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import lookup
-from nodelab.controlplane.rest import Registry
-from nodelab.controlplane.status import ApiError
-from nodelab.controlplane.store import AlreadyExists, Conflict
+from nodelab.controlplane.storage.store import AlreadyExists, Conflict
 
 Object = dict[str, Any]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ssl
 import sys
 
-from nodelab.controlplane.pki import PKI, ensure_pki, write_kubeconfig
+from nodelab.controlplane.auth.pki import PKI, ensure_pki, write_kubeconfig
 from nodelab.lab.context import LabContext
 from nodelab.lab.daemons import DaemonSpec, http_ready
 from nodelab.lab.topology import APISERVER_PORT

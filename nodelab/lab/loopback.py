@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodelab.controlplane.apiserver import ApiServer
-from nodelab.controlplane.pki import write_kubeconfig
+from nodelab.controlplane.auth.pki import write_kubeconfig
 
 
 @dataclass

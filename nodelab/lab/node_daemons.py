@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nodelab.controlplane.pki import write_kubeconfig
+from nodelab.controlplane.auth.pki import write_kubeconfig
 from nodelab.lab.context import LabContext
 from nodelab.lab.controlplane_step import lab_pki
 from nodelab.lab.daemons import DaemonSpec, tcp_ready

@@ -25,7 +25,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from nodelab.controlplane import ensure_pki, write_kubeconfig
-from nodelab.controlplane.pki import PKI
+from nodelab.controlplane.auth.pki import PKI
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = REPO / ".venv" / "bin" / "kubectl"

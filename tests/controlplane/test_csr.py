@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from nodelab.controlplane.auth.pki import ensure_pki
 from nodelab.controlplane.controllers.csrsigning import load_ca
 from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA, signed_status
-from nodelab.controlplane.pki import ensure_pki
 from nodelab.controlplane.validation import validate
 from tests.controlplane.apiserver import RunningApiServer
 
@@ -250,8 +250,8 @@ def test_multi_valued_rdn_is_refused(ca: ClusterCA) -> None:
 
 
 def test_authenticator_and_signer_read_the_same_user() -> None:
-    from nodelab.controlplane.auth import from_certificate
-    from nodelab.controlplane.certificates import parse_request, subject_of
+    from nodelab.controlplane.auth.access import from_certificate
+    from nodelab.controlplane.auth.certificates import parse_request, subject_of
 
     request = parse_request(two_cn_request(["system:node:n1", "admin"]))
     peer = {"subject": ((("organizationName", "system:nodes"),),

@@ -12,11 +12,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from nodelab.controlplane.auth import Identity
-from nodelab.controlplane.dispatch import Api, Request, Response
-from nodelab.controlplane.rest import Registry
-from nodelab.controlplane.store import Store
-from nodelab.controlplane.tokens import TokenIssuer
+from nodelab.controlplane.auth.access import Identity
+from nodelab.controlplane.auth.tokens import TokenIssuer
+from nodelab.controlplane.http.dispatch import Api, Request, Response
+from nodelab.controlplane.registry.rest import Registry
+from nodelab.controlplane.storage.store import Store
 from tests.controlplane.test_csr import APPROVED, CLIENT, csr, request_pem
 
 BASE = "/apis/certificates.k8s.io/v1/certificatesigningrequests"

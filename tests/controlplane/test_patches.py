@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nodelab.controlplane.patches import json_patch, merge_patch, strategic_merge_patch
-from nodelab.controlplane.selectors import field_value, matcher, parse_fields, parse_labels
-from nodelab.controlplane.status import ApiError
+from nodelab.controlplane.http.errors import ApiError
+from nodelab.controlplane.registry.patches import json_patch, merge_patch, strategic_merge_patch
+from nodelab.controlplane.registry.selectors import field_value, matcher, parse_fields, parse_labels
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.controlplane.store import AlreadyExists, Conflict, Gone, NotFound, Store
+from nodelab.controlplane.storage.store import AlreadyExists, Conflict, Gone, NotFound, Store
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
-from nodelab.controlplane.objects import rfc3339
-from nodelab.controlplane.tables import human_duration, table
+from nodelab.controlplane.http.tables import human_duration, table
+from nodelab.controlplane.registry.objects import rfc3339
 
 pytestmark = pytest.mark.unit
 

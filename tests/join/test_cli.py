@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nodelab.controlplane.pki import ensure_pki
+from nodelab.controlplane.auth.pki import ensure_pki
 from tests.conftest import unique_lab_name
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.controlplane.pki import ensure_pki
+from nodelab.controlplane.auth.pki import ensure_pki
 from nodelab.lab.registry_proxy import (
     DOCKER_HUB_HOSTS,
     allowed_endpoints,

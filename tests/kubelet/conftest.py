@@ -44,7 +44,7 @@ def _have(module: str) -> bool:
 
 @pytest.fixture(scope="module")
 def controlplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    if not _have("nodelab.controlplane.__main__") or not _have("nodelab.controlplane.pki"):
+    if not _have("nodelab.controlplane.__main__") or not _have("nodelab.controlplane.auth.pki"):
         pytest.skip("nodelab.controlplane (issue: API server) has not landed yet")
     with running_controlplane(tmp_path_factory.mktemp("cp")) as cp:
         yield cp

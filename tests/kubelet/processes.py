@@ -94,7 +94,7 @@ class ControlPlane:
         return ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
 
     def node_kubeconfig(self, node: str, path: Path) -> Path:
-        from nodelab.controlplane.pki import ensure_pki, kubeconfig_document
+        from nodelab.controlplane.auth.pki import ensure_pki, kubeconfig_document
 
         pki = ensure_pki(self.state_dir, [])
         creds = pki.node_credentials(node)
@@ -160,7 +160,7 @@ def remove_cgroups(name: str) -> None:
 @contextlib.contextmanager
 def running_controlplane(state: Path, netns: str | None = None) -> Iterator[ControlPlane]:
     """`python -m nodelab.controlplane` on 127.0.0.1 (of `netns`, if given), until exit."""
-    from nodelab.controlplane.pki import ensure_pki, kubeconfig_document
+    from nodelab.controlplane.auth.pki import ensure_pki, kubeconfig_document
 
     port = free_port()
     url = f"https://127.0.0.1:{port}"

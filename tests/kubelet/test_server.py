@@ -200,7 +200,7 @@ def _get(port: int, path: str, cert: tuple[Path, Path] | None) -> tuple[int, byt
 
 
 def test_server_authentication_and_authorization(served: Served) -> None:
-    from nodelab.controlplane.pki import ensure_pki
+    from nodelab.controlplane.auth.pki import ensure_pki
 
     pki = ensure_pki(served.cp.state_dir, [])
     strict = served.kubelet

@@ -21,7 +21,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
-from nodelab.controlplane.certificates import (
+from nodelab.controlplane.auth.certificates import (
     DEFAULT_DURATION,
     KUBELET_CLIENT_SIGNER,
     KUBELET_SERVING_SIGNER,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from nodelab.controlplane.certificates import (
+from nodelab.controlplane.auth.certificates import (
     KNOWN_USAGES,
     LEGACY_UNKNOWN_SIGNER,
     MAX_EXPIRATION_SECONDS,

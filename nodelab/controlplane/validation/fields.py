@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from nodelab.controlplane.status import Cause
+from nodelab.controlplane.http.errors import Cause
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(

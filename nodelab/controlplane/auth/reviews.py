@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodelab.controlplane import status
-from nodelab.controlplane.auth import Identity, authorize
-from nodelab.controlplane.objects import now
+from nodelab.controlplane.auth.access import Identity, authorize
+from nodelab.controlplane.http import errors
+from nodelab.controlplane.registry.objects import now
 from nodelab.controlplane.resources import RESOURCES
-from nodelab.controlplane.store import Store
+from nodelab.controlplane.storage.store import Store
 
 Object = dict[str, Any]
 
@@ -39,7 +39,7 @@ def self_subject_access_review(identity: Identity, body: Object, store: Store) -
                 authorize(identity, attributes.get("verb", "get"), rt,
                           attributes.get("namespace", ""), attributes.get("name", ""),
                           attributes.get("subresource", ""), store, None)
-            except status.ApiError as exc:
+            except errors.ApiError as exc:
                 allowed, reason = False, ""
                 denied = exc.message
             break

@@ -13,13 +13,13 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from nodelab.controlplane import allocation, defaults, objects
-from nodelab.controlplane.objects import random_suffix
+from nodelab.controlplane.http.errors import Cause
+from nodelab.controlplane.registry import allocation, defaults, objects
+from nodelab.controlplane.registry.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType
-from nodelab.controlplane.status import Cause
 
 if TYPE_CHECKING:
-    from nodelab.controlplane.auth import Identity
+    from nodelab.controlplane.auth.access import Identity
 
 Object = dict[str, Any]
 

@@ -17,25 +17,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from nodelab.controlplane import (
-    deletion,
+from nodelab.controlplane.auth import reviews
+from nodelab.controlplane.auth.access import Identity, authorize
+from nodelab.controlplane.auth.tokens import TokenIssuer
+from nodelab.controlplane.http import (
     discovery,
-    managedfields,
+    errors,
     openapi,
     protobuf,
-    rest,
-    reviews,
     routing,
-    status,
     streaming,
-    subresources,
     tables,
-    watch,
 )
-from nodelab.controlplane.auth import Identity, authorize
+from nodelab.controlplane.registry import deletion, managedfields, rest, subresources
+from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.resources import ResourceType
-from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
-from nodelab.controlplane.tokens import TokenIssuer
+from nodelab.controlplane.storage import watch
 
 Object = dict[str, Any]
 log = logging.getLogger("nodelab.controlplane")
@@ -90,18 +87,18 @@ class Api:
     def handle(self, request: Request) -> Response:
         try:
             return self._handle(request)
-        except status.ApiError as exc:
+        except errors.ApiError as exc:
             return Response(exc.code, exc.status())
         except Exception as exc:  # noqa: BLE001 - a bug: answer 500 and keep serving
             log.exception("internal error serving %s %s", request.method, request.target)
-            error = status.ApiError(500, "InternalError", f"Internal error occurred: {exc!r}")
+            error = errors.ApiError(500, "InternalError", f"Internal error occurred: {exc!r}")
             return Response(500, error.status())
 
     def _handle(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"
         if request.identity is None and path not in PUBLIC and not any(
                 path.startswith(p + "/") for p in HEALTH):
-            raise status.unauthorized()
+            raise errors.unauthorized()
         if path in HEALTH or any(path.startswith(p + "/") for p in HEALTH):
             return Response(200, raw=b"ok", content_type="text/plain; charset=utf-8")
         fixed = self._non_resource(path, request)
@@ -109,7 +106,7 @@ class Api:
             return fixed
         route = routing.parse(path)
         if route is None:
-            raise status.ApiError(404, "NotFound", "the server could not find the requested "
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested "
                                   "resource", {})
         assert request.identity is not None
         return self._resource(route, request, request.identity)
@@ -128,7 +125,7 @@ class Api:
         if path.startswith("/openapi/"):
             document = openapi.document(path, request.query)
             if document is None:
-                raise status.ApiError(404, "NotFound", f"no OpenAPI document at {path}")
+                raise errors.ApiError(404, "NotFound", f"no OpenAPI document at {path}")
             return Response(200, document)
         parts = [p for p in path.split("/") if p]
         if len(parts) == 2 and parts[0] == "api":
@@ -140,7 +137,7 @@ class Api:
         else:
             return None
         if found is None:
-            raise status.ApiError(404, "NotFound", "the server could not find the requested "
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested "
                                   "resource", {})
         return Response(200, found)
 
@@ -152,7 +149,7 @@ class Api:
             if "protobuf" in content_type:
                 return protobuf.decode(request.body)
             if "cbor" in content_type:
-                raise status.ApiError(
+                raise errors.ApiError(
                     415, "UnsupportedMediaType",
                     'the body of the request was in an unknown format - accepted media types '
                     'include: application/json, application/yaml')
@@ -161,9 +158,9 @@ class Api:
             else:
                 parsed = json.loads(request.body)
         except (ValueError, yaml.YAMLError) as exc:
-            raise status.bad_request(f"error decoding request body: {exc}") from exc
+            raise errors.bad_request(f"error decoding request body: {exc}") from exc
         if not isinstance(parsed, dict):
-            raise status.bad_request("the request body must be an object")
+            raise errors.bad_request("the request body must be an object")
         return parsed
 
     def _resource(self, route: routing.ResourceRequest, request: Request,
@@ -178,10 +175,10 @@ class Api:
         ns = namespace or ""
         verb = _verb(method, name, query, route.watch_prefix)
         if verb not in rt.verbs and not sub:
-            raise status.method_not_allowed(f"{verb} is not supported on {rt.plural}")
+            raise errors.method_not_allowed(f"{verb} is not supported on {rt.plural}")
         if sub and sub not in rt.subresources and not (rt.plural == "namespaces"
                                                         and sub == "finalize"):
-            raise status.ApiError(404, "NotFound", f"{rt.plural}/{sub} not found")
+            raise errors.ApiError(404, "NotFound", f"{rt.plural}/{sub} not found")
         body = self._body(request) if method in ("POST", "PUT", "DELETE") else None
         authorize(identity, verb, rt, ns, name or str(((body or {}).get("metadata") or {})
                                                           .get("name", "")),
@@ -229,7 +226,7 @@ class Api:
                                             "merge")
                 return Response(200, subresources.patch_scale(
                     registry, rt, ns, name, kind, json.loads(request.body or b"{}"), query))
-            raise status.method_not_allowed(f"{method} is not supported on {rt.plural}/scale")
+            raise errors.method_not_allowed(f"{method} is not supported on {rt.plural}/scale")
         if sub == "finalize":
             sub = ""
         if verb == "watch":
@@ -275,7 +272,7 @@ class Api:
             return Response(200, deletion.delete_collection(
                 registry, rt, namespace if rt.namespaced else None,
                 _delete_options(body, query), query))
-        raise status.method_not_allowed(f"{method} is not supported")
+        raise errors.method_not_allowed(f"{method} is not supported")
 
 
 def _plain_list(rt: ResourceType, query: dict[str, str], accept: str) -> bool:
@@ -291,7 +288,7 @@ def _delete_options(body: Object | None, query: dict[str, str]) -> Object:
         try:
             options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
         except ValueError as exc:
-            raise status.bad_request("gracePeriodSeconds must be an integer") from exc
+            raise errors.bad_request("gracePeriodSeconds must be an integer") from exc
     if "propagationPolicy" in query:
         options.setdefault("propagationPolicy", query["propagationPolicy"])
     if query.get("orphanDependents") == "true":
@@ -321,5 +318,5 @@ def _verb(method: str, name: str, query: dict[str, str], watch_prefix: bool) -> 
     }
     chooser = verbs.get(method)
     if chooser is None:
-        raise status.method_not_allowed(f"{method} is not supported")
+        raise errors.method_not_allowed(f"{method} is not supported")
     return chooser()

@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from nodelab.controlplane.objects import parse_time
+from nodelab.controlplane.registry.objects import parse_time
 
 Object = dict[str, Any]
 Column = tuple[str, str, int]  # name, type, priority

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from nodelab.controlplane import objects
+from nodelab.controlplane.registry import objects
 
 Object = dict[str, Any]
 Path = tuple[str, ...]

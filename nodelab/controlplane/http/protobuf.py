@@ -21,7 +21,7 @@ import base64
 import datetime
 from typing import Any
 
-from nodelab.controlplane import status
+from nodelab.controlplane.http import errors
 
 Object = dict[str, Any]
 MAGIC = b"k8s\x00"
@@ -229,15 +229,15 @@ def table_keeps(table: dict[int, tuple[str, str]], name: str) -> bool:
 def decode(body: bytes) -> Object:
     """A protobuf request body as the JSON object it stands for (400 if it cannot be read)."""
     if not body.startswith(MAGIC):
-        raise status.bad_request("protobuf body without the k8s\\0 envelope")
+        raise errors.bad_request("protobuf body without the k8s\\0 envelope")
     try:
         unknown = {n: v for n, _, v in fields(body[len(MAGIC):])}
         type_meta = decode_message("TypeMeta", unknown.get(1, b""))
         kind = type_meta.get("kind", "")
         if kind not in KIND_MESSAGES:
-            raise status.ApiError(415, "UnsupportedMediaType",
+            raise errors.ApiError(415, "UnsupportedMediaType",
                                   f"nodelab cannot decode protobuf {kind or 'objects'}; send JSON")
         obj = decode_message(kind, unknown.get(2, b""))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise status.bad_request(f"error decoding protobuf body: {exc}") from exc
+        raise errors.bad_request(f"error decoding protobuf body: {exc}") from exc
     return {"apiVersion": type_meta.get("apiVersion", ""), "kind": kind, **obj}

@@ -18,7 +18,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from nodelab.controlplane.status import Cause
+from nodelab.controlplane.http.errors import Cause
 
 Object = dict[str, Any]
 

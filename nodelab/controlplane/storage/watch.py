@@ -22,10 +22,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from nodelab.controlplane import rest, status
+from nodelab.controlplane.http import errors
+from nodelab.controlplane.registry import rest
+from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.resources import ResourceType
-from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
-from nodelab.controlplane.store import Event, Gone, Store
+from nodelab.controlplane.storage.store import Event, Gone, Store
 
 Object = dict[str, Any]
 
@@ -66,13 +67,13 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
         try:
             revision = int(requested)
         except ValueError:
-            error = status.bad_request(f"invalid resource version {requested!r}")
+            error = errors.bad_request(f"invalid resource version {requested!r}")
             yield _line("ERROR", error.status())
             return
         try:
             store.events_after(revision, rt.storage_key)
         except Gone as exc:
-            yield _line("ERROR", status.gone(str(exc)).status())
+            yield _line("ERROR", errors.gone(str(exc)).status())
             return
     last_sent = time.monotonic()
     while not stopping():
@@ -85,7 +86,7 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
         try:
             events, up_to = store.events_after(revision, rt.storage_key)
         except Gone as exc:
-            yield _line("ERROR", status.gone(str(exc)).status())
+            yield _line("ERROR", errors.gone(str(exc)).status())
             return
         for event in events:
             line = _translate(rt, event, namespace, matches, matching, encode)

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from nodelab.controlplane import schema
-from nodelab.controlplane.patches import MERGE_KEYS
+from nodelab.controlplane.registry.patches import MERGE_KEYS
 from nodelab.controlplane.resources import RESOURCES, ResourceType
 
 Object = dict[str, Any]

@@ -28,23 +28,23 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from nodelab.controlplane import (
-    apply,
+from nodelab.controlplane import schema
+from nodelab.controlplane.http import errors
+from nodelab.controlplane.registry import (
     events,
     managedfields,
     objects,
     patches,
-    schema,
-    status,
+    server_side_apply,
     strategies,
 )
+from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.resources import ResourceType
-from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
-from nodelab.controlplane.store import AlreadyExists, Conflict, NotFound, Store
+from nodelab.controlplane.storage.store import AlreadyExists, Conflict, NotFound, Store
 from nodelab.controlplane.validation import validate
 
 if TYPE_CHECKING:
-    from nodelab.controlplane.auth import Identity
+    from nodelab.controlplane.auth.access import Identity
 
 Object = dict[str, Any]
 
@@ -95,7 +95,7 @@ class Registry:
     def get(self, rt: ResourceType, namespace: str, name: str) -> Object:
         obj = self.store.get(rt.storage_key, namespace, name)
         if obj is None:
-            raise status.not_found(rt.plural, name, rt.group)
+            raise errors.not_found(rt.plural, name, rt.group)
         return to_wire(rt, obj)
 
     def collection(self, rt: ResourceType, namespace: str | None,
@@ -113,7 +113,7 @@ class Registry:
                 revision = int(start["rv"])
                 key = (start["ns"], start["name"])
             except (ValueError, KeyError, TypeError) as exc:
-                raise status.bad_request(f"invalid continue token: {exc}") from exc
+                raise errors.bad_request(f"invalid continue token: {exc}") from exc
             items = [o for o in items if _key(o) > key]
             meta["resourceVersion"] = str(revision)
         limit = int(query.get("limit") or 0)
@@ -136,13 +136,13 @@ class Registry:
     def _decode(self, rt: ResourceType, body: Object, query: dict[str, str]) -> tuple[
             Object, list[str]]:
         if not isinstance(body, dict):
-            raise status.bad_request("the request body must be a JSON object")
+            raise errors.bad_request("the request body must be a JSON object")
         kind, version = body.get("kind"), body.get("apiVersion")
         if kind and kind != rt.kind:
-            raise status.bad_request(
+            raise errors.bad_request(
                 f"the kind of the object ({kind}) does not match the resource ({rt.kind})")
         if version and version != rt.group_version:
-            raise status.bad_request(f"the API version in the data ({version}) does not match "
+            raise errors.bad_request(f"the API version in the data ({version}) does not match "
                                      f"the expected API version ({rt.group_version})")
         body = copy.deepcopy(body)
         body["apiVersion"], body["kind"] = rt.group_version, rt.kind
@@ -150,7 +150,7 @@ class Registry:
         mode = query.get("fieldValidation", "Warn")
         warnings = [f'unknown field "{path}"' for path in unknown]
         if unknown and mode == "Strict":
-            raise status.bad_request("strict decoding error: " + ", ".join(warnings))
+            raise errors.bad_request("strict decoding error: " + ", ".join(warnings))
         if mode == "Ignore":
             warnings = []
         return from_wire(rt, body), warnings
@@ -160,9 +160,9 @@ class Registry:
             return
         ns = self.store.get("core/namespaces", "", namespace)
         if ns is None:
-            raise status.not_found("namespaces", namespace)
+            raise errors.not_found("namespaces", namespace)
         if ns.get("metadata", {}).get("deletionTimestamp") and rt.storage_key != "core/events":
-            raise status.ApiError(
+            raise errors.ApiError(
                 403, "Forbidden",
                 f'{rt.plural} "{namespace}" is forbidden: unable to create new content in '
                 f"namespace {namespace} because it is being terminated",
@@ -173,10 +173,10 @@ class Registry:
             return []
         return self.store.select("core/services")[0]
 
-    def _invalid(self, rt: ResourceType, obj: Object, causes: list[status.Cause]) -> None:
+    def _invalid(self, rt: ResourceType, obj: Object, causes: list[errors.Cause]) -> None:
         if causes:
             name = str((obj.get("metadata") or {}).get("name") or "")
-            raise status.invalid(rt.kind, name, rt.group, causes)
+            raise errors.invalid(rt.kind, name, rt.group, causes)
 
     def create(self, rt: ResourceType, namespace: str, body: Object,
                query: dict[str, str], operation: str = "Update",
@@ -184,7 +184,7 @@ class Registry:
         obj, warnings = self._decode(rt, body, query)
         meta = obj.setdefault("metadata", {})
         if rt.namespaced and meta.get("namespace") not in (None, "", namespace):
-            raise status.bad_request("the namespace of the provided object does not match the "
+            raise errors.bad_request("the namespace of the provided object does not match the "
                                      "namespace sent on the request")
         objects.prepare_for_create(obj, namespace if rt.namespaced else "")
         with self._write_lock:
@@ -200,7 +200,7 @@ class Registry:
                 self.store.create(rt.storage_key, namespace if rt.namespaced else "",
                                   meta["name"], obj)
             except AlreadyExists as exc:
-                raise status.already_exists(rt.plural, meta["name"], rt.group) from exc
+                raise errors.already_exists(rt.plural, meta["name"], rt.group) from exc
         return Outcome(to_wire(rt, obj), warnings, True)
 
     def update(self, rt: ResourceType, namespace: str, name: str, body: Object,
@@ -208,10 +208,10 @@ class Registry:
         obj, warnings = self._decode(rt, body, query)
         meta = obj.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
-            raise status.bad_request(f"the name of the object ({meta['name']}) does not match "
+            raise errors.bad_request(f"the name of the object ({meta['name']}) does not match "
                                      f"the name on the URL ({name})")
         if rt.namespaced and meta.get("namespace") not in (None, "", namespace):
-            raise status.bad_request("the namespace of the provided object does not match the "
+            raise errors.bad_request("the namespace of the provided object does not match the "
                                      "namespace sent on the request")
         rv = meta.get("resourceVersion")
         expected = int(rv) if rv else None
@@ -225,9 +225,9 @@ class Registry:
         with self._write_lock:
             old = self.store.get(rt.storage_key, ns, name)
             if old is None:
-                raise status.not_found(rt.plural, name, rt.group)
+                raise errors.not_found(rt.plural, name, rt.group)
             if expected is not None and str(expected) != old["metadata"]["resourceVersion"]:
-                raise status.conflict(rt.plural, name, rt.group,
+                raise errors.conflict(rt.plural, name, rt.group,
                                       "the object has been modified; please apply your changes "
                                       "to the latest version and try again")
             obj.setdefault("metadata", {})
@@ -246,7 +246,7 @@ class Registry:
                 self.store.update(rt.storage_key, ns, name, obj,
                                   int(old["metadata"]["resourceVersion"]))
             except (Conflict, NotFound) as exc:
-                raise status.conflict(rt.plural, name, rt.group, str(exc)) from exc
+                raise errors.conflict(rt.plural, name, rt.group, str(exc)) from exc
         return to_wire(rt, obj)
 
     def patch(self, rt: ResourceType, namespace: str, name: str, content_type: str,
@@ -254,13 +254,14 @@ class Registry:
               requester: Identity | None = None) -> Outcome:
         kind = PATCH_TYPES.get(content_type.split(";")[0].strip())
         if kind is None:
-            raise status.ApiError(415, "UnsupportedMediaType",
+            raise errors.ApiError(415, "UnsupportedMediaType",
                                   f"the body of the request was in an unknown format - accepted "
                                   f"media types include: {', '.join(PATCH_TYPES)}")
         try:
-            document = apply.document(raw) if kind == "apply" else json.loads(raw or b"null")
+            document = (server_side_apply.document(raw) if kind == "apply"
+                        else json.loads(raw or b"null"))
         except (ValueError, yaml.YAMLError) as exc:
-            raise status.bad_request(f"error decoding patch: {exc}") from exc
+            raise errors.bad_request(f"error decoding patch: {exc}") from exc
         ns = namespace if rt.namespaced else ""
         for _ in range(10):
             current = self.store.get(rt.storage_key, ns, name)
@@ -268,7 +269,7 @@ class Registry:
                 if kind == "apply":
                     return self._apply_create(rt, namespace, name, document, query,
                                               requester)
-                raise status.not_found(rt.plural, name, rt.group)
+                raise errors.not_found(rt.plural, name, rt.group)
             current = to_wire(rt, current)
             patched = self._patched(kind, current, document, query)
             patched_meta = patched.setdefault("metadata", {})
@@ -276,7 +277,7 @@ class Registry:
             pinned = kind != "apply" and asked is not None and asked != current["metadata"].get(
                 "resourceVersion")
             if pinned:
-                raise status.conflict(rt.plural, name, rt.group,
+                raise errors.conflict(rt.plural, name, rt.group,
                                       "the object has been modified; please apply your changes "
                                       "to the latest version and try again")
             patched_meta["resourceVersion"] = current["metadata"]["resourceVersion"]
@@ -285,12 +286,12 @@ class Registry:
                 written = self._replace(rt, namespace, name, obj,
                                         int(current["metadata"]["resourceVersion"]), query,
                                         subresource, "Apply" if kind == "apply" else "Update")
-            except status.ApiError as exc:
+            except errors.ApiError as exc:
                 if exc.reason == "Conflict":
                     continue
                 raise
             return Outcome(written, warnings)
-        raise status.conflict(rt.plural, name, rt.group, "too many concurrent writers; retry")
+        raise errors.conflict(rt.plural, name, rt.group, "too many concurrent writers; retry")
 
     def _patched(self, kind: str, current: Object, document: Any,
                  query: dict[str, str]) -> Object:
@@ -301,15 +302,15 @@ class Registry:
         elif kind == "strategic":
             result = patches.strategic_merge_patch(current, document)
         else:
-            result = apply.merge(current, document, query)
+            result = server_side_apply.merge(current, document, query)
         if not isinstance(result, dict):
-            raise status.bad_request("the patch result is not an object")
+            raise errors.bad_request("the patch result is not an object")
         return result
 
     def _apply_create(self, rt: ResourceType, namespace: str, name: str, document: Any,
                       query: dict[str, str], requester: Identity | None) -> Outcome:
         if not isinstance(document, dict):
-            raise status.bad_request("apply configuration must be an object")
+            raise errors.bad_request("apply configuration must be an object")
         body = copy.deepcopy(document)
         body.setdefault("metadata", {})["name"] = name
         body["metadata"]["managedFields"] = managedfields.record_apply(

@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, urlencode
 
-from nodelab.controlplane import status
+from nodelab.controlplane.http import errors
 from nodelab.host.relay import pump
 
 if TYPE_CHECKING:
-    from nodelab.controlplane.dispatch import Response
-    from nodelab.controlplane.rest import Registry
+    from nodelab.controlplane.http.dispatch import Response
+    from nodelab.controlplane.registry.rest import Registry
 
 Object = dict[str, Any]
 
@@ -96,13 +96,13 @@ class Tunnel:
 def _kubelet(registry: Registry, namespace: str, name: str) -> tuple[Object, str, int]:
     pod = registry.store.get("core/pods", namespace, name)
     if pod is None:
-        raise status.not_found("pods", name)
+        raise errors.not_found("pods", name)
     node_name = (pod.get("spec") or {}).get("nodeName")
     if not node_name:
-        raise status.bad_request(f"pod {name} does not have a host assigned")
+        raise errors.bad_request(f"pod {name} does not have a host assigned")
     node = registry.store.get("core/nodes", "", node_name)
     if node is None:
-        raise status.not_found("nodes", node_name)
+        raise errors.not_found("nodes", node_name)
     host, port = _node_endpoint(node, node_name)
     return pod, host, port
 
@@ -124,14 +124,14 @@ def _container(pod: Object, query: dict[str, list[str]]) -> str:
     if len(names) == 1:
         return str(names[0])
     name = pod["metadata"]["name"]
-    raise status.bad_request(f"a container name must be specified for pod {name}, choose one "
+    raise errors.bad_request(f"a container name must be specified for pod {name}, choose one "
                              f"of: [{' '.join(str(n) for n in names)}]")
 
 
 def respond(registry: Registry, sub: str, namespace: str, name: str, target: str,
             headers: dict[str, str], query: dict[str, list[str]], method: str,
             client: KubeletClient | None = None) -> Response:
-    from nodelab.controlplane.dispatch import Response
+    from nodelab.controlplane.http.dispatch import Response
 
     client = client or KUBELET_CLIENT  # read now: the API server sets it at start
 
@@ -150,7 +150,7 @@ def respond(registry: Registry, sub: str, namespace: str, name: str, target: str
     if sub == "log":
         return _log(host, port, url, client)
     if "upgrade" not in headers.get("connection", "").lower():
-        raise status.bad_request(f"pods/{sub} needs an upgraded connection (WebSocket "
+        raise errors.bad_request(f"pods/{sub} needs an upgraded connection (WebSocket "
                                  "v5.channel.k8s.io or SPDY)")
     lines = [f"{method} {url} HTTP/1.1", f"Host: {host}:{port}"]
     for key, value in headers.items():
@@ -169,7 +169,7 @@ def node_proxy(registry: Registry, node_name: str, path: str, target: str, metho
     back (`kubectl get --raw /api/v1/nodes/node1/proxy/stats/summary`)."""
     node = registry.store.get("core/nodes", "", node_name)
     if node is None:
-        raise status.not_found("nodes", node_name)
+        raise errors.not_found("nodes", node_name)
     host, port = _node_endpoint(node, node_name)
     query = target.split("?", 1)[1] if "?" in target else ""
     url = (path or "/") + (f"?{query}" if query else "")
@@ -182,7 +182,7 @@ def _log(host: str, port: int, url: str, client: KubeletClient) -> Response:
 
 def _forward(host: str, port: int, method: str, url: str, body: bytes, client: KubeletClient,
              content_type: str = "") -> Response:
-    from nodelab.controlplane.dispatch import Response
+    from nodelab.controlplane.http.dispatch import Response
 
     connection = http.client.HTTPSConnection(host, port, context=client.context(), timeout=30)
     try:
@@ -190,12 +190,12 @@ def _forward(host: str, port: int, method: str, url: str, body: bytes, client: K
         answer = connection.getresponse()
     except OSError as exc:
         connection.close()
-        raise status.ApiError(502, "InternalError",
+        raise errors.ApiError(502, "InternalError",
                               f"error dialing kubelet {host}:{port}: {exc}") from exc
     if answer.status != 200:
         text = answer.read().decode(errors="replace")
         connection.close()
-        raise status.ApiError(answer.status if answer.status >= 400 else 500, "BadRequest",
+        raise errors.ApiError(answer.status if answer.status >= 400 else 500, "BadRequest",
                               text.strip() or f"kubelet answered {answer.status}")
     if connection.sock is not None:
         connection.sock.settimeout(None)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nodelab.controlplane.selectors import summary
+from nodelab.controlplane.registry.selectors import summary
 from nodelab.errors import NodelabError
 
 Object = dict[str, Any]

@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
-from nodelab.controlplane import managedfields, patches, status
-from nodelab.controlplane.managedfields import Path
+from nodelab.controlplane.http import errors
+from nodelab.controlplane.registry import managedfields, patches
+from nodelab.controlplane.registry.managedfields import Path
 
 Object = dict[str, Any]
 
@@ -32,7 +33,7 @@ def document(raw: bytes) -> Any:
         return yaml.safe_load(raw)
 
 
-def _conflict_error(current: Object, conflicts: list[tuple[str, Path]]) -> status.ApiError:
+def _conflict_error(current: Object, conflicts: list[tuple[str, Path]]) -> errors.ApiError:
     version = str(current.get("apiVersion", ""))
     lines = [f'conflict with "{manager}" using {version}: .{".".join(path)}'
              for manager, path in conflicts]
@@ -44,13 +45,13 @@ def _conflict_error(current: Object, conflicts: list[tuple[str, Path]]) -> statu
         "causes": [{"reason": "FieldManagerConflict",
                     "message": f'conflict with "{manager}" using {version}',
                     "field": "." + ".".join(path)} for manager, path in conflicts]}
-    return status.ApiError(409, "Conflict", message, details)
+    return errors.ApiError(409, "Conflict", message, details)
 
 
 def merge(current: Object, applied: Any, query: dict[str, str]) -> Object:
     """The object after applying `applied` as the manager named in `query`."""
     if not isinstance(applied, dict):
-        raise status.bad_request("apply configuration must be an object")
+        raise errors.bad_request("apply configuration must be an object")
     manager = query.get("fieldManager") or "unknown"
     entries = (current.get("metadata") or {}).get("managedFields") or []
     conflicts = managedfields.apply_conflicts(current, applied, manager)

@@ -22,11 +22,11 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from nodelab.controlplane import status
-from nodelab.controlplane.certificates import user_name
+from nodelab.controlplane.auth.certificates import user_name
+from nodelab.controlplane.auth.tokens import AUDIENCE, TokenClaims, TokenIssuer
+from nodelab.controlplane.http import errors
 from nodelab.controlplane.resources import ResourceType
-from nodelab.controlplane.store import Store
-from nodelab.controlplane.tokens import AUDIENCE, TokenClaims, TokenIssuer
+from nodelab.controlplane.storage.store import Store
 
 Object = dict[str, Any]
 
@@ -103,7 +103,7 @@ def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, n
     key = rt.storage_key
 
     def deny(why: str) -> None:
-        raise status.forbidden(identity.user, verb, rt.plural + (f"/{subresource}"
+        raise errors.forbidden(identity.user, verb, rt.plural + (f"/{subresource}"
                                if subresource else ""), rt.group, namespace, why)
 
     if key == "core/nodes":

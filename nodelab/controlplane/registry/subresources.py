@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodelab.controlplane import deletion, objects, patches, status
+from nodelab.controlplane.auth.tokens import TokenIssuer
+from nodelab.controlplane.http import errors
+from nodelab.controlplane.registry import deletion, objects, patches
+from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType
-from nodelab.controlplane.rest import Registry
-from nodelab.controlplane.store import Conflict
-from nodelab.controlplane.tokens import TokenIssuer
+from nodelab.controlplane.storage.store import Conflict
 
 Object = dict[str, Any]
 
@@ -22,17 +23,17 @@ Object = dict[str, Any]
 def bind(registry: Registry, rt: ResourceType, namespace: str, name: str, body: Object) -> Object:
     target = (body.get("target") or {}).get("name")
     if not target:
-        raise status.invalid("Binding", name, "", [status.Cause(
+        raise errors.invalid("Binding", name, "", [errors.Cause(
             "target.name", "FieldValueRequired", "Required value")])
     with registry._write_lock:
         pod = registry.store.get(rt.storage_key, namespace, name)
         if pod is None:
-            raise status.not_found("pods", name)
+            raise errors.not_found("pods", name)
         if pod["metadata"].get("deletionTimestamp"):
-            raise status.conflict("pods", name, "", "pod is being deleted, cannot be assigned "
+            raise errors.conflict("pods", name, "", "pod is being deleted, cannot be assigned "
                                   "to a host")
         if (pod.get("spec") or {}).get("nodeName"):
-            raise status.conflict("pods", name, "", f"pod {name} is already assigned to node "
+            raise errors.conflict("pods", name, "", f"pod {name} is already assigned to node "
                                   f'"{pod["spec"]["nodeName"]}"')
         pod.setdefault("spec", {})["nodeName"] = target
         conditions = pod.setdefault("status", {}).setdefault("conditions", [])
@@ -75,20 +76,20 @@ def set_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
               scale: Object, query: dict[str, str]) -> Object:
     replicas = (scale.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or replicas < 0:
-        raise status.invalid("Scale", name, "autoscaling", [status.Cause(
+        raise errors.invalid("Scale", name, "autoscaling", [errors.Cause(
             "spec.replicas", "FieldValueInvalid",
             f"Invalid value: {replicas}: must be greater than or equal to 0")])
     rv = (scale.get("metadata") or {}).get("resourceVersion")
     for _ in range(10):
         obj = registry.get(rt, namespace, name)
         if rv and rv != obj["metadata"]["resourceVersion"]:
-            raise status.conflict(rt.plural, name, rt.group, "the object has been modified; "
+            raise errors.conflict(rt.plural, name, rt.group, "the object has been modified; "
                                   "please apply your changes to the latest version and try again")
         obj.setdefault("spec", {})["replicas"] = replicas
         try:
             registry.update(rt, namespace, name, obj, query)
-        except (status.ApiError, Conflict) as exc:
-            if isinstance(exc, status.ApiError) and exc.reason != "Conflict":
+        except (errors.ApiError, Conflict) as exc:
+            if isinstance(exc, errors.ApiError) and exc.reason != "Conflict":
                 raise
             continue
         break
@@ -112,11 +113,11 @@ def request_token(registry: Registry, issuer: TokenIssuer, namespace: str, name:
                   body: Object) -> Object:
     sa = registry.store.get("core/serviceaccounts", namespace, name)
     if sa is None:
-        raise status.not_found("serviceaccounts", name)
+        raise errors.not_found("serviceaccounts", name)
     spec = body.get("spec") or {}
     seconds = int(spec.get("expirationSeconds") or 3600)
     if seconds < 600:
-        raise status.invalid("TokenRequest", name, "authentication.k8s.io", [status.Cause(
+        raise errors.invalid("TokenRequest", name, "authentication.k8s.io", [errors.Cause(
             "spec.expirationSeconds", "FieldValueInvalid",
             f"Invalid value: {seconds}: may not specify a duration less than 10 minutes")])
     bound = spec.get("boundObjectRef") or {}

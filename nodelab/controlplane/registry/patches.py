@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from nodelab.controlplane.status import ApiError, bad_request
+from nodelab.controlplane.http.errors import ApiError, bad_request
 
 # field name -> merge key (None: merge a list of primitives as a set)
 MERGE_KEYS: dict[str, str | None] = {

@@ -19,10 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from nodelab.controlplane.auth import Identity, from_certificate, from_token
-from nodelab.controlplane.dispatch import Api, Request, Response
-from nodelab.controlplane.pki import PKI
-from nodelab.controlplane.tokens import TokenIssuer
+from nodelab.controlplane.auth.access import Identity, from_certificate, from_token
+from nodelab.controlplane.auth.pki import PKI
+from nodelab.controlplane.auth.tokens import TokenIssuer
+from nodelab.controlplane.http.dispatch import Api, Request, Response
 
 log = logging.getLogger("nodelab.controlplane")
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from nodelab.controlplane import objects, status
+from nodelab.controlplane.http import errors
+from nodelab.controlplane.registry import objects
+from nodelab.controlplane.registry.rest import Registry, to_wire
+from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.resources import RESOURCES, ResourceType
-from nodelab.controlplane.rest import Registry, to_wire
-from nodelab.controlplane.selectors import matcher, parse_fields, parse_labels
-from nodelab.controlplane.store import Conflict, NotFound
+from nodelab.controlplane.storage.store import Conflict, NotFound
 
 Object = dict[str, Any]
 
@@ -49,16 +50,16 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
     with registry._write_lock:
         obj = store.get(rt.storage_key, ns, name)
         if obj is None:
-            raise status.not_found(rt.plural, name, rt.group)
+            raise errors.not_found(rt.plural, name, rt.group)
         meta = obj["metadata"]
         preconditions = options.get("preconditions") or {}
         if preconditions.get("uid") and preconditions["uid"] != meta.get("uid"):
-            raise status.conflict(rt.plural, name, rt.group,
+            raise errors.conflict(rt.plural, name, rt.group,
                                   f"Precondition failed: UID in precondition: "
                                   f"{preconditions['uid']}, UID in object meta: {meta.get('uid')}")
         if (preconditions.get("resourceVersion")
                 and preconditions["resourceVersion"] != meta.get("resourceVersion")):
-            raise status.conflict(rt.plural, name, rt.group, "Precondition failed: "
+            raise errors.conflict(rt.plural, name, rt.group, "Precondition failed: "
                                   "resourceVersion does not match")
         if query.get("dryRun"):
             return to_wire(rt, obj)
@@ -110,7 +111,7 @@ def collect_dependents(registry: Registry, owner: Object, policy: str | None) ->
                                           int(dependent["metadata"]["resourceVersion"]))
                 else:
                     delete(registry, rt, namespace, name, {"propagationPolicy": policy}, {})
-            except (status.ApiError, NotFound, Conflict):
+            except (errors.ApiError, NotFound, Conflict):
                 continue
 
 
@@ -125,7 +126,7 @@ def delete_collection(registry: Registry, rt: ResourceType, namespace: str | Non
         try:
             deleted.append(delete(registry, rt, meta.get("namespace") or "", meta["name"],
                                   options, query))
-        except status.ApiError as exc:
+        except errors.ApiError as exc:
             if exc.code != 404:
                 raise
     for obj in deleted:
@@ -138,7 +139,7 @@ def delete_collection(registry: Registry, rt: ResourceType, namespace: str | Non
 def _mark_namespace(registry: Registry, ns: Object) -> Object:
     meta = ns["metadata"]
     if meta.get("name") in ("default", "kube-system", "kube-public"):
-        raise status.ApiError(403, "Forbidden", f'namespaces "{meta["name"]}" is forbidden: this '
+        raise errors.ApiError(403, "Forbidden", f'namespaces "{meta["name"]}" is forbidden: this '
                               "namespace may not be deleted", {"kind": "namespaces",
                                                                "name": meta["name"]})
     if not meta.get("deletionTimestamp"):
@@ -166,7 +167,7 @@ def finalize_namespaces(registry: Registry) -> None:
                     continue
                 try:
                     delete(registry, rt, name, obj["metadata"]["name"], {}, {})
-                except (status.ApiError, NotFound, Conflict):
+                except (errors.ApiError, NotFound, Conflict):
                     continue
         if remaining == 0:
             try:
