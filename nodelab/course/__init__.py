@@ -3,8 +3,10 @@
 The notebooks teach by calling the components' public API; this package holds only what would
 otherwise be pasted into every notebook: running `kubectl` against a lab (`kubectl`,
 `kubectl_json`), running a command inside a node's network namespace (`in_node`), waiting for
-something to become true while showing what it waits for (`eventually`), and labelling a plan
-that this host cannot apply (`can_apply`, `describe_privileges`, `show_plan`).
+something to become true while showing what it waits for (`eventually`), labelling a plan
+that this host cannot apply (`can_apply`, `describe_privileges`, `show_plan`), the learner's
+tasks with their checks on the real lab (`Lesson`, `task.py`), the lab the notebooks share
+(`use_lab`, one progress line) and long objects folded under a summary (`collapsible`).
 
 It holds no component logic: nothing here computes a plan or changes the kernel on its own.
 It sits beside `nodelab.widgets` in the layers (a face), above `nodelab.lab`; it re-exports the
@@ -13,7 +15,9 @@ lab's unprivileged mode, `LoopbackControlPlane` (`nodelab.lab.loopback`), for th
 
 from __future__ import annotations
 
+from nodelab.course.collapsible import collapsible
 from nodelab.course.kubectl import kubectl, kubectl_json, kubectl_path
+from nodelab.course.lab_session import progress_line, use_lab
 from nodelab.course.node_shell import in_node
 from nodelab.course.plan_only import (
     FORCE_PLAN_ONLY,
@@ -22,19 +26,27 @@ from nodelab.course.plan_only import (
     describe_privileges,
     show_plan,
 )
+from nodelab.course.task import Lesson, Prediction, Task, TaskFailed
 from nodelab.course.waiting import eventually
 from nodelab.lab.loopback import LoopbackControlPlane
 
 __all__ = [
     "FORCE_PLAN_ONLY",
     "PLAN_ONLY",
+    "Lesson",
     "LoopbackControlPlane",
+    "Prediction",
+    "Task",
+    "TaskFailed",
     "can_apply",
+    "collapsible",
     "describe_privileges",
     "eventually",
     "in_node",
     "kubectl",
     "kubectl_json",
     "kubectl_path",
+    "progress_line",
     "show_plan",
+    "use_lab",
 ]

@@ -1,0 +1,181 @@
+"""The learner-task API: both modes, both sides of every check, predictions, the widget."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from nodelab.course.task import OUTCOME_PATTERN, Lesson, TaskFailed, matches, run_check
+from nodelab.errors import NodelabError
+
+pytestmark = pytest.mark.unit
+
+
+class Lab:
+    """A stand-in lab state for the API's own logic (the notebooks check real labs)."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, str] = {}
+
+    def zone_check(self) -> str | None:
+        return None if self.labels.get("zone") == "a" else "node1 has no label zone=a"
+
+
+def outcomes(text: str) -> list[tuple[str, str]]:
+    return [(m["key"], m["outcome"]) for m in re.finditer(OUTCOME_PATTERN, text, re.M)]
+
+
+@pytest.mark.parametrize(("check", "expected"), [
+    (lambda: None, None),
+    (lambda: "", None),
+    (lambda: "missing", "missing"),
+    (lambda: (_ for _ in ()).throw(AssertionError("no pod")), "no pod"),
+    (lambda: (_ for _ in ()).throw(NodelabError("kubectl get failed")), "kubectl get failed"),
+])
+def test_run_check_turns_results_and_errors_into_a_verdict(check, expected) -> None:  # type: ignore[no-untyped-def]
+    assert run_check(check) == expected
+
+
+def test_run_check_lets_real_bugs_through() -> None:
+    with pytest.raises(KeyError):
+        run_check(lambda: {}["x"])
+
+
+def test_learner_mode_reports_and_never_raises(capsys: pytest.CaptureFixture[str]) -> None:
+    lab = Lab()
+    task = Lesson(solve=False).task("label-node", "label it", lab.zone_check)
+    task.solve()  # does nothing for a learner
+    assert task.check() is False
+    lab.labels["zone"] = "a"
+    assert task.check() is True
+    assert outcomes(capsys.readouterr().out) == [("label-node", "not yet"), ("label-node", "done")]
+
+
+def test_solve_mode_proves_both_sides(capsys: pytest.CaptureFixture[str]) -> None:
+    lab = Lab()
+    task = Lesson(solve=True).task("label-node", "label it", lab.zone_check)
+
+    @task.solution
+    def _() -> None:
+        lab.labels["zone"] = "a"
+
+    task.solve()
+    assert task.check() is True
+    assert outcomes(capsys.readouterr().out) == [("label-node", "fails unsolved"),
+                                                 ("label-node", "done")]
+
+
+def test_a_check_that_cannot_fail_is_refused() -> None:
+    task = Lesson(solve=True).task("always", "nothing to do", lambda: None)
+    task.solution(lambda: None)
+    with pytest.raises(TaskFailed, match="passed before the solution"):
+        task.solve()
+
+
+def test_a_wrong_solution_fails_the_check_in_solve_mode() -> None:
+    lab = Lab()
+    task = Lesson(solve=True).task("label-node", "label it", lab.zone_check)
+    task.solution(lambda: lab.labels.update(zone="b"))
+    task.solve()
+    with pytest.raises(TaskFailed, match="node1 has no label zone=a"):
+        task.check()
+
+
+def test_solve_mode_needs_a_solution() -> None:
+    task = Lesson(solve=True).task("label-node", "label it", Lab().zone_check)
+    with pytest.raises(TaskFailed, match="has no solution"):
+        task.solve()
+
+
+def test_live_tasks_are_skipped_without_a_lab(capsys: pytest.CaptureFixture[str]) -> None:
+    lesson = Lesson(solve=True, live=False)
+    live = lesson.task("live", "needs a lab", lambda: "never")
+    pure = lesson.task("pure", "plan only", lambda: "not yet", needs_lab=False)
+    live.solve()  # skipped: no solution is needed where nothing can run
+    assert live.check() is False
+    with pytest.raises(TaskFailed):
+        pure.check()
+    assert outcomes(capsys.readouterr().out) == [("live", "skipped"), ("pure", "not yet")]
+    assert lesson.summary() == "tasks: 1 not yet, 1 skipped"
+
+
+def test_a_prediction_is_compared_with_what_the_lab_shows() -> None:
+    measured = {"value": 0.9}
+    task = Lesson().predict("throttle", "how much?", lambda: measured["value"], tolerance=0.1)
+    assert task.check() is False  # nothing committed yet
+    task.answer(0.5)
+    assert task.check() is False and task.observed == 0.9
+    task.answer(0.85)
+    assert task.check() is True
+
+
+def test_a_prediction_with_choices_refuses_other_answers() -> None:
+    task = Lesson().predict("ping", "does it work?", lambda: "yes", choices=("yes", "no"))
+    with pytest.raises(NodelabError, match="'maybe' is not one of 'yes', 'no'"):
+        task.answer("maybe")
+    task.answer("no")
+    assert task.check() is False
+    task.answer("yes")
+    assert task.check() is True
+
+
+def test_a_prediction_in_solve_mode_fails_until_answered() -> None:
+    task = Lesson(solve=True).predict("p", "?", lambda: [0.2, 0.25], tolerance=0.01)
+    task.solution(lambda: task.answer([0.2, 0.25]))
+    task.solve()
+    assert task.check() is True
+
+
+@pytest.mark.parametrize(("predicted", "observed", "tolerance", "expected"), [
+    (0.5, 0.55, 0.1, True), (0.5, 0.7, 0.1, False), ([1, 2], [1, 2], 0, True),
+    ([1, 2], [1], 0, False), ("a", "a", 0, True), ("a", "b", 0, False),
+])
+def test_matches(predicted: object, observed: object, tolerance: float, expected: bool) -> None:
+    assert matches(predicted, observed, tolerance) is expected
+
+
+def test_keys_are_unique_in_a_lesson() -> None:
+    lesson = Lesson()
+    lesson.task("a", "x", lambda: None)
+    with pytest.raises(NodelabError, match="task a is defined twice"):
+        lesson.task("a", "y", lambda: None)
+
+
+def test_the_widget_reveals_hints_one_at_a_time_and_checks() -> None:
+    import ipywidgets as widgets
+
+    from nodelab.course.task_widget import task_widget
+
+    lab = Lab()
+    task = Lesson().task("label-node", "Label `node1`.", lab.zone_check, hints=("one", "two"))
+    box = task_widget(task)
+    assert isinstance(box, widgets.VBox)
+    assert "<code>node1</code>" in box.children[0].value
+    hint, check = box.children[1].children
+    hint.click()
+    assert hint.description == "hint (1/2)" and not hint.disabled
+    hint.click()
+    assert hint.disabled
+    lab.labels["zone"] = "a"
+    check.click()
+    assert task.outcomes == ["done"]
+
+
+def test_the_widget_commits_a_prediction() -> None:
+    from nodelab.course.task_widget import task_widget
+
+    task = Lesson().predict("ping", "does it work?", lambda: "yes", choices=("yes", "no"))
+    box = task_widget(task)
+    choice, commit = box.children[1].children
+    choice.value = "yes"
+    commit.click()
+    assert task.answer_value == "yes" and commit.disabled
+
+
+def test_a_long_object_folds_under_its_title() -> None:
+    from nodelab.course import collapsible
+
+    folded = collapsible("the Node", {"a": 1, "b": [1, 2]})
+    assert repr(folded) == "the Node (7 lines, folded)"
+    assert folded._repr_html_().startswith("<details><summary>the Node (7 lines")
