@@ -10,9 +10,11 @@ are for the lab harness (starting it in-process), the views (pull progress, plan
 - `PodNetwork`, `CNINetwork`, `NoNetwork`: the sandbox network step;
 - `teardown_plan`, `apply_teardown`: remove what a dead runtime left, from its state dir.
 
-Private modules: `layers` (unpacking), `platforms`, `records` (state on disk), `sandboxes` and
-`pods` (pinned namespaces), `containers` and `monitor` (runc + conmon), `cgroups`, `convert`,
-`rpc_*` (the gRPC services), `streaming` and `websocket`, `events`, `server`.
+Private, by role: `cri/` (the gRPC services and the records-to-CRI `convert`), `images/` (the
+store, pulls, platform choice, layer unpacking), `streaming/` (the exec/attach/port-forward server,
+WebSocket framing, channels), and the lifecycle beside them: `sandboxes` (Run/Stop/Remove
+PodSandbox), `namespaces` (pinned namespaces and the pod's /etc files), `containers` and `monitor`
+(runc + conmon), `records` (state on disk), `cgroups`, `spec`, `seccomp`, `events`, `server`.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import json
 from pathlib import Path
 
 from nodelab.runtime.config import RuntimeConfig
-from nodelab.runtime.images import ImageStore, PullProgress
+from nodelab.runtime.images.pull import Puller
+from nodelab.runtime.images.store import ImageStore, PullProgress
 from nodelab.runtime.network import CNINetwork, NoNetwork, PodNetwork
-from nodelab.runtime.pull import Puller
 from nodelab.runtime.server import RuntimeServer
 from nodelab.runtime.spec import HostFacts, SandboxContext, container_spec
 from nodelab.runtime.teardown import TeardownPlan, apply_teardown, teardown_plan

@@ -45,7 +45,7 @@ from nodelab.errors import NodelabError
 from nodelab.host.commands import CommandError, run
 from nodelab.runtime import cgroups
 from nodelab.runtime.config import RuntimeConfig
-from nodelab.runtime.images import ImageRecord, ImageStore
+from nodelab.runtime.images.store import ImageRecord, ImageStore
 from nodelab.runtime.monitor import (
     ExitStatus,
     MonitorError,

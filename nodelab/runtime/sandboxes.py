@@ -1,150 +1,166 @@
-"""Pod sandboxes: pinned namespaces, the pod's /etc files and its network, without a pause process.
+"""RunPodSandbox, StopPodSandbox, RemovePodSandbox: the apply side of `namespaces.py`.
 
-A sandbox is what containers of one pod share. containerd builds it around a *pause container*
-(a process that only sleeps, whose namespaces the others join). nodelab does what CRI-O does with
-`pinns`: it creates the namespaces and keeps them alive by bind-mounting them to files, so no
-process is needed:
+RunPodSandbox reserves the name, writes the record, creates and pins the namespaces, writes the
+pod's /etc files, runs CNI ADD and rewrites `/etc/hosts` with the pod IP. Any failure undoes
+what was done (CNI DEL, netns delete, unpin) and releases the name, so a retry by the kubelet
+starts clean.
 
-    net  `ip netns add <prefix>-<id12>`   -> /run/netns/<prefix>-<id12> (shows in `ip netns list`)
-    ipc  `unshare --ipc=<dir>/ns/ipc`      -> a bind mount of the namespace file
-    uts  `unshare --uts=<dir>/ns/uts hostname <pod hostname>`
-
-The one exception is a shared PID namespace (`shareProcessNamespace: true`): a PID namespace
-dies with its first process, so for those pods alone the runtime starts a tiny infra process
-(`unshare --pid --fork sleep infinity`) and containers join its namespace.
-
-The sandbox also owns the files the pod's containers bind-mount:
-
-- `hostname`, `hosts` (localhost lines plus `<pod IP> <hostname>`), `resolv.conf` rendered from
-  the kubelet's DNSConfig (servers, search, options), or the node's own when DNSConfig is empty.
-
-Sysctls from the pod spec go into each container's OCI spec (applied by runc in the shared
-namespaces); `net.*` ones are also written into the netns right away so they hold before the
-first container starts. Port mappings are handed to CNI plugins as the `portMappings` capability.
+StopPodSandbox stops every container of the pod (timeout 0, as the kubelet has already stopped
+them gracefully), runs CNI DEL (releasing the IP) and marks the sandbox NOTREADY. The network
+namespace stays until RemovePodSandbox, which also removes the containers, unpins the
+namespaces, deletes the state dir and frees the name. Both are idempotent.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import subprocess
-import time
-from collections.abc import Sequence
+import shutil
 from pathlib import Path
 from typing import Any
 
-from nodelab.host.commands import run
+from cri_api.v1 import api_pb2 as cri
+
+from nodelab.cni.portmap_rules import PortMapping
+from nodelab.errors import NodelabError
+from nodelab.runtime import cgroups, namespaces
+from nodelab.runtime.config import RuntimeConfig
+from nodelab.runtime.containers import Containers
+from nodelab.runtime.network import PodIdentity, PodNetwork
+from nodelab.runtime.records import (
+    RecordStore,
+    SandboxRecord,
+    decode_proto,
+    encode_proto,
+    now_ns,
+    sandbox_name,
+)
+
+PROTOCOLS = {cri.TCP: "tcp", cri.UDP: "udp", cri.SCTP: "sctp"}
 
 
-def render_hosts(hostname: str, ip: str) -> str:
-    lines = [
-        "# Kubernetes-managed hosts file (written by the nodelab runtime).",
-        "127.0.0.1\tlocalhost",
-        "::1\tlocalhost ip6-localhost ip6-loopback",
-        "fe00::0\tip6-localnet",
-        "fe00::0\tip6-mcastprefix",
-        "fe00::1\tip6-allnodes",
-        "fe00::2\tip6-allrouters",
-    ]
-    if ip:
-        lines.append(f"{ip}\t{hostname}")
-    return "\n".join(lines) + "\n"
-
-
-def render_resolv_conf(dns: Any, node_resolv: str) -> str:
-    """resolv.conf from a CRI DNSConfig; the node's file when the kubelet sends none."""
-    if dns is None or not (dns.servers or dns.searches or dns.options):
-        return node_resolv
-    lines = []
-    if dns.searches:
-        lines.append("search " + " ".join(dns.searches))
-    lines += [f"nameserver {server}" for server in dns.servers]
-    if dns.options:
-        lines.append("options " + " ".join(dns.options))
-    return "\n".join(lines) + "\n"
-
-
-def netns_name(prefix: str, sandbox_id: str) -> str:
-    return f"{prefix}-{sandbox_id[:12]}"
-
-
-def create_netns(name: str) -> str:
-    run(["ip", "netns", "add", name])
-    run(["ip", "-n", name, "link", "set", "lo", "up"])
-    return f"/run/netns/{name}"
-
-
-def delete_netns(name: str) -> None:
-    if name and os.path.exists(f"/run/netns/{name}"):
-        run(["ip", "netns", "delete", name], check=False)
-
-
-def pin_namespaces(ns_dir: Path, hostname: str) -> tuple[str, str]:
-    """Create and pin ipc and uts namespaces (setting the hostname); return their paths."""
-    ns_dir.mkdir(parents=True, exist_ok=True)
-    ipc, uts = ns_dir / "ipc", ns_dir / "uts"
-    ipc.touch()
-    uts.touch()
-    run(["unshare", f"--ipc={ipc}", f"--uts={uts}", "hostname", hostname or "localhost"])
-    return str(ipc), str(uts)
-
-
-def start_pid_infra(ns_dir: Path) -> tuple[int, str]:
-    """Start the infra process that holds a shared PID namespace; return (pid, ns path)."""
-    ns_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        ["unshare", "--pid", "--fork", "--kill-child", "sleep", "infinity"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
+def pod_identity(record: SandboxRecord) -> PodIdentity:
+    config = decode_proto(cri.PodSandboxConfig, record.config)
+    md = config.metadata
+    ports = tuple(
+        PortMapping(p.host_port, p.container_port, PROTOCOLS.get(p.protocol, "tcp"), p.host_ip)
+        for p in config.port_mappings if p.host_port
     )
-    for _ in range(200):
-        try:
-            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-        except OSError:
-            children = []
-        if children:
-            return proc.pid, f"/proc/{children[0]}/ns/pid"
-        time.sleep(0.005)
-    return proc.pid, f"/proc/{proc.pid}/ns/pid_for_children"
+    return PodIdentity(md.namespace, md.name, md.uid, record.id, ports)
 
 
-def unpin(paths: Sequence[str]) -> None:
-    for path in paths:
-        if path and os.path.exists(path):
-            subprocess.run(["umount", path], capture_output=True, check=False)
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-
-
-def apply_net_sysctls(netns: str, sysctls: dict[str, str]) -> None:
-    for key, value in sorted(sysctls.items()):
-        if key.startswith("net."):
-            run(["ip", "netns", "exec", netns, "sysctl", "-q", "-w", f"{key}={value}"])
-
-
-def interface_stats(netns: str, ifname: str = "eth0") -> tuple[int, int, int, int] | None:
-    """(rx bytes, rx errors, tx bytes, tx errors) of an interface in a netns, or None."""
-    result = run(["ip", "-n", netns, "-j", "-s", "link", "show", ifname], check=False)
-    if result.returncode != 0:
-        return None
+def node_resolv_conf() -> str:
     try:
-        stats = json.loads(result.stdout)[0]["stats64"]
-        return (int(stats["rx"]["bytes"]), int(stats["rx"]["errors"]),
-                int(stats["tx"]["bytes"]), int(stats["tx"]["errors"]))
-    except (ValueError, KeyError, IndexError):
-        return None
+        return Path("/etc/resolv.conf").read_text()
+    except OSError:
+        return ""
 
 
-def reap(pid: int) -> None:
-    """Kill an infra process we started and collect it so no zombie stays behind."""
-    with contextlib.suppress(OSError):
-        os.kill(pid, 9)
-    for _ in range(100):
+class PodSandboxes:
+    """Sandbox lifecycle over pinned namespaces and a PodNetwork."""
+
+    def __init__(self, config: RuntimeConfig, records: RecordStore, network: PodNetwork,
+                 containers: Containers) -> None:
+        self.config = config
+        self.records = records
+        self.network = network
+        self.containers = containers
+
+    def run(self, sandbox_id: str, config: Any, runtime_handler: str = "") -> SandboxRecord:
+        linux = config.linux if config.HasField("linux") else None
+        record = SandboxRecord(
+            id=sandbox_id,
+            name=sandbox_name(config),
+            config=encode_proto(config),
+            created_at=now_ns(),
+            netns_name=namespaces.netns_name(self.config.netns_prefix, sandbox_id),
+            cgroup_parent=linux.cgroup_parent if linux is not None else "",
+            runtime_handler=runtime_handler,
+        )
+        self.records.reserve_sandbox(record)
         try:
-            done, _status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return  # not our child (the runtime restarted since): init reaps it
-        if done:
+            self._setup(record, config)
+        except BaseException:
+            self.remove(record)
+            raise
+        return record
+
+    def _setup(self, record: SandboxRecord, config: Any) -> None:
+        directory = self.records.sandbox_dir(record.id)
+        directory.mkdir(parents=True, exist_ok=True)
+        options = None
+        if config.HasField("linux") and config.linux.HasField("security_context"):
+            options = config.linux.security_context.namespace_options
+        host_network = options is not None and options.network == cri.NODE
+        hostname = config.hostname or (os.uname().nodename if host_network else
+                                       config.metadata.name)
+        (directory / "hostname").write_text(hostname + "\n")
+        dns = config.dns_config if config.HasField("dns_config") else None
+        (directory / "resolv.conf").write_text(
+            namespaces.render_resolv_conf(dns, node_resolv_conf()))
+        hosts = Path("/etc/hosts").read_text() if host_network else namespaces.render_hosts(
+            hostname, "")
+        (directory / "hosts").write_text(hosts)
+        if not (options is not None and options.ipc == cri.NODE):
+            if host_network:
+                record.ipc_path, _ = namespaces.pin_namespaces(directory / "ns", hostname)
+            else:
+                record.ipc_path, record.uts_path = namespaces.pin_namespaces(
+                    directory / "ns", hostname)
+        if options is not None and options.pid == cri.POD:
+            record.infra_pid, record.pid_path = namespaces.start_pid_infra(directory / "ns")
+        self.records.save_sandbox(record)
+        if host_network:
+            record.netns_name = ""
+            record.setup_complete = True
+            self.records.save_sandbox(record)
             return
-        time.sleep(0.01)
+        record.netns_path = namespaces.create_netns(record.netns_name)
+        self.records.save_sandbox(record)
+        sysctls = dict(config.linux.sysctls) if config.HasField("linux") else {}
+        namespaces.apply_net_sysctls(record.netns_name, sysctls)
+        record.network_attached = True  # a failed ADD is undone with DEL, as the spec asks
+        self.records.save_sandbox(record)
+        attachment = self.network.attach(pod_identity(record), record.netns_path)
+        if attachment.ips:
+            record.ip = attachment.ips[0]
+            record.additional_ips = attachment.ips[1:]
+            (directory / "hosts").write_text(namespaces.render_hosts(hostname, record.ip))
+        record.setup_complete = True
+        self.records.save_sandbox(record)
+
+    def stop(self, record: SandboxRecord) -> None:
+        for container in self.records.containers_of(record.id):
+            with self.containers.lock(container.id):
+                self.containers.stop(container, 0)
+        if record.infra_pid:
+            namespaces.reap(record.infra_pid)
+        if record.network_attached:
+            self.network.detach(pod_identity(record), record.netns_path)
+            record.network_attached = False
+        record.state = "NOTREADY"
+        self.records.save_sandbox(record)
+
+    def remove(self, record: SandboxRecord) -> None:
+        for container in self.records.containers_of(record.id):
+            with self.containers.lock(container.id):
+                self.containers.remove(container.id)
+        if record.network_attached:
+            with contextlib.suppress(NodelabError):
+                self.network.detach(pod_identity(record), record.netns_path)
+            record.network_attached = False
+        if record.infra_pid:
+            namespaces.reap(record.infra_pid)
+        namespaces.delete_netns(record.netns_name)
+        namespaces.unpin([record.ipc_path, record.uts_path])
+        cgroups.remove_empty(
+            cgroups.sandbox_cgroup_path(self.config.cgroup_root, record.cgroup_parent, record.id),
+            self.config.cgroup_root,
+        )
+        shutil.rmtree(self.records.sandbox_dir(record.id), ignore_errors=True)
+        self.records.forget_sandbox(record.id)
+
+    def ready(self, record: SandboxRecord) -> bool:
+        if record.state != "READY" or not record.setup_complete:
+            return False
+        return not record.netns_path or os.path.exists(record.netns_path)

@@ -35,15 +35,15 @@ from cri_api.v1 import api_pb2_grpc as cri_grpc
 from nodelab.host.commands import CommandError
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.containers import Containers
+from nodelab.runtime.cri.image_service import ImageService
+from nodelab.runtime.cri.runtime_service import RuntimeService
 from nodelab.runtime.events import EventBus
-from nodelab.runtime.images import ImageStore
+from nodelab.runtime.images.pull import Puller
+from nodelab.runtime.images.store import ImageStore
 from nodelab.runtime.network import CNINetwork, NoNetwork, PodNetwork
-from nodelab.runtime.pods import PodSandboxes
-from nodelab.runtime.pull import Puller
 from nodelab.runtime.records import RecordStore
-from nodelab.runtime.rpc_images import ImageService
-from nodelab.runtime.rpc_runtime import RuntimeService
-from nodelab.runtime.streaming import StreamingServer
+from nodelab.runtime.sandboxes import PodSandboxes
+from nodelab.runtime.streaming.server import StreamingServer
 
 log = logging.getLogger("nodelab.runtime")
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nodelab.host.commands import run
-from nodelab.runtime import cgroups, sandboxes
+from nodelab.runtime import cgroups, namespaces
 
 
 @dataclass
@@ -82,7 +82,7 @@ def apply_teardown(plan: TeardownPlan, runc: str = "runc") -> None:
     for target in plan.mounts:
         run(["umount", "-l", target], check=False)
     for name in plan.netns:
-        sandboxes.delete_netns(name)
+        namespaces.delete_netns(name)
     for path, stop_at in plan.cgroups:
         stop = stop_at or os.path.dirname(path.rstrip("/"))
         cgroups.remove_empty(path, stop)

@@ -8,8 +8,8 @@ import pytest
 
 from nodelab.errors import NodelabError
 from nodelab.oci.image import Entry, ImageConfig, Layer, build_image
-from nodelab.runtime.images import ImageStore
-from nodelab.runtime.pull import Puller
+from nodelab.runtime.images.pull import Puller
+from nodelab.runtime.images.store import ImageStore
 
 from .cri_env import need_root
 from .cri_registry import LocalRegistry, busybox_layer, corrupt_blob, push_busybox, push_index
@@ -88,7 +88,7 @@ def test_pull_with_basic_auth_from_cri_auth_config(tmp_path: Path) -> None:
 
     from cri_api.v1 import api_pb2 as cri
 
-    from nodelab.runtime.rpc_images import credentials
+    from nodelab.runtime.cri.image_service import credentials
 
     from .cri_registry import local_registry
 

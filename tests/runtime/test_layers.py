@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.runtime.layers import LayerEscape, chain_ids, safe_member_path, unpack_layer
+from nodelab.runtime.images.layers import LayerEscape, chain_ids, safe_member_path, unpack_layer
 
 from .cri_env import need_root
 

@@ -10,10 +10,15 @@ from cri_api.v1 import api_pb2 as cri
 
 from nodelab.errors import NodelabError
 from nodelab.runtime.cgroups import container_cgroup_path, sandbox_cgroup_path
-from nodelab.runtime.platforms import Platform, choose_manifest
-from nodelab.runtime.sandboxes import netns_name, render_hosts, render_resolv_conf
-from nodelab.runtime.streaming import status_message
-from nodelab.runtime.websocket import Connection, accept_key, choose_protocol, encode_frame
+from nodelab.runtime.images.platforms import Platform, choose_manifest
+from nodelab.runtime.namespaces import netns_name, render_hosts, render_resolv_conf
+from nodelab.runtime.streaming.server import status_message
+from nodelab.runtime.streaming.websocket import (
+    Connection,
+    accept_key,
+    choose_protocol,
+    encode_frame,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -20,7 +20,7 @@ import urllib.parse
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
-from nodelab.runtime.websocket import Connection
+from nodelab.runtime.streaming.websocket import Connection
 
 from .cri_env import Endpoint
 from .cri_pod import Pod

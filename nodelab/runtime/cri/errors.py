@@ -18,7 +18,7 @@ import grpc
 
 from nodelab.errors import NodelabError
 from nodelab.runtime.containers import ExecTimeout
-from nodelab.runtime.images import ImageNotFound
+from nodelab.runtime.images.store import ImageNotFound
 from nodelab.runtime.records import NameReserved
 from nodelab.runtime.spec import SpecError
 

@@ -17,8 +17,8 @@ import struct
 import threading
 from typing import Any
 
-from nodelab.runtime.channels import pump_to_channel
-from nodelab.runtime.websocket import Connection
+from nodelab.runtime.streaming.channels import pump_to_channel
+from nodelab.runtime.streaming.websocket import Connection
 
 CLONE_NEWNET = 0x40000000
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nodelab.runtime.websocket import Connection
+from nodelab.runtime.streaming.websocket import Connection
 
 CHUNK = 32768
 

@@ -1,8 +1,8 @@
 """What every part of the RuntimeService shares: the stores, lookups that answer NOT_FOUND, and
 publishing container events (GetContainerEvents).
 
-The service is split by topic: lifecycle of sandboxes and containers (`rpc_runtime.py`), exec
-and streaming (`rpc_exec.py`), stats and events (`rpc_stats.py`).
+The service is split by topic: lifecycle of sandboxes and containers (`runtime_service.py`),
+exec and streaming (`streaming_calls.py`), stats and events (`stats_calls.py`).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
 
-from nodelab.runtime import convert
 from nodelab.runtime.containers import Containers
+from nodelab.runtime.cri import convert
+from nodelab.runtime.cri.errors import InvalidArgument, NotFound
 from nodelab.runtime.events import EventBus
-from nodelab.runtime.images import ImageStore
-from nodelab.runtime.pods import PodSandboxes
+from nodelab.runtime.images.store import ImageStore
 from nodelab.runtime.records import ContainerRecord, RecordStore, SandboxRecord
-from nodelab.runtime.rpc_errors import InvalidArgument, NotFound
-from nodelab.runtime.streaming import StreamingServer
+from nodelab.runtime.sandboxes import PodSandboxes
+from nodelab.runtime.streaming.server import StreamingServer
 
 
 class RuntimeServiceBase:

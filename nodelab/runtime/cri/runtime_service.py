@@ -1,6 +1,6 @@
 """The CRI `runtime.v1.RuntimeService`: Version, Status, and the lifecycle of sandboxes and
-containers, on top of PodSandboxes and Containers (exec and streaming in `rpc_exec.py`, stats
-and events in `rpc_stats.py`, shared lookups in `rpc_base.py`).
+containers, on top of PodSandboxes and Containers (exec and streaming in `streaming_calls.py`,
+stats and events in `stats_calls.py`, shared lookups in `base.py`).
 
 Handlers validate the request (missing metadata -> INVALID_ARGUMENT, unknown ID -> NOT_FOUND),
 take the per-container lock where state changes, and answer with messages built in `convert.py`.
@@ -19,12 +19,13 @@ import grpc
 from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
-from nodelab.runtime import convert, spec
+from nodelab.runtime import spec
 from nodelab.runtime.config import CRI_API_VERSION, KUBE_API_VERSION, RUNTIME_NAME, RUNTIME_VERSION
+from nodelab.runtime.cri import convert
+from nodelab.runtime.cri.errors import InvalidArgument, NotFound, Unimplemented, rpc
+from nodelab.runtime.cri.stats_calls import StatsRPCs
+from nodelab.runtime.cri.streaming_calls import ExecRPCs
 from nodelab.runtime.records import encode_proto
-from nodelab.runtime.rpc_errors import InvalidArgument, NotFound, Unimplemented, rpc
-from nodelab.runtime.rpc_exec import ExecRPCs
-from nodelab.runtime.rpc_stats import StatsRPCs
 
 
 def new_id() -> str:

@@ -1,7 +1,7 @@
 """The small part of RFC 6455 (WebSocket) the streaming server needs: handshake and frames.
 
 Kubernetes streams exec, attach and port-forward over WebSocket with one *channel byte* leading
-every binary message (see `streaming.py`). This module knows nothing of channels: it accepts an
+every binary message (see `server.py`). This module knows nothing of channels: it accepts an
 upgrade (choosing the first sub-protocol both sides speak), reads whole messages (reassembling
 fragments, answering pings, unmasking client frames) and writes unmasked binary frames, as a
 server must.

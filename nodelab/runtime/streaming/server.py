@@ -45,13 +45,13 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from nodelab.runtime.channels import pump_to_channel
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.containers import Containers
 from nodelab.runtime.monitor import read_exit, resize
-from nodelab.runtime.portforward import forward_ports
 from nodelab.runtime.records import RecordStore
-from nodelab.runtime.websocket import Connection, choose_protocol, handshake_response
+from nodelab.runtime.streaming.channels import pump_to_channel
+from nodelab.runtime.streaming.portforward import forward_ports
+from nodelab.runtime.streaming.websocket import Connection, choose_protocol, handshake_response
 
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
 CLOSE_SIGNAL = 255

@@ -8,9 +8,9 @@ from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
 
-from nodelab.runtime import cgroups, sandboxes
+from nodelab.runtime import cgroups, namespaces
 from nodelab.runtime.containers import Containers, LiveState
-from nodelab.runtime.images import ImageRecord
+from nodelab.runtime.images.store import ImageRecord
 from nodelab.runtime.records import ContainerRecord, SandboxRecord, decode_proto
 
 
@@ -154,7 +154,7 @@ def sandbox_stats(record: SandboxRecord, containers: Containers) -> Any:
     stats.linux.memory.rss_bytes.value = rss
     stats.linux.process.timestamp = now
     stats.linux.process.process_count.value = procs
-    counters = sandboxes.interface_stats(record.netns_name) if record.netns_name else None
+    counters = namespaces.interface_stats(record.netns_name) if record.netns_name else None
     if counters is not None:
         stats.linux.network.timestamp = now
         iface = stats.linux.network.default_interface

@@ -1,5 +1,5 @@
 """ContainerStats, ListContainerStats, PodSandboxStats, ListPodSandboxStats (from cgroups and
-the pod netns, see `convert.py` and `cgroups.py`) and the GetContainerEvents stream.
+the pod netns, see `convert.py` and `runtime/cgroups.py`) and the GetContainerEvents stream.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 import grpc
 from cri_api.v1 import api_pb2 as cri
 
-from nodelab.runtime import convert
-from nodelab.runtime.rpc_base import RuntimeServiceBase
-from nodelab.runtime.rpc_errors import rpc
+from nodelab.runtime.cri import convert
+from nodelab.runtime.cri.base import RuntimeServiceBase
+from nodelab.runtime.cri.errors import rpc
 
 
 class StatsRPCs(RuntimeServiceBase):

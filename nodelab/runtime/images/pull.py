@@ -34,9 +34,9 @@ from nodelab.oci.digests import DigestMismatch, validate_digest
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.mediatypes import INDEX_TYPES, MANIFEST_TYPES
 from nodelab.oci.reference import ImageReference
-from nodelab.runtime.images import ImageRecord, ImageStore
-from nodelab.runtime.layers import chain_ids, unpack_layer
-from nodelab.runtime.platforms import Platform, choose_manifest, host
+from nodelab.runtime.images.layers import chain_ids, unpack_layer
+from nodelab.runtime.images.platforms import Platform, choose_manifest, host
+from nodelab.runtime.images.store import ImageRecord, ImageStore
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 from nodelab.errors import NodelabError
 from nodelab.oci.reference import ImageReference, InvalidImageReference
-from nodelab.runtime import convert
-from nodelab.runtime.images import ImageStore
-from nodelab.runtime.pull import Credentials, Puller
+from nodelab.runtime.cri import convert
+from nodelab.runtime.cri.errors import InvalidArgument, rpc
+from nodelab.runtime.images.pull import Credentials, Puller
+from nodelab.runtime.images.store import ImageStore
 from nodelab.runtime.records import RecordStore
-from nodelab.runtime.rpc_errors import InvalidArgument, rpc
 
 
 def credentials(auth: Any) -> Credentials:

@@ -2,7 +2,7 @@
 
 ExecSync runs to completion inside the RPC (with its timeout); the three streaming RPCs only
 register the request with the streaming server and return its one-time URL (see
-`streaming.py`).
+`runtime/streaming/server.py`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 import grpc
 from cri_api.v1 import api_pb2 as cri
 
+from nodelab.runtime.cri.base import RuntimeServiceBase
+from nodelab.runtime.cri.errors import InvalidArgument, Unimplemented, rpc
 from nodelab.runtime.monitor import reopen_log
-from nodelab.runtime.rpc_base import RuntimeServiceBase
-from nodelab.runtime.rpc_errors import InvalidArgument, Unimplemented, rpc
-from nodelab.runtime.streaming import StreamingServer
+from nodelab.runtime.streaming.server import StreamingServer
 
 
 class ExecRPCs(RuntimeServiceBase):

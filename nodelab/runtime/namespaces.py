@@ -1,0 +1,150 @@
+"""Pod sandboxes: pinned namespaces, the pod's /etc files and its network, without a pause process.
+
+A sandbox is what containers of one pod share. containerd builds it around a *pause container*
+(a process that only sleeps, whose namespaces the others join). nodelab does what CRI-O does with
+`pinns`: it creates the namespaces and keeps them alive by bind-mounting them to files, so no
+process is needed:
+
+    net  `ip netns add <prefix>-<id12>`   -> /run/netns/<prefix>-<id12> (shows in `ip netns list`)
+    ipc  `unshare --ipc=<dir>/ns/ipc`      -> a bind mount of the namespace file
+    uts  `unshare --uts=<dir>/ns/uts hostname <pod hostname>`
+
+The one exception is a shared PID namespace (`shareProcessNamespace: true`): a PID namespace
+dies with its first process, so for those pods alone the runtime starts a tiny infra process
+(`unshare --pid --fork sleep infinity`) and containers join its namespace.
+
+The sandbox also owns the files the pod's containers bind-mount:
+
+- `hostname`, `hosts` (localhost lines plus `<pod IP> <hostname>`), `resolv.conf` rendered from
+  the kubelet's DNSConfig (servers, search, options), or the node's own when DNSConfig is empty.
+
+Sysctls from the pod spec go into each container's OCI spec (applied by runc in the shared
+namespaces); `net.*` ones are also written into the netns right away so they hold before the
+first container starts. Port mappings are handed to CNI plugins as the `portMappings` capability.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nodelab.host.commands import run
+
+
+def render_hosts(hostname: str, ip: str) -> str:
+    lines = [
+        "# Kubernetes-managed hosts file (written by the nodelab runtime).",
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost ip6-localhost ip6-loopback",
+        "fe00::0\tip6-localnet",
+        "fe00::0\tip6-mcastprefix",
+        "fe00::1\tip6-allnodes",
+        "fe00::2\tip6-allrouters",
+    ]
+    if ip:
+        lines.append(f"{ip}\t{hostname}")
+    return "\n".join(lines) + "\n"
+
+
+def render_resolv_conf(dns: Any, node_resolv: str) -> str:
+    """resolv.conf from a CRI DNSConfig; the node's file when the kubelet sends none."""
+    if dns is None or not (dns.servers or dns.searches or dns.options):
+        return node_resolv
+    lines = []
+    if dns.searches:
+        lines.append("search " + " ".join(dns.searches))
+    lines += [f"nameserver {server}" for server in dns.servers]
+    if dns.options:
+        lines.append("options " + " ".join(dns.options))
+    return "\n".join(lines) + "\n"
+
+
+def netns_name(prefix: str, sandbox_id: str) -> str:
+    return f"{prefix}-{sandbox_id[:12]}"
+
+
+def create_netns(name: str) -> str:
+    run(["ip", "netns", "add", name])
+    run(["ip", "-n", name, "link", "set", "lo", "up"])
+    return f"/run/netns/{name}"
+
+
+def delete_netns(name: str) -> None:
+    if name and os.path.exists(f"/run/netns/{name}"):
+        run(["ip", "netns", "delete", name], check=False)
+
+
+def pin_namespaces(ns_dir: Path, hostname: str) -> tuple[str, str]:
+    """Create and pin ipc and uts namespaces (setting the hostname); return their paths."""
+    ns_dir.mkdir(parents=True, exist_ok=True)
+    ipc, uts = ns_dir / "ipc", ns_dir / "uts"
+    ipc.touch()
+    uts.touch()
+    run(["unshare", f"--ipc={ipc}", f"--uts={uts}", "hostname", hostname or "localhost"])
+    return str(ipc), str(uts)
+
+
+def start_pid_infra(ns_dir: Path) -> tuple[int, str]:
+    """Start the infra process that holds a shared PID namespace; return (pid, ns path)."""
+    ns_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--kill-child", "sleep", "infinity"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(200):
+        try:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        if children:
+            return proc.pid, f"/proc/{children[0]}/ns/pid"
+        time.sleep(0.005)
+    return proc.pid, f"/proc/{proc.pid}/ns/pid_for_children"
+
+
+def unpin(paths: Sequence[str]) -> None:
+    for path in paths:
+        if path and os.path.exists(path):
+            subprocess.run(["umount", path], capture_output=True, check=False)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def apply_net_sysctls(netns: str, sysctls: dict[str, str]) -> None:
+    for key, value in sorted(sysctls.items()):
+        if key.startswith("net."):
+            run(["ip", "netns", "exec", netns, "sysctl", "-q", "-w", f"{key}={value}"])
+
+
+def interface_stats(netns: str, ifname: str = "eth0") -> tuple[int, int, int, int] | None:
+    """(rx bytes, rx errors, tx bytes, tx errors) of an interface in a netns, or None."""
+    result = run(["ip", "-n", netns, "-j", "-s", "link", "show", ifname], check=False)
+    if result.returncode != 0:
+        return None
+    try:
+        stats = json.loads(result.stdout)[0]["stats64"]
+        return (int(stats["rx"]["bytes"]), int(stats["rx"]["errors"]),
+                int(stats["tx"]["bytes"]), int(stats["tx"]["errors"]))
+    except (ValueError, KeyError, IndexError):
+        return None
+
+
+def reap(pid: int) -> None:
+    """Kill an infra process we started and collect it so no zombie stays behind."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, 9)
+    for _ in range(100):
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return  # not our child (the runtime restarted since): init reaps it
+        if done:
+            return
+        time.sleep(0.01)
