@@ -40,7 +40,7 @@ from nodelab.kubelet.heartbeat import (
     should_post_status,
 )
 from nodelab.kubelet.machine import read_machine
-from nodelab.kubelet.node import node_object, node_status
+from nodelab.kubelet.node import allocatable_values, capacity_values, node_object, node_status
 from nodelab.kubelet.pods.manager import PodManager
 from nodelab.kubelet.pods.worker import PodSettings
 from nodelab.kubelet.registration import register_node
@@ -118,6 +118,8 @@ class Kubelet:
             node_name=self.name, node_ip=self.settings.node_ip,
             state_dir=self.settings.state_dir, log_root=self.settings.state_dir / "logs" / "pods",
             memory_capacity=self._facts().memory_bytes,
+            allocatable=allocatable_values(capacity_values(self._facts(), self.config),
+                                           self.config),
             runtime_name=self.runtime_version.split("://")[0],
             cgroup_root=self.config.cgroup_root,
             backoff_max=self.config.crash_loop_back_off_max,

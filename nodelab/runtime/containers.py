@@ -212,6 +212,7 @@ class Containers:
             pid_path=sandbox.pid_path or None,
             etc_files=etc,
             sysctls=sysctls,
+            hostname=sandbox_config.hostname or os.uname().nodename,
         )
         facts = HostFacts(
             min_oom_score_adj=self.oom_floor,

@@ -10,7 +10,8 @@ Merge rules (containerd `getProcessArgs`, `WithUser`, `WithEnv`):
 
 - args: the CRI `command` replaces the image `Entrypoint` and the CRI `args` replace `Cmd`;
   if CRI sets a command but no args, the image `Cmd` is *not* used.
-- env: the image `Env`, then CRI envs, a later `KEY` replacing an earlier one.
+- env: `HOSTNAME` (the sandbox's hostname), then the image `Env`, then CRI envs, a later `KEY`
+  replacing an earlier one.
 - cwd: CRI `working_dir`, else the image `WorkingDir`, else `/`.
 - user: `run_as_username` or `run_as_user`/`run_as_group` from the security context, else the
   image `User` (`uid`, `uid:gid`, `name`, `name:group`), names looked up in the image's
@@ -79,6 +80,7 @@ class SandboxContext:
     pid_path: str | None = None
     etc_files: Mapping[str, str] = field(default_factory=dict)
     sysctls: Mapping[str, str] = field(default_factory=dict)
+    hostname: str = ""
 
 
 @dataclass(frozen=True)
@@ -345,7 +347,8 @@ def container_spec(
         "terminal": bool(config.tty),
         "user": user,
         "args": process_args(config, image),
-        "env": merge_env(list(image.get("Env") or []), envs),
+        "env": merge_env([f"HOSTNAME={sandbox.hostname}"] * bool(sandbox.hostname)
+                         + list(image.get("Env") or []), envs),
         "cwd": config.working_dir or str(image.get("WorkingDir") or "") or "/",
         "capabilities": {k: list(caps) for k in ("bounding", "effective", "permitted")},
         "noNewPrivileges": bool(security is not None and security.no_new_privs),

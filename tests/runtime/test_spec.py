@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
@@ -56,6 +58,17 @@ def test_env_cri_overrides_image_and_workdir_falls_back() -> None:
                 {"Cmd": ["sh"], "Env": ["PATH=/bin", "A=1"], "WorkingDir": "/w"})
     assert spec["process"]["env"] == ["PATH=/bin", "A=2", "B=3"]
     assert spec["process"]["cwd"] == "/w"
+
+
+@pytest.mark.unit
+def test_hostname_env_comes_first_and_the_config_may_override_it() -> None:
+    named = dataclasses.replace(SANDBOX, hostname="web-0")
+    spec = container_spec(cfg(), {"Cmd": ["sh"], "Env": ["PATH=/bin"]}, named, "/r", "/c",
+                          HostFacts())
+    assert spec["process"]["env"] == ["HOSTNAME=web-0", "PATH=/bin"]
+    spec = container_spec(cfg(envs=[cri.KeyValue(key="HOSTNAME", value="mine")]),
+                          {"Cmd": ["sh"]}, named, "/r", "/c", HostFacts())
+    assert "HOSTNAME=mine" in spec["process"]["env"]
 
 
 @pytest.mark.unit

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nodelab.kubelet.pods.env import EnvSources, command_and_args, container_env
 from nodelab.kubelet.pods.qos import cgroup_parent, container_resources
-from nodelab.kubelet.pods.volumes import field_value
 
 Obj = Mapping[str, Any]
 
@@ -93,23 +93,16 @@ def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
     }
 
 
-def _env(pod: Obj, container: Obj, fetch_value: Any) -> list[dict[str, str]]:
-    envs = []
-    for item in container.get("env") or []:
-        value = item.get("value")
-        source = item.get("valueFrom") or {}
-        if value is None and "fieldRef" in source:
-            value = field_value(pod, source["fieldRef"].get("fieldPath", ""))
-        elif value is None and fetch_value is not None and source:
-            value = fetch_value(pod, source)
-        envs.append({"key": item["name"], "value": "" if value is None else str(value)})
-    return envs
-
-
 def container_config(pod: Obj, container: Obj, *, attempt: int, image: str,
                      mounts: list[dict[str, Any]], memory_capacity: int,
-                     init: bool = False, fetch_value: Any = None) -> dict[str, Any]:
+                     init: bool = False,
+                     envs: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """The ContainerConfig; `envs` is the environment `env.container_env` computed (without
+    it, the one the pod alone gives: no ConfigMaps, Secrets or services)."""
     name = container["name"]
+    if envs is None:
+        envs = container_env(pod, container, EnvSources(fetch=lambda *_: None)).envs
+    command, args = command_and_args(container, envs)
     security = container.get("securityContext") or {}
     pod_security = (pod.get("spec") or {}).get("securityContext") or {}
     linux_security: dict[str, Any] = {}
@@ -132,10 +125,10 @@ def container_config(pod: Obj, container: Obj, *, attempt: int, image: str,
     return {
         "metadata": {"name": name, "attempt": attempt},
         "image": {"image": image},
-        "command": list(container.get("command") or []),
-        "args": list(container.get("args") or []),
+        "command": command,
+        "args": args,
         "workingDir": container.get("workingDir", ""),
-        "envs": _env(pod, container, fetch_value),
+        "envs": [{"key": k, "value": v} for k, v in envs],
         "mounts": mounts,
         "labels": labels,
         "annotations": {RESTART_COUNT: str(attempt)},

@@ -50,6 +50,9 @@ class PodManager:
             "pods", lister(api_client, "pods"), self._on_pods,
             field_selector=f"spec.nodeName={settings.node_name}")
         self.sources = VolumeSources(fetch=self._fetch, token=self._token)
+        self.services = Store()  # for the containers' service environment variables
+        self.services_reflector = Reflector("services", lister(api_client, "services"),
+                                            self.services.handle)
         self._stopping = threading.Event()
         self._pleg = threading.Thread(target=self._relist, name="pleg", daemon=True)
 
@@ -78,6 +81,12 @@ class PodManager:
             "/token", request)
         return str((answer.get("status") or {}).get("token") or "")
 
+    def _services(self) -> list[dict[str, Any]] | None:
+        """Every Service, or None until they have been listed once."""
+        if not self.services_reflector.synced.is_set():
+            return None
+        return self.services.list("services")
+
     # --- workers -----------------------------------------------------------------------------
 
     def lookup(self, uid: str) -> dict[str, Any] | None:
@@ -103,7 +112,7 @@ class PodManager:
         worker = self.workers.get(uid)
         if worker is None or worker.done.is_set():
             worker = PodWorker(uid, self.lookup, self.runtime, self.rest, self.settings,
-                               self.sources)
+                               self.sources, self._services)
             if evicted:
                 worker.evict()  # before its first sync
             self.workers[uid] = worker
@@ -210,6 +219,7 @@ class PodManager:
                     self._worker(uid).wake()
 
     def start(self) -> None:
+        self.services_reflector.start()
         self.reflector.start()
         self._pleg.start()
         if self.reflector.synced.wait(60):
@@ -221,6 +231,7 @@ class PodManager:
     def stop(self) -> None:
         self._stopping.set()
         self.reflector.stop()
+        self.services_reflector.stop()
         with self._lock:
             for worker in self.workers.values():
                 worker.stop()

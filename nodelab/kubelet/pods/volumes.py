@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.kubelet.pods.downward import field_value
 
 Obj = Mapping[str, Any]
 Fetch = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) -> object
@@ -92,25 +93,6 @@ def _secret_files(source: Obj, namespace: str, sources: VolumeSources,
     data = {k: base64.b64decode(v) for k, v in (found.get("data") or {}).items()}
     data |= {k: v.encode() for k, v in (found.get("stringData") or {}).items()}
     return _key_files(data, source.get("items"))
-
-
-def field_value(pod: Obj, path: str) -> str:
-    metadata = pod.get("metadata") or {}
-    if path in ("metadata.labels", "metadata.annotations"):
-        values = metadata.get(path.split(".")[1]) or {}
-        return "\n".join(f'{k}="{v}"' for k, v in sorted(values.items()))
-    if path.startswith("metadata.labels['") or path.startswith("metadata.annotations['"):
-        kind, key = path.split("['", 1)
-        return str((metadata.get(kind.split(".")[1]) or {}).get(key.rstrip("']"), ""))
-    simple = {
-        "metadata.name": metadata.get("name"), "metadata.namespace": metadata.get("namespace"),
-        "metadata.uid": metadata.get("uid"),
-        "spec.nodeName": (pod.get("spec") or {}).get("nodeName"),
-        "spec.serviceAccountName": (pod.get("spec") or {}).get("serviceAccountName"),
-        "status.podIP": (pod.get("status") or {}).get("podIP"),
-        "status.hostIP": (pod.get("status") or {}).get("hostIP"),
-    }
-    return str(simple.get(path) or "")
 
 
 def _downward_files(items: list[Obj], pod: Obj) -> dict[str, bytes]:

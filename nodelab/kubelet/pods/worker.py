@@ -34,6 +34,7 @@ from nodelab.errors import NodelabError
 from nodelab.kube.events import event_for
 from nodelab.kube.rest import Rest
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
+from nodelab.kubelet.pods.env import EnvError, EnvSources, container_env
 from nodelab.kubelet.pods.pleg import settled
 from nodelab.kubelet.pods.pod_cgroup import apply_pod_cgroup, pod_limits
 from nodelab.kubelet.pods.probes import ProbeTracker, run_probe
@@ -68,6 +69,7 @@ class PodSettings:
     cluster_dns: tuple[str, ...] = ()
     cgroup_root: str = "/"
     resync: float = 1.0
+    allocatable: dict[str, int] = field(default_factory=dict)  # for resourceFieldRef
     idle_resync: float = 10.0  # a settled pod's resync (upstream's syncFrequency is 1 min)
 
 
@@ -92,8 +94,10 @@ class ContainerMemory:
 
 class PodWorker:
     def __init__(self, uid: str, lookup: Callable[[str], Obj | None], runtime: PodRuntime,
-                 rest: Rest, settings: PodSettings, sources: VolumeSources) -> None:
+                 rest: Rest, settings: PodSettings, sources: VolumeSources,
+                 services: Callable[[], list[Obj] | None] = lambda: []) -> None:
         self.uid = uid
+        self.services = services  # the node's view of every Service; None until listed
         self.lookup = lookup
         self.runtime = runtime
         self.rest = rest
@@ -261,10 +265,19 @@ class PodWorker:
         if self.evicted or self.ensure_image(pod, container, sandbox_conf) is None:
             return False
         try:
+            env = container_env(pod, container, self.env_sources(sandbox_id))
+        except EnvError as exc:  # retried on the next sync: starts once the source exists
+            memory.waiting = ("CreateContainerConfigError", str(exc))
+            self.event(pod, "Failed", f"Error: {exc}", "Warning")
+            return False
+        for reason, message in env.warnings:
+            self.event(pod, reason, message, "Warning")
+        try:
             mounts = container_mounts(container, volumes)
             config = container_config(pod, container, attempt=attempt,
                                       image=container["image"], mounts=mounts,
-                                      memory_capacity=self.settings.memory_capacity, init=init)
+                                      memory_capacity=self.settings.memory_capacity, init=init,
+                                      envs=env.envs)
             container_id = self.runtime.create_container(sandbox_id, config, sandbox_conf)
         except NodelabError as exc:
             memory.waiting = ("CreateContainerError", str(exc))
@@ -286,6 +299,12 @@ class PodWorker:
         memory.ready = False
         memory.probes = {}
         return True
+
+    def env_sources(self, sandbox_id: str) -> EnvSources:
+        pod_ip = self.runtime.sandbox_ip(sandbox_id)
+        return EnvSources(fetch=self.sources.fetch, services=self.services(),
+                          pod_ips=[pod_ip] if pod_ip else [], host_ips=[self.settings.node_ip],
+                          allocatable=self.settings.allocatable)
 
     def _latest(self, instances: list[Instance], name: str) -> Instance | None:
         return next((i for i in instances if i.name == name), None)
