@@ -41,6 +41,7 @@ from nodelab.kubelet.heartbeat import (
 )
 from nodelab.kubelet.machine import read_machine
 from nodelab.kubelet.node import allocatable_values, capacity_values, node_object, node_status
+from nodelab.kubelet.pods.dns import read_resolv_conf
 from nodelab.kubelet.pods.manager import PodManager
 from nodelab.kubelet.pods.worker import PodSettings
 from nodelab.kubelet.registration import register_node
@@ -122,6 +123,8 @@ class Kubelet:
                                            self.config),
             runtime_name=self.runtime_version.split("://")[0],
             cgroup_root=self.config.cgroup_root,
+            cluster_dns=self.config.cluster_dns, cluster_domain=self.config.cluster_domain,
+            node_resolv=read_resolv_conf(self.config.resolv_conf),
             backoff_max=self.config.crash_loop_back_off_max,
             backoff_initial=min(10.0, self.config.crash_loop_back_off_max)))
         self.evictor.pods = self.pods  # evictions now go through the pods' workers

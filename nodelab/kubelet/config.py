@@ -16,6 +16,9 @@ notebooks can shorten them (a 1 s status loop, a 2 s lease) without changing the
 | evictionMonitoringPeriod           | 10s              | how often signals are measured        |
 | maxPods                            | 110              | capacity `pods`                       |
 | crashLoopBackOff.maxContainerRestartPeriod | 300s     | CrashLoopBackOff cap (short demos)    |
+| clusterDNS                         | none             | pods' nameserver (ClusterFirst)       |
+| clusterDomain                      | none (kubeadm: cluster.local) | pods' search list        |
+| resolvConf                         | /etc/resolv.conf | base of the pods' DNS config          |
 
 Default `evictionHard`: memory.available<100Mi, nodefs.available<10%,
 imagefs.available<15%, nodefs.inodesFree<5%.
@@ -102,6 +105,9 @@ class KubeletConfig:
     register_schedulable: bool = True
     register_retry_cap: float = 7.0
     cgroup_root: str = "/"
+    cluster_dns: tuple[str, ...] = ()  # clusterDNS: the DNS Service's IPs pods resolve through
+    cluster_domain: str = "cluster.local"
+    resolv_conf: str = "/etc/resolv.conf"  # the node's resolver file (base of Default policy)
     crash_loop_back_off_max: float = 300.0  # crashLoopBackOff.maxContainerRestartPeriod
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
@@ -185,6 +191,6 @@ def _convert(name: str, raw: Any) -> Any:
             else:
                 taints.append(Taint(item["key"], item.get("value", ""), item["effect"]))
         return tuple(taints)
-    if name in ("authorized_users", "authorized_groups"):
+    if name in ("authorized_users", "authorized_groups", "cluster_dns"):
         return tuple(str(v) for v in raw or [])
     return raw

@@ -1,7 +1,8 @@
 """The demo images, built from the host's static busybox and pushed to the lab registry.
 
-- `busybox`: one layer holding /bin/busybox and a symlink per applet, plus /etc/passwd and
-  /etc/group; command `sh`.
+- `busybox`: one layer holding /bin/busybox and a symlink per applet, the scripts of
+  `image_tools` (a `wget` that survives `-T`, a `printenv`), /etc/passwd and /etc/group;
+  command `sh`.
 - `web`: busybox plus a second layer with `/web.sh`: busybox httpd on port 8080 serving a page
   that names the pod (`hello from <hostname>`) and `/healthz`; it stops on TERM.
 - `pause`: busybox with a command that sleeps forever and exits 0 on TERM, for pod sandboxes.
@@ -19,6 +20,7 @@ from nodelab.errors import NodelabError
 from nodelab.host.binaries import is_static_elf
 from nodelab.host.commands import run
 from nodelab.lab.context import LabContext
+from nodelab.lab.image_tools import TOOLS
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.image import BuiltImage, Entry, ImageConfig, Layer, build_image
 from nodelab.oci.push import push_image
@@ -67,8 +69,9 @@ def busybox_layer(busybox: Path = BUSYBOX) -> Layer:
     entries.append(Entry.dir("tmp", mode=0o1777))
     entries.append(Entry.file("bin/busybox", busybox.read_bytes(), mode=0o755))
     for applet in applets:
-        if applet != "bin/busybox" and applet.rsplit("/", 1)[0] in dirs:
+        if applet != "bin/busybox" and applet.rsplit("/", 1)[0] in dirs and applet not in TOOLS:
             entries.append(Entry.symlink(applet, "/bin/busybox"))
+    entries.extend(Entry.file(path, script.encode(), mode=0o755) for path, script in TOOLS.items())
     entries.append(Entry.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
                               b"nobody:x:65534:65534:nobody:/home:/bin/false\n"))
     entries.append(Entry.file("etc/group", b"root:x:0:\nnogroup:x:65534:\n"))

@@ -10,10 +10,11 @@ the ContainerConfig of CreateContainer. Labels and annotations follow the kubele
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nodelab.kubelet.pods.dns import PodDNS
 from nodelab.kubelet.pods.env import EnvSources, command_and_args, container_env
 from nodelab.kubelet.pods.qos import cgroup_parent, container_resources
 
@@ -39,28 +40,10 @@ def log_directory(log_root: Path, pod: Obj) -> Path:
     return log_root / f"{metadata['namespace']}_{metadata['name']}_{metadata['uid']}"
 
 
-def dns_config(pod: Obj, cluster_dns: Sequence[str], cluster_domain: str) -> dict[str, Any]:
-    spec = pod.get("spec") or {}
-    namespace = pod["metadata"]["namespace"]
-    policy = spec.get("dnsPolicy") or "ClusterFirst"
-    custom = spec.get("dnsConfig") or {}
-    servers: list[str] = []
-    searches: list[str] = []
-    options = ["ndots:5"] if policy == "ClusterFirst" and cluster_dns else []
-    if policy == "ClusterFirst" and cluster_dns:
-        servers = list(cluster_dns)
-        searches = [f"{namespace}.svc.{cluster_domain}", f"svc.{cluster_domain}", cluster_domain]
-    servers += custom.get("nameservers") or []
-    searches += custom.get("searches") or []
-    options += [f"{o['name']}:{o['value']}" if o.get("value") else o["name"]
-                for o in custom.get("options") or []]
-    return {"servers": servers, "searches": searches, "options": options}
-
-
 def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
-                   cluster_dns: Sequence[str] = (),
-                   cluster_domain: str = "cluster.local",
+                   dns: PodDNS | None = None,
                    cgroup_root: str = "/") -> dict[str, Any]:
+    """The PodSandboxConfig; `dns` as `dns.pod_dns` formed it (none: the runtime's default)."""
     metadata, spec = pod["metadata"], pod.get("spec") or {}
     port_mappings = []
     for container in spec.get("containers") or []:
@@ -80,7 +63,7 @@ def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
                      "uid": metadata["uid"], "attempt": attempt},
         "hostname": spec.get("hostname") or metadata["name"],
         "logDirectory": str(log_directory(log_root, pod)),
-        "dnsConfig": dns_config(pod, cluster_dns, cluster_domain),
+        "dnsConfig": dns.cri() if dns is not None else {},
         "portMappings": port_mappings,
         "labels": {**(metadata.get("labels") or {}), **pod_labels(pod)},
         "annotations": {**(metadata.get("annotations") or {}),

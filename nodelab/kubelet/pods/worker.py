@@ -34,6 +34,7 @@ from nodelab.errors import NodelabError
 from nodelab.kube.events import event_for
 from nodelab.kube.rest import Rest
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
+from nodelab.kubelet.pods.dns import ResolvConf, pod_dns
 from nodelab.kubelet.pods.env import EnvError, EnvSources, container_env
 from nodelab.kubelet.pods.pleg import settled
 from nodelab.kubelet.pods.pod_cgroup import apply_pod_cgroup, pod_limits
@@ -67,6 +68,8 @@ class PodSettings:
     backoff_max: float = 300.0
     backoff_reset: float = 600.0
     cluster_dns: tuple[str, ...] = ()
+    cluster_domain: str = "cluster.local"
+    node_resolv: ResolvConf = field(default_factory=ResolvConf)
     cgroup_root: str = "/"
     resync: float = 1.0
     allocatable: dict[str, int] = field(default_factory=dict)  # for resourceFieldRef
@@ -184,11 +187,15 @@ class PodWorker:
         sandboxes = self.runtime.sandboxes(self.uid)
         attempt = sandboxes[0].metadata.attempt if sandboxes else 0
         ready = next((s for s in sandboxes if s.state == 0), None)  # SANDBOX_READY
+        dns = pod_dns(pod, self.settings.node_resolv, self.settings.cluster_dns,
+                      self.settings.cluster_domain)
         config = sandbox_config(pod, attempt if ready else attempt + (1 if sandboxes else 0),
-                                self.settings.log_root, cluster_dns=self.settings.cluster_dns,
+                                self.settings.log_root, dns=dns,
                                 cgroup_root=self.settings.cgroup_root)
         if ready is not None:
             return str(ready.id), self.runtime.sandbox_ip(ready.id), config
+        for reason, message in dns.warnings:
+            self.event(pod, reason, message, "Warning")
         if self.evicted:  # evicted during this sync: the next one stops everything
             raise NodelabError(f"pod {self.uid} was evicted: no new sandbox")
         for old in self.runtime.containers(self.uid):

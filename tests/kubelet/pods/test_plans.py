@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
+from nodelab.kubelet.pods.dns import ResolvConf, pod_dns
 from nodelab.kubelet.pods.qos import (
     cgroup_parent,
     container_resources,
@@ -65,7 +66,8 @@ def test_cpu_and_oom_formulas() -> None:
 
 def test_sandbox_config_names_the_pod_and_its_ports(tmp_path: Path) -> None:
     spec_pod = pod(c(ports=[{"containerPort": 8080, "hostPort": 30080}]))
-    config = sandbox_config(spec_pod, 0, tmp_path, cluster_dns=["10.96.0.10"])
+    dns = pod_dns(spec_pod, ResolvConf(), ["10.96.0.10"], "cluster.local")
+    config = sandbox_config(spec_pod, 0, tmp_path, dns=dns)
     assert config["metadata"] == {"name": "web", "namespace": "default", "uid": "u1",
                                   "attempt": 0}
     assert config["hostname"] == "web"

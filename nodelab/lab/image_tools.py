@@ -1,0 +1,59 @@
+"""Shell tools the demo images put beside busybox's applets, where busybox-static falls short.
+
+Debian's busybox-static (the demo images' base) has two gaps a learner meets at once:
+
+- `wget -T SEC` crashes with SIGSEGV (exit code 139): the package is built without wget's
+  timeout feature, yet its option parser still accepts `-T` and stores the value through a
+  null pointer. The image's `/usr/bin/wget` is therefore a small script that takes `-T SEC`,
+  `-TSEC`, `-qT SEC` and `--timeout[=]SEC` out of the arguments and runs busybox's wget under
+  busybox's `timeout SEC` (a bound on the whole transfer, where upstream wget bounds each
+  network read); every other argument reaches busybox's wget as given.
+- `printenv` is not an applet. The image's `/usr/bin/printenv` prints the environment, or the
+  values of the variables named (exit code 1 when one is unset), as coreutils' printenv does.
+
+Both are plain POSIX sh run by busybox's own shell.
+"""
+
+from __future__ import annotations
+
+WGET = r"""#!/bin/sh
+# wget: busybox wget plus -T/--timeout (Debian's busybox-static crashes on -T; see
+# nodelab/lab/image_tools.py): -T SEC becomes busybox's `timeout SEC` around the transfer.
+secs=
+count=$#
+while [ "$count" -gt 0 ]; do
+  arg=$1; shift; count=$((count - 1))
+  case $arg in
+    --) set -- "$@" --
+        while [ "$count" -gt 0 ]; do set -- "$@" "$1"; shift; count=$((count - 1)); done ;;
+    -T|--timeout) secs=$1; shift; count=$((count - 1)) ;;
+    --timeout=*) secs=${arg#--timeout=} ;;
+    -T*) secs=${arg#-T} ;;
+    -[cqS]*T*)
+      set -- "$@" "${arg%%T*}"; secs=${arg#*T}
+      if [ -z "$secs" ]; then secs=$1; shift; count=$((count - 1)); fi ;;
+    *) set -- "$@" "$arg" ;;
+  esac
+done
+case $secs in
+  '') exec /bin/busybox wget "$@" ;;
+  *[!0-9]*) echo "wget: invalid number '$secs'" >&2; exit 1 ;;
+  *) exec /bin/busybox timeout "$secs" /bin/busybox wget "$@" ;;
+esac
+"""
+
+PRINTENV = r"""#!/bin/sh
+# printenv: the environment, or the values of the variables named (busybox has no printenv).
+[ $# -eq 0 ] && exec /bin/busybox env
+status=0
+for name in "$@"; do
+  case $name in
+    ''|[0-9]*|*[!A-Za-z0-9_]*) status=1; continue ;;
+  esac
+  if eval "[ -n \"\${$name+set}\" ]"; then eval "printf '%s\n' \"\$$name\""; else status=1; fi
+done
+exit $status
+"""
+
+# path in the image -> script; each replaces busybox's applet link of that name, if any
+TOOLS: dict[str, str] = {"usr/bin/wget": WGET, "usr/bin/printenv": PRINTENV}

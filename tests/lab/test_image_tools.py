@@ -1,0 +1,98 @@
+"""The demo images' own tools: `wget` that survives `-T`, `printenv` (nodelab/lab/image_tools.py).
+
+The scripts run here under the host's busybox (the very binary the images carry) against an
+HTTP server on loopback; tests/lab/test_pod_tools.py runs every tool inside a real pod.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from nodelab.lab.image_tools import PRINTENV, WGET
+
+BUSYBOX = Path("/bin/busybox")
+pytestmark = [
+    pytest.mark.unit,
+    pytest.mark.skipif(not BUSYBOX.exists(), reason="needs busybox-static (scripts/setup)"),
+]
+
+
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        body = b"hello from loopback\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_script(script: str, *args: str, env: dict[str, str] | None = None,
+               ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BUSYBOX), "sh", "-c", script, "tool", *args], env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_busybox_wget_still_crashes_on_T(url: str) -> None:
+    """The reason for the script: if this starts passing, the wrapper can go."""
+    crashed = subprocess.run([str(BUSYBOX), "wget", "-q", "-T", "5", "-O-", url],
+                             capture_output=True, timeout=30)
+    assert crashed.returncode in (-11, 139)
+
+
+@pytest.mark.parametrize("args", [
+    ["-qO-"],
+    ["-qO-", "-T", "5"],
+    ["-q", "-T5", "-O-"],
+    ["-qT", "5", "-O-"],
+    ["-qT5", "-O-"],
+    ["--timeout=5", "-qO-"],
+    ["--timeout", "5", "-qO-"],
+])
+def test_wget_fetches_with_every_timeout_spelling(url: str, args: list[str]) -> None:
+    result = run_script(WGET, *args, url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello from loopback\n"
+
+
+def test_wget_refuses_a_timeout_that_is_not_a_number(url: str) -> None:
+    result = run_script(WGET, "-T", "soon", "-qO-", url)
+    assert result.returncode == 1
+    assert "invalid number 'soon'" in result.stderr
+
+
+def test_wget_reports_a_refused_connection() -> None:
+    result = run_script(WGET, "-T", "5", "-qO-", "http://127.0.0.1:1/")
+    assert result.returncode == 1
+    assert "can't connect" in result.stderr
+
+
+def test_printenv_prints_named_values_and_fails_on_unset() -> None:
+    env = {"GREETING": "hello world", "EMPTY": "", "PATH": "/usr/bin:/bin"}
+    assert run_script(PRINTENV, "GREETING", env=env).stdout == "hello world\n"
+    assert run_script(PRINTENV, "EMPTY", env=env).stdout == "\n"
+    missing = run_script(PRINTENV, "GREETING", "NOPE", env=env)
+    assert (missing.returncode, missing.stdout) == (1, "hello world\n")
+    assert run_script(PRINTENV, "$(touch /tmp/x)", env=env).returncode == 1
+    everything = run_script(PRINTENV, env=env).stdout.splitlines()
+    assert "GREETING=hello world" in everything
