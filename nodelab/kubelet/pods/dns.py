@@ -77,8 +77,8 @@ def _unique(items: Sequence[str]) -> list[str]:
 
 def _merge_options(base: Sequence[str], extra: Sequence[dict[str, Any]]) -> list[str]:
     merged: dict[str, str] = {}
-    for option in base:
-        name, _, value = option.partition(":")
+    for text in base:
+        name, _, value = text.partition(":")
         merged[name] = value
     for option in extra:
         merged[str(option.get("name") or "")] = str(option.get("value") or "")
