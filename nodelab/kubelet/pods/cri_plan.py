@@ -10,7 +10,7 @@ the ContainerConfig of CreateContainer. Labels and annotations follow the kubele
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
