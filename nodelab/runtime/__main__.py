@@ -15,6 +15,7 @@ from nodelab.cni.invoker import default_plugin_path
 from nodelab.errors import NodelabError
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.hostns import rejoin_host_mount_namespace
+from nodelab.runtime.images.layers import DEFAULT_MAX_LAYER_BYTES
 from nodelab.runtime.server import RuntimeServer
 
 
@@ -37,6 +38,9 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
     parser.add_argument("--pids-limit", type=int, default=0)
     parser.add_argument("--stream-address", default="127.0.0.1")
     parser.add_argument("--stream-port", type=int, default=0)
+    parser.add_argument("--max-layer-size", type=int, default=DEFAULT_MAX_LAYER_BYTES,
+                        help="largest uncompressed image layer unpacked, in bytes (a pull of a "
+                             "larger one fails: decompression bombs stop there)")
     parser.add_argument("--runc", default="runc")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
@@ -54,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
         pids_limit=args.pids_limit,
         stream_address=args.stream_address,
         stream_port=args.stream_port,
+        max_layer_size=args.max_layer_size,
     )
 
 

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nodelab.runtime.images.layers import DEFAULT_MAX_LAYER_BYTES
+
 RUNTIME_NAME = "nodelab"
 RUNTIME_VERSION = "0.1.0"
 CRI_API_VERSION = "v1"
@@ -28,6 +30,7 @@ class RuntimeConfig:
     pids_limit: int = 0
     stream_address: str = "127.0.0.1"
     stream_port: int = 0
+    max_layer_size: int = DEFAULT_MAX_LAYER_BYTES
 
     def __post_init__(self) -> None:
         if not self.netns_prefix:

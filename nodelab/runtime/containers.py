@@ -42,6 +42,7 @@ from typing import Any
 from cri_api.v1 import api_pb2 as cri
 
 from nodelab.errors import NodelabError
+from nodelab.host.beneath import remove_tree
 from nodelab.host.commands import CommandError, run
 from nodelab.runtime import cgroups
 from nodelab.runtime.config import RuntimeConfig
@@ -331,7 +332,7 @@ class Containers:
         cgroups.remove_empty(record.cgroups_path, self.config.cgroup_root)
         self.paths(container_id).exit_file.unlink(missing_ok=True)
         shutil.rmtree(self.config.attach_dir / container_id, ignore_errors=True)
-        shutil.rmtree(bundle, ignore_errors=True)
+        remove_tree(bundle, ignore_errors=True)  # its upper dir can be any depth
         self.records.forget_container(container_id)
         with self.records.lock:
             self._locks.pop(container_id, None)

@@ -117,7 +117,8 @@ class RuntimeServer:
         cri_grpc.add_RuntimeServiceServicer_to_server(  # type: ignore[no-untyped-call]
             self.runtime_service, server)
         cri_grpc.add_ImageServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            ImageService(self.images, Puller(self.images, self.config.insecure_registries),
+            ImageService(self.images, Puller(self.images, self.config.insecure_registries,
+                                                max_layer_size=self.config.max_layer_size),
                          self.records), server)
         server.add_insecure_port(f"unix://{socket}")
         self.streaming.start()

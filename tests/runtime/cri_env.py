@@ -46,6 +46,7 @@ class Endpoint:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     runtime: subprocess.Popen[bytes] | None = None
     restart: Any = None
+    runtime_args: list[str] = field(default_factory=list)
 
     def channel(self) -> grpc.Channel:
         return grpc.insecure_channel(f"unix://{self.socket}")
@@ -135,7 +136,8 @@ def start_nodelab_runtime(endpoint: Endpoint, log: Path) -> subprocess.Popen[byt
             "--cni-conf-dir", str(conf), "--cni-bin-dir", "/usr/lib/cni",
             "--cgroup-root", f"nodelab/nlt{endpoint.uid}", "--netns-prefix", f"nlt{endpoint.uid}",
             "--insecure-registry", REGISTRY,
-            "--log-level", os.environ.get("NODELAB_RUNTIME_LOG", "WARNING")]
+            "--log-level", os.environ.get("NODELAB_RUNTIME_LOG", "WARNING"),
+            *endpoint.runtime_args]
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=out, cwd=REPO,
                                 env=dict(os.environ, PYTHONPATH=str(REPO)))
@@ -189,9 +191,11 @@ def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM
 
 
 @contextlib.contextmanager
-def nodelab_endpoint(tmp: Path, registry: LocalRegistry) -> Iterator[Endpoint]:
+def nodelab_endpoint(tmp: Path, registry: LocalRegistry,
+                     runtime_args: list[str] | None = None) -> Iterator[Endpoint]:
     uid, node, state, reg = start_node(tmp, registry)
-    endpoint = Endpoint("nodelab", tmp / "cri.sock", uid, node, state, processes=[reg])
+    endpoint = Endpoint("nodelab", tmp / "cri.sock", uid, node, state, processes=[reg],
+                        runtime_args=list(runtime_args or []))
     log = tmp / "runtime.log"
     try:
         endpoint.runtime = start_nodelab_runtime(endpoint, log)

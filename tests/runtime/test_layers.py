@@ -51,7 +51,7 @@ def test_chain_ids_follow_the_oci_formula() -> None:
 @pytest.mark.unit
 @pytest.mark.parametrize("name", ["../etc/passwd", "a/../../b", "./x/../../y"])
 def test_dotdot_names_are_rejected(name: str) -> None:
-    with pytest.raises(LayerEscape, match="escapes the root"):
+    with pytest.raises(LayerEscape, match="leave its root"):
         safe_member_path(name)
 
 
@@ -74,7 +74,7 @@ def test_writing_through_a_symlink_is_refused(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     data = make_tar(("sym", "link", str(outside)), ("file", "link/pwned", "x"))
-    with pytest.raises(LayerEscape, match="through the symlink"):
+    with pytest.raises(LayerEscape, match="symbolic link"):
         unpack_layer(io.BytesIO(data), tmp_path / "fs")
     assert not (outside / "pwned").exists()
 

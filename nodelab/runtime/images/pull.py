@@ -21,7 +21,6 @@ the lab gateway, loopback registries in tests), which use plain http.
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import threading
 from collections.abc import Collection
@@ -30,11 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.host.beneath import remove_tree
 from nodelab.oci.digests import DigestMismatch, validate_digest
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.mediatypes import INDEX_TYPES, MANIFEST_TYPES
 from nodelab.oci.reference import ImageReference
-from nodelab.runtime.images.layers import chain_ids, unpack_layer
+from nodelab.runtime.images.layers import (
+    DEFAULT_MAX_LAYER_BYTES,
+    LayerRefused,
+    chain_ids,
+    unpack_layer,
+)
 from nodelab.runtime.images.platforms import Platform, choose_manifest, host
 from nodelab.runtime.images.store import ImageRecord, ImageStore
 
@@ -61,8 +66,10 @@ class Puller:
         store: ImageStore,
         insecure_registries: Collection[str] = (),
         platform: Platform | None = None,
+        max_layer_size: int = DEFAULT_MAX_LAYER_BYTES,
     ) -> None:
         self.store = store
+        self.max_layer_size = max_layer_size
         self.insecure = set(insecure_registries)
         self.platform = platform or host()
         self._locks: dict[str, threading.Lock] = {}
@@ -178,7 +185,10 @@ class Puller:
         tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.store.snapshots))
         try:
             with open(blob, "rb") as stream:
-                actual = unpack_layer(stream, tmp / "fs")
+                try:
+                    actual = unpack_layer(stream, tmp / "fs", self.max_layer_size)
+                except LayerRefused as exc:
+                    raise NodelabError(f"pull of {ref} failed: {exc}") from exc
             if actual != diff_id:
                 raise NodelabError(
                     f"pull of {ref} failed: digest mismatch for the uncompressed layer "
@@ -188,4 +198,4 @@ class Puller:
                 tmp.rename(final)
         finally:
             if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+                remove_tree(tmp, ignore_errors=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterable
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.host.beneath import remove_tree
 from nodelab.oci.reference import ImageReference, InvalidImageReference
 
 
@@ -88,6 +88,9 @@ class ImageStore:
         self.pulls_dir = root / "pulls"
         for directory in (self.blobs, self.snapshots, self.records, self.pulls_dir):
             directory.mkdir(parents=True, exist_ok=True)
+        # Snapshots hold whatever images carry (setuid files, device nodes): only root may enter,
+        # as containerd's snapshotter directory (0700).
+        self.snapshots.chmod(0o700)
         self.lock = threading.RLock()
         self.pulls: dict[str, PullProgress] = {}
         self._drop_leftovers()
@@ -95,7 +98,7 @@ class ImageStore:
     def _drop_leftovers(self) -> None:
         """Half-unpacked snapshots and partial downloads of a pull cut short by `kill -9`."""
         for tmp in self.snapshots.glob(".unpack-*"):
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp, ignore_errors=True)
         for partial in self.blobs.glob("*.partial"):
             partial.unlink(missing_ok=True)
         for progress in self.pulls_dir.glob("*.json"):
@@ -201,7 +204,7 @@ class ImageStore:
             keep_blobs.add(_hex(record.id))
         for snap in self.snapshots.iterdir():
             if snap.name not in keep_chains:
-                shutil.rmtree(snap, ignore_errors=True)
+                remove_tree(snap, ignore_errors=True)
         for blob in self.blobs.iterdir():
             if blob.name not in keep_blobs:
                 blob.unlink(missing_ok=True)

@@ -1,0 +1,33 @@
+"""Security test fixtures: a victim tree, a registry for hostile images, the figure."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ..runtime.cri_registry import LocalRegistry, local_registry
+from .victim import FIGURE, make_victim
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURE.tried:
+        terminalreporter.write_sep("=", "security figure")
+        for line in FIGURE.lines():
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def victim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tree outside every root the hostile inputs target (kept for the whole session)."""
+    return make_victim(tmp_path_factory.mktemp("victim") / "host")
+
+
+@pytest.fixture(scope="session")
+def hostile_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed (apt install docker-registry)")
+    with local_registry(tmp_path_factory.mktemp("registry")) as reg:
+        yield reg
