@@ -27,24 +27,29 @@ from pathlib import Path
 from typing import Any
 
 from nodelab.kubelet.api import ApiClients, status_of
-from nodelab.kubelet.conditions import compute_conditions, runtime_errors
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.events import node_event
-from nodelab.kubelet.evictor import Evictor
-from nodelab.kubelet.heartbeat import (
+from nodelab.kubelet.eviction.evictor import Evictor
+from nodelab.kubelet.node.conditions import compute_conditions, runtime_errors
+from nodelab.kubelet.node.heartbeat import (
     LEASE_NAMESPACE,
     lease_object,
     micro_time,
     rfc3339,
     should_post_status,
 )
-from nodelab.kubelet.machine import read_machine
-from nodelab.kubelet.node import allocatable_values, capacity_values, node_object, node_status
+from nodelab.kubelet.node.machine import read_machine
+from nodelab.kubelet.node.node_object import (
+    allocatable_values,
+    capacity_values,
+    node_object,
+    node_status,
+)
+from nodelab.kubelet.node.registration import register_node
 from nodelab.kubelet.pods.dns import read_resolv_conf
 from nodelab.kubelet.pods.manager import PodManager
 from nodelab.kubelet.pods.worker import PodSettings
-from nodelab.kubelet.registration import register_node
 from nodelab.kubelet.stats import metrics_text, summary
 from nodelab.kubelet.stats_sources import (
     CONTAINER_STATES,
@@ -130,7 +135,7 @@ class Kubelet:
         self.evictor.pods = self.pods  # evictions now go through the pods' workers
         loops.append(("pods", self.pods.start))
         if self.settings.serve:
-            from nodelab.kubelet.server import KubeletServer
+            from nodelab.kubelet.server.https import KubeletServer
 
             self.server = KubeletServer(self)
             loops.append(("server", self.server.serve_forever))

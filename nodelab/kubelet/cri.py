@@ -17,7 +17,7 @@ from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 from nodelab.errors import NodelabError
-from nodelab.kubelet.conditions import RuntimeCondition
+from nodelab.kubelet.node.conditions import RuntimeCondition
 
 T = TypeVar("T")
 

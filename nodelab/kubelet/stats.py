@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nodelab.kubelet.thresholds import Observation
+from nodelab.kubelet.eviction.thresholds import Observation
 
 
 @dataclass(frozen=True)

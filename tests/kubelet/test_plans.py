@@ -6,7 +6,7 @@ import pytest
 
 from nodelab.errors import NodelabError
 from nodelab.kubelet.config import KubeletConfig, Taint, parse_duration
-from nodelab.kubelet.machine import (
+from nodelab.kubelet.node.machine import (
     MachineFacts,
     count_nvidia_devices,
     go_arch,
@@ -14,7 +14,7 @@ from nodelab.kubelet.machine import (
     parse_meminfo,
     parse_os_release,
 )
-from nodelab.kubelet.node import allocatable_values, capacity_values, node_object
+from nodelab.kubelet.node.node_object import allocatable_values, capacity_values, node_object
 from nodelab.kubelet.quantities import format_bytes, format_cpu, parse_quantity
 
 pytestmark = pytest.mark.unit
@@ -162,7 +162,7 @@ def test_serving_certificate_request() -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from nodelab.kubelet.serving_cert import csr_object
+    from nodelab.kubelet.server.serving_cert import csr_object
 
     csr = csr_object("node1", "172.29.0.11", ec.generate_private_key(ec.SECP256R1()))
     assert csr["spec"]["signerName"] == "kubernetes.io/kubelet-serving"

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nodelab.kubelet.conditions import RuntimeCondition, compute_conditions, runtime_errors
-from nodelab.kubelet.eviction import PodUsage, evicted_status, eviction_message, rank_pods
-from nodelab.kubelet.heartbeat import lease_object, should_post_status, status_changed
-from nodelab.kubelet.thresholds import (
+from nodelab.kubelet.eviction.ranking import PodUsage, evicted_status, eviction_message, rank_pods
+from nodelab.kubelet.eviction.thresholds import (
     Observation,
     Threshold,
     active_conditions,
@@ -16,6 +14,8 @@ from nodelab.kubelet.thresholds import (
     remember_conditions,
     thresholds_met,
 )
+from nodelab.kubelet.node.conditions import RuntimeCondition, compute_conditions, runtime_errors
+from nodelab.kubelet.node.heartbeat import lease_object, should_post_status, status_changed
 
 pytestmark = pytest.mark.unit
 MI = 2**20
@@ -137,7 +137,7 @@ def test_eviction_message_and_status() -> None:
 def test_cri_log_records() -> None:
     import datetime
 
-    from nodelab.kubelet.logs import parse_time, render
+    from nodelab.kubelet.server.logs import parse_time, render
 
     text = ("2026-01-01T00:00:00.000000001Z stdout F hello\n"
             "2026-01-01T00:00:01.5+00:00 stderr P par\n"
@@ -156,8 +156,8 @@ def test_cri_log_records() -> None:
 def test_spdy_frames_and_headers() -> None:
     import zlib
 
-    from nodelab.kubelet import spdy
-    from nodelab.kubelet.spdy_dictionary import SPDY3_DICTIONARY
+    from nodelab.kubelet.server import spdy
+    from nodelab.kubelet.server.spdy_dictionary import SPDY3_DICTIONARY
 
     assert (len(SPDY3_DICTIONARY), zlib.adler32(SPDY3_DICTIONARY)) == (1423, 0xE3C6A7C2)
     client, server = spdy.HeaderCodec(), spdy.HeaderCodec()
@@ -184,7 +184,7 @@ def test_spdy_frames_and_headers() -> None:
 def test_websocket_client_frames() -> None:
     import socket
 
-    from nodelab.kubelet.websocket_client import WebSocketClient, encode_client_frame
+    from nodelab.kubelet.server.websocket_client import WebSocketClient, encode_client_frame
 
     a, b = socket.socketpair()
     try:
@@ -204,7 +204,7 @@ def test_websocket_client_frames() -> None:
 
 
 def test_stream_request_head_keeps_repeated_headers() -> None:
-    from nodelab.kubelet.upgrade import request_head
+    from nodelab.kubelet.server.streaming import request_head
 
     headers = [("Connection", "Upgrade"), ("Upgrade", "websocket"),
                ("X-Stream-Protocol-Version", "v5.channel.k8s.io"),

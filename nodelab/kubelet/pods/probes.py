@@ -21,7 +21,7 @@ from typing import Any
 
 import grpc
 
-from nodelab.kubelet.node import KUBELET_VERSION
+from nodelab.kubelet.node.node_object import KUBELET_VERSION
 
 Obj = Mapping[str, Any]
 USER_AGENT = "kube-probe/" + ".".join(KUBELET_VERSION.lstrip("v").split(".")[:2])

@@ -21,7 +21,7 @@ from kubernetes.client import ApiClient
 
 import nodelab.kubelet.pods.worker as worker_module
 from nodelab.kubelet.config import KubeletConfig
-from nodelab.kubelet.evictor import Evictor
+from nodelab.kubelet.eviction.evictor import Evictor
 from nodelab.kubelet.pods.cri_plan import POD_UID
 from nodelab.kubelet.pods.manager import PodManager
 from nodelab.kubelet.pods.status import Instance

@@ -37,12 +37,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from nodelab.errors import NodelabError
 from nodelab.host.relay import pump
-from nodelab.kubelet import logs, serving_cert, upgrade
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.lookup import NotFound, find_container, find_sandbox
-from nodelab.kubelet.serving_cert import self_signed
-from nodelab.kubelet.spdy_portforward import Session
-from nodelab.kubelet.websocket_client import WebSocketClient, read_head
+from nodelab.kubelet.server import logs, serving_cert, streaming
+from nodelab.kubelet.server.serving_cert import self_signed
+from nodelab.kubelet.server.spdy_portforward import Session
+from nodelab.kubelet.server.websocket_client import WebSocketClient, read_head
 
 if TYPE_CHECKING:
     from nodelab.kubelet.agent import Kubelet
@@ -286,8 +286,8 @@ class Handler(BaseHTTPRequestHandler):
                 url = cri.exec_url(found.id, query.get("command", []), **streams)
             else:
                 url = cri.attach_url(found.id, **streams)
-        runtime, host, path = upgrade.connect(url)
-        head = upgrade.request_head(self.command, path, host, list(self.headers.items()))
+        runtime, host, path = streaming.connect(url)
+        head = streaming.request_head(self.command, path, host, list(self.headers.items()))
         self.request.settimeout(None)
         sock: socket.socket = self.request
         try:

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 
 from nodelab.errors import NodelabError
-from nodelab.kubelet.spdy_dictionary import SPDY3_DICTIONARY
+from nodelab.kubelet.server.spdy_dictionary import SPDY3_DICTIONARY
 
 VERSION = 3
 SYN_STREAM, SYN_REPLY, RST_STREAM, SETTINGS, PING, GOAWAY, HEADERS, WINDOW_UPDATE = (

@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nodelab.errors import NodelabError
-from nodelab.kubelet import spdy
-from nodelab.kubelet.websocket_client import WebSocketClient
+from nodelab.kubelet.server import spdy
+from nodelab.kubelet.server.websocket_client import WebSocketClient
 
 log = logging.getLogger("nodelab.kubelet")
 UPGRADE_RESPONSE = (b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"

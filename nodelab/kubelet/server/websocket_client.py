@@ -15,7 +15,7 @@ import socket
 import struct
 
 from nodelab.errors import NodelabError
-from nodelab.kubelet import upgrade
+from nodelab.kubelet.server import streaming
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 
@@ -62,7 +62,7 @@ class WebSocketClient:
 
     @classmethod
     def connect(cls, url: str, protocols: list[str]) -> WebSocketClient:
-        sock, host, path = upgrade.connect(url)
+        sock, host, path = streaming.connect(url)
         key = base64.b64encode(os.urandom(16)).decode()
         head = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\n"
                 f"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"

@@ -15,8 +15,8 @@ import logging
 from pathlib import Path
 
 from nodelab.kubelet.cri import CRIClient, CRIError
-from nodelab.kubelet.machine import filesystem_bytes, parse_meminfo
-from nodelab.kubelet.thresholds import Observation
+from nodelab.kubelet.eviction.thresholds import Observation
+from nodelab.kubelet.node.machine import filesystem_bytes, parse_meminfo
 
 log = logging.getLogger("nodelab.kubelet")
 

@@ -27,10 +27,9 @@ from nodelab.kubelet.api import ApiClients
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.events import pod_event
-from nodelab.kubelet.eviction import PodUsage, evicted_status, eviction_message, rank_pods
-from nodelab.kubelet.heartbeat import rfc3339
-from nodelab.kubelet.signals import measure
-from nodelab.kubelet.thresholds import (
+from nodelab.kubelet.eviction.ranking import PodUsage, evicted_status, eviction_message, rank_pods
+from nodelab.kubelet.eviction.signals import measure
+from nodelab.kubelet.eviction.thresholds import (
     SIGNAL_RESOURCE,
     Observation,
     Threshold,
@@ -40,6 +39,7 @@ from nodelab.kubelet.thresholds import (
     remember_conditions,
     thresholds_met,
 )
+from nodelab.kubelet.node.heartbeat import rfc3339
 
 log = logging.getLogger("nodelab.kubelet")
 POD_UID_LABEL = "io.kubernetes.pod.uid"
