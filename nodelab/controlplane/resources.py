@@ -81,6 +81,8 @@ RESOURCES: tuple[ResourceType, ...] = (
                  categories=("all",), subresources=("status", "scale"), model="V1Deployment"),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, short_names=("rs",),
                  categories=("all",), subresources=("status", "scale"), model="V1ReplicaSet"),
+    ResourceType("batch", "v1", "Job", "jobs", True, categories=("all",),
+                 subresources=("status",), model="V1Job"),
     ResourceType("certificates.k8s.io", "v1", "CertificateSigningRequest",
                  "certificatesigningrequests", False, short_names=("csr",),
                  subresources=("status", "approval"), model="V1CertificateSigningRequest"),

@@ -25,6 +25,7 @@ def lister(api_client: client.ApiClient, kind: str) -> Callable[..., Any]:
         "leases": client.CoordinationV1Api(api_client).list_lease_for_all_namespaces,
         "replicasets": apps.list_replica_set_for_all_namespaces,
         "deployments": apps.list_deployment_for_all_namespaces,
+        "jobs": client.BatchV1Api(api_client).list_job_for_all_namespaces,
         "certificatesigningrequests":
             client.CertificatesV1Api(api_client).list_certificate_signing_request,
     }

@@ -41,6 +41,7 @@ RESOURCES = {
     "leases": Resource("/apis/coordination.k8s.io/v1", "leases", True),
     "replicasets": Resource("/apis/apps/v1", "replicasets", True),
     "deployments": Resource("/apis/apps/v1", "deployments", True),
+    "jobs": Resource("/apis/batch/v1", "jobs", True),
     "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
                                            "certificatesigningrequests", False),
 }

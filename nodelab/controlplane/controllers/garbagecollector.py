@@ -10,15 +10,15 @@ from __future__ import annotations
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
-OWNED = ("pods", "replicasets", "endpointslices")
+OWNED = ("pods", "replicasets", "endpointslices", "jobs")
 OWNER_KINDS = {"ReplicaSet": "replicasets", "Deployment": "deployments", "Service": "services",
-               "Node": "nodes"}
+               "Node": "nodes", "Job": "jobs"}
 
 
 class GarbageCollector:
     name = "garbage-collector"
     kinds: tuple[str, ...] = (
-        "pods", "replicasets", "deployments", "services", "endpointslices", "nodes",
+        "pods", "replicasets", "deployments", "services", "endpointslices", "nodes", "jobs",
     )
     periodic = False
 

@@ -11,8 +11,8 @@ from nodelab.kube.rest import RESOURCES
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
-CONTENTS = ("deployments", "replicasets", "pods", "services", "endpointslices", "configmaps",
-            "secrets", "serviceaccounts", "leases", "events")
+CONTENTS = ("deployments", "replicasets", "jobs", "pods", "services", "endpointslices",
+            "configmaps", "secrets", "serviceaccounts", "leases", "events")
 
 
 class NamespaceController:

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nodelab.controlplane.scheduler.filters import tolerates
+from nodelab.kube.times import format_time as format_time
+from nodelab.kube.times import parse_time as parse_time
 
 Obj = Mapping[str, Any]
 
@@ -24,16 +26,6 @@ NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"
 GRACE_PERIOD = dt.timedelta(seconds=50)
 CONDITION_TYPES = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
-
-
-def parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def format_time(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def last_heartbeat(node: Obj, lease: Obj | None) -> dt.datetime | None:

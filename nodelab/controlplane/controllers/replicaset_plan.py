@@ -59,7 +59,7 @@ def _restarts(pod: Obj) -> int:
                for s in (pod.get("status") or {}).get("containerStatuses") or [])
 
 
-def _deletion_rank(pod: Obj) -> tuple[Any, ...]:
+def deletion_rank(pod: Obj) -> tuple[Any, ...]:
     """Smaller sorts first = deleted first (upstream's ActivePods ordering)."""
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
     phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get(status.get("phase") or "", 0)
@@ -93,7 +93,7 @@ def plan_replicaset(rs: Obj, pods: Sequence[Obj], burst: int = 500) -> ReplicaSe
     if diff > 0:
         plan.create = [pod_from_template(rs) for _ in range(min(diff, burst))]
     elif diff < 0:
-        victims = sorted(mine, key=_deletion_rank)[: -diff]
+        victims = sorted(mine, key=deletion_rank)[: -diff]
         plan.delete = [p["metadata"]["name"] for p in victims]
     template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
     ready = [p for p in mine if pod_ready(p)]

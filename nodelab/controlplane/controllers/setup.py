@@ -12,11 +12,13 @@ from nodelab.controlplane.controllers.deployments import DeploymentController
 from nodelab.controlplane.controllers.endpointslices import EndpointSliceController
 from nodelab.controlplane.controllers.garbagecollector import GarbageCollector
 from nodelab.controlplane.controllers.ipam import NodeIpamController
+from nodelab.controlplane.controllers.jobs import JobController
 from nodelab.controlplane.controllers.loop import Controller, ControllerLoop
 from nodelab.controlplane.controllers.namespaces import NamespaceController
 from nodelab.controlplane.controllers.nodelifecycle import NodeLifecycleController
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
 from nodelab.controlplane.controllers.replicasets import ReplicaSetController
+from nodelab.controlplane.controllers.ttlafterfinished import TTLAfterFinishedController
 from nodelab.controlplane.scheduler.loop import SchedulerController
 
 
@@ -30,6 +32,8 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         EndpointSliceController(),
         DeploymentController(),
         ReplicaSetController(),
+        JobController(),
+        TTLAfterFinishedController(),
         GarbageCollector(),
         NamespaceController(),
     ]

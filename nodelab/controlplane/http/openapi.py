@@ -29,6 +29,7 @@ _META_MODELS = {
     "V1Condition", "V1DeleteOptions", "V1Preconditions",
 }
 _PACKAGES = {"": "io.k8s.api.core.v1", "apps": "io.k8s.api.apps.v1",
+             "batch": "io.k8s.api.batch.v1",
              "discovery.k8s.io": "io.k8s.api.discovery.v1",
              "coordination.k8s.io": "io.k8s.api.coordination.v1",
              "events.k8s.io": "io.k8s.api.events.v1",

@@ -128,9 +128,26 @@ MESSAGES.update({
                                            3: ("message", S), 4: ("lastUpdateTime", "Time"),
                                            5: ("lastTransitionTime", "Time")},
 })
+# batch/v1 (`kubectl create job|cronjob`, `create job --from=cronjob/X`)
+MESSAGES.update({
+    "Job": {1: ("metadata", "ObjectMeta"), 2: ("spec", "JobSpec")},
+    "JobSpec": {1: ("parallelism", "*int"), 2: ("completions", "*int"),
+                3: ("activeDeadlineSeconds", "*int"), 4: ("selector", "LabelSelector"),
+                5: ("manualSelector", "*bool"), 6: ("template", "PodTemplateSpec"),
+                7: ("backoffLimit", "*int"), 8: ("ttlSecondsAfterFinished", "*int"),
+                9: ("completionMode", "*string"), 10: ("suspend", "*bool"),
+                14: ("podReplacementPolicy", "*string"), 15: ("managedBy", "*string")},
+    "JobTemplateSpec": {1: ("metadata", "ObjectMeta"), 2: ("spec", "JobSpec")},
+    "CronJob": {1: ("metadata", "ObjectMeta"), 2: ("spec", "CronJobSpec")},
+    "CronJobSpec": {1: ("schedule", S), 8: ("timeZone", "*string"),
+                    2: ("startingDeadlineSeconds", "*int"), 3: ("concurrencyPolicy", S),
+                    4: ("suspend", "*bool"), 5: ("jobTemplate", "JobTemplateSpec"),
+                    6: ("successfulJobsHistoryLimit", "*int"),
+                    7: ("failedJobsHistoryLimit", "*int")},
+})
 KIND_MESSAGES = {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment",
                  "Eviction", "TokenRequest", "Binding", "DeleteOptions", "SelfSubjectReview",
-                 "SelfSubjectAccessReview", "CertificateSigningRequest"}
+                 "SelfSubjectAccessReview", "CertificateSigningRequest", "Job", "CronJob"}
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:

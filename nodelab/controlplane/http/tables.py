@@ -164,6 +164,40 @@ def _replicaset_row(obj: Object) -> list[Any]:
             status.get("readyReplicas", 0), _age(obj), names, images, _selector(obj)]
 
 
+def _job_status(obj: Object) -> str:
+    true = {c.get("type") for c in (obj.get("status") or {}).get("conditions") or []
+            if c.get("status") == "True"}
+    for kind, text in (("Complete", "Complete"), ("Failed", "Failed")):
+        if kind in true:
+            return text
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return "Terminating"
+    for kind in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
+        if kind in true:
+            return kind
+    return "Running"
+
+
+def _job_row(obj: Object) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    succeeded = status.get("succeeded", 0)
+    if spec.get("completions") is not None:
+        completions = f"{succeeded}/{spec['completions']}"
+    elif int(spec.get("parallelism") or 0) > 1:
+        completions = f"{succeeded}/1 of {spec['parallelism']}"
+    else:
+        completions = f"{succeeded}/1"
+    duration = ""
+    if status.get("startTime"):
+        start = parse_time(status["startTime"])
+        end = parse_time(status["completionTime"]) if status.get("completionTime") else (
+            datetime.datetime.now(datetime.timezone.utc))
+        duration = human_duration_seconds(max(int((end - start).total_seconds()), 0))
+    names, images = _containers(obj)
+    return [_name(obj), _job_status(obj), completions, duration, _age(obj), names, images,
+            _selector(obj)]
+
+
 def _endpoints_row(obj: Object) -> list[Any]:
     found = [f"{a.get('ip')}:{p.get('port')}" for s in obj.get("subsets") or []
              for a in s.get("addresses") or [] for p in s.get("ports") or [{}]]
@@ -224,6 +258,9 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "apps/replicasets": ([("Name", S, 0), ("Desired", I_, 0), ("Current", I_, 0),
                           ("Ready", I_, 0), ("Age", S, 0), ("Containers", S, 1),
                           ("Images", S, 1), ("Selector", S, 1)], _replicaset_row),
+    "batch/jobs": ([("Name", S, 0), ("Status", S, 0), ("Completions", S, 0),
+                    ("Duration", S, 0), ("Age", S, 0), ("Containers", S, 1), ("Images", S, 1),
+                    ("Selector", S, 1)], _job_row),
     "core/namespaces": ([("Name", S, 0), ("Status", S, 0), ("Age", S, 0)],
                         lambda o: [_name(o), (o.get("status") or {}).get("phase", ""),
                                    _age(o)]),

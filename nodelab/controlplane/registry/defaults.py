@@ -183,6 +183,47 @@ def replicaset(obj: Object) -> None:
         status.setdefault("replicas", 0)
 
 
+JOB_UID_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid")
+JOB_NAME_LABELS = ("job-name", "batch.kubernetes.io/job-name")
+
+
+def job(obj: Object) -> None:
+    """SetDefaults_Job plus the Job strategy's generated selector: unless
+    `manualSelector`, the template is labelled with the Job's uid and name and the selector
+    matches `batch.kubernetes.io/controller-uid`; a Job without labels takes its template's."""
+    spec, meta = obj.setdefault("spec", {}), obj.setdefault("metadata", {})
+    if not isinstance(spec, dict) or not isinstance(meta, dict):
+        return
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy",
+                    "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed")
+    for rule in (spec.get("podFailurePolicy") or {}).get("rules") or []:
+        for pattern in (rule or {}).get("onPodConditions") or []:
+            if isinstance(pattern, dict):
+                pattern.setdefault("status", "True")
+    template = spec.get("template")
+    if isinstance(template, dict) and spec.get("manualSelector") is not True and meta.get("uid"):
+        labels = template.setdefault("metadata", {}).setdefault("labels", {})
+        for key in JOB_NAME_LABELS:
+            labels.setdefault(key, meta.get("name", ""))
+        for key in JOB_UID_LABELS:
+            labels.setdefault(key, meta["uid"])
+        selector = spec.setdefault("selector", {})
+        if isinstance(selector, dict):
+            selector.setdefault("matchLabels", {}).setdefault(JOB_UID_LABELS[1], meta["uid"])
+    if isinstance(template, dict) and not meta.get("labels"):
+        labels = (template.get("metadata") or {}).get("labels")
+        if labels:
+            meta["labels"] = dict(labels)
+    _template(spec)
+    obj.setdefault("status", {})
+
+
 def node(obj: Object) -> None:
     status = obj.get("status")
     if isinstance(status, dict) and isinstance(status.get("capacity"), dict):
@@ -228,6 +269,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "core/services": service,
     "apps/deployments": deployment,
     "apps/replicasets": replicaset,
+    "batch/jobs": job,
     "core/nodes": node,
     "core/namespaces": namespace,
     "core/secrets": secret,

@@ -14,6 +14,7 @@ from typing import Any
 from nodelab.controlplane.http.errors import Cause
 from nodelab.controlplane.validation.certificates import validate_csr, validate_csr_update
 from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.controlplane.validation.jobs import validate_job, validate_job_update
 from nodelab.controlplane.validation.others import (
     validate_data,
     validate_endpoints,
@@ -86,6 +87,11 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
             validate_workload(errors, obj, kind)
         else:
             validate_workload_update(errors, obj, old, kind)
+    elif storage_key == "batch/jobs":
+        if old is None:
+            validate_job(errors, obj)
+        else:
+            validate_job_update(errors, obj, old)
     elif storage_key == "core/nodes":
         if old is None:
             validate_node(errors, obj)
