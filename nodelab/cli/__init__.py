@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from nodelab.errors import NodelabError
 
-VERBS = ("doctor", "up", "join", "kind", "down", "status", "kubeconfig", "cni")
+VERBS = ("doctor", "up", "join", "kind", "down", "status", "daemon", "kubeconfig", "cni")
 
 
 def build_parser() -> argparse.ArgumentParser:

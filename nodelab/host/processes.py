@@ -64,14 +64,14 @@ def terminate(process: ProcessId, grace: float = 5.0) -> bool:
     if not process.alive():
         _reap(process.pid)
         return False
-    _signal(process, signal.SIGTERM)
+    send_signal(process, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         _reap(process.pid)
         if not process.alive():
             return True
         time.sleep(0.05)
-    _signal(process, signal.SIGKILL)
+    send_signal(process, signal.SIGKILL)
     for _ in range(100):
         _reap(process.pid)
         if not process.alive():
@@ -80,11 +80,25 @@ def terminate(process: ProcessId, grace: float = 5.0) -> bool:
     return True
 
 
-def _signal(process: ProcessId, signum: int) -> None:
+def send_signal(process: ProcessId, signum: int) -> bool:
+    """Send `signum` to exactly `process` (never to a stranger that reused its PID)."""
     if start_time(process.pid) != process.start_time:
-        return
-    with contextlib.suppress(ProcessLookupError):
+        return False
+    try:
         os.kill(process.pid, signum)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+
+def cmdline(process: ProcessId) -> list[str]:
+    """The process's argv ([] once it is gone)."""
+    try:
+        raw = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 def lab_processes(lab: str) -> Iterator[ProcessId]:

@@ -1,6 +1,7 @@
 """Taking a lab down: undo the ledger newest first, then sweep by name for anything missed.
 
-Order matters: processes first (so nothing recreates what is being removed, and cgroups empty),
+Order matters: the lab supervisor first (so no daemon is restarted), then processes (so
+nothing recreates what is being removed, and cgroups empty),
 then mounts under the state dir, then iptables chains and nft tables, then cgroups, then
 network namespaces (which takes their veths, bridges and rules with them) and links, then the
 state dir itself, then what a containerd lab left outside it (its shims' sockets, read from
@@ -24,6 +25,7 @@ from nodelab.lab.daemons import Supervisor
 from nodelab.lab.ledger import Entry, Ledger
 from nodelab.lab.names import LabNames
 from nodelab.lab.paths import LabPaths
+from nodelab.lab.supervision.client import stop_supervision
 
 Progress = Callable[[str], None]
 
@@ -33,6 +35,8 @@ def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None
     ledger = Ledger(paths.ledger)
     entries = list(reversed(ledger.entries()))
     supervisor = Supervisor(names.lab, paths, ledger)
+    say("stopping supervision")
+    stop_supervision(names.lab, paths)  # first: nothing may restart what is stopped below
     sockets: set[Path] = set()  # containerd shims' sockets, read before the shims end
     for state in paths.root.glob("nodes/*/containerd/run"):
         sockets |= shim_sockets(state)

@@ -1,21 +1,20 @@
-"""Supervising a lab's long-running processes (the registry, control plane and node daemons).
+"""A lab's long-running processes (the registry, control plane and node daemons).
 
-A daemon is started detached (its own session, stdin closed, output appended to its log file),
-inside its node's network namespace when it has one (`nsenter --net`, which keeps the PID), with
-`NODELAB_LAB=<lab>` in its environment and the lab's own `tmp/` as its TMPDIR. Its pidfile
-holds the PID *and* the start time, so `stop` ends exactly that process (TERM, then KILL after
-the grace period) and never a stranger that reused the PID. `start` of a daemon that already
-runs does nothing; `start` waits until the daemon's readiness check passes, and fails with the
-end of its log if it dies first.
+The lab supervisor (`supervision/`) runs them: each detached (its own session, stdin closed,
+output appended to its log file), inside its node's network namespace when it has one
+(`nsenter --net`, which keeps the PID), with `NODELAB_LAB=<lab>` in its environment and the
+lab's own `tmp/` as its TMPDIR, restarted with a backoff when it exits. `Supervisor` here is
+the handle the steps of `up` and the faces use: `start` (of a daemon that already runs: nothing)
+waits until the daemon's readiness check passes, and fails with the end of its log if it dies
+first; `request` stops, starts or restarts one on a learner's demand. A pidfile holds the PID
+*and* the start time, so `stop` (for `down`) ends exactly that process (TERM, then KILL after
+the grace period) and never a stranger that reused the PID.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import ssl
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -24,10 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nodelab.errors import NodelabError
-from nodelab.host.netlink import in_netns_argv
-from nodelab.host.processes import LAB_ENV, ProcessId, terminate
+from nodelab.host.files import tail
+from nodelab.host.processes import terminate
 from nodelab.lab.ledger import Entry, Ledger
 from nodelab.lab.paths import LabPaths
+from nodelab.lab.supervision.client import START_TIMEOUT, ask, ensure_supervisor, wait_done
+from nodelab.lab.supervision.supervisor import read_pidfile
+from nodelab.lab.supervision.units import Action, LastExit, Unit, UnitState, read_state, read_unit
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,16 @@ class DaemonSpec:
 class DaemonStatus:
     name: str
     pid: int | None
-    state: str  # "running" | "stopped" | "dead" (pidfile left by a process that is gone)
+    state: str  # running | restarting | stopping | stopped | failed | inactive | dead
     log: str
+    restarts: int = 0  # automatic restarts by the supervisor
+    last_exit: LastExit | None = None
+    reason: str = ""  # why it does not run, e.g. start-limit-hit
 
     def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "pid": self.pid, "state": self.state, "log": self.log}
+        return {"name": self.name, "pid": self.pid, "state": self.state, "log": self.log,
+                "restarts": self.restarts, "reason": self.reason,
+                "last_exit": None if self.last_exit is None else self.last_exit.to_json()}
 
 
 class DaemonFailed(NodelabError):
@@ -101,30 +108,37 @@ class DaemonFailed(NodelabError):
 
 
 class Supervisor:
+    """The lab's daemons, run by the lab supervisor process (supervision/): `start` asks it to
+    start one and waits until it is ready; `request` asks it to stop, start or restart one;
+    `stop` ends one directly (only for `down`, after supervision has stopped)."""
+
     def __init__(self, lab: str, paths: LabPaths, ledger: Ledger) -> None:
         self.lab = lab
         self.paths = paths
         self.ledger = ledger
 
-    def _read_pidfile(self, name: str) -> ProcessId | None:
-        try:
-            data = json.loads(self.paths.pidfile(name).read_text())
-            return ProcessId(int(data["pid"]), int(data["start_time"]))
-        except (FileNotFoundError, ValueError, KeyError, TypeError):
-            return None
-
     def status(self, name: str) -> DaemonStatus:
-        process = self._read_pidfile(name)
+        process = read_pidfile(self.paths.pidfile(name))
         log = str(self.paths.log(name))
-        if process is None:
-            return DaemonStatus(name, None, "stopped", log)
-        return DaemonStatus(name, process.pid, "running" if process.alive() else "dead", log)
+        alive = process is not None and process.alive()
+        reported = read_state(self.paths, name)
+        if reported is None:  # not a supervised daemon (or the supervisor itself)
+            state = "stopped" if process is None else "running" if alive else "dead"
+            return DaemonStatus(name, process.pid if process else None, state, log)
+        state = reported.state
+        if state in ("running", "stopping") and not alive:
+            state = "dead"  # the supervisor is gone and so is the process
+        return DaemonStatus(name, process.pid if alive and process else None, state, log,
+                            reported.restarts, reported.last_exit, reported.reason)
 
     def start(self, spec: DaemonSpec, progress: Callable[[str], None] | None = None) -> None:
-        """Start `spec` unless it already runs, then wait until it is ready."""
-        process = self._read_pidfile(spec.name)
-        if process is None or not process.alive():
-            process = self._spawn(spec)
+        """Have the supervisor start `spec` unless it already runs, then wait until it is
+        ready. Also starts the supervisor when none runs."""
+        ensure_supervisor(self.lab, self.paths, self.ledger)
+        self.ledger.record(Entry("daemon", spec.name, spec.netns or "",
+                                 str(self.paths.pidfile(spec.name))))
+        unit = Unit(spec.name, spec.argv, spec.netns, dict(spec.env), spec.stop_grace)
+        started = self._carry_out(spec.name, "start", unit)
         if spec.ready is None:
             return
         if progress:
@@ -134,10 +148,13 @@ class Supervisor:
         while time.monotonic() < deadline:
             if spec.ready.check():
                 return
-            if not process.alive():
+            process = read_pidfile(self.paths.pidfile(spec.name))
+            if started.pid is None or process is None or process.pid != started.pid \
+                    or not process.alive():
                 raise DaemonFailed(
-                    f"{spec.name} exited before it was ready; "
-                    f"its log ({log_path}) ends with:\n{tail(log_path)}"
+                    f"{spec.name} exited before it was ready (the supervisor restarts it; "
+                    f"`nodelab status --name {self.lab}` shows how it goes); its log "
+                    f"({log_path}) ends with:\n{tail(log_path)}"
                 )
             time.sleep(0.1)
         raise DaemonFailed(
@@ -145,44 +162,25 @@ class Supervisor:
             f"({spec.ready.description}); its log ({log_path}) ends with:\n{tail(log_path)}"
         )
 
-    def _spawn(self, spec: DaemonSpec) -> ProcessId:
-        pidfile = self.paths.pidfile(spec.name)
-        self.ledger.record(Entry("daemon", spec.name, spec.netns or "", str(pidfile)))
-        self.paths.run.mkdir(parents=True, exist_ok=True)
-        self.paths.logs.mkdir(parents=True, exist_ok=True)
-        self.paths.tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
-        log_path = self.paths.log(spec.name)
-        env = {**os.environ, "TMPDIR": str(self.paths.tmp), **spec.env, LAB_ENV: self.lab}
-        with open(log_path, "ab") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {spec.name}\n".encode())
-            log.flush()
-            proc = subprocess.Popen(
-                in_netns_argv(spec.netns, list(spec.argv)),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-            )
-        process = ProcessId.of(proc.pid)
-        if process is None:
-            raise DaemonFailed(f"{spec.name} exited at once: see {log_path}")
-        tmp = pidfile.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": process.pid, "start_time": process.start_time,
-                                   "argv": list(spec.argv)}))
-        tmp.replace(pidfile)
-        return process
+    def request(self, name: str, action: Action) -> DaemonStatus:
+        """Ask the supervisor to `start`, `stop` or `restart` the daemon `name` (as
+        `systemctl`); a stopped daemon stays stopped until started. Returns its status."""
+        self._carry_out(name, action)
+        return self.status(name)
+
+    def _carry_out(self, name: str, action: Action, unit: Unit | None = None) -> UnitState:
+        request = ask(self.paths, name, action, unit)
+        timeout = START_TIMEOUT + (unit or read_unit(self.paths, name) or Unit(name, ())).stop_grace
+        state = wait_done(self.lab, self.paths, name, request, timeout)
+        if action != "stop" and state.state == "failed":
+            raise DaemonFailed(f"{name} could not be started ({state.reason}); its log "
+                               f"({self.paths.log(name)}) ends with:\n"
+                               f"{tail(self.paths.log(name))}")
+        return state
 
     def stop(self, name: str, grace: float = 10.0) -> None:
-        process = self._read_pidfile(name)
+        """End the daemon directly, TERM then KILL (for `down`, once supervision stopped)."""
+        process = read_pidfile(self.paths.pidfile(name))
         if process is not None:
             terminate(process, grace)
         self.paths.pidfile(name).unlink(missing_ok=True)
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"

@@ -23,7 +23,7 @@ from nodelab.host import netlink
 from nodelab.lab.cleanup import take_down
 from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.controlplane_step import StartControlPlane
-from nodelab.lab.daemons import Supervisor
+from nodelab.lab.daemons import DaemonStatus, Supervisor
 from nodelab.lab.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.description import LabDescription
 from nodelab.lab.join import (
@@ -41,6 +41,8 @@ from nodelab.lab.node_daemons import StartNodeDaemons
 from nodelab.lab.paths import LabPaths, state_base
 from nodelab.lab.registry import StartRegistry
 from nodelab.lab.status import LabStatus, NodeStatus
+from nodelab.lab.supervision.client import stop_supervision
+from nodelab.lab.supervision.units import Action
 from nodelab.lab.topology import APISERVER_PORT, Topology, choose_subnet
 from nodelab.lab.up_settings import (
     DEFAULT_NODES,
@@ -242,6 +244,25 @@ class Lab:
     def status(self) -> LabStatus:
         return lab_status(self.name, self.paths.root.parent)
 
+    # --- daemons, through the lab supervisor ------------------------------------------------
+
+    def stop_daemon(self, daemon: str, node: str | None = None) -> DaemonStatus:
+        """Stop a daemon (`kubelet` of `node="node1"`, or the lab's `controlplane`,
+        `controllers`, `registry`): it stays stopped, not restarted, until started again
+        (`start_daemon`, `restart_daemon` or `Lab.up`)."""
+        return self._daemon(daemon, node, "stop")
+
+    def start_daemon(self, daemon: str, node: str | None = None) -> DaemonStatus:
+        """Start a stopped (or failed) daemon again; nothing if it runs."""
+        return self._daemon(daemon, node, "start")
+
+    def restart_daemon(self, daemon: str, node: str | None = None) -> DaemonStatus:
+        """Stop the daemon (SIGTERM, SIGKILL after its grace period) and start it again."""
+        return self._daemon(daemon, node, "restart")
+
+    def _daemon(self, daemon: str, node: str | None, action: Action) -> DaemonStatus:
+        return lab_daemon(self.name, daemon, node, action, self.paths.root.parent)
+
     def __repr__(self) -> str:
         return f"Lab({self.name!r}, nodes={self.description.nodes}, subnet={self.topology.subnet})"
 
@@ -255,12 +276,27 @@ def take_down_lab(name: str, base: Path | None = None, progress: Progress | None
         # the daemons stop first: a running kubelet would register its Node (and Lease) again
         ledger = Ledger(paths.ledger)
         supervisor = Supervisor(name, paths, ledger)
+        stop_supervision(name, paths)
         for entry in reversed(ledger.entries()):
             if entry.kind == "daemon":
                 say(f"stopping {entry.name}")
                 supervisor.stop(entry.name)
         forget_nodes(name, paths, say)
     take_down(names, paths, progress)
+
+
+def lab_daemon(name: str, daemon: str, node: str | None, action: Action,
+               base: Path | None = None) -> DaemonStatus:
+    """Have the supervisor of lab `name` `start`, `stop` or `restart` one daemon."""
+    paths = LabPaths.for_lab(name, base)
+    description = LabDescription.load(paths.description)
+    if description is None:
+        raise NodelabError(f"lab {name} is not up (start it with `nodelab up --name {name}`)")
+    nodes = [n.name for n in description.topology.nodes]
+    if node is not None and node not in nodes:
+        raise NodelabError(f"lab {name} has no node {node} (its nodes: {', '.join(nodes)})")
+    full = f"{node}/{daemon}" if node else daemon
+    return Supervisor(name, paths, Ledger(paths.ledger)).request(full, action)
 
 
 def known_labs(base: Path | None = None) -> list[str]:
@@ -315,10 +351,12 @@ def lab_status(name: str, base: Path | None = None) -> LabStatus:
 
 
 def daemon_names(paths: LabPaths, node: str | None) -> list[str]:
-    """The daemons with pidfiles: the lab's own (`node` None) or those of one node."""
+    """The daemons with units or pidfiles (the supervisor among them): the lab's own (`node`
+    None) or those of one node."""
     if not paths.run.is_dir():
         return []
-    stems = sorted(p.stem for p in paths.run.glob("*.pid"))
+    stems = sorted({p.name.split(".")[0] for p in paths.run.glob("*.pid")}
+                   | {p.name.split(".")[0] for p in paths.run.glob("*.unit.json")})
     if node is None:
         return [s for s in stems if not re.match(r"^node\d+-", s)]
     return [s[len(node) + 1:] for s in stems if s.startswith(f"{node}-")]

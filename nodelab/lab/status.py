@@ -1,4 +1,5 @@
-"""What `nodelab status` reports: the lab, its addresses and every daemon's PID and state."""
+"""What `nodelab status` reports: the lab, its addresses and every daemon's PID, state,
+restarts and last exit (the supervisor's view, supervision/)."""
 
 from __future__ import annotations
 
@@ -87,11 +88,24 @@ class LabStatus:
             f"  kubelets    CrashLoopBackOff capped at {self.restart_backoff_cap}",
         ]
         for daemon in self.daemons:
-            lines.append(f"  {daemon.name:<11} {daemon.state} (pid {daemon.pid})")
+            lines.append(f"  {daemon.name:<11} {describe(daemon)}")
         for node in self.nodes:
             present = "" if node.netns_present else " (netns MISSING)"
             lines.append(f"  node {node.name}: {node.ip} in netns {node.netns}{present}")
             lines.append(f"    cri socket {node.cri_socket}, pod CIDR {node.pod_cidr or '-'}")
             for daemon in node.daemons:
-                lines.append(f"    {daemon.name:<18} {daemon.state} (pid {daemon.pid})")
+                lines.append(f"    {daemon.name:<18} {describe(daemon)}")
         return "\n".join(lines)
+
+
+def describe(daemon: DaemonStatus) -> str:
+    """`running (pid 812), 2 restarts, last exit signal 9 (SIGKILL) at 2026-...Z after 31.0s`"""
+    text = f"{daemon.state} (pid {daemon.pid})" if daemon.pid else daemon.state
+    if daemon.reason and daemon.state != "running":
+        text += f": {daemon.reason}"
+    if daemon.restarts:
+        text += f", {daemon.restarts} restart{'s' if daemon.restarts != 1 else ''}"
+    if daemon.last_exit is not None:
+        last = daemon.last_exit
+        text += f", last exit {last.status} at {last.at} after {last.ran_for:.1f}s"
+    return text
