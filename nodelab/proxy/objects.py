@@ -27,6 +27,11 @@ from nodelab.proxy.model import (
     SliceEndpoint,
     SlicePort,
 )
+from nodelab.proxy.object_checks import (
+    InvalidObject,
+    endpoint_slice_problems,
+    service_problems,
+)
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
@@ -111,7 +116,7 @@ def endpoint_slice_from_dict(obj: Mapping[str, Any]) -> EndpointSlice | None:
     )
 
 
-def _to_api_dict(obj: Any) -> Mapping[str, Any]:
+def to_api_dict(obj: Any) -> Mapping[str, Any]:
     if isinstance(obj, Mapping):
         return obj
     from kubernetes.client import ApiClient
@@ -122,11 +127,28 @@ def _to_api_dict(obj: Any) -> Mapping[str, Any]:
     return data
 
 
+def _checked(kind: str, data: Mapping[str, Any], problems: list[str]) -> Mapping[str, Any]:
+    if problems:
+        meta = data.get("metadata") or {}
+        raise InvalidObject(kind, str(meta.get("namespace") or "default"),
+                            str(meta.get("name") or ""), problems)
+    return data
+
+
 def service_from_k8s(obj: Any) -> Service | None:
-    """A Service from a `kubernetes.client.V1Service` (or its dict form)."""
-    return service_from_dict(_to_api_dict(obj))
+    """A Service from a `kubernetes.client.V1Service` (or its dict form).
+
+    Raises InvalidObject when a field the rules would carry is malformed (`object_checks`).
+    """
+    data = to_api_dict(obj)
+    return service_from_dict(_checked("Service", data, service_problems(data)))
 
 
 def endpoint_slice_from_k8s(obj: Any) -> EndpointSlice | None:
-    """An EndpointSlice from a `kubernetes.client.V1EndpointSlice` (or its dict form)."""
-    return endpoint_slice_from_dict(_to_api_dict(obj))
+    """An EndpointSlice from a `kubernetes.client.V1EndpointSlice` (or its dict form).
+
+    Raises InvalidObject when an address or port the rules would carry is malformed.
+    """
+    data = to_api_dict(obj)
+    return endpoint_slice_from_dict(_checked("EndpointSlice", data,
+                                             endpoint_slice_problems(data)))

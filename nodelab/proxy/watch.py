@@ -19,14 +19,16 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.kube.events import event_for
 from nodelab.kube.listers import lister
 from nodelab.kube.reflector import Reflector
 from nodelab.proxy.model import EndpointSlice, ProxyState, Service
-from nodelab.proxy.objects import endpoint_slice_from_k8s, service_from_k8s
+from nodelab.proxy.object_checks import InvalidObject
+from nodelab.proxy.objects import endpoint_slice_from_k8s, service_from_k8s, to_api_dict
 from nodelab.proxy.proxier import Proxier
 
 log = logging.getLogger("nodelab.proxy")
@@ -45,10 +47,19 @@ def _meta_key(obj: Any) -> tuple[str, str]:
 class ProxyInformer:
     """The proxy's cache of Services and EndpointSlices, fed by list and watch events."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_invalid: Callable[[Any, InvalidObject], None] | None = None) -> None:
         self.services: dict[tuple[str, str], Service] = {}
         self.slices: dict[tuple[str, str], EndpointSlice] = {}
         self.synced: set[str] = set()
+        self.on_invalid = on_invalid or (lambda obj, exc: log.warning("%s", exc))
+
+    def _convert(self, kind: str, obj: Any) -> Service | EndpointSlice | None:
+        """The proxy's model of `obj`, or None if it is not proxied or is invalid (reported)."""
+        try:
+            return service_from_k8s(obj) if kind == SERVICES else endpoint_slice_from_k8s(obj)
+        except InvalidObject as exc:
+            self.on_invalid(obj, exc)
+            return None
 
     @property
     def ready(self) -> bool:
@@ -57,11 +68,13 @@ class ProxyInformer:
     def replace(self, kind: str, objects: Iterable[Any]) -> bool:
         """A full list of `kind`: the cache becomes exactly that. True if anything changed."""
         if kind == SERVICES:
-            svcs = {s.key: s for s in map(service_from_k8s, objects) if s is not None}
+            svcs = {s.key: s for s in (self._convert(kind, o) for o in objects)
+                    if isinstance(s, Service)}
             changed = svcs != self.services
             self.services = svcs
         else:
-            slices = {s.key: s for s in map(endpoint_slice_from_k8s, objects) if s is not None}
+            slices = {s.key: s for s in (self._convert(kind, o) for o in objects)
+                      if isinstance(s, EndpointSlice)}
             changed = slices != self.slices
             self.slices = slices
         self.synced.add(kind)
@@ -70,11 +83,8 @@ class ProxyInformer:
     def apply(self, kind: str, event_type: str, obj: Any) -> bool:
         """One watch event (ADDED, MODIFIED, DELETED). True if the proxied state changed."""
         key = _meta_key(obj)
-        if kind == SERVICES:
-            svc = None if event_type == "DELETED" else service_from_k8s(obj)
-            return _put(self.services, key, svc)
-        eps = None if event_type == "DELETED" else endpoint_slice_from_k8s(obj)
-        return _put(self.slices, key, eps)
+        value = None if event_type == "DELETED" else self._convert(kind, obj)
+        return _put(self.services if kind == SERVICES else self.slices, key, value)
 
     def state(self) -> ProxyState:
         return ProxyState(dict(self.services), dict(self.slices))
@@ -90,6 +100,33 @@ def _put(cache: dict[tuple[str, str], Any], key: tuple[str, str], value: Any) ->
 
 
 Event = tuple[str, str, Any]
+
+
+def event_recorder(api_client: Any, node_name: str) -> Callable[[Any, InvalidObject], None]:
+    """Report each invalid object once per resourceVersion: a log line and a Warning event."""
+    from kubernetes.client import CoreV1Api
+
+    core = CoreV1Api(api_client)
+    seen: set[tuple[str, str, str, str]] = set()
+
+    def record(obj: Any, exc: InvalidObject) -> None:
+        data = to_api_dict(obj)
+        version = str((data.get("metadata") or {}).get("resourceVersion") or "")
+        key = (exc.kind, exc.namespace, exc.name, version)
+        if key in seen:
+            return
+        seen.add(key)
+        log.warning("%s", exc)
+        api_version = "v1" if exc.kind == "Service" else "discovery.k8s.io/v1"
+        event = event_for(data, exc.kind, f"Invalid{exc.kind}", str(exc), component="kube-proxy",
+                          event_type="Warning", host=node_name, api_version=api_version)
+        try:
+            core.create_namespaced_event(event["metadata"]["namespace"], event)  # type: ignore[arg-type]
+        except Exception as error:  # best effort, as upstream's event recorder
+            log.warning("could not record the event for %s %s/%s: %s", exc.kind,
+                        exc.namespace, exc.name, error)
+
+    return record
 
 
 def run_proxy(
@@ -109,7 +146,7 @@ def run_proxy(
                   watch_timeout=watch_timeout).start()
         for kind in (SERVICES, SLICES)
     ]
-    informer = ProxyInformer()
+    informer = ProxyInformer(event_recorder(api_client, proxier.node.name))
     dirty = True
     last_sync = 0.0
     proxier.start()

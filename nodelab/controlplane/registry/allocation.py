@@ -14,11 +14,13 @@ Upstream conventions kept: 10.96.0.1 is the `kubernetes` service, 10.96.0.10 is 
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 from collections.abc import Iterable
 from typing import Any
 
 from nodelab.controlplane.http.errors import Cause
+from nodelab.kube.addresses import VALID_IP, parse_ip
 
 Object = dict[str, Any]
 
@@ -45,12 +47,38 @@ def used_node_ports(services: Iterable[Object]) -> set[int]:
             if isinstance(port, dict) and port.get("nodePort")}
 
 
+def requested_cluster_ips(spec: Object) -> list[Cause]:
+    """What is wrong with a requested `clusterIPs` before allocation replaces it.
+
+    The service network is single-stack, so allocation keeps one address; a second one is
+    refused here (never dropped silently), as is one that is not an address at all.
+    """
+    ips = spec.get("clusterIPs")
+    if not isinstance(ips, list) or not ips:
+        return []
+    causes = []
+    if spec.get("clusterIP") and ips[0] != spec["clusterIP"]:
+        causes.append(Cause("spec.clusterIPs", "FieldValueInvalid",
+                            f"Invalid value: {json.dumps(ips)}: first value must match "
+                            "`clusterIP`"))
+    for i, value in enumerate(ips[1:], start=1):
+        if parse_ip(value) is None:
+            causes.append(Cause(f"spec.clusterIPs[{i}]", "FieldValueInvalid",
+                                f"Invalid value: {json.dumps(value)}: {VALID_IP}"))
+        else:
+            causes.append(Cause(f"spec.clusterIPs[{i}]", "FieldValueInvalid",
+                                f"Invalid value: {json.dumps(value)}: the service network is "
+                                "single-stack (IPv4); a Service has one cluster IP"))
+    return causes
+
+
 def allocate(svc: Object, existing: list[Object]) -> list[Cause]:
     """Fill in clusterIP(s) and node ports of a new service; causes if a request collides."""
     causes: list[Cause] = []
     spec = svc.setdefault("spec", {})
     if spec.get("type") == "ExternalName":
         return causes
+    causes += requested_cluster_ips(spec)
     used = used_addresses(existing)
     requested = spec.get("clusterIP") or (spec.get("clusterIPs") or [None])[0]
     if requested == "None":

@@ -7,12 +7,18 @@ is the JSON path (`spec.containers[0].image`) and whose `message` reads as upstr
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from typing import Any
 
 from nodelab.controlplane.http.errors import Cause
+from nodelab.kube.addresses import (
+    VALID_CIDR,
+    VALID_IP,
+    non_special_ip_problems,
+    parse_cidr,
+    parse_ip,
+)
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(
@@ -130,18 +136,17 @@ class FieldErrors:
                          " '-', '_' or '.'")
 
     def ip(self, path: str, value: Any) -> None:
-        try:
-            ipaddress.ip_address(str(value))
-        except ValueError:
-            self.invalid(path, value,
-                         "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+        if parse_ip(value) is None:  # strict: no IPv6 zone, no whitespace, strings only
+            self.invalid(path, value, VALID_IP)
+
+    def non_special_ip(self, path: str, value: Any) -> None:
+        for problem in non_special_ip_problems(value):
+            self.invalid(path, value, problem)
 
     def cidr(self, path: str, value: Any) -> None:
-        try:
-            ipaddress.ip_network(str(value), strict=True)
-        except ValueError:
-            self.invalid(path, value, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or "
-                         "2001:db8::/64)")
+        network = parse_cidr(value)
+        if network is None or network.network_address != parse_ip(str(value).partition("/")[0]):
+            self.invalid(path, value, VALID_CIDR)
 
     def non_negative(self, path: str, value: Any) -> None:
         if value is not None and (not isinstance(value, int) or value < 0):

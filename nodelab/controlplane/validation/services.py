@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.kube.addresses import parse_cidr, parse_ip
 
 Object = dict[str, Any]
 
@@ -63,11 +64,11 @@ def validate_service(errors: FieldErrors, svc: Object, service_cidr: str) -> Non
                       and NODE_PORT_RANGE[0] <= node_port <= NODE_PORT_RANGE[1]):
                 errors.invalid(f"{path}.nodePort", node_port, "provided port is not in the valid "
                                "range. The range of valid ports is 30000-32767")
+    _addresses(errors, spec, kind)
     cluster_ip = spec.get("clusterIP")
     if cluster_ip and cluster_ip != "None":
-        try:
-            address = ipaddress.ip_address(str(cluster_ip))
-        except ValueError:
+        address = parse_ip(cluster_ip)
+        if address is None:
             errors.invalid("spec.clusterIPs[0]", cluster_ip, "must be empty, 'None', or a valid IP"
                            " address")
         else:
@@ -83,6 +84,59 @@ def validate_service(errors: FieldErrors, svc: Object, service_cidr: str) -> Non
         value = spec.get(policy)
         if value is not None and value not in ("Cluster", "Local"):
             errors.unsupported(f"spec.{policy}", value, ["Cluster", "Local"])
+    validate_service_status(errors, svc)
+
+
+def _addresses(errors: FieldErrors, spec: Object, kind: Any) -> None:
+    """Every address field besides clusterIP: they all end up in kube-proxy's rules."""
+    cluster_ips = spec.get("clusterIPs")
+    if cluster_ips is not None and not isinstance(cluster_ips, list):
+        errors.invalid("spec.clusterIPs", cluster_ips, "must be a list")
+    elif cluster_ips:
+        if spec.get("clusterIP") and cluster_ips[0] != spec.get("clusterIP"):
+            errors.invalid("spec.clusterIPs", cluster_ips, "first value must match `clusterIP`")
+        for i, value in enumerate(cluster_ips[1:], start=1):
+            errors.ip(f"spec.clusterIPs[{i}]", value)
+    external = spec.get("externalIPs")
+    if external is not None and not isinstance(external, list):
+        errors.invalid("spec.externalIPs", external, "must be a list")
+    else:
+        for i, value in enumerate(external or []):
+            errors.non_special_ip(f"spec.externalIPs[{i}]", value)
+    lb_ip = spec.get("loadBalancerIP")
+    if lb_ip:
+        if kind != "LoadBalancer":
+            errors.forbidden("spec.loadBalancerIP",
+                             "may only be used when `type` is 'LoadBalancer'")
+        else:
+            errors.ip("spec.loadBalancerIP", lb_ip)
+    ranges = spec.get("loadBalancerSourceRanges")
+    if ranges:
+        if kind != "LoadBalancer":
+            errors.forbidden("spec.loadBalancerSourceRanges",
+                             "may only be used when `type` is 'LoadBalancer'")
+        elif not isinstance(ranges, list):
+            errors.invalid("spec.loadBalancerSourceRanges", ranges, "must be a list")
+        else:
+            for i, value in enumerate(ranges):
+                if parse_cidr(value.strip() if isinstance(value, str) else value) is None:
+                    errors.invalid(f"spec.loadBalancerSourceRanges[{i}]", value,
+                                   "must be a list of IP ranges. For example, "
+                                   "10.240.0.0/24,10.250.0.0/24 ")
+
+
+def validate_service_status(errors: FieldErrors, svc: Object) -> None:
+    """status.loadBalancer.ingress[].ip: written by controllers, read by proxies."""
+    ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    if not isinstance(ingress, list):
+        errors.invalid("status.loadBalancer.ingress", ingress, "must be a list")
+        return
+    for i, entry in enumerate(ingress):
+        if isinstance(entry, dict) and entry.get("ip"):
+            errors.ip(f"status.loadBalancer.ingress[{i}].ip", entry["ip"])
+        if isinstance(entry, dict) and entry.get("hostname"):
+            errors.dns1123_subdomain(f"status.loadBalancer.ingress[{i}].hostname",
+                                     entry["hostname"])
 
 
 def validate_service_update(errors: FieldErrors, new: Object, old: Object, cidr: str) -> None:
