@@ -49,7 +49,7 @@ from nodelab.kubelet.node.node_object import (
 from nodelab.kubelet.node.registration import register_node
 from nodelab.kubelet.pods.dns import read_resolv_conf
 from nodelab.kubelet.pods.manager import PodManager
-from nodelab.kubelet.pods.worker import PodSettings
+from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.stats import metrics_text, summary
 from nodelab.kubelet.stats_sources import (
     CONTAINER_STATES,

@@ -284,3 +284,47 @@ spec:
                         and s, timeout=40)
     assert status["reason"] == "DeadlineExceeded"
     kubectl(cluster, "delete", "pod", "started", "deadline", "--grace-period=1")
+
+
+def test_init_containers_sidecars_and_a_failed_init_under_never(cluster: Lab) -> None:
+    busybox = cluster.images.ref("busybox")
+    apply(cluster, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: layered}}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{{name: shared, emptyDir: {{}}}}]
+  initContainers:
+  - {{name: first, image: {busybox}, command: [sh, -c, "echo first >> /s/order"],
+     volumeMounts: [{{name: shared, mountPath: /s}}]}}
+  - {{name: side, image: {busybox}, restartPolicy: Always,
+     command: [sh, -c, "echo side >> /s/order; exec sleep 3600"],
+     volumeMounts: [{{name: shared, mountPath: /s}}]}}
+  - {{name: second, image: {busybox}, command: [sh, -c, "echo second >> /s/order"],
+     volumeMounts: [{{name: shared, mountPath: /s}}]}}
+  containers:
+  - {{name: app, image: {busybox}, command: [sleep, "3600"],
+     volumeMounts: [{{name: shared, mountPath: /s}}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: broken-init}}
+spec:
+  restartPolicy: Never
+  initContainers: [{{name: setup, image: {busybox}, command: [sh, -c, "exit 3"]}}]
+  containers: [{{name: c, image: {busybox}, command: [sleep, "3600"]}}]
+""")
+    eventually(lambda: pod_status(cluster, "layered").get("phase") == "Running", timeout=60)
+    order = kubectl(cluster, "exec", "layered", "-c", "app", "--", "cat", "/s/order").split()
+    assert order == ["first", "side", "second"]
+    statuses = {s["name"]: s for s in pod_status(cluster, "layered")["initContainerStatuses"]}
+    assert "running" in statuses["side"]["state"]  # the sidecar keeps running
+    assert statuses["second"]["state"]["terminated"]["exitCode"] == 0
+
+    status = eventually(lambda: (s := pod_status(cluster, "broken-init")).get("phase")
+                        == "Failed" and s, timeout=60)
+    setup = status["initContainerStatuses"][0]
+    assert setup["state"]["terminated"]["exitCode"] == 3 and setup["restartCount"] == 0
+    assert "containerID" not in status["containerStatuses"][0]  # the app never ran
+    kubectl(cluster, "delete", "pod", "layered", "broken-init", "--grace-period=1")

@@ -73,10 +73,11 @@ class PodRuntime:
         """Every container instance of the pod, newest attempt first per name."""
         found = []
         for item in self.client.list_containers({POD_UID: pod_uid}):
-            found.append(self.instance(item.id, item.labels.get(CONTAINER_NAME, "")))
+            found.append(self.instance(item.id, item.labels.get(CONTAINER_NAME, ""),
+                                       item.pod_sandbox_id))
         return sorted(found, key=lambda i: (i.name, -i.attempt))
 
-    def instance(self, container_id: str, name: str) -> Instance:
+    def instance(self, container_id: str, name: str, sandbox_id: str = "") -> Instance:
         status = self.client.container_status(container_id)
         return Instance(
             id=container_id,
@@ -90,6 +91,7 @@ class PodRuntime:
             exit_code=int(status.exit_code),
             reason=status.reason,
             message=status.message,
+            sandbox_id=sandbox_id,
         )
 
     def create_container(self, sandbox_id: str, config: Mapping[str, Any],

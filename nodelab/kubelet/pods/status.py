@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nodelab.kubelet.pods.backoff import ContainerMemory
 from nodelab.kubelet.pods.qos import qos_class
 
 Obj = Mapping[str, Any]
@@ -35,6 +36,7 @@ class Instance:
     exit_code: int = 0
     reason: str = ""
     message: str = ""
+    sandbox_id: str = ""  # the sandbox it runs in ("": not known)
 
 
 @dataclass
@@ -56,6 +58,31 @@ class PodView:
     runtime: str = "nodelab"
     init: dict[str, ContainerView] = field(default_factory=dict)
     containers: dict[str, ContainerView] = field(default_factory=dict)
+
+
+def fill_view(pod: Obj, view: PodView, instances: list[Instance],
+              memory: Mapping[str, ContainerMemory]) -> None:
+    """Each container's latest and previous instance, waiting reason, ready and started,
+    into `view` (a running instance not probed yet: started and ready unless it has the
+    startup or readiness probe)."""
+    spec = pod.get("spec") or {}
+    for target, specs in ((view.init, spec.get("initContainers") or []),
+                          (view.containers, spec.get("containers") or [])):
+        for container in specs:
+            name = container["name"]
+            mine = [i for i in instances if i.name == name]
+            remembered = memory.get(name) or ContainerMemory()
+            latest = mine[0] if mine else None
+            running = latest is not None and latest.state == "running"
+            started, ready = remembered.started, remembered.ready
+            if latest is not None and running and remembered.probed_instance != latest.id:
+                started = "startupProbe" not in container
+                ready = "readinessProbe" not in container
+            reason, message = ("", "") if running else remembered.waiting
+            target[name] = ContainerView(
+                latest=latest, previous=mine[1] if len(mine) > 1 else None,
+                waiting_reason=reason, waiting_message=message,
+                ready=running and ready and started, started=started if running else False)
 
 
 def terminated_reason(instance: Instance) -> str:
@@ -131,6 +158,11 @@ def pod_phase(pod: Obj, view: PodView) -> str:
     policy = spec.get("restartPolicy") or "Always"
     names = [c["name"] for c in spec.get("containers") or []]
     instances = [view.containers.get(n, ContainerView()).latest for n in names]
+    if policy == "Never" and any(
+            (seen := view.init.get(c["name"], ContainerView()).latest) is not None
+            and seen.state == "exited" and seen.exit_code != 0
+            for c in spec.get("initContainers") or [] if c.get("restartPolicy") != "Always"):
+        return "Failed"  # an init container failed and will not run again (upstream getPhase)
     if not view.sandbox_ready or any(i is None for i in instances):
         if instances and all(i is not None and i.state == "exited" for i in instances):
             pass  # a sandbox that died after every container finished

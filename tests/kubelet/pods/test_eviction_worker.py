@@ -24,8 +24,8 @@ from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.eviction.evictor import Evictor
 from nodelab.kubelet.pods.cri_plan import POD_UID
 from nodelab.kubelet.pods.manager import PodManager
+from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.status import Instance
-from nodelab.kubelet.pods.worker import PodSettings
 
 pytestmark = pytest.mark.unit
 UID = "0f0e0d0c-aaaa-bbbb-cccc-000000000001"

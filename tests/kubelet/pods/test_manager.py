@@ -21,7 +21,7 @@ from kubernetes.client import ApiClient
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.pods.cri_plan import POD_UID
 from nodelab.kubelet.pods.manager import PodManager
-from nodelab.kubelet.pods.worker import PodSettings
+from nodelab.kubelet.pods.settings import PodSettings
 
 pytestmark = pytest.mark.unit
 

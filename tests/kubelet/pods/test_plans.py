@@ -181,3 +181,12 @@ def test_crash_loop_back_off_cap_is_a_kubelet_setting() -> None:
         {"crashLoopBackOff": {"maxContainerRestartPeriod": "20s"}})
     assert config.crash_loop_back_off_max == 20.0
     assert KubeletConfig().crash_loop_back_off_max == 300.0
+
+
+@pytest.mark.parametrize(("policy", "phase"), [
+    ("Never", "Failed"), ("OnFailure", "Pending"), ("Always", "Pending"),
+])
+def test_a_failed_init_container_fails_only_a_never_pod(policy: str, phase: str) -> None:
+    spec = pod(c(), restartPolicy=policy, initContainers=[c("init")])
+    seen = PodView(sandbox_ready=False, init={"init": ContainerView(exited(1, name="init"))})
+    assert pod_status(spec, seen, "T")["phase"] == phase
