@@ -9,6 +9,11 @@ and the status `kubectl rollout status` reads.
   at least `replicas - maxUnavailable` available (rounded down, default 25%; if both are 0,
   maxUnavailable is 1). The new ReplicaSet grows within the surge; old ones shrink, oldest
   first, by what the availability allows. Recreate: old ones to 0 first, then the new one up.
+- Revisions: the new ReplicaSet's `deployment.kubernetes.io/revision` is one more than the
+  old ones' highest (a template rolled back to, `kubectl rollout undo`, takes the next
+  revision), and the Deployment carries its new ReplicaSet's revision, as upstream's
+  `SetNewReplicaSetAnnotations`/`SetDeploymentRevision` do (`kubectl rollout history` and
+  `undo` read them).
 - Status: replicas, updatedReplicas, readyReplicas, availableReplicas, unavailableReplicas,
   observedGeneration and the Available and Progressing conditions with upstream's reasons.
 """
@@ -92,6 +97,16 @@ class DeploymentPlan:
     create: list[dict[str, Any]] = field(default_factory=list)
     scale: dict[str, int] = field(default_factory=dict)  # ReplicaSet name -> replicas
     status: dict[str, Any] = field(default_factory=dict)
+    revise: dict[str, str] = field(default_factory=dict)  # ReplicaSet name -> new revision
+    revision: str = ""  # the Deployment's deployment.kubernetes.io/revision
+
+
+def _revision(rs: Obj) -> int:
+    value = ((rs.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0)
+    try:
+        return int(value)
+    except ValueError:
+        return 0
 
 
 def _replicas(rs: Obj) -> int:
@@ -113,11 +128,13 @@ def plan_deployment(deployment: Obj, replicasets: Sequence[Obj]) -> DeploymentPl
     old = sorted((rs for rs in mine if rs is not new),
                  key=lambda rs: (rs.get("metadata") or {}).get("creationTimestamp") or "")
     plan = DeploymentPlan()
+    next_revision = max((_revision(rs) for rs in old), default=0) + 1
     if new is None:
-        revisions = [int(((rs.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0))
-                     for rs in mine]
-        new = new_replicaset(deployment, max(revisions, default=0) + 1)
+        new = new_replicaset(deployment, next_revision)
         plan.create.append(new)
+    elif _revision(new) < next_revision:
+        plan.revise[new["metadata"]["name"]] = str(next_revision)
+    plan.revision = plan.revise.get(new["metadata"]["name"], str(_revision(new)))
     current = {rs["metadata"]["name"]: _replicas(rs) for rs in [*old, new]}
     sizes = dict(current)
     new_name = new["metadata"]["name"]

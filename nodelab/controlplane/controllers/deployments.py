@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodelab.controlplane.controllers.deployment_plan import plan_deployment
+from nodelab.controlplane.controllers.deployment_plan import REVISION, plan_deployment
 from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
@@ -42,6 +42,13 @@ class DeploymentController:
                     deployment, "Deployment", "ScalingReplicaSet",
                     f"Scaled up replica set {body['metadata']['name']} to "
                     f"{body['spec']['replicas']}", component=COMPONENT, api_version="apps/v1"))
+            for rs_name, revision in plan.revise.items():
+                writer.patch("replicasets", namespace, rs_name,
+                             {"metadata": {"annotations": {REVISION: revision}}})
+            annotations = metadata.get("annotations") or {}
+            if plan.revision and annotations.get(REVISION) != plan.revision:
+                writer.patch("deployments", namespace, name,
+                             {"metadata": {"annotations": {REVISION: plan.revision}}})
             for rs_name, replicas in plan.scale.items():
                 writer.patch("replicasets", namespace, rs_name, {"spec": {"replicas": replicas}})
                 writer.event(event_for(

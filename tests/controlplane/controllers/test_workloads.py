@@ -115,6 +115,20 @@ def test_rolling_update_respects_surge_and_unavailability() -> None:
     assert new["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
 
 
+def test_rolling_back_gives_the_old_replicaset_the_next_revision() -> None:
+    """`kubectl rollout undo` puts revision 1's template back: that ReplicaSet becomes
+    revision 3, and the Deployment carries the revision of its new ReplicaSet."""
+    sets, _ = run_rollout(deployment(2, "web:1"), [])
+    assert plan_deployment(deployment(2, "web:1"), sets).revision == "1"
+    sets, _ = run_rollout(deployment(2, "web:2"), sets)
+    first = next(s for s in sets
+                 if s["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1")
+    plan = plan_deployment(deployment(2, "web:1"), sets)
+    assert plan.revise == {first["metadata"]["name"]: "3"}
+    assert plan.revision == "3"
+    assert not plan.create
+
+
 def test_recreate_scales_old_to_zero_first() -> None:
     sets, _ = run_rollout(deployment(2, "web:1"), [])
     plan = plan_deployment(deployment(2, "web:2", type="Recreate"), sets)
