@@ -3,7 +3,8 @@
 Each `ResourceType` says what discovery publishes about a resource (group, version, kind,
 plural, short names, verbs, subresources) and how it is stored. Discovery documents, URL
 routing, the OpenAPI document and Table printing are all computed from this one table, so a
-resource is added here and nowhere else.
+resource is added here and nowhere else. Its schema (decoding, patches, apply, OpenAPI) is
+upstream's definition of the same group, version and kind (`nodelab.kube.schema`).
 
 `events` exists in two groups (core/v1 and events.k8s.io/v1) over one storage, as upstream:
 the events.k8s.io form is converted to and from the stored core form (see `events.py`).
@@ -12,6 +13,8 @@ the events.k8s.io form is converted to and from the stored core form (see `event
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from nodelab.kube import schema as kube_schema
 
 ALL_VERBS = (
     "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
@@ -31,7 +34,6 @@ class ResourceType:
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     storage: str = ""
-    model: str = ""  # kubernetes client model class name, for schemas
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -50,9 +52,18 @@ class ResourceType:
     def has_status(self) -> bool:
         return "status" in self.subresources
 
+    @property
+    def schema(self) -> kube_schema.Node:
+        """Upstream's schema of this kind (every served kind has one)."""
+        node = kube_schema.for_kind(self.group, self.version, self.kind)
+        if node is None:
+            raise LookupError(f"upstream's {kube_schema.KUBERNETES_VERSION} schema has no "
+                              f"{self.group_version} {self.kind}")
+        return node
+
 
 def _core(kind: str, plural: str, namespaced: bool = True, **kw: object) -> ResourceType:
-    return ResourceType("", "v1", kind, plural, namespaced, model=f"V1{kind}", **kw)  # type: ignore[arg-type]
+    return ResourceType("", "v1", kind, plural, namespaced, **kw)  # type: ignore[arg-type]
 
 
 RESOURCES: tuple[ResourceType, ...] = (
@@ -68,29 +79,27 @@ RESOURCES: tuple[ResourceType, ...] = (
                  "watch")),
     _core("Endpoints", "endpoints", short_names=("ep",)),
     _core("Binding", "bindings", verbs=("create",)),
-    ResourceType("", "v1", "Event", "events", True, short_names=("ev",), model="CoreV1Event"),
+    ResourceType("", "v1", "Event", "events", True, short_names=("ev",)),
     _core("ConfigMap", "configmaps", short_names=("cm",)),
     _core("Secret", "secrets"),
     _core("ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",)),
-    ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True,
-                 model="V1EndpointSlice"),
-    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, model="V1Lease"),
+    ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
+    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True),
     ResourceType("events.k8s.io", "v1", "Event", "events", True,
-                 storage="core/events", model="EventsV1Event"),
+                 storage="core/events"),
     ResourceType("apps", "v1", "Deployment", "deployments", True, short_names=("deploy",),
-                 categories=("all",), subresources=("status", "scale"), model="V1Deployment"),
+                 categories=("all",), subresources=("status", "scale")),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, short_names=("rs",),
-                 categories=("all",), subresources=("status", "scale"), model="V1ReplicaSet"),
+                 categories=("all",), subresources=("status", "scale")),
     ResourceType("batch", "v1", "Job", "jobs", True, categories=("all",),
-                 subresources=("status",), model="V1Job"),
+                 subresources=("status",)),
     ResourceType("certificates.k8s.io", "v1", "CertificateSigningRequest",
                  "certificatesigningrequests", False, short_names=("csr",),
-                 subresources=("status", "approval"), model="V1CertificateSigningRequest"),
+                 subresources=("status", "approval")),
     ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
-                 False, verbs=("create",), model="V1SelfSubjectReview"),
+                 False, verbs=("create",)),
     ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview",
-                 "selfsubjectaccessreviews", False, verbs=("create",),
-                 model="V1SelfSubjectAccessReview"),
+                 "selfsubjectaccessreviews", False, verbs=("create",)),
 )
 
 GROUPS: tuple[tuple[str, str], ...] = tuple(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from nodelab.controlplane.http.errors import ApiError
-from nodelab.controlplane.registry.patches import json_patch, merge_patch, strategic_merge_patch
+from nodelab.controlplane.registry import strategicpatch
+from nodelab.controlplane.registry.patches import json_patch, merge_patch
 from nodelab.controlplane.registry.selectors import field_value, matcher, parse_fields, parse_labels
+from nodelab.kube import schema
 
 pytestmark = pytest.mark.unit
 
@@ -15,6 +19,12 @@ POD = {"metadata": {"name": "p", "labels": {"app": "a"}, "finalizers": ["x"]},
            {"name": "a", "image": "one", "ports": [{"containerPort": 80}],
             "env": [{"name": "A", "value": "1"}]},
            {"name": "b", "image": "two"}]}}
+
+
+def strategic_merge_patch(doc: Any, patch: Any) -> Any:
+    kind = doc.get("kind", "Pod")
+    group, version = {"EndpointSlice": ("discovery.k8s.io", "v1")}.get(kind, ("", "v1"))
+    return strategicpatch.apply(doc, patch, schema.for_kind(group, version, kind))
 
 
 def test_strategic_merge_merges_containers_by_name() -> None:
@@ -71,8 +81,40 @@ def test_json_patch_operations() -> None:
     assert patched["metadata"]["finalizers"] == ["x", "y"]
     with pytest.raises(ApiError):
         json_patch(POD, [{"op": "test", "path": "/metadata/name", "value": "q"}])
-    with pytest.raises(ApiError):
+    with pytest.raises(ApiError) as caught:
         json_patch(POD, [{"op": "remove", "path": "/spec/nothing"}])
+    assert caught.value.code == 422
+    with pytest.raises(ApiError) as caught:
+        json_patch(POD, [{"op": "frobnicate", "path": "/spec"}])
+    assert caught.value.code == 400
+
+
+def test_taints_are_atomic_so_kubectl_taint_removes_one() -> None:
+    """`kubectl taint node n a:NoSchedule-` sends the remaining taints: upstream's NodeSpec
+    taints are `x-kubernetes-list-type: atomic` with no patch strategy, so they replace."""
+    node = {"kind": "Node", "spec": {"taints": [{"key": "a", "effect": "NoSchedule"},
+                                                {"key": "b", "effect": "NoSchedule"}]}}
+    patched = strategic_merge_patch(node, {"spec": {"taints": [
+        {"key": "b", "effect": "NoSchedule"}]}})
+    assert patched["spec"]["taints"] == [{"key": "b", "effect": "NoSchedule"}]
+
+
+def test_volumes_retain_keys() -> None:
+    """Volumes are `merge,retainKeys`: `$retainKeys` drops the other volume source."""
+    pod = {"kind": "Pod", "spec": {"volumes": [{"name": "v", "emptyDir": {}}]}}
+    patched = strategic_merge_patch(pod, {"spec": {"volumes": [
+        {"name": "v", "$retainKeys": ["configMap", "name"], "configMap": {"name": "c"}}]}})
+    assert patched["spec"]["volumes"] == [{"name": "v", "configMap": {"name": "c"}}]
+
+
+def test_container_statuses_are_atomic() -> None:
+    """Upstream's PodStatus.containerStatuses is atomic: a patch replaces the list."""
+    pod = {"kind": "Pod", "status": {"containerStatuses": [
+        {"name": "a", "state": {"waiting": {"reason": "x"}}}, {"name": "b"}]}}
+    patched = strategic_merge_patch(pod, {"status": {"containerStatuses": [
+        {"name": "a", "state": {"running": {"startedAt": "t"}}}]}})
+    assert patched["status"]["containerStatuses"] == [
+        {"name": "a", "state": {"running": {"startedAt": "t"}}}]
 
 
 def test_label_selectors() -> None:

@@ -1,12 +1,13 @@
 """OpenAPI documents: /openapi/v2 (Swagger 2.0) and /openapi/v3 (one document per group-version).
 
-The schemas come from `schema.py` (the official client's generated models), named as upstream
-names them (`io.k8s.api.core.v1.Pod`, `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`) and
-marked with `x-kubernetes-group-version-kind`, which is how `kubectl explain pod.spec.containers`
-finds the Pod schema. Lists carry `x-kubernetes-patch-merge-key`/`-strategy` where strategic
-merge patches merge by key. Paths are listed per resource with the verbs it supports and the
-`fieldValidation` query parameter, which is what tells kubectl that the server validates fields
-itself (so `kubectl apply --validate=strict` sends `fieldValidation=Strict`).
+The definitions are upstream's own (`nodelab.kube.schema`, the version the server reports),
+as kube-apiserver publishes them: names like `io.k8s.api.core.v1.Pod`, full descriptions (all
+of `kubectl explain`'s text), `x-kubernetes-group-version-kind` (how `kubectl explain
+pod.spec.containers` finds the Pod schema), and the patch and list-type extensions. Only the
+definitions reachable from the served kinds are published. Paths are listed per resource
+with the verbs it supports and the `fieldValidation` query parameter, which is what tells
+kubectl that the server validates fields itself (so `kubectl apply --validate=strict` sends
+`fieldValidation=Strict`).
 """
 
 from __future__ import annotations
@@ -14,107 +15,85 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from typing import Any
 
-from nodelab.controlplane import schema
-from nodelab.controlplane.registry.patches import MERGE_KEYS
 from nodelab.controlplane.resources import RESOURCES, ResourceType
+from nodelab.kube import schema
 
 Object = dict[str, Any]
 
-_META_MODELS = {
-    "V1ObjectMeta", "V1ListMeta", "V1LabelSelector", "V1LabelSelectorRequirement",
-    "V1ManagedFieldsEntry", "V1OwnerReference", "V1Status", "V1StatusDetails", "V1StatusCause",
-    "V1Condition", "V1DeleteOptions", "V1Preconditions",
-}
-_PACKAGES = {"": "io.k8s.api.core.v1", "apps": "io.k8s.api.apps.v1",
-             "batch": "io.k8s.api.batch.v1",
-             "discovery.k8s.io": "io.k8s.api.discovery.v1",
-             "coordination.k8s.io": "io.k8s.api.coordination.v1",
-             "events.k8s.io": "io.k8s.api.events.v1",
-             "certificates.k8s.io": "io.k8s.api.certificates.v1"}
-_SPECIAL: dict[str, Object] = {"object": {"x-kubernetes-int-or-string": True},
-            "datetime": {"type": "string", "format": "date-time"},
-            "date": {"type": "string", "format": "date"},
-            "str": {"type": "string"}, "int": {"type": "integer", "format": "int64"},
-            "bool": {"type": "boolean"}, "float": {"type": "number", "format": "double"},
-            "bytearray": {"type": "string", "format": "byte"}}
-_LIST = re.compile(r"^List\[(.+)\]$")
-_DICT = re.compile(r"^Dict\[str, (.+)\]$")
+
+def _convert(value: Any, ref_prefix: str) -> Any:
+    """A definition in the JSON Schema form it is shipped in, back in OpenAPI's form."""
+    if isinstance(value, list):
+        return [_convert(v, ref_prefix) for v in value]
+    if not isinstance(value, dict):
+        return value
+    result: Object = {}
+    for key, child in value.items():
+        if key == "$ref" and isinstance(child, str):
+            result[key] = ref_prefix + child.rsplit("/", 1)[-1]
+        elif key == "type" and isinstance(child, list):
+            result[key] = next((t for t in child if t != "null"), "object")
+        elif key == "properties" and isinstance(child, dict):
+            result[key] = {name: _convert(prop, ref_prefix) for name, prop in child.items()}
+        else:
+            result[key] = _convert(child, ref_prefix)
+    return result
 
 
-def _short_kind(model: str) -> str:
-    return re.sub(r"^(V1|EventsV1|CoreV1|DiscoveryV1)", "", model)
+def _definition(name: str, ref_prefix: str) -> Object:
+    raw = dict(schema.upstream().raw[name])
+    if "oneOf" in raw:  # IntOrString, Quantity: one string-typed definition upstream
+        raw.pop("oneOf")
+        raw["type"] = "string"
+        if name.endswith("IntOrString"):
+            raw["format"] = "int-or-string"
+    if raw.get("x-kubernetes-group-version-kind"):
+        properties = dict(raw.get("properties") or {})
+        for field in ("apiVersion", "kind"):  # the converter pins these; upstream does not
+            if field in properties:
+                properties[field] = {k: v for k, v in properties[field].items() if k != "enum"}
+        raw["properties"] = properties
+    converted: Object = _convert(raw, ref_prefix)
+    return converted
+
+
+def _references(value: Any, found: set[str]) -> None:
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if isinstance(ref, str):
+            found.add(ref.rsplit("/", 1)[-1])
+        for child in value.values():
+            _references(child, found)
+    elif isinstance(value, list):
+        for child in value:
+            _references(child, found)
 
 
 @functools.lru_cache(maxsize=1)
-def _definitions() -> tuple[dict[str, Object], dict[str, str]]:
-    """All schemas reachable from the served resources, and model -> definition name."""
-    names: dict[str, str] = {}
-    owners: list[tuple[str, str]] = []
-    for rt in RESOURCES:
-        owners.append((rt.model, _PACKAGES.get(rt.group, "io.k8s.api.core.v1")))
-    for model, package in owners:
-        _name_tree(model, package, names)
-    definitions: dict[str, Object] = {}
-    for model, name in names.items():
-        definitions[name] = _schema(model, names)
-    for rt in RESOURCES:
-        definition = definitions[names[rt.model]]
-        definition["x-kubernetes-group-version-kind"] = [
-            {"group": rt.group, "version": rt.version, "kind": rt.kind}]
-    return definitions, names
+def _reachable() -> tuple[str, ...]:
+    """Names of the served kinds' definitions and everything they refer to."""
+    defs = schema.upstream().raw
+    todo = [rt.schema.name for rt in RESOURCES]
+    todo += ["io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+             "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+             "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent"]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        refs: set[str] = set()
+        _references(defs[name], refs)
+        todo.extend(refs - seen)
+    return tuple(sorted(seen))
 
 
-def _name_tree(model: str, package: str, names: dict[str, str]) -> None:
-    if model in names or not schema.model_fields(model):
-        return
-    prefix = "io.k8s.apimachinery.pkg.apis.meta.v1" if model in _META_MODELS else package
-    names[model] = f"{prefix}.{_short_kind(model)}"
-    for kind in schema.model_fields(model).values():
-        inner = _element(kind)
-        if schema.is_model(inner):
-            _name_tree(inner, package, names)
-
-
-def _element(kind: str) -> str:
-    while True:
-        match = _LIST.match(kind) or _DICT.match(kind)
-        if not match:
-            return kind
-        kind = match.group(1)
-
-
-def _type(kind: str, names: dict[str, str]) -> Object:
-    if (match := _LIST.match(kind)):
-        return {"type": "array", "items": _type(match.group(1), names)}
-    if (match := _DICT.match(kind)):
-        return {"type": "object", "additionalProperties": _type(match.group(1), names)}
-    if kind in _SPECIAL:
-        found: Object = dict(_SPECIAL[kind])
-        return found
-    if kind in names:
-        return {"$ref": f"#/definitions/{names[kind]}"}
-    return {"type": "object"}
-
-
-def _schema(model: str, names: dict[str, str]) -> Object:
-    descriptions = schema.field_descriptions(model)
-    properties: Object = {}
-    for field, kind in schema.model_fields(model).items():
-        prop = _type(kind, names)
-        if descriptions.get(field):
-            prop["description"] = descriptions[field]
-        if field in MERGE_KEYS and prop.get("type") == "array":
-            prop["x-kubernetes-patch-strategy"] = "merge"
-            key = MERGE_KEYS[field]
-            if key:
-                prop["x-kubernetes-patch-merge-key"] = (
-                    "containerPort" if field == "ports" and model == "V1Container" else key)
-        properties[field] = prop
-    return {"description": schema.model_description(model), "type": "object",
-            "properties": properties}
+@functools.lru_cache(maxsize=2)
+def _definitions(ref_prefix: str) -> dict[str, Object]:
+    return {name: _definition(name, ref_prefix) for name in _reachable()}
 
 
 def _parameters() -> list[Object]:
@@ -123,14 +102,14 @@ def _parameters() -> list[Object]:
             for name in ("dryRun", "fieldManager", "fieldValidation")]
 
 
-def _paths(selected: list[ResourceType], names: dict[str, str], v3: bool) -> Object:
+def _paths(selected: list[ResourceType], v3: bool) -> Object:
     paths: Object = {}
     for rt in selected:
         base = "/api/v1" if not rt.group else f"/apis/{rt.group}/{rt.version}"
         scope = f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else (
             f"{base}/{rt.plural}")
-        ref = (f"#/components/schemas/{names[rt.model]}" if v3
-               else f"#/definitions/{names[rt.model]}")
+        ref = (f"#/components/schemas/{rt.schema.name}" if v3
+               else f"#/definitions/{rt.schema.name}")
         gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
 
         def op(action: str, verb: str, rt: ResourceType = rt, gvk: Object = gvk,
@@ -164,18 +143,10 @@ def _paths(selected: list[ResourceType], names: dict[str, str], v3: bool) -> Obj
 
 @functools.lru_cache(maxsize=1)
 def swagger() -> Object:
-    definitions, names = _definitions()
-    return {"swagger": "2.0", "info": {"title": "Kubernetes (nodelab)", "version": "v1.37.0"},
-            "paths": _paths(list(RESOURCES), names, False), "definitions": definitions}
-
-
-def _as_v3(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: (v.replace("#/definitions/", "#/components/schemas/") if k == "$ref"
-                    else _as_v3(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_v3(v) for v in value]
-    return value
+    return {"swagger": "2.0",
+            "info": {"title": "Kubernetes", "version": schema.KUBERNETES_VERSION},
+            "paths": _paths(list(RESOURCES), False),
+            "definitions": _definitions("#/definitions/")}
 
 
 @functools.cache
@@ -183,10 +154,10 @@ def group_version_document(group: str, version: str) -> Object | None:
     selected = [rt for rt in RESOURCES if (rt.group, rt.version) == (group, version)]
     if not selected:
         return None
-    definitions, names = _definitions()
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes (nodelab)", "version": "v1.37.0"},
-            "paths": _paths(selected, names, True),
-            "components": {"schemas": _as_v3(definitions)}}
+    return {"openapi": "3.0.0",
+            "info": {"title": "Kubernetes", "version": schema.KUBERNETES_VERSION},
+            "paths": _paths(selected, True),
+            "components": {"schemas": _definitions("#/components/schemas/")}}
 
 
 def _hash(document: Object) -> str:

@@ -28,14 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from nodelab.controlplane import schema
 from nodelab.controlplane.http import errors
 from nodelab.controlplane.registry import (
+    decoding,
     events,
     managedfields,
     objects,
     patches,
     server_side_apply,
+    strategicpatch,
     strategies,
 )
 from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
@@ -77,10 +78,6 @@ def from_wire(rt: ResourceType, obj: Object) -> Object:
     if rt.group == "events.k8s.io":
         return events.to_core(obj)
     return obj
-
-
-def _model(rt: ResourceType) -> str:
-    return rt.model
 
 
 class Registry:
@@ -146,10 +143,16 @@ class Registry:
                                      f"the expected API version ({rt.group_version})")
         body = copy.deepcopy(body)
         body["apiVersion"], body["kind"] = rt.group_version, rt.kind
-        unknown = schema.prune(_model(rt), body)
+        findings = decoding.check(rt.schema, body)
+        if findings.type_error:
+            raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled '
+                                     f"as a {rt.kind}: {findings.type_error}")
         mode = query.get("fieldValidation", "Warn")
-        warnings = [f'unknown field "{path}"' for path in unknown]
-        if unknown and mode == "Strict":
+        if mode not in ("Strict", "Warn", "Ignore"):
+            raise errors.bad_request(f'fieldValidation: Unsupported value: "{mode}": supported '
+                                     'values: "Ignore", "Strict", "Warn"')
+        warnings = [f'unknown field "{path}"' for path in findings.unknown]
+        if warnings and mode == "Strict":
             raise errors.bad_request("strict decoding error: " + ", ".join(warnings))
         if mode == "Ignore":
             warnings = []
@@ -271,7 +274,7 @@ class Registry:
                                               requester)
                 raise errors.not_found(rt.plural, name, rt.group)
             current = to_wire(rt, current)
-            patched = self._patched(kind, current, document, query)
+            patched = self._patched(rt, kind, current, document, query)
             patched_meta = patched.setdefault("metadata", {})
             asked = patched_meta.get("resourceVersion")
             pinned = kind != "apply" and asked is not None and asked != current["metadata"].get(
@@ -293,16 +296,16 @@ class Registry:
             return Outcome(written, warnings)
         raise errors.conflict(rt.plural, name, rt.group, "too many concurrent writers; retry")
 
-    def _patched(self, kind: str, current: Object, document: Any,
+    def _patched(self, rt: ResourceType, kind: str, current: Object, document: Any,
                  query: dict[str, str]) -> Object:
         if kind == "json":
             result = patches.json_patch(current, document)
         elif kind == "merge":
             result = patches.merge_patch(current, document)
         elif kind == "strategic":
-            result = patches.strategic_merge_patch(current, document)
+            result = strategicpatch.apply(current, document, rt.schema)
         else:
-            result = server_side_apply.merge(current, document, query)
+            result = server_side_apply.merge(current, document, query, rt.schema)
         if not isinstance(result, dict):
             raise errors.bad_request("the patch result is not an object")
         return result

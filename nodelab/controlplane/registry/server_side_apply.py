@@ -19,8 +19,9 @@ from typing import Any
 import yaml
 
 from nodelab.controlplane.http import errors
-from nodelab.controlplane.registry import managedfields, patches
+from nodelab.controlplane.registry import managedfields, strategicpatch
 from nodelab.controlplane.registry.managedfields import Path
+from nodelab.kube.schema import Node
 
 Object = dict[str, Any]
 
@@ -48,7 +49,7 @@ def _conflict_error(current: Object, conflicts: list[tuple[str, Path]]) -> error
     return errors.ApiError(409, "Conflict", message, details)
 
 
-def merge(current: Object, applied: Any, query: dict[str, str]) -> Object:
+def merge(current: Object, applied: Any, query: dict[str, str], schema: Node) -> Object:
     """The object after applying `applied` as the manager named in `query`."""
     if not isinstance(applied, dict):
         raise errors.bad_request("apply configuration must be an object")
@@ -65,7 +66,7 @@ def merge(current: Object, applied: Any, query: dict[str, str]) -> Object:
     for entry in entries:
         if entry is not mine:
             others |= managedfields.from_fields_v1(entry.get("fieldsV1"))
-    merged: Object = patches.strategic_merge_patch(current, applied)
+    merged: Object = strategicpatch.apply(current, applied, schema)
     for path in sorted(previous - now, key=len, reverse=True):
         if path in others or any(p[:len(path)] == path for p in now):
             continue

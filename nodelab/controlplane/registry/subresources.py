@@ -12,10 +12,11 @@ from typing import Any
 
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.http import errors
-from nodelab.controlplane.registry import deletion, objects, patches
+from nodelab.controlplane.registry import deletion, objects, patches, strategicpatch
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Conflict
+from nodelab.kube import schema
 
 Object = dict[str, Any]
 
@@ -102,7 +103,8 @@ def patch_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
     if kind == "json":
         scale = patches.json_patch(current, patch)
     elif kind == "strategic":
-        scale = patches.strategic_merge_patch(current, patch)
+        scale = strategicpatch.apply(current, patch,
+                                     schema.for_kind("autoscaling", "v1", "Scale"))
     else:
         scale = patches.merge_patch(current, patch)
     scale.get("metadata", {}).pop("resourceVersion", None)

@@ -1,0 +1,130 @@
+"""Real kubectl moves a learner makes, each asserting what a real v1.37 cluster answers.
+
+One API server process with its controllers (`--controllers`: deployments, ReplicaSets, ...)
+for the module; no kubelets, so pods stay Pending. Each test names the kubectl moves it covers.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.controlplane.apiserver import RunningApiServer
+
+NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "learner-node"}}
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: roll}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: roll}}
+  template:
+    metadata: {labels: {app: roll}}
+    spec:
+      containers:
+      - {name: c, image: busybox:1.36}
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[RunningApiServer]:
+    with tempfile.TemporaryDirectory(prefix="nlcp-") as state:
+        server = RunningApiServer(Path(state), extra_args=("--controllers",))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def _wait_for(what: str, check: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_taint_add_and_remove(cluster: RunningApiServer) -> None:
+    """kubectl taint node N k=v:NoSchedule, then N k:NoSchedule- removes exactly that taint."""
+    cluster.kubectl("create", "-f", "-", input=json.dumps(NODE))
+    cluster.kubectl("taint", "node", "learner-node", "a=1:NoSchedule")
+    cluster.kubectl("taint", "node", "learner-node", "b=2:NoExecute")
+    taints = cluster.kubectl_json("get", "node", "learner-node")["spec"]["taints"]
+    assert {(t["key"], t["effect"]) for t in taints} == {("a", "NoSchedule"), ("b", "NoExecute")}
+    out = cluster.kubectl("taint", "node", "learner-node", "a:NoSchedule-").stdout
+    assert "node/learner-node untainted" in out
+    taints = cluster.kubectl_json("get", "node", "learner-node")["spec"]["taints"]
+    assert [(t["key"], t["effect"]) for t in taints] == [("b", "NoExecute")]
+    cluster.kubectl("taint", "node", "learner-node", "b-")
+    assert "taints" not in cluster.kubectl_json("get", "node", "learner-node")["spec"]
+
+
+def test_cordon_and_uncordon(cluster: RunningApiServer) -> None:
+    """kubectl cordon / uncordon (a strategic merge patch of spec.unschedulable)."""
+    cluster.kubectl("create", "-f", "-", input=json.dumps(
+        {**NODE, "metadata": {"name": "cordoned"}}))
+    assert "cordoned" in cluster.kubectl("cordon", "cordoned").stdout
+    assert cluster.kubectl_json("get", "node", "cordoned")["spec"]["unschedulable"] is True
+    assert "uncordoned" in cluster.kubectl("uncordon", "cordoned").stdout
+    assert "unschedulable" not in cluster.kubectl_json("get", "node", "cordoned")["spec"]
+
+
+def _revision(obj: dict[str, Any]) -> str:
+    return str((obj["metadata"].get("annotations") or {}).get(
+        "deployment.kubernetes.io/revision", ""))
+
+
+def test_rollout_history_and_undo(cluster: RunningApiServer) -> None:
+    """kubectl set image, rollout history, rollout undo (a JSON patch of the template and
+    the annotations), and the rolled-back ReplicaSet taking the next revision."""
+    cluster.kubectl("apply", "-f", "-", input=DEPLOYMENT)
+    _wait_for("revision 1", lambda: _revision(cluster.kubectl_json(
+        "get", "deploy", "roll")) == "1")
+    cluster.kubectl("set", "image", "deploy/roll", "c=busybox:1.37")
+    _wait_for("revision 2", lambda: _revision(cluster.kubectl_json(
+        "get", "deploy", "roll")) == "2")
+    history = cluster.kubectl("rollout", "history", "deploy/roll").stdout
+    assert "REVISION" in history and "1 " in history and "2 " in history
+    out = cluster.kubectl("rollout", "undo", "deploy/roll").stdout
+    assert "deployment.apps/roll rolled back" in out
+    deploy = cluster.kubectl_json("get", "deploy", "roll")
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:1.36"
+    _wait_for("revision 3", lambda: _revision(cluster.kubectl_json(
+        "get", "deploy", "roll")) == "3")
+    sets = cluster.kubectl_json("get", "rs", "-l", "app=roll")["items"]
+    assert sorted(_revision(rs) for rs in sets) == ["2", "3"]
+
+
+def test_patch_types_on_a_configmap(cluster: RunningApiServer) -> None:
+    """kubectl patch --type=json (with a failing `test`), --type=merge, strategic."""
+    cluster.kubectl("create", "configmap", "patched", "--from-literal=a=1")
+    cluster.kubectl("patch", "cm", "patched", "--type=json", "-p",
+                    '[{"op":"test","path":"/data/a","value":"1"},'
+                    '{"op":"add","path":"/data/b","value":"2"}]')
+    failed = cluster.kubectl("patch", "cm", "patched", "--type=json", "-p",
+                             '[{"op":"test","path":"/data/a","value":"9"}]', check=False)
+    assert failed.returncode != 0 and "test" in failed.stderr
+    cluster.kubectl("patch", "cm", "patched", "--type=merge", "-p", '{"data":{"a":null}}')
+    assert cluster.kubectl_json("get", "cm", "patched")["data"] == {"b": "2"}
+
+
+def test_wrong_json_type_is_a_bad_request(cluster: RunningApiServer) -> None:
+    """A list where an object belongs: upstream's strict decoding refuses it (400)."""
+    bad = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "typed"},
+           "data": ["not", "a", "map"]}
+    result = cluster.kubectl("create", "-f", "-", input=json.dumps(bad), check=False)
+    assert result.returncode != 0
+    assert ('ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot '
+            'unmarshal array into Go struct field ConfigMap.data of type map[string]string'
+            ) in result.stderr
