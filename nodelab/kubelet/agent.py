@@ -126,6 +126,7 @@ class Kubelet:
             memory_capacity=self._facts().memory_bytes,
             allocatable=allocatable_values(capacity_values(self._facts(), self.config),
                                            self.config),
+            allowed_unsafe_sysctls=self.config.allowed_unsafe_sysctls,
             runtime_name=self.runtime_version.split("://")[0],
             cgroup_root=self.config.cgroup_root,
             cluster_dns=self.config.cluster_dns, cluster_domain=self.config.cluster_domain,

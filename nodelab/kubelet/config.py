@@ -109,6 +109,7 @@ class KubeletConfig:
     cluster_domain: str = "cluster.local"
     resolv_conf: str = "/etc/resolv.conf"  # the node's resolver file (base of Default policy)
     crash_loop_back_off_max: float = 300.0  # crashLoopBackOff.maxContainerRestartPeriod
+    allowed_unsafe_sysctls: tuple[str, ...] = ()
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
     client_ca_file: str | None = None
@@ -191,6 +192,7 @@ def _convert(name: str, raw: Any) -> Any:
             else:
                 taints.append(Taint(item["key"], item.get("value", ""), item["effect"]))
         return tuple(taints)
-    if name in ("authorized_users", "authorized_groups", "cluster_dns"):
+    if name in ("authorized_users", "authorized_groups", "cluster_dns",
+                "allowed_unsafe_sysctls"):
         return tuple(str(v) for v in raw or [])
     return raw

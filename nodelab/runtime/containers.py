@@ -67,6 +67,7 @@ from nodelab.runtime.spec import (
     HostFacts,
     SandboxContext,
     SpecError,
+    capabilities_from_mask,
     container_spec,
     exec_process,
 )
@@ -82,6 +83,16 @@ class LiveState:
     exit: ExitStatus | None
     reason: str = ""
     message: str = ""
+
+
+def bounding_capabilities() -> tuple[str, ...] | None:
+    """The capabilities this runtime process may hand out (its CapBnd), None if unknown."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return capabilities_from_mask(int(next(
+            line.split()[1] for line in status.splitlines() if line.startswith("CapBnd:")), 16))
+    except (OSError, StopIteration, ValueError):
+        return None
 
 
 def min_oom_score_adj() -> int:
@@ -139,6 +150,7 @@ class Containers:
         self.records = records
         self.images = images
         self.oom_floor = min_oom_score_adj()
+        self.bounding = bounding_capabilities()
         self._locks: dict[str, threading.Lock] = {}
 
     def lock(self, container_id: str) -> threading.Lock:
@@ -217,6 +229,7 @@ class Containers:
         )
         facts = HostFacts(
             min_oom_score_adj=self.oom_floor,
+            bounding_capabilities=self.bounding,
             devices=device_facts(config),
             passwd=_read_text(rootfs / "etc/passwd"),
             group=_read_text(rootfs / "etc/group"),

@@ -90,6 +90,15 @@ def pin_namespaces(ns_dir: Path, hostname: str) -> tuple[str, str]:
     return str(ipc), str(uts)
 
 
+def pin_uts(ns_dir: Path, hostname: str) -> str:
+    """Create and pin a uts namespace alone (a hostIPC pod still has its own hostname)."""
+    ns_dir.mkdir(parents=True, exist_ok=True)
+    uts = ns_dir / "uts"
+    uts.touch()
+    run(["unshare", f"--uts={uts}", "hostname", hostname or "localhost"])
+    return str(uts)
+
+
 def start_pid_infra(ns_dir: Path) -> tuple[int, str]:
     """Start the infra process that holds a shared PID namespace; return (pid, ns path)."""
     ns_dir.mkdir(parents=True, exist_ok=True)

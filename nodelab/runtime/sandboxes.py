@@ -101,7 +101,10 @@ class PodSandboxes:
         hosts = Path("/etc/hosts").read_text() if host_network else namespaces.render_hosts(
             hostname, "")
         (directory / "hosts").write_text(hosts)
-        if not (options is not None and options.ipc == cri.NODE):
+        if options is not None and options.ipc == cri.NODE:
+            if not host_network:  # the node's IPC namespace, the pod's own hostname
+                record.uts_path = namespaces.pin_uts(directory / "ns", hostname)
+        else:
             if host_network:
                 record.ipc_path, _ = namespaces.pin_namespaces(directory / "ns", hostname)
             else:

@@ -15,8 +15,8 @@ Merge rules (containerd `getProcessArgs`, `WithUser`, `WithEnv`):
 - cwd: CRI `working_dir`, else the image `WorkingDir`, else `/`.
 - user: `run_as_username` or `run_as_user`/`run_as_group` from the security context, else the
   image `User` (`uid`, `uid:gid`, `name`, `name:group`), names looked up in the image's
-  `/etc/passwd` and `/etc/group`; additional gids from the image's groups plus
-  `supplemental_groups`.
+  `/etc/passwd` and `/etc/group`; additional gids from the image's groups (not with
+  `supplemental_groups_policy: Strict`) plus `supplemental_groups`.
 
 Namespaces: net, ipc and uts are joined from the sandbox's pinned namespaces (host ones when the
 pod uses the node's); pid is the container's own, the pod's or the target container's; the mount
@@ -59,6 +59,17 @@ ALL_CAPABILITIES = (
     "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
     "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
 )
+CAPABILITY_BITS = (  # bit i of CapBnd/CapEff in /proc/<pid>/status is CAPABILITY_BITS[i]
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+    "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+)
 MASKED_PATHS = (
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
@@ -68,6 +79,7 @@ READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PROPAGATION = {0: "rprivate", 1: "rslave", 2: "rshared"}
 NAMESPACE_POD, NAMESPACE_CONTAINER, NAMESPACE_NODE, NAMESPACE_TARGET = 0, 1, 2, 3
+STRICT_GROUPS = 1  # SupplementalGroupsPolicy.Strict: no groups from the image's /etc/group
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,7 @@ class HostFacts:
     target_pid_paths: Mapping[str, str] = field(default_factory=dict)
     pids_limit: int = 0
     seccomp_localhost: Mapping[str, Any] | None = None
+    bounding_capabilities: tuple[str, ...] | None = None  # None: the host withholds none
 
 
 class SpecError(ValueError):
@@ -184,7 +197,8 @@ def resolve_user(
     if security is not None and security.HasField("run_as_group"):
         gid = int(security.run_as_group.value)
     extra: list[int] = []
-    if username:
+    strict = security is not None and security.supplemental_groups_policy == STRICT_GROUPS
+    if username and not strict:
         for line in group.splitlines():
             fields = line.split(":")
             if len(fields) >= 4 and username in fields[3].split(",") and fields[2].isdigit():
@@ -195,9 +209,18 @@ def resolve_user(
     return {"uid": uid, "gid": gid, "additionalGids": additional}
 
 
-def capabilities(security: Any) -> list[str]:
+def capabilities_from_mask(mask: int) -> tuple[str, ...]:
+    """The capability names of a `CapBnd`-style bit mask."""
+    return tuple(name for bit, name in enumerate(CAPABILITY_BITS) if mask >> bit & 1)
+
+
+def capabilities(security: Any, bounding: Sequence[str] | None = None) -> list[str]:
+    """The container's capabilities; "all" (privileged, or `add: [ALL]`) means all the
+    runtime itself holds (`bounding`, None: every one), as containerd's
+    `WithAllCurrentCapabilities`: asking runc for one the host withholds would fail."""
+    every = list(ALL_CAPABILITIES) if bounding is None else list(bounding)
     if security is not None and security.privileged:
-        return list(ALL_CAPABILITIES)
+        return every
     caps = list(DEFAULT_CAPABILITIES)
     if security is None or not security.HasField("capabilities"):
         return caps
@@ -209,7 +232,7 @@ def capabilities(security: Any) -> list[str]:
     adds = [norm(c) for c in security.capabilities.add_capabilities]
     drops = [norm(c) for c in security.capabilities.drop_capabilities]
     if "CAP_ALL" in adds:
-        caps = list(ALL_CAPABILITIES)
+        caps = every
     else:
         caps += [c for c in adds if c not in caps]
     if "CAP_ALL" in drops:
@@ -340,7 +363,7 @@ def container_spec(
     """The OCI runtime spec for one CRI container (see the module docstring for the rules)."""
     security = config.linux.security_context if config.HasField("linux") else None
     privileged = bool(security is not None and security.privileged)
-    caps = capabilities(security)
+    caps = capabilities(security, host.bounding_capabilities)
     envs = [(kv.key, kv.value) for kv in config.envs]
     user = resolve_user(security, str(image.get("User") or ""), host.passwd, host.group)
     process: dict[str, Any] = {

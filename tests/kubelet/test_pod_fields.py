@@ -9,15 +9,17 @@ Never`) and print what is asserted, so one `kubectl logs` read answers several r
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nodelab.lab.lab import Lab, take_down_lab
 from tests.conftest import unique_lab_name
-from tests.lab.kube import eventually, kubectl, kubectl_json
+from tests.lab.kube import eventually, in_node, kubectl, kubectl_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 
@@ -172,3 +174,161 @@ spec:
     assert env["LATER"] == "now"
     assert "KUBERNETES_SERVICE_HOST" in env  # the master service even without service links
     assert not any(k.startswith("MY_SVC") for k in env)
+
+
+# --- security context ------------------------------------------------------------------------
+
+
+def status_fields(text: str) -> dict[str, str]:
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in
+                                                  text.splitlines()) if v}
+
+
+def test_users_groups_and_process_security(lab: Lab) -> None:
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: secpod}}
+spec:
+  restartPolicy: Never
+  securityContext:
+    runAsUser: 1234
+    runAsGroup: 5678
+    fsGroup: 2000
+    supplementalGroups: [3000]
+    sysctls: [{{name: kernel.shm_rmid_forced, value: "1"}}]
+  volumes: [{{name: data, emptyDir: {{}}}}]
+  containers:
+  - name: ids
+    image: {lab.images.ref("busybox")}
+    command: [sh, -c, "id -u; id -g; id -G; stat -c 'data=%g %A' /data; touch /data/f;
+      stat -c 'file=%g' /data/f; grep -E 'NoNewPrivs|Seccomp:|CapBnd' /proc/self/status;
+      touch /rootfs-probe 2>/dev/null && echo rootfs=rw || echo rootfs=ro;
+      cat /proc/sys/kernel/shm_rmid_forced"]
+    volumeMounts: [{{name: data, mountPath: /data}}]
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      seccompProfile: {{type: RuntimeDefault}}
+      capabilities: {{drop: [ALL], add: [NET_BIND_SERVICE]}}
+  - name: root
+    image: {lab.images.ref("busybox")}
+    command: [sh, -c, "id -u; grep -E 'NoNewPrivs|Seccomp:|CapEff' /proc/self/status;
+      touch /rootfs-probe && echo rootfs=rw"]
+    securityContext: {{runAsUser: 0, privileged: true}}
+""")
+    done = eventually(lambda: phase(lab, "secpod") in ("Succeeded", "Failed") and
+                      phase(lab, "secpod"), timeout=90)
+    ids = kubectl(lab, "logs", "secpod", "-c", "ids").split("\n")
+    root = kubectl(lab, "logs", "secpod", "-c", "root")
+    assert done == "Succeeded", (ids, root, kubectl(lab, "describe", "pod", "secpod"))
+    assert ids[0] == "1234" and ids[1] == "5678"
+    assert set(ids[2].split()) == {"5678", "2000", "3000"}
+    assert ids[3].startswith("data=2000 drwxrwsrwx")  # emptyDir 0777 + fsGroup's setgid
+    assert ids[4] == "file=2000"
+    status = status_fields("\n".join(ids[5:8]))
+    assert status["NoNewPrivs"] == "1" and status["Seccomp"] == "2"
+    assert status["CapBnd"] == "0000000000000400"  # NET_BIND_SERVICE only
+    assert ids[8] == "rootfs=ro" and ids[9] == "1"
+    lines = root.split("\n")
+    fields = status_fields(root)
+    assert lines[0] == "0" and fields["NoNewPrivs"] == "0" and fields["Seccomp"] == "0"
+    assert fields["CapEff"] == status_fields(Path("/proc/self/status").read_text())["CapBnd"]
+    assert "rootfs=rw" in root
+
+
+def test_run_as_non_root_refuses_a_root_image(lab: Lab) -> None:
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: nonroot}}
+spec:
+  securityContext: {{runAsNonRoot: true}}
+  containers:
+  - {{name: c, image: {lab.images.ref("busybox")}, command: [sleep, "3600"]}}
+""")
+    state = eventually(lambda: waiting(lab, "nonroot").get("reason") ==
+                       "CreateContainerConfigError" and waiting(lab, "nonroot"))
+    uid = kubectl_json(lab, "get", "pod", "nonroot")["metadata"]["uid"]
+    assert state["message"] == ("container has runAsNonRoot and image will run as root "
+                                f'(pod: "nonroot_default({uid})", container: c)')
+    kubectl(lab, "delete", "pod", "nonroot", "--grace-period=0", "--wait=false")
+
+
+def test_an_unsafe_sysctl_is_rejected_at_admission(lab: Lab) -> None:
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: unsafe}}
+spec:
+  securityContext:
+    sysctls: [{{name: kernel.msgmax, value: "65536"}}]
+  containers:
+  - {{name: c, image: {lab.images.ref("busybox")}, command: [sleep, "3600"]}}
+""")
+    status = eventually(lambda: phase(lab, "unsafe") == "Failed" and
+                        kubectl_json(lab, "get", "pod", "unsafe")["status"])
+    assert status["reason"] == "SysctlForbidden"
+    assert status["message"] == ('Pod was rejected: forbidden sysctl: "kernel.msgmax" not '
+                                 "allowlisted")
+    assert not status.get("containerStatuses")
+
+
+def test_host_namespaces(lab: Lab) -> None:
+    node_net = in_node(lab, "readlink", "/proc/self/ns/net").stdout.strip()
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostns}}
+spec:
+  restartPolicy: Never
+  hostNetwork: true
+  hostPID: true
+  hostIPC: true
+  containers:
+  - name: c
+    image: {lab.images.ref("busybox")}
+    command: [sh, -c, "for ns in net pid ipc uts; do readlink /proc/self/ns/$ns; done"]
+""")
+    net, pid, ipc, uts = finished(lab, "hostns").split()
+    assert net == node_net
+    assert pid == os.readlink("/proc/self/ns/pid") and ipc == os.readlink("/proc/self/ns/ipc")
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: ipconly}}
+spec:
+  restartPolicy: Never
+  hostIPC: true
+  containers:
+  - name: c
+    image: {lab.images.ref("busybox")}
+    command: [sh, -c, "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid; hostname"]
+""")
+    ipc, pid, hostname = finished(lab, "ipconly").split()
+    assert ipc == os.readlink("/proc/self/ns/ipc") and pid != os.readlink("/proc/self/ns/pid")
+    assert hostname == "ipconly"  # the node's IPC namespace, but its own hostname
+
+
+def test_a_localhost_seccomp_profile_from_the_kubelets_directory(lab: Lab) -> None:
+    profiles = lab.paths.node("node1") / "kubelet" / "seccomp" / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    (profiles / "no-mkdir.json").write_text(json.dumps({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 1}]}))
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: seccomp-local}}
+spec:
+  restartPolicy: Never
+  securityContext:
+    seccompProfile: {{type: Localhost, localhostProfile: profiles/no-mkdir.json}}
+  containers:
+  - name: c
+    image: {lab.images.ref("busybox")}
+    command: [sh, -c, "grep Seccomp: /proc/self/status; mkdir /tmp/x 2>&1 || true"]
+""")
+    out = finished(lab, "seccomp-local")
+    assert "Seccomp:\t2" in out and "Operation not permitted" in out

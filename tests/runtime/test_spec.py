@@ -12,6 +12,7 @@ from nodelab.runtime.spec import (
     HostFacts,
     SandboxContext,
     SpecError,
+    capabilities_from_mask,
     container_spec,
 )
 
@@ -78,6 +79,15 @@ def test_image_user_name_resolves_through_passwd_and_groups() -> None:
 
 
 @pytest.mark.unit
+def test_strict_supplemental_groups_leave_out_the_images_groups() -> None:
+    sc = cri.LinuxContainerSecurityContext(supplemental_groups=[3000],
+                                           supplemental_groups_policy=cri.Strict)
+    spec = plan(cfg(linux=cri.LinuxContainerConfig(security_context=sc)),
+                {"Cmd": ["sh"], "User": "app"})
+    assert spec["process"]["user"] == {"uid": 1000, "gid": 1000, "additionalGids": [1000, 3000]}
+
+
+@pytest.mark.unit
 def test_run_as_user_overrides_image_user() -> None:
     sc = cri.LinuxContainerSecurityContext(run_as_user=cri.Int64Value(value=1000),
                                            run_as_group=cri.Int64Value(value=7),
@@ -110,6 +120,21 @@ def test_capability_add_and_drop() -> None:
     caps = plan(cfg(linux=cri.LinuxContainerConfig(security_context=sc)))["process"][
         "capabilities"]["bounding"]
     assert "CAP_NET_ADMIN" in caps and "CAP_KILL" not in caps
+
+
+@pytest.mark.unit
+def test_privileged_gets_every_capability_the_runtime_holds() -> None:
+    held = capabilities_from_mask(0x1fffeffffff)  # this machine: no CAP_SYS_RESOURCE
+    assert "CAP_SYS_RESOURCE" not in held and "CAP_SYS_ADMIN" in held
+    privileged = cri.LinuxContainerSecurityContext(privileged=True)
+    spec = plan(cfg(linux=cri.LinuxContainerConfig(security_context=privileged)),
+                host=HostFacts(passwd=PASSWD, group=GROUP, bounding_capabilities=held))
+    assert sorted(spec["process"]["capabilities"]["effective"]) == sorted(held)
+    add_all = cri.LinuxContainerSecurityContext(capabilities=cri.Capability(
+        add_capabilities=["ALL"]))
+    spec = plan(cfg(linux=cri.LinuxContainerConfig(security_context=add_all)),
+                host=HostFacts(passwd=PASSWD, group=GROUP, bounding_capabilities=held))
+    assert "CAP_SYS_RESOURCE" not in spec["process"]["capabilities"]["bounding"]
 
 
 @pytest.mark.unit

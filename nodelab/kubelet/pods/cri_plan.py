@@ -17,6 +17,7 @@ from typing import Any
 from nodelab.kubelet.pods.dns import PodDNS
 from nodelab.kubelet.pods.env import EnvSources, command_and_args, container_env
 from nodelab.kubelet.pods.qos import cgroup_parent, container_resources
+from nodelab.kubelet.pods.security_context import container_security, sandbox_security
 
 Obj = Mapping[str, Any]
 
@@ -27,6 +28,7 @@ CONTAINER_NAME = "io.kubernetes.container.name"
 RESTART_COUNT = "io.kubernetes.container.restartCount"
 TERMINATION_GRACE = "io.kubernetes.pod.terminationGracePeriod"
 INIT_CONTAINER = "io.nodelab.container.init"
+SECCOMP_ROOT = Path("/var/lib/kubelet/seccomp")  # upstream's <root-dir>/seccomp
 
 
 def pod_labels(pod: Obj) -> dict[str, str]:
@@ -42,7 +44,8 @@ def log_directory(log_root: Path, pod: Obj) -> Path:
 
 def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
                    dns: PodDNS | None = None,
-                   cgroup_root: str = "/") -> dict[str, Any]:
+                   cgroup_root: str = "/",
+                   seccomp_root: Path = SECCOMP_ROOT) -> dict[str, Any]:
     """The PodSandboxConfig; `dns` as `dns.pod_dns` formed it (none: the runtime's default)."""
     metadata, spec = pod["metadata"], pod.get("spec") or {}
     port_mappings = []
@@ -55,9 +58,6 @@ def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
                     "hostIp": port.get("hostIP", ""),
                 })
     security = spec.get("securityContext") or {}
-    namespace_options = {"pid": "POD" if spec.get("shareProcessNamespace") else "CONTAINER"}
-    if spec.get("hostNetwork"):
-        namespace_options["network"] = "NODE"
     return {
         "metadata": {"name": metadata["name"], "namespace": metadata["namespace"],
                      "uid": metadata["uid"], "attempt": attempt},
@@ -70,7 +70,7 @@ def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
                         TERMINATION_GRACE: str(spec.get("terminationGracePeriodSeconds", 30))},
         "linux": {
             "cgroupParent": cgroup_parent(pod, cgroup_root),
-            "securityContext": {"namespaceOptions": namespace_options},
+            "securityContext": sandbox_security(pod, seccomp_root),
             "sysctls": {s["name"]: s["value"] for s in security.get("sysctls") or []},
         },
     }
@@ -79,29 +79,14 @@ def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
 def container_config(pod: Obj, container: Obj, *, attempt: int, image: str,
                      mounts: list[dict[str, Any]], memory_capacity: int,
                      init: bool = False,
-                     envs: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
+                     envs: Sequence[tuple[str, str]] | None = None,
+                     seccomp_root: Path = SECCOMP_ROOT) -> dict[str, Any]:
     """The ContainerConfig; `envs` is the environment `env.container_env` computed (without
     it, the one the pod alone gives: no ConfigMaps, Secrets or services)."""
     name = container["name"]
     if envs is None:
         envs = container_env(pod, container, EnvSources(fetch=lambda *_: None)).envs
     command, args = command_and_args(container, envs)
-    security = container.get("securityContext") or {}
-    pod_security = (pod.get("spec") or {}).get("securityContext") or {}
-    linux_security: dict[str, Any] = {}
-    if security.get("privileged"):
-        linux_security["privileged"] = True
-    if security.get("readOnlyRootFilesystem"):
-        linux_security["readonlyRootfs"] = True
-    run_as = security.get("runAsUser", pod_security.get("runAsUser"))
-    if run_as is not None:
-        linux_security["runAsUser"] = {"value": int(run_as)}
-    capabilities = security.get("capabilities") or {}
-    if capabilities:
-        linux_security["capabilities"] = {
-            "addCapabilities": list(capabilities.get("add") or []),
-            "dropCapabilities": list(capabilities.get("drop") or []),
-        }
     labels = {**pod_labels(pod), CONTAINER_NAME: name}
     if init:
         labels[INIT_CONTAINER] = "true"
@@ -121,6 +106,6 @@ def container_config(pod: Obj, container: Obj, *, attempt: int, image: str,
         "tty": bool(container.get("tty")),
         "linux": {
             "resources": container_resources(pod, container, memory_capacity),
-            "securityContext": linux_security,
+            "securityContext": container_security(pod, container, seccomp_root),
         },
     }

@@ -130,6 +130,18 @@ class PodRuntime:
         response = self._call("ImageStatus", self.client.images.ImageStatus, request)
         return str(response.image.id) if response.HasField("image") else None
 
+    def image_user(self, image: str) -> tuple[int | None, str]:
+        """The image's user as ImageStatus reports it: (uid, "") or (None, name); root when
+        the runtime says neither (upstream's getImageUser)."""
+        request = cri.ImageStatusRequest(image=cri.ImageSpec(image=image))
+        found = self._call("ImageStatus", self.client.images.ImageStatus, request)
+        if found.HasField("image"):
+            if found.image.HasField("uid"):
+                return int(found.image.uid.value), ""
+            if found.image.username:
+                return None, str(found.image.username)
+        return 0, ""
+
     def pull(self, image: str, sandbox_config: Mapping[str, Any]) -> str:
         request = cri.PullImageRequest(
             image=cri.ImageSpec(image=image),

@@ -26,6 +26,7 @@ class PodSettings:
     cgroup_root: str = "/"
     resync: float = 1.0
     allocatable: dict[str, int] = field(default_factory=dict)  # for resourceFieldRef
+    allowed_unsafe_sysctls: tuple[str, ...] = ()
     idle_resync: float = 10.0  # a settled pod's resync (upstream's syncFrequency is 1 min)
 
     @property

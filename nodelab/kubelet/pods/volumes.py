@@ -9,6 +9,8 @@ Volumes live under `<kubelet state>/pods/<uid>/volumes/<plugin>/<name>`, like up
 - `downwardAPI`: files from the pod's own fields (name, namespace, uid, labels, annotations);
 - `projected`: all of those, plus `serviceAccountToken` (through the TokenRequest API).
 
+With the pod's `fsGroup`, every volume but hostPath is handed to that group (`fs_group.py`).
+
 Sources are fetched through the `Source` callbacks, and files are rewritten on every sync, so
 updates to a ConfigMap or Secret reach running containers (as upstream's periodic resync).
 """
@@ -25,6 +27,7 @@ from typing import Any
 
 from nodelab.errors import NodelabError
 from nodelab.kubelet.pods.downward import field_value
+from nodelab.kubelet.pods.fs_group import apply_ownership
 
 Obj = Mapping[str, Any]
 Fetch = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) -> object
@@ -125,6 +128,9 @@ def prepare_volumes(pod: Obj, state_dir: Path, sources: VolumeSources) -> dict[s
     root = volume_root(state_dir, pod)
     namespace = pod["metadata"]["namespace"]
     paths: dict[str, Path] = {}
+    security = (pod.get("spec") or {}).get("securityContext") or {}
+    fs_group = security.get("fsGroup")
+    change_policy = security.get("fsGroupChangePolicy") or "Always"
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         name = volume["name"]
         if "hostPath" in volume:
@@ -143,10 +149,13 @@ def prepare_volumes(pod: Obj, state_dir: Path, sources: VolumeSources) -> dict[s
             raise VolumeError(f'volume "{name}": this kubelet supports emptyDir, hostPath, '
                               "configMap, secret, downwardAPI and projected volumes")
         directory = root / plugin / name
+        fresh = not directory.exists()
         directory.mkdir(parents=True, exist_ok=True)
         source = volume[plugin] or {}
         mode = int(source.get("defaultMode", 0o644))
         if plugin == "emptyDir":
+            if fresh:
+                os.chmod(directory, 0o777)  # as upstream: any user of the pod may write
             if source.get("medium") == "Memory" and not os.path.ismount(directory):
                 subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(directory)], check=True,
                                capture_output=True)
@@ -158,6 +167,8 @@ def prepare_volumes(pod: Obj, state_dir: Path, sources: VolumeSources) -> dict[s
             _write_files(directory, _downward_files(source.get("items") or [], pod), mode)
         else:
             _write_files(directory, _projected_files(source, pod, sources), mode)
+        if fs_group is not None and (fresh or plugin != "emptyDir"):  # set up once, or rewritten
+            apply_ownership(directory, int(fs_group), plugin != "emptyDir", change_policy)
         paths[name] = directory
     return paths
 

@@ -40,6 +40,7 @@ from typing import Any
 from nodelab.errors import NodelabError
 from nodelab.kube.events import event_for
 from nodelab.kube.rest import Rest
+from nodelab.kubelet.pods import sysctls
 from nodelab.kubelet.pods.actions import (
     ContainerToKill,
     ContainerToStart,
@@ -65,7 +66,9 @@ from nodelab.kubelet.pods.pleg import settled
 from nodelab.kubelet.pods.pod_cgroup import apply_pod_cgroup, pod_limits
 from nodelab.kubelet.pods.prober import probe_container
 from nodelab.kubelet.pods.pull_policy import decide_pull
+from nodelab.kubelet.pods.qos import qos_class
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
+from nodelab.kubelet.pods.security_context import SecurityContextError, verify_run_as_non_root
 from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.status import PodView, fill_view, pod_status
 from nodelab.kubelet.pods.volumes import (
@@ -165,6 +168,10 @@ class PodWorker:
         # 1. compute the actions
         sandboxes = self.runtime.sandboxes(self.uid)
         instances = self.runtime.containers(self.uid)
+        rejection = sysctls.forbidden(pod, self.settings.allowed_unsafe_sysctls)
+        if rejection is not None and not sandboxes:  # admission: nothing has started
+            self.reject(pod, sysctls.FORBIDDEN_REASON, rejection)
+            return
         seen = [Sandbox(str(s.id), int(s.metadata.attempt), s.state == SANDBOX_READY)
                 for s in sandboxes]
         actions = compute_pod_actions(pod, seen, instances, self.memory, time.time(),
@@ -177,7 +184,8 @@ class PodWorker:
         dns = pod_dns(pod, self.settings.node_resolv, self.settings.cluster_dns,
                       self.settings.cluster_domain)
         sandbox_conf = sandbox_config(pod, actions.attempt, self.settings.log_root, dns=dns,
-                                      cgroup_root=self.settings.cgroup_root)
+                                      cgroup_root=self.settings.cgroup_root,
+                                      seccomp_root=self.settings.state_dir / "seccomp")
         sandbox_id = "" if actions.kill_pod and not actions.create_sandbox \
             else actions.sandbox_id
         if actions.create_sandbox:
@@ -291,8 +299,9 @@ class PodWorker:
         if not self.life.syncing or self.ensure_image(pod, container, sandbox_conf) is None:
             return False
         try:
+            verify_run_as_non_root(pod, container, *self.runtime.image_user(container["image"]))
             env = container_env(pod, container, self.env_sources(pod_ip))
-        except EnvError as exc:  # retried on the next sync: starts once the source exists
+        except (EnvError, SecurityContextError) as exc:  # retried on the next sync
             memory.waiting = ("CreateContainerConfigError", str(exc))
             self.event(pod, "Failed", f"Error: {exc}", "Warning")
             return False
@@ -303,7 +312,8 @@ class PodWorker:
             config = container_config(pod, container, attempt=attempt,
                                       image=container["image"], mounts=mounts,
                                       memory_capacity=self.settings.memory_capacity, init=init,
-                                      envs=env.envs)
+                                      envs=env.envs,
+                                      seccomp_root=self.settings.state_dir / "seccomp")
             container_id = self.runtime.create_container(sandbox_id, config, sandbox_conf)
         except NodelabError as exc:
             memory.waiting = ("CreateContainerError", str(exc))
@@ -333,6 +343,14 @@ class PodWorker:
         return EnvSources(fetch=self.sources.fetch, services=self.services(),
                           pod_ips=[pod_ip] if pod_ip else [], host_ips=[self.settings.node_ip],
                           allocatable=self.settings.allocatable)
+
+    def reject(self, pod: Obj, reason: str, message: str) -> None:
+        """Admission refused the pod (upstream's rejectPod): Failed, nothing started."""
+        self.event(pod, reason, message, "Warning")
+        self.rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
+                        {"status": {"phase": "Failed", "reason": reason,
+                                    "message": f"Pod was rejected: {message}",
+                                    "qosClass": qos_class(pod)}}, subresource="status")
 
     # --- status ----------------------------------------------------------------------------
 
