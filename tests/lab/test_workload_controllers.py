@@ -184,3 +184,95 @@ spec:
       containers: [{{name: c, image: {busybox}}}]
 """)
     assert "spec.backoffLimitPerIndex: Forbidden" in errors
+
+
+def daemon_pods(lab: Lab, app: str) -> list[dict[str, Any]]:
+    pods = kubectl_json(lab, "get", "pods", "-l", f"app={app}")["items"]
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+
+
+def test_daemonset_runs_one_pod_per_node_and_rolls_back(lab2: Lab) -> None:
+    apply(lab2, f"""
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: agent}}
+spec:
+  selector: {{matchLabels: {{app: agent}}}}
+  template:
+    metadata: {{labels: {{app: agent}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{{name: c, image: {lab2.images.ref("busybox")}, command: [sleep, "3600"]}}]
+""")
+    kubectl(lab2, "rollout", "status", "ds/agent", "--timeout=90s")
+    pods = daemon_pods(lab2, "agent")
+    assert sorted(p["spec"]["nodeName"] for p in pods) == ["node1", "node2"]
+    for pod in pods:
+        terms = pod["spec"]["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        assert terms == [{"matchFields": [{"key": "metadata.name", "operator": "In",
+                                           "values": [pod["spec"]["nodeName"]]}]}]
+        tolerated = {t["key"] for t in pod["spec"]["tolerations"]}
+        assert {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
+                "node.kubernetes.io/unschedulable"} <= tolerated
+    row = kubectl(lab2, "get", "ds", "agent").splitlines()[1].split()
+    assert row[:6] == ["agent", "2", "2", "2", "2", "2"]
+    first = {p["metadata"]["name"] for p in pods}
+
+    kubectl(lab2, "rollout", "restart", "ds/agent")
+    kubectl(lab2, "rollout", "status", "ds/agent", "--timeout=120s")
+    restarted = eventually(lambda: len(p := daemon_pods(lab2, "agent")) == 2 and p)
+    assert not first & {p["metadata"]["name"] for p in restarted}
+    assert all("kubectl.kubernetes.io/restartedAt" in p["metadata"].get("annotations", {})
+               for p in restarted)
+    history = kubectl(lab2, "rollout", "history", "ds/agent")
+    assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["1", "2"]
+
+    kubectl(lab2, "rollout", "undo", "ds/agent")
+    kubectl(lab2, "rollout", "status", "ds/agent", "--timeout=120s")
+    undone = eventually(lambda: (p := daemon_pods(lab2, "agent")) and len(p) == 2 and all(
+        "kubectl.kubernetes.io/restartedAt" not in x["metadata"].get("annotations", {})
+        for x in p) and p)
+    assert sorted(p["spec"]["nodeName"] for p in undone) == ["node1", "node2"]
+    revisions = kubectl_json(lab2, "get", "controllerrevisions")["items"]
+    assert sorted(r["revision"] for r in revisions
+                  if r["metadata"]["name"].startswith("agent-")) == [2, 3]
+    kubectl(lab2, "delete", "ds", "agent")
+    eventually(lambda: not daemon_pods(lab2, "agent"))
+    assert not [r for r in kubectl_json(lab2, "get", "controllerrevisions")["items"]
+                if r["metadata"]["name"].startswith("agent-")]
+
+
+def test_drain_ignore_daemonsets_leaves_the_daemon_pod(lab2: Lab) -> None:
+    apply(lab2, f"""
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: stay}}
+spec:
+  selector: {{matchLabels: {{app: stay}}}}
+  template:
+    metadata: {{labels: {{app: stay}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{{name: c, image: {lab2.images.ref("busybox")}, command: [sleep, "3600"]}}]
+""")
+    kubectl(lab2, "rollout", "status", "ds/stay", "--timeout=90s")
+    before = {p["spec"]["nodeName"]: p["metadata"]["name"] for p in daemon_pods(lab2, "stay")}
+    try:
+        out = subprocess.run([KUBECTL, "--kubeconfig", str(lab2.kubeconfig), "drain", "node2",
+                              "--ignore-daemonsets", "--timeout=60s"],
+                             capture_output=True, text=True, timeout=90)
+        assert out.returncode == 0, out.stderr
+        assert "ignoring DaemonSet-managed Pods" in out.stderr
+        assert f"default/{before['node2']}" in out.stderr
+        after = {p["spec"]["nodeName"]: p["metadata"]["name"] for p in daemon_pods(lab2, "stay")}
+        assert after == before
+        refused_drain = subprocess.run([KUBECTL, "--kubeconfig", str(lab2.kubeconfig), "drain",
+                                        "node1", "--timeout=30s"],
+                                       capture_output=True, text=True, timeout=60)
+        assert refused_drain.returncode != 0
+        assert "cannot delete DaemonSet-managed Pods" in refused_drain.stderr
+    finally:
+        kubectl(lab2, "uncordon", "node1", "node2")
+    kubectl(lab2, "delete", "ds", "stay")
+    eventually(lambda: not daemon_pods(lab2, "stay"))

@@ -10,15 +10,16 @@ from __future__ import annotations
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
-OWNED = ("pods", "replicasets", "endpointslices", "jobs")
+OWNED = ("pods", "replicasets", "endpointslices", "jobs", "controllerrevisions")
 OWNER_KINDS = {"ReplicaSet": "replicasets", "Deployment": "deployments", "Service": "services",
-               "Node": "nodes", "Job": "jobs"}
+               "Node": "nodes", "Job": "jobs", "DaemonSet": "daemonsets"}
 
 
 class GarbageCollector:
     name = "garbage-collector"
     kinds: tuple[str, ...] = (
         "pods", "replicasets", "deployments", "services", "endpointslices", "nodes", "jobs",
+        "daemonsets", "controllerrevisions",
     )
     periodic = False
 

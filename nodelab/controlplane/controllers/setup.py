@@ -8,6 +8,7 @@ from kubernetes.client import ApiClient
 
 from nodelab.controlplane.controllers.csrsigning import CSRSigningController
 from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA
+from nodelab.controlplane.controllers.daemonsets import DaemonSetController
 from nodelab.controlplane.controllers.deployments import DeploymentController
 from nodelab.controlplane.controllers.endpointslices import EndpointSliceController
 from nodelab.controlplane.controllers.garbagecollector import GarbageCollector
@@ -33,6 +34,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         DeploymentController(),
         ReplicaSetController(),
         JobController(),
+        DaemonSetController(),
         TTLAfterFinishedController(),
         GarbageCollector(),
         NamespaceController(),

@@ -198,6 +198,29 @@ def _job_row(obj: Object) -> list[Any]:
             _selector(obj)]
 
 
+def _daemonset_row(obj: Object) -> list[Any]:
+    status = obj.get("status") or {}
+    names, images = _containers(obj)
+    node_selector = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        "nodeSelector") or {}
+    shown = ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>"
+    return [_name(obj), status.get("desiredNumberScheduled", 0),
+            status.get("currentNumberScheduled", 0), status.get("numberReady", 0),
+            status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0), shown,
+            _age(obj), names, images, _selector(obj)]
+
+
+def _revision_row(obj: Object) -> list[Any]:
+    owner = next((r for r in (obj.get("metadata") or {}).get("ownerReferences") or []
+                  if r.get("controller")), None)
+    controller = "<none>"
+    if owner is not None:
+        group = str(owner.get("apiVersion", "")).rpartition("/")[0]
+        kind = str(owner.get("kind", "")).lower() + (f".{group}" if group else "")
+        controller = f"{kind}/{owner.get('name')}"
+    return [_name(obj), controller, obj.get("revision", 0), _age(obj)]
+
+
 def _endpoints_row(obj: Object) -> list[Any]:
     found = [f"{a.get('ip')}:{p.get('port')}" for s in obj.get("subsets") or []
              for a in s.get("addresses") or [] for p in s.get("ports") or [{}]]
@@ -258,6 +281,12 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "apps/replicasets": ([("Name", S, 0), ("Desired", I_, 0), ("Current", I_, 0),
                           ("Ready", I_, 0), ("Age", S, 0), ("Containers", S, 1),
                           ("Images", S, 1), ("Selector", S, 1)], _replicaset_row),
+    "apps/daemonsets": ([("Name", S, 0), ("Desired", I_, 0), ("Current", I_, 0),
+                         ("Ready", I_, 0), ("Up-to-date", I_, 0), ("Available", I_, 0),
+                         ("Node Selector", S, 0), ("Age", S, 0), ("Containers", S, 1),
+                         ("Images", S, 1), ("Selector", S, 1)], _daemonset_row),
+    "apps/controllerrevisions": ([("Name", S, 0), ("Controller", S, 0), ("Revision", I_, 0),
+                                  ("Age", S, 0)], _revision_row),
     "batch/jobs": ([("Name", S, 0), ("Status", S, 0), ("Completions", S, 0),
                     ("Duration", S, 0), ("Age", S, 0), ("Containers", S, 1), ("Images", S, 1),
                     ("Selector", S, 1)], _job_row),

@@ -224,6 +224,23 @@ def job(obj: Object) -> None:
     obj.setdefault("status", {})
 
 
+def daemonset(obj: Object) -> None:
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.setdefault("updateStrategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            if isinstance(rolling, dict):
+                rolling.setdefault("maxUnavailable", 1)
+                rolling.setdefault("maxSurge", 0)
+    _template(spec)
+    obj.setdefault("status", {})
+
+
 def node(obj: Object) -> None:
     status = obj.get("status")
     if isinstance(status, dict) and isinstance(status.get("capacity"), dict):
@@ -270,6 +287,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "apps/deployments": deployment,
     "apps/replicasets": replicaset,
     "batch/jobs": job,
+    "apps/daemonsets": daemonset,
     "core/nodes": node,
     "core/namespaces": namespace,
     "core/secrets": secret,

@@ -13,6 +13,11 @@ from typing import Any
 
 from nodelab.controlplane.http.errors import Cause
 from nodelab.controlplane.validation.certificates import validate_csr, validate_csr_update
+from nodelab.controlplane.validation.daemonsets import (
+    validate_controllerrevision,
+    validate_daemonset,
+    validate_daemonset_update,
+)
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.jobs import validate_job, validate_job_update
 from nodelab.controlplane.validation.others import (
@@ -87,6 +92,13 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
             validate_workload(errors, obj, kind)
         else:
             validate_workload_update(errors, obj, old, kind)
+    elif storage_key == "apps/daemonsets":
+        if old is None:
+            validate_daemonset(errors, obj)
+        else:
+            validate_daemonset_update(errors, obj, old)
+    elif storage_key == "apps/controllerrevisions":
+        validate_controllerrevision(errors, obj, old)
     elif storage_key == "batch/jobs":
         if old is None:
             validate_job(errors, obj)
