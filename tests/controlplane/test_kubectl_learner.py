@@ -128,3 +128,23 @@ def test_wrong_json_type_is_a_bad_request(cluster: RunningApiServer) -> None:
     assert ('ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot '
             'unmarshal array into Go struct field ConfigMap.data of type map[string]string'
             ) in result.stderr
+
+
+def test_unknown_kind_has_no_matches(cluster: RunningApiServer) -> None:
+    """kubectl apply of a kind no group serves: kubectl reads /openapi/v2 (protobuf) to
+    decide on validation, then says what it says against any cluster without that kind."""
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
+    for verb in (("apply",), ("create",), ("apply", "--validate=strict")):
+        result = cluster.kubectl(*verb, "-f", "-", input=widget, check=False)
+        assert result.returncode != 0
+        assert ('no matches for kind "Widget" in version "example.com/v1"'
+                in result.stderr), result.stderr
+    missing = cluster.kubectl("get", "widgets", check=False)
+    assert 'the server doesn\'t have a resource type "widgets"' in missing.stderr
+
+
+def test_explain_reads_upstreams_descriptions(cluster: RunningApiServer) -> None:
+    """kubectl explain, from the OpenAPI v3 documents built on upstream's definitions."""
+    out = cluster.kubectl("explain", "pods.spec.volumes.configMap").stdout
+    assert "FIELD: configMap <ConfigMapVolumeSource>" in out
+    assert "defaultMode" in out and "items" in out

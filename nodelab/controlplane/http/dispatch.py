@@ -24,6 +24,7 @@ from nodelab.controlplane.http import (
     discovery,
     errors,
     openapi,
+    openapi_proto,
     protobuf,
     routing,
     streaming,
@@ -122,6 +123,10 @@ class Api:
             return Response(200, discovery.api_versions(self.address))
         if path == "/apis":
             return Response(200, discovery.api_groups())
+        if path == "/openapi/v2" and any(t in request.headers.get("accept", "")
+                                         for t in openapi_proto.ACCEPTED):
+            return Response(200, raw=openapi.swagger_protobuf(),
+                            content_type=openapi_proto.CONTENT_TYPE)
         if path.startswith("/openapi/"):
             document = openapi.document(path, request.query)
             if document is None:

@@ -17,6 +17,7 @@ import hashlib
 import json
 from typing import Any
 
+from nodelab.controlplane.http import openapi_proto
 from nodelab.controlplane.resources import RESOURCES, ResourceType
 from nodelab.kube import schema
 
@@ -147,6 +148,12 @@ def swagger() -> Object:
             "info": {"title": "Kubernetes", "version": schema.KUBERNETES_VERSION},
             "paths": _paths(list(RESOURCES), False),
             "definitions": _definitions("#/definitions/")}
+
+
+@functools.lru_cache(maxsize=1)
+def swagger_protobuf() -> bytes:
+    """/openapi/v2 as protobuf, which is how kubectl asks for it (`openapi_proto.py`)."""
+    return openapi_proto.document(swagger())
 
 
 @functools.cache
