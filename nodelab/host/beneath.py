@@ -68,6 +68,8 @@ def components(path: str, what: str = "path") -> list[str]:
 
 
 def _openat2(dirfd: int, path: str, flags: int, mode: int) -> int:
+    if not flags & (os.O_CREAT | os.O_TMPFILE):
+        mode = 0  # openat2 refuses a mode it would not use (EINVAL), unlike openat
     how = _OpenHow(flags, mode, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
     fd = _libc.syscall(
         SYS_OPENAT2, ctypes.c_int(dirfd), os.fsencode(path), ctypes.byref(how),

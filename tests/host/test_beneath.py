@@ -92,3 +92,16 @@ def test_remove_tree_is_not_limited_by_recursion(tmp_path: Path) -> None:
         os.close(fd)
     remove_tree(deep)
     assert not deep.exists()
+
+
+@pytest.mark.unit
+def test_existing_files_open_for_reading(mode: str, tree: tuple[Path, Path]) -> None:
+    root, _ = tree
+    (root / "a" / "b" / "f").write_text("x")
+    root_fd = os.open(root, DIR_FLAGS)
+    try:
+        fd = open_beneath(root_fd, ["a", "b", "f"], os.O_RDONLY)
+        assert os.read(fd, 1) == b"x"
+        os.close(fd)
+    finally:
+        os.close(root_fd)

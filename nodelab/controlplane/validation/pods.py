@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from nodelab.controlplane.validation.fields import FieldErrors, parse_quantity
+from nodelab.controlplane.validation.volume_paths import local_descending_path, volume_sources
 
 Object = dict[str, Any]
 
@@ -76,6 +77,9 @@ def _container(errors: FieldErrors, path: str, c: Any, volumes: set[str], names:
             errors.required(f"{mpath}.name")
         elif mount["name"] not in volumes:
             errors.not_found(f"{mpath}.name", mount["name"])
+        for key in ("subPath", "subPathExpr"):
+            if mount.get(key):
+                local_descending_path(errors, f"{mpath}.{key}", mount[key])
         if not mount.get("mountPath"):
             errors.required(f"{mpath}.mountPath")
         elif mount["mountPath"] in mount_paths:
@@ -118,6 +122,7 @@ def validate_pod_spec(errors: FieldErrors, spec: Any, path: str) -> None:
             errors.required(f"{path}.volumes[{i}].name")
             continue
         errors.dns1123_label(f"{path}.volumes[{i}].name", name)
+        volume_sources(errors, f"{path}.volumes[{i}]", volume)
         if name in volumes:
             errors.duplicate(f"{path}.volumes[{i}].name", name)
         volumes.add(name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,8 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.host.beneath import PathEscape
+from nodelab.kubelet.pods.atomic_writer import FileProjection, PayloadError, write_volume
 from nodelab.kubelet.pods.downward import field_value
 from nodelab.kubelet.pods.fs_group import apply_ownership
+from nodelab.kubelet.pods.subpath import bind_subpath
 
 Obj = Mapping[str, Any]
 Fetch = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) -> object
@@ -36,6 +40,15 @@ TokenFetch = Callable[[Obj, Obj], str]  # (pod, serviceAccountToken source) -> t
 
 class VolumeError(NodelabError):
     """A volume could not be set up (the kubelet reports it as an event and retries)."""
+
+
+class PodVolumes(dict[str, Path]):
+    """Volume name -> host path, plus which are read-only and where subPaths are pinned."""
+
+    def __init__(self, subpath_root: Path) -> None:
+        super().__init__()
+        self.subpath_root = subpath_root
+        self.read_only: set[str] = set()
 
 
 @dataclass
@@ -48,32 +61,23 @@ def volume_root(state_dir: Path, pod: Obj) -> Path:
     return state_dir / "pods" / str(pod["metadata"]["uid"]) / "volumes"
 
 
-def _write_files(directory: Path, files: dict[str, bytes], mode: int) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for relative, content in files.items():
-        target = directory / relative
-        if ".." in Path(relative).parts or Path(relative).is_absolute():
-            raise VolumeError(f"volume item path {relative!r} must be relative, without '..'")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists() and target.read_bytes() == content:
-            continue
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(content)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    wanted = {directory / r for r in files}
-    for existing in directory.rglob("*"):
-        if existing.is_file() and existing not in wanted:
-            existing.unlink()
-
-
-def _key_files(data: Mapping[str, bytes], items: list[Obj] | None) -> dict[str, bytes]:
+def _key_files(data: Mapping[str, bytes], items: list[Obj] | None,
+               mode: int, gid: int | None) -> dict[str, FileProjection]:
     if not items:
-        return dict(data)
-    return {item["path"]: data[item["key"]] for item in items if item.get("key") in data}
+        return {key: FileProjection(value, _mode(mode, gid), gid) for key, value in data.items()}
+    return {item["path"]: FileProjection(data[item["key"]], _mode(item.get("mode", mode), gid),
+                                         gid)
+            for item in items if item.get("key") in data}
 
 
-def _config_map_files(source: Obj, namespace: str, sources: VolumeSources) -> dict[str, bytes]:
+def _mode(mode: Any, gid: int | None) -> int:
+    """A file's mode: items[].mode or defaultMode; with fsGroup, group-readable (upstream)."""
+    value = int(mode) & 0o777
+    return value | 0o440 if gid is not None else value
+
+
+def _config_map_files(source: Obj, namespace: str, sources: VolumeSources, mode: int,
+                      gid: int | None) -> dict[str, FileProjection]:
     name = source.get("name", "")
     found = sources.fetch("configmaps", namespace, name)
     if found is None:
@@ -82,11 +86,11 @@ def _config_map_files(source: Obj, namespace: str, sources: VolumeSources) -> di
         raise VolumeError(f'configmap "{name}" not found')
     data = {k: v.encode() for k, v in (found.get("data") or {}).items()}
     data |= {k: base64.b64decode(v) for k, v in (found.get("binaryData") or {}).items()}
-    return _key_files(data, source.get("items"))
+    return _key_files(data, source.get("items"), mode, gid)
 
 
-def _secret_files(source: Obj, namespace: str, sources: VolumeSources,
-                  name_key: str = "secretName") -> dict[str, bytes]:
+def _secret_files(source: Obj, namespace: str, sources: VolumeSources, mode: int,
+                  gid: int | None, name_key: str = "secretName") -> dict[str, FileProjection]:
     name = source.get(name_key) or source.get("name", "")
     found = sources.fetch("secrets", namespace, name)
     if found is None:
@@ -95,42 +99,49 @@ def _secret_files(source: Obj, namespace: str, sources: VolumeSources,
         raise VolumeError(f'secret "{name}" not found')
     data = {k: base64.b64decode(v) for k, v in (found.get("data") or {}).items()}
     data |= {k: v.encode() for k, v in (found.get("stringData") or {}).items()}
-    return _key_files(data, source.get("items"))
+    return _key_files(data, source.get("items"), mode, gid)
 
 
-def _downward_files(items: list[Obj], pod: Obj) -> dict[str, bytes]:
+def _downward_files(items: list[Obj], pod: Obj, mode: int,
+                    gid: int | None) -> dict[str, FileProjection]:
     files = {}
     for item in items:
         field_ref = item.get("fieldRef") or {}
         if field_ref:
-            files[item["path"]] = field_value(pod, field_ref.get("fieldPath", "")).encode()
+            files[item["path"]] = FileProjection(
+                field_value(pod, field_ref.get("fieldPath", "")).encode(),
+                _mode(item.get("mode", mode), gid), gid)
     return files
 
 
-def _projected_files(source: Obj, pod: Obj, sources: VolumeSources) -> dict[str, bytes]:
+def _projected_files(source: Obj, pod: Obj, sources: VolumeSources, mode: int,
+                     gid: int | None) -> dict[str, FileProjection]:
     namespace = pod["metadata"]["namespace"]
-    files: dict[str, bytes] = {}
+    files: dict[str, FileProjection] = {}
     for projection in source.get("sources") or []:
         if "configMap" in projection:
-            files |= _config_map_files(projection["configMap"], namespace, sources)
+            files |= _config_map_files(projection["configMap"], namespace, sources, mode, gid)
         elif "secret" in projection:
-            files |= _secret_files(projection["secret"], namespace, sources, "name")
+            files |= _secret_files(projection["secret"], namespace, sources, mode, gid, "name")
         elif "downwardAPI" in projection:
-            files |= _downward_files(projection["downwardAPI"].get("items") or [], pod)
+            files |= _downward_files(projection["downwardAPI"].get("items") or [], pod, mode,
+                                     gid)
         elif "serviceAccountToken" in projection and sources.token is not None:
             token_source = projection["serviceAccountToken"]
-            files[token_source.get("path", "token")] = sources.token(pod, token_source).encode()
+            files[token_source.get("path", "token")] = FileProjection(
+                sources.token(pod, token_source).encode(), _mode(mode, gid), gid)
     return files
 
 
-def prepare_volumes(pod: Obj, state_dir: Path, sources: VolumeSources) -> dict[str, Path]:
-    """Set up every volume of `pod`; returns volume name -> host path."""
+def prepare_volumes(pod: Obj, state_dir: Path, sources: VolumeSources) -> PodVolumes:
+    """Set up every volume of `pod`; returns volume name -> host path (and what mounts need)."""
     root = volume_root(state_dir, pod)
     namespace = pod["metadata"]["namespace"]
-    paths: dict[str, Path] = {}
     security = (pod.get("spec") or {}).get("securityContext") or {}
     fs_group = security.get("fsGroup")
     change_policy = security.get("fsGroupChangePolicy") or "Always"
+    gid = int(fs_group) if fs_group is not None else None
+    paths = PodVolumes(subpath_root=root.parent / "volume-subpaths")
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         name = volume["name"]
         if "hostPath" in volume:
@@ -159,34 +170,63 @@ def prepare_volumes(pod: Obj, state_dir: Path, sources: VolumeSources) -> dict[s
             if source.get("medium") == "Memory" and not os.path.ismount(directory):
                 subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(directory)], check=True,
                                capture_output=True)
-        elif plugin == "configMap":
-            _write_files(directory, _config_map_files(source, namespace, sources), mode)
-        elif plugin == "secret":
-            _write_files(directory, _secret_files(source, namespace, sources), mode)
-        elif plugin == "downwardAPI":
-            _write_files(directory, _downward_files(source.get("items") or [], pod), mode)
         else:
-            _write_files(directory, _projected_files(source, pod, sources), mode)
+            paths.read_only.add(name)
+            if plugin == "configMap":
+                payload = _config_map_files(source, namespace, sources, mode, gid)
+            elif plugin == "secret":
+                payload = _secret_files(source, namespace, sources, mode, gid)
+            elif plugin == "downwardAPI":
+                payload = _downward_files(source.get("items") or [], pod, mode, gid)
+            else:
+                payload = _projected_files(source, pod, sources, mode, gid)
+            try:
+                write_volume(directory, payload)
+            except (PayloadError, PathEscape) as exc:
+                raise VolumeError(f'volume "{name}": {exc}') from exc
         if fs_group is not None and (fresh or plugin != "emptyDir"):  # set up once, or rewritten
             apply_ownership(directory, int(fs_group), plugin != "emptyDir", change_policy)
         paths[name] = directory
     return paths
 
 
-def container_mounts(container: Obj, volumes: Mapping[str, Path]) -> list[dict[str, Any]]:
-    """The CRI mounts (JSON) for a container's volumeMounts."""
+def container_mounts(container: Obj, volumes: PodVolumes) -> list[dict[str, Any]]:
+    """The CRI mounts (JSON) for a container's volumeMounts.
+
+    configMap/secret/downwardAPI/projected volumes are always read-only, as upstream; a subPath
+    is resolved beneath its volume and pinned by a bind mount (`subpath`), or refused with
+    SubPathError when it would leave the volume.
+    """
     mounts = []
-    for mount in container.get("volumeMounts") or []:
-        host = volumes.get(mount["name"])
+    for index, mount in enumerate(container.get("volumeMounts") or []):
+        name = mount["name"]
+        host = volumes.get(name)
         if host is None:
-            raise VolumeError(f'volumeMount "{mount["name"]}" names no volume of the pod')
-        if mount.get("subPath"):
-            host = host / mount["subPath"]
-            if not host.exists():
-                host.mkdir(parents=True)
+            raise VolumeError(f'volumeMount "{name}" names no volume of the pod')
+        sub_path = mount.get("subPath") or ""
+        if sub_path:
+            target = volumes.subpath_root / name / container["name"] / str(index)
+            host = bind_subpath(host, sub_path, name, target)
         mounts.append({"containerPath": mount["mountPath"], "hostPath": str(host),
-                       "readonly": bool(mount.get("readOnly"))})
+                       "readonly": bool(mount.get("readOnly")) or name in volumes.read_only})
     return mounts
+
+
+def mounts_under(root: Path) -> list[str]:
+    """Mount points below `root` (from /proc/self/mounts, octal escapes decoded), deepest first.
+
+    Read from the kernel, not by walking the tree: a pod's emptyDir holds whatever its containers
+    made (links anywhere, trees of any depth).
+    """
+    prefix = str(root).rstrip("/") + "/"
+    found = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split(" ")
+        if len(fields) > 1:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+            if point.startswith(prefix):
+                found.append(point)
+    return sorted(found, key=len, reverse=True)
 
 
 def teardown_volumes(pod_uid: str, state_dir: Path) -> None:
@@ -194,7 +234,6 @@ def teardown_volumes(pod_uid: str, state_dir: Path) -> None:
     root = state_dir / "pods" / pod_uid
     if not root.exists():
         return
-    for path in sorted(root.rglob("*"), key=lambda p: -len(str(p))):
-        if path.is_dir() and os.path.ismount(path):
-            subprocess.run(["umount", "-l", str(path)], capture_output=True)
+    for mount_point in mounts_under(root):  # volumes and pinned subPaths, deepest first
+        subprocess.run(["umount", "-l", mount_point], capture_output=True)
     subprocess.run(["rm", "-rf", "--one-file-system", str(root)], capture_output=True)

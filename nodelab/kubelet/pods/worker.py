@@ -34,7 +34,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from nodelab.errors import NodelabError
@@ -71,7 +70,9 @@ from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.security_context import SecurityContextError, verify_run_as_non_root
 from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.status import PodView, fill_view, pod_status
+from nodelab.kubelet.pods.subpath import SubPathError
 from nodelab.kubelet.pods.volumes import (
+    PodVolumes,
     VolumeSources,
     container_mounts,
     prepare_volumes,
@@ -242,7 +243,7 @@ class PodWorker:
             raise
 
     def start_one(self, pod: Obj, start: ContainerToStart, sandbox_id: str, sandbox_conf: Obj,
-              volumes: dict[str, Path], pod_ip: str) -> None:
+              volumes: PodVolumes, pod_ip: str) -> None:
         spec = pod.get("spec") or {}
         specs = spec.get("initContainers" if start.init else "containers") or []
         container = next(c for c in specs if c["name"] == start.name)
@@ -292,7 +293,7 @@ class PodWorker:
         return ref
 
     def start_container(self, pod: Obj, container: Obj, sandbox_id: str, sandbox_conf: Obj,
-                        volumes: dict[str, Path], attempt: int, init: bool,
+                        volumes: PodVolumes, attempt: int, init: bool,
                         pod_ip: str) -> bool:
         name = container["name"]
         memory = self.mem(name)
@@ -309,6 +310,11 @@ class PodWorker:
             self.event(pod, reason, message, "Warning")
         try:
             mounts = container_mounts(container, volumes)
+        except SubPathError as exc:  # upstream: CreateContainerConfigError, retried next sync
+            memory.waiting = ("CreateContainerConfigError", str(exc))
+            self.event(pod, "Failed", f"Error: {exc}", "Warning")
+            return False
+        try:
             config = container_config(pod, container, attempt=attempt,
                                       image=container["image"], mounts=mounts,
                                       memory_capacity=self.settings.memory_capacity, init=init,
