@@ -20,7 +20,7 @@ from pathlib import Path
 from nodelab.host import cgroups, mounts, netlink
 from nodelab.host.commands import CommandError, run
 from nodelab.host.processes import lab_processes, terminate
-from nodelab.lab.containerd_host import remove_made_dirs, remove_shim_sockets, shim_sockets
+from nodelab.lab.containerd.host_files import remove_made_dirs, remove_shim_sockets, shim_sockets
 from nodelab.lab.daemons import Supervisor
 from nodelab.lab.ledger import Entry, Ledger
 from nodelab.lab.names import LabNames

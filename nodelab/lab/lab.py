@@ -24,22 +24,22 @@ from nodelab.lab.cleanup import take_down
 from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.controlplane_step import StartControlPlane
 from nodelab.lab.daemons import DaemonStatus, Supervisor
-from nodelab.lab.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.description import LabDescription
-from nodelab.lab.join import (
+from nodelab.lab.join.kubeconfigs import ClusterAccess
+from nodelab.lab.join.steps import (
     check_reachable,
     forget_nodes,
     join_steps,
     kube_node_name,
     prepare_join,
 )
-from nodelab.lab.join_kubeconfig import ClusterAccess
 from nodelab.lab.ledger import Ledger
 from nodelab.lab.names import DEFAULT_LAB, MAX_NODES, LabNames
 from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
 from nodelab.lab.node_daemons import StartNodeDaemons
 from nodelab.lab.paths import LabPaths, state_base
-from nodelab.lab.registry import StartRegistry
+from nodelab.lab.registry.daemon import StartRegistry
+from nodelab.lab.registry.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.status import LabStatus, NodeStatus
 from nodelab.lab.supervision.client import stop_supervision
 from nodelab.lab.supervision.units import Action

@@ -17,7 +17,7 @@ from pathlib import Path
 from nodelab.host import cgroups, netlink
 from nodelab.host.commands import CommandError, run
 from nodelab.host.processes import LAB_ENV
-from nodelab.lab.containerd_host import CONTAINERD_RUN, SOCKET_ROOT, host_containerd_running
+from nodelab.lab.containerd.host_files import CONTAINERD_RUN, SOCKET_ROOT, host_containerd_running
 from nodelab.lab.paths import state_base
 
 

@@ -24,12 +24,12 @@ import sys
 from pathlib import Path
 
 from nodelab.cni import default_plugin_path
-from nodelab.lab.containerd_config import containerd_config
-from nodelab.lab.containerd_host import host_dirs_before_start
+from nodelab.lab.containerd.config import containerd_config
+from nodelab.lab.containerd.host_files import host_dirs_before_start
 from nodelab.lab.context import LabContext
 from nodelab.lab.daemons import DaemonSpec, unix_socket_ready
-from nodelab.lab.demo_images import DemoImages
 from nodelab.lab.ledger import Entry, Ledger
+from nodelab.lab.registry.demo_images import DemoImages
 from nodelab.lab.topology import NodePlan
 
 NODELAB_CNI_BIN = Path(default_plugin_path()[0])  # nodelab's plugins: bridge, host-local, ...

@@ -25,8 +25,8 @@ import pytest
 from nodelab.cni import plugin_dir
 from nodelab.host.cgroups import hierarchies, remove_group_tree
 from nodelab.host.commands import run
-from nodelab.lab.containerd_config import containerd_config
-from nodelab.lab.containerd_host import HostFiles
+from nodelab.lab.containerd.config import containerd_config
+from nodelab.lab.containerd.host_files import HostFiles
 
 from .conftest import netns_path, privileged
 

@@ -10,7 +10,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from nodelab.errors import NodelabError
-from nodelab.lab.tls_bootstrap import approve, approve_serving, lab_requests
+from nodelab.lab.join.tls_bootstrap import approve, approve_serving, lab_requests
 from tests.join.test_plans import NODES, serving
 
 pytestmark = pytest.mark.unit
@@ -124,7 +124,7 @@ def test_down_deletes_exactly_the_labs_csrs() -> None:
 
 def test_api_refusals_become_errors_that_say_what_to_do(tmp_path: Any) -> None:
     from nodelab.cli.join import failed_join
-    from nodelab.lab.join import cluster_call
+    from nodelab.lab.join.steps import cluster_call
 
     with pytest.raises(NodelabError, match="needs an admin kubeconfig"), cluster_call(
             "approve CertificateSigningRequests", "https://c:6443"):

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from nodelab.errors import NodelabError
-from nodelab.lab.join_kubeconfig import ClusterAccess
-from nodelab.lab.tls_bootstrap import client_csr, serving_refusal
+from nodelab.lab.join.kubeconfigs import ClusterAccess
+from nodelab.lab.join.tls_bootstrap import client_csr, serving_refusal
 
 pytestmark = pytest.mark.unit
 
@@ -105,7 +105,7 @@ def test_client_csr_asks_for_the_node_identity() -> None:
 def test_fallback_pod_ranges_are_the_labs_own_and_distinct() -> None:
     import ipaddress as ip
 
-    from nodelab.lab.join import fallback_pod_cidr
+    from nodelab.lab.join.steps import fallback_pod_cidr
     from nodelab.lab.topology import plan_topology
 
     topology = plan_topology("jb", ip.IPv4Network("172.29.7.0/24"), 9)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from nodelab.controlplane.auth.pki import ensure_pki
-from nodelab.lab.registry_proxy import (
+from nodelab.lab.join.registry_proxy import (
     DOCKER_HUB_HOSTS,
     allowed_endpoints,
     parse_connect,

@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from nodelab.lab.api_relay import serve
+from nodelab.lab.join.api_relay import serve
 from tests.controlplane.apiserver import RunningApiServer, free_port
 
 RELAY_HOST = "127.0.0.2"  # loopback, but not a name in the API server's certificate

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.lab.containerd_config import containerd_config
-from nodelab.lab.containerd_host import HostFiles
+from nodelab.lab.containerd.config import containerd_config
+from nodelab.lab.containerd.host_files import HostFiles
 from tests.kubelet.processes import (
     ROOT,
     ControlPlane,

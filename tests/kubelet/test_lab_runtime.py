@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from nodelab.errors import NodelabError
-from nodelab.lab.containerd_config import containerd_config
-from nodelab.lab.containerd_host import CONTAINERD_RUN, SOCKET_ROOT, shim_sockets
+from nodelab.lab.containerd.config import containerd_config
+from nodelab.lab.containerd.host_files import CONTAINERD_RUN, SOCKET_ROOT, shim_sockets
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab, take_down_lab
 from nodelab.lab.ledger import Ledger

@@ -1,4 +1,5 @@
-"""The demo images' own tools: `wget` that survives `-T`, `printenv` (nodelab/lab/image_tools.py).
+"""The demo images' own tools: `wget` that survives `-T`, `printenv`
+(nodelab/lab/registry/image_tools.py).
 
 The scripts run here under the host's busybox (the very binary the images carry) against an
 HTTP server on loopback; tests/lab/test_pod_tools.py runs every tool inside a real pod.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.lab.image_tools import PRINTENV, WGET
+from nodelab.lab.registry.image_tools import PRINTENV, WGET
 
 BUSYBOX = Path("/bin/busybox")
 pytestmark = [

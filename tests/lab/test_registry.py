@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.lab.demo_images import build_demo_images, busybox_layer
 from nodelab.lab.lab import Lab
+from nodelab.lab.registry.demo_images import build_demo_images, busybox_layer
 from nodelab.oci.digests import DigestMismatch
 from nodelab.oci.distribution import RegistryClient
 from tests.conftest import needs_root

@@ -18,8 +18,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from nodelab.lab.containerd_config import containerd_config
-from nodelab.lab.containerd_host import HostFiles
+from nodelab.lab.containerd.config import containerd_config
+from nodelab.lab.containerd.host_files import HostFiles
 
 from .cri_env import (
     REGISTRY,

@@ -38,21 +38,21 @@ from nodelab.host import netlink
 from nodelab.kube.rest import Rest
 from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.daemons import DaemonSpec, tcp_ready
-from nodelab.lab.demo_images import PushDemoImages
 from nodelab.lab.description import LabDescription
-from nodelab.lab.join_kubeconfig import ClusterAccess, client_certificate_user
-from nodelab.lab.names import MAX_NODES, LabNames
-from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
-from nodelab.lab.node_daemons import KUBELET_PORT, JoinedNode, node_specs
-from nodelab.lab.paths import LabPaths
-from nodelab.lab.registry import StartRegistry
-from nodelab.lab.registry_proxy import PROXY_PORT, allowed_endpoints
-from nodelab.lab.tls_bootstrap import (
+from nodelab.lab.join.kubeconfigs import ClusterAccess, client_certificate_user
+from nodelab.lab.join.registry_proxy import PROXY_PORT, allowed_endpoints
+from nodelab.lab.join.tls_bootstrap import (
     approve_serving,
     client_certificate,
     lab_requests,
     serving_requests,
 )
+from nodelab.lab.names import MAX_NODES, LabNames
+from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
+from nodelab.lab.node_daemons import KUBELET_PORT, JoinedNode, node_specs
+from nodelab.lab.paths import LabPaths
+from nodelab.lab.registry.daemon import StartRegistry
+from nodelab.lab.registry.demo_images import PushDemoImages
 from nodelab.lab.topology import APISERVER_PORT, NodePlan, choose_subnet
 from nodelab.lab.wait_ready import WaitNodesReady
 
@@ -101,7 +101,7 @@ class StartApiRelay:
         gateway = str(ctx.topology.gateway)
         ctx.supervisor.start(DaemonSpec(
             name="apirelay",
-            argv=(sys.executable, "-m", "nodelab.lab.api_relay",
+            argv=(sys.executable, "-m", "nodelab.lab.join.api_relay",
                   "--listen", f"{gateway}:{APISERVER_PORT}", "--target", f"{host}:{port}"),
             ready=tcp_ready(gateway, APISERVER_PORT), ready_timeout=20.0,
         ), ctx.progress)
@@ -182,7 +182,7 @@ class StartRegistryProxy:
         gateway = str(ctx.topology.gateway)
         ctx.supervisor.start(DaemonSpec(
             name="registryproxy",
-            argv=(sys.executable, "-m", "nodelab.lab.registry_proxy",
+            argv=(sys.executable, "-m", "nodelab.lab.join.registry_proxy",
                   "--listen", f"{gateway}:{PROXY_PORT}",
                   *[arg for host in allowed for arg in ("--allow", host)]),
             ready=tcp_ready(gateway, PROXY_PORT), ready_timeout=20.0,

@@ -2,7 +2,7 @@
 
 Node namespaces have no route out, and nodelab adds no NAT. When `nodelab join` is given
 `--allow-registry HOST` (repeatable), the lab runs this proxy in the root namespace
-(`python -m nodelab.lab.registry_proxy --listen GW:3128 --allow HOST ...`) and the node
+(`python -m nodelab.lab.join.registry_proxy --listen GW:3128 --allow HOST ...`) and the node
 runtimes get `https_proxy=http://GW:3128` (the OCI client's urllib honours it). The proxy
 only tunnels: `CONNECT host:443` to an allowed host (or `host:port` when the entry names a
 port), byte for byte, so TLS and the registry's bearer-token auth stay end to end. Anything
@@ -110,7 +110,7 @@ def serve(listen: tuple[str, int], allowed: set[tuple[str, int]],
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nodelab.lab.registry_proxy",
+    parser = argparse.ArgumentParser(prog="python -m nodelab.lab.join.registry_proxy",
                                      description="a joined lab's CONNECT proxy to registries")
     parser.add_argument("--listen", required=True, help="HOST:PORT")
     parser.add_argument("--allow", action="append", default=[], help="HOST or HOST:PORT")

@@ -20,7 +20,7 @@ from nodelab.errors import NodelabError
 from nodelab.host.binaries import is_static_elf
 from nodelab.host.commands import run
 from nodelab.lab.context import LabContext
-from nodelab.lab.image_tools import TOOLS
+from nodelab.lab.registry.image_tools import TOOLS
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.image import BuiltImage, Entry, ImageConfig, Layer, build_image
 from nodelab.oci.push import push_image

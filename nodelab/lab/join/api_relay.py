@@ -4,7 +4,7 @@ the joined cluster's API server.
 A joined lab's node daemons live in node namespaces that reach only the lab subnet; the
 cluster's API server (kind's `https://127.0.0.1:<port>`, or any address the root namespace
 reaches) is not there. Instead of NAT, IP forwarding or host firewall rules, the lab runs
-this relay (`python -m nodelab.lab.api_relay --listen GW:6443 --target HOST:PORT`), a
+this relay (`python -m nodelab.lab.join.api_relay --listen GW:6443 --target HOST:PORT`), a
 supervised daemon like the others: it accepts on the lab gateway and copies bytes, unchanged,
 to the API server. TLS is end to end (the node kubeconfigs name the server's own host with
 `tls-server-name`, so the certificate is verified against the cluster's CA as ever).
@@ -50,7 +50,7 @@ def serve(listen: tuple[str, int], target: tuple[str, int], stop: threading.Even
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nodelab.lab.api_relay",
+    parser = argparse.ArgumentParser(prog="python -m nodelab.lab.join.api_relay",
                                      description="relay a joined lab's gateway to its cluster")
     parser.add_argument("--listen", type=_address, required=True, help="HOST:PORT")
     parser.add_argument("--target", type=_address, required=True, help="HOST:PORT")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 WGET = r"""#!/bin/sh
 # wget: busybox wget plus -T/--timeout (Debian's busybox-static crashes on -T; see
-# nodelab/lab/image_tools.py): -T SEC becomes busybox's `timeout SEC` around the transfer.
+# nodelab/lab/registry/image_tools.py): -T SEC becomes busybox's `timeout SEC` around the transfer.
 secs=
 count=$#
 while [ "$count" -gt 0 ]; do
