@@ -278,6 +278,7 @@ class Containers:
                     self.paths(record.id), record.name,
                     record.log_path or str(bundle / "container.log"), self._runc_path(),
                     self.config.runc_root, stdin=bool(config.stdin), tty=bool(config.tty),
+                    stdin_once=bool(config.stdin_once),
                     conmon=self.config.conmon,
                 )
                 self.records.save_container(record)

@@ -83,8 +83,13 @@ def start_monitor(
     stdin: bool = False,
     tty: bool = False,
     conmon: str = "conmon",
+    stdin_once: bool = False,
 ) -> int:
-    """Start conmon, which runs `runc create`; return the container's PID once it exists."""
+    """Start conmon, which runs `runc create`; return the container's PID once it exists.
+
+    With `stdin`, conmon holds the container's stdin; when an attached client half-closes
+    its connection, conmon closes that stdin (the process reads EOF) for a `stdin_once`
+    container and leaves it open otherwise (`--leave-stdin-open`), as CRI-O runs it."""
     binary = shutil.which(conmon)
     if binary is None:
         raise MonitorError("conmon is not installed (apt install conmon); cannot run containers")
@@ -101,6 +106,8 @@ def start_monitor(
     ]
     if stdin:
         argv.append("-i")
+        if not stdin_once:
+            argv.append("--leave-stdin-open")
     if tty:
         argv.append("-t")
     read_end, write_end = os.pipe()

@@ -1,4 +1,5 @@
-"""Pod fields on a real lab, asserted from inside the container (see docs/pod-fields.md).
+"""Pod fields on a real lab, asserted from inside the container (see docs/pod-fields.md),
+and interactive use (`kubectl run --rm -i`).
 
 One one-node lab serves the module; each test applies ordinary manifests with real kubectl and
 reads the effect the container sees: its environment (printed by the container itself), its
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import pytest
 
 from nodelab.lab.lab import Lab, take_down_lab
 from tests.conftest import unique_lab_name
-from tests.lab.kube import eventually, in_node, kubectl, kubectl_json
+from tests.lab.kube import KUBECTL, eventually, in_node, kubectl, kubectl_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 
@@ -332,3 +334,24 @@ spec:
 """)
     out = finished(lab, "seccomp-local")
     assert "Seccomp:\t2" in out and "Operation not permitted" in out
+
+
+# --- interactive -----------------------------------------------------------------------------
+
+
+def test_kubectl_run_rm_i_ends_with_stdin_and_returns_the_exit_code(lab: Lab) -> None:
+    """`kubectl run --rm -i`: stdin reaches the container, its end closes the container's
+    stdin (stdinOnce), the attach ends when the container exits, kubectl returns the
+    container's exit code and deletes the pod."""
+    result = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(lab.kubeconfig), "run", "catter", "--rm", "-i",
+         f"--image={lab.images.ref('busybox')}", "--restart=Never", "--",
+         "sh", "-c", "cat; echo bye >&2; exit 3"],
+        input="hello\n", capture_output=True, text=True, timeout=90)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.count("hello") == 1 and "bye" in result.stdout + result.stderr
+    assert "falling back to streaming logs" not in result.stderr
+    assert "pod default/catter terminated (Error)" in result.stderr
+    assert 'pod "catter" deleted' in result.stdout + result.stderr
+    gone = kubectl(lab, "get", "pod", "catter", "--ignore-not-found")
+    assert gone == ""

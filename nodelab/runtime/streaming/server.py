@@ -19,7 +19,11 @@ without it. The final status on channel 3 is `Success`, or `Failure` with reason
   pair the server owns, so resize messages become TIOCSWINSZ on that pty (runc forwards the size
   to the container's terminal);
 - attach: the monitor's attach socket (conmon, SOCK_SEQPACKET: a stream byte then data);
-  resize goes through the monitor's control FIFO;
+  resize goes through the monitor's control FIFO; the end of the client's stdin (`[255, 0]`,
+  or the client going away) half-closes that socket, and conmon then closes the container's
+  stdin if the container is `stdinOnce` (`kubectl run -i --rm ... -- cat` ends); when the
+  container exits the stream ends with `Success`: as with containerd and CRI-O, attach
+  reports no exit code, kubectl reads it from the pod's status;
 - port-forward (`v4.channel.k8s.io` / `portforward.k8s.io`): for port *i* in the `ports` query,
   channel 2i carries data and 2i+1 errors; each channel's first message is the port number
   (uint16, little endian). The TCP connection is made from inside the pod's network namespace
@@ -47,7 +51,7 @@ from typing import Any
 
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.containers import Containers
-from nodelab.runtime.monitor import read_exit, resize
+from nodelab.runtime.monitor import resize
 from nodelab.runtime.records import RecordStore
 from nodelab.runtime.streaming.channels import pump_to_channel
 from nodelab.runtime.streaming.portforward import forward_ports
@@ -266,16 +270,24 @@ class StreamingServer:
                 with contextlib.suppress(OSError):
                     conn.send(bytes([stream]) + data[1:])
 
+        def end_of_stdin() -> None:  # the monitor closes the container's stdin (stdinOnce)
+            if request.stdin:
+                with contextlib.suppress(OSError):
+                    attach.shutdown(socket.SHUT_WR)
+
         def from_client() -> None:
             while True:
                 message = conn.receive()
                 if message is None:
+                    end_of_stdin()
                     return
                 if not message:
                     continue
                 if message[0] == STDIN and request.stdin:
                     with contextlib.suppress(OSError):
                         attach.sendall(message[1:])
+                elif message[0] == CLOSE_SIGNAL and message[1:2] == bytes([STDIN]):
+                    end_of_stdin()
                 elif message[0] == RESIZE:
                     with contextlib.suppress(OSError, ValueError):
                         size = json.loads(message[1:])
@@ -286,13 +298,7 @@ class StreamingServer:
         threading.Thread(target=from_client, daemon=True).start()
         reader.join()
         attach.close()
-        exit_status = None
-        for _ in range(50):
-            exit_status = read_exit(paths)
-            if exit_status is not None:
-                break
-            time.sleep(0.05)
-        conn.send(status_message(exit_status.code if exit_status else 0))
+        conn.send(status_message(0))  # attach reports no exit code (kubectl reads the pod's)
 
     def serve_portforward(self, conn: Connection, request: Any, ports: list[int]) -> None:
         record = self.records.find_sandbox(request.pod_sandbox_id)
