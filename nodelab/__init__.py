@@ -2,9 +2,12 @@
 
 The public face is small:
 
-- `Lab`: bring a lab up (`Lab.up(name, nodes)`, also a context manager), attach to one
-  (`Lab.get(name)`), look at it (`lab.status()`, `lab.topology`, `lab.kubeconfig`,
-  `lab.images`) and take it down (`lab.down()`).
+- `Lab`: bring a lab up (`Lab.up(name, nodes)`, quiet unless given `progress=`; also a
+  context manager), attach to one (`Lab.get(name)`), look at it (`lab.status()`,
+  `lab.topology`, `lab.kubeconfig`, `lab.images`), script it (`lab.api()`, an official-client
+  ApiClient; `lab.apply(manifest)`; `lab.wait_for(kind, name, condition)`; `lab.node(name)`
+  with `.exec(argv)`, `.cri()` and `.logs(daemon)`) and take it down (`lab.down()`);
+  docs/api.md has an example of each.
 - `doctor()`: what this host can do for a lab, as a list of findings.
 
 Everything else lives in the component packages (`host`, `oci`, `cni`, `runtime`, `kube`,

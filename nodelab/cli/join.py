@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kubernetes.client.exceptions import ApiException
 
+from nodelab.cli.progress import stderr_progress
 from nodelab.errors import NodelabError
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab
@@ -44,7 +45,8 @@ def join_lab(kubeconfig: Path, name: str, nodes: int,
              allow_registries: Sequence[str] = ()) -> Lab:
     """`Lab.join`, failing with errors a user can act on (not tracebacks)."""
     try:
-        return Lab.join(kubeconfig, name, nodes, allow_registries=allow_registries)
+        return Lab.join(kubeconfig, name, nodes, allow_registries=allow_registries,
+                        progress=stderr_progress)
     except (NodelabError, ApiException) as exc:
         raise failed_join(name, exc) from exc
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 
+from nodelab.cli.progress import stderr_progress
 from nodelab.errors import NodelabError
 from nodelab.kubelet.config import parse_duration
 from nodelab.lab.lab import Lab, check_restart_backoff
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     nodes = f" with {args.nodes} node(s)" if args.nodes is not None else ""
     print(f"bringing lab {args.name} up{nodes}", file=sys.stderr)
     lab = Lab.up(args.name, args.nodes, proxy_mode=args.proxy_mode,
-                 max_restart_backoff=args.max_restart_backoff, runtime=args.runtime)
+                 max_restart_backoff=args.max_restart_backoff, runtime=args.runtime,
+                 progress=stderr_progress)
     print(f"lab {lab.name} is up in {time.monotonic() - started:.1f}s", file=sys.stderr)
     print(lab.status().render())
     return 0

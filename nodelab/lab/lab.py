@@ -11,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import re
 import shutil
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +39,7 @@ from nodelab.lab.node_daemons import StartNodeDaemons
 from nodelab.lab.paths import LabPaths, state_base
 from nodelab.lab.registry.daemon import StartRegistry
 from nodelab.lab.registry.demo_images import DemoImages, PushDemoImages
+from nodelab.lab.scripting.face import LabScripting
 from nodelab.lab.status import LabStatus, NodeStatus
 from nodelab.lab.supervision.client import stop_supervision
 from nodelab.lab.supervision.units import Action
@@ -93,8 +93,8 @@ def _execute(steps: Sequence[Step], ctx: LabContext) -> None:
         step.execute(ctx)
 
 
-def _stderr_progress(message: str) -> None:
-    print(f"  {message}", file=sys.stderr, flush=True)
+def _quiet(_message: str) -> None:
+    """The default progress: say nothing (the CLI passes a printer)."""
 
 
 @contextmanager
@@ -105,8 +105,9 @@ def _locked(paths: LabPaths) -> Iterator[None]:
         yield
 
 
-class Lab:
-    """A running lab. Create with `Lab.up(...)`, attach with `Lab.get(name)`."""
+class Lab(LabScripting):
+    """A running lab. Create with `Lab.up(...)`, attach with `Lab.get(name)`; script it with
+    `api()`, `apply()`, `wait_for()` and `node()` (scripting/, docs/api.md)."""
 
     def __init__(self, description: LabDescription, base: Path | None = None) -> None:
         self.description = description
@@ -133,7 +134,8 @@ class Lab:
         `runtime` is every node's CRI runtime (`nodelab`, or Debian's `containerd`, which must
         be installed). A setting left None is whatever the lab has if it is up already (only
         an explicitly different one is an error), else its default: 1 node, iptables,
-        upstream's 300 s cap, nodelab (see up_settings.py)."""
+        upstream's 300 s cap, nodelab (see up_settings.py). `progress` is called with each
+        step's name as it starts (default: nothing is printed)."""
         names = LabNames(name)
         wanted = UpSettings(nodes, proxy_mode, max_restart_backoff, runtime)
         if proxy_mode is not None and proxy_mode not in PROXY_MODES:
@@ -150,7 +152,7 @@ class Lab:
                 "need root; run as root, or see `nodelab doctor`)"
             )
         paths = LabPaths.for_lab(name, base)
-        say = progress or _stderr_progress
+        say = progress or _quiet
         with _locked(paths):
             description = LabDescription.load(paths.description)
             if description is not None and description.joined:
@@ -188,7 +190,7 @@ class Lab:
         outside registries its runtimes may pull from, through the lab's CONNECT proxy."""
         names = LabNames(name)
         paths = LabPaths.for_lab(name, base)
-        say = progress or _stderr_progress
+        say = progress or _quiet
         # a missing or bad file, or a cluster that does not answer, fails before anything
         check_reachable(ClusterAccess.load(Path(kubeconfig)))
         with _locked(paths):
