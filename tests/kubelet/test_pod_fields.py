@@ -355,3 +355,21 @@ def test_kubectl_run_rm_i_ends_with_stdin_and_returns_the_exit_code(lab: Lab) ->
     assert 'pod "catter" deleted' in result.stdout + result.stderr
     gone = kubectl(lab, "get", "pod", "catter", "--ignore-not-found")
     assert gone == ""
+
+
+# --- logs ------------------------------------------------------------------------------------
+
+
+def test_logs_keep_a_last_line_without_newline(lab: Lab) -> None:
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: partial}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: {lab.images.ref("busybox")}
+    command: [sh, -c, "printf 'first\\\\nno-newline'"]
+""")
+    assert finished(lab, "partial") == "first\nno-newline"

@@ -151,6 +151,13 @@ def test_cri_log_records() -> None:
     assert render(text, since=since) == "partial\nlast\n"
     assert render(text, limit_bytes=3) == "hel"
     assert parse_time("2026-01-01T01:00:00+01:00") == parse_time("2026-01-01T00:00:00Z")
+    # every byte: a last line without a newline is a P record, shown as it is (upstream)
+    ending = text + "2026-01-01T00:00:04Z stdout P no-newline\n"
+    assert render(ending) == "hello\npartial\nlast\nno-newline"
+    assert render(ending, tail_lines=2) == "last\nno-newline"
+    assert render(ending, timestamps=True, tail_lines=3) == (
+        "2026-01-01T00:00:02Z tial\n2026-01-01T00:00:03Z last\n"
+        "2026-01-01T00:00:04Z no-newline")
 
 
 def test_spdy_frames_and_headers() -> None:

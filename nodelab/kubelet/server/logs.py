@@ -5,10 +5,13 @@ A runtime writes each container's output to `ContainerStatus.log_path`, one reco
     2026-11-27T21:14:00.123456789Z stdout F hello world
     <RFC 3339 nano timestamp>     <stream> <F full | P partial> <text>
 
-A `P` record is the first part of a longer line; the next records up to an `F` complete it.
-`parse_record` reads one line; `render` applies the query of `/containerLogs` (and so of
-`kubectl logs`): `timestamps` prefixes each line with its time, `sinceSeconds`/`sinceTime`
-drop older lines, `tailLines` keeps the last N, `limitBytes` cuts the output.
+A `P` record is part of a line that the next record continues (a long line split by the
+runtime, or a last line the container ended without a newline); it is shown without a
+newline, so the output has every byte the container wrote. `parse_record` reads one record;
+`render` applies the query of `/containerLogs` (and so of `kubectl logs`), per record as
+upstream's `ReadLogs` does: `timestamps` prefixes each record with its time,
+`sinceSeconds`/`sinceTime` drop older records, `tailLines` keeps the last N records,
+`limitBytes` cuts the output.
 """
 
 from __future__ import annotations
@@ -57,22 +60,12 @@ def parse_record(line: str) -> LogRecord | None:
     return LogRecord(parts[0], parts[1], parts[2] == "P", text)
 
 
-def join_partials(records: Iterable[LogRecord]) -> list[LogRecord]:
-    """Whole lines: each run of `P` records merged into the `F` that ends it."""
-    lines: list[LogRecord] = []
-    pending: dict[str, list[LogRecord]] = {}
-    for record in records:
-        parts = pending.setdefault(record.stream, [])
-        parts.append(record)
-        if not record.partial:
-            lines.append(LogRecord(parts[0].time, record.stream, False,
-                                   "".join(p.text for p in parts)))
-            pending[record.stream] = []
-    return lines
-
-
-def format_line(record: LogRecord, timestamps: bool) -> str:
-    return f"{record.time} {record.text}\n" if timestamps else f"{record.text}\n"
+def format_record(record: LogRecord, timestamps: bool) -> str:
+    """One record as `kubectl logs` shows it: a `P` record without a newline (the next record
+    continues its line), so every byte the container wrote is shown, a last line without a
+    newline included (upstream's `ReadLogs`: timestamps, when asked, prefix every record)."""
+    end = "" if record.partial else "\n"
+    return f"{record.time} {record.text}{end}" if timestamps else f"{record.text}{end}"
 
 
 def render(
@@ -83,13 +76,12 @@ def render(
     since: datetime.datetime | None = None,
     limit_bytes: int | None = None,
 ) -> str:
-    records = [r for r in (parse_record(line) for line in text.splitlines()) if r is not None]
-    lines = join_partials(records)
+    lines = [r for r in (parse_record(line) for line in text.splitlines()) if r is not None]
     if since is not None:
         lines = [r for r in lines if r.at >= since]
     if tail_lines is not None:
         lines = lines[-tail_lines:] if tail_lines > 0 else []
-    out = "".join(format_line(r, timestamps) for r in lines)
+    out = "".join(format_record(r, timestamps) for r in lines)
     if limit_bytes is not None:
         out = out.encode()[:limit_bytes].decode(errors="ignore")
     return out
