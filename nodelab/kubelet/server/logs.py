@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nodelab.errors import NodelabError
