@@ -96,6 +96,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", True),
     ResourceType("batch", "v1", "Job", "jobs", True, categories=("all",),
                  subresources=("status",)),
+    ResourceType("batch", "v1", "CronJob", "cronjobs", True, short_names=("cj",),
+                 categories=("all",), subresources=("status",)),
     ResourceType("certificates.k8s.io", "v1", "CertificateSigningRequest",
                  "certificatesigningrequests", False, short_names=("csr",),
                  subresources=("status", "approval")),

@@ -26,6 +26,7 @@ def lister(api_client: client.ApiClient, kind: str) -> Callable[..., Any]:
         "replicasets": apps.list_replica_set_for_all_namespaces,
         "deployments": apps.list_deployment_for_all_namespaces,
         "jobs": client.BatchV1Api(api_client).list_job_for_all_namespaces,
+        "cronjobs": client.BatchV1Api(api_client).list_cron_job_for_all_namespaces,
         "daemonsets": apps.list_daemon_set_for_all_namespaces,
         "controllerrevisions": apps.list_controller_revision_for_all_namespaces,
         "certificatesigningrequests":

@@ -42,6 +42,7 @@ RESOURCES = {
     "replicasets": Resource("/apis/apps/v1", "replicasets", True),
     "deployments": Resource("/apis/apps/v1", "deployments", True),
     "jobs": Resource("/apis/batch/v1", "jobs", True),
+    "cronjobs": Resource("/apis/batch/v1", "cronjobs", True),
     "daemonsets": Resource("/apis/apps/v1", "daemonsets", True),
     "controllerrevisions": Resource("/apis/apps/v1", "controllerrevisions", True),
     "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",

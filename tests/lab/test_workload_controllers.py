@@ -276,3 +276,50 @@ spec:
         kubectl(lab2, "uncordon", "node1", "node2")
     kubectl(lab2, "delete", "ds", "stay")
     eventually(lambda: not daemon_pods(lab2, "stay"))
+
+
+def test_cronjob_runs_on_schedule_and_create_job_from_it(lab2: Lab) -> None:
+    busybox = lab2.images.ref("busybox")
+    kubectl(lab2, "create", "cronjob", "tick", f"--image={busybox}", "--schedule=* * * * *",
+            "--", "sh", "-c", "echo tick")
+    kubectl(lab2, "create", "job", "manual", "--from=cronjob/tick")
+    kubectl(lab2, "wait", "--for=condition=complete", "job/manual", "--timeout=90s")
+    assert kubectl(lab2, "logs", "job/manual").strip() == "tick"
+    manual = kubectl_json(lab2, "get", "job", "manual")
+    assert manual["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"] == "manual"
+    assert manual["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+
+    def scheduled_done() -> dict[str, Any] | None:
+        for job in kubectl_json(lab2, "get", "jobs")["items"]:
+            if job["metadata"]["name"].startswith("tick-") and condition(job, "Complete"):
+                return dict(job)
+        return None
+
+    job = eventually(scheduled_done, timeout=150, every=2)
+    stamp = job["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+    scheduled = parse_time(stamp)
+    assert scheduled is not None and scheduled.second == 0
+    assert job["metadata"]["name"] == f"tick-{int(scheduled.timestamp()) // 60}"
+    cronjob = eventually(lambda: (c := kubectl_json(lab2, "get", "cronjob", "tick"))[
+        "status"].get("lastSuccessfulTime") and c)
+    assert cronjob["status"]["lastScheduleTime"]
+    row = kubectl(lab2, "get", "cronjob", "tick").splitlines()[1].split()
+    assert row[:8] == ["tick", "*", "*", "*", "*", "*", "<none>", "False"]
+    kubectl(lab2, "patch", "cronjob", "tick", "-p", '{"spec":{"suspend":true}}')
+    kubectl(lab2, "delete", "cronjob", "tick")
+    eventually(lambda: not [j for j in kubectl_json(lab2, "get", "jobs")["items"]
+                            if j["metadata"]["name"].startswith(("tick-", "manual"))])
+    errors = refused(lab2, f"""
+apiVersion: batch/v1
+kind: CronJob
+metadata: {{name: bad}}
+spec:
+  schedule: "0 0 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{{name: c, image: {busybox}}}]
+""")
+    assert "spec.schedule: Invalid value" in errors and "expected exactly 5 fields" in errors

@@ -12,14 +12,15 @@ from nodelab.kube.writer import Writer
 
 OWNED = ("pods", "replicasets", "endpointslices", "jobs", "controllerrevisions")
 OWNER_KINDS = {"ReplicaSet": "replicasets", "Deployment": "deployments", "Service": "services",
-               "Node": "nodes", "Job": "jobs", "DaemonSet": "daemonsets"}
+               "Node": "nodes", "Job": "jobs", "DaemonSet": "daemonsets",
+               "CronJob": "cronjobs"}
 
 
 class GarbageCollector:
     name = "garbage-collector"
     kinds: tuple[str, ...] = (
         "pods", "replicasets", "deployments", "services", "endpointslices", "nodes", "jobs",
-        "daemonsets", "controllerrevisions",
+        "daemonsets", "controllerrevisions", "cronjobs",
     )
     periodic = False
 

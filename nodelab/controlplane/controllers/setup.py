@@ -6,6 +6,7 @@ import datetime as dt
 
 from kubernetes.client import ApiClient
 
+from nodelab.controlplane.controllers.cronjobs import CronJobController
 from nodelab.controlplane.controllers.csrsigning import CSRSigningController
 from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA
 from nodelab.controlplane.controllers.daemonsets import DaemonSetController
@@ -36,6 +37,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         JobController(),
         DaemonSetController(),
         TTLAfterFinishedController(),
+        CronJobController(),
         GarbageCollector(),
         NamespaceController(),
     ]

@@ -221,6 +221,17 @@ def _revision_row(obj: Object) -> list[Any]:
     return [_name(obj), controller, obj.get("revision", 0), _age(obj)]
 
 
+def _cronjob_row(obj: Object) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    names, images = _containers({"spec": job_spec})
+    last = status.get("lastScheduleTime")
+    return [_name(obj), spec.get("schedule", ""), spec.get("timeZone") or "<none>",
+            "True" if spec.get("suspend") else "False", len(status.get("active") or []),
+            human_duration(last) if last else "<none>", _age(obj), names, images,
+            _selector({"spec": job_spec}) or "<none>"]
+
+
 def _endpoints_row(obj: Object) -> list[Any]:
     found = [f"{a.get('ip')}:{p.get('port')}" for s in obj.get("subsets") or []
              for a in s.get("addresses") or [] for p in s.get("ports") or [{}]]
@@ -287,6 +298,10 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
                          ("Images", S, 1), ("Selector", S, 1)], _daemonset_row),
     "apps/controllerrevisions": ([("Name", S, 0), ("Controller", S, 0), ("Revision", I_, 0),
                                   ("Age", S, 0)], _revision_row),
+    "batch/cronjobs": ([("Name", S, 0), ("Schedule", S, 0), ("Timezone", S, 0),
+                        ("Suspend", S, 0), ("Active", I_, 0), ("Last Schedule", S, 0),
+                        ("Age", S, 0), ("Containers", S, 1), ("Images", S, 1),
+                        ("Selector", S, 1)], _cronjob_row),
     "batch/jobs": ([("Name", S, 0), ("Status", S, 0), ("Completions", S, 0),
                     ("Duration", S, 0), ("Age", S, 0), ("Containers", S, 1), ("Images", S, 1),
                     ("Selector", S, 1)], _job_row),

@@ -241,6 +241,20 @@ def daemonset(obj: Object) -> None:
     obj.setdefault("status", {})
 
 
+def cronjob(obj: Object) -> None:
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    template = spec.get("jobTemplate")
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        _template(template["spec"])
+    obj.setdefault("status", {})
+
+
 def node(obj: Object) -> None:
     status = obj.get("status")
     if isinstance(status, dict) and isinstance(status.get("capacity"), dict):
@@ -287,6 +301,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "apps/deployments": deployment,
     "apps/replicasets": replicaset,
     "batch/jobs": job,
+    "batch/cronjobs": cronjob,
     "apps/daemonsets": daemonset,
     "core/nodes": node,
     "core/namespaces": namespace,

@@ -13,6 +13,7 @@ from typing import Any
 
 from nodelab.controlplane.http.errors import Cause
 from nodelab.controlplane.validation.certificates import validate_csr, validate_csr_update
+from nodelab.controlplane.validation.cronjobs import validate_cronjob
 from nodelab.controlplane.validation.daemonsets import (
     validate_controllerrevision,
     validate_daemonset,
@@ -99,6 +100,8 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
             validate_daemonset_update(errors, obj, old)
     elif storage_key == "apps/controllerrevisions":
         validate_controllerrevision(errors, obj, old)
+    elif storage_key == "batch/cronjobs":
+        validate_cronjob(errors, obj)
     elif storage_key == "batch/jobs":
         if old is None:
             validate_job(errors, obj)

@@ -21,13 +21,16 @@ UNSUPPORTED = ("backoffLimitPerIndex", "maxFailedIndexes", "successPolicy")
 
 
 def validate_selector_and_template(errors: FieldErrors, spec: Object, path: str,
-                                   restart_policies: list[str]) -> Object | None:
+                                   restart_policies: list[str],
+                                   selector_required: bool = True) -> Object | None:
     """The checks every pod-template controller shares; the template's pod spec, if any."""
     selector = spec.get("selector")
     template: Object = spec["template"] if isinstance(spec.get("template"), dict) else {}
     labels = (template.get("metadata") or {}).get("labels") or {}
-    if not isinstance(selector, dict) or not (selector.get("matchLabels")
-                                              or selector.get("matchExpressions")):
+    if selector is None and not selector_required:
+        pass
+    elif not isinstance(selector, dict) or not (selector.get("matchLabels")
+                                                or selector.get("matchExpressions")):
         errors.required(f"{path}.selector")
     else:
         errors.labels(f"{path}.selector.matchLabels", selector.get("matchLabels"))
@@ -48,7 +51,10 @@ def validate_selector_and_template(errors: FieldErrors, spec: Object, path: str,
     return pod_spec
 
 
-def validate_job_spec(errors: FieldErrors, spec: Any, path: str = "spec") -> None:
+def validate_job_spec(errors: FieldErrors, spec: Any, path: str = "spec",
+                      in_template: bool = False) -> None:
+    """A Job's spec; `in_template`: a CronJob's jobTemplate, not defaulted and no selector
+    yet (the Job made from it gets them)."""
     if not isinstance(spec, dict):
         errors.required(path)
         return
@@ -57,12 +63,13 @@ def validate_job_spec(errors: FieldErrors, spec: Any, path: str = "spec") -> Non
     if spec.get("activeDeadlineSeconds") is not None:
         errors.positive(f"{path}.activeDeadlineSeconds", spec.get("activeDeadlineSeconds"))
     mode = spec.get("completionMode")
-    if mode not in ("NonIndexed", "Indexed"):
+    if not (in_template and mode is None) and mode not in ("NonIndexed", "Indexed"):
         errors.unsupported(f"{path}.completionMode", mode, ["NonIndexed", "Indexed"])
     if mode == "Indexed" and spec.get("completions") is None:
         errors.required(f"{path}.completions", "when completion mode is Indexed")
     replacement = spec.get("podReplacementPolicy")
-    if replacement not in ("TerminatingOrFailed", "Failed"):
+    if not (in_template and replacement is None) and replacement not in (
+            "TerminatingOrFailed", "Failed"):
         errors.unsupported(f"{path}.podReplacementPolicy", replacement,
                            ["Failed", "TerminatingOrFailed"])
     for key in UNSUPPORTED:
@@ -72,7 +79,11 @@ def validate_job_spec(errors: FieldErrors, spec: Any, path: str = "spec") -> Non
     if spec.get("managedBy") not in (None, BUILT_IN_MANAGER):
         errors.forbidden(f"{path}.managedBy", f"nodelab has no controller but "
                                               f"{BUILT_IN_MANAGER}; leave it unset")
-    pod_spec = validate_selector_and_template(errors, spec, path, ["OnFailure", "Never"])
+    if spec.get("podFailurePolicy") and replacement == "TerminatingOrFailed":
+        errors.invalid(f"{path}.podReplacementPolicy", replacement,
+                       "must be 'Failed' when podFailurePolicy is used")
+    pod_spec = validate_selector_and_template(errors, spec, path, ["OnFailure", "Never"],
+                                              selector_required=not in_template)
     policy = spec.get("podFailurePolicy")
     if policy is not None:
         if pod_spec is not None and pod_spec.get("restartPolicy") != "Never":
