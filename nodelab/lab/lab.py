@@ -19,6 +19,7 @@ from typing import Protocol
 
 from nodelab.errors import NodelabError
 from nodelab.host import netlink
+from nodelab.host.private_files import private_dir
 from nodelab.lab.cleanup import take_down
 from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.controlplane_step import StartControlPlane
@@ -99,7 +100,7 @@ def _quiet(_message: str) -> None:
 
 @contextmanager
 def _locked(paths: LabPaths) -> Iterator[None]:
-    paths.root.mkdir(parents=True, exist_ok=True)
+    private_dir(paths.root)  # keys, kubeconfigs and the API store live here
     with open(paths.lock, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield

@@ -45,7 +45,7 @@ class Ledger:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = (json.dumps(asdict(entry), sort_keys=True) + "\n").encode()
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.lseek(fd, 0, os.SEEK_END)

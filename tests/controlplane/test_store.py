@@ -59,3 +59,36 @@ def test_compaction_makes_old_revisions_gone(tmp_path: Path) -> None:
     events, _ = store.events_after(store.revision - 3, "core/configmaps")
     assert len(events) == 3
     store.close()
+
+
+def test_compaction_is_one_transaction(tmp_path: Path) -> None:
+    """If recording the compaction mark fails, no event is deleted either (no silent gap)."""
+    import sqlite3
+
+    store = Store(tmp_path / "db", history_limit=10)
+    side = sqlite3.connect(str(tmp_path / "db"))
+    side.execute("CREATE TRIGGER no_mark BEFORE INSERT ON meta WHEN NEW.key = 'compacted' "
+                 "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END")
+    side.commit()
+    for i in range(30):
+        store.create("core/configmaps", "ns", f"c{i}", _obj(f"c{i}"))
+    assert store.compacted == 0
+    events, _ = store.events_after(0, "core/configmaps")
+    assert len(events) == 30
+    store.close()
+    again = Store(tmp_path / "db", history_limit=1000)
+    assert again.compacted == 0 and len(again.events_after(0, "core/configmaps")[0]) == 30
+    again.close()
+    side.close()
+
+
+def test_the_store_is_private(tmp_path: Path) -> None:
+    """Every Secret is in it: only its owner may read the file, from the moment it exists."""
+    import os
+    import stat
+
+    store = Store(tmp_path / "db")
+    store.create("core/secrets", "ns", "s", _obj("s"))
+    for name in os.listdir(tmp_path):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
+    store.close()

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from nodelab.errors import NodelabError
+from nodelab.host.private_files import private_dir, write_private
 
 _VALIDITY = datetime.timedelta(days=3650)
 ADMIN_USER = "admin"
@@ -89,8 +90,7 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
         serialization.PrivateFormat.TraditionalOpenSSL,
         serialization.NoEncryption(),
     )
-    path.write_bytes(data)
-    os.chmod(path, 0o600)
+    write_private(path, data)
 
 
 def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -208,8 +208,7 @@ def ensure_pki(state_dir: Path, hosts: list[str]) -> PKI:
     """Create (or reuse) the lab's CA, serving cert for `hosts`, admin cert and SA key."""
     directory = Path(state_dir) / "pki"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
+        private_dir(directory)
     except OSError as exc:
         raise NodelabError(f"cannot create PKI directory {directory}: {exc}") from exc
     ca = _ensure_ca(directory)
@@ -273,6 +272,5 @@ def write_kubeconfig(
     document = kubeconfig_document(server_url, ca, cert, key, user)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    os.chmod(path, 0o600)
+    write_private(path, yaml.safe_dump(document, sort_keys=False))
     return path

@@ -23,6 +23,7 @@ from nodelab.controlplane.auth.access import Identity, from_certificate, from_to
 from nodelab.controlplane.auth.pki import PKI
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.http.dispatch import Api, Request, Response
+from nodelab.host.private_files import write_private
 
 log = logging.getLogger("nodelab.controlplane")
 
@@ -196,6 +197,5 @@ def read_admin_token(pki_dir: Path) -> str:
 
     path = Path(pki_dir) / "admin.token"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(32))
     return path.read_text().strip()

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -50,6 +52,8 @@ CREATE TABLE IF NOT EXISTS history (
     namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+log = logging.getLogger("nodelab.controlplane")
 
 
 class StoreError(NodelabError):
@@ -94,6 +98,12 @@ class Store:
     def __init__(self, path: Path, history_limit: int = HISTORY_LIMIT) -> None:
         self.path = Path(path)
         self.history_limit = history_limit
+        # Every Secret is in here: the file is made 0600 before SQLite opens it (its WAL and
+        # shared-memory files take the same mode).
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)  # a store from before this rule
+        os.close(fd)
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -244,18 +254,35 @@ class Store:
         self._history.append(Event(revision, kind, resource, namespace, name, body))
         self._history_rvs.append(revision)
         if len(self._history) > self.history_limit + self.history_limit // 10:
-            self._compact()
+            try:
+                self._compact()
+            except sqlite3.Error as exc:  # the write is committed; compaction retries next time
+                log.warning("compaction of %s failed (retried on the next write): %s",
+                            self.path, exc)
         self.changed.notify_all()
         return obj
 
     def _compact(self) -> None:
+        """Drop the oldest events, on disk and in memory, as one transaction.
+
+        The deleted events and the `compacted` mark change together: a crash between two
+        separate statements would leave the events gone while a watch from before them still
+        looked valid (no 410), silently missing changes.
+        """
         drop = len(self._history) - self.history_limit
-        self._compacted = self._history[drop - 1].rv
+        compacted = self._history[drop - 1].rv
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.execute("DELETE FROM history WHERE rv <= ?", (compacted,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted', ?)", (str(compacted),))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._compacted = compacted
         del self._history[:drop]
         del self._history_rvs[:drop]
-        self._db.execute("DELETE FROM history WHERE rv <= ?", (self._compacted,))
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('compacted', ?)",
-                         (str(self._compacted),))
 
     def events_after(self, revision: int, resource: str) -> tuple[list[Event], int]:
         """Events of `resource` with rv > `revision`, and the revision they run up to.

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from nodelab.errors import NodelabError
+from nodelab.host.private_files import write_private
 
 log = logging.getLogger("nodelab.kubelet")
 
@@ -67,8 +68,7 @@ def self_signed(directory: Path, node_ip: str, hostname: str) -> tuple[Path, Pat
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
         .sign(key, hashes.SHA256())
     )
-    key_path.write_bytes(_key_pem(key))
-    key_path.chmod(0o600)
+    write_private(key_path, _key_pem(key))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
 
@@ -117,8 +117,7 @@ def request_through_csr(api: Any, directory: Path, node_name: str, node_ip: str,
         csr = certificates.read_certificate_signing_request(name)
         issued = csr.status.certificate if csr.status else None
         if issued:
-            key_path.write_bytes(_key_pem(key))
-            key_path.chmod(0o600)
+            write_private(key_path, _key_pem(key))
             cert_path.write_bytes(base64.b64decode(issued))
             return cert_path, key_path
         time.sleep(2)

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from nodelab.errors import NodelabError
+from nodelab.host.private_files import write_private
 
 Object = dict[str, Any]
 _FILE_KEYS = {"certificate-authority": "certificate-authority-data",
@@ -126,11 +127,7 @@ class ClusterAccess:
 
     def write(self, path: Path, user: str = "user") -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(yaml.safe_dump(self.document(user=user), sort_keys=False))
-        os.chmod(tmp, 0o600)
-        tmp.replace(path)
-        return path
+        return write_private(path, yaml.safe_dump(self.document(user=user), sort_keys=False))
 
 
 def client_certificate_user(cert_pem: bytes, key_pem: bytes) -> Object:

@@ -35,6 +35,7 @@ from kubernetes import config as k8s_config
 
 from nodelab.errors import NodelabError
 from nodelab.host import netlink
+from nodelab.host.private_files import private_dir
 from nodelab.kube.rest import Rest
 from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.daemons import DaemonSpec, tcp_ready
@@ -323,7 +324,7 @@ def prepare_join(kubeconfig: Path, name: str, nodes: int, paths: LabPaths,
                            "and cgroups need root; see `nodelab doctor`)")
     description = existing or LabDescription(name, choose_subnet(name, netlink.host_routes()),
                                              nodes, joined=access.server)
-    paths.root.mkdir(parents=True, exist_ok=True)
+    private_dir(paths.root)  # keys, kubeconfigs and the API store live here
     access.write(cluster_kubeconfig(paths))
     cluster_ca(paths).write_bytes(access.ca_pem)
     allowed_registries_file(paths).write_text("".join(f"{h}\n" for h in allow_registries))

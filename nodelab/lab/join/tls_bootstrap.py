@@ -36,6 +36,7 @@ from cryptography.x509.oid import NameOID
 from kubernetes.client.exceptions import ApiException
 
 from nodelab.errors import NodelabError
+from nodelab.host.private_files import write_private
 from nodelab.kube.rest import Rest
 
 Object = dict[str, Any]
@@ -129,10 +130,9 @@ def client_certificate(rest: Rest, kube_name: str, directory: Path,
     name = created["metadata"]["name"]
     approve(rest, created, f"nodelab join of node {kube_name}")
     cert = _wait_issued(rest, name, timeout)
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
-    key_path.chmod(0o600)
+    write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
+                                              serialization.PrivateFormat.TraditionalOpenSSL,
+                                              serialization.NoEncryption()))
     cert_path.write_bytes(cert)
     return cert_path, key_path
 

@@ -1,0 +1,54 @@
+"""A running lab's files: state 0700, the API store 0600, every key, kubeconfig and token 0600."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nodelab.lab.lab import Lab, take_down_lab
+from nodelab.lab.paths import LabPaths
+
+from ..conftest import unique_lab_name
+from .victim import FIGURE
+
+pytestmark = [pytest.mark.slow, pytest.mark.privileged]
+
+SECRET_SUFFIXES = (".key", ".kubeconfig", ".token", ".db")
+SECRET_NAMES = ("kubeconfig", "controlplane.db", "sa.key", "ca.key")
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: a real lab")
+    name = unique_lab_name()
+    try:
+        yield Lab.up(name, 1, progress=lambda _m: None)
+    finally:
+        take_down_lab(name)
+
+
+def secret_files(root: Path) -> list[Path]:
+    found = []
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in ("registry", "runtime")]  # images, not secrets
+        for name in files:
+            if name.endswith(SECRET_SUFFIXES) or name in SECRET_NAMES:
+                found.append(Path(directory) / name)
+    return found
+
+
+def test_lab_state_is_private(lab: Lab) -> None:
+    root = LabPaths.for_lab(lab.name).root
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    files = secret_files(root)
+    assert any(f.name.endswith(".key") for f in files) and any(
+        f.name == "kubeconfig" for f in files)
+    readable = [f"{f} {oct(stat.S_IMODE(f.stat().st_mode))}" for f in files
+                if stat.S_IMODE(f.stat().st_mode) & 0o077]
+    FIGURE.record("lab files readable by others", readable)
+    assert readable == []
