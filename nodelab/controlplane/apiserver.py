@@ -17,6 +17,7 @@ from nodelab.controlplane.auth.pki import PKI, ensure_pki
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.http import streaming
 from nodelab.controlplane.http.dispatch import Api
+from nodelab.controlplane.http.kubelet_connection import KubeletClient
 from nodelab.controlplane.http.server import HttpsServer, read_admin_token
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.storage.store import HISTORY_LIMIT, Store
@@ -40,8 +41,8 @@ class ApiServer:
         self.admin_token = read_admin_token(self.pki.directory)
         kubelet_client = self.pki.client_credentials(
             "apiserver-kubelet-client", "kube-apiserver-kubelet-client", ["system:masters"])
-        streaming.KUBELET_CLIENT = streaming.KubeletClient(kubelet_client.cert,
-                                                           kubelet_client.key, kubelet_ca)
+        streaming.KUBELET_CLIENT = KubeletClient(kubelet_client.cert, kubelet_client.key,
+                                                 kubelet_ca)
         self.advertise = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
         self.api = Api(self.registry, self.issuer, f"{self.advertise}:{port}")
         self.http = HttpsServer(host, port, self.pki, self.api, self.admin_token, self.issuer)

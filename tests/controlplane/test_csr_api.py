@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from nodelab.controlplane.auth.access import Identity
 from nodelab.controlplane.auth.tokens import TokenIssuer
-from nodelab.controlplane.http.dispatch import Api, Request, Response
+from nodelab.controlplane.http.dispatch import Api
+from nodelab.controlplane.http.messages import Request, Response
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.storage.store import Store
 from tests.controlplane.test_csr import APPROVED, CLIENT, csr, request_pem

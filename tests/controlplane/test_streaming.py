@@ -103,7 +103,7 @@ def test_node_proxy(apiserver: RunningApiServer, kubelet: StandInKubelet) -> Non
 
 def test_kubelet_client_trusts_only_the_cluster_ca(tmp_path: Path) -> None:
     from nodelab.controlplane.auth.pki import ensure_pki
-    from nodelab.controlplane.http.streaming import KubeletClient
+    from nodelab.controlplane.http.kubelet_connection import KubeletClient
 
     pki = ensure_pki(tmp_path, ["127.0.0.1"])
     context = KubeletClient(ca=pki.ca_cert).context()

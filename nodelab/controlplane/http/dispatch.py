@@ -2,7 +2,8 @@
 
 `Api.handle(request)` returns a `Response`: a JSON object with a status code, a stream of
 bytes (watch, logs), or a `Tunnel` (exec/attach/portforward: the connection is handed to the
-proxy in `streaming.py`). The HTTP transport (`server.py`) only reads requests and writes these.
+proxy in `streaming.py`); both are plain data in `messages.py`. The HTTP transport (`server.py`)
+only reads requests and writes these.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
@@ -30,6 +29,7 @@ from nodelab.controlplane.http import (
     streaming,
     tables,
 )
+from nodelab.controlplane.http.messages import Request, Response
 from nodelab.controlplane.registry import deletion, managedfields, rest, subresources
 from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.resources import ResourceType
@@ -37,40 +37,6 @@ from nodelab.controlplane.storage import watch
 
 Object = dict[str, Any]
 log = logging.getLogger("nodelab.controlplane")
-
-
-@dataclass
-class Request:
-    method: str
-    target: str
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    identity: Identity | None
-    gone: Callable[[], bool] = lambda: False  # the client hung up (checked by long requests)
-
-    @property
-    def path(self) -> str:
-        return urlsplit(self.target).path
-
-    @property
-    def query(self) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(urlsplit(self.target).query,
-                                             keep_blank_values=True).items()}
-
-    @property
-    def query_lists(self) -> dict[str, list[str]]:
-        return parse_qs(urlsplit(self.target).query, keep_blank_values=True)
-
-
-@dataclass
-class Response:
-    code: int = 200
-    body: Object | None = None
-    stream: Iterator[bytes] | None = None
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    tunnel: streaming.Tunnel | None = None
-    raw: bytes | None = None
 
 
 HEALTH = ("/healthz", "/livez", "/readyz")

@@ -22,7 +22,8 @@ from typing import Any
 from nodelab.controlplane.auth.access import Identity, from_certificate, from_token
 from nodelab.controlplane.auth.pki import PKI
 from nodelab.controlplane.auth.tokens import TokenIssuer
-from nodelab.controlplane.http.dispatch import Api, Request, Response
+from nodelab.controlplane.http.dispatch import Api
+from nodelab.controlplane.http.messages import Request, Response
 from nodelab.host.private_files import write_private
 
 log = logging.getLogger("nodelab.controlplane")

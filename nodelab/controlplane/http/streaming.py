@@ -22,19 +22,15 @@ close semantics are end-to-end between kubectl and the kubelet.
 from __future__ import annotations
 
 import http.client
-import socket
-import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from nodelab.controlplane.http import errors
-from nodelab.host.relay import pump
+from nodelab.controlplane.http.kubelet_connection import KubeletClient, Tunnel
+from nodelab.controlplane.http.messages import Response
 
 if TYPE_CHECKING:
-    from nodelab.controlplane.http.dispatch import Response
     from nodelab.controlplane.registry.rest import Registry
 
 Object = dict[str, Any]
@@ -42,55 +38,8 @@ Object = dict[str, Any]
 DEFAULT_KUBELET_PORT = 10250
 LOG_PARAMS = ("follow", "previous", "sinceSeconds", "sinceTime", "timestamps", "tailLines",
               "limitBytes", "insecureSkipTLSVerifyBackend", "stream")
+KUBELET_CLIENT = KubeletClient()  # set by the API server at start (--kubelet-client-*)
 _HOP_HEADERS = {"host", "authorization", "content-length", "accept-encoding"}
-
-
-@dataclass(frozen=True)
-class KubeletClient:
-    """How the API server reaches kubelets: its client certificate (may be absent in tests)
-    and, as `--kubelet-certificate-authority`, the CA that must have signed each kubelet's
-    serving certificate for the node's address (None: not verified, upstream's default)."""
-
-    cert: Path | None = None
-    key: Path | None = None
-    ca: Path | None = None
-
-    def context(self) -> ssl.SSLContext:
-        if self.ca is not None:
-            # the cluster CA alone: not the system's trust store besides
-            context = ssl.create_default_context(cafile=str(self.ca))
-        else:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if self.cert and self.key:
-            context.load_cert_chain(str(self.cert), str(self.key))
-        return context
-
-
-KUBELET_CLIENT = KubeletClient()
-
-
-@dataclass
-class Tunnel:
-    """An upgraded connection to forward to the kubelet at `host:port`."""
-
-    host: str
-    port: int
-    request_head: bytes
-    client: KubeletClient
-
-    def run(self, downstream: socket.socket, buffered: BinaryIO) -> None:
-        raw = socket.create_connection((self.host, self.port), timeout=10)
-        upstream = self.client.context().wrap_socket(raw, server_hostname=self.host)
-        upstream.settimeout(None)
-        downstream.settimeout(None)
-        try:
-            upstream.sendall(self.request_head)
-            pump(downstream, upstream)
-        finally:
-            upstream.close()
-
 
 
 def _kubelet(registry: Registry, namespace: str, name: str) -> tuple[Object, str, int]:
@@ -131,7 +80,6 @@ def _container(pod: Object, query: dict[str, list[str]]) -> str:
 def respond(registry: Registry, sub: str, namespace: str, name: str, target: str,
             headers: dict[str, str], query: dict[str, list[str]], method: str,
             client: KubeletClient | None = None) -> Response:
-    from nodelab.controlplane.http.dispatch import Response
 
     client = client or KUBELET_CLIENT  # read now: the API server sets it at start
 
@@ -182,7 +130,6 @@ def _log(host: str, port: int, url: str, client: KubeletClient) -> Response:
 
 def _forward(host: str, port: int, method: str, url: str, body: bytes, client: KubeletClient,
              content_type: str = "") -> Response:
-    from nodelab.controlplane.http.dispatch import Response
 
     connection = http.client.HTTPSConnection(host, port, context=client.context(), timeout=30)
     try:

@@ -1,0 +1,50 @@
+"""What the handler chain takes and gives: a `Request` (read by the HTTPS transport, with the
+identity authentication found) and a `Response` (a JSON object, a byte stream, raw bytes, or a
+`Tunnel` to a kubelet), as plain data so that `dispatch` stays free of sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from nodelab.controlplane.auth.access import Identity
+from nodelab.controlplane.http.kubelet_connection import Tunnel
+
+Object = dict[str, Any]
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    identity: Identity | None
+    gone: Callable[[], bool] = lambda: False  # the client hung up (checked by long requests)
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(urlsplit(self.target).query,
+                                             keep_blank_values=True).items()}
+
+    @property
+    def query_lists(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.target).query, keep_blank_values=True)
+
+
+@dataclass
+class Response:
+    code: int = 200
+    body: Object | None = None
+    stream: Iterator[bytes] | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    tunnel: Tunnel | None = None
+    raw: bytes | None = None
