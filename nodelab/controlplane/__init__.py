@@ -8,12 +8,21 @@ Public face:
 - `ApiServer(state_dir, host, port)`: an API server in this process (`start`/`stop`);
 - the process: `python -m nodelab.controlplane --state-dir DIR --listen HOST:PORT`.
 
-Inside, by role: `http/` (the HTTPS transport, routing, the handler chain `dispatch`, `errors`,
-discovery, OpenAPI, tables, protobuf bodies, the `streaming` proxies to kubelets), `registry/`
-(REST semantics: `rest`, `deletion`, `subresources`, patches and `server_side_apply`, defaults,
-strategies, allocation), `storage/` (the `store` and `watch`), `auth/` (authentication and
-authorization, tokens, PKI, CSRs, reviews), `validation/`, and the `controllers/` and
-`scheduler/` that run beside the server.
+Inside, by layer (each imports only those below it; import-linter checks it, see pyproject.toml):
+
+    __main__, apiserver        the process and the assembly
+    http/                      HTTPS transport, routing, the handler chain `dispatch`, discovery,
+                               OpenAPI, tables, protobuf, watch streams, proxies to kubelets
+    bootstrap                  what a fresh cluster has
+    registry/                  REST semantics: rest, deletion, subresources, patches,
+                               server_side_apply, defaults, strategies, allocation, reviews
+    validation/                upstream's validation rules
+    auth/                      authentication, authorization, tokens, PKI, CSRs
+    storage/                   the store and selectors
+    resources, errors          the resource types served; API errors as metav1.Status
+
+`controllers/` and `scheduler/` run beside the server as its clients (over HTTPS, with the
+official client): they import nothing of the server's layers.
 """
 
 from nodelab.controlplane.apiserver import ApiServer

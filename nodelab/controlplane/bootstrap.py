@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from nodelab.controlplane.http.errors import ApiError
+from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry.allocation import KUBERNETES_SERVICE_IP
 from nodelab.controlplane.registry.deletion import finalize_namespaces
 from nodelab.controlplane.registry.rest import Registry

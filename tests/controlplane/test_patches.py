@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from nodelab.controlplane.http.errors import ApiError
+from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry import strategicpatch
 from nodelab.controlplane.registry.patches import json_patch, merge_patch
-from nodelab.controlplane.registry.selectors import field_value, matcher, parse_fields, parse_labels
+from nodelab.controlplane.storage.selectors import field_value, matcher, parse_fields, parse_labels
 from nodelab.kube import schema
 
 pytestmark = pytest.mark.unit

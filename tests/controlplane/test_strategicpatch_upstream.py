@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nodelab.controlplane.http.errors import ApiError
+from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry import strategicpatch
 from nodelab.kube.schema import Definitions, Node
 

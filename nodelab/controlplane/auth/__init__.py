@@ -1,3 +1,3 @@
-"""Who is asking and may they: authentication, authorization, service-account tokens, the lab PKI,
-CertificateSigningRequests and the access reviews.
+"""Who is asking and may they: authentication, authorization, service-account tokens, the lab PKI
+and CertificateSigningRequests.
 """

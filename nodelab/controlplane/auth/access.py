@@ -22,9 +22,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from nodelab.controlplane import errors
 from nodelab.controlplane.auth.certificates import user_name
 from nodelab.controlplane.auth.tokens import AUDIENCE, TokenClaims, TokenIssuer
-from nodelab.controlplane.http import errors
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Store
 

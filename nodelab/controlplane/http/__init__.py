@@ -1,3 +1,4 @@
-"""The API server's HTTP face: the HTTPS transport, routing, the handler chain, errors, discovery,
-OpenAPI, tables, protobuf bodies and the streaming proxies to kubelets.
+"""The API server's HTTP face: the HTTPS transport, routing, the handler chain (`dispatch`) and
+its `messages`, discovery, OpenAPI, tables, protobuf bodies, watch streams and the streaming
+proxies to kubelets.
 """

@@ -16,24 +16,23 @@ from typing import Any
 
 import yaml
 
-from nodelab.controlplane.auth import reviews
+from nodelab.controlplane import errors
 from nodelab.controlplane.auth.access import Identity, authorize
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.http import (
     discovery,
-    errors,
     openapi,
     openapi_proto,
     protobuf,
     routing,
     streaming,
     tables,
+    watch,
 )
 from nodelab.controlplane.http.messages import Request, Response
-from nodelab.controlplane.registry import deletion, managedfields, rest, subresources
-from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
+from nodelab.controlplane.registry import deletion, managedfields, rest, reviews, subresources
 from nodelab.controlplane.resources import ResourceType
-from nodelab.controlplane.storage import watch
+from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 
 Object = dict[str, Any]
 log = logging.getLogger("nodelab.controlplane")

@@ -21,7 +21,7 @@ import base64
 import datetime
 from typing import Any
 
-from nodelab.controlplane.http import errors
+from nodelab.controlplane import errors
 
 Object = dict[str, Any]
 MAGIC = b"k8s\x00"

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from nodelab.controlplane.http import errors
+from nodelab.controlplane import errors
 from nodelab.controlplane.http.kubelet_connection import KubeletClient, Tunnel
 from nodelab.controlplane.http.messages import Response
 

@@ -19,7 +19,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from nodelab.controlplane.http.errors import Cause
+from nodelab.controlplane.errors import Cause
 from nodelab.kube.addresses import VALID_IP, parse_ip
 
 Object = dict[str, Any]

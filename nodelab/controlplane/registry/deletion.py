@@ -19,11 +19,11 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from nodelab.controlplane.http import errors
+from nodelab.controlplane import errors
 from nodelab.controlplane.registry import objects
 from nodelab.controlplane.registry.rest import Registry, to_wire
-from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.resources import RESOURCES, ResourceType
+from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import Conflict, NotFound
 
 Object = dict[str, Any]

@@ -19,7 +19,7 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from nodelab.controlplane.http.errors import ApiError, bad_request
+from nodelab.controlplane.errors import ApiError, bad_request
 
 Json = Any
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from nodelab.controlplane.http import errors
+from nodelab.controlplane import errors
 from nodelab.controlplane.registry import (
     decoding,
     events,
@@ -39,8 +39,8 @@ from nodelab.controlplane.registry import (
     strategicpatch,
     strategies,
 )
-from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.resources import ResourceType
+from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import AlreadyExists, Conflict, NotFound, Store
 from nodelab.controlplane.validation import validate
 

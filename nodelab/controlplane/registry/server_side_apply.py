@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from nodelab.controlplane.http import errors
+from nodelab.controlplane import errors
 from nodelab.controlplane.registry import managedfields, strategicpatch
 from nodelab.controlplane.registry.managedfields import Path
 from nodelab.kube.schema import Node

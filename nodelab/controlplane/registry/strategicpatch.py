@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from nodelab.controlplane.http.errors import ApiError
+from nodelab.controlplane.errors import ApiError
 from nodelab.kube.schema import Node
 
 DIRECTIVE = "$patch"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from nodelab.controlplane.http.errors import Cause
+from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.registry import allocation, defaults, objects
 from nodelab.controlplane.registry.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nodelab.controlplane import errors
 from nodelab.controlplane.auth.tokens import TokenIssuer
-from nodelab.controlplane.http import errors
 from nodelab.controlplane.registry import deletion, objects, patches, strategicpatch
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType

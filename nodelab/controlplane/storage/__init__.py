@@ -1,1 +1,3 @@
-"""Storage: the object store (etcd plus the watch cache) and the watch streams served from it."""
+"""Storage: the object store (what etcd plus kube-apiserver's watch cache are) and the label and
+field selectors it filters lists and watches with.
+"""

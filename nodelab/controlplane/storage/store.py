@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nodelab.controlplane.registry.selectors import summary
+from nodelab.controlplane.storage.selectors import summary
 from nodelab.errors import NodelabError
 
 Object = dict[str, Any]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nodelab.controlplane.http.errors import Cause
+from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.validation.certificates import validate_csr, validate_csr_update
 from nodelab.controlplane.validation.cronjobs import validate_cronjob
 from nodelab.controlplane.validation.daemonsets import (

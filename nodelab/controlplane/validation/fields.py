@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from nodelab.controlplane.http.errors import Cause
+from nodelab.controlplane.errors import Cause
 from nodelab.kube.addresses import (
     VALID_CIDR,
     VALID_IP,

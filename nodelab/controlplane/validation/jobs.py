@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodelab.controlplane.registry.selectors import selector_from_match
+from nodelab.controlplane.storage.selectors import selector_from_match
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.pods import validate_pod_spec
 

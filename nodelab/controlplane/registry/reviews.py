@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nodelab.controlplane import errors
 from nodelab.controlplane.auth.access import Identity, authorize
-from nodelab.controlplane.http import errors
 from nodelab.controlplane.registry.objects import now
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store

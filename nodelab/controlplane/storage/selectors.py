@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nodelab.controlplane.http.errors import bad_request
+from nodelab.controlplane.errors import bad_request
 
 Object = dict[str, Any]
 

@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from nodelab.controlplane.http import errors
+from nodelab.controlplane import errors
 from nodelab.controlplane.registry import rest
-from nodelab.controlplane.registry.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.resources import ResourceType
+from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import Event, Gone, Store
 
 Object = dict[str, Any]
