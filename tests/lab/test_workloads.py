@@ -328,3 +328,16 @@ spec:
     assert setup["state"]["terminated"]["exitCode"] == 3 and setup["restartCount"] == 0
     assert "containerID" not in status["containerStatuses"][0]  # the app never ran
     kubectl(cluster, "delete", "pod", "layered", "broken-init", "--grace-period=1")
+
+
+def test_kubectl_debug_runs_an_ephemeral_container_beside_its_target(cluster: Lab) -> None:
+    busybox = cluster.images.ref("busybox")
+    kubectl(cluster, "run", "target", f"--image={busybox}", "--", "sleep", "3600")
+    eventually(lambda: pod_status(cluster, "target").get("phase") == "Running", timeout=60)
+    kubectl(cluster, "debug", "target", f"--image={busybox}", "--container=dbg",
+            "--target=target", "--", "ps")
+    status = eventually(lambda: [s for s in pod_status(cluster, "target").get(
+        "ephemeralContainerStatuses") or [] if "terminated" in s["state"]], timeout=60)
+    assert status[0]["state"]["terminated"]["exitCode"] == 0
+    assert "sleep 3600" in kubectl(cluster, "logs", "target", "-c", "dbg")  # the target's PIDs
+    kubectl(cluster, "delete", "pod", "target", "--grace-period=1")

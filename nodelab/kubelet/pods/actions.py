@@ -13,14 +13,17 @@ carries it out in numbered steps, as upstream's SyncPod. The rules, in upstream'
 2. **Init containers**, in order, in the ready sandbox: one regular init container at a
    time, each to exit 0; a failed one is restarted (with backoff) unless the pod's
    restartPolicy is `Never`, which kills the pod instead. A restartable init container
-   (`restartPolicy: Always`, a sidecar) is started in its turn and, once running, lets the
-   next one start; it is restarted whenever it exits, also after initialization. Once any
-   app container exists in the sandbox, initialization is over and only sidecars are looked at.
+   (`restartPolicy: Always`, a sidecar) is started in its turn and, once running and started
+   (its startupProbe, if any, succeeded), lets the next one start; it is probed like an app
+   container and restarted whenever it exits, also after initialization. Once any app
+   container exists in the sandbox, initialization is over and only sidecars are looked at.
 3. **App containers** once initialized: a missing one is started; an exited one restarted
    per restartPolicy (`Always`; `OnFailure` after a non-zero exit; `Never` not); one stuck
    in `created` (its start failed) is started anew, one in `unknown` killed first; running
    ones are kept (and probed).
-4. **Backoff**: a restart waits while the container's CrashLoopBackOff (`backoff.py`) is on;
+4. **Ephemeral containers** (`kubectl debug`), in a ready sandbox, even before
+   initialization is over: each is started once and never restarted.
+5. **Backoff**: a restart waits while the container's CrashLoopBackOff (`backoff.py`) is on;
    the container then waits with reason `CrashLoopBackOff`. A restart removes the instances
    older than the last one (which is kept for `kubectl logs --previous`).
 
@@ -65,6 +68,7 @@ class ContainerToStart:
     restart: bool = False  # an instance ran before: the start counts against the backoff
     reset_backoff: bool = False  # the last instance ran longer than the reset period
     remove: tuple[str, ...] = ()  # older dead instances to remove first
+    target_id: str = ""  # an ephemeral container's targetContainerName: share its PIDs
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,11 @@ class PodActions:
     sandbox_id: str = ""  # the ready sandbox; with create_sandbox, the one replaced ("": none)
     attempt: int = 0  # the sandbox attempt (of the one to create, or the ready one)
     containers_to_kill: tuple[ContainerToKill, ...] = ()
+    ephemeral_containers_to_start: tuple[ContainerToStart, ...] = ()
     init_containers_to_start: tuple[ContainerToStart, ...] = ()
     containers_to_start: tuple[ContainerToStart, ...] = ()
     backing_off: tuple[BackingOff, ...] = ()
-    containers_to_probe: tuple[str, ...] = ()  # running app containers kept
+    containers_to_probe: tuple[str, ...] = ()  # running sidecars and app containers kept
 
 
 def restart_policy(pod: Mapping[str, Any]) -> str:
@@ -145,6 +150,7 @@ class _Planner:
         self.init_starts: list[ContainerToStart] = []
         self.waits: list[BackingOff] = []
         self.kills: list[ContainerToKill] = []
+        self.probed: list[str] = []  # running sidecars and app containers, kept
 
     def latest(self, name: str, sandbox: str | None = None) -> Instance | None:
         """The newest instance of a container (in `sandbox` only, when given)."""
@@ -173,6 +179,13 @@ class _Planner:
         target.append(ContainerToStart(
             name, latest.attempt + 1, init, restart=True,
             reset_backoff=ran is not None and ran > self.settings.reset, remove=older))
+
+    def started(self, container: Mapping[str, Any], instance: Instance) -> bool:
+        """A running container counts as started: no startupProbe, or it succeeded."""
+        if not container.get("startupProbe"):
+            return True
+        memory = self.memory.get(str(container["name"]))
+        return memory is not None and memory.probed_instance == instance.id and memory.started
 
     def kill(self, instance: Instance, message: str) -> None:
         self.kills.append(ContainerToKill(instance.id, instance.name, message))
@@ -218,9 +231,14 @@ class _Planner:
             state = latest.state if latest is not None else "missing"
             if state == "running" and not sidecar and not initialized_before:
                 return False, False  # wait for it to finish
-            if state == "running" or (state == "exited" and not sidecar
-                                      and latest is not None and latest.exit_code == 0):
-                continue  # a running sidecar, or a finished init container: the next one
+            if state == "running" and latest is not None and sidecar:
+                self.probed.append(str(container["name"]))
+                if not initialized_before and not self.started(container, latest):
+                    return False, False  # its startup probe has not succeeded yet
+                continue  # a started sidecar: the next one
+            if state == "exited" and not sidecar and latest is not None \
+                    and latest.exit_code == 0:
+                continue  # a finished init container: the next one
             if state == "exited" and not sidecar and self.policy == "Never":
                 return False, True  # failed for good: the pod fails
             if state == "unknown" and latest is not None:
@@ -235,19 +253,34 @@ class _Planner:
 
     # --- 3. app containers -------------------------------------------------------------------
 
-    def app_containers(self) -> list[str]:
-        """Start or restart app containers; the names of the running ones, kept."""
-        kept = []
+    def app_containers(self) -> None:
+        """Start or restart app containers; the running ones are kept (and probed)."""
         for container in self.spec.get("containers") or []:
             latest = self.latest(container["name"])
             if latest is not None and latest.state == "running":
-                kept.append(str(container["name"]))
+                self.probed.append(str(container["name"]))
             elif should_restart(self.policy, latest):
                 if latest is not None and latest.state == "unknown":
                     self.kill(latest, "Container is in 'unknown' state, try killing it "
                               "before restart")
                 self.start(container)
-        return kept
+
+
+    def ephemeral_containers(self) -> tuple[ContainerToStart, ...]:
+        """The ephemeral containers never started (once started, never again)."""
+        starts = []
+        for container in self.spec.get("ephemeralContainers") or []:
+            name = str(container["name"])
+            if self.latest(name) is not None:
+                continue
+            target = str(container.get("targetContainerName") or "")
+            running = self.latest(target) if target else None
+            if target and (running is None or running.state != "running"):
+                self.waits.append(BackingOff(name, f"target container {target!r} is not "
+                                             "running", False, "CreateContainerConfigError"))
+                continue
+            starts.append(ContainerToStart(name, 0, target_id=running.id if running else ""))
+        return tuple(starts)
 
 
 def _succeeded(instance: Instance | None) -> bool:
@@ -263,9 +296,12 @@ def compute_pod_actions(pod: Mapping[str, Any], sandboxes: Sequence[Sandbox],
     ready = next((s for s in sandboxes if s.ready), None)
     if ready is None:
         return planner.new_sandbox(sandboxes)
+    ephemeral = planner.ephemeral_containers()
     initialized, kill_pod = planner.initialize(ready.id)
     if kill_pod:
         return PodActions(kill_pod=True, sandbox_id=ready.id, attempt=ready.attempt)
-    kept = planner.app_containers() if initialized else []
+    if initialized:
+        planner.app_containers()
     return planner.actions(sandbox_id=ready.id, attempt=ready.attempt,
-                           containers_to_probe=tuple(kept))
+                           ephemeral_containers_to_start=ephemeral,
+                           containers_to_probe=tuple(planner.probed))

@@ -1,4 +1,5 @@
-"""The worker's probe step: run a running container's probes that are due (upstream's prober).
+"""The worker's probe step: run the probes due of a running app container or sidecar
+(restartable init container), as upstream's prober.
 
 Each new instance of a container gets fresh `ProbeTracker`s (`probes.py`), which keep the
 consecutive results and say when a probe is due; until a startup probe succeeds, only it runs.
@@ -24,9 +25,11 @@ KINDS = ("startup", "liveness", "readiness")
 def probe_container(runtime: PodRuntime, record: Recorder, pod: Mapping[str, Any], name: str,
                     instances: Sequence[Instance], memory: ContainerMemory,
                     pod_ip: str) -> bool:
-    """Run the app container's probes due now; True if a failure killed it."""
-    container = next(c for c in (pod.get("spec") or {}).get("containers") or []
-                     if c["name"] == name)
+    """Run the probes due now of a running app container or sidecar; True if a failure
+    killed it."""
+    spec = pod.get("spec") or {}
+    container = next(c for c in [*(spec.get("containers") or []),
+                                 *(spec.get("initContainers") or [])] if c["name"] == name)
     instance = next(i for i in instances if i.name == name)
     if memory.probed_instance != instance.id:
         started = time.monotonic()

@@ -4,7 +4,8 @@ generateAPIPodStatus.
 Inputs are the pod, the sandbox (ready or not, its IP), each container's latest and previous
 instance (from CRI ContainerStatus, as `Instance`), the reasons the kubelet is waiting on a
 container (ContainerCreating, ErrImagePull, CrashLoopBackOff, ...), and probe results.
-Outputs: phase, the five conditions, containerStatuses and initContainerStatuses (state,
+Outputs: phase, the five conditions, containerStatuses, initContainerStatuses and
+ephemeralContainerStatuses (state,
 lastState, ready, started, restartCount, image, imageID, containerID), podIP(s), hostIP(s),
 startTime and qosClass.
 """
@@ -58,6 +59,7 @@ class PodView:
     runtime: str = "nodelab"
     init: dict[str, ContainerView] = field(default_factory=dict)
     containers: dict[str, ContainerView] = field(default_factory=dict)
+    ephemeral: dict[str, ContainerView] = field(default_factory=dict)
 
 
 def fill_view(pod: Obj, view: PodView, instances: list[Instance],
@@ -67,7 +69,8 @@ def fill_view(pod: Obj, view: PodView, instances: list[Instance],
     startup or readiness probe)."""
     spec = pod.get("spec") or {}
     for target, specs in ((view.init, spec.get("initContainers") or []),
-                          (view.containers, spec.get("containers") or [])):
+                          (view.containers, spec.get("containers") or []),
+                          (view.ephemeral, spec.get("ephemeralContainers") or [])):
         for container in specs:
             name = container["name"]
             mine = [i for i in instances if i.name == name]
@@ -197,7 +200,9 @@ def pod_status(pod: Obj, view: PodView, now: str) -> dict[str, Any]:
         for c, s in zip(init_specs, init_statuses, strict=True)
     )
     phase = pod_phase(pod, view)
-    not_ready = [s["name"] for s in statuses if not s["ready"]]
+    sidecars = [s for c, s in zip(init_specs, init_statuses, strict=True)
+                if c.get("restartPolicy") == "Always"]
+    not_ready = [s["name"] for s in sidecars + statuses if not s["ready"]]
     containers_ready = not not_ready and phase == "Running"
     message = f"containers with unready status: [{' '.join(not_ready)}]" if not_ready else ""
     reason = "PodCompleted" if phase in ("Succeeded", "Failed") else "ContainersNotReady"
@@ -228,4 +233,8 @@ def pod_status(pod: Obj, view: PodView, now: str) -> dict[str, Any]:
     }
     if init_specs:
         status["initContainerStatuses"] = init_statuses
+    if spec.get("ephemeralContainers"):
+        status["ephemeralContainerStatuses"] = [
+            container_status(c, view.ephemeral.get(c["name"], ContainerView()), view.runtime)
+            for c in spec["ephemeralContainers"]]
     return status

@@ -10,7 +10,8 @@ the Pod object says; the evictor moves it too (`evict()`, from its thread). Then
 3. kill the containers to kill (those of a dead sandbox, one in an unknown state);
 4. create the sandbox if needed: pod cgroup, RunPodSandbox (network namespace, CNI ADD,
    hostname, DNS); then the volumes are set up (ConfigMap and Secret files refreshed);
-5. start the init containers to start (pull per `pull_policy.py`, create, start, postStart);
+5. start the ephemeral containers (`kubectl debug`) and the init containers to start (pull
+   per `pull_policy.py`, create, start, postStart);
 6. start the app containers to start; containers backing off wait with CrashLoopBackOff;
 7. run the probes due now on the running app containers (a failed liveness or startup probe
    kills the container);
@@ -51,6 +52,7 @@ from nodelab.kubelet.pods.backoff import Backoff, ContainerMemory, next_backoff
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
 from nodelab.kubelet.pods.dns import pod_dns
 from nodelab.kubelet.pods.env import EnvError, EnvSources, container_env
+from nodelab.kubelet.pods.ephemeral import with_target_pid
 from nodelab.kubelet.pods.hooks import grace_period, run_post_start, run_pre_stop
 from nodelab.kubelet.pods.lifecycle import (
     DEADLINE_MESSAGE,
@@ -199,8 +201,9 @@ class PodWorker:
         changed = actions.kill_pod or bool(actions.containers_to_kill) or actions.create_sandbox
         if sandbox_id:
             volumes = prepare_volumes(pod, self.settings.state_dir, self.sources)
-            # 5. init containers / 6. app containers
-            for start in actions.init_containers_to_start + actions.containers_to_start:
+            # 5. ephemeral containers / init containers / 6. app containers
+            for start in actions.ephemeral_containers_to_start \
+                    + actions.init_containers_to_start + actions.containers_to_start:
                 self.start_one(pod, start, sandbox_id, sandbox_conf, volumes, view.pod_ip)
                 changed = True
             self.back_off(pod, actions)
@@ -245,8 +248,8 @@ class PodWorker:
     def start_one(self, pod: Obj, start: ContainerToStart, sandbox_id: str, sandbox_conf: Obj,
               volumes: PodVolumes, pod_ip: str) -> None:
         spec = pod.get("spec") or {}
-        specs = spec.get("initContainers" if start.init else "containers") or []
-        container = next(c for c in specs if c["name"] == start.name)
+        container = next(c for key in ("containers", "initContainers", "ephemeralContainers")
+                         for c in spec.get(key) or [] if c["name"] == start.name)
         if start.restart:
             memory = self.mem(start.name)
             base = Backoff() if start.reset_backoff else memory.backoff
@@ -254,7 +257,7 @@ class PodWorker:
             for old in start.remove:  # keep one dead instance for --previous
                 self.runtime.remove_container(old)
         self.start_container(pod, container, sandbox_id, sandbox_conf, volumes, start.attempt,
-                             start.init, pod_ip)
+                             start.init, pod_ip, start.target_id)
 
     def back_off(self, pod: Obj, actions: PodActions) -> None:
         meta = pod["metadata"]
@@ -294,7 +297,7 @@ class PodWorker:
 
     def start_container(self, pod: Obj, container: Obj, sandbox_id: str, sandbox_conf: Obj,
                         volumes: PodVolumes, attempt: int, init: bool,
-                        pod_ip: str) -> bool:
+                        pod_ip: str, target_id: str = "") -> bool:
         name = container["name"]
         memory = self.mem(name)
         if not self.life.syncing or self.ensure_image(pod, container, sandbox_conf) is None:
@@ -320,6 +323,8 @@ class PodWorker:
                                       memory_capacity=self.settings.memory_capacity, init=init,
                                       envs=env.envs,
                                       seccomp_root=self.settings.state_dir / "seccomp")
+            if target_id:
+                config = with_target_pid(config, target_id)
             container_id = self.runtime.create_container(sandbox_id, config, sandbox_conf)
         except NodelabError as exc:
             memory.waiting = ("CreateContainerError", str(exc))

@@ -242,3 +242,50 @@ def test_no_new_sandbox_for_a_pod_that_has_nothing_left_to_run(policy: str, code
 def test_a_never_pod_whose_first_sandbox_failed_gets_another() -> None:
     actions = compute_pod_actions(pod("Never"), DEAD, [], {}, NOW)
     assert actions.create_sandbox and starts(actions) == [("app", 0)]
+
+
+@pytest.mark.parametrize(("memory", "expected"), [
+    ({}, []),  # not probed yet: its startup probe gates the next init container
+    ({"side": ContainerMemory(probed_instance="side-s1-0", started=False)}, []),
+    ({"side": ContainerMemory(probed_instance="side-s1-0", started=True)}, [("i1", 0)]),
+    ({"side": ContainerMemory(probed_instance="an-older-one", started=True)}, []),
+])
+def test_a_sidecar_with_a_startup_probe_holds_the_next_one_until_started(
+        memory: dict[str, ContainerMemory], expected: list[tuple[str, int]]) -> None:
+    spec = pod(sidecars=("side",))
+    spec["spec"]["initContainers"][0]["startupProbe"] = {"exec": {"command": ["true"]}}
+    spec["spec"]["initContainers"].append({"name": "i1", "image": "busybox:1.36"})
+    actions = compute_pod_actions(spec, READY, [ran("side")], memory, NOW)
+    assert starts(actions) == expected
+    assert actions.containers_to_probe == ("side",)  # probed either way
+
+
+# --- ephemeral containers --------------------------------------------------------------------
+
+def _debugged(target: str = "app") -> dict[str, Any]:
+    spec = pod()
+    spec["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "busybox:1.36",
+                                            "targetContainerName": target}]
+    return spec
+
+
+@pytest.mark.parametrize(("instances", "started", "waiting"), [
+    ([ran("app")], [("dbg", "app-s1-0")], []),  # into the target's PID namespace
+    ([ran("app", "exited", code=1)], [], ["CreateContainerConfigError"]),  # target not running
+    ([ran("app"), ran("dbg", "exited")], [], []),  # once started, never again
+    ([ran("app"), ran("dbg")], [], []),
+])
+def test_an_ephemeral_container_starts_once_beside_its_target(
+        instances: list[Instance], started: list[tuple[str, str]], waiting: list[str]) -> None:
+    actions = compute_pod_actions(_debugged(), READY, instances, {}, NOW)
+    assert [(s.name, s.target_id) for s in actions.ephemeral_containers_to_start] == started
+    assert [w.reason for w in actions.backing_off if w.name == "dbg"] == waiting
+
+
+def test_an_ephemeral_container_does_not_wait_for_initialization() -> None:
+    spec = _debugged()
+    spec["spec"]["ephemeralContainers"][0].pop("targetContainerName")
+    spec["spec"]["initContainers"] = [{"name": "i1", "image": "busybox:1.36"}]
+    actions = compute_pod_actions(spec, READY, [ran("i1")], {}, NOW)
+    assert [(s.name, s.target_id) for s in actions.ephemeral_containers_to_start] == [("dbg", "")]
+    assert not actions.containers_to_start

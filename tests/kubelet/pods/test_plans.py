@@ -190,3 +190,33 @@ def test_a_failed_init_container_fails_only_a_never_pod(policy: str, phase: str)
     spec = pod(c(), restartPolicy=policy, initContainers=[c("init")])
     seen = PodView(sandbox_ready=False, init={"init": ContainerView(exited(1, name="init"))})
     assert pod_status(spec, seen, "T")["phase"] == phase
+
+
+@pytest.mark.parametrize(("sidecar_ready", "ready"), [(True, "True"), (False, "False")])
+def test_a_sidecar_counts_for_ready(sidecar_ready: bool, ready: str) -> None:
+    spec = pod(c(), initContainers=[c("side", restartPolicy="Always")])
+    seen = view(("web", ContainerView(running(), ready=True, started=True)))
+    seen.init["side"] = ContainerView(running("side"), ready=sidecar_ready, started=True)
+    status = pod_status(spec, seen, "T")
+    assert conditions(status)["Ready"] == ready
+    if not sidecar_ready:
+        ready_condition = next(k for k in status["conditions"] if k["type"] == "Ready")
+        assert ready_condition["message"] == "containers with unready status: [side]"
+
+
+def test_an_ephemeral_container_has_a_status_and_joins_its_target() -> None:
+    from nodelab.kubelet.pods.ephemeral import with_target_pid
+
+    spec = pod(c(), ephemeralContainers=[c("dbg", targetContainerName="web")])
+    seen = view(("web", ContainerView(running(), ready=True, started=True)))
+    seen.ephemeral["dbg"] = ContainerView(exited(0, name="dbg"))
+    status = pod_status(spec, seen, "T")
+    [debug] = status["ephemeralContainerStatuses"]
+    assert debug["state"]["terminated"]["reason"] == "Completed" and debug["restartCount"] == 0
+    assert conditions(status)["Ready"] == "True"  # it does not count for readiness
+    config = {"linux": {"securityContext": {"namespaceOptions": {"pid": "CONTAINER",
+                                                                  "network": "POD"}}}}
+    joined = with_target_pid(config, "abc")
+    assert joined["linux"]["securityContext"]["namespaceOptions"] == {
+        "pid": "TARGET", "targetId": "abc", "network": "POD"}
+    assert config["linux"]["securityContext"]["namespaceOptions"]["pid"] == "CONTAINER"
