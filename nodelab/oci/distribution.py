@@ -10,6 +10,18 @@ realm (with the credentials, if any) and retrying once, as Docker Hub requires.
 
 Every blob and every manifest fetched by digest is verified before it is returned or kept: a
 mismatch raises `DigestMismatch` and the partial download is deleted.
+
+A registry is untrusted input, so the client also caps what it reads and guards where
+credentials go:
+
+- a manifest is at most 4 MiB (`MAX_MANIFEST_BYTES`, containerd's limit); a blob at most the
+  size its descriptor names (reading stops one byte past it);
+- Basic credentials go to a token realm only over https on the registry's own host (or plain
+  http on that host when the registry itself is an insecure one): a registry cannot send them
+  elsewhere by naming a realm; Docker Hub (realm `auth.docker.io`) then gets anonymous token
+  requests;
+- the `Authorization` header is dropped when a redirect leads to another host (registries
+  redirect blob downloads to storage hosts, which must not see the registry's token).
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from nodelab.errors import NodelabError
 from nodelab.oci.digests import DigestMismatch, sha256_digest, validate_digest
@@ -35,6 +47,24 @@ Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total) while a blob downloads; total is 0 when unknown."""
 
 _CHUNK = 1 << 20
+MAX_MANIFEST_BYTES = 4 << 20
+
+
+class _SameHostAuthorization(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but never carry `Authorization` to another host."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _host(newurl) != _host(req.full_url):
+            new.remove_header("Authorization")
+            new.unredirected_hdrs.pop("Authorization", None)
+        return new
+
+
+def _host(url: str) -> tuple[str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return (parts.hostname or "", parts.port)
 
 
 class RegistryError(NodelabError):
@@ -75,6 +105,8 @@ class RegistryClient:
         self._credentials = (username, password) if username is not None else None
         self._timeout = timeout
         self._token: dict[str, str] = {}  # scope -> bearer token
+        self._scheme = scheme
+        self._opener = urllib.request.build_opener(_SameHostAuthorization())
 
     # --- manifests -------------------------------------------------------------------------
 
@@ -87,7 +119,13 @@ class RegistryClient:
             headers={"Accept": ", ".join(accept)},
         )
         with response:
-            body = response.read()
+            if int(response.headers.get("Content-Length") or 0) > MAX_MANIFEST_BYTES:
+                raise RegistryError(f"{self.registry}: manifest {repository}:{reference} is "
+                                    f"larger than {MAX_MANIFEST_BYTES} bytes; refusing it")
+            body = response.read(MAX_MANIFEST_BYTES + 1)
+            if len(body) > MAX_MANIFEST_BYTES:
+                raise RegistryError(f"{self.registry}: manifest {repository}:{reference} is "
+                                    f"larger than {MAX_MANIFEST_BYTES} bytes; refusing it")
             media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         digest = sha256_digest(body)
         if reference.startswith("sha256:") and digest != reference:
@@ -116,18 +154,26 @@ class RegistryClient:
         return True
 
     def get_blob(
-        self, repository: str, digest: str, dest: IO[bytes], progress: Progress | None = None
+        self, repository: str, digest: str, dest: IO[bytes], progress: Progress | None = None,
+        size: int | None = None,
     ) -> int:
-        """Stream a blob into `dest`, verifying its digest; returns its size in bytes."""
+        """Stream a blob into `dest`, verifying its digest; returns its size in bytes.
+
+        With `size` (the descriptor's), a blob announcing or sending more is refused.
+        """
         validate_digest(digest)
         hasher = hashlib.sha256()
         done = 0
         with self._request("GET", repository, f"/v2/{repository}/blobs/{digest}") as response:
             total = int(response.headers.get("Content-Length") or 0)
-            while chunk := response.read(_CHUNK):
+            if size is not None and total > size:
+                raise self._too_large(repository, digest, size)
+            while chunk := response.read(_CHUNK if size is None else min(_CHUNK, size + 1 - done)):
+                done += len(chunk)
+                if size is not None and done > size:
+                    raise self._too_large(repository, digest, size)
                 hasher.update(chunk)
                 dest.write(chunk)
-                done += len(chunk)
                 if progress:
                     progress(done, total)
         actual = "sha256:" + hasher.hexdigest()
@@ -135,14 +181,19 @@ class RegistryClient:
             raise DigestMismatch(f"blob {repository}@{digest}", digest, actual)
         return done
 
+    def _too_large(self, repository: str, digest: str, size: int) -> RegistryError:
+        return RegistryError(f"{self.registry}: blob {repository}@{digest} is larger than the "
+                             f"{size} bytes its descriptor names; refusing it")
+
     def get_blob_to_file(
-        self, repository: str, digest: str, path: Path, progress: Progress | None = None
+        self, repository: str, digest: str, path: Path, progress: Progress | None = None,
+        size: int | None = None,
     ) -> int:
         """Download a blob to `path` atomically: on any failure nothing is left at `path`."""
         partial = path.with_name(path.name + ".partial")
         try:
             with open(partial, "wb") as out:
-                size = self.get_blob(repository, digest, out, progress)
+                size = self.get_blob(repository, digest, out, progress, size)
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)
@@ -194,7 +245,7 @@ class RegistryClient:
             if auth:
                 request.add_header("Authorization", auth)
             try:
-                return urllib.request.urlopen(request, timeout=self._timeout)
+                return self._opener.open(request, timeout=self._timeout)
             except urllib.error.HTTPError as exc:
                 challenge = exc.headers.get("WWW-Authenticate", "")
                 if exc.code == 401 and attempt == 0 and self._answer(challenge, scope):
@@ -222,6 +273,13 @@ class RegistryClient:
             return "Basic " + base64.b64encode(raw).decode()
         return None
 
+    def _may_send_credentials(self, realm: str) -> bool:
+        """Only to the registry's own host, over https (or http if the registry is http)."""
+        parts = urllib.parse.urlsplit(realm)
+        own = urllib.parse.urlsplit(self.base)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and self._scheme == "http")
+        return secure and parts.hostname == own.hostname
+
     def _answer(self, challenge: str, scope: str) -> bool:
         """Prepare credentials for a 401 challenge; False when there is nothing to try."""
         kind, _, params_text = challenge.partition(" ")
@@ -240,13 +298,13 @@ class RegistryClient:
         if params.get("scope") or scope:
             query["scope"] = params.get("scope") or scope
         request = urllib.request.Request(realm + "?" + urllib.parse.urlencode(query))
-        if self._credentials:
+        if self._credentials and self._may_send_credentials(realm):
             user, password = self._credentials
             raw = f"{user}:{password or ''}".encode()
             request.add_header("Authorization", "Basic " + base64.b64encode(raw).decode())
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                answer = json.loads(response.read())
+            with self._opener.open(request, timeout=self._timeout) as response:
+                answer = json.loads(response.read(MAX_MANIFEST_BYTES))
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise RegistryError(
                 f"{self.registry}: token request to {realm} failed: {exc}"

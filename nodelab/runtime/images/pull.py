@@ -52,6 +52,15 @@ class Credentials:
     password: str | None = None
 
 
+def _size(descriptor: dict[str, Any]) -> int:
+    """A descriptor's `size`: what the blob may be at most (a registry cannot send more)."""
+    size = descriptor.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise NodelabError(f"descriptor of {descriptor.get('digest')!r} has no valid size "
+                           f"({size!r}); the image is malformed")
+    return size
+
+
 def is_insecure(registry: str, insecure: Collection[str]) -> bool:
     """Plain http for configured registries and loopback ones."""
     hostname = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
@@ -122,7 +131,8 @@ class Puller:
 
         config_digest = validate_digest(str(config_desc["digest"]))
         with self._lock(config_digest):
-            config_path = self._fetch(client, ref, config_digest)
+            config_path = self._fetch(client, ref, config_digest,
+                                      _size(config_desc))
         config: dict[str, Any] = json.loads(config_path.read_bytes())
         done += config_path.stat().st_size
         self.store.progress(key, done, total)
@@ -137,7 +147,7 @@ class Puller:
         chains = chain_ids(diff_ids)
         for layer, diff_id, chain in zip(layers, diff_ids, chains, strict=True):
             layer_digest = validate_digest(str(layer["digest"]))
-            size = int(layer.get("size", 0))
+            size = _size(layer)
             with self._lock(layer_digest):
                 if not self.store.has_snapshot(chain):
                     base = done
@@ -145,7 +155,7 @@ class Puller:
                     def report(now: int, _total: int, base: int = base) -> None:
                         self.store.progress(key, base + now, total)
 
-                    blob = self._fetch(client, ref, layer_digest, report)
+                    blob = self._fetch(client, ref, layer_digest, size, report)
                     self._unpack(blob, diff_id, chain, ref)
                     blob.unlink(missing_ok=True)
             done += size
@@ -170,12 +180,14 @@ class Puller:
         self.store.blob_path(digest).write_bytes(data)
 
     def _fetch(
-        self, client: RegistryClient, ref: ImageReference, digest: str, progress: Any = None
+        self, client: RegistryClient, ref: ImageReference, digest: str, size: int,
+        progress: Any = None,
     ) -> Path:
+        """The blob `digest` in the store, downloaded if missing (at most `size` bytes)."""
         path = self.store.blob_path(digest)
         if not path.exists():
             try:
-                client.get_blob_to_file(ref.repository, digest, path, progress)
+                client.get_blob_to_file(ref.repository, digest, path, progress, size)
             except DigestMismatch as exc:
                 raise NodelabError(f"pull of {ref} failed: {exc}") from exc
         return path
