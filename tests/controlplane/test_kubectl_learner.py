@@ -148,3 +148,26 @@ def test_explain_reads_upstreams_descriptions(cluster: RunningApiServer) -> None
     out = cluster.kubectl("explain", "pods.spec.volumes.configMap").stdout
     assert "FIELD: configMap <ConfigMapVolumeSource>" in out
     assert "defaultMode" in out and "items" in out
+
+
+def test_server_side_apply_after_client_side_apply(cluster: RunningApiServer) -> None:
+    """kubectl apply, then kubectl apply --server-side of the same manifest: no conflict
+    (containers are shared by name, field by field); a changed image conflicts with the
+    client-side manager until --force-conflicts takes it over."""
+    manifest = DEPLOYMENT.replace("name: roll", "name: both").replace("app: roll", "app: both")
+    cluster.kubectl("apply", "-f", "-", input=manifest)
+    out = cluster.kubectl("apply", "--server-side", "-f", "-", input=manifest).stdout
+    assert "deployment.apps/both serverside-applied" in out
+    changed = manifest.replace("busybox:1.36", "busybox:1.37")
+    refused = cluster.kubectl("apply", "--server-side", "-f", "-", input=changed, check=False)
+    assert refused.returncode != 0
+    assert ('conflict with "kubectl-client-side-apply" using apps/v1: '
+            '.spec.template.spec.containers[name="c"].image') in refused.stderr
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=changed)
+    deploy = cluster.kubectl_json("get", "deploy", "both", "--show-managed-fields")
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:1.37"
+    owners = {(m["manager"], m["operation"]): m["fieldsV1"]
+              for m in deploy["metadata"]["managedFields"]}
+    container = owners[("kubectl", "Apply")]["f:spec"]["f:template"]["f:spec"][
+        "f:containers"]['k:{"name":"c"}']
+    assert container == {".": {}, "f:image": {}, "f:name": {}}

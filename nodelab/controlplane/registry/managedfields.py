@@ -12,86 +12,52 @@ listing the fields it owns in upstream's `fieldsV1` notation (`{"f:spec": {"f:re
   (`kubectl apply --server-side --force-conflicts`), which moves the field to the applier.
   Applying the same value shares ownership.
 
-Simplifications: lists are owned as a whole (upstream tracks list items by key), and the
-server-owned metadata (uid, resourceVersion, timestamps, ...) is never owned by anyone.
+Fields are schema-aware paths (`fieldpaths.py`): a manager owns single fields of a container
+(`k:{"name":"c"}` then `f:image`), items of a set, or an atomic list whole, as upstream's
+schema says. The server-owned metadata (uid, resourceVersion, timestamps, ...) is never owned
+by anyone; `status` is owned only through the `status` subresource. A field removed from the
+object by an update is removed from every manager's set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from nodelab.controlplane.registry import objects
+from nodelab.controlplane.registry.fieldpaths import (
+    MISSING,
+    Path,
+    field_set,
+    from_fields_v1,
+    to_fields_v1,
+    value_at,
+)
+from nodelab.kube.schema import Node
 
 Object = dict[str, Any]
-Path = tuple[str, ...]
 
 _SERVER_METADATA = {"uid", "resourceVersion", "generation", "creationTimestamp",
                     "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields",
                     "selfLink", "name", "namespace"}
-_MISSING = object()
 
 
-def _leaves(value: Any, prefix: Path) -> set[Path]:
-    if isinstance(value, dict) and value:
-        found: set[Path] = set()
-        for key, child in value.items():
-            found |= _leaves(child, (*prefix, key))
-        return found
-    return {prefix}
-
-
-def owned_by_object(obj: Object, subresource: str = "") -> set[Path]:
-    """The leaf fields an object sets, minus what the server owns."""
-    return {p for p in _leaves(obj, ()) if p and _ownable(p, subresource)}
+def owned_by_object(obj: Object, schema: Node, subresource: str = "") -> set[Path]:
+    """The fields an object sets, minus what the server owns."""
+    return {p for p in field_set(obj, schema) if p and _ownable(p, subresource)}
 
 
 def _ownable(path: Path, subresource: str) -> bool:
-    if path[0] in ("apiVersion", "kind"):
+    if path[0] in ("f:apiVersion", "f:kind"):
         return False
-    if path[0] == "metadata" and (len(path) == 1 or path[1] in _SERVER_METADATA):
+    if path[0] == "f:metadata" and (len(path) == 1 or path[1][2:] in _SERVER_METADATA):
         return False
-    return (path[0] == "status") == (subresource == "status")
+    return (path[0] == "f:status") == (subresource == "status")
 
 
-def changed(old: Object | None, new: Object, subresource: str = "") -> set[Path]:
-    """Leaf fields of `new` whose value differs from (or is absent in) `old`."""
-    return {p for p in owned_by_object(new, subresource)
+def changed(old: Object | None, new: Object, schema: Node, subresource: str = "") -> set[Path]:
+    """Fields of `new` whose value differs from (or is absent in) `old`."""
+    return {p for p in owned_by_object(new, schema, subresource)
             if old is None or value_at(old, p) != value_at(new, p)}
-
-
-def value_at(obj: Any, path: Path) -> Any:
-    for key in path:
-        if not isinstance(obj, dict) or key not in obj:
-            return _MISSING
-        obj = obj[key]
-    return obj
-
-
-def to_fields_v1(paths: Iterable[Path]) -> Object:
-    tree: Object = {}
-    for path in sorted(paths):
-        node = tree
-        for key in path:
-            node = node.setdefault(f"f:{key}", {})
-    return tree
-
-
-def from_fields_v1(tree: Any, prefix: Path = ()) -> set[Path]:
-    if not isinstance(tree, dict) or not tree:
-        return {prefix} if prefix else set()
-    found: set[Path] = set()
-    for key, child in tree.items():
-        if key.startswith("f:"):
-            found |= from_fields_v1(child, (*prefix, key[2:]))
-        elif key == ".":
-            found.add(prefix)
-    return found
-
-
-def _overlaps(a: Path, b: Path) -> bool:
-    shorter = min(len(a), len(b))
-    return a[:shorter] == b[:shorter]
 
 
 def _entry(manager: str, operation: str, api_version: str, subresource: str,
@@ -109,57 +75,75 @@ def _same(entry: Object, manager: str, operation: str, subresource: str) -> bool
         manager, operation, subresource)
 
 
-def _without(entries: list[Object], taken: set[Path], keep: Object | None) -> list[Object]:
-    """Entries with the `taken` fields removed (but `keep`'s), dropping emptied entries."""
+def _without(entries: list[Object], taken: set[Path]) -> list[Object]:
+    """Entries with the `taken` fields removed, dropping emptied entries."""
     result = []
     for entry in entries:
-        if entry is keep:
-            result.append(entry)
-            continue
         paths = from_fields_v1(entry.get("fieldsV1"))
-        left = {p for p in paths if not any(_overlaps(p, t) for t in taken)}
-        if left:
+        left = paths - taken
+        if left == paths:
+            result.append(entry)
+        elif left:
             result.append({**entry, "fieldsV1": to_fields_v1(left)})
     return result
 
 
-def record_update(old: Object | None, new: Object, manager: str,
+def _gone(entries: list[Object], new: Object) -> set[Path]:
+    """Owned fields `new` no longer has."""
+    owned: set[Path] = set()
+    for entry in entries:
+        owned |= from_fields_v1(entry.get("fieldsV1"))
+    return {p for p in owned if value_at(new, p) is MISSING}
+
+
+def record_update(old: Object | None, new: Object, manager: str, schema: Node,
                   subresource: str = "") -> None:
-    """Give `manager` the fields this create/update changed (sets new's managedFields)."""
+    """Give `manager` the fields this create/update changed (sets new's managedFields); the
+    fields it removed are nobody's any more."""
     entries = list(((old or {}).get("metadata") or {}).get("managedFields") or [])
-    taken = changed(old, new, subresource)
+    taken = changed(old, new, schema, subresource)
     meta = new.setdefault("metadata", {})
+    entries = _without(entries, _gone(entries, new))
     if not taken:
         meta["managedFields"] = entries
         return
     mine = next((e for e in entries if _same(e, manager, "Update", subresource)), None)
     paths = taken | (from_fields_v1(mine.get("fieldsV1")) if mine else set())
     entry = _entry(manager, "Update", str(new.get("apiVersion", "")), subresource, paths)
-    entries = _without([e for e in entries if e is not mine], taken, None)
+    entries = _without([e for e in entries if e is not mine], taken)
     meta["managedFields"] = [*entries, entry]
 
 
-def apply_conflicts(current: Object, applied: Object, manager: str) -> list[tuple[str, Path]]:
-    """(other manager, field) pairs where `applied` sets a different value than they own."""
-    paths = owned_by_object(applied)
+def _is_item(path: Path) -> bool:
+    return path[-1][:2] in ("k:", "v:")
+
+
+def apply_conflicts(current: Object, applied: Object, manager: str, schema: Node
+                    ) -> list[tuple[str, Path]]:
+    """(other manager, field) pairs where `applied` sets a different value than they own.
+
+    A list item both have (`k:`/`v:`) is no conflict by itself: only its fields can be."""
+    paths = owned_by_object(applied, schema)
     found = []
     for entry in (current.get("metadata") or {}).get("managedFields") or []:
         if _same(entry, manager, "Apply", entry.get("subresource", "")):
             continue
-        for owned in from_fields_v1(entry.get("fieldsV1")):
-            for path in paths:
-                if _overlaps(owned, path) and value_at(current, path) != value_at(applied, path):
-                    found.append((str(entry.get("manager")), path))
+        for owned in from_fields_v1(entry.get("fieldsV1")) & paths:
+            if _is_item(owned):
+                continue
+            live = value_at(current, owned)
+            if live is not MISSING and live != value_at(applied, owned):
+                found.append((str(entry.get("manager")), owned))
     return sorted(set(found))
 
 
-def record_apply(entries: list[Object], applied: Object, manager: str, forced: set[Path]
-                 ) -> list[Object]:
+def record_apply(entries: list[Object], applied: Object, manager: str, forced: set[Path],
+                 schema: Node) -> list[Object]:
     """Entries after an apply: this manager's Apply entry replaced, forced fields taken over."""
     others = [e for e in entries if not _same(e, manager, "Apply", "")]
-    others = _without(others, forced, None) if forced else others
+    others = _without(others, forced) if forced else others
     entry = _entry(manager, "Apply", str(applied.get("apiVersion", "")), "",
-                   owned_by_object(applied))
+                   owned_by_object(applied, schema))
     return [*others, entry]
 
 

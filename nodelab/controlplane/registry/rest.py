@@ -194,7 +194,7 @@ class Registry:
             self._check_namespace(rt, namespace)
             causes = strategies.before_create(rt, obj, self._services(rt), requester)
             if operation == "Update":
-                managedfields.record_update(None, obj, _manager(query))
+                managedfields.record_update(None, obj, _manager(query), rt.schema)
             causes = validate(rt.storage_key, obj) + causes
             self._invalid(rt, obj, causes)
             if query.get("dryRun"):
@@ -237,7 +237,7 @@ class Registry:
             causes = strategies.before_update(rt, obj, old, subresource, self._services(rt))
             objects.prepare_for_update(obj, old)
             if operation == "Update":
-                managedfields.record_update(old, obj, _manager(query), subresource)
+                managedfields.record_update(old, obj, _manager(query), rt.schema, subresource)
             causes = validate(rt.storage_key, obj, old) + causes
             self._invalid(rt, obj, causes)
             if query.get("dryRun"):
@@ -317,7 +317,7 @@ class Registry:
         body = copy.deepcopy(document)
         body.setdefault("metadata", {})["name"] = name
         body["metadata"]["managedFields"] = managedfields.record_apply(
-            [], document, _manager(query), set())
+            [], document, _manager(query), set(), rt.schema)
         return self.create(rt, namespace, body, query, operation="Apply", requester=requester)
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.registry import managedfields, strategicpatch
-from nodelab.controlplane.registry.managedfields import Path
+from nodelab.controlplane.registry import fieldpaths, managedfields, strategicpatch
+from nodelab.controlplane.registry.fieldpaths import Path
 from nodelab.kube.schema import Node
 
 Object = dict[str, Any]
@@ -36,7 +36,7 @@ def document(raw: bytes) -> Any:
 
 def _conflict_error(current: Object, conflicts: list[tuple[str, Path]]) -> errors.ApiError:
     version = str(current.get("apiVersion", ""))
-    lines = [f'conflict with "{manager}" using {version}: .{".".join(path)}'
+    lines = [f'conflict with "{manager}" using {version}: {fieldpaths.describe(path)}'
              for manager, path in conflicts]
     noun = "conflict" if len(conflicts) == 1 else "conflicts"
     message = f"Apply failed with {len(conflicts)} {noun}: " + "\n".join(lines)
@@ -45,7 +45,7 @@ def _conflict_error(current: Object, conflicts: list[tuple[str, Path]]) -> error
         "name": meta.get("name", ""), "kind": current.get("kind", ""),
         "causes": [{"reason": "FieldManagerConflict",
                     "message": f'conflict with "{manager}" using {version}',
-                    "field": "." + ".".join(path)} for manager, path in conflicts]}
+                    "field": fieldpaths.describe(path)} for manager, path in conflicts]}
     return errors.ApiError(409, "Conflict", message, details)
 
 
@@ -55,24 +55,24 @@ def merge(current: Object, applied: Any, query: dict[str, str], schema: Node) ->
         raise errors.bad_request("apply configuration must be an object")
     manager = query.get("fieldManager") or "unknown"
     entries = (current.get("metadata") or {}).get("managedFields") or []
-    conflicts = managedfields.apply_conflicts(current, applied, manager)
+    conflicts = managedfields.apply_conflicts(current, applied, manager, schema)
     if conflicts and query.get("force") != "true":
         raise _conflict_error(current, conflicts)
     mine: Object = next((e for e in entries if e.get("manager") == manager
                  and e.get("operation") == "Apply"), {})
-    previous = managedfields.from_fields_v1(mine.get("fieldsV1"))
-    now = managedfields.owned_by_object(applied)
-    others = set()
+    previous = fieldpaths.from_fields_v1(mine.get("fieldsV1"))
+    now = managedfields.owned_by_object(applied, schema)
+    others: set[Path] = set()
     for entry in entries:
         if entry is not mine:
-            others |= managedfields.from_fields_v1(entry.get("fieldsV1"))
+            others |= fieldpaths.from_fields_v1(entry.get("fieldsV1"))
     merged: Object = strategicpatch.apply(current, applied, schema)
-    for path in sorted(previous - now, key=len, reverse=True):
-        if path in others or any(p[:len(path)] == path for p in now):
-            continue
-        parent = managedfields.value_at(merged, path[:-1]) if len(path) > 1 else merged
-        if isinstance(parent, dict):
-            parent.pop(path[-1], None)
+    kept = others | now
+    dropped = {path for path in previous - now  # unless someone still owns it or a field in it
+               if not any(p[:len(path)] == path for p in kept)}
+    for path in dropped:
+        if not any(path[:n] in dropped for n in range(1, len(path))):
+            fieldpaths.remove(merged, path)  # (an item goes with its fields)
     merged.setdefault("metadata", {})["managedFields"] = managedfields.record_apply(
-        entries, applied, manager, {path for _, path in conflicts})
+        entries, applied, manager, {path for _, path in conflicts}, schema)
     return merged
