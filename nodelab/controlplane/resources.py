@@ -93,6 +93,8 @@ RESOURCES: tuple[ResourceType, ...] = (
                  categories=("all",), subresources=("status", "scale")),
     ResourceType("apps", "v1", "DaemonSet", "daemonsets", True, short_names=("ds",),
                  categories=("all",), subresources=("status",)),
+    ResourceType("apps", "v1", "StatefulSet", "statefulsets", True, short_names=("sts",),
+                 categories=("all",), subresources=("status", "scale")),
     ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", True),
     ResourceType("batch", "v1", "Job", "jobs", True, categories=("all",),
                  subresources=("status",)),

@@ -28,6 +28,7 @@ def lister(api_client: client.ApiClient, kind: str) -> Callable[..., Any]:
         "jobs": client.BatchV1Api(api_client).list_job_for_all_namespaces,
         "cronjobs": client.BatchV1Api(api_client).list_cron_job_for_all_namespaces,
         "daemonsets": apps.list_daemon_set_for_all_namespaces,
+        "statefulsets": apps.list_stateful_set_for_all_namespaces,
         "controllerrevisions": apps.list_controller_revision_for_all_namespaces,
         "certificatesigningrequests":
             client.CertificatesV1Api(api_client).list_certificate_signing_request,

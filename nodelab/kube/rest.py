@@ -44,6 +44,7 @@ RESOURCES = {
     "jobs": Resource("/apis/batch/v1", "jobs", True),
     "cronjobs": Resource("/apis/batch/v1", "cronjobs", True),
     "daemonsets": Resource("/apis/apps/v1", "daemonsets", True),
+    "statefulsets": Resource("/apis/apps/v1", "statefulsets", True),
     "controllerrevisions": Resource("/apis/apps/v1", "controllerrevisions", True),
     "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
                                            "certificatesigningrequests", False),

@@ -323,3 +323,78 @@ spec:
           containers: [{{name: c, image: {busybox}}}]
 """)
     assert "spec.schedule: Invalid value" in errors and "expected exactly 5 fields" in errors
+
+
+def test_statefulset_ordered_names_partitioned_update_and_scale(lab2: Lab) -> None:
+    busybox = lab2.images.ref("busybox")
+    apply(lab2, f"""
+apiVersion: v1
+kind: Service
+metadata: {{name: db}}
+spec:
+  clusterIP: None
+  selector: {{app: db}}
+  ports: [{{port: 80}}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: db}}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {{matchLabels: {{app: db}}}}
+  template:
+    metadata: {{labels: {{app: db}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{{name: c, image: {busybox}, command: [sleep, "3600"]}}]
+""")
+    kubectl(lab2, "rollout", "status", "sts/db", "--timeout=120s")
+    pods = {p["metadata"]["name"]: p for p in daemon_pods(lab2, "db")}
+    assert sorted(pods) == ["db-0", "db-1"]
+    assert pods["db-0"]["metadata"]["creationTimestamp"] <= pods["db-1"]["metadata"][
+        "creationTimestamp"]
+    assert pods["db-1"]["spec"]["subdomain"] == "db"
+    assert kubectl(lab2, "exec", "db-1", "--", "hostname").strip() == "db-1"
+    assert kubectl(lab2, "get", "sts", "db").splitlines()[1].split()[:2] == ["db", "2/2"]
+
+    kubectl(lab2, "patch", "sts", "db", "--type=merge", "-p",
+            '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":1}}}}')
+    kubectl(lab2, "set", "env", "sts/db", "GENERATION=2")
+    kubectl(lab2, "rollout", "status", "sts/db", "--timeout=120s")
+
+    def updated() -> dict[str, str] | None:
+        now = {p["metadata"]["name"]: p for p in daemon_pods(lab2, "db")}
+        env = {n: str(p["spec"]["containers"][0].get("env")) for n, p in now.items()}
+        return env if len(now) == 2 and "GENERATION" in env["db-1"] else None
+
+    env = eventually(updated, timeout=90)
+    assert "GENERATION" not in env["db-0"]  # below the partition
+    status = kubectl_json(lab2, "get", "sts", "db")["status"]
+    assert status["updatedReplicas"] == 1 and status["currentRevision"] != status[
+        "updateRevision"]
+
+    kubectl(lab2, "scale", "sts", "db", "--replicas=1")
+    eventually(lambda: sorted(p["metadata"]["name"] for p in daemon_pods(lab2, "db"))
+               == ["db-0"], timeout=60)
+    errors = refused(lab2, f"""
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: disks}}
+spec:
+  serviceName: disks
+  selector: {{matchLabels: {{app: disks}}}}
+  template:
+    metadata: {{labels: {{app: disks}}}}
+    spec:
+      containers: [{{name: c, image: {busybox}}}]
+  volumeClaimTemplates:
+  - metadata: {{name: data}}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {{requests: {{storage: 1Gi}}}}
+""")
+    assert "spec.volumeClaimTemplates: Forbidden: nodelab has no storage provisioner" in errors
+    kubectl(lab2, "delete", "sts", "db")
+    kubectl(lab2, "delete", "svc", "db")
+    eventually(lambda: not daemon_pods(lab2, "db"))

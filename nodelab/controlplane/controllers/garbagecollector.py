@@ -13,14 +13,14 @@ from nodelab.kube.writer import Writer
 OWNED = ("pods", "replicasets", "endpointslices", "jobs", "controllerrevisions")
 OWNER_KINDS = {"ReplicaSet": "replicasets", "Deployment": "deployments", "Service": "services",
                "Node": "nodes", "Job": "jobs", "DaemonSet": "daemonsets",
-               "CronJob": "cronjobs"}
+               "CronJob": "cronjobs", "StatefulSet": "statefulsets"}
 
 
 class GarbageCollector:
     name = "garbage-collector"
     kinds: tuple[str, ...] = (
         "pods", "replicasets", "deployments", "services", "endpointslices", "nodes", "jobs",
-        "daemonsets", "controllerrevisions", "cronjobs",
+        "daemonsets", "controllerrevisions", "cronjobs", "statefulsets",
     )
     periodic = False
 

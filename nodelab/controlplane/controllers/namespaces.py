@@ -11,7 +11,7 @@ from nodelab.kube.rest import RESOURCES
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
-CONTENTS = ("deployments", "replicasets", "daemonsets", "cronjobs", "jobs",
+CONTENTS = ("deployments", "replicasets", "daemonsets", "statefulsets", "cronjobs", "jobs",
             "controllerrevisions", "pods", "services", "endpointslices", "configmaps", "secrets",
             "serviceaccounts", "leases", "events")
 

@@ -20,6 +20,7 @@ from nodelab.controlplane.controllers.namespaces import NamespaceController
 from nodelab.controlplane.controllers.nodelifecycle import NodeLifecycleController
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
 from nodelab.controlplane.controllers.replicasets import ReplicaSetController
+from nodelab.controlplane.controllers.statefulsets import StatefulSetController
 from nodelab.controlplane.controllers.ttlafterfinished import TTLAfterFinishedController
 from nodelab.controlplane.scheduler.loop import SchedulerController
 
@@ -36,6 +37,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         ReplicaSetController(),
         JobController(),
         DaemonSetController(),
+        StatefulSetController(),
         TTLAfterFinishedController(),
         CronJobController(),
         GarbageCollector(),

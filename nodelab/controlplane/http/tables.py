@@ -296,6 +296,11 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
                          ("Ready", I_, 0), ("Up-to-date", I_, 0), ("Available", I_, 0),
                          ("Node Selector", S, 0), ("Age", S, 0), ("Containers", S, 1),
                          ("Images", S, 1), ("Selector", S, 1)], _daemonset_row),
+    "apps/statefulsets": ([("Name", S, 0), ("Ready", S, 0), ("Age", S, 0),
+                           ("Containers", S, 1), ("Images", S, 1)],
+                          lambda o: [_name(o), f"{(o.get('status') or {}).get('readyReplicas', 0)}"
+                                     f"/{(o.get('spec') or {}).get('replicas', 0)}", _age(o),
+                                     *_containers(o)]),
     "apps/controllerrevisions": ([("Name", S, 0), ("Controller", S, 0), ("Revision", I_, 0),
                                   ("Age", S, 0)], _revision_row),
     "batch/cronjobs": ([("Name", S, 0), ("Schedule", S, 0), ("Timezone", S, 0),

@@ -241,6 +241,26 @@ def daemonset(obj: Object) -> None:
     obj.setdefault("status", {})
 
 
+def statefulset(obj: Object) -> None:
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("persistentVolumeClaimRetentionPolicy",
+                    {"whenDeleted": "Retain", "whenScaled": "Retain"})
+    strategy = spec.setdefault("updateStrategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            if isinstance(rolling, dict):
+                rolling.setdefault("partition", 0)
+    _template(spec)
+    obj.setdefault("status", {}).setdefault("replicas", 0)
+
+
 def cronjob(obj: Object) -> None:
     spec = obj.setdefault("spec", {})
     if not isinstance(spec, dict):
@@ -303,6 +323,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "batch/jobs": job,
     "batch/cronjobs": cronjob,
     "apps/daemonsets": daemonset,
+    "apps/statefulsets": statefulset,
     "core/nodes": node,
     "core/namespaces": namespace,
     "core/secrets": secret,

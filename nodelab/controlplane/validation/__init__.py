@@ -34,6 +34,10 @@ from nodelab.controlplane.validation.others import (
 )
 from nodelab.controlplane.validation.pods import validate_pod, validate_pod_update
 from nodelab.controlplane.validation.services import validate_service, validate_service_update
+from nodelab.controlplane.validation.statefulsets import (
+    validate_statefulset,
+    validate_statefulset_update,
+)
 from nodelab.controlplane.validation.workloads import validate_workload, validate_workload_update
 
 Object = dict[str, Any]
@@ -98,6 +102,11 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
             validate_daemonset(errors, obj)
         else:
             validate_daemonset_update(errors, obj, old)
+    elif storage_key == "apps/statefulsets":
+        if old is None:
+            validate_statefulset(errors, obj)
+        else:
+            validate_statefulset_update(errors, obj, old)
     elif storage_key == "apps/controllerrevisions":
         validate_controllerrevision(errors, obj, old)
     elif storage_key == "batch/cronjobs":

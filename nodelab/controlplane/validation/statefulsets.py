@@ -1,0 +1,64 @@
+"""StatefulSet validation (upstream's pkg/apis/apps/validation `ValidateStatefulSet*`).
+
+`volumeClaimTemplates` are refused: the lab has no storage provisioner, so claims made from
+them would stay Pending forever and their pods with them. Only `maxUnavailable: 1` (the
+default) is taken for rolling updates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.controlplane.validation.jobs import validate_selector_and_template
+
+Object = dict[str, Any]
+MUTABLE = ("replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",
+           "persistentVolumeClaimRetentionPolicy", "minReadySeconds")
+
+
+def validate_statefulset(errors: FieldErrors, obj: Object) -> None:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        errors.required("spec")
+        return
+    for key in ("replicas", "minReadySeconds", "revisionHistoryLimit"):
+        errors.non_negative(f"spec.{key}", spec.get(key))
+    errors.non_negative("spec.ordinals.start", (spec.get("ordinals") or {}).get("start"))
+    if spec.get("volumeClaimTemplates"):
+        errors.forbidden("spec.volumeClaimTemplates",
+                         "nodelab has no storage provisioner, so no PersistentVolumeClaim "
+                         "could be bound; use emptyDir or hostPath volumes in the pod template")
+    policy = spec.get("podManagementPolicy")
+    if policy not in ("OrderedReady", "Parallel"):
+        errors.unsupported("spec.podManagementPolicy", policy, ["OrderedReady", "Parallel"])
+    if spec.get("serviceName"):
+        errors.dns1035_label("spec.serviceName", spec["serviceName"])
+    strategy = spec.get("updateStrategy") or {}
+    kind = strategy.get("type")
+    if kind not in ("RollingUpdate", "OnDelete"):
+        errors.unsupported("spec.updateStrategy.type", kind, ["OnDelete", "RollingUpdate"])
+    rolling = strategy.get("rollingUpdate")
+    if kind == "OnDelete" and rolling:
+        errors.invalid("spec.updateStrategy.rollingUpdate", rolling,
+                       "only allowed for updateStrategy 'RollingUpdate'")
+    if isinstance(rolling, dict):
+        errors.non_negative("spec.updateStrategy.rollingUpdate.partition",
+                            rolling.get("partition"))
+        if rolling.get("maxUnavailable") not in (None, 1):
+            errors.forbidden("spec.updateStrategy.rollingUpdate.maxUnavailable",
+                             "nodelab's StatefulSet controller updates one pod at a time; "
+                             "leave it unset or 1")
+    validate_selector_and_template(errors, spec, "spec", ["Always"])
+
+
+def validate_statefulset_update(errors: FieldErrors, new: Object, old: Object) -> None:
+    validate_statefulset(errors, new)
+    spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    changed = [k for k in set(spec) | set(old_spec) if k not in MUTABLE
+               and spec.get(k) != old_spec.get(k)]
+    if changed:
+        errors.forbidden("spec", "updates to statefulset spec for fields other than "
+                                 "'replicas', 'ordinals', 'template', 'updateStrategy', "
+                                 "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' "
+                                 "and 'minReadySeconds' are forbidden")
