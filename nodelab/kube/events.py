@@ -7,14 +7,11 @@ object's kind, name, namespace, uid and apiVersion); cluster-scoped objects' eve
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from collections.abc import Mapping
 from typing import Any
 
-
-def now_rfc3339() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+from nodelab.kube import times
 
 
 def involved_object(obj: Mapping[str, Any], kind: str, api_version: str = "v1") -> dict[str, Any]:
@@ -42,7 +39,7 @@ def event_for(
     now: str | None = None,
 ) -> dict[str, Any]:
     involved = involved_object(obj, kind, api_version)
-    stamp = now or now_rfc3339()
+    stamp = now or times.now()
     namespace = involved.get("namespace") or "default"
     source = {"component": component}
     if host:

@@ -7,10 +7,11 @@ functions; `Kubelet` applies them. See docs/kubelet.md.
 """
 
 from nodelab.kubelet.config import KubeletConfig, Taint
+from nodelab.kubelet.cri import RuntimeCondition
 from nodelab.kubelet.eviction.ranking import PodUsage, eviction_message, rank_pods
-from nodelab.kubelet.node.conditions import RuntimeCondition, compute_conditions, runtime_errors
+from nodelab.kubelet.machine import MachineFacts, read_machine
+from nodelab.kubelet.node.conditions import compute_conditions, runtime_errors
 from nodelab.kubelet.node.heartbeat import lease_object, should_post_status
-from nodelab.kubelet.node.machine import MachineFacts, read_machine
 from nodelab.kubelet.node.node_object import allocatable_values, capacity_values, node_object
 
 __all__ = [

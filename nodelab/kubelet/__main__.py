@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from nodelab.errors import NodelabError
-from nodelab.kubelet.agent import Kubelet, KubeletSettings
-from nodelab.kubelet.config import KubeletConfig, Taint
+from nodelab.kubelet.agent import Kubelet
+from nodelab.kubelet.config import KubeletConfig, KubeletSettings, Taint
 
 
 def _pairs(text: str) -> dict[str, str]:

@@ -22,24 +22,21 @@ import datetime
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from nodelab.kube.times import micro_time, now
 from nodelab.kubelet.api import ApiClients, status_of
-from nodelab.kubelet.config import KubeletConfig
+from nodelab.kubelet.config import KubeletSettings
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.events import node_event
 from nodelab.kubelet.eviction.evictor import Evictor
+from nodelab.kubelet.machine import read_machine
 from nodelab.kubelet.node.conditions import compute_conditions, runtime_errors
 from nodelab.kubelet.node.heartbeat import (
     LEASE_NAMESPACE,
     lease_object,
-    micro_time,
-    rfc3339,
     should_post_status,
 )
-from nodelab.kubelet.node.machine import read_machine
 from nodelab.kubelet.node.node_object import (
     allocatable_values,
     capacity_values,
@@ -58,19 +55,6 @@ from nodelab.kubelet.stats_sources import (
 )
 
 log = logging.getLogger("nodelab.kubelet")
-
-
-@dataclass(frozen=True)
-class KubeletSettings:
-    """What one kubelet process is told on its command line."""
-
-    kubeconfig: Path
-    cri_endpoint: str
-    node_name: str
-    node_ip: str
-    state_dir: Path
-    config: KubeletConfig = KubeletConfig()
-    serve: bool = True
 
 
 class Kubelet:
@@ -92,7 +76,7 @@ class Kubelet:
         self.server: Any = None
         self.pods: PodManager | None = None
         self.status_posts = 0
-        self.started_at = rfc3339()
+        self.started_at = now()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -174,7 +158,7 @@ class Kubelet:
         kind = "Warning" if reason in ("NodeNotReady",) else "Normal"
         try:
             self.clients.core.create_namespaced_event(
-                "default", node_event(self.name, reason, rfc3339(), kind))
+                "default", node_event(self.name, reason, now(), kind))
         except Exception as exc:
             log.warning("cannot record node event %s: %s", reason, exc)
 
@@ -192,7 +176,7 @@ class Kubelet:
         status = node_status(self.settings.node_ip, self._facts(), self.config,
                              self.runtime_version)
         conditions, events = compute_conditions(self._conditions, self.evictor.pressure(),
-                                                errors, rfc3339())
+                                                errors, now())
         status["conditions"] = conditions
         return status, events
 
@@ -226,7 +210,7 @@ class Kubelet:
             samples = [container_sample(s) for s in self.cri.list_container_stats()]
         except CRIError as exc:
             log.warning("no container stats: %s", exc)
-        return summary(self.name, self.started_at, rfc3339(), self.evictor.observed,
+        return summary(self.name, self.started_at, now(), self.evictor.observed,
                        cpu_core_nanoseconds(), [s for s in samples if s is not None])
 
     def metrics(self) -> str:

@@ -196,3 +196,16 @@ def _convert(name: str, raw: Any) -> Any:
                 "allowed_unsafe_sysctls"):
         return tuple(str(v) for v in raw or [])
     return raw
+
+
+@dataclass(frozen=True)
+class KubeletSettings:
+    """What one kubelet process is told on its command line."""
+
+    kubeconfig: Path
+    cri_endpoint: str
+    node_name: str
+    node_ip: str
+    state_dir: Path
+    config: KubeletConfig = KubeletConfig()
+    serve: bool = True

@@ -17,9 +17,22 @@ from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 from nodelab.errors import NodelabError
-from nodelab.kubelet.node.conditions import RuntimeCondition
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RuntimeCondition:
+    """One condition of CRI `StatusResponse.status.conditions`."""
+
+    type: str
+    status: bool
+    reason: str = ""
+    message: str = ""
+
+    def __str__(self) -> str:
+        return (f"{self.type}={str(self.status).lower()} reason:{self.reason} "
+                f"message:{self.message}")
 
 
 class CRIError(NodelabError):

@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from nodelab.controlplane.http.tables import human_duration, table
-from nodelab.controlplane.registry.objects import rfc3339
+from nodelab.kube.times import format_time as rfc3339
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from nodelab.kubelet.node.machine import parse_meminfo
+from nodelab.kubelet.machine import parse_meminfo
 from nodelab.kubelet.quantities import parse_quantity
 from tests.kubelet.processes import ControlPlane, KubeletFactory, Runtime, wait_for
 

@@ -6,7 +6,7 @@ import pytest
 
 from nodelab.errors import NodelabError
 from nodelab.kubelet.config import KubeletConfig, Taint, parse_duration
-from nodelab.kubelet.node.machine import (
+from nodelab.kubelet.machine import (
     MachineFacts,
     count_nvidia_devices,
     go_arch,

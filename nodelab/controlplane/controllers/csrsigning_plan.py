@@ -30,6 +30,7 @@ from nodelab.controlplane.auth.certificates import (
     parse_request,
     signer_refusal,
 )
+from nodelab.kube.times import format_time
 
 Object = dict[str, Any]
 SIGNERS = (KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER)
@@ -83,8 +84,7 @@ def signed_status(csr: Object, ca: ClusterCA,
 def failed(status: Object, reason: str, message: str,
            now: datetime.datetime | None = None) -> Object:
     """`status` with a `Failed` condition: the signer will not issue this request."""
-    moment = (now or datetime.datetime.now(datetime.timezone.utc)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+    moment = format_time(now or datetime.datetime.now(datetime.timezone.utc))
     conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
     return {**status, "conditions": [*conditions, {
         "type": "Failed", "status": "True", "reason": reason, "message": message,

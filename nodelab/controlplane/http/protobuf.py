@@ -22,6 +22,7 @@ import datetime
 from typing import Any
 
 from nodelab.controlplane import errors
+from nodelab.kube.times import format_time
 
 Object = dict[str, Any]
 MAGIC = b"k8s\x00"
@@ -202,8 +203,8 @@ def _scalar(kind: str, value: Any) -> Any:
             bytes(parts.get(3, b"")).decode())
     if kind == "Time":
         parts = {n: v for n, _, v in fields(value)}
-        moment = datetime.datetime.fromtimestamp(parts.get(1, 0), datetime.timezone.utc)
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_time(datetime.datetime.fromtimestamp(parts.get(1, 0),
+                                                           datetime.timezone.utc))
     return decode_message(kind, value)
 
 

@@ -11,17 +11,17 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from nodelab.controlplane.registry.objects import parse_time
+from nodelab.kube.times import format_time, parse_time
 
 Object = dict[str, Any]
 Column = tuple[str, str, int]  # name, type, priority
 
 
 def human_duration(since: str | None) -> str:
-    if not since:
+    moment = parse_time(since)
+    if moment is None:
         return "<unknown>"
-    seconds = int((datetime.datetime.now(datetime.timezone.utc) - parse_time(since))
-                  .total_seconds())
+    seconds = int((datetime.datetime.now(datetime.timezone.utc) - moment).total_seconds())
     if seconds < 0:
         return "0s"
     if seconds < 120:
@@ -188,10 +188,10 @@ def _job_row(obj: Object) -> list[Any]:
     else:
         completions = f"{succeeded}/1"
     duration = ""
-    if status.get("startTime"):
-        start = parse_time(status["startTime"])
-        end = parse_time(status["completionTime"]) if status.get("completionTime") else (
-            datetime.datetime.now(datetime.timezone.utc))
+    start = parse_time(status.get("startTime"))
+    if start is not None:
+        end = parse_time(status.get("completionTime")) or datetime.datetime.now(
+            datetime.timezone.utc)
         duration = human_duration_seconds(max(int((end - start).total_seconds()), 0))
     names, images = _containers(obj)
     return [_name(obj), _job_status(obj), completions, duration, _age(obj), names, images,
@@ -271,7 +271,7 @@ def _csr_row(csr: Object) -> list[Any]:
 
 def human_duration_seconds(seconds: int) -> str:
     then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
-    return human_duration(then.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return human_duration(format_time(then))
 
 
 S, I_ = "string", "integer"

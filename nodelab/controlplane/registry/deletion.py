@@ -20,11 +20,11 @@ import datetime
 from typing import Any
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.registry import objects
 from nodelab.controlplane.registry.rest import Registry, to_wire
 from nodelab.controlplane.resources import RESOURCES, ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import Conflict, NotFound
+from nodelab.kube import times
 
 Object = dict[str, Any]
 
@@ -74,10 +74,10 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
                     return to_wire(rt, obj)
                 deadline = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
                     seconds=grace)
-                meta["deletionTimestamp"] = objects.rfc3339(deadline)
+                meta["deletionTimestamp"] = times.format_time(deadline)
                 meta["deletionGracePeriodSeconds"] = grace
             elif not meta.get("deletionTimestamp"):
-                meta["deletionTimestamp"] = objects.now()
+                meta["deletionTimestamp"] = times.now()
                 meta["deletionGracePeriodSeconds"] = 0
             elif meta.get("deletionGracePeriodSeconds"):
                 meta["deletionGracePeriodSeconds"] = 0  # forced: only finalizers hold it now
@@ -143,7 +143,7 @@ def _mark_namespace(registry: Registry, ns: Object) -> Object:
                               "namespace may not be deleted", {"kind": "namespaces",
                                                                "name": meta["name"]})
     if not meta.get("deletionTimestamp"):
-        meta["deletionTimestamp"] = objects.now()
+        meta["deletionTimestamp"] = times.now()
         meta["deletionGracePeriodSeconds"] = 0
         ns.setdefault("status", {})["phase"] = "Terminating"
         registry.store.update("core/namespaces", "", meta["name"], ns,

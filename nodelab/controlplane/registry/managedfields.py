@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodelab.controlplane.registry import objects
 from nodelab.controlplane.registry.fieldpaths import (
     MISSING,
     Path,
@@ -32,6 +31,7 @@ from nodelab.controlplane.registry.fieldpaths import (
     to_fields_v1,
     value_at,
 )
+from nodelab.kube import times
 from nodelab.kube.schema import Node
 
 Object = dict[str, Any]
@@ -63,7 +63,7 @@ def changed(old: Object | None, new: Object, schema: Node, subresource: str = ""
 def _entry(manager: str, operation: str, api_version: str, subresource: str,
            paths: set[Path]) -> Object:
     entry: Object = {"manager": manager, "operation": operation, "apiVersion": api_version,
-                     "time": objects.now(), "fieldsType": "FieldsV1",
+                     "time": times.now(), "fieldsType": "FieldsV1",
                      "fieldsV1": to_fields_v1(paths)}
     if subresource:
         entry["subresource"] = subresource

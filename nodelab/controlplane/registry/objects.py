@@ -9,32 +9,16 @@ kinds without a spec) changed. Timestamps are RFC 3339 in UTC with second precis
 
 from __future__ import annotations
 
-import datetime
 import secrets
 import string
 import uuid
 from typing import Any
 
+from nodelab.kube.times import now
+
 Object = dict[str, Any]
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's utilrand alphabet (no vowels)
-
-
-def now() -> str:
-    return rfc3339(datetime.datetime.now(datetime.timezone.utc))
-
-
-def rfc3339(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def micro_now() -> str:
-    moment = datetime.datetime.now(datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def random_suffix(length: int = 5) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth.access import Identity, authorize
-from nodelab.controlplane.registry.objects import now
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store
+from nodelab.kube.times import now
 
 Object = dict[str, Any]
 

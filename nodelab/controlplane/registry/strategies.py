@@ -14,9 +14,10 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from nodelab.controlplane.errors import Cause
-from nodelab.controlplane.registry import allocation, defaults, objects
+from nodelab.controlplane.registry import allocation, defaults
 from nodelab.controlplane.registry.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType
+from nodelab.kube import times
 
 if TYPE_CHECKING:
     from nodelab.controlplane.auth.access import Identity
@@ -155,7 +156,7 @@ def csr_status_update(new: Object, old: Object, subresource: str) -> None:
             if not isinstance(c, dict) or c.get("type") not in ("Approved", "Denied")]
         if "certificate" in wanted:
             status["certificate"] = wanted["certificate"]
-    stamp = objects.now()
+    stamp = times.now()
     for condition in status["conditions"]:
         if isinstance(condition, dict):
             condition.setdefault("lastUpdateTime", stamp)

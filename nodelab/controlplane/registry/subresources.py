@@ -12,11 +12,11 @@ from typing import Any
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth.tokens import TokenIssuer
-from nodelab.controlplane.registry import deletion, objects, patches, strategicpatch
+from nodelab.controlplane.registry import deletion, patches, strategicpatch
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Conflict
-from nodelab.kube import schema
+from nodelab.kube import schema, times
 
 Object = dict[str, Any]
 
@@ -40,7 +40,7 @@ def bind(registry: Registry, rt: ResourceType, namespace: str, name: str, body: 
         conditions = pod.setdefault("status", {}).setdefault("conditions", [])
         conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
         conditions.append({"type": "PodScheduled", "status": "True",
-                           "lastTransitionTime": objects.now(), "lastProbeTime": None})
+                           "lastTransitionTime": times.now(), "lastProbeTime": None})
         registry.store.update(rt.storage_key, namespace, name, pod,
                               int(pod["metadata"]["resourceVersion"]))
     return _success()
@@ -137,5 +137,5 @@ def request_token(registry: Registry, issuer: TokenIssuer, namespace: str, name:
                      "creationTimestamp": None},
         "spec": {**spec, "expirationSeconds": seconds,
                  "audiences": list(spec.get("audiences") or ["https://kubernetes.default.svc.cluster.local"])},
-        "status": {"token": token, "expirationTimestamp": objects.rfc3339(moment)},
+        "status": {"token": token, "expirationTimestamp": times.format_time(moment)},
     }

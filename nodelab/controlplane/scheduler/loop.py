@@ -14,7 +14,8 @@ from typing import Any
 
 from nodelab.controlplane.scheduler.filters import NodeInfo
 from nodelab.controlplane.scheduler.plan import schedule
-from nodelab.kube.events import event_for, now_rfc3339
+from nodelab.kube import times
+from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
@@ -79,7 +80,7 @@ class SchedulerController:
             return
         condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                      "message": message, "lastProbeTime": None,
-                     "lastTransitionTime": now_rfc3339()}
+                     "lastTransitionTime": times.now()}
         others = [c for c in (pod.get("status") or {}).get("conditions") or []
                   if c.get("type") != "PodScheduled"]
         metadata = pod["metadata"]

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from nodelab.kube.times import now as now_time
 from nodelab.kubelet.api import ApiClients
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.cri import CRIClient, CRIError
@@ -39,7 +40,6 @@ from nodelab.kubelet.eviction.thresholds import (
     remember_conditions,
     thresholds_met,
 )
-from nodelab.kubelet.node.heartbeat import rfc3339
 
 log = logging.getLogger("nodelab.kubelet")
 POD_UID_LABEL = "io.kubernetes.pod.uid"
@@ -150,7 +150,7 @@ class Evictor:
         through_worker = bool(uid) and self.pods is not None and self.pods.mark_evicted(uid)
         if not through_worker:
             self._stop_sandboxes(uid, meta["name"])
-        now = rfc3339()
+        now = now_time()
         self.clients.core.patch_namespaced_pod_status(
             meta["name"], meta["namespace"], {"status": evicted_status(message, now)})
         if through_worker and self.pods is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.eviction.thresholds import Observation
-from nodelab.kubelet.node.machine import filesystem_bytes, parse_meminfo
+from nodelab.kubelet.machine import filesystem_bytes, parse_meminfo
 
 log = logging.getLogger("nodelab.kubelet")
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from nodelab.kubelet.cri import RuntimeCondition
 
 # type: (True reason, True message, True event), (False reason, False message, False event)
 _PRESSURE = {
@@ -48,20 +49,6 @@ _PRESSURE = {
     ),
 }
 CONDITION_ORDER = ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
-
-
-@dataclass(frozen=True)
-class RuntimeCondition:
-    """One condition of CRI `StatusResponse.status.conditions`."""
-
-    type: str
-    status: bool
-    reason: str = ""
-    message: str = ""
-
-    def __str__(self) -> str:
-        return (f"{self.type}={str(self.status).lower()} reason:{self.reason} "
-                f"message:{self.message}")
 
 
 def runtime_errors(conditions: Sequence[RuntimeCondition] | None) -> list[str]:

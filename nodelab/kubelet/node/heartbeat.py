@@ -16,22 +16,9 @@ apply them live in `agent.py`.
 from __future__ import annotations
 
 import copy
-import datetime
 from typing import Any
 
 LEASE_NAMESPACE = "kube-node-lease"
-
-
-def rfc3339(at: datetime.datetime | None = None) -> str:
-    """A Kubernetes `Time`: second precision, UTC, `Z`."""
-    at = at or datetime.datetime.now(datetime.timezone.utc)
-    return at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def micro_time(at: datetime.datetime | None = None) -> str:
-    """A Kubernetes `MicroTime` (Lease renewTime): microsecond precision."""
-    at = at or datetime.datetime.now(datetime.timezone.utc)
-    return at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _without_heartbeats(status: dict[str, Any]) -> dict[str, Any]:

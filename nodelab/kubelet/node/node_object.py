@@ -22,7 +22,7 @@ from typing import Any
 
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.eviction.thresholds import hard_eviction_reservation, parse_thresholds
-from nodelab.kubelet.node.machine import MachineFacts
+from nodelab.kubelet.machine import MachineFacts
 from nodelab.kubelet.quantities import format_bytes, format_cpu, parse_quantity
 
 KUBELET_VERSION = "v1.31.0-nodelab"

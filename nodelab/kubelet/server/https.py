@@ -32,7 +32,7 @@ import ssl
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from nodelab.errors import NodelabError
@@ -40,18 +40,16 @@ from nodelab.host.relay import pump
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.lookup import NotFound, find_container, find_sandbox
 from nodelab.kubelet.server import logs, serving_cert, streaming
+from nodelab.kubelet.server.host import KubeletHost
 from nodelab.kubelet.server.serving_cert import self_signed
 from nodelab.kubelet.server.spdy_portforward import Session
 from nodelab.kubelet.server.websocket_client import WebSocketClient, read_head
-
-if TYPE_CHECKING:
-    from nodelab.kubelet.agent import Kubelet
 
 log = logging.getLogger("nodelab.kubelet")
 _TRUE = ("1", "true", "True")
 
 
-def tls_context(kubelet: Kubelet) -> ssl.SSLContext:
+def tls_context(kubelet: KubeletHost) -> ssl.SSLContext:
     config, settings = kubelet.config, kubelet.settings
     pki = Path(settings.state_dir) / "pki"
     if config.tls_cert_file and config.tls_private_key_file:
@@ -73,7 +71,7 @@ class KubeletServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, kubelet: Kubelet) -> None:
+    def __init__(self, kubelet: KubeletHost) -> None:
         self.kubelet = kubelet
         self.context = tls_context(kubelet)
         address = (kubelet.settings.node_ip, kubelet.config.port)

@@ -32,12 +32,12 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from nodelab.host.files import write_atomic
 from nodelab.host.netlink import in_netns_argv
 from nodelab.host.processes import LAB_ENV, ProcessId, send_signal
+from nodelab.kube import times
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.supervision.policy import (
     ExitStatus,
@@ -79,10 +79,6 @@ class Tracked:
     last_exit: LastExit | None = None
     reason: str = ""
     handled: str = ""
-
-
-def _rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _uptime() -> float:
@@ -296,7 +292,7 @@ class LabSupervisor:
     def _after_exit(self, tracked: Tracked, status: ExitStatus) -> None:
         now = time.monotonic()
         ran_for = now - tracked.started
-        tracked.last_exit = LastExit(status.describe(), status.code, status.signal, _rfc3339(),
+        tracked.last_exit = LastExit(status.describe(), status.code, status.signal, times.now(),
                                      round(ran_for, 3))
         request = tracked.in_progress
         if request is not None and request.action == "restart":
