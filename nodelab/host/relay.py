@@ -8,9 +8,10 @@ drained first.
 
 from __future__ import annotations
 
-import select
 import socket
 import ssl
+
+from nodelab.host.readiness import readable
 
 
 def pump(a: socket.socket, b: socket.socket, buffered: bytes = b"") -> None:
@@ -22,7 +23,7 @@ def pump(a: socket.socket, b: socket.socket, buffered: bytes = b"") -> None:
         ready: list[socket.socket] = [
             s for s in peers if isinstance(s, ssl.SSLSocket) and s.pending()]
         if not ready:
-            ready, _, _ = select.select(list(peers), [], [], 3600)
+            ready = readable(list(peers), 3600)
             if not ready:
                 return
         for sock in ready:

@@ -4,13 +4,20 @@ One thread per connection (a watch holds its connection for minutes, so threads 
 correct choice). TLS asks for, but does not require, a client certificate: a verified one is
 an identity, otherwise a bearer token must be sent. Responses are JSON with Content-Length;
 watches and logs are chunked; exec/attach/portforward connections are handed to the proxy.
+
+Bad input is bounded as upstream's http.Server and kube-apiserver bound it: a connection idle
+between requests is closed after 90 s (IdleTimeout), the request line and headers, and then the
+body, must arrive within 32 s each read (ReadHeaderTimeout); the client is authenticated from
+its certificate or headers *before* any body is read, and an anonymous request is answered
+(401) without reading its body; the body is read only as far as `body_limits.body_plan` allows
+(3 MiB, 413 beyond; 400 for a malformed length; chunked bodies decoded up to the same cap).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import select
 import socket
 import ssl
 import threading
@@ -22,11 +29,27 @@ from typing import Any
 from nodelab.controlplane.auth.access import Identity, from_certificate, from_token
 from nodelab.controlplane.auth.pki import PKI
 from nodelab.controlplane.auth.tokens import TokenIssuer
+from nodelab.controlplane.http.body_limits import (
+    MAX_REQUEST_BODY_BYTES,
+    Refusal,
+    body_plan,
+    too_large,
+)
 from nodelab.controlplane.http.dispatch import Api
 from nodelab.controlplane.http.messages import Request, Response
 from nodelab.host.private_files import write_private
+from nodelab.host.readiness import readable
 
 log = logging.getLogger("nodelab.controlplane")
+
+IDLE_TIMEOUT = 90.0  # Go http.Server IdleTimeout as kube-apiserver sets it
+HEADER_TIMEOUT = 32.0  # kube-apiserver's ReadHeaderTimeout
+
+
+class _BadBody(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
 
 
 class _Server(ThreadingHTTPServer):
@@ -56,12 +79,22 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         try:
-            self.connection.settimeout(30)
+            self.connection.settimeout(HEADER_TIMEOUT)
             self.connection.do_handshake()
-            self.connection.settimeout(None)
+            self.connection.settimeout(IDLE_TIMEOUT)
         except (ssl.SSLError, OSError):
             self.close_connection = True
             self.rfile = _Empty()  # type: ignore[assignment]
+
+    def handle_one_request(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(IDLE_TIMEOUT)  # waiting for the next request line
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(HEADER_TIMEOUT)  # headers, then the body
+        return super().parse_request()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         log.debug(format, *args)
@@ -81,25 +114,32 @@ class _Handler(BaseHTTPRequestHandler):
     def _hung_up(self) -> bool:
         """During a watch the client sends nothing: a readable socket means it closed."""
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable([self.connection], 0))
         except (OSError, ValueError):
             return True
-        return bool(readable)
 
     def _dispatch(self) -> None:
         started = time.monotonic()
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         headers: dict[str, str] = {}
         for key, value in self.headers.items():  # repeated headers join, as HTTP allows
             name = key.lower()
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        request = Request(self.command, self.path, headers, body, self._identity(),
-                          self._hung_up)
+        identity = self._identity()  # before any byte of the body is read
+        try:
+            body = self._read_body(headers) if identity is not None else self._skip_body(headers)
+        except _BadBody as exc:
+            self.close_connection = True
+            self._send(Response(exc.refusal.code, exc.refusal.status()))
+            return
+        except (OSError, ValueError):
+            self.close_connection = True
+            return
+        request = Request(self.command, self.path, headers, body, identity, self._hung_up)
         response = self.server.api.handle(request)
         if response.tunnel is not None:
             self.close_connection = True
             self.wfile.flush()
+            self.connection.settimeout(None)  # an exec or port-forward may idle for hours
             try:
                 response.tunnel.run(self.connection, self.rfile)  # type: ignore[arg-type]
             except OSError as exc:
@@ -112,6 +152,40 @@ class _Handler(BaseHTTPRequestHandler):
         user = request.identity.user if request.identity else "-"
         log.info("%s %s %s %d %.1fms", user, self.command, self.path[:200], response.code,
                  (time.monotonic() - started) * 1000)
+
+    def _skip_body(self, headers: dict[str, str]) -> bytes:
+        """An anonymous request: its body is never read; the connection closes after the 401."""
+        if headers.get("content-length", "0").strip() not in ("", "0") or headers.get(
+                "transfer-encoding"):
+            self.close_connection = True
+        return b""
+
+    def _read_body(self, headers: dict[str, str]) -> bytes:
+        plan = body_plan(headers)
+        if isinstance(plan, Refusal):
+            raise _BadBody(plan)
+        if not plan.chunked:
+            body = self.rfile.read(plan.length) if plan.length else b""
+            if len(body) != plan.length:
+                raise _BadBody(Refusal(400, "BadRequest", "the request body ended early"))
+            return body
+        out = bytearray()
+        while True:
+            size_text = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise _BadBody(Refusal(400, "BadRequest", "malformed chunked body")) from None
+            if size < 0:
+                raise _BadBody(Refusal(400, "BadRequest", "malformed chunked body"))
+            if size == 0:
+                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return bytes(out)
+            if len(out) + size > MAX_REQUEST_BODY_BYTES:
+                raise _BadBody(too_large())
+            out += self.rfile.read(size)
+            self.rfile.readline(3)
 
     def _send(self, response: Response) -> None:
         self.send_response(response.code)

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
 import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nodelab.errors import NodelabError
+from nodelab.host.readiness import readable
 from nodelab.kubelet.server import spdy
 from nodelab.kubelet.server.websocket_client import WebSocketClient
 
@@ -66,7 +66,7 @@ class Session:
                 if isinstance(self.client, ssl.SSLSocket) and self.client.pending():
                     ready = [self.client]
                 else:
-                    ready, _, _ = select.select(sockets, [], [], 3600)
+                    ready = readable(sockets, 3600)
                     if not ready:
                         return
                 for sock in ready:
