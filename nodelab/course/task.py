@@ -33,6 +33,7 @@ tests read those lines (`OUTCOME_PATTERN`).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,12 +116,20 @@ class Task:
         self._say("fails unsolved", problem)
         self.solution_fn()
 
-    def check(self) -> bool:
-        """Look at the lab: print the outcome; True when done. Raises only in solve mode."""
+    def check(self, wait: float = 0.0) -> bool:
+        """Look at the lab: print the outcome; True when done. Raises only in solve mode.
+
+        `wait` (seconds), in solve mode: the lab converges after a change (a pod is bound,
+        then started), so the check is retried until it passes or that time is up. A learner
+        gets one look at once (its message says what is not there yet) and checks again."""
         if not self.live:
             self._say("skipped", "needs a lab (none is up on this host)")
             return False
+        deadline = time.monotonic() + (wait if self.solving else 0.0)
         problem = run_check(self.check_fn)
+        while problem is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            problem = run_check(self.check_fn)
         if problem is None:
             self._say("done", "")
             return True

@@ -179,3 +179,12 @@ def test_a_long_object_folds_under_its_title() -> None:
     folded = collapsible("the Node", {"a": 1, "b": [1, 2]})
     assert repr(folded) == "the Node (7 lines, folded)"
     assert folded._repr_html_().startswith("<details><summary>the Node (7 lines")
+
+
+def test_a_check_can_wait_for_the_lab_to_converge() -> None:
+    calls = iter(["not bound yet", "not running yet", None])
+    task = Lesson(solve=True).task("converge", "x", lambda: next(calls))
+    assert task.check(wait=5) is True
+    looks = []
+    learner = Lesson().task("learner", "x", lambda: looks.append(1) or "not yet")  # type: ignore[func-returns-value]
+    assert learner.check(wait=30) is False and looks == [1], "a learner gets one look, at once"
