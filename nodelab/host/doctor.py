@@ -308,11 +308,14 @@ def render(findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
+# The rows a real (applied) lab cannot do without.
+LAB_NEEDS = frozenset({"root", "netns", "veth", "bridge", "cgroups", "iptables", "nft", "runc",
+                       "container monitor (conmon)", "docker-registry", "busybox-static"})
+
+
 def lab_ready(findings: list[Finding]) -> bool:
     """Whether a real (applied) lab can run: the rows marked MISSING that a lab needs are ok."""
-    needed = {"root", "netns", "veth", "bridge", "cgroups", "iptables", "nft", "runc",
-              "container monitor (conmon)", "docker-registry", "busybox-static"}
-    return all(f.ok for f in findings if f.name in needed)
+    return all(f.ok for f in findings if f.name in LAB_NEEDS)
 
 
-__all__ = ["Finding", "diagnose", "render", "lab_ready"]
+__all__ = ["LAB_NEEDS", "Finding", "diagnose", "render", "lab_ready"]

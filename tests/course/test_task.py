@@ -188,3 +188,19 @@ def test_a_check_can_wait_for_the_lab_to_converge() -> None:
     looks = []
     learner = Lesson().task("learner", "x", lambda: looks.append(1) or "not yet")  # type: ignore[func-returns-value]
     assert learner.check(wait=30) is False and looks == [1], "a learner gets one look, at once"
+
+
+def test_the_course_doctor_shows_what_the_course_needs() -> None:
+    from nodelab.course.doctor_rows import course_rows
+    from nodelab.host.doctor import Finding
+
+    findings = [Finding("root", "ok", "running as root"),
+                Finding("CAP_SYS_RESOURCE", "limited", "refused", "negative oom_score_adj", "grant it"),
+                Finding("kind", "missing", "kind not found", "`nodelab kind up`", "install kind"),
+                Finding("IPVS", "limited", "no IPVS", "nothing", "a kernel with IP_VS")]
+    text = course_rows(findings)
+    assert "running as root" in text and "CAP_SYS_RESOURCE" in text
+    assert "note (CAP_SYS_RESOURCE): 05 shows" in text
+    assert "kind not found" not in text and "no IPVS" not in text
+    assert text.endswith("(2 more rows the course does not need: kind, IPVS; "
+                         "`nodelab doctor` shows them)")
