@@ -195,7 +195,7 @@ def test_the_course_doctor_shows_what_the_course_needs() -> None:
     from nodelab.host.doctor import Finding
 
     findings = [Finding("root", "ok", "running as root"),
-                Finding("CAP_SYS_RESOURCE", "limited", "refused", "negative oom_score_adj", "grant it"),
+                Finding("CAP_SYS_RESOURCE", "limited", "refused", "negative oom", "grant it"),
                 Finding("kind", "missing", "kind not found", "`nodelab kind up`", "install kind"),
                 Finding("IPVS", "limited", "no IPVS", "nothing", "a kernel with IP_VS")]
     text = course_rows(findings)

@@ -1,12 +1,19 @@
-"""Every notebook in notebooks/ runs top to bottom through papermill, on a lab of its own.
+"""Every notebook in notebooks/ runs top to bottom through papermill, with its tasks solved.
 
-Each notebook has a `parameters` cell (lab name, fast mode) and ends with checks. The lab it
-brings up is taken down here too, whatever happened, since papermill stops at the first
-failing cell.
+The course keeps one lab alive across its notebooks, so the suite does the same: one uniquely
+named lab for the whole module, passed to each notebook as `lab_name` (the first notebook to
+run brings it up, each one resets only what it makes), 01 to 08 in order, then 00 with
+`teardown=True`, which takes the lab down and checks that nothing is left. The fixture takes
+the lab down too, whatever happened, since papermill stops at the first failing cell.
+
+`solve=True`: every task's hidden solution is filled in. The task API itself requires each
+check to FAIL before its solution runs ("fails unsolved") and to pass after ("done"); this
+test also reads those lines back, so a task whose check was never run cannot slip through.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import papermill
@@ -14,28 +21,44 @@ import pytest
 
 from nodelab.lab.lab import take_down_lab
 from tests.conftest import unique_lab_name
+from tests.notebooks.outcomes import printed, tagged, task_outcomes
 
-NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+FOUND = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+# 00 last: it takes the shared lab down (teardown=True) and checks that nothing is left.
+NOTEBOOKS = [p for p in FOUND if not p.stem.startswith("00-")] + \
+    [p for p in FOUND if p.stem.startswith("00-")]
 
 
 def test_the_course_has_notebooks() -> None:
     assert NOTEBOOKS, "notebooks/ holds no NN-topic.ipynb"
 
 
+@pytest.fixture(scope="module")
+def shared_lab() -> Iterator[str]:
+    name = unique_lab_name()
+    try:
+        yield name
+    finally:
+        take_down_lab(name)
+
+
 @pytest.mark.notebook
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(notebook: Path, tmp_path: Path) -> None:
-    lab_name = unique_lab_name()
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(tmp_path / notebook.name),
-            parameters={"lab_name": lab_name, "fast": True},
-            kernel_name="python3",
-            cwd=str(notebook.parent),
-            progress_bar=False,
-            execution_timeout=600,
-        )
-    finally:
-        take_down_lab(lab_name)
+def test_notebook_runs_solved(notebook: Path, shared_lab: str, tmp_path: Path) -> None:
+    out = tmp_path / notebook.name
+    parameters = {"lab_name": shared_lab, "fast": True, "solve": True}
+    if notebook.stem.startswith("00-"):
+        parameters["teardown"] = True
+    papermill.execute_notebook(
+        str(notebook), str(out), parameters=parameters, kernel_name="python3",
+        cwd=str(notebook.parent), progress_bar=False, execution_timeout=600,
+    )
+    text = printed(out)
+    assert "all checks passed" in text
+    outcomes = task_outcomes(text)
+    expected = tagged(notebook, "task") + tagged(notebook, "scenario")
+    assert len(outcomes) == expected, f"{expected} tasks in the notebook, outcomes of {outcomes}"
+    for key, seen in outcomes.items():
+        assert seen[0] == "fails unsolved", f"task {key}: its check did not fail first: {seen}"
+        assert seen[-1] == "done", f"task {key}: not done after its solution: {seen}"

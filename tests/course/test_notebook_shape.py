@@ -1,0 +1,70 @@
+"""The committed notebooks: no outputs, the course's parameters, tasks, objectives, takeaways.
+
+Cheap structural checks (no kernel): what a learner opens must be clean, and every notebook
+must carry what the workshop promises. The notebooks' behaviour is proven by
+tests/notebooks (papermill on a real lab, and plan-only runs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+PARAMETERS = ("lab_name", "fresh_lab", "solve", "fast")
+
+pytestmark = pytest.mark.unit
+
+
+def _cells(path: Path) -> list[nbformat.NotebookNode]:
+    cells: list[nbformat.NotebookNode] = nbformat.read(str(path), as_version=4).cells
+    return cells
+
+
+def _tagged(path: Path, tag: str) -> list[nbformat.NotebookNode]:
+    return [c for c in _cells(path) if tag in c.metadata.get("tags", [])]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_a_committed_notebook_carries_no_outputs(notebook: Path) -> None:
+    dirty = [i for i, c in enumerate(_cells(notebook))
+             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    assert dirty == [], (f"cells {dirty} carry outputs or execution counts: "
+                         "clear them before committing")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_a_notebook_has_the_course_parameters(notebook: Path) -> None:
+    (parameters,) = _tagged(notebook, "parameters")
+    for name in PARAMETERS:
+        assert f"\n{name} = " in f"\n{parameters.source}", f"no parameter {name}"
+    assert 'lab_name = "demo"' in parameters.source, "by default the notebooks use the running lab"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_a_notebook_states_objectives_and_takeaways(notebook: Path) -> None:
+    cells = _cells(notebook)
+    assert "**Learning objectives.**" in cells[0].source
+    assert "Core path:" in cells[0].source, "the first cell gives the core path's time"
+    assert any(c.source.startswith("## Takeaways") for c in cells)
+
+
+@pytest.mark.parametrize("notebook", [p for p in NOTEBOOKS if "01" <= p.stem[:2] <= "07"],
+                         ids=lambda p: p.stem)
+def test_a_lesson_has_at_least_two_tasks_with_hidden_solutions(notebook: Path) -> None:
+    tasks = _tagged(notebook, "task")
+    solutions = _tagged(notebook, "solution")
+    assert len(tasks) >= 2, "at least two learner tasks (cells tagged `task`)"
+    assert len(solutions) == len(tasks), "one hidden solution cell per task"
+    for cell in solutions:
+        assert cell.metadata.get("jupyter", {}).get("source_hidden"), "a solution is folded away"
+        assert ".solution" in cell.source and ".solve()" in cell.source
+
+
+def test_the_break_and_fix_notebook_has_four_scenarios() -> None:
+    (notebook,) = [p for p in NOTEBOOKS if p.stem.startswith("08-")]
+    scenarios = _tagged(notebook, "scenario")
+    assert len(scenarios) >= 4, "at least four scenarios (cells tagged `scenario`)"
+    assert len(_tagged(notebook, "solution")) == len(scenarios)
