@@ -6,7 +6,8 @@ otherwise be pasted into every notebook: running `kubectl` against a lab (`kubec
 something to become true while showing what it waits for (`eventually`), labelling a plan
 that this host cannot apply (`can_apply`, `describe_privileges`, `show_plan`), the learner's
 tasks with their checks on the real lab (`Lesson`, `task.py`), the lab the notebooks share
-(`use_lab`, one progress line) and long objects folded under a summary (`collapsible`).
+(`use_lab`, one progress line), a closing tally of plan and live checks
+(`Checks`) and long objects folded under a summary (`collapsible`).
 
 It holds no component logic: nothing here computes a plan or changes the kernel on its own.
 It sits beside `nodelab.widgets` in the layers (a face), above `nodelab.lab`; it re-exports the
@@ -15,6 +16,7 @@ lab's unprivileged mode, `LoopbackControlPlane` (`nodelab.lab.loopback`), for th
 
 from __future__ import annotations
 
+from nodelab.course.checks import Checks
 from nodelab.course.collapsible import collapsible
 from nodelab.course.kubectl import kubectl, kubectl_json, kubectl_path
 from nodelab.course.lab_session import progress_line, use_lab
@@ -31,6 +33,7 @@ from nodelab.course.waiting import eventually
 from nodelab.lab.loopback import LoopbackControlPlane
 
 __all__ = [
+    "Checks",
     "FORCE_PLAN_ONLY",
     "PLAN_ONLY",
     "Lesson",
