@@ -3,13 +3,15 @@
 Kubernetes timestamps are RFC 3339 (`2026-01-02T03:04:05Z`; MicroTime fields such as a
 Lease's `renewTime` carry microseconds). `age` renders how long ago, the way kubectl's AGE
 column does (`45s`, `3m12s`, `2h5m`, `4d`). Quantities (`3920Mi`, `500m`) are parsed by the
-official client's `parse_quantity`.
+shared `nodelab.kube.quantities.quantity_value`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+
+from nodelab.kube.quantities import quantity_value
 
 
 def parse_time(value: object) -> datetime | None:
@@ -48,9 +50,7 @@ def age(value: object, at: datetime | None = None) -> str:
 
 
 def quantity(value: object) -> Decimal | None:
-    from kubernetes.utils import parse_quantity
-
     try:
-        return Decimal(parse_quantity(value))  # type: ignore[no-untyped-call]
-    except (ValueError, TypeError, ArithmeticError):
+        return quantity_value(value)
+    except (ValueError, ArithmeticError):
         return None

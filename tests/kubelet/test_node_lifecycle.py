@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
+from nodelab.kube.quantities import parse_quantity
 from nodelab.kubelet.machine import parse_meminfo
-from nodelab.kubelet.quantities import parse_quantity
 from tests.kubelet.processes import ControlPlane, KubeletFactory, Runtime, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nodelab.errors import NodelabError
+from nodelab.kube.quantities import format_bytes, format_cpu, parse_quantity
 from nodelab.kubelet.config import KubeletConfig, Taint, parse_duration
 from nodelab.kubelet.machine import (
     MachineFacts,
@@ -15,7 +16,6 @@ from nodelab.kubelet.machine import (
     parse_os_release,
 )
 from nodelab.kubelet.node.node_object import allocatable_values, capacity_values, node_object
-from nodelab.kubelet.quantities import format_bytes, format_cpu, parse_quantity
 
 pytestmark = pytest.mark.unit
 

@@ -10,18 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from kubernetes.utils.quantity import parse_quantity as _parse_quantity
+from nodelab.kube.quantities import quantity_value
 
 Obj = Mapping[str, Any]
-
-def parse_quantity(value: object) -> Decimal:
-    """A Kubernetes quantity ("100m", "1Gi", "2") as a Decimal (the official client's parser)."""
-    parsed: Decimal = _parse_quantity(value)  # type: ignore[no-untyped-call]
-    return parsed
-
 
 DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
@@ -50,7 +43,7 @@ class Resources:
         values = values or {}
         result = cls()
         for name, raw in values.items():
-            quantity = parse_quantity(raw)
+            quantity = quantity_value(raw)
             if name == "cpu":
                 milli = (quantity * 1000).to_integral_value(rounding="ROUND_CEILING")
                 result.milli_cpu = int(milli)
@@ -96,7 +89,7 @@ def pod_requests(pod: Obj, *, non_zero: bool = False) -> Resources:
 def node_allocatable(node: Obj) -> tuple[Resources, int]:
     """A node's allocatable resources and its pod limit."""
     allocatable = (node.get("status") or {}).get("allocatable") or {}
-    pods = int(parse_quantity(allocatable.get("pods", "110")))
+    pods = int(quantity_value(allocatable.get("pods", "110")))
     rest = {k: v for k, v in allocatable.items() if k != "pods"}
     return Resources.from_list(rest), pods
 

@@ -160,15 +160,3 @@ class FieldErrors:
         if not isinstance(value, (str, int, float)) or not _QUANTITY.match(str(value)):
             self.invalid(path, value, "quantities must match the regular expression "
                          "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
-
-
-def parse_quantity(value: Any) -> float:
-    """A resource quantity (`100m`, `64Mi`, `1.5`) as a number, for comparisons."""
-    text = str(value)
-    suffixes = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-                "P": 1e15, "E": 1e18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
-                "Pi": 2**50, "Ei": 2**60}
-    for suffix in sorted(suffixes, key=len, reverse=True):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * suffixes[suffix]
-    return float(text)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodelab.controlplane.validation.fields import FieldErrors, parse_quantity
+from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.volume_paths import local_descending_path, volume_sources
+from nodelab.kube.quantities import quantity_value
 
 Object = dict[str, Any]
 
@@ -62,7 +63,7 @@ def _container(errors: FieldErrors, path: str, c: Any, volumes: set[str], names:
     for res, request in (resources.get("requests") or {}).items():
         limit = (resources.get("limits") or {}).get(res)
         try:
-            too_big = limit is not None and parse_quantity(request) > parse_quantity(limit)
+            too_big = limit is not None and quantity_value(request) > quantity_value(limit)
         except ValueError:
             continue
         if too_big:

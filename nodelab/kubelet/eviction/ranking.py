@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.kubelet.quantities import format_bytes, parse_quantity
+from nodelab.kube.quantities import format_bytes, parse_quantity
 
 
 @dataclass(frozen=True)

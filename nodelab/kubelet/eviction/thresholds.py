@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nodelab.errors import NodelabError
-from nodelab.kubelet.quantities import parse_quantity
+from nodelab.kube.quantities import parse_quantity
 
 SIGNAL_CONDITION = {
     "memory.available": "MemoryPressure",

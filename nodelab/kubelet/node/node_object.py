@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nodelab.kube.quantities import format_bytes, format_cpu, parse_quantity
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.eviction.thresholds import hard_eviction_reservation, parse_thresholds
 from nodelab.kubelet.machine import MachineFacts
-from nodelab.kubelet.quantities import format_bytes, format_cpu, parse_quantity
 
 KUBELET_VERSION = "v1.31.0-nodelab"
 GPU_RESOURCE = "nvidia.com/gpu"

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nodelab.errors import NodelabError
-from nodelab.kubelet.quantities import parse_quantity
+from nodelab.kube.quantities import parse_quantity
 
 Obj = Mapping[str, Any]
 DEFAULTED_LIMITS = ("cpu", "memory", "ephemeral-storage")

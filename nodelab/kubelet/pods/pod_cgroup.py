@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from nodelab.host import cgroups
+from nodelab.kube.quantities import parse_quantity
 from nodelab.kubelet.pods.qos import (
     BEST_EFFORT,
     GUARANTEED,
@@ -32,7 +33,6 @@ from nodelab.kubelet.pods.qos import (
     milli_cpu,
     qos_class,
 )
-from nodelab.kubelet.quantities import parse_quantity
 
 Obj = Mapping[str, Any]
 

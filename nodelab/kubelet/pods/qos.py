@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nodelab.kubelet.quantities import parse_quantity
+from nodelab.kube.quantities import parse_quantity
 
 Obj = Mapping[str, Any]
 GUARANTEED, BURSTABLE, BEST_EFFORT = "Guaranteed", "Burstable", "BestEffort"

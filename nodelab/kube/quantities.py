@@ -1,0 +1,75 @@
+"""Kubernetes resource quantities (`resource.Quantity`), the one parser every component uses.
+
+A quantity is a number with an optional suffix: binary (`Ki`, `Mi`, `Gi`, `Ti`, `Pi`, `Ei`),
+decimal (`n`, `u`, `m`, `k`, `M`, `G`, `T`, `P`, `E`) or an exponent (`1e3`).
+`quantity_value` is its exact value (a Decimal: what the scheduler sums and validation
+compares). The kubelet works in integers: bytes for memory and storage, millicores for cpu,
+counts for pods and pids. `parse_quantity` turns a string into that integer (milli units when
+asked); `format_bytes` and `format_cpu` write the canonical forms the API server shows back
+(`8026548Ki`, `2`, `1500m`), so a learner sees in `kubectl describe node` what upstream shows.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from nodelab.errors import NodelabError
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_FRACTIONS = {"n": 10**9, "u": 10**6, "m": 10**3}
+_PATTERN = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[A-Za-z]*)$")
+
+
+class InvalidQuantity(NodelabError, ValueError):
+    """A string that is not a Kubernetes quantity."""
+
+
+def quantity_value(text: object) -> Decimal:
+    """The exact value of a quantity (`"100m"` -> 0.1, `"1Gi"` -> 1073741824, `2` -> 2)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return Decimal(str(text))
+    if not isinstance(text, str):
+        raise InvalidQuantity(f"invalid quantity {text!r}: write e.g. 100Mi, 2, 500m or 1G")
+    match = _PATTERN.match(text.strip())
+    if not match:
+        raise InvalidQuantity(f"invalid quantity {text!r}: write e.g. 100Mi, 2, 500m or 1G")
+    number, suffix = match.groups()
+    try:
+        value = Decimal(number)
+    except InvalidOperation as exc:
+        raise InvalidQuantity(f"invalid quantity {text!r}: bad number {number!r}") from exc
+    if suffix in _BINARY:
+        return value * _BINARY[suffix]
+    if suffix in _DECIMAL:
+        return value * _DECIMAL[suffix]
+    if suffix in _FRACTIONS:
+        return value / _FRACTIONS[suffix]
+    if suffix[:1] in ("e", "E"):
+        return value * Decimal(10) ** int(suffix[1:])
+    raise InvalidQuantity(f"invalid quantity {text!r}: unknown suffix {suffix!r}")
+
+
+def parse_quantity(text: str | int | float, *, milli: bool = False) -> int:
+    """The integer value of `text` (in thousandths when `milli`), rounded up like upstream."""
+    value = quantity_value(text)
+    if milli:
+        value *= 1000
+    integral = int(value)
+    return integral + 1 if value > integral else integral
+
+
+def format_bytes(value: int) -> str:
+    """Bytes in the largest binary suffix that divides them exactly (`8026548Ki`, `100Mi`)."""
+    if value == 0:
+        return "0"
+    for suffix, size in reversed(list(_BINARY.items())):
+        if value % size == 0:
+            return f"{value // size}{suffix}"
+    return str(value)
+
+
+def format_cpu(millicores: int) -> str:
+    """Millicores as whole cores when exact (`2`), else in milli (`1500m`)."""
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
