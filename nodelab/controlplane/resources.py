@@ -78,6 +78,8 @@ RESOURCES: tuple[ResourceType, ...] = (
           verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update",
                  "watch")),
     _core("Endpoints", "endpoints", short_names=("ep",)),
+    _core("ReplicationController", "replicationcontrollers", short_names=("rc",),
+          categories=("all",), subresources=("status", "scale")),
     _core("Binding", "bindings", verbs=("create",)),
     ResourceType("", "v1", "Event", "events", True, short_names=("ev",)),
     _core("ConfigMap", "configmaps", short_names=("cm",)),

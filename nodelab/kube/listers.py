@@ -17,6 +17,7 @@ def lister(api_client: client.ApiClient, kind: str) -> Callable[..., Any]:
         "namespaces": core.list_namespace,
         "services": core.list_service_for_all_namespaces,
         "endpoints": core.list_endpoints_for_all_namespaces,
+        "replicationcontrollers": core.list_replication_controller_for_all_namespaces,
         "events": core.list_event_for_all_namespaces,
         "configmaps": core.list_config_map_for_all_namespaces,
         "secrets": core.list_secret_for_all_namespaces,

@@ -33,6 +33,7 @@ RESOURCES = {
     "namespaces": Resource("/api/v1", "namespaces", False),
     "services": Resource("/api/v1", "services", True),
     "endpoints": Resource("/api/v1", "endpoints", True),
+    "replicationcontrollers": Resource("/api/v1", "replicationcontrollers", True),
     "events": Resource("/api/v1", "events", True),
     "configmaps": Resource("/api/v1", "configmaps", True),
     "secrets": Resource("/api/v1", "secrets", True),

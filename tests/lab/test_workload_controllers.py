@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -398,3 +399,90 @@ spec:
     kubectl(lab2, "delete", "sts", "db")
     kubectl(lab2, "delete", "svc", "db")
     eventually(lambda: not daemon_pods(lab2, "db"))
+
+
+def test_replication_controller_and_manifests_with_every_kind(lab2: Lab, tmp_path: Path) -> None:
+    busybox = lab2.images.ref("busybox")
+    sleeper = f"{{name: c, image: {busybox}, command: [sleep, '3600']}}"
+    (tmp_path / "multi.yaml").write_text(f"""
+apiVersion: v1
+kind: ReplicationController
+metadata: {{name: legacy}}
+spec:
+  replicas: 2
+  template:
+    metadata: {{labels: {{app: legacy}}}}
+    spec: {{terminationGracePeriodSeconds: 1, containers: [{sleeper}]}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: listed-job}}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{{name: c, image: {busybox}, command: ["true"]}}]
+""")
+    (tmp_path / "list.yaml").write_text(f"""
+apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: DaemonSet
+  metadata: {{name: listed-ds}}
+  spec:
+    selector: {{matchLabels: {{app: listed-ds}}}}
+    template:
+      metadata: {{labels: {{app: listed-ds}}}}
+      spec: {{terminationGracePeriodSeconds: 1, containers: [{sleeper}]}}
+- apiVersion: batch/v1
+  kind: CronJob
+  metadata: {{name: listed-cron}}
+  spec:
+    schedule: "@daily"
+    jobTemplate:
+      spec:
+        template:
+          spec:
+            restartPolicy: OnFailure
+            containers: [{{name: c, image: {busybox}}}]
+- apiVersion: apps/v1
+  kind: StatefulSet
+  metadata: {{name: listed-sts}}
+  spec:
+    replicas: 1
+    selector: {{matchLabels: {{app: listed-sts}}}}
+    template:
+      metadata: {{labels: {{app: listed-sts}}}}
+      spec: {{terminationGracePeriodSeconds: 1, containers: [{sleeper}]}}
+""")
+    out = kubectl(lab2, "apply", "-f", str(tmp_path))
+    for made in ("replicationcontroller/legacy", "job.batch/listed-job",
+                 "daemonset.apps/listed-ds", "cronjob.batch/listed-cron",
+                 "statefulset.apps/listed-sts"):
+        assert f"{made} created" in out
+    rc = kubectl_json(lab2, "get", "rc", "legacy")
+    assert rc["spec"]["selector"] == {"app": "legacy"} and rc["metadata"]["labels"] == {
+        "app": "legacy"}
+    eventually(lambda: kubectl_json(lab2, "get", "rc", "legacy")["status"].get(
+        "readyReplicas") == 2, timeout=90)
+    kubectl(lab2, "scale", "rc", "legacy", "--replicas=3")
+    eventually(lambda: len(daemon_pods(lab2, "legacy")) == 3)
+    owner = daemon_pods(lab2, "legacy")[0]["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["apiVersion"]) == ("ReplicationController", "v1")
+    kubectl(lab2, "wait", "--for=condition=complete", "job/listed-job", "--timeout=90s")
+    kubectl(lab2, "rollout", "status", "ds/listed-ds", "--timeout=90s")
+    kubectl(lab2, "rollout", "status", "sts/listed-sts", "--timeout=90s")
+    kubectl(lab2, "delete", "-f", str(tmp_path), "--wait=true", "--timeout=90s")
+    eventually(lambda: not daemon_pods(lab2, "legacy") and not daemon_pods(lab2, "listed-ds"))
+
+    # the official Python client's create_from_yaml, with a List in a namespace of its own
+    from kubernetes import client, config, utils
+
+    kubectl(lab2, "create", "namespace", "fromyaml")
+    api = config.new_client_from_config(str(lab2.kubeconfig))
+    created = utils.create_from_yaml(api, str(tmp_path / "list.yaml"), namespace="fromyaml")
+    kinds = sorted(type(o).__name__ for group in created for o in group)
+    assert kinds == ["V1CronJob", "V1DaemonSet", "V1StatefulSet"]
+    assert client.AppsV1Api(api).read_namespaced_stateful_set("listed-sts", "fromyaml")
+    kubectl(lab2, "delete", "namespace", "fromyaml", "--timeout=120s")

@@ -13,14 +13,15 @@ from nodelab.kube.writer import Writer
 OWNED = ("pods", "replicasets", "endpointslices", "jobs", "controllerrevisions")
 OWNER_KINDS = {"ReplicaSet": "replicasets", "Deployment": "deployments", "Service": "services",
                "Node": "nodes", "Job": "jobs", "DaemonSet": "daemonsets",
-               "CronJob": "cronjobs", "StatefulSet": "statefulsets"}
+               "CronJob": "cronjobs", "StatefulSet": "statefulsets",
+               "ReplicationController": "replicationcontrollers"}
 
 
 class GarbageCollector:
     name = "garbage-collector"
     kinds: tuple[str, ...] = (
         "pods", "replicasets", "deployments", "services", "endpointslices", "nodes", "jobs",
-        "daemonsets", "controllerrevisions", "cronjobs", "statefulsets",
+        "daemonsets", "controllerrevisions", "cronjobs", "statefulsets", "replicationcontrollers",
     )
     periodic = False
 

@@ -11,9 +11,9 @@ from nodelab.kube.rest import RESOURCES
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
-CONTENTS = ("deployments", "replicasets", "daemonsets", "statefulsets", "cronjobs", "jobs",
-            "controllerrevisions", "pods", "services", "endpointslices", "configmaps", "secrets",
-            "serviceaccounts", "leases", "events")
+CONTENTS = ("deployments", "replicasets", "replicationcontrollers", "daemonsets",
+            "statefulsets", "cronjobs", "jobs", "controllerrevisions", "pods", "services",
+            "endpointslices", "configmaps", "secrets", "serviceaccounts", "leases", "events")
 
 
 class NamespaceController:

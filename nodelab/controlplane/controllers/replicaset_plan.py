@@ -36,7 +36,8 @@ def owner_reference(owner: Obj, kind: str, api_version: str) -> dict[str, Any]:
             "uid": metadata["uid"], "controller": True, "blockOwnerDeletion": True}
 
 
-def pod_from_template(rs: Obj) -> dict[str, Any]:
+def pod_from_template(rs: Obj, kind: str = "ReplicaSet",
+                      api_version: str = "apps/v1") -> dict[str, Any]:
     template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
     metadata = template.get("metadata") or {}
     rs_metadata = rs["metadata"]
@@ -48,7 +49,7 @@ def pod_from_template(rs: Obj) -> dict[str, Any]:
             "namespace": rs_metadata["namespace"],
             "labels": dict(metadata.get("labels") or {}),
             "annotations": dict(metadata.get("annotations") or {}),
-            "ownerReferences": [owner_reference(rs, "ReplicaSet", "apps/v1")],
+            "ownerReferences": [owner_reference(rs, kind, api_version)],
         },
         "spec": template.get("spec") or {},
     }
@@ -84,14 +85,16 @@ class ReplicaSetPlan:
     status: dict[str, Any] = field(default_factory=dict)
 
 
-def plan_replicaset(rs: Obj, pods: Sequence[Obj], burst: int = 500) -> ReplicaSetPlan:
+def plan_replicaset(rs: Obj, pods: Sequence[Obj], burst: int = 500, kind: str = "ReplicaSet",
+                    api_version: str = "apps/v1") -> ReplicaSetPlan:
+    """Also a ReplicationController's plan (core/v1, same rules), given its kind."""
     spec = rs.get("spec") or {}
     wanted = int(spec.get("replicas", 1))
     mine = [p for p in pods if owned_by(p, rs) and active(p)]
     plan = ReplicaSetPlan()
     diff = wanted - len(mine)
     if diff > 0:
-        plan.create = [pod_from_template(rs) for _ in range(min(diff, burst))]
+        plan.create = [pod_from_template(rs, kind, api_version) for _ in range(min(diff, burst))]
     elif diff < 0:
         victims = sorted(mine, key=deletion_rank)[: -diff]
         plan.delete = [p["metadata"]["name"] for p in victims]

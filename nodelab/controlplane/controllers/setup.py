@@ -19,7 +19,10 @@ from nodelab.controlplane.controllers.loop import Controller, ControllerLoop
 from nodelab.controlplane.controllers.namespaces import NamespaceController
 from nodelab.controlplane.controllers.nodelifecycle import NodeLifecycleController
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
-from nodelab.controlplane.controllers.replicasets import ReplicaSetController
+from nodelab.controlplane.controllers.replicasets import (
+    ReplicaSetController,
+    replication_controller,
+)
 from nodelab.controlplane.controllers.statefulsets import StatefulSetController
 from nodelab.controlplane.controllers.ttlafterfinished import TTLAfterFinishedController
 from nodelab.controlplane.scheduler.loop import SchedulerController
@@ -35,6 +38,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         EndpointSliceController(),
         DeploymentController(),
         ReplicaSetController(),
+        replication_controller(),
         JobController(),
         DaemonSetController(),
         StatefulSetController(),

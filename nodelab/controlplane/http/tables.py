@@ -198,6 +198,14 @@ def _job_row(obj: Object) -> list[Any]:
             _selector(obj)]
 
 
+def _rc_row(obj: Object) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers(obj)
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
+    return [_name(obj), spec.get("replicas", 0), status.get("replicas", 0),
+            status.get("readyReplicas", 0), _age(obj), names, images, selector or "<none>"]
+
+
 def _daemonset_row(obj: Object) -> list[Any]:
     status = obj.get("status") or {}
     names, images = _containers(obj)
@@ -296,6 +304,9 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
                          ("Ready", I_, 0), ("Up-to-date", I_, 0), ("Available", I_, 0),
                          ("Node Selector", S, 0), ("Age", S, 0), ("Containers", S, 1),
                          ("Images", S, 1), ("Selector", S, 1)], _daemonset_row),
+    "core/replicationcontrollers": ([("Name", S, 0), ("Desired", I_, 0), ("Current", I_, 0),
+                                     ("Ready", I_, 0), ("Age", S, 0), ("Containers", S, 1),
+                                     ("Images", S, 1), ("Selector", S, 1)], _rc_row),
     "apps/statefulsets": ([("Name", S, 0), ("Ready", S, 0), ("Age", S, 0),
                            ("Containers", S, 1), ("Images", S, 1)],
                           lambda o: [_name(o), f"{(o.get('status') or {}).get('readyReplicas', 0)}"

@@ -238,7 +238,11 @@ def daemonset(obj: Object) -> None:
                 rolling.setdefault("maxUnavailable", 1)
                 rolling.setdefault("maxSurge", 0)
     _template(spec)
-    obj.setdefault("status", {})
+    status = obj.setdefault("status", {})
+    if isinstance(status, dict):  # not omitempty in Go: clients require them
+        for key in ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled",
+                    "numberReady"):
+            status.setdefault(key, 0)
 
 
 def statefulset(obj: Object) -> None:
@@ -259,6 +263,26 @@ def statefulset(obj: Object) -> None:
                 rolling.setdefault("partition", 0)
     _template(spec)
     obj.setdefault("status", {}).setdefault("replicas", 0)
+
+
+def replicationcontroller(obj: Object) -> None:
+    """SetDefaults_ReplicationController: the selector and the RC's own labels default to the
+    template's labels, replicas to 1."""
+    spec, meta = obj.setdefault("spec", {}), obj.setdefault("metadata", {})
+    if not isinstance(spec, dict) or not isinstance(meta, dict):
+        return
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") \
+        if isinstance(spec.get("template"), dict) else None
+    if labels:
+        if not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        if not meta.get("labels"):
+            meta["labels"] = dict(labels)
+    spec.setdefault("replicas", 1)
+    _template(spec)
+    status = obj.setdefault("status", {})
+    if isinstance(status, dict):
+        status.setdefault("replicas", 0)
 
 
 def cronjob(obj: Object) -> None:
@@ -323,6 +347,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "batch/jobs": job,
     "batch/cronjobs": cronjob,
     "apps/daemonsets": daemonset,
+    "core/replicationcontrollers": replicationcontroller,
     "apps/statefulsets": statefulset,
     "core/nodes": node,
     "core/namespaces": namespace,

@@ -60,8 +60,10 @@ def _success() -> Object:
 def get_scale(registry: Registry, rt: ResourceType, namespace: str, name: str) -> Object:
     obj = registry.get(rt, namespace, name)
     meta = obj["metadata"]
-    selector = ",".join(f"{k}={v}" for k, v in (
-        (obj.get("spec") or {}).get("selector") or {}).get("matchLabels", {}).items())
+    labels = (obj.get("spec") or {}).get("selector") or {}
+    if rt.kind != "ReplicationController":  # core/v1 selectors are plain maps
+        labels = labels.get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in labels.items())
     return {
         "kind": "Scale", "apiVersion": "autoscaling/v1",
         "metadata": {"name": name, "namespace": namespace, "uid": meta.get("uid"),

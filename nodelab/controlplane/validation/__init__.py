@@ -38,7 +38,11 @@ from nodelab.controlplane.validation.statefulsets import (
     validate_statefulset,
     validate_statefulset_update,
 )
-from nodelab.controlplane.validation.workloads import validate_workload, validate_workload_update
+from nodelab.controlplane.validation.workloads import (
+    validate_replicationcontroller,
+    validate_workload,
+    validate_workload_update,
+)
 
 Object = dict[str, Any]
 
@@ -102,6 +106,8 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
             validate_daemonset(errors, obj)
         else:
             validate_daemonset_update(errors, obj, old)
+    elif storage_key == "core/replicationcontrollers":
+        validate_replicationcontroller(errors, obj, old)
     elif storage_key == "apps/statefulsets":
         if old is None:
             validate_statefulset(errors, obj)

@@ -80,3 +80,32 @@ def validate_workload_update(errors: FieldErrors, new: Object, old: Object, kind
     if (new.get("spec") or {}).get("selector") != (old.get("spec") or {}).get("selector"):
         errors.invalid("spec.selector", (new.get("spec") or {}).get("selector"),
                        "field is immutable")
+
+
+def validate_replicationcontroller(errors: FieldErrors, obj: Object,
+                                   old: Object | None = None) -> None:
+    """core/v1 ReplicationController: a plain-map selector that must match the template."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        errors.required("spec")
+        return
+    errors.non_negative("spec.replicas", spec.get("replicas"))
+    errors.non_negative("spec.minReadySeconds", spec.get("minReadySeconds"))
+    selector = spec.get("selector")
+    template: Object = spec["template"] if isinstance(spec.get("template"), dict) else {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    if not isinstance(selector, dict) or not selector:
+        errors.required("spec.selector")
+    else:
+        errors.labels("spec.selector", selector)
+        if any(labels.get(k) != v for k, v in selector.items()):
+            errors.invalid("spec.template.metadata.labels", labels,
+                           "`selector` does not match template `labels`")
+    if not template:
+        errors.required("spec.template")
+        return
+    pod_spec = template.get("spec")
+    validate_pod_spec(errors, pod_spec, "spec.template.spec")
+    if isinstance(pod_spec, dict) and pod_spec.get("restartPolicy") not in ("Always", None):
+        errors.unsupported("spec.template.spec.restartPolicy", pod_spec.get("restartPolicy"),
+                           ["Always"])

@@ -173,3 +173,21 @@ def test_eviction_follows_toleration_seconds() -> None:
     forever = {"spec": {"tolerations": [{"operator": "Exists"}]}}
     assert eviction_time(forever, [taint]) is None
     assert eviction_time({"spec": {}}, [{**taint, "effect": "NoSchedule"}]) is None
+
+
+def test_a_replication_controller_is_planned_as_a_replicaset_of_core_v1() -> None:
+    plan = plan_replicaset(rs(2), [], kind="ReplicationController", api_version="v1")
+    owner = plan.create[0]["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["apiVersion"]) == ("ReplicationController", "v1")
+    assert len(plan.create) == 2
+
+
+def test_replication_controller_defaults_come_from_the_template() -> None:
+    from nodelab.controlplane.registry.defaults import apply_defaults
+
+    rc: dict[str, Any] = {"metadata": {"name": "old"}, "spec": {"template": {
+        "metadata": {"labels": {"app": "old"}}, "spec": {"containers": [{"name": "c"}]}}}}
+    apply_defaults("core/replicationcontrollers", rc)
+    assert rc["spec"]["selector"] == {"app": "old"} and rc["metadata"]["labels"] == {
+        "app": "old"}
+    assert rc["spec"]["replicas"] == 1
