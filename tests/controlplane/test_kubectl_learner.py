@@ -171,3 +171,24 @@ def test_server_side_apply_after_client_side_apply(cluster: RunningApiServer) ->
     container = owners[("kubectl", "Apply")]["f:spec"]["f:template"]["f:spec"][
         "f:containers"]['k:{"name":"c"}']
     assert container == {".": {}, "f:image": {}, "f:name": {}}
+
+
+def test_debug_node_creates_the_host_pod(cluster: RunningApiServer) -> None:
+    """kubectl debug node/N sends a protobuf Pod with host namespaces and the node's root as a
+    hostPath volume: every field arrives (decoded with upstream's generated messages)."""
+    cluster.kubectl("create", "-f", "-", input=json.dumps(
+        {**NODE, "metadata": {"name": "debugged"}}))
+    out = cluster.kubectl("debug", "node/debugged", "--image=busybox:1.36",
+                          "--profile=legacy")
+    assert "Creating debugging pod node-debugger-debugged-" in out.stdout, out.stderr
+    pods = [p for p in cluster.kubectl_json("get", "pods")["items"]
+            if p["metadata"]["name"].startswith("node-debugger-debugged-")]
+    assert len(pods) == 1
+    spec = pods[0]["spec"]
+    assert spec["nodeName"] == "debugged"
+    assert spec["hostPID"] is True and spec["hostNetwork"] is True and spec["hostIPC"] is True
+    assert any(v["name"] == "host-root" and v["hostPath"]["path"] == "/"
+               for v in spec["volumes"])
+    mounts = spec["containers"][0]["volumeMounts"]
+    assert {"mountPath": "/host", "name": "host-root"} in [
+        {k: m[k] for k in ("mountPath", "name")} for m in mounts]
