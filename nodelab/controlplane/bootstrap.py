@@ -14,7 +14,6 @@ every second (together with namespace finalization).
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry.allocation import KUBERNETES_SERVICE_IP
@@ -22,8 +21,7 @@ from nodelab.controlplane.registry.deletion import finalize_namespaces
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import lookup
 from nodelab.controlplane.storage.store import AlreadyExists, Conflict
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 

@@ -31,9 +31,8 @@ from typing import Any
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from nodelab.kube.objects import Object
 from nodelab.kube.times import format_time
-
-Object = dict[str, Any]
 
 _META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 _PROTO_PACKAGE = "nodelab.kube.proto"

@@ -31,7 +31,6 @@ from typing import Any
 
 KUBERNETES_VERSION = "v1.37.0"
 
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True)

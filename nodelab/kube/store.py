@@ -11,15 +11,15 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-Obj = dict[str, Any]
+from nodelab.kube.objects import Object
 
 
-def object_key(obj: Obj) -> tuple[str, str]:
+def object_key(obj: Object) -> tuple[str, str]:
     metadata = obj.get("metadata") or {}
     return (metadata.get("namespace") or "", metadata.get("name") or "")
 
 
-def _version(obj: Obj | None) -> int:
+def _version(obj: Object | None) -> int:
     """The object's resourceVersion as a number (-1 when absent or opaque)."""
     text = ((obj or {}).get("metadata") or {}).get("resourceVersion") or ""
     return int(text) if str(text).isdigit() else -1
@@ -30,7 +30,7 @@ class Store:
 
     def __init__(self, changed: Callable[[str], None] | None = None) -> None:
         self._lock = threading.Lock()
-        self._objects: dict[str, dict[tuple[str, str], Obj]] = {}
+        self._objects: dict[str, dict[tuple[str, str], Object]] = {}
         self._changed = changed
 
     def handle(self, kind: str, event: str, payload: Any) -> None:
@@ -50,14 +50,14 @@ class Store:
         if self._changed is not None:
             self._changed(kind)
 
-    def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
+    def list(self, kind: str, namespace: str | None = None) -> list[Object]:
         with self._lock:
             items = list(self._objects.get(kind, {}).values())
         if namespace is None:
             return items
         return [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
 
-    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+    def get(self, kind: str, namespace: str, name: str) -> Object | None:
         with self._lock:
             return self._objects.get(kind, {}).get((namespace, name))
 

@@ -27,8 +27,7 @@ from nodelab.controlplane.auth.certificates import user_name
 from nodelab.controlplane.auth.tokens import AUDIENCE, TokenClaims, TokenIssuer
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Store
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 READ_VERBS = ("get", "list", "watch")
 SELF_REVIEWS = ("selfsubjectreviews", "selfsubjectaccessreviews")

@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-Obj = Mapping[str, Any]
+from nodelab.kube.objects import ObjectView
 
 
-def find_condition(status: Obj, kind: str) -> dict[str, Any] | None:
+def find_condition(status: ObjectView, kind: str) -> dict[str, Any] | None:
     for condition in status.get("conditions") or []:
         if condition.get("type") == kind:
             return dict(condition)
     return None
 
 
-def is_true(status: Obj, kind: str) -> bool:
+def is_true(status: ObjectView, kind: str) -> bool:
     condition = find_condition(status, kind)
     return condition is not None and condition.get("status") == "True"
 
@@ -45,7 +45,7 @@ def set_condition(conditions: list[dict[str, Any]], kind: str, status: str, reas
     return True
 
 
-def status_patch(current: Obj, wanted: Obj) -> dict[str, Any] | None:
+def status_patch(current: ObjectView, wanted: ObjectView) -> dict[str, Any] | None:
     """The merge patch from `current` to `wanted` (None when they are equal); objects are
     diffed key by key, since merging `{}` into an object changes nothing."""
     patch: dict[str, Any] = {}

@@ -16,26 +16,26 @@ rollout history|undo` (upstream's pkg/controller/history and the DaemonSet's
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nodelab.controlplane.controllers.deployment_plan import template_hash
 from nodelab.controlplane.controllers.replicaset_plan import owned_by, owner_reference
+from nodelab.kube.objects import ObjectView
 
-Obj = Mapping[str, Any]
 HASH_LABEL = "controller-revision-hash"
 
 
-def revision_data(template: Obj) -> dict[str, Any]:
+def revision_data(template: ObjectView) -> dict[str, Any]:
     return {"spec": {"template": {**copy.deepcopy(dict(template)), "$patch": "replace"}}}
 
 
-def revision_number(revision: Obj) -> int:
+def revision_number(revision: ObjectView) -> int:
     return int(revision.get("revision") or 0)
 
 
-def revision_hash(revision: Obj) -> str:
+def revision_hash(revision: ObjectView) -> str:
     return str(((revision.get("metadata") or {}).get("labels") or {}).get(HASH_LABEL, ""))
 
 
@@ -48,7 +48,7 @@ class HistoryPlan:
     delete: list[str] = field(default_factory=list)
 
 
-def plan_history(owner: Obj, kind: str, revisions: Sequence[Obj],
+def plan_history(owner: ObjectView, kind: str, revisions: Sequence[ObjectView],
                  live_hashes: set[str]) -> HistoryPlan:
     spec = owner.get("spec") or {}
     template = spec.get("template") or {}

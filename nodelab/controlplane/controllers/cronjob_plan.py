@@ -32,9 +32,9 @@ from croniter import croniter
 
 from nodelab.controlplane.controllers.conditions import is_true
 from nodelab.controlplane.controllers.replicaset_plan import owned_by, owner_reference
+from nodelab.kube.objects import ObjectView
 from nodelab.kube.times import format_time, parse_time
 
-Obj = Mapping[str, Any]
 SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 TOO_MANY_MISSED = 100
 
@@ -48,12 +48,12 @@ class CronJobPlan:
     events: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
-def zone(cronjob: Obj, local: dt.tzinfo) -> dt.tzinfo:
+def zone(cronjob: ObjectView, local: dt.tzinfo) -> dt.tzinfo:
     name = (cronjob.get("spec") or {}).get("timeZone")
     return ZoneInfo(name) if name else local
 
 
-def finished(job: Obj) -> str | None:
+def finished(job: ObjectView) -> str | None:
     status = job.get("status") or {}
     for kind in ("Complete", "Failed"):
         if is_true(status, kind):
@@ -78,11 +78,11 @@ def most_recent(schedule: str, earliest: dt.datetime, now: dt.datetime,
     return recent, count
 
 
-def job_name(cronjob: Obj, scheduled: dt.datetime) -> str:
+def job_name(cronjob: ObjectView, scheduled: dt.datetime) -> str:
     return f"{cronjob['metadata']['name']}-{int(scheduled.timestamp()) // 60}"
 
 
-def job_for(cronjob: Obj, scheduled: dt.datetime, tz: dt.tzinfo) -> dict[str, Any]:
+def job_for(cronjob: ObjectView, scheduled: dt.datetime, tz: dt.tzinfo) -> dict[str, Any]:
     template = (cronjob.get("spec") or {}).get("jobTemplate") or {}
     metadata = template.get("metadata") or {}
     annotations = dict(metadata.get("annotations") or {})
@@ -101,14 +101,14 @@ def job_for(cronjob: Obj, scheduled: dt.datetime, tz: dt.tzinfo) -> dict[str, An
     }
 
 
-def reference(job: Obj) -> dict[str, Any]:
+def reference(job: ObjectView) -> dict[str, Any]:
     metadata = job["metadata"]
     return {"kind": "Job", "namespace": metadata["namespace"], "name": metadata["name"],
             "uid": metadata.get("uid"), "apiVersion": "batch/v1",
             "resourceVersion": metadata.get("resourceVersion")}
 
 
-def plan_cronjob(cronjob: Obj, jobs: Sequence[Obj], now: dt.datetime,
+def plan_cronjob(cronjob: ObjectView, jobs: Sequence[ObjectView], now: dt.datetime,
                  local: dt.tzinfo = dt.timezone.utc) -> CronJobPlan:
     spec, old = cronjob.get("spec") or {}, cronjob.get("status") or {}
     plan = CronJobPlan()
@@ -146,8 +146,8 @@ def plan_cronjob(cronjob: Obj, jobs: Sequence[Obj], now: dt.datetime,
     return plan
 
 
-def _schedule(cronjob: Obj, plan: CronJobPlan, active: list[dict[str, Any]],
-              mine: Mapping[Any, Obj], now: dt.datetime, local: dt.tzinfo,
+def _schedule(cronjob: ObjectView, plan: CronJobPlan, active: list[dict[str, Any]],
+              mine: Mapping[Any, ObjectView], now: dt.datetime, local: dt.tzinfo,
               status: dict[str, Any]) -> list[dict[str, Any]]:
     spec = cronjob.get("spec") or {}
     tz = zone(cronjob, local)
@@ -188,7 +188,7 @@ def _schedule(cronjob: Obj, plan: CronJobPlan, active: list[dict[str, Any]],
     return active
 
 
-def _history(spec: Obj, jobs: list[Obj]) -> list[str]:
+def _history(spec: ObjectView, jobs: list[ObjectView]) -> list[str]:
     doomed: list[str] = []
     for kind, key, default in (("Complete", "successfulJobsHistoryLimit", 3),
                                ("Failed", "failedJobsHistoryLimit", 1)):

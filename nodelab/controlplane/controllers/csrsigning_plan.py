@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import datetime
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
@@ -30,9 +29,9 @@ from nodelab.controlplane.auth.certificates import (
     parse_request,
     signer_refusal,
 )
+from nodelab.kube.objects import Object
 from nodelab.kube.times import format_time
 
-Object = dict[str, Any]
 SIGNERS = (KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER)
 
 

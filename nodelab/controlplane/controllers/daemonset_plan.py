@@ -37,8 +37,7 @@ from nodelab.controlplane.controllers.daemonset_pods import (
 )
 from nodelab.controlplane.controllers.endpointslice_plan import pod_ready
 from nodelab.controlplane.controllers.replicaset_plan import owned_by
-
-Obj = Mapping[str, Any]
+from nodelab.kube.objects import ObjectView
 
 
 @dataclass
@@ -55,7 +54,7 @@ def _scaled(value: Any, total: int) -> int:
     return int(value or 0)
 
 
-def surge_and_unavailable(ds: Obj, desired: int) -> tuple[int, int]:
+def surge_and_unavailable(ds: ObjectView, desired: int) -> tuple[int, int]:
     rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
     surge = _scaled(rolling.get("maxSurge", 0), desired)
     unavailable = _scaled(rolling.get("maxUnavailable", 1), desired)
@@ -64,25 +63,26 @@ def surge_and_unavailable(ds: Obj, desired: int) -> tuple[int, int]:
     return surge, unavailable
 
 
-def _created(pod: Obj) -> str:
+def _created(pod: ObjectView) -> str:
     return str((pod.get("metadata") or {}).get("creationTimestamp") or "")
 
 
-def _hash(pod: Obj) -> str:
+def _hash(pod: ObjectView) -> str:
     return str(((pod.get("metadata") or {}).get("labels") or {}).get(HASH_LABEL, ""))
 
 
-def _terminating(pod: Obj) -> bool:
+def _terminating(pod: ObjectView) -> bool:
     return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
 
 
-def plan_daemonset(ds: Obj, nodes: Sequence[Obj], pods: Sequence[Obj], hash_value: str,
+def plan_daemonset(ds: ObjectView, nodes: Sequence[ObjectView], pods: Sequence[ObjectView],
+                   hash_value: str,
                    now: dt.datetime) -> DaemonSetPlan:
     spec = ds.get("spec") or {}
     template_spec = (spec.get("template") or {}).get("spec") or {}
     min_ready = int(spec.get("minReadySeconds") or 0)
     plan = DaemonSetPlan()
-    by_node: dict[str, list[Obj]] = {}
+    by_node: dict[str, list[ObjectView]] = {}
     for pod in pods:
         if not owned_by(pod, ds):
             continue
@@ -99,7 +99,7 @@ def plan_daemonset(ds: Obj, nodes: Sequence[Obj], pods: Sequence[Obj], hash_valu
     surge, unavailable = surge_and_unavailable(ds, desired)
     use_surge = strategy == "RollingUpdate" and surge > 0
 
-    running: dict[str, list[Obj]] = {}
+    running: dict[str, list[ObjectView]] = {}
     for name, (run, keep) in eligible.items():
         here = sorted(by_node.get(name, []), key=_created)
         if run and not here:
@@ -135,9 +135,9 @@ def plan_daemonset(ds: Obj, nodes: Sequence[Obj], pods: Sequence[Obj], hash_valu
     return plan
 
 
-def _roll(plan: DaemonSetPlan, ds: Obj, running: dict[str, list[Obj]], hash_value: str,
-          surge: int, unavailable: int, min_ready: int, now: dt.datetime) -> None:
-    def is_available(pod: Obj) -> bool:
+def _roll(plan: DaemonSetPlan, ds: ObjectView, running: dict[str, list[ObjectView]],
+          hash_value: str, surge: int, unavailable: int, min_ready: int, now: dt.datetime) -> None:
+    def is_available(pod: ObjectView) -> bool:
         return available(pod, min_ready, now)
 
     if surge == 0:
@@ -177,8 +177,8 @@ def _roll(plan: DaemonSetPlan, ds: Obj, running: dict[str, list[Obj]], hash_valu
         plan.create.append(daemon_pod(ds, node, hash_value))
 
 
-def _status(ds: Obj, eligible: Mapping[str, tuple[bool, bool]],
-            by_node: Mapping[str, list[Obj]], hash_value: str, min_ready: int,
+def _status(ds: ObjectView, eligible: Mapping[str, tuple[bool, bool]],
+            by_node: Mapping[str, list[ObjectView]], hash_value: str, min_ready: int,
             now: dt.datetime) -> dict[str, Any]:
     desired = current = misscheduled = ready = availables = updated = 0
     for name, (run, _) in eligible.items():

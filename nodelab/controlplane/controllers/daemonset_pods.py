@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 from nodelab.controlplane.controllers.controllerrevision_plan import HASH_LABEL
@@ -32,9 +31,9 @@ from nodelab.controlplane.scheduler.filters import (
     node_name,
     tolerates,
 )
+from nodelab.kube.objects import ObjectView
 from nodelab.kube.times import parse_time
 
-Obj = Mapping[str, Any]
 GENERATION_LABEL = "pod-template-generation"
 
 
@@ -53,7 +52,7 @@ DAEMON_TOLERATIONS = (
 HOST_NETWORK_TOLERATION = _toleration("network-unavailable", "NoSchedule")
 
 
-def should_run(template_spec: Obj, node: Obj) -> tuple[bool, bool]:
+def should_run(template_spec: ObjectView, node: ObjectView) -> tuple[bool, bool]:
     """(should run a daemon pod, may keep running one) on `node`."""
     pod = {"spec": with_daemon_tolerations(template_spec)}
     info = NodeInfo(node)
@@ -66,12 +65,12 @@ def should_run(template_spec: Obj, node: Obj) -> tuple[bool, bool]:
     return not untolerated, "NoExecute" not in untolerated
 
 
-def _same(a: Obj, b: Obj) -> bool:
+def _same(a: ObjectView, b: ObjectView) -> bool:
     return all((a.get(k) or "") == (b.get(k) or "") for k in ("key", "operator", "value",
                                                                "effect"))
 
 
-def with_daemon_tolerations(spec: Obj) -> dict[str, Any]:
+def with_daemon_tolerations(spec: ObjectView) -> dict[str, Any]:
     result = copy.deepcopy(dict(spec))
     tolerations = list(result.get("tolerations") or [])
     wanted = list(DAEMON_TOLERATIONS)
@@ -84,7 +83,7 @@ def with_daemon_tolerations(spec: Obj) -> dict[str, Any]:
     return result
 
 
-def daemon_pod(ds: Obj, node: str, hash_value: str) -> dict[str, Any]:
+def daemon_pod(ds: ObjectView, node: str, hash_value: str) -> dict[str, Any]:
     template = (ds.get("spec") or {}).get("template") or {}
     metadata = template.get("metadata") or {}
     spec = with_daemon_tolerations(template.get("spec") or {})
@@ -110,7 +109,7 @@ def daemon_pod(ds: Obj, node: str, hash_value: str) -> dict[str, Any]:
     }
 
 
-def target_node(pod: Obj) -> str | None:
+def target_node(pod: ObjectView) -> str | None:
     """The node a daemon pod is for: where it runs, else its metadata.name affinity."""
     spec = pod.get("spec") or {}
     if spec.get("nodeName"):
@@ -125,7 +124,7 @@ def target_node(pod: Obj) -> str | None:
     return None
 
 
-def available(pod: Obj, min_ready_seconds: int, now: dt.datetime) -> bool:
+def available(pod: ObjectView, min_ready_seconds: int, now: dt.datetime) -> bool:
     """Ready for at least minReadySeconds (upstream's podutil.IsPodAvailable)."""
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Ready" and condition.get("status") == "True":

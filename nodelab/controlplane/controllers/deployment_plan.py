@@ -24,19 +24,19 @@ import copy
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nodelab.controlplane.controllers.replicaset_plan import owned_by, owner_reference
+from nodelab.kube.objects import ObjectView
 
-Obj = Mapping[str, Any]
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
 
 
-def template_hash(template: Obj) -> str:
+def template_hash(template: ObjectView) -> str:
     canonical = dict(template)
     metadata = dict(canonical.get("metadata") or {})
     labels = {k: v for k, v in (metadata.get("labels") or {}).items() if k != HASH_LABEL}
@@ -58,7 +58,7 @@ def resolve(value: Any, total: int, round_up: bool) -> int:
     return int(value)
 
 
-def surge_and_unavailable(deployment: Obj) -> tuple[int, int]:
+def surge_and_unavailable(deployment: ObjectView) -> tuple[int, int]:
     spec = deployment.get("spec") or {}
     replicas = int(spec.get("replicas", 1))
     rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
@@ -69,7 +69,7 @@ def surge_and_unavailable(deployment: Obj) -> tuple[int, int]:
     return surge, unavailable
 
 
-def new_replicaset(deployment: Obj, revision: int) -> dict[str, Any]:
+def new_replicaset(deployment: ObjectView, revision: int) -> dict[str, Any]:
     spec = deployment.get("spec") or {}
     template = copy.deepcopy(spec.get("template") or {})
     hash_value = template_hash(template)
@@ -101,7 +101,7 @@ class DeploymentPlan:
     revision: str = ""  # the Deployment's deployment.kubernetes.io/revision
 
 
-def _revision(rs: Obj) -> int:
+def _revision(rs: ObjectView) -> int:
     value = ((rs.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0)
     try:
         return int(value)
@@ -109,15 +109,15 @@ def _revision(rs: Obj) -> int:
         return 0
 
 
-def _replicas(rs: Obj) -> int:
+def _replicas(rs: ObjectView) -> int:
     return int((rs.get("spec") or {}).get("replicas", 0))
 
 
-def _available(rs: Obj) -> int:
+def _available(rs: ObjectView) -> int:
     return int((rs.get("status") or {}).get("availableReplicas") or 0)
 
 
-def plan_deployment(deployment: Obj, replicasets: Sequence[Obj]) -> DeploymentPlan:
+def plan_deployment(deployment: ObjectView, replicasets: Sequence[ObjectView]) -> DeploymentPlan:
     spec = deployment.get("spec") or {}
     replicas = int(spec.get("replicas", 1))
     mine = [rs for rs in replicasets if owned_by(rs, deployment)]
@@ -173,12 +173,13 @@ def plan_deployment(deployment: Obj, replicasets: Sequence[Obj]) -> DeploymentPl
     return plan
 
 
-def deployment_status(deployment: Obj, old: Sequence[Obj], new: Obj) -> dict[str, Any]:
+def deployment_status(deployment: ObjectView, old: Sequence[ObjectView],
+                      new: ObjectView) -> dict[str, Any]:
     spec = deployment.get("spec") or {}
     replicas = int(spec.get("replicas", 1))
     _, unavailable = surge_and_unavailable(deployment)
 
-    def count(rs: Obj, key: str) -> int:
+    def count(rs: ObjectView, key: str) -> int:
         return int((rs.get("status") or {}).get(key) or 0)
 
     every = [*old, new]

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-Obj = Mapping[str, Any]
+from nodelab.kube.objects import ObjectView
 
 MANAGED_BY = "endpointslice-controller.k8s.io"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -28,14 +28,14 @@ def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-def pod_ready(pod: Obj) -> bool:
+def pod_ready(pod: ObjectView) -> bool:
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Ready":
             return bool(condition.get("status") == "True")
     return False
 
 
-def _resolve_port(port: Obj, pod: Obj) -> int | None:
+def _resolve_port(port: ObjectView, pod: ObjectView) -> int | None:
     target = port.get("targetPort", port.get("port"))
     if isinstance(target, int):
         return target
@@ -51,7 +51,7 @@ def _resolve_port(port: Obj, pod: Obj) -> int | None:
     return None
 
 
-def endpoint_for(pod: Obj, publish_not_ready: bool) -> dict[str, Any]:
+def endpoint_for(pod: ObjectView, publish_not_ready: bool) -> dict[str, Any]:
     metadata = pod.get("metadata") or {}
     terminating = bool(metadata.get("deletionTimestamp"))
     serving = pod_ready(pod) or publish_not_ready
@@ -83,12 +83,12 @@ class SliceGroup:
         return port_key(self.ports)
 
 
-def port_key(ports: Sequence[Obj]) -> tuple[tuple[str, int, str], ...]:
+def port_key(ports: Sequence[ObjectView]) -> tuple[tuple[str, int, str], ...]:
     return tuple(sorted((p.get("name") or "", int(p.get("port") or 0), p.get("protocol") or "TCP")
                         for p in ports))
 
 
-def desired_groups(service: Obj, pods: Sequence[Obj]) -> list[SliceGroup]:
+def desired_groups(service: ObjectView, pods: Sequence[ObjectView]) -> list[SliceGroup]:
     spec = service.get("spec") or {}
     selector = spec.get("selector") or {}
     publish = bool(spec.get("publishNotReadyAddresses"))
@@ -122,7 +122,7 @@ def desired_groups(service: Obj, pods: Sequence[Obj]) -> list[SliceGroup]:
     return result
 
 
-def slice_object(service: Obj, group: SliceGroup, name: str | None = None) -> dict[str, Any]:
+def slice_object(service: ObjectView, group: SliceGroup, name: str | None = None) -> dict[str, Any]:
     metadata = service["metadata"]
     labels = {SERVICE_NAME_LABEL: metadata["name"], MANAGED_BY_LABEL: MANAGED_BY}
     if (service.get("spec") or {}).get("clusterIP") == "None":
@@ -160,7 +160,8 @@ class SlicePlan:
         return not (self.create or self.update or self.delete)
 
 
-def reconcile(service: Obj, pods: Sequence[Obj], existing: Sequence[Obj]) -> SlicePlan:
+def reconcile(service: ObjectView, pods: Sequence[ObjectView],
+              existing: Sequence[ObjectView]) -> SlicePlan:
     plan = SlicePlan()
     if not (service.get("spec") or {}).get("selector"):
         return plan  # a Service without a selector: its slices are the user's

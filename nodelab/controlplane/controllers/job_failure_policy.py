@@ -13,11 +13,9 @@ type and status, e.g. `DisruptionTarget`). No rule matching counts the failure a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-Obj = Mapping[str, Any]
+from nodelab.kube.objects import ObjectView
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,7 @@ class Match:
     message: str
 
 
-def _exit_code_match(rule: Obj, pod: Obj) -> tuple[str, int] | None:
+def _exit_code_match(rule: ObjectView, pod: ObjectView) -> tuple[str, int] | None:
     requirement = rule.get("onExitCodes") or {}
     operator = requirement.get("operator")
     values = set(requirement.get("values") or [])
@@ -45,7 +43,7 @@ def _exit_code_match(rule: Obj, pod: Obj) -> tuple[str, int] | None:
     return None
 
 
-def _condition_match(rule: Obj, pod: Obj) -> str | None:
+def _condition_match(rule: ObjectView, pod: ObjectView) -> str | None:
     conditions = (pod.get("status") or {}).get("conditions") or []
     for pattern in rule.get("onPodConditions") or []:
         wanted = pattern.get("status") or "True"
@@ -56,7 +54,7 @@ def _condition_match(rule: Obj, pod: Obj) -> str | None:
     return None
 
 
-def match_failure_policy(policy: Obj | None, pod: Obj) -> Match | None:
+def match_failure_policy(policy: ObjectView | None, pod: ObjectView) -> Match | None:
     if not policy:
         return None
     metadata = pod.get("metadata") or {}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +42,9 @@ from nodelab.controlplane.controllers.job_pods import (
     pod_for_job,
 )
 from nodelab.controlplane.controllers.replicaset_plan import deletion_rank
+from nodelab.kube.objects import ObjectView
 from nodelab.kube.times import format_time, parse_time
 
-Obj = Mapping[str, Any]
 BURST = 500
 FINISHED = ("Succeeded", "Failed")
 BACKOFF_MESSAGE = "Job has reached the specified backoff limit"
@@ -62,29 +62,29 @@ class JobPlan:
     events: list[tuple[str, str, str]] = field(default_factory=list)  # type, reason, message
 
 
-def _name(pod: Obj) -> str:
+def _name(pod: ObjectView) -> str:
     return str(pod["metadata"]["name"])
 
 
-def _uid(pod: Obj) -> str:
+def _uid(pod: ObjectView) -> str:
     return str(pod["metadata"].get("uid"))
 
 
-def _phase(pod: Obj) -> str:
+def _phase(pod: ObjectView) -> str:
     return str((pod.get("status") or {}).get("phase") or "")
 
 
-def _deleting(pod: Obj) -> bool:
+def _deleting(pod: ObjectView) -> bool:
     return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
 
 
-def _restarts(pod: Obj) -> int:
+def _restarts(pod: ObjectView) -> int:
     status = pod.get("status") or {}
     return sum(int(c.get("restartCount") or 0) for c in (status.get(
         "initContainerStatuses") or []) + (status.get("containerStatuses") or []))
 
 
-def plan_job(job: Obj, pods: Sequence[Obj], now: dt.datetime) -> JobPlan:
+def plan_job(job: ObjectView, pods: Sequence[ObjectView], now: dt.datetime) -> JobPlan:
     spec, old = job.get("spec") or {}, job.get("status") or {}
     stamp = format_time(now)
     plan = JobPlan()
@@ -115,7 +115,7 @@ def plan_job(job: Obj, pods: Sequence[Obj], now: dt.datetime) -> JobPlan:
         spec.get("podFailurePolicy"))
     policy = spec.get("podFailurePolicy")
 
-    def failed(pod: Obj) -> bool:
+    def failed(pod: ObjectView) -> bool:
         if _phase(pod) == "Failed":
             return True
         return not only_failed and _deleting(pod) and _phase(pod) != "Succeeded"
@@ -223,9 +223,10 @@ def plan_job(job: Obj, pods: Sequence[Obj], now: dt.datetime) -> JobPlan:
     return plan
 
 
-def _manage(job: Obj, plan: JobPlan, active: list[Obj], succeeded: int,
-            succeeded_indexes: set[int], succeeded_pods: list[Obj], failed_pods: list[Obj],
-            waiting_for: list[Obj], now: dt.datetime) -> list[Obj]:
+def _manage(job: ObjectView, plan: JobPlan, active: list[ObjectView], succeeded: int,
+            succeeded_indexes: set[int], succeeded_pods: list[ObjectView],
+            failed_pods: list[ObjectView],
+            waiting_for: list[ObjectView], now: dt.datetime) -> list[ObjectView]:
     """Create or delete pods toward the wanted number of active ones; the active pods left."""
     spec = job.get("spec") or {}
     parallelism = int(spec.get("parallelism", 1))
@@ -255,12 +256,12 @@ def _manage(job: Obj, plan: JobPlan, active: list[Obj], succeeded: int,
     return keep
 
 
-def _index_duplicates(active: list[Obj], completions: int,
-                      succeeded: set[int]) -> tuple[list[Obj], list[Obj]]:
+def _index_duplicates(active: list[ObjectView], completions: int,
+                      succeeded: set[int]) -> tuple[list[ObjectView], list[ObjectView]]:
     """Active pods to keep (one per open index) and the extras (duplicates, out of range,
     indexes that already succeeded)."""
-    keep: dict[int, Obj] = {}
-    extra: list[Obj] = []
+    keep: dict[int, ObjectView] = {}
+    extra: list[ObjectView] = []
     for pod in sorted(active, key=deletion_rank, reverse=True):
         index = completion_index(pod)
         if index is None or index >= completions or index in succeeded or index in keep:
@@ -270,7 +271,7 @@ def _index_duplicates(active: list[Obj], completions: int,
     return list(keep.values()), extra
 
 
-def _past_backoff_on_failure(spec: Obj, active: list[Obj]) -> bool:
+def _past_backoff_on_failure(spec: ObjectView, active: list[ObjectView]) -> bool:
     template = (spec.get("template") or {}).get("spec") or {}
     if template.get("restartPolicy") != "OnFailure":
         return False
@@ -279,7 +280,7 @@ def _past_backoff_on_failure(spec: Obj, active: list[Obj]) -> bool:
     return restarts > 0 if limit == 0 else restarts >= limit
 
 
-def _past_deadline(spec: Obj, start: dt.datetime | None, now: dt.datetime,
+def _past_deadline(spec: ObjectView, start: dt.datetime | None, now: dt.datetime,
                    suspended: bool) -> bool:
     seconds = spec.get("activeDeadlineSeconds")
     if seconds is None or start is None or suspended:
@@ -288,7 +289,7 @@ def _past_deadline(spec: Obj, start: dt.datetime | None, now: dt.datetime,
 
 
 def _finish_status(status: dict[str, Any], uncounted: dict[str, list[str]],
-                   mine: list[Obj]) -> dict[str, Any]:
+                   mine: list[ObjectView]) -> dict[str, Any]:
     status["active"] = 0
     status["ready"] = 0
     status["terminating"] = sum(1 for p in mine if _deleting(p) and _phase(p) not in FINISHED)

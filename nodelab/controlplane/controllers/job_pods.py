@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from nodelab.controlplane.controllers.replicaset_plan import owned_by, owner_reference
+from nodelab.kube.objects import ObjectView
 from nodelab.kube.times import parse_time
-
-Obj = Mapping[str, Any]
 
 FINALIZER = "batch.kubernetes.io/job-tracking"
 INDEX_KEY = "batch.kubernetes.io/job-completion-index"
@@ -36,26 +35,26 @@ DEFAULT_BACKOFF = dt.timedelta(seconds=10)
 MAX_BACKOFF = dt.timedelta(minutes=10)
 
 
-def is_indexed(job: Obj) -> bool:
+def is_indexed(job: ObjectView) -> bool:
     return (job.get("spec") or {}).get("completionMode") == "Indexed"
 
 
-def completion_index(pod: Obj) -> int | None:
+def completion_index(pod: ObjectView) -> int | None:
     text = ((pod.get("metadata") or {}).get("annotations") or {}).get(INDEX_KEY)
     if text is None or not str(text).isdigit():
         return None
     return int(text)
 
 
-def has_finalizer(pod: Obj) -> bool:
+def has_finalizer(pod: ObjectView) -> bool:
     return FINALIZER in ((pod.get("metadata") or {}).get("finalizers") or [])
 
 
-def job_pods(job: Obj, pods: Sequence[Obj]) -> list[Obj]:
+def job_pods(job: ObjectView, pods: Sequence[ObjectView]) -> list[ObjectView]:
     return [p for p in pods if owned_by(p, job)]
 
 
-def pod_for_job(job: Obj, index: int | None) -> dict[str, Any]:
+def pod_for_job(job: ObjectView, index: int | None) -> dict[str, Any]:
     template = copy.deepcopy((job.get("spec") or {}).get("template") or {})
     metadata = template.get("metadata") or {}
     spec: dict[str, Any] = template.get("spec") or {}
@@ -89,7 +88,7 @@ def pod_for_job(job: Obj, index: int | None) -> dict[str, Any]:
     }
 
 
-def finish_time(pod: Obj) -> dt.datetime:
+def finish_time(pod: ObjectView) -> dt.datetime:
     status, metadata = pod.get("status") or {}, pod.get("metadata") or {}
     finished: list[dt.datetime] = []
     statuses = status.get("containerStatuses") or []
@@ -115,7 +114,8 @@ def finish_time(pod: Obj) -> dt.datetime:
         tzinfo=dt.timezone.utc)
 
 
-def backoff_remaining(succeeded: Sequence[Obj], failed: Sequence[Obj], now: dt.datetime,
+def backoff_remaining(succeeded: Sequence[ObjectView], failed: Sequence[ObjectView],
+                      now: dt.datetime,
                       base: dt.timedelta = DEFAULT_BACKOFF,
                       cap: dt.timedelta = MAX_BACKOFF) -> dt.timedelta:
     """How long new pods must still wait, given the Job's finished pods."""

@@ -13,14 +13,13 @@ and the taint-based eviction of pods (the node lifecycle controller's plan).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from nodelab.controlplane.scheduler.filters import tolerates
+from nodelab.kube.objects import ObjectView
 from nodelab.kube.times import format_time as format_time
 from nodelab.kube.times import parse_time as parse_time
-
-Obj = Mapping[str, Any]
 
 NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"
@@ -28,7 +27,7 @@ GRACE_PERIOD = dt.timedelta(seconds=50)
 CONDITION_TYPES = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 
 
-def last_heartbeat(node: Obj, lease: Obj | None) -> dt.datetime | None:
+def last_heartbeat(node: ObjectView, lease: ObjectView | None) -> dt.datetime | None:
     times = []
     if lease:
         renewed = parse_time((lease.get("spec") or {}).get("renewTime"))
@@ -42,14 +41,14 @@ def last_heartbeat(node: Obj, lease: Obj | None) -> dt.datetime | None:
     return max(times) if times else None
 
 
-def ready_status(node: Obj) -> str:
+def ready_status(node: ObjectView) -> str:
     for condition in (node.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Ready":
             return str(condition.get("status") or "Unknown")
     return "Unknown"
 
 
-def unknown_conditions_patch(node: Obj, lease: Obj | None, now: dt.datetime,
+def unknown_conditions_patch(node: ObjectView, lease: ObjectView | None, now: dt.datetime,
                              grace: dt.timedelta = GRACE_PERIOD) -> list[dict[str, Any]] | None:
     """The conditions to post when the kubelet went silent, or None while it is healthy."""
     heartbeat = last_heartbeat(node, lease)
@@ -74,7 +73,7 @@ def unknown_conditions_patch(node: Obj, lease: Obj | None, now: dt.datetime,
     return list(by_type.values())
 
 
-def desired_taints(node: Obj, now: dt.datetime) -> list[dict[str, Any]]:
+def desired_taints(node: ObjectView, now: dt.datetime) -> list[dict[str, Any]]:
     """The node's taints with the lifecycle ones made to match its Ready status."""
     current = list((node.get("spec") or {}).get("taints") or [])
     ours = {NOT_READY, UNREACHABLE}
@@ -94,7 +93,7 @@ def desired_taints(node: Obj, now: dt.datetime) -> list[dict[str, Any]]:
     return kept + wanted
 
 
-def eviction_time(pod: Obj, taints: Sequence[Obj]) -> dt.datetime | None:
+def eviction_time(pod: ObjectView, taints: Sequence[ObjectView]) -> dt.datetime | None:
     """When a pod must leave its node because of NoExecute taints (None: it may stay)."""
     tolerations = (pod.get("spec") or {}).get("tolerations") or []
     deadline: dt.datetime | None = None

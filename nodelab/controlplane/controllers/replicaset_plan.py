@@ -10,33 +10,32 @@ recently ready first, the most restarted first, the newest first.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nodelab.controlplane.controllers.endpointslice_plan import pod_ready
+from nodelab.kube.objects import ObjectView
 
-Obj = Mapping[str, Any]
 
-
-def owned_by(pod: Obj, owner: Obj) -> bool:
+def owned_by(pod: ObjectView, owner: ObjectView) -> bool:
     uid = (owner.get("metadata") or {}).get("uid")
     return any(ref.get("controller") and ref.get("uid") == uid
                for ref in (pod.get("metadata") or {}).get("ownerReferences") or [])
 
 
-def active(pod: Obj) -> bool:
+def active(pod: ObjectView) -> bool:
     return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed") and not (
         pod.get("metadata") or {}).get("deletionTimestamp")
 
 
-def owner_reference(owner: Obj, kind: str, api_version: str) -> dict[str, Any]:
+def owner_reference(owner: ObjectView, kind: str, api_version: str) -> dict[str, Any]:
     metadata = owner["metadata"]
     return {"apiVersion": api_version, "kind": kind, "name": metadata["name"],
             "uid": metadata["uid"], "controller": True, "blockOwnerDeletion": True}
 
 
-def pod_from_template(rs: Obj, kind: str = "ReplicaSet",
+def pod_from_template(rs: ObjectView, kind: str = "ReplicaSet",
                       api_version: str = "apps/v1") -> dict[str, Any]:
     template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
     metadata = template.get("metadata") or {}
@@ -55,12 +54,12 @@ def pod_from_template(rs: Obj, kind: str = "ReplicaSet",
     }
 
 
-def _restarts(pod: Obj) -> int:
+def _restarts(pod: ObjectView) -> int:
     return sum(int(s.get("restartCount") or 0)
                for s in (pod.get("status") or {}).get("containerStatuses") or [])
 
 
-def deletion_rank(pod: Obj) -> tuple[Any, ...]:
+def deletion_rank(pod: ObjectView) -> tuple[Any, ...]:
     """Smaller sorts first = deleted first (upstream's ActivePods ordering)."""
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
     phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get(status.get("phase") or "", 0)
@@ -85,8 +84,8 @@ class ReplicaSetPlan:
     status: dict[str, Any] = field(default_factory=dict)
 
 
-def plan_replicaset(rs: Obj, pods: Sequence[Obj], burst: int = 500, kind: str = "ReplicaSet",
-                    api_version: str = "apps/v1") -> ReplicaSetPlan:
+def plan_replicaset(rs: ObjectView, pods: Sequence[ObjectView], burst: int = 500,
+                    kind: str = "ReplicaSet", api_version: str = "apps/v1") -> ReplicaSetPlan:
     """Also a ReplicationController's plan (core/v1, same rules), given its kind."""
     spec = rs.get("spec") or {}
     wanted = int(spec.get("replicas", 1))

@@ -30,8 +30,8 @@ from nodelab.controlplane.controllers.controllerrevision_plan import HASH_LABEL
 from nodelab.controlplane.controllers.daemonset_pods import available
 from nodelab.controlplane.controllers.endpointslice_plan import pod_ready
 from nodelab.controlplane.controllers.replicaset_plan import owned_by, owner_reference
+from nodelab.kube.objects import ObjectView
 
-Obj = Mapping[str, Any]
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 
@@ -43,14 +43,15 @@ class StatefulSetPlan:
     status: dict[str, Any] = field(default_factory=dict)
 
 
-def ordinal(sts: Obj, pod: Obj) -> int | None:
+def ordinal(sts: ObjectView, pod: ObjectView) -> int | None:
     prefix = f"{sts['metadata']['name']}-"
     name = str((pod.get("metadata") or {}).get("name") or "")
     rest = name[len(prefix):] if name.startswith(prefix) else ""
     return int(rest) if rest.isdigit() and str(int(rest)) == rest else None
 
 
-def stateful_pod(sts: Obj, template: Obj, number: int, revision: str) -> dict[str, Any]:
+def stateful_pod(sts: ObjectView, template: ObjectView, number: int, revision: str) -> dict[str,
+                 Any]:
     template = copy.deepcopy(dict(template))
     metadata = template.get("metadata") or {}
     spec: dict[str, Any] = template.get("spec") or {}
@@ -71,21 +72,21 @@ def stateful_pod(sts: Obj, template: Obj, number: int, revision: str) -> dict[st
     }
 
 
-def _revision(pod: Obj) -> str:
+def _revision(pod: ObjectView) -> str:
     return str(((pod.get("metadata") or {}).get("labels") or {}).get(HASH_LABEL, ""))
 
 
-def _terminating(pod: Obj) -> bool:
+def _terminating(pod: ObjectView) -> bool:
     return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
 
 
-def _healthy(pod: Obj) -> bool:
+def _healthy(pod: ObjectView) -> bool:
     return (not _terminating(pod) and (pod.get("status") or {}).get("phase") == "Running"
             and pod_ready(pod))
 
 
-def plan_statefulset(sts: Obj, pods: Sequence[Obj], update_revision: str,
-                     current_revision: str, current_template: Obj,
+def plan_statefulset(sts: ObjectView, pods: Sequence[ObjectView], update_revision: str,
+                     current_revision: str, current_template: ObjectView,
                      now: dt.datetime) -> StatefulSetPlan:
     spec = sts.get("spec") or {}
     replicas = int(spec.get("replicas", 1))
@@ -94,7 +95,7 @@ def plan_statefulset(sts: Obj, pods: Sequence[Obj], update_revision: str,
     strategy = spec.get("updateStrategy") or {}
     rolling = strategy.get("type", "RollingUpdate") == "RollingUpdate"
     partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
-    by_ordinal: dict[int, Obj] = {}
+    by_ordinal: dict[int, ObjectView] = {}
     for candidate in pods:
         number = ordinal(sts, candidate)
         if owned_by(candidate, sts) and number is not None:
@@ -151,8 +152,8 @@ def plan_statefulset(sts: Obj, pods: Sequence[Obj], update_revision: str,
     return plan
 
 
-def _status(sts: Obj, by_ordinal: Mapping[int, Obj], wanted: range, update_revision: str,
-            current_revision: str, now: dt.datetime) -> dict[str, Any]:
+def _status(sts: ObjectView, by_ordinal: Mapping[int, ObjectView], wanted: range,
+            update_revision: str, current_revision: str, now: dt.datetime) -> dict[str, Any]:
     spec = sts.get("spec") or {}
     min_ready = int(spec.get("minReadySeconds") or 0)
     alive = [p for p in by_ordinal.values() if not _terminating(p)]

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import platform
-from typing import Any
 
 from nodelab.controlplane.resources import GROUPS, RESOURCES, ResourceType
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 KUBERNETES_VERSION = "v1.37.0"
 _STATUS_VERBS = ["get", "patch", "update"]

@@ -12,7 +12,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
 import yaml
 
@@ -33,8 +32,8 @@ from nodelab.controlplane.http.messages import Request, Response
 from nodelab.controlplane.registry import deletion, managedfields, rest, reviews, subresources
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 log = logging.getLogger("nodelab.controlplane")
 
 

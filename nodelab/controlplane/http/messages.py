@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from nodelab.controlplane.auth.access import Identity
 from nodelab.controlplane.http.kubelet_connection import Tunnel
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 
 @dataclass

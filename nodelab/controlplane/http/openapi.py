@@ -20,8 +20,7 @@ from typing import Any
 from nodelab.controlplane.http import openapi_proto
 from nodelab.controlplane.resources import RESOURCES, ResourceType
 from nodelab.kube import schema
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 
 def _convert(value: Any, ref_prefix: str) -> Any:

@@ -17,8 +17,7 @@ from typing import Any
 import yaml
 
 from nodelab.controlplane.http import openapiv2_pb2 as pb
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 # what clients ask for (either form), and what kube-openapi answers (Go's mime parser refuses "@")
 ACCEPTED = ("application/com.github.proto-openapi.spec.v2@v1.0+protobuf",

@@ -13,14 +13,12 @@ JSON object the same request would have carried:
 
 from __future__ import annotations
 
-from typing import Any
-
 from google.protobuf.message import DecodeError, Message
 
 from nodelab.controlplane import errors
 from nodelab.kube import protojson
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 MAGIC = b"k8s\x00"
 
 

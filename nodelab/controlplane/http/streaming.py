@@ -23,17 +23,17 @@ from __future__ import annotations
 
 import http.client
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.http.kubelet_connection import KubeletClient, Tunnel
 from nodelab.controlplane.http.messages import Response
+from nodelab.kube.objects import Object
 
 if TYPE_CHECKING:
     from nodelab.controlplane.registry.rest import Registry
 
-Object = dict[str, Any]
 
 DEFAULT_KUBELET_PORT = 10250
 LOG_PARAMS = ("follow", "previous", "sinceSeconds", "sinceTime", "timestamps", "tailLines",

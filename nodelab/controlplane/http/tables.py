@@ -11,9 +11,9 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from nodelab.kube.objects import Object
 from nodelab.kube.times import format_time, parse_time
 
-Object = dict[str, Any]
 Column = tuple[str, str, int]  # name, type, priority
 
 

@@ -20,15 +20,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.registry import rest
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import Event, Gone, Store
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 BOOKMARK_INTERVAL = 5.0
 MAX_TIMEOUT = 1800.0

@@ -17,12 +17,10 @@ import ipaddress
 import json
 import random
 from collections.abc import Iterable
-from typing import Any
 
 from nodelab.controlplane.errors import Cause
 from nodelab.kube.addresses import VALID_IP, parse_ip
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/16")
 KUBERNETES_SERVICE_IP = "10.96.0.1"

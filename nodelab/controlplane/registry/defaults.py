@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
 
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 
 def _image_pull_policy(image: str) -> str:

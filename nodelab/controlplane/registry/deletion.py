@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.registry.rest import Registry, to_wire
@@ -25,8 +24,7 @@ from nodelab.controlplane.resources import RESOURCES, ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import Conflict, NotFound
 from nodelab.kube import times
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 
 def _grace(rt: ResourceType, obj: Object, options: Object) -> int | None:

@@ -7,9 +7,7 @@ Upstream stores one Event and serves it in both groups; the field names differ
 
 from __future__ import annotations
 
-from typing import Any
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 # events.k8s.io/v1 field -> core/v1 field
 _RENAMES = {

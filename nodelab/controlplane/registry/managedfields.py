@@ -21,8 +21,6 @@ object by an update is removed from every manager's set.
 
 from __future__ import annotations
 
-from typing import Any
-
 from nodelab.controlplane.registry.fieldpaths import (
     MISSING,
     Path,
@@ -32,9 +30,8 @@ from nodelab.controlplane.registry.fieldpaths import (
     value_at,
 )
 from nodelab.kube import times
+from nodelab.kube.objects import Object
 from nodelab.kube.schema import Node
-
-Object = dict[str, Any]
 
 _SERVER_METADATA = {"uid", "resourceVersion", "generation", "creationTimestamp",
                     "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields",

@@ -14,9 +14,8 @@ import string
 import uuid
 from typing import Any
 
+from nodelab.kube.objects import Object
 from nodelab.kube.times import now
-
-Object = dict[str, Any]
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's utilrand alphabet (no vowels)
 

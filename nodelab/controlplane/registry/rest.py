@@ -43,11 +43,11 @@ from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import AlreadyExists, Conflict, NotFound, Store
 from nodelab.controlplane.validation import validate
+from nodelab.kube.objects import Object
 
 if TYPE_CHECKING:
     from nodelab.controlplane.auth.access import Identity
 
-Object = dict[str, Any]
 
 PATCH_TYPES = {
     "application/json-patch+json": "json",

@@ -9,15 +9,12 @@ NodeRestriction lets it do.
 
 from __future__ import annotations
 
-from typing import Any
-
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth.access import Identity, authorize
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store
+from nodelab.kube.objects import Object
 from nodelab.kube.times import now
-
-Object = dict[str, Any]
 
 
 def self_subject_review(identity: Identity) -> Object:

@@ -21,9 +21,8 @@ import yaml
 from nodelab.controlplane import errors
 from nodelab.controlplane.registry import fieldpaths, managedfields, strategicpatch
 from nodelab.controlplane.registry.fieldpaths import Path
+from nodelab.kube.objects import Object
 from nodelab.kube.schema import Node
-
-Object = dict[str, Any]
 
 
 def document(raw: bytes) -> Any:

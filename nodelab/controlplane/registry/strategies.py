@@ -11,18 +11,18 @@ else (as upstream's status strategies); a service keeps its allocated cluster IP
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.registry import allocation, defaults
 from nodelab.controlplane.registry.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType
 from nodelab.kube import times
+from nodelab.kube.objects import Object
 
 if TYPE_CHECKING:
     from nodelab.controlplane.auth.access import Identity
 
-Object = dict[str, Any]
 
 SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"

@@ -17,8 +17,7 @@ from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Conflict
 from nodelab.kube import schema, times
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 
 def bind(registry: Registry, rt: ResourceType, namespace: str, name: str, body: Object) -> Object:

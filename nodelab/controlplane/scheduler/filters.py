@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from nodelab.controlplane.scheduler.resources import (
     node_allocatable,
     pod_requests,
     requested_on,
 )
-
-Obj = Mapping[str, Any]
+from nodelab.kube.objects import ObjectView
 
 ERR_NODE_NAME = "node(s) didn't match the requested node name"
 ERR_UNSCHEDULABLE = "node(s) were unschedulable"
@@ -32,23 +30,23 @@ UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoS
 class NodeInfo:
     """A candidate node and the pods already bound to it."""
 
-    node: Obj
-    pods: Sequence[Obj] = field(default_factory=list)
+    node: ObjectView
+    pods: Sequence[ObjectView] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return str(self.node["metadata"]["name"])
 
 
-Filter = Callable[[Obj, NodeInfo], list[str]]
+Filter = Callable[[ObjectView, NodeInfo], list[str]]
 
 
-def node_name(pod: Obj, info: NodeInfo) -> list[str]:
+def node_name(pod: ObjectView, info: NodeInfo) -> list[str]:
     wanted = (pod.get("spec") or {}).get("nodeName")
     return [ERR_NODE_NAME] if wanted and wanted != info.name else []
 
 
-def tolerates(tolerations: Sequence[Obj], taint: Obj) -> bool:
+def tolerates(tolerations: Sequence[ObjectView], taint: ObjectView) -> bool:
     for toleration in tolerations:
         effect = toleration.get("effect")
         if effect and effect != taint.get("effect"):
@@ -65,14 +63,14 @@ def tolerates(tolerations: Sequence[Obj], taint: Obj) -> bool:
     return False
 
 
-def node_unschedulable(pod: Obj, info: NodeInfo) -> list[str]:
+def node_unschedulable(pod: ObjectView, info: NodeInfo) -> list[str]:
     if not (info.node.get("spec") or {}).get("unschedulable"):
         return []
     tolerations = (pod.get("spec") or {}).get("tolerations") or []
     return [] if tolerates(tolerations, UNSCHEDULABLE_TAINT) else [ERR_UNSCHEDULABLE]
 
 
-def taint_toleration(pod: Obj, info: NodeInfo) -> list[str]:
+def taint_toleration(pod: ObjectView, info: NodeInfo) -> list[str]:
     tolerations = (pod.get("spec") or {}).get("tolerations") or []
     for taint in (info.node.get("spec") or {}).get("taints") or []:
         if taint.get("effect") not in ("NoSchedule", "NoExecute"):
@@ -83,7 +81,7 @@ def taint_toleration(pod: Obj, info: NodeInfo) -> list[str]:
     return []
 
 
-def _expression_matches(expression: Obj, labels: Mapping[str, str]) -> bool:
+def _expression_matches(expression: ObjectView, labels: Mapping[str, str]) -> bool:
     key, operator = expression.get("key", ""), expression.get("operator", "")
     values = list(expression.get("values") or [])
     present = key in labels
@@ -104,7 +102,7 @@ def _expression_matches(expression: Obj, labels: Mapping[str, str]) -> bool:
     return False
 
 
-def _term_matches(term: Obj, labels: Mapping[str, str], name: str) -> bool:
+def _term_matches(term: ObjectView, labels: Mapping[str, str], name: str) -> bool:
     expressions = term.get("matchExpressions") or []
     fields = term.get("matchFields") or []
     if not expressions and not fields:
@@ -114,7 +112,7 @@ def _term_matches(term: Obj, labels: Mapping[str, str], name: str) -> bool:
     )
 
 
-def node_affinity(pod: Obj, info: NodeInfo) -> list[str]:
+def node_affinity(pod: ObjectView, info: NodeInfo) -> list[str]:
     spec = pod.get("spec") or {}
     labels = (info.node.get("metadata") or {}).get("labels") or {}
     for key, value in (spec.get("nodeSelector") or {}).items():
@@ -130,7 +128,7 @@ def node_affinity(pod: Obj, info: NodeInfo) -> list[str]:
     return []
 
 
-def node_resources_fit(pod: Obj, info: NodeInfo) -> list[str]:
+def node_resources_fit(pod: ObjectView, info: NodeInfo) -> list[str]:
     allocatable, max_pods = node_allocatable(info.node)
     reasons = []
     if len(info.pods) + 1 > max_pods:
@@ -147,7 +145,7 @@ def node_resources_fit(pod: Obj, info: NodeInfo) -> list[str]:
     return reasons
 
 
-def _host_ports(pod: Obj) -> set[tuple[str, str, int]]:
+def _host_ports(pod: ObjectView) -> set[tuple[str, str, int]]:
     ports = set()
     for container in (pod.get("spec") or {}).get("containers") or []:
         for port in container.get("ports") or []:
@@ -157,7 +155,7 @@ def _host_ports(pod: Obj) -> set[tuple[str, str, int]]:
     return ports
 
 
-def node_ports(pod: Obj, info: NodeInfo) -> list[str]:
+def node_ports(pod: ObjectView, info: NodeInfo) -> list[str]:
     wanted = _host_ports(pod)
     if not wanted:
         return []

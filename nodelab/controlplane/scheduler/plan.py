@@ -11,12 +11,10 @@ import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from nodelab.controlplane.scheduler.filters import FILTERS, NodeInfo
 from nodelab.controlplane.scheduler.scoring import SCORERS
-
-Obj = Mapping[str, Any]
+from nodelab.kube.objects import ObjectView
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,7 @@ class Decision:
     rejected: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # node -> reasons
 
 
-def filter_node(pod: Obj, info: NodeInfo) -> tuple[str, ...]:
+def filter_node(pod: ObjectView, info: NodeInfo) -> tuple[str, ...]:
     for _name, plugin in FILTERS:
         reasons = plugin(pod, info)
         if reasons:
@@ -46,7 +44,8 @@ def unschedulable_message(total: int, rejected: Mapping[str, Sequence[str]]) -> 
     return f"0/{total} nodes are available: {', '.join(parts)}."
 
 
-def schedule(pod: Obj, nodes: Sequence[NodeInfo], rng: random.Random | None = None) -> Decision:
+def schedule(pod: ObjectView, nodes: Sequence[NodeInfo],
+             rng: random.Random | None = None) -> Decision:
     rejected: dict[str, tuple[str, ...]] = {}
     feasible: list[NodeInfo] = []
     for info in nodes:

@@ -12,9 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nodelab.kube.objects import ObjectView
 from nodelab.kube.quantities import quantity_value
-
-Obj = Mapping[str, Any]
 
 DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
@@ -59,14 +58,14 @@ class Resources:
         return result
 
 
-def _requests(container: Obj, non_zero: bool) -> Resources:
+def _requests(container: ObjectView, non_zero: bool) -> Resources:
     resources = container.get("resources") or {}
     requests = dict(resources.get("limits") or {})  # limits default the requests
     requests.update(resources.get("requests") or {})
     return Resources.from_list(requests, non_zero=non_zero)
 
 
-def pod_requests(pod: Obj, *, non_zero: bool = False) -> Resources:
+def pod_requests(pod: ObjectView, *, non_zero: bool = False) -> Resources:
     spec = pod.get("spec") or {}
     total = Resources()
     for container in spec.get("containers") or []:
@@ -86,7 +85,7 @@ def pod_requests(pod: Obj, *, non_zero: bool = False) -> Resources:
     return total
 
 
-def node_allocatable(node: Obj) -> tuple[Resources, int]:
+def node_allocatable(node: ObjectView) -> tuple[Resources, int]:
     """A node's allocatable resources and its pod limit."""
     allocatable = (node.get("status") or {}).get("allocatable") or {}
     pods = int(quantity_value(allocatable.get("pods", "110")))
@@ -94,7 +93,7 @@ def node_allocatable(node: Obj) -> tuple[Resources, int]:
     return Resources.from_list(rest), pods
 
 
-def requested_on(pods: Iterable[Obj], *, non_zero: bool = False) -> Resources:
+def requested_on(pods: Iterable[ObjectView], *, non_zero: bool = False) -> Resources:
     total = Resources()
     for pod in pods:
         total.add(pod_requests(pod, non_zero=non_zero))

@@ -9,24 +9,22 @@ non-zero defaults for containers without requests; each gives 0..100.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
 
 from nodelab.controlplane.scheduler.filters import NodeInfo
 from nodelab.controlplane.scheduler.resources import node_allocatable, pod_requests, requested_on
+from nodelab.kube.objects import ObjectView
 
-Obj = Mapping[str, Any]
 MAX_SCORE = 100
 
 
-def _fractions(pod: Obj, info: NodeInfo) -> list[tuple[int, int]]:
+def _fractions(pod: ObjectView, info: NodeInfo) -> list[tuple[int, int]]:
     allocatable, _ = node_allocatable(info.node)
     used = requested_on(info.pods, non_zero=True)
     used.add(pod_requests(pod, non_zero=True))
     return [(used.milli_cpu, allocatable.milli_cpu), (used.memory, allocatable.memory)]
 
 
-def least_allocated(pod: Obj, info: NodeInfo) -> int:
+def least_allocated(pod: ObjectView, info: NodeInfo) -> int:
     scores = []
     for requested, capacity in _fractions(pod, info):
         if capacity <= 0 or requested > capacity:
@@ -36,7 +34,7 @@ def least_allocated(pod: Obj, info: NodeInfo) -> int:
     return sum(scores) // len(scores)
 
 
-def balanced_allocation(pod: Obj, info: NodeInfo) -> int:
+def balanced_allocation(pod: ObjectView, info: NodeInfo) -> int:
     fractions = [min(r / c, 1.0) if c > 0 else 1.0 for r, c in _fractions(pod, info)]
     mean = sum(fractions) / len(fractions)
     std = math.sqrt(sum((f - mean) ** 2 for f in fractions) / len(fractions))

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodelab.controlplane.errors import bad_request
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 _COMMON_FIELDS = ("metadata.name", "metadata.namespace")
 FIELDS: dict[str, tuple[str, ...]] = {

@@ -32,12 +32,11 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from nodelab.controlplane.storage.selectors import summary
 from nodelab.errors import NodelabError
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 Key = tuple[str, str, str]  # (storage resource, namespace or "", name)
 
 HISTORY_LIMIT = 20000

@@ -9,7 +9,6 @@ own checks live in a module named after it.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.validation.certificates import validate_csr, validate_csr_update
@@ -43,8 +42,7 @@ from nodelab.controlplane.validation.workloads import (
     validate_workload,
     validate_workload_update,
 )
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 SERVICE_CIDR = "10.96.0.0/16"
 CSR_KEY = "certificates.k8s.io/certificatesigningrequests"

@@ -13,7 +13,6 @@ A malformed status (not an object, conditions not a list of objects) is a 422 na
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from nodelab.controlplane.auth.certificates import (
     KNOWN_USAGES,
@@ -24,8 +23,8 @@ from nodelab.controlplane.auth.certificates import (
     parse_request,
 )
 from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 CONDITION_STATUSES = ["True", "False", "Unknown"]
 
 

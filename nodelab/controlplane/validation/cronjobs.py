@@ -13,8 +13,8 @@ from croniter import croniter
 
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.jobs import validate_job_spec
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 MAX_NAME = 52  # the Job name adds "-" and up to 11 digits
 

@@ -6,8 +6,7 @@ from typing import Any
 
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.jobs import validate_selector_and_template
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 
 def _int_or_percent(errors: FieldErrors, path: str, value: Any) -> float:

@@ -13,8 +13,8 @@ from typing import Any
 from nodelab.controlplane.storage.selectors import selector_from_match
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.pods import validate_pod_spec
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 BUILT_IN_MANAGER = "kubernetes.io/job-controller"
 ACTIONS = ["Count", "FailIndex", "FailJob", "Ignore"]
 UNSUPPORTED = ("backoffLimitPerIndex", "maxFailedIndexes", "successPolicy")

@@ -3,11 +3,8 @@ namespaces and leases."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from nodelab.controlplane.validation.fields import FieldErrors
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 ADDRESS_TYPES = ["FQDN", "IPv4", "IPv6"]
 TAINT_EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"]

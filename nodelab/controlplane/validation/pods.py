@@ -12,9 +12,8 @@ from typing import Any
 
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.volume_paths import local_descending_path, volume_sources
+from nodelab.kube.objects import Object
 from nodelab.kube.quantities import quantity_value
-
-Object = dict[str, Any]
 
 PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
 RESTART_POLICIES = ["Always", "OnFailure", "Never"]

@@ -7,8 +7,7 @@ from typing import Any
 
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.kube.addresses import parse_cidr, parse_ip
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
 NODE_PORT_RANGE = (30000, 32767)

@@ -7,12 +7,10 @@ default) is taken for rolling updates.
 
 from __future__ import annotations
 
-from typing import Any
-
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.jobs import validate_selector_and_template
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 MUTABLE = ("replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",
            "persistentVolumeClaimRetentionPolicy", "minReadySeconds")
 

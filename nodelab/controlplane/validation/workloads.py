@@ -7,8 +7,7 @@ from typing import Any
 from nodelab.controlplane.storage.selectors import selector_from_match
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.pods import validate_pod_spec
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 
 def _percent_or_int(value: Any) -> float:

@@ -10,16 +10,15 @@ the ContainerConfig of CreateContainer. Labels and annotations follow the kubele
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nodelab.kube.objects import ObjectView
 from nodelab.kubelet.pods.dns import PodDNS
 from nodelab.kubelet.pods.env import EnvSources, command_and_args, container_env
 from nodelab.kubelet.pods.qos import cgroup_parent, container_resources
 from nodelab.kubelet.pods.security_context import container_security, sandbox_security
-
-Obj = Mapping[str, Any]
 
 POD_NAME = "io.kubernetes.pod.name"
 POD_NAMESPACE = "io.kubernetes.pod.namespace"
@@ -31,18 +30,18 @@ INIT_CONTAINER = "io.nodelab.container.init"
 SECCOMP_ROOT = Path("/var/lib/kubelet/seccomp")  # upstream's <root-dir>/seccomp
 
 
-def pod_labels(pod: Obj) -> dict[str, str]:
+def pod_labels(pod: ObjectView) -> dict[str, str]:
     metadata = pod["metadata"]
     return {POD_NAME: metadata["name"], POD_NAMESPACE: metadata["namespace"],
             POD_UID: metadata["uid"]}
 
 
-def log_directory(log_root: Path, pod: Obj) -> Path:
+def log_directory(log_root: Path, pod: ObjectView) -> Path:
     metadata = pod["metadata"]
     return log_root / f"{metadata['namespace']}_{metadata['name']}_{metadata['uid']}"
 
 
-def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
+def sandbox_config(pod: ObjectView, attempt: int, log_root: Path, *,
                    dns: PodDNS | None = None,
                    cgroup_root: str = "/",
                    seccomp_root: Path = SECCOMP_ROOT) -> dict[str, Any]:
@@ -76,7 +75,7 @@ def sandbox_config(pod: Obj, attempt: int, log_root: Path, *,
     }
 
 
-def container_config(pod: Obj, container: Obj, *, attempt: int, image: str,
+def container_config(pod: ObjectView, container: ObjectView, *, attempt: int, image: str,
                      mounts: list[dict[str, Any]], memory_capacity: int,
                      init: bool = False,
                      envs: Sequence[tuple[str, str]] | None = None,

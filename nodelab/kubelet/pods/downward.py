@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.kube.objects import ObjectView
 from nodelab.kube.quantities import parse_quantity
 
-Obj = Mapping[str, Any]
 DEFAULTED_LIMITS = ("cpu", "memory", "ephemeral-storage")
 
 
@@ -38,7 +38,7 @@ def _format_map(values: Mapping[str, str]) -> str:
                      for k, v in sorted(values.items()))
 
 
-def field_value(pod: Obj, path: str, pod_ips: Sequence[str] = (),
+def field_value(pod: ObjectView, path: str, pod_ips: Sequence[str] = (),
                 host_ips: Sequence[str] = ()) -> str:
     """The value of the pod field `path` (see the module doc for the paths)."""
     metadata = pod.get("metadata") or {}
@@ -73,7 +73,7 @@ def _amount(values: Mapping[str, Any], name: str) -> int | None:
     return parse_quantity(values[name], milli=name == "cpu")
 
 
-def resource_value(pod: Obj, container: Obj, resource: str, divisor: str | int | None,
+def resource_value(pod: ObjectView, container: ObjectView, resource: str, divisor: str | int | None,
                    allocatable: Mapping[str, int]) -> str:
     """The value of a resourceFieldRef (see the module doc); `allocatable` in the kubelet's
     integers (millicores for cpu, bytes for the rest)."""
@@ -97,7 +97,7 @@ def resource_value(pod: Obj, container: Obj, resource: str, divisor: str | int |
     return str(-(-value // per))
 
 
-def container_named(pod: Obj, name: str) -> Obj:
+def container_named(pod: ObjectView, name: str) -> ObjectView:
     spec = pod.get("spec") or {}
     for container in list(spec.get("containers") or []) + list(spec.get("initContainers") or []):
         if container.get("name") == name:

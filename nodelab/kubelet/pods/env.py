@@ -28,9 +28,9 @@ import base64
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.kube.objects import ObjectView
 from nodelab.kubelet.pods.downward import (
     DownwardError,
     container_named,
@@ -40,8 +40,8 @@ from nodelab.kubelet.pods.downward import (
 from nodelab.kubelet.pods.expansion import expand, mapping_for
 from nodelab.kubelet.pods.service_env import service_env
 
-Obj = Mapping[str, Any]
-Fetch = Callable[[str, str, str], Obj | None]  # (kind, namespace, name) -> object or None (404)
+# (kind, namespace, name) -> object or None (404)
+Fetch = Callable[[str, str, str], ObjectView | None]
 ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 INVALID_NAMES = "InvalidEnvironmentVariableNames"
 
@@ -55,7 +55,7 @@ class EnvSources:
     """What a container's environment is made from, besides the pod itself."""
 
     fetch: Fetch
-    services: Sequence[Obj] | None = ()  # None: the services have not been listed yet
+    services: Sequence[ObjectView] | None = ()  # None: the services have not been listed yet
     pod_ips: Sequence[str] = ()
     host_ips: Sequence[str] = ()
     allocatable: Mapping[str, int] = field(default_factory=dict)
@@ -78,7 +78,7 @@ class _Objects:
 
     def __init__(self, fetch: Fetch, namespace: str) -> None:
         self.fetch, self.namespace = fetch, namespace
-        self.seen: dict[tuple[str, str], Obj | None] = {}
+        self.seen: dict[tuple[str, str], ObjectView | None] = {}
 
     def data(self, kind: str, name: str, optional: bool) -> dict[str, str] | None:
         """The object's data (secrets decoded); None if it is missing and optional."""
@@ -99,7 +99,7 @@ class _Objects:
                 for k, v in (found.get("data") or {}).items()}
 
 
-def _from_sources(pod: Obj, container: Obj, objects: _Objects,
+def _from_sources(pod: ObjectView, container: ObjectView, objects: _Objects,
                   warnings: list[tuple[str, str]]) -> dict[str, str]:
     declared: dict[str, str] = {}
     namespace = pod["metadata"]["namespace"]
@@ -125,7 +125,7 @@ def _from_sources(pod: Obj, container: Obj, objects: _Objects,
     return declared
 
 
-def _value_from(pod: Obj, container: Obj, source: Obj, objects: _Objects,
+def _value_from(pod: ObjectView, container: ObjectView, source: ObjectView, objects: _Objects,
                 sources: EnvSources) -> str | None:
     namespace = pod["metadata"]["namespace"]
     if "fieldRef" in source:
@@ -153,7 +153,7 @@ def _value_from(pod: Obj, container: Obj, source: Obj, objects: _Objects,
     raise EnvError(f"env valueFrom {sorted(source)} is not supported by nodelab")
 
 
-def container_env(pod: Obj, container: Obj, sources: EnvSources) -> EnvPlan:
+def container_env(pod: ObjectView, container: ObjectView, sources: EnvSources) -> EnvPlan:
     """The container's environment (see the module doc for the order and the errors)."""
     if sources.services is None:
         raise EnvError("services have not yet been read at least once, cannot construct "
@@ -182,7 +182,7 @@ def container_env(pod: Obj, container: Obj, sources: EnvSources) -> EnvPlan:
     return EnvPlan(envs, warnings)
 
 
-def command_and_args(container: Obj, envs: Sequence[tuple[str, str]]
+def command_and_args(container: ObjectView, envs: Sequence[tuple[str, str]]
                      ) -> tuple[list[str], list[str]]:
     """Command and args with `$(VAR)` expanded against the container's final environment."""
     lookup = mapping_for(dict(envs))

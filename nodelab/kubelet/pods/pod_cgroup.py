@@ -16,12 +16,11 @@ elsewhere leaves pod limits to the runtime.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from nodelab.host import cgroups
+from nodelab.kube.objects import ObjectView
 from nodelab.kube.quantities import parse_quantity
 from nodelab.kubelet.pods.qos import (
     BEST_EFFORT,
@@ -34,8 +33,6 @@ from nodelab.kubelet.pods.qos import (
     qos_class,
 )
 
-Obj = Mapping[str, Any]
-
 
 @dataclass(frozen=True)
 class PodLimits:
@@ -44,7 +41,7 @@ class PodLimits:
     memory_limit: int | None = None  # bytes
 
 
-def pod_limits(pod: Obj) -> PodLimits:
+def pod_limits(pod: ObjectView) -> PodLimits:
     qos = qos_class(pod)
     if qos == BEST_EFFORT:
         return PodLimits(MIN_SHARES)

@@ -15,15 +15,15 @@ import http.client
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 
+from nodelab.kube.objects import ObjectView
 from nodelab.kubelet.node.node_object import KUBELET_VERSION
 
-Obj = Mapping[str, Any]
 USER_AGENT = "kube-probe/" + ".".join(KUBELET_VERSION.lstrip("v").split(".")[:2])
 ExecSync = Callable[[str, list[str], int], tuple[int, str]]  # (container, cmd, timeout)
 
@@ -34,14 +34,14 @@ class ProbeOutcome:
     message: str = ""
 
 
-def timing(probe: Obj) -> tuple[float, float, float, int, int]:
+def timing(probe: ObjectView) -> tuple[float, float, float, int, int]:
     """(initialDelay, timeout, period, successThreshold, failureThreshold)."""
     return (float(probe.get("initialDelaySeconds", 0)), float(probe.get("timeoutSeconds", 1)),
             float(probe.get("periodSeconds", 10)), int(probe.get("successThreshold", 1)),
             int(probe.get("failureThreshold", 3)))
 
 
-def resolve_port(port: Any, container: Obj) -> int:
+def resolve_port(port: Any, container: ObjectView) -> int:
     if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
         return int(port)
     for declared in container.get("ports") or []:
@@ -68,7 +68,7 @@ def _grpc_check(host: str, port: int, service: str, timeout: float) -> ProbeOutc
     return ProbeOutcome(False, f"service unhealthy (responded with \"{names.get(status)}\")")
 
 
-def run_probe(probe: Obj, container: Obj, container_id: str, pod_ip: str,
+def run_probe(probe: ObjectView, container: ObjectView, container_id: str, pod_ip: str,
               exec_sync: ExecSync) -> ProbeOutcome:
     _, timeout, _, _, _ = timing(probe)
     try:
@@ -126,7 +126,7 @@ class ProbeState:
 class ProbeTracker:
     """Consecutive results of one probe of one container instance."""
 
-    def __init__(self, kind: str, probe: Obj, started: float) -> None:
+    def __init__(self, kind: str, probe: ObjectView, started: float) -> None:
         self.kind = kind
         self.probe = probe
         self.started = started

@@ -12,19 +12,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from nodelab.kube.objects import ObjectView
 from nodelab.kube.quantities import parse_quantity
 
-Obj = Mapping[str, Any]
 GUARANTEED, BURSTABLE, BEST_EFFORT = "Guaranteed", "Burstable", "BestEffort"
 MIN_SHARES = 2
 QUOTA_PERIOD = 100_000
 MIN_QUOTA = 1000
 
 
-def _resources(container: Obj) -> tuple[dict[str, Any], dict[str, Any]]:
+def _resources(container: ObjectView) -> tuple[dict[str, Any], dict[str, Any]]:
     resources = container.get("resources") or {}
     limits = dict(resources.get("limits") or {})
     requests = dict(resources.get("requests") or {})
@@ -33,7 +32,7 @@ def _resources(container: Obj) -> tuple[dict[str, Any], dict[str, Any]]:
     return requests, limits
 
 
-def qos_class(pod: Obj) -> str:
+def qos_class(pod: ObjectView) -> str:
     spec = pod.get("spec") or {}
     containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
     any_set = False
@@ -52,7 +51,7 @@ def qos_class(pod: Obj) -> str:
     return GUARANTEED if guaranteed else BURSTABLE
 
 
-def cgroup_parent(pod: Obj, cgroup_root: str = "/") -> str:
+def cgroup_parent(pod: ObjectView, cgroup_root: str = "/") -> str:
     """The pod's cgroup parent for the runtime. With the default root ("/") it is relative
     (`kubepods/...`, which nodelab's runtime nests under its own root); with a configured root
     it is absolute (`/<root>/kubepods/...`), as containerd expects."""
@@ -75,7 +74,7 @@ def cpu_quota(milli: int) -> int:
     return max(MIN_QUOTA, milli * QUOTA_PERIOD // 1000)
 
 
-def oom_score_adj(pod: Obj, container: Obj, memory_capacity: int) -> int:
+def oom_score_adj(pod: ObjectView, container: ObjectView, memory_capacity: int) -> int:
     qos = qos_class(pod)
     if qos == GUARANTEED:
         return -997
@@ -87,7 +86,8 @@ def oom_score_adj(pod: Obj, container: Obj, memory_capacity: int) -> int:
     return min(max(2, score), 999)
 
 
-def container_resources(pod: Obj, container: Obj, memory_capacity: int) -> dict[str, Any]:
+def container_resources(pod: ObjectView, container: ObjectView, memory_capacity: int) -> dict[str,
+                        Any]:
     """The CRI LinuxContainerResources (as JSON) for one container."""
     requests, limits = _resources(container)
     resources: dict[str, Any] = {

@@ -24,13 +24,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.kube.objects import ObjectView
 
-Obj = Mapping[str, Any]
 MERGED = ("runAsUser", "runAsGroup", "runAsNonRoot", "seccompProfile", "seLinuxOptions",
           "appArmorProfile", "windowsOptions")
 DEFAULT_MASKED_PATHS = (
@@ -46,13 +45,13 @@ class SecurityContextError(NodelabError):
     """The container may not run as asked (it waits in CreateContainerConfigError)."""
 
 
-def pod_format(pod: Obj) -> str:
+def pod_format(pod: ObjectView) -> str:
     """upstream's `format.Pod`: `name_namespace(uid)`."""
     metadata = pod.get("metadata") or {}
     return f"{metadata.get('name')}_{metadata.get('namespace')}({metadata.get('uid')})"
 
 
-def effective(pod: Obj, container: Obj) -> dict[str, Any]:
+def effective(pod: ObjectView, container: ObjectView) -> dict[str, Any]:
     """The container's security context with the pod's merged in (the container wins)."""
     pod_sc = (pod.get("spec") or {}).get("securityContext") or {}
     result = dict(container.get("securityContext") or {})
@@ -62,7 +61,7 @@ def effective(pod: Obj, container: Obj) -> dict[str, Any]:
     return result
 
 
-def verify_run_as_non_root(pod: Obj, container: Obj, image_uid: int | None,
+def verify_run_as_non_root(pod: ObjectView, container: ObjectView, image_uid: int | None,
                            image_username: str) -> None:
     """Raise if `runAsNonRoot` forbids how the container would run (upstream's check)."""
     sc = effective(pod, container)
@@ -82,7 +81,7 @@ def verify_run_as_non_root(pod: Obj, container: Obj, image_uid: int | None,
             f"cannot verify user is non-root {where}")
 
 
-def namespace_options(pod: Obj) -> dict[str, str]:
+def namespace_options(pod: ObjectView) -> dict[str, str]:
     spec = pod.get("spec") or {}
     pid = "NODE" if spec.get("hostPID") else "POD" if spec.get("shareProcessNamespace") \
         else "CONTAINER"
@@ -90,7 +89,7 @@ def namespace_options(pod: Obj) -> dict[str, str]:
             "pid": pid, "ipc": "NODE" if spec.get("hostIPC") else "POD"}
 
 
-def seccomp(profile: Obj | None, seccomp_root: Path) -> dict[str, str]:
+def seccomp(profile: ObjectView | None, seccomp_root: Path) -> dict[str, str]:
     """CRI's SecurityProfile for a pod or container `seccompProfile` (None: Unconfined)."""
     kind = (profile or {}).get("type") or "Unconfined"
     if kind == "Localhost":
@@ -99,13 +98,14 @@ def seccomp(profile: Obj | None, seccomp_root: Path) -> dict[str, str]:
     return {"profileType": kind}
 
 
-def supplemental_groups(pod: Obj) -> list[int]:
+def supplemental_groups(pod: ObjectView) -> list[int]:
     pod_sc = (pod.get("spec") or {}).get("securityContext") or {}
     groups = [int(pod_sc["fsGroup"])] if pod_sc.get("fsGroup") is not None else []
     return groups + [int(g) for g in pod_sc.get("supplementalGroups") or []]
 
 
-def container_security(pod: Obj, container: Obj, seccomp_root: Path) -> dict[str, Any]:
+def container_security(pod: ObjectView, container: ObjectView, seccomp_root: Path) -> dict[str,
+                       Any]:
     """CRI's LinuxContainerSecurityContext (protobuf JSON) for `container`."""
     sc = effective(pod, container)
     pod_sc = (pod.get("spec") or {}).get("securityContext") or {}
@@ -135,7 +135,7 @@ def container_security(pod: Obj, container: Obj, seccomp_root: Path) -> dict[str
     return out
 
 
-def sandbox_security(pod: Obj, seccomp_root: Path) -> dict[str, Any]:
+def sandbox_security(pod: ObjectView, seccomp_root: Path) -> dict[str, Any]:
     """CRI's LinuxSandboxSecurityContext (protobuf JSON) for the pod."""
     spec = pod.get("spec") or {}
     pod_sc = spec.get("securityContext") or {}

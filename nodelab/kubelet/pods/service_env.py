@@ -20,14 +20,14 @@ The right column is the Docker-links family, one block per port (`_PORT` for the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-Obj = Mapping[str, Any]
+from nodelab.kube.objects import ObjectView
+
 MASTER_SERVICES = ("kubernetes",)
 
 
-def _has_cluster_ip(service: Obj) -> bool:
+def _has_cluster_ip(service: ObjectView) -> bool:
     ip = (service.get("spec") or {}).get("clusterIP") or ""
     return ip not in ("", "None")
 
@@ -40,7 +40,7 @@ def _host_port(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
-def _link_variables(service: Obj) -> dict[str, str]:
+def _link_variables(service: ObjectView) -> dict[str, str]:
     prefix = env_name(service["metadata"]["name"])
     ip = service["spec"]["clusterIP"]
     out: dict[str, str] = {}
@@ -58,7 +58,7 @@ def _link_variables(service: Obj) -> dict[str, str]:
     return out
 
 
-def from_services(services: Iterable[Obj]) -> dict[str, str]:
+def from_services(services: Iterable[ObjectView]) -> dict[str, str]:
     """The variables of `services` (each must have a cluster IP and at least one port)."""
     out: dict[str, str] = {}
     for service in services:
@@ -75,9 +75,10 @@ def from_services(services: Iterable[Obj]) -> dict[str, str]:
     return out
 
 
-def service_env(services: Iterable[Obj], namespace: str, enable_links: bool) -> dict[str, str]:
+def service_env(services: Iterable[ObjectView], namespace: str, enable_links: bool) -> dict[str,
+                str]:
     """The service variables for a pod in `namespace` (see the module doc for which)."""
-    chosen: dict[str, Obj] = {}
+    chosen: dict[str, ObjectView] = {}
     for service in services:
         if not _has_cluster_ip(service):
             continue

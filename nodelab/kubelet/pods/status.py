@@ -16,10 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nodelab.kube.objects import ObjectView
 from nodelab.kubelet.pods.backoff import ContainerMemory
 from nodelab.kubelet.pods.qos import qos_class
-
-Obj = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ class PodView:
     ephemeral: dict[str, ContainerView] = field(default_factory=dict)
 
 
-def fill_view(pod: Obj, view: PodView, instances: list[Instance],
+def fill_view(pod: ObjectView, view: PodView, instances: list[Instance],
               memory: Mapping[str, ContainerMemory]) -> None:
     """Each container's latest and previous instance, waiting reason, ready and started,
     into `view` (a running instance not probed yet: started and ready unless it has the
@@ -107,7 +106,7 @@ def _terminated(instance: Instance, runtime: str) -> dict[str, Any]:
     return state
 
 
-def container_status(spec: Obj, view: ContainerView, runtime: str) -> dict[str, Any]:
+def container_status(spec: ObjectView, view: ContainerView, runtime: str) -> dict[str, Any]:
     latest = view.latest
     status: dict[str, Any] = {
         "name": spec["name"],
@@ -140,10 +139,11 @@ def container_status(spec: Obj, view: ContainerView, runtime: str) -> dict[str, 
     return status
 
 
-def _condition(kind: str, ok: bool, now: str, previous: Obj, reason: str = "",
+def _condition(kind: str, ok: bool, now: str, previous: ObjectView, reason: str = "",
                message: str = "") -> dict[str, Any]:
     status = "True" if ok else "False"
-    old: Obj = next((c for c in (previous.get("conditions") or []) if c.get("type") == kind), {})
+    old: ObjectView = next(
+        (c for c in (previous.get("conditions") or []) if c.get("type") == kind), {})
     condition = {
         "type": kind, "status": status, "lastProbeTime": None,
         "lastTransitionTime": old.get("lastTransitionTime") if old.get("status") == status
@@ -156,7 +156,7 @@ def _condition(kind: str, ok: bool, now: str, previous: Obj, reason: str = "",
     return condition
 
 
-def pod_phase(pod: Obj, view: PodView) -> str:
+def pod_phase(pod: ObjectView, view: PodView) -> str:
     spec = pod.get("spec") or {}
     policy = spec.get("restartPolicy") or "Always"
     names = [c["name"] for c in spec.get("containers") or []]
@@ -185,7 +185,7 @@ def pod_phase(pod: Obj, view: PodView) -> str:
     return "Pending"
 
 
-def pod_status(pod: Obj, view: PodView, now: str) -> dict[str, Any]:
+def pod_status(pod: ObjectView, view: PodView, now: str) -> dict[str, Any]:
     spec = pod.get("spec") or {}
     previous = pod.get("status") or {}
     init_specs = list(spec.get("initContainers") or [])

@@ -15,10 +15,10 @@ node's own namespace. Names may use `/` for `.` (`net/ipv4/tcp_syncookies`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-Obj = Mapping[str, Any]
+from nodelab.kube.objects import ObjectView
+
 FORBIDDEN_REASON = "SysctlForbidden"
 SAFE_SYSCTLS = (
     "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
@@ -57,7 +57,7 @@ def _allowed(name: str, unsafe: Iterable[str]) -> bool:
     return False
 
 
-def forbidden(pod: Obj, allowed_unsafe: Iterable[str] = ()) -> str | None:
+def forbidden(pod: ObjectView, allowed_unsafe: Iterable[str] = ()) -> str | None:
     """Why the kubelet must reject `pod` for its sysctls (the event message), or None."""
     spec = pod.get("spec") or {}
     unsafe = list(allowed_unsafe)

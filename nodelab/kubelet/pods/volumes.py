@@ -28,14 +28,14 @@ from typing import Any
 
 from nodelab.errors import NodelabError
 from nodelab.host.beneath import PathEscape
+from nodelab.kube.objects import ObjectView
 from nodelab.kubelet.pods.atomic_writer import FileProjection, PayloadError, write_volume
 from nodelab.kubelet.pods.downward import field_value
 from nodelab.kubelet.pods.fs_group import apply_ownership
 from nodelab.kubelet.pods.subpath import bind_subpath
 
-Obj = Mapping[str, Any]
 Fetch = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) -> object
-TokenFetch = Callable[[Obj, Obj], str]  # (pod, serviceAccountToken source) -> token
+TokenFetch = Callable[[ObjectView, ObjectView], str]  # (pod, serviceAccountToken source) -> token
 
 
 class VolumeError(NodelabError):
@@ -57,11 +57,11 @@ class VolumeSources:
     token: TokenFetch | None = None
 
 
-def volume_root(state_dir: Path, pod: Obj) -> Path:
+def volume_root(state_dir: Path, pod: ObjectView) -> Path:
     return state_dir / "pods" / str(pod["metadata"]["uid"]) / "volumes"
 
 
-def _key_files(data: Mapping[str, bytes], items: list[Obj] | None,
+def _key_files(data: Mapping[str, bytes], items: list[ObjectView] | None,
                mode: int, gid: int | None) -> dict[str, FileProjection]:
     if not items:
         return {key: FileProjection(value, _mode(mode, gid), gid) for key, value in data.items()}
@@ -76,7 +76,7 @@ def _mode(mode: Any, gid: int | None) -> int:
     return value | 0o440 if gid is not None else value
 
 
-def _config_map_files(source: Obj, namespace: str, sources: VolumeSources, mode: int,
+def _config_map_files(source: ObjectView, namespace: str, sources: VolumeSources, mode: int,
                       gid: int | None) -> dict[str, FileProjection]:
     name = source.get("name", "")
     found = sources.fetch("configmaps", namespace, name)
@@ -89,7 +89,7 @@ def _config_map_files(source: Obj, namespace: str, sources: VolumeSources, mode:
     return _key_files(data, source.get("items"), mode, gid)
 
 
-def _secret_files(source: Obj, namespace: str, sources: VolumeSources, mode: int,
+def _secret_files(source: ObjectView, namespace: str, sources: VolumeSources, mode: int,
                   gid: int | None, name_key: str = "secretName") -> dict[str, FileProjection]:
     name = source.get(name_key) or source.get("name", "")
     found = sources.fetch("secrets", namespace, name)
@@ -102,7 +102,7 @@ def _secret_files(source: Obj, namespace: str, sources: VolumeSources, mode: int
     return _key_files(data, source.get("items"), mode, gid)
 
 
-def _downward_files(items: list[Obj], pod: Obj, mode: int,
+def _downward_files(items: list[ObjectView], pod: ObjectView, mode: int,
                     gid: int | None) -> dict[str, FileProjection]:
     files = {}
     for item in items:
@@ -114,7 +114,7 @@ def _downward_files(items: list[Obj], pod: Obj, mode: int,
     return files
 
 
-def _projected_files(source: Obj, pod: Obj, sources: VolumeSources, mode: int,
+def _projected_files(source: ObjectView, pod: ObjectView, sources: VolumeSources, mode: int,
                      gid: int | None) -> dict[str, FileProjection]:
     namespace = pod["metadata"]["namespace"]
     files: dict[str, FileProjection] = {}
@@ -133,7 +133,7 @@ def _projected_files(source: Obj, pod: Obj, sources: VolumeSources, mode: int,
     return files
 
 
-def prepare_volumes(pod: Obj, state_dir: Path, sources: VolumeSources) -> PodVolumes:
+def prepare_volumes(pod: ObjectView, state_dir: Path, sources: VolumeSources) -> PodVolumes:
     """Set up every volume of `pod`; returns volume name -> host path (and what mounts need)."""
     root = volume_root(state_dir, pod)
     namespace = pod["metadata"]["namespace"]
@@ -190,7 +190,7 @@ def prepare_volumes(pod: Obj, state_dir: Path, sources: VolumeSources) -> PodVol
     return paths
 
 
-def container_mounts(container: Obj, volumes: PodVolumes) -> list[dict[str, Any]]:
+def container_mounts(container: ObjectView, volumes: PodVolumes) -> list[dict[str, Any]]:
     """The CRI mounts (JSON) for a container's volumeMounts.
 
     configMap/secret/downwardAPI/projected volumes are always read-only, as upstream; a subPath

@@ -22,8 +22,8 @@ import yaml
 
 from nodelab.errors import NodelabError
 from nodelab.host.private_files import write_private
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 _FILE_KEYS = {"certificate-authority": "certificate-authority-data",
               "client-certificate": "client-certificate-data",
               "client-key": "client-key-data"}

@@ -27,7 +27,6 @@ import secrets
 import time
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -37,9 +36,9 @@ from kubernetes.client.exceptions import ApiException
 
 from nodelab.errors import NodelabError
 from nodelab.host.private_files import write_private
+from nodelab.kube.objects import Object
 from nodelab.kube.rest import Rest
 
-Object = dict[str, Any]
 CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
 SERVING_SIGNER = "kubernetes.io/kubelet-serving"
 APPROVER = "NodelabJoin"

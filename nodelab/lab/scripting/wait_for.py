@@ -24,8 +24,8 @@ from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 from kubernetes.dynamic.resource import Resource
 
 from nodelab.errors import NodelabError
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 Condition = str | Callable[[Object], bool]
 POLL = 0.2
 
