@@ -1,0 +1,251 @@
+"""Which Pod fields nodelab supports, and the refusal of the others (the rule of issue #18).
+
+Every field of upstream's core/v1 `Pod`, `PodSpec`, `Container`, `EphemeralContainer`,
+`SecurityContext`, `PodSecurityContext`, `Probe`, `Lifecycle` and `Volume` (read from
+upstream's schema, `kube/schema.py`) has a row in `TABLE`: **supported** (it behaves as on an
+upstream node, and the row names the test that shows it) or **refused** (the API server answers
+422 `spec...: Forbidden: not supported by nodelab`, for pods and pod templates alike, so a
+learner never sees a field accepted and silently ignored). A few rows refuse only some values
+(`hostUsers: false`, `procMount: Unmasked`, `os.name: windows`); a few more rows name nested
+fields that are refused inside a supported one (`affinity.podAntiAffinity`, a `sleep`
+postStart hook, an emptyDir `sizeLimit`).
+
+`refusals(spec, path)` is the check (pure): the paths of a pod spec that use a refused field.
+`docs/pod-fields.md` is generated from this table and the schema by
+`scripts/pod_fields_doc.py`; a unit test fails when a schema field has no row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SUPPORTED, REFUSED = "supported", "refused"
+TYPES = ("Pod", "PodSpec", "Container", "EphemeralContainer", "SecurityContext",
+         "PodSecurityContext", "Probe", "Lifecycle", "Volume")
+MESSAGE = "not supported by nodelab"
+
+
+@dataclass(frozen=True)
+class Row:
+    status: str
+    evidence: str  # the test that shows it (refused rows: the 422 test)
+    note: str = ""
+    allowed: tuple[Any, ...] = ()  # refused rows: values that are accepted (the defaults)
+
+
+PF = "tests/kubelet/test_pod_fields.py::"
+WL = "tests/lab/test_workloads.py::"
+LP = "tests/kubelet/test_lab_pods.py::"
+SCH = "tests/controlplane/scheduler/test_plan.py::"
+REFUSAL = "tests/controlplane/test_pod_field_refusals.py::test_a_refused_field_gets_a_422"
+ENV = PF + "test_environment_sources_expansion_and_service_variables"
+SEC = PF + "test_users_groups_and_process_security"
+HOSTNS = PF + "test_host_namespaces"
+PROBES = WL + "test_liveness_failures_restart_with_growing_backoff"
+HOOKS = WL + "test_post_start_hook_and_active_deadline"
+INIT = WL + "test_init_containers_sidecars_and_a_failed_init_under_never"
+API = "tests/controlplane/test_kubectl.py"
+
+
+def _s(evidence: str, note: str = "") -> Row:
+    return Row(SUPPORTED, evidence, note)
+
+
+def _r(note: str = "", allowed: tuple[Any, ...] = ()) -> Row:
+    return Row(REFUSED, REFUSAL, note, allowed)
+
+
+_CONTAINER: dict[str, Row] = {
+    "args": _s(ENV, "`$(VAR)` expanded against the container's environment"),
+    "command": _s(ENV, "`$(VAR)` expanded against the container's environment"),
+    "env": _s(ENV), "envFrom": _s(ENV),
+    "image": _s(WL + "test_scale_set_image_rollout_status"),
+    "imagePullPolicy": _s("tests/kubelet/pods/test_lifecycle.py::test_pull_decisions"),
+    "lifecycle": _s(HOOKS), "livenessProbe": _s(PROBES),
+    "name": _s(API), "ports": _s(WL + "test_scale_set_image_rollout_status"),
+    "readinessProbe": _s(LP + "test_a_grpc_readiness_probe_asks_a_real_health_server"),
+    "resizePolicy": _r("in-place resize is not served"),
+    "resources": _s(WL + "test_memory_hog_is_oom_killed_and_cpu_hog_throttled"),
+    "restartPolicy": _s(INIT, "`Always`: a sidecar init container"),
+    "restartPolicyRules": _r(),
+    "securityContext": _s(SEC),
+    "startupProbe": _s("tests/kubelet/pods/test_actions.py"),
+    "stdin": _s(PF + "test_kubectl_run_rm_i_ends_with_stdin_and_returns_the_exit_code"),
+    "stdinOnce": _s(PF + "test_kubectl_run_rm_i_ends_with_stdin_and_returns_the_exit_code"),
+    "terminationMessagePath": _r("only the default `/dev/termination-log` (the message is not "
+                                 "read into the status yet)", ("/dev/termination-log",)),
+    "terminationMessagePolicy": _r("only the default `File`", ("File",)),
+    "tty": _s("tests/kubelet/test_server.py"),
+    "volumeDevices": _r("no block volumes"),
+    "volumeMounts": _s(WL + "test_config_map_updates_reach_the_container"),
+    "workingDir": _s("tests/runtime/test_spec.py"),
+}
+
+TABLE: dict[str, Row] = {
+    **{f"Pod.{name}": _s(API) for name in ("apiVersion", "kind", "metadata", "spec", "status")},
+    "PodSpec.activeDeadlineSeconds": _s(HOOKS),
+    "PodSpec.affinity": _s(SCH + "test_node_selector_and_required_affinity",
+                           "required node affinity; see the nested rows"),
+    "PodSpec.automountServiceAccountToken": _s(LP + "test_a_projected_token_is_bound_to_its_pod"
+                                               "_and_accepted"),
+    "PodSpec.containers": _s(ENV),
+    "PodSpec.dnsConfig": _s("tests/kubelet/pods/test_dns.py"),
+    "PodSpec.dnsPolicy": _s("tests/kubelet/pods/test_dns.py"),
+    "PodSpec.enableServiceLinks": _s(PF + "test_a_missing_source_holds_the_container_until_it"
+                                     "_appears"),
+    "PodSpec.ephemeralContainers": _r("the kubelet does not run ephemeral containers yet "
+                                      "(`kubectl debug` is refused)"),
+    "PodSpec.evictionResponders": _r(),
+    "PodSpec.hostAliases": _r("the pod's /etc/hosts is the runtime's"),
+    "PodSpec.hostIPC": _s(HOSTNS), "PodSpec.hostNetwork": _s(HOSTNS),
+    "PodSpec.hostPID": _s(HOSTNS),
+    "PodSpec.hostUsers": _r("no user namespaces: only `true`", (True,)),
+    "PodSpec.hostname": _s(ENV, "the pod's hostname and `HOSTNAME`"),
+    "PodSpec.hostnameOverride": _r(),
+    "PodSpec.imagePullSecrets": _r("pulls are anonymous (the lab registry needs no auth)"),
+    "PodSpec.initContainers": _s(INIT),
+    "PodSpec.nodeName": _s(SCH + "test_unschedulable_node_and_node_name"),
+    "PodSpec.nodeSelector": _s(SCH + "test_node_selector_and_required_affinity"),
+    "PodSpec.os": _r("only `name: linux`", ({"name": "linux"},)),
+    "PodSpec.overhead": _r("no RuntimeClass"),
+    "PodSpec.preemptionPolicy": _s(SCH + "test_upstream_failed_scheduling_message",
+                                   "without priority classes every pod has priority 0, so no "
+                                   "pod preempts another, as upstream"),
+    "PodSpec.priority": _s("tests/kubelet/test_status_rules.py", "eviction ranking"),
+    "PodSpec.priorityClassName": _r("no PriorityClass admission"),
+    "PodSpec.readinessGates": _r(),
+    "PodSpec.resourceClaims": _r("no dynamic resource allocation"),
+    "PodSpec.resources": _r("no pod-level resources"),
+    "PodSpec.restartPolicy": _s("tests/kubelet/pods/test_actions.py::test_an_exited_container_"
+                                "restarts_per_the_restart_policy"),
+    "PodSpec.runtimeClassName": _r("no RuntimeClass"),
+    "PodSpec.schedulerName": _s(SCH + "test_the_emptier_node_wins",
+                                "pods for another scheduler stay Pending, as upstream"),
+    "PodSpec.schedulingGates": _r(),
+    "PodSpec.schedulingGroup": _r(),
+    "PodSpec.securityContext": _s(SEC),
+    "PodSpec.serviceAccount": _s(LP + "test_a_projected_token_is_bound_to_its_pod_and_accepted"),
+    "PodSpec.serviceAccountName": _s(LP + "test_a_projected_token_is_bound_to_its_pod_and_"
+                                     "accepted"),
+    "PodSpec.setHostnameAsFQDN": _r(),
+    "PodSpec.shareProcessNamespace": _s("tests/runtime/test_pod_features.py"),
+    "PodSpec.subdomain": _r("the pod's /etc/hosts has no FQDN"),
+    "PodSpec.terminationGracePeriodSeconds": _s(WL + "test_pre_stop_runs_before_term_and_never_"
+                                                "ends_in_a_phase"),
+    "PodSpec.tolerations": _s(SCH + "test_tolerations_exists_equal_and_effects"),
+    "PodSpec.topologySpreadConstraints": _r("the scheduler does not spread"),
+    "PodSpec.volumes": _s(WL + "test_config_map_updates_reach_the_container"),
+    **{f"Container.{k}": v for k, v in _CONTAINER.items()},
+    **{f"EphemeralContainer.{k}": _r("`ephemeralContainers` is refused")
+       for k in (*_CONTAINER, "targetContainerName")},
+    **{f"SecurityContext.{k}": _s(SEC) for k in (
+        "allowPrivilegeEscalation", "capabilities", "privileged", "readOnlyRootFilesystem",
+        "runAsGroup", "runAsUser", "seccompProfile")},
+    "SecurityContext.runAsNonRoot": _s(PF + "test_run_as_non_root_refuses_a_root_image"),
+    "SecurityContext.appArmorProfile": _r("no AppArmor on the node: only `Unconfined`",
+                                          ({"type": "Unconfined"},)),
+    "SecurityContext.procMount": _r("only `Default` (`Unmasked` needs user namespaces)",
+                                    ("Default",)),
+    "SecurityContext.seLinuxOptions": _r("no SELinux on the node"),
+    "SecurityContext.windowsOptions": _r("Linux nodes only"),
+    **{f"PodSecurityContext.{k}": _s(SEC) for k in (
+        "fsGroup", "runAsGroup", "runAsUser", "supplementalGroups", "sysctls")},
+    "PodSecurityContext.fsGroupChangePolicy": _s("tests/kubelet/pods/test_fs_group.py"),
+    "PodSecurityContext.runAsNonRoot": _s(PF + "test_run_as_non_root_refuses_a_root_image"),
+    "PodSecurityContext.seccompProfile": _s(PF + "test_a_localhost_seccomp_profile_from_the_"
+                                            "kubelets_directory"),
+    "PodSecurityContext.supplementalGroupsPolicy": _s("tests/runtime/test_spec.py::test_strict_"
+                                                      "supplemental_groups_leave_out_the_"
+                                                      "images_groups"),
+    "PodSecurityContext.appArmorProfile": _r("no AppArmor on the node: only `Unconfined`",
+                                             ({"type": "Unconfined"},)),
+    "PodSecurityContext.seLinuxChangePolicy": _r("no SELinux on the node"),
+    "PodSecurityContext.seLinuxOptions": _r("no SELinux on the node"),
+    "PodSecurityContext.windowsOptions": _r("Linux nodes only"),
+    **{f"Probe.{k}": _s(PROBES) for k in (
+        "exec", "failureThreshold", "httpGet", "initialDelaySeconds", "periodSeconds",
+        "successThreshold", "tcpSocket", "timeoutSeconds")},
+    "Probe.grpc": _s(LP + "test_a_grpc_readiness_probe_asks_a_real_health_server"),
+    "Probe.terminationGracePeriodSeconds": _r("the pod's grace period applies"),
+    "Lifecycle.postStart": _s(HOOKS, "exec and httpGet; see the nested rows"),
+    "Lifecycle.preStop": _s(WL + "test_pre_stop_runs_before_term_and_never_ends_in_a_phase"),
+    "Lifecycle.stopSignal": _r("the image's STOPSIGNAL or SIGTERM"),
+    **{f"Volume.{k}": _s(WL + "test_config_map_updates_reach_the_container") for k in (
+        "name", "configMap", "secret", "emptyDir", "hostPath")},
+    "Volume.downwardAPI": _s(LP + "test_a_projected_token_is_bound_to_its_pod_and_accepted"),
+    "Volume.projected": _s(LP + "test_a_projected_token_is_bound_to_its_pod_and_accepted"),
+    **{f"Volume.{k}": _r("no storage plugins beyond the kubelet's own volumes") for k in (
+        "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi",
+        "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs",
+        "image", "iscsi", "nfs", "persistentVolumeClaim", "photonPersistentDisk",
+        "portworxVolume", "quobyte", "rbd", "scaleIO", "storageos", "vsphereVolume")},
+    # nested fields refused inside supported ones
+    "Affinity.podAffinity": _r("the scheduler has no inter-pod affinity"),
+    "Affinity.podAntiAffinity": _r("the scheduler has no inter-pod affinity"),
+    "NodeAffinity.preferredDuringSchedulingIgnoredDuringExecution": _r(
+        "the scheduler does not score node preferences"),
+    "LifecycleHandler.sleep@postStart": _r("a `sleep` postStart hook is not run"),
+    "EmptyDirVolumeSource.sizeLimit": _r("no eviction when an emptyDir outgrows its limit"),
+}
+
+
+def _places(spec: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, Any]]:
+    """(type, path, object) for every object in a pod spec the table has rows for."""
+    yield "PodSpec", path, spec
+    if isinstance(spec.get("securityContext"), Mapping):
+        yield "PodSecurityContext", f"{path}.securityContext", spec["securityContext"]
+    affinity = spec.get("affinity")
+    if isinstance(affinity, Mapping):
+        yield "Affinity", f"{path}.affinity", affinity
+        if isinstance(affinity.get("nodeAffinity"), Mapping):
+            yield "NodeAffinity", f"{path}.affinity.nodeAffinity", affinity["nodeAffinity"]
+    for kind in ("initContainers", "containers"):
+        for i, container in enumerate(spec.get(kind) or []):
+            if not isinstance(container, Mapping):
+                continue
+            where = f"{path}.{kind}[{i}]"
+            yield "Container", where, container
+            if isinstance(container.get("securityContext"), Mapping):
+                yield "SecurityContext", f"{where}.securityContext", container["securityContext"]
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                if isinstance(container.get(probe), Mapping):
+                    yield "Probe", f"{where}.{probe}", container[probe]
+            lifecycle = container.get("lifecycle")
+            if isinstance(lifecycle, Mapping):
+                yield "Lifecycle", f"{where}.lifecycle", lifecycle
+                if isinstance(lifecycle.get("postStart"), Mapping):
+                    yield ("LifecycleHandler@postStart", f"{where}.lifecycle.postStart",
+                           lifecycle["postStart"])
+    for i, volume in enumerate(spec.get("volumes") or []):
+        if isinstance(volume, Mapping):
+            yield "Volume", f"{path}.volumes[{i}]", volume
+            if isinstance(volume.get("emptyDir"), Mapping):
+                yield ("EmptyDirVolumeSource", f"{path}.volumes[{i}].emptyDir",
+                       volume["emptyDir"])
+
+
+def _refused_fields(kind: str) -> Iterator[tuple[str, Row]]:
+    base, _, context = kind.partition("@")
+    for key, row in TABLE.items():
+        if row.status != REFUSED:
+            continue
+        name, _, key_context = key.partition("@")
+        owner, _, field = name.partition(".")
+        if owner == base and key_context == context:
+            yield field, row
+
+
+def refusals(spec: Any, path: str = "spec") -> list[str]:
+    """The paths in a pod spec that set a refused field (empty: nothing refused)."""
+    if not isinstance(spec, Mapping):
+        return []
+    found = []
+    for kind, where, obj in _places(spec, path):
+        for field, row in _refused_fields(kind):
+            value = obj.get(field)
+            if value is None or value in ([], {}, "") or value in row.allowed:
+                continue
+            found.append(f"{where}.{field}")
+    return found
