@@ -47,6 +47,7 @@ PROBES = WL + "test_liveness_failures_restart_with_growing_backoff"
 HOOKS = WL + "test_post_start_hook_and_active_deadline"
 INIT = WL + "test_init_containers_sidecars_and_a_failed_init_under_never"
 API = "tests/controlplane/test_kubectl.py"
+DEBUG = WL + "test_kubectl_debug_runs_an_ephemeral_container_beside_its_target"
 
 
 def _s(evidence: str, note: str = "") -> Row:
@@ -95,8 +96,7 @@ TABLE: dict[str, Row] = {
     "PodSpec.dnsPolicy": _s("tests/kubelet/pods/test_dns.py"),
     "PodSpec.enableServiceLinks": _s(PF + "test_a_missing_source_holds_the_container_until_it"
                                      "_appears"),
-    "PodSpec.ephemeralContainers": _r("the kubelet does not run ephemeral containers yet "
-                                      "(`kubectl debug` is refused)"),
+    "PodSpec.ephemeralContainers": _s(DEBUG),
     "PodSpec.evictionResponders": _r(),
     "PodSpec.hostAliases": _r("the pod's /etc/hosts is the runtime's"),
     "PodSpec.hostIPC": _s(HOSTNS), "PodSpec.hostNetwork": _s(HOSTNS),
@@ -131,15 +131,25 @@ TABLE: dict[str, Row] = {
                                      "accepted"),
     "PodSpec.setHostnameAsFQDN": _r(),
     "PodSpec.shareProcessNamespace": _s("tests/runtime/test_pod_features.py"),
-    "PodSpec.subdomain": _r("the pod's /etc/hosts has no FQDN"),
+    "PodSpec.subdomain": _s("tests/lab/test_workload_controllers.py::test_indexed_job_pods_get_"
+                            "their_index_and_hostname", "DNS names through the cluster DNS; "
+                            "the pod's /etc/hosts has no FQDN line yet (a gap)"),
     "PodSpec.terminationGracePeriodSeconds": _s(WL + "test_pre_stop_runs_before_term_and_never_"
                                                 "ends_in_a_phase"),
     "PodSpec.tolerations": _s(SCH + "test_tolerations_exists_equal_and_effects"),
     "PodSpec.topologySpreadConstraints": _r("the scheduler does not spread"),
     "PodSpec.volumes": _s(WL + "test_config_map_updates_reach_the_container"),
     **{f"Container.{k}": v for k, v in _CONTAINER.items()},
-    **{f"EphemeralContainer.{k}": _r("`ephemeralContainers` is refused")
-       for k in (*_CONTAINER, "targetContainerName")},
+    **{f"EphemeralContainer.{k}": _s(DEBUG) for k in (
+        "args", "command", "env", "envFrom", "image", "imagePullPolicy", "name",
+        "securityContext", "stdin", "stdinOnce", "targetContainerName", "tty", "volumeMounts",
+        "workingDir")},
+    **{f"EphemeralContainer.{k}": _r("not for ephemeral containers (upstream forbids it too)")
+       for k in ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe", "ports",
+                 "resources", "restartPolicy")},
+    **{f"EphemeralContainer.{k}": Row(REFUSED, REFUSAL, _CONTAINER[k].note, _CONTAINER[k].allowed)
+       for k in ("resizePolicy", "restartPolicyRules", "terminationMessagePath",
+                 "terminationMessagePolicy", "volumeDevices")},
     **{f"SecurityContext.{k}": _s(SEC) for k in (
         "allowPrivilegeEscalation", "capabilities", "privileged", "readOnlyRootFilesystem",
         "runAsGroup", "runAsUser", "seccompProfile")},
@@ -201,14 +211,17 @@ def _places(spec: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, Any]
         yield "Affinity", f"{path}.affinity", affinity
         if isinstance(affinity.get("nodeAffinity"), Mapping):
             yield "NodeAffinity", f"{path}.affinity.nodeAffinity", affinity["nodeAffinity"]
-    for kind in ("initContainers", "containers"):
+    for kind in ("initContainers", "containers", "ephemeralContainers"):
         for i, container in enumerate(spec.get(kind) or []):
             if not isinstance(container, Mapping):
                 continue
             where = f"{path}.{kind}[{i}]"
-            yield "Container", where, container
+            yield ("EphemeralContainer" if kind == "ephemeralContainers" else "Container", where,
+                   container)
             if isinstance(container.get("securityContext"), Mapping):
                 yield "SecurityContext", f"{where}.securityContext", container["securityContext"]
+            if kind == "ephemeralContainers":
+                continue
             for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
                 if isinstance(container.get(probe), Mapping):
                     yield "Probe", f"{where}.{probe}", container[probe]
