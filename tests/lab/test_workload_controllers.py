@@ -486,3 +486,43 @@ items:
     assert kinds == ["V1CronJob", "V1DaemonSet", "V1StatefulSet"]
     assert client.AppsV1Api(api).read_namespaced_stateful_set("listed-sts", "fromyaml")
     kubectl(lab2, "delete", "namespace", "fromyaml", "--timeout=120s")
+
+
+def node_taints(lab: Lab, name: str) -> set[tuple[str, str]]:
+    node = kubectl_json(lab, "get", "node", name)
+    return {(t["key"], t["effect"]) for t in node["spec"].get("taints") or []}
+
+
+def test_daemon_pods_stay_on_a_node_that_goes_not_ready(lab2: Lab) -> None:
+    """Last in the module: it takes node2's container runtime away for a while."""
+    apply(lab2, f"""
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: watcher}}
+spec:
+  selector: {{matchLabels: {{app: watcher}}}}
+  template:
+    metadata: {{labels: {{app: watcher}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{{name: c, image: {lab2.images.ref("busybox")}, command: [sleep, "3600"]}}]
+""")
+    kubectl(lab2, "rollout", "status", "ds/watcher", "--timeout=90s")
+    before = {p["spec"]["nodeName"]: p["metadata"]["name"] for p in daemon_pods(lab2, "watcher")}
+    lab2.stop_daemon("runtime", node="node2")
+    try:
+        not_ready = ("node.kubernetes.io/not-ready", "NoExecute")
+        eventually(lambda: not_ready in node_taints(lab2, "node2"), timeout=90)
+        # the controller sees the node should take no new daemon pod but keeps the one there
+        status = eventually(lambda: (s := kubectl_json(lab2, "get", "ds", "watcher")[
+            "status"]).get("numberMisscheduled") == 1 and s, timeout=30)
+        assert status["desiredNumberScheduled"] == 1
+        pods = daemon_pods(lab2, "watcher")
+        assert {p["spec"]["nodeName"]: p["metadata"]["name"] for p in pods} == before
+    finally:
+        lab2.start_daemon("runtime", node="node2")
+    eventually(lambda: not_ready not in node_taints(lab2, "node2"), timeout=90)
+    kubectl(lab2, "rollout", "status", "ds/watcher", "--timeout=90s")
+    after = {p["spec"]["nodeName"]: p["metadata"]["name"] for p in daemon_pods(lab2, "watcher")}
+    assert after == before
+    kubectl(lab2, "delete", "ds", "watcher")
