@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from nodelab.controlplane.apiserver import DEFAULT_PORT, ApiServer
 from nodelab.controlplane.storage.store import HISTORY_LIMIT
 from nodelab.errors import NodelabError
+from nodelab.host.daemon import refuse_to_start, setup_logging, stop_signals
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -41,18 +40,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="verify kubelets' serving certificates against this CA")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stdout, level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("controlplane", logging.DEBUG if args.verbose else logging.INFO)
     host, port = _listen(args.listen)
     try:
         server = ApiServer(args.state_dir, host, port, args.host, args.watch_history,
                            args.kubelet_certificate_authority)
     except (NodelabError, OSError) as exc:
-        print(f"controlplane: cannot start: {exc}", file=sys.stderr)
-        return 1
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+        return refuse_to_start("controlplane: cannot start", exc)
+    done = stop_signals()
     server.start()
     if args.controllers:
         server.start_controllers()

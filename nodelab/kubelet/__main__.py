@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.host.daemon import refuse_to_start, setup_logging, stop_signals
 from nodelab.kubelet.agent import Kubelet
 from nodelab.kubelet.config import KubeletConfig, KubeletSettings, Taint
 
@@ -46,8 +46,7 @@ def parse_args(argv: list[str] | None = None) -> KubeletSettings:
     parser.add_argument("--client-ca-file")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s kubelet %(levelname)s %(message)s")
+    setup_logging("kubelet", args.log_level)
     config = KubeletConfig.load(args.config) if args.config else KubeletConfig()
     changes: dict[str, Any] = {}
     if args.node_labels:
@@ -63,15 +62,12 @@ def parse_args(argv: list[str] | None = None) -> KubeletSettings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+    done = stop_signals()
     try:
         settings = parse_args(argv)
         kubelet = Kubelet(settings)
     except NodelabError as exc:
-        print(f"kubelet: {exc}", file=sys.stderr)
-        return 1
+        return refuse_to_start("kubelet", exc)
     def stop_when_done() -> None:
         done.wait()
         kubelet.stop_event.set()
@@ -82,9 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         if not kubelet.start():
             return 0
     except NodelabError as exc:
-        print(f"kubelet: {exc}", file=sys.stderr)
         kubelet.stop()
-        return 1
+        return refuse_to_start("kubelet", exc)
     logging.getLogger("nodelab.kubelet").info("kubelet %s running", settings.node_name)
     done.wait()
     kubelet.stop()

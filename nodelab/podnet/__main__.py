@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
 from pathlib import Path
 
 from kubernetes import config
 
+from nodelab.host.daemon import setup_logging, stop_signals
 from nodelab.podnet.agent import PodNetworkAgent
 
 
@@ -28,13 +27,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="pod range to use when the cluster assigns the Node none "
                              "(a joined lab's own range)")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stdout, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("podnet")
     api = config.new_client_from_config(str(args.kubeconfig))  # type: ignore[no-untyped-call]
     agent = PodNetworkAgent(api, args.node_name, args.cni_conf_dir, args.data_dir, args.mtu,
                              args.cni_version, args.fallback_pod_cidr)
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop())
-    signal.signal(signal.SIGINT, lambda *_: agent.stop())
+    stop_signals(on_stop=agent.stop)
     agent.run()
     return 0
 

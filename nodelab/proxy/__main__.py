@@ -9,15 +9,12 @@ The metrics JSON (`--metrics-file`) is rewritten after every sync for the views 
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from nodelab.errors import NodelabError
+from nodelab.host.daemon import refuse_to_start, setup_logging, stop_signals
 from nodelab.proxy.model import ProxyNode
 from nodelab.proxy.proxier import MODES, Proxier
 
@@ -46,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s proxy %(levelname)s %(message)s")
+    setup_logging("proxy")
     node = ProxyNode(
         name=args.node_name,
         cluster_cidr=args.cluster_cidr or None,
@@ -63,13 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(args.kubeconfig) if args.kubeconfig else None
         )
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        stop = stop_signals()
         from nodelab.proxy.watch import run_proxy
 
         run_proxy(
@@ -80,8 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sync_period=args.sync_period,
         )
     except NodelabError as exc:
-        print(f"nodelab proxy: {exc}", file=sys.stderr)
-        return 1
+        return refuse_to_start("nodelab proxy", exc)
     return 0
 
 

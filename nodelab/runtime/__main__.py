@@ -6,13 +6,12 @@ import argparse
 import contextlib
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from nodelab.cni.invoker import default_plugin_path
 from nodelab.errors import NodelabError
+from nodelab.host.daemon import refuse_to_start, setup_logging, stop_signals
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.hostns import rejoin_host_mount_namespace
 from nodelab.runtime.images.layers import DEFAULT_MAX_LAYER_BYTES
@@ -44,8 +43,7 @@ def parse_args(argv: list[str] | None = None) -> RuntimeConfig:
     parser.add_argument("--runc", default="runc")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s runtime %(levelname)s %(message)s")
+    setup_logging("runtime", args.log_level)
     return RuntimeConfig(
         state_dir=args.state_dir,
         socket=args.socket,
@@ -67,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         moved = rejoin_host_mount_namespace()
     except OSError as exc:
-        print(f"runtime: {exc}", file=sys.stderr)
-        return 1
+        return refuse_to_start("runtime", exc)
     with contextlib.suppress(OSError):
         os.chdir(cwd)
     try:
@@ -79,11 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         server = RuntimeServer(config)
         server.start()
     except (NodelabError, ValueError) as exc:
-        print(f"runtime: {exc}", file=sys.stderr)
-        return 1
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+        return refuse_to_start("runtime", exc)
+    done = stop_signals()
     logging.getLogger("nodelab.runtime").info("serving CRI on %s", config.socket)
     done.wait()
     server.stop()

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from kubernetes import config
@@ -21,6 +19,7 @@ from kubernetes import config
 from nodelab.controlplane.controllers.csrsigning import load_ca
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
 from nodelab.controlplane.controllers.setup import start_controllers
+from nodelab.host.daemon import setup_logging, stop_signals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,14 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give both --cluster-signing-cert-file and --cluster-signing-key-file")
     signing_ca = (load_ca(args.cluster_signing_cert_file, args.cluster_signing_key_file)
                   if args.cluster_signing_cert_file else None)
-    logging.basicConfig(stream=sys.stdout, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("controllers")
     api = config.new_client_from_config(str(args.kubeconfig))  # type: ignore[no-untyped-call]
     loop = start_controllers(api, dt.timedelta(seconds=args.node_monitor_grace_period),
                              args.resync, signing_ca)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+    done = stop_signals()
     logging.getLogger("nodelab.controllers").info(
         "controllers running: %s", ", ".join(c.name for c in loop.controllers))
     done.wait()

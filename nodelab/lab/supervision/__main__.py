@@ -6,10 +6,10 @@ Runs until SIGTERM, which ends supervision and leaves the daemons running.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
+from nodelab.host.daemon import setup_logging
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.supervision.supervisor import LabSupervisor
 
@@ -20,8 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lab", required=True)
     parser.add_argument("--state-dir", type=Path, required=True, help="the lab's state dir")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s supervisor %(levelname)s %(message)s")
+    setup_logging("supervisor")
     return LabSupervisor(args.lab, LabPaths(args.state_dir)).run()
 
 
