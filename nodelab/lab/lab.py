@@ -34,10 +34,11 @@ from nodelab.lab.join.steps import (
     prepare_join,
 )
 from nodelab.lab.ledger import Ledger
-from nodelab.lab.names import DEFAULT_LAB, MAX_NODES, LabNames
+from nodelab.lab.names import DEFAULT_LAB, LabNames
 from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
 from nodelab.lab.node_daemons import StartNodeDaemons
 from nodelab.lab.paths import LabPaths, state_base
+from nodelab.lab.preconditions import check_node_count, check_privileges
 from nodelab.lab.registry.daemon import StartRegistry
 from nodelab.lab.registry.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.scripting.face import LabScripting
@@ -145,13 +146,9 @@ class Lab(LabScripting):
         check_restart_backoff(max_restart_backoff)
         if runtime is not None:
             check_runtime(runtime)
-        if nodes is not None and not 1 <= nodes <= MAX_NODES:
-            raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
-        if not netlink.is_root():
-            raise NodelabError(
-                f"cannot bring lab {name} up: not root (network namespaces, bridges and cgroups "
-                "need root; run as root, or see `nodelab doctor`)"
-            )
+        if nodes is not None:
+            check_node_count(nodes)
+        check_privileges(f"bring lab {name} up")
         paths = LabPaths.for_lab(name, base)
         say = progress or _quiet
         with _locked(paths):

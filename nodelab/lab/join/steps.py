@@ -48,10 +48,11 @@ from nodelab.lab.join.tls_bootstrap import (
     lab_requests,
     serving_requests,
 )
-from nodelab.lab.names import MAX_NODES, LabNames
+from nodelab.lab.names import LabNames
 from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
 from nodelab.lab.node_daemons import KUBELET_PORT, JoinedNode, node_specs
 from nodelab.lab.paths import LabPaths
+from nodelab.lab.preconditions import check_node_count, check_privileges
 from nodelab.lab.registry.daemon import StartRegistry
 from nodelab.lab.registry.demo_images import PushDemoImages
 from nodelab.lab.topology import APISERVER_PORT, NodePlan, choose_subnet
@@ -306,8 +307,7 @@ def prepare_join(kubeconfig: Path, name: str, nodes: int, paths: LabPaths,
                            f"{allowed_registries(paths) or 'none'}, not "
                            f"{list(allow_registries) or 'none'}: take it down first "
                            f"(`nodelab down --name {name}`)")
-    if not 1 <= nodes <= MAX_NODES:
-        raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
+    check_node_count(nodes)
     access = ClusterAccess.load(Path(kubeconfig))
     access.ca_pem  # noqa: B018 - fails clearly when the kubeconfig has no CA
     if existing is not None and not existing.joined:
@@ -319,9 +319,7 @@ def prepare_join(kubeconfig: Path, name: str, nodes: int, paths: LabPaths,
                            f" not {access.server} with {nodes}: take it down first "
                            f"(`nodelab down --name {name}`)")
     check_reachable(access)
-    if not netlink.is_root():
-        raise NodelabError(f"cannot join lab {name}: not root (network namespaces, bridges "
-                           "and cgroups need root; see `nodelab doctor`)")
+    check_privileges(f"join lab {name}")
     description = existing or LabDescription(name, choose_subnet(name, netlink.host_routes()),
                                              nodes, joined=access.server)
     private_dir(paths.root)  # keys, kubeconfigs and the API store live here

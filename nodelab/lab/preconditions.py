@@ -1,0 +1,23 @@
+"""What `up` and `join` refuse before they touch anything: a node count out of range, a caller
+without the privileges a lab needs. One check each, so both verbs say it the same way.
+"""
+
+from __future__ import annotations
+
+from nodelab.errors import NodelabError
+from nodelab.host import netlink
+from nodelab.lab.names import MAX_NODES
+
+
+def check_node_count(nodes: int) -> None:
+    """A lab has 1 to MAX_NODES nodes (names and addresses are numbered .11, .12, ...)."""
+    if not 1 <= nodes <= MAX_NODES:
+        raise NodelabError(f"--nodes must be between 1 and {MAX_NODES}, not {nodes}")
+
+
+def check_privileges(action: str) -> None:
+    """Root is needed for the lab's network namespaces, bridge and cgroups; `action` names what
+    was asked ("bring lab a up", "join lab a") in the refusal."""
+    if not netlink.is_root():
+        raise NodelabError(f"cannot {action}: not root (network namespaces, bridges and cgroups "
+                           "need root; run as root, or see `nodelab doctor`)")
