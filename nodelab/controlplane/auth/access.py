@@ -9,11 +9,11 @@ Authentication (401 when nothing matches; anonymous requests are refused):
   and so is one whose service account (uid) or bound pod (uid) is gone, as upstream.
 
 Authorization follows the Node authorizer plus the NodeRestriction admission plugin for
-`system:node:<name>` users (group `system:nodes`): they may read anything, but may write only
-their own Node (and its status), their own Lease, pods bound to them (status, deletion,
-mirror pods), events, tokens, and new CertificateSigningRequests (never approvals). Every
-other authenticated identity may do everything, as a cluster without RBAC objects would let
-`system:masters` do; nodelab does not implement RBAC.
+`system:node:<name>` users (group `system:nodes`), as `node_restriction.py` describes: reads
+of secrets, configMaps, claims and service accounts only through the pods bound to the node,
+writes only to its own Node, Lease and bound pods' status, tokens only for its pods' service
+accounts, no exec/attach/port-forward. Every other authenticated identity may do everything, as
+a cluster without RBAC objects would let `system:masters` do; nodelab does not implement RBAC.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from typing import Any
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth.certificates import user_name
+from nodelab.controlplane.auth.node_restriction import PodLookup, node_denial
 from nodelab.controlplane.auth.tokens import AUDIENCE, TokenClaims, TokenIssuer
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.objects import Object
 
-READ_VERBS = ("get", "list", "watch")
 SELF_REVIEWS = ("selfsubjectreviews", "selfsubjectaccessreviews")
 
 
@@ -95,37 +95,18 @@ def still_bound(claims: TokenClaims, store: Store) -> bool:
 
 def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, name: str,
               subresource: str, store: Store, body: Object | None) -> None:
-    """Raise 403 if `identity` may not do `verb` on the object (NodeRestriction)."""
+    """Raise 403 if `identity` may not do `verb` on the object (the Node authorizer and
+    NodeRestriction for nodes, `node_restriction.py`). `name` is the URL's (empty on create)."""
     node = identity.node_name
-    if node is None or verb in READ_VERBS or rt.plural in SELF_REVIEWS:
+    if node is None or rt.plural in SELF_REVIEWS:
         return
-    key = rt.storage_key
 
-    def deny(why: str) -> None:
+    def bound(ns: str, node_name: str) -> list[Object]:
+        return [pod for pod in store.select("core/pods", ns)[0]
+                if (pod.get("spec") or {}).get("nodeName") == node_name]
+
+    lookup = PodLookup(get=lambda ns, pod: store.get("core/pods", ns, pod), bound=bound)
+    why = node_denial(node, verb, rt.storage_key, namespace, name, subresource, body, lookup)
+    if why is not None:
         raise errors.forbidden(identity.user, verb, rt.plural + (f"/{subresource}"
                                if subresource else ""), rt.group, namespace, why)
-
-    if key == "core/nodes":
-        if name != node and (body or {}).get("metadata", {}).get("name") != node:
-            deny(f"node {node!r} is not allowed to modify node {name or '(new)'!r}")
-        return
-    if key == "coordination.k8s.io/leases":
-        lease = name or (body or {}).get("metadata", {}).get("name")
-        if namespace != "kube-node-lease" or lease != node:
-            deny("can only access node lease with the same name as the requesting node")
-        return
-    if key == "core/events" or (key == "core/serviceaccounts" and subresource == "token"):
-        return
-    if key == "certificates.k8s.io/certificatesigningrequests" and verb == "create" and (
-            not subresource):
-        return  # a node asks for its serving certificate; approving it is someone else's
-    if key == "core/pods":
-        if verb == "create" and not subresource:
-            if ((body or {}).get("spec") or {}).get("nodeName") != node:
-                deny(f"node {node!r} can only create pods with spec.nodeName set to itself")
-            return
-        pod = store.get(key, namespace, name) if name else None
-        if pod is None or (pod.get("spec") or {}).get("nodeName") != node:
-            deny(f"node {node!r} can only modify pods bound to it")
-        return
-    deny(f"node {node!r} may not {verb} {rt.plural}")

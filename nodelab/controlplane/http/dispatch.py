@@ -34,6 +34,7 @@ from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.kube.objects import Object
 
+CONNECT_SUBRESOURCES = ("exec", "attach", "portforward", "proxy")
 log = logging.getLogger("nodelab.controlplane")
 
 
@@ -149,8 +150,9 @@ class Api:
                                                         and sub == "finalize"):
             raise errors.ApiError(404, "NotFound", f"{rt.plural}/{sub} not found")
         body = self._body(request) if method in ("POST", "PUT", "DELETE") else None
-        authorize(identity, verb, rt, ns, name or str(((body or {}).get("metadata") or {})
-                                                          .get("name", "")),
+        # Connecting to a pod (exec, attach, port-forward, proxy) is `create` on the
+        # subresource, whatever the method: an upgrade is not a read (upstream, 1.30+).
+        authorize(identity, "create" if sub in CONNECT_SUBRESOURCES else verb, rt, ns, name,
                   sub, registry.store, body)
         accept = request.headers.get("accept", "")
 
