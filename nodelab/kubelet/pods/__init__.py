@@ -15,6 +15,8 @@ Decisions (pure, table-tested):
 Actions (thin, through CRI):
 - `worker.py`: one worker thread per pod carrying the decisions out, in SyncPod's steps;
 - `hooks.py`, `prober.py`: the postStart/preStop hooks and the probe step;
+- `termination.py`: killing a terminating pod, removing a deleted one;
+- `ephemeral.py`: an ephemeral container in its target's PID namespace;
 - `volumes.py`: emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes;
 - `runtime_calls.py`: the CRI calls; `settings.py`: the workers' settings;
 - `pleg.py`: the relist that wakes workers; `manager.py`: watches this node's pods and runs

@@ -64,4 +64,3 @@ class ContainerMemory:
     ready: bool = False
     started: bool = False
     waiting: tuple[str, str] = ("", "")  # (reason, message) shown while not running
-    pulled: bool = False  # the image was pulled (or found present) for this pod

@@ -2,9 +2,10 @@
 
 `imagePullPolicy` defaults as the API server does: `Always` for an image tagged `:latest`
 or without a tag, `IfNotPresent` otherwise. Then:
-- an image present on the node is used when the policy is not `Always`, or when this pod's
-  worker pulled it already (upstream pulls again on each start with `Always`; nodelab once
-  per pod: the lab registry's tags do not move under a running pod);
+- `Always`: pulled before each start (a restart too: the registry resolves the tag again;
+  layers already present are not fetched again);
+- `IfNotPresent`, `Never`: an image present on the node is used (`Pulled`, "already present
+  on machine", at each start);
 - `Never` and absent: the container waits with `ErrImageNeverPull`;
 - a pull that failed backs off (the container's backoff): `ErrImagePull` first, then
   `ImagePullBackOff` until the delay is over, then the next pull.
@@ -41,16 +42,15 @@ def decide_pull(container: Mapping[str, Any], present: bool, memory: ContainerMe
                 now: float) -> PullDecision:
     image = str(container.get("image", ""))
     policy = pull_policy(container)
-    if present and (policy != "Always" or memory.pulled):
-        events: Events = () if memory.pulled else (
-            ("Pulled", f'Container image "{image}" already present on machine', "Normal"),)
-        return PullDecision("use", events=events)
+    if present and policy != "Always":
+        return PullDecision("use", events=(
+            ("Pulled", f'Container image "{image}" already present on machine', "Normal"),))
     if policy == "Never":
         return PullDecision("never", waiting=(
             "ErrImageNeverPull", f'Container image "{image}" is not present with pull policy '
             "of Never"))
     if in_backoff(memory.backoff, now) and memory.waiting[0] in PULL_FAILURES:
-        events = ()
+        events: Events = ()
         if memory.waiting[0] == "ErrImagePull":
             events = (("BackOff", f'Back-off pulling image "{image}"', "Normal"),
                       ("Failed", "Error: ImagePullBackOff", "Warning"))

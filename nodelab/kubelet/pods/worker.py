@@ -20,7 +20,7 @@ the Pod object says; the evictor moves it too (`evict()`, from its thread). Then
 **terminating**: post the Failed status of a pod past its deadline; stop each running
 container (preStop hook first when there is a grace period, SIGKILL after it) and the
 sandboxes. **terminated**: nothing runs; once the pod is deleted, remove its containers and
-sandboxes, tear down its volumes, delete the Pod object, and finish.
+sandboxes, tear down its volumes, delete the Pod object, and finish (`termination.py`).
 
 A worker syncs when its pod changes, when the PLEG (`pleg.py`) sees its sandbox or containers
 change in the runtime, and at least every `resync` seconds, or every `idle_resync` seconds
@@ -53,9 +53,8 @@ from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
 from nodelab.kubelet.pods.dns import pod_dns
 from nodelab.kubelet.pods.env import EnvError, EnvSources, container_env
 from nodelab.kubelet.pods.ephemeral import with_target_pid
-from nodelab.kubelet.pods.hooks import grace_period, run_post_start, run_pre_stop
+from nodelab.kubelet.pods.hooks import grace_period, run_post_start
 from nodelab.kubelet.pods.lifecycle import (
-    DEADLINE_MESSAGE,
     Event,
     PodLife,
     Stage,
@@ -73,12 +72,12 @@ from nodelab.kubelet.pods.security_context import SecurityContextError, verify_r
 from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.status import PodView, fill_view, pod_status
 from nodelab.kubelet.pods.subpath import SubPathError
+from nodelab.kubelet.pods.termination import kill_pod, post_deadline_failure, remove_pod
 from nodelab.kubelet.pods.volumes import (
     PodVolumes,
     VolumeSources,
     container_mounts,
     prepare_volumes,
-    teardown_volumes,
 )
 
 log = logging.getLogger("nodelab.kubelet.pods")
@@ -181,7 +180,7 @@ class PodWorker:
                                       self.settings.backoff)
         # 2. kill the pod / 3. kill containers
         if actions.kill_pod and not actions.create_sandbox:
-            self.kill_pod(pod, grace_period(pod))
+            kill_pod(self.runtime, self.event, self.uid, pod, grace_period(pod))
         self.kill_containers(actions.containers_to_kill)
         # 4. create the sandbox
         dns = pod_dns(pod, self.settings.node_resolv, self.settings.cluster_dns,
@@ -276,7 +275,6 @@ class PodWorker:
         for reason, message, kind in decision.events:
             self.event(pod, reason, message, kind)
         if decision.step == "use":
-            memory.pulled = True
             return present
         if decision.step != "pull":
             memory.waiting = decision.waiting
@@ -290,7 +288,6 @@ class PodWorker:
             self.event(pod, "Failed", f'Failed to pull image "{image}": {exc}', "Warning")
             self.event(pod, "Failed", "Error: ErrImagePull", "Warning")
             return None
-        memory.pulled = True
         self.event(pod, "Pulled", f'Successfully pulled image "{image}" in '
                    f"{time.monotonic() - started:.3f}s")
         return ref
@@ -377,46 +374,18 @@ class PodWorker:
 
     def sync_terminating(self, pod: Obj | None) -> None:
         if pod is not None and self.life.reason == Event.DEADLINE_EXCEEDED.value:
-            self.event(pod, "DeadlineExceeded", DEADLINE_MESSAGE, "Warning")
-            self.rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
-                            {"status": {"phase": "Failed", "reason": "DeadlineExceeded",
-                                        "message": DEADLINE_MESSAGE}}, subresource="status")
+            post_deadline_failure(self.rest, self.event, pod)
         grace = self.life.grace
         if grace is None:
             grace = grace_period(pod) if pod is not None else 30
-        self.kill_pod(pod, grace)
+        kill_pod(self.runtime, self.event, self.uid, pod, grace)
         self._advance(Event.KILLED)
-
-    def kill_pod(self, pod: Obj | None, grace: int) -> None:
-        """Stop every running container (preStop hooks within the grace period) and every
-        ready sandbox; the containers stay for `kubectl logs`."""
-        deadline = time.monotonic() + grace
-        for instance in self.runtime.containers(self.uid):
-            if instance.state != "running":
-                continue
-            if pod is not None:
-                self.event(pod, "Killing", f"Stopping container {instance.name}")
-                if grace > 0:
-                    run_pre_stop(self.runtime, self.event, pod, instance, deadline)
-            self.runtime.stop_container(instance.id, max(0, int(deadline - time.monotonic())))
-        for sandbox in self.runtime.sandboxes(self.uid):
-            if sandbox.state == SANDBOX_READY:
-                self.runtime.stop_sandbox(sandbox.id)
 
     def sync_terminated(self, pod: Obj | None) -> None:
         """Keep a terminated pod's leftovers until it is deleted; then remove them."""
         if not self.life.deleted:
             self.settled = True
             return
-        for instance in self.runtime.containers(self.uid):
-            self.runtime.remove_container(instance.id)
-        for sandbox in self.runtime.sandboxes(self.uid):
-            self.runtime.stop_sandbox(sandbox.id)
-            self.runtime.remove_sandbox(sandbox.id)
-        teardown_volumes(self.uid, self.settings.state_dir)
-        if pod is not None:
-            body = {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
-                    "preconditions": {"uid": self.uid}}
-            self.rest.delete("pods", pod["metadata"]["namespace"], pod["metadata"]["name"], body)
+        remove_pod(self.runtime, self.rest, self.uid, self.settings.state_dir, pod)
         if self._advance(Event.REMOVED).finished:
             self.done.set()

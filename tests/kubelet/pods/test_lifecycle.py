@@ -102,19 +102,20 @@ def test_the_default_pull_policy(image: str, policy: str | None, expected: str) 
     assert pull_policy(container) == expected
 
 
-@pytest.mark.parametrize(("policy", "present", "pulled", "step", "waiting"), [
-    ("IfNotPresent", True, False, "use", ""),
-    ("IfNotPresent", False, False, "pull", ""),
-    ("Always", True, False, "pull", ""),
-    ("Always", True, True, "use", ""),  # once per pod (see pull_policy.py)
-    ("Never", True, False, "use", ""),
-    ("Never", False, False, "never", "ErrImageNeverPull"),
+@pytest.mark.parametrize(("policy", "present", "step", "waiting", "events"), [
+    ("IfNotPresent", True, "use", "", ["Pulled"]),  # "already present on machine"
+    ("IfNotPresent", False, "pull", "", ["Pulling"]),
+    ("Always", True, "pull", "", ["Pulling"]),  # at every start, a restart too
+    ("Always", False, "pull", "", ["Pulling"]),
+    ("Never", True, "use", "", ["Pulled"]),
+    ("Never", False, "never", "ErrImageNeverPull", []),
 ])
-def test_pull_decisions(policy: str, present: bool, pulled: bool, step: str,
-                        waiting: str) -> None:
+def test_pull_decisions(policy: str, present: bool, step: str, waiting: str,
+                        events: list[str]) -> None:
     container = {"name": "app", "image": "busybox:1.36", "imagePullPolicy": policy}
-    decision = decide_pull(container, present, ContainerMemory(pulled=pulled), T0)
+    decision = decide_pull(container, present, ContainerMemory(), T0)
     assert (decision.step, decision.waiting[0]) == (step, waiting)
+    assert [e[0] for e in decision.events] == events
 
 
 @pytest.mark.parametrize(("waiting", "not_before", "step", "events"), [

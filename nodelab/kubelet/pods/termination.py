@@ -1,0 +1,64 @@
+"""The actions of a terminating and a terminated pod (`lifecycle.py` decides when).
+
+- `post_deadline_failure`: a pod past `activeDeadlineSeconds` gets `phase: Failed`,
+  `reason: DeadlineExceeded` and a Warning event, as upstream's kubelet posts;
+- `kill_pod`: each running container gets a `Killing` event, its preStop hook when there is a
+  grace period, then `StopContainer` with what is left of it (the stop signal, SIGKILL after
+  it); each ready sandbox is stopped. Containers and sandboxes stay for `kubectl logs`;
+- `remove_pod`: once the pod is deleted, its containers and sandboxes are removed, its
+  volumes torn down and the Pod object deleted (grace 0, with its UID as precondition).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nodelab.kube.rest import Rest
+from nodelab.kubelet.pods.hooks import Recorder, run_pre_stop
+from nodelab.kubelet.pods.lifecycle import DEADLINE_MESSAGE
+from nodelab.kubelet.pods.runtime_calls import PodRuntime
+from nodelab.kubelet.pods.volumes import teardown_volumes
+
+SANDBOX_READY = 0
+
+
+def post_deadline_failure(rest: Rest, record: Recorder, pod: Mapping[str, Any]) -> None:
+    record(pod, "DeadlineExceeded", DEADLINE_MESSAGE, "Warning")
+    rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
+               {"status": {"phase": "Failed", "reason": "DeadlineExceeded",
+                           "message": DEADLINE_MESSAGE}}, subresource="status")
+
+
+def kill_pod(runtime: PodRuntime, record: Recorder, uid: str, pod: Mapping[str, Any] | None,
+             grace: int) -> None:
+    """Stop every running container of pod `uid` within `grace` seconds, then its sandbox."""
+    deadline = time.monotonic() + grace
+    for instance in runtime.containers(uid):
+        if instance.state != "running":
+            continue
+        if pod is not None:
+            record(pod, "Killing", f"Stopping container {instance.name}", "Normal")
+            if grace > 0:
+                run_pre_stop(runtime, record, pod, instance, deadline)
+        runtime.stop_container(instance.id, max(0, int(deadline - time.monotonic())))
+    for sandbox in runtime.sandboxes(uid):
+        if sandbox.state == SANDBOX_READY:
+            runtime.stop_sandbox(sandbox.id)
+
+
+def remove_pod(runtime: PodRuntime, rest: Rest, uid: str, state_dir: Path,
+               pod: Mapping[str, Any] | None) -> None:
+    """Remove what is left of pod `uid` and delete its Pod object (None: gone already)."""
+    for instance in runtime.containers(uid):
+        runtime.remove_container(instance.id)
+    for sandbox in runtime.sandboxes(uid):
+        runtime.stop_sandbox(sandbox.id)
+        runtime.remove_sandbox(sandbox.id)
+    teardown_volumes(uid, state_dir)
+    if pod is not None:
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
+                "preconditions": {"uid": uid}}
+        rest.delete("pods", pod["metadata"]["namespace"], pod["metadata"]["name"], body)
