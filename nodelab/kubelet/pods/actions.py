@@ -23,7 +23,8 @@ carries it out in numbered steps, as upstream's SyncPod. The rules, in upstream'
    ones are kept (and probed).
 4. **Ephemeral containers** (`kubectl debug`), in a ready sandbox, even before
    initialization is over: each is started once and never restarted.
-5. **Backoff**: a restart waits while the container's CrashLoopBackOff (`backoff.py`) is on;
+5. **Backoff**: a restart waits the container's CrashLoopBackOff delay (`backoff.py`) after
+   its exit;
    the container then waits with reason `CrashLoopBackOff`. A restart removes the instances
    older than the last one (which is kept for `kubectl logs --previous`).
 
@@ -44,7 +45,7 @@ from nodelab.kubelet.pods.backoff import (
     ContainerMemory,
     backoff_event_due,
     crash_loop_message,
-    in_backoff,
+    restart_not_before,
 )
 from nodelab.kubelet.pods.status import Instance
 
@@ -168,11 +169,13 @@ class _Planner:
             target.append(ContainerToStart(name, 0, init))
             return
         memory = self.memory.get(name) or ContainerMemory()
-        if in_backoff(memory.backoff, self.now):
+        until = restart_not_before(memory.backoff,
+                                   latest.finished if latest.state == "exited" else 0.0)
+        if until > self.now:
             meta = self.pod["metadata"]
             self.waits.append(BackingOff(name, crash_loop_message(
                 memory.backoff, name, meta["name"], meta["namespace"], meta.get("uid", "")),
-                backoff_event_due(memory.backoff, self.now, self.settings)))
+                backoff_event_due(until, memory.backoff, self.now, self.settings)))
             return
         ran = seconds_ran(latest)
         older = tuple(i.id for i in self.instances[name] if i.attempt < latest.attempt)

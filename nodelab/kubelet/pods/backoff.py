@@ -3,7 +3,8 @@
 Upstream's kubelet keeps one `flowcontrol.Backoff` entry per container: the first restart
 waits `initial` (10 s), each further one twice as long up to `max` (300 s, or the kubelet's
 `crashLoopBackOff.maxContainerRestartPeriod`), and a container that ran longer than `reset`
-(10 minutes) starts again from `initial`. Image pulls that fail back off on the same entry.
+(10 minutes) starts again from `initial`. A restart waits the delay counted from the
+container's exit (`restart_not_before`). Image pulls that fail back off on the same entry.
 While a container waits, its status says `CrashLoopBackOff` with upstream's message, and a
 `BackOff` event is recorded once per waiting period.
 
@@ -41,9 +42,17 @@ def in_backoff(backoff: Backoff, now: float) -> bool:
     return backoff.not_before > now
 
 
-def backoff_event_due(backoff: Backoff, now: float, settings: BackoffSettings) -> bool:
-    """True in the first sync of a waiting period (one BackOff event per period)."""
-    return backoff.not_before - now > backoff.delay - settings.resync
+def restart_not_before(backoff: Backoff, finished: float) -> float:
+    """When a container that exited at `finished` (0: unknown) may restart: `delay` after its
+    exit, as upstream's IsInBackOffSince(finishedAt); else the backoff's own time."""
+    return finished + backoff.delay if finished else backoff.not_before
+
+
+def backoff_event_due(until: float, backoff: Backoff, now: float,
+                      settings: BackoffSettings) -> bool:
+    """True in the first sync of a waiting period that ends at `until` (one BackOff event per
+    period)."""
+    return until - now > backoff.delay - settings.resync
 
 
 def crash_loop_message(backoff: Backoff, container: str, pod: str, namespace: str,

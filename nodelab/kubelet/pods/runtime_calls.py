@@ -88,6 +88,7 @@ class PodRuntime:
             image_id=status.image_ref,
             started_at=_rfc3339(status.started_at),
             finished_at=_rfc3339(status.finished_at),
+            finished=status.finished_at / 1e9,
             exit_code=int(status.exit_code),
             reason=status.reason,
             message=status.message,

@@ -37,6 +37,7 @@ class Instance:
     reason: str = ""
     message: str = ""
     sandbox_id: str = ""  # the sandbox it runs in ("": not known)
+    finished: float = 0.0  # finished_at in seconds since the epoch, to the nanosecond (0: not)
 
 
 @dataclass

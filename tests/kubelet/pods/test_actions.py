@@ -289,3 +289,20 @@ def test_an_ephemeral_container_does_not_wait_for_initialization() -> None:
     actions = compute_pod_actions(spec, READY, [ran("i1")], {}, NOW)
     assert [(s.name, s.target_id) for s in actions.ephemeral_containers_to_start] == [("dbg", "")]
     assert not actions.containers_to_start
+
+
+@pytest.mark.parametrize(("exited_ago", "waits", "event"), [
+    (0.5, True, True),  # just crashed: wait the delay, and say so once
+    (5.0, True, False),
+    (20.5, False, False),  # the delay, counted from the exit, is over
+    (300.0, False, False),  # it ran long after its last restart: no wait at all
+])
+def test_the_backoff_is_counted_from_the_exit(exited_ago: float, waits: bool,
+                                              event: bool) -> None:
+    crashed = Instance("app-1", "app", 1, "exited", exit_code=1, sandbox_id="s1",
+                       started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:00:09Z",
+                       finished=NOW - exited_ago)
+    memory = {"app": ContainerMemory(backoff=Backoff(20.0, NOW - 100))}  # restarted long ago
+    actions = compute_pod_actions(pod(), READY, [crashed], memory, NOW)
+    assert [w.event for w in actions.backing_off] == ([event] if waits else [])
+    assert starts(actions) == ([] if waits else [("app", 2)])
