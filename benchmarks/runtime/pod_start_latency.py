@@ -3,8 +3,8 @@ runtime beside containerd, in the same run.
 
     sudo .venv/bin/python benchmarks/runtime/pod_start_latency.py [--pods 50] [--out PATH]
 
-Both runtimes are started the way the test suite starts them (tests/runtime/cri_env.py and
-cri_containerd.py): each inside its own node network namespace (`nlt<id>-node`), with the same
+Both runtimes are started the way the test suite starts them (nodelab/lab/cri_harness/):
+each inside its own node network namespace (`nlt<id>-node`), with the same
 CNI conflist (reference bridge + host-local + portmap), pulling the same busybox image from a
 local registry. Pods alternate between the two runtimes so host noise hits both alike. For
 each pod the script times RunPodSandbox, then CreateContainer+StartContainer of one
@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 from cri_api.v1 import api_pb2 as cri  # noqa: E402
 
 from benchmarks.schema import default_out, write_results  # noqa: E402
+from nodelab.lab.cri_harness.containerd import containerd_endpoint, containerd_missing  # noqa: E402
+from nodelab.lab.cri_harness.endpoint import Endpoint, nodelab_endpoint  # noqa: E402
+from nodelab.lab.cri_harness.registry import local_registry, push_busybox  # noqa: E402
 from nodelab.oci.image import ImageConfig  # noqa: E402
-from tests.runtime.cri_containerd import containerd_endpoint, containerd_missing  # noqa: E402
-from tests.runtime.cri_env import Endpoint, nodelab_endpoint  # noqa: E402
-from tests.runtime.cri_registry import local_registry, push_busybox  # noqa: E402
 
 
 def percentile(samples: list[float], p: float) -> float:

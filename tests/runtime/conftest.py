@@ -9,11 +9,17 @@ from pathlib import Path
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
+from nodelab.lab.cri_harness.endpoint import Endpoint, nodelab_endpoint
+from nodelab.lab.cri_harness.registry import (
+    LocalRegistry,
+    local_registry,
+    push_busybox,
+    whiteout_layer,
+)
 from nodelab.oci.image import ImageConfig
 
-from .cri_env import Endpoint, need_root, nodelab_endpoint
 from .cri_pod import Pod
-from .cri_registry import LocalRegistry, local_registry, push_busybox, whiteout_layer
+from .privileges import need_root
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +57,7 @@ def endpoint(request: pytest.FixtureRequest, registry: LocalRegistry,
             pull(ep)
             yield ep
     else:
-        from .cri_containerd import containerd_endpoint, containerd_missing
+        from nodelab.lab.cri_harness.containerd import containerd_endpoint, containerd_missing
 
         reason = containerd_missing()
         if reason:

@@ -9,7 +9,7 @@ from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
 
-from .cri_env import Endpoint
+from nodelab.lab.cri_harness.endpoint import Endpoint
 
 
 class Pod:

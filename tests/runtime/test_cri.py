@@ -16,7 +16,8 @@ import grpc
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
-from .cri_env import Endpoint
+from nodelab.lab.cri_harness.endpoint import Endpoint
+
 from .cri_pod import Pod
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
@@ -237,9 +238,8 @@ def test_recovery_after_kill_9(endpoint: Endpoint, tmp_path: Path) -> None:
 def test_teardown_from_the_state_dir_after_kill_9(endpoint: Endpoint, tmp_path: Path) -> None:
     if endpoint.restart is None:
         pytest.skip(f"{endpoint.name}: nodelab's teardown works on nodelab's state dir only")
+    from nodelab.lab.cri_harness.endpoint import stop_process
     from nodelab.runtime.teardown import apply_teardown, teardown_plan
-
-    from .cri_env import stop_process
 
     pod = Pod(endpoint, tmp_path)
     cid = pod.container("victim", ["sleep 3600"])

@@ -7,12 +7,18 @@ from pathlib import Path
 import pytest
 
 from nodelab.errors import NodelabError
+from nodelab.lab.cri_harness.registry import (
+    LocalRegistry,
+    busybox_layer,
+    corrupt_blob,
+    push_busybox,
+    push_index,
+)
 from nodelab.oci.image import Entry, ImageConfig, Layer, build_image
 from nodelab.runtime.images.pull import Puller
 from nodelab.runtime.images.store import ImageStore
 
-from .cri_env import need_root
-from .cri_registry import LocalRegistry, busybox_layer, corrupt_blob, push_busybox, push_index
+from .privileges import need_root
 
 pytestmark = [pytest.mark.privileged]
 
@@ -88,9 +94,8 @@ def test_pull_with_basic_auth_from_cri_auth_config(tmp_path: Path) -> None:
 
     from cri_api.v1 import api_pb2 as cri
 
+    from nodelab.lab.cri_harness.registry import local_registry
     from nodelab.runtime.cri.image_service import credentials
-
-    from .cri_registry import local_registry
 
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed")

@@ -13,7 +13,7 @@ import pytest
 
 from nodelab.runtime.images.layers import LayerEscape, chain_ids, safe_member_path, unpack_layer
 
-from .cri_env import need_root
+from .privileges import need_root
 
 
 def make_tar(*members: tuple[str, str, str]) -> bytes:

@@ -17,7 +17,8 @@ import grpc
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
-from .cri_env import Endpoint
+from nodelab.lab.cri_harness.endpoint import Endpoint
+
 from .cri_pod import Pod
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
-from .cri_env import REPO, Endpoint, cni_conflist, need_root, stop_process, wait_socket
+from nodelab.lab.cri_harness.endpoint import REPO, Endpoint, cni_conflist, stop_process, wait_socket
+
+from .privileges import need_root
 
 pytestmark = [pytest.mark.privileged]
 

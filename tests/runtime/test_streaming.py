@@ -20,9 +20,9 @@ import urllib.parse
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
+from nodelab.lab.cri_harness.endpoint import Endpoint
 from nodelab.runtime.streaming.websocket import Connection
 
-from .cri_env import Endpoint
 from .cri_pod import Pod
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]

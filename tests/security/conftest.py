@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ..runtime.cri_registry import LocalRegistry, local_registry
+from nodelab.lab.cri_harness.registry import LocalRegistry, local_registry
+
 from .victim import FIGURE, make_victim
 
 

@@ -20,11 +20,12 @@ import pytest
 from cri_api.v1 import api_pb2 as cri
 
 from nodelab.host.beneath import remove_tree
+from nodelab.lab.cri_harness.endpoint import Endpoint, nodelab_endpoint
+from nodelab.lab.cri_harness.registry import LocalRegistry
 from nodelab.oci.image import ImageConfig, build_image
 from nodelab.oci.push import push_image
 
-from ..runtime.cri_env import Endpoint, need_root, nodelab_endpoint
-from ..runtime.cri_registry import LocalRegistry
+from ..runtime.privileges import need_root
 from .hostile_layers import BOMB_CAP, HOSTILE, Hostile, layer
 from .victim import FIGURE, changes, snapshot
 

@@ -22,15 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import pytest
 from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
+import nodelab
 from nodelab.host.cgroups import hierarchies, remove_group_tree
+from nodelab.lab.cri_harness.registry import LocalRegistry
 
-from .cri_registry import LocalRegistry
-
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(nodelab.__file__).resolve().parents[1]  # the runtime runs from this checkout
 REGISTRY = "127.0.0.1:5000"
 
 
@@ -59,11 +58,6 @@ class Endpoint:
 
     def image(self, name: str = "busybox") -> str:
         return f"{self.registry}/{name}:latest"
-
-
-def need_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root (mknod, overlayfs, namespaces, runc)")
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:

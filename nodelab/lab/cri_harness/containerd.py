@@ -20,8 +20,7 @@ from pathlib import Path
 
 from nodelab.lab.containerd.config import containerd_config
 from nodelab.lab.containerd.host_files import HostFiles
-
-from .cri_env import (
+from nodelab.lab.cri_harness.endpoint import (
     REGISTRY,
     Endpoint,
     cni_conflist,
@@ -31,7 +30,7 @@ from .cri_env import (
     sweep,
     wait_socket,
 )
-from .cri_registry import LocalRegistry
+from nodelab.lab.cri_harness.registry import LocalRegistry
 
 
 def containerd_missing() -> str:
