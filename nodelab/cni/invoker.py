@@ -137,6 +137,21 @@ class CNIInvoker:
             exc.args = (str(exc),)
             raise
 
+    def _run_each(
+        self,
+        command: str,
+        conflist: NetworkConfigList,
+        plugins: Iterable[PluginConfig],
+        caps: Mapping[str, Any],
+        prev: Mapping[str, Any] | None,
+        attachment: Attachment | None = None,
+    ) -> None:
+        """`command` on each plugin in turn, all given the same prevResult (DEL, CHECK, STATUS;
+        ADD chains each plugin's result into the next one's prevResult instead)."""
+        for plugin in plugins:
+            config = plugin_stdin(conflist, plugin, caps, prev)
+            self._run(command, conflist, plugin, config, attachment)
+
     def add(
         self,
         conflist: NetworkConfigList,
@@ -189,9 +204,7 @@ class CNIInvoker:
         )
         prev = cached.result if cached and version.at_least(conflist.cni_version, "0.4.0") else None
         attachment = Attachment(container_id, str(netns_path or ""), ifname, args)
-        for plugin in reversed(conflist.plugins):
-            config = plugin_stdin(conflist, plugin, caps, prev)
-            self._run("DEL", conflist, plugin, config, attachment)
+        self._run_each("DEL", conflist, reversed(conflist.plugins), caps, prev, attachment)
         self.cache.remove(conflist.name, container_id, ifname)
 
     def check(
@@ -220,16 +233,13 @@ class CNIInvoker:
             )
         caps = dict(capability_args if capability_args is not None else cached.capability_args)
         attachment = Attachment(container_id, str(netns_path), ifname, args)
-        for plugin in conflist.plugins:
-            config = plugin_stdin(conflist, plugin, caps, cached.result)
-            self._run("CHECK", conflist, plugin, config, attachment)
+        self._run_each("CHECK", conflist, conflist.plugins, caps, cached.result, attachment)
 
     def status(self, conflist: NetworkConfigList) -> None:
         """Raise the first plugin's CNIError if the network cannot take new ADDs (1.1.0+)."""
         if not version.at_least(conflist.cni_version, "1.1.0"):
             return
-        for plugin in conflist.plugins:
-            self._run("STATUS", conflist, plugin, plugin_stdin(conflist, plugin, {}, None))
+        self._run_each("STATUS", conflist, conflist.plugins, {}, None)
 
     def gc(self, conflist: NetworkConfigList, valid_attachments: Iterable[tuple[str, str]]) -> None:
         """Remove every attachment of this network not in `valid_attachments` (id, ifname)."""

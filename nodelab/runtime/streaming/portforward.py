@@ -17,7 +17,7 @@ import struct
 import threading
 from typing import Any
 
-from nodelab.runtime.streaming.channels import pump_to_channel
+from nodelab.runtime.streaming.channels import client_messages, pump_to_channel
 from nodelab.runtime.streaming.websocket import Connection
 
 CLONE_NEWNET = 0x40000000
@@ -70,15 +70,9 @@ def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: lis
         sockets[index] = sock
         threading.Thread(target=pump_to_channel, args=(conn, sock.recv, 2 * index),
                          daemon=True).start()
-    while True:
-        message = conn.receive()
-        if message is None:
-            break
-        if not message:
-            continue
-        index, data = divmod(message[0], 2)[0], message[1:]
-        target = sockets.get(index)
-        if target is not None and message[0] % 2 == 0 and data:
+    for channel, data in client_messages(conn):
+        target = sockets.get(channel // 2)
+        if target is not None and channel % 2 == 0 and data:
             with contextlib.suppress(OSError):
                 target.sendall(data)
     for sock in sockets.values():

@@ -53,7 +53,7 @@ from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.containers import Containers
 from nodelab.runtime.monitor import resize
 from nodelab.runtime.records import RecordStore
-from nodelab.runtime.streaming.channels import pump_to_channel
+from nodelab.runtime.streaming.channels import client_messages, pump_to_channel
 from nodelab.runtime.streaming.portforward import forward_ports
 from nodelab.runtime.streaming.websocket import Connection, choose_protocol, handshake_response
 
@@ -225,13 +225,7 @@ class StreamingServer:
 
     @staticmethod
     def _pump_in(conn: Connection, stdin_fd: int, tty_fd: int | None) -> None:
-        while True:
-            message = conn.receive()
-            if message is None:
-                break
-            if not message:
-                continue
-            channel, data = message[0], message[1:]
+        for channel, data in client_messages(conn):
             if channel == STDIN and data:
                 try:
                     os.write(stdin_fd, data)
@@ -276,22 +270,17 @@ class StreamingServer:
                     attach.shutdown(socket.SHUT_WR)
 
         def from_client() -> None:
-            while True:
-                message = conn.receive()
-                if message is None:
-                    end_of_stdin()
-                    return
-                if not message:
-                    continue
-                if message[0] == STDIN and request.stdin:
+            for channel, data in client_messages(conn):
+                if channel == STDIN and request.stdin:
                     with contextlib.suppress(OSError):
-                        attach.sendall(message[1:])
-                elif message[0] == CLOSE_SIGNAL and message[1:2] == bytes([STDIN]):
+                        attach.sendall(data)
+                elif channel == CLOSE_SIGNAL and data[:1] == bytes([STDIN]):
                     end_of_stdin()
-                elif message[0] == RESIZE:
+                elif channel == RESIZE:
                     with contextlib.suppress(OSError, ValueError):
-                        size = json.loads(message[1:])
+                        size = json.loads(data)
                         resize(paths, int(size["Height"]), int(size["Width"]))
+            end_of_stdin()
 
         reader = threading.Thread(target=to_client, daemon=True)
         reader.start()
