@@ -14,7 +14,8 @@ Private, by role: `cri/` (the gRPC services and the records-to-CRI `convert`), `
 store, pulls, platform choice, layer unpacking), `streaming/` (the exec/attach/port-forward server,
 WebSocket framing, channels), and the lifecycle beside them: `sandboxes` (Run/Stop/Remove
 PodSandbox), `namespaces` (pinned namespaces and the pod's /etc files), `containers` and `monitor`
-(runc + conmon), `records` (state on disk), `cgroups`, `spec`, `seccomp`, `events`, `server`.
+(runc + conmon), `records` (state on disk), `cgroups`, `spec` with `capabilities`, `seccomp` and
+`host_facts` (its inputs read from the host), `events`, `server`.
 """
 
 from __future__ import annotations

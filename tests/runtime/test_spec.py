@@ -7,12 +7,11 @@ import dataclasses
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
+from nodelab.runtime.capabilities import DEFAULT_CAPABILITIES, capabilities_from_mask
 from nodelab.runtime.spec import (
-    DEFAULT_CAPABILITIES,
     HostFacts,
     SandboxContext,
     SpecError,
-    capabilities_from_mask,
     container_spec,
 )
 
