@@ -6,25 +6,25 @@ import datetime as dt
 
 from kubernetes.client import ApiClient
 
-from nodelab.controlplane.controllers.cronjobs import CronJobController
 from nodelab.controlplane.controllers.csrsigning import CSRSigningController
 from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA
-from nodelab.controlplane.controllers.daemonsets import DaemonSetController
-from nodelab.controlplane.controllers.deployments import DeploymentController
 from nodelab.controlplane.controllers.endpointslices import EndpointSliceController
 from nodelab.controlplane.controllers.garbagecollector import GarbageCollector
 from nodelab.controlplane.controllers.ipam import NodeIpamController
-from nodelab.controlplane.controllers.jobs import JobController
 from nodelab.controlplane.controllers.loop import Controller, ControllerLoop
 from nodelab.controlplane.controllers.namespaces import NamespaceController
 from nodelab.controlplane.controllers.nodelifecycle import NodeLifecycleController
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
-from nodelab.controlplane.controllers.replicasets import (
+from nodelab.controlplane.controllers.workloads.cronjobs import CronJobController
+from nodelab.controlplane.controllers.workloads.daemonsets import DaemonSetController
+from nodelab.controlplane.controllers.workloads.deployments import DeploymentController
+from nodelab.controlplane.controllers.workloads.jobs import JobController
+from nodelab.controlplane.controllers.workloads.replicasets import (
     ReplicaSetController,
     replication_controller,
 )
-from nodelab.controlplane.controllers.statefulsets import StatefulSetController
-from nodelab.controlplane.controllers.ttlafterfinished import TTLAfterFinishedController
+from nodelab.controlplane.controllers.workloads.statefulsets import StatefulSetController
+from nodelab.controlplane.controllers.workloads.ttlafterfinished import TTLAfterFinishedController
 from nodelab.controlplane.scheduler.loop import SchedulerController
 
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from nodelab.controlplane.controllers.controllerrevision_plan import (
+from nodelab.controlplane.controllers.workloads.controllerrevision_plan import (
     HASH_LABEL,
     plan_history,
     revision_data,
 )
-from nodelab.controlplane.controllers.daemonset_plan import plan_daemonset
-from nodelab.controlplane.controllers.daemonset_pods import should_run, target_node
+from nodelab.controlplane.controllers.workloads.daemonset_plan import plan_daemonset
+from nodelab.controlplane.controllers.workloads.daemonset_pods import should_run, target_node
 
 pytestmark = pytest.mark.unit
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)

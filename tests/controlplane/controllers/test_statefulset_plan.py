@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nodelab.controlplane.controllers.statefulset_plan import plan_statefulset
+from nodelab.controlplane.controllers.workloads.statefulset_plan import plan_statefulset
 
 pytestmark = pytest.mark.unit
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)

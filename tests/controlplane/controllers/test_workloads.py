@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from nodelab.controlplane.controllers.deployment_plan import HASH_LABEL, plan_deployment
 from nodelab.controlplane.controllers.nodelifecycle_plan import (
     NOT_READY,
     UNREACHABLE,
@@ -16,7 +15,8 @@ from nodelab.controlplane.controllers.nodelifecycle_plan import (
     format_time,
     unknown_conditions_patch,
 )
-from nodelab.controlplane.controllers.replicaset_plan import plan_replicaset
+from nodelab.controlplane.controllers.workloads.deployment_plan import HASH_LABEL, plan_deployment
+from nodelab.controlplane.controllers.workloads.replicaset_plan import plan_replicaset
 
 pytestmark = pytest.mark.unit
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)

@@ -23,8 +23,8 @@ import copy
 import datetime as dt
 from typing import Any
 
-from nodelab.controlplane.controllers.controllerrevision_plan import HASH_LABEL
-from nodelab.controlplane.controllers.replicaset_plan import owner_reference
+from nodelab.controlplane.controllers.workloads.controllerrevision_plan import HASH_LABEL
+from nodelab.controlplane.controllers.workloads.replicaset_plan import owner_reference
 from nodelab.controlplane.scheduler.filters import (
     NodeInfo,
     node_affinity,

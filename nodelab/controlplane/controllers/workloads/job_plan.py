@@ -28,10 +28,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.controlplane.controllers.conditions import find_condition, is_true, set_condition
 from nodelab.controlplane.controllers.endpointslice_plan import pod_ready
-from nodelab.controlplane.controllers.job_failure_policy import match_failure_policy
-from nodelab.controlplane.controllers.job_pods import (
+from nodelab.controlplane.controllers.workloads.conditions import (
+    find_condition,
+    is_true,
+    set_condition,
+)
+from nodelab.controlplane.controllers.workloads.job_failure_policy import match_failure_policy
+from nodelab.controlplane.controllers.workloads.job_pods import (
     backoff_remaining,
     completion_index,
     format_indexes,
@@ -41,7 +45,7 @@ from nodelab.controlplane.controllers.job_pods import (
     parse_indexes,
     pod_for_job,
 )
-from nodelab.controlplane.controllers.replicaset_plan import deletion_rank
+from nodelab.controlplane.controllers.workloads.replicaset_plan import deletion_rank
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.times import format_time, parse_time
 

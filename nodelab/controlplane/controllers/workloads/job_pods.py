@@ -24,7 +24,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from nodelab.controlplane.controllers.replicaset_plan import owned_by, owner_reference
+from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by, owner_reference
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.times import parse_time
 

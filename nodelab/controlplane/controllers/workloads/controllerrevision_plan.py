@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.controlplane.controllers.deployment_plan import template_hash
-from nodelab.controlplane.controllers.replicaset_plan import owned_by, owner_reference
+from nodelab.controlplane.controllers.workloads.deployment_plan import template_hash
+from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by, owner_reference
 from nodelab.kube.objects import ObjectView
 
 HASH_LABEL = "controller-revision-hash"

@@ -11,7 +11,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from nodelab.controlplane.controllers.conditions import find_condition
+from nodelab.controlplane.controllers.workloads.conditions import find_condition
 from nodelab.kube.store import Store
 from nodelab.kube.times import parse_time
 from nodelab.kube.writer import Writer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodelab.controlplane.controllers.deployment_plan import REVISION, plan_deployment
+from nodelab.controlplane.controllers.workloads.deployment_plan import REVISION, plan_deployment
 from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer

@@ -9,14 +9,14 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from nodelab.controlplane.controllers.conditions import status_patch
-from nodelab.controlplane.controllers.controllerrevision_plan import (
+from nodelab.controlplane.controllers.workloads.conditions import status_patch
+from nodelab.controlplane.controllers.workloads.controllerrevision_plan import (
     HistoryPlan,
     plan_history,
     revision_hash,
 )
-from nodelab.controlplane.controllers.daemonset_plan import plan_daemonset
-from nodelab.controlplane.controllers.replicaset_plan import owned_by
+from nodelab.controlplane.controllers.workloads.daemonset_plan import plan_daemonset
+from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by
 from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer

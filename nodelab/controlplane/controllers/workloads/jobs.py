@@ -11,9 +11,9 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from nodelab.controlplane.controllers.conditions import status_patch
-from nodelab.controlplane.controllers.job_plan import plan_job
-from nodelab.controlplane.controllers.job_pods import FINALIZER, has_finalizer
+from nodelab.controlplane.controllers.workloads.conditions import status_patch
+from nodelab.controlplane.controllers.workloads.job_plan import plan_job
+from nodelab.controlplane.controllers.workloads.job_pods import FINALIZER, has_finalizer
 from nodelab.kube.events import event_for
 from nodelab.kube.rest import JSON_PATCH
 from nodelab.kube.store import Store

@@ -11,8 +11,8 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from nodelab.controlplane.controllers.conditions import status_patch
-from nodelab.controlplane.controllers.cronjob_plan import plan_cronjob, reference
+from nodelab.controlplane.controllers.workloads.conditions import status_patch
+from nodelab.controlplane.controllers.workloads.cronjob_plan import plan_cronjob, reference
 from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer

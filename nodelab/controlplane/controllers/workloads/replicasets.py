@@ -5,7 +5,7 @@ ReplicationControllers (upstream runs one implementation for both, with a differ
 
 from __future__ import annotations
 
-from nodelab.controlplane.controllers.replicaset_plan import plan_replicaset
+from nodelab.controlplane.controllers.workloads.replicaset_plan import plan_replicaset
 from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer

@@ -9,11 +9,11 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from nodelab.controlplane.controllers.conditions import status_patch
-from nodelab.controlplane.controllers.controllerrevision_plan import plan_history
-from nodelab.controlplane.controllers.daemonsets import apply_history
-from nodelab.controlplane.controllers.replicaset_plan import owned_by
-from nodelab.controlplane.controllers.statefulset_plan import plan_statefulset
+from nodelab.controlplane.controllers.workloads.conditions import status_patch
+from nodelab.controlplane.controllers.workloads.controllerrevision_plan import plan_history
+from nodelab.controlplane.controllers.workloads.daemonsets import apply_history
+from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by
+from nodelab.controlplane.controllers.workloads.statefulset_plan import plan_statefulset
 from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer

@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from nodelab.controlplane.controllers.conditions import is_true
-from nodelab.controlplane.controllers.replicaset_plan import owned_by, owner_reference
+from nodelab.controlplane.controllers.workloads.conditions import is_true
+from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by, owner_reference
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.times import format_time, parse_time
 
