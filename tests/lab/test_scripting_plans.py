@@ -82,3 +82,29 @@ def test_conditions_it_cannot_check_are_refused(condition: str) -> None:
 def test_a_timeout_says_what_was_last_seen() -> None:
     assert last_seen(_with(Ready="False")) == "phase Running, conditions Ready=False"
     assert last_seen({}) == "no status yet"
+
+
+def test_a_lab_names_its_nodes_and_their_daemons_in_errors(tmp_path: Path) -> None:
+    import ipaddress
+
+    from nodelab.lab.description import LabDescription
+    from nodelab.lab.lab import Lab
+
+    lab = Lab(LabDescription("k", ipaddress.IPv4Network("172.29.9.0/24"), 2), base=tmp_path)
+    assert [n.name for n in lab.nodes()] == ["node1", "node2"]
+    assert lab.node("node2").ip == "172.29.9.12"
+    with pytest.raises(NodelabError, match="lab k has no node 'node3': its nodes are node1, "
+                                           "node2"):
+        lab.node("node3")
+    node = lab.node("node1")
+    node.paths.logs.mkdir(parents=True)
+    node.paths.log("node1/kubelet").write_text("one\ntwo\nthree\n")
+    node.paths.log("node2/proxy").write_text("not node1's\n")
+    assert node.daemons() == ["kubelet"]
+    assert node.logs("kubelet", tail=2) == "two\nthree\n"
+    with pytest.raises(NodelabError, match="node1 has no daemon 'proxy': choose one of kubelet"):
+        node.logs("proxy")
+    with pytest.raises(NodelabError, match="node1 has no CRI socket"):
+        node.cri()
+    with pytest.raises(NodelabError, match="lab k has no kubeconfig"):
+        lab.api()
