@@ -30,6 +30,7 @@ from nodelab.kubelet.config import KubeletSettings
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.events import node_event
 from nodelab.kubelet.eviction.evictor import Evictor
+from nodelab.kubelet.log_rotation import rotate_container_logs
 from nodelab.kubelet.machine import read_machine
 from nodelab.kubelet.node.conditions import compute_conditions, runtime_errors
 from nodelab.kubelet.node.heartbeat import (
@@ -103,7 +104,8 @@ class Kubelet:
             except Exception as exc:  # the loops retry; starting must not fail on one error
                 log.warning("first %s update failed, will retry: %s", what, exc)
         loops = [("lease", self._lease_loop), ("status", self._status_loop),
-                 ("eviction", lambda: self.evictor.run(self.stop_event))]
+                 ("eviction", lambda: self.evictor.run(self.stop_event)),
+                 ("logs", self._log_rotation_loop)]
         self.pods = PodManager(self.clients.api, self.cri, PodSettings(
             node_name=self.name, node_ip=self.settings.node_ip,
             state_dir=self.settings.state_dir, log_root=self.settings.state_dir / "logs" / "pods",
@@ -201,6 +203,15 @@ class Kubelet:
                 self.update_status()
             except Exception as exc:
                 log.warning("error updating node status, will retry: %s", exc)
+
+    def _log_rotation_loop(self) -> None:
+        """Rotate containers' logs past containerLogMaxSize (`log_rotation.py`)."""
+        while not self.stop_event.wait(self.config.container_log_monitor_interval):
+            try:
+                rotate_container_logs(self.cri, self.config.container_log_max_size,
+                                      self.config.container_log_max_files)
+            except Exception as exc:
+                log.warning("container log rotation failed, will retry: %s", exc)
 
     # --- what the server shows ------------------------------------------------------------
 

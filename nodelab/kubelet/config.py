@@ -19,6 +19,9 @@ notebooks can shorten them (a 1 s status loop, a 2 s lease) without changing the
 | clusterDNS                         | none             | pods' nameserver (ClusterFirst)       |
 | clusterDomain                      | none (kubeadm: cluster.local) | pods' search list        |
 | resolvConf                         | /etc/resolv.conf | base of the pods' DNS config          |
+| containerLogMaxSize                | 10Mi             | a running log rotates past it        |
+| containerLogMaxFiles               | 5                | files kept per container (live included) |
+| containerLogMonitorInterval        | 10s              | how often logs are checked for rotation |
 
 Default `evictionHard`: memory.available<100Mi, nodefs.available<10%,
 imagefs.available<15%, nodefs.inodesFree<5%.
@@ -42,6 +45,7 @@ from typing import Any
 import yaml
 
 from nodelab.errors import NodelabError
+from nodelab.kube.quantities import parse_quantity
 
 DEFAULT_EVICTION_HARD = {
     "memory.available": "100Mi",
@@ -117,6 +121,9 @@ class KubeletConfig:
     server_tls_bootstrap: bool = False
     authorized_users: tuple[str, ...] = ("kube-apiserver-kubelet-client", "system:kube-apiserver")
     authorized_groups: tuple[str, ...] = ("system:masters",)
+    container_log_max_size: int = 10 * 1024 * 1024
+    container_log_max_files: int = 5
+    container_log_monitor_interval: float = 10.0
 
     @property
     def lease_renew_interval(self) -> float:
@@ -180,8 +187,15 @@ def _camel(name: str) -> str:
 def _convert(name: str, raw: Any) -> Any:
     if name in ("node_status_update_frequency", "node_status_report_frequency",
                 "eviction_pressure_transition_period", "eviction_monitoring_period",
-                "node_lease_renew_interval", "register_retry_cap"):
+                "node_lease_renew_interval", "register_retry_cap",
+                "container_log_monitor_interval"):
         return parse_duration(raw)
+    if name == "container_log_max_size":
+        return parse_quantity(str(raw))
+    if name == "container_log_max_files":
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 2:
+            raise NodelabError(f"containerLogMaxFiles {raw!r}: must be an integer of at least 2")
+        return raw
     if name in ("kube_reserved", "system_reserved", "node_labels"):
         return {str(k): str(v) for k, v in (raw or {}).items()}
     if name == "register_with_taints":

@@ -109,6 +109,11 @@ class CRIClient:
         req = cri.ListContainersRequest(filter=flt)
         return list(self.call("ListContainers", self.runtime.ListContainers, req).containers)
 
+    def reopen_container_log(self, container_id: str) -> None:
+        """Ask the runtime to reopen the log after the kubelet rotated it."""
+        req = cri.ReopenContainerLogRequest(container_id=container_id)
+        self.call("ReopenContainerLog", self.runtime.ReopenContainerLog, req)
+
     def container_status(self, container_id: str) -> Any:
         req = cri.ContainerStatusRequest(container_id=container_id)
         return self.call("ContainerStatus", self.runtime.ContainerStatus, req).status

@@ -207,7 +207,13 @@ class Handler(BaseHTTPRequestHandler):
         tail = int(arg("tailLines") or -1)
         limit_text = arg("limitBytes")
         limit = int(limit_text) if limit_text else None
-        text = path.read_text(errors="replace") if path.exists() else ""
+        if not path.exists():
+            text, size = "", 0
+        elif tail >= 0 and since is None:  # --tail: read from the end, not the whole file
+            text, size = logs.read_tail(path, tail)
+        else:
+            data = path.read_bytes()
+            text, size = data.decode(errors="replace"), len(data)
         out = logs.render(text, timestamps=timestamps, tail_lines=tail if tail >= 0 else None,
                           since=since, limit_bytes=limit)
         if arg("follow") not in _TRUE or limit is not None:
@@ -219,7 +225,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.request.settimeout(None)
         self._chunk(out.encode())
-        self._follow(path, len(text.encode()), found.id, timestamps)
+        self._follow(path, size, found.id, timestamps)
         self.wfile.write(b"0\r\n\r\n")
 
     def _chunk(self, data: bytes) -> None:

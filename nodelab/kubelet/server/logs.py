@@ -17,8 +17,10 @@ upstream's `ReadLogs` does: `timestamps` prefixes each record with its time,
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from nodelab.errors import NodelabError
 
@@ -84,3 +86,21 @@ def render(
     if limit_bytes is not None:
         out = out.encode()[:limit_bytes].decode(errors="ignore")
     return out
+
+
+def read_tail(path: Path, records: int, block: int = 64 * 1024) -> tuple[str, int]:
+    """The last `records` lines of a log file, read backwards from its end, and its size.
+
+    `kubectl logs --tail=N` of a large log reads a few blocks, not the whole file.
+    """
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        data, position = b"", size
+        while position > 0 and data.count(b"\n") <= records:
+            step = min(block, position)
+            position -= step
+            handle.seek(position)
+            data = handle.read(step) + data
+    lines = data.splitlines(keepends=True)
+    chosen = lines[-records:] if records > 0 else []
+    return b"".join(chosen).decode(errors="replace"), size
