@@ -13,6 +13,7 @@ from typing import Any
 from cri_api.v1 import api_pb2 as cri
 from google.protobuf import json_format
 
+from nodelab.kube.times import from_nanoseconds
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.cri_plan import CONTAINER_NAME, POD_UID
 from nodelab.kubelet.pods.status import Instance
@@ -20,15 +21,6 @@ from nodelab.kubelet.pods.status import Instance
 PULL_TIMEOUT = 300.0
 STATES = {cri.CONTAINER_CREATED: "created", cri.CONTAINER_RUNNING: "running",
           cri.CONTAINER_EXITED: "exited", cri.CONTAINER_UNKNOWN: "unknown"}
-
-
-def _rfc3339(nanoseconds: int) -> str:
-    if not nanoseconds:
-        return ""
-    import datetime as dt
-
-    moment = dt.datetime.fromtimestamp(nanoseconds / 1e9, dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class PodRuntime:
@@ -86,8 +78,8 @@ class PodRuntime:
             state=STATES.get(status.state, "unknown"),
             image=status.image.image,
             image_id=status.image_ref,
-            started_at=_rfc3339(status.started_at),
-            finished_at=_rfc3339(status.finished_at),
+            started_at=from_nanoseconds(status.started_at),
+            finished_at=from_nanoseconds(status.finished_at),
             finished=status.finished_at / 1e9,
             exit_code=int(status.exit_code),
             reason=status.reason,

@@ -30,7 +30,6 @@ once the pod is settled (running and ready, no probes, no deadline; or terminate
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import threading
 import time
@@ -38,7 +37,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.kube import times
 from nodelab.kube.events import event_for
+from nodelab.kube.objects import Object
 from nodelab.kube.rest import Rest
 from nodelab.kubelet.pods import sysctls
 from nodelab.kubelet.pods.actions import (
@@ -81,18 +82,13 @@ from nodelab.kubelet.pods.volumes import (
 )
 
 log = logging.getLogger("nodelab.kubelet.pods")
-Obj = dict[str, Any]
 SANDBOX_READY = 0
 
 
-def now_rfc3339() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class PodWorker:
-    def __init__(self, uid: str, lookup: Callable[[str], Obj | None], runtime: PodRuntime,
+    def __init__(self, uid: str, lookup: Callable[[str], Object | None], runtime: PodRuntime,
                  rest: Rest, settings: PodSettings, sources: VolumeSources,
-                 services: Callable[[], list[Obj] | None] = lambda: []) -> None:
+                 services: Callable[[], list[Object] | None] = lambda: []) -> None:
         self.uid = uid
         self.services = services  # the node's view of every Service; None until listed
         self.lookup = lookup
@@ -101,7 +97,7 @@ class PodWorker:
         self.settings = settings
         self.sources = sources
         self.memory: dict[str, ContainerMemory] = {}
-        self.posted: Obj | None = None
+        self.posted: Object | None = None
         self.life = PodLife()
         self.settled = False  # the last sync left nothing to poll for (pleg.settled)
         self.done = threading.Event()  # set once the life is finished (the manager reads it)
@@ -154,7 +150,7 @@ class PodWorker:
 
     # --- the sync --------------------------------------------------------------------------
 
-    def sync(self, pod: Obj | None) -> None:
+    def sync(self, pod: Object | None) -> None:
         self.settled = False
         for event in events_of(pod, time.time()):
             self._advance(event, deletion_grace(pod) if event is Event.DELETED else None)
@@ -166,7 +162,7 @@ class PodWorker:
         if self.life.stage is Stage.TERMINATED:
             self.sync_terminated(pod)
 
-    def sync_pod(self, pod: Obj) -> None:
+    def sync_pod(self, pod: Object) -> None:
         # 1. compute the actions
         sandboxes = self.runtime.sandboxes(self.uid)
         instances = self.runtime.containers(self.uid)
@@ -224,7 +220,7 @@ class PodWorker:
             log.info("pod %s: %s (container %s)", self.uid, kill.message, kill.name)
             self.runtime.stop_container(kill.id, kill.grace)
 
-    def create_sandbox(self, pod: Obj, actions: PodActions, config: Obj) -> str:
+    def create_sandbox(self, pod: Object, actions: PodActions, config: Object) -> str:
         if not self.life.syncing:  # terminated during this sync: the next one stops all
             raise NodelabError(f"pod {self.uid} is {self.life.stage.value}: no new sandbox")
         if actions.sandbox_id:
@@ -244,7 +240,7 @@ class PodWorker:
                        "Warning")
             raise
 
-    def start_one(self, pod: Obj, start: ContainerToStart, sandbox_id: str, sandbox_conf: Obj,
+    def start_one(self, pod: Object, start: ContainerToStart, sandbox_id: str, sandbox_conf: Object,
               volumes: PodVolumes, pod_ip: str) -> None:
         spec = pod.get("spec") or {}
         container = next(c for key in ("containers", "initContainers", "ephemeralContainers")
@@ -258,7 +254,7 @@ class PodWorker:
         self.start_container(pod, container, sandbox_id, sandbox_conf, volumes, start.attempt,
                              start.init, pod_ip, start.target_id)
 
-    def back_off(self, pod: Obj, actions: PodActions) -> None:
+    def back_off(self, pod: Object, actions: PodActions) -> None:
         meta = pod["metadata"]
         for waiting in actions.backing_off:
             self.mem(waiting.name).waiting = (waiting.reason, waiting.message)
@@ -267,7 +263,7 @@ class PodWorker:
                            f"{waiting.name} in pod {meta['name']}_{meta['namespace']}"
                            f"({self.uid})", "Warning")
 
-    def ensure_image(self, pod: Obj, container: Obj, sandbox_conf: Obj) -> str | None:
+    def ensure_image(self, pod: Object, container: Object, sandbox_conf: Object) -> str | None:
         image = container.get("image", "")
         memory = self.mem(container["name"])
         present = self.runtime.image_ref(image)
@@ -292,7 +288,7 @@ class PodWorker:
                    f"{time.monotonic() - started:.3f}s")
         return ref
 
-    def start_container(self, pod: Obj, container: Obj, sandbox_id: str, sandbox_conf: Obj,
+    def start_container(self, pod: Object, container: Object, sandbox_id: str, sandbox_conf: Object,
                         volumes: PodVolumes, attempt: int, init: bool,
                         pod_ip: str, target_id: str = "") -> bool:
         name = container["name"]
@@ -352,7 +348,7 @@ class PodWorker:
                           pod_ips=[pod_ip] if pod_ip else [], host_ips=[self.settings.node_ip],
                           allocatable=self.settings.allocatable)
 
-    def reject(self, pod: Obj, reason: str, message: str) -> None:
+    def reject(self, pod: Object, reason: str, message: str) -> None:
         """Admission refused the pod (upstream's rejectPod): Failed, nothing started."""
         self.event(pod, reason, message, "Warning")
         self.rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
@@ -362,8 +358,8 @@ class PodWorker:
 
     # --- status ----------------------------------------------------------------------------
 
-    def post_status(self, pod: Obj, view: PodView) -> None:
-        status = pod_status(pod, view, now_rfc3339())
+    def post_status(self, pod: Object, view: PodView) -> None:
+        status = pod_status(pod, view, times.now())
         if status == self.posted or not self.life.syncing:  # never over a terminal status
             return
         self.rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
@@ -372,7 +368,7 @@ class PodWorker:
 
     # --- termination -----------------------------------------------------------------------
 
-    def sync_terminating(self, pod: Obj | None) -> None:
+    def sync_terminating(self, pod: Object | None) -> None:
         if pod is not None and self.life.reason == Event.DEADLINE_EXCEEDED.value:
             post_deadline_failure(self.rest, self.event, pod)
         grace = self.life.grace
@@ -381,7 +377,7 @@ class PodWorker:
         kill_pod(self.runtime, self.event, self.uid, pod, grace)
         self._advance(Event.KILLED)
 
-    def sync_terminated(self, pod: Obj | None) -> None:
+    def sync_terminated(self, pod: Object | None) -> None:
         """Keep a terminated pod's leftovers until it is deleted; then remove them."""
         if not self.life.deleted:
             self.settled = True
