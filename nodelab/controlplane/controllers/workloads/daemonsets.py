@@ -16,6 +16,7 @@ from nodelab.controlplane.controllers.workloads.controllerrevision_plan import (
     revision_hash,
 )
 from nodelab.controlplane.controllers.workloads.daemonset_plan import plan_daemonset
+from nodelab.controlplane.controllers.workloads.pod_control import create_pods
 from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by
 from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
@@ -79,13 +80,7 @@ class DaemonSetController:
         for pod_name in plan.delete:
             writer.delete("pods", namespace, pod_name)
             event("Normal", "SuccessfulDelete", f"Deleted pod: {pod_name}")
-        for body in plan.create:
-            try:
-                pod = writer.create("pods", namespace, body)
-            except ApiException as exc:
-                event("Warning", "FailedCreate", f"Error creating: {exc.body or exc.reason}")
-                break
-            event("Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
+        create_pods(writer, namespace, plan.create, event)
         patch = status_patch(ds.get("status") or {}, plan.status)
         if patch:
             writer.patch("daemonsets", namespace, name, {"status": patch}, subresource="status")

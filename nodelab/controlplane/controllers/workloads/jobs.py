@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 from nodelab.controlplane.controllers.workloads.conditions import status_patch
 from nodelab.controlplane.controllers.workloads.job_plan import plan_job
 from nodelab.controlplane.controllers.workloads.job_pods import FINALIZER, has_finalizer
+from nodelab.controlplane.controllers.workloads.pod_control import create_pods
 from nodelab.kube.events import event_for
 from nodelab.kube.rest import JSON_PATCH
 from nodelab.kube.store import Store
@@ -74,13 +75,7 @@ class JobController:
             writer.event(event_for(job, "Job", reason, message, component=COMPONENT,
                                    event_type=kind, api_version="batch/v1"))
 
-        for body in plan.create:
-            try:
-                pod = writer.create("pods", namespace, body)
-            except ApiException as exc:
-                event("Warning", "FailedCreate", f"Error creating: {exc.body or exc.reason}")
-                break
-            event("Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
+        create_pods(writer, namespace, plan.create, event)
         by_name = {p["metadata"]["name"]: p for p in pods}
         for pod_name in plan.discard:
             remove_finalizer(writer, by_name[pod_name])
