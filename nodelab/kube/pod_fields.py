@@ -47,6 +47,7 @@ PROBES = WL + "test_liveness_failures_restart_with_growing_backoff"
 HOOKS = WL + "test_post_start_hook_and_active_deadline"
 INIT = WL + "test_init_containers_sidecars_and_a_failed_init_under_never"
 API = "tests/controlplane/test_kubectl.py"
+MESSAGES = PF + "test_termination_messages_from_the_file_and_from_the_logs"
 DEBUG = WL + "test_kubectl_debug_runs_an_ephemeral_container_beside_its_target"
 
 
@@ -75,9 +76,8 @@ _CONTAINER: dict[str, Row] = {
     "startupProbe": _s("tests/kubelet/pods/test_actions.py"),
     "stdin": _s(PF + "test_kubectl_run_rm_i_ends_with_stdin_and_returns_the_exit_code"),
     "stdinOnce": _s(PF + "test_kubectl_run_rm_i_ends_with_stdin_and_returns_the_exit_code"),
-    "terminationMessagePath": _r("only the default `/dev/termination-log` (the message is not "
-                                 "read into the status yet)", ("/dev/termination-log",)),
-    "terminationMessagePolicy": _r("only the default `File`", ("File",)),
+    "terminationMessagePath": _s(MESSAGES),
+    "terminationMessagePolicy": _s(MESSAGES),
     "tty": _s("tests/kubelet/test_server.py"),
     "volumeDevices": _r("no block volumes"),
     "volumeMounts": _s(WL + "test_config_map_updates_reach_the_container"),
@@ -147,9 +147,10 @@ TABLE: dict[str, Row] = {
     **{f"EphemeralContainer.{k}": _r("not for ephemeral containers (upstream forbids it too)")
        for k in ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe", "ports",
                  "resources", "restartPolicy")},
-    **{f"EphemeralContainer.{k}": Row(REFUSED, REFUSAL, _CONTAINER[k].note, _CONTAINER[k].allowed)
-       for k in ("resizePolicy", "restartPolicyRules", "terminationMessagePath",
-                 "terminationMessagePolicy", "volumeDevices")},
+    **{f"EphemeralContainer.{k}": _CONTAINER[k] for k in ("resizePolicy", "restartPolicyRules",
+                                                         "volumeDevices")},
+    **{f"EphemeralContainer.{k}": _s(MESSAGES) for k in ("terminationMessagePath",
+                                                        "terminationMessagePolicy")},
     **{f"SecurityContext.{k}": _s(SEC) for k in (
         "allowPrivilegeEscalation", "capabilities", "privileged", "readOnlyRootFilesystem",
         "runAsGroup", "runAsUser", "seccompProfile")},

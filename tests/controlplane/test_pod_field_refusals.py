@@ -45,9 +45,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
                                                       "restartPolicy": "NotRequired"}]),
     "Container.restartPolicyRules": (f"{C}.restartPolicyRules", [{
         "action": "Restart", "exitCodes": {"operator": "In", "values": [42]}}]),
-    "Container.terminationMessagePath": (f"{C}.terminationMessagePath", "/tmp/msg"),
-    "Container.terminationMessagePolicy": (f"{C}.terminationMessagePolicy",
-                                           "FallbackToLogsOnError"),
     "Container.volumeDevices": (f"{C}.volumeDevices", [{"name": "scratch",
                                                         "devicePath": "/dev/xvda"}]),
     "SecurityContext.appArmorProfile": (f"{C}.securityContext.appArmorProfile",
@@ -117,8 +114,7 @@ EPHEMERAL: dict[str, Any] = {
 }
 for _field, _value in EPHEMERAL.items():
     SAMPLES[f"EphemeralContainer.{_field}"] = (f"{E}.{_field}", _value)
-for _field in ("resizePolicy", "restartPolicyRules", "terminationMessagePath",
-               "terminationMessagePolicy", "volumeDevices"):
+for _field in ("resizePolicy", "restartPolicyRules", "volumeDevices"):
     SAMPLES[f"EphemeralContainer.{_field}"] = (f"{E}.{_field}",
                                                SAMPLES[f"Container.{_field}"][1])
 

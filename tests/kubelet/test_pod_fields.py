@@ -373,3 +373,53 @@ spec:
     command: [sh, -c, "printf 'first\\\\nno-newline'"]
 """)
     assert finished(lab, "partial") == "first\nno-newline"
+
+
+# --- termination messages --------------------------------------------------------------------
+
+
+def terminated(lab: Lab, pod: str) -> dict[str, Any]:
+    statuses = kubectl_json(lab, "get", "pod", pod)["status"].get("containerStatuses") or [{}]
+    return dict((statuses[0].get("state") or {}).get("terminated") or {})
+
+
+def test_termination_messages_from_the_file_and_from_the_logs(lab: Lab) -> None:
+    image = lab.images.ref("busybox")
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: msg-file}}
+spec:
+  restartPolicy: Never
+  securityContext: {{runAsUser: 1234}}
+  containers:
+  - {{name: c, image: {image}, command: [sh, -c, "echo bye > /dev/termination-log; exit 3"]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: msg-custom}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: {image}
+    command: [sh, -c, "echo custom > /tmp/why"]
+    terminationMessagePath: /tmp/why
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: msg-logs}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: {image}
+    command: [sh, -c, "echo from-the-log; exit 1"]
+    terminationMessagePolicy: FallbackToLogsOnError
+""")
+    for pod in ("msg-file", "msg-custom", "msg-logs"):
+        eventually(lambda pod=pod: phase(lab, pod) in ("Succeeded", "Failed"), timeout=90)
+    assert terminated(lab, "msg-file")["message"] == "bye\n"  # a non-root user may write it
+    assert terminated(lab, "msg-file")["exitCode"] == 3
+    assert terminated(lab, "msg-custom")["message"] == "custom\n"
+    assert terminated(lab, "msg-logs")["message"] == "from-the-log\n"

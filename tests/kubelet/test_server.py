@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
-from nodelab.kubelet.server import logs
+from nodelab.kubelet import container_logs as logs
 from tests.kubelet.conftest import Workload
 from tests.kubelet.processes import ControlPlane, KubeletFactory, KubeletRun, free_port, wait_for
 

@@ -137,7 +137,7 @@ def test_eviction_message_and_status() -> None:
 def test_cri_log_records() -> None:
     import datetime
 
-    from nodelab.kubelet.server.logs import parse_time, render
+    from nodelab.kubelet.container_logs import parse_time, render
 
     text = ("2026-01-01T00:00:00.000000001Z stdout F hello\n"
             "2026-01-01T00:00:01.5+00:00 stderr P par\n"

@@ -19,6 +19,7 @@ from nodelab.kubelet.pods.dns import PodDNS
 from nodelab.kubelet.pods.env import EnvSources, command_and_args, container_env
 from nodelab.kubelet.pods.qos import cgroup_parent, container_resources
 from nodelab.kubelet.pods.security_context import container_security, sandbox_security
+from nodelab.kubelet.pods.termination_message import message_annotations
 
 POD_NAME = "io.kubernetes.pod.name"
 POD_NAMESPACE = "io.kubernetes.pod.namespace"
@@ -98,7 +99,7 @@ def container_config(pod: ObjectView, container: ObjectView, *, attempt: int, im
         "envs": [{"key": k, "value": v} for k, v in envs],
         "mounts": mounts,
         "labels": labels,
-        "annotations": {RESTART_COUNT: str(attempt)},
+        "annotations": {RESTART_COUNT: str(attempt), **message_annotations(container)},
         "logPath": f"{name}/{attempt}.log",
         "stdin": bool(container.get("stdin")),
         "stdinOnce": bool(container.get("stdinOnce")),

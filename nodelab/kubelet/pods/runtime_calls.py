@@ -7,20 +7,55 @@ notebook shows is exactly what is sent. Long calls get their own deadlines: imag
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
 from google.protobuf import json_format
 
 from nodelab.kube.times import from_nanoseconds
+from nodelab.kubelet.container_logs import render
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.cri_plan import CONTAINER_NAME, POD_UID
 from nodelab.kubelet.pods.status import Instance
+from nodelab.kubelet.pods.termination_message import (
+    LOG_BYTES,
+    LOG_LINES,
+    MAX_MESSAGE_BYTES,
+    termination_message,
+    with_runtime_message,
+)
 
 PULL_TIMEOUT = 300.0
 STATES = {cri.CONTAINER_CREATED: "created", cri.CONTAINER_RUNNING: "running",
           cri.CONTAINER_EXITED: "exited", cri.CONTAINER_UNKNOWN: "unknown"}
+
+
+def _last_bytes(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.fstat(handle.fileno()).st_size - MAX_MESSAGE_BYTES))
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _log_tail(path: str) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+    return render(text, tail_lines=LOG_LINES).encode()[-LOG_BYTES:].decode(errors="replace")
+
+
+def exited_message(status: Any) -> str:
+    """The runtime's message of an exited container with its termination message added."""
+    message = termination_message(
+        dict(status.annotations), [(m.container_path, m.host_path) for m in status.mounts],
+        int(status.exit_code), status.reason, _last_bytes, lambda: _log_tail(status.log_path))
+    return with_runtime_message(status.message, message)
 
 
 class PodRuntime:
@@ -83,7 +118,8 @@ class PodRuntime:
             finished=status.finished_at / 1e9,
             exit_code=int(status.exit_code),
             reason=status.reason,
-            message=status.message,
+            message=exited_message(status) if status.state == cri.CONTAINER_EXITED
+            else status.message,
             sandbox_id=sandbox_id,
         )
 

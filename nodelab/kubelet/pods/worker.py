@@ -74,6 +74,7 @@ from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.status import PodView, fill_view, pod_status
 from nodelab.kubelet.pods.subpath import SubPathError
 from nodelab.kubelet.pods.termination import kill_pod, post_deadline_failure, remove_pod
+from nodelab.kubelet.pods.termination_message import message_mounts
 from nodelab.kubelet.pods.volumes import (
     PodVolumes,
     VolumeSources,
@@ -310,6 +311,7 @@ class PodWorker:
             memory.waiting = ("CreateContainerConfigError", str(exc))
             self.event(pod, "Failed", f"Error: {exc}", "Warning")
             return False
+        mounts += message_mounts(self.settings.state_dir, self.uid, container, attempt)
         try:
             config = container_config(pod, container, attempt=attempt,
                                       image=container["image"], mounts=mounts,

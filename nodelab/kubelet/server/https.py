@@ -37,9 +37,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from nodelab.errors import NodelabError
 from nodelab.host.relay import pump
+from nodelab.kubelet import container_logs as logs
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.lookup import NotFound, find_container, find_sandbox
-from nodelab.kubelet.server import logs, serving_cert, streaming
+from nodelab.kubelet.server import serving_cert, streaming
 from nodelab.kubelet.server.host import KubeletHost
 from nodelab.kubelet.server.serving_cert import self_signed
 from nodelab.kubelet.server.spdy_portforward import Session
