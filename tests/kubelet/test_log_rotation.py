@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from nodelab.kubelet.config import KubeletConfig
+from nodelab.kubelet.container_logs import read_tail
 from nodelab.kubelet.log_rotation import plan_rotation
-from nodelab.kubelet.server.logs import read_tail
 
 pytestmark = pytest.mark.unit
 
