@@ -107,7 +107,10 @@ def _terminated(instance: Instance, runtime: str) -> dict[str, Any]:
     return state
 
 
-def container_status(spec: ObjectView, view: ContainerView, runtime: str) -> dict[str, Any]:
+def container_status(spec: ObjectView, view: ContainerView, runtime: str,
+                     default_waiting: str = "ContainerCreating") -> dict[str, Any]:
+    """One container's status (`default_waiting`: the reason while it has no instance yet;
+    upstream's is PodInitializing for the app containers of a pod with init containers)."""
     latest = view.latest
     status: dict[str, Any] = {
         "name": spec["name"],
@@ -126,7 +129,9 @@ def container_status(spec: ObjectView, view: ContainerView, runtime: str) -> dic
         if view.waiting_message:
             waiting["message"] = view.waiting_message
         status["state"] = {"waiting": waiting}
-    elif latest is None or latest.state == "created":
+    elif latest is None:
+        status["state"] = {"waiting": {"reason": default_waiting}}
+    elif latest.state == "created":
         status["state"] = {"waiting": {"reason": "ContainerCreating"}}
     elif latest.state == "running":
         status["state"] = {"running": {"startedAt": latest.started_at or None}}
@@ -193,8 +198,9 @@ def pod_status(pod: ObjectView, view: PodView, now: str) -> dict[str, Any]:
     app_specs = list(spec.get("containers") or [])
     init_statuses = [container_status(c, view.init.get(c["name"], ContainerView()),
                                       view.runtime) for c in init_specs]
+    waiting = "PodInitializing" if init_specs else "ContainerCreating"
     statuses = [container_status(c, view.containers.get(c["name"], ContainerView()),
-                                 view.runtime) for c in app_specs]
+                                 view.runtime, waiting) for c in app_specs]
     initialized = all(
         (s["state"].get("terminated") or {}).get("exitCode") == 0
         or (c.get("restartPolicy") == "Always" and s["started"])

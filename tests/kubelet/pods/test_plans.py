@@ -220,3 +220,13 @@ def test_an_ephemeral_container_has_a_status_and_joins_its_target() -> None:
     assert joined["linux"]["securityContext"]["namespaceOptions"] == {
         "pid": "TARGET", "targetId": "abc", "network": "POD"}
     assert config["linux"]["securityContext"]["namespaceOptions"]["pid"] == "CONTAINER"
+
+
+def test_app_containers_of_a_pod_with_init_containers_wait_with_pod_initializing() -> None:
+    spec = pod(c(), initContainers=[c("init")])
+    seen = PodView(sandbox_ready=True, init={"init": ContainerView(running("init"))})
+    status = pod_status(spec, seen, "T")
+    assert status["containerStatuses"][0]["state"] == {"waiting": {"reason": "PodInitializing"}}
+    assert status["initContainerStatuses"][0]["state"]["running"]
+    assert pod_status(pod(c()), PodView(), "T")["containerStatuses"][0]["state"] == {
+        "waiting": {"reason": "ContainerCreating"}}
