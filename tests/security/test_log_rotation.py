@@ -17,10 +17,11 @@ import pytest
 
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.log_rotation import rotate_container_logs
+from nodelab.lab.cri_harness.endpoint import Endpoint, nodelab_endpoint
+from nodelab.lab.cri_harness.registry import LocalRegistry, push_busybox
 
-from ..runtime.cri_env import Endpoint, need_root, nodelab_endpoint
 from ..runtime.cri_pod import Pod
-from ..runtime.cri_registry import LocalRegistry, push_busybox
+from ..runtime.privileges import need_root
 from .victim import FIGURE
 
 pytestmark = pytest.mark.privileged

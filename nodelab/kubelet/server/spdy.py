@@ -28,6 +28,8 @@ SYN_STREAM, SYN_REPLY, RST_STREAM, SETTINGS, PING, GOAWAY, HEADERS, WINDOW_UPDAT
 FLAG_FIN = 0x01
 RST_CANCEL = 5
 
+MAX_HEADER_BYTES = 1 << 20  # Go's http.DefaultMaxHeaderBytes
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -80,20 +82,26 @@ class HeaderCodec:
         self._deflate = zlib.compressobj(zdict=SPDY3_DICTIONARY)
 
     def decode(self, block: bytes) -> dict[str, str]:
+        """The headers of a header block, inflated up to MAX_HEADER_BYTES (a zlib bomb stops)."""
         try:
-            raw = self._inflate.decompress(block)
+            raw = self._inflate.decompress(block, MAX_HEADER_BYTES + 1)
         except zlib.error as exc:
             raise NodelabError(f"bad SPDY header block: {exc}") from exc
-        count = struct.unpack(">I", raw[:4])[0]
-        headers, at = {}, 4
-        for _ in range(count):
-            size = struct.unpack(">I", raw[at:at + 4])[0]
-            name = raw[at + 4:at + 4 + size].decode("latin-1")
-            at += 4 + size
-            size = struct.unpack(">I", raw[at:at + 4])[0]
-            value = raw[at + 4:at + 4 + size].decode("latin-1")
-            at += 4 + size
-            headers[name.lower()] = value.split("\0")[0]
+        if len(raw) > MAX_HEADER_BYTES or self._inflate.unconsumed_tail:
+            raise NodelabError(f"SPDY header block larger than {MAX_HEADER_BYTES} bytes")
+        try:
+            count = struct.unpack(">I", raw[:4])[0]
+            headers, at = {}, 4
+            for _ in range(count):
+                size = struct.unpack(">I", raw[at:at + 4])[0]
+                name = raw[at + 4:at + 4 + size].decode("latin-1")
+                at += 4 + size
+                size = struct.unpack(">I", raw[at:at + 4])[0]
+                value = raw[at + 4:at + 4 + size].decode("latin-1")
+                at += 4 + size
+                headers[name.lower()] = value.split("\0")[0]
+        except struct.error as exc:
+            raise NodelabError(f"bad SPDY header block: truncated ({exc})") from exc
         return headers
 
     def encode(self, headers: dict[str, str]) -> bytes:

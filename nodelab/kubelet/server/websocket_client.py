@@ -18,6 +18,7 @@ from nodelab.errors import NodelabError
 from nodelab.kubelet.server import streaming
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
+MAX_MESSAGE_BYTES = 32 << 20  # golang.org/x/net/websocket DefaultMaxPayloadBytes
 
 
 def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
@@ -101,6 +102,10 @@ class WebSocketClient:
                 if len(self.buffer) < 10:
                     break
                 size, at = struct.unpack(">Q", bytes(self.buffer[2:10]))[0], 10
+            if size > MAX_MESSAGE_BYTES or len(self._fragments) + size > MAX_MESSAGE_BYTES:
+                self.closed = True  # a peer announcing a message this large is cut off
+                self.buffer.clear()
+                break
             key = b""
             if second & 0x80:
                 key, at = bytes(self.buffer[at:at + 4]), at + 4

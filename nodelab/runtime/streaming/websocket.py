@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+MAX_MESSAGE_BYTES = 32 << 20  # golang.org/x/net/websocket DefaultMaxPayloadBytes
 
 
 def accept_key(key: str) -> str:
@@ -62,6 +63,10 @@ def encode_frame(opcode: int, payload: bytes, mask: bytes | None = None) -> byte
     return head + payload
 
 
+class MessageTooBig(ValueError):
+    """A frame or message past MAX_MESSAGE_BYTES (the connection is closed with 1009)."""
+
+
 class Connection:
     """One upgraded connection; `send` is thread-safe, `receive` is for one reader thread."""
 
@@ -88,6 +93,8 @@ class Connection:
             length = struct.unpack("!H", self._read_exact(2))[0]
         elif length == 127:
             length = struct.unpack("!Q", self._read_exact(8))[0]
+        if length > MAX_MESSAGE_BYTES:
+            raise MessageTooBig(length)
         mask = self._read_exact(4) if masked else b""
         payload = self._read_exact(length)
         if masked:
@@ -97,9 +104,16 @@ class Connection:
     def receive(self) -> bytes | None:
         """The next whole data message, or None when the peer closed."""
         parts: list[bytes] = []
+        total = 0
         while True:
             try:
                 fin, opcode, payload = self._read_frame()
+                total += len(payload) if opcode in (OP_CONT, OP_TEXT, OP_BINARY) else 0
+                if total > MAX_MESSAGE_BYTES:
+                    raise MessageTooBig(total)
+            except MessageTooBig:
+                self.close(1009)  # RFC 6455: message too big
+                return None
             except (ConnectionError, OSError, ValueError):
                 return None
             if opcode == OP_CLOSE:
