@@ -236,13 +236,15 @@ class Api:
             outcome = registry.patch(rt, ns, name, request.headers.get("content-type", ""),
                                      request.body, query, sub, requester=identity)
             return _outcome(201 if outcome.created else 200, outcome)
-        if verb == "delete":
-            return Response(200, deletion.delete(registry, rt, ns, name,
-                                                 _delete_options(body, query), query))
-        if verb == "deletecollection":
-            return Response(200, deletion.delete_collection(
-                registry, rt, namespace if rt.namespaced else None,
-                _delete_options(body, query), query))
+        if verb in ("delete", "deletecollection"):
+            options = _delete_options(body, query)
+            warnings = deletion.default_propagation(rt, options)
+            if verb == "delete":
+                deleted = deletion.delete(registry, rt, ns, name, options, query)
+            else:
+                deleted = deletion.delete_collection(
+                    registry, rt, namespace if rt.namespaced else None, options, query)
+            return _outcome(200, rest.Outcome(deleted, warnings))
         raise errors.method_not_allowed(f"{method} is not supported")
 
 

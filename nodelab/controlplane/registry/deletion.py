@@ -9,7 +9,8 @@
   the finalizer removes it, and the update that removes the last one deletes the object.
 - **Owners.** Deleting an object deletes the objects whose `ownerReferences` name it (the
   garbage collector's Background and Foreground propagation), unless `propagationPolicy` is
-  `Orphan`, in which case their references to it are removed.
+  `Orphan`, in which case their references to it are removed. A batch/v1 Job deleted without
+  a policy orphans its pods, with upstream's warning (`default_propagation`).
 - **Namespaces.** Deleting a namespace marks it Terminating; `finalize_namespaces` (run
   periodically by the server) deletes its contents and then the namespace.
 """
@@ -39,6 +40,21 @@ def _grace(rt: ResourceType, obj: Object, options: Object) -> int | None:
         grace = spec.get("terminationGracePeriodSeconds", 30)
     grace = int(grace)
     return None if grace <= 0 else grace
+
+
+JOB_ORPHAN_WARNING = ("child pods are preserved by default when jobs are deleted; set "
+                      "propagationPolicy=Background to remove them or set "
+                      "propagationPolicy=Orphan to suppress this warning")
+
+
+def default_propagation(rt: ResourceType, options: Object) -> list[str]:
+    """batch/v1 Jobs orphan their pods unless the request says otherwise (upstream keeps that
+    default for compatibility, with a warning); the warnings to send back."""
+    if rt.storage_key != "batch/jobs" or options.get("propagationPolicy") or options.get(
+            "orphanDependents") is not None:
+        return []
+    options["propagationPolicy"] = "Orphan"
+    return [JOB_ORPHAN_WARNING]
 
 
 def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, options: Object,
