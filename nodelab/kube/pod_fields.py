@@ -7,8 +7,8 @@ upstream node, and the row names the test that shows it) or **refused** (the API
 422 `spec...: Forbidden: not supported by nodelab`, for pods and pod templates alike, so a
 learner never sees a field accepted and silently ignored). A few rows refuse only some values
 (`hostUsers: false`, `procMount: Unmasked`, `os.name: windows`); a few more rows name nested
-fields that are refused inside a supported one (`affinity.podAntiAffinity`, a `sleep`
-postStart hook, an emptyDir `sizeLimit`).
+fields that are refused inside a supported one (`affinity.podAntiAffinity`, an emptyDir
+`sizeLimit`).
 
 `refusals(spec, path)` is the check (pure): the paths of a pod spec that use a refused field.
 `docs/pod-fields.md` is generated from this table and the schema by
@@ -179,8 +179,9 @@ TABLE: dict[str, Row] = {
         "exec", "failureThreshold", "httpGet", "initialDelaySeconds", "periodSeconds",
         "successThreshold", "tcpSocket", "timeoutSeconds")},
     "Probe.grpc": _s(LP + "test_a_grpc_readiness_probe_asks_a_real_health_server"),
-    "Probe.terminationGracePeriodSeconds": _r("the pod's grace period applies"),
-    "Lifecycle.postStart": _s(HOOKS, "exec and httpGet; see the nested rows"),
+    "Probe.terminationGracePeriodSeconds": _s("tests/kubelet/pods/test_probe_kill.py::test_a_"
+                                              "probes_own_grace_period_wins"),
+    "Lifecycle.postStart": _s(HOOKS, "exec, httpGet and sleep"),
     "Lifecycle.preStop": _s(WL + "test_pre_stop_runs_before_term_and_never_ends_in_a_phase"),
     "Lifecycle.stopSignal": _r("the image's STOPSIGNAL or SIGTERM"),
     **{f"Volume.{k}": _s(WL + "test_config_map_updates_reach_the_container") for k in (
@@ -197,7 +198,6 @@ TABLE: dict[str, Row] = {
     "Affinity.podAntiAffinity": _r("the scheduler has no inter-pod affinity"),
     "NodeAffinity.preferredDuringSchedulingIgnoredDuringExecution": _r(
         "the scheduler does not score node preferences"),
-    "LifecycleHandler.sleep@postStart": _r("a `sleep` postStart hook is not run"),
     "EmptyDirVolumeSource.sizeLimit": _r("no eviction when an emptyDir outgrows its limit"),
 }
 
@@ -229,9 +229,6 @@ def _places(spec: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, Any]
             lifecycle = container.get("lifecycle")
             if isinstance(lifecycle, Mapping):
                 yield "Lifecycle", f"{where}.lifecycle", lifecycle
-                if isinstance(lifecycle.get("postStart"), Mapping):
-                    yield ("LifecycleHandler@postStart", f"{where}.lifecycle.postStart",
-                           lifecycle["postStart"])
     for i, volume in enumerate(spec.get("volumes") or []):
         if isinstance(volume, Mapping):
             yield "Volume", f"{path}.volumes[{i}]", volume

@@ -61,8 +61,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
                                           {"level": "s0"}),
     "PodSecurityContext.windowsOptions": ("spec.securityContext.windowsOptions",
                                           {"runAsUserName": "ContainerUser"}),
-    "Probe.terminationGracePeriodSeconds": (f"{C}.livenessProbe.terminationGracePeriodSeconds",
-                                            5),
     "Lifecycle.stopSignal": (f"{C}.lifecycle.stopSignal", "SIGUSR1"),
     "Affinity.podAffinity": ("spec.affinity.podAffinity", {
         "requiredDuringSchedulingIgnoredDuringExecution": [{
@@ -76,7 +74,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
         "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution", [{
             "weight": 1, "preference": {"matchExpressions": [
                 {"key": "disk", "operator": "In", "values": ["ssd"]}]}}]),
-    "LifecycleHandler.sleep@postStart": (f"{C}.lifecycle.postStart.sleep", {"seconds": 1}),
     "EmptyDirVolumeSource.sizeLimit": ("spec.volumes[0].emptyDir.sizeLimit", "1Gi"),
 }
 VOLUMES: dict[str, Any] = {

@@ -26,13 +26,16 @@ from tests.lab.kube import KUBECTL, eventually, in_node, kubectl, kubectl_json
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 
 
+RUNTIME = os.environ.get("NODELAB_POD_FIELDS_RUNTIME", "nodelab")
+
+
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     if os.geteuid() != 0:
         pytest.skip("needs root: a real lab")
     name = unique_lab_name()
     try:
-        yield Lab.up(name, 1, progress=lambda _m: None)
+        yield Lab.up(name, 1, runtime=RUNTIME, progress=lambda _m: None)
     finally:
         take_down_lab(name)
 

@@ -1,7 +1,7 @@
 """Container lifecycle hooks: postStart after a start, preStop before a stop with a grace period.
 
 Handlers as upstream: `exec` (CRI ExecSync in the container), `httpGet` (from the node to the
-pod IP) and, for preStop, `sleep`. A failed postStart hook kills the container (it restarts per
+pod IP) and `sleep`. A failed postStart hook kills the container (it restarts per
 the pod's restartPolicy; its waiting reason is `PostStartHookError`); a failed preStop hook is
 an event, and the stop goes on. Both run within the pod's grace period.
 """
@@ -39,6 +39,9 @@ def run_post_start(runtime: PodRuntime, record: Recorder, pod: Mapping[str, Any]
         message = (f"Exec lifecycle hook ({command}) for Container \"{container['name']}\" in "
                    f"Pod \"{pod['metadata']['name']}\" failed - error: command exited with "
                    f"{code}, message: {output!r}")
+    elif "sleep" in hook:  # the container counts as started only after the sleep
+        time.sleep(min(float(hook["sleep"].get("seconds", 0)), grace))
+        ok, message = True, ""
     else:  # httpGet (tcpSocket is deprecated upstream and not run)
         probe = {"httpGet": hook.get("httpGet") or {}, "timeoutSeconds": grace}
         outcome = run_probe(probe, container, container_id, pod_ip, runtime.exec_sync)

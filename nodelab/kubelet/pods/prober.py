@@ -22,6 +22,13 @@ from nodelab.kubelet.pods.status import Instance
 KINDS = ("startup", "liveness", "readiness")
 
 
+def kill_grace(pod: Mapping[str, Any], probe: Mapping[str, Any]) -> int:
+    """The grace period of a kill after a failed liveness or startup probe: the probe's own
+    `terminationGracePeriodSeconds` when set, else the pod's (upstream)."""
+    own = probe.get("terminationGracePeriodSeconds")
+    return int(own) if own is not None else grace_period(pod)
+
+
 def probe_container(runtime: PodRuntime, record: Recorder, pod: Mapping[str, Any], name: str,
                     instances: Sequence[Instance], memory: ContainerMemory,
                     pod_ip: str) -> bool:
@@ -55,7 +62,7 @@ def probe_container(runtime: PodRuntime, record: Recorder, pod: Mapping[str, Any
         elif kind in ("startup", "liveness") and result is False:
             record(pod, "Killing", f"Container {name} failed {kind} probe, will be restarted",
                    "Normal")
-            runtime.stop_container(instance.id, grace_period(pod))
+            runtime.stop_container(instance.id, kill_grace(pod, tracker.probe))
             memory.probes = {}
             memory.probed_instance = ""
             return True
