@@ -99,12 +99,12 @@ class CRIClient:
             for c in resp.status.conditions
         ]
 
-    def list_pod_sandboxes(self, labels: Mapping[str, str] | None = None) -> list[Any]:
+    def list_pod_sandboxes(self, labels: Mapping[str, str] | None = None) -> list[cri.PodSandbox]:
         flt = cri.PodSandboxFilter(label_selector=dict(labels or {}))
         req = cri.ListPodSandboxRequest(filter=flt)
         return list(self.call("ListPodSandbox", self.runtime.ListPodSandbox, req).items)
 
-    def list_containers(self, labels: Mapping[str, str] | None = None) -> list[Any]:
+    def list_containers(self, labels: Mapping[str, str] | None = None) -> list[cri.Container]:
         flt = cri.ContainerFilter(label_selector=dict(labels or {}))
         req = cri.ListContainersRequest(filter=flt)
         return list(self.call("ListContainers", self.runtime.ListContainers, req).containers)
@@ -114,15 +114,17 @@ class CRIClient:
         req = cri.ReopenContainerLogRequest(container_id=container_id)
         self.call("ReopenContainerLog", self.runtime.ReopenContainerLog, req)
 
-    def container_status(self, container_id: str) -> Any:
+    def container_status(self, container_id: str) -> cri.ContainerStatus:
         req = cri.ContainerStatusRequest(container_id=container_id)
-        return self.call("ContainerStatus", self.runtime.ContainerStatus, req).status
+        status: cri.ContainerStatus = self.call("ContainerStatus", self.runtime.ContainerStatus,
+                                                req).status
+        return status
 
-    def list_container_stats(self) -> list[Any]:
+    def list_container_stats(self) -> list[cri.ContainerStats]:
         req = cri.ListContainerStatsRequest(filter=cri.ContainerStatsFilter())
         return list(self.call("ListContainerStats", self.runtime.ListContainerStats, req).stats)
 
-    def image_fs_info(self) -> list[Any]:
+    def image_fs_info(self) -> list[cri.FilesystemUsage]:
         resp = self.call("ImageFsInfo", self.images.ImageFsInfo, cri.ImageFsInfoRequest())
         return list(resp.image_filesystems)
 

@@ -10,7 +10,7 @@ current container; the one before is `--previous`.
 
 from __future__ import annotations
 
-from typing import Any
+from cri_api.v1 import api_pb2 as api
 
 from nodelab.errors import NodelabError
 from nodelab.kubelet.cri import CRIClient
@@ -24,7 +24,8 @@ class NotFound(NodelabError):
     """The pod or container is not on this node."""
 
 
-def containers_of(cri: CRIClient, namespace: str, pod: str, container: str) -> list[Any]:
+def containers_of(cri: CRIClient, namespace: str, pod: str,
+                  container: str) -> list[api.Container]:
     """The attempts of a container, newest first."""
     found = cri.list_containers({NS_LABEL: namespace, NAME_LABEL: pod,
                                  CONTAINER_LABEL: container})
@@ -32,7 +33,7 @@ def containers_of(cri: CRIClient, namespace: str, pod: str, container: str) -> l
 
 
 def find_container(cri: CRIClient, namespace: str, pod: str, container: str,
-                   previous: bool = False) -> Any:
+                   previous: bool = False) -> api.Container:
     attempts = containers_of(cri, namespace, pod, container)
     if previous:
         if len(attempts) < 2:
@@ -44,7 +45,7 @@ def find_container(cri: CRIClient, namespace: str, pod: str, container: str,
     return attempts[0]
 
 
-def find_sandbox(cri: CRIClient, namespace: str, pod: str) -> Any:
+def find_sandbox(cri: CRIClient, namespace: str, pod: str) -> api.PodSandbox:
     sandboxes = cri.list_pod_sandboxes({NS_LABEL: namespace, NAME_LABEL: pod})
     ready = [s for s in sandboxes if s.state == 0] or sandboxes
     if not ready:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+
+from cri_api.v1 import api_pb2 as cri
 
 from nodelab.kubelet.stats import ContainerSample
 
@@ -19,7 +20,7 @@ def cpu_core_nanoseconds(stat_text: str | None = None) -> int:
     return busy * (1_000_000_000 // os.sysconf("SC_CLK_TCK"))
 
 
-def container_sample(stat: Any) -> ContainerSample | None:
+def container_sample(stat: cri.ContainerStats) -> ContainerSample | None:
     labels = stat.attributes.labels
     uid = labels.get("io.kubernetes.pod.uid")
     if not uid:
