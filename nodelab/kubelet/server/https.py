@@ -153,6 +153,9 @@ class Handler(BaseHTTPRequestHandler):
         self._route()
 
     def _route(self) -> None:
+        if self.headers.get("Content-Length", "0").strip() not in ("", "0") or self.headers.get(
+                "Transfer-Encoding"):
+            self.close_connection = True  # no endpoint takes a body: it is never read
         if not self._authorized():
             return
         url = urlsplit(self.path)
