@@ -49,7 +49,6 @@ class Reflector:
         return str((data.get("metadata") or {}).get("resourceVersion") or "")
 
     def _run(self) -> None:
-        from kubernetes import watch
         from kubernetes.client.exceptions import ApiException
 
         version: str | None = None
@@ -59,27 +58,9 @@ class Reflector:
                 if version is None:
                     version = self._list()
                 log.debug("watching %s from resourceVersion %s", self.kind, version)
-                stream = watch.Watch()  # type: ignore[no-untyped-call]
-                for event in stream.stream(  # type: ignore[no-untyped-call]
-                    self._list_fn,
-                    resource_version=version,
-                    timeout_seconds=self._watch_timeout,
-                    allow_watch_bookmarks=True,
-                    deserialize=False,
-                    **self._list_kwargs,
-                ):
-                    if self._stop.is_set():
-                        stream.stop()  # type: ignore[no-untyped-call]
-                        return
-                    kind, obj = event.get("type"), event.get("object") or {}
-                    if kind == "ERROR":
-                        version = None  # usually 410 Gone: list again
-                        break
-                    version = (obj.get("metadata") or {}).get("resourceVersion") or version
-                    if kind != "BOOKMARK":
-                        log.debug("%s %s %s rv=%s", self.kind, kind,
-                                  (obj.get("metadata") or {}).get("name"), version)
-                        self._handler(self.kind, str(kind), obj)
+                version = self._watch(version)
+                if version is None:
+                    continue  # 410 Gone or another ERROR event: list again
                 log.debug("watch of %s ended at resourceVersion %s", self.kind, version)
                 backoff = 1.0
             except ApiException as exc:
@@ -91,6 +72,45 @@ class Reflector:
             except Exception as exc:  # connection errors: keep trying, the server may restart
                 self._back_off(str(exc), backoff)
                 backoff = min(backoff * 2, 30.0)
+
+    def _watch(self, version: str) -> str | None:
+        """One watch from `version`: handle its events; the resourceVersion to resume from
+        when it ends, or None when the server sent an ERROR event (410 Gone: the history the
+        watch would resume from is compacted away), so the caller lists again.
+
+        The lines are read here rather than through `kubernetes.watch.Watch`, whose
+        `deserialize=False` mode fails on an ERROR event (KeyError 'raw_object'), which would
+        leave a reflector retrying a compacted resourceVersion forever."""
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.watch.watch import iter_resp_lines
+
+        response = self._list_fn(watch=True, resource_version=version,
+                                 timeout_seconds=self._watch_timeout, allow_watch_bookmarks=True,
+                                 _preload_content=False, **self._list_kwargs)
+        try:
+            status = int(getattr(response, "status", 200) or 200)
+            if not 200 <= status < 300:
+                raise ApiException(status=status, reason=str(getattr(response, "reason", "")))
+            for line in iter_resp_lines(response):  # type: ignore[no-untyped-call]
+                if self._stop.is_set():
+                    return version
+                if not line:
+                    continue
+                event = json.loads(line)
+                kind, obj = event.get("type"), event.get("object") or {}
+                if kind == "ERROR":
+                    log.info("watch of %s from resourceVersion %s: %s %s; listing again",
+                             self.kind, version, obj.get("code"), obj.get("message"))
+                    return None
+                version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                if kind != "BOOKMARK":
+                    log.debug("%s %s %s rv=%s", self.kind, kind,
+                              (obj.get("metadata") or {}).get("name"), version)
+                    self._handler(self.kind, str(kind), obj)
+        finally:
+            response.close()
+            response.release_conn()
+        return version
 
     def _back_off(self, why: str, seconds: float) -> None:
         if not self._stop.is_set():

@@ -11,7 +11,6 @@ kube-controller-manager are upstream, with the CA's key for the CSR signer.
 
 from __future__ import annotations
 
-import ssl
 import sys
 
 from nodelab.controlplane.auth.pki import PKI, ensure_pki, write_kubeconfig
@@ -31,14 +30,13 @@ class StartControlPlane:
         pki = lab_pki(ctx)
         write_kubeconfig(ctx.paths.kubeconfig, ctx.topology.apiserver_url, pki.ca_cert,
                          pki.admin.cert, pki.admin.key, pki.admin.user)
-        context = ssl.create_default_context(cafile=str(pki.ca_cert))
         spec = DaemonSpec(
             name="controlplane",
             argv=(sys.executable, "-m", "nodelab.controlplane",
                   "--state-dir", str(ctx.paths.root / "controlplane"),
                   "--listen", f"{ctx.topology.gateway}:{APISERVER_PORT}",
                   "--kubelet-certificate-authority", str(pki.ca_cert)),
-            ready=http_ready(f"{ctx.topology.apiserver_url}/readyz", context),
+            ready=http_ready(f"{ctx.topology.apiserver_url}/readyz", pki.ca_cert),
             ready_timeout=60.0,
         )
         ctx.supervisor.start(spec, ctx.progress)

@@ -34,46 +34,56 @@ from nodelab.lab.supervision.units import Action, LastExit, Unit, UnitState, rea
 
 @dataclass(frozen=True)
 class Readiness:
-    """A named check that answers True once the daemon serves."""
+    """A check that answers True once the daemon serves, as plain data (it is written into
+    the daemon's unit, so `nodelab daemon start|restart` waits for it too): a TCP port that
+    accepts connections, a URL that answers 2xx (over TLS verified with `cafile`), or a unix
+    socket that accepts connections."""
 
-    description: str
-    check: Callable[[], bool]
+    kind: str  # tcp | http | unix
+    target: str  # host:port | URL | socket path
+    cafile: str = ""
 
+    @property
+    def description(self) -> str:
+        return {"tcp": f"TCP {self.target} accepts connections",
+                "http": f"GET {self.target} answers 2xx",
+                "unix": f"unix socket {self.target} accepts connections"}[self.kind]
 
-def tcp_ready(host: str, port: int) -> Readiness:
-    def check() -> bool:
+    def check(self) -> bool:
         try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    return Readiness(f"TCP {host}:{port} accepts connections", check)
-
-
-def http_ready(url: str, context: ssl.SSLContext | None = None) -> Readiness:
-    def check() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=1.0, context=context) as response:
+            if self.kind == "tcp":
+                host, _, port = self.target.rpartition(":")
+                with socket.create_connection((host, int(port)), timeout=0.5):
+                    return True
+            if self.kind == "unix":
+                with socket.socket(socket.AF_UNIX) as sock:
+                    sock.settimeout(0.5)
+                    sock.connect(self.target)
+                    return True
+            context = ssl.create_default_context(cafile=self.cafile) if self.cafile else None
+            with urllib.request.urlopen(self.target, timeout=1.0, context=context) as response:
                 return bool(200 <= response.status < 300)
         except (urllib.error.URLError, OSError, ValueError):
             return False
 
-    return Readiness(f"GET {url} answers 2xx", check)
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "target": self.target, "cafile": self.cafile}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> Readiness:
+        return cls(str(data["kind"]), str(data["target"]), str(data.get("cafile", "")))
+
+
+def tcp_ready(host: str, port: int) -> Readiness:
+    return Readiness("tcp", f"{host}:{port}")
+
+
+def http_ready(url: str, cafile: Path | None = None) -> Readiness:
+    return Readiness("http", url, str(cafile) if cafile else "")
 
 
 def unix_socket_ready(path: Path) -> Readiness:
-    def check() -> bool:
-        if not path.exists():
-            return False
-        with socket.socket(socket.AF_UNIX) as sock:
-            try:
-                sock.connect(str(path))
-                return True
-            except OSError:
-                return False
-
-    return Readiness(f"unix socket {path} accepts connections", check)
+    return Readiness("unix", str(path))
 
 
 @dataclass(frozen=True)
@@ -137,35 +147,48 @@ class Supervisor:
         ensure_supervisor(self.lab, self.paths, self.ledger)
         self.ledger.record(Entry("daemon", spec.name, spec.netns or "",
                                  str(self.paths.pidfile(spec.name))))
-        unit = Unit(spec.name, spec.argv, spec.netns, dict(spec.env), spec.stop_grace)
+        unit = Unit(spec.name, spec.argv, spec.netns, dict(spec.env), spec.stop_grace,
+                    ready=None if spec.ready is None else spec.ready.to_json(),
+                    ready_timeout=spec.ready_timeout)
         started = self._carry_out(spec.name, "start", unit)
-        if spec.ready is None:
+        self._wait_ready(unit, started, progress)
+
+    def _wait_ready(self, unit: Unit, started: UnitState,
+                    progress: Callable[[str], None] | None = None) -> None:
+        """Wait until the daemon's readiness check passes; fail with the end of its log if
+        the process the supervisor started exits first."""
+        if unit.ready is None:
             return
+        ready = Readiness.from_json(unit.ready)
         if progress:
-            progress(f"waiting for {spec.name}: {spec.ready.description}")
-        log_path = self.paths.log(spec.name)
-        deadline = time.monotonic() + spec.ready_timeout
+            progress(f"waiting for {unit.name}: {ready.description}")
+        log_path = self.paths.log(unit.name)
+        deadline = time.monotonic() + unit.ready_timeout
         while time.monotonic() < deadline:
-            if spec.ready.check():
+            if ready.check():
                 return
-            process = read_pidfile(self.paths.pidfile(spec.name))
+            process = read_pidfile(self.paths.pidfile(unit.name))
             if started.pid is None or process is None or process.pid != started.pid \
                     or not process.alive():
                 raise DaemonFailed(
-                    f"{spec.name} exited before it was ready (the supervisor restarts it; "
+                    f"{unit.name} exited before it was ready (the supervisor restarts it; "
                     f"`nodelab status --name {self.lab}` shows how it goes); its log "
                     f"({log_path}) ends with:\n{tail(log_path)}"
                 )
             time.sleep(0.1)
         raise DaemonFailed(
-            f"{spec.name} was not ready after {spec.ready_timeout:.0f}s "
-            f"({spec.ready.description}); its log ({log_path}) ends with:\n{tail(log_path)}"
+            f"{unit.name} was not ready after {unit.ready_timeout:.0f}s "
+            f"({ready.description}); its log ({log_path}) ends with:\n{tail(log_path)}"
         )
 
     def request(self, name: str, action: Action) -> DaemonStatus:
         """Ask the supervisor to `start`, `stop` or `restart` the daemon `name` (as
-        `systemctl`); a stopped daemon stays stopped until started. Returns its status."""
-        self._carry_out(name, action)
+        `systemctl`), and wait until it is done (a started daemon: until it is ready); a
+        stopped daemon stays stopped until started. Returns its status."""
+        state = self._carry_out(name, action)
+        unit = read_unit(self.paths, name)
+        if action != "stop" and unit is not None:
+            self._wait_ready(unit, state)
         return self.status(name)
 
     def _carry_out(self, name: str, action: Action, unit: Unit | None = None) -> UnitState:

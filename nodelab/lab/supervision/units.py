@@ -49,10 +49,14 @@ class Unit:
     stop_grace: float = 10.0
     want: Want = "running"
     request: Request | None = None
+    ready: Mapping[str, str] | None = None  # daemons.Readiness as data: what clients wait for
+    ready_timeout: float = 60.0
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "argv": list(self.argv), "netns": self.netns,
                 "env": dict(self.env), "stop_grace": self.stop_grace, "want": self.want,
+                "ready": None if self.ready is None else dict(self.ready),
+                "ready_timeout": self.ready_timeout,
                 "request": None if self.request is None else
                 {"action": self.request.action, "id": self.request.id}}
 
@@ -66,7 +70,8 @@ class Unit:
                    data.get("netns") or None,
                    {str(k): str(v) for k, v in (data.get("env") or {}).items()},
                    float(data.get("stop_grace", 10.0)), want,
-                   None if not request else Request(request["action"], str(request["id"])))
+                   None if not request else Request(request["action"], str(request["id"])),
+                   data.get("ready") or None, float(data.get("ready_timeout", 60.0)))
 
 
 @dataclass(frozen=True)
