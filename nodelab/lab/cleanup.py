@@ -30,7 +30,11 @@ from nodelab.lab.supervision.client import stop_supervision
 Progress = Callable[[str], None]
 
 
-def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None) -> None:
+def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None,
+              keep_state: bool = False) -> None:
+    """Remove everything of the lab; with `keep_state`, everything but its state dir (what a
+    host reboot leaves behind: the fault tests simulate one with it, after kill -9 of every
+    lab process)."""
     say = progress or (lambda _message: None)
     ledger = Ledger(paths.ledger)
     entries = list(reversed(ledger.entries()))
@@ -72,6 +76,8 @@ def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None
     for link in sorted(links):
         say(f"removing link {link}")
         netlink.delete_link(link)
+    if keep_state:
+        return
     if paths.root.exists():
         shutil.rmtree(paths.root, ignore_errors=True)
     made = {e.name for e in entries if e.kind == "host-dir" and e.detail == "made"}

@@ -1,0 +1,83 @@
+"""A simulated host reboot: every lab process, container, mount, cgroup, rule and namespace
+gone at once, the state dir kept. `nodelab up` brings the lab back (its pods run again, once
+each, with no leaked address); after a second reboot `nodelab down` removes everything.
+
+The reboot: SIGKILL to every process of the lab (the supervisor first, so nothing restarts),
+then what the kernel would forget is removed (the lab's containers with their cgroups,
+mounts, chains and tables, network namespaces and links), the state dir untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from nodelab.host.processes import lab_processes
+from nodelab.lab.cleanup import take_down
+from nodelab.lab.lab import Lab, take_down_lab
+from nodelab.lab.supervision.client import supervisor_process
+from tests.conftest import LabFactory, needs_root
+from tests.faults.invariants import (
+    api_pods,
+    duplicates,
+    ipam_addresses,
+    pod_addresses,
+    ready,
+    rule_endpoints,
+    runtime_view,
+    slice_endpoints,
+)
+from tests.lab.kube import eventually, in_node, kubectl, kubectl_json
+from tests.lab.test_lifecycle import lab_residue
+
+pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
+
+
+def reboot(lab: Lab) -> None:
+    supervisor = supervisor_process(lab.paths)
+    if supervisor is not None:
+        os.kill(supervisor.pid, signal.SIGKILL)
+    for process in lab_processes(lab.name):
+        os.kill(process.pid, signal.SIGKILL)
+    take_down(lab.names, lab.paths, keep_state=True)
+    assert lab.paths.description.exists() and lab.paths.ledger.exists()
+    assert lab_residue(lab) == set(), "a reboot leaves no process, mount or namespace"
+
+
+def recovered(lab: Lab) -> bool:
+    """Both web pods Ready with one ready sandbox each, the runtime holding nothing else
+    ready, and the address store holding exactly the pods' addresses."""
+    pods = api_pods(lab)
+    if len(pods) != 2 or not all(ready(p) for p in pods):
+        return False
+    view = runtime_view(lab)
+    live = {s.metadata.uid for s in view.sandboxes if s.state == 0}  # SANDBOX_READY
+    return live == {p["metadata"]["uid"] for p in pods} and \
+        ipam_addresses(lab) == pod_addresses(pods)
+
+
+def test_up_after_a_reboot_recovers_and_down_after_one_cleans(make_lab: LabFactory) -> None:
+    lab = make_lab()
+    kubectl(lab, "create", "deployment", "web", f"--image={lab.images.ref('web')}",
+            "--replicas=2")
+    kubectl(lab, "expose", "deployment", "web", "--port=80", "--target-port=8080")
+    eventually(lambda: recovered(lab), 90)
+    before = {p["metadata"]["uid"] for p in api_pods(lab)}
+
+    reboot(lab)
+    assert not lab.status().healthy
+    Lab.up(lab.name, progress=lambda _m: None)
+    eventually(lambda: recovered(lab), 120)
+    pods = api_pods(lab)
+    assert {p["metadata"]["uid"] for p in pods} == before, "the same pods, run again"
+    assert duplicates(runtime_view(lab)) == []
+    eventually(lambda: rule_endpoints(lab) == slice_endpoints(lab), 60)
+    cluster_ip = kubectl_json(lab, "get", "service", "web")["spec"]["clusterIP"]
+    assert in_node(lab, "curl", "-s", "-m", "5", f"http://{cluster_ip}/").stdout.startswith(
+        "hello from web-")
+
+    reboot(lab)
+    take_down_lab(lab.name)
+    assert lab_residue(lab) == set()
