@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from nodelab.host.files import tail
 from nodelab.lab.lab import Lab, take_down_lab
 from nodelab.lab.supervision.client import supervisor_process
 from tests.conftest import LabFactory, needs_root
@@ -64,6 +65,12 @@ def working(lab: Lab) -> bool:
             and endpoints <= rule_endpoints(lab))
 
 
+def containers(lab: Lab) -> dict[str, list[str]]:
+    """Each web pod's container IDs, by pod UID."""
+    return {p["metadata"]["uid"]: [c["containerID"] for c in p["status"]["containerStatuses"]]
+            for p in web_pods(lab)}
+
+
 def kill(lab: Lab, name: str) -> None:
     if name == "supervisor":
         process = supervisor_process(lab.paths)
@@ -98,14 +105,16 @@ def test_kill_9_of_each_daemon_under_load_loses_nothing(make_lab: LabFactory) ->
     kubectl(lab, "expose", "deployment", "web", "--port=80", "--target-port=8080")
     eventually(lambda: working(lab), 90)
     cluster_ip = kubectl_json(lab, "get", "service", "web")["spec"]["clusterIP"]
-    first = {p["metadata"]["uid"]: [c["containerID"] for c in p["status"]["containerStatuses"]]
-             for p in web_pods(lab)}
+    first = containers(lab)
     churn = PodChurn(lab, busybox).start()
     traffic = Traffic(lab, f"http://{cluster_ip}/")
     try:
         for name in (*DAEMONS, "supervisor"):
             kill(lab, name)
             eventually(lambda: working(lab), 90)
+            assert containers(lab) == first, (
+                f"kill -9 of {name} changed a web pod's containers; the kubelet's log ends "
+                f"with:\n{tail(lab.paths.log('node1/kubelet'), 40)}")
     finally:
         churn.stop()
         traffic.stop()
@@ -119,8 +128,7 @@ def test_kill_9_of_each_daemon_under_load_loses_nothing(make_lab: LabFactory) ->
     assert kubectl_json(lab, "get", "deployment", "web")["status"]["readyReplicas"] == REPLICAS
     assert kubectl_json(lab, "get", "service", "web")["spec"]["clusterIP"] == cluster_ip
     # no container restarted by a fault: the web pods are the same, with the same containers
-    assert {p["metadata"]["uid"]: [c["containerID"] for c in p["status"]["containerStatuses"]]
-            for p in web_pods(lab)} == first
+    assert containers(lab) == first
     assert [p["metadata"]["name"] for p in pods
             if any(c["restartCount"] for c in p["status"]["containerStatuses"])] == []
     # no duplicate sandbox or container

@@ -238,7 +238,8 @@ class Store:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('revision', ?)", (str(revision),))
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite rolls back itself on some errors (a full disk)
+                db.execute("ROLLBACK")
             raise
         self._revision = revision
         table = self._objects.setdefault(resource, {})
