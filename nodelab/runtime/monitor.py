@@ -170,9 +170,20 @@ def resize(paths: MonitorPaths, height: int, width: int) -> None:
 
 
 def monitor_alive(paths: MonitorPaths) -> bool:
+    """True while the container's conmon runs (its PID is alive and is a conmon)."""
     try:
         pid = int(paths.conmon_pidfile.read_text().strip())
         os.kill(pid, 0)
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "conmon"
     except (OSError, ValueError):
         return False
-    return True
+
+
+UNKNOWN_EXIT_CODE = 255  # containerd's unknownExitCode: the exit of a task whose shim is gone
+
+
+def record_lost_exit(paths: MonitorPaths) -> None:
+    """Write the exit of a container whose monitor died before it could (a host reboot, or
+    kill -9 of conmon): 255, as containerd reports a task it finds without its shim."""
+    paths.persist.mkdir(parents=True, exist_ok=True)
+    paths.exit_file.write_text(f"{UNKNOWN_EXIT_CODE}")

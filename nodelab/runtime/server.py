@@ -8,7 +8,10 @@ Startup is recovery (the same code path after a clean stop and after `kill -9`):
 3. a container record whose CreateContainer never finished is removed with its rootfs mount; one
    whose StartContainer was cut after `runc create` adopts the PID runc recorded, so the next
    StartContainer only runs `runc start`;
-4. a sandbox whose netns is gone, or whose RunPodSandbox never finished, is reported NOTREADY
+4. a started container without an exit whose monitor is gone (a host reboot, kill -9 of conmon)
+   exited with 255, as containerd reports a task whose shim is gone; runc's state of it is
+   deleted;
+5. a sandbox whose netns is gone, or whose RunPodSandbox never finished, is reported NOTREADY
    (the kubelet then stops and removes it, which runs CNI DEL and frees what was made).
 
 Running containers are untouched: their monitors kept running, kept writing logs and will have
@@ -40,6 +43,7 @@ from nodelab.runtime.cri.runtime_service import RuntimeService
 from nodelab.runtime.events import EventBus
 from nodelab.runtime.images.pull import Puller
 from nodelab.runtime.images.store import ImageStore
+from nodelab.runtime.monitor import monitor_alive, read_exit, record_lost_exit
 from nodelab.runtime.network import CNINetwork, NoNetwork, PodNetwork
 from nodelab.runtime.records import RecordStore
 from nodelab.runtime.sandboxes import PodSandboxes
@@ -100,6 +104,13 @@ class RuntimeServer:
                 state = json.loads((self.config.runc_root / record.id / "state.json").read_text())
                 record.pid = int(state.get("init_process_pid") or 0)
                 self.records.save_container(record)
+            paths = self.containers.paths(record.id)
+            if (record.started_at and read_exit(paths) is None
+                    and not monitor_alive(paths)):
+                log.warning("container %s: its monitor is gone without an exit (host reboot or "
+                            "kill -9 of conmon); it exited with 255 (unknown)", record.id[:12])
+                record_lost_exit(paths)
+                self.containers.runc("delete", "--force", record.id, check=False)
         for sandbox in list(self.records.sandboxes.values()):
             if sandbox.netns_path and not os.path.exists(sandbox.netns_path):
                 sandbox.state = "NOTREADY"

@@ -217,7 +217,9 @@ class _Planner:
         inits = list(self.spec.get("initContainers") or [])
         for container in inits[:1] or wanted:
             self.start(container, init=bool(inits))
-        return self.actions(kill_pod=bool(self.kills), create_sandbox=True, sandbox_id=replaced,
+        # upstream: KillPod whenever the sandbox is (re)created, so the old one is stopped
+        return self.actions(kill_pod=bool(self.kills or sandboxes), create_sandbox=True,
+                            sandbox_id=replaced,
                             attempt=sandboxes[0].attempt + 1 if sandboxes else 0)
 
     # --- 2. init containers ------------------------------------------------------------------

@@ -34,7 +34,7 @@ def post_deadline_failure(rest: Rest, record: Recorder, pod: Mapping[str, Any]) 
 
 def kill_pod(runtime: PodRuntime, record: Recorder, uid: str, pod: Mapping[str, Any] | None,
              grace: int) -> None:
-    """Stop every running container of pod `uid` within `grace` seconds, then its sandbox."""
+    """Stop every running container of pod `uid` within `grace` seconds, then its sandboxes."""
     deadline = time.monotonic() + grace
     for instance in runtime.containers(uid):
         if instance.state != "running":
@@ -44,9 +44,8 @@ def kill_pod(runtime: PodRuntime, record: Recorder, uid: str, pod: Mapping[str, 
             if grace > 0:
                 run_pre_stop(runtime, record, pod, instance, deadline)
         runtime.stop_container(instance.id, max(0, int(deadline - time.monotonic())))
-    for sandbox in runtime.sandboxes(uid):
-        if sandbox.state == SANDBOX_READY:
-            runtime.stop_sandbox(sandbox.id)
+    for sandbox in runtime.sandboxes(uid):  # NOTREADY too (idempotent, as upstream's
+        runtime.stop_sandbox(sandbox.id)  # killPodWithSyncResult): it may still hold an address
 
 
 def remove_pod(runtime: PodRuntime, rest: Rest, uid: str, state_dir: Path,

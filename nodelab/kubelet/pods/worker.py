@@ -175,8 +175,9 @@ class PodWorker:
                 for s in sandboxes]
         actions = compute_pod_actions(pod, seen, instances, self.memory, time.time(),
                                       self.settings.backoff)
-        # 2. kill the pod / 3. kill containers
-        if actions.kill_pod and not actions.create_sandbox:
+        # 2. kill the pod (also when its sandbox changed: the old one's network is torn
+        # down, as upstream's killPodWithSyncResult does) / 3. kill containers
+        if actions.kill_pod:
             kill_pod(self.runtime, self.event, self.uid, pod, grace_period(pod))
         self.kill_containers(actions.containers_to_kill)
         # 4. create the sandbox
