@@ -58,6 +58,18 @@ class Pod:
             time.sleep(0.1)
         raise AssertionError(f"container did not reach {state}: {self.status(cid)}")
 
+    def wait_log(self, name: str, text: str, timeout: float = 20, log: str = "0.log") -> str:
+        """The container's CRI log once it holds `text` (e.g. a script's `echo ready` after it
+        set its traps): what a test waits for instead of sleeping."""
+        path = self.logs / name / log
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            content = path.read_text(errors="replace") if path.exists() else ""
+            if text in content:
+                return content
+            time.sleep(0.05)
+        raise AssertionError(f"{path} does not say {text!r} after {timeout}s")
+
     def exec(self, cid: str, cmd: list[str], timeout: int = 10) -> Any:
         return self.rt.ExecSync(cri.ExecSyncRequest(container_id=cid, cmd=cmd, timeout=timeout),
                                 timeout=timeout + 10)

@@ -121,9 +121,10 @@ def test_exec_sync_output_exit_code_and_timeout(pod: Pod) -> None:
 
 
 def test_stop_waits_the_timeout_then_kills(pod: Pod) -> None:
-    stubborn = pod.container("stubborn", ["trap '' TERM; sleep 3600 & wait"])
-    polite = pod.container("polite", ["trap 'exit 0' TERM; sleep 3600 & wait"])
-    time.sleep(0.3)
+    stubborn = pod.container("stubborn", ["trap '' TERM; echo ready; sleep 3600 & wait"])
+    polite = pod.container("polite", ["trap 'exit 0' TERM; echo ready; sleep 3600 & wait"])
+    pod.wait_log("stubborn", "ready")  # both traps are set
+    pod.wait_log("polite", "ready")
     started = time.monotonic()
     pod.rt.StopContainer(cri.StopContainerRequest(container_id=polite, timeout=10), timeout=30)
     assert time.monotonic() - started < 3
@@ -137,8 +138,9 @@ def test_stop_waits_the_timeout_then_kills(pod: Pod) -> None:
 
 
 def test_stats(pod: Pod) -> None:
-    cid = pod.container("busy", ["i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 3600"])
-    time.sleep(1.0)
+    cid = pod.container("busy", ["i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo done; "
+                                 "sleep 3600"])
+    pod.wait_log("busy", "done")  # the CPU was used
     stats = pod.rt.ContainerStats(cri.ContainerStatsRequest(container_id=cid), timeout=10).stats
     assert stats.attributes.id == cid
     assert stats.cpu.usage_core_nano_seconds.value > 0
@@ -201,12 +203,11 @@ def test_oom_kill_is_reported(pod: Pod) -> None:
 def test_reopen_container_log(pod: Pod) -> None:
     cid = pod.container("rotate", ["while true; do echo tick; sleep 0.1; done"])
     log = pod.logs / "rotate/0.log"
-    time.sleep(0.5)
+    pod.wait_log("rotate", "tick")
     rotated = log.with_name("0.log.1")
     log.rename(rotated)
     pod.rt.ReopenContainerLog(cri.ReopenContainerLogRequest(container_id=cid), timeout=10)
-    time.sleep(0.5)
-    assert log.exists() and "tick" in log.read_text()
+    assert "tick" in pod.wait_log("rotate", "tick")  # the new file, written after the reopen
     assert "tick" in rotated.read_text()
 
 
@@ -221,7 +222,7 @@ def test_recovery_after_kill_9(endpoint: Endpoint, tmp_path: Path) -> None:
                                                                 timeout=10).containers}
         endpoint.restart(signal.SIGKILL)
         pod.rt = endpoint.runtime_stub()
-        time.sleep(1.5)
+        pod.wait_state(short, cri.CONTAINER_EXITED)  # `short` exits 1 s after its start
         after = {c.id: c.state for c in pod.rt.ListContainers(cri.ListContainersRequest(),
                                                                timeout=10).containers}
         assert set(after) == set(before)

@@ -162,9 +162,9 @@ def test_memory_limit_and_update(pod: Pod) -> None:
 
 
 def test_stop_signal_from_the_image(pod: Pod) -> None:
-    cid = pod.container("sigint", ["trap 'exit 42' INT; sleep 3600 & wait"],
+    cid = pod.container("sigint", ["trap 'exit 42' INT; echo ready; sleep 3600 & wait"],
                         image=cri.ImageSpec(image=pod.endpoint.image("stopsig")))
-    time.sleep(0.3)
+    pod.wait_log("sigint", "ready")  # the trap is set
     started = time.monotonic()
     pod.rt.StopContainer(cri.StopContainerRequest(container_id=cid, timeout=10), timeout=30)
     assert time.monotonic() - started < 5
@@ -174,9 +174,9 @@ def test_stop_signal_from_the_image(pod: Pod) -> None:
 def test_stop_signal_from_the_container_config(endpoint: Endpoint, pod: Pod) -> None:
     if endpoint.name != "nodelab":
         pytest.skip("containerd 1.6 predates ContainerConfig.stop_signal (CRI 1.33)")
-    cid = pod.container("sigint", ["trap 'exit 42' INT; sleep 3600 & wait"],
+    cid = pod.container("sigint", ["trap 'exit 42' INT; echo ready; sleep 3600 & wait"],
                         stop_signal=cri.SIGINT)
-    time.sleep(0.3)
+    pod.wait_log("sigint", "ready")  # the trap is set
     started = time.monotonic()
     pod.rt.StopContainer(cri.StopContainerRequest(container_id=cid, timeout=10), timeout=30)
     assert time.monotonic() - started < 5
