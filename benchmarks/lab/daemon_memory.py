@@ -71,7 +71,8 @@ def main() -> int:
             if pid is None:
                 rows.append({"daemon": daemon, "pss_kib": None, "note": "not running"})
                 continue
-            kids = descendants(pid, tree)
+            # the supervisor is every daemon's parent: its own memory only
+            kids = [] if daemon == "supervisor" else descendants(pid, tree)
             rows.append({"daemon": daemon, "pid": pid, "pss_kib": smaps_kib(pid, "Pss"),
                          "rss_kib": smaps_kib(pid, "Rss"),
                          "descendants": len(kids),
