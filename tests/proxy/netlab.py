@@ -143,6 +143,7 @@ class NodeLab:
             stderr=subprocess.DEVNULL,
         )
         self.procs.append(proc)
+        wait_bound(netns, "-u", port)
 
     def start_who_server(self, netns: str, port: int, name: str) -> None:
         """A TCP server answering `<name> from <client address>` (to see masquerading)."""
@@ -152,6 +153,7 @@ class NodeLab:
             stderr=subprocess.DEVNULL,
         )
         self.procs.append(proc)
+        wait_bound(netns, "-t", port)
 
     def udp_request(self, netns: str, ip: str, port: int, source_port: int) -> str:
         """One datagram from a fixed source port; the answer (or the error's name)."""
@@ -274,3 +276,16 @@ def node_lab() -> Iterator[NodeLab]:
                 proc.wait(timeout=10)
             for ns in lab.namespaces():
                 subprocess.run(["ip", "netns", "del", ns], check=False, stderr=subprocess.DEVNULL)
+
+
+def wait_bound(netns: str, protocol: str, port: int, timeout: float = 10.0) -> None:
+    """Until a socket is bound to `port` (`protocol` -t or -u) in `netns`: what a test's first
+    request to a server it just started needs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = subprocess.run(["ip", "netns", "exec", netns, "ss", "-Hln", protocol,
+                                 f"sport = :{port}"], capture_output=True, text=True).stdout
+        if listed.strip():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing bound to {protocol} port {port} in {netns} after {timeout}s")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,8 +42,7 @@ def lab() -> Iterator[NodeLab]:
 def udp_lab(lab: NodeLab) -> NodeLab:
     """The lab with a UDP server answering its pod's name on :5353 in pods 1 and 2."""
     lab.start_udp_server(lab.pod(1), 5353, "udp-1")
-    lab.start_udp_server(lab.pod(2), 5353, "udp-2")
-    time.sleep(0.5)
+    lab.start_udp_server(lab.pod(2), 5353, "udp-2")  # each returns once bound
     return lab
 
 
