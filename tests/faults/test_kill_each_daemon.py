@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from nodelab.host.files import tail
 from nodelab.lab.lab import Lab, take_down_lab
 from nodelab.lab.supervision.client import supervisor_process
 from tests.conftest import LabFactory, needs_root
@@ -71,6 +70,18 @@ def containers(lab: Lab) -> dict[str, list[str]]:
             for p in web_pods(lab)}
 
 
+def mentions(lab: Lab, words: list[str]) -> str:
+    """The node's kubelet and runtime log lines that name one of `words` (pod UIDs, short
+    container IDs): what a failure message needs to say what happened to them."""
+    short = [w.split("://")[-1][:12] for w in words]
+    found = []
+    for logged in ("node1/kubelet", "node1/runtime"):
+        text = lab.paths.log(logged).read_text(errors="replace")
+        found += [f"{logged}: {line[:300]}" for line in text.splitlines()
+                  if any(w in line for w in short)]
+    return "\n".join(found[-60:]) or "(nothing)"
+
+
 def kill(lab: Lab, name: str) -> None:
     if name == "supervisor":
         process = supervisor_process(lab.paths)
@@ -113,8 +124,9 @@ def test_kill_9_of_each_daemon_under_load_loses_nothing(make_lab: LabFactory) ->
             kill(lab, name)
             eventually(lambda: working(lab), 90)
             assert containers(lab) == first, (
-                f"kill -9 of {name} changed a web pod's containers; the kubelet's log ends "
-                f"with:\n{tail(lab.paths.log('node1/kubelet'), 40)}")
+                f"kill -9 of {name} changed a web pod's containers: {first} -> "
+                f"{containers(lab)}; what the kubelet and the runtime logged about them:\n"
+                + mentions(lab, [*first, *(c for ids in first.values() for c in ids)]))
     finally:
         churn.stop()
         traffic.stop()
