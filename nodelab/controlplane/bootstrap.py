@@ -5,7 +5,8 @@
   and the `kube-root-ca.crt` ConfigMap with the lab CA (the root-CA publisher), which pods'
   projected service-account volumes read;
 - the `kubernetes` Service at 10.96.0.1:443 with an Endpoints and an EndpointSlice pointing at
-  this API server, as kube-apiserver's own reconciler maintains them.
+  this API server, as kube-apiserver's own reconciler maintains them;
+- upstream's bootstrap RBAC policy (`auth/bootstrap_policy.py`).
 
 `reconcile` is idempotent; the server runs it at start, after each namespace is created, and
 every second (together with namespace finalization).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 
+from nodelab.controlplane.auth.bootstrap_policy import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES
 from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry.allocation import KUBERNETES_SERVICE_IP
 from nodelab.controlplane.registry.deletion import finalize_namespaces
@@ -93,5 +95,14 @@ def reconcile(registry: Registry, address: str, port: int, ca_pem: str) -> None:
         if not ns["metadata"].get("deletionTimestamp"):
             populate_namespace(registry, ns["metadata"]["name"], ca_pem)
     kubernetes_service(registry, address, port)
+    bootstrap_policy(registry)
     finalize_namespaces(registry)
+
+
+def bootstrap_policy(registry: Registry) -> None:
+    """Upstream's bootstrap ClusterRoles and ClusterRoleBindings, put back when changed."""
+    for role in CLUSTER_ROLES:
+        _ensure(registry, "rbac.authorization.k8s.io", "clusterroles", "", role)
+    for binding in CLUSTER_ROLE_BINDINGS:
+        _ensure(registry, "rbac.authorization.k8s.io", "clusterrolebindings", "", binding)
 

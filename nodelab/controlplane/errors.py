@@ -95,7 +95,7 @@ def forbidden(user: str, verb: str, plural: str, group: str, namespace: str, why
     scope = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
     return ApiError(403, "Forbidden",
                     f'{resource} is forbidden: User "{user}" cannot {verb} resource "{plural}"'
-                    f' in API group "{group}"{scope}: {why}',
+                    f' in API group "{group}"{scope}' + (f": {why}" if why else ""),
                     {"kind": plural, **({"group": group} if group else {})})
 
 

@@ -109,6 +109,15 @@ RESOURCES: tuple[ResourceType, ...] = (
                  False, verbs=("create",)),
     ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview",
                  "selfsubjectaccessreviews", False, verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview",
+                 "selfsubjectrulesreviews", False, verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "SubjectAccessReview",
+                 "subjectaccessreviews", False, verbs=("create",)),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding",
+                 "clusterrolebindings", False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
+    ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
 )
 
 GROUPS: tuple[tuple[str, str], ...] = tuple(

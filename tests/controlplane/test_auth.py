@@ -54,8 +54,9 @@ def test_service_account_token(apiserver: RunningApiServer, core: k8s.CoreV1Api)
                  "expirationSeconds": 3600}})
     token = request.status.token
     assert token.count(".") == 2
+    assert _raw(apiserver, "/api/v1", token=token)[0] == 200  # system:discovery
     code, body = _raw(apiserver, "/api/v1/namespaces/default/configmaps", token=token)
-    assert code == 200
+    assert code == 403 and body["reason"] == "Forbidden", "authenticated; RBAC grants nothing"
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert _raw(apiserver, "/api/v1/namespaces", token=tampered)[0] == 401
 
@@ -69,7 +70,7 @@ def test_a_token_for_another_audience_is_refused(apiserver: RunningApiServer,
 
 def test_kubectl_create_token(apiserver: RunningApiServer) -> None:
     token = apiserver.kubectl("create", "token", "default", "--duration=15m").stdout.strip()
-    assert _raw(apiserver, "/api/v1/namespaces", token=token)[0] == 200
+    assert _raw(apiserver, "/api/v1", token=token)[0] == 200
 
 
 def _node(server: RunningApiServer, name: str) -> k8s.CoreV1Api:
@@ -182,6 +183,6 @@ def test_a_deleted_pods_token_stops_working(apiserver: RunningApiServer,
             "kind": "Pod", "apiVersion": "v1", "name": "bound-token",
             "uid": pod.metadata.uid}}})
     token = request.status.token
-    assert _raw(apiserver, "/api/v1/namespaces/default/configmaps", token=token)[0] == 200
+    assert _raw(apiserver, "/api/v1", token=token)[0] == 200
     core.delete_namespaced_pod("bound-token", "default", grace_period_seconds=0)
-    assert _raw(apiserver, "/api/v1/namespaces/default/configmaps", token=token)[0] == 401
+    assert _raw(apiserver, "/api/v1", token=token)[0] == 401

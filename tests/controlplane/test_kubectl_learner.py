@@ -192,3 +192,35 @@ def test_debug_node_creates_the_host_pod(cluster: RunningApiServer) -> None:
     mounts = spec["containers"][0]["volumeMounts"]
     assert {"mountPath": "/host", "name": "host-root"} in [
         {k: m[k] for k in ("mountPath", "name")} for m in mounts]
+
+
+SA = "system:serviceaccount:default:default"
+
+
+def test_rbac_can_i_and_impersonation(cluster: RunningApiServer) -> None:
+    """kubectl auth can-i (--as a service account, --list), a RoleBinding granting `edit` in
+    one namespace, kubectl get --as, kubectl auth whoami --as/--as-group."""
+    assert cluster.kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    refused = cluster.kubectl("auth", "can-i", "create", "pods", f"--as={SA}", check=False)
+    assert refused.returncode != 0 and refused.stdout.strip() == "no"
+    assert cluster.kubectl("auth", "can-i", "get", "/api", f"--as={SA}").stdout.strip() == "yes"
+    forbidden = cluster.kubectl("get", "pods", f"--as={SA}", check=False)
+    assert ('pods is forbidden: User "system:serviceaccount:default:default" cannot list '
+            'resource "pods" in API group "" in the namespace "default"') in forbidden.stderr
+    cluster.kubectl("create", "rolebinding", "sa-edit", "--clusterrole=edit",
+                    "--serviceaccount=default:default")
+    assert cluster.kubectl("auth", "can-i", "create", "deployments.apps",
+                           f"--as={SA}").stdout.strip() == "yes"
+    other = cluster.kubectl("auth", "can-i", "create", "pods", "-n", "kube-system", f"--as={SA}",
+                            check=False)
+    assert other.stdout.strip() == "no"
+    assert cluster.kubectl("auth", "can-i", "create", "rolebindings", f"--as={SA}",
+                           check=False).stdout.strip() == "no", "edit cannot grant rights"
+    listed = cluster.kubectl("auth", "can-i", "--list", f"--as={SA}").stdout
+    assert "deployments.apps" in listed and "selfsubjectaccessreviews" in listed
+    whoami = cluster.kubectl("auth", "whoami", "--as=jane", "--as-group=devs").stdout
+    assert "jane" in whoami and "devs" in whoami
+    bootstrap = {r["metadata"]["name"] for r in cluster.kubectl_json(
+        "get", "clusterroles")["items"]}
+    assert {"cluster-admin", "admin", "edit", "view", "system:basic-user",
+            "system:node-proxier"} <= bootstrap

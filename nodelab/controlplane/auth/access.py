@@ -8,12 +8,18 @@ Authentication (401 when nothing matches; anonymous requests are refused):
   `--api-audiences` default, the issuer URL); a token minted for another audience is refused,
   and so is one whose service account (uid) or bound pod (uid) is gone, as upstream.
 
-Authorization follows the Node authorizer plus the NodeRestriction admission plugin for
-`system:node:<name>` users (group `system:nodes`), as `node_restriction.py` describes: reads
-of secrets, configMaps, claims and service accounts only through the pods bound to the node,
-writes only to its own Node, Lease and bound pods' status, tokens only for its pods' service
-accounts, no exec/attach/port-forward. Every other authenticated identity may do everything, as
-a cluster without RBAC objects would let `system:masters` do; nodelab does not implement RBAC.
+Authorization is a chain, as kube-apiserver's `--authorization-mode=Node,RBAC`:
+- the Node authorizer plus the NodeRestriction admission plugin for `system:node:<name>`
+  users (group `system:nodes`), as `node_restriction.py` describes: reads of secrets,
+  configMaps, claims and service accounts only through the pods bound to the node, writes
+  only to its own Node, Lease and bound pods' status, tokens only for its pods' service
+  accounts, no exec/attach/port-forward;
+- RBAC (`rbac.py`) for everyone else: `system:masters` may do anything; others what the Roles
+  and ClusterRoles bound to them or their groups allow, with upstream's bootstrap policy
+  (`bootstrap_policy.py`: a service account starts with discovery and self-reviews only).
+
+Impersonation (`kubectl --as`, `--as-group`) is itself authorized: the requester needs the
+`impersonate` verb on `users`, `groups` or `serviceaccounts` (`impersonate`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.auth import rbac
 from nodelab.controlplane.auth.certificates import user_name
 from nodelab.controlplane.auth.node_restriction import PodLookup, node_denial
 from nodelab.controlplane.auth.tokens import AUDIENCE, TokenClaims, TokenIssuer
@@ -98,7 +105,14 @@ def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, n
     """Raise 403 if `identity` may not do `verb` on the object (the Node authorizer and
     NodeRestriction for nodes, `node_restriction.py`). `name` is the URL's (empty on create)."""
     node = identity.node_name
-    if node is None or rt.plural in SELF_REVIEWS:
+    if node is None:
+        if not rbac.allows(store, rbac.Attributes(
+                identity.user, identity.groups, verb, namespace, rt.group, rt.plural,
+                subresource, name)):
+            raise errors.forbidden(identity.user, verb, rt.plural + (
+                f"/{subresource}" if subresource else ""), rt.group, namespace, "")
+        return
+    if rt.plural in SELF_REVIEWS:
         return
 
     def bound(ns: str, node_name: str) -> list[Object]:
@@ -110,3 +124,46 @@ def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, n
     if why is not None:
         raise errors.forbidden(identity.user, verb, rt.plural + (f"/{subresource}"
                                if subresource else ""), rt.group, namespace, why)
+
+
+def authorize_path(identity: Identity, verb: str, path: str, store: Store) -> None:
+    """Raise 403 unless `identity` may `verb` the non-resource URL `path` (`/api`, `/version`)."""
+    if identity.node_name is not None:
+        return  # nodes are in system:authenticated; the Node authorizer has no opinion here
+    if not rbac.allows(store, rbac.Attributes(identity.user, identity.groups, verb,
+                                              path=path)):
+        raise errors.ApiError(403, "Forbidden", f'forbidden: User "{identity.user}" cannot '
+                              f'{verb} path "{path}"', {})
+
+
+def impersonate(identity: Identity, headers: dict[str, str], store: Store) -> Identity:
+    """The identity `Impersonate-User`/`-Group` ask for, if `identity` may impersonate it."""
+    user = headers.get("impersonate-user", "")
+    asked_groups = [g.strip() for g in headers.get("impersonate-group", "").split(",")
+                    if g.strip()]
+    if not user:
+        if asked_groups:
+            raise errors.ApiError(500, "InternalError", "Internal error occurred: requested "
+                                  f"{asked_groups} without impersonating a user")
+        return identity
+    namespace, _, name = user.removeprefix("system:serviceaccount:").partition(":")
+    if user.startswith("system:serviceaccount:") and name:
+        checks = [("serviceaccounts", namespace, name)]
+        groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"]
+    else:
+        checks = [("users", "", user)]
+        groups = []
+    checks += [("groups", "", group) for group in asked_groups]
+    for resource, ns, target in checks:
+        if not rbac.allows(store, rbac.Attributes(identity.user, identity.groups,
+                                                  "impersonate", ns, "", resource,
+                                                  name=target)):
+            raise errors.ApiError(
+                403, "Forbidden", f'{resource} "{target}" is forbidden: User '
+                f'"{identity.user}" cannot impersonate resource "{resource}" in API group ""'
+                + (f' in the namespace "{ns}"' if ns else " at the cluster scope"),
+                {"name": target, "kind": resource})
+    every = [*asked_groups, *groups]
+    if user != "system:anonymous" and "system:authenticated" not in every:
+        every.append("system:authenticated")
+    return Identity(user, tuple(dict.fromkeys(every)))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import yaml
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.auth.access import Identity, authorize
+from nodelab.controlplane.auth.access import Identity, authorize, authorize_path, impersonate
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.http import (
     discovery,
@@ -67,6 +67,12 @@ class Api:
             raise errors.unauthorized()
         if path in HEALTH or any(path.startswith(p + "/") for p in HEALTH):
             return Response(200, raw=b"ok", content_type="text/plain; charset=utf-8")
+        if request.identity is not None:
+            request.identity = impersonate(request.identity, request.headers,
+                                           self.registry.store)
+            if routing.parse(path) is None and path not in PUBLIC:
+                authorize_path(request.identity, _path_verb(request.method), path,
+                               self.registry.store)
         fixed = self._non_resource(path, request)
         if fixed is not None:
             return fixed
@@ -176,6 +182,11 @@ class Api:
         if rt.plural == "selfsubjectaccessreviews":
             return Response(201, reviews.self_subject_access_review(identity, body or {},
                                                                     registry.store))
+        if rt.plural == "subjectaccessreviews":
+            return Response(201, reviews.subject_access_review(body or {}, registry.store))
+        if rt.plural == "selfsubjectrulesreviews":
+            return Response(201, reviews.self_subject_rules_review(identity, body or {},
+                                                                   registry.store))
         if rt.plural == "bindings":
             pods = routing.lookup("", "v1", "pods")
             assert pods is not None
@@ -293,3 +304,9 @@ def _verb(method: str, name: str, query: dict[str, str], watch_prefix: bool) -> 
     if chooser is None:
         raise errors.method_not_allowed(f"{method} is not supported")
     return chooser()
+
+
+def _path_verb(method: str) -> str:
+    """The verb of a non-resource request (upstream's lower-cased HTTP method)."""
+    return {"GET": "get", "HEAD": "get", "POST": "post", "PUT": "put", "PATCH": "patch",
+            "DELETE": "delete"}.get(method, method.lower())

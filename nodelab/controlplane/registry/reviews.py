@@ -3,14 +3,17 @@
 `kubectl auth whoami` creates an `authentication.k8s.io/v1` SelfSubjectReview and prints the
 user and groups the server authenticated; `kubectl auth can-i VERB RESOURCE` creates an
 `authorization.k8s.io/v1` SelfSubjectAccessReview. Neither is stored. The answer comes from
-the same `auth.authorize` every request goes through, so a node identity learns exactly what
-NodeRestriction lets it do.
+the same `auth.authorize` every request goes through (Node, then RBAC), so a node identity
+learns exactly what NodeRestriction lets it do and a service account what its bindings give.
+`SubjectAccessReview` asks the same for another user; `SelfSubjectRulesReview`
+(`kubectl auth can-i --list`) lists the RBAC rules that apply to the caller.
 """
 
 from __future__ import annotations
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.auth.access import Identity, authorize
+from nodelab.controlplane.auth import rbac
+from nodelab.controlplane.auth.access import Identity, authorize, authorize_path
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.objects import Object
@@ -24,23 +27,70 @@ def self_subject_review(identity: Identity) -> Object:
                                     "groups": list(identity.groups)}}}
 
 
-def self_subject_access_review(identity: Identity, body: Object, store: Store) -> Object:
-    spec = body.get("spec") or {}
+def _access(identity: Identity, spec: Object, store: Store) -> tuple[bool, str]:
+    """(allowed, why not) for the attributes of an access review."""
+    paths = spec.get("nonResourceAttributes")
+    if paths:
+        try:
+            authorize_path(identity, paths.get("verb", "get"), paths.get("path", ""), store)
+        except errors.ApiError:
+            return False, ""
+        return True, ""
     attributes = spec.get("resourceAttributes") or {}
-    allowed, reason, denied = True, "nodelab authorizes every authenticated user (no RBAC)", ""
-    plural = attributes.get("resource", "")
-    group = attributes.get("group", "")
-    for rt in RESOURCES:
-        if rt.plural == plural and rt.group == group:
-            try:
-                authorize(identity, attributes.get("verb", "get"), rt,
-                          attributes.get("namespace", ""), attributes.get("name", ""),
-                          attributes.get("subresource", ""), store, None)
-            except errors.ApiError as exc:
-                allowed, reason = False, ""
-                denied = exc.message
-            break
-    return {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+    plural, group = attributes.get("resource", ""), attributes.get("group", "")
+    version = attributes.get("version", "")
+    rt = next((r for r in RESOURCES if r.plural == plural and r.group == group
+               and (not version or version == "*" or r.version == version)), None)
+    verb, namespace = attributes.get("verb", "get"), attributes.get("namespace", "")
+    name, subresource = attributes.get("name", ""), attributes.get("subresource", "")
+    if rt is None:  # a resource nodelab does not serve: RBAC still answers for it
+        allowed = identity.node_name is None and rbac.allows(store, rbac.Attributes(
+            identity.user, identity.groups, verb, namespace, group, plural, subresource,
+            name))
+        return allowed, ""
+    try:
+        authorize(identity, verb, rt, namespace, name, subresource, store, None)
+    except errors.ApiError:  # a "no" carries no reason (kubectl prints just "no")
+        return False, ""
+    return True, ""
+
+
+def _review(kind: str, spec: Object, allowed: bool, why: str) -> Object:
+    status: Object = {"allowed": allowed}
+    if why:
+        status["reason"] = why
+    return {"kind": kind, "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": now()}, "spec": spec, "status": status}
+
+
+def self_subject_access_review(identity: Identity, body: Object, store: Store) -> Object:
+    """`kubectl auth can-i VERB RESOURCE` (with `--as`, as the impersonated identity)."""
+    spec = body.get("spec") or {}
+    allowed, why = _access(identity, spec, store)
+    return _review("SelfSubjectAccessReview", spec, allowed, why)
+
+
+def subject_access_review(body: Object, store: Store) -> Object:
+    """May `spec.user` (with `spec.groups`) do this: what the kubelet asks in webhook mode."""
+    spec = body.get("spec") or {}
+    if not spec.get("user") and not spec.get("groups"):
+        raise errors.invalid("SubjectAccessReview", "", "authorization.k8s.io", [errors.Cause(
+            "spec.user", "FieldValueRequired",
+            "at least one of user or group must be specified")])
+    identity = Identity(str(spec.get("user", "")), tuple(spec.get("groups") or ()))
+    allowed, why = _access(identity, spec, store)
+    return _review("SubjectAccessReview", spec, allowed, why)
+
+
+def self_subject_rules_review(identity: Identity, body: Object, store: Store) -> Object:
+    """`kubectl auth can-i --list`: the rules that apply to the caller in a namespace."""
+    spec = body.get("spec") or {}
+    rules = rbac.rules_for(store, identity.user, identity.groups, spec.get("namespace", ""))
+    resource_rules = [{k: rule[k] for k in ("verbs", "apiGroups", "resources", "resourceNames")
+                       if rule.get(k)} for rule in rules if rule.get("resources")]
+    url_rules = [{"verbs": rule.get("verbs", []), "nonResourceURLs": rule["nonResourceURLs"]}
+                 for rule in rules if rule.get("nonResourceURLs")]
+    return {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
             "metadata": {"creationTimestamp": now()}, "spec": spec,
-            "status": {"allowed": allowed, "reason": reason,
-                       **({"denied": True} if denied else {})}}
+            "status": {"resourceRules": resource_rules, "nonResourceRules": url_rules,
+                       "incomplete": identity.node_name is not None}}

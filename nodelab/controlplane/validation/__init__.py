@@ -64,7 +64,9 @@ def _metadata(errors: FieldErrors, storage_key: str, obj: Object) -> None:
     elif storage_key in ("core/nodes",) or storage_key not in _LABEL_NAMES:
         if name in (".", "..") or "/" in str(name) or "%" in str(name):
             errors.invalid("metadata.name", name, "may not contain '/' or '%'")
-        elif storage_key not in ("core/events", "coordination.k8s.io/leases"):
+        elif storage_key not in ("core/events", "coordination.k8s.io/leases") and (
+                not storage_key.startswith("rbac.authorization.k8s.io/")):
+            # RBAC names are path segments only (`system:basic-user`), as upstream
             errors.dns1123_subdomain("metadata.name", name)
     errors.labels("metadata.labels", meta.get("labels"))
     annotations = meta.get("annotations")
