@@ -224,3 +224,32 @@ def test_rbac_can_i_and_impersonation(cluster: RunningApiServer) -> None:
         "get", "clusterroles")["items"]}
     assert {"cluster-admin", "admin", "edit", "view", "system:basic-user",
             "system:node-proxier"} <= bootstrap
+
+
+def test_label_annotate_overwrite_expose_and_orphan(cluster: RunningApiServer) -> None:
+    """kubectl label/annotate (refused without --overwrite, then changed), kubectl expose
+    deployment, kubectl delete --cascade=orphan (the ReplicaSet stays, its owner gone)."""
+    manifest = DEPLOYMENT.replace("name: roll", "name: lab").replace("app: roll", "app: lab")
+    cluster.kubectl("apply", "-f", "-", input=manifest)
+    cluster.kubectl("label", "deploy", "lab", "tier=front")
+    again = cluster.kubectl("label", "deploy", "lab", "tier=back", check=False)
+    assert again.returncode != 0 and "'tier' already has a value (front)" in again.stderr
+    cluster.kubectl("label", "deploy", "lab", "tier=back", "--overwrite")
+    cluster.kubectl("annotate", "deploy", "lab", "note=a")
+    cluster.kubectl("annotate", "deploy", "lab", "note=b", "--overwrite")
+    deploy = cluster.kubectl_json("get", "deploy", "lab")
+    assert deploy["metadata"]["labels"]["tier"] == "back"
+    assert deploy["metadata"]["annotations"]["note"] == "b"
+    out = cluster.kubectl("expose", "deploy", "lab", "--port=80", "--target-port=8080").stdout
+    assert "service/lab exposed" in out
+    svc = cluster.kubectl_json("get", "svc", "lab")
+    assert svc["spec"]["selector"] == {"app": "lab"}
+    assert svc["spec"]["ports"][0]["targetPort"] == 8080
+    rs = _wait_for("the ReplicaSet", lambda: cluster.kubectl_json(
+        "get", "rs", "-l", "app=lab")["items"])
+    cluster.kubectl("delete", "deploy", "lab", "--cascade=orphan")
+    cluster.kubectl("wait", "--for=delete", "deploy/lab", "--timeout=20s")
+    left = _wait_for("the orphaned ReplicaSet", lambda: [
+        r for r in cluster.kubectl_json("get", "rs", "-l", "app=lab")["items"]
+        if not r["metadata"].get("ownerReferences")])
+    assert [r["metadata"]["name"] for r in left] == [rs[0]["metadata"]["name"]]
