@@ -50,8 +50,11 @@ def phase(lab: Lab, pod: str) -> str:
 
 def finished(lab: Lab, pod: str) -> str:
     """The pod's logs once it Succeeded (fails the test if it Failed)."""
-    done = eventually(lambda: phase(lab, pod) in ("Succeeded", "Failed") and phase(lab, pod),
-                      timeout=90)
+    try:
+        done = eventually(lambda: phase(lab, pod) in ("Succeeded", "Failed") and phase(lab, pod),
+                          timeout=90)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{kubectl(lab, 'describe', 'pod', pod)}") from None
     logs = kubectl(lab, "logs", pod)
     assert done == "Succeeded", f"pod {pod} {done}: {logs}"
     return logs

@@ -61,7 +61,9 @@ def sandbox_config(pod: ObjectView, attempt: int, log_root: Path, *,
     return {
         "metadata": {"name": metadata["name"], "namespace": metadata["namespace"],
                      "uid": metadata["uid"], "attempt": attempt},
-        "hostname": spec.get("hostname") or metadata["name"],
+        # upstream leaves it empty for hostNetwork pods: the node's own hostname is kept
+        # (containerd's runc refuses a hostname without a private UTS namespace)
+        "hostname": "" if spec.get("hostNetwork") else spec.get("hostname") or metadata["name"],
         "logDirectory": str(log_directory(log_root, pod)),
         "dnsConfig": dns.cri() if dns is not None else {},
         "portMappings": port_mappings,

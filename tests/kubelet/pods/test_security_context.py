@@ -98,6 +98,12 @@ def test_namespaces(spec: dict[str, Any], expected: dict[str, str]) -> None:
     assert sandbox_security(p, ROOT)["namespaceOptions"] == expected
 
 
+def test_a_host_network_sandbox_keeps_the_nodes_hostname() -> None:
+    assert sandbox_config(pod(), 0, Path("/logs"))["hostname"] == "p"
+    assert sandbox_config(pod(hostname="web"), 0, Path("/logs"))["hostname"] == "web"
+    assert sandbox_config(pod(hostNetwork=True), 0, Path("/logs"))["hostname"] == ""
+
+
 def test_the_sandbox_is_privileged_when_a_container_is() -> None:
     assert sandbox_security(pod({"privileged": True}), ROOT)["privileged"] is True
     assert "privileged" not in sandbox_security(pod({}), ROOT)
