@@ -178,7 +178,7 @@ class KubeletConfig:
 
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
-    special = {"tls": "TLS", "ca": "CA"}
+    special = {"tls": "TLS", "ca": "CA", "dns": "DNS"}
     if name == "server_tls_bootstrap":
         return "serverTLSBootstrap"
     return head + "".join(special.get(part, part.capitalize()) for part in rest)

@@ -21,6 +21,7 @@ from nodelab.errors import NodelabError
 from nodelab.host import netlink
 from nodelab.host.private_files import private_dir
 from nodelab.lab.cleanup import take_down
+from nodelab.lab.cluster_dns import DeployClusterDNS
 from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.controlplane_step import StartControlPlane
 from nodelab.lab.daemons import DaemonStatus, Supervisor
@@ -86,7 +87,7 @@ class Step(Protocol):
 
 def up_steps() -> Sequence[Step]:
     return (CreateLabBridge(), CreateNodeNamespaces(), StartRegistry(), PushDemoImages(),
-            StartControlPlane(), StartNodeDaemons(), WaitNodesReady())
+            StartControlPlane(), StartNodeDaemons(), WaitNodesReady(), DeployClusterDNS())
 
 
 def _execute(steps: Sequence[Step], ctx: LabContext) -> None:

@@ -19,10 +19,12 @@ API, and the lab's label and taint.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nodelab.controlplane.auth.pki import write_kubeconfig
+from nodelab.lab.cluster_dns import CLUSTER_DOMAIN, DNS_SERVICE_IP
 from nodelab.lab.context import LabContext
 from nodelab.lab.controlplane_step import lab_pki
 from nodelab.lab.daemons import DaemonSpec, tcp_ready
@@ -76,7 +78,8 @@ def node_specs(ctx: LabContext, node: NodePlan,
     env = {"NODELAB_NODE": node.name}
     cgroup_root = f"/{ctx.names.cgroup()}/{node.name}"
     kubelet_config = home / "kubelet-config.yaml"
-    kubelet_config.write_text(kubelet_config_text(cgroup_root, ctx.description.max_restart_backoff)
+    kubelet_config.write_text(kubelet_config_text(cgroup_root, ctx.description.max_restart_backoff,
+                                                  () if joined else (DNS_SERVICE_IP,))
                               + ("serverTLSBootstrap: true\n" if joined else ""))
     return [
         _with_env(runtime_spec(ctx, node, cni_conf, cgroup_root),
@@ -112,10 +115,14 @@ def node_specs(ctx: LabContext, node: NodePlan,
     ]
 
 
-def kubelet_config_text(cgroup_root: str, max_restart_backoff: float | None) -> str:
-    """The node's `KubeletConfiguration`: its cgroupRoot, and the lab's CrashLoopBackOff cap."""
+def kubelet_config_text(cgroup_root: str, max_restart_backoff: float | None,
+                        cluster_dns: Sequence[str] = ()) -> str:
+    """The node's `KubeletConfiguration`: its cgroupRoot, the lab's CrashLoopBackOff cap, and
+    the cluster DNS Service pods resolve through (an embedded lab's `kube-dns`)."""
     text = ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
             f"cgroupRoot: {cgroup_root}\n")
+    if cluster_dns:
+        text += f"clusterDNS: [{', '.join(cluster_dns)}]\nclusterDomain: {CLUSTER_DOMAIN}\n"
     if max_restart_backoff is not None:
         text += f"crashLoopBackOff:\n  maxContainerRestartPeriod: {max_restart_backoff:g}s\n"
     return text

@@ -17,6 +17,7 @@ from nodelab.host import netlink
 from nodelab.kube.listers import lister
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.store import Store
+from nodelab.podnet.masquerade import apply_masquerade
 from nodelab.podnet.plan import (
     CLUSTER_POD_CIDR,
     FALLBACK_GRACE,
@@ -99,6 +100,17 @@ class PodNetworkAgent:
         self.store = Store(lambda _kind: self._wake.set())
         self.reflector = Reflector("nodes", lister(api_client, "nodes"), self.store.handle)
         self._stop = threading.Event()
+        self._masquerading: list[ipaddress.IPv4Network] | None = None
+
+    def masquerade(self, own_cidr: str | None) -> None:
+        """Masquerade pod traffic that leaves the pod network (set up once per range set)."""
+        networks = [CLUSTER_POD_CIDR]
+        if own_cidr and not ipaddress.IPv4Network(own_cidr).subnet_of(CLUSTER_POD_CIDR):
+            networks.append(ipaddress.IPv4Network(own_cidr))
+        if networks != self._masquerading:
+            apply_masquerade(networks)
+            self._masquerading = networks
+            log.info("masquerading pod traffic that leaves %s", ", ".join(map(str, networks)))
 
     def sync(self) -> None:
         nodes = self.store.list("nodes")
@@ -115,6 +127,7 @@ class PodNetworkAgent:
                                                            mtu=self.mtu,
                                                            cni_version=self.cni_version)):
             log.info("wrote %s for pod range %s", self.conf_dir / CONFLIST_NAME, cidr)
+        self.masquerade(cidr)
         apply_routes(pod_routes(self.node_name, nodes, connected_networks()))
 
     def run(self) -> None:

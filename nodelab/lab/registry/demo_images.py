@@ -20,7 +20,7 @@ from nodelab.errors import NodelabError
 from nodelab.host.binaries import is_static_elf
 from nodelab.host.commands import run
 from nodelab.lab.context import LabContext
-from nodelab.lab.registry.image_tools import TOOLS
+from nodelab.lab.registry.image_tools import SHELL_ENV, SHRC, TOOLS
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.image import BuiltImage, Entry, ImageConfig, Layer, build_image
 from nodelab.oci.push import push_image
@@ -43,6 +43,7 @@ echo "web: serving $(hostname) on port $port"
 wait $pid
 """
 
+ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", SHELL_ENV)
 PAUSE_COMMAND = (
     "trap 'kill $! 2>/dev/null; exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"
 )
@@ -72,6 +73,7 @@ def busybox_layer(busybox: Path = BUSYBOX) -> Layer:
         if applet != "bin/busybox" and applet.rsplit("/", 1)[0] in dirs and applet not in TOOLS:
             entries.append(Entry.symlink(applet, "/bin/busybox"))
     entries.extend(Entry.file(path, script.encode(), mode=0o755) for path, script in TOOLS.items())
+    entries.append(Entry.file("etc/shrc", SHRC.encode()))
     entries.append(Entry.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
                               b"nobody:x:65534:65534:nobody:/home:/bin/false\n"))
     entries.append(Entry.file("etc/group", b"root:x:0:\nnogroup:x:65534:\n"))
@@ -83,14 +85,14 @@ def build_demo_images(base: Layer) -> dict[str, BuiltImage]:
         [Entry.file("web.sh", WEB_SCRIPT.encode(), mode=0o755)], comment="web.sh"
     )
     return {
-        "busybox": build_image([base], ImageConfig(cmd=("sh",))),
+        "busybox": build_image([base], ImageConfig(cmd=("sh",), env=ENV)),
         "web": build_image(
             [base, web_layer],
-            ImageConfig(cmd=("/web.sh",), exposed_ports=(f"{WEB_PORT}/tcp",),
+            ImageConfig(cmd=("/web.sh",), env=ENV, exposed_ports=(f"{WEB_PORT}/tcp",),
                         stop_signal="SIGTERM"),
         ),
         "pause": build_image(
-            [base], ImageConfig(entrypoint=("/bin/sh", "-c", PAUSE_COMMAND),
+            [base], ImageConfig(entrypoint=("/bin/sh", "-c", PAUSE_COMMAND), env=ENV,
                                 stop_signal="SIGTERM")
         ),
     }

@@ -11,7 +11,13 @@ Debian's busybox-static (the demo images' base) has two gaps a learner meets at 
 - `printenv` is not an applet. The image's `/usr/bin/printenv` prints the environment, or the
   values of the variables named (exit code 1 when one is unset), as coreutils' printenv does.
 
-Both are plain POSIX sh run by busybox's own shell.
+busybox's shell runs its own applets before it looks at PATH, so inside `sh` the name `wget`
+would still reach the crashing applet. Interactive shells read `$ENV`; the images set
+`ENV=/etc/shrc`, whose function sends `wget` to the script. `kubectl exec POD -- wget ...`
+and an interactive `kubectl exec -it POD -- sh` are covered; a non-interactive `sh -c 'wget
+-T 5 ...'` still reaches the applet (pass no -T there, or call /usr/bin/wget).
+
+All are plain POSIX sh run by busybox's own shell.
 """
 
 from __future__ import annotations
@@ -55,5 +61,12 @@ done
 exit $status
 """
 
+SHRC = r"""# /etc/shrc: read by interactive shells (the images set ENV=/etc/shrc).
+# busybox sh runs its applets before PATH: send wget to /usr/bin/wget (see that script).
+wget() { /usr/bin/wget "$@"; }
+"""
+
 # path in the image -> script; each replaces busybox's applet link of that name, if any
 TOOLS: dict[str, str] = {"usr/bin/wget": WGET, "usr/bin/printenv": PRINTENV}
+SHELL_ENV = "ENV=/etc/shrc"
+

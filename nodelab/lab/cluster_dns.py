@@ -1,0 +1,139 @@
+"""Cluster DNS as a real cluster runs it: a `coredns` Deployment in kube-system behind the
+`kube-dns` Service at 10.96.0.10, from an image in the lab's registry, run by the lab's kubelets.
+
+The objects follow kubeadm's CoreDNS add-on (names, the `k8s-app: kube-dns` label, ports 53/UDP
+`dns`, 53/TCP `dns-tcp` and 9153 `metrics`, the liveness probe on :8080/health and readiness on
+:8181/ready, `dnsPolicy: Default` so the DNS pod does not resolve through itself, the
+critical-addons toleration). The program is nodelab's own (`nodelab.addons.dns`), built into
+the add-on image (`addon_image.py`); the kubelets are told `clusterDNS: [10.96.0.10]` and
+`clusterDomain: cluster.local`, so every ClusterFirst pod's resolv.conf points at the Service,
+and queries reach the server through kube-proxy's UDP/TCP DNAT as on a real node.
+
+`dns_objects` is the plan (pure); `DeployClusterDNS`, a step of `up`, pushes the image, creates
+or replaces the objects, and waits until the Service has a ready endpoint, so `nslookup` works
+as soon as `up` returns. A joined lab uses its cluster's own DNS and gets none of this.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kubernetes import config
+from kubernetes.client.exceptions import ApiException
+
+from nodelab.controlplane.registry.allocation import DNS_SERVICE_IP
+from nodelab.errors import NodelabError
+from nodelab.kube.rest import Rest
+from nodelab.lab.addon_image import addon_image
+from nodelab.lab.context import LabContext
+from nodelab.oci.distribution import RegistryClient
+from nodelab.oci.push import push_image
+
+__all__ = ["CLUSTER_DOMAIN", "DNS_SERVICE_IP", "DeployClusterDNS", "dns_objects"]
+
+CLUSTER_DOMAIN = "cluster.local"
+NAMESPACE = "kube-system"
+IMAGE_NAME = "nodelab/addons"
+READY_TIMEOUT = 90.0
+LABELS = {"k8s-app": "kube-dns"}
+
+
+def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]]]:
+    """(resource, object) for the ServiceAccount, Deployment and Service of cluster DNS."""
+    account = {"apiVersion": "v1", "kind": "ServiceAccount",
+               "metadata": {"name": "coredns", "namespace": NAMESPACE}}
+    probe = {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 5}
+    container = {
+        "name": "coredns", "image": image, "imagePullPolicy": "IfNotPresent",
+        "args": ["nodelab.addons.dns", "--domain", CLUSTER_DOMAIN],
+        "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                  {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+                  {"name": "liveness-probe", "containerPort": 8080, "protocol": "TCP"},
+                  {"name": "readiness-probe", "containerPort": 8181, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": "100m", "memory": "70Mi"},
+                      "limits": {"memory": "170Mi"}},
+        "livenessProbe": {"httpGet": {"path": "/health", "port": "liveness-probe"},
+                          "initialDelaySeconds": 60, "successThreshold": 1, **probe},
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": "readiness-probe"},
+                           "periodSeconds": 1, "timeoutSeconds": 1, "failureThreshold": 3},
+    }
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "coredns", "namespace": NAMESPACE, "labels": dict(LABELS)},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(LABELS)},
+            "strategy": {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+            "template": {
+                "metadata": {"labels": dict(LABELS)},
+                "spec": {
+                    "serviceAccountName": "coredns",
+                    "priorityClassName": "system-cluster-critical",
+                    "dnsPolicy": "Default",
+                    "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"},
+                                    {"key": "node-role.kubernetes.io/control-plane",
+                                     "effect": "NoSchedule"}],
+                    "containers": [container],
+                },
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": NAMESPACE,
+                     "labels": {**LABELS, "kubernetes.io/name": "CoreDNS"}},
+        "spec": {"selector": dict(LABELS), "clusterIP": DNS_SERVICE_IP,
+                 "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                           {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+                           {"name": "metrics", "port": 9153, "protocol": "TCP",
+                            "targetPort": 9153}]},
+    }
+    return [("serviceaccounts", account), ("deployments", deployment), ("services", service)]
+
+
+def _create_or_update(rest: Rest, resource: str, obj: dict[str, Any]) -> None:
+    name = obj["metadata"]["name"]
+    try:
+        rest.create(resource, NAMESPACE, obj)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        if resource == "deployments":  # a new image (another nodelab) rolls the pods
+            rest.patch(resource, NAMESPACE, name, {"spec": obj["spec"]})
+
+
+def ready_endpoints(rest: Rest) -> int:
+    slices = rest.request("GET", f"/apis/discovery.k8s.io/v1/namespaces/{NAMESPACE}/"
+                                 "endpointslices?labelSelector=kubernetes.io/service-name=kube-dns")
+    return sum(1 for s in slices.get("items") or [] for e in s.get("endpoints") or []
+               if (e.get("conditions") or {}).get("ready"))
+
+
+class DeployClusterDNS:
+    """Step of `up`: cluster DNS running and ready behind 10.96.0.10."""
+
+    name = "cluster DNS"
+
+    def __init__(self, timeout: float = READY_TIMEOUT) -> None:
+        self.timeout = timeout
+
+    def execute(self, ctx: LabContext) -> None:
+        registry = ctx.topology.registry
+        image = addon_image()
+        digest = push_image(RegistryClient(registry, scheme="http"), IMAGE_NAME, "1.0", image)
+        reference = f"{registry}/{IMAGE_NAME}@{digest}"
+        api = config.new_client_from_config(str(ctx.paths.kubeconfig))  # type: ignore[no-untyped-call]
+        rest = Rest(api)
+        for resource, obj in dns_objects(reference):
+            _create_or_update(rest, resource, obj)
+        deadline = time.monotonic() + self.timeout
+        while ready_endpoints(rest) == 0:
+            if time.monotonic() > deadline:
+                raise NodelabError(
+                    f"cluster DNS not ready after {self.timeout:.0f}s: see `kubectl -n kube-system "
+                    f"describe pods -l k8s-app=kube-dns` and its logs (`kubectl -n kube-system "
+                    f"logs -l k8s-app=kube-dns`)")
+            time.sleep(0.25)
+        ctx.progress(f"kube-dns {DNS_SERVICE_IP}: ready ({reference.rsplit('@', 1)[1][:19]})")
