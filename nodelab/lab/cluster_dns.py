@@ -94,14 +94,19 @@ def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]
 
 
 def _create_or_update(rest: Rest, resource: str, obj: dict[str, Any]) -> None:
+    """Create the object; one that exists is kept (a Deployment gets the new spec: another
+    nodelab's image rolls its pods). Looked up first: creating a Service whose cluster IP is
+    taken fails on the IP (422) before the name (409), as upstream."""
     name = obj["metadata"]["name"]
     try:
-        rest.create(resource, NAMESPACE, obj)
+        rest.get(resource, NAMESPACE, name)
     except ApiException as exc:
-        if exc.status != 409:
+        if exc.status != 404:
             raise
-        if resource == "deployments":  # a new image (another nodelab) rolls the pods
-            rest.patch(resource, NAMESPACE, name, {"spec": obj["spec"]})
+        rest.create(resource, NAMESPACE, obj)
+        return
+    if resource == "deployments":
+        rest.patch(resource, NAMESPACE, name, {"spec": obj["spec"]})
 
 
 def ready_endpoints(rest: Rest) -> int:
