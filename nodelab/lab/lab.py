@@ -20,8 +20,8 @@ from typing import Protocol
 from nodelab.errors import NodelabError
 from nodelab.host import netlink
 from nodelab.host.private_files import private_dir
+from nodelab.lab.addons.cluster_dns import DeployClusterDNS
 from nodelab.lab.cleanup import take_down
-from nodelab.lab.cluster_dns import DeployClusterDNS
 from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.controlplane_step import StartControlPlane
 from nodelab.lab.daemons import DaemonStatus, Supervisor

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nodelab.controlplane.auth.pki import write_kubeconfig
-from nodelab.lab.cluster_dns import CLUSTER_DOMAIN, DNS_SERVICE_IP
+from nodelab.lab.addons.cluster_dns import CLUSTER_DOMAIN, DNS_SERVICE_IP
 from nodelab.lab.context import LabContext
 from nodelab.lab.controlplane_step import lab_pki
 from nodelab.lab.daemons import DaemonSpec, tcp_ready

@@ -1,6 +1,6 @@
 """Cluster DNS on a real lab: the kube-dns Service answers the DNS specification to a real
 resolver (`dig` in the node's namespace) and to `nslookup`/`wget` inside pods, and every pod's
-resolv.conf follows its dnsPolicy (nodelab/addons/dns, nodelab/lab/cluster_dns.py).
+resolv.conf follows its dnsPolicy (nodelab/addons/dns, nodelab/lab/addons/cluster_dns.py).
 """
 
 from __future__ import annotations

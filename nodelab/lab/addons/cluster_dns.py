@@ -5,7 +5,7 @@ The objects follow kubeadm's CoreDNS add-on (names, the `k8s-app: kube-dns` labe
 `dns`, 53/TCP `dns-tcp` and 9153 `metrics`, the liveness probe on :8080/health and readiness on
 :8181/ready, `dnsPolicy: Default` so the DNS pod does not resolve through itself, the
 critical-addons toleration). The program is nodelab's own (`nodelab.addons.dns`), built into
-the add-on image (`addon_image.py`); the kubelets are told `clusterDNS: [10.96.0.10]` and
+the add-on image (`image.py`); the kubelets are told `clusterDNS: [10.96.0.10]` and
 `clusterDomain: cluster.local`, so every ClusterFirst pod's resolv.conf points at the Service,
 and queries reach the server through kube-proxy's UDP/TCP DNAT as on a real node.
 
@@ -25,7 +25,7 @@ from kubernetes.client.exceptions import ApiException
 from nodelab.controlplane.registry.allocation import DNS_SERVICE_IP
 from nodelab.errors import NodelabError
 from nodelab.kube.rest import Rest
-from nodelab.lab.addon_image import addon_image
+from nodelab.lab.addons.image import addon_image
 from nodelab.lab.context import LabContext
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.push import push_image
