@@ -32,6 +32,7 @@ from nodelab.errors import NodelabError
 from nodelab.oci.image import BuiltImage, Entry, ImageConfig, Layer, build_image
 
 SITE = "/opt/nodelab/site"
+NODELAB_DIR = Path(__file__).resolve().parents[2]  # the nodelab package
 ADDON_MODULES = ("nodelab.addons.dns.__main__",)
 # loaded at run time (`-m`, codecs), so not seen by importing the entry modules
 LAZY_MODULES = ("runpy", "importlib.util", "encodings.idna", "encodings.ascii",
@@ -61,7 +62,7 @@ def base_python() -> Path:
 
 def import_closure(python: Path, modules: Iterable[str]) -> list[Path]:
     """Every file `python -S` loads to import `modules` (with nodelab's package stubbed)."""
-    nodelab_dir = Path(__file__).resolve().parent.parent
+    nodelab_dir = NODELAB_DIR
     paths = [str(nodelab_dir.parent), *(p for p in sys.path if p.endswith("site-packages"))]
     result = subprocess.run(
         [str(python), "-S", "-c", _CLOSURE, str(nodelab_dir), *LAZY_MODULES, *modules],
@@ -134,7 +135,7 @@ def addon_image() -> BuiltImage:
     extensions = [p for p in loaded if p.suffix == ".so"]
     libraries = shared_libraries([python, *extensions])
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
-    nodelab_dir = Path(__file__).resolve().parent.parent
+    nodelab_dir = NODELAB_DIR
     files = image_paths(python, loaded, libraries, stdlib, nodelab_dir)
     config = ImageConfig(
         entrypoint=(str(python), "-S", "-m"), cmd=("nodelab.addons.dns",),
