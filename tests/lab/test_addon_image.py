@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -37,7 +38,8 @@ def test_the_dns_server_starts_in_a_chroot_of_the_layer(tmp_path: Path) -> None:
     layer = addon_image().layers[0]
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(layer.blob.data))) as tar:
         tar.extractall(tmp_path)  # nodelab's own layer, built above
-    result = subprocess.run(["chroot", str(tmp_path), "/usr/bin/python3", "-S", "-m",
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    result = subprocess.run([chroot, str(tmp_path), "/usr/bin/python3", "-S", "-m",
                              "nodelab.addons.dns"], env={"PYTHONPATH": SITE},
                             capture_output=True, text=True, timeout=60)
     # it got as far as reading its in-cluster configuration: every import resolved
