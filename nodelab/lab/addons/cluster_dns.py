@@ -70,7 +70,6 @@ def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]
                 "metadata": {"labels": dict(LABELS)},
                 "spec": {
                     "serviceAccountName": "coredns",
-                    "priorityClassName": "system-cluster-critical",
                     "dnsPolicy": "Default",
                     "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"},
                                     {"key": "node-role.kubernetes.io/control-plane",
