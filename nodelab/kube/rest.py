@@ -47,6 +47,9 @@ RESOURCES = {
     "daemonsets": Resource("/apis/apps/v1", "daemonsets", True),
     "statefulsets": Resource("/apis/apps/v1", "statefulsets", True),
     "controllerrevisions": Resource("/apis/apps/v1", "controllerrevisions", True),
+    "clusterroles": Resource("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
+    "clusterrolebindings": Resource("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings",
+                                    False),
     "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
                                            "certificatesigningrequests", False),
 }

@@ -1,7 +1,9 @@
 """Cluster DNS as a real cluster runs it: a `coredns` Deployment in kube-system behind the
 `kube-dns` Service at 10.96.0.10, from an image in the lab's registry, run by the lab's kubelets.
 
-The objects follow kubeadm's CoreDNS add-on (names, the `k8s-app: kube-dns` label, ports 53/UDP
+The objects follow kubeadm's CoreDNS add-on (names, the `system:coredns` ClusterRole and its
+binding to the `coredns` service account (list/watch of Services, EndpointSlices, Endpoints,
+Pods, Namespaces), the `k8s-app: kube-dns` label, ports 53/UDP
 `dns`, 53/TCP `dns-tcp` and 9153 `metrics`, the liveness probe on :8080/health and readiness on
 :8181/ready, `dnsPolicy: Default` so the DNS pod does not resolve through itself, the
 critical-addons toleration). The program is nodelab's own (`nodelab.addons.dns`), built into
@@ -40,7 +42,20 @@ LABELS = {"k8s-app": "kube-dns"}
 
 
 def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]]]:
-    """(resource, object) for the ServiceAccount, Deployment and Service of cluster DNS."""
+    """(resource, object) for the RBAC, ServiceAccount, Deployment and Service of cluster DNS."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "system:coredns"},
+            "rules": [{"apiGroups": [""], "resources": ["endpoints", "services", "pods",
+                                                        "namespaces"],
+                       "verbs": ["list", "watch"]},
+                      {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+                       "verbs": ["list", "watch"]}]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "system:coredns"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "system:coredns"},
+               "subjects": [{"kind": "ServiceAccount", "name": "coredns",
+                             "namespace": NAMESPACE}]}
     account = {"apiVersion": "v1", "kind": "ServiceAccount",
                "metadata": {"name": "coredns", "namespace": NAMESPACE}}
     probe = {"periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 5}
@@ -89,23 +104,24 @@ def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]
                            {"name": "metrics", "port": 9153, "protocol": "TCP",
                             "targetPort": 9153}]},
     }
-    return [("serviceaccounts", account), ("deployments", deployment), ("services", service)]
+    return [("clusterroles", role), ("clusterrolebindings", binding),
+            ("serviceaccounts", account), ("deployments", deployment), ("services", service)]
 
 
 def _create_or_update(rest: Rest, resource: str, obj: dict[str, Any]) -> None:
     """Create the object; one that exists is kept (a Deployment gets the new spec: another
     nodelab's image rolls its pods). Looked up first: creating a Service whose cluster IP is
     taken fails on the IP (422) before the name (409), as upstream."""
-    name = obj["metadata"]["name"]
+    name, namespace = obj["metadata"]["name"], obj["metadata"].get("namespace")
     try:
-        rest.get(resource, NAMESPACE, name)
+        rest.get(resource, namespace, name)
     except ApiException as exc:
         if exc.status != 404:
             raise
-        rest.create(resource, NAMESPACE, obj)
+        rest.create(resource, namespace, obj)
         return
     if resource == "deployments":
-        rest.patch(resource, NAMESPACE, name, {"spec": obj["spec"]})
+        rest.patch(resource, namespace, name, {"spec": obj["spec"]})
 
 
 def ready_endpoints(rest: Rest) -> int:
