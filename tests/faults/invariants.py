@@ -32,8 +32,9 @@ def core_api(lab: Lab) -> k8s.CoreV1Api:
 
 
 def api_pods(lab: Lab) -> list[Pod]:
+    """Every pod of the lab, kube-system's cluster DNS too (the IPAM store holds its address)."""
     pods: list[Pod] = core_api(lab).api_client.sanitize_for_serialization(
-        core_api(lab).list_namespaced_pod("default", _request_timeout=10).items)
+        core_api(lab).list_pod_for_all_namespaces(_request_timeout=10).items)
     return pods
 
 
