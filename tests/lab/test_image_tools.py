@@ -88,12 +88,14 @@ def test_wget_reports_a_refused_connection() -> None:
     assert "can't connect" in result.stderr
 
 
-def test_printenv_prints_named_values_and_fails_on_unset() -> None:
+def test_printenv_prints_named_values_and_fails_on_unset(tmp_path: Path) -> None:
     env = {"GREETING": "hello world", "EMPTY": "", "PATH": "/usr/bin:/bin"}
     assert run_script(PRINTENV, "GREETING", env=env).stdout == "hello world\n"
     assert run_script(PRINTENV, "EMPTY", env=env).stdout == "\n"
     missing = run_script(PRINTENV, "GREETING", "NOPE", env=env)
     assert (missing.returncode, missing.stdout) == (1, "hello world\n")
-    assert run_script(PRINTENV, "$(touch /tmp/x)", env=env).returncode == 1
+    marker = tmp_path / "expanded"
+    assert run_script(PRINTENV, f"$(touch {marker})", env=env).returncode == 1
+    assert not marker.exists()  # a name is never evaluated as shell
     everything = run_script(PRINTENV, env=env).stdout.splitlines()
     assert "GREETING=hello world" in everything
