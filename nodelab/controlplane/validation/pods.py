@@ -110,6 +110,13 @@ def _container(errors: FieldErrors, path: str, c: Any, volumes: set[str], names:
                              "may not specify more than 1 handler type")
         for number in ("periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"):
             errors.non_negative(f"{path}.{probe_name}.{number}", probe.get(number))
+        grace = probe.get("terminationGracePeriodSeconds")
+        if grace is not None and probe_name == "readinessProbe":
+            errors.invalid(f"{path}.{probe_name}.terminationGracePeriodSeconds", grace,
+                           "must not be set for readinessProbes")
+        elif isinstance(grace, int) and grace <= 0:
+            errors.invalid(f"{path}.{probe_name}.terminationGracePeriodSeconds", grace,
+                           "must be greater than 0")
         http = probe.get("httpGet")
         if isinstance(http, dict) and isinstance(http.get("port"), int):
             errors.port(f"{path}.{probe_name}.httpGet.port", http["port"])
