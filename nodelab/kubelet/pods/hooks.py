@@ -1,13 +1,16 @@
 """Container lifecycle hooks: postStart after a start, preStop before a stop with a grace period.
 
 Handlers as upstream: `exec` (CRI ExecSync in the container), `httpGet` (from the node to the
-pod IP) and `sleep`. A failed postStart hook kills the container (it restarts per
-the pod's restartPolicy; its waiting reason is `PostStartHookError`); a failed preStop hook is
-an event, and the stop goes on. Both run within the pod's grace period.
+pod IP) and `sleep`; a `tcpSocket` handler (in the API for compatibility only) fails with
+upstream's "Cannot run handler: invalid handler" (FailedPostStartHook / FailedPreStopHook).
+A failed postStart hook kills the container (it restarts per the pod's restartPolicy; its
+waiting reason is `PostStartHookError`); a failed preStop hook is an event, and the stop goes
+on. Both run within the pod's grace period.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,6 +21,11 @@ from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.status import Instance
 
 Recorder = Callable[[Mapping[str, Any], str, str, str], None]  # (pod, reason, message, type)
+
+
+def invalid_handler(hook: Mapping[str, Any]) -> str:
+    """Upstream's message for a handler it cannot run (a `tcpSocket` hook)."""
+    return f"Cannot run handler: invalid handler: {json.dumps(hook, sort_keys=True)}"
 
 
 def grace_period(pod: Mapping[str, Any]) -> int:
@@ -42,10 +50,12 @@ def run_post_start(runtime: PodRuntime, record: Recorder, pod: Mapping[str, Any]
     elif "sleep" in hook:  # the container counts as started only after the sleep
         time.sleep(min(float(hook["sleep"].get("seconds", 0)), grace))
         ok, message = True, ""
-    else:  # httpGet (tcpSocket is deprecated upstream and not run)
+    elif "httpGet" in hook:
         probe = {"httpGet": hook.get("httpGet") or {}, "timeoutSeconds": grace}
         outcome = run_probe(probe, container, container_id, pod_ip, runtime.exec_sync)
         ok, message = outcome.ok, outcome.message
+    else:  # tcpSocket: kept in the API for compatibility, never run (upstream fails the hook)
+        ok, message = False, invalid_handler(hook)
     if ok:
         return True, ""
     record(pod, "FailedPostStartHook", message, "Warning")
@@ -72,5 +82,7 @@ def run_pre_stop(runtime: PodRuntime, record: Recorder, pod: Mapping[str, Any],
             pod_ip = (pod.get("status") or {}).get("podIP") or ""
             run_probe({"httpGet": hook["httpGet"], "timeoutSeconds": left},
                       container or {}, instance.id, pod_ip, runtime.exec_sync)
+        else:
+            record(pod, "FailedPreStopHook", invalid_handler(hook), "Warning")
     except NodelabError as exc:
         record(pod, "FailedPreStopHook", f"PreStopHook failed: {exc}", "Warning")
