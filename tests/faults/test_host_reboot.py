@@ -47,10 +47,11 @@ def reboot(lab: Lab) -> None:
 
 
 def recovered(lab: Lab) -> bool:
-    """Both web pods Ready with one ready sandbox each, the runtime holding nothing else
-    ready, and the address store holding exactly the pods' addresses."""
+    """Both web pods (and the cluster DNS pod) Ready with one ready sandbox each, the runtime
+    holding nothing else ready, and the address store holding exactly the pods' addresses."""
     pods = api_pods(lab)
-    if len(pods) != 2 or not all(ready(p) for p in pods):
+    web = [p for p in pods if (p["metadata"].get("labels") or {}).get("app") == "web"]
+    if len(web) != 2 or not all(ready(p) for p in pods):
         return False
     view = runtime_view(lab)
     live = {s.metadata.uid for s in view.sandboxes if s.state == 0}  # SANDBOX_READY
