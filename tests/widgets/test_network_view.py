@@ -32,7 +32,9 @@ def test_node_network_is_read_from_the_kernel(lab: Lab) -> None:
     snapshot = view.refresh()
 
     names = [ns.name for ns in snapshot.namespaces]
-    assert names == [ROOT, node.netns]
+    assert names[:2] == [ROOT, node.netns]
+    # and the pods already on the node (the lab's cluster DNS): each its own namespace
+    assert all(name.startswith(f"{node.netns}-") for name in names[2:])
     root = snapshot.namespace(ROOT)
     assert root is not None
     assert {link.name for link in root.links} >= {lab.topology.bridge, node.veth}

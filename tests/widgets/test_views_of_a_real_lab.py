@@ -112,7 +112,14 @@ def pod_netns(cluster: Lab) -> tuple[str, int]:
     view = NetworkView.for_node(cluster, "node1")
     snapshot = view.refresh()
     node = cluster.topology.nodes[0].netns
-    pods = [ns for ns in snapshot.namespaces if ns.name not in (ROOT, node)]
+    api = k8s.CoreV1Api(k8s_config.new_client_from_config(str(cluster.kubeconfig)))
+    addons = {p.status.pod_ip for p in api.list_namespaced_pod("kube-system").items}
+
+    def addon(ns: Any) -> bool:  # the lab's cluster DNS pod is wired into the node too
+        eth0 = ns.link("eth0")
+        return eth0 is not None and any(a.split("/")[0] in addons for a in eth0.addresses)
+
+    pods = [ns for ns in snapshot.namespaces if ns.name not in (ROOT, node) and not addon(ns)]
     assert pods, f"no pod namespace wired into {node}: {[n.name for n in snapshot.namespaces]}"
     (pod,) = pods
     eth0 = pod.link("eth0")
