@@ -16,16 +16,37 @@ def _percent_or_int(value: Any) -> float:
     return float(value or 0)
 
 
-def validate_workload(errors: FieldErrors, obj: Object, kind: str) -> None:
+def _replicated_spec(errors: FieldErrors, obj: Object) -> tuple[Object, Object, Object] | None:
+    """(spec, template, template labels) of a replicated workload, its counts checked."""
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         errors.required("spec")
-        return
+        return None
     errors.non_negative("spec.replicas", spec.get("replicas"))
     errors.non_negative("spec.minReadySeconds", spec.get("minReadySeconds"))
-    selector = spec.get("selector")
     template: Object = spec["template"] if isinstance(spec.get("template"), dict) else {}
-    labels = (template.get("metadata") or {}).get("labels") or {}
+    return spec, template, (template.get("metadata") or {}).get("labels") or {}
+
+
+def _replicated_template(errors: FieldErrors, template: Object) -> bool:
+    """The pod template of a replicated workload: present, valid, restartPolicy Always."""
+    if not template:
+        errors.required("spec.template")
+        return False
+    pod_spec = template.get("spec")
+    validate_pod_spec(errors, pod_spec, "spec.template.spec")
+    if isinstance(pod_spec, dict) and pod_spec.get("restartPolicy") not in ("Always", None):
+        errors.unsupported("spec.template.spec.restartPolicy", pod_spec.get("restartPolicy"),
+                           ["Always"])
+    return True
+
+
+def validate_workload(errors: FieldErrors, obj: Object, kind: str) -> None:
+    parsed = _replicated_spec(errors, obj)
+    if parsed is None:
+        return
+    spec, template, labels = parsed
+    selector = spec.get("selector")
     if not isinstance(selector, dict) or not (selector.get("matchLabels")
                                               or selector.get("matchExpressions")):
         errors.required("spec.selector")
@@ -37,14 +58,8 @@ def validate_workload(errors: FieldErrors, obj: Object, kind: str) -> None:
             errors.invalid("spec.template.metadata.labels", labels,
                            "`selector` does not match template `labels`")
     errors.labels("spec.template.metadata.labels", labels)
-    if not template:
-        errors.required("spec.template")
+    if not _replicated_template(errors, template):
         return
-    pod_spec = template.get("spec")
-    validate_pod_spec(errors, pod_spec, "spec.template.spec")
-    if isinstance(pod_spec, dict) and pod_spec.get("restartPolicy") not in ("Always", None):
-        errors.unsupported("spec.template.spec.restartPolicy", pod_spec.get("restartPolicy"),
-                           ["Always"])
     if kind != "Deployment":
         return
     errors.non_negative("spec.revisionHistoryLimit", spec.get("revisionHistoryLimit"))
@@ -84,15 +99,11 @@ def validate_workload_update(errors: FieldErrors, new: Object, old: Object, kind
 def validate_replicationcontroller(errors: FieldErrors, obj: Object,
                                    old: Object | None = None) -> None:
     """core/v1 ReplicationController: a plain-map selector that must match the template."""
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        errors.required("spec")
+    parsed = _replicated_spec(errors, obj)
+    if parsed is None:
         return
-    errors.non_negative("spec.replicas", spec.get("replicas"))
-    errors.non_negative("spec.minReadySeconds", spec.get("minReadySeconds"))
+    spec, template, labels = parsed
     selector = spec.get("selector")
-    template: Object = spec["template"] if isinstance(spec.get("template"), dict) else {}
-    labels = (template.get("metadata") or {}).get("labels") or {}
     if not isinstance(selector, dict) or not selector:
         errors.required("spec.selector")
     else:
@@ -100,11 +111,4 @@ def validate_replicationcontroller(errors: FieldErrors, obj: Object,
         if any(labels.get(k) != v for k, v in selector.items()):
             errors.invalid("spec.template.metadata.labels", labels,
                            "`selector` does not match template `labels`")
-    if not template:
-        errors.required("spec.template")
-        return
-    pod_spec = template.get("spec")
-    validate_pod_spec(errors, pod_spec, "spec.template.spec")
-    if isinstance(pod_spec, dict) and pod_spec.get("restartPolicy") not in ("Always", None):
-        errors.unsupported("spec.template.spec.restartPolicy", pod_spec.get("restartPolicy"),
-                           ["Always"])
+    _replicated_template(errors, template)
