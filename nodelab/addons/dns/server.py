@@ -91,18 +91,15 @@ class _Health(BaseHTTPRequestHandler):
 def serve(domain: str, client: InCluster, stop: threading.Event) -> None:
     """Run until `stop` is set: reflectors, the UDP and TCP servers, the health endpoints."""
     resolver = ClusterResolver(domain)
-    lock = threading.Lock()
-    reflectors: list[Reflector] = []
+    lock = threading.Lock()  # one rebuild at a time: the later snapshot is the one kept
 
-    def rebuild() -> None:
-        if len(reflectors) < 2:
-            return
+    def rebuild() -> None:  # called from the reflectors' threads, started below
         with lock:
-            resolver.zone = build_zone(reflectors[0].snapshot(), reflectors[1].snapshot(),
-                                       domain)
+            resolver.zone = build_zone(services.snapshot(), slices.snapshot(), domain)
 
-    reflectors.append(Reflector(client, "/api/v1/services", rebuild))
-    reflectors.append(Reflector(client, "/apis/discovery.k8s.io/v1/endpointslices", rebuild))
+    services = Reflector(client, "/api/v1/services", rebuild)
+    slices = Reflector(client, "/apis/discovery.k8s.io/v1/endpointslices", rebuild)
+    reflectors = (services, slices)
     for reflector in reflectors:
         threading.Thread(target=reflector.run, args=(stop,), daemon=True,
                          name=f"reflector {reflector.path}").start()
