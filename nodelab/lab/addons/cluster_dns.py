@@ -1,13 +1,13 @@
 """Cluster DNS as a real cluster runs it: a `coredns` Deployment in kube-system behind the
 `kube-dns` Service at 10.96.0.10, from an image in the lab's registry, run by the lab's kubelets.
 
-The objects follow kubeadm's CoreDNS add-on (names, the `system:coredns` ClusterRole and its
-binding to the `coredns` service account (list/watch of Services, EndpointSlices, Endpoints,
-Pods, Namespaces), the `k8s-app: kube-dns` label, ports 53/UDP
-`dns`, 53/TCP `dns-tcp` and 9153 `metrics`, the liveness probe on :8080/health and readiness on
-:8181/ready, `dnsPolicy: Default` so the DNS pod does not resolve through itself, the
-critical-addons toleration). The program is nodelab's own (`nodelab.addons.dns`), built into
-the add-on image (`image.py`); the kubelets are told `clusterDNS: [10.96.0.10]` and
+The objects follow kubeadm's CoreDNS add-on: the names, the `system:coredns` ClusterRole
+(list/watch of Services, EndpointSlices, Endpoints, Pods, Namespaces) bound to the `coredns`
+service account, the `k8s-app: kube-dns` label, ports 53/UDP `dns` and 53/TCP `dns-tcp` (not
+9153 `metrics`: nodelab's server has no metrics endpoint), the liveness probe on :8080/health
+and readiness on :8181/ready, `dnsPolicy: Default` so the DNS pod does not resolve through
+itself, the critical-addons toleration. The program is nodelab's own (`nodelab.addons.dns`),
+built into the add-on image (`image.py`); the kubelets are told `clusterDNS: [10.96.0.10]` and
 `clusterDomain: cluster.local`, so every ClusterFirst pod's resolv.conf points at the Service,
 and queries reach the server through kube-proxy's UDP/TCP DNAT as on a real node.
 
@@ -100,9 +100,7 @@ def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]
                      "labels": {**LABELS, "kubernetes.io/name": "CoreDNS"}},
         "spec": {"selector": dict(LABELS), "clusterIP": DNS_SERVICE_IP,
                  "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
-                           {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
-                           {"name": "metrics", "port": 9153, "protocol": "TCP",
-                            "targetPort": 9153}]},
+                           {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]},
     }
     return [("clusterroles", role), ("clusterrolebindings", binding),
             ("serviceaccounts", account), ("deployments", deployment), ("services", service)]
