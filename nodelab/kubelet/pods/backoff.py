@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nodelab.kubelet.pods.probes import ProbeTracker
+from nodelab.kubelet.pods.probes.probes import ProbeTracker
 
 
 @dataclass(frozen=True)

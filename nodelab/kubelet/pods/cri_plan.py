@@ -16,9 +16,9 @@ from typing import Any
 
 from nodelab.kube.objects import ObjectView
 from nodelab.kubelet.pods.dns import PodDNS
-from nodelab.kubelet.pods.env import EnvSources, command_and_args, container_env
-from nodelab.kubelet.pods.qos import cgroup_parent, container_resources
-from nodelab.kubelet.pods.security_context import container_security, sandbox_security
+from nodelab.kubelet.pods.env.variables import EnvSources, command_and_args, container_env
+from nodelab.kubelet.pods.resources.qos import cgroup_parent, container_resources
+from nodelab.kubelet.pods.security.security_context import container_security, sandbox_security
 from nodelab.kubelet.pods.termination_message import message_annotations
 
 POD_NAME = "io.kubernetes.pod.name"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nodelab.errors import NodelabError
-from nodelab.kubelet.pods.probes import run_probe
+from nodelab.kubelet.pods.probes.probes import run_probe
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.status import Instance
 

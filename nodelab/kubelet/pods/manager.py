@@ -32,7 +32,7 @@ from nodelab.kubelet.pods.cri_plan import POD_UID
 from nodelab.kubelet.pods.pleg import States, changed_pods, relist_states
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.settings import PodSettings
-from nodelab.kubelet.pods.volumes import VolumeSources
+from nodelab.kubelet.pods.volumes.pod_volumes import VolumeSources
 from nodelab.kubelet.pods.worker import PodWorker
 
 log = logging.getLogger("nodelab.kubelet.pods")

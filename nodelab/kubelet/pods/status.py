@@ -18,7 +18,7 @@ from typing import Any
 
 from nodelab.kube.objects import ObjectView
 from nodelab.kubelet.pods.backoff import ContainerMemory
-from nodelab.kubelet.pods.qos import qos_class
+from nodelab.kubelet.pods.resources.qos import qos_class
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from nodelab.kube.rest import Rest
 from nodelab.kubelet.pods.hooks import Recorder, run_pre_stop
 from nodelab.kubelet.pods.lifecycle import DEADLINE_MESSAGE
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
-from nodelab.kubelet.pods.volumes import teardown_volumes
+from nodelab.kubelet.pods.volumes.pod_volumes import teardown_volumes
 
 SANDBOX_READY = 0
 

@@ -41,7 +41,6 @@ from nodelab.kube import times
 from nodelab.kube.events import event_for
 from nodelab.kube.objects import Object
 from nodelab.kube.rest import Rest
-from nodelab.kubelet.pods import sysctls
 from nodelab.kubelet.pods.actions import (
     ContainerToKill,
     ContainerToStart,
@@ -52,7 +51,7 @@ from nodelab.kubelet.pods.actions import (
 from nodelab.kubelet.pods.backoff import Backoff, ContainerMemory, next_backoff
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
 from nodelab.kubelet.pods.dns import pod_dns
-from nodelab.kubelet.pods.env import EnvError, EnvSources, container_env
+from nodelab.kubelet.pods.env.variables import EnvError, EnvSources, container_env
 from nodelab.kubelet.pods.ephemeral import with_target_pid
 from nodelab.kubelet.pods.hooks import grace_period, run_post_start
 from nodelab.kubelet.pods.lifecycle import (
@@ -64,23 +63,27 @@ from nodelab.kubelet.pods.lifecycle import (
     next_life,
 )
 from nodelab.kubelet.pods.pleg import settled
-from nodelab.kubelet.pods.pod_cgroup import apply_pod_cgroup, pod_limits
-from nodelab.kubelet.pods.prober import probe_container
+from nodelab.kubelet.pods.probes.prober import probe_container
 from nodelab.kubelet.pods.pull_policy import decide_pull
-from nodelab.kubelet.pods.qos import qos_class
+from nodelab.kubelet.pods.resources.pod_cgroup import apply_pod_cgroup, pod_limits
+from nodelab.kubelet.pods.resources.qos import qos_class
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
-from nodelab.kubelet.pods.security_context import SecurityContextError, verify_run_as_non_root
+from nodelab.kubelet.pods.security import sysctls
+from nodelab.kubelet.pods.security.security_context import (
+    SecurityContextError,
+    verify_run_as_non_root,
+)
 from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.status import PodView, fill_view, pod_status
-from nodelab.kubelet.pods.subpath import SubPathError
 from nodelab.kubelet.pods.termination import kill_pod, post_deadline_failure, remove_pod
 from nodelab.kubelet.pods.termination_message import message_mounts
-from nodelab.kubelet.pods.volumes import (
+from nodelab.kubelet.pods.volumes.pod_volumes import (
     PodVolumes,
     VolumeSources,
     container_mounts,
     prepare_volumes,
 )
+from nodelab.kubelet.pods.volumes.subpath import SubPathError
 
 log = logging.getLogger("nodelab.kubelet.pods")
 SANDBOX_READY = 0

@@ -10,9 +10,9 @@ import pytest
 
 from nodelab.kubelet.pods.cri_plan import container_config
 from nodelab.kubelet.pods.downward import DownwardError, field_value, resource_value
-from nodelab.kubelet.pods.env import EnvError, EnvSources, command_and_args, container_env
-from nodelab.kubelet.pods.expansion import expand, mapping_for
-from nodelab.kubelet.pods.service_env import service_env
+from nodelab.kubelet.pods.env.expansion import expand, mapping_for
+from nodelab.kubelet.pods.env.service_env import service_env
+from nodelab.kubelet.pods.env.variables import EnvError, EnvSources, command_and_args, container_env
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.kubelet.pods.fs_group import apply_ownership, needs_change, new_mode
+from nodelab.kubelet.pods.volumes.fs_group import apply_ownership, needs_change, new_mode
 
 pytestmark = pytest.mark.unit
 

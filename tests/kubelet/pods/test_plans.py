@@ -9,7 +9,7 @@ import pytest
 
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
 from nodelab.kubelet.pods.dns import ResolvConf, pod_dns
-from nodelab.kubelet.pods.qos import (
+from nodelab.kubelet.pods.resources.qos import (
     cgroup_parent,
     container_resources,
     cpu_quota,
@@ -160,7 +160,7 @@ def test_pending_until_the_sandbox_and_containers_exist() -> None:
 
 
 def test_pod_level_limits_follow_the_qos_class() -> None:
-    from nodelab.kubelet.pods.pod_cgroup import PodLimits, pod_limits, weight_from_shares
+    from nodelab.kubelet.pods.resources.pod_cgroup import PodLimits, pod_limits, weight_from_shares
 
     guaranteed = pod(c(limits={"cpu": "500m", "memory": "128Mi"}),
                      c("b", limits={"cpu": "250m", "memory": "64Mi"}))

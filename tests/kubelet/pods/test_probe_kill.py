@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from nodelab.kubelet.pods.prober import kill_grace
+from nodelab.kubelet.pods.probes.prober import kill_grace
 
 pytestmark = pytest.mark.unit
 

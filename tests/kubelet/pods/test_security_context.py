@@ -10,7 +10,7 @@ from cri_api.v1 import api_pb2 as cri
 from google.protobuf import json_format
 
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
-from nodelab.kubelet.pods.security_context import (
+from nodelab.kubelet.pods.security.security_context import (
     DEFAULT_MASKED_PATHS,
     SecurityContextError,
     container_security,
@@ -19,7 +19,7 @@ from nodelab.kubelet.pods.security_context import (
     sandbox_security,
     verify_run_as_non_root,
 )
-from nodelab.kubelet.pods.sysctls import forbidden, normalize
+from nodelab.kubelet.pods.security.sysctls import forbidden, normalize
 
 pytestmark = pytest.mark.unit
 ROOT = Path("/var/lib/nodelab/seccomp")

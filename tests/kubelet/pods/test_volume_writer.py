@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.kubelet.pods.atomic_writer import (
+from nodelab.kubelet.pods.volumes.atomic_writer import (
     DATA_DIR,
     FileProjection,
     PayloadError,
     write_volume,
 )
-from nodelab.kubelet.pods.subpath import SubPathError, resolve
+from nodelab.kubelet.pods.volumes.subpath import SubPathError, resolve
 
 pytestmark = pytest.mark.unit
 

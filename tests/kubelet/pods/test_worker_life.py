@@ -11,7 +11,7 @@ import pytest
 
 from nodelab.kubelet.pods.lifecycle import Stage
 from nodelab.kubelet.pods.settings import PodSettings
-from nodelab.kubelet.pods.volumes import VolumeSources
+from nodelab.kubelet.pods.volumes.pod_volumes import VolumeSources
 from nodelab.kubelet.pods.worker import PodWorker
 from tests.kubelet.pods.test_eviction_worker import UID, FakeRuntime, Recorder, _pod
 

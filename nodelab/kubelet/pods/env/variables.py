@@ -37,8 +37,8 @@ from nodelab.kubelet.pods.downward import (
     field_value,
     resource_value,
 )
-from nodelab.kubelet.pods.expansion import expand, mapping_for
-from nodelab.kubelet.pods.service_env import service_env
+from nodelab.kubelet.pods.env.expansion import expand, mapping_for
+from nodelab.kubelet.pods.env.service_env import service_env
 
 # (kind, namespace, name) -> object or None (404)
 Fetch = Callable[[str, str, str], ObjectView | None]

@@ -29,10 +29,10 @@ from typing import Any
 from nodelab.errors import NodelabError
 from nodelab.host.beneath import PathEscape
 from nodelab.kube.objects import ObjectView
-from nodelab.kubelet.pods.atomic_writer import FileProjection, PayloadError, write_volume
 from nodelab.kubelet.pods.downward import field_value
-from nodelab.kubelet.pods.fs_group import apply_ownership
-from nodelab.kubelet.pods.subpath import bind_subpath
+from nodelab.kubelet.pods.volumes.atomic_writer import FileProjection, PayloadError, write_volume
+from nodelab.kubelet.pods.volumes.fs_group import apply_ownership
+from nodelab.kubelet.pods.volumes.subpath import bind_subpath
 
 Fetch = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) -> object
 TokenFetch = Callable[[ObjectView, ObjectView], str]  # (pod, serviceAccountToken source) -> token

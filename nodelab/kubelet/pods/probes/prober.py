@@ -15,7 +15,7 @@ from typing import Any
 
 from nodelab.kubelet.pods.backoff import ContainerMemory
 from nodelab.kubelet.pods.hooks import Recorder, grace_period
-from nodelab.kubelet.pods.probes import ProbeTracker, run_probe
+from nodelab.kubelet.pods.probes.probes import ProbeTracker, run_probe
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.status import Instance
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from nodelab.host import cgroups
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.quantities import parse_quantity
-from nodelab.kubelet.pods.qos import (
+from nodelab.kubelet.pods.resources.qos import (
     BEST_EFFORT,
     GUARANTEED,
     MIN_SHARES,
