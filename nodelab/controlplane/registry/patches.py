@@ -7,7 +7,7 @@
 - `application/merge-patch+json`: RFC 7386; maps merge, `null` deletes, anything else
   (lists included) replaces.
 
-Strategic merge patches are `strategicpatch.py`, server-side apply `apply.py`: both read the
+Strategic merge patches are `strategicpatch/`, server-side apply `apply.py`: both read the
 object's schema; these two formats do not.
 """
 
