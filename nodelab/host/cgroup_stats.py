@@ -14,6 +14,11 @@ together as `cpu,cpuacct`), on v2 everything is in one directory.
 | CPU time        | cpuacct.usage (ns)                          | cpu.stat `usage_usec`            |
 | quota           | cpu.cfs_quota_us / cpu.cfs_period_us        | cpu.max (`max 100000`)           |
 | throttled       | cpu.stat nr_throttled, throttled_time (ns)  | cpu.stat nr_throttled, ..._usec  |
+| working set     | usage - memory.stat total_inactive_file     | current - inactive_file          |
+| rss, faults     | memory.stat total_rss, total_pg(maj)fault   | memory.stat anon, pg(maj)fault   |
+
+The working set is cAdvisor's (and so the kubelet's and metrics-server's): memory in use minus
+the inactive file cache the kernel can drop at once, never below 0 (`working_set`).
 
 A file that is missing or unreadable gives `None` (a controller not enabled for that group), so
 a reader works on every host; `exists` says whether the group is there at all. Nothing here
@@ -48,6 +53,10 @@ class CgroupStats:
     cpu_periods: int | None = None
     cpu_throttled_periods: int | None = None
     cpu_throttled_ns: int | None = None
+    memory_working_set: int | None = None
+    memory_rss: int | None = None
+    page_faults: int | None = None
+    major_page_faults: int | None = None
     pids: tuple[int, ...] = ()
     taken_at: float = field(default=0.0, compare=False)
     """time.monotonic() when read (not part of equality)."""
@@ -78,6 +87,24 @@ def _keyed(path: Path) -> dict[str, int]:
         if len(parts) == 2 and parts[1].lstrip("-").isdigit():
             found[parts[0]] = int(parts[1])
     return found
+
+
+def working_set(usage: int | None, inactive_file: int | None) -> int | None:
+    """cAdvisor's working set: usage less the inactive file cache, never below 0."""
+    if usage is None:
+        return None
+    return max(0, usage - (inactive_file or 0))
+
+
+def _memory_stat(stat: dict[str, int], usage: int | None, prefix: str) -> dict[str, object]:
+    """The figures read from memory.stat (`prefix` "total_" on v1: the hierarchical sums)."""
+    rss_key = "total_rss" if prefix else "anon"
+    return dict(
+        memory_working_set=working_set(usage, stat.get(prefix + "inactive_file")),
+        memory_rss=stat.get(rss_key),
+        page_faults=stat.get(prefix + "pgfault"),
+        major_page_faults=stat.get(prefix + "pgmajfault"),
+    )
 
 
 def _pids(directory: Path) -> tuple[int, ...]:
@@ -117,11 +144,15 @@ def read_v2_group(relative: str, group: Path, now: float | None = None) -> Cgrou
         quota = int(cpu_max[0]) / int(cpu_max[1])
     cpu = _keyed(group / "cpu.stat")
     events = _keyed(group / "memory.events")
+    usage = _int(group / "memory.current")
+    memory: dict[str, object] = {}
+    if usage is not None:
+        memory = _memory_stat(_keyed(group / "memory.stat"), usage, "")
     return CgroupStats(
         path=relative,
         version=2,
         exists=True,
-        memory_bytes=_int(group / "memory.current"),
+        memory_bytes=usage,
         memory_limit=int(limit_text) if limit_text.isdigit() else None,
         memory_peak=_int(group / "memory.peak"),
         oom_kills=events.get("oom_kill"),
@@ -132,6 +163,7 @@ def read_v2_group(relative: str, group: Path, now: float | None = None) -> Cgrou
         cpu_throttled_ns=cpu["throttled_usec"] * 1000 if "throttled_usec" in cpu else None,
         pids=_pids(group),
         taken_at=now,
+        **memory,  # type: ignore[arg-type]
     )
 
 
@@ -146,8 +178,10 @@ def _read_v1(relative: str, now: float) -> CgroupStats:
     stats: dict[str, object] = {}
     if memory is not None and memory.is_dir():
         limit = _int(memory / "memory.limit_in_bytes")
+        usage = _int(memory / "memory.usage_in_bytes")
+        stats.update(_memory_stat(_keyed(memory / "memory.stat"), usage, "total_"))
         stats.update(
-            memory_bytes=_int(memory / "memory.usage_in_bytes"),
+            memory_bytes=usage,
             memory_limit=limit if limit is not None and limit < UNLIMITED_V1 else None,
             memory_peak=_int(memory / "memory.max_usage_in_bytes"),
             oom_kills=_keyed(memory / "memory.oom_control").get("oom_kill"),

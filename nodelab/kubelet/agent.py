@@ -48,12 +48,9 @@ from nodelab.kubelet.node.registration import register_node
 from nodelab.kubelet.pods.dns import read_resolv_conf
 from nodelab.kubelet.pods.manager import PodManager
 from nodelab.kubelet.pods.settings import PodSettings
-from nodelab.kubelet.stats import metrics_text, summary
-from nodelab.kubelet.stats_sources import (
-    CONTAINER_STATES,
-    container_sample,
-    cpu_core_nanoseconds,
-)
+from nodelab.kubelet.stats.kubelet_metrics import metrics_text
+from nodelab.kubelet.stats.provider import StatsProvider
+from nodelab.kubelet.stats.sources import CONTAINER_STATES
 
 log = logging.getLogger("nodelab.kubelet")
 
@@ -78,6 +75,10 @@ class Kubelet:
         self.pods: PodManager | None = None
         self.status_posts = 0
         self.started_at = now()
+        self.stats = StatsProvider(self.name, self.started_at, self.cri, self.config.cgroup_root,
+                                   settings.state_dir / "logs" / "pods",
+                                   lambda: self._facts().memory_bytes,
+                                   lambda: self.evictor.observed)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -108,7 +109,7 @@ class Kubelet:
                  ("logs", self._log_rotation_loop)]
         self.pods = PodManager(self.clients.api, self.cri, PodSettings(
             node_name=self.name, node_ip=self.settings.node_ip,
-            state_dir=self.settings.state_dir, log_root=self.settings.state_dir / "logs" / "pods",
+            state_dir=self.settings.state_dir, log_root=self.stats.log_root,
             memory_capacity=self._facts().memory_bytes,
             allocatable=allocatable_values(capacity_values(self._facts(), self.config),
                                            self.config),
@@ -216,13 +217,10 @@ class Kubelet:
     # --- what the server shows ------------------------------------------------------------
 
     def stats_summary(self) -> dict[str, Any]:
-        samples = []
-        try:
-            samples = [container_sample(s) for s in self.cri.list_container_stats()]
-        except CRIError as exc:
-            log.warning("no container stats: %s", exc)
-        return summary(self.name, self.started_at, now(), self.evictor.observed,
-                       cpu_core_nanoseconds(), [s for s in samples if s is not None])
+        return self.stats.summary()
+
+    def resource_metrics(self) -> str:
+        return self.stats.resource_metrics()
 
     def metrics(self) -> str:
         states: dict[str, int] = {}

@@ -124,6 +124,11 @@ class CRIClient:
         req = cri.ListContainerStatsRequest(filter=cri.ContainerStatsFilter())
         return list(self.call("ListContainerStats", self.runtime.ListContainerStats, req).stats)
 
+    def list_pod_sandbox_stats(self) -> list[cri.PodSandboxStats]:
+        req = cri.ListPodSandboxStatsRequest(filter=cri.PodSandboxStatsFilter())
+        return list(self.call("ListPodSandboxStats", self.runtime.ListPodSandboxStats,
+                              req).stats)
+
     def image_fs_info(self) -> list[cri.FilesystemUsage]:
         resp = self.call("ImageFsInfo", self.images.ImageFsInfo, cri.ImageFsInfoRequest())
         return list(resp.image_filesystems)

@@ -225,6 +225,22 @@ def test_server_authentication_and_authorization(served: Served) -> None:
     assert [p["podRef"]["name"] for p in summary["pods"]] == [served.pod]
     assert summary["node"]["memory"]["availableBytes"] > 0
     assert summary["node"]["fs"]["capacityBytes"] > 0
+    assert summary["node"]["memory"]["workingSetBytes"] > 0  # the node's cgroup
+    assert summary["node"]["cpu"]["usageCoreNanoSeconds"] > 0
+    [app] = summary["pods"][0]["containers"]
+    assert app["name"] == "app" and app["startTime"] and app["logs"]["usedBytes"] > 0
+    assert app["memory"]["workingSetBytes"] > 0 and app["rootfs"]["usedBytes"] >= 0
+    assert summary["pods"][0]["process_stats"]["process_count"] >= 1
+    code, body = _get(port, "/metrics/resource", admin)
+    text = body.decode()
+    assert code == 200 and "resource_scrape_error 0\n" in text
+    labels = f'{{container="app",namespace="default",pod="{served.pod}"}}'
+    for family in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+                   "container_start_time_seconds"):
+        assert f"\n{family}{labels} " in text, family
+    for family in ("node_cpu_usage_seconds_total", "node_memory_working_set_bytes"):
+        assert f"\n{family} " in text, family
+    assert f'\npod_cpu_usage_seconds_total{{namespace="default",pod="{served.pod}"}} ' in text
     code, body = _get(port, "/metrics", admin)
     assert f'kubelet_node_name{{node="{served.kubelet.name}"}} 1' in body.decode()
     assert "kubelet_running_pods 1" in body.decode()

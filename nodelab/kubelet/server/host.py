@@ -27,5 +27,8 @@ class KubeletHost(Protocol):
     def stats_summary(self) -> dict[str, Any]:
         """`/stats/summary`: the Summary API document of this node."""
 
+    def resource_metrics(self) -> str:
+        """`/metrics/resource`: CPU and memory of the node, pods and containers (Prometheus)."""
+
     def metrics(self) -> str:
         """`/metrics`: the kubelet's metrics in the Prometheus text format."""

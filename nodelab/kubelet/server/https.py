@@ -8,6 +8,7 @@ Routes (as upstream's `pkg/kubelet/server`):
                                                    timestamps, previous, limitBytes
     GET /stats/summary                             stats/v1alpha1 Summary
     GET /metrics                                   Prometheus text
+    GET /metrics/resource                          Prometheus text: resource metrics
     *   /exec/{ns}/{pod}/{container}?command=...   upgraded, proxied to CRI Exec's URL
     *   /attach/{ns}/{pod}/{container}             upgraded, proxied to CRI Attach's URL
     *   /portForward/{ns}/{pod}                    upgraded, proxied to CRI PortForward's URL
@@ -48,6 +49,7 @@ from nodelab.kubelet.server.websocket_client import WebSocketClient, read_head
 
 log = logging.getLogger("nodelab.kubelet")
 _TRUE = ("1", "true", "True")
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def tls_context(kubelet: KubeletHost) -> ssl.SSLContext:
@@ -169,7 +171,9 @@ class Handler(BaseHTTPRequestHandler):
             elif parts == ["stats", "summary"]:
                 self._json(self.server.kubelet.stats_summary())
             elif parts == ["metrics"]:
-                self._send(200, self.server.kubelet.metrics(), "text/plain; version=0.0.4")
+                self._send(200, self.server.kubelet.metrics(), PROMETHEUS_TEXT)
+            elif parts == ["metrics", "resource"]:
+                self._send(200, self.server.kubelet.resource_metrics(), PROMETHEUS_TEXT)
             elif parts[0] == "containerLogs" and len(parts) == 4:
                 self._logs(parts[1], parts[2], parts[3], query)
             elif parts[0] in ("exec", "attach") and len(parts) == 4:
