@@ -3,7 +3,9 @@
     sudo .venv/bin/python benchmarks/cni/add_del_latency.py [--pods 100] [--out PATH]
 
 For each flavour (nodelab's plugins from `plugin_dir()`, the reference plugins from
-/usr/lib/cni) it makes a node namespace and N pod namespaces (`nlb<id>-...`), then times, per
+/usr/lib/cni) it makes a node namespace and N pod namespaces (`nlb<id>-...`); nodelab's plugins
+are thick, so their daemon serves the node namespace as podnet does on a lab node (started
+before the timing, as a node's daemons are). Then it times, per
 pod, one ADD and one DEL of the same bridge + host-local (+ loopback) chain through the
 invoker, with the plugins running inside the node namespace. It prints p50 and p99 per verb and
 flavour and removes every namespace it made, even on failure. Flavours alternate pod by pod so
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.schema import default_out, write_results  # noqa: E402
 from nodelab.cni import CNIInvoker, parse_conflist, plugin_dir  # noqa: E402
+from nodelab.cni.server import start_in_netns  # noqa: E402
 from nodelab.host.commands import run  # noqa: E402
 
 FLAVOURS = {"nodelab": [plugin_dir()], "reference": [Path("/usr/lib/cni")]}
@@ -50,10 +54,13 @@ def main() -> None:
         return f"{prefix}-{name}"
 
     times: dict[tuple[str, str], list[float]] = {}
+    daemon: subprocess.Popen[bytes] | None = None
     try:
         setups = {}
         for flavour, plugin_path in FLAVOURS.items():
             node = netns(flavour[:3])
+            if flavour == "nodelab":
+                daemon = start_in_netns(f"/var/run/netns/{node}")
             invoker = CNIInvoker(
                 plugin_path, state / flavour / "cache", exec_netns=Path(f"/var/run/netns/{node}")
             )
@@ -90,6 +97,9 @@ def main() -> None:
                 run(["ip", "netns", "del", pod])
                 created.remove(pod)
     finally:
+        if daemon is not None:
+            daemon.terminate()
+            daemon.wait(timeout=30)
         for name in reversed(created):
             run(["ip", "netns", "del", name], check=False)
         run(["rm", "-rf", str(state)], check=False)

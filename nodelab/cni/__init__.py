@@ -3,18 +3,20 @@
 The runtime configures pod networking only through the CNI spec: it loads a conflist
 (`load_conflist`) and calls a `CNIInvoker`, which execs plugins found on a plugin path. nodelab's
 own plugins live in `plugin_dir()` and are ordinary executables, so the reference plugins from
-/usr/lib/cni (or /opt/cni/bin) can stand in for them, and containerd can call them.
+/usr/lib/cni (or /opt/cni/bin) can stand in for them, and containerd can call them. They are
+thick plugins: each executable is a small front that hands the call to the node's CNI daemon
+(`server`, run by podnet), which runs the plugin code.
 
 Layout: `config` (conflists), `result` (the result model and its validation), `version`,
 `errors` (CNIError and the spec codes), `cache` (libcni's result cache), `plugin_exec` and
 `invoker` (the caller side), `calls` (a verb's plugin calls as a plan), `skel` (the plugin side
 of the calling convention), `ipam/` (host-local's allocator and store), `links` (iproute2 plans
 for bridge and veth), `masquerade`, `portmap_rules` (iptables and nft plans), `plugins/` (one
-module per plugin), `bin/` (the executables), `launch` (their entry point).
+module per plugin), `bin/` (the executables: links to the front), `front` (the front's C source
+and its build), `server` (the daemon side of the thick plugins).
 
-This package must stay importable with the standard library alone: every plugin process imports
-it (see `plugins/__init__.py`). For the same reason the names below are imported lazily
-(PEP 562), so a plugin process does not pay for the invoker it never uses.
+The names below are imported lazily (PEP 562): a runtime that only invokes plugins does not
+load the plugins' own code, and the reverse.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def exec_plugin(
     if netns is not None:
         argv = ["nsenter", f"--net={netns}", "--", *argv]
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("CNI_")}
-    full_env = {"NODELAB_PYTHON": sys.executable, **inherited, **env}
+    full_env = {**inherited, **env}
     try:
         proc = subprocess.run(
             argv, input=stdin, capture_output=True, env=full_env, timeout=timeout, check=False

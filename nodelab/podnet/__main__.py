@@ -1,4 +1,10 @@
-"""`python -m nodelab.podnet --kubeconfig K --node-name N --cni-conf-dir D --data-dir D`."""
+"""`python -m nodelab.podnet --kubeconfig K --node-name N --cni-conf-dir D --data-dir D`.
+
+Besides the pod network agent, podnet serves the node's CNI plugin calls: nodelab's plugins are
+thick (nodelab/cni/server.py), so the executables a runtime runs hand each call to this
+daemon, which runs in the node's network namespace. It serves before the agent writes the
+conflist, so no runtime can call a plugin before the daemon answers.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ from pathlib import Path
 
 from kubernetes import config
 
-from nodelab.host.daemon import setup_logging, stop_signals
+from nodelab.cni.server import CNIServer
+from nodelab.errors import NodelabError
+from nodelab.host.daemon import refuse_to_start, setup_logging, stop_signals
 from nodelab.podnet.agent import PodNetworkAgent
 
 
@@ -31,8 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     api = config.new_client_from_config(str(args.kubeconfig))  # type: ignore[no-untyped-call]
     agent = PodNetworkAgent(api, args.node_name, args.cni_conf_dir, args.data_dir, args.mtu,
                              args.cni_version, args.fallback_pod_cidr)
+    try:
+        cni = CNIServer()
+    except NodelabError as error:
+        return refuse_to_start("podnet", error)
+    cni.start()
     stop_signals(on_stop=agent.stop)
-    agent.run()
+    try:
+        agent.run()
+    finally:
+        cni.shutdown()
+        cni.server_close()
     return 0
 
 

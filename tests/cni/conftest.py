@@ -2,7 +2,8 @@
 
 Every plugin runs inside the node namespace the test made (the invoker's `exec_netns`), so the
 bridge, the veths, sysctls and iptables rules all live there and vanish with it; nothing touches
-the host's root namespace. Deleting the node and pod namespaces in `finally` is the teardown.
+the host's root namespace. nodelab's plugins are thick: a "nodelab" node runs their daemon.
+Deleting the node and pod namespaces in `finally` is the teardown.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 
 from nodelab.cni import CNIInvoker, NetworkConfigList, parse_conflist, plugin_dir
+from nodelab.cni.server import start_in_netns
 from nodelab.host.commands import run
 
 REFERENCE_DIR = Path("/usr/lib/cni")
@@ -116,15 +119,28 @@ def make_netns() -> Iterator[Callable[[str], str]]:
 
 
 @pytest.fixture
-def make_node(make_netns: Callable[[str], str], tmp_path: Path) -> Callable[[str], Node]:
+def make_node(
+    make_netns: Callable[[str], str], tmp_path: Path
+) -> Iterator[Callable[[str], Node]]:
+    """A node namespace; a "nodelab" node also runs nodelab's CNI daemon (its plugins are
+    thick), as podnet does on a lab node, stopped before the namespace goes."""
+    daemons: list[subprocess.Popen[bytes]] = []
+
     def make(flavour: str) -> Node:
         prefix: str = make_netns.prefix  # type: ignore[attr-defined]
         name = make_netns(f"{flavour[:3]}n")
         run(["ip", "-n", name, "link", "set", "lo", "up"])
+        if flavour == "nodelab":
+            daemons.append(start_in_netns(netns_path(name)))
         state = tmp_path / flavour
         invoker = CNIInvoker(
             FLAVOURS[flavour](), state / "cache", exec_netns=Path(netns_path(name))
         )
         return Node(prefix, name, state, invoker, make_netns)
 
-    return make
+    try:
+        yield make
+    finally:
+        for daemon in daemons:
+            daemon.terminate()
+            daemon.wait(timeout=30)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from nodelab.cni import plugin_dir
+from nodelab.cni.server import start_in_netns
 from nodelab.host.cgroups import hierarchies, remove_group_tree
 from nodelab.host.commands import run
 from nodelab.lab.containerd.config import containerd_config
@@ -117,7 +118,7 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
         f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
         f"    rootdirectory: {state}/registry\nhttp:\n  addr: {REGISTRY}\n"
     )
-    env = {**os.environ, "NODELAB_PYTHON": sys.executable}
+    env = dict(os.environ)
     procs: list[subprocess.Popen[bytes]] = []
     log = (state / "daemons.log").open("wb")
     stub: Any = None
@@ -137,6 +138,7 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
             timeout=120,
         )
         assert pusher.returncode == 0, pusher.stderr[-2000:]
+        procs.append(start_in_netns(netns_path(node)))  # thick plugins: podnet's role
         procs.append(
             subprocess.Popen(
                 # nsenter, not `ip netns exec`, which remounts /sys and hides the cgroups runc needs

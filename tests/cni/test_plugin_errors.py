@@ -1,23 +1,37 @@
 """nodelab's plugins as executables: VERSION and the spec's error codes (no privileges needed).
 
 Each case runs the real executable from `plugin_dir()` with an environment and stdin, and reads
-the JSON error on stdout and the exit status, as a runtime would.
+the JSON error on stdout and the exit status, as a runtime would. The executables are thick
+plugin fronts: a CNI daemon of this test (on an abstract socket name of its own, so nothing
+else is reached) does the work, with the same validation as before.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
-import sys
+from collections.abc import Iterator
 
 import pytest
 
 from nodelab.cni import plugin_dir
 from nodelab.cni.plugins import PLUGINS
+from nodelab.cni.server import SOCKET_ENV, CNIServer
 from nodelab.cni.skel import parse_cni_args
 
 pytestmark = pytest.mark.unit
+SOCKET = f"nodelab-cni-test-{secrets.token_hex(4)}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def daemon() -> Iterator[CNIServer]:
+    server = CNIServer(SOCKET)
+    server.start()
+    yield server
+    server.shutdown()
+    server.server_close()
 
 GOOD_ENV = {
     "CNI_COMMAND": "ADD",
@@ -40,7 +54,7 @@ def call(plugin: str, env: dict[str, str], stdin: bytes) -> tuple[int, dict[str,
         [str(plugin_dir() / plugin)],
         input=stdin,
         capture_output=True,
-        env={**base, "NODELAB_PYTHON": sys.executable, **env},
+        env={**base, SOCKET_ENV: SOCKET, **env},
         timeout=30,
         check=False,
     )

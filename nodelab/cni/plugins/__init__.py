@@ -1,19 +1,11 @@
 """nodelab's CNI plugins (one module each) and where their executables live.
 
-CNI plugins are executables on a plugin path, so nodelab ships one small POSIX shell wrapper per
-plugin in `nodelab/cni/bin/` (`bridge`, `host-local`, `loopback`, `portmap`). Each wrapper runs
-`nodelab/cni/launch.py <name>` (which runs `nodelab.cni.plugins.<name>` without importing the
-top-level `nodelab` package, see there) with:
+CNI plugins are executables on a plugin path. nodelab's are thick (see `cni/server.py`): each
+name in `nodelab/cni/bin/` (`bridge`, `host-local`, `loopback`, `portmap`) is a link to one
+small C front (`cni/front.c`, built by `cni/front.py`), which hands the call to the node's CNI
+daemon; the daemon runs the module here of that name (`HANDLERS`, through `cni/skel.py`).
 
-- the interpreter in `$NODELAB_PYTHON` (the invoker sets it to its own `sys.executable`, and
-  anything nodelab starts, like containerd, inherits it), else /usr/bin/python3, else python3;
-- `-S` (no site-packages): plugins need only the standard library, and skipping `site` saves
-  ~20 ms of start-up per plugin process.
-
-The plugins use only the standard library and iproute2/iptables/nft commands, never pyroute2:
-importing pyroute2 costs ~120 ms per process (measured here: `python -X importtime -c
-"from pyroute2 import IPRoute"`), paid by every plugin of every ADD and DEL, while an `ip`
-command costs about 2 ms and `ip -batch` runs many changes in one.
+The plugins use only the standard library and iproute2/iptables/nft commands.
 """
 
 from __future__ import annotations
