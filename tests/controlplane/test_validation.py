@@ -119,6 +119,9 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
      "spec.template.spec.restartPolicy"),
     ("deployment strategy unknown", _with(DEPLOY, "spec.strategy", {"type": "Teleport"}),
      "spec.strategy.type"),
+    ("deployment maxSurge a number in a string", _with(DEPLOY, "spec.strategy", {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": "5"}}),
+     "spec.strategy.rollingUpdate.maxSurge"),
     ("node with bad podCIDR", _with(NODE, "spec", {"podCIDR": "10.244.1.5/24"}),
      "spec.podCIDR"),
     ("node taint with bad effect", _with(NODE, "spec", {"taints": [

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.jobs import validate_selector_and_template
+from nodelab.kube.intstr import int_or_percent_value
 from nodelab.kube.objects import Object
-
-
-def _int_or_percent(errors: FieldErrors, path: str, value: Any) -> float:
-    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
-        return float(value[:-1])
-    if isinstance(value, int) and value >= 0:
-        return float(value)
-    errors.invalid(path, value, "must be an integer or percentage (e.g '5%'), greater than or "
-                                "equal to 0")
-    return -1.0
 
 
 def validate_daemonset(errors: FieldErrors, obj: Object) -> None:
@@ -36,16 +25,24 @@ def validate_daemonset(errors: FieldErrors, obj: Object) -> None:
         errors.forbidden("spec.updateStrategy.rollingUpdate",
                          "may not be specified when strategy `type` is 'OnDelete'")
     if kind == "RollingUpdate" and isinstance(rolling, dict):
-        path = "spec.updateStrategy.rollingUpdate"
-        unavailable = _int_or_percent(errors, f"{path}.maxUnavailable",
-                                      rolling.get("maxUnavailable", 0))
-        surge = _int_or_percent(errors, f"{path}.maxSurge", rolling.get("maxSurge", 0))
-        if unavailable == 0 and surge == 0:
-            errors.invalid(f"{path}.maxUnavailable", rolling.get("maxUnavailable"),
-                           "may not be 0 when `maxSurge` is 0")
-        if unavailable > 100 and str(rolling.get("maxUnavailable")).endswith("%"):
-            errors.invalid(f"{path}.maxUnavailable", rolling.get("maxUnavailable"),
-                           "must not be greater than 100%")
+        _validate_rolling_update(errors, rolling, "spec.updateStrategy.rollingUpdate")
+
+
+def _validate_rolling_update(errors: FieldErrors, rolling: Object, path: str) -> None:
+    """`ValidateRollingUpdateDaemonSet`: each an int or percent, neither over 100%, and
+    exactly one of them non-zero."""
+    unavailable, surge = rolling.get("maxUnavailable"), rolling.get("maxSurge")
+    errors.int_or_percent(f"{path}.maxUnavailable", unavailable)
+    errors.int_or_percent(f"{path}.maxSurge", surge)
+    errors.not_over_100_percent(f"{path}.maxUnavailable", unavailable)
+    errors.not_over_100_percent(f"{path}.maxSurge", surge)
+    has_unavailable = int_or_percent_value(unavailable) != 0
+    has_surge = int_or_percent_value(surge) != 0
+    if has_unavailable and has_surge:
+        errors.invalid(f"{path}.maxSurge", surge,
+                       "may not be set when maxUnavailable is non-zero")
+    elif not has_unavailable and not has_surge:
+        errors.required(f"{path}.maxUnavailable", "cannot be 0 when maxSurge is 0")
 
 
 def validate_daemonset_update(errors: FieldErrors, new: Object, old: Object) -> None:

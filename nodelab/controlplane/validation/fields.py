@@ -19,6 +19,7 @@ from nodelab.kube.addresses import (
     parse_cidr,
     parse_ip,
 )
+from nodelab.kube.intstr import as_int, is_valid_percent, percent_value
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(
@@ -155,6 +156,23 @@ class FieldErrors:
     def positive(self, path: str, value: Any) -> None:
         if value is not None and (not isinstance(value, int) or value <= 0):
             self.invalid(path, value, "must be greater than zero")
+
+    def int_or_percent(self, path: str, value: Any) -> None:
+        """`ValidatePositiveIntOrPercent`: an int >= 0 or a percent string (`[0-9]+%`); a
+        missing value is Go's zero value, 0."""
+        if isinstance(value, str):
+            for message in is_valid_percent(value):
+                self.invalid(path, value, message)
+        elif value is None or as_int(value) is not None:
+            self.non_negative(path, as_int(value))
+        else:  # unreachable upstream (an IntOrString is an int or a string); its text, '%%' too
+            self.invalid(path, value, "must be an integer or percentage (e.g '5%%')")
+
+    def not_over_100_percent(self, path: str, value: Any) -> None:
+        """`IsNotMoreThan100Percent`: a percent string may not exceed 100%."""
+        percent = percent_value(value)
+        if percent is not None and percent > 100:
+            self.invalid(path, value, "must not be greater than 100%")
 
     def quantity(self, path: str, value: Any) -> None:
         if not isinstance(value, (str, int, float)) or not _QUANTITY.match(str(value)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.jobs import validate_selector_and_template
+from nodelab.kube.intstr import int_or_percent_value
 from nodelab.kube.objects import Object
 
 MUTABLE = ("replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",
@@ -43,11 +44,24 @@ def validate_statefulset(errors: FieldErrors, obj: Object) -> None:
     if isinstance(rolling, dict):
         errors.non_negative("spec.updateStrategy.rollingUpdate.partition",
                             rolling.get("partition"))
-        if rolling.get("maxUnavailable") not in (None, 1):
-            errors.forbidden("spec.updateStrategy.rollingUpdate.maxUnavailable",
-                             "nodelab's StatefulSet controller updates one pod at a time; "
-                             "leave it unset or 1")
+        _validate_max_unavailable(errors, rolling.get("maxUnavailable"),
+                                  "spec.updateStrategy.rollingUpdate.maxUnavailable")
     validate_selector_and_template(errors, spec, "spec", ["Always"])
+
+
+def _validate_max_unavailable(errors: FieldErrors, value: object, path: str) -> None:
+    """`validateRollingUpdateStatefulSet`'s maxUnavailable (an int or percent, not 0, not over
+    100%); a valid value other than 1 is then refused: nodelab updates one pod at a time."""
+    if value is None:
+        return
+    before = len(errors.causes)
+    errors.int_or_percent(path, value)
+    if int_or_percent_value(value) == 0:
+        errors.invalid(path, value, "cannot be 0")
+    errors.not_over_100_percent(path, value)
+    if len(errors.causes) == before and value != 1:
+        errors.forbidden(path, "nodelab's StatefulSet controller updates one pod at a time; "
+                               "leave it unset or 1")
 
 
 def validate_statefulset_update(errors: FieldErrors, new: Object, old: Object) -> None:

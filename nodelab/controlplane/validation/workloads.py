@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from nodelab.controlplane.storage.selectors import selector_from_match
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.pods import validate_pod_spec
+from nodelab.kube.intstr import int_or_percent_value
 from nodelab.kube.objects import Object
-
-
-def _percent_or_int(value: Any) -> float:
-    if isinstance(value, str) and value.endswith("%"):
-        return float(value[:-1] or 0)
-    return float(value or 0)
 
 
 def _replicated_spec(errors: FieldErrors, obj: Object) -> tuple[Object, Object, Object] | None:
@@ -73,20 +66,19 @@ def validate_workload(errors: FieldErrors, obj: Object, kind: str) -> None:
         errors.forbidden("spec.strategy.rollingUpdate",
                          "may not be specified when strategy `type` is 'Recreate'")
     if stype == "RollingUpdate" and isinstance(rolling, dict):
-        try:
-            surge = _percent_or_int(rolling.get("maxSurge"))
-            unavailable = _percent_or_int(rolling.get("maxUnavailable"))
-        except ValueError:
-            errors.invalid("spec.strategy.rollingUpdate", rolling,
-                           "must be an integer or percentage (e.g '5%')")
-            return
-        if surge == 0 and unavailable == 0:
-            errors.invalid("spec.strategy.rollingUpdate.maxUnavailable",
-                           rolling.get("maxUnavailable"),
-                           "may not be 0 when `maxSurge` is 0")
-        if unavailable < 0:
-            errors.invalid("spec.strategy.rollingUpdate.maxUnavailable",
-                           rolling.get("maxUnavailable"), "must be greater than or equal to 0")
+        _validate_rolling_update(errors, rolling, "spec.strategy.rollingUpdate")
+
+
+def _validate_rolling_update(errors: FieldErrors, rolling: Object, path: str) -> None:
+    """`ValidateRollingUpdateDeployment`: each an int or percent, not both 0, maxUnavailable
+    not over 100%."""
+    unavailable, surge = rolling.get("maxUnavailable"), rolling.get("maxSurge")
+    errors.int_or_percent(f"{path}.maxUnavailable", unavailable)
+    errors.int_or_percent(f"{path}.maxSurge", surge)
+    if int_or_percent_value(unavailable) == 0 and int_or_percent_value(surge) == 0:
+        errors.invalid(f"{path}.maxUnavailable", 0 if unavailable is None else unavailable,
+                       "may not be 0 when `maxSurge` is 0")
+    errors.not_over_100_percent(f"{path}.maxUnavailable", unavailable)
 
 
 def validate_workload_update(errors: FieldErrors, new: Object, old: Object, kind: str) -> None:

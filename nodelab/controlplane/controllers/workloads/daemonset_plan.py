@@ -23,7 +23,6 @@ status `kubectl rollout status` reads (upstream's pkg/controller/daemon `manage`
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +36,7 @@ from nodelab.controlplane.controllers.workloads.daemonset_pods import (
     target_node,
 )
 from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by
+from nodelab.kube.intstr import scaled_value
 from nodelab.kube.objects import ObjectView
 
 
@@ -48,16 +48,11 @@ class DaemonSetPlan:
     status: dict[str, Any] = field(default_factory=dict)
 
 
-def _scaled(value: Any, total: int) -> int:
-    if isinstance(value, str) and value.endswith("%"):
-        return math.ceil(int(value[:-1]) * total / 100)
-    return int(value or 0)
-
-
 def surge_and_unavailable(ds: ObjectView, desired: int) -> tuple[int, int]:
     rolling = ((ds.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-    surge = _scaled(rolling.get("maxSurge", 0), desired)
-    unavailable = _scaled(rolling.get("maxUnavailable", 1), desired)
+    # upstream's SurgeCount and UnavailableCount: both rounded up
+    surge = scaled_value(rolling.get("maxSurge") or 0, desired, round_up=True)
+    unavailable = scaled_value(rolling.get("maxUnavailable", 1) or 0, desired, round_up=True)
     if surge == 0 and unavailable == 0:
         unavailable = 1
     return surge, unavailable

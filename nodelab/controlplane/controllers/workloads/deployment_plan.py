@@ -23,12 +23,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by, owner_reference
+from nodelab.kube.intstr import scaled_value
 from nodelab.kube.objects import ObjectView
 
 HASH_LABEL = "pod-template-hash"
@@ -51,19 +51,13 @@ def template_hash(template: ObjectView) -> str:
     return "".join(chars)
 
 
-def resolve(value: Any, total: int, round_up: bool) -> int:
-    if isinstance(value, str) and value.endswith("%"):
-        scaled = int(value[:-1]) * total / 100
-        return math.ceil(scaled) if round_up else math.floor(scaled)
-    return int(value)
-
-
 def surge_and_unavailable(deployment: ObjectView) -> tuple[int, int]:
     spec = deployment.get("spec") or {}
     replicas = int(spec.get("replicas", 1))
     rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
-    surge = resolve(rolling.get("maxSurge", "25%"), replicas, round_up=True)
-    unavailable = resolve(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
+    # upstream's ResolveFenceposts: surge rounded up, unavailable down
+    surge = scaled_value(rolling.get("maxSurge", "25%"), replicas, round_up=True)
+    unavailable = scaled_value(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
     if surge == 0 and unavailable == 0:
         unavailable = 1
     return surge, unavailable
