@@ -38,6 +38,7 @@ class Row:
 PF = "tests/kubelet/test_pod_fields.py::"
 WL = "tests/lab/test_workloads.py::"
 LP = "tests/kubelet/test_lab_pods.py::"
+EFFECTS = "tests/kubelet/test_pod_field_effects.py::"
 SCH = "tests/controlplane/scheduler/test_plan.py::"
 REFUSAL = "tests/controlplane/test_pod_field_refusals.py::test_a_refused_field_gets_a_422"
 ENV = PF + "test_environment_sources_expansion_and_service_variables"
@@ -98,7 +99,8 @@ TABLE: dict[str, Row] = {
                                      "_appears"),
     "PodSpec.ephemeralContainers": _s(DEBUG),
     "PodSpec.evictionResponders": _r(),
-    "PodSpec.hostAliases": _r("the pod's /etc/hosts is the runtime's"),
+    "PodSpec.hostAliases": _s(EFFECTS + "test_host_aliases_and_the_managed_hosts_file",
+                              "the kubelet's managed /etc/hosts, upstream's format"),
     "PodSpec.hostIPC": _s(HOSTNS), "PodSpec.hostNetwork": _s(HOSTNS),
     "PodSpec.hostPID": _s(HOSTNS),
     "PodSpec.hostUsers": _r("no user namespaces: only `true`", (True,)),
@@ -133,7 +135,7 @@ TABLE: dict[str, Row] = {
     "PodSpec.shareProcessNamespace": _s("tests/runtime/test_pod_features.py"),
     "PodSpec.subdomain": _s("tests/lab/test_workload_controllers.py::test_indexed_job_pods_get_"
                             "their_index_and_hostname", "DNS names through the cluster DNS; "
-                            "the pod's /etc/hosts has no FQDN line yet (a gap)"),
+                            "the FQDN line in the pod's /etc/hosts"),
     "PodSpec.terminationGracePeriodSeconds": _s(WL + "test_pre_stop_runs_before_term_and_never_"
                                                 "ends_in_a_phase"),
     "PodSpec.tolerations": _s(SCH + "test_tolerations_exists_equal_and_effects"),

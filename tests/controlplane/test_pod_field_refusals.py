@@ -23,7 +23,6 @@ VOLUME = "spec.volumes[1]"
 # refused row -> (path in the pod that the 422 names, a patch setting it: applied at that path)
 SAMPLES: dict[str, tuple[str, Any]] = {
     "PodSpec.evictionResponders": ("spec.evictionResponders", [{"name": "r", "priority": 1}]),
-    "PodSpec.hostAliases": ("spec.hostAliases", [{"ip": "10.1.2.3", "hostnames": ["db"]}]),
     "PodSpec.hostUsers": ("spec.hostUsers", False),
     "PodSpec.hostnameOverride": ("spec.hostnameOverride", "other"),
     "PodSpec.imagePullSecrets": ("spec.imagePullSecrets", [{"name": "regcred"}]),

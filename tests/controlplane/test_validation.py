@@ -94,6 +94,13 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
                                          {"exec": {"command": ["true"]},
                                           "terminationGracePeriodSeconds": 0}),
      "spec.containers[0].livenessProbe.terminationGracePeriodSeconds"),
+    ("host alias without an IP", _with(POD, "spec.hostAliases", [{"hostnames": ["a"]}]),
+     "spec.hostAliases[0].ip"),
+    ("host alias with a bad IP", _with(POD, "spec.hostAliases", [{"ip": "10.0.0.300"}]),
+     "spec.hostAliases[0].ip"),
+    ("host alias with a bad hostname", _with(POD, "spec.hostAliases", [
+        {"ip": "10.0.0.3", "hostnames": ["ok.example", "Bad_Name"]}]),
+     "spec.hostAliases[0].hostnames[1]"),
     ("invalid pod name", _with(POD, "metadata.name", "Not_Valid"), "metadata.name"),
     ("invalid label value", _with(POD, "metadata.labels", {"app": "has space"}),
      "metadata.labels"),

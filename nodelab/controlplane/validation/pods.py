@@ -160,6 +160,14 @@ def validate_pod_spec(errors: FieldErrors, spec: Any, path: str) -> None:
     if spec.get("hostname"):
         errors.dns1123_label(f"{path}.hostname", spec["hostname"])
     errors.labels(f"{path}.nodeSelector", spec.get("nodeSelector"))
+    for i, alias in enumerate(spec.get("hostAliases") or []):  # upstream's ValidateHostAliases
+        alias = alias if isinstance(alias, dict) else {}
+        if not alias.get("ip"):
+            errors.required(f"{path}.hostAliases[{i}].ip")
+        else:
+            errors.ip(f"{path}.hostAliases[{i}].ip", alias["ip"])
+        for j, hostname in enumerate(alias.get("hostnames") or []):
+            errors.dns1123_subdomain(f"{path}.hostAliases[{i}].hostnames[{j}]", hostname)
     for i, toleration in enumerate(spec.get("tolerations") or []):
         effect = (toleration or {}).get("effect")
         if effect and effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):

@@ -53,6 +53,7 @@ from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
 from nodelab.kubelet.pods.dns import pod_dns
 from nodelab.kubelet.pods.env.variables import EnvError, EnvSources, container_env
 from nodelab.kubelet.pods.ephemeral import with_target_pid
+from nodelab.kubelet.pods.etc_hosts import hosts_mounts
 from nodelab.kubelet.pods.hooks import grace_period, run_post_start
 from nodelab.kubelet.pods.lifecycle import (
     Event,
@@ -196,8 +197,7 @@ class PodWorker:
                 self.event(pod, reason, message, "Warning")
             sandbox_id = self.create_sandbox(pod, actions, sandbox_conf)
         view = PodView(sandbox_ready=bool(sandbox_id), host_ip=self.settings.node_ip,
-                       pod_ip=self.runtime.sandbox_ip(sandbox_id) if sandbox_id else "",
-                       runtime=self.settings.runtime_name)
+                       pod_ip=self.pod_ip(pod, sandbox_id), runtime=self.settings.runtime_name)
         changed = actions.kill_pod or bool(actions.containers_to_kill) or actions.create_sandbox
         if sandbox_id:
             volumes = prepare_volumes(pod, self.settings.state_dir, self.sources)
@@ -219,6 +219,15 @@ class PodWorker:
         self.settled = settled(pod, view)
 
     # --- steps -----------------------------------------------------------------------------
+
+    def pod_ip(self, pod: Object, sandbox_id: str) -> str:
+        """The pod's IP: its sandbox's, or the node's for a hostNetwork pod (upstream's
+        generateAPIPodStatus fills a hostNetwork pod's podIPs with the host IPs)."""
+        if not sandbox_id:
+            return ""
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            return self.settings.node_ip
+        return self.runtime.sandbox_ip(sandbox_id)
 
     def kill_containers(self, kills: tuple[ContainerToKill, ...]) -> None:
         for kill in kills:
@@ -316,6 +325,8 @@ class PodWorker:
             self.event(pod, "Failed", f"Error: {exc}", "Warning")
             return False
         mounts += message_mounts(self.settings.state_dir, self.uid, container, attempt)
+        mounts += hosts_mounts(pod, container, self.settings.state_dir / "pods" / self.uid,
+                               [pod_ip] if pod_ip else [], self.settings.cluster_domain)
         try:
             config = container_config(pod, container, attempt=attempt,
                                       image=container["image"], mounts=mounts,

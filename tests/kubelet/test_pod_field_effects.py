@@ -1,0 +1,87 @@
+"""More pod fields on a real lab, each checked where its effect shows (docs/pod-fields.md):
+the kubelet-managed /etc/hosts (hostAliases), hostPath types on the node, readiness gates.
+
+One one-node lab serves the module (as tests/kubelet/test_pod_fields.py); manifests go through
+real kubectl, and the effect is read in the container, on the node, or in the Pod's status.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from nodelab.lab.lab import Lab, take_down_lab
+from tests.conftest import unique_lab_name
+from tests.kubelet.test_pod_fields import RUNTIME, apply, finished
+from tests.lab.kube import in_node, kubectl_json
+
+pytestmark = [pytest.mark.slow, pytest.mark.privileged]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: a real lab")
+    name = unique_lab_name()
+    try:
+        yield Lab.up(name, 1, runtime=RUNTIME, progress=lambda _m: None)
+    finally:
+        take_down_lab(name)
+
+
+# --- hostAliases: the kubelet's /etc/hosts ---------------------------------------------------
+
+
+def test_host_aliases_and_the_managed_hosts_file(lab: Lab) -> None:
+    """The docs' hostaliases-pod.yaml, with a subdomain: the file is upstream's byte for
+    byte, and the aliases resolve in the pod; a hostNetwork pod gets the node's file."""
+    image = lab.images.ref("busybox")
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostaliases-pod}}
+spec:
+  restartPolicy: Never
+  hostname: web
+  subdomain: front
+  hostAliases:
+  - ip: "127.0.0.1"
+    hostnames: ["foo.local", "bar.local"]
+  - ip: "10.1.2.3"
+    hostnames: ["foo.remote", "bar.remote"]
+  containers:
+  - name: cat-hosts
+    image: {image}
+    command: [sh, -c, "cat /etc/hosts; ping -c 1 -W 1 foo.local | head -1"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostaliases-hostnet}}
+spec:
+  restartPolicy: Never
+  hostNetwork: true
+  hostAliases:
+  - {{ip: "10.1.2.3", hostnames: [foo.remote]}}
+  containers:
+  - {{name: cat-hosts, image: {image}, command: [cat, /etc/hosts]}}
+""")
+    out = finished(lab, "hostaliases-pod")
+    pod_ip = kubectl_json(lab, "get", "pod", "hostaliases-pod")["status"]["podIP"]
+    hosts = out[:out.index("PING")]
+    assert hosts == (
+        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"
+        "::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+        "fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
+        f"{pod_ip}\tweb.front.default.svc.cluster.local\tweb\n\n"
+        "# Entries added by HostAliases.\n127.0.0.1\tfoo.local\tbar.local\n"
+        "10.1.2.3\tfoo.remote\tbar.remote\n")
+    assert out[out.index("PING"):].startswith("PING foo.local (127.0.0.1)")
+    node_hosts = in_node(lab, "cat", "/etc/hosts").stdout
+    hostnet = finished(lab, "hostaliases-hostnet")
+    assert hostnet == ("# Kubernetes-managed hosts file (host network).\n" + node_hosts
+                       + "\n# Entries added by HostAliases.\n10.1.2.3\tfoo.remote\n")
+    status = kubectl_json(lab, "get", "pod", "hostaliases-hostnet")["status"]
+    assert status["podIP"] == status["hostIP"]  # a hostNetwork pod's IP is the node's
+
