@@ -117,7 +117,8 @@ TABLE: dict[str, Row] = {
                                    "pod preempts another, as upstream"),
     "PodSpec.priority": _s("tests/kubelet/test_status_rules.py", "eviction ranking"),
     "PodSpec.priorityClassName": _r("no PriorityClass admission"),
-    "PodSpec.readinessGates": _r(),
+    "PodSpec.readinessGates": _s(EFFECTS + "test_readiness_gates_hold_ready_until_their_"
+                                 "conditions_are_true"),
     "PodSpec.resourceClaims": _r("no dynamic resource allocation"),
     "PodSpec.resources": _r("no pod-level resources"),
     "PodSpec.restartPolicy": _s("tests/kubelet/pods/test_actions.py::test_an_exited_container_"

@@ -29,7 +29,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "PodSpec.os": ("spec.os", {"name": "windows"}),
     "PodSpec.overhead": ("spec.overhead", {"cpu": "100m"}),
     "PodSpec.priorityClassName": ("spec.priorityClassName", "system-node-critical"),
-    "PodSpec.readinessGates": ("spec.readinessGates", [{"conditionType": "example.com/ok"}]),
     "PodSpec.resourceClaims": ("spec.resourceClaims", [{"name": "gpu",
                                                         "resourceClaimName": "gpu"}]),
     "PodSpec.resources": ("spec.resources", {"limits": {"cpu": "1"}}),

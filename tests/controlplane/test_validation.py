@@ -101,6 +101,8 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("host alias with a bad hostname", _with(POD, "spec.hostAliases", [
         {"ip": "10.0.0.3", "hostnames": ["ok.example", "Bad_Name"]}]),
      "spec.hostAliases[0].hostnames[1]"),
+    ("readiness gate not a qualified name", _with(POD, "spec.readinessGates", [
+        {"conditionType": "not a name"}]), "spec.readinessGates[0].conditionType"),
     ("invalid pod name", _with(POD, "metadata.name", "Not_Valid"), "metadata.name"),
     ("invalid label value", _with(POD, "metadata.labels", {"app": "has space"}),
      "metadata.labels"),

@@ -7,6 +7,7 @@ real kubectl, and the effect is read in the container, on the node, or in the Po
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ import pytest
 from nodelab.lab.lab import Lab, take_down_lab
 from tests.conftest import unique_lab_name
 from tests.kubelet.test_pod_fields import RUNTIME, apply, finished
-from tests.lab.kube import in_node, kubectl_json
+from tests.lab.kube import eventually, in_node, kubectl, kubectl_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 
@@ -85,3 +86,60 @@ spec:
     status = kubectl_json(lab, "get", "pod", "hostaliases-hostnet")["status"]
     assert status["podIP"] == status["hostIP"]  # a hostNetwork pod's IP is the node's
 
+
+
+# --- readinessGates --------------------------------------------------------------------------
+
+
+def ready_condition(lab: Lab, pod: str) -> dict[str, str]:
+    conditions = kubectl_json(lab, "get", "pod", pod)["status"].get("conditions") or []
+    return next((c for c in conditions if c["type"] == "Ready"), {})
+
+
+def endpoints_ready(lab: Lab, service: str) -> list[bool]:
+    slices = kubectl_json(lab, "get", "endpointslices", "-l",
+                          f"kubernetes.io/service-name={service}")["items"]
+    return [bool((e.get("conditions") or {}).get("ready"))
+            for s in slices for e in s.get("endpoints") or []]
+
+
+def test_readiness_gates_hold_ready_until_their_conditions_are_true(lab: Lab) -> None:
+    """The docs' readiness gate: the containers are ready, the pod is not until another
+    component sets the gate's condition (`kubectl patch --subresource=status`); the gate
+    counts in `kubectl get -o wide` and the EndpointSlice follows Ready."""
+    gate = "www.example.com/feature-1"
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: gated, labels: {{app: gated}}}}
+spec:
+  readinessGates: [{{conditionType: "{gate}"}}]
+  containers:
+  - {{name: c, image: {lab.images.ref("busybox")}, command: [sleep, "3600"]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: gated}}
+spec:
+  selector: {{app: gated}}
+  ports: [{{port: 80}}]
+""")
+    eventually(lambda: ready_condition(lab, "gated").get("reason") == "ReadinessGatesNotReady",
+               timeout=90)
+    status = kubectl_json(lab, "get", "pod", "gated")["status"]
+    assert status["containerStatuses"][0]["ready"] is True
+    assert ready_condition(lab, "gated")["message"] == (
+        f'corresponding condition of pod readiness gate "{gate}" does not exist.')
+    assert kubectl(lab, "get", "pod", "gated", "-o", "wide").split()[-1] == "0/1"
+    eventually(lambda: endpoints_ready(lab, "gated") == [False], timeout=30)
+    kubectl(lab, "patch", "pod", "gated", "--subresource=status", "-p", json.dumps(
+        {"status": {"conditions": [{"type": gate, "status": "False"}]}}))
+    eventually(lambda: "but False" in ready_condition(lab, "gated").get("message", ""),
+               timeout=30)
+    kubectl(lab, "patch", "pod", "gated", "--subresource=status", "-p", json.dumps(
+        {"status": {"conditions": [{"type": gate, "status": "True"}]}}))
+    eventually(lambda: ready_condition(lab, "gated").get("status") == "True", timeout=30)
+    assert kubectl(lab, "get", "pod", "gated", "-o", "wide").split()[-1] == "1/1"
+
+    eventually(lambda: endpoints_ready(lab, "gated") == [True], timeout=30)
+    kubectl(lab, "delete", "pod", "gated", "--grace-period=0", "--wait=false")

@@ -95,7 +95,15 @@ def _pod_row(pod: Object) -> list[Any]:
     return [_name(pod), f"{ready}/{len(spec.get('containers') or [])}", _pod_status(pod),
             restarts, _age(pod), status.get("podIP") or "<none>", spec.get("nodeName") or "<none>",
             status.get("nominatedNodeName") or "<none>",
-            f"0/{len(gates)}" if gates else "<none>"]
+            _readiness_gates(gates, status.get("conditions") or [])]
+
+
+def _readiness_gates(gates: list[Object], conditions: list[Object]) -> str:
+    """`true/total` of the pod's readiness gates, as upstream's printer counts them."""
+    if not gates:
+        return "<none>"
+    true = {c.get("type") for c in conditions if c.get("status") == "True"}
+    return f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
 
 
 def _node_row(node: Object) -> list[Any]:

@@ -160,6 +160,9 @@ def validate_pod_spec(errors: FieldErrors, spec: Any, path: str) -> None:
     if spec.get("hostname"):
         errors.dns1123_label(f"{path}.hostname", spec["hostname"])
     errors.labels(f"{path}.nodeSelector", spec.get("nodeSelector"))
+    for i, gate in enumerate(spec.get("readinessGates") or []):  # validateReadinessGates
+        errors.qualified_name(f"{path}.readinessGates[{i}].conditionType",
+                              (gate or {}).get("conditionType", ""))
     for i, alias in enumerate(spec.get("hostAliases") or []):  # upstream's ValidateHostAliases
         alias = alias if isinstance(alias, dict) else {}
         if not alias.get("ip"):

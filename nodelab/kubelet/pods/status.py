@@ -162,6 +162,39 @@ def _condition(kind: str, ok: bool, now: str, previous: ObjectView, reason: str 
     return condition
 
 
+# upstream's PodConditionsByKubelet: the kubelet writes these; it keeps everyone else's
+KUBELET_CONDITIONS = ("PodScheduled", "Ready", "Initialized", "ContainersReady",
+                      "PodReadyToStartContainers")
+
+
+def readiness_gate_messages(spec: ObjectView, conditions: list[ObjectView]) -> list[str]:
+    """Why the pod's readiness gates hold it unready (upstream's GeneratePodReadyCondition):
+    each gate's condition, set by someone else through the status, must exist and be True."""
+    found = {c.get("type"): c for c in conditions}
+    messages = []
+    for gate in spec.get("readinessGates") or []:
+        kind = gate.get("conditionType", "")
+        condition = found.get(kind)
+        if condition is None:
+            messages.append(f'corresponding condition of pod readiness gate "{kind}" does not '
+                            "exist.")
+        elif condition.get("status") != "True":
+            messages.append(f'the status of pod readiness gate "{kind}" is not "True", but '
+                            f"{condition.get('status')}")
+    return messages
+
+
+def _ready_condition(spec: ObjectView, containers_ready: bool, now: str, previous: ObjectView,
+                     reason: str, message: str) -> dict[str, Any]:
+    """Ready: ContainersReady's status, reason and message while it is not True; then False
+    with `ReadinessGatesNotReady` while a readiness gate is not satisfied."""
+    if not containers_ready:
+        return _condition("Ready", False, now, previous, reason, message)
+    gates = readiness_gate_messages(spec, list(previous.get("conditions") or []))
+    return _condition("Ready", not gates, now, previous, "ReadinessGatesNotReady",
+                      ", ".join(gates))
+
+
 def pod_phase(pod: ObjectView, view: PodView) -> str:
     spec = pod.get("spec") or {}
     policy = spec.get("restartPolicy") or "Always"
@@ -219,11 +252,12 @@ def pod_status(pod: ObjectView, view: PodView, now: str) -> dict[str, Any]:
                       if c.get("type") == "PodScheduled"),
                      {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
                       "lastTransitionTime": now})
-    conditions = [
+    conditions = [c for c in previous.get("conditions") or []  # others' (mergePodStatus)
+                  if c.get("type") not in KUBELET_CONDITIONS] + [
         _condition("PodReadyToStartContainers", view.sandbox_ready, now, previous),
         _condition("Initialized", initialized, now, previous, "ContainersNotInitialized",
                    f"containers with incomplete status: [{' '.join(incomplete)}]"),
-        _condition("Ready", containers_ready, now, previous, reason, message),
+        _ready_condition(spec, containers_ready, now, previous, reason, message),
         _condition("ContainersReady", containers_ready, now, previous, reason, message),
         dict(scheduled),
     ]

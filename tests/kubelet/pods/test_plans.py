@@ -230,3 +230,31 @@ def test_app_containers_of_a_pod_with_init_containers_wait_with_pod_initializing
     assert status["initContainerStatuses"][0]["state"]["running"]
     assert pod_status(pod(c()), PodView(), "T")["containerStatuses"][0]["state"] == {
         "waiting": {"reason": "ContainerCreating"}}
+
+
+GATE = "www.example.com/feature-1"
+
+
+@pytest.mark.parametrize(("containers_ready", "gate", "ready", "reason", "message"), [
+    (True, None, "False", "ReadinessGatesNotReady",
+     f'corresponding condition of pod readiness gate "{GATE}" does not exist.'),
+    (True, "False", "False", "ReadinessGatesNotReady",
+     f'the status of pod readiness gate "{GATE}" is not "True", but False'),
+    (True, "True", "True", None, None),
+    (False, "True", "False", "ContainersNotReady", "containers with unready status: [web]"),
+])
+def test_readiness_gates_hold_ready(containers_ready: bool, gate: str | None, ready: str,
+                                    reason: str | None, message: str | None) -> None:
+    """Upstream's GeneratePodReadyCondition: ContainersReady first, then every gate's
+    condition (set by another component through the status) must be True."""
+    spec = pod(c(), readinessGates=[{"conditionType": GATE}])
+    if gate is not None:
+        spec["status"] = {"conditions": [{"type": GATE, "status": gate}]}
+    status = pod_status(spec, view(("web", ContainerView(running(), ready=containers_ready,
+                                                         started=True))), "T")
+    condition = next(k for k in status["conditions"] if k["type"] == "Ready")
+    assert (condition["status"], condition.get("reason"), condition.get("message")) == (
+        ready, reason, message)
+    assert conditions(status)["ContainersReady"] == ("True" if containers_ready else "False")
+    # the kubelet keeps the gate's condition as it was set (mergePodStatus), never invents it
+    assert conditions(status).get(GATE) == gate
