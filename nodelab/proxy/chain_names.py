@@ -32,13 +32,19 @@ NFT_PREFIX_LENGTH_MAX = 16
 NFT_BASE_LENGTH_MAX = NFT_NAME_LENGTH_MAX - NFT_PREFIX_LENGTH_MAX
 
 
-def _b32sha256(text: str) -> str:
-    return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()
+def _b32sha256(text: str, chars: int) -> str:
+    """The first `chars` (a multiple of 8) base32 characters of sha256(text).
+
+    Base32 turns each 5 bytes into 8 characters on its own, so only the digest's first
+    `chars * 5 // 8` bytes are encoded: the same prefix, several times faster (Python's
+    b32encode is pure Python, and a sync names thousands of chains).
+    """
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()[: chars * 5 // 8]).decode()
 
 
 def port_proto_hash(service_port_name: str, protocol: str) -> str:
     """Upstream `portProtoHash`: 16 base32 characters of sha256(name + protocol)."""
-    return _b32sha256(service_port_name + protocol)[:16]
+    return _b32sha256(service_port_name + protocol, 16)
 
 
 def service_chain(name: ServicePortName, prefix: str = SVC_PREFIX) -> str:
@@ -48,7 +54,7 @@ def service_chain(name: ServicePortName, prefix: str = SVC_PREFIX) -> str:
 
 def endpoint_chain(name: ServicePortName, endpoint: Endpoint | str) -> str:
     """`KUBE-SEP-<hash>` for one endpoint (`ip:port`) of a service port."""
-    return SEP_PREFIX + _b32sha256(str(name) + name.protocol.lower() + str(endpoint))[:16]
+    return SEP_PREFIX + _b32sha256(str(name) + name.protocol.lower() + str(endpoint), 16)
 
 
 def is_iptables_service_chain(chain: str) -> bool:
@@ -57,7 +63,7 @@ def is_iptables_service_chain(chain: str) -> bool:
 
 def hash_and_truncate(name: str) -> str:
     """Upstream nftables `hashAndTruncate`: `<hash8>-name`, cut to fit an nft name."""
-    name = _b32sha256(name)[:8] + "-" + name
+    name = _b32sha256(name, 8) + "-" + name
     if len(name) > NFT_BASE_LENGTH_MAX:
         name = name[: NFT_BASE_LENGTH_MAX - 3] + "..."
     return name
