@@ -8,7 +8,9 @@ For each mode and size (services x endpoints, all in one node namespace):
 
 - full sync: `Proxier.sync` on an empty namespace (render + apply), and the floor, the same
   payload given to `iptables-restore` / `nft -f` alone;
-- partial sync: one Service loses an endpoint; time of the sync and how much it wrote;
+- partial sync: one Service loses an endpoint; time of the sync and how much it wrote. The
+  new state keeps every other Service and EndpointSlice object as it was, as the proxy's
+  informer does after one watch event (so the change tracking sees one changed Service);
 - first-packet latency: mean TCP connect time from the node to a ClusterIP whose endpoint is a
   real busybox httpd pod, for the Service that comes *last* in KUBE-SERVICES (iptables walks
   the list; nftables looks it up in a map).
@@ -32,7 +34,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -48,10 +50,12 @@ from nodelab.proxy import (  # noqa: E402
     ServicePortSpec,
     SliceEndpoint,
     SlicePort,
-    render_plan,
+    render_iptables,
+    render_nftables,
 )
-from nodelab.proxy.iptables_apply import RESTORE, ensure_jump  # noqa: E402
+from nodelab.proxy.iptables_apply import RESTORE  # noqa: E402
 from nodelab.proxy.iptables_plan import IptablesPlan  # noqa: E402
+from nodelab.proxy.nftables_plan import NftPlan  # noqa: E402
 from nodelab.proxy.node_namespace import APPLY_TIMEOUT  # noqa: E402
 
 POD_IP = "10.244.0.2"
@@ -104,7 +108,7 @@ def fake_endpoint(k: int) -> str:
     return f"10.{100 + block // 250}.{block % 250}.{k % 250 + 1}"
 
 
-def cluster(n: int, per: int, *, drop_one: bool = False) -> ProxyState:
+def cluster(n: int, per: int) -> ProxyState:
     """n Services of `per` endpoints; the last one (in sort order) is the real pod."""
     services, slices = [], []
     for i in range(n):
@@ -114,8 +118,7 @@ def cluster(n: int, per: int, *, drop_one: bool = False) -> ProxyState:
         if i == n - 1:
             eps: tuple[str, ...] = (POD_IP,)
         else:
-            count = per - 1 if (drop_one and i == 0) else per
-            eps = tuple(fake_endpoint(i * per + j) for j in range(count))
+            eps = tuple(fake_endpoint(i * per + j) for j in range(per))
         slices.append(
             EndpointSlice(
                 "bench",
@@ -126,6 +129,15 @@ def cluster(n: int, per: int, *, drop_one: bool = False) -> ProxyState:
             )
         )
     return ProxyState.of(services, slices)
+
+
+def drop_one(state: ProxyState) -> ProxyState:
+    """`state` after one watch event: the first Service's slice lost an endpoint; every other
+    object is the same instance, as in the proxy's informer."""
+    key = min(state.slices)
+    eps = state.slices[key]
+    slices = {**state.slices, key: replace(eps, endpoints=eps.endpoints[:-1])}
+    return ProxyState(dict(state.services), slices)
 
 
 def last_cluster_ip(n: int) -> str:
@@ -181,10 +193,16 @@ def floor_seconds(proxier: Proxier, state: ProxyState, budget: float, *,
     """The apply tool alone on the full payload, in the still empty namespace; None when it
     overran `budget` seconds.
 
-    The tool only: no jump rules, no render. The rules are removed again afterwards, unless
-    `keep` and the load succeeded; then the jumps are added (untimed), so packets use them.
+    The tool only, on the payload a full sync of the empty namespace writes (in iptables mode
+    it inserts the jump rules itself). The rules are removed again afterwards, unless `keep`
+    and the load succeeded.
     """
-    plan = render_plan(proxier.mode, state, proxier.node)
+    if proxier.mode == "iptables":
+        plan: IptablesPlan | NftPlan = render_iptables(
+            state, proxier.node, existing_jumps=frozenset()
+        )
+    else:
+        plan = render_nftables(state, proxier.node)
     if isinstance(plan, IptablesPlan):
         argv, text = RESTORE, plan.payload
     else:
@@ -194,9 +212,6 @@ def floor_seconds(proxier: Proxier, state: ProxyState, budget: float, *,
     try:
         proxier.ns.run(argv, input=text, timeout=min(budget, APPLY_TIMEOUT))
         elapsed = time.monotonic() - start
-        if keep and isinstance(plan, IptablesPlan):
-            for jump in plan.jumps:
-                ensure_jump(proxier.ns, jump)
         loaded = True
         return elapsed
     except CommandError:
@@ -220,6 +235,7 @@ def measure(mode: str, n: int, per: int, connects: int, budget: float,
     with bench_node() as node:
         proxier = Proxier(NODE, mode, node, clear_udp_conntrack=False)
         try:
+            proxier.start()  # as the proxy process does (route_localnet, once)
             state = cluster(n, per)
             floor_seconds(proxier, cluster(1, per), budget)  # warm-up: first load in a netns
             floor = floor_seconds(proxier, state, budget, keep=True)
@@ -234,7 +250,7 @@ def measure(mode: str, n: int, per: int, connects: int, budget: float,
                               first_packet_ms=first_packet_ms(proxier, n, connects))
             proxier.remove_rules()
             full = proxier.sync(state)
-            partial = proxier.sync(cluster(n, per, drop_one=True))
+            partial = proxier.sync(drop_one(state))
             return Result(
                 mode,
                 n,

@@ -19,6 +19,11 @@ KUBE_MARK_MASQ = "KUBE-MARK-MASQ"
 KUBE_FORWARD = "KUBE-FORWARD"
 KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL"
 KUBE_FIREWALL = "KUBE-FIREWALL"
+KUBE_PROXY_CANARY = "KUBE-PROXY-CANARY"
+"""Upstream's canary: an empty chain in each of these tables. Whoever flushes the tables
+removes it too, and its absence makes the next sync a full one (upstream's iptables
+`Monitor`)."""
+CANARY_TABLES = ("mangle", "nat", "filter")
 
 FILTER_TOP_CHAINS = (
     KUBE_SERVICES,
@@ -45,6 +50,18 @@ class JumpRule:
         if self.comment:
             args += ["-m", "comment", "--comment", self.comment]
         return args + ["-j", self.dst_chain]
+
+    def rule_text(self) -> str:
+        """The rule's arguments as iptables-save prints them (a comment with spaces quoted)."""
+        words = list(self.args)
+        if self.comment:
+            comment = f'"{self.comment}"' if " " in self.comment else self.comment
+            words += ["-m", "comment", "--comment", comment]
+        return " ".join(words + ["-j", self.dst_chain])
+
+    def saved_line(self) -> str:
+        """This rule's line in `iptables-save` output (how a sync finds it in place)."""
+        return f"-A {self.src_chain} {self.rule_text()}"
 
 
 _NEW = ("-m", "conntrack", "--ctstate", "NEW")

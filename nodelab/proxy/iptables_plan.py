@@ -15,13 +15,21 @@
 A line `:CHAIN - [0:0]` in a `--noflush` restore creates or flushes exactly that chain, so the
 payload touches only the chains it names: every top-level chain each time, and the per-service
 chains only of services whose rules changed since `previous` (a *partial* sync, as upstream
-does). With `previous=None` it is a *full* sync: every chain is written, and `existing_chains`
-(read from `iptables-save` by the apply layer) lets it delete leftovers of earlier runs. Chains
-that a sync no longer uses are flushed and deleted (`-X`).
+does). Each Service's lines are a `ServiceBlock` (`iptables_service`) kept in the plan with
+what it was rendered from; the next render reuses the blocks of Services whose Service object
+and EndpointSlices are unchanged (`changes.changed_services`) and renders only the others, so a
+partial sync's cost follows what changed, not the cluster's size. With `previous=None` it is a
+*full* sync: every chain is written, and `existing_chains` (read from `iptables-save` by the
+apply layer) lets it delete leftovers of earlier runs. Chains that a sync no longer uses are
+flushed and deleted (`-X`).
 
-The jump rules from the built-in chains (`-A PREROUTING -j KUBE-SERVICES`, ...) cannot be in a
-noflush restore without rewriting those built-in chains, so they are listed apart in `jumps`;
-the apply layer ensures each with `iptables -C || iptables -I`.
+The jump rules from the built-in chains (`-A PREROUTING -j KUBE-SERVICES`, ...) cannot be
+declared in a noflush restore without flushing those built-in chains. Upstream ensures each with
+`iptables -C || iptables -I` on every full sync (20 processes). When the caller read the
+kernel's rules (`existing_jumps`, the lines of the built-in chains from the same
+`iptables-save`), a full sync instead inserts the missing ones with `-I` lines inside the
+restore itself, and declares upstream's canary chain KUBE-PROXY-CANARY in mangle, nat and
+filter; otherwise the jumps are listed apart in `jumps` for the apply layer to ensure one by one.
 """
 
 from __future__ import annotations
@@ -29,47 +37,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nodelab.proxy.chain_names import (
-    EXT_PREFIX,
-    SVL_PREFIX,
-    endpoint_chain,
-    is_iptables_service_chain,
-    service_chain,
+from nodelab.proxy.chain_names import is_iptables_service_chain
+from nodelab.proxy.changes import (
+    ServiceInputs,
+    ServiceKey,
+    chains_in_use,
+    changed_services,
+    group_inputs,
 )
 from nodelab.proxy.iptables_chains import (
     FILTER_TOP_CHAINS,
     JUMP_RULES,
-    KUBE_EXTERNAL_SERVICES,
     KUBE_FIREWALL,
     KUBE_FORWARD,
     KUBE_MARK_MASQ,
     KUBE_NODEPORTS,
     KUBE_POSTROUTING,
+    KUBE_PROXY_CANARY,
     KUBE_SERVICES,
     KUBELET_JUMP_RULES,
     NAT_TOP_CHAINS,
     JumpRule,
 )
-from nodelab.proxy.model import ProxyNode, ProxyState
-from nodelab.proxy.servicemap import (
-    Endpoint,
-    ServicePort,
-    build_endpoints_map,
-    build_service_ports,
-    categorize_endpoints,
+from nodelab.proxy.iptables_service import (
+    ServiceBlock,
+    ServiceEndpoints,
+    comment,
+    render_service,
+    service_endpoints,
 )
+from nodelab.proxy.model import ProxyNode, ProxyState
 
 LARGE_CLUSTER_ENDPOINTS = 1000
 """Above this many endpoints in total, per-endpoint comments are left out (upstream's
 largeClusterMode): they would make the payload 40% bigger for nothing a machine reads."""
 
-
-@dataclass(frozen=True)
-class ServiceBlock:
-    """The nat chains and rules owned by one Service (all its ports)."""
-
-    chains: tuple[str, ...]
-    rules: tuple[str, ...]
+__all__ = ["LARGE_CLUSTER_ENDPOINTS", "IptablesPlan", "ServiceBlock", "render_iptables"]
 
 
 @dataclass(frozen=True)
@@ -79,154 +82,14 @@ class IptablesPlan:
     payload: str
     full: bool
     jumps: tuple[JumpRule, ...]
-    blocks: Mapping[tuple[str, str], ServiceBlock]
+    blocks: Mapping[ServiceKey, ServiceBlock]
     active_nat_chains: frozenset[str]
-    written_services: tuple[tuple[str, str], ...]
+    written_services: tuple[ServiceKey, ...]
     deleted_chains: tuple[str, ...]
     rules_total: int
     rules_written: int
     route_localnet: bool = False
     endpoints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def probability(n: int) -> str:
-    """Upstream `computeProbability`: `%0.10f` of 1/n."""
-    return f"{1.0 / n:0.10f}"
-
-
-def _comment(text: str) -> str:
-    return f'-m comment --comment "{text}"' if " " in text else f"-m comment --comment {text}"
-
-
-@dataclass
-class _Writer:
-    """Rule lines of one sync: top-level ones, and the chains/rules of the current Service."""
-
-    node: ProxyNode
-    large: bool = False
-    filter_rules: list[str] = field(default_factory=list)
-    nat_rules: list[str] = field(default_factory=list)
-    chains: list[str] = field(default_factory=list)
-    rules: list[str] = field(default_factory=list)
-
-    def svc_comment(self, text: str) -> str:
-        return "" if self.large else _comment(text) + " "
-
-    def service_port(self, svc: ServicePort, endpoints: tuple[Endpoint, ...]) -> None:
-        node, proto, name = self.node, svc.protocol, str(svc.name)
-        cats = categorize_endpoints(endpoints, svc)
-        cluster_chain = service_chain(svc.name)
-        local_chain = service_chain(svc.name, SVL_PREFIX)
-        ext_chain = service_chain(svc.name, EXT_PREFIX)
-        uses_cluster = bool(cats.cluster) and svc.uses_cluster_endpoints
-        uses_local = bool(cats.local) and svc.uses_local_endpoints
-        internal_chain, has_internal = cluster_chain, cats.has_endpoints
-        if svc.internal_policy_local:
-            internal_chain, has_internal = local_chain, bool(cats.local) and cats.has_endpoints
-        external_chain, has_external = cluster_chain, cats.has_endpoints
-        if svc.external_policy_local:
-            external_chain, has_external = local_chain, bool(cats.local) and cats.has_endpoints
-        uses_ext = cats.has_endpoints and svc.externally_accessible
-        if not cats.has_endpoints:
-            verdict, why = "REJECT", f"{name} has no endpoints"
-        else:
-            verdict, why = "DROP", f"{name} has no local endpoints"
-
-        match = f"-m {proto} -p {proto}"
-        vip = f"{match} -d {svc.cluster_ip} --dport {svc.port}"
-        if has_internal:
-            self.nat_rules.append(
-                f"-A {KUBE_SERVICES} {_comment(name + ' cluster IP')} {vip} -j {internal_chain}"
-            )
-        else:
-            self.filter_rules.append(f"-A {KUBE_SERVICES} {_comment(why)} {vip} -j {verdict}")
-        for ip in svc.external_ips:
-            eip = f"{match} -d {ip} --dport {svc.port}"
-            if cats.has_endpoints:
-                self.nat_rules.append(
-                    f"-A {KUBE_SERVICES} {_comment(name + ' external IP')} {eip} -j {ext_chain}"
-                )
-            if not has_external:
-                self.filter_rules.append(
-                    f"-A {KUBE_EXTERNAL_SERVICES} {_comment(why)} {eip} -j {verdict}"
-                )
-        if svc.node_port:
-            nport = f"{match} --dport {svc.node_port}"
-            if cats.has_endpoints:
-                self.nat_rules.append(
-                    f"-A {KUBE_NODEPORTS} {_comment(name)} {nport} -j {ext_chain}"
-                )
-            if not has_external:
-                self.filter_rules.append(
-                    f"-A {KUBE_EXTERNAL_SERVICES} {_comment(why)} -m addrtype --dst-type LOCAL "
-                    f"{nport} -j {verdict}"
-                )
-        if svc.health_check_node_port:
-            self.filter_rules.append(
-                f"-A {KUBE_NODEPORTS} {_comment(name + ' health check node port')} -m tcp -p tcp "
-                f"--dport {svc.health_check_node_port} -j ACCEPT"
-            )
-
-        if has_internal:
-            head = f"-A {internal_chain} {_comment(name + ' cluster IP')} {vip}"
-            if node.masquerade_all:
-                self.rules.append(f"{head} -j {KUBE_MARK_MASQ}")
-            elif node.cluster_cidr:
-                self.rules.append(f"{head} ! -s {node.cluster_cidr} -j {KUBE_MARK_MASQ}")
-        if uses_ext:
-            self.chains.append(ext_chain)
-            self._external(svc, ext_chain, cluster_chain, external_chain, has_external)
-        if uses_cluster:
-            self.chains.append(cluster_chain)
-            self._balance(svc, cluster_chain, cats.cluster)
-        if uses_local:
-            self.chains.append(local_chain)
-            self._balance(svc, local_chain, cats.local)
-        for ep in cats.reachable:
-            sep = endpoint_chain(svc.name, ep)
-            self.chains.append(sep)
-            head = f"-A {sep} {self.svc_comment(name)}"
-            self.rules.append(f"{head}-s {ep.ip} -j {KUBE_MARK_MASQ}")
-            recent = f"-m recent --name {sep} --set " if svc.affinity_client_ip else ""
-            self.rules.append(f"{head}{recent}{match} -j DNAT --to-destination {ep}")
-
-    def _external(
-        self, svc: ServicePort, ext: str, cluster: str, policy: str, has_external: bool
-    ) -> None:
-        name = str(svc.name)
-        if not svc.external_policy_local:
-            what = f"masquerade traffic for {name} external destinations"
-            self.rules.append(f"-A {ext} {_comment(what)} -j {KUBE_MARK_MASQ}")
-        else:
-            if self.node.cluster_cidr:
-                what = f"pod traffic for {name} external destinations"
-                self.rules.append(
-                    f"-A {ext} {_comment(what)} -s {self.node.cluster_cidr} -j {cluster}"
-                )
-            local = "-m addrtype --src-type LOCAL"
-            what = f"masquerade LOCAL traffic for {name} external destinations"
-            self.rules.append(f"-A {ext} {_comment(what)} {local} -j {KUBE_MARK_MASQ}")
-            what = f"route LOCAL traffic for {name} external destinations"
-            self.rules.append(f"-A {ext} {_comment(what)} {local} -j {cluster}")
-        if has_external:
-            self.rules.append(f"-A {ext} -j {policy}")
-
-    def _balance(self, svc: ServicePort, chain: str, endpoints: tuple[Endpoint, ...]) -> None:
-        name = str(svc.name)
-        if svc.affinity_client_ip:
-            for ep in endpoints:
-                sep = endpoint_chain(svc.name, ep)
-                self.rules.append(
-                    f"-A {chain} {self.svc_comment(f'{name} -> {ep}')}-m recent --name {sep} "
-                    f"--rcheck --seconds {svc.sticky_seconds} --reap -j {sep}"
-                )
-        n = len(endpoints)
-        for i, ep in enumerate(endpoints):
-            stat = ""
-            if i < n - 1:
-                stat = f"-m statistic --mode random --probability {probability(n - i)} "
-            sep = endpoint_chain(svc.name, ep)
-            self.rules.append(f"-A {chain} {self.svc_comment(f'{name} -> {ep}')}{stat}-j {sep}")
 
 
 def _fixed_rules(node: ProxyNode) -> tuple[list[str], list[str], list[str]]:
@@ -235,14 +98,14 @@ def _fixed_rules(node: ProxyNode) -> tuple[list[str], list[str], list[str]]:
     nat = [
         f"-A {KUBE_POSTROUTING} -m mark ! --mark {mark}/{mark} -j RETURN",
         f"-A {KUBE_POSTROUTING} -j MARK --xor-mark {mark}",
-        f"-A {KUBE_POSTROUTING} {_comment('kubernetes service traffic requiring SNAT')} "
+        f"-A {KUBE_POSTROUTING} {comment('kubernetes service traffic requiring SNAT')} "
         "-j MASQUERADE --random-fully",
         f"-A {KUBE_MARK_MASQ} -j MARK --or-mark {mark}",
     ]
     filt = []
     if node.localhost_nodeports:
         filt.append(
-            f"-A {KUBE_FIREWALL} {_comment('block incoming localnet connections')} "
+            f"-A {KUBE_FIREWALL} {comment('block incoming localnet connections')} "
             "-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT "
             "-j DROP"
         )
@@ -250,12 +113,51 @@ def _fixed_rules(node: ProxyNode) -> tuple[list[str], list[str], list[str]]:
     if not node.conntrack_tcp_liberal:
         forward.append(f"-A {KUBE_FORWARD} -m conntrack --ctstate INVALID -j DROP")
     forward += [
-        f"-A {KUBE_FORWARD} {_comment('kubernetes forwarding rules')} "
+        f"-A {KUBE_FORWARD} {comment('kubernetes forwarding rules')} "
         f"-m mark --mark {mark}/{mark} -j ACCEPT",
-        f"-A {KUBE_FORWARD} {_comment('kubernetes forwarding conntrack rule')} "
+        f"-A {KUBE_FORWARD} {comment('kubernetes forwarding conntrack rule')} "
         "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
     ]
     return filt, nat, forward
+
+
+def _blocks(
+    inputs: Mapping[ServiceKey, ServiceInputs], node: ProxyNode, previous: IptablesPlan | None
+) -> tuple[dict[ServiceKey, ServiceBlock], frozenset[ServiceKey]]:
+    """Every Service's block (the previous plan's where its inputs are unchanged, else new),
+    and the Services rendered again or gone.
+
+    Large-cluster mode depends on the total number of endpoints; when it flips, every block
+    is rendered again (their comments change).
+    """
+    old = previous.blocks if previous is not None else {}
+    old_inputs = {k: b.inputs for k, b in old.items() if b.inputs is not None}
+    changed = changed_services(old_inputs, inputs)
+    found: dict[ServiceKey, ServiceEndpoints] = {
+        k: service_endpoints(inputs[k], node.name) for k in changed if k in inputs
+    }
+    total = sum(f.count for f in found.values())
+    total += sum(old[k].endpoint_count for k in inputs if k not in changed)
+    large = total > LARGE_CLUSTER_ENDPOINTS
+    if any(b.large != large for b in old.values()):
+        changed = changed | frozenset(inputs)
+        found = {k: found.get(k) or service_endpoints(inputs[k], node.name) for k in inputs}
+    blocks = {
+        k: render_service(inputs[k], found[k], node, large) if k in changed else old[k]
+        for k in sorted(inputs)
+    }
+    return blocks, changed
+
+
+def _jump_lines(
+    jumps: tuple[JumpRule, ...], table: str, existing: frozenset[tuple[str, str]]
+) -> list[str]:
+    """`-I` lines for the jumps of `table` that are not in place yet (upstream: EnsureRule)."""
+    return [
+        f"-I {j.src_chain} {j.rule_text()}"
+        for j in jumps
+        if j.table == table and (table, j.saved_line()) not in existing
+    ]
 
 
 def render_iptables(
@@ -265,66 +167,69 @@ def render_iptables(
     *,
     full: bool | None = None,
     existing_chains: frozenset[str] = frozenset(),
+    existing_jumps: frozenset[tuple[str, str]] | None = None,
 ) -> IptablesPlan:
     """The iptables-restore payload for `state` on `node`.
 
     Partial if `previous` is given (unless `full=True`, the periodic full resync);
-    `existing_chains`, read from `iptables-save -t nat`, lets a full sync delete leftovers.
+    `existing_chains`, read from `iptables-save -t nat`, lets a full sync delete leftovers;
+    `existing_jumps`, the (table, line) rules of the built-in chains from the same save, lets it
+    insert the missing jumps and the canary chains within the restore.
     """
     if full is None:
         full = previous is None
-    ports = build_service_ports(state)
-    endpoints_map = build_endpoints_map(state, node.name)
-    large = sum(len(endpoints_map.get(name, ())) for name in ports) > LARGE_CLUSTER_ENDPOINTS
-    out = _Writer(node, large)
+    blocks, changed = _blocks(group_inputs(state), node, previous)
     filter_head, nat_head, forward = _fixed_rules(node)
-    out.filter_rules += filter_head
-    out.nat_rules += nat_head
+    service_filter = [line for b in blocks.values() for line in b.filter_rules]
+    service_nat = [line for b in blocks.values() for line in b.nat_rules]
 
-    blocks: dict[tuple[str, str], ServiceBlock] = {}
-    written: list[tuple[str, str]] = []
+    written: list[ServiceKey] = []
     nat_chains = list(NAT_TOP_CHAINS)
     service_rules: list[str] = []
-    for sp_name in sorted(ports):
-        key = sp_name.service
-        if key not in blocks:
-            out.chains, out.rules = [], []
-        out.service_port(ports[sp_name], endpoints_map.get(sp_name, ()))
-        blocks[key] = ServiceBlock(tuple(out.chains), tuple(out.rules))
     for key, block in blocks.items():
-        if full or previous is None or previous.blocks.get(key) != block:
+        old = previous.blocks.get(key) if previous is not None else None
+        if full or old is None or (old.chains, old.rules) != (block.chains, block.rules):
             written.append(key)
             nat_chains += block.chains
             service_rules += block.rules
 
-    active = frozenset(c for b in blocks.values() for c in b.chains)
-    known = set(existing_chains) | (set(previous.active_nat_chains) if previous else set())
-    stale = sorted(c for c in known - active if is_iptables_service_chain(c))
+    old_active = previous.active_nat_chains if previous is not None else None
+    active = chains_in_use(old_active, previous.blocks if previous else {}, blocks, changed)
+    unused = (existing_chains - active) | ((old_active or frozenset()) - active)
+    stale = sorted(c for c in unused if is_iptables_service_chain(c))
     nat_chains += stale
     local = "-m addrtype --dst-type LOCAL"
     if not node.localhost_nodeports:
         local += " ! -d 127.0.0.0/8"
     last = "kubernetes service nodeports; NOTE: this must be the last rule in this chain"
-    nat_tail = [f"-A {KUBE_SERVICES} {_comment(last)} {local} -j {KUBE_NODEPORTS}"]
+    nat_tail = [f"-A {KUBE_SERVICES} {comment(last)} {local} -j {KUBE_NODEPORTS}"]
 
-    filter_rules = out.filter_rules + forward
-    nat_rules = out.nat_rules + service_rules + [f"-X {c}" for c in stale] + nat_tail
+    jumps = JUMP_RULES + (KUBELET_JUMP_RULES if node.localhost_nodeports else ())
+    inline = full and existing_jumps is not None
+    canary = [f":{KUBE_PROXY_CANARY} - [0:0]"] if inline else []
+    filter_jumps = _jump_lines(jumps, "filter", existing_jumps or frozenset()) if inline else []
+    nat_jumps = _jump_lines(jumps, "nat", existing_jumps or frozenset()) if inline else []
+
+    filter_rules = filter_head + service_filter + forward
+    nat_rules = nat_head + service_nat + service_rules + [f"-X {c}" for c in stale] + nat_tail
     filter_chains = list(FILTER_TOP_CHAINS) + ([KUBE_FIREWALL] if node.localhost_nodeports else [])
-    lines = ["*filter"]
-    lines += [f":{c} - [0:0]" for c in filter_chains]
-    lines += filter_rules
+    lines = ["*mangle", *canary, "COMMIT"] if inline else []
+    lines += ["*filter"]
+    lines += [f":{c} - [0:0]" for c in filter_chains] + canary
+    lines += filter_rules + filter_jumps
     lines += ["COMMIT", "*nat"]
-    lines += [f":{c} - [0:0]" for c in nat_chains]
-    lines += nat_rules
+    lines += [f":{c} - [0:0]" for c in nat_chains] + canary
+    lines += nat_rules + nat_jumps
     lines.append("COMMIT")
 
     all_service_rules = sum(len(b.rules) for b in blocks.values())
-    rules_total = len(filter_rules) + len(out.nat_rules) + all_service_rules + len(nat_tail)
-    jumps = JUMP_RULES + (KUBELET_JUMP_RULES if node.localhost_nodeports else ())
+    rules_total = (
+        len(filter_rules) + len(nat_head) + len(service_nat) + all_service_rules + len(nat_tail)
+    )
     return IptablesPlan(
         payload="\n".join(lines) + "\n",
         full=full,
-        jumps=jumps if full else (),
+        jumps=jumps if full and not inline else (),
         blocks=blocks,
         active_nat_chains=active,
         written_services=tuple(written),
@@ -332,5 +237,5 @@ def render_iptables(
         rules_total=rules_total,
         rules_written=len(filter_rules) + len(nat_rules) - len(stale),
         route_localnet=node.localhost_nodeports,
-        endpoints={str(k): tuple(str(e) for e in v) for k, v in endpoints_map.items()},
+        endpoints={k: v for b in blocks.values() for k, v in b.endpoints.items()},
     )

@@ -36,6 +36,7 @@ class SyncRecord:
     chains_deleted: int
     payload_bytes: int
     error: str = ""
+    reason: str = ""
 
 
 @dataclass

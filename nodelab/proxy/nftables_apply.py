@@ -35,6 +35,15 @@ def existing_objects(ns: NodeNamespace) -> tuple[frozenset[str], frozenset[str]]
     return frozenset(chains), frozenset(sets)
 
 
+def table_present(ns: NodeNamespace) -> bool:
+    """Whether table `ip kube-proxy` is still there (False: someone flushed the ruleset).
+
+    Upstream's nftables mode has no canary; `nft list tables` is cheap at any size, where
+    listing the table would print every rule."""
+    out = ns.run(["nft", "list", "tables", FAMILY], check=False).stdout
+    return f"table {FAMILY} {TABLE}" in out.splitlines()
+
+
 def apply_nftables(plan: NftPlan, ns: NodeNamespace) -> None:
     """Run `plan.script` as one nft transaction in `ns`."""
     try:

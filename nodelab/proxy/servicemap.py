@@ -19,9 +19,10 @@ Cluster policy chain and the Local policy chain use:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nodelab.proxy.model import ProxyState, Service
+from nodelab.proxy.model import EndpointSlice, ProxyState, Service
 
 
 @dataclass(frozen=True, order=True)
@@ -135,8 +136,15 @@ def build_endpoints_map(
     state: ProxyState, node_name: str
 ) -> dict[ServicePortName, tuple[Endpoint, ...]]:
     """The endpoints of each service port, from all IPv4 EndpointSlices, sorted by `ip:port`."""
+    return endpoints_of(state.slices.values(), node_name)
+
+
+def endpoints_of(
+    slices: Iterable[EndpointSlice], node_name: str
+) -> dict[ServicePortName, tuple[Endpoint, ...]]:
+    """The endpoints of each service port named by `slices` (IPv4 only), sorted by `ip:port`."""
     found: dict[ServicePortName, dict[str, Endpoint]] = {}
-    for eps in state.slices.values():
+    for eps in slices:
         if eps.address_type != "IPv4":
             continue
         for port in eps.ports:
