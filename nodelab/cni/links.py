@@ -2,10 +2,12 @@
 
 The bridge plugin's netlink work is written as `ip -batch` lines computed by pure functions
 (`host_side_plan`, `container_side_plan`), then applied by `run_ip_batch` in one `ip` process:
-one for the node's side (veth pair, bridge port, hairpin) and one inside the pod's netns
-(addresses, routes), entered with `nsenter --net=<CNI_NETNS>`. The veth pair is created with its
-pod end already inside the pod's netns and already named CNI_IFNAME, so the name never clashes
-with a link of the node.
+one for the node's side (veth pair, bridge port, hairpin, gateway address) and one inside the
+pod's netns (addresses, routes), started from a thread that entered CNI_NETNS (`run_in`: the
+CNI daemon's thread does setns(2), which saves the `nsenter` exec per command). With one
+`ip -details addr show` of the bridge before them, an ADD is three short processes. The veth
+pair is created with its pod end already inside the pod's netns and already named CNI_IFNAME,
+so the name never clashes with a link of the node.
 
 Why not pyroute2: see `plugins/__init__.py` (import cost per plugin process). The plans are
 also what a learner can read: they are exactly the `ip` commands a person would type.
@@ -16,12 +18,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nodelab.cni.result import IPConfig, Route
 from nodelab.host.commands import CommandError, run
+from nodelab.host.thread_netns import thread_in_netns
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,9 @@ def random_mac() -> str:
     return ":".join(f"{o:02x}" for o in octets)
 
 
-def host_side_plan(plan: VethPlan) -> list[str]:
+def host_side_plan(plan: VethPlan, gateway_lines: Sequence[str] = ()) -> list[str]:
+    """The node's side of an ADD: the veth pair (pod end straight into the pod's netns, named
+    CNI_IFNAME), the bridge port, then the gateway addresses (`gateway_address_plan`)."""
     lines = [
         f"link add {plan.host_name} mtu {plan.mtu} type veth peer name {plan.container_name} "
         f"mtu {plan.mtu} netns {plan.netns}",
@@ -59,6 +65,7 @@ def host_side_plan(plan: VethPlan) -> list[str]:
     if plan.promisc:
         lines.append(f"link set {plan.bridge} promisc on")
     lines += [
+        *gateway_lines,
         f"link set {plan.host_name} up",
         f"link show dev {plan.bridge}",
         f"link show dev {plan.host_name}",
@@ -101,14 +108,27 @@ def gateway_address_plan(bridge: str, ips: Sequence[IPConfig], present: set[str]
     return lines
 
 
+def run_in(
+    argv: Sequence[str], netns: str | None, *, input: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`run(argv)` in the network namespace at path `netns` (None: this one); as `nsenter
+    --net=<netns> -- argv` would, without the extra exec."""
+    if not netns:
+        return run(argv, input=input, timeout=30, check=check)
+    try:
+        with thread_in_netns(netns):
+            return run(argv, input=input, timeout=30, check=check)
+    except CommandError:
+        raise
+    except OSError as exc:
+        raise CommandError(tuple(argv), -1, "", str(exc)) from exc
+
+
 def run_ip_batch(lines: Sequence[str], *, netns: str | None = None) -> list[Any]:
     """Apply `lines` with one `ip -json -batch -`; return the JSON each `show` printed."""
     if not lines:
         return []
-    argv = ["ip", "-json", "-batch", "-"]
-    if netns:
-        argv = ["nsenter", f"--net={netns}", "--", *argv]
-    out = run(argv, input="\n".join(lines) + "\n", timeout=30).stdout
+    out = run_in(["ip", "-json", "-batch", "-"], netns, input="\n".join(lines) + "\n").stdout
     decoder = json.JSONDecoder()
     shown: list[Any] = []
     position = 0
@@ -121,15 +141,31 @@ def run_ip_batch(lines: Sequence[str], *, netns: str | None = None) -> list[Any]
     return shown
 
 
+def link_with_addresses(name: str) -> dict[str, Any] | None:
+    """`ip -json -details addr show dev NAME`: kind, flags and addresses in one call (None if
+    there is no such link)."""
+    try:
+        out = run(["ip", "-json", "-details", "addr", "show", "dev", name], timeout=30).stdout
+    except CommandError as exc:
+        if "does not exist" in exc.stderr or "Cannot find device" in exc.stderr:
+            return None
+        raise
+    links = json.loads(out)
+    return links[0] if links else None
+
+
+def cidrs(link: dict[str, Any]) -> set[str]:
+    """The CIDRs of a link as `ip -json addr` shows it."""
+    return {f"{info['local']}/{info['prefixlen']}" for info in link.get("addr_info", [])}
+
+
 def link_info(
     name: str, *, netns: str | None = None, details: bool = False
 ) -> dict[str, Any] | None:
     """`ip -j link show dev NAME` as a dict, or None if there is no such link."""
     argv = ["ip", "-json", *(["-details"] if details else []), "link", "show", "dev", name]
-    if netns:
-        argv = ["nsenter", f"--net={netns}", "--", *argv]
     try:
-        out = run(argv, timeout=30).stdout
+        out = run_in(argv, netns).stdout
     except CommandError as exc:
         if "does not exist" in exc.stderr or "Cannot find device" in exc.stderr:
             return None
@@ -140,14 +176,10 @@ def link_info(
 
 def addresses_of(name: str, *, netns: str | None = None) -> set[str]:
     """The CIDRs on link `name` (empty if it does not exist)."""
-    argv = ["ip", "-json", "addr", "show", "dev", name]
-    if netns:
-        argv = ["nsenter", f"--net={netns}", "--", *argv]
-    result = run(argv, timeout=30, check=False)
+    result = run_in(["ip", "-json", "addr", "show", "dev", name], netns, check=False)
     if result.returncode != 0:
         return set()
-    found = set()
+    found: set[str] = set()
     for link in json.loads(result.stdout or "[]"):
-        for info in link.get("addr_info", []):
-            found.add(f"{info['local']}/{info['prefixlen']}")
+        found |= cidrs(link)
     return found

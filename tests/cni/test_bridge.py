@@ -111,6 +111,25 @@ def test_del_is_idempotent_and_cleans_up(make_node: Callable[[str], Node], flavo
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
+def test_an_add_onto_a_taken_interface_name_fails_and_leaves_nothing(
+    make_node: Callable[[str], Node], flavour: str
+) -> None:
+    node = make_node(flavour)
+    conflist = node.conflist()
+    pod = node.pod("t")
+    node.invoker.add(conflist, "c1", netns_path(pod), "eth0")
+    with pytest.raises(CNIError) as info:
+        node.invoker.add(conflist, "c2", netns_path(pod), "eth0")
+    assert "already exists" in info.value.msg
+    if flavour == "nodelab":
+        assert info.value.code == 4
+    assert node.exec(node.name, "ip", "link").count("master") == 1, "no second veth"
+    held = sorted(p.name for p in (node.state / "networks" / conflist.name).glob("10.*"))
+    assert held == ["10.250.7.2"], "the second ADD's address is released"
+    node.invoker.delete(conflist, "c1", netns_path(pod), "eth0")
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
 def test_addresses_are_released_and_reused(make_node: Callable[[str], Node], flavour: str) -> None:
     node = make_node(flavour)
     conflist = node.conflist(subnet="10.250.7.0/29")

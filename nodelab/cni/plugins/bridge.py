@@ -2,11 +2,12 @@
 
 ADD, in the node's network namespace (where the plugin runs):
 1. ensure the bridge (`bridge`, default `cni0`) exists, is a bridge, is up, has the MTU;
-2. create a veth pair: the host end `veth<8 hex>` becomes a bridge port (hairpin if
-   `hairpinMode`), the pod end is created inside CNI_NETNS, named CNI_IFNAME;
-3. run the IPAM plugin (`ipam.type`, found on CNI_PATH) for addresses, routes and DNS;
-4. `isGateway`: put each gateway address on the bridge and enable IPv4 forwarding;
-   `isDefaultGateway` (implies isGateway): add a default route via the gateway;
+2. run the IPAM plugin (`ipam.type`, found on CNI_PATH) for addresses, routes and DNS;
+3. create a veth pair: the host end `veth<8 hex>` becomes a bridge port (hairpin if
+   `hairpinMode`), the pod end is created inside CNI_NETNS, named CNI_IFNAME (a name already
+   there fails the ADD with code 4);
+4. `isGateway`: put each gateway address on the bridge and enable IPv4 forwarding (in the same
+   `ip -batch` as step 3); `isDefaultGateway` (implies isGateway): add a default route via it;
 5. inside the pod: bring CNI_IFNAME up, add the addresses and routes;
 6. `ipMasq`: masquerade the pod's traffic leaving the pod subnet (see `masquerade.py`).
 The result lists the bridge, the host veth and the pod interface (the IPs point at it).
@@ -110,24 +111,27 @@ def delegate_ipam(request: Request, command: str, ipam_type: str) -> bytes:
     return exec_plugin(executable, env, request.stdin)
 
 
-def ensure_bridge(cfg: BridgeConfig) -> None:
-    info = links.link_info(cfg.bridge, details=True)
+def ensure_bridge(cfg: BridgeConfig) -> set[str]:
+    """Make sure the bridge exists and is up; return the addresses it has."""
+    info = links.link_with_addresses(cfg.bridge)
     if info is None:
         try:
             links.run_ip_batch(links.ensure_bridge_plan(cfg.bridge, cfg.mtu, links.random_mac()))
         except CommandError:
-            info = links.link_info(cfg.bridge, details=True)
+            info = links.link_with_addresses(cfg.bridge)  # made by a concurrent ADD?
             if info is None:
                 raise
-    if info is not None:
-        kind = info.get("linkinfo", {}).get("info_kind")
-        if kind != "bridge":
-            raise CNIError(
-                INVALID_NETWORK_CONFIG,
-                f"bridge: link {cfg.bridge} exists and is a {kind}, not a bridge",
-            )
-        if "UP" not in info.get("flags", []):
-            links.run_ip_batch([f"link set {cfg.bridge} up"])
+    if info is None:
+        return set()
+    kind = info.get("linkinfo", {}).get("info_kind")
+    if kind != "bridge":
+        raise CNIError(
+            INVALID_NETWORK_CONFIG,
+            f"bridge: link {cfg.bridge} exists and is a {kind}, not a bridge",
+        )
+    if "UP" not in info.get("flags", []):
+        links.run_ip_batch([f"link set {cfg.bridge} up"])
+    return links.cidrs(info)
 
 
 def enable_forwarding() -> None:
@@ -144,12 +148,7 @@ def require_netns(request: Request) -> None:
 def add(request: Request) -> Result:
     cfg = parse_config(request.config)
     require_netns(request)
-    if links.link_info(request.ifname, netns=request.netns) is not None:
-        raise CNIError(
-            INVALID_ENVIRONMENT,
-            f"bridge: container veth name provided ({request.ifname}) already exists",
-        )
-    ensure_bridge(cfg)
+    bridge_addresses = ensure_bridge(cfg)
     veth = links.VethPlan(
         cfg.bridge,
         "veth" + os.urandom(4).hex(),
@@ -159,11 +158,8 @@ def add(request: Request) -> Result:
         cfg.hairpin,
         cfg.promisc,
     )
-    ipam_done = False
+    ipam_done = True  # from here on, undo asks IPAM to release (DEL is idempotent)
     try:
-        shown_host = links.run_ip_batch(links.host_side_plan(veth))
-        bridge_link, host_link = (shown[0] for shown in shown_host)
-        ipam_done = True  # from here on, undo asks IPAM to release (DEL is idempotent)
         raw = delegate_ipam(request, "ADD", cfg.ipam_type)
         try:
             ipam = Result.from_json(json.loads(raw), source="IPAM result")
@@ -178,9 +174,20 @@ def add(request: Request) -> Result:
                 default = "0.0.0.0/0" if ip.interface_address.version == 4 else "::/0"
                 if ip.gateway and all(r.dst != default for r in routes):
                     routes.append(Route(default, ip.gateway))
+        gateway = (
+            links.gateway_address_plan(cfg.bridge, ips, bridge_addresses) if cfg.is_gateway else []
+        )
+        try:
+            shown_host = links.run_ip_batch(links.host_side_plan(veth, gateway))
+        except CommandError as exc:
+            if "File exists" in exc.stderr:
+                raise CNIError(
+                    INVALID_ENVIRONMENT,
+                    f"bridge: container veth name provided ({request.ifname}) already exists",
+                ) from exc
+            raise
+        bridge_link, host_link = (shown[0] for shown in shown_host)
         if cfg.is_gateway:
-            present = links.addresses_of(cfg.bridge)
-            links.run_ip_batch(links.gateway_address_plan(cfg.bridge, ips, present))
             enable_forwarding()
         shown = links.run_ip_batch(
             links.container_side_plan(request.ifname, ips, routes), netns=request.netns
@@ -219,10 +226,7 @@ def delete(request: Request) -> None:
     cfg = parse_config(request.config)
     delegate_ipam(request, "DEL", cfg.ipam_type)
     if request.netns and os.path.exists(request.netns):
-        result = run(
-            ["nsenter", f"--net={request.netns}", "--", "ip", "link", "del", request.ifname],
-            check=False,
-        )
+        result = links.run_in(["ip", "link", "del", request.ifname], request.netns, check=False)
         if result.returncode != 0 and "Cannot find device" not in result.stderr:
             raise CommandError(
                 tuple(str(a) for a in result.args), result.returncode, result.stdout, result.stderr

@@ -14,7 +14,6 @@ from nodelab.cni import links
 from nodelab.cni.errors import INVALID_ENVIRONMENT, INVALID_NETWORK_CONFIG, CNIError
 from nodelab.cni.result import Interface, IPConfig, Result
 from nodelab.cni.skel import Handlers, Request, serve
-from nodelab.host.commands import run
 
 
 def add(request: Request) -> Result:
@@ -38,10 +37,7 @@ def add(request: Request) -> Result:
 
 def delete(request: Request) -> None:
     if request.netns and os.path.exists(request.netns):
-        run(
-            ["nsenter", f"--net={request.netns}", "--", "ip", "link", "set", "lo", "down"],
-            check=False,
-        )
+        links.run_in(["ip", "link", "set", "lo", "down"], request.netns, check=False)
 
 
 def check(request: Request) -> None:

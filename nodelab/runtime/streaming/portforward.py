@@ -10,39 +10,26 @@ thread can switch back right away).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import os
 import socket
 import struct
 import threading
 from typing import Any
 
+from nodelab.host.thread_netns import thread_in_netns
 from nodelab.runtime.streaming.channels import client_messages, pump_to_channel
 from nodelab.runtime.streaming.websocket import Connection
-
-CLONE_NEWNET = 0x40000000
 
 
 def connect_in_netns(netns_path: str, port: int) -> socket.socket:
     """A TCP connection to 127.0.0.1:port made from inside the network namespace `netns_path`."""
-    libc = ctypes.CDLL(None, use_errno=True)
     result: dict[str, Any] = {}
 
     def worker() -> None:
-        own = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY)
-        target = os.open(netns_path, os.O_RDONLY)
         try:
-            if libc.setns(target, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), f"setns into {netns_path} failed")
-            try:
+            with thread_in_netns(netns_path):
                 result["sock"] = socket.create_connection(("127.0.0.1", port), timeout=5)
-            finally:
-                libc.setns(own, CLONE_NEWNET)
         except OSError as exc:
             result["error"] = exc
-        finally:
-            os.close(own)
-            os.close(target)
 
     thread = threading.Thread(target=worker)
     thread.start()
