@@ -16,6 +16,7 @@ from nodelab.controlplane import bootstrap
 from nodelab.controlplane.auth.pki import PKI, ensure_pki
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.http import streaming
+from nodelab.controlplane.http.aggregation import ProxyClient
 from nodelab.controlplane.http.dispatch import Api
 from nodelab.controlplane.http.kubelet_connection import KubeletClient
 from nodelab.controlplane.http.server import HttpsServer, read_admin_token
@@ -25,6 +26,7 @@ from nodelab.controlplane.storage.store import HISTORY_LIMIT, Store
 log = logging.getLogger("nodelab.controlplane")
 
 DEFAULT_PORT = 6443
+AVAILABILITY_PERIOD = 2.0  # seconds between APIService availability checks
 
 
 class ApiServer:
@@ -45,6 +47,9 @@ class ApiServer:
                                                  kubelet_ca)
         self.advertise = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
         self.api = Api(self.registry, self.issuer, f"{self.advertise}:{port}")
+        self.api.admin_token = self.admin_token
+        proxy = self.pki.front_proxy_client()
+        self.api.aggregator.client = ProxyClient(proxy.cert, proxy.key)
         self.http = HttpsServer(host, port, self.pki, self.api, self.admin_token, self.issuer)
         self.port = self.http.port
         self.api.address = f"{self.advertise}:{self.port}"
@@ -60,22 +65,36 @@ class ApiServer:
     def _ca(self) -> str:
         return self.pki.ca_cert.read_text()
 
+    def _reconcile(self) -> None:
+        bootstrap.reconcile(self.registry, self.advertise, self.port, self._ca(),
+                            self.pki.front_proxy_ca.read_text())
+
     def _namespace_created(self, name: str) -> None:
         bootstrap.populate_namespace(self.registry, name, self._ca())
 
     def _loop(self) -> None:
         while not self._stop.wait(1.0):
             try:
-                bootstrap.reconcile(self.registry, self.advertise, self.port, self._ca())
+                self._reconcile()
             except Exception:  # noqa: BLE001 - keep the loop alive, say why
                 log.exception("control-plane reconcile loop failed; retrying")
 
+    def _availability_loop(self) -> None:
+        """kube-aggregator's AvailableConditionController (`http/availability.py`)."""
+        while not self._stop.wait(AVAILABILITY_PERIOD):
+            try:
+                self.api.aggregator.check_all()
+            except Exception:  # noqa: BLE001 - keep the loop alive, say why
+                log.exception("APIService availability check failed; retrying")
+
     def start(self) -> None:
-        bootstrap.reconcile(self.registry, self.advertise, self.port, self._ca())
+        self._reconcile()
         self._threads.append(self.http.start())
-        loop = threading.Thread(target=self._loop, name="reconcile", daemon=True)
-        loop.start()
-        self._threads.append(loop)
+        for name, target in (("reconcile", self._loop),
+                             ("apiservice-availability", self._availability_loop)):
+            loop = threading.Thread(target=target, name=name, daemon=True)
+            loop.start()
+            self._threads.append(loop)
         log.info("API server listening on %s (state in %s)", self.url, self.state_dir)
 
     def start_controllers(self) -> None:

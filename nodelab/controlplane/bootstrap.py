@@ -6,7 +6,11 @@
   projected service-account volumes read;
 - the `kubernetes` Service at 10.96.0.1:443 with an Endpoints and an EndpointSlice pointing at
   this API server, as kube-apiserver's own reconciler maintains them;
-- upstream's bootstrap RBAC policy (`auth/bootstrap_policy.py`).
+- upstream's bootstrap RBAC policy (`auth/bootstrap_policy.py`), with its Role
+  `kube-system/extension-apiserver-authentication-reader`;
+- the `kube-system/extension-apiserver-authentication` ConfigMap, as kube-apiserver publishes
+  it: the client CA, and which front proxy an aggregated API server may trust (its CA, the
+  certificate name `front-proxy-client`, the `X-Remote-*` headers).
 
 `reconcile` is idempotent; the server runs it at start, after each namespace is created, and
 every second (together with namespace finalization).
@@ -16,7 +20,11 @@ from __future__ import annotations
 
 import contextlib
 
-from nodelab.controlplane.auth.bootstrap_policy import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES
+from nodelab.controlplane.auth.bootstrap_policy import (
+    CLUSTER_ROLE_BINDINGS,
+    CLUSTER_ROLES,
+    NAMESPACE_ROLES,
+)
 from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry.allocation import KUBERNETES_SERVICE_IP
 from nodelab.controlplane.registry.deletion import finalize_namespaces
@@ -84,7 +92,25 @@ def kubernetes_service(registry: Registry, address: str, port: int) -> None:
         "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
 
 
-def reconcile(registry: Registry, address: str, port: int, ca_pem: str) -> None:
+def extension_authentication(registry: Registry, ca_pem: str, front_proxy_ca_pem: str
+                             ) -> None:
+    """What an aggregated API server reads to trust this server's proxied requests."""
+    if not front_proxy_ca_pem:
+        return
+    _ensure(registry, "", "configmaps", "kube-system", {
+        "metadata": {"name": "extension-apiserver-authentication"},
+        "data": {
+            "client-ca-file": ca_pem,
+            "requestheader-allowed-names": '["front-proxy-client"]',
+            "requestheader-client-ca-file": front_proxy_ca_pem,
+            "requestheader-extra-headers-prefix": '["X-Remote-Extra-"]',
+            "requestheader-group-headers": '["X-Remote-Group"]',
+            "requestheader-username-headers": '["X-Remote-User"]',
+        }})
+
+
+def reconcile(registry: Registry, address: str, port: int, ca_pem: str,
+              front_proxy_ca_pem: str = "") -> None:
     rt = lookup("", "v1", "namespaces")
     assert rt is not None
     for name in SYSTEM_NAMESPACES:
@@ -96,6 +122,7 @@ def reconcile(registry: Registry, address: str, port: int, ca_pem: str) -> None:
             populate_namespace(registry, ns["metadata"]["name"], ca_pem)
     kubernetes_service(registry, address, port)
     bootstrap_policy(registry)
+    extension_authentication(registry, ca_pem, front_proxy_ca_pem)
     finalize_namespaces(registry)
 
 
@@ -105,4 +132,6 @@ def bootstrap_policy(registry: Registry) -> None:
         _ensure(registry, "rbac.authorization.k8s.io", "clusterroles", "", role)
     for binding in CLUSTER_ROLE_BINDINGS:
         _ensure(registry, "rbac.authorization.k8s.io", "clusterrolebindings", "", binding)
+    for namespace, role in NAMESPACE_ROLES:
+        _ensure(registry, "rbac.authorization.k8s.io", "roles", namespace, role)
 

@@ -107,6 +107,8 @@ RESOURCES: tuple[ResourceType, ...] = (
                  subresources=("status", "approval")),
     ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
                  False, verbs=("create",)),
+    ResourceType("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", False,
+                 verbs=("create",)),
     ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview",
                  "selfsubjectaccessreviews", False, verbs=("create",)),
     ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview",
@@ -118,6 +120,8 @@ RESOURCES: tuple[ResourceType, ...] = (
                  "clusterrolebindings", False),
     ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
+    ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", False,
+                 categories=("api-extensions",), subresources=("status",)),
 )
 
 GROUPS: tuple[tuple[str, str], ...] = tuple(

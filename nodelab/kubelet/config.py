@@ -118,6 +118,8 @@ class KubeletConfig:
     tls_private_key_file: str | None = None
     client_ca_file: str | None = None
     anonymous_auth: bool = False
+    webhook_authentication: bool = True  # authentication.webhook.enabled: bearer tokens
+    authorization_mode: str = "Webhook"  # authorization.mode: Webhook or AlwaysAllow
     server_tls_bootstrap: bool = False
     authorized_users: tuple[str, ...] = ("kube-apiserver-kubelet-client", "system:kube-apiserver")
     authorized_groups: tuple[str, ...] = ("system:masters",)
@@ -147,6 +149,16 @@ class KubeletConfig:
                 anonymous = (raw or {}).get("anonymous", {}).get("enabled")
                 if anonymous is not None:
                     values["anonymous_auth"] = bool(anonymous)
+                webhook = (raw or {}).get("webhook", {}).get("enabled")
+                if webhook is not None:
+                    values["webhook_authentication"] = bool(webhook)
+                continue
+            if key == "authorization":
+                mode = (raw or {}).get("mode", "Webhook")
+                if mode not in ("Webhook", "AlwaysAllow"):
+                    raise NodelabError(f"authorization.mode {mode!r}: must be Webhook or "
+                                       "AlwaysAllow")
+                values["authorization_mode"] = mode
                 continue
             if key == "crashLoopBackOff":
                 period = (raw or {}).get("maxContainerRestartPeriod")

@@ -185,15 +185,18 @@ def test_kubectl_port_forward(served: Served) -> None:
         forward.wait()
 
 
-def _get(port: int, path: str, cert: tuple[Path, Path] | None) -> tuple[int, bytes]:
+def _get(port: int, path: str, cert: tuple[Path, Path] | None,
+         token: str = "") -> tuple[int, bytes]:
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     if cert:
         context.load_cert_chain(str(cert[0]), str(cert[1]))
     url = f"https://127.0.0.1:{port}{path}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"}
+                                      if token else {})
     try:
-        with urllib.request.urlopen(url, context=context, timeout=10) as answer:
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
             return int(answer.status), bytes(answer.read())
     except urllib.error.HTTPError as err:
         return err.code, err.read()
@@ -245,6 +248,27 @@ def test_server_authentication_and_authorization(served: Served) -> None:
     assert f'kubelet_node_name{{node="{served.kubelet.name}"}} 1' in body.decode()
     assert "kubelet_running_pods 1" in body.decode()
     assert _get(port, "/containerLogs/default/nosuchpod/app", admin)[0] == 404
+
+
+def test_service_account_token_is_reviewed_and_authorized_by_the_api_server(
+        served: Served) -> None:
+    """Webhook authentication and authorization: a service account bound to upstream's
+    `system:metrics-server` rules reads /metrics/resource and nothing else."""
+    cp, port = served.cp, served.kubelet.port
+    cp.kubectl("create", "serviceaccount", "scraper")
+    cp.kubectl("create", "clusterrole", "node-metrics", "--verb=get",
+               "--resource=nodes/metrics")
+    cp.kubectl("create", "clusterrolebinding", "scraper-node-metrics",
+               "--clusterrole=node-metrics", "--serviceaccount=default:scraper")
+    token = cp.kubectl("create", "token", "scraper").stdout.strip()
+    code, body = _get(port, "/metrics/resource", None, token)
+    assert code == 200 and b"resource_scrape_error 0" in body
+    code, body = _get(port, "/stats/summary", None, token)
+    assert code == 403 and body.decode() == (
+        "Forbidden (user=system:serviceaccount:default:scraper, verb=get, resource=nodes, "
+        "subresource=stats)")
+    assert _get(port, "/pods", None, token)[0] == 403
+    assert _get(port, "/metrics/resource", None, token[:-4] + "AAAA")[0] == 401
 
 
 def test_kill_9_and_restart_keeps_node_ready_and_pod_running(served: Served,

@@ -181,3 +181,15 @@ CLUSTER_ROLE_BINDINGS: list[Object] = [
     _binding("system:kube-controller-manager", ("User", "system:kube-controller-manager")),
     _binding("system:nodelab:controllers", ("User", "system:kube-controller-manager")),
 ]
+
+# upstream's NamespaceRoles (kube-system): reading the ConfigMap an aggregated API server
+# trusts the front proxy by (bound by e.g. metrics-server's `metrics-server-auth-reader`)
+NAMESPACE_ROLES: list[tuple[str, Object]] = [
+    ("kube-system", {"metadata": {"name": "extension-apiserver-authentication-reader",
+                                  "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+                                  "annotations": {
+                                      "rbac.authorization.kubernetes.io/autoupdate": "true"}},
+                     "rules": [{"verbs": ["get", "list", "watch"], "apiGroups": [""],
+                                "resources": ["configmaps"],
+                                "resourceNames": ["extension-apiserver-authentication"]}]}),
+]

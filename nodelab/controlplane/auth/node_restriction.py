@@ -13,6 +13,8 @@ A kubelet authenticates as `system:node:<name>` (group `system:nodes`). Upstream
 - create tokens only for the service account of a pod bound to it, bound (`boundObjectRef`)
   to that very pod (uid checked when given);
 - create events, and CertificateSigningRequests (approving is someone else's);
+- create TokenReviews and SubjectAccessReviews: the kubelet's webhook authentication and
+  authorization of callers of its own server (:10250), as the `system:node` role allows;
 - nothing through `exec`, `attach`, `portforward` or `proxy`: those are authorized as `create`
   on the subresource (an upgrade is not a read), which no node is granted.
 
@@ -32,6 +34,8 @@ GRAPH_RESOURCES = {"core/secrets": "secret", "core/configmaps": "configmap",
                    "core/persistentvolumeclaims": "persistentvolumeclaim",
                    "core/serviceaccounts": "serviceaccount"}
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+REVIEWS = ("authentication.k8s.io/tokenreviews", "authorization.k8s.io/subjectaccessreviews",
+           "authorization.k8s.io/localsubjectaccessreviews")
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,8 @@ def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
             return "can only access node lease with the same name as the requesting node"
         return None
     if resource == "core/events" and verb in ("create", "update", "patch"):
+        return None
+    if resource in REVIEWS and verb == "create":
         return None
     if resource == "certificates.k8s.io/certificatesigningrequests":
         return None if verb == "create" and not subresource else (

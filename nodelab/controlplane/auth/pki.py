@@ -33,6 +33,7 @@ _VALIDITY = datetime.timedelta(days=3650)
 ADMIN_USER = "admin"
 ADMIN_GROUP = "system:masters"
 NODES_GROUP = "system:nodes"
+FRONT_PROXY_CLIENT = "front-proxy-client"
 
 
 @dataclass(frozen=True)
@@ -65,15 +66,35 @@ class PKI:
         """A client certificate for any other identity (tests, controllers)."""
         return _ensure_client(self, name, user, groups)
 
-    def serving_credentials(self, name: str, common_name: str, hosts: list[str]) -> Credentials:
+    def serving_credentials(self, name: str, common_name: str, hosts: list[str],
+                            api_server_names: bool = True) -> Credentials:
         """A serving certificate for `hosts` signed by the lab CA (e.g. a kubelet's :10250),
-        reissued when the hosts change."""
+        reissued when the hosts change; `api_server_names=False`: exactly `hosts` (a server
+        that is not the API server must not be able to pass for it)."""
         cert_path, key_path = self.directory / f"{name}.crt", self.directory / f"{name}.key"
-        if not _server_hosts_match(cert_path, hosts) or not key_path.exists():
+        sans = _sans(hosts, api_server_names)
+        if not _server_hosts_match(cert_path, sans) or not key_path.exists():
             ca = (_load_cert(self.ca_cert), _load_key(self.ca_key))
-            pair = _issue(ca, _name(common_name), ExtendedKeyUsageOID.SERVER_AUTH, _sans(hosts))
+            pair = _issue(ca, _name(common_name), ExtendedKeyUsageOID.SERVER_AUTH, sans)
             _write_pair(cert_path, key_path, pair)
         return Credentials(user=common_name, cert=cert_path, key=key_path)
+
+    @property
+    def front_proxy_ca(self) -> Path:
+        """The CA of the aggregation layer's client certificate (kubeadm's front-proxy-ca):
+        a CA of its own, so no client of the API server can pass for its front proxy."""
+        return self.directory / "front-proxy-ca.crt"
+
+    def front_proxy_client(self) -> Credentials:
+        """The certificate the API server proxies aggregated requests with
+        (`--proxy-client-cert-file`, CN `front-proxy-client`), issued by `front_proxy_ca`."""
+        cert_path = self.directory / "front-proxy-client.crt"
+        key_path = self.directory / "front-proxy-client.key"
+        if not (cert_path.exists() and key_path.exists()):
+            ca = _ensure_ca(self.directory, "front-proxy-ca", "front-proxy-ca")
+            pair = _issue(ca, _name(FRONT_PROXY_CLIENT), ExtendedKeyUsageOID.CLIENT_AUTH, [])
+            _write_pair(cert_path, key_path, pair)
+        return Credentials(user=FRONT_PROXY_CLIENT, cert=cert_path, key=key_path)
 
 
 def _now() -> datetime.datetime:
@@ -110,12 +131,13 @@ def _name(common_name: str, orgs: list[str] | None = None) -> x509.Name:
     return x509.Name(attrs)
 
 
-def _ensure_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    cert_path, key_path = directory / "ca.crt", directory / "ca.key"
+def _ensure_ca(directory: Path, stem: str = "ca", prefix: str = "nodelab-ca"
+               ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
     if cert_path.exists() and key_path.exists():
         return _load_cert(cert_path), _load_key(key_path)
     key = _new_key()
-    name = _name(f"nodelab-ca-{os.urandom(3).hex()}")
+    name = _name(f"{prefix}-{os.urandom(3).hex()}")
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -168,9 +190,11 @@ def _issue(
     return builder.sign(ca_key, hashes.SHA256()), key
 
 
-def _sans(hosts: list[str]) -> list[x509.GeneralName]:
+def _sans(hosts: list[str], api_server: bool = True) -> list[x509.GeneralName]:
+    """The SANs of a serving certificate: `hosts`, plus the API server's own names."""
+    own = ["localhost", "127.0.0.1", "kubernetes", "10.96.0.1"] if api_server else []
     names: list[x509.GeneralName] = []
-    for host in dict.fromkeys(["localhost", "127.0.0.1", "kubernetes", "10.96.0.1", *hosts]):
+    for host in dict.fromkeys([*own, *hosts]):
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
@@ -185,14 +209,14 @@ def _write_pair(
     cert_path.write_bytes(pair[0].public_bytes(serialization.Encoding.PEM))
 
 
-def _server_hosts_match(cert_path: Path, hosts: list[str]) -> bool:
+def _server_hosts_match(cert_path: Path, sans: list[x509.GeneralName]) -> bool:
     if not cert_path.exists():
         return False
     try:
         ext = _load_cert(cert_path).extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
         return False
-    return set(ext.value) == set(_sans(hosts))
+    return set(ext.value) == set(sans)
 
 
 def _ensure_client(pki: PKI, name: str, user: str, groups: list[str]) -> Credentials:
@@ -213,7 +237,7 @@ def ensure_pki(state_dir: Path, hosts: list[str]) -> PKI:
         raise NodelabError(f"cannot create PKI directory {directory}: {exc}") from exc
     ca = _ensure_ca(directory)
     server_cert, server_key = directory / "apiserver.crt", directory / "apiserver.key"
-    if not _server_hosts_match(server_cert, hosts) or not server_key.exists():
+    if not _server_hosts_match(server_cert, _sans(hosts)) or not server_key.exists():
         pair = _issue(ca, _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, _sans(hosts))
         _write_pair(server_cert, server_key, pair)
     sa_key = directory / "sa.key"

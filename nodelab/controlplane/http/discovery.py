@@ -1,14 +1,19 @@
 """Discovery documents (/api, /apis, /api/v1, /apis/<group>/<version>) and /version.
 
 kubectl learns every resource name, short name, verb and subresource from these, so they are
-computed from `resources.RESOURCES`. The legacy (unaggregated) format is served: client-go
-asks for aggregated discovery first and falls back to this when the answer is plain JSON.
+computed from `resources.RESOURCES`, plus the groups of service-backed APIServices
+(`Aggregated`, the aggregation layer: listed in `/apis` and `/apis/<group>`, their resources
+in aggregated discovery from what the backend's own discovery answered; `/apis/<group>/
+<version>` itself is proxied to the backend). Both the legacy format and aggregated
+discovery (`as=APIGroupDiscoveryList`, what client-go asks for first) are served.
 """
 
 from __future__ import annotations
 
 import hashlib
 import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from nodelab.controlplane.resources import GROUPS, RESOURCES, ResourceType
 from nodelab.kube.objects import Object
@@ -30,6 +35,31 @@ _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, list[str]]] = {
 }
 
 
+@dataclass(frozen=True)
+class Aggregated:
+    """A group/version an APIService with a Service serves (resources: the backend's
+    APIResourceList entries, None until its discovery answered)."""
+
+    group: str
+    version: str
+    group_priority: int
+    version_priority: int
+    resources: list[Object] | None = None
+
+
+def _versions(group: str, extra: Sequence[Aggregated]) -> list[Object]:
+    """The versions of an aggregated group, highest versionPriority first (upstream's order)."""
+    chosen = sorted((a for a in extra if a.group == group),
+                    key=lambda a: (-a.version_priority, a.version))
+    return [{"groupVersion": f"{group}/{a.version}", "version": a.version} for a in chosen]
+
+
+def _aggregated_groups(extra: Sequence[Aggregated]) -> list[str]:
+    served = {g for g, _ in GROUPS}
+    ordered = sorted(extra, key=lambda a: (-a.group_priority, a.group))
+    return [g for g in dict.fromkeys(a.group for a in ordered) if g not in served]
+
+
 def version() -> Object:
     major, minor = KUBERNETES_VERSION[1:].split(".")[:2]
     return {
@@ -46,20 +76,27 @@ def api_versions(server_address: str) -> Object:
         {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
 
 
-def api_groups() -> Object:
+def api_groups(extra: Sequence[Aggregated] = ()) -> Object:
     groups = []
     for group, version_ in GROUPS:
         gv = {"groupVersion": f"{group}/{version_}", "version": version_}
         groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
+    for group in _aggregated_groups(extra):
+        versions = _versions(group, extra)
+        groups.append({"name": group, "versions": versions, "preferredVersion": versions[0]})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def api_group(group: str) -> Object | None:
+def api_group(group: str, extra: Sequence[Aggregated] = ()) -> Object | None:
     for name, version_ in GROUPS:
         if name == group:
             gv = {"groupVersion": f"{group}/{version_}", "version": version_}
             return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv],
                     "preferredVersion": gv}
+    if group in _aggregated_groups(extra):
+        versions = _versions(group, extra)
+        return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": versions,
+                "preferredVersion": versions[0]}
     return None
 
 
@@ -131,8 +168,40 @@ def _aggregated_resource(rt: ResourceType) -> Object:
     return entry
 
 
-def aggregated(legacy: bool) -> Object:
-    """The APIGroupDiscoveryList of /api (legacy=True: the core group) or of /apis."""
+def _from_resource_list(group: str, version_: str, entries: list[Object]) -> list[Object]:
+    """A backend's APIResourceList entries as aggregated-discovery resources."""
+    found: dict[str, Object] = {}
+    for entry in entries:
+        name = str(entry.get("name", ""))
+        if "/" in name:
+            continue
+        item: Object = {
+            "resource": name,
+            "responseKind": {"group": entry.get("group", group),
+                             "version": entry.get("version", version_),
+                             "kind": entry.get("kind", "")},
+            "scope": "Namespaced" if entry.get("namespaced") else "Cluster",
+            "singularResource": entry.get("singularName") or name.rstrip("s"),
+            "verbs": list(entry.get("verbs") or []),
+        }
+        for key in ("shortNames", "categories"):
+            if entry.get(key):
+                item[key] = list(entry[key])
+        found[name] = item
+    for entry in entries:
+        parent, _, sub = str(entry.get("name", "")).partition("/")
+        if sub and parent in found:
+            found[parent].setdefault("subresources", []).append({
+                "subresource": sub, "verbs": list(entry.get("verbs") or []),
+                "responseKind": {"group": entry.get("group", group),
+                                 "version": entry.get("version", version_),
+                                 "kind": entry.get("kind", "")}})
+    return list(found.values())
+
+
+def aggregated(legacy: bool, extra: Sequence[Aggregated] = ()) -> Object:
+    """The APIGroupDiscoveryList of /api (legacy=True: the core group) or of /apis; an
+    aggregated group/version whose backend has not answered yet is left out."""
     groups = [("", "v1")] if legacy else list(GROUPS)
     items = []
     for group, version_ in groups:
@@ -140,5 +209,14 @@ def aggregated(legacy: bool) -> Object:
         items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": [
             {"version": version_, "freshness": "Current",
              "resources": [_aggregated_resource(rt) for rt in selected]}]})
+    for group in [] if legacy else _aggregated_groups(extra):
+        versions = [{"version": a.version, "freshness": "Current",
+                     "resources": _from_resource_list(group, a.version, a.resources)}
+                    for a in sorted((a for a in extra if a.group == group),
+                                    key=lambda a: (-a.version_priority, a.version))
+                    if a.resources is not None]
+        if versions:
+            items.append({"metadata": {"name": group, "creationTimestamp": None},
+                          "versions": versions})
     return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
             "metadata": {}, "items": items}

@@ -16,9 +16,11 @@ from collections.abc import Callable
 import yaml
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.auth import rbac
 from nodelab.controlplane.auth.access import Identity, authorize, authorize_path, impersonate
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.http import (
+    aggregation,
     discovery,
     openapi,
     openapi_proto,
@@ -28,6 +30,7 @@ from nodelab.controlplane.http import (
     tables,
     watch,
 )
+from nodelab.controlplane.http.availability import AvailabilityChecker
 from nodelab.controlplane.http.messages import Request, Response
 from nodelab.controlplane.registry import deletion, managedfields, rest, reviews, subresources
 from nodelab.controlplane.resources import ResourceType
@@ -47,6 +50,8 @@ class Api:
         self.registry = registry
         self.issuer = issuer
         self.address = address
+        self.admin_token = ""  # the static admin token, for TokenReview (set by the server)
+        self.aggregator = AvailabilityChecker(registry)  # its client is set by the server
         self.stopping = threading.Event()
         self.on_namespace_created: Callable[[str], None] = lambda name: None
 
@@ -70,6 +75,9 @@ class Api:
         if request.identity is not None:
             request.identity = impersonate(request.identity, request.headers,
                                            self.registry.store)
+            apiservice = aggregation.apiservice_for(self.registry.store, path)
+            if apiservice is not None:
+                return self._aggregated(apiservice, path, request, request.identity)
             if routing.parse(path) is None and path not in PUBLIC:
                 authorize_path(request.identity, _path_verb(request.method), path,
                                self.registry.store)
@@ -83,17 +91,56 @@ class Api:
         assert request.identity is not None
         return self._resource(route, request, request.identity)
 
+    def _aggregated_versions(self) -> list[discovery.Aggregated]:
+        found = []
+        for obj in self.registry.store.select(aggregation.APISERVICES)[0]:
+            spec = obj.get("spec") or {}
+            if not spec.get("service"):
+                continue
+            group, version_ = str(spec.get("group", "")), str(spec.get("version", ""))
+            found.append(discovery.Aggregated(
+                group, version_, int(spec.get("groupPriorityMinimum") or 0),
+                int(spec.get("versionPriority") or 0),
+                self.aggregator.discovery.get((group, version_))))
+        return found
+
+    def _aggregated(self, apiservice: Object, path: str, request: Request,
+                    identity: Identity) -> Response:
+        """Authorize here, then proxy to the APIService's Service (`aggregation.py`)."""
+        store = self.registry.store
+        spec = apiservice.get("spec") or {}
+        group = str(spec.get("group", ""))
+        attributes = aggregation.request_attributes(path)
+        if attributes is None:
+            authorize_path(identity, _path_verb(request.method), path, store)
+        else:
+            verb = _verb(request.method, attributes.name, request.query,
+                         attributes.watch_prefix)
+            if not rbac.allows(store, rbac.Attributes(
+                    identity.user, identity.groups, verb, attributes.namespace, group,
+                    attributes.resource, attributes.subresource, attributes.name)):
+                raise errors.forbidden(identity.user, verb, attributes.resource + (
+                    f"/{attributes.subresource}" if attributes.subresource else ""), group,
+                    attributes.namespace, "")
+        if not aggregation.is_available(apiservice):
+            raise aggregation.unavailable("service unavailable")
+        target = aggregation.backend(store, apiservice)
+        return aggregation.forward(target, self.aggregator.client, request.method,
+                                   request.target, request.body,
+                                   aggregation.proxy_headers(identity, request.headers))
+
     def _non_resource(self, path: str, request: Request) -> Response | None:
         if path == "/version":
             return Response(200, discovery.version())
         if path in ("/api", "/apis") and discovery.wants_aggregated(
                 request.headers.get("accept", "")):
-            return Response(200, discovery.aggregated(path == "/api"),
+            return Response(200, discovery.aggregated(path == "/api",
+                                                      self._aggregated_versions()),
                             content_type=discovery.AGGREGATED_V2)
         if path == "/api":
             return Response(200, discovery.api_versions(self.address))
         if path == "/apis":
-            return Response(200, discovery.api_groups())
+            return Response(200, discovery.api_groups(self._aggregated_versions()))
         if path == "/openapi/v2" and any(t in request.headers.get("accept", "")
                                          for t in openapi_proto.ACCEPTED):
             return Response(200, raw=openapi.swagger_protobuf(),
@@ -107,7 +154,7 @@ class Api:
         if len(parts) == 2 and parts[0] == "api":
             found = discovery.resource_list("", parts[1])
         elif len(parts) == 2 and parts[0] == "apis":
-            found = discovery.api_group(parts[1])
+            found = discovery.api_group(parts[1], self._aggregated_versions())
         elif len(parts) == 3 and parts[0] == "apis":
             found = discovery.resource_list(parts[1], parts[2])
         else:
@@ -182,6 +229,9 @@ class Api:
         if rt.plural == "selfsubjectaccessreviews":
             return Response(201, reviews.self_subject_access_review(identity, body or {},
                                                                     registry.store))
+        if rt.plural == "tokenreviews":
+            return Response(201, reviews.token_review(body or {}, self.admin_token, self.issuer,
+                                                      registry.store))
         if rt.plural == "subjectaccessreviews":
             return Response(201, reviews.subject_access_review(body or {}, registry.store))
         if rt.plural == "selfsubjectrulesreviews":

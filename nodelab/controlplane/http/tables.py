@@ -285,6 +285,20 @@ def _csr_row(csr: Object) -> list[Any]:
             duration, ",".join(conditions) or "Pending"]
 
 
+def _apiservice_row(obj: Object) -> list[Any]:
+    """kube-aggregator's columns: the Service (or Local) and the Available condition."""
+    service = (obj.get("spec") or {}).get("service")
+    where = f"{service.get('namespace', '')}/{service.get('name', '')}" if service else "Local"
+    available = next((c for c in (obj.get("status") or {}).get("conditions") or []
+                      if c.get("type") == "Available"), None)
+    shown = "Unknown"
+    if available is not None:
+        shown = str(available.get("status", ""))
+        if shown != "True":
+            shown += f" ({available.get('reason', '')})"
+    return [_name(obj), where, shown, _age(obj)]
+
+
 def human_duration_seconds(seconds: int) -> str:
     then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
     return human_duration(format_time(then))
@@ -350,6 +364,9 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "certificates.k8s.io/certificatesigningrequests": (
         [("Name", S, 0), ("Age", S, 0), ("SignerName", S, 0), ("Requestor", S, 0),
          ("RequestedDuration", S, 0), ("Condition", S, 0)], _csr_row),
+    "apiregistration.k8s.io/apiservices": ([("Name", S, 0), ("Service", S, 0),
+                                            ("Available", S, 0), ("Age", S, 0)],
+                                           _apiservice_row),
     "core/events": ([("Last Seen", S, 0), ("Type", S, 0), ("Reason", S, 0), ("Object", S, 0),
                      ("Message", S, 0)], _event_row),
 }

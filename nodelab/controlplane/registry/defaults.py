@@ -338,6 +338,12 @@ def endpointslice(obj: Object) -> None:
             port.setdefault("protocol", "TCP")
 
 
+def apiservice(obj: Object) -> None:
+    service = (obj.get("spec") or {}).get("service")
+    if isinstance(service, dict):
+        service.setdefault("port", 443)
+
+
 DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "core/pods": pod,
     "core/services": service,
@@ -353,6 +359,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "core/secrets": secret,
     "core/endpoints": endpoints,
     "discovery.k8s.io/endpointslices": endpointslice,
+    "apiregistration.k8s.io/apiservices": apiservice,
 }
 
 

@@ -6,14 +6,23 @@ user and groups the server authenticated; `kubectl auth can-i VERB RESOURCE` cre
 the same `auth.authorize` every request goes through (Node, then RBAC), so a node identity
 learns exactly what NodeRestriction lets it do and a service account what its bindings give.
 `SubjectAccessReview` asks the same for another user; `SelfSubjectRulesReview`
-(`kubectl auth can-i --list`) lists the RBAC rules that apply to the caller.
+(`kubectl auth can-i --list`) lists the RBAC rules that apply to the caller. `TokenReview`
+(`authentication.k8s.io/v1`) says who a bearer token is: what a kubelet (webhook
+authentication) and an aggregated API server ask about tokens presented to them.
 """
 
 from __future__ import annotations
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth import rbac
-from nodelab.controlplane.auth.access import Identity, authorize, authorize_path
+from nodelab.controlplane.auth.access import (
+    Identity,
+    authorize,
+    authorize_path,
+    from_token,
+    still_bound,
+)
+from nodelab.controlplane.auth.tokens import AUDIENCE, TokenIssuer
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.objects import Object
@@ -94,3 +103,33 @@ def self_subject_rules_review(identity: Identity, body: Object, store: Store) ->
             "metadata": {"creationTimestamp": now()}, "spec": spec,
             "status": {"resourceRules": resource_rules, "nonResourceRules": url_rules,
                        "incomplete": identity.node_name is not None}}
+
+
+def token_review(body: Object, admin_token: str, issuer: TokenIssuer, store: Store) -> Object:
+    """Who `spec.token` is, for the audiences in `spec.audiences` (none: the API server's
+    own); `status.audiences` are the asked ones the token is for, as upstream."""
+    spec = body.get("spec") or {}
+    token = str(spec.get("token") or "")
+    wanted = [str(a) for a in spec.get("audiences") or []] or [AUDIENCE]
+    status: Object = {"authenticated": False, "user": {}}
+    claims = issuer.verify(token) if token else None
+    matched = [a for a in wanted if claims is not None and a in claims.audiences]
+    if claims is not None and matched and still_bound(claims, store):
+        user: Object = {"username": claims.subject, "groups": [
+            "system:serviceaccounts", f"system:serviceaccounts:{claims.namespace}",
+            "system:authenticated"]}
+        if claims.service_account_uid:
+            user["uid"] = claims.service_account_uid
+        if claims.pod_name:
+            user["extra"] = {"authentication.kubernetes.io/pod-name": [claims.pod_name],
+                             "authentication.kubernetes.io/pod-uid": [claims.pod_uid]}
+        status.update(authenticated=True, user=user, audiences=matched)
+    elif claims is None and token and wanted == [AUDIENCE]:
+        admin = from_token("Bearer " + token, admin_token, issuer, None)
+        if admin is not None:
+            status.update(authenticated=True, audiences=wanted, user={
+                "username": admin.user, "groups": list(admin.groups)})
+    if not status["authenticated"]:
+        status["error"] = "[invalid bearer token, token lookup failed]"
+    return {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from nodelab.controlplane.errors import Cause
+from nodelab.controlplane.validation.apiservices import validate_apiservice
 from nodelab.controlplane.validation.certificates import validate_csr, validate_csr_update
 from nodelab.controlplane.validation.cronjobs import validate_cronjob
 from nodelab.controlplane.validation.daemonsets import (
@@ -64,9 +65,11 @@ def _metadata(errors: FieldErrors, storage_key: str, obj: Object) -> None:
     elif storage_key in ("core/nodes",) or storage_key not in _LABEL_NAMES:
         if name in (".", "..") or "/" in str(name) or "%" in str(name):
             errors.invalid("metadata.name", name, "may not contain '/' or '%'")
-        elif storage_key not in ("core/events", "coordination.k8s.io/leases") and (
+        elif storage_key not in ("core/events", "coordination.k8s.io/leases",
+                                 "apiregistration.k8s.io/apiservices") and (
                 not storage_key.startswith("rbac.authorization.k8s.io/")):
-            # RBAC names are path segments only (`system:basic-user`), as upstream
+            # RBAC and APIService names are path segments only (`system:basic-user`, `v1.`),
+            # as upstream
             errors.dns1123_subdomain("metadata.name", name)
     errors.labels("metadata.labels", meta.get("labels"))
     annotations = meta.get("annotations")
@@ -143,6 +146,8 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
             validate_immutable_data(errors, obj, old)
     elif storage_key == "coordination.k8s.io/leases":
         validate_lease(errors, obj)
+    elif storage_key == "apiregistration.k8s.io/apiservices":
+        validate_apiservice(errors, obj)
     elif storage_key == CSR_KEY:
         if old is None:
             validate_csr(errors, obj)

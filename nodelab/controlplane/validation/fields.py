@@ -42,6 +42,8 @@ DNS1035_LABEL_MSG = ("a DNS-1035 label must consist of lower case alphanumeric c
 
 
 def quote(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as Go prints them
     if isinstance(value, str):
         return json.dumps(value)
     return json.dumps(value) if isinstance(value, (dict, list)) else str(value)

@@ -13,14 +13,15 @@ Routes (as upstream's `pkg/kubelet/server`):
     *   /attach/{ns}/{pod}/{container}             upgraded, proxied to CRI Attach's URL
     *   /portForward/{ns}/{pod}                    upgraded, proxied to CRI PortForward's URL
 
-Authentication is by TLS client certificate against `clientCAFile`; a request without one
-gets 401 Unauthorized, unless `authentication.anonymous.enabled` (upstream's setting, off by
-default here as in upstream's config file) makes it `system:anonymous` in
-`system:unauthenticated`, which is then subject to authorization like anyone.
-Authorization lets in the users in `authorizedUsers` (the API server's
-`kube-apiserver-kubelet-client`) and the groups in `authorizedGroups` (`system:masters`);
-everyone else gets 403 Forbidden. Upstream asks the
-API server with a SubjectAccessReview instead; see docs/kubelet.md.
+Authentication is by TLS client certificate against `clientCAFile`, else by a bearer token
+the API server vouches for (a TokenReview, `authentication.webhook.enabled`); a request with
+neither gets 401 Unauthorized, unless `authentication.anonymous.enabled` (off by default, as
+in upstream's config file) makes it `system:anonymous` in `system:unauthenticated`, which is
+then subject to authorization like anyone. Authorization lets in the users in
+`authorizedUsers` (the API server's `kube-apiserver-kubelet-client`) and the groups in
+`authorizedGroups` (`system:masters`) at once, and asks the API server about everyone else
+with a SubjectAccessReview on `nodes/<stats|metrics|log|proxy>` (`delegated_auth.py`,
+`authorization.mode: Webhook`): 403 Forbidden when it says no.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from nodelab.kubelet import container_logs as logs
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.lookup import NotFound, find_container, find_sandbox
 from nodelab.kubelet.server import serving_cert, streaming
+from nodelab.kubelet.server.delegated_auth import Caller, DelegatedAuth, request_attributes
 from nodelab.kubelet.server.host import KubeletHost
 from nodelab.kubelet.server.serving_cert import self_signed
 from nodelab.kubelet.server.spdy_portforward import Session
@@ -84,6 +86,7 @@ class KubeletServer(ThreadingHTTPServer):
             raise NodelabError(f"kubelet server cannot listen on {address[0]}:{address[1]}: "
                                f"{exc} (is another kubelet running on this node?)") from exc
         self.started = datetime.datetime.now(datetime.timezone.utc)
+        self.delegated = DelegatedAuth(kubelet.clients.api, kubelet.name)
 
     def get_request(self) -> tuple[Any, Any]:
         sock, address = self.socket.accept()
@@ -133,19 +136,33 @@ class Handler(BaseHTTPRequestHandler):
                     groups.append(value)
         return user, groups
 
+    def _bearer(self) -> str:
+        header = self.headers.get("Authorization", "")
+        return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
     def _authorized(self) -> bool:
+        config = self.server.kubelet.config
         identity = self._identity()
-        if identity is None and self.server.kubelet.config.anonymous_auth:
+        token = self._bearer()
+        if identity is None and token and config.webhook_authentication:
+            caller = self.server.delegated.authenticate(token)
+            if caller is not None:
+                identity = (caller.user, list(caller.groups))
+        if identity is None and config.anonymous_auth:
             identity = ("system:anonymous", ["system:unauthenticated"])
         if identity is None:
             self._send(401, "Unauthorized")
             return False
         user, groups = identity
-        config = self.server.kubelet.config
         if user in config.authorized_users or set(groups) & set(config.authorized_groups):
             return True
-        verb = self.command.lower()
-        self._send(403, f'Forbidden (user={user}, verb={verb}, path={self.path})')
+        if config.authorization_mode == "AlwaysAllow":
+            return True
+        attributes = request_attributes(self.command, urlsplit(self.path).path)
+        if self.server.delegated.authorize(Caller(user, tuple(groups)), attributes):
+            return True
+        self._send(403, f"Forbidden (user={user}, verb={attributes.verb}, resource=nodes, "
+                        f"subresource={attributes.subresource})")
         return False
 
     def do_GET(self) -> None:
