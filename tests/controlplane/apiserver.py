@@ -15,8 +15,11 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,3 +125,16 @@ class RunningApiServer:
         creds = self.pki.node_credentials(node)
         return write_kubeconfig(self.state_dir / f"{node}.kubeconfig", self.url,
                                 self.pki.ca_cert, creds.cert, creds.key, creds.user)
+
+
+@contextmanager
+def running_apiserver(*extra_args: str) -> Iterator[RunningApiServer]:
+    """An API server process on a fresh state directory, stopped (by PID) and removed after,
+    also when it fails to become ready."""
+    with tempfile.TemporaryDirectory(prefix="nlcp-") as state:
+        server = RunningApiServer(Path(state), extra_args=extra_args)
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()

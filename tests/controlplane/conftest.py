@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
 
-from tests.controlplane.apiserver import RunningApiServer
+from tests.controlplane.apiserver import RunningApiServer, running_apiserver
 
 
 @pytest.fixture(scope="module")
 def apiserver() -> Iterator[RunningApiServer]:
-    with tempfile.TemporaryDirectory(prefix="nlcp-") as state:
-        server = RunningApiServer(Path(state))
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with running_apiserver() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

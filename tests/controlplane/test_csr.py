@@ -22,7 +22,7 @@ from nodelab.controlplane.auth.pki import ensure_pki
 from nodelab.controlplane.controllers.csrsigning import load_ca
 from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA, signed_status
 from nodelab.controlplane.validation import validate
-from tests.controlplane.apiserver import RunningApiServer
+from tests.controlplane.apiserver import RunningApiServer, running_apiserver
 
 KEY = "certificates.k8s.io/certificatesigningrequests"
 CLIENT = "kubernetes.io/kube-apiserver-client-kubelet"
@@ -166,13 +166,8 @@ def test_refuses_what_upstream_refuses(ca: ClusterCA, cn: str, orgs: list[str], 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningApiServer]:
-    with tempfile.TemporaryDirectory(prefix="nlcp-") as state:
-        running = RunningApiServer(Path(state), extra_args=("--controllers",))
-        running.start()
-        try:
-            yield running
-        finally:
-            running.stop()
+    with running_apiserver("--controllers") as running:
+        yield running
 
 
 def test_kubectl_get_approve_and_signer(server: RunningApiServer) -> None:

@@ -7,15 +7,13 @@ for the module; no kubelets, so pods stay Pending. Each test names the kubectl m
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.controlplane.apiserver import RunningApiServer
+from tests.controlplane.apiserver import RunningApiServer, running_apiserver
 
 NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "learner-node"}}
 
@@ -36,13 +34,8 @@ spec:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[RunningApiServer]:
-    with tempfile.TemporaryDirectory(prefix="nlcp-") as state:
-        server = RunningApiServer(Path(state), extra_args=("--controllers",))
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with running_apiserver("--controllers") as server:
+        yield server
 
 
 def _wait_for(what: str, check: Any, timeout: float = 30) -> Any:

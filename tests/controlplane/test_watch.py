@@ -4,15 +4,13 @@ initial events, many watchers, and kubectl get -w."""
 from __future__ import annotations
 
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.controlplane.apiserver import KUBECTL, RunningApiServer
+from tests.controlplane.apiserver import KUBECTL, RunningApiServer, running_apiserver
 from tests.controlplane.watchclient import request, watch_events
 
 CMS = "/api/v1/namespaces/default/configmaps"
@@ -21,13 +19,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def apiserver() -> Iterator[RunningApiServer]:
-    with tempfile.TemporaryDirectory(prefix="nlcp-") as state:
-        server = RunningApiServer(Path(state), extra_args=("--watch-history", "60"))
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    with running_apiserver("--watch-history", "60") as server:
+        yield server
 
 
 def _cm(name: str, **labels: str) -> dict[str, object]:

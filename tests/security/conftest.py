@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nodelab.lab.cri_harness.registry import LocalRegistry, local_registry
+from tests.controlplane.apiserver import RunningApiServer, running_apiserver
 
 from .victim import FIGURE, make_victim
 
@@ -32,3 +33,10 @@ def hostile_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local
         pytest.skip("docker-registry is not installed (apt install docker-registry)")
     with local_registry(tmp_path_factory.mktemp("registry")) as reg:
         yield reg
+
+
+@pytest.fixture(scope="module")
+def apiserver() -> Iterator[RunningApiServer]:
+    """An API server of its own for each module that asks (fresh state)."""
+    with running_apiserver() as server:
+        yield server

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,16 +20,6 @@ from ..controlplane.watchclient import admin_context, request
 from .victim import FIGURE
 
 PATH = "/api/v1/namespaces/default/configmaps"
-
-
-@pytest.fixture(scope="module")
-def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApiServer]:
-    server = RunningApiServer(tmp_path_factory.mktemp("cp"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def exchange(server: RunningApiServer, head: str, body: bytes = b"",

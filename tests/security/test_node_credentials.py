@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,16 +21,6 @@ from ..controlplane.watchclient import request
 from .victim import FIGURE
 
 A, B = "nl-a", "nl-b"
-
-
-@pytest.fixture(scope="module")
-def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApiServer]:
-    server = RunningApiServer(tmp_path_factory.mktemp("cp"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def node_request(server: RunningApiServer, node: str, method: str, path: str,

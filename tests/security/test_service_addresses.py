@@ -9,7 +9,6 @@ the other Services are still rendered, with no injected text anywhere in the pay
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -53,16 +52,6 @@ FIELDS = {"clusterIP": "spec.clusterIPs[0]", "clusterIPs": "spec.clusterIPs[1]",
           "externalIPs": "spec.externalIPs[0]", "loadBalancerIP": "spec.loadBalancerIP",
           "loadBalancerSourceRanges": "spec.loadBalancerSourceRanges[0]"}
 CASES = [(field, value) for field in FIELDS for value in INJECTIONS]
-
-
-@pytest.fixture(scope="module")
-def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApiServer]:
-    server = RunningApiServer(tmp_path_factory.mktemp("cp"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize(("field", "value"), CASES)

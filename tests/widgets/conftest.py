@@ -9,6 +9,7 @@ lab's prefix, so the lab's `down` would sweep them too; the fixture deletes them
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -77,3 +78,13 @@ def pod_in_node() -> Iterator[PodMaker]:
             run(["ip", "netns", "del", pod.netns], check=False)
             run(["ip", "-n", pod.node_netns, "link", "del", pod.host_veth], check=False)
             run(["ip", "-n", pod.node_netns, "link", "del", pod.bridge], check=False)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 15.0) -> bool:
+    """Whether `predicate` came true within `timeout` seconds (the views poll their sources)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

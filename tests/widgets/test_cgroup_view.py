@@ -7,8 +7,7 @@ import os
 import secrets
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from nodelab.host.cgroup_stats import read_cgroup_stats, v1_mount
 from nodelab.host.cgroups import CGROUP_ROOT, cgroup_version, remove_group_tree
 from nodelab.widgets.cgroup_view import CgroupView
-from tests.widgets.conftest import privileged
+from tests.widgets.conftest import privileged, wait_for
 
 pytestmark = [*privileged, pytest.mark.slow]
 
@@ -61,15 +60,6 @@ def group() -> Iterator[str]:
     finally:
         for d in dirs:
             remove_group_tree(d)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_stats_and_live_view_of_a_throttled_and_oom_killed_group(group: str) -> None:

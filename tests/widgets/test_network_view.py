@@ -4,26 +4,15 @@ goes down."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from nodelab.host.netlink_snapshot import ROOT, LinkRef
 from nodelab.lab.lab import Lab
 from nodelab.widgets.network_graph import HIGHLIGHT
 from nodelab.widgets.network_view import NetworkView
-from tests.widgets.conftest import PodMaker, privileged
+from tests.widgets.conftest import PodMaker, privileged, wait_for
 
 pytestmark = [*privileged, pytest.mark.slow]
-
-
-def wait_for(predicate: object, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_node_network_is_read_from_the_kernel(lab: Lab) -> None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,9 @@ import pytest
 from nodelab.host.commands import run
 from nodelab.widgets.namespace_source import namespace_inodes, read_sandbox
 from nodelab.widgets.sandbox_view import SandboxView
-from tests.widgets.conftest import privileged
+from tests.widgets.conftest import privileged, wait_for
 
 pytestmark = [*privileged, pytest.mark.slow]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def children(pid: int) -> list[int]:

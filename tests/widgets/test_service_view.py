@@ -7,8 +7,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -28,7 +27,7 @@ from nodelab.widgets.nat_rules import parse_iptables_save, service_paths
 from nodelab.widgets.network_graph import HIGHLIGHT
 from nodelab.widgets.nft_rules import nft_service_paths
 from nodelab.widgets.service_view import ServiceView
-from tests.widgets.conftest import needs_root
+from tests.widgets.conftest import needs_root, wait_for
 
 ENDPOINTS = ("10.244.1.11", "10.244.1.12", "10.244.1.13")
 
@@ -50,15 +49,6 @@ def test_service_paths_follow_the_jumps() -> None:
         "demo/web:http", "10.96.0.10:80", "KUBE-SVC-AAA", 4)
     assert [(e.chain, e.destination, e.probability, e.packets) for e in path.endpoints] == [
         ("KUBE-SEP-ONE", "10.244.1.11:8080", 0.5, 3), ("KUBE-SEP-TWO", "10.244.1.12:8080", 0.5, 1)]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
