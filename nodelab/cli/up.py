@@ -1,5 +1,6 @@
 """`nodelab up [--name L] [--nodes N] [--proxy-mode M] [--max-restart-backoff D]
-[--runtime nodelab|containerd]`: bring a lab up (or check it, if it is up already).
+[--runtime nodelab|containerd] [--node-monitor-grace-period D]`: bring a lab up (or check
+it, if it is up already).
 
 A flag left out means "whatever the lab has" for a lab that is up already (only a different
 explicit value is an error), and the default for a new one (up_settings.py)."""
@@ -13,7 +14,7 @@ import time
 from nodelab.cli.progress import stderr_progress
 from nodelab.errors import NodelabError
 from nodelab.kubelet.config import parse_duration
-from nodelab.lab.lab import Lab, check_restart_backoff
+from nodelab.lab.lab import Lab, check_node_monitor_grace_period, check_restart_backoff
 from nodelab.lab.names import DEFAULT_LAB
 
 
@@ -33,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--runtime", choices=("nodelab", "containerd"), default=None,
                         help="every node's CRI runtime: nodelab's own, or Debian's containerd "
                              "(default: the lab's, or nodelab for a new lab)")
+    parser.add_argument("--node-monitor-grace-period", type=grace_period, default=None,
+                        metavar="DURATION",
+                        help="how long the node lifecycle controller waits for a node's "
+                             "heartbeat before marking it Unknown, 20s to 10m, e.g. 20s for "
+                             "demos (kube-controller-manager's flag; default: the lab's, or "
+                             "upstream's 50s for a new lab)")
     parser.set_defaults(func=run)
 
 
@@ -42,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"bringing lab {args.name} up{nodes}", file=sys.stderr)
     lab = Lab.up(args.name, args.nodes, proxy_mode=args.proxy_mode,
                  max_restart_backoff=args.max_restart_backoff, runtime=args.runtime,
+                 node_monitor_grace_period=args.node_monitor_grace_period,
                  progress=stderr_progress)
     print(f"lab {lab.name} is up in {time.monotonic() - started:.1f}s", file=sys.stderr)
     print(lab.status().render())
@@ -53,6 +61,16 @@ def restart_backoff(text: str) -> float:
     try:
         seconds = parse_duration(text)
         check_restart_backoff(seconds)
+    except NodelabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return seconds
+
+
+def grace_period(text: str) -> float:
+    """Seconds in a Go duration (`20s`, `1m`) between 20s and 10m, or a clear error."""
+    try:
+        seconds = parse_duration(text)
+        check_node_monitor_grace_period(seconds)
     except NodelabError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return seconds

@@ -6,7 +6,9 @@ admin identity) under `<state>/controlplane/pki`, writes the admin kubeconfig th
 `<gateway>:6443`, ready when `/readyz` answers, verifying kubelets' serving certificates
 against the lab CA; then the scheduler and controllers
 (`python -m nodelab.controlplane.controllers`), a separate process as kube-scheduler and
-kube-controller-manager are upstream, with the CA's key for the CSR signer.
+kube-controller-manager are upstream, with the CA's key for the CSR signer and the lab's node
+monitor grace period (`controllers_spec`; `Lab.set_node_monitor_grace_period` restarts them
+with a new one, as a kubeadm user edits kube-controller-manager's static pod manifest).
 """
 
 from __future__ import annotations
@@ -16,11 +18,26 @@ import sys
 from nodelab.controlplane.auth.pki import PKI, ensure_pki, write_kubeconfig
 from nodelab.lab.context import LabContext
 from nodelab.lab.daemons import DaemonSpec, http_ready
+from nodelab.lab.paths import LabPaths
 from nodelab.lab.topology import APISERVER_PORT
 
 
 def lab_pki(ctx: LabContext) -> PKI:
     return ensure_pki(ctx.paths.root / "controlplane", [str(ctx.topology.gateway), "127.0.0.1"])
+
+
+def controllers_spec(paths: LabPaths, pki: PKI, node_monitor_grace_period: float | None
+                     ) -> DaemonSpec:
+    """The scheduler and controllers daemon; a grace period of None is upstream's default."""
+    grace = () if node_monitor_grace_period is None else (
+        "--node-monitor-grace-period", f"{node_monitor_grace_period:g}")
+    return DaemonSpec(
+        name="controllers",
+        argv=(sys.executable, "-m", "nodelab.controlplane.controllers",
+              "--kubeconfig", str(paths.kubeconfig),
+              "--cluster-signing-cert-file", str(pki.ca_cert),
+              "--cluster-signing-key-file", str(pki.ca_key), *grace),
+    )
 
 
 class StartControlPlane:
@@ -40,10 +57,6 @@ class StartControlPlane:
             ready_timeout=60.0,
         )
         ctx.supervisor.start(spec, ctx.progress)
-        ctx.supervisor.start(DaemonSpec(
-            name="controllers",
-            argv=(sys.executable, "-m", "nodelab.controlplane.controllers",
-                  "--kubeconfig", str(ctx.paths.kubeconfig),
-                  "--cluster-signing-cert-file", str(pki.ca_cert),
-                  "--cluster-signing-key-file", str(pki.ca_key)),
-        ), ctx.progress)
+        ctx.supervisor.start(controllers_spec(ctx.paths, pki,
+                                              ctx.description.node_monitor_grace_period),
+                             ctx.progress)

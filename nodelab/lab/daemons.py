@@ -113,6 +113,13 @@ class DaemonStatus:
                 "last_exit": None if self.last_exit is None else self.last_exit.to_json()}
 
 
+def unit_of(spec: DaemonSpec) -> Unit:
+    """The supervisor's unit for `spec` (wanted running, no request yet)."""
+    return Unit(spec.name, spec.argv, spec.netns, dict(spec.env), spec.stop_grace,
+                ready=None if spec.ready is None else spec.ready.to_json(),
+                ready_timeout=spec.ready_timeout)
+
+
 class DaemonFailed(NodelabError):
     pass
 
@@ -147,11 +154,17 @@ class Supervisor:
         ensure_supervisor(self.lab, self.paths, self.ledger)
         self.ledger.record(Entry("daemon", spec.name, spec.netns or "",
                                  str(self.paths.pidfile(spec.name))))
-        unit = Unit(spec.name, spec.argv, spec.netns, dict(spec.env), spec.stop_grace,
-                    ready=None if spec.ready is None else spec.ready.to_json(),
-                    ready_timeout=spec.ready_timeout)
+        unit = unit_of(spec)
         started = self._carry_out(spec.name, "start", unit)
         self._wait_ready(unit, started, progress)
+
+    def restart_with(self, spec: DaemonSpec) -> DaemonStatus:
+        """Replace the daemon's unit by `spec` and have the supervisor restart it with that
+        command (what editing a static pod's manifest does); wait until it is ready."""
+        unit = unit_of(spec)
+        started = self._carry_out(spec.name, "restart", unit)
+        self._wait_ready(unit, started)
+        return self.status(spec.name)
 
     def _wait_ready(self, unit: Unit, started: UnitState,
                     progress: Callable[[str], None] | None = None) -> None:

@@ -1,6 +1,7 @@
 """`lab.json`: what a lab is (its name, subnet, node count, kube-proxy mode, the kubelets'
-CrashLoopBackOff cap and, for a joined lab, the API server it joined), fixed at its first
-`up` (or `join`).
+CrashLoopBackOff cap, the controllers' node monitor grace period and, for a joined lab, the API
+server it joined), fixed at its first `up` (or `join`); only the grace period changes later
+(`Lab.set_node_monitor_grace_period`, as an edit of kube-controller-manager's manifest).
 
 Later `up`s read it back, so the lab keeps its addresses for its whole life even if the host's
 routes change meanwhile.
@@ -27,6 +28,8 @@ class LabDescription:
     runtime: str = "nodelab"  # every node's CRI runtime: nodelab | containerd
     # the API server a joined lab's nodes joined (`nodelab join`); "" for an embedded lab
     joined: str = ""
+    # the controllers' --node-monitor-grace-period, seconds (None: upstream's 50 s)
+    node_monitor_grace_period: float | None = None
 
     @property
     def topology(self) -> Topology:
@@ -37,7 +40,8 @@ class LabDescription:
         tmp = path.with_suffix(".tmp")
         data = {"name": self.name, "subnet": str(self.subnet), "nodes": self.nodes,
                 "proxy_mode": self.proxy_mode, "max_restart_backoff": self.max_restart_backoff,
-                "runtime": self.runtime, "joined": self.joined}
+                "runtime": self.runtime, "joined": self.joined,
+                "node_monitor_grace_period": self.node_monitor_grace_period}
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.replace(path)
 
@@ -46,9 +50,10 @@ class LabDescription:
         try:
             data = json.loads(path.read_text())
             cap = data.get("max_restart_backoff")  # absent in lab.json files from before the knob
+            grace = data.get("node_monitor_grace_period")  # likewise
             return cls(str(data["name"]), ipaddress.IPv4Network(data["subnet"]), int(data["nodes"]),
                        str(data.get("proxy_mode", "iptables")),
                        None if cap is None else float(cap), str(data.get("runtime", "nodelab")),
-                       str(data.get("joined") or ""))
+                       str(data.get("joined") or ""), None if grace is None else float(grace))
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None

@@ -13,6 +13,7 @@ import re
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -23,7 +24,7 @@ from nodelab.host.private_files import private_dir
 from nodelab.lab.addons.cluster_dns import DeployClusterDNS
 from nodelab.lab.cleanup import take_down
 from nodelab.lab.context import LabContext, Progress
-from nodelab.lab.controlplane_step import StartControlPlane
+from nodelab.lab.controlplane_step import StartControlPlane, controllers_spec, lab_pki
 from nodelab.lab.daemons import DaemonStatus, Supervisor
 from nodelab.lab.description import LabDescription
 from nodelab.lab.join.kubeconfigs import ClusterAccess
@@ -60,6 +61,9 @@ from nodelab.lab.wait_ready import WaitNodesReady
 PROXY_MODES = ("iptables", "nftables")
 RUNTIMES = ("nodelab", "containerd")
 RESTART_BACKOFF_RANGE = (1.0, 300.0)  # upstream's bounds of maxContainerRestartPeriod, seconds
+# seconds; the low end is above twice the kubelets' 10 s lease renewal (a 40 s lease renewed
+# at a quarter of it), so a healthy node never misses the grace period and flaps to Unknown
+NODE_MONITOR_GRACE_RANGE = (20.0, 600.0)
 
 
 def check_restart_backoff(seconds: float | None) -> None:
@@ -69,6 +73,15 @@ def check_restart_backoff(seconds: float | None) -> None:
             f"max restart backoff {seconds:g}s is out of range: the kubelet's "
             f"crashLoopBackOff.maxContainerRestartPeriod must be {low:g}s to {high:g}s "
             "(e.g. 10s for short demos)")
+
+
+def check_node_monitor_grace_period(seconds: float | None) -> None:
+    low, high = NODE_MONITOR_GRACE_RANGE
+    if seconds is not None and not low <= seconds <= high:
+        raise NodelabError(
+            f"node monitor grace period {seconds:g}s is out of range: it must be {low:g}s to "
+            f"{high:g}s (the lab's kubelets renew their Lease every 10s; a shorter grace "
+            "period marks healthy nodes Unknown)")
 
 
 def check_runtime(runtime: str) -> None:
@@ -128,6 +141,7 @@ class Lab(LabScripting):
         proxy_mode: str | None = None,
         max_restart_backoff: float | None = None,
         runtime: str | None = None,
+        node_monitor_grace_period: float | None = None,
         base: Path | None = None,
         progress: Progress | None = None,
     ) -> Lab:
@@ -135,16 +149,21 @@ class Lab(LabScripting):
         `proxy_mode` is kube-proxy's mode on every node (`iptables` or `nftables`);
         `max_restart_backoff` (seconds, 1 to 300) caps every kubelet's CrashLoopBackOff;
         `runtime` is every node's CRI runtime (`nodelab`, or Debian's `containerd`, which must
-        be installed). A setting left None is whatever the lab has if it is up already (only
-        an explicitly different one is an error), else its default: 1 node, iptables,
-        upstream's 300 s cap, nodelab (see up_settings.py). `progress` is called with each
-        step's name as it starts (default: nothing is printed)."""
+        be installed); `node_monitor_grace_period` (seconds, 20 to 600) is how long the node
+        lifecycle controller waits for a node's heartbeat before it marks the node Unknown
+        (kube-controller-manager's --node-monitor-grace-period). A setting left None is
+        whatever the lab has if it is up already (only an explicitly different one is an
+        error), else its default: 1 node, iptables, upstream's 300 s cap, nodelab, upstream's
+        50 s grace period (see up_settings.py). `progress` is called with each step's name as
+        it starts (default: nothing is printed)."""
         names = LabNames(name)
-        wanted = UpSettings(nodes, proxy_mode, max_restart_backoff, runtime)
+        wanted = UpSettings(nodes, proxy_mode, max_restart_backoff, runtime,
+                            node_monitor_grace_period)
         if proxy_mode is not None and proxy_mode not in PROXY_MODES:
             raise NodelabError(f"proxy mode {proxy_mode!r}: choose one of "
                                f"{', '.join(PROXY_MODES)}")
         check_restart_backoff(max_restart_backoff)
+        check_node_monitor_grace_period(node_monitor_grace_period)
         if runtime is not None:
             check_runtime(runtime)
         if nodes is not None:
@@ -164,11 +183,13 @@ class Lab(LabScripting):
                 description = LabDescription(
                     name, subnet, nodes if nodes is not None else DEFAULT_NODES,
                     proxy_mode or DEFAULT_PROXY_MODE, max_restart_backoff,
-                    runtime or DEFAULT_RUNTIME)
+                    runtime or DEFAULT_RUNTIME,
+                    node_monitor_grace_period=node_monitor_grace_period)
                 description.save(paths.description)
             else:
                 check_same(name, wanted, description.nodes, description.proxy_mode,
-                           description.max_restart_backoff, description.runtime)
+                           description.max_restart_backoff, description.runtime,
+                           description.node_monitor_grace_period)
             _execute(up_steps(), LabContext.of(names, paths, description, say))
         return cls(description, base)
 
@@ -260,6 +281,26 @@ class Lab(LabScripting):
     def restart_daemon(self, daemon: str, node: str | None = None) -> DaemonStatus:
         """Stop the daemon (SIGTERM, SIGKILL after its grace period) and start it again."""
         return self._daemon(daemon, node, "restart")
+
+    def set_node_monitor_grace_period(self, seconds: float | None) -> DaemonStatus:
+        """Restart the lab's controllers with `--node-monitor-grace-period` set to `seconds`
+        (20 to 600; None: upstream's 50 s), as a kubeadm user edits kube-controller-manager's
+        static pod manifest; the lab keeps it (lab.json) for later `up`s. Returns the
+        controllers' status once they run again."""
+        check_node_monitor_grace_period(seconds)
+        if self.description.joined:
+            raise NodelabError(f"lab {self.name} joined {self.description.joined}: its "
+                               "controllers are that cluster's, not the lab's")
+        with _locked(self.paths):
+            description = LabDescription.load(self.paths.description)
+            if description is None:
+                raise NodelabError(f"lab {self.name} is not up (start it with "
+                                   f"`nodelab up --name {self.name}`)")
+            description = replace(description, node_monitor_grace_period=seconds)
+            description.save(self.paths.description)
+            self.description = description
+            ctx = LabContext.of(self.names, self.paths, description, _quiet)
+            return ctx.supervisor.restart_with(controllers_spec(self.paths, lab_pki(ctx), seconds))
 
     def _daemon(self, daemon: str, node: str | None, action: Action) -> DaemonStatus:
         return lab_daemon(self.name, daemon, node, action, self.paths.root.parent)

@@ -4,7 +4,7 @@
 backoff cap or `--runtime containerd` checks that lab as it is; only a setting given
 explicitly and different from the lab's is an error (changing it needs `nodelab down`). For a
 new lab, a setting not given takes its default: 1 node, iptables, upstream's 300 s backoff
-cap, the nodelab runtime.
+cap, the nodelab runtime, upstream's 50 s node monitor grace period.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ DEFAULT_NODES = 1
 DEFAULT_PROXY_MODE = "iptables"
 DEFAULT_RUNTIME = "nodelab"
 UPSTREAM_RESTART_BACKOFF = 300.0  # seconds; a lab's None cap means this
+UPSTREAM_NODE_MONITOR_GRACE = 50.0  # seconds; a lab's None grace period means this
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,15 @@ class UpSettings:
     proxy_mode: str | None = None
     max_restart_backoff: float | None = None
     runtime: str | None = None
+    node_monitor_grace_period: float | None = None
 
 
 def restart_backoff_text(seconds: float | None) -> str:
     return "300s (upstream default)" if seconds is None else f"{seconds:g}s"
+
+
+def grace_period_text(seconds: float | None) -> str:
+    return "50s (upstream default)" if seconds is None else f"{seconds:g}s"
 
 
 def _same_cap(a: float | None, b: float | None) -> bool:
@@ -38,8 +44,14 @@ def _same_cap(a: float | None, b: float | None) -> bool:
         (b if b is not None else UPSTREAM_RESTART_BACKOFF)
 
 
+def _same_grace(a: float | None, b: float | None) -> bool:
+    return (a if a is not None else UPSTREAM_NODE_MONITOR_GRACE) == \
+        (b if b is not None else UPSTREAM_NODE_MONITOR_GRACE)
+
+
 def conflicts(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
-              max_restart_backoff: float | None, runtime: str) -> list[str]:
+              max_restart_backoff: float | None, runtime: str,
+              node_monitor_grace_period: float | None = None) -> list[str]:
     """What `wanted` asks explicitly that lab `name` (up with the other arguments) is not."""
     found: list[str] = []
     if wanted.nodes is not None and wanted.nodes != nodes:
@@ -52,13 +64,21 @@ def conflicts(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
                      f"not {restart_backoff_text(wanted.max_restart_backoff)}")
     if wanted.runtime is not None and wanted.runtime != runtime:
         found.append(f"the {runtime} runtime, not {wanted.runtime}")
+    if wanted.node_monitor_grace_period is not None \
+            and not _same_grace(wanted.node_monitor_grace_period, node_monitor_grace_period):
+        found.append(f"a node monitor grace period of "
+                     f"{grace_period_text(node_monitor_grace_period)}, not "
+                     f"{grace_period_text(wanted.node_monitor_grace_period)} (a running lab "
+                     "changes it with Lab.set_node_monitor_grace_period)")
     return found
 
 
 def check_same(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
-               max_restart_backoff: float | None, runtime: str) -> None:
+               max_restart_backoff: float | None, runtime: str,
+               node_monitor_grace_period: float | None = None) -> None:
     """Raise a NodelabError naming every explicit setting lab `name` does not have."""
-    found = conflicts(name, wanted, nodes, proxy_mode, max_restart_backoff, runtime)
+    found = conflicts(name, wanted, nodes, proxy_mode, max_restart_backoff, runtime,
+                      node_monitor_grace_period)
     if found:
         raise NodelabError(
             f"lab {name} is up with {'; '.join(found)}: take it down first "
