@@ -1,5 +1,5 @@
 """More pod fields on a real lab, each checked where its effect shows (docs/pod-fields.md):
-the kubelet-managed /etc/hosts (hostAliases), hostPath types on the node, readiness gates.
+the kubelet-managed /etc/hosts (hostAliases), readiness gates, hostPath types on the node.
 
 One one-node lab serves the module (as tests/kubelet/test_pod_fields.py); manifests go through
 real kubectl, and the effect is read in the container, on the node, or in the Pod's status.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -143,3 +144,63 @@ spec:
 
     eventually(lambda: endpoints_ready(lab, "gated") == [True], timeout=30)
     kubectl(lab, "delete", "pod", "gated", "--grace-period=0", "--wait=false")
+
+
+# --- hostPath types --------------------------------------------------------------------------
+
+
+def events_of(lab: Lab, pod: str, reason: str) -> list[str]:
+    events = kubectl_json(lab, "get", "events", "--field-selector",
+                          f"involvedObject.name={pod},reason={reason}")["items"]
+    return [e["message"] for e in events]
+
+
+def test_host_path_types_are_checked_and_writes_reach_the_node(lab: Lab) -> None:
+    """DirectoryOrCreate and FileOrCreate make the path (0755 / 0644) and the container's
+    writes land on the node; a path of the wrong kind holds the pod in ContainerCreating
+    with upstream's FailedMount event until it is right."""
+    root = lab.paths.root / "hostpath-types"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir()
+    (root / "not-a-dir").write_text("x")
+    image = lab.images.ref("busybox")
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hp-create}}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {{name: d, hostPath: {{path: {root}/made/deeper, type: DirectoryOrCreate}}}}
+  - {{name: f, hostPath: {{path: {root}/made-file, type: FileOrCreate}}}}
+  containers:
+  - name: c
+    image: {image}
+    command: [sh, -c, "echo from-the-pod > /d/written; echo line > /f"]
+    volumeMounts: [{{name: d, mountPath: /d}}, {{name: f, mountPath: /f}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: hp-wrong}}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {{name: data, hostPath: {{path: {root}/not-a-dir, type: Directory}}}}
+  containers:
+  - {{name: c, image: {image}, command: [ls, /data], volumeMounts: [{{name: data,
+      mountPath: /data}}]}}
+""")
+    finished(lab, "hp-create")
+    assert (root / "made" / "deeper" / "written").read_text() == "from-the-pod\n"
+    assert (root / "made" / "deeper").stat().st_mode & 0o777 == 0o755
+    assert (root / "made-file").read_text() == "line\n"
+    message = eventually(lambda: events_of(lab, "hp-wrong", "FailedMount"), timeout=60)[0]
+    assert message == (f'MountVolume.SetUp failed for volume "data" : hostPath type check '
+                       f"failed: {root}/not-a-dir is not a directory")
+    status = kubectl_json(lab, "get", "pod", "hp-wrong")["status"]
+    assert status["containerStatuses"][0]["state"]["waiting"]["reason"] == "ContainerCreating"
+    (root / "not-a-dir").unlink()
+    (root / "not-a-dir").mkdir()
+    (root / "not-a-dir" / "now-a-dir").write_text("")
+    assert finished(lab, "hp-wrong") == "now-a-dir\n"
+    shutil.rmtree(root)

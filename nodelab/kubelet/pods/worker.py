@@ -80,6 +80,7 @@ from nodelab.kubelet.pods.termination import kill_pod, post_deadline_failure, re
 from nodelab.kubelet.pods.termination_message import message_mounts
 from nodelab.kubelet.pods.volumes.pod_volumes import (
     PodVolumes,
+    VolumeError,
     VolumeSources,
     container_mounts,
     prepare_volumes,
@@ -103,6 +104,7 @@ class PodWorker:
         self.sources = sources
         self.memory: dict[str, ContainerMemory] = {}
         self.posted: Object | None = None
+        self.mount_failure = ""  # the last FailedMount reported
         self.life = PodLife()
         self.settled = False  # the last sync left nothing to poll for (pleg.settled)
         self.done = threading.Event()  # set once the life is finished (the manager reads it)
@@ -200,10 +202,12 @@ class PodWorker:
                        pod_ip=self.pod_ip(pod, sandbox_id), runtime=self.settings.runtime_name)
         changed = actions.kill_pod or bool(actions.containers_to_kill) or actions.create_sandbox
         if sandbox_id:
-            volumes = prepare_volumes(pod, self.settings.state_dir, self.sources)
+            volumes = self.mount_volumes(pod)
             # 5. ephemeral containers / init containers / 6. app containers
             for start in actions.ephemeral_containers_to_start \
                     + actions.init_containers_to_start + actions.containers_to_start:
+                if volumes is None:  # upstream: nothing starts until every volume is set up
+                    break
                 self.start_one(pod, start, sandbox_id, sandbox_conf, volumes, view.pod_ip)
                 changed = True
             self.back_off(pod, actions)
@@ -228,6 +232,19 @@ class PodWorker:
         if (pod.get("spec") or {}).get("hostNetwork"):
             return self.settings.node_ip
         return self.runtime.sandbox_ip(sandbox_id)
+
+    def mount_volumes(self, pod: Object) -> PodVolumes | None:
+        """Set up the pod's volumes; None (and a FailedMount event, once per distinct
+        failure) while one cannot be, as upstream's volume manager reports it."""
+        try:
+            volumes = prepare_volumes(pod, self.settings.state_dir, self.sources)
+        except VolumeError as exc:
+            if str(exc) != self.mount_failure:
+                self.event(pod, "FailedMount", str(exc), "Warning")
+                self.mount_failure = str(exc)
+            return None
+        self.mount_failure = ""
+        return volumes
 
     def kill_containers(self, kills: tuple[ContainerToKill, ...]) -> None:
         for kill in kills:

@@ -4,7 +4,7 @@ Volumes live under `<kubelet state>/pods/<uid>/volumes/<plugin>/<name>`, like up
 `/var/lib/kubelet/pods/<uid>/volumes/kubernetes.io~<plugin>/<name>`:
 
 - `emptyDir`: an empty directory (a tmpfs mount for `medium: Memory`);
-- `hostPath`: the node path itself (`DirectoryOrCreate`/`FileOrCreate` create it);
+- `hostPath`: the node path itself, after upstream's `type` check (`host_path.py`);
 - `configMap`, `secret`: one file per key (or per `items` entry) with `defaultMode`;
 - `downwardAPI`: files from the pod's own fields (name, namespace, uid, labels, annotations);
 - `projected`: all of those, plus `serviceAccountToken` (through the TokenRequest API).
@@ -32,6 +32,7 @@ from nodelab.kube.objects import ObjectView
 from nodelab.kubelet.pods.downward import field_value
 from nodelab.kubelet.pods.volumes.atomic_writer import FileProjection, PayloadError, write_volume
 from nodelab.kubelet.pods.volumes.fs_group import apply_ownership
+from nodelab.kubelet.pods.volumes.host_path import HostPathError, set_up_host_path
 from nodelab.kubelet.pods.volumes.subpath import bind_subpath
 
 Fetch = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) -> object
@@ -40,6 +41,11 @@ TokenFetch = Callable[[ObjectView, ObjectView], str]  # (pod, serviceAccountToke
 
 class VolumeError(NodelabError):
     """A volume could not be set up (the kubelet reports it as an event and retries)."""
+
+
+def set_up_failed(name: str, exc: BaseException) -> str:
+    """Upstream's FailedMount text: `MountVolume.SetUp failed for volume "v" : <why>`."""
+    return f'MountVolume.SetUp failed for volume "{name}" : {exc}'
 
 
 class PodVolumes(dict[str, Path]):
@@ -145,14 +151,10 @@ def prepare_volumes(pod: ObjectView, state_dir: Path, sources: VolumeSources) ->
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         name = volume["name"]
         if "hostPath" in volume:
-            host = volume["hostPath"]
-            path = Path(host["path"])
-            if host.get("type") == "DirectoryOrCreate":
-                path.mkdir(parents=True, exist_ok=True)
-            elif host.get("type") == "FileOrCreate" and not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.touch()
-            paths[name] = path
+            try:
+                paths[name] = set_up_host_path(volume["hostPath"] or {})
+            except HostPathError as exc:
+                raise VolumeError(set_up_failed(name, exc)) from exc
             continue
         plugin = next((k for k in ("emptyDir", "configMap", "secret", "downwardAPI",
                                    "projected") if k in volume), None)
@@ -172,18 +174,18 @@ def prepare_volumes(pod: ObjectView, state_dir: Path, sources: VolumeSources) ->
                                capture_output=True)
         else:
             paths.read_only.add(name)
-            if plugin == "configMap":
-                payload = _config_map_files(source, namespace, sources, mode, gid)
-            elif plugin == "secret":
-                payload = _secret_files(source, namespace, sources, mode, gid)
-            elif plugin == "downwardAPI":
-                payload = _downward_files(source.get("items") or [], pod, mode, gid)
-            else:
-                payload = _projected_files(source, pod, sources, mode, gid)
             try:
+                if plugin == "configMap":
+                    payload = _config_map_files(source, namespace, sources, mode, gid)
+                elif plugin == "secret":
+                    payload = _secret_files(source, namespace, sources, mode, gid)
+                elif plugin == "downwardAPI":
+                    payload = _downward_files(source.get("items") or [], pod, mode, gid)
+                else:
+                    payload = _projected_files(source, pod, sources, mode, gid)
                 write_volume(directory, payload)
-            except (PayloadError, PathEscape) as exc:
-                raise VolumeError(f'volume "{name}": {exc}') from exc
+            except (VolumeError, PayloadError, PathEscape) as exc:
+                raise VolumeError(set_up_failed(name, exc)) from exc
         if fs_group is not None and (fresh or plugin != "emptyDir"):  # set up once, or rewritten
             apply_ownership(directory, int(fs_group), plugin != "emptyDir", change_policy)
         paths[name] = directory
