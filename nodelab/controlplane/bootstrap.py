@@ -10,7 +10,8 @@
   `kube-system/extension-apiserver-authentication-reader`;
 - the `kube-system/extension-apiserver-authentication` ConfigMap, as kube-apiserver publishes
   it: the client CA, and which front proxy an aggregated API server may trust (its CA, the
-  certificate name `front-proxy-client`, the `X-Remote-*` headers).
+  certificate name `front-proxy-client`, the `X-Remote-*` headers);
+- the system PriorityClasses `system-node-critical` and `system-cluster-critical`.
 
 `reconcile` is idempotent; the server runs it at start, after each namespace is created, and
 every second (together with namespace finalization).
@@ -31,6 +32,7 @@ from nodelab.controlplane.registry.deletion import finalize_namespaces
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import lookup
 from nodelab.controlplane.storage.store import AlreadyExists, Conflict
+from nodelab.controlplane.validation.priorityclasses import SYSTEM_CLASSES
 from nodelab.kube.objects import Object
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -123,6 +125,8 @@ def reconcile(registry: Registry, address: str, port: int, ca_pem: str,
     kubernetes_service(registry, address, port)
     bootstrap_policy(registry)
     extension_authentication(registry, ca_pem, front_proxy_ca_pem)
+    for system_class in SYSTEM_CLASSES:  # kube-apiserver's post-start hook
+        _ensure(registry, "scheduling.k8s.io", "priorityclasses", "", system_class)
     finalize_namespaces(registry)
 
 

@@ -112,11 +112,16 @@ TABLE: dict[str, Row] = {
     "PodSpec.nodeSelector": _s(SCH + "test_node_selector_and_required_affinity"),
     "PodSpec.os": _r("only `name: linux`", ({"name": "linux"},)),
     "PodSpec.overhead": _r("no RuntimeClass"),
-    "PodSpec.preemptionPolicy": _s(SCH + "test_upstream_failed_scheduling_message",
-                                   "without priority classes every pod has priority 0, so no "
-                                   "pod preempts another, as upstream"),
-    "PodSpec.priority": _s("tests/kubelet/test_status_rules.py", "eviction ranking"),
-    "PodSpec.priorityClassName": _r("no PriorityClass admission"),
+    "PodSpec.preemptionPolicy": _s("tests/controlplane/test_priority_classes.py::test_"
+                                   "priority_classes_through_kubectl",
+                                   "set from the PriorityClass; the scheduler does not preempt "
+                                   "yet (a gap: a pod that does not fit waits)"),
+    "PodSpec.priority": _s("tests/controlplane/test_priority_classes.py::test_priority_"
+                           "classes_through_kubectl", "from the PriorityClass; the scheduling "
+                           "queue's order and the kubelet's eviction ranking"),
+    "PodSpec.priorityClassName": _s("tests/controlplane/test_priority_classes.py::test_"
+                                    "priority_classes_through_kubectl",
+                                    "the Priority admission plugin and the system classes"),
     "PodSpec.readinessGates": _s(EFFECTS + "test_readiness_gates_hold_ready_until_their_"
                                  "conditions_are_true"),
     "PodSpec.resourceClaims": _r("no dynamic resource allocation"),

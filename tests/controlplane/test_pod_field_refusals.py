@@ -28,7 +28,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "PodSpec.imagePullSecrets": ("spec.imagePullSecrets", [{"name": "regcred"}]),
     "PodSpec.os": ("spec.os", {"name": "windows"}),
     "PodSpec.overhead": ("spec.overhead", {"cpu": "100m"}),
-    "PodSpec.priorityClassName": ("spec.priorityClassName", "system-node-critical"),
     "PodSpec.resourceClaims": ("spec.resourceClaims", [{"name": "gpu",
                                                         "resourceClaimName": "gpu"}]),
     "PodSpec.resources": ("spec.resources", {"limits": {"cpu": "1"}}),

@@ -304,11 +304,19 @@ def human_duration_seconds(seconds: int) -> str:
     return human_duration(format_time(then))
 
 
+def _priority_class_row(pc: Object) -> list[Any]:
+    return [_name(pc), int(pc.get("value") or 0), bool(pc.get("globalDefault")), _age(pc),
+            pc.get("preemptionPolicy") or ""]
+
+
 S, I_ = "string", "integer"
 PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "core/pods": ([("Name", S, 0), ("Ready", S, 0), ("Status", S, 0), ("Restarts", S, 0),
                    ("Age", S, 0), ("IP", S, 1), ("Node", S, 1), ("Nominated Node", S, 1),
                    ("Readiness Gates", S, 1)], _pod_row),
+    "scheduling.k8s.io/priorityclasses": ([("Name", S, 0), ("Value", I_, 0),
+                                           ("Global-Default", "boolean", 0), ("Age", S, 0),
+                                           ("PreemptionPolicy", S, 0)], _priority_class_row),
     "core/nodes": ([("Name", S, 0), ("Status", S, 0), ("Roles", S, 0), ("Age", S, 0),
                     ("Version", S, 0), ("Internal-IP", S, 1), ("External-IP", S, 1),
                     ("OS-Image", S, 1), ("Kernel-Version", S, 1),

@@ -88,8 +88,7 @@ def pod(obj: Object) -> None:
     pod_spec(spec)
     if not isinstance(spec, dict):
         return
-    spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("priority", 0)
+    spec.setdefault("enableServiceLinks", True)  # priority: the Priority admission (priority.py)
     for kind in ("initContainers", "containers"):
         for container in spec.get(kind) or []:
             resources = container.get("resources") if isinstance(container, dict) else None
@@ -97,7 +96,6 @@ def pod(obj: Object) -> None:
                 requests = resources.setdefault("requests", {})
                 for name, value in resources["limits"].items():
                     requests.setdefault(name, value)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
     tolerations = spec.setdefault("tolerations", [])
     if isinstance(tolerations, list):
         for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
@@ -344,7 +342,12 @@ def apiservice(obj: Object) -> None:
         service.setdefault("port", 443)
 
 
+def priorityclass(obj: Object) -> None:
+    obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
+
 DEFAULTERS: dict[str, Callable[[Object], None]] = {
+    "scheduling.k8s.io/priorityclasses": priorityclass,
     "core/pods": pod,
     "core/services": service,
     "apps/deployments": deployment,

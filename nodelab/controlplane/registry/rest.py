@@ -35,6 +35,7 @@ from nodelab.controlplane.registry import (
     managedfields,
     objects,
     patches,
+    priority,
     server_side_apply,
     strategicpatch,
     strategies,
@@ -176,6 +177,13 @@ class Registry:
             return []
         return self.store.select("core/services")[0]
 
+    def _admit_priority(self, rt: ResourceType, obj: Object, old: Object | None) -> None:
+        """The Priority admission plugin: pods on create, PriorityClasses (`priority.py`)."""
+        if rt.storage_key == "core/pods" and old is None:
+            priority.admit_pod(obj, self.store.select(priority.STORAGE_KEY)[0])
+        elif rt.storage_key == priority.STORAGE_KEY:
+            priority.admit_class(obj, self.store.select(priority.STORAGE_KEY)[0], old is None)
+
     def _invalid(self, rt: ResourceType, obj: Object, causes: list[errors.Cause]) -> None:
         if causes:
             name = str((obj.get("metadata") or {}).get("name") or "")
@@ -193,6 +201,7 @@ class Registry:
         with self._write_lock:
             self._check_namespace(rt, namespace)
             causes = strategies.before_create(rt, obj, self._services(rt), requester)
+            self._admit_priority(rt, obj, None)
             if operation == "Update":
                 managedfields.record_update(None, obj, _manager(query), rt.schema)
             causes = validate(rt.storage_key, obj) + causes
@@ -235,6 +244,7 @@ class Registry:
                                       "to the latest version and try again")
             obj.setdefault("metadata", {})
             causes = strategies.before_update(rt, obj, old, subresource, self._services(rt))
+            self._admit_priority(rt, obj, old)
             objects.prepare_for_update(obj, old)
             if operation == "Update":
                 managedfields.record_update(old, obj, _manager(query), rt.schema, subresource)

@@ -125,7 +125,8 @@ def before_update(rt: ResourceType, new: Object, old: Object, subresource: str,
     if rt.storage_key == "core/pods":
         spec, old_spec = new.get("spec"), old.get("spec") or {}
         if isinstance(spec, dict):
-            for key in ("serviceAccountName", "serviceAccount", "volumes", "nodeName"):
+            for key in ("serviceAccountName", "serviceAccount", "volumes", "nodeName",
+                        "priority", "preemptionPolicy"):  # the last two: Priority admission
                 if key not in spec and key in old_spec:
                     spec[key] = copy.deepcopy(old_spec[key])
             _carry_mounts(spec, old_spec)

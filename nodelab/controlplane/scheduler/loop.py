@@ -1,10 +1,11 @@
 """The scheduler as a controller: bind each pending pod to the node its plan picks.
 
 A pod is pending when it has no `spec.nodeName`, is not being deleted and names the default
-scheduler. Pods are taken oldest first; each binding (`pods/binding`) is counted at once for
-the pods that follow in the same pass. A pod that fits nowhere gets the PodScheduled=False
-condition (reason Unschedulable) and a FailedScheduling event with upstream's message, once
-per distinct message; it is retried whenever pods or nodes change.
+scheduler. Pods are taken by priority, then oldest first (upstream's PrioritySort); each
+binding (`pods/binding`) is counted at once for the pods that follow in the same pass. A pod
+that fits nowhere gets the PodScheduled=False condition (reason Unschedulable) and a
+FailedScheduling event with upstream's message, once per distinct message; it is retried
+whenever pods or nodes change.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ def pending(pod: dict[str, Any]) -> bool:
             and (pod.get("status") or {}).get("phase", "Pending") == "Pending")
 
 
+def queue_order(pod: dict[str, Any]) -> tuple[int, str, str]:
+    """Upstream's PrioritySort: higher `spec.priority` first, then the older pod."""
+    return (-int((pod.get("spec") or {}).get("priority") or 0),
+            pod["metadata"].get("creationTimestamp") or "", pod["metadata"]["name"])
+
+
 def _scheduled_condition(pod: dict[str, Any]) -> dict[str, Any] | None:
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "PodScheduled":
@@ -43,8 +50,7 @@ class SchedulerController:
 
     def sync(self, store: Store, writer: Writer) -> None:
         pods = store.list("pods")
-        queue = sorted((p for p in pods if pending(p)), key=lambda p: (
-            p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"]))
+        queue = sorted((p for p in pods if pending(p)), key=queue_order)
         if not queue:
             return
         placed: dict[str, list[dict[str, Any]]] = {}

@@ -33,6 +33,7 @@ from nodelab.controlplane.validation.others import (
     validate_secret,
 )
 from nodelab.controlplane.validation.pods import validate_pod, validate_pod_update
+from nodelab.controlplane.validation.priorityclasses import validate_priorityclass
 from nodelab.controlplane.validation.services import validate_service, validate_service_update
 from nodelab.controlplane.validation.statefulsets import (
     validate_statefulset,
@@ -148,6 +149,8 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
         validate_lease(errors, obj)
     elif storage_key == "apiregistration.k8s.io/apiservices":
         validate_apiservice(errors, obj)
+    elif storage_key == "scheduling.k8s.io/priorityclasses":
+        validate_priorityclass(errors, obj, old)
     elif storage_key == CSR_KEY:
         if old is None:
             validate_csr(errors, obj)

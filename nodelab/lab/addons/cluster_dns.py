@@ -6,10 +6,11 @@ The objects follow kubeadm's CoreDNS add-on: the names, the `system:coredns` Clu
 service account, the `k8s-app: kube-dns` label, ports 53/UDP `dns` and 53/TCP `dns-tcp` (not
 9153 `metrics`: nodelab's server has no metrics endpoint), the liveness probe on :8080/health
 and readiness on :8181/ready, `dnsPolicy: Default` so the DNS pod does not resolve through
-itself, the critical-addons toleration. The program is nodelab's own (`nodelab.addons.dns`),
-built into the add-on image (`image.py`); the kubelets are told `clusterDNS: [10.96.0.10]` and
-`clusterDomain: cluster.local`, so every ClusterFirst pod's resolv.conf points at the Service,
-and queries reach the server through kube-proxy's UDP/TCP DNAT as on a real node.
+itself, `priorityClassName: system-cluster-critical`, the critical-addons toleration. The
+program is nodelab's own (`nodelab.addons.dns`), built into the add-on image (`image.py`); the
+kubelets are told `clusterDNS: [10.96.0.10]` and `clusterDomain: cluster.local`, so every
+ClusterFirst pod's resolv.conf points at the Service, and queries reach the server through
+kube-proxy's UDP/TCP DNAT as on a real node.
 
 `dns_objects` is the plan (pure); `DeployClusterDNS`, a step of `up`, pushes the image, creates
 or replaces the objects, and waits until the Service has a ready endpoint, so `nslookup` works
@@ -84,6 +85,7 @@ def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]
             "template": {
                 "metadata": {"labels": dict(LABELS)},
                 "spec": {
+                    "priorityClassName": "system-cluster-critical",
                     "serviceAccountName": "coredns",
                     "dnsPolicy": "Default",
                     "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"},

@@ -113,3 +113,18 @@ def test_ties_are_broken_at_random_among_the_best() -> None:
 
 def test_no_nodes_at_all() -> None:
     assert unschedulable_message(0, {}) == "no nodes available to schedule pods"
+
+
+def test_the_queue_takes_higher_priority_first_then_the_older_pod() -> None:
+    from nodelab.controlplane.scheduler.loop import queue_order
+
+    def queued(name: str, priority: int | None, created: str) -> dict[str, Any]:
+        spec = {} if priority is None else {"priority": priority}
+        return {"metadata": {"name": name, "creationTimestamp": created}, "spec": spec}
+
+    pods = [queued("old-low", None, "2026-01-01T00:00:00Z"),
+            queued("new-high", 1000, "2026-01-01T00:00:09Z"),
+            queued("old-high", 1000, "2026-01-01T00:00:01Z"),
+            queued("critical", 2000000000, "2026-01-01T00:00:05Z")]
+    assert [p["metadata"]["name"] for p in sorted(pods, key=queue_order)] == [
+        "critical", "old-high", "new-high", "old-low"]
