@@ -233,7 +233,7 @@ def first_packet_ms(proxier: Proxier, n: int, connects: int) -> float:
 def measure(mode: str, n: int, per: int, connects: int, budget: float,
             sync_limit: float | None) -> Result:
     with bench_node() as node:
-        proxier = Proxier(NODE, mode, node, clear_udp_conntrack=False)
+        proxier = Proxier(NODE, mode, node)  # the proxy process's defaults
         try:
             proxier.start()  # as the proxy process does (route_localnet, once)
             state = cluster(n, per)

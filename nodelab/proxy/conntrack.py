@@ -12,10 +12,15 @@ kube-proxy does, the proxy deletes:
   rejected and the (negative) entries would keep them from the new endpoints.
 
 `plan_conntrack_cleanup` computes the `conntrack` command lines (pure); `clear_conntrack` runs
-them. `conntrack -D` exits 1 when nothing matched, which is not an error here.
+them. `conntrack -D` exits 1 when nothing matched, which is not an error here. Like upstream's
+`CleanStaleEntries`, which reads the sync's service and endpoint update results, it can be
+limited to the Services that changed (`services`, the change tracking's set): the others have
+the same endpoints, so nothing of theirs is stale.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from nodelab.proxy.model import ProxyNode, ProxyState
 from nodelab.proxy.node_namespace import NodeNamespace
@@ -42,12 +47,27 @@ def _usable(state: ProxyState, node: ProxyNode) -> _Usable:
     return out
 
 
+def _only(state: ProxyState, services: Collection[tuple[str, str]]) -> ProxyState:
+    return ProxyState(
+        {k: v for k, v in state.services.items() if k in services},
+        {k: v for k, v in state.slices.items() if (v.namespace, v.service_name) in services},
+    )
+
+
 def plan_conntrack_cleanup(
-    before: ProxyState | None, after: ProxyState, node: ProxyNode
+    before: ProxyState | None,
+    after: ProxyState,
+    node: ProxyNode,
+    services: Collection[tuple[str, str]] | None = None,
 ) -> list[list[str]]:
-    """The `conntrack -D` command lines this change of state calls for (UDP only)."""
+    """The `conntrack -D` command lines this change of state calls for (UDP only), looking
+    only at `services` (namespace, name) when given."""
     if before is None:
         return []
+    if services is not None:
+        if not services:
+            return []
+        before, after = _only(before, services), _only(after, services)
     old = _usable(before, node)
     new = _usable(after, node)
     commands: list[list[str]] = []

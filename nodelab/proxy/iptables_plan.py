@@ -90,6 +90,8 @@ class IptablesPlan:
     rules_written: int
     route_localnet: bool = False
     endpoints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    changed_services: frozenset[ServiceKey] = frozenset()
+    """The Services rendered again or gone since `previous` (what conntrack cleanup reads)."""
 
 
 def _fixed_rules(node: ProxyNode) -> tuple[list[str], list[str], list[str]]:
@@ -238,4 +240,5 @@ def render_iptables(
         rules_written=len(filter_rules) + len(nat_rules) - len(stale),
         route_localnet=node.localhost_nodeports,
         endpoints={k: v for b in blocks.values() for k, v in b.endpoints.items()},
+        changed_services=changed,
     )

@@ -58,6 +58,8 @@ class NftPlan:
     rules_total: int
     rules_written: int
     endpoints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    changed_services: frozenset[ServiceKey] = frozenset()
+    """The Services rendered again or gone since `previous` (what conntrack cleanup reads)."""
 
 
 def _element_changes(
@@ -172,4 +174,5 @@ def render_nftables(
         rules_total=rules_total,
         rules_written=rules_written,
         endpoints={k: v for b in blocks.values() for k, v in b.endpoints.items()},
+        changed_services=changed,
     )

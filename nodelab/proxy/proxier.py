@@ -210,7 +210,10 @@ class Proxier:
         applied = time.monotonic()
         if error is None:
             if self.clear_udp_conntrack:
-                clear_conntrack(plan_conntrack_cleanup(self.state, state, self.node), self.ns)
+                # The changed Services, when the plan was diffed against this mode's last one.
+                scope = plan.changed_services if isinstance(self.plan, type(plan)) else None
+                stale = plan_conntrack_cleanup(self.state, state, self.node, scope)
+                clear_conntrack(stale, self.ns)
             self.plan, self.state = plan, state
             self.need_full_sync = False
             if decision.full:

@@ -36,3 +36,11 @@ def test_tcp_and_unchanged_services_need_nothing() -> None:
     assert plan_conntrack_cleanup(tcp, state(service("web", "10.96.0.10")), NODE) == []
     assert plan_conntrack_cleanup(dns("10.244.1.2"), dns("10.244.1.2"), NODE) == []
     assert plan_conntrack_cleanup(None, dns("10.244.1.2"), NODE) == []
+
+
+def test_cleanup_limited_to_the_changed_services() -> None:
+    before, after = dns("10.244.1.2", "10.244.1.3"), dns("10.244.1.2")
+    full = plan_conntrack_cleanup(before, after, NODE)
+    assert plan_conntrack_cleanup(before, after, NODE, {("demo", "dns")}) == full
+    assert plan_conntrack_cleanup(before, after, NODE, {("demo", "web")}) == []
+    assert plan_conntrack_cleanup(before, after, NODE, set()) == []
