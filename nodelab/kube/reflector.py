@@ -6,6 +6,10 @@ comparable. Each reflector runs in its own daemon thread and reports to a handle
 "MODIFIED" | "DELETED", object)` per event. A watch that ends is resumed from the last
 resourceVersion seen (bookmarks included); 410 Gone or an ERROR event makes it list again;
 other failures back off exponentially (1 s to 30 s). `stop()` ends it.
+
+The list function is the official client's `list_*_for_all_namespaces` or
+`nodelab.kube.restclient.RestClient.lister(kind)`, which has the same calling convention; this
+module imports neither (an error's HTTP status is read from its `status`, as both raise).
 """
 
 from __future__ import annotations
@@ -13,13 +17,34 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 log = logging.getLogger("nodelab.kube")
 
 Handler = Callable[[str, str, Any], None]
 ListFunction = Callable[..., Any]
+
+
+class WatchRefused(Exception):
+    """A watch request answered with an error status."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status = status
+        self.reason = reason
+
+
+def _lines(response: Any) -> Iterator[str]:
+    """The lines of a streamed response, as they arrive (one watch event per line)."""
+    pending = b""
+    for segment in response.stream(amt=None, decode_content=False):
+        pending += segment
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line.rstrip(b"\r").decode()
+    if pending:
+        yield pending.rstrip(b"\r").decode()
 
 
 class Reflector:
@@ -43,14 +68,15 @@ class Reflector:
 
     def _list(self) -> str:
         response = self._list_fn(_preload_content=False, **self._list_kwargs)
-        data = json.loads(response.data)
+        try:
+            data = json.loads(response.data)
+        finally:
+            response.release_conn()
         self._handler(self.kind, "LIST", data.get("items") or [])
         self.synced.set()
         return str((data.get("metadata") or {}).get("resourceVersion") or "")
 
     def _run(self) -> None:
-        from kubernetes.client.exceptions import ApiException
-
         version: str | None = None
         backoff = 1.0
         while not self._stop.is_set():
@@ -63,14 +89,13 @@ class Reflector:
                     continue  # 410 Gone or another ERROR event: list again
                 log.debug("watch of %s ended at resourceVersion %s", self.kind, version)
                 backoff = 1.0
-            except ApiException as exc:
-                if exc.status == 410:
+            except Exception as exc:  # connection errors too: the server may restart
+                status = getattr(exc, "status", None)
+                if status == 410:
                     version = None
                     continue
-                self._back_off(f"{exc.status} {exc.reason}", backoff)
-                backoff = min(backoff * 2, 30.0)
-            except Exception as exc:  # connection errors: keep trying, the server may restart
-                self._back_off(str(exc), backoff)
+                why = f"{status} {getattr(exc, 'reason', '')}" if status else str(exc)
+                self._back_off(why, backoff)
                 backoff = min(backoff * 2, 30.0)
 
     def _watch(self, version: str) -> str | None:
@@ -81,17 +106,14 @@ class Reflector:
         The lines are read here rather than through `kubernetes.watch.Watch`, whose
         `deserialize=False` mode fails on an ERROR event (KeyError 'raw_object'), which would
         leave a reflector retrying a compacted resourceVersion forever."""
-        from kubernetes.client.exceptions import ApiException
-        from kubernetes.watch.watch import iter_resp_lines
-
         response = self._list_fn(watch=True, resource_version=version,
                                  timeout_seconds=self._watch_timeout, allow_watch_bookmarks=True,
                                  _preload_content=False, **self._list_kwargs)
         try:
             status = int(getattr(response, "status", 200) or 200)
             if not 200 <= status < 300:
-                raise ApiException(status=status, reason=str(getattr(response, "reason", "")))
-            for line in iter_resp_lines(response):  # type: ignore[no-untyped-call]
+                raise WatchRefused(status, str(getattr(response, "reason", "")))
+            for line in _lines(response):
                 if self._stop.is_set():
                     return version
                 if not line:

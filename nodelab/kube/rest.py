@@ -9,64 +9,18 @@ kubeconfig as for every other call). Failures raise the client's `ApiException`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from nodelab.kube.resources import RESOURCES, Resource, path
+
+__all__ = ["JSON_PATCH", "MERGE_PATCH", "RESOURCES", "STRATEGIC_PATCH", "Resource", "Rest", "path"]
+
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
-
-
-@dataclass(frozen=True)
-class Resource:
-    prefix: str  # "/api/v1" or "/apis/<group>/<version>"
-    plural: str
-    namespaced: bool
-
-
-RESOURCES = {
-    "pods": Resource("/api/v1", "pods", True),
-    "nodes": Resource("/api/v1", "nodes", False),
-    "namespaces": Resource("/api/v1", "namespaces", False),
-    "services": Resource("/api/v1", "services", True),
-    "endpoints": Resource("/api/v1", "endpoints", True),
-    "replicationcontrollers": Resource("/api/v1", "replicationcontrollers", True),
-    "events": Resource("/api/v1", "events", True),
-    "configmaps": Resource("/api/v1", "configmaps", True),
-    "secrets": Resource("/api/v1", "secrets", True),
-    "serviceaccounts": Resource("/api/v1", "serviceaccounts", True),
-    "endpointslices": Resource("/apis/discovery.k8s.io/v1", "endpointslices", True),
-    "leases": Resource("/apis/coordination.k8s.io/v1", "leases", True),
-    "replicasets": Resource("/apis/apps/v1", "replicasets", True),
-    "deployments": Resource("/apis/apps/v1", "deployments", True),
-    "jobs": Resource("/apis/batch/v1", "jobs", True),
-    "cronjobs": Resource("/apis/batch/v1", "cronjobs", True),
-    "daemonsets": Resource("/apis/apps/v1", "daemonsets", True),
-    "statefulsets": Resource("/apis/apps/v1", "statefulsets", True),
-    "controllerrevisions": Resource("/apis/apps/v1", "controllerrevisions", True),
-    "clusterroles": Resource("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
-    "clusterrolebindings": Resource("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings",
-                                    False),
-    "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
-                                           "certificatesigningrequests", False),
-}
-
-
-def path(kind: str, namespace: str | None = None, name: str | None = None,
-         subresource: str | None = None) -> str:
-    resource = RESOURCES[kind]
-    text = resource.prefix
-    if resource.namespaced and namespace:
-        text += f"/namespaces/{namespace}"
-    text += f"/{resource.plural}"
-    if name:
-        text += f"/{name}"
-        if subresource:
-            text += f"/{subresource}"
-    return text
 
 
 class Rest:
