@@ -9,8 +9,8 @@ The public face. Everything is plan-then-apply:
   `render_nftables(state, node, previous) -> NftPlan` (an nft transaction on `ip kube-proxy`);
   with `previous`, a partial sync;
 - apply: `Proxier` (sync, partial/full, mode switch, UDP conntrack cleanup, `ProxyMetrics`);
-  `run_proxy` is the list+watch loop with the official client; `python -m nodelab.proxy` the
-  per-node process.
+  `run_proxy` is the list+watch loop (through nodelab.kube.restclient, not the official
+  client); `python -m nodelab.proxy` the per-node process.
 """
 
 from nodelab.proxy.chain_names import (

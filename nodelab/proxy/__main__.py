@@ -9,6 +9,7 @@ The metrics JSON (`--metrics-file`) is rewritten after every sync for the views 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,17 +56,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.cleanup:
             proxier.remove_rules()
             return 0
-        from kubernetes import config
-
-        api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=str(args.kubeconfig) if args.kubeconfig else None
-        )
-        stop = stop_signals()
+        from nodelab.kube.restclient import RestClient
         from nodelab.proxy.watch import run_proxy
 
+        # As the official client: $KUBECONFIG, else ~/.kube/config.
+        default = Path(os.environ.get("KUBECONFIG") or "~/.kube/config").expanduser()
+        api = RestClient.from_kubeconfig(args.kubeconfig or default)
+        stop = stop_signals()
         run_proxy(
             proxier,
-            api_client,
+            api,
             stop,
             min_sync_period=args.min_sync_period,
             sync_period=args.sync_period,

@@ -2,9 +2,10 @@
 
 A real `python -m nodelab.controlplane` process on loopback (tests/controlplane/apiserver.py)
 holds a Service and an EndpointSlice written with the official client; `run_proxy` watches
-them and keeps the rules of a throwaway node namespace in line. Changing the slice (a pod
-becomes unready, then all go away) must reach the rules by a partial sync, and real requests
-must see it.
+them through nodelab's small REST client (as the proxy process does) and keeps the rules of a
+throwaway node namespace in line. Changing the slice (a pod becomes unready, then all go away)
+must reach the rules by a partial sync, and real requests must see it. An object the proxy
+will not render is reported as a Warning Event through the same client.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
+from nodelab.kube.restclient import RestClient
 from nodelab.proxy import Proxier, ProxyNode, read_metrics
 from nodelab.proxy.watch import run_proxy
 from tests.proxy.netlab import WEB_IPS, NodeLab, node_lab
@@ -91,7 +93,7 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
 
 @pytest.mark.parametrize("mode", ["iptables", "nftables"])
 def test_watch_loop_follows_services_and_endpoint_slices(
-    api: k8s.ApiClient, lab: NodeLab, mode: str
+    server: Any, api: k8s.ApiClient, lab: NodeLab, mode: str
 ) -> None:
     core, discovery = k8s.CoreV1Api(api), k8s.DiscoveryV1Api(api)
     svc = core.create_namespaced_service(
@@ -110,7 +112,7 @@ def test_watch_loop_follows_services_and_endpoint_slices(
     stop = threading.Event()
     loop = threading.Thread(
         target=run_proxy,
-        args=(proxier, api, stop),
+        args=(proxier, RestClient.from_kubeconfig(server.kubeconfig), stop),
         kwargs={"min_sync_period": 0.1, "sync_period": 30.0, "watch_timeout": 5},
         daemon=True,
     )
@@ -218,3 +220,21 @@ def test_proxy_process_syncs_and_writes_metrics(
         ["ip", "netns", "exec", lab.node, "nft", "list", "tables"], capture_output=True, text=True
     ).stdout
     assert "kube-proxy" not in tables
+
+
+def test_an_invalid_object_is_reported_as_a_warning_event(server: Any, api: k8s.ApiClient) -> None:
+    from nodelab.proxy.object_checks import InvalidObject
+    from nodelab.proxy.watch import event_recorder
+
+    record = event_recorder(RestClient.from_kubeconfig(server.kubeconfig), "node1")
+    obj = {"metadata": {"namespace": "default", "name": "odd", "resourceVersion": "7"}}
+    problem = InvalidObject("Service", "default", "odd", ["spec.clusterIP 'x' is not an IP"])
+    record(obj, problem)
+    record(obj, problem)  # the same version is reported once
+    events = k8s.CoreV1Api(api).list_namespaced_event(
+        "default", field_selector="involvedObject.name=odd"
+    ).items
+    assert len(events) == 1
+    assert events[0].type == "Warning" and events[0].reason == "InvalidService"
+    assert "is not an IP" in events[0].message
+
