@@ -135,13 +135,13 @@ def test_a_caller_with_another_root_is_refused(daemon: str, tmp_path: Path) -> N
 ], ids=["empty", "truncated", "bad-length", "bad-terminator", "no-stdin", "huge"])
 def test_malformed_requests_are_refused(request_bytes: bytes) -> None:
     with pytest.raises(ValueError):
-        decode_call(io.BufferedReader(io.BytesIO(request_bytes)))  # type: ignore[arg-type]
+        decode_call(io.BufferedReader(io.BytesIO(request_bytes)))
 
 
 def test_a_request_decodes_to_plugin_environment_and_stdin() -> None:
     raw = (netstring(b"bridge") + netstring(b"CNI_COMMAND=DEL") + netstring(b"CNI_ARGS=A=1;B=2")
            + netstring(b"HOME=/root") + netstring(b"") + netstring(b'{"a": 1}'))
-    plugin, environ, stdin = decode_call(io.BufferedReader(io.BytesIO(raw)))  # type: ignore[arg-type]
+    plugin, environ, stdin = decode_call(io.BufferedReader(io.BytesIO(raw)))
     assert plugin == "bridge"
     assert environ == {"CNI_COMMAND": "DEL", "CNI_ARGS": "A=1;B=2"}  # only CNI_* passes
     assert stdin == b'{"a": 1}'

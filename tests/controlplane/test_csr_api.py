@@ -62,10 +62,12 @@ def test_apply_create_records_the_caller_not_the_claimed_requester(api: Api) -> 
     assert "uid" not in stored["spec"] and "extra" not in stored["spec"]
 
 
+MALFORMED: tuple[Any, ...] = ({"conditions": ["x"]}, {"conditions": {}}, "x",
+                              {"conditions": [{"type": {}}]})
+
+
 @pytest.mark.parametrize(("subresource", "status"), [
-    *[(sub, status) for sub in ("approval", "status")
-      for status in ({"conditions": ["x"]}, {"conditions": {}}, "x",
-                     {"conditions": [{"type": {}}]})],
+    *[(sub, status) for sub in ("approval", "status") for status in MALFORMED],
     ("status", {"conditions": APPROVED, "certificate": ["x"]}),
 ])
 def test_malformed_status_is_a_400_naming_the_field(api: Api, subresource: str,

@@ -14,7 +14,7 @@ from nodelab.kube import schema
 
 pytestmark = pytest.mark.unit
 
-POD = {"metadata": {"name": "p", "labels": {"app": "a"}, "finalizers": ["x"]},
+POD: dict[str, Any] = {"metadata": {"name": "p", "labels": {"app": "a"}, "finalizers": ["x"]},
        "spec": {"containers": [
            {"name": "a", "image": "one", "ports": [{"containerPort": 80}],
             "env": [{"name": "A", "value": "1"}]},

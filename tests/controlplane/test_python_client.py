@@ -142,7 +142,7 @@ def test_leases_endpointslices_and_events_v1(apiserver: RunningApiServer) -> Non
 def test_python_client_watch(core: k8s.CoreV1Api) -> None:
     listed = core.list_namespaced_config_map("default")
     core.create_namespaced_config_map("default", {"metadata": {"name": "watched"}})
-    stream = watch.Watch().stream(core.list_namespaced_config_map, "default",
+    stream = watch.Watch().stream(core.list_namespaced_config_map, "default",  # type: ignore[no-untyped-call]
                                   resource_version=listed.metadata.resource_version,
                                   timeout_seconds=5)
     for event in stream:

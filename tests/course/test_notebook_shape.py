@@ -19,7 +19,7 @@ pytestmark = pytest.mark.unit
 
 
 def _cells(path: Path) -> list[nbformat.NotebookNode]:
-    cells: list[nbformat.NotebookNode] = nbformat.read(str(path), as_version=4).cells
+    cells: list[nbformat.NotebookNode] = nbformat.read(str(path), as_version=4).cells  # type: ignore[no-untyped-call]
     return cells
 
 

@@ -39,7 +39,7 @@ def test_run_check_turns_results_and_errors_into_a_verdict(check, expected) -> N
 
 def test_run_check_lets_real_bugs_through() -> None:
     with pytest.raises(KeyError):
-        run_check(lambda: {}["x"])
+        run_check(lambda: dict[str, str]()["x"])
 
 
 def test_learner_mode_reports_and_never_raises(capsys: pytest.CaptureFixture[str]) -> None:

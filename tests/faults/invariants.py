@@ -51,7 +51,7 @@ class RuntimeView:
 
 def runtime_view(lab: Lab, node: str = "node1") -> RuntimeView:
     with grpc.insecure_channel(f"unix://{lab.paths.cri_socket(node)}") as channel:
-        stub = cri_grpc.RuntimeServiceStub(channel)
+        stub = cri_grpc.RuntimeServiceStub(channel)  # type: ignore[no-untyped-call]
         sandboxes = stub.ListPodSandbox(cri.ListPodSandboxRequest(), timeout=10).items
         containers = stub.ListContainers(cri.ListContainersRequest(), timeout=10).containers
     return RuntimeView(list(sandboxes), list(containers))

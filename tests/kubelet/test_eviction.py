@@ -54,7 +54,8 @@ def test_memory_pressure_and_eviction_order(
     def condition(kind: str) -> dict[str, Any] | None:
         out = controlplane.kubectl("get", "node", node, "-o", "json")
         conds = json.loads(out.stdout)["status"].get("conditions", [])
-        return next((c for c in conds if c["type"] == kind), None)
+        found: dict[str, Any] | None = next((c for c in conds if c["type"] == kind), None)
+        return found
 
     pressure = wait_for(lambda: (c := condition("MemoryPressure")) and c["status"] == "True"
                         and c, 30, f"MemoryPressure:\n{run.current.output()}")

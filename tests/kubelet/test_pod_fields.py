@@ -424,7 +424,10 @@ spec:
     terminationMessagePolicy: FallbackToLogsOnError
 """)
     for pod in ("msg-file", "msg-custom", "msg-logs"):
-        eventually(lambda pod=pod: phase(lab, pod) in ("Succeeded", "Failed"), timeout=90)
+        def finished(pod: str = pod) -> bool:
+            return phase(lab, pod) in ("Succeeded", "Failed")
+
+        eventually(finished, timeout=90)
     assert terminated(lab, "msg-file")["message"] == "bye\n"  # a non-root user may write it
     assert terminated(lab, "msg-file")["exitCode"] == 3
     assert terminated(lab, "msg-custom")["message"] == "custom\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from nodelab.kubelet.cri import RuntimeCondition
 from nodelab.kubelet.eviction.ranking import PodUsage, evicted_status, eviction_message, rank_pods
 from nodelab.kubelet.eviction.thresholds import (
     Observation,
@@ -14,7 +15,7 @@ from nodelab.kubelet.eviction.thresholds import (
     remember_conditions,
     thresholds_met,
 )
-from nodelab.kubelet.node.conditions import RuntimeCondition, compute_conditions, runtime_errors
+from nodelab.kubelet.node.conditions import compute_conditions, runtime_errors
 from nodelab.kubelet.node.heartbeat import lease_object, should_post_status, status_changed
 
 pytestmark = pytest.mark.unit

@@ -57,7 +57,7 @@ def test_a_crashing_container_backs_off(cluster: Lab) -> None:
 
     def crash_looping() -> dict[str, Any] | None:
         status = kubectl_json(cluster, "get", "pod", "crash")["status"]
-        container = (status.get("containerStatuses") or [{}])[0]
+        container: dict[str, Any] = (status.get("containerStatuses") or [{}])[0]
         waiting = (container.get("state") or {}).get("waiting") or {}
         if container.get("restartCount", 0) >= 1 and waiting.get("reason") == "CrashLoopBackOff":
             return container

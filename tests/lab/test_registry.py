@@ -8,6 +8,7 @@ import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,8 +28,8 @@ def test_demo_images_round_trip_with_digests(lab: Lab) -> None:
         manifest = client.get_manifest(name, "1.0")
         assert manifest.digest == expected[name].digest
         assert hashlib.sha256(manifest.body).hexdigest() == manifest.digest.split(":")[1]
-        data = manifest.json()
-        blobs = [data["config"], *data["layers"]]  # type: ignore[list-item]
+        data: dict[str, Any] = manifest.json()
+        blobs = [data["config"], *data["layers"]]
         for descriptor in blobs:
             out = io.BytesIO()
             size = client.get_blob(name, descriptor["digest"], out)

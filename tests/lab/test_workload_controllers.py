@@ -38,8 +38,10 @@ def job_pods(lab: Lab, job: str) -> list[dict[str, Any]]:
 
 
 def condition(obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    return next((c for c in (obj.get("status") or {}).get("conditions") or []
-                 if c["type"] == kind and c["status"] == "True"), None)
+    found: dict[str, Any] | None = next(
+        (c for c in (obj.get("status") or {}).get("conditions") or []
+         if c["type"] == kind and c["status"] == "True"), None)
+    return found
 
 
 def test_kubectl_create_job_completes_and_logs_job_shows_its_output(lab2: Lab) -> None:
@@ -480,8 +482,8 @@ items:
     from kubernetes import client, config, utils
 
     kubectl(lab2, "create", "namespace", "fromyaml")
-    api = config.new_client_from_config(str(lab2.kubeconfig))
-    created = utils.create_from_yaml(api, str(tmp_path / "list.yaml"), namespace="fromyaml")
+    api = config.new_client_from_config(str(lab2.kubeconfig))  # type: ignore[no-untyped-call]
+    created = utils.create_from_yaml(api, str(tmp_path / "list.yaml"), namespace="fromyaml")  # type: ignore[no-untyped-call]
     kinds = sorted(type(o).__name__ for group in created for o in group)
     assert kinds == ["V1CronJob", "V1DaemonSet", "V1StatefulSet"]
     assert client.AppsV1Api(api).read_namespaced_stateful_set("listed-sts", "fromyaml")

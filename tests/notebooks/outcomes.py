@@ -13,7 +13,7 @@ from nodelab.course.task import OUTCOME_PATTERN
 
 def printed(notebook: Path) -> str:
     text = []
-    for cell in nbformat.read(str(notebook), as_version=4).cells:
+    for cell in nbformat.read(str(notebook), as_version=4).cells:  # type: ignore[no-untyped-call]
         for output in cell.get("outputs", []):
             text.append(output.get("text", "") or output.get("data", {}).get("text/plain", ""))
     return "\n".join(text)
@@ -28,5 +28,5 @@ def task_outcomes(text: str) -> dict[str, list[str]]:
 
 
 def tagged(notebook: Path, tag: str) -> int:
-    cells = nbformat.read(str(notebook), as_version=4).cells
+    cells = nbformat.read(str(notebook), as_version=4).cells  # type: ignore[no-untyped-call]
     return sum(tag in c.metadata.get("tags", []) for c in cells)

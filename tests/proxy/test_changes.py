@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from nodelab.proxy import ProxyState
+from nodelab.proxy import EndpointSlice, ProxyState, Service
 from nodelab.proxy.changes import (
     ServiceKey,
     chains_in_use,
@@ -29,14 +29,17 @@ BEFORE = state(
 )
 
 
-def edit(st: ProxyState, *objs: object, drop: tuple[tuple[str, str], ...] = ()) -> ProxyState:
+def edit(st: ProxyState, *objs: Service | EndpointSlice,
+         drop: tuple[tuple[str, str], ...] = ()) -> ProxyState:
     """`st` with some objects replaced or added and some keys dropped (as the informer does:
     every other object stays the very same instance)."""
     services = {k: v for k, v in st.services.items() if k not in drop}
     slices = {k: v for k, v in st.slices.items() if k not in drop}
     for obj in objs:
-        target = services if obj.__class__.__name__ == "Service" else slices
-        target[obj.key] = obj  # type: ignore[attr-defined]
+        if isinstance(obj, Service):
+            services[obj.key] = obj
+        else:
+            slices[obj.key] = obj
     return ProxyState(services, slices)
 
 

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from nodelab.proxy import ProxyNode, render_iptables
+from nodelab.proxy import EndpointSlice, ProxyNode, Service, render_iptables
 from tests.proxy.builders import NODE, endpoints, service, state
 
 pytestmark = pytest.mark.unit
@@ -239,7 +239,7 @@ def test_full_sync_removes_only_leftover_kube_chains() -> None:
 
 
 def test_large_clusters_drop_per_endpoint_comments() -> None:
-    objs = []
+    objs: list[Service | EndpointSlice] = []
     for i in range(110):
         objs.append(service(f"s{i:03d}", f"10.96.1.{i + 1}"))
         objs.append(endpoints(f"s{i:03d}", *(f"10.244.{i}.{j + 2}" for j in range(10))))
@@ -295,7 +295,7 @@ COMMIT
 
 
 def test_crossing_the_large_cluster_threshold_renders_every_service_again() -> None:
-    objs = []
+    objs: list[Service | EndpointSlice] = []
     for i in range(100):
         objs.append(service(f"s{i:03d}", f"10.96.1.{i + 1}"))
         objs.append(endpoints(f"s{i:03d}", *(f"10.244.{i}.{j + 2}" for j in range(10))))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from kubernetes import client
 
@@ -14,7 +16,7 @@ from nodelab.proxy import (
 
 pytestmark = pytest.mark.unit
 
-SERVICE = {
+SERVICE: dict[str, Any] = {
     "metadata": {"namespace": "demo", "name": "web"},
     "spec": {
         "type": "NodePort",
@@ -26,7 +28,7 @@ SERVICE = {
         "internalTrafficPolicy": "Cluster",
     },
 }
-SLICE = {
+SLICE: dict[str, Any] = {
     "metadata": {
         "namespace": "demo",
         "name": "web-x1",
@@ -89,8 +91,8 @@ def test_slice_without_service_label_is_ignored() -> None:
 
 def test_official_client_objects_convert_like_dicts() -> None:
     api = client.ApiClient()
-    v1svc = api._ApiClient__deserialize(SERVICE, "V1Service")
-    v1eps = api._ApiClient__deserialize(SLICE, "V1EndpointSlice")
+    v1svc = api._ApiClient__deserialize(SERVICE, "V1Service")  # type: ignore[attr-defined]
+    v1eps = api._ApiClient__deserialize(SLICE, "V1EndpointSlice")  # type: ignore[attr-defined]
     assert isinstance(v1svc, client.V1Service)
     assert service_from_k8s(v1svc) == service_from_dict(SERVICE)
     assert endpoint_slice_from_k8s(v1eps) == endpoint_slice_from_dict(SLICE)

@@ -101,7 +101,7 @@ def test_after_a_failed_apply_the_next_sync_is_full_and_repairs(lab: NodeLab) ->
         proxier.sync(web(*WEB_IPS))
         # Someone else's rule jumps to the endpoint chain of pod-3, so the partial sync that
         # drops pod-3 cannot delete that chain: iptables-restore fails and changes nothing.
-        sep = proxier.plan.blocks[("demo", "web")].chains[-1]  # type: ignore[union-attr]
+        sep = proxier.plan.blocks[("demo", "web")].chains[-1]
         sh(lab, "iptables", "-t", "nat", "-I", "OUTPUT", "-d", "10.99.0.9", "-j", sep)
         with pytest.raises(NodelabError, match="the next sync is a full one"):
             proxier.sync(web(*WEB_IPS[:2]))

@@ -38,7 +38,7 @@ class Pod:
             metadata=cri.ContainerMetadata(name=name, attempt=0), image=image,
             command=["/bin/sh", "-c"], args=args, log_path=f"{name}/0.log",
             labels={"container": name}, **extra)
-        cid = self.rt.CreateContainer(cri.CreateContainerRequest(
+        cid: str = self.rt.CreateContainer(cri.CreateContainerRequest(
             pod_sandbox_id=self.id, config=config, sandbox_config=self.config), timeout=60
         ).container_id
         if start:

@@ -33,7 +33,7 @@ def test_pull_creates_record_snapshots_and_lookups(registry: LocalRegistry, tmp_
         seen.append((done, total))
         original(ref, done, total)
 
-    store.progress = spy  # type: ignore[method-assign]
+    setattr(store, "progress", spy)  # noqa: B010 - a spy in place of the method
     record = Puller(store).pull(registry.ref("busybox"))
     assert record.id.startswith("sha256:")
     assert record.repo_tags == [registry.ref("busybox:latest")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from cri_api.v1 import api_pb2 as cri
@@ -28,7 +29,7 @@ def plan(config: cri.ContainerConfig, image: dict[str, object] | None = None,
                           host or HostFacts(passwd=PASSWD, group=GROUP))
 
 
-def cfg(**kw: object) -> cri.ContainerConfig:
+def cfg(**kw: Any) -> cri.ContainerConfig:
     return cri.ContainerConfig(metadata=cri.ContainerMetadata(name="c"), **kw)
 
 
@@ -176,9 +177,10 @@ def test_readonly_rootfs_and_devices() -> None:
     assert spec["linux"]["resources"]["devices"][-1]["access"] == "rw"
 
 
-def seccomp_cfg(kind: int, **security: object) -> cri.ContainerConfig:
+def seccomp_cfg(kind: cri.SecurityProfile.ProfileType.ValueType,
+                **security: Any) -> cri.ContainerConfig:
     sc = cri.LinuxContainerSecurityContext(seccomp=cri.SecurityProfile(profile_type=kind),
-                                           **security)  # type: ignore[arg-type]
+                                           **security)
     return cfg(linux=cri.LinuxContainerConfig(security_context=sc))
 
 

@@ -76,7 +76,7 @@ def layer(members: list[Member]) -> Layer:
             if m.type == tarfile.REGTYPE:
                 info.size = m.size if m.size is not None else len(m.data)
                 source = _Zeros(info.size) if m.size is not None else io.BytesIO(m.data)
-                tar.addfile(info, source)  # type: ignore[arg-type]
+                tar.addfile(info, source)
             else:
                 tar.addfile(info)
     data = raw.getvalue()

@@ -41,7 +41,7 @@ class Hostile(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        port = self.server.server_address[1]
+        port = self.server.server_address[1]  # type: ignore[index]  # an AF_INET (host, port)
         SEEN.append((self.headers.get("Host", ""), self.path, self.headers.get("Authorization")))
         if self.path.startswith("/v2/big/manifests/"):
             self._send(200, b" " * (MAX_MANIFEST_BYTES + 10),

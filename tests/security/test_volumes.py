@@ -132,10 +132,15 @@ spec:
 """)
     assert "OK" in logs_when_done(lab, "escape", "ok")
     for name in ("root", "victim", "climb"):
-        waiting = eventually(lambda n=name: container_state(lab, "escape", n).get("waiting"),
-                             timeout=60)
-        eventually(lambda n=name: container_state(lab, "escape", n)["waiting"].get("reason")
-                   == "CreateContainerConfigError", timeout=60)
+        def waiting_of(n: str = name) -> Any:
+            return container_state(lab, "escape", n).get("waiting")
+
+        def refused(n: str = name) -> bool:
+            reason = container_state(lab, "escape", n)["waiting"].get("reason")
+            return bool(reason == "CreateContainerConfigError")
+
+        waiting = eventually(waiting_of, timeout=60)
+        eventually(refused, timeout=60)
         assert "would leave the volume" in container_state(lab, "escape", name)["waiting"][
             "message"], waiting
     events = kubectl(lab, "get", "events", "--field-selector", "involvedObject.name=escape")

@@ -39,7 +39,7 @@ def test_node_view_shows_registration_and_heartbeats(monkeypatch: pytest.MonkeyP
     assert "holder node1" in html and "duration 40s" in html
     renewed = re.search(r"renewed (\d+)s ago", html)
     assert renewed and 20 <= int(renewed.group(1)) < 30, "the lease was renewed 20 s before now"
-    assert view.render_text(view.snapshot) == "node node1: Ready=True"  # type: ignore[arg-type]
+    assert view.render_text(view.snapshot) == "node node1: Ready=True"
 
     source.objects[1] = o.lease(renewed=290)
     view.refresh()
@@ -80,7 +80,7 @@ def test_pod_lifecycle_view_records_phase_changes() -> None:
     html = view.static_html()
     assert "Pod default/web" in html and "OOMKilled" in html
     assert "phase Running seen" in html and "Scheduled" in html
-    text = view.render_text(view.snapshot)  # type: ignore[arg-type]
+    text = view.render_text(view.snapshot)
     assert "created (API server stored the Pod)" in text
 
 
@@ -96,7 +96,7 @@ def test_cluster_view_groups_pods_by_node() -> None:
     assert html.index("on node2") < html.index("default/db")
     assert "(not scheduled)" in html
     assert "10.96.0.10" in html and "80→8080/TCP" in html and "app=web" in html
-    assert view.render_text(view.snapshot) == (  # type: ignore[arg-type]
+    assert view.render_text(view.snapshot) == (
         "cluster: 2 node(s), 3 pod(s), 1 service(s)")
 
 

@@ -28,14 +28,14 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def cell(source: str) -> Any:
-    return nbformat.v4.new_code_cell(source)
+    return nbformat.v4.new_code_cell(source)  # type: ignore[no-untyped-call]
 
 
 @pytest.mark.privileged
 @needs_root
 def test_network_view_updates_live_in_a_kernel(lab: Lab, pod_in_node: PodMaker) -> None:
     node = lab.topology.nodes[0]
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     nb.cells = [
         cell("from nodelab.lab.lab import Lab\n"
              "from nodelab.widgets.network_view import NetworkView\n"
@@ -112,7 +112,7 @@ for view in views.values():
 
 
 def test_kubernetes_views_update_live_in_a_kernel() -> None:
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     nb.cells = [cell(KUBE_VIEWS), cell(CHANGE), cell(WAIT)]
     client = NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(REPO)}})

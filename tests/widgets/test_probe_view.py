@@ -33,7 +33,7 @@ def test_probe_failures_readiness_and_restarts_are_recorded_and_drawn() -> None:
     assert html.count(">restart</text>") == 1
     assert html.count(">liveness ✗</text>") == 2
     assert "restarts=1" in html
-    assert view.render_text(view.snapshot) == "probes of default/web:\n  app: ready=True restarts=1"  # type: ignore[arg-type]  # noqa: E501
+    assert view.render_text(view.snapshot) == "probes of default/web:\n  app: ready=True restarts=1"  # noqa: E501
 
 
 def test_a_container_without_probes_says_so() -> None:

@@ -54,7 +54,7 @@ def cluster() -> Iterator[Lab]:
     name = unique_lab_name()
     try:
         lab = Lab.up(name, 1, progress=lambda _m: None)
-        api = k8s_config.new_client_from_config(config_file=str(lab.kubeconfig))
+        api = k8s_config.new_client_from_config(config_file=str(lab.kubeconfig))  # type: ignore[no-untyped-call]
         core = k8s.CoreV1Api(api)
         core.create_namespaced_pod("default", {
             "metadata": {"name": "web", "labels": {"app": "web"}},
@@ -112,7 +112,7 @@ def pod_netns(cluster: Lab) -> tuple[str, int]:
     view = NetworkView.for_node(cluster, "node1")
     snapshot = view.refresh()
     node = cluster.topology.nodes[0].netns
-    api = k8s.CoreV1Api(k8s_config.new_client_from_config(str(cluster.kubeconfig)))
+    api = k8s.CoreV1Api(k8s_config.new_client_from_config(str(cluster.kubeconfig)))  # type: ignore[no-untyped-call]
     addons = {p.status.pod_ip for p in api.list_namespaced_pod("kube-system").items}
 
     def addon(ns: Any) -> bool:  # the lab's cluster DNS pod is wired into the node too
@@ -181,7 +181,7 @@ def test_sandbox_and_cgroup_views_for_a_pod(cluster: Lab) -> None:
 def test_network_view_highlights_what_a_real_cni_add_made(cluster: Lab) -> None:
     view = NetworkView.for_node(cluster, "node1")
     view.mark()
-    api = k8s_config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    api = k8s_config.new_client_from_config(config_file=str(cluster.kubeconfig))  # type: ignore[no-untyped-call]
     core = k8s.CoreV1Api(api)
     core.create_namespaced_pod("default", {
         "metadata": {"name": "second"},

@@ -81,7 +81,7 @@ def strip(obj: dict[str, object]) -> dict[str, object]:
 
 
 def test_views_read_and_follow_objects_from_the_api_server(kubeconfig: Path) -> None:
-    api = k8s_config.new_client_from_config(config_file=str(kubeconfig))
+    api = k8s_config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
     core, coordination = k8s.CoreV1Api(api), k8s.CoordinationV1Api(api)
     node = o.node("node1")
     core.create_node(strip(node))

@@ -141,8 +141,10 @@ def test_a_pod_that_fits_nowhere_says_why(
 
     def condition() -> dict[str, Any] | None:
         pod = apiserver.kubectl_json("get", "pod", "huge")
-        return next((c for c in pod["status"].get("conditions") or []
-                     if c["type"] == "PodScheduled" and c["status"] == "False"), None)
+        found: dict[str, Any] | None = next(
+            (c for c in pod["status"].get("conditions") or []
+             if c["type"] == "PodScheduled" and c["status"] == "False"), None)
+        return found
 
     found = eventually(condition)
     assert found["reason"] == "Unschedulable"
@@ -202,7 +204,7 @@ spec:
         status = apiserver.kubectl_json("get", "deploy", "web")["status"]
         if status.get("readyReplicas") != ready:
             return None
-        return next(c["reason"] for c in status["conditions"] if c["type"] == "Available")
+        return str(next(c["reason"] for c in status["conditions"] if c["type"] == "Available"))
 
     # 3 replicas allow floor(25% of 3) = 0 unavailable: one unready pod makes it unavailable
     assert eventually(lambda: available(2)) == "MinimumReplicasUnavailable"

@@ -123,7 +123,7 @@ def test_an_evicted_pod_is_stopped_by_its_worker_and_never_started_again(
     settings = PodSettings(node_name="n1", node_ip="10.0.0.2", state_dir=tmp_path,
                            log_root=tmp_path / "logs", memory_capacity=2**30, resync=0.02,
                            idle_resync=0.1)
-    manager = PodManager(ApiClient(), None, settings)  # type: ignore[arg-type]
+    manager = PodManager(ApiClient(), None, settings)
     worker_rest, core = Recorder(), Recorder()
     manager.runtime = runtime  # type: ignore[assignment]
     manager.rest = worker_rest  # type: ignore[assignment]

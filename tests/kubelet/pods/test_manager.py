@@ -60,7 +60,7 @@ def _manager(tmp_path: Path, fake: FakeCRI) -> PodManager:
     return PodManager(ApiClient(), fake, settings)  # type: ignore[arg-type]
 
 
-def _sandbox(uid: str, state: int = cri.SANDBOX_READY) -> Any:
+def _sandbox(uid: str, state: cri.PodSandboxState.ValueType = cri.SANDBOX_READY) -> Any:
     return cri.PodSandbox(id=f"sb-{uid}", state=state, labels={POD_UID: uid})
 
 
@@ -88,7 +88,7 @@ def test_an_event_wakes_only_the_worker_of_its_pod(tmp_path: Path) -> None:
                                           "metadata": {**_pod("ua", "a")["metadata"],
                                                        "resourceVersion": "2"}})
     assert (a.wakes, b.wakes) == (2, 1)
-    assert manager.lookup("ua")["metadata"]["resourceVersion"] == "2"  # type: ignore[index]
+    assert manager.lookup("ua")["metadata"]["resourceVersion"] == "2"
     manager._on_pods("pods", "DELETED", _pod("ub", "b"))
     assert (a.wakes, b.wakes) == (2, 2)  # the deleted pod's worker wakes to tear it down
     assert manager.lookup("ub") is None
@@ -101,7 +101,7 @@ def test_lookup_follows_a_pod_recreated_under_the_same_name(tmp_path: Path) -> N
     manager._on_pods("pods", "DELETED", _pod("old", "p"))
     manager._on_pods("pods", "ADDED", _pod("new", "p"))
     assert manager.lookup("old") is None
-    assert manager.lookup("new")["metadata"]["uid"] == "new"  # type: ignore[index]
+    assert manager.lookup("new")["metadata"]["uid"] == "new"
 
 
 def test_the_pleg_survives_failing_relists_says_so_and_wakes_again(

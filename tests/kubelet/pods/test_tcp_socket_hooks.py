@@ -4,16 +4,18 @@ kubelet fails the hook ("Cannot run handler: invalid handler"), and so does node
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from nodelab.kubelet.pods.hooks import run_post_start, run_pre_stop
+from nodelab.kubelet.pods.runtime_calls import PodRuntime
 
 pytestmark = pytest.mark.unit
-POD = {"metadata": {"name": "p"}, "spec": {"terminationGracePeriodSeconds": 5, "containers": [
-    {"name": "c", "lifecycle": {"postStart": {"tcpSocket": {"port": 80}},
-                                "preStop": {"tcpSocket": {"port": 80}}}}]}}
+POD: dict[str, Any] = {"metadata": {"name": "p"}, "spec": {
+    "terminationGracePeriodSeconds": 5, "containers": [
+        {"name": "c", "lifecycle": {"postStart": {"tcpSocket": {"port": 80}},
+                                    "preStop": {"tcpSocket": {"port": 80}}}}]}}
 
 
 class StopOnly:
@@ -29,8 +31,9 @@ class StopOnly:
 def test_a_tcp_socket_post_start_hook_fails_and_kills_the_container() -> None:
     events: list[tuple[str, str]] = []
     runtime = StopOnly()
-    ok, message = run_post_start(runtime, lambda _p, reason, msg, _t: events.append(
-        (reason, msg)), POD, POD["spec"]["containers"][0], "cid", "10.244.0.5")
+    ok, message = run_post_start(
+        cast(PodRuntime, runtime), lambda _p, reason, msg, _t: events.append((reason, msg)),
+        POD, POD["spec"]["containers"][0], "cid", "10.244.0.5")
     assert not ok and message.startswith("Cannot run handler: invalid handler")
     assert events == [("FailedPostStartHook", message)]
     assert runtime.stopped == ["cid"]
