@@ -125,8 +125,8 @@ def test_priority_classes_through_kubectl(apiserver: RunningApiServer) -> None:
                               "metadata": {"name": "high-priority"}, "value": 1000000,
                               "globalDefault": False,
                               "description": "for important pods"})[0] == 0
-    base = {"apiVersion": "v1", "kind": "Pod",
-            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    base: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod",
+                          "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
     critical = {**base, "metadata": {"name": "critical", "namespace": "kube-system"},
                 "spec": {**base["spec"], "priorityClassName": "system-cluster-critical"}}
     code, stderr = create(apiserver, critical)
