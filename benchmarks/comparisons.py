@@ -56,11 +56,32 @@ def _side_by_side(ours: Row | None, theirs: Row | None, case: str, reference: st
 
 
 def pod_startup(rows: list[Row]) -> list[Comparison]:
-    ours, theirs = _pair(rows, "runtime", "containerd")
+    """Pods one at a time (`serial`; rows of older runs have no phase), then the node filled at
+    once (`burst`), then the full node's idle CPU (`idle`)."""
+    def phase(name: str) -> list[Row]:
+        return [r for r in rows if r.get("phase", "serial") == name]
+
+    ours, theirs = _pair(phase("serial"), "runtime", "containerd")
     n = (ours or theirs or {}).get("n", "?")
-    return _side_by_side(ours, theirs, f"{n} pods, create -> Ready", "containerd", [
+    out = _side_by_side(ours, theirs, f"{n} pods, create -> Ready", "containerd", [
         ("p50", "p50_s", "ms", 1000.0), ("p99", "p99_s", "ms", 1000.0),
         ("mean", "mean_s", "ms", 1000.0), ("max", "max_s", "ms", 1000.0)])
+    ours, theirs = _pair(phase("burst"), "runtime", "containerd")
+    if ours or theirs:
+        row = ours or theirs or {}
+        out += _side_by_side(
+            ours, theirs,
+            f"burst: {row.get('n', '?')} pods at once, node filled to {row.get('pods_on_node')}",
+            "containerd", [("create -> Ready p50", "p50_s", "ms", 1000.0),
+                           ("create -> Ready p99", "p99_s", "ms", 1000.0),
+                           ("create -> Ready max", "max_s", "ms", 1000.0)])
+    ours, theirs = _pair(phase("idle"), "runtime", "containerd")
+    if ours or theirs:
+        row = ours or theirs or {}
+        out += _side_by_side(
+            ours, theirs, f"{row.get('pods_on_node')} pods running, idle", "containerd",
+            [("node daemons CPU (% of one core)", "daemons_cpu_pct", "%", 1.0)])
+    return out
 
 
 def runtime_start(rows: list[Row]) -> list[Comparison]:

@@ -4,8 +4,8 @@ The bridge plugin's netlink work is written as `ip -batch` lines computed by pur
 (`host_side_plan`, `container_side_plan`), then applied by `run_ip_batch` in one `ip` process:
 one for the node's side (veth pair, bridge port, hairpin, gateway address) and one inside the
 pod's netns (addresses, routes), started from a thread that entered CNI_NETNS (`run_in`: the
-CNI daemon's thread does setns(2), which saves the `nsenter` exec per command). With one
-`ip -details addr show` of the bridge before them, an ADD is three short processes. The veth
+CNI daemon's thread does setns(2), which saves the `nsenter` exec per command). An ADD is two
+short processes (plus an `ip -details link show` the first time the daemon meets a bridge). The veth
 pair is created with its pod end already inside the pod's netns and already named CNI_IFNAME,
 so the name never clashes with a link of the node.
 
@@ -56,6 +56,7 @@ def host_side_plan(plan: VethPlan, gateway_lines: Sequence[str] = ()) -> list[st
     """The node's side of an ADD: the veth pair (pod end straight into the pod's netns, named
     CNI_IFNAME), the bridge port, then the gateway addresses (`gateway_address_plan`)."""
     lines = [
+        f"link set {plan.bridge} up",
         f"link add {plan.host_name} mtu {plan.mtu} type veth peer name {plan.container_name} "
         f"mtu {plan.mtu} netns {plan.netns}",
         f"link set {plan.host_name} master {plan.bridge}",
@@ -95,17 +96,11 @@ def container_side_plan(ifname: str, ips: Sequence[IPConfig], routes: Sequence[R
     return lines
 
 
-def gateway_address_plan(bridge: str, ips: Sequence[IPConfig], present: set[str]) -> list[str]:
-    """Put each IP's gateway on the bridge (isGateway), with the pod subnet's prefix."""
-    lines = []
-    for ip in ips:
-        if not ip.gateway:
-            continue
-        cidr = f"{ip.gateway}/{ip.interface_address.network.prefixlen}"
-        if cidr not in present:
-            lines.append(f"addr replace {cidr} dev {bridge}")
-            present.add(cidr)
-    return lines
+def gateway_address_plan(bridge: str, ips: Sequence[IPConfig]) -> list[str]:
+    """Put each IP's gateway on the bridge (isGateway), with the pod subnet's prefix. On every
+    ADD, as the reference plugin ensures it: `addr replace` of an address present is a no-op."""
+    wanted = {f"{ip.gateway}/{ip.interface_address.network.prefixlen}" for ip in ips if ip.gateway}
+    return [f"addr replace {cidr} dev {bridge}" for cidr in sorted(wanted)]
 
 
 def run_in(
@@ -139,19 +134,6 @@ def run_ip_batch(lines: Sequence[str], *, netns: str | None = None) -> list[Any]
         value, position = decoder.raw_decode(out, position)
         shown.append(value)
     return shown
-
-
-def link_with_addresses(name: str) -> dict[str, Any] | None:
-    """`ip -json -details addr show dev NAME`: kind, flags and addresses in one call (None if
-    there is no such link)."""
-    try:
-        out = run(["ip", "-json", "-details", "addr", "show", "dev", name], timeout=30).stdout
-    except CommandError as exc:
-        if "does not exist" in exc.stderr or "Cannot find device" in exc.stderr:
-            return None
-        raise
-    links = json.loads(out)
-    return links[0] if links else None
 
 
 def cidrs(link: dict[str, Any]) -> set[str]:

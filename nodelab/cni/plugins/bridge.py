@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -111,27 +112,37 @@ def delegate_ipam(request: Request, command: str, ipam_type: str) -> bytes:
     return exec_plugin(executable, env, request.stdin)
 
 
-def ensure_bridge(cfg: BridgeConfig) -> set[str]:
-    """Make sure the bridge exists and is up; return the addresses it has."""
-    info = links.link_with_addresses(cfg.bridge)
+# Bridges this process has made or checked: name -> ifindex. The CNI daemon lives long, so the
+# `ip -details link show` that checks a bridge's kind runs once per bridge, not once per ADD;
+# if_nametoindex(3) (one ioctl in this network namespace) tells that it is still that link.
+_checked_bridges: dict[str, int] = {}
+
+
+def ensure_bridge(cfg: BridgeConfig) -> None:
+    """Make sure the bridge exists and is a bridge (the ADD's batch sets it up)."""
+    try:
+        index = socket.if_nametoindex(cfg.bridge)
+    except OSError:
+        index = 0
+    if index and _checked_bridges.get(cfg.bridge) == index:
+        return
+    info = links.link_info(cfg.bridge, details=True)
     if info is None:
         try:
             links.run_ip_batch(links.ensure_bridge_plan(cfg.bridge, cfg.mtu, links.random_mac()))
         except CommandError:
-            info = links.link_with_addresses(cfg.bridge)  # made by a concurrent ADD?
-            if info is None:
+            if links.link_info(cfg.bridge) is None:  # else made by a concurrent ADD
                 raise
-    if info is None:
-        return set()
+        info = links.link_info(cfg.bridge, details=True)
+        if info is None:
+            raise CNIError(INVALID_NETWORK_CONFIG, f"bridge: bridge {cfg.bridge} vanished")
     kind = info.get("linkinfo", {}).get("info_kind")
     if kind != "bridge":
         raise CNIError(
             INVALID_NETWORK_CONFIG,
             f"bridge: link {cfg.bridge} exists and is a {kind}, not a bridge",
         )
-    if "UP" not in info.get("flags", []):
-        links.run_ip_batch([f"link set {cfg.bridge} up"])
-    return links.cidrs(info)
+    _checked_bridges[cfg.bridge] = int(info["ifindex"])
 
 
 def enable_forwarding() -> None:
@@ -148,7 +159,7 @@ def require_netns(request: Request) -> None:
 def add(request: Request) -> Result:
     cfg = parse_config(request.config)
     require_netns(request)
-    bridge_addresses = ensure_bridge(cfg)
+    ensure_bridge(cfg)
     veth = links.VethPlan(
         cfg.bridge,
         "veth" + os.urandom(4).hex(),
@@ -175,7 +186,7 @@ def add(request: Request) -> Result:
                 if ip.gateway and all(r.dst != default for r in routes):
                     routes.append(Route(default, ip.gateway))
         gateway = (
-            links.gateway_address_plan(cfg.bridge, ips, bridge_addresses) if cfg.is_gateway else []
+            links.gateway_address_plan(cfg.bridge, ips) if cfg.is_gateway else []
         )
         try:
             shown_host = links.run_ip_batch(links.host_side_plan(veth, gateway))
