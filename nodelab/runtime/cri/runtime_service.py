@@ -25,7 +25,7 @@ from nodelab.runtime.cri import convert
 from nodelab.runtime.cri.errors import InvalidArgument, NotFound, Unimplemented, rpc
 from nodelab.runtime.cri.stats_calls import StatsRPCs
 from nodelab.runtime.cri.streaming_calls import ExecRPCs
-from nodelab.runtime.records import encode_proto
+from nodelab.runtime.records import config_labels, encode_proto
 
 
 def new_id() -> str:
@@ -130,15 +130,15 @@ class RuntimeService(ExecRPCs, StatsRPCs, cri_grpc.RuntimeServiceServicer):
         items = []
         flt = request.filter if request.HasField("filter") else None
         for record in list(self.records.sandboxes.values()):
-            ready = self.pods.ready(record)
-            item = convert.sandbox_item(record, ready)
-            if flt is not None:
+            if flt is not None:  # id and labels first: they cost no decoding and no I/O
                 if flt.id and not record.id.startswith(flt.id):
                     continue
-                if flt.HasField("state") and flt.state.state != item.state:
+                labels = config_labels(cri.PodSandboxConfig, record.config)
+                if any(labels.get(k) != v for k, v in flt.label_selector.items()):
                     continue
-                if any(item.labels.get(k) != v for k, v in flt.label_selector.items()):
-                    continue
+            item = convert.sandbox_item(record, self.pods.ready(record))
+            if flt is not None and flt.HasField("state") and flt.state.state != item.state:
+                continue
             items.append(item)
         return cri.ListPodSandboxResponse(items=items)
 
@@ -196,19 +196,18 @@ class RuntimeService(ExecRPCs, StatsRPCs, cri_grpc.RuntimeServiceServicer):
         flt = request.filter if request.HasField("filter") else None
         items = []
         for record in list(self.records.containers.values()):
-            if flt is not None:
+            if flt is not None:  # id, sandbox and labels first: no decoding, no I/O
                 if flt.id and not record.id.startswith(flt.id):
                     continue
                 if flt.pod_sandbox_id and not record.sandbox_id.startswith(flt.pod_sandbox_id):
                     continue
-            config = self.containers.config_of(record)
+                labels = config_labels(cri.ContainerConfig, record.config)
+                if any(labels.get(k) != v for k, v in flt.label_selector.items()):
+                    continue
             live = self.containers.live_state(record)
-            if flt is not None:
-                if flt.HasField("state") and flt.state.state != live.state:
-                    continue
-                if any(config.labels.get(k) != v for k, v in flt.label_selector.items()):
-                    continue
-            items.append(convert.container_item(record, config, live))
+            if flt is not None and flt.HasField("state") and flt.state.state != live.state:
+                continue
+            items.append(convert.container_item(record, self.containers.config_of(record), live))
         return cri.ListContainersResponse(containers=items)
 
     @rpc
