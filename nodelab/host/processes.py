@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +78,29 @@ def terminate(process: ProcessId, grace: float = 5.0) -> bool:
             break
         time.sleep(0.02)
     return True
+
+
+def terminate_all(processes: Iterable[ProcessId], grace: float = 5.0) -> None:
+    """End every process at once: TERM to all, one shared wait of up to `grace` seconds, then
+    KILL what is left (a node with 110 pods has over 200 monitors and pod processes: one wait
+    each took minutes)."""
+    alive = [p for p in processes if p.alive() and send_signal(p, signal.SIGTERM)]
+    deadline = time.monotonic() + grace
+    while alive and time.monotonic() < deadline:
+        for process in alive:
+            _reap(process.pid)
+        alive = [p for p in alive if p.alive()]
+        if alive:
+            time.sleep(0.05)
+    for process in alive:
+        send_signal(process, signal.SIGKILL)
+    for _ in range(100):
+        for process in alive:
+            _reap(process.pid)
+        alive = [p for p in alive if p.alive()]
+        if not alive:
+            return
+        time.sleep(0.02)
 
 
 def send_signal(process: ProcessId, signum: int) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from nodelab.host import cgroups, mounts, netlink
 from nodelab.host.commands import CommandError, run
-from nodelab.host.processes import lab_processes, terminate
+from nodelab.host.processes import lab_processes, terminate_all
 from nodelab.lab.containerd.host_files import remove_made_dirs, remove_shim_sockets, shim_sockets
 from nodelab.lab.daemons import Supervisor
 from nodelab.lab.ledger import Entry, Ledger
@@ -48,8 +48,7 @@ def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None
         if entry.kind == "daemon":
             say(f"stopping {entry.name}")
             supervisor.stop(entry.name)
-    for process in lab_processes(names.lab):
-        terminate(process, grace=2.0)
+    terminate_all(lab_processes(names.lab), grace=2.0)
     remove_shim_sockets(sockets)  # a SIGKILLed shim leaves its socket in /run/containerd/s
     for point in mounts.mounts_under(paths.root):
         mounts.unmount(point)
