@@ -40,8 +40,10 @@ class Benchmark:
 
 
 CATALOG: tuple[Benchmark, ...] = (
-    Benchmark("pod-startup", "kubelet", "kubelet/pod_startup.py", ("--pods", "30"), 600,
-              ("--pods", "5", "--fill", "0"), 70),
+    Benchmark("pod-startup", "kubelet", "kubelet/pod_startup.py", ("--pods", "30", "--fill", "0"),
+              240, ("--pods", "5", "--fill", "0"), 70),
+    Benchmark("pod-density", "kubelet", "kubelet/pod_startup.py",
+              ("--pods", "0", "--fill", "110", "--idle", "30"), 600, None, 0),
     Benchmark("runtime-start", "runtime", "runtime/pod_start_latency.py", ("--pods", "30"), 120,
               ("--pods", "5"), 40),
     Benchmark("cni-add-del", "cni", "cni/add_del_latency.py", ("--pods", "100"), 60,

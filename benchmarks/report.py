@@ -27,6 +27,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("Pod startup (kubelet)", "pod-startup", "pod-startup",
             "Pods created through the API server until Ready, on a one-node lab: nodelab's "
             "kubelet with nodelab's runtime, and with containerd as the CRI runtime."),
+    Section("110 pods on one node (kubelet)", "pod-density", "pod-startup",
+            "A one-node lab per runtime (nodelab's, containerd) filled to 110 pods, upstream's "
+            "default maxPods and the node's `pods` capacity: the pods missing (the cluster DNS "
+            "pod is already there) are created at once, back to back, each timed from its POST "
+            "to its Ready event; then, with the node full and settled, the CPU of the node's "
+            "daemons (runtime, kubelet, podnet, proxy, all threads) over 30 s, as % of one "
+            "core. See docs/performance.md's notes on this section for what profiling showed."),
     Section("Sandbox and container start, memory per pod (CRI runtime)", "runtime-start",
             "runtime-start",
             "CRI calls straight to each runtime's socket, pods alternating between the two. "
