@@ -13,7 +13,9 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,6 +63,19 @@ def state_base() -> Path:
 
 def unique_lab_name() -> str:
     return "t" + secrets.token_hex(3)[:5]
+
+
+@contextmanager
+def one_node_lab(**settings: Any) -> Iterator[Lab]:
+    """A uniquely named one-node lab (skipped without root), taken down however the block ends:
+    what a module-scoped lab fixture yields. `settings` go to `Lab.up`."""
+    if not IS_ROOT:
+        pytest.skip("needs root: a real lab")
+    name = unique_lab_name()
+    try:
+        yield Lab.up(name, 1, progress=lambda _message: None, **settings)
+    finally:
+        take_down_lab(name)
 
 
 LabFactory = Callable[..., Lab]

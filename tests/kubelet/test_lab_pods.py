@@ -26,9 +26,9 @@ from nodelab.cli.up import restart_backoff
 from nodelab.errors import NodelabError
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.lab.description import LabDescription
-from nodelab.lab.lab import Lab, take_down_lab
+from nodelab.lab.lab import Lab
 from nodelab.lab.node_daemons import kubelet_config_text
-from tests.conftest import needs_root, unique_lab_name
+from tests.conftest import needs_root, one_node_lab
 from tests.lab.kube import KUBECTL, eventually, kubectl, kubectl_json
 
 CAP = 2.0  # seconds: the lab's crashLoopBackOff.maxContainerRestartPeriod
@@ -75,13 +75,8 @@ def test_the_kubelet_reads_the_cap_the_lab_writes(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def capped() -> Iterator[Lab]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: a real lab")
-    name = unique_lab_name()
-    try:
-        yield Lab.up(name, 1, max_restart_backoff=CAP, progress=lambda _m: None)
-    finally:
-        take_down_lab(name)
+    with one_node_lab(max_restart_backoff=CAP) as lab:
+        yield lab
 
 
 def _container(lab: Lab, pod: str) -> dict[str, Any]:

@@ -8,14 +8,13 @@ real kubectl, and the effect is read in the container, on the node, or in the Po
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from nodelab.lab.lab import Lab, take_down_lab
-from tests.conftest import unique_lab_name
+from nodelab.lab.lab import Lab
+from tests.conftest import one_node_lab
 from tests.kubelet.test_pod_fields import RUNTIME, apply, finished
 from tests.lab.kube import eventually, in_node, kubectl, kubectl_json
 
@@ -24,13 +23,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: a real lab")
-    name = unique_lab_name()
-    try:
-        yield Lab.up(name, 1, runtime=RUNTIME, progress=lambda _m: None)
-    finally:
-        take_down_lab(name)
+    with one_node_lab(runtime=RUNTIME) as lab:
+        yield lab
 
 
 # --- hostAliases: the kubelet's /etc/hosts ---------------------------------------------------

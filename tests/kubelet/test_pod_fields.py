@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from nodelab.lab.lab import Lab, take_down_lab
-from tests.conftest import unique_lab_name
+from nodelab.lab.lab import Lab
+from tests.conftest import one_node_lab
 from tests.lab.kube import KUBECTL, eventually, in_node, kubectl, kubectl_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
@@ -31,13 +31,8 @@ RUNTIME = os.environ.get("NODELAB_POD_FIELDS_RUNTIME", "nodelab")
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: a real lab")
-    name = unique_lab_name()
-    try:
-        yield Lab.up(name, 1, runtime=RUNTIME, progress=lambda _m: None)
-    finally:
-        take_down_lab(name)
+    with one_node_lab(runtime=RUNTIME) as lab:
+        yield lab
 
 
 def apply(lab: Lab, manifest: str) -> None:

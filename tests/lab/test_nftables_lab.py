@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from nodelab.lab.lab import Lab, take_down_lab
-from tests.conftest import needs_root, unique_lab_name
+from nodelab.lab.lab import Lab
+from tests.conftest import needs_root, one_node_lab
 from tests.lab.kube import eventually, in_node, kubectl, kubectl_json, ready_pods
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
@@ -18,11 +18,8 @@ pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
 
 @pytest.fixture(scope="module")
 def nft_lab() -> Iterator[Lab]:
-    name = unique_lab_name()
-    try:
-        yield Lab.up(name, 1, proxy_mode="nftables", progress=lambda _m: None)
-    finally:
-        take_down_lab(name)
+    with one_node_lab(proxy_mode="nftables") as lab:
+        yield lab
 
 
 def test_services_in_nftables_mode(nft_lab: Lab) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.lab.lab import Lab, take_down_lab
+from nodelab.lab.lab import Lab
 from nodelab.lab.paths import LabPaths
 
-from ..conftest import unique_lab_name
+from ..conftest import one_node_lab
 from .victim import FIGURE
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
@@ -23,13 +23,8 @@ SECRET_NAMES = ("kubeconfig", "controlplane.db", "sa.key", "ca.key")
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: a real lab")
-    name = unique_lab_name()
-    try:
-        yield Lab.up(name, 1, progress=lambda _m: None)
-    finally:
-        take_down_lab(name)
+    with one_node_lab() as lab:
+        yield lab
 
 
 def secret_files(root: Path) -> list[Path]:

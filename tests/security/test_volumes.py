@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from nodelab.lab.lab import Lab, take_down_lab
+from nodelab.lab.lab import Lab
 
-from ..conftest import unique_lab_name
+from ..conftest import one_node_lab
 from ..lab.kube import KUBECTL, eventually, kubectl, kubectl_json
 from .victim import FIGURE, changes, snapshot
 
@@ -30,13 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: a real lab")
-    name = unique_lab_name()
-    try:
-        yield Lab.up(name, 1, progress=lambda _m: None)
-    finally:
-        take_down_lab(name)
+    with one_node_lab() as lab:
+        yield lab
 
 
 def logs_when_done(lab: Lab, pod: str, container: str | None = None) -> str:
