@@ -108,7 +108,7 @@ class ReadyWatch:
                 time.sleep(0.2)
 
     def _follow(self) -> None:
-        stream = watch.Watch().stream(self.core.list_namespaced_pod, "default",
+        stream = watch.Watch().stream(self.core.list_namespaced_pod, "default",  # type: ignore[no-untyped-call]
                                       label_selector=LABEL, resource_version=self.version,
                                       timeout_seconds=30, allow_watch_bookmarks=False)
         for event in stream:
@@ -143,7 +143,7 @@ class Bench:
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
-        self.core = client.CoreV1Api(config.new_client_from_config(str(lab.kubeconfig)))
+        self.core = client.CoreV1Api(config.new_client_from_config(str(lab.kubeconfig)))  # type: ignore[no-untyped-call]
         self.watch = ReadyWatch(self.core)
         self.image = lab.images.ref("busybox")
 
