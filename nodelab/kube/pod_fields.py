@@ -106,7 +106,10 @@ TABLE: dict[str, Row] = {
     "PodSpec.hostUsers": _r("no user namespaces: only `true`", (True,)),
     "PodSpec.hostname": _s(ENV, "the pod's hostname and `HOSTNAME`"),
     "PodSpec.hostnameOverride": _r(),
-    "PodSpec.imagePullSecrets": _r("pulls are anonymous (the lab registry needs no auth)"),
+    "PodSpec.imagePullSecrets": _s(EFFECTS + "test_image_pull_secrets_reach_a_registry_that_"
+                                   "wants_them", "dockerconfigjson/dockercfg secrets matched as "
+                                   "upstream's keyring, passed as CRI AuthConfig; the service "
+                                   "account's are copied in"),
     "PodSpec.initContainers": _s(INIT),
     "PodSpec.nodeName": _s(SCH + "test_unschedulable_node_and_node_name"),
     "PodSpec.nodeSelector": _s(SCH + "test_node_selector_and_required_affinity"),

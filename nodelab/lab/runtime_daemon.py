@@ -80,6 +80,9 @@ def runtime_spec(ctx: LabContext, node: NodePlan, cni_conf: Path, cgroup_root: s
               "--cgroup-root", cgroup_root,
               "--netns-prefix", node.netns,
               "--insecure-registry", topology.registry,
+              # every port of the lab gateway is the lab's own plain-http service (a second,
+              # authenticated registry in tests, say), as a CIDR entry of Docker's list
+              "--insecure-registry", f"{topology.gateway}/32",
               "--stream-address", str(node.ip)),
         netns=node.netns, env=env, ready=unix_socket_ready(socket),
     )

@@ -25,7 +25,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "PodSpec.evictionResponders": ("spec.evictionResponders", [{"name": "r", "priority": 1}]),
     "PodSpec.hostUsers": ("spec.hostUsers", False),
     "PodSpec.hostnameOverride": ("spec.hostnameOverride", "other"),
-    "PodSpec.imagePullSecrets": ("spec.imagePullSecrets", [{"name": "regcred"}]),
     "PodSpec.os": ("spec.os", {"name": "windows"}),
     "PodSpec.overhead": ("spec.overhead", {"cpu": "100m"}),
     "PodSpec.resourceClaims": ("spec.resourceClaims", [{"name": "gpu",

@@ -1,5 +1,6 @@
 """More pod fields on a real lab, each checked where its effect shows (docs/pod-fields.md):
-the kubelet-managed /etc/hosts (hostAliases), readiness gates, hostPath types on the node.
+the kubelet-managed /etc/hosts (hostAliases), readiness gates, hostPath types on the node,
+image pull secrets against a registry that requires them.
 
 One one-node lab serves the module (as tests/kubelet/test_pod_fields.py); manifests go through
 real kubectl, and the effect is read in the container, on the node, or in the Pod's status.
@@ -7,12 +8,17 @@ real kubectl, and the effect is read in the container, on the node, or in the Po
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
 import shutil
+import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from nodelab.lab.cri_harness.registry import local_registry, push_busybox
 from nodelab.lab.lab import Lab
 from tests.conftest import one_node_lab
 from tests.kubelet.test_pod_fields import RUNTIME, apply, finished
@@ -198,3 +204,74 @@ spec:
     (root / "not-a-dir" / "now-a-dir").write_text("")
     assert finished(lab, "hp-wrong") == "now-a-dir\n"
     shutil.rmtree(root)
+
+
+# --- imagePullSecrets ------------------------------------------------------------------------
+
+
+def waiting_reason(lab: Lab, pod: str) -> str:
+    statuses = kubectl_json(lab, "get", "pod", pod)["status"].get("containerStatuses") or [{}]
+    return str(((statuses[0].get("state") or {}).get("waiting") or {}).get("reason", ""))
+
+
+def test_image_pull_secrets_reach_a_registry_that_wants_them(lab: Lab, tmp_path: Path) -> None:
+    """A second docker-registry on the lab gateway with htpasswd auth holds a private image:
+    without credentials the pull is refused (401), with the pod's dockerconfigjson secret, or
+    the one its service account lists, the kubelet's AuthConfig gets it through."""
+    if RUNTIME != "nodelab":
+        pytest.skip("the containerd lab's config lists only the lab registry as an http mirror")
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed")
+    with warnings.catch_warnings():  # crypt (bcrypt via libxcrypt) is gone in Python 3.13
+        warnings.simplefilter("ignore", DeprecationWarning)
+        crypt = pytest.importorskip("crypt", reason="needs the crypt module for bcrypt")
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text("pupil:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH))
+                        + "\n")
+    with local_registry(tmp_path / "reg", htpasswd, host=str(lab.topology.gateway)) as reg:
+        push_busybox(dataclasses.replace(reg, username="pupil", password="s3cret"), "private",
+                     "1.0")
+        image = reg.ref("private:1.0")
+        config = json.dumps({"auths": {reg.address: {
+            "auth": base64.b64encode(b"pupil:s3cret").decode()}}})
+
+        def pod(name: str, extra: str = "") -> str:
+            return f"""
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  restartPolicy: Never{extra}
+  containers:
+  - {{name: c, image: "{image}", imagePullPolicy: Always, command: [echo, pulled]}}
+"""
+
+        apply(lab, f"""
+apiVersion: v1
+kind: Secret
+metadata: {{name: regcred}}
+type: kubernetes.io/dockerconfigjson
+data: {{.dockerconfigjson: {base64.b64encode(config.encode()).decode()}}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: puller}}
+imagePullSecrets: [{{name: regcred}}]
+""" + pod("anonymous") + pod("with-secret", "\n  imagePullSecrets: [{name: regcred}]")
+              + pod("via-account", "\n  serviceAccountName: puller")
+              + pod("missing-secret", "\n  imagePullSecrets: [{name: gone}]"))
+        assert finished(lab, "with-secret") == "pulled\n"
+        assert finished(lab, "via-account") == "pulled\n"
+        spec = kubectl_json(lab, "get", "pod", "via-account")["spec"]
+        assert spec["imagePullSecrets"] == [{"name": "regcred"}]  # the ServiceAccount plugin
+        eventually(lambda: waiting_reason(lab, "anonymous") in ("ErrImagePull",
+                                                                 "ImagePullBackOff"), timeout=60)
+        failed = events_of(lab, "anonymous", "Failed")
+        assert any("401" in m or "nauthorized" in m for m in failed), failed
+        assert eventually(lambda: events_of(lab, "missing-secret",
+                                            "FailedToRetrieveImagePullSecret"), timeout=60)[0] \
+            == ("Unable to retrieve some image pull secrets (gone); attempting to pull the image "
+                "may not succeed.")
+        kubectl(lab, "delete", "pod", "anonymous", "missing-secret", "--grace-period=0",
+                "--wait=false")

@@ -177,9 +177,15 @@ class Registry:
             return []
         return self.store.select("core/services")[0]
 
-    def _admit_priority(self, rt: ResourceType, obj: Object, old: Object | None) -> None:
-        """The Priority admission plugin: pods on create, PriorityClasses (`priority.py`)."""
+    def _admit(self, rt: ResourceType, obj: Object, old: Object | None) -> None:
+        """Admission that reads other objects: the ServiceAccount plugin's image pull
+        secrets and the Priority plugin (`priority.py`) for new pods; PriorityClasses."""
         if rt.storage_key == "core/pods" and old is None:
+            spec = obj.get("spec")
+            spec = spec if isinstance(spec, dict) else {}
+            account = self.store.get("core/serviceaccounts", obj["metadata"].get("namespace", ""),
+                                     str(spec.get("serviceAccountName") or "default"))
+            strategies.admit_image_pull_secrets(obj, account)
             priority.admit_pod(obj, self.store.select(priority.STORAGE_KEY)[0])
         elif rt.storage_key == priority.STORAGE_KEY:
             priority.admit_class(obj, self.store.select(priority.STORAGE_KEY)[0], old is None)
@@ -201,7 +207,7 @@ class Registry:
         with self._write_lock:
             self._check_namespace(rt, namespace)
             causes = strategies.before_create(rt, obj, self._services(rt), requester)
-            self._admit_priority(rt, obj, None)
+            self._admit(rt, obj, None)
             if operation == "Update":
                 managedfields.record_update(None, obj, _manager(query), rt.schema)
             causes = validate(rt.storage_key, obj) + causes
@@ -244,7 +250,7 @@ class Registry:
                                       "to the latest version and try again")
             obj.setdefault("metadata", {})
             causes = strategies.before_update(rt, obj, old, subresource, self._services(rt))
-            self._admit_priority(rt, obj, old)
+            self._admit(rt, obj, old)
             objects.prepare_for_update(obj, old)
             if operation == "Update":
                 managedfields.record_update(old, obj, _manager(query), rt.schema, subresource)

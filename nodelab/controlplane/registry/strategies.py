@@ -2,7 +2,8 @@
 admission plugins), as functions of the object and what is stored already.
 
 Create: defaulting, the `ServiceAccount` admission plugin (a pod runs as `default` and gets the
-projected `kube-api-access-*` volume mounted at /var/run/secrets/kubernetes.io/serviceaccount),
+projected `kube-api-access-*` volume mounted at /var/run/secrets/kubernetes.io/serviceaccount,
+and the account's imagePullSecrets when it names none),
 pod status initialisation, service IP/port allocation.
 Update: the main resource may not change `status`, the `status` subresource may change nothing
 else (as upstream's status strategies); a service keeps its allocated cluster IP.
@@ -65,6 +66,15 @@ def admit_service_account(pod: Object) -> None:
     for container in containers:
         container.setdefault("volumeMounts", []).append(
             {"name": volume["name"], "readOnly": True, "mountPath": SA_MOUNT})
+
+
+def admit_image_pull_secrets(pod: Object, account: Object | None) -> None:
+    """The ServiceAccount plugin: a pod that names no imagePullSecrets gets its service
+    account's."""
+    spec = pod.get("spec")
+    if isinstance(spec, dict) and not spec.get("imagePullSecrets") and account is not None \
+            and account.get("imagePullSecrets"):
+        spec["imagePullSecrets"] = copy.deepcopy(account["imagePullSecrets"])
 
 
 def before_create(rt: ResourceType, obj: Object, existing_services: list[Object],

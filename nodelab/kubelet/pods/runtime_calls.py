@@ -8,13 +8,14 @@ notebook shows is exactly what is sent. Long calls get their own deadlines: imag
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
 from google.protobuf import json_format
 
+from nodelab.errors import NodelabError
 from nodelab.kube.times import from_nanoseconds
 from nodelab.kubelet.container_logs import render
 from nodelab.kubelet.cri import CRIClient
@@ -171,10 +172,24 @@ class PodRuntime:
                 return None, str(found.image.username)
         return 0, ""
 
-    def pull(self, image: str, sandbox_config: Mapping[str, Any]) -> str:
-        request = cri.PullImageRequest(
-            image=cri.ImageSpec(image=image),
-            sandbox_config=json_format.ParseDict(dict(sandbox_config), cri.PodSandboxConfig()),
-        )
-        response = self._call("PullImage", self.client.images.PullImage, request, PULL_TIMEOUT)
-        return str(response.image_ref)
+    def pull(self, image: str, sandbox_config: Mapping[str, Any],
+             auths: Sequence[Mapping[str, str]] = ()) -> str:
+        """PullImage, anonymously or with each credential in turn until one works (upstream's
+        kuberuntime PullImage); all failing, the errors joined as upstream's aggregate."""
+        errors: list[str] = []
+        attempts: list[Mapping[str, str] | None] = [*auths] or [None]
+        for auth in attempts:
+            request = cri.PullImageRequest(
+                image=cri.ImageSpec(image=image),
+                auth=cri.AuthConfig(**auth) if auth is not None else None,
+                sandbox_config=json_format.ParseDict(dict(sandbox_config),
+                                                     cri.PodSandboxConfig()),
+            )
+            try:
+                response = self._call("PullImage", self.client.images.PullImage, request,
+                                      PULL_TIMEOUT)
+            except NodelabError as exc:
+                errors.append(str(exc))
+                continue
+            return str(response.image_ref)
+        raise NodelabError(errors[0] if len(errors) == 1 else f"[{', '.join(errors)}]")

@@ -55,6 +55,7 @@ from nodelab.kubelet.pods.env.variables import EnvError, EnvSources, container_e
 from nodelab.kubelet.pods.ephemeral import with_target_pid
 from nodelab.kubelet.pods.etc_hosts import hosts_mounts
 from nodelab.kubelet.pods.hooks import grace_period, run_post_start
+from nodelab.kubelet.pods.keyring import pod_pull_credentials
 from nodelab.kubelet.pods.lifecycle import (
     Event,
     PodLife,
@@ -308,7 +309,7 @@ class PodWorker:
             return None
         started = time.monotonic()
         try:
-            ref = self.runtime.pull(image, sandbox_conf)
+            ref = self.runtime.pull(image, sandbox_conf, self.pull_auths(pod, image))
         except NodelabError as exc:
             memory.backoff = next_backoff(memory.backoff, time.time(), self.settings.backoff)
             memory.waiting = ("ErrImagePull", str(exc))
@@ -318,6 +319,16 @@ class PodWorker:
         self.event(pod, "Pulled", f'Successfully pulled image "{image}" in '
                    f"{time.monotonic() - started:.3f}s")
         return ref
+
+    def pull_auths(self, pod: Object, image: str) -> list[dict[str, str]]:
+        """The CRI AuthConfigs to try for `image` (a pull secret that cannot be read is
+        skipped with upstream's event)."""
+        auths, missing = pod_pull_credentials(pod, image, self.sources.fetch)
+        if missing:
+            self.event(pod, "FailedToRetrieveImagePullSecret", "Unable to retrieve some image "
+                       f"pull secrets ({', '.join(missing)}); attempting to pull the image may "
+                       "not succeed.", "Warning")
+        return [auth.cri() for auth in auths]
 
     def start_container(self, pod: Object, container: Object, sandbox_id: str, sandbox_conf: Object,
                         volumes: PodVolumes, attempt: int, init: bool,

@@ -48,7 +48,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_registry(tmp: Path, htpasswd: Path | None = None) -> Iterator[LocalRegistry]:
+def local_registry(tmp: Path, htpasswd: Path | None = None,
+                   host: str = "127.0.0.1") -> Iterator[LocalRegistry]:
+    """A docker-registry on `host` (loopback, or a lab's gateway), with htpasswd auth if given."""
     port = free_port()
     storage = tmp / "storage"
     storage.mkdir(parents=True)
@@ -57,7 +59,7 @@ def local_registry(tmp: Path, htpasswd: Path | None = None) -> Iterator[LocalReg
             if htpasswd else "")
     config.write_text(
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {storage}\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}"
+        f"    rootdirectory: {storage}\nhttp:\n  addr: {host}:{port}\n{auth}"
     )
     log = open(tmp / "registry.log", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
@@ -65,7 +67,7 @@ def local_registry(tmp: Path, htpasswd: Path | None = None) -> Iterator[LocalReg
         deadline = time.time() + 15
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+                urllib.request.urlopen(f"http://{host}:{port}/v2/", timeout=1).close()
                 break
             except urllib.error.HTTPError:
                 break  # 401: up, and asking for credentials
@@ -73,7 +75,7 @@ def local_registry(tmp: Path, htpasswd: Path | None = None) -> Iterator[LocalReg
                 if time.time() > deadline or proc.poll() is not None:
                     raise RuntimeError("docker-registry did not start") from None
                 time.sleep(0.1)
-        yield LocalRegistry(f"127.0.0.1:{port}", storage)
+        yield LocalRegistry(f"{host}:{port}", storage)
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(10)

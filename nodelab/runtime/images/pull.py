@@ -20,6 +20,7 @@ the lab gateway, loopback registries in tests), which use plain http.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import tempfile
 import threading
@@ -62,9 +63,22 @@ def _size(descriptor: dict[str, Any]) -> int:
 
 
 def is_insecure(registry: str, insecure: Collection[str]) -> bool:
-    """Plain http for configured registries and loopback ones."""
+    """Plain http for configured registries (`host:port`, or a CIDR naming every port of its
+    hosts, as Docker's insecure-registries) and loopback ones."""
     hostname = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
-    return registry in insecure or hostname in ("localhost", "127.0.0.1", "[::1]")
+    if registry in insecure or hostname in ("localhost", "127.0.0.1", "[::1]"):
+        return True
+    try:
+        address = ipaddress.ip_address(hostname.strip("[]"))
+    except ValueError:
+        return False
+    for entry in insecure:
+        try:
+            if "/" in entry and address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 class Puller:
