@@ -62,26 +62,44 @@ class InCluster:
         return cls(host, int(port), account / "token", account / "ca.crt")
 
     def _connect(self, timeout: float) -> http.client.HTTPSConnection:
-        context = ssl.create_default_context(cafile=str(self.ca_file))
+        context = self.context()
         return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
                                            context=context)
 
-    def _send(self, path: str, timeout: float) -> tuple[http.client.HTTPSConnection,
-                                                       http.client.HTTPResponse]:
+    def token(self) -> str:
+        """The pod's service-account token, read anew (the kubelet rotates it)."""
+        return self.token_file.read_text().strip()
+
+    def context(self) -> ssl.SSLContext:
+        """TLS trusting the cluster CA only (what the API server and kubelets present)."""
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    def _send(self, path: str, timeout: float, method: str = "GET", body: bytes | None = None
+              ) -> tuple[http.client.HTTPSConnection, http.client.HTTPResponse]:
         connection = self._connect(timeout)
-        token = self.token_file.read_text().strip()
-        connection.request("GET", path, headers={"Authorization": f"Bearer {token}",
-                                                 "Accept": "application/json"})
+        headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
-        if response.status != 200:
-            body = response.read(65536).decode(errors="replace")
+        if response.status not in (200, 201):
+            text = response.read(65536).decode(errors="replace")
             connection.close()
             try:
-                message = json.loads(body).get("message") or body
+                message = json.loads(text).get("message") or text
             except ValueError:
-                message = body
-            raise InClusterError(f"GET {path}: {response.status} {message}", response.status)
+                message = text
+            raise InClusterError(f"{method} {path}: {response.status} {message}",
+                                 response.status)
         return connection, response
+
+    def post(self, path: str, obj: Obj, timeout: float = 30.0) -> Obj:
+        connection, response = self._send(path, timeout, "POST", json.dumps(obj).encode())
+        try:
+            result: Obj = json.loads(response.read())
+            return result
+        finally:
+            connection.close()
 
     def get(self, path: str, timeout: float = 30.0) -> Obj:
         connection, response = self._send(path, timeout)

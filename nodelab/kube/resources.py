@@ -36,6 +36,9 @@ RESOURCES = {
     "clusterroles": Resource("/apis/rbac.authorization.k8s.io/v1", "clusterroles", False),
     "clusterrolebindings": Resource("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings",
                                     False),
+    "roles": Resource("/apis/rbac.authorization.k8s.io/v1", "roles", True),
+    "rolebindings": Resource("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
+    "apiservices": Resource("/apis/apiregistration.k8s.io/v1", "apiservices", False),
     "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
                                            "certificatesigningrequests", False),
 }

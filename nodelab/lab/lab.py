@@ -22,6 +22,7 @@ from nodelab.errors import NodelabError
 from nodelab.host import netlink
 from nodelab.host.private_files import private_dir
 from nodelab.lab.addons.cluster_dns import DeployClusterDNS
+from nodelab.lab.addons.metrics_server import DeployMetricsServer
 from nodelab.lab.cleanup import take_down
 from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.controlplane_step import StartControlPlane, controllers_spec, lab_pki
@@ -100,7 +101,8 @@ class Step(Protocol):
 
 def up_steps() -> Sequence[Step]:
     return (CreateLabBridge(), CreateNodeNamespaces(), StartRegistry(), PushDemoImages(),
-            StartControlPlane(), StartNodeDaemons(), WaitNodesReady(), DeployClusterDNS())
+            StartControlPlane(), StartNodeDaemons(), WaitNodesReady(), DeployClusterDNS(),
+            DeployMetricsServer())
 
 
 def _execute(steps: Sequence[Step], ctx: LabContext) -> None:

@@ -45,3 +45,19 @@ def test_the_dns_server_starts_in_a_chroot_of_the_layer(tmp_path: Path) -> None:
     # it got as far as reading its in-cluster configuration: every import resolved
     assert result.returncode == 2
     assert "KUBERNETES_SERVICE_HOST" in result.stderr
+
+
+@pytest.mark.privileged
+def test_the_metrics_server_starts_in_a_chroot_of_the_layer(tmp_path: Path) -> None:
+    """Every import resolves (threads' exit needs libgcc_s, which `ldd` does not name)."""
+    layer = addon_image().layers[0]
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(layer.blob.data))) as tar:
+        assert any(n.endswith("/libgcc_s.so.1") for n in tar.getnames())
+        tar.extractall(tmp_path)  # nodelab's own layer, built above
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    result = subprocess.run([chroot, str(tmp_path), "/usr/bin/python3", "-S", "-m",
+                             "nodelab.addons.metrics", "--tls-cert-file=x",
+                             "--tls-private-key-file=y"], env={"PYTHONPATH": SITE},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "KUBERNETES_SERVICE_HOST" in result.stderr

@@ -33,7 +33,8 @@ from nodelab.lab.context import LabContext
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.push import push_image
 
-__all__ = ["CLUSTER_DOMAIN", "DNS_SERVICE_IP", "DeployClusterDNS", "dns_objects"]
+__all__ = ["CLUSTER_DOMAIN", "DNS_SERVICE_IP", "DeployClusterDNS", "create_or_update",
+           "dns_objects"]
 
 CLUSTER_DOMAIN = "cluster.local"
 NAMESPACE = "kube-system"
@@ -108,7 +109,7 @@ def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]
             ("serviceaccounts", account), ("deployments", deployment), ("services", service)]
 
 
-def _create_or_update(rest: Rest, resource: str, obj: dict[str, Any]) -> None:
+def create_or_update(rest: Rest, resource: str, obj: dict[str, Any]) -> None:
     """Create the object; one that exists is kept (a Deployment gets the new spec: another
     nodelab's image rolls its pods). Looked up first: creating a Service whose cluster IP is
     taken fails on the IP (422) before the name (409), as upstream."""
@@ -147,7 +148,7 @@ class DeployClusterDNS:
         api = config.new_client_from_config(str(ctx.paths.kubeconfig))  # type: ignore[no-untyped-call]
         rest = Rest(api)
         for resource, obj in dns_objects(reference):
-            _create_or_update(rest, resource, obj)
+            create_or_update(rest, resource, obj)
         deadline = time.monotonic() + self.timeout
         while ready_endpoints(rest) == 0:
             if time.monotonic() > deadline:

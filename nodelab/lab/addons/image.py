@@ -33,7 +33,7 @@ from nodelab.oci.image import BuiltImage, Entry, ImageConfig, Layer, build_image
 
 SITE = "/opt/nodelab/site"
 NODELAB_DIR = Path(__file__).resolve().parents[2]  # the nodelab package
-ADDON_MODULES = ("nodelab.addons.dns.__main__",)
+ADDON_MODULES = ("nodelab.addons.dns.__main__", "nodelab.addons.metrics.__main__")
 # loaded at run time (`-m`, codecs), so not seen by importing the entry modules
 LAZY_MODULES = ("runpy", "importlib.util", "encodings.idna", "encodings.ascii",
                 "encodings.latin_1", "encodings.utf_8")
@@ -89,6 +89,19 @@ def shared_libraries(binaries: Iterable[Path]) -> set[Path]:
     return found
 
 
+def unwinder(libraries: Iterable[Path]) -> set[Path]:
+    """libgcc_s beside libc: glibc dlopens it when a thread exits (pthread_exit unwinds), so
+    `ldd` does not name it; without it a threaded add-on aborts at exit ("libgcc_s.so.1 must
+    be installed for pthread_exit to work")."""
+    found = set()
+    for library in libraries:
+        if library.name.startswith("libc.so"):
+            candidate = library.parent / "libgcc_s.so.1"
+            if candidate.exists():
+                found.add(candidate)
+    return found
+
+
 def image_paths(python: Path, loaded: Iterable[Path], libraries: Iterable[Path],
                 stdlib: Path, nodelab_dir: Path) -> dict[str, Path]:
     """Image path -> host file, for every file of the image (pure)."""
@@ -134,6 +147,7 @@ def addon_image() -> BuiltImage:
     loaded = import_closure(python, ADDON_MODULES)
     extensions = [p for p in loaded if p.suffix == ".so"]
     libraries = shared_libraries([python, *extensions])
+    libraries |= unwinder(libraries)
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
     nodelab_dir = NODELAB_DIR
     files = image_paths(python, loaded, libraries, stdlib, nodelab_dir)

@@ -1,0 +1,116 @@
+"""`kubectl top` on a real lab: metrics-server (nodelab/addons/metrics) behind the APIService
+`v1beta1.metrics.k8s.io`, reached through the API server's aggregation layer, scraping the
+kubelets' `/metrics/resource` with its own service account (nodelab/lab/addons/metrics_server.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from nodelab.lab.lab import Lab
+from tests.lab.kube import KUBECTL, eventually, kubectl, kubectl_json
+
+pytestmark = [pytest.mark.privileged, pytest.mark.slow]
+METRICS_WAIT = 90.0  # two scrapes 15 s apart, the readiness probe, the availability check
+
+
+def manifest(lab: Lab) -> str:
+    busybox = lab.images.ref("busybox")
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: burner, labels: {{app: topdemo}}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{{name: burn, image: {busybox}, command: [sh, -c, "while :; do :; done"]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: idler, labels: {{app: topdemo}}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{{name: idle, image: {busybox}, command: [sleep, "3600"]}}]
+"""
+
+
+def available(lab: Lab) -> bool:
+    apiservice = kubectl_json(lab, "get", "apiservice", "v1beta1.metrics.k8s.io")
+    return any(c["type"] == "Available" and c["status"] == "True"
+               for c in apiservice.get("status", {}).get("conditions", []))
+
+
+@pytest.fixture(scope="module")
+def lab(cluster: Lab) -> Iterator[Lab]:
+    kubectl(cluster, "apply", "-f", "-", input=manifest(cluster))
+    kubectl(cluster, "wait", "--for=condition=Ready", "pod/burner", "pod/idler",
+            "--timeout=90s")
+    yield cluster
+    kubectl(cluster, "delete", "-f", "-", "--wait=false", input=manifest(cluster), check=False)
+
+
+def test_the_apiservice_turns_available_and_discovery_lists_the_group(lab: Lab) -> None:
+    eventually(lambda: available(lab), timeout=METRICS_WAIT)
+    printed = kubectl(lab, "get", "apiservice", "v1beta1.metrics.k8s.io")
+    assert printed.split("\n")[1].split()[:3] == ["v1beta1.metrics.k8s.io",
+                                                  "kube-system/metrics-server", "True"]
+    resources = kubectl(lab, "api-resources", "--api-group=metrics.k8s.io")
+    assert "NodeMetrics" in resources and "PodMetrics" in resources
+    raw = json.loads(kubectl(lab, "get", "--raw", "/apis/metrics.k8s.io/v1beta1"))
+    assert [r["name"] for r in raw["resources"]] == ["nodes", "pods"]
+
+
+def test_top_node_and_raw_node_metrics(lab: Lab) -> None:
+    node = lab.topology.nodes[0].name
+    out = eventually(lambda: (r := kubectl(lab, "top", "node", check=False))
+                     and node in r and r, timeout=METRICS_WAIT)
+    header, *rows = out.strip().split("\n")
+    assert header.split() == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
+    assert rows[0].split()[0] == node
+    listed = json.loads(kubectl(lab, "get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"))
+    assert listed["kind"] == "NodeMetricsList"
+    [metrics] = [i for i in listed["items"] if i["metadata"]["name"] == node]
+    assert metrics["window"].endswith("s") and metrics["usage"]["memory"].endswith("Ki")
+    assert metrics["metadata"]["labels"]["kubernetes.io/hostname"] == node
+
+
+def _millicores(text: str) -> int:
+    return int(text[:-1]) if text.endswith("m") else int(text) * 1000
+
+
+def test_top_pod_shows_the_cpu_burner_above_the_idle_pod(lab: Lab) -> None:
+    def both() -> dict[str, int] | None:
+        out = kubectl(lab, "top", "pod", "-l", "app=topdemo", "--no-headers", check=False)
+        rows = {line.split()[0]: _millicores(line.split()[1]) for line in out.splitlines()
+                if line.strip()}
+        return rows if {"burner", "idler"} <= set(rows) else None
+
+    cpu = eventually(both, timeout=METRICS_WAIT, every=2)
+    # a busy loop gets what the shared machine leaves it: well above an idle pod's 0-1m
+    assert cpu["burner"] >= 10 and cpu["burner"] > cpu["idler"], cpu
+    everything = kubectl(lab, "top", "pod", "-A", "--containers")
+    assert any(line.split()[:3] == ["default", "burner", "burn"]
+               for line in everything.splitlines())
+    assert any(line.split()[0] == "kube-system" and line.split()[1].startswith(
+        "metrics-server-") for line in everything.splitlines())
+
+
+def test_metrics_follow_rbac_and_the_aggregation_layer_refuses_strangers(lab: Lab) -> None:
+    as_default = ["--as=system:serviceaccount:default:default"]
+    denied = subprocess.run([KUBECTL, "--kubeconfig", str(lab.kubeconfig), "top", "pod",
+                             *as_default], capture_output=True, text=True, timeout=60).stderr
+    assert 'pods.metrics.k8s.io is forbidden: User "system:serviceaccount:default:default" ' \
+        'cannot list resource "pods" in API group "metrics.k8s.io" in the namespace ' \
+        '"default"' in denied
+    # the view role aggregates system:aggregated-metrics-reader, as upstream's manifest sets
+    kubectl(lab, "create", "rolebinding", "topview", "--clusterrole=view",
+            "--serviceaccount=default:default")
+    try:
+        out = eventually(lambda: "burner" in (r := kubectl(lab, "top", "pod", *as_default,
+                                                            check=False)) and r)
+        assert "idler" in out
+    finally:
+        kubectl(lab, "delete", "rolebinding", "topview", check=False)
