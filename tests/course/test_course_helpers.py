@@ -71,3 +71,16 @@ def test_the_privileges_line_names_the_euid_and_why(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv(FORCE_PLAN_ONLY)
     expected = "this host can run a lab" if os.geteuid() == 0 else "(not root): no privileges"
     assert expected in describe_privileges()
+
+
+@pytest.mark.unit
+def test_plan_only_lines_point_at_the_notebooks_reference_outputs(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(FORCE_PLAN_ONLY, "1")
+    page = "docs/reference/03-cni-wiring.html"
+    assert describe_privileges("03-cni-wiring").endswith(
+        f"what they do on a root run: {page} (this notebook's reference outputs)")
+    assert show_plan("ip link add", "veth") == \
+        f"== PLAN ONLY (not applied): ip link add (applied on a root run: {page}) ==\nveth"
+    describe_privileges()  # a notebook that does not name itself: no link
+    assert show_plan("ip link add", "veth") == "== PLAN ONLY (not applied): ip link add ==\nveth"

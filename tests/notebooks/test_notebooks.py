@@ -9,10 +9,15 @@ the lab down too, whatever happened, since papermill stops at the first failing 
 `solve=True`: every task's hidden solution is filled in. The task API itself requires each
 check to FAIL before its solution runs ("fails unsolved") and to pass after ("done"); this
 test also reads those lines back, so a task whose check was never run cannot slip through.
+
+With `NODELAB_REFERENCE_DIR` set (`scripts/publish-reference` sets docs/reference), each
+executed notebook is also written there as HTML: the reference outputs the plan-only runs
+point at.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +27,7 @@ import pytest
 from nodelab.lab.lab import take_down_lab
 from tests.conftest import unique_lab_name
 from tests.notebooks.outcomes import printed, tagged, task_outcomes
+from tests.notebooks.reference import REFERENCE_ENV, publish
 
 FOUND = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 # 00 last: it takes the shared lab down (teardown=True) and checks that nothing is left.
@@ -62,3 +68,5 @@ def test_notebook_runs_solved(notebook: Path, shared_lab: str, tmp_path: Path) -
     for key, seen in outcomes.items():
         assert seen[0] == "fails unsolved", f"task {key}: its check did not fail first: {seen}"
         assert seen[-1] == "done", f"task {key}: not done after its solution: {seen}"
+    if os.environ.get(REFERENCE_ENV) and not notebook.stem.startswith("00-"):
+        publish(out, Path(os.environ[REFERENCE_ENV]))

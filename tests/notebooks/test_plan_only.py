@@ -30,6 +30,7 @@ import papermill
 import pytest
 
 from nodelab.course import FORCE_PLAN_ONLY, PLAN_ONLY
+from nodelab.course.plan_only import reference_page
 from nodelab.lab.lab import take_down_lab
 from tests.conftest import unique_lab_name
 from tests.notebooks.nobody import AS_NOBODY, NOBODY_UID, NobodyPython, nobody_python
@@ -67,6 +68,7 @@ def test_notebook_shows_its_plans(notebook: Path, tmp_path: Path,
     text = printed(out)
     _assert_unsolved(notebook, text)
     assert f"kernel euid 0 ({FORCE_PLAN_ONLY} is set)" in text
+    assert f"what they do on a root run: {reference_page(notebook.stem)}" in text
     assert PLAN_ONLY in text or notebook.stem.startswith("08-"), \
         "a privileged step was not shown as a plan"
     assert "all checks passed" in text
