@@ -68,3 +68,14 @@ def test_the_break_and_fix_notebook_has_four_scenarios() -> None:
     scenarios = _tagged(notebook, "scenario")
     assert len(scenarios) >= 4, "at least four scenarios (cells tagged `scenario`)"
     assert len(_tagged(notebook, "solution")) == len(scenarios)
+
+
+@pytest.mark.parametrize("notebook", [p for p in NOTEBOOKS if "01" <= p.stem[:2] <= "08"],
+                         ids=lambda p: p.stem)
+def test_a_plan_only_run_points_at_the_notebooks_reference_outputs(notebook: Path) -> None:
+    from nodelab.course.plan_only import reference_page
+
+    assert any(f'describe_privileges("{notebook.stem}")' in c.source for c in _cells(notebook)), \
+        "the first code cell names the notebook to describe_privileges, which links its reference"
+    page = Path(__file__).parents[2] / reference_page(notebook.stem)
+    assert page.is_file(), f"no reference outputs {page}: run `sudo bash scripts/publish-reference`"
