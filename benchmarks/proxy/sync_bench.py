@@ -6,8 +6,9 @@ Run as root (it makes throwaway `nl<id>-...` namespaces and removes them):
 
 For each mode and size (services x endpoints, all in one node namespace):
 
-- full sync: `Proxier.sync` on an empty namespace (render + apply), and the floor, the same
-  payload given to `iptables-restore` / `nft -f` alone;
+- full sync: `Proxier.sync` of a new proxier on an empty namespace (render + apply), and the
+  floor, the same payload given to `iptables-restore` / `nft -f` alone; with `--pairs N`, the
+  medians of N (floor, full sync) pairs where the floor is short (the noisy case);
 - partial sync: one Service loses an endpoint; time of the sync and how much it wrote. The
   new state keeps every other Service and EndpointSlice object as it was, as the proxy's
   informer does after one watch event (so the change tracking sees one changed Service);
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -100,6 +102,11 @@ class Result:
     partial_rules_written: int | None = None
     rules_total: int | None = None
     first_packet_ms: float | None = None
+
+
+PAIRS_BELOW = 2.0
+"""`--pairs` repeats (floor, full sync) only while the floor takes less than this many seconds:
+short loads are the noisy ones on a shared machine, long ones would cost minutes each."""
 
 
 def fake_endpoint(k: int) -> str:
@@ -231,7 +238,7 @@ def first_packet_ms(proxier: Proxier, n: int, connects: int) -> float:
 
 
 def measure(mode: str, n: int, per: int, connects: int, budget: float,
-            sync_limit: float | None) -> Result:
+            sync_limit: float | None, pairs: int = 1) -> Result:
     with bench_node() as node:
         proxier = Proxier(NODE, mode, node)  # the proxy process's defaults
         try:
@@ -248,9 +255,19 @@ def measure(mode: str, n: int, per: int, connects: int, budget: float,
                               "sync (as long again) was skipped; first packet measured on the "
                               "floor's rules", floor,
                               first_packet_ms=first_packet_ms(proxier, n, connects))
-            proxier.remove_rules()
-            full = proxier.sync(state)
-            partial = proxier.sync(drop_one(state))
+            floors, fulls = [floor], []
+            while True:
+                proxier.remove_rules()
+                fresh = Proxier(NODE, mode, node)  # a new process: its first sync is full
+                fresh.route_localnet_set = proxier.route_localnet_set  # start() set it
+                fulls.append(fresh.sync(state))
+                if len(fulls) >= pairs or floor > PAIRS_BELOW:
+                    break
+                proxier.remove_rules()
+                floors.append(floor_seconds(proxier, state, budget) or floor)
+            floor = statistics.median(floors)
+            full = sorted(fulls, key=lambda r: r.duration_seconds)[len(fulls) // 2]
+            partial = fresh.sync(drop_one(state))  # the last full sync's rules are in place
             return Result(
                 mode,
                 n,
@@ -282,10 +299,14 @@ def main() -> int:
     parser.add_argument("--connects", type=int, default=200)
     parser.add_argument("--apply-budget", type=float, default=300.0)
     parser.add_argument("--sync-limit", type=float, default=None)
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="median of this many (floor, full sync) pairs where the floor "
+                        f"takes < {PAIRS_BELOW:.0f} s")
     parser.add_argument("--out", type=Path, default=default_out("proxy-sync"))
     args = parser.parse_args()
     params = {"sizes": args.sizes, "endpoints": args.endpoints, "connects": args.connects,
-              "apply_budget_s": args.apply_budget, "sync_limit_s": args.sync_limit}
+              "apply_budget_s": args.apply_budget, "sync_limit_s": args.sync_limit,
+              "pairs": args.pairs}
     results: list[Result] = []
     print(
         f"{'mode':9} {'svcs':>5} {'rules':>7} {'full s':>7} {'render':>7} {'apply':>7} "
@@ -294,7 +315,7 @@ def main() -> int:
     for n in (int(s) for s in args.sizes.split(",")):
         for mode in args.modes.split(","):
             r = measure(mode, n, args.endpoints, args.connects, args.apply_budget,
-                        args.sync_limit)
+                        args.sync_limit, args.pairs)
             results.append(r)
             print(
                 f"{r.mode:9} {r.services:>5} {shown(r.rules_total, 'd', 7)} "
