@@ -51,11 +51,18 @@ def decode_proto(cls: Any, text: str) -> Any:
 
 
 @functools.lru_cache(maxsize=8192)
+def stored_config(cls: Any, text: str) -> Any:
+    """A stored sandbox or container config, decoded once (a config never changes, and the
+    kubelet's PLEG lists every record every second). Shared: read it, copy from it, never
+    change it."""
+    return decode_proto(cls, text)
+
+
+@functools.lru_cache(maxsize=8192)
 def config_labels(cls: Any, text: str) -> Mapping[str, str]:
-    """The labels of a stored sandbox or container config, decoded once: a config never changes,
-    and the kubelet lists by label for every pod it syncs (with 110 pods, decoding every record
-    on every list was most of an idle runtime's CPU)."""
-    return MappingProxyType(dict(decode_proto(cls, text).labels))
+    """The labels of a stored config: the kubelet lists by label for every pod it syncs (with
+    110 pods, decoding every record on every list was most of an idle runtime's CPU)."""
+    return MappingProxyType(dict(stored_config(cls, text).labels))
 
 
 @dataclass

@@ -11,7 +11,7 @@ from cri_api.v1 import api_pb2 as cri
 from nodelab.runtime import cgroups, namespaces
 from nodelab.runtime.containers import Containers, LiveState
 from nodelab.runtime.images.store import ImageRecord
-from nodelab.runtime.records import ContainerRecord, SandboxRecord, decode_proto
+from nodelab.runtime.records import ContainerRecord, SandboxRecord, decode_proto, stored_config
 
 
 def image_message(record: ImageRecord) -> Any:
@@ -35,7 +35,7 @@ def sandbox_state(ready: bool) -> Any:
 
 
 def sandbox_item(record: SandboxRecord, ready: bool) -> Any:
-    config = decode_proto(cri.PodSandboxConfig, record.config)
+    config = stored_config(cri.PodSandboxConfig, record.config)
     return cri.PodSandbox(
         id=record.id, metadata=config.metadata, state=sandbox_state(ready),
         created_at=record.created_at, labels=config.labels, annotations=config.annotations,

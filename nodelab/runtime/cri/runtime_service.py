@@ -25,7 +25,7 @@ from nodelab.runtime.cri import convert
 from nodelab.runtime.cri.errors import InvalidArgument, NotFound, Unimplemented, rpc
 from nodelab.runtime.cri.stats_calls import StatsRPCs
 from nodelab.runtime.cri.streaming_calls import ExecRPCs
-from nodelab.runtime.records import config_labels, encode_proto
+from nodelab.runtime.records import config_labels, encode_proto, stored_config
 
 
 def new_id() -> str:
@@ -207,7 +207,8 @@ class RuntimeService(ExecRPCs, StatsRPCs, cri_grpc.RuntimeServiceServicer):
             live = self.containers.live_state(record)
             if flt is not None and flt.HasField("state") and flt.state.state != live.state:
                 continue
-            items.append(convert.container_item(record, self.containers.config_of(record), live))
+            config = stored_config(cri.ContainerConfig, record.config)
+            items.append(convert.container_item(record, config, live))
         return cri.ListContainersResponse(containers=items)
 
     @rpc
