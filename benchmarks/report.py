@@ -41,7 +41,13 @@ SECTIONS: tuple[Section, ...] = (
             "the workload itself left out."),
     Section("CNI ADD/DEL", "cni-add-del", "cni-add-del",
             "One ADD and one DEL per pod namespace through nodelab's invoker, same conflist, "
-            "nodelab's plugins vs the reference plugins in /usr/lib/cni."),
+            "nodelab's plugins vs the reference plugins in /usr/lib/cni. nodelab's plugins are "
+            "thick (docs/cni.md): a C front exec'd per call hands it to the node's CNI daemon. "
+            "Profiled: before that split, each plugin exec started a Python interpreter (6x "
+            "the reference's ADD); in the daemon, 85% of an ADD was waiting for `ip`/`nsenter` "
+            "processes, now two `ip` processes per ADD and one per DEL (pod-side commands from "
+            "a thread that entered the pod's netns). DEL is mostly the kernel deleting the "
+            "veth, for both."),
     Section("kube-proxy sync", "proxy-sync", "proxy-sync",
             "Services of 10 endpoints in one node namespace. Full sync = render + apply on an "
             "empty namespace, beside the apply tool alone on the same rendered payload (the "
