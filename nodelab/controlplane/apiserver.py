@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nodelab.controlplane import bootstrap
+from nodelab.controlplane.auth.identities import CONTROLLER_MANAGER, KUBELET_CLIENT
 from nodelab.controlplane.auth.pki import PKI, ensure_pki
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.http import streaming
@@ -41,8 +42,7 @@ class ApiServer:
         self.registry = Registry(self.store)
         self.issuer = TokenIssuer(self.pki.service_account_key)
         self.admin_token = read_admin_token(self.pki.directory)
-        kubelet_client = self.pki.client_credentials(
-            "apiserver-kubelet-client", "kube-apiserver-kubelet-client", ["system:masters"])
+        kubelet_client = self.pki.component_credentials(KUBELET_CLIENT)
         streaming.KUBELET_CLIENT = KubeletClient(kubelet_client.cert, kubelet_client.key,
                                                  kubelet_ca)
         self.advertise = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
@@ -106,8 +106,7 @@ class ApiServer:
         from nodelab.controlplane.controllers.loop import ControllerLoop
         from nodelab.controlplane.controllers.setup import default_controllers
 
-        creds = self.pki.client_credentials("controller-manager",
-                                            "system:kube-controller-manager", [])
+        creds = self.pki.component_credentials(CONTROLLER_MANAGER)
         kubeconfig = write_kubeconfig(self.state_dir / "controller-manager.kubeconfig",
                                       f"https://127.0.0.1:{self.port}"
                                       if self.host in ("0.0.0.0", "", "::") else self.url,

@@ -7,7 +7,10 @@
 - the `kubernetes` Service at 10.96.0.1:443 with an Endpoints and an EndpointSlice pointing at
   this API server, as kube-apiserver's own reconciler maintains them;
 - upstream's bootstrap RBAC policy (`auth/bootstrap_policy.py`), with its Role
-  `kube-system/extension-apiserver-authentication-reader`;
+  `kube-system/extension-apiserver-authentication-reader`, and what an installer adds for the
+  lab's own components (`auth/identities.py`: kubeadm's binding of the API server's kubelet
+  client to `system:kubelet-api-admin`, podnet's kindnet-like ClusterRole), created when
+  missing and otherwise left as they are;
 - the `kube-system/extension-apiserver-authentication` ConfigMap, as kube-apiserver publishes
   it: the client CA, and which front proxy an aggregated API server may trust (its CA, the
   certificate name `front-proxy-client`, the `X-Remote-*` headers);
@@ -26,6 +29,10 @@ from nodelab.controlplane.auth.bootstrap_policy import (
     CLUSTER_ROLES,
     NAMESPACE_ROLES,
 )
+from nodelab.controlplane.auth.identities import (
+    INSTALLER_CLUSTER_ROLE_BINDINGS,
+    INSTALLER_CLUSTER_ROLES,
+)
 from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry.allocation import KUBERNETES_SERVICE_IP
 from nodelab.controlplane.registry.deletion import finalize_namespaces
@@ -38,7 +45,8 @@ from nodelab.kube.objects import Object
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
-def _ensure(registry: Registry, group: str, plural: str, namespace: str, obj: Object) -> None:
+def _ensure(registry: Registry, group: str, plural: str, namespace: str, obj: Object,
+            update: bool = True) -> None:
     rt = lookup(group, "v1", plural)
     assert rt is not None
     name = obj["metadata"]["name"]
@@ -46,7 +54,7 @@ def _ensure(registry: Registry, group: str, plural: str, namespace: str, obj: Ob
     try:
         if current is None:
             registry.create(rt, namespace, obj, {})
-        elif _differs(current, obj):
+        elif update and _differs(current, obj):
             merged = {**current, **{k: v for k, v in obj.items() if k != "metadata"}}
             registry.update(rt, namespace, name, merged, {})
     except (ApiError, AlreadyExists, Conflict):
@@ -138,4 +146,9 @@ def bootstrap_policy(registry: Registry) -> None:
         _ensure(registry, "rbac.authorization.k8s.io", "clusterrolebindings", "", binding)
     for namespace, role in NAMESPACE_ROLES:
         _ensure(registry, "rbac.authorization.k8s.io", "roles", namespace, role)
+    for role in INSTALLER_CLUSTER_ROLES:
+        _ensure(registry, "rbac.authorization.k8s.io", "clusterroles", "", role, update=False)
+    for binding in INSTALLER_CLUSTER_ROLE_BINDINGS:
+        _ensure(registry, "rbac.authorization.k8s.io", "clusterrolebindings", "", binding,
+                update=False)
 

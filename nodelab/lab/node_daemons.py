@@ -9,9 +9,10 @@ Per node, in this order (each waits for the one before):
 | `kubelet` | `python -m nodelab.kubelet` (registers the Node, runs its pods) | port 10250 accepts |
 | `proxy` | `python -m nodelab.proxy` (Service DNAT, the lab's mode) | started |
 
-Each node daemon talks to the API server with its own kubeconfig: the kubelet as
-`system:node:<name>`, the others as the lab admin (nodelab's stand-ins for the service accounts
-kube-proxy and kindnet use). A node of a joined lab (`JoinedNode`, see join.py) has its
+Each node daemon talks to the API server with its own identity and kubeconfig
+(`controlplane/auth/identities.py`): the kubelet as `system:node:<name>`, kube-proxy as
+`system:kube-proxy` (`system:node-proxier`), podnet as `nodelab:podnet` (list/watch Nodes);
+none of them is the lab admin. A node of a joined lab (`JoinedNode`, see join.py) has its
 cluster name, a client certificate from TLS bootstrap, a serving certificate through the CSR
 API, and the lab's label and taint.
 """
@@ -23,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nodelab.controlplane.auth.pki import write_kubeconfig
+from nodelab.controlplane.auth.identities import KUBE_PROXY, PODNET, ComponentIdentity
+from nodelab.controlplane.auth.pki import PKI, write_kubeconfig
 from nodelab.lab.addons.cluster_dns import CLUSTER_DOMAIN, DNS_SERVICE_IP
 from nodelab.lab.context import LabContext
 from nodelab.lab.controlplane_step import lab_pki
@@ -43,6 +45,8 @@ class JoinedNode:
 
     kube_name: str
     kubelet_kubeconfig: Path
+    proxy_kubeconfig: Path  # kube-proxy's own identity in the cluster
+    podnet_kubeconfig: Path  # podnet's own identity in the cluster
     cluster_ca: Path
     labels: str  # k=v,...
     taints: str  # k=v:Effect,...
@@ -68,11 +72,13 @@ def node_specs(ctx: LabContext, node: NodePlan,
         kubelet_tls: tuple[str, ...] = (
             "--client-ca-file", str(pki.ca_cert), "--tls-cert-file", str(serving.cert),
             "--tls-private-key-file", str(serving.key))
+        proxy_kubeconfig = _component_kubeconfig(ctx, pki, KUBE_PROXY)
+        podnet_kubeconfig = _component_kubeconfig(ctx, pki, PODNET)
     else:
         kubelet_kubeconfig = joined.kubelet_kubeconfig
         kubelet_tls = ("--client-ca-file", str(joined.cluster_ca),
                        "--node-labels", joined.labels, "--register-with-taints", joined.taints)
-    admin_kubeconfig = paths.kubeconfig
+        proxy_kubeconfig, podnet_kubeconfig = joined.proxy_kubeconfig, joined.podnet_kubeconfig
     python = sys.executable
     cni_conf = home / "cni" / "net.d"
     env = {"NODELAB_NODE": node.name}
@@ -86,7 +92,7 @@ def node_specs(ctx: LabContext, node: NodePlan,
                   dict(joined.runtime_env) if joined else {}),
         DaemonSpec(
             name=f"{node.name}/podnet",
-            argv=(python, "-m", "nodelab.podnet", "--kubeconfig", str(admin_kubeconfig),
+            argv=(python, "-m", "nodelab.podnet", "--kubeconfig", str(podnet_kubeconfig),
                   "--node-name", kube_name, "--cni-conf-dir", str(cni_conf),
                   "--data-dir", str(home / "cni" / "networks"),
                   "--cni-version", cni_version(ctx.description.runtime),
@@ -107,7 +113,7 @@ def node_specs(ctx: LabContext, node: NodePlan,
         ),
         DaemonSpec(
             name=f"{node.name}/proxy",
-            argv=(python, "-m", "nodelab.proxy", "--kubeconfig", str(admin_kubeconfig),
+            argv=(python, "-m", "nodelab.proxy", "--kubeconfig", str(proxy_kubeconfig),
                   "--node-name", kube_name, "--mode", ctx.description.proxy_mode,
                   "--metrics-file", str(home / "proxy-metrics.json")),
             netns=node.netns, env=env,
@@ -126,6 +132,18 @@ def kubelet_config_text(cgroup_root: str, max_restart_backoff: float | None,
     if max_restart_backoff is not None:
         text += f"crashLoopBackOff:\n  maxContainerRestartPeriod: {max_restart_backoff:g}s\n"
     return text
+
+
+def component_kubeconfig_path(ctx: LabContext, identity: ComponentIdentity) -> Path:
+    """Where the lab keeps the kubeconfig of one of its components (shared by its nodes)."""
+    return ctx.paths.root / f"{identity.name}.kubeconfig"
+
+
+def _component_kubeconfig(ctx: LabContext, pki: PKI, identity: ComponentIdentity) -> Path:
+    credentials = pki.component_credentials(identity)
+    return write_kubeconfig(component_kubeconfig_path(ctx, identity),
+                            ctx.topology.apiserver_url, pki.ca_cert, credentials.cert,
+                            credentials.key, credentials.user)
 
 
 def _with_env(spec: DaemonSpec, extra: dict[str, str]) -> DaemonSpec:

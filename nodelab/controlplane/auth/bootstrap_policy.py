@@ -129,6 +129,12 @@ CLUSTER_ROLES: list[Object] = [
     _role("system:auth-delegator", [
         _rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
         _rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"])]),
+    # full access to the kubelet API (KubeletFineGrainedAuthz, GA in 1.36, adds the last three)
+    _role("system:kubelet-api-admin", [
+        _rule(READ, [""], ["nodes"]),
+        _rule(["proxy"], [""], ["nodes"]),
+        _rule(["*"], [""], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"]),
+        _rule(["*"], [""], ["nodes/pods", "nodes/healthz", "nodes/configz"])]),
     _role("system:node-proxier", [
         _rule(["list", "watch"], [""], ["endpoints", "services"]),
         _rule(["get", "list", "watch"], [""], ["nodes"]),
@@ -164,10 +170,16 @@ CLUSTER_ROLES: list[Object] = [
 # nodelab runs every controller and the scheduler in one process as one user; upstream runs
 # each controller as its own service account (`system:controller:*`, with roles that together
 # read and write nearly every kind: the garbage collector and namespace controller delete
-# anything). Until nodelab has those identities, the combined user gets their union: every
-# verb but impersonate/escalate/bind on every resource.
+# anything). Until nodelab has those identities, the combined user gets their union: it reads
+# everything and writes every kind of the groups its controllers manage, but no RBAC object
+# (nodelab does not yet refuse a binding that grants more than its creator holds, upstream's
+# escalation check, so write access to bindings would be admin in disguise) and no
+# impersonation.
+CONTROLLER_WRITE_GROUPS = ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io",
+                           "certificates.k8s.io", "events.k8s.io", "policy"]
 CLUSTER_ROLES.append(_role("system:nodelab:controllers", [
-    _rule([*READ, *WRITE], ["*"], ["*"])]))
+    _rule(READ, ["*"], ["*"]),
+    _rule(WRITE, CONTROLLER_WRITE_GROUPS, ["*"])]))
 
 CLUSTER_ROLE_BINDINGS: list[Object] = [
     _binding("cluster-admin", ("Group", "system:masters")),

@@ -5,7 +5,9 @@ is the user name and its Organizations are the groups. nodelab does the same:
 
 - `admin` (group `system:masters`) is the learner's identity, printed by `nodelab kubeconfig`;
 - `system:node:<name>` (group `system:nodes`) is each kubelet's identity, so the API server can
-  apply NodeRestriction to it.
+  apply NodeRestriction to it;
+- every other component has its own identity (`identities.py`: kube-proxy, podnet, the
+  controllers, the API server's kubelet client), issued by `component_credentials`.
 
 Everything lives under `<state_dir>/pki/` and is created once: `ensure_pki` is idempotent and
 reuses what exists, issuing a new serving certificate only when the requested hosts change.
@@ -26,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from nodelab.controlplane.auth.identities import ComponentIdentity
 from nodelab.errors import NodelabError
 from nodelab.host.private_files import private_dir, write_private
 
@@ -65,6 +68,10 @@ class PKI:
     def client_credentials(self, name: str, user: str, groups: list[str]) -> Credentials:
         """A client certificate for any other identity (tests, controllers)."""
         return _ensure_client(self, name, user, groups)
+
+    def component_credentials(self, identity: ComponentIdentity) -> Credentials:
+        """The client certificate of one of the lab's components (`identities.py`)."""
+        return _ensure_client(self, identity.name, identity.user, list(identity.groups))
 
     def serving_credentials(self, name: str, common_name: str, hosts: list[str],
                             api_server_names: bool = True) -> Credentials:
@@ -219,9 +226,16 @@ def _server_hosts_match(cert_path: Path, sans: list[x509.GeneralName]) -> bool:
     return set(ext.value) == set(sans)
 
 
+def _subject_is(cert_path: Path, subject: x509.Name) -> bool:
+    """Whether the certificate at `cert_path` names exactly `subject` (a certificate issued
+    with other groups, e.g. by an older nodelab, is issued again)."""
+    return _load_cert(cert_path).subject == subject
+
+
 def _ensure_client(pki: PKI, name: str, user: str, groups: list[str]) -> Credentials:
     cert_path, key_path = pki.directory / f"{name}.crt", pki.directory / f"{name}.key"
-    if not (cert_path.exists() and key_path.exists()):
+    if not (cert_path.exists() and key_path.exists()
+            and _subject_is(cert_path, _name(user, groups))):
         ca = (_load_cert(pki.ca_cert), _load_key(pki.ca_key))
         pair = _issue(ca, _name(user, groups), ExtendedKeyUsageOID.CLIENT_AUTH, [])
         _write_pair(cert_path, key_path, pair)

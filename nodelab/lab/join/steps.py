@@ -207,6 +207,7 @@ class StartJoinedNodeDaemons:
             joined = JoinedNode(
                 kube_name=kube_name,
                 kubelet_kubeconfig=ctx.paths.node(node.name) / "kubelet.kubeconfig",
+                proxy_kubeconfig=ctx.paths.kubeconfig, podnet_kubeconfig=ctx.paths.kubeconfig,
                 cluster_ca=cluster_ca(ctx.paths),
                 labels=f"{LAB_LABEL}={ctx.names.lab}",
                 taints=LAB_TAINT,

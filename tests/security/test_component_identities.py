@@ -1,0 +1,141 @@
+"""Each lab component's own identity against the real API server: its job works, nothing more.
+
+kube-proxy (`system:kube-proxy`, bound to `system:node-proxier` by upstream's bootstrap
+policy), podnet (`nodelab:podnet`, kindnet's role) and the API server's kubelet client
+(`kube-apiserver-kubelet-client`, kubeadm's binding to `system:kubelet-api-admin`) each get a
+client certificate from the lab CA, as the lab issues them (`PKI.component_credentials`).
+Each makes the very calls its component makes (the same list functions, the same event) and
+then tries what its job does not need: create pods, read secrets, write Nodes, ...; every one
+of those is a 403 from the real server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+
+from nodelab.controlplane import write_kubeconfig
+from nodelab.controlplane.auth.identities import (
+    CONTROLLER_MANAGER,
+    KUBE_PROXY,
+    KUBELET_CLIENT,
+    PODNET,
+    ComponentIdentity,
+)
+from nodelab.kube.events import event_for
+from nodelab.kube.listers import lister
+
+from ..controlplane.apiserver import RunningApiServer
+from .victim import FIGURE
+
+
+@pytest.fixture(scope="module")
+def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApiServer]:
+    server = RunningApiServer(tmp_path_factory.mktemp("cp"))
+    server.start()
+    try:
+        admin = k8s.CoreV1Api(server.client())
+        admin.create_namespaced_secret("default", {"metadata": {"name": "s"}})
+        admin.create_node({"metadata": {"name": "nl-n"}})
+        yield server
+    finally:
+        server.stop()
+
+
+def client_as(server: RunningApiServer, identity: ComponentIdentity) -> k8s.ApiClient:
+    assert server.pki is not None
+    creds = server.pki.component_credentials(identity)
+    path = write_kubeconfig(server.state_dir / f"{identity.name}.kubeconfig", server.url,
+                            server.pki.ca_cert, creds.cert, creds.key, creds.user)
+    return server.client(path)
+
+
+def pod(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+
+
+Attempt = Callable[[k8s.ApiClient], Any]
+
+BEYOND: dict[str, list[tuple[str, Attempt]]] = {
+    KUBE_PROXY.name: [
+        ("create a pod", lambda c: k8s.CoreV1Api(c).create_namespaced_pod("default", pod("p"))),
+        ("read a secret", lambda c: k8s.CoreV1Api(c).read_namespaced_secret("s", "default")),
+        ("list secrets", lambda c: k8s.CoreV1Api(c).list_secret_for_all_namespaces()),
+        ("delete a service", lambda c: k8s.CoreV1Api(c).delete_namespaced_service(
+            "kubernetes", "default")),
+        ("write an EndpointSlice", lambda c: k8s.DiscoveryV1Api(c).create_namespaced_endpoint_slice(
+            "default", {"metadata": {"name": "x"}, "addressType": "IPv4", "endpoints": []})),
+        ("patch a node", lambda c: k8s.CoreV1Api(c).patch_node(
+            "nl-n", {"metadata": {"labels": {"x": "y"}}})),
+        ("list pods", lambda c: k8s.CoreV1Api(c).list_pod_for_all_namespaces()),
+    ],
+    PODNET.name: [
+        ("create a pod", lambda c: k8s.CoreV1Api(c).create_namespaced_pod("default", pod("p"))),
+        ("read a secret", lambda c: k8s.CoreV1Api(c).read_namespaced_secret("s", "default")),
+        ("patch a node", lambda c: k8s.CoreV1Api(c).patch_node(
+            "nl-n", {"metadata": {"labels": {"x": "y"}}})),
+        ("delete a node", lambda c: k8s.CoreV1Api(c).delete_node("nl-n")),
+        ("list services", lambda c: k8s.CoreV1Api(c).list_service_for_all_namespaces()),
+        ("list pods", lambda c: k8s.CoreV1Api(c).list_pod_for_all_namespaces()),
+    ],
+    KUBELET_CLIENT.name: [
+        ("create a pod", lambda c: k8s.CoreV1Api(c).create_namespaced_pod("default", pod("p"))),
+        ("read a secret", lambda c: k8s.CoreV1Api(c).read_namespaced_secret("s", "default")),
+        ("delete a node", lambda c: k8s.CoreV1Api(c).delete_node("nl-n")),
+    ],
+}
+
+
+def test_kube_proxy_lists_and_watches_what_it_proxies_and_records_events(
+        apiserver: RunningApiServer) -> None:
+    api = client_as(apiserver, KUBE_PROXY)
+    for kind in ("services", "endpointslices", "nodes"):
+        listed = lister(api, kind)(watch=False)
+        assert listed.items is not None
+        for _ in lister(api, kind)(watch=True, _preload_content=False,
+                                   timeout_seconds=1).stream():
+            break  # a watch is allowed (it opened)
+    service = apiserver.kubectl_json("get", "service", "kubernetes", "-n", "default")
+    event = event_for(service, "Service", "InvalidService", "test", component="kube-proxy",
+                      event_type="Warning", host="nl-n", api_version="v1")
+    k8s.CoreV1Api(api).create_namespaced_event("default", event)
+
+
+def test_podnet_lists_and_watches_nodes(apiserver: RunningApiServer) -> None:
+    api = client_as(apiserver, PODNET)
+    assert [n.metadata.name for n in lister(api, "nodes")(watch=False).items] == ["nl-n"]
+    for _ in lister(api, "nodes")(watch=True, _preload_content=False,
+                                  timeout_seconds=1).stream():
+        break
+
+
+def test_the_controllers_identity_is_not_an_admin(apiserver: RunningApiServer) -> None:
+    api = client_as(apiserver, CONTROLLER_MANAGER)
+    k8s.CoreV1Api(api).list_pod_for_all_namespaces()  # its job: every controller lists
+    with pytest.raises(k8s.ApiException) as refused:
+        k8s.RbacAuthorizationV1Api(api).create_cluster_role_binding({
+            "metadata": {"name": "escalate"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "cluster-admin"},
+            "subjects": [{"kind": "User", "name": "x"}]})
+    assert refused.value.status == 403
+
+
+@pytest.mark.parametrize("identity", sorted(BEYOND))
+def test_nothing_beyond_the_job(apiserver: RunningApiServer, identity: str) -> None:
+    component = next(i for i in (KUBE_PROXY, PODNET, KUBELET_CLIENT) if i.name == identity)
+    api = client_as(apiserver, component)
+    allowed = []
+    for what, attempt in BEYOND[identity]:
+        try:
+            attempt(api)
+            allowed.append(what)
+        except k8s.ApiException as exc:
+            if exc.status != 403:
+                allowed.append(f"{what}: {exc.status}, not 403")
+        FIGURE.record(f"a component's credentials ({identity})", [])
+    assert allowed == [], f"{component.user} was allowed: {allowed}"
