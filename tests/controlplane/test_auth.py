@@ -12,6 +12,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from tests.controlplane.apiserver import RunningApiServer
+from tests.controlplane.watchclient import request
 
 
 def _raw(server: RunningApiServer, path: str, token: str = "") -> tuple[int, Any]:
@@ -66,6 +67,33 @@ def test_a_token_for_another_audience_is_refused(apiserver: RunningApiServer,
     request = core.create_namespaced_service_account_token("default", "default", {
         "spec": {"audiences": ["vault"], "expirationSeconds": 3600}})
     assert _raw(apiserver, "/api/v1/namespaces", token=request.status.token)[0] == 401
+
+
+def test_token_review_says_who_a_token_names_for_which_audience(
+        apiserver: RunningApiServer, core: k8s.CoreV1Api) -> None:
+    """What a kubelet in webhook authentication mode asks (authentication.k8s.io/v1)."""
+    api = k8s.AuthenticationV1Api(apiserver.client())
+    token = core.create_namespaced_service_account_token("default", "default", {
+        "spec": {"audiences": ["vault"], "expirationSeconds": 3600}}).status.token
+
+    def review(token: str, audiences: list[str] | None = None) -> Any:
+        return api.create_token_review({"spec": {"token": token,
+                                                 "audiences": audiences}}).status
+
+    status = review(token, ["vault", "other"])
+    assert status.authenticated is True and status.audiences == ["vault"]
+    assert status.user.username == "system:serviceaccount:default:default"
+    assert status.user.groups == ["system:serviceaccounts", "system:serviceaccounts:default",
+                                  "system:authenticated"]
+    assert status.user.uid == core.read_namespaced_service_account("default",
+                                                                   "default").metadata.uid
+    assert review(token).authenticated is False  # not for the API server's own audience
+    assert review("not-a-token").authenticated is False
+    code, answer = request(apiserver, "POST", "/apis/authentication.k8s.io/v1/tokenreviews",
+                           {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                            "spec": {}})
+    assert (code, answer["message"]) == (400, "token is required for TokenReview in "
+                                               "authentication")
 
 
 def test_kubectl_create_token(apiserver: RunningApiServer) -> None:

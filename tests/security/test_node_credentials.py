@@ -137,6 +137,8 @@ CROSS_NODE: list[tuple[str, str, str, Any, dict[str, str]]] = [
      "/apis/certificates.k8s.io/v1/certificatesigningrequests/x/approval",
      {"metadata": {"name": "x"}}, {}),
     ("create a namespace", "POST", "/api/v1/namespaces", {"metadata": {"name": "evil"}}, {}),
+    ("its own kubelet through nodes/proxy", "GET", f"/api/v1/nodes/{A}/proxy/pods", None, {}),
+    ("another kubelet through nodes/proxy", "GET", f"/api/v1/nodes/{B}/proxy/pods", None, {}),
 ]
 
 
@@ -161,6 +163,15 @@ ALLOWED: list[tuple[str, str, str, Any]] = [
     ("an event", "POST", f"{NS}/events",
      {"metadata": {"name": "e1"}, "reason": "R", "message": "m", "type": "Normal",
       "involvedObject": {"kind": "Pod", "name": "on-a", "namespace": "default"}}),
+    ("review a token (its port 10250's webhook authentication)", "POST",
+     "/apis/authentication.k8s.io/v1/tokenreviews",
+     {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+      "spec": {"token": "not-a-token"}}),
+    ("review an access (its port 10250's webhook authorization)", "POST",
+     "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+     {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+      "spec": {"user": "x", "resourceAttributes": {"verb": "get", "resource": "nodes",
+                                                   "subresource": "proxy", "name": A}}}),
 ]
 
 

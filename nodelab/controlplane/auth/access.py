@@ -44,6 +44,8 @@ SELF_REVIEWS = ("selfsubjectreviews", "selfsubjectaccessreviews")
 class Identity:
     user: str
     groups: tuple[str, ...]
+    uid: str = ""
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def node_name(self) -> str | None:
@@ -72,17 +74,36 @@ def from_token(header: str, admin_token: str, issuer: TokenIssuer,
                store: Store | None = None) -> Identity | None:
     if not header.lower().startswith("bearer "):
         return None
-    token = header[7:].strip()
-    if admin_token and hmac.compare_digest(token, admin_token):
-        return Identity("admin", ("system:masters", "system:authenticated"))
+    return authenticate_token(header[7:].strip(), admin_token, issuer, store)[0]
+
+
+def authenticate_token(token: str, admin_token: str, issuer: TokenIssuer,
+                       store: Store | None = None, audiences: list[str] | None = None
+                       ) -> tuple[Identity | None, list[str]]:
+    """Who a bearer token names, and for which of `audiences` (default: the API server's own)
+    it is valid; (None, []) when it names no one for them. A TokenReview asks exactly this."""
+    wanted = audiences or [AUDIENCE]
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return Identity("admin", ("system:masters", "system:authenticated")), wanted
     claims = issuer.verify(token)
-    if claims is None or AUDIENCE not in claims.audiences:
-        return None  # a token for another audience (a projected `audience: vault`) is no login
+    if claims is None:
+        return None, []
+    matched = [a for a in wanted if a in claims.audiences]
+    if not matched:
+        return None, []  # a token for another audience (a projected `audience: vault`)
     if store is not None and not still_bound(claims, store):
-        return None
+        return None, []
     return Identity(claims.subject, ("system:serviceaccounts",
                                      f"system:serviceaccounts:{claims.namespace}",
-                                     "system:authenticated"))
+                                     "system:authenticated"),
+                    claims.service_account_uid, _extra(claims)), matched
+
+
+def _extra(claims: TokenClaims) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not claims.pod_name:
+        return ()
+    return (("authentication.kubernetes.io/pod-name", (claims.pod_name,)),
+            ("authentication.kubernetes.io/pod-uid", (claims.pod_uid,)))
 
 
 def still_bound(claims: TokenClaims, store: Store) -> bool:

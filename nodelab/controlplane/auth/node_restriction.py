@@ -13,8 +13,8 @@ A kubelet authenticates as `system:node:<name>` (group `system:nodes`). Upstream
 - create tokens only for the service account of a pod bound to it, bound (`boundObjectRef`)
   to that very pod (uid checked when given);
 - create events, and CertificateSigningRequests (approving is someone else's);
-- create TokenReviews and SubjectAccessReviews: the kubelet's webhook authentication and
-  authorization of callers of its own server (:10250), as the `system:node` role allows;
+- create TokenReviews and SubjectAccessReviews (how the kubelet authenticates and authorizes
+  requests to its own port 10250), never the Node's subresources (`nodes/proxy`, ...);
 - nothing through `exec`, `attach`, `portforward` or `proxy`: those are authorized as `create`
   on the subresource (an upgrade is not a read), which no node is granted.
 
@@ -123,6 +123,8 @@ def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
     if verb == "deletecollection":
         return f"node {node!r} may not delete collections"
     if resource == "core/nodes":
+        if subresource not in ("", "status"):
+            return f"node {node!r} may not {verb} nodes/{subresource}"
         if target != node:
             return f"node {node!r} is not allowed to modify node {target or '(unnamed)'!r}"
         return None
@@ -133,7 +135,7 @@ def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
     if resource == "core/events" and verb in ("create", "update", "patch"):
         return None
     if resource in REVIEWS and verb == "create":
-        return None
+        return None  # the kubelet's webhook authentication and authorization of :10250
     if resource == "certificates.k8s.io/certificatesigningrequests":
         return None if verb == "create" and not subresource else (
             f"node {node!r} may not {verb} certificatesigningrequests"

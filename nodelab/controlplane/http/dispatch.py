@@ -17,7 +17,13 @@ import yaml
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth import rbac
-from nodelab.controlplane.auth.access import Identity, authorize, authorize_path, impersonate
+from nodelab.controlplane.auth.access import (
+    Identity,
+    authenticate_token,
+    authorize,
+    authorize_path,
+    impersonate,
+)
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.http import (
     aggregation,
@@ -54,6 +60,11 @@ class Api:
         self.aggregator = AvailabilityChecker(registry)  # its client is set by the server
         self.stopping = threading.Event()
         self.on_namespace_created: Callable[[str], None] = lambda name: None
+
+    def _authenticate_token(self, token: str, audiences: list[str]
+                            ) -> tuple[Identity | None, list[str]]:
+        return authenticate_token(token, self.admin_token, self.issuer, self.registry.store,
+                                  audiences)
 
     def handle(self, request: Request) -> Response:
         try:
@@ -230,8 +241,7 @@ class Api:
             return Response(201, reviews.self_subject_access_review(identity, body or {},
                                                                     registry.store))
         if rt.plural == "tokenreviews":
-            return Response(201, reviews.token_review(body or {}, self.admin_token, self.issuer,
-                                                      registry.store))
+            return Response(201, reviews.token_review(body or {}, self._authenticate_token))
         if rt.plural == "subjectaccessreviews":
             return Response(201, reviews.subject_access_review(body or {}, registry.store))
         if rt.plural == "selfsubjectrulesreviews":

@@ -1,4 +1,4 @@
-"""Who am I, and may I: SelfSubjectReview and SelfSubjectAccessReview.
+"""Who am I, and may I: SelfSubjectReview and SelfSubjectAccessReview (and TokenReview).
 
 `kubectl auth whoami` creates an `authentication.k8s.io/v1` SelfSubjectReview and prints the
 user and groups the server authenticated; `kubectl auth can-i VERB RESOURCE` creates an
@@ -13,20 +13,17 @@ authentication) and an aggregated API server ask about tokens presented to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth import rbac
-from nodelab.controlplane.auth.access import (
-    Identity,
-    authorize,
-    authorize_path,
-    from_token,
-    still_bound,
-)
-from nodelab.controlplane.auth.tokens import AUDIENCE, TokenIssuer
+from nodelab.controlplane.auth.access import Identity, authorize, authorize_path
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.objects import Object
 from nodelab.kube.times import now
+
+TokenAuthenticator = Callable[[str, list[str]], tuple[Identity | None, list[str]]]
 
 
 def self_subject_review(identity: Identity) -> Object:
@@ -34,6 +31,30 @@ def self_subject_review(identity: Identity) -> Object:
             "metadata": {"creationTimestamp": now()},
             "status": {"userInfo": {"username": identity.user,
                                     "groups": list(identity.groups)}}}
+
+
+def token_review(body: Object, authenticate: TokenAuthenticator) -> Object:
+    """`authentication.k8s.io/v1` TokenReview: who `spec.token` names, for `spec.audiences`
+    (default: the API server's own), as a kubelet asks in webhook authentication mode. An
+    unknown, expired, revoked or foreign-audience token is `authenticated: false`."""
+    spec = body.get("spec") or {}
+    token = spec.get("token")
+    if not isinstance(token, str) or not token:
+        raise errors.bad_request("token is required for TokenReview in authentication")
+    audiences = [str(a) for a in spec.get("audiences") or []]
+    identity, matched = authenticate(token, audiences)
+    status: Object = {"authenticated": identity is not None, "user": {}}
+    if identity is not None:
+        user: Object = {"username": identity.user, "groups": list(identity.groups)}
+        if identity.uid:
+            user["uid"] = identity.uid
+        if identity.extra:
+            user["extra"] = {key: list(values) for key, values in identity.extra}
+        status.update(user=user, audiences=matched)
+    else:
+        status["error"] = "[invalid bearer token, token lookup failed]"
+    return {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}
 
 
 def _access(identity: Identity, spec: Object, store: Store) -> tuple[bool, str]:
@@ -103,33 +124,3 @@ def self_subject_rules_review(identity: Identity, body: Object, store: Store) ->
             "metadata": {"creationTimestamp": now()}, "spec": spec,
             "status": {"resourceRules": resource_rules, "nonResourceRules": url_rules,
                        "incomplete": identity.node_name is not None}}
-
-
-def token_review(body: Object, admin_token: str, issuer: TokenIssuer, store: Store) -> Object:
-    """Who `spec.token` is, for the audiences in `spec.audiences` (none: the API server's
-    own); `status.audiences` are the asked ones the token is for, as upstream."""
-    spec = body.get("spec") or {}
-    token = str(spec.get("token") or "")
-    wanted = [str(a) for a in spec.get("audiences") or []] or [AUDIENCE]
-    status: Object = {"authenticated": False, "user": {}}
-    claims = issuer.verify(token) if token else None
-    matched = [a for a in wanted if claims is not None and a in claims.audiences]
-    if claims is not None and matched and still_bound(claims, store):
-        user: Object = {"username": claims.subject, "groups": [
-            "system:serviceaccounts", f"system:serviceaccounts:{claims.namespace}",
-            "system:authenticated"]}
-        if claims.service_account_uid:
-            user["uid"] = claims.service_account_uid
-        if claims.pod_name:
-            user["extra"] = {"authentication.kubernetes.io/pod-name": [claims.pod_name],
-                             "authentication.kubernetes.io/pod-uid": [claims.pod_uid]}
-        status.update(authenticated=True, user=user, audiences=matched)
-    elif claims is None and token and wanted == [AUDIENCE]:
-        admin = from_token("Bearer " + token, admin_token, issuer, None)
-        if admin is not None:
-            status.update(authenticated=True, audiences=wanted, user={
-                "username": admin.user, "groups": list(admin.groups)})
-    if not status["authenticated"]:
-        status["error"] = "[invalid bearer token, token lookup failed]"
-    return {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}
