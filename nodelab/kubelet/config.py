@@ -30,9 +30,14 @@ imagefs.available<15%, nodefs.inodesFree<5%.
 under `nodelab/<lab>/` when the runtime (containerd with cgroupfs) does not nest pod cgroups
 itself. The pod workers (`pods/`) read it from here.
 
-Lab-only fields (not upstream) are marked so in `docs/kubelet.md`: `nodeLeaseRenewInterval`,
-`authorizedUsers`/`authorizedGroups` (who may use the kubelet server, where upstream asks the
-API server with a SubjectAccessReview) and `registerRetryCap`.
+Who may use the kubelet server (port 10250) is upstream's `authentication` block
+(`x509.clientCAFile`, `webhook.enabled` + `cacheTTL` 2m, `anonymous.enabled` false) and
+`authorization` block (`mode` Webhook or AlwaysAllow, `webhook.cacheAuthorizedTTL` 5m and
+`cacheUnauthorizedTTL` 30s), with the defaults of upstream's config file; `server/auth.py` acts
+on them. Any other key in those blocks is refused.
+
+Lab-only fields (not upstream) are marked so in `docs/kubelet.md`: `nodeLeaseRenewInterval`
+and `registerRetryCap`.
 """
 
 from __future__ import annotations
@@ -118,11 +123,12 @@ class KubeletConfig:
     tls_private_key_file: str | None = None
     client_ca_file: str | None = None
     anonymous_auth: bool = False
-    webhook_authentication: bool = True  # authentication.webhook.enabled: bearer tokens
-    authorization_mode: str = "Webhook"  # authorization.mode: Webhook or AlwaysAllow
+    webhook_authentication: bool = True  # authentication.webhook.enabled: TokenReview
+    webhook_authentication_cache_ttl: float = 120.0
+    authorization_mode: str = "Webhook"  # or AlwaysAllow
+    authorization_cache_authorized_ttl: float = 300.0
+    authorization_cache_unauthorized_ttl: float = 30.0
     server_tls_bootstrap: bool = False
-    authorized_users: tuple[str, ...] = ("kube-apiserver-kubelet-client", "system:kube-apiserver")
-    authorized_groups: tuple[str, ...] = ("system:masters",)
     container_log_max_size: int = 10 * 1024 * 1024
     container_log_max_files: int = 5
     container_log_monitor_interval: float = 10.0
@@ -142,23 +148,8 @@ class KubeletConfig:
         for key, raw in doc.items():
             if key in ("apiVersion", "kind"):
                 continue
-            if key == "authentication":
-                ca = (raw or {}).get("x509", {}).get("clientCAFile")
-                if ca:
-                    values["client_ca_file"] = str(ca)
-                anonymous = (raw or {}).get("anonymous", {}).get("enabled")
-                if anonymous is not None:
-                    values["anonymous_auth"] = bool(anonymous)
-                webhook = (raw or {}).get("webhook", {}).get("enabled")
-                if webhook is not None:
-                    values["webhook_authentication"] = bool(webhook)
-                continue
-            if key == "authorization":
-                mode = (raw or {}).get("mode", "Webhook")
-                if mode not in ("Webhook", "AlwaysAllow"):
-                    raise NodelabError(f"authorization.mode {mode!r}: must be Webhook or "
-                                       "AlwaysAllow")
-                values["authorization_mode"] = mode
+            if key in ("authentication", "authorization"):
+                values.update(_server_auth(key, raw or {}))
                 continue
             if key == "crashLoopBackOff":
                 period = (raw or {}).get("maxContainerRestartPeriod")
@@ -186,6 +177,46 @@ class KubeletConfig:
 
     def with_changes(self, **changes: Any) -> KubeletConfig:
         return replace(self, **changes)
+
+
+# (block, sub-block, key) -> (field, how to read it), for `authentication`/`authorization`
+_SERVER_AUTH: dict[tuple[str, str, str], tuple[str, Any]] = {
+    ("authentication", "x509", "clientCAFile"): ("client_ca_file", str),
+    ("authentication", "anonymous", "enabled"): ("anonymous_auth", bool),
+    ("authentication", "webhook", "enabled"): ("webhook_authentication", bool),
+    ("authentication", "webhook", "cacheTTL"): ("webhook_authentication_cache_ttl",
+                                                lambda v: parse_duration(v)),
+    ("authorization", "", "mode"): ("authorization_mode", str),
+    ("authorization", "webhook", "cacheAuthorizedTTL"): ("authorization_cache_authorized_ttl",
+                                                         lambda v: parse_duration(v)),
+    ("authorization", "webhook", "cacheUnauthorizedTTL"): (
+        "authorization_cache_unauthorized_ttl", lambda v: parse_duration(v)),
+}
+AUTHORIZATION_MODES = ("Webhook", "AlwaysAllow")
+
+
+def _server_auth(block: str, raw: Any) -> dict[str, Any]:
+    """The fields of an `authentication` or `authorization` block; an unknown key is an
+    error naming it (a setting that looks applied must be)."""
+    if not isinstance(raw, dict):
+        raise NodelabError(f"kubelet config {block}: must be a mapping")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        leaves = value.items() if isinstance(value, dict) else [("", value)]
+        sub = key if isinstance(value, dict) else ""
+        for leaf, leaf_value in leaves:
+            known = _SERVER_AUTH.get((block, sub, leaf or key))
+            if known is None:
+                where = ".".join(p for p in (block, sub, leaf or key) if p)
+                raise NodelabError(f"unknown kubelet config field {where!r}: see "
+                                   "docs/kubelet.md")
+            if leaf_value is not None and leaf_value != "":
+                values[known[0]] = known[1](leaf_value)
+    mode = values.get("authorization_mode")
+    if mode is not None and mode not in AUTHORIZATION_MODES:
+        raise NodelabError(f"kubelet config authorization.mode {mode!r}: nodelab's kubelet "
+                           f"supports {' and '.join(AUTHORIZATION_MODES)}")
+    return values
 
 
 def _camel(name: str) -> str:
@@ -218,8 +249,7 @@ def _convert(name: str, raw: Any) -> Any:
             else:
                 taints.append(Taint(item["key"], item.get("value", ""), item["effect"]))
         return tuple(taints)
-    if name in ("authorized_users", "authorized_groups", "cluster_dns",
-                "allowed_unsafe_sysctls"):
+    if name in ("cluster_dns", "allowed_unsafe_sysctls"):
         return tuple(str(v) for v in raw or [])
     return raw
 

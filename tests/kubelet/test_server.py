@@ -193,32 +193,72 @@ def _get(port: int, path: str, cert: tuple[Path, Path] | None,
     if cert:
         context.load_cert_chain(str(cert[0]), str(cert[1]))
     url = f"https://127.0.0.1:{port}{path}"
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"}
-                                      if token else {})
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    context=context, timeout=10) as answer:
             return int(answer.status), bytes(answer.read())
     except urllib.error.HTTPError as err:
         return err.code, err.read()
 
 
+def _service_account_token(cp: ControlPlane, name: str, rules: list[dict[str, Any]]) -> str:
+    """A token of a new service account, bound (ClusterRole + binding) to `rules` if any."""
+    from kubernetes import client as k8s
+
+    api = cp.admin_client()
+    core, rbac = k8s.CoreV1Api(api), k8s.RbacAuthorizationV1Api(api)
+    core.create_namespaced_service_account("default", {"metadata": {"name": name}})
+    if rules:
+        rbac.create_cluster_role({"metadata": {"name": name}, "rules": rules})
+        rbac.create_cluster_role_binding({
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]})
+    answer = core.create_namespaced_service_account_token(name, "default", {"spec": {}})
+    return str(answer.status.token)
+
+
 def test_server_authentication_and_authorization(served: Served) -> None:
+    """Port 10250 as upstream's kubelet guards it: client certificates and tokens (TokenReview)
+    authenticate, SubjectAccessReviews authorize by path and verb."""
+    from nodelab.controlplane.auth.identities import KUBELET_CLIENT
     from nodelab.controlplane.auth.pki import ensure_pki
 
     pki = ensure_pki(served.cp.state_dir, [])
-    strict = served.kubelet
+    port = served.kubelet.port
     exec_path = f"/exec/default/{served.pod}/app?command=id&stdout=true"
-    assert _get(strict.port, "/healthz", None)[0] == 401
-    assert _get(strict.port, exec_path, None)[0] == 401
+    assert _get(port, "/healthz", None) == (401, b"Unauthorized")  # anonymous
+    assert _get(port, exec_path, None)[0] == 401
+    assert _get(port, "/healthz", None, token="not-a-token")[0] == 401
     node = pki.node_credentials("nlkt-other")
-    assert _get(strict.port, exec_path, (node.cert, node.key))[0] == 403
+    code, body = _get(port, exec_path, (node.cert, node.key))
+    assert (code, body) == (403, b"Forbidden (user=system:node:nlkt-other, verb=get, "
+                                 b"resource=nodes, subresource(s)=[proxy])\n")
+    kubelet_client = pki.component_credentials(KUBELET_CLIENT)  # no system:masters
+    assert _get(port, "/healthz", (kubelet_client.cert, kubelet_client.key)) == (200, b"ok")
     admin = (pki.admin.cert, pki.admin.key)
-    assert _get(strict.port, "/healthz", admin) == (200, b"ok")
-    kubelet_client = pki.client_credentials("apiserver-kubelet-client",
-                                            "kube-apiserver-kubelet-client", ["system:masters"])
-    assert _get(strict.port, "/healthz", (kubelet_client.cert, kubelet_client.key))[0] == 200
+    assert _get(port, "/healthz", admin) == (200, b"ok")
 
-    port = strict.port
+    # a monitoring service account with the fine-grained rights only
+    monitor = _service_account_token(served.cp, "kubelet-monitor", [
+        {"apiGroups": [""], "resources": ["nodes/healthz", "nodes/stats", "nodes/pods"],
+         "verbs": ["get"]}])
+    assert _get(port, "/healthz", None, token=monitor) == (200, b"ok")
+    assert _get(port, "/stats/summary", None, token=monitor)[0] == 200
+    assert _get(port, "/pods", None, token=monitor)[0] == 200
+    code, body = _get(port, "/metrics", None, token=monitor)
+    assert (code, body) == (403, b"Forbidden (user=system:serviceaccount:default:kubelet-"
+                                 b"monitor, verb=get, resource=nodes, subresource(s)=[metrics])\n")
+    assert _get(port, exec_path, None, token=monitor)[0] == 403
+    assert _get(port, f"/containerLogs/default/{served.pod}/app", None, token=monitor)[0] == 403
+    nobody = _service_account_token(served.cp, "kubelet-nobody", [])
+    code, body = _get(port, "/healthz", None, token=nobody)
+    assert (code, body) == (403, b"Forbidden (user=system:serviceaccount:default:kubelet-"
+                                 b"nobody, verb=get, resource=nodes, "
+                                 b"subresource(s)=[healthz proxy])\n")
+
     code, body = _get(port, "/pods", admin)
     assert code == 200
     assert [p["metadata"]["name"] for p in json.loads(body)["items"]] == [served.pod]
@@ -266,7 +306,7 @@ def test_service_account_token_is_reviewed_and_authorized_by_the_api_server(
     code, body = _get(port, "/stats/summary", None, token)
     assert code == 403 and body.decode() == (
         "Forbidden (user=system:serviceaccount:default:scraper, verb=get, resource=nodes, "
-        "subresource=stats)")
+        "subresource(s)=[stats])\n")
     assert _get(port, "/pods", None, token)[0] == 403
     assert _get(port, "/metrics/resource", None, token[:-4] + "AAAA")[0] == 401
 
@@ -288,5 +328,7 @@ def test_kill_9_and_restart_keeps_node_ready_and_pod_running(served: Served,
     ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "True"
     out = wait_for(lambda: (o := cp.kubectl("exec", served.pod, "--", "echo", "back"))
-                   .returncode == 0 and o, 20, "exec after the restart")
+                   .returncode == 0 and o, 20,
+                   f"exec after the restart: {cp.kubectl('exec', served.pod, '--', 'true')}\n"
+                   f"{run.current.output()[-3000:]}")
     assert out.stdout == "back\n"

@@ -208,21 +208,3 @@ def test_resource_metrics_samples(node: NodeSample | None, pods: list[PodSample]
                                   expected: list[str]) -> None:
     text = resource_metrics.render(resource_metrics.samples(node, pods, []), scrape_error=True)
     assert [line for line in text.splitlines() if not line.startswith("#")] == expected
-
-
-@pytest.mark.parametrize(("method", "path", "expected"), [
-    ("GET", "/metrics/resource", ("get", "metrics")),
-    ("GET", "/metrics", ("get", "metrics")),
-    ("GET", "/stats/summary", ("get", "stats")),
-    ("GET", "/statsz", ("get", "proxy")),
-    ("GET", "/logs/", ("get", "log")),
-    ("POST", "/exec/default/web/app", ("create", "proxy")),
-    ("GET", "/containerLogs/default/web/app", ("get", "proxy")),
-    ("GET", "/pods", ("get", "proxy")),
-])
-def test_kubelet_request_attributes_as_upstream(method: str, path: str,
-                                                expected: tuple[str, str]) -> None:
-    from nodelab.kubelet.server.delegated_auth import request_attributes
-
-    found = request_attributes(method, path)
-    assert (found.verb, found.subresource) == expected

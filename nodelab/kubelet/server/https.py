@@ -13,15 +13,11 @@ Routes (as upstream's `pkg/kubelet/server`):
     *   /attach/{ns}/{pod}/{container}             upgraded, proxied to CRI Attach's URL
     *   /portForward/{ns}/{pod}                    upgraded, proxied to CRI PortForward's URL
 
-Authentication is by TLS client certificate against `clientCAFile`, else by a bearer token
-the API server vouches for (a TokenReview, `authentication.webhook.enabled`); a request with
-neither gets 401 Unauthorized, unless `authentication.anonymous.enabled` (off by default, as
-in upstream's config file) makes it `system:anonymous` in `system:unauthenticated`, which is
-then subject to authorization like anyone. Authorization lets in the users in
-`authorizedUsers` (the API server's `kube-apiserver-kubelet-client`) and the groups in
-`authorizedGroups` (`system:masters`) at once, and asks the API server about everyone else
-with a SubjectAccessReview on `nodes/<stats|metrics|log|proxy>` (`delegated_auth.py`,
-`authorization.mode: Webhook`): 403 Forbidden when it says no.
+Authentication and authorization are upstream's (`auth.py`): a client certificate of the
+client CA or a bearer token (TokenReview), 401 otherwise unless anonymous requests are enabled;
+then a SubjectAccessReview for `nodes/<subresource>` by path and verb (403 with upstream's
+text). The API server reaches this server as `kube-apiserver-kubelet-client`, which kubeadm's
+binding makes a `system:kubelet-api-admin`.
 """
 
 from __future__ import annotations
@@ -43,7 +39,7 @@ from nodelab.kubelet import container_logs as logs
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.lookup import NotFound, find_container, find_sandbox
 from nodelab.kubelet.server import serving_cert, streaming
-from nodelab.kubelet.server.delegated_auth import Caller, DelegatedAuth, request_attributes
+from nodelab.kubelet.server.auth import KubeletAuth, api_reviewers
 from nodelab.kubelet.server.host import KubeletHost
 from nodelab.kubelet.server.serving_cert import self_signed
 from nodelab.kubelet.server.spdy_portforward import Session
@@ -79,6 +75,8 @@ class KubeletServer(ThreadingHTTPServer):
     def __init__(self, kubelet: KubeletHost) -> None:
         self.kubelet = kubelet
         self.context = tls_context(kubelet)
+        self.auth = KubeletAuth(kubelet.config, kubelet.name,
+                                *api_reviewers(kubelet.clients.api))
         address = (kubelet.settings.node_ip, kubelet.config.port)
         try:
             super().__init__(address, Handler)
@@ -86,7 +84,6 @@ class KubeletServer(ThreadingHTTPServer):
             raise NodelabError(f"kubelet server cannot listen on {address[0]}:{address[1]}: "
                                f"{exc} (is another kubelet running on this node?)") from exc
         self.started = datetime.datetime.now(datetime.timezone.utc)
-        self.delegated = DelegatedAuth(kubelet.clients.api, kubelet.name)
 
     def get_request(self) -> tuple[Any, Any]:
         sock, address = self.socket.accept()
@@ -123,47 +120,19 @@ class Handler(BaseHTTPRequestHandler):
     def _json(self, obj: Any) -> None:
         self._send(200, json.dumps(obj), "application/json")
 
-    def _identity(self) -> tuple[str, list[str]] | None:
-        cert = self.request.getpeercert()
-        if not cert:
-            return None
-        user, groups = "", []
-        for rdn in cert.get("subject", ()):
-            for key, value in rdn:
-                if key == "commonName":
-                    user = value
-                elif key == "organizationName":
-                    groups.append(value)
-        return user, groups
-
-    def _bearer(self) -> str:
-        header = self.headers.get("Authorization", "")
-        return header[7:].strip() if header.lower().startswith("bearer ") else ""
-
     def _authorized(self) -> bool:
-        config = self.server.kubelet.config
-        identity = self._identity()
-        token = self._bearer()
-        if identity is None and token and config.webhook_authentication:
-            caller = self.server.delegated.authenticate(token)
-            if caller is not None:
-                identity = (caller.user, list(caller.groups))
-        if identity is None and config.anonymous_auth:
-            identity = ("system:anonymous", ["system:unauthenticated"])
-        if identity is None:
+        auth = self.server.auth
+        user = auth.authenticate(self.request.getpeercert(),
+                                 self.headers.get("Authorization", ""))
+        if user is None:
             self._send(401, "Unauthorized")
             return False
-        user, groups = identity
-        if user in config.authorized_users or set(groups) & set(config.authorized_groups):
-            return True
-        if config.authorization_mode == "AlwaysAllow":
-            return True
-        attributes = request_attributes(self.command, urlsplit(self.path).path)
-        if self.server.delegated.authorize(Caller(user, tuple(groups)), attributes):
-            return True
-        self._send(403, f"Forbidden (user={user}, verb={attributes.verb}, resource=nodes, "
-                        f"subresource={attributes.subresource})")
-        return False
+        decision = auth.authorize(user, self.command, unquote(urlsplit(self.path).path))
+        if decision.code:
+            log.info("kubelet server: %s", decision.message.strip())
+            self._send(decision.code, decision.message)
+            return False
+        return True
 
     def do_GET(self) -> None:
         self._route()
