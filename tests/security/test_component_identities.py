@@ -4,14 +4,17 @@ kube-proxy (`system:kube-proxy`, bound to `system:node-proxier` by upstream's bo
 policy), podnet (`nodelab:podnet`, kindnet's role) and the API server's kubelet client
 (`kube-apiserver-kubelet-client`, kubeadm's binding to `system:kubelet-api-admin`) each get a
 client certificate from the lab CA, as the lab issues them (`PKI.component_credentials`).
-Each makes the very calls its component makes (the same list functions, the same event) and
+Each makes the very calls its component makes (the same clients and list functions, the same
+event) and
 then tries what its job does not need: create pods, read secrets, write Nodes, ...; every one
 of those is a 403 from the real server.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +30,8 @@ from nodelab.controlplane.auth.identities import (
 )
 from nodelab.kube.events import event_for
 from nodelab.kube.listers import lister
+from nodelab.kube.resources import path as resource_path
+from nodelab.kube.restclient import RestClient
 
 from ..controlplane.apiserver import RunningApiServer
 from .victim import FIGURE
@@ -45,12 +50,15 @@ def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApiSe
         server.stop()
 
 
-def client_as(server: RunningApiServer, identity: ComponentIdentity) -> k8s.ApiClient:
+def kubeconfig_of(server: RunningApiServer, identity: ComponentIdentity) -> Path:
     assert server.pki is not None
     creds = server.pki.component_credentials(identity)
-    path = write_kubeconfig(server.state_dir / f"{identity.name}.kubeconfig", server.url,
+    return write_kubeconfig(server.state_dir / f"{identity.name}.kubeconfig", server.url,
                             server.pki.ca_cert, creds.cert, creds.key, creds.user)
-    return server.client(path)
+
+
+def client_as(server: RunningApiServer, identity: ComponentIdentity) -> k8s.ApiClient:
+    return server.client(kubeconfig_of(server, identity))
 
 
 def pod(name: str) -> dict[str, Any]:
@@ -92,17 +100,18 @@ BEYOND: dict[str, list[tuple[str, Attempt]]] = {
 
 def test_kube_proxy_lists_and_watches_what_it_proxies_and_records_events(
         apiserver: RunningApiServer) -> None:
-    api = client_as(apiserver, KUBE_PROXY)
+    """Through the client kube-proxy itself uses (nodelab.kube.restclient)."""
+    api = RestClient.from_kubeconfig(kubeconfig_of(apiserver, KUBE_PROXY))
     for kind in ("services", "endpointslices", "nodes"):
-        listed = lister(api, kind)(watch=False)
-        assert listed.items is not None
-        for _ in lister(api, kind)(watch=True, _preload_content=False,
-                                   timeout_seconds=1).stream():
-            break  # a watch is allowed (it opened)
+        listed = json.loads(api.lister(kind)(_preload_content=False).data)
+        assert listed["kind"].endswith("List")
+        watch = api.lister(kind)(watch=True, timeout_seconds=1)
+        assert watch.status == 200  # a watch is allowed (it opened)
+        watch.release_conn()
     service = apiserver.kubectl_json("get", "service", "kubernetes", "-n", "default")
     event = event_for(service, "Service", "InvalidService", "test", component="kube-proxy",
                       event_type="Warning", host="nl-n", api_version="v1")
-    k8s.CoreV1Api(api).create_namespaced_event("default", event)
+    api.request("POST", resource_path("events", "default"), event)
 
 
 def test_podnet_lists_and_watches_nodes(apiserver: RunningApiServer) -> None:
