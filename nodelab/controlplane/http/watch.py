@@ -8,11 +8,17 @@ Where a watch starts:
   compacted away the stream carries one ERROR event with a 410 `Expired` Status, and the
   client re-lists.
 
-Selectors are applied to each change the way upstream's watch cache does: an object that stops
-matching is sent as DELETED, one that starts matching as ADDED. With `allowWatchBookmarks`,
-a BOOKMARK carrying the current resourceVersion is sent when the stream has been idle for
-`BOOKMARK_INTERVAL` seconds, so a client resuming after a quiet period is not sent back to
-410. The stream ends at `timeoutSeconds` (client-go picks 5-10 minutes) or on shutdown.
+Selectors are applied to each change the way upstream's watch cache does
+(cacheWatcher.convertToWatchEvent): to the object after the change and to the object before
+it (the store keeps both); one that stops matching is sent as DELETED (its previous content at
+the event's resourceVersion), one that starts matching as ADDED. Whether an object matched is
+never read from the objects as they are now: a watch resumed from an old resourceVersion
+replays changes made before the current state (a pod created unbound, then bound to a node).
+
+With `allowWatchBookmarks`, a BOOKMARK carrying the current resourceVersion is sent when the
+stream has been idle for `BOOKMARK_INTERVAL` seconds, so a client resuming after a quiet period
+is not sent back to 410. The stream ends at `timeoutSeconds` (client-go picks 5-10 minutes)
+or on shutdown.
 """
 
 from __future__ import annotations
@@ -54,10 +60,9 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
     requested = query.get("resourceVersion", "")
     initial = query.get("sendInitialEvents") == "true" or requested in ("", "0")
     items, revision = store.select(rt.storage_key, namespace)
-    matching = {_key(obj) for obj in items if matches(obj)}
     if initial:
         for obj in items:
-            if _key(obj) in matching:
+            if matches(obj):
                 yield _line("ADDED", encode(rest.to_wire(rt, obj)))
         if query.get("sendInitialEvents") == "true" and bookmarks:
             yield _line("BOOKMARK", _bookmark(rt, revision, initial_end=True))
@@ -87,7 +92,7 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
             yield _line("ERROR", errors.gone(str(exc)).status())
             return
         for event in events:
-            line = _translate(rt, event, namespace, matches, matching, encode)
+            line = _translate(rt, event, namespace, matches, encode)
             if line is not None:
                 last_sent = time.monotonic()
                 yield line
@@ -97,27 +102,23 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
             yield _line("BOOKMARK", _bookmark(rt, revision))
 
 
-def _key(obj: Object) -> tuple[str, str]:
-    meta = obj.get("metadata") or {}
-    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
-
-
 def _translate(rt: ResourceType, event: Event, namespace: str | None,
-               matches: Callable[[Object], bool], matching: set[tuple[str, str]],
+               matches: Callable[[Object], bool],
                encode: Callable[[Object], Object]) -> bytes | None:
+    """The watch line for one change, or None when neither the object before it nor the
+    object after it matches (upstream's convertToWatchEvent)."""
     if namespace is not None and event.namespace != namespace:
         return None
-    obj = event.object()
-    key = (event.namespace, event.name)
-    was, now = key in matching, matches(obj)
-    if event.type == "DELETED":
-        matching.discard(key)
-        return _line("DELETED", encode(rest.to_wire(rt, obj))) if was or now else None
-    if now:
-        matching.add(key)
-        kind = "MODIFIED" if was and event.type == "MODIFIED" else "ADDED"
-        return _line(kind, encode(rest.to_wire(rt, obj)))
-    if was:
-        matching.discard(key)
-        return _line("DELETED", encode(rest.to_wire(rt, obj)))
+    passes_now = event.type != "DELETED" and matches(event.object())
+    before = event.previous()
+    if event.type == "MODIFIED" and before is None:
+        passed = passes_now  # its previous write was compacted away: assume no change
+    else:
+        passed = before is not None and matches(before)
+    if passes_now:
+        return _line("MODIFIED" if passed else "ADDED", encode(rest.to_wire(rt, event.object())))
+    if passed and before is not None:
+        # what stopped matching (or was deleted) is sent as it was, at the event's revision
+        before.setdefault("metadata", {})["resourceVersion"] = str(event.rv)
+        return _line("DELETED", encode(rest.to_wire(rt, before)))
     return None

@@ -14,7 +14,11 @@ never touch SQL. The design follows etcd's model closely because clients depend 
 - **Watch history.** Every write appends an event (ADDED, MODIFIED, DELETED with the object as
   it was written) to a bounded history, persisted in the `history` table so a watch can resume
   across a restart. Events older than the history are compacted away; asking to watch from a
-  compacted revision raises `Gone` (HTTP 410), and the client re-lists, as with etcd.
+  compacted revision raises `Gone` (HTTP 410), and the client re-lists, as with etcd. Each
+  event also holds the object as it was before it (upstream's PrevObject; in memory, rebuilt
+  from the history itself at start-up), so a watch with a selector sends an object that
+  stops matching as DELETED and one that starts matching as ADDED, whatever revision the
+  watch resumed from.
 - Watchers wait on one condition variable and read new events from the history by revision,
   so a writer never waits for a watcher, however many there are.
 
@@ -85,10 +89,19 @@ class Event:
     namespace: str
     name: str
     body: str
+    # the object before this change, as upstream's watchCacheEvent.PrevObject: None for ADDED,
+    # and for a MODIFIED whose previous write was compacted away; a DELETED's body is the
+    # object as it was
+    prev: str | None = None
 
     def object(self) -> Object:
         parsed: Object = json.loads(self.body)
         return parsed
+
+    def previous(self) -> Object | None:
+        if self.type == "DELETED":
+            return self.object()
+        return None if self.prev is None else _parse(self.prev)
 
 
 class Store:
@@ -119,12 +132,18 @@ class Store:
             self._objects.setdefault(resource, {})[key] = body
             self._rvs[key] = rv
             self._summaries[key] = summary(resource, _parse(body))
-        self._history: list[Event] = [
-            Event(*row)
-            for row in self._db.execute(
-                "SELECT rv, type, resource, namespace, name, body FROM history ORDER BY rv"
-            )
-        ]
+        self._history: list[Event] = []
+        last: dict[Key, str] = {}  # each object's body as of the history read so far
+        for rv, kind, resource, namespace, name, body in self._db.execute(
+            "SELECT rv, type, resource, namespace, name, body FROM history ORDER BY rv"
+        ):
+            key = (resource, namespace, name)
+            prev = last.get(key) if kind == "MODIFIED" else None
+            if kind == "DELETED":
+                last.pop(key, None)
+            else:
+                last[key] = body
+            self._history.append(Event(rv, kind, resource, namespace, name, body, prev))
         self._history_rvs = [event.rv for event in self._history]
         self._revision = int(self._meta("revision", "1"))
         self._compacted = int(self._meta("compacted", "0"))
@@ -215,6 +234,7 @@ class Store:
             return self._write("DELETED", key, _parse(body))
 
     def _write(self, kind: str, key: Key, obj: Object) -> Object:
+        prev = self._objects.get(key[0], {}).get(key) if kind == "MODIFIED" else None
         revision = self._revision + 1
         obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
         body = json.dumps(obj, separators=(",", ":"))
@@ -251,7 +271,7 @@ class Store:
             table[key] = body
             self._rvs[key] = revision
             self._summaries[key] = summary(resource, obj)
-        self._history.append(Event(revision, kind, resource, namespace, name, body))
+        self._history.append(Event(revision, kind, resource, namespace, name, body, prev))
         self._history_rvs.append(revision)
         if len(self._history) > self.history_limit + self.history_limit // 10:
             try:
