@@ -3,9 +3,11 @@
 Objects are handled as plain dicts (the JSON the API server sent), which keeps plans pure and
 comparable. Each reflector runs in its own daemon thread and reports to a handler:
 `handler(kind, "LIST", [objects])` after every (re)list, then `handler(kind, "ADDED" |
-"MODIFIED" | "DELETED", object)` per event. A watch that ends is resumed from the last
-resourceVersion seen (bookmarks included); 410 Gone or an ERROR event makes it list again;
-other failures back off exponentially (1 s to 30 s). `stop()` ends it.
+"MODIFIED" | "DELETED", object)` per event. A watch that ends, or breaks (the API server
+restarting), is resumed from the last resourceVersion handled (bookmarks included), as
+client-go's lastSyncResourceVersion: never from an older one, whose replayed changes the
+handler has seen already; 410 Gone or an ERROR event makes it list again; other failures back
+off exponentially (1 s to 30 s). `stop()` ends it.
 
 The list function is the official client's `list_*_for_all_namespaces` or
 `nodelab.kube.restclient.RestClient.lister(kind)`, which has the same calling convention; this
@@ -56,6 +58,7 @@ class Reflector:
         self._watch_timeout = watch_timeout
         self._list_kwargs = list_kwargs
         self._stop = threading.Event()
+        self._version: str | None = None  # where the next watch starts; None: list first
         self._thread = threading.Thread(target=self._run, name=f"reflector-{kind}", daemon=True)
         self.synced = threading.Event()
 
@@ -77,31 +80,31 @@ class Reflector:
         return str((data.get("metadata") or {}).get("resourceVersion") or "")
 
     def _run(self) -> None:
-        version: str | None = None
         backoff = 1.0
         while not self._stop.is_set():
             try:
-                if version is None:
-                    version = self._list()
-                log.debug("watching %s from resourceVersion %s", self.kind, version)
-                version = self._watch(version)
-                if version is None:
+                if self._version is None:
+                    self._version = self._list()
+                log.debug("watching %s from resourceVersion %s", self.kind, self._version)
+                self._watch(self._version)
+                if self._version is None:
                     continue  # 410 Gone or another ERROR event: list again
-                log.debug("watch of %s ended at resourceVersion %s", self.kind, version)
+                log.debug("watch of %s ended at resourceVersion %s", self.kind, self._version)
                 backoff = 1.0
             except Exception as exc:  # connection errors too: the server may restart
                 status = getattr(exc, "status", None)
                 if status == 410:
-                    version = None
+                    self._version = None
                     continue
                 why = f"{status} {getattr(exc, 'reason', '')}" if status else str(exc)
                 self._back_off(why, backoff)
                 backoff = min(backoff * 2, 30.0)
 
-    def _watch(self, version: str) -> str | None:
-        """One watch from `version`: handle its events; the resourceVersion to resume from
-        when it ends, or None when the server sent an ERROR event (410 Gone: the history the
-        watch would resume from is compacted away), so the caller lists again.
+    def _watch(self, version: str) -> None:
+        """One watch from `version`: handle its events, keeping the resourceVersion to resume
+        from as each is handled (also when the stream then breaks), or None when the server
+        sent an ERROR event (410 Gone: the history the watch would resume from is compacted
+        away), so the caller lists again.
 
         The lines are read here rather than through `kubernetes.watch.Watch`, whose
         `deserialize=False` mode fails on an ERROR event (KeyError 'raw_object'), which would
@@ -115,24 +118,25 @@ class Reflector:
                 raise WatchRefused(status, str(getattr(response, "reason", "")))
             for line in _lines(response):
                 if self._stop.is_set():
-                    return version
+                    return
                 if not line:
                     continue
                 event = json.loads(line)
                 kind, obj = event.get("type"), event.get("object") or {}
                 if kind == "ERROR":
                     log.info("watch of %s from resourceVersion %s: %s %s; listing again",
-                             self.kind, version, obj.get("code"), obj.get("message"))
-                    return None
-                version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                             self.kind, self._version, obj.get("code"), obj.get("message"))
+                    self._version = None
+                    return
+                seen = (obj.get("metadata") or {}).get("resourceVersion") or self._version
                 if kind != "BOOKMARK":
                     log.debug("%s %s %s rv=%s", self.kind, kind,
-                              (obj.get("metadata") or {}).get("name"), version)
+                              (obj.get("metadata") or {}).get("name"), seen)
                     self._handler(self.kind, str(kind), obj)
+                self._version = seen  # handled: a broken stream resumes after it
         finally:
             response.close()
             response.release_conn()
-        return version
 
     def _back_off(self, why: str, seconds: float) -> None:
         if not self._stop.is_set():
