@@ -6,6 +6,8 @@ is created with mode 0600 by `open(O_CREAT | O_EXCL | O_NOFOLLOW)` under a fresh
 in the same directory (O_EXCL: never a file or link someone put there first), written, flushed
 to disk, and renamed over the final name, which is atomic: readers see the old content or the
 new, never half a key. Directories that hold such files are made 0700 (`private_dir`).
+`write_private_key` writes a private key so, as PEM in OpenSSL's traditional format (what
+kubeadm and the kubelet write).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -45,3 +50,10 @@ def write_private(path: Path, data: bytes | str) -> Path:
             tmp.unlink()
         raise
     return path
+
+
+def write_private_key(path: Path, key: PrivateKeyTypes) -> Path:
+    """Write `key` (unencrypted PEM, OpenSSL's traditional format) as a private file."""
+    return write_private(path, key.private_bytes(serialization.Encoding.PEM,
+                                                 serialization.PrivateFormat.TraditionalOpenSSL,
+                                                 serialization.NoEncryption()))

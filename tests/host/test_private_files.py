@@ -7,8 +7,10 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from nodelab.host.private_files import private_dir, write_private
+from nodelab.host.private_files import private_dir, write_private, write_private_key
 
 pytestmark = pytest.mark.unit
 
@@ -37,3 +39,12 @@ def test_private_dir_tightens_an_old_directory(tmp_path: Path) -> None:
     old.mkdir(mode=0o755)
     os.chmod(old, 0o755)
     assert stat.S_IMODE(private_dir(old).stat().st_mode) == 0o700
+
+
+def test_a_private_key_is_written_as_traditional_pem_only_its_owner_reads(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    path = write_private_key(tmp_path / "k.key", key)
+    assert path.read_bytes().startswith(b"-----BEGIN EC PRIVATE KEY-----")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert loaded.private_numbers() == key.private_numbers()  # type: ignore[union-attr]

@@ -30,7 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from nodelab.controlplane.auth.identities import ComponentIdentity
 from nodelab.errors import NodelabError
-from nodelab.host.private_files import private_dir, write_private
+from nodelab.host.private_files import private_dir, write_private, write_private_key
 
 _VALIDITY = datetime.timedelta(days=3650)
 ADMIN_USER = "admin"
@@ -112,15 +112,6 @@ def _new_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    data = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    write_private(path, data)
-
-
 def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
@@ -165,7 +156,7 @@ def _ensure_ca(directory: Path, stem: str = "ca", prefix: str = "nodelab-ca"
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .sign(key, hashes.SHA256())
     )
-    _write_key(key_path, key)
+    write_private_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert, key
 
@@ -212,7 +203,7 @@ def _sans(hosts: list[str], api_server: bool = True) -> list[x509.GeneralName]:
 def _write_pair(
     cert_path: Path, key_path: Path, pair: tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
 ) -> None:
-    _write_key(key_path, pair[1])
+    write_private_key(key_path, pair[1])
     cert_path.write_bytes(pair[0].public_bytes(serialization.Encoding.PEM))
 
 
@@ -256,7 +247,7 @@ def ensure_pki(state_dir: Path, hosts: list[str]) -> PKI:
         _write_pair(server_cert, server_key, pair)
     sa_key = directory / "sa.key"
     if not sa_key.exists():
-        _write_key(sa_key, _new_key())
+        write_private_key(sa_key, _new_key())
     pki = PKI(
         directory=directory,
         ca_cert=directory / "ca.crt",

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from nodelab.errors import NodelabError
-from nodelab.host.private_files import write_private
+from nodelab.host.private_files import write_private_key
 
 log = logging.getLogger("nodelab.kubelet")
 
@@ -42,12 +42,6 @@ def _sans(node_ip: str, hostname: str) -> list[x509.GeneralName]:
     except ValueError:
         names.append(x509.DNSName(node_ip))
     return names
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM,
-                             serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
 
 
 def self_signed(directory: Path, node_ip: str, hostname: str) -> tuple[Path, Path]:
@@ -68,7 +62,7 @@ def self_signed(directory: Path, node_ip: str, hostname: str) -> tuple[Path, Pat
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
         .sign(key, hashes.SHA256())
     )
-    write_private(key_path, _key_pem(key))
+    write_private_key(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
 
@@ -117,7 +111,7 @@ def request_through_csr(api: Any, directory: Path, node_name: str, node_ip: str,
         csr = certificates.read_certificate_signing_request(name)
         issued = csr.status.certificate if csr.status else None
         if issued:
-            write_private(key_path, _key_pem(key))
+            write_private_key(key_path, key)
             cert_path.write_bytes(base64.b64decode(issued))
             return cert_path, key_path
         time.sleep(2)

@@ -35,7 +35,7 @@ from cryptography.x509.oid import NameOID
 from kubernetes.client.exceptions import ApiException
 
 from nodelab.errors import NodelabError
-from nodelab.host.private_files import write_private
+from nodelab.host.private_files import write_private_key
 from nodelab.kube.objects import Object
 from nodelab.kube.rest import Rest
 
@@ -129,9 +129,7 @@ def client_certificate(rest: Rest, kube_name: str, directory: Path,
     name = created["metadata"]["name"]
     approve(rest, created, f"nodelab join of node {kube_name}")
     cert = _wait_issued(rest, name, timeout)
-    write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
-                                              serialization.PrivateFormat.TraditionalOpenSSL,
-                                              serialization.NoEncryption()))
+    write_private_key(key_path, key)
     cert_path.write_bytes(cert)
     return cert_path, key_path
 
