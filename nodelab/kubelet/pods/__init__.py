@@ -6,7 +6,7 @@ Decisions (pure, table-tested):
 - `backoff.py`: the CrashLoopBackOff delay and what the kubelet remembers per container;
 - `pull_policy.py`: whether to pull an image before a start;
 - `cri_plan.py`: the CRI requests for a pod, as plain data;
-- `dns.py`: the pod's resolv.conf (dnsPolicy, dnsConfig);
+- `dns.py`: the pod's resolv.conf (dnsPolicy, dnsConfig); `etc_hosts.py`: its /etc/hosts;
 - `downward.py`: the pod's own fields and a container's resources (env and volumes read them);
 - `status.py`: the pod status from what the runtime reports;
 - `termination_message.py`: a container's termination message file and how it is read back.
@@ -16,7 +16,8 @@ Sub-packages, one area each:
   `service_env.py` for the service variables);
 - `volumes/`: emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes
   (`pod_volumes.py`), written as upstream's AtomicWriter (`atomic_writer.py`), handed to the
-  pod's fsGroup (`fs_group.py`), mounted by subPath without escaping (`subpath.py`);
+  pod's fsGroup (`fs_group.py`), mounted by subPath without escaping (`subpath.py`), hostPath
+  `type` checks (`host_path.py`);
 - `security/`: security contexts as CRI sees them (`security_context.py`) and admitted
   sysctls (`sysctls.py`);
 - `resources/`: QoS class, container resources (`qos.py`) and the pod-level cgroup
