@@ -7,8 +7,7 @@ upstream node, and the row names the test that shows it) or **refused** (the API
 422 `spec...: Forbidden: not supported by nodelab`, for pods and pod templates alike, so a
 learner never sees a field accepted and silently ignored). A few rows refuse only some values
 (`hostUsers: false`, `procMount: Unmasked`, `os.name: windows`); a few more rows name nested
-fields that are refused inside a supported one (`affinity.podAntiAffinity`, an emptyDir
-`sizeLimit`).
+fields that are refused inside a supported one (`affinity.podAntiAffinity`).
 
 `refusals(spec, path)` is the check (pure): the paths of a pod spec that use a refused field.
 `docs/pod-fields.md` is generated from this table and the schema by
@@ -196,7 +195,11 @@ TABLE: dict[str, Row] = {
     "Lifecycle.preStop": _s(WL + "test_pre_stop_runs_before_term_and_never_ends_in_a_phase"),
     "Lifecycle.stopSignal": _r("the image's STOPSIGNAL or SIGTERM"),
     **{f"Volume.{k}": _s(WL + "test_config_map_updates_reach_the_container") for k in (
-        "name", "configMap", "secret", "emptyDir", "hostPath")},
+        "name", "configMap", "secret")},
+    "Volume.emptyDir": _s(EFFECTS + "test_empty_dir_size_limits", "`sizeLimit`: a disk-backed "
+                          "one past it gets the pod evicted, `medium: Memory` sizes the tmpfs"),
+    "Volume.hostPath": _s(EFFECTS + "test_host_path_types_are_checked_and_writes_reach_the_"
+                          "node", "upstream's `type` checks"),
     "Volume.downwardAPI": _s(LP + "test_a_projected_token_is_bound_to_its_pod_and_accepted"),
     "Volume.projected": _s(LP + "test_a_projected_token_is_bound_to_its_pod_and_accepted"),
     **{f"Volume.{k}": _r("no storage plugins beyond the kubelet's own volumes") for k in (
@@ -209,7 +212,6 @@ TABLE: dict[str, Row] = {
     "Affinity.podAntiAffinity": _r("the scheduler has no inter-pod affinity"),
     "NodeAffinity.preferredDuringSchedulingIgnoredDuringExecution": _r(
         "the scheduler does not score node preferences"),
-    "EmptyDirVolumeSource.sizeLimit": _r("no eviction when an emptyDir outgrows its limit"),
 }
 
 
@@ -243,9 +245,6 @@ def _places(spec: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, Any]
     for i, volume in enumerate(spec.get("volumes") or []):
         if isinstance(volume, Mapping):
             yield "Volume", f"{path}.volumes[{i}]", volume
-            if isinstance(volume.get("emptyDir"), Mapping):
-                yield ("EmptyDirVolumeSource", f"{path}.volumes[{i}].emptyDir",
-                       volume["emptyDir"])
 
 
 def _refused_fields(kind: str) -> Iterator[tuple[str, Row]]:

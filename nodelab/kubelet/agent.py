@@ -22,6 +22,7 @@ import datetime
 import logging
 import threading
 import time
+from functools import partial
 from typing import Any
 
 from nodelab.kube.times import micro_time, now
@@ -48,6 +49,7 @@ from nodelab.kubelet.node.registration import register_node
 from nodelab.kubelet.pods.dns import read_resolv_conf
 from nodelab.kubelet.pods.manager import PodManager
 from nodelab.kubelet.pods.settings import PodSettings
+from nodelab.kubelet.pods.volumes.pod_volumes import empty_dir_usage
 from nodelab.kubelet.stats.kubelet_metrics import metrics_text
 from nodelab.kubelet.stats.provider import StatsProvider
 from nodelab.kubelet.stats.sources import CONTAINER_STATES
@@ -121,6 +123,7 @@ class Kubelet:
             backoff_max=self.config.crash_loop_back_off_max,
             backoff_initial=min(10.0, self.config.crash_loop_back_off_max)))
         self.evictor.pods = self.pods  # evictions now go through the pods' workers
+        self.evictor.volume_usage = partial(empty_dir_usage, self.settings.state_dir)
         loops.append(("pods", self.pods.start))
         if self.settings.serve:
             from nodelab.kubelet.server.https import KubeletServer

@@ -70,7 +70,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
         "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution", [{
             "weight": 1, "preference": {"matchExpressions": [
                 {"key": "disk", "operator": "In", "values": ["ssd"]}]}}]),
-    "EmptyDirVolumeSource.sizeLimit": ("spec.volumes[0].emptyDir.sizeLimit", "1Gi"),
 }
 VOLUMES: dict[str, Any] = {
     "awsElasticBlockStore": {"volumeID": "vol-1"}, "azureDisk": {"diskName": "d",

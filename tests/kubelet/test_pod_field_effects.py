@@ -1,6 +1,6 @@
 """More pod fields on a real lab, each checked where its effect shows (docs/pod-fields.md):
 the kubelet-managed /etc/hosts (hostAliases), readiness gates, hostPath types on the node,
-image pull secrets against a registry that requires them.
+image pull secrets against a registry that requires them, emptyDir size limits.
 
 One one-node lab serves the module (as tests/kubelet/test_pod_fields.py); manifests go through
 real kubectl, and the effect is read in the container, on the node, or in the Pod's status.
@@ -275,3 +275,45 @@ imagePullSecrets: [{{name: regcred}}]
                 "may not succeed.")
         kubectl(lab, "delete", "pod", "anonymous", "missing-secret", "--grace-period=0",
                 "--wait=false")
+
+
+# --- emptyDir sizeLimit ----------------------------------------------------------------------
+
+
+def test_empty_dir_size_limits(lab: Lab) -> None:
+    """A disk-backed emptyDir written past its sizeLimit gets the pod evicted with upstream's
+    status and event; a `medium: Memory` one is a tmpfs of that size (a write past it fails)."""
+    image = lab.images.ref("busybox")
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: scratch-hog}}
+spec:
+  volumes: [{{name: scratch, emptyDir: {{sizeLimit: 1Mi}}}}]
+  containers:
+  - name: c
+    image: {image}
+    command: [sh, -c, "dd if=/dev/zero of=/scratch/fill bs=1048576 count=4; sleep 3600"]
+    volumeMounts: [{{name: scratch, mountPath: /scratch}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: memory-scratch}}
+spec:
+  restartPolicy: Never
+  volumes: [{{name: mem, emptyDir: {{medium: Memory, sizeLimit: 2Mi}}}}]
+  containers:
+  - name: c
+    image: {image}
+    command: [sh, -c, "df -k /mem | tail -1; dd if=/dev/zero of=/mem/fill bs=1048576 count=4
+      2>&1 | grep -o 'No space left on device' | head -1"]
+    volumeMounts: [{{name: mem, mountPath: /mem}}]
+""")
+    message = 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". '
+    status = eventually(lambda: (s := kubectl_json(lab, "get", "pod", "scratch-hog")["status"])
+                        .get("reason") == "Evicted" and s, timeout=90)
+    assert (status["phase"], status["message"]) == ("Failed", message)
+    assert events_of(lab, "scratch-hog", "Evicted") == [message]
+    df, full = finished(lab, "memory-scratch").splitlines()
+    assert df.split()[0] == "tmpfs" and df.split()[1] == "2048"
+    assert full == "No space left on device"

@@ -10,6 +10,9 @@ pods through the pod worker; stopping the sandbox here first let the worker, sti
 Running pod, restart it), and a Warning `Evicted` event is recorded. Before the pod manager
 runs (the first pass), the sandboxes labelled with its UID are stopped here instead.
 
+Before the thresholds, local storage: a pod whose disk-backed emptyDir holds more than its
+`sizeLimit` is evicted at once (`local_storage.py`; the agent wires `volume_usage`).
+
 Pod usage comes from CRI `ListContainerStats` (working set for memory, writable layer for
 disk), keyed by the `io.kubernetes.pod.uid` / `io.kubernetes.container.name` labels every
 kubelet puts on its containers; a pod the runtime does not know uses nothing.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +32,8 @@ from nodelab.kubelet.api import ApiClients
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.events import pod_event
+from nodelab.kubelet.eviction.local_storage import SIGNAL as LOCAL_STORAGE_SIGNAL
+from nodelab.kubelet.eviction.local_storage import exceeded, limited_empty_dirs
 from nodelab.kubelet.eviction.ranking import PodUsage, evicted_status, eviction_message, rank_pods
 from nodelab.kubelet.eviction.signals import measure
 from nodelab.kubelet.eviction.thresholds import (
@@ -69,6 +75,8 @@ class Evictor:
         self.observed: dict[str, Observation] = {}
         self.evicted: list[tuple[str, str]] = []  # (signal, namespace/name)
         self.pods: PodKiller | None = None
+        # the bytes in each limited emptyDir of a pod (the agent wires the volumes' measure)
+        self.volume_usage: Callable[[dict[str, Any]], Mapping[str, int]] | None = None
 
     def pressure(self) -> set[str]:
         with self._lock:
@@ -83,9 +91,26 @@ class Evictor:
             self.observed = observed
             self._last_observed = remember_conditions(self._last_observed, conditions_of(met),
                                                       time.monotonic())
+        if self._evict_for_local_storage():
+            return met
         if met:
             self._evict_one(met[0], observed[met[0].signal])
         return met
+
+    def _evict_for_local_storage(self) -> bool:
+        """Upstream's localStorageEviction: every pod with an emptyDir above its sizeLimit
+        is evicted at once; then this pass evicts nothing else."""
+        if self.volume_usage is None:
+            return False
+        evicted = False
+        for pod in self._candidates():
+            if not limited_empty_dirs(pod):
+                continue
+            message = exceeded(pod, self.volume_usage(pod))
+            if message:
+                self.evict(pod, message, LOCAL_STORAGE_SIGNAL)
+                evicted = True
+        return evicted
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self.config.eviction_monitoring_period):

@@ -79,6 +79,7 @@ from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.status import PodView, fill_view, pod_status
 from nodelab.kubelet.pods.termination import kill_pod, post_deadline_failure, remove_pod
 from nodelab.kubelet.pods.termination_message import message_mounts
+from nodelab.kubelet.pods.volumes.empty_dir import memory_ceiling
 from nodelab.kubelet.pods.volumes.pod_volumes import (
     PodVolumes,
     VolumeError,
@@ -238,7 +239,9 @@ class PodWorker:
         """Set up the pod's volumes; None (and a FailedMount event, once per distinct
         failure) while one cannot be, as upstream's volume manager reports it."""
         try:
-            volumes = prepare_volumes(pod, self.settings.state_dir, self.sources)
+            ceiling = memory_ceiling(self.settings.allocatable.get("memory", 0),
+                                     pod_limits(pod).memory_limit)
+            volumes = prepare_volumes(pod, self.settings.state_dir, self.sources, ceiling)
         except VolumeError as exc:
             if str(exc) != self.mount_failure:
                 self.event(pod, "FailedMount", str(exc), "Warning")

@@ -3,7 +3,7 @@
 Volumes live under `<kubelet state>/pods/<uid>/volumes/<plugin>/<name>`, like upstream's
 `/var/lib/kubelet/pods/<uid>/volumes/kubernetes.io~<plugin>/<name>`:
 
-- `emptyDir`: an empty directory (a tmpfs mount for `medium: Memory`);
+- `emptyDir`: an empty directory (a tmpfs mount for `medium: Memory`, sized by `empty_dir.py`);
 - `hostPath`: the node path itself, after upstream's `type` check (`host_path.py`);
 - `configMap`, `secret`: one file per key (or per `items` entry) with `defaultMode`;
 - `downwardAPI`: files from the pod's own fields (name, namespace, uid, labels, annotations);
@@ -29,8 +29,10 @@ from typing import Any
 from nodelab.errors import NodelabError
 from nodelab.host.beneath import PathEscape
 from nodelab.kube.objects import ObjectView
+from nodelab.kubelet.eviction.local_storage import limited_empty_dirs
 from nodelab.kubelet.pods.downward import field_value
 from nodelab.kubelet.pods.volumes.atomic_writer import FileProjection, PayloadError, write_volume
+from nodelab.kubelet.pods.volumes.empty_dir import disk_usage, tmpfs_size
 from nodelab.kubelet.pods.volumes.fs_group import apply_ownership
 from nodelab.kubelet.pods.volumes.host_path import HostPathError, set_up_host_path
 from nodelab.kubelet.pods.volumes.subpath import bind_subpath
@@ -65,6 +67,13 @@ class VolumeSources:
 
 def volume_root(state_dir: Path, pod: ObjectView) -> Path:
     return state_dir / "pods" / str(pod["metadata"]["uid"]) / "volumes"
+
+
+def empty_dir_usage(state_dir: Path, pod: ObjectView) -> dict[str, int]:
+    """Bytes used by each of the pod's limited disk-backed emptyDirs (the eviction loop's
+    measure, upstream's volume stats)."""
+    root = volume_root(state_dir, pod) / "emptyDir"
+    return {name: disk_usage(root / name) for name in limited_empty_dirs(pod)}
 
 
 def _key_files(data: Mapping[str, bytes], items: list[ObjectView] | None,
@@ -139,8 +148,10 @@ def _projected_files(source: ObjectView, pod: ObjectView, sources: VolumeSources
     return files
 
 
-def prepare_volumes(pod: ObjectView, state_dir: Path, sources: VolumeSources) -> PodVolumes:
-    """Set up every volume of `pod`; returns volume name -> host path (and what mounts need)."""
+def prepare_volumes(pod: ObjectView, state_dir: Path, sources: VolumeSources,
+                    memory_ceiling: int = 0) -> PodVolumes:
+    """Set up every volume of `pod`; returns volume name -> host path (and what mounts need).
+    `memory_ceiling`: the most memory the pod may use (sizes `medium: Memory` emptyDirs)."""
     root = volume_root(state_dir, pod)
     namespace = pod["metadata"]["namespace"]
     security = (pod.get("spec") or {}).get("securityContext") or {}
@@ -170,8 +181,9 @@ def prepare_volumes(pod: ObjectView, state_dir: Path, sources: VolumeSources) ->
             if fresh:
                 os.chmod(directory, 0o777)  # as upstream: any user of the pod may write
             if source.get("medium") == "Memory" and not os.path.ismount(directory):
-                subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(directory)], check=True,
-                               capture_output=True)
+                size = tmpfs_size(source, memory_ceiling)
+                subprocess.run(["mount", "-t", "tmpfs", *(["-o", f"size={size}"] * bool(size)),
+                                "tmpfs", str(directory)], check=True, capture_output=True)
         else:
             paths.read_only.add(name)
             try:
