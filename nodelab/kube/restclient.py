@@ -7,7 +7,8 @@ watch Services and EndpointSlices, and post an Event. This client makes those wi
 context's cluster (`server`, `certificate-authority(-data)`, `tls-server-name`,
 `insecure-skip-tls-verify`) and user (`client-certificate(-data)` + `client-key(-data)`,
 `token`, `tokenFile`). A setting it does not implement (exec plugins, auth providers,
-username/password, proxies) is refused by name rather than ignored.
+username/password, proxies) is refused by name rather than ignored; `client_for` then falls
+back to the official client, which implements them, behind the same two methods.
 
 `lister(kind)` has the calling convention of the official client's `list_*_for_all_namespaces`
 with `_preload_content=False`, as `nodelab.kube.reflector.Reflector` calls it: one function
@@ -20,12 +21,13 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import logging
 import os
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from nodelab.errors import NodelabError
@@ -40,6 +42,8 @@ QUERY_NAMES = {
     "field_selector": "fieldSelector",
     "limit": "limit",
 }
+log = logging.getLogger("nodelab.kube")
+
 REQUEST_TIMEOUT = 60.0
 UNSUPPORTED_USER_KEYS = ("exec", "auth-provider", "username", "password", "as", "as-groups")
 
@@ -56,6 +60,10 @@ class RestError(NodelabError):
 
 class KubeconfigError(NodelabError):
     pass
+
+
+class UnsupportedKubeconfig(KubeconfigError):
+    """The kubeconfig needs something only the official client implements."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,7 @@ def load_kubeconfig(kubeconfig: Path) -> RestConfig:
         ["proxy-url"] if cluster.get("proxy-url") else []
     )
     if refused:
-        raise KubeconfigError(
+        raise UnsupportedKubeconfig(
             f"{kubeconfig}: {', '.join(refused)} not supported by nodelab's small client "
             "(use client certificates or a token)"
         )
@@ -259,3 +267,43 @@ class _ServerNamed(http.client.HTTPSConnection):
             return
         http.client.HTTPConnection.connect(self)
         self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_name)
+
+
+class ApiAccess(Protocol):
+    """What a daemon that lists, watches and posts needs of a client."""
+
+    def lister(self, kind: str) -> Callable[..., Any]: ...
+
+    def request(self, method: str, url_path: str, body: Any = None) -> dict[str, Any]: ...
+
+
+class OfficialClient:
+    """The official client behind `RestClient`'s two methods."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        from kubernetes import config
+
+        self.api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(kubeconfig)
+        )
+
+    def lister(self, kind: str) -> Callable[..., Any]:
+        from nodelab.kube.listers import lister
+
+        return lister(self.api_client, kind)
+
+    def request(self, method: str, url_path: str, body: Any = None) -> dict[str, Any]:
+        from nodelab.kube.rest import Rest
+
+        return Rest(self.api_client).request(method, url_path, body)
+
+
+def client_for(kubeconfig: Path) -> ApiAccess:
+    """The small client for `kubeconfig`, or the official one where the kubeconfig needs what
+    only that implements (an exec plugin, say): the same daemon works either way."""
+    try:
+        return RestClient.from_kubeconfig(kubeconfig)
+    except UnsupportedKubeconfig as exc:
+        log.info("%s; using the official client", exc)
+        return OfficialClient(kubeconfig)
+

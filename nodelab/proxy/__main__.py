@@ -56,12 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.cleanup:
             proxier.remove_rules()
             return 0
-        from nodelab.kube.restclient import RestClient
+        from nodelab.kube.restclient import client_for
         from nodelab.proxy.watch import run_proxy
 
         # As the official client: $KUBECONFIG, else ~/.kube/config.
         default = Path(os.environ.get("KUBECONFIG") or "~/.kube/config").expanduser()
-        api = RestClient.from_kubeconfig(args.kubeconfig or default)
+        api = client_for(args.kubeconfig or default)
         stop = stop_signals()
         run_proxy(
             proxier,

@@ -27,7 +27,7 @@ from nodelab.errors import NodelabError
 from nodelab.kube.events import event_for
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.resources import path
-from nodelab.kube.restclient import RestClient
+from nodelab.kube.restclient import ApiAccess
 from nodelab.proxy.model import EndpointSlice, ProxyState, Service
 from nodelab.proxy.object_checks import InvalidObject
 from nodelab.proxy.objects import endpoint_slice_from_k8s, service_from_k8s, to_api_dict
@@ -104,7 +104,7 @@ def _put(cache: dict[tuple[str, str], Any], key: tuple[str, str], value: Any) ->
 Event = tuple[str, str, Any]
 
 
-def event_recorder(api: RestClient, node_name: str) -> Callable[[Any, InvalidObject], None]:
+def event_recorder(api: ApiAccess, node_name: str) -> Callable[[Any, InvalidObject], None]:
     """Report each invalid object once per resourceVersion: a log line and a Warning event."""
     seen: set[tuple[str, str, str, str]] = set()
 
@@ -130,7 +130,7 @@ def event_recorder(api: RestClient, node_name: str) -> Callable[[Any, InvalidObj
 
 def run_proxy(
     proxier: Proxier,
-    api: RestClient,
+    api: ApiAccess,
     stop: threading.Event,
     *,
     min_sync_period: float = 1.0,

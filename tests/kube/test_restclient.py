@@ -85,3 +85,19 @@ def test_watch_lines_are_split_across_chunks() -> None:
     assert list(_lines(chunks)) == [
         '{"type":"ADDED"}', '{"type":"MODIFIED"}', '{"type":"DELETED"}'
     ]
+
+
+def test_client_for_falls_back_to_the_official_client_for_exec_plugins(tmp_path: Path) -> None:
+    from nodelab.kube.restclient import OfficialClient, RestClient, client_for
+
+    credential = ('{"apiVersion": "client.authentication.k8s.io/v1beta1", '
+                  '"kind": "ExecCredential", "status": {"token": "from-exec"}}')
+    exec_user: dict[str, object] = {
+        "exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "sh",
+                 "args": ["-c", f"echo '{credential}'"]}
+    }
+    official = client_for(kubeconfig(tmp_path, {"server": "http://127.0.0.1:1"}, exec_user))
+    assert isinstance(official, OfficialClient)
+    assert "from-exec" in str(official.api_client.configuration.api_key)
+    small = client_for(kubeconfig(tmp_path, {"server": "http://127.0.0.1:1"}, {"token": "t"}))
+    assert isinstance(small, RestClient)
