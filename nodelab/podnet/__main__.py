@@ -12,11 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from kubernetes import config
-
 from nodelab.cni.server import CNIServer
 from nodelab.errors import NodelabError
 from nodelab.host.daemon import refuse_to_start, setup_logging, stop_signals
+from nodelab.kube.restclient import client_for
 from nodelab.podnet.agent import PodNetworkAgent
 
 
@@ -36,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(a joined lab's own range)")
     args = parser.parse_args(argv)
     setup_logging("podnet")
-    api = config.new_client_from_config(str(args.kubeconfig))  # type: ignore[no-untyped-call]
+    api = client_for(args.kubeconfig)  # the small client unless the kubeconfig needs the official
     agent = PodNetworkAgent(api, args.node_name, args.cni_conf_dir, args.data_dir, args.mtu,
                              args.cni_version, args.fallback_pod_cidr)
     try:

@@ -11,11 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kubernetes.client import ApiClient
-
 from nodelab.host import netlink
-from nodelab.kube.listers import lister
 from nodelab.kube.reflector import Reflector
+from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store
 from nodelab.podnet.masquerade import apply_masquerade
 from nodelab.podnet.plan import (
@@ -86,7 +84,7 @@ def apply_routes(wanted: list[PodRoute]) -> None:
 
 
 class PodNetworkAgent:
-    def __init__(self, api_client: ApiClient, node_name: str, conf_dir: Path,
+    def __init__(self, api: ApiAccess, node_name: str, conf_dir: Path,
                  data_dir: Path, mtu: int = 1500, cni_version: str = "1.1.0",
                  fallback_pod_cidr: str | None = None) -> None:
         self.node_name = node_name
@@ -98,7 +96,7 @@ class PodNetworkAgent:
         self.cni_version = cni_version
         self._wake = threading.Event()
         self.store = Store(lambda _kind: self._wake.set())
-        self.reflector = Reflector("nodes", lister(api_client, "nodes"), self.store.handle)
+        self.reflector = Reflector("nodes", api.lister("nodes"), self.store.handle)
         self._stop = threading.Event()
         self._masquerading: list[ipaddress.IPv4Network] | None = None
 
