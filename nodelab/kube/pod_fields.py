@@ -114,10 +114,9 @@ TABLE: dict[str, Row] = {
     "PodSpec.nodeSelector": _s(SCH + "test_node_selector_and_required_affinity"),
     "PodSpec.os": _r("only `name: linux`", ({"name": "linux"},)),
     "PodSpec.overhead": _r("no RuntimeClass"),
-    "PodSpec.preemptionPolicy": _s("tests/controlplane/test_priority_classes.py::test_"
-                                   "priority_classes_through_kubectl",
-                                   "set from the PriorityClass; the scheduler does not preempt "
-                                   "yet (a gap: a pod that does not fit waits)"),
+    "PodSpec.preemptionPolicy": _s(EFFECTS + "test_a_higher_priority_pod_preempts_a_lower_"
+                                   "one", "set from the PriorityClass; the scheduler preempts "
+                                   "lower-priority pods unless it is `Never`"),
     "PodSpec.priority": _s("tests/controlplane/test_priority_classes.py::test_priority_"
                            "classes_through_kubectl", "from the PriorityClass; the scheduling "
                            "queue's order and the kubelet's eviction ranking"),

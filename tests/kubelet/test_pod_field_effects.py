@@ -317,3 +317,56 @@ spec:
     df, full = finished(lab, "memory-scratch").splitlines()
     assert df.split()[0] == "tmpfs" and df.split()[1] == "2048"
     assert full == "No space left on device"
+
+
+# --- priorityClassName and preemption --------------------------------------------------------
+
+
+def test_a_higher_priority_pod_preempts_a_lower_one(lab: Lab) -> None:
+    """The docs' PriorityClass walk-through on a one-node lab: a low-priority pod holds most of
+    the node's CPU; a pod of a higher class that does not fit preempts it (DisruptionTarget,
+    a Preempted event, deletion), is nominated to the node and runs there."""
+    allocatable = kubectl_json(lab, "get", "node", lab.topology.nodes[0].name)["status"][
+        "allocatable"]["cpu"]
+    cpu = int(allocatable) * 1000 if allocatable.isdigit() else int(allocatable.rstrip("m"))
+    image = lab.images.ref("busybox")
+    apply(lab, f"""
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {{name: high-priority}}
+value: 1000000
+description: "for the preemption test"
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: low}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {{name: c, image: {image}, command: [sleep, "3600"],
+      resources: {{requests: {{cpu: {cpu * 3 // 4}m}}}}}}
+""")
+    eventually(lambda: kubectl_json(lab, "get", "pod", "low")["spec"].get("nodeName"),
+               timeout=60)
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: high}}
+spec:
+  priorityClassName: high-priority
+  containers:
+  - {{name: c, image: {image}, command: [sleep, "3600"],
+      resources: {{requests: {{cpu: {cpu // 2}m}}}}}}
+""")
+    high = eventually(lambda: (p := kubectl_json(lab, "get", "pod", "high"))["status"].get(
+        "nominatedNodeName") and p, timeout=60)
+    assert high["spec"]["priority"] == 1000000
+    assert high["status"]["nominatedNodeName"] == lab.topology.nodes[0].name
+    preempted = events_of(lab, "low", "Preempted")
+    assert preempted == [f"Preempted by pod {high['metadata']['uid']} on node "
+                         f"{lab.topology.nodes[0].name}"]
+    eventually(lambda: kubectl(lab, "get", "pod", "low", "--ignore-not-found") == "",
+               timeout=60)
+    eventually(lambda: kubectl_json(lab, "get", "pod", "high")["status"].get("phase")
+               == "Running", timeout=60)
+    kubectl(lab, "delete", "pod", "high", "--grace-period=0", "--wait=false")

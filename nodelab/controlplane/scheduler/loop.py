@@ -5,7 +5,8 @@ scheduler. Pods are taken by priority, then oldest first (upstream's PrioritySor
 binding (`pods/binding`) is counted at once for the pods that follow in the same pass. A pod
 that fits nowhere gets the PodScheduled=False condition (reason Unschedulable) and a
 FailedScheduling event with upstream's message, once per distinct message; it is retried
-whenever pods or nodes change.
+whenever pods or nodes change. Such a pod may preempt lower-priority pods (`preemption.py`):
+they are deleted and the pod nominated to their node, where it is bound once they are gone.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 
 from nodelab.controlplane.scheduler.filters import NodeInfo
 from nodelab.controlplane.scheduler.plan import schedule
+from nodelab.controlplane.scheduler.preemption import Preemption, preempt
 from nodelab.kube import times
 from nodelab.kube.events import event_for
+from nodelab.kube.rest import STRATEGIC_PATCH
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
@@ -66,6 +69,9 @@ class SchedulerController:
             namespace, name = metadata["namespace"], metadata["name"]
             if decision.node is None:
                 self._unschedulable(writer, pod, decision.message)
+                preemption = preempt(pod, infos, dict(decision.rejected))
+                if preemption is not None:
+                    self._preempt(writer, pod, preemption)
                 continue
             writer.rest.create("pods", namespace, {
                 "apiVersion": "v1", "kind": "Binding",
@@ -94,3 +100,23 @@ class SchedulerController:
                      {"status": {"conditions": [*others, condition]}}, subresource="status")
         writer.event(event_for(pod, "Pod", "FailedScheduling", message, component=COMPONENT,
                                event_type="Warning"))
+
+    def _preempt(self, writer: Writer, pod: dict[str, Any], preemption: Preemption) -> None:
+        """Delete the victims (DisruptionTarget first, a Preempted event) and nominate the
+        node for the pod, as upstream's preemption evaluator does."""
+        for victim in preemption.victims:
+            meta = victim["metadata"]
+            condition = {"type": "DisruptionTarget", "status": "True",
+                         "reason": "PreemptionByScheduler",
+                         "message": f"{COMPONENT}: preempting to accommodate a higher priority "
+                                    "pod", "lastTransitionTime": times.now()}
+            writer.patch("pods", meta["namespace"], meta["name"],
+                         {"status": {"conditions": [condition]}}, subresource="status",
+                         content_type=STRATEGIC_PATCH)
+            writer.delete("pods", meta["namespace"], meta["name"])
+            writer.event(event_for(victim, "Pod", "Preempted",
+                                   f"Preempted by pod {pod['metadata'].get('uid', '')} on node "
+                                   f"{preemption.node}", component=COMPONENT))
+        metadata = pod["metadata"]
+        writer.patch("pods", metadata["namespace"], metadata["name"],
+                     {"status": {"nominatedNodeName": preemption.node}}, subresource="status")

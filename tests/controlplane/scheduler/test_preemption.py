@@ -1,0 +1,78 @@
+"""Preemption as data (scheduler/preemption.py), upstream's DefaultPreemption rules:
+candidate nodes, the fewest victims (reprieve the most important), the node choice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nodelab.controlplane.scheduler.filters import NodeInfo
+from nodelab.controlplane.scheduler.plan import schedule
+from nodelab.controlplane.scheduler.preemption import preempt, resolvable, victims_on
+from tests.controlplane.scheduler.test_plan import node
+
+pytestmark = pytest.mark.unit
+
+
+def pod(name: str, cpu: str, priority: int = 0, started: str = "2026-01-01T00:00:00Z",
+        **spec: Any) -> dict[str, Any]:
+    container = {"name": "c", "image": "busybox", "resources": {"requests": {"cpu": cpu}}}
+    return {"metadata": {"name": name, "namespace": "default", "uid": name},
+            "spec": {"containers": [container], "priority": priority, **spec},
+            "status": {"startTime": started}}
+
+
+def names(pods: Any) -> list[str]:
+    return [p["metadata"]["name"] for p in pods]
+
+
+def attempt(incoming: dict[str, Any], infos: list[NodeInfo]) -> Any:
+    decision = schedule(incoming, infos)
+    assert decision.node is None
+    return preempt(incoming, infos, dict(decision.rejected))
+
+
+def test_only_what_pods_hold_can_be_preempted_away() -> None:
+    assert resolvable(["Insufficient cpu", "Too many pods"])
+    assert not resolvable(["Insufficient cpu", "node(s) didn't match Pod's node affinity/selector"])
+    assert not resolvable([])
+
+
+def test_the_fewest_victims_and_the_most_important_kept() -> None:
+    info = NodeInfo(node("n1", cpu="2"), [
+        pod("low-a", "500m", 1), pod("low-b", "500m", 1, "2026-01-01T00:00:05Z"),
+        pod("mid", "1", 5)])
+    # all three go, then `mid` (the most important) is put back first and fits: it is kept
+    victims = victims_on(pod("high", "1", 10), info)
+    assert names(victims or ()) == ["low-a", "low-b"]
+    assert victims_on(pod("equal", "1", 1), info) is None  # no lower-priority pods enough
+    assert victims_on(pod("huge", "3", 10), info) is None  # does not fit even on an empty node
+
+
+def test_the_node_with_the_least_important_victims() -> None:
+    n1 = NodeInfo(node("n1", cpu="1"), [pod("v5", "1", 5)])
+    n2 = NodeInfo(node("n2", cpu="1"), [pod("v3", "1", 3)])
+    n3 = NodeInfo(node("n3", cpu="1", taints=[{"key": "k", "effect": "NoSchedule"}]),
+                  [pod("v1", "1", 1)])
+    chosen = attempt(pod("high", "1", 10), [n1, n2, n3])
+    assert (chosen.node, names(chosen.victims)) == ("n2", ["v3"])  # n3: a taint, not pods
+
+
+def test_ties_go_to_fewer_victims_then_the_latest_started() -> None:
+    two = NodeInfo(node("a", cpu="1"), [pod("x", "500m", 3), pod("y", "500m", 3)])
+    one = NodeInfo(node("b", cpu="1"), [pod("z", "1", 3)])
+    assert attempt(pod("high", "1", 10), [two, one]).node == "b"  # same top, lower sum
+    old = NodeInfo(node("c", cpu="1"), [pod("o", "1", 3, "2026-01-01T00:00:00Z")])
+    new = NodeInfo(node("d", cpu="1"), [pod("n", "1", 3, "2026-01-01T09:00:00Z")])
+    assert attempt(pod("high", "1", 10), [old, new]).node == "d"
+
+
+def test_never_and_a_nomination_still_in_progress() -> None:
+    info = NodeInfo(node("n1", cpu="1"), [pod("low", "1", 1)])
+    assert attempt(pod("polite", "1", 10, preemptionPolicy="Never"), [info]) is None
+    going = pod("going", "1", 1)
+    going["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:09Z"
+    waiting = pod("high", "1", 10)
+    waiting["status"]["nominatedNodeName"] = "n1"
+    assert attempt(waiting, [NodeInfo(node("n1", cpu="1"), [going])]) is None
