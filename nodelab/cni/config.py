@@ -21,6 +21,7 @@ from typing import Any
 
 from nodelab.cni import version
 from nodelab.cni.errors import DECODING_FAILURE, INVALID_NETWORK_CONFIG, CNIError
+from nodelab.cni.identifiers import check_network_name
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def parse_conflist(
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise CNIError(INVALID_NETWORK_CONFIG, f"{source} has no network name (key `name`)")
+    check_network_name(name)
     versions = body.get("cniVersions")
     if isinstance(versions, list) and versions:
         cni_version = version.pick([str(v) for v in versions])

@@ -35,13 +35,12 @@ from nodelab.cni.cache import ResultCache
 from nodelab.cni.config import NetworkConfigList, PluginConfig
 from nodelab.cni.errors import (
     INCOMPATIBLE_VERSION,
-    INVALID_ENVIRONMENT,
     INVALID_NETWORK_CONFIG,
     CNIError,
 )
+from nodelab.cni.identifiers import check_container_id, check_interface_name
 from nodelab.cni.plugin_exec import cni_env, exec_plugin, find_plugin
 from nodelab.cni.result import Result
-from nodelab.cni.skel import valid_container_id
 
 UPSTREAM_PLUGIN_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
 
@@ -112,12 +111,10 @@ class CNIInvoker:
         attachment: Attachment | None = None,
     ) -> bytes:
         at = attachment or Attachment()
-        if at.container_id and not valid_container_id(at.container_id):
-            raise CNIError(
-                INVALID_ENVIRONMENT,
-                f"invalid container id {at.container_id!r}",
-                "it must start with a letter or digit and hold only letters, digits, _ . -",
-            )
+        if at.container_id:  # as libcni: before any plugin runs or any cache file is named
+            check_container_id(at.container_id)
+        if at.ifname:
+            check_interface_name(at.ifname)
         executable = find_plugin(plugin.type, self.plugin_path)
         env = cni_env(
             command,

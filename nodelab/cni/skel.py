@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -35,6 +34,11 @@ from nodelab.cni.errors import (
     INVALID_ENVIRONMENT,
     INVALID_NETWORK_CONFIG,
     CNIError,
+)
+from nodelab.cni.identifiers import (
+    check_container_id,
+    check_interface_name,
+    check_network_name,
 )
 from nodelab.cni.result import Result
 from nodelab.errors import NodelabError
@@ -106,11 +110,6 @@ def parse_cni_args(text: str) -> dict[str, str]:
     return args
 
 
-def valid_container_id(container_id: str) -> bool:
-    """The spec's rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]*` (it also keeps cache file names safe)."""
-    return bool(re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", container_id))
-
-
 def decode_request(environ: Mapping[str, str], stdin: bytes) -> Request:
     """Build the Request from the environment and stdin, checking both as the spec says."""
     command = environ.get("CNI_COMMAND", "")
@@ -150,18 +149,10 @@ def decode_request(environ: Mapping[str, str], stdin: bytes) -> Request:
         )
     if not request.network_name:
         raise CNIError(INVALID_NETWORK_CONFIG, "network config has no name")
-    if request.container_id and not valid_container_id(request.container_id):
-        raise CNIError(
-            INVALID_ENVIRONMENT,
-            f"invalid CNI_CONTAINERID {request.container_id!r}",
-            "it must start with a letter or digit and hold only letters, digits, _ . -",
-        )
-    if (
-        request.command in ("ADD", "DEL", "CHECK")
-        and request.ifname
-        and (len(request.ifname) > 15 or "/" in request.ifname or request.ifname in (".", ".."))
-    ):
-        raise CNIError(INVALID_ENVIRONMENT, f"invalid CNI_IFNAME {request.ifname!r}")
+    check_network_name(request.network_name)  # upstream's skel: every name becomes a file name
+    if request.command in ("ADD", "DEL", "CHECK"):
+        check_container_id(request.container_id)
+        check_interface_name(request.ifname)
     return request
 
 
