@@ -74,8 +74,8 @@ def remove_group_tree(group: Path, timeout: float = 5.0) -> None:
     if not group.is_dir():
         _prune_empty_ancestors(group)
         return
-    deadline = time.monotonic() + timeout
     for directory, _subdirs, _files in sorted(os.walk(group), key=lambda w: -len(w[0])):
+        deadline = time.monotonic() + timeout  # per group: a node of 110 pods has hundreds
         while True:
             try:
                 os.rmdir(directory)
