@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,12 +28,14 @@ from nodelab.kube.listers import lister
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.rest import Rest
 from nodelab.kube.store import Store, object_key
+from nodelab.kube.times import parse_time
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.cri_plan import POD_UID
 from nodelab.kubelet.pods.pleg import States, changed_pods, relist_states
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.volumes.pod_volumes import VolumeSources
+from nodelab.kubelet.pods.volumes.tokens import HeldToken, TokenCache, TokenKey
 from nodelab.kubelet.pods.worker import PodWorker
 
 log = logging.getLogger("nodelab.kubelet.pods")
@@ -50,6 +53,7 @@ class PodManager:
         self.reflector = Reflector(
             "pods", lister(api_client, "pods"), self._on_pods,
             field_selector=f"spec.nodeName={settings.node_name}")
+        self.tokens = TokenCache(self._request_token, time.time)
         self.sources = VolumeSources(fetch=self._fetch, token=self._token)
         self.services = Store()  # for the containers' service environment variables
         self.services_reflector = Reflector("services", lister(api_client, "services"),
@@ -69,18 +73,30 @@ class PodManager:
 
     def _token(self, pod: Mapping[str, Any], source: Mapping[str, Any]) -> str:
         metadata = pod["metadata"]
-        account = (pod.get("spec") or {}).get("serviceAccountName") or "default"
+        return self.tokens.get(TokenKey(
+            namespace=metadata["namespace"],
+            service_account=(pod.get("spec") or {}).get("serviceAccountName") or "default",
+            audiences=(source["audience"],) if source.get("audience") else (),
+            expiration_seconds=int(source.get("expirationSeconds", 3600)),
+            pod_name=metadata["name"], pod_uid=metadata["uid"]))
+
+    def _request_token(self, key: TokenKey) -> HeldToken:
+        """A TokenRequest for `key`'s service account, bound to its pod."""
         request = {
             "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-            "spec": {"audiences": [source["audience"]] if source.get("audience") else [],
-                     "expirationSeconds": int(source.get("expirationSeconds", 3600)),
+            "spec": {"audiences": list(key.audiences),
+                     "expirationSeconds": key.expiration_seconds,
                      "boundObjectRef": {"kind": "Pod", "apiVersion": "v1",
-                                        "name": metadata["name"], "uid": metadata["uid"]}},
+                                        "name": key.pod_name, "uid": key.pod_uid}},
         }
+        issued = time.time()
         answer = self.rest.request(
-            "POST", f"/api/v1/namespaces/{metadata['namespace']}/serviceaccounts/{account}"
-            "/token", request)
-        return str((answer.get("status") or {}).get("token") or "")
+            "POST", f"/api/v1/namespaces/{key.namespace}/serviceaccounts/"
+            f"{key.service_account}/token", request)
+        status = answer.get("status") or {}
+        expires = parse_time(status.get("expirationTimestamp"))
+        expires_at = expires.timestamp() if expires else issued + key.expiration_seconds
+        return HeldToken(str(status.get("token") or ""), issued, expires_at)
 
     def _services(self) -> list[dict[str, Any]] | None:
         """Every Service, or None until they have been listed once."""
@@ -164,6 +180,7 @@ class PodManager:
             for other, old in list(self.workers.items()):
                 if old.done.is_set():
                     del self.workers[other]
+                    self.tokens.forget(other)
 
     def dispatch(self) -> None:
         with self._lock:
@@ -173,6 +190,7 @@ class PodManager:
             for uid, worker in list(self.workers.items()):
                 if worker.done.is_set():
                     del self.workers[uid]
+                    self.tokens.forget(uid)
                 elif uid not in live:
                     worker.wake()
 
