@@ -122,6 +122,8 @@ RESOURCES: tuple[ResourceType, ...] = (
                  "clusterrolebindings", False),
     ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
+    ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+                 True, short_names=("hpa",), categories=("all",), subresources=("status",)),
     ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", False,
                  categories=("api-extensions",), subresources=("status",)),
 )

@@ -31,6 +31,8 @@ def lister(api_client: client.ApiClient, kind: str) -> Callable[..., Any]:
         "daemonsets": apps.list_daemon_set_for_all_namespaces,
         "statefulsets": apps.list_stateful_set_for_all_namespaces,
         "controllerrevisions": apps.list_controller_revision_for_all_namespaces,
+        "horizontalpodautoscalers":
+            client.AutoscalingV2Api(api_client).list_horizontal_pod_autoscaler_for_all_namespaces,
         "certificatesigningrequests":
             client.CertificatesV1Api(api_client).list_certificate_signing_request,
     }

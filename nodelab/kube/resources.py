@@ -38,6 +38,8 @@ RESOURCES = {
                                     False),
     "roles": Resource("/apis/rbac.authorization.k8s.io/v1", "roles", True),
     "rolebindings": Resource("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
+    "horizontalpodautoscalers": Resource("/apis/autoscaling/v2", "horizontalpodautoscalers",
+                                         True),
     "apiservices": Resource("/apis/apiregistration.k8s.io/v1", "apiservices", False),
     "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
                                            "certificatesigningrequests", False),

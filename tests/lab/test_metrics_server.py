@@ -114,3 +114,50 @@ def test_metrics_follow_rbac_and_the_aggregation_layer_refuses_strangers(lab: La
         assert "idler" in out
     finally:
         kubectl(lab, "delete", "rolebinding", "topview", check=False)
+
+
+def hpa_manifest(lab: Lab) -> str:
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: hpaburn}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: hpaburn}}}}
+  template:
+    metadata: {{labels: {{app: hpaburn}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: burn
+        image: {lab.images.ref("busybox")}
+        command: [sh, -c, "while :; do :; done"]
+        resources: {{requests: {{cpu: 20m}}}}
+"""
+
+
+def test_a_horizontal_pod_autoscaler_scales_a_busy_deployment_up(lab: Lab) -> None:
+    """`kubectl autoscale` (autoscaling/v2): one pod burning far above 50 % of its 20m
+    request is scaled to the maximum in one step (upstream's default scale-up policy allows
+    4 pods per 15 s), and the HPA's status and columns say why."""
+    kubectl(lab, "apply", "-f", "-", input=hpa_manifest(lab))
+    try:
+        kubectl(lab, "autoscale", "deployment", "hpaburn", "--cpu=50%", "--min=1", "--max=3")
+        eventually(lambda: kubectl_json(lab, "get", "deployment", "hpaburn")["spec"][
+            "replicas"] == 3, timeout=METRICS_WAIT + 30, every=2)
+        hpa = kubectl_json(lab, "get", "hpa", "hpaburn")
+        assert hpa["apiVersion"] == "autoscaling/v2" and hpa["status"]["desiredReplicas"] == 3
+        conditions = {c["type"]: c for c in hpa["status"]["conditions"]}
+        assert conditions["ScalingActive"]["reason"] == "ValidMetricFound"
+        assert conditions["ScalingLimited"]["reason"] == "TooManyReplicas"
+        [metric] = hpa["status"]["currentMetrics"]
+        assert metric["resource"]["current"]["averageUtilization"] > 50
+        row = kubectl(lab, "get", "hpa", "hpaburn", "--no-headers").split()
+        assert row[:2] == ["hpaburn", "Deployment/hpaburn"]
+        assert row[2] == "cpu:" and row[3].endswith("%/50%") and row[4:6] == ["1", "3"]
+        events = kubectl(lab, "get", "events", "--field-selector",
+                         "involvedObject.kind=HorizontalPodAutoscaler")
+        assert "SuccessfulRescale" in events and "New size: 3" in events
+    finally:
+        kubectl(lab, "delete", "hpa", "hpaburn", check=False)
+        kubectl(lab, "delete", "-f", "-", "--wait=false", input=hpa_manifest(lab), check=False)

@@ -18,6 +18,7 @@ from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
 from nodelab.controlplane.controllers.workloads.cronjobs import CronJobController
 from nodelab.controlplane.controllers.workloads.daemonsets import DaemonSetController
 from nodelab.controlplane.controllers.workloads.deployments import DeploymentController
+from nodelab.controlplane.controllers.workloads.hpa import HorizontalPodAutoscalerController
 from nodelab.controlplane.controllers.workloads.jobs import JobController
 from nodelab.controlplane.controllers.workloads.replicasets import (
     ReplicaSetController,
@@ -44,6 +45,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         StatefulSetController(),
         TTLAfterFinishedController(),
         CronJobController(),
+        HorizontalPodAutoscalerController(),
         GarbageCollector(),
         NamespaceController(),
     ]

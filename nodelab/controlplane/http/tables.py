@@ -299,6 +299,37 @@ def _apiservice_row(obj: Object) -> list[Any]:
     return [_name(obj), where, shown, _age(obj)]
 
 
+def _hpa_targets(obj: Object) -> str:
+    """kubectl's TARGETS column: `cpu: 45%/50%` (current/target) per resource metric."""
+    current = {m.get("resource", {}).get("name"): m.get("resource", {}).get("current") or {}
+               for m in (obj.get("status") or {}).get("currentMetrics") or []
+               if m.get("type") == "Resource"}
+    shown = []
+    for metric in (obj.get("spec") or {}).get("metrics") or []:
+        if metric.get("type") != "Resource":
+            shown.append(f"<{str(metric.get('type', '')).lower()}>")
+            continue
+        name = metric.get("resource", {}).get("name", "")
+        target = metric.get("resource", {}).get("target") or {}
+        now = current.get(name)
+        if target.get("type") == "Utilization":
+            value = f"{now['averageUtilization']}%" if now and "averageUtilization" in now \
+                else "<unknown>"
+            shown.append(f"{name}: {value}/{target.get('averageUtilization')}%")
+        else:
+            value = now.get("averageValue", "<unknown>") if now else "<unknown>"
+            shown.append(f"{name}: {value}/{target.get('averageValue')}")
+    return ", ".join(shown) or "<none>"
+
+
+def _hpa_row(obj: Object) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    return [_name(obj), f"{ref.get('kind', '')}/{ref.get('name', '')}", _hpa_targets(obj),
+            spec.get("minReplicas", "<unset>"), spec.get("maxReplicas", 0),
+            status.get("currentReplicas", 0), _age(obj)]
+
+
 def human_duration_seconds(seconds: int) -> str:
     then = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
     return human_duration(format_time(then))
@@ -372,6 +403,10 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "certificates.k8s.io/certificatesigningrequests": (
         [("Name", S, 0), ("Age", S, 0), ("SignerName", S, 0), ("Requestor", S, 0),
          ("RequestedDuration", S, 0), ("Condition", S, 0)], _csr_row),
+    "autoscaling/horizontalpodautoscalers": ([("Name", S, 0), ("Reference", S, 0),
+                                              ("Targets", S, 0), ("MinPods", S, 0),
+                                              ("MaxPods", I_, 0), ("Replicas", I_, 0),
+                                              ("Age", S, 0)], _hpa_row),
     "apiregistration.k8s.io/apiservices": ([("Name", S, 0), ("Service", S, 0),
                                             ("Available", S, 0), ("Age", S, 0)],
                                            _apiservice_row),

@@ -336,6 +336,17 @@ def endpointslice(obj: Object) -> None:
             port.setdefault("protocol", "TCP")
 
 
+def horizontalpodautoscaler(obj: Object) -> None:
+    """autoscaling/v2 defaults: minReplicas 1, and CPU at 80 % when no metric is given."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+
+
 def apiservice(obj: Object) -> None:
     service = (obj.get("spec") or {}).get("service")
     if isinstance(service, dict):
@@ -363,6 +374,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "core/endpoints": endpoints,
     "discovery.k8s.io/endpointslices": endpointslice,
     "apiregistration.k8s.io/apiservices": apiservice,
+    "autoscaling/horizontalpodautoscalers": horizontalpodautoscaler,
 }
 
 

@@ -12,6 +12,7 @@ import json
 
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.validation.apiservices import validate_apiservice
+from nodelab.controlplane.validation.autoscaling import validate_hpa
 from nodelab.controlplane.validation.certificates import validate_csr, validate_csr_update
 from nodelab.controlplane.validation.cronjobs import validate_cronjob
 from nodelab.controlplane.validation.daemonsets import (
@@ -147,6 +148,8 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
             validate_immutable_data(errors, obj, old)
     elif storage_key == "coordination.k8s.io/leases":
         validate_lease(errors, obj)
+    elif storage_key == "autoscaling/horizontalpodautoscalers":
+        validate_hpa(errors, obj)
     elif storage_key == "apiregistration.k8s.io/apiservices":
         validate_apiservice(errors, obj)
     elif storage_key == "scheduling.k8s.io/priorityclasses":

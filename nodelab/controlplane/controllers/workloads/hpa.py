@@ -1,0 +1,208 @@
+"""The HorizontalPodAutoscaler controller (autoscaling/v2): every 15 s per HPA
+(`--horizontal-pod-autoscaler-sync-period`), read the target's `scale` subresource, its pods
+(the scale's selector) and their PodMetrics from metrics.k8s.io (through the aggregation
+layer, as upstream's resource metrics client), let `hpa_plan.py` decide, write the new
+`spec.replicas` through the scale subresource, then the status (currentReplicas,
+desiredReplicas, currentMetrics, lastScaleTime, conditions AbleToScale, ScalingActive,
+ScalingLimited) and upstream's events (`SuccessfulRescale`, `FailedGetScale`,
+`FailedGetResourceMetric`, `FailedComputeMetricsReplicas`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from kubernetes.client.exceptions import ApiException
+
+from nodelab.controlplane.controllers.workloads.conditions import status_patch
+from nodelab.controlplane.controllers.workloads.hpa_plan import (
+    OTHER_SOURCES,
+    MetricError,
+    PodUsage,
+    Proposal,
+    ScaleEvent,
+    normalize,
+    pod_usage,
+    resource_replicas,
+    resource_requests,
+)
+from nodelab.kube.events import event_for
+from nodelab.kube.resources import path
+from nodelab.kube.store import Store
+from nodelab.kube.times import now as now_text
+from nodelab.kube.writer import Writer
+
+COMPONENT = "horizontal-pod-autoscaler"
+SYNC_PERIOD = 15.0
+TARGETS = {"Deployment": "deployments", "ReplicaSet": "replicasets",
+           "StatefulSet": "statefulsets", "ReplicationController": "replicationcontrollers"}
+log = logging.getLogger("nodelab.controllers.hpa")
+
+
+def _condition(kind: str, status: str, reason: str, message: str,
+               previous: list[dict[str, Any]]) -> dict[str, Any]:
+    old = next((c for c in previous if c.get("type") == kind), None)
+    moved = old is None or old.get("status") != status
+    return {"type": kind, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": now_text() if moved or old is None
+            else old.get("lastTransitionTime")}
+
+
+@dataclass
+class _Memory:
+    """What upstream keeps per HPA between syncs: recommendations and scale events."""
+
+    last_sync: float = 0.0
+    recommendations: tuple[tuple[float, int], ...] = ()
+    events: list[ScaleEvent] = field(default_factory=list)
+
+
+class HorizontalPodAutoscalerController:
+    name = "horizontalpodautoscaler"
+    kinds: tuple[str, ...] = ("horizontalpodautoscalers",)
+    periodic = True
+
+    def __init__(self, period: float = SYNC_PERIOD) -> None:
+        self.period = period
+        self._memory: dict[str, _Memory] = {}
+
+    def sync(self, store: Store, writer: Writer) -> None:
+        now = time.monotonic()
+        seen = set()
+        for hpa in store.list("horizontalpodautoscalers"):
+            uid = str(hpa["metadata"].get("uid"))
+            seen.add(uid)
+            memory = self._memory.setdefault(uid, _Memory())
+            if now - memory.last_sync < self.period:
+                continue
+            memory.last_sync = now
+            try:
+                self._sync_one(hpa, writer, memory, now)
+            except ApiException as exc:
+                log.warning("hpa %s/%s: %s", hpa["metadata"]["namespace"],
+                            hpa["metadata"]["name"], exc.reason)
+        for uid in set(self._memory) - seen:
+            del self._memory[uid]
+
+    def _event(self, writer: Writer, hpa: dict[str, Any], kind: str, reason: str,
+               message: str) -> None:
+        writer.event(event_for(hpa, "HorizontalPodAutoscaler", reason, message,
+                               component=COMPONENT, event_type=kind,
+                               api_version="autoscaling/v2"))
+
+    def _pods(self, writer: Writer, namespace: str, selector: str) -> list[PodUsage]:
+        query = f"?labelSelector={quote(selector)}" if selector else ""
+        pods = writer.rest.request("GET", f"/api/v1/namespaces/{namespace}/pods{query}")
+        try:
+            metrics = writer.rest.request(
+                "GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods{query}")
+        except ApiException as exc:
+            raise MetricError("FailedGetResourceMetric",
+                              "unable to get metrics for resource: unable to fetch metrics "
+                              f"from resource metrics API: {exc.reason}") from exc
+        usage = {m["metadata"]["name"]: pod_usage(m) for m in metrics.get("items") or []}
+        found = []
+        for pod in pods.get("items") or []:
+            status = pod.get("status") or {}
+            name = pod["metadata"]["name"]
+            found.append(PodUsage(
+                name=name,
+                ready=any(c.get("type") == "Ready" and c.get("status") == "True"
+                          for c in status.get("conditions") or []),
+                failed=status.get("phase") == "Failed",
+                deleting=bool(pod["metadata"].get("deletionTimestamp")),
+                requests=resource_requests(pod), usage=usage.get(name)))
+        return found
+
+    def _sync_one(self, hpa: dict[str, Any], writer: Writer, memory: _Memory,
+                  now: float) -> None:
+        namespace = hpa["metadata"]["namespace"]
+        spec = hpa.get("spec") or {}
+        previous = list((hpa.get("status") or {}).get("conditions") or [])
+        ref = spec.get("scaleTargetRef") or {}
+        kind = TARGETS.get(str(ref.get("kind")))
+        status: dict[str, Any] = dict(hpa.get("status") or {})
+        try:
+            if kind is None:
+                raise ApiException(status=404, reason=f"no matches for kind {ref.get('kind')!r}")
+            scale = writer.rest.request("GET", path(kind, namespace, ref.get("name"), "scale"))
+        except ApiException as exc:
+            message = f"the HPA controller was unable to get the target's current scale: " \
+                      f"{exc.reason}"
+            self._event(writer, hpa, "Warning", "FailedGetScale", message)
+            status["conditions"] = [_condition("AbleToScale", "False", "FailedGetScale",
+                                               message, previous)]
+            self._write_status(writer, hpa, status)
+            return
+        current = int((scale.get("spec") or {}).get("replicas") or 0)
+        status["currentReplicas"] = int((scale.get("status") or {}).get("replicas") or 0)
+        conditions = [_condition("AbleToScale", "True", "SucceededGetScale",
+                                 "the HPA controller was able to get the target's current "
+                                 "scale", previous)]
+        if current == 0 and int(spec.get("minReplicas") or 1) != 0:
+            conditions.append(_condition("ScalingActive", "False", "ScalingDisabled",
+                                         "scaling is disabled since the replica count of the "
+                                         "target is zero", previous))
+            status.update(desiredReplicas=0, conditions=conditions)
+            self._write_status(writer, hpa, status)
+            return
+        proposals: list[Proposal] = []
+        try:
+            pods = self._pods(writer, namespace, str((scale.get("status") or {})
+                                                     .get("selector") or ""))
+            for metric in spec.get("metrics") or []:
+                source = metric.get("type")
+                if source != "Resource":
+                    raise MetricError(OTHER_SOURCES.get(str(source), "InvalidMetricSourceType"),
+                                      f"unable to get metric: no {source} metrics API is "
+                                      "served by this cluster")
+                proposals.append(resource_replicas(current, metric, pods))
+        except MetricError as exc:
+            self._event(writer, hpa, "Warning", exc.reason, exc.message)
+            self._event(writer, hpa, "Warning", "FailedComputeMetricsReplicas",
+                        f"invalid metrics ({len(spec.get('metrics') or [])} invalid out of "
+                        f"{len(spec.get('metrics') or [])}), first error is: {exc.message}")
+            conditions.append(_condition("ScalingActive", "False", exc.reason,
+                                         f"the HPA was unable to compute the replica count: "
+                                         f"{exc.message}", previous))
+            status.update(desiredReplicas=current, conditions=conditions)
+            self._write_status(writer, hpa, status)
+            return
+        best = max(proposals, key=lambda p: p.replicas)
+        normalized = normalize(spec, current, best.replicas, memory.recommendations,
+                               memory.events, now)
+        memory.recommendations = normalized.recommendations
+        conditions.append(_condition("ScalingActive", "True", "ValidMetricFound",
+                                     f"the HPA was able to successfully calculate a replica "
+                                     f"count from {best.description}", previous))
+        conditions.append(_condition("ScalingLimited", *normalized.limited, previous))
+        desired = normalized.replicas
+        if desired != current:
+            writer.rest.patch(kind, namespace, ref["name"], {"spec": {"replicas": desired}},
+                              "scale")
+            memory.events = [e for e in memory.events if now - e.at < 1800]
+            memory.events.append(ScaleEvent(now, desired - current))
+            direction = "above" if desired > current else "below"
+            self._event(writer, hpa, "Normal", "SuccessfulRescale",
+                        f"New size: {desired}; reason: {best.description} {direction} target")
+            conditions[0] = _condition("AbleToScale", "True", "SucceededRescale",
+                                       f"the HPA controller was able to update the target scale "
+                                       f"to {desired}", previous)
+            status["lastScaleTime"] = now_text()
+        else:
+            conditions[0] = _condition("AbleToScale", "True", "ReadyForNewScale",
+                                       "recommended size matches current size", previous)
+        status.update(desiredReplicas=desired, currentMetrics=[p.status for p in proposals],
+                      conditions=conditions)
+        self._write_status(writer, hpa, status)
+
+    def _write_status(self, writer: Writer, hpa: dict[str, Any], status: dict[str, Any]
+                      ) -> None:
+        patch = status_patch(hpa.get("status") or {}, status)
+        if patch:
+            writer.patch("horizontalpodautoscalers", hpa["metadata"]["namespace"],
+                         hpa["metadata"]["name"], {"status": patch}, subresource="status")

@@ -1,0 +1,114 @@
+"""The HorizontalPodAutoscaler's decision (hpa_plan.py): replicas from CPU utilization with
+upstream's tolerance and its treatment of missing and unready pods, then the behavior's
+stabilization windows, rate policies and min/max."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nodelab.controlplane.controllers.workloads.hpa_plan import (
+    MetricError,
+    PodUsage,
+    ScaleEvent,
+    normalize,
+    pod_usage,
+    resource_replicas,
+    resource_requests,
+    scale_down_limit,
+    scale_up_limit,
+)
+
+pytestmark = pytest.mark.unit
+
+CPU50: dict[str, Any] = {"type": "Resource", "resource": {
+    "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
+
+
+def _pod(name: str, used: int | None, request: int = 100, ready: bool = True) -> PodUsage:
+    return PodUsage(name, ready, requests={"cpu": request},
+                    usage=None if used is None else {"cpu": used})
+
+
+@pytest.mark.parametrize(("current", "pods", "replicas", "utilization"), [
+    (1, [_pod("a", 500)], 10, 500),                          # 10x the target
+    (2, [_pod("a", 50), _pod("b", 50)], 2, 50),              # on target
+    (2, [_pod("a", 54), _pod("b", 54)], 2, 54),              # within the 10 % tolerance
+    (4, [_pod("a", 10), _pod("b", 10), _pod("c", 10), _pod("d", 10)], 1, 10),
+    # scaling up: a pod without metrics counts as 0, an unready one too
+    (3, [_pod("a", 200), _pod("b", 200), _pod("c", None)], 8, 200),  # 400/300 % of 50
+    (2, [_pod("a", 200), _pod("b", 0, ready=False)], 4, 200),
+    # scaling down: a pod without metrics counts as using all of its request
+    (3, [_pod("a", 10), _pod("b", 10), _pod("c", None)], 3, 10),  # 120/300 %: ceil(0.8x3)
+    # an unready pod is left out of a scale-down: (10+10+100)/300 % again
+    (4, [_pod("a", 10), _pod("b", 10), _pod("c", 0, ready=False), _pod("d", None)], 3, 10),
+])
+def test_resource_replicas(current: int, pods: list[PodUsage], replicas: int,
+                           utilization: int) -> None:
+    proposal = resource_replicas(current, CPU50, pods)
+    assert proposal.replicas == replicas
+    assert proposal.status["resource"]["current"]["averageUtilization"] == utilization
+    assert proposal.description == "cpu resource utilization (percentage of request)"
+
+
+def test_average_value_target() -> None:
+    metric = {"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "AverageValue", "averageValue": "100m"}}}
+    proposal = resource_replicas(2, metric, [_pod("a", 300), _pod("b", 300)])
+    assert proposal.replicas == 6 and proposal.status["resource"]["current"] == {
+        "averageValue": "300m"}
+
+
+@pytest.mark.parametrize(("pods", "message"), [
+    ([], "no pods returned by selector"),
+    ([_pod("a", None)], "no metrics returned from resource metrics API"),
+    ([PodUsage("a", True, requests={}, usage={"cpu": 5})], "missing request for cpu"),
+])
+def test_metric_errors(pods: list[PodUsage], message: str) -> None:
+    with pytest.raises(MetricError, match=message) as caught:
+        resource_replicas(1, CPU50, pods)
+    assert caught.value.reason == "FailedGetResourceMetric"
+
+
+def test_default_scale_up_is_the_larger_of_4_pods_and_100_percent() -> None:
+    assert scale_up_limit(1, [], {"selectPolicy": "Max", "policies": [
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+        {"type": "Percent", "value": 100, "periodSeconds": 15}]}, 100.0) == 5
+    assert scale_up_limit(10, [], {"selectPolicy": "Max", "policies": [
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+        {"type": "Percent", "value": 100, "periodSeconds": 15}]}, 100.0) == 20
+    # a scale-up 5 s ago is counted against the period
+    assert scale_up_limit(5, [ScaleEvent(95.0, 4)], {"selectPolicy": "Max", "policies": [
+        {"type": "Pods", "value": 4, "periodSeconds": 15}]}, 100.0) == 5
+    assert scale_down_limit(4, [], {"selectPolicy": "Max", "policies": [
+        {"type": "Pods", "value": 1, "periodSeconds": 60}]}, 0.0) == 3
+
+
+@pytest.mark.parametrize(("spec", "current", "proposed", "history", "expected", "reason"), [
+    ({"minReplicas": 1, "maxReplicas": 3}, 1, 10, (), 3, "TooManyReplicas"),
+    ({"minReplicas": 2, "maxReplicas": 10}, 1, 1, (), 1, "DesiredWithinRange"),
+    ({"minReplicas": 1, "maxReplicas": 20}, 1, 10, (), 5, "ScaleUpLimit"),
+    # scale down waits for the highest recommendation of the last 300 s
+    ({"minReplicas": 1, "maxReplicas": 10}, 4, 1, ((50.0, 4),), 4, "DesiredWithinRange"),
+    ({"minReplicas": 1, "maxReplicas": 10, "behavior": {"scaleDown": {
+        "stabilizationWindowSeconds": 0}}}, 4, 1, ((50.0, 4),), 1, "DesiredWithinRange"),
+    ({"minReplicas": 3, "maxReplicas": 10, "behavior": {"scaleDown": {
+        "stabilizationWindowSeconds": 0}}}, 4, 1, (), 3, "TooFewReplicas"),
+])
+def test_normalize(spec: dict[str, Any], current: int, proposed: int,
+                   history: tuple[tuple[float, int], ...], expected: int,
+                   reason: str) -> None:
+    found = normalize(spec, current, proposed, history, [], 100.0)
+    assert (found.replicas, found.limited[1]) == (expected, reason)
+    assert found.recommendations[-1] == (100.0, proposed)
+
+
+def test_requests_and_usage_from_objects() -> None:
+    pod = {"spec": {"containers": [
+        {"resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}},
+        {"resources": {"requests": {"cpu": "1"}}}]}}
+    assert resource_requests(pod) == {"cpu": 1100}  # memory missing in one container
+    assert pod_usage({"containers": [{"usage": {"cpu": "250m", "memory": "1Ki"}},
+                                     {"usage": {"cpu": "6778281n"}}]}) == {
+        "cpu": 257, "memory": 1024000}
