@@ -87,8 +87,10 @@ _CONTAINER: dict[str, Row] = {
 TABLE: dict[str, Row] = {
     **{f"Pod.{name}": _s(API) for name in ("apiVersion", "kind", "metadata", "spec", "status")},
     "PodSpec.activeDeadlineSeconds": _s(HOOKS),
-    "PodSpec.affinity": _s(SCH + "test_node_selector_and_required_affinity",
-                           "required node affinity; see the nested rows"),
+    "PodSpec.affinity": _s("tests/controlplane/controllers/test_controllers.py::test_"
+                           "preferred_node_affinity_picks_the_matching_node",
+                           "required and preferred node affinity (scored as upstream's "
+                           "NodeAffinity plugin); see the nested rows"),
     "PodSpec.automountServiceAccountToken": _s(LP + "test_a_projected_token_is_bound_to_its_pod"
                                                "_and_accepted"),
     "PodSpec.containers": _s(ENV),
@@ -209,8 +211,6 @@ TABLE: dict[str, Row] = {
     # nested fields refused inside supported ones
     "Affinity.podAffinity": _r("the scheduler has no inter-pod affinity"),
     "Affinity.podAntiAffinity": _r("the scheduler has no inter-pod affinity"),
-    "NodeAffinity.preferredDuringSchedulingIgnoredDuringExecution": _r(
-        "the scheduler does not score node preferences"),
 }
 
 
@@ -222,8 +222,6 @@ def _places(spec: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, Any]
     affinity = spec.get("affinity")
     if isinstance(affinity, Mapping):
         yield "Affinity", f"{path}.affinity", affinity
-        if isinstance(affinity.get("nodeAffinity"), Mapping):
-            yield "NodeAffinity", f"{path}.affinity.nodeAffinity", affinity["nodeAffinity"]
     for kind in ("initContainers", "containers", "ephemeralContainers"):
         for i, container in enumerate(spec.get(kind) or []):
             if not isinstance(container, Mapping):

@@ -66,10 +66,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
         "requiredDuringSchedulingIgnoredDuringExecution": [{
             "topologyKey": "kubernetes.io/hostname",
             "labelSelector": {"matchLabels": {"a": "b"}}}]}),
-    "NodeAffinity.preferredDuringSchedulingIgnoredDuringExecution": (
-        "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution", [{
-            "weight": 1, "preference": {"matchExpressions": [
-                {"key": "disk", "operator": "In", "values": ["ssd"]}]}}]),
 }
 VOLUMES: dict[str, Any] = {
     "awsElasticBlockStore": {"volumeID": "vol-1"}, "azureDisk": {"diskName": "d",

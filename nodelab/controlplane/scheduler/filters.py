@@ -102,7 +102,7 @@ def _expression_matches(expression: ObjectView, labels: Mapping[str, str]) -> bo
     return False
 
 
-def _term_matches(term: ObjectView, labels: Mapping[str, str], name: str) -> bool:
+def term_matches(term: ObjectView, labels: Mapping[str, str], name: str) -> bool:
     expressions = term.get("matchExpressions") or []
     fields = term.get("matchFields") or []
     if not expressions and not fields:
@@ -123,7 +123,7 @@ def node_affinity(pod: ObjectView, info: NodeInfo) -> list[str]:
         .get("requiredDuringSchedulingIgnoredDuringExecution") or {}
     )
     terms = required.get("nodeSelectorTerms")
-    if terms is not None and not any(_term_matches(t, labels, info.name) for t in terms):
+    if terms is not None and not any(term_matches(t, labels, info.name) for t in terms):
         return [ERR_AFFINITY]
     return []
 

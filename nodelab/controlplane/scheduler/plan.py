@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nodelab.controlplane.scheduler.filters import FILTERS, NodeInfo
-from nodelab.controlplane.scheduler.scoring import SCORERS
+from nodelab.controlplane.scheduler.scoring import NORMALIZED_SCORERS, SCORERS, normalize
 from nodelab.kube.objects import ObjectView
 
 
@@ -56,7 +56,11 @@ def schedule(pod: ObjectView, nodes: Sequence[NodeInfo],
             feasible.append(info)
     if not feasible:
         return Decision(None, unschedulable_message(len(nodes), rejected), rejected=rejected)
-    scores = {info.name: sum(scorer(pod, info) for _n, scorer in SCORERS) for info in feasible}
+    scores = {info.name: sum(weight * scorer(pod, info) for _n, scorer, weight in SCORERS)
+              for info in feasible}
+    for _name, scorer, weight in NORMALIZED_SCORERS:
+        for name, score in normalize({i.name: scorer(pod, i) for i in feasible}).items():
+            scores[name] += weight * score
     best = max(scores.values())
     winners = sorted(name for name, score in scores.items() if score == best)
     chosen = (rng or random).choice(winners)

@@ -1,16 +1,22 @@
-"""Score plugins: NodeResourcesFit's LeastAllocated strategy and NodeResourcesBalancedAllocation.
+"""Score plugins: NodeResourcesFit's LeastAllocated strategy, NodeResourcesBalancedAllocation
+and NodeAffinity's preferred terms, with upstream's default plugin weights.
 
-Both look at CPU and memory with weight 1, counting the pod being placed, with upstream's
-non-zero defaults for containers without requests; each gives 0..100.
+The first two look at CPU and memory, counting the pod being placed, with upstream's non-zero
+defaults for containers without requests; each gives 0..100 (weight 1).
 - least allocated: mean over resources of (allocatable - requested) * 100 / allocatable;
 - balanced allocation: (1 - standard deviation of the requested fractions) * 100.
+
+NodeAffinity (weight 2) sums the weights of the pod's
+`preferredDuringSchedulingIgnoredDuringExecution` terms a node matches, then normalizes over
+the feasible nodes (upstream's DefaultNormalizeScore: `100 * score / highest`, all 0 when no
+node matches any term).
 """
 
 from __future__ import annotations
 
 import math
 
-from nodelab.controlplane.scheduler.filters import NodeInfo
+from nodelab.controlplane.scheduler.filters import NodeInfo, term_matches
 from nodelab.controlplane.scheduler.resources import node_allocatable, pod_requests, requested_on
 from nodelab.kube.objects import ObjectView
 
@@ -41,7 +47,26 @@ def balanced_allocation(pod: ObjectView, info: NodeInfo) -> int:
     return int((1 - std) * MAX_SCORE)
 
 
+def node_affinity(pod: ObjectView, info: NodeInfo) -> int:
+    """The sum of the weights of the preferred node affinity terms `info` matches (raw)."""
+    preferred = (((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "preferredDuringSchedulingIgnoredDuringExecution") or []
+    labels = (info.node.get("metadata") or {}).get("labels") or {}
+    return sum(int(term.get("weight") or 0) for term in preferred
+               if term_matches(term.get("preference") or {}, labels, info.name))
+
+
+def normalize(raw: dict[str, int]) -> dict[str, int]:
+    """Upstream's DefaultNormalizeScore (not reversed): scale to 0..100 by the highest."""
+    highest = max(raw.values(), default=0)
+    return {name: MAX_SCORE * score // highest if highest else 0 for name, score in raw.items()}
+
+
+# (name, plugin, weight); the normalized ones are scaled over all feasible nodes first
 SCORERS = (
-    ("NodeResourcesFit", least_allocated),
-    ("NodeResourcesBalancedAllocation", balanced_allocation),
+    ("NodeResourcesFit", least_allocated, 1),
+    ("NodeResourcesBalancedAllocation", balanced_allocation, 1),
+)
+NORMALIZED_SCORERS = (
+    ("NodeAffinity", node_affinity, 2),
 )

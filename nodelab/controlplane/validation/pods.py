@@ -160,6 +160,13 @@ def validate_pod_spec(errors: FieldErrors, spec: Any, path: str) -> None:
     if spec.get("hostname"):
         errors.dns1123_label(f"{path}.hostname", spec["hostname"])
     errors.labels(f"{path}.nodeSelector", spec.get("nodeSelector"))
+    node_affinity = (spec.get("affinity") or {}).get("nodeAffinity") or {}
+    for i, term in enumerate(node_affinity.get("preferredDuringSchedulingIgnoredDuringExecution")
+                             or []):
+        weight = (term or {}).get("weight")
+        if not isinstance(weight, int) or not 1 <= weight <= 100:
+            errors.invalid(f"{path}.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuring"
+                           f"Execution[{i}].weight", weight, "must be in the range 1-100")
     for i, gate in enumerate(spec.get("readinessGates") or []):  # validateReadinessGates
         errors.qualified_name(f"{path}.readinessGates[{i}].conditionType",
                               (gate or {}).get("conditionType", ""))

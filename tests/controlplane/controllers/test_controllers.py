@@ -8,6 +8,7 @@ that become Ready), the test writes those statuses through the API itself, as a 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -153,6 +154,32 @@ def test_a_pod_that_fits_nowhere_says_why(
     events = apiserver.kubectl("get", "events", "--field-selector",
                                "involvedObject.name=huge").stdout
     assert "FailedScheduling" in events
+
+
+def test_preferred_node_affinity_picks_the_matching_node(
+    apiserver: RunningApiServer, controllers: ControllerLoop, live_nodes: list[str]
+) -> None:
+    """The docs' pod-with-node-affinity preference, through real kubectl: the pod lands on
+    the node with the preferred label; an invalid weight is a 422."""
+    apiserver.kubectl("label", "node", "node2", "disktype=ssd", "--overwrite")
+    preferred = {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 100, "preference": {"matchExpressions": [
+            {"key": "disktype", "operator": "In", "values": ["ssd"]}]}}]}}
+    for name in ("prefers-ssd-1", "prefers-ssd-2", "prefers-ssd-3"):
+        apiserver.kubectl("run", name, "--image=busybox", "--overrides",
+                          json.dumps({"spec": {"affinity": preferred}}))
+
+        def bound(pod: str = name) -> Any:
+            return apiserver.kubectl_json("get", "pod", pod)["spec"].get("nodeName")
+
+        assert eventually(bound) == "node2"
+    preferred["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0][
+        "weight"] = 0
+    result = apiserver.kubectl("run", "bad-weight", "--image=busybox", "--overrides",
+                               json.dumps({"spec": {"affinity": preferred}}), check=False)
+    assert result.returncode != 0 and ("preferredDuringSchedulingIgnoredDuringExecution[0]"
+                                       ".weight: Invalid value: 0: must be in the range 1-100"
+                                       ) in result.stderr
 
 
 def test_deployment_replicasets_pods_and_endpointslices(

@@ -128,3 +128,29 @@ def test_the_queue_takes_higher_priority_first_then_the_older_pod() -> None:
             queued("critical", 2000000000, "2026-01-01T00:00:05Z")]
     assert [p["metadata"]["name"] for p in sorted(pods, key=queue_order)] == [
         "critical", "old-high", "new-high", "old-low"]
+
+
+def test_preferred_node_affinity_is_scored_as_upstream() -> None:
+    """NodeAffinity's score: the matched preferred weights, normalized over the feasible
+    nodes (100 * sum / highest), weight 2 beside the resource scores."""
+    from nodelab.controlplane.scheduler.scoring import node_affinity, normalize
+
+    ssd = node("fast", labels={"disk": "ssd", "zone": "a"})
+    hdd = node("slow", labels={"disk": "hdd", "zone": "a"})
+    preferred = {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 80, "preference": {"matchExpressions": [
+            {"key": "disk", "operator": "In", "values": ["ssd"]}]}},
+        {"weight": 20, "preference": {"matchExpressions": [
+            {"key": "zone", "operator": "Exists"}]}},
+        {"weight": 50, "preference": {}},  # an empty term matches nothing
+    ]}}
+    wanting = pod(affinity=preferred)
+    raw = {n["metadata"]["name"]: node_affinity(wanting, NodeInfo(n)) for n in (ssd, hdd)}
+    assert raw == {"fast": 100, "slow": 20}
+    assert normalize(raw) == {"fast": 100, "slow": 20}
+    assert normalize({"a": 0, "b": 0}) == {"a": 0, "b": 0}
+    for _ in range(10):  # the preference outweighs the resource scores' differences
+        busy_ssd = NodeInfo(ssd, [pod(cpu="1")])
+        assert schedule(wanting, [busy_ssd, NodeInfo(hdd)]).node == "fast"
+    decision = schedule(wanting, [NodeInfo(ssd), NodeInfo(hdd)])
+    assert decision.scores["fast"] - decision.scores["slow"] == 2 * (100 - 20)
