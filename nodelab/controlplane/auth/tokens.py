@@ -1,39 +1,41 @@
-"""Service-account tokens: JWTs signed with the lab's service-account key (ES256).
+"""Service-account tokens: JWTs signed with the lab's service-account key (ES256), by PyJWT.
 
 A TokenRequest (`serviceaccounts/<name>/token`, what the kubelet asks for to fill a projected
 `serviceAccountToken` volume) gets a JWT with upstream's claims: `iss`, `sub`
 (`system:serviceaccount:<ns>:<name>`), `aud`, `exp`/`iat`/`nbf`, and the `kubernetes.io` claim
-naming the namespace, the service account and, if bound, the pod. The authenticator verifies
-the signature and expiry and maps the subject to a user with the service-account groups.
+naming the namespace, the service account and, if bound, the pod. The header's `kid` is
+upstream's key ID (the unpadded base64url SHA-256 of the public key's DER). Verification is
+PyJWT's: the algorithm must be ES256 (a token saying `none` or `HS256` is refused before any
+signature check), the signature must match, `exp` must be in the future and `nbf` in the past,
+`iss` must be this issuer, and `exp`, `iat`, `nbf`, `iss` and `sub` must be present. The
+authenticator then maps the subject to a user with the service-account groups; which audiences
+count is the caller's decision (`access.authenticate_token`).
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 AUDIENCE = ISSUER
+ALGORITHM = "ES256"
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "sub"]
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
+    """upstream's `keyIDFromPublicKey`: base64url (unpadded) of SHA-256 of the PKIX DER."""
+    der = public_key.public_bytes(serialization.Encoding.DER,
+                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,12 @@ class TokenIssuer:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{key_path} is not an EC key")
         self._key = key
+        self.key_id = key_id(key.public_key())
 
     def issue(self, namespace: str, name: str, sa_uid: str, audiences: list[str],
-              seconds: int, pod: dict[str, str] | None = None) -> tuple[str, int]:
-        issued = int(time.time())
+              seconds: int, pod: dict[str, str] | None = None,
+              now: int | None = None) -> tuple[str, int]:
+        issued = int(time.time()) if now is None else now
         claims: dict[str, Any] = {
             "iss": ISSUER,
             "sub": f"system:serviceaccount:{namespace}:{name}",
@@ -68,34 +72,28 @@ class TokenIssuer:
         }
         if pod:
             claims["kubernetes.io"]["pod"] = pod
-        header = {"alg": "ES256", "typ": "JWT", "kid": "nodelab"}
-        signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-        der = self._key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
-        r, s = decode_dss_signature(der)
-        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return f"{signing_input}.{_b64(signature)}", issued + seconds
+        token = jwt.encode(claims, self._key, algorithm=ALGORITHM,
+                           headers={"kid": self.key_id})
+        return token, issued + seconds
 
     def verify(self, token: str) -> TokenClaims | None:
         try:
-            head, body, sig = token.split(".")
-            raw = _unb64(sig)
-            der = encode_dss_signature(int.from_bytes(raw[:32], "big"),
-                                       int.from_bytes(raw[32:], "big"))
-            self._key.public_key().verify(der, f"{head}.{body}".encode(),
-                                          ec.ECDSA(hashes.SHA256()))
-            claims = json.loads(_unb64(body))
-        except (ValueError, InvalidSignature, json.JSONDecodeError):
-            return None
-        if claims.get("iss") != ISSUER or int(claims.get("exp", 0)) < time.time():
+            claims = jwt.decode(token, self._key.public_key(), algorithms=[ALGORITHM],
+                                issuer=ISSUER,
+                                options={"verify_aud": False, "require": REQUIRED_CLAIMS})
+        except jwt.PyJWTError:
             return None
         info = claims.get("kubernetes.io") or {}
+        if not isinstance(info, dict):
+            return None
         audiences = claims.get("aud")
         pod = info.get("pod") or {}
         return TokenClaims(
             subject=str(claims.get("sub", "")),
             namespace=str(info.get("namespace", "")),
             service_account=str((info.get("serviceaccount") or {}).get("name", "")),
-            audiences=audiences if isinstance(audiences, list) else [str(audiences)],
+            audiences=([str(a) for a in audiences] if isinstance(audiences, list)
+                       else [str(audiences)] if audiences else []),
             expires=int(claims["exp"]),
             service_account_uid=str((info.get("serviceaccount") or {}).get("uid", "")),
             pod_name=str(pod.get("name", "")),
