@@ -11,6 +11,7 @@ rules hold exactly the Services' endpoints; and `down` leaves nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from typing import Any
@@ -119,19 +120,14 @@ def test_kill_9_of_each_daemon_under_load_loses_nothing(make_lab: LabFactory) ->
     first = containers(lab)
     churn = PodChurn(lab, busybox).start()
     traffic = Traffic(lab, f"http://{cluster_ip}/")
-    # Open (docs/reliability.md): now and then a fault restarts a web container. Recorded here
-    # and reported as an expected failure at the end, after every other check has run.
-    restarted: list[str] = []
     try:
         for name in (*DAEMONS, "supervisor"):
             kill(lab, name)
             eventually(lambda: working(lab), 90)
-            if containers(lab) != first:
-                restarted.append(
-                    f"kill -9 of {name} changed a web pod's containers: {first} -> "
-                    f"{containers(lab)}; what the kubelet and the runtime logged about them:\n"
-                    + mentions(lab, [*first, *(c for ids in first.values() for c in ids)]))
-                first = containers(lab)
+            assert containers(lab) == first, (
+                f"kill -9 of {name} changed a web pod's containers: {first} -> "
+                f"{containers(lab)}; what the kubelet and the runtime logged about them:\n"
+                + mentions(lab, [*first, *(c for ids in first.values() for c in ids)]))
     finally:
         churn.stop()
         traffic.stop()
@@ -145,17 +141,21 @@ def test_kill_9_of_each_daemon_under_load_loses_nothing(make_lab: LabFactory) ->
     assert kubectl_json(lab, "get", "deployment", "web")["status"]["readyReplicas"] == REPLICAS
     assert kubectl_json(lab, "get", "service", "web")["spec"]["clusterIP"] == cluster_ip
     # no container restarted by a fault: the web pods are the same, with the same containers
-    if containers(lab) != first:
-        restarted.append(f"after the faults: {first} -> {containers(lab)}")
-    counted = [p["metadata"]["name"] for p in pods
-               if any(c["restartCount"] for c in p["status"]["containerStatuses"])]
-    if counted and not restarted:
-        restarted.append(f"restart counts above 0: {counted}")
+    # (checked again here: a fault's effect may come after the next fault's checks passed)
+    assert containers(lab) == first, (
+        f"after the faults: {first} -> {containers(lab)}; what the kubelet and the runtime "
+        "logged about them:\n"
+        + mentions(lab, [*first, *(c for ids in first.values() for c in ids)]))
+    assert [p["metadata"]["name"] for p in pods
+            if any(c["restartCount"] for c in p["status"]["containerStatuses"])] == []
     # no duplicate sandbox or container
     assert duplicates(runtime_view(lab)) == []
     # no leaked address: the IPAM store holds exactly the running pods' addresses
     assert ipam_addresses(lab) == pod_addresses(pods)
-    # no stale endpoint: kube-proxy's rules hold exactly the Services' ready endpoints
+    # no stale endpoint: kube-proxy's rules come to hold exactly the Services' ready endpoints
+    # (a sync follows an EndpointSlice change within kube-proxy's sync period, not at once)
+    with contextlib.suppress(AssertionError):  # the assertion below says what differs
+        eventually(lambda: rule_endpoints(lab) == slice_endpoints(lab), 30)
     assert rule_endpoints(lab) == slice_endpoints(lab)
     # the Service answered from every web pod at some point
     answered = {line.split()[-1] for line in traffic.lines if line.startswith("ok")}
@@ -163,6 +163,3 @@ def test_kill_9_of_each_daemon_under_load_loses_nothing(make_lab: LabFactory) ->
 
     take_down_lab(lab.name)
     assert lab_residue(lab) == set()
-    if restarted:
-        pytest.xfail("open bug (docs/reliability.md): a fault restarted a container: "
-                     + "; ".join(restarted))
