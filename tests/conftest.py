@@ -3,7 +3,9 @@
 The residue check snapshots everything with a nodelab name (network namespaces, links,
 cgroups, mounts, lab processes, iptables chains, nft tables, and the containerd shim sockets
 and runc state under /run/containerd when no host containerd runs: nodelab/lab/residue.py)
-when the session starts and fails the run if anything new is still there when it ends.
+when the session starts and fails the run if anything new is still there when it ends. What
+belongs to a lab of another test session or of a learner running on the same host at the same
+time (a lab in another state base that still exists) is not this session's residue.
 """
 
 from __future__ import annotations
@@ -40,8 +42,33 @@ def _residue() -> set[str]:
 _BEFORE = _residue()
 
 
+def _labs_in(base: Path) -> list[str]:
+    return [lab.name for lab in base.iterdir() if lab.is_dir()] if base.is_dir() else []
+
+
+_LEARNER_LABS = _labs_in(Path("/var/lib/nodelab"))  # labs brought up outside the suite
+
+
+def _other_labs() -> tuple[list[str], list[str]]:
+    """The state bases of other test sessions that exist now, and the names of their labs and
+    of the labs a learner had up (in the default state base) when this session started."""
+    bases = [p for p in Path("/tmp").glob("nlt-*") if p.is_dir() and p != _STATE_BASE]
+    return [str(base) for base in bases], [
+        *(lab for base in bases for lab in _labs_in(base)), *_LEARNER_LABS]
+
+
+def foreign(item: str, bases: list[str], labs: list[str]) -> bool:
+    """True when a residue line names another state base or one of its labs (netns, link,
+    cgroup, chain and table names carry `nl<lab>-`, a lab's processes `(lab <lab>)`)."""
+    lowered = item.lower()
+    return (any(base + "/" in item for base in bases)
+            or any(f"nl{lab}-".lower() in lowered or f"nodelab/{lab}" in item
+                   or item.endswith(f"(lab {lab})") for lab in labs))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    left = sorted(_residue() - _BEFORE)
+    bases, labs = _other_labs()
+    left = sorted(r for r in _residue() - _BEFORE if not foreign(r, bases, labs))
     if not left:
         # The session's state base: every lab in it is down; what is left is bookkeeping.
         shutil.rmtree(_STATE_BASE, ignore_errors=True)

@@ -63,8 +63,10 @@ def _lab_process_names() -> set[str]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         except OSError:
             continue
-        if any(v.startswith(f"{LAB_ENV}=".encode()) for v in environ) and cmdline:
-            names.add(f"{entry.name} {cmdline[:80]}")
+        labs = [v.split(b"=", 1)[1].decode(errors="replace") for v in environ
+                if v.startswith(f"{LAB_ENV}=".encode())]
+        if labs and cmdline:
+            names.add(f"{entry.name} {cmdline[:80]} (lab {labs[0]})")
     return names
 
 

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.privileged, needs_root]
 def lab_residue(lab: Lab) -> set[str]:
     prefix = lab.names.prefix + "-"
     return {r for r in residue() if prefix in r or f"nodelab/{lab.name}" in r
-            or str(lab.paths.root) in r}
+            or str(lab.paths.root) in r or r.endswith(f"(lab {lab.name})")}
 
 
 def ping(namespace: str, address: object) -> bool:
