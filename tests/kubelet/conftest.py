@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from nodelab.cni.server import SOCKET_ENV, start_in_netns
 from tests.kubelet.processes import (
     ControlPlane,
     KubeletFactory,
@@ -143,11 +144,15 @@ def workload(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> It
     conf.mkdir()
     sock = base / "cri.sock"
     uid = os.urandom(2).hex()
+    # nodelab's plugins are thick: their daemon serves this runtime's namespace (the host's)
+    # on a socket of its own, which the runtime's plugin calls inherit
+    cni_env = {SOCKET_ENV: f"nlkt{uid}-cni"}
+    cni = start_in_netns("/proc/self/ns/net", env=cni_env)
     process = Process([sys.executable, "-m", "nodelab.runtime", "--state-dir",
                        str(base / "state"), "--socket", str(sock), "--cni-conf-dir", str(conf),
                        "--cgroup-root", f"nodelab/nlkt{uid}", "--netns-prefix", f"nlkt{uid}",
                        "--insecure-registry", registry.address, "--log-level", "WARNING"],
-                      base / "runtime.log").start()
+                      base / "runtime.log", env=cni_env).start()
     runtime = Runtime(f"unix://{sock}", conf, process)
     runtime.enable_network()
     runner: PodRunner | None = None
@@ -161,4 +166,6 @@ def workload(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> It
         if runner is not None:
             runner.remove_all()
         process.stop()
+        cni.terminate()
+        cni.wait(timeout=30)
         remove_cgroups(f"nlkt{uid}")

@@ -48,6 +48,7 @@ class Process:
     argv: list[str]
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # on top of this process's environment
 
     def start(self) -> Process:
         # A TMPDIR beside the log: a process killed with SIGKILL cannot remove the Kubernetes
@@ -58,7 +59,7 @@ class Process:
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(self.argv, stdout=handle, stderr=subprocess.STDOUT,
                                      cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1",
-                                                    "TMPDIR": str(tmpdir)})
+                                                    "TMPDIR": str(tmpdir), **self.env})
         handle.close()
         return self
 
