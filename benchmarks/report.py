@@ -33,7 +33,7 @@ SECTIONS: tuple[Section, ...] = (
             "pod is already there) are created at once, back to back, each timed from its POST "
             "to its Ready event; then, with the node full and settled, the CPU of the node's "
             "daemons (runtime, kubelet, podnet, proxy, all threads) over 30 s, as % of one "
-            "core. See docs/performance.md's notes on this section for what profiling showed."),
+            "core. The CPU each daemon spent per pod during the burst is in the raw results."),
     Section("Sandbox and container start, memory per pod (CRI runtime)", "runtime-start",
             "runtime-start",
             "CRI calls straight to each runtime's socket, pods alternating between the two. "
