@@ -192,7 +192,11 @@ def test_spdy_frames_and_headers() -> None:
 def test_websocket_client_frames() -> None:
     import socket
 
-    from nodelab.kubelet.server.websocket_client import WebSocketClient, encode_client_frame
+    from wsproto.connection import Connection as WSConnection
+    from wsproto.connection import ConnectionType
+    from wsproto.events import BytesMessage
+
+    from nodelab.kubelet.server.websocket_client import WebSocketClient
 
     a, b = socket.socketpair()
     try:
@@ -201,10 +205,11 @@ def test_websocket_client_frames() -> None:
                          + bytes([0x80, 2]) + b"cd"           # continuation, final
                          + bytes([0x82, 126]) + (300).to_bytes(2, "big") + b"x" * 300)
         assert ws.feed(server_frames) == [b"\x00abcd", b"x" * 300]
-        frame = encode_client_frame(2, b"hello")
-        assert frame[0] == 0x82 and frame[1] == 0x80 | 5
-        key = frame[2:6]
-        assert bytes(c ^ key[i % 4] for i, c in enumerate(frame[6:])) == b"hello"
+        ws.send(b"hello")  # masked, as a client must: a real server reads it back
+        server = WSConnection(ConnectionType.SERVER)
+        server.receive_data(b.recv(64))
+        (event,) = list(server.events())
+        assert isinstance(event, BytesMessage) and event.data == b"hello"
         assert ws.feed(bytes([0x88, 0])) == [] and ws.closed
     finally:
         a.close()

@@ -7,18 +7,16 @@ import socket
 
 import pytest
 from cri_api.v1 import api_pb2 as cri
+from wsproto.connection import Connection as WSConnection
+from wsproto.connection import ConnectionType
+from wsproto.events import BytesMessage
 
 from nodelab.errors import NodelabError
 from nodelab.runtime.cgroups import container_cgroup_path, sandbox_cgroup_path
 from nodelab.runtime.images.platforms import Platform, choose_manifest
 from nodelab.runtime.namespaces import netns_name, render_hosts, render_resolv_conf
 from nodelab.runtime.streaming.server import status_message
-from nodelab.runtime.streaming.websocket import (
-    Connection,
-    accept_key,
-    choose_protocol,
-    encode_frame,
-)
+from nodelab.runtime.streaming.websocket import Connection, accept_key, choose_protocol
 
 pytestmark = pytest.mark.unit
 
@@ -72,12 +70,11 @@ def test_masked_client_frames_are_read_whole(size: int) -> None:
         payload = bytes(range(256)) * (size // 256 + 1)
         payload = payload[:size]
         half = size // 2
-        left.sendall(encode_frame(0x2, payload[:half], b"abcd"))
+        client = WSConnection(ConnectionType.CLIENT)  # a real client's masked frames
+        left.sendall(client.send(BytesMessage(data=payload[:half])))
         # a fragmented message: first frame without FIN, then a continuation with FIN
-        first = bytearray(encode_frame(0x2, payload[:half], b"abcd"))
-        first[0] &= 0x7F
-        rest = encode_frame(0x0, payload[half:], b"wxyz")
-        left.sendall(bytes(first) + rest)
+        left.sendall(client.send(BytesMessage(data=payload[:half], message_finished=False))
+                     + client.send(BytesMessage(data=payload[half:])))
         server = Connection(right)
         assert server.receive() == payload[:half]
         assert server.receive() == payload

@@ -1,9 +1,11 @@
-"""A small WebSocket client (RFC 6455), for talking to a runtime's streaming server.
+"""A WebSocket client (RFC 6455) for talking to a runtime's streaming server, framed by wsproto.
 
 The kubelet needs it only when it must *translate* a stream: kubectl port-forwards over SPDY,
 and nodelab's runtime serves port-forward over WebSocket (`v4.channel.k8s.io` framing: a
-channel byte, then data). Client frames are masked, as the RFC requires; messages may be
-fragmented; pings are answered; a close frame ends the connection.
+channel byte, then data). The upgrade request is written here; every frame after it is
+wsproto's (client frames masked, fragments reassembled, protocol errors end the connection).
+This class answers pings and closes, and caps a message at 32 MiB (golang.org/x/net/websocket's
+default): a peer whose message grows past it is cut off.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import base64
 import contextlib
 import os
 import socket
-import struct
+
+from wsproto.connection import Connection as WSConnection
+from wsproto.connection import ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Message, Ping
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from nodelab.errors import NodelabError
 from nodelab.kubelet.server import streaming
 
-OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 MAX_MESSAGE_BYTES = 32 << 20  # golang.org/x/net/websocket DefaultMaxPayloadBytes
 
 
@@ -35,31 +40,14 @@ def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
     return head + b"\r\n\r\n", rest
 
 
-def _mask(payload: bytes, key: bytes) -> bytes:
-    repeated = (key * (len(payload) // 4 + 1))[:len(payload)]
-    return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
-        len(payload), "big") if payload else b""
-
-
-def encode_client_frame(opcode: int, payload: bytes) -> bytes:
-    head = bytes([0x80 | opcode])
-    size = len(payload)
-    if size < 126:
-        head += bytes([0x80 | size])
-    elif size < 65536:
-        head += bytes([0x80 | 126]) + struct.pack(">H", size)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack(">Q", size)
-    key = os.urandom(4)
-    return head + key + _mask(payload, key)
-
-
 class WebSocketClient:
     def __init__(self, sock: socket.socket, buffered: bytes = b"") -> None:
         self.sock = sock
-        self.buffer = bytearray(buffered)
-        self._fragments = b""
+        self._ws = WSConnection(ConnectionType.CLIENT)
+        self._fragments: list[bytes] = []
+        self._size = 0
         self.closed = False
+        self._early = buffered  # bytes read with the upgrade answer: fed first
 
     @classmethod
     def connect(cls, url: str, protocols: list[str]) -> WebSocketClient:
@@ -78,54 +66,42 @@ class WebSocketClient:
         return cls(sock, rest)
 
     def send(self, payload: bytes) -> None:
-        self.sock.sendall(encode_client_frame(OP_BINARY, payload))
+        self.sock.sendall(self._ws.send(BytesMessage(data=payload)))
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            with contextlib.suppress(OSError):
-                self.sock.sendall(encode_client_frame(OP_CLOSE, struct.pack(">H", 1000)))
+            with contextlib.suppress(OSError, LocalProtocolError):
+                self.sock.sendall(self._ws.send(CloseConnection(code=1000)))
         self.sock.close()
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add received bytes; return the complete messages (the connection may close)."""
-        self.buffer += data
-        messages = []
-        while len(self.buffer) >= 2:
-            first, second = self.buffer[0], self.buffer[1]
-            size, at = second & 0x7F, 2
-            if size == 126:
-                if len(self.buffer) < 4:
+        messages: list[bytes] = []
+        if self.closed:
+            return messages
+        data, self._early = self._early + data, b""
+        try:
+            self._ws.receive_data(data)
+            events = list(self._ws.events())
+        except (LocalProtocolError, RemoteProtocolError):
+            self.closed = True
+            return messages
+        for event in events:
+            if isinstance(event, Message):
+                chunk = event.data.encode() if isinstance(event.data, str) else bytes(event.data)
+                self._fragments.append(chunk)
+                self._size += len(chunk)
+                if self._size > MAX_MESSAGE_BYTES:
+                    self.closed = True  # a peer sending a message this large is cut off
+                    self._fragments, self._size = [], 0
                     break
-                size, at = struct.unpack(">H", bytes(self.buffer[2:4]))[0], 4
-            elif size == 127:
-                if len(self.buffer) < 10:
-                    break
-                size, at = struct.unpack(">Q", bytes(self.buffer[2:10]))[0], 10
-            if size > MAX_MESSAGE_BYTES or len(self._fragments) + size > MAX_MESSAGE_BYTES:
-                self.closed = True  # a peer announcing a message this large is cut off
-                self.buffer.clear()
-                break
-            key = b""
-            if second & 0x80:
-                key, at = bytes(self.buffer[at:at + 4]), at + 4
-            if len(self.buffer) < at + size:
-                break
-            payload = bytes(self.buffer[at:at + size])
-            del self.buffer[:at + size]
-            if key:
-                payload = _mask(payload, key)
-            opcode = first & 0x0F
-            if opcode == OP_CLOSE:
+                if event.message_finished:
+                    messages.append(b"".join(self._fragments))
+                    self._fragments, self._size = [], 0
+            elif isinstance(event, Ping):
+                self.sock.sendall(self._ws.send(event.response()))
+            elif isinstance(event, CloseConnection):
                 self.closed = True
                 break
-            if opcode == OP_PING:
-                self.sock.sendall(encode_client_frame(OP_PONG, payload))
-                continue
-            if opcode == OP_PONG:
-                continue
-            self._fragments += payload
-            if first & 0x80:
-                messages.append(self._fragments)
-                self._fragments = b""
         return messages

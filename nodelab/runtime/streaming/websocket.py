@@ -1,10 +1,13 @@
-"""The small part of RFC 6455 (WebSocket) the streaming server needs: handshake and frames.
+"""WebSocket (RFC 6455) for the streaming server: the upgrade answer here, the framing by wsproto.
 
 Kubernetes streams exec, attach and port-forward over WebSocket with one *channel byte* leading
 every binary message (see `server.py`). This module knows nothing of channels: it accepts an
-upgrade (choosing the first sub-protocol both sides speak), reads whole messages (reassembling
-fragments, answering pings, unmasking client frames) and writes unmasked binary frames, as a
-server must.
+upgrade (choosing the first sub-protocol both sides speak) and then hands the connection's
+bytes to wsproto, which reassembles fragments, unmasks client frames, checks the protocol
+(a bad frame closes with 1002, bad UTF-8 in a text message with 1007) and writes frames as a
+server must. `Connection` adds what wsproto leaves to its user: answering pings and the close
+handshake, and the message cap (32 MiB, golang.org/x/net/websocket's default): a message that
+grows past it is answered with close 1009 and dropped; at most the cap plus one read is held.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import os
 import socket
-import struct
 import threading
+from collections import deque
 from collections.abc import Sequence
 
+from wsproto.connection import Connection as WSConnection
+from wsproto.connection import ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Event, Message, Ping
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 MAX_MESSAGE_BYTES = 32 << 20  # golang.org/x/net/websocket DefaultMaxPayloadBytes
 
 
@@ -47,100 +53,84 @@ def handshake_response(key: str, protocol: str | None) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def encode_frame(opcode: int, payload: bytes, mask: bytes | None = None) -> bytes:
-    head = bytes([0x80 | opcode])
-    length = len(payload)
-    mask_bit = 0x80 if mask else 0
-    if length < 126:
-        head += bytes([mask_bit | length])
-    elif length < 1 << 16:
-        head += bytes([mask_bit | 126]) + struct.pack("!H", length)
-    else:
-        head += bytes([mask_bit | 127]) + struct.pack("!Q", length)
-    if mask:
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        head += mask
-    return head + payload
-
-
 class MessageTooBig(ValueError):
-    """A frame or message past MAX_MESSAGE_BYTES (the connection is closed with 1009)."""
+    """A message past MAX_MESSAGE_BYTES (the connection is closed with 1009)."""
 
 
 class Connection:
     """One upgraded connection; `send` is thread-safe, `receive` is for one reader thread."""
 
-    def __init__(self, sock: socket.socket, client: bool = False) -> None:
+    def __init__(self, sock: socket.socket, client: bool = False, buffered: bytes = b"") -> None:
         self.sock = sock
         self.client = client
+        self._ws = WSConnection(ConnectionType.CLIENT if client else ConnectionType.SERVER,
+                                trailing_data=buffered)
         self._send_lock = threading.Lock()
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._ready: deque[bytes] = deque()
+        self._ended = False
         self.closed = False
 
-    def _read_exact(self, count: int) -> bytes:
-        data = b""
-        while len(data) < count:
-            chunk = self.sock.recv(count - len(data))
-            if not chunk:
-                raise ConnectionError("connection closed")
-            data += chunk
-        return data
-
-    def _read_frame(self) -> tuple[bool, int, bytes]:
-        first, second = self._read_exact(2)
-        fin, opcode = bool(first & 0x80), first & 0x0F
-        masked, length = bool(second & 0x80), second & 0x7F
-        if length == 126:
-            length = struct.unpack("!H", self._read_exact(2))[0]
-        elif length == 127:
-            length = struct.unpack("!Q", self._read_exact(8))[0]
-        if length > MAX_MESSAGE_BYTES:
-            raise MessageTooBig(length)
-        mask = self._read_exact(4) if masked else b""
-        payload = self._read_exact(length)
-        if masked:
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        return fin, opcode, payload
+    def _take_events(self) -> None:
+        """Move wsproto's events into whole messages; answer pings and closes."""
+        for event in self._ws.events():
+            if isinstance(event, Message):
+                data = event.data.encode() if isinstance(event.data, str) else bytes(event.data)
+                self._size += len(data)
+                if self._size > MAX_MESSAGE_BYTES:
+                    raise MessageTooBig(self._size)
+                self._parts.append(data)
+                if event.message_finished:
+                    self._ready.append(b"".join(self._parts))
+                    self._parts, self._size = [], 0
+            elif isinstance(event, Ping):
+                self._write(event.response())
+            elif isinstance(event, CloseConnection):
+                self._ended = True
+                if self._ws.state is ConnectionState.REMOTE_CLOSING:
+                    self._write(event.response())
+                self.closed = True
+                return
 
     def receive(self) -> bytes | None:
         """The next whole data message, or None when the peer closed."""
-        parts: list[bytes] = []
-        total = 0
-        while True:
+        while not self._ready:
+            if self._ended:
+                return None
             try:
-                fin, opcode, payload = self._read_frame()
-                total += len(payload) if opcode in (OP_CONT, OP_TEXT, OP_BINARY) else 0
-                if total > MAX_MESSAGE_BYTES:
-                    raise MessageTooBig(total)
+                data = self.sock.recv(65536)
+            except OSError:
+                return None
+            if not data:
+                return None
+            try:
+                self._ws.receive_data(data)
+                self._take_events()
             except MessageTooBig:
+                self._parts, self._size = [], 0
                 self.close(1009)  # RFC 6455: message too big
                 return None
-            except (ConnectionError, OSError, ValueError):
+            except (LocalProtocolError, RemoteProtocolError):
                 return None
-            if opcode == OP_CLOSE:
-                self.close()
-                return None
-            if opcode == OP_PING:
-                self._send(OP_PONG, payload)
-                continue
-            if opcode == OP_PONG:
-                continue
-            parts.append(payload)
-            if fin:
-                return b"".join(parts)
+        return self._ready.popleft()
 
-    def _send(self, opcode: int, payload: bytes) -> None:
-        mask = os.urandom(4) if self.client else None
+    def _write(self, event: Event) -> None:
         with self._send_lock:
-            if self.closed and opcode != OP_CLOSE:
-                raise ConnectionError("connection closed")
-            self.sock.sendall(encode_frame(opcode, payload, mask))
+            try:
+                data = self._ws.send(event)
+            except LocalProtocolError as exc:
+                raise ConnectionError(f"WebSocket closed: {exc}") from exc
+            self.sock.sendall(data)
 
     def send(self, payload: bytes) -> None:
-        self._send(OP_BINARY, payload)
+        if self.closed:
+            raise ConnectionError("connection closed")
+        self._write(BytesMessage(data=payload))
 
     def close(self, code: int = 1000) -> None:
         if self.closed:
             return
-        with contextlib.suppress(OSError):
-            self._send(OP_CLOSE, struct.pack("!H", code))
         self.closed = True
+        with contextlib.suppress(OSError, ConnectionError):
+            self._write(CloseConnection(code=code))
