@@ -27,6 +27,7 @@ from tests.controlplane.apiserver import RunningApiServer, running_apiserver
 KEY = "certificates.k8s.io/certificatesigningrequests"
 CLIENT = "kubernetes.io/kube-apiserver-client-kubelet"
 SERVING = "kubernetes.io/kubelet-serving"
+APISERVER_CLIENT = "kubernetes.io/kube-apiserver-client"
 
 
 def request_pem(cn: str, orgs: list[str], dns: list[str] = (), ips: list[str] = ()) -> str:  # type: ignore[assignment]
@@ -152,6 +153,10 @@ def test_leaves_pending_denied_foreign_and_issued_alone(ca: ClusterCA) -> None:
     ("system:node:n1", ["system:nodes"], CLIENT, ["digital signature", "server auth"], "usages"),
     ("system:node:n1", ["system:nodes"], SERVING, ["digital signature", "server auth"],
      "at least one DNS name"),
+    ("system:kube-proxy", [], APISERVER_CLIENT, ["digital signature"],
+     "missing required usage for client certificate: client auth"),
+    ("system:kube-proxy", [], APISERVER_CLIENT, ["client auth", "server auth"],
+     "invalid usage for client certificate: server auth"),
 ])
 def test_refuses_what_upstream_refuses(ca: ClusterCA, cn: str, orgs: list[str], signer: str,
                                        usages: list[str], why: str) -> None:
@@ -160,6 +165,15 @@ def test_refuses_what_upstream_refuses(ca: ClusterCA, cn: str, orgs: list[str], 
     failed = status["conditions"][-1]
     assert (failed["type"], failed["reason"]) == ("Failed", "SignerValidationFailure")
     assert why in failed["message"]
+
+
+def test_the_kube_apiserver_client_signer_signs_any_subject_for_client_auth(
+        ca: ClusterCA) -> None:
+    """What `nodelab join` asks for kube-proxy and podnet (kube-apiserver-client signer)."""
+    request = request_pem("system:kube-proxy", [])
+    status = signed_status(csr("a", request, APISERVER_CLIENT,
+                               ["digital signature", "client auth"], APPROVED), ca)
+    assert status is not None and status.get("certificate")
 
 
 # --- the API, with real kubectl ------------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -27,7 +28,7 @@ from nodelab.errors import NodelabError
 from nodelab.host import netlink
 from nodelab.lab.lab import Lab, take_down_lab
 from tests.conftest import needs_root, unique_lab_name
-from tests.lab.kube import eventually, kubectl, kubectl_json
+from tests.lab.kube import KUBECTL, eventually, kubectl, kubectl_json
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
 
@@ -60,6 +61,26 @@ def requested_cn(csr: dict[str, Any]) -> str:
 def ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True"
                for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def test_b_kube_proxy_and_podnet_have_their_own_identities(pair: tuple[Lab, Lab]) -> None:
+    """Not the admin kubeconfig B was given: certificates from A's CSR API, and A's RBAC gives
+    them only their jobs (kube-proxy cannot create pods, podnet cannot list pods)."""
+    _, b = pair
+    for name, user, allowed, denied in (
+            ("kube-proxy", "system:kube-proxy", "list endpointslices.discovery.k8s.io",
+             "create pods"),
+            ("podnet", "nodelab:podnet", "watch nodes", "list pods")):
+        path = b.paths.root / f"{name}.kubeconfig"
+        doc = yaml.safe_load(path.read_text())
+        cert = x509.load_pem_x509_certificate(base64.b64decode(
+            doc["users"][0]["user"]["client-certificate-data"]))
+        assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == user
+        for verb_resource, answer in ((allowed, "yes"), (denied, "no")):
+            out = subprocess.run([KUBECTL, "--kubeconfig", str(path), "auth", "can-i",
+                                  *verb_resource.split()], capture_output=True, text=True,
+                                 timeout=60)
+            assert out.stdout.strip() == answer, (name, verb_resource, out.stderr)
 
 
 def test_b_node_registers_tainted_labelled_and_ready(pair: tuple[Lab, Lab]) -> None:

@@ -149,6 +149,13 @@ def signer_refusal(signer: str, request: x509.CertificateSigningRequest,
             return (f"usages must be [digital signature, server auth] (key encipherment "
                     f"allowed), not {sorted(wanted)}")
         return None
+    if signer == KUBE_APISERVER_CLIENT_SIGNER:  # any subject; client usages only (upstream)
+        if "client auth" not in wanted:
+            return "missing required usage for client certificate: client auth"
+        extra = sorted(wanted - {"client auth", "digital signature", "key encipherment"})
+        if extra:
+            return f"invalid usage for client certificate: {extra[0]}"
+        return None
     return f"signer {signer!r} is not one this cluster signs"
 
 

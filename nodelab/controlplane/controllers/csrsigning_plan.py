@@ -3,12 +3,13 @@ csrsigning controller), as a pure function of the request and the cluster CA.
 
 Only requests that are `Approved` (and not `Denied` or `Failed`), not yet issued, and for one
 of the signers this cluster runs (`kubernetes.io/kube-apiserver-client-kubelet`,
-`kubernetes.io/kubelet-serving`) are touched. A request the signer may not sign (wrong
-subject, SANs or usages: see `certificates.signer_refusal`) gets a `Failed` condition with
-reason `SignerValidationFailure`, as upstream (one the CA cannot sign, e.g. a request that
-slipped past validation: reason `SigningFailure`); otherwise `status.certificate` is set to a
-certificate from the cluster CA valid for `spec.expirationSeconds` but at most one year
-(upstream's `--cluster-signing-duration` default), never past the CA's own end.
+`kubernetes.io/kubelet-serving`, `kubernetes.io/kube-apiserver-client`) are touched. A request
+the signer may not sign (wrong subject, SANs or usages: see `certificates.signer_refusal`)
+gets a `Failed` condition with reason `SignerValidationFailure`, as upstream (one the CA
+cannot sign, e.g. a request that slipped past validation: reason `SigningFailure`); otherwise
+`status.certificate` is set to a certificate from the cluster CA valid for
+`spec.expirationSeconds` but at most one year (upstream's `--cluster-signing-duration`
+default), never past the CA's own end.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 
 from nodelab.controlplane.auth.certificates import (
     DEFAULT_DURATION,
+    KUBE_APISERVER_CLIENT_SIGNER,
     KUBELET_CLIENT_SIGNER,
     KUBELET_SERVING_SIGNER,
     BadRequest,
@@ -32,7 +34,7 @@ from nodelab.controlplane.auth.certificates import (
 from nodelab.kube.objects import Object
 from nodelab.kube.times import format_time
 
-SIGNERS = (KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER)
+SIGNERS = (KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, KUBE_APISERVER_CLIENT_SIGNER)
 
 
 @dataclass(frozen=True)

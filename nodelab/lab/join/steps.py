@@ -7,7 +7,8 @@ lab, but its nodes register with the cluster of the given kubeconfig. Steps, in 
 2. the lab registry with the demo images (pods on joined nodes use `<gateway>:5000/...`);
 3. the API relay (`api_relay.py`): `<gateway>:6443` -> the cluster's API server, in the root
    namespace, so node namespaces reach the cluster without NAT or forwarding;
-4. TLS bootstrap (`tls_bootstrap.py`): each kubelet's client certificate through the CSR API;
+4. TLS bootstrap (`tls_bootstrap.py`): each kubelet's client certificate through the CSR API,
+   and kube-proxy's and podnet's own (`BootstrapComponents`);
 5. the node daemons: runtime, podnet, kubelet (serving certificate through the CSR API,
    `serverTLSBootstrap`), kube-proxy; node names `<lab>-node<i>`, label
    `nodelab.dev/lab=<lab>` and taint `nodelab.dev/lab=true:NoSchedule`;
@@ -15,7 +16,9 @@ lab, but its nodes register with the cluster of the given kubeconfig. Steps, in 
 
 The lab keeps a copy of the original access (`cluster.kubeconfig`: what `join` and `down` use
 from the root namespace) and writes `kubeconfig`, the same access through the relay (what
-kube-proxy and podnet use, and what `nodelab kubeconfig` prints). `down` deletes the lab's
+`nodelab kubeconfig` prints). kube-proxy and podnet get identities of their own through the
+relay (`BootstrapComponents`: `system:kube-proxy` and `nodelab:podnet`, certificates from the
+cluster's CSR API), never the given admin access. `down` deletes the lab's
 Node objects from the cluster (best effort) before removing everything else.
 """
 
@@ -33,6 +36,13 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from nodelab.controlplane.auth.identities import (
+    KUBE_PROXY,
+    PODNET,
+    PODNET_BINDING,
+    PODNET_CLUSTER_ROLE,
+    ComponentIdentity,
+)
 from nodelab.errors import NodelabError
 from nodelab.host import netlink
 from nodelab.host.private_files import private_dir
@@ -45,6 +55,8 @@ from nodelab.lab.join.registry_proxy import PROXY_PORT, allowed_endpoints
 from nodelab.lab.join.tls_bootstrap import (
     approve_serving,
     client_certificate,
+    component_certificate,
+    component_requests,
     lab_requests,
     serving_requests,
 )
@@ -161,6 +173,41 @@ class BootstrapKubelets:
                          user=f"system:node:{kube_name}")
 
 
+def component_kubeconfig(paths: LabPaths, identity: ComponentIdentity) -> Path:
+    return paths.root / f"{identity.name}.kubeconfig"
+
+
+class BootstrapComponents:
+    """kube-proxy and podnet get their own identities in the joined cluster, never its admin:
+    client certificates from its CSR API (signer `kubernetes.io/kube-apiserver-client`,
+    `system:kube-proxy`, which upstream's bootstrap policy binds to `system:node-proxier`,
+    and `nodelab:podnet`), and podnet's ClusterRole and binding created there as kind installs
+    kindnet's (`controlplane/auth/identities.py`)."""
+
+    name = "kube-proxy and podnet identities (CSR API)"
+
+    def execute(self, ctx: LabContext) -> None:
+        rest = Rest(_api(cluster_kubeconfig(ctx.paths)))
+        relayed = ClusterAccess.load(ctx.paths.kubeconfig)
+        joined = str(ctx.description.joined)
+        with cluster_call("create podnet's ClusterRole and binding", joined):
+            for kind, obj in (("clusterroles", PODNET_CLUSTER_ROLE),
+                              ("clusterrolebindings", PODNET_BINDING)):
+                try:
+                    rest.create(kind, None, obj)
+                except k8s.ApiException as exc:
+                    if exc.status != 409:  # another lab joined before: it is there
+                        raise
+        for identity in (KUBE_PROXY, PODNET):
+            ctx.progress(f"{identity.user}: client certificate through the CSR API")
+            with cluster_call("create and approve CertificateSigningRequests", joined):
+                cert, key = component_certificate(rest, ctx.names.lab, identity,
+                                                  ctx.paths.root / "pki")
+            relayed.with_user(client_certificate_user(cert.read_bytes(), key.read_bytes())
+                              ).write(component_kubeconfig(ctx.paths, identity),
+                                      user=identity.user)
+
+
 def allowed_registries_file(paths: LabPaths) -> Path:
     return paths.root / "allowed-registries"
 
@@ -207,7 +254,8 @@ class StartJoinedNodeDaemons:
             joined = JoinedNode(
                 kube_name=kube_name,
                 kubelet_kubeconfig=ctx.paths.node(node.name) / "kubelet.kubeconfig",
-                proxy_kubeconfig=ctx.paths.kubeconfig, podnet_kubeconfig=ctx.paths.kubeconfig,
+                proxy_kubeconfig=component_kubeconfig(ctx.paths, KUBE_PROXY),
+                podnet_kubeconfig=component_kubeconfig(ctx.paths, PODNET),
                 cluster_ca=cluster_ca(ctx.paths),
                 labels=f"{LAB_LABEL}={ctx.names.lab}",
                 taints=LAB_TAINT,
@@ -289,7 +337,7 @@ class WaitJoinedNodesReady(WaitNodesReady):
 
 def join_steps() -> Sequence[Any]:
     return (CreateLabBridge(), CreateNodeNamespaces(), StartRegistry(), PushDemoImages(),
-            StartApiRelay(), StartRegistryProxy(), BootstrapKubelets(),
+            StartApiRelay(), StartRegistryProxy(), BootstrapKubelets(), BootstrapComponents(),
             SetAsideFormerServingRequests(), StartJoinedNodeDaemons(),
             ApproveServingCertificates(), WaitJoinedNodesReady())
 
@@ -367,12 +415,13 @@ def forget_nodes(name: str, paths: LabPaths, progress: Progress) -> None:
 
 def forget_requests(name: str, description: LabDescription, kubeconfig: Path,
                     progress: Progress) -> None:
-    """Delete the lab's CSRs (its kubelets' serving CSRs and the client CSRs `join` sent),
+    """Delete the lab's CSRs (its kubelets' serving CSRs, the client CSRs `join` sent for its
+    kubelets, kube-proxy and podnet),
     which upstream's csrcleaner would remove only after an hour or more."""
     nodes = [kube_node_name(name, node) for node in description.topology.nodes]
     try:
         rest = Rest(_api(kubeconfig))
-        for csr in lab_requests(rest, nodes):
+        for csr in [*lab_requests(rest, nodes), *component_requests(rest, name)]:
             rest.delete("certificatesigningrequests", None, csr)
             progress(f"removed CertificateSigningRequest {csr} from {description.joined}")
     except Exception as exc:  # noqa: BLE001 - an unreachable cluster must not stop down

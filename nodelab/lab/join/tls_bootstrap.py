@@ -34,12 +34,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from kubernetes.client.exceptions import ApiException
 
+from nodelab.controlplane.auth.identities import ComponentIdentity
 from nodelab.errors import NodelabError
 from nodelab.host.private_files import write_private_key
 from nodelab.kube.objects import Object
 from nodelab.kube.rest import Rest
 
 CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
+KUBE_APISERVER_CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client"
 SERVING_SIGNER = "kubernetes.io/kubelet-serving"
 APPROVER = "NodelabJoin"
 KIND = "certificatesigningrequests"
@@ -129,6 +131,42 @@ def client_certificate(rest: Rest, kube_name: str, directory: Path,
     name = created["metadata"]["name"]
     approve(rest, created, f"nodelab join of node {kube_name}")
     cert = _wait_issued(rest, name, timeout)
+    write_private_key(key_path, key)
+    cert_path.write_bytes(cert)
+    return cert_path, key_path
+
+
+def component_csr(lab: str, identity: ComponentIdentity,
+                  key: ec.EllipticCurvePrivateKey) -> Object:
+    """The CSR object for a lab component's client certificate (kube-proxy, podnet): signer
+    `kubernetes.io/kube-apiserver-client`, the component's user and groups as the subject."""
+    subject = x509.Name([*(x509.NameAttribute(NameOID.ORGANIZATION_NAME, g)
+                           for g in identity.groups),
+                         x509.NameAttribute(NameOID.COMMON_NAME, identity.user)])
+    pem = (x509.CertificateSigningRequestBuilder().subject_name(subject)
+           .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    return {
+        "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": f"nodelab-{lab}-{identity.name}-{secrets.token_hex(3)}"},
+        "spec": {"request": base64.b64encode(pem).decode(),
+                 "signerName": KUBE_APISERVER_CLIENT_SIGNER,
+                 "usages": ["digital signature", "client auth"]},
+    }
+
+
+def component_certificate(rest: Rest, lab: str, identity: ComponentIdentity, directory: Path,
+                          timeout: float = 60.0) -> tuple[Path, Path]:
+    """A lab component's client certificate and key from the cluster's CSR API (reused while
+    the files exist): `join` sends the CSR, approves it as the admin it is, and waits."""
+    cert_path = directory / f"{identity.name}.crt"
+    key_path = directory / f"{identity.name}.key"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    created = rest.create(KIND, None, component_csr(lab, identity, key))
+    approve(rest, created, f"nodelab join: the {identity.name} identity of lab {lab}")
+    cert = _wait_issued(rest, created["metadata"]["name"], timeout)
     write_private_key(key_path, key)
     cert_path.write_bytes(cert)
     return cert_path, key_path
@@ -233,3 +271,11 @@ def lab_requests(rest: Rest, nodes: Collection[str]) -> list[str]:
         if own_client or _serving_of(csr, users):
             names.append(name)
     return sorted(names)
+
+
+def component_requests(rest: Rest, lab: str) -> list[str]:
+    """The names of the component CSRs `join` sent for lab `lab`."""
+    mine = re.compile(rf"nodelab-{re.escape(lab)}-[a-z0-9-]+-[0-9a-f]{{6}}")
+    return sorted(str(csr["metadata"]["name"]) for csr in _requests(rest)
+                  if mine.fullmatch(str((csr.get("metadata") or {}).get("name")))
+                  and (csr.get("spec") or {}).get("signerName") == KUBE_APISERVER_CLIENT_SIGNER)
