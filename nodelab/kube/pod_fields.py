@@ -69,7 +69,9 @@ _CONTAINER: dict[str, Row] = {
     "name": _s(API), "ports": _s(WL + "test_scale_set_image_rollout_status"),
     "readinessProbe": _s(LP + "test_a_grpc_readiness_probe_asks_a_real_health_server"),
     "resizePolicy": _r("in-place resize is not served"),
-    "resources": _s(WL + "test_memory_hog_is_oom_killed_and_cpu_hog_throttled"),
+    "resources": _s(WL + "test_memory_hog_is_oom_killed_and_cpu_hog_throttled",
+                    "cpu and memory: cgroup limits; `limits.ephemeral-storage`: local storage "
+                    "eviction (`test_pod_field_effects.py::test_ephemeral_storage_limits`)"),
     "restartPolicy": _s(INIT, "`Always`: a sidecar init container"),
     "restartPolicyRules": _r(),
     "securityContext": _s(SEC),

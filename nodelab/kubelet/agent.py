@@ -52,7 +52,7 @@ from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.volumes.pod_volumes import empty_dir_usage
 from nodelab.kubelet.stats.kubelet_metrics import metrics_text
 from nodelab.kubelet.stats.provider import StatsProvider
-from nodelab.kubelet.stats.sources import CONTAINER_STATES
+from nodelab.kubelet.stats.sources import CONTAINER_STATES, container_storage
 
 log = logging.getLogger("nodelab.kubelet")
 
@@ -124,6 +124,8 @@ class Kubelet:
             backoff_initial=min(10.0, self.config.crash_loop_back_off_max)))
         self.evictor.pods = self.pods  # evictions now go through the pods' workers
         self.evictor.volume_usage = partial(empty_dir_usage, self.settings.state_dir)
+        self.evictor.container_storage = partial(container_storage, self.cri,
+                                                 self.stats.log_root)
         loops.append(("pods", self.pods.start))
         if self.settings.serve:
             from nodelab.kubelet.server.https import KubeletServer

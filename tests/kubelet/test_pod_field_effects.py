@@ -14,7 +14,9 @@ import json
 import shutil
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -317,6 +319,47 @@ spec:
     df, full = finished(lab, "memory-scratch").splitlines()
     assert df.split()[0] == "tmpfs" and df.split()[1] == "2048"
     assert full == "No space left on device"
+
+
+def test_ephemeral_storage_limits(lab: Lab) -> None:
+    """`limits.ephemeral-storage` is enforced as upstream's local storage eviction: a container
+    writing 4 MiB into its root filesystem past a 2Mi limit gets its pod evicted (one
+    container: the pod's total limit is checked first, upstream's order); beside a roomier
+    sibling, the container's own limit evicts it; a pod within its limit keeps running."""
+    image = lab.images.ref("busybox")
+    fill = "dd if=/dev/zero of=/fill bs=1048576 count={} && echo written; sleep 3600"
+
+    def hog(name: str, mib: int, limit: str) -> str:
+        return f"""  - name: {name}
+    image: {image}
+    command: [sh, -c, "{fill.format(mib)}"]
+    resources: {{limits: {{ephemeral-storage: {limit}}}}}
+"""
+
+    apply(lab, "apiVersion: v1\nkind: Pod\nmetadata: {name: within}\nspec:\n  containers:\n"
+          + hog("c", 1, "8Mi"))
+    # written before the hogs exist: every pass that evicts them has measured it too
+    eventually(lambda: "written" in kubectl(lab, "logs", "within", check=False), timeout=90)
+    apply(lab, "apiVersion: v1\nkind: Pod\nmetadata: {name: pod-hog}\nspec:\n"
+          "  containers:\n" + hog("c", 4, "2Mi") + "---\n"
+          "apiVersion: v1\nkind: Pod\nmetadata: {name: container-hog}\nspec:\n"
+          "  containers:\n" + hog("c", 4, "2Mi") + hog("roomy", 0, "8Mi"))
+    expected = {
+        "pod-hog": "Pod ephemeral local storage usage exceeds the total limit of containers "
+                   "2Mi. ",
+        "container-hog": 'Container c exceeded its local ephemeral storage limit "2Mi". ',
+    }
+    def evicted(name: str) -> Any:
+        status = kubectl_json(lab, "get", "pod", name)["status"]
+        return status.get("reason") == "Evicted" and status
+
+    for name, message in expected.items():
+        status = eventually(partial(evicted, name), timeout=90)
+        assert (status["phase"], status["message"]) == ("Failed", message)
+        assert events_of(lab, name, "Evicted") == [message]
+    status = kubectl_json(lab, "get", "pod", "within")["status"]
+    assert (status["phase"], status.get("reason")) == ("Running", None)
+    kubectl(lab, "delete", "pod", "within", "pod-hog", "container-hog", "--wait=false")
 
 
 # --- priorityClassName and preemption --------------------------------------------------------

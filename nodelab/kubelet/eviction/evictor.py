@@ -10,8 +10,10 @@ pods through the pod worker; stopping the sandbox here first let the worker, sti
 Running pod, restart it), and a Warning `Evicted` event is recorded. Before the pod manager
 runs (the first pass), the sandboxes labelled with its UID are stopped here instead.
 
-Before the thresholds, local storage: a pod whose disk-backed emptyDir holds more than its
-`sizeLimit` is evicted at once (`local_storage.py`; the agent wires `volume_usage`).
+Before the thresholds, local storage (`local_storage.py`): a pod whose disk-backed emptyDir
+holds more than its `sizeLimit`, or that uses more than its `ephemeral-storage` limit, or one
+of whose containers does, is evicted at once (the agent wires the measures: `volume_usage`,
+the emptyDirs' bytes, and `container_storage`, the containers' writable layers plus logs).
 
 Pod usage comes from CRI `ListContainerStats` (working set for memory, writable layer for
 disk), keyed by the `io.kubernetes.pod.uid` / `io.kubernetes.container.name` labels every
@@ -32,8 +34,7 @@ from nodelab.kubelet.api import ApiClients
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.events import pod_event
-from nodelab.kubelet.eviction.local_storage import SIGNAL as LOCAL_STORAGE_SIGNAL
-from nodelab.kubelet.eviction.local_storage import exceeded, limited_empty_dirs
+from nodelab.kubelet.eviction.local_storage import PodStorage, local_storage_eviction, watched
 from nodelab.kubelet.eviction.ranking import PodUsage, evicted_status, eviction_message, rank_pods
 from nodelab.kubelet.eviction.signals import measure
 from nodelab.kubelet.eviction.thresholds import (
@@ -77,6 +78,8 @@ class Evictor:
         self.pods: PodKiller | None = None
         # the bytes in each limited emptyDir of a pod (the agent wires the volumes' measure)
         self.volume_usage: Callable[[dict[str, Any]], Mapping[str, int]] | None = None
+        # pod uid -> container name -> writable layer plus logs (the agent wires the stats')
+        self.container_storage: Callable[[], Mapping[str, Mapping[str, int]]] | None = None
 
     def pressure(self) -> set[str]:
         with self._lock:
@@ -98,19 +101,30 @@ class Evictor:
         return met
 
     def _evict_for_local_storage(self) -> bool:
-        """Upstream's localStorageEviction: every pod with an emptyDir above its sizeLimit
-        is evicted at once; then this pass evicts nothing else."""
+        """Upstream's localStorageEviction: every pod above an emptyDir sizeLimit or an
+        ephemeral-storage limit is evicted at once; then this pass evicts nothing else."""
         if self.volume_usage is None:
             return False
+        pods = [pod for pod in self._candidates() if watched(pod)]
+        containers = self._container_storage() if pods else {}
         evicted = False
-        for pod in self._candidates():
-            if not limited_empty_dirs(pod):
-                continue
-            message = exceeded(pod, self.volume_usage(pod))
-            if message:
-                self.evict(pod, message, LOCAL_STORAGE_SIGNAL)
+        for pod in pods:
+            usage = PodStorage(self.volume_usage(pod),
+                               containers.get(pod["metadata"].get("uid", ""), {}))
+            found = local_storage_eviction(pod, usage)
+            if found is not None:
+                self.evict(pod, found.message, found.signal)
                 evicted = True
         return evicted
+
+    def _container_storage(self) -> Mapping[str, Mapping[str, int]]:
+        if self.container_storage is None:
+            return {}
+        try:
+            return self.container_storage()
+        except CRIError as exc:
+            log.warning("no container stats for local storage eviction: %s", exc)
+            return {}
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self.config.eviction_monitoring_period):

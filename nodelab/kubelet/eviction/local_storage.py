@@ -1,22 +1,57 @@
-"""Local storage eviction of emptyDir volumes (upstream's eviction manager,
-localStorageEviction / emptyDirLimitEviction), as a pure decision.
+"""Local storage eviction (upstream's eviction manager, localStorageEviction), as a pure decision.
 
-Every eviction pass, before the node-pressure thresholds, each active non-critical pod's
-disk-backed emptyDirs with a `sizeLimit` are measured (what `du` counts: allocated blocks); a
-pod with one above its limit is evicted at once (grace 0) with upstream's message
-`Usage of EmptyDir volume "v" exceeds the limit "1Mi". `. A `medium: Memory` emptyDir needs no
-watch: its tmpfs is sized to the limit (`pods/volumes/empty_dir.py`).
+Every eviction pass, before the node-pressure thresholds, each active non-critical pod is
+checked in upstream's order, and the first check that fails evicts it at once (grace 0):
+
+1. emptyDirLimitEviction: a disk-backed emptyDir above its `sizeLimit` (what `du` counts:
+   allocated blocks) -> `Usage of EmptyDir volume "v" exceeds the limit "1Mi". `
+   A `medium: Memory` emptyDir needs no watch: its tmpfs is sized to the limit
+   (`pods/volumes/empty_dir.py`).
+2. podEphemeralStorageLimitEviction: the pod's ephemeral storage (its containers' usage plus
+   its disk-backed emptyDirs) above its `ephemeral-storage` limit, upstream's `PodLimits`: the
+   sum over the containers that set one (restartable init containers added, plain init
+   containers as a floor, `spec.overhead` added) -> `Pod ephemeral local storage usage exceeds
+   the total limit of containers 2Mi. `
+3. containerEphemeralStorageLimitEviction: a container's usage (its writable layer plus its
+   log files, upstream's `rootfs + logs` on a node without a dedicated image filesystem)
+   above its own limit -> `Container c exceeded its local ephemeral storage limit "2Mi". `
+
+A pod the measures know nothing of (no stats yet) uses nothing, as upstream skips it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.quantities import parse_quantity
+from nodelab.kube.quantities import format_bytes, parse_quantity
 
-SIGNAL = "emptyDirFsLimit"  # upstream's metric label for these evictions
+# upstream's metric labels for these evictions (eviction_manager.go)
+SIGNAL = "emptydirfs.limit"
+POD_SIGNAL = "ephemeralpodfs.limit"
+CONTAINER_SIGNAL = "ephemeralcontainerfs.limit"
 EMPTY_DIR_MESSAGE = 'Usage of EmptyDir volume "{name}" exceeds the limit "{limit}". '
+POD_MESSAGE = "Pod ephemeral local storage usage exceeds the total limit of containers {limit}. "
+CONTAINER_MESSAGE = 'Container {name} exceeded its local ephemeral storage limit "{limit}". '
+RESOURCE = "ephemeral-storage"
+
+
+@dataclass(frozen=True)
+class PodStorage:
+    """What one pod uses on the node's filesystem, in bytes: per measured emptyDir (by volume
+    name) and per running container (by name: writable layer plus logs)."""
+
+    volumes: Mapping[str, int] = field(default_factory=dict)
+    containers: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Exceeded:
+    """Why a pod is evicted: upstream's metric label and status/event message."""
+
+    signal: str
+    message: str
 
 
 def size_limit(source: ObjectView) -> int:
@@ -25,19 +60,99 @@ def size_limit(source: ObjectView) -> int:
     return parse_quantity(limit) if limit not in (None, "") else 0
 
 
+def _disk_empty_dirs(pod: ObjectView) -> list[ObjectView]:
+    return [v for v in (pod.get("spec") or {}).get("volumes") or []
+            if v.get("emptyDir") is not None and v["emptyDir"].get("medium") != "Memory"]
+
+
 def limited_empty_dirs(pod: ObjectView) -> list[str]:
-    """The names of the pod's disk-backed emptyDirs that have a sizeLimit (what to measure)."""
-    return [v["name"] for v in (pod.get("spec") or {}).get("volumes") or []
-            if v.get("emptyDir") is not None and v["emptyDir"].get("medium") != "Memory"
-            and size_limit(v["emptyDir"]) > 0]
+    """The names of the pod's disk-backed emptyDirs that have a sizeLimit."""
+    return [v["name"] for v in _disk_empty_dirs(pod) if size_limit(v["emptyDir"]) > 0]
+
+
+def _limit(container: ObjectView) -> str | None:
+    """A container's `limits.ephemeral-storage` as written (None: not set)."""
+    value = ((container.get("resources") or {}).get("limits") or {}).get(RESOURCE)
+    return None if value in (None, "") else str(value)
+
+
+def container_limits(pod: ObjectView) -> dict[str, str]:
+    """The regular containers with a non-zero ephemeral-storage limit, name -> the limit as
+    written (upstream's thresholdsMap)."""
+    return {c["name"]: limit for c in (pod.get("spec") or {}).get("containers") or []
+            if (limit := _limit(c)) is not None and parse_quantity(limit) != 0}
+
+
+def pod_limit(pod: ObjectView) -> int | None:
+    """The pod's ephemeral-storage limit in bytes, upstream's `PodLimits` (None: no container
+    sets one, so the pod has none)."""
+    spec = pod.get("spec") or {}
+    found = False
+    total = 0
+    for container in spec.get("containers") or []:
+        if (limit := _limit(container)) is not None:
+            found, total = True, total + parse_quantity(limit)
+    sidecars = init_floor = 0
+    for container in spec.get("initContainers") or []:
+        limit = _limit(container)
+        value = parse_quantity(limit) if limit is not None else 0
+        found = found or limit is not None
+        if container.get("restartPolicy") == "Always":
+            total += value
+            sidecars += value
+            init_floor = max(init_floor, sidecars)
+        else:
+            init_floor = max(init_floor, value + sidecars)
+    if not found:
+        return None
+    total = max(total, init_floor)
+    overhead = (spec.get("overhead") or {}).get(RESOURCE)
+    return total + (parse_quantity(overhead) if overhead not in (None, "") else 0)
+
+
+def watched(pod: ObjectView) -> bool:
+    """Whether the pod has anything local storage eviction checks."""
+    return bool(limited_empty_dirs(pod)) or pod_limit(pod) is not None \
+        or bool(container_limits(pod))
+
+
+def measured_empty_dirs(pod: ObjectView) -> list[str]:
+    """The emptyDirs to measure: the limited ones, and every disk-backed one when the pod has
+    an ephemeral-storage limit (they count in its usage)."""
+    if pod_limit(pod) is None:
+        return limited_empty_dirs(pod)
+    return [v["name"] for v in _disk_empty_dirs(pod)]
 
 
 def exceeded(pod: ObjectView, used: Mapping[str, int]) -> str:
     """The eviction message for the first limited emptyDir of `pod` whose usage is above its
     sizeLimit; "" when none is."""
-    for volume in (pod.get("spec") or {}).get("volumes") or []:
-        if volume["name"] in limited_empty_dirs({"spec": {"volumes": [volume]}}) \
-                and used.get(volume["name"], 0) > size_limit(volume["emptyDir"]):
+    limited = set(limited_empty_dirs(pod))
+    for volume in _disk_empty_dirs(pod):
+        if volume["name"] in limited and used.get(volume["name"], 0) > size_limit(
+                volume["emptyDir"]):
             return EMPTY_DIR_MESSAGE.format(name=volume["name"],
                                             limit=volume["emptyDir"]["sizeLimit"])
     return ""
+
+
+def pod_usage(pod: ObjectView, usage: PodStorage) -> int:
+    """The pod's ephemeral storage: its containers' usage plus its disk-backed emptyDirs."""
+    return sum(usage.containers.values()) + sum(
+        usage.volumes.get(v["name"], 0) for v in _disk_empty_dirs(pod))
+
+
+def local_storage_eviction(pod: ObjectView, usage: PodStorage) -> Exceeded | None:
+    """Upstream's three checks in order; the first that fails says why `pod` is evicted."""
+    message = exceeded(pod, usage.volumes)
+    if message:
+        return Exceeded(SIGNAL, message)
+    limit = pod_limit(pod)
+    if limit is not None and pod_usage(pod, usage) > limit:
+        return Exceeded(POD_SIGNAL, POD_MESSAGE.format(limit=format_bytes(limit)))
+    limits = container_limits(pod)
+    for name, used in usage.containers.items():
+        if name in limits and used > parse_quantity(limits[name]):
+            return Exceeded(CONTAINER_SIGNAL,
+                            CONTAINER_MESSAGE.format(name=name, limit=limits[name]))
+    return None

@@ -149,3 +149,14 @@ def container_samples(client: CRIClient, log_root: Path | None) -> list[Containe
     found = (container_sample(s, created.get(s.attributes.id, 0), log_root)
              for s in client.list_container_stats())
     return [s for s in found if s is not None]
+
+
+def container_storage(client: CRIClient, log_root: Path | None) -> dict[str, dict[str, int]]:
+    """pod uid -> container name -> bytes the running container uses on the node's filesystem:
+    its writable layer plus its logs (upstream's `rootfs + logs`, what local storage eviction
+    compares with `limits.ephemeral-storage`)."""
+    usage: dict[str, dict[str, int]] = {}
+    for sample in container_samples(client, log_root):
+        usage.setdefault(sample.pod_uid, {})[sample.name] = \
+            (sample.rootfs_used or 0) + (sample.logs_used or 0)
+    return usage
