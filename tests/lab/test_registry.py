@@ -65,6 +65,20 @@ def lying_registry() -> Iterator[str]:
 
 
 @pytest.mark.unit
+def test_deletes_are_refused_and_the_image_stays(lab: Lab) -> None:
+    import urllib.error
+    import urllib.request
+
+    client = RegistryClient(lab.topology.registry, scheme="http")
+    digest = client.get_manifest("web", "1.0").digest
+    request = urllib.request.Request(
+        f"http://{lab.topology.registry}/v2/web/manifests/{digest}", method="DELETE")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 405
+    assert client.get_manifest("web", "1.0").digest == digest
+
+
 def test_a_blob_with_the_wrong_digest_fails_and_leaves_nothing(
     lying_registry: str, tmp_path: Path
 ) -> None:

@@ -1,8 +1,9 @@
 """The lab registry: Debian's `docker-registry` (the CNCF distribution registry) on the gateway.
 
 nodelab writes its own config: no auth, `http.addr` on the lab gateway only, storage under the
-lab's state dir, deletes enabled. (The Debian default config wants htpasswd auth and listens on
-every interface: it is never used.)
+lab's state dir, deletes disabled (a DELETE of a manifest or blob is 405 UNSUPPORTED: nobody who
+can reach the lab network can remove the images its pods run from). (The Debian default config
+wants htpasswd auth and listens on every interface: it is never used.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def render_registry_config(address: str, storage: Path) -> str:
         "log": {"level": "warn", "accesslog": {"disabled": True}},
         "storage": {
             "filesystem": {"rootdirectory": str(storage)},
-            "delete": {"enabled": True},
+            "delete": {"enabled": False},
             "maintenance": {"uploadpurging": {"enabled": False}},
         },
         "http": {"addr": address},
