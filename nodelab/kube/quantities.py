@@ -70,6 +70,23 @@ def format_bytes(value: int) -> str:
     return str(value)
 
 
+def format_quantity(value: int, like: str) -> str:
+    """An integer quantity as upstream's `Quantity.String()` writes it in the format of `like`
+    (the quantity it came from): a binary suffix (`2048Ki` -> `2Mi`), an exponent (`1e6`) or
+    decimal SI (`2000k` -> `2M`, `1500000` -> `1500k`)."""
+    match = _PATTERN.match(like.strip())
+    suffix = match.group(2) if match else ""
+    if suffix in _BINARY:
+        return format_bytes(value)
+    exponent = 0
+    while value != 0 and value % 1000 == 0 and exponent < 18:
+        value, exponent = value // 1000, exponent + 3
+    if suffix not in _DECIMAL and suffix[:1] in ("e", "E"):
+        return f"{value}e{exponent}" if exponent else str(value)
+    names = {3 * i: name for i, name in enumerate(_DECIMAL)}
+    return f"{value}{names[exponent]}"
+
+
 def format_cpu(millicores: int) -> str:
     """Millicores as whole cores when exact (`2`), else in milli (`1500m`)."""
     return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"

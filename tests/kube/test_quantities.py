@@ -7,7 +7,12 @@ from decimal import Decimal
 import pytest
 
 from nodelab.errors import NodelabError
-from nodelab.kube.quantities import InvalidQuantity, parse_quantity, quantity_value
+from nodelab.kube.quantities import (
+    InvalidQuantity,
+    format_quantity,
+    parse_quantity,
+    quantity_value,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -51,3 +56,19 @@ def test_invalid_quantities_say_what_to_write(text: object) -> None:
 def test_invalid_quantity_is_both_a_user_error_and_a_value_error() -> None:
     assert issubclass(InvalidQuantity, NodelabError)
     assert issubclass(InvalidQuantity, ValueError)
+
+
+@pytest.mark.parametrize(("value", "like", "text"), [
+    (2 * 2**20, "2048Ki", "2Mi"),  # upstream's String(): canonical, in the format written
+    (3 * 2**20, "1Mi", "3Mi"),
+    (1536, "1.5Ki", "1536"),
+    (512, "512", "512"),
+    (2 * 10**6, "2000k", "2M"),
+    (1500000, "1500000", "1500k"),
+    (10**18, "1E", "1E"),
+    (10**6, "1e6", "1e6"),
+    (0, "0", "0"),
+])
+def test_format_quantity_writes_upstreams_canonical_form(value: int, like: str,
+                                                         text: str) -> None:
+    assert format_quantity(value, like) == text

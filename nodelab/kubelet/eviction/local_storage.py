@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.quantities import format_bytes, parse_quantity
+from nodelab.kube.quantities import format_quantity, parse_quantity
 
 # upstream's metric labels for these evictions (eviction_manager.go)
 SIGNAL = "emptydirfs.limit"
@@ -110,6 +110,19 @@ def pod_limit(pod: ObjectView) -> int | None:
     return total + (parse_quantity(overhead) if overhead not in (None, "") else 0)
 
 
+def _written(limit: object) -> str:
+    """A limit as upstream's messages show it (`Quantity.String()`: `2048Ki` -> `2Mi`)."""
+    return format_quantity(parse_quantity(str(limit)), str(limit))
+
+
+def _first_limit(pod: ObjectView) -> str:
+    """The first ephemeral-storage limit set, whose format upstream's sum keeps."""
+    spec = pod.get("spec") or {}
+    found = (_limit(c) for c in [*(spec.get("containers") or []),
+                                 *(spec.get("initContainers") or [])])
+    return next((limit for limit in found if limit is not None), "0")
+
+
 def watched(pod: ObjectView) -> bool:
     """Whether the pod has anything local storage eviction checks."""
     return bool(limited_empty_dirs(pod)) or pod_limit(pod) is not None \
@@ -132,7 +145,7 @@ def exceeded(pod: ObjectView, used: Mapping[str, int]) -> str:
         if volume["name"] in limited and used.get(volume["name"], 0) > size_limit(
                 volume["emptyDir"]):
             return EMPTY_DIR_MESSAGE.format(name=volume["name"],
-                                            limit=volume["emptyDir"]["sizeLimit"])
+                                            limit=_written(volume["emptyDir"]["sizeLimit"]))
     return ""
 
 
@@ -149,10 +162,11 @@ def local_storage_eviction(pod: ObjectView, usage: PodStorage) -> Exceeded | Non
         return Exceeded(SIGNAL, message)
     limit = pod_limit(pod)
     if limit is not None and pod_usage(pod, usage) > limit:
-        return Exceeded(POD_SIGNAL, POD_MESSAGE.format(limit=format_bytes(limit)))
+        return Exceeded(POD_SIGNAL, POD_MESSAGE.format(
+            limit=format_quantity(limit, _first_limit(pod))))
     limits = container_limits(pod)
     for name, used in usage.containers.items():
         if name in limits and used > parse_quantity(limits[name]):
             return Exceeded(CONTAINER_SIGNAL,
-                            CONTAINER_MESSAGE.format(name=name, limit=limits[name]))
+                            CONTAINER_MESSAGE.format(name=name, limit=_written(limits[name])))
     return None

@@ -52,6 +52,8 @@ PLAIN = {"name": "plain", "emptyDir": {}}
      'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". '),
     ([MEMORY, PLAIN], {"mem": 5 * MI, "plain": 5 * MI}, ""),  # tmpfs-sized / unlimited
     ([PLAIN, LIMITED], {}, ""),
+    ([{"name": "k", "emptyDir": {"sizeLimit": "1024Ki"}}], {"k": 2 * MI},
+     'Usage of EmptyDir volume "k" exceeds the limit "1Mi". '),  # upstream's size.String()
 ])
 def test_exceeded(volumes: list[dict[str, Any]], used: dict[str, int], message: str) -> None:
     assert exceeded(pod(*volumes), used) == message

@@ -96,6 +96,12 @@ def test_what_is_watched_and_measured() -> None:
      Exceeded(POD_SIGNAL, 'Pod ephemeral local storage usage exceeds the total limit of '
               'containers 1Mi. ')),  # upstream sums the set limits, and all the usage
     (pod(container("a")), PodStorage(containers={"a": 100 * MI}), None),  # no limit at all
+    (pod(container("a", "2048Ki"), container("b", "1Mi")), PodStorage(containers={"a": 4 * MI}),
+     Exceeded(POD_SIGNAL, 'Pod ephemeral local storage usage exceeds the total limit of '
+              'containers 3Mi. ')),  # upstream's canonical String() of the sum
+    (pod(container("a", "2000k"), container("b", "4M")), PodStorage(containers={"a": 3 * MI}),
+     Exceeded(CONTAINER_SIGNAL,
+              'Container a exceeded its local ephemeral storage limit "2M". ')),
     (pod(container("a", "2Mi"), volumes=(LIMITED,)),
      PodStorage({"limited": 2 * MI}, {"a": 4 * MI}),
      Exceeded(SIGNAL, 'Usage of EmptyDir volume "limited" exceeds the limit "1Mi". ')),
