@@ -214,3 +214,27 @@ def test_a_deleted_pods_token_stops_working(apiserver: RunningApiServer,
     assert _raw(apiserver, "/api/v1", token=token)[0] == 200
     core.delete_namespaced_pod("bound-token", "default", grace_period_seconds=0)
     assert _raw(apiserver, "/api/v1", token=token)[0] == 401
+
+
+def test_service_account_issuer_discovery(apiserver: RunningApiServer,
+                                          core: k8s.CoreV1Api) -> None:
+    """An OIDC consumer verifies a token with what the API server publishes (upstream's
+    /.well-known/openid-configuration and /openid/v1/jwks, readable by service accounts)."""
+    import jwt
+
+    token = core.create_namespaced_service_account_token("default", "default", {
+        "spec": {"expirationSeconds": 3600}}).status.token  # for the API server's audience
+    code, config = _raw(apiserver, "/.well-known/openid-configuration", token=token)
+    assert code == 200
+    assert config["issuer"] == "https://kubernetes.default.svc.cluster.local"
+    assert config["jwks_uri"] == config["issuer"] + "/openid/v1/jwks"
+    assert config["id_token_signing_alg_values_supported"] == ["ES256"]
+    code, jwks = _raw(apiserver, "/openid/v1/jwks", token=token)
+    assert code == 200
+    (key,) = jwks["keys"]
+    assert key["kid"] == jwt.get_unverified_header(token)["kid"]
+    public = jwt.PyJWK(key).key
+    claims = jwt.decode(token, public, algorithms=["ES256"], audience=config["issuer"],
+                        issuer=config["issuer"])
+    assert claims["sub"] == "system:serviceaccount:default:default"
+    assert _raw(apiserver, "/openid/v1/jwks")[0] == 401  # anonymous: not bound, as upstream

@@ -31,6 +31,14 @@ ALGORITHM = "ES256"
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "sub"]
 
 
+def openid_configuration() -> dict[str, Any]:
+    """`/.well-known/openid-configuration` of the service account issuer (upstream's fields;
+    the JWKS at the issuer's `/openid/v1/jwks`)."""
+    return {"issuer": ISSUER, "jwks_uri": f"{ISSUER}/openid/v1/jwks",
+            "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [ALGORITHM]}
+
+
 def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
     """upstream's `keyIDFromPublicKey`: base64url (unpadded) of SHA-256 of the PKIX DER."""
     der = public_key.public_bytes(serialization.Encoding.DER,
@@ -75,6 +83,13 @@ class TokenIssuer:
         token = jwt.encode(claims, self._key, algorithm=ALGORITHM,
                            headers={"kid": self.key_id})
         return token, issued + seconds
+
+    def jwks(self) -> dict[str, Any]:
+        """`/openid/v1/jwks`: the public key that verifies this issuer's tokens, as upstream
+        publishes it (service account issuer discovery)."""
+        key: dict[str, Any] = jwt.algorithms.ECAlgorithm.to_jwk(self._key.public_key(),
+                                                                 as_dict=True)
+        return {"keys": [{"use": "sig", **key, "kid": self.key_id, "alg": ALGORITHM}]}
 
     def verify(self, token: str) -> TokenClaims | None:
         try:

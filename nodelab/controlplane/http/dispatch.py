@@ -24,7 +24,7 @@ from nodelab.controlplane.auth.access import (
     authorize_path,
     impersonate,
 )
-from nodelab.controlplane.auth.tokens import TokenIssuer
+from nodelab.controlplane.auth.tokens import TokenIssuer, openid_configuration
 from nodelab.controlplane.http import (
     aggregation,
     discovery,
@@ -143,6 +143,11 @@ class Api:
     def _non_resource(self, path: str, request: Request) -> Response | None:
         if path == "/version":
             return Response(200, discovery.version())
+        if path == "/.well-known/openid-configuration":
+            return Response(200, openid_configuration())
+        if path == "/openid/v1/jwks":
+            return Response(200, raw=json.dumps(self.issuer.jwks()).encode(),
+                            content_type="application/jwk-set+json")
         if path in ("/api", "/apis") and discovery.wants_aggregated(
                 request.headers.get("accept", "")):
             return Response(200, discovery.aggregated(path == "/api",
