@@ -49,7 +49,7 @@ from nodelab.kubelet.node.registration import register_node
 from nodelab.kubelet.pods.dns import read_resolv_conf
 from nodelab.kubelet.pods.manager import PodManager
 from nodelab.kubelet.pods.settings import PodSettings
-from nodelab.kubelet.pods.volumes.pod_volumes import empty_dir_usage
+from nodelab.kubelet.pods.volumes.pod_volumes import local_volume_usage
 from nodelab.kubelet.stats.kubelet_metrics import metrics_text
 from nodelab.kubelet.stats.provider import StatsProvider
 from nodelab.kubelet.stats.sources import CONTAINER_STATES, container_storage
@@ -123,7 +123,7 @@ class Kubelet:
             backoff_max=self.config.crash_loop_back_off_max,
             backoff_initial=min(10.0, self.config.crash_loop_back_off_max)))
         self.evictor.pods = self.pods  # evictions now go through the pods' workers
-        self.evictor.volume_usage = partial(empty_dir_usage, self.settings.state_dir)
+        self.evictor.volume_usage = partial(local_volume_usage, self.settings.state_dir)
         self.evictor.container_storage = partial(container_storage, self.cri,
                                                  self.stats.log_root)
         loops.append(("pods", self.pods.start))

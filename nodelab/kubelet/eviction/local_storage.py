@@ -8,15 +8,15 @@ checked in upstream's order, and the first check that fails evicts it at once (g
    A `medium: Memory` emptyDir needs no watch: its tmpfs is sized to the limit
    (`pods/volumes/empty_dir.py`).
 2. podEphemeralStorageLimitEviction: the pod's ephemeral storage (its containers' usage plus
-   its disk-backed emptyDirs) above its `ephemeral-storage` limit, upstream's `PodLimits`: the
-   sum over the containers that set one (restartable init containers added, plain init
-   containers as a floor, `spec.overhead` added) -> `Pod ephemeral local storage usage exceeds
-   the total limit of containers 2Mi. `
+   its disk-backed emptyDirs and configMap volumes) above its `ephemeral-storage` limit,
+   upstream's `PodLimits`: the sum over the containers that set one (restartable init
+   containers added, plain init containers as a floor, `spec.overhead` added) -> `Pod
+   ephemeral local storage usage exceeds the total limit of containers 2Mi. `
 3. containerEphemeralStorageLimitEviction: a container's usage (its writable layer plus its
    log files, upstream's `rootfs + logs` on a node without a dedicated image filesystem)
    above its own limit -> `Container c exceeded its local ephemeral storage limit "2Mi". `
 
-A pod the measures know nothing of (no stats yet) uses nothing, as upstream skips it.
+A container the runtime reports no stats for (not running) counts as using nothing.
 """
 
 from __future__ import annotations
@@ -129,12 +129,22 @@ def watched(pod: ObjectView) -> bool:
         or bool(container_limits(pod))
 
 
-def measured_empty_dirs(pod: ObjectView) -> list[str]:
-    """The emptyDirs to measure: the limited ones, and every disk-backed one when the pod has
-    an ephemeral-storage limit (they count in its usage)."""
+def _local_ephemeral(pod: ObjectView) -> list[ObjectView]:
+    """The volumes whose files count in the pod's usage, upstream's IsLocalEphemeralVolume:
+    disk-backed emptyDirs and configMaps (gitRepo, the third, is refused here)."""
+    return [v for v in (pod.get("spec") or {}).get("volumes") or []
+            if v.get("configMap") is not None
+            or (v.get("emptyDir") is not None and v["emptyDir"].get("medium") != "Memory")]
+
+
+def measured_volumes(pod: ObjectView) -> dict[str, str]:
+    """The volumes to measure, name -> plugin ("emptyDir", "configMap"): the limited
+    emptyDirs, and every local ephemeral volume when the pod has an ephemeral-storage limit
+    (they count in its usage)."""
     if pod_limit(pod) is None:
-        return limited_empty_dirs(pod)
-    return [v["name"] for v in _disk_empty_dirs(pod)]
+        return {name: "emptyDir" for name in limited_empty_dirs(pod)}
+    return {v["name"]: "configMap" if v.get("configMap") is not None else "emptyDir"
+            for v in _local_ephemeral(pod)}
 
 
 def exceeded(pod: ObjectView, used: Mapping[str, int]) -> str:
@@ -150,9 +160,9 @@ def exceeded(pod: ObjectView, used: Mapping[str, int]) -> str:
 
 
 def pod_usage(pod: ObjectView, usage: PodStorage) -> int:
-    """The pod's ephemeral storage: its containers' usage plus its disk-backed emptyDirs."""
+    """The pod's ephemeral storage: its containers' usage plus its local ephemeral volumes."""
     return sum(usage.containers.values()) + sum(
-        usage.volumes.get(v["name"], 0) for v in _disk_empty_dirs(pod))
+        usage.volumes.get(v["name"], 0) for v in _local_ephemeral(pod))
 
 
 def local_storage_eviction(pod: ObjectView, usage: PodStorage) -> Exceeded | None:

@@ -11,7 +11,7 @@ import pytest
 
 from nodelab.kubelet.eviction.local_storage import exceeded, limited_empty_dirs
 from nodelab.kubelet.pods.volumes.empty_dir import disk_usage, memory_ceiling, tmpfs_size
-from nodelab.kubelet.pods.volumes.pod_volumes import empty_dir_usage
+from nodelab.kubelet.pods.volumes.pod_volumes import local_volume_usage
 
 pytestmark = pytest.mark.unit
 MI, GI = 1 << 20, 1 << 30
@@ -66,6 +66,6 @@ def test_only_limited_disk_backed_ones_are_measured(tmp_path: Path) -> None:
     (scratch / "sub").mkdir(parents=True)
     (scratch / "sub" / "data").write_bytes(b"x" * (2 * MI))
     (scratch / "link").symlink_to("/usr")  # not followed
-    usage = empty_dir_usage(tmp_path, pod(LIMITED, PLAIN))
+    usage = local_volume_usage(tmp_path, pod(LIMITED, PLAIN))
     assert set(usage) == {"scratch"} and 2 * MI <= usage["scratch"] < 3 * MI
     assert disk_usage(tmp_path / "missing") == 0

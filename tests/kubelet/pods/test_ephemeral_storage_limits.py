@@ -16,7 +16,7 @@ from nodelab.kubelet.eviction.local_storage import (
     PodStorage,
     container_limits,
     local_storage_eviction,
-    measured_empty_dirs,
+    measured_volumes,
     pod_limit,
     watched,
 )
@@ -66,17 +66,21 @@ def test_container_limits_are_the_regular_containers_non_zero_ones() -> None:
 DISK = {"name": "scratch", "emptyDir": {}}
 LIMITED = {"name": "limited", "emptyDir": {"sizeLimit": "1Mi"}}
 MEMORY = {"name": "mem", "emptyDir": {"medium": "Memory"}}
+CONFIG = {"name": "settings", "configMap": {"name": "app"}}
+SECRET = {"name": "token", "secret": {"secretName": "app"}}
 POD_2MI = 'Pod ephemeral local storage usage exceeds the total limit of containers 2Mi. '
 
 
 def test_what_is_watched_and_measured() -> None:
     assert not watched(pod(container("a"), volumes=(DISK, MEMORY)))
     assert watched(pod(container("a", "1Mi")))
-    assert measured_empty_dirs(pod(container("a"), volumes=(DISK, LIMITED, MEMORY))) == [
-        "limited"]
-    # with a pod limit every disk-backed emptyDir counts in its usage
-    assert measured_empty_dirs(pod(container("a", "1Mi"), volumes=(DISK, LIMITED, MEMORY))) \
-        == ["scratch", "limited"]
+    assert measured_volumes(pod(container("a"), volumes=(DISK, LIMITED, MEMORY, CONFIG))) \
+        == {"limited": "emptyDir"}
+    # with a pod limit every local ephemeral volume counts in its usage (upstream's
+    # IsLocalEphemeralVolume: disk-backed emptyDirs and configMaps)
+    assert measured_volumes(pod(container("a", "1Mi"),
+                                volumes=(DISK, LIMITED, MEMORY, CONFIG, SECRET))) \
+        == {"scratch": "emptyDir", "limited": "emptyDir", "settings": "configMap"}
 
 
 @pytest.mark.parametrize(("spec", "usage", "expected"), [
@@ -88,6 +92,9 @@ def test_what_is_watched_and_measured() -> None:
      Exceeded(POD_SIGNAL, POD_2MI)),  # disk-backed emptyDirs count, memory ones do not
     (pod(container("a", "2Mi"), volumes=(MEMORY,)), PodStorage({"mem": 8 * MI}, {"a": MI}),
      None),
+    (pod(container("a", "2Mi"), volumes=(CONFIG, SECRET)),
+     PodStorage({"settings": MI + 1, "token": 8 * MI}, {"a": MI}),
+     Exceeded(POD_SIGNAL, POD_2MI)),  # a configMap counts, a secret (tmpfs upstream) not
     (pod(container("a", "2Mi"), container("b", "8Mi")),
      PodStorage(containers={"a": 4 * MI, "b": 0}),
      Exceeded(CONTAINER_SIGNAL,

@@ -29,7 +29,7 @@ from typing import Any
 from nodelab.errors import NodelabError
 from nodelab.host.beneath import PathEscape
 from nodelab.kube.objects import ObjectView
-from nodelab.kubelet.eviction.local_storage import measured_empty_dirs
+from nodelab.kubelet.eviction.local_storage import measured_volumes
 from nodelab.kubelet.pods.downward import field_value
 from nodelab.kubelet.pods.volumes.atomic_writer import FileProjection, PayloadError, write_volume
 from nodelab.kubelet.pods.volumes.empty_dir import disk_usage, tmpfs_size
@@ -69,11 +69,12 @@ def volume_root(state_dir: Path, pod: ObjectView) -> Path:
     return state_dir / "pods" / str(pod["metadata"]["uid"]) / "volumes"
 
 
-def empty_dir_usage(state_dir: Path, pod: ObjectView) -> dict[str, int]:
-    """Bytes used by each disk-backed emptyDir of the pod that local storage eviction needs
-    (`measured_empty_dirs`: the eviction loop's measure, upstream's volume stats)."""
-    root = volume_root(state_dir, pod) / "emptyDir"
-    return {name: disk_usage(root / name) for name in measured_empty_dirs(pod)}
+def local_volume_usage(state_dir: Path, pod: ObjectView) -> dict[str, int]:
+    """Bytes used by each volume of the pod that local storage eviction needs
+    (`measured_volumes`: the eviction loop's measure, upstream's volume stats)."""
+    root = volume_root(state_dir, pod)
+    return {name: disk_usage(root / plugin / name)
+            for name, plugin in measured_volumes(pod).items()}
 
 
 def _key_files(data: Mapping[str, bytes], items: list[ObjectView] | None,
