@@ -13,10 +13,11 @@ handlers, and its stdout and exit code go back to the front. Every call gets a t
 host-local's flock(2) keeps allocations atomic between threads as it does between processes.
 
 Who may call: abstract sockets have no file permissions, so the server checks the peer's
-credentials (SO_PEERCRED) on every call: its uid must be the server's own (root on a node),
-and its root directory must be the node's (a container's process, even a hostNetwork one
-running as root, sees its own root filesystem and is refused). A refused caller gets a CNI
-error, and nothing runs.
+credentials (SO_PEERCRED) on every call, before it reads a byte of the request (which is
+capped at MAX_REQUEST bytes and MAX_VARIABLES variables): its uid must be the server's own
+(root on a node), and its root directory must be the node's (a container's process, even a
+hostNetwork one running as root, sees its own root filesystem and is refused). A refused
+caller gets a CNI error, and nothing runs.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ log = logging.getLogger("nodelab.cni.server")
 DEFAULT_SOCKET = "nodelab-cni"
 SOCKET_ENV = "NODELAB_CNI_SOCKET"
 MAX_FIELD = 4 << 20  # a config larger than 4 MiB is refused (a runtime's are a few KiB)
+MAX_REQUEST = 8 << 20  # the whole request: the config and every CNI_* variable
+MAX_VARIABLES = 64  # CNI_* variables in one request (the spec defines six)
 READ_TIMEOUT = 30.0  # a front sends its whole request at once
 
 
@@ -63,8 +66,9 @@ def socket_name() -> str:
     return os.environ.get(SOCKET_ENV) or DEFAULT_SOCKET
 
 
-def read_netstring(stream: io.BufferedIOBase) -> bytes:
-    """One `<length>:<bytes>,` from the stream; ValueError if it is not one."""
+def read_netstring(stream: io.BufferedIOBase, budget: int = MAX_FIELD) -> bytes:
+    """One `<length>:<bytes>,` of at most `budget` bytes from the stream; ValueError if it
+    is not one."""
     head = b""
     while not head.endswith(b":"):
         byte = stream.read(1)
@@ -72,7 +76,7 @@ def read_netstring(stream: io.BufferedIOBase) -> bytes:
             raise ValueError("truncated or malformed request")
         head += byte
     length = int(head[:-1])
-    if not 0 <= length <= MAX_FIELD:
+    if not 0 <= length <= min(MAX_FIELD, budget):
         raise ValueError(f"field of {length} bytes")
     data = stream.read(length)
     if len(data) != length or stream.read(1) != b",":
@@ -81,14 +85,20 @@ def read_netstring(stream: io.BufferedIOBase) -> bytes:
 
 
 def decode_call(stream: io.BufferedIOBase) -> tuple[str, dict[str, str], bytes]:
-    """The front's request: plugin name, CNI_* environment, stdin."""
-    plugin = read_netstring(stream).decode()
+    """The front's request: plugin name, CNI_* environment, stdin; ValueError for one over
+    MAX_REQUEST bytes or MAX_VARIABLES variables."""
+    budget = MAX_REQUEST
+    plugin = read_netstring(stream, budget)
+    budget -= len(plugin)
     environ: dict[str, str] = {}
-    while entry := read_netstring(stream):
+    while entry := read_netstring(stream, budget):
+        budget -= len(entry)
+        if len(environ) == MAX_VARIABLES:
+            raise ValueError(f"more than {MAX_VARIABLES} variables")
         name, _, value = entry.decode().partition("=")
         if name.startswith("CNI_"):
             environ[name] = value
-    return plugin, environ, read_netstring(stream)
+    return plugin.decode(), environ, read_netstring(stream, budget)
 
 
 def run_call(handlers: Mapping[str, Handlers], plugin: str, environ: Mapping[str, str],
@@ -130,18 +140,20 @@ class _CallHandler(socketserver.StreamRequestHandler):
     server: CNIServer
 
     def handle(self) -> None:
-        self.connection.settimeout(READ_TIMEOUT)
-        try:
-            plugin, environ, stdin = decode_call(self.rfile)
-        except (ValueError, UnicodeDecodeError, OSError) as exc:
-            log.warning("malformed CNI call: %s", exc)
-            return  # the front reports a connection closed without an answer
+        # who calls is checked before a byte of the request is read: anyone in the node's
+        # network namespace can connect (a hostNetwork pod too)
         refusal = peer_refusal(self.connection)
         if refusal is not None:
             log.warning("refused a CNI call: %s", refusal)
             self.wfile.write(b"1\n" + error_json(CNIError(
                 INVALID_ENVIRONMENT, "nodelab's CNI daemon refused the call", refusal)))
             return
+        self.connection.settimeout(READ_TIMEOUT)
+        try:
+            plugin, environ, stdin = decode_call(self.rfile)
+        except (ValueError, UnicodeDecodeError, OSError) as exc:
+            log.warning("malformed CNI call: %s", exc)
+            return  # the front reports a connection closed without an answer
         self.connection.settimeout(None)
         code, out = run_call(self.server.handlers, plugin, environ, stdin)
         log.debug("%s %s %s -> %d", plugin, environ.get("CNI_COMMAND"),

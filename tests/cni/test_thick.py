@@ -104,9 +104,9 @@ def test_a_caller_that_is_not_root_is_refused(daemon: str) -> None:
 
 CHROOTED_CALLER = """
 import os, socket, sys
-sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-sock.connect("\\0" + sys.argv[1])
 os.chroot(sys.argv[2])  # as a container's process: another root directory
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect("\\0" + sys.argv[1])  # abstract: reachable from any root in the netns
 sock.sendall(b"8:loopback,19:CNI_COMMAND=VERSION,0:,2:{},")
 sock.shutdown(socket.SHUT_WR)
 answer = b""
@@ -123,6 +123,37 @@ def test_a_caller_with_another_root_is_refused(daemon: str, tmp_path: Path) -> N
     code, _, body = proc.stdout.partition("\n")
     assert code == "1"
     assert "another root directory" in json.loads(body)["details"]
+
+
+SILENT_CALLER = """
+import socket, sys
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect("\\0" + sys.argv[1])
+sock.settimeout(20)
+sys.stdout.write(sock.recv(65536).decode())  # it sends nothing: the answer comes first
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root and setpriv to call as another user")
+def test_a_caller_is_refused_before_its_request_is_read(daemon: str) -> None:
+    """A caller that may not call cannot make the daemon read (and hold) anything."""
+    proc = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                           sys.executable, "-c", SILENT_CALLER, daemon],
+                          capture_output=True, text=True, timeout=60, check=True)
+    code, _, body = proc.stdout.partition("\n")
+    assert code == "1" and json.loads(body)["code"] == 4
+
+
+def test_a_request_over_its_size_or_variable_limits_is_refused() -> None:
+    big = netstring(b"CNI_ARGS=" + b"x" * ((4 << 20) - 16))
+    too_large = netstring(b"bridge") + big + big + big + netstring(b"") + netstring(b"{}")
+    with pytest.raises(ValueError, match="field of"):
+        decode_call(io.BufferedReader(io.BytesIO(too_large)))
+    many = b"".join(netstring(b"CNI_X%d=1" % i) for i in range(65))
+    too_many = netstring(b"bridge") + many + netstring(b"") + netstring(b"{}")
+    with pytest.raises(ValueError, match="more than 64 variables"):
+        decode_call(io.BufferedReader(io.BytesIO(too_many)))
 
 
 @pytest.mark.parametrize("request_bytes", [
