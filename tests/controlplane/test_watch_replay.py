@@ -90,3 +90,27 @@ def test_resuming_mid_history_starts_from_that_revision(tmp_path: Path) -> None:
     assert _events(store, revisions[1], fieldSelector="spec.nodeName=node1") == [
         ("MODIFIED", "node1", str(revisions[2])), ("DELETED", "node1", str(revisions[3]))]
     store.close()
+
+
+def test_a_change_whose_predecessor_was_compacted_away_sends_the_client_to_list(
+        tmp_path: Path) -> None:
+    """After a restart the history starts with a MODIFIED whose previous write is gone:
+    whether it stopped matching cannot be told, so the watch answers 410 (list again) rather
+    than guess and miss a DELETED."""
+    store = Store(tmp_path / "db", history_limit=2)
+    store.create(KEY, "default", "p", _pod())
+    start = store.revision
+    for node in ("node1", "node2", "node2", "node2"):  # compaction drops the early writes
+        store.update(KEY, "default", "p", _pod(node), None)
+    store.close()
+    reopened = Store(tmp_path / "db", history_limit=2)
+    since = reopened.compacted
+    assert since >= start
+    lines = list(watch.stream(reopened, PODS, "default",
+                              {"resourceVersion": str(since),
+                               "fieldSelector": "spec.nodeName=node1"},
+                              lambda obj: obj, iter([False, True]).__next__))
+    assert len(lines) == 1
+    error = json.loads(lines[0])
+    assert error["type"] == "ERROR" and error["object"]["code"] == 410
+    reopened.close()

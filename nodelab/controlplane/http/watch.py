@@ -88,11 +88,11 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
             return
         try:
             events, up_to = store.events_after(revision, rt.storage_key)
+            lines = [_translate(rt, event, namespace, matches, encode) for event in events]
         except Gone as exc:
             yield _line("ERROR", errors.gone(str(exc)).status())
             return
-        for event in events:
-            line = _translate(rt, event, namespace, matches, encode)
+        for line in lines:
             if line is not None:
                 last_sent = time.monotonic()
                 yield line
@@ -106,15 +106,19 @@ def _translate(rt: ResourceType, event: Event, namespace: str | None,
                matches: Callable[[Object], bool],
                encode: Callable[[Object], Object]) -> bytes | None:
     """The watch line for one change, or None when neither the object before it nor the
-    object after it matches (upstream's convertToWatchEvent)."""
+    object after it matches (upstream's convertToWatchEvent); Gone when the object before it
+    is not known."""
     if namespace is not None and event.namespace != namespace:
         return None
-    passes_now = event.type != "DELETED" and matches(event.object())
     before = event.previous()
     if event.type == "MODIFIED" and before is None:
-        passed = passes_now  # its previous write was compacted away: assume no change
-    else:
-        passed = before is not None and matches(before)
+        # its previous write is not in the history (compacted away before a restart): whether
+        # it matched before cannot be told, so the client lists again, as upstream's watch
+        # cache answers a resourceVersion older than its own start
+        raise Gone(f"too old resource version: {event.rv - 1} (the object before "
+                   f"{event.rv} is no longer known)")
+    passes_now = event.type != "DELETED" and matches(event.object())
+    passed = before is not None and matches(before)
     if passes_now:
         return _line("MODIFIED" if passed else "ADDED", encode(rest.to_wire(rt, event.object())))
     if passed and before is not None:
