@@ -152,11 +152,12 @@ def workload(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> It
                        str(base / "state"), "--socket", str(sock), "--cni-conf-dir", str(conf),
                        "--cgroup-root", f"nodelab/nlkt{uid}", "--netns-prefix", f"nlkt{uid}",
                        "--insecure-registry", registry.address, "--log-level", "WARNING"],
-                      base / "runtime.log", env=cni_env).start()
-    runtime = Runtime(f"unix://{sock}", conf, process)
-    runtime.enable_network()
+                      base / "runtime.log", env=cni_env)
     runner: PodRunner | None = None
     try:
+        process.start()
+        runtime = Runtime(f"unix://{sock}", conf, process)
+        runtime.enable_network()
         wait_for(sock.exists, 20, f"the runtime socket {sock}:\n{process.output()}")
         runner = PodRunner(runtime.endpoint, f"{registry.address}/busybox:latest",
                            base / "pods")
