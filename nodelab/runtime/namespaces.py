@@ -69,6 +69,16 @@ def netns_name(prefix: str, sandbox_id: str) -> str:
     return f"{prefix}-{sandbox_id[:12]}"
 
 
+def is_namespace(path: str) -> bool:
+    """Whether `path` still is a namespace (an nsfs file: a pin's bind mount, or a live
+    process's /proc/PID/ns/*), not the empty file a pin leaves once unmounted (a host reboot)
+    or a path that is gone."""
+    try:
+        return os.stat(path).st_dev == os.stat("/proc/self/ns/net").st_dev
+    except OSError:
+        return False
+
+
 def create_netns(name: str) -> str:
     run(["ip", "netns", "add", name])
     run(["ip", "-n", name, "link", "set", "lo", "up"])

@@ -56,6 +56,12 @@ def node_resolv_conf() -> str:
         return ""
 
 
+def pinned_paths(record: SandboxRecord) -> list[str]:
+    """The namespaces the sandbox holds (those of the node it shares are not listed)."""
+    return [p for p in (record.netns_path, record.ipc_path, record.uts_path, record.pid_path)
+            if p]
+
+
 class PodSandboxes:
     """Sandbox lifecycle over pinned namespaces and a PodNetwork."""
 
@@ -164,6 +170,8 @@ class PodSandboxes:
         self.records.forget_sandbox(record.id)
 
     def ready(self, record: SandboxRecord) -> bool:
+        """READY, set up, and each namespace it pinned still there (a host reboot unmounts the
+        pins: a hostNetwork sandbox's IPC and UTS namespaces as well as a pod's network)."""
         if record.state != "READY" or not record.setup_complete:
             return False
-        return not record.netns_path or os.path.exists(record.netns_path)
+        return all(namespaces.is_namespace(path) for path in pinned_paths(record))

@@ -11,7 +11,8 @@ Startup is recovery (the same code path after a clean stop and after `kill -9`):
 4. a started container without an exit whose monitor is gone (a host reboot, kill -9 of conmon)
    exited with 255, as containerd reports a task whose shim is gone; runc's state of it is
    deleted;
-5. a sandbox whose netns is gone, or whose RunPodSandbox never finished, is reported NOTREADY
+5. a sandbox one of whose namespaces is gone (its network, or the IPC, UTS and PID namespaces
+   a hostNetwork pod pins too), or whose RunPodSandbox never finished, is reported NOTREADY
    (the kubelet then stops and removes it, which runs CNI DEL and frees what was made).
 
 Running containers are untouched: their monitors kept running, kept writing logs and will have
@@ -26,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import threading
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -44,9 +44,10 @@ from nodelab.runtime.events import EventBus
 from nodelab.runtime.images.pull import Puller
 from nodelab.runtime.images.store import ImageStore
 from nodelab.runtime.monitor import monitor_alive, read_exit, record_lost_exit
+from nodelab.runtime.namespaces import is_namespace
 from nodelab.runtime.network import CNINetwork, NoNetwork, PodNetwork
 from nodelab.runtime.records import RecordStore
-from nodelab.runtime.sandboxes import PodSandboxes
+from nodelab.runtime.sandboxes import PodSandboxes, pinned_paths
 from nodelab.runtime.streaming.server import StreamingServer
 
 log = logging.getLogger("nodelab.runtime")
@@ -112,7 +113,7 @@ class RuntimeServer:
                 record_lost_exit(paths)
                 self.containers.runc("delete", "--force", record.id, check=False)
         for sandbox in list(self.records.sandboxes.values()):
-            if sandbox.netns_path and not os.path.exists(sandbox.netns_path):
+            if not all(is_namespace(path) for path in pinned_paths(sandbox)):
                 sandbox.state = "NOTREADY"
                 self.records.save_sandbox(sandbox)
 
