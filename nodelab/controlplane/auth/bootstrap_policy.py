@@ -175,8 +175,9 @@ CLUSTER_ROLES: list[Object] = [
 # (nodelab does not yet refuse a binding that grants more than its creator holds, upstream's
 # escalation check, so write access to bindings would be admin in disguise) and no
 # impersonation.
-CONTROLLER_WRITE_GROUPS = ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io",
-                           "certificates.k8s.io", "events.k8s.io", "policy"]
+CONTROLLER_WRITE_GROUPS = ["", "apps", "autoscaling", "batch", "discovery.k8s.io",
+                           "coordination.k8s.io", "certificates.k8s.io", "events.k8s.io",
+                           "policy"]
 CLUSTER_ROLES.append(_role("system:nodelab:controllers", [
     _rule(READ, ["*"], ["*"]),
     _rule(WRITE, CONTROLLER_WRITE_GROUPS, ["*"])]))
