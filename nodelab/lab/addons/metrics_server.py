@@ -17,8 +17,8 @@ Differs from the manifests, and why:
   mounted at /etc/metrics-server) and the APIService's `caBundle`, where upstream's manifest
   lets the server sign its own and sets `insecureSkipTLSVerify: true`;
 - the readiness probe every 2 s from the start (upstream: 10 s after 20 s), so the APIService
-  turns Available as soon as two scrapes are stored; no `priorityClassName` (the API server
-  has no PriorityClasses yet).
+  turns Available as soon as two scrapes are stored. As upstream's manifest, it runs as
+  `system-cluster-critical`.
 
 `metrics_objects` is the plan (pure); `DeployMetricsServer`, a step of `up`, creates the
 objects and waits until the pod's container runs (not until it is ready: that takes two
@@ -98,6 +98,7 @@ def _deployment(image: str) -> dict[str, Any]:
                 "metadata": {"labels": dict(LABELS)},
                 "spec": {
                     "serviceAccountName": NAME,
+                    "priorityClassName": "system-cluster-critical",
                     "hostNetwork": True,
                     "volumes": [{"name": "tmp-dir", "emptyDir": {}},
                                 {"name": "tls", "secret": {"secretName": f"{NAME}-tls"}}],
