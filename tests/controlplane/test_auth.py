@@ -96,6 +96,17 @@ def test_token_review_says_who_a_token_names_for_which_audience(
                                                "authentication")
 
 
+def test_the_static_admin_token_is_for_the_api_server_only(apiserver: RunningApiServer) -> None:
+    """A static token knows no audience: valid for the API server's own, not for another
+    (upstream's WrapAudienceAgnosticToken)."""
+    api = k8s.AuthenticationV1Api(apiserver.client())
+    token = (apiserver.pki.directory / "admin.token").read_text().strip()
+    own = api.create_token_review({"spec": {"token": token}}).status
+    assert own.authenticated is True and own.user.username == "admin"
+    other = api.create_token_review({"spec": {"token": token, "audiences": ["vault"]}}).status
+    assert other.authenticated is False
+
+
 def test_kubectl_create_token(apiserver: RunningApiServer) -> None:
     token = apiserver.kubectl("create", "token", "default", "--duration=15m").stdout.strip()
     assert _raw(apiserver, "/api/v1", token=token)[0] == 200
