@@ -262,8 +262,9 @@ spec:
     kubectl(lab2, "rollout", "status", "ds/stay", "--timeout=90s")
     before = {p["spec"]["nodeName"]: p["metadata"]["name"] for p in daemon_pods(lab2, "stay")}
     try:
+        # --delete-emptydir-data: metrics-server (on either node) keeps /tmp in an emptyDir
         out = subprocess.run([KUBECTL, "--kubeconfig", str(lab2.kubeconfig), "drain", "node2",
-                              "--ignore-daemonsets", "--timeout=60s"],
+                              "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"],
                              capture_output=True, text=True, timeout=90)
         assert out.returncode == 0, out.stderr
         assert "ignoring DaemonSet-managed Pods" in out.stderr

@@ -74,8 +74,9 @@ def test_taint_cordon_and_drain(cluster: Lab) -> None:
     try:
         node = kubectl_json(cluster, "get", "node", "node1")
         assert node["spec"]["unschedulable"] is True
+        # --delete-emptydir-data: metrics-server keeps /tmp in an emptyDir, as upstream's
         kubectl(cluster, "drain", "node1", "--ignore-daemonsets", "--force",
-                "--grace-period=1", "--timeout=90s")
+                "--delete-emptydir-data", "--grace-period=1", "--timeout=90s")
         # the ReplicaSet's replacement cannot be scheduled on a cordoned node
         replacement = eventually(lambda: next(
             (p for p in kubectl_json(cluster, "get", "pods", "-l", "app=drained")["items"]
