@@ -147,6 +147,7 @@ class _CallHandler(socketserver.StreamRequestHandler):
             log.warning("refused a CNI call: %s", refusal)
             self.wfile.write(b"1\n" + error_json(CNIError(
                 INVALID_ENVIRONMENT, "nodelab's CNI daemon refused the call", refusal)))
+            self._discard_request()
             return
         self.connection.settimeout(READ_TIMEOUT)
         try:
@@ -159,6 +160,17 @@ class _CallHandler(socketserver.StreamRequestHandler):
         log.debug("%s %s %s -> %d", plugin, environ.get("CNI_COMMAND"),
                   environ.get("CNI_CONTAINERID", ""), code)
         self.wfile.write(b"%d\n" % code + out)
+
+
+    def _discard_request(self) -> None:
+        """Read (a bounded amount of) what a refused caller sent, unparsed: a unix socket
+        closed with unread data resets the peer, which would lose the refusal."""
+        self.connection.shutdown(socket.SHUT_WR)
+        self.connection.settimeout(1.0)
+        with contextlib.suppress(OSError):
+            for _ in range(16):  # at most 1 MiB
+                if not self.connection.recv(65536):
+                    return
 
 
 class CNIServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

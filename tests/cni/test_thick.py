@@ -107,8 +107,11 @@ import os, socket, sys
 os.chroot(sys.argv[2])  # as a container's process: another root directory
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 sock.connect("\\0" + sys.argv[1])  # abstract: reachable from any root in the netns
-sock.sendall(b"8:loopback,19:CNI_COMMAND=VERSION,0:,2:{},")
-sock.shutdown(socket.SHUT_WR)
+try:  # refused at once, the caller may find the connection closed while it sends
+    sock.sendall(b"8:loopback,19:CNI_COMMAND=VERSION,0:,2:{},")
+    sock.shutdown(socket.SHUT_WR)
+except (BrokenPipeError, ConnectionResetError):
+    pass
 answer = b""
 while chunk := sock.recv(65536):
     answer += chunk
