@@ -70,7 +70,15 @@ def test_up_after_a_reboot_recovers_and_down_after_one_cleans(make_lab: LabFacto
     reboot(lab)
     assert not lab.status().healthy
     Lab.up(lab.name, progress=lambda _m: None)
-    eventually(lambda: recovered(lab), 120)
+    try:
+        eventually(lambda: recovered(lab), 240)
+    except AssertionError:  # say which part of recovery is missing
+        pods = api_pods(lab)
+        live = sorted(s.metadata.uid for s in runtime_view(lab).sandboxes if s.state == 0)
+        raise AssertionError(
+            f"not recovered: unready {[p['metadata']['name'] for p in pods if not ready(p)]}, "
+            f"ready sandboxes {live} vs pods {sorted(p['metadata']['uid'] for p in pods)}, "
+            f"IPAM {ipam_addresses(lab)} vs pods {pod_addresses(pods)}") from None
     pods = api_pods(lab)
     assert {p["metadata"]["uid"] for p in pods} == before, "the same pods, run again"
     assert duplicates(runtime_view(lab)) == []
