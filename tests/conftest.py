@@ -6,6 +6,10 @@ and runc state under /run/containerd when no host containerd runs: nodelab/lab/r
 when the session starts and fails the run if anything new is still there when it ends. What
 belongs to a lab of another test session or of a learner running on the same host at the same
 time (a lab in another state base that still exists) is not this session's residue.
+
+The session claims its state base (nodelab/lab/claims.py) and, before anything else, takes down
+what earlier test runs that were killed left behind (their claims' owners are dead), so a
+killed run costs the next one nothing and never counts as its residue.
 """
 
 from __future__ import annotations
@@ -39,6 +43,12 @@ def _residue() -> set[str]:
     return residue()
 
 
+_CLAIM = None
+if IS_ROOT:
+    from nodelab.lab.claims import claim, reap_abandoned
+
+    reap_abandoned()  # what killed test runs left
+    _CLAIM = claim("labs", _STATE_BASE)
 _BEFORE = _residue()
 
 
@@ -72,6 +82,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not left:
         # The session's state base: every lab in it is down; what is left is bookkeeping.
         shutil.rmtree(_STATE_BASE, ignore_errors=True)
+        if _CLAIM is not None:  # with residue left, the claim stays: the next run reaps it
+            from nodelab.lab.claims import release
+
+            release(_CLAIM)
     if left:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")

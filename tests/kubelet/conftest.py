@@ -22,6 +22,8 @@ import pytest
 import yaml
 
 from nodelab.cni.server import SOCKET_ENV, start_in_netns
+from nodelab.host.processes import ProcessId
+from nodelab.lab.claims import claimed, reap, with_process
 from tests.kubelet.processes import (
     ControlPlane,
     KubeletFactory,
@@ -29,7 +31,6 @@ from tests.kubelet.processes import (
     Process,
     Runtime,
     free_port,
-    remove_cgroups,
     running_controlplane,
     wait_for,
 )
@@ -66,13 +67,17 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     process = Process([sys.executable, "-m", "nodelab.runtime", "--state-dir",
                        str(base / "state"), "--socket", str(sock), "--cni-conf-dir", str(conf),
                        "--cgroup-root", f"nodelab/{cgroup}"],
-                      base / "runtime.log").start()
-    try:
-        wait_for(sock.exists, 20, f"the runtime socket {sock}:\n{process.output()}")
-        yield Runtime(f"unix://{sock}", conf, process)
-    finally:
-        process.stop()
-        remove_cgroups(cgroup)
+                      base / "runtime.log")
+    # claimed (nodelab/lab/claims.py): if this test run dies, the next one removes it all
+    with claimed("runtime", base, prefix=cgroup, runtime_state=base / "state") as claim:
+        try:
+            process.start()
+            claim = with_process(claim, process.id())
+            wait_for(sock.exists, 20, f"the runtime socket {sock}:\n{process.output()}")
+            yield Runtime(f"unix://{sock}", conf, process)
+        finally:
+            process.stop()
+            reap(claim)
 
 
 @pytest.fixture(scope="module")
@@ -147,26 +152,30 @@ def workload(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> It
     # nodelab's plugins are thick: their daemon serves this runtime's namespace (the host's)
     # on a socket of its own, which the runtime's plugin calls inherit
     cni_env = {SOCKET_ENV: f"nlkt{uid}-cni"}
-    cni = start_in_netns("/proc/self/ns/net", env=cni_env)
     process = Process([sys.executable, "-m", "nodelab.runtime", "--state-dir",
                        str(base / "state"), "--socket", str(sock), "--cni-conf-dir", str(conf),
                        "--cgroup-root", f"nodelab/nlkt{uid}", "--netns-prefix", f"nlkt{uid}",
                        "--insecure-registry", registry.address, "--log-level", "WARNING"],
                       base / "runtime.log", env=cni_env)
-    runner: PodRunner | None = None
-    try:
-        process.start()
-        runtime = Runtime(f"unix://{sock}", conf, process)
-        runtime.enable_network()
-        wait_for(sock.exists, 20, f"the runtime socket {sock}:\n{process.output()}")
-        runner = PodRunner(runtime.endpoint, f"{registry.address}/busybox:latest",
-                           base / "pods")
-        runner.pull()
-        yield Workload(runtime, runner, f"{registry.address}/busybox:latest")
-    finally:
-        if runner is not None:
-            runner.remove_all()
-        process.stop()
-        cni.terminate()
-        cni.wait(timeout=30)
-        remove_cgroups(f"nlkt{uid}")
+    # claimed (nodelab/lab/claims.py): if this test run dies, the next one removes it all
+    with claimed("runtime", base, prefix=f"nlkt{uid}", runtime_state=base / "state") as claim:
+        runner: PodRunner | None = None
+        cni = start_in_netns("/proc/self/ns/net", env=cni_env)
+        try:
+            claim = with_process(claim, ProcessId.of(cni.pid))
+            process.start()
+            claim = with_process(claim, process.id())
+            runtime = Runtime(f"unix://{sock}", conf, process)
+            runtime.enable_network()
+            wait_for(sock.exists, 20, f"the runtime socket {sock}:\n{process.output()}")
+            runner = PodRunner(runtime.endpoint, f"{registry.address}/busybox:latest",
+                               base / "pods")
+            runner.pull()
+            yield Workload(runtime, runner, f"{registry.address}/busybox:latest")
+        finally:
+            if runner is not None:
+                runner.remove_all()
+            process.stop()
+            cni.terminate()
+            cni.wait(timeout=30)
+            reap(claim)

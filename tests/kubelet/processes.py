@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from nodelab.host.cgroups import hierarchies, remove_group_tree
+from nodelab.host.processes import ProcessId
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,6 +62,10 @@ class Process:
                                                     "TMPDIR": str(tmpdir), **self.env})
         handle.close()
         return self
+
+    def id(self) -> ProcessId | None:
+        """This very process (PID and start time), once started."""
+        return ProcessId.of(self.proc.pid) if self.proc is not None else None
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -150,12 +154,6 @@ class KubeletRun:
 KubeletFactory = Callable[..., KubeletRun]
 
 
-
-
-def remove_cgroups(name: str) -> None:
-    """Remove `nodelab/<name>` from every cgroup hierarchy (and `nodelab/` when left empty)."""
-    for hierarchy in hierarchies():
-        remove_group_tree(hierarchy / "nodelab" / name)
 
 
 @contextlib.contextmanager

@@ -28,15 +28,16 @@ from pathlib import Path
 
 import pytest
 
+from nodelab.lab.claims import claimed, reap
 from nodelab.lab.containerd.config import containerd_config
 from nodelab.lab.containerd.host_files import HostFiles
+from nodelab.lab.cri_harness.containerd import shim_pids
 from tests.kubelet.processes import (
     ROOT,
     ControlPlane,
     KubeletFactory,
     Process,
     free_port,
-    remove_cgroups,
     running_controlplane,
     wait_for,
 )
@@ -62,18 +63,6 @@ class Containerd:
     cp: ControlPlane
 
 
-def _shims(socket: Path) -> list[int]:
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                argv = (proc / "cmdline").read_bytes().split(b"\0")
-                if argv[0].endswith(b"containerd-shim-runc-v2") and \
-                        str(socket).encode() in b" ".join(argv):
-                    pids.append(int(proc.name))
-    return pids
-
-
 @contextlib.contextmanager
 def _netns(name: str) -> Iterator[str]:
     subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
@@ -97,6 +86,8 @@ def containerd(registry: Registry, tmp_path_factory: pytest.TempPathFactory
     cgroup = f"nlkt{uid}"
     socket = base / "containerd.sock"
     with contextlib.ExitStack() as stack:
+        # claimed (nodelab/lab/claims.py): if this test run dies, the next one removes it all
+        claim = stack.enter_context(claimed("runtime", base, prefix=cgroup))
         netns = stack.enter_context(_netns(f"nlkt{uid}n"))
         inside = ["nsenter", f"--net=/run/netns/{netns}"]
         (base / "registry.yml").write_text(
@@ -123,15 +114,11 @@ def containerd(registry: Registry, tmp_path_factory: pytest.TempPathFactory
                 with contextlib.suppress(Exception):
                     runner[0].remove_all()
             process.stop()
-            for pid in _shims(socket):
+            for pid in shim_pids(socket):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.2)
-            mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
-                      if line.split()[1].startswith(str(base))]
-            for mount in sorted(mounts, reverse=True):
-                subprocess.run(["umount", "-l", mount], capture_output=True)
-            remove_cgroups(cgroup)
+            reap(claim)  # mounts under the base, nlkt<uid> namespaces and cgroups
             shutil.rmtree(base / "root", ignore_errors=True)
             host.clean()
 

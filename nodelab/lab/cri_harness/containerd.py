@@ -23,11 +23,10 @@ from nodelab.lab.containerd.host_files import HostFiles
 from nodelab.lab.cri_harness.endpoint import (
     REGISTRY,
     Endpoint,
+    claimed_node,
     cni_conflist,
     remove_everything,
-    start_node,
     stop_process,
-    sweep,
     wait_socket,
 )
 from nodelab.lab.cri_harness.registry import LocalRegistry
@@ -56,38 +55,35 @@ def shim_pids(socket: Path) -> list[int]:
 
 @contextlib.contextmanager
 def containerd_endpoint(tmp: Path, registry: LocalRegistry) -> Iterator[Endpoint]:
-    uid, node, state, reg = start_node(tmp, registry)
-    socket = tmp / "containerd.sock"
-    endpoint = Endpoint("containerd", socket, uid, node, state, processes=[reg],
-                        cgroup_base=f"/nodelab/nlt{uid}/pods")
-    conf_dir = state / "cni-conf"
-    conf_dir.mkdir()
-    (conf_dir / "10-pods.conflist").write_text(json.dumps(cni_conflist(uid, state)))
-    config = tmp / "containerd.toml"
-    config.write_text(containerd_config(state, socket, state / "cni-conf", REGISTRY,
-                                         runc_root=state / "runc"))
-    log = tmp / "containerd.log"
-    proc = None
-    host = HostFiles(state / "run")  # the shims' sockets in /run/containerd/s
+    host = HostFiles(tmp / "state" / "run")  # the shims' sockets in /run/containerd/s
     try:
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                ["nsenter", f"--net=/run/netns/{node}", "containerd", "--config", str(config)],
-                stdout=out, stderr=out)
-        endpoint.runtime = proc
-        wait_socket(socket, proc)
-        yield endpoint
-    finally:
-        host.note_sockets()
-        if proc is not None and proc.poll() is None:
-            remove_everything(endpoint)
-        stop_process(proc)
-        for pid in shim_pids(socket):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        for other in endpoint.processes:
-            stop_process(other)
-        sweep(endpoint)
-        with contextlib.suppress(OSError):
-            shutil.rmtree(state / "root", ignore_errors=True)
+        with claimed_node(tmp, registry) as (uid, node, state, _registry):
+            socket = tmp / "containerd.sock"
+            endpoint = Endpoint("containerd", socket, uid, node, state,
+                                cgroup_base=f"/nodelab/nlt{uid}/pods")
+            conf_dir = state / "cni-conf"
+            conf_dir.mkdir()
+            (conf_dir / "10-pods.conflist").write_text(json.dumps(cni_conflist(uid, state)))
+            config = tmp / "containerd.toml"
+            config.write_text(containerd_config(state, socket, state / "cni-conf", REGISTRY,
+                                                 runc_root=state / "runc"))
+            log = tmp / "containerd.log"
+            proc = None
+            try:
+                with open(log, "ab") as out:
+                    proc = subprocess.Popen(["nsenter", f"--net=/run/netns/{node}", "containerd",
+                                             "--config", str(config)], stdout=out, stderr=out)
+                endpoint.runtime = proc
+                wait_socket(socket, proc)
+                yield endpoint
+            finally:
+                host.note_sockets()
+                if proc is not None and proc.poll() is None:
+                    remove_everything(endpoint)
+                stop_process(proc)
+                for pid in shim_pids(socket):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+    finally:  # after the claim's teardown has unmounted what was under the state dir
+        shutil.rmtree(tmp / "state" / "root", ignore_errors=True)
         host.clean()

@@ -4,6 +4,10 @@ Like the lab harness, the runtime runs inside a network namespace of its own (`n
 so the CNI bridge, portmap's iptables chains and pod routes live there and vanish with it. A
 second docker-registry process serves the session registry's storage on 127.0.0.1:5000 inside
 that namespace, so pulls stay on loopback.
+
+Everything an endpoint makes on the host carries the prefix `nlt<id>` and is *claimed*
+(lab/claims.py): when the endpoint ends, the claim's teardown removes it; if the process running
+it dies first (a killed test run), the next test session or `nodelab down --all` does.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 import nodelab
-from nodelab.host.cgroups import hierarchies, remove_group_tree
+from nodelab.lab.claims import claimed, reap
 from nodelab.lab.cri_harness.registry import LocalRegistry
 
 REPO = Path(nodelab.__file__).resolve().parents[1]  # the runtime runs from this checkout
@@ -42,7 +46,6 @@ class Endpoint:
     state: Path
     registry: str = REGISTRY
     cgroup_base: str = "/pods"
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     runtime: subprocess.Popen[bytes] | None = None
     restart: Any = None
     runtime_args: list[str] = field(default_factory=list)
@@ -96,10 +99,25 @@ def cni_conflist(uid: str, state: Path) -> dict[str, Any]:
     }
 
 
-def start_node(
-    tmp: Path, registry: LocalRegistry
-) -> tuple[str, str, Path, subprocess.Popen[bytes]]:
+@contextlib.contextmanager
+def claimed_node(tmp: Path, registry: LocalRegistry, runtime_state: Path | None = None
+                 ) -> Iterator[tuple[str, str, Path, subprocess.Popen[bytes]]]:
+    """(id, node netns, state dir, registry process) of a new node, claimed for this process;
+    `runtime_state` is nodelab's runtime's --state-dir, whose teardown the claim runs. When the
+    block ends, everything with the node's prefix is removed (claims.reap)."""
     uid = secrets.token_hex(2)
+    with claimed("runtime", tmp, prefix=f"nlt{uid}", runtime_state=runtime_state) as claim:
+        registry_process = None
+        try:
+            node, state, registry_process = start_node(tmp, registry, uid)
+            yield uid, node, state, registry_process
+        finally:
+            stop_process(registry_process)
+            reap(claim)
+
+
+def start_node(tmp: Path, registry: LocalRegistry, uid: str
+               ) -> tuple[str, Path, subprocess.Popen[bytes]]:
     node = f"nlt{uid}-node"
     sh("ip", "netns", "add", node)
     sh("ip", "-n", node, "link", "set", "lo", "up")
@@ -117,7 +135,7 @@ def start_node(
         if time.time() > deadline:
             raise RuntimeError("registry in node netns did not start")
         time.sleep(0.1)
-    return uid, node, state, reg
+    return node, state, reg
 
 
 def start_nodelab_runtime(endpoint: Endpoint, log: Path) -> subprocess.Popen[bytes]:
@@ -153,26 +171,6 @@ def remove_everything(endpoint: Endpoint) -> None:
         pass
 
 
-def sweep(endpoint: Endpoint) -> None:
-    """Remove anything left with this endpoint's prefix (netns, mounts, cgroups)."""
-    prefix = f"nlt{endpoint.uid}"
-    runc_root = endpoint.state / "runtime" / "runc"
-    if runc_root.exists():
-        listed = sh("runc", "--root", str(runc_root), "list", "-q", check=False).stdout.split()
-        for cid in listed:
-            sh("runc", "--root", str(runc_root), "delete", "--force", cid, check=False)
-    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
-              if str(endpoint.state) in line.split()[1]]
-    for mount in sorted(mounts, reverse=True):
-        sh("umount", "-l", mount, check=False)
-    for line in sh("ip", "netns", "list").stdout.splitlines():
-        name = line.split()[0] if line.strip() else ""
-        if name.startswith(prefix):
-            sh("ip", "netns", "delete", name, check=False)
-    for hierarchy in hierarchies():
-        remove_group_tree(hierarchy / "nodelab" / prefix)
-
-
 def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
     if proc is None or proc.poll() is not None:
         return
@@ -187,24 +185,21 @@ def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM
 @contextlib.contextmanager
 def nodelab_endpoint(tmp: Path, registry: LocalRegistry,
                      runtime_args: list[str] | None = None) -> Iterator[Endpoint]:
-    uid, node, state, reg = start_node(tmp, registry)
-    endpoint = Endpoint("nodelab", tmp / "cri.sock", uid, node, state, processes=[reg],
-                        runtime_args=list(runtime_args or []))
     log = tmp / "runtime.log"
-    try:
-        endpoint.runtime = start_nodelab_runtime(endpoint, log)
-
-        def restart(sig: int = signal.SIGKILL) -> None:
-            stop_process(endpoint.runtime, sig)
+    with claimed_node(tmp, registry, tmp / "state" / "runtime") as (uid, node, state, _reg):
+        endpoint = Endpoint("nodelab", tmp / "cri.sock", uid, node, state,
+                            runtime_args=list(runtime_args or []))
+        try:
             endpoint.runtime = start_nodelab_runtime(endpoint, log)
 
-        endpoint.restart = restart
-        yield endpoint
-    finally:
-        if endpoint.runtime is not None and endpoint.runtime.poll() is None:
-            remove_everything(endpoint)
-        stop_process(endpoint.runtime)
-        for proc in endpoint.processes:
-            stop_process(proc)
-        sweep(endpoint)
-        sys.stderr.write(log.read_text()[-3000:] if log.exists() else "")
+            def restart(sig: int = signal.SIGKILL) -> None:
+                stop_process(endpoint.runtime, sig)
+                endpoint.runtime = start_nodelab_runtime(endpoint, log)
+
+            endpoint.restart = restart
+            yield endpoint
+        finally:
+            if endpoint.runtime is not None and endpoint.runtime.poll() is None:
+                remove_everything(endpoint)
+            stop_process(endpoint.runtime)
+            sys.stderr.write(log.read_text()[-3000:] if log.exists() else "")
