@@ -1,7 +1,7 @@
 """Authentication and authorization: who is asking, and may they.
 
 Authentication (401 when nothing matches; anonymous requests are refused):
-- a TLS client certificate signed by the lab CA: user = the last CN (`certificates.user_name`,
+- a TLS client certificate signed by the lab CA: user = the last CN (`kube/peer_subject.py`,
   as Go reads a subject), groups = O (the TLS layer has already verified the chain);
 - a bearer token: the lab's static admin token (`pki/admin.token`) or a service-account JWT
   issued by `tokens.TokenIssuer` whose audiences include the API server's own (upstream's
@@ -30,12 +30,12 @@ from typing import Any
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth import rbac
-from nodelab.controlplane.auth.certificates import user_name
 from nodelab.controlplane.auth.node_restriction import PodLookup, node_denial
 from nodelab.controlplane.auth.tokens import AUDIENCE, TokenClaims, TokenIssuer
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.objects import Object
+from nodelab.kube.peer_subject import peer_subject
 
 SELF_REVIEWS = ("selfsubjectreviews", "selfsubjectaccessreviews")
 
@@ -55,18 +55,11 @@ class Identity:
 
 
 def from_certificate(peer: dict[str, Any] | None) -> Identity | None:
-    if not peer:
+    """Who a verified client certificate names (kube/peer_subject.py), authenticated."""
+    subject = peer_subject(peer)
+    if subject is None:
         return None
-    common_names, groups = [], []
-    for rdn in peer.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                common_names.append(value)
-            elif key == "organizationName":
-                groups.append(value)
-    user = user_name(common_names)
-    if not user:
-        return None
+    user, groups = subject
     return Identity(user, (*groups, "system:authenticated"))
 
 

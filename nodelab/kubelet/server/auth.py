@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nodelab.kube.peer_subject import peer_subject
 from nodelab.kubelet.config import KubeletConfig
 
 log = logging.getLogger("nodelab.kubelet")
@@ -111,20 +112,9 @@ def authorization_error_message(user: User, attributes: NodeAttributes) -> str:
 
 
 def user_from_certificate(peer: Mapping[str, Any] | None) -> User | None:
-    """The user a verified client certificate names: its last CN, its O values as groups
-    (as Go reads a subject)."""
-    if not peer:
-        return None
-    common_names, groups = [], []
-    for rdn in peer.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                common_names.append(str(value))
-            elif key == "organizationName":
-                groups.append(str(value))
-    if not common_names:
-        return None
-    return User(common_names[-1], tuple(groups))
+    """The user a verified client certificate names (kube/peer_subject.py)."""
+    subject = peer_subject(peer)
+    return None if subject is None else User(*subject)
 
 
 def subject_access_review(user: User, attributes: NodeAttributes, subresource: str
