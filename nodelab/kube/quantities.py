@@ -88,5 +88,6 @@ def format_quantity(value: int, like: str) -> str:
 
 
 def format_cpu(millicores: int) -> str:
-    """Millicores as whole cores when exact (`2`), else in milli (`1500m`)."""
+    """Millicores (or any milli-units: a DecimalSI milli-quantity) as whole units when exact
+    (`2`), else in milli (`1500m`)."""
     return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"

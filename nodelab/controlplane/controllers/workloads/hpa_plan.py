@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.kube.quantities import parse_quantity
+from nodelab.kube.quantities import format_cpu, parse_quantity
 
 TOLERANCE = 0.1
 DEFAULT_UP: dict[str, Any] = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
@@ -70,10 +70,6 @@ class Proposal:
     replicas: int
     status: dict[str, Any]  # the MetricStatus for status.currentMetrics
     description: str  # "cpu resource utilization (percentage of request)"
-
-
-def _quantity_text(milli: int) -> str:
-    return f"{milli}m" if milli % 1000 else str(milli // 1000)
 
 
 def resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUsage],
@@ -142,7 +138,7 @@ def resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUs
             if (new_ratio < 1.0 and desired > current) or (new_ratio > 1.0
                                                            and desired < current):
                 desired = current
-    current_status: dict[str, Any] = {"averageValue": _quantity_text(average)}
+    current_status: dict[str, Any] = {"averageValue": format_cpu(average)}
     if target.get("type") == "Utilization":
         current_status["averageUtilization"] = shown
         description = f"{name} resource utilization (percentage of request)"
