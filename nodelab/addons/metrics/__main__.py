@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 import time
 
-from nodelab.addons.incluster import InCluster, InClusterError, Reflector
+from nodelab.addons.entry import start
+from nodelab.addons.incluster import InClusterError, Reflector
 from nodelab.addons.metrics.scraper import Scraper, kubelet_target
 from nodelab.addons.metrics.server import MetricsServer, RequestHeaderConfig
 from nodelab.addons.metrics.storage import Storage
@@ -53,16 +53,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        client = InCluster.from_environment()
-    except InClusterError as exc:
-        print(f"metrics-server: {exc}", file=sys.stderr)
+    ready = start("metrics-server")
+    if ready is None:
         return 2
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    client, stop = ready
     while True:  # the front proxy's CA is needed before serving
         try:
             headers = RequestHeaderConfig(client.get(AUTHENTICATION).get("data") or {})
