@@ -30,6 +30,7 @@ from nodelab.proxy.servicemap import (
     ServicePortName,
     categorize_endpoints,
     endpoints_of,
+    routing,
     service_ports_of,
 )
 
@@ -123,15 +124,12 @@ class _Writer:
         cluster_chain = service_chain(svc.name)
         local_chain = service_chain(svc.name, SVL_PREFIX)
         ext_chain = service_chain(svc.name, EXT_PREFIX)
-        uses_cluster = bool(cats.cluster) and svc.uses_cluster_endpoints
-        uses_local = bool(cats.local) and svc.uses_local_endpoints
-        internal_chain, has_internal = cluster_chain, cats.has_endpoints
-        if svc.internal_policy_local:
-            internal_chain, has_internal = local_chain, bool(cats.local) and cats.has_endpoints
-        external_chain, has_external = cluster_chain, cats.has_endpoints
-        if svc.external_policy_local:
-            external_chain, has_external = local_chain, bool(cats.local) and cats.has_endpoints
-        uses_ext = cats.has_endpoints and svc.externally_accessible
+        route = routing(svc, cats)
+        uses_cluster, uses_local, uses_ext = route.uses_cluster, route.uses_local, \
+            route.uses_external
+        has_internal, has_external = route.has_internal, route.has_external
+        internal_chain = local_chain if route.internal_local else cluster_chain
+        external_chain = local_chain if route.external_local else cluster_chain
         if not cats.has_endpoints:
             verdict, why = "REJECT", f"{name} has no endpoints"
         else:

@@ -23,6 +23,7 @@ from nodelab.proxy.servicemap import (
     ServicePort,
     categorize_endpoints,
     endpoints_of,
+    routing,
     service_ports_of,
 )
 
@@ -90,16 +91,12 @@ def _service(svc: ServicePort, endpoints: tuple[Endpoint, ...], block: _Block) -
     cats = categorize_endpoints(endpoints, svc)
     base = nft_service_base(svc.name)
     cluster_chain, local_chain, ext_chain = f"service-{base}", f"local-{base}", f"external-{base}"
-    uses_cluster = bool(cats.cluster) and svc.uses_cluster_endpoints
-    uses_local = bool(cats.local) and svc.uses_local_endpoints
-    internal_chain, has_internal = cluster_chain, cats.has_endpoints
-    if svc.internal_policy_local:
-        internal_chain, has_internal = local_chain, bool(cats.local) and cats.has_endpoints
-    external_policy_chain, has_external = cluster_chain, cats.has_endpoints
-    if svc.external_policy_local:
-        external_policy_chain = local_chain
-        has_external = bool(cats.local) and cats.has_endpoints
-    uses_ext = cats.has_endpoints and svc.externally_accessible
+    route = routing(svc, cats)
+    uses_cluster, uses_local, uses_ext = route.uses_cluster, route.uses_local, \
+        route.uses_external
+    has_internal, has_external = route.has_internal, route.has_external
+    internal_chain = local_chain if route.internal_local else cluster_chain
+    external_policy_chain = local_chain if route.external_local else cluster_chain
     if not cats.has_endpoints:
         int_verdict = ext_verdict = "goto reject-chain"
     else:

@@ -102,6 +102,34 @@ class EndpointCategories:
     has_endpoints: bool
 
 
+@dataclass(frozen=True)
+class Routing:
+    """Which of a service port's chains are written and where its traffic goes, as upstream's
+    syncProxyRules decides it in both modes: the cluster chain, the local chain (a Local
+    traffic policy) and the external chain; internal and external traffic each go to the
+    cluster or the local chain, and have somewhere to go or are rejected/dropped."""
+
+    uses_cluster: bool
+    uses_local: bool
+    uses_external: bool
+    internal_local: bool
+    has_internal: bool
+    external_local: bool
+    has_external: bool
+
+
+def routing(svc: ServicePort, cats: EndpointCategories) -> Routing:
+    local_endpoints = bool(cats.local) and cats.has_endpoints
+    return Routing(
+        uses_cluster=bool(cats.cluster) and svc.uses_cluster_endpoints,
+        uses_local=bool(cats.local) and svc.uses_local_endpoints,
+        uses_external=cats.has_endpoints and svc.externally_accessible,
+        internal_local=svc.internal_policy_local,
+        has_internal=local_endpoints if svc.internal_policy_local else cats.has_endpoints,
+        external_local=svc.external_policy_local,
+        has_external=local_endpoints if svc.external_policy_local else cats.has_endpoints)
+
+
 def service_ports_of(service: Service) -> list[ServicePort]:
     external_local = service.external_traffic_policy == "Local"
     return [
