@@ -61,6 +61,8 @@ class PodKiller(Protocol):
 
     def wake(self, uid: str) -> None: ...
 
+    def known_pods(self) -> list[dict[str, Any]] | None: ...
+
 
 class Evictor:
     """Pressure conditions and evictions for one node; `pods` is set once the pod manager
@@ -154,9 +156,13 @@ class Evictor:
         return result
 
     def _candidates(self) -> list[dict[str, Any]]:
-        pods = self.clients.core.list_pod_for_all_namespaces(
-            field_selector=f"spec.nodeName={self.node_name}")
-        items = self.clients.api.sanitize_for_serialization(pods).get("items", [])
+        """The node's active pods below system-critical priority: from the pod manager's watch
+        once it has listed (upstream's activePodsFunc), from the API before."""
+        items = self.pods.known_pods() if self.pods is not None else None
+        if items is None:
+            pods = self.clients.core.list_pod_for_all_namespaces(
+                field_selector=f"spec.nodeName={self.node_name}")
+            items = self.clients.api.sanitize_for_serialization(pods).get("items", [])
         return [
             p for p in items
             if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")

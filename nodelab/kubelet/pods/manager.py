@@ -25,6 +25,7 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from nodelab.kube.listers import lister
+from nodelab.kube.objects import Object
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.rest import Rest
 from nodelab.kube.store import Store, object_key
@@ -150,6 +151,10 @@ class PodManager:
                 return False
             self._worker(uid, evicted=True)
             return True
+
+    def known_pods(self) -> list[Object] | None:
+        """The node's pods as this manager's watch last saw them; None until it has listed."""
+        return self.store.list("pods") if self.reflector.synced.is_set() else None
 
     def wake(self, uid: str) -> None:
         """Wake the pod's worker (after the evictor posted Failed: it stops the pod)."""
