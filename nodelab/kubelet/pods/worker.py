@@ -55,7 +55,7 @@ from nodelab.kubelet.pods.env.variables import EnvError, EnvSources, container_e
 from nodelab.kubelet.pods.ephemeral import with_target_pid
 from nodelab.kubelet.pods.etc_hosts import hosts_mounts
 from nodelab.kubelet.pods.hooks import grace_period, run_post_start
-from nodelab.kubelet.pods.keyring import pod_pull_credentials
+from nodelab.kubelet.pods.image_manager import ImageManager
 from nodelab.kubelet.pods.lifecycle import (
     Event,
     PodLife,
@@ -66,7 +66,6 @@ from nodelab.kubelet.pods.lifecycle import (
 )
 from nodelab.kubelet.pods.pleg import settled
 from nodelab.kubelet.pods.probes.prober import probe_container
-from nodelab.kubelet.pods.pull_policy import decide_pull
 from nodelab.kubelet.pods.resources.pod_cgroup import apply_pod_cgroup, pod_limits
 from nodelab.kubelet.pods.resources.qos import qos_class
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
@@ -104,6 +103,7 @@ class PodWorker:
         self.rest = rest
         self.settings = settings
         self.sources = sources
+        self.images = ImageManager(runtime, self.event, sources.fetch, settings.backoff)
         self.memory: dict[str, ContainerMemory] = {}
         self.posted: Object | None = None
         self.mount_failure = ""  # the last FailedMount reported
@@ -298,47 +298,13 @@ class PodWorker:
                            f"{waiting.name} in pod {meta['name']}_{meta['namespace']}"
                            f"({self.uid})", "Warning")
 
-    def ensure_image(self, pod: Object, container: Object, sandbox_conf: Object) -> str | None:
-        image = container.get("image", "")
-        memory = self.mem(container["name"])
-        present = self.runtime.image_ref(image)
-        decision = decide_pull(container, present is not None, memory, time.time())
-        for reason, message, kind in decision.events:
-            self.event(pod, reason, message, kind)
-        if decision.step == "use":
-            return present
-        if decision.step != "pull":
-            memory.waiting = decision.waiting
-            return None
-        started = time.monotonic()
-        try:
-            ref = self.runtime.pull(image, sandbox_conf, self.pull_auths(pod, image))
-        except NodelabError as exc:
-            memory.backoff = next_backoff(memory.backoff, time.time(), self.settings.backoff)
-            memory.waiting = ("ErrImagePull", str(exc))
-            self.event(pod, "Failed", f'Failed to pull image "{image}": {exc}', "Warning")
-            self.event(pod, "Failed", "Error: ErrImagePull", "Warning")
-            return None
-        self.event(pod, "Pulled", f'Successfully pulled image "{image}" in '
-                   f"{time.monotonic() - started:.3f}s")
-        return ref
-
-    def pull_auths(self, pod: Object, image: str) -> list[dict[str, str]]:
-        """The CRI AuthConfigs to try for `image` (a pull secret that cannot be read is
-        skipped with upstream's event)."""
-        auths, missing = pod_pull_credentials(pod, image, self.sources.fetch)
-        if missing:
-            self.event(pod, "FailedToRetrieveImagePullSecret", "Unable to retrieve some image "
-                       f"pull secrets ({', '.join(missing)}); attempting to pull the image may "
-                       "not succeed.", "Warning")
-        return [auth.cri() for auth in auths]
-
     def start_container(self, pod: Object, container: Object, sandbox_id: str, sandbox_conf: Object,
                         volumes: PodVolumes, attempt: int, init: bool,
                         pod_ip: str, target_id: str = "") -> bool:
         name = container["name"]
         memory = self.mem(name)
-        if not self.life.syncing or self.ensure_image(pod, container, sandbox_conf) is None:
+        if not self.life.syncing or self.images.ensure_image(pod, container, sandbox_conf,
+                                                             memory) is None:
             return False
         try:
             verify_run_as_non_root(pod, container, *self.runtime.image_user(container["image"]))
