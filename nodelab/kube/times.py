@@ -39,3 +39,34 @@ def from_nanoseconds(nanoseconds: int) -> str:
     if not nanoseconds:
         return ""
     return format_time(dt.datetime.fromtimestamp(nanoseconds / 1e9, dt.timezone.utc))
+
+
+def human_duration(seconds: int) -> str:
+    """A duration as kubectl's AGE column writes it (apimachinery's duration.HumanDuration):
+    `45s`, `5m30s`, `3h1m`, `3d`, `2y10d`."""
+    if seconds < 0:
+        return "0s"
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    days = hours // 24
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    return f"{days}d" if days < 365 * 2 else f"{days // 365}y{days % 365}d"
+
+
+def age(since: str | None) -> str:
+    """How long ago the RFC 3339 time `since` was, as kubectl writes it; `<unknown>` without."""
+    moment = parse_time(since)
+    if moment is None:
+        return "<unknown>"
+    return human_duration(int((dt.datetime.now(dt.timezone.utc) - moment).total_seconds()))

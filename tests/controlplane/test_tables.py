@@ -6,7 +6,8 @@ import datetime
 
 import pytest
 
-from nodelab.controlplane.http.tables import human_duration, table
+from nodelab.controlplane.http.tables import table
+from nodelab.kube.times import age
 from nodelab.kube.times import format_time as rfc3339
 
 pytestmark = pytest.mark.unit
@@ -18,10 +19,10 @@ def _ago(seconds: int) -> str:
 
 
 def test_ages_read_like_kubectl() -> None:
-    assert human_duration(_ago(5)) in ("5s", "6s")
-    assert human_duration(_ago(300)) == "5m"
-    assert human_duration(_ago(3 * 3600 + 60)) == "3h1m"
-    assert human_duration(_ago(3 * 86400)) == "3d"
+    assert age(_ago(5)) in ("5s", "6s")
+    assert age(_ago(300)) == "5m"
+    assert age(_ago(3 * 3600 + 60)) == "3h1m"
+    assert age(_ago(3 * 86400)) == "3d"
 
 
 def test_pod_rows() -> None:
