@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 
 from nodelab.cli.progress import stderr_progress
 from nodelab.errors import NodelabError
 from nodelab.kubelet.config import parse_duration
-from nodelab.lab.lab import Lab, check_node_monitor_grace_period, check_restart_backoff
+from nodelab.lab.lab import Lab
 from nodelab.lab.names import DEFAULT_LAB
+from nodelab.lab.up_settings import check_node_monitor_grace_period, check_restart_backoff
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,21 +58,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def restart_backoff(text: str) -> float:
-    """Seconds in a Go duration (`10s`, `1m`, `1m30s`) between 1s and 5m, or a clear error."""
+def _checked_duration(text: str, check: Callable[[float], None]) -> float:
     try:
         seconds = parse_duration(text)
-        check_restart_backoff(seconds)
+        check(seconds)
     except NodelabError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return seconds
+
+
+def restart_backoff(text: str) -> float:
+    """Seconds in a Go duration (`10s`, `1m`, `1m30s`) between 1s and 5m, or a clear error."""
+    return _checked_duration(text, check_restart_backoff)
 
 
 def grace_period(text: str) -> float:
     """Seconds in a Go duration (`20s`, `1m`) between 20s and 10m, or a clear error."""
-    try:
-        seconds = parse_duration(text)
-        check_node_monitor_grace_period(seconds)
-    except NodelabError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    return seconds
+    return _checked_duration(text, check_node_monitor_grace_period)

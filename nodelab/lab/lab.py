@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import re
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -53,44 +52,15 @@ from nodelab.lab.up_settings import (
     DEFAULT_NODES,
     DEFAULT_PROXY_MODE,
     DEFAULT_RUNTIME,
+    PROXY_MODES,
     UpSettings,
+    check_node_monitor_grace_period,
+    check_restart_backoff,
+    check_runtime,
     check_same,
     restart_backoff_text,
 )
 from nodelab.lab.wait_ready import WaitNodesReady
-
-PROXY_MODES = ("iptables", "nftables")
-RUNTIMES = ("nodelab", "containerd")
-RESTART_BACKOFF_RANGE = (1.0, 300.0)  # upstream's bounds of maxContainerRestartPeriod, seconds
-# seconds; the low end is above twice the kubelets' 10 s lease renewal (a 40 s lease renewed
-# at a quarter of it), so a healthy node never misses the grace period and flaps to Unknown
-NODE_MONITOR_GRACE_RANGE = (20.0, 600.0)
-
-
-def check_restart_backoff(seconds: float | None) -> None:
-    low, high = RESTART_BACKOFF_RANGE
-    if seconds is not None and not low <= seconds <= high:
-        raise NodelabError(
-            f"max restart backoff {seconds:g}s is out of range: the kubelet's "
-            f"crashLoopBackOff.maxContainerRestartPeriod must be {low:g}s to {high:g}s "
-            "(e.g. 10s for short demos)")
-
-
-def check_node_monitor_grace_period(seconds: float | None) -> None:
-    low, high = NODE_MONITOR_GRACE_RANGE
-    if seconds is not None and not low <= seconds <= high:
-        raise NodelabError(
-            f"node monitor grace period {seconds:g}s is out of range: it must be {low:g}s to "
-            f"{high:g}s (the lab's kubelets renew their Lease every 10s; a shorter grace "
-            "period marks healthy nodes Unknown)")
-
-
-def check_runtime(runtime: str) -> None:
-    if runtime not in RUNTIMES:
-        raise NodelabError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
-    if runtime == "containerd" and shutil.which("containerd") is None:
-        raise NodelabError("the containerd runtime needs Debian's containerd and runc "
-                           "(apt-get install containerd runc), or choose --runtime nodelab")
 
 
 class Step(Protocol):

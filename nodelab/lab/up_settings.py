@@ -9,6 +9,7 @@ cap, the nodelab runtime, upstream's 50 s node monitor grace period.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 
 from nodelab.errors import NodelabError
@@ -83,3 +84,37 @@ def check_same(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
         raise NodelabError(
             f"lab {name} is up with {'; '.join(found)}: take it down first "
             f"(`nodelab down --name {name}`), or leave the setting out to use the lab as it is")
+
+
+PROXY_MODES = ("iptables", "nftables")
+RUNTIMES = ("nodelab", "containerd")
+RESTART_BACKOFF_RANGE = (1.0, 300.0)  # upstream's bounds of maxContainerRestartPeriod, seconds
+# seconds; the low end is above twice the kubelets' 10 s lease renewal (a 40 s lease renewed
+# at a quarter of it), so a healthy node never misses the grace period and flaps to Unknown
+NODE_MONITOR_GRACE_RANGE = (20.0, 600.0)
+
+
+def check_restart_backoff(seconds: float | None) -> None:
+    low, high = RESTART_BACKOFF_RANGE
+    if seconds is not None and not low <= seconds <= high:
+        raise NodelabError(
+            f"max restart backoff {seconds:g}s is out of range: the kubelet's "
+            f"crashLoopBackOff.maxContainerRestartPeriod must be {low:g}s to {high:g}s "
+            "(e.g. 10s for short demos)")
+
+
+def check_node_monitor_grace_period(seconds: float | None) -> None:
+    low, high = NODE_MONITOR_GRACE_RANGE
+    if seconds is not None and not low <= seconds <= high:
+        raise NodelabError(
+            f"node monitor grace period {seconds:g}s is out of range: it must be {low:g}s to "
+            f"{high:g}s (the lab's kubelets renew their Lease every 10s; a shorter grace "
+            "period marks healthy nodes Unknown)")
+
+
+def check_runtime(runtime: str) -> None:
+    if runtime not in RUNTIMES:
+        raise NodelabError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    if runtime == "containerd" and shutil.which("containerd") is None:
+        raise NodelabError("the containerd runtime needs Debian's containerd and runc "
+                           "(apt-get install containerd runc), or choose --runtime nodelab")

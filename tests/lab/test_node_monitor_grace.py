@@ -20,9 +20,9 @@ from nodelab.controlplane.auth.pki import PKI, Credentials
 from nodelab.errors import NodelabError
 from nodelab.lab.controlplane_step import controllers_spec
 from nodelab.lab.description import LabDescription
-from nodelab.lab.lab import Lab, check_node_monitor_grace_period
+from nodelab.lab.lab import Lab
 from nodelab.lab.paths import LabPaths
-from nodelab.lab.up_settings import UpSettings, conflicts
+from nodelab.lab.up_settings import UpSettings, check_node_monitor_grace_period, conflicts
 from tests.conftest import needs_root
 from tests.lab.kube import eventually, kubectl_json
 
