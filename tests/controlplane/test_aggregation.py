@@ -98,6 +98,19 @@ def test_proxy_headers_carry_the_identity_and_drop_credentials() -> None:
         ("X-Remote-Group", "system:authenticated")]
 
 
+def test_proxy_headers_carry_the_extras_with_escaped_keys() -> None:
+    """Upstream's SetAuthProxyHeaders: one X-Remote-Extra-<key> per value, the key
+    %-escaped where a header name may not hold the byte (and `%` itself)."""
+    caller = Identity("system:serviceaccount:ns:sa", ("system:serviceaccounts",), "u1",
+                      (("authentication.kubernetes.io/pod-name", ("p1",)),
+                       ("scopes", ("a", "b")), ("100%", ("x",))))
+    extras = [h for h in aggregation.proxy_headers(caller, {"x-remote-extra-forged": "1"})
+              if h[0].lower().startswith("x-remote-extra-")]
+    assert extras == [("X-Remote-Extra-authentication.kubernetes.io%2Fpod-name", "p1"),
+                      ("X-Remote-Extra-scopes", "a"), ("X-Remote-Extra-scopes", "b"),
+                      ("X-Remote-Extra-100%25", "x")]
+
+
 def test_condition_keeps_the_transition_time_while_the_status_holds() -> None:
     first = condition(None, Verdict("False", "MissingEndpoints", "m"), "t1")
     assert first == {"type": "Available", "status": "False", "lastTransitionTime": "t1",

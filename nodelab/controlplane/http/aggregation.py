@@ -121,7 +121,19 @@ def proxy_headers(identity: Identity, headers: dict[str, str]) -> list[tuple[str
             and not k.startswith("x-remote-")]
     kept.append(("X-Remote-User", identity.user))
     kept += [("X-Remote-Group", group) for group in identity.groups]
+    kept += [(f"X-Remote-Extra-{header_key_escape(key)}", value)
+             for key, values in identity.extra for value in values]
     return kept
+
+
+_TOKEN = frozenset("!#$&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def header_key_escape(key: str) -> str:
+    """An extra's key as a header name: bytes that may not stand in one, and `%`, become
+    `%XX` (upstream's transport.headerKeyEscape; the backend path-unescapes it)."""
+    return "".join(chr(b) if chr(b) in _TOKEN else f"%{b:02X}" for b in key.encode())
 
 
 def backend(store: Store, apiservice: Object) -> Backend:
