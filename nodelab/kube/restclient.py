@@ -7,8 +7,9 @@ watch Services and EndpointSlices, and post an Event. This client makes those wi
 context's cluster (`server`, `certificate-authority(-data)`, `tls-server-name`,
 `insecure-skip-tls-verify`) and user (`client-certificate(-data)` + `client-key(-data)`,
 `token`, `tokenFile`). A setting it does not implement (exec plugins, auth providers,
-username/password, proxies) is refused by name rather than ignored; `client_for` then falls
-back to the official client, which implements them, behind the same two methods.
+username/password, impersonation, proxies, a server URL with a path) is refused by name rather
+than ignored; `client_for` then falls back to the official client, which implements them, behind
+the same two methods. A CA together with `insecure-skip-tls-verify` is an error, as in client-go.
 
 `lister(kind)` has the calling convention of the official client's `list_*_for_all_namespaces`
 with `_preload_content=False`, as `nodelab.kube.reflector.Reflector` calls it: one function
@@ -45,7 +46,8 @@ QUERY_NAMES = {
 log = logging.getLogger("nodelab.kube")
 
 REQUEST_TIMEOUT = 60.0
-UNSUPPORTED_USER_KEYS = ("exec", "auth-provider", "username", "password", "as", "as-groups")
+UNSUPPORTED_USER_KEYS = ("exec", "auth-provider", "username", "password", "as", "as-groups",
+                         "as-uid", "as-user-extra")
 
 
 class RestError(NodelabError):
@@ -131,6 +133,16 @@ def load_kubeconfig(kubeconfig: Path) -> RestConfig:
     url = urlsplit(str(cluster.get("server") or ""))
     if url.scheme not in ("https", "http") or not url.hostname:
         raise KubeconfigError(f"{kubeconfig}: server {cluster.get('server')!r} is not a URL")
+    if url.path.strip("/"):
+        raise UnsupportedKubeconfig(
+            f"{kubeconfig}: a server URL with a path ({cluster.get('server')!r}) is not "
+            "supported by nodelab's small client")
+    has_ca = bool(cluster.get("certificate-authority") or
+                  cluster.get("certificate-authority-data"))
+    if cluster.get("insecure-skip-tls-verify") and has_ca:
+        raise KubeconfigError(  # client-go refuses the same
+            f"{kubeconfig}: specifying a root certificates file with the insecure flag is not "
+            "allowed")
     tls: ssl.SSLContext | None = None
     if url.scheme == "https":
         tls = ssl.create_default_context()

@@ -49,6 +49,11 @@ def test_server_token_and_tls_settings(tmp_path: Path) -> None:
         ({"server": "https://h"}, {"username": "a", "password": "b"}, "username, password"),
         ({"server": "https://h", "proxy-url": "http://p"}, {}, "proxy-url"),
         ({"server": "h:6443"}, {}, "is not a URL"),
+        ({"server": "https://h"}, {"as-uid": "1", "as-user-extra": {"k": ["v"]}},
+         "as-uid, as-user-extra"),
+        ({"server": "https://h/k8s/clusters/c1"}, {}, "a server URL with a path"),
+        ({"server": "https://h", "insecure-skip-tls-verify": True,
+          "certificate-authority-data": "eA=="}, {}, "with the insecure flag is not allowed"),
     ],
 )
 def test_unsupported_settings_are_refused_by_name(
