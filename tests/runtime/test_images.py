@@ -90,21 +90,15 @@ def test_pull_with_basic_auth_from_cri_auth_config(tmp_path: Path) -> None:
     import base64
     import dataclasses
     import shutil
-    import warnings
 
     from cri_api.v1 import api_pb2 as cri
 
-    from nodelab.lab.cri_harness.registry import local_registry
+    from nodelab.lab.cri_harness.registry import local_registry, write_htpasswd
     from nodelab.runtime.cri.image_service import credentials
 
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed")
-    with warnings.catch_warnings():  # crypt (bcrypt via libxcrypt) is gone in Python 3.13
-        warnings.simplefilter("ignore", DeprecationWarning)
-        crypt = pytest.importorskip("crypt", reason="needs the crypt module for bcrypt")
-    htpasswd = tmp_path / "htpasswd"
-    htpasswd.write_text("pupil:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH))
-                        + "\n")
+    htpasswd = write_htpasswd(tmp_path / "htpasswd", "pupil", "s3cret")
     with local_registry(tmp_path / "reg", htpasswd) as reg:
         authed = dataclasses.replace(reg, username="pupil", password="s3cret")
         push_busybox(authed, "private")
@@ -177,3 +171,14 @@ def test_docker_schema2_manifest_and_manifest_list(registry: LocalRegistry,
         record = Puller(store).pull(registry.ref(f"docker:{tag}"))
         assert record.id == image.config.digest
         assert (store.snapshot_dir(record.chain_ids[0]) / "bin/busybox").exists()
+
+
+@pytest.mark.parametrize("token", ["identity_token", "registry_token"])
+def test_tokens_in_an_auth_config_are_refused_not_ignored(token: str) -> None:
+    from cri_api.v1 import api_pb2 as cri
+
+    from nodelab.runtime.cri.errors import InvalidArgument
+    from nodelab.runtime.cri.image_service import credentials
+
+    with pytest.raises(InvalidArgument, match=f"does not support {token}"):
+        credentials(cri.AuthConfig(**{token: "t"}))

@@ -28,6 +28,13 @@ from nodelab.runtime.records import RecordStore
 
 
 def credentials(auth: Any) -> Credentials:
+    """The registry credentials of a CRI AuthConfig: username and password, or `auth`
+    (base64 `user:password`); identity and registry tokens are refused, not ignored."""
+    tokens = [name for name in ("identity_token", "registry_token") if getattr(auth, name)]
+    if tokens:
+        raise InvalidArgument(f"PullImage: nodelab's runtime does not support "
+                              f"{' or '.join(tokens)} in AuthConfig (give a username and "
+                              "password, or auth)")
     if auth.username:
         return Credentials(auth.username, auth.password)
     if auth.auth:
