@@ -12,7 +12,6 @@ import base64
 import dataclasses
 import json
 import shutil
-import warnings
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from nodelab.lab.cri_harness.registry import local_registry, push_busybox
+from nodelab.lab.cri_harness.registry import local_registry, push_busybox, write_htpasswd
 from nodelab.lab.lab import Lab
 from tests.conftest import one_node_lab
 from tests.kubelet.test_pod_fields import RUNTIME, apply, finished
@@ -224,12 +223,7 @@ def test_image_pull_secrets_reach_a_registry_that_wants_them(lab: Lab, tmp_path:
         pytest.skip("the containerd lab's config lists only the lab registry as an http mirror")
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed")
-    with warnings.catch_warnings():  # crypt (bcrypt via libxcrypt) is gone in Python 3.13
-        warnings.simplefilter("ignore", DeprecationWarning)
-        crypt = pytest.importorskip("crypt", reason="needs the crypt module for bcrypt")
-    htpasswd = tmp_path / "htpasswd"
-    htpasswd.write_text("pupil:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH))
-                        + "\n")
+    htpasswd = write_htpasswd(tmp_path / "htpasswd", "pupil", "s3cret")
     with local_registry(tmp_path / "reg", htpasswd, host=str(lab.topology.gateway)) as reg:
         push_busybox(dataclasses.replace(reg, username="pupil", password="s3cret"), "private",
                      "1.0")

@@ -47,6 +47,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def write_htpasswd(path: Path, username: str, password: str) -> Path:
+    """An htpasswd file with one bcrypt entry, the only hash docker-registry accepts (bcrypt is
+    a test dependency: imported here, not by the lab)."""
+    import bcrypt
+
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+    path.write_text(f"{username}:{hashed}\n")
+    return path
+
+
 @contextmanager
 def local_registry(tmp: Path, htpasswd: Path | None = None,
                    host: str = "127.0.0.1") -> Iterator[LocalRegistry]:
