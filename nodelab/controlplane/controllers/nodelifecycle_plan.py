@@ -7,7 +7,8 @@ and the taint-based eviction of pods (the node lifecycle controller's plan).
 - Ready `Unknown` -> taints `node.kubernetes.io/unreachable` with effects NoSchedule and
   NoExecute; Ready `False` -> `node.kubernetes.io/not-ready` likewise; Ready `True` -> neither.
 - A pod on a node with a NoExecute taint it does not tolerate is evicted at once; one it
-  tolerates for `tolerationSeconds` is evicted that long after the taint was added.
+  tolerates for `tolerationSeconds` is evicted that long after the taint was added (what the
+  controller does to the pods: nodelifecycle_pods_plan.py).
 """
 
 from __future__ import annotations
@@ -101,12 +102,13 @@ def eviction_time(pod: ObjectView, taints: Sequence[ObjectView]) -> dt.datetime 
         if taint.get("effect") != "NoExecute":
             continue
         added = parse_time(taint.get("timeAdded")) or dt.datetime.now(dt.timezone.utc)
-        matching = [t for t in tolerations if tolerates([t], taint)]
-        if not matching:
+        # the first toleration that matches is the one used (upstream's GetMatchingTolerations)
+        used = next((t for t in tolerations if tolerates([t], taint)), None)
+        if used is None:
             return added
-        seconds = [t.get("tolerationSeconds") for t in matching]
-        if any(s is None for s in seconds):
+        seconds = used.get("tolerationSeconds")
+        if seconds is None:
             continue  # tolerated forever
-        when = added + dt.timedelta(seconds=max(0, min(int(s) for s in seconds if s is not None)))
+        when = added + dt.timedelta(seconds=max(0, int(seconds)))
         deadline = when if deadline is None else min(deadline, when)
     return deadline

@@ -273,3 +273,47 @@ def test_a_silent_node_becomes_unknown_and_tainted(
     assert (ready["status"], ready["reason"]) == ("Unknown", "NodeStatusUnknown")
     heartbeat(rest, "silent")
     eventually(lambda: taints() == set() or None, timeout=10)
+
+
+def test_the_pods_of_a_silent_node_go_not_ready_and_intolerant_ones_are_evicted(
+    apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest
+) -> None:
+    make_ready_node(rest, "quiet")
+    for name, seconds in (("stays", None), ("leaves", 1)):
+        spec: dict[str, Any] = {"nodeName": "quiet",
+                                "containers": [{"name": "c", "image": "busybox"}]}
+        if seconds is not None:  # instead of DefaultTolerationSeconds' 300 s
+            spec["tolerations"] = [{"key": "node.kubernetes.io/unreachable",
+                                    "operator": "Exists", "effect": "NoExecute",
+                                    "tolerationSeconds": seconds}]
+        rest.create("pods", "default", {"apiVersion": "v1", "kind": "Pod",
+                                        "metadata": {"name": name}, "spec": spec})
+        set_pod_ready(rest, "default", name, "10.244.9.9", True)
+    stays = apiserver.kubectl_json("get", "pod", "stays")
+    assert {"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+            "effect": "NoExecute", "tolerationSeconds": 300} in stays["spec"]["tolerations"]
+
+    def ready(name: str) -> str:
+        pod = apiserver.kubectl_json("get", "pod", name)
+        return str(next(c["status"] for c in pod["status"]["conditions"] if c["type"] == "Ready"))
+
+    def events(name: str) -> list[dict[str, Any]]:
+        return list(apiserver.kubectl_json("get", "events", "--field-selector",
+                                           f"involvedObject.name={name}")["items"])
+
+    eventually(lambda: ready("stays") == "False", timeout=15)
+    assert any((e["reason"], e["message"], e["type"]) == ("NodeNotReady", "Node is not ready",
+                                                          "Warning") for e in events("stays"))
+    leaves = eventually(lambda: (p := apiserver.kubectl_json("get", "pod", "leaves"))[
+        "metadata"].get("deletionTimestamp") and p, timeout=15)
+    target = next(c for c in leaves["status"]["conditions"] if c["type"] == "DisruptionTarget")
+    assert (target["status"], target["reason"], target["message"]) == (
+        "True", "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint")
+    assert any(e["message"] == "Marking for deletion Pod default/leaves"
+               for e in events("leaves"))
+    assert not apiserver.kubectl_json("get", "pod", "stays")["metadata"].get("deletionTimestamp")
+    heartbeat(rest, "quiet")  # the kubelet is back, and posts its pods' readiness again
+    set_pod_ready(rest, "default", "stays", "10.244.9.9", True)
+    eventually(lambda: any(e["message"] == "Cancelling deletion of Pod default/stays"
+                           for e in events("stays")), timeout=10)
+    assert ready("stays") == "True"  # not marked again: the node is Ready
