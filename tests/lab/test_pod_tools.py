@@ -1,7 +1,7 @@
 """Every tool a learner reaches for works inside a pod of the lab images: wget (with -T, the
-option Debian's busybox-static crashes on), nc, ping, ip, env, printenv, and a pod reaching the
-API server and the registry on the lab gateway (pod traffic leaving the pod network is
-masqueraded by podnet, as kindnet does)."""
+option Debian 12's busybox-static crashes on, also inside `sh -c`), nc, ping, ip, env,
+printenv, and a pod reaching the API server and the registry on the lab gateway (pod traffic
+leaving the pod network is masqueraded by podnet, as kindnet does)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from nodelab.errors import NodelabError
+from nodelab.host.busybox import find_busybox
 from nodelab.lab.lab import Lab
 from tests.lab.kube import KUBECTL, kubectl, kubectl_json
 
@@ -27,6 +29,13 @@ def lab(cluster: Lab) -> Iterator[Lab]:
     kubectl(cluster, "delete", "pod", "toolbox", "toolweb", "--wait=false", check=False)
 
 
+def images_wget_crashes() -> bool:
+    try:
+        return find_busybox().wget_crashes_on_timeout
+    except NodelabError:
+        return True
+
+
 def run(lab: Lab, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([KUBECTL, "--kubeconfig", str(lab.kubeconfig), "exec",
                            *(["-i"] if stdin is not None else []), "toolbox", "--", *argv],
@@ -41,6 +50,10 @@ def web_ip(lab: Lab) -> str:
     ["wget", "-qO-", "-T", "5"],
     ["wget", "-q", "-T5", "-O-"],
     ["sh", "-i", "-c", "wget -qO- -T 5 \"$0\""],
+    pytest.param(["sh", "-c", "wget -qO- -T 5 \"$0\""], marks=pytest.mark.skipif(
+        images_wget_crashes(),
+        reason="the images carry Debian 12's busybox, whose wget applet crashes on -T inside "
+               "sh -c (scripts/setup could not fetch Debian 13's)")),
 ])
 def test_wget(lab: Lab, argv: list[str]) -> None:
     url = f"http://{web_ip(lab)}:8080/"

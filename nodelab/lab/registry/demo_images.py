@@ -1,8 +1,8 @@
-"""The demo images, built from the host's static busybox and pushed to the lab registry.
+"""The demo images, built from a static busybox and pushed to the lab registry.
 
-- `busybox`: one layer holding /bin/busybox and a symlink per applet, the scripts of
-  `image_tools` (a `wget` that survives `-T`, a `printenv`), /etc/passwd and /etc/group;
-  command `sh`.
+- `busybox`: one layer holding /bin/busybox (the one `host.busybox.find_busybox` picks) and a
+  symlink per applet, nodelab's tools of `image_tools` (a `printenv`; a `wget` that survives
+  `-T` where the busybox's own crashes), /etc/passwd and /etc/group; command `sh`.
 - `web`: busybox plus a second layer with `/web.sh`: busybox httpd on port 8080 serving a page
   that names the pod (`hello from <hostname>`) and `/healthz`; it stops on TERM.
 - `pause`: busybox with a command that sleeps forever and exits 0 on TERM, for pod sandboxes.
@@ -14,18 +14,15 @@ Layers are reproducible, so a second `up` pushes nothing new. Each image is tagg
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from nodelab.errors import NodelabError
-from nodelab.host.binaries import is_static_elf
+from nodelab.host.busybox import Busybox, find_busybox
 from nodelab.host.commands import run
 from nodelab.lab.context import LabContext
-from nodelab.lab.registry.image_tools import SHELL_ENV, SHRC, TOOLS
+from nodelab.lab.registry.image_tools import ImageTools, image_tools
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.image import BuiltImage, Entry, ImageConfig, Layer, build_image
 from nodelab.oci.push import push_image
 
-BUSYBOX = Path("/bin/busybox")
 TAG = "1.0"
 WEB_PORT = 8080
 
@@ -43,7 +40,6 @@ echo "web: serving $(hostname) on port $port"
 wait $pid
 """
 
-ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", SHELL_ENV)
 PAUSE_COMMAND = (
     "trap 'kill $! 2>/dev/null; exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"
 )
@@ -57,43 +53,52 @@ class DemoImages:
         return f"{self.registry}/{name}:{TAG}"
 
 
-def busybox_layer(busybox: Path = BUSYBOX) -> Layer:
-    if not busybox.exists() or not is_static_elf(busybox):
-        raise NodelabError(
-            f"{busybox} is missing or not a static binary: `apt-get install busybox-static` "
-            "(the demo images are built from it)"
-        )
-    applets = run([str(busybox), "--list-full"]).stdout.split()
+@dataclass(frozen=True)
+class BaseLayer:
+    """The busybox layer and the environment every demo image sets."""
+
+    layer: Layer
+    env: tuple[str, ...]
+
+
+def busybox_layer(busybox: Busybox | None = None) -> BaseLayer:
+    busybox = busybox or find_busybox()
+    tools: ImageTools = image_tools(busybox.wget_crashes_on_timeout)
+    applets = run([str(busybox.path), "--list-full"]).stdout.split()
     dirs = {"bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "proc", "sys", "dev",
             "run", "var", "home"}
     entries = [Entry.dir(d) for d in sorted(dirs)]
     entries.append(Entry.dir("tmp", mode=0o1777))
-    entries.append(Entry.file("bin/busybox", busybox.read_bytes(), mode=0o755))
+    entries.append(Entry.file("bin/busybox", busybox.path.read_bytes(), mode=0o755))
     for applet in applets:
-        if applet != "bin/busybox" and applet.rsplit("/", 1)[0] in dirs and applet not in TOOLS:
+        if (applet != "bin/busybox" and applet.rsplit("/", 1)[0] in dirs
+                and applet not in tools.scripts):
             entries.append(Entry.symlink(applet, "/bin/busybox"))
-    entries.extend(Entry.file(path, script.encode(), mode=0o755) for path, script in TOOLS.items())
-    entries.append(Entry.file("etc/shrc", SHRC.encode()))
+    entries.extend(Entry.file(path, script.encode(), mode=0o755)
+                   for path, script in tools.scripts.items())
+    entries.extend(Entry.file(path, text.encode()) for path, text in tools.files.items())
     entries.append(Entry.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
                               b"nobody:x:65534:65534:nobody:/home:/bin/false\n"))
     entries.append(Entry.file("etc/group", b"root:x:0:\nnogroup:x:65534:\n"))
-    return Layer.from_entries(entries, comment="busybox-static from the host")
+    return BaseLayer(Layer.from_entries(entries, comment=f"busybox-static ({busybox.path})"),
+                     tools.env)
 
 
-def build_demo_images(base: Layer) -> dict[str, BuiltImage]:
+def build_demo_images(base: BaseLayer) -> dict[str, BuiltImage]:
     web_layer = Layer.from_entries(
         [Entry.file("web.sh", WEB_SCRIPT.encode(), mode=0o755)], comment="web.sh"
     )
+    env = base.env
     return {
-        "busybox": build_image([base], ImageConfig(cmd=("sh",), env=ENV)),
+        "busybox": build_image([base.layer], ImageConfig(cmd=("sh",), env=env)),
         "web": build_image(
-            [base, web_layer],
-            ImageConfig(cmd=("/web.sh",), env=ENV, exposed_ports=(f"{WEB_PORT}/tcp",),
+            [base.layer, web_layer],
+            ImageConfig(cmd=("/web.sh",), env=env, exposed_ports=(f"{WEB_PORT}/tcp",),
                         stop_signal="SIGTERM"),
         ),
         "pause": build_image(
-            [base], ImageConfig(entrypoint=("/bin/sh", "-c", PAUSE_COMMAND), env=ENV,
-                                stop_signal="SIGTERM")
+            [base.layer], ImageConfig(entrypoint=("/bin/sh", "-c", PAUSE_COMMAND), env=env,
+                                      stop_signal="SIGTERM")
         ),
     }
 

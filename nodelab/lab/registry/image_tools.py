@@ -1,6 +1,6 @@
 """Shell tools the demo images put beside busybox's applets, where busybox-static falls short.
 
-Debian's busybox-static (the demo images' base) has two gaps a learner meets at once:
+Debian 12's busybox-static (1.35) has two gaps a learner meets at once:
 
 - `wget -T SEC` crashes with SIGSEGV (exit code 139): the package is built without wget's
   timeout feature, yet its option parser still accepts `-T` and stores the value through a
@@ -15,12 +15,17 @@ busybox's shell runs its own applets before it looks at PATH, so inside `sh` the
 would still reach the crashing applet. Interactive shells read `$ENV`; the images set
 `ENV=/etc/shrc`, whose function sends `wget` to the script. `kubectl exec POD -- wget ...`
 and an interactive `kubectl exec -it POD -- sh` are covered; a non-interactive `sh -c 'wget
--T 5 ...'` still reaches the applet (pass no -T there, or call /usr/bin/wget).
+-T 5 ...'` still reaches the applet. That is why `scripts/setup` fetches Debian 13's fixed
+busybox-static (nodelab/host/busybox.py): with it, the images carry neither the script nor the
+hook and set no ENV, as the busybox image on Docker Hub (`image_tools` decides).
 
 All are plain POSIX sh run by busybox's own shell.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 WGET = r"""#!/bin/sh
 # wget: busybox wget plus -T/--timeout (Debian's busybox-static crashes on -T; see
@@ -66,7 +71,22 @@ SHRC = r"""# /etc/shrc: read by interactive shells (the images set ENV=/etc/shrc
 wget() { /usr/bin/wget "$@"; }
 """
 
-# path in the image -> script; each replaces busybox's applet link of that name, if any
-TOOLS: dict[str, str] = {"usr/bin/wget": WGET, "usr/bin/printenv": PRINTENV}
+PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SHELL_ENV = "ENV=/etc/shrc"
+
+
+@dataclass(frozen=True)
+class ImageTools:
+    """nodelab's own files in the busybox layer, and the environment the images set."""
+
+    scripts: Mapping[str, str]  # path in the image -> script (replaces the applet's link)
+    files: Mapping[str, str]  # path in the image -> content
+    env: tuple[str, ...]
+
+
+def image_tools(wget_crashes_on_timeout: bool) -> ImageTools:
+    if not wget_crashes_on_timeout:
+        return ImageTools({"usr/bin/printenv": PRINTENV}, {}, (PATH_ENV,))
+    return ImageTools({"usr/bin/wget": WGET, "usr/bin/printenv": PRINTENV},
+                      {"etc/shrc": SHRC}, (PATH_ENV, SHELL_ENV))
 
