@@ -22,6 +22,7 @@ import math
 import re
 
 from nodelab.errors import NodelabError
+from nodelab.kube.go_quote import go_quote
 
 IntOrString = int | str
 
@@ -45,12 +46,12 @@ def is_valid_percent(text: str) -> list[str]:
 def atoi(text: str) -> tuple[int, str]:
     """Go's `strconv.Atoi`: (value, "") or (0 / the clamped value, its error text)."""
     if not _ATOI.fullmatch(text):
-        return 0, f"strconv.Atoi: parsing {_go_quote(text)}: invalid syntax"
+        return 0, f"strconv.Atoi: parsing {go_quote(text)}: invalid syntax"
     value = int(text)
     low, high = _INT64
     if not low <= value <= high:
         clamped = high if value > 0 else low
-        return clamped, f"strconv.Atoi: parsing {_go_quote(text)}: value out of range"
+        return clamped, f"strconv.Atoi: parsing {go_quote(text)}: value out of range"
     return value, ""
 
 
@@ -101,12 +102,6 @@ def scaled_value(value: object, total: int, round_up: bool) -> int:
     percent, error = atoi(value[:-1])
     if error:
         raise InvalidIntOrString(
-            f"invalid value for IntOrString: invalid value {_go_quote(value)}: {error}")
+            f"invalid value for IntOrString: invalid value {go_quote(value)}: {error}")
     scaled = float(percent) * float(total) / 100
     return math.ceil(scaled) if round_up else math.floor(scaled)
-
-
-def _go_quote(text: str) -> str:
-    """Go's `%q` for the texts these errors quote."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'

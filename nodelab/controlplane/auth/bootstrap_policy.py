@@ -170,14 +170,13 @@ CLUSTER_ROLES: list[Object] = [
 # nodelab runs every controller and the scheduler in one process as one user; upstream runs
 # each controller as its own service account (`system:controller:*`, with roles that together
 # read and write nearly every kind: the garbage collector and namespace controller delete
-# anything). Until nodelab has those identities, the combined user gets their union: it reads
-# everything and writes every kind of the groups its controllers manage, but no RBAC object
-# (nodelab does not yet refuse a binding that grants more than its creator holds, upstream's
-# escalation check, so write access to bindings would be admin in disguise) and no
-# impersonation.
+# anything, RBAC objects included). Until nodelab has those identities, the combined user gets
+# their union: it reads everything and writes every kind of the groups its controllers manage,
+# RBAC included (the namespace controller deletes a namespace's Roles and RoleBindings); like
+# any writer it cannot grant more than it holds (`escalation.py`), and it may not impersonate.
 CONTROLLER_WRITE_GROUPS = ["", "apps", "autoscaling", "batch", "discovery.k8s.io",
                            "coordination.k8s.io", "certificates.k8s.io", "events.k8s.io",
-                           "policy"]
+                           "policy", "rbac.authorization.k8s.io"]
 CLUSTER_ROLES.append(_role("system:nodelab:controllers", [
     _rule(READ, ["*"], ["*"]),
     _rule(WRITE, CONTROLLER_WRITE_GROUPS, ["*"])]))

@@ -13,7 +13,8 @@ from nodelab.kube.writer import Writer
 
 CONTENTS = ("deployments", "replicasets", "replicationcontrollers", "daemonsets",
             "statefulsets", "cronjobs", "jobs", "controllerrevisions", "pods", "services",
-            "endpointslices", "configmaps", "secrets", "serviceaccounts", "leases", "events")
+            "endpointslices", "configmaps", "secrets", "serviceaccounts", "leases", "events",
+            "roles", "rolebindings")
 
 
 class NamespaceController:

@@ -307,7 +307,8 @@ class Api:
                 self.on_namespace_created(outcome.obj["metadata"]["name"])
             return _outcome(201, outcome)
         if verb == "update":
-            return _outcome(200, registry.update(rt, ns, name, body or {}, query, sub))
+            return _outcome(200, registry.update(rt, ns, name, body or {}, query, sub,
+                                                 requester=identity))
         if verb == "patch":
             outcome = registry.patch(rt, ns, name, request.headers.get("content-type", ""),
                                      request.body, query, sub, requester=identity)

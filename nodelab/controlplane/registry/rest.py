@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.auth import escalation
 from nodelab.controlplane.registry import (
     decoding,
     events,
@@ -190,6 +191,19 @@ class Registry:
         elif rt.storage_key == priority.STORAGE_KEY:
             priority.admit_class(obj, self.store.select(priority.STORAGE_KEY)[0], old is None)
 
+    def _confirm_no_escalation(self, rt: ResourceType, namespace: str, url_name: str,
+                               obj: Object, old: Object | None,
+                               requester: Identity | None) -> None:
+        """RBAC objects only: refuse one that grants more than `requester` holds
+        (`auth/escalation.py`). In-process writers (no requester) are the API server itself."""
+        if requester is None or rt.group != escalation.GROUP:
+            return
+        refusal = escalation.refusal(self.store, escalation.Write(
+            requester.user, requester.groups, rt.plural, namespace if rt.namespaced else "",
+            url_name, obj, old))
+        if refusal is not None:
+            raise refusal
+
     def _invalid(self, rt: ResourceType, obj: Object, causes: list[errors.Cause]) -> None:
         if causes:
             name = str((obj.get("metadata") or {}).get("name") or "")
@@ -197,7 +211,7 @@ class Registry:
 
     def create(self, rt: ResourceType, namespace: str, body: Object,
                query: dict[str, str], operation: str = "Update",
-               requester: Identity | None = None) -> Outcome:
+               requester: Identity | None = None, url_name: str = "") -> Outcome:
         obj, warnings = self._decode(rt, body, query)
         meta = obj.setdefault("metadata", {})
         if rt.namespaced and meta.get("namespace") not in (None, "", namespace):
@@ -206,6 +220,7 @@ class Registry:
         objects.prepare_for_create(obj, namespace if rt.namespaced else "")
         with self._write_lock:
             self._check_namespace(rt, namespace)
+            self._confirm_no_escalation(rt, namespace, url_name, obj, None, requester)
             causes = strategies.before_create(rt, obj, self._services(rt), requester)
             self._admit(rt, obj, None)
             if operation == "Update":
@@ -222,7 +237,8 @@ class Registry:
         return Outcome(to_wire(rt, obj), warnings, True)
 
     def update(self, rt: ResourceType, namespace: str, name: str, body: Object,
-               query: dict[str, str], subresource: str = "") -> Outcome:
+               query: dict[str, str], subresource: str = "",
+               requester: Identity | None = None) -> Outcome:
         obj, warnings = self._decode(rt, body, query)
         meta = obj.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
@@ -233,12 +249,12 @@ class Registry:
                                      "namespace sent on the request")
         rv = meta.get("resourceVersion")
         expected = int(rv) if rv else None
-        return Outcome(self._replace(rt, namespace, name, obj, expected, query, subresource),
-                       warnings)
+        return Outcome(self._replace(rt, namespace, name, obj, expected, query, subresource,
+                                     requester=requester), warnings)
 
     def _replace(self, rt: ResourceType, namespace: str, name: str, obj: Object,
                  expected: int | None, query: dict[str, str], subresource: str,
-                 operation: str = "Update") -> Object:
+                 operation: str = "Update", requester: Identity | None = None) -> Object:
         ns = namespace if rt.namespaced else ""
         with self._write_lock:
             old = self.store.get(rt.storage_key, ns, name)
@@ -249,6 +265,7 @@ class Registry:
                                       "the object has been modified; please apply your changes "
                                       "to the latest version and try again")
             obj.setdefault("metadata", {})
+            self._confirm_no_escalation(rt, namespace, name, obj, old, requester)
             causes = strategies.before_update(rt, obj, old, subresource, self._services(rt))
             self._admit(rt, obj, old)
             objects.prepare_for_update(obj, old)
@@ -304,7 +321,8 @@ class Registry:
             try:
                 written = self._replace(rt, namespace, name, obj,
                                         int(current["metadata"]["resourceVersion"]), query,
-                                        subresource, "Apply" if kind == "apply" else "Update")
+                                        subresource, "Apply" if kind == "apply" else "Update",
+                                        requester)
             except errors.ApiError as exc:
                 if exc.reason == "Conflict":
                     continue
@@ -334,7 +352,8 @@ class Registry:
         body.setdefault("metadata", {})["name"] = name
         body["metadata"]["managedFields"] = managedfields.record_apply(
             [], document, _manager(query), set(), rt.schema)
-        return self.create(rt, namespace, body, query, operation="Apply", requester=requester)
+        return self.create(rt, namespace, body, query, operation="Apply", requester=requester,
+                           url_name=name)
 
 
 def _manager(query: dict[str, str]) -> str:
