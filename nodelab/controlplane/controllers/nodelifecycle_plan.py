@@ -6,6 +6,11 @@ and the taint-based eviction of pods (the node lifecycle controller's plan).
   `NodeStatusUnknown` and message `Kubelet stopped posting node status.`.
 - Ready `Unknown` -> taints `node.kubernetes.io/unreachable` with effects NoSchedule and
   NoExecute; Ready `False` -> `node.kubernetes.io/not-ready` likewise; Ready `True` -> neither.
+- MemoryPressure, DiskPressure, PIDPressure or NetworkUnavailable `True` -> the NoSchedule taint
+  `node.kubernetes.io/memory-pressure` (`disk-pressure`, `pid-pressure`,
+  `network-unavailable`), removed once the condition is no longer True (upstream's
+  TaintNodesByCondition, `nodeConditionToTaintKeyStatusMap` in node_lifecycle_controller.go;
+  its `unschedulable` taint is not made here: the scheduler reads `spec.unschedulable`).
 - A pod on a node with a NoExecute taint it does not tolerate is evicted at once; one it
   tolerates for `tolerationSeconds` is evicted that long after the taint was added (what the
   controller does to the pods: nodelifecycle_pods_plan.py).
@@ -24,6 +29,13 @@ from nodelab.kube.times import parse_time as parse_time
 
 NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"
+MEMORY_PRESSURE = "node.kubernetes.io/memory-pressure"
+DISK_PRESSURE = "node.kubernetes.io/disk-pressure"
+PID_PRESSURE = "node.kubernetes.io/pid-pressure"
+NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable"
+# condition type -> the NoSchedule taint it puts on the node while it is True
+CONDITION_TAINTS = {"MemoryPressure": MEMORY_PRESSURE, "DiskPressure": DISK_PRESSURE,
+                    "PIDPressure": PID_PRESSURE, "NetworkUnavailable": NETWORK_UNAVAILABLE}
 GRACE_PERIOD = dt.timedelta(seconds=50)
 CONDITION_TYPES = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 
@@ -75,22 +87,27 @@ def unknown_conditions_patch(node: ObjectView, lease: ObjectView | None, now: dt
 
 
 def desired_taints(node: ObjectView, now: dt.datetime) -> list[dict[str, Any]]:
-    """The node's taints with the lifecycle ones made to match its Ready status."""
+    """The node's taints with the lifecycle ones made to match its conditions: Ready's
+    (NoSchedule and NoExecute) and the pressure conditions' (NoSchedule)."""
     current = list((node.get("spec") or {}).get("taints") or [])
-    ours = {NOT_READY, UNREACHABLE}
+    ours = {NOT_READY, UNREACHABLE, *CONDITION_TAINTS.values()}
     kept = [t for t in current if t.get("key") not in ours]
-    status = ready_status(node)
-    key = {"False": NOT_READY, "Unknown": UNREACHABLE}.get(status)
-    if key is None:
-        return kept
     wanted = []
-    for effect in ("NoSchedule", "NoExecute"):
-        existing = next((t for t in current if t.get("key") == key and
-                         t.get("effect") == effect), None)
-        taint = existing or {"key": key, "effect": effect}
-        if effect == "NoExecute" and "timeAdded" not in taint:
-            taint = {**taint, "timeAdded": format_time(now)}
-        wanted.append(taint)
+    key = {"False": NOT_READY, "Unknown": UNREACHABLE}.get(ready_status(node))
+    if key is not None:
+        for effect in ("NoSchedule", "NoExecute"):
+            existing = next((t for t in current if t.get("key") == key and
+                             t.get("effect") == effect), None)
+            taint = existing or {"key": key, "effect": effect}
+            if effect == "NoExecute" and "timeAdded" not in taint:
+                taint = {**taint, "timeAdded": format_time(now)}
+            wanted.append(taint)
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        pressure = CONDITION_TAINTS.get(str(condition.get("type")))
+        if pressure is not None and condition.get("status") == "True":
+            wanted.append(next((t for t in current if t.get("key") == pressure
+                                and t.get("effect") == "NoSchedule"),
+                               {"key": pressure, "effect": "NoSchedule"}))
     return kept + wanted
 
 

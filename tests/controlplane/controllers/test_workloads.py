@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 
 from nodelab.controlplane.controllers.nodelifecycle_plan import (
+    DISK_PRESSURE,
+    MEMORY_PRESSURE,
+    NETWORK_UNAVAILABLE,
     NOT_READY,
+    PID_PRESSURE,
     UNREACHABLE,
     desired_taints,
     eviction_time,
@@ -162,6 +166,33 @@ def test_a_silent_node_becomes_unknown_and_unreachable() -> None:
         ("mine", "NoSchedule"), (UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")}
     assert desired_taints(node("True", NOW), NOW) == [{"key": "mine", "effect": "NoSchedule"}]
     assert {t["key"] for t in desired_taints(node("False", NOW), NOW)} == {"mine", NOT_READY}
+
+
+@pytest.mark.parametrize(("condition", "status", "taint"), [
+    ("MemoryPressure", "True", MEMORY_PRESSURE),
+    ("DiskPressure", "True", DISK_PRESSURE),
+    ("PIDPressure", "True", PID_PRESSURE),
+    ("NetworkUnavailable", "True", NETWORK_UNAVAILABLE),
+    ("MemoryPressure", "False", None),
+    ("MemoryPressure", "Unknown", None),
+    ("DiskPressure", "Unknown", None),
+])
+def test_a_pressure_condition_taints_the_node_no_schedule(
+        condition: str, status: str, taint: str | None) -> None:
+    pressed = node("True", NOW)
+    pressed["status"]["conditions"].append({"type": condition, "status": status})
+    wanted = {("mine", "NoSchedule")} | ({(taint, "NoSchedule")} if taint else set())
+    assert {(t["key"], t["effect"]) for t in desired_taints(pressed, NOW)} == wanted
+
+
+def test_a_pressure_taint_is_kept_as_it_is_and_removed_when_the_condition_clears() -> None:
+    pressed = node("True", NOW)
+    added = {"key": MEMORY_PRESSURE, "effect": "NoSchedule", "timeAdded": "2025-01-01T00:00:00Z"}
+    pressed["spec"]["taints"].append(added)
+    pressed["status"]["conditions"].append({"type": "MemoryPressure", "status": "True"})
+    assert desired_taints(pressed, NOW) == [{"key": "mine", "effect": "NoSchedule"}, added]
+    pressed["status"]["conditions"][-1]["status"] = "False"
+    assert desired_taints(pressed, NOW) == [{"key": "mine", "effect": "NoSchedule"}]
 
 
 def test_eviction_follows_toleration_seconds() -> None:
