@@ -6,6 +6,7 @@ import pytest
 
 from nodelab.kubelet.cri import RuntimeCondition
 from nodelab.kubelet.eviction.ranking import PodUsage, evicted_status, eviction_message, rank_pods
+from nodelab.kubelet.eviction.signals import memory_available
 from nodelab.kubelet.eviction.thresholds import (
     Observation,
     Threshold,
@@ -232,3 +233,22 @@ def test_stream_request_head_keeps_repeated_headers() -> None:
     assert "Origin: http://127.0.0.1:4000" in lines  # containerd refuses a WebSocket without
     assert not any(line.startswith(("Host: apiserver", "Content-Length")) for line in lines)
     assert head.endswith("\r\n\r\n")
+
+
+MEMINFO = {"MemTotal": 8000 * MI, "MemAvailable": 5000 * MI}
+
+
+@pytest.mark.parametrize(("node_group", "exists", "working_set", "limit", "expected"), [
+    # a lab node: capacity minus its own group's working set, whatever the host does
+    (True, True, 300 * MI, None, Observation(7700 * MI, 8000 * MI)),
+    (True, True, 300 * MI, 1000 * MI, Observation(700 * MI, 1000 * MI)),  # a lower limit
+    (True, True, 9000 * MI, None, Observation(0, 8000 * MI)),
+    (True, False, None, None, Observation(8000 * MI, 8000 * MI)),  # no pod has run yet
+    # the root group of a machine of its own; cgroup v2's root has no memory accounting
+    (False, True, 2000 * MI, None, Observation(6000 * MI, 8000 * MI)),
+    (False, True, None, None, Observation(5000 * MI, 8000 * MI)),
+])
+def test_memory_available_is_the_nodes_capacity_less_its_cgroups_working_set(
+        node_group: bool, exists: bool, working_set: int | None, limit: int | None,
+        expected: Observation) -> None:
+    assert memory_available(MEMINFO, node_group, exists, working_set, limit) == expected

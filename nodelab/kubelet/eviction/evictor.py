@@ -90,7 +90,7 @@ class Evictor:
 
     def synchronize(self) -> list[Threshold]:
         """One pass: measure, update pressure, evict at most one pod. Returns the met ones."""
-        observed = measure(self.state_dir, self.cri)
+        observed = measure(self.state_dir, self.cri, self.config.cgroup_root)
         met = thresholds_met(self.thresholds, observed)
         with self._lock:
             self.observed = observed

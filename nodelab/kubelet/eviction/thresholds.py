@@ -4,7 +4,7 @@ A kubelet watches a few *signals* and compares each with a *threshold*:
 
 | signal              | measured as (nodelab)                                | condition      |
 |---------------------|------------------------------------------------------|----------------|
-| memory.available    | `MemAvailable` of /proc/meminfo                      | MemoryPressure |
+| memory.available    | capacity - working set of the node's cgroup          | MemoryPressure |
 | nodefs.available    | statvfs(state dir) free blocks for unprivileged users | DiskPressure   |
 | nodefs.inodesFree   | statvfs(state dir) free inodes                       | DiskPressure   |
 | imagefs.available   | CRI ImageFsInfo's filesystem, else the nodefs        | DiskPressure   |
