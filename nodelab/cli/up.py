@@ -1,6 +1,6 @@
 """`nodelab up [--name L] [--nodes N] [--proxy-mode M] [--max-restart-backoff D]
-[--runtime nodelab|containerd] [--node-monitor-grace-period D]`: bring a lab up (or check
-it, if it is up already).
+[--runtime nodelab|containerd] [--node-monitor-grace-period D] [--kubelet-config FILE]`: bring
+a lab up (or check it, if it is up already).
 
 A flag left out means "whatever the lab has" for a lab that is up already (only a different
 explicit value is an error), and the default for a new one (up_settings.py)."""
@@ -11,10 +11,12 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from nodelab.cli.progress import stderr_progress
 from nodelab.errors import NodelabError
 from nodelab.kubelet.config import parse_duration
+from nodelab.lab.kubelet_settings import KubeletConfigFragment, load_kubelet_config
 from nodelab.lab.lab import Lab
 from nodelab.lab.names import DEFAULT_LAB
 from nodelab.lab.up_settings import check_node_monitor_grace_period, check_restart_backoff
@@ -42,6 +44,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "heartbeat before marking it Unknown, 20s to 10m, e.g. 20s for "
                              "demos (kube-controller-manager's flag; default: the lab's, or "
                              "upstream's 50s for a new lab)")
+    parser.add_argument("--kubelet-config", type=kubelet_config, default=None, metavar="FILE",
+                        help="a KubeletConfiguration YAML (or a part of one) every node's "
+                             "kubelet gets, e.g. evictionHard (default: the lab's, or none "
+                             "for a new lab; the lab's own fields are refused by name)")
     parser.set_defaults(func=run)
 
 
@@ -52,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     lab = Lab.up(args.name, args.nodes, proxy_mode=args.proxy_mode,
                  max_restart_backoff=args.max_restart_backoff, runtime=args.runtime,
                  node_monitor_grace_period=args.node_monitor_grace_period,
-                 progress=stderr_progress)
+                 kubelet_config=args.kubelet_config, progress=stderr_progress)
     print(f"lab {lab.name} is up in {time.monotonic() - started:.1f}s", file=sys.stderr)
     print(lab.status().render())
     return 0
@@ -75,3 +81,11 @@ def restart_backoff(text: str) -> float:
 def grace_period(text: str) -> float:
     """Seconds in a Go duration (`20s`, `1m`) between 20s and 10m, or a clear error."""
     return _checked_duration(text, check_node_monitor_grace_period)
+
+
+def kubelet_config(path: str) -> KubeletConfigFragment:
+    """The fields of a KubeletConfiguration file, checked as the kubelet reads them."""
+    try:
+        return load_kubelet_config(Path(path))
+    except NodelabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc

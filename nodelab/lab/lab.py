@@ -8,23 +8,19 @@ everything from the ledger and by name. `Lab.get(name)` attaches to a lab that i
 
 from __future__ import annotations
 
-import fcntl
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from nodelab.errors import NodelabError
 from nodelab.host import netlink
-from nodelab.host.private_files import private_dir
 from nodelab.lab.addons.cluster_dns import DeployClusterDNS
 from nodelab.lab.addons.metrics_server import DeployMetricsServer
 from nodelab.lab.cleanup import take_down
 from nodelab.lab.context import LabContext, Progress
-from nodelab.lab.controlplane_step import StartControlPlane, controllers_spec, lab_pki
+from nodelab.lab.controlplane_step import StartControlPlane
 from nodelab.lab.daemons import DaemonStatus, Supervisor
 from nodelab.lab.description import LabDescription
 from nodelab.lab.join.kubeconfigs import ClusterAccess
@@ -35,7 +31,9 @@ from nodelab.lab.join.steps import (
     kube_node_name,
     prepare_join,
 )
+from nodelab.lab.kubelet_settings import check_kubelet_config
 from nodelab.lab.ledger import Ledger
+from nodelab.lab.lock import locked
 from nodelab.lab.names import DEFAULT_LAB, LabNames
 from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
 from nodelab.lab.node_daemons import StartNodeDaemons
@@ -44,6 +42,7 @@ from nodelab.lab.preconditions import check_node_count, check_privileges
 from nodelab.lab.registry.daemon import StartRegistry
 from nodelab.lab.registry.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.scripting.face import LabScripting
+from nodelab.lab.settings_changes import LabSettingsChanges
 from nodelab.lab.status import LabStatus, NodeStatus
 from nodelab.lab.supervision.client import stop_supervision
 from nodelab.lab.supervision.units import Action
@@ -85,17 +84,11 @@ def _quiet(_message: str) -> None:
     """The default progress: say nothing (the CLI passes a printer)."""
 
 
-@contextmanager
-def _locked(paths: LabPaths) -> Iterator[None]:
-    private_dir(paths.root)  # keys, kubeconfigs and the API store live here
-    with open(paths.lock, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-class Lab(LabScripting):
+class Lab(LabScripting, LabSettingsChanges):
     """A running lab. Create with `Lab.up(...)`, attach with `Lab.get(name)`; script it with
-    `api()`, `apply()`, `wait_for()` and `node()` (scripting/, docs/api.md)."""
+    `api()`, `apply()`, `wait_for()` and `node()` (scripting/, docs/api.md); change a running
+    lab's settings with `set_node_monitor_grace_period` and `set_kubelet_config`
+    (settings_changes.py)."""
 
     def __init__(self, description: LabDescription, base: Path | None = None) -> None:
         self.description = description
@@ -114,6 +107,7 @@ class Lab(LabScripting):
         max_restart_backoff: float | None = None,
         runtime: str | None = None,
         node_monitor_grace_period: float | None = None,
+        kubelet_config: Mapping[str, Any] | None = None,
         base: Path | None = None,
         progress: Progress | None = None,
     ) -> Lab:
@@ -123,14 +117,18 @@ class Lab(LabScripting):
         `runtime` is every node's CRI runtime (`nodelab`, or Debian's `containerd`, which must
         be installed); `node_monitor_grace_period` (seconds, 20 to 600) is how long the node
         lifecycle controller waits for a node's heartbeat before it marks the node Unknown
-        (kube-controller-manager's --node-monitor-grace-period). A setting left None is
+        (kube-controller-manager's --node-monitor-grace-period); `kubelet_config` holds
+        `KubeletConfiguration` fields every kubelet gets, e.g. `{"evictionHard":
+        {"memory.available": "1Gi"}}` (kubelet_settings.py). A setting left None is
         whatever the lab has if it is up already (only an explicitly different one is an
         error), else its default: 1 node, iptables, upstream's 300 s cap, nodelab, upstream's
-        50 s grace period (see up_settings.py). `progress` is called with each step's name as
-        it starts (default: nothing is printed)."""
+        50 s grace period, no kubelet fields beyond the lab's own (see up_settings.py).
+        `progress` is called with each step's name as it starts (default: nothing is
+        printed)."""
         names = LabNames(name)
+        kubelet_fields = check_kubelet_config(kubelet_config)
         wanted = UpSettings(nodes, proxy_mode, max_restart_backoff, runtime,
-                            node_monitor_grace_period)
+                            node_monitor_grace_period, kubelet_fields)
         if proxy_mode is not None and proxy_mode not in PROXY_MODES:
             raise NodelabError(f"proxy mode {proxy_mode!r}: choose one of "
                                f"{', '.join(PROXY_MODES)}")
@@ -143,7 +141,7 @@ class Lab(LabScripting):
         check_privileges(f"bring lab {name} up")
         paths = LabPaths.for_lab(name, base)
         say = progress or _quiet
-        with _locked(paths):
+        with locked(paths):
             description = LabDescription.load(paths.description)
             if description is not None and description.joined:
                 raise NodelabError(
@@ -156,12 +154,13 @@ class Lab(LabScripting):
                     name, subnet, nodes if nodes is not None else DEFAULT_NODES,
                     proxy_mode or DEFAULT_PROXY_MODE, max_restart_backoff,
                     runtime or DEFAULT_RUNTIME,
-                    node_monitor_grace_period=node_monitor_grace_period)
+                    node_monitor_grace_period=node_monitor_grace_period,
+                    kubelet_config=kubelet_fields or None)
                 description.save(paths.description)
             else:
                 check_same(name, wanted, description.nodes, description.proxy_mode,
                            description.max_restart_backoff, description.runtime,
-                           description.node_monitor_grace_period)
+                           description.node_monitor_grace_period, description.kubelet_config)
             _execute(up_steps(), LabContext.of(names, paths, description, say))
         return cls(description, base)
 
@@ -185,7 +184,7 @@ class Lab(LabScripting):
         say = progress or _quiet
         # a missing or bad file, or a cluster that does not answer, fails before anything
         check_reachable(ClusterAccess.load(Path(kubeconfig)))
-        with _locked(paths):
+        with locked(paths):
             description = prepare_join(Path(kubeconfig), name, nodes, paths,
                                        LabDescription.load(paths.description),
                                        allow_registries)
@@ -253,26 +252,6 @@ class Lab(LabScripting):
     def restart_daemon(self, daemon: str, node: str | None = None) -> DaemonStatus:
         """Stop the daemon (SIGTERM, SIGKILL after its grace period) and start it again."""
         return self._daemon(daemon, node, "restart")
-
-    def set_node_monitor_grace_period(self, seconds: float | None) -> DaemonStatus:
-        """Restart the lab's controllers with `--node-monitor-grace-period` set to `seconds`
-        (20 to 600; None: upstream's 50 s), as a kubeadm user edits kube-controller-manager's
-        static pod manifest; the lab keeps it (lab.json) for later `up`s. Returns the
-        controllers' status once they run again."""
-        check_node_monitor_grace_period(seconds)
-        if self.description.joined:
-            raise NodelabError(f"lab {self.name} joined {self.description.joined}: its "
-                               "controllers are that cluster's, not the lab's")
-        with _locked(self.paths):
-            description = LabDescription.load(self.paths.description)
-            if description is None:
-                raise NodelabError(f"lab {self.name} is not up (start it with "
-                                   f"`nodelab up --name {self.name}`)")
-            description = replace(description, node_monitor_grace_period=seconds)
-            description.save(self.paths.description)
-            self.description = description
-            ctx = LabContext.of(self.names, self.paths, description, _quiet)
-            return ctx.supervisor.restart_with(controllers_spec(self.paths, lab_pki(ctx), seconds))
 
     def _daemon(self, daemon: str, node: str | None, action: Action) -> DaemonStatus:
         return lab_daemon(self.name, daemon, node, action, self.paths.root.parent)

@@ -30,6 +30,7 @@ from nodelab.lab.addons.cluster_dns import CLUSTER_DOMAIN, DNS_SERVICE_IP
 from nodelab.lab.context import LabContext
 from nodelab.lab.controlplane_step import lab_pki
 from nodelab.lab.daemons import DaemonSpec, tcp_ready
+from nodelab.lab.kubelet_settings import kubelet_config_lines
 from nodelab.lab.runtime_daemon import cni_version, runtime_spec
 from nodelab.lab.topology import NodePlan
 
@@ -86,7 +87,8 @@ def node_specs(ctx: LabContext, node: NodePlan,
     kubelet_config = home / "kubelet-config.yaml"
     kubelet_config.write_text(kubelet_config_text(cgroup_root, ctx.description.max_restart_backoff,
                                                   () if joined else (DNS_SERVICE_IP,))
-                              + ("serverTLSBootstrap: true\n" if joined else ""))
+                              + ("serverTLSBootstrap: true\n" if joined else "")
+                              + kubelet_config_lines(ctx.description.kubelet_config))
     return [
         _with_env(runtime_spec(ctx, node, cni_conf, cgroup_root),
                   dict(joined.runtime_env) if joined else {}),
@@ -124,7 +126,8 @@ def node_specs(ctx: LabContext, node: NodePlan,
 def kubelet_config_text(cgroup_root: str, max_restart_backoff: float | None,
                         cluster_dns: Sequence[str] = ()) -> str:
     """The node's `KubeletConfiguration`: its cgroupRoot, the lab's CrashLoopBackOff cap, and
-    the cluster DNS Service pods resolve through (an embedded lab's `kube-dns`)."""
+    the cluster DNS Service pods resolve through (an embedded lab's `kube-dns`); the lab's
+    own fragment (kubelet_settings.py) follows these lines."""
     text = ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
             f"cgroupRoot: {cgroup_root}\n")
     if cluster_dns:

@@ -4,15 +4,19 @@
 backoff cap or `--runtime containerd` checks that lab as it is; only a setting given
 explicitly and different from the lab's is an error (changing it needs `nodelab down`). For a
 new lab, a setting not given takes its default: 1 node, iptables, upstream's 300 s backoff
-cap, the nodelab runtime, upstream's 50 s node monitor grace period.
+cap, the nodelab runtime, upstream's 50 s node monitor grace period, no kubelet config fragment
+(kubelet_settings.py).
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.lab.kubelet_settings import same_kubelet_config
 
 DEFAULT_NODES = 1
 DEFAULT_PROXY_MODE = "iptables"
@@ -30,6 +34,7 @@ class UpSettings:
     max_restart_backoff: float | None = None
     runtime: str | None = None
     node_monitor_grace_period: float | None = None
+    kubelet_config: Mapping[str, Any] | None = None
 
 
 def restart_backoff_text(seconds: float | None) -> str:
@@ -52,7 +57,8 @@ def _same_grace(a: float | None, b: float | None) -> bool:
 
 def conflicts(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
               max_restart_backoff: float | None, runtime: str,
-              node_monitor_grace_period: float | None = None) -> list[str]:
+              node_monitor_grace_period: float | None = None,
+              kubelet_config: Mapping[str, Any] | None = None) -> list[str]:
     """What `wanted` asks explicitly that lab `name` (up with the other arguments) is not."""
     found: list[str] = []
     if wanted.nodes is not None and wanted.nodes != nodes:
@@ -71,15 +77,21 @@ def conflicts(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
                      f"{grace_period_text(node_monitor_grace_period)}, not "
                      f"{grace_period_text(wanted.node_monitor_grace_period)} (a running lab "
                      "changes it with Lab.set_node_monitor_grace_period)")
+    if wanted.kubelet_config is not None \
+            and not same_kubelet_config(wanted.kubelet_config, kubelet_config):
+        found.append(f"the kubelet config {dict(kubelet_config or {})}, not "
+                     f"{dict(wanted.kubelet_config)} (a running lab changes it with "
+                     "Lab.set_kubelet_config)")
     return found
 
 
 def check_same(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
                max_restart_backoff: float | None, runtime: str,
-               node_monitor_grace_period: float | None = None) -> None:
+               node_monitor_grace_period: float | None = None,
+               kubelet_config: Mapping[str, Any] | None = None) -> None:
     """Raise a NodelabError naming every explicit setting lab `name` does not have."""
     found = conflicts(name, wanted, nodes, proxy_mode, max_restart_backoff, runtime,
-                      node_monitor_grace_period)
+                      node_monitor_grace_period, kubelet_config)
     if found:
         raise NodelabError(
             f"lab {name} is up with {'; '.join(found)}: take it down first "
