@@ -6,8 +6,7 @@ upstream's schema, `kube/schema.py`) has a row in `TABLE`: **supported** (it beh
 upstream node, and the row names the test that shows it) or **refused** (the API server answers
 422 `spec...: Forbidden: not supported by nodelab`, for pods and pod templates alike, so a
 learner never sees a field accepted and silently ignored). A few rows refuse only some values
-(`hostUsers: false`, `procMount: Unmasked`, `os.name: windows`); a few more rows name nested
-fields that are refused inside a supported one (`affinity.podAntiAffinity`).
+(`hostUsers: false`, `procMount: Unmasked`, `os.name: windows`).
 
 `refusals(spec, path)` is the check (pure): the paths of a pod spec that use a refused field.
 `docs/pod-fields.md` is generated from this table and the schema by
@@ -89,10 +88,9 @@ _CONTAINER: dict[str, Row] = {
 TABLE: dict[str, Row] = {
     **{f"Pod.{name}": _s(API) for name in ("apiVersion", "kind", "metadata", "spec", "status")},
     "PodSpec.activeDeadlineSeconds": _s(HOOKS),
-    "PodSpec.affinity": _s("tests/controlplane/controllers/test_controllers.py::test_"
-                           "preferred_node_affinity_picks_the_matching_node",
-                           "required and preferred node affinity (scored as upstream's "
-                           "NodeAffinity plugin); see the nested rows"),
+    "PodSpec.affinity": _s("tests/controlplane/scheduler/test_interpod_affinity.py",
+                           "node affinity and pod (anti-)affinity, required and preferred, "
+                           "as upstream's NodeAffinity and InterPodAffinity plugins"),
     "PodSpec.automountServiceAccountToken": _s(LP + "test_a_projected_token_is_bound_to_its_pod"
                                                "_and_accepted"),
     "PodSpec.containers": _s(ENV),
@@ -150,7 +148,9 @@ TABLE: dict[str, Row] = {
     "PodSpec.terminationGracePeriodSeconds": _s(WL + "test_pre_stop_runs_before_term_and_never_"
                                                 "ends_in_a_phase"),
     "PodSpec.tolerations": _s(SCH + "test_tolerations_exists_equal_and_effects"),
-    "PodSpec.topologySpreadConstraints": _r("the scheduler does not spread"),
+    "PodSpec.topologySpreadConstraints": _s(
+        "tests/controlplane/scheduler/test_topology_spread.py", "DoNotSchedule filters, "
+        "ScheduleAnyway scores, upstream's system defaults for pods of Services and workloads"),
     "PodSpec.volumes": _s(WL + "test_config_map_updates_reach_the_container"),
     **{f"Container.{k}": v for k, v in _CONTAINER.items()},
     **{f"EphemeralContainer.{k}": _s(DEBUG) for k in (
@@ -210,9 +210,6 @@ TABLE: dict[str, Row] = {
         "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs",
         "image", "iscsi", "nfs", "persistentVolumeClaim", "photonPersistentDisk",
         "portworxVolume", "quobyte", "rbd", "scaleIO", "storageos", "vsphereVolume")},
-    # nested fields refused inside supported ones
-    "Affinity.podAffinity": _r("the scheduler has no inter-pod affinity"),
-    "Affinity.podAntiAffinity": _r("the scheduler has no inter-pod affinity"),
 }
 
 
@@ -221,9 +218,6 @@ def _places(spec: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, Any]
     yield "PodSpec", path, spec
     if isinstance(spec.get("securityContext"), Mapping):
         yield "PodSecurityContext", f"{path}.securityContext", spec["securityContext"]
-    affinity = spec.get("affinity")
-    if isinstance(affinity, Mapping):
-        yield "Affinity", f"{path}.affinity", affinity
     for kind in ("initContainers", "containers", "ephemeralContainers"):
         for i, container in enumerate(spec.get(kind) or []):
             if not isinstance(container, Mapping):

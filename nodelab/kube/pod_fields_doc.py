@@ -19,8 +19,7 @@ The rule: every field of these core/v1 types either works as on an upstream node
 named beside it shows it, from inside a container where it can) or the API server refuses the
 pod (and any pod template) with a 422 naming the field: `spec.hostUsers: Forbidden: not
 supported by nodelab`. Nothing is accepted and silently ignored. Rows whose note names values
-refuse only the other values. The last section lists nested fields refused inside supported
-ones.
+refuse only the other values.
 """
 
 
@@ -45,8 +44,9 @@ def render() -> str:
         for name, raw in node.fields.items():
             out.append(_line(name, f"{kind}.{name}", str(raw.get("description") or "")))
         out.append("")
-    out += ["## Nested fields", "", "| field | status | shown by | note |", "|---|---|---|---|"]
-    for key in TABLE:
-        if key.split(".")[0] not in TYPES:
-            out.append(_line(key.replace("@", " in "), key))
+    nested = [key for key in TABLE if key.split(".")[0] not in TYPES]
+    if nested:  # fields refused inside supported ones
+        out += ["## Nested fields", "", "| field | status | shown by | note |",
+                "|---|---|---|---|"]
+        out += [_line(key.replace("@", " in "), key) for key in nested]
     return "\n".join(out) + "\n"

@@ -34,9 +34,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "PodSpec.schedulingGates": ("spec.schedulingGates", [{"name": "example.com/wait"}]),
     "PodSpec.schedulingGroup": ("spec.schedulingGroup", {"podGroupName": "g"}),
     "PodSpec.setHostnameAsFQDN": ("spec.setHostnameAsFQDN", True),
-    "PodSpec.topologySpreadConstraints": ("spec.topologySpreadConstraints", [{
-        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
-        "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"a": "b"}}}]),
     "Container.resizePolicy": (f"{C}.resizePolicy", [{"resourceName": "cpu",
                                                       "restartPolicy": "NotRequired"}]),
     "Container.restartPolicyRules": (f"{C}.restartPolicyRules", [{
@@ -58,14 +55,6 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "PodSecurityContext.windowsOptions": ("spec.securityContext.windowsOptions",
                                           {"runAsUserName": "ContainerUser"}),
     "Lifecycle.stopSignal": (f"{C}.lifecycle.stopSignal", "SIGUSR1"),
-    "Affinity.podAffinity": ("spec.affinity.podAffinity", {
-        "requiredDuringSchedulingIgnoredDuringExecution": [{
-            "topologyKey": "kubernetes.io/hostname",
-            "labelSelector": {"matchLabels": {"a": "b"}}}]}),
-    "Affinity.podAntiAffinity": ("spec.affinity.podAntiAffinity", {
-        "requiredDuringSchedulingIgnoredDuringExecution": [{
-            "topologyKey": "kubernetes.io/hostname",
-            "labelSelector": {"matchLabels": {"a": "b"}}}]}),
 }
 VOLUMES: dict[str, Any] = {
     "awsElasticBlockStore": {"volumeID": "vol-1"}, "azureDisk": {"diskName": "d",

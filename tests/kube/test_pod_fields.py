@@ -57,7 +57,8 @@ def test_the_doc_is_generated_from_the_table() -> None:
      ["spec.volumes[1].nfs"]),
     ({"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{}]},
                    "podAntiAffinity": {"x": 1}}},
-     ["spec.affinity.podAntiAffinity"]),
+     []),  # pod (anti-)affinity is scheduled now
+    ({"topologySpreadConstraints": [{"maxSkew": 1}]}, []),
     ({"securityContext": {"appArmorProfile": {"type": "Unconfined"}}}, []),
     ({"securityContext": {"appArmorProfile": {"type": "RuntimeDefault"}}},
      ["spec.securityContext.appArmorProfile"]),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.registry import allocation, defaults
+from nodelab.controlplane.registry.label_keys import merge_label_keys
 from nodelab.controlplane.registry.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType
 from nodelab.kube import times
@@ -85,6 +86,7 @@ def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]
         record_requester(obj, requester)
     if rt.storage_key == "core/pods":
         admit_service_account(obj)
+        merge_label_keys(obj)
         obj["status"] = {}
     if rt.storage_key == CSR_KEY:
         obj.pop("status", None)

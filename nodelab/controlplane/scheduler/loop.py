@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from nodelab.controlplane.scheduler.cluster import Cluster
 from nodelab.controlplane.scheduler.filters import NodeInfo
 from nodelab.controlplane.scheduler.plan import schedule
 from nodelab.controlplane.scheduler.preemption import Preemption, preempt
@@ -46,9 +47,19 @@ def _scheduled_condition(pod: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def cluster_of(store: Store) -> Cluster:
+    """Namespaces' labels and the workloads whose selectors default topology spreading."""
+    return Cluster(
+        {n["metadata"]["name"]: dict(n["metadata"].get("labels") or {})
+         for n in store.list("namespaces")},
+        store.list("services"), store.list("replicasets"), store.list("statefulsets"),
+        store.list("replicationcontrollers"))
+
+
 class SchedulerController:
     name = "scheduler"
-    kinds: tuple[str, ...] = ("pods", "nodes")
+    kinds: tuple[str, ...] = ("pods", "nodes", "namespaces", "services", "replicasets",
+                              "statefulsets", "replicationcontrollers")
     periodic = False
 
     def sync(self, store: Store, writer: Writer) -> None:
@@ -62,14 +73,15 @@ class SchedulerController:
             if node_name and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
                 placed.setdefault(node_name, []).append(pod)
         nodes = store.list("nodes")
+        cluster = cluster_of(store)
         for pod in queue:
             infos = [NodeInfo(n, placed.get(n["metadata"]["name"], [])) for n in nodes]
-            decision = schedule(pod, infos)
+            decision = schedule(pod, infos, cluster=cluster)
             metadata = pod["metadata"]
             namespace, name = metadata["namespace"], metadata["name"]
             if decision.node is None:
                 self._unschedulable(writer, pod, decision.message)
-                preemption = preempt(pod, infos, dict(decision.rejected))
+                preemption = preempt(pod, infos, dict(decision.rejected), cluster)
                 if preemption is not None:
                     self._preempt(writer, pod, preemption)
                 continue

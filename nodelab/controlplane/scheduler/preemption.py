@@ -4,9 +4,11 @@ PodDisruptionBudgets: nodelab serves none).
 When a pod fits nowhere, `preempt` looks for a node where removing lower-priority pods would
 let it fit:
 
-- only nodes the filters rejected for what pods hold (resources, host ports, the pod count)
-  are candidates; a taint, an affinity, `nodeName` or a cordon cannot be preempted away;
-- on each, every pod of lower priority is removed; if the pod still does not fit, the node is
+- only nodes the filters rejected for what pods hold (resources, host ports, the pod count,
+  pod anti-affinity either way, topology spread skew) are candidates; a taint, a node or pod
+  affinity, `nodeName` or a cordon cannot be preempted away;
+- on each, every pod of lower priority is removed and every filter runs again (the
+  cross-node ones recounted without them); if the pod still does not fit, the node is
   no candidate; otherwise the removed pods are put back one by one, most important first
   (higher priority, then the one started earlier), each kept if the pod still fits: the rest
   are the victims (upstream's selectVictimsOnNode);
@@ -26,13 +28,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nodelab.controlplane.scheduler.cluster import Cluster
 from nodelab.controlplane.scheduler.filters import (
     ERR_PORTS,
     ERR_TOO_MANY_PODS,
     NodeInfo,
 )
-from nodelab.controlplane.scheduler.plan import filter_node
+from nodelab.controlplane.scheduler.interpod_affinity import (
+    ERR_ANTI_AFFINITY_RULES,
+    ERR_EXISTING_ANTI_AFFINITY,
+)
+from nodelab.controlplane.scheduler.plan import fits_with
+from nodelab.controlplane.scheduler.topology_spread import ERR_CONSTRAINTS
 from nodelab.kube.objects import ObjectView
+
+# reasons upstream's filters give as Unschedulable (not UnschedulableAndUnresolvable)
+RESOLVABLE = (ERR_PORTS, ERR_TOO_MANY_PODS, ERR_ANTI_AFFINITY_RULES, ERR_EXISTING_ANTI_AFFINITY,
+              ERR_CONSTRAINTS)
 
 
 @dataclass(frozen=True)
@@ -53,8 +65,7 @@ def _start(pod: ObjectView) -> str:
 def resolvable(reasons: Sequence[str]) -> bool:
     """Whether removing pods could clear these filter reasons (Unschedulable, not
     UnschedulableAndUnresolvable, in upstream's terms)."""
-    return bool(reasons) and all(r.startswith("Insufficient ") or r in (ERR_PORTS,
-                                                                         ERR_TOO_MANY_PODS)
+    return bool(reasons) and all(r.startswith("Insufficient ") or r in RESOLVABLE
                                  for r in reasons)
 
 
@@ -62,16 +73,20 @@ def _terminating(pod: ObjectView) -> bool:
     return bool(pod["metadata"].get("deletionTimestamp"))
 
 
-def victims_on(pod: ObjectView, info: NodeInfo) -> tuple[ObjectView, ...] | None:
-    """The fewest lower-priority pods to remove from `info` for `pod` to fit (None: none do)."""
+def victims_on(pod: ObjectView, info: NodeInfo, nodes: Sequence[NodeInfo] = (),
+               cluster: Cluster | None = None) -> tuple[ObjectView, ...] | None:
+    """The fewest lower-priority pods to remove from `info` for `pod` to fit (None: none do).
+    Every filter runs again with the pods removed, the cross-node ones over all `nodes`."""
+    cluster = cluster or Cluster()
+    nodes = nodes or [info]
     mine = priority(pod)
     lower = [p for p in info.pods if priority(p) < mine and not _terminating(p)]
     kept = [p for p in info.pods if p not in lower]
-    if not lower or filter_node(pod, NodeInfo(info.node, kept)):
+    if not lower or not fits_with(pod, nodes, NodeInfo(info.node, kept), cluster):
         return None
     victims = []
     for candidate in sorted(lower, key=lambda p: (-priority(p), _start(p))):
-        if filter_node(pod, NodeInfo(info.node, [*kept, candidate])):
+        if not fits_with(pod, nodes, NodeInfo(info.node, [*kept, candidate]), cluster):
             victims.append(candidate)
         else:
             kept.append(candidate)
@@ -98,7 +113,8 @@ def pick(found: Sequence[Preemption]) -> Preemption:
 
 
 def preempt(pod: ObjectView, nodes: Sequence[NodeInfo],
-            rejected: dict[str, tuple[str, ...]]) -> Preemption | None:
+            rejected: dict[str, tuple[str, ...]],
+            cluster: Cluster | None = None) -> Preemption | None:
     """Where `pod` could run by preempting lower-priority pods, and whom (None: nowhere)."""
     spec = pod.get("spec") or {}
     if spec.get("preemptionPolicy") == "Never":
@@ -112,7 +128,7 @@ def preempt(pod: ObjectView, nodes: Sequence[NodeInfo],
     for info in nodes:
         if not resolvable(rejected.get(info.name, ())):
             continue
-        victims = victims_on(pod, info)
+        victims = victims_on(pod, info, nodes, cluster)
         if victims:
             found.append(Preemption(info.name, victims))
     return pick(found) if found else None

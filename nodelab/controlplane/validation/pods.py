@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.controlplane.validation.scheduling import pod_affinity, topology_spread_constraints
 from nodelab.controlplane.validation.volume_paths import local_descending_path, volume_sources
 from nodelab.kube.objects import Object
 from nodelab.kube.pod_fields import MESSAGE as NOT_SUPPORTED
@@ -167,6 +168,9 @@ def validate_pod_spec(errors: FieldErrors, spec: Any, path: str) -> None:
         if not isinstance(weight, int) or not 1 <= weight <= 100:
             errors.invalid(f"{path}.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuring"
                            f"Execution[{i}].weight", weight, "must be in the range 1-100")
+    pod_affinity(errors, f"{path}.affinity", spec.get("affinity"))
+    topology_spread_constraints(errors, f"{path}.topologySpreadConstraints",
+                                spec.get("topologySpreadConstraints"))
     for i, gate in enumerate(spec.get("readinessGates") or []):  # validateReadinessGates
         errors.qualified_name(f"{path}.readinessGates[{i}].conditionType",
                               (gate or {}).get("conditionType", ""))

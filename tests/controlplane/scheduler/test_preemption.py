@@ -76,3 +76,21 @@ def test_never_and_a_nomination_still_in_progress() -> None:
     waiting = pod("high", "1", 10)
     waiting["status"]["nominatedNodeName"] = "n1"
     assert attempt(waiting, [NodeInfo(node("n1", cpu="1"), [going])]) is None
+
+
+def test_a_victims_anti_affinity_is_preempted_away_and_a_pod_affinity_is_not() -> None:
+    """Preemption runs every filter again with the victims gone, the cross-node ones too:
+    a lower-priority pod whose required anti-affinity keeps the pod out goes; a node that
+    lacks what the pod's own required affinity wants is no candidate."""
+    lonely = pod("lonely", "100m", 1, affinity={"podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{
+            "topologyKey": "kubernetes.io/hostname", "labelSelector": {}}]}})
+    infos = [NodeInfo(node("n1"), [lonely])]
+    chosen = attempt(pod("high", "100m", 10), infos)
+    assert (chosen.node, names(chosen.victims)) == ("n1", ["lonely"])
+    together = pod("with-db", "100m", 10, affinity={"podAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{
+            "topologyKey": "kubernetes.io/hostname",
+            "labelSelector": {"matchLabels": {"app": "db"}}}]}})
+    filler = pod("filler", "2", 1)  # removing it would free the cpu, but no db pod is near
+    assert attempt(together, [NodeInfo(node("n1"), [filler])]) is None
