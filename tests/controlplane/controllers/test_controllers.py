@@ -255,6 +255,39 @@ def test_deleting_a_deployment_collects_its_replicasets_and_pods(
                            apiserver.kubectl_json("get", "pods", "-l", "app=gc")["items"]))
 
 
+def test_required_pod_anti_affinity_spreads_a_deployment_and_holds_the_rest(
+    apiserver: RunningApiServer, controllers: ControllerLoop, live_nodes: list[str]
+) -> None:
+    """Three replicas that must not share a node, on two nodes: one per node, and the third
+    stays Pending with upstream's FailedScheduling text."""
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "lonely"},
+                  "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "lonely"}},
+                           "template": {"metadata": {"labels": {"app": "lonely"}}, "spec": {
+                               "containers": [{"name": "c", "image": "busybox"}],
+                               "affinity": {"podAntiAffinity": {
+                                   "requiredDuringSchedulingIgnoredDuringExecution": [{
+                                       "topologyKey": "kubernetes.io/hostname",
+                                       "labelSelector": {"matchLabels": {"app": "lonely"}}}]}}}}}}
+    apiserver.kubectl("create", "-f", "-", input=json.dumps(deployment))
+    try:
+        def placed() -> list[dict[str, Any]] | None:
+            pods = apiserver.kubectl_json("get", "pods", "-l", "app=lonely")["items"]
+            pending = [p for p in pods if any(
+                c["type"] == "PodScheduled" and c["status"] == "False"
+                for c in p["status"].get("conditions") or [])]
+            return pods if len(pods) == 3 and len(pending) == 1 else None
+
+        pods = eventually(placed, timeout=30)
+        nodes = sorted(p["spec"]["nodeName"] for p in pods if p["spec"].get("nodeName"))
+        assert nodes == sorted(live_nodes)
+        waiting = next(p for p in pods if not p["spec"].get("nodeName"))
+        condition = next(c for c in waiting["status"]["conditions"]
+                         if c["type"] == "PodScheduled")
+        assert condition["message"] == ("0/2 nodes are available: 2 node(s) didn't match pod "
+                                         "anti-affinity rules.")
+    finally:
+        apiserver.kubectl("delete", "deployment", "lonely", "--wait=false")
+
 def test_a_silent_node_becomes_unknown_and_tainted(
     apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest
 ) -> None:
