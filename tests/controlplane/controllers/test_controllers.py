@@ -271,7 +271,8 @@ def test_required_pod_anti_affinity_spreads_a_deployment_and_holds_the_rest(
     apiserver.kubectl("create", "-f", "-", input=json.dumps(deployment))
     try:
         def placed() -> list[dict[str, Any]] | None:
-            pods = apiserver.kubectl_json("get", "pods", "-l", "app=lonely")["items"]
+            found = apiserver.kubectl_json("get", "pods", "-l", "app=lonely")
+            pods: list[dict[str, Any]] = found["items"]
             pending = [p for p in pods if any(
                 c["type"] == "PodScheduled" and c["status"] == "False"
                 for c in p["status"].get("conditions") or [])]
