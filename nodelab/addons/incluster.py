@@ -74,12 +74,13 @@ class InCluster:
         """TLS trusting the cluster CA only (what the API server and kubelets present)."""
         return ssl.create_default_context(cafile=str(self.ca_file))
 
-    def _send(self, path: str, timeout: float, method: str = "GET", body: bytes | None = None
+    def _send(self, path: str, timeout: float, method: str = "GET", body: bytes | None = None,
+              content_type: str = "application/json"
               ) -> tuple[http.client.HTTPSConnection, http.client.HTTPResponse]:
         connection = self._connect(timeout)
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         if response.status not in (200, 201):
@@ -95,6 +96,16 @@ class InCluster:
 
     def post(self, path: str, obj: Obj, timeout: float = 30.0) -> Obj:
         connection, response = self._send(path, timeout, "POST", json.dumps(obj).encode())
+        try:
+            result: Obj = json.loads(response.read())
+            return result
+        finally:
+            connection.close()
+
+    def patch(self, path: str, patch: Obj, content_type: str, timeout: float = 30.0) -> Obj:
+        """PATCH with `content_type` (application/strategic-merge-patch+json, merge-patch)."""
+        connection, response = self._send(path, timeout, "PATCH", json.dumps(patch).encode(),
+                                          content_type)
         try:
             result: Obj = json.loads(response.read())
             return result

@@ -6,10 +6,12 @@ restarts it (`LabSettingsChanges`, a part of `Lab`):
 - `set_kubelet_config(fragment)`: every node's kubelet config file gets the fragment
   (kubelet_settings.py) and every kubelet restarts (an edit of /var/lib/kubelet/config.yaml and
   `systemctl restart kubelet` on each node). The pods keep running: a restarted kubelet adopts
-  them. Its in-memory state starts again, e.g. a pressure condition it was keeping True.
+  them. Its in-memory state starts again, e.g. a pressure condition it was keeping True;
+- `enable_node_problem_detector()`: an add-on turned on, as a kubeadm user applies
+  node-problem-detector's manifests (nodelab/lab/addons/node_problem_detector.py).
 
-Both keep the new value in lab.json, so a later `up` keeps it (and `up` with another value is
-an error that names these methods).
+The first two keep the new value in lab.json, so a later `up` keeps it (and `up` with another
+value is an error that names these methods).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from dataclasses import replace
 from typing import Any
 
 from nodelab.errors import NodelabError
-from nodelab.lab.context import LabContext
+from nodelab.lab.addons.node_problem_detector import DeployNodeProblemDetector
+from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.controlplane_step import controllers_spec, lab_pki
 from nodelab.lab.daemons import DaemonStatus
 from nodelab.lab.description import LabDescription
@@ -68,6 +71,18 @@ class LabSettingsChanges:
                                if spec.name == f"{node.name}/kubelet")
                 restarted.append(ctx.supervisor.restart_with(kubelet))
             return restarted
+
+    def enable_node_problem_detector(self, progress: Progress | None = None) -> None:
+        """Run node-problem-detector on every node (a DaemonSet in kube-system, upstream's
+        manifests; off by default, as on kubeadm clusters): the nodes get the KernelDeadlock
+        and ReadonlyFilesystem conditions and OOMKilling/TaskHung/... events. Returns once it
+        runs on every node; safe to repeat (docs/addons.md)."""
+        self._embedded("deploy node-problem-detector with that cluster's own manifests")
+        with locked(self.paths):
+            ctx = LabContext.of(self.names, self.paths, self.description, progress or _quiet)
+            step = DeployNodeProblemDetector()
+            ctx.progress(step.name)
+            step.execute(ctx)
 
     def _embedded(self, why: str) -> None:
         if self.description.joined:

@@ -71,6 +71,15 @@ def test_conditions_follow_upstream_setters() -> None:
     assert by_type2["Ready"]["lastHeartbeatTime"] == "t2"
 
 
+def test_conditions_of_other_writers_are_not_the_kubelets() -> None:
+    """node-problem-detector's KernelDeadlock, read back with the Node at start, is never in
+    the kubelet's status patch: a stale copy would undo the detector's newer value."""
+    theirs = {"type": "KernelDeadlock", "status": "True", "reason": "DockerHung"}
+    conds, _ = compute_conditions([theirs], set(), [], "t1")
+    assert [c["type"] for c in conds] == ["MemoryPressure", "DiskPressure", "PIDPressure",
+                                          "Ready"]
+
+
 def test_ready_follows_runtime_status() -> None:
     ok = [RuntimeCondition("RuntimeReady", True), RuntimeCondition("NetworkReady", True)]
     assert runtime_errors(ok) == []

@@ -140,6 +140,12 @@ CLUSTER_ROLES: list[Object] = [
         _rule(["get", "list", "watch"], [""], ["nodes"]),
         _rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
         _rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"])]),
+    # bound to nobody (upstream: "deployment locations can reasonably vary"); a lab's
+    # detector binds it (`npd-binding`, nodelab/lab/addons/node_problem_detector.py)
+    _role("system:node-problem-detector", [
+        _rule(["get"], [""], ["nodes"]),
+        _rule(["patch"], [""], ["nodes/status"]),
+        _rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"])]),
     _role("system:kube-scheduler", [
         _rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
         _rule(["create"], ["coordination.k8s.io"], ["leases"]),

@@ -86,7 +86,10 @@ def compute_conditions(
     errors: list[str],
     now: str,
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The new conditions (in upstream order) and the node events their transitions raise."""
+    """The kubelet's four conditions (in upstream order) and the node events their transitions
+    raise. Conditions of other writers (node-problem-detector's KernelDeadlock...) are not the
+    kubelet's: they are left out, so its status patch, which the API server merges by condition
+    type, never writes back a stale copy of them (upstream's setters touch only their own)."""
     old = {c["type"]: c for c in previous}
     result: list[dict[str, Any]] = []
     events: list[str] = []
@@ -99,5 +102,4 @@ def compute_conditions(
             events.append(event)
         cond.update(status=status, reason=reason, message=message)
         result.append(cond)
-    extra = [c for t, c in old.items() if t not in CONDITION_ORDER]
-    return result + extra, events
+    return result, events

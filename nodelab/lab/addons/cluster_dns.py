@@ -110,9 +110,10 @@ def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]
 
 
 def create_or_update(rest: Rest, resource: str, obj: dict[str, Any]) -> None:
-    """Create the object; one that exists is kept (a Deployment gets the new spec: another
-    nodelab's image rolls its pods). Looked up first: creating a Service whose cluster IP is
-    taken fails on the IP (422) before the name (409), as upstream."""
+    """Create the object; one that exists is kept (a Deployment or DaemonSet gets the new spec:
+    another nodelab's image rolls its pods; a ConfigMap its new data). Looked up first:
+    creating a Service whose cluster IP is taken fails on the IP (422) before the name (409),
+    as upstream."""
     name, namespace = obj["metadata"]["name"], obj["metadata"].get("namespace")
     try:
         rest.get(resource, namespace, name)
@@ -121,8 +122,10 @@ def create_or_update(rest: Rest, resource: str, obj: dict[str, Any]) -> None:
             raise
         rest.create(resource, namespace, obj)
         return
-    if resource == "deployments":
+    if resource in ("deployments", "daemonsets"):
         rest.patch(resource, namespace, name, {"spec": obj["spec"]})
+    elif resource == "configmaps":
+        rest.patch(resource, namespace, name, {"data": obj["data"]})
 
 
 def ready_endpoints(rest: Rest) -> int:

@@ -33,7 +33,8 @@ from nodelab.oci.image import BuiltImage, Entry, ImageConfig, Layer, build_image
 
 SITE = "/opt/nodelab/site"
 NODELAB_DIR = Path(__file__).resolve().parents[2]  # the nodelab package
-ADDON_MODULES = ("nodelab.addons.dns.__main__", "nodelab.addons.metrics.__main__")
+ADDON_MODULES = ("nodelab.addons.dns.__main__", "nodelab.addons.metrics.__main__",
+                 "nodelab.addons.npd.__main__")
 # loaded at run time (`-m`, codecs), so not seen by importing the entry modules
 LAZY_MODULES = ("runpy", "importlib.util", "encodings.idna", "encodings.ascii",
                 "encodings.latin_1", "encodings.utf_8")
