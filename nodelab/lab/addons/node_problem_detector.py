@@ -15,8 +15,9 @@ Differs from upstream's manifest, and why:
 - `--node-cgroup=/nodelab/<lab>/$(NODE_NAME)` (nodelab's flag, `node_scope.py`): the nodes
   of every lab share one kernel log, and the kernel names the OOM-killed task's cgroup, so each
   node reports only its own OOM kills (upstream on kind reports each one on every node);
-- CPU limit 100m, not 10m: the Python program's start takes about 0.3 s of CPU, half a minute
-  under a 10m quota (requests are upstream's 10m and 80Mi).
+- CPU limit 100m, not 10m: the Python program's start (0.1 s of CPU for the interpreter and
+  its imports alone, then TLS and a pass over the kernel's whole ring) would take tens of
+  seconds under a 10m quota (requests are upstream's 10m and 80Mi).
 
 Not on by default: kubeadm clusters do not run it either. `Lab.enable_node_problem_detector()`
 runs `DeployNodeProblemDetector`, which waits until the pod runs on every node; notebook 07's
