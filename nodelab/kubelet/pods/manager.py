@@ -55,7 +55,8 @@ class PodManager:
             "pods", lister(api_client, "pods"), self._on_pods,
             field_selector=f"spec.nodeName={settings.node_name}")
         self.tokens = TokenCache(self._request_token, time.time)
-        self.sources = VolumeSources(fetch=self._fetch, token=self._token)
+        self.sources = VolumeSources(fetch=self._fetch, token=self._token,
+                                     allocatable=settings.allocatable)
         self.services = Store()  # for the containers' service environment variables
         self.services_reflector = Reflector("services", lister(api_client, "services"),
                                             self.services.handle)

@@ -6,7 +6,9 @@ Volumes live under `<kubelet state>/pods/<uid>/volumes/<plugin>/<name>`, like up
 - `emptyDir`: an empty directory (a tmpfs mount for `medium: Memory`, sized by `empty_dir.py`);
 - `hostPath`: the node path itself, after upstream's `type` check (`host_path.py`);
 - `configMap`, `secret`: one file per key (or per `items` entry) with `defaultMode`;
-- `downwardAPI`: files from the pod's own fields (name, namespace, uid, labels, annotations);
+- `downwardAPI`: files from the pod's own fields (name, namespace, uid, labels, annotations)
+  and its containers' resources (`resourceFieldRef`, with the node's allocatable for unset
+  limits, as the environment's);
 - `projected`: all of those, plus `serviceAccountToken` (through the TokenRequest API).
 
 With the pod's `fsGroup`, every volume but hostPath is handed to that group (`fs_group.py`).
@@ -22,7 +24,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,12 @@ from nodelab.errors import NodelabError
 from nodelab.host.beneath import PathEscape
 from nodelab.kube.objects import ObjectView
 from nodelab.kubelet.eviction.local_storage import measured_volumes
-from nodelab.kubelet.pods.downward import field_value
+from nodelab.kubelet.pods.downward import (
+    DownwardError,
+    container_named,
+    field_value,
+    resource_value,
+)
 from nodelab.kubelet.pods.volumes.atomic_writer import FileProjection, PayloadError, write_volume
 from nodelab.kubelet.pods.volumes.empty_dir import disk_usage, tmpfs_size
 from nodelab.kubelet.pods.volumes.fs_group import apply_ownership
@@ -63,6 +70,7 @@ class PodVolumes(dict[str, Path]):
 class VolumeSources:
     fetch: Fetch
     token: TokenFetch | None = None
+    allocatable: Mapping[str, int] = field(default_factory=dict)  # for resourceFieldRef items
 
 
 def volume_root(state_dir: Path, pod: ObjectView) -> Path:
@@ -118,15 +126,28 @@ def _secret_files(source: ObjectView, namespace: str, sources: VolumeSources, mo
     return _key_files(data, source.get("items"), mode, gid)
 
 
-def _downward_files(items: list[ObjectView], pod: ObjectView, mode: int,
-                    gid: int | None) -> dict[str, FileProjection]:
+def _downward_files(items: list[ObjectView], pod: ObjectView, mode: int, gid: int | None,
+                    allocatable: Mapping[str, int]) -> dict[str, FileProjection]:
+    """One file per item: a `fieldRef` of the pod, or a `resourceFieldRef` of one of its
+    containers (`containerName` is required in volumes; upstream's validation says so)."""
     files = {}
     for item in items:
         field_ref = item.get("fieldRef") or {}
+        resource_ref = item.get("resourceFieldRef") or {}
         if field_ref:
-            files[item["path"]] = FileProjection(
-                field_value(pod, field_ref.get("fieldPath", "")).encode(),
-                _mode(item.get("mode", mode), gid), gid)
+            value = field_value(pod, field_ref.get("fieldPath", ""))
+        elif resource_ref:
+            try:
+                container = container_named(pod, resource_ref.get("containerName", ""))
+                value = resource_value(pod, container, resource_ref.get("resource", ""),
+                                       resource_ref.get("divisor"), allocatable)
+            except DownwardError as exc:
+                raise VolumeError(f'downwardAPI item "{item.get("path")}": {exc}') from exc
+        else:
+            raise VolumeError(f'downwardAPI item "{item.get("path")}" has neither fieldRef '
+                              "nor resourceFieldRef")
+        files[item["path"]] = FileProjection(value.encode(), _mode(item.get("mode", mode), gid),
+                                             gid)
     return files
 
 
@@ -141,7 +162,7 @@ def _projected_files(source: ObjectView, pod: ObjectView, sources: VolumeSources
             files |= _secret_files(projection["secret"], namespace, sources, mode, gid, "name")
         elif "downwardAPI" in projection:
             files |= _downward_files(projection["downwardAPI"].get("items") or [], pod, mode,
-                                     gid)
+                                     gid, sources.allocatable)
         elif "serviceAccountToken" in projection and sources.token is not None:
             token_source = projection["serviceAccountToken"]
             files[token_source.get("path", "token")] = FileProjection(
@@ -193,7 +214,8 @@ def prepare_volumes(pod: ObjectView, state_dir: Path, sources: VolumeSources,
                 elif plugin == "secret":
                     payload = _secret_files(source, namespace, sources, mode, gid)
                 elif plugin == "downwardAPI":
-                    payload = _downward_files(source.get("items") or [], pod, mode, gid)
+                    payload = _downward_files(source.get("items") or [], pod, mode, gid,
+                                              sources.allocatable)
                 else:
                     payload = _projected_files(source, pod, sources, mode, gid)
                 write_volume(directory, payload)
