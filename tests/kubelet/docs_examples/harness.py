@@ -76,3 +76,10 @@ def refused(lab: Lab, manifest: str) -> str:
                             input=manifest, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0, f"accepted: {result.stdout}"
     return result.stderr
+
+
+def scheduling_failure(lab: Lab, name: str, namespace: str = "default") -> str:
+    """The first FailedScheduling event's message of a pod the scheduler cannot place."""
+    found: list[str] = eventually(lambda: events(lab, name, "FailedScheduling", namespace),
+                                  timeout=60)
+    return found[0]
