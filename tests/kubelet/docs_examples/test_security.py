@@ -32,7 +32,7 @@ def push_image_with_groups(lab: Lab) -> str:
     """busybox plus the docs' /etc/passwd and /etc/group, pushed to the lab registry."""
     users = Layer.from_entries([Entry.file("etc/passwd", IMAGE_PASSWD),
                                 Entry.file("etc/group", IMAGE_GROUP)], comment="users")
-    image = build_image([busybox_layer(), users], ImageConfig(cmd=("sh",)))
+    image = build_image([busybox_layer().layer, users], ImageConfig(cmd=("sh",)))
     push_image(RegistryClient(lab.topology.registry, scheme="http"), "groups", "1.0", image)
     return f"{lab.topology.registry}/groups:1.0"
 
