@@ -7,6 +7,9 @@ that fits nowhere gets the PodScheduled=False condition (reason Unschedulable) a
 FailedScheduling event with upstream's message, once per distinct message; it is retried
 whenever pods or nodes change. Such a pod may preempt lower-priority pods (`preemption.py`):
 they are deleted and the pod nominated to their node, where it is bound once they are gone.
+When nothing can be preempted, the message ends with preemption's own, as upstream's FitError
+(`0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No
+preemption victims found for incoming pod..`, the double period included).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from nodelab.controlplane.scheduler.cluster import Cluster
 from nodelab.controlplane.scheduler.filters import NodeInfo
 from nodelab.controlplane.scheduler.plan import schedule
-from nodelab.controlplane.scheduler.preemption import Preemption, preempt
+from nodelab.controlplane.scheduler.preemption import Preemption, attempt
 from nodelab.kube import times
 from nodelab.kube.events import event_for
 from nodelab.kube.rest import STRATEGIC_PATCH
@@ -80,10 +83,13 @@ class SchedulerController:
             metadata = pod["metadata"]
             namespace, name = metadata["namespace"], metadata["name"]
             if decision.node is None:
-                self._unschedulable(writer, pod, decision.message)
-                preemption = preempt(pod, infos, dict(decision.rejected), cluster)
-                if preemption is not None:
-                    self._preempt(writer, pod, preemption)
+                tried = attempt(pod, infos, dict(decision.rejected), cluster)
+                message = decision.message
+                if tried.message:  # upstream's FitError: the PostFilter message after it
+                    message = f"{message} {tried.message}."
+                self._unschedulable(writer, pod, message)
+                if tried.preemption is not None:
+                    self._preempt(writer, pod, tried.preemption)
                 continue
             writer.rest.create("pods", namespace, {
                 "apiVersion": "v1", "kind": "Binding",

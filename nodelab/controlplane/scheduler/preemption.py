@@ -38,7 +38,12 @@ from nodelab.controlplane.scheduler.interpod_affinity import (
     ERR_ANTI_AFFINITY_RULES,
     ERR_EXISTING_ANTI_AFFINITY,
 )
-from nodelab.controlplane.scheduler.plan import fits_with
+from nodelab.controlplane.scheduler.plan import (
+    filter_node,
+    fits_with,
+    prefilter,
+    unschedulable_message,
+)
 from nodelab.controlplane.scheduler.topology_spread import ERR_CONSTRAINTS
 from nodelab.kube.objects import ObjectView
 
@@ -47,10 +52,20 @@ RESOLVABLE = (ERR_PORTS, ERR_TOO_MANY_PODS, ERR_ANTI_AFFINITY_RULES, ERR_EXISTIN
               ERR_CONSTRAINTS)
 
 
+NO_VICTIMS = "No preemption victims found for incoming pod"
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+
+
 @dataclass(frozen=True)
 class Preemption:
     node: str
     victims: tuple[ObjectView, ...]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    preemption: Preemption | None
+    message: str = ""  # upstream's PostFilter message when nothing can be preempted
 
 
 def priority(pod: ObjectView) -> int:
@@ -77,20 +92,33 @@ def victims_on(pod: ObjectView, info: NodeInfo, nodes: Sequence[NodeInfo] = (),
                cluster: Cluster | None = None) -> tuple[ObjectView, ...] | None:
     """The fewest lower-priority pods to remove from `info` for `pod` to fit (None: none do).
     Every filter runs again with the pods removed, the cross-node ones over all `nodes`."""
-    cluster = cluster or Cluster()
-    nodes = nodes or [info]
+    victims, _reasons = _select_victims(pod, info, nodes or [info], cluster or Cluster())
+    return victims
+
+
+def _select_victims(pod: ObjectView, info: NodeInfo, nodes: Sequence[NodeInfo],
+                    cluster: Cluster) -> tuple[tuple[ObjectView, ...] | None, tuple[str, ...]]:
+    """Upstream's SelectVictimsOnNode: the victims, or why there are none (its status)."""
     mine = priority(pod)
     lower = [p for p in info.pods if priority(p) < mine and not _terminating(p)]
     kept = [p for p in info.pods if p not in lower]
-    if not lower or not fits_with(pod, nodes, NodeInfo(info.node, kept), cluster):
-        return None
+    if not lower:
+        return None, (NO_VICTIMS,)
+    without = NodeInfo(info.node, kept)
+    reasons = filter_node(pod, without, prefilter(pod, _replace(nodes, without), cluster))
+    if reasons:
+        return None, reasons
     victims = []
     for candidate in sorted(lower, key=lambda p: (-priority(p), _start(p))):
         if not fits_with(pod, nodes, NodeInfo(info.node, [*kept, candidate]), cluster):
             victims.append(candidate)
         else:
             kept.append(candidate)
-    return tuple(victims)
+    return tuple(victims), ()
+
+
+def _replace(nodes: Sequence[NodeInfo], node: NodeInfo) -> list[NodeInfo]:
+    return [node if n.name == node.name else n for n in nodes]
 
 
 def _cost(victims: Sequence[ObjectView]) -> tuple[int, int, int]:
@@ -116,19 +144,35 @@ def preempt(pod: ObjectView, nodes: Sequence[NodeInfo],
             rejected: dict[str, tuple[str, ...]],
             cluster: Cluster | None = None) -> Preemption | None:
     """Where `pod` could run by preempting lower-priority pods, and whom (None: nowhere)."""
-    spec = pod.get("spec") or {}
-    if spec.get("preemptionPolicy") == "Never":
-        return None
+    return attempt(pod, nodes, rejected, cluster).preemption
+
+
+def attempt(pod: ObjectView, nodes: Sequence[NodeInfo], rejected: dict[str, tuple[str, ...]],
+            cluster: Cluster | None = None) -> Attempt:
+    """Upstream's DefaultPreemption PostFilter: a preemption, or its message for the
+    FailedScheduling text (`preemption: 0/2 nodes are available: 2 No preemption victims
+    found for incoming pod.`; unresolvable nodes count as `Preemption is not helpful for
+    scheduling`)."""
+    cluster = cluster or Cluster()
+    if (pod.get("spec") or {}).get("preemptionPolicy") == "Never":
+        return Attempt(None, "preemption: not eligible due to preemptionPolicy=Never.")
     nominated = (pod.get("status") or {}).get("nominatedNodeName")
     for info in nodes:
         if info.name == nominated and any(_terminating(p) and priority(p) < priority(pod)
                                           for p in info.pods):
-            return None  # its earlier victims are still going
+            return Attempt(None, "preemption: not eligible due to a terminating pod on the "
+                                 "nominated node.")
     found: list[Preemption] = []
+    why: dict[str, tuple[str, ...]] = {}
     for info in nodes:
         if not resolvable(rejected.get(info.name, ())):
+            why[info.name] = (NOT_HELPFUL,)
             continue
-        victims = victims_on(pod, info, nodes, cluster)
+        victims, reasons = _select_victims(pod, info, nodes, cluster)
         if victims:
             found.append(Preemption(info.name, victims))
-    return pick(found) if found else None
+        else:
+            why[info.name] = reasons
+    if found:
+        return Attempt(pick(found))
+    return Attempt(None, "preemption: " + unschedulable_message(len(nodes), why))

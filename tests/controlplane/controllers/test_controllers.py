@@ -284,8 +284,10 @@ def test_required_pod_anti_affinity_spreads_a_deployment_and_holds_the_rest(
         waiting = next(p for p in pods if not p["spec"].get("nodeName"))
         condition = next(c for c in waiting["status"]["conditions"]
                          if c["type"] == "PodScheduled")
-        assert condition["message"] == ("0/2 nodes are available: 2 node(s) didn't match pod "
-                                         "anti-affinity rules.")
+        assert condition["message"] == (
+            "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules. "
+            "preemption: 0/2 nodes are available: 2 No preemption victims found for incoming "
+            "pod..")
     finally:
         apiserver.kubectl("delete", "deployment", "lonely", "--wait=false")
 

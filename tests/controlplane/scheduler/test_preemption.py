@@ -94,3 +94,25 @@ def test_a_victims_anti_affinity_is_preempted_away_and_a_pod_affinity_is_not() -
             "labelSelector": {"matchLabels": {"app": "db"}}}]}})
     filler = pod("filler", "2", 1)  # removing it would free the cpu, but no db pod is near
     assert attempt(together, [NodeInfo(node("n1"), [filler])]) is None
+
+
+def test_the_postfilter_message_says_why_nothing_was_preempted() -> None:
+    """Upstream's DefaultPreemption message, which follows the filters' reasons in the
+    FailedScheduling text (`... rules. preemption: 0/2 nodes are available: ...`)."""
+    from nodelab.controlplane.scheduler.preemption import attempt as try_preempting
+
+    def tried(incoming: dict[str, Any], infos: list[NodeInfo]) -> str:
+        decision = schedule(incoming, infos)
+        return try_preempting(incoming, infos, dict(decision.rejected)).message
+
+    equal = [NodeInfo(node("n1", cpu="1"), [pod("same", "1", 5)])]
+    assert tried(pod("p", "1", 5), equal) == (
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.")
+    tainted = NodeInfo(node("t", taints=[{"key": "k", "effect": "NoSchedule"}]))
+    too_big = NodeInfo(node("small", cpu="1"), [pod("low", "500m", 1)])
+    assert tried(pod("p", "2", 5), [tainted, too_big]) == (
+        "preemption: 0/2 nodes are available: 1 Insufficient cpu, 1 Preemption is not helpful "
+        "for scheduling.")
+    assert tried(pod("p", "1", 5, preemptionPolicy="Never"), equal) == (
+        "preemption: not eligible due to preemptionPolicy=Never.")
+    assert tried(pod("p", "1", 9), equal) == ""  # a preemption was found
