@@ -19,7 +19,7 @@ that changed upstream since. What the manifests change, and only that:
 - names: pods the docs give one name (`dapi-test-pod`, `nginx`) get one name each;
 - nothing needing the internet (the init container fetches from the lab registry).
 
-Left out: pod (anti-)affinity and topology spread (another piece of issue #18 is building
-them in the scheduler now); the gRPC probe (no etcd image; tests/kubelet covers gRPC probes);
+Pod affinity and topology spread run on a two-node lab of their own (test_scheduling.py).
+Left out: the gRPC probe (no etcd image; tests/kubelet covers gRPC probes);
 PersistentVolumes (refused: no storage plugins); AppArmor/SELinux (refused by field).
 """
