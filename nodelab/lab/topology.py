@@ -21,7 +21,8 @@ from nodelab.lab.names import LabNames
 NODE_SUPERNET = ipaddress.IPv4Network("172.29.0.0/16")
 POD_CIDR = ipaddress.IPv4Network("10.244.0.0/16")
 SERVICE_CIDR = ipaddress.IPv4Network("10.96.0.0/16")
-REGISTRY_PORT = 5000
+REGISTRY_PORT = 5000  # pulls, anonymous (read-only)
+REGISTRY_PUSH_PORT = 5001  # pushes, with the lab's credentials (lab/registry/credentials.py)
 APISERVER_PORT = 6443
 
 
@@ -47,6 +48,10 @@ class Topology:
     @property
     def registry(self) -> str:
         return f"{self.gateway}:{REGISTRY_PORT}"
+
+    @property
+    def registry_push(self) -> str:
+        return f"{self.gateway}:{REGISTRY_PUSH_PORT}"
 
     @property
     def apiserver_url(self) -> str:

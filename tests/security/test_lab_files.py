@@ -18,7 +18,8 @@ from .victim import FIGURE
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 
 SECRET_SUFFIXES = (".key", ".kubeconfig", ".token", ".db")
-SECRET_NAMES = ("kubeconfig", "controlplane.db", "sa.key", "ca.key")
+SECRET_NAMES = ("kubeconfig", "controlplane.db", "sa.key", "ca.key", "push.password",
+                "push.htpasswd")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,8 @@ def secret_files(root: Path) -> list[Path]:
     only through the lab's 0700 state directory, which the test checks."""
     found = []
     for directory, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in ("registry", "runtime")  # images, not secrets
+        dirs[:] = [d for d in dirs if d != "runtime"  # images, not secrets
+                   and not (d == "data" and Path(directory).name == "registry")
                    and not (d == "volumes" and Path(directory).parent.name == "pods")]
         for name in files:
             if name.endswith(SECRET_SUFFIXES) or name in SECRET_NAMES:
@@ -46,7 +48,7 @@ def test_lab_state_is_private(lab: Lab) -> None:
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     files = secret_files(root)
     assert any(f.name.endswith(".key") for f in files) and any(
-        f.name == "kubeconfig" for f in files)
+        f.name == "kubeconfig" for f in files) and any(f.name == "push.password" for f in files)
     readable = [f"{f} {oct(stat.S_IMODE(f.stat().st_mode))}" for f in files
                 if stat.S_IMODE(f.stat().st_mode) & 0o077]
     FIGURE.record("lab files readable by others", readable)

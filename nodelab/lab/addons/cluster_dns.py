@@ -30,7 +30,7 @@ from nodelab.errors import NodelabError
 from nodelab.kube.rest import Rest
 from nodelab.lab.addons.image import addon_image
 from nodelab.lab.context import LabContext
-from nodelab.oci.distribution import RegistryClient
+from nodelab.lab.registry.credentials import push_client
 from nodelab.oci.push import push_image
 
 __all__ = ["CLUSTER_DOMAIN", "DNS_SERVICE_IP", "DeployClusterDNS", "create_or_update",
@@ -146,7 +146,7 @@ class DeployClusterDNS:
     def execute(self, ctx: LabContext) -> None:
         registry = ctx.topology.registry
         image = addon_image()
-        digest = push_image(RegistryClient(registry, scheme="http"), IMAGE_NAME, "1.0", image)
+        digest = push_image(push_client(ctx), IMAGE_NAME, "1.0", image)
         reference = f"{registry}/{IMAGE_NAME}@{digest}"
         api = config.new_client_from_config(str(ctx.paths.kubeconfig))  # type: ignore[no-untyped-call]
         rest = Rest(api)

@@ -40,7 +40,7 @@ from nodelab.lab.addons.cluster_dns import IMAGE_NAME, NAMESPACE, create_or_upda
 from nodelab.lab.addons.image import addon_image
 from nodelab.lab.context import LabContext
 from nodelab.lab.controlplane_step import lab_pki
-from nodelab.oci.distribution import RegistryClient
+from nodelab.lab.registry.credentials import push_client
 from nodelab.oci.push import push_image
 
 NAME = "metrics-server"
@@ -173,8 +173,7 @@ class DeployMetricsServer:
 
     def execute(self, ctx: LabContext) -> None:
         registry = ctx.topology.registry
-        digest = push_image(RegistryClient(registry, scheme="http"), IMAGE_NAME, "1.0",
-                            addon_image())
+        digest = push_image(push_client(ctx), IMAGE_NAME, "1.0", addon_image())
         pki = lab_pki(ctx)
         serving = pki.serving_credentials(NAME, NAME, [SERVICE_NAME], api_server_names=False)
         api = config.new_client_from_config(str(ctx.paths.kubeconfig))  # type: ignore[no-untyped-call]

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from nodelab.lab.registry.credentials import htpasswd_entry
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.image import Entry, ImageConfig, Layer, build_image
 from nodelab.oci.mediatypes import OCI_INDEX
@@ -48,12 +49,8 @@ def free_port() -> int:
 
 
 def write_htpasswd(path: Path, username: str, password: str) -> Path:
-    """An htpasswd file with one bcrypt entry, the only hash docker-registry accepts (bcrypt is
-    a test dependency: imported here, not by the lab)."""
-    import bcrypt
-
-    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
-    path.write_text(f"{username}:{hashed}\n")
+    """An htpasswd file with one bcrypt entry, the only hash docker-registry accepts."""
+    path.write_text(htpasswd_entry(username, password))
     return path
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from nodelab.host.busybox import Busybox, find_busybox
 from nodelab.host.commands import run
 from nodelab.lab.context import LabContext
+from nodelab.lab.registry.credentials import push_client
 from nodelab.lab.registry.image_tools import ImageTools, image_tools
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.image import BuiltImage, Entry, ImageConfig, Layer, build_image
@@ -103,9 +104,8 @@ def build_demo_images(base: BaseLayer) -> dict[str, BuiltImage]:
     }
 
 
-def push_demo_images(registry: str) -> dict[str, str]:
+def push_demo_images(client: RegistryClient) -> dict[str, str]:
     """Build and push every demo image; returns name -> manifest digest."""
-    client = RegistryClient(registry, scheme="http")
     digests = {}
     for name, image in build_demo_images(busybox_layer()).items():
         for tag in (TAG, "latest"):
@@ -119,5 +119,5 @@ class PushDemoImages:
     name = "demo images"
 
     def execute(self, ctx: LabContext) -> None:
-        for name, digest in push_demo_images(ctx.topology.registry).items():
+        for name, digest in push_demo_images(push_client(ctx)).items():
             ctx.progress(f"image {ctx.topology.registry}/{name}:{TAG} {digest[:19]}")
