@@ -49,15 +49,7 @@ def _label_keys(errors: FieldErrors, path: str, term: dict[str, Any]) -> None:
             continue
         for i, key in enumerate(keys):
             errors.qualified_name(f"{path}.{name}[{i}]", key)
-    if isinstance(selector, dict):
-        index = {key: i for i, key in enumerate(match)}
-        seen = set(selector.get("matchLabels") or {})
-        for requirement in selector.get("matchExpressions") or []:
-            key = (requirement or {}).get("key")
-            if key in index and key in seen:
-                errors.invalid(f"{path}[{index[key]}]", key,
-                               "exists in both matchLabelKeys and labelSelector")
-            seen.add(key)
+    _duplicated_in_selector(errors, path, match, selector)  # (upstream's path lacks the field)
     for i, key in enumerate(match):
         if key in mismatch:
             errors.invalid(f"{path}.matchLabelKeys[{i}]", key,
@@ -144,3 +136,20 @@ def _spread_label_keys(errors: FieldErrors, path: str, c: dict[str, Any]) -> Non
         return
     for i, key in enumerate(keys):
         errors.qualified_name(f"{path}[{i}]", key)
+    _duplicated_in_selector(errors, path, keys, c["labelSelector"])
+
+
+def _duplicated_in_selector(errors: FieldErrors, path: str, keys: list[Any],
+                            selector: Any) -> None:
+    """A matchLabelKeys key the selector already had: after the API server merged the keys
+    in, it appears twice (upstream's validateLabelKeysWithSelector)."""
+    if not isinstance(selector, dict):
+        return
+    index = {key: i for i, key in enumerate(keys)}
+    seen = set(selector.get("matchLabels") or {})
+    for requirement in selector.get("matchExpressions") or []:
+        key = requirement.get("key") if isinstance(requirement, dict) else None
+        if key in index and key in seen:
+            errors.invalid(f"{path}[{index[key]}]", key,
+                           "exists in both matchLabelKeys and labelSelector")
+        seen.add(key)
