@@ -37,7 +37,7 @@ from nodelab.lab.addons.cluster_dns import IMAGE_NAME, NAMESPACE, create_or_upda
 from nodelab.lab.addons.image import addon_image
 from nodelab.lab.addons.npd_config import config_files
 from nodelab.lab.context import LabContext
-from nodelab.oci.distribution import RegistryClient
+from nodelab.lab.registry.credentials import push_client
 from nodelab.oci.push import push_image
 
 NAME = "node-problem-detector"
@@ -128,8 +128,7 @@ class DeployNodeProblemDetector:
                 f"lab {ctx.names.lab} joined {ctx.description.joined}: deploy a node problem "
                 "detector with that cluster's own manifests (kubernetes/node-problem-detector)")
         registry = ctx.topology.registry
-        digest = push_image(RegistryClient(registry, scheme="http"), IMAGE_NAME, "1.0",
-                            addon_image())
+        digest = push_image(push_client(ctx), IMAGE_NAME, "1.0", addon_image())
         api = config.new_client_from_config(str(ctx.paths.kubeconfig))  # type: ignore[no-untyped-call]
         rest = Rest(api)
         for resource, obj in npd_objects(f"{registry}/{IMAGE_NAME}@{digest}",
