@@ -183,3 +183,16 @@ def test_score(incoming: dict[str, Any], placed: dict[str, list[dict[str, Any]]]
                expected: dict[str, int]) -> None:
     nodes = [NodeInfo(node(name), pods) for name, pods in placed.items()]
     assert score(incoming, nodes, nodes, NAMESPACES) == expected
+
+
+def test_preferred_affinity_counts_twice_in_the_decision() -> None:
+    """InterPodAffinity scores with upstream's default weight 2 beside the resource scores."""
+    wanting = pod(podAffinity=preferred((50, term(HOST, APP_WEB))))
+    busy = pod("w", WEB)
+    busy["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1"}}
+    nodes = [NodeInfo(node("a"), [busy]), NodeInfo(node("b"), [])]
+    decision = schedule(wanting, nodes)
+    assert decision.node == "a"
+    plain = schedule(pod(), nodes)
+    assert (decision.scores["a"] - decision.scores["b"]) - (
+        plain.scores["a"] - plain.scores["b"]) == 2 * 100
