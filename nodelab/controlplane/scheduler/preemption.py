@@ -154,6 +154,8 @@ def attempt(pod: ObjectView, nodes: Sequence[NodeInfo], rejected: dict[str, tupl
     found for incoming pod.`; unresolvable nodes count as `Preemption is not helpful for
     scheduling`)."""
     cluster = cluster or Cluster()
+    if not nodes:
+        return Attempt(None)  # upstream's ErrNoNodesAvailable: no PostFilter runs
     if (pod.get("spec") or {}).get("preemptionPolicy") == "Never":
         return Attempt(None, "preemption: not eligible due to preemptionPolicy=Never.")
     nominated = (pod.get("status") or {}).get("nominatedNodeName")

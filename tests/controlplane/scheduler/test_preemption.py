@@ -116,3 +116,4 @@ def test_the_postfilter_message_says_why_nothing_was_preempted() -> None:
     assert tried(pod("p", "1", 5, preemptionPolicy="Never"), equal) == (
         "preemption: not eligible due to preemptionPolicy=Never.")
     assert tried(pod("p", "1", 9), equal) == ""  # a preemption was found
+    assert tried(pod("p", "1", 9), []) == ""  # no nodes: no preemption runs
