@@ -12,10 +12,14 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from nodelab.controlplane.controllers.nodelifecycle_plan import (
+    FULL_DISRUPTION,
     GRACE_PERIOD,
     desired_taints,
+    no_execute_mode,
     ready_status,
     unknown_conditions_patch,
+    zone_key,
+    zone_states,
 )
 from nodelab.controlplane.controllers.nodelifecycle_pods_plan import (
     DELETION_BY_TAINT_MANAGER,
@@ -63,7 +67,9 @@ class NodeLifecycleController:
         went_not_ready: set[str] = set()
         ready: dict[str, str] = {}
         taints: dict[str, list[dict[str, Any]]] = {}
-        for node in store.list("nodes"):
+        nodes = store.list("nodes")
+        updated = []
+        for node in nodes:
             name = node["metadata"]["name"]
             lease = store.get("leases", "kube-node-lease", name)
             before = ready_status(node)
@@ -81,8 +87,14 @@ class NodeLifecycleController:
                 went_not_ready.add(name)
             if _has_ready(node):
                 ready[name] = after
+            updated.append(node)
+        states = zone_states(updated)
+        everywhere = all(state == FULL_DISRUPTION for state in states.values())
+        for node in updated:
+            name = node["metadata"]["name"]
             current = list((node.get("spec") or {}).get("taints") or [])
-            wanted = desired_taints(node, now)
+            wanted = desired_taints(node, now,
+                                    no_execute_mode(states[zone_key(node)], everywhere))
             if _taint_keys(current) != _taint_keys(wanted):
                 node = writer.patch("nodes", None, name, {"spec": {"taints": wanted}})
             taints[name] = list((node.get("spec") or {}).get("taints") or [])

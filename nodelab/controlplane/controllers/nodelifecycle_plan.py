@@ -8,9 +8,13 @@ and the taint-based eviction of pods (the node lifecycle controller's plan).
   NoExecute; Ready `False` -> `node.kubernetes.io/not-ready` likewise; Ready `True` -> neither.
 - MemoryPressure, DiskPressure, PIDPressure or NetworkUnavailable `True` -> the NoSchedule taint
   `node.kubernetes.io/memory-pressure` (`disk-pressure`, `pid-pressure`,
-  `network-unavailable`), removed once the condition is no longer True (upstream's
-  TaintNodesByCondition, `nodeConditionToTaintKeyStatusMap` in node_lifecycle_controller.go;
-  its `unschedulable` taint is not made here: the scheduler reads `spec.unschedulable`).
+  `network-unavailable`), removed once the condition is no longer True, and
+  `spec.unschedulable` (a cordon) -> `node.kubernetes.io/unschedulable` (upstream's
+  TaintNodesByCondition, `nodeConditionToTaintKeyStatusMap` and doNoScheduleTaintingPass in
+  node_lifecycle_controller.go). Taints the controller adds carry `timeAdded`.
+- NoExecute taints follow the zone's disruption state: none at all while every node of the
+  cluster is not Ready (upstream's "master disruption mode": a one-node lab whose kubelet
+  stopped keeps its pods), none added in a partially disrupted zone.
 - A pod on a node with a NoExecute taint it does not tolerate is evicted at once; one it
   tolerates for `tolerationSeconds` is evicted that long after the taint was added (what the
   controller does to the pods: nodelifecycle_pods_plan.py).
@@ -22,8 +26,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from nodelab.controlplane.scheduler.filters import tolerates
 from nodelab.kube.objects import ObjectView
+from nodelab.kube.scheduling.predicates import tolerates
 from nodelab.kube.times import format_time as format_time
 from nodelab.kube.times import parse_time as parse_time
 
@@ -86,29 +90,90 @@ def unknown_conditions_patch(node: ObjectView, lease: ObjectView | None, now: dt
     return list(by_type.values())
 
 
-def desired_taints(node: ObjectView, now: dt.datetime) -> list[dict[str, Any]]:
-    """The node's taints with the lifecycle ones made to match its conditions: Ready's
-    (NoSchedule and NoExecute) and the pressure conditions' (NoSchedule)."""
-    current = list((node.get("spec") or {}).get("taints") or [])
-    ours = {NOT_READY, UNREACHABLE, *CONDITION_TAINTS.values()}
-    kept = [t for t in current if t.get("key") not in ours]
-    wanted = []
+# upstream's nodeConditionToTaintKeyStatusMap: the NoSchedule taint each condition brings
+CONDITION_TAINT_KEYS = {
+    ("Ready", "False"): NOT_READY,
+    ("Ready", "Unknown"): UNREACHABLE,
+    **{(kind, "True"): key for kind, key in CONDITION_TAINTS.items()},
+}
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+NORMAL, PARTIAL_DISRUPTION, FULL_DISRUPTION = "Normal", "PartialDisruption", "FullDisruption"
+UNHEALTHY_ZONE_THRESHOLD = 0.55  # --unhealthy-zone-threshold
+ZONE_LABELS = (("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"),
+               ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"))
+
+
+def zone_key(node: ObjectView) -> str:
+    """The node's zone as upstream's GetZoneKey writes it ("" without topology labels)."""
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    region, zone = (labels.get(new) or labels.get(old) or "" for new, old in ZONE_LABELS)
+    return f"{region}:\x00:{zone}" if region or zone else ""
+
+
+def zone_states(nodes: Sequence[ObjectView]) -> dict[str, str]:
+    """Each zone's state, as upstream's ComputeZoneState: FullDisruption when no node of the
+    zone is Ready, PartialDisruption when more than 2 and at least 55 % are not, else Normal."""
+    counts: dict[str, tuple[int, int]] = {}
+    for node in nodes:
+        ready, not_ready = counts.get(zone_key(node), (0, 0))
+        up = ready_status(node) == "True"
+        counts[zone_key(node)] = (ready + up, not_ready + (not up))
+    states = {}
+    for zone, (ready, not_ready) in counts.items():
+        if ready == 0 and not_ready > 0:
+            states[zone] = FULL_DISRUPTION
+        elif not_ready > 2 and not_ready / (ready + not_ready) >= UNHEALTHY_ZONE_THRESHOLD:
+            states[zone] = PARTIAL_DISRUPTION
+        else:
+            states[zone] = NORMAL
+    return states
+
+
+def no_execute_mode(zone_state: str, all_fully_disrupted: bool) -> str:
+    """What the NoExecute tainting of a node does in its zone (upstream's handleDisruption and
+    the eviction limiter, for clusters under --large-cluster-size-threshold, 50 nodes):
+    "apply" (Normal), "hold" (PartialDisruption: the limiter is 0, no new NoExecute taint, the
+    ones there stay), "remove" (every zone fully disrupted: the controller assumes the fault is
+    its own, removes the NoExecute taints and evicts nothing). A fully disrupted zone while
+    another is not evicts at the normal rate."""
+    if all_fully_disrupted:
+        return "remove"
+    return "hold" if zone_state == PARTIAL_DISRUPTION else "apply"
+
+
+def desired_taints(node: ObjectView, now: dt.datetime,
+                   no_execute: str = "apply") -> list[dict[str, Any]]:
+    """The node's taints with the controller's made to match its conditions: NoSchedule ones
+    from the conditions and `spec.unschedulable` (upstream's doNoScheduleTaintingPass), the
+    not-ready/unreachable NoExecute one from Ready (doNoExecuteTaintingPass) as `no_execute`
+    allows. Added taints get `timeAdded`, as SwapNodeControllerTaint does."""
+    spec = node.get("spec") or {}
+    current = list(spec.get("taints") or [])
+    no_schedule = [key for (kind, status), key in CONDITION_TAINT_KEYS.items()
+                   for c in (node.get("status") or {}).get("conditions") or []
+                   if c.get("type") == kind and c.get("status") == status]
+    if spec.get("unschedulable"):
+        no_schedule.append(UNSCHEDULABLE)
+    managed_no_schedule = set(CONDITION_TAINT_KEYS.values()) | {UNSCHEDULABLE}
     key = {"False": NOT_READY, "Unknown": UNREACHABLE}.get(ready_status(node))
-    if key is not None:
-        for effect in ("NoSchedule", "NoExecute"):
-            existing = next((t for t in current if t.get("key") == key and
-                             t.get("effect") == effect), None)
-            taint = existing or {"key": key, "effect": effect}
-            if effect == "NoExecute" and "timeAdded" not in taint:
-                taint = {**taint, "timeAdded": format_time(now)}
-            wanted.append(taint)
-    for condition in (node.get("status") or {}).get("conditions") or []:
-        pressure = CONDITION_TAINTS.get(str(condition.get("type")))
-        if pressure is not None and condition.get("status") == "True":
-            wanted.append(next((t for t in current if t.get("key") == pressure
-                                and t.get("effect") == "NoSchedule"),
-                               {"key": pressure, "effect": "NoSchedule"}))
-    return kept + wanted
+    has = {(t.get("key"), t.get("effect")) for t in current}
+    if no_execute == "remove" or key is None:
+        no_exec: list[str] = []
+    elif no_execute == "hold" and not has & {(NOT_READY, "NoExecute"), (UNREACHABLE, "NoExecute")}:
+        no_exec = []  # nothing new while the limiter is 0; a swap of the two is not held
+    else:
+        no_exec = [key]
+    wanted = {(k, "NoSchedule") for k in no_schedule} | {(k, "NoExecute") for k in no_exec}
+
+    def ours(taint: ObjectView) -> bool:
+        effect = taint.get("effect")
+        return ((effect == "NoSchedule" and taint.get("key") in managed_no_schedule)
+                or (effect == "NoExecute" and taint.get("key") in (NOT_READY, UNREACHABLE)))
+
+    kept = [t for t in current if not ours(t) or (t.get("key"), t.get("effect")) in wanted]
+    added = [{"key": k, "effect": e, "timeAdded": format_time(now)}
+             for k, e in sorted(wanted - has, key=lambda pair: (pair[1] != "NoSchedule", pair))]
+    return kept + added
 
 
 def eviction_time(pod: ObjectView, taints: Sequence[ObjectView]) -> dt.datetime | None:

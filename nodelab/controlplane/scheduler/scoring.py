@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 
-from nodelab.controlplane.scheduler.filters import NodeInfo, term_matches
-from nodelab.controlplane.scheduler.resources import node_allocatable, pod_requests, requested_on
+from nodelab.controlplane.scheduler.filters import NodeInfo
 from nodelab.kube.objects import ObjectView
+from nodelab.kube.scheduling.predicates import term_matches
+from nodelab.kube.scheduling.resources import node_allocatable, pod_requests, requested_on
 
 MAX_SCORE = 100
 

@@ -292,7 +292,8 @@ def test_required_pod_anti_affinity_spreads_a_deployment_and_holds_the_rest(
         apiserver.kubectl("delete", "deployment", "lonely", "--wait=false")
 
 def test_a_silent_node_becomes_unknown_and_tainted(
-    apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest
+    apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest,
+    live_nodes: list[str]  # other nodes Ready: not every node down ("master disruption")
 ) -> None:
     make_ready_node(rest, "silent")
 
@@ -312,7 +313,8 @@ def test_a_silent_node_becomes_unknown_and_tainted(
 
 
 def test_the_pods_of_a_silent_node_go_not_ready_and_intolerant_ones_are_evicted(
-    apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest
+    apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest,
+    live_nodes: list[str]
 ) -> None:
     make_ready_node(rest, "quiet")
     for name, seconds in (("stays", None), ("leaves", 1)):

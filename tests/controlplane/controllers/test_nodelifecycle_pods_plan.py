@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 
-from nodelab.controlplane.controllers.nodelifecycle_plan import UNREACHABLE, eviction_time
+from nodelab.controlplane.controllers.nodelifecycle_plan import (
+    FULL_DISRUPTION,
+    NORMAL,
+    PARTIAL_DISRUPTION,
+    UNREACHABLE,
+    desired_taints,
+    eviction_time,
+    no_execute_mode,
+    zone_key,
+    zone_states,
+)
 from nodelab.controlplane.controllers.nodelifecycle_pods_plan import (
     not_ready_conditions,
     plan_evictions,
@@ -136,3 +146,79 @@ def test_a_pod_gone_or_being_deleted_is_neither_evicted_nor_cancelled() -> None:
                           frozenset({"default/deleting", "default/gone"}))
     assert plan.cancel == () and plan.evict == ()
     assert plan.pending == {pod_key(deleting)}
+
+
+def node(name: str, ready: str, zone: str = "", **spec: Any) -> dict[str, Any]:
+    labels = {"topology.kubernetes.io/zone": zone} if zone else {}
+    return {"metadata": {"name": name, "labels": labels}, "spec": dict(spec),
+            "status": {"conditions": [{"type": "Ready", "status": ready}]}}
+
+
+@pytest.mark.parametrize("readiness, states", [
+    (["True", "True"], {"": NORMAL}),
+    (["True", "Unknown"], {"": NORMAL}),
+    (["Unknown"], {"": FULL_DISRUPTION}),
+    (["False", "Unknown"], {"": FULL_DISRUPTION}),
+    (["True", "Unknown", "Unknown", "False"], {"": PARTIAL_DISRUPTION}),  # 3 (> 2), 75 %
+    (["True", "True", "Unknown", "Unknown", "False"], {"": PARTIAL_DISRUPTION}),  # 60 %
+    (["True", "True", "True", "Unknown", "Unknown", "False"], {"": NORMAL}),  # 50 % < 55 %
+])
+def test_zone_states_as_compute_zone_state(readiness: list[str], states: dict[str, str]) -> None:
+    nodes = [node(f"n{i}", r) for i, r in enumerate(readiness)]
+    assert zone_states(nodes) == states
+
+
+def test_zones_are_counted_apart() -> None:
+    nodes = [node("a", "Unknown", "z1"), node("b", "True", "z2")]
+    assert zone_states(nodes) == {zone_key(nodes[0]): FULL_DISRUPTION,
+                                  zone_key(nodes[1]): NORMAL}
+    assert zone_key(nodes[0]) == ":\x00:z1" and zone_key(node("c", "True")) == ""
+
+
+def keys(taints: list[dict[str, Any]]) -> set[str]:
+    return {f"{t['key'].rsplit('/', 1)[-1]}:{t['effect']}" for t in taints}
+
+
+@pytest.mark.parametrize("ready, mode, before, after", [
+    ("Unknown", "apply", [], {"unreachable:NoSchedule", "unreachable:NoExecute"}),
+    ("False", "apply", [], {"not-ready:NoSchedule", "not-ready:NoExecute"}),
+    ("True", "apply", ["unreachable:NoSchedule", "unreachable:NoExecute"], set()),
+    # every node down: no NoExecute taint, the NoSchedule one still
+    ("Unknown", "remove", ["unreachable:NoExecute"], {"unreachable:NoSchedule"}),
+    # a partially disrupted zone adds no NoExecute taint, keeps and swaps the ones there
+    ("Unknown", "hold", [], {"unreachable:NoSchedule"}),
+    ("Unknown", "hold", ["not-ready:NoExecute"], {"unreachable:NoSchedule",
+                                                  "unreachable:NoExecute"}),
+])
+def test_the_lifecycle_taints_follow_ready_and_the_disruption_mode(
+        ready: str, mode: str, before: list[str], after: set[str]) -> None:
+    taints = [{"key": f"node.kubernetes.io/{k.split(':')[0]}", "effect": k.split(":")[1]}
+              for k in before]
+    wanted = desired_taints(node("n", ready, taints=taints + [{"key": "mine",
+                                                               "effect": "NoSchedule"}]),
+                            NOW, mode)
+    assert keys(wanted) == after | {"mine:NoSchedule"}
+    assert all(t.get("timeAdded") == format_time(NOW) for t in wanted
+               if t not in taints and t["key"] != "mine")
+
+
+def test_conditions_and_cordoning_bring_their_no_schedule_taints() -> None:
+    pressed = node("n", "True", unschedulable=True)
+    pressed["status"]["conditions"] += [{"type": "MemoryPressure", "status": "True"},
+                                        {"type": "DiskPressure", "status": "False"},
+                                        {"type": "PIDPressure", "status": "True"},
+                                        {"type": "NetworkUnavailable", "status": "True"}]
+    assert keys(desired_taints(pressed, NOW)) == {
+        "memory-pressure:NoSchedule", "pid-pressure:NoSchedule",
+        "network-unavailable:NoSchedule", "unschedulable:NoSchedule"}
+    healthy = node("n", "True", taints=[{"key": "node.kubernetes.io/memory-pressure",
+                                         "effect": "NoSchedule"}])
+    assert desired_taints(healthy, NOW) == []
+
+
+@pytest.mark.parametrize("state, everywhere, mode", [
+    (NORMAL, False, "apply"), (PARTIAL_DISRUPTION, False, "hold"),
+    (FULL_DISRUPTION, False, "apply"), (FULL_DISRUPTION, True, "remove"),
+])
+def test_no_execute_mode(state: str, everywhere: bool, mode: str) -> None:
+    assert no_execute_mode(state, everywhere) == mode

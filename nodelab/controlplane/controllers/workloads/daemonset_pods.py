@@ -29,9 +29,9 @@ from nodelab.controlplane.scheduler.filters import (
     NodeInfo,
     node_affinity,
     node_name,
-    tolerates,
 )
 from nodelab.kube.objects import ObjectView
+from nodelab.kube.scheduling.predicates import tolerates
 from nodelab.kube.times import parse_time
 
 GENERATION_LABEL = "pod-template-generation"
