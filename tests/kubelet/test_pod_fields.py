@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from nodelab.kube.quantities import parse_quantity
 from nodelab.lab.lab import Lab
 from tests.conftest import one_node_lab
 from tests.lab.kube import KUBECTL, eventually, in_node, kubectl, kubectl_json
@@ -275,6 +276,40 @@ spec:
     assert status["message"] == ('Pod was rejected: forbidden sysctl: "kernel.msgmax" not '
                                  "allowlisted")
     assert not status.get("containerStatuses")
+
+
+def test_a_pod_bound_by_node_name_beyond_allocatable_is_rejected_out_of_cpu(lab: Lab) -> None:
+    """No scheduler checked it: the kubelet's admission refuses it (upstream's OutOfcpu)."""
+    node = kubectl_json(lab, "get", "node", "node1")
+    capacity = parse_quantity(node["status"]["allocatable"]["cpu"], milli=True)
+    apply(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: greedy}}
+spec:
+  nodeName: node1
+  containers:
+  - name: c
+    image: {lab.images.ref("busybox")}
+    command: [sleep, "3600"]
+    resources: {{requests: {{cpu: "64"}}}}
+""")
+    status = eventually(lambda: phase(lab, "greedy") == "Failed" and
+                        kubectl_json(lab, "get", "pod", "greedy")["status"])
+    used = sum(parse_quantity(c["resources"].get("requests", {}).get("cpu", "0"), milli=True)
+               for p in kubectl_json(lab, "get", "pods", "-A",
+                                     "--field-selector=spec.nodeName=node1")["items"]
+               if p["metadata"]["name"] != "greedy"
+               and p["status"].get("phase") not in ("Succeeded", "Failed")
+               for c in p["spec"]["containers"])
+    assert status["reason"] == "OutOfcpu"
+    assert status["message"] == ("Pod was rejected: Node didn't have enough resource: cpu, "
+                                 f"requested: 64000, used: {used}, capacity: {capacity}")
+    assert not status.get("containerStatuses")
+    events = kubectl_json(lab, "get", "events", "--field-selector",
+                          "involvedObject.name=greedy")["items"]
+    assert any(e["reason"] == "OutOfcpu" and e["type"] == "Warning" for e in events)
+    kubectl(lab, "delete", "pod", "greedy", "--wait=false")
 
 
 def test_host_namespaces(lab: Lab) -> None:

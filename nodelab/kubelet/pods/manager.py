@@ -31,9 +31,11 @@ from nodelab.kube.rest import Rest
 from nodelab.kube.store import Store, object_key
 from nodelab.kube.times import parse_time
 from nodelab.kubelet.cri import CRIClient
+from nodelab.kubelet.pods.admission import Rejection, admit, admitted_peers
 from nodelab.kubelet.pods.cri_plan import POD_UID
 from nodelab.kubelet.pods.pleg import States, changed_pods, relist_states
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
+from nodelab.kubelet.pods.security import sysctls
 from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.volumes.pod_volumes import VolumeSources
 from nodelab.kubelet.pods.volumes.tokens import HeldToken, TokenCache, TokenKey
@@ -60,6 +62,9 @@ class PodManager:
         self.services = Store()  # for the containers' service environment variables
         self.services_reflector = Reflector("services", lister(api_client, "services"),
                                             self.services.handle)
+        self._admission_lock = threading.Lock()
+        self._admitted: set[str] = set()  # pod UIDs admitted (or found started)
+        self._rejected: set[str] = set()
         self._stopping = threading.Event()
         self._pleg = threading.Thread(target=self._relist, name="pleg", daemon=True)
 
@@ -131,12 +136,39 @@ class PodManager:
         worker = self.workers.get(uid)
         if worker is None or worker.done.is_set():
             worker = PodWorker(uid, self.lookup, self.runtime, self.rest, self.settings,
-                               self.sources, self._services)
+                               self.sources, self._services, self.admit)
             if evicted:
                 worker.evict()  # before its first sync
             self.workers[uid] = worker
             worker.start()
         return worker
+
+    # --- admission (upstream's canAdmitPod) -------------------------------------------------
+
+    def admit(self, pod: Object, started: bool) -> Rejection | None:
+        """Admit `pod` or say why not: its sysctls, then the predicates (`admission.py`)
+        against the Node and the pods admitted before it, one pod at a time. A pod that has
+        started already (found running after a restart) is admitted as it is."""
+        uid = str(pod["metadata"]["uid"])
+        with self._admission_lock:
+            if started or uid in self._admitted:
+                self._admitted.add(uid)
+                return None
+            refusal = sysctls.forbidden(pod, self.settings.allowed_unsafe_sysctls)
+            if refusal is not None:
+                verdict: Rejection | None = Rejection(sysctls.FORBIDDEN_REASON, refusal)
+            else:
+                node = self.rest.get("nodes", None, self.settings.node_name)
+                peers = admitted_peers(pod, self.store.list("pods"), self._admitted,
+                                       self._rejected)
+                verdict = admit(pod, node, peers)
+            (self._rejected if verdict else self._admitted).add(uid)
+            return verdict
+
+    def _forget(self, uid: str) -> None:
+        with self._admission_lock:
+            self._admitted.discard(uid)
+            self._rejected.discard(uid)
 
     # --- eviction (the evictor's side: mark, post Failed, then wake) ----------------------
 
@@ -187,6 +219,7 @@ class PodManager:
                 if old.done.is_set():
                     del self.workers[other]
                     self.tokens.forget(other)
+                    self._forget(other)
 
     def dispatch(self) -> None:
         with self._lock:
@@ -197,6 +230,7 @@ class PodManager:
                 if worker.done.is_set():
                     del self.workers[uid]
                     self.tokens.forget(uid)
+                    self._forget(uid)
                 elif uid not in live:
                     worker.wake()
 

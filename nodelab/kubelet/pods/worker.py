@@ -48,6 +48,7 @@ from nodelab.kubelet.pods.actions import (
     Sandbox,
     compute_pod_actions,
 )
+from nodelab.kubelet.pods.admission import Rejection
 from nodelab.kubelet.pods.backoff import Backoff, ContainerMemory, next_backoff
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
 from nodelab.kubelet.pods.dns import pod_dns
@@ -69,7 +70,6 @@ from nodelab.kubelet.pods.probes.prober import probe_container
 from nodelab.kubelet.pods.resources.pod_cgroup import apply_pod_cgroup, pod_limits
 from nodelab.kubelet.pods.resources.qos import qos_class
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
-from nodelab.kubelet.pods.security import sysctls
 from nodelab.kubelet.pods.security.security_context import (
     SecurityContextError,
     verify_run_as_non_root,
@@ -90,13 +90,17 @@ from nodelab.kubelet.pods.volumes.subpath import SubPathError
 
 log = logging.getLogger("nodelab.kubelet.pods")
 SANDBOX_READY = 0
+Admission = Callable[[Object, bool], Rejection | None]  # (pod, already started) -> refusal
 
 
 class PodWorker:
     def __init__(self, uid: str, lookup: Callable[[str], Object | None], runtime: PodRuntime,
                  rest: Rest, settings: PodSettings, sources: VolumeSources,
-                 services: Callable[[], list[Object] | None] = lambda: []) -> None:
+                 services: Callable[[], list[Object] | None] = lambda: [],
+                 admission: Admission = lambda _pod, _started: None) -> None:
         self.uid = uid
+        self.admission = admission  # the manager's: one pod at a time, against the admitted
+        self.admitted = False
         self.services = services  # the node's view of every Service; None until listed
         self.lookup = lookup
         self.runtime = runtime
@@ -175,10 +179,12 @@ class PodWorker:
         # 1. compute the actions
         sandboxes = self.runtime.sandboxes(self.uid)
         instances = self.runtime.containers(self.uid)
-        rejection = sysctls.forbidden(pod, self.settings.allowed_unsafe_sysctls)
-        if rejection is not None and not sandboxes:  # admission: nothing has started
-            self.reject(pod, sysctls.FORBIDDEN_REASON, rejection)
-            return
+        if not self.admitted:  # admission (canAdmitPod) before anything starts
+            refused = self.admission(pod, bool(sandboxes))
+            if refused is not None:
+                self.reject(pod, refused.reason, refused.message)
+                return
+            self.admitted = True
         seen = [Sandbox(str(s.id), int(s.metadata.attempt), s.state == SANDBOX_READY)
                 for s in sandboxes]
         actions = compute_pod_actions(pod, seen, instances, self.memory, time.time(),
