@@ -20,7 +20,12 @@ from typing import Any
 from nodelab.controlplane.scheduler.cluster import Cluster
 from nodelab.controlplane.scheduler.filters import NodeInfo
 from nodelab.controlplane.scheduler.plan import schedule
-from nodelab.controlplane.scheduler.preemption import Preemption, attempt
+from nodelab.controlplane.scheduler.preemption import (
+    Preemption,
+    attempt,
+    nominated_pods,
+    nominations_to_clear,
+)
 from nodelab.kube import times
 from nodelab.kube.events import event_for
 from nodelab.kube.rest import STRATEGIC_PATCH
@@ -77,8 +82,11 @@ class SchedulerController:
                 placed.setdefault(node_name, []).append(pod)
         nodes = store.list("nodes")
         cluster = cluster_of(store)
+        bound_now: set[str] = set()
         for pod in queue:
-            infos = [NodeInfo(n, placed.get(n["metadata"]["name"], [])) for n in nodes]
+            waiting = [p for p in queue if p["metadata"].get("uid") not in bound_now]
+            infos = [NodeInfo(n, placed.get(n["metadata"]["name"], []) + nominated_pods(
+                pod, n["metadata"]["name"], waiting)) for n in nodes]
             decision = schedule(pod, infos, cluster=cluster)
             metadata = pod["metadata"]
             namespace, name = metadata["namespace"], metadata["name"]
@@ -90,6 +98,11 @@ class SchedulerController:
                 self._unschedulable(writer, pod, message)
                 if tried.preemption is not None:
                     self._preempt(writer, pod, tried.preemption)
+                    for other in nominations_to_clear(pod, tried.preemption.node, waiting):
+                        writer.patch("pods", other["metadata"]["namespace"],
+                                     other["metadata"]["name"],
+                                     {"status": {"nominatedNodeName": None}},
+                                     subresource="status")
                 continue
             writer.rest.create("pods", namespace, {
                 "apiVersion": "v1", "kind": "Binding",
@@ -100,6 +113,7 @@ class SchedulerController:
             bound["spec"]["nodeName"] = decision.node
             writer.store.handle("pods", "MODIFIED", bound)
             placed.setdefault(decision.node, []).append(bound)
+            bound_now.add(metadata.get("uid"))
             writer.event(event_for(pod, "Pod", "Scheduled",
                                    f"Successfully assigned {namespace}/{name} to {decision.node}",
                                    component=COMPONENT))

@@ -19,8 +19,11 @@ let it fit:
 A pod with `preemptionPolicy: Never` preempts nothing, and one already nominated to a node
 where lower-priority pods are still terminating waits for them (podEligibleToPreemptOthers).
 The loop then deletes the victims (each with a `DisruptionTarget` condition, reason
-`PreemptionByScheduler`, and a `Preempted` event) and sets the pod's
-`status.nominatedNodeName`; the pod is bound once the space is free.
+`PreemptionByScheduler`, and a `Preempted` event), sets the pod's
+`status.nominatedNodeName` and clears the nomination of lower-priority pods nominated to the
+same node; the pod is bound once the space is free. Meanwhile every pod of lower or equal
+priority is filtered as if the nominated pods of at least its priority already ran on their
+nodes (`nominated_pods`), so nobody takes the room that was made.
 """
 
 from __future__ import annotations
@@ -138,6 +141,30 @@ def pick(found: Sequence[Preemption]) -> Preemption:
     latest = max(_earliest_top_start(f.victims) for f in tied)
     return min((f for f in tied if _earliest_top_start(f.victims) == latest),
                key=lambda f: f.node)
+
+
+def nominated(pod: ObjectView) -> str:
+    return str((pod.get("status") or {}).get("nominatedNodeName") or "")
+
+
+def nominated_pods(pod: ObjectView, node: str,
+                   pending: Sequence[ObjectView]) -> list[ObjectView]:
+    """The pending pods nominated to `node` that `pod` must leave room for: those of at least
+    its priority (upstream's addNominatedPods, run before the filters), so a pod cannot take
+    the space a preemption freed for a more important one."""
+    uid = pod["metadata"].get("uid")
+    return [p for p in pending if nominated(p) == node and p["metadata"].get("uid") != uid
+            and priority(p) >= priority(pod)]
+
+
+def nominations_to_clear(pod: ObjectView, node: str,
+                         pending: Sequence[ObjectView]) -> list[ObjectView]:
+    """The pods nominated to `node` with a lower priority than a pod that preempts there:
+    their nomination is cleared (upstream's getLowerPriorityNominatedPods), so they are
+    scheduled again from scratch."""
+    uid = pod["metadata"].get("uid")
+    return [p for p in pending if nominated(p) == node and p["metadata"].get("uid") != uid
+            and priority(p) < priority(pod)]
 
 
 def preempt(pod: ObjectView, nodes: Sequence[NodeInfo],

@@ -117,3 +117,25 @@ def test_the_postfilter_message_says_why_nothing_was_preempted() -> None:
         "preemption: not eligible due to preemptionPolicy=Never.")
     assert tried(pod("p", "1", 9), equal) == ""  # a preemption was found
     assert tried(pod("p", "1", 9), []) == ""  # no nodes: no preemption runs
+
+
+
+
+def test_a_lower_priority_pod_leaves_room_for_a_nominated_one() -> None:
+    from nodelab.controlplane.scheduler.preemption import nominated_pods, nominations_to_clear
+
+    high = pod("high", "1", 10)
+    high["status"]["nominatedNodeName"] = "n1"
+    equal = pod("equal", "1", 10)
+    low = pod("low", "1", 1)
+    low["status"]["nominatedNodeName"] = "n1"
+    waiting = [high, equal, low]
+    assert names(nominated_pods(pod("small", "1", 5), "n1", waiting)) == ["high"]
+    assert names(nominated_pods(equal, "n1", waiting)) == ["high"]  # equal priority counts
+    assert nominated_pods(high, "n1", waiting) == []  # not itself
+    assert nominated_pods(pod("small", "1", 5), "n2", waiting) == []
+    # on a 1-cpu node the nominated pod's room is taken: the small one does not fit
+    info = NodeInfo(node("n1", cpu="1"), nominated_pods(pod("small", "1", 5), "n1", waiting))
+    assert schedule(pod("small", "1", 5), [info]).node is None
+    assert names(nominations_to_clear(pod("higher", "1", 20), "n1", waiting)) == ["high", "low"]
+    assert names(nominations_to_clear(equal, "n1", waiting)) == ["low"]
