@@ -42,6 +42,7 @@ from nodelab.kubelet.node.heartbeat import (
 from nodelab.kubelet.node.node_object import (
     allocatable_values,
     capacity_values,
+    extended_allocatable,
     node_object,
     node_status,
 )
@@ -183,10 +184,23 @@ class Kubelet:
             errors = runtime_errors(None)
         status = node_status(self.settings.node_ip, self._facts(), self.config,
                              self.runtime_version)
+        status["allocatable"] |= extended_allocatable(self._status_on_node(),
+                                                      status["capacity"])
         conditions, events = compute_conditions(self._conditions, self.evictor.pressure(),
                                                 errors, now())
         status["conditions"] = conditions
         return status, events
+
+    def _status_on_node(self) -> dict[str, Any]:
+        """The Node's status as the API server has it (upstream reads it before each update),
+        or {} when it cannot be read now."""
+        try:
+            node = self.clients.api.sanitize_for_serialization(
+                self.clients.core.read_node(self.name))
+        except Exception as exc:
+            log.warning("cannot read node %s: %s", self.name, exc)
+            return {}
+        return dict(node.get("status") or {})
 
     def update_status(self) -> bool:
         """Compute the status; post it if it changed or is due. True if posted."""

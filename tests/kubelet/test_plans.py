@@ -15,7 +15,12 @@ from nodelab.kubelet.machine import (
     parse_meminfo,
     parse_os_release,
 )
-from nodelab.kubelet.node.node_object import allocatable_values, capacity_values, node_object
+from nodelab.kubelet.node.node_object import (
+    allocatable_values,
+    capacity_values,
+    extended_allocatable,
+    node_object,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -126,6 +131,27 @@ def test_capacity_and_allocatable() -> None:
     assert alloc["pods"] == 110
     huge = capacity | {"hugepages-2Mi": 1 * GI}
     assert allocatable_values(huge, KubeletConfig())["memory"] == 7 * GI - 100 * 2**20
+
+
+OWN = {"cpu": "2", "memory": "4Gi", "pods": "110", "nvidia.com/gpu": "1"}
+
+
+@pytest.mark.parametrize(("on_node", "expected"), [
+    ({}, {}),
+    # a cluster PATCHed an extended resource into capacity: allocatable gets it as it is
+    ({"capacity": {**OWN, "example.com/dongle": "4"}}, {"example.com/dongle": "4"}),
+    ({"capacity": {**OWN, "example.com/dongle": "4"}, "allocatable": {"example.com/dongle": "4"}},
+     {"example.com/dongle": "4"}),
+    # it left capacity: a null removes it from allocatable
+    ({"capacity": OWN, "allocatable": {"example.com/dongle": "4", "cpu": "2"}},
+     {"example.com/dongle": None}),
+    # the kubelet's own resources, native names and kubernetes.io names are not extended
+    ({"capacity": {**OWN, "nvidia.com/gpu": "3", "hugepages-2Mi": "0",
+                   "kubernetes.io/something": "1", "requests.example.com/x": "1"}}, {}),
+])
+def test_extended_resources_in_capacity_become_allocatable(
+        on_node: dict[str, dict[str, str]], expected: dict[str, str | None]) -> None:
+    assert extended_allocatable(on_node, OWN) == expected
 
 
 def test_node_object() -> None:

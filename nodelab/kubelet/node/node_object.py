@@ -9,7 +9,10 @@ registration, before any heartbeat. It holds:
   `node.kubernetes.io/unschedulable:NoSchedule` when registering unschedulable;
 - status.capacity: cpu, memory, ephemeral-storage, hugepages-<size>, pods, nvidia.com/gpu;
 - status.allocatable: capacity - kubeReserved - systemReserved - hard eviction threshold
-  (memory also minus the hugepages, as upstream), never below zero;
+  (memory also minus the hugepages, as upstream), never below zero; an extended resource a
+  cluster added to the Node's capacity (`example.com/dongle`, by a PATCH of the status) is
+  allocatable as it is, and leaves allocatable when it leaves capacity (`extended_allocatable`,
+  upstream's MachineInfo setter);
 - status.addresses (InternalIP, Hostname), nodeInfo, daemonEndpoints (kubelet port).
 
 Everything is plain dicts so the official client sends it as is, and tests compare it as is.
@@ -63,6 +66,28 @@ def allocatable_values(capacity: Mapping[str, int], config: KubeletConfig) -> di
     hugepages = sum(v for k, v in capacity.items() if k.startswith("hugepages-"))
     held["memory"] = held.get("memory", 0) + hugepages
     return {name: max(0, value - held.get(name, 0)) for name, value in capacity.items()}
+
+
+def is_extended_resource(name: str) -> bool:
+    """upstream's IsExtendedResourceName: a domain-qualified name outside kubernetes.io."""
+    return ("/" in name and not name.startswith("requests.")
+            and "kubernetes.io/" not in name)
+
+
+def extended_allocatable(on_node: Mapping[str, Any], own: Mapping[str, str]
+                         ) -> dict[str, str | None]:
+    """Allocatable entries for the extended resources in the Node's capacity that the kubelet
+    does not count itself (`own`: its capacity): each as it is in capacity; one no longer in
+    capacity is None (a merge patch's null removes it), as upstream copies capacity to
+    allocatable and drops extended resources that left capacity."""
+    capacity = on_node.get("capacity") or {}
+    allocatable = on_node.get("allocatable") or {}
+    out: dict[str, str | None] = {
+        name: str(value) for name, value in capacity.items()
+        if is_extended_resource(name) and name not in own}
+    out |= {name: None for name in allocatable
+            if is_extended_resource(name) and name not in capacity and name not in own}
+    return out
 
 
 def format_resources(values: Mapping[str, int]) -> dict[str, str]:

@@ -2,19 +2,17 @@
 variables, dependent variables, the downward API (env and volume), ConfigMaps and Secrets as
 env and files, projected volumes, command and args (see __init__ for the adaptations).
 
-Every example is applied when the module's lab is up, so their pods start together; each test
-then waits for what its page shows and asserts it.
+Every example is applied when the module starts (on the package's lab), so their pods start
+together; each test then waits for what its page shows and asserts it.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
 
 from nodelab.lab.lab import Lab
-from tests.conftest import one_node_lab
 from tests.kubelet.docs_examples.harness import apply, exec_in, finished, logs_showing, ready
 from tests.lab.kube import kubectl, kubectl_json
 
@@ -323,10 +321,10 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    with one_node_lab() as lab:
-        apply(lab, manifests(lab.images.ref("busybox"), lab.images.ref("web")))
-        yield lab
+def lab(docs_lab: Lab) -> Lab:
+    """The package's lab, with this module's examples applied."""
+    apply(docs_lab, manifests(docs_lab.images.ref("busybox"), docs_lab.images.ref("web")))
+    return docs_lab
 
 
 def test_envars(lab: Lab) -> None:

@@ -7,8 +7,6 @@ container (see __init__ for the adaptations).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from nodelab.lab.lab import Lab
@@ -16,7 +14,6 @@ from nodelab.lab.registry.demo_images import busybox_layer
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.image import Entry, ImageConfig, Layer, build_image
 from nodelab.oci.push import push_image
-from tests.conftest import one_node_lab
 from tests.kubelet.docs_examples.harness import apply, exec_in, pod, ready, refused
 from tests.lab.kube import eventually, kubectl
 
@@ -180,12 +177,12 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    with one_node_lab() as lab:
-        groups = push_image_with_groups(lab)
-        apply(lab, manifests(lab.images.ref("busybox"), lab.images.ref("web"), groups,
-                             lab.topology.registry))
-        yield lab
+def lab(docs_lab: Lab) -> Lab:
+    """The package's lab, with this module's examples applied."""
+    groups = push_image_with_groups(docs_lab)
+    apply(docs_lab, manifests(docs_lab.images.ref("busybox"), docs_lab.images.ref("web"),
+                              groups, docs_lab.topology.registry))
+    return docs_lab
 
 
 def test_pod_security_context(lab: Lab) -> None:

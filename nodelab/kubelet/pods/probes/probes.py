@@ -26,6 +26,7 @@ from nodelab.kubelet.node.node_object import KUBELET_VERSION
 
 USER_AGENT = "kube-probe/" + ".".join(KUBELET_VERSION.lstrip("v").split(".")[:2])
 ExecSync = Callable[[str, list[str], int], tuple[int, str]]  # (container, cmd, timeout)
+MAX_EXEC_OUTPUT = 10 * 1024  # upstream's pkg/probe/exec maxReadLength
 
 
 @dataclass
@@ -77,7 +78,9 @@ def run_probe(probe: ObjectView, container: ObjectView, container_id: str, pod_i
             code, output = exec_sync(container_id, command, int(max(timeout, 1)))
             if code == 0:
                 return ProbeOutcome(True)
-            return ProbeOutcome(False, f"command {command!r} exited with {code}: {output}"[:300])
+            # upstream's exec prober: a failure's message is the command's output, as is
+            # (at most 10 KiB), so the event reads `Liveness probe failed: <output>`
+            return ProbeOutcome(False, output[:MAX_EXEC_OUTPUT])
         if "httpGet" in probe:
             get = probe["httpGet"]
             host = get.get("host") or pod_ip
