@@ -9,6 +9,7 @@ together; each test then waits for what its page shows and asserts it.
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -308,6 +309,83 @@ spec:
       - secret: {{name: pass}}
 ---
 apiVersion: v1
+kind: Secret
+metadata: {{name: mysecret}}
+stringData: {{username: admin}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: mysecret2}}
+stringData: {{password: 1f2d1e2e67df}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: myconfigmap}}
+data: {{config: "debug=true"}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: volume-test, labels: {{app: volume-test}}}}
+spec:
+  containers:
+  - command: [sleep, "3600"]
+    image: {busybox}
+    name: container-test
+    resources: {{limits: {{cpu: 500m}}}}
+    volumeMounts: [{{mountPath: /projected-volume, name: all-in-one, readOnly: true}}]
+  volumes:
+  - name: all-in-one
+    projected:
+      sources:
+      - secret:
+          items: [{{key: username, path: my-group/my-username}}]
+          name: mysecret
+      - downwardAPI:
+          items:
+          - {{fieldRef: {{fieldPath: metadata.labels}}, path: labels}}
+          - path: cpu_limit
+            resourceFieldRef: {{containerName: container-test, resource: limits.cpu}}
+      - configMap:
+          items: [{{key: config, path: my-group/my-config}}]
+          name: myconfigmap
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: volume-test-mode}}
+spec:
+  containers:
+  - command: [sleep, "3600"]
+    image: {busybox}
+    name: container-test
+    volumeMounts: [{{mountPath: /projected-volume, name: all-in-one, readOnly: true}}]
+  volumes:
+  - name: all-in-one
+    projected:
+      sources:
+      - secret:
+          items: [{{key: username, path: my-group/my-username}}]
+          name: mysecret
+      - secret:
+          items: [{{key: password, mode: 511, path: my-group/my-password}}]
+          name: mysecret2
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: sa-token-test}}
+spec:
+  containers:
+  - command: [sleep, "3600"]
+    image: {busybox}
+    name: container-test
+    volumeMounts: [{{mountPath: /service-account, name: token-vol, readOnly: true}}]
+  serviceAccountName: default
+  volumes:
+  - name: token-vol
+    projected:
+      sources:
+      - serviceAccountToken: {{audience: api, expirationSeconds: 3600, path: token}}
+---
+apiVersion: v1
 kind: Pod
 metadata: {{name: command-demo, labels: {{purpose: demonstrate-command}}}}
 spec:
@@ -451,3 +529,34 @@ def test_command_and_args(lab: Lab) -> None:
     the pod's hostname and KUBERNETES_PORT (tcp://<the kubernetes Service's IP>:443)."""
     service_ip = kubectl_json(lab, "get", "service", "kubernetes")["spec"]["clusterIP"]
     assert finished(lab, "command-demo") == f"command-demo\ntcp://{service_ip}:443\n"
+
+
+def test_projected_secret_downward_api_and_config_map(lab: Lab) -> None:
+    """pods/storage/projected-secret-downwardapi-configmap.yaml@273b8030 and
+    projected-secrets-nondefault-permission-mode.yaml@018c6fb1, page concepts/storage/
+    projected-volumes (data and a cpu limit of our own): one directory holds the secret's and
+    the ConfigMap's items under my-group/, the labels and the cpu limit (500m, divisor 1:
+    1); an item's `mode: 511` makes that file 0777, the others keep 0644."""
+    ready(lab, "volume-test")
+    files = exec_in(lab, "volume-test", "sh", "-c", "cd /projected-volume; for f in "
+                    "my-group/my-username my-group/my-config labels cpu_limit; do cat $f; "
+                    "echo; done")
+    assert files.splitlines() == ["admin", "debug=true", 'app="volume-test"', "1"]
+    ready(lab, "volume-test-mode")
+    modes = exec_in(lab, "volume-test-mode", "stat", "-L", "-c", "%a %n",
+                    "/projected-volume/my-group/my-username",
+                    "/projected-volume/my-group/my-password")
+    assert modes.splitlines() == ["644 /projected-volume/my-group/my-username",
+                                  "777 /projected-volume/my-group/my-password"]
+
+
+def test_projected_service_account_token(lab: Lab) -> None:
+    """pods/storage/projected-service-account-token.yaml@273b8030, same page: the token at
+    /service-account/token is for audience `api` and lives 3600 s."""
+    ready(lab, "sa-token-test")
+    token = exec_in(lab, "sa-token-test", "cat", "/service-account/token")
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["aud"] == ["api"] and claims["exp"] - claims["iat"] == 3600
+    assert claims["sub"] == "system:serviceaccount:default:default"
+    assert claims["kubernetes.io"]["pod"]["name"] == "sa-token-test"

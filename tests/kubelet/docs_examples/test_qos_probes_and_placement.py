@@ -372,3 +372,28 @@ spec:
 """)
     assert 'The Pod "test-pod" is invalid' in error and "spec.schedulingGates" in error
     assert "not supported by nodelab" in error
+
+
+def test_pod_level_resources_are_refused(lab: Lab) -> None:
+    """pods/resource/pod-level-resources.yaml@2e93b643, page assign-pod-level-resources:
+    nodelab has no pod-level resources (docs/pod-fields.md), so the API server refuses the
+    pod with a 422 naming spec.resources."""
+    busybox = lab.images.ref("busybox")
+    error = refused(lab, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: pod-resources-demo}}
+spec:
+  resources:
+    limits: {{cpu: "1", memory: 200Mi}}
+    requests: {{cpu: "1", memory: 100Mi}}
+  containers:
+  - name: pod-resources-demo-ctr-1
+    image: {lab.images.ref("web")}
+    resources:
+      limits: {{cpu: "0.5", memory: 100Mi}}
+      requests: {{cpu: "0.5", memory: 50Mi}}
+  - {{name: pod-resources-demo-ctr-2, image: {busybox}, command: [sleep, inf]}}
+""")
+    assert 'The Pod "pod-resources-demo" is invalid' in error
+    assert "spec.resources: Forbidden: not supported by nodelab" in error
