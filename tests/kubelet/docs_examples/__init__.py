@@ -19,9 +19,8 @@ that changed upstream since. What the manifests change, and only that:
 - names: pods the docs give one name (`dapi-test-pod`, `nginx`) get one name each;
 - nothing needing the internet (the init container fetches from the lab registry).
 
-Pod affinity and topology spread run on a two-node lab of their own (test_scheduling.py).
-Left out: the gRPC probe (no etcd image; tests/kubelet covers gRPC probes); PersistentVolumes
-(refused: no storage plugins); AppArmor/SELinux (refused by field). Pod (anti-)affinity and
-topology spread have their own two-node lab (test_scheduling.py); the other modules share one
-one-node lab (conftest.py).
+Pod affinity and topology spread run on a two-node lab of their own (test_scheduling.py); the
+other modules share one one-node lab (conftest.py). Left out: the gRPC probe (no etcd image;
+tests/kubelet covers gRPC probes); PersistentVolumes (refused: no storage plugins);
+AppArmor/SELinux (refused by field).
 """
