@@ -122,6 +122,7 @@ class PodRuntime:
             message=exited_message(status) if status.state == cri.CONTAINER_EXITED
             else status.message,
             sandbox_id=sandbox_id,
+            user=linux_user(status),
         )
 
     def create_container(self, sandbox_id: str, config: Mapping[str, Any],
@@ -193,3 +194,13 @@ class PodRuntime:
                 continue
             return str(response.image_ref)
         raise NodelabError(errors[0] if len(errors) == 1 else f"[{', '.join(errors)}]")
+
+
+def linux_user(status: Any) -> dict[str, Any] | None:
+    """CRI ContainerStatus.user as the API's LinuxContainerUser, None if the runtime gave none
+    (containerd before 2.0 does not)."""
+    if not status.HasField("user") or not status.user.HasField("linux"):
+        return None
+    linux = status.user.linux
+    return {"uid": int(linux.uid), "gid": int(linux.gid),
+            "supplementalGroups": [int(g) for g in linux.supplemental_groups]}

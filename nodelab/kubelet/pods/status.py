@@ -38,6 +38,7 @@ class Instance:
     message: str = ""
     sandbox_id: str = ""  # the sandbox it runs in ("": not known)
     finished: float = 0.0  # finished_at in seconds since the epoch, to the nanosecond (0: not)
+    user: dict[str, Any] | None = None  # uid, gid, supplementalGroups, if the runtime says
 
 
 @dataclass
@@ -124,6 +125,8 @@ def container_status(spec: ObjectView, view: ContainerView, runtime: str,
     }
     if latest:
         status["containerID"] = f"{runtime}://{latest.id}"
+        if latest.user is not None:  # upstream: only what the runtime reports
+            status["user"] = {"linux": latest.user}
     if view.waiting_reason:
         waiting = {"reason": view.waiting_reason}
         if view.waiting_message:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from cri_api.v1 import api_pb2 as cri
@@ -69,7 +72,29 @@ def container_item(record: ContainerRecord, config: Any, live: LiveState) -> Any
     )
 
 
-def container_status(record: ContainerRecord, config: Any, live: LiveState) -> Any:
+def container_user(process_user: dict[str, Any]) -> Any:
+    """The identity a container's first process runs with, from its OCI spec's process.user
+    (CRI ContainerStatus.user, as containerd reports it: the kubelet shows it as
+    status.containerStatuses[].user.linux)."""
+    return cri.ContainerUser(linux=cri.LinuxContainerUser(
+        uid=int(process_user.get("uid", 0)), gid=int(process_user.get("gid", 0)),
+        supplemental_groups=[int(g) for g in process_user.get("additionalGids") or []]))
+
+
+@functools.lru_cache(maxsize=1024)
+def spec_user(spec_path: Path) -> dict[str, Any] | None:
+    """process.user of the OCI spec at `spec_path` (read once: it does not change), or None
+    when the bundle has none."""
+    try:
+        spec = json.loads(spec_path.read_text())
+    except (OSError, ValueError):
+        return None
+    user: dict[str, Any] = (spec.get("process") or {}).get("user") or {}
+    return user
+
+
+def container_status(record: ContainerRecord, config: Any, live: LiveState,
+                     user: dict[str, Any] | None = None) -> Any:
     status = cri.ContainerStatus(
         id=record.id, metadata=config.metadata, state=live.state,
         created_at=record.created_at, started_at=record.started_at,
@@ -86,6 +111,8 @@ def container_status(record: ContainerRecord, config: Any, live: LiveState) -> A
     if record.resources:
         status.resources.linux.CopyFrom(decode_proto(cri.LinuxContainerResources,
                                                      record.resources))
+    if user is not None:
+        status.user.CopyFrom(container_user(user))
     return status
 
 

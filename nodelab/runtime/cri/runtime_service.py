@@ -215,7 +215,9 @@ class RuntimeService(ExecRPCs, StatsRPCs, cri_grpc.RuntimeServiceServicer):
     def ContainerStatus(self, request: Any, context: grpc.ServicerContext) -> Any:
         record = self.container(request.container_id)
         config = self.containers.config_of(record)
-        status = convert.container_status(record, config, self.containers.live_state(record))
+        user = convert.spec_user(self.records.container_dir(record.id) / "config.json")
+        status = convert.container_status(record, config, self.containers.live_state(record),
+                                          user)
         response = cri.ContainerStatusResponse(status=status)
         if request.verbose:
             response.info["info"] = json.dumps({"pid": record.pid, "sandboxID": record.sandbox_id,
