@@ -12,6 +12,7 @@ import json
 import pytest
 
 from nodelab.lab.lab import Lab
+from nodelab.lab.registry.credentials import ensure_push_credentials
 from nodelab.lab.registry.demo_images import busybox_layer
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.image import Entry, ImageConfig, Layer, build_image
@@ -32,7 +33,10 @@ def push_image_with_groups(lab: Lab) -> str:
     users = Layer.from_entries([Entry.file("etc/passwd", IMAGE_PASSWD),
                                 Entry.file("etc/group", IMAGE_GROUP)], comment="users")
     image = build_image([busybox_layer().layer, users], ImageConfig(cmd=("sh",)))
-    push_image(RegistryClient(lab.topology.registry, scheme="http"), "groups", "1.0", image)
+    credentials = ensure_push_credentials(lab.paths.registry)  # pushes go to :5001 only
+    client = RegistryClient(lab.topology.registry_push, scheme="http",
+                            username=credentials.username, password=credentials.password)
+    push_image(client, "groups", "1.0", image)
     return f"{lab.topology.registry}/groups:1.0"
 
 
