@@ -48,6 +48,14 @@ def test_bad_lab_name_is_a_message_not_a_traceback() -> None:
     assert "invalid lab name" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_addon_enable_names_the_add_ons_and_the_missing_lab() -> None:
+    unknown = nodelab("addon", "enable", "dashboard", check=False)
+    assert unknown.returncode == 2 and "choose from 'node-problem-detector'" in unknown.stderr
+    missing = nodelab("addon", "enable", "node-problem-detector", "--name", "nosuch",
+                      check=False)
+    assert missing.returncode == 1 and "nodelab up --name nosuch" in missing.stderr
+
+
 def test_kubeconfig_of_a_missing_lab_says_how_to_start_it() -> None:
     result = nodelab("kubeconfig", "--name", "nosuch", check=False)
     assert result.returncode == 1

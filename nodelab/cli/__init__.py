@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from nodelab.errors import NodelabError
 
-VERBS = ("doctor", "up", "join", "kind", "down", "status", "daemon", "kubeconfig", "cni")
+VERBS = ("doctor", "up", "join", "kind", "down", "status", "daemon", "kubeconfig", "cni",
+         "addon")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -118,3 +118,28 @@ def test_an_oom_kill_is_an_event_on_its_node_only(lab: Lab) -> None:
     printed = kubectl(lab, "get", "events", "--field-selector", "involvedObject.kind=Node")
     assert re.search(r"Warning\s+OOMKilling\s+node/node1\s", printed)
     assert re.search(r"Warning\s+OOMKilling\s+node/node2\s", printed)
+
+
+def detector_pod(lab: Lab, node: str) -> str | None:
+    pods = kubectl_json(lab, *NPD, "get", "pods", "-l", "app=node-problem-detector")["items"]
+    names = [str(p["metadata"]["name"]) for p in pods if p["spec"].get("nodeName") == node
+             and p["status"].get("phase") == "Running" and not p["metadata"].get(
+                 "deletionTimestamp")]
+    return names[0] if names else None
+
+
+def test_a_restarted_detector_reports_nothing_from_before_its_start(lab: Lab) -> None:
+    """lookback 0s: a new detector skips the kernel's earlier OOM kills (upstream's 5m would
+    report them again); it logs once it has read, and exported, everything before."""
+    if not oom_events(lab, "node1"):
+        kubectl(lab, "apply", "-f", "-", input=hog(lab, "hog3", "node1"))
+        eventually(lambda: oom_killed(lab, "hog3"), timeout=90)
+        eventually(lambda: oom_events(lab, "node1"), timeout=60)
+    before = sorted((e["metadata"]["name"], e["count"]) for e in oom_events(lab, "node1"))
+    old = detector_pod(lab, "node1")
+    assert old is not None
+    kubectl(lab, *NPD, "delete", "pod", old)
+    new = eventually(lambda: (name := detector_pod(lab, "node1")) != old and name, timeout=90)
+    caught_up = "kernel-monitor: read the kernel log up to now"
+    eventually(lambda: caught_up in kubectl(lab, *NPD, "logs", new, check=False), timeout=60)
+    assert sorted((e["metadata"]["name"], e["count"]) for e in oom_events(lab, "node1")) == before

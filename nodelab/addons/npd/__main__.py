@@ -50,13 +50,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def watch(config: MonitorConfig, monitor: LogMonitor, out: queue.Queue[Status]) -> None:
-    """Read the kernel log from the monitor's start time on; put what it reports on `out`."""
+CAUGHT_UP = "{source}: read the kernel log up to now ({skipped} records before the start " \
+            "time skipped); reporting what comes next"
+
+
+def watch(config: MonitorConfig, monitor: LogMonitor, out: queue.Queue[Status | str]) -> None:
+    """Read the kernel log from the monitor's start time on; put what it reports on `out`, and
+    a line to log once it has read every record logged before (after the statuses they made)."""
     first = start_usec(time.clock_gettime(time.CLOCK_MONOTONIC), config.lookback, config.delay)
     boot = time.time() - time.clock_gettime(time.CLOCK_MONOTONIC)
+    skipped = 0
     try:
         for record in records(config.log_path):
+            if record is None:
+                out.put(CAUGHT_UP.format(source=config.source, skipped=skipped))
+                continue
             if record.usec < first or not record.message:
+                skipped += 1
                 continue
             for status in monitor.parse(record.message, boot + record.usec / 1e6):
                 log.info("new status from %s: %s", config.source,
@@ -98,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, InClusterError) as exc:
             log.error("can't get node object %s: %s", node, exc)
             stop.wait(NODE_WAIT)
-    statuses: queue.Queue[Status] = queue.Queue()
+    statuses: queue.Queue[Status | str] = queue.Queue()
     accepts = functools.partial(_in_node, args.node_cgroup)
     for config in configs:
         monitor = LogMonitor(config, accepts)
@@ -110,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     tick = time.monotonic()
     while not stop.is_set():
         with contextlib.suppress(queue.Empty):
-            exporter.export(statuses.get(timeout=max(0.0, tick - time.monotonic())))
+            item = statuses.get(timeout=max(0.0, tick - time.monotonic()))
+            if isinstance(item, str):  # a reader caught up: what it read before is exported
+                log.info("%s", item)
+            else:
+                exporter.export(item)
         if time.monotonic() >= tick:
             exporter.sync_conditions()
             tick = time.monotonic() + UPDATE_PERIOD

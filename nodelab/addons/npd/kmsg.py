@@ -9,14 +9,17 @@ older than its start time, as upstream's kmsg watcher does (`GetStartTime`): the
 detector looks back 0 s (every node of every lab on the machine shares one kernel log: a
 5-minute lookback would report, on a new lab's nodes, what happened on other labs' nodes before).
 
-`records` is the reader: a blocking read per record; EPIPE (the reader fell behind and the
-kernel overwrote records) skips to the oldest record still there, as go-kmsg-parser does.
+`records` is the reader: a read per record, a poll when there is none; EPIPE (the reader fell
+behind and the kernel overwrote records) skips to the oldest record still there, as
+go-kmsg-parser does. It says once when it has caught up with the kernel, so the program can
+log when everything before its start has been read (and skipped).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import select
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -52,13 +55,23 @@ def start_usec(uptime: float, lookback: float, delay: float) -> int:
     return int(max(delay, uptime - lookback) * 1_000_000)
 
 
-def records(path: str) -> Iterator[Record]:
-    """Every record of the kernel log at `path`, oldest first, blocking for new ones."""
-    fd = os.open(path, os.O_RDONLY)
+def records(path: str) -> Iterator[Record | None]:
+    """Every record of the kernel log at `path`, oldest first, waiting for new ones; None once,
+    when the reader has caught up with the kernel (every record logged before is read)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    caught_up = False
     try:
         while True:
             try:
                 data = os.read(fd, READ_SIZE)
+            except BlockingIOError:  # nothing new: say so the first time, then wait
+                if not caught_up:
+                    caught_up = True
+                    yield None
+                poller.poll()
+                continue
             except OSError as exc:
                 if exc.errno == errno.EPIPE:  # overwritten before we read it: go on
                     continue
