@@ -39,7 +39,7 @@ _PROTO_PACKAGE = "nodelab.kube.proto"
 
 
 @functools.cache
-def _go_fields(section: str) -> dict[str, frozenset[str]]:
+def go_fields(section: str) -> dict[str, frozenset[str]]:
     text = resources.files(_PROTO_PACKAGE).joinpath("gofields.json").read_text()
     return {k: frozenset(v) for k, v in json.loads(text)[section].items()}
 
@@ -125,13 +125,13 @@ def _special(message: Message) -> Any:
     if name in ("k8s.io.apimachinery.pkg.runtime.RawExtension", _META + "FieldsV1"):
         raw = message.raw if hasattr(message, "raw") else message.Raw  # type: ignore[attr-defined]
         return json.loads(raw) if raw else None
-    if _is_wrapped_slice(message.DESCRIPTOR):
+    if is_wrapped_slice(message.DESCRIPTOR):
         return [_value(message.DESCRIPTOR.fields[0], v)
                 for v in message.items]  # type: ignore[attr-defined]
     return _MISSING
 
 
-def _is_wrapped_slice(descriptor: Any) -> bool:
+def is_wrapped_slice(descriptor: Any) -> bool:
     """`ExtraValue` and friends: a Go slice type, a message with one repeated `items`."""
     fields = descriptor.fields
     return (len(fields) == 1 and fields[0].name == "items"
@@ -150,8 +150,8 @@ def _value(field: Any, value: Any) -> Any:
 def to_object(message: Message) -> Object:
     """The JSON object of a message (see the module docstring)."""
     descriptor = message.DESCRIPTOR
-    kept = _go_fields("zeros").get(descriptor.full_name, frozenset())
-    inline = _go_fields("inline").get(descriptor.full_name, frozenset())
+    kept = go_fields("zeros").get(descriptor.full_name, frozenset())
+    inline = go_fields("inline").get(descriptor.full_name, frozenset())
     result: Object = {}
     for field, value in message.ListFields():
         if field.name in inline:  # an embedded Go struct: its fields are this object's

@@ -1,12 +1,15 @@
-"""kubectl's typed commands send protobuf bodies: each must arrive as the object it meant.
+"""kubectl's typed commands send protobuf bodies and ask for protobuf answers: each body must
+arrive as the object it meant, and each answer must come back as the object stored.
 
 For every generator, the object kubectl would send (`--dry-run=client -o json`) must be found,
-field for field, in what the server made of the protobuf body (`--dry-run=server -o json`).
+field for field, in what the server made of the protobuf body and answered in protobuf
+(`--dry-run=server -o json`, which kubectl decodes from that answer).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -25,6 +28,12 @@ COMMANDS = [
     ["create", "service", "externalname", "pb-e", "--external-name=example.com"],
     ["create", "serviceaccount", "pb-sa"],
 ]
+
+
+def response_types(verbose: str) -> list[str]:
+    """The Content-Type of every response `kubectl -v=8` logged."""
+    return re.findall(r'"Response" status="[^"]*" headers=<\n(?:\t[^\n]*\n)*?'
+                      r'\tContent-Type: ([^\n]*)\n', verbose)
 
 
 def _strip(value: Any) -> Any:
@@ -58,12 +67,33 @@ def test_protobuf_body_decodes_to_the_same_object(apiserver: RunningApiServer,
     client = json.loads(apiserver.kubectl(*head, "--dry-run=client", "-o", "json", *tail).stdout)
     verbose = apiserver.kubectl(*head, "--dry-run=server", "-o", "json", "-v=8", *tail)
     assert "application/vnd.kubernetes.protobuf" in verbose.stderr, "kubectl sent protobuf"
+    assert response_types(verbose.stderr)[-1] == "application/vnd.kubernetes.protobuf"
     server = json.loads(verbose.stdout)
     assert _contained(_strip(client), server) == []
 
 
 def test_create_token_and_auth_can_i_use_protobuf(apiserver: RunningApiServer) -> None:
-    token = apiserver.kubectl("create", "token", "default", "--duration=30m",
-                              "--audience=nodelab").stdout.strip()
-    assert token.count(".") == 2
-    assert apiserver.kubectl("auth", "can-i", "list", "pods").stdout.strip() == "yes"
+    made = apiserver.kubectl("create", "token", "default", "--duration=30m",
+                             "--audience=nodelab", "-v=8")
+    assert made.stdout.strip().count(".") == 2
+    assert response_types(made.stderr)[-1] == "application/vnd.kubernetes.protobuf"
+    asked = apiserver.kubectl("auth", "can-i", "list", "pods", "-v=8")
+    assert asked.stdout.strip() == "yes"
+    assert response_types(asked.stderr)[-1] == "application/vnd.kubernetes.protobuf"
+
+
+def test_a_protobuf_answer_carries_what_a_json_answer_does(apiserver: RunningApiServer) -> None:
+    """The same object read by kubectl's typed client (protobuf, `kubectl create` answering
+    with what it stored) and as JSON: every field equal (managed fields and times too)."""
+    made = apiserver.kubectl("create", "deployment", "pb-same", "--image=busybox",
+                             "--replicas=2", "-o", "json", "--show-managed-fields", "-v=8")
+    assert response_types(made.stderr)[-1] == "application/vnd.kubernetes.protobuf"
+    answered = json.loads(made.stdout)
+    stored = apiserver.kubectl_json("get", "deployment", "pb-same", "--show-managed-fields")
+    assert answered["metadata"]["managedFields"] == stored["metadata"]["managedFields"]
+    assert answered["spec"] == stored["spec"]
+    assert answered["metadata"]["uid"] == stored["metadata"]["uid"]
+    refused = apiserver.kubectl("create", "deployment", "pb-same", "--image=busybox", "-v=8",
+                                check=False)
+    assert response_types(refused.stderr)[-1] == "application/json", "a Status stays JSON"
+    assert 'deployments.apps "pb-same" already exists' in refused.stderr

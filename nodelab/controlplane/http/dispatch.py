@@ -68,7 +68,7 @@ class Api:
 
     def handle(self, request: Request) -> Response:
         try:
-            return self._handle(request)
+            return _negotiated(self._handle(request), request.headers.get("accept", ""))
         except errors.ApiError as exc:
             return Response(exc.code, exc.status())
         except Exception as exc:  # noqa: BLE001 - a bug: answer 500 and keep serving
@@ -326,8 +326,9 @@ class Api:
 
 
 def _plain_list(rt: ResourceType, query: dict[str, str], accept: str) -> bool:
-    """A list the stored JSON can answer as it is: no paging, table or conversion."""
-    return (not tables.wants_table(accept) and rt.group != "events.k8s.io"
+    """A list the stored JSON can answer as it is: no paging, table, protobuf or conversion."""
+    return (not tables.wants_table(accept) and not protobuf.wanted(accept)
+            and rt.group != "events.k8s.io"
             and not any(query.get(k) for k in ("limit", "continue")))
 
 
@@ -346,6 +347,20 @@ def _delete_options(body: Object | None, query: dict[str, str]) -> Object:
     if options.get("orphanDependents") is True:
         options.setdefault("propagationPolicy", "Orphan")
     return options
+
+
+def _negotiated(response: Response, accept: str) -> Response:
+    """A successful object answered in protobuf when the client prefers it and it has a
+    protobuf form (`protobuf.py`); anything else as it is."""
+    if (response.code >= 300 or response.body is None or response.raw is not None
+            or response.stream is not None or response.tunnel is not None
+            or response.content_type != "application/json" or not protobuf.wanted(accept)):
+        return response
+    encoded = protobuf.encode(response.body)
+    if encoded is None:
+        return response
+    return Response(response.code, raw=encoded, content_type=protobuf.CONTENT_TYPE,
+                    headers=response.headers)
 
 
 def _outcome(code: int, outcome: rest.Outcome) -> Response:

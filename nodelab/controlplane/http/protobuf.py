@@ -1,4 +1,5 @@
-"""Decoding Kubernetes protobuf request bodies (`application/vnd.kubernetes.protobuf`).
+"""Kubernetes protobuf (`application/vnd.kubernetes.protobuf`): request bodies decoded,
+responses encoded for the clients that ask for them.
 
 kubectl's typed clients (`kubectl create namespace|configmap|secret|deployment|service|sa`,
 `create token`, `debug node/...`, `drain`'s evictions, `auth can-i`) send their bodies as
@@ -9,6 +10,13 @@ JSON object the same request would have carried:
 - `raw` is the message of the kind named in typeMeta, decoded with upstream's own generated
   messages and turned into JSON as kube-apiserver would (`nodelab.kube.protojson`): every
   field of every kind upstream defines, nothing kept by hand.
+
+Responses: a client whose `Accept` prefers protobuf (client-go's typed clients and kubectl send
+`application/vnd.kubernetes.protobuf, application/json`) gets a successful object or list in the
+same envelope (`nodelab.kube.jsonproto` fills the message), as kube-apiserver's content
+negotiation picks the first acceptable type. What has no protobuf form stays JSON with its own
+Content-Type, which clients accept as they do for custom resources: Tables (`as=Table`), watch
+streams, discovery, errors (`Status`), and kinds upstream has no message for.
 """
 
 from __future__ import annotations
@@ -16,10 +24,11 @@ from __future__ import annotations
 from google.protobuf.message import DecodeError, Message
 
 from nodelab.controlplane import errors
-from nodelab.kube import protojson
+from nodelab.kube import jsonproto, protojson
 from nodelab.kube.objects import Object
 
 MAGIC = b"k8s\x00"
+CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 
 
 def _message(api_version: str, kind: str) -> type[Message]:
@@ -49,3 +58,54 @@ def decode(body: bytes) -> Object:
     except DecodeError as exc:
         raise errors.bad_request(f"error decoding protobuf body: {exc}") from exc
     return {"apiVersion": api_version, "kind": kind, **protojson.to_object(message)}
+
+
+def _media_ranges(accept: str) -> list[tuple[float, int, str]]:
+    """The media types of an Accept header, best first: (quality, position, type)."""
+    ranges = []
+    for position, part in enumerate(accept.split(",")):
+        media, *params = [p.strip() for p in part.split(";")]
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media and quality > 0:
+            ranges.append((-quality, position, media.lower()))
+    return sorted(ranges)
+
+
+def wanted(accept: str) -> bool:
+    """Whether the client's first choice among what nodelab serves is protobuf (a Table or any
+    other `as=` conversion is JSON only)."""
+    if "as=" in accept:
+        return False
+    for _, _, media in _media_ranges(accept):
+        if media == CONTENT_TYPE:
+            return True
+        if media in ("application/json", "application/yaml", "*/*", "application/*"):
+            return False
+    return False
+
+
+def encode(obj: Object) -> bytes | None:
+    """`obj` in the protobuf envelope, or None when upstream has no message for its kind or
+    the object does not fit it (the caller answers JSON)."""
+    api_version, kind = str(obj.get("apiVersion") or ""), str(obj.get("kind") or "")
+    message_class = protojson.message_class(api_version, kind) if api_version and kind else None
+    if message_class is None:
+        return None
+    try:
+        raw = jsonproto.from_object(obj, message_class).SerializeToString()
+    except jsonproto.EncodeError:
+        return None
+    unknown = protojson.runtime_unknown()()
+    unknown.typeMeta.apiVersion = api_version  # type: ignore[attr-defined]
+    unknown.typeMeta.kind = kind  # type: ignore[attr-defined]
+    unknown.raw = raw  # type: ignore[attr-defined]
+    unknown.contentEncoding = ""  # type: ignore[attr-defined]
+    unknown.contentType = ""  # type: ignore[attr-defined]
+    return MAGIC + unknown.SerializeToString()
