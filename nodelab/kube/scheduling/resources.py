@@ -19,6 +19,12 @@ DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 
 
+def is_extended_resource(name: str) -> bool:
+    """upstream's IsExtendedResourceName: a domain-prefixed name outside kubernetes.io
+    (`example.com/dongle`, `nvidia.com/gpu`), not a quota's `requests.` name."""
+    return "/" in name and "kubernetes.io/" not in name and not name.startswith("requests.")
+
+
 @dataclass
 class Resources:
     milli_cpu: int = 0

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nodelab.kube.quantities import format_bytes, format_cpu, parse_quantity
+from nodelab.kube.scheduling.resources import is_extended_resource
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.eviction.thresholds import hard_eviction_reservation, parse_thresholds
 from nodelab.kubelet.machine import MachineFacts
@@ -66,12 +67,6 @@ def allocatable_values(capacity: Mapping[str, int], config: KubeletConfig) -> di
     hugepages = sum(v for k, v in capacity.items() if k.startswith("hugepages-"))
     held["memory"] = held.get("memory", 0) + hugepages
     return {name: max(0, value - held.get(name, 0)) for name, value in capacity.items()}
-
-
-def is_extended_resource(name: str) -> bool:
-    """upstream's IsExtendedResourceName: a domain-qualified name outside kubernetes.io."""
-    return ("/" in name and not name.startswith("requests.")
-            and "kubernetes.io/" not in name)
 
 
 def extended_allocatable(on_node: Mapping[str, Any], own: Mapping[str, str]

@@ -42,6 +42,7 @@ from nodelab.kube.scheduling.predicates import (
     matches_node_selector_and_affinity,
     untolerated_taint,
 )
+from nodelab.kube.scheduling.resources import is_extended_resource
 
 OS_LABEL = "kubernetes.io/os"
 NODE_OS = "linux"
@@ -64,11 +65,6 @@ def _predicate(name: str) -> Rejection:
     return Rejection(name, f"Predicate {name} failed: {PREDICATE_ERRORS[name]}")
 
 
-def _extended(name: str) -> bool:
-    """upstream's IsExtendedResourceName: a domain-prefixed name outside kubernetes.io."""
-    return "/" in name and "kubernetes.io/" not in name and not name.startswith("requests.")
-
-
 def without_missing_extended_resources(pod: ObjectView, node: ObjectView) -> dict[str, Any]:
     """The pod with the requests of extended resources the node does not have removed."""
     allocatable = (node.get("status") or {}).get("allocatable") or {}
@@ -78,10 +74,10 @@ def without_missing_extended_resources(pod: ObjectView, node: ObjectView) -> dic
         for container in spec.get(key) or []:
             resources = dict(container.get("resources") or {})
             requests = {name: value for name, value in (resources.get("requests") or {}).items()
-                        if not _extended(name) or name in allocatable}
+                        if not is_extended_resource(name) or name in allocatable}
             # limits default the requests (pod_requests reads both), so drop those too
             limits = {name: value for name, value in (resources.get("limits") or {}).items()
-                      if not _extended(name) or name in allocatable}
+                      if not is_extended_resource(name) or name in allocatable}
             containers.append({**container, "resources": {**resources, "requests": requests,
                                                           "limits": limits}})
         spec[key] = containers
