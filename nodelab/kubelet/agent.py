@@ -43,6 +43,7 @@ from nodelab.kubelet.node.node_object import (
     allocatable_values,
     capacity_values,
     extended_allocatable,
+    node_features,
     node_object,
     node_status,
 )
@@ -175,8 +176,11 @@ class Kubelet:
 
     def compute_status(self) -> tuple[dict[str, Any], list[str]]:
         """The status to post now and the events of its condition transitions."""
+        features: bool | None = None
         try:
-            errors = runtime_errors(self.cri.status())
+            runtime = self.cri.runtime_status()
+            errors, features = (runtime_errors(runtime.conditions),
+                                runtime.supplemental_groups_policy)
             if self.runtime_version.startswith("unknown"):
                 self._read_runtime_version()
         except CRIError as exc:
@@ -184,6 +188,7 @@ class Kubelet:
             errors = runtime_errors(None)
         status = node_status(self.settings.node_ip, self._facts(), self.config,
                              self.runtime_version)
+        status |= node_features(features)
         status["allocatable"] |= extended_allocatable(self._status_on_node(),
                                                       status["capacity"])
         conditions, events = compute_conditions(self._conditions, self.evictor.pressure(),

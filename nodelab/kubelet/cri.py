@@ -22,6 +22,14 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class RuntimeStatus:
+    """CRI `StatusResponse`: the conditions, and the features the runtime says it has."""
+
+    conditions: list[RuntimeCondition]
+    supplemental_groups_policy: bool  # it honours supplementalGroupsPolicy: Strict
+
+
+@dataclass(frozen=True)
 class RuntimeCondition:
     """One condition of CRI `StatusResponse.status.conditions`."""
 
@@ -93,11 +101,15 @@ class CRIClient:
         return RuntimeVersion(resp.runtime_name, resp.runtime_version, resp.runtime_api_version)
 
     def status(self) -> list[RuntimeCondition]:
+        return self.runtime_status().conditions
+
+    def runtime_status(self) -> RuntimeStatus:
         resp = self.call("Status", self.runtime.Status, cri.StatusRequest())
-        return [
+        conditions = [
             RuntimeCondition(c.type, bool(c.status), c.reason, c.message)
             for c in resp.status.conditions
         ]
+        return RuntimeStatus(conditions, bool(resp.features.supplemental_groups_policy))
 
     def list_pod_sandboxes(self, labels: Mapping[str, str] | None = None) -> list[cri.PodSandbox]:
         flt = cri.PodSandboxFilter(label_selector=dict(labels or {}))

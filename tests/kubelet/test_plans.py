@@ -19,6 +19,7 @@ from nodelab.kubelet.node.node_object import (
     allocatable_values,
     capacity_values,
     extended_allocatable,
+    node_features,
     node_object,
 )
 
@@ -152,6 +153,16 @@ OWN = {"cpu": "2", "memory": "4Gi", "pods": "110", "nvidia.com/gpu": "1"}
 def test_extended_resources_in_capacity_become_allocatable(
         on_node: dict[str, dict[str, str]], expected: dict[str, str | None]) -> None:
     assert extended_allocatable(on_node, OWN) == expected
+
+
+@pytest.mark.parametrize(("runtime_says", "features"), [
+    (True, {"features": {"supplementalGroupsPolicy": True}}),  # nodelab's runtime
+    (False, {"features": {"supplementalGroupsPolicy": False}}),  # containerd before 2.0
+    (None, {}),  # the runtime did not answer: upstream's setter leaves the field alone
+])
+def test_node_features_follow_the_runtime(runtime_says: bool | None,
+                                          features: dict[str, object]) -> None:
+    assert node_features(runtime_says) == features
 
 
 def test_node_object() -> None:

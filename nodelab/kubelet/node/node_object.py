@@ -13,7 +13,8 @@ registration, before any heartbeat. It holds:
   cluster added to the Node's capacity (`example.com/dongle`, by a PATCH of the status) is
   allocatable as it is, and leaves allocatable when it leaves capacity (`extended_allocatable`,
   upstream's MachineInfo setter);
-- status.addresses (InternalIP, Hostname), nodeInfo, daemonEndpoints (kubelet port).
+- status.addresses (InternalIP, Hostname), nodeInfo, daemonEndpoints (kubelet port);
+- status.features.supplementalGroupsPolicy: what the runtime's CRI Status says (`node_features`).
 
 Everything is plain dicts so the official client sends it as is, and tests compare it as is.
 """
@@ -83,6 +84,15 @@ def extended_allocatable(on_node: Mapping[str, Any], own: Mapping[str, str]
     out |= {name: None for name in allocatable
             if is_extended_resource(name) and name not in capacity and name not in own}
     return out
+
+
+def node_features(supplemental_groups_policy: bool | None) -> dict[str, Any]:
+    """status.features, as upstream's NodeFeatures setter: whether the runtime honours
+    `supplementalGroupsPolicy: Strict` (CRI RuntimeFeatures); nothing while the runtime has
+    not answered."""
+    if supplemental_groups_policy is None:
+        return {}
+    return {"features": {"supplementalGroupsPolicy": supplemental_groups_policy}}
 
 
 def format_resources(values: Mapping[str, int]) -> dict[str, str]:

@@ -62,7 +62,9 @@ class RuntimeService(ExecRPCs, StatsRPCs, cri_grpc.RuntimeServiceServicer):
             info["config"] = json.dumps({"stateDir": str(self.pods.config.state_dir),
                                          "cgroupRoot": self.pods.config.cgroup_root,
                                          "sandbox": "pinned namespaces (no pause container)"})
-        return cri.StatusResponse(status=cri.RuntimeStatus(conditions=conditions), info=info)
+        # spec.py honours supplementalGroupsPolicy: Strict (no groups from the image)
+        return cri.StatusResponse(status=cri.RuntimeStatus(conditions=conditions), info=info,
+                                  features=cri.RuntimeFeatures(supplemental_groups_policy=True))
 
     @rpc
     def UpdateRuntimeConfig(self, request: Any, context: grpc.ServicerContext) -> Any:

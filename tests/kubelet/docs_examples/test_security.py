@@ -257,10 +257,6 @@ def test_the_status_shows_the_process_identity(lab: Lab) -> None:
             "uid": 1000, "gid": 3000, "supplementalGroups": groups}, name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gap: the Node has no status.features.supplementalGroupsPolicy (the kubelet does not read "
-    "CRI StatusResponse.features, nodelab's runtime does not set it) and the kubelet does not "
-    "refuse Strict pods on a runtime without it (SupplementalGroupsPolicyNotSupported)"))
 def test_the_node_says_it_supports_the_policy(lab: Lab) -> None:
     """Same page, "Implementations": the Node's status.features.supplementalGroupsPolicy
     is true where the runtime supports the policy."""
