@@ -57,6 +57,51 @@ class RunningApiServer:
         return self.state_dir / "admin.kubeconfig"
 
     def start(self) -> None:
+        """Start and wait until ready. The port was free when picked, but another process
+        (another test run on the machine) may take it first: then the answer comes from a
+        server of another CA and ours exits; a first start tries again on a new port."""
+        failure = ""
+        for _ in range(3):
+            try:
+                self._start_once()
+            except RuntimeError as exc:  # ours exited (its port taken) or never got ready
+                failure = str(exc)
+            else:
+                if self._answered_by_ours():
+                    break
+                failure = f"port {self.port} answers with another server's certificate"
+            self.stop()
+            if self.pki is not None:  # a restart keeps its port: clients know it
+                raise RuntimeError(failure)
+            self.port = free_port()
+        else:
+            raise RuntimeError(f"the API server did not start on 3 ports; last: {failure}")
+        self.pki = ensure_pki(self.state_dir, ["127.0.0.1"])
+        write_kubeconfig(self.kubeconfig, self.url, self.pki.ca_cert, self.pki.admin.cert,
+                         self.pki.admin.key, "admin")
+
+    def _answered_by_ours(self) -> bool:
+        """Whether our process runs and /readyz is served with our own CA's certificate
+        (which our process writes before it listens)."""
+        ca = self.state_dir / "pki" / "ca.crt"
+        deadline = time.monotonic() + 30
+        while not ca.exists():
+            if self.process is None or self.process.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        context = ssl.create_default_context(cafile=str(ca))
+        context.check_hostname = False
+        try:
+            with urllib.request.urlopen(f"{self.url}/readyz", context=context,
+                                        timeout=5) as answer:
+                alive = self.process is not None and self.process.poll() is None
+                return bool(answer.status == 200) and alive
+        except OSError:
+            return False
+
+    def _start_once(self) -> None:
         log = open(self.state_dir / "controlplane.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "nodelab.controlplane", "--state-dir", str(self.state_dir),
@@ -79,9 +124,6 @@ class RunningApiServer:
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"API server not ready: {self.log_tail()}")
-        self.pki = ensure_pki(self.state_dir, ["127.0.0.1"])
-        write_kubeconfig(self.kubeconfig, self.url, self.pki.ca_cert, self.pki.admin.cert,
-                         self.pki.admin.key, "admin")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
