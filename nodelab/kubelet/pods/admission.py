@@ -12,6 +12,9 @@ of that reason and message):
   doesn't match node label";
 - `spec.os.name` is not linux: `PodOSNotSupported`, "Failed to admit pod as the OS field
   doesn't match node OS";
+- `supplementalGroupsPolicy: Strict` where the Node's `status.features` does not say the
+  runtime supports it: `SupplementalGroupsPolicyNotSupported`, "SupplementalGroupsPolicy=Strict
+  is not supported in this node";
 - the pod count, cpu, memory or another resource beside the admitted pods: `OutOfpods`,
   `OutOfcpu`, `OutOfmemory`, `OutOf<name>`, "Node didn't have enough resource: cpu, requested:
   3000, used: 0, capacity: 2000" (cpu in millicores, memory in bytes);
@@ -100,6 +103,12 @@ def admit(pod: ObjectView, node: ObjectView, others: Sequence[ObjectView]) -> Re
     if os_name is not None and os_name != NODE_OS:
         return Rejection("PodOSNotSupported",
                          "Failed to admit pod as the OS field doesn't match node OS")
+    policy = (((pod.get("spec") or {}).get("securityContext") or {})
+              .get("supplementalGroupsPolicy"))
+    features = (node.get("status") or {}).get("features") or {}
+    if policy == "Strict" and not features.get("supplementalGroupsPolicy"):
+        return Rejection("SupplementalGroupsPolicyNotSupported",
+                         "SupplementalGroupsPolicy=Strict is not supported in this node")
     checked = without_missing_extended_resources(pod, node)
     lacking = insufficient_resources(checked, node, others)
     if lacking:

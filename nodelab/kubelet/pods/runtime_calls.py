@@ -20,6 +20,7 @@ from nodelab.kube.times import from_nanoseconds
 from nodelab.kubelet.container_logs import render
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.cri_plan import CONTAINER_NAME, POD_UID
+from nodelab.kubelet.pods.network_gate import NetworkState
 from nodelab.kubelet.pods.status import Instance
 from nodelab.kubelet.pods.termination_message import (
     LOG_BYTES,
@@ -62,6 +63,7 @@ def exited_message(status: Any) -> str:
 class PodRuntime:
     def __init__(self, client: CRIClient) -> None:
         self.client = client
+        self.network = NetworkState(lambda: client.status())  # shared by the pod workers
 
     def _call(self, name: str, method: Any, request: Any, timeout: float | None = None) -> Any:
         return self.client.call(name, method, request, timeout)

@@ -19,6 +19,7 @@ from typing import Any
 from nodelab.kube.rest import Rest
 from nodelab.kubelet.pods.hooks import Recorder, run_pre_stop
 from nodelab.kubelet.pods.lifecycle import DEADLINE_MESSAGE
+from nodelab.kubelet.pods.resources.qos import qos_class
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.volumes.pod_volumes import teardown_volumes
 
@@ -30,6 +31,16 @@ def post_deadline_failure(rest: Rest, record: Recorder, pod: Mapping[str, Any]) 
     rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
                {"status": {"phase": "Failed", "reason": "DeadlineExceeded",
                            "message": DEADLINE_MESSAGE}}, subresource="status")
+
+
+def reject_pod(rest: Rest, record: Recorder, pod: Mapping[str, Any], reason: str,
+               message: str) -> None:
+    """Admission refused the pod (upstream's rejectPod): Failed, nothing started."""
+    record(pod, reason, message, "Warning")
+    rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
+               {"status": {"phase": "Failed", "reason": reason,
+                           "message": f"Pod was rejected: {message}",
+                           "qosClass": qos_class(pod)}}, subresource="status")
 
 
 def kill_pod(runtime: PodRuntime, record: Recorder, uid: str, pod: Mapping[str, Any] | None,

@@ -40,7 +40,7 @@ from nodelab.errors import NodelabError
 from nodelab.kube import times
 from nodelab.kube.events import event_for
 from nodelab.kube.objects import Object
-from nodelab.kube.rest import Rest
+from nodelab.kube.rest import STRATEGIC_PATCH, Rest
 from nodelab.kubelet.pods.actions import (
     ContainerToKill,
     ContainerToStart,
@@ -65,18 +65,24 @@ from nodelab.kubelet.pods.lifecycle import (
     events_of,
     next_life,
 )
+from nodelab.kubelet.pods.network_gate import BACK_OFF_PERIOD, NETWORK_NOT_READY, network_wait
 from nodelab.kubelet.pods.pleg import settled
 from nodelab.kubelet.pods.probes.prober import probe_container
 from nodelab.kubelet.pods.resources.pod_cgroup import apply_pod_cgroup, pod_limits
-from nodelab.kubelet.pods.resources.qos import qos_class
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.security.security_context import (
     SecurityContextError,
     verify_run_as_non_root,
 )
 from nodelab.kubelet.pods.settings import PodSettings
-from nodelab.kubelet.pods.status import PodView, fill_view, pod_status
-from nodelab.kubelet.pods.termination import kill_pod, post_deadline_failure, remove_pod
+from nodelab.kubelet.pods.status import Instance, PodView, fill_view, pod_status
+from nodelab.kubelet.pods.status_patch import status_patch
+from nodelab.kubelet.pods.termination import (
+    kill_pod,
+    post_deadline_failure,
+    reject_pod,
+    remove_pod,
+)
 from nodelab.kubelet.pods.termination_message import message_mounts
 from nodelab.kubelet.pods.volumes.empty_dir import memory_ceiling
 from nodelab.kubelet.pods.volumes.pod_volumes import (
@@ -113,6 +119,7 @@ class PodWorker:
         self.mount_failure = ""  # the last FailedMount reported
         self.life = PodLife()
         self.settled = False  # the last sync left nothing to poll for (pleg.settled)
+        self.network_wait: str | None = None  # why the last sync waited for the network
         self.done = threading.Event()  # set once the life is finished (the manager reads it)
         self._life_lock = threading.Lock()
         self._wake = threading.Event()
@@ -147,7 +154,8 @@ class PodWorker:
             except Exception as exc:  # the next sync retries; say why in the log
                 log.warning("sync of pod %s failed: %s", self.uid, exc,
                             exc_info=not isinstance(exc, NodelabError))
-            self._wake.wait(self.settings.idle_resync if self.settled
+            self._wake.wait(BACK_OFF_PERIOD if self.network_wait is not None
+                            else self.settings.idle_resync if self.settled
                             else self.settings.resync)
             self._wake.clear()
 
@@ -182,13 +190,19 @@ class PodWorker:
         if not self.admitted:  # admission (canAdmitPod) before anything starts
             refused = self.admission(pod, bool(sandboxes))
             if refused is not None:
-                self.reject(pod, refused.reason, refused.message)
+                reject_pod(self.rest, self.event, pod, refused.reason, refused.message)
                 return
             self.admitted = True
         seen = [Sandbox(str(s.id), int(s.metadata.attempt), s.state == SANDBOX_READY)
                 for s in sandboxes]
         actions = compute_pod_actions(pod, seen, instances, self.memory, time.time(),
                                       self.settings.backoff)
+        self.network_wait = network_wait(pod, self.runtime.network.error())
+        if self.network_wait is not None:  # NetworkNotReady: start nothing (network_gate.py)
+            self.event(pod, NETWORK_NOT_READY, self.network_wait, "Warning")
+            self.post_status(pod, self.view(pod, "" if actions.create_sandbox
+                                            else actions.sandbox_id, instances))
+            return
         # 2. kill the pod (also when its sandbox changed: the old one's network is torn
         # down, as upstream's killPodWithSyncResult does) / 3. kill containers
         if actions.kill_pod:
@@ -206,8 +220,7 @@ class PodWorker:
             for reason, message in dns.warnings:
                 self.event(pod, reason, message, "Warning")
             sandbox_id = self.create_sandbox(pod, actions, sandbox_conf)
-        view = PodView(sandbox_ready=bool(sandbox_id), host_ip=self.settings.node_ip,
-                       pod_ip=self.pod_ip(pod, sandbox_id), runtime=self.settings.runtime_name)
+        view = self.view(pod, sandbox_id)
         changed = actions.kill_pod or bool(actions.containers_to_kill) or actions.create_sandbox
         if sandbox_id:
             volumes = self.mount_volumes(pod)
@@ -226,11 +239,21 @@ class PodWorker:
         if changed:
             instances = self.runtime.containers(self.uid)
         # 8. status
-        fill_view(pod, view, instances, self.memory)
+        view = self.view(pod, sandbox_id, instances, view.pod_ip)
         self.post_status(pod, view)
         self.settled = settled(pod, view)
 
     # --- steps -----------------------------------------------------------------------------
+
+    def view(self, pod: Object, sandbox_id: str, instances: list[Instance] | None = None,
+             pod_ip: str | None = None) -> PodView:
+        """What the status is computed from: the sandbox, and the containers once known."""
+        view = PodView(sandbox_ready=bool(sandbox_id), host_ip=self.settings.node_ip,
+                       pod_ip=self.pod_ip(pod, sandbox_id) if pod_ip is None else pod_ip,
+                       runtime=self.settings.runtime_name)
+        if instances is not None:
+            fill_view(pod, view, instances, self.memory)
+        return view
 
     def pod_ip(self, pod: Object, sandbox_id: str) -> str:
         """The pod's IP: its sandbox's, or the node's for a hostNetwork pod (upstream's
@@ -368,22 +391,16 @@ class PodWorker:
                           pod_ips=[pod_ip] if pod_ip else [], host_ips=[self.settings.node_ip],
                           allocatable=self.settings.allocatable)
 
-    def reject(self, pod: Object, reason: str, message: str) -> None:
-        """Admission refused the pod (upstream's rejectPod): Failed, nothing started."""
-        self.event(pod, reason, message, "Warning")
-        self.rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
-                        {"status": {"phase": "Failed", "reason": reason,
-                                    "message": f"Pod was rejected: {message}",
-                                    "qosClass": qos_class(pod)}}, subresource="status")
-
     # --- status ----------------------------------------------------------------------------
 
     def post_status(self, pod: Object, view: PodView) -> None:
         status = pod_status(pod, view, times.now())
         if status == self.posted or not self.life.syncing:  # never over a terminal status
             return
-        self.rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
-                        {"status": status}, subresource="status")
+        patch = status_patch(self.uid, pod.get("status") or {}, status)  # what changed only
+        if patch is not None:
+            self.rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
+                            patch, subresource="status", content_type=STRATEGIC_PATCH)
         self.posted = status
 
     # --- termination -----------------------------------------------------------------------

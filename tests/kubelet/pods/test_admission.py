@@ -82,6 +82,17 @@ def test_admission_says_what_upstream_says(candidate: dict[str, Any],
     assert admit(candidate, NODE, others) == verdict
 
 
+def test_strict_supplemental_groups_need_the_nodes_feature() -> None:
+    strict = pod(securityContext={"supplementalGroupsPolicy": "Strict"})
+    assert admit(strict, NODE, []) == Rejection(
+        "SupplementalGroupsPolicyNotSupported",
+        "SupplementalGroupsPolicy=Strict is not supported in this node")
+    able = {**NODE, "status": {**NODE["status"],
+                               "features": {"supplementalGroupsPolicy": True}}}
+    assert admit(strict, able, []) is None
+    assert admit(pod(securityContext={"supplementalGroupsPolicy": "Merge"}), NODE, []) is None
+
+
 def test_a_no_execute_taint_not_tolerated_is_refused() -> None:
     tainted = {**NODE, "spec": {"taints": [{"key": "gone", "effect": "NoExecute"}]}}
     assert admit(pod(), tainted, []) == predicate(

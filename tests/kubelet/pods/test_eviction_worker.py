@@ -40,6 +40,7 @@ class FakeRuntime:
         self.lock = threading.Lock()
         self.sandbox_state = cri.SANDBOX_READY
         self.container_state = "running"
+        self.network = SimpleNamespace(error=lambda: None)  # the pod network is ready
 
     def _note(self, name: str, arg: str = "") -> None:
         with self.lock:
