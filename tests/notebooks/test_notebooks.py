@@ -4,7 +4,8 @@ The course keeps one lab alive across its notebooks, so the suite does the same:
 named lab for the whole module, passed to each notebook as `lab_name` (the first notebook to
 run brings it up, each one resets only what it makes), 01 to 08 in order, then 00 with
 `teardown=True`, which takes the lab down and checks that nothing is left. The fixture takes
-the lab down too, whatever happened, since papermill stops at the first failing cell.
+the lab down too, whatever happened, since papermill stops at the first failing cell; so does
+the fixture of the two-node lab that 06's optional section brings up and takes down.
 
 `solve=True`: every task's hidden solution is filled in. The task API itself requires each
 check to FAIL before its solution runs ("fails unsolved") and to pass after ("done"); this
@@ -48,12 +49,25 @@ def shared_lab() -> Iterator[str]:
         take_down_lab(name)
 
 
+@pytest.fixture(scope="module")
+def two_node_lab() -> Iterator[str]:
+    """The lab of 06's two-node section, which takes it down itself (this is in case it fails)."""
+    name = unique_lab_name()
+    try:
+        yield name
+    finally:
+        take_down_lab(name)
+
+
 @pytest.mark.notebook
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_solved(notebook: Path, shared_lab: str, tmp_path: Path) -> None:
+def test_notebook_runs_solved(notebook: Path, shared_lab: str, two_node_lab: str,
+                              tmp_path: Path) -> None:
     out = tmp_path / notebook.name
-    parameters = {"lab_name": shared_lab, "fast": True, "solve": True}
+    parameters: dict[str, object] = {"lab_name": shared_lab, "fast": True, "solve": True}
+    if notebook.stem.startswith("06-"):
+        parameters["two_node_lab"] = two_node_lab
     if notebook.stem.startswith("00-"):
         parameters["teardown"] = True
     papermill.execute_notebook(
