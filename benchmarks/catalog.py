@@ -59,7 +59,8 @@ CATALOG: tuple[Benchmark, ...] = (
     Benchmark("apiserver", "controlplane", "controlplane/bench_apiserver.py",
               ("--pods", "1000", "--seconds", "4"), 60,
               ("--pods", "200", "--seconds", "1", "--watchers", "10"), 25, needs_root=False),
-    Benchmark("daemon-memory", "lab", "lab/daemon_memory.py", (), 90, (), 50),
+    Benchmark("daemon-memory", "lab", "lab/daemon_memory.py", ("--pods", "30"), 150,
+              ("--pods", "5"), 75),
     Benchmark("course", "course", "course/course_time.py", (), 420, None, 0),
 )
 

@@ -168,8 +168,9 @@ def apiserver(rows: list[Row]) -> list[Comparison]:
 
 
 def daemon_memory(rows: list[Row]) -> list[Comparison]:
-    return [Comparison(str(r["daemon"]), "PSS", "MiB", _num(r, "pss_kib", 1 / 1024),
-                       note=str(r.get("note", ""))) for r in rows]
+    return [Comparison(f"{r.get('phase', 'idle')}: {r['daemon']}", "PSS", "MiB",
+                       _num(r, "pss_kib", 1 / 1024), note=str(r.get("note", "")))
+            for r in rows]
 
 
 def course(rows: list[Row]) -> list[Comparison]:

@@ -83,7 +83,8 @@ SECTIONS: tuple[Section, ...] = (
             "The embedded API server over keep-alive HTTPS with the admin certificate, 4 client "
             "threads; watch latency from just before a PATCH to the watcher reading the event."),
     Section("Memory per node daemon", "daemon-memory", "daemon-memory",
-            "PSS (/proc/<pid>/smaps_rollup) of each daemon of an idle one-node lab."),
+            "PSS (/proc/<pid>/smaps_rollup) of each daemon of a one-node lab, idle and "
+            "again with 30 busybox pods Ready on the node."),
     Section("The whole course", "course", "course",
             "notebooks 01-07 through papermill with `fast=True`, each on a fresh lab, as "
             "tests/notebooks does (lab up and down included)."),
