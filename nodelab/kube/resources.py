@@ -43,6 +43,9 @@ RESOURCES = {
     "apiservices": Resource("/apis/apiregistration.k8s.io/v1", "apiservices", False),
     "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
                                            "certificatesigningrequests", False),
+    "tokenreviews": Resource("/apis/authentication.k8s.io/v1", "tokenreviews", False),
+    "subjectaccessreviews": Resource("/apis/authorization.k8s.io/v1", "subjectaccessreviews",
+                                     False),
 }
 
 

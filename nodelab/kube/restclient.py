@@ -14,7 +14,10 @@ the same two methods. A CA together with `insecure-skip-tls-verify` is an error,
 `lister(kind)` has the calling convention of the official client's `list_*_for_all_namespaces`
 with `_preload_content=False`, as `nodelab.kube.reflector.Reflector` calls it: one function
 that lists (the response's `.data`) or, with `watch=True`, streams watch events (`.stream()`).
-A non-2xx answer raises `RestError` with the status, like the official `ApiException`.
+The other requests go through `request` and the verbs of `nodelab.kube.verbs.ResourceVerbs`
+(get, list, create, patch, replace, delete). A non-2xx answer raises `RestError` with the
+status, like the official `ApiException`; behind `client_for` the official client raises
+`RestError` too, so a daemon catches one error type whichever client it got.
 """
 
 from __future__ import annotations
@@ -25,14 +28,16 @@ import json
 import logging
 import os
 import ssl
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from nodelab.errors import NodelabError
 from nodelab.kube.resources import RESOURCES, path
+from nodelab.kube.verbs import ResourceVerbs
 
 QUERY_NAMES = {
     "watch": "watch",
@@ -193,7 +198,16 @@ class RestResponse:
         self._conn.close()
 
 
-class RestClient:
+class ApiAccess(ResourceVerbs):
+    """What a daemon that lists, watches and writes needs of a client: the verbs, and
+    `lister(kind)` for a reflector."""
+
+    @abstractmethod
+    def lister(self, kind: str) -> Callable[..., Any]:
+        """List (or with `watch=True` watch) `kind` in every namespace."""
+
+
+class RestClient(ApiAccess):
     """Requests to one API server, each on its own connection (a watch holds one open)."""
 
     def __init__(self, config: RestConfig) -> None:
@@ -204,7 +218,8 @@ class RestClient:
         return cls(load_kubeconfig(kubeconfig))
 
     def open(self, method: str, url_path: str, body: Any = None,
-             timeout: float | None = REQUEST_TIMEOUT) -> RestResponse:
+             timeout: float | None = REQUEST_TIMEOUT,
+             content_type: str = "application/json") -> RestResponse:
         """Send one request; the response is open (raise `RestError` if not 2xx)."""
         cfg = self.config
         conn: http.client.HTTPConnection
@@ -217,7 +232,7 @@ class RestClient:
         payload = None
         if body is not None:
             payload = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         token = cfg.bearer()
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -234,8 +249,14 @@ class RestClient:
             raise RestError(resp.status, resp.reason, text)
         return response
 
-    def request(self, method: str, url_path: str, body: Any = None) -> dict[str, Any]:
-        response = self.open(method, url_path, body)
+    def request(self, method: str, url_path: str, body: Any = None,
+                content_type: str = "application/json",
+                query: dict[str, str] | None = None,
+                timeout: float | None = None) -> dict[str, Any]:
+        if query:
+            url_path += f"?{urlencode(query)}"
+        response = self.open(method, url_path, body, timeout=timeout or REQUEST_TIMEOUT,
+                             content_type=content_type)
         try:
             parsed: dict[str, Any] = json.loads(response.data) if response.data else {}
             return parsed
@@ -281,16 +302,9 @@ class _ServerNamed(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_name)
 
 
-class ApiAccess(Protocol):
-    """What a daemon that lists, watches and posts needs of a client."""
-
-    def lister(self, kind: str) -> Callable[..., Any]: ...
-
-    def request(self, method: str, url_path: str, body: Any = None) -> dict[str, Any]: ...
-
-
-class OfficialClient:
-    """The official client behind `RestClient`'s two methods."""
+class OfficialClient(ApiAccess):
+    """The official client behind `RestClient`'s methods; its `ApiException` is raised as
+    `RestError`, so callers handle one error type."""
 
     def __init__(self, kubeconfig: Path) -> None:
         from kubernetes import config
@@ -304,10 +318,20 @@ class OfficialClient:
 
         return lister(self.api_client, kind)
 
-    def request(self, method: str, url_path: str, body: Any = None) -> dict[str, Any]:
+    def request(self, method: str, url_path: str, body: Any = None,
+                content_type: str = "application/json",
+                query: dict[str, str] | None = None,
+                timeout: float | None = None) -> dict[str, Any]:
+        from kubernetes.client.exceptions import ApiException
+
         from nodelab.kube.rest import Rest
 
-        return Rest(self.api_client).request(method, url_path, body)
+        try:
+            return Rest(self.api_client).request(method, url_path, body, content_type, query,
+                                                 timeout)
+        except ApiException as exc:
+            raise RestError(int(exc.status or 0), str(exc.reason or ""),
+                            str(exc.body or "")) from exc
 
 
 def client_for(kubeconfig: Path) -> ApiAccess:

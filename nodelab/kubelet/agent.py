@@ -26,7 +26,7 @@ from functools import partial
 from typing import Any
 
 from nodelab.kube.times import micro_time, now
-from nodelab.kubelet.api import ApiClients, status_of
+from nodelab.kubelet.api import STRATEGIC_PATCH, connect, status_of
 from nodelab.kubelet.config import KubeletSettings
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.events import node_event
@@ -64,9 +64,9 @@ class Kubelet:
         self.settings = settings
         self.config = settings.config
         self.name = settings.node_name
-        self.clients = ApiClients.from_kubeconfig(settings.kubeconfig)
+        self.api = connect(settings.kubeconfig)
         self.cri = CRIClient(settings.cri_endpoint)
-        self.evictor = Evictor(self.clients, self.cri, self.name, settings.state_dir,
+        self.evictor = Evictor(self.api, self.cri, self.name, settings.state_dir,
                                self.config)
         self.stop_event = threading.Event()
         self.node_uid: str | None = None
@@ -97,7 +97,7 @@ class Kubelet:
             log.exception("first eviction pass failed")
         node = node_object(self.name, self.settings.node_ip, self._facts(), self.config,
                            self.runtime_version)
-        stored = register_node(self.clients, node, self.config.register_retry_cap,
+        stored = register_node(self.api, node, self.config.register_retry_cap,
                                self.stop_event)
         if stored is None:
             return False
@@ -111,7 +111,7 @@ class Kubelet:
         loops = [("lease", self._lease_loop), ("status", self._status_loop),
                  ("eviction", lambda: self.evictor.run(self.stop_event)),
                  ("logs", self._log_rotation_loop)]
-        self.pods = PodManager(self.clients.api, self.cri, PodSettings(
+        self.pods = PodManager(self.api, self.cri, PodSettings(
             node_name=self.name, node_ip=self.settings.node_ip,
             state_dir=self.settings.state_dir, log_root=self.stats.log_root,
             memory_capacity=self._facts().memory_bytes,
@@ -149,7 +149,6 @@ class Kubelet:
         for thread in self._threads:
             thread.join(timeout=5)
         self.cri.close()
-        self.clients.close()
 
     # --- facts -----------------------------------------------------------------------------
 
@@ -167,8 +166,7 @@ class Kubelet:
     def _record_node_event(self, reason: str) -> None:
         kind = "Warning" if reason in ("NodeNotReady",) else "Normal"
         try:
-            self.clients.core.create_namespaced_event(
-                "default", node_event(self.name, reason, now(), kind))
+            self.api.create("events", "default", node_event(self.name, reason, now(), kind))
         except Exception as exc:
             log.warning("cannot record node event %s: %s", reason, exc)
 
@@ -200,8 +198,7 @@ class Kubelet:
         """The Node's status as the API server has it (upstream reads it before each update),
         or {} when it cannot be read now."""
         try:
-            node = self.clients.api.sanitize_for_serialization(
-                self.clients.core.read_node(self.name))
+            node = self.api.get("nodes", None, self.name)
         except Exception as exc:
             log.warning("cannot read node %s: %s", self.name, exc)
             return {}
@@ -215,7 +212,8 @@ class Kubelet:
         if not should_post_status(self._posted, status, self._posted_at, now,
                                   self.config.node_status_report_frequency):
             return False
-        self.clients.core.patch_node_status(self.name, {"status": status})
+        self.api.patch("nodes", None, self.name, {"status": status}, subresource="status",
+                       content_type=STRATEGIC_PATCH)
         self._posted, self._posted_at = status, now
         self.status_posts += 1
         for reason in events:
@@ -264,17 +262,15 @@ class Kubelet:
     # --- lease -----------------------------------------------------------------------------
 
     def renew_lease(self) -> None:
-        leases = self.clients.coordination
         now = datetime.datetime.now(datetime.timezone.utc)
         wanted = lease_object(self.name, self.node_uid, self.config.node_lease_duration_seconds,
                               micro_time(now), micro_time(now))
         try:
-            current = self.clients.api.sanitize_for_serialization(
-                leases.read_namespaced_lease(self.name, LEASE_NAMESPACE))
+            current = self.api.get("leases", LEASE_NAMESPACE, self.name)
         except Exception as exc:
             if status_of(exc) != 404:
                 raise
-            leases.create_namespaced_lease(LEASE_NAMESPACE, wanted)
+            self.api.create("leases", LEASE_NAMESPACE, wanted)
             return
         spec = current.setdefault("spec", {})
         if spec.get("holderIdentity") == self.name and spec.get("acquireTime"):
@@ -282,7 +278,7 @@ class Kubelet:
         current["spec"] = {**spec, **wanted["spec"]}
         if self.node_uid and not current["metadata"].get("ownerReferences"):
             current["metadata"]["ownerReferences"] = wanted["metadata"]["ownerReferences"]
-        leases.replace_namespaced_lease(self.name, LEASE_NAMESPACE, current)
+        self.api.replace("leases", LEASE_NAMESPACE, self.name, current)
 
     def _lease_loop(self) -> None:
         while not self.stop_event.wait(self.config.lease_renew_interval):

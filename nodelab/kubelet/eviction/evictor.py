@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nodelab.kube.times import now as now_time
-from nodelab.kubelet.api import ApiClients
+from nodelab.kubelet.api import STRATEGIC_PATCH, ApiAccess
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.events import pod_event
@@ -68,9 +68,9 @@ class Evictor:
     """Pressure conditions and evictions for one node; `pods` is set once the pod manager
     runs (evictions then go through the pod's worker)."""
 
-    def __init__(self, clients: ApiClients, cri: CRIClient, node_name: str, state_dir: Path,
+    def __init__(self, api: ApiAccess, cri: CRIClient, node_name: str, state_dir: Path,
                  config: KubeletConfig) -> None:
-        self.clients, self.cri, self.node_name = clients, cri, node_name
+        self.api, self.cri, self.node_name = api, cri, node_name
         self.state_dir, self.config = state_dir, config
         self.thresholds = parse_thresholds(config.eviction_hard)
         self._last_observed: dict[str, float] = {}
@@ -160,9 +160,8 @@ class Evictor:
         once it has listed (upstream's activePodsFunc), from the API before."""
         items = self.pods.known_pods() if self.pods is not None else None
         if items is None:
-            pods = self.clients.core.list_pod_for_all_namespaces(
-                field_selector=f"spec.nodeName={self.node_name}")
-            items = self.clients.api.sanitize_for_serialization(pods).get("items", [])
+            items = self.api.list("pods", field_selector=f"spec.nodeName={self.node_name}").get(
+                "items") or []
         return [
             p for p in items
             if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
@@ -196,12 +195,13 @@ class Evictor:
         if not through_worker:
             self._stop_sandboxes(uid, meta["name"])
         now = now_time()
-        self.clients.core.patch_namespaced_pod_status(
-            meta["name"], meta["namespace"], {"status": evicted_status(message, now)})
+        self.api.patch("pods", meta["namespace"], meta["name"],
+                       {"status": evicted_status(message, now)}, subresource="status",
+                       content_type=STRATEGIC_PATCH)
         if through_worker and self.pods is not None:
             self.pods.wake(uid)
-        self.clients.core.create_namespaced_event(
-            meta["namespace"], pod_event(pod, self.node_name, "Evicted", message, now))
+        self.api.create("events", meta["namespace"],
+                        pod_event(pod, self.node_name, "Evicted", message, now))
         self.evicted.append((signal, f"{meta['namespace']}/{meta['name']}"))
 
     def _stop_sandboxes(self, uid: str, name: str) -> None:

@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from nodelab.kubelet.api import ApiClients, status_of
+from nodelab.kubelet.api import STRATEGIC_PATCH, ApiAccess, status_of
 
 log = logging.getLogger("nodelab.kubelet")
 
@@ -31,7 +31,7 @@ def backoff_delays(cap: float, first: float = 0.1) -> list[float]:
 
 
 def register_node(
-    clients: ApiClients, node: dict[str, Any], cap: float, stop: threading.Event
+    api: ApiAccess, node: dict[str, Any], cap: float, stop: threading.Event
 ) -> dict[str, Any] | None:
     """Create (or take over) `node`; returns the stored Node, None if stopped first."""
     delays = backoff_delays(cap)
@@ -39,13 +39,12 @@ def register_node(
     name = node["metadata"]["name"]
     while not stop.is_set():
         try:
-            created = clients.core.create_node(node)
+            created = api.create("nodes", None, node)
             log.info("registered node %s", name)
-            result: dict[str, Any] = clients.api.sanitize_for_serialization(created)
-            return result
+            return created
         except Exception as exc:  # connection errors come in many types
             if status_of(exc) == 409:
-                return _take_over(clients, node)
+                return _take_over(api, node)
             delay = delays[min(attempt, len(delays) - 1)]
             attempt += 1
             log.warning("unable to register node %s (attempt %d, retry in %.1fs): %s",
@@ -54,14 +53,13 @@ def register_node(
     return None
 
 
-def _take_over(clients: ApiClients, node: dict[str, Any]) -> dict[str, Any]:
+def _take_over(api: ApiAccess, node: dict[str, Any]) -> dict[str, Any]:
     name = node["metadata"]["name"]
     wanted = {k: v for k, v in node["metadata"]["labels"].items() if k in OWNED_LABELS}
-    existing = clients.api.sanitize_for_serialization(clients.core.read_node(name))
+    existing = api.get("nodes", None, name)
     current = existing.get("metadata", {}).get("labels") or {}
     if any(current.get(k) != v for k, v in wanted.items()):
-        patched = clients.core.patch_node(name, {"metadata": {"labels": wanted}})
-        existing = clients.api.sanitize_for_serialization(patched)
+        existing = api.patch("nodes", None, name, {"metadata": {"labels": wanted}},
+                             content_type=STRATEGIC_PATCH)
     log.info("node %s was already registered: taking it over", name)
-    result: dict[str, Any] = existing
-    return result
+    return existing

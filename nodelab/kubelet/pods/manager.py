@@ -21,15 +21,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
-
-from nodelab.kube.listers import lister
 from nodelab.kube.objects import Object
 from nodelab.kube.reflector import Reflector
-from nodelab.kube.rest import Rest
+from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store, object_key
 from nodelab.kube.times import parse_time
+from nodelab.kube.verbs import status_of
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.admission import Rejection, admit, admitted_peers
 from nodelab.kubelet.pods.cri_plan import POD_UID
@@ -45,8 +42,8 @@ log = logging.getLogger("nodelab.kubelet.pods")
 
 
 class PodManager:
-    def __init__(self, api_client: ApiClient, cri: CRIClient, settings: PodSettings) -> None:
-        self.rest = Rest(api_client)
+    def __init__(self, api: ApiAccess, cri: CRIClient, settings: PodSettings) -> None:
+        self.rest = api
         self.runtime = PodRuntime(cri)
         self.settings = settings
         self.workers: dict[str, PodWorker] = {}
@@ -54,13 +51,13 @@ class PodManager:
         self.store = Store()
         self._keys: dict[str, tuple[str, str]] = {}  # pod UID -> (namespace, name) in store
         self.reflector = Reflector(
-            "pods", lister(api_client, "pods"), self._on_pods,
+            "pods", api.lister("pods"), self._on_pods,
             field_selector=f"spec.nodeName={settings.node_name}")
         self.tokens = TokenCache(self._request_token, time.time)
         self.sources = VolumeSources(fetch=self._fetch, token=self._token,
                                      allocatable=settings.allocatable)
         self.services = Store()  # for the containers' service environment variables
-        self.services_reflector = Reflector("services", lister(api_client, "services"),
+        self.services_reflector = Reflector("services", api.lister("services"),
                                             self.services.handle)
         self._admission_lock = threading.Lock()
         self._admitted: set[str] = set()  # pod UIDs admitted (or found started)
@@ -73,8 +70,8 @@ class PodManager:
     def _fetch(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             return self.rest.get(kind, namespace, name)
-        except ApiException as exc:
-            if exc.status == 404:
+        except Exception as exc:
+            if status_of(exc) == 404:
                 return None
             raise
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from nodelab.kube.rest import Rest
+from nodelab.kube.verbs import ResourceVerbs
 from nodelab.kubelet.pods.hooks import Recorder, run_pre_stop
 from nodelab.kubelet.pods.lifecycle import DEADLINE_MESSAGE
 from nodelab.kubelet.pods.resources.qos import qos_class
@@ -26,14 +26,15 @@ from nodelab.kubelet.pods.volumes.pod_volumes import teardown_volumes
 SANDBOX_READY = 0
 
 
-def post_deadline_failure(rest: Rest, record: Recorder, pod: Mapping[str, Any]) -> None:
+def post_deadline_failure(rest: ResourceVerbs, record: Recorder,
+                          pod: Mapping[str, Any]) -> None:
     record(pod, "DeadlineExceeded", DEADLINE_MESSAGE, "Warning")
     rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
                {"status": {"phase": "Failed", "reason": "DeadlineExceeded",
                            "message": DEADLINE_MESSAGE}}, subresource="status")
 
 
-def reject_pod(rest: Rest, record: Recorder, pod: Mapping[str, Any], reason: str,
+def reject_pod(rest: ResourceVerbs, record: Recorder, pod: Mapping[str, Any], reason: str,
                message: str) -> None:
     """Admission refused the pod (upstream's rejectPod): Failed, nothing started."""
     record(pod, reason, message, "Warning")
@@ -59,7 +60,7 @@ def kill_pod(runtime: PodRuntime, record: Recorder, uid: str, pod: Mapping[str, 
         runtime.stop_sandbox(sandbox.id)  # killPodWithSyncResult): it may still hold an address
 
 
-def remove_pod(runtime: PodRuntime, rest: Rest, uid: str, state_dir: Path,
+def remove_pod(runtime: PodRuntime, rest: ResourceVerbs, uid: str, state_dir: Path,
                pod: Mapping[str, Any] | None) -> None:
     """Remove what is left of pod `uid` and delete its Pod object (None: gone already)."""
     for instance in runtime.containers(uid):

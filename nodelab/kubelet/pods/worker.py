@@ -40,7 +40,7 @@ from nodelab.errors import NodelabError
 from nodelab.kube import times
 from nodelab.kube.events import event_for
 from nodelab.kube.objects import Object
-from nodelab.kube.rest import STRATEGIC_PATCH, Rest
+from nodelab.kube.verbs import STRATEGIC_PATCH, ResourceVerbs
 from nodelab.kubelet.pods.actions import (
     ContainerToKill,
     ContainerToStart,
@@ -101,7 +101,7 @@ Admission = Callable[[Object, bool], Rejection | None]  # (pod, already started)
 
 class PodWorker:
     def __init__(self, uid: str, lookup: Callable[[str], Object | None], runtime: PodRuntime,
-                 rest: Rest, settings: PodSettings, sources: VolumeSources,
+                 rest: ResourceVerbs, settings: PodSettings, sources: VolumeSources,
                  services: Callable[[], list[Object] | None] = lambda: [],
                  admission: Admission = lambda _pod, _started: None) -> None:
         self.uid = uid

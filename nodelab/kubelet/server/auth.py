@@ -44,10 +44,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodelab.kube.peer_subject import peer_subject
+from nodelab.kube.resources import path
+from nodelab.kube.restclient import ApiAccess, RestError
 from nodelab.kubelet.config import KubeletConfig
 
 log = logging.getLogger("nodelab.kubelet")
 
+REVIEW_TIMEOUT = 10.0  # seconds for one TokenReview or SubjectAccessReview
 ANONYMOUS_USER = "system:anonymous"
 UNAUTHENTICATED_GROUP = "system:unauthenticated"
 VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch",
@@ -246,27 +249,23 @@ class KubeletAuth:
         return Decision(403, forbidden_message(user, attributes))
 
 
-def api_reviewers(api_client: Any) -> tuple[Reviewer, Reviewer]:
+def api_reviewers(api: ApiAccess) -> tuple[Reviewer, Reviewer]:
     """TokenReview and SubjectAccessReview senders on the kubelet's own API client."""
-    from kubernetes.client import ApiException, AuthenticationV1Api, AuthorizationV1Api
 
-    authentication, authorization = AuthenticationV1Api(api_client), AuthorizationV1Api(
-        api_client)
-
-    def send(create: Callable[..., Any], kind: str) -> Reviewer:
+    def send(plural: str, kind: str) -> Reviewer:
         def review(body: dict[str, Any]) -> dict[str, Any]:
             try:
-                answer = create(body, _request_timeout=10)
-            except ApiException as exc:
+                answer = api.request("POST", path(plural), body, timeout=REVIEW_TIMEOUT)
+            except RestError as exc:
                 raise ReviewError(f"{kind}: {exc.status} {exc.reason}") from exc
             except Exception as exc:  # noqa: BLE001 - connection errors of every kind
                 raise ReviewError(f"{kind}: {exc}") from exc
-            status = api_client.sanitize_for_serialization(answer).get("status")
+            status = answer.get("status")
             if not isinstance(status, dict):
                 raise ReviewError(f"{kind}: the answer has no status")
             return status
 
         return review
 
-    return (send(authentication.create_token_review, "TokenReview"),
-            send(authorization.create_subject_access_review, "SubjectAccessReview"))
+    return (send("tokenreviews", "TokenReview"),
+            send("subjectaccessreviews", "SubjectAccessReview"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-from nodelab.kubelet.api import ApiClients
+from nodelab.kubelet.api import ApiAccess
 from nodelab.kubelet.config import KubeletConfig, KubeletSettings
 from nodelab.kubelet.cri import CRIClient
 
@@ -20,7 +20,7 @@ class KubeletHost(Protocol):
     name: str
     settings: KubeletSettings
     config: KubeletConfig
-    clients: ApiClients
+    api: ApiAccess
     cri: CRIClient
     stop_event: threading.Event
 

@@ -56,7 +56,7 @@ def tls_context(kubelet: KubeletHost) -> ssl.SSLContext:
     if config.tls_cert_file and config.tls_private_key_file:
         cert, key = Path(config.tls_cert_file), Path(config.tls_private_key_file)
     elif config.server_tls_bootstrap:
-        cert, key = serving_cert.request_through_csr(kubelet.clients.api, pki,
+        cert, key = serving_cert.request_through_csr(kubelet.api, pki,
                                                      kubelet.name, settings.node_ip)
     else:
         cert, key = self_signed(pki, settings.node_ip, kubelet.name)
@@ -76,7 +76,7 @@ class KubeletServer(ThreadingHTTPServer):
         self.kubelet = kubelet
         self.context = tls_context(kubelet)
         self.auth = KubeletAuth(kubelet.config, kubelet.name,
-                                *api_reviewers(kubelet.clients.api))
+                                *api_reviewers(kubelet.api))
         address = (kubelet.settings.node_ip, kubelet.config.port)
         try:
             super().__init__(address, Handler)
@@ -177,9 +177,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _pods(self) -> None:
         kubelet = self.server.kubelet
-        pods = kubelet.clients.core.list_pod_for_all_namespaces(
-            field_selector=f"spec.nodeName={kubelet.name}")
-        body = kubelet.clients.api.sanitize_for_serialization(pods)
+        body = kubelet.api.list("pods", field_selector=f"spec.nodeName={kubelet.name}")
         body.update(kind="PodList", apiVersion="v1")
         self._json(body)
 

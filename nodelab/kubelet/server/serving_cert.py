@@ -31,6 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from nodelab.errors import NodelabError
 from nodelab.host.private_files import write_private_key
+from nodelab.kube.restclient import ApiAccess
 
 log = logging.getLogger("nodelab.kubelet")
 
@@ -91,25 +92,21 @@ def csr_object(node_name: str, node_ip: str, key: ec.EllipticCurvePrivateKey) ->
     }
 
 
-def request_through_csr(api: Any, directory: Path, node_name: str, node_ip: str,
+def request_through_csr(api: ApiAccess, directory: Path, node_name: str, node_ip: str,
                         timeout: float = 300.0) -> tuple[Path, Path]:
     """Ask the cluster for a serving certificate and wait until it is issued."""
-    from kubernetes import client as k8s
-
     cert_path, key_path = directory / "kubelet-server.crt", directory / "kubelet-server.key"
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
     directory.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    certificates: Any = k8s.CertificatesV1Api(api)
-    created = certificates.create_certificate_signing_request(
-        csr_object(node_name, node_ip, key))
-    name = created.metadata.name
+    created = api.create("certificatesigningrequests", None, csr_object(node_name, node_ip, key))
+    name = created["metadata"]["name"]
     log.info("waiting for CertificateSigningRequest %s to be approved and signed", name)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        csr = certificates.read_certificate_signing_request(name)
-        issued = csr.status.certificate if csr.status else None
+        csr = api.get("certificatesigningrequests", None, name)
+        issued = (csr.get("status") or {}).get("certificate")
         if issued:
             write_private_key(key_path, key)
             cert_path.write_bytes(base64.b64decode(issued))

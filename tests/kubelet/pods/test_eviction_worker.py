@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 from cri_api.v1 import api_pb2 as cri
-from kubernetes.client import ApiClient
 
 import nodelab.kubelet.pods.worker as worker_module
+from nodelab.kube.restclient import RestClient, RestConfig
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.eviction.evictor import Evictor
 from nodelab.kubelet.pods.cri_plan import POD_UID
@@ -80,7 +80,7 @@ class FakeRuntime:
 
 
 class Recorder:
-    """Rest (the worker's writes) and CoreV1Api (the evictor's), recording what they send."""
+    """The API writes of the worker and of the evictor, recording the patches they send."""
 
     def __init__(self) -> None:
         self.patches: list[dict[str, Any]] = []
@@ -89,12 +89,6 @@ class Recorder:
         self.patches.append(body)
 
     def create(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def patch_namespaced_pod_status(self, name: str, namespace: str, body: Any) -> None:
-        self.patches.append(body)
-
-    def create_namespaced_event(self, namespace: str, body: Any) -> None:
         pass
 
 
@@ -124,14 +118,15 @@ def test_an_evicted_pod_is_stopped_by_its_worker_and_never_started_again(
     settings = PodSettings(node_name="n1", node_ip="10.0.0.2", state_dir=tmp_path,
                            log_root=tmp_path / "logs", memory_capacity=2**30, resync=0.02,
                            idle_resync=0.1)
-    manager = PodManager(ApiClient(), None, settings)
+    unused = RestClient(RestConfig("127.0.0.1", 1, None))  # the test feeds the pods itself
+    manager = PodManager(unused, None, settings)
     worker_rest, core = Recorder(), Recorder()
     manager.runtime = runtime  # type: ignore[assignment]
     manager.rest = worker_rest  # type: ignore[assignment]
     direct = SimpleNamespace(  # the CRI calls of an evictor stopping sandboxes itself
         list_pod_sandboxes=lambda labels=None: runtime.sandboxes(UID),
         stop_pod_sandbox=runtime.stop_sandbox)
-    evictor = Evictor(SimpleNamespace(core=core), direct, "n1", tmp_path,  # type: ignore[arg-type]
+    evictor = Evictor(core, direct, "n1", tmp_path,  # type: ignore[arg-type]
                       KubeletConfig())
     evictor.pods = manager
     try:

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from cri_api.v1 import api_pb2 as cri
-from kubernetes.client import ApiClient
 
+from nodelab.kube.restclient import RestClient, RestConfig
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.pods.cri_plan import POD_UID
 from nodelab.kubelet.pods.manager import PodManager
@@ -57,7 +57,8 @@ class CountingWorker:
 def _manager(tmp_path: Path, fake: FakeCRI) -> PodManager:
     settings = PodSettings(node_name="n1", node_ip="127.0.0.1", state_dir=tmp_path,
                            log_root=tmp_path, memory_capacity=2**30, resync=0.02)
-    return PodManager(ApiClient(), fake, settings)  # type: ignore[arg-type]
+    unused = RestClient(RestConfig("127.0.0.1", 1, None))  # the tests feed the pods themselves
+    return PodManager(unused, fake, settings)  # type: ignore[arg-type]
 
 
 def _sandbox(uid: str, state: cri.PodSandboxState.ValueType = cri.SANDBOX_READY) -> Any:
