@@ -30,7 +30,7 @@ import ssl
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from nodelab.errors import NodelabError
@@ -38,12 +38,13 @@ from nodelab.host.relay import pump
 from nodelab.kubelet import container_logs as logs
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.lookup import NotFound, find_container, find_sandbox
-from nodelab.kubelet.server import serving_cert, streaming
+from nodelab.kubelet.server import streaming
 from nodelab.kubelet.server.auth import KubeletAuth, api_reviewers
 from nodelab.kubelet.server.host import KubeletHost
-from nodelab.kubelet.server.serving_cert import self_signed
-from nodelab.kubelet.server.spdy_portforward import Session
-from nodelab.kubelet.server.websocket_client import WebSocketClient, read_head
+from nodelab.kubelet.server.streaming import read_head
+
+if TYPE_CHECKING:
+    from nodelab.kubelet.server.websocket_client import WebSocketClient
 
 log = logging.getLogger("nodelab.kubelet")
 _TRUE = ("1", "true", "True")
@@ -55,11 +56,15 @@ def tls_context(kubelet: KubeletHost) -> ssl.SSLContext:
     pki = Path(settings.state_dir) / "pki"
     if config.tls_cert_file and config.tls_private_key_file:
         cert, key = Path(config.tls_cert_file), Path(config.tls_private_key_file)
-    elif config.server_tls_bootstrap:
-        cert, key = serving_cert.request_through_csr(kubelet.api, pki,
-                                                     kubelet.name, settings.node_ip)
     else:
-        cert, key = self_signed(pki, settings.node_ip, kubelet.name)
+        # cryptography (~15 MiB a process) only when the kubelet makes its own certificate
+        from nodelab.kubelet.server import serving_cert
+
+        if config.server_tls_bootstrap:
+            cert, key = serving_cert.request_through_csr(kubelet.api, pki,
+                                                         kubelet.name, settings.node_ip)
+        else:
+            cert, key = serving_cert.self_signed(pki, settings.node_ip, kubelet.name)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
     if config.client_ca_file:
@@ -243,6 +248,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _translate_port_forward(self, ns: str, pod: str) -> None:
         """kubectl speaks SPDY, the runtime WebSocket only: translate (spdy_portforward.py)."""
+        # wsproto only when a port-forward needs translating (most kubelets never do)
+        from nodelab.kubelet.server.spdy_portforward import Session
+        from nodelab.kubelet.server.websocket_client import WebSocketClient
+
         cri = self.server.kubelet.cri
 
         def open_port(port: int) -> WebSocketClient:

@@ -22,6 +22,20 @@ from nodelab.errors import NodelabError
 _HOP = {"host", "content-length"}
 
 
+def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    """An HTTP response head (through the blank line) and the bytes read after it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise NodelabError("the runtime's streaming server closed before answering")
+        data += chunk
+        if len(data) > 65536:
+            raise NodelabError("the runtime's streaming server sent an oversized head")
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", rest
+
+
 def request_head(method: str, path: str, host: str, headers: Sequence[tuple[str, str]]) -> bytes:
     """The upgrade request as the runtime's streaming server should see it.
 

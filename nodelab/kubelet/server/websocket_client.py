@@ -22,22 +22,9 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from nodelab.errors import NodelabError
 from nodelab.kubelet.server import streaming
+from nodelab.kubelet.server.streaming import read_head
 
 MAX_MESSAGE_BYTES = 32 << 20  # golang.org/x/net/websocket DefaultMaxPayloadBytes
-
-
-def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
-    """An HTTP response head (through the blank line) and the bytes read after it."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            raise NodelabError("the runtime's streaming server closed before answering")
-        data += chunk
-        if len(data) > 65536:
-            raise NodelabError("the runtime's streaming server sent an oversized head")
-    head, _, rest = data.partition(b"\r\n\r\n")
-    return head + b"\r\n\r\n", rest
 
 
 class WebSocketClient:
