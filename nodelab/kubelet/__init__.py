@@ -1,7 +1,7 @@
 """The kubelet: node registration, heartbeats, conditions, eviction and the kubelet server.
 
-It talks to the API only through the official `kubernetes` client and a kubeconfig, and to
-the runtime only over CRI gRPC, so it runs the same against nodelab's control plane and
+It talks to the API only through a kubeconfig (nodelab's small REST client, `kubelet/api.py`),
+and to the runtime only over CRI gRPC, so it runs the same against nodelab's control plane and
 runtime, kind, or containerd. The plans (Node object, conditions, eviction order) are pure
 functions; `Kubelet` applies them. See docs/kubelet.md.
 """

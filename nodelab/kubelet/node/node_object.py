@@ -16,7 +16,7 @@ registration, before any heartbeat. It holds:
 - status.addresses (InternalIP, Hostname), nodeInfo, daemonEndpoints (kubelet port);
 - status.features.supplementalGroupsPolicy: what the runtime's CRI Status says (`node_features`).
 
-Everything is plain dicts so the official client sends it as is, and tests compare it as is.
+Everything is plain dicts, sent as JSON as is, and tests compare it as is.
 """
 
 from __future__ import annotations
