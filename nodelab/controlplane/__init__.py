@@ -21,11 +21,30 @@ Inside, by layer (each imports only those below it; import-linter checks it, see
     storage/                   the store and selectors
     resources, errors          the resource types served; API errors as metav1.Status
 
-`controllers/` and `scheduler/` run beside the server as its clients (over HTTPS, with the
-official client): they import nothing of the server's layers.
+`controllers/` and `scheduler/` run beside the server as its clients (over HTTPS, with
+nodelab's small REST client): they import nothing of the server's layers. So that their
+process does not load the server's either (validation, tokens, OpenAPI: ~25 MiB), the names
+above are imported on first use (PEP 562), not when the package is.
 """
 
-from nodelab.controlplane.apiserver import ApiServer
-from nodelab.controlplane.auth.pki import PKI, Credentials, ensure_pki, write_kubeconfig
+from __future__ import annotations
 
-__all__ = ["ApiServer", "PKI", "Credentials", "ensure_pki", "write_kubeconfig"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nodelab.controlplane.apiserver import ApiServer
+    from nodelab.controlplane.auth.pki import PKI, Credentials, ensure_pki, write_kubeconfig
+
+__all__ = ["PKI", "ApiServer", "Credentials", "ensure_pki", "write_kubeconfig"]
+
+_HOMES = {"ApiServer": "nodelab.controlplane.apiserver", "PKI": "nodelab.controlplane.auth.pki",
+          "Credentials": "nodelab.controlplane.auth.pki",
+          "ensure_pki": "nodelab.controlplane.auth.pki",
+          "write_kubeconfig": "nodelab.controlplane.auth.pki"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

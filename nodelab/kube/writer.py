@@ -1,7 +1,7 @@
 """Writes that also update the local cache at once (client-go's "mutation cache").
 
 A controller that creates an object and syncs again before the watch delivers it would
-create it twice. `Writer` sends each write through `Rest` and records the answer in the
+create it twice. `Writer` sends each write through the client's verbs and records the answer in the
 `Store` straight away; the watch event that follows carries the same object.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from nodelab.kube.rest import MERGE_PATCH, Rest
 from nodelab.kube.store import Store
+from nodelab.kube.verbs import MERGE_PATCH, ResourceVerbs
 
 
 class Writer:
-    def __init__(self, rest: Rest, store: Store) -> None:
+    def __init__(self, rest: ResourceVerbs, store: Store) -> None:
         self.rest = rest
         self.store = store
 

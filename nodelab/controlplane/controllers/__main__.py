@@ -14,12 +14,11 @@ import logging
 import sys
 from pathlib import Path
 
-from kubernetes import config
-
 from nodelab.controlplane.controllers.csrsigning import load_ca
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
 from nodelab.controlplane.controllers.setup import start_controllers
 from nodelab.host.daemon import setup_logging, stop_signals
+from nodelab.kube.restclient import client_for
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     signing_ca = (load_ca(args.cluster_signing_cert_file, args.cluster_signing_key_file)
                   if args.cluster_signing_cert_file else None)
     setup_logging("controllers")
-    api = config.new_client_from_config(str(args.kubeconfig))  # type: ignore[no-untyped-call]
+    api = client_for(args.kubeconfig)  # the official client only if the kubeconfig needs it
     loop = start_controllers(api, dt.timedelta(seconds=args.node_monitor_grace_period),
                              args.resync, signing_ca)
     done = stop_signals()

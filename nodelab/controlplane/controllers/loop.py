@@ -16,11 +16,8 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from kubernetes.client import ApiClient
-
-from nodelab.kube.listers import lister
 from nodelab.kube.reflector import Reflector
-from nodelab.kube.rest import Rest
+from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
@@ -36,9 +33,9 @@ class Controller(Protocol):
 
 
 class ControllerLoop:
-    def __init__(self, api_client: ApiClient, controllers: Sequence[Controller],
+    def __init__(self, api: ApiAccess, controllers: Sequence[Controller],
                  resync: float = 1.0) -> None:
-        self.rest = Rest(api_client)
+        self.rest = api
         self.controllers = list(controllers)
         self.resync = resync
         self._dirty: set[str] = set()
@@ -46,7 +43,7 @@ class ControllerLoop:
         self.store = Store(self._changed)
         self.writer = Writer(self.rest, self.store)
         kinds = sorted({k for c in self.controllers for k in c.kinds})
-        self.reflectors = [Reflector(k, lister(api_client, k), self.store.handle) for k in kinds]
+        self.reflectors = [Reflector(k, api.lister(k), self.store.handle) for k in kinds]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="controllers", daemon=True)
 

@@ -7,7 +7,7 @@ namespace's `finalize` subresource and the API server removes the namespace.
 
 from __future__ import annotations
 
-from nodelab.kube.rest import RESOURCES
+from nodelab.kube.resources import RESOURCES
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 

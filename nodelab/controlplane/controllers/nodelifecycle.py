@@ -9,8 +9,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from nodelab.controlplane.controllers.nodelifecycle_plan import (
     FULL_DISRUPTION,
     GRACE_PERIOD,
@@ -32,9 +30,10 @@ from nodelab.controlplane.controllers.nodelifecycle_pods_plan import (
 )
 from nodelab.kube.events import event_for
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.rest import STRATEGIC_PATCH
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.times import format_time
+from nodelab.kube.verbs import STRATEGIC_PATCH
 from nodelab.kube.writer import Writer
 
 COMPONENT = "node-controller"
@@ -120,7 +119,7 @@ class NodeLifecycleController:
                 writer.patch("pods", metadata["namespace"], metadata["name"],
                              {"metadata": {"resourceVersion": metadata["resourceVersion"]},
                               "status": {"conditions": conditions}}, subresource="status")
-            except ApiException as exc:
+            except RestError as exc:
                 if exc.status != 404:  # gone: nothing left to do with it
                     log.info("could not mark pod %s/%s not ready: %s", metadata["namespace"],
                              metadata["name"], exc.reason)
@@ -150,7 +149,7 @@ class NodeLifecycleController:
                               "status": {"conditions": [condition]}},
                              subresource="status", content_type=STRATEGIC_PATCH)
                 writer.delete("pods", metadata["namespace"], metadata["name"])
-            except ApiException as exc:
+            except RestError as exc:
                 if exc.status != 404:
                     raise
         self._pending = plan.pending

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kubernetes.client import ApiClient
-
 from nodelab.controlplane.controllers.csrsigning import CSRSigningController
 from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA
 from nodelab.controlplane.controllers.endpointslices import EndpointSliceController
@@ -27,6 +25,7 @@ from nodelab.controlplane.controllers.workloads.replicasets import (
 from nodelab.controlplane.controllers.workloads.statefulsets import StatefulSetController
 from nodelab.controlplane.controllers.workloads.ttlafterfinished import TTLAfterFinishedController
 from nodelab.controlplane.scheduler.loop import SchedulerController
+from nodelab.kube.restclient import ApiAccess
 
 
 def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
@@ -51,8 +50,8 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
     ]
 
 
-def start_controllers(api_client: ApiClient, node_grace: dt.timedelta = GRACE_PERIOD,
+def start_controllers(api: ApiAccess, node_grace: dt.timedelta = GRACE_PERIOD,
                       resync: float = 1.0, signing_ca: ClusterCA | None = None
                       ) -> ControllerLoop:
-    return ControllerLoop(api_client, default_controllers(node_grace, signing_ca),
+    return ControllerLoop(api, default_controllers(node_grace, signing_ca),
                           resync).start()

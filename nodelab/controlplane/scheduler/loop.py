@@ -28,8 +28,8 @@ from nodelab.controlplane.scheduler.preemption import (
 )
 from nodelab.kube import times
 from nodelab.kube.events import event_for
-from nodelab.kube.rest import STRATEGIC_PATCH
 from nodelab.kube.store import Store
+from nodelab.kube.verbs import STRATEGIC_PATCH
 from nodelab.kube.writer import Writer
 
 COMPONENT = "default-scheduler"

@@ -19,6 +19,7 @@ import pytest
 from nodelab.controlplane.controllers.loop import ControllerLoop
 from nodelab.controlplane.controllers.setup import default_controllers
 from nodelab.kube.rest import Rest
+from nodelab.kube.restclient import client_for
 from tests.controlplane.apiserver import RunningApiServer
 
 pytestmark = [pytest.mark.slow]
@@ -26,8 +27,8 @@ pytestmark = [pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def controllers(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
-    loop = ControllerLoop(apiserver.client(), default_controllers(dt.timedelta(seconds=3)),
-                          resync=0.5).start()
+    loop = ControllerLoop(client_for(apiserver.kubeconfig),
+                          default_controllers(dt.timedelta(seconds=3)), resync=0.5).start()
     assert loop.wait_synced(20)
     try:
         yield loop

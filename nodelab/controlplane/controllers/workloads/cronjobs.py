@@ -9,11 +9,10 @@ import datetime as dt
 import logging
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from nodelab.controlplane.controllers.workloads.conditions import status_patch
 from nodelab.controlplane.controllers.workloads.cronjob_plan import plan_cronjob, reference
 from nodelab.kube.events import event_for
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
@@ -35,7 +34,7 @@ class CronJobController:
         for cronjob in store.list("cronjobs"):
             try:
                 self._sync_one(cronjob, store, writer, now)
-            except ApiException as exc:
+            except RestError as exc:
                 log.warning("cronjob %s/%s: %s", cronjob["metadata"]["namespace"],
                             cronjob["metadata"]["name"], exc.reason)
         if len(self._said) > 10000:
@@ -62,7 +61,7 @@ class CronJobController:
             job_name = plan.create["metadata"]["name"]
             try:
                 created = writer.create("jobs", namespace, plan.create)
-            except ApiException as exc:
+            except RestError as exc:
                 if exc.status != 409:
                     event("Warning", "FailedCreate", f"Error creating job: "
                                                      f"{exc.body or exc.reason}", job_name)

@@ -7,8 +7,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from nodelab.controlplane.controllers.workloads.conditions import status_patch
 from nodelab.controlplane.controllers.workloads.controllerrevision_plan import (
     HistoryPlan,
@@ -19,6 +17,7 @@ from nodelab.controlplane.controllers.workloads.daemonset_plan import plan_daemo
 from nodelab.controlplane.controllers.workloads.pod_control import create_pods
 from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by
 from nodelab.kube.events import event_for
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
@@ -31,7 +30,7 @@ def apply_history(writer: Writer, namespace: str, history: HistoryPlan) -> None:
     if history.create is not None:
         try:
             writer.create("controllerrevisions", namespace, history.create)
-        except ApiException as exc:
+        except RestError as exc:
             if exc.status != 409:  # already there (a sync racing its own watch)
                 raise
     for name, number in history.renumber.items():
@@ -57,7 +56,7 @@ class DaemonSetController:
                 continue
             try:
                 self._sync_one(ds, nodes, store, writer, now)
-            except ApiException as exc:
+            except RestError as exc:
                 log.warning("daemonset %s/%s: %s", ds["metadata"]["namespace"],
                             ds["metadata"]["name"], exc.reason)
 

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from kubernetes.client.exceptions import ApiException
-
 from nodelab.controlplane.controllers.workloads.conditions import status_patch
 from nodelab.controlplane.controllers.workloads.hpa_plan import (
     OTHER_SOURCES,
@@ -32,6 +30,7 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
 )
 from nodelab.kube.events import event_for
 from nodelab.kube.resources import path
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.times import now as now_text
 from nodelab.kube.writer import Writer
@@ -82,7 +81,7 @@ class HorizontalPodAutoscalerController:
             memory.last_sync = now
             try:
                 self._sync_one(hpa, writer, memory, now)
-            except ApiException as exc:
+            except RestError as exc:
                 log.warning("hpa %s/%s: %s", hpa["metadata"]["namespace"],
                             hpa["metadata"]["name"], exc.reason)
         for uid in set(self._memory) - seen:
@@ -100,7 +99,7 @@ class HorizontalPodAutoscalerController:
         try:
             metrics = writer.rest.request(
                 "GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods{query}")
-        except ApiException as exc:
+        except RestError as exc:
             raise MetricError("FailedGetResourceMetric",
                               "unable to get metrics for resource: unable to fetch metrics "
                               f"from resource metrics API: {exc.reason}") from exc
@@ -128,9 +127,9 @@ class HorizontalPodAutoscalerController:
         status: dict[str, Any] = dict(hpa.get("status") or {})
         try:
             if kind is None:
-                raise ApiException(status=404, reason=f"no matches for kind {ref.get('kind')!r}")
+                raise RestError(404, f"no matches for kind {ref.get('kind')!r}")
             scale = writer.rest.request("GET", path(kind, namespace, ref.get("name"), "scale"))
-        except ApiException as exc:
+        except RestError as exc:
             message = f"the HPA controller was unable to get the target's current scale: " \
                       f"{exc.reason}"
             self._event(writer, hpa, "Warning", "FailedGetScale", message)

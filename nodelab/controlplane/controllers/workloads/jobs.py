@@ -9,15 +9,14 @@ import datetime as dt
 import logging
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from nodelab.controlplane.controllers.workloads.conditions import status_patch
 from nodelab.controlplane.controllers.workloads.job_plan import plan_job
 from nodelab.controlplane.controllers.workloads.job_pods import FINALIZER, has_finalizer
 from nodelab.controlplane.controllers.workloads.pod_control import create_pods
 from nodelab.kube.events import event_for
-from nodelab.kube.rest import JSON_PATCH
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
+from nodelab.kube.verbs import JSON_PATCH
 from nodelab.kube.writer import Writer
 
 COMPONENT = "job-controller"
@@ -35,7 +34,7 @@ def remove_finalizer(writer: Writer, pod: dict[str, Any]) -> None:
         writer.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
                      [{"op": "test", "path": path, "value": FINALIZER},
                       {"op": "remove", "path": path}], content_type=JSON_PATCH)
-    except ApiException as exc:
+    except RestError as exc:
         if exc.status not in (404, 409, 422):
             raise
 
@@ -51,7 +50,7 @@ class JobController:
         for job in jobs:
             try:
                 self._sync_job(job, store, writer, now)
-            except ApiException as exc:  # one Job's trouble must not stall the others
+            except RestError as exc:  # one Job's trouble must not stall the others
                 log.warning("job %s/%s: %s", job["metadata"]["namespace"],
                             job["metadata"]["name"], exc.reason)
         alive = {j["metadata"].get("uid") for j in jobs}

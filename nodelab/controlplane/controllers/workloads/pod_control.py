@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from kubernetes.client.exceptions import ApiException
-
 from nodelab.kube.objects import Object
+from nodelab.kube.restclient import RestError
 from nodelab.kube.writer import Writer
 
 # (event type, reason, message) -> recorded on the owner
@@ -23,7 +22,7 @@ def create_pods(writer: Writer, namespace: str, bodies: Iterable[Object],
     for body in bodies:
         try:
             pod = writer.create("pods", namespace, body)
-        except ApiException as exc:
+        except RestError as exc:
             event("Warning", "FailedCreate", f"Error creating: {exc.body or exc.reason}")
             return
         event("Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")

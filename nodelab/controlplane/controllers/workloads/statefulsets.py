@@ -7,14 +7,13 @@ import datetime as dt
 import logging
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from nodelab.controlplane.controllers.workloads.conditions import status_patch
 from nodelab.controlplane.controllers.workloads.controllerrevision_plan import plan_history
 from nodelab.controlplane.controllers.workloads.daemonsets import apply_history
 from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by
 from nodelab.controlplane.controllers.workloads.statefulset_plan import plan_statefulset
 from nodelab.kube.events import event_for
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
@@ -43,7 +42,7 @@ class StatefulSetController:
                 continue
             try:
                 self._sync_one(sts, store, writer, now)
-            except ApiException as exc:
+            except RestError as exc:
                 log.warning("statefulset %s/%s: %s", sts["metadata"]["namespace"],
                             sts["metadata"]["name"], exc.reason)
 
@@ -75,7 +74,7 @@ class StatefulSetController:
             pod_name = body["metadata"]["name"]
             try:
                 writer.create("pods", namespace, body)
-            except ApiException as exc:
+            except RestError as exc:
                 if exc.status == 409:
                     continue
                 event("Warning", "FailedCreate", f"create Pod {pod_name} in StatefulSet {name} "

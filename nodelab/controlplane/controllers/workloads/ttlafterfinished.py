@@ -9,9 +9,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from nodelab.controlplane.controllers.workloads.conditions import find_condition
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.times import parse_time
 from nodelab.kube.writer import Writer
@@ -49,6 +48,6 @@ class TTLAfterFinishedController:
                 writer.delete("jobs", metadata["namespace"], metadata["name"],
                               {"propagationPolicy": "Foreground",
                                "preconditions": {"uid": metadata.get("uid")}})
-            except ApiException as exc:
+            except RestError as exc:
                 if exc.status != 409:
                     raise
