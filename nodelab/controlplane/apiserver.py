@@ -100,18 +100,17 @@ class ApiServer:
     def start_controllers(self) -> None:
         """Run the scheduler and controllers (`controllers/`) in this process, as clients of
         this server over loopback HTTPS with their own identity, as kube-controller-manager."""
-        from kubernetes import config as k8s_config
-
         from nodelab.controlplane.auth.pki import write_kubeconfig
         from nodelab.controlplane.controllers.loop import ControllerLoop
         from nodelab.controlplane.controllers.setup import default_controllers
+        from nodelab.kube.restclient import client_for
 
         creds = self.pki.component_credentials(CONTROLLER_MANAGER)
         kubeconfig = write_kubeconfig(self.state_dir / "controller-manager.kubeconfig",
                                       f"https://127.0.0.1:{self.port}"
                                       if self.host in ("0.0.0.0", "", "::") else self.url,
                                       self.pki.ca_cert, creds.cert, creds.key, creds.user)
-        client = k8s_config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+        client = client_for(kubeconfig)
         from nodelab.controlplane.controllers.csrsigning import load_ca
 
         ca = load_ca(self.pki.ca_cert, self.pki.ca_key)
