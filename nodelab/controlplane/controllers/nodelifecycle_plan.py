@@ -155,7 +155,12 @@ def desired_taints(node: ObjectView, now: dt.datetime,
     if spec.get("unschedulable"):
         no_schedule.append(UNSCHEDULABLE)
     managed_no_schedule = set(CONDITION_TAINT_KEYS.values()) | {UNSCHEDULABLE}
-    key = {"False": NOT_READY, "Unknown": UNREACHABLE}.get(ready_status(node))
+    # no Ready condition (no kubelet has posted one yet): no NoExecute taint, as upstream, which
+    # taints only a node whose Ready condition it has (after the grace period it posts Unknown)
+    has_ready = any(c.get("type") == "Ready"
+                    for c in (node.get("status") or {}).get("conditions") or [])
+    key = {"False": NOT_READY, "Unknown": UNREACHABLE}.get(ready_status(node)) if has_ready \
+        else None
     has = {(t.get("key"), t.get("effect")) for t in current}
     if no_execute == "remove" or key is None:
         no_exec: list[str] = []

@@ -166,6 +166,9 @@ def test_a_silent_node_becomes_unknown_and_unreachable() -> None:
         ("mine", "NoSchedule"), (UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")}
     assert desired_taints(node("True", NOW), NOW) == [{"key": "mine", "effect": "NoSchedule"}]
     assert {t["key"] for t in desired_taints(node("False", NOW), NOW)} == {"mine", NOT_READY}
+    unposted = {"metadata": {"name": "new"}, "spec": {"taints": [{"key": "mine",
+                                                                  "effect": "NoSchedule"}]}}
+    assert desired_taints(unposted, NOW) == [{"key": "mine", "effect": "NoSchedule"}]
 
 
 @pytest.mark.parametrize(("condition", "status", "taint"), [
