@@ -23,11 +23,14 @@ can hold any set of definitions, so upstream's own strategic-merge test schema l
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
+
+from nodelab.errors import NodelabError
 
 KUBERNETES_VERSION = "v1.37.0"
 
@@ -200,12 +203,22 @@ class Definitions:
         return None if name is None else self.node(name)
 
 
+def definitions_file() -> Path:
+    """Where `kubernetes-validate` keeps the definitions of `KUBERNETES_VERSION`, found without
+    importing the package: its `__init__` imports jsonschema, whose format checkers build lark
+    grammars at import (about 15 MiB of heap and 2 s of CPU in each process)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise NodelabError("the kubernetes-validate package is not installed: nodelab reads "
+                           "upstream's schemas from it (run `bash scripts/setup env`)")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+    return folder / f"{KUBERNETES_VERSION}-local" / "_definitions.json"
+
+
 @functools.cache
 def upstream() -> Definitions:
     """Upstream's definitions of `KUBERNETES_VERSION` (loaded once, about 2 MB of JSON)."""
-    folder = resources.files("kubernetes_validate") / "kubernetes-json-schema"
-    path = folder / f"{KUBERNETES_VERSION}-local" / "_definitions.json"
-    document = json.loads(path.read_text())
+    document = json.loads(definitions_file().read_text())
     return Definitions(document["$defs"])
 
 
