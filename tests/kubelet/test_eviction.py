@@ -1,8 +1,10 @@
 """End to end: a lowered hard threshold gives MemoryPressure and evictions in upstream order.
 
 `memory.available<1000Ti` is met on any machine, so the kubelet reports MemoryPressure and
-evicts, one pod per monitoring period, first the pod using more than it requests (here: the
-one without requests), then the other; their sandboxes are stopped through CRI.
+evicts, one pod per monitoring period, in upstream's order: neither pod requests memory (the
+threshold leaves the node no allocatable memory, so admission would refuse a pod that did, as
+upstream's OutOfmemory), so the lower priority goes first; their sandboxes are stopped through
+CRI.
 """
 
 from __future__ import annotations
@@ -33,16 +35,16 @@ def test_memory_pressure_and_eviction_order(
     controlplane: ControlPlane, workload: Workload, start_kubelet: KubeletFactory
 ) -> None:
     node = f"nlkt-{os.urandom(3).hex()}"
-    pods = {
-        "nlkt-guarded": {"requests": {"memory": "1Mi"}},
-        "nlkt-greedy": {},
-    }
-    for name, resources in pods.items():  # both bound before the kubelet looks
+    high = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": {"name": f"{node}-high"}, "value": 1000}
+    made = controlplane.kubectl("apply", "-f", "-", input=json.dumps(high))
+    assert made.returncode == 0, made.stderr
+    pods = {"nlkt-guarded": {"priorityClassName": f"{node}-high"}, "nlkt-greedy": {}}
+    for name, extra in pods.items():  # both bound before the kubelet looks
         manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
                     "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1,
                              "containers": [{"name": "app", "image": workload.image,
-                                             "command": ["sleep", "3600"],
-                                             "resources": resources}]}}
+                                             "command": ["sleep", "3600"]}], **extra}}
         made = controlplane.kubectl("apply", "-f", "-", input=json.dumps(manifest))
         assert made.returncode == 0, made.stderr
     run = start_kubelet(workload.runtime.endpoint,
@@ -97,3 +99,4 @@ def test_memory_pressure_and_eviction_order(
     assert all(s.state == cri.SANDBOX_NOTREADY for s in sandboxes())
     for name in pods:
         controlplane.kubectl("delete", "pod", name, "--grace-period=0", "--force")
+    controlplane.kubectl("delete", "priorityclass", f"{node}-high")
