@@ -4,6 +4,7 @@ nodelab's real CRI runtime (see conftest.py). Slow-ish: a few kubelet status per
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from kubernetes import client as k8s
 
 from nodelab.kube.quantities import parse_quantity
+from nodelab.kube.times import parse_time
 from nodelab.kubelet.machine import parse_meminfo
 from tests.kubelet.processes import ControlPlane, KubeletFactory, Runtime, wait_for
 
@@ -107,12 +109,18 @@ def test_register_conditions_lease_and_restart(
     # kill -9 and start again: same Node, still Ready, Ready never transitioned
     uid, since = node["metadata"]["uid"], ready["lastTransitionTime"]
     run.current.kill()
+    killed = datetime.now(timezone.utc).replace(microsecond=0)
     run.start()
     wait_for(lambda: "kubelet " + name + " running" in run.current.output(), 30,
              f"the restarted kubelet:\n{run.current.output()}")
-    before = _node(controlplane, name)["status"]["conditions"]
-    wait_for(lambda: _node(controlplane, name)["status"]["conditions"] != before, 10,
-             "a status post from the restarted kubelet")
+
+    def posted_since_kill() -> bool:
+        beat = parse_time(_condition(_node(controlplane, name), "Ready")["lastHeartbeatTime"])
+        return beat is not None and beat > killed
+
+    # a heartbeat stamped after the kill (second resolution) is the restarted kubelet's; it
+    # may have posted before the "running" line, so no "changed since now" comparison
+    wait_for(posted_since_kill, 30, "a status post from the restarted kubelet")
     node = _node(controlplane, name)
     assert node["metadata"]["uid"] == uid
     ready = _condition(node, "Ready")
