@@ -46,6 +46,19 @@ def reboot(lab: Lab) -> None:
     assert lab_residue(lab) == set(), "a reboot leaves no process, mount or namespace"
 
 
+def daemons_and_logs(lab: Lab) -> str:
+    """Every daemon's state and restarts, and the tails of node1's kubelet and runtime logs."""
+    status = lab.status()
+    every = list(status.daemons) + [d for n in status.nodes for d in n.daemons]
+    lines = [f"{d.name}: {d.state}, {d.restarts} restarts, last exit {d.last_exit}"
+             for d in every]
+    for daemon in ("node1/kubelet", "node1/runtime"):
+        log = lab.paths.log(daemon)
+        tail = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
+        lines += [f"--- {daemon} ---", *tail]
+    return "\n".join(lines)
+
+
 def recovered(lab: Lab) -> bool:
     """Both web pods (and the cluster DNS pod) Ready with one ready sandbox each, the runtime
     holding nothing else ready, and the address store holding exactly the pods' addresses."""
@@ -72,13 +85,16 @@ def test_up_after_a_reboot_recovers_and_down_after_one_cleans(make_lab: LabFacto
     Lab.up(lab.name, progress=lambda _m: None)
     try:
         eventually(lambda: recovered(lab), 240)
-    except AssertionError:  # say which part of recovery is missing
+    except AssertionError:  # say which part of recovery is missing, and what the node did
         pods = api_pods(lab)
-        live = sorted(s.metadata.uid for s in runtime_view(lab).sandboxes if s.state == 0)
+        view = runtime_view(lab)
+        live = sorted(s.metadata.uid for s in view.sandboxes if s.state == 0)
         raise AssertionError(
             f"not recovered: unready {[p['metadata']['name'] for p in pods if not ready(p)]}, "
-            f"ready sandboxes {live} vs pods {sorted(p['metadata']['uid'] for p in pods)}, "
-            f"IPAM {ipam_addresses(lab)} vs pods {pod_addresses(pods)}") from None
+            f"ready sandboxes {live} vs pods {sorted(p['metadata']['uid'] for p in pods)} "
+            f"(all: {[(s.metadata.uid, s.state) for s in view.sandboxes]}), "
+            f"IPAM {ipam_addresses(lab)} vs pods {pod_addresses(pods)}\n"
+            f"{daemons_and_logs(lab)}") from None
     pods = api_pods(lab)
     assert {p["metadata"]["uid"] for p in pods} == before, "the same pods, run again"
     assert duplicates(runtime_view(lab)) == []
