@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def _requirement_holds(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+def requirement_holds(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """One `matchExpressions` entry (a node selector's Gt/Lt are predicates.py's)."""
     key, operator = expression.get("key", ""), expression.get("operator", "")
     values = list(expression.get("values") or [])
     present = key in labels
@@ -34,7 +35,7 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
     for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:
             return False
-    return all(_requirement_holds(e, labels) for e in selector.get("matchExpressions") or [])
+    return all(requirement_holds(e, labels) for e in selector.get("matchExpressions") or [])
 
 
 def selector_is_empty(selector: Mapping[str, Any] | None) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from nodelab.kube.label_selectors import requirement_holds
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.scheduling.resources import node_allocatable, pod_requests, requested_on
 
@@ -39,24 +40,18 @@ def untolerated_taint(pod: ObjectView, node: ObjectView,
 
 
 def _expression_matches(expression: ObjectView, labels: Mapping[str, str]) -> bool:
-    key, operator = expression.get("key", ""), expression.get("operator", "")
+    """A node selector requirement: a label selector's operators, and Gt/Lt on integers."""
+    operator, key = expression.get("operator", ""), expression.get("key", "")
+    if operator not in ("Gt", "Lt"):
+        return requirement_holds(expression, labels)
     values = list(expression.get("values") or [])
-    present = key in labels
-    if operator == "In":
-        return present and labels[key] in values
-    if operator == "NotIn":
-        return not present or labels[key] not in values
-    if operator == "Exists":
-        return present
-    if operator == "DoesNotExist":
-        return not present
-    if operator in ("Gt", "Lt") and present and len(values) == 1:
-        try:
-            have, bound = int(labels[key]), int(values[0])
-        except ValueError:
-            return False
-        return have > bound if operator == "Gt" else have < bound
-    return False
+    if key not in labels or len(values) != 1:
+        return False
+    try:
+        have, bound = int(labels[key]), int(values[0])
+    except ValueError:
+        return False
+    return have > bound if operator == "Gt" else have < bound
 
 
 def term_matches(term: ObjectView, labels: Mapping[str, str], name: str) -> bool:
