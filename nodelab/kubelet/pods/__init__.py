@@ -4,7 +4,6 @@ Decisions (pure, table-tested):
 - `lifecycle.py`: the pod's life on the node: syncing, terminating, terminated;
 - `actions.py`: what a sync does for a pod (upstream's computePodActions);
 - `backoff.py`: the CrashLoopBackOff delay and what the kubelet remembers per container;
-- `pull_policy.py`: whether to pull an image before a start;
 - `cri_plan.py`: the CRI requests for a pod, as plain data;
 - `dns.py`: the pod's resolv.conf (dnsPolicy, dnsConfig); `etc_hosts.py`: its /etc/hosts;
 - `downward.py`: the pod's own fields and a container's resources (env and volumes read them);
@@ -23,7 +22,9 @@ Sub-packages, one area each:
 - `resources/`: QoS class, container resources (`qos.py`) and the pod-level cgroup
   (`pod_cgroup.py`);
 - `probes/`: probe handlers and the tracker that says when a probe is due (`probes.py`), and
-  the worker's probe step (`prober.py`).
+  the worker's probe step (`prober.py`);
+- `images/`: whether to pull (`pull_policy.py`), the pull's credentials from image pull
+  secrets (`keyring.py`), and the image manager that pulls before a start (`manager.py`).
 
 Actions (thin, through CRI):
 - `worker.py`: one worker thread per pod carrying the decisions out, in SyncPod's steps;

@@ -29,7 +29,7 @@ carries it out in numbered steps, as upstream's SyncPod. The rules, in upstream'
    older than the last one (which is kept for `kubectl logs --previous`).
 
 What this leaves to others: whether the pod is terminating (deleted, evicted, finished, past
-its activeDeadlineSeconds) is `lifecycle.py`'s decision; pulling is `pull_policy.py`'s;
+its activeDeadlineSeconds) is `lifecycle.py`'s decision; pulling is `images/pull_policy.py`'s;
 probes run and kill in the worker's probe step (upstream's prober, ProbeTracker decides).
 """
 

@@ -11,7 +11,7 @@ the Pod object says; the evictor moves it too (`evict()`, from its thread). Then
 4. create the sandbox if needed: pod cgroup, RunPodSandbox (network namespace, CNI ADD,
    hostname, DNS); then the volumes are set up (ConfigMap and Secret files refreshed);
 5. start the ephemeral containers (`kubectl debug`) and the init containers to start (pull
-   per `pull_policy.py`, create, start, postStart);
+   per `images/pull_policy.py`, create, start, postStart);
 6. start the app containers to start; containers backing off wait with CrashLoopBackOff;
 7. run the probes due now on the running app containers (a failed liveness or startup probe
    kills the container);
@@ -56,7 +56,7 @@ from nodelab.kubelet.pods.env.variables import EnvError, EnvSources, container_e
 from nodelab.kubelet.pods.ephemeral import with_target_pid
 from nodelab.kubelet.pods.etc_hosts import hosts_mounts
 from nodelab.kubelet.pods.hooks import grace_period, run_post_start
-from nodelab.kubelet.pods.image_manager import ImageManager
+from nodelab.kubelet.pods.images.manager import ImageManager
 from nodelab.kubelet.pods.lifecycle import (
     Event,
     PodLife,

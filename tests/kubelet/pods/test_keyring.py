@@ -1,4 +1,4 @@
-"""Pull credentials from image pull secrets (pods/keyring.py), against upstream's
+"""Pull credentials from image pull secrets (pods/images/keyring.py), against upstream's
 credentialprovider cases (keyring_test.go TestURLsMatch, TestDockerKeyringLookup...)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nodelab.kubelet.pods.keyring import (
+from nodelab.kubelet.pods.images.keyring import (
     AuthConfig,
     Keyring,
     docker_config,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from nodelab.kubelet.pods.backoff import Backoff, ContainerMemory
+from nodelab.kubelet.pods.images.pull_policy import decide_pull, pull_policy
 from nodelab.kubelet.pods.lifecycle import (
     Event,
     PodLife,
@@ -15,7 +16,6 @@ from nodelab.kubelet.pods.lifecycle import (
     events_of,
     next_life,
 )
-from nodelab.kubelet.pods.pull_policy import decide_pull, pull_policy
 
 pytestmark = pytest.mark.unit
 SYNCING = PodLife()

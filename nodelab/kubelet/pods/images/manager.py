@@ -12,8 +12,8 @@ from typing import Any
 from nodelab.errors import NodelabError
 from nodelab.kube.objects import Object
 from nodelab.kubelet.pods.backoff import BackoffSettings, ContainerMemory, next_backoff
-from nodelab.kubelet.pods.keyring import pod_pull_credentials
-from nodelab.kubelet.pods.pull_policy import decide_pull
+from nodelab.kubelet.pods.images.keyring import pod_pull_credentials
+from nodelab.kubelet.pods.images.pull_policy import decide_pull
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.volumes.pod_volumes import Fetch
 
