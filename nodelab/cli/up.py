@@ -3,7 +3,7 @@
 a lab up (or check it, if it is up already).
 
 A flag left out means "whatever the lab has" for a lab that is up already (only a different
-explicit value is an error), and the default for a new one (up_settings.py)."""
+explicit value is an error), and the default for a new one (settings/up.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from pathlib import Path
 from nodelab.cli.progress import stderr_progress
 from nodelab.errors import NodelabError
 from nodelab.kubelet.config import parse_duration
-from nodelab.lab.kubelet_settings import KubeletConfigFragment, load_kubelet_config
 from nodelab.lab.lab import Lab
 from nodelab.lab.names import DEFAULT_LAB
-from nodelab.lab.up_settings import check_node_monitor_grace_period, check_restart_backoff
+from nodelab.lab.settings.kubelet import KubeletConfigFragment, load_kubelet_config
+from nodelab.lab.settings.up import check_node_monitor_grace_period, check_restart_backoff
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

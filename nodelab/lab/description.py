@@ -33,7 +33,7 @@ class LabDescription:
     joined: str = ""
     # the controllers' --node-monitor-grace-period, seconds (None: upstream's 50 s)
     node_monitor_grace_period: float | None = None
-    # every kubelet's KubeletConfiguration fields beyond the lab's own (kubelet_settings.py)
+    # every kubelet's KubeletConfiguration fields beyond the lab's own (settings/kubelet.py)
     kubelet_config: dict[str, Any] | None = None
 
     @property

@@ -31,7 +31,6 @@ from nodelab.lab.join.steps import (
     kube_node_name,
     prepare_join,
 )
-from nodelab.lab.kubelet_settings import check_kubelet_config
 from nodelab.lab.ledger import Ledger
 from nodelab.lab.lock import locked
 from nodelab.lab.names import DEFAULT_LAB, LabNames
@@ -42,12 +41,8 @@ from nodelab.lab.preconditions import check_node_count, check_privileges
 from nodelab.lab.registry.daemon import StartRegistry
 from nodelab.lab.registry.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.scripting.face import LabScripting
-from nodelab.lab.settings_changes import LabSettingsChanges
-from nodelab.lab.status import LabStatus, NodeStatus
-from nodelab.lab.supervision.client import stop_supervision
-from nodelab.lab.supervision.units import Action
-from nodelab.lab.topology import APISERVER_PORT, Topology, choose_subnet
-from nodelab.lab.up_settings import (
+from nodelab.lab.settings.kubelet import check_kubelet_config
+from nodelab.lab.settings.up import (
     DEFAULT_NODES,
     DEFAULT_PROXY_MODE,
     DEFAULT_RUNTIME,
@@ -59,6 +54,11 @@ from nodelab.lab.up_settings import (
     check_same,
     restart_backoff_text,
 )
+from nodelab.lab.settings_changes import LabSettingsChanges
+from nodelab.lab.status import LabStatus, NodeStatus
+from nodelab.lab.supervision.client import stop_supervision
+from nodelab.lab.supervision.units import Action
+from nodelab.lab.topology import APISERVER_PORT, Topology, choose_subnet
 from nodelab.lab.wait_ready import WaitNodesReady
 
 
@@ -119,10 +119,10 @@ class Lab(LabScripting, LabSettingsChanges):
         lifecycle controller waits for a node's heartbeat before it marks the node Unknown
         (kube-controller-manager's --node-monitor-grace-period); `kubelet_config` holds
         `KubeletConfiguration` fields every kubelet gets, e.g. `{"evictionHard":
-        {"memory.available": "1Gi"}}` (kubelet_settings.py). A setting left None is
+        {"memory.available": "1Gi"}}` (settings/kubelet.py). A setting left None is
         whatever the lab has if it is up already (only an explicitly different one is an
         error), else its default: 1 node, iptables, upstream's 300 s cap, nodelab, upstream's
-        50 s grace period, no kubelet fields beyond the lab's own (see up_settings.py).
+        50 s grace period, no kubelet fields beyond the lab's own (see settings/up.py).
         `progress` is called with each step's name as it starts (default: nothing is
         printed)."""
         names = LabNames(name)

@@ -30,8 +30,8 @@ from nodelab.lab.addons.cluster_dns import CLUSTER_DOMAIN, DNS_SERVICE_IP
 from nodelab.lab.context import LabContext
 from nodelab.lab.controlplane_step import lab_pki
 from nodelab.lab.daemons import DaemonSpec, tcp_ready
-from nodelab.lab.kubelet_settings import kubelet_config_lines
 from nodelab.lab.runtime_daemon import cni_version, runtime_spec
+from nodelab.lab.settings.kubelet import kubelet_config_lines
 from nodelab.lab.topology import NodePlan
 
 KUBELET_PORT = 10250
@@ -127,7 +127,7 @@ def kubelet_config_text(cgroup_root: str, max_restart_backoff: float | None,
                         cluster_dns: Sequence[str] = ()) -> str:
     """The node's `KubeletConfiguration`: its cgroupRoot, the lab's CrashLoopBackOff cap, and
     the cluster DNS Service pods resolve through (an embedded lab's `kube-dns`); the lab's
-    own fragment (kubelet_settings.py) follows these lines."""
+    own fragment (settings/kubelet.py) follows these lines."""
     text = ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
             f"cgroupRoot: {cgroup_root}\n")
     if cluster_dns:

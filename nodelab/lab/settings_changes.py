@@ -4,7 +4,7 @@ restarts it (`LabSettingsChanges`, a part of `Lab`):
 - `set_node_monitor_grace_period(seconds)`: the controllers restart with
   `--node-monitor-grace-period` (an edit of kube-controller-manager's static pod manifest);
 - `set_kubelet_config(fragment)`: every node's kubelet config file gets the fragment
-  (kubelet_settings.py) and every kubelet restarts (an edit of /var/lib/kubelet/config.yaml and
+  (settings/kubelet.py) and every kubelet restarts (an edit of /var/lib/kubelet/config.yaml and
   `systemctl restart kubelet` on each node). The pods keep running: a restarted kubelet adopts
   them. Its in-memory state starts again, e.g. a pressure condition it was keeping True;
 - `enable_node_problem_detector()`: an add-on turned on, as a kubeadm user applies
@@ -26,12 +26,12 @@ from nodelab.lab.context import LabContext, Progress
 from nodelab.lab.controlplane_step import controllers_spec, lab_pki
 from nodelab.lab.daemons import DaemonStatus
 from nodelab.lab.description import LabDescription
-from nodelab.lab.kubelet_settings import check_kubelet_config
 from nodelab.lab.lock import locked
 from nodelab.lab.names import LabNames
 from nodelab.lab.node_daemons import node_specs
 from nodelab.lab.paths import LabPaths
-from nodelab.lab.up_settings import check_node_monitor_grace_period
+from nodelab.lab.settings.kubelet import check_kubelet_config
+from nodelab.lab.settings.up import check_node_monitor_grace_period
 
 
 def _quiet(_message: str) -> None:

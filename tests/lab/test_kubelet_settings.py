@@ -18,10 +18,10 @@ from nodelab.cli import build_parser
 from nodelab.errors import NodelabError
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.lab.description import LabDescription
-from nodelab.lab.kubelet_settings import check_kubelet_config, kubelet_config_lines
 from nodelab.lab.lab import Lab
 from nodelab.lab.node_daemons import kubelet_config_text
-from nodelab.lab.up_settings import UpSettings, conflicts
+from nodelab.lab.settings.kubelet import check_kubelet_config, kubelet_config_lines
+from nodelab.lab.settings.up import UpSettings, conflicts
 from tests.conftest import needs_root
 from tests.lab.kube import eventually, kubectl_json
 

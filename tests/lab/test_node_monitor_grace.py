@@ -22,7 +22,7 @@ from nodelab.lab.controlplane_step import controllers_spec
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab
 from nodelab.lab.paths import LabPaths
-from nodelab.lab.up_settings import UpSettings, check_node_monitor_grace_period, conflicts
+from nodelab.lab.settings.up import UpSettings, check_node_monitor_grace_period, conflicts
 from tests.conftest import needs_root
 from tests.lab.kube import eventually, kubectl_json
 

@@ -1,5 +1,5 @@
 """`up` on a lab that is up already: settings not given are the lab's; only an explicitly
-different one is an error (pure: up_settings.py, and the CLI's argparse defaults)."""
+different one is an error (pure: settings/up.py, and the CLI's argparse defaults)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from nodelab.cli import build_parser
 from nodelab.errors import NodelabError
-from nodelab.lab.up_settings import UpSettings, check_same, conflicts
+from nodelab.lab.settings.up import UpSettings, check_same, conflicts
 
 pytestmark = pytest.mark.unit
 

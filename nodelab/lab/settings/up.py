@@ -5,7 +5,7 @@ backoff cap or `--runtime containerd` checks that lab as it is; only a setting g
 explicitly and different from the lab's is an error (changing it needs `nodelab down`). For a
 new lab, a setting not given takes its default: 1 node, iptables, upstream's 300 s backoff
 cap, the nodelab runtime, upstream's 50 s node monitor grace period, no kubelet config fragment
-(kubelet_settings.py).
+(kubelet.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodelab.errors import NodelabError
-from nodelab.lab.kubelet_settings import same_kubelet_config
+from nodelab.lab.settings.kubelet import same_kubelet_config
 
 DEFAULT_NODES = 1
 DEFAULT_PROXY_MODE = "iptables"
