@@ -4,6 +4,7 @@ nodelab's real CRI runtime (see conftest.py). Slow-ish: a few kubelet status per
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,10 @@ def test_register_conditions_lease_and_restart(
     uid, since = node["metadata"]["uid"], ready["lastTransitionTime"]
     run.current.kill()
     killed = datetime.now(timezone.utc).replace(microsecond=0)
+    # heartbeats have second resolution: start again in the next second, so that every
+    # heartbeat of the restarted kubelet is later than any of the killed one's
+    while datetime.now(timezone.utc).replace(microsecond=0) <= killed:
+        time.sleep(0.02)
     run.start()
     wait_for(lambda: "kubelet " + name + " running" in run.current.output(), 30,
              f"the restarted kubelet:\n{run.current.output()}")
