@@ -125,9 +125,6 @@ class _Writer:
         local_chain = service_chain(svc.name, SVL_PREFIX)
         ext_chain = service_chain(svc.name, EXT_PREFIX)
         route = routing(svc, cats)
-        uses_cluster, uses_local, uses_ext = route.uses_cluster, route.uses_local, \
-            route.uses_external
-        has_internal, has_external = route.has_internal, route.has_external
         internal_chain = local_chain if route.internal_local else cluster_chain
         external_chain = local_chain if route.external_local else cluster_chain
         if not cats.has_endpoints:
@@ -137,7 +134,7 @@ class _Writer:
 
         match = f"-m {proto} -p {proto}"
         vip = f"{match} -d {svc.cluster_ip} --dport {svc.port}"
-        if has_internal:
+        if route.has_internal:
             self.nat_rules.append(
                 f"-A {KUBE_SERVICES} {comment(name + ' cluster IP')} {vip} -j {internal_chain}"
             )
@@ -149,7 +146,7 @@ class _Writer:
                 self.nat_rules.append(
                     f"-A {KUBE_SERVICES} {comment(name + ' external IP')} {eip} -j {ext_chain}"
                 )
-            if not has_external:
+            if not route.has_external:
                 self.filter_rules.append(
                     f"-A {KUBE_EXTERNAL_SERVICES} {comment(why)} {eip} -j {verdict}"
                 )
@@ -159,7 +156,7 @@ class _Writer:
                 self.nat_rules.append(
                     f"-A {KUBE_NODEPORTS} {comment(name)} {nport} -j {ext_chain}"
                 )
-            if not has_external:
+            if not route.has_external:
                 self.filter_rules.append(
                     f"-A {KUBE_EXTERNAL_SERVICES} {comment(why)} -m addrtype --dst-type LOCAL "
                     f"{nport} -j {verdict}"
@@ -170,19 +167,19 @@ class _Writer:
                 f"--dport {svc.health_check_node_port} -j ACCEPT"
             )
 
-        if has_internal:
+        if route.has_internal:
             head = f"-A {internal_chain} {comment(name + ' cluster IP')} {vip}"
             if node.masquerade_all:
                 self.rules.append(f"{head} -j {KUBE_MARK_MASQ}")
             elif node.cluster_cidr:
                 self.rules.append(f"{head} ! -s {node.cluster_cidr} -j {KUBE_MARK_MASQ}")
-        if uses_ext:
+        if route.uses_external:
             self.chains.append(ext_chain)
-            self._external(svc, ext_chain, cluster_chain, external_chain, has_external)
-        if uses_cluster:
+            self._external(svc, ext_chain, cluster_chain, external_chain, route.has_external)
+        if route.uses_cluster:
             self.chains.append(cluster_chain)
             self._balance(svc, cluster_chain, cats.cluster)
-        if uses_local:
+        if route.uses_local:
             self.chains.append(local_chain)
             self._balance(svc, local_chain, cats.local)
         for ep in cats.reachable:

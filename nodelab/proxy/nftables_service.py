@@ -92,9 +92,6 @@ def _service(svc: ServicePort, endpoints: tuple[Endpoint, ...], block: _Block) -
     base = nft_service_base(svc.name)
     cluster_chain, local_chain, ext_chain = f"service-{base}", f"local-{base}", f"external-{base}"
     route = routing(svc, cats)
-    uses_cluster, uses_local, uses_ext = route.uses_cluster, route.uses_local, \
-        route.uses_external
-    has_internal, has_external = route.has_internal, route.has_external
     internal_chain = local_chain if route.internal_local else cluster_chain
     external_policy_chain = local_chain if route.external_local else cluster_chain
     if not cats.has_endpoints:
@@ -107,16 +104,16 @@ def _service(svc: ServicePort, endpoints: tuple[Endpoint, ...], block: _Block) -
         chains.append(f"endpoint-{ep_bases[str(ep)]}")
         if svc.affinity_client_ip:
             sets.append((f"affinity-{ep_bases[str(ep)]}", svc.sticky_seconds))
-    if uses_cluster:
+    if route.uses_cluster:
         chains.append(cluster_chain)
-    if uses_local:
+    if route.uses_local:
         chains.append(local_chain)
-    if uses_ext:
+    if route.uses_external:
         chains.append(ext_chain)
 
     key = f"{svc.cluster_ip} . {proto} . {svc.port}"
     block.put("cluster-ips", Element(svc.cluster_ip))
-    if has_internal:
+    if route.has_internal:
         block.put("service-ips", Element(key, f"goto {internal_chain}"))
     else:
         block.put("no-endpoint-services", Element(key, int_verdict, name))
@@ -124,16 +121,16 @@ def _service(svc: ServicePort, endpoints: tuple[Endpoint, ...], block: _Block) -
         ext_key = f"{ip} . {proto} . {svc.port}"
         if cats.has_endpoints:
             block.put("service-ips", Element(ext_key, f"goto {ext_chain}"))
-        if not has_external:
+        if not route.has_external:
             block.put("no-endpoint-services", Element(ext_key, ext_verdict, name))
     if svc.node_port:
         np_key = f"{proto} . {svc.node_port}"
         if cats.has_endpoints:
             block.put("service-nodeports", Element(np_key, f"goto {ext_chain}"))
-        if not has_external:
+        if not route.has_external:
             block.put("no-endpoint-nodeports", Element(np_key, ext_verdict, name))
 
-    if has_internal:
+    if route.has_internal:
         dest = f"ip daddr {svc.cluster_ip} {proto} dport {svc.port}"
         if node.masquerade_all:
             rules.append((internal_chain, f"{dest} jump {MARK_MASQ}"))
@@ -141,7 +138,7 @@ def _service(svc: ServicePort, endpoints: tuple[Endpoint, ...], block: _Block) -
             rules.append(
                 (internal_chain, f"{dest} ip saddr != {node.cluster_cidr} jump {MARK_MASQ}")
             )
-    if uses_ext:
+    if route.uses_external:
         if not svc.external_policy_local:
             rules.append((ext_chain, f"jump {MARK_MASQ}"))
         else:
@@ -166,11 +163,11 @@ def _service(svc: ServicePort, endpoints: tuple[Endpoint, ...], block: _Block) -
                     'comment "short-circuit local traffic"',
                 )
             )
-        if has_external:
+        if route.has_external:
             rules.append((ext_chain, f"goto {external_policy_chain}"))
-    if uses_cluster:
+    if route.uses_cluster:
         _balance(svc, cluster_chain, cats.cluster, ep_bases, rules)
-    if uses_local:
+    if route.uses_local:
         _balance(svc, local_chain, cats.local, ep_bases, rules)
     for ep in cats.reachable:
         ep_chain = f"endpoint-{ep_bases[str(ep)]}"
