@@ -115,6 +115,8 @@ RESOURCES: tuple[ResourceType, ...] = (
                  "selfsubjectrulesreviews", False, verbs=("create",)),
     ResourceType("authorization.k8s.io", "v1", "SubjectAccessReview",
                  "subjectaccessreviews", False, verbs=("create",)),
+    ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True,
+                 short_names=("pdb",), subresources=("status",)),
     ResourceType("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False,
                  short_names=("pc",)),
     ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),

@@ -33,6 +33,8 @@ def lister(api_client: client.ApiClient, kind: str) -> Callable[..., Any]:
         "controllerrevisions": apps.list_controller_revision_for_all_namespaces,
         "horizontalpodautoscalers":
             client.AutoscalingV2Api(api_client).list_horizontal_pod_autoscaler_for_all_namespaces,
+        "poddisruptionbudgets":
+            client.PolicyV1Api(api_client).list_pod_disruption_budget_for_all_namespaces,
         "certificatesigningrequests":
             client.CertificatesV1Api(api_client).list_certificate_signing_request,
     }

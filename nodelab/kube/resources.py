@@ -40,6 +40,7 @@ RESOURCES = {
     "rolebindings": Resource("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
     "horizontalpodautoscalers": Resource("/apis/autoscaling/v2", "horizontalpodautoscalers",
                                          True),
+    "poddisruptionbudgets": Resource("/apis/policy/v1", "poddisruptionbudgets", True),
     "apiservices": Resource("/apis/apiregistration.k8s.io/v1", "apiservices", False),
     "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
                                            "certificatesigningrequests", False),

@@ -27,6 +27,8 @@ COMMANDS = [
     ["create", "service", "nodeport", "pb-n", "--tcp=80:http", "--node-port=30080"],
     ["create", "service", "externalname", "pb-e", "--external-name=example.com"],
     ["create", "serviceaccount", "pb-sa"],
+    ["create", "poddisruptionbudget", "pb-pdb", "--selector=app=web", "--min-available=50%"],
+    ["create", "pdb", "pb-pdb2", "--selector=app in (web,db)", "--max-unavailable=1"],
 ]
 
 

@@ -304,6 +304,15 @@ def _hpa_row(obj: Object) -> list[Any]:
             status.get("currentReplicas", 0), _age(obj)]
 
 
+def _pdb_row(obj: Object) -> list[Any]:
+    """upstream's printPodDisruptionBudget: `N/A` for the bound not set."""
+    spec = obj.get("spec") or {}
+    shown = ["N/A" if spec.get(key) is None else str(spec[key])
+             for key in ("minAvailable", "maxUnavailable")]
+    return [_name(obj), *shown, int((obj.get("status") or {}).get("disruptionsAllowed") or 0),
+            _age(obj)]
+
+
 def _priority_class_row(pc: Object) -> list[Any]:
     return [_name(pc), int(pc.get("value") or 0), bool(pc.get("globalDefault")), _age(pc),
             pc.get("preemptionPolicy") or ""]
@@ -376,6 +385,9 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
                                               ("Targets", S, 0), ("MinPods", S, 0),
                                               ("MaxPods", I_, 0), ("Replicas", I_, 0),
                                               ("Age", S, 0)], _hpa_row),
+    "policy/poddisruptionbudgets": ([("Name", S, 0), ("Min Available", S, 0),
+                                     ("Max Unavailable", S, 0), ("Allowed Disruptions", I_, 0),
+                                     ("Age", S, 0)], _pdb_row),
     "apiregistration.k8s.io/apiservices": ([("Name", S, 0), ("Service", S, 0),
                                             ("Available", S, 0), ("Age", S, 0)],
                                            _apiservice_row),

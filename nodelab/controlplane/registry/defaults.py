@@ -353,6 +353,15 @@ def apiservice(obj: Object) -> None:
         service.setdefault("port", 443)
 
 
+def poddisruptionbudget(obj: Object) -> None:
+    """policy/v1 has no spec defaults; the four status counters are not omitempty in Go (the
+    Python client refuses a status without them), so a new budget starts at zero."""
+    status = obj.setdefault("status", {})
+    if isinstance(status, dict):
+        for key in ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"):
+            status.setdefault(key, 0)
+
+
 def priorityclass(obj: Object) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
@@ -375,6 +384,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "discovery.k8s.io/endpointslices": endpointslice,
     "apiregistration.k8s.io/apiservices": apiservice,
     "autoscaling/horizontalpodautoscalers": horizontalpodautoscaler,
+    "policy/poddisruptionbudgets": poddisruptionbudget,
 }
 
 

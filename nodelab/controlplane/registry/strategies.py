@@ -30,6 +30,7 @@ SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 TOKEN_SECONDS = 3607
 CSR_KEY = "certificates.k8s.io/certificatesigningrequests"
+PDB_KEY = "policy/poddisruptionbudgets"
 
 
 def service_account_volume() -> Object:
@@ -88,7 +89,7 @@ def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]
         admit_service_account(obj)
         merge_label_keys(obj)
         obj["status"] = {}
-    if rt.storage_key == CSR_KEY:
+    if rt.storage_key in (CSR_KEY, PDB_KEY):  # create cannot set status
         obj.pop("status", None)
     defaults.apply_defaults(rt.storage_key, obj)
     if rt.storage_key == "core/services":

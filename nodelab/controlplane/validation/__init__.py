@@ -34,6 +34,7 @@ from nodelab.controlplane.validation.others import (
     validate_secret,
 )
 from nodelab.controlplane.validation.pods import validate_pod, validate_pod_update
+from nodelab.controlplane.validation.policy import validate_pdb
 from nodelab.controlplane.validation.priorityclasses import validate_priorityclass
 from nodelab.controlplane.validation.services import validate_service, validate_service_update
 from nodelab.controlplane.validation.statefulsets import (
@@ -150,6 +151,8 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
         validate_lease(errors, obj)
     elif storage_key == "autoscaling/horizontalpodautoscalers":
         validate_hpa(errors, obj)
+    elif storage_key == "policy/poddisruptionbudgets":
+        validate_pdb(errors, obj, old)
     elif storage_key == "apiregistration.k8s.io/apiservices":
         validate_apiservice(errors, obj)
     elif storage_key == "scheduling.k8s.io/priorityclasses":
