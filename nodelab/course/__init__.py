@@ -6,7 +6,9 @@ otherwise be pasted into every notebook: running `kubectl` against a lab (`kubec
 something to become true while showing what it waits for (`eventually`), labelling a plan
 that this host cannot apply (`can_apply`, `describe_privileges`, `show_plan`), the learner's
 tasks with their checks on the real lab (`Lesson`, `task.py`), the lab the notebooks share
-(`use_lab`, one progress line), a closing tally of plan and live checks
+(`use_lab`, one progress line; on the embedded control plane or joined to a cluster, the
+`cluster` parameter: `cluster.py`), pods placed on the lab's nodes whatever the cluster
+(`on_lab`, `lab_node`), a closing tally of plan and live checks
 (`Checks`) and long objects folded under a summary (`collapsible`).
 
 It holds no component logic: nothing here computes a plan or changes the kernel on its own.
@@ -17,10 +19,12 @@ lab's unprivileged mode, `LoopbackControlPlane` (`nodelab.lab.loopback`), for th
 from __future__ import annotations
 
 from nodelab.course.checks import Checks
+from nodelab.course.cluster import ClusterUnavailable
 from nodelab.course.collapsible import collapsible
 from nodelab.course.kubectl import kubectl, kubectl_json, kubectl_path
 from nodelab.course.lab_session import progress_line, use_lab
 from nodelab.course.node_shell import in_node
+from nodelab.course.placement import lab_node, on_lab
 from nodelab.course.plan_only import (
     FORCE_PLAN_ONLY,
     PLAN_ONLY,
@@ -34,6 +38,7 @@ from nodelab.lab.loopback import LoopbackControlPlane
 
 __all__ = [
     "Checks",
+    "ClusterUnavailable",
     "FORCE_PLAN_ONLY",
     "PLAN_ONLY",
     "Lesson",
@@ -49,6 +54,8 @@ __all__ = [
     "kubectl",
     "kubectl_json",
     "kubectl_path",
+    "lab_node",
+    "on_lab",
     "progress_line",
     "show_plan",
     "use_lab",
