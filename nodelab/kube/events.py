@@ -2,7 +2,8 @@
 
 `event_for(obj, ...)` builds the Event for any object (its involvedObject taken from the
 object's kind, name, namespace, uid and apiVersion); cluster-scoped objects' events go to the
-`default` namespace, as upstream's do.
+`default` namespace, as upstream's do. The Event's shape is `nodelab.kubewire.events` (shared
+with the add-ons).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nodelab.kube import times
+from nodelab.kubewire.events import event
 
 
 def involved_object(obj: Mapping[str, Any], kind: str, api_version: str = "v1") -> dict[str, Any]:
@@ -39,24 +41,6 @@ def event_for(
     now: str | None = None,
 ) -> dict[str, Any]:
     involved = involved_object(obj, kind, api_version)
-    stamp = now or times.now()
-    namespace = involved.get("namespace") or "default"
-    source = {"component": component}
-    if host:
-        source["host"] = host
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": f"{involved['name']}.{secrets.token_hex(8)}",
-                     "namespace": namespace},
-        "involvedObject": involved,
-        "reason": reason,
-        "message": message,
-        "type": event_type,
-        "source": source,
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-        "reportingComponent": component,
-        "reportingInstance": host or component,
-    }
+    return event(involved, f"{involved['name']}.{secrets.token_hex(8)}", reason, message,
+                 component=component, stamp=now or times.now(), event_type=event_type,
+                 host=host)

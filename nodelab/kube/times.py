@@ -3,12 +3,19 @@
 The API has two time types (`metav1.Time` and `metav1.MicroTime`), both RFC 3339 in UTC with
 a `Z`: `Time` to the second (`creationTimestamp`, condition transitions, events' timestamps),
 `MicroTime` to the microsecond (a Lease's `renewTime`, `events.k8s.io` `eventTime`). CRI
-reports times as Unix nanoseconds; `from_nanoseconds` turns those into a `Time`.
+reports times as Unix nanoseconds; `from_nanoseconds` turns those into a `Time`. Writing a
+`Time` lives in `nodelab.kubewire.times` (the add-ons, which import only the standard library,
+share it) and is re-exported here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+
+from nodelab.kubewire.times import format_time, from_epoch
+
+__all__ = ["age", "format_time", "from_nanoseconds", "human_duration", "micro_time", "now",
+           "parse_time"]
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
@@ -16,11 +23,6 @@ def parse_time(text: str | None) -> dt.datetime | None:
     if not text:
         return None
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def format_time(when: dt.datetime) -> str:
-    """`when` as a `Time`: second precision, UTC, `Z`."""
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def micro_time(when: dt.datetime | None = None) -> str:
@@ -38,7 +40,7 @@ def from_nanoseconds(nanoseconds: int) -> str:
     """A CRI timestamp (Unix nanoseconds) as a `Time`; "" for 0 (not happened)."""
     if not nanoseconds:
         return ""
-    return format_time(dt.datetime.fromtimestamp(nanoseconds / 1e9, dt.timezone.utc))
+    return from_epoch(nanoseconds / 1e9)
 
 
 def human_duration(seconds: int) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from nodelab.kubewire.events import event
+
 _MESSAGES = {
     "Starting": "Starting kubelet.",
     "NodeReady": "Node {node} status is now: NodeReady",
@@ -27,30 +29,15 @@ def node_event_message(reason: str, node: str) -> str:
 
 
 def _event(
-    involved: dict[str, Any], namespace: str, reason: str, message: str, kind: str, node: str,
-    now: str,
+    involved: dict[str, Any], reason: str, message: str, kind: str, node: str, now: str
 ) -> dict[str, Any]:
-    name = f"{involved['name']}.{secrets.token_hex(8)}"
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": name, "namespace": namespace},
-        "involvedObject": involved,
-        "reason": reason,
-        "message": message,
-        "type": kind,
-        "source": {"component": "kubelet", "host": node},
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "count": 1,
-        "reportingComponent": "kubelet",
-        "reportingInstance": node,
-    }
+    return event(involved, f"{involved['name']}.{secrets.token_hex(8)}", reason, message,
+                 component="kubelet", stamp=now, event_type=kind, host=node)
 
 
 def node_event(node: str, reason: str, now: str, kind: str = "Normal") -> dict[str, Any]:
     involved = {"kind": "Node", "name": node, "uid": node, "apiVersion": "v1"}
-    return _event(involved, "default", reason, node_event_message(reason, node), kind, node, now)
+    return _event(involved, reason, node_event_message(reason, node), kind, node, now)
 
 
 def pod_event(
@@ -59,4 +46,4 @@ def pod_event(
     meta = pod["metadata"]
     involved = {"kind": "Pod", "name": meta["name"], "namespace": meta["namespace"],
                 "uid": meta.get("uid", ""), "apiVersion": "v1"}
-    return _event(involved, meta["namespace"], reason, message, kind, node, now)
+    return _event(involved, reason, message, kind, node, now)

@@ -10,19 +10,15 @@ request, as upstream. Lists carry `metadata: {}`; a missing object is a 404 Stat
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from nodelab.addons.metrics import quantity
 from nodelab.addons.metrics.storage import Usage
+from nodelab.kubewire.times import from_epoch
 
 GROUP, VERSION = "metrics.k8s.io", "v1beta1"
 API_VERSION = f"{GROUP}/{VERSION}"
 Obj = dict[str, Any]
-
-
-def rfc3339(ns: int) -> str:
-    return dt.datetime.fromtimestamp(ns / 1e9, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def resource_list() -> Obj:
@@ -46,21 +42,22 @@ def _usage(u: Usage) -> Obj:
 
 
 def node_metrics(name: str, labels: dict[str, str], u: Usage, now_ns: int) -> Obj:
-    metadata: Obj = {"name": name, "creationTimestamp": rfc3339(now_ns)}
+    metadata: Obj = {"name": name, "creationTimestamp": from_epoch(now_ns / 1e9)}
     if labels:
         metadata["labels"] = labels
     return {"kind": "NodeMetrics", "apiVersion": API_VERSION, "metadata": metadata,
-            "timestamp": rfc3339(u.at_ns), "window": quantity.duration(u.window_ns),
+            "timestamp": from_epoch(u.at_ns / 1e9), "window": quantity.duration(u.window_ns),
             "usage": _usage(u)}
 
 
 def pod_metrics(namespace: str, name: str, labels: dict[str, str], pod: Usage,
                 containers: dict[str, Usage], now_ns: int) -> Obj:
-    metadata: Obj = {"name": name, "namespace": namespace, "creationTimestamp": rfc3339(now_ns)}
+    metadata: Obj = {"name": name, "namespace": namespace,
+                     "creationTimestamp": from_epoch(now_ns / 1e9)}
     if labels:
         metadata["labels"] = labels
     return {"kind": "PodMetrics", "apiVersion": API_VERSION, "metadata": metadata,
-            "timestamp": rfc3339(pod.at_ns), "window": quantity.duration(pod.window_ns),
+            "timestamp": from_epoch(pod.at_ns / 1e9), "window": quantity.duration(pod.window_ns),
             "containers": [{"name": n, "usage": _usage(u)} for n, u in sorted(containers.items())]}
 
 

@@ -13,25 +13,21 @@ are left as they are.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from nodelab.addons.npd.monitor import Condition
+from nodelab.kubewire.times import from_epoch
 
 UPDATE_PERIOD = 1.0
 RESYNC_PERIOD = 10.0
 HEARTBEAT_PERIOD = 300.0
 
 
-def rfc3339(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-
-
 def api_condition(condition: Condition, heartbeat: float) -> dict[str, Any]:
     return {"type": condition.type, "status": condition.status,
-            "lastHeartbeatTime": rfc3339(heartbeat),
-            "lastTransitionTime": rfc3339(condition.transition),
+            "lastHeartbeatTime": from_epoch(heartbeat),
+            "lastTransitionTime": from_epoch(condition.transition),
             "reason": condition.reason, "message": condition.message}
 
 

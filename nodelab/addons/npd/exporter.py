@@ -16,9 +16,11 @@ import time
 from typing import Any
 
 from nodelab.addons.incluster import InCluster, InClusterError
-from nodelab.addons.npd.conditions import ConditionManager, rfc3339
+from nodelab.addons.npd.conditions import ConditionManager
 from nodelab.addons.npd.correlator import EventCorrelator
 from nodelab.addons.npd.monitor import Event, Status
+from nodelab.kubewire.events import event as core_event
+from nodelab.kubewire.times import from_epoch
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +32,11 @@ RETRIES = 5  # client-go's retry.DefaultRetry: 5 steps 10 ms apart
 
 def node_event(node: str, uid: str, source: str, event: Event, now: float) -> dict[str, Any]:
     """The core/v1 Event client-go's recorder makes for `event` about Node `node`."""
-    stamp = rfc3339(now)
     involved = {"kind": "Node", "name": node, "apiVersion": "v1"}
     if uid:
         involved["uid"] = uid
-    return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{node}.{int(now * 1e9):x}", "namespace": NAMESPACE},
-            "involvedObject": involved, "reason": event.reason, "message": event.message,
-            "type": event.type, "source": {"component": source, "host": node},
-            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-            "reportingComponent": source, "reportingInstance": node}
+    return core_event(involved, f"{node}.{int(now * 1e9):x}", event.reason, event.message,
+                      component=source, stamp=from_epoch(now), event_type=event.type, host=node)
 
 
 class Exporter:
@@ -64,7 +61,7 @@ class Exporter:
     def _record(self, source: str, event: Event) -> None:
         now = time.time()
         decision = self.correlator.correlate(node_event(self.node, self.uid, source, event, now),
-                                             now, rfc3339(now))
+                                             now, from_epoch(now))
         obj = decision.event
         path = f"/api/v1/namespaces/{NAMESPACE}/events"
         try:

@@ -6,7 +6,8 @@ busybox demo images:
 
 1. `import_closure` runs the host's base interpreter (`python3 -S`) once, imports each add-on's
    entry module, and lists every file that got loaded: standard-library modules, extension
-   modules (`lib-dynload/*.so`), dnslib, and `nodelab/addons/` (the `nodelab` package itself is
+   modules (`lib-dynload/*.so`), dnslib, `nodelab/addons/` and `nodelab/kubewire/` (the
+   vocabulary they share with the agents; the `nodelab` package itself is
    stubbed, so its heavy `__init__` does not run and is not shipped);
 2. `shared_libraries` asks `ldd` which libraries the interpreter and those extensions need;
 3. `addon_layer` puts the interpreter at its own path (the standard library is found from there

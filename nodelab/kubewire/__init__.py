@@ -1,0 +1,9 @@
+"""The pieces of the Kubernetes API's vocabulary that the add-ons share with the agents.
+
+The add-ons run in an image with only the standard library (`nodelab/lab/addons/image.py`
+copies each module they import), so what they share with the agents lives here, in modules
+that import nothing but the standard library (an import-linter contract keeps it that way):
+`times.py` (a `metav1.Time` as text) and `events.py` (the core/v1 Event client-go's recorder
+makes). `nodelab.kube.times` re-exports the first; `nodelab.kube.events` and the kubelet's
+events build on the second.
+"""
