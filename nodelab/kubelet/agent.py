@@ -8,6 +8,8 @@
 3. start the threads: the **lease loop** (renew `kube-node-lease/<node>` every
    `lease_renew_interval`), the **status loop** (compute every `nodeStatusUpdateFrequency`,
    post on change or every `nodeStatusReportFrequency`, record the transition events), the
+   **fast status update** (upstream's fastStatusUpdateOnce: until the node is Ready, ask the
+   runtime every 100 ms and post the moment it would be; `heartbeat.fast_status_step`), the
    **eviction loop** (`evictor.Evictor`) and the **kubelet server** on `port` (`server.py`).
 
 Status is computed from the real machine (`machine.read_machine`), the runtime's CRI
@@ -35,7 +37,9 @@ from nodelab.kubelet.log_rotation import rotate_container_logs
 from nodelab.kubelet.machine import read_machine
 from nodelab.kubelet.node.conditions import compute_conditions, runtime_errors
 from nodelab.kubelet.node.heartbeat import (
+    FAST_STATUS_INTERVAL,
     LEASE_NAMESPACE,
+    fast_status_step,
     lease_object,
     should_post_status,
 )
@@ -74,6 +78,7 @@ class Kubelet:
         self._conditions: list[dict[str, Any]] = []
         self._posted: dict[str, Any] | None = None
         self._posted_at: float | None = None
+        self._status_lock = threading.Lock()  # the status loop and the fast update post
         self._threads: list[threading.Thread] = []
         self.server: Any = None
         self.pods: PodManager | None = None
@@ -109,6 +114,7 @@ class Kubelet:
             except Exception as exc:  # the loops retry; starting must not fail on one error
                 log.warning("first %s update failed, will retry: %s", what, exc)
         loops = [("lease", self._lease_loop), ("status", self._status_loop),
+                 ("fast-status", self._fast_status_update),
                  ("eviction", lambda: self.evictor.run(self.stop_event)),
                  ("logs", self._log_rotation_loop)]
         self.pods = PodManager(self.api, self.cri, PodSettings(
@@ -206,6 +212,10 @@ class Kubelet:
 
     def update_status(self) -> bool:
         """Compute the status; post it if it changed or is due. True if posted."""
+        with self._status_lock:
+            return self._update_status()
+
+    def _update_status(self) -> bool:
         status, events = self.compute_status()
         self._conditions = status["conditions"]
         now = time.monotonic()
@@ -226,6 +236,30 @@ class Kubelet:
                 self.update_status()
             except Exception as exc:
                 log.warning("error updating node status, will retry: %s", exc)
+
+    def _posted_ready(self) -> bool:
+        conditions = (self._posted or {}).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+    def _fast_status_update(self) -> None:
+        """Upstream's fastStatusUpdateOnce: post the status as soon as the node would be Ready,
+        instead of at the status loop's next round (`heartbeat.fast_status_step`)."""
+        start = time.monotonic()
+        while not self.stop_event.wait(FAST_STATUS_INTERVAL):
+            try:
+                errors = runtime_errors(self.cri.runtime_status().conditions)
+            except CRIError:
+                errors = runtime_errors(None)
+            step = fast_status_step(self._posted_ready(), errors, time.monotonic() - start)
+            if step == "stop":
+                if not self._posted_ready():
+                    log.error("node %s not becoming ready in time after startup", self.name)
+                return
+            if step == "post":
+                try:
+                    self.update_status()
+                except Exception as exc:  # the next round tries again
+                    log.warning("fast node status update failed, will retry: %s", exc)
 
     def _log_rotation_loop(self) -> None:
         """Rotate containers' logs past containerLogMaxSize (`log_rotation.py`)."""

@@ -17,7 +17,12 @@ from nodelab.kubelet.eviction.thresholds import (
     thresholds_met,
 )
 from nodelab.kubelet.node.conditions import compute_conditions, runtime_errors
-from nodelab.kubelet.node.heartbeat import lease_object, should_post_status, status_changed
+from nodelab.kubelet.node.heartbeat import (
+    fast_status_step,
+    lease_object,
+    should_post_status,
+    status_changed,
+)
 
 pytestmark = pytest.mark.unit
 MI = 2**20
@@ -108,6 +113,22 @@ def test_status_post_rules() -> None:
     assert not should_post_status(a, b, 100.0, 200.0, 300)
     assert should_post_status(a, b, 100.0, 400.0, 300)
     assert should_post_status(a, c, 100.0, 101.0, 300)
+
+
+NOT_READY = ["container runtime network not ready: NetworkReady=false"]
+
+
+@pytest.mark.parametrize(("posted_ready", "errors", "elapsed", "step"), [
+    (False, NOT_READY, 0.1, "wait"),  # the CNI config is not there yet
+    (False, [], 3.0, "post"),  # the runtime is ready now: post without waiting for the loop
+    (True, [], 3.1, "stop"),  # the post said Ready: done
+    (True, NOT_READY, 0.1, "stop"),  # Ready at start (a restart): nothing to hurry
+    (False, NOT_READY, 120.0, "stop"),  # upstream's nodeReadyGracePeriod: the loop takes over
+    (False, [], 120.0, "stop"),
+])
+def test_fast_status_update_rules(posted_ready: bool, errors: list[str], elapsed: float,
+                                  step: str) -> None:
+    assert fast_status_step(posted_ready, errors, elapsed) == step
 
 
 def test_lease_object() -> None:

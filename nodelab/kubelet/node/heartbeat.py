@@ -9,8 +9,14 @@ Since Kubernetes 1.17 a kubelet proves it is alive in two ways:
   something other than the heartbeat times changed, or when `nodeStatusReportFrequency` (5 min)
   has passed since the last post.
 
-`status_changed`, `should_post_status` and `lease_object` are the pure rules; the loops that
-apply them live in `agent.py`.
+At start-up a node is usually NotReady at its first post (the pod network's CNI config comes
+later), and the next computation would be up to `nodeStatusUpdateFrequency` away. Upstream's
+`fastStatusUpdateOnce` closes that gap: every 100 ms it asks the runtime whether the node would
+now be Ready and posts the status the moment it would, then stops; it also stops when the node
+is Ready already or after `nodeReadyGracePeriod` (120 s). `fast_status_step` is that decision.
+
+`status_changed`, `should_post_status`, `fast_status_step` and `lease_object` are the pure
+rules; the loops that apply them live in `agent.py`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import copy
 from typing import Any
 
 LEASE_NAMESPACE = "kube-node-lease"
+FAST_STATUS_INTERVAL = 0.1  # upstream's fastStatusUpdateOnce period
+NODE_READY_GRACE_PERIOD = 120.0  # upstream's nodeReadyGracePeriod
 
 
 def _without_heartbeats(status: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +51,16 @@ def should_post_status(
     if last_post_at is None or status_changed(last_posted, new):
         return True
     return now - last_post_at >= report_frequency
+
+
+def fast_status_step(posted_ready: bool, errors: list[str], elapsed: float) -> str:
+    """One round of upstream's fast status update at start-up: `stop` when the node's last
+    posted Ready is True or `elapsed` (seconds since start) reached `NODE_READY_GRACE_PERIOD`,
+    `post` when the runtime has no Ready errors now (`errors`: `conditions.runtime_errors` of
+    its status), else `wait` for the next round."""
+    if posted_ready or elapsed >= NODE_READY_GRACE_PERIOD:
+        return "stop"
+    return "wait" if errors else "post"
 
 
 def lease_object(
