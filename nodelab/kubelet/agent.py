@@ -5,7 +5,9 @@
 1. connect to the runtime over CRI and read its `Version` (for `containerRuntimeVersion`);
 2. record the `Starting` node event and register the Node (`registration.register_node`,
    backoff capped at 7 s; an existing Node is taken over, so a restart is seamless);
-3. start the threads: the **lease loop** (renew `kube-node-lease/<node>` every
+3. start the node informer (`node/informer.py`: a reflector on its own Node, which admission
+   and the status loop read instead of GETting the Node);
+4. start the threads: the **lease loop** (renew `kube-node-lease/<node>` every
    `lease_renew_interval`), the **status loop** (compute every `nodeStatusUpdateFrequency`,
    post on change or every `nodeStatusReportFrequency`, record the transition events), the
    **fast status update** (upstream's fastStatusUpdateOnce: until the node is Ready, ask the
@@ -43,6 +45,7 @@ from nodelab.kubelet.node.heartbeat import (
     lease_object,
     should_post_status,
 )
+from nodelab.kubelet.node.informer import NodeInformer
 from nodelab.kubelet.node.node_object import (
     allocatable_values,
     capacity_values,
@@ -72,6 +75,7 @@ class Kubelet:
         self.cri = CRIClient(settings.cri_endpoint)
         self.evictor = Evictor(self.api, self.cri, self.name, settings.state_dir,
                                self.config)
+        self.node_informer = NodeInformer(self.api, self.name)
         self.stop_event = threading.Event()
         self.node_uid: str | None = None
         self.runtime_version = "unknown://0"
@@ -107,6 +111,7 @@ class Kubelet:
         if stored is None:
             return False
         self.node_uid = stored.get("metadata", {}).get("uid")
+        self.node_informer.start()  # after registration: its first list holds the Node
         self._conditions = list((stored.get("status") or {}).get("conditions") or [])
         for first, what in ((self.update_status, "status"), (self.renew_lease, "lease")):
             try:
@@ -129,7 +134,8 @@ class Kubelet:
             cluster_dns=self.config.cluster_dns, cluster_domain=self.config.cluster_domain,
             node_resolv=read_resolv_conf(self.config.resolv_conf),
             backoff_max=self.config.crash_loop_back_off_max,
-            backoff_initial=min(10.0, self.config.crash_loop_back_off_max)))
+            backoff_initial=min(10.0, self.config.crash_loop_back_off_max)),
+            node=self.node_informer.get)
         self.evictor.pods = self.pods  # evictions now go through the pods' workers
         self.evictor.volume_usage = partial(local_volume_usage, self.settings.state_dir)
         self.evictor.container_storage = partial(container_storage, self.cri,
@@ -148,6 +154,7 @@ class Kubelet:
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.node_informer.stop()
         if self.pods is not None:
             self.pods.stop()
         if self.server is not None:
@@ -201,10 +208,10 @@ class Kubelet:
         return status, events
 
     def _status_on_node(self) -> dict[str, Any]:
-        """The Node's status as the API server has it (upstream reads it before each update),
-        or {} when it cannot be read now."""
+        """The Node's status as the node informer has it (upstream reads the lister before
+        each update), or {} when it cannot be read now."""
         try:
-            node = self.api.get("nodes", None, self.name)
+            node = self.node_informer.get()
         except Exception as exc:
             log.warning("cannot read node %s: %s", self.name, exc)
             return {}

@@ -10,7 +10,8 @@ can sleep. After the first list, sandboxes the runtime still holds for
 pods the API no longer knows (left by a kubelet that was killed) are torn down the same way;
 sandboxes of pods that still exist are adopted by their workers, so a restarted kubelet starts
 nothing twice. The evictor kills a pod through its worker (`mark_evicted`, post Failed,
-`wake`), so no sync in between can restart what the eviction stops.
+`wake`), so no sync in between can restart what the eviction stops. Admission reads the Node
+from the kubelet's node informer (`node`: `node/informer.py`), not from the API server.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from nodelab.kube.objects import Object
@@ -42,8 +43,10 @@ log = logging.getLogger("nodelab.kubelet.pods")
 
 
 class PodManager:
-    def __init__(self, api: ApiAccess, cri: CRIClient, settings: PodSettings) -> None:
+    def __init__(self, api: ApiAccess, cri: CRIClient, settings: PodSettings,
+                 node: Callable[[], Object]) -> None:
         self.rest = api
+        self.node = node  # this node's Node, from the kubelet's node informer
         self.runtime = PodRuntime(cri)
         self.settings = settings
         self.workers: dict[str, PodWorker] = {}
@@ -155,7 +158,7 @@ class PodManager:
             if refusal is not None:
                 verdict: Rejection | None = Rejection(sysctls.FORBIDDEN_REASON, refusal)
             else:
-                node = self.rest.get("nodes", None, self.settings.node_name)
+                node = self.node()
                 peers = admitted_peers(pod, self.store.list("pods"), self._admitted,
                                        self._rejected)
                 verdict = admit(pod, node, peers)

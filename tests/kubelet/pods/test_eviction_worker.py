@@ -119,7 +119,8 @@ def test_an_evicted_pod_is_stopped_by_its_worker_and_never_started_again(
                            log_root=tmp_path / "logs", memory_capacity=2**30, resync=0.02,
                            idle_resync=0.1)
     unused = RestClient(RestConfig("127.0.0.1", 1, None))  # the test feeds the pods itself
-    manager = PodManager(unused, None, settings)
+    manager = PodManager(unused, None, settings,
+                         node=lambda: {"metadata": {"name": "n1"}})
     worker_rest, core = Recorder(), Recorder()
     manager.runtime = runtime  # type: ignore[assignment]
     manager.rest = worker_rest  # type: ignore[assignment]

@@ -58,7 +58,8 @@ def _manager(tmp_path: Path, fake: FakeCRI) -> PodManager:
     settings = PodSettings(node_name="n1", node_ip="127.0.0.1", state_dir=tmp_path,
                            log_root=tmp_path, memory_capacity=2**30, resync=0.02)
     unused = RestClient(RestConfig("127.0.0.1", 1, None))  # the tests feed the pods themselves
-    return PodManager(unused, fake, settings)  # type: ignore[arg-type]
+    return PodManager(unused, fake, settings,  # type: ignore[arg-type]
+                      node=lambda: {"metadata": {"name": "n1"}})
 
 
 def _sandbox(uid: str, state: cri.PodSandboxState.ValueType = cri.SANDBOX_READY) -> Any:
