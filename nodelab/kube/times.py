@@ -43,17 +43,19 @@ def from_nanoseconds(nanoseconds: int) -> str:
     return from_epoch(nanoseconds / 1e9)
 
 
-def human_duration(seconds: int) -> str:
-    """A duration as kubectl's AGE column writes it (apimachinery's duration.HumanDuration):
-    `45s`, `5m30s`, `3h1m`, `3d`, `2y10d`."""
-    if seconds < 0:
-        return "0s"
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
+def human_duration(seconds: float) -> str:
+    """A duration as kubectl's AGE column writes it (apimachinery's duration.HumanDuration,
+    about 2-3 significant figures): `45s`, `3m10s`, `70m`, `3h1m`, `47h`, `2d1h`, `367d`,
+    `2y1d`, `8y`; `0s` up to 2 s in the future (clock skew), `<invalid>` beyond."""
+    whole = int(seconds)  # Go's int(d.Seconds()): toward zero
+    if whole < -1:
+        return "<invalid>"
+    if whole < 120:
+        return f"{max(whole, 0)}s"
+    minutes = whole // 60
     if minutes < 10:
-        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
-    if minutes < 180:
+        return f"{minutes}m{whole % 60}s" if whole % 60 else f"{minutes}m"
+    if minutes < 60 * 3:
         return f"{minutes}m"
     hours = minutes // 60
     if hours < 8:
@@ -63,7 +65,12 @@ def human_duration(seconds: int) -> str:
     days = hours // 24
     if days < 8:
         return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
-    return f"{days}d" if days < 365 * 2 else f"{days // 365}y{days % 365}d"
+    if days < 365 * 2:
+        return f"{days}d"
+    years = days // 365
+    if years < 8 and days % 365:
+        return f"{years}y{days % 365}d"
+    return f"{years}y"
 
 
 def age(since: str | None) -> str:
@@ -71,4 +78,4 @@ def age(since: str | None) -> str:
     moment = parse_time(since)
     if moment is None:
         return "<unknown>"
-    return human_duration(int((dt.datetime.now(dt.timezone.utc) - moment).total_seconds()))
+    return human_duration((dt.datetime.now(dt.timezone.utc) - moment).total_seconds())

@@ -2,8 +2,9 @@
 
 Kubernetes timestamps are RFC 3339 (`2026-01-02T03:04:05Z`; MicroTime fields such as a
 Lease's `renewTime` carry microseconds). `age` renders how long ago, the way kubectl's AGE
-column does (`45s`, `3m12s`, `2h5m`, `4d`). Quantities (`3920Mi`, `500m`) are parsed by the
-shared `nodelab.kube.quantities.quantity_value`.
+column does (`45s`, `3m12s`, `70m`, `3h1m`, `2d1h`): both read and write with the shared
+`nodelab.kube.times`, as quantities (`3920Mi`, `500m`) with `nodelab.kube.quantities`; what
+the views add is leniency (a missing or malformed time shows as `-`).
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from nodelab.kube import times
 from nodelab.kube.quantities import quantity_value
 
 
 def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
+    """`value` as an aware datetime; None when it is no time (naive times are taken as UTC)."""
+    if not isinstance(value, str):
         return None
-    text = value.replace("Z", "+00:00")
     try:
-        moment = datetime.fromisoformat(text)
+        moment = times.parse_time(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def now() -> datetime:
@@ -30,23 +32,12 @@ def now() -> datetime:
 
 
 def age(value: object, at: datetime | None = None) -> str:
+    """How long before `at` (default: now) the time `value` was, as kubectl's AGE column
+    writes it (`times.human_duration`); `-` for no time."""
     moment = parse_time(value)
     if moment is None:
         return "-"
-    seconds = int(((at or now()) - moment).total_seconds())
-    if seconds < 0:
-        return "0s"
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 10:
-        return f"{minutes}m{seconds}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours == 0:
-        return f"{minutes}m"
-    if hours < 48:
-        return f"{hours}h{minutes}m" if hours < 8 else f"{hours}h"
-    return f"{hours // 24}d"
+    return times.human_duration(((at or now()) - moment).total_seconds())
 
 
 def quantity(value: object) -> Decimal | None:
