@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodelab.errors import NodelabError
+from nodelab.kube.go_quote import go_quote
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,23 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 
 
-def forbidden(user: str, verb: str, plural: str, group: str, namespace: str, why: str) -> ApiError:
+def forbidden(user: str, verb: str, plural: str, group: str, namespace: str, why: str,
+              name: str = "", subresource: str = "") -> ApiError:
+    """An authorizer's refusal, as kube-apiserver writes it (responsewriters.Forbidden):
+    `pods "web" is forbidden: User "u" cannot get resource "pods/log" in API group "" in the
+    namespace "default"`, then `: <reason>` when the authorizers gave one."""
     resource = f"{plural}.{group}" if group else plural
-    scope = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+    subject = f"{resource} {go_quote(name)}" if name else resource
+    what = f"{plural}/{subresource}" if subresource else plural
+    scope = f" in the namespace {go_quote(namespace)}" if namespace else " at the cluster scope"
+    message = (f"User {go_quote(user)} cannot {verb} resource {go_quote(what)} in API group "
+               f"{go_quote(group)}{scope}")
+    for char, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):  # its sanitizer
+        message = message.replace(char, escaped)
     return ApiError(403, "Forbidden",
-                    f'{resource} is forbidden: User "{user}" cannot {verb} resource "{plural}"'
-                    f' in API group "{group}"{scope}' + (f": {why}" if why else ""),
-                    {"kind": plural, **({"group": group} if group else {})})
+                    f"{subject} is forbidden: {message}" + (f": {why}" if why else ""),
+                    {**({"name": name} if name else {}), **({"group": group} if group else {}),
+                     "kind": plural})
 
 
 def gone(message: str) -> ApiError:

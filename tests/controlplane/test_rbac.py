@@ -83,3 +83,56 @@ def test_bootstrap_policy_and_bindings() -> None:
         next(r for r in roles if r["metadata"]["name"] == "admin"), roles)
     assert any("rolebindings" in r.get("resources", []) for r in admin_rules)
     assert any("pods/log" in r.get("resources", []) for r in admin_rules)
+
+
+SA = "system:serviceaccount:team:dev"
+SA_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated")
+READER = {"metadata": {"name": "reader", "namespace": "team"},
+          "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]}
+
+
+def test_a_service_account_subject_without_namespace_means_the_bindings() -> None:
+    """appliesToUser: in a RoleBinding, `--serviceaccount` without `ns:` is the binding's
+    namespace; in a ClusterRoleBinding it names nobody."""
+    subject = {"kind": "ServiceAccount", "name": "dev"}
+    objects = Objects(roles=[READER], rolebindings=[
+        _binding("RoleBinding", "b", "Role", "reader", subject, "team")])
+    assert rbac.allows(objects, attributes("get", "pods", namespace="team", user=SA,
+                                           groups=SA_GROUPS))
+    other = "system:serviceaccount:other:dev"
+    assert not rbac.allows(objects, attributes("get", "pods", namespace="team", user=other))
+    cluster_wide = Objects(clusterroles=[{**READER, "metadata": {"name": "reader"}}],
+                           clusterrolebindings=[_binding("ClusterRoleBinding", "b",
+                                                         "ClusterRole", "reader", subject)])
+    assert not rbac.allows(cluster_wide, attributes("get", "pods", namespace="team", user=SA,
+                                                    groups=SA_GROUPS))
+
+
+def test_the_reason_names_the_binding_or_the_missing_roles() -> None:
+    """The RBAC authorizer's reason: who allowed, or (on a denial) the roles bindings name
+    that do not exist, as its listers write them, aggregated."""
+    sa_subject = {"kind": "ServiceAccount", "name": "dev", "namespace": "team"}
+    objects = Objects(roles=[READER], rolebindings=[
+        _binding("RoleBinding", "gone", "Role", "gone", sa_subject, "team"),
+        _binding("RoleBinding", "reads", "Role", "reader", {"kind": "Group", "name":
+                                                            "system:serviceaccounts"}, "team"),
+    ], clusterrolebindings=[_binding("ClusterRoleBinding", "old", "ClusterRole", "old-role",
+                                     {"kind": "User", "name": SA})])
+    allowed = rbac.decide(objects, attributes("get", "pods", namespace="team", user=SA,
+                                              groups=SA_GROUPS))
+    assert allowed == rbac.Decision(True, 'RBAC: allowed by RoleBinding "reads/team" of Role '
+                                          '"reader" to Group "system:serviceaccounts"')
+    denied = rbac.decide(objects, attributes("delete", "pods", namespace="team", user=SA,
+                                             groups=SA_GROUPS))
+    assert denied == rbac.Decision(False, 'RBAC: [clusterrole.rbac.authorization.k8s.io '
+                                          '"old-role" not found, role.rbac.authorization.k8s.io '
+                                          '"gone" not found]')
+    elsewhere = rbac.decide(objects, attributes("get", "pods", namespace="other", user=SA,
+                                                groups=SA_GROUPS))
+    assert elsewhere == rbac.Decision(
+        False, 'RBAC: clusterrole.rbac.authorization.k8s.io "old-role" not found')
+    nobody = rbac.decide(objects, attributes("get", "pods", namespace="team", user="jane"))
+    assert nobody == rbac.Decision(False, "")
+    masters = rbac.decide(objects, attributes("get", "pods", user="a",
+                                              groups=("system:masters",)))
+    assert masters == rbac.Decision(True, "")

@@ -195,8 +195,11 @@ GRANTS = [
                                             "ClusterRoleBinding"), ""), _world(), 403),
     ("a binding to a missing role", _write("rolebindings", _binding("b", "Role", "nope")),
      _world(), 404),
-    ("a binding of an unknown roleRef kind",
-     _write("rolebindings", _binding("b", "Group", "x")), _world(), 422),
+    ("a binding of an unknown roleRef kind is left to validation (its 422)",
+     _write("rolebindings", _binding("b", "Group", "x")), _world(), None),
+    ("a ClusterRoleBinding of a Role is left to validation (its 422)",
+     _write("clusterrolebindings", _binding("b", "Role", "reader", "", "ClusterRoleBinding"),
+            ""), _world(), None),
     ("a binding to cluster-admin with `bind` on it",
      _write("rolebindings", _binding("b", "ClusterRole", "cluster-admin")),
      _world(extra_cluster_roles=({"kind": "ClusterRole", "metadata": _meta("binder"),
@@ -281,3 +284,17 @@ def test_an_aggregation_rule_needs_full_authority() -> None:
     plain = {**aggregated, "aggregationRule": None}
     assert escalation.refusal(world, escalation.Write(
         "jane", ("system:authenticated",), "clusterroles", "", "agg", plain, aggregated))
+
+
+def test_the_refusal_ends_with_the_writers_resolution_errors() -> None:
+    """ConfirmNoEscalation: when the writer's own bindings name missing roles, the refusal
+    says so (`; resolution errors: [...]`, the registry's plural names)."""
+    world = _world(extra_bindings=(_binding("lead-gone", "ClusterRole", "gone"),))
+    refusal = escalation.refusal(world, _write("rolebindings",
+                                               _binding("grab", "ClusterRole", "cluster-admin")))
+    assert refusal is not None and refusal.message.endswith(
+        '{NonResourceURLs:["*"], Verbs:["*"]}; resolution errors: '
+        '[clusterroles.rbac.authorization.k8s.io "gone" not found]')
+    # a write that is covered passes whatever the errors
+    assert escalation.refusal(world, _write("rolebindings",
+                                            _binding("b", "ClusterRole", "view"))) is None

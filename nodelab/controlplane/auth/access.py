@@ -124,11 +124,12 @@ def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, n
     NodeRestriction for nodes, `node_restriction.py`). `name` is the URL's (empty on create)."""
     node = identity.node_name
     if node is None:
-        if not rbac.allows(store, rbac.Attributes(
-                identity.user, identity.groups, verb, namespace, rt.group, rt.plural,
-                subresource, name)):
-            raise errors.forbidden(identity.user, verb, rt.plural + (
-                f"/{subresource}" if subresource else ""), rt.group, namespace, "")
+        decision = rbac.decide(store, rbac.Attributes(
+            identity.user, identity.groups, verb, namespace, rt.group, rt.plural, subresource,
+            name))
+        if not decision.allowed:
+            raise errors.forbidden(identity.user, verb, rt.plural, rt.group, namespace,
+                                   decision.reason, name, subresource)
         return
     if rt.plural in SELF_REVIEWS:
         return
@@ -148,10 +149,12 @@ def authorize_path(identity: Identity, verb: str, path: str, store: Store) -> No
     """Raise 403 unless `identity` may `verb` the non-resource URL `path` (`/api`, `/version`)."""
     if identity.node_name is not None:
         return  # nodes are in system:authenticated; the Node authorizer has no opinion here
-    if not rbac.allows(store, rbac.Attributes(identity.user, identity.groups, verb,
-                                              path=path)):
+    decision = rbac.decide(store, rbac.Attributes(identity.user, identity.groups, verb,
+                                                  path=path))
+    if not decision.allowed:
         raise errors.ApiError(403, "Forbidden", f'forbidden: User "{identity.user}" cannot '
-                              f'{verb} path "{path}"', {})
+                              f'{verb} path "{path}"'
+                              + (f": {decision.reason}" if decision.reason else ""), {})
 
 
 def impersonate(identity: Identity, headers: dict[str, str], store: Store) -> Identity:

@@ -19,7 +19,10 @@ of those four kinds:
 
 The refusal is upstream's 403, listing the missing rules compacted (`rule_coverage.py`):
 `rolebindings.rbac.authorization.k8s.io "x" is forbidden: user "u" (groups=["g"]) is
-attempting to grant RBAC permissions not currently held:` then one rule per line.
+attempting to grant RBAC permissions not currently held:` then one rule per line, and
+`; resolution errors: [...]` when the writer's own bindings name roles that do not exist. A
+roleRef of another kind is left to validation (a 422 naming `roleRef.kind`; upstream answers
+a 500 from the rule resolver first).
 Deletes are not checked (upstream neither). Everything here is a pure function of the stored
 RBAC objects and the write.
 """
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth import rbac
 from nodelab.controlplane.auth.rule_coverage import covers, missing_descriptions
+from nodelab.controlplane.auth.rule_resolver import aggregate, resolve, role_ref_rules
 from nodelab.kube.go_quote import go_quote, go_quote_list
 from nodelab.kube.objects import Object
 
@@ -72,10 +76,17 @@ def forbidden(resource: str, name: str, why: str) -> errors.ApiError:
                            {"name": name, "group": GROUP, "kind": resource})
 
 
-def escalation_message(user: str, groups: tuple[str, ...], missing: list[Object]) -> str:
-    """`ConfirmNoEscalation`'s text for the rules a user lacks."""
-    return (f"user {go_quote(user)} (groups={go_quote_list(groups)}) is attempting to grant "
-            "RBAC permissions not currently held:\n" + "\n".join(missing_descriptions(missing)))
+def escalation_message(user: str, groups: tuple[str, ...], missing: list[Object],
+                       resolution_errors: list[str] | None = None) -> str:
+    """`ConfirmNoEscalation`'s text for the rules a user lacks; when resolving the user's own
+    rules met errors (a binding of theirs names a missing role), upstream's suffix
+    `; resolution errors: [<the errors, aggregated>]`."""
+    message = (f"user {go_quote(user)} (groups={go_quote_list(groups)}) is attempting to grant "
+               "RBAC permissions not currently held:\n"
+               + "\n".join(missing_descriptions(missing)))
+    if resolution_errors:
+        message += f"; resolution errors: [{aggregate(resolution_errors)}]"
+    return message
 
 
 def only_gc_fields_change(obj: Object, old: Object | None) -> bool:
@@ -98,39 +109,25 @@ def _allowed(objects: rbac.Objects, write: Write, verb: str, namespace: str, res
                                                 resource, name=name))
 
 
-def _missing(objects: rbac.Objects, write: Write, namespace: str,
-             rules: list[Object]) -> list[Object]:
-    held = rbac.rules_for(objects, write.user, write.groups, namespace)
-    return covers(held, rules)[1]
+def _escalation(objects: rbac.Objects, write: Write, namespace: str,
+                rules: list[Object]) -> errors.ApiError | None:
+    """`ConfirmNoEscalation` in `namespace`: the 403 when the writer lacks some of `rules`."""
+    held = resolve(objects, write.user, write.groups, namespace, plural=True)
+    missing = covers(held.rules, rules)[1]
+    if not missing:
+        return None
+    return forbidden(write.resource, write.name,
+                     escalation_message(write.user, write.groups, missing, held.errors))
 
 
-def role_reference_rules(objects: rbac.Objects, ref: Object, namespace: str,
-                         binding: Object | None = None) -> list[Object]:
-    """`GetRoleReferenceRules`: the rules of the role a binding names (404 when missing, 422
-    for a ref of another kind)."""
-    kind, name = ref.get("kind"), str(ref.get("name") or "")
-    if kind == "ClusterRole":
-        cluster_roles = objects.select(rbac.CLUSTER_ROLES)[0]
-        for role in cluster_roles:
-            if (role.get("metadata") or {}).get("name") == name:
-                return rbac.cluster_role_rules(role, cluster_roles)
-        raise errors.not_found("clusterroles", name, GROUP)
-    if kind == "Role":
-        for role in objects.select(rbac.ROLES, namespace)[0] if namespace else []:
-            if (role.get("metadata") or {}).get("name") == name:
-                return list(role.get("rules") or [])
-        raise errors.not_found("roles", name, GROUP)
-    raise _unsupported_kind(kind, binding or {})
-
-
-def _unsupported_kind(kind: object, binding: Object) -> errors.ApiError:
-    """What upstream's validation answers for a roleRef of another kind (it runs after the
-    escalation check there, which fails on such a ref with an internal error)."""
-    value = go_quote(kind if isinstance(kind, str) else "")
-    name = str((binding.get("metadata") or {}).get("name") or "")
-    return errors.invalid(str(binding.get("kind") or "RoleBinding"), name, GROUP, [errors.Cause(
-        "roleRef.kind", "FieldValueNotSupported",
-        f'Unsupported value: {value}: supported values: "ClusterRole", "Role"')])
+def role_reference_rules(objects: rbac.Objects, ref: Object, namespace: str) -> list[Object]:
+    """`GetRoleReferenceRules` through the registry: the rules of the role a binding names
+    (404 when it does not exist)."""
+    rules, error = role_ref_rules(objects, ref, namespace, plural=True)
+    if error:
+        plural = "clusterroles" if ref.get("kind") == "ClusterRole" else "roles"
+        raise errors.not_found(plural, str(ref.get("name") or ""), GROUP)
+    return rules
 
 
 def _role_refusal(objects: rbac.Objects, write: Write) -> errors.ApiError | None:
@@ -138,14 +135,12 @@ def _role_refusal(objects: rbac.Objects, write: Write) -> errors.ApiError | None
         return None
     if only_gc_fields_change(write.obj, write.old):
         return None
-    rules = list(write.obj.get("rules") or [])
-    missing = _missing(objects, write, write.namespace, rules)
-    if missing:
-        return forbidden(write.resource, write.name,
-                         escalation_message(write.user, write.groups, missing))
+    refusal = _escalation(objects, write, write.namespace, list(write.obj.get("rules") or []))
+    if refusal is not None:
+        return refusal
     aggregates = _aggregates(write.obj) or _aggregates(write.old)
     if (write.resource == "clusterroles" and aggregates
-            and _missing(objects, write, "", FULL_AUTHORITY)):
+            and _escalation(objects, write, "", FULL_AUTHORITY) is not None):
         return forbidden(write.resource, write.name, AGGREGATION_MESSAGE)
     return None
 
@@ -159,18 +154,17 @@ def _binding_refusal(objects: rbac.Objects, write: Write) -> errors.ApiError | N
         return None
     ref = write.obj.get("roleRef") or {}
     namespace = write.namespace if write.resource == "rolebindings" else ""
-    target = {"ClusterRole": "clusterroles", "Role": "roles"}.get(str(ref.get("kind")))
-    if target and _allowed(objects, write, "bind", namespace, target, str(ref.get("name", ""))):
+    kinds = {"ClusterRole": "clusterroles"} | ({"Role": "roles"} if namespace else {})
+    target = kinds.get(str(ref.get("kind")))
+    if target is None:
+        return None  # validation refuses the roleRef with every other problem (a 422)
+    if _allowed(objects, write, "bind", namespace, target, str(ref.get("name", ""))):
         return None
     try:
-        rules = role_reference_rules(objects, ref, namespace, write.obj)
+        rules = role_reference_rules(objects, ref, namespace)
     except errors.ApiError as exc:
         return exc
-    missing = _missing(objects, write, namespace, rules)
-    if missing:
-        return forbidden(write.resource, write.name,
-                         escalation_message(write.user, write.groups, missing))
-    return None
+    return _escalation(objects, write, namespace, rules)
 
 
 def refusal(objects: rbac.Objects, write: Write) -> errors.ApiError | None:

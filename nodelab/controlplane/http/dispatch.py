@@ -127,12 +127,13 @@ class Api:
         else:
             verb = _verb(request.method, attributes.name, request.query,
                          attributes.watch_prefix)
-            if not rbac.allows(store, rbac.Attributes(
-                    identity.user, identity.groups, verb, attributes.namespace, group,
-                    attributes.resource, attributes.subresource, attributes.name)):
-                raise errors.forbidden(identity.user, verb, attributes.resource + (
-                    f"/{attributes.subresource}" if attributes.subresource else ""), group,
-                    attributes.namespace, "")
+            decision = rbac.decide(store, rbac.Attributes(
+                identity.user, identity.groups, verb, attributes.namespace, group,
+                attributes.resource, attributes.subresource, attributes.name))
+            if not decision.allowed:
+                raise errors.forbidden(identity.user, verb, attributes.resource, group,
+                                       attributes.namespace, decision.reason, attributes.name,
+                                       attributes.subresource)
         if not aggregation.is_available(apiservice):
             raise aggregation.unavailable("service unavailable")
         target = aggregation.backend(store, apiservice)

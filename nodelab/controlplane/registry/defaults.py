@@ -366,7 +366,22 @@ def priorityclass(obj: Object) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
+def role_binding(obj: Object) -> None:
+    """rbac/v1 `SetDefaults_RoleBinding`/`_ClusterRoleBinding` and `SetDefaults_Subject`:
+    roleRef's apiGroup, and a User's or Group's, is `rbac.authorization.k8s.io`."""
+    ref = obj.get("roleRef")
+    if isinstance(ref, dict) and not ref.get("apiGroup"):
+        ref["apiGroup"] = RBAC_GROUP
+    for subject in obj.get("subjects") or []:
+        if isinstance(subject, dict) and not subject.get("apiGroup") and (
+                subject.get("kind") in ("User", "Group")):
+            subject["apiGroup"] = RBAC_GROUP
+
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
 DEFAULTERS: dict[str, Callable[[Object], None]] = {
+    f"{RBAC_GROUP}/rolebindings": role_binding,
+    f"{RBAC_GROUP}/clusterrolebindings": role_binding,
     "scheduling.k8s.io/priorityclasses": priorityclass,
     "core/pods": pod,
     "core/services": service,

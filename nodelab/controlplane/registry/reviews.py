@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth import rbac
-from nodelab.controlplane.auth.access import Identity, authorize, authorize_path
+from nodelab.controlplane.auth.access import Identity, authorize
+from nodelab.controlplane.auth.rule_resolver import aggregate, resolve
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.objects import Object
@@ -58,29 +59,30 @@ def token_review(body: Object, authenticate: TokenAuthenticator) -> Object:
 
 
 def _access(identity: Identity, spec: Object, store: Store) -> tuple[bool, str]:
-    """(allowed, why not) for the attributes of an access review."""
+    """(allowed, reason) for the attributes of an access review: RBAC's reason (the binding
+    that allowed, or the roles it could not resolve; kubectl prints `no - <reason>`); a node
+    gets the Node authorizer's yes or no."""
     paths = spec.get("nonResourceAttributes")
-    if paths:
-        try:
-            authorize_path(identity, paths.get("verb", "get"), paths.get("path", ""), store)
-        except errors.ApiError:
-            return False, ""
-        return True, ""
     attributes = spec.get("resourceAttributes") or {}
+    verb = (paths or attributes).get("verb", "get")
     plural, group = attributes.get("resource", ""), attributes.get("group", "")
+    namespace, name = attributes.get("namespace", ""), attributes.get("name", "")
+    subresource = attributes.get("subresource", "")
+    if identity.node_name is None:
+        decision = rbac.decide(store, rbac.Attributes(
+            identity.user, identity.groups, verb, namespace, group, plural, subresource, name,
+            path=str((paths or {}).get("path", ""))))
+        return decision.allowed, decision.reason
+    if paths:
+        return True, ""  # the Node authorizer has no opinion; nodes are authenticated
     version = attributes.get("version", "")
     rt = next((r for r in RESOURCES if r.plural == plural and r.group == group
                and (not version or version == "*" or r.version == version)), None)
-    verb, namespace = attributes.get("verb", "get"), attributes.get("namespace", "")
-    name, subresource = attributes.get("name", ""), attributes.get("subresource", "")
-    if rt is None:  # a resource nodelab does not serve: RBAC still answers for it
-        allowed = identity.node_name is None and rbac.allows(store, rbac.Attributes(
-            identity.user, identity.groups, verb, namespace, group, plural, subresource,
-            name))
-        return allowed, ""
+    if rt is None:
+        return False, ""
     try:
         authorize(identity, verb, rt, namespace, name, subresource, store, None)
-    except errors.ApiError:  # a "no" carries no reason (kubectl prints just "no")
+    except errors.ApiError:
         return False, ""
     return True, ""
 
@@ -115,12 +117,15 @@ def subject_access_review(body: Object, store: Store) -> Object:
 def self_subject_rules_review(identity: Identity, body: Object, store: Store) -> Object:
     """`kubectl auth can-i --list`: the rules that apply to the caller in a namespace."""
     spec = body.get("spec") or {}
-    rules = rbac.rules_for(store, identity.user, identity.groups, spec.get("namespace", ""))
+    found = resolve(store, identity.user, identity.groups, spec.get("namespace", ""))
+    rules = found.rules
     resource_rules = [{k: rule[k] for k in ("verbs", "apiGroups", "resources", "resourceNames")
                        if rule.get(k)} for rule in rules if rule.get("resources")]
     url_rules = [{"verbs": rule.get("verbs", []), "nonResourceURLs": rule["nonResourceURLs"]}
                  for rule in rules if rule.get("nonResourceURLs")]
+    status: Object = {"resourceRules": resource_rules, "nonResourceRules": url_rules,
+                      "incomplete": identity.node_name is not None}
+    if found.errors:  # the roles some binding names but that do not exist
+        status["evaluationError"] = aggregate(found.errors)
     return {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
-            "metadata": {"creationTimestamp": now()}, "spec": spec,
-            "status": {"resourceRules": resource_rules, "nonResourceRules": url_rules,
-                       "incomplete": identity.node_name is not None}}
+            "metadata": {"creationTimestamp": now()}, "spec": spec, "status": status}

@@ -36,6 +36,11 @@ from nodelab.controlplane.validation.others import (
 from nodelab.controlplane.validation.pods import validate_pod, validate_pod_update
 from nodelab.controlplane.validation.policy import validate_pdb
 from nodelab.controlplane.validation.priorityclasses import validate_priorityclass
+from nodelab.controlplane.validation.rbac import (
+    validate_binding,
+    validate_binding_update,
+    validate_role,
+)
 from nodelab.controlplane.validation.services import validate_service, validate_service_update
 from nodelab.controlplane.validation.statefulsets import (
     validate_statefulset,
@@ -50,7 +55,11 @@ from nodelab.kube.objects import Object
 
 SERVICE_CIDR = "10.96.0.0/16"
 CSR_KEY = "certificates.k8s.io/certificatesigningrequests"
-_LABEL_NAMES = ("core/namespaces", "core/services")
+ROLES, CLUSTER_ROLES = "rbac.authorization.k8s.io/roles", "rbac.authorization.k8s.io/clusterroles"
+ROLE_BINDINGS = "rbac.authorization.k8s.io/rolebindings"
+CLUSTER_ROLE_BINDINGS = "rbac.authorization.k8s.io/clusterrolebindings"
+_PATH_SEGMENT_NAMES = ("core/events", "coordination.k8s.io/leases",
+                       "apiregistration.k8s.io/apiservices")
 
 
 def _metadata(errors: FieldErrors, storage_key: str, obj: Object) -> None:
@@ -65,14 +74,13 @@ def _metadata(errors: FieldErrors, storage_key: str, obj: Object) -> None:
         errors.dns1035_label("metadata.name", name)
     elif storage_key == "core/namespaces":
         errors.dns1123_label("metadata.name", name)
-    elif storage_key in ("core/nodes",) or storage_key not in _LABEL_NAMES:
-        if name in (".", "..") or "/" in str(name) or "%" in str(name):
-            errors.invalid("metadata.name", name, "may not contain '/' or '%'")
-        elif storage_key not in ("core/events", "coordination.k8s.io/leases",
-                                 "apiregistration.k8s.io/apiservices") and (
+    else:
+        found = len(errors.causes)
+        errors.path_segment_name("metadata.name", name)
+        # RBAC, Event, Lease and APIService names are path segments only
+        # (`system:basic-user`, `v1.`), as upstream; the others DNS subdomains
+        if len(errors.causes) == found and storage_key not in _PATH_SEGMENT_NAMES and (
                 not storage_key.startswith("rbac.authorization.k8s.io/")):
-            # RBAC and APIService names are path segments only (`system:basic-user`, `v1.`),
-            # as upstream
             errors.dns1123_subdomain("metadata.name", name)
     errors.labels("metadata.labels", meta.get("labels"))
     annotations = meta.get("annotations")
@@ -157,6 +165,13 @@ def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[C
         validate_apiservice(errors, obj)
     elif storage_key == "scheduling.k8s.io/priorityclasses":
         validate_priorityclass(errors, obj, old)
+    elif storage_key in (ROLES, CLUSTER_ROLES):
+        validate_role(errors, obj, storage_key == ROLES)
+    elif storage_key in (ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS):
+        if old is None:
+            validate_binding(errors, obj, storage_key == ROLE_BINDINGS)
+        else:
+            validate_binding_update(errors, obj, old, storage_key == ROLE_BINDINGS)
     elif storage_key == CSR_KEY:
         if old is None:
             validate_csr(errors, obj)

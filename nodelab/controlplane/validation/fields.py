@@ -41,12 +41,25 @@ DNS1035_LABEL_MSG = ("a DNS-1035 label must consist of lower case alphanumeric c
                      "character")
 
 
+def go_json(value: Any) -> str:
+    """Go's `json.Marshal`: compact, `<`, `>`, `&`, U+2028 and U+2029 escaped."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
+
+
 def quote(value: Any) -> str:
+    """A bad value as upstream's `field.Error` writes it: `%q` for strings, `%v` for numbers
+    and booleans, JSON for anything else (`null`, `["a","b"]`, a struct's fields)."""
     if isinstance(value, bool):
         return "true" if value else "false"  # as Go prints them
     if isinstance(value, str):
         return json.dumps(value)
-    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    if value is None or isinstance(value, (dict, list)):
+        return go_json(value)
+    return str(value)
 
 
 class FieldErrors:
@@ -90,6 +103,16 @@ class FieldErrors:
     def dns1123_subdomain(self, path: str, value: Any) -> None:
         if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
             self.invalid(path, value, DNS1123_SUBDOMAIN_MSG)
+
+    def path_segment_name(self, path: str, name: Any) -> None:
+        """`path.IsValidPathSegmentName` (RBAC names, `roleRef.name`): every problem."""
+        name = str(name)
+        if name in (".", ".."):
+            self.invalid(path, name, f"may not be '{name}'")
+            return
+        for illegal in ("/", "%"):
+            if illegal in name:
+                self.invalid(path, name, f"may not contain '{illegal}'")
 
     def dns1035_label(self, path: str, value: Any) -> None:
         if not isinstance(value, str) or len(value) > 63 or not _DNS1035_LABEL.match(value):
