@@ -19,7 +19,7 @@ from nodelab.kubelet.config import parse_duration
 from nodelab.lab.lab import Lab
 from nodelab.lab.names import DEFAULT_LAB
 from nodelab.lab.settings.kubelet import KubeletConfigFragment, load_kubelet_config
-from nodelab.lab.settings.up import check_node_monitor_grace_period, check_restart_backoff
+from nodelab.lab.settings.up import NODE_MONITOR_GRACE, RESTART_BACKOFF
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,12 +75,12 @@ def _checked_duration(text: str, check: Callable[[float], None]) -> float:
 
 def restart_backoff(text: str) -> float:
     """Seconds in a Go duration (`10s`, `1m`, `1m30s`) between 1s and 5m, or a clear error."""
-    return _checked_duration(text, check_restart_backoff)
+    return _checked_duration(text, RESTART_BACKOFF.check)
 
 
 def grace_period(text: str) -> float:
     """Seconds in a Go duration (`20s`, `1m`) between 20s and 10m, or a clear error."""
-    return _checked_duration(text, check_node_monitor_grace_period)
+    return _checked_duration(text, NODE_MONITOR_GRACE.check)
 
 
 def kubelet_config(path: str) -> KubeletConfigFragment:

@@ -46,13 +46,12 @@ from nodelab.lab.settings.up import (
     DEFAULT_NODES,
     DEFAULT_PROXY_MODE,
     DEFAULT_RUNTIME,
+    NODE_MONITOR_GRACE,
     PROXY_MODES,
+    RESTART_BACKOFF,
     UpSettings,
-    check_node_monitor_grace_period,
-    check_restart_backoff,
     check_runtime,
     check_same,
-    restart_backoff_text,
 )
 from nodelab.lab.settings_changes import LabSettingsChanges
 from nodelab.lab.status import LabStatus, NodeStatus
@@ -132,8 +131,8 @@ class Lab(LabScripting, LabSettingsChanges):
         if proxy_mode is not None and proxy_mode not in PROXY_MODES:
             raise NodelabError(f"proxy mode {proxy_mode!r}: choose one of "
                                f"{', '.join(PROXY_MODES)}")
-        check_restart_backoff(max_restart_backoff)
-        check_node_monitor_grace_period(node_monitor_grace_period)
+        RESTART_BACKOFF.check(max_restart_backoff)
+        NODE_MONITOR_GRACE.check(node_monitor_grace_period)
         if runtime is not None:
             check_runtime(runtime)
         if nodes is not None:
@@ -337,7 +336,7 @@ def lab_status(name: str, base: Path | None = None) -> LabStatus:
         state_dir=str(paths.root),
         proxy_mode=description.proxy_mode,
         runtime=description.runtime,
-        restart_backoff_cap=restart_backoff_text(description.max_restart_backoff),
+        restart_backoff_cap=RESTART_BACKOFF.text(description.max_restart_backoff),
         daemons=tuple(supervisor.status(daemon) for daemon in daemon_names(paths, None)),
         nodes=nodes,
     )

@@ -31,7 +31,7 @@ from nodelab.lab.names import LabNames
 from nodelab.lab.node_daemons import node_specs
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.settings.kubelet import check_kubelet_config
-from nodelab.lab.settings.up import check_node_monitor_grace_period
+from nodelab.lab.settings.up import NODE_MONITOR_GRACE
 
 
 def _quiet(_message: str) -> None:
@@ -50,7 +50,7 @@ class LabSettingsChanges:
         (20 to 600; None: upstream's 50 s), as a kubeadm user edits kube-controller-manager's
         static pod manifest; the lab keeps it (lab.json) for later `up`s. Returns the
         controllers' status once they run again."""
-        check_node_monitor_grace_period(seconds)
+        NODE_MONITOR_GRACE.check(seconds)
         self._embedded("its controllers are that cluster's, not the lab's")
         with locked(self.paths):
             ctx = self._changed(node_monitor_grace_period=seconds)

@@ -22,7 +22,7 @@ from nodelab.lab.controlplane_step import controllers_spec
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab
 from nodelab.lab.paths import LabPaths
-from nodelab.lab.settings.up import UpSettings, check_node_monitor_grace_period, conflicts
+from nodelab.lab.settings.up import NODE_MONITOR_GRACE, UpSettings, conflicts
 from tests.conftest import needs_root
 from tests.lab.kube import eventually, kubectl_json
 
@@ -76,7 +76,7 @@ def test_up_refuses_a_different_grace_period_and_says_how_to_change_it() -> None
 @pytest.mark.parametrize("seconds", [10.0, 19.9, 601.0, 0.0, -5.0])
 def test_a_grace_period_outside_20s_to_10m_is_refused_saying_why(seconds: float) -> None:
     with pytest.raises(NodelabError, match="must be 20s to 600s"):
-        check_node_monitor_grace_period(seconds)
+        NODE_MONITOR_GRACE.check(seconds)
 
 
 @pytest.mark.unit

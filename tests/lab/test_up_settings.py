@@ -7,7 +7,14 @@ import pytest
 
 from nodelab.cli import build_parser
 from nodelab.errors import NodelabError
-from nodelab.lab.settings.up import UpSettings, check_same, conflicts
+from nodelab.lab.settings.up import (
+    NODE_MONITOR_GRACE,
+    RESTART_BACKOFF,
+    SecondsSetting,
+    UpSettings,
+    check_same,
+    conflicts,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -51,3 +58,22 @@ def test_nodelab_up_without_flags_leaves_every_setting_to_the_lab() -> None:
         (None, None, None, None)
     args = build_parser().parse_args(["up", "--nodes", "2", "--max-restart-backoff", "10s"])
     assert (args.nodes, args.max_restart_backoff) == (2, 10.0)
+
+
+@pytest.mark.parametrize("setting, inside, outside, says", [
+    (RESTART_BACKOFF, [None, 1.0, 10.0, 300.0], [0.5, 301.0, -1.0],
+     "max restart backoff {}s is out of range: the kubelet's "
+     "crashLoopBackOff.maxContainerRestartPeriod must be 1s to 300s (e.g. 10s for short demos)"),
+    (NODE_MONITOR_GRACE, [None, 20.0, 50.0, 600.0], [19.9, 601.0, 0.0],
+     "node monitor grace period {}s is out of range: it must be 20s to 600s (the lab's kubelets "
+     "renew their Lease every 10s; a shorter grace period marks healthy nodes Unknown)"),
+])
+def test_a_setting_in_seconds_is_refused_outside_its_range_saying_why(
+    setting: SecondsSetting, inside: list[float | None], outside: list[float], says: str
+) -> None:
+    for seconds in inside:
+        setting.check(seconds)
+    for seconds in outside:
+        with pytest.raises(NodelabError) as refused:
+            setting.check(seconds)
+        assert str(refused.value) == says.format(f"{seconds:g}")

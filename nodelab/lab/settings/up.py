@@ -21,8 +21,42 @@ from nodelab.lab.settings.kubelet import same_kubelet_config
 DEFAULT_NODES = 1
 DEFAULT_PROXY_MODE = "iptables"
 DEFAULT_RUNTIME = "nodelab"
-UPSTREAM_RESTART_BACKOFF = 300.0  # seconds; a lab's None cap means this
-UPSTREAM_NODE_MONITOR_GRACE = 50.0  # seconds; a lab's None grace period means this
+
+
+@dataclass(frozen=True)
+class SecondsSetting:
+    """A setting in seconds: upstream's default (what a lab's None means) and its range."""
+
+    name: str
+    default: float
+    low: float
+    high: float
+    bounds_of: str  # whose bounds they are, as the refusal says it
+    why: str  # the refusal's last words, in parentheses
+
+    def text(self, seconds: float | None) -> str:
+        return f"{self.default:g}s (upstream default)" if seconds is None else f"{seconds:g}s"
+
+    def same(self, a: float | None, b: float | None) -> bool:
+        return (a if a is not None else self.default) == (b if b is not None else self.default)
+
+    def check(self, seconds: float | None) -> None:
+        """Refuse `seconds` outside the range (None, not given, passes)."""
+        if seconds is not None and not self.low <= seconds <= self.high:
+            raise NodelabError(
+                f"{self.name} {seconds:g}s is out of range: {self.bounds_of} must be "
+                f"{self.low:g}s to {self.high:g}s ({self.why})")
+
+
+RESTART_BACKOFF = SecondsSetting(  # upstream's bounds of maxContainerRestartPeriod
+    "max restart backoff", 300.0, 1.0, 300.0,
+    "the kubelet's crashLoopBackOff.maxContainerRestartPeriod", "e.g. 10s for short demos")
+# the low end is above twice the kubelets' 10 s lease renewal (a 40 s lease renewed at a
+# quarter of it), so a healthy node never misses the grace period and flaps to Unknown
+NODE_MONITOR_GRACE = SecondsSetting(
+    "node monitor grace period", 50.0, 20.0, 600.0, "it",
+    "the lab's kubelets renew their Lease every 10s; a shorter grace period marks healthy "
+    "nodes Unknown")
 
 
 @dataclass(frozen=True)
@@ -37,24 +71,6 @@ class UpSettings:
     kubelet_config: Mapping[str, Any] | None = None
 
 
-def restart_backoff_text(seconds: float | None) -> str:
-    return "300s (upstream default)" if seconds is None else f"{seconds:g}s"
-
-
-def grace_period_text(seconds: float | None) -> str:
-    return "50s (upstream default)" if seconds is None else f"{seconds:g}s"
-
-
-def _same_cap(a: float | None, b: float | None) -> bool:
-    return (a if a is not None else UPSTREAM_RESTART_BACKOFF) == \
-        (b if b is not None else UPSTREAM_RESTART_BACKOFF)
-
-
-def _same_grace(a: float | None, b: float | None) -> bool:
-    return (a if a is not None else UPSTREAM_NODE_MONITOR_GRACE) == \
-        (b if b is not None else UPSTREAM_NODE_MONITOR_GRACE)
-
-
 def conflicts(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
               max_restart_backoff: float | None, runtime: str,
               node_monitor_grace_period: float | None = None,
@@ -66,16 +82,16 @@ def conflicts(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
     if wanted.proxy_mode is not None and wanted.proxy_mode != proxy_mode:
         found.append(f"kube-proxy in {proxy_mode} mode, not {wanted.proxy_mode}")
     if wanted.max_restart_backoff is not None \
-            and not _same_cap(wanted.max_restart_backoff, max_restart_backoff):
-        found.append(f"a restart backoff cap of {restart_backoff_text(max_restart_backoff)}, "
-                     f"not {restart_backoff_text(wanted.max_restart_backoff)}")
+            and not RESTART_BACKOFF.same(wanted.max_restart_backoff, max_restart_backoff):
+        found.append(f"a restart backoff cap of {RESTART_BACKOFF.text(max_restart_backoff)}, "
+                     f"not {RESTART_BACKOFF.text(wanted.max_restart_backoff)}")
     if wanted.runtime is not None and wanted.runtime != runtime:
         found.append(f"the {runtime} runtime, not {wanted.runtime}")
+    grace = NODE_MONITOR_GRACE
     if wanted.node_monitor_grace_period is not None \
-            and not _same_grace(wanted.node_monitor_grace_period, node_monitor_grace_period):
-        found.append(f"a node monitor grace period of "
-                     f"{grace_period_text(node_monitor_grace_period)}, not "
-                     f"{grace_period_text(wanted.node_monitor_grace_period)} (a running lab "
+            and not grace.same(wanted.node_monitor_grace_period, node_monitor_grace_period):
+        found.append(f"a node monitor grace period of {grace.text(node_monitor_grace_period)}, "
+                     f"not {grace.text(wanted.node_monitor_grace_period)} (a running lab "
                      "changes it with Lab.set_node_monitor_grace_period)")
     if wanted.kubelet_config is not None \
             and not same_kubelet_config(wanted.kubelet_config, kubelet_config):
@@ -100,28 +116,6 @@ def check_same(name: str, wanted: UpSettings, nodes: int, proxy_mode: str,
 
 PROXY_MODES = ("iptables", "nftables")
 RUNTIMES = ("nodelab", "containerd")
-RESTART_BACKOFF_RANGE = (1.0, 300.0)  # upstream's bounds of maxContainerRestartPeriod, seconds
-# seconds; the low end is above twice the kubelets' 10 s lease renewal (a 40 s lease renewed
-# at a quarter of it), so a healthy node never misses the grace period and flaps to Unknown
-NODE_MONITOR_GRACE_RANGE = (20.0, 600.0)
-
-
-def check_restart_backoff(seconds: float | None) -> None:
-    low, high = RESTART_BACKOFF_RANGE
-    if seconds is not None and not low <= seconds <= high:
-        raise NodelabError(
-            f"max restart backoff {seconds:g}s is out of range: the kubelet's "
-            f"crashLoopBackOff.maxContainerRestartPeriod must be {low:g}s to {high:g}s "
-            "(e.g. 10s for short demos)")
-
-
-def check_node_monitor_grace_period(seconds: float | None) -> None:
-    low, high = NODE_MONITOR_GRACE_RANGE
-    if seconds is not None and not low <= seconds <= high:
-        raise NodelabError(
-            f"node monitor grace period {seconds:g}s is out of range: it must be {low:g}s to "
-            f"{high:g}s (the lab's kubelets renew their Lease every 10s; a shorter grace "
-            "period marks healthy nodes Unknown)")
 
 
 def check_runtime(runtime: str) -> None:
