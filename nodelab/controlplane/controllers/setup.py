@@ -6,6 +6,7 @@ import datetime as dt
 
 from nodelab.controlplane.controllers.csrsigning import CSRSigningController
 from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA
+from nodelab.controlplane.controllers.disruption import DisruptionController
 from nodelab.controlplane.controllers.endpointslices import EndpointSliceController
 from nodelab.controlplane.controllers.garbagecollector import GarbageCollector
 from nodelab.controlplane.controllers.ipam import NodeIpamController
@@ -45,6 +46,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         TTLAfterFinishedController(),
         CronJobController(),
         HorizontalPodAutoscalerController(),
+        DisruptionController(),
         GarbageCollector(),
         NamespaceController(),
     ]

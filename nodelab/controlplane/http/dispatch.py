@@ -38,7 +38,14 @@ from nodelab.controlplane.http import (
 )
 from nodelab.controlplane.http.availability import AvailabilityChecker
 from nodelab.controlplane.http.messages import Request, Response
-from nodelab.controlplane.registry import deletion, managedfields, rest, reviews, subresources
+from nodelab.controlplane.registry import (
+    deletion,
+    eviction,
+    managedfields,
+    rest,
+    reviews,
+    subresources,
+)
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.kube.objects import Object
@@ -70,7 +77,9 @@ class Api:
         try:
             return _negotiated(self._handle(request), request.headers.get("accept", ""))
         except errors.ApiError as exc:
-            return Response(exc.code, exc.status())
+            retry_after = int(exc.details.get("retryAfterSeconds") or 0)
+            return Response(exc.code, exc.status(),
+                             headers={"Retry-After": str(retry_after)} if retry_after else {})
         except Exception as exc:  # noqa: BLE001 - a bug: answer 500 and keep serving
             log.exception("internal error serving %s %s", request.method, request.target)
             error = errors.ApiError(500, "InternalError", f"Internal error occurred: {exc!r}")
@@ -259,7 +268,8 @@ class Api:
             target = str(((body or {}).get("metadata") or {}).get("name", ""))
             return Response(201, subresources.bind(registry, pods, ns, target, body or {}))
         if sub == "eviction":
-            return Response(201, subresources.evict(registry, rt, ns, name, body or {}))
+            answer = eviction.evict(registry, rt, ns, name, body or {}, query)
+            return Response(int(answer["code"]), answer)
         if sub == "token":
             return Response(201, subresources.request_token(registry, self.issuer, ns, name,
                                                              body or {}))

@@ -1,7 +1,7 @@
-"""The action subresources: pods/binding, pods/eviction, */scale, serviceaccounts/token.
+"""The action subresources: pods/binding, */scale, serviceaccounts/token.
 
 - `binding` (what a scheduler POSTs) sets `spec.nodeName` once; binding a bound pod is 409.
-- `eviction` deletes the pod as a DELETE would (no PodDisruptionBudgets exist here).
+- `eviction` (a delete that respects PodDisruptionBudgets) is `eviction.py`.
 - `scale` reads and writes `spec.replicas` through an `autoscaling/v1` Scale object.
 - `token` issues a service-account JWT (TokenRequest), optionally bound to a pod.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth.tokens import TokenIssuer
-from nodelab.controlplane.registry import deletion, patches, strategicpatch
+from nodelab.controlplane.registry import patches, strategicpatch
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Conflict
@@ -42,12 +42,6 @@ def bind(registry: Registry, rt: ResourceType, namespace: str, name: str, body: 
                            "lastTransitionTime": times.now(), "lastProbeTime": None})
         registry.store.update(rt.storage_key, namespace, name, pod,
                               int(pod["metadata"]["resourceVersion"]))
-    return _success()
-
-
-def evict(registry: Registry, rt: ResourceType, namespace: str, name: str,
-          body: Object) -> Object:
-    deletion.delete(registry, rt, namespace, name, body.get("deleteOptions") or {}, {})
     return _success()
 
 

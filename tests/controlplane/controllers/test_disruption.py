@@ -1,0 +1,213 @@
+"""The disruption controller and the eviction API against a real API server process, with the
+official Python client and real kubectl (the test writes pod readiness as a kubelet would;
+the lab test, tests/lab/test_drain_pdb.py, drains a real node).
+
+A Deployment of 3 and a budget of minAvailable 2: the controller's status, one eviction
+allowed (the budget goes to 0 with the pod in disruptedPods, the pod gets DisruptionTarget),
+the next a 429 with upstream's message and cause until a replacement is Ready; more than one
+budget is a 500; finished pods go freely; an unhealthy pod goes under AlwaysAllow; a dry run
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+
+from nodelab.controlplane.controllers.loop import ControllerLoop
+from nodelab.controlplane.controllers.setup import default_controllers
+from nodelab.kube.rest import Rest
+from nodelab.kube.restclient import client_for
+from tests.controlplane.apiserver import RunningApiServer
+from tests.controlplane.controllers.test_controllers import (
+    eventually,
+    make_ready_node,
+    set_pod_ready,
+)
+
+pytestmark = [pytest.mark.slow]
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: NAME}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: NAME}}
+  template:
+    metadata: {labels: {app: NAME}}
+    spec: {containers: [{name: c, image: busybox}]}
+"""
+
+
+@pytest.fixture(scope="module")
+def controllers(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
+    loop = ControllerLoop(client_for(apiserver.kubeconfig), default_controllers(),
+                          resync=0.5).start()
+    assert loop.wait_synced(20)
+    try:
+        yield loop
+    finally:
+        loop.stop()
+
+
+@pytest.fixture(scope="module")
+def rest(apiserver: RunningApiServer) -> Rest:
+    make_ready_node(Rest(apiserver.client()), "node1")
+    return Rest(apiserver.client())
+
+
+@pytest.fixture(scope="module")
+def core(apiserver: RunningApiServer) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(apiserver.client())
+
+
+def ready_deployment(apiserver: RunningApiServer, rest: Rest, name: str) -> list[str]:
+    """A Deployment of 3 whose pods are Running and Ready (as their kubelet would say)."""
+    apiserver.kubectl("apply", "-f", "-", input=DEPLOYMENT.replace("NAME", name))
+    return ready_pods(apiserver, rest, name, 3)
+
+
+def ready_pods(apiserver: RunningApiServer, rest: Rest, app: str, count: int) -> list[str]:
+    def live() -> list[str] | None:
+        pods = [p for p in apiserver.kubectl_json("get", "pods", "-l", f"app={app}")["items"]
+                if not p["metadata"].get("deletionTimestamp")]
+        return [p["metadata"]["name"] for p in pods] if len(pods) == count else None
+
+    names: list[str] = eventually(live)
+    for i, pod in enumerate(names):
+        set_pod_ready(rest, "default", pod, f"10.244.0.{10 + i}", True)
+    return names
+
+
+def budget_status(apiserver: RunningApiServer, name: str) -> dict[str, Any]:
+    status: dict[str, Any] = apiserver.kubectl_json("get", "pdb", name)["status"]
+    return status
+
+
+def settled(apiserver: RunningApiServer, name: str, **wanted: int) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        status = budget_status(apiserver, name)
+        return status if all(status.get(k) == v for k, v in wanted.items()) else None
+
+    found: dict[str, Any] = eventually(check)
+    return found
+
+
+def evict(core: k8s.CoreV1Api, name: str, dry_run: str | None = None) -> Any:
+    body = k8s.V1Eviction(metadata=k8s.V1ObjectMeta(name=name, namespace="default"))
+    if dry_run:
+        return core.create_namespaced_pod_eviction(name, "default", body, dry_run=dry_run)
+    return core.create_namespaced_pod_eviction(name, "default", body)
+
+
+def refusal(core: k8s.CoreV1Api, name: str) -> tuple[int, dict[str, Any], Any]:
+    with pytest.raises(ApiException) as caught:
+        evict(core, name)
+    return caught.value.status, json.loads(caught.value.body), caught.value.headers
+
+
+def test_eviction_respects_the_budget(apiserver: RunningApiServer, controllers: ControllerLoop,
+                                      rest: Rest, core: k8s.CoreV1Api) -> None:
+    first, second, third = ready_deployment(apiserver, rest, "web3")
+    apiserver.kubectl("create", "pdb", "web3", "--selector=app=web3", "--min-available=2")
+    status = settled(apiserver, "web3", currentHealthy=3, desiredHealthy=2, expectedPods=3,
+                     disruptionsAllowed=1, observedGeneration=1)
+    (condition,) = status["conditions"]
+    assert (condition["type"], condition["status"], condition["reason"]) == (
+        "DisruptionAllowed", "True", "SufficientPods")
+    rows = apiserver.kubectl("get", "pdb", "web3", "--no-headers").stdout.split()
+    assert rows[:4] == ["web3", "2", "N/A", "1"]
+
+    # a dry run changes nothing
+    evict(core, first, dry_run="All")
+    assert budget_status(apiserver, "web3")["disruptionsAllowed"] == 1
+    assert not apiserver.kubectl_json("get", "pod", first)["metadata"].get("deletionTimestamp")
+
+    # the first eviction is allowed and recorded in the budget before the pod goes
+    evict(core, first)  # 201 (the client reads the Status answer as an Eviction)
+    status = budget_status(apiserver, "web3")
+    assert status["disruptionsAllowed"] == 0 and first in status["disruptedPods"]
+    pod = apiserver.kubectl_json("get", "pod", first)
+    assert pod["metadata"]["deletionTimestamp"]
+    target = next(c for c in pod["status"]["conditions"] if c["type"] == "DisruptionTarget")
+    assert (target["status"], target["reason"], target["message"]) == (
+        "True", "EvictionByEvictionAPI", "Eviction API: evicting")
+
+    # the second is refused while only 2 are healthy
+    settled(apiserver, "web3", currentHealthy=2, disruptionsAllowed=0)
+    code, body, headers = refusal(core, second)
+    assert code == 429 and body["reason"] == "TooManyRequests"
+    assert body["message"] == ("Cannot evict pod as it would violate the pod's disruption "
+                               "budget.")
+    assert body["details"]["causes"] == [{
+        "reason": "DisruptionBudget",
+        "message": "The disruption budget web3 needs 2 healthy pods and has 2 currently"}]
+    assert "Retry-After" not in headers
+    assert not apiserver.kubectl_json("get", "pod", second)["metadata"].get("deletionTimestamp")
+
+    # kubectl's own eviction (drain) reads the same refusal
+    drained = apiserver.kubectl("drain", "node1", "--pod-selector=app=web3", "--timeout=3s",
+                                "--ignore-daemonsets", check=False)
+    assert "Cannot evict pod as it would violate the pod's disruption budget." in \
+        drained.stderr
+    apiserver.kubectl("uncordon", "node1")
+
+    # a Ready replacement gives the budget room again
+    replacement = next(n for n in ready_pods(apiserver, rest, "web3", 3)
+                       if n not in (first, second, third))
+    assert replacement
+    settled(apiserver, "web3", currentHealthy=3, disruptionsAllowed=1)
+    evict(core, second)
+    assert apiserver.kubectl_json("get", "pod", second)["metadata"]["deletionTimestamp"]
+
+
+def test_two_budgets_are_a_500(apiserver: RunningApiServer, controllers: ControllerLoop,
+                               rest: Rest, core: k8s.CoreV1Api) -> None:
+    pods = ready_deployment(apiserver, rest, "twice")
+    apiserver.kubectl("create", "pdb", "twice-a", "--selector=app=twice", "--max-unavailable=1")
+    apiserver.kubectl("create", "pdb", "twice-b", "--selector=app=twice", "--max-unavailable=1")
+    settled(apiserver, "twice-a", disruptionsAllowed=1)
+    code, body, _ = refusal(core, pods[0])
+    assert (code, body["message"]) == (500, "This pod has more than one "
+                                       "PodDisruptionBudget, which the eviction subresource "
+                                       "does not support.")
+
+    def warned() -> bool:
+        events = apiserver.kubectl("get", "events", "--field-selector",
+                                   f"involvedObject.name={pods[0]}").stdout
+        return "MultiplePodDisruptionBudgets" in events
+
+    assert eventually(warned)
+
+
+def test_finished_and_unhealthy_pods(apiserver: RunningApiServer, controllers: ControllerLoop,
+                                     rest: Rest, core: k8s.CoreV1Api) -> None:
+    first, second, third = ready_deployment(apiserver, rest, "frail")
+    apiserver.kubectl("create", "pdb", "frail", "--selector=app=frail", "--min-available=3")
+    settled(apiserver, "frail", currentHealthy=3, desiredHealthy=3, disruptionsAllowed=0)
+    code, _, _ = refusal(core, first)
+    assert code == 429
+    # a pod that finished goes whatever the budget says
+    rest.patch("pods", "default", first, {"status": {"phase": "Succeeded"}},
+               subresource="status")
+    evict(core, first)
+    # a pod that is not Ready: refused while the budget is short (IfHealthyBudget) ...
+    set_pod_ready(rest, "default", second, "10.244.0.11", False)
+    settled(apiserver, "frail", currentHealthy=1)
+    code, _, _ = refusal(core, second)
+    assert code == 429
+    # ... and let go under AlwaysAllow, without using the budget
+    apiserver.kubectl("patch", "pdb", "frail", "--type=merge", "-p",
+                      '{"spec": {"unhealthyPodEvictionPolicy": "AlwaysAllow"}}')
+    settled(apiserver, "frail", observedGeneration=2)
+    evict(core, second)
+    assert apiserver.kubectl_json("get", "pod", second)["metadata"]["deletionTimestamp"]
+    assert "disruptedPods" not in budget_status(apiserver, "frail")
+    code, body, _ = refusal(core, third)  # Ready, budget at 0
+    assert code == 429 and "needs 3 healthy pods" in body["details"]["causes"][0]["message"]
