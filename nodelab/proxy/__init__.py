@@ -7,7 +7,9 @@ The public face. Everything is plan-then-apply:
 - plans (pure): `render_iptables(state, node, previous) -> IptablesPlan` (an
   `iptables-restore --noflush` payload with upstream's chains and hashes) and
   `render_nftables(state, node, previous) -> NftPlan` (an nft transaction on `ip kube-proxy`);
-  with `previous`, a partial sync;
+  with `previous`, a partial sync; `render_ipvs(state, node, node_addresses) -> IpvsPlan`
+  (IPVS mode's virtual and real servers, kube-ipvs0's addresses, ipsets and fixed iptables
+  rules), rendered only (no ip_vs in the kernels nodelab runs on; `show_ipvs` prints it);
 - apply: `Proxier` (sync, partial/full, mode switch, UDP conntrack cleanup, `ProxyMetrics`);
   `run_proxy` is the list+watch loop (through nodelab.kube.restclient, not the official
   client); `python -m nodelab.proxy` the per-node process.
@@ -20,6 +22,8 @@ from nodelab.proxy.chain_names import (
     service_chain,
 )
 from nodelab.proxy.iptables_plan import IptablesPlan, render_iptables
+from nodelab.proxy.ipvs_plan import IpvsPlan, render_ipvs
+from nodelab.proxy.ipvs_show import show_ipvs
 from nodelab.proxy.metrics import ProxyMetrics, SyncRecord, read_metrics
 from nodelab.proxy.model import (
     EndpointSlice,
@@ -44,6 +48,7 @@ __all__ = [
     "MODES",
     "EndpointSlice",
     "IptablesPlan",
+    "IpvsPlan",
     "NftPlan",
     "ProxyMetrics",
     "ProxyNode",
@@ -63,9 +68,11 @@ __all__ = [
     "read_metrics",
     "remove_mode_rules",
     "render_iptables",
+    "render_ipvs",
     "render_nftables",
     "render_plan",
     "service_chain",
     "service_from_dict",
     "service_from_k8s",
+    "show_ipvs",
 ]
