@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from nodelab.errors import NodelabError
 
 VERBS = ("doctor", "up", "join", "kind", "down", "status", "daemon", "kubeconfig", "cni",
-         "addon")
+         "addon", "proxy-plan")
 
 
 def build_parser() -> argparse.ArgumentParser:

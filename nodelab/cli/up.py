@@ -27,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--name", default=DEFAULT_LAB, help=f"lab name (default {DEFAULT_LAB})")
     parser.add_argument("--nodes", type=int, default=None,
                         help="number of worker nodes (default: the lab's, or 1 for a new lab)")
-    parser.add_argument("--proxy-mode", choices=("iptables", "nftables"), default=None,
+    parser.add_argument("--proxy-mode", choices=("iptables", "nftables", "ipvs"), default=None,
                         help="kube-proxy's mode on every node (default: the lab's, or iptables "
-                             "for a new lab)")
+                             "for a new lab; ipvs needs the kernel's ip_vs)")
     parser.add_argument("--max-restart-backoff", type=restart_backoff, default=None,
                         metavar="DURATION",
                         help="cap of every kubelet's CrashLoopBackOff, 1s to 5m, e.g. 10s for "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from nodelab.host import cgroups
 from nodelab.host.binaries import which
 from nodelab.host.busybox import HOST, find_busybox
 from nodelab.host.commands import CommandError, run
+from nodelab.host.ipvs import ipvs_in_kernel
 
 OK, MISSING, LIMITED = "ok", "missing", "limited"
 CAP_SYS_RESOURCE = 24
@@ -239,17 +241,27 @@ def check_cap_sys_resource() -> Finding:
 
 
 def check_ipvs() -> Finding:
-    release = os.uname().release
-    module_dir = Path("/lib/modules") / release
-    builtin = module_dir / "modules.builtin"
-    present = Path("/proc/net/ip_vs").exists() or (
-        builtin.exists() and "ip_vs.ko" in builtin.read_text()
-    ) or any(module_dir.glob("kernel/net/netfilter/ipvs/ip_vs.ko*"))
+    present, detail = ipvs_in_kernel()
     if present:
-        return Finding("IPVS", OK, "the kernel has IPVS")
-    return Finding("IPVS", LIMITED, f"kernel {release} has no IPVS",
-                   "nothing: nodelab's kube-proxy uses the iptables and nftables modes",
-                   "a kernel with CONFIG_IP_VS")
+        return Finding("IPVS (ip_vs)", OK, f"the kernel has IPVS: {detail}")
+    return Finding("IPVS (ip_vs)", LIMITED, detail,
+                   "kube-proxy's IPVS mode (`nodelab up --proxy-mode ipvs` is refused); "
+                   "`nodelab proxy-plan --mode ipvs` still shows its plan",
+                   "a kernel with CONFIG_IP_VS (modprobe ip_vs)")
+
+
+def check_ipset() -> Finding:
+    probe = (f"{sys.executable} -c \"from pyroute2.ipset import IPSet; "
+             "IPSet().create('nldoc', stype='hash:ip,port')\" && "
+             "iptables -t nat -N NLDOC && "
+             "iptables -t nat -A NLDOC -m set --match-set nldoc dst,dst -j RETURN")
+    ok, out = _in_scratch_netns(probe)
+    if ok:
+        return Finding("ipset", OK, "ipsets and the iptables set match work (tried in a "
+                       "scratch namespace)")
+    return Finding("ipset", LIMITED, f"cannot use ipsets: {_first_line(out) or 'refused'}",
+                   "kube-proxy's IPVS mode (its iptables rules match ipsets)",
+                   "run as root on a kernel with CONFIG_IP_SET and CONFIG_NETFILTER_XT_SET")
 
 
 def check_userns() -> Finding:
@@ -291,7 +303,8 @@ def check_kind() -> Finding:
 CHECKS: tuple[Callable[[], Finding], ...] = (
     check_root, check_netns, check_veth, check_bridge, check_cgroups, check_iptables,
     check_nft, check_conntrack, check_runc, check_conmon, check_registry, check_busybox,
-    check_dot, check_reference_cni, check_cap_sys_resource, check_ipvs, check_dummy,
+    check_dot, check_reference_cni, check_cap_sys_resource, check_ipvs, check_ipset,
+    check_dummy,
     check_userns, check_docker, check_kind,
 )
 

@@ -37,7 +37,12 @@ from nodelab.lab.names import DEFAULT_LAB, LabNames
 from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
 from nodelab.lab.node_daemons import StartNodeDaemons
 from nodelab.lab.paths import LabPaths, state_base
-from nodelab.lab.preconditions import check_node_count, check_privileges
+from nodelab.lab.preconditions import (
+    IPVS_MODE,
+    check_node_count,
+    check_privileges,
+    refuse_ipvs_mode,
+)
 from nodelab.lab.registry.daemon import StartRegistry
 from nodelab.lab.registry.demo_images import DemoImages, PushDemoImages
 from nodelab.lab.scripting.face import LabScripting
@@ -128,6 +133,8 @@ class Lab(LabScripting, LabSettingsChanges):
         kubelet_fields = check_kubelet_config(kubelet_config)
         wanted = UpSettings(nodes, proxy_mode, max_restart_backoff, runtime,
                             node_monitor_grace_period, kubelet_fields)
+        if proxy_mode == IPVS_MODE:
+            refuse_ipvs_mode(f"bring lab {name} up")
         if proxy_mode is not None and proxy_mode not in PROXY_MODES:
             raise NodelabError(f"proxy mode {proxy_mode!r}: choose one of "
                                f"{', '.join(PROXY_MODES)}")

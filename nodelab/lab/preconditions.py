@@ -1,11 +1,13 @@
 """What `up` and `join` refuse before they touch anything: a node count out of range, a caller
-without the privileges a lab needs. One check each, so both verbs say it the same way.
+without the privileges a lab needs, a kube-proxy mode nodelab cannot apply. One check each, so
+both verbs say it the same way.
 """
 
 from __future__ import annotations
 
 from nodelab.errors import NodelabError
 from nodelab.host import netlink
+from nodelab.host.ipvs import require_ipvs
 from nodelab.lab.names import MAX_NODES
 
 
@@ -21,3 +23,17 @@ def check_privileges(action: str) -> None:
     if not netlink.is_root():
         raise NodelabError(f"cannot {action}: not root (network namespaces, bridges and cgroups "
                            "need root; run as root, or see `nodelab doctor`)")
+
+
+IPVS_MODE = "ipvs"
+
+
+def refuse_ipvs_mode(action: str) -> None:
+    """kube-proxy's IPVS mode is rendered (`nodelab proxy-plan --mode ipvs`) but not applied:
+    refuse it naming the missing kernel module where there is none, else saying what is not
+    there yet."""
+    require_ipvs(f"cannot {action} with --proxy-mode ipvs")
+    raise NodelabError(
+        f"cannot {action} with --proxy-mode ipvs: the kernel has ip_vs, but nodelab's "
+        "kube-proxy applies the iptables and nftables modes only; `nodelab proxy-plan --mode "
+        "ipvs` shows what IPVS mode would program on a running lab")
