@@ -34,7 +34,7 @@ def pdb(name: str = "p", **spec: Any) -> dict[str, Any]:
     ({"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow"}, []),
     ({"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "IfHealthyBudget"}, []),
     ({"minAvailable": 1, "maxUnavailable": 1},
-     ['spec: Invalid value: {"minAvailable": 1, "maxUnavailable": 1}: minAvailable and '
+     ['spec: Invalid value: {"minAvailable":1,"maxUnavailable":1}: minAvailable and '
       "maxUnavailable cannot be both set"]),
     ({"minAvailable": -1}, ["spec.minAvailable: Invalid value: -1: must be greater than or "
                             "equal to 0"]),

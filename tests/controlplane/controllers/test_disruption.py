@@ -129,10 +129,10 @@ def test_eviction_respects_the_budget(apiserver: RunningApiServer, controllers: 
     assert budget_status(apiserver, "web3")["disruptionsAllowed"] == 1
     assert not apiserver.kubectl_json("get", "pod", first)["metadata"].get("deletionTimestamp")
 
-    # the first eviction is allowed and recorded in the budget before the pod goes
+    # the first eviction is allowed (the budget's disruptedPods entry goes as soon as the
+    # controller sees the pod being deleted: test_an_eviction_whose_delete_fails shows it)
     evict(core, first)  # 201 (the client reads the Status answer as an Eviction)
-    status = budget_status(apiserver, "web3")
-    assert status["disruptionsAllowed"] == 0 and first in status["disruptedPods"]
+    assert budget_status(apiserver, "web3")["disruptionsAllowed"] == 0
     pod = apiserver.kubectl_json("get", "pod", first)
     assert pod["metadata"]["deletionTimestamp"]
     target = next(c for c in pod["status"]["conditions"] if c["type"] == "DisruptionTarget")
@@ -165,6 +165,33 @@ def test_eviction_respects_the_budget(apiserver: RunningApiServer, controllers: 
     settled(apiserver, "web3", currentHealthy=3, disruptionsAllowed=1)
     evict(core, second)
     assert apiserver.kubectl_json("get", "pod", second)["metadata"]["deletionTimestamp"]
+
+
+def test_an_eviction_whose_delete_fails_holds_the_budget(
+        apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest,
+        core: k8s.CoreV1Api) -> None:
+    """The budget is decremented before the delete (as upstream): when the delete then fails
+    (here a UID precondition), the pod stays in disruptedPods and counts as not healthy until
+    the entry expires (2 minutes), so the budget allows nothing meanwhile."""
+    first, second, _ = ready_deployment(apiserver, rest, "held")
+    apiserver.kubectl("create", "pdb", "held", "--selector=app=held", "--max-unavailable=1")
+    settled(apiserver, "held", currentHealthy=3, desiredHealthy=2, disruptionsAllowed=1)
+    body = k8s.V1Eviction(metadata=k8s.V1ObjectMeta(name=first, namespace="default"),
+                          delete_options=k8s.V1DeleteOptions(
+                              preconditions=k8s.V1Preconditions(uid="not-the-uid")))
+    with pytest.raises(ApiException) as caught:
+        core.create_namespaced_pod_eviction(first, "default", body)
+    assert caught.value.status == 409
+    assert json.loads(caught.value.body)["message"] == (
+        f'Operation cannot be fulfilled on Pod "{first}": the UID in the precondition '
+        "(not-the-uid) does not match the UID in record "
+        f"({apiserver.kubectl_json('get', 'pod', first)['metadata']['uid']}). The object might "
+        "have been deleted and then recreated")
+    status = settled(apiserver, "held", currentHealthy=2, disruptionsAllowed=0)
+    assert list(status["disruptedPods"]) == [first]
+    assert not apiserver.kubectl_json("get", "pod", first)["metadata"].get("deletionTimestamp")
+    code, _, _ = refusal(core, second)
+    assert code == 429
 
 
 def test_two_budgets_are_a_500(apiserver: RunningApiServer, controllers: ControllerLoop,
