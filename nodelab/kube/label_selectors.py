@@ -1,41 +1,73 @@
-"""`LabelSelector` objects matched as upstream's `metav1.LabelSelectorAsSelector` does.
+"""Label selectors matched as upstream's `labels.Selector` does: one `Requirement` type.
 
-A selector object is `matchLabels` (key = value) and `matchExpressions` (`In`, `NotIn`,
-`Exists`, `DoesNotExist`), all of which must hold. Upstream tells a missing selector from an
-empty one, and the scheduler relies on it: a missing (nil) selector matches **nothing**, an
-empty one (`{}`) matches **everything**.
+A selector is a list of requirements that must all hold, each a key, an operator and values
+(upstream's `labels.Requirement`): `=` and `in` need the label with one of the values, `!=`
+and `notin` pass without the label, `exists`/`!` ask only whether it is there, `gt`/`lt`
+compare it as an integer. The API server parses them from a `?labelSelector=` string
+(`controlplane/storage/selectors.py`); a `LabelSelector` object (`matchLabels`,
+`matchExpressions`) becomes them as `metav1.LabelSelectorAsSelector` does, a node selector
+requirement (with Gt/Lt) as `NodeSelectorRequirementsAsSelector`.
+
+Upstream tells a missing selector from an empty one, and the scheduler relies on it: a
+missing (nil) selector matches **nothing**, an empty one (`{}`) matches **everything**.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+# a LabelSelector's operators as the selector grammar names them; a node selector adds Gt/Lt
+LABEL_OPERATORS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+NODE_OPERATORS = {**LABEL_OPERATORS, "Gt": "gt", "Lt": "lt"}
 
-def requirement_holds(expression: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """One `matchExpressions` entry (a node selector's Gt/Lt are predicates.py's)."""
-    key, operator = expression.get("key", ""), expression.get("operator", "")
-    values = list(expression.get("values") or [])
-    present = key in labels
-    if operator == "In":
-        return present and labels[key] in values
-    if operator == "NotIn":
-        return not present or labels[key] not in values
-    if operator == "Exists":
-        return present
-    if operator == "DoesNotExist":
-        return not present
-    return False  # validation refuses any other operator
+
+@dataclass(frozen=True)
+class Requirement:
+    key: str
+    operator: str  # =, !=, in, notin, exists, !, gt, lt
+    values: tuple[str, ...] = ()
+
+    def matches(self, value: str | None) -> bool:
+        """Whether a label's value (None: no such label) satisfies the requirement."""
+        op = self.operator
+        if op in ("=", "in"):
+            return value is not None and value in self.values
+        if op in ("!=", "notin"):
+            return value is None or value not in self.values
+        if op == "exists":
+            return value is not None
+        if op == "!":
+            return value is None
+        if op in ("gt", "lt") and value is not None and len(self.values) == 1:
+            try:
+                number, bound = int(value), int(self.values[0])
+            except ValueError:
+                return False
+            return number > bound if op == "gt" else number < bound
+        return False  # validation refuses any other operator
+
+
+def expression_requirement(expression: Mapping[str, Any],
+                           operators: Mapping[str, str] = LABEL_OPERATORS) -> Requirement:
+    """One `matchExpressions` entry (an operator not in `operators` matches nothing)."""
+    return Requirement(str(expression.get("key", "")),
+                       operators.get(expression.get("operator", ""), ""),
+                       tuple(expression.get("values") or ()))
+
+
+def selector_requirements(selector: Mapping[str, Any]) -> list[Requirement]:
+    """A `LabelSelector` object's requirements: `matchLabels`, then `matchExpressions`."""
+    return [*(Requirement(k, "=", (v,)) for k, v in (selector.get("matchLabels") or {}).items()),
+            *(expression_requirement(e) for e in selector.get("matchExpressions") or [])]
 
 
 def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
     """Whether `labels` satisfy `selector` (None, a missing selector, matches nothing)."""
     if selector is None:
         return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    return all(requirement_holds(e, labels) for e in selector.get("matchExpressions") or [])
+    return all(r.matches(labels.get(r.key)) for r in selector_requirements(selector))
 
 
 def selector_is_empty(selector: Mapping[str, Any] | None) -> bool:

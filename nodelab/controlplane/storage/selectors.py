@@ -4,17 +4,18 @@ A label selector is a comma-separated list of requirements: `k=v`, `k==v`, `k!=v
 `k in (a,b)`, `k notin (a,b)`, `k` (exists), `!k` (does not exist), `k>n`, `k<n`.
 A field selector supports only `=`, `==` and `!=`, and only the fields each resource
 declares selectable (upstream: the resource's `GetAttrs`); anything else is a 400 error, as
-kube-apiserver answers "field label not supported".
+kube-apiserver answers "field label not supported". Both are lists of
+`nodelab.kube.label_selectors.Requirement`, the one matcher of labels.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from nodelab.controlplane.errors import bad_request
+from nodelab.kube.label_selectors import Requirement
 from nodelab.kube.objects import Object
 
 _COMMON_FIELDS = ("metadata.name", "metadata.namespace")
@@ -35,35 +36,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "core/replicationcontrollers": ("status.replicas",),
     "apps/replicasets": ("status.replicas",),
 }
-
-
-@dataclass(frozen=True)
-class Requirement:
-    key: str
-    operator: str  # =, !=, in, notin, exists, !, gt, lt
-    values: tuple[str, ...] = ()
-
-    def matches(self, value: str | None) -> bool:
-        op = self.operator
-        if op == "exists":
-            return value is not None
-        if op == "!":
-            return value is None
-        if op == "=":
-            return value is not None and value == self.values[0]
-        if op == "!=":
-            return value is None or value != self.values[0]
-        if op == "in":
-            return value is not None and value in self.values
-        if op == "notin":
-            return value is None or value not in self.values
-        if value is None:
-            return False
-        try:
-            number, bound = int(value), int(self.values[0])
-        except ValueError:
-            return False
-        return number > bound if op == "gt" else number < bound
 
 
 _SET = re.compile(r"^\s*([^\s!=<>(),]+)\s+(in|notin)\s+\(([^)]*)\)\s*")
@@ -154,16 +126,3 @@ def matcher(labels: list[Requirement], fields: list[Requirement]) -> Callable[[O
         return all(req.matches(field_value(obj, req.key)) for req in fields)
 
     return matches
-
-
-def selector_from_match(selector: Object | None) -> list[Requirement]:
-    """A `LabelSelector` object (matchLabels, matchExpressions) as requirements."""
-    if not selector:
-        return []
-    requirements = [Requirement(k, "=", (str(v),))
-                    for k, v in (selector.get("matchLabels") or {}).items()]
-    for expr in selector.get("matchExpressions") or []:
-        op = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}.get(
-            expr.get("operator", ""), "in")
-        requirements.append(Requirement(expr.get("key", ""), op, tuple(expr.get("values") or ())))
-    return requirements

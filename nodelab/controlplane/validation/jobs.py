@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nodelab.controlplane.storage.selectors import selector_from_match
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.pods import validate_pod_spec
+from nodelab.kube.label_selectors import selector_matches
 from nodelab.kube.objects import Object
 
 BUILT_IN_MANAGER = "kubernetes.io/job-controller"
@@ -34,7 +34,7 @@ def validate_selector_and_template(errors: FieldErrors, spec: Object, path: str,
         errors.required(f"{path}.selector")
     else:
         errors.labels(f"{path}.selector.matchLabels", selector.get("matchLabels"))
-        if not all(req.matches(labels.get(req.key)) for req in selector_from_match(selector)):
+        if not selector_matches(selector, labels):
             errors.invalid(f"{path}.template.metadata.labels", labels,
                            "`selector` does not match template `labels`")
     errors.labels(f"{path}.template.metadata.labels", labels)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from nodelab.controlplane.storage.selectors import selector_from_match
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.pods import validate_pod_spec
 from nodelab.kube.intstr import int_or_percent_value
+from nodelab.kube.label_selectors import selector_matches
 from nodelab.kube.objects import Object
 
 
@@ -47,7 +47,7 @@ def validate_workload(errors: FieldErrors, obj: Object, kind: str) -> None:
             errors.invalid("spec.selector", selector, "empty selector is invalid for deployment")
     else:
         errors.labels("spec.selector.matchLabels", selector.get("matchLabels"))
-        if not all(req.matches(labels.get(req.key)) for req in selector_from_match(selector)):
+        if not selector_matches(selector, labels):
             errors.invalid("spec.template.metadata.labels", labels,
                            "`selector` does not match template `labels`")
     errors.labels("spec.template.metadata.labels", labels)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from nodelab.kube.label_selectors import requirement_holds
+from nodelab.kube.label_selectors import NODE_OPERATORS, expression_requirement
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.scheduling.resources import node_allocatable, pod_requests, requested_on
 
@@ -41,17 +41,8 @@ def untolerated_taint(pod: ObjectView, node: ObjectView,
 
 def _expression_matches(expression: ObjectView, labels: Mapping[str, str]) -> bool:
     """A node selector requirement: a label selector's operators, and Gt/Lt on integers."""
-    operator, key = expression.get("operator", ""), expression.get("key", "")
-    if operator not in ("Gt", "Lt"):
-        return requirement_holds(expression, labels)
-    values = list(expression.get("values") or [])
-    if key not in labels or len(values) != 1:
-        return False
-    try:
-        have, bound = int(labels[key]), int(values[0])
-    except ValueError:
-        return False
-    return have > bound if operator == "Gt" else have < bound
+    requirement = expression_requirement(expression, NODE_OPERATORS)
+    return requirement.matches(labels.get(requirement.key))
 
 
 def term_matches(term: ObjectView, labels: Mapping[str, str], name: str) -> bool:
