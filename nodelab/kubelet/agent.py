@@ -135,7 +135,7 @@ class Kubelet:
             node_resolv=read_resolv_conf(self.config.resolv_conf),
             backoff_max=self.config.crash_loop_back_off_max,
             backoff_initial=min(10.0, self.config.crash_loop_back_off_max)),
-            node=self.node_informer.get)
+            node=self.node_informer.get, pressure=self.evictor.pressure)
         self.evictor.pods = self.pods  # evictions now go through the pods' workers
         self.evictor.volume_usage = partial(local_volume_usage, self.settings.state_dir)
         self.evictor.container_storage = partial(container_storage, self.cri,

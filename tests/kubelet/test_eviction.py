@@ -1,10 +1,12 @@
-"""End to end: a lowered hard threshold gives MemoryPressure and evictions in upstream order.
+"""End to end: a lowered hard threshold gives MemoryPressure, evictions in upstream order and
+BestEffort pods refused at admission.
 
 `memory.available<1000Ti` is met on any machine, so the kubelet reports MemoryPressure and
 evicts, one pod per monitoring period, in upstream's order: neither pod requests memory (the
 threshold leaves the node no allocatable memory, so admission would refuse a pod that did, as
 upstream's OutOfmemory), so the lower priority goes first; their sandboxes are stopped through
-CRI.
+CRI. Both request cpu (Burstable): the kubelet is under MemoryPressure before it admits them,
+and the eviction manager's admit handler refuses a BestEffort pod then, as the third pod shows.
 """
 
 from __future__ import annotations
@@ -40,11 +42,14 @@ def test_memory_pressure_and_eviction_order(
     made = controlplane.kubectl("apply", "-f", "-", input=json.dumps(high))
     assert made.returncode == 0, made.stderr
     pods = {"nlkt-guarded": {"priorityClassName": f"{node}-high"}, "nlkt-greedy": {}}
-    for name, extra in pods.items():  # both bound before the kubelet looks
+    burstable = {"requests": {"cpu": "10m"}}
+    for name, extra in {**pods, "nlkt-besteffort": {}}.items():  # bound before the kubelet looks
+        resources = {} if name == "nlkt-besteffort" else burstable
         manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
                     "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1,
                              "containers": [{"name": "app", "image": workload.image,
-                                             "command": ["sleep", "3600"]}], **extra}}
+                                             "command": ["sleep", "3600"],
+                                             "resources": resources}], **extra}}
         made = controlplane.kubectl("apply", "-f", "-", input=json.dumps(manifest))
         assert made.returncode == 0, made.stderr
     run = start_kubelet(workload.runtime.endpoint,
@@ -78,11 +83,17 @@ def test_memory_pressure_and_eviction_order(
     assert any(c["type"] == "DisruptionTarget" for c in greedy.get("conditions", []))
     order = re.findall(r"evicting pod default/(nlkt-\w+)", run.current.output())
     assert order[:2] == ["nlkt-greedy", "nlkt-guarded"]
+    # the BestEffort pod was refused at admission: nothing of it ever ran
+    refused = _pod(controlplane, "nlkt-besteffort")["status"]
+    assert (refused["phase"], refused["reason"], refused["message"]) == (
+        "Failed", "Evicted", "Pod was rejected: The node had condition: [MemoryPressure]. ")
+    assert "nlkt-besteffort" not in order
     events = controlplane.kubectl("get", "events", "-o", "json")
-    reasons = {(e["involvedObject"]["name"], e["reason"])
+    reasons = {(e["involvedObject"]["name"], e["reason"], e["message"])
                for e in json.loads(events.stdout)["items"]}
-    assert ("nlkt-greedy", "Evicted") in reasons
-    assert (node, "NodeHasInsufficientMemory") in reasons
+    assert ("nlkt-besteffort", "Evicted", "The node had condition: [MemoryPressure]. ") in reasons
+    assert any(r[:2] == ("nlkt-greedy", "Evicted") for r in reasons)
+    assert any(r[:2] == (node, "NodeHasInsufficientMemory") for r in reasons)
     uid = _pod(controlplane, "nlkt-greedy")["metadata"]["uid"]
 
     def sandboxes() -> list[Any]:
@@ -97,6 +108,10 @@ def test_memory_pressure_and_eviction_order(
     time.sleep(2.5)  # a few PLEG relists and worker syncs
     assert {s.id for s in sandboxes()} == stopped
     assert all(s.state == cri.SANDBOX_NOTREADY for s in sandboxes())
-    for name in pods:
+    besteffort_uid = _pod(controlplane, "nlkt-besteffort")["metadata"]["uid"]
+    assert not list(workload.runner.rt.ListPodSandbox(cri.ListPodSandboxRequest(
+        filter=cri.PodSandboxFilter(label_selector={"io.kubernetes.pod.uid": besteffort_uid})),
+        timeout=10).items)
+    for name in [*pods, "nlkt-besteffort"]:
         controlplane.kubectl("delete", "pod", name, "--grace-period=0", "--force")
     controlplane.kubectl("delete", "priorityclass", f"{node}-high")

@@ -8,7 +8,10 @@ worker is marked evicted (it starts nothing from then on), its status becomes Fa
 then the worker stops its containers and sandbox through CRI (upstream also kills evicted
 pods through the pod worker; stopping the sandbox here first let the worker, still seeing a
 Running pod, restart it), and a Warning `Evicted` event is recorded. Before the pod manager
-runs (the first pass), the sandboxes labelled with its UID are stopped here instead.
+runs (the first pass), the sandboxes labelled with its UID are stopped here instead. The
+candidates are the active pods (upstream's activePodsFunc): those the pod manager admitted,
+or, in the first pass, those whose sandboxes the runtime holds; never a pod still waiting for
+admission, which may refuse it (`pods/admission/pressure.py`).
 
 Before the thresholds, local storage (`local_storage.py`): a pod whose disk-backed emptyDir
 holds more than its `sizeLimit`, or that uses more than its `ephemeral-storage` limit, or one
@@ -61,7 +64,7 @@ class PodKiller(Protocol):
 
     def wake(self, uid: str) -> None: ...
 
-    def known_pods(self) -> list[dict[str, Any]] | None: ...
+    def active_pods(self) -> list[dict[str, Any]] | None: ...
 
 
 class Evictor:
@@ -156,18 +159,28 @@ class Evictor:
         return result
 
     def _candidates(self) -> list[dict[str, Any]]:
-        """The node's active pods below system-critical priority: from the pod manager's watch
-        once it has listed (upstream's activePodsFunc), from the API before."""
-        items = self.pods.known_pods() if self.pods is not None else None
+        """The node's active pods below system-critical priority: those the pod manager
+        admitted once it has listed (upstream's activePodsFunc); before it runs (the first
+        pass), those whose sandboxes the runtime holds (found running: admitted as they are).
+        A pod not admitted yet is no candidate: admission may refuse it first."""
+        items = self.pods.active_pods() if self.pods is not None else None
         if items is None:
-            items = self.api.list("pods", field_selector=f"spec.nodeName={self.node_name}").get(
-                "items") or []
+            items = [p for p in self.api.list("pods", field_selector=(
+                f"spec.nodeName={self.node_name}")).get("items") or []
+                if p["metadata"].get("uid") in self._uids_with_sandboxes()]
         return [
             p for p in items
             if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
             and not p["metadata"].get("deletionTimestamp")
             and int(p.get("spec", {}).get("priority") or 0) < SYSTEM_CRITICAL_PRIORITY
         ]
+
+    def _uids_with_sandboxes(self) -> set[str]:
+        try:
+            return {s.labels.get(POD_UID_LABEL, "") for s in self.cri.list_pod_sandboxes()}
+        except CRIError as exc:
+            log.warning("no sandboxes for the first eviction pass: %s", exc)
+            return set()
 
     def _evict_one(self, threshold: Threshold, obs: Observation) -> None:
         resource = SIGNAL_RESOURCE[threshold.signal]

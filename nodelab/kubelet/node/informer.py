@@ -4,7 +4,7 @@ an informer on `nodes?fieldSelector=metadata.name=<node>`).
 Two readers need the Node as the API server has it, and both read it here instead of asking
 the API server each time:
 - admission, for every new pod (upstream's `getNodeAnyWay` reads the lister): allocatable,
-  labels, taints and features are checked against it (`pods/admission.py`);
+  labels, taints and features are checked against it (`pods/admission/`);
 - the status loop, before each update (upstream's `tryUpdateNodeStatus` reads the lister on
   its first try): a resource a cluster added to `capacity` becomes allocatable.
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from nodelab.kube.objects import Object
@@ -29,11 +29,10 @@ from nodelab.kube.store import Store, object_key
 from nodelab.kube.times import parse_time
 from nodelab.kube.verbs import status_of
 from nodelab.kubelet.cri import CRIClient
-from nodelab.kubelet.pods.admission import Rejection, admit, admitted_peers
+from nodelab.kubelet.pods.admission import Rejection, admit_pod, admitted_peers
 from nodelab.kubelet.pods.cri_plan import POD_UID
 from nodelab.kubelet.pods.pleg import States, changed_pods, relist_states
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
-from nodelab.kubelet.pods.security import sysctls
 from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.volumes.pod_volumes import VolumeSources
 from nodelab.kubelet.pods.volumes.tokens import HeldToken, TokenCache, TokenKey
@@ -44,9 +43,11 @@ log = logging.getLogger("nodelab.kubelet.pods")
 
 class PodManager:
     def __init__(self, api: ApiAccess, cri: CRIClient, settings: PodSettings,
-                 node: Callable[[], Object]) -> None:
+                 node: Callable[[], Object],
+                 pressure: Callable[[], Collection[str]] = frozenset) -> None:
         self.rest = api
         self.node = node  # this node's Node, from the kubelet's node informer
+        self.pressure = pressure  # the eviction manager's pressure conditions
         self.runtime = PodRuntime(cri)
         self.settings = settings
         self.workers: dict[str, PodWorker] = {}
@@ -146,22 +147,19 @@ class PodManager:
     # --- admission (upstream's canAdmitPod) -------------------------------------------------
 
     def admit(self, pod: Object, started: bool) -> Rejection | None:
-        """Admit `pod` or say why not: its sysctls, then the predicates (`admission.py`)
-        against the Node and the pods admitted before it, one pod at a time. A pod that has
-        started already (found running after a restart) is admitted as it is."""
+        """Admit `pod` or say why not (`admission/handlers.py`: the pressure conditions, the
+        sysctls, then the predicates against the Node and the pods admitted before it), one
+        pod at a time. A pod that has started already (found running after a restart) is
+        admitted as it is."""
         uid = str(pod["metadata"]["uid"])
         with self._admission_lock:
             if started or uid in self._admitted:
                 self._admitted.add(uid)
                 return None
-            refusal = sysctls.forbidden(pod, self.settings.allowed_unsafe_sysctls)
-            if refusal is not None:
-                verdict: Rejection | None = Rejection(sysctls.FORBIDDEN_REASON, refusal)
-            else:
-                node = self.node()
-                peers = admitted_peers(pod, self.store.list("pods"), self._admitted,
-                                       self._rejected)
-                verdict = admit(pod, node, peers)
+            peers = admitted_peers(pod, self.store.list("pods"), self._admitted,
+                                   self._rejected)
+            verdict = admit_pod(pod, self.node(), self.pressure(), peers,
+                                self.settings.allowed_unsafe_sysctls)
             (self._rejected if verdict else self._admitted).add(uid)
             return verdict
 
@@ -185,9 +183,15 @@ class PodManager:
             self._worker(uid, evicted=True)
             return True
 
-    def known_pods(self) -> list[Object] | None:
-        """The node's pods as this manager's watch last saw them; None until it has listed."""
-        return self.store.list("pods") if self.reflector.synced.is_set() else None
+    def active_pods(self) -> list[Object] | None:
+        """The pods admitted here (upstream's GetActivePods: a pod not admitted yet, or
+        refused, is not active), as this manager's watch last saw them; None until it has
+        listed."""
+        if not self.reflector.synced.is_set():
+            return None
+        with self._admission_lock:
+            admitted = set(self._admitted)
+        return [p for p in self.store.list("pods") if p["metadata"].get("uid") in admitted]
 
     def wake(self, uid: str) -> None:
         """Wake the pod's worker (after the evictor posted Failed: it stops the pod)."""

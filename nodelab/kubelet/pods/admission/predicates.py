@@ -1,5 +1,5 @@
-"""The kubelet's pod admission by predicates (upstream's lifecycle.predicateAdmitHandler and
-the scheduler's AdmissionCheck it calls): pure.
+"""The admission by predicates (upstream's lifecycle.predicateAdmitHandler and the
+scheduler's AdmissionCheck it calls): pure.
 
 A pod bound to the node (by the scheduler, or by a user who set `spec.nodeName` and skipped
 the scheduler) is admitted before anything of it starts, against the node and the pods already
@@ -29,13 +29,13 @@ of that reason and message):
 
 Only the first failure is reported. Extended resources the node does not have at all
 (cluster-level resources) are left out of the requests, as upstream's
-removeMissingExtendedResources. The sysctls are checked before these (sysctls.py).
+removeMissingExtendedResources. The eviction manager's check and the sysctls come before
+these (`handlers.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence, Set
-from dataclasses import dataclass
 from typing import Any
 
 from nodelab.kube.objects import ObjectView
@@ -46,6 +46,7 @@ from nodelab.kube.scheduling.predicates import (
     untolerated_taint,
 )
 from nodelab.kube.scheduling.resources import is_extended_resource
+from nodelab.kubelet.pods.admission.result import Rejection
 
 OS_LABEL = "kubernetes.io/os"
 NODE_OS = "linux"
@@ -56,12 +57,6 @@ PREDICATE_ERRORS = {
     "NodePorts": "node(s) didn't have free ports for the requested pod ports",
     "TaintToleration": "node(s) had taints that the pod didn't tolerate",
 }
-
-
-@dataclass(frozen=True)
-class Rejection:
-    reason: str
-    message: str
 
 
 def _predicate(name: str) -> Rejection:
