@@ -16,6 +16,7 @@ Inside, by layer (each imports only those below it; import-linter checks it, see
     bootstrap                  what a fresh cluster has
     registry/                  REST semantics: rest, deletion, subresources, patches,
                                server_side_apply, defaults, strategies, allocation, reviews
+    apiextensions/             CustomResourceDefinitions and their custom resources
     validation/                upstream's validation rules
     auth/                      authentication, authorization, tokens, PKI, CSRs
     storage/                   the store and selectors

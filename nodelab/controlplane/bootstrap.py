@@ -17,7 +17,8 @@
 - the system PriorityClasses `system-node-critical` and `system-cluster-critical`.
 
 `reconcile` is idempotent; the server runs it at start, after each namespace is created, and
-every second (together with namespace finalization).
+every second (together with namespace finalization and the CRD controllers: names,
+Established, the cleanup finalizer).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from nodelab.controlplane.auth.identities import (
 )
 from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry.allocation import KUBERNETES_SERVICE_IP
-from nodelab.controlplane.registry.deletion import finalize_namespaces
+from nodelab.controlplane.registry.deletion import finalize_definitions, finalize_namespaces
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import lookup
 from nodelab.controlplane.storage.store import AlreadyExists, Conflict
@@ -136,6 +137,7 @@ def reconcile(registry: Registry, address: str, port: int, ca_pem: str,
     for system_class in SYSTEM_CLASSES:  # kube-apiserver's post-start hook
         _ensure(registry, "scheduling.k8s.io", "priorityclasses", "", system_class)
     finalize_namespaces(registry)
+    finalize_definitions(registry)
 
 
 def bootstrap_policy(registry: Registry) -> None:

@@ -6,6 +6,10 @@ routing, the OpenAPI document and Table printing are all computed from this one 
 resource is added here and nowhere else. Its schema (decoding, patches, apply, OpenAPI) is
 upstream's definition of the same group, version and kind (`nodelab.kube.schema`).
 
+Custom resources (`apiextensions/`) are `ResourceType`s too, made from an Established
+CustomResourceDefinition: their `custom` says which definition and version, and carries the
+schema built from its `openAPIV3Schema`; `Catalog.lookup` finds them beside this table.
+
 `events` exists in two groups (core/v1 and events.k8s.io/v1) over one storage, as upstream:
 the events.k8s.io form is converted to and from the stored core form (see `events.py`).
 """
@@ -13,6 +17,7 @@ the events.k8s.io form is converted to and from the stored core form (see `event
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from nodelab.kube import schema as kube_schema
 
@@ -20,6 +25,24 @@ ALL_VERBS = (
     "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
 )
 CLUSTER_VERBS = ALL_VERBS
+
+
+@dataclass(frozen=True)
+class CustomResource:
+    """What a custom resource type serves from its CustomResourceDefinition (`crd`, as
+    stored) at `version`; `schema` is the version's schema as a `kube.schema.Node`."""
+
+    crd: dict[str, Any]
+    version: str
+    schema: kube_schema.Node
+
+    @property
+    def name(self) -> str:
+        return str(self.crd["metadata"]["name"])
+
+    @property
+    def served_version(self) -> dict[str, Any]:
+        return next(v for v in self.crd["spec"]["versions"] if v.get("name") == self.version)
 
 
 @dataclass(frozen=True)
@@ -35,10 +58,12 @@ class ResourceType:
     categories: tuple[str, ...] = ()
     storage: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    custom: CustomResource | None = field(default=None, compare=False)
+    singular_name: str = ""
 
     @property
     def singular(self) -> str:
-        return self.kind.lower()
+        return self.singular_name or self.kind.lower()
 
     @property
     def group_version(self) -> str:
@@ -54,7 +79,10 @@ class ResourceType:
 
     @property
     def schema(self) -> kube_schema.Node:
-        """Upstream's schema of this kind (every served kind has one)."""
+        """Upstream's schema of this kind (every served kind has one); a custom resource's
+        from its definition."""
+        if self.custom is not None:
+            return self.custom.schema
         node = kube_schema.for_kind(self.group, self.version, self.kind)
         if node is None:
             raise LookupError(f"upstream's {kube_schema.KUBERNETES_VERSION} schema has no "
@@ -127,6 +155,9 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
                  True, short_names=("hpa",), categories=("all",), subresources=("status",)),
     ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", False,
+                 categories=("api-extensions",), subresources=("status",)),
+    ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
+                 "customresourcedefinitions", False, short_names=("crd", "crds"),
                  categories=("api-extensions",), subresources=("status",)),
 )
 

@@ -7,10 +7,17 @@ import datetime
 import pytest
 
 from nodelab.controlplane.http.tables import table
+from nodelab.controlplane.resources import ResourceType, lookup
 from nodelab.kube.times import age
 from nodelab.kube.times import format_time as rfc3339
 
 pytestmark = pytest.mark.unit
+
+
+def _rt(plural: str) -> ResourceType:
+    found = lookup("", "v1", plural)
+    assert found is not None
+    return found
 
 
 def _ago(seconds: int) -> str:
@@ -36,7 +43,7 @@ def test_pod_rows() -> None:
                                                 "containers": [{"name": "c"}]},
             "status": {"phase": "Pending", "initContainerStatuses": [
                 {"name": "i", "state": {"running": {}}}]}}
-    rows = table("core/pods", [running, init], "7")["rows"]
+    rows = table(_rt("pods"), [running, init], "7")["rows"]
     assert rows[0]["cells"][:4] == ["a", "1/2", "CrashLoopBackOff", 3]
     assert rows[0]["cells"][5:7] == ["10.244.0.5", "n1"]
     assert rows[1]["cells"][2] == "Init:0/1"
@@ -47,13 +54,13 @@ def test_service_and_node_rows() -> None:
     svc = {"metadata": {"name": "web"}, "spec": {
         "type": "NodePort", "clusterIP": "10.96.0.20", "selector": {"app": "web"},
         "ports": [{"port": 80, "nodePort": 30080, "protocol": "TCP"}]}}
-    cells = table("core/services", [svc], "1")["rows"][0]["cells"]
+    cells = table(_rt("services"), [svc], "1")["rows"][0]["cells"]
     assert cells[:5] == ["web", "NodePort", "10.96.0.20", "<none>", "80:30080/TCP"]
     assert cells[6] == "app=web"
     node = {"metadata": {"name": "n1", "labels": {"node-role.kubernetes.io/worker": ""}},
             "status": {"conditions": [{"type": "Ready", "status": "True"}],
                        "nodeInfo": {"kubeletVersion": "v1.37.0"},
                        "addresses": [{"type": "InternalIP", "address": "172.29.1.11"}]}}
-    cells = table("core/nodes", [node], "1")["rows"][0]["cells"]
+    cells = table(_rt("nodes"), [node], "1")["rows"][0]["cells"]
     assert cells[:3] == ["n1", "Ready", "worker"]
     assert cells[4:6] == ["v1.37.0", "172.29.1.11"]

@@ -1,7 +1,9 @@
 """Discovery documents (/api, /apis, /api/v1, /apis/<group>/<version>) and /version.
 
 kubectl learns every resource name, short name, verb and subresource from these, so they are
-computed from `resources.RESOURCES`, plus the groups of service-backed APIServices
+computed from the types served (`resources.RESOURCES` and the custom resources of
+Established CRDs, `apiextensions/catalog.py`: each group's versions in upstream's preferred
+order, the first being `preferredVersion`), plus the groups of service-backed APIServices
 (`Aggregated`, the aggregation layer: listed in `/apis` and `/apis/<group>`, their resources
 in aggregated discovery from what the backend's own discovery answered; `/apis/<group>/
 <version>` itself is proxied to the backend). Both the legacy format and aggregated
@@ -35,6 +37,10 @@ _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, list[str]]] = {
 }
 
 
+Groups = Sequence[tuple[str, Sequence[str]]]  # (group, versions, preferred first)
+BUILTIN_GROUPS: Groups = tuple((g, (v,)) for g, v in GROUPS)
+
+
 @dataclass(frozen=True)
 class Aggregated:
     """A group/version an APIService with a Service serves (resources: the backend's
@@ -54,8 +60,9 @@ def _versions(group: str, extra: Sequence[Aggregated]) -> list[Object]:
     return [{"groupVersion": f"{group}/{a.version}", "version": a.version} for a in chosen]
 
 
-def _aggregated_groups(extra: Sequence[Aggregated]) -> list[str]:
-    served = {g for g, _ in GROUPS}
+def _aggregated_groups(extra: Sequence[Aggregated], served_groups: Groups = BUILTIN_GROUPS
+                       ) -> list[str]:
+    served = {g for g, _ in served_groups}
     ordered = sorted(extra, key=lambda a: (-a.group_priority, a.group))
     return [g for g in dict.fromkeys(a.group for a in ordered) if g not in served]
 
@@ -76,27 +83,29 @@ def api_versions(server_address: str) -> Object:
         {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
 
 
-def api_groups(extra: Sequence[Aggregated] = ()) -> Object:
-    groups = []
-    for group, version_ in GROUPS:
-        gv = {"groupVersion": f"{group}/{version_}", "version": version_}
-        groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
-    for group in _aggregated_groups(extra):
+def _group(group: str, versions: Sequence[str]) -> Object:
+    listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+    return {"name": group, "versions": listed, "preferredVersion": listed[0]}
+
+
+def api_groups(extra: Sequence[Aggregated] = (), served_groups: Groups = BUILTIN_GROUPS
+               ) -> Object:
+    groups = [_group(group, versions) for group, versions in served_groups]
+    for group in _aggregated_groups(extra, served_groups):
         versions = _versions(group, extra)
         groups.append({"name": group, "versions": versions, "preferredVersion": versions[0]})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def api_group(group: str, extra: Sequence[Aggregated] = ()) -> Object | None:
-    for name, version_ in GROUPS:
+def api_group(group: str, extra: Sequence[Aggregated] = (),
+              served_groups: Groups = BUILTIN_GROUPS) -> Object | None:
+    for name, versions in served_groups:
         if name == group:
-            gv = {"groupVersion": f"{group}/{version_}", "version": version_}
-            return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv],
-                    "preferredVersion": gv}
-    if group in _aggregated_groups(extra):
-        versions = _versions(group, extra)
-        return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": versions,
-                "preferredVersion": versions[0]}
+            return {"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions)}
+    if group in _aggregated_groups(extra, served_groups):
+        listed = _versions(group, extra)
+        return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": listed,
+                "preferredVersion": listed[0]}
     return None
 
 
@@ -122,8 +131,9 @@ def _subresource(rt: ResourceType, sub: str) -> Object:
     return entry
 
 
-def resource_list(group: str, version_: str) -> Object | None:
-    selected = [rt for rt in RESOURCES if (rt.group, rt.version) == (group, version_)]
+def resource_list(group: str, version_: str, served: Sequence[ResourceType] = RESOURCES
+                  ) -> Object | None:
+    selected = [rt for rt in served if (rt.group, rt.version) == (group, version_)]
     if not selected:
         return None
     resources: list[Object] = []
@@ -199,24 +209,27 @@ def _from_resource_list(group: str, version_: str, entries: list[Object]) -> lis
     return list(found.values())
 
 
-def aggregated(legacy: bool, extra: Sequence[Aggregated] = ()) -> Object:
+def aggregated(legacy: bool, extra: Sequence[Aggregated] = (),
+               served: Sequence[ResourceType] = RESOURCES,
+               served_groups: Groups = BUILTIN_GROUPS) -> Object:
     """The APIGroupDiscoveryList of /api (legacy=True: the core group) or of /apis; an
     aggregated group/version whose backend has not answered yet is left out."""
-    groups = [("", "v1")] if legacy else list(GROUPS)
+    groups: Groups = [("", ("v1",))] if legacy else served_groups
     items = []
-    for group, version_ in groups:
-        selected = [rt for rt in RESOURCES if (rt.group, rt.version) == (group, version_)]
+    for group, versions in groups:
         items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": [
             {"version": version_, "freshness": "Current",
-             "resources": [_aggregated_resource(rt) for rt in selected]}]})
-    for group in [] if legacy else _aggregated_groups(extra):
-        versions = [{"version": a.version, "freshness": "Current",
+             "resources": [_aggregated_resource(rt) for rt in served
+                           if (rt.group, rt.version) == (group, version_)]}
+            for version_ in versions]})
+    for group in [] if legacy else _aggregated_groups(extra, served_groups):
+        found = [{"version": a.version, "freshness": "Current",
                      "resources": _from_resource_list(group, a.version, a.resources)}
                     for a in sorted((a for a in extra if a.group == group),
                                     key=lambda a: (-a.version_priority, a.version))
                     if a.resources is not None]
-        if versions:
+        if found:
             items.append({"metadata": {"name": group, "creationTimestamp": None},
-                          "versions": versions})
+                          "versions": found})
     return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
             "metadata": {}, "items": items}

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import yaml
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.apiextensions import CRD_KEY
 from nodelab.controlplane.auth import rbac
 from nodelab.controlplane.auth.access import (
     Identity,
@@ -98,13 +99,13 @@ class Api:
             apiservice = aggregation.apiservice_for(self.registry.store, path)
             if apiservice is not None:
                 return self._aggregated(apiservice, path, request, request.identity)
-            if routing.parse(path) is None and path not in PUBLIC:
+            if routing.parse(path, self.registry.catalog.lookup) is None and path not in PUBLIC:
                 authorize_path(request.identity, _path_verb(request.method), path,
                                self.registry.store)
         fixed = self._non_resource(path, request)
         if fixed is not None:
             return fixed
-        route = routing.parse(path)
+        route = routing.parse(path, self.registry.catalog.lookup)
         if route is None:
             raise errors.ApiError(404, "NotFound", "the server could not find the requested "
                                   "resource", {})
@@ -160,13 +161,16 @@ class Api:
                             content_type="application/jwk-set+json")
         if path in ("/api", "/apis") and discovery.wants_aggregated(
                 request.headers.get("accept", "")):
+            catalog = self.registry.catalog
             return Response(200, discovery.aggregated(path == "/api",
-                                                      self._aggregated_versions()),
+                                                      self._aggregated_versions(),
+                                                      catalog.served(), catalog.groups()),
                             content_type=discovery.AGGREGATED_V2)
         if path == "/api":
             return Response(200, discovery.api_versions(self.address))
         if path == "/apis":
-            return Response(200, discovery.api_groups(self._aggregated_versions()))
+            return Response(200, discovery.api_groups(self._aggregated_versions(),
+                                                      self.registry.catalog.groups()))
         if path == "/openapi/v2" and any(t in request.headers.get("accept", "")
                                          for t in openapi_proto.ACCEPTED):
             return Response(200, raw=openapi.swagger_protobuf(),
@@ -180,9 +184,11 @@ class Api:
         if len(parts) == 2 and parts[0] == "api":
             found = discovery.resource_list("", parts[1])
         elif len(parts) == 2 and parts[0] == "apis":
-            found = discovery.api_group(parts[1], self._aggregated_versions())
+            found = discovery.api_group(parts[1], self._aggregated_versions(),
+                                        self.registry.catalog.groups())
         elif len(parts) == 3 and parts[0] == "apis":
-            found = discovery.resource_list(parts[1], parts[2])
+            found = discovery.resource_list(parts[1], parts[2],
+                                            self.registry.catalog.served())
         else:
             return None
         if found is None:
@@ -237,7 +243,7 @@ class Api:
 
         def encode(obj: Object) -> Object:
             if tables.wants_table(accept):
-                return tables.table(rt.storage_key, [obj],
+                return tables.table(rt, [obj],
                                     str((obj.get("metadata") or {}).get("resourceVersion", "")),
                                     query.get("includeObject", "Metadata"))
             return obj
@@ -305,7 +311,7 @@ class Api:
             listed = registry.collection(rt, namespace if rt.namespaced else None, query)
             if tables.wants_table(accept):
                 items = [rest.to_wire(rt, i) for i in listed["items"]]
-                return Response(200, tables.table(rt.storage_key, items,
+                return Response(200, tables.table(rt, items,
                                                   listed["metadata"]["resourceVersion"],
                                                   query.get("includeObject", "Metadata"),
                                                   listed["metadata"].get("continue", "")))
@@ -316,13 +322,16 @@ class Api:
             outcome = registry.create(rt, ns, body or {}, query, requester=identity)
             if rt.storage_key == "core/namespaces" and not query.get("dryRun"):
                 self.on_namespace_created(outcome.obj["metadata"]["name"])
+            self._definitions_changed(rt)
             return _outcome(201, outcome)
         if verb == "update":
-            return _outcome(200, registry.update(rt, ns, name, body or {}, query, sub,
-                                                 requester=identity))
+            outcome = registry.update(rt, ns, name, body or {}, query, sub, requester=identity)
+            self._definitions_changed(rt)
+            return _outcome(200, outcome)
         if verb == "patch":
             outcome = registry.patch(rt, ns, name, request.headers.get("content-type", ""),
                                      request.body, query, sub, requester=identity)
+            self._definitions_changed(rt)
             return _outcome(201 if outcome.created else 200, outcome)
         if verb in ("delete", "deletecollection"):
             options = _delete_options(body, query)
@@ -332,8 +341,16 @@ class Api:
             else:
                 deleted = deletion.delete_collection(
                     registry, rt, namespace if rt.namespaced else None, options, query)
+            self._definitions_changed(rt)
             return _outcome(200, rest.Outcome(deleted, warnings))
         raise errors.method_not_allowed(f"{method} is not supported")
+
+
+    def _definitions_changed(self, rt: ResourceType) -> None:
+        """After a CRD write, the CRD controllers run at once (they also run every second),
+        so a new CRD is Established, and a deleted one's objects go, without a wait."""
+        if rt.storage_key == CRD_KEY:
+            deletion.finalize_definitions(self.registry)
 
 
 def _plain_list(rt: ResourceType, query: dict[str, str], accept: str) -> bool:

@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nodelab.controlplane.resources import ResourceType, lookup
+
+Lookup = Callable[[str, str, str], "ResourceType | None"]
 
 __all__ = ["ResourceRequest", "lookup", "parse"]
 
@@ -27,8 +30,10 @@ class ResourceRequest:
     proxy_path: str = ""  # what follows nodes/{name}/proxy/
 
 
-def parse(path: str) -> ResourceRequest | None:
-    """The resource request a path names, or None if it names no resource."""
+def parse(path: str, find: Lookup = lookup) -> ResourceRequest | None:
+    """The resource request a path names, or None if it names no resource; `find` is the
+    lookup of the types served (the built-in table by default; the server passes its
+    catalog, which adds custom resources)."""
     parts = [p for p in path.split("/") if p]
     if len(parts) >= 2 and parts[0] == "api":
         group, version, rest = "", parts[1], parts[2:]
@@ -42,7 +47,7 @@ def parse(path: str) -> ResourceRequest | None:
     if not rest:
         return None
     namespace: str | None = None
-    if rest[0] == "namespaces" and len(rest) >= 3 and lookup(group, version, rest[2]):
+    if rest[0] == "namespaces" and len(rest) >= 3 and find(group, version, rest[2]):
         namespace, rest = rest[1], rest[2:]
     plural, name = rest[0], rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
@@ -51,7 +56,7 @@ def parse(path: str) -> ResourceRequest | None:
         proxy_path = "/" + "/".join(rest[3:]) + ("/" if path.endswith("/") and rest[3:] else "")
     elif len(rest) > 3:
         return None
-    rt = lookup(group, version, plural)
+    rt = find(group, version, plural)
     if rt is None:
         return None
     if rt.namespaced and namespace is None and name:

@@ -2,12 +2,18 @@
 
 kubectl asks for `application/json;as=Table;v=v1;g=meta.k8s.io` and prints whatever columns the
 server sends; priority-1 columns appear only with `-o wide`. The columns and cells are the
-printers' (printers.py).
+printers' (printers.py); a custom resource's are its CRD version's
+`additionalPrinterColumns` (`apiextensions/columns.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from nodelab.controlplane.apiextensions import columns
 from nodelab.controlplane.http.printers import DEFAULT_PRINTER, PRINTERS
+from nodelab.controlplane.resources import ResourceType
 from nodelab.kube.objects import Object
 
 
@@ -15,12 +21,19 @@ def wants_table(accept: str) -> bool:
     return "as=Table" in accept
 
 
-def table(storage_key: str, items: list[Object], resource_version: str,
+def _printer(rt: ResourceType) -> tuple[list[Object], Callable[[Object], list[Any]]]:
+    if rt.custom is not None:
+        version = rt.custom.served_version
+        return columns.definitions(version), lambda obj: columns.row(version, obj)
+    kinds, row = PRINTERS.get(rt.storage_key, DEFAULT_PRINTER)
+    return [{"name": name, "type": kind, "format": "name" if name == "Name" else "",
+             "description": name, "priority": priority}
+            for name, kind, priority in kinds], row
+
+
+def table(rt: ResourceType, items: list[Object], resource_version: str,
           include: str = "Metadata", continue_token: str = "") -> Object:
-    columns, row = PRINTERS.get(storage_key, DEFAULT_PRINTER)
-    definitions = [{"name": name, "type": kind, "format": "name" if name == "Name" else "",
-                    "description": name, "priority": priority}
-                   for name, kind, priority in columns]
+    definitions, row = _printer(rt)
     rows = []
     for obj in items:
         if include == "Object":

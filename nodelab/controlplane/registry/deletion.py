@@ -11,6 +11,9 @@
   garbage collector's Background and Foreground propagation), unless `propagationPolicy` is
   `Orphan`, in which case their references to it are removed. A batch/v1 Job deleted without
   a policy orphans its pods, with upstream's warning (`default_propagation`).
+- **CustomResourceDefinitions.** Deleting one marks it (`apiextensions/lifecycle.py`): its
+  finalizer `customresourcecleanup.apiextensions.k8s.io` is removed, and the CRD deleted, once
+  the server's loop has deleted every object of it (`finalize_definitions`).
 - **Namespaces.** Deleting a namespace marks it Terminating; `finalize_namespaces` (run
   periodically by the server) deletes its contents and then the namespace.
 """
@@ -20,8 +23,9 @@ from __future__ import annotations
 import datetime
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.apiextensions import CRD_KEY, lifecycle
 from nodelab.controlplane.registry.rest import Registry, to_wire
-from nodelab.controlplane.resources import RESOURCES, ResourceType
+from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import Conflict, NotFound
 from nodelab.kube import times
@@ -79,6 +83,10 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
             return to_wire(rt, obj)
         if rt.storage_key == "core/namespaces":
             return to_wire(rt, _mark_namespace(registry, obj))
+        if rt.storage_key == CRD_KEY:
+            lifecycle.mark_for_deletion(obj)
+            store.update(rt.storage_key, "", name, obj, int(meta["resourceVersion"]))
+            return to_wire(rt, obj)
         grace = _grace(rt, obj, options)
         policy = options.get("propagationPolicy") or query.get("propagationPolicy")
         if meta.get("finalizers") or grace is not None:
@@ -104,11 +112,34 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
     return to_wire(rt, deleted)
 
 
+def _storages(registry: Registry) -> list[ResourceType]:
+    """One served type per storage (built-in and custom): what owners and namespaces hold."""
+    return list({rt.storage_key: rt for rt in reversed(registry.catalog.served())}.values())
+
+
+def finalize_definitions(registry: Registry) -> None:
+    """The CRD controllers' pass: statuses, then the objects of CRDs being deleted."""
+    lifecycle.update_statuses(registry.store)
+
+    def delete_object(crd_name: str, namespace: str, name: str) -> None:
+        types = registry.catalog.of_definition(crd_name)
+        try:
+            if types:
+                delete(registry, types[0], namespace, name, {}, {})
+            else:  # no version served: nothing can read it, so nothing waits on it
+                crd = registry.store.get(CRD_KEY, "", crd_name) or {}
+                registry.store.delete(lifecycle.storage_key(crd), namespace, name)
+        except (errors.ApiError, NotFound, Conflict):
+            pass
+
+    lifecycle.finalize(registry.store, delete_object)
+
+
 def collect_dependents(registry: Registry, owner: Object, policy: str | None) -> None:
     """Delete (or orphan) the objects whose ownerReferences name `owner`."""
     uid = owner["metadata"].get("uid")
     namespace = owner["metadata"].get("namespace") or ""
-    for rt in RESOURCES:
+    for rt in _storages(registry):
         if rt.group == "events.k8s.io":
             continue
         for dependent in registry.store.select(rt.storage_key, namespace or None)[0]:
@@ -172,7 +203,7 @@ def finalize_namespaces(registry: Registry) -> None:
         if not meta.get("deletionTimestamp"):
             continue
         name, remaining = meta["name"], 0
-        for rt in RESOURCES:
+        for rt in _storages(registry):
             if not rt.namespaced or rt.group == "events.k8s.io":
                 continue
             for obj in registry.store.select(rt.storage_key, name)[0]:

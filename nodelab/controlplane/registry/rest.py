@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects, definitions
+from nodelab.controlplane.apiextensions.catalog import Catalog
 from nodelab.controlplane.auth import escalation
 from nodelab.controlplane.registry import (
     decoding,
@@ -87,6 +89,7 @@ class Registry:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.catalog = Catalog(store)
         self._write_lock = threading.RLock()
 
     # reads ---------------------------------------------------------------------------------
@@ -145,7 +148,10 @@ class Registry:
                                      f"the expected API version ({rt.group_version})")
         body = copy.deepcopy(body)
         body["apiVersion"], body["kind"] = rt.group_version, rt.kind
-        findings = decoding.check(rt.schema, body)
+        if rt.custom is not None:
+            findings = decoding.Findings(unknown=custom_objects.decode(rt, body))
+        else:
+            findings = decoding.check(rt.schema, body)
         if findings.type_error:
             raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled '
                                      f"as a {rt.kind}: {findings.type_error}")
@@ -204,6 +210,15 @@ class Registry:
         if refusal is not None:
             raise refusal
 
+    def _kind_causes(self, rt: ResourceType, obj: Object, old: Object | None
+                     ) -> list[errors.Cause]:
+        """The causes of the kinds `validation` does not know: CRDs and custom objects."""
+        if rt.custom is not None:
+            return custom_objects.validate(rt, obj)
+        if rt.storage_key == CRD_KEY:
+            return definitions.validate(obj, old).causes
+        return []
+
     def _invalid(self, rt: ResourceType, obj: Object, causes: list[errors.Cause]) -> None:
         if causes:
             name = str((obj.get("metadata") or {}).get("name") or "")
@@ -225,7 +240,7 @@ class Registry:
             self._admit(rt, obj, None)
             if operation == "Update":
                 managedfields.record_update(None, obj, _manager(query), rt.schema)
-            causes = validate(rt.storage_key, obj) + causes
+            causes = validate(rt.storage_key, obj) + self._kind_causes(rt, obj, None) + causes
             self._invalid(rt, obj, causes)
             if query.get("dryRun"):
                 return Outcome(to_wire(rt, obj), warnings, True)
@@ -271,7 +286,7 @@ class Registry:
             objects.prepare_for_update(obj, old)
             if operation == "Update":
                 managedfields.record_update(old, obj, _manager(query), rt.schema, subresource)
-            causes = validate(rt.storage_key, obj, old) + causes
+            causes = validate(rt.storage_key, obj, old) + self._kind_causes(rt, obj, old) + causes
             self._invalid(rt, obj, causes)
             if query.get("dryRun"):
                 return to_wire(rt, obj)
@@ -289,6 +304,8 @@ class Registry:
               raw: bytes, query: dict[str, str], subresource: str = "",
               requester: Identity | None = None) -> Outcome:
         kind = PATCH_TYPES.get(content_type.split(";")[0].strip())
+        if kind == "strategic" and rt.custom is not None:
+            raise custom_objects.refuse_strategic_merge(rt)
         if kind is None:
             raise errors.ApiError(415, "UnsupportedMediaType",
                                   f"the body of the request was in an unknown format - accepted "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING
 
+from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects, definitions
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.registry import allocation, defaults
 from nodelab.controlplane.registry.label_keys import merge_label_keys
@@ -83,6 +84,13 @@ def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]
                   requester: Identity | None = None) -> list[Cause]:
     """Default and admit a new object; causes if allocation fails. `requester`: who asked
     (None: the control plane itself)."""
+    if rt.custom is not None:
+        custom_objects.refuse_create_while_terminating(rt)
+        custom_objects.prepare_for_create(rt, obj)
+        return []
+    if rt.storage_key == CRD_KEY:
+        definitions.prepare_for_create(obj)
+        return []
     if rt.storage_key == CSR_KEY and requester is not None:
         record_requester(obj, requester)
     if rt.storage_key == "core/pods":
@@ -112,6 +120,12 @@ def record_requester(csr: Object, identity: Identity) -> None:
 def before_update(rt: ResourceType, new: Object, old: Object, subresource: str,
                   existing_services: list[Object]) -> list[Cause]:
     """Restrict what an update may change; default the result."""
+    if rt.custom is not None:
+        custom_objects.prepare_for_update(rt, new, old, subresource)
+        return []
+    if rt.storage_key == CRD_KEY:
+        definitions.prepare_for_update(new, old, subresource)
+        return []
     if rt.storage_key == CSR_KEY and subresource in ("status", "approval"):
         csr_status_update(new, old, subresource)
         return []

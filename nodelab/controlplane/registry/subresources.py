@@ -2,7 +2,8 @@
 
 - `binding` (what a scheduler POSTs) sets `spec.nodeName` once; binding a bound pod is 409.
 - `eviction` (a delete that respects PodDisruptionBudgets) is `eviction.py`.
-- `scale` reads and writes `spec.replicas` through an `autoscaling/v1` Scale object.
+- `scale` reads and writes `spec.replicas` through an `autoscaling/v1` Scale object (a custom
+  resource: the paths of its CRD's `subresources.scale`).
 - `token` issues a service-account JWT (TokenRequest), optionally bound to a pod.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.apiextensions import custom_objects
 from nodelab.controlplane.auth.tokens import TokenIssuer
 from nodelab.controlplane.registry import patches, strategicpatch
 from nodelab.controlplane.registry.rest import Registry
@@ -57,6 +59,9 @@ def get_scale(registry: Registry, rt: ResourceType, namespace: str, name: str) -
     if rt.kind != "ReplicationController":  # core/v1 selectors are plain maps
         labels = labels.get("matchLabels") or {}
     selector = ",".join(f"{k}={v}" for k, v in labels.items())
+    if rt.custom is not None:  # the paths its CRD names
+        wanted, current, selector = custom_objects.scale_of(rt, obj)
+        obj = {"spec": {"replicas": wanted}, "status": {"replicas": current}}
     return {
         "kind": "Scale", "apiVersion": "autoscaling/v1",
         "metadata": {"name": name, "namespace": namespace, "uid": meta.get("uid"),
@@ -81,7 +86,10 @@ def set_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
         if rv and rv != obj["metadata"]["resourceVersion"]:
             raise errors.conflict(rt.plural, name, rt.group, "the object has been modified; "
                                   "please apply your changes to the latest version and try again")
-        obj.setdefault("spec", {})["replicas"] = replicas
+        if rt.custom is not None:
+            custom_objects.set_replicas(rt, obj, replicas)
+        else:
+            obj.setdefault("spec", {})["replicas"] = replicas
         try:
             registry.update(rt, namespace, name, obj, query)
         except (errors.ApiError, Conflict) as exc:

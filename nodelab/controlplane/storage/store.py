@@ -125,6 +125,7 @@ class Store:
         self._objects: dict[str, dict[Key, str]] = {}
         self._rvs: dict[Key, int] = {}
         self._summaries: dict[Key, Object] = {}
+        self._last_write: dict[str, int] = {}  # revision of each resource's latest write
         for resource, namespace, name, rv, body in self._db.execute(
             "SELECT resource, namespace, name, rv, body FROM objects"
         ):
@@ -132,6 +133,7 @@ class Store:
             self._objects.setdefault(resource, {})[key] = body
             self._rvs[key] = rv
             self._summaries[key] = summary(resource, _parse(body))
+            self._last_write[resource] = max(rv, self._last_write.get(resource, 0))
         self._history: list[Event] = []
         last: dict[Key, str] = {}  # each object's body as of the history read so far
         for rv, kind, resource, namespace, name, body in self._db.execute(
@@ -162,6 +164,11 @@ class Store:
     def compacted(self) -> int:
         """Watching from a revision below this one raises Gone."""
         return self._compacted
+
+    def last_write(self, resource: str) -> int:
+        """The revision of the latest create, update or delete of `resource` since this store
+        was opened (or of its newest object): a cheap mark that it changed."""
+        return self._last_write.get(resource, 0)
 
     def get(self, resource: str, namespace: str, name: str) -> Object | None:
         body = self._objects.get(resource, {}).get((resource, namespace, name))
@@ -262,6 +269,7 @@ class Store:
                 db.execute("ROLLBACK")
             raise
         self._revision = revision
+        self._last_write[resource] = revision
         table = self._objects.setdefault(resource, {})
         if kind == "DELETED":
             table.pop(key, None)

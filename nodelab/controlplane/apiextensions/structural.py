@@ -1,0 +1,158 @@
+"""Upstream's rules for a CRD version's `openAPIV3Schema` (a *structural* schema), and the
+keywords nodelab serves.
+
+apiextensions.k8s.io/v1 requires every schema to be structural
+(`apiextensions-apiserver/pkg/apiserver/schema/validation.go`): a non-empty `type` on every
+node that names fields or items (unless `x-kubernetes-preserve-unknown-fields` or
+`x-kubernetes-int-or-string` says what it holds), `object` at the root, `items` on every array,
+no `$ref`, `properties` and `additionalProperties` not both, `metadata` at the root restricted
+to `name` and `generateName`, and no `uniqueItems: true`, with upstream's field paths and texts.
+
+What the schema may say is the keywords of `SERVED`; anything else that upstream accepts
+(CEL rules in `x-kubernetes-validations`, ...) is refused with a 422 naming the field and
+saying nodelab does not support it, never accepted and then ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nodelab.controlplane.validation.fields import FieldErrors
+
+NOT_SUPPORTED = "not supported by nodelab"
+TYPES = ("array", "boolean", "integer", "number", "object", "string")
+SERVED = frozenset({
+    "type", "format", "title", "description", "default", "example", "externalDocs",
+    "nullable", "enum", "maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum",
+    "multipleOf", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems",
+    "maxProperties", "minProperties", "required", "items", "properties",
+    "additionalProperties", "allOf", "anyOf", "oneOf", "not",
+    "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
+    "x-kubernetes-embedded-resource", "x-kubernetes-list-type", "x-kubernetes-list-map-keys",
+    "x-kubernetes-map-type",
+})
+# upstream accepts these; nodelab does not implement them (refused by name)
+UNSERVED = ("x-kubernetes-validations", "patternProperties", "additionalItems",
+            "dependencies", "definitions", "id", "$schema", "$ref")
+METADATA_FIELDS = ("name", "generateName")
+
+
+def check(errors: FieldErrors, schema: Any, path: str) -> None:
+    """Every structural error and refused keyword of a version's `openAPIV3Schema`."""
+    if not isinstance(schema, dict):
+        errors.invalid(path, schema, "must be an object")
+        return
+    if schema.get("type") != "object":
+        if not schema.get("type"):
+            errors.required(f"{path}.type", "must not be empty at the root")
+        else:
+            errors.invalid(f"{path}.type", schema["type"], "must be object at the root")
+    metadata = (schema.get("properties") or {}).get("metadata")
+    if isinstance(metadata, dict):
+        meta_path = f"{path}.properties[metadata]"
+        if set(metadata) - {"type", "properties", "description"} or set(
+                metadata.get("properties") or {}) - set(METADATA_FIELDS):
+            errors.forbidden(meta_path, "must not specify anything other than name and "
+                             "generateName, but metadata is implicitly specified")
+        if metadata.get("type") not in (None, "object"):
+            errors.invalid(f"{meta_path}.type", metadata["type"], "must be object")
+    _node(errors, schema, path, root=True)
+
+
+def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = False,
+          in_value: bool = False) -> None:
+    for key in schema:
+        if key == "$ref":
+            errors.forbidden(f"{path}.$ref", "$ref is not supported")
+        elif key in UNSERVED or key not in SERVED:
+            errors.forbidden(f"{path}.{key}", NOT_SUPPORTED)
+    kind = schema.get("type")
+    preserves = schema.get("x-kubernetes-preserve-unknown-fields") is True
+    int_or_string = schema.get("x-kubernetes-int-or-string") is True
+    if kind is not None and kind not in TYPES:
+        errors.unsupported(f"{path}.type", kind, list(TYPES))
+    if not kind and not preserves and not int_or_string and not in_value:
+        if "properties" in schema or "additionalProperties" in schema:
+            errors.required(f"{path}.type", "must not be empty for specified object fields")
+        elif "items" in schema:
+            errors.required(f"{path}.type", "must not be empty for specified array items")
+        elif not root:
+            errors.required(f"{path}.type", "must not be empty for specified object fields")
+    if int_or_string and kind:
+        errors.forbidden(f"{path}.type", "must be empty to be structural if "
+                         "x-kubernetes-int-or-string is true")
+    if kind == "array" and "items" not in schema:
+        errors.required(f"{path}.items", "must be specified")
+    if schema.get("uniqueItems") is True:
+        errors.forbidden(f"{path}.uniqueItems", "uniqueItems cannot be set to true since the "
+                         "runtime complexity becomes quadratic")
+    if schema.get("x-kubernetes-embedded-resource") is True and kind != "object":
+        errors.invalid(f"{path}.type", kind, "must be object if "
+                       "x-kubernetes-embedded-resource is true")
+    additional = schema.get("additionalProperties")
+    if schema.get("properties") and additional is not None and additional is not True:
+        errors.forbidden(f"{path}.additionalProperties",
+                         "additionalProperties and properties are mutual exclusive")
+    if isinstance(additional, dict):
+        _node(errors, additional, f"{path}.additionalProperties")
+    for name, child in (schema.get("properties") or {}).items():
+        if isinstance(child, dict):
+            _node(errors, child, f"{path}.properties[{name}]")
+    items = schema.get("items")
+    if isinstance(items, dict):
+        _node(errors, items, f"{path}.items")
+    elif items is not None:
+        errors.forbidden(f"{path}.items", "items must be a schema object and not an array")
+    for key in ("allOf", "anyOf", "oneOf"):
+        for i, child in enumerate(schema.get(key) or []):
+            if isinstance(child, dict):
+                _value_validation(errors, child, f"{path}.{key}[{i}]")
+    if isinstance(schema.get("not"), dict):
+        _value_validation(errors, schema["not"], f"{path}.not")
+    _list_type(errors, schema, path)
+
+
+def _value_validation(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:
+    """Inside allOf/anyOf/oneOf/not a schema only validates: it may not declare types,
+    defaults or descriptions of its own (upstream's value-validation rule)."""
+    for key in ("type", "default", "description", "title", "nullable",
+                "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource",
+                "x-kubernetes-int-or-string"):
+        if key in schema:
+            errors.forbidden(f"{path}.{key}", "must be empty to be structural")
+    for key in schema:
+        if key not in SERVED or key in UNSERVED:
+            errors.forbidden(f"{path}.{key}", NOT_SUPPORTED)
+    for name, child in (schema.get("properties") or {}).items():
+        if isinstance(child, dict):
+            _value_validation(errors, child, f"{path}.properties[{name}]")
+    if isinstance(schema.get("items"), dict):
+        _value_validation(errors, schema["items"], f"{path}.items")
+
+
+def _list_type(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:
+    list_type = schema.get("x-kubernetes-list-type")
+    if list_type is None:
+        if "x-kubernetes-list-map-keys" in schema:
+            errors.forbidden(f"{path}.x-kubernetes-list-map-keys",
+                             'must be empty if x-kubernetes-list-type is not "map"')
+        return
+    if schema.get("type") != "array":
+        errors.invalid(f"{path}.x-kubernetes-list-type", list_type,
+                       "must only be used if type is array")
+    if list_type not in ("atomic", "set", "map"):
+        errors.unsupported(f"{path}.x-kubernetes-list-type", list_type,
+                           ["atomic", "map", "set"])
+    if list_type == "map":
+        keys = schema.get("x-kubernetes-list-map-keys") or []
+        if not keys:
+            errors.required(f"{path}.x-kubernetes-list-map-keys",
+                            'must not be empty if x-kubernetes-list-type is "map"')
+        items = schema.get("items") or {}
+        for key in keys:
+            if key not in (items.get("properties") or {}):
+                errors.invalid(f"{path}.x-kubernetes-list-map-keys", keys,
+                               "entries must all be names of item properties")
+    elif "x-kubernetes-list-map-keys" in schema:
+        errors.forbidden(f"{path}.x-kubernetes-list-map-keys",
+                         'must be empty if x-kubernetes-list-type is not "map"')

@@ -1,0 +1,147 @@
+"""A CustomResourceDefinition's validation and defaulting, as upstream's apiextensions
+validation: each case a CRD and the (field, message) causes it gets."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from nodelab.controlplane.apiextensions import definitions
+from tests.controlplane.apiextensions.crontab import CRONTAB_CRD, crontab_crd
+
+pytestmark = pytest.mark.unit
+
+
+def _version(**changes: Any) -> dict[str, Any]:
+    version: dict[str, Any] = copy.deepcopy(CRONTAB_CRD["spec"]["versions"][0])
+    version.update(changes)
+    return version
+
+
+def _schema(schema: dict[str, Any]) -> dict[str, Any]:
+    return crontab_crd(versions=[_version(schema={"openAPIV3Schema": schema})])
+
+
+def _causes(crd: dict[str, Any], old: dict[str, Any] | None = None) -> list[tuple[str, str]]:
+    definitions.apply_defaults(crd)
+    return [(c.field, c.message) for c in definitions.validate(crd, old).causes]
+
+
+def test_the_docs_crontab_is_valid_and_defaulted() -> None:
+    crd = copy.deepcopy(CRONTAB_CRD)
+    assert _causes(crd) == []
+    assert crd["spec"]["names"]["listKind"] == "CronTabList"
+    assert crd["spec"]["conversion"] == {"strategy": "None"}
+
+
+CASES = [
+    ("name not plural.group", {**CRONTAB_CRD, "metadata": {"name": "crontab.stable.example.com"}},
+     [("metadata.name", 'Invalid value: "crontab.stable.example.com": must be '
+       'spec.names.plural+"."+spec.group')]),
+    ("group without a dot", crontab_crd(group="example"),
+     [("metadata.name", 'Invalid value: "crontabs.stable.example.com": must be '
+       'spec.names.plural+"."+spec.group'),
+      ("spec.group", 'Invalid value: "example": should be a domain with at least one dot')]),
+    ("scope missing", crontab_crd(scope=""), [("spec.scope", "Required value")]),
+    ("scope unknown", crontab_crd(scope="Global"),
+     [("spec.scope", 'Unsupported value: "Global": supported values: "Cluster", '
+       '"Namespaced"')]),
+    ("two storage versions", crontab_crd(versions=[_version(), _version(name="v2")]),
+     [("spec.versions", "must have exactly one version marked as storage version")]),
+    ("no storage version", crontab_crd(versions=[_version(storage=False)]),
+     [("spec.versions", "must have exactly one version marked as storage version")]),
+    ("same version twice", crontab_crd(versions=[_version(), _version(storage=False)]),
+     [("spec.versions", "must contain unique version names")]),
+    ("no schema", crontab_crd(versions=[_version(schema=None)]),
+     [("spec.versions[0].schema.openAPIV3Schema", "Required value: schemas are required")]),
+    ("kind missing", crontab_crd(names={"plural": "crontabs", "singular": "crontab"}),
+     [("spec.names.kind", "Required value"), ("spec.names.listKind", "Required value")]),
+    ("bad short name", crontab_crd(names={"plural": "crontabs", "kind": "CronTab",
+                                          "shortNames": ["C_T"]}),
+     [("spec.names.shortNames[0]", 'Invalid value: "C_T": a DNS-1035 label must consist of '
+       "lower case alphanumeric characters or '-', start with an alphabetic character, and end "
+       "with an alphanumeric character")]),
+    ("kind equals listKind", crontab_crd(names={"plural": "crontabs", "kind": "CronTab",
+                                                "listKind": "CronTab"}),
+     [("spec.names.listKind", 'Invalid value: "CronTab": kind and listKind may not be the '
+       "same")]),
+    ("root not an object", _schema({"type": "string"}),
+     [("spec.versions[0].schema.openAPIV3Schema.type",
+       'Invalid value: "string": must be object at the root')]),
+    ("a field without a type", _schema({"type": "object", "properties": {"spec": {
+        "properties": {"a": {"type": "string"}}}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[spec].type",
+       "Required value: must not be empty for specified object fields")]),
+    ("an array without items", _schema({"type": "object", "properties": {
+        "list": {"type": "array"}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[list].items",
+       "Required value: must be specified")]),
+    ("$ref", _schema({"type": "object", "properties": {"a": {"$ref": "#/x"}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[a].$ref",
+       "Forbidden: $ref is not supported"),
+      ("spec.versions[0].schema.openAPIV3Schema.properties[a].type",
+       "Required value: must not be empty for specified object fields")]),
+    ("uniqueItems", _schema({"type": "object", "properties": {"l": {
+        "type": "array", "uniqueItems": True, "items": {"type": "string"}}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[l].uniqueItems",
+       "Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes "
+       "quadratic")]),
+    ("metadata beyond name", _schema({"type": "object", "properties": {"metadata": {
+        "type": "object", "properties": {"labels": {"type": "object"}}}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[metadata]",
+       "Forbidden: must not specify anything other than name and generateName, but metadata "
+       "is implicitly specified")]),
+    ("CEL rules", _schema({"type": "object", "x-kubernetes-validations": [
+        {"rule": "self.a > 0"}]}),
+     [("spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations",
+       "Forbidden: not supported by nodelab")]),
+    ("conversion webhook", crontab_crd(conversion={"strategy": "Webhook", "webhook": {}}),
+     [("spec.conversion.strategy", "Forbidden: conversion webhooks are not supported by "
+       "nodelab (use strategy None)"),
+      ("spec.conversion.webhook", "Forbidden: not supported by nodelab")]),
+    ("selectableFields", crontab_crd(versions=[_version(selectableFields=[
+        {"jsonPath": ".spec.image"}])]),
+     [("spec.versions[0].selectableFields", "Forbidden: not supported by nodelab")]),
+    ("a printer column of an unknown type", crontab_crd(versions=[_version(
+        additionalPrinterColumns=[{"name": "Spec", "type": "text", "jsonPath": ".spec"}])]),
+     [("spec.versions[0].additionalPrinterColumns[0].type", 'Unsupported value: "text": '
+       'supported values: "boolean", "date", "integer", "number", "string"')]),
+    ("scale outside spec", crontab_crd(versions=[_version(subresources={"scale": {
+        "specReplicasPath": ".status.replicas", "statusReplicasPath": ".status.replicas"}})]),
+     [("spec.versions[0].subresources.scale.specReplicasPath",
+       'Invalid value: ".status.replicas": should be a json path under .spec')]),
+    ("a group that only looks like a built-in one", crontab_crd(group="apps.example.com")
+     | {"metadata": {"name": "crontabs.apps.example.com"}}, []),
+    ("a built-in group", crontab_crd(group="rbac.authorization.k8s.io")
+     | {"metadata": {"name": "crontabs.rbac.authorization.k8s.io"}},
+     [("spec.group", 'Invalid value: "rbac.authorization.k8s.io": is served by the API server '
+       "itself; a CustomResourceDefinition in it is not supported by nodelab")]),
+]
+
+
+@pytest.mark.parametrize(("crd", "expected"), [(c[1], c[2]) for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_validation(crd: dict[str, Any], expected: list[tuple[str, str]]) -> None:
+    found = _causes(copy.deepcopy(crd))
+    assert [(f, m) for f, m in found if not any(
+        f == ef and m.endswith(em) for ef, em in expected)] == []
+    assert all(any(f == ef and m.endswith(em) for f, m in found) for ef, em in expected), found
+
+
+def test_group_and_plural_are_immutable_and_scope_once_established() -> None:
+    old = copy.deepcopy(CRONTAB_CRD)
+    old["status"] = {"conditions": [{"type": "Established", "status": "True"}]}
+    new = crontab_crd(scope="Cluster")
+    assert ("spec.scope", 'Invalid value: "Cluster": field is immutable') in _causes(new, old)
+
+
+def test_update_records_a_new_storage_version() -> None:
+    old = copy.deepcopy(CRONTAB_CRD)
+    definitions.prepare_for_create(old)
+    assert old["status"]["storedVersions"] == ["v1"]
+    new = crontab_crd(versions=[_version(storage=False), _version(name="v2")])
+    definitions.prepare_for_update(new, old, "")
+    assert new["status"]["storedVersions"] == ["v1", "v2"]
+    assert _causes(new, old) == []
