@@ -24,13 +24,8 @@ from nodelab.lab.controlplane_step import StartControlPlane
 from nodelab.lab.daemons import DaemonStatus, Supervisor
 from nodelab.lab.description import LabDescription
 from nodelab.lab.join.kubeconfigs import ClusterAccess
-from nodelab.lab.join.steps import (
-    check_reachable,
-    forget_nodes,
-    join_steps,
-    kube_node_name,
-    prepare_join,
-)
+from nodelab.lab.join.membership import check_reachable, forget_nodes, prepare_join
+from nodelab.lab.join.steps import join_steps, kube_node_name
 from nodelab.lab.ledger import Ledger
 from nodelab.lab.lock import locked
 from nodelab.lab.names import DEFAULT_LAB, LabNames

@@ -18,15 +18,15 @@ The lab keeps a copy of the original access (`cluster.kubeconfig`: what `join` a
 from the root namespace) and writes `kubeconfig`, the same access through the relay (what
 `nodelab kubeconfig` prints). kube-proxy and podnet get identities of their own through the
 relay (`BootstrapComponents`: `system:kube-proxy` and `nodelab:podnet`, certificates from the
-cluster's CSR API), never the given admin access. `down` deletes the lab's
-Node objects from the cluster (best effort) before removing everything else.
+cluster's CSR API), never the given admin access. What `join` checks and writes before these
+steps, and what `down` deletes from the cluster (the lab's Nodes and CSRs, best effort) before
+removing everything else, is `membership.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-import socket
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -44,30 +44,23 @@ from nodelab.controlplane.auth.identities import (
     ComponentIdentity,
 )
 from nodelab.errors import NodelabError
-from nodelab.host import netlink
-from nodelab.host.private_files import private_dir
 from nodelab.kube.rest import Rest
-from nodelab.lab.context import LabContext, Progress
+from nodelab.lab.context import LabContext
 from nodelab.lab.daemons import DaemonSpec, tcp_ready
-from nodelab.lab.description import LabDescription
 from nodelab.lab.join.kubeconfigs import ClusterAccess, client_certificate_user
-from nodelab.lab.join.registry_proxy import PROXY_PORT, allowed_endpoints
+from nodelab.lab.join.registry_proxy import PROXY_PORT
 from nodelab.lab.join.tls_bootstrap import (
     approve_serving,
     client_certificate,
     component_certificate,
-    component_requests,
-    lab_requests,
     serving_requests,
 )
-from nodelab.lab.names import LabNames
 from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
 from nodelab.lab.node_daemons import KUBELET_PORT, JoinedNode, node_specs
 from nodelab.lab.paths import LabPaths
-from nodelab.lab.preconditions import check_node_count, check_privileges
 from nodelab.lab.registry.daemon import StartRegistry
 from nodelab.lab.registry.demo_images import PushDemoImages
-from nodelab.lab.topology import APISERVER_PORT, NodePlan, choose_subnet
+from nodelab.lab.topology import APISERVER_PORT, NodePlan
 from nodelab.lab.wait_ready import WaitNodesReady
 
 LAB_LABEL = "nodelab.dev/lab"
@@ -90,20 +83,8 @@ def kube_node_name(lab: str, node: NodePlan) -> str:
     return f"{lab}-{node.name}"
 
 
-def _api(kubeconfig: Path) -> Any:
+def cluster_api(kubeconfig: Path) -> Any:
     return k8s_config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
-
-
-def check_reachable(access: ClusterAccess, timeout: float = 5.0) -> None:
-    """Fail clearly, before anything is created, when the API server does not answer."""
-    host, port = access.endpoint
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
-    except OSError as exc:
-        raise NodelabError(
-            f"cannot reach the API server {access.server} from this machine ({exc}): is the "
-            "cluster running, and is this its kubeconfig?") from exc
 
 
 class StartApiRelay:
@@ -159,7 +140,7 @@ class BootstrapKubelets:
     name = "TLS bootstrap (kubelet client certificates)"
 
     def execute(self, ctx: LabContext) -> None:
-        rest = Rest(_api(cluster_kubeconfig(ctx.paths)))
+        rest = Rest(cluster_api(cluster_kubeconfig(ctx.paths)))
         relayed = ClusterAccess.load(ctx.paths.kubeconfig)
         for kube_name, node in joined_nodes(ctx).items():
             ctx.progress(f"{kube_name}: client certificate through the CSR API")
@@ -187,7 +168,7 @@ class BootstrapComponents:
     name = "kube-proxy and podnet identities (CSR API)"
 
     def execute(self, ctx: LabContext) -> None:
-        rest = Rest(_api(cluster_kubeconfig(ctx.paths)))
+        rest = Rest(cluster_api(cluster_kubeconfig(ctx.paths)))
         relayed = ClusterAccess.load(ctx.paths.kubeconfig)
         joined = str(ctx.description.joined)
         with cluster_call("create podnet's ClusterRole and binding", joined):
@@ -282,7 +263,7 @@ class SetAsideFormerServingRequests:
         record = former_requests_file(ctx.paths)
         if record.exists():
             return  # a join again of a running lab: its CSRs are its own
-        rest = Rest(_api(cluster_kubeconfig(ctx.paths)))
+        rest = Rest(cluster_api(cluster_kubeconfig(ctx.paths)))
         with cluster_call("list CertificateSigningRequests", str(ctx.description.joined)):
             former = serving_requests(rest, joined_nodes(ctx))
         for name in former:
@@ -302,7 +283,7 @@ class ApproveServingCertificates:
         self.timeout = timeout
 
     def execute(self, ctx: LabContext) -> None:
-        rest = Rest(_api(cluster_kubeconfig(ctx.paths)))
+        rest = Rest(cluster_api(cluster_kubeconfig(ctx.paths)))
         nodes = {name: str(node.ip) for name, node in joined_nodes(ctx).items()}
         try:
             former = set(former_requests_file(ctx.paths).read_text().split())
@@ -340,90 +321,3 @@ def join_steps() -> Sequence[Any]:
             StartApiRelay(), StartRegistryProxy(), BootstrapKubelets(), BootstrapComponents(),
             SetAsideFormerServingRequests(), StartJoinedNodeDaemons(),
             ApproveServingCertificates(), WaitJoinedNodesReady())
-
-
-def prepare_join(kubeconfig: Path, name: str, nodes: int, paths: LabPaths,
-                 existing: LabDescription | None,
-                 allow_registries: Sequence[str] = ()) -> LabDescription:
-    """Check the request and write the lab's description and kubeconfigs (under its lock)."""
-    LabNames(name)
-    try:
-        allowed_endpoints(allow_registries)
-    except ValueError as exc:
-        raise NodelabError(str(exc)) from exc
-    if existing is not None and allowed_registries(paths) != list(allow_registries):
-        raise NodelabError(f"lab {name} joined with allowed registries "
-                           f"{allowed_registries(paths) or 'none'}, not "
-                           f"{list(allow_registries) or 'none'}: take it down first "
-                           f"(`nodelab down --name {name}`)")
-    check_node_count(nodes)
-    access = ClusterAccess.load(Path(kubeconfig))
-    access.ca_pem  # noqa: B018 - fails clearly when the kubeconfig has no CA
-    if existing is not None and not existing.joined:
-        raise NodelabError(f"lab {name} is an embedded lab (`nodelab up`), not a joined one: "
-                           f"take it down first (`nodelab down --name {name}`) or pick "
-                           "another name")
-    if existing is not None and (existing.joined, existing.nodes) != (access.server, nodes):
-        raise NodelabError(f"lab {name} joined {existing.joined} with {existing.nodes} node(s),"
-                           f" not {access.server} with {nodes}: take it down first "
-                           f"(`nodelab down --name {name}`)")
-    check_reachable(access)
-    check_privileges(f"join lab {name}")
-    description = existing or LabDescription(name, choose_subnet(name, netlink.host_routes()),
-                                             nodes, joined=access.server)
-    private_dir(paths.root)  # keys, kubeconfigs and the API store live here
-    access.write(cluster_kubeconfig(paths))
-    cluster_ca(paths).write_bytes(access.ca_pem)
-    allowed_registries_file(paths).write_text("".join(f"{h}\n" for h in allow_registries))
-    gateway = str(description.topology.gateway)
-    access.relayed(gateway, APISERVER_PORT).write(paths.kubeconfig)
-    description.save(paths.description)
-    return description
-
-
-def forget_nodes(name: str, paths: LabPaths, progress: Progress) -> None:
-    """Delete a joined lab's Node objects and CertificateSigningRequests from its cluster
-    (best effort, says what failed). Stop the node daemons first: a running kubelet would
-    register its Node again."""
-    description = LabDescription.load(paths.description)
-    kubeconfig = cluster_kubeconfig(paths)
-    if description is None or not description.joined or not kubeconfig.exists():
-        return
-    try:
-        core = k8s.CoreV1Api(_api(kubeconfig))
-    except Exception as exc:  # noqa: BLE001 - best effort: say it and go on
-        progress(f"cannot read {kubeconfig} to remove this lab's nodes: {exc}")
-        return
-    reachable = True
-    for node in description.topology.nodes:
-        kube_name = kube_node_name(name, node)
-        try:
-            core.delete_node(kube_name, _request_timeout=5)
-            progress(f"removed Node {kube_name} from {description.joined}")
-        except k8s.ApiException as exc:
-            if exc.status != 404:
-                progress(f"could not remove Node {kube_name} from {description.joined} "
-                         f"({exc.status} {exc.reason}): `kubectl delete node {kube_name}`")
-        except Exception as exc:  # noqa: BLE001 - an unreachable cluster must not stop down
-            reachable = False
-            progress(f"could not reach {description.joined} to remove Node {kube_name} "
-                     f"({type(exc).__name__}): remove it yourself with "
-                     f"`kubectl delete node {kube_name}` when the cluster is back")
-    if reachable:
-        forget_requests(name, description, kubeconfig, progress)
-
-
-def forget_requests(name: str, description: LabDescription, kubeconfig: Path,
-                    progress: Progress) -> None:
-    """Delete the lab's CSRs (its kubelets' serving CSRs, the client CSRs `join` sent for its
-    kubelets, kube-proxy and podnet),
-    which upstream's csrcleaner would remove only after an hour or more."""
-    nodes = [kube_node_name(name, node) for node in description.topology.nodes]
-    try:
-        rest = Rest(_api(kubeconfig))
-        for csr in [*lab_requests(rest, nodes), *component_requests(rest, name)]:
-            rest.delete("certificatesigningrequests", None, csr)
-            progress(f"removed CertificateSigningRequest {csr} from {description.joined}")
-    except Exception as exc:  # noqa: BLE001 - an unreachable cluster must not stop down
-        progress(f"could not remove this lab's CertificateSigningRequests from "
-                 f"{description.joined} ({type(exc).__name__}): `kubectl get csr` lists them")
