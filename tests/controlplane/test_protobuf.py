@@ -97,5 +97,6 @@ def test_a_protobuf_answer_carries_what_a_json_answer_does(apiserver: RunningApi
     assert answered["metadata"]["uid"] == stored["metadata"]["uid"]
     refused = apiserver.kubectl("create", "deployment", "pb-same", "--image=busybox", "-v=8",
                                 check=False)
-    assert response_types(refused.stderr)[-1] == "application/json", "a Status stays JSON"
-    assert 'deployments.apps "pb-same" already exists' in refused.stderr
+    assert response_types(refused.stderr)[-1] == "application/vnd.kubernetes.protobuf"
+    assert ('error: failed to create deployment: deployments.apps "pb-same" already exists'
+            in refused.stderr)  # read from the protobuf Status

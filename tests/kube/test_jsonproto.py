@@ -97,8 +97,20 @@ def test_the_envelope_decodes_as_a_request_body_would() -> None:
     assert protobuf.decode(encoded) == POD
 
 
+def test_a_status_is_meta_v1s_in_the_v1_envelope() -> None:
+    """An error Status travels as `v1`/`Status` with meta/v1's message, causes included."""
+    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+              "message": 'pods "x" is invalid', "reason": "Invalid", "code": 422,
+              "details": {"name": "x", "kind": "pods", "causes": [
+                  {"reason": "FieldValueRequired", "message": "Required value",
+                   "field": "spec.containers"}]}}
+    encoded = protobuf.encode(status)
+    assert encoded is not None
+    assert protobuf.decode(encoded) == status
+
+
 @pytest.mark.parametrize(("obj", "why"), [
-    ({"apiVersion": "v1", "kind": "Status"}, "no message of that kind in core/v1"),
+    ({"apiVersion": "v1", "kind": "Widget"}, "no message of that kind in core/v1"),
     ({"apiVersion": "example.com/v1", "kind": "Widget"}, "a kind upstream does not define"),
     ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": 5}}, "a wrong JSON type"),
 ])

@@ -75,16 +75,18 @@ class Api:
                                   audiences)
 
     def handle(self, request: Request) -> Response:
+        accept = request.headers.get("accept", "")
         try:
-            return _negotiated(self._handle(request), request.headers.get("accept", ""))
+            return _negotiated(self._handle(request), accept)
         except errors.ApiError as exc:
             retry_after = int(exc.details.get("retryAfterSeconds") or 0)
-            return Response(exc.code, exc.status(),
-                             headers={"Retry-After": str(retry_after)} if retry_after else {})
+            return _negotiated(Response(
+                exc.code, exc.status(),
+                headers={"Retry-After": str(retry_after)} if retry_after else {}), accept)
         except Exception as exc:  # noqa: BLE001 - a bug: answer 500 and keep serving
             log.exception("internal error serving %s %s", request.method, request.target)
             error = errors.ApiError(500, "InternalError", f"Internal error occurred: {exc!r}")
-            return Response(500, error.status())
+            return _negotiated(Response(500, error.status()), accept)
 
     def _handle(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"
@@ -294,10 +296,11 @@ class Api:
         if sub == "finalize":
             sub = ""
         if verb == "watch":
+            frame, content_type = protobuf.watch_framing(accept, rt.group_version, rt.kind)
             return Response(200, stream=watch.stream(
                 registry.store, rt, namespace if rt.namespaced else None, query, encode,
-                lambda: self.stopping.is_set() or request.gone()),
-                content_type="application/json")
+                lambda: self.stopping.is_set() or request.gone(), frame),
+                content_type=content_type)
         if verb == "list" and _plain_list(rt, query, accept):
             keep = matcher(parse_labels(query.get("labelSelector", "")),
                            parse_fields(query.get("fieldSelector", ""), rt.storage_key))
@@ -378,9 +381,9 @@ def _delete_options(body: Object | None, query: dict[str, str]) -> Object:
 
 
 def _negotiated(response: Response, accept: str) -> Response:
-    """A successful object answered in protobuf when the client prefers it and it has a
-    protobuf form (`protobuf.py`); anything else as it is."""
-    if (response.code >= 300 or response.body is None or response.raw is not None
+    """An object, list or error Status answered in protobuf when the client prefers it and it
+    has a protobuf form (`protobuf.py`); anything else as it is."""
+    if (response.body is None or response.raw is not None
             or response.stream is not None or response.tunnel is not None
             or response.content_type != "application/json" or not protobuf.wanted(accept)):
         return response

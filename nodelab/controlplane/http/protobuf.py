@@ -12,14 +12,21 @@ JSON object the same request would have carried:
   field of every kind upstream defines, nothing kept by hand.
 
 Responses: a client whose `Accept` prefers protobuf (client-go's typed clients and kubectl send
-`application/vnd.kubernetes.protobuf, application/json`) gets a successful object or list in the
-same envelope (`nodelab.kube.jsonproto` fills the message), as kube-apiserver's content
-negotiation picks the first acceptable type. What has no protobuf form stays JSON with its own
-Content-Type, which clients accept as they do for custom resources: Tables (`as=Table`), watch
-streams, discovery, errors (`Status`), and kinds upstream has no message for.
+`application/vnd.kubernetes.protobuf, application/json`) gets an object, a list or an error
+`Status` in the same envelope (`nodelab.kube.jsonproto` fills the message), as kube-apiserver's
+content negotiation picks the first acceptable type. A watch is upstream's protobuf stream
+(`application/vnd.kubernetes.protobuf;stream=watch`): each event a frame of a 4-byte big-endian
+length and a `metav1.WatchEvent` (the stream serializer is the raw one: no envelope), whose
+`object.raw` is the object in the envelope, as the embedded encoder writes it. What has no
+protobuf form stays JSON with its own Content-Type, which clients accept as they do for custom
+resources: Tables (`as=Table`), discovery, and kinds upstream has no message for (their
+watches too).
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable
 
 from google.protobuf.message import DecodeError, Message
 
@@ -29,6 +36,7 @@ from nodelab.kube.objects import Object
 
 MAGIC = b"k8s\x00"
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
+WATCH_CONTENT_TYPE = CONTENT_TYPE + ";stream=watch"
 
 
 def _message(api_version: str, kind: str) -> type[Message]:
@@ -91,11 +99,20 @@ def wanted(accept: str) -> bool:
     return False
 
 
+def message_for(api_version: str, kind: str) -> type[Message] | None:
+    """Upstream's message for a kind, or None; `Status` is meta/v1's in every version."""
+    if not api_version or not kind:
+        return None
+    if kind == "Status" and api_version == "v1":
+        return protojson.meta_class("Status")
+    return protojson.message_class(api_version, kind)
+
+
 def encode(obj: Object) -> bytes | None:
     """`obj` in the protobuf envelope, or None when upstream has no message for its kind or
     the object does not fit it (the caller answers JSON)."""
     api_version, kind = str(obj.get("apiVersion") or ""), str(obj.get("kind") or "")
-    message_class = protojson.message_class(api_version, kind) if api_version and kind else None
+    message_class = message_for(api_version, kind)
     if message_class is None:
         return None
     try:
@@ -109,3 +126,34 @@ def encode(obj: Object) -> bytes | None:
     unknown.contentEncoding = ""  # type: ignore[attr-defined]
     unknown.contentType = ""  # type: ignore[attr-defined]
     return MAGIC + unknown.SerializeToString()
+
+
+def watch_frame(event_type: str, obj: Object) -> bytes:
+    """One watch event as upstream's protobuf stream writes it: length, then the WatchEvent.
+    An object that does not fit its message becomes an ERROR event with a 500 Status (the
+    stream cannot change its encoding half-way)."""
+    raw = encode(obj)
+    if raw is None:
+        error = errors.ApiError(500, "InternalError", "Internal error occurred: cannot encode "
+                                f"{obj.get('kind')} {obj.get('metadata', {}).get('name')!r} "
+                                "in protobuf")
+        event_type, raw = "ERROR", encode(error.status())
+    event = protojson.meta_class("WatchEvent")()
+    event.type = event_type  # type: ignore[attr-defined]
+    event.object.raw = raw  # type: ignore[attr-defined]
+    body = event.SerializeToString()
+    return len(body).to_bytes(4, "big") + body
+
+
+def json_line(event_type: str, obj: Object) -> bytes:
+    """One watch event as upstream's JSON stream writes it: a line."""
+    return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+def watch_framing(accept: str, api_version: str, kind: str
+                  ) -> tuple[Callable[[str, Object], bytes], str]:
+    """(event writer, Content-Type) of a watch: protobuf when the client prefers it and the
+    kind has a message, JSON lines otherwise."""
+    if wanted(accept) and message_for(api_version, kind) is not None:
+        return watch_frame, WATCH_CONTENT_TYPE
+    return json_line, "application/json"

@@ -1,4 +1,5 @@
-"""Watch: a stream of `{"type": ..., "object": ...}` lines, as kube-apiserver sends them.
+"""Watch: a stream of `{"type": ..., "object": ...}` events, as kube-apiserver sends them
+(JSON lines, or protobuf frames for a client that prefers protobuf: `protobuf.py`).
 
 Where a watch starts:
 - no resourceVersion, "0", or `sendInitialEvents=true`: a synthetic ADDED for every matching
@@ -23,23 +24,20 @@ or on shutdown.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.http.protobuf import json_line
 from nodelab.controlplane.registry import rest
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import Event, Gone, Store
 from nodelab.kube.objects import Object
 
+Frame = Callable[[str, Object], bytes]
 BOOKMARK_INTERVAL = 5.0
 MAX_TIMEOUT = 1800.0
-
-
-def _line(kind: str, obj: Object) -> bytes:
-    return json.dumps({"type": kind, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
 
 def _bookmark(rt: ResourceType, revision: int, initial_end: bool = False) -> Object:
@@ -50,8 +48,10 @@ def _bookmark(rt: ResourceType, revision: int, initial_end: bool = False) -> Obj
 
 
 def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[str, str],
-           encode: Callable[[Object], Object], stopping: Callable[[], bool]) -> Iterator[bytes]:
-    """Yield watch event lines until the timeout, shutdown, or the client goes away."""
+           encode: Callable[[Object], Object], stopping: Callable[[], bool],
+           frame: Frame = json_line) -> Iterator[bytes]:
+    """Yield watch events until the timeout, shutdown, or the client goes away, each written
+    by `frame` (a JSON line, or a protobuf frame: `protobuf.watch_framing`)."""
     matches = matcher(parse_labels(query.get("labelSelector", "")),
                       parse_fields(query.get("fieldSelector", ""), rt.storage_key))
     timeout = min(float(query.get("timeoutSeconds") or MAX_TIMEOUT), MAX_TIMEOUT)
@@ -63,20 +63,20 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
     if initial:
         for obj in items:
             if matches(obj):
-                yield _line("ADDED", encode(rest.to_wire(rt, obj)))
+                yield frame("ADDED", encode(rest.to_wire(rt, obj)))
         if query.get("sendInitialEvents") == "true" and bookmarks:
-            yield _line("BOOKMARK", _bookmark(rt, revision, initial_end=True))
+            yield frame("BOOKMARK", _bookmark(rt, revision, initial_end=True))
     else:
         try:
             revision = int(requested)
         except ValueError:
             error = errors.bad_request(f"invalid resource version {requested!r}")
-            yield _line("ERROR", error.status())
+            yield frame("ERROR", error.status())
             return
         try:
             store.events_after(revision, rt.storage_key)
         except Gone as exc:
-            yield _line("ERROR", errors.gone(str(exc)).status())
+            yield frame("ERROR", errors.gone(str(exc)).status())
             return
     last_sent = time.monotonic()
     while not stopping():
@@ -88,9 +88,10 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
             return
         try:
             events, up_to = store.events_after(revision, rt.storage_key)
-            lines = [_translate(rt, event, namespace, matches, encode) for event in events]
+            lines = [_translate(rt, event, namespace, matches, encode, frame)
+                     for event in events]
         except Gone as exc:
-            yield _line("ERROR", errors.gone(str(exc)).status())
+            yield frame("ERROR", errors.gone(str(exc)).status())
             return
         for line in lines:
             if line is not None:
@@ -99,12 +100,12 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
         revision = up_to
         if bookmarks and time.monotonic() - last_sent >= BOOKMARK_INTERVAL:
             last_sent = time.monotonic()
-            yield _line("BOOKMARK", _bookmark(rt, revision))
+            yield frame("BOOKMARK", _bookmark(rt, revision))
 
 
 def _translate(rt: ResourceType, event: Event, namespace: str | None,
                matches: Callable[[Object], bool],
-               encode: Callable[[Object], Object]) -> bytes | None:
+               encode: Callable[[Object], Object], frame: Frame) -> bytes | None:
     """The watch line for one change, or None when neither the object before it nor the
     object after it matches (upstream's convertToWatchEvent); Gone when the object before it
     is not known."""
@@ -120,9 +121,9 @@ def _translate(rt: ResourceType, event: Event, namespace: str | None,
     passes_now = event.type != "DELETED" and matches(event.object())
     passed = before is not None and matches(before)
     if passes_now:
-        return _line("MODIFIED" if passed else "ADDED", encode(rest.to_wire(rt, event.object())))
+        return frame("MODIFIED" if passed else "ADDED", encode(rest.to_wire(rt, event.object())))
     if passed and before is not None:
         # what stopped matching (or was deleted) is sent as it was, at the event's revision
         before.setdefault("metadata", {})["resourceVersion"] = str(event.rv)
-        return _line("DELETED", encode(rest.to_wire(rt, before)))
+        return frame("DELETED", encode(rest.to_wire(rt, before)))
     return None
