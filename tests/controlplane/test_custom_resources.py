@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client as k8s
+from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
 from tests.controlplane.apiserver import RunningApiServer, running_apiserver
@@ -175,6 +176,8 @@ def test_patches_and_server_side_apply(server: RunningApiServer) -> None:
     managers = {m["manager"] for m in server.kubectl_json(
         "get", "ct", "p", "--show-managed-fields")["metadata"]["managedFields"]}
     assert "kubectl" in managers
+    server.kubectl("scale", "ct", "p", "--replicas=3")  # the scale subresource
+    assert server.kubectl_json("get", "ct", "p")["spec"]["replicas"] == 3
     server.kubectl("delete", "ct", "p")
 
 
@@ -215,6 +218,31 @@ def test_custom_objects_api(objects: k8s.CustomObjectsApi) -> None:
     assert gone.value.status == 404
     assert json.loads(gone.value.body)["message"] == \
         'crontabs.stable.example.com "py" not found'
+
+
+def test_kubectl_explain_reads_the_published_schema(server: RunningApiServer) -> None:
+    explained = server.kubectl("explain", "crontab.spec").stdout
+    assert "GROUP:      stable.example.com" in explained
+    assert "cronSpec\t<string>" in explained and "replicas\t<integer>" in explained
+    assert "NodeName indicates" in server.kubectl("explain", "pod.spec.nodeName").stdout
+    v2 = json.loads(server.kubectl("get", "--raw", "/openapi/v2").stdout)
+    assert "com.example.stable.v1.CronTab" in v2["definitions"]
+    assert "/apis/stable.example.com/v1/namespaces/{namespace}/crontabs" in v2["paths"]
+
+
+def test_watch(objects: k8s.CustomObjectsApi) -> None:
+    listed: Any = objects.list_namespaced_custom_object(GROUP, "v1", "default", "crontabs")
+    body = {"apiVersion": f"{GROUP}/v1", "kind": "CronTab", "metadata": {"name": "w"},
+            "spec": {"cronSpec": "1 2 3 4 5"}}
+    objects.create_namespaced_custom_object(GROUP, "v1", "default", "crontabs", body)
+    watcher = watch.Watch()  # type: ignore[no-untyped-call]
+    events = watcher.stream(  # type: ignore[no-untyped-call]
+        objects.list_namespaced_custom_object, GROUP, "v1", "default", "crontabs",
+        timeout_seconds=20, resource_version=listed["metadata"]["resourceVersion"])
+    first = next(iter(events))
+    assert (first["type"], first["object"]["metadata"]["name"]) == ("ADDED", "w")
+    assert first["object"]["apiVersion"] == f"{GROUP}/v1"
+    objects.delete_namespaced_custom_object(GROUP, "v1", "default", "crontabs", "w")
 
 
 def test_unsupported_crd_fields_are_refused(server: RunningApiServer) -> None:

@@ -2,10 +2,12 @@
 field paths and texts (kube-openapi's validator as apiextensions-apiserver maps its results to
 field errors in `apiserver/validation/validation.go`).
 
-The checking itself is the `jsonschema` library's (Draft 4, whose boolean
-`exclusiveMinimum`/`exclusiveMaximum` are OpenAPI 3.0's), on the schema with OpenAPI's own
-words translated: `nullable: true` allows `null`, `x-kubernetes-int-or-string` allows an
-integer or a string. Each error becomes one cause:
+The keywords are OpenAPI 3.0's subset a structural schema may use (`structural.SERVED`):
+`type` (with `nullable`, and `x-kubernetes-int-or-string` for an integer or a string),
+`enum`, `format`, `minimum`/`maximum` (with the boolean `exclusive*` of OpenAPI 3.0),
+`multipleOf`, `minLength`/`maxLength`/`pattern`, `minItems`/`maxItems`/`uniqueItems`,
+`minProperties`/`maxProperties`/`required`, `properties`/`additionalProperties`/`items`, and
+`allOf`/`anyOf`/`oneOf`/`not`. Each failure becomes one cause:
 
     type       spec.replicas: Invalid value: "string": spec.replicas in body must be of type
                integer: "string"                                  (FieldValueTypeInvalid)
@@ -16,16 +18,19 @@ integer or a string. Each error becomes one cause:
     others     spec.replicas: Invalid value: 0: spec.replicas in body should be greater than
                or equal to 1                                      (FieldValueInvalid)
 
-Formats are upstream's (int32, int64, byte, date, date-time, ...); a format upstream does not
-know is not checked, as upstream. `jsonschema` is imported on first use: its import costs
-about a second, paid only by a server that validates custom objects.
+A value of the wrong type is reported as that alone (its other checks do not apply). Formats
+are upstream's (int32, int64, byte, date, date-time, ...); a format upstream does not know is
+not checked, as upstream.
+
+nodelab checks these itself rather than with the `jsonschema` library: that library's import
+(its optional format checkers build grammars) takes one to seven seconds and ~15 MiB in the
+API server, for keywords this short list covers with upstream's own texts.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
-import functools
 import ipaddress
 import json
 import re
@@ -49,33 +54,6 @@ def _json_type(value: Any) -> str:
     if isinstance(value, float):
         return "number"
     return _TYPE_NAMES.get(type(value), "string")
-
-
-def translate(schema: Any) -> Any:
-    """The schema in JSON Schema's words (nullable, int-or-string), extensions left out."""
-    if isinstance(schema, list):
-        return [translate(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out: Schema = {}
-    for key, value in schema.items():
-        if key.startswith("x-kubernetes-") or key in ("nullable", "default", "example",
-                                                       "externalDocs", "description"):
-            continue
-        if key == "properties" and isinstance(value, dict):
-            out[key] = {name: translate(child) for name, child in value.items()}
-        elif key in ("items", "additionalProperties", "not", "allOf", "anyOf", "oneOf"):
-            out[key] = translate(value)
-        else:
-            out[key] = value
-    if schema.get("nullable") is True and isinstance(out.get("type"), str):
-        out["type"] = [out["type"], "null"]
-        if "enum" in out:
-            out["enum"] = [*out["enum"], None]
-    if schema.get("x-kubernetes-int-or-string") is True and "type" not in out \
-            and "anyOf" not in out and "oneOf" not in out:
-        out["type"] = ["integer", "string"]
-    return out
 
 
 def _int_in(bits: int) -> Any:
@@ -118,89 +96,151 @@ FORMATS: dict[str, Any] = {
 }
 
 
-@functools.lru_cache(maxsize=64)
-def _validator(schema_json: str) -> Any:
-    import jsonschema  # type: ignore[import-untyped]  # about a second: only when needed
-
-    checker = jsonschema.FormatChecker(formats=())
-    for name, check in FORMATS.items():
-        checker.checks(name)(check)
-    return jsonschema.Draft4Validator(json.loads(schema_json), format_checker=checker)
+def _path(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
 
 
-def _path(parts: Any) -> str:
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+def _types_of(schema: Schema) -> list[str]:
+    kind = schema.get("type")
+    if kind:
+        return [kind]
+    if schema.get("x-kubernetes-int-or-string") is True:
+        return ["integer", "string"]
+    return []
 
 
-def _cause(error: Any) -> list[Cause]:
-    path = _path(error.absolute_path)
-    where = path or "<nil>"
-    keyword, expected, value = error.validator, error.validator_value, error.instance
-    body = f"{where} in body"
-    if keyword == "required":
-        missing = [name for name in expected if isinstance(value, dict) and name not in value]
-        return [Cause(f"{path}.{m}" if path else m, "FieldValueRequired", "Required value")
-                for m in missing]
-    if keyword == "type":
-        kinds = expected if isinstance(expected, list) else [expected]
-        wanted = next((k for k in kinds if k != "null"), kinds[0])
-        actual = _json_type(value)
-        return [Cause(where, "FieldValueTypeInvalid", f"Invalid value: {quote(actual)}: "
-                      f"{body} must be of type {wanted}: {quote(actual)}")]
-    if keyword == "format":
-        return [Cause(where, "FieldValueTypeInvalid", f"Invalid value: {quote(value)}: "
-                      f"{body} must be of type {expected}: {json.dumps(str(value))}")]
-    if keyword == "enum":
-        values = ", ".join(json.dumps(v) for v in expected if v is not None)
-        return [Cause(where, "FieldValueNotSupported",
-                      f"Unsupported value: {quote(value)}: supported values: {values}")]
-    if keyword == "maxLength":
-        return [Cause(where, "FieldValueTooLong",
-                      f"Too long: may not be more than {expected} bytes")]
-    if keyword in ("maxItems", "maxProperties"):
-        return [Cause(where, "FieldValueTooMany",
-                      f"Too many: {len(value)}: must have at most {expected} items")]
-    schema = error.schema
-    details = {
-        "minimum": f"should be greater than {'' if schema.get('exclusiveMinimum') else 'or '}"
-                   f"{'' if schema.get('exclusiveMinimum') else 'equal to '}{expected}",
-        "maximum": f"should be less than {'' if schema.get('exclusiveMaximum') else 'or '}"
-                   f"{'' if schema.get('exclusiveMaximum') else 'equal to '}{expected}",
-        "multipleOf": f"should be a multiple of {expected}",
-        "minLength": f"should be at least {expected} chars long",
-        "pattern": f"should match '{expected}'",
-        "minItems": f"should have at least {expected} items",
-        "minProperties": f"should have at least {expected} properties",
-        "uniqueItems": "shouldn't contain duplicates",
-    }
-    if keyword in details:
-        return [Cause(where, "FieldValueInvalid",
-                      f"Invalid value: {quote(value)}: {body} {details[keyword]}")]
-    generic = {"oneOf": "must validate one and only one schema (oneOf)",
-               "anyOf": "must validate at least one schema (anyOf)",
-               "not": "must not validate the schema (not)",
-               "allOf": "must validate all the schemas (allOf)"}
-    return [Cause(where, "FieldValueInvalid", f"Invalid value: {quote(value)}: "
-                  + generic.get(keyword, f"{body} {error.message}"))]
+def _has_type(value: Any, kind: str) -> bool:
+    actual = _json_type(value)
+    return actual == kind or (kind == "number" and actual == "integer")
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.causes: list[Cause] = []
+
+    def fail(self, path: str, reason: str, message: str) -> None:
+        self.causes.append(Cause(path or "<nil>", reason, message))
+
+    def invalid(self, path: str, value: Any, detail: str) -> None:
+        self.fail(path, "FieldValueInvalid",
+                  f"Invalid value: {quote(value)}: {path or '<nil>'} in body {detail}")
+
+    def check(self, schema: Any, value: Any, path: str) -> None:
+        if not isinstance(schema, dict):
+            return
+        kinds = _types_of(schema)
+        if value is None:
+            if kinds and not schema.get("nullable"):
+                self.fail(path, "FieldValueTypeInvalid", f'Invalid value: "null": '
+                          f'{path or "<nil>"} in body must be of type {kinds[0]}: "null"')
+            return
+        if kinds and not any(_has_type(value, k) for k in kinds):
+            actual = _json_type(value)
+            self.fail(path, "FieldValueTypeInvalid", f"Invalid value: {quote(actual)}: "
+                      f"{path or '<nil>'} in body must be of type {kinds[0]}: {quote(actual)}")
+            return
+        fmt = schema.get("format")
+        if fmt in FORMATS and not FORMATS[fmt](value):
+            self.fail(path, "FieldValueTypeInvalid", f"Invalid value: {quote(value)}: "
+                      f"{path or '<nil>'} in body must be of type {fmt}: "
+                      f"{json.dumps(str(value))}")
+            return
+        if "enum" in schema and value not in schema["enum"]:
+            values = ", ".join(json.dumps(v) for v in schema["enum"])
+            self.fail(path, "FieldValueNotSupported",
+                      f"Unsupported value: {quote(value)}: supported values: {values}")
+        if isinstance(value, str):
+            self._string(schema, value, path)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            self._number(schema, value, path)
+        elif isinstance(value, list):
+            self._array(schema, value, path)
+        elif isinstance(value, dict):
+            self._object(schema, value, path)
+        self._combined(schema, value, path)
+
+    def _string(self, schema: Schema, value: str, path: str) -> None:
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            self.fail(path, "FieldValueTooLong",
+                      f"Too long: may not be more than {schema['maxLength']} bytes")
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            self.invalid(path, value, f"should be at least {schema['minLength']} chars long")
+        if "pattern" in schema and re.search(schema["pattern"], value) is None:
+            self.invalid(path, value, f"should match '{schema['pattern']}'")
+
+    def _number(self, schema: Schema, value: float, path: str) -> None:
+        if "minimum" in schema:
+            low = schema["minimum"]
+            if schema.get("exclusiveMinimum") and value <= low:
+                self.invalid(path, value, f"should be greater than {low}")
+            elif value < low:
+                self.invalid(path, value, f"should be greater than or equal to {low}")
+        if "maximum" in schema:
+            high = schema["maximum"]
+            if schema.get("exclusiveMaximum") and value >= high:
+                self.invalid(path, value, f"should be less than {high}")
+            elif value > high:
+                self.invalid(path, value, f"should be less than or equal to {high}")
+        factor = schema.get("multipleOf")
+        if factor and (value / factor) != int(value / factor):
+            self.invalid(path, value, f"should be a multiple of {factor}")
+
+    def _array(self, schema: Schema, value: list[Any], path: str) -> None:
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            self.fail(path, "FieldValueTooMany",
+                      f"Too many: {len(value)}: must have at most {schema['maxItems']} items")
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            self.invalid(path, value, f"should have at least {schema['minItems']} items")
+        if schema.get("uniqueItems") and len({json.dumps(v, sort_keys=True)
+                                              for v in value}) < len(value):
+            self.invalid(path, value, "shouldn't contain duplicates")
+        for i, item in enumerate(value):
+            self.check(schema.get("items"), item, _path(path, i))
+
+    def _object(self, schema: Schema, value: dict[str, Any], path: str) -> None:
+        for name in schema.get("required") or []:
+            if name not in value:
+                self.fail(_path(path, name), "FieldValueRequired", "Required value")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            self.fail(path, "FieldValueTooMany", f"Too many: {len(value)}: must have at "
+                      f"most {schema['maxProperties']} items")
+        if "minProperties" in schema and len(value) < schema["minProperties"]:
+            self.invalid(path, value,
+                         f"should have at least {schema['minProperties']} properties")
+        properties = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        for key, child in value.items():
+            if key in properties:
+                self.check(properties[key], child, _path(path, key))
+            elif isinstance(additional, dict):
+                self.check(additional, child, _path(path, key))
+
+    def _combined(self, schema: Schema, value: Any, path: str) -> None:
+        def passes(option: Any) -> bool:
+            probe = _Checker()
+            probe.check(option, value, path)
+            return not probe.causes
+
+        for option in schema.get("allOf") or []:
+            self.check(option, value, path)
+        if schema.get("anyOf") and not any(passes(o) for o in schema["anyOf"]):
+            self.fail(path, "FieldValueInvalid", f"Invalid value: {quote(value)}: "
+                      "must validate at least one schema (anyOf)")
+        if schema.get("oneOf") and sum(passes(o) for o in schema["oneOf"]) != 1:
+            self.fail(path, "FieldValueInvalid", f"Invalid value: {quote(value)}: "
+                      "must validate one and only one schema (oneOf)")
+        if isinstance(schema.get("not"), dict) and passes(schema["not"]):
+            self.fail(path, "FieldValueInvalid", f"Invalid value: {quote(value)}: "
+                      "must not validate the schema (not)")
 
 
 def check(schema: Schema, obj: Any) -> list[Cause]:
-    """The causes of every way `obj` breaks `schema` (its `metadata` is not checked here:
-    ObjectMeta has its own validation), in the order of their paths."""
-    translated = translate(schema)
-    properties = dict(translated.get("properties") or {})
-    for key in ("apiVersion", "kind", "metadata"):
-        properties.pop(key, None)
-    translated["properties"] = properties
-    validator = _validator(json.dumps(translated, sort_keys=True))
-    causes: list[Cause] = []
-    for error in validator.iter_errors(obj):
-        causes.extend(_cause(error))
-    # a value of the wrong type is reported as that alone (its other checks do not apply)
-    mistyped = {c.field for c in causes if c.reason == "FieldValueTypeInvalid"}
-    causes = [c for c in causes if c.field not in mistyped or c.reason ==
-              "FieldValueTypeInvalid"]
-    return sorted(dict.fromkeys(causes), key=lambda c: c.field)
+    """The causes of every way `obj` breaks `schema` (its `metadata`, `apiVersion` and `kind`
+    are not checked here: ObjectMeta has its own validation), in the order of their paths."""
+    checker = _Checker()
+    root = {**schema, "properties": {k: v for k, v in (schema.get("properties") or {}).items()
+                                     if k not in ("apiVersion", "kind", "metadata")}}
+    checker.check(root, obj, "")
+    return sorted(dict.fromkeys(checker.causes), key=lambda c: c.field)

@@ -66,6 +66,7 @@ class Api:
         self.address = address
         self.admin_token = ""  # the static admin token, for TokenReview (set by the server)
         self.aggregator = AvailabilityChecker(registry)  # its client is set by the server
+        self.openapi = openapi.Published()
         self.stopping = threading.Event()
         self.on_namespace_created: Callable[[str], None] = lambda name: None
 
@@ -173,12 +174,14 @@ class Api:
         if path == "/apis":
             return Response(200, discovery.api_groups(self._aggregated_versions(),
                                                       self.registry.catalog.groups()))
+        custom = self.registry.catalog.custom()
+        mark = self.registry.store.last_write(CRD_KEY)
         if path == "/openapi/v2" and any(t in request.headers.get("accept", "")
                                          for t in openapi_proto.ACCEPTED):
-            return Response(200, raw=openapi.swagger_protobuf(),
+            return Response(200, raw=self.openapi.swagger_protobuf(custom, mark),
                             content_type=openapi_proto.CONTENT_TYPE)
         if path.startswith("/openapi/"):
-            document = openapi.document(path, request.query)
+            document = self.openapi.document(path, custom, mark)
             if document is None:
                 raise errors.ApiError(404, "NotFound", f"no OpenAPI document at {path}")
             return Response(200, document)
@@ -354,12 +357,13 @@ class Api:
         so a new CRD is Established, and a deleted one's objects go, without a wait."""
         if rt.storage_key == CRD_KEY:
             deletion.finalize_definitions(self.registry)
+            self.registry.catalog.custom()  # built now, not by the next request
 
 
 def _plain_list(rt: ResourceType, query: dict[str, str], accept: str) -> bool:
     """A list the stored JSON can answer as it is: no paging, table, protobuf or conversion."""
     return (not tables.wants_table(accept) and not protobuf.wanted(accept)
-            and rt.group != "events.k8s.io"
+            and rt.group != "events.k8s.io" and rt.custom is None  # (stored at any version)
             and not any(query.get(k) for k in ("limit", "continue")))
 
 

@@ -8,6 +8,13 @@ definitions reachable from the served kinds are published. Paths are listed per 
 with the verbs it supports and the `fieldValidation` query parameter, which is what tells
 kubectl that the server validates fields itself (so `kubectl apply --validate=strict` sends
 `fieldValidation=Strict`).
+
+Custom resources are published as upstream's apiextensions-apiserver publishes them: each
+served version of an Established CRD is a definition named `<reversed group>.<version>.<Kind>`
+(`com.example.stable.v1.CronTab`) made of its `openAPIV3Schema` with `apiVersion`, `kind` and
+`metadata` (ObjectMeta) added, in `/openapi/v3/apis/<group>/<version>` and in `/openapi/v2`,
+so `kubectl explain crontab.spec` reads it. The built-in documents are computed once; those
+with custom resources again after each CRD write (`Published`, keyed by the catalog).
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 from nodelab.controlplane.http import openapi_proto
@@ -71,14 +80,20 @@ def _references(value: Any, found: set[str]) -> None:
             _references(child, found)
 
 
+COMMON = ("io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+          "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+          "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent")
+
+
 @functools.lru_cache(maxsize=1)
 def _reachable() -> tuple[str, ...]:
     """Names of the served kinds' definitions and everything they refer to."""
+    return _closure([rt.schema.name for rt in RESOURCES] + list(COMMON))
+
+
+def _closure(todo: list[str]) -> tuple[str, ...]:
+    """The upstream definitions named and everything they refer to."""
     defs = schema.upstream().raw
-    todo = [rt.schema.name for rt in RESOURCES]
-    todo += ["io.k8s.apimachinery.pkg.apis.meta.v1.Status",
-             "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
-             "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent"]
     seen: set[str] = set()
     while todo:
         name = todo.pop()
@@ -102,7 +117,7 @@ def _parameters() -> list[Object]:
             for name in ("dryRun", "fieldManager", "fieldValidation")]
 
 
-def _paths(selected: list[ResourceType], v3: bool) -> Object:
+def _paths(selected: Sequence[ResourceType], v3: bool) -> Object:
     paths: Object = {}
     for rt in selected:
         base = "/api/v1" if not rt.group else f"/apis/{rt.group}/{rt.version}"
@@ -180,14 +195,87 @@ def v3_root() -> Object:
     return {"paths": paths}
 
 
-def document(path: str, query: dict[str, str]) -> Object | None:
-    if path == "/openapi/v2":
-        return swagger()
-    if path == "/openapi/v3":
-        return v3_root()
-    parts = [p for p in path.split("/") if p][2:]
-    if len(parts) == 2 and parts[0] == "api":
-        return group_version_document("", parts[1])
-    if len(parts) == 3 and parts[0] == "apis":
-        return group_version_document(parts[1], parts[2])
-    return None
+def _custom_definitions(custom: Sequence[ResourceType], ref_prefix: str) -> dict[str, Object]:
+    """The custom kinds' definitions and the upstream ones they refer to (ObjectMeta's)."""
+    found = {name: _definition(name, ref_prefix)
+             for name in _closure(["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+                                   *COMMON])}
+    for rt in custom:
+        found[rt.schema.name] = _convert(dict(rt.schema.raw), ref_prefix)
+    return found
+
+
+class Published:
+    """The documents of one set of served types: built-in ones from the caches above, and
+    with custom resources computed once per CRD change (`mark`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._mark = -1
+        self._documents: dict[str, Object] = {}
+        self._swagger_protobuf: bytes | None = None
+
+    def _for(self, mark: int) -> dict[str, Object]:
+        with self._lock:
+            if mark != self._mark:
+                self._mark, self._documents, self._swagger_protobuf = mark, {}, None
+            return self._documents
+
+    def swagger(self, custom: Sequence[ResourceType], mark: int) -> Object:
+        if not custom:
+            return swagger()
+        documents = self._for(mark)
+        if "v2" not in documents:
+            base = swagger()
+            documents["v2"] = {**base, "paths": {**base["paths"], **_paths(custom, False)},
+                               "definitions": {**base["definitions"], **_custom_definitions(
+                                   custom, "#/definitions/")}}
+        return documents["v2"]
+
+    def swagger_protobuf(self, custom: Sequence[ResourceType], mark: int) -> bytes:
+        if not custom:
+            return swagger_protobuf()
+        document = self.swagger(custom, mark)
+        with self._lock:
+            if self._swagger_protobuf is None:
+                self._swagger_protobuf = openapi_proto.document(document)
+            return self._swagger_protobuf
+
+    def group_version(self, group: str, version: str, custom: Sequence[ResourceType],
+                      mark: int) -> Object | None:
+        selected = [rt for rt in custom if (rt.group, rt.version) == (group, version)]
+        if not selected:
+            return group_version_document(group, version)
+        documents = self._for(mark)
+        key = f"{group}/{version}"
+        if key not in documents:
+            documents[key] = {
+                "openapi": "3.0.0",
+                "info": {"title": "Kubernetes", "version": schema.KUBERNETES_VERSION},
+                "paths": _paths(selected, True),
+                "components": {"schemas": _custom_definitions(selected,
+                                                              "#/components/schemas/")}}
+        return documents[key]
+
+    def v3_root(self, custom: Sequence[ResourceType], mark: int) -> Object:
+        paths = dict(v3_root()["paths"])
+        for group, version in dict.fromkeys((rt.group, rt.version) for rt in custom):
+            document = self.group_version(group, version, custom, mark) or {}
+            paths[f"apis/{group}/{version}"] = {
+                "serverRelativeURL": f"/openapi/v3/apis/{group}/{version}?hash="
+                                     f"{_hash(document)}"}
+        return {"paths": paths}
+
+    def document(self, path: str, custom: Sequence[ResourceType], mark: int
+                 ) -> Object | None:
+        if path == "/openapi/v2":
+            return self.swagger(custom, mark)
+        if path == "/openapi/v3":
+            return self.v3_root(custom, mark)
+        parts = [p for p in path.split("/") if p][2:]
+        if len(parts) == 2 and parts[0] == "api":
+            return group_version_document("", parts[1])
+        if len(parts) == 3 and parts[0] == "apis":
+            return self.group_version(parts[1], parts[2], custom, mark)
+        return None
+
