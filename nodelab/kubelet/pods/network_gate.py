@@ -4,9 +4,10 @@ While the runtime reports NetworkReady=false (no CNI config yet, the CNI config 
 pod that needs the pod network (not `hostNetwork`) is not synced: its status is still posted,
 a Warning `NetworkNotReady` event says `network is not ready: container runtime network not
 ready: NetworkReady=false reason:NetworkPluginNotReady message:...`, and its worker tries
-again after upstream's pod worker back-off (`backOffPeriod`, 10 s) or when something about the
-pod changes, instead of failing RunPodSandbox every second. Nothing running is stopped;
-nothing new starts (no sandbox, no container restart) until the network is ready.
+again after the pod worker's back-off (10-15 s, `requeue.py`, which says why not upstream's
+1 s) or when something about the pod changes, instead of failing RunPodSandbox every second.
+Nothing running is stopped; nothing new starts (no sandbox, no container restart) until the
+network is ready.
 
 The runtime's network state is read with CRI `Status` at most once a second, shared by every
 pod worker (upstream refreshes it every 5 s); when the runtime cannot be asked, the last
@@ -26,7 +27,6 @@ from nodelab.kubelet.node.conditions import runtime_errors
 
 NETWORK_NOT_READY = "NetworkNotReady"  # the event's reason (upstream's events.NetworkNotReady)
 NETWORK_NOT_READY_MESSAGE = "network is not ready"  # upstream's NetworkNotReadyErrorMsg
-BACK_OFF_PERIOD = 10.0  # upstream's pod worker back-off after a failed sync
 
 
 def network_error(conditions: Sequence[RuntimeCondition]) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
-import nodelab.kubelet.pods.worker as worker_module
+import nodelab.kubelet.pods.pod_sync as pod_sync_module
 from nodelab.kube.restclient import RestClient, RestConfig
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.eviction.evictor import Evictor
@@ -113,7 +113,7 @@ def test_an_evicted_pod_is_stopped_by_its_worker_and_never_started_again(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = FakeRuntime()
     # the pod cgroup is a host write the fake runtime cannot stand in for: record it instead
-    monkeypatch.setattr(worker_module, "apply_pod_cgroup",
+    monkeypatch.setattr(pod_sync_module, "apply_pod_cgroup",
                         lambda parent, limits: runtime._note("apply_pod_cgroup", parent))
     settings = PodSettings(node_name="n1", node_ip="10.0.0.2", state_dir=tmp_path,
                            log_root=tmp_path / "logs", memory_capacity=2**30, resync=0.02,
