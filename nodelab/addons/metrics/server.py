@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +31,7 @@ from nodelab.addons.incluster import InCluster, InClusterError, Reflector
 from nodelab.addons.metrics import api
 from nodelab.addons.metrics.selectors import SelectorError, field_matcher, label_matcher
 from nodelab.addons.metrics.storage import Storage
+from nodelab.kubewire.expiring import ExpiringCache
 
 log = logging.getLogger(__name__)
 PUBLIC = ("/livez", "/readyz", "/healthz")
@@ -73,15 +73,13 @@ class MetricsServer(ThreadingHTTPServer):
         self.storage = storage
         self.nodes = nodes
         self.pods = pods
-        self._decisions: dict[Any, tuple[float, bool]] = {}
-        self._lock = threading.Lock()
+        self._decisions: ExpiringCache[bool] = ExpiringCache()
 
     def allowed(self, user: str, groups: tuple[str, ...], attributes: dict[str, Any]) -> bool:
         key = (user, groups, json.dumps(attributes, sort_keys=True))
-        with self._lock:
-            cached = self._decisions.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        found, cached = self._decisions.get(key)
+        if found:
+            return bool(cached)
         review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
                   "spec": {"user": user, "groups": list(groups), **attributes}}
         try:
@@ -91,10 +89,7 @@ class MetricsServer(ThreadingHTTPServer):
             log.warning("subject access review failed: %s", exc)
             return False
         decision = bool((answer.get("status") or {}).get("allowed"))
-        with self._lock:
-            if len(self._decisions) > 4096:
-                self._decisions.clear()
-            self._decisions[key] = (time.monotonic() + AUTHZ_TTL, decision)
+        self._decisions.put(key, decision, AUTHZ_TTL)
         return decision
 
     def ready(self) -> bool:

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from nodelab.kube.peer_subject import peer_subject
 from nodelab.kube.resources import path
 from nodelab.kube.restclient import ApiAccess, RestError
 from nodelab.kubelet.config import KubeletConfig
+from nodelab.kubewire.expiring import ExpiringCache
 
 log = logging.getLogger("nodelab.kubelet")
 
@@ -146,32 +146,6 @@ class Decision:
     message: str = ""
 
 
-class _TTLCache:
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._entries: dict[Any, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> tuple[bool, Any]:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] <= self._clock():
-                self._entries.pop(key, None)
-                return False, None
-            return True, entry[1]
-
-    def put(self, key: Any, value: Any, ttl: float) -> None:
-        if ttl <= 0:
-            return
-        with self._lock:
-            if len(self._entries) > 4096:  # bounded: drop what has expired, else everything
-                now = self._clock()
-                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
-                if len(self._entries) > 4096:
-                    self._entries.clear()
-            self._entries[key] = (self._clock() + ttl, value)
-
-
 Reviewer = Callable[[dict[str, Any]], dict[str, Any]]  # POST a review, get its status
 
 
@@ -186,8 +160,8 @@ class KubeletAuth:
         self.node = node
         self._token_review = token_review
         self._access_review = access_review
-        self._tokens = _TTLCache(clock)
-        self._decisions = _TTLCache(clock)
+        self._tokens: ExpiringCache[User | None] = ExpiringCache(clock)
+        self._decisions: ExpiringCache[bool] = ExpiringCache(clock)
 
     def authenticate(self, peer: Mapping[str, Any] | None, authorization: str) -> User | None:
         """The requester, or None (answer 401)."""
