@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -29,11 +28,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from nodelab.errors import NodelabError
 from nodelab.host.private_files import write_private_key
+from nodelab.kube.csr import request_certificate
 from nodelab.kube.restclient import ApiAccess
-
-log = logging.getLogger("nodelab.kubelet")
 
 
 def _sans(node_ip: str, hostname: str) -> list[x509.GeneralName]:
@@ -95,22 +92,7 @@ def csr_object(node_name: str, node_ip: str, key: ec.EllipticCurvePrivateKey) ->
 def request_through_csr(api: ApiAccess, directory: Path, node_name: str, node_ip: str,
                         timeout: float = 300.0) -> tuple[Path, Path]:
     """Ask the cluster for a serving certificate and wait until it is issued."""
-    cert_path, key_path = directory / "kubelet-server.crt", directory / "kubelet-server.key"
-    if cert_path.exists() and key_path.exists():
-        return cert_path, key_path
-    directory.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    created = api.create("certificatesigningrequests", None, csr_object(node_name, node_ip, key))
-    name = created["metadata"]["name"]
-    log.info("waiting for CertificateSigningRequest %s to be approved and signed", name)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        csr = api.get("certificatesigningrequests", None, name)
-        issued = (csr.get("status") or {}).get("certificate")
-        if issued:
-            write_private_key(key_path, key)
-            cert_path.write_bytes(base64.b64decode(issued))
-            return cert_path, key_path
-        time.sleep(2)
-    raise NodelabError(f"CertificateSigningRequest {name} was not signed within {timeout:.0f}s:"
-                       f" approve it (`kubectl certificate approve {name}`)")
+    return request_certificate(
+        api, directory / "kubelet-server.crt", directory / "kubelet-server.key",
+        lambda key: csr_object(node_name, node_ip, key), timeout=timeout, poll=2.0,
+        not_signed="approve it (`kubectl certificate approve {name}`)")

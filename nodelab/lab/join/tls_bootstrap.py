@@ -24,7 +24,6 @@ import base64
 import ipaddress
 import re
 import secrets
-import time
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from kubernetes.client.exceptions import ApiException
 
 from nodelab.controlplane.auth.identities import ComponentIdentity
 from nodelab.errors import NodelabError
-from nodelab.host.private_files import write_private_key
+from nodelab.kube.csr import KIND, conditions_true, refusal_reasons, request_certificate
 from nodelab.kube.objects import Object
 from nodelab.kube.rest import Rest
 
@@ -44,7 +43,8 @@ CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
 KUBE_APISERVER_CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client"
 SERVING_SIGNER = "kubernetes.io/kubelet-serving"
 APPROVER = "NodelabJoin"
-KIND = "certificatesigningrequests"
+NOT_SIGNED = ("the cluster's controller-manager must run its csrsigning controller "
+              "(`--cluster-signing-cert-file`/`--cluster-signing-key-file`)")
 
 
 def client_csr(kube_name: str, key: ec.EllipticCurvePrivateKey) -> Object:
@@ -71,24 +71,13 @@ def approval(csr: Object, message: str) -> Object:
     return approved
 
 
-def _decided(csr: Object) -> set[str]:
-    return {str(c.get("type")) for c in (csr.get("status") or {}).get("conditions") or []
-            if isinstance(c, dict) and c.get("status", "True") == "True"}
-
-
-def _reasons(csr: Object) -> str:
-    return "; ".join(f"{c.get('type')}: {c.get('message') or c.get('reason')}"
-                     for c in (csr.get("status") or {}).get("conditions") or []
-                     if isinstance(c, dict) and c.get("type") in ("Denied", "Failed"))
-
-
 def approve(rest: Rest, csr: Object, message: str, attempts: int = 5) -> None:
     """Approve `csr` through its `approval` subresource. Someone else may decide first (kind's
     csrapproving controller approves kubelet client CSRs itself): on a 409 Conflict the CSR is
     read again; already decided, there is nothing to do, else it is approved afresh."""
     name = csr["metadata"]["name"]
     for _ in range(attempts):
-        if _decided(csr) & {"Approved", "Denied"}:
+        if conditions_true(csr) & {"Approved", "Denied"}:
             return
         try:
             rest.replace(KIND, None, name, approval(csr, message), "approval")
@@ -101,39 +90,13 @@ def approve(rest: Rest, csr: Object, message: str, attempts: int = 5) -> None:
                        f"every one of {attempts} attempts; see `kubectl get csr {name}`")
 
 
-def _wait_issued(rest: Rest, name: str, timeout: float) -> bytes:
-    deadline = time.monotonic() + timeout
-    while True:
-        csr = rest.get(KIND, None, name)
-        issued = (csr.get("status") or {}).get("certificate")
-        if issued:
-            return base64.b64decode(issued)
-        if _decided(csr) & {"Denied", "Failed"}:
-            raise NodelabError(f"the cluster refused CertificateSigningRequest {name} "
-                               f"({_reasons(csr)})")
-        if time.monotonic() > deadline:
-            raise NodelabError(
-                f"CertificateSigningRequest {name} was approved but not signed within "
-                f"{timeout:.0f}s: the cluster's controller-manager must run its csrsigning "
-                "controller (`--cluster-signing-cert-file`/`--cluster-signing-key-file`)")
-        time.sleep(0.5)
-
-
 def client_certificate(rest: Rest, kube_name: str, directory: Path,
                        timeout: float = 60.0) -> tuple[Path, Path]:
     """The node's client certificate and key (reused while the files exist)."""
-    cert_path, key_path = directory / "kubelet-client.crt", directory / "kubelet-client.key"
-    if cert_path.exists() and key_path.exists():
-        return cert_path, key_path
-    directory.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    created = rest.create(KIND, None, client_csr(kube_name, key))
-    name = created["metadata"]["name"]
-    approve(rest, created, f"nodelab join of node {kube_name}")
-    cert = _wait_issued(rest, name, timeout)
-    write_private_key(key_path, key)
-    cert_path.write_bytes(cert)
-    return cert_path, key_path
+    return request_certificate(
+        rest, directory / "kubelet-client.crt", directory / "kubelet-client.key",
+        lambda key: client_csr(kube_name, key), timeout=timeout, not_signed=NOT_SIGNED,
+        approve=lambda csr: approve(rest, csr, f"nodelab join of node {kube_name}"))
 
 
 def component_csr(lab: str, identity: ComponentIdentity,
@@ -158,18 +121,11 @@ def component_certificate(rest: Rest, lab: str, identity: ComponentIdentity, dir
                           timeout: float = 60.0) -> tuple[Path, Path]:
     """A lab component's client certificate and key from the cluster's CSR API (reused while
     the files exist): `join` sends the CSR, approves it as the admin it is, and waits."""
-    cert_path = directory / f"{identity.name}.crt"
-    key_path = directory / f"{identity.name}.key"
-    if cert_path.exists() and key_path.exists():
-        return cert_path, key_path
-    directory.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    created = rest.create(KIND, None, component_csr(lab, identity, key))
-    approve(rest, created, f"nodelab join: the {identity.name} identity of lab {lab}")
-    cert = _wait_issued(rest, created["metadata"]["name"], timeout)
-    write_private_key(key_path, key)
-    cert_path.write_bytes(cert)
-    return cert_path, key_path
+    return request_certificate(
+        rest, directory / f"{identity.name}.crt", directory / f"{identity.name}.key",
+        lambda key: component_csr(lab, identity, key), timeout=timeout, not_signed=NOT_SIGNED,
+        approve=lambda csr: approve(
+            rest, csr, f"nodelab join: the {identity.name} identity of lab {lab}"))
 
 
 def serving_refusal(csr: Object, nodes: Mapping[str, str]) -> str | None:
@@ -221,9 +177,9 @@ def approve_serving(rest: Rest, nodes: Mapping[str, str], say: Callable[[str], N
         if (csr.get("status") or {}).get("certificate"):
             issued.add(node)
             continue
-        decided = _decided(csr)
+        decided = conditions_true(csr)
         if decided & {"Denied", "Failed"}:
-            refused[node] = f"CertificateSigningRequest {name}: {_reasons(csr)}"
+            refused[node] = f"CertificateSigningRequest {name}: {refusal_reasons(csr)}"
             continue
         if decided:
             continue
