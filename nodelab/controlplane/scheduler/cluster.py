@@ -2,8 +2,9 @@
 
 Inter-pod affinity needs the labels of namespaces (a term's `namespaceSelector`); the system
 default topology spreading needs the selectors of the Services, ReplicaSets, StatefulSets and
-ReplicationControllers that match a pod (upstream's `helper.DefaultSelector`). Keeping them in
-one frozen value lets every plugin stay a pure function of (pod, nodes, cluster).
+ReplicationControllers that match a pod (upstream's `helper.DefaultSelector`); preemption
+prefers victims whose PodDisruptionBudgets allow their loss. Keeping them in one frozen value
+lets every plugin stay a pure function of (pod, nodes, cluster).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Cluster:
     replica_sets: Sequence[ObjectView] = ()
     stateful_sets: Sequence[ObjectView] = ()
     replication_controllers: Sequence[ObjectView] = ()
+    disruption_budgets: Sequence[ObjectView] = ()
 
     def labels_of(self, namespace: str) -> Mapping[str, str] | None:
         """A namespace's labels (None: no such namespace, so no namespaceSelector matches)."""

@@ -56,18 +56,19 @@ def _scheduled_condition(pod: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def cluster_of(store: Store) -> Cluster:
-    """Namespaces' labels and the workloads whose selectors default topology spreading."""
+    """Namespaces' labels, the workloads whose selectors default topology spreading, and the
+    PodDisruptionBudgets preemption weighs."""
     return Cluster(
         {n["metadata"]["name"]: dict(n["metadata"].get("labels") or {})
          for n in store.list("namespaces")},
         store.list("services"), store.list("replicasets"), store.list("statefulsets"),
-        store.list("replicationcontrollers"))
+        store.list("replicationcontrollers"), store.list("poddisruptionbudgets"))
 
 
 class SchedulerController:
     name = "scheduler"
     kinds: tuple[str, ...] = ("pods", "nodes", "namespaces", "services", "replicasets",
-                              "statefulsets", "replicationcontrollers")
+                              "statefulsets", "replicationcontrollers", "poddisruptionbudgets")
     periodic = False
 
     def sync(self, store: Store, writer: Writer) -> None:

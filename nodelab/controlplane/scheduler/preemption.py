@@ -1,5 +1,4 @@
-"""Preemption as data (upstream's DefaultPreemption PostFilter plugin, without
-PodDisruptionBudgets: nodelab serves none).
+"""Preemption as data (upstream's DefaultPreemption PostFilter plugin).
 
 When a pod fits nowhere, `preempt` looks for a node where removing lower-priority pods would
 let it fit:
@@ -9,12 +8,20 @@ let it fit:
   affinity, `nodeName` or a cordon cannot be preempted away;
 - on each, every pod of lower priority is removed and every filter runs again (the
   cross-node ones recounted without them); if the pod still does not fit, the node is
-  no candidate; otherwise the removed pods are put back one by one, most important first
-  (higher priority, then the one started earlier), each kept if the pod still fits: the rest
-  are the victims (upstream's selectVictimsOnNode);
-- the chosen node has the lowest highest-victim priority, then the lowest sum of victim
-  priorities, then the fewest victims, then the latest start of its most important victims
-  (upstream's pickOneNodeForPreemption; its first criterion, PDB violations, is always 0 here).
+  no candidate; otherwise the removed pods are put back one by one, each kept if the pod
+  still fits: the rest are the victims (upstream's selectVictimsOnNode). They are put back
+  most important first (higher priority, then the one started earlier), those whose loss
+  would violate a PodDisruptionBudget before all others (`budget_violations`, upstream's
+  filterPodsWithPDBViolation: going down the list, each pod a budget selects uses one of its
+  `disruptionsAllowed`, unless the eviction API already counted it in `disruptedPods`; a pod
+  is violating once a budget of its runs out; a budget without a selector or with `{}`
+  selects nothing here), so a victim that would break a budget is taken only when nothing
+  else makes room;
+- the chosen node has the fewest budget-violating victims, then the lowest highest-victim
+  priority, then the lowest sum of victim priorities, then the fewest victims, then the
+  latest start of its most important victims (upstream's pickOneNodeForPreemption).
+  Preemption deletes its victims even when that breaks a budget, as upstream: budgets are
+  preferences here, not limits.
 
 A pod with `preemptionPolicy: Never` preempts nothing, and one already nominated to a node
 where lower-priority pods are still terminating waits for them (podEligibleToPreemptOthers).
@@ -48,6 +55,7 @@ from nodelab.controlplane.scheduler.plan import (
     unschedulable_message,
 )
 from nodelab.controlplane.scheduler.topology_spread import ERR_CONSTRAINTS
+from nodelab.kube.label_selectors import selector_is_empty, selector_matches
 from nodelab.kube.objects import ObjectView
 
 # reasons upstream's filters give as Unschedulable (not UnschedulableAndUnresolvable)
@@ -63,6 +71,7 @@ NOT_HELPFUL = "Preemption is not helpful for scheduling"
 class Preemption:
     node: str
     victims: tuple[ObjectView, ...]
+    violations: int = 0  # victims whose loss breaks a PodDisruptionBudget
 
 
 @dataclass(frozen=True)
@@ -95,13 +104,38 @@ def victims_on(pod: ObjectView, info: NodeInfo, nodes: Sequence[NodeInfo] = (),
                cluster: Cluster | None = None) -> tuple[ObjectView, ...] | None:
     """The fewest lower-priority pods to remove from `info` for `pod` to fit (None: none do).
     Every filter runs again with the pods removed, the cross-node ones over all `nodes`."""
-    victims, _reasons = _select_victims(pod, info, nodes or [info], cluster or Cluster())
-    return victims
+    found, _reasons = _select_victims(pod, info, nodes or [info], cluster or Cluster())
+    return None if found is None else found.victims
+
+
+def budget_violations(pods: Sequence[ObjectView], budgets: Sequence[ObjectView]
+                      ) -> tuple[list[ObjectView], list[ObjectView]]:
+    """Upstream's filterPodsWithPDBViolation: (violating, not violating), each in the order
+    given."""
+    allowed = [int((b.get("status") or {}).get("disruptionsAllowed") or 0) for b in budgets]
+    violating: list[ObjectView] = []
+    fine: list[ObjectView] = []
+    for pod in pods:
+        meta = pod["metadata"]
+        labels, broken = meta.get("labels") or {}, False
+        for i, budget in enumerate(budgets if labels else ()):
+            selector = (budget.get("spec") or {}).get("selector")
+            if budget["metadata"].get("namespace") != meta.get("namespace") \
+                    or selector is None or selector_is_empty(selector) \
+                    or not selector_matches(selector, labels):
+                continue
+            if meta.get("name") in ((budget.get("status") or {}).get("disruptedPods") or {}):
+                continue  # the eviction API counted it already
+            allowed[i] -= 1
+            broken = broken or allowed[i] < 0
+        (violating if broken else fine).append(pod)
+    return violating, fine
 
 
 def _select_victims(pod: ObjectView, info: NodeInfo, nodes: Sequence[NodeInfo],
-                    cluster: Cluster) -> tuple[tuple[ObjectView, ...] | None, tuple[str, ...]]:
-    """Upstream's SelectVictimsOnNode: the victims, or why there are none (its status)."""
+                    cluster: Cluster) -> tuple[Preemption | None, tuple[str, ...]]:
+    """Upstream's SelectVictimsOnNode: the victims and how many break a budget, or why there
+    are none (its status)."""
     mine = priority(pod)
     lower = [p for p in info.pods if priority(p) < mine and not _terminating(p)]
     kept = [p for p in info.pods if p not in lower]
@@ -111,22 +145,28 @@ def _select_victims(pod: ObjectView, info: NodeInfo, nodes: Sequence[NodeInfo],
     reasons = filter_node(pod, without, prefilter(pod, _replace(nodes, without), cluster))
     if reasons:
         return None, reasons
-    victims = []
-    for candidate in sorted(lower, key=lambda p: (-priority(p), _start(p))):
+    violating, fine = budget_violations(sorted(lower, key=lambda p: (-priority(p), _start(p))),
+                                        cluster.disruption_budgets)
+    victims, violations = [], 0
+    for candidate in [*violating, *fine]:
         if not fits_with(pod, nodes, NodeInfo(info.node, [*kept, candidate]), cluster):
             victims.append(candidate)
+            violations += candidate in violating
         else:
             kept.append(candidate)
-    return tuple(victims), ()
+    return Preemption(info.name, tuple(victims), violations), ()
 
 
 def _replace(nodes: Sequence[NodeInfo], node: NodeInfo) -> list[NodeInfo]:
     return [node if n.name == node.name else n for n in nodes]
 
 
-def _cost(victims: Sequence[ObjectView]) -> tuple[int, int, int]:
-    """Lower is better: highest victim priority, sum of priorities, number of victims."""
-    return (max(priority(v) for v in victims), sum(priority(v) for v in victims), len(victims))
+def _cost(found: Preemption) -> tuple[int, int, int, int]:
+    """Lower is better: budget violations, highest victim priority, sum of priorities, number
+    of victims."""
+    victims = found.victims
+    return (found.violations, max(priority(v) for v in victims),
+            sum(priority(v) for v in victims), len(victims))
 
 
 def _earliest_top_start(victims: Sequence[ObjectView]) -> str:
@@ -136,8 +176,8 @@ def _earliest_top_start(victims: Sequence[ObjectView]) -> str:
 
 def pick(found: Sequence[Preemption]) -> Preemption:
     """Upstream's pickOneNodeForPreemption over the candidates (see the module docstring)."""
-    best = min(_cost(f.victims) for f in found)
-    tied = [f for f in found if _cost(f.victims) == best]
+    best = min(_cost(f) for f in found)
+    tied = [f for f in found if _cost(f) == best]
     latest = max(_earliest_top_start(f.victims) for f in tied)
     return min((f for f in tied if _earliest_top_start(f.victims) == latest),
                key=lambda f: f.node)
@@ -197,9 +237,9 @@ def attempt(pod: ObjectView, nodes: Sequence[NodeInfo], rejected: dict[str, tupl
         if not resolvable(rejected.get(info.name, ())):
             why[info.name] = (NOT_HELPFUL,)
             continue
-        victims, reasons = _select_victims(pod, info, nodes, cluster)
-        if victims:
-            found.append(Preemption(info.name, victims))
+        candidate, reasons = _select_victims(pod, info, nodes, cluster)
+        if candidate is not None and candidate.victims:
+            found.append(candidate)
         else:
             why[info.name] = reasons
     if found:

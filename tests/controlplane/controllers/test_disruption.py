@@ -68,7 +68,8 @@ def core(apiserver: RunningApiServer) -> k8s.CoreV1Api:
 
 
 def ready_deployment(apiserver: RunningApiServer, rest: Rest, name: str) -> list[str]:
-    """A Deployment of 3 whose pods are Running and Ready (as their kubelet would say)."""
+    """A Deployment of 3 whose pods are bound, Running and Ready (as their kubelet would
+    say)."""
     apiserver.kubectl("apply", "-f", "-", input=DEPLOYMENT.replace("NAME", name))
     return ready_pods(apiserver, rest, name, 3)
 
@@ -77,7 +78,8 @@ def ready_pods(apiserver: RunningApiServer, rest: Rest, app: str, count: int) ->
     def live() -> list[str] | None:
         pods = [p for p in apiserver.kubectl_json("get", "pods", "-l", f"app={app}")["items"]
                 if not p["metadata"].get("deletionTimestamp")]
-        return [p["metadata"]["name"] for p in pods] if len(pods) == count else None
+        bound = len(pods) == count and all(p["spec"].get("nodeName") for p in pods)
+        return [p["metadata"]["name"] for p in pods] if bound else None
 
     names: list[str] = eventually(live)
     for i, pod in enumerate(names):
@@ -238,3 +240,36 @@ def test_finished_and_unhealthy_pods(apiserver: RunningApiServer, controllers: C
     assert "disruptedPods" not in budget_status(apiserver, "frail")
     code, body, _ = refusal(core, third)  # Ready, budget at 0
     assert code == 429 and "needs 3 healthy pods" in body["details"]["causes"][0]["message"]
+
+
+def test_preemption_spares_the_pod_a_budget_guards(
+        apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest) -> None:
+    """Two pods of equal priority fill node1; the earlier-started one would be kept by
+    default, but the other is guarded by a budget that allows no disruption: the scheduler
+    preempts the unguarded one (upstream's filterPodsWithPDBViolation)."""
+    apiserver.kubectl("create", "priorityclass", "urgent", "--value=1000")
+    for name, started in (("plain", "2026-01-01T00:00:00Z"), ("guarded", "2026-01-01T00:01:00Z")):
+        apiserver.kubectl("run", name, "--image=busybox", f"--labels=app={name}",
+                          "--overrides", json.dumps({"spec": {"containers": [{
+                              "name": name, "image": "busybox",
+                              "resources": {"requests": {"cpu": "900m"}}}]}}))
+        def bound(pod: str = name) -> bool:
+            return bool(apiserver.kubectl_json("get", "pod", pod)["spec"].get("nodeName"))
+
+        eventually(bound)
+        rest.patch("pods", "default", name, {"status": {
+            "phase": "Running", "startTime": started,
+            "conditions": [{"type": "Ready", "status": "True"}]}}, subresource="status")
+    apiserver.kubectl("create", "pdb", "guarded", "--selector=app=guarded", "--min-available=1")
+    settled(apiserver, "guarded", currentHealthy=1, desiredHealthy=1, disruptionsAllowed=0)
+    apiserver.kubectl("run", "urgent", "--image=busybox", "--overrides", json.dumps({"spec": {
+        "priorityClassName": "urgent", "containers": [{
+            "name": "urgent", "image": "busybox", "resources": {"requests": {"cpu": "900m"}}}]}}))
+    eventually(lambda: apiserver.kubectl_json("get", "pod", "plain")["metadata"].get(
+        "deletionTimestamp"))
+    assert not apiserver.kubectl_json("get", "pod", "guarded")["metadata"].get(
+        "deletionTimestamp")
+    assert eventually(lambda: apiserver.kubectl_json("get", "pod", "urgent")["status"].get(
+        "nominatedNodeName")) == "node1"
+    apiserver.kubectl("delete", "pod", "plain", "guarded", "urgent", "--grace-period=0",
+                      "--force")

@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 
+from nodelab.controlplane.scheduler.cluster import Cluster
 from nodelab.controlplane.scheduler.filters import NodeInfo
 from nodelab.controlplane.scheduler.plan import schedule
-from nodelab.controlplane.scheduler.preemption import preempt, resolvable, victims_on
+from nodelab.controlplane.scheduler.preemption import (
+    budget_violations,
+    preempt,
+    resolvable,
+    victims_on,
+)
 from tests.controlplane.scheduler.test_plan import node
 
 pytestmark = pytest.mark.unit
@@ -27,10 +33,11 @@ def names(pods: Any) -> list[str]:
     return [p["metadata"]["name"] for p in pods]
 
 
-def attempt(incoming: dict[str, Any], infos: list[NodeInfo]) -> Any:
+def attempt(incoming: dict[str, Any], infos: list[NodeInfo],
+            cluster: Cluster | None = None) -> Any:
     decision = schedule(incoming, infos)
     assert decision.node is None
-    return preempt(incoming, infos, dict(decision.rejected))
+    return preempt(incoming, infos, dict(decision.rejected), cluster)
 
 
 def test_only_what_pods_hold_can_be_preempted_away() -> None:
@@ -139,3 +146,69 @@ def test_a_lower_priority_pod_leaves_room_for_a_nominated_one() -> None:
     assert schedule(pod("small", "1", 5), [info]).node is None
     assert names(nominations_to_clear(pod("higher", "1", 20), "n1", waiting)) == ["high", "low"]
     assert names(nominations_to_clear(equal, "n1", waiting)) == ["low"]
+
+
+# --- PodDisruptionBudgets (upstream's filterPodsWithPDBViolation and its test cases) -------
+
+
+def foo(name: str, cpu: str, priority: int = 1, started: str = "2026-01-01T00:00:00Z"
+        ) -> dict[str, Any]:
+    labelled = pod(name, cpu, priority, started)
+    labelled["metadata"]["labels"] = {"app": "foo"}
+    return labelled
+
+
+def budget(allowed: int, disrupted: tuple[str, ...] = (), selector: Any = None,
+           namespace: str = "default") -> dict[str, Any]:
+    status: dict[str, Any] = {"disruptionsAllowed": allowed}
+    if disrupted:
+        status["disruptedPods"] = {name: "2026-01-01T00:00:00Z" for name in disrupted}
+    return {"metadata": {"name": "pdb", "namespace": namespace},
+            "spec": {"selector": {"matchLabels": {"app": "foo"}} if selector is None
+                     else selector}, "status": status}
+
+
+@pytest.mark.parametrize(("budgets", "violating"), [
+    ([], []),
+    ([budget(2)], []),
+    ([budget(1)], ["p2"]),  # the second pod the budget selects runs it out
+    ([budget(0)], ["p1", "p2"]),
+    ([budget(1, disrupted=("p1",))], []),  # p1 already counted by the eviction API
+    ([budget(0, disrupted=("p1",))], ["p2"]),
+    ([budget(0, selector={})], []),  # the scheduler reads `{}` as selecting nothing
+    ([budget(0, namespace="other")], []),
+])
+def test_budget_violations(budgets: list[dict[str, Any]], violating: list[str]) -> None:
+    pods = [foo("p1", "1"), foo("p2", "1"), pod("bare", "1")]
+    broken, fine = budget_violations(pods, budgets)
+    assert names(broken) == violating
+    assert names(fine) == [n for n in ("p1", "p2", "bare") if n not in violating]
+
+
+@pytest.mark.parametrize(("budgets", "violations"), [
+    ([budget(2)], 0), ([budget(1)], 1), ([budget(0)], 2), ([budget(1, disrupted=("p1",))], 0)])
+def test_victims_count_their_violations(budgets: list[dict[str, Any]], violations: int) -> None:
+    info = NodeInfo(node("n1", cpu="2"), [foo("p1", "1"), foo("p2", "1")])
+    chosen = attempt(pod("high", "2", 10), [info], Cluster(disruption_budgets=budgets))
+    assert (sorted(names(chosen.victims)), chosen.violations) == (["p1", "p2"], violations)
+
+
+def test_a_victim_that_would_break_a_budget_is_reprieved_first() -> None:
+    info = NodeInfo(node("n1", cpu="2"), [pod("important", "1", 5), foo("guarded", "1", 1)])
+    incoming = pod("high", "1", 10)
+    assert names(attempt(incoming, [info]).victims) == ["guarded"]  # the less important
+    chosen = attempt(incoming, [info], Cluster(disruption_budgets=[budget(0)]))
+    assert (names(chosen.victims), chosen.violations) == (["important"], 0)
+
+
+def test_the_node_with_fewer_budget_violations_wins() -> None:
+    guarded = NodeInfo(node("n1", cpu="1"), [foo("v1", "1", 1)])
+    costly = NodeInfo(node("n2", cpu="1"), [pod("v5", "1", 5)])
+    incoming = pod("high", "1", 10)
+    assert attempt(incoming, [guarded, costly]).node == "n1"  # the least important victim
+    chosen = attempt(incoming, [guarded, costly], Cluster(disruption_budgets=[budget(0)]))
+    assert (chosen.node, names(chosen.victims)) == ("n2", ["v5"])
+    # when every node breaks a budget, the usual order decides, and the victim still goes
+    both = attempt(incoming, [guarded, NodeInfo(node("n2", cpu="1"), [foo("v5", "1", 5)])],
+                   Cluster(disruption_budgets=[budget(0)]))
+    assert (both.node, both.violations) == ("n1", 1)
