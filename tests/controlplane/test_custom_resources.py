@@ -245,6 +245,70 @@ def test_watch(objects: k8s.CustomObjectsApi) -> None:
     objects.delete_namespaced_custom_object(GROUP, "v1", "default", "crontabs", "w")
 
 
+CLUSTER_CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.tools.example.com}
+spec:
+  group: tools.example.com
+  scope: Cluster
+  names: {plural: gadgets, kind: Gadget}
+  versions:
+  - name: v1beta1
+    served: true
+    storage: false
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: string, enum: [small, large]}
+"""
+
+
+def test_cluster_scoped_and_two_versions(server: RunningApiServer,
+                                         objects: k8s.CustomObjectsApi) -> None:
+    server.kubectl("apply", "-f", "-", input=CLUSTER_CRD)
+    server.kubectl("wait", "--for", "condition=established", "crd/gadgets.tools.example.com")
+    group = json.loads(server.kubectl("get", "--raw", "/apis/tools.example.com").stdout)
+    assert [v["version"] for v in group["versions"]] == ["v1", "v1beta1"]
+    assert group["preferredVersion"]["version"] == "v1"
+    for name in ("a", "b"):
+        objects.create_cluster_custom_object("tools.example.com", "v1", "gadgets", {
+            "apiVersion": "tools.example.com/v1", "kind": "Gadget",
+            "metadata": {"name": name, "labels": {"set": "one"}}, "spec": {"size": "small"}})
+    old: Any = objects.get_cluster_custom_object("tools.example.com", "v1beta1", "gadgets", "a")
+    assert old["apiVersion"] == "tools.example.com/v1beta1"
+    assert "namespace" not in old["metadata"]
+    listed = server.kubectl_json("get", "gadgets.v1beta1.tools.example.com")
+    assert {i["apiVersion"] for i in listed["items"]} == {"tools.example.com/v1beta1"}
+    assert server.kubectl("get", "gadgets", "-A").stdout.split("\n")[0].split() == [
+        "NAME", "AGE"]
+    objects.delete_collection_cluster_custom_object("tools.example.com", "v1", "gadgets",
+                                                    label_selector="set=one")
+    assert server.kubectl_json("get", "gadgets")["items"] == []
+    server.kubectl("delete", "crd", "gadgets.tools.example.com")
+
+
+def test_namespace_deletion_deletes_custom_objects(server: RunningApiServer) -> None:
+    server.kubectl("create", "namespace", "tabs")
+    server.kubectl("apply", "-n", "tabs", "-f", "-", input=CRONTAB)
+    server.kubectl("delete", "namespace", "tabs", "--timeout=60s")
+    assert server.kubectl("get", "ns", "tabs", check=False).returncode != 0
+    left = server.kubectl_json("get", "ct", "-A")["items"]
+    assert all(i["metadata"]["namespace"] != "tabs" for i in left)
+
+
 def test_unsupported_crd_fields_are_refused(server: RunningApiServer) -> None:
     cel = CRONTAB_CRD.replace("crontabs", "webtabs").replace("crontab", "webtab").replace(
         "CronTab", "WebTab").replace("- ct", "- wt").replace(
