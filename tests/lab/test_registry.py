@@ -1,4 +1,6 @@
-"""The lab registry: demo images round-trip over the distribution API with digest checks."""
+"""The lab registry: demo images round-trip over the distribution API with digest checks.
+
+The lab tests only read the registry (a DELETE is refused), so they use the suite's shared lab."""
 
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ from tests.conftest import needs_root
 pytestmark = [pytest.mark.privileged, needs_root]
 
 
-def test_demo_images_round_trip_with_digests(lab: Lab) -> None:
-    client = RegistryClient(lab.topology.registry, scheme="http")
+def test_demo_images_round_trip_with_digests(cluster: Lab) -> None:
+    client = RegistryClient(cluster.topology.registry, scheme="http")
     expected = build_demo_images(busybox_layer())
     for name in ("busybox", "web", "pause"):
         manifest = client.get_manifest(name, "1.0")
@@ -37,7 +39,7 @@ def test_demo_images_round_trip_with_digests(lab: Lab) -> None:
             assert "sha256:" + hashlib.sha256(out.getvalue()).hexdigest() == descriptor["digest"]
     # by digest, too
     assert client.get_manifest("web", expected["web"].digest).digest == expected["web"].digest
-    assert lab.images.ref("web") == f"{lab.topology.registry}/web:1.0"
+    assert cluster.images.ref("web") == f"{cluster.topology.registry}/web:1.0"
 
 
 class _LyingRegistry(http.server.BaseHTTPRequestHandler):
@@ -64,15 +66,14 @@ def lying_registry() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.mark.unit
-def test_deletes_are_refused_and_the_image_stays(lab: Lab) -> None:
+def test_deletes_are_refused_and_the_image_stays(cluster: Lab) -> None:
     import urllib.error
     import urllib.request
 
-    client = RegistryClient(lab.topology.registry, scheme="http")
+    client = RegistryClient(cluster.topology.registry, scheme="http")
     digest = client.get_manifest("web", "1.0").digest
     request = urllib.request.Request(
-        f"http://{lab.topology.registry}/v2/web/manifests/{digest}", method="DELETE")
+        f"http://{cluster.topology.registry}/v2/web/manifests/{digest}", method="DELETE")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 405
