@@ -44,10 +44,10 @@ def take_down(names: LabNames, paths: LabPaths, progress: Progress | None = None
     sockets: set[Path] = set()  # containerd shims' sockets, read before the shims end
     for state in paths.root.glob("nodes/*/containerd/run"):
         sockets |= shim_sockets(state)
-    for entry in entries:
-        if entry.kind == "daemon":
-            say(f"stopping {entry.name}")
-            supervisor.stop(entry.name)
+    daemons = list(dict.fromkeys(e.name for e in entries if e.kind == "daemon"))
+    if daemons:
+        say(f"stopping {', '.join(daemons)}")
+    supervisor.stop(daemons)
     terminate_all(lab_processes(names.lab), grace=2.0)
     remove_shim_sockets(sockets)  # a SIGKILLed shim leaves its socket in /run/containerd/s
     for point in mounts.mounts_under(paths.root):

@@ -18,13 +18,13 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nodelab.errors import NodelabError
 from nodelab.host.files import tail
-from nodelab.host.processes import terminate
+from nodelab.host.processes import terminate_all
 from nodelab.lab.ledger import Entry, Ledger
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.supervision.client import START_TIMEOUT, ask, ensure_supervisor, wait_done
@@ -214,9 +214,11 @@ class Supervisor:
                                f"{tail(self.paths.log(name))}")
         return state
 
-    def stop(self, name: str, grace: float = 10.0) -> None:
-        """End the daemon directly, TERM then KILL (for `down`, once supervision stopped)."""
-        process = read_pidfile(self.paths.pidfile(name))
-        if process is not None:
-            terminate(process, grace)
-        self.paths.pidfile(name).unlink(missing_ok=True)
+    def stop(self, names: Sequence[str], grace: float = 10.0) -> None:
+        """End these daemons directly, all at once: TERM to each, one shared wait of up to
+        `grace` seconds, then KILL (for `down`, once supervision stopped; one at a time, each
+        Python daemon's exit took ~0.5 s of every `down`)."""
+        processes = [read_pidfile(self.paths.pidfile(name)) for name in names]
+        terminate_all([process for process in processes if process is not None], grace)
+        for name in names:
+            self.paths.pidfile(name).unlink(missing_ok=True)

@@ -271,10 +271,10 @@ def take_down_lab(name: str, base: Path | None = None, progress: Progress | None
         ledger = Ledger(paths.ledger)
         supervisor = Supervisor(name, paths, ledger)
         stop_supervision(name, paths)
-        for entry in reversed(ledger.entries()):
-            if entry.kind == "daemon":
-                say(f"stopping {entry.name}")
-                supervisor.stop(entry.name)
+        daemons = list(dict.fromkeys(e.name for e in ledger.entries() if e.kind == "daemon"))
+        if daemons:
+            say(f"stopping {', '.join(daemons)}")
+        supervisor.stop(daemons)
         forget_nodes(name, paths, say)
     take_down(names, paths, progress)
 
