@@ -34,9 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from cri_api.v1 import api_pb2 as cri  # noqa: E402
-
 from benchmarks.schema import default_out, write_results  # noqa: E402
+from nodelab.cri import api_pb2 as cri  # noqa: E402
 from nodelab.lab.cri_harness.containerd import containerd_endpoint, containerd_missing  # noqa: E402
 from nodelab.lab.cri_harness.endpoint import Endpoint, nodelab_endpoint  # noqa: E402
 from nodelab.lab.cri_harness.registry import local_registry, push_busybox  # noqa: E402

@@ -1,6 +1,6 @@
 """The kubelet's CRI client: the only way it talks to a container runtime.
 
-A thin, typed face over the generated `runtime.v1` stubs (`cri_api.v1.api_pb2_grpc`), for the
+A thin, typed face over the generated `runtime.v1` stubs (`nodelab.cri.api_pb2_grpc`), for the
 calls the kubelet makes. It speaks to any CRI endpoint: nodelab's runtime or containerd's
 socket (`unix:///run/containerd/containerd.sock`). Every gRPC failure becomes a `CRIError`
 naming the call and the endpoint, so the kubelet's messages say which runtime failed.
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
-from cri_api.v1 import api_pb2 as cri
-from cri_api.v1 import api_pb2_grpc as cri_grpc
 
+from nodelab.cri import api_pb2 as cri
+from nodelab.cri import api_pb2_grpc as cri_grpc
 from nodelab.errors import NodelabError
 
 T = TypeVar("T")

@@ -10,8 +10,7 @@ current container; the one before is `--previous`.
 
 from __future__ import annotations
 
-from cri_api.v1 import api_pb2 as api
-
+from nodelab.cri import api_pb2 as api
 from nodelab.errors import NodelabError
 from nodelab.kubelet.cri import CRIClient
 

@@ -39,8 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cri_api.v1 import api_pb2 as cri
-
+from nodelab.cri import api_pb2 as cri
 from nodelab.errors import NodelabError
 from nodelab.host.beneath import remove_tree
 from nodelab.host.commands import CommandError, run

@@ -13,8 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cri_api.v1 import api_pb2 as cri
-
+from nodelab.cri import api_pb2 as cri
 from nodelab.runtime.capabilities import capabilities_from_mask
 from nodelab.runtime.spec import SpecError
 

@@ -19,9 +19,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from cri_api.v1 import api_pb2 as cri
-
 from nodelab.cni.portmap_rules import PortMapping
+from nodelab.cri import api_pb2 as cri
 from nodelab.errors import NodelabError
 from nodelab.runtime import cgroups, namespaces
 from nodelab.runtime.config import RuntimeConfig

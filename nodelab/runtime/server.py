@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from cri_api.v1 import api_pb2_grpc as cri_grpc
 
+from nodelab.cri import api_pb2_grpc as cri_grpc
 from nodelab.host.commands import CommandError
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.containers import Containers

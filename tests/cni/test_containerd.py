@@ -24,6 +24,8 @@ import pytest
 
 from nodelab.cni import plugin_dir
 from nodelab.cni.server import start_in_netns
+from nodelab.cri import api_pb2 as cri
+from nodelab.cri import api_pb2_grpc as cri_grpc
 from nodelab.host.cgroups import hierarchies, remove_group_tree
 from nodelab.host.commands import run
 from nodelab.lab.containerd.config import containerd_config
@@ -40,8 +42,6 @@ pytestmark = [
 ]
 
 grpc = pytest.importorskip("grpc")
-cri = pytest.importorskip("cri_api.v1.api_pb2")
-cri_grpc = pytest.importorskip("cri_api.v1.api_pb2_grpc")
 
 REGISTRY = "127.0.0.1:5000"
 PAUSE = f"{REGISTRY}/nodelab-pause:latest"
@@ -155,7 +155,7 @@ def containerd(make_netns: Callable[[str], str], tmp_path: Path) -> Iterator[tup
             )
         )
         channel = grpc.insecure_channel(f"unix://{state}/containerd.sock")
-        stub = cri_grpc.RuntimeServiceStub(channel)
+        stub = cri_grpc.RuntimeServiceStub(channel)  # type: ignore[no-untyped-call]
         wait_until(
             lambda: bool(stub.Version(cri.VersionRequest(), timeout=2).runtime_name),
             "containerd CRI",

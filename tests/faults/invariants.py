@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from cri_api.v1 import api_pb2 as cri
-from cri_api.v1 import api_pb2_grpc as cri_grpc
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from nodelab.cri import api_pb2 as cri
+from nodelab.cri import api_pb2_grpc as cri_grpc
 from nodelab.lab.lab import Lab
 
 Pod = dict[str, Any]

@@ -18,8 +18,8 @@ import time
 from typing import Any
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from tests.kubelet.conftest import Workload
 from tests.kubelet.processes import ControlPlane, KubeletFactory, wait_for
 

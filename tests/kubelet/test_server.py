@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.kubelet import container_logs as logs
 from tests.kubelet.conftest import Workload
 from tests.kubelet.processes import ControlPlane, KubeletFactory, KubeletRun, free_port, wait_for

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from cri_api.v1 import api_pb2 as cri
-from cri_api.v1 import api_pb2_grpc as cri_grpc
 
+from nodelab.cri import api_pb2 as cri
+from nodelab.cri import api_pb2_grpc as cri_grpc
 from nodelab.oci.distribution import RegistryClient
 from nodelab.oci.image import Entry, ImageConfig, Layer, build_image
 from nodelab.oci.push import push_image

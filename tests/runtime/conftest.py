@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.lab.cri_harness.endpoint import Endpoint, nodelab_endpoint
 from nodelab.lab.cri_harness.registry import (
     LocalRegistry,

@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cri_api.v1 import api_pb2 as cri
-
+from nodelab.cri import api_pb2 as cri
 from nodelab.lab.cri_harness.endpoint import Endpoint
 
 

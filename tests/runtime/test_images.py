@@ -91,8 +91,7 @@ def test_pull_with_basic_auth_from_cri_auth_config(tmp_path: Path) -> None:
     import dataclasses
     import shutil
 
-    from cri_api.v1 import api_pb2 as cri
-
+    from nodelab.cri import api_pb2 as cri
     from nodelab.lab.cri_harness.registry import local_registry, write_htpasswd
     from nodelab.runtime.cri.image_service import credentials
 
@@ -175,8 +174,7 @@ def test_docker_schema2_manifest_and_manifest_list(registry: LocalRegistry,
 
 @pytest.mark.parametrize("token", ["identity_token", "registry_token"])
 def test_tokens_in_an_auth_config_are_refused_not_ignored(token: str) -> None:
-    from cri_api.v1 import api_pb2 as cri
-
+    from nodelab.cri import api_pb2 as cri
     from nodelab.runtime.cri.errors import InvalidArgument
     from nodelab.runtime.cri.image_service import credentials
 

@@ -6,11 +6,11 @@ import json
 import socket
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 from wsproto.connection import Connection as WSConnection
 from wsproto.connection import ConnectionType
 from wsproto.events import BytesMessage
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.errors import NodelabError
 from nodelab.runtime.cgroups import container_cgroup_path, sandbox_cgroup_path
 from nodelab.runtime.images.platforms import Platform, choose_manifest

@@ -15,8 +15,8 @@ from typing import Any
 
 import grpc
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.lab.cri_harness.endpoint import Endpoint
 
 from .cri_pod import Pod

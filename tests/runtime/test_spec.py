@@ -6,8 +6,8 @@ import dataclasses
 from typing import Any
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.runtime.capabilities import DEFAULT_CAPABILITIES, capabilities_from_mask
 from nodelab.runtime.spec import (
     HostFacts,
@@ -177,7 +177,7 @@ def test_readonly_rootfs_and_devices() -> None:
     assert spec["linux"]["resources"]["devices"][-1]["access"] == "rw"
 
 
-def seccomp_cfg(kind: cri.SecurityProfile.ProfileType.ValueType,
+def seccomp_cfg(kind: cri.SecurityProfile.ProfileType,
                 **security: Any) -> cri.ContainerConfig:
     sc = cri.LinuxContainerSecurityContext(seccomp=cri.SecurityProfile(profile_type=kind),
                                            **security)

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.lab.cri_harness.endpoint import REPO, Endpoint, cni_conflist, stop_process, wait_socket
 
 from .privileges import need_root

@@ -18,8 +18,8 @@ import time
 import urllib.parse
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.lab.cri_harness.endpoint import Endpoint
 from nodelab.runtime.streaming.websocket import Connection
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.host.beneath import remove_tree
 from nodelab.lab.cri_harness.endpoint import Endpoint, nodelab_endpoint
 from nodelab.lab.cri_harness.registry import LocalRegistry

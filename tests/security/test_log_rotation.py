@@ -42,7 +42,7 @@ def runtime(hostile_registry: LocalRegistry,
 
 
 def test_a_chatty_container_keeps_at_most_max_files(runtime: Endpoint, tmp_path: Path) -> None:
-    from cri_api.v1 import api_pb2 as cri
+    from nodelab.cri import api_pb2 as cri
 
     runtime.image_stub().PullImage(cri.PullImageRequest(
         image=cri.ImageSpec(image=runtime.image())), timeout=120)

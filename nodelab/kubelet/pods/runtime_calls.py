@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cri_api.v1 import api_pb2 as cri
 from google.protobuf import json_format
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.errors import NodelabError
 from nodelab.kube.times import from_nanoseconds
 from nodelab.kubelet.container_logs import render

@@ -18,8 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from cri_api.v1 import api_pb2 as cri
-
+from nodelab.cri import api_pb2 as cri
 from nodelab.host.cgroup_stats import read_cgroup_stats
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.stats.summary import (

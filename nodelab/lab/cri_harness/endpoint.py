@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from cri_api.v1 import api_pb2 as cri
-from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 import nodelab
+from nodelab.cri import api_pb2 as cri
+from nodelab.cri import api_pb2_grpc as cri_grpc
 from nodelab.lab.claims import claimed, reap
 from nodelab.lab.cri_harness.registry import LocalRegistry
 

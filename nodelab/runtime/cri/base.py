@@ -11,8 +11,7 @@ import threading
 import time
 from typing import Any
 
-from cri_api.v1 import api_pb2 as cri
-
+from nodelab.cri import api_pb2 as cri
 from nodelab.runtime.containers import Containers
 from nodelab.runtime.cri import convert
 from nodelab.runtime.cri.errors import InvalidArgument, NotFound

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cri_api.v1 import api_pb2 as cri
-
+from nodelab.cri import api_pb2 as cri
 from nodelab.runtime import cgroups, namespaces
 from nodelab.runtime.containers import Containers, LiveState
 from nodelab.runtime.images.store import ImageRecord

@@ -15,9 +15,9 @@ import time
 from typing import Any
 
 import grpc
-from cri_api.v1 import api_pb2 as cri
-from cri_api.v1 import api_pb2_grpc as cri_grpc
 
+from nodelab.cri import api_pb2 as cri
+from nodelab.cri import api_pb2_grpc as cri_grpc
 from nodelab.errors import NodelabError
 from nodelab.oci.reference import ImageReference, InvalidImageReference
 from nodelab.runtime.cri import convert

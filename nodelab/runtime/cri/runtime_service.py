@@ -16,9 +16,9 @@ import time
 from typing import Any
 
 import grpc
-from cri_api.v1 import api_pb2 as cri
-from cri_api.v1 import api_pb2_grpc as cri_grpc
 
+from nodelab.cri import api_pb2 as cri
+from nodelab.cri import api_pb2_grpc as cri_grpc
 from nodelab.runtime import spec
 from nodelab.runtime.config import CRI_API_VERSION, KUBE_API_VERSION, RUNTIME_NAME, RUNTIME_VERSION
 from nodelab.runtime.cri import convert

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.runtime.cri import convert
 from nodelab.runtime.cri.base import RuntimeServiceBase
 from nodelab.runtime.cri.errors import rpc

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.runtime.cri.base import RuntimeServiceBase
 from nodelab.runtime.cri.errors import InvalidArgument, Unimplemented, rpc
 from nodelab.runtime.monitor import reopen_log

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.kubelet.pods.runtime_calls import linux_user
 from nodelab.kubelet.pods.status import ContainerView, Instance, container_status
 from nodelab.runtime.cri.convert import container_user, spec_user

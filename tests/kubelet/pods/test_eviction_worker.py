@@ -16,9 +16,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
 import nodelab.kubelet.pods.pod_sync as pod_sync_module
+from nodelab.cri import api_pb2 as cri
 from nodelab.kube.restclient import RestClient, RestConfig
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.eviction.evictor import Evictor

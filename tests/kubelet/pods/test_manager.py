@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.kube.restclient import RestClient, RestConfig
 from nodelab.kubelet.cri import CRIError
 from nodelab.kubelet.pods.cri_plan import POD_UID
@@ -62,7 +62,7 @@ def _manager(tmp_path: Path, fake: FakeCRI) -> PodManager:
                       node=lambda: {"metadata": {"name": "n1"}})
 
 
-def _sandbox(uid: str, state: cri.PodSandboxState.ValueType = cri.SANDBOX_READY) -> Any:
+def _sandbox(uid: str, state: cri.PodSandboxState = cri.SANDBOX_READY) -> Any:
     return cri.PodSandbox(id=f"sb-{uid}", state=state, labels={POD_UID: uid})
 
 

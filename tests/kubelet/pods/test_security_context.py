@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cri_api.v1 import api_pb2 as cri
 from google.protobuf import json_format
 
+from nodelab.cri import api_pb2 as cri
 from nodelab.kubelet.pods.cri_plan import container_config, sandbox_config
 from nodelab.kubelet.pods.security.security_context import (
     DEFAULT_MASKED_PATHS,
