@@ -16,6 +16,7 @@ import pytest
 
 from nodelab.cli import build_parser
 from nodelab.errors import NodelabError
+from nodelab.kube.quantities import parse_quantity
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab
@@ -113,18 +114,29 @@ def _max_pods(lab: Lab) -> str:
     return str(kubectl_json(lab, "get", "node", "node1")["status"]["capacity"]["pods"])
 
 
+def _memory_held(lab: Lab) -> int:
+    """Capacity less allocatable memory: the hard eviction threshold (no reservations here)."""
+    status = kubectl_json(lab, "get", "node", "node1")["status"]
+    return parse_quantity(status["capacity"]["memory"]) - parse_quantity(
+        status["allocatable"]["memory"])
+
+
 @pytest.mark.privileged
 @needs_root
 def test_a_running_labs_kubelets_restart_with_the_fragment_and_without_it(lab: Lab) -> None:
-    statuses = lab.set_kubelet_config({"maxPods": 17})
+    fragment = {"maxPods": 17, "evictionHard": {"memory.available": "1Gi"}}
+    statuses = lab.set_kubelet_config(fragment)
     assert [s.state for s in statuses] == ["running"]
     config = (lab.paths.node("node1") / "kubelet-config.yaml").read_text()
     assert "maxPods: 17" in config and "cgroupRoot:" in config
     eventually(lambda: _max_pods(lab) == "17", timeout=60)
+    # allocatable follows the raised threshold (upstream: capacity - reserved - threshold)
+    assert _memory_held(lab) == 1 << 30
     saved = LabDescription.load(lab.paths.description)
-    assert saved is not None and saved.kubelet_config == {"maxPods": 17}
+    assert saved is not None and saved.kubelet_config == fragment
     Lab.up(lab.name)  # a later `up` keeps it (nothing given, nothing different)
     with pytest.raises(NodelabError, match="Lab.set_kubelet_config"):
         Lab.up(lab.name, kubelet_config={"maxPods": 18})
     lab.set_kubelet_config(None)
     eventually(lambda: _max_pods(lab) == "110", timeout=60)
+    assert _memory_held(lab) == 100 << 20  # upstream's default memory.available<100Mi
