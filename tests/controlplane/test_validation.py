@@ -119,6 +119,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         {"port": 80}, {"port": 81}]), "spec.ports[0].name"),
     ("service name not DNS-1035", _with(SVC, "metadata.name", "1svc"), "metadata.name"),
     ("deployment without selector", _with(DEPLOY, "spec.selector", _DELETE), "spec.selector"),
+    ("deployment with an empty selector", _with(DEPLOY, "spec.selector", {}), "spec.selector"),
     ("selector not matching template", _with(DEPLOY, "spec.template.metadata.labels",
                                              {"app": "other"}),
      "spec.template.metadata.labels"),

@@ -22,8 +22,10 @@ UNSUPPORTED = ("backoffLimitPerIndex", "maxFailedIndexes", "successPolicy")
 
 def validate_selector_and_template(errors: FieldErrors, spec: Object, path: str,
                                    restart_policies: list[str],
-                                   selector_required: bool = True) -> Object | None:
-    """The checks every pod-template controller shares; the template's pod spec, if any."""
+                                   selector_required: bool = True,
+                                   empty_selector: str = "") -> Object | None:
+    """The checks every pod-template controller shares; the template's pod spec, if any.
+    `empty_selector`: what to say, beside `Required`, of a selector that is `{}`."""
     selector = spec.get("selector")
     template: Object = spec["template"] if isinstance(spec.get("template"), dict) else {}
     labels = (template.get("metadata") or {}).get("labels") or {}
@@ -32,6 +34,8 @@ def validate_selector_and_template(errors: FieldErrors, spec: Object, path: str,
     elif not isinstance(selector, dict) or not (selector.get("matchLabels")
                                                 or selector.get("matchExpressions")):
         errors.required(f"{path}.selector")
+        if isinstance(selector, dict) and empty_selector:
+            errors.invalid(f"{path}.selector", selector, empty_selector)
     else:
         errors.labels(f"{path}.selector.matchLabels", selector.get("matchLabels"))
         if not selector_matches(selector, labels):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.controlplane.validation.jobs import validate_selector_and_template
 from nodelab.controlplane.validation.pods import validate_pod_spec
 from nodelab.kube.intstr import int_or_percent_value
-from nodelab.kube.label_selectors import selector_matches
 from nodelab.kube.objects import Object
 
 
@@ -38,20 +38,10 @@ def validate_workload(errors: FieldErrors, obj: Object, kind: str) -> None:
     parsed = _replicated_spec(errors, obj)
     if parsed is None:
         return
-    spec, template, labels = parsed
-    selector = spec.get("selector")
-    if not isinstance(selector, dict) or not (selector.get("matchLabels")
-                                              or selector.get("matchExpressions")):
-        errors.required("spec.selector")
-        if isinstance(selector, dict):
-            errors.invalid("spec.selector", selector, "empty selector is invalid for deployment")
-    else:
-        errors.labels("spec.selector.matchLabels", selector.get("matchLabels"))
-        if not selector_matches(selector, labels):
-            errors.invalid("spec.template.metadata.labels", labels,
-                           "`selector` does not match template `labels`")
-    errors.labels("spec.template.metadata.labels", labels)
-    if not _replicated_template(errors, template):
+    spec, template, _labels = parsed
+    validate_selector_and_template(errors, spec, "spec", ["Always"],
+                                   empty_selector="empty selector is invalid for deployment")
+    if not template:
         return
     if kind != "Deployment":
         return
