@@ -140,3 +140,23 @@ def test_the_python_client_still_watches_json(apiserver: RunningApiServer,
         assert time.monotonic() < deadline
     else:
         raise AssertionError("the JSON watch never sent the config map")
+
+
+def test_a_body_refused_before_it_is_read_is_a_protobuf_status(
+        apiserver: RunningApiServer) -> None:
+    """The 413 of a body over the cap, answered from the headers alone, is negotiated too."""
+    connection = _connection(apiserver)
+    try:
+        connection.putrequest("POST", "/api/v1/namespaces/default/configmaps")
+        connection.putheader("Accept", ACCEPT)
+        connection.putheader("Content-Type", PROTOBUF)
+        connection.putheader("Content-Length", str(4 * 1024 * 1024))
+        connection.endheaders()
+        response = connection.getresponse()
+        code, content_type, body = (response.status, response.getheader("Content-Type"),
+                                    response.read())
+    finally:
+        connection.close()
+    assert (code, content_type) == (413, PROTOBUF)
+    _, kind, status = unwrap(body, STATUS)
+    assert (kind, status.code, status.reason) == ("Status", 413, "RequestEntityTooLarge")

@@ -78,16 +78,16 @@ class Api:
     def handle(self, request: Request) -> Response:
         accept = request.headers.get("accept", "")
         try:
-            return _negotiated(self._handle(request), accept)
+            return protobuf.negotiated(self._handle(request), accept)
         except errors.ApiError as exc:
             retry_after = int(exc.details.get("retryAfterSeconds") or 0)
-            return _negotiated(Response(
+            return protobuf.negotiated(Response(
                 exc.code, exc.status(),
                 headers={"Retry-After": str(retry_after)} if retry_after else {}), accept)
         except Exception as exc:  # noqa: BLE001 - a bug: answer 500 and keep serving
             log.exception("internal error serving %s %s", request.method, request.target)
             error = errors.ApiError(500, "InternalError", f"Internal error occurred: {exc!r}")
-            return _negotiated(Response(500, error.status()), accept)
+            return protobuf.negotiated(Response(500, error.status()), accept)
 
     def _handle(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"
@@ -382,20 +382,6 @@ def _delete_options(body: Object | None, query: dict[str, str]) -> Object:
     if options.get("orphanDependents") is True:
         options.setdefault("propagationPolicy", "Orphan")
     return options
-
-
-def _negotiated(response: Response, accept: str) -> Response:
-    """An object, list or error Status answered in protobuf when the client prefers it and it
-    has a protobuf form (`protobuf.py`); anything else as it is."""
-    if (response.body is None or response.raw is not None
-            or response.stream is not None or response.tunnel is not None
-            or response.content_type != "application/json" or not protobuf.wanted(accept)):
-        return response
-    encoded = protobuf.encode(response.body)
-    if encoded is None:
-        return response
-    return Response(response.code, raw=encoded, content_type=protobuf.CONTENT_TYPE,
-                    headers=response.headers)
 
 
 def _outcome(code: int, outcome: rest.Outcome) -> Response:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from google.protobuf.message import DecodeError, Message
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.http.messages import Response
 from nodelab.kube import jsonproto, protojson
 from nodelab.kube.objects import Object
 
@@ -157,3 +158,17 @@ def watch_framing(accept: str, api_version: str, kind: str
     if wanted(accept) and message_for(api_version, kind) is not None:
         return watch_frame, WATCH_CONTENT_TYPE
     return json_line, "application/json"
+
+
+def negotiated(response: Response, accept: str) -> Response:
+    """An object, list or error Status answered in protobuf when the client prefers it and it
+    has a protobuf form; anything else as it is (a Table, a stream, raw bytes)."""
+    if (response.body is None or response.raw is not None
+            or response.stream is not None or response.tunnel is not None
+            or response.content_type != "application/json" or not wanted(accept)):
+        return response
+    encoded = encode(response.body)
+    if encoded is None:
+        return response
+    return Response(response.code, raw=encoded, content_type=CONTENT_TYPE,
+                    headers=response.headers)

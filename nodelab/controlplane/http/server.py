@@ -37,6 +37,7 @@ from nodelab.controlplane.http.body_limits import (
 )
 from nodelab.controlplane.http.dispatch import Api
 from nodelab.controlplane.http.messages import Request, Response
+from nodelab.controlplane.http.protobuf import negotiated
 from nodelab.host.private_files import write_private
 from nodelab.host.readiness import readable
 
@@ -129,7 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body(headers) if identity is not None else self._skip_body(headers)
         except _BadBody as exc:
             self.close_connection = True
-            self._send(Response(exc.refusal.code, exc.refusal.status()))
+            self._send(negotiated(Response(exc.refusal.code, exc.refusal.status()),
+                                  headers.get("accept", "")))
             return
         except (OSError, ValueError):
             self.close_connection = True
