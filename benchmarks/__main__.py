@@ -45,7 +45,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     docs.add_argument("--no-docs", dest="docs", action="store_false")
     parser.add_argument("--load-note", default="", help="what else ran on the machine")
     parser.add_argument("--total-budget", type=float, default=None,
-                        help="seconds for the whole run (default 35 min, 5 with --quick)")
+                        help="seconds for the whole run (default 43 min, 5 with --quick)")
     options = parser.parse_args(argv)
     wanted = {w for w in options.only.split(",") if w}
     known = set(AREAS) | {b.name for b in CATALOG}
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         merged = json.loads((options.merge / "results.json").read_text())
         runs = {r["name"]: BenchmarkRun.from_json(r) for r in merged["runs"]}
     load_start = load_average()
-    total = options.total_budget or (300.0 if options.quick else 2100.0)
+    total = options.total_budget or (300.0 if options.quick else 2580.0)
     deadline = time.monotonic() + total
     if os.geteuid() != 0:
         print("note: not root; the benchmarks that need root are reported as not run",

@@ -179,6 +179,33 @@ def course(rows: list[Row]) -> list[Comparison]:
             for r in rows]
 
 
+def dns_latency(rows: list[Row]) -> list[Comparison]:
+    """Each query path from the pod beside the same client's round trip to a dnslib server on
+    loopback (the `reference` row)."""
+    ref = next((r for r in rows if r.get("kind") == "reference"), None)
+    out = []
+    for row in rows:
+        if row.get("kind") == "reference":
+            continue
+        note = f"{row['timeouts']} timeouts" if row.get("timeouts") else ""
+        for metric, key in (("p50", "p50_ms"), ("p99", "p99_ms")):
+            out.append(Comparison(f"{row['query']}: {row['path']}", metric, "ms",
+                                  _num(row, key), _num(ref, key) if ref else None,
+                                  "dnslib on loopback" if ref else "", note=note))
+    return out
+
+
+def workload_rollouts(rows: list[Row]) -> list[Comparison]:
+    """Each controller's wall time beside the same pods made by the benchmark itself."""
+    out = []
+    for row in rows:
+        note = f"never more than {row['most_active']} active" if row.get("most_active") else ""
+        out.append(Comparison(str(row["case"]), "wall time", "s", _num(row, "seconds"),
+                              _num(row, "reference_s"), str(row.get("reference", "")),
+                              note=note))
+    return out
+
+
 ADAPTERS: dict[str, Callable[[list[Row]], list[Comparison]]] = {
     "pod-startup": pod_startup,
     "runtime-start": runtime_start,
@@ -188,6 +215,8 @@ ADAPTERS: dict[str, Callable[[list[Row]], list[Comparison]]] = {
     "proxy-restore-profile": proxy_restore_profile,
     "apiserver": apiserver,
     "daemon-memory": daemon_memory,
+    "dns-latency": dns_latency,
+    "workload-rollouts": workload_rollouts,
     "course": course,
 }
 

@@ -82,6 +82,20 @@ SECTIONS: tuple[Section, ...] = (
     Section("API server throughput and watch latency", "apiserver", "apiserver",
             "The embedded API server over keep-alive HTTPS with the admin certificate, 4 client "
             "threads; watch latency from just before a PATCH to the watcher reading the event."),
+    Section("Cluster DNS from a pod", "dns-latency", "dns-latency",
+            "A one-node lab; a client in a busybox pod's network namespace (its eth0, routes "
+            "and DNS address) sends one A query at a time over UDP and times each from send "
+            "to reply: to the kube-dns ClusterIP (kube-proxy's DNAT to the DNS pod), straight "
+            "to the DNS pod (no DNAT), and for a name outside the cluster. Reference, same "
+            "client, same run: a dnslib server on 127.0.0.1 answering from a fixed record. "
+            "Cases interleaved in 5 rounds. Goal (issue #20): p99 < 5 ms from a pod."),
+    Section("Workload controllers", "workload-rollouts", "workload-rollouts",
+            "A fresh 3-node lab, polled every 50 ms through the API: a DaemonSet until every "
+            "node's pod is available, its rolling restart (maxUnavailable 1), and a Job of 20 "
+            "`true` pods, 5 at a time, until Complete. Reference, same lab and run: the same "
+            "pods made by the benchmark through the API without the controller (bare pods "
+            "pinned to the nodes; replaced by hand one node at a time; a client loop keeping "
+            "5 running)."),
     Section("Memory per node daemon", "daemon-memory", "daemon-memory",
             "PSS (/proc/<pid>/smaps_rollup) of each daemon of a one-node lab, idle and "
             "again with 30 busybox pods Ready on the node."),

@@ -97,3 +97,30 @@ def test_rates_have_no_reference_and_no_ratio_column() -> None:
 def test_an_unknown_status_is_refused() -> None:
     with pytest.raises(ValueError, match="not one of"):
         BenchmarkRun("x", "y", "crashed", 1)
+
+
+def test_dns_rows_compare_each_path_with_the_loopback_server() -> None:
+    rows = [{"query": "kubernetes.default.svc.cluster.local A", "path": "pod -> ClusterIP",
+             "kind": "nodelab", "timeouts": 0, "p50_ms": 0.8, "p99_ms": 4.0},
+            {"query": "example.org A", "path": "pod -> ClusterIP", "kind": "nodelab",
+             "timeouts": 2, "p50_ms": 0.5, "p99_ms": 2.0},
+            {"query": "kubernetes.default.svc.cluster.local A", "path": "loopback",
+             "kind": "reference", "timeouts": 0, "p50_ms": 0.4, "p99_ms": 1.0}]
+    page = render({"dns-latency": BenchmarkRun("dns-latency", "lab", "ok", 150, 90.0,
+                                               {"queries": 1000}, rows)}, MACHINE, run_id="R1")
+    assert "| kubernetes.default.svc.cluster.local A: pod -> ClusterIP | p99 | 4.00 ms | " \
+           "1.00 ms (dnslib on loopback) | 4.00× |  |" in page
+    assert "| example.org A: pod -> ClusterIP | p50 | 0.500 ms | 0.400 ms (dnslib on " \
+           "loopback) | 1.25× | 2 timeouts |" in page
+    assert len(comparisons("dns-latency", rows)) == 4  # the reference is no row of its own
+
+
+def test_workload_rows_put_the_controller_beside_bare_pods() -> None:
+    rows = [{"case": "Job of 20 completions, parallelism 5, create -> Complete",
+             "seconds": 22.0, "reference_s": 11.0, "reference": "a client loop of bare pods",
+             "most_active": 5}]
+    page = render({"workload-rollouts": BenchmarkRun("workload-rollouts", "controlplane", "ok",
+                                                     300, 120.0, {}, rows)},
+                  MACHINE, run_id="R1")
+    assert "| Job of 20 completions, parallelism 5, create -> Complete | wall time | 22.0 s | " \
+           "11.0 s (a client loop of bare pods) | 2.00× | never more than 5 active |" in page
