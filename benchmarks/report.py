@@ -88,7 +88,7 @@ SECTIONS: tuple[Section, ...] = (
             "to reply: to the kube-dns ClusterIP (kube-proxy's DNAT to the DNS pod), straight "
             "to the DNS pod (no DNAT), and for a name outside the cluster. Reference, same "
             "client, same run: a dnslib server on 127.0.0.1 answering from a fixed record. "
-            "Cases interleaved in 5 rounds. Goal (issue #20): p99 < 5 ms from a pod."),
+            "Cases interleaved in 10 rounds. Goal (issue #20): p99 < 5 ms from a pod."),
     Section("Workload controllers", "workload-rollouts", "workload-rollouts",
             "A fresh 3-node lab, polled every 50 ms through the API: a DaemonSet until every "
             "node's pod is available, its rolling restart (maxUnavailable 1), and a Job of 20 "

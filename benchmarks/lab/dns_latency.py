@@ -8,8 +8,8 @@ Brings up a fresh one-node lab (`bm<id>`), waits for the cluster DNS (the `kube-
 time, each timed from send to the matching reply) then runs **in the pod's network
 namespace**: the pod's own eth0, routes and DNS address, so its packets take the path a
 process in the container takes (veth to the node, kube-proxy's DNAT of 10.96.0.10:53 to the
-DNS pod, the DNS server's lookup, and back). Cases, `--queries` each, in 5 interleaved rounds
-(the order rotating; 20 unmeasured queries start each round):
+DNS pod, the DNS server's lookup, and back). Cases, `--queries` each, in 10 interleaved rounds
+(the order rotating; 10 unmeasured queries start each round):
 
 - `kubernetes.default.svc.cluster.local A` to the kube-dns ClusterIP (what a pod's resolver
   sends for a Service);
@@ -49,8 +49,8 @@ from nodelab.widgets.pod_locator import pod_netns  # noqa: E402
 SERVICE_NAME = "kubernetes.default.svc.cluster.local"
 OUTSIDE_NAME = "example.org"
 CLUSTER_DNS = "10.96.0.10"
-WARMUP = 20
-ROUNDS = 5
+WARMUP = 10
+ROUNDS = 10
 READY_TIMEOUT = 180.0
 
 CLIENT = """
