@@ -19,13 +19,16 @@ needs_fetched = pytest.mark.skipif(
 
 
 @pytest.mark.parametrize(("crashes", "scripts", "files", "env"), [
-    (True, {"usr/bin/wget", "usr/bin/printenv"}, {"etc/shrc"}, (PATH_ENV, SHELL_ENV)),
-    (False, {"usr/bin/printenv"}, set(), (PATH_ENV,)),
+    (True, {"usr/bin/wget", "usr/bin/printenv", "usr/bin/nc"}, {"etc/shrc"},
+     (PATH_ENV, SHELL_ENV)),
+    (False, {"usr/bin/printenv", "usr/bin/nc"}, {"etc/shrc"}, (PATH_ENV, SHELL_ENV)),
 ])
 def test_image_tools(crashes: bool, scripts: set[str], files: set[str],
                      env: tuple[str, ...]) -> None:
     tools = image_tools(crashes)
     assert (set(tools.scripts), set(tools.files), tools.env) == (scripts, files, env)
+    assert ("wget()" in tools.files["etc/shrc"]) is crashes
+    assert "nc() { /usr/bin/nc" in tools.files["etc/shrc"]
 
 
 @pytest.mark.parametrize(("returncode", "expected"), [(-11, True), (139, True), (0, False),

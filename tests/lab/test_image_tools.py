@@ -1,4 +1,4 @@
-"""The demo images' own tools: `wget` that survives `-T`, `printenv`
+"""The demo images' own tools: `wget` that survives `-T`, `nc` with `-z`, `printenv`
 (nodelab/lab/registry/image_tools.py).
 
 The scripts run here under the host's busybox (the very binary the images carry) against an
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nodelab.lab.registry.image_tools import PRINTENV, WGET
+from nodelab.lab.registry.image_tools import NC, PRINTENV, WGET
 
 BUSYBOX = Path("/bin/busybox")
 pytestmark = [
@@ -99,3 +99,63 @@ def test_printenv_prints_named_values_and_fails_on_unset(tmp_path: Path) -> None
     assert not marker.exists()  # a name is never evaluated as shell
     everything = run_script(PRINTENV, env=env).stdout.splitlines()
     assert "GREETING=hello world" in everything
+
+
+@pytest.fixture(scope="module")
+def port(url: str) -> int:
+    """The loopback HTTP server's port: a TCP port that accepts connections."""
+    return int(url.rsplit(":", 1)[1].strip("/"))
+
+
+def test_busybox_nc_still_has_no_z() -> None:
+    """The reason for the script: if this starts passing, the wrapper can go."""
+    plain = subprocess.run([str(BUSYBOX), "nc", "-z", "127.0.0.1", "1"], capture_output=True,
+                           text=True, timeout=30)
+    assert plain.returncode == 1 and "invalid option" in plain.stderr
+
+
+@pytest.mark.parametrize("args", [["-z"], ["-zv"], ["-vz"], ["-z", "-w", "2"], ["-zw2"],
+                                  ["-zvn", "-w2"], ["-n", "-z"]])
+def test_nc_z_finds_an_open_port(port: int, args: list[str]) -> None:
+    result = run_script(NC, *args, "127.0.0.1", str(port))
+    assert result.returncode == 0, result.stderr
+    expected = f"127.0.0.1 (127.0.0.1:{port}) open\n" if "v" in "".join(args) else ""
+    assert (result.stdout, result.stderr) == ("", expected)
+
+
+def test_nc_z_on_a_closed_port_fails_quietly_unless_verbose() -> None:
+    quiet = run_script(NC, "-z", "-w", "2", "127.0.0.1", "1")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (1, "", "")
+    loud = run_script(NC, "-zv", "127.0.0.1", "1")
+    assert loud.returncode == 1 and "Connection refused" in loud.stderr
+
+
+def test_nc_z_scans_a_range(port: int) -> None:
+    found = run_script(NC, "-zv", "127.0.0.1", f"{port - 1}-{port + 1}")
+    assert found.returncode == 0
+    assert f"127.0.0.1 (127.0.0.1:{port}) open" in found.stderr
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["-zu", "127.0.0.1", "53"], "-u with -z is not supported"),
+    (["-z", "-l", "127.0.0.1", "53"], "-l is not supported with -z"),
+    (["-z", "-w", "soon", "127.0.0.1", "53"], "invalid number 'soon'"),
+    (["-z", "127.0.0.1", "http"], "invalid port 'http'"),
+    (["-z", "127.0.0.1"], "usage: nc -z"),
+])
+def test_nc_z_refuses_what_it_cannot_do(args: list[str], says: str) -> None:
+    result = run_script(NC, *args)
+    assert result.returncode == 2 and says in result.stderr
+
+
+def test_nc_z_never_evaluates_its_arguments(tmp_path: Path) -> None:
+    marker = tmp_path / "expanded"
+    result = run_script(NC, "-z", "-w", "1", f"$(touch {marker})", "80")
+    assert result.returncode == 1 and not marker.exists()
+
+
+def test_nc_without_z_is_busybox_nc(port: int) -> None:
+    result = subprocess.run([str(BUSYBOX), "sh", "-c", NC, "nc", "-w", "5", "127.0.0.1",
+                             str(port)], input="GET / HTTP/1.0\r\n\r\n", capture_output=True,
+                            text=True, timeout=30)
+    assert result.stdout.startswith("HTTP/1.") and "hello from loopback" in result.stdout

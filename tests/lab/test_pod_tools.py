@@ -1,5 +1,5 @@
 """Every tool a learner reaches for works inside a pod of the lab images: wget (with -T, the
-option Debian 12's busybox-static crashes on, also inside `sh -c`), nc, ping, ip, env,
+option Debian 12's busybox-static crashes on, also inside `sh -c`), nc (with -z), ping, ip, env,
 printenv, and a pod reaching the API server and the registry on the lab gateway (pod traffic
 leaving the pod network is masqueraded by podnet, as kindnet does)."""
 
@@ -66,6 +66,21 @@ def test_nc_speaks_http(lab: Lab) -> None:
     result = run(lab, "nc", "-w", "5", web_ip(lab), "8080",
                  stdin="GET / HTTP/1.0\r\n\r\n")
     assert result.stdout.startswith("HTTP/1.") and "hello from toolweb" in result.stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["nc", "-z", "-w", "5"],
+    ["nc", "-zv", "-w5"],
+    ["sh", "-i", "-c", 'nc -z -w 5 "$0" "$1"'],  # the ENV hook sends sh's nc to the script
+])
+def test_nc_z(lab: Lab, argv: list[str]) -> None:
+    """`nc -z` (busybox-static's small nc has no -z; the images' /usr/bin/nc adds it)."""
+    opened = run(lab, *argv, web_ip(lab), "8080")
+    assert opened.returncode == 0, opened.stderr
+    if "-zv" in argv:
+        assert f"{web_ip(lab)} ({web_ip(lab)}:8080) open" in opened.stderr
+    closed = run(lab, *argv, web_ip(lab), "9")
+    assert closed.returncode == 1, closed.stderr
 
 
 def test_ping_and_ip(lab: Lab) -> None:

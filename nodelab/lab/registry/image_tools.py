@@ -1,6 +1,6 @@
 """Shell tools the demo images put beside busybox's applets, where busybox-static falls short.
 
-Debian 12's busybox-static (1.35) has two gaps a learner meets at once:
+Debian's busybox-static has gaps a learner meets at once:
 
 - `wget -T SEC` crashes with SIGSEGV (exit code 139): the package is built without wget's
   timeout feature, yet its option parser still accepts `-T` and stores the value through a
@@ -10,14 +10,21 @@ Debian 12's busybox-static (1.35) has two gaps a learner meets at once:
   network read); every other argument reaches busybox's wget as given.
 - `printenv` is not an applet. The image's `/usr/bin/printenv` prints the environment, or the
   values of the variables named (exit code 1 when one is unset), as coreutils' printenv does.
+- `nc -z` (is a TCP port open?) is refused: Debian builds busybox's small nc, without the
+  full nc's zero-I/O mode (1.35 and 1.37 alike). The image's `/usr/bin/nc` handles `-z` as
+  busybox's full nc does (`-z [-v] [-n] [-w SEC] HOST PORT[-PORT]`: exit code 0 when a port
+  accepted a connection, 1 when none did; `-v` says `HOST (HOST:PORT) open` on stderr) by
+  connecting with busybox's nc and `-e /bin/true`, which closes at once; `-u` with `-z` is
+  refused (a UDP port cannot be told open without a reply). Without `-z` every argument
+  reaches busybox's nc as given.
 
-busybox's shell runs its own applets before it looks at PATH, so inside `sh` the name `wget`
-would still reach the crashing applet. Interactive shells read `$ENV`; the images set
-`ENV=/etc/shrc`, whose function sends `wget` to the script. `kubectl exec POD -- wget ...`
-and an interactive `kubectl exec -it POD -- sh` are covered; a non-interactive `sh -c 'wget
--T 5 ...'` still reaches the applet. That is why `scripts/setup` fetches Debian 13's fixed
-busybox-static (nodelab/host/busybox.py): with it, the images carry neither the script nor the
-hook and set no ENV, as the busybox image on Docker Hub (`image_tools` decides).
+busybox's shell runs its own applets before it looks at PATH, so inside `sh` the names `wget`
+and `nc` would still reach the applets. Interactive shells read `$ENV`; the images set
+`ENV=/etc/shrc`, whose functions send them to the scripts. `kubectl exec POD -- nc -z ...`
+and an interactive `kubectl exec -it POD -- sh` are covered; a non-interactive `sh -c 'nc -z
+...'` still reaches the applet (`sh -c '/usr/bin/nc -z ...'` does not). For `wget` that is why
+`scripts/setup` fetches Debian 13's fixed busybox-static (nodelab/host/busybox.py): with it,
+the images carry no wget script and the hook sends only `nc` (`image_tools` decides).
 
 All are plain POSIX sh run by busybox's own shell.
 """
@@ -53,6 +60,60 @@ case $secs in
 esac
 """
 
+NC = r"""#!/bin/sh
+# nc: busybox nc plus -z (zero-I/O mode: does HOST accept a TCP connection on PORT?), which
+# Debian's busybox-static is built without (see nodelab/lab/registry/image_tools.py).
+zero=
+for arg in "$@"; do
+  case $arg in
+    --) break ;;
+    --*) ;;
+    -*z*) zero=1 ;;
+  esac
+done
+[ -z "$zero" ] && exec /bin/busybox nc "$@"
+verbose= secs=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --) shift; break ;;
+    -?*)
+      flags=${1#-}; shift
+      while [ -n "$flags" ]; do
+        flag=${flags%"${flags#?}"}; flags=${flags#?}
+        case $flag in
+          z|n) ;;
+          v) verbose=1 ;;
+          w) if [ -n "$flags" ]; then secs=$flags; flags=; else secs=$1; shift; fi ;;
+          u) echo "nc: -u with -z is not supported: a UDP port cannot be told open without" \
+                  "a reply" >&2; exit 2 ;;
+          *) echo "nc: -$flag is not supported with -z (use -z [-v] [-n] [-w SEC])" >&2
+             exit 2 ;;
+        esac
+      done ;;
+    *) break ;;
+  esac
+done
+if [ $# -ne 2 ]; then
+  echo "usage: nc -z [-v] [-n] [-w SEC] HOST PORT[-PORT]" >&2; exit 2
+fi
+host=$1 ports=$2
+case $secs in *[!0-9]*) echo "nc: invalid number '$secs'" >&2; exit 2 ;; esac
+low=${ports%-*} high=${ports#*-}
+case $low$high in ''|*[!0-9]*) echo "nc: invalid port '$ports'" >&2; exit 2 ;; esac
+status=1 port=$low
+while [ "$port" -le "$high" ]; do
+  if [ -n "$verbose" ]; then
+    /bin/busybox nc ${secs:+-w $secs} "$host" "$port" -e /bin/true </dev/null && {
+      echo "$host ($host:$port) open" >&2; status=0; }
+  elif /bin/busybox nc ${secs:+-w $secs} "$host" "$port" -e /bin/true </dev/null 2>/dev/null
+  then
+    status=0
+  fi
+  port=$((port + 1))
+done
+exit $status
+"""
+
 PRINTENV = r"""#!/bin/sh
 # printenv: the environment, or the values of the variables named (busybox has no printenv).
 [ $# -eq 0 ] && exec /bin/busybox env
@@ -66,10 +127,11 @@ done
 exit $status
 """
 
-SHRC = r"""# /etc/shrc: read by interactive shells (the images set ENV=/etc/shrc).
-# busybox sh runs its applets before PATH: send wget to /usr/bin/wget (see that script).
-wget() { /usr/bin/wget "$@"; }
+SHRC_HEAD = """# /etc/shrc: read by interactive shells (the images set ENV=/etc/shrc).
+# busybox sh runs its applets before PATH: send these to nodelab's scripts in /usr/bin.
 """
+SHRC_NC = 'nc() { /usr/bin/nc "$@"; }\n'
+SHRC_WGET = 'wget() { /usr/bin/wget "$@"; }\n'
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SHELL_ENV = "ENV=/etc/shrc"
@@ -85,8 +147,10 @@ class ImageTools:
 
 
 def image_tools(wget_crashes_on_timeout: bool) -> ImageTools:
-    if not wget_crashes_on_timeout:
-        return ImageTools({"usr/bin/printenv": PRINTENV}, {}, (PATH_ENV,))
-    return ImageTools({"usr/bin/wget": WGET, "usr/bin/printenv": PRINTENV},
-                      {"etc/shrc": SHRC}, (PATH_ENV, SHELL_ENV))
+    scripts = {"usr/bin/printenv": PRINTENV, "usr/bin/nc": NC}
+    shrc = SHRC_HEAD + SHRC_NC
+    if wget_crashes_on_timeout:
+        scripts["usr/bin/wget"] = WGET
+        shrc += SHRC_WGET
+    return ImageTools(scripts, {"etc/shrc": shrc}, (PATH_ENV, SHELL_ENV))
 
