@@ -11,7 +11,8 @@ change once Established, `group` and `names.plural` never (the name is `<plural>
 Refused with a 422 naming the field, "not supported by nodelab": conversion webhooks,
 `preserveUnknownFields: true`, `selectableFields`, version deprecation, CEL rules and the
 schema keywords `structural.py` lists; a group nodelab serves itself (the schema of its
-kinds is upstream's, not a CRD's).
+kinds is upstream's, not a CRD's). A group under `k8s.io` or `kubernetes.io` needs the
+`api-approved.kubernetes.io` annotation, as upstream.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def validate(crd: Object, old: Object | None = None) -> FieldErrors:
     if name and name != f"{names.get('plural', '')}.{group or ''}":
         errors.invalid("metadata.name", name, 'must be spec.names.plural+"."+spec.group')
     _group(errors, group)
+    _api_approval(errors, crd, group)
     scope = spec.get("scope")
     if not scope:
         errors.required("spec.scope")
@@ -124,6 +126,28 @@ def _group(errors: FieldErrors, group: Any) -> None:
     elif group in {g for g, _ in GROUPS}:
         errors.invalid("spec.group", group, "is served by the API server itself; a "
                        f"CustomResourceDefinition in it is {NOT_SUPPORTED}")
+
+
+APPROVAL = "api-approved.kubernetes.io"
+APPROVAL_PR = "see https://github.com/kubernetes/enhancements/pull/1111"
+
+
+def _api_approval(errors: FieldErrors, crd: Object, group: Any) -> None:
+    """A group under k8s.io or kubernetes.io is the community's: its CRD says it was approved
+    (a URL) or that it was not (`unapproved...`), as upstream's validateAPIApproval."""
+    if not isinstance(group, str) or not any(
+            group == domain or group.endswith("." + domain)
+            for domain in ("k8s.io", "kubernetes.io")):
+        return
+    path = f"metadata.annotations[{APPROVAL}]"
+    value = ((crd.get("metadata") or {}).get("annotations") or {}).get(APPROVAL)
+    if value is None:
+        errors.required(path, f'protected groups must have approval annotation "{APPROVAL}", '
+                        f"{APPROVAL_PR}")
+    elif not str(value).startswith(("unapproved", "http://", "https://")):
+        errors.invalid(path, value, f'protected groups must have approval annotation '
+                       f'"{APPROVAL}" with either a URL or a reason starting with '
+                       f'"unapproved", {APPROVAL_PR}')
 
 
 def names_errors(errors: FieldErrors, names: Object, path: str) -> None:

@@ -114,8 +114,21 @@ CASES = [
        'Invalid value: ".status.replicas": should be a json path under .spec')]),
     ("a group that only looks like a built-in one", crontab_crd(group="apps.example.com")
      | {"metadata": {"name": "crontabs.apps.example.com"}}, []),
+    ("a community group without approval", crontab_crd(group="snapshot.storage.k8s.io")
+     | {"metadata": {"name": "crontabs.snapshot.storage.k8s.io"}},
+     [("metadata.annotations[api-approved.kubernetes.io]", 'Required value: protected groups '
+       'must have approval annotation "api-approved.kubernetes.io", see '
+       "https://github.com/kubernetes/enhancements/pull/1111")]),
+    ("a community group approved", crontab_crd(group="snapshot.storage.k8s.io")
+     | {"metadata": {"name": "crontabs.snapshot.storage.k8s.io", "annotations": {
+         "api-approved.kubernetes.io": "https://github.com/kubernetes-csi/external-snapshotter"
+         "/pull/419"}}}, []),
+    ("a community group unapproved on purpose", crontab_crd(group="x.k8s.io")
+     | {"metadata": {"name": "crontabs.x.k8s.io", "annotations": {
+         "api-approved.kubernetes.io": "unapproved, experimental"}}}, []),
     ("a built-in group", crontab_crd(group="rbac.authorization.k8s.io")
-     | {"metadata": {"name": "crontabs.rbac.authorization.k8s.io"}},
+     | {"metadata": {"name": "crontabs.rbac.authorization.k8s.io",
+                     "annotations": {"api-approved.kubernetes.io": "unapproved"}}},
      [("spec.group", 'Invalid value: "rbac.authorization.k8s.io": is served by the API server '
        "itself; a CustomResourceDefinition in it is not supported by nodelab")]),
 ]
