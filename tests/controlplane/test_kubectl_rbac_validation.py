@@ -4,6 +4,7 @@ a binding to a missing role says so, in `kubectl auth can-i` and in the 403."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -115,3 +116,35 @@ def test_a_binding_to_a_missing_role_is_named_in_the_denial(cluster: RunningApiS
         'RBAC: role.rbac.authorization.k8s.io "ghost" not found')
     listed = cluster.kubectl("auth", "can-i", "--list", "-n", "team", f"--as={DEV}")
     assert "pods" in listed.stdout  # what view grants still counts
+
+
+def test_the_reviews_carry_rbacs_reasons(cluster: RunningApiServer) -> None:
+    """An allowed SubjectAccessReview names the binding; a rules review of an account whose
+    binding names a missing role says so in `evaluationError`."""
+    cluster.kubectl("create", "rolebinding", "ops-view", "--clusterrole=view",
+                    "--serviceaccount=team:ops", "-n", "team")
+    cluster.kubectl("create", "rolebinding", "ops-ghost", "--role=gone",
+                    "--serviceaccount=team:ops", "-n", "team")
+    review = """
+apiVersion: authorization.k8s.io/v1
+kind: SubjectAccessReview
+spec:
+  user: system:serviceaccount:team:ops
+  resourceAttributes: {namespace: team, verb: list, resource: pods}
+"""
+    answered = json.loads(cluster.kubectl("create", "-f", "-", "-o", "json",
+                                          input=review).stdout)
+    assert answered["status"] == {"allowed": True, "reason": (
+        'RBAC: allowed by RoleBinding "ops-view/team" of ClusterRole "view" to ServiceAccount '
+        '"ops/team"')}
+    rules = """
+apiVersion: authorization.k8s.io/v1
+kind: SelfSubjectRulesReview
+spec: {namespace: team}
+"""
+    listed = json.loads(cluster.kubectl("create", "-f", "-", "-o", "json",
+                                        "--as=system:serviceaccount:team:ops",
+                                        input=rules).stdout)
+    assert listed["status"]["evaluationError"] == \
+        'role.rbac.authorization.k8s.io "gone" not found'
+    assert listed["status"]["incomplete"] is False

@@ -105,3 +105,36 @@ def test_a_namespace_admin_cannot_grant_more_than_it_holds(apiserver: RunningApi
     FIGURE.record("RBAC escalation by a namespace admin", changed)
     assert refused.value.status == 403, refused.value.body
     assert changed == []
+
+
+EDIT_REF = {"apiGroup": RBAC, "kind": "ClusterRole", "name": "edit"}  # admin holds edit
+REPURPOSED: list[tuple[str, Attempt]] = [
+    ("a binding's roleRef patched to a role the writer holds",
+     lambda api: api.patch_namespaced_role_binding("view", "team", {"roleRef": EDIT_REF})),
+    ("a binding replaced with another roleRef (PUT)",
+     lambda api: api.replace_namespaced_role_binding("view", "team", {
+         "metadata": {"name": "view"}, "roleRef": EDIT_REF,
+         "subjects": [{"kind": "ServiceAccount", "name": "dev", "namespace": "team"}]})),
+    ("a binding's roleRef changed by server-side apply",
+     lambda api: api.patch_namespaced_role_binding(
+         "view", "team", {"apiVersion": f"{RBAC}/v1", "kind": "RoleBinding",
+                          "metadata": {"name": "view"}, "roleRef": EDIT_REF},
+         field_manager="lead", force=True, _content_type="application/apply-patch+yaml")),
+]
+
+
+@pytest.mark.parametrize("what", [a[0] for a in REPURPOSED])
+def test_a_binding_is_never_repurposed(apiserver: RunningApiServer, what: str) -> None:
+    """Upstream's validation: a roleRef never changes (422), even to a role the writer may
+    bind, so a binding always grants what it granted when it was made."""
+    client = apiserver.client()
+    client.set_default_header("Impersonate-User", LEAD)  # type: ignore[no-untyped-call]
+    before = _rbac_state(apiserver)
+    with pytest.raises(k8s.ApiException) as refused:
+        dict(REPURPOSED)[what](k8s.RbacAuthorizationV1Api(client))
+    after = _rbac_state(apiserver)
+    changed = [] if after == before else [f"{what}: RBAC objects changed"]
+    FIGURE.record("RBAC roleRef changes", changed)
+    assert refused.value.status == 422, refused.value.body
+    assert "cannot change roleRef" in refused.value.body
+    assert changed == []
