@@ -1,6 +1,10 @@
 """The disruption controller (kube-controller-manager's `disruption`): keeps every
 PodDisruptionBudget's status as `disruption_plan.py` decides, which the eviction API reads.
 
+The owners of kinds it does not watch (a custom resource with a `scale` subresource) are
+looked up as upstream's getScaleController does: the kind's resource through discovery, then
+a GET of its `scale`, once per sync for the budgets that need it.
+
 On every change of a budget, a pod or an owning workload, and every second (a
 `disruptedPods` entry expires after 2 minutes; a stale `DisruptionTarget` condition after 2
 minutes), it plans each budget from the cache and writes the status with an update that
@@ -18,13 +22,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from nodelab.controlplane import resources
 from nodelab.controlplane.controllers.disruption_plan import (
     SCALED_KINDS,
     Event,
+    ScaleAnswer,
     Workloads,
     multiple_budgets_event,
     plan,
+    scale_lookups,
     selects,
     stale_disruption_target,
 )
@@ -32,18 +37,43 @@ from nodelab.kube.events import event_for
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.times import format_time
-from nodelab.kube.verbs import STRATEGIC_PATCH
+from nodelab.kube.verbs import STRATEGIC_PATCH, ResourceVerbs
 from nodelab.kube.writer import Writer
 
 COMPONENT = "controllermanager"  # upstream's EventSource of this controller
 log = logging.getLogger("nodelab.controllers.disruption")
 
 
-def served_resource(group: str, kind: str) -> tuple[str, bool] | None:
-    """(resource, serves `scale`) of a kind the API server serves (upstream: RESTMapper and
-    discovery), None when it serves no such kind."""
-    found = resources.by_kind(group, kind)
-    return None if found is None else (found.plural, "scale" in found.subresources)
+def owner_scale(rest: ResourceVerbs, discovered: dict[str, list[dict[str, Any]] | None],
+                api_version: str, kind: str, namespace: str, name: str) -> ScaleAnswer | None:
+    """What upstream's getScaleController finds for an owner of another kind: the kind's
+    resource from discovery (its RESTMapper), then its `scale` subresource (None: no such
+    object)."""
+    if api_version not in discovered:
+        prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        try:
+            discovered[api_version] = rest.request("GET", prefix).get("resources") or []
+        except RestError as exc:
+            if exc.status != 404:
+                raise
+            discovered[api_version] = None
+    resources = discovered[api_version] or []
+    plural = next((r["name"] for r in resources
+                   if r.get("kind") == kind and "/" not in r.get("name", "")), None)
+    if plural is None:
+        return f'no matches for kind "{kind}" in version "{api_version}"'
+    if not any(r.get("name") == f"{plural}/scale" for r in resources):
+        group = api_version.rpartition("/")[0] if "/" in api_version else ""
+        return f"{plural}.{group} does not implement the scale subresource" if group else \
+            f"{plural} does not implement the scale subresource"
+    prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    try:
+        scale = rest.request("GET", f"{prefix}/namespaces/{namespace}/{plural}/{name}/scale")
+    except RestError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return str(scale["metadata"].get("uid")), int((scale.get("spec") or {}).get("replicas") or 0)
 
 
 class DisruptionController:
@@ -62,10 +92,19 @@ class DisruptionController:
         pods_by_namespace: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for pod in store.list("pods"):
             pods_by_namespace[pod["metadata"].get("namespace", "")].append(pod)
+        discovered: dict[str, list[dict[str, Any]] | None] = {}
+        scales: dict[tuple[str, str, str, str], ScaleAnswer] = {}
+        for key in scale_lookups(budgets, [p for ps in pods_by_namespace.values() for p in ps]):
+            try:
+                found = owner_scale(writer.rest, discovered, *key)
+            except RestError as exc:
+                found = str(exc)
+            if found is not None:
+                scales[key] = found
         workloads = Workloads(
             {kind: {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
                     for o in store.list(kind)} for kind in set(SCALED_KINDS.values())},
-            served_resource)
+            scales)
         saying: list[Event] = []
         for budget in budgets:
             meta = budget["metadata"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,14 +58,17 @@ class ExpectedCountError(Exception):
     """The expected pod count cannot be computed (upstream's error text)."""
 
 
+ScaleAnswer = tuple[str, int] | str  # (uid, spec.replicas) of a scale, or why there is none
+
+
 @dataclass(frozen=True)
 class Workloads:
-    """The owning workloads by kind (`replicasets`, ...), then (namespace, name); and, for any
-    other owner kind, `resource_of(group, kind)`: (its resource name, whether it serves
-    `scale`), None when the server does not serve the kind."""
+    """The owning workloads by kind (`replicasets`, ...), then (namespace, name); and, for
+    owners of any other kind, what their `scale` subresource answered, by (apiVersion, kind,
+    namespace, name): (uid, replicas), an error text, or nothing (not found)."""
 
     objects: Mapping[str, Mapping[tuple[str, str], Object]]
-    resource_of: Callable[[str, str], tuple[str, bool] | None] = lambda group, kind: None
+    scales: Mapping[tuple[str, str, str, str], ScaleAnswer] = field(default_factory=dict)
 
     def get(self, kind: str, namespace: str, name: str) -> Object | None:
         return self.objects.get(kind, {}).get((namespace, name))
@@ -129,7 +132,8 @@ def controller_scale(ref: Mapping[str, Any], namespace: str,
                      workloads: Workloads) -> tuple[str, int] | None:
     """upstream's finders in order (RC, Deployment via its ReplicaSet, ReplicaSet without a
     Deployment, StatefulSet, then the scale subresource): (uid, replicas) of the controller,
-    None when not found; `ExpectedCountError` for a kind that has no scale."""
+    None when not found; `ExpectedCountError` for a kind that has no scale or is not
+    served."""
     kind, group, name = ref.get("kind", ""), _group(ref.get("apiVersion", "")), ref.get("name")
     uid = ref.get("uid")
     resource = SCALED_KINDS.get((kind, group))
@@ -147,15 +151,36 @@ def controller_scale(ref: Mapping[str, Any], namespace: str,
                     return None
                 return str(owner.get("uid")), _replicas(deployment)
         return str(uid), _replicas(obj)
-    found = workloads.resource_of(group, kind)
-    if found is None:
-        version = ref.get("apiVersion", "")
-        raise ExpectedCountError(f'no matches for kind "{kind}" in version "{version}"')
-    plural, has_scale = found
-    if not has_scale:
-        gr = f"{plural}.{group}" if group else plural
-        raise ExpectedCountError(f"{gr} does not implement the scale subresource")
-    return None
+    answer = workloads.scales.get((str(ref.get("apiVersion", "")), kind, namespace, str(name)))
+    if isinstance(answer, str):
+        raise ExpectedCountError(answer)
+    if answer is None or answer[0] != uid:
+        return None
+    return answer
+
+
+def needs_scale(pdb: Object) -> bool:
+    """Whether the budget's counts read the owners' scale (a percentage or maxUnavailable)."""
+    spec = pdb.get("spec") or {}
+    return spec.get("maxUnavailable") is not None or isinstance(spec.get("minAvailable"), str)
+
+
+def scale_lookups(budgets: Sequence[Object], pods: Sequence[Object]
+                  ) -> set[tuple[str, str, str, str]]:
+    """The owners whose `scale` subresource the budgets need read, beyond the kinds in
+    `SCALED_KINDS` (a custom resource's, upstream's getScaleController)."""
+    wanted = set()
+    for pdb in budgets:
+        if not needs_scale(pdb):
+            continue
+        for pod in pods_for(pdb, pods):
+            ref = _controller_ref(pod)
+            if ref is None or (ref.get("kind"), _group(ref.get("apiVersion", ""))) in \
+                    SCALED_KINDS:
+                continue
+            wanted.add((str(ref.get("apiVersion", "")), str(ref.get("kind", "")),
+                        str(_meta(pod).get("namespace", "")), str(ref.get("name", ""))))
+    return wanted
 
 
 def expected_scale(pods: Sequence[Object], workloads: Workloads) -> tuple[int, list[str]]:

@@ -273,3 +273,72 @@ def test_preemption_spares_the_pod_a_budget_guards(
         "nominatedNodeName")) == "node1"
     apiserver.kubectl("delete", "pod", "plain", "guarded", "urgent", "--grace-period=0",
                       "--force")
+
+
+WIDGETS = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {replicas: {type: integer}}}
+          status: {type: object, properties: {replicas: {type: integer}}}
+    subresources:
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
+"""
+
+
+def owned_pod(apiserver: RunningApiServer, name: str, app: str, owner: dict[str, Any]) -> None:
+    apiserver.kubectl("create", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": app}, "ownerReferences": [
+            {**owner, "controller": True}]},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}))
+
+
+def test_owners_of_other_kinds_go_through_their_scale(
+        apiserver: RunningApiServer, controllers: ControllerLoop, rest: Rest) -> None:
+    """A custom resource's scale counts (upstream's getScaleController); a Job has none, so
+    a budget that needs it fails safe with upstream's reason and text."""
+    apiserver.kubectl("apply", "-f", "-", input=WIDGETS)
+    eventually(lambda: "widgets" in apiserver.kubectl("api-resources",
+                                                      "--api-group=example.com").stdout)
+    apiserver.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+        "spec": {"replicas": 4}}))
+    widget = apiserver.kubectl_json("get", "widget", "w")
+    owned_pod(apiserver, "w-0", "widget", {"apiVersion": "example.com/v1", "kind": "Widget",
+                                           "name": "w", "uid": widget["metadata"]["uid"]})
+    apiserver.kubectl("create", "pdb", "widget", "--selector=app=widget",
+                      "--max-unavailable=50%")
+    settled(apiserver, "widget", expectedPods=4, desiredHealthy=2, observedGeneration=1)
+
+    apiserver.kubectl("create", "job", "once", "--image=busybox")
+    job = apiserver.kubectl_json("get", "job", "once")
+    owned_pod(apiserver, "once-x", "once", {"apiVersion": "batch/v1", "kind": "Job",
+                                            "name": "once", "uid": job["metadata"]["uid"]})
+    apiserver.kubectl("create", "pdb", "once", "--selector=app=once", "--max-unavailable=1")
+
+    def failed() -> dict[str, Any] | None:
+        conditions = budget_status(apiserver, "once").get("conditions") or []
+        found: dict[str, Any] | None = next(
+            (c for c in conditions if c.get("reason") == "SyncFailed"), None)
+        return found
+
+    condition = eventually(failed)
+    assert (condition["type"], condition["status"], condition["message"]) == (
+        "DisruptionAllowed", "False", "jobs.batch does not implement the scale subresource")
+    events = apiserver.kubectl("get", "events", "--field-selector",
+                               "involvedObject.name=once,involvedObject.kind="
+                               "PodDisruptionBudget").stdout
+    assert "CalculateExpectedPodCountFailed" in events

@@ -19,6 +19,7 @@ from nodelab.controlplane.controllers.disruption_plan import (
     multiple_budgets_event,
     plan,
     pods_for,
+    scale_lookups,
     stale_disruption_target,
 )
 from nodelab.kube.times import format_time
@@ -67,11 +68,20 @@ def workload(name: str, uid: str, replicas: int, ref: dict[str, Any] | None = No
     return {"metadata": meta, "spec": {"replicas": replicas}}
 
 
+# what the controller's action found for owners of other kinds (discovery, then `scale`)
+SCALES: dict[tuple[str, str, str, str], Any] = {
+    ("apps/v1", "DaemonSet", "default", "ds"):
+        "daemonsets.apps does not implement the scale subresource",
+    ("batch/v1", "Job", "default", "j"): "jobs.batch does not implement the scale subresource",
+    ("example.com/v1", "Widget", "default", "w"):
+        'no matches for kind "Widget" in version "example.com/v1"',
+    ("stable.example.com/v1", "CronTab", "default", "ct"): ("uid-ct", 4),
+}
+
+
 def workloads(**kinds: list[dict[str, Any]]) -> Workloads:
-    served = {("apps", "DaemonSet"): ("daemonsets", False), ("batch", "Job"): ("jobs", False)}
     return Workloads({kind: {("default", o["metadata"]["name"]): o for o in objs}
-                      for kind, objs in kinds.items()},
-                     lambda group, kind: served.get((group, kind)))
+                      for kind, objs in kinds.items()}, SCALES)
 
 
 DEPLOYMENT = workload("web", "uid-d", 5)
@@ -103,6 +113,9 @@ BY_RS0 = owner("ReplicaSet", "web-0", "uid-rs0")
                                                    "v1"))], (6, 6, [])),
     # pods without a controller are unmanaged: warned about, left out
     ({"maxUnavailable": 1}, [pod("a", ref=BY_RS1), pod("bare")], (5, 4, ["bare"])),
+    # a custom resource with a scale subresource (upstream's getScaleController)
+    ({"maxUnavailable": "50%"}, [pod("a", ref=owner("CronTab", "ct", "uid-ct",
+                                                    "stable.example.com/v1"))], (4, 2, [])),
     ({"maxUnavailable": 0}, [pod("bare")], (0, 0, ["bare"])),
     # neither bound (policy/v1 has no default): nothing expected
     ({}, [pod("a")], (0, 0, [])),
@@ -121,6 +134,10 @@ def test_expected_pod_count(spec: dict[str, Any], pods: list[dict[str, Any]],
      'no matches for kind "Widget" in version "example.com/v1"'),
     (owner("ReplicaSet", "gone", "uid-gone"), 'found no controllers for pod "a"'),
     (owner("ReplicaSet", "web-1", "uid-other"), 'found no controllers for pod "a"'),  # uid
+    (owner("CronTab", "ct", "uid-other", "stable.example.com/v1"),
+     'found no controllers for pod "a"'),
+    (owner("CronTab", "gone", "uid-gone", "stable.example.com/v1"),
+     'found no controllers for pod "a"'),
 ])
 def test_expected_count_errors(ref: dict[str, Any], message: str) -> None:
     with pytest.raises(ExpectedCountError, match=message):
@@ -280,3 +297,15 @@ def test_stale_disruption_target(condition: dict[str, Any] | None, deleting: boo
     if condition is not None:
         subject["status"]["conditions"].append({"type": "DisruptionTarget", **condition})
     assert stale_disruption_target(subject, NOW) == expected
+
+
+def test_scale_lookups_only_for_owners_of_other_kinds_of_budgets_that_scale() -> None:
+    crontab = owner("CronTab", "ct", "uid-ct", "stable.example.com/v1")
+    pods = [pod("a", ref=crontab), pod("b", ref=BY_RS1), pod("c"),
+            pod("d", ref=owner("Job", "j", "uid-j", "batch/v1"), labels={"app": "db"})]
+    assert scale_lookups([pdb(minAvailable=1)], pods) == set()  # an int: pods are counted
+    assert scale_lookups([pdb(minAvailable="50%")], pods) == {
+        ("stable.example.com/v1", "CronTab", "default", "ct")}
+    assert scale_lookups([pdb(maxUnavailable=1, selector={})], pods) == {
+        ("stable.example.com/v1", "CronTab", "default", "ct"),
+        ("batch/v1", "Job", "default", "j")}
