@@ -1,12 +1,13 @@
 """The docs' "Safely Drain a Node" with a PodDisruptionBudget, on a real 2-node lab through
 real kubectl: a Deployment of 3 on node1 and a budget of minAvailable 2. `kubectl drain node1`
 evicts one pod, is refused (429) for the others and retries every 5 s until a replacement is
-Ready on node2, and finishes; a drain whose replacements cannot run anywhere stops at its
-`--timeout` with kubectl's "global timeout reached"."""
+Ready on node2, and finishes, never leaving fewer than 2 healthy; a drain whose replacements
+cannot run anywhere stops at its `--timeout` with kubectl's "global timeout reached"."""
 
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +43,12 @@ def web_pods(lab: Lab) -> list[dict[str, Any]]:
     return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
 
 
+def healthy(lab: Lab) -> int:
+    """Web pods Ready and not being deleted: what the budget protects."""
+    return len([p for p in ready_pods(lab, "app=web")
+                if not p["metadata"].get("deletionTimestamp")])
+
+
 def budget(lab: Lab) -> dict[str, Any]:
     status: dict[str, Any] = kubectl_json(lab, "get", "pdb", "web")["status"]
     return status
@@ -69,8 +76,22 @@ spec:
     row = kubectl(lab2, "get", "pdb", "web", "--no-headers").split()
     assert row[:4] == ["web", "2", "N/A", "1"]
     kubectl(lab2, "uncordon", "node2")
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:  # how many stay healthy while the drain runs
+        while not done.wait(0.5):
+            seen.append(healthy(lab2))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     try:
-        drained = drain(lab2, "node1", "240s")
+        try:
+            drained = drain(lab2, "node1", "240s")
+        finally:
+            done.set()
+            watcher.join()
+        assert seen and min(seen) >= 2, seen  # never below minAvailable
         assert drained.returncode == 0, drained.stderr
         assert 'error when evicting pods/"web-' in drained.stderr
         assert f'-n "default" (will retry after 5s): {REFUSED}' in drained.stderr
