@@ -5,7 +5,9 @@ server (one list each), renders what kube-proxy in `mode` would program on `node
 plan: `render_ipvs`, `render_iptables`, `render_nftables`) and returns it as text. It changes
 nothing: the lab's own kube-proxy keeps running in the lab's mode. This is how IPVS mode is
 seen on a kernel without `ip_vs` (`nodelab proxy-plan --mode ipvs`), and how any node's plan
-can be compared with the rules it holds.
+can be compared with the rules it holds. Embedded labs only: a joined lab is refused (its
+nodes' names in the cluster differ from their lab names, which decide which endpoints are
+local).
 
 NodePort virtual servers listen on the node's own addresses; as root they are read from the
 node's network namespace (every IPv4 address but kube-ipvs0's, as upstream), otherwise the
@@ -56,6 +58,11 @@ def proxy_plan_text(lab: Lab, node_name: str = "node1", mode: str = "ipvs",
     """What kube-proxy in `mode` would program on `node_name` of `lab` now, as text."""
     if mode not in PLAN_MODES:
         raise NodelabError(f"proxy mode {mode!r}: choose one of {', '.join(PLAN_MODES)}")
+    if lab.description.joined:
+        raise NodelabError(
+            f"lab {lab.name} is a joined lab (its nodes joined {lab.description.joined}): "
+            "`nodelab proxy-plan` renders the plans of embedded labs only (a joined node's "
+            "name in the cluster is not its lab name, so its local endpoints would be missed)")
     node = _node(lab, node_name)
     state = read_state(client_for(lab.kubeconfig))
     proxy_node = ProxyNode(node.name)
