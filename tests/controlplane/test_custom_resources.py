@@ -110,6 +110,9 @@ def test_crd_is_established_with_its_names(server: RunningApiServer) -> None:
     assert crd["status"]["acceptedNames"]["shortNames"] == ["ct"]
     assert crd["status"]["storedVersions"] == ["v1"]
     assert crd["spec"]["names"]["listKind"] == "CronTabList"
+    listed = server.kubectl("get", "crd").stdout.split("\n")
+    assert listed[0].split() == ["NAME", "CREATED", "AT"]
+    assert listed[1].split() == [CRD_NAME, crd["metadata"]["creationTimestamp"]]
 
 
 def test_discovery_and_api_resources(server: RunningApiServer) -> None:

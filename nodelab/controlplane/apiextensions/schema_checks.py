@@ -244,3 +244,10 @@ def check(schema: Schema, obj: Any) -> list[Cause]:
                                      if k not in ("apiVersion", "kind", "metadata")}}
     checker.check(root, obj, "")
     return sorted(dict.fromkeys(checker.causes), key=lambda c: c.field)
+
+
+def check_value(schema: Schema, value: Any, path: str) -> list[Cause]:
+    """The causes of `value` (found at `path`) against `schema` (a CRD's default)."""
+    checker = _Checker()
+    checker.check(schema, value, path)
+    return checker.causes

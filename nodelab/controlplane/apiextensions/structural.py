@@ -7,6 +7,7 @@ node that names fields or items (unless `x-kubernetes-preserve-unknown-fields` o
 `x-kubernetes-int-or-string` says what it holds), `object` at the root, `items` on every array,
 no `$ref`, `properties` and `additionalProperties` not both, `metadata` at the root restricted
 to `name` and `generateName`, and no `uniqueItems: true`, with upstream's field paths and texts.
+A `default` must pass its own schema's checks (`schema_checks`) and is not allowed at the root.
 
 What the schema may say is the keywords of `SERVED`; anything else that upstream accepts
 (CEL rules in `x-kubernetes-validations`, ...) is refused with a 422 naming the field and
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nodelab.controlplane.apiextensions import schema_checks
 from nodelab.controlplane.validation.fields import FieldErrors
 
 NOT_SUPPORTED = "not supported by nodelab"
@@ -110,6 +112,18 @@ def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = F
     if isinstance(schema.get("not"), dict):
         _value_validation(errors, schema["not"], f"{path}.not")
     _list_type(errors, schema, path)
+    if "default" in schema:
+        _default(errors, schema, path)
+
+
+def _default(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:
+    """A default must itself be valid under its schema (upstream validates defaults when the
+    CRD is written, not when an object would get one)."""
+    if path.endswith("openAPIV3Schema"):
+        errors.forbidden(f"{path}.default", "must not be set at the root")
+        return
+    for cause in schema_checks.check_value(schema, schema["default"], f"{path}.default"):
+        errors.causes.append(cause)
 
 
 def _value_validation(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:

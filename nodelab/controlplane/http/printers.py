@@ -393,6 +393,10 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
                                            _apiservice_row),
     "core/events": ([("Last Seen", S, 0), ("Type", S, 0), ("Reason", S, 0), ("Object", S, 0),
                      ("Message", S, 0)], _event_row),
+    # no printer of its own upstream: the default table convertor's Name and Created At
+    "apiextensions.k8s.io/customresourcedefinitions": (
+        [("Name", S, 0), ("Created At", "date", 0)],
+        lambda o: [_name(o), (o.get("metadata") or {}).get("creationTimestamp")]),
 }
 DEFAULT_PRINTER: tuple[list[Column], Callable[[Object], list[Any]]] = (
     [("Name", S, 0), ("Age", S, 0)], lambda o: [_name(o), _age(o)])

@@ -97,6 +97,14 @@ CASES = [
         {"rule": "self.a > 0"}]}),
      [("spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations",
        "Forbidden: not supported by nodelab")]),
+    ("a default of the wrong type", _schema({"type": "object", "properties": {"spec": {
+        "type": "object", "properties": {"replicas": {"type": "integer", "default": "one"}}}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[replicas].default",
+       'Invalid value: "string": spec.versions[0].schema.openAPIV3Schema.properties[spec]'
+       '.properties[replicas].default in body must be of type integer: "string"')]),
+    ("a default within bounds", _schema({"type": "object", "properties": {"spec": {
+        "type": "object", "properties": {"replicas": {"type": "integer", "default": 1,
+                                                      "minimum": 1}}}}}), []),
     ("conversion webhook", crontab_crd(conversion={"strategy": "Webhook", "webhook": {}}),
      [("spec.conversion.strategy", "Forbidden: conversion webhooks are not supported by "
        "nodelab (use strategy None)"),
