@@ -1,4 +1,5 @@
-"""Label selectors matched as upstream's `labels.Selector` does: one `Requirement` type.
+"""Label selectors matched as upstream's `labels.Selector` does: one `Requirement` type
+(`nodelab.kubewire.labels`, with the selector grammar; the add-ons share it).
 
 A selector is a list of requirements that must all hold, each a key, an operator and values
 (upstream's `labels.Requirement`): `=` and `in` need the label with one of the values, `!=`
@@ -15,38 +16,17 @@ missing (nil) selector matches **nothing**, an empty one (`{}`) matches **everyt
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from nodelab.kubewire.labels import Requirement, all_match
+
+__all__ = ["LABEL_OPERATORS", "NODE_OPERATORS", "Requirement", "expression_requirement",
+           "selector_is_empty", "selector_matches", "selector_requirements",
+           "with_requirements"]
 
 # a LabelSelector's operators as the selector grammar names them; a node selector adds Gt/Lt
 LABEL_OPERATORS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
 NODE_OPERATORS = {**LABEL_OPERATORS, "Gt": "gt", "Lt": "lt"}
-
-
-@dataclass(frozen=True)
-class Requirement:
-    key: str
-    operator: str  # =, !=, in, notin, exists, !, gt, lt
-    values: tuple[str, ...] = ()
-
-    def matches(self, value: str | None) -> bool:
-        """Whether a label's value (None: no such label) satisfies the requirement."""
-        op = self.operator
-        if op in ("=", "in"):
-            return value is not None and value in self.values
-        if op in ("!=", "notin"):
-            return value is None or value not in self.values
-        if op == "exists":
-            return value is not None
-        if op == "!":
-            return value is None
-        if op in ("gt", "lt") and value is not None and len(self.values) == 1:
-            try:
-                number, bound = int(value), int(self.values[0])
-            except ValueError:
-                return False
-            return number > bound if op == "gt" else number < bound
-        return False  # validation refuses any other operator
 
 
 def expression_requirement(expression: Mapping[str, Any],
@@ -67,7 +47,7 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
     """Whether `labels` satisfy `selector` (None, a missing selector, matches nothing)."""
     if selector is None:
         return False
-    return all(r.matches(labels.get(r.key)) for r in selector_requirements(selector))
+    return all_match(selector_requirements(selector), labels)
 
 
 def selector_is_empty(selector: Mapping[str, Any] | None) -> bool:

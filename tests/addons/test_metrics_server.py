@@ -149,9 +149,17 @@ def test_duration_is_go_duration_string(ns: int, text: str) -> None:
     ("app", {}, False),
     ("!app", {}, True),
     ("", {"a": "b"}, True),
+    ("n>3", {"n": "5"}, True),  # upstream's labels.Parse has Gt/Lt
+    ("n<3", {"n": "5"}, False),
 ])
 def test_label_selectors(selector: str, labels: dict[str, str], expected: bool) -> None:
     assert label_matcher(selector)(labels) is expected
+
+
+def test_a_malformed_label_selector_is_refused_as_the_api_server_does() -> None:
+    with pytest.raises(SelectorError, match="unable to parse requirement: invalid label "
+                                            "selector 'app=web,,='"):
+        label_matcher("app=web,,=")
 
 
 def test_field_selectors_know_only_name_and_namespace() -> None:

@@ -10,13 +10,12 @@ kube-apiserver answers "field label not supported". Both are lists of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from nodelab.controlplane.errors import bad_request
-from nodelab.kube.label_selectors import Requirement
 from nodelab.kube.objects import Object
+from nodelab.kubewire.labels import Requirement, parse_field_selector, parse_selector
 
 _COMMON_FIELDS = ("metadata.name", "metadata.namespace")
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -38,52 +37,20 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-_SET = re.compile(r"^\s*([^\s!=<>(),]+)\s+(in|notin)\s+\(([^)]*)\)\s*")
-_TERM = re.compile(r"^\s*(!?)\s*([^\s!=<>(),]+)\s*(?:(==|=|!=|>|<)\s*([^\s,()]*))?\s*")
-
-
 def parse_labels(text: str) -> list[Requirement]:
     """Parse a label selector string; raises a 400 ApiError when malformed."""
-    requirements: list[Requirement] = []
-    rest = text.strip()
-    while rest:
-        match = _SET.match(rest)
-        if match:
-            values = tuple(v.strip() for v in match.group(3).split(",") if v.strip())
-            requirements.append(Requirement(match.group(1), match.group(2), values))
-        else:
-            match = _TERM.match(rest)
-            if not match or (match.group(1) and match.group(3)):
-                raise bad_request(f"unable to parse requirement: invalid label selector {text!r}")
-            negate, key, op, value = match.groups()
-            if negate:
-                requirements.append(Requirement(key, "!"))
-            elif op is None:
-                requirements.append(Requirement(key, "exists"))
-            else:
-                name = {"==": "=", ">": "gt", "<": "lt"}.get(op, op)
-                requirements.append(Requirement(key, name, (value or "",)))
-        rest = rest[match.end():].lstrip()
-        if rest.startswith(","):
-            rest = rest[1:]
-        elif rest:
-            raise bad_request(f"unable to parse requirement: invalid label selector {text!r}")
-    return requirements
+    try:
+        return parse_selector(text)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from exc
 
 
 def parse_fields(text: str, storage_key: str) -> list[Requirement]:
     """Parse a field selector; only fields `storage_key` supports are allowed (else 400)."""
-    allowed = _COMMON_FIELDS + FIELDS.get(storage_key, ())
-    requirements: list[Requirement] = []
-    for term in filter(None, (t.strip() for t in text.split(","))):
-        match = re.match(r"^([^=!]+?)\s*(==|=|!=)\s*(.*)$", term)
-        if not match:
-            raise bad_request(f"invalid field selector: {term!r}")
-        key, op, value = match.groups()
-        if key not in allowed:
-            raise bad_request(f'field label not supported: {key}')
-        requirements.append(Requirement(key, "!=" if op == "!=" else "=", (value,)))
-    return requirements
+    try:
+        return parse_field_selector(text, _COMMON_FIELDS + FIELDS.get(storage_key, ()))
+    except ValueError as exc:
+        raise bad_request(str(exc)) from exc
 
 
 def field_value(obj: Object, path: str) -> str | None:
