@@ -6,8 +6,10 @@ default, `Age` from `.metadata.creationTimestamp`. A cell is the value at the co
 path: a `string` column prints it as `kubectl get -o jsonpath` would, `integer`, `number` and
 `boolean` columns carry the JSON value when it has that type (else no value), and a `date`
 column shows the age of the timestamp (`5m`), as the server does upstream. The JSON paths
-served are field names and list indexes (`.spec.cronSpec`, `.status.conditions[0].type`);
-others are refused when the CRD is written.
+served are what operators' CRDs use: field names, quoted keys, list indexes, `[*]` and
+equality filters (`.spec.cronSpec`, `.metadata.annotations['a.io/b']`,
+`.status.conditions[?(@.type=="Ready")].status`); the first value found is the cell, as
+upstream. Other JSON paths are refused when the CRD is written.
 """
 
 from __future__ import annotations
@@ -28,38 +30,64 @@ NAME_COLUMN: Object = {
     "description": "Name must be unique within a namespace. Is required when creating "
                    "resources, although some resources may allow a client to request the "
                    "generation of an appropriate name automatically."}
-_STEP = re.compile(r"\.([A-Za-z0-9_$@-]+)|\[(\d+)\]")
+_STEP = re.compile(
+    r"\.([A-Za-z0-9_$-]+)"                                   # .field
+    r"|\[(\d+)\]"                                           # [0]
+    r"|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]"           # ['key'] ["key"]
+    r"|\[\*\]"                                              # [*]
+    r"|\[\?\(@((?:\.[A-Za-z0-9_$-]+)+)\s*==\s*(?:\"([^\"]*)\"|'([^']*)'|(-?\d+|true|false))\)\]")
+Step = str | int | tuple[str, ...]  # field, index, ("*",) or ("?", value, *field path)
 
 
-def parse_path(text: Any) -> list[str | int] | None:
-    """The steps of a JSON path of field names and indexes (braces allowed), else None."""
+def parse_path(text: Any) -> list[Step] | None:
+    """The steps of a JSON path (braces allowed), else None."""
     if not isinstance(text, str):
         return None
     path = text.strip()
     if path.startswith("{") and path.endswith("}"):
         path = path[1:-1]
-    steps: list[str | int] = []
+    steps: list[Step] = []
     position = 0
     while position < len(path):
         found = _STEP.match(path, position)
         if found is None:
             return None
-        steps.append(found.group(1) if found.group(1) is not None else int(found.group(2)))
+        field, index, single, double, where, text_a, text_b, literal = found.groups()
+        if field is not None or single is not None or double is not None:
+            steps.append(next(v for v in (field, single, double) if v is not None))
+        elif index is not None:
+            steps.append(int(index))
+        elif where is not None:
+            text = next((v for v in (text_a, text_b) if v is not None), None)
+            # compared as JSON text: "Ready", 3, true
+            value = json.dumps(json.loads(literal) if text is None else text)
+            steps.append(("?", value, *where[1:].split(".")))
+        else:
+            steps.append(("*",))
         position = found.end()
     return steps if steps else None
 
 
-def value_at(obj: Any, steps: list[str | int]) -> Any:
-    for step in steps:
-        if isinstance(step, int):
-            if not isinstance(obj, list) or step >= len(obj):
-                return None
-        elif not isinstance(obj, dict):
-            return None
-        obj = obj[step] if isinstance(step, int) else obj.get(step)
-        if obj is None:
-            return None
-    return obj
+def _values(obj: Any, steps: list[Step]) -> list[Any]:
+    """Every value the path reaches (a filter or `[*]` may reach several)."""
+    if not steps:
+        return [obj]
+    step, rest = steps[0], steps[1:]
+    if isinstance(step, int):
+        return _values(obj[step], rest) if isinstance(obj, list) and step < len(obj) else []
+    if isinstance(step, str):
+        return _values(obj[step], rest) if isinstance(obj, dict) and step in obj else []
+    items = obj if isinstance(obj, list) else list(obj.values()) if isinstance(obj, dict) \
+        else []
+    if step[0] == "?":
+        items = [i for i in items if _values(i, list(step[2:])) and json.dumps(
+            _values(i, list(step[2:]))[0]) == step[1]]
+    return [found for item in items for found in _values(item, rest)]
+
+
+def value_at(obj: Any, steps: list[Step]) -> Any:
+    found = [v for v in _values(obj, steps) if v is not None]
+    return found[0] if found else None
 
 
 def columns_of(version: Object) -> list[Object]:

@@ -268,7 +268,8 @@ def _columns(errors: FieldErrors, columns: Any, path: str) -> None:
             errors.required(f"{at}.jsonPath")
         elif not _column_path(column["jsonPath"]):
             errors.invalid(f"{at}.jsonPath", column["jsonPath"],
-                           f"JSON paths beyond field names and list indexes are {NOT_SUPPORTED}")
+                           f"this JSON path is {NOT_SUPPORTED} (field names, quoted keys, "
+                           "indexes, [*] and == filters are)")
         if isinstance(column.get("priority"), int) and column["priority"] < 0:
             errors.invalid(f"{at}.priority", column["priority"], "must be greater than or "
                            "equal to 0")

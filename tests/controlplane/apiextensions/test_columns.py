@@ -30,8 +30,27 @@ def test_without_columns_age_is_shown() -> None:
 
 
 @pytest.mark.parametrize(("path", "steps"), [
-    (".spec.cronSpec", ["spec", "cronSpec"]), ("{.status.items[2].x}", ["status", "items", 2,
-                                                                         "x"]),
-    (".spec.items[*].x", None), ("spec", None), ('.metadata.labels["a"]', None)])
-def test_paths_served(path: str, steps: list[str | int] | None) -> None:
+    (".spec.cronSpec", ["spec", "cronSpec"]),
+    ("{.status.items[2].x}", ["status", "items", 2, "x"]),
+    (".spec.items[*].x", ["spec", "items", ("*",), "x"]),
+    ('.metadata.labels["a.io/b"]', ["metadata", "labels", "a.io/b"]),
+    (".status.conditions[?(@.type==\"Ready\")].status",
+     ["status", "conditions", ("?", '"Ready"', "type"), "status"]),
+    ("spec", None), (".spec.items[0:2]", None), (".spec..x", None)])
+def test_paths_served(path: str, steps: list[columns.Step] | None) -> None:
     assert columns.parse_path(path) == steps
+
+
+def test_a_condition_column_as_operators_write_it() -> None:
+    version = {"additionalPrinterColumns": [
+        {"name": "Ready", "type": "string",
+         "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
+        {"name": "Issuer", "type": "string", "jsonPath": ".spec.issuerRef.name"},
+        {"name": "Owner", "type": "string",
+         "jsonPath": ".metadata.annotations['example.io/owner']"}]}
+    obj = {"metadata": {"name": "c", "annotations": {"example.io/owner": "me"}},
+           "spec": {"issuerRef": {"name": "ca"}},
+           "status": {"conditions": [{"type": "Issuing", "status": "False"},
+                                     {"type": "Ready", "status": "True"}]}}
+    assert columns.row(version, obj) == ["c", "True", "ca", "me"]
+    assert columns.row(version, {"metadata": {"name": "d"}}) == ["d", None, None, None]
