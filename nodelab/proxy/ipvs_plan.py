@@ -126,10 +126,17 @@ class IpvsPlan:
         return restore_script(self.ipsets)
 
     def ipset(self, name: str) -> Ipset:
-        return next(s for s in self.ipsets if s.name == name)
+        for found in self.ipsets:
+            if found.name == name:
+                return found
+        raise KeyError(f"no ipset {name!r} in IPVS mode (upstream's sets: see ipvs_sets)")
 
     def virtual_server(self, key: str) -> VirtualServer:
-        return next(v for v in self.virtual_servers if v.key == key)
+        """The virtual server `10.96.0.10:80/TCP` (upstream's `VirtualServer.String()`)."""
+        for found in self.virtual_servers:
+            if found.key == key:
+                return found
+        raise KeyError(f"no virtual server {key!r} in this plan")
 
 
 def _real_servers(endpoints: tuple[Endpoint, ...], svc: ServicePort,
