@@ -132,10 +132,12 @@ def _special(message: Message) -> Any:
 
 
 def is_wrapped_slice(descriptor: Any) -> bool:
-    """`ExtraValue` and friends: a Go slice type, a message with one repeated `items`."""
+    """`ExtraValue` and friends: a Go slice type (`[]string`), a message with one repeated
+    scalar `items`. A struct whose only field is a list of objects (`DownwardAPIProjection`:
+    `{"items": [...]}` in JSON) is not one."""
     fields = descriptor.fields
     return (len(fields) == 1 and fields[0].name == "items"
-            and fields[0].is_repeated)
+            and fields[0].is_repeated and fields[0].type != FieldDescriptor.TYPE_MESSAGE)
 
 
 def _value(field: Any, value: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -160,3 +161,34 @@ def test_a_body_refused_before_it_is_read_is_a_protobuf_status(
     assert (code, content_type) == (413, PROTOBUF)
     _, kind, status = unwrap(body, STATUS)
     assert (kind, status.code, status.reason) == ("Status", 413, "RequestEntityTooLarge")
+
+
+def test_kubectl_follows_a_pod_through_a_protobuf_watch(apiserver: RunningApiServer) -> None:
+    """`kubectl run -i` waits for its pod with client-go's typed watch (protobuf, WatchList):
+    it reads the initial events to their bookmark, then sees the pod fail (set here through
+    the status subresource: no kubelet runs) and goes on to its logs."""
+    apiserver.kubectl("create", "namespace", "pbrun")
+    failed = threading.Event()
+
+    def fail_the_pod() -> None:
+        deadline = time.monotonic() + 30
+        while apiserver.kubectl("get", "pod", "p", "-n", "pbrun", check=False).returncode:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+        apiserver.kubectl("patch", "pod", "p", "-n", "pbrun", "--subresource=status",
+                          "--type=merge", "-p", '{"status":{"phase":"Failed"}}')
+        failed.set()
+
+    patcher = threading.Thread(target=fail_the_pod)
+    patcher.start()
+    ran = apiserver.kubectl("run", "p", "-n", "pbrun", "--image=busybox", "--restart=Never",
+                            "-i", "--pod-running-timeout=30s", "-v=8", check=False)
+    patcher.join()
+    assert failed.is_set()
+    assert f"{PROTOBUF};stream=watch" in response_types(ran.stderr)
+    assert "received the bookmark that marks the end of initial events stream" in ran.stderr
+    assert "cannot encode" not in ran.stderr and "Falling back" not in ran.stderr
+    # what kubectl does once the watch showed the pod finished: it asks for the logs
+    assert ran.stderr.rstrip().endswith(
+        "Error from server (BadRequest): pod p does not have a host assigned")

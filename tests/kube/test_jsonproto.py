@@ -9,6 +9,7 @@ import pytest
 
 from nodelab.controlplane.auth.bootstrap_policy import CLUSTER_ROLES
 from nodelab.controlplane.http import protobuf
+from nodelab.controlplane.registry.strategies import service_account_volume
 from nodelab.kube import jsonproto, protojson
 
 pytestmark = pytest.mark.unit
@@ -21,7 +22,7 @@ META = {"name": "web", "namespace": "default", "uid": "0b5c", "resourceVersion":
         "managedFields": [{"manager": "kubectl", "operation": "Update", "apiVersion": "v1",
                            "time": "2026-01-02T03:04:05Z", "fieldsType": "FieldsV1",
                            "fieldsV1": {"f:metadata": {"f:labels": {".": {}}}}}]}
-POD = {"apiVersion": "v1", "kind": "Pod", "metadata": META, "spec": {
+POD: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": META, "spec": {
     "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"],
                     "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {
                         "name": "cm", "key": "k", "optional": True}}}],
@@ -42,8 +43,10 @@ POD = {"apiVersion": "v1", "kind": "Pod", "metadata": META, "spec": {
                                       "image": "busybox", "imageID": "sha256:1",
                                       "state": {"running": {
                                           "startedAt": "2026-01-02T03:04:06Z"}}}]}}
+SA_POD = {**POD, "spec": {**POD["spec"], "volumes": [service_account_volume()]}}
 OBJECTS: list[dict[str, Any]] = [
     POD,
+    SA_POD,  # the projected kube-api-access volume: a downwardAPI projection is {"items": [...]}
     {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
      "data": {"a": "b"}, "binaryData": {"bin": "AAEC"}},
     {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": "Opaque",

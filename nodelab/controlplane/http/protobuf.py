@@ -26,6 +26,7 @@ watches too).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
 from google.protobuf.message import DecodeError, Message
@@ -37,6 +38,7 @@ from nodelab.kube.objects import Object
 
 MAGIC = b"k8s\x00"
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
+log = logging.getLogger(__name__)
 WATCH_CONTENT_TYPE = CONTENT_TYPE + ";stream=watch"
 
 
@@ -118,7 +120,9 @@ def encode(obj: Object) -> bytes | None:
         return None
     try:
         raw = jsonproto.from_object(obj, message_class).SerializeToString()
-    except jsonproto.EncodeError:
+    except jsonproto.EncodeError as exc:  # a stored object should always fit: say which not
+        log.warning("cannot encode %s %r in protobuf: %s", kind,
+                    (obj.get("metadata") or {}).get("name"), exc)
         return None
     unknown = protojson.runtime_unknown()()
     unknown.typeMeta.apiVersion = api_version  # type: ignore[attr-defined]
