@@ -10,9 +10,12 @@ kube-apiserver: `restartPolicy: Always`, `imagePullPolicy` from the image tag,
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import Callable
 
 from nodelab.kube.objects import Object
+from nodelab.kube.qos import compute_pod_qos
+from nodelab.kube.quantities import InvalidQuantity
 
 
 def _image_pull_policy(image: str) -> str:
@@ -105,22 +108,9 @@ def pod(obj: Object) -> None:
     status = obj.setdefault("status", {})
     if isinstance(status, dict):
         status.setdefault("phase", "Pending")
-        status.setdefault("qosClass", qos_class(spec))
-
-
-def qos_class(spec: Object) -> str:
-    containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
-                  if isinstance(c, dict)]
-    requests: list[Object] = [(c.get("resources") or {}).get("requests") or {} for c in containers]
-    limits: list[Object] = [(c.get("resources") or {}).get("limits") or {} for c in containers]
-    if not any(r for r in requests) and not any(lim for lim in limits):
-        return "BestEffort"
-    guaranteed = all(
-        all(lim.get(res) is not None and lim.get(res) == req.get(res, lim.get(res))
-            for res in ("cpu", "memory"))
-        for req, lim in zip(requests, limits, strict=True)
-    )
-    return "Guaranteed" if guaranteed else "Burstable"
+        with contextlib.suppress(InvalidQuantity, AttributeError, TypeError):
+            # a malformed spec gets no class here: validation refuses it, naming the field
+            status.setdefault("qosClass", compute_pod_qos(spec))
 
 
 def service(obj: Object) -> None:

@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from nodelab.kube.objects import ObjectView
+from nodelab.kube.qos import BEST_EFFORT, pod_qos
 from nodelab.kube.scheduling.predicates import tolerates
 from nodelab.kubelet.eviction.evictor import SYSTEM_CRITICAL_PRIORITY
 from nodelab.kubelet.pods.admission.result import Rejection
-from nodelab.kubelet.pods.resources.qos import BEST_EFFORT, qos_class
 
 REASON = "Evicted"
 MEMORY_PRESSURE = "MemoryPressure"
@@ -52,7 +52,7 @@ def admit_under_pressure(pod: ObjectView, conditions: Collection[str]) -> Reject
     if not conditions or is_critical(pod):
         return None
     if set(conditions) == {MEMORY_PRESSURE}:
-        if qos_class(pod) != BEST_EFFORT:
+        if pod_qos(pod) != BEST_EFFORT:
             return None
         if tolerates((pod.get("spec") or {}).get("tolerations") or [], MEMORY_PRESSURE_TAINT):
             return None

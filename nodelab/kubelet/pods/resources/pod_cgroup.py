@@ -21,10 +21,9 @@ from pathlib import Path
 
 from nodelab.host import cgroups
 from nodelab.kube.objects import ObjectView
+from nodelab.kube.qos import BEST_EFFORT, GUARANTEED
 from nodelab.kube.quantities import parse_quantity
 from nodelab.kubelet.pods.resources.qos import (
-    BEST_EFFORT,
-    GUARANTEED,
     MIN_SHARES,
     QUOTA_PERIOD,
     cpu_quota,

@@ -1,7 +1,6 @@
 """QoS classes and the resources they turn into, with upstream's formulas.
 
-- Guaranteed: every container sets cpu and memory limits equal to its requests;
-  BestEffort: no container sets any request or limit; Burstable: everything else.
+- the class: `nodelab.kube.qos` (upstream's GetPodQOS, shared with the API server);
 - cgroup parent (cgroupfs layout): `kubepods/pod<uid>` (Guaranteed),
   `kubepods/burstable/pod<uid>`, `kubepods/besteffort/pod<uid>`.
 - cpu shares = milliCPU * 1024 / 1000 (min 2); quota = milliCPU * 100000 / 1000 us
@@ -15,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from nodelab.kube.objects import ObjectView
+from nodelab.kube.qos import BEST_EFFORT, GUARANTEED, pod_qos
 from nodelab.kube.quantities import parse_quantity
 
-GUARANTEED, BURSTABLE, BEST_EFFORT = "Guaranteed", "Burstable", "BestEffort"
 MIN_SHARES = 2
 QUOTA_PERIOD = 100_000
 MIN_QUOTA = 1000
@@ -33,22 +32,8 @@ def _resources(container: ObjectView) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def qos_class(pod: ObjectView) -> str:
-    spec = pod.get("spec") or {}
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for container in containers:
-        requests, limits = _resources(container)
-        if any(k in requests or k in limits for k in ("cpu", "memory")):
-            any_set = True
-        for name in ("cpu", "memory"):
-            if name not in limits or parse_quantity(requests.get(name, limits[name]),
-                                                    milli=True) != parse_quantity(
-                    limits[name], milli=True):
-                guaranteed = False
-    if not any_set:
-        return BEST_EFFORT
-    return GUARANTEED if guaranteed else BURSTABLE
+    """The pod's QoS class (`nodelab.kube.qos`, upstream's GetPodQOS)."""
+    return pod_qos(pod)
 
 
 def cgroup_parent(pod: ObjectView, cgroup_root: str = "/") -> str:
