@@ -303,6 +303,91 @@ def test_cluster_scoped_and_two_versions(server: RunningApiServer,
     server.kubectl("delete", "crd", "gadgets.tools.example.com")
 
 
+# shaped as operators' controller-gen CRDs are: a deprecated older version, a oneOf of
+# required fields, a Ready column read from the conditions
+OPERATOR_CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: backups.backup.example.com
+  annotations: {controller-gen.kubebuilder.io/version: v0.16.0}
+spec:
+  group: backup.example.com
+  names: {kind: Backup, listKind: BackupList, plural: backups, singular: backup}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    schema: &schema
+      openAPIV3Schema:
+        description: A Backup of a volume.
+        type: object
+        properties:
+          apiVersion: {type: string}
+          kind: {type: string}
+          metadata: {type: object}
+          spec:
+            type: object
+            required: [source]
+            properties:
+              source:
+                type: object
+                oneOf:
+                - required: [claimName]
+                - required: [snapshotName]
+                properties:
+                  claimName: {type: string}
+                  snapshotName: {type: string}
+          status:
+            type: object
+            properties:
+              conditions:
+                type: array
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [type]
+                items:
+                  type: object
+                  required: [type, status]
+                  properties:
+                    type: {type: string}
+                    status: {type: string, enum: ["True", "False", "Unknown"]}
+  - name: v1beta1
+    served: true
+    storage: false
+    deprecated: true
+    deprecationWarning: backup.example.com/v1beta1 Backup is deprecated; use v1
+    schema: *schema
+"""
+
+
+def test_an_operator_shaped_crd(server: RunningApiServer,
+                                objects: k8s.CustomObjectsApi) -> None:
+    server.kubectl("apply", "-f", "-", input=OPERATOR_CRD)
+    server.kubectl("wait", "--for", "condition=established", "crd/backups.backup.example.com")
+    backup = ("apiVersion: backup.example.com/v1\nkind: Backup\nmetadata: {name: nightly}\n"
+              "spec: {source: {claimName: data}}\n")
+    server.kubectl("apply", "-f", "-", input=backup)
+    both = server.kubectl("apply", "-f", "-", check=False, input=backup.replace(
+        "claimName: data", "claimName: data, snapshotName: snap"))
+    assert ('spec.source: Invalid value: {"claimName":"data","snapshotName":"snap"}: must '
+            "validate one and only one schema (oneOf)") in both.stderr
+    objects.patch_namespaced_custom_object_status(
+        "backup.example.com", "v1", "default", "backups", "nightly",
+        {"status": {"conditions": [{"type": "Progressing", "status": "False"},
+                                   {"type": "Ready", "status": "True"}]}})
+    assert server.kubectl("get", "backups").stdout.split("\n")[1].split()[:2] == [
+        "nightly", "True"]
+    old = server.kubectl("get", "backups.v1beta1.backup.example.com", "nightly")
+    assert "Warning: backup.example.com/v1beta1 Backup is deprecated; use v1" in old.stderr
+    assert "Warning" not in server.kubectl("get", "backups", "nightly").stderr
+    server.kubectl("delete", "crd", "backups.backup.example.com")
+
+
 def test_namespace_deletion_deletes_custom_objects(server: RunningApiServer) -> None:
     server.kubectl("create", "namespace", "tabs")
     server.kubectl("apply", "-n", "tabs", "-f", "-", input=CRONTAB)

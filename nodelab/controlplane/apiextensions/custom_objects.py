@@ -10,6 +10,8 @@
 - validate: the version's schema (`schema_checks`), every cause at once (422);
 - strategic merge patch: refused with 415 as upstream (a custom resource has no patch
   strategy metadata): merge patch, JSON patch and server-side apply work;
+- a version marked `deprecated` adds its `deprecationWarning` (or upstream's default text) as
+  a `Warning` to every answer;
 - while its CRD is being deleted, a custom resource cannot be created (405, upstream's
   text).
 """
@@ -104,6 +106,14 @@ def set_replicas(rt: ResourceType, obj: Object, replicas: int) -> None:
     for step in spec[:-1]:
         target = target.setdefault(step, {})
     target[spec[-1]] = replicas
+
+
+def deprecation_warning(rt: ResourceType) -> str:
+    """The warning of a deprecated version ('' when it is not)."""
+    if rt.custom is None or not rt.custom.served_version.get("deprecated"):
+        return ""
+    return str(rt.custom.served_version.get("deprecationWarning")
+               or f"{rt.group}/{rt.version} {rt.kind} is deprecated")
 
 
 def refuse_strategic_merge(rt: ResourceType) -> errors.ApiError:

@@ -9,7 +9,7 @@ subresource writes it) and records a new storage version. `scope` and `names.kin
 change once Established, `group` and `names.plural` never (the name is `<plural>.<group>`).
 
 Refused with a 422 naming the field, "not supported by nodelab": conversion webhooks,
-`preserveUnknownFields: true`, `selectableFields`, version deprecation, CEL rules and the
+`preserveUnknownFields: true`, `selectableFields`, CEL rules and the
 schema keywords `structural.py` lists; a group nodelab serves itself (the schema of its
 kinds is upstream's, not a CRD's). A group under `k8s.io` or `kubernetes.io` needs the
 `api-approved.kubernetes.io` annotation, as upstream.
@@ -30,7 +30,7 @@ NOT_SUPPORTED = structural.NOT_SUPPORTED
 SCOPES = ["Cluster", "Namespaced"]
 COLUMN_TYPES = ["boolean", "date", "integer", "number", "string"]
 VERSION_FIELDS = frozenset({"name", "served", "storage", "schema", "subresources",
-                            "additionalPrinterColumns"})
+                            "additionalPrinterColumns", "deprecated", "deprecationWarning"})
 SCALE_FIELDS = ("specReplicasPath", "statusReplicasPath", "labelSelectorPath")
 
 
@@ -202,6 +202,14 @@ def _versions(errors: FieldErrors, versions: Any) -> None:
             errors.required(f"{path}.schema.openAPIV3Schema", "schemas are required")
         else:
             structural.check(errors, schema, f"{path}.schema.openAPIV3Schema")
+        warning = version.get("deprecationWarning")
+        if warning is not None and not version.get("deprecated"):
+            errors.invalid(f"{path}.deprecationWarning", warning,
+                           "can only be set for deprecated versions")
+        elif isinstance(warning, str) and (len(warning) > 256 or not warning.isprintable()):
+            errors.invalid(f"{path}.deprecationWarning", warning,
+                           "must be <= 256 characters long and contain only printable "
+                           "characters")
         _subresources(errors, version.get("subresources"), f"{path}.subresources")
         _columns(errors, version.get("additionalPrinterColumns"),
                  f"{path}.additionalPrinterColumns")

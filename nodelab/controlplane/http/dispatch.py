@@ -16,7 +16,7 @@ from collections.abc import Callable
 import yaml
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.apiextensions import CRD_KEY
+from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects
 from nodelab.controlplane.auth import rbac
 from nodelab.controlplane.auth.access import (
     Identity,
@@ -225,6 +225,16 @@ class Api:
 
     def _resource(self, route: routing.ResourceRequest, request: Request,
                   identity: Identity) -> Response:
+        response = self._serve_resource(route, request, identity)
+        warning = custom_objects.deprecation_warning(route.resource)
+        if warning:  # a deprecated version of a custom resource: said on every answer
+            said = response.headers.get("Warning")
+            response.headers["Warning"] = ", ".join(
+                [*([said] if said else []), f"299 - {json.dumps(warning)}"])
+        return response
+
+    def _serve_resource(self, route: routing.ResourceRequest, request: Request,
+                        identity: Identity) -> Response:
         rt, name, sub = route.resource, route.name, route.subresource
         namespace = route.namespace
         query, method = request.query, request.method

@@ -105,6 +105,12 @@ CASES = [
     ("a default within bounds", _schema({"type": "object", "properties": {"spec": {
         "type": "object", "properties": {"replicas": {"type": "integer", "default": 1,
                                                       "minimum": 1}}}}}), []),
+    ("a deprecation warning on a version not deprecated", crontab_crd(versions=[_version(
+        deprecationWarning="old")]),
+     [("spec.versions[0].deprecationWarning", 'Invalid value: "old": can only be set for '
+       "deprecated versions")]),
+    ("a deprecated version", crontab_crd(versions=[_version(), _version(
+        name="v1beta1", storage=False, deprecated=True, deprecationWarning="use v1")]), []),
     ("conversion webhook", crontab_crd(conversion={"strategy": "Webhook", "webhook": {}}),
      [("spec.conversion.strategy", "Forbidden: conversion webhooks are not supported by "
        "nodelab (use strategy None)"),
