@@ -41,6 +41,14 @@ class Topology:
     subnet: ipaddress.IPv4Network
     nodes: tuple[NodePlan, ...]
 
+    def node(self, name: str) -> NodePlan:
+        """The plan of node `name` (`node1`, ...); a NodelabError naming the lab's nodes."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        names = ", ".join(n.name for n in self.nodes)
+        raise NodelabError(f"lab {self.lab} has no node {name!r}: its nodes are {names}")
+
     @property
     def gateway(self) -> ipaddress.IPv4Address:
         return self.subnet.network_address + 1

@@ -42,12 +42,7 @@ class NetworkView(LiveView[NetworkSnapshot]):
     @classmethod
     def for_node(cls, lab: Any, node: str = "node1", **kwargs: Any) -> NetworkView:
         """The view of node `node` of `lab` (a `nodelab.lab.Lab`)."""
-        plan = next((n for n in lab.topology.nodes if n.name == node), None)
-        if plan is None:
-            known = ", ".join(n.name for n in lab.topology.nodes)
-            from nodelab.errors import NodelabError
-
-            raise NodelabError(f"lab {lab.name} has no node {node} (it has {known})")
+        plan = lab.topology.node(node)
         prefix = f"nl{lab.name}-"
         kwargs.setdefault("alive", until_lab_down(lab))
         kwargs.setdefault("title", f"network of {lab.name}/{node}")

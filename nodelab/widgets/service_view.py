@@ -143,12 +143,7 @@ class ServiceView(LiveView[ServiceSnapshot]):
         """The Service chains of node `node` of `lab` (a `nodelab.lab.Lab`)."""
         from nodelab.widgets.live import until_lab_down
 
-        plan = next((n for n in lab.topology.nodes if n.name == node), None)
-        if plan is None:
-            from nodelab.errors import NodelabError
-
-            known = ", ".join(n.name for n in lab.topology.nodes)
-            raise NodelabError(f"lab {lab.name} has no node {node} (it has {known})")
+        plan = lab.topology.node(node)
         kwargs.setdefault("alive", until_lab_down(lab))
         kwargs.setdefault("title", f"Service chains of {lab.name}/{node}")
         return cls(plan.netns, **kwargs)

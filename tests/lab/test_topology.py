@@ -58,3 +58,11 @@ def test_node_addresses_start_at_dot_11_and_gateway_is_dot_1() -> None:
     assert topology.registry == "172.29.5.1:5000"
     assert str(topology.service_cidr) == "10.96.0.0/16"
     assert str(topology.pod_cidr) == "10.244.0.0/16"
+
+
+def test_a_node_is_found_by_name_and_a_missing_one_named_with_the_labs() -> None:
+    topology = plan_topology("t", net("172.29.9.0/24"), 2)
+    assert topology.node("node2").ip == ipaddress.IPv4Address("172.29.9.12")
+    with pytest.raises(NodelabError, match="lab t has no node 'node3': its nodes are node1, "
+                                           "node2"):
+        topology.node("node3")

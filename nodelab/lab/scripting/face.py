@@ -77,11 +77,7 @@ class LabScripting:
 
     def node(self, name: str) -> LabNode:
         """The lab's node `name` (`node1`, `node2`, ...)."""
-        for plan in self.topology.nodes:
-            if plan.name == name:
-                return LabNode(plan, self.paths)
-        names = ", ".join(p.name for p in self.topology.nodes)
-        raise NodelabError(f"lab {self.name} has no node {name!r}: its nodes are {names}")
+        return LabNode(self.topology.node(name), self.paths)
 
     def nodes(self) -> list[LabNode]:
         """Every node of the lab, in order."""
