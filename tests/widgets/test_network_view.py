@@ -1,8 +1,13 @@
 """NetworkView against a real lab: the node's namespace read from the kernel, a pod-like
 namespace wired in by hand, the highlighted diff, live polling and the stop when the lab
-goes down."""
+goes down.
+
+The first two tests only read the lab (each removes the namespace it wires in), so they share
+one; the last takes its lab down, so it has its own."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,14 +15,21 @@ from nodelab.host.netlink_snapshot import ROOT, LinkRef
 from nodelab.lab.lab import Lab
 from nodelab.widgets.network_graph import HIGHLIGHT
 from nodelab.widgets.network_view import NetworkView
+from tests.conftest import one_node_lab
 from tests.widgets.conftest import PodMaker, privileged, wait_for
 
 pytestmark = [*privileged, pytest.mark.slow]
 
 
-def test_node_network_is_read_from_the_kernel(lab: Lab) -> None:
-    node = lab.topology.nodes[0]
-    view = NetworkView.for_node(lab, node.name)
+@pytest.fixture(scope="module")
+def shared_lab() -> Iterator[Lab]:
+    with one_node_lab() as lab:
+        yield lab
+
+
+def test_node_network_is_read_from_the_kernel(shared_lab: Lab) -> None:
+    node = shared_lab.topology.nodes[0]
+    view = NetworkView.for_node(shared_lab, node.name)
     snapshot = view.refresh()
 
     names = [ns.name for ns in snapshot.namespaces]
@@ -26,10 +38,10 @@ def test_node_network_is_read_from_the_kernel(lab: Lab) -> None:
     assert all(name.startswith(f"{node.netns}-") for name in names[2:])
     root = snapshot.namespace(ROOT)
     assert root is not None
-    assert {link.name for link in root.links} >= {lab.topology.bridge, node.veth}
-    assert all(link.name.startswith(f"nl{lab.name}-") for link in root.links)
+    assert {link.name for link in root.links} >= {shared_lab.topology.bridge, node.veth}
+    assert all(link.name.startswith(f"nl{shared_lab.name}-") for link in root.links)
     veth = root.link(node.veth)
-    assert veth is not None and veth.master == lab.topology.bridge
+    assert veth is not None and veth.master == shared_lab.topology.bridge
     assert veth.peer == LinkRef(node.netns, "eth0")
     eth0 = snapshot.link(LinkRef(node.netns, "eth0"))
     assert eth0 is not None and f"{node.ip}/24" in eth0.addresses
@@ -39,12 +51,12 @@ def test_node_network_is_read_from_the_kernel(lab: Lab) -> None:
     assert HIGHLIGHT not in html, "nothing changed yet, nothing may be highlighted"
 
 
-def test_what_a_pod_add_made_is_highlighted(lab: Lab, pod_in_node: PodMaker) -> None:
-    node = lab.topology.nodes[0]
-    view = NetworkView.for_node(lab, node.name)
+def test_what_a_pod_add_made_is_highlighted(shared_lab: Lab, pod_in_node: PodMaker) -> None:
+    node = shared_lab.topology.nodes[0]
+    view = NetworkView.for_node(shared_lab, node.name)
     view.mark()
 
-    pod = pod_in_node(f"nl{lab.name}", node.netns, 1)
+    pod = pod_in_node(f"nl{shared_lab.name}", node.netns, 1)
     view.refresh()
     diff = view.diff
     assert diff is not None
