@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,25 @@ spec: {namespace: team}
     assert listed["status"]["evaluationError"] == \
         'role.rbac.authorization.k8s.io "gone" not found'
     assert listed["status"]["incomplete"] is False
+
+
+def test_an_impersonation_refusal_is_the_authorizers(cluster: RunningApiServer,
+                                                     tmp_path: Path) -> None:
+    """A service account (its own token) may not impersonate: upstream's 403, from the
+    same writer as every other refusal."""
+    cluster.kubectl("create", "serviceaccount", "imp", "-n", "team")
+    token = cluster.kubectl("create", "token", "imp", "-n", "team").stdout.strip()
+    assert cluster.pki is not None
+    config = tmp_path / "imp.kubeconfig"
+    config.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "imp",
+        "clusters": [{"name": "lab", "cluster": {
+            "server": cluster.url, "certificate-authority": str(cluster.pki.ca_cert)}}],
+        "users": [{"name": "imp", "user": {"token": token}}],
+        "contexts": [{"name": "imp", "context": {"cluster": "lab", "user": "imp"}}]}))
+    refused = cluster.kubectl("get", "pods", "-n", "team", "--as=jane", kubeconfig=config,
+                              check=False)
+    assert refused.stderr.strip() == (
+        'Error from server (Forbidden): users "jane" is forbidden: User '
+        '"system:serviceaccount:team:imp" cannot impersonate resource "users" in API group '
+        '"" at the cluster scope')

@@ -176,14 +176,12 @@ def impersonate(identity: Identity, headers: dict[str, str], store: Store) -> Id
         groups = []
     checks += [("groups", "", group) for group in asked_groups]
     for resource, ns, target in checks:
-        if not rbac.allows(store, rbac.Attributes(identity.user, identity.groups,
-                                                  "impersonate", ns, "", resource,
-                                                  name=target)):
-            raise errors.ApiError(
-                403, "Forbidden", f'{resource} "{target}" is forbidden: User '
-                f'"{identity.user}" cannot impersonate resource "{resource}" in API group ""'
-                + (f' in the namespace "{ns}"' if ns else " at the cluster scope"),
-                {"name": target, "kind": resource})
+        decision = rbac.decide(store, rbac.Attributes(identity.user, identity.groups,
+                                                      "impersonate", ns, "", resource,
+                                                      name=target))
+        if not decision.allowed:
+            raise errors.forbidden(identity.user, "impersonate", resource, "", ns,
+                                   decision.reason, target)
     every = [*asked_groups, *groups]
     if user != "system:anonymous" and "system:authenticated" not in every:
         every.append("system:authenticated")
