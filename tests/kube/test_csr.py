@@ -1,7 +1,7 @@
-"""A certificate through the CSR API (nodelab/kube/csr.py), against the embedded API server
-with its signing controller: join's client certificate is created, approved and issued; a
-denied request ends the wait with the denial's reason; the files are used again while they
-exist."""
+"""A certificate through the CSR API (nodelab/kube/certificates/csr.py), against the embedded
+API server with its signing controller: join's client certificate is created, approved and
+issued; a denied request ends the wait with the denial's reason; the files are used again
+while they exist."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from cryptography import x509
 
 from nodelab.controlplane.auth.identities import KUBE_PROXY
 from nodelab.errors import NodelabError
-from nodelab.kube.csr import wait_for_certificate
+from nodelab.kube.certificates.csr import wait_for_certificate
 from nodelab.kube.rest import Rest
 from nodelab.lab.join.tls_bootstrap import client_certificate, component_certificate
 from tests.controlplane.apiserver import RunningApiServer, running_apiserver

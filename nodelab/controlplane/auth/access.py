@@ -1,8 +1,9 @@
 """Authentication and authorization: who is asking, and may they.
 
 Authentication (401 when nothing matches; anonymous requests are refused):
-- a TLS client certificate signed by the lab CA: user = the last CN (`kube/peer_subject.py`,
-  as Go reads a subject), groups = O (the TLS layer has already verified the chain);
+- a TLS client certificate signed by the lab CA: user = the last CN
+  (`kube/certificates/peer_subject.py`, as Go reads a subject), groups = O (the TLS layer has
+  already verified the chain);
 - a bearer token: the lab's static admin token (`pki/admin.token`) or a service-account JWT
   issued by `tokens.TokenIssuer` whose audiences include the API server's own (upstream's
   `--api-audiences` default, the issuer URL); a token minted for another audience is refused,
@@ -34,8 +35,8 @@ from nodelab.controlplane.auth.node_restriction import PodLookup, node_denial
 from nodelab.controlplane.auth.tokens import AUDIENCE, TokenClaims, TokenIssuer
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Store
+from nodelab.kube.certificates.peer_subject import peer_subject
 from nodelab.kube.objects import Object
-from nodelab.kube.peer_subject import peer_subject
 
 SELF_REVIEWS = ("selfsubjectreviews", "selfsubjectaccessreviews")
 
@@ -55,7 +56,8 @@ class Identity:
 
 
 def from_certificate(peer: dict[str, Any] | None) -> Identity | None:
-    """Who a verified client certificate names (kube/peer_subject.py), authenticated."""
+    """Who a verified client certificate names (kube/certificates/peer_subject.py),
+    authenticated."""
     subject = peer_subject(peer)
     if subject is None:
         return None

@@ -74,7 +74,7 @@ def parse_request(encoded: str) -> x509.CertificateSigningRequest:
 def user_name(common_names: Sequence[str]) -> str:
     """The user a certificate subject names: its LAST common name, as Go's `pkix.Name`
     (and so kube-apiserver's x509 authenticator) reads it: the signers' rule, the same as the
-    authenticators' (kube/peer_subject.py)."""
+    authenticators' (kube/certificates/peer_subject.py)."""
     return common_names[-1] if common_names else ""
 
 

@@ -42,7 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nodelab.kube.peer_subject import peer_subject
+from nodelab.kube.certificates.peer_subject import peer_subject
 from nodelab.kube.resources import path
 from nodelab.kube.restclient import ApiAccess, RestError
 from nodelab.kubelet.config import KubeletConfig
@@ -115,7 +115,7 @@ def authorization_error_message(user: User, attributes: NodeAttributes) -> str:
 
 
 def user_from_certificate(peer: Mapping[str, Any] | None) -> User | None:
-    """The user a verified client certificate names (kube/peer_subject.py)."""
+    """The user a verified client certificate names (kube/certificates/peer_subject.py)."""
     subject = peer_subject(peer)
     return None if subject is None else User(*subject)
 

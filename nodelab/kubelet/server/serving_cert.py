@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from nodelab.host.private_files import write_private_key
-from nodelab.kube.csr import request_certificate
+from nodelab.kube.certificates.csr import request_certificate
 from nodelab.kube.restclient import ApiAccess
 
 

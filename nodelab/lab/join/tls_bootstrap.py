@@ -35,7 +35,12 @@ from kubernetes.client.exceptions import ApiException
 
 from nodelab.controlplane.auth.identities import ComponentIdentity
 from nodelab.errors import NodelabError
-from nodelab.kube.csr import KIND, conditions_true, refusal_reasons, request_certificate
+from nodelab.kube.certificates.csr import (
+    KIND,
+    conditions_true,
+    refusal_reasons,
+    request_certificate,
+)
 from nodelab.kube.objects import Object
 from nodelab.kube.rest import Rest
 
