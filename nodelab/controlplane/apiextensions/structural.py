@@ -85,6 +85,9 @@ def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = F
                          "x-kubernetes-int-or-string is true")
     if kind == "array" and "items" not in schema:
         errors.required(f"{path}.items", "must be specified")
+    if "pattern" in schema and (why := schema_checks.pattern_error(schema["pattern"])):
+        errors.invalid(f"{path}.pattern", schema["pattern"],
+                       f"must be a valid regular expression, but isn't: {why}")
     if schema.get("uniqueItems") is True:
         errors.forbidden(f"{path}.uniqueItems", "uniqueItems cannot be set to true since the "
                          "runtime complexity becomes quadratic")

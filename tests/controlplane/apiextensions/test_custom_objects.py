@@ -30,6 +30,7 @@ SCHEMA: dict[str, Any] = {
                 "size": {"type": "integer", "format": "int32"},
                 "tags": {"type": "array", "maxItems": 2, "items": {"type": "string"}},
                 "note": {"type": "string", "nullable": True},
+                "word": {"type": "string", "pattern": "^(a+)+$"},
                 "labels": {"type": "object", "additionalProperties": {"type": "string"}},
                 "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
                 "template": {"type": "object", "x-kubernetes-embedded-resource": True,
@@ -85,6 +86,10 @@ CASES = [
     ("format int32", _with(size=2 ** 31),
      [("spec.size", "FieldValueTypeInvalid", "Invalid value: 2147483648: spec.size in body "
        'must be of type int32: "2147483648"')]),
+    ("a pattern that backtracks in Perl's regexps answers at once", _with(
+        word="a" * 5000 + "b"),
+     [("spec.word", "FieldValueInvalid", 'Invalid value: "' + "a" * 5000 + 'b": spec.word in '
+       "body should match '^(a+)+$'")]),
     ("int-or-string takes both", _with(port="http"), []),
     ("int-or-string nothing else", _with(port=[1]),
      [("spec.port", "FieldValueTypeInvalid", 'Invalid value: "array": spec.port in body must '

@@ -111,6 +111,11 @@ CASES = [
        "deprecated versions")]),
     ("a deprecated version", crontab_crd(versions=[_version(), _version(
         name="v1beta1", storage=False, deprecated=True, deprecationWarning="use v1")]), []),
+    ("a pattern RE2 does not take", _schema({"type": "object", "properties": {"a": {
+        "type": "string", "pattern": "(a)\\1"}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[a].pattern",
+       "Invalid value: \"(a)\\\\1\": must be a valid regular expression, but isn't: invalid "
+       "escape sequence: \\1")]),
     ("conversion webhook", crontab_crd(conversion={"strategy": "Webhook", "webhook": {}}),
      [("spec.conversion.strategy", "Forbidden: conversion webhooks are not supported by "
        "nodelab (use strategy None)"),
