@@ -22,10 +22,10 @@ A value of the wrong type is reported as that alone (its other checks do not app
 are upstream's (int32, int64, byte, date, date-time, ...); a format upstream does not know is
 not checked, as upstream.
 
-A `pattern` is RE2 (the `google-re2` binding): Go's regexp syntax, which upstream uses, and
-linear time, so a pattern like `(a+)+$` cannot stall the server on a long value; a pattern RE2
-does not accept (a back-reference, a look-ahead) is refused when the CRD is written
-(`pattern_error`).
+A `pattern` is RE2 (the `google-re2` binding, imported when a pattern is first met): Go's
+regexp syntax, which upstream uses, and linear time, so a pattern like `(a+)+$` cannot stall
+the server on a long value; a pattern RE2 does not accept (a back-reference, a look-ahead) is
+refused when the CRD is written (`pattern_error`).
 
 nodelab checks these itself rather than with the `jsonschema` library: that library's import
 (its optional format checkers build grammars) takes one to seven seconds and ~15 MiB in the
@@ -42,8 +42,6 @@ import json
 import re
 import uuid
 from typing import Any
-
-import re2  # type: ignore[import-untyped]
 
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.validation.fields import quote
@@ -106,6 +104,8 @@ FORMATS: dict[str, Any] = {
 
 @functools.lru_cache(maxsize=256)
 def _compiled(pattern: str) -> Any:
+    import re2  # type: ignore[import-untyped]  # noqa: PLC0415 - only a server with patterns
+
     options = re2.Options()
     options.log_errors = False  # an error is answered, not logged by the C++ library
     return re2.compile(pattern, options=options)
@@ -115,6 +115,8 @@ def pattern_error(pattern: Any) -> str:
     """Why `pattern` is not a regular expression RE2 (and Go) accept, or ''."""
     if not isinstance(pattern, str):
         return "must be a string"
+    import re2  # noqa: PLC0415
+
     try:
         _compiled(pattern)
     except re2.error as exc:
