@@ -97,7 +97,7 @@ def settled(apiserver: RunningApiServer, name: str, **wanted: int) -> dict[str, 
         status = budget_status(apiserver, name)
         return status if all(status.get(k) == v for k, v in wanted.items()) else None
 
-    found: dict[str, Any] = eventually(check)
+    found: dict[str, Any] = eventually(check, timeout=30)
     return found
 
 
@@ -323,10 +323,11 @@ def test_owners_of_other_kinds_go_through_their_scale(
                       "--max-unavailable=50%")
     settled(apiserver, "widget", expectedPods=4, desiredHealthy=2, observedGeneration=1)
 
-    apiserver.kubectl("create", "job", "once", "--image=busybox")
-    job = apiserver.kubectl_json("get", "job", "once")
-    owned_pod(apiserver, "once-x", "once", {"apiVersion": "batch/v1", "kind": "Job",
-                                            "name": "once", "uid": job["metadata"]["uid"]})
+    apiserver.kubectl("apply", "-f", "-", input=json.dumps({  # its pod is the Job's own
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
+        "spec": {"template": {"metadata": {"labels": {"app": "once"}}, "spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}))
+    eventually(lambda: apiserver.kubectl_json("get", "pods", "-l", "app=once")["items"])
     apiserver.kubectl("create", "pdb", "once", "--selector=app=once", "--max-unavailable=1")
 
     def failed() -> dict[str, Any] | None:
@@ -335,7 +336,7 @@ def test_owners_of_other_kinds_go_through_their_scale(
             (c for c in conditions if c.get("reason") == "SyncFailed"), None)
         return found
 
-    condition = eventually(failed)
+    condition = eventually(failed, timeout=30)
     assert (condition["type"], condition["status"], condition["message"]) == (
         "DisruptionAllowed", "False", "jobs.batch does not implement the scale subresource")
     events = apiserver.kubectl("get", "events", "--field-selector",
