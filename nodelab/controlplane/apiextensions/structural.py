@@ -111,7 +111,7 @@ def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = F
     for key in ("allOf", "anyOf", "oneOf"):
         for i, child in enumerate(schema.get(key) or []):
             if isinstance(child, dict):
-                _value_validation(errors, child, f"{path}.{key}[{i}]")
+                _value_validation(errors, child, f"{path}.{key}[{i}]", int_or_string)
     if isinstance(schema.get("not"), dict):
         _value_validation(errors, schema["not"], f"{path}.not")
     _list_type(errors, schema, path)
@@ -129,12 +129,18 @@ def _default(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:
         errors.causes.append(cause)
 
 
-def _value_validation(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:
+def _value_validation(errors: FieldErrors, schema: dict[str, Any], path: str,
+                      int_or_string: bool = False) -> None:
     """Inside allOf/anyOf/oneOf/not a schema only validates: it may not declare types,
-    defaults or descriptions of its own (upstream's value-validation rule)."""
+    defaults or descriptions of its own (upstream's value-validation rule), except the
+    `{type: integer}` and `{type: string}` of an `x-kubernetes-int-or-string` field, as
+    controller-gen writes them (`anyOf: [{type: integer}, {type: string}]`, also inside an
+    `allOf`)."""
     for key in ("type", "default", "description", "title", "nullable",
                 "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource",
                 "x-kubernetes-int-or-string"):
+        if key == "type" and int_or_string and schema.get("type") in ("integer", "string"):
+            continue
         if key in schema:
             errors.forbidden(f"{path}.{key}", "must be empty to be structural")
     for key in schema:
@@ -145,6 +151,10 @@ def _value_validation(errors: FieldErrors, schema: dict[str, Any], path: str) ->
             _value_validation(errors, child, f"{path}.properties[{name}]")
     if isinstance(schema.get("items"), dict):
         _value_validation(errors, schema["items"], f"{path}.items")
+    for key in ("allOf", "anyOf", "oneOf"):
+        for i, child in enumerate(schema.get(key) or []):
+            if isinstance(child, dict):
+                _value_validation(errors, child, f"{path}.{key}[{i}]", int_or_string)
 
 
 def _list_type(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:

@@ -26,6 +26,8 @@ SCHEMA: dict[str, Any] = {
                 "mode": {"type": "string", "enum": ["Fast", "Slow"]},
                 "ratio": {"type": "number", "exclusiveMinimum": True, "minimum": 0},
                 "port": {"x-kubernetes-int-or-string": True},
+                "target": {"anyOf": [{"type": "integer"}, {"type": "string"}],
+                           "x-kubernetes-int-or-string": True},
                 "started": {"type": "string", "format": "date-time"},
                 "size": {"type": "integer", "format": "int32"},
                 "tags": {"type": "array", "maxItems": 2, "items": {"type": "string"}},
@@ -91,6 +93,10 @@ CASES = [
      [("spec.word", "FieldValueInvalid", 'Invalid value: "' + "a" * 5000 + 'b": spec.word in '
        "body should match '^(a+)+$'")]),
     ("int-or-string takes both", _with(port="http"), []),
+    ("int-or-string with anyOf", _with(target=8080), []),
+    ("int-or-string with anyOf, a list", _with(target=[1]),
+     [("spec.target", "FieldValueTypeInvalid", 'Invalid value: "array": spec.target in body '
+       'must be of type integer: "array"')]),
     ("int-or-string nothing else", _with(port=[1]),
      [("spec.port", "FieldValueTypeInvalid", 'Invalid value: "array": spec.port in body must '
        'be of type integer: "array"')]),

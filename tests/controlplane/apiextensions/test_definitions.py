@@ -116,6 +116,16 @@ CASES = [
      [("spec.versions[0].schema.openAPIV3Schema.properties[a].pattern",
        "Invalid value: \"(a)\\\\1\": must be a valid regular expression, but isn't: invalid "
        "escape sequence: \\1")]),
+    ("int-or-string as controller-gen writes it", _schema({"type": "object", "properties": {
+        "port": {"anyOf": [{"type": "integer"}, {"type": "string"}],
+                 "x-kubernetes-int-or-string": True},
+        "limits": {"type": "object", "additionalProperties": {
+            "anyOf": [{"type": "integer"}, {"type": "string"}], "pattern": "^[0-9]+$",
+            "x-kubernetes-int-or-string": True}}}}), []),
+    ("a type inside anyOf otherwise", _schema({"type": "object", "properties": {"a": {
+        "type": "string", "anyOf": [{"type": "string"}]}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[a].anyOf[0].type",
+       "Forbidden: must be empty to be structural")]),
     ("conversion webhook", crontab_crd(conversion={"strategy": "Webhook", "webhook": {}}),
      [("spec.conversion.strategy", "Forbidden: conversion webhooks are not supported by "
        "nodelab (use strategy None)"),
