@@ -69,6 +69,9 @@ def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = F
         elif key in UNSERVED or key not in SERVED:
             errors.forbidden(f"{path}.{key}", NOT_SUPPORTED)
     kind = schema.get("type")
+    for flag in ("x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string"):
+        if schema.get(flag, True) is not True:
+            errors.invalid(f"{path}.{flag}", schema[flag], "must be true or undefined")
     preserves = schema.get("x-kubernetes-preserve-unknown-fields") is True
     int_or_string = schema.get("x-kubernetes-int-or-string") is True
     if kind is not None and kind not in TYPES:

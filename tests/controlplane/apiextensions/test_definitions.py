@@ -126,6 +126,10 @@ CASES = [
         "type": "string", "anyOf": [{"type": "string"}]}}}),
      [("spec.versions[0].schema.openAPIV3Schema.properties[a].anyOf[0].type",
        "Forbidden: must be empty to be structural")]),
+    ("preserve-unknown-fields false", _schema({"type": "object", "properties": {"a": {
+        "type": "object", "x-kubernetes-preserve-unknown-fields": False}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[a].x-kubernetes-preserve-unknown"
+       "-fields", "Invalid value: false: must be true or undefined")]),
     ("conversion webhook", crontab_crd(conversion={"strategy": "Webhook", "webhook": {}}),
      [("spec.conversion.strategy", "Forbidden: conversion webhooks are not supported by "
        "nodelab (use strategy None)"),
