@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,7 +65,7 @@ class StandInApi:
             if not watch:
                 self.listed.set()
                 return Response({"metadata": {"resourceVersion": "5"}, "items": [_node("5")]})
-            self.release.wait(5)
+            self.release.wait(60)  # the test releases it; the bound only ends a failed test
 
             def events() -> Iterator[dict[str, Any]]:
                 yield from self.watch_events
@@ -74,9 +75,11 @@ class StandInApi:
         return list_or_watch
 
 
-def _wait(condition: Any) -> bool:
+def _wait(condition: Any, timeout: float = 60.0) -> bool:
+    """Until the condition holds (a deadline generous enough for a loaded machine)."""
     done = threading.Event()
-    for _ in range(500):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if condition():
             return True
         done.wait(0.01)

@@ -43,6 +43,10 @@ import re
 import uuid
 from typing import Any
 
+from nodelab.controlplane.apiextensions.listtype_and_embedded import (
+    embedded_resource_causes,
+    list_type_causes,
+)
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.validation.fields import quote
 
@@ -227,10 +231,13 @@ class _Checker:
         if schema.get("uniqueItems") and len({json.dumps(v, sort_keys=True)
                                               for v in value}) < len(value):
             self.invalid(path, value, "shouldn't contain duplicates")
+        self.causes += list_type_causes(schema, value, path)
         for i, item in enumerate(value):
             self.check(schema.get("items"), item, _path(path, i))
 
     def _object(self, schema: Schema, value: dict[str, Any], path: str) -> None:
+        if path and schema.get("x-kubernetes-embedded-resource") is True:
+            self.causes += embedded_resource_causes(value, path)
         for name in schema.get("required") or []:
             if name not in value:
                 self.fail(_path(path, name), "FieldValueRequired", "Required value")

@@ -12,6 +12,7 @@ changes nothing.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,7 @@ from nodelab.kube.restclient import client_for
 from tests.controlplane.apiserver import RunningApiServer
 from tests.controlplane.controllers.test_controllers import (
     eventually,
+    heartbeat,
     make_ready_node,
     set_pod_ready,
 )
@@ -57,9 +59,25 @@ def controllers(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
 
 
 @pytest.fixture(scope="module")
-def rest(apiserver: RunningApiServer) -> Rest:
-    make_ready_node(Rest(apiserver.client()), "node1")
-    return Rest(apiserver.client())
+def rest(apiserver: RunningApiServer) -> Iterator[Rest]:
+    """node1, Ready, its status and lease renewed every half second as its kubelet would: the
+    node lifecycle controller among the controllers would otherwise mark it Unknown (and its
+    pods not Ready) once the module has run past the 50 s grace period."""
+    rest = Rest(apiserver.client())
+    make_ready_node(rest, "node1")
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(0.5):
+            heartbeat(rest, "node1")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield rest
+    finally:
+        stop.set()
+        thread.join()
 
 
 @pytest.fixture(scope="module")
