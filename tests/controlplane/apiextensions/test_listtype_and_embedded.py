@@ -11,7 +11,7 @@ from nodelab.controlplane.apiextensions import schema_checks
 
 pytestmark = pytest.mark.unit
 
-SCHEMA: dict[str, Any] = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+SPEC: dict[str, Any] = {"type": "object", "properties": {
     "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
     "plain": {"type": "array", "items": {"type": "string"}},
     "ports": {"type": "array", "x-kubernetes-list-type": "map",
@@ -21,7 +21,8 @@ SCHEMA: dict[str, Any] = {"type": "object", "properties": {"spec": {"type": "obj
                   "protocol": {"type": "string", "default": "TCP"}}}},
     "template": {"type": "object", "x-kubernetes-embedded-resource": True,
                  "x-kubernetes-preserve-unknown-fields": True},
-}}}}
+}}
+SCHEMA: dict[str, Any] = {"type": "object", "properties": {"spec": SPEC}}
 
 
 @pytest.mark.parametrize(("spec", "expected"), [
