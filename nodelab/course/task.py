@@ -26,7 +26,8 @@ Two modes, the notebook's `solve` parameter:
   both sides of every check on the live lab.
 
 A task that needs a lab (`needs_lab=True`, the default) is skipped, saying so, where none is
-up (Binder). Every outcome is printed as one line starting with `task <key>:`; the notebook
+up (Binder); a task given `unavailable="why"` is skipped with that reason everywhere (a lesson
+that cannot run on this lab: node-problem-detector on a lab joined to another cluster). Every outcome is printed as one line starting with `task <key>:`; the notebook
 tests read those lines (`OUTCOME_PATTERN`).
 """
 
@@ -74,6 +75,7 @@ class Task:
     lesson: Lesson | None = None
     solution_fn: Solution | None = None
     outcomes: list[str] = field(default_factory=list)
+    unavailable: str = ""  # why this task cannot run on this lab ("" : it can)
 
     # --- faces --------------------------------------------------------------------------
 
@@ -96,6 +98,8 @@ class Task:
 
     @property
     def live(self) -> bool:
+        if self.unavailable:
+            return False
         return self.lesson is None or self.lesson.live or not self.needs_lab
 
     @property
@@ -123,7 +127,7 @@ class Task:
         then started), so the check is retried until it passes or that time is up. A learner
         gets one look at once (its message says what is not there yet) and checks again."""
         if not self.live:
-            self._say("skipped", "needs a lab (none is up on this host)")
+            self._say("skipped", self.unavailable or "needs a lab (none is up on this host)")
             return False
         deadline = time.monotonic() + (wait if self.solving else 0.0)
         problem = run_check(self.check_fn)
@@ -189,16 +193,18 @@ class Lesson:
     tasks: list[Task] = field(default_factory=list)
 
     def task(self, key: str, prompt: str, check: Check, hints: Sequence[str] = (),
-             needs_lab: bool = True) -> Task:
-        made = Task(key, prompt, check, tuple(hints), needs_lab, self)
+             needs_lab: bool = True, unavailable: str = "") -> Task:
+        made = Task(key, prompt, check, tuple(hints), needs_lab, self, unavailable=unavailable)
         self._add(made)
         return made
 
     def predict(self, key: str, prompt: str, observe: Callable[[], Any],
                 choices: Sequence[str] = (), tolerance: float = 0.0,
-                hints: Sequence[str] = (), needs_lab: bool = True) -> Prediction:
+                hints: Sequence[str] = (), needs_lab: bool = True,
+                unavailable: str = "") -> Prediction:
         made = Prediction(key, prompt, lambda: None, tuple(hints), needs_lab, self,
-                          observe=observe, choices=tuple(choices), tolerance=tolerance)
+                          unavailable=unavailable, observe=observe, choices=tuple(choices),
+                          tolerance=tolerance)
         made.check_fn = made.compare
         self._add(made)
         return made

@@ -43,6 +43,20 @@ def test_a_notebook_has_the_course_parameters(notebook: Path) -> None:
     assert 'lab_name = "demo"' in parameters.source, "by default the notebooks use the running lab"
 
 
+WITH_CLUSTER = ("01-", "04-", "06-", "07-")  # notebooks whose lab may join another cluster
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_the_cluster_parameter_where_it_makes_sense(notebook: Path) -> None:
+    (parameters,) = _tagged(notebook, "parameters")
+    source = "\n".join(c.source for c in _cells(notebook) if c.cell_type == "code")
+    if notebook.stem.startswith(WITH_CLUSTER):
+        assert '\ncluster = "embedded"' in f"\n{parameters.source}", "embedded by default"
+        assert "cluster=cluster" in source, "the parameter reaches use_lab"
+    else:
+        assert "\ncluster = " not in f"\n{parameters.source}"
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_a_notebook_states_objectives_and_takeaways(notebook: Path) -> None:
     cells = _cells(notebook)

@@ -100,6 +100,19 @@ def test_live_tasks_are_skipped_without_a_lab(capsys: pytest.CaptureFixture[str]
     assert lesson.summary() == "tasks: 1 not yet, 1 skipped"
 
 
+def test_a_task_unavailable_on_this_lab_is_skipped_with_its_reason(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    lesson = Lesson(solve=True, live=True)
+    why = "node-problem-detector is deployed on a lab's own control plane only"
+    task = lesson.task("oom-event", "an OOM event", lambda: "never", unavailable=why)
+    guess = lesson.predict("guess", "which?", lambda: 1, unavailable=why)
+    task.solve()  # no solution runs where the task cannot
+    assert task.check() is False and guess.check() is False
+    out = capsys.readouterr().out
+    assert f"task oom-event: skipped: {why}" in out
+    assert outcomes(out) == [("oom-event", "skipped"), ("guess", "skipped")]
+
+
 def test_a_prediction_is_compared_with_what_the_lab_shows() -> None:
     measured = {"value": 0.9}
     task = Lesson().predict("throttle", "how much?", lambda: measured["value"], tolerance=0.1)

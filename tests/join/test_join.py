@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from nodelab.errors import NodelabError
 from nodelab.host import netlink
 from nodelab.lab.lab import Lab, take_down_lab
 from tests.conftest import needs_root, unique_lab_name
+from tests.join.foreign import foreign_cluster
 from tests.lab.kube import KUBECTL, eventually, kubectl, kubectl_json
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
@@ -35,18 +34,14 @@ pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[tuple[Lab, Lab]]:
-    a_name, b_name = unique_lab_name(), unique_lab_name()
-    with tempfile.TemporaryDirectory(prefix="nlt-join-") as tmp:
+    b_name = unique_lab_name()
+    with foreign_cluster() as (a, given):
         try:
-            a = Lab.up(a_name, 1, progress=lambda _m: None)
-            given = Path(tmp) / "foreign.kubeconfig"
-            shutil.copy(a.kubeconfig, given)  # the only thing B learns about A
             b = Lab.join(given, b_name, 1, allow_registries=["registry.invalid"],
                          progress=lambda _m: None)
             yield a, b
         finally:
             take_down_lab(b_name)
-            take_down_lab(a_name)
 
 
 def b_node(b: Lab) -> str:

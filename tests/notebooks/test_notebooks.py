@@ -27,7 +27,7 @@ import pytest
 
 from nodelab.lab.lab import take_down_lab
 from tests.conftest import unique_lab_name
-from tests.notebooks.outcomes import printed, tagged, task_outcomes
+from tests.notebooks.outcomes import assert_solved
 from tests.notebooks.reference import REFERENCE_ENV, publish
 
 FOUND = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
@@ -74,13 +74,6 @@ def test_notebook_runs_solved(notebook: Path, shared_lab: str, two_node_lab: str
         str(notebook), str(out), parameters=parameters, kernel_name="python3",
         cwd=str(notebook.parent), progress_bar=False, execution_timeout=600,
     )
-    text = printed(out)
-    assert "all checks passed" in text
-    outcomes = task_outcomes(text)
-    expected = tagged(notebook, "task") + tagged(notebook, "scenario")
-    assert len(outcomes) == expected, f"{expected} tasks in the notebook, outcomes of {outcomes}"
-    for key, seen in outcomes.items():
-        assert seen[0] == "fails unsolved", f"task {key}: its check did not fail first: {seen}"
-        assert seen[-1] == "done", f"task {key}: not done after its solution: {seen}"
+    assert_solved(notebook, out)
     if os.environ.get(REFERENCE_ENV) and not notebook.stem.startswith("00-"):
         publish(out, Path(os.environ[REFERENCE_ENV]))
