@@ -27,8 +27,9 @@ Two modes, the notebook's `solve` parameter:
 
 A task that needs a lab (`needs_lab=True`, the default) is skipped, saying so, where none is
 up (Binder); a task given `unavailable="why"` is skipped with that reason everywhere (a lesson
-that cannot run on this lab: node-problem-detector on a lab joined to another cluster). Every outcome is printed as one line starting with `task <key>:`; the notebook
-tests read those lines (`OUTCOME_PATTERN`).
+that cannot run on this lab: node-problem-detector on a lab joined to another cluster). Every
+outcome is printed as one line starting with `task <key>:`; the notebook tests read those
+lines (`OUTCOME_PATTERN`).
 """
 
 from __future__ import annotations
