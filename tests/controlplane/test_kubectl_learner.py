@@ -132,6 +132,11 @@ def test_unknown_kind_has_no_matches(cluster: RunningApiServer) -> None:
         assert result.returncode != 0
         assert ('no matches for kind "Widget" in version "example.com/v1"'
                 in result.stderr), result.stderr
+    core_widget = "apiVersion: v1\nkind: Widget\nmetadata: {name: w}\n"
+    for verb in (("apply",), ("apply", "--validate=false")):
+        result = cluster.kubectl(*verb, "-f", "-", input=core_widget, check=False)
+        assert result.returncode != 0
+        assert 'no matches for kind "Widget" in version "v1"' in result.stderr, result.stderr
     missing = cluster.kubectl("get", "widgets", check=False)
     assert 'the server doesn\'t have a resource type "widgets"' in missing.stderr
 
