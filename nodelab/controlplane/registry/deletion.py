@@ -65,7 +65,7 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
            query: dict[str, str]) -> Object:
     ns = namespace if rt.namespaced else ""
     store = registry.store
-    with registry._write_lock:
+    with registry.write_lock:
         obj = store.get(rt.storage_key, ns, name)
         if obj is None:
             raise errors.not_found(rt.plural, name, rt.group)

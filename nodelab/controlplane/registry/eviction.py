@@ -214,7 +214,7 @@ def evict(registry: Registry, pods: ResourceType, namespace: str, name: str, evi
     dry_run = bool(options.get("dryRun"))
     budgets_rt = by_kind("policy", "PodDisruptionBudget")
     assert budgets_rt is not None
-    with registry._write_lock:
+    with registry.write_lock:
         pod = registry.store.get(pods.storage_key, namespace, name)
         if pod is None:
             raise errors.not_found("pods", name)

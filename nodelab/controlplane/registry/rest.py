@@ -90,7 +90,8 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.catalog = Catalog(store)
-        self._write_lock = threading.RLock()
+        # every read-check-write holds it: these verbs, subresources, deletion, eviction
+        self.write_lock = threading.RLock()
 
     # reads ---------------------------------------------------------------------------------
 
@@ -233,7 +234,7 @@ class Registry:
             raise errors.bad_request("the namespace of the provided object does not match the "
                                      "namespace sent on the request")
         objects.prepare_for_create(obj, namespace if rt.namespaced else "")
-        with self._write_lock:
+        with self.write_lock:
             self._check_namespace(rt, namespace)
             self._confirm_no_escalation(rt, namespace, url_name, obj, None, requester)
             causes = strategies.before_create(rt, obj, self._services(rt), requester)
@@ -271,7 +272,7 @@ class Registry:
                  expected: int | None, query: dict[str, str], subresource: str,
                  operation: str = "Update", requester: Identity | None = None) -> Object:
         ns = namespace if rt.namespaced else ""
-        with self._write_lock:
+        with self.write_lock:
             old = self.store.get(rt.storage_key, ns, name)
             if old is None:
                 raise errors.not_found(rt.plural, name, rt.group)

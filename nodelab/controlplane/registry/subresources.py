@@ -27,7 +27,7 @@ def bind(registry: Registry, rt: ResourceType, namespace: str, name: str, body: 
     if not target:
         raise errors.invalid("Binding", name, "", [errors.Cause(
             "target.name", "FieldValueRequired", "Required value")])
-    with registry._write_lock:
+    with registry.write_lock:
         pod = registry.store.get(rt.storage_key, namespace, name)
         if pod is None:
             raise errors.not_found("pods", name)
