@@ -23,3 +23,11 @@ from typing import Any
 
 Object = dict[str, Any]
 ObjectView = Mapping[str, Any]
+
+
+def pod_ready(pod: ObjectView) -> bool:
+    """Upstream's `IsPodReady`: the pod's (first) Ready condition is True."""
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True")
+    return False

@@ -37,7 +37,7 @@ from typing import Any
 
 from nodelab.kube.intstr import InvalidIntOrString, as_int, scaled_value
 from nodelab.kube.label_selectors import selector_matches
-from nodelab.kube.objects import Object
+from nodelab.kube.objects import Object, pod_ready
 from nodelab.kube.times import format_time, parse_time
 
 DELETION_TIMEOUT = dt.timedelta(minutes=2)
@@ -94,12 +94,6 @@ class Plan:
 
 def _meta(obj: Object) -> Mapping[str, Any]:
     return obj.get("metadata") or {}
-
-
-def is_ready(pod: Object) -> bool:
-    """`IsPodReady`: the Ready condition is True."""
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
 
 
 def selects(pdb: Object, pod: Object) -> bool:
@@ -259,7 +253,7 @@ def count_healthy(pods: Sequence[Object], disrupted: Mapping[str, str],
         when = parse_time(disrupted.get(str(_meta(pod).get("name"))))
         if when is not None and when + DELETION_TIMEOUT > now:
             continue
-        healthy += is_ready(pod)
+        healthy += pod_ready(pod)
     return healthy
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.kube.objects import ObjectView
+from nodelab.kube.objects import ObjectView, pod_ready
 
 MANAGED_BY = "endpointslice-controller.k8s.io"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -26,13 +26,6 @@ MAX_ENDPOINTS = 100
 
 def selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
-def pod_ready(pod: ObjectView) -> bool:
-    for condition in (pod.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return bool(condition.get("status") == "True")
-    return False
 
 
 def _resolve_port(port: ObjectView, pod: ObjectView) -> int | None:

@@ -42,7 +42,7 @@ from nodelab.controlplane.registry import deletion
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType, by_kind
 from nodelab.kube.label_selectors import selector_matches
-from nodelab.kube.objects import Object
+from nodelab.kube.objects import Object, pod_ready
 from nodelab.kube.times import format_time
 
 MAX_DISRUPTED_POD_SIZE = 2000
@@ -62,11 +62,6 @@ def can_ignore_budgets(pod: Object) -> bool:
         or bool((pod.get("metadata") or {}).get("deletionTimestamp"))
 
 
-def is_ready(pod: Object) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
-
-
 def matching_budgets(pod: Object, budgets: Sequence[Object]) -> list[Object]:
     """`getPodDisruptionBudgets`: the budgets of the pod's namespace selecting it (a missing
     selector selects nothing, `{}` everything)."""
@@ -78,7 +73,7 @@ def matching_budgets(pod: Object, budgets: Sequence[Object]) -> list[Object]:
 
 def unhealthy_may_go(pod: Object, budget: Object) -> bool:
     """Step 3: a pod that is not Ready leaves without using the budget."""
-    if is_ready(pod):
+    if pod_ready(pod):
         return False
     if (budget.get("spec") or {}).get("unhealthyPodEvictionPolicy") == "AlwaysAllow":
         return True

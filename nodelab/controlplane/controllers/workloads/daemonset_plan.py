@@ -27,7 +27,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.controlplane.controllers.endpointslice_plan import pod_ready
 from nodelab.controlplane.controllers.workloads.controllerrevision_plan import HASH_LABEL
 from nodelab.controlplane.controllers.workloads.daemonset_pods import (
     available,
@@ -37,7 +36,7 @@ from nodelab.controlplane.controllers.workloads.daemonset_pods import (
 )
 from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by
 from nodelab.kube.intstr import scaled_value
-from nodelab.kube.objects import ObjectView
+from nodelab.kube.objects import ObjectView, pod_ready
 
 
 @dataclass

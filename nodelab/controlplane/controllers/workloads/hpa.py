@@ -29,6 +29,7 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
     resource_requests,
 )
 from nodelab.kube.events import event_for
+from nodelab.kube.objects import pod_ready
 from nodelab.kube.resources import path
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
@@ -110,8 +111,7 @@ class HorizontalPodAutoscalerController:
             name = pod["metadata"]["name"]
             found.append(PodUsage(
                 name=name,
-                ready=any(c.get("type") == "Ready" and c.get("status") == "True"
-                          for c in status.get("conditions") or []),
+                ready=pod_ready(pod),
                 failed=status.get("phase") == "Failed",
                 deleting=bool(pod["metadata"].get("deletionTimestamp")),
                 requests=resource_requests(pod), usage=usage.get(name)))

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.controlplane.controllers.endpointslice_plan import pod_ready
 from nodelab.controlplane.controllers.workloads.conditions import (
     find_condition,
     is_true,
@@ -46,7 +45,7 @@ from nodelab.controlplane.controllers.workloads.job_pods import (
     pod_for_job,
 )
 from nodelab.controlplane.controllers.workloads.replicaset_plan import deletion_rank
-from nodelab.kube.objects import ObjectView
+from nodelab.kube.objects import ObjectView, pod_ready
 from nodelab.kube.times import format_time, parse_time
 
 BURST = 500

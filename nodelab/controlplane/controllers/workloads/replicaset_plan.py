@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.controlplane.controllers.endpointslice_plan import pod_ready
-from nodelab.kube.objects import ObjectView
+from nodelab.kube.objects import ObjectView, pod_ready
 
 
 def owned_by(pod: ObjectView, owner: ObjectView) -> bool:

@@ -26,11 +26,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.controlplane.controllers.endpointslice_plan import pod_ready
 from nodelab.controlplane.controllers.workloads.controllerrevision_plan import HASH_LABEL
 from nodelab.controlplane.controllers.workloads.daemonset_pods import available
 from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by, owner_reference
-from nodelab.kube.objects import ObjectView
+from nodelab.kube.objects import ObjectView, pod_ready
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
