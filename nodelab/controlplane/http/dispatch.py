@@ -103,7 +103,7 @@ class Api:
             if apiservice is not None:
                 return self._aggregated(apiservice, path, request, request.identity)
             if routing.parse(path, self.registry.catalog.lookup) is None and path not in PUBLIC:
-                authorize_path(request.identity, _path_verb(request.method), path,
+                authorize_path(request.identity, routing.path_verb(request.method), path,
                                self.registry.store)
         fixed = self._non_resource(path, request)
         if fixed is not None:
@@ -136,9 +136,9 @@ class Api:
         group = str(spec.get("group", ""))
         attributes = aggregation.request_attributes(path)
         if attributes is None:
-            authorize_path(identity, _path_verb(request.method), path, store)
+            authorize_path(identity, routing.path_verb(request.method), path, store)
         else:
-            verb = _verb(request.method, attributes.name, request.query,
+            verb = routing.request_verb(request.method, attributes.name, request.query,
                          attributes.watch_prefix)
             decision = rbac.decide(store, rbac.Attributes(
                 identity.user, identity.groups, verb, attributes.namespace, group,
@@ -243,7 +243,7 @@ class Api:
                 request.headers.get("user-agent", ""))
         registry = self.registry
         ns = namespace or ""
-        verb = _verb(method, name, query, route.watch_prefix)
+        verb = routing.request_verb(method, name, query, route.watch_prefix)
         if verb not in rt.verbs and not sub:
             raise errors.method_not_allowed(f"{verb} is not supported on {rt.plural}")
         if sub and sub not in rt.subresources and not (rt.plural == "namespaces"
@@ -399,26 +399,3 @@ def _outcome(code: int, outcome: rest.Outcome) -> Response:
     if outcome.warnings:
         headers["Warning"] = ", ".join(f'299 - {json.dumps(w)}' for w in outcome.warnings)
     return Response(code, outcome.obj, headers=headers)
-
-
-def _verb(method: str, name: str, query: dict[str, str], watch_prefix: bool) -> str:
-    if method == "GET":
-        if watch_prefix or query.get("watch") in ("true", "1"):
-            return "watch"
-        return "get" if name else "list"
-    verbs: dict[str, Callable[[], str]] = {
-        "POST": lambda: "create",
-        "PUT": lambda: "update",
-        "PATCH": lambda: "patch",
-        "DELETE": lambda: "delete" if name else "deletecollection",
-    }
-    chooser = verbs.get(method)
-    if chooser is None:
-        raise errors.method_not_allowed(f"{method} is not supported")
-    return chooser()
-
-
-def _path_verb(method: str) -> str:
-    """The verb of a non-resource request (upstream's lower-cased HTTP method)."""
-    return {"GET": "get", "HEAD": "get", "POST": "post", "PUT": "put", "PATCH": "patch",
-            "DELETE": "delete"}.get(method, method.lower())

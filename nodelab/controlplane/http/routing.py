@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nodelab.controlplane import errors
 from nodelab.controlplane.resources import ResourceType, lookup
 
 Lookup = Callable[[str, str, str], "ResourceType | None"]
@@ -64,3 +65,28 @@ def parse(path: str, find: Lookup = lookup) -> ResourceRequest | None:
     if not rt.namespaced:
         namespace = None
     return ResourceRequest(rt, namespace, name, subresource, watch, proxy_path)
+
+
+def request_verb(method: str, name: str, query: dict[str, str], watch_prefix: bool) -> str:
+    """The verb of a resource request, as RequestInfoFactory resolves it from the method,
+    whether a name is given, and `watch` (the query or the deprecated /watch/ prefix)."""
+    if method == "GET":
+        if watch_prefix or query.get("watch") in ("true", "1"):
+            return "watch"
+        return "get" if name else "list"
+    verbs: dict[str, Callable[[], str]] = {
+        "POST": lambda: "create",
+        "PUT": lambda: "update",
+        "PATCH": lambda: "patch",
+        "DELETE": lambda: "delete" if name else "deletecollection",
+    }
+    chooser = verbs.get(method)
+    if chooser is None:
+        raise errors.method_not_allowed(f"{method} is not supported")
+    return chooser()
+
+
+def path_verb(method: str) -> str:
+    """The verb of a non-resource request (upstream's lower-cased HTTP method)."""
+    return {"GET": "get", "HEAD": "get", "POST": "post", "PUT": "put", "PATCH": "patch",
+            "DELETE": "delete"}.get(method, method.lower())
