@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import yaml
 
-from nodelab.errors import NodelabError
 from nodelab.lab.join.steps import LAB_LABEL, kube_node_name
 from nodelab.lab.lab import Lab
 
@@ -88,11 +87,7 @@ def lab_node(lab: Lab | None, node: str = "node1") -> str:
     without a lab, `<lab>-node1` on a joined one)."""
     if lab is None or not lab.description.joined:
         return node
-    plan = next((n for n in lab.topology.nodes if n.name == node), None)
-    if plan is None:
-        names = ", ".join(n.name for n in lab.topology.nodes)
-        raise NodelabError(f"lab {lab.name} has no node {node} (its nodes: {names})")
-    return kube_node_name(lab.name, plan)
+    return kube_node_name(lab.name, lab.topology.node(node))
 
 
 def on_lab(lab: Lab | None, manifest: Manifest) -> Manifest:

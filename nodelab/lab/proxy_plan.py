@@ -45,14 +45,6 @@ def node_addresses(node: NodePlan) -> tuple[tuple[str, ...], bool]:
     return tuple(sorted(set(found))), True
 
 
-def _node(lab: Lab, name: str) -> NodePlan:
-    for node in lab.topology.nodes:
-        if node.name == name:
-            return node
-    names = ", ".join(n.name for n in lab.topology.nodes)
-    raise NodelabError(f"lab {lab.name} has no node {name!r}: its nodes are {names}")
-
-
 def proxy_plan_text(lab: Lab, node_name: str = "node1", mode: str = "ipvs",
                     scheduler: str = "rr") -> str:
     """What kube-proxy in `mode` would program on `node_name` of `lab` now, as text."""
@@ -63,7 +55,7 @@ def proxy_plan_text(lab: Lab, node_name: str = "node1", mode: str = "ipvs",
             f"lab {lab.name} is a joined lab (its nodes joined {lab.description.joined}): "
             "`nodelab proxy-plan` renders the plans of embedded labs only (a joined node's "
             "name in the cluster is not its lab name, so its local endpoints would be missed)")
-    node = _node(lab, node_name)
+    node = lab.topology.node(node_name)
     state = read_state(client_for(lab.kubeconfig))
     proxy_node = ProxyNode(node.name)
     if mode == "ipvs":
