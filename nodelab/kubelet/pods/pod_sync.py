@@ -63,7 +63,7 @@ from nodelab.kubelet.pods.security.security_context import (
 from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.status import Instance, PodView, fill_view, pod_status
 from nodelab.kubelet.pods.status_patch import status_patch
-from nodelab.kubelet.pods.termination import kill_pod, reject_pod
+from nodelab.kubelet.pods.termination import kill_pod, post_rejected
 from nodelab.kubelet.pods.termination_message import message_mounts
 from nodelab.kubelet.pods.volumes.empty_dir import memory_ceiling
 from nodelab.kubelet.pods.volumes.pod_volumes import (
@@ -107,6 +107,7 @@ class PodSync:
         self.services = services  # the node's view of every Service; None until listed
         self.admission = admission  # the manager's: one pod at a time, against the admitted
         self.admitted = False
+        self.refusal: Rejection | None = None  # admission's answer, asked once (rejectPod)
         self.images = ImageManager(runtime, event, sources.fetch, settings.backoff)
         self.memory: dict[str, ContainerMemory] = {}
         self.posted: Object | None = None
@@ -119,11 +120,14 @@ class PodSync:
         # 0. admission / 1. compute the actions
         sandboxes = self.runtime.sandboxes(self.uid)
         instances = self.runtime.containers(self.uid)
-        if not self.admitted:  # admission (canAdmitPod) before anything starts
-            refused = self.admission(pod, bool(sandboxes))
-            if refused is not None:
-                reject_pod(self.rest, self.event, pod, refused.reason, refused.message)
-                return SyncResult(SyncOutcome.SYNCED)
+        if not self.admitted:  # admission (canAdmitPod) before anything starts, once
+            if self.refusal is None:
+                self.refusal = self.admission(pod, bool(sandboxes))
+                if self.refusal is not None:
+                    self.event(pod, self.refusal.reason, self.refusal.message, "Warning")
+            if self.refusal is not None:  # a sync of the pod before it shows Failed posts
+                post_rejected(self.rest, pod, self.refusal.reason, self.refusal.message)
+                return SyncResult(SyncOutcome.SYNCED)  # (the event was recorded once)
             self.admitted = True
         seen = [Sandbox(str(s.id), int(s.metadata.attempt), s.state == SANDBOX_READY)
                 for s in sandboxes]

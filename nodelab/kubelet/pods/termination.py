@@ -34,10 +34,10 @@ def post_deadline_failure(rest: ResourceVerbs, record: Recorder,
                            "message": DEADLINE_MESSAGE}}, subresource="status")
 
 
-def reject_pod(rest: ResourceVerbs, record: Recorder, pod: Mapping[str, Any], reason: str,
-               message: str) -> None:
-    """Admission refused the pod (upstream's rejectPod): Failed, nothing started."""
-    record(pod, reason, message, "Warning")
+def post_rejected(rest: ResourceVerbs, pod: Mapping[str, Any], reason: str,
+                  message: str) -> None:
+    """Admission refused the pod (upstream's rejectPod, after its event): Failed, nothing
+    started."""
     rest.patch("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
                {"status": {"phase": "Failed", "reason": reason,
                            "message": f"Pod was rejected: {message}",
