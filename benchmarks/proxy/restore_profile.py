@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.proxy.sync_bench import NODE, cluster  # noqa: E402
 from nodelab.proxy import render_plan  # noqa: E402
-from nodelab.proxy.iptables_plan import IptablesPlan  # noqa: E402
-from nodelab.proxy.nftables_plan import NftPlan  # noqa: E402
+from nodelab.proxy.iptables.plan import IptablesPlan  # noqa: E402
+from nodelab.proxy.nftables.plan import NftPlan  # noqa: E402
 
 COMMENT = re.compile(r' -m comment --comment ("[^"]*"|\S+)')
 

@@ -55,9 +55,9 @@ from nodelab.proxy import (  # noqa: E402
     render_iptables,
     render_nftables,
 )
-from nodelab.proxy.iptables_apply import RESTORE  # noqa: E402
-from nodelab.proxy.iptables_plan import IptablesPlan  # noqa: E402
-from nodelab.proxy.nftables_plan import NftPlan  # noqa: E402
+from nodelab.proxy.iptables.apply import RESTORE  # noqa: E402
+from nodelab.proxy.iptables.plan import IptablesPlan  # noqa: E402
+from nodelab.proxy.nftables.plan import NftPlan  # noqa: E402
 from nodelab.proxy.node_namespace import APPLY_TIMEOUT  # noqa: E402
 
 POD_IP = "10.244.0.2"

@@ -8,7 +8,7 @@ import argparse
 from nodelab.lab.lab import Lab
 from nodelab.lab.names import DEFAULT_LAB
 from nodelab.lab.proxy_plan import PLAN_MODES, proxy_plan_text
-from nodelab.proxy.ipvs_plan import DEFAULT_SCHEDULER, SCHEDULERS
+from nodelab.proxy.ipvs.plan import DEFAULT_SCHEDULER, SCHEDULERS
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

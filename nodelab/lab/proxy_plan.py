@@ -23,9 +23,9 @@ from nodelab.host import netlink
 from nodelab.kube.restclient import client_for
 from nodelab.lab.lab import Lab
 from nodelab.lab.topology import NodePlan
-from nodelab.proxy.iptables_plan import IptablesPlan
-from nodelab.proxy.ipvs_plan import DUMMY_DEVICE, render_ipvs
-from nodelab.proxy.ipvs_show import NOT_APPLIED, show_ipvs
+from nodelab.proxy.iptables.plan import IptablesPlan
+from nodelab.proxy.ipvs.plan import DUMMY_DEVICE, render_ipvs
+from nodelab.proxy.ipvs.show import NOT_APPLIED, show_ipvs
 from nodelab.proxy.live_state import read_state
 from nodelab.proxy.model import ProxyNode
 from nodelab.proxy.proxier import render_plan

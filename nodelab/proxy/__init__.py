@@ -13,6 +13,8 @@ The public face. Everything is plan-then-apply:
 - apply: `Proxier` (sync, partial/full, mode switch, UDP conntrack cleanup, `ProxyMetrics`);
   `run_proxy` is the list+watch loop (through nodelab.kube.restclient, not the official
   client); `python -m nodelab.proxy` the per-node process.
+
+Each mode is a sub-package holding its plan and applier: `iptables/`, `nftables/`, `ipvs/`.
 """
 
 from nodelab.proxy.chain_names import (
@@ -21,9 +23,9 @@ from nodelab.proxy.chain_names import (
     nft_service_base,
     service_chain,
 )
-from nodelab.proxy.iptables_plan import IptablesPlan, render_iptables
-from nodelab.proxy.ipvs_plan import IpvsPlan, render_ipvs
-from nodelab.proxy.ipvs_show import show_ipvs
+from nodelab.proxy.iptables.plan import IptablesPlan, render_iptables
+from nodelab.proxy.ipvs.plan import IpvsPlan, render_ipvs
+from nodelab.proxy.ipvs.show import show_ipvs
 from nodelab.proxy.metrics import ProxyMetrics, SyncRecord, read_metrics
 from nodelab.proxy.model import (
     EndpointSlice,
@@ -34,7 +36,7 @@ from nodelab.proxy.model import (
     SliceEndpoint,
     SlicePort,
 )
-from nodelab.proxy.nftables_plan import NftPlan, render_nftables
+from nodelab.proxy.nftables.plan import NftPlan, render_nftables
 from nodelab.proxy.objects import (
     endpoint_slice_from_dict,
     endpoint_slice_from_k8s,

@@ -29,23 +29,23 @@ from pathlib import Path
 from nodelab.errors import NodelabError
 from nodelab.proxy.changes import SyncDecision, decide_sync
 from nodelab.proxy.conntrack import clear_conntrack, plan_conntrack_cleanup
-from nodelab.proxy.iptables_apply import (
+from nodelab.proxy.iptables.apply import (
     ROUTE_LOCALNET,
     apply_iptables,
     canary_present,
     read_iptables,
     remove_iptables_rules,
 )
-from nodelab.proxy.iptables_plan import IptablesPlan, render_iptables
+from nodelab.proxy.iptables.plan import IptablesPlan, render_iptables
 from nodelab.proxy.metrics import ProxyMetrics, SyncRecord
 from nodelab.proxy.model import ProxyNode, ProxyState
-from nodelab.proxy.nftables_apply import (
+from nodelab.proxy.nftables.apply import (
     apply_nftables,
     existing_objects,
     remove_nftables_rules,
     table_present,
 )
-from nodelab.proxy.nftables_plan import NftPlan, render_nftables
+from nodelab.proxy.nftables.plan import NftPlan, render_nftables
 from nodelab.proxy.node_namespace import NodeNamespace
 
 MODES = ("iptables", "nftables")

@@ -14,8 +14,8 @@ from nodelab.proxy.changes import (
     decide_sync,
     group_inputs,
 )
-from nodelab.proxy.iptables_plan import render_iptables
-from nodelab.proxy.nftables_plan import render_nftables
+from nodelab.proxy.iptables.plan import render_iptables
+from nodelab.proxy.nftables.plan import render_nftables
 from tests.proxy.builders import NODE, endpoints, service, state
 
 pytestmark = pytest.mark.unit

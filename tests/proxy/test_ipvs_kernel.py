@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from nodelab.proxy.ipvs_plan import render_ipvs
+from nodelab.proxy.ipvs.plan import render_ipvs
 from tests.proxy.builders import NODE, endpoints, service, state
 
 pytestmark = [

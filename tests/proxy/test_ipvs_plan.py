@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from nodelab.proxy import ProxyNode
-from nodelab.proxy.ipvs_plan import RealServer, render_ipvs
-from nodelab.proxy.ipvs_show import NOT_APPLIED, ipvsadm_text, show_ipvs
+from nodelab.proxy.ipvs.plan import RealServer, render_ipvs
+from nodelab.proxy.ipvs.show import NOT_APPLIED, ipvsadm_text, show_ipvs
 from tests.proxy.builders import NODE, endpoints, service, state
 
 pytestmark = pytest.mark.unit

@@ -17,8 +17,8 @@ import pytest
 
 from nodelab.host.commands import run
 from nodelab.proxy import Proxier, ProxyNode, read_metrics
-from nodelab.proxy.iptables_apply import existing_chains
-from nodelab.proxy.nftables_apply import existing_objects
+from nodelab.proxy.iptables.apply import existing_chains
+from nodelab.proxy.nftables.apply import existing_objects
 from tests.proxy.builders import endpoints, service, state
 from tests.proxy.netlab import WEB_IPS, NodeLab, node_lab
 

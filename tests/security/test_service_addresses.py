@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from nodelab.proxy.iptables_plan import render_iptables
+from nodelab.proxy.iptables.plan import render_iptables
 from nodelab.proxy.model import ProxyNode
-from nodelab.proxy.nftables_plan import render_nftables
+from nodelab.proxy.nftables.plan import render_nftables
 from nodelab.proxy.object_checks import InvalidObject
 from nodelab.proxy.watch import SERVICES, SLICES, ProxyInformer
 

@@ -6,7 +6,7 @@ elements to the shared verdict maps and sets (`service-ips`, `cluster-ips`, ...)
 partial sync adds and deletes one by one (upstream's `nftElementStorage`). `render_service`
 returns both, with what they were rendered from, so the plan can reuse the block while the
 Service and its EndpointSlices stay the same; the rules follow upstream's nftables
-`syncProxyRules` (see `nftables_plan`).
+`syncProxyRules` (see `nftables.plan`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from nodelab.proxy.chain_names import nft_endpoint_base, nft_service_base
 from nodelab.proxy.changes import ServiceInputs
 from nodelab.proxy.model import ProxyNode
-from nodelab.proxy.nftables_skeleton import MARK_MASQ
+from nodelab.proxy.nftables.skeleton import MARK_MASQ
 from nodelab.proxy.servicemap import (
     Endpoint,
     ServicePort,

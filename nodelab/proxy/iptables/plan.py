@@ -15,7 +15,7 @@
 A line `:CHAIN - [0:0]` in a `--noflush` restore creates or flushes exactly that chain, so the
 payload touches only the chains it names: every top-level chain each time, and the per-service
 chains only of services whose rules changed since `previous` (a *partial* sync, as upstream
-does). Each Service's lines are a `ServiceBlock` (`iptables_service`) kept in the plan with
+does). Each Service's lines are a `ServiceBlock` (`iptables.service`) kept in the plan with
 what it was rendered from; the next render reuses the blocks of Services whose Service object
 and EndpointSlices are unchanged (`changes.changed_services`) and renders only the others, so a
 partial sync's cost follows what changed, not the cluster's size. With `previous=None` it is a
@@ -45,7 +45,7 @@ from nodelab.proxy.changes import (
     changed_services,
     group_inputs,
 )
-from nodelab.proxy.iptables_chains import (
+from nodelab.proxy.iptables.chains import (
     FILTER_TOP_CHAINS,
     JUMP_RULES,
     KUBE_FIREWALL,
@@ -59,7 +59,7 @@ from nodelab.proxy.iptables_chains import (
     NAT_TOP_CHAINS,
     JumpRule,
 )
-from nodelab.proxy.iptables_service import (
+from nodelab.proxy.iptables.service import (
     ServiceBlock,
     ServiceEndpoints,
     comment,

@@ -2,7 +2,7 @@
 
 IPVS rewrites the destination itself (the virtual server's real servers), so this table has no
 per-Service chain: upstream's `writeIptablesRules` (pkg/proxy/ipvs/proxier.go) writes the same
-rules whatever the number of Services, each matching a set (`ipvs_sets`), and a rule is left
+rules whatever the number of Services, each matching a set (`ipvs.sets`), and a rule is left
 out while its set is empty. In upstream's order:
 
 - nat KUBE-SERVICES: connections from 127.0.0.0/8 RETURN; ClusterIP traffic from outside the
@@ -22,8 +22,8 @@ The jumps from the built-in chains are upstream's `iptablesJumpChain`, ensured o
 
 from __future__ import annotations
 
-from nodelab.proxy.iptables_chains import JumpRule
-from nodelab.proxy.ipvs_sets import (
+from nodelab.proxy.iptables.chains import JumpRule
+from nodelab.proxy.ipvs.sets import (
     IPSET_KINDS,
     KUBE_CLUSTER_IP,
     KUBE_EXTERNAL_IP,

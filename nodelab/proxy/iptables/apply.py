@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from nodelab.errors import NodelabError
 from nodelab.host.commands import CommandError
 from nodelab.proxy.chain_names import is_iptables_service_chain
-from nodelab.proxy.iptables_chains import (
+from nodelab.proxy.iptables.chains import (
     CANARY_TABLES,
     FILTER_TOP_CHAINS,
     JUMP_RULES,
@@ -30,7 +30,7 @@ from nodelab.proxy.iptables_chains import (
     NAT_TOP_CHAINS,
     JumpRule,
 )
-from nodelab.proxy.iptables_plan import IptablesPlan
+from nodelab.proxy.iptables.plan import IptablesPlan
 from nodelab.proxy.node_namespace import APPLY_TIMEOUT, NodeNamespace
 
 RESTORE = ["iptables-restore", "-w", "5", "--noflush", "--counters"]

@@ -18,8 +18,8 @@
   interface kube-ipvs0**, so the kernel takes packets to them as local and IPVS (on the INPUT
   hook) sees them. NodePort virtual servers use the node's own addresses and bind nothing.
 
-The **ipsets** and the fixed **iptables rules** that match them are in `ipvs_sets` and
-`ipvs_rules`. With `previous`, real servers that left are listed as *draining* (upstream's
+The **ipsets** and the fixed **iptables rules** that match them are in `ipvs.sets` and
+`ipvs.rules`. With `previous`, real servers that left are listed as *draining* (upstream's
 graceful termination sets their weight to 0 and deletes them when their connections end).
 
 Load balancer ingress IPs and loadBalancerSourceRanges are not in nodelab's Service model, so
@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nodelab.proxy.iptables_chains import JumpRule
-from nodelab.proxy.ipvs_rules import JUMP_RULES, restore_payload
-from nodelab.proxy.ipvs_sets import (
+from nodelab.proxy.iptables.chains import JumpRule
+from nodelab.proxy.ipvs.rules import JUMP_RULES, restore_payload
+from nodelab.proxy.ipvs.sets import (
     KUBE_CLUSTER_IP,
     KUBE_EXTERNAL_IP,
     KUBE_EXTERNAL_IP_LOCAL,
@@ -129,7 +129,7 @@ class IpvsPlan:
         for found in self.ipsets:
             if found.name == name:
                 return found
-        raise KeyError(f"no ipset {name!r} in IPVS mode (upstream's sets: see ipvs_sets)")
+        raise KeyError(f"no ipset {name!r} in IPVS mode (upstream's sets: see ipvs/sets.py)")
 
     def virtual_server(self, key: str) -> VirtualServer:
         """The virtual server `10.96.0.10:80/TCP` (upstream's `VirtualServer.String()`)."""

@@ -18,7 +18,7 @@ affinity is a per-endpoint set with a timeout (`update @affinity-... { ip saddr 
 The script is a single nft transaction (atomic). A *full* sync (`previous=None`) re-creates the
 table's skeleton, flushes every map and set and refills them; a *partial* sync only adds and
 deletes the map elements that changed and rewrites the chains of changed Services. Each
-Service's chains, rules and elements are an `NftServiceBlock` (`nftables_service`) kept in the
+Service's chains, rules and elements are an `NftServiceBlock` (`nftables.service`) kept in the
 plan with what it was rendered from; the next render reuses the blocks of Services whose
 Service object and EndpointSlices are unchanged (`changes.changed_services`), and compares map
 elements only where a changed Service had or has one, so a partial sync's cost follows what
@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from nodelab.proxy.chain_names import is_nft_service_chain
 from nodelab.proxy.changes import ServiceKey, chains_in_use, changed_services, group_inputs
 from nodelab.proxy.model import ProxyNode, ProxyState
-from nodelab.proxy.nftables_service import Element, NftServiceBlock, render_service
-from nodelab.proxy.nftables_skeleton import ELEMENT_CONTAINERS, T, skeleton
+from nodelab.proxy.nftables.service import Element, NftServiceBlock, render_service
+from nodelab.proxy.nftables.skeleton import ELEMENT_CONTAINERS, T, skeleton
 
 __all__ = ["Element", "NftPlan", "NftServiceBlock", "render_nftables"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from nodelab.errors import NodelabError
 from nodelab.host.commands import CommandError
-from nodelab.proxy.nftables_plan import NftPlan
-from nodelab.proxy.nftables_skeleton import FAMILY, TABLE
+from nodelab.proxy.nftables.plan import NftPlan
+from nodelab.proxy.nftables.skeleton import FAMILY, TABLE
 from nodelab.proxy.node_namespace import APPLY_TIMEOUT, NodeNamespace
 
 

@@ -7,7 +7,7 @@ it, under a heading that says it was not applied.
 
 from __future__ import annotations
 
-from nodelab.proxy.ipvs_plan import DUMMY_DEVICE, IpvsPlan
+from nodelab.proxy.ipvs.plan import DUMMY_DEVICE, IpvsPlan
 
 NOT_APPLIED = "PLAN ONLY (not applied)"
 

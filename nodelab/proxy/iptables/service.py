@@ -7,7 +7,7 @@ NodePort in KUBE-NODEPORTS, REJECT/DROP lines in the filter chains) are written 
 because a `:CHAIN` line in the restore flushes the whole shared chain. `render_service` returns
 both, with what they were rendered from, so the plan can reuse the block while the Service and
 its EndpointSlices stay the same; the rule text follows upstream's `syncProxyRules` (see
-`iptables_plan`).
+`iptables.plan`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from nodelab.proxy.chain_names import EXT_PREFIX, SVL_PREFIX, endpoint_chain, service_chain
 from nodelab.proxy.changes import ServiceInputs
-from nodelab.proxy.iptables_chains import (
+from nodelab.proxy.iptables.chains import (
     KUBE_EXTERNAL_SERVICES,
     KUBE_MARK_MASQ,
     KUBE_NODEPORTS,
