@@ -350,7 +350,7 @@ class Api:
             self._definitions_changed(rt)
             return _outcome(201 if outcome.created else 200, outcome)
         if verb in ("delete", "deletecollection"):
-            options = _delete_options(body, query)
+            options = deletion.delete_options(body, query)
             warnings = deletion.default_propagation(rt, options)
             if verb == "delete":
                 deleted = deletion.delete(registry, rt, ns, name, options, query)
@@ -375,23 +375,6 @@ def _plain_list(rt: ResourceType, query: dict[str, str], accept: str) -> bool:
     return (not tables.wants_table(accept) and not protobuf.wanted(accept)
             and rt.group != "events.k8s.io" and rt.custom is None  # (stored at any version)
             and not any(query.get(k) for k in ("limit", "continue")))
-
-
-def _delete_options(body: Object | None, query: dict[str, str]) -> Object:
-    """DeleteOptions from the body, completed by the query parameters clients also use."""
-    options = dict(body or {})
-    if "gracePeriodSeconds" in query and options.get("gracePeriodSeconds") is None:
-        try:
-            options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
-        except ValueError as exc:
-            raise errors.bad_request("gracePeriodSeconds must be an integer") from exc
-    if "propagationPolicy" in query:
-        options.setdefault("propagationPolicy", query["propagationPolicy"])
-    if query.get("orphanDependents") == "true":
-        options.setdefault("propagationPolicy", "Orphan")
-    if options.get("orphanDependents") is True:
-        options.setdefault("propagationPolicy", "Orphan")
-    return options
 
 
 def _outcome(code: int, outcome: rest.Outcome) -> Response:

@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from nodelab.controlplane.http.pod_status import pod_status, readiness_gates
 from nodelab.kube.objects import Object
 from nodelab.kube.times import age, human_duration, parse_time
 
@@ -24,60 +25,16 @@ def _name(obj: Object) -> str:
     return str((obj.get("metadata") or {}).get("name", ""))
 
 
-def _init_status(pod: Object) -> str | None:
-    """`Init:1/2`, `Init:CrashLoopBackOff`, ... while init containers have not all finished."""
-    statuses = (pod.get("status") or {}).get("initContainerStatuses") or []
-    total = len((pod.get("spec") or {}).get("initContainers") or [])
-    for index, container in enumerate(statuses):
-        state = container.get("state") or {}
-        terminated, waiting = state.get("terminated"), state.get("waiting")
-        if terminated and terminated.get("exitCode") == 0:
-            continue
-        if terminated:
-            reason = terminated.get("reason") or f"ExitCode:{terminated.get('exitCode')}"
-            return f"Init:{reason}"
-        if waiting and waiting.get("reason") not in (None, "", "PodInitializing"):
-            return f"Init:{waiting['reason']}"
-        return f"Init:{index}/{total}"
-    return None
-
-
-def _pod_status(pod: Object) -> str:
-    status = pod.get("status") or {}
-    reason = status.get("reason") or status.get("phase") or "Unknown"
-    initializing = _init_status(pod)
-    if initializing is not None:
-        return "Terminating" if (pod.get("metadata") or {}).get(
-            "deletionTimestamp") else initializing
-    for container in status.get("containerStatuses") or []:
-        state = container.get("state") or {}
-        if (state.get("waiting") or {}).get("reason"):
-            reason = state["waiting"]["reason"]
-        elif (state.get("terminated") or {}).get("reason"):
-            reason = state["terminated"]["reason"]
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        reason = "Terminating"
-    return str(reason)
-
-
 def _pod_row(pod: Object) -> list[Any]:
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
     statuses = status.get("containerStatuses") or []
     ready = sum(1 for c in statuses if c.get("ready"))
     restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
     gates = spec.get("readinessGates") or []
-    return [_name(pod), f"{ready}/{len(spec.get('containers') or [])}", _pod_status(pod),
+    return [_name(pod), f"{ready}/{len(spec.get('containers') or [])}", pod_status(pod),
             restarts, _age(pod), status.get("podIP") or "<none>", spec.get("nodeName") or "<none>",
             status.get("nominatedNodeName") or "<none>",
-            _readiness_gates(gates, status.get("conditions") or [])]
-
-
-def _readiness_gates(gates: list[Object], conditions: list[Object]) -> str:
-    """`true/total` of the pod's readiness gates, as upstream's printer counts them."""
-    if not gates:
-        return "<none>"
-    true = {c.get("type") for c in conditions if c.get("status") == "True"}
-    return f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
+            readiness_gates(gates, status.get("conditions") or [])]
 
 
 def _node_row(node: Object) -> list[Any]:

@@ -15,13 +15,20 @@ come out of that, and they are handled differently, as upstream does:
 
 Both are found in one walk over the body (`check`), which also drops the unknown fields and
 the fields set to `null` (Go decodes them as zero values, which are omitted when encoded).
+`decode` is the whole step for a write's body: its kind and apiVersion, then `check`, then
+`fieldValidation`.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from nodelab.controlplane import errors
+from nodelab.controlplane.apiextensions import custom_objects
+from nodelab.controlplane.resources import ResourceType
+from nodelab.kube.objects import Object
 from nodelab.kube.schema import Node
 
 
@@ -102,3 +109,38 @@ def _walk(node: Node, value: Any, path: str, go_path: str, struct: str,
     elif isinstance(value, list) and node.items is not None:
         for i, item in enumerate(value):
             _walk(node.items, item, f"{path}[{i}]", go_path, struct, findings)
+
+
+def decode(rt: ResourceType, body: Object, query: dict[str, str]) -> tuple[Object, list[str]]:
+    """The request body `body` checked as `rt`: its kind and apiVersion, its JSON types (a 400
+    with Go's error), its unknown fields dropped and reported as `fieldValidation` asks
+    (`Strict`: a 400; `Warn`, the default: warnings; `Ignore`: nothing). Returns a copy in its
+    wire form, and the warnings."""
+    if not isinstance(body, dict):
+        raise errors.bad_request("the request body must be a JSON object")
+    kind, version = body.get("kind"), body.get("apiVersion")
+    if kind and kind != rt.kind:
+        raise errors.bad_request(
+            f"the kind of the object ({kind}) does not match the resource ({rt.kind})")
+    if version and version != rt.group_version:
+        raise errors.bad_request(f"the API version in the data ({version}) does not match "
+                                 f"the expected API version ({rt.group_version})")
+    body = copy.deepcopy(body)
+    body["apiVersion"], body["kind"] = rt.group_version, rt.kind
+    if rt.custom is not None:
+        findings = Findings(unknown=custom_objects.decode(rt, body))
+    else:
+        findings = check(rt.schema, body)
+    if findings.type_error:
+        raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled '
+                                 f"as a {rt.kind}: {findings.type_error}")
+    mode = query.get("fieldValidation", "Warn")
+    if mode not in ("Strict", "Warn", "Ignore"):
+        raise errors.bad_request(f'fieldValidation: Unsupported value: "{mode}": supported '
+                                 'values: "Ignore", "Strict", "Warn"')
+    warnings = [f'unknown field "{path}"' for path in findings.unknown]
+    if warnings and mode == "Strict":
+        raise errors.bad_request("strict decoding error: " + ", ".join(warnings))
+    if mode == "Ignore":
+        warnings = []
+    return body, warnings

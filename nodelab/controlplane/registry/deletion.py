@@ -32,6 +32,23 @@ from nodelab.kube import times
 from nodelab.kube.objects import Object
 
 
+def delete_options(body: Object | None, query: dict[str, str]) -> Object:
+    """DeleteOptions from the body, completed by the query parameters clients also use."""
+    options = dict(body or {})
+    if "gracePeriodSeconds" in query and options.get("gracePeriodSeconds") is None:
+        try:
+            options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+        except ValueError as exc:
+            raise errors.bad_request("gracePeriodSeconds must be an integer") from exc
+    if "propagationPolicy" in query:
+        options.setdefault("propagationPolicy", query["propagationPolicy"])
+    if query.get("orphanDependents") == "true":
+        options.setdefault("propagationPolicy", "Orphan")
+    if options.get("orphanDependents") is True:
+        options.setdefault("propagationPolicy", "Orphan")
+    return options
+
+
 def _grace(rt: ResourceType, obj: Object, options: Object) -> int | None:
     """Seconds of grace for a pod deletion, or None to delete at once."""
     if rt.storage_key != "core/pods":

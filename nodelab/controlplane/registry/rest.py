@@ -138,34 +138,8 @@ class Registry:
 
     def _decode(self, rt: ResourceType, body: Object, query: dict[str, str]) -> tuple[
             Object, list[str]]:
-        if not isinstance(body, dict):
-            raise errors.bad_request("the request body must be a JSON object")
-        kind, version = body.get("kind"), body.get("apiVersion")
-        if kind and kind != rt.kind:
-            raise errors.bad_request(
-                f"the kind of the object ({kind}) does not match the resource ({rt.kind})")
-        if version and version != rt.group_version:
-            raise errors.bad_request(f"the API version in the data ({version}) does not match "
-                                     f"the expected API version ({rt.group_version})")
-        body = copy.deepcopy(body)
-        body["apiVersion"], body["kind"] = rt.group_version, rt.kind
-        if rt.custom is not None:
-            findings = decoding.Findings(unknown=custom_objects.decode(rt, body))
-        else:
-            findings = decoding.check(rt.schema, body)
-        if findings.type_error:
-            raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled '
-                                     f"as a {rt.kind}: {findings.type_error}")
-        mode = query.get("fieldValidation", "Warn")
-        if mode not in ("Strict", "Warn", "Ignore"):
-            raise errors.bad_request(f'fieldValidation: Unsupported value: "{mode}": supported '
-                                     'values: "Ignore", "Strict", "Warn"')
-        warnings = [f'unknown field "{path}"' for path in findings.unknown]
-        if warnings and mode == "Strict":
-            raise errors.bad_request("strict decoding error: " + ", ".join(warnings))
-        if mode == "Ignore":
-            warnings = []
-        return from_wire(rt, body), warnings
+        checked, warnings = decoding.decode(rt, body, query)
+        return from_wire(rt, checked), warnings
 
     def _check_namespace(self, rt: ResourceType, namespace: str) -> None:
         if not rt.namespaced:
