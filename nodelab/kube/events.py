@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from nodelab.kube import times
+from nodelab.kubewire import times
 from nodelab.kubewire.events import event
 
 

@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 
 from nodelab.kube import protojson
 from nodelab.kube.objects import Object
-from nodelab.kube.times import parse_time
+from nodelab.kubewire.times import parse_time
 
 _META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 _DURATION_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,

@@ -32,7 +32,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from nodelab.kube.objects import Object
-from nodelab.kube.times import format_time
+from nodelab.kubewire.times import format_time
 
 _META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 _PROTO_PACKAGE = "nodelab.kube.proto"

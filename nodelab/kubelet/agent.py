@@ -29,7 +29,6 @@ import time
 from functools import partial
 from typing import Any
 
-from nodelab.kube.times import micro_time, now
 from nodelab.kubelet.api import STRATEGIC_PATCH, connect, status_of
 from nodelab.kubelet.config import KubeletSettings
 from nodelab.kubelet.cri import CRIClient, CRIError
@@ -62,6 +61,7 @@ from nodelab.kubelet.pods.volumes.pod_volumes import local_volume_usage
 from nodelab.kubelet.stats.kubelet_metrics import metrics_text
 from nodelab.kubelet.stats.provider import StatsProvider
 from nodelab.kubelet.stats.sources import CONTAINER_STATES, container_storage
+from nodelab.kubewire.times import micro_time, now
 
 log = logging.getLogger("nodelab.kubelet")
 

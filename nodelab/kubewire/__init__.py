@@ -3,9 +3,10 @@
 The add-ons run in an image with only the standard library (`nodelab/lab/addons/image.py`
 copies each module they import), so what they share with the agents lives here, in modules
 that import nothing but the standard library (an import-linter contract keeps it that way):
-`times.py` (a `metav1.Time` as text), `events.py` (the core/v1 Event client-go's recorder
+`times.py` (Kubernetes timestamps: `metav1.Time` and `MicroTime`, CRI nanoseconds,
+kubectl's ages; the one time module), `events.py` (the core/v1 Event client-go's recorder
 makes), `expiring.py` (the cache of review answers both the kubelet's and metrics-server's
 webhook authorizers keep) and `labels.py` (label and field selectors: the requirement, the
-grammar; the API server, the agents and metrics-server match with it). `nodelab.kube.times`
-re-exports the first; `nodelab.kube.events` and the kubelet's events build on the second.
+grammar; the API server, the agents and metrics-server match with it). `nodelab.kube.events`
+and the kubelet's events build on `events.py`.
 """

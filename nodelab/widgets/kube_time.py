@@ -3,7 +3,7 @@
 Kubernetes timestamps are RFC 3339 (`2026-01-02T03:04:05Z`; MicroTime fields such as a
 Lease's `renewTime` carry microseconds). `age` renders how long ago, the way kubectl's AGE
 column does (`45s`, `3m12s`, `70m`, `3h1m`, `2d1h`): both read and write with the shared
-`nodelab.kube.times`, as quantities (`3920Mi`, `500m`) with `nodelab.kube.quantities`; what
+`nodelab.kubewire.times`, as quantities (`3920Mi`, `500m`) with `nodelab.kube.quantities`; what
 the views add is leniency (a missing or malformed time shows as `-`).
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from nodelab.kube import times
 from nodelab.kube.quantities import quantity_value
+from nodelab.kubewire import times
 
 
 def parse_time(value: object) -> datetime | None:

@@ -18,7 +18,7 @@ from nodelab.controlplane.registry.eviction import (
     unhealthy_may_go,
     with_disruption_target,
 )
-from nodelab.kube.times import format_time
+from nodelab.kubewire.times import format_time
 
 pytestmark = pytest.mark.unit
 

@@ -8,8 +8,8 @@ import pytest
 
 from nodelab.controlplane.http.tables import table
 from nodelab.controlplane.resources import ResourceType, lookup
-from nodelab.kube.times import age
-from nodelab.kube.times import format_time as rfc3339
+from nodelab.kubewire.times import age
+from nodelab.kubewire.times import format_time as rfc3339
 
 pytestmark = pytest.mark.unit
 

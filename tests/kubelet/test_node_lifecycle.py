@@ -13,8 +13,8 @@ import pytest
 from kubernetes import client as k8s
 
 from nodelab.kube.quantities import parse_quantity
-from nodelab.kube.times import parse_time
 from nodelab.kubelet.machine import parse_meminfo
+from nodelab.kubewire.times import parse_time
 from tests.kubelet.processes import ControlPlane, KubeletFactory, Runtime, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nodelab.kube.times import parse_time
+from nodelab.kubewire.times import parse_time
 from nodelab.lab.lab import Lab, take_down_lab
 from tests.conftest import needs_root, unique_lab_name
 from tests.lab.kube import KUBECTL, eventually, kubectl, kubectl_json

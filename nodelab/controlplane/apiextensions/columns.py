@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from nodelab.kube.objects import Object
-from nodelab.kube.times import age
+from nodelab.kubewire.times import age
 
 DEFAULT_COLUMNS: list[Object] = [{
     "name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",

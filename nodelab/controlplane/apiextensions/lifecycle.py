@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from nodelab.controlplane.apiextensions import CLEANUP_FINALIZER, CRD_KEY, naming
 from nodelab.controlplane.storage.store import Conflict, NotFound, Store
-from nodelab.kube import times
 from nodelab.kube.objects import Object
+from nodelab.kubewire import times
 
 DeleteObject = Callable[[str, str, str], None]  # (crd name, namespace, name)
 

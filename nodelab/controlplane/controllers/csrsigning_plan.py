@@ -32,7 +32,7 @@ from nodelab.controlplane.auth.certificates import (
     signer_refusal,
 )
 from nodelab.kube.objects import Object
-from nodelab.kube.times import format_time
+from nodelab.kubewire.times import format_time
 
 SIGNERS = (KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER, KUBE_APISERVER_CLIENT_SIGNER)
 

@@ -36,9 +36,9 @@ from nodelab.controlplane.controllers.disruption_plan import (
 from nodelab.kube.events import event_for
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
-from nodelab.kube.times import format_time
 from nodelab.kube.verbs import STRATEGIC_PATCH, ResourceVerbs
 from nodelab.kube.writer import Writer
+from nodelab.kubewire.times import format_time
 
 COMPONENT = "controllermanager"  # upstream's EventSource of this controller
 log = logging.getLogger("nodelab.controllers.disruption")

@@ -38,7 +38,7 @@ from typing import Any
 from nodelab.kube.intstr import InvalidIntOrString, as_int, scaled_value
 from nodelab.kube.label_selectors import selector_matches
 from nodelab.kube.objects import Object, pod_ready
-from nodelab.kube.times import format_time, parse_time
+from nodelab.kubewire.times import format_time, parse_time
 
 DELETION_TIMEOUT = dt.timedelta(minutes=2)
 STALE_POD_DISRUPTION_TIMEOUT = dt.timedelta(minutes=2)

@@ -32,9 +32,9 @@ from nodelab.kube.events import event_for
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
-from nodelab.kube.times import format_time
 from nodelab.kube.verbs import STRATEGIC_PATCH
 from nodelab.kube.writer import Writer
+from nodelab.kubewire.times import format_time
 
 COMPONENT = "node-controller"
 TAINT_EVICTION = "taint-eviction-controller"

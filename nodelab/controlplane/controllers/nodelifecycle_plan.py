@@ -28,8 +28,8 @@ from typing import Any
 
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.scheduling.predicates import tolerates
-from nodelab.kube.times import format_time as format_time
-from nodelab.kube.times import parse_time as parse_time
+from nodelab.kubewire.times import format_time as format_time
+from nodelab.kubewire.times import parse_time as parse_time
 
 NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"

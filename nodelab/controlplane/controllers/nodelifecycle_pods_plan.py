@@ -34,7 +34,7 @@ from typing import Any
 
 from nodelab.controlplane.controllers.nodelifecycle_plan import eviction_time
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.times import format_time
+from nodelab.kubewire.times import format_time
 
 NODE_NOT_READY_EVENT = ("NodeNotReady", "Node is not ready")
 DELETION_BY_TAINT_MANAGER = {

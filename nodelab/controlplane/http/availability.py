@@ -31,7 +31,7 @@ from nodelab.controlplane.http import aggregation
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import lookup
 from nodelab.kube.objects import Object
-from nodelab.kube.times import now
+from nodelab.kubewire.times import now
 
 log = logging.getLogger("nodelab.controlplane")
 CHECK_IDENTITY = Identity("system:kube-aggregator", ("system:masters",))

@@ -12,7 +12,7 @@ from typing import Any
 
 from nodelab.controlplane.http.pod_status import pod_status, readiness_gates
 from nodelab.kube.objects import Object
-from nodelab.kube.times import age, human_duration, parse_time
+from nodelab.kubewire.times import age, human_duration, parse_time
 
 Column = tuple[str, str, int]  # name, type, priority
 

@@ -28,8 +28,8 @@ from nodelab.controlplane.registry.rest import Registry, to_wire
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import Conflict, NotFound
-from nodelab.kube import times
 from nodelab.kube.objects import Object
+from nodelab.kubewire import times
 
 
 def delete_options(body: Object | None, query: dict[str, str]) -> Object:

@@ -43,7 +43,7 @@ from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType, by_kind
 from nodelab.kube.label_selectors import selector_matches
 from nodelab.kube.objects import Object, pod_ready
-from nodelab.kube.times import format_time
+from nodelab.kubewire.times import format_time
 
 MAX_DISRUPTED_POD_SIZE = 2000
 BUDGET_REFUSAL = "Cannot evict pod as it would violate the pod's disruption budget."

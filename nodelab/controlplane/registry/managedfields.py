@@ -29,9 +29,9 @@ from nodelab.controlplane.registry.fieldpaths import (
     to_fields_v1,
     value_at,
 )
-from nodelab.kube import times
 from nodelab.kube.objects import Object
 from nodelab.kube.schema import Node
+from nodelab.kubewire import times
 
 _SERVER_METADATA = {"uid", "resourceVersion", "generation", "creationTimestamp",
                     "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields",

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from nodelab.kube.objects import Object
-from nodelab.kube.times import now
+from nodelab.kubewire.times import now
 
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's utilrand alphabet (no vowels)
 

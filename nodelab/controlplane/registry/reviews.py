@@ -22,7 +22,7 @@ from nodelab.controlplane.auth.rule_resolver import aggregate, resolve
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.objects import Object
-from nodelab.kube.times import now
+from nodelab.kubewire.times import now
 
 TokenAuthenticator = Callable[[str, list[str]], tuple[Identity | None, list[str]]]
 

@@ -20,8 +20,8 @@ from nodelab.controlplane.registry import allocation, defaults
 from nodelab.controlplane.registry.label_keys import merge_label_keys
 from nodelab.controlplane.registry.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType
-from nodelab.kube import times
 from nodelab.kube.objects import Object
+from nodelab.kubewire import times
 
 if TYPE_CHECKING:
     from nodelab.controlplane.auth.access import Identity

@@ -18,8 +18,9 @@ from nodelab.controlplane.registry import patches, strategicpatch
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Conflict
-from nodelab.kube import schema, times
+from nodelab.kube import schema
 from nodelab.kube.objects import Object
+from nodelab.kubewire import times
 
 
 def bind(registry: Registry, rt: ResourceType, namespace: str, name: str, body: Object) -> Object:

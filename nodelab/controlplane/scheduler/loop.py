@@ -26,11 +26,11 @@ from nodelab.controlplane.scheduler.preemption import (
     nominated_pods,
     nominations_to_clear,
 )
-from nodelab.kube import times
 from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
 from nodelab.kube.verbs import STRATEGIC_PATCH
 from nodelab.kube.writer import Writer
+from nodelab.kubewire import times
 
 COMPONENT = "default-scheduler"
 

@@ -32,7 +32,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from nodelab.kube.times import now as now_time
 from nodelab.kubelet.api import STRATEGIC_PATCH, ApiAccess
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.cri import CRIClient, CRIError
@@ -50,6 +49,7 @@ from nodelab.kubelet.eviction.thresholds import (
     remember_conditions,
     thresholds_met,
 )
+from nodelab.kubewire.times import now as now_time
 
 log = logging.getLogger("nodelab.kubelet")
 POD_UID_LABEL = "io.kubernetes.pod.uid"

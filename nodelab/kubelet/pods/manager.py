@@ -26,7 +26,6 @@ from nodelab.kube.objects import Object
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store, object_key
-from nodelab.kube.times import parse_time
 from nodelab.kube.verbs import status_of
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.admission import Rejection, admit_pod, admitted_peers
@@ -37,6 +36,7 @@ from nodelab.kubelet.pods.settings import PodSettings
 from nodelab.kubelet.pods.volumes.pod_volumes import VolumeSources
 from nodelab.kubelet.pods.volumes.tokens import HeldToken, TokenCache, TokenKey
 from nodelab.kubelet.pods.worker import PodWorker
+from nodelab.kubewire.times import parse_time
 
 log = logging.getLogger("nodelab.kubelet.pods")
 

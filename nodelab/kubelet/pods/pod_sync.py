@@ -31,7 +31,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nodelab.errors import NodelabError
-from nodelab.kube import times
 from nodelab.kube.objects import Object
 from nodelab.kube.verbs import STRATEGIC_PATCH, ResourceVerbs
 from nodelab.kubelet.pods.actions import (
@@ -74,6 +73,7 @@ from nodelab.kubelet.pods.volumes.pod_volumes import (
     prepare_volumes,
 )
 from nodelab.kubelet.pods.volumes.subpath import SubPathError
+from nodelab.kubewire import times
 
 log = logging.getLogger("nodelab.kubelet.pods")
 SANDBOX_READY = 0

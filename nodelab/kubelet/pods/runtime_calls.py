@@ -16,7 +16,6 @@ from google.protobuf import json_format
 
 from nodelab.cri import api_pb2 as cri
 from nodelab.errors import NodelabError
-from nodelab.kube.times import from_nanoseconds
 from nodelab.kubelet.container_logs import render
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.cri_plan import CONTAINER_NAME, POD_UID
@@ -29,6 +28,7 @@ from nodelab.kubelet.pods.termination_message import (
     termination_message,
     with_runtime_message,
 )
+from nodelab.kubewire.times import from_nanoseconds
 
 PULL_TIMEOUT = 300.0
 STATES = {cri.CONTAINER_CREATED: "created", cri.CONTAINER_RUNNING: "running",

@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.kube.times import from_nanoseconds
 from nodelab.kubelet.eviction.thresholds import Observation
+from nodelab.kubewire.times import from_nanoseconds
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from pathlib import Path
 from nodelab.host.files import write_atomic
 from nodelab.host.netlink import in_netns_argv
 from nodelab.host.processes import LAB_ENV, ProcessId, send_signal
-from nodelab.kube import times
+from nodelab.kubewire import times
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.supervision.policy import (
     ExitStatus,

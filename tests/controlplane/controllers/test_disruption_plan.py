@@ -22,7 +22,7 @@ from nodelab.controlplane.controllers.disruption_plan import (
     scale_lookups,
     stale_disruption_target,
 )
-from nodelab.kube.times import format_time
+from nodelab.kubewire.times import format_time
 
 pytestmark = pytest.mark.unit
 

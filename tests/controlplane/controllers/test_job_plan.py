@@ -17,7 +17,7 @@ from nodelab.controlplane.controllers.workloads.job_pods import (
     parse_indexes,
 )
 from nodelab.controlplane.controllers.workloads.ttlafterfinished import expiry
-from nodelab.kube.times import format_time
+from nodelab.kubewire.times import format_time
 
 pytestmark = pytest.mark.unit
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)

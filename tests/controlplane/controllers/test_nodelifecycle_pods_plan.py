@@ -26,7 +26,7 @@ from nodelab.controlplane.controllers.nodelifecycle_pods_plan import (
     pod_key,
     pods_to_mark_not_ready,
 )
-from nodelab.kube.times import format_time
+from nodelab.kubewire.times import format_time
 
 pytestmark = pytest.mark.unit
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)

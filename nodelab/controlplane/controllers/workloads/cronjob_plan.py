@@ -33,7 +33,7 @@ from croniter import croniter
 from nodelab.controlplane.controllers.workloads.conditions import is_true
 from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by, owner_reference
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.times import format_time, parse_time
+from nodelab.kubewire.times import format_time, parse_time
 
 SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 TOO_MANY_MISSED = 100

@@ -32,7 +32,7 @@ from nodelab.controlplane.scheduler.filters import (
 )
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.scheduling.predicates import tolerates
-from nodelab.kube.times import parse_time
+from nodelab.kubewire.times import parse_time
 
 GENERATION_LABEL = "pod-template-generation"
 

@@ -33,8 +33,8 @@ from nodelab.kube.objects import pod_ready
 from nodelab.kube.resources import path
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
-from nodelab.kube.times import now as now_text
 from nodelab.kube.writer import Writer
+from nodelab.kubewire.times import now as now_text
 
 COMPONENT = "horizontal-pod-autoscaler"
 SYNC_PERIOD = 15.0

@@ -46,7 +46,7 @@ from nodelab.controlplane.controllers.workloads.job_pods import (
 )
 from nodelab.controlplane.controllers.workloads.replicaset_plan import deletion_rank
 from nodelab.kube.objects import ObjectView, pod_ready
-from nodelab.kube.times import format_time, parse_time
+from nodelab.kubewire.times import format_time, parse_time
 
 BURST = 500
 FINISHED = ("Succeeded", "Failed")

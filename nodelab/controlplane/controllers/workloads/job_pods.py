@@ -26,7 +26,7 @@ from typing import Any
 
 from nodelab.controlplane.controllers.workloads.replicaset_plan import owned_by, owner_reference
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.times import parse_time
+from nodelab.kubewire.times import parse_time
 
 FINALIZER = "batch.kubernetes.io/job-tracking"
 INDEX_KEY = "batch.kubernetes.io/job-completion-index"

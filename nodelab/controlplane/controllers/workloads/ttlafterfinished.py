@@ -12,8 +12,8 @@ from typing import Any
 from nodelab.controlplane.controllers.workloads.conditions import find_condition
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
-from nodelab.kube.times import parse_time
 from nodelab.kube.writer import Writer
+from nodelab.kubewire.times import parse_time
 
 
 def expiry(job: Mapping[str, Any]) -> dt.datetime | None:

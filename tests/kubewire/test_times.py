@@ -1,4 +1,4 @@
-"""The one time module (nodelab/kube/times.py): metav1.Time, MicroTime and CRI nanoseconds."""
+"""The one time module (nodelab/kubewire/times.py): metav1.Time, MicroTime and CRI nanoseconds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from nodelab.kube.times import (
+from nodelab.kubewire.times import (
     format_time,
     from_nanoseconds,
     human_duration,
