@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nodelab.controlplane.validation.fields import FieldErrors
-from nodelab.controlplane.validation.jobs import validate_selector_and_template
+from nodelab.controlplane.validation.pod_templates import validate_selector_and_template
 from nodelab.kube.intstr import int_or_percent_value
 from nodelab.kube.objects import Object
 

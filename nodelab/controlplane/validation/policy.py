@@ -17,7 +17,7 @@ eviction API refuses evictions until the disruption controller has seen it.
 from __future__ import annotations
 
 from nodelab.controlplane.validation.fields import FieldErrors
-from nodelab.controlplane.validation.scheduling import label_selector
+from nodelab.controlplane.validation.label_selectors import label_selector
 from nodelab.kube.objects import Object
 
 UNHEALTHY_POD_EVICTION_POLICIES = ["AlwaysAllow", "IfHealthyBudget"]

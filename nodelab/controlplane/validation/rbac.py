@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from nodelab.controlplane.validation.fields import FieldErrors
-from nodelab.controlplane.validation.scheduling import label_selector
+from nodelab.controlplane.validation.label_selectors import label_selector
 from nodelab.kube.objects import Object
 
 GROUP = "rbac.authorization.k8s.io"

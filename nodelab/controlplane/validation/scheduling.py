@@ -1,6 +1,6 @@
 """Validation of the pod fields the scheduler reads across pods: `affinity.podAffinity`,
 `affinity.podAntiAffinity` and `topologySpreadConstraints` (upstream's validatePodAffinity,
-validateTopologySpreadConstraints and metav1validation.ValidateLabelSelector), with
+validateTopologySpreadConstraints; their label selectors with `label_selectors.py`), with
 upstream's field paths and texts.
 """
 
@@ -9,33 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.controlplane.validation.label_selectors import label_selector
 
-OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 ACTIONS = ["DoNotSchedule", "ScheduleAnyway"]
 POLICIES = ["Honor", "Ignore"]
 NOT_POSITIVE = "must be greater than zero"
-
-
-def label_selector(errors: FieldErrors, path: str, selector: Any) -> None:
-    if selector is None:
-        return
-    if not isinstance(selector, dict):
-        errors.invalid(path, selector, "must be an object")
-        return
-    errors.labels(f"{path}.matchLabels", selector.get("matchLabels"))
-    for i, requirement in enumerate(selector.get("matchExpressions") or []):
-        where = f"{path}.matchExpressions[{i}]"
-        requirement = requirement if isinstance(requirement, dict) else {}
-        operator, values = requirement.get("operator"), requirement.get("values") or []
-        if operator in ("In", "NotIn") and not values:
-            errors.required(f"{where}.values",
-                            "must be specified when `operator` is 'In' or 'NotIn'")
-        elif operator in ("Exists", "DoesNotExist") and values:
-            errors.forbidden(f"{where}.values",
-                             "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
-        elif operator not in OPERATORS:
-            errors.invalid(f"{where}.operator", operator, "not a valid selector operator")
-        errors.qualified_name(f"{where}.key", requirement.get("key", ""))
 
 
 def _label_keys(errors: FieldErrors, path: str, term: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ default) is taken for rolling updates.
 from __future__ import annotations
 
 from nodelab.controlplane.validation.fields import FieldErrors
-from nodelab.controlplane.validation.jobs import validate_selector_and_template
+from nodelab.controlplane.validation.pod_templates import validate_selector_and_template
 from nodelab.kube.intstr import int_or_percent_value
 from nodelab.kube.objects import Object
 
