@@ -14,7 +14,7 @@ from typing import Any
 from nodelab.controlplane import errors
 from nodelab.controlplane.apiextensions import custom_objects
 from nodelab.controlplane.auth.tokens import TokenIssuer
-from nodelab.controlplane.registry import patches, strategicpatch
+from nodelab.controlplane.registry import decoding, patches, strategicpatch
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Conflict
@@ -76,8 +76,14 @@ def get_scale(registry: Registry, rt: ResourceType, namespace: str, name: str) -
 
 def set_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
               scale: Object, query: dict[str, str]) -> Object:
-    replicas = (scale.get("spec") or {}).get("replicas")
-    if not isinstance(replicas, int) or replicas < 0:
+    found = decoding.check(schema.for_kind("autoscaling", "v1", "Scale"), scale)
+    if found.type_error:
+        raise errors.bad_request('Scale in version "v1" cannot be handled as a Scale: '
+                                 f"{found.type_error}")
+    # ScaleSpec.replicas is `omitempty`: a Scale of 0 arrives without it (kubectl scale
+    # --current-replicas=0 --replicas=0 sends the Scale it read back)
+    replicas = (scale.get("spec") or {}).get("replicas") or 0
+    if replicas < 0:
         raise errors.invalid("Scale", name, "autoscaling", [errors.Cause(
             "spec.replicas", "FieldValueInvalid",
             f"Invalid value: {replicas}: must be greater than or equal to 0")])

@@ -140,6 +140,20 @@ def test_recreate_scales_old_to_zero_first() -> None:
     assert list(plan.scale.values()) == [0]
 
 
+def test_scaling_events_name_both_sizes_as_upstream() -> None:
+    """ScalingReplicaSet events say `Scaled up|down replica set X from A to B` (upstream's
+    sync.go); creating an empty set (replicas: 0, or Recreate's new set) records none."""
+    assert plan_deployment(deployment(0, "web:1"), []).scaling == []
+    first = plan_deployment(deployment(3, "web:1"), [])
+    name = first.create[0]["metadata"]["name"]
+    assert first.scaling == [f"Scaled up replica set {name} from 0 to 3"]
+    sets, _ = run_rollout(deployment(3, "web:1"), [])
+    down = plan_deployment(deployment(1, "web:1"), sets)
+    assert down.scaling == [f"Scaled down replica set {name} from 3 to 1"]
+    recreate = plan_deployment(deployment(3, "web:2", type="Recreate"), sets)
+    assert recreate.scaling == [f"Scaled down replica set {name} from 3 to 0"]
+
+
 def node(ready: str, heartbeat: dt.datetime) -> dict[str, Any]:
     return {"metadata": {"name": "node1", "creationTimestamp": "2025-01-01T00:00:00Z"},
             "spec": {"taints": [{"key": "mine", "effect": "NoSchedule"}]},

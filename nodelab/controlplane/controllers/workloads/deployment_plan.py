@@ -93,6 +93,14 @@ class DeploymentPlan:
     status: dict[str, Any] = field(default_factory=dict)
     revise: dict[str, str] = field(default_factory=dict)  # ReplicaSet name -> new revision
     revision: str = ""  # the Deployment's deployment.kubernetes.io/revision
+    scaling: list[str] = field(default_factory=list)  # ScalingReplicaSet event messages
+
+
+def scaling_message(name: str, before: int, after: int) -> str:
+    """The ScalingReplicaSet event's text, as upstream's scaleReplicaSet and getNewReplicaSet
+    (sync.go) write it: the direction and both sizes."""
+    direction = "up" if after > before else "down"
+    return f"Scaled {direction} replica set {name} from {before} to {after}"
 
 
 def _revision(rs: ObjectView) -> int:
@@ -163,6 +171,10 @@ def plan_deployment(deployment: ObjectView, replicasets: Sequence[ObjectView]) -
         new["spec"]["replicas"] = sizes[new_name]
     plan.scale = {name: size for name, size in sizes.items()
                   if size != current[name] and not (created and name == new_name)}
+    if created and sizes[new_name] > 0:  # upstream records no event for a new, empty set
+        plan.scaling.append(scaling_message(new_name, 0, sizes[new_name]))
+    plan.scaling += [scaling_message(name, current[name], size)
+                     for name, size in plan.scale.items()]
     plan.status = deployment_status(deployment, old, new)
     return plan
 

@@ -38,10 +38,6 @@ class DeploymentController:
             plan = plan_deployment(deployment, store.list("replicasets", namespace))
             for body in plan.create:
                 writer.create("replicasets", namespace, body)
-                writer.event(event_for(
-                    deployment, "Deployment", "ScalingReplicaSet",
-                    f"Scaled up replica set {body['metadata']['name']} to "
-                    f"{body['spec']['replicas']}", component=COMPONENT, api_version="apps/v1"))
             for rs_name, revision in plan.revise.items():
                 writer.patch("replicasets", namespace, rs_name,
                              {"metadata": {"annotations": {REVISION: revision}}})
@@ -51,10 +47,9 @@ class DeploymentController:
                              {"metadata": {"annotations": {REVISION: plan.revision}}})
             for rs_name, replicas in plan.scale.items():
                 writer.patch("replicasets", namespace, rs_name, {"spec": {"replicas": replicas}})
-                writer.event(event_for(
-                    deployment, "Deployment", "ScalingReplicaSet",
-                    f"Scaled replica set {rs_name} to {replicas}", component=COMPONENT,
-                    api_version="apps/v1"))
+            for message in plan.scaling:
+                writer.event(event_for(deployment, "Deployment", "ScalingReplicaSet", message,
+                                       component=COMPONENT, api_version="apps/v1"))
             if _status_differs(deployment.get("status") or {}, plan.status):
                 writer.patch("deployments", namespace, name, {"status": plan.status},
                              subresource="status")
