@@ -76,7 +76,8 @@ def get_scale(registry: Registry, rt: ResourceType, namespace: str, name: str) -
 
 def set_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
               scale: Object, query: dict[str, str]) -> Object:
-    found = decoding.check(schema.for_kind("autoscaling", "v1", "Scale"), scale)
+    scale_schema = schema.for_kind("autoscaling", "v1", "Scale")
+    found = decoding.check(scale_schema, scale) if scale_schema else decoding.Findings()
     if found.type_error:
         raise errors.bad_request('Scale in version "v1" cannot be handled as a Scale: '
                                  f"{found.type_error}")
