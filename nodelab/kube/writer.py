@@ -7,9 +7,9 @@ create it twice. `Writer` sends each write through the client's verbs and record
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
+from nodelab.kube.recorder import EventRecorder
 from nodelab.kube.store import Store
 from nodelab.kube.verbs import MERGE_PATCH, ResourceVerbs
 
@@ -18,6 +18,7 @@ class Writer:
     def __init__(self, rest: ResourceVerbs, store: Store) -> None:
         self.rest = rest
         self.store = store
+        self.recorder = EventRecorder(rest)
 
     def create(self, kind: str, namespace: str | None, body: dict[str, Any]) -> dict[str, Any]:
         created = self.rest.create(kind, namespace, body)
@@ -47,6 +48,6 @@ class Writer:
             self.store.handle(kind, "MODIFIED", result)
 
     def event(self, event: dict[str, Any]) -> None:
-        """Record an Event; losing one is not worth failing a sync for."""
-        with contextlib.suppress(Exception):  # best effort, as upstream's event recorder
-            self.rest.create("events", event["metadata"]["namespace"], event)
+        """Record an Event through the component's recorder (counted, combined, rate limited
+        as client-go's); losing one is not worth failing a sync for."""
+        self.recorder.record(event)

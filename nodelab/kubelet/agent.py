@@ -29,6 +29,7 @@ import time
 from functools import partial
 from typing import Any
 
+from nodelab.kube.recorder import EventRecorder
 from nodelab.kubelet.api import STRATEGIC_PATCH, connect, status_of
 from nodelab.kubelet.config import KubeletSettings
 from nodelab.kubelet.cri import CRIClient, CRIError
@@ -73,8 +74,9 @@ class Kubelet:
         self.name = settings.node_name
         self.api = connect(settings.kubeconfig)
         self.cri = CRIClient(settings.cri_endpoint)
+        self.recorder = EventRecorder(self.api)  # the one for every event this kubelet records
         self.evictor = Evictor(self.api, self.cri, self.name, settings.state_dir,
-                               self.config)
+                               self.config, self.recorder)
         self.node_informer = NodeInformer(self.api, self.name)
         self.stop_event = threading.Event()
         self.node_uid: str | None = None
@@ -135,7 +137,7 @@ class Kubelet:
             node_resolv=read_resolv_conf(self.config.resolv_conf),
             backoff_max=self.config.crash_loop_back_off_max,
             backoff_initial=min(10.0, self.config.crash_loop_back_off_max)),
-            node=self.node_informer.get, pressure=self.evictor.pressure)
+            node=self.node_informer.get, pressure=self.evictor.pressure, recorder=self.recorder)
         self.evictor.pods = self.pods  # evictions now go through the pods' workers
         self.evictor.volume_usage = partial(local_volume_usage, self.settings.state_dir)
         self.evictor.container_storage = partial(container_storage, self.cri,
@@ -178,10 +180,7 @@ class Kubelet:
 
     def _record_node_event(self, reason: str) -> None:
         kind = "Warning" if reason in ("NodeNotReady",) else "Normal"
-        try:
-            self.api.create("events", "default", node_event(self.name, reason, now(), kind))
-        except Exception as exc:
-            log.warning("cannot record node event %s: %s", reason, exc)
+        self.recorder.record(node_event(self.name, reason, now(), kind))
 
     # --- status ----------------------------------------------------------------------------
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from nodelab.errors import NodelabError
 from nodelab.kube.events import event_for
+from nodelab.kube.recorder import EventRecorder
 from nodelab.kube.reflector import Reflector
-from nodelab.kube.resources import path
 from nodelab.kube.restclient import ApiAccess
 from nodelab.proxy.model import EndpointSlice, ProxyState, Service
 from nodelab.proxy.object_checks import InvalidObject
@@ -107,6 +107,7 @@ Event = tuple[str, str, Any]
 def event_recorder(api: ApiAccess, node_name: str) -> Callable[[Any, InvalidObject], None]:
     """Report each invalid object once per resourceVersion: a log line and a Warning event."""
     seen: set[tuple[str, str, str, str]] = set()
+    recorder = EventRecorder(api)
 
     def record(obj: Any, exc: InvalidObject) -> None:
         data = to_api_dict(obj)
@@ -119,11 +120,7 @@ def event_recorder(api: ApiAccess, node_name: str) -> Callable[[Any, InvalidObje
         api_version = "v1" if exc.kind == "Service" else "discovery.k8s.io/v1"
         event = event_for(data, exc.kind, f"Invalid{exc.kind}", str(exc), component="kube-proxy",
                           event_type="Warning", host=node_name, api_version=api_version)
-        try:
-            api.request("POST", path("events", event["metadata"]["namespace"]), event)
-        except Exception as error:  # best effort, as upstream's event recorder
-            log.warning("could not record the event for %s %s/%s: %s", exc.kind,
-                        exc.namespace, exc.name, error)
+        recorder.record(event)
 
     return record
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from nodelab.addons.npd.conditions import ConditionManager
-from nodelab.addons.npd.correlator import EventCorrelator
 from nodelab.addons.npd.exporter import node_event
 from nodelab.addons.npd.monitor import Condition, Event
 from nodelab.controlplane.auth.bootstrap_policy import CLUSTER_ROLES
+from nodelab.kubewire.correlator import EventCorrelator
 from nodelab.lab.addons.node_problem_detector import npd_objects, running_everywhere
 
 pytestmark = pytest.mark.unit
@@ -45,7 +45,7 @@ def test_equal_events_are_counted_not_created() -> None:
     correlator = EventCorrelator()
     assert send(correlator, oom(1), 0.0)[0] == "create"
     action, event = send(correlator, oom(1), 1.0)
-    assert (action, event["count"], event["lastTimestamp"]) == ("patch", 2, "t1.0")
+    assert (action, event["count"], event["lastTimestamp"]) == ("patch", 2, "1970-01-01T00:00:01Z")
     assert send(correlator, oom(1), 2.0)[1]["count"] == 3
 
 
@@ -67,8 +67,8 @@ def test_spam_filter_lets_25_through_then_one_per_5_minutes() -> None:
     correlator = EventCorrelator()
     kinds = [Event("Warning", f"Reason{i}", "m", 0.0) for i in range(30)]
     actions = [send(correlator, kinds[i], 0.0)[0] for i in range(30)]
-    assert actions == ["create"] * 25 + ["drop"] * 5
-    assert send(correlator, Event("Warning", "Late", "m", 0.0), 299.0)[0] == "drop"
+    assert actions == ["create"] * 25 + ["skip"] * 5
+    assert send(correlator, Event("Warning", "Late", "m", 0.0), 299.0)[0] == "skip"
     assert send(correlator, Event("Warning", "Later", "m", 0.0), 301.0)[0] == "create"
 
 

@@ -191,7 +191,8 @@ def test_a_pod_waits_for_the_network_instead_of_failing_its_sandbox(
     controlplane: ControlPlane, runtime: Runtime, start_kubelet: KubeletFactory
 ) -> None:
     """The runtime has no CNI config: the kubelet does not try RunPodSandbox but says
-    NetworkNotReady (upstream's syncPod); once the network is ready it goes on."""
+    NetworkNotReady (upstream's syncPod), again every second or so, as one counted Event; once
+    the network is ready it goes on."""
     run = start_kubelet(runtime.endpoint)
     name = run.name
     wait_for(lambda: _node(controlplane, name).get("status", {}).get("conditions"), 60,
@@ -214,6 +215,11 @@ def test_a_pod_waits_for_the_network_instead_of_failing_its_sandbox(
             "network is not ready: container runtime network not ready: NetworkReady=false "
             "reason:NetworkPluginNotReady")
         assert not events("FailedCreatePodSandBox")
+        # a try every 1-1.5 s (backOffOnTransientErrorPeriod), each one recorded: the
+        # kubelet's correlator makes them one Event whose count grows
+        wait_for(lambda: (found := events("NetworkNotReady")) and found[0].count >= 3, 30,
+                 "the NetworkNotReady event counted three times")
+        assert len(events("NetworkNotReady")) == 1
         pending = core.read_namespaced_pod(f"waits-{name}", "default").status
         assert pending.phase == "Pending"
         assert pending.container_statuses[0].state.waiting.reason == "ContainerCreating"

@@ -3,8 +3,9 @@
 Events are core/v1 Events about the Node, in the `default` namespace (upstream's
 `--event-namespace` is empty, and client-go records a cluster-scoped object's events there),
 source component = the monitor's `source` (`kernel-monitor`, `readonly-monitor`), host = the
-node; each goes through the correlator first (`correlator.py`). Conditions go through the
-condition manager (`conditions.py`) as a strategic merge patch of `nodes/<node>/status`. The
+node; each goes through client-go's correlator first (`nodelab/kubewire/correlator.py`): a
+repeat is a strategic merge patch of the Event. Conditions go through the condition manager
+(`conditions.py`) as a strategic merge patch of `nodes/<node>/status`. The
 service account needs what upstream's bootstrap role `system:node-problem-detector` grants:
 get nodes, patch nodes/status, create/patch/update events.
 """
@@ -17,15 +18,14 @@ from typing import Any
 
 from nodelab.addons.incluster import InCluster, InClusterError
 from nodelab.addons.npd.conditions import ConditionManager
-from nodelab.addons.npd.correlator import EventCorrelator
 from nodelab.addons.npd.monitor import Event, Status
+from nodelab.kubewire.correlator import EventCorrelator
 from nodelab.kubewire.events import event as core_event
 from nodelab.kubewire.times import from_epoch
 
 log = logging.getLogger(__name__)
 
 STRATEGIC = "application/strategic-merge-patch+json"
-MERGE = "application/merge-patch+json"
 NAMESPACE = "default"
 RETRIES = 5  # client-go's retry.DefaultRetry: 5 steps 10 ms apart
 
@@ -64,21 +64,25 @@ class Exporter:
                                              now, from_epoch(now))
         obj = decision.event
         path = f"/api/v1/namespaces/{NAMESPACE}/events"
+        if decision.action == "skip":
+            log.info("event %s skipped by the spam filter (25 per source and object, "
+                     "then one per 5 minutes): %s", event.reason, event.message)
+            return
         try:
-            if decision.action == "create":
-                self.client.post(path, obj)
-            elif decision.action == "patch":
+            answer: dict[str, Any] | None = None
+            if decision.action == "patch":
                 try:
-                    self.client.patch(f"{path}/{obj['metadata']['name']}", {
-                        "count": obj["count"], "lastTimestamp": obj["lastTimestamp"],
-                        "message": obj["message"]}, MERGE)
+                    answer = self.client.patch(f"{path}/{obj['metadata']['name']}",
+                                               decision.patch, STRATEGIC)
                 except InClusterError as exc:
                     if exc.code != 404:
                         raise
-                    self.client.post(path, obj)
-            else:
-                log.info("event %s dropped by the spam filter (25 per source and object, "
-                         "then one per 5 minutes): %s", event.reason, event.message)
+            if answer is None:
+                created = {**obj, "metadata": {k: v for k, v in obj["metadata"].items()
+                                               if k != "resourceVersion"}}
+                answer = self.client.post(path, created)
+            if isinstance(answer, dict):
+                self.correlator.update_state(answer)
         except (OSError, InClusterError) as exc:  # best effort, as client-go's recorder
             log.warning("cannot record event %s: %s", event.reason, exc)
 

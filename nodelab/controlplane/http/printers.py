@@ -195,11 +195,24 @@ def _slice_row(obj: Object) -> list[Any]:
 
 
 def _event_row(obj: Object) -> list[Any]:
+    """printEvent (wide, as the server always prints): last and first seen, the count (a
+    series' when there is one), the source as `component, host`."""
     ref = obj.get("involvedObject") or {}
-    last = obj.get("lastTimestamp") or obj.get("eventTime") or (
-        obj.get("metadata") or {}).get("creationTimestamp")
-    return [age(last), obj.get("type", ""), obj.get("reason", ""),
-            f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}", obj.get("message", "")]
+    first = age(obj.get("firstTimestamp") or obj.get("eventTime"))
+    last = age(obj["lastTimestamp"]) if obj.get("lastTimestamp") else first
+    count = obj.get("count") or 1
+    series = obj.get("series")
+    if series:
+        last, count = age(series.get("lastObservedTime")), series.get("count") or 1
+    name = ref.get("name", "")
+    target = f"{str(ref.get('kind', '')).lower()}/{name}" if name else str(
+        ref.get("kind", "")).lower()
+    source = obj.get("source") or {}
+    component = source.get("component") or obj.get("reportingComponent") or ""
+    instance = source.get("host") or obj.get("reportingInstance") or ""
+    return [last, obj.get("type", ""), obj.get("reason", ""), target,
+            ref.get("fieldPath", ""), f"{component}, {instance}" if instance else component,
+            str(obj.get("message", "")).strip(), first, int(count), _name(obj)]
 
 
 def _csr_row(csr: Object) -> list[Any]:
@@ -349,7 +362,8 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
                                             ("Available", S, 0), ("Age", S, 0)],
                                            _apiservice_row),
     "core/events": ([("Last Seen", S, 0), ("Type", S, 0), ("Reason", S, 0), ("Object", S, 0),
-                     ("Message", S, 0)], _event_row),
+                     ("Subobject", S, 1), ("Source", S, 1), ("Message", S, 0),
+                     ("First Seen", S, 1), ("Count", S, 1), ("Name", S, 1)], _event_row),
     # no printer of its own upstream: the default table convertor's Name and Created At
     "apiextensions.k8s.io/customresourcedefinitions": (
         [("Name", S, 0), ("Created At", "date", 0)],

@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from nodelab.kube.recorder import EventRecorder
 from nodelab.kubelet.api import STRATEGIC_PATCH, ApiAccess
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.cri import CRIClient, CRIError
@@ -72,8 +73,9 @@ class Evictor:
     runs (evictions then go through the pod's worker)."""
 
     def __init__(self, api: ApiAccess, cri: CRIClient, node_name: str, state_dir: Path,
-                 config: KubeletConfig) -> None:
+                 config: KubeletConfig, recorder: EventRecorder | None = None) -> None:
         self.api, self.cri, self.node_name = api, cri, node_name
+        self.recorder = recorder or EventRecorder(api)  # the kubelet's one
         self.state_dir, self.config = state_dir, config
         self.thresholds = parse_thresholds(config.eviction_hard)
         self._last_observed: dict[str, float] = {}
@@ -213,8 +215,7 @@ class Evictor:
                        content_type=STRATEGIC_PATCH)
         if through_worker and self.pods is not None:
             self.pods.wake(uid)
-        self.api.create("events", meta["namespace"],
-                        pod_event(pod, self.node_name, "Evicted", message, now))
+        self.recorder.record(pod_event(pod, self.node_name, "Evicted", message, now))
         self.evicted.append((signal, f"{meta['namespace']}/{meta['name']}"))
 
     def _stop_sandboxes(self, uid: str, name: str) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from nodelab.kube.objects import Object
+from nodelab.kube.recorder import EventRecorder
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store, object_key
@@ -44,8 +45,10 @@ log = logging.getLogger("nodelab.kubelet.pods")
 class PodManager:
     def __init__(self, api: ApiAccess, cri: CRIClient, settings: PodSettings,
                  node: Callable[[], Object],
-                 pressure: Callable[[], Collection[str]] = frozenset) -> None:
+                 pressure: Callable[[], Collection[str]] = frozenset,
+                 recorder: EventRecorder | None = None) -> None:
         self.rest = api
+        self.recorder = recorder or EventRecorder(api)  # the kubelet's one
         self.node = node  # this node's Node, from the kubelet's node informer
         self.pressure = pressure  # the eviction manager's pressure conditions
         self.runtime = PodRuntime(cri)
@@ -137,7 +140,7 @@ class PodManager:
         worker = self.workers.get(uid)
         if worker is None or worker.done.is_set():
             worker = PodWorker(uid, self.lookup, self.runtime, self.rest, self.settings,
-                               self.sources, self._services, self.admit)
+                               self.sources, self._services, self.admit, self.recorder)
             if evicted:
                 worker.evict()  # before its first sync
             self.workers[uid] = worker

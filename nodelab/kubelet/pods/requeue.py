@@ -7,8 +7,8 @@ this decides only how long it waits when nothing happens:
 - the last sync **failed** (it raised: CRI, the API, a sandbox that could not be made; or a
   container could not be started for another reason than a back-off): after upstream's
   `backOffPeriod`, 10 s plus up to 50 % jitter;
-- it **waited for the network** (NetworkNotReady): the same (upstream: 1 s,
-  `backOffOnTransientErrorPeriod`, plus jitter; see below);
+- it **waited for the network** (NetworkNotReady): after upstream's
+  `backOffOnTransientErrorPeriod`, 1 s plus up to 50 % jitter (the network may be ready soon);
 - it **worked**: after `resync` (1 s: probes and deadlines are checked in the sync), or
   `idle_resync` (10 s) once the pod is settled (upstream: `resyncInterval`, 1 min, plus
   jitter).
@@ -19,10 +19,9 @@ returns the start's error unless every failure was a back-off (`CrashLoopBackOff
 `RunContainerError`, `PostStartHookError`, `ErrImagePull`, `ErrImageNeverPull`, ...
 so an error that repeats is retried (with its Warning event) every 10-15 s, not every second.
 
-NetworkNotReady waits 10 s rather than upstream's 1 s: upstream records a NetworkNotReady
-event at each try, which client-go's event correlator folds into one event with a count;
-nodelab's kubelet has no correlator, so trying every second would create an event object a
-second per pod.
+Each NetworkNotReady try records its Warning event again, as upstream's; the kubelet's event
+recorder (`nodelab/kube/recorder.py`, client-go's correlator) makes the repeats one Event
+whose count grows, so a pod waiting a minute for its network is one Event, not sixty.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from __future__ import annotations
 from enum import Enum
 
 BACK_OFF_PERIOD = 10.0  # upstream's backOffPeriod (kubelet.go), the pod workers' back-off
+TRANSIENT_BACK_OFF = 1.0  # upstream's backOffOnTransientErrorPeriod (pod_workers.go)
 JITTER_FACTOR = 0.5  # upstream's workerBackOffPeriodJitterFactor
 BACK_OFFS = ("CrashLoopBackOff", "ImagePullBackOff")  # waiting, not failing
 
@@ -55,6 +55,8 @@ def requeue_after(outcome: SyncOutcome, settled: bool, resync: float, idle_resyn
                   draw: float) -> float:
     """Seconds until the worker syncs again unless woken; `draw` is a random number in
     [0, 1) for the jitter."""
-    if outcome is not SyncOutcome.SYNCED:
+    if outcome is SyncOutcome.NETWORK_NOT_READY:
+        return jitter(TRANSIENT_BACK_OFF, JITTER_FACTOR, draw)
+    if outcome is SyncOutcome.FAILED:
         return jitter(BACK_OFF_PERIOD, JITTER_FACTOR, draw)
     return idle_resync if settled else resync

@@ -22,7 +22,6 @@ the pod is settled (running and ready, no probes, no deadline; or terminated).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import threading
@@ -33,6 +32,7 @@ from typing import Any
 from nodelab.errors import NodelabError
 from nodelab.kube.events import event_for
 from nodelab.kube.objects import Object
+from nodelab.kube.recorder import EventRecorder
 from nodelab.kube.verbs import ResourceVerbs
 from nodelab.kubelet.pods.hooks import grace_period
 from nodelab.kubelet.pods.lifecycle import (
@@ -57,8 +57,10 @@ class PodWorker:
     def __init__(self, uid: str, lookup: Callable[[str], Object | None], runtime: PodRuntime,
                  rest: ResourceVerbs, settings: PodSettings, sources: VolumeSources,
                  services: Callable[[], list[Object] | None] = lambda: [],
-                 admission: Admission = lambda _pod, _started: None) -> None:
+                 admission: Admission = lambda _pod, _started: None,
+                 recorder: EventRecorder | None = None) -> None:
         self.uid = uid
+        self.recorder = recorder or EventRecorder(rest)  # the kubelet's one, from the manager
         self.lookup = lookup
         self.runtime = runtime
         self.rest = rest
@@ -108,9 +110,7 @@ class PodWorker:
 
     def event(self, pod: Mapping[str, Any], reason: str, message: str,
               kind: str = "Normal") -> None:
-        with contextlib.suppress(Exception):  # events are best effort
-            self.rest.create("events", pod["metadata"]["namespace"],
-                             event_for(dict(pod), "Pod", reason, message, component="kubelet",
+        self.recorder.record(event_for(dict(pod), "Pod", reason, message, component="kubelet",
                                        event_type=kind, host=self.settings.node_name))
 
     # --- the sync --------------------------------------------------------------------------

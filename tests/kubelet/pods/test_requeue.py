@@ -32,8 +32,9 @@ RESYNC, IDLE = 1.0, 10.0
     (SyncOutcome.FAILED, False, 0.5, 12.5),
     (SyncOutcome.FAILED, False, 0.999, 14.995),
     (SyncOutcome.FAILED, True, 0.0, 10.0),  # settled or not
-    # the network not ready: the same back-off (no event correlator, see requeue.py)
-    (SyncOutcome.NETWORK_NOT_READY, False, 0.2, 11.0),
+    # the network not ready: backOffOnTransientErrorPeriod, 1 s, plus up to half of it
+    (SyncOutcome.NETWORK_NOT_READY, False, 0.0, 1.0),
+    (SyncOutcome.NETWORK_NOT_READY, True, 0.8, 1.4),
     # a sync that worked: nodelab's polling resync, or the idle one once settled
     (SyncOutcome.SYNCED, False, 0.7, RESYNC),
     (SyncOutcome.SYNCED, True, 0.7, IDLE),
