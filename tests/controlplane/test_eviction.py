@@ -1,7 +1,8 @@
 """The eviction API's decisions (registry/eviction.py), as upstream's eviction_test.go:
-which pods skip the budget, which budgets select a pod, when an unhealthy pod may go, the
+which pods skip the budget, when an unhealthy pod may go, the
 check-and-decrement and its refusals, the DisruptionTarget condition. (The request itself,
-against a real API server: tests/controlplane/controllers/test_disruption.py.)"""
+against a real API server: tests/controlplane/controllers/test_disruption.py; which budgets
+select a pod: tests/kube/test_disruption_budgets.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry.eviction import (
     can_ignore_budgets,
     decremented,
-    matching_budgets,
     unhealthy_may_go,
     with_disruption_target,
 )
@@ -55,18 +55,6 @@ def budget(name: str = "web", generation: int = 1, selector: Any = None,
 ])
 def test_can_ignore_budgets(subject: dict[str, Any], ignored: bool) -> None:
     assert can_ignore_budgets(subject) is ignored
-
-
-@pytest.mark.parametrize(("budgets", "names"), [
-    ([budget("a"), budget("b", selector={"matchLabels": {"app": "db"}})], ["a"]),
-    ([budget("all", selector={})], ["all"]),  # policy/v1: {} selects every pod
-    ([budget("none", selector=False)], []),  # no selector: none
-    ([budget("a"), budget("b")], ["a", "b"]),
-])
-def test_matching_budgets(budgets: list[dict[str, Any]], names: list[str]) -> None:
-    found = matching_budgets(pod(), budgets)
-    assert [b["metadata"]["name"] for b in found] == names
-    assert matching_budgets(pod(namespace="other"), budgets) == []
 
 
 @pytest.mark.parametrize(("subject", "policy", "status", "may_go"), [

@@ -30,9 +30,9 @@ from nodelab.controlplane.controllers.disruption_plan import (
     multiple_budgets_event,
     plan,
     scale_lookups,
-    selects,
     stale_disruption_target,
 )
+from nodelab.kube.disruption_budgets import budgets_for
 from nodelab.kube.events import event_for
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
@@ -116,7 +116,7 @@ class DisruptionController:
             namespace_budgets = [b for b in budgets if b["metadata"].get("namespace") == namespace]
             for pod in pods:
                 event = multiple_budgets_event(
-                    pod, [b for b in namespace_budgets if selects(b, pod)])
+                    pod, budgets_for(pod, namespace_budgets))
                 if event is not None:
                     saying.append(event)
                 if stale_disruption_target(pod, now) == dt.timedelta(0):

@@ -35,15 +35,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nodelab.kube.disruption_budgets import (
+    CONDITION,
+    conditions_up_to_date,
+    pods_for,
+    set_condition,
+    update_allowed_condition,
+)
 from nodelab.kube.intstr import InvalidIntOrString, as_int, scaled_value
-from nodelab.kube.label_selectors import selector_matches
 from nodelab.kube.objects import Object, pod_ready
-from nodelab.kubewire.times import format_time, parse_time
+from nodelab.kubewire.times import parse_time
 
 DELETION_TIMEOUT = dt.timedelta(minutes=2)
 STALE_POD_DISRUPTION_TIMEOUT = dt.timedelta(minutes=2)
-CONDITION = "DisruptionAllowed"
-SUFFICIENT, INSUFFICIENT, SYNC_FAILED = "SufficientPods", "InsufficientPods", "SyncFailed"
+SYNC_FAILED = "SyncFailed"
 TERMINATION_BY_KUBELET = "TerminationByKubelet"
 
 # A pod's controller, as upstream's finders find it: (kind, group) -> the kinds whose objects
@@ -94,18 +99,6 @@ class Plan:
 
 def _meta(obj: Object) -> Mapping[str, Any]:
     return obj.get("metadata") or {}
-
-
-def selects(pdb: Object, pod: Object) -> bool:
-    """Whether the budget covers `pod` (same namespace, selector matches)."""
-    if _meta(pdb).get("namespace") != _meta(pod).get("namespace"):
-        return False
-    selector = (pdb.get("spec") or {}).get("selector")
-    return selector_matches(selector, _meta(pod).get("labels") or {})
-
-
-def pods_for(pdb: Object, pods: Sequence[Object]) -> list[Object]:
-    return [pod for pod in pods if selects(pdb, pod)]
 
 
 def _controller_ref(obj: Object) -> Mapping[str, Any] | None:
@@ -257,40 +250,6 @@ def count_healthy(pods: Sequence[Object], disrupted: Mapping[str, str],
     return healthy
 
 
-def set_condition(conditions: list[Object], wanted: Object, now: dt.datetime) -> None:
-    """apimachinery's `SetStatusCondition`: the transition time moves only with the status."""
-    for condition in conditions:
-        if condition.get("type") == wanted["type"]:
-            if condition.get("status") != wanted["status"]:
-                condition["status"] = wanted["status"]
-                condition["lastTransitionTime"] = format_time(now)
-            for key in ("reason", "message", "observedGeneration"):
-                condition[key] = wanted[key]
-            return
-    conditions.append({**wanted, "lastTransitionTime": format_time(now)})
-
-
-def allowed_condition(status: Object, now: dt.datetime) -> None:
-    """`UpdateDisruptionAllowedCondition` on `status` (in place)."""
-    allowed = int(status.get("disruptionsAllowed") or 0) > 0
-    set_condition(status.setdefault("conditions", []), {
-        "type": CONDITION, "status": "True" if allowed else "False",
-        "reason": SUFFICIENT if allowed else INSUFFICIENT, "message": "",
-        "observedGeneration": status.get("observedGeneration", 0)}, now)
-
-
-def _conditions_up_to_date(pdb: Object) -> bool:
-    """`ConditionsAreUpToDate`."""
-    status = pdb.get("status") or {}
-    condition = next((c for c in status.get("conditions") or [] if c.get("type") == CONDITION),
-                     None)
-    if condition is None or status.get("observedGeneration") != _meta(pdb).get("generation"):
-        return False
-    if int(status.get("disruptionsAllowed") or 0) > 0:
-        return (condition.get("status"), condition.get("reason")) == ("True", SUFFICIENT)
-    return (condition.get("status"), condition.get("reason")) == ("False", INSUFFICIENT)
-
-
 def status_for(pdb: Object, current: int, desired: int, expected: int,
                disrupted: dict[str, str], now: dt.datetime) -> Object | None:
     """`updatePdbStatus`: the new status, or None when the stored one already says it."""
@@ -302,7 +261,7 @@ def status_for(pdb: Object, current: int, desired: int, expected: int,
     if (old.get("currentHealthy"), old.get("desiredHealthy"), old.get("expectedPods"),
             old.get("disruptionsAllowed")) == (current, desired, expected, allowed) \
             and (old.get("disruptedPods") or {}) == disrupted \
-            and old.get("observedGeneration") == generation and _conditions_up_to_date(pdb):
+            and old.get("observedGeneration") == generation and conditions_up_to_date(pdb):
         return None
     status: Object = {"currentHealthy": current, "desiredHealthy": desired,
                       "expectedPods": expected, "disruptionsAllowed": allowed,
@@ -310,7 +269,7 @@ def status_for(pdb: Object, current: int, desired: int, expected: int,
                       "conditions": copy.deepcopy(old.get("conditions") or [])}
     if disrupted:
         status["disruptedPods"] = dict(disrupted)
-    allowed_condition(status, now)
+    update_allowed_condition(status, now)
     return status
 
 

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.registry import deletion
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType, by_kind
-from nodelab.kube.label_selectors import selector_matches
+from nodelab.kube.disruption_budgets import budgets_for, update_allowed_condition
 from nodelab.kube.objects import Object, pod_ready
 from nodelab.kubewire.times import format_time
 
@@ -60,15 +59,6 @@ def can_ignore_budgets(pod: Object) -> bool:
     """`canIgnorePDB`: finished, not started or already being deleted."""
     return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed", "Pending") \
         or bool((pod.get("metadata") or {}).get("deletionTimestamp"))
-
-
-def matching_budgets(pod: Object, budgets: Sequence[Object]) -> list[Object]:
-    """`getPodDisruptionBudgets`: the budgets of the pod's namespace selecting it (a missing
-    selector selects nothing, `{}` everything)."""
-    meta = pod.get("metadata") or {}
-    return [b for b in budgets
-            if (b.get("metadata") or {}).get("namespace") == meta.get("namespace")
-            and selector_matches((b.get("spec") or {}).get("selector"), meta.get("labels") or {})]
 
 
 def unhealthy_may_go(pod: Object, budget: Object) -> bool:
@@ -120,24 +110,10 @@ def decremented(budget: Object, pod_name: str, now: dt.datetime, dry_run: bool) 
     new = copy.deepcopy(status)
     new["disruptionsAllowed"] = allowed - 1
     if new["disruptionsAllowed"] == 0:
-        _insufficient(new, now)
+        update_allowed_condition(new, now)
     if not dry_run:
         new.setdefault("disruptedPods", {})[pod_name] = format_time(now)
     return new
-
-
-def _insufficient(status: Object, now: dt.datetime) -> None:
-    """`UpdateDisruptionAllowedCondition` once no disruption is left."""
-    conditions = status.setdefault("conditions", [])
-    wanted = {"type": "DisruptionAllowed", "status": "False", "reason": "InsufficientPods",
-              "message": "", "observedGeneration": status.get("observedGeneration", 0)}
-    for condition in conditions:
-        if condition.get("type") == "DisruptionAllowed":
-            if condition.get("status") != "False":
-                condition["lastTransitionTime"] = format_time(now)
-            condition.update(wanted)
-            return
-    conditions.append({**wanted, "lastTransitionTime": format_time(now)})
 
 
 def with_disruption_target(pod: Object, now: dt.datetime) -> bool:
@@ -222,8 +198,7 @@ def evict(registry: Registry, pods: ResourceType, namespace: str, name: str, evi
                     "resourceVersion": pod["metadata"]["resourceVersion"]}}
             _delete(registry, pods, namespace, name, options, when)
             return _success()
-        budgets = matching_budgets(pod, registry.store.select(budgets_rt.storage_key,
-                                                              namespace)[0])
+        budgets = budgets_for(pod, registry.store.select(budgets_rt.storage_key, namespace)[0])
         if len(budgets) > 1:
             return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                     "message": MULTIPLE_BUDGETS, "code": 500}

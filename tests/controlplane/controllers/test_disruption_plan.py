@@ -18,7 +18,6 @@ from nodelab.controlplane.controllers.disruption_plan import (
     expected_pod_count,
     multiple_budgets_event,
     plan,
-    pods_for,
     scale_lookups,
     stale_disruption_target,
 )
@@ -142,24 +141,6 @@ def test_expected_pod_count(spec: dict[str, Any], pods: list[dict[str, Any]],
 def test_expected_count_errors(ref: dict[str, Any], message: str) -> None:
     with pytest.raises(ExpectedCountError, match=message):
         expected_pod_count(pdb(maxUnavailable=1), [pod("a", ref=ref)], ALL)
-
-
-@pytest.mark.parametrize(("selector", "names"), [
-    ({"matchLabels": {"app": "web"}}, ["a", "b"]),
-    ({}, ["a", "b", "other"]),  # policy/v1: an empty selector selects every pod
-    ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]},
-     ["other"]),
-])
-def test_pods_for(selector: dict[str, Any], names: list[str]) -> None:
-    pods = [pod("a"), pod("b"), pod("other", labels={"app": "db"}),
-            pod("elsewhere", namespace="kube-system")]
-    assert [p["metadata"]["name"] for p in pods_for(pdb(selector=selector), pods)] == names
-
-
-def test_a_missing_selector_selects_nothing() -> None:
-    budget = pdb()
-    del budget["spec"]["selector"]
-    assert pods_for(budget, [pod("a")]) == []
 
 
 def test_disrupted_pods_expire_after_two_minutes() -> None:
