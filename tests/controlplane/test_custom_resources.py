@@ -401,11 +401,14 @@ def test_unsupported_crd_fields_are_refused(server: RunningApiServer) -> None:
     cel = CRONTAB_CRD.replace("crontabs", "webtabs").replace("crontab", "webtab").replace(
         "CronTab", "WebTab").replace("- ct", "- wt").replace(
         "          type: object\n          properties:",
-        "          type: object\n          x-kubernetes-validations: [{rule: 'true'}]\n"
+        "          type: object\n"
+        "          x-kubernetes-validations: [{rule: \"url('https://a').getHost() != ''\"}]\n"
         "          properties:", 1)
     result = server.kubectl("apply", "-f", "-", input=cel, check=False)
-    assert ("spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations: Forbidden: not "
-            "supported by nodelab") in result.stderr
+    assert ("spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[0].rule: "
+            "Invalid value: ") in result.stderr
+    assert ("compilation failed: ERROR: <input>:1:4: undeclared reference to 'url': the "
+            "Kubernetes CEL library function url is not supported by nodelab") in result.stderr
     assert server.kubectl("get", "crd", "webtabs.stable.example.com",
                           check=False).returncode != 0
 

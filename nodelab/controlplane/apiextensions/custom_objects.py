@@ -72,8 +72,25 @@ def prepare_for_update(rt: ResourceType, new: Object, old: Object, subresource: 
         new.pop("status", None)
 
 
-def validate(rt: ResourceType, obj: Object) -> list[Cause]:
-    return schema_checks.check(version_schema(rt), obj)
+# schema errors after which upstream does not run the CEL rules (`hasBlockingErr`)
+BLOCKING = ("FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong",
+            "FieldValueTooMany", "FieldValueTypeInvalid")
+
+
+def validate(rt: ResourceType, obj: Object, old: Object | None = None) -> list[Cause]:
+    """The schema's checks, then its CEL rules (`cel.validator`; not when a schema error
+    would make them meaningless, as upstream: one cause says so instead)."""
+    schema = version_schema(rt)
+    causes = schema_checks.check(schema, obj)
+    from nodelab.controlplane.apiextensions.cel import validator  # noqa: PLC0415
+
+    if not validator.has_rules(schema):
+        return causes
+    if any(c.reason in BLOCKING for c in causes):
+        return causes + [Cause("<nil>", "FieldValueInvalid", 'Invalid value: "null": some '
+                               "validation rules were not checked because the object was "
+                               "invalid; correct the existing errors to complete validation")]
+    return causes + validator.validate(schema, obj, old)
 
 
 def _scale_paths(rt: ResourceType) -> tuple[list[str], list[str], list[str]]:

@@ -9,7 +9,7 @@ subresource writes it) and records a new storage version. `scope` and `names.kin
 change once Established, `group` and `names.plural` never (the name is `<plural>.<group>`).
 
 Refused with a 422 naming the field, "not supported by nodelab": conversion webhooks,
-`preserveUnknownFields: true`, `selectableFields`, CEL rules and the
+`preserveUnknownFields: true`, `selectableFields`, CEL rules nodelab cannot run and the
 schema keywords `structural.py` lists; a group nodelab serves itself (the schema of its
 kinds is upstream's, not a CRD's). A group under `k8s.io` or `kubernetes.io` needs the
 `api-approved.kubernetes.io` annotation, as upstream.

@@ -10,12 +10,15 @@ to `name` and `generateName`, and no `uniqueItems: true`, with upstream's field 
 A `default` must pass its own schema's checks (`schema_checks`) and is not allowed at the root.
 
 What the schema may say is the keywords of `SERVED`; anything else that upstream accepts
-(CEL rules in `x-kubernetes-validations`, ...) is refused with a 422 naming the field and
-saying nodelab does not support it, never accepted and then ignored.
+(`patternProperties`, CEL rules inside `allOf`/`anyOf`/`oneOf`/`not`, ...) is refused with a
+422 naming the field and saying nodelab does not support it, never accepted and then ignored.
+The CEL rules of a structural schema (`x-kubernetes-validations`) are checked and compiled by
+`cel.rules` once the schema is structural.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nodelab.controlplane.apiextensions import schema_checks
@@ -31,10 +34,10 @@ SERVED = frozenset({
     "additionalProperties", "allOf", "anyOf", "oneOf", "not",
     "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
     "x-kubernetes-embedded-resource", "x-kubernetes-list-type", "x-kubernetes-list-map-keys",
-    "x-kubernetes-map-type",
+    "x-kubernetes-map-type", "x-kubernetes-validations",
 })
 # upstream accepts these; nodelab does not implement them (refused by name)
-UNSERVED = ("x-kubernetes-validations", "patternProperties", "additionalItems",
+UNSERVED = ("patternProperties", "additionalItems",
             "dependencies", "definitions", "id", "$schema", "$ref")
 METADATA_FIELDS = ("name", "generateName")
 
@@ -58,7 +61,25 @@ def check(errors: FieldErrors, schema: Any, path: str) -> None:
                              "generateName, but metadata is implicitly specified")
         if metadata.get("type") not in (None, "object"):
             errors.invalid(f"{meta_path}.type", metadata["type"], "must be object")
+    before = len(errors.causes)
     _node(errors, schema, path, root=True)
+    if len(errors.causes) == before:
+        _rules(errors, schema, path, True)
+
+
+def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool) -> None:
+    """The CEL rules of every node of a structural schema (`cel.rules.check`)."""
+    from nodelab.controlplane.apiextensions.cel import rules  # noqa: PLC0415 - cel on demand
+
+    if "x-kubernetes-validations" in schema:
+        rules.check(errors, schema, path, resource_root)
+    children = [(f"{path}.properties[{name}]", child)
+                for name, child in (schema.get("properties") or {}).items()]
+    children += [(f"{path}.{key}", schema[key]) for key in ("items", "additionalProperties")
+                 if isinstance(schema.get(key), dict)]
+    for where, child in children:
+        if isinstance(child, dict) and "x-kubernetes-validations" in json.dumps(child):
+            _rules(errors, child, where, child.get("x-kubernetes-embedded-resource") is True)
 
 
 def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = False,
@@ -147,7 +168,7 @@ def _value_validation(errors: FieldErrors, schema: dict[str, Any], path: str,
         if key in schema:
             errors.forbidden(f"{path}.{key}", "must be empty to be structural")
     for key in schema:
-        if key not in SERVED or key in UNSERVED:
+        if key not in SERVED or key in UNSERVED or key == "x-kubernetes-validations":
             errors.forbidden(f"{path}.{key}", NOT_SUPPORTED)
     for name, child in (schema.get("properties") or {}).items():
         if isinstance(child, dict):

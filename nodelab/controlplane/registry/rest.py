@@ -189,7 +189,7 @@ class Registry:
                      ) -> list[errors.Cause]:
         """The causes of the kinds `validation` does not know: CRDs and custom objects."""
         if rt.custom is not None:
-            return custom_objects.validate(rt, obj)
+            return custom_objects.validate(rt, obj, old)
         if rt.storage_key == CRD_KEY:
             return definitions.validate(obj, old).causes
         return []

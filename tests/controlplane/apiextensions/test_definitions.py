@@ -93,10 +93,17 @@ CASES = [
      [("spec.versions[0].schema.openAPIV3Schema.properties[metadata]",
        "Forbidden: must not specify anything other than name and generateName, but metadata "
        "is implicitly specified")]),
-    ("CEL rules", _schema({"type": "object", "x-kubernetes-validations": [
-        {"rule": "self.a > 0"}]}),
-     [("spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations",
-       "Forbidden: not supported by nodelab")]),
+    ("a CEL rule on a field the schema does not have", _schema({
+        "type": "object", "x-kubernetes-validations": [{"rule": "self.a > 0"}]}),
+     [("spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[0].rule",
+       'Invalid value: apiextensions.ValidationRule{Rule:"self.a > 0", Message:"", '
+       'MessageExpression:"", Reason:(*apiextensions.FieldValueErrorReason)(nil), '
+       'FieldPath:"", OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: '
+       "<input>:1:5: undefined field 'a'\n | self.a > 0\n | ....^")]),
+    ("a CEL rule inside allOf", _schema({"type": "object", "properties": {"a": {
+        "type": "integer", "allOf": [{"x-kubernetes-validations": [{"rule": "true"}]}]}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[a].allOf[0]"
+       ".x-kubernetes-validations", "Forbidden: not supported by nodelab")]),
     ("a default of the wrong type", _schema({"type": "object", "properties": {"spec": {
         "type": "object", "properties": {"replicas": {"type": "integer", "default": "one"}}}}}),
      [("spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[replicas].default",

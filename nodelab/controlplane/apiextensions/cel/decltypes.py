@@ -1,0 +1,225 @@
+"""The CEL type of a structural schema node, as upstream's `SchemaDeclType`
+(k8s.io/apiserver/pkg/cel/common/schemas.go), and a custom object's value in that shape
+(upstream's `UnstructuredToVal`).
+
+    integer -> int          number -> double        boolean -> bool
+    string  -> string; format byte -> bytes, duration -> duration, date/date-time -> timestamp
+    array   -> list(items)  object with additionalProperties -> map(string, value)
+    object  -> an object type with one field per property (escaped: `foo-bar` is
+               `foo__dash__bar`, `namespace` is `__namespace__`, as `Escape`)
+    x-kubernetes-int-or-string -> dyn
+    the root of a resource (and of an x-kubernetes-embedded-resource) adds `apiVersion`,
+    `kind` and `metadata` with `name` and `generateName` (`WithTypeAndObjectMeta`)
+
+`x-kubernetes-preserve-unknown-fields` adds nothing: rules reach only the fields the schema
+declares (upstream: "we don't support validation rules on data that we don't have schema
+information for"). A node without a type (and not int-or-string) has no CEL type and its
+field is left out.
+
+The checker (cel-cpp, `cel_expr_python`) knows object types as protobuf messages, so each
+object node becomes a message of a descriptor pool built for one schema (proto2, so a field
+has presence for `has()`); a list of lists or a map of maps is `google.protobuf.ListValue`/
+`Value` (list(dyn)/dyn) inside a message, which protobuf cannot nest. Only the check sees these
+messages: rules are evaluated on the object itself as maps and lists (`runtime_value`), so a
+missing field is upstream's "no such key" error rather than a protobuf default.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+RESERVED = frozenset({
+    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
+    "function", "if", "import", "let", "loop", "package", "namespace", "return", "var",
+    "void", "while",
+})
+_EXPAND = re.compile(r"(__|[-./]|[^a-zA-Z0-9\-./_])")
+_ESCAPES = {"__": "__underscores__", ".": "__dot__", "-": "__dash__", "/": "__slash__"}
+PACKAGE = "nodelab.crd"
+
+
+def escape(name: str) -> str | None:
+    """A property name as a CEL identifier (upstream's `Escape`), None when it has none."""
+    if not name or name[0].isdigit():
+        return None
+    if name in RESERVED:
+        return f"__{name}__"
+    unsupported = False
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal unsupported
+        if match.group(0) in _ESCAPES:
+            return _ESCAPES[match.group(0)]
+        unsupported = True
+        return ""
+
+    escaped = _EXPAND.sub(one, name)
+    return None if unsupported else escaped
+
+
+@dataclass(frozen=True)
+class DeclType:
+    """A CEL type: `kind` is int, double, bool, string, bytes, duration, timestamp, dyn,
+    list, map or object; `elem` the item/value type; `fields` an object's (escaped) fields."""
+
+    kind: str
+    elem: DeclType | None = None
+    fields: tuple[tuple[str, DeclType], ...] = ()
+    name: str = ""  # the message of an object type
+
+
+_SCALARS = {"integer": "int", "number": "double", "boolean": "bool"}
+_STRING_FORMATS = {"byte": "bytes", "duration": "duration", "date": "timestamp",
+                   "date-time": "timestamp"}
+_META = {"type": "object", "properties": {"name": {"type": "string"},
+                                          "generateName": {"type": "string"}}}
+
+
+def with_type_and_object_meta(schema: dict[str, Any]) -> dict[str, Any]:
+    """A resource root's schema with `apiVersion`, `kind` and `metadata` (name, generateName)."""
+    properties = dict(schema.get("properties") or {})
+    properties.update({"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                       "metadata": _META})
+    return {**schema, "type": "object", "properties": properties}
+
+
+class Namer:
+    """Unique message names for the object types of one schema."""
+
+    def __init__(self) -> None:
+        self._numbers = itertools.count(1)
+
+    def next(self) -> str:
+        return f"Object{next(self._numbers)}"
+
+
+def decl_type(schema: Any, resource_root: bool, namer: Namer) -> DeclType | None:
+    """The CEL type of `schema` (None: the node has none and is left out)."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("x-kubernetes-int-or-string") is True:
+        return DeclType("dyn")
+    if resource_root:
+        schema = with_type_and_object_meta(schema)
+    kind = schema.get("type")
+    if kind == "array":
+        items = schema.get("items")
+        if not isinstance(items, dict):
+            return None
+        elem = decl_type(items, items.get("x-kubernetes-embedded-resource") is True, namer)
+        return DeclType("list", elem) if elem is not None else None
+    if kind == "object":
+        additional = schema.get("additionalProperties")
+        if isinstance(additional, dict):
+            elem = decl_type(additional,
+                             additional.get("x-kubernetes-embedded-resource") is True, namer)
+            return DeclType("map", elem) if elem is not None else None
+        fields = []
+        for name, prop in sorted((schema.get("properties") or {}).items()):
+            escaped = escape(name)
+            field = decl_type(prop, isinstance(prop, dict) and prop.get(
+                "x-kubernetes-embedded-resource") is True, namer)
+            if escaped is not None and field is not None:
+                fields.append((escaped, field))
+        return DeclType("object", fields=tuple(fields), name=namer.next())
+    if kind == "string":
+        return DeclType(_STRING_FORMATS.get(str(schema.get("format") or ""), "string"))
+    if kind in _SCALARS:
+        return DeclType(_SCALARS[kind])
+    return None
+
+
+def runtime_value(schema: Any, value: Any, resource_root: bool = False) -> Any:
+    """`value` as rules see it: properties under their escaped names, integers of `number`
+    fields as doubles, `byte`/`duration`/`date-time` strings as bytes/durations/timestamps
+    (a string that does not parse stays a string: the schema's own format check refuses it
+    first)."""
+    if not isinstance(schema, dict) or value is None:
+        return value
+    if schema.get("x-kubernetes-int-or-string") is True:
+        return value
+    if resource_root:
+        schema = with_type_and_object_meta(schema)
+    if isinstance(value, dict):
+        additional = schema.get("additionalProperties")
+        if isinstance(additional, dict):
+            return {k: runtime_value(additional, v, _embedded(additional))
+                    for k, v in value.items()}
+        properties = schema.get("properties") or {}
+        converted = {}
+        for key, item in value.items():
+            prop = properties.get(key)
+            escaped = escape(key)
+            if prop is None:
+                converted[key] = item
+            elif escaped is not None:
+                converted[escaped] = runtime_value(prop, item, _embedded(prop))
+        return converted
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [runtime_value(items, item, _embedded(items)) for item in value]
+    kind = schema.get("type")
+    if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind == "string" and isinstance(value, str):
+        return _formatted(str(schema.get("format") or ""), value)
+    return value
+
+
+def _embedded(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("x-kubernetes-embedded-resource") is True
+
+
+_GO_DURATION = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> datetime.timedelta | None:
+    """A Go duration (`1h30m`, `-1.5s`), as `time.ParseDuration`; None when it is not one."""
+    sign, rest = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+    if rest == "0":
+        return datetime.timedelta(0)
+    parts = list(_GO_DURATION.finditer(rest))
+    if not parts or "".join(p.group(0) for p in parts) != rest or any(
+            p.group(1) in ("", ".") for p in parts):
+        return None
+    seconds = sum(float(p.group(1)) * _UNITS[p.group(2)] for p in parts)
+    return datetime.timedelta(seconds=sign * seconds)
+
+
+def parse_timestamp(text: str) -> datetime.datetime | None:
+    """An RFC 3339 time (or a date, at midnight UTC); None when it is not one."""
+    try:
+        if len(text) == 10:
+            day = datetime.date.fromisoformat(text)
+            return datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc)
+        stamp = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=datetime.timezone.utc)
+
+
+def _formatted(fmt: str, value: str) -> Any:
+    """A formatted string as its CEL value (durations and timestamps as the protobuf
+    well-known messages, which is how cel-cpp takes them from Python)."""
+    from google.protobuf import duration_pb2, timestamp_pb2  # noqa: PLC0415
+
+    if fmt == "byte":
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            return value
+    if fmt == "duration" and (delta := parse_duration(value)) is not None:
+        duration = duration_pb2.Duration()
+        duration.FromTimedelta(delta)
+        return duration
+    if fmt in ("date", "date-time") and (stamp := parse_timestamp(value)) is not None:
+        timestamp = timestamp_pb2.Timestamp()
+        timestamp.FromDatetime(stamp)
+        return timestamp
+    return value

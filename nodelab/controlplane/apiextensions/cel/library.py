@@ -1,0 +1,125 @@
+"""The Kubernetes CEL library functions nodelab serves, beside cel-cpp's standard functions and
+its strings, optional-types and `cel.bind` extensions (k8s.io/apiserver/pkg/cel/library):
+
+- lists (`lists.go`): `isSorted()`, `sum()`, `min()`, `max()` (not the lists' `indexOf` and
+  `lastIndexOf`: cel-cpp declares those names for strings only, so a list's is a compile
+  error naming the function);
+- regex (`regex.go`): `find(re)`, `findAll(re)`, `findAll(re, n)`, RE2 as upstream (Go's
+  syntax, linear time, the `google-re2` binding);
+- sets (cel-go's `ext.Sets`): `sets.contains`, `sets.equivalent`, `sets.intersects`.
+
+The rest of upstream's library (`url()`, `quantity()`, `ip()`, `cidr()`, `format`
+validators, `authorizer`, `semver()`, two-variable comprehensions) is not served: a rule that
+calls one is refused when its CRD is written, naming the function (`UNSERVED`), never at
+request time. A function's failure (an empty list's `min()`, a bad regex) is an evaluation
+error of the rule, as upstream's.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+UNSERVED = frozenset({
+    "url", "isURL", "getScheme", "getHost", "getHostname", "getPort", "getEscapedPath",
+    "getQuery", "quantity", "isQuantity", "ip", "isIP", "cidr", "isCIDR", "authorizer",
+    "semver", "isSemver", "format.named", "format.dns1123Label", "format.dns1123Subdomain",
+    "format.dns1035Label", "format.qualifiedName", "format.labelValue", "format.uri",
+    "format.uuid", "format.byte", "format.date", "format.datetime", "transformList",
+    "transformMap", "transformMapEntry",
+})
+MAX_FIND_ALL = 10_000
+
+
+def _comparable(items: list[Any]) -> list[Any]:
+    if any(isinstance(i, (list, dict)) for i in items):
+        raise TypeError("no such overload: list items are not comparable")
+    return items
+
+
+def _is_sorted(items: list[Any]) -> bool:
+    items = _comparable(items)
+    return all(a <= b for a, b in zip(items, items[1:], strict=False))
+
+
+def _sum(items: list[Any]) -> Any:
+    return sum(_comparable(items)) if items else 0
+
+
+def _min(items: list[Any]) -> Any:
+    if not items:
+        raise ValueError("min called on empty list")
+    return min(_comparable(items))
+
+
+def _max(items: list[Any]) -> Any:
+    if not items:
+        raise ValueError("max called on empty list")
+    return max(_comparable(items))
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str) -> Any:
+    import re2  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options=options)
+
+
+def _find(text: str, pattern: str) -> str:
+    match = _regex(pattern).search(text)
+    return match.group(0) if match else ""
+
+
+def _find_all(text: str, pattern: str, limit: int = -1) -> list[str]:
+    found: list[str] = []
+    if limit == 0:
+        return found
+    for match in _regex(pattern).finditer(text):
+        found.append(match.group(0))
+        if len(found) == limit or len(found) >= MAX_FIND_ALL:
+            break
+    return found
+
+
+def _contains(items: list[Any], wanted: list[Any]) -> bool:
+    return all(w in items for w in wanted)
+
+
+def _intersects(items: list[Any], others: list[Any]) -> bool:
+    return any(o in items for o in others)
+
+
+def functions(cel: Any) -> list[Any]:
+    """The declarations and implementations, for `cel.NewEnv(functions=...)`."""
+    T = cel.Type
+    dyn_list = T.List(T.DYN)
+
+    def member(name: str, overloads: list[tuple[str, Any, list[Any], Callable[..., Any]]]
+               ) -> Any:
+        return cel.FunctionDecl(name, [cel.Overload(oid, ret, params, is_member=True, impl=fn)
+                                       for oid, ret, params, fn in overloads])
+
+    def global_(name: str, oid: str, ret: Any, params: list[Any],
+                fn: Callable[..., Any]) -> Any:
+        return cel.FunctionDecl(name, [cel.Overload(oid, ret, params, impl=fn)])
+
+    return [
+        member("isSorted", [("list_is_sorted", T.BOOL, [dyn_list], _is_sorted)]),
+        member("sum", [("list_sum", T.DYN, [dyn_list], _sum)]),
+        member("min", [("list_min", T.DYN, [dyn_list], _min)]),
+        member("max", [("list_max", T.DYN, [dyn_list], _max)]),
+        member("find", [("string_find_string", T.STRING, [T.STRING, T.STRING], _find)]),
+        member("findAll", [
+            ("string_find_all_string", T.List(T.STRING), [T.STRING, T.STRING], _find_all),
+            ("string_find_all_string_int", T.List(T.STRING), [T.STRING, T.STRING, T.INT],
+             _find_all)]),
+        global_("sets.contains", "list_sets_contains_list", T.BOOL, [dyn_list, dyn_list],
+                _contains),
+        global_("sets.equivalent", "list_sets_equivalent_list", T.BOOL, [dyn_list, dyn_list],
+                lambda a, b: _contains(a, b) and _contains(b, a)),
+        global_("sets.intersects", "list_sets_intersects_list", T.BOOL, [dyn_list, dyn_list],
+                _intersects),
+    ]

@@ -1,0 +1,249 @@
+"""The `x-kubernetes-validations` of one schema node, checked and compiled (upstream's
+`apiextensions/validation` for CRD writes and `schema/cel/compilation.go`).
+
+When a CRD is written every rule must have a `rule` (`Required value: rule is not
+specified`), a `message` without line breaks, a `reason` of FieldValueInvalid, Forbidden,
+Required or Duplicate, a `fieldPath` that names a field of the schema, `optionalOldSelf` only
+with `oldSelf`, and must compile against the node's declared type to a bool (a
+`messageExpression` to a string): `compilation failed: ERROR: <input>:1:6: undefined field
+'foo'` with cel's caret lines, as upstream's `Invalid value: apiextensions.ValidationRule{...}`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from nodelab.controlplane.apiextensions.cel import environment, library
+from nodelab.controlplane.apiextensions.cel.decltypes import Namer, decl_type
+from nodelab.controlplane.errors import Cause
+from nodelab.controlplane.validation.fields import FieldErrors
+
+REASONS = ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid",
+           "FieldValueRequired"]
+_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_OLD_SELF = re.compile(r"\boldSelf\b")
+_CEL_STATUS = re.compile(r"^[A-Z_]+: |\s*\[[A-Z_]+\]$")
+_UNDEFINED_FIELD = re.compile(r"(undefined field '[^']*') not found in struct '[^']*'")
+_UNDECLARED = re.compile(r"undeclared reference to '([^']*)' \(in container ''\)")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One rule ready to run: its programs (runtime environment) and what it uses."""
+
+    rule: dict[str, Any]
+    program: Any
+    message_program: Any
+    uses_old_self: bool
+    optional_old_self: bool
+    field_path: str  # normalized, '' for none
+
+
+def uses_old_self(rule: str) -> bool:
+    return bool(_OLD_SELF.search(_STRINGS.sub("''", rule)))
+
+
+def _wrapped(rule: dict[str, Any]) -> str:
+    """An `optionalOldSelf` rule with `oldSelf` bound to an optional, as upstream binds it."""
+    return (f"cel.bind(oldSelf, {environment.OPTIONAL_HAS_OLD} ? optional.of("
+            f"{environment.OPTIONAL_OLD}) : optional.none(), {rule['rule']})")
+
+
+def strip_status(text: str) -> str:
+    """cel-cpp's message without its status code (`INVALID_ARGUMENT: ... [INVALID_ARGUMENT]`)."""
+    return _CEL_STATUS.sub("", text.strip())
+
+
+def rule_label(rule: dict[str, Any]) -> str:
+    """How an error names a rule: its message, else its text (`ruleErrorString`)."""
+    return str(rule.get("message") or "").strip() or str(rule.get("rule") or "").strip()
+
+
+def default_message(rule: dict[str, Any]) -> str:
+    """The detail of a false rule without messageExpression (`ruleMessageOrDefault`)."""
+    message = str(rule.get("message") or "").strip()
+    return message or f"failed rule: {rule_label(rule)}"
+
+
+def cel_error(exc: Exception) -> str:
+    """cel-cpp's compile error as cel-go words it (the status code wrapping dropped)."""
+    text = strip_status(str(exc))
+    text = _UNDEFINED_FIELD.sub(r"\1", text)
+
+    def undeclared(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in library.UNSERVED:
+            return (f"undeclared reference to '{name}': the Kubernetes CEL library function "
+                    f"{name} is not supported by nodelab")
+        return f"undeclared reference to '{name}' (in container '')"
+
+    return _UNDECLARED.sub(undeclared, text)
+
+
+def go_rule(rule: dict[str, Any]) -> str:
+    """The rule as Go's `%#v` prints upstream's internal `apiextensions.ValidationRule`."""
+    def text(key: str) -> str:
+        return json.dumps(str(rule.get(key) or ""), ensure_ascii=False)
+
+    reason = ("(*apiextensions.FieldValueErrorReason)(nil)" if rule.get("reason") is None
+              else f"(*apiextensions.FieldValueErrorReason)({text('reason')})")
+    optional = ("(*bool)(nil)" if rule.get("optionalOldSelf") is None
+                else f"(*bool)({str(bool(rule['optionalOldSelf'])).lower()})")
+    return (f"apiextensions.ValidationRule{{Rule:{text('rule')}, Message:{text('message')}, "
+            f"MessageExpression:{text('messageExpression')}, Reason:{reason}, "
+            f"FieldPath:{text('fieldPath')}, OptionalOldSelf:{optional}}}")
+
+
+def check(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool) -> None:
+    """Every problem of the `x-kubernetes-validations` of the node `schema` at `path`."""
+    rules = schema.get("x-kubernetes-validations")
+    where = f"{path}.x-kubernetes-validations"
+    if not isinstance(rules, list):
+        errors.invalid(where, rules, "must be a list of validation rules")
+        return
+    env: Any = None
+    for i, rule in enumerate(rules):
+        at = f"{where}[{i}]"
+        if not isinstance(rule, dict):
+            errors.invalid(at, rule, "must be an object")
+            continue
+        if not _shape(errors, schema, rule, at):
+            continue
+        if env is None:
+            try:
+                env = _checking_env(json.dumps(schema, sort_keys=True), resource_root)
+            except environment.Unavailable as exc:
+                errors.forbidden(where, str(exc))
+                return
+        _compile_check(errors, env, rule, at)
+
+
+def _shape(errors: FieldErrors, schema: dict[str, Any], rule: dict[str, Any], at: str) -> bool:
+    text = rule.get("rule")
+    message = rule.get("message")
+    expression = rule.get("messageExpression")
+    for key in sorted(set(rule) - {"rule", "message", "messageExpression", "reason",
+                                   "fieldPath", "optionalOldSelf"}):
+        errors.forbidden(f"{at}.{key}", "unknown field")
+    if not isinstance(text, str) or not text.strip():
+        errors.required(f"{at}.rule", "rule is not specified")
+        return False
+    if isinstance(message, str) and message and not message.strip():
+        errors.invalid(f"{at}.message", message, "message must be non-empty if specified")
+    elif isinstance(message, str) and "\n" in message.strip():
+        errors.invalid(f"{at}.message", message, "message must not contain line breaks")
+    elif "\n" in text.strip() and not str(message or "").strip() and not str(
+            expression or "").strip():
+        errors.required(f"{at}.message",
+                        "message must be specified if rule contains line breaks")
+    if isinstance(expression, str) and expression and not expression.strip():
+        errors.required(f"{at}.messageExpression",
+                        "messageExpression must be non-empty if specified")
+    reason = rule.get("reason")
+    if reason is not None and reason not in REASONS:
+        errors.unsupported(f"{at}.reason", reason, REASONS)
+    field_path = rule.get("fieldPath")
+    if isinstance(field_path, str) and field_path:
+        if not field_path.strip():
+            errors.invalid(f"{at}.fieldPath", field_path,
+                           "fieldPath must be non-empty if specified")
+        elif "\n" in field_path:
+            errors.invalid(f"{at}.fieldPath", field_path,
+                           "fieldPath must not contain line breaks")
+        elif normalized_field_path(schema, field_path) is None:
+            errors.invalid(f"{at}.fieldPath", field_path, "fieldPath must be a valid path")
+    if rule.get("optionalOldSelf") is True and not uses_old_self(text):
+        errors.invalid(f"{at}.optionalOldSelf", True,
+                       "may not be set if oldSelf is not used in rule")
+    return True
+
+
+_PATH_TOKEN = re.compile(r"\.([^.\[\]]+)|\['((?:[^'\\]|\\.)*)'\]")
+
+
+def normalized_field_path(schema: dict[str, Any], field_path: str) -> str | None:
+    """`fieldPath` (`.spec.foo`, `.spec['a.b']`) as the field path of its errors, or None
+    when it does not name a field of `schema` (upstream's `ValidFieldPath`)."""
+    parts: list[str] = []
+    position = 0
+    node: Any = schema
+    while position < len(field_path):
+        match = _PATH_TOKEN.match(field_path, position)
+        if match is None or not isinstance(node, dict):
+            return None
+        name = match.group(1) if match.group(1) is not None else re.sub(
+            r"\\(.)", r"\1", match.group(2))
+        position = match.end()
+        if node.get("properties"):
+            if name not in node["properties"]:
+                return None
+            node = node["properties"][name]
+            parts.append(("." if parts else "") + name)
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+            parts.append(f"[{name}]")
+        else:
+            return None
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=128)
+def _checking_env(schema_json: str, resource_root: bool) -> Any:
+    decl = decl_type(json.loads(schema_json), resource_root, Namer())
+    if decl is None:
+        raise environment.Unavailable("the schema of this node has no CEL type")
+    return environment.checking_env(decl)
+
+
+def _compile_check(errors: FieldErrors, env: Any, rule: dict[str, Any], at: str) -> None:
+    text = rule["rule"]
+    source = _wrapped(rule) if rule.get("optionalOldSelf") is True else text
+    try:
+        kind = env.compile(source).return_type()
+    except RuntimeError as exc:
+        errors.causes.append(Cause(f"{at}.rule", "FieldValueInvalid",
+                                   f"Invalid value: {go_rule(rule)}: compilation failed: "
+                                   f"{cel_error(exc)}"))
+        return
+    if kind.name() not in ("BOOL", "DYN", "bool", "dyn"):
+        errors.causes.append(Cause(f"{at}.rule", "FieldValueInvalid",
+                                   f"Invalid value: {go_rule(rule)}: "
+                                   "cel expression must evaluate to a bool"))
+    expression = rule.get("messageExpression")
+    if isinstance(expression, str) and expression.strip():
+        try:
+            kind = env.compile(expression).return_type()
+        except RuntimeError as exc:
+            errors.causes.append(Cause(
+                f"{at}.messageExpression", "FieldValueInvalid",
+                f"Invalid value: {go_rule(rule)}: messageExpression compilation failed: "
+                f"{cel_error(exc)}"))
+            return
+        if kind.name() not in ("STRING", "DYN", "string", "dyn"):
+            errors.causes.append(Cause(f"{at}.messageExpression", "FieldValueInvalid",
+                                       f"Invalid value: {go_rule(rule)}: "
+                                       "messageExpression must evaluate to a string"))
+
+
+@functools.lru_cache(maxsize=512)
+def compiled(schema_json: str) -> tuple[Compiled, ...]:
+    """The rules of a node (already checked when its CRD was written), in the runtime
+    environment."""
+    schema = json.loads(schema_json)
+    env = environment.runtime_env()
+    found = []
+    for rule in schema.get("x-kubernetes-validations") or []:
+        optional = rule.get("optionalOldSelf") is True
+        expression = rule.get("messageExpression")
+        found.append(Compiled(
+            rule, env.compile(_wrapped(rule) if optional else rule["rule"]),
+            env.compile(expression) if isinstance(expression, str) and expression.strip()
+            else None,
+            uses_old_self(rule["rule"]), optional,
+            normalized_field_path(schema, rule["fieldPath"]) or ""
+            if rule.get("fieldPath") else ""))
+    return tuple(found)

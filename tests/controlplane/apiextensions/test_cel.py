@@ -1,0 +1,222 @@
+"""CEL validation rules of CRD schemas (`x-kubernetes-validations`): compiling them when the
+CRD is written and evaluating them on custom objects, with the examples of the Kubernetes
+docs' "Validation rules" section and upstream's texts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nodelab.controlplane.apiextensions import structural
+from nodelab.controlplane.apiextensions.cel import decltypes, validator
+from nodelab.controlplane.validation.fields import FieldErrors
+
+pytestmark = pytest.mark.unit
+ROOT = "spec.versions[0].schema.openAPIV3Schema"
+
+
+def _crd_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"spec": {"type": "object", **spec}}}
+
+
+def _ints(*names: str) -> dict[str, Any]:
+    return {name: {"type": "integer"} for name in names}
+
+
+# the docs' first example: minReplicas <= replicas <= maxReplicas
+REPLICAS = _crd_schema({
+    "x-kubernetes-validations": [
+        {"rule": "self.minReplicas <= self.replicas",
+         "message": "replicas should be greater than or equal to minReplicas."},
+        {"rule": "self.replicas <= self.maxReplicas",
+         "message": "replicas should be smaller than or equal to maxReplicas."}],
+    "properties": _ints("minReplicas", "replicas", "maxReplicas")})
+
+
+def _causes(schema: dict[str, Any], spec: Any, old: Any = None) -> list[str]:
+    old_obj = None if old is None else {"spec": old}
+    return [f"{c.field}: {c.message}"
+            for c in validator.validate(schema, {"spec": spec}, old_obj)]
+
+
+@pytest.mark.parametrize(("schema", "spec", "old", "expected"), [
+    (REPLICAS, {"minReplicas": 0, "replicas": 20, "maxReplicas": 10}, None,
+     ['spec: Invalid value: "object": replicas should be smaller than or equal to '
+      "maxReplicas."]),
+    (REPLICAS, {"minReplicas": 0, "replicas": 5, "maxReplicas": 10}, None, []),
+    (REPLICAS, {"minReplicas": 0, "maxReplicas": 10}, None,
+     ['spec: Invalid value: "object": no such key: replicas evaluating rule: replicas '
+      "should be greater than or equal to minReplicas.",
+      'spec: Invalid value: "object": no such key: replicas evaluating rule: replicas '
+      "should be smaller than or equal to maxReplicas."]),
+    # transition rule: immutability, only checked on an update
+    (_crd_schema({"properties": {"name": {"type": "string", "x-kubernetes-validations": [
+        {"rule": "self == oldSelf", "message": "Value is immutable"}]}}}),
+     {"name": "b"}, {"name": "a"}, ['spec.name: Invalid value: "string": Value is immutable']),
+    (_crd_schema({"properties": {"name": {"type": "string", "x-kubernetes-validations": [
+        {"rule": "self == oldSelf", "message": "Value is immutable"}]}}}),
+     {"name": "b"}, None, []),
+    # optionalOldSelf: evaluated on create too, with oldSelf an optional
+    (_crd_schema({"properties": {"name": {"type": "string", "x-kubernetes-validations": [
+        {"rule": "!oldSelf.hasValue() || self == oldSelf.value()", "optionalOldSelf": True,
+         "message": "set once"}, {"rule": "oldSelf.hasValue() || self != 'x'",
+                                  "optionalOldSelf": True}]}}}),
+     {"name": "x"}, None, ["spec.name: Invalid value: \"string\": failed rule: "
+                           "oldSelf.hasValue() || self != 'x'"]),
+    # messageExpression, reason and fieldPath
+    (_crd_schema({"x-kubernetes-validations": [
+        {"rule": "self.x <= self.maxLimit", "reason": "FieldValueForbidden",
+         "fieldPath": ".x",
+         "messageExpression": "'x exceeded max limit of ' + string(self.maxLimit)"}],
+        "properties": _ints("x", "maxLimit")}),
+     {"x": 11, "maxLimit": 10}, None, ["spec.x: Forbidden: x exceeded max limit of 10"]),
+    (_crd_schema({"x-kubernetes-validations": [
+        {"rule": "self.x > 0", "reason": "FieldValueRequired"},
+        {"rule": "self.x > 0", "reason": "FieldValueDuplicate"}],
+        "properties": _ints("x")}), {"x": 0}, None,
+     ["spec: Required value: failed rule: self.x > 0", 'spec: Duplicate value: "object"']),
+    # lists and maps (the docs' table of examples)
+    (_crd_schema({"properties": {"tags": {"type": "array", "items": {"type": "string"},
+                                          "x-kubernetes-validations": [
+        {"rule": "self.all(t, t.startsWith('a'))"}, {"rule": "self.isSorted()"},
+        {"rule": "size(self) <= 2"}]}}}),
+     {"tags": ["ab", "b", "aa"]}, None,
+     ["spec.tags: Invalid value: \"array\": failed rule: self.all(t, t.startsWith('a'))",
+      'spec.tags: Invalid value: "array": failed rule: self.isSorted()',
+      'spec.tags: Invalid value: "array": failed rule: size(self) <= 2']),
+    (_crd_schema({"properties": {"labels": {
+        "type": "object", "additionalProperties": {"type": "string"},
+        "x-kubernetes-validations": [{"rule": "'app' in self"},
+                                     {"rule": "self.all(k, self[k].size() < 4)"}]}}}),
+     {"labels": {"tier": "front"}}, None,
+     ["spec.labels: Invalid value: \"object\": failed rule: 'app' in self",
+      'spec.labels: Invalid value: "object": failed rule: self.all(k, self[k].size() < 4)']),
+    # regex find, sum, dash-escaped names, int-or-string, date-time as a timestamp
+    (_crd_schema({"x-kubernetes-validations": [
+        {"rule": "self.image.find('[0-9]+$') == '42'"},
+        {"rule": "self.sizes.sum() < 10"},
+        {"rule": "self.max__dash__surge == '25%' || self.max__dash__surge == 1"},
+        {"rule": "self.since < timestamp('2024-01-01T00:00:00Z')"}],
+        "properties": {"image": {"type": "string"},
+                       "sizes": {"type": "array", "items": {"type": "integer"}},
+                       "max-surge": {"x-kubernetes-int-or-string": True},
+                       "since": {"type": "string", "format": "date-time"}}}),
+     {"image": "app:42", "sizes": [1, 2], "max-surge": "25%",
+      "since": "2023-05-01T10:00:00Z"}, None, []),
+    # items of a map list correlate with their old item by key
+    (_crd_schema({"properties": {"ports": {
+        "type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+        "items": {"type": "object", "properties": {"name": {"type": "string"},
+                                                   "port": {"type": "integer"}},
+                  "x-kubernetes-validations": [{"rule": "self.port == oldSelf.port",
+                                                "message": "port is immutable"}]}}}}),
+     {"ports": [{"name": "b", "port": 2}, {"name": "a", "port": 9}]},
+     {"ports": [{"name": "a", "port": 1}]},
+     ['spec.ports[1]: Invalid value: "object": port is immutable']),
+])
+def test_rules_on_objects(schema: dict[str, Any], spec: Any, old: Any,
+                          expected: list[str]) -> None:
+    assert _causes(schema, spec, old) == expected
+
+
+def _compile_causes(spec: dict[str, Any]) -> list[str]:
+    errors = FieldErrors()
+    structural.check(errors, _crd_schema(spec), ROOT)
+    return [f"{c.field.removeprefix(ROOT)}: {c.message}" for c in errors.causes]
+
+
+def _rule(text: str, **more: Any) -> dict[str, Any]:
+    return {"x-kubernetes-validations": [{"rule": text, **more}],
+            "properties": {**_ints("replicas"), "name": {"type": "string"}}}
+
+
+def _go(rule: str, message: str = "", message_expression: str = "") -> str:
+    return (f'apiextensions.ValidationRule{{Rule:"{rule}", Message:"{message}", '
+            f'MessageExpression:"{message_expression}", '
+            "Reason:(*apiextensions.FieldValueErrorReason)(nil), FieldPath:\"\", "
+            "OptionalOldSelf:(*bool)(nil)}")
+
+
+VALIDATIONS = ".properties[spec].x-kubernetes-validations[0]"
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    (_rule("self.replicas >= 0"), []),
+    (_rule("self.replicas >= 0 && self.name.matches('^[a-z]+$')"), []),
+    (_rule("has(self.metadata)"),  # metadata exists at the resource root only
+     [f"{VALIDATIONS}.rule: Invalid value: {_go('has(self.metadata)')}: "
+      "compilation failed: ERROR: <input>:1:4: undefined field 'metadata'\n"
+      " | has(self.metadata)\n | ...^"]),
+    (_rule("self.replicas + self.name"),
+     [f"{VALIDATIONS}.rule: Invalid value: {_go('self.replicas + self.name')}: compilation "
+      "failed: ERROR: <input>:1:15: found no matching overload for '_+_' applied to "
+      "'(int, string)'\n | self.replicas + self.name\n | ..............^"]),
+    (_rule("self.replicas"),
+     [f"{VALIDATIONS}.rule: Invalid value: {_go('self.replicas')}: cel expression must "
+      "evaluate to a bool"]),
+    (_rule("self.replicas > 0", messageExpression="self.replicas"),
+     [f"{VALIDATIONS}.messageExpression: Invalid value: "
+      f"{_go('self.replicas > 0', message_expression='self.replicas')}: "
+      "messageExpression must evaluate to a string"]),
+    (_rule("isQuantity(self.name)"),
+     [f"{VALIDATIONS}.rule: Invalid value: {_go('isQuantity(self.name)')}: "
+      "compilation failed: ERROR: <input>:1:11: undeclared reference to 'isQuantity': the "
+      "Kubernetes CEL library function isQuantity is not supported by nodelab\n"
+      " | isQuantity(self.name)\n | ..........^"]),
+    (_rule(" "), [f"{VALIDATIONS}.rule: Required value: rule is not specified"]),
+    (_rule("true", message=" "),
+     [f'{VALIDATIONS}.message: Invalid value: " ": message must be non-empty if specified']),
+    (_rule("true", reason="FieldValueTooLong"),
+     [f'{VALIDATIONS}.reason: Unsupported value: "FieldValueTooLong": supported values: '
+      '"FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", '
+      '"FieldValueRequired"']),
+    (_rule("true", fieldPath=".nope"),
+     [f'{VALIDATIONS}.fieldPath: Invalid value: ".nope": fieldPath must be a valid path']),
+    (_rule("true", optionalOldSelf=True),
+     [f"{VALIDATIONS}.optionalOldSelf: Invalid value: true: may not be set if oldSelf is "
+      "not used in rule"]),
+])
+def test_rules_compile_when_the_crd_is_written(spec: dict[str, Any],
+                                               expected: list[str]) -> None:
+    assert _compile_causes(spec) == expected
+
+
+def test_the_resource_root_sees_metadata_name() -> None:
+    errors = FieldErrors()
+    structural.check(errors, {"type": "object", "x-kubernetes-validations": [
+        {"rule": "self.metadata.name.startsWith('a') && self.kind == 'X'"}]}, ROOT)
+    assert errors.causes == []
+    schema = {"type": "object", "x-kubernetes-validations": [
+        {"rule": "self.metadata.name.startsWith('a')", "message": "name starts with a"}]}
+    found = validator.validate(schema, {"kind": "X", "metadata": {"name": "b"}}, None)
+    assert [(c.field, c.message) for c in found] == [
+        ("<nil>", 'Invalid value: "object": name starts with a')]
+
+
+@pytest.mark.parametrize(("name", "escaped"), [
+    ("replicas", "replicas"), ("foo-bar", "foo__dash__bar"), ("a.b", "a__dot__b"),
+    ("a/b", "a__slash__b"), ("a__b", "a__underscores__b"), ("namespace", "__namespace__"),
+    ("1a", None), ("a b", None)])
+def test_property_names_are_escaped_as_upstream(name: str, escaped: str | None) -> None:
+    assert decltypes.escape(name) == escaped
+
+
+def test_a_hostile_rule_stops_at_the_iteration_budget() -> None:
+    schema = _crd_schema({"x-kubernetes-validations": [
+        {"rule": "self.l.all(a, self.l.all(b, self.l.all(c, a + b + c != 'x')))"},
+        {"rule": "false"}],
+        "properties": {"l": {"type": "array", "items": {"type": "string"}}}})
+    assert _compile_causes(schema["properties"]["spec"]) == []
+    assert _causes(schema, {"l": ["a"] * 2000}) == [
+        "spec: Invalid value: \"object\": 'operation cancelled: actual cost limit exceeded': "
+        "no further validation rules will be run due to call cost exceeds limit for rule: "
+        "self.l.all(a, self.l.all(b, self.l.all(c, a + b + c != 'x')))"]
+
+
+def test_a_hostile_object_cannot_hold_the_server() -> None:
+    """A regex rule on a long value is RE2 (linear), and many items share one time budget."""
+    schema = _crd_schema({"properties": {"items": {"type": "array", "items": {
+        "type": "string", "x-kubernetes-validations": [{"rule": "!self.matches('(a+)+$')"}]}}}})
+    found = _causes(schema, {"items": ["a" * 50_000 + "b"] * 40})
+    assert found == []

@@ -1,0 +1,97 @@
+"""CEL validation rules (`x-kubernetes-validations`) of a CRD on a real API server process,
+through real kubectl: the Kubernetes docs' "Validation rules" examples."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.controlplane.apiserver import RunningApiServer, running_apiserver
+
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.cel.example.com
+spec:
+  group: cel.example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            x-kubernetes-validations:
+            - rule: "self.minReplicas <= self.replicas"
+              message: "replicas should be greater than or equal to minReplicas."
+            - rule: "self.replicas <= self.maxReplicas"
+              messageExpression: >-
+                'replicas ' + string(self.replicas) + ' exceeds ' + string(self.maxReplicas)
+              reason: FieldValueForbidden
+              fieldPath: .replicas
+            properties:
+              minReplicas: {type: integer}
+              replicas: {type: integer}
+              maxReplicas: {type: integer}
+              name:
+                type: string
+                x-kubernetes-validations:
+                - rule: "self == oldSelf"
+                  message: Value is immutable
+"""
+
+
+def _widget(replicas: int, name: str = "a", widget: str = "w") -> str:
+    return (f"apiVersion: cel.example.com/v1\nkind: Widget\nmetadata: {{name: {widget}}}\n"
+            f"spec: {{minReplicas: 1, replicas: {replicas}, maxReplicas: 5, name: {name}}}\n")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningApiServer]:
+    with running_apiserver() as running:
+        running.kubectl("apply", "-f", "-", input=CRD)
+        running.kubectl("wait", "--for", "condition=established", "--timeout=30s",
+                        "crd/widgets.cel.example.com")
+        yield running
+
+
+def test_a_valid_object_passes_and_invalid_ones_get_upstreams_errors(
+        server: RunningApiServer) -> None:
+    bad = server.kubectl("apply", "-f", "-", input=_widget(0), check=False)
+    assert bad.returncode != 0
+    assert ('The Widget "w" is invalid: spec: Invalid value: "object": replicas should be '
+            "greater than or equal to minReplicas.") in bad.stderr
+    too_many = server.kubectl("apply", "-f", "-", input=_widget(9), check=False)
+    assert "spec.replicas: Forbidden: replicas 9 exceeds 5" in too_many.stderr
+    server.kubectl("apply", "-f", "-", input=_widget(3))
+    assert server.kubectl_json("get", "widget", "w")["spec"]["replicas"] == 3
+
+
+def test_a_transition_rule_keeps_a_field_immutable(server: RunningApiServer) -> None:
+    server.kubectl("apply", "-f", "-", input=_widget(2, name="first", widget="t"))
+    changed = server.kubectl("apply", "-f", "-", input=_widget(2, name="second", widget="t"),
+                             check=False)
+    assert ('The Widget "t" is invalid: spec.name: Invalid value: "string": Value is '
+            "immutable") in changed.stderr
+    assert server.kubectl_json("get", "widget", "t")["spec"]["name"] == "first"
+    server.kubectl("apply", "-f", "-", input=_widget(4, name="first", widget="t"))
+
+
+def test_a_rule_that_does_not_compile_refuses_the_crd(server: RunningApiServer) -> None:
+    broken = CRD.replace("widgets", "gadgets").replace("widget", "gadget").replace(
+        "Widget", "Gadget").replace("self.minReplicas <= self.replicas",
+                                    "self.minReplicas <= self.replica")
+    result = server.kubectl("apply", "-f", "-", input=broken, check=False)
+    assert result.returncode != 0
+    assert ("spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations"
+            "[0].rule: Invalid value: ") in result.stderr
+    assert "compilation failed: ERROR: <input>:1:25: undefined field 'replica'" in result.stderr
+    assert server.kubectl("get", "crd", "gadgets.cel.example.com",
+                          check=False).returncode != 0
