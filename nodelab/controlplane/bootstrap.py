@@ -17,8 +17,8 @@
 - the system PriorityClasses `system-node-critical` and `system-cluster-critical`.
 
 `reconcile` is idempotent; the server runs it at start, after each namespace is created, and
-every second (together with namespace finalization and the CRD controllers: names,
-Established, the cleanup finalizer).
+every second (together with namespace finalization, the foreground deletion of owners and the
+CRD controllers: names, Established, the cleanup finalizer).
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ from nodelab.controlplane.auth.identities import (
 )
 from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.registry.allocation import KUBERNETES_SERVICE_IP
-from nodelab.controlplane.registry.deletion import finalize_definitions, finalize_namespaces
+from nodelab.controlplane.registry.deletion import (
+    finalize_definitions,
+    finalize_foreground,
+    finalize_namespaces,
+)
 from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import lookup
 from nodelab.controlplane.storage.store import AlreadyExists, Conflict
@@ -138,6 +142,7 @@ def reconcile(registry: Registry, address: str, port: int, ca_pem: str,
         _ensure(registry, "scheduling.k8s.io", "priorityclasses", "", system_class)
     finalize_namespaces(registry)
     finalize_definitions(registry)
+    finalize_foreground(registry)
 
 
 def bootstrap_policy(registry: Registry) -> None:

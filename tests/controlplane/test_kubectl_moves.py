@@ -250,3 +250,28 @@ def test_discovery_commands(cluster: RunningApiServer) -> None:
     assert cluster.kubectl("get", "--raw", "/healthz").stdout == "ok"
     recursive = cluster.kubectl("explain", "deploy.spec", "--recursive").stdout
     assert "revisionHistoryLimit" in recursive and "maxSurge" in recursive
+
+
+def test_delete_foreground_waits_for_blocking_dependents(cluster: RunningApiServer) -> None:
+    """kubectl delete --cascade=foreground: the owner stays, with deletionTimestamp and the
+    foregroundDeletion finalizer, while a dependent with blockOwnerDeletion is still there
+    (here held by a finalizer of its own); it goes once that dependent is gone."""
+    cluster.kubectl("create", "configmap", "owner")
+    uid = cluster.kubectl_json("get", "cm", "owner")["metadata"]["uid"]
+    child = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "child", "finalizers": ["example.com/hold"], "ownerReferences": [{
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid,
+            "blockOwnerDeletion": True}]}}
+    cluster.kubectl("create", "-f", "-", input=json.dumps(child))
+    out = cluster.kubectl("delete", "cm", "owner", "--cascade=foreground", "--wait=false")
+    assert out.stdout.strip() == 'configmap "owner" deleted from default namespace'
+    owner = cluster.kubectl_json("get", "cm", "owner")["metadata"]
+    assert owner["finalizers"] == ["foregroundDeletion"] and owner["deletionTimestamp"]
+    assert cluster.kubectl_json("get", "cm", "child")["metadata"]["deletionTimestamp"]
+    cluster.kubectl("patch", "cm", "child", "--type=json", "-p",
+                    '[{"op":"remove","path":"/metadata/finalizers"}]')
+    cluster.kubectl("wait", "--for=delete", "cm/owner", "--timeout=20s")
+    cluster.kubectl("create", "deployment", "fg", "--image=busybox:1.36", "--replicas=1")
+    _wait_for("the pod", lambda: cluster.kubectl_json("get", "pods", "-l", "app=fg")["items"])
+    cluster.kubectl("delete", "deploy", "fg", "--cascade=foreground")  # waits until gone
+    assert not cluster.kubectl_json("get", "deploy,rs,pods", "-l", "app=fg")["items"]

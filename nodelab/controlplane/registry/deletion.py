@@ -8,9 +8,13 @@
 - **Finalizers.** An object with finalizers is only marked (`deletionTimestamp`); whoever owns
   the finalizer removes it, and the update that removes the last one deletes the object.
 - **Owners.** Deleting an object deletes the objects whose `ownerReferences` name it (the
-  garbage collector's Background and Foreground propagation), unless `propagationPolicy` is
-  `Orphan`, in which case their references to it are removed. A batch/v1 Job deleted without
-  a policy orphans its pods, with upstream's warning (`default_propagation`).
+  garbage collector's Background propagation), unless `propagationPolicy` is `Orphan`, in
+  which case their references to it are removed. With `Foreground` an owner that has
+  dependents stays, marked (`deletionTimestamp`, the `foregroundDeletion` finalizer), until
+  the dependents whose reference says `blockOwnerDeletion: true` are gone
+  (`finalize_foreground`, run with the server's loop), as upstream's garbage collector does.
+  A batch/v1 Job deleted without a policy orphans its pods, with upstream's warning
+  (`default_propagation`).
 - **CustomResourceDefinitions.** Deleting one marks it (`apiextensions/lifecycle.py`): its
   finalizer `customresourcecleanup.apiextensions.k8s.io` is removed, and the CRD deleted, once
   the server's loop has deleted every object of it (`finalize_definitions`).
@@ -21,6 +25,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.apiextensions import CRD_KEY, lifecycle
@@ -106,7 +111,14 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
             return to_wire(rt, obj)
         grace = _grace(rt, obj, options)
         policy = options.get("propagationPolicy") or query.get("propagationPolicy")
-        if meta.get("finalizers") or grace is not None:
+        marked: Object | None = None
+        if (policy == "Foreground" and grace is None and FOREGROUND not in (
+                meta.get("finalizers") or []) and _dependents(registry, obj)):
+            meta["finalizers"] = [*(meta.get("finalizers") or []), FOREGROUND]
+            meta.setdefault("deletionTimestamp", times.now())
+            meta.setdefault("deletionGracePeriodSeconds", 0)
+            marked = store.update(rt.storage_key, ns, name, obj, int(meta["resourceVersion"]))
+        elif meta.get("finalizers") or grace is not None:
             if grace is not None:
                 if meta.get("deletionTimestamp") and int(
                         meta.get("deletionGracePeriodSeconds") or 0) <= grace:
@@ -124,9 +136,76 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
                 return to_wire(rt, obj)
             store.update(rt.storage_key, ns, name, obj, int(meta["resourceVersion"]))
             return to_wire(rt, obj)
-        deleted = store.delete(rt.storage_key, ns, name)
+        if marked is None:
+            deleted = store.delete(rt.storage_key, ns, name)
+    if marked is not None:
+        collect_dependents(registry, marked, "Foreground")
+        return to_wire(rt, _release_foreground(registry, rt, marked) or marked)
     collect_dependents(registry, deleted, policy)
     return to_wire(rt, deleted)
+
+
+FOREGROUND = "foregroundDeletion"
+
+
+def _dependents(registry: Registry, owner: Object) -> list[tuple[ResourceType, Object]]:
+    """The objects whose ownerReferences name `owner` (by uid), with their types."""
+    uid = owner["metadata"].get("uid")
+    namespace = owner["metadata"].get("namespace") or ""
+    found = []
+    for rt in _storages(registry):
+        if rt.group == "events.k8s.io" or (namespace and not rt.namespaced):
+            continue
+        for dependent in registry.store.select(rt.storage_key, namespace or None)[0]:
+            if any(ref.get("uid") == uid
+                   for ref in dependent["metadata"].get("ownerReferences") or []):
+                found.append((rt, dependent))
+    return found
+
+
+def _blocking(registry: Registry, owner: Object) -> bool:
+    """Whether a dependent that blocks its owner's deletion is still there."""
+    uid = owner["metadata"].get("uid")
+    return any(ref.get("uid") == uid and ref.get("blockOwnerDeletion")
+               for _, dependent in _dependents(registry, owner)
+               for ref in dependent["metadata"].get("ownerReferences") or [])
+
+
+def _release_foreground(registry: Registry, rt: ResourceType, owner: Object) -> Object | None:
+    """Drop the `foregroundDeletion` finalizer once no blocking dependent is left (the object
+    goes with it when that was its last finalizer); the object as it stands, or None."""
+    if _blocking(registry, owner):
+        return owner
+    meta = owner["metadata"]
+    ns = meta.get("namespace") or ""
+    with registry.write_lock:
+        current = registry.store.get(rt.storage_key, ns, meta["name"])
+        if current is None or current["metadata"].get("uid") != meta.get("uid"):
+            return None
+        finalizers = [f for f in current["metadata"].get("finalizers") or [] if f != FOREGROUND]
+        if finalizers:
+            current["metadata"]["finalizers"] = finalizers
+            return registry.store.update(rt.storage_key, ns, meta["name"], current,
+                                         int(current["metadata"]["resourceVersion"]))
+        return registry.store.delete(rt.storage_key, ns, meta["name"])
+
+
+def finalize_foreground(registry: Registry) -> None:
+    """The garbage collector's pass over owners deleted in the foreground: their dependents
+    are deleted, and each owner goes once its blocking dependents are gone."""
+    marker = json.dumps(FOREGROUND)
+    for rt in _storages(registry):
+        for body in registry.store.select_raw(rt.storage_key)[0]:
+            if marker not in body:
+                continue
+            owner = json.loads(body)
+            if FOREGROUND not in (owner["metadata"].get("finalizers") or []):
+                continue
+            collect_dependents(registry, owner, "Foreground")
+            try:
+                _release_foreground(registry, rt, owner)
+            except (NotFound, Conflict):
+                continue
 
 
 def _storages(registry: Registry) -> list[ResourceType]:
@@ -156,25 +235,22 @@ def collect_dependents(registry: Registry, owner: Object, policy: str | None) ->
     """Delete (or orphan) the objects whose ownerReferences name `owner`."""
     uid = owner["metadata"].get("uid")
     namespace = owner["metadata"].get("namespace") or ""
-    for rt in _storages(registry):
-        if rt.group == "events.k8s.io":
+    for rt, dependent in _dependents(registry, owner):
+        refs = dependent["metadata"].get("ownerReferences") or []
+        name = dependent["metadata"]["name"]
+        if dependent["metadata"].get("deletionTimestamp") and policy != "Orphan":
+            continue  # being deleted already
+        try:
+            if policy == "Orphan":
+                dependent["metadata"]["ownerReferences"] = [
+                    r for r in refs if r.get("uid") != uid]
+                registry.store.update(rt.storage_key, namespace if rt.namespaced else "",
+                                      name, dependent,
+                                      int(dependent["metadata"]["resourceVersion"]))
+            else:
+                delete(registry, rt, namespace, name, {"propagationPolicy": policy}, {})
+        except (errors.ApiError, NotFound, Conflict):
             continue
-        for dependent in registry.store.select(rt.storage_key, namespace or None)[0]:
-            refs = dependent["metadata"].get("ownerReferences") or []
-            if not any(ref.get("uid") == uid for ref in refs):
-                continue
-            name = dependent["metadata"]["name"]
-            try:
-                if policy == "Orphan":
-                    dependent["metadata"]["ownerReferences"] = [
-                        r for r in refs if r.get("uid") != uid]
-                    registry.store.update(rt.storage_key, namespace if rt.namespaced else "",
-                                          name, dependent,
-                                          int(dependent["metadata"]["resourceVersion"]))
-                else:
-                    delete(registry, rt, namespace, name, {"propagationPolicy": policy}, {})
-            except (errors.ApiError, NotFound, Conflict):
-                continue
 
 
 def delete_collection(registry: Registry, rt: ResourceType, namespace: str | None,
