@@ -15,7 +15,7 @@ import kubernetes.client as k8s
 import kubernetes.watch
 from google.protobuf.message import Message
 
-from nodelab.kube.protojson import message_class, meta_class, runtime_unknown
+from nodelab.kube.protobuf.protojson import message_class, meta_class, runtime_unknown
 from tests.controlplane.apiserver import RunningApiServer
 from tests.controlplane.test_protobuf import response_types
 from tests.controlplane.watchclient import admin_context

@@ -8,19 +8,18 @@ JSON object the same request would have carried:
 
 - the envelope is the 4-byte magic `k8s\\0` and a `runtime.Unknown` message (typeMeta, raw);
 - `raw` is the message of the kind named in typeMeta, decoded with upstream's own generated
-  messages and turned into JSON as kube-apiserver would (`nodelab.kube.protojson`): every
-  field of every kind upstream defines, nothing kept by hand.
+  messages and turned into JSON as kube-apiserver would (`kube/protobuf/protojson.py`):
+  every field of every kind upstream defines, nothing kept by hand.
 
 Responses: a client whose `Accept` prefers protobuf (client-go's typed clients and kubectl send
-`application/vnd.kubernetes.protobuf, application/json`) gets an object, a list or an error
-`Status` in the same envelope (`nodelab.kube.jsonproto` fills the message), as kube-apiserver's
-content negotiation picks the first acceptable type. A watch is upstream's protobuf stream
+`application/vnd.kubernetes.protobuf, application/json`) gets an object, a list or an error `Status`
+in the same envelope (`kube/protobuf/jsonproto.py` fills the message), as kube-apiserver's content
+negotiation picks the first acceptable type. A watch is upstream's protobuf stream
 (`application/vnd.kubernetes.protobuf;stream=watch`): each event a frame of a 4-byte big-endian
 length and a `metav1.WatchEvent` (the stream serializer is the raw one: no envelope), whose
-`object.raw` is the object in the envelope, as the embedded encoder writes it. What has no
-protobuf form stays JSON with its own Content-Type, which clients accept as they do for custom
-resources: Tables (`as=Table`), discovery, and kinds upstream has no message for (their
-watches too).
+`object.raw` is the object in the envelope, as the embedded encoder writes it. What has no protobuf
+form stays JSON with its own Content-Type, which clients accept as they do for custom resources:
+Tables (`as=Table`), discovery, and kinds upstream has no message for (their watches too).
 """
 
 from __future__ import annotations
@@ -33,8 +32,8 @@ from google.protobuf.message import DecodeError, Message
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.http.messages import Response
-from nodelab.kube import jsonproto, protojson
 from nodelab.kube.objects import Object
+from nodelab.kube.protobuf import jsonproto, protojson
 
 MAGIC = b"k8s\x00"
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"

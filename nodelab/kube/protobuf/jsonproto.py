@@ -25,8 +25,8 @@ from typing import Any
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from nodelab.kube import protojson
 from nodelab.kube.objects import Object
+from nodelab.kube.protobuf import protojson
 from nodelab.kubewire.times import parse_time
 
 _META = "k8s.io.apimachinery.pkg.apis.meta.v1."

@@ -10,7 +10,7 @@ import pytest
 from nodelab.controlplane.auth.bootstrap_policy import CLUSTER_ROLES
 from nodelab.controlplane.http import protobuf
 from nodelab.controlplane.registry.strategies import service_account_volume
-from nodelab.kube import jsonproto, protojson
+from nodelab.kube.protobuf import jsonproto, protojson
 
 pytestmark = pytest.mark.unit
 
