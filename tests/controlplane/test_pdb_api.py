@@ -53,7 +53,16 @@ def pdb(name: str = "p", **spec: Any) -> dict[str, Any]:
     ({"minAvailable": 1, "selector": {"matchLabels": {"app": "-web"}}},
      ['spec.selector.matchLabels: Invalid value: "-web": a valid label must be an empty string '
       "or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-      "alphanumeric character"]),
+      "alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for "
+      "validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"]),
+    ({"minAvailable": 1, "selector": {"matchExpressions": [
+        {"key": "app", "operator": "In", "values": ["ok", "not ok", "x" * 64]}]}},
+     ['spec.selector.matchExpressions[0].values[1]: Invalid value: "not ok": a valid label must '
+      "be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must "
+      "start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
+      "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+      f'spec.selector.matchExpressions[0].values[2]: Invalid value: "{"x" * 64}": must be no '
+      "more than 63 bytes"]),
 ])
 def test_validation(spec: dict[str, Any], causes: list[str]) -> None:
     errors = FieldErrors()

@@ -70,6 +70,16 @@ CASES: list[tuple[str, str, dict[str, Any], list[tuple[str, str, str]]]] = [
           "Required value: must be specified when `operator` is 'In' or 'NotIn'"),
          ("aggregationRule.clusterRoleSelectors[0]", INVALID,
           "Invalid value: null: invalid label selector.")]),
+    ("an aggregationRule selecting an invalid label value", CLUSTER_ROLES,
+     role(aggregationRule={"clusterRoleSelectors": [
+         {"matchExpressions": [{"key": "a", "operator": "In", "values": ["b c"]}]}]}), [
+         ("aggregationRule.clusterRoleSelectors[0].matchExpressions[0].values[0]", INVALID,
+          'Invalid value: "b c": a valid label must be an empty string or consist of '
+          "alphanumeric characters, '-', '_' or '.', and must start and end with an "
+          "alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used "
+          "for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"),
+         ("aggregationRule.clusterRoleSelectors[0]", INVALID,
+          "Invalid value: null: invalid label selector.")]),
     ("a valid aggregationRule", CLUSTER_ROLES,
      role(aggregationRule={"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]}), []),
     ("a valid RoleBinding", BINDINGS, binding(), []),

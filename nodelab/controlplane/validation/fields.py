@@ -36,6 +36,10 @@ DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alph
 DNS1123_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
                          "characters, '-' or '.', and must start and end with an alphanumeric "
                          "character")
+LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, "
+                   "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+                   "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+                   "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
 DNS1035_LABEL_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or "
                      "'-', start with an alphabetic character, and end with an alphanumeric "
                      "character")
@@ -137,10 +141,17 @@ class FieldErrors:
             return
         for key, value in labels.items():
             self.qualified_name(path, key)
-            if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-                self.invalid(f"{path}", value, "a valid label must be an empty string or consist "
-                             "of alphanumeric characters, '-', '_' or '.', and must start and "
-                             "end with an alphanumeric character")
+            self.label_value(path, value)
+
+    def label_value(self, path: str, value: Any) -> None:
+        """Upstream's IsValidLabelValue: at most 63 bytes, and its pattern."""
+        if not isinstance(value, str):
+            self.invalid(path, value, "must be a string")
+            return
+        if len(value.encode()) > 63:
+            self.invalid(path, value, "must be no more than 63 bytes")
+        if not _LABEL_VALUE.match(value):
+            self.invalid(path, value, LABEL_VALUE_MSG)
 
     def port(self, path: str, value: Any) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:

@@ -13,7 +13,8 @@ from nodelab.kube.label_selectors import LABEL_OPERATORS
 
 def label_selector(errors: FieldErrors, path: str, selector: Any) -> None:
     """A `metav1.LabelSelector` at `path` (None: nothing to check): its matchLabels, and each
-    matchExpressions requirement's operator, values and key."""
+    matchExpressions requirement's operator, key and values (each a valid label value; upstream's
+    AllowInvalidLabelValueInSelector only spares objects stored before that check existed)."""
     if selector is None:
         return
     if not isinstance(selector, dict):
@@ -33,3 +34,5 @@ def label_selector(errors: FieldErrors, path: str, selector: Any) -> None:
         elif operator not in LABEL_OPERATORS:
             errors.invalid(f"{where}.operator", operator, "not a valid selector operator")
         errors.qualified_name(f"{where}.key", requirement.get("key", ""))
+        for j, value in enumerate(values if isinstance(values, list) else []):
+            errors.label_value(f"{where}.values[{j}]", value)
