@@ -2,22 +2,26 @@
 PodDisruptionBudget's status as `disruption_plan.py` decides, which the eviction API reads.
 
 The owners of kinds it does not watch (a custom resource with a `scale` subresource) are
-looked up as upstream's getScaleController does: the kind's resource through discovery, then
-a GET of its `scale`, once per sync for the budgets that need it.
+looked up as upstream's getScaleController does (`ScaleReader`): the kind's resource through
+discovery (cached, read again every 30 s or when a kind is not found in a cache read
+before), then a GET of its `scale`, when upstream would sync the budget: it or one of its pods
+changed (`disruption_scales.py`). A failed read is tried again at the next pass; an
+error answer (no such kind, no scale subresource) is kept until discovery is read again.
 
 On every change of a budget, a pod or an owning workload, and every second (a
 `disruptedPods` entry expires after 2 minutes; a stale `DisruptionTarget` condition after 2
 minutes), it plans each budget from the cache and writes the status with an update that
 names the resourceVersion it read (upstream's `UpdateStatus`): when the eviction API changed
 the budget meanwhile the write is a 409 and the next sync starts from the newer budget.
-Events go out once per subject while their reason holds (upstream's recorder aggregates
-repeats into a count instead).
+Events go out once per subject while their reason holds: this controller passes every second
+where upstream syncs on changes, so the recorder's count would count passes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -29,8 +33,14 @@ from nodelab.controlplane.controllers.disruption_plan import (
     Workloads,
     multiple_budgets_event,
     plan,
-    scale_lookups,
     stale_disruption_target,
+)
+from nodelab.controlplane.controllers.disruption_scales import (
+    Fingerprint,
+    Lookup,
+    discovery_due,
+    scale_lookups,
+    scale_reads,
 )
 from nodelab.kube.disruption_budgets import budgets_for
 from nodelab.kube.events import event_for
@@ -44,36 +54,81 @@ COMPONENT = "controllermanager"  # upstream's EventSource of this controller
 log = logging.getLogger("nodelab.controllers.disruption")
 
 
-def owner_scale(rest: ResourceVerbs, discovered: dict[str, list[dict[str, Any]] | None],
-                api_version: str, kind: str, namespace: str, name: str) -> ScaleAnswer | None:
-    """What upstream's getScaleController finds for an owner of another kind: the kind's
-    resource from discovery (its RESTMapper), then its `scale` subresource (None: no such
-    object)."""
-    if api_version not in discovered:
+class ScaleReader:
+    """Reads owners' `scale` subresources as upstream's getScaleController, with its
+    RESTMapper's cached discovery, and keeps each answer until `scale_reads` says it is due."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.discovered: dict[str, list[dict[str, Any]] | None] = {}
+        self.discovered_at: float | None = None
+        self.answers: dict[Lookup, ScaleAnswer | None] = {}
+        self.read_for: dict[str, Fingerprint] = {}
+
+    def scales(self, rest: ResourceVerbs, budgets: list[dict[str, Any]],
+               pods: list[dict[str, Any]]) -> dict[Lookup, ScaleAnswer]:
+        """Every lookup the budgets need, answered (reading only those due)."""
+        now = self.clock()
+        if discovery_due(self.discovered_at, now):
+            self.discovered, self.discovered_at = {}, now
+            self.answers = {k: a for k, a in self.answers.items() if not isinstance(a, str)}
+        due, fingerprints = scale_reads(budgets, pods, self.read_for, self.answers)
+        failed: dict[Lookup, ScaleAnswer] = {}
+        fresh: set[str] = set()
+        for lookup in sorted(due):
+            try:
+                self.answers[lookup] = self._read(rest, fresh, *lookup)
+            except RestError as exc:  # this pass fails safe; read again at the next
+                self.answers.pop(lookup, None)
+                failed[lookup] = str(exc)
+        if not failed:
+            self.read_for = fingerprints
+        wanted = scale_lookups(budgets, pods)
+        return {**{k: a for k, a in self.answers.items() if k in wanted and a is not None},
+                **failed}
+
+    def _read(self, rest: ResourceVerbs, fresh: set[str], api_version: str, kind: str,
+              namespace: str, name: str) -> ScaleAnswer | None:
+        """What getScaleController finds: the kind's resource from discovery (its
+        RESTMapper), then its `scale` subresource (None: no such object)."""
         prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        resources = self._discover(rest, fresh, api_version, prefix)
+        plural = _plural(resources, kind)
+        if plural is None and api_version not in fresh:  # a kind added since: look again
+            self.discovered.pop(api_version, None)
+            resources = self._discover(rest, fresh, api_version, prefix)
+            plural = _plural(resources, kind)
+        if plural is None:
+            return f'no matches for kind "{kind}" in version "{api_version}"'
+        if not any(r.get("name") == f"{plural}/scale" for r in resources or []):
+            group = api_version.rpartition("/")[0] if "/" in api_version else ""
+            return f"{plural}.{group} does not implement the scale subresource" if group else \
+                f"{plural} does not implement the scale subresource"
         try:
-            discovered[api_version] = rest.request("GET", prefix).get("resources") or []
+            scale = rest.request("GET", f"{prefix}/namespaces/{namespace}/{plural}/{name}/scale")
         except RestError as exc:
-            if exc.status != 404:
-                raise
-            discovered[api_version] = None
-    resources = discovered[api_version] or []
-    plural = next((r["name"] for r in resources
-                   if r.get("kind") == kind and "/" not in r.get("name", "")), None)
-    if plural is None:
-        return f'no matches for kind "{kind}" in version "{api_version}"'
-    if not any(r.get("name") == f"{plural}/scale" for r in resources):
-        group = api_version.rpartition("/")[0] if "/" in api_version else ""
-        return f"{plural}.{group} does not implement the scale subresource" if group else \
-            f"{plural} does not implement the scale subresource"
-    prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-    try:
-        scale = rest.request("GET", f"{prefix}/namespaces/{namespace}/{plural}/{name}/scale")
-    except RestError as exc:
-        if exc.status == 404:
-            return None
-        raise
-    return str(scale["metadata"].get("uid")), int((scale.get("spec") or {}).get("replicas") or 0)
+            if exc.status == 404:
+                return None
+            raise
+        return (str(scale["metadata"].get("uid")),
+                int((scale.get("spec") or {}).get("replicas") or 0))
+
+    def _discover(self, rest: ResourceVerbs, fresh: set[str], api_version: str,
+                  prefix: str) -> list[dict[str, Any]] | None:
+        if api_version not in self.discovered:
+            fresh.add(api_version)
+            try:
+                self.discovered[api_version] = rest.request("GET", prefix).get("resources") or []
+            except RestError as exc:
+                if exc.status != 404:
+                    raise
+                self.discovered[api_version] = None
+        return self.discovered[api_version]
+
+
+def _plural(resources: list[dict[str, Any]] | None, kind: str) -> str | None:
+    return next((r["name"] for r in resources or []
+                 if r.get("kind") == kind and "/" not in r.get("name", "")), None)
 
 
 class DisruptionController:
@@ -84,6 +139,7 @@ class DisruptionController:
     def __init__(self, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
                  ) -> None:
         self.clock = clock
+        self.scale_reader = ScaleReader()
         self._said: set[tuple[str, str, str]] = set()
 
     def sync(self, store: Store, writer: Writer) -> None:
@@ -92,15 +148,8 @@ class DisruptionController:
         pods_by_namespace: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for pod in store.list("pods"):
             pods_by_namespace[pod["metadata"].get("namespace", "")].append(pod)
-        discovered: dict[str, list[dict[str, Any]] | None] = {}
-        scales: dict[tuple[str, str, str, str], ScaleAnswer] = {}
-        for key in scale_lookups(budgets, [p for ps in pods_by_namespace.values() for p in ps]):
-            try:
-                found = owner_scale(writer.rest, discovered, *key)
-            except RestError as exc:
-                found = str(exc)
-            if found is not None:
-                scales[key] = found
+        scales = self.scale_reader.scales(
+            writer.rest, budgets, [p for ps in pods_by_namespace.values() for p in ps])
         workloads = Workloads(
             {kind: {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
                     for o in store.list(kind)} for kind in set(SCALED_KINDS.values())},

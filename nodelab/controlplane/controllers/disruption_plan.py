@@ -101,12 +101,12 @@ def _meta(obj: Object) -> Mapping[str, Any]:
     return obj.get("metadata") or {}
 
 
-def _controller_ref(obj: Object) -> Mapping[str, Any] | None:
+def controller_ref(obj: Object) -> Mapping[str, Any] | None:
     return next((ref for ref in _meta(obj).get("ownerReferences") or []
                  if ref.get("controller")), None)
 
 
-def _group(api_version: str) -> str:
+def api_group(api_version: str) -> str:
     return api_version.rpartition("/")[0] if "/" in api_version else ""
 
 
@@ -121,7 +121,7 @@ def controller_scale(ref: Mapping[str, Any], namespace: str,
     Deployment, StatefulSet, then the scale subresource): (uid, replicas) of the controller,
     None when not found; `ExpectedCountError` for a kind that has no scale or is not
     served."""
-    kind, group, name = ref.get("kind", ""), _group(ref.get("apiVersion", "")), ref.get("name")
+    kind, group, name = ref.get("kind", ""), api_group(ref.get("apiVersion", "")), ref.get("name")
     uid = ref.get("uid")
     resource = SCALED_KINDS.get((kind, group))
     if resource is not None:
@@ -129,9 +129,9 @@ def controller_scale(ref: Mapping[str, Any], namespace: str,
         if obj is None or _meta(obj).get("uid") != uid:
             return None
         if resource == "replicasets":
-            owner = _controller_ref(obj)
+            owner = controller_ref(obj)
             if owner is not None and owner.get("kind") == "Deployment":
-                if _group(owner.get("apiVersion", "")) not in ("apps", "extensions"):
+                if api_group(owner.get("apiVersion", "")) not in ("apps", "extensions"):
                     return None
                 deployment = workloads.get("deployments", namespace, str(owner.get("name")))
                 if deployment is None or _meta(deployment).get("uid") != owner.get("uid"):
@@ -146,30 +146,6 @@ def controller_scale(ref: Mapping[str, Any], namespace: str,
     return answer
 
 
-def needs_scale(pdb: Object) -> bool:
-    """Whether the budget's counts read the owners' scale (a percentage or maxUnavailable)."""
-    spec = pdb.get("spec") or {}
-    return spec.get("maxUnavailable") is not None or isinstance(spec.get("minAvailable"), str)
-
-
-def scale_lookups(budgets: Sequence[Object], pods: Sequence[Object]
-                  ) -> set[tuple[str, str, str, str]]:
-    """The owners whose `scale` subresource the budgets need read, beyond the kinds in
-    `SCALED_KINDS` (a custom resource's, upstream's getScaleController)."""
-    wanted = set()
-    for pdb in budgets:
-        if not needs_scale(pdb):
-            continue
-        for pod in pods_for(pdb, pods):
-            ref = _controller_ref(pod)
-            if ref is None or (ref.get("kind"), _group(ref.get("apiVersion", ""))) in \
-                    SCALED_KINDS:
-                continue
-            wanted.add((str(ref.get("apiVersion", "")), str(ref.get("kind", "")),
-                        str(_meta(pod).get("namespace", "")), str(ref.get("name", ""))))
-    return wanted
-
-
 def expected_scale(pods: Sequence[Object], workloads: Workloads) -> tuple[int, list[str]]:
     """`getExpectedScale`: the sum of the distinct controllers' replicas, and the names of
     the pods without a controller."""
@@ -177,7 +153,7 @@ def expected_scale(pods: Sequence[Object], workloads: Workloads) -> tuple[int, l
     seen: set[str] = set()
     unmanaged: list[str] = []
     for pod in pods:
-        ref = _controller_ref(pod)
+        ref = controller_ref(pod)
         name = str(_meta(pod).get("name"))
         if ref is None:
             unmanaged.append(name)

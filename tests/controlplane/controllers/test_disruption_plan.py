@@ -18,7 +18,6 @@ from nodelab.controlplane.controllers.disruption_plan import (
     expected_pod_count,
     multiple_budgets_event,
     plan,
-    scale_lookups,
     stale_disruption_target,
 )
 from nodelab.kubewire.times import format_time
@@ -278,15 +277,3 @@ def test_stale_disruption_target(condition: dict[str, Any] | None, deleting: boo
     if condition is not None:
         subject["status"]["conditions"].append({"type": "DisruptionTarget", **condition})
     assert stale_disruption_target(subject, NOW) == expected
-
-
-def test_scale_lookups_only_for_owners_of_other_kinds_of_budgets_that_scale() -> None:
-    crontab = owner("CronTab", "ct", "uid-ct", "stable.example.com/v1")
-    pods = [pod("a", ref=crontab), pod("b", ref=BY_RS1), pod("c"),
-            pod("d", ref=owner("Job", "j", "uid-j", "batch/v1"), labels={"app": "db"})]
-    assert scale_lookups([pdb(minAvailable=1)], pods) == set()  # an int: pods are counted
-    assert scale_lookups([pdb(minAvailable="50%")], pods) == {
-        ("stable.example.com/v1", "CronTab", "default", "ct")}
-    assert scale_lookups([pdb(maxUnavailable=1, selector={})], pods) == {
-        ("stable.example.com/v1", "CronTab", "default", "ct"),
-        ("batch/v1", "Job", "default", "j")}
