@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -62,12 +61,12 @@ def test_too_old_revision_is_410(apiserver: RunningApiServer) -> None:
 def test_bookmarks_when_idle(apiserver: RunningApiServer) -> None:
     code, listed = request(apiserver, "GET", CMS)
     rv = listed["metadata"]["resourceVersion"]
-    started = time.monotonic()
+    # an idle watch gets a bookmark every BOOKMARK_INTERVAL (5 s): none within the read
+    # timeout fails the test
     path = f"{CMS}?watch=true&resourceVersion={rv}&allowWatchBookmarks=true"
     event = next(iter(watch_events(apiserver, path, timeout=15)))
     assert event["type"] == "BOOKMARK"
     assert int(event["object"]["metadata"]["resourceVersion"]) >= int(rv)
-    assert time.monotonic() - started < 12
 
 
 def test_send_initial_events_ends_with_bookmark(apiserver: RunningApiServer) -> None:

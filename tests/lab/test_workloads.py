@@ -4,7 +4,6 @@ preStop, restartPolicy Never, ConfigMap updates and image pull failures."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -250,9 +249,8 @@ def test_a_missing_image_shows_err_image_pull_then_back_off(cluster: Lab) -> Non
     events = kubectl(cluster, "get", "events", "--field-selector", "involvedObject.name=ghost")
     assert "Error: ErrImagePull" in events and "Error: ImagePullBackOff" in events
     assert "Back-off pulling image" in events
-    started = time.monotonic()
-    kubectl(cluster, "delete", "pod", "ghost", "--grace-period=1")
-    assert time.monotonic() - started < 30
+    # a pod that never ran a container goes at once, not after its image back-off
+    kubectl(cluster, "delete", "pod", "ghost", "--grace-period=1", "--timeout=30s")
 
 
 def test_post_start_hook_and_active_deadline(cluster: Lab) -> None:

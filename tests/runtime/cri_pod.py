@@ -69,6 +69,22 @@ class Pod:
             time.sleep(0.05)
         raise AssertionError(f"{path} does not say {text!r} after {timeout}s")
 
+    def wait_listening(self, cid: str, port: int, timeout: float = 20) -> None:
+        """Until a TCP socket listens on `port` in the pod's network namespace (as the
+        container's /proc/net/tcp and tcp6 list it: state 0A), e.g. `nc -l` has started."""
+        wanted = f":{port:04X}"
+        deadline = time.time() + timeout
+        while True:
+            tables = self.exec(cid, ["cat", "/proc/net/tcp", "/proc/net/tcp6"]).stdout.decode()
+            for line in tables.splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 3 and fields[1].endswith(wanted) and fields[3] == "0A":
+                    return
+            if time.time() > deadline:
+                raise AssertionError(f"nothing listens on port {port} after {timeout}s:\n"
+                                     f"{tables}")
+            time.sleep(0.05)
+
     def exec(self, cid: str, cmd: list[str], timeout: int = 10) -> Any:
         return self.rt.ExecSync(cri.ExecSyncRequest(container_id=cid, cmd=cmd, timeout=timeout),
                                 timeout=timeout + 10)

@@ -113,11 +113,12 @@ def test_exec_sync_output_exit_code_and_timeout(pod: Pod) -> None:
     cid = pod.container("exec", ["sleep 3600"])
     result = pod.exec(cid, ["sh", "-c", "echo out; echo err >&2; exit 7"])
     assert (result.stdout, result.stderr, result.exit_code) == (b"out\n", b"err\n", 7)
-    started = time.monotonic()
     with pytest.raises(grpc.RpcError) as err:
         pod.exec(cid, ["sleep", "30"], timeout=1)
-    assert time.monotonic() - started < 10
     assert err.value.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN)
+    # the runtime's own 1 s timeout ended it ("timed out after 1s"; containerd: "timeout 1s
+    # exceeded"), not the client's deadline 10 s later ("Deadline Exceeded")
+    assert "1s" in (err.value.details() or ""), err.value.details()
 
 
 def test_stop_waits_the_timeout_then_kills(pod: Pod) -> None:
@@ -125,14 +126,11 @@ def test_stop_waits_the_timeout_then_kills(pod: Pod) -> None:
     polite = pod.container("polite", ["trap 'exit 0' TERM; echo ready; sleep 3600 & wait"])
     pod.wait_log("stubborn", "ready")  # both traps are set
     pod.wait_log("polite", "ready")
-    started = time.monotonic()
     pod.rt.StopContainer(cri.StopContainerRequest(container_id=polite, timeout=10), timeout=30)
-    assert time.monotonic() - started < 3
-    assert pod.status(polite).exit_code == 0
+    assert pod.status(polite).exit_code == 0  # its TERM trap, not the KILL at the timeout
     started = time.monotonic()
     pod.rt.StopContainer(cri.StopContainerRequest(container_id=stubborn, timeout=2), timeout=30)
-    elapsed = time.monotonic() - started
-    assert 1.8 < elapsed < 6
+    assert time.monotonic() - started > 1.8  # it waited the timeout (a lower bound: no flake)
     status = pod.status(stubborn)
     assert status.state == cri.CONTAINER_EXITED and status.exit_code == 137
 

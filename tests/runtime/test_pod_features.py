@@ -206,7 +206,17 @@ def test_container_events(endpoint: Endpoint, pod: Pod) -> None:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    time.sleep(0.3)
+    # The stream is live once it carries an event. A container only created makes one; one
+    # created before the runtime subscribed the stream makes none, so another is made.
+    markers: list[str] = []
+    deadline = time.time() + 30
+    while reader.is_alive() and not set(markers) & {c for c, _t in seen}:
+        assert time.time() < deadline, f"no event for the created containers {markers}"
+        markers.append(pod.container(f"marker{len(markers)}", ["true"], start=False))
+        settle = time.time() + 1
+        while reader.is_alive() and markers[-1] not in {c for c, _t in seen} \
+                and time.time() < settle:
+            time.sleep(0.05)
     if not reader.is_alive():
         pytest.skip(f"{endpoint.name} does not stream container events")
     cid = pod.container("events", ["sleep 0.5"])

@@ -125,8 +125,10 @@ def test_exec_tty_and_resize(endpoint: Endpoint, pod: Pod) -> None:
                                       stdout=True), timeout=10).url
     conn, _ = open_stream(endpoint, url, "v4.channel.k8s.io")
     conn.send(b"\x04" + json.dumps({"Width": 91, "Height": 27}).encode())
-    time.sleep(0.5)
-    conn.send(b"\x00stty size; exit 5\n")
+    # the resize and the shell's input travel on two channels: the shell waits (up to 20 s)
+    # until the terminal has the new size, then prints it
+    conn.send(b"\x00i=0; while [ \"$(stty size)\" != '27 91' ] && [ $i -lt 200 ]; do"
+              b" i=$((i+1)); sleep 0.1; done; stty size; exit 5\n")
     out, _err, status = collect(conn)
     assert b"27 91" in out
     causes = status["details"]["causes"]  # type: ignore[index]
@@ -144,7 +146,7 @@ def test_attach_sees_output(endpoint: Endpoint, pod: Pod) -> None:
 
 def test_port_forward(endpoint: Endpoint, pod: Pod) -> None:
     cid = pod.container("server", ["while true; do echo pong | nc -l -p 8080; done"])
-    time.sleep(0.5)
+    pod.wait_listening(cid, 8080)
     assert pod.status(cid).state == cri.CONTAINER_RUNNING
     url = pod.rt.PortForward(cri.PortForwardRequest(pod_sandbox_id=pod.id, port=[8080]),
                              timeout=10).url
