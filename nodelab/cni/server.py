@@ -192,9 +192,11 @@ class CNIServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
                 f"cannot serve CNI plugins on @{self.name}: {exc.strerror} (another nodelab CNI "
                 "daemon, e.g. a podnet, already serves this network namespace?)") from exc
 
-    def start(self) -> threading.Thread:
-        """Serve in a background thread (stop with `shutdown()` then `server_close()`)."""
-        thread = threading.Thread(target=self.serve_forever, name="cni-server", daemon=True)
+    def start(self, poll_interval: float = 0.5) -> threading.Thread:
+        """Serve in a background thread (stop with `shutdown()` then `server_close()`;
+        `shutdown()` waits for the serving loop's next poll, every `poll_interval` seconds)."""
+        thread = threading.Thread(target=self.serve_forever, name="cni-server", daemon=True,
+                                  kwargs={"poll_interval": poll_interval})
         thread.start()
         log.info("serving CNI plugins %s on @%s", ", ".join(self.handlers), self.name)
         return thread

@@ -46,7 +46,7 @@ def built_front() -> Path:
 def daemon() -> Iterator[str]:
     name = f"nodelab-cni-test-{secrets.token_hex(4)}"
     server = CNIServer(name)
-    server.start()
+    server.start(poll_interval=0.05)  # shutdown() waits out one poll
     yield name
     server.shutdown()
     server.server_close()

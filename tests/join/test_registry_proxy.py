@@ -64,7 +64,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Pa
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(pki.server_cert), str(pki.server_key))
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     yield server.server_address[1], pki.ca_cert
     server.shutdown()

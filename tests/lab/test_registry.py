@@ -57,7 +57,8 @@ class _LyingRegistry(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def lying_registry() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LyingRegistry)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield f"127.0.0.1:{server.server_address[1]}"

@@ -39,7 +39,7 @@ AREA = "CNI names and stores"
 @pytest.fixture(scope="module", autouse=True)
 def daemon() -> Iterator[CNIServer]:
     server = CNIServer(SOCKET)
-    server.start()
+    server.start(poll_interval=0.05)  # shutdown() waits out one poll
     yield server
     server.shutdown()
     server.server_close()

@@ -68,7 +68,8 @@ class Hostile(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def registry() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield f"127.0.0.1:{server.server_address[1]}"
