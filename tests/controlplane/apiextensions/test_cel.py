@@ -159,11 +159,11 @@ VALIDATIONS = ".properties[spec].x-kubernetes-validations[0]"
      [f"{VALIDATIONS}.messageExpression: Invalid value: "
       f"{_go('self.replicas > 0', message_expression='self.replicas')}: "
       "messageExpression must evaluate to a string"]),
-    (_rule("isQuantity(self.name)"),
-     [f"{VALIDATIONS}.rule: Invalid value: {_go('isQuantity(self.name)')}: "
-      "compilation failed: ERROR: <input>:1:11: undeclared reference to 'isQuantity': the "
-      "Kubernetes CEL library function isQuantity is not supported by nodelab\n"
-      " | isQuantity(self.name)\n | ..........^"]),
+    (_rule("isSemver(self.name)"),
+     [f"{VALIDATIONS}.rule: Invalid value: {_go('isSemver(self.name)')}: "
+      "compilation failed: ERROR: <input>:1:9: undeclared reference to 'isSemver': the "
+      "Kubernetes CEL library function isSemver is not supported by nodelab\n"
+      " | isSemver(self.name)\n | ........^"]),
     (_rule(" "), [f"{VALIDATIONS}.rule: Required value: rule is not specified"]),
     (_rule("true", message=" "),
      [f'{VALIDATIONS}.message: Invalid value: " ": message must be non-empty if specified']),
@@ -220,3 +220,70 @@ def test_a_hostile_object_cannot_hold_the_server() -> None:
         "type": "string", "x-kubernetes-validations": [{"rule": "!self.matches('(a+)+$')"}]}}}})
     found = _causes(schema, {"items": ["a" * 50_000 + "b"] * 40})
     assert found == []
+
+
+LIBRARY = _crd_schema({"properties": {"s": {"type": "string"}}})
+
+
+@pytest.mark.parametrize("rule", [
+    # lists
+    "[1, 2, 3].isSorted() && ![2, 1].isSorted()", "[1, 2, 3].sum() == 6",
+    "[3, 1, 2].min() == 1 && [3, 1, 2].max() == 3", "[1, 2, 1].indexOf(1) == 0",
+    "[1, 2, 1].lastIndexOf(1) == 2", "'abcb'.lastIndexOf('b') == 3",
+    # regex, strings, sets
+    "'abc 123'.find('[0-9]+') == '123'", "'a1b22'.findAll('[0-9]+') == ['1', '22']",
+    "'a1b22c3'.findAll('[0-9]+', 2) == ['1', '22']", "'A B'.lowerAscii().split(' ') == ['a', 'b']",
+    "sets.contains([1, 2, 3], [2])", "sets.equivalent([1, 2], [2, 1])",
+    "sets.intersects([1], [1, 2])",
+    # IP and CIDR
+    "isIP('10.0.0.1') && !isIP('::ffff:1.2.3.4') && !isIP('fe80::1%eth0')",
+    "ip('10.0.0.1').family() == 4 && ip('::1').family() == 6",
+    "string(ip('2001:DB8::1')) == '2001:db8::1'", "ip.isCanonical('2001:db8::1')",
+    "ip('127.0.0.1').isLoopback() && ip('0.0.0.0').isUnspecified()",
+    "ip('10.0.0.1').isGlobalUnicast() && !ip('255.255.255.255').isGlobalUnicast()",
+    "ip('fe80::1').isLinkLocalUnicast() && ip('ff02::1').isLinkLocalMulticast()",
+    "cidr('10.0.0.0/8').containsIP('10.1.2.3') && cidr('10.0.0.0/8').containsIP(ip('10.0.0.1'))",
+    "cidr('10.0.0.0/8').containsCIDR('10.1.0.0/16') && !cidr('10.0.0.0/16').containsCIDR("
+    "'10.0.0.0/8')", "cidr('10.1.2.3/8').masked() == cidr('10.0.0.0/8')",
+    "cidr('10.1.2.3/8').ip() == ip('10.1.2.3') && cidr('::1/128').prefixLength() == 128",
+    "isCIDR('10.0.0.0/8') && !isCIDR('10.0.0.0/33')",
+    # quantities
+    "quantity('1') == quantity('1000m')", "quantity('1Gi').isGreaterThan(quantity('1G'))",
+    "!quantity('1.5').isInteger() && quantity('2k').asInteger() == 2000",
+    "quantity('100m').add(quantity('900m')) == quantity('1')",
+    "quantity('1').sub(1).sign() == 0 && quantity('5').compareTo(quantity('6')) == -1",
+    "isQuantity('1Gi') && !isQuantity('1Zi')", "quantity('500m').asApproximateFloat() == 0.5",
+    # URLs
+    "url('https://a.example.com:8080/x?k=v').getHost() == 'a.example.com:8080'",
+    "url('https://[::1]:80/').getHostname() == '::1' && url('https://a/').getPort() == ''",
+    "url('https://a/p%20q').getEscapedPath() == '/p%20q' && url('/p').getScheme() == ''",
+    "url('https://a/?k=v&k=w').getQuery()['k'] == ['v', 'w']",
+    "isURL('https://example.com') && !isURL('example.com')",
+    # optional field access, cel.bind
+    "self.?s.orValue('none') == 'none'", "cel.bind(x, [1, 2], x.size() == 2)",
+])
+def test_library_functions(rule: str) -> None:
+    spec = LIBRARY["properties"]["spec"]
+    assert _compile_causes({**spec, "x-kubernetes-validations": [{"rule": rule}]}) == []
+    schema = _crd_schema({**spec, "x-kubernetes-validations": [{"rule": rule}]})
+    assert _causes(schema, {}) == []
+
+
+@pytest.mark.parametrize(("rule", "error"), [
+    ("ip(self.s).family() == 4", 'IP Address "x" parse error during conversion from string: '
+     'ParseAddr("x"): unable to parse IP'),
+    ("quantity(self.s).sign() == 1", "quantities must match the regular expression "
+     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
+    ("url(self.s).getHost() == ''", 'URL parse error during conversion from string: parse '
+     '"x": invalid URI for request'),
+    ("[0].min() == 0 && self.s.size() / 0 == 1", "division by zero"),
+    ("self.s.matches('[')", None),
+])
+def test_library_errors_are_evaluation_errors(rule: str, error: str | None) -> None:
+    schema = _crd_schema({"properties": {"s": {"type": "string"}},
+                          "x-kubernetes-validations": [{"rule": rule}]})
+    found = _causes(schema, {"s": "x"})
+    assert len(found) == 1 and found[0].startswith('spec: Invalid value: "object": ')
+    assert found[0].endswith(f" evaluating rule: {rule}")
+    if error is not None:
+        assert f": {error} evaluating rule" in found[0]

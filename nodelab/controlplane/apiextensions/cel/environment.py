@@ -9,9 +9,10 @@ rule's `self`/`oldSelf`), on cel-cpp through `cel_expr_python`.
   unstructured values give.
 
 Both carry the standard functions, the strings, optional-types and `cel.bind` extensions
-and `library.functions`. cel-cpp's evaluator stops a rule after 10,000 comprehension
-iterations ("Iteration budget exceeded"), the runtime limit of nodelab's rules (upstream bounds
-cost instead: estimated at CRD creation, counted at run time).
+and the Kubernetes library (`library.extension`, whose types are in both pools). cel-cpp's
+evaluator stops a rule after 10,000 comprehension iterations ("Iteration budget exceeded"),
+the runtime limit of nodelab's rules (upstream bounds cost instead: estimated at CRD
+creation, counted at run time).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from nodelab.controlplane.apiextensions.cel import library
+from nodelab.controlplane.apiextensions.cel import library, opaque
 from nodelab.controlplane.apiextensions.cel.decltypes import PACKAGE, DeclType
 
 OPTIONAL_OLD = "__nodelab_old"
@@ -39,23 +40,25 @@ def cel_module() -> Any:
     return cel
 
 
-def _extensions() -> list[Any]:
+def _extensions(cel: Any) -> list[Any]:
     from cel_expr_python.ext import (  # type: ignore[import-untyped]  # noqa: PLC0415
         ext_bindings,
         ext_optional,
         ext_strings,
     )
 
-    return [ext_strings.ExtStrings(), ext_optional.ExtOptional(), ext_bindings.ExtBindings()]
+    return [ext_strings.ExtStrings(), ext_optional.ExtOptional(), ext_bindings.ExtBindings(),
+            library.extension(cel)]
 
 
 @functools.cache
 def runtime_env() -> Any:
     cel = cel_module()
-    return cel.NewEnv(variables={"self": cel.Type.DYN, "oldSelf": cel.Type.DYN,
+    return cel.NewEnv(opaque.runtime_pool(),
+                      variables={"self": cel.Type.DYN, "oldSelf": cel.Type.DYN,
                                  OPTIONAL_OLD: cel.Type.DYN,
                                  OPTIONAL_HAS_OLD: cel.Type.BOOL},
-                      extensions=_extensions(), functions=library.functions(cel))
+                      extensions=_extensions(cel))
 
 
 def checking_env(decl: DeclType) -> Any:
@@ -65,7 +68,7 @@ def checking_env(decl: DeclType) -> Any:
     kind = cel_type(cel, decl)
     return cel.NewEnv(pool, variables={"self": kind, "oldSelf": kind, OPTIONAL_OLD: kind,
                                        OPTIONAL_HAS_OLD: cel.Type.BOOL},
-                      extensions=_extensions(), functions=library.functions(cel))
+                      extensions=_extensions(cel))
 
 
 def cel_type(cel: Any, decl: DeclType) -> Any:
@@ -101,6 +104,7 @@ def _pool(decl: DeclType) -> Any:
     pool = descriptor_pool.DescriptorPool()
     for known in (struct_pb2, duration_pb2, timestamp_pb2):
         pool.AddSerializedFile(known.DESCRIPTOR.serialized_pb)
+    opaque.add_to(pool)
     proto = descriptor_pb2.FileDescriptorProto(
         name="nodelab/crd.proto", package=PACKAGE, syntax="proto2",
         dependency=["google/protobuf/struct.proto", "google/protobuf/duration.proto",

@@ -1,18 +1,17 @@
-"""The Kubernetes CEL library functions nodelab serves, beside cel-cpp's standard functions and
-its strings, optional-types and `cel.bind` extensions (k8s.io/apiserver/pkg/cel/library):
+"""The Kubernetes CEL library (k8s.io/apiserver/pkg/cel/library) as one cel-cpp extension,
+beside cel-cpp's standard functions and its strings, optional-types and `cel.bind` extensions:
 
-- lists (`lists.go`): `isSorted()`, `sum()`, `min()`, `max()` (not the lists' `indexOf` and
-  `lastIndexOf`: cel-cpp declares those names for strings only, so a list's is a compile
-  error naming the function);
+- lists (`lists.go`): `isSorted()`, `sum()`, `min()`, `max()`, `indexOf(x)`, `lastIndexOf(x)`;
 - regex (`regex.go`): `find(re)`, `findAll(re)`, `findAll(re, n)`, RE2 as upstream (Go's
   syntax, linear time, the `google-re2` binding);
-- sets (cel-go's `ext.Sets`): `sets.contains`, `sets.equivalent`, `sets.intersects`.
+- sets (cel-go's `ext.Sets`): `sets.contains`, `sets.equivalent`, `sets.intersects`;
+- IP and CIDR (`net_library`), quantities (`quantity_library`), URLs (`url_library`).
 
-The rest of upstream's library (`url()`, `quantity()`, `ip()`, `cidr()`, `format`
-validators, `authorizer`, `semver()`, two-variable comprehensions) is not served: a rule that
-calls one is refused when its CRD is written, naming the function (`UNSERVED`), never at
-request time. A function's failure (an empty list's `min()`, a bad regex) is an evaluation
-error of the rule, as upstream's.
+Not served: the `format` library (`format.dns1123Label().validate(s)` returns an optional,
+which a Python function cannot hand back to cel-cpp), `semver()` and the two-variable
+comprehensions; a rule that calls one is refused when its CRD is written, naming
+the function (`UNSERVED`), never at request time. A function's failure (an empty list's
+`min()`, a bad regex) is an evaluation error of the rule, as upstream's.
 """
 
 from __future__ import annotations
@@ -21,14 +20,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-UNSERVED = frozenset({
-    "url", "isURL", "getScheme", "getHost", "getHostname", "getPort", "getEscapedPath",
-    "getQuery", "quantity", "isQuantity", "ip", "isIP", "cidr", "isCIDR", "authorizer",
-    "semver", "isSemver", "format.named", "format.dns1123Label", "format.dns1123Subdomain",
-    "format.dns1035Label", "format.qualifiedName", "format.labelValue", "format.uri",
-    "format.uuid", "format.byte", "format.date", "format.datetime", "transformList",
-    "transformMap", "transformMapEntry",
-})
+from nodelab.controlplane.apiextensions.cel import (
+    net_library,
+    opaque,
+    quantity_library,
+    url_library,
+)
+
+UNSERVED = frozenset({"format", "semver", "isSemver"})
 MAX_FIND_ALL = 10_000
 
 
@@ -57,6 +56,14 @@ def _max(items: list[Any]) -> Any:
     if not items:
         raise ValueError("max called on empty list")
     return max(_comparable(items))
+
+
+def _index_of(items: list[Any], wanted: Any) -> int:
+    return next((i for i, item in enumerate(items) if item == wanted), -1)
+
+
+def _last_index_of(items: list[Any], wanted: Any) -> int:
+    return next((i for i in range(len(items) - 1, -1, -1) if items[i] == wanted), -1)
 
 
 @functools.lru_cache(maxsize=256)
@@ -92,8 +99,17 @@ def _intersects(items: list[Any], others: list[Any]) -> bool:
     return any(o in items for o in others)
 
 
-def functions(cel: Any) -> list[Any]:
-    """The declarations and implementations, for `cel.NewEnv(functions=...)`."""
+def extension(cel: Any) -> Any:
+    """The library as one extension (so its overloads of `string`, `indexOf`, ... join
+    cel-cpp's own)."""
+    kinds = opaque.kinds(cel)
+    return cel.CelExtension("kubernetes", _lists_regex_sets(cel)
+                            + net_library.declarations(cel, kinds)
+                            + quantity_library.declarations(cel, kinds)
+                            + url_library.declarations(cel, kinds))
+
+
+def _lists_regex_sets(cel: Any) -> list[Any]:
     T = cel.Type
     dyn_list = T.List(T.DYN)
 
@@ -111,6 +127,9 @@ def functions(cel: Any) -> list[Any]:
         member("sum", [("list_sum", T.DYN, [dyn_list], _sum)]),
         member("min", [("list_min", T.DYN, [dyn_list], _min)]),
         member("max", [("list_max", T.DYN, [dyn_list], _max)]),
+        member("indexOf", [("list_index_of", T.INT, [dyn_list, T.DYN], _index_of)]),
+        member("lastIndexOf", [("list_last_index_of", T.INT, [dyn_list, T.DYN],
+                                _last_index_of)]),
         member("find", [("string_find_string", T.STRING, [T.STRING, T.STRING], _find)]),
         member("findAll", [
             ("string_find_all_string", T.List(T.STRING), [T.STRING, T.STRING], _find_all),
