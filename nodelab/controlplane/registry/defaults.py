@@ -142,6 +142,20 @@ def _template(spec: Object) -> None:
         template.setdefault("metadata", {})
 
 
+def _rolling_update(spec: Object, key: str, rolling_defaults: Object) -> None:
+    """A workload's update strategy at `spec[key]`: type RollingUpdate unless set, and then
+    `rollingUpdate`'s defaults (each kind's SetDefaults_)."""
+    strategy = spec.setdefault(key, {})
+    if not isinstance(strategy, dict):
+        return
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        if isinstance(rolling, dict):
+            for field, value in rolling_defaults.items():
+                rolling.setdefault(field, value)
+
+
 def deployment(obj: Object) -> None:
     spec = obj.setdefault("spec", {})
     if not isinstance(spec, dict):
@@ -149,13 +163,7 @@ def deployment(obj: Object) -> None:
     spec.setdefault("replicas", 1)
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
-    strategy = spec.setdefault("strategy", {})
-    if isinstance(strategy, dict):
-        strategy.setdefault("type", "RollingUpdate")
-        if strategy["type"] == "RollingUpdate":
-            rolling = strategy.setdefault("rollingUpdate", {})
-            rolling.setdefault("maxUnavailable", "25%")
-            rolling.setdefault("maxSurge", "25%")
+    _rolling_update(spec, "strategy", {"maxUnavailable": "25%", "maxSurge": "25%"})
     _template(spec)
     obj.setdefault("status", {})
 
@@ -216,14 +224,7 @@ def daemonset(obj: Object) -> None:
     if not isinstance(spec, dict):
         return
     spec.setdefault("revisionHistoryLimit", 10)
-    strategy = spec.setdefault("updateStrategy", {})
-    if isinstance(strategy, dict):
-        strategy.setdefault("type", "RollingUpdate")
-        if strategy["type"] == "RollingUpdate":
-            rolling = strategy.setdefault("rollingUpdate", {})
-            if isinstance(rolling, dict):
-                rolling.setdefault("maxUnavailable", 1)
-                rolling.setdefault("maxSurge", 0)
+    _rolling_update(spec, "updateStrategy", {"maxUnavailable": 1, "maxSurge": 0})
     _template(spec)
     status = obj.setdefault("status", {})
     if isinstance(status, dict):  # not omitempty in Go: clients require them
@@ -241,13 +242,7 @@ def statefulset(obj: Object) -> None:
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("persistentVolumeClaimRetentionPolicy",
                     {"whenDeleted": "Retain", "whenScaled": "Retain"})
-    strategy = spec.setdefault("updateStrategy", {})
-    if isinstance(strategy, dict):
-        strategy.setdefault("type", "RollingUpdate")
-        if strategy["type"] == "RollingUpdate":
-            rolling = strategy.setdefault("rollingUpdate", {})
-            if isinstance(rolling, dict):
-                rolling.setdefault("partition", 0)
+    _rolling_update(spec, "updateStrategy", {"partition": 0})
     _template(spec)
     obj.setdefault("status", {}).setdefault("replicas", 0)
 

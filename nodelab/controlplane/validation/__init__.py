@@ -3,12 +3,13 @@
 `validate(storage_key, obj, old)` returns the list of causes (empty when valid). The REST layer
 turns a non-empty list into a 422 `Invalid` Status naming each field, as kube-apiserver does.
 Object metadata (name format, labels, annotations) is checked here for every kind; each kind's
-own checks live in a module named after it.
+own checks live in a module named after it, and `KINDS` says which run on create and on update.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.validation.apiservices import validate_apiservice
@@ -96,85 +97,86 @@ def _metadata(errors: FieldErrors, storage_key: str, obj: Object) -> None:
         errors.qualified_name(f"metadata.finalizers[{i}]", finalizer)
 
 
+Create = Callable[[FieldErrors, Object], None]
+Update = Callable[[FieldErrors, Object, Object], None]
+
+
+def _reading_old(check: Callable[[FieldErrors, Object, Object | None], None]
+                 ) -> tuple[Create, Update]:
+    """A kind with one check that also reads the old object, when there is one."""
+    return (lambda errors, obj: check(errors, obj, None), check)
+
+
+def _as_created(check: Create) -> tuple[Create, Update]:
+    """A kind whose updates are checked as its creates are."""
+    return (check, lambda errors, obj, _old: check(errors, obj))
+
+
+def _immutable_data(check: Create) -> tuple[Create, Update]:
+    """Secrets and ConfigMaps: an update is also checked against `immutable`."""
+    def update(errors: FieldErrors, obj: Object, old: Object) -> None:
+        check(errors, obj)
+        validate_immutable_data(errors, obj, old)
+    return (check, update)
+
+
+def _workload(kind: str) -> tuple[Create, Update]:
+    return (lambda errors, obj: validate_workload(errors, obj, kind),
+            lambda errors, obj, old: validate_workload_update(errors, obj, old, kind))
+
+
+def _rbac(check: Callable[[FieldErrors, Object, bool], None], namespaced: bool
+          ) -> tuple[Create, Update]:
+    return _as_created(lambda errors, obj: check(errors, obj, namespaced))
+
+
+def _bindings(namespaced: bool) -> tuple[Create, Update]:
+    return (lambda errors, obj: validate_binding(errors, obj, namespaced),
+            lambda errors, obj, old: validate_binding_update(errors, obj, old, namespaced))
+
+
+# Each kind's own checks, on create and on update (upstream's strategies' Validate and
+# ValidateUpdate); a kind not named here has only the metadata checks.
+KINDS: dict[str, tuple[Create, Update]] = {
+    "core/pods": (validate_pod, validate_pod_update),
+    "core/services": (
+        lambda errors, obj: validate_service(errors, obj, SERVICE_CIDR),
+        lambda errors, obj, old: validate_service_update(errors, obj, old, SERVICE_CIDR)),
+    "apps/deployments": _workload("Deployment"),
+    "apps/replicasets": _workload("ReplicaSet"),
+    "apps/daemonsets": (validate_daemonset, validate_daemonset_update),
+    "core/replicationcontrollers": _reading_old(validate_replicationcontroller),
+    "apps/statefulsets": (validate_statefulset, validate_statefulset_update),
+    "apps/controllerrevisions": _reading_old(validate_controllerrevision),
+    "batch/cronjobs": _as_created(validate_cronjob),
+    "batch/jobs": (validate_job, validate_job_update),
+    "core/nodes": (validate_node, validate_node_update),
+    "core/secrets": _immutable_data(validate_secret),
+    "core/configmaps": _immutable_data(validate_data),
+    "core/events": _as_created(validate_event),
+    "discovery.k8s.io/endpointslices": _as_created(validate_endpointslice),
+    "core/endpoints": _as_created(validate_endpoints),
+    "coordination.k8s.io/leases": _as_created(validate_lease),
+    "autoscaling/horizontalpodautoscalers": _as_created(validate_hpa),
+    "policy/poddisruptionbudgets": _reading_old(validate_pdb),
+    "apiregistration.k8s.io/apiservices": _as_created(validate_apiservice),
+    "scheduling.k8s.io/priorityclasses": _reading_old(validate_priorityclass),
+    ROLES: _rbac(validate_role, True),
+    CLUSTER_ROLES: _rbac(validate_role, False),
+    ROLE_BINDINGS: _bindings(True),
+    CLUSTER_ROLE_BINDINGS: _bindings(False),
+    CSR_KEY: (validate_csr, validate_csr_update),
+}
+
+
 def validate(storage_key: str, obj: Object, old: Object | None = None) -> list[Cause]:
     errors = FieldErrors()
     _metadata(errors, storage_key, obj)
-    if storage_key == "core/pods":
+    checks = KINDS.get(storage_key)
+    if checks is not None:
+        create, update = checks
         if old is None:
-            validate_pod(errors, obj)
+            create(errors, obj)
         else:
-            validate_pod_update(errors, obj, old)
-    elif storage_key == "core/services":
-        if old is None:
-            validate_service(errors, obj, SERVICE_CIDR)
-        else:
-            validate_service_update(errors, obj, old, SERVICE_CIDR)
-    elif storage_key in ("apps/deployments", "apps/replicasets"):
-        kind = "Deployment" if storage_key == "apps/deployments" else "ReplicaSet"
-        if old is None:
-            validate_workload(errors, obj, kind)
-        else:
-            validate_workload_update(errors, obj, old, kind)
-    elif storage_key == "apps/daemonsets":
-        if old is None:
-            validate_daemonset(errors, obj)
-        else:
-            validate_daemonset_update(errors, obj, old)
-    elif storage_key == "core/replicationcontrollers":
-        validate_replicationcontroller(errors, obj, old)
-    elif storage_key == "apps/statefulsets":
-        if old is None:
-            validate_statefulset(errors, obj)
-        else:
-            validate_statefulset_update(errors, obj, old)
-    elif storage_key == "apps/controllerrevisions":
-        validate_controllerrevision(errors, obj, old)
-    elif storage_key == "batch/cronjobs":
-        validate_cronjob(errors, obj)
-    elif storage_key == "batch/jobs":
-        if old is None:
-            validate_job(errors, obj)
-        else:
-            validate_job_update(errors, obj, old)
-    elif storage_key == "core/nodes":
-        if old is None:
-            validate_node(errors, obj)
-        else:
-            validate_node_update(errors, obj, old)
-    elif storage_key == "core/secrets":
-        validate_secret(errors, obj)
-        if old is not None:
-            validate_immutable_data(errors, obj, old)
-    elif storage_key == "core/events":
-        validate_event(errors, obj)
-    elif storage_key == "discovery.k8s.io/endpointslices":
-        validate_endpointslice(errors, obj)
-    elif storage_key == "core/endpoints":
-        validate_endpoints(errors, obj)
-    elif storage_key == "core/configmaps":
-        validate_data(errors, obj)
-        if old is not None:
-            validate_immutable_data(errors, obj, old)
-    elif storage_key == "coordination.k8s.io/leases":
-        validate_lease(errors, obj)
-    elif storage_key == "autoscaling/horizontalpodautoscalers":
-        validate_hpa(errors, obj)
-    elif storage_key == "policy/poddisruptionbudgets":
-        validate_pdb(errors, obj, old)
-    elif storage_key == "apiregistration.k8s.io/apiservices":
-        validate_apiservice(errors, obj)
-    elif storage_key == "scheduling.k8s.io/priorityclasses":
-        validate_priorityclass(errors, obj, old)
-    elif storage_key in (ROLES, CLUSTER_ROLES):
-        validate_role(errors, obj, storage_key == ROLES)
-    elif storage_key in (ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS):
-        if old is None:
-            validate_binding(errors, obj, storage_key == ROLE_BINDINGS)
-        else:
-            validate_binding_update(errors, obj, old, storage_key == ROLE_BINDINGS)
-    elif storage_key == CSR_KEY:
-        if old is None:
-            validate_csr(errors, obj)
-        else:
-            validate_csr_update(errors, obj, old)
+            update(errors, obj, old)
     return errors.causes
