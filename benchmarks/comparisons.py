@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from benchmarks.percentiles import nearest_rank
 from benchmarks.schema import Row
 
 
@@ -206,6 +207,22 @@ def workload_rollouts(rows: list[Row]) -> list[Comparison]:
     return out
 
 
+def fault_recovery(rows: list[Row]) -> list[Comparison]:
+    """Per daemon killed, in the order first killed: p50 and p99 (nearest rank) of the time
+    until its new process ran and until the lab worked again. No reference."""
+    kills: dict[str, list[Row]] = {}
+    for row in rows:
+        kills.setdefault(str(row["daemon"]), []).append(row)
+    out = []
+    for daemon, runs in kills.items():
+        for phase, key in (("restart", "restart_s"), ("working", "recover_s")):
+            samples = [float(r[key]) for r in runs]
+            for metric, fraction in (("p50", 0.5), ("p99", 0.99)):
+                out.append(Comparison(f"kill -9 {daemon}", f"{phase} {metric}", "s",
+                                      nearest_rank(samples, fraction), note=f"{len(runs)} runs"))
+    return out
+
+
 ADAPTERS: dict[str, Callable[[list[Row]], list[Comparison]]] = {
     "pod-startup": pod_startup,
     "runtime-start": runtime_start,
@@ -217,6 +234,7 @@ ADAPTERS: dict[str, Callable[[list[Row]], list[Comparison]]] = {
     "daemon-memory": daemon_memory,
     "dns-latency": dns_latency,
     "workload-rollouts": workload_rollouts,
+    "fault-recovery": fault_recovery,
     "course": course,
 }
 

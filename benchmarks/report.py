@@ -99,6 +99,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("Memory per node daemon", "daemon-memory", "daemon-memory",
             "PSS (/proc/<pid>/smaps_rollup) of each daemon of a one-node lab, idle and "
             "again with 30 busybox pods Ready on the node."),
+    Section("Recovery from kill -9 (supervision)", "fault-recovery", "fault-recovery",
+            "A fresh one-node lab with a two-replica Deployment behind a Service; each daemon "
+            "in turn gets SIGKILL, round after round. restart: from the kill until the "
+            "supervisor runs a new process of it (for the supervisor itself: until `nodelab up` "
+            "has started a new one); working: until every daemon runs, the node and both pods "
+            "are Ready and the Service answers from inside the node. docs/reliability.md "
+            "says what each fault loses (nothing)."),
     Section("The whole course", "course", "course",
             "notebooks 01-07 through papermill with `fast=True`, each on a fresh lab, as "
             "tests/notebooks does (lab up and down included)."),

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import secrets
 import shutil
@@ -57,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from kubernetes import client, config, watch  # noqa: E402
 
+from benchmarks.percentiles import nearest_rank  # noqa: E402
 from nodelab.lab.lab import Lab, lab_status, take_down_lab  # noqa: E402
 
 RUNTIMES = ("nodelab", "containerd")
@@ -71,16 +71,10 @@ def default_out() -> Path:
     return ROOT / "benchmarks" / "results" / f"pod-startup-{stamp}.json"
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (p99 of 30 samples is the largest)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
 def summary(runtime: str, samples: list[float], phase: str = "serial") -> dict[str, Any]:
     return {"runtime": runtime, "phase": phase, "n": len(samples),
-            "p50_s": round(percentile(samples, 0.50), 4),
-            "p99_s": round(percentile(samples, 0.99), 4),
+            "p50_s": round(nearest_rank(samples, 0.50), 4),
+            "p99_s": round(nearest_rank(samples, 0.99), 4),
             "mean_s": round(statistics.fmean(samples), 4),
             "max_s": round(max(samples), 4)}
 

@@ -124,3 +124,18 @@ def test_workload_rows_put_the_controller_beside_bare_pods() -> None:
                   MACHINE, run_id="R1")
     assert "| Job of 20 completions, parallelism 5, create -> Complete | wall time | 22.0 s | " \
            "11.0 s (a client loop of bare pods) | 2.00× | never more than 5 active |" in page
+
+
+def test_fault_recovery_rows_give_each_daemons_p50_and_p99() -> None:
+    rows = [{"daemon": "node1/kubelet", "round": i, "restart_s": r, "recover_s": w}
+            for i, (r, w) in enumerate([(0.3, 1.0), (0.5, 2.0), (0.4, 9.0)])]
+    rows.append({"daemon": "supervisor", "round": 0, "restart_s": 6.2, "recover_s": 7.8})
+    page = render({"fault-recovery": BenchmarkRun("fault-recovery", "lab", "ok", 210, 137.0,
+                                                  {"rounds": 3}, rows)}, MACHINE, run_id="R1")
+    assert "| kill -9 node1/kubelet | restart p50 | 0.400 s |" in page
+    assert "| kill -9 node1/kubelet | working p99 | 9.00 s |" in page  # nearest rank: the max
+    assert "| kill -9 supervisor | working p50 | 7.80 s |" in page
+    cases = [(c.case, c.metric) for c in comparisons("fault-recovery", rows)]
+    assert cases[:4] == [("kill -9 node1/kubelet", m) for m in
+                         ("restart p50", "restart p99", "working p50", "working p99")]
+    assert len(cases) == 8
