@@ -35,18 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from nodelab.host.commands import run
+from nodelab.host.etc_hosts import LOCAL_ENTRIES
 
 
 def render_hosts(hostname: str, ip: str) -> str:
-    lines = [
-        "# Kubernetes-managed hosts file (written by the nodelab runtime).",
-        "127.0.0.1\tlocalhost",
-        "::1\tlocalhost ip6-localhost ip6-loopback",
-        "fe00::0\tip6-localnet",
-        "fe00::0\tip6-mcastprefix",
-        "fe00::1\tip6-allnodes",
-        "fe00::2\tip6-allrouters",
-    ]
+    lines = ["# Kubernetes-managed hosts file (written by the nodelab runtime).",
+             *LOCAL_ENTRIES]
     if ip:
         lines.append(f"{ip}\t{hostname}")
     return "\n".join(lines) + "\n"

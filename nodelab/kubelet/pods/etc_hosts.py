@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nodelab.host.etc_hosts import LOCAL_ENTRIES
 from nodelab.kube.objects import ObjectView
 
 ETC_HOSTS = "/etc/hosts"
@@ -55,14 +56,7 @@ def host_alias_entries(aliases: Sequence[ObjectView]) -> str:
 
 def managed_hosts_file_content(pod_ips: Sequence[str], hostname: str, domain: str,
                                aliases: Sequence[ObjectView]) -> str:
-    lines = [
-        "127.0.0.1\tlocalhost",
-        "::1\tlocalhost ip6-localhost ip6-loopback",
-        "fe00::0\tip6-localnet",
-        "fe00::0\tip6-mcastprefix",
-        "fe00::1\tip6-allnodes",
-        "fe00::2\tip6-allrouters",
-    ]
+    lines = list(LOCAL_ENTRIES)
     for ip in pod_ips:
         lines.append(f"{ip}\t{hostname}.{domain}\t{hostname}" if domain else f"{ip}\t{hostname}")
     return MANAGED_HEADER + "\n".join(lines) + "\n" + host_alias_entries(aliases)
