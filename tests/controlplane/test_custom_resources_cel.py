@@ -1,5 +1,5 @@
-"""CEL validation rules (`x-kubernetes-validations`) of a CRD on a real API server process,
-through real kubectl: the Kubernetes docs' "Validation rules" examples."""
+"""CEL validation rules (`x-kubernetes-validations`) and `selectableFields` of a CRD on a real
+API server process, through real kubectl: the Kubernetes docs' "Validation rules" examples."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ spec:
   - name: v1
     served: true
     storage: true
+    selectableFields:
+    - jsonPath: .spec.name
+    - jsonPath: .spec.replicas
     schema:
       openAPIV3Schema:
         type: object
@@ -95,3 +98,16 @@ def test_a_rule_that_does_not_compile_refuses_the_crd(server: RunningApiServer) 
     assert "compilation failed: ERROR: <input>:1:25: undefined field 'replica'" in result.stderr
     assert server.kubectl("get", "crd", "gadgets.cel.example.com",
                           check=False).returncode != 0
+
+
+def test_selectable_fields_select_with_kubectl(server: RunningApiServer) -> None:
+    server.kubectl("apply", "-f", "-", input=_widget(2, name="left", widget="s1"))
+    server.kubectl("apply", "-f", "-", input=_widget(5, name="right", widget="s2"))
+    named = server.kubectl("get", "widgets", "--field-selector", "spec.name=left", "-o", "name")
+    assert named.stdout.split() == ["widget.cel.example.com/s1"]
+    counted = server.kubectl("get", "widgets", "--field-selector",
+                             "spec.replicas=5,spec.name!=left", "-o", "name")
+    assert counted.stdout.split() == ["widget.cel.example.com/s2"]
+    unknown = server.kubectl("get", "widgets", "--field-selector", "spec.minReplicas=1",
+                             check=False)
+    assert "field label not supported: spec.minReplicas" in unknown.stderr

@@ -22,7 +22,7 @@ import copy
 from typing import Any
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.apiextensions import pruning, schema_checks
+from nodelab.controlplane.apiextensions import pruning, schema_checks, selectable
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.resources import ResourceType
 from nodelab.kube.objects import Object
@@ -43,6 +43,12 @@ def decode(rt: ResourceType, body: Object) -> list[str]:
     dropped = pruning.prune(schema, body)
     pruning.apply_defaults(schema, body)
     return dropped
+
+
+def selectable_fields(rt: ResourceType) -> tuple[str, ...]:
+    """The field selector labels of the served version's `selectableFields` (none for a
+    built-in kind)."""
+    return selectable.selectable(rt.custom.served_version) if rt.custom is not None else ()
 
 
 def has_status(rt: ResourceType) -> bool:

@@ -9,7 +9,7 @@ subresource writes it) and records a new storage version. `scope` and `names.kin
 change once Established, `group` and `names.plural` never (the name is `<plural>.<group>`).
 
 Refused with a 422 naming the field, "not supported by nodelab": conversion webhooks,
-`preserveUnknownFields: true`, `selectableFields`, CEL rules nodelab cannot run and the
+`preserveUnknownFields: true`, CEL rules nodelab cannot run and the
 schema keywords `structural.py` lists; a group nodelab serves itself (the schema of its
 kinds is upstream's, not a CRD's). A group under `k8s.io` or `kubernetes.io` needs the
 `api-approved.kubernetes.io` annotation, as upstream.
@@ -21,7 +21,7 @@ import copy
 import json
 from typing import Any
 
-from nodelab.controlplane.apiextensions import structural
+from nodelab.controlplane.apiextensions import selectable, structural
 from nodelab.controlplane.resources import GROUPS
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.kube.objects import Object
@@ -30,7 +30,8 @@ NOT_SUPPORTED = structural.NOT_SUPPORTED
 SCOPES = ["Cluster", "Namespaced"]
 COLUMN_TYPES = ["boolean", "date", "integer", "number", "string"]
 VERSION_FIELDS = frozenset({"name", "served", "storage", "schema", "subresources",
-                            "additionalPrinterColumns", "deprecated", "deprecationWarning"})
+                            "additionalPrinterColumns", "deprecated", "deprecationWarning",
+                            "selectableFields"})
 SCALE_FIELDS = ("specReplicasPath", "statusReplicasPath", "labelSelectorPath")
 
 
@@ -202,6 +203,9 @@ def _versions(errors: FieldErrors, versions: Any) -> None:
             errors.required(f"{path}.schema.openAPIV3Schema", "schemas are required")
         else:
             structural.check(errors, schema, f"{path}.schema.openAPIV3Schema")
+        if "selectableFields" in version:
+            selectable.check(errors, version["selectableFields"], schema,
+                             f"{path}.selectableFields")
         warning = version.get("deprecationWarning")
         if warning is not None and not version.get("deprecated"):
             errors.invalid(f"{path}.deprecationWarning", warning,

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from nodelab.controlplane import errors
+from nodelab.controlplane.apiextensions import custom_objects
 from nodelab.controlplane.http.protobuf import json_line
 from nodelab.controlplane.registry import rest
 from nodelab.controlplane.resources import ResourceType
@@ -53,7 +54,8 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
     """Yield watch events until the timeout, shutdown, or the client goes away, each written
     by `frame` (a JSON line, or a protobuf frame: `protobuf.watch_framing`)."""
     matches = matcher(parse_labels(query.get("labelSelector", "")),
-                      parse_fields(query.get("fieldSelector", ""), rt.storage_key))
+                      parse_fields(query.get("fieldSelector", ""), rt.storage_key,
+                                   custom_objects.selectable_fields(rt)))
     timeout = min(float(query.get("timeoutSeconds") or MAX_TIMEOUT), MAX_TIMEOUT)
     deadline = time.monotonic() + timeout
     bookmarks = query.get("allowWatchBookmarks") == "true"

@@ -28,7 +28,7 @@ import datetime
 import json
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.apiextensions import CRD_KEY, lifecycle
+from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects, lifecycle
 from nodelab.controlplane.registry.rest import Registry, to_wire
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
@@ -257,7 +257,8 @@ def delete_collection(registry: Registry, rt: ResourceType, namespace: str | Non
                       options: Object, query: dict[str, str]) -> Object:
     items = registry.store.select(rt.storage_key, namespace)[0]
     matches = matcher(parse_labels(query.get("labelSelector", "")),
-                      parse_fields(query.get("fieldSelector", ""), rt.storage_key))
+                      parse_fields(query.get("fieldSelector", ""), rt.storage_key,
+                                   custom_objects.selectable_fields(rt)))
     deleted = []
     for obj in filter(matches, items):
         meta = obj["metadata"]

@@ -105,7 +105,8 @@ class Registry:
                    query: dict[str, str]) -> Object:
         items, revision = self.store.select(rt.storage_key, namespace)
         labels = parse_labels(query.get("labelSelector", ""))
-        fields = parse_fields(query.get("fieldSelector", ""), rt.storage_key)
+        fields = parse_fields(query.get("fieldSelector", ""), rt.storage_key,
+                              custom_objects.selectable_fields(rt))
         matches = matcher(labels, fields)
         items = [obj for obj in items if matches(obj)]
         meta: Object = {"resourceVersion": str(revision)}

@@ -45,10 +45,11 @@ def parse_labels(text: str) -> list[Requirement]:
         raise bad_request(str(exc)) from exc
 
 
-def parse_fields(text: str, storage_key: str) -> list[Requirement]:
-    """Parse a field selector; only fields `storage_key` supports are allowed (else 400)."""
+def parse_fields(text: str, storage_key: str, extra: tuple[str, ...] = ()) -> list[Requirement]:
+    """Parse a field selector; only fields `storage_key` supports (and `extra`: a custom
+    resource's `selectableFields`) are allowed (else 400)."""
     try:
-        return parse_field_selector(text, _COMMON_FIELDS + FIELDS.get(storage_key, ()))
+        return parse_field_selector(text, _COMMON_FIELDS + FIELDS.get(storage_key, ()) + extra)
     except ValueError as exc:
         raise bad_request(str(exc)) from exc
 

@@ -142,8 +142,29 @@ CASES = [
        "nodelab (use strategy None)"),
       ("spec.conversion.webhook", "Forbidden: not supported by nodelab")]),
     ("selectableFields", crontab_crd(versions=[_version(selectableFields=[
-        {"jsonPath": ".spec.image"}])]),
-     [("spec.versions[0].selectableFields", "Forbidden: not supported by nodelab")]),
+        {"jsonPath": ".spec.image"}, {"jsonPath": ".spec.replicas"}])]), []),
+    ("selectableFields upstream refuses", crontab_crd(versions=[_version(selectableFields=[
+        {"jsonPath": ".spec.image"}, {"jsonPath": ".spec.image"}, {"jsonPath": "spec.image"},
+        {"jsonPath": ".spec.nope"}, {"jsonPath": ".spec"}, {"jsonPath": ".metadata.name"},
+        {"jsonPath": ".spec['image']"}, {}])]),
+     [("spec.versions[0].selectableFields[1].jsonPath", 'Duplicate value: ".spec.image"'),
+      ("spec.versions[0].selectableFields[2].jsonPath", 'Invalid value: "spec.image": is an '
+       "invalid path: expected [ or . but got: spec"),
+      ("spec.versions[0].selectableFields[3].jsonPath", 'Invalid value: ".spec.nope": is an '
+       "invalid path: does not refer to a valid field"),
+      ("spec.versions[0].selectableFields[4].jsonPath", 'Invalid value: ".spec": must point '
+       "to a field of type string, boolean or integer. Enum string fields and strings with "
+       "formats are allowed."),
+      ("spec.versions[0].selectableFields[5].jsonPath", 'Invalid value: ".metadata.name": is '
+       "an invalid path: does not refer to a valid field"),
+      ("spec.versions[0].selectableFields[6].jsonPath", 'Invalid value: ".spec[\'image\']": '
+       "is an invalid path: array notation is not allowed"),
+      ("spec.versions[0].selectableFields[7].jsonPath", "Required value")]),
+    ("more than 8 selectableFields", crontab_crd(versions=[_version(
+        schema={"openAPIV3Schema": {"type": "object", "properties": {
+            f"f{i}": {"type": "string"} for i in range(9)}}},
+        selectableFields=[{"jsonPath": f".f{i}"} for i in range(9)])]),
+     [("spec.versions[0].selectableFields", "Too many: 9: must have at most 8 items")]),
     ("a printer column of an unknown type", crontab_crd(versions=[_version(
         additionalPrinterColumns=[{"name": "Spec", "type": "text", "jsonPath": ".spec"}])]),
      [("spec.versions[0].additionalPrinterColumns[0].type", 'Unsupported value: "text": '
