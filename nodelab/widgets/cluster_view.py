@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nodelab.kube.objects import Object
 from nodelab.widgets import markup
 from nodelab.widgets.kube_objects import (
-    KubeObject,
     ObjectSource,
     lab_objects,
     name_of,
@@ -27,9 +27,9 @@ from nodelab.widgets.pod_lifecycle_view import PHASE_COLORS
 
 @dataclass(frozen=True)
 class ClusterSnapshot:
-    nodes: tuple[KubeObject, ...]
-    pods: tuple[KubeObject, ...]
-    services: tuple[KubeObject, ...]
+    nodes: tuple[Object, ...]
+    pods: tuple[Object, ...]
+    services: tuple[Object, ...]
 
 
 def cluster_source(objects: ObjectSource, namespace: str | None = None
@@ -46,21 +46,21 @@ def cluster_source(objects: ObjectSource, namespace: str | None = None
     return read
 
 
-def _ready(node: KubeObject) -> str:
+def _ready(node: Object) -> str:
     for condition in (node.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Ready":
             return str(condition.get("status"))
     return "Unknown"
 
 
-def _internal_ip(node: KubeObject) -> str:
+def _internal_ip(node: Object) -> str:
     for address in (node.get("status") or {}).get("addresses") or []:
         if address.get("type") == "InternalIP":
             return str(address.get("address"))
     return "-"
 
 
-def _pod_row(pod: KubeObject, at: Any) -> list[str]:
+def _pod_row(pod: Object, at: Any) -> list[str]:
     status = pod.get("status") or {}
     containers = status.get("containerStatuses") or []
     phase = str(status.get("phase", "?"))
@@ -78,7 +78,7 @@ def _pod_row(pod: KubeObject, at: Any) -> list[str]:
     ]
 
 
-def _service_row(service: KubeObject) -> list[str]:
+def _service_row(service: Object) -> list[str]:
     spec = service.get("spec") or {}
     ports = ", ".join(
         f"{p.get('port')}{'→' + str(p['targetPort']) if p.get('targetPort') else ''}"
@@ -132,7 +132,7 @@ class ClusterView(LiveView[ClusterSnapshot]):
                              if (p.get("spec") or {}).get("nodeName") == name_of(n))),
               markup.esc(age((n.get("metadata") or {}).get("creationTimestamp"), at))]
              for n in snapshot.nodes], raw=True))
-        by_node: dict[str, list[KubeObject]] = {}
+        by_node: dict[str, list[Object]] = {}
         for pod in snapshot.pods:
             node = (pod.get("spec") or {}).get("nodeName") or "(not scheduled)"
             by_node.setdefault(node, []).append(pod)

@@ -19,32 +19,32 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-KubeObject = dict[str, Any]
+from nodelab.kube.objects import Object
 
 KINDS = ("Node", "Pod", "Service", "Event", "Lease")
 
 
 class ObjectSource(Protocol):
-    def list(self, kind: str, namespace: str | None = None) -> list[KubeObject]:
+    def list(self, kind: str, namespace: str | None = None) -> list[Object]:
         """Every object of `kind` (in `namespace`, or in all namespaces when None)."""
         ...
 
 
-def name_of(obj: KubeObject) -> str:
+def name_of(obj: Object) -> str:
     return str(obj.get("metadata", {}).get("name", ""))
 
 
-def namespace_of(obj: KubeObject) -> str:
+def namespace_of(obj: Object) -> str:
     return str(obj.get("metadata", {}).get("namespace", ""))
 
 
 class StaticObjects:
     """Objects given up front; `kind` of each must be set (as `kubectl get -o json` sets it)."""
 
-    def __init__(self, objects: Iterable[KubeObject]) -> None:
+    def __init__(self, objects: Iterable[Object]) -> None:
         self.objects = list(objects)
 
-    def list(self, kind: str, namespace: str | None = None) -> list[KubeObject]:
+    def list(self, kind: str, namespace: str | None = None) -> list[Object]:
         return [o for o in self.objects if o.get("kind") == kind
                 and (namespace is None or namespace_of(o) == namespace)]
 
@@ -80,7 +80,7 @@ class ApiObjects:
             return every
         return lambda **kw: namespaced(namespace, **kw)
 
-    def list(self, kind: str, namespace: str | None = None) -> list[KubeObject]:
+    def list(self, kind: str, namespace: str | None = None) -> list[Object]:
         response = self._calls(kind, namespace)(_preload_content=False, _request_timeout=10)
         items = json.loads(response.data).get("items") or []
         for item in items:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from nodelab.kube.objects import Object
 from nodelab.widgets import markup
-from nodelab.widgets.kube_objects import KubeObject, ObjectSource, lab_objects, name_of
+from nodelab.widgets.kube_objects import ObjectSource, lab_objects, name_of
 from nodelab.widgets.kube_time import age, now, parse_time, quantity
 from nodelab.widgets.live import Alive, LiveView, until_lab_down
 
@@ -28,8 +29,8 @@ RESOURCES = ("cpu", "memory", "ephemeral-storage", "pods")
 @dataclass(frozen=True)
 class NodeSnapshot:
     name: str
-    node: KubeObject | None
-    lease: KubeObject | None
+    node: Object | None
+    lease: Object | None
 
 
 def node_source(objects: ObjectSource, name: str) -> Callable[[], NodeSnapshot]:
@@ -155,7 +156,7 @@ class NodeView(LiveView[NodeSnapshot]):
         ]
         return markup.block(*parts, title=f"Node {snapshot.name}")
 
-    def _render_lease(self, lease: KubeObject | None, at: datetime) -> str:
+    def _render_lease(self, lease: Object | None, at: datetime) -> str:
         head = markup.heading(f"Lease {LEASE_NAMESPACE}/…")
         if lease is None:
             return head + markup.note("no Lease (the kubelet has not renewed one yet)")

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from nodelab.kube.objects import Object
 from nodelab.widgets import markup
-from nodelab.widgets.kube_objects import KubeObject, ObjectSource, lab_objects, name_of
+from nodelab.widgets.kube_objects import ObjectSource, lab_objects, name_of
 from nodelab.widgets.kube_time import age, now, parse_time
 from nodelab.widgets.live import Alive, LiveView, until_lab_down
 
@@ -30,8 +31,8 @@ PHASE_COLORS = {"Pending": markup.WARN, "Running": markup.OK, "Succeeded": marku
 class PodSnapshot:
     namespace: str
     name: str
-    pod: KubeObject | None
-    events: tuple[KubeObject, ...]
+    pod: Object | None
+    events: tuple[Object, ...]
 
 
 @dataclass(frozen=True, order=True)
@@ -88,7 +89,7 @@ def _container_moments(status: dict[str, Any], run: str) -> list[Moment]:
     return moments
 
 
-def pod_timeline(pod: KubeObject | None, events: tuple[KubeObject, ...]) -> list[Moment]:
+def pod_timeline(pod: Object | None, events: tuple[Object, ...]) -> list[Moment]:
     """Every dated thing the pod and its events tell, oldest first (pure)."""
     moments: list[Moment] = []
     if pod is not None:

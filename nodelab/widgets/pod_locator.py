@@ -23,7 +23,7 @@ from typing import Any
 from nodelab.host.cgroup_stats import v1_mount
 from nodelab.host.cgroups import CGROUP_ROOT, cgroup_version
 from nodelab.host.netlink_snapshot import discover_linked, read_snapshot
-from nodelab.widgets.kube_objects import KubeObject
+from nodelab.kube.objects import Object
 from nodelab.widgets.namespace_source import namespace_inodes
 
 
@@ -59,7 +59,7 @@ def _search_root(lab: str) -> Path | None:
     return base / "nodelab" / lab if base is not None else None
 
 
-def pod_cgroups(lab: str, pod: KubeObject) -> dict[str, str]:
+def pod_cgroups(lab: str, pod: Object) -> dict[str, str]:
     """{container name: cgroup path relative to the hierarchy root} of a running pod."""
     uid = str((pod.get("metadata") or {}).get("uid", ""))
     root = _search_root(lab)
@@ -78,6 +78,6 @@ def pod_cgroups(lab: str, pod: KubeObject) -> dict[str, str]:
     return groups
 
 
-def find_pod(objects: Any, name: str, namespace: str) -> KubeObject | None:
+def find_pod(objects: Any, name: str, namespace: str) -> Object | None:
     return next((p for p in objects.list("Pod", namespace)
                  if (p.get("metadata") or {}).get("name") == name), None)

@@ -25,8 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nodelab.kube.objects import Object
 from nodelab.widgets import markup
-from nodelab.widgets.kube_objects import KubeObject, ObjectSource, lab_objects
+from nodelab.widgets.kube_objects import ObjectSource, lab_objects
 from nodelab.widgets.live import Alive, LiveView, until_lab_down
 from nodelab.widgets.plots import Chart, Marker, Series, line_chart
 from nodelab.widgets.pod_lifecycle_view import PodSnapshot, pod_source
@@ -81,7 +82,7 @@ def probe_rows(container: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _failure_counts(events: tuple[KubeObject, ...]) -> dict[tuple[str, str], int]:
+def _failure_counts(events: tuple[Object, ...]) -> dict[tuple[str, str], int]:
     """{(container or '', probe kind): failures reported} from Unhealthy events (pure)."""
     counts: dict[tuple[str, str], int] = {}
     for event in events:

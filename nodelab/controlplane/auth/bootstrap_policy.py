@@ -13,9 +13,7 @@ authorizer first, as upstream, so `system:node` is not bound.
 
 from __future__ import annotations
 
-from typing import Any
-
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]

@@ -26,9 +26,8 @@ patches Nodes and reads NetworkPolicies, which podnet does not do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-Object = dict[str, Any]
+from nodelab.kube.objects import Object
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,11 @@ come through a `PodLookup`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-Object = Mapping[str, Any]
+from nodelab.kube.objects import ObjectView
+
 READ_VERBS = ("get", "list", "watch")
 GRAPH_RESOURCES = {"core/secrets": "secret", "core/configmaps": "configmap",
                    "core/persistentvolumeclaims": "persistentvolumeclaim",
@@ -42,16 +42,16 @@ REVIEWS = ("authentication.k8s.io/tokenreviews", "authorization.k8s.io/subjectac
 class PodLookup:
     """How the rule finds pods: one by name, and those bound to a node in a namespace."""
 
-    get: Callable[[str, str], Object | None]
-    bound: Callable[[str, str], Sequence[Object]]  # (namespace, node) -> pods
+    get: Callable[[str, str], ObjectView | None]
+    bound: Callable[[str, str], Sequence[ObjectView]]  # (namespace, node) -> pods
 
 
-def _containers(spec: Object) -> Iterator[Object]:
+def _containers(spec: ObjectView) -> Iterator[ObjectView]:
     for kind in ("initContainers", "containers", "ephemeralContainers"):
         yield from spec.get(kind) or []
 
 
-def pod_references(pod: Object) -> dict[str, set[str]]:
+def pod_references(pod: ObjectView) -> dict[str, set[str]]:
     """The secrets, configMaps, claims and service account a pod refers to (the graph's edges)."""
     spec = pod.get("spec") or {}
     refs: dict[str, set[str]] = {kind: set() for kind in GRAPH_RESOURCES.values()}
@@ -84,11 +84,11 @@ def pod_references(pod: Object) -> dict[str, set[str]]:
     return refs
 
 
-def _bound_to(pod: Object | None, node: str) -> bool:
+def _bound_to(pod: ObjectView | None, node: str) -> bool:
     return pod is not None and (pod.get("spec") or {}).get("nodeName") == node
 
 
-def _token_denial(node: str, namespace: str, account: str, body: Object | None,
+def _token_denial(node: str, namespace: str, account: str, body: ObjectView | None,
                   pods: PodLookup) -> str | None:
     ref = ((body or {}).get("spec") or {}).get("boundObjectRef") or {}
     if ref.get("kind") != "Pod" or not ref.get("name"):
@@ -107,7 +107,7 @@ def _token_denial(node: str, namespace: str, account: str, body: Object | None,
 
 
 def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
-                subresource: str, body: Object | None, pods: PodLookup) -> str | None:
+                subresource: str, body: ObjectView | None, pods: PodLookup) -> str | None:
     """Why node `node` may not do this (None: it may). `name` is the URL's (empty on create)."""
     body_name = str(((body or {}).get("metadata") or {}).get("name") or "")
     target = name or (body_name if verb == "create" else "")
@@ -149,7 +149,7 @@ def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
 
 
 def _pod_denial(node: str, verb: str, namespace: str, name: str, subresource: str,
-                body: Object | None, pods: PodLookup) -> str | None:
+                body: ObjectView | None, pods: PodLookup) -> str | None:
     if verb == "create" and not subresource:
         metadata = (body or {}).get("metadata") or {}
         if ((body or {}).get("spec") or {}).get("nodeName") != node:

@@ -29,12 +29,12 @@ from nodelab.controlplane.auth.rule_resolver import (
     CLUSTER_ROLES,
     ROLE_BINDINGS,
     ROLES,
-    Object,
     Objects,
     aggregate,
     cluster_role_rules,
     resolve,
 )
+from nodelab.kube.objects import Object
 
 __all__ = ["CLUSTER_ROLES", "CLUSTER_ROLE_BINDINGS", "PRIVILEGED_GROUP", "ROLES",
            "ROLE_BINDINGS", "Attributes", "Decision", "Objects", "allows", "cluster_role_rules",

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from nodelab.kube.go_quote import go_quote
 from nodelab.kube.label_selectors import selector_matches
+from nodelab.kube.objects import Object
 
-Object = dict[str, Any]
 GROUP = "rbac.authorization.k8s.io"
 ROLES = f"{GROUP}/roles"
 CLUSTER_ROLES = f"{GROUP}/clusterroles"
