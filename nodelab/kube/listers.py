@@ -1,7 +1,9 @@
-"""The official client's list-everywhere function for each resource a reflector may watch."""
+"""The official client's list-everywhere function for each resource a reflector may watch, and
+the one-namespace functions of those the kubelet watches object by object."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -39,3 +41,17 @@ def lister(api_client: client.ApiClient, kind: str) -> Callable[..., Any]:
             client.CertificatesV1Api(api_client).list_certificate_signing_request,
     }
     return functions[kind]
+
+
+def namespaced_lister(api_client: client.ApiClient, kind: str,
+                      namespace: str) -> Callable[..., Any]:
+    """List (or watch) `kind` in `namespace`: configMaps and secrets (the kubelet's managers
+    watch each one its pods use, `kubelet/pods/object_watch.py`)."""
+    core = client.CoreV1Api(api_client)
+    functions: dict[str, Callable[..., Any]] = {
+        "configmaps": core.list_namespaced_config_map,
+        "secrets": core.list_namespaced_secret,
+    }
+    if kind not in functions:
+        raise ValueError(f"no namespaced lister for {kind!r}: only configmaps and secrets")
+    return functools.partial(functions[kind], namespace)

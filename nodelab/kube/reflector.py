@@ -16,6 +16,7 @@ module imports neither (an error's HTTP status is read from its `status`, as bot
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -58,6 +59,7 @@ class Reflector:
         self._watch_timeout = watch_timeout
         self._list_kwargs = list_kwargs
         self._stop = threading.Event()
+        self._response: Any = None  # the open watch, closed by stop()
         self._version: str | None = None  # where the next watch starts; None: list first
         self._thread = threading.Thread(target=self._run, name=f"reflector-{kind}", daemon=True)
         self.synced = threading.Event()
@@ -67,7 +69,12 @@ class Reflector:
         return self
 
     def stop(self) -> None:
+        """Stop; an open watch is closed, so the thread ends now rather than at its timeout."""
         self._stop.set()
+        response = self._response
+        if response is not None:
+            with contextlib.suppress(Exception):  # whatever state the stream is in
+                response.close()
 
     def _list(self) -> str:
         response = self._list_fn(_preload_content=False, **self._list_kwargs)
@@ -112,7 +119,10 @@ class Reflector:
         response = self._list_fn(watch=True, resource_version=version,
                                  timeout_seconds=self._watch_timeout, allow_watch_bookmarks=True,
                                  _preload_content=False, **self._list_kwargs)
+        self._response = response
         try:
+            if self._stop.is_set():
+                return
             status = int(getattr(response, "status", 200) or 200)
             if not 200 <= status < 300:
                 raise WatchRefused(status, str(getattr(response, "reason", "")))
@@ -135,6 +145,7 @@ class Reflector:
                     self._handler(self.kind, str(kind), obj)
                 self._version = seen  # handled: a broken stream resumes after it
         finally:
+            self._response = None
             response.close()
             response.release_conn()
 

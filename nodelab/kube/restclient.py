@@ -23,10 +23,12 @@ status, like the official `ApiException`; behind `client_for` the official clien
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import logging
 import os
+import socket
 import ssl
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
@@ -192,6 +194,11 @@ class RestResponse:
             yield chunk
 
     def close(self) -> None:
+        """End the response; a read blocked in another thread (a watch) returns at once."""
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self._resp.close()
 
     def release_conn(self) -> None:
@@ -203,8 +210,8 @@ class ApiAccess(ResourceVerbs):
     `lister(kind)` for a reflector."""
 
     @abstractmethod
-    def lister(self, kind: str) -> Callable[..., Any]:
-        """List (or with `watch=True` watch) `kind` in every namespace."""
+    def lister(self, kind: str, namespace: str | None = None) -> Callable[..., Any]:
+        """List (or with `watch=True` watch) `kind` in every namespace, or in `namespace`."""
 
 
 class RestClient(ApiAccess):
@@ -263,9 +270,9 @@ class RestClient(ApiAccess):
         finally:
             response.release_conn()
 
-    def lister(self, kind: str) -> Any:
-        """List (or with `watch=True` watch) `kind` in every namespace, the official client's
-        way (`_preload_content=False`: the caller reads the open response)."""
+    def lister(self, kind: str, namespace: str | None = None) -> Any:
+        """List (or with `watch=True` watch) `kind` in every namespace (or in `namespace`), the
+        official client's way (`_preload_content=False`: the caller reads the open response)."""
         if kind not in RESOURCES:
             raise NodelabError(f"unknown resource {kind!r} for nodelab's small client")
 
@@ -275,7 +282,7 @@ class RestClient(ApiAccess):
                 if name not in QUERY_NAMES:
                     raise NodelabError(f"list option {name!r} not supported by the small client")
                 query[QUERY_NAMES[name]] = str(value).lower() if isinstance(value, bool) else value
-            url = path(kind) + (f"?{urlencode(query)}" if query else "")
+            url = path(kind, namespace) + (f"?{urlencode(query)}" if query else "")
             watch_seconds = options.get("timeout_seconds")
             timeout = float(watch_seconds) + 30.0 if options.get("watch") and watch_seconds \
                 else REQUEST_TIMEOUT
@@ -313,9 +320,11 @@ class OfficialClient(ApiAccess):
             config_file=str(kubeconfig)
         )
 
-    def lister(self, kind: str) -> Callable[..., Any]:
-        from nodelab.kube.listers import lister
+    def lister(self, kind: str, namespace: str | None = None) -> Callable[..., Any]:
+        from nodelab.kube.listers import lister, namespaced_lister
 
+        if namespace is not None:
+            return namespaced_lister(self.api_client, kind, namespace)
         return lister(self.api_client, kind)
 
     def request(self, method: str, url_path: str, body: Any = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -153,6 +154,43 @@ def test_node_restriction(apiserver: RunningApiServer, core: k8s.CoreV1Api) -> N
     assert one.read_namespaced_pod("on-two", "default").status.phase == "Running"
     table = apiserver.kubectl("get", "nodes").stdout
     assert "nl-node1" in table and "Ready" in table
+
+
+def test_a_node_watches_only_the_single_objects_its_pods_use(
+        apiserver: RunningApiServer, core: k8s.CoreV1Api) -> None:
+    """Upstream's Node authorizer reads a list or watch whose fieldSelector names one object
+    (`metadata.name=x`) as a request for that object: the kubelet's configMap and secret
+    managers watch each one their pods use; nothing wider."""
+    node = _node(apiserver, "nl-node1")
+    for name in ("used-cm", "unused-cm"):
+        core.create_namespaced_config_map("default", {"metadata": {"name": name},
+                                                      "data": {"k": name}})
+    core.create_namespaced_pod("default", {
+        "metadata": {"name": "uses-cm"},
+        "spec": {"nodeName": "nl-node1", "containers": [{"name": "c", "image": "busybox"}],
+                 "volumes": [{"name": "v", "configMap": {"name": "used-cm"}}]}})
+    listed = node.list_namespaced_config_map("default", field_selector="metadata.name=used-cm")
+    assert [c.metadata.name for c in listed.items] == ["used-cm"]
+    watched: Any = node.list_namespaced_config_map(
+        "default", field_selector="metadata.name==used-cm", watch=True, timeout_seconds=1,
+        _preload_content=False)
+    assert watched.status == 200 and b"used-cm" in watched.read()
+    refused: list[Callable[[], object]] = [
+        lambda: node.list_namespaced_config_map("default"),
+        lambda: node.list_namespaced_config_map("default",
+                                                field_selector="metadata.name=unused-cm"),
+        lambda: node.list_namespaced_config_map("default",
+                                                field_selector="metadata.name!=unused-cm"),
+        lambda: node.list_config_map_for_all_namespaces(field_selector="metadata.name=used-cm"),
+        lambda: node.list_namespaced_secret("default", field_selector="metadata.name=used-cm"),
+    ]
+    for refused_request in refused:
+        with pytest.raises(ApiException) as caught:
+            refused_request()
+        assert caught.value.status == 403
+    core.delete_namespaced_pod("uses-cm", "default", grace_period_seconds=0)
+    for name in ("used-cm", "unused-cm"):
+        core.delete_namespaced_config_map(name, "default")
 
 
 def test_graceful_pod_deletion_and_finalizers(core: k8s.CoreV1Api,

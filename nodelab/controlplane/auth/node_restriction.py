@@ -4,8 +4,11 @@ A kubelet authenticates as `system:node:<name>` (group `system:nodes`). Upstream
 (plugin/pkg/auth/authorizer/node, plugin/pkg/admission/noderestriction, the `system:node` role):
 
 - read what every node needs: nodes, pods, services, endpoints(lices), namespaces, ...; but a
-  secret, configMap, persistentVolumeClaim or serviceAccount only by `get`, and only when a pod
-  bound to the node refers to it (the authorizer's graph); never list or watch them;
+  secret, configMap, persistentVolumeClaim or serviceAccount only one object at a time, in its
+  namespace (`get` by name, or `list`/`watch` with the fieldSelector `metadata.name=<name>`,
+  which the request's attributes carry as its name: how the kubelet's configMap and secret
+  managers watch), and only when a pod bound to the node refers to it (the authorizer's graph,
+  `kube/pod_references.py`); never a list or watch of more than that one object;
 - write its own Node (and status) and its own Lease in `kube-node-lease`, never another's, and
   never by naming another in the URL while putting its own name in the body (the URL wins);
 - create only mirror pods bound to itself; update/patch only the `status` of pods bound to it;
@@ -24,10 +27,11 @@ come through a `PodLookup`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nodelab.kube.objects import ObjectView
+from nodelab.kube.pod_references import pod_references
 
 READ_VERBS = ("get", "list", "watch")
 GRAPH_RESOURCES = {"core/secrets": "secret", "core/configmaps": "configmap",
@@ -44,44 +48,6 @@ class PodLookup:
 
     get: Callable[[str, str], ObjectView | None]
     bound: Callable[[str, str], Sequence[ObjectView]]  # (namespace, node) -> pods
-
-
-def _containers(spec: ObjectView) -> Iterator[ObjectView]:
-    for kind in ("initContainers", "containers", "ephemeralContainers"):
-        yield from spec.get(kind) or []
-
-
-def pod_references(pod: ObjectView) -> dict[str, set[str]]:
-    """The secrets, configMaps, claims and service account a pod refers to (the graph's edges)."""
-    spec = pod.get("spec") or {}
-    refs: dict[str, set[str]] = {kind: set() for kind in GRAPH_RESOURCES.values()}
-    refs["serviceaccount"].add(spec.get("serviceAccountName") or "default")
-    refs["secret"].update(s.get("name", "") for s in spec.get("imagePullSecrets") or [])
-    for volume in spec.get("volumes") or []:
-        if volume.get("secret"):
-            refs["secret"].add(volume["secret"].get("secretName", ""))
-        if volume.get("configMap"):
-            refs["configmap"].add(volume["configMap"].get("name", ""))
-        if volume.get("persistentVolumeClaim"):
-            refs["persistentvolumeclaim"].add(volume["persistentVolumeClaim"].get("claimName", ""))
-        for source in (volume.get("projected") or {}).get("sources") or []:
-            if source.get("secret"):
-                refs["secret"].add(source["secret"].get("name", ""))
-            if source.get("configMap"):
-                refs["configmap"].add(source["configMap"].get("name", ""))
-    for container in _containers(spec):
-        for env in container.get("env") or []:
-            value_from = env.get("valueFrom") or {}
-            if value_from.get("secretKeyRef"):
-                refs["secret"].add(value_from["secretKeyRef"].get("name", ""))
-            if value_from.get("configMapKeyRef"):
-                refs["configmap"].add(value_from["configMapKeyRef"].get("name", ""))
-        for source in container.get("envFrom") or []:
-            if source.get("secretRef"):
-                refs["secret"].add(source["secretRef"].get("name", ""))
-            if source.get("configMapRef"):
-                refs["configmap"].add(source["configMapRef"].get("name", ""))
-    return refs
 
 
 def _bound_to(pod: ObjectView | None, node: str) -> bool:
@@ -115,7 +81,7 @@ def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
         if resource not in GRAPH_RESOURCES:
             return None
         kind = GRAPH_RESOURCES[resource]
-        if verb != "get" or not name:
+        if not name or not namespace:  # upstream's authorizeReadNamespacedObject
             return f"node {node!r} may not {verb} {kind}s: only get those its pods use"
         if any(name in pod_references(pod)[kind] for pod in pods.bound(namespace, node)):
             return None

@@ -252,8 +252,8 @@ class Api:
         body = self._body(request) if method in ("POST", "PUT", "DELETE") else None
         # Connecting to a pod (exec, attach, port-forward, proxy) is `create` on the
         # subresource, whatever the method: an upgrade is not a read (upstream, 1.30+).
-        authorize(identity, "create" if sub in CONNECT_SUBRESOURCES else verb, rt, ns, name,
-                  sub, registry.store, body)
+        authorize(identity, "create" if sub in CONNECT_SUBRESOURCES else verb, rt, ns,
+                  name or routing.selector_name(verb, query), sub, registry.store, body)
         accept = request.headers.get("accept", "")
 
         def encode(obj: Object) -> Object:

@@ -86,6 +86,23 @@ def request_verb(method: str, name: str, query: dict[str, str], watch_prefix: bo
     return chooser()
 
 
+def selector_name(verb: str, query: dict[str, str]) -> str:
+    """The name a list or watch is about when its fieldSelector requires `metadata.name` to be
+    one value (`metadata.name=x`, also among other terms), as RequestInfoFactory sets it: a
+    request for one object is authorized as one (the Node authorizer, RBAC's resourceNames).
+    Empty for other verbs, other selectors, or a name that is no valid path segment."""
+    if verb not in ("list", "watch"):
+        return ""
+    for term in query.get("fieldSelector", "").split(","):
+        key, op, value = term.partition("==") if "==" in term else term.partition("=")
+        if op and key.strip() == "metadata.name":
+            name = value.strip()
+            if name not in ("", ".", "..") and "/" not in name and "%" not in name:
+                return name
+            return ""
+    return ""
+
+
 def path_verb(method: str) -> str:
     """The verb of a non-resource request (upstream's lower-cased HTTP method)."""
     return {"GET": "get", "HEAD": "get", "POST": "post", "PUT": "put", "PATCH": "patch",

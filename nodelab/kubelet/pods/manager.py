@@ -12,6 +12,9 @@ sandboxes of pods that still exist are adopted by their workers, so a restarted 
 nothing twice. The evictor kills a pod through its worker (`mark_evicted`, post Failed,
 `wake`), so no sync in between can restart what the eviction stops. Admission reads the Node
 from the kubelet's node informer (`node`: `node/informer.py`), not from the API server.
+The configMaps and secrets the pods use are watched one by one (`object_watch.py`, upstream's
+watch-based managers): a pod registers its references when it is seen and drops them when its
+worker is done; a change of one wakes the workers of the pods that use it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from nodelab.kube.verbs import status_of
 from nodelab.kubelet.cri import CRIClient
 from nodelab.kubelet.pods.admission import Rejection, admit_pod, admitted_peers
 from nodelab.kubelet.pods.cri_plan import POD_UID
+from nodelab.kubelet.pods.object_watch import ObjectWatches
 from nodelab.kubelet.pods.pleg import States, changed_pods, relist_states
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
 from nodelab.kubelet.pods.settings import PodSettings
@@ -61,6 +65,7 @@ class PodManager:
             "pods", api.lister("pods"), self._on_pods,
             field_selector=f"spec.nodeName={settings.node_name}")
         self.tokens = TokenCache(self._request_token, time.time)
+        self.objects = ObjectWatches(api.lister, self._wake_all)  # configMaps and secrets
         self.sources = VolumeSources(fetch=self._fetch, token=self._token,
                                      allocatable=settings.allocatable)
         self.services = Store()  # for the containers' service environment variables
@@ -75,6 +80,8 @@ class PodManager:
     # --- sources for volumes -----------------------------------------------------------------
 
     def _fetch(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        if kind in ("configmaps", "secrets"):  # from their watches (object_watch.py)
+            return self.objects.get(kind, namespace, name)
         try:
             return self.rest.get(kind, namespace, name)
         except Exception as exc:
@@ -167,6 +174,9 @@ class PodManager:
             return verdict
 
     def _forget(self, uid: str) -> None:
+        """A pod whose worker is done: its tokens, watched objects and admission go."""
+        self.tokens.forget(uid)
+        self.objects.unregister_pod(uid)
         with self._admission_lock:
             self._admitted.discard(uid)
             self._rejected.discard(uid)
@@ -196,6 +206,11 @@ class PodManager:
             admitted = set(self._admitted)
         return [p for p in self.store.list("pods") if p["metadata"].get("uid") in admitted]
 
+    def _wake_all(self, uids: Collection[str]) -> None:
+        """Wake the workers of these pods (a configMap or secret they use changed)."""
+        for uid in uids:
+            self.wake(uid)
+
     def wake(self, uid: str) -> None:
         """Wake the pod's worker (after the evictor posted Failed: it stops the pod)."""
         with self._lock:
@@ -207,8 +222,12 @@ class PodManager:
         self.store.handle(kind, event, payload)
         self._index(event, payload)
         if event == "LIST":
+            for pod in payload:  # before any worker syncs and reads them
+                self.objects.register_pod(pod)
             self.dispatch()
             return
+        if event != "DELETED" and payload:
+            self.objects.register_pod(payload)
         uid = str(((payload or {}).get("metadata") or {}).get("uid") or "")
         if uid:
             self.dispatch_one(uid, deleted=event == "DELETED")
@@ -225,7 +244,6 @@ class PodManager:
             for other, old in list(self.workers.items()):
                 if old.done.is_set():
                     del self.workers[other]
-                    self.tokens.forget(other)
                     self._forget(other)
 
     def dispatch(self) -> None:
@@ -236,7 +254,6 @@ class PodManager:
             for uid, worker in list(self.workers.items()):
                 if worker.done.is_set():
                     del self.workers[uid]
-                    self.tokens.forget(uid)
                     self._forget(uid)
                 elif uid not in live:
                     worker.wake()
@@ -298,6 +315,7 @@ class PodManager:
         self._stopping.set()
         self.reflector.stop()
         self.services_reflector.stop()
+        self.objects.stop()
         with self._lock:
             for worker in self.workers.values():
                 worker.stop()

@@ -4,8 +4,8 @@ Polling every pod's sandboxes and containers every second costs CRI calls per po
 second: with 30 idle pods that was a fifth of a core in the runtime alone. Upstream's kubelet
 instead relists the whole node once a second (one ListPodSandbox, one ListContainers), wakes
 the workers whose pods changed there, and otherwise resyncs a pod only every `syncFrequency`
-(one minute). nodelab does the same, with a shorter idle resync (`PodSettings.idle_resync`,
-10 s) so ConfigMap and Secret updates still reach volumes soon:
+(one minute). nodelab does the same (`PodSettings.idle_resync`); a change of a ConfigMap or
+Secret a pod uses wakes its worker too (`object_watch.py`), so volumes follow at once:
 
 - `relist_states(runtime)`: per pod UID, the (id, state) of each sandbox and container;
 - `changed_pods(before, after)`: the UIDs whose states differ, to wake their workers;

@@ -10,8 +10,9 @@ this decides only how long it waits when nothing happens:
 - it **waited for the network** (NetworkNotReady): after upstream's
   `backOffOnTransientErrorPeriod`, 1 s plus up to 50 % jitter (the network may be ready soon);
 - it **worked**: after `resync` (1 s: probes and deadlines are checked in the sync), or
-  `idle_resync` (10 s) once the pod is settled (upstream: `resyncInterval`, 1 min, plus
-  jitter).
+  once the pod is settled after `idle_resync` (upstream's `resyncInterval`, the kubelet's
+  syncFrequency: 1 min) plus up to 50 % jitter (`workerResyncIntervalJitterFactor`), which
+  also spreads the resyncs of pods started together.
 
 A container that could not be started counts as a failure as in upstream's SyncPod, which
 returns the start's error unless every failure was a back-off (`CrashLoopBackOff`,
@@ -31,6 +32,7 @@ from enum import Enum
 BACK_OFF_PERIOD = 10.0  # upstream's backOffPeriod (kubelet.go), the pod workers' back-off
 TRANSIENT_BACK_OFF = 1.0  # upstream's backOffOnTransientErrorPeriod (pod_workers.go)
 JITTER_FACTOR = 0.5  # upstream's workerBackOffPeriodJitterFactor
+RESYNC_JITTER_FACTOR = 0.5  # upstream's workerResyncIntervalJitterFactor
 BACK_OFFS = ("CrashLoopBackOff", "ImagePullBackOff")  # waiting, not failing
 
 
@@ -59,4 +61,4 @@ def requeue_after(outcome: SyncOutcome, settled: bool, resync: float, idle_resyn
         return jitter(TRANSIENT_BACK_OFF, JITTER_FACTOR, draw)
     if outcome is SyncOutcome.FAILED:
         return jitter(BACK_OFF_PERIOD, JITTER_FACTOR, draw)
-    return idle_resync if settled else resync
+    return jitter(idle_resync, RESYNC_JITTER_FACTOR, draw) if settled else resync

@@ -27,7 +27,7 @@ class PodSettings:
     resync: float = 1.0
     allocatable: dict[str, int] = field(default_factory=dict)  # for resourceFieldRef
     allowed_unsafe_sysctls: tuple[str, ...] = ()
-    idle_resync: float = 10.0  # a settled pod's resync (upstream's syncFrequency is 1 min)
+    idle_resync: float = 60.0  # a settled pod's resync, + jitter (upstream's syncFrequency)
 
     @property
     def backoff(self) -> BackoffSettings:

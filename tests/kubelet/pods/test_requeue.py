@@ -23,7 +23,7 @@ from nodelab.kubelet.pods.worker import PodWorker
 from tests.kubelet.pods.test_eviction_worker import UID, FakeRuntime, Recorder, _pod
 
 pytestmark = pytest.mark.unit
-RESYNC, IDLE = 1.0, 10.0
+RESYNC, IDLE = 1.0, 60.0
 
 
 @pytest.mark.parametrize("outcome, settled, draw, after", [
@@ -35,9 +35,11 @@ RESYNC, IDLE = 1.0, 10.0
     # the network not ready: backOffOnTransientErrorPeriod, 1 s, plus up to half of it
     (SyncOutcome.NETWORK_NOT_READY, False, 0.0, 1.0),
     (SyncOutcome.NETWORK_NOT_READY, True, 0.8, 1.4),
-    # a sync that worked: nodelab's polling resync, or the idle one once settled
+    # a sync that worked: nodelab's polling resync, or once settled upstream's
+    # resyncInterval plus up to half of it (workerResyncIntervalJitterFactor)
     (SyncOutcome.SYNCED, False, 0.7, RESYNC),
-    (SyncOutcome.SYNCED, True, 0.7, IDLE),
+    (SyncOutcome.SYNCED, True, 0.0, IDLE),
+    (SyncOutcome.SYNCED, True, 0.7, 81.0),
 ])
 def test_requeue_after(outcome: SyncOutcome, settled: bool, draw: float, after: float) -> None:
     assert requeue_after(outcome, settled, RESYNC, IDLE, draw) == pytest.approx(after)

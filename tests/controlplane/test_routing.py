@@ -1,0 +1,28 @@
+"""How a request's verb and the name it is authorized for are resolved (RequestInfoFactory)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nodelab.controlplane.http.routing import selector_name
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("verb", "selector", "name"), [
+    ("list", "metadata.name=kube-root-ca.crt", "kube-root-ca.crt"),
+    ("watch", "metadata.name==app-config", "app-config"),
+    ("watch", "metadata.namespace=default,metadata.name=x", "x"),
+    ("list", " metadata.name = x ", "x"),
+    ("list", "metadata.name!=x", ""),  # not one object
+    ("list", "spec.nodeName=n1", ""),
+    ("list", "", ""),
+    ("list", "metadata.name=..", ""),  # no valid path segment
+    ("list", "metadata.name=a/b", ""),
+    ("get", "metadata.name=x", ""),  # only lists and watches
+    ("deletecollection", "metadata.name=x", ""),
+])
+def test_a_list_or_watch_for_one_name_is_authorized_as_that_object(
+        verb: str, selector: str, name: str) -> None:
+    query = {"fieldSelector": selector} if selector else {}
+    assert selector_name(verb, query) == name
