@@ -111,3 +111,27 @@ def test_selectable_fields_select_with_kubectl(server: RunningApiServer) -> None
     unknown = server.kubectl("get", "widgets", "--field-selector", "spec.minReplicas=1",
                              check=False)
     assert "field label not supported: spec.minReplicas" in unknown.stderr
+
+
+def test_a_rule_added_later_warns_on_unchanged_values(server: RunningApiServer) -> None:
+    """Ratcheting: an object stored before a rule existed can still be updated; the rule's
+    failure on the value it did not change is a warning kubectl prints."""
+    crd = CRD.replace("widgets", "ratchets").replace("widget", "ratchet").replace(
+        "Widget", "Ratchet")
+    server.kubectl("apply", "-f", "-", input=crd)
+    server.kubectl("wait", "--for", "condition=established", "--timeout=30s",
+                   "crd/ratchets.cel.example.com")
+    obj = _widget(2, name="x").replace("Widget", "Ratchet").replace("{name: w}", "{name: r}")
+    server.kubectl("apply", "-f", "-", input=obj)
+    stricter = crd.replace("                - rule: \"self == oldSelf\"",
+                           "                - rule: \"self.size() > 3\"\n"
+                           "                - rule: \"self == oldSelf\"")
+    server.kubectl("apply", "-f", "-", input=stricter)
+    updated = server.kubectl("apply", "-f", "-", input=obj.replace("replicas: 2", "replicas: 3"))
+    assert ('Warning: spec.name: Invalid value: "string": failed rule: self.size() > 3'
+            in updated.stderr)
+    assert server.kubectl_json("get", "ratchet", "r")["spec"]["replicas"] == 3
+    created = server.kubectl("apply", "-f", "-", input=obj.replace("{name: r}", "{name: r2}"),
+                             check=False)
+    assert ('spec.name: Invalid value: "string": failed rule: self.size() > 3'
+            in created.stderr) and created.returncode != 0

@@ -83,9 +83,11 @@ BLOCKING = ("FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong",
             "FieldValueTooMany", "FieldValueTypeInvalid")
 
 
-def validate(rt: ResourceType, obj: Object, old: Object | None = None) -> list[Cause]:
+def validate(rt: ResourceType, obj: Object, old: Object | None = None,
+             warnings: list[str] | None = None) -> list[Cause]:
     """The schema's checks, then its CEL rules (`cel.validator`; not when a schema error
-    would make them meaningless, as upstream: one cause says so instead)."""
+    would make them meaningless, as upstream: one cause says so instead). A rule that fails
+    on a value the update leaves as it was is a warning, not an error (ratcheting)."""
     schema = version_schema(rt)
     causes = schema_checks.check(schema, obj)
     from nodelab.controlplane.apiextensions.cel import validator  # noqa: PLC0415
@@ -96,7 +98,7 @@ def validate(rt: ResourceType, obj: Object, old: Object | None = None) -> list[C
         return causes + [Cause("<nil>", "FieldValueInvalid", 'Invalid value: "null": some '
                                "validation rules were not checked because the object was "
                                "invalid; correct the existing errors to complete validation")]
-    return causes + validator.validate(schema, obj, old)
+    return causes + validator.validate(schema, obj, old, warnings)
 
 
 def _scale_paths(rt: ResourceType) -> tuple[list[str], list[str], list[str]]:

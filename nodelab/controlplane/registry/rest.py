@@ -186,11 +186,12 @@ class Registry:
         if refusal is not None:
             raise refusal
 
-    def _kind_causes(self, rt: ResourceType, obj: Object, old: Object | None
-                     ) -> list[errors.Cause]:
-        """The causes of the kinds `validation` does not know: CRDs and custom objects."""
+    def _kind_causes(self, rt: ResourceType, obj: Object, old: Object | None,
+                     warnings: list[str] | None = None) -> list[errors.Cause]:
+        """The causes of the kinds `validation` does not know: CRDs and custom objects (whose
+        ratcheted rule failures go to `warnings`)."""
         if rt.custom is not None:
-            return custom_objects.validate(rt, obj, old)
+            return custom_objects.validate(rt, obj, old, warnings)
         if rt.storage_key == CRD_KEY:
             return definitions.validate(obj, old).causes
         return []
@@ -241,11 +242,12 @@ class Registry:
         rv = meta.get("resourceVersion")
         expected = int(rv) if rv else None
         return Outcome(self._replace(rt, namespace, name, obj, expected, query, subresource,
-                                     requester=requester), warnings)
+                                     requester=requester, warnings=warnings), warnings)
 
     def _replace(self, rt: ResourceType, namespace: str, name: str, obj: Object,
                  expected: int | None, query: dict[str, str], subresource: str,
-                 operation: str = "Update", requester: Identity | None = None) -> Object:
+                 operation: str = "Update", requester: Identity | None = None,
+                 warnings: list[str] | None = None) -> Object:
         ns = namespace if rt.namespaced else ""
         with self.write_lock:
             old = self.store.get(rt.storage_key, ns, name)
@@ -262,7 +264,8 @@ class Registry:
             objects.prepare_for_update(obj, old)
             if operation == "Update":
                 managedfields.record_update(old, obj, _manager(query), rt.schema, subresource)
-            causes = validate(rt.storage_key, obj, old) + self._kind_causes(rt, obj, old) + causes
+            causes = (validate(rt.storage_key, obj, old)
+                      + self._kind_causes(rt, obj, old, warnings) + causes)
             self._invalid(rt, obj, causes)
             if query.get("dryRun"):
                 return to_wire(rt, obj)
@@ -315,7 +318,7 @@ class Registry:
                 written = self._replace(rt, namespace, name, obj,
                                         int(current["metadata"]["resourceVersion"]), query,
                                         subresource, "Apply" if kind == "apply" else "Update",
-                                        requester)
+                                        requester, warnings)
             except errors.ApiError as exc:
                 if exc.reason == "Conflict":
                     continue

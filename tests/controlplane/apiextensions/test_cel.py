@@ -287,3 +287,26 @@ def test_library_errors_are_evaluation_errors(rule: str, error: str | None) -> N
     assert found[0].endswith(f" evaluating rule: {rule}")
     if error is not None:
         assert f": {error} evaluating rule" in found[0]
+
+
+def test_failures_on_unchanged_values_are_ratcheted_to_warnings() -> None:
+    """A rule added after an object was stored does not lock it: an update that leaves the
+    failing value as it was gets a warning (upstream's CRDValidationRatcheting)."""
+    schema = _crd_schema({"properties": {
+        "x": {"type": "integer", "x-kubernetes-validations": [{"rule": "self < 5"}]},
+        "y": {"type": "integer"},
+        "tags": {"type": "array", "items": {"type": "string", "x-kubernetes-validations": [
+            {"rule": "self != 'bad'"}]}}},
+        "x-kubernetes-validations": [{"rule": "self.x < 5", "message": "x below 5"}]})
+    warnings: list[str] = []
+    found = validator.validate(schema, {"spec": {"x": 9, "y": 2, "tags": ["bad"]}},
+                               {"spec": {"x": 9, "y": 1, "tags": ["bad"]}}, warnings)
+    assert [(c.field, c.message) for c in found] == [
+        ("spec", 'Invalid value: "object": x below 5')]  # spec itself changed (y)
+    assert warnings == ['spec.x: Invalid value: "integer": failed rule: self < 5',
+                        "spec.tags[0]: Invalid value: \"string\": failed rule: self != 'bad'"]
+    assert _causes(schema, {"x": 9, "tags": ["bad", "bad"]}, {"x": 8, "tags": ["bad"]}) == [
+        'spec: Invalid value: "object": x below 5',
+        'spec.x: Invalid value: "integer": failed rule: self < 5',
+        "spec.tags[0]: Invalid value: \"string\": failed rule: self != 'bad'",
+        "spec.tags[1]: Invalid value: \"string\": failed rule: self != 'bad'"]

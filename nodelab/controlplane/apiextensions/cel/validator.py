@@ -17,6 +17,11 @@ where the message is `messageExpression`'s string, else `message`, else `failed 
 <rule>`; a rule past cel-cpp's iteration budget stops all further rules of the object with
 upstream's cost-limit text, and so does a request whose rules together ran past
 `TIME_BUDGET` seconds, so neither a hostile rule nor a hostile object holds the server.
+
+Ratcheting (upstream's CRDValidationRatcheting, on since 1.30, GA in 1.33): on an update, a
+rule without `oldSelf` that is false on a value the update did not change (compared with its
+correlated old value, else with its nearest correlatable ancestor's) is a warning, not an
+error, so adding a rule to a CRD does not lock existing objects whose other fields change.
 """
 
 from __future__ import annotations
@@ -46,13 +51,18 @@ def has_rules(schema: Any) -> bool:
     return "x-kubernetes-validations" in json.dumps(schema) if isinstance(schema, dict) else False
 
 
-def validate(schema: dict[str, Any], obj: Any, old: Any) -> list[Cause]:
-    """The causes of `obj` (and `old`, the stored object on an update) breaking the rules."""
+def validate(schema: dict[str, Any], obj: Any, old: Any,
+             warnings: list[str] | None = None) -> list[Cause]:
+    """The causes of `obj` (and `old`, the stored object on an update) breaking the rules;
+    ratcheted failures (a rule without `oldSelf` false on a value the update did not change)
+    are added to `warnings` instead, as upstream's CRDValidationRatcheting (GA in 1.33)."""
     if not has_rules(schema):
         return []
     walker = _Walker(time.monotonic() + TIME_BUDGET)
     with contextlib.suppress(_Stop):
-        walker.node(schema, obj, old, "", True)
+        walker.node(schema, obj, old, "", True, old is not None and obj == old)
+    if warnings is not None:
+        warnings.extend(walker.warnings)
     return walker.causes
 
 
@@ -64,35 +74,42 @@ class _Walker:
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.causes: list[Cause] = []
+        self.warnings: list[str] = []
 
-    def node(self, schema: Any, value: Any, old: Any, path: str, root: bool) -> None:
+    def node(self, schema: Any, value: Any, old: Any, path: str, root: bool,
+             unchanged: bool) -> None:
+        """`unchanged`: the value (or, when it has no old value to correlate with, its nearest
+        correlatable ancestor) is as it was, so its failures are ratcheted."""
         if not isinstance(schema, dict) or value is None:
             return
         if schema.get("x-kubernetes-validations"):
-            self.evaluate(schema, value, old, path, root)
+            self.evaluate(schema, value, old, path, root, unchanged)
         if isinstance(value, dict):
             granular = schema.get("x-kubernetes-map-type") != "atomic"
             old_map = old if isinstance(old, dict) and granular else {}
             additional = schema.get("additionalProperties")
             properties = schema.get("properties") or {}
             for key, item in value.items():
+                before = old_map.get(key)
+                same = item == before if before is not None else unchanged
                 if isinstance(additional, dict):
-                    self.node(additional, item, old_map.get(key), f"{path}[{key}]",
-                              additional.get("x-kubernetes-embedded-resource") is True)
+                    self.node(additional, item, before, f"{path}[{key}]",
+                              additional.get("x-kubernetes-embedded-resource") is True, same)
                 elif key in properties:
                     prop = properties[key]
-                    self.node(prop, item, old_map.get(key), _child(path, key),
+                    self.node(prop, item, before, _child(path, key),
                               isinstance(prop, dict) and prop.get(
-                                  "x-kubernetes-embedded-resource") is True)
+                                  "x-kubernetes-embedded-resource") is True, same)
         elif isinstance(value, list) and isinstance(schema.get("items"), dict):
             items = schema["items"]
             olds = _correlated(schema, value, old)
             for i, item in enumerate(value):
+                same = item == olds[i] if olds[i] is not None else unchanged
                 self.node(items, item, olds[i], f"{path}[{i}]",
-                          items.get("x-kubernetes-embedded-resource") is True)
+                          items.get("x-kubernetes-embedded-resource") is True, same)
 
     def evaluate(self, schema: dict[str, Any], value: Any, old: Any, path: str,
-                 root: bool) -> None:
+                 root: bool, unchanged: bool) -> None:
         node = {k: v for k, v in schema.items() if k != "default"}
         where = path or "<nil>"
         kind = str(schema.get("type") or "")
@@ -126,7 +143,11 @@ class _Walker:
                 continue
             at = _child(path, compiled.field_path) if compiled.field_path else where
             detail = self.message(compiled, data) or rules.default_message(compiled.rule)
-            self.causes.append(_cause(at, kind, detail, compiled.rule.get("reason")))
+            cause = _cause(at, kind, detail, compiled.rule.get("reason"))
+            if unchanged and not compiled.uses_old_self:
+                self.warnings.append(f"{cause.field}: {cause.message}")
+            else:
+                self.causes.append(cause)
 
     def message(self, compiled: rules.Compiled, data: dict[str, Any]) -> str:
         if compiled.message_program is None:
