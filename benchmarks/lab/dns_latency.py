@@ -60,7 +60,7 @@ name, server = sys.argv[1], sys.argv[2]
 port, count, warmup = (int(a) for a in sys.argv[3:6])
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.settimeout(2.0)
-samples, timeouts, rcodes = [], 0, {}
+samples, timeouts, rcodes, lost = [], 0, {}, []
 for i in range(warmup + count):
     query = DNSRecord.question(name, "A")
     data = query.pack()
@@ -73,13 +73,14 @@ for i in range(warmup + count):
                 break
     except socket.timeout:
         timeouts += 1
+        lost.append(i)  # below warmup: an unmeasured query (the first opens the flow)
         continue
     elapsed = time.perf_counter() - start
     if i >= warmup:
         samples.append(elapsed * 1000.0)
         rcode = DNSRecord.parse(reply).header.rcode
         rcodes[rcode] = rcodes.get(rcode, 0) + 1
-print(json.dumps({"samples": samples, "timeouts": timeouts, "rcodes": rcodes}))
+print(json.dumps({"samples": samples, "timeouts": timeouts, "rcodes": rcodes, "lost": lost}))
 """
 
 
@@ -111,7 +112,7 @@ def measure(netns: str | None, name: str, server: str, port: int, count: int) ->
 def row(query: str, path_name: str, kind: str, result: dict[str, Any]) -> Row:
     samples = result["samples"]
     out: Row = {"query": query, "path": path_name, "kind": kind, "n": len(samples),
-                "timeouts": result["timeouts"],
+                "timeouts": result["timeouts"], "lost": result["lost"],
                 "rcodes": {str(k): v for k, v in result["rcodes"].items()}}
     if samples:
         out.update(p50_ms=round(percentile(samples, 0.50), 3),
@@ -184,7 +185,7 @@ def main() -> int:
         ]
         # Interleaved rounds, the order rotating, so a busy spell of the machine falls on
         # every case alike rather than on whichever ran then.
-        results: list[dict[str, Any]] = [{"samples": [], "timeouts": 0, "rcodes": {}}
+        results: list[dict[str, Any]] = [{"samples": [], "timeouts": 0, "rcodes": {}, "lost": []}
                                          for _ in cases]
         per_round = max(1, options.queries // ROUNDS)
         for round_no in range(ROUNDS):
@@ -193,6 +194,8 @@ def main() -> int:
                 found = measure(ns, query, address, port, per_round)
                 results[i]["samples"] += found["samples"]
                 results[i]["timeouts"] += found["timeouts"]
+                # where each lost query was: round and index in that run (below WARMUP: unmeasured)
+                results[i]["lost"] += [f"round {round_no} query {q}" for q in found["lost"]]
                 for rcode, n in found["rcodes"].items():
                     results[i]["rcodes"][rcode] = results[i]["rcodes"].get(rcode, 0) + n
         rows = [row(f"{query} A", where, kind, results[i])
