@@ -11,6 +11,7 @@ import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from nodelab.errors import NodelabError
 
@@ -36,8 +37,10 @@ def run(
     env: Mapping[str, str] | None = None,
     timeout: float = 60.0,
     check: bool = True,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `argv`, wait for it, and return its output as text; raise CommandError on failure."""
+    """Run `argv` (in `cwd`), wait for it, and return its output as text; raise CommandError
+    on failure."""
     data = input.encode() if isinstance(input, str) else input
     try:
         proc = subprocess.run(
@@ -47,6 +50,7 @@ def run(
             env=dict(env) if env is not None else None,
             timeout=timeout,
             check=False,
+            cwd=cwd,
         )
     except FileNotFoundError as exc:
         raise CommandError(tuple(argv), 127, "", f"{argv[0]}: not found ({exc})") from exc

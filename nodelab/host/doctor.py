@@ -20,7 +20,7 @@ from pathlib import Path
 from nodelab.errors import NodelabError
 from nodelab.host import cgroups
 from nodelab.host.binaries import which
-from nodelab.host.busybox import HOST, find_busybox
+from nodelab.host.busybox import BUILT, HOST, find_busybox
 from nodelab.host.commands import CommandError, run
 from nodelab.host.ipvs import ipvs_in_kernel
 
@@ -204,11 +204,18 @@ def check_busybox() -> Finding:
     except NodelabError:
         return Finding("busybox-static", MISSING, f"{HOST} not found or not static",
                        "the demo images (busybox, web, pause)", "apt-get install busybox-static")
-    if busybox.wget_crashes_on_timeout:
+    gaps = [gap for gap, missing in (
+        ("its wget crashes on -T", busybox.wget_crashes_on_timeout),
+        ("its nc has no -z", not busybox.nc_zero_io),
+        ("its sh runs applets before PATH (`sh -c 'nc -z ...'` misses the images' nc)",
+         busybox.applets_first and not busybox.nc_zero_io),
+    ) if missing]
+    if gaps:
         return Finding("busybox-static", OK,
-                       f"{busybox.path}: its wget crashes on -T, so the images wrap it "
-                       "(`bash scripts/setup env` fetches Debian 13's fixed busybox)")
-    return Finding("busybox-static", OK, f"{busybox.path}: a static binary, wget -T works")
+                       f"{busybox.path}: {'; '.join(gaps)}; the images wrap it "
+                       f"(`bash scripts/setup env` builds one without these gaps into {BUILT})")
+    return Finding("busybox-static", OK,
+                   f"{busybox.path}: a static binary; wget -T, nc -z and PATH lookup work")
 
 
 def check_reference_cni() -> Finding:

@@ -1,8 +1,9 @@
 """The demo images' own tools: `wget` that survives `-T`, `nc` with `-z`, `printenv`
 (nodelab/lab/registry/image_tools.py).
 
-The scripts run here under the host's busybox (the very binary the images carry) against an
-HTTP server on loopback; tests/lab/test_pod_tools.py runs every tool inside a real pod.
+The scripts run here under the host's busybox (the binary the images carry with them when
+`scripts/setup` could not build one that needs none) against an HTTP server on loopback;
+tests/lab/test_pod_tools.py runs every tool inside a real pod.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The demo images, built from a static busybox and pushed to the lab registry.
 
 - `busybox`: one layer holding /bin/busybox (the one `host.busybox.find_busybox` picks) and a
-  symlink per applet, nodelab's tools of `image_tools` (a `printenv`; a `wget` that survives
-  `-T` where the busybox's own crashes), /etc/passwd and /etc/group; command `sh`.
+  symlink per applet, nodelab's tools of `image_tools` where that busybox falls short (none
+  for the one `scripts/setup` builds), /etc/passwd and /etc/group; command `sh`.
 - `web`: busybox plus a second layer with `/web.sh`: busybox httpd on port 8080 serving a page
   that names the pod (`hello from <hostname>`) and `/healthz`; it stops on TERM.
 - `pause`: busybox with a command that sleeps forever and exits 0 on TERM, for pod sandboxes.
@@ -64,7 +64,7 @@ class BaseLayer:
 
 def busybox_layer(busybox: Busybox | None = None) -> BaseLayer:
     busybox = busybox or find_busybox()
-    tools: ImageTools = image_tools(busybox.wget_crashes_on_timeout)
+    tools: ImageTools = image_tools(busybox)
     applets = run([str(busybox.path), "--list-full"]).stdout.split()
     dirs = {"bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "proc", "sys", "dev",
             "run", "var", "home"}

@@ -1,30 +1,31 @@
-"""Shell tools the demo images put beside busybox's applets, where busybox-static falls short.
+"""Shell tools the demo images put beside busybox's applets, where the busybox falls short.
 
-Debian's busybox-static has gaps a learner meets at once:
+The busybox `scripts/setup` builds (nodelab/host/busybox_build.py) needs none of them: its
+shell looks at PATH before its applets, its `nc` is the full one (`-z`) and it has `printenv`.
+The host's Debian 12 busybox-static, which the images carry when that build could not run, has
+gaps a learner meets at once, and `image_tools` decides from the probes of
+nodelab/host/busybox.py which of these the images get:
 
 - `wget -T SEC` crashes with SIGSEGV (exit code 139): the package is built without wget's
   timeout feature, yet its option parser still accepts `-T` and stores the value through a
-  null pointer. The image's `/usr/bin/wget` is therefore a small script that takes `-T SEC`,
+  null pointer. The image's `/usr/bin/wget` is then a small script that takes `-T SEC`,
   `-TSEC`, `-qT SEC` and `--timeout[=]SEC` out of the arguments and runs busybox's wget under
   busybox's `timeout SEC` (a bound on the whole transfer, where upstream wget bounds each
   network read); every other argument reaches busybox's wget as given.
 - `printenv` is not an applet. The image's `/usr/bin/printenv` prints the environment, or the
   values of the variables named (exit code 1 when one is unset), as coreutils' printenv does.
 - `nc -z` (is a TCP port open?) is refused: Debian builds busybox's small nc, without the
-  full nc's zero-I/O mode (1.35 and 1.37 alike). The image's `/usr/bin/nc` handles `-z` as
-  busybox's full nc does (`-z [-v] [-n] [-w SEC] HOST PORT[-PORT]`: exit code 0 when a port
-  accepted a connection, 1 when none did; `-v` says `HOST (HOST:PORT) open` on stderr) by
-  connecting with busybox's nc and `-e /bin/true`, which closes at once; `-u` with `-z` is
-  refused (a UDP port cannot be told open without a reply). Without `-z` every argument
-  reaches busybox's nc as given.
+  full nc's zero-I/O mode. The image's `/usr/bin/nc` handles `-z` as busybox's full nc does
+  (`-z [-v] [-n] [-w SEC] HOST PORT[-PORT]`: exit code 0 when a port accepted a connection, 1
+  when none did; `-v` says `HOST (HOST:PORT) open` on stderr) by connecting with busybox's nc
+  and `-e /bin/true`, which closes at once; `-u` with `-z` is refused (a UDP port cannot be
+  told open without a reply). Without `-z` every argument reaches busybox's nc as given.
 
-busybox's shell runs its own applets before it looks at PATH, so inside `sh` the names `wget`
-and `nc` would still reach the applets. Interactive shells read `$ENV`; the images set
-`ENV=/etc/shrc`, whose functions send them to the scripts. `kubectl exec POD -- nc -z ...`
-and an interactive `kubectl exec -it POD -- sh` are covered; a non-interactive `sh -c 'nc -z
-...'` still reaches the applet (`sh -c '/usr/bin/nc -z ...'` does not). For `wget` that is why
-`scripts/setup` fetches Debian 13's fixed busybox-static (nodelab/host/busybox.py): with it,
-the images carry no wget script and the hook sends only `nc` (`image_tools` decides).
+Debian's busybox-static runs its own applets before it looks at PATH (in `sh`, `env`,
+`xargs`...), so there the names `wget` and `nc` would still reach the applets. Interactive
+shells read `$ENV`; the images then set `ENV=/etc/shrc`, whose functions send them to the
+scripts: `kubectl exec POD -- nc -z ...` and an interactive `kubectl exec -it POD -- sh` are
+covered, a non-interactive `sh -c 'nc -z ...'` is not (the reason for the build).
 
 All are plain POSIX sh run by busybox's own shell.
 """
@@ -33,6 +34,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from nodelab.host.busybox import Busybox
 
 WGET = r"""#!/bin/sh
 # wget: busybox wget plus -T/--timeout (Debian's busybox-static crashes on -T; see
@@ -146,11 +149,18 @@ class ImageTools:
     env: tuple[str, ...]
 
 
-def image_tools(wget_crashes_on_timeout: bool) -> ImageTools:
-    scripts = {"usr/bin/printenv": PRINTENV, "usr/bin/nc": NC}
-    shrc = SHRC_HEAD + SHRC_NC
-    if wget_crashes_on_timeout:
+def image_tools(busybox: Busybox) -> ImageTools:
+    """The scripts and files the images need beside `busybox`'s applets (none for the build)."""
+    scripts: dict[str, str] = {}
+    hooks = ""
+    if not busybox.has_printenv:
+        scripts["usr/bin/printenv"] = PRINTENV
+    if not busybox.nc_zero_io:
+        scripts["usr/bin/nc"] = NC
+        hooks += SHRC_NC
+    if busybox.wget_crashes_on_timeout:
         scripts["usr/bin/wget"] = WGET
-        shrc += SHRC_WGET
-    return ImageTools(scripts, {"etc/shrc": shrc}, (PATH_ENV, SHELL_ENV))
-
+        hooks += SHRC_WGET
+    if busybox.applets_first and hooks:
+        return ImageTools(scripts, {"etc/shrc": SHRC_HEAD + hooks}, (PATH_ENV, SHELL_ENV))
+    return ImageTools(scripts, {}, (PATH_ENV,))
