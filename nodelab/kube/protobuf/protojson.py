@@ -32,7 +32,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from nodelab.kube.objects import Object
-from nodelab.kubewire.times import format_time
+from nodelab.kubewire.times import format_time, micro_time
 
 _META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 _PROTO_PACKAGE = "nodelab.kube.proto"
@@ -83,7 +83,7 @@ def _time(message: Message, micro: bool) -> str | None:
         return None
     moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
     if micro:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{nanos // 1000:06d}Z"
+        return micro_time(moment.replace(microsecond=nanos // 1000))
     return format_time(moment)
 
 

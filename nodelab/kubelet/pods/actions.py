@@ -35,7 +35,6 @@ probes run and kill in the worker's probe step (upstream's prober, ProbeTracker 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +47,7 @@ from nodelab.kubelet.pods.backoff import (
     restart_not_before,
 )
 from nodelab.kubelet.pods.status import Instance
+from nodelab.kubewire.times import parse_time
 
 SANDBOX_CHANGED_GRACE = 2  # seconds a container of a dead sandbox gets before SIGKILL
 
@@ -125,10 +125,9 @@ def should_restart(policy: str, latest: Instance | None) -> bool:
 
 
 def seconds_ran(instance: Instance) -> float | None:
-    if not instance.started_at or not instance.finished_at:
+    start, end = parse_time(instance.started_at), parse_time(instance.finished_at)
+    if start is None or end is None:
         return None
-    start = dt.datetime.fromisoformat(instance.started_at.replace("Z", "+00:00"))
-    end = dt.datetime.fromisoformat(instance.finished_at.replace("Z", "+00:00"))
     return (end - start).total_seconds()
 
 

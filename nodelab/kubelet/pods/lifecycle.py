@@ -16,11 +16,12 @@ now)` says what the Pod object tells a sync (the evictor's `Evicted` comes from 
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+from nodelab.kubewire.times import parse_time
 
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
 
@@ -76,11 +77,10 @@ def next_life(life: PodLife, event: Event, grace: int | None = None) -> PodLife:
 def deadline_exceeded(pod: Mapping[str, Any], now: float) -> bool:
     """activeDeadlineSeconds: the pod may run that long after its startTime, then fails."""
     deadline = (pod.get("spec") or {}).get("activeDeadlineSeconds")
-    start = (pod.get("status") or {}).get("startTime")
-    if deadline is None or not start:
+    started = parse_time((pod.get("status") or {}).get("startTime"))
+    if deadline is None or started is None:
         return False
-    started = dt.datetime.fromisoformat(str(start).replace("Z", "+00:00")).timestamp()
-    return now - started > int(deadline)
+    return now - started.timestamp() > int(deadline)
 
 
 def deletion_grace(pod: Mapping[str, Any] | None) -> int:
