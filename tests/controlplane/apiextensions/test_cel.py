@@ -310,3 +310,18 @@ def test_failures_on_unchanged_values_are_ratcheted_to_warnings() -> None:
         'spec.x: Invalid value: "integer": failed rule: self < 5',
         "spec.tags[0]: Invalid value: \"string\": failed rule: self != 'bad'",
         "spec.tags[1]: Invalid value: \"string\": failed rule: self != 'bad'"]
+
+
+def test_numbers_past_int64_are_doubles_as_upstreams_json() -> None:
+    schema = _crd_schema({"x-kubernetes-preserve-unknown-fields": True,
+                          "x-kubernetes-validations": [{"rule": "self == self"}]})
+    assert _causes(schema, {"big": [2**80, {"n": -(2**70)}]}) == []
+
+
+def test_a_stored_rule_the_runtime_cannot_compile_is_a_cause_not_a_crash() -> None:
+    """Rules are checked when the CRD is written; one that got past (an older nodelab) is
+    upstream's "rule compile error" at its node."""
+    schema = _crd_schema({"x-kubernetes-validations": [{"rule": "nope == 1"}]})
+    assert _causes(schema, {}) == [
+        "spec: Invalid value: \"object\": rule compile error: ERROR: <input>:1:1: undeclared "
+        "reference to 'nope' (in container '')\n | nope == 1\n | ^"]

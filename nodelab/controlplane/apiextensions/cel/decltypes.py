@@ -140,9 +140,9 @@ def runtime_value(schema: Any, value: Any, resource_root: bool = False) -> Any:
     (a string that does not parse stays a string: the schema's own format check refuses it
     first)."""
     if not isinstance(schema, dict) or value is None:
-        return value
+        return _json_numbers(value)
     if schema.get("x-kubernetes-int-or-string") is True:
-        return value
+        return _json_numbers(value)
     if resource_root:
         schema = with_type_and_object_meta(schema)
     if isinstance(value, dict):
@@ -156,7 +156,7 @@ def runtime_value(schema: Any, value: Any, resource_root: bool = False) -> Any:
             prop = properties.get(key)
             escaped = escape(key)
             if prop is None:
-                converted[key] = item
+                converted[key] = _json_numbers(item)
             elif escaped is not None:
                 converted[escaped] = runtime_value(prop, item, _embedded(prop))
         return converted
@@ -166,8 +166,27 @@ def runtime_value(schema: Any, value: Any, resource_root: bool = False) -> Any:
     kind = schema.get("type")
     if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if isinstance(value, int):
+        return _json_numbers(value)
     if kind == "string" and isinstance(value, str):
         return _formatted(str(schema.get("format") or ""), value)
+    return value
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _json_numbers(value: Any) -> Any:
+    """Integers past int64 as doubles, as upstream's JSON decoding of unstructured objects
+    reads them (cel-cpp would refuse them)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if INT64[0] <= value <= INT64[1] else float(value)
+    if isinstance(value, list):
+        return [_json_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
     return value
 
 

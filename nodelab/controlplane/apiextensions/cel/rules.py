@@ -41,6 +41,7 @@ class Compiled:
     uses_old_self: bool
     optional_old_self: bool
     field_path: str  # normalized, '' for none
+    error: str = ""  # why the runtime environment could not compile it (program None)
 
 
 def uses_old_self(rule: str) -> bool:
@@ -239,11 +240,16 @@ def compiled(schema_json: str) -> tuple[Compiled, ...]:
     for rule in schema.get("x-kubernetes-validations") or []:
         optional = rule.get("optionalOldSelf") is True
         expression = rule.get("messageExpression")
-        found.append(Compiled(
-            rule, env.compile(_wrapped(rule) if optional else rule["rule"]),
-            env.compile(expression) if isinstance(expression, str) and expression.strip()
-            else None,
-            uses_old_self(rule["rule"]), optional,
-            normalized_field_path(schema, rule["fieldPath"]) or ""
-            if rule.get("fieldPath") else ""))
+        field_path = (normalized_field_path(schema, rule["fieldPath"]) or ""
+                      if rule.get("fieldPath") else "")
+        try:
+            program = env.compile(_wrapped(rule) if optional else rule["rule"])
+            message = (env.compile(expression) if isinstance(expression, str)
+                       and expression.strip() else None)
+        except RuntimeError as exc:  # checked when the CRD was written: a stored CRD of old
+            found.append(Compiled(rule, None, None, False, optional, field_path,
+                                  cel_error(exc)))
+            continue
+        found.append(Compiled(rule, program, message, uses_old_self(rule["rule"]), optional,
+                              field_path))
     return tuple(found)

@@ -125,6 +125,10 @@ class _Walker:
                     environment.OPTIONAL_OLD: runtime_value(schema, old, root),
                     environment.OPTIONAL_HAS_OLD: old is not None}
             label = rules.rule_label(compiled.rule)
+            if compiled.program is None:
+                self.causes.append(Cause(where, "FieldValueInvalid", (
+                    f"Invalid value: {quote(kind)}: rule compile error: {compiled.error}")))
+                continue
             try:
                 result = compiled.program.eval(data=data)
             except RuntimeError as exc:
@@ -179,8 +183,9 @@ def _correlated(schema: dict[str, Any], items: list[Any], old: Any) -> list[Any]
 
 
 def _runtime_error(text: str, label: str) -> str:
-    """An evaluation error as upstream words it (cel-cpp's texts in cel-go's words)."""
-    text = rules.strip_status(text)
+    """An evaluation error as upstream words it (cel-cpp's texts in cel-go's words; at most
+    `MAX_MESSAGE` bytes of it, as a hostile value could be echoed in it)."""
+    text = rules.strip_status(text)[:MAX_MESSAGE]
     if text.startswith("No matching overloads found"):
         return ("'no such overload': call arguments did not match a supported operator, "
                 f"function or macro signature for rule: {label}")
