@@ -2,9 +2,10 @@
 start-up failures.
 
 The daemons (`python -m nodelab.runtime`, `.kubelet`, `.proxy`, `.podnet`, `.controlplane`,
-`.controlplane.controllers`, the lab supervisor) run under the lab supervisor, which sends
-their stdout and stderr to `logs/<daemon>.log` and stops them with SIGTERM, as systemd stops
-a node's services; a learner running one by hand stops it with Ctrl-C (SIGINT). So:
+`.controlplane.controllers`, the lab supervisor, a joined lab's API relay and registry proxy)
+run under the lab supervisor, which sends their stdout and stderr to `logs/<daemon>.log` and
+stops them with SIGTERM, as systemd stops a node's services; a learner running one by hand
+stops it with Ctrl-C (SIGINT). So:
 
 - `setup_logging(component, level)`: one line per record, `<time> <component> <LEVEL>
   <logger>: <message>`, on stdout;

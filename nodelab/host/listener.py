@@ -1,13 +1,12 @@
 """A small threaded TCP listener for the lab's root-namespace helpers (relays and proxies).
 
 `serve_connections` accepts on one address until `stop` is set (checked twice a second) and
-hands each connection to `handle` on its own daemon thread; `stop_on_signals` gives the event
-that SIGTERM and SIGINT set, so a supervised helper ends cleanly when `nodelab down` stops it.
+hands each connection to `handle` on its own daemon thread; a supervised helper passes the
+daemons' `host.daemon.stop_signals()`, so it ends cleanly when `nodelab down` stops it.
 """
 
 from __future__ import annotations
 
-import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -27,11 +26,3 @@ def serve_connections(listen: tuple[str, int], handle: Callable[[socket.socket],
             except TimeoutError:
                 continue
             threading.Thread(target=handle, args=(client,), daemon=True).start()
-
-
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT (call from the main thread)."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    return stop

@@ -17,7 +17,8 @@ import socket
 import sys
 import threading
 
-from nodelab.host.listener import serve_connections, stop_on_signals
+from nodelab.host.daemon import stop_signals
+from nodelab.host.listener import serve_connections
 from nodelab.host.relay import pump
 
 
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", type=_address, required=True, help="HOST:PORT")
     parser.add_argument("--target", type=_address, required=True, help="HOST:PORT")
     args = parser.parse_args(argv)
-    serve(args.listen, args.target, stop_on_signals())
+    serve(args.listen, args.target, stop_signals())
     return 0
 
 

@@ -20,7 +20,8 @@ import sys
 import threading
 from collections.abc import Iterable
 
-from nodelab.host.listener import serve_connections, stop_on_signals
+from nodelab.host.daemon import stop_signals
+from nodelab.host.listener import serve_connections
 from nodelab.host.relay import pump
 
 PROXY_PORT = 3128
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         allowed = allowed_endpoints(args.allow)
     except ValueError as exc:
         parser.error(str(exc))
-    serve((host, int(port)), allowed, stop_on_signals())
+    serve((host, int(port)), allowed, stop_signals())
     return 0
 
 
