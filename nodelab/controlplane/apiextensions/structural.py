@@ -67,19 +67,29 @@ def check(errors: FieldErrors, schema: Any, path: str) -> None:
         _rules(errors, schema, path, True)
 
 
-def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool) -> None:
-    """The CEL rules of every node of a structural schema (`cel.rules.check`)."""
+def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool,
+           uncorrelatable: str = "") -> None:
+    """The CEL rules of every node of a structural schema (`cel.rules.check`);
+    `uncorrelatable`: the first list (not `map`) or atomic map above the node, whose items
+    have no old value a transition rule could see."""
     from nodelab.controlplane.apiextensions.cel import rules  # noqa: PLC0415 - cel on demand
 
     if "x-kubernetes-validations" in schema:
-        rules.check(errors, schema, path, resource_root)
-    children = [(f"{path}.properties[{name}]", child)
+        rules.check(errors, schema, path, resource_root, uncorrelatable)
+    children = [(f"{path}.properties[{name}]", child, uncorrelatable)
                 for name, child in (schema.get("properties") or {}).items()]
-    children += [(f"{path}.{key}", schema[key]) for key in ("items", "additionalProperties")
-                 if isinstance(schema.get(key), dict)]
-    for where, child in children:
+    if isinstance(schema.get("items"), dict):
+        below = uncorrelatable or (
+            path if schema.get("x-kubernetes-list-type") != "map" else "")
+        children.append((f"{path}.items", schema["items"], below))
+    if isinstance(schema.get("additionalProperties"), dict):
+        below = uncorrelatable or (
+            path if schema.get("x-kubernetes-map-type") == "atomic" else "")
+        children.append((f"{path}.additionalProperties", schema["additionalProperties"], below))
+    for where, child, below in children:
         if isinstance(child, dict) and "x-kubernetes-validations" in json.dumps(child):
-            _rules(errors, child, where, child.get("x-kubernetes-embedded-resource") is True)
+            _rules(errors, child, where, child.get("x-kubernetes-embedded-resource") is True,
+                   below)
 
 
 def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = False,

@@ -325,3 +325,17 @@ def test_a_stored_rule_the_runtime_cannot_compile_is_a_cause_not_a_crash() -> No
     assert _causes(schema, {}) == [
         "spec: Invalid value: \"object\": rule compile error: ERROR: <input>:1:1: undeclared "
         "reference to 'nope' (in container '')\n | nope == 1\n | ^"]
+
+
+def test_transition_rules_need_a_correlatable_place() -> None:
+    """Items of a list that is not a `map` list have no old value: a rule there may not use
+    oldSelf (it would never run)."""
+    items = {"type": "object", "properties": {"name": {"type": "string"}},
+             "x-kubernetes-validations": [{"rule": "self == oldSelf"}]}
+    assert _compile_causes({"properties": {"ports": {"type": "array", "items": items}}}) == [
+        ".properties[spec].properties[ports].items.x-kubernetes-validations[0].rule: Invalid "
+        'value: "self == oldSelf": oldSelf cannot be used on the uncorrelatable portion of the '
+        f"schema within {ROOT}.properties[spec].properties[ports]"]
+    assert _compile_causes({"properties": {"ports": {
+        "type": "array", "items": items, "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["name"]}}}) == []

@@ -99,8 +99,10 @@ def go_rule(rule: dict[str, Any]) -> str:
             f"FieldPath:{text('fieldPath')}, OptionalOldSelf:{optional}}}")
 
 
-def check(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool) -> None:
-    """Every problem of the `x-kubernetes-validations` of the node `schema` at `path`."""
+def check(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool,
+          uncorrelatable: str = "") -> None:
+    """Every problem of the `x-kubernetes-validations` of the node `schema` at `path`
+    (below the list or atomic map `uncorrelatable`, a rule may not use `oldSelf`)."""
     rules = schema.get("x-kubernetes-validations")
     where = f"{path}.x-kubernetes-validations"
     if not isinstance(rules, list):
@@ -121,6 +123,9 @@ def check(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root:
                 errors.forbidden(where, str(exc))
                 return
         _compile_check(errors, env, rule, at)
+        if uncorrelatable and uses_old_self(rule["rule"]):
+            errors.invalid(f"{at}.rule", rule["rule"], "oldSelf cannot be used on the "
+                           f"uncorrelatable portion of the schema within {uncorrelatable}")
 
 
 def _shape(errors: FieldErrors, schema: dict[str, Any], rule: dict[str, Any], at: str) -> bool:
