@@ -180,7 +180,9 @@ def sandbox_stats(record: SandboxRecord, containers: Containers) -> Any:
     stats.linux.memory.rss_bytes.value = rss
     stats.linux.process.timestamp = now
     stats.linux.process.process_count.value = procs
-    counters = namespaces.interface_stats(record.netns_name) if record.netns_name else None
+    members = [c.pid for c in containers.records.containers_of(record.id)]
+    counters = namespaces.interface_stats(record.netns_name, "eth0", record.netns_path,
+                                          members) if record.netns_name else None
     if counters is not None:
         stats.linux.network.timestamp = now
         iface = stats.linux.network.default_interface
