@@ -110,6 +110,16 @@ def forbidden(user: str, verb: str, plural: str, group: str, namespace: str, why
                      "kind": plural})
 
 
+def admission_forbidden(plural: str, group: str, name: str, why: str) -> ApiError:
+    """An admission plugin's refusal (admission.NewForbidden): `nodes "n2" is forbidden: node
+    "n1" is not allowed to modify node "n2"`."""
+    resource = f"{plural}.{group}" if group else plural
+    subject = f"{resource} {go_quote(name)}" if name else resource
+    return ApiError(403, "Forbidden", f"{subject} is forbidden: {why}",
+                    {**({"name": name} if name else {}), **({"group": group} if group else {}),
+                     "kind": plural})
+
+
 def gone(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 

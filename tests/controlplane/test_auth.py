@@ -131,6 +131,8 @@ def test_node_restriction(apiserver: RunningApiServer, core: k8s.CoreV1Api) -> N
     with pytest.raises(ApiException) as caught:
         one.patch_node("nl-node2", {"metadata": {"labels": {"x": "y"}}})
     assert caught.value.status == 403
+    assert json.loads(caught.value.body)["message"] == (  # NodeRestriction's, as admission
+        'nodes "nl-node2" is forbidden: node "nl-node1" is not allowed to modify node "nl-node2"')
     one.patch_node_status("nl-node1", {"status": {"conditions": [
         {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ok"}]}})
     assert len(one.list_node().items) >= 2
@@ -151,6 +153,10 @@ def test_node_restriction(apiserver: RunningApiServer, core: k8s.CoreV1Api) -> N
     with pytest.raises(ApiException) as caught:
         one.create_namespaced_config_map("default", {"metadata": {"name": "nope"}})
     assert caught.value.status == 403
+    assert json.loads(caught.value.body)["message"] == (  # the Node authorizer's reason
+        'configmaps is forbidden: User "system:node:nl-node1" cannot create resource '
+        '"configmaps" in API group "" in the namespace "default": can only read resources of '
+        "this type")
     assert one.read_namespaced_pod("on-two", "default").status.phase == "Running"
     table = apiserver.kubectl("get", "nodes").stdout
     assert "nl-node1" in table and "Ready" in table
@@ -228,7 +234,7 @@ def test_kubectl_auth_whoami_and_can_i(apiserver: RunningApiServer) -> None:
     assert "system:node:nl-node1" in who and "system:nodes" in who
     answer = apiserver.kubectl("auth", "can-i", "create", "configmaps", check=False,
                                kubeconfig=node_config)
-    assert answer.stdout.strip() == "no"
+    assert answer.stdout.strip() == "no - can only read resources of this type"
     answer = apiserver.kubectl("auth", "can-i", "patch", "nodes/nl-node1",
                                kubeconfig=node_config)
     assert answer.stdout.strip() == "yes"

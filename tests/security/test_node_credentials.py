@@ -80,6 +80,9 @@ NS = "/api/v1/namespaces/default"
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
 
 
+POD_UID = "<the pod's uid>"  # filled in by the test (NodeRestriction requires one)
+
+
 def token_request(pod_name: str, uid: str = "") -> dict[str, Any]:
     ref: dict[str, Any] = {"kind": "Pod", "apiVersion": "v1", "name": pod_name}
     if uid:
@@ -159,7 +162,7 @@ ALLOWED: list[tuple[str, str, str, Any]] = [
     ("its own lease", "PATCH", f"{LEASES}/{A}", {"spec": {"holderIdentity": A}}),
     ("status of its pod", "PATCH", f"{NS}/pods/on-a/status", {"status": {"phase": "Running"}}),
     ("a token for its pod's service account", "POST", f"{NS}/serviceaccounts/default/token",
-     token_request("on-a")),
+     token_request("on-a", POD_UID)),  # the pod's uid, as a kubelet sends it
     ("an event", "POST", f"{NS}/events",
      {"metadata": {"name": "e1"}, "reason": "R", "message": "m", "type": "Normal",
       "involvedObject": {"kind": "Pod", "name": "on-a", "namespace": "default"}}),
@@ -179,5 +182,9 @@ ALLOWED: list[tuple[str, str, str, Any]] = [
                          ids=[c[0] for c in ALLOWED])
 def test_what_its_own_pods_need_still_works(cluster: RunningApiServer, label: str, method: str,
                                             path: str, body: Any) -> None:
+    ref = ((body or {}).get("spec") or {}).get("boundObjectRef") or {}
+    if ref.get("uid") == POD_UID:
+        pod = request(cluster, "GET", f"{NS}/pods/{ref['name']}")[1]
+        body = token_request(ref["name"], pod["metadata"]["uid"])
     code, answer = node_request(cluster, A, method, path, body)
     assert code in (200, 201), answer

@@ -120,10 +120,21 @@ def still_bound(claims: TokenClaims, store: Store) -> bool:
     return True
 
 
+def pod_lookup(store: Store) -> PodLookup:
+    """The pods the node rules ask about, from the store."""
+    def bound(namespace: str, node: str) -> list[Object]:
+        return [pod for pod in store.select("core/pods", namespace)[0]
+                if (pod.get("spec") or {}).get("nodeName") == node]
+    return PodLookup(get=lambda namespace, name: store.get("core/pods", namespace, name),
+                     bound=bound)
+
+
 def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, name: str,
-              subresource: str, store: Store, body: Object | None) -> None:
-    """Raise 403 if `identity` may not do `verb` on the object (the Node authorizer and
-    NodeRestriction for nodes, `node_restriction.py`). `name` is the URL's (empty on create)."""
+              subresource: str, store: Store, body: Object | None,
+              admission: bool = True) -> None:
+    """Raise 403 if `identity` may not do `verb` on the object (the Node authorizer and, unless
+    `admission` is False, NodeRestriction for nodes: `node_restriction.py`, each with its own
+    text). `name` is the URL's (empty on create)."""
     node = identity.node_name
     if node is None:
         decision = rbac.decide(store, rbac.Attributes(
@@ -136,15 +147,17 @@ def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, n
     if rt.plural in SELF_REVIEWS:
         return
 
-    def bound(ns: str, node_name: str) -> list[Object]:
-        return [pod for pod in store.select("core/pods", ns)[0]
-                if (pod.get("spec") or {}).get("nodeName") == node_name]
-
-    lookup = PodLookup(get=lambda ns, pod: store.get("core/pods", ns, pod), bound=bound)
-    why = node_denial(node, verb, rt.storage_key, namespace, name, subresource, body, lookup)
-    if why is not None:
-        raise errors.forbidden(identity.user, verb, rt.plural + (f"/{subresource}"
-                               if subresource else ""), rt.group, namespace, why)
+    denial = node_denial(node, verb, rt.storage_key, namespace, name, subresource, body,
+                         pod_lookup(store), admission)
+    if denial is None:
+        return
+    if denial.stage == "authorizer":
+        raise errors.forbidden(identity.user, verb, rt.plural, rt.group, namespace,
+                               denial.reason, name, subresource)
+    if denial.stage == "missing":
+        raise errors.not_found("pods", denial.reason)
+    body_name = str(((body or {}).get("metadata") or {}).get("name") or "")
+    raise errors.admission_forbidden(rt.plural, rt.group, name or body_name, denial.reason)
 
 
 def authorize_path(identity: Identity, verb: str, path: str, store: Store) -> None:

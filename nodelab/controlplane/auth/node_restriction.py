@@ -1,35 +1,41 @@
-"""What a node's credentials may do: upstream's Node authorizer and NodeRestriction, as one rule.
+"""What a node's credentials may do: upstream's Node authorizer, then NodeRestriction.
 
 A kubelet authenticates as `system:node:<name>` (group `system:nodes`). Upstream lets it
 (plugin/pkg/auth/authorizer/node, plugin/pkg/admission/noderestriction, the `system:node` role):
 
 - read what every node needs: nodes, pods, services, endpoints(lices), namespaces, ...; but a
-  secret, configMap, persistentVolumeClaim or serviceAccount only one object at a time, in its
-  namespace (`get` by name, or `list`/`watch` with the fieldSelector `metadata.name=<name>`,
-  which the request's attributes carry as its name: how the kubelet's configMap and secret
-  managers watch), and only when a pod bound to the node refers to it (the authorizer's graph,
-  `kube/pod_references.py`); never a list or watch of more than that one object;
+  secret or configMap only one object at a time, in its namespace (`get` by name, or
+  `list`/`watch` with the fieldSelector `metadata.name=<name>`, which the request's attributes
+  carry as its name: how the kubelet's configMap and secret managers watch), a
+  persistentVolumeClaim only by `get`, and only when a pod bound to the node refers to it (the
+  authorizer's graph, `kube/pod_references.py`); a serviceAccount only through its `token`;
 - write its own Node (and status) and its own Lease in `kube-node-lease`, never another's, and
   never by naming another in the URL while putting its own name in the body (the URL wins);
 - create only mirror pods bound to itself; update/patch only the `status` of pods bound to it;
   delete and evict pods bound to it; never `deletecollection`;
-- create tokens only for the service account of a pod bound to it, bound (`boundObjectRef`)
-  to that very pod (uid checked when given);
+- create tokens only for a service account a pod bound to it uses, bound (`boundObjectRef`)
+  to a pod bound to it, named with its uid;
 - create events, and CertificateSigningRequests (approving is someone else's);
 - create TokenReviews and SubjectAccessReviews (how the kubelet authenticates and authorizes
   requests to its own port 10250), never the Node's subresources (`nodes/proxy`, ...);
 - nothing through `exec`, `attach`, `portforward` or `proxy`: those are authorized as `create`
   on the subresource (an upgrade is not a read), which no node is granted.
 
-`node_denial` returns why a request is refused (None: allowed). It is pure: the pods it needs
-come through a `PodLookup`.
+`node_denial` returns why a request is refused (None: allowed), and which of the two refused
+it, with that one's text: the authorizer's reason (`no relationship found between node 'n1'
+and this object`, often none), which kube-apiserver appends to `User "system:node:n1" cannot
+get resource ...`; or the admission plugin's error (`node "n1" is not allowed to modify node
+"n2"`), which follows `nodes "n2" is forbidden: `. It is pure: the pods it needs come through a
+`PodLookup`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
+from nodelab.kube.go_quote import go_quote
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.pod_references import pod_references
 
@@ -40,6 +46,16 @@ GRAPH_RESOURCES = {"core/secrets": "secret", "core/configmaps": "configmap",
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 REVIEWS = ("authentication.k8s.io/tokenreviews", "authorization.k8s.io/subjectaccessreviews",
            "authorization.k8s.io/localsubjectaccessreviews")
+
+
+@dataclass(frozen=True)
+class Denial:
+    """Who refused a node's request and why: the Node `authorizer` (its reason, maybe empty),
+    the NodeRestriction `admission` plugin (its error), or `missing`: the pod admission looks
+    up (named in `reason`) is not there, and its NotFound goes back as is."""
+
+    stage: Literal["authorizer", "admission", "missing"]
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,81 +70,154 @@ def _bound_to(pod: ObjectView | None, node: str) -> bool:
     return pod is not None and (pod.get("spec") or {}).get("nodeName") == node
 
 
-def _token_denial(node: str, namespace: str, account: str, body: ObjectView | None,
-                  pods: PodLookup) -> str | None:
+def _authorizer(reason: str = "") -> Denial:
+    return Denial("authorizer", reason)
+
+
+def _admission(reason: str) -> Denial:
+    return Denial("admission", reason)
+
+
+def _unrelated(node: str) -> Denial:
+    return _authorizer(f"no relationship found between node '{node}' and this object")
+
+
+def _related(node: str, kind: str, namespace: str, name: str, pods: PodLookup) -> bool:
+    return any(name in pod_references(pod)[kind] for pod in pods.bound(namespace, node))
+
+
+def _graph_denial(node: str, verb: str, resource: str, namespace: str, name: str,
+                  subresource: str, pods: PodLookup) -> Denial | None:
+    """The authorizer's graph resources (authorizeReadNamespacedObject, authorizeGet,
+    authorizeCreateToken): only objects a pod bound to the node refers to."""
+    kind = GRAPH_RESOURCES[resource]
+    if kind == "serviceaccount":
+        if verb != "create" or not name:
+            return _authorizer("can only create tokens for individual service accounts")
+        if subresource != "token":
+            return _authorizer("can only create token subresource of serviceaccount")
+    elif kind == "persistentvolumeclaim":
+        if verb != "get":
+            return _authorizer("can only get individual resources of this type")
+        if subresource:
+            return _authorizer("cannot get subresource")
+    else:
+        if verb not in READ_VERBS:
+            return _authorizer("can only read resources of this type")
+        if subresource:
+            return _authorizer("cannot read subresource")
+        if not namespace:
+            return _authorizer("can only read namespaced object of this type")
+        if not name:
+            return _authorizer("No Object name found")
+    return None if _related(node, kind, namespace, name, pods) else _unrelated(node)
+
+
+def _token_denial(node: str, namespace: str, body: ObjectView | None,
+                  pods: PodLookup) -> Denial | None:
+    """NodeRestriction's admitServiceAccount: a token bound to a pod on this node."""
     ref = ((body or {}).get("spec") or {}).get("boundObjectRef") or {}
-    if ref.get("kind") != "Pod" or not ref.get("name"):
-        return f"node {node!r} can only create tokens bound to a pod (spec.boundObjectRef)"
+    if ref.get("apiVersion") != "v1" or ref.get("kind") != "Pod" or not ref.get("name"):
+        return _admission("node requested token not bound to a pod")
+    if not ref.get("uid"):
+        return _admission("node requested token with a pod binding without a uid")
     pod = pods.get(namespace, str(ref["name"]))
+    if pod is None:
+        return Denial("missing", str(ref["name"]))
+    if ref["uid"] != (pod.get("metadata") or {}).get("uid"):
+        return _admission(f"the UID in the bound object reference ({ref['uid']}) does not match "
+                          "the UID in record. The object might have been deleted and then "
+                          "recreated")
     if not _bound_to(pod, node):
-        return (f"node {node!r} can only create tokens for pods bound to it; pod "
-                f"{namespace}/{ref['name']} is not")
-    assert pod is not None
-    if ref.get("uid") and ref["uid"] != (pod.get("metadata") or {}).get("uid"):
-        return f"the uid in boundObjectRef does not match pod {namespace}/{ref['name']}"
-    if ((pod.get("spec") or {}).get("serviceAccountName") or "default") != account:
-        return (f"node {node!r} can only create tokens for the service account of pod "
-                f"{namespace}/{ref['name']}, not {account!r}")
+        return _admission("node requested token bound to a pod scheduled on a different node")
     return None
 
 
 def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
-                subresource: str, body: ObjectView | None, pods: PodLookup) -> str | None:
-    """Why node `node` may not do this (None: it may). `name` is the URL's (empty on create)."""
+                subresource: str, body: ObjectView | None, pods: PodLookup,
+                admission: bool = True) -> Denial | None:
+    """Why node `node` may not do this (None: it may). `name` is the URL's (empty on create);
+    `admission=False` asks the authorizer alone (an access review)."""
+    if resource in GRAPH_RESOURCES:
+        denial = _graph_denial(node, verb, resource, namespace, name, subresource, pods)
+        if denial is None and admission and resource == "core/serviceaccounts":
+            return _token_denial(node, namespace, body, pods)
+        return denial
+    if verb in READ_VERBS and not subresource and resource != "coordination.k8s.io/leases":
+        return None
+    denial = _authorizer_denial(node, verb, resource, namespace, name, subresource)
+    if denial is not None or not admission:
+        return denial
     body_name = str(((body or {}).get("metadata") or {}).get("name") or "")
     target = name or (body_name if verb == "create" else "")
-    if verb in READ_VERBS and not subresource:
-        if resource not in GRAPH_RESOURCES:
-            return None
-        kind = GRAPH_RESOURCES[resource]
-        if not name or not namespace:  # upstream's authorizeReadNamespacedObject
-            return f"node {node!r} may not {verb} {kind}s: only get those its pods use"
-        if any(name in pod_references(pod)[kind] for pod in pods.bound(namespace, node)):
-            return None
-        return f"no relationship found between node {node!r} and this object"
-    if verb == "deletecollection":
-        return f"node {node!r} may not delete collections"
+    if resource == "core/nodes" and target != node:
+        return _admission(f"node {go_quote(node)} is not allowed to modify node "
+                          f"{go_quote(target)}")
+    if resource == "coordination.k8s.io/leases" and target != node:
+        return _admission("can only access node lease with the same name as the requesting node")
+    if resource == "core/pods":
+        return _pod_admission(node, verb, namespace, name, subresource, body, pods)
+    return None
+
+
+def _authorizer_denial(node: str, verb: str, resource: str, namespace: str, name: str,
+                       subresource: str) -> Denial | None:
+    """The Node authorizer's answer to a write (authorizeNode, authorizeLease, authorizePod,
+    then the `system:node` rules): the writes a kubelet makes, with no opinion (and no
+    reason) on the rest."""
     if resource == "core/nodes":
-        if subresource not in ("", "status"):
-            return f"node {node!r} may not {verb} nodes/{subresource}"
-        if target != node:
-            return f"node {node!r} is not allowed to modify node {target or '(unnamed)'!r}"
-        return None
+        allowed = (subresource == "" and verb in ("create", "update", "patch", "delete")) or (
+            subresource == "status" and verb in ("update", "patch"))
+        return None if allowed else _authorizer()
     if resource == "coordination.k8s.io/leases":
-        if namespace != "kube-node-lease" or target != node:
-            return "can only access node lease with the same name as the requesting node"
+        if verb not in ("get", "create", "update", "patch", "delete"):
+            return _authorizer("can only get, create, update, patch, or delete a node lease")
+        if namespace != "kube-node-lease":
+            return _authorizer('can only access leases in the "kube-node-lease" system '
+                               "namespace")
+        if verb != "create" and name != node:
+            return _authorizer("can only access node lease with the same name as the "
+                               "requesting node")
         return None
+    if resource == "core/pods":
+        pod_writes = {("create", ""), ("delete", ""), ("update", "status"), ("patch", "status"),
+                      ("create", "eviction")}
+        return None if (verb, subresource) in pod_writes else _authorizer()
     if resource == "core/events" and verb in ("create", "update", "patch"):
         return None
     if resource in REVIEWS and verb == "create":
         return None  # the kubelet's webhook authentication and authorization of :10250
-    if resource == "certificates.k8s.io/certificatesigningrequests":
-        return None if verb == "create" and not subresource else (
-            f"node {node!r} may not {verb} certificatesigningrequests"
-            + (f"/{subresource}" if subresource else ""))
-    if resource == "core/serviceaccounts" and subresource == "token" and verb == "create":
-        return _token_denial(node, namespace, name, body, pods)
-    if resource == "core/pods":
-        return _pod_denial(node, verb, namespace, name, subresource, body, pods)
-    what = resource.split("/")[-1] + (f"/{subresource}" if subresource else "")
-    return f"node {node!r} may not {verb} {what}"
+    if resource == "certificates.k8s.io/certificatesigningrequests" and verb == "create" \
+            and not subresource:
+        return None
+    return _authorizer()
 
 
-def _pod_denial(node: str, verb: str, namespace: str, name: str, subresource: str,
-                body: ObjectView | None, pods: PodLookup) -> str | None:
+def _pod_admission(node: str, verb: str, namespace: str, name: str, subresource: str,
+                   body: ObjectView | None, pods: PodLookup) -> Denial | None:
+    """NodeRestriction's admitPod, admitPodStatus and admitPodEviction."""
     if verb == "create" and not subresource:
         metadata = (body or {}).get("metadata") or {}
-        if ((body or {}).get("spec") or {}).get("nodeName") != node:
-            return f"node {node!r} can only create pods with spec.nodeName set to itself"
         if MIRROR_ANNOTATION not in (metadata.get("annotations") or {}):
-            return f"pod does not have {MIRROR_ANNOTATION!r} annotation, node {node!r} can only "\
-                "create mirror pods"
+            return _admission(f"pod does not have {go_quote(MIRROR_ANNOTATION)} annotation, "
+                              f"node {go_quote(node)} can only create mirror pods")
+        if ((body or {}).get("spec") or {}).get("nodeName") != node:
+            return _admission(f"node {go_quote(node)} can only create pods with spec.nodeName "
+                              "set to itself")
         return None
-    allowed = {("update", "status"), ("patch", "status"), ("delete", ""),
-               ("create", "eviction")}
-    if (verb, subresource) not in allowed:
-        what = "pods" + (f"/{subresource}" if subresource else "")
-        return f"node {node!r} may not {verb} {what}"
-    if not _bound_to(pods.get(namespace, name), node):
-        return f"node {node!r} can only modify pods bound to it"
-    return None
+    if subresource == "eviction" and not name:
+        name = str(((body or {}).get("metadata") or {}).get("name") or "")
+        if not name:
+            return _admission("could not determine pod from request data")
+    pod = pods.get(namespace, name)
+    if pod is None:
+        return Denial("missing", name)
+    if _bound_to(pod, node):
+        return None
+    if subresource == "eviction":
+        return _admission(f"node {node} can only evict pods with spec.nodeName set to itself")
+    if subresource == "status":
+        return _admission(f"node {go_quote(node)} can only update pod status for pods with "
+                          "spec.nodeName set to itself")
+    return _admission(f"node {go_quote(node)} can only delete pods with spec.nodeName set to "
+                      "itself")

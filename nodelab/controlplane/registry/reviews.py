@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.auth import rbac
-from nodelab.controlplane.auth.access import Identity, authorize
+from nodelab.controlplane.auth.access import Identity, pod_lookup
+from nodelab.controlplane.auth.node_restriction import node_denial
 from nodelab.controlplane.auth.rule_resolver import aggregate, resolve
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store
@@ -61,7 +62,8 @@ def token_review(body: Object, authenticate: TokenAuthenticator) -> Object:
 def _access(identity: Identity, spec: Object, store: Store) -> tuple[bool, str]:
     """(allowed, reason) for the attributes of an access review: RBAC's reason (the binding
     that allowed, or the roles it could not resolve; kubectl prints `no - <reason>`); a node
-    gets the Node authorizer's yes or no."""
+    gets the Node authorizer's answer and reason (NodeRestriction, an admission plugin, is not
+    asked: upstream's reviews ask the authorizers alone)."""
     paths = spec.get("nonResourceAttributes")
     attributes = spec.get("resourceAttributes") or {}
     verb = (paths or attributes).get("verb", "get")
@@ -80,11 +82,9 @@ def _access(identity: Identity, spec: Object, store: Store) -> tuple[bool, str]:
                and (not version or version == "*" or r.version == version)), None)
     if rt is None:
         return False, ""
-    try:
-        authorize(identity, verb, rt, namespace, name, subresource, store, None)
-    except errors.ApiError:
-        return False, ""
-    return True, ""
+    denial = node_denial(identity.node_name, verb, rt.storage_key, namespace, name, subresource,
+                         None, pod_lookup(store), admission=False)
+    return denial is None, "" if denial is None else denial.reason
 
 
 def _review(kind: str, spec: Object, allowed: bool, why: str) -> Object:

@@ -122,6 +122,24 @@ def patch_scale(registry: Registry, rt: ResourceType, namespace: str, name: str,
     return set_scale(registry, rt, namespace, name, scale, query)
 
 
+def _bound_pod(registry: Registry, namespace: str, account: str, ref: Object) -> dict[str, str]:
+    """The pod a TokenRequest binds to, as upstream's token REST checks it: it exists, runs as
+    that service account, and is the one the reference's uid names (when given)."""
+    name = str(ref.get("name", ""))
+    found = registry.store.get("core/pods", namespace, name)
+    if found is None:
+        raise errors.not_found("pods", name)
+    if ((found.get("spec") or {}).get("serviceAccountName") or "default") != account:
+        raise errors.bad_request(f'cannot bind token for serviceaccount "{account}" to pod '
+                                 "running with different serviceaccount name.")
+    uid = str(found["metadata"].get("uid", ""))
+    if ref.get("uid") and ref["uid"] != uid:
+        raise errors.conflict("Pod", name, "", f"the UID in the bound object reference "
+                              f"({ref['uid']}) does not match the UID in record. The object "
+                              "might have been deleted and then recreated")
+    return {"name": name, "uid": uid}
+
+
 def request_token(registry: Registry, issuer: TokenIssuer, namespace: str, name: str,
                   body: Object) -> Object:
     sa = registry.store.get("core/serviceaccounts", namespace, name)
@@ -136,7 +154,7 @@ def request_token(registry: Registry, issuer: TokenIssuer, namespace: str, name:
     bound = spec.get("boundObjectRef") or {}
     pod = None
     if bound.get("kind") == "Pod":
-        pod = {"name": str(bound.get("name", "")), "uid": str(bound.get("uid", ""))}
+        pod = _bound_pod(registry, namespace, name, bound)
     token, expires = issuer.issue(namespace, name, sa["metadata"]["uid"],
                                   list(spec.get("audiences") or []), seconds, pod)
     import datetime
