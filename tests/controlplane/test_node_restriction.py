@@ -35,6 +35,7 @@ def token(name: str = "mine", uid: str = "u-mine", **ref: Any) -> dict[str, Any]
     # the authorizer's graph: secrets and configmaps its pods use, by name
     (("get", "core/secrets", "default", "s1", "", None), None),
     (("get", "core/secrets", "default", "s2", "", None), UNRELATED),
+    (("watch", "core/secrets", "default", "s1", "", None), None),  # metadata.name=s1
     (("list", "core/secrets", "default", "", "", None),
      Denial("authorizer", "No Object name found")),
     (("create", "core/configmaps", "default", "", "", None),
