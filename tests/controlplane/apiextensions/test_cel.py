@@ -339,3 +339,66 @@ def test_transition_rules_need_a_correlatable_place() -> None:
     assert _compile_causes({"properties": {"ports": {
         "type": "array", "items": items, "x-kubernetes-list-type": "map",
         "x-kubernetes-list-map-keys": ["name"]}}}) == []
+
+
+DOCS = _crd_schema({"properties": {
+    "stateCounts": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "list1": {"type": "array", "items": {"type": "string"}},
+    "list2": {"type": "array", "items": {"type": "string"}},
+    "map1": {"type": "object", "additionalProperties": {"type": "string"}},
+    "envars": {"type": "array", "x-kubernetes-list-type": "map",
+               "x-kubernetes-list-map-keys": ["name"],
+               "items": {"type": "object", "required": ["name"], "properties": {
+                   "name": {"type": "string"}, "value": {"type": "string"}}}},
+    "created": {"type": "string", "format": "date-time"},
+    "expired": {"type": "string", "format": "date-time"},
+    "ttl": {"type": "string", "format": "duration"},
+    "health": {"type": "string"},
+    "widgets": {"type": "array", "items": {"type": "object", "properties": {
+        "key": {"type": "string"}, "foo": {"type": "integer"}}}},
+    "size": {"x-kubernetes-int-or-string": True},
+    "set1": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+    "set2": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+    "names": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+    "details": {"type": "object", "additionalProperties": {"type": "string"}},
+    "foo": {"type": "integer", "nullable": True}}})
+DOCS_SPEC = {
+    "stateCounts": {"Available": 1}, "list1": ["a"], "list2": [], "map1": {"MY_KEY": "abc"},
+    "envars": [{"name": "MY_ENV", "value": "abc"}, {"name": "OTHER", "value": "1"}],
+    "created": "2024-01-01T00:00:00Z", "ttl": "1h", "expired": "2024-01-01T02:00:00Z",
+    "health": "okay", "widgets": [{"key": "x", "foo": 3}], "size": "100%",
+    "set1": ["a"], "set2": ["b"], "names": ["n"], "details": {"n": "d"}, "foo": None}
+
+
+@pytest.mark.parametrize(("rule", "passes"), [
+    ("'Available' in self.stateCounts", True),
+    ("(size(self.list1) == 0) != (size(self.list2) == 0)", True),
+    ("!('MY_KEY' in self.map1) || self.map1['MY_KEY'].matches('^[a-zA-Z]*$')", True),
+    ("self.envars.filter(e, e.name == 'MY_ENV').all(e, e.value.matches('^[a-zA-Z]*$'))", True),
+    ("has(self.expired) && self.created + self.ttl < self.expired", True),
+    ("self.health.startsWith('ok')", True),
+    ("self.widgets.exists(w, w.key == 'x' && w.foo < 10)", True),
+    ("type(self.size) == string ? self.size == '100%' : self.size == 1000", True),
+    ("self.set1.all(e, !(e in self.set2))", True),
+    ("size(self.names) == size(self.details) && self.names.all(n, n in self.details)", True),
+    ("has(self.foo)", False),  # null valued fields are treated as absent fields
+    ("self.created + duration('3h') < self.expired", False),
+])
+def test_the_docs_examples(rule: str, passes: bool) -> None:
+    spec = DOCS["properties"]["spec"]
+    assert _compile_causes({**spec, "x-kubernetes-validations": [{"rule": rule}]}) == []
+    schema = _crd_schema({**spec, "x-kubernetes-validations": [{"rule": rule}]})
+    assert _causes(schema, DOCS_SPEC) == ([] if passes else [
+        f'spec: Invalid value: "object": failed rule: {rule}'])
+
+
+@pytest.mark.parametrize(("rule", "error"), [
+    ("self.foo == true", "<input>:1:10: found no matching overload for '_==_' applied to "
+     "'(int, bool)'"),
+    ("self.nonExistingField > 0", "<input>:1:5: undefined field 'nonExistingField'"),
+    ("has(self)", "<input>:1:4: invalid argument to has() macro"),
+])
+def test_the_docs_compile_errors(rule: str, error: str) -> None:
+    found = _compile_causes({**DOCS["properties"]["spec"],
+                             "x-kubernetes-validations": [{"rule": rule}]})
+    assert len(found) == 1 and f"compilation failed: ERROR: {error}\n" in found[0]

@@ -135,10 +135,10 @@ def decl_type(schema: Any, resource_root: bool, namer: Namer) -> DeclType | None
 
 
 def runtime_value(schema: Any, value: Any, resource_root: bool = False) -> Any:
-    """`value` as rules see it: properties under their escaped names, integers of `number`
-    fields as doubles, `byte`/`duration`/`date-time` strings as bytes/durations/timestamps
-    (a string that does not parse stays a string: the schema's own format check refuses it
-    first)."""
+    """`value` as rules see it: properties under their escaped names (null ones absent),
+    integers of `number` fields as doubles, `byte`/`duration`/`date-time` strings as
+    bytes/durations/timestamps (a string that does not parse stays a string: the schema's
+    own format check refuses it first)."""
     if not isinstance(schema, dict) or value is None:
         return _json_numbers(value)
     if schema.get("x-kubernetes-int-or-string") is True:
@@ -149,10 +149,12 @@ def runtime_value(schema: Any, value: Any, resource_root: bool = False) -> Any:
         additional = schema.get("additionalProperties")
         if isinstance(additional, dict):
             return {k: runtime_value(additional, v, _embedded(additional))
-                    for k, v in value.items()}
+                    for k, v in value.items() if v is not None}
         properties = schema.get("properties") or {}
         converted = {}
         for key, item in value.items():
+            if item is None:  # "null valued fields are treated as absent fields"
+                continue
             prop = properties.get(key)
             escaped = escape(key)
             if prop is None:

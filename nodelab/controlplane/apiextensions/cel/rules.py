@@ -28,6 +28,9 @@ _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _OLD_SELF = re.compile(r"\boldSelf\b")
 _CEL_STATUS = re.compile(r"^[A-Z_]+: |\s*\[[A-Z_]+\]$")
 _UNDEFINED_FIELD = re.compile(r"(undefined field '[^']*') not found in struct '[^']*'")
+# cel-cpp points at has()'s argument, cel-go at the macro's parenthesis
+_HAS_ARGUMENT = re.compile(r"<input>:(\d+):(\d+): has\(\) argument must be a field selection\n"
+                           r"( \| [^\n]*)\n \| (\.+)\^")
 _UNDECLARED = re.compile(r"undeclared reference to '([^']*)' \(in container ''\)")
 
 
@@ -82,7 +85,10 @@ def cel_error(exc: Exception) -> str:
                     f"{name} is not supported by nodelab")
         return f"undeclared reference to '{name}' (in container '')"
 
-    return _UNDECLARED.sub(undeclared, text)
+    text = _UNDECLARED.sub(undeclared, text)
+    return _HAS_ARGUMENT.sub(lambda m: (
+        f"<input>:{m.group(1)}:{int(m.group(2)) - 1}: invalid argument to has() macro\n"
+        f"{m.group(3)}\n | {m.group(4)[1:]}^"), text)
 
 
 def go_rule(rule: dict[str, Any]) -> str:
