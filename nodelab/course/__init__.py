@@ -7,7 +7,8 @@ something to become true while showing what it waits for (`eventually`), labelli
 that this host cannot apply (`can_apply`, `describe_privileges`, `show_plan`), the learner's
 tasks with their checks on the real lab (`Lesson`, `task.py`), the lab the notebooks share
 (`use_lab`, one progress line; on the embedded control plane or joined to a cluster, the
-`cluster` parameter: `cluster.py`), pods placed on the lab's nodes whatever the cluster
+`cluster` parameter: `cluster.py`, and what a cluster's API server cannot reach:
+`kubelet_path_problem`), pods placed on the lab's nodes whatever the cluster
 (`on_lab`, `lab_node`), a closing tally of plan and live checks
 (`Checks`) and long objects folded under a summary (`collapsible`).
 
@@ -19,7 +20,7 @@ lab's unprivileged mode, `LoopbackControlPlane` (`nodelab.lab.loopback`), for th
 from __future__ import annotations
 
 from nodelab.course.checks import Checks
-from nodelab.course.cluster import ClusterUnavailable
+from nodelab.course.cluster import ClusterUnavailable, kubelet_path_problem
 from nodelab.course.collapsible import collapsible
 from nodelab.course.kubectl import kubectl, kubectl_json, kubectl_path
 from nodelab.course.lab_session import progress_line, use_lab
@@ -54,6 +55,7 @@ __all__ = [
     "kubectl",
     "kubectl_json",
     "kubectl_path",
+    "kubelet_path_problem",
     "lab_node",
     "on_lab",
     "progress_line",

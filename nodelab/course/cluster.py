@@ -11,6 +11,11 @@ Notebooks 01, 04, 06 and 07 take `cluster`:
   (`nodelab join`). A lab already joined to that kubeconfig's API server is reused, else
   lab `joined` is joined.
 
+On kind, the cluster's API server cannot dial the lab's kubelets (docs/join.md): `kubectl
+logs`, `exec`, `port-forward` and the node proxy of lab pods fail there. `kubelet_path_problem`
+says so for the notebooks, which skip those cells and tasks with that reason, as they skip the
+embedded-only ones.
+
 `lab_name` names the lab explicitly (then it must be of the cluster's kind, or `fresh` takes
 it down first); None, or the course's embedded lab `demo` (every notebook's default
 `lab_name`) with another cluster, picks the cluster's default above, so a learner changes
@@ -149,3 +154,17 @@ def plan_lab(choice: ClusterChoice, lab_name: str | None, known: Sequence[KnownL
     existing = None if fresh else _find(known, lab_name)
     _refuse_other_kind(existing, choice.kubeconfig, server)
     return LabPlan("join", lab_name, existing.nodes if existing else 1, fresh)
+
+
+KIND_NO_KUBELET_PATH = (
+    "on kind, the API server runs in a container with no route to the lab's kubelets, so "
+    "kubectl logs/exec of the lab's pods fail there (docs/join.md)")
+
+
+def kubelet_path_problem(cluster: object) -> str:
+    """Why the API server of `cluster` cannot reach the lab's kubelets (what `kubectl logs`,
+    `exec`, `port-forward` and the node proxy need), or "" where it can: the embedded control
+    plane, and a kubeconfig's cluster whose API server runs on this host (the root namespace
+    has a route to the lab bridge). A kubeconfig's API server elsewhere may not reach them
+    either; nodelab cannot tell from the kubeconfig, and kubectl's own error then says so."""
+    return KIND_NO_KUBELET_PATH if parse_cluster(cluster).kind == "kind" else ""

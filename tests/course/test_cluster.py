@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from nodelab.course.cluster import (
+    KIND_NO_KUBELET_PATH,
     ClusterChoice,
     ClusterUnavailable,
     KnownLab,
     LabPlan,
+    kubelet_path_problem,
     parse_cluster,
     plan_lab,
 )
@@ -114,3 +116,17 @@ def test_unavailable_shows_as_one_line_in_a_notebook() -> None:
     error = ClusterUnavailable("cluster='kind' cannot run here: no Docker engine")
     assert error._render_traceback_() == [
         "ClusterUnavailable: cluster='kind' cannot run here: no Docker engine"]
+
+
+@pytest.mark.parametrize(("cluster", "problem"), [
+    ("embedded", ""),
+    ("./admin.kubeconfig", ""),
+    ("kind", KIND_NO_KUBELET_PATH),
+])
+def test_kubelet_path_problem(cluster: str, problem: str) -> None:
+    assert kubelet_path_problem(cluster) == problem
+
+
+def test_kubelet_path_problem_of_a_bad_cluster_is_the_parse_error() -> None:
+    with pytest.raises(NodelabError, match="did you mean 'kind'"):
+        kubelet_path_problem("Kind")

@@ -10,6 +10,10 @@ banner instead of applying them. Two ways to get there:
   The interpreter comes from `tests/notebooks/nobody.py`; the test skips, naming why, only
   where that user cannot reach the repository or any interpreter of this Python version.
 
+With `cluster="kind"` (a kind cluster cannot run here: no Docker engine), the same plan-only run
+shows the kind path's decisions: the cells and tasks that need `kubectl exec`/`logs` through
+the API server, which kind's cannot give, say they are skipped and why.
+
 These runs are also the course's `solve=False` runs (a learner who has not done the tasks):
 every task that needs no lab (its check reads a plan or the loopback API server) must report
 `not yet`, a check that fails unsolved; every task that needs a lab must say it is skipped.
@@ -30,6 +34,7 @@ import papermill
 import pytest
 
 from nodelab.course import FORCE_PLAN_ONLY, PLAN_ONLY
+from nodelab.course.cluster import KIND_NO_KUBELET_PATH
 from nodelab.course.plan_only import reference_page
 from nodelab.lab.lab import take_down_lab
 from tests.conftest import unique_lab_name
@@ -73,6 +78,36 @@ def test_notebook_shows_its_plans(notebook: Path, tmp_path: Path,
         "a privileged step was not shown as a plan"
     assert "all checks passed" in text
     assert not (Path("/run/netns") / f"nl{lab_name}-node1").exists(), "plan-only mode made a lab"
+
+
+# notebook -> the tasks skipped on kind for the kubelet path (and cells print that they skip)
+KIND_SKIPS = {"04-probes-and-restarts": ["predict-readiness"], "06-service-dnat": ["node-dns-pod"]}
+
+
+@pytest.mark.parametrize("stem", sorted(KIND_SKIPS))
+def test_on_kind_what_needs_the_kubelet_path_says_it_is_skipped(
+        stem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FORCE_PLAN_ONLY, "1")
+    notebook = next(p for p in NOTEBOOKS if p.stem == stem)
+    lab_name = unique_lab_name()
+    out = tmp_path / notebook.name
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(out),
+            parameters={"lab_name": lab_name, "fast": True, "solve": False, "cluster": "kind"},
+            kernel_name="python3", cwd=str(notebook.parent), progress_bar=False,
+            execution_timeout=120,
+        )
+    finally:
+        take_down_lab(lab_name)
+    text = printed(out)
+    _assert_unsolved(notebook, text)
+    for key in KIND_SKIPS[stem]:
+        assert f"task {key}: skipped: {KIND_NO_KUBELET_PATH}" in text
+    cells = [line for line in text.splitlines()
+             if line.endswith(f"skipped: {KIND_NO_KUBELET_PATH}") and not line.startswith("task ")]
+    assert cells, "no cell said it skipped kubectl exec/logs on kind"
+    assert "all checks passed" in text
 
 
 @pytest.fixture(scope="module")
