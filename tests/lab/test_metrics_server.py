@@ -165,3 +165,67 @@ def test_a_horizontal_pod_autoscaler_scales_a_busy_deployment_up(lab: Lab) -> No
     finally:
         kubectl(lab, "delete", "hpa", "hpaburn", check=False)
         kubectl(lab, "delete", "-f", "-", "--wait=false", input=hpa_manifest(lab), check=False)
+
+
+def pods_metric_manifest(lab: Lab) -> str:
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: hpaidle}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: hpaidle}}}}
+  template:
+    metadata: {{labels: {{app: hpaidle}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {{name: idle, image: "{lab.images.ref("busybox")}", command: [sleep, "3600"]}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {{name: hpaidle}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: hpaidle}}
+  minReplicas: 1
+  maxReplicas: 3
+  metrics:
+  - type: Pods
+    pods:
+      metric: {{name: http_requests_per_second}}
+      target: {{type: AverageValue, averageValue: 500m}}
+"""
+
+
+def test_a_pods_metric_without_a_custom_metrics_api_says_so_as_upstream(lab: Lab) -> None:
+    """A lab serves no custom.metrics.k8s.io: the HPA stays, ScalingActive False with
+    upstream's reason and message, and upstream's two warning events."""
+    kubectl(lab, "apply", "-f", "-", input=pods_metric_manifest(lab))
+    missing = ("unable to get metric http_requests_per_second: unable to fetch metrics from "
+               "custom metrics API: no custom metrics API (custom.metrics.k8s.io) registered")
+    try:
+        def scaling_active() -> dict[str, str] | None:
+            conditions: list[dict[str, str]] = (kubectl_json(lab, "get", "hpa", "hpaidle").get(
+                "status") or {}).get("conditions") or []
+            return next((c for c in conditions if c["type"] == "ScalingActive"), None)
+
+        active = eventually(scaling_active, timeout=60, every=2)
+        assert (active["status"], active["reason"]) == ("False", "FailedGetPodsMetric")
+        assert active["message"] == f"the HPA was unable to compute the replica count: {missing}"
+        def warnings() -> dict[str, str] | None:
+            events = kubectl_json(lab, "get", "events", "--field-selector",
+                                  "involvedObject.name=hpaidle,"
+                                  "involvedObject.kind=HorizontalPodAutoscaler")["items"]
+            found = {e["reason"]: e["message"] for e in events}
+            wanted = {"FailedGetPodsMetric", "FailedComputeMetricsReplicas"}
+            return found if wanted <= set(found) else None
+
+        messages = eventually(warnings, timeout=30, every=1)
+        assert messages["FailedGetPodsMetric"] == missing
+        assert messages["FailedComputeMetricsReplicas"] == (
+            f"invalid metrics (1 invalid out of 1), first error is: failed to get pods metric "
+            f"value: {missing}")
+        assert kubectl_json(lab, "get", "deployment", "hpaidle")["spec"]["replicas"] == 1
+    finally:
+        kubectl(lab, "delete", "-f", "-", "--wait=false", input=pods_metric_manifest(lab),
+                check=False)

@@ -5,7 +5,9 @@ layer, as upstream's resource metrics client), let `hpa_plan.py` decide, write t
 `spec.replicas` through the scale subresource, then the status (currentReplicas,
 desiredReplicas, currentMetrics, lastScaleTime, conditions AbleToScale, ScalingActive,
 ScalingLimited) and upstream's events (`SuccessfulRescale`, `FailedGetScale`,
-`FailedGetResourceMetric`, `FailedComputeMetricsReplicas`).
+`FailedGetResourceMetric`, `FailedComputeMetricsReplicas`). Metrics of the APIs a lab does not
+serve fail as upstream's do without them (`hpa_sources.py`); with several metrics, the ones
+that worked still scale unless upstream's rule says stop.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from urllib.parse import quote
 
 from nodelab.controlplane.controllers.workloads.conditions import status_patch
 from nodelab.controlplane.controllers.workloads.hpa_plan import (
-    OTHER_SOURCES,
     MetricError,
     PodUsage,
     Proposal,
@@ -28,6 +29,7 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
     resource_replicas,
     resource_requests,
 )
+from nodelab.controlplane.controllers.workloads.hpa_sources import stops, unserved, wrapped
 from nodelab.kube.events import event_for
 from nodelab.kube.objects import pod_ready
 from nodelab.kube.resources import path
@@ -150,24 +152,29 @@ class HorizontalPodAutoscalerController:
             self._write_status(writer, hpa, status)
             return
         proposals: list[Proposal] = []
-        try:
-            pods = self._pods(writer, namespace, str((scale.get("status") or {})
-                                                     .get("selector") or ""))
-            for metric in spec.get("metrics") or []:
-                source = metric.get("type")
-                if source != "Resource":
-                    raise MetricError(OTHER_SOURCES.get(str(source), "InvalidMetricSourceType"),
-                                      f"unable to get metric: no {source} metrics API is "
-                                      "served by this cluster")
+        metrics = list(spec.get("metrics") or [])
+        failed: list[tuple[dict[str, Any], MetricError]] = []
+        pods: list[PodUsage] | None = None
+        for metric in metrics:
+            try:
+                if metric.get("type") != "Resource":
+                    raise unserved(metric, namespace)
+                if pods is None:
+                    pods = self._pods(writer, namespace, str((scale.get("status") or {})
+                                                             .get("selector") or ""))
                 proposals.append(resource_replicas(current, metric, pods))
-        except MetricError as exc:
-            self._event(writer, hpa, "Warning", exc.reason, exc.message)
+            except MetricError as exc:
+                self._event(writer, hpa, "Warning", exc.reason, exc.message)
+                failed.append((metric, exc))
+        proposed = max((p.replicas for p in proposals), default=None)
+        if stops(len(metrics), len(failed), proposed, current):
+            metric, first = failed[0]
             self._event(writer, hpa, "Warning", "FailedComputeMetricsReplicas",
-                        f"invalid metrics ({len(spec.get('metrics') or [])} invalid out of "
-                        f"{len(spec.get('metrics') or [])}), first error is: {exc.message}")
-            conditions.append(_condition("ScalingActive", "False", exc.reason,
+                        f"invalid metrics ({len(failed)} invalid out of {len(metrics)}), "
+                        f"first error is: {wrapped(metric, first)}")
+            conditions.append(_condition("ScalingActive", "False", first.reason,
                                          f"the HPA was unable to compute the replica count: "
-                                         f"{exc.message}", previous))
+                                         f"{first.message}", previous))
             status.update(desiredReplicas=current, conditions=conditions)
             self._write_status(writer, hpa, status)
             return

@@ -18,9 +18,7 @@ podautoscaler controller computes it (pure; `hpa.py` carries it out).
    `minReplicas`..`maxReplicas`; the ScalingLimited condition says which bound applied.
 
 Not served here: Pods, Object, External and ContainerResource metrics (no custom or external
-metrics API exists in a lab): such a metric sets ScalingActive False with upstream's reason
-(`FailedGetPodsMetric`...) and the message of the missing API, as a cluster without those
-APIs does.
+metrics API exists in a lab): `hpa_sources.py` fails them as upstream does without those APIs.
 """
 
 from __future__ import annotations
@@ -40,9 +38,6 @@ DEFAULT_UP: dict[str, Any] = {"stabilizationWindowSeconds": 0, "selectPolicy": "
 DEFAULT_DOWN: dict[str, Any] = {"stabilizationWindowSeconds": 300, "selectPolicy": "Max",
                                 "policies": [{"type": "Percent", "value": 100,
                                               "periodSeconds": 15}]}
-OTHER_SOURCES = {"Pods": "FailedGetPodsMetric", "Object": "FailedGetObjectMetric",
-                 "External": "FailedGetExternalMetric",
-                 "ContainerResource": "FailedGetContainerResourceMetric"}
 
 
 class MetricError(Exception):
