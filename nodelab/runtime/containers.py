@@ -172,6 +172,8 @@ class Containers:
             etc_files=etc,
             sysctls=sysctls,
             hostname=sandbox_config.hostname or os.uname().nodename,
+            # the pod's shm, or the node's for a hostIPC pod (no IPC namespace of its own)
+            shm_path=sandbox.shm_path or (None if sandbox.ipc_path else "/dev/shm"),
         )
         facts = HostFacts(
             min_oom_score_adj=self.oom_floor,

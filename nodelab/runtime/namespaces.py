@@ -122,6 +122,24 @@ def start_pid_infra(ns_dir: Path) -> tuple[int, str]:
     return proc.pid, f"/proc/{proc.pid}/ns/pid_for_children"
 
 
+SHM_OPTIONS = "nosuid,noexec,nodev,mode=1777,size=65536k"  # containerd's, defaultShmSize 64 MiB
+
+
+def mount_shm(path: Path) -> str:
+    """The pod's /dev/shm: one tmpfs per sandbox that each of its containers binds
+    (containerd's sandbox shm), so they share POSIX shared memory as they share the IPC
+    namespace."""
+    path.mkdir(parents=True, exist_ok=True)
+    if not os.path.ismount(path):
+        run(["mount", "-t", "tmpfs", "-o", SHM_OPTIONS, "shm", str(path)])
+    return str(path)
+
+
+def unmount_shm(path: str) -> None:
+    if path and os.path.ismount(path):
+        subprocess.run(["umount", path], capture_output=True, check=False)
+
+
 def unpin(paths: Sequence[str]) -> None:
     for path in paths:
         if path and os.path.exists(path):

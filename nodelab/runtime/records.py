@@ -84,6 +84,7 @@ class SandboxRecord:
     setup_complete: bool = False
     state: str = "READY"  # READY | NOTREADY
     runtime_handler: str = ""
+    shm_path: str = ""  # the pod's /dev/shm tmpfs (none: a hostIPC pod, or an older record)
 
 
 @dataclass

@@ -115,6 +115,8 @@ class PodSandboxes:
             else:
                 record.ipc_path, record.uts_path = namespaces.pin_namespaces(
                     directory / "ns", hostname)
+        if options is None or options.ipc != cri.NODE:  # hostIPC: the node's /dev/shm
+            record.shm_path = namespaces.mount_shm(directory / "shm")
         if options is not None and options.pid == cri.POD:
             record.infra_pid, record.pid_path = namespaces.start_pid_infra(directory / "ns")
         self.records.save_sandbox(record)
@@ -146,6 +148,7 @@ class PodSandboxes:
         if record.network_attached:
             self.network.detach(pod_identity(record), record.netns_path)
             record.network_attached = False
+        namespaces.unmount_shm(record.shm_path)  # as containerd's unmountSandboxFiles
         record.state = "NOTREADY"
         self.records.save_sandbox(record)
 
@@ -161,6 +164,7 @@ class PodSandboxes:
             namespaces.reap(record.infra_pid)
         namespaces.delete_netns(record.netns_name)
         namespaces.unpin([record.ipc_path, record.uts_path])
+        namespaces.unmount_shm(record.shm_path)
         cgroups.remove_empty(
             cgroups.sandbox_cgroup_path(self.config.cgroup_root, record.cgroup_parent, record.id),
             self.config.cgroup_root,

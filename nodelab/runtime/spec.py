@@ -68,6 +68,7 @@ class SandboxContext:
     etc_files: Mapping[str, str] = field(default_factory=dict)
     sysctls: Mapping[str, str] = field(default_factory=dict)
     hostname: str = ""
+    shm_path: str | None = None  # the pod's /dev/shm to bind (None: one of its own)
 
 
 @dataclass(frozen=True)
@@ -203,13 +204,27 @@ def default_mounts(privileged: bool) -> list[dict[str, Any]]:
     ]
 
 
-def cri_mounts(config: Any, etc_files: Mapping[str, str]) -> list[dict[str, Any]]:
+def system_mounts(privileged: bool, shm_path: str | None) -> list[dict[str, Any]]:
+    """The default mounts, /dev/shm the pod's (containerd binds the sandbox's shm, or the
+    node's for a hostIPC pod) when there is one."""
+    mounts = default_mounts(privileged)
+    if shm_path is None:
+        return mounts
+    return [m for m in mounts if m["destination"] != "/dev/shm"] + [
+        {"destination": "/dev/shm", "type": "bind", "source": shm_path,
+         "options": ["rbind", "rprivate", "rw"]}]
+
+
+def cri_mounts(config: Any, etc_files: Mapping[str, str],
+               readonly_rootfs: bool = False) -> list[dict[str, Any]]:
+    """The kubelet's mounts, after the sandbox's /etc files it does not mount itself; those
+    are read-only when the root filesystem is (containerd's containerMounts)."""
     wanted = {m.container_path for m in config.mounts}
     mounts = []
     for container_path, host_path in sorted(etc_files.items()):
         if container_path not in wanted:
             mounts.append({"destination": container_path, "type": "bind", "source": host_path,
-                           "options": ["rbind", "rprivate", "rw"]})
+                           "options": ["rbind", "rprivate", "ro" if readonly_rootfs else "rw"]})
     for mount in config.mounts:
         options = ["rbind", PROPAGATION.get(mount.propagation, "rprivate"),
                    "ro" if mount.readonly else "rw"]
@@ -346,12 +361,13 @@ def container_spec(
     annotations = dict(config.annotations)
     annotations["io.kubernetes.cri.container-type"] = "container"
     annotations["io.kubernetes.cri.container-name"] = config.metadata.name
+    readonly_rootfs = bool(security is not None and security.readonly_rootfs)
     return {
         "ociVersion": "1.0.2-dev",
         "process": process,
-        "root": {"path": rootfs,
-                 "readonly": bool(security is not None and security.readonly_rootfs)},
-        "mounts": default_mounts(privileged) + cri_mounts(config, sandbox.etc_files),
+        "root": {"path": rootfs, "readonly": readonly_rootfs},
+        "mounts": system_mounts(privileged, sandbox.shm_path)
+        + cri_mounts(config, sandbox.etc_files, readonly_rootfs),
         "annotations": annotations,
         "linux": linux,
     }

@@ -174,6 +174,11 @@ def test_readonly_rootfs_and_devices() -> None:
         {"Cmd": ["sh"]}, SANDBOX, "/r", "/c", HostFacts(devices={"/dev/null": ("c", 1, 3)}))
     assert spec["root"]["readonly"] is True
     assert spec["linux"]["devices"][0]["path"] == "/dev/x"
+    etc = {m["destination"]: m["options"][-1] for m in spec["mounts"]
+           if m["destination"].startswith("/etc/")}
+    assert etc == {"/etc/hosts": "ro"}  # as the root filesystem (containerd's containerMounts)
+    assert {m["destination"]: m["options"][-1] for m in plan(cfg())["mounts"]
+            if m["destination"].startswith("/etc/")} == {"/etc/hosts": "rw"}
     assert spec["linux"]["resources"]["devices"][-1]["access"] == "rw"
 
 
@@ -201,3 +206,16 @@ def test_seccomp_unconfined_unset_and_privileged_have_no_filter() -> None:
     assert "seccomp" not in plan(cfg())["linux"]
     assert "seccomp" not in plan(seccomp_cfg(cri.SecurityProfile.RuntimeDefault,
                                              privileged=True))["linux"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("shm_path", "expected"), [
+    (None, {"type": "tmpfs", "source": "shm"}),  # a sandbox without one: its own tmpfs
+    ("/s/shm", {"type": "bind", "source": "/s/shm"}),  # the pod's, shared by its containers
+    ("/dev/shm", {"type": "bind", "source": "/dev/shm"}),  # hostIPC: the node's
+])
+def test_dev_shm_is_the_pods(shm_path: str | None, expected: dict[str, str]) -> None:
+    sandbox = dataclasses.replace(SANDBOX, shm_path=shm_path)
+    mounts = container_spec(cfg(), {"Cmd": ["sh"]}, sandbox, "/r", "/c", HostFacts())["mounts"]
+    shm = [m for m in mounts if m["destination"] == "/dev/shm"]
+    assert len(shm) == 1 and {k: shm[0][k] for k in expected} == expected
