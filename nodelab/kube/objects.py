@@ -11,7 +11,7 @@ There are deliberately no TypedDicts for the Pod and its metadata. Objects arriv
 dict where a TypedDict is declared, so typed parameters would need a `cast` at every place an
 object enters, which checks nothing. The readers are defensive instead (`(pod.get("spec") or
 {}).get("containers") or []`: a field may be absent, as in the API), the field names they act
-on are listed with upstream's schema in `pod_fields.py` (which the unit tests check), and the
+on are listed with upstream's schema in `pod/fields.py` (which the unit tests check), and the
 decisions that read them have table tests. The API server's `validation/` is what makes
 objects well-formed.
 """

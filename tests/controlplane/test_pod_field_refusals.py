@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from nodelab.kube.pod_fields import REFUSED, TABLE
+from nodelab.kube.pod.fields import REFUSED, TABLE
 from tests.controlplane.apiserver import RunningApiServer
 
 pytestmark = pytest.mark.slow

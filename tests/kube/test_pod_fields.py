@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from nodelab.kube.pod_fields import REFUSED, SUPPORTED, TABLE, TYPES, refusals
-from nodelab.kube.pod_fields_doc import render
+from nodelab.kube.pod.fields import REFUSED, SUPPORTED, TABLE, TYPES, refusals
+from nodelab.kube.pod.fields_doc import render
 from nodelab.kube.schema import upstream
 
 pytestmark = pytest.mark.unit
@@ -22,7 +22,7 @@ def test_every_schema_field_has_a_row() -> None:
     missing = [f"{kind}.{name}" for kind in TYPES
                for name in defs.node(f"io.k8s.api.core.v1.{kind}").fields
                if f"{kind}.{name}" not in TABLE]
-    assert missing == [], f"add these fields to nodelab/kube/pod_fields.py: {missing}"
+    assert missing == [], f"add these fields to nodelab/kube/pod/fields.py: {missing}"
 
 
 def test_every_row_names_a_test_that_exists() -> None:

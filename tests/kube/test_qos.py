@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from nodelab.kube.qos import compute_pod_qos, pod_qos
+from nodelab.kube.pod.qos import compute_pod_qos, pod_qos
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ A kubelet authenticates as `system:node:<name>` (group `system:nodes`). Upstream
   `list`/`watch` with the fieldSelector `metadata.name=<name>`, which the request's attributes
   carry as its name: how the kubelet's configMap and secret managers watch), a
   persistentVolumeClaim only by `get`, and only when a pod bound to the node refers to it (the
-  authorizer's graph, `kube/pod_references.py`); a serviceAccount only through its `token`;
+  authorizer's graph, `kube/pod/references.py`); a serviceAccount only through its `token`;
 - write its own Node (and status) and its own Lease in `kube-node-lease`, never another's, and
   never by naming another in the URL while putting its own name in the body (the URL wins);
 - create only mirror pods bound to itself; update/patch only the `status` of pods bound to it;
@@ -37,7 +37,7 @@ from typing import Literal
 
 from nodelab.kube.go_quote import go_quote
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.pod_references import pod_references
+from nodelab.kube.pod.references import pod_references
 
 READ_VERBS = ("get", "list", "watch")
 GRAPH_RESOURCES = {"core/secrets": "secret", "core/configmaps": "configmap",

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Callable
 
 from nodelab.kube.objects import Object
-from nodelab.kube.qos import compute_pod_qos
+from nodelab.kube.pod.qos import compute_pod_qos
 from nodelab.kube.quantities import InvalidQuantity
 
 

@@ -4,7 +4,7 @@ Containers: a unique DNS-label name and an image each; ports in range with a kno
 resources that parse, with requests no larger than limits; volume mounts that name a volume;
 probes with exactly one handler. The pod: a known restartPolicy and dnsPolicy, unique volume
 names, non-negative grace periods. Fields nodelab does not implement are refused
-(`kube/pod_fields.py`: `Forbidden: not supported by nodelab`). Updates may change only what
+(`kube/pod/fields.py`: `Forbidden: not supported by nodelab`). Updates may change only what
 upstream lets change.
 """
 
@@ -16,8 +16,8 @@ from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.scheduling import pod_affinity, topology_spread_constraints
 from nodelab.controlplane.validation.volume_paths import local_descending_path, volume_sources
 from nodelab.kube.objects import Object
-from nodelab.kube.pod_fields import MESSAGE as NOT_SUPPORTED
-from nodelab.kube.pod_fields import refusals
+from nodelab.kube.pod.fields import MESSAGE as NOT_SUPPORTED
+from nodelab.kube.pod.fields import refusals
 from nodelab.kube.quantities import quantity_value
 
 PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
@@ -127,7 +127,7 @@ def validate_pod_spec(errors: FieldErrors, spec: Any, path: str) -> None:
     if not isinstance(spec, dict):
         errors.required(path)
         return
-    for where in refusals(spec, path):  # fields nodelab does not implement (pod_fields.py)
+    for where in refusals(spec, path):  # fields nodelab does not implement (kube/pod/fields.py)
         errors.forbidden(where, NOT_SUPPORTED)
     volumes: set[str] = set()
     for i, volume in enumerate(spec.get("volumes") or []):

@@ -8,7 +8,7 @@ refers to, a reflector on `namespaces/<ns>/<kind>?fieldSelector=metadata.name=<n
 Node authorizer allows exactly that one object), and reads the watched copy:
 
 - `register_pod(pod)` when the kubelet sees a pod (added or changed): each configMap and
-  secret it refers to (`watched_objects`, from `kube/pod_references.py`, the authorizer's own
+  secret it refers to (`watched_objects`, from `kube/pod/references.py`, the authorizer's own
   walk) gets a reference from the pod; the first reference starts that object's watch, and
   names the pod no longer refers to lose theirs;
 - `unregister_pod(uid)` when the pod's worker is done; an object without references stops
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodelab.errors import NodelabError
-from nodelab.kube.pod_references import pod_references
+from nodelab.kube.pod.references import pod_references
 from nodelab.kube.reflector import ListFunction, Reflector
 
 log = logging.getLogger("nodelab.kubelet.pods")

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.qos import BEST_EFFORT, pod_qos
+from nodelab.kube.pod.qos import BEST_EFFORT, pod_qos
 from nodelab.kube.scheduling.predicates import tolerates
 from nodelab.kubelet.eviction.evictor import SYSTEM_CRITICAL_PRIORITY
 from nodelab.kubelet.pods.admission.result import Rejection

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nodelab.host import cgroups
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.qos import BEST_EFFORT, GUARANTEED
+from nodelab.kube.pod.qos import BEST_EFFORT, GUARANTEED
 from nodelab.kube.quantities import parse_quantity
 from nodelab.kubelet.pods.resources.qos import (
     MIN_SHARES,

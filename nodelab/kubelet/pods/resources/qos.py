@@ -1,6 +1,6 @@
 """QoS classes and the resources they turn into, with upstream's formulas.
 
-- the class: `nodelab.kube.qos` (upstream's GetPodQOS, shared with the API server);
+- the class: `nodelab.kube.pod.qos` (upstream's GetPodQOS, shared with the API server);
 - cgroup parent (cgroupfs layout): `kubepods/pod<uid>` (Guaranteed),
   `kubepods/burstable/pod<uid>`, `kubepods/besteffort/pod<uid>`.
 - cpu shares = milliCPU * 1024 / 1000 (min 2); quota = milliCPU * 100000 / 1000 us
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.qos import BEST_EFFORT, GUARANTEED, pod_qos
+from nodelab.kube.pod.qos import BEST_EFFORT, GUARANTEED, pod_qos
 from nodelab.kube.quantities import parse_quantity
 
 MIN_SHARES = 2
@@ -32,7 +32,7 @@ def _resources(container: ObjectView) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def qos_class(pod: ObjectView) -> str:
-    """The pod's QoS class (`nodelab.kube.qos`, upstream's GetPodQOS)."""
+    """The pod's QoS class (`nodelab.kube.pod.qos`, upstream's GetPodQOS)."""
     return pod_qos(pod)
 
 
