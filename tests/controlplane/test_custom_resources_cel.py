@@ -69,8 +69,8 @@ def test_a_valid_object_passes_and_invalid_ones_get_upstreams_errors(
         server: RunningApiServer) -> None:
     bad = server.kubectl("apply", "-f", "-", input=_widget(0), check=False)
     assert bad.returncode != 0
-    assert ('The Widget "w" is invalid: spec: Invalid value: "object": replicas should be '
-            "greater than or equal to minReplicas.") in bad.stderr
+    assert ('The Widget "w" is invalid: spec: Invalid value: replicas should be greater than '
+            "or equal to minReplicas.") in bad.stderr
     too_many = server.kubectl("apply", "-f", "-", input=_widget(9), check=False)
     assert "spec.replicas: Forbidden: replicas 9 exceeds 5" in too_many.stderr
     server.kubectl("apply", "-f", "-", input=_widget(3))
@@ -81,7 +81,7 @@ def test_a_transition_rule_keeps_a_field_immutable(server: RunningApiServer) -> 
     server.kubectl("apply", "-f", "-", input=_widget(2, name="first", widget="t"))
     changed = server.kubectl("apply", "-f", "-", input=_widget(2, name="second", widget="t"),
                              check=False)
-    assert ('The Widget "t" is invalid: spec.name: Invalid value: "string": Value is '
+    assert ('The Widget "t" is invalid: spec.name: Invalid value: "second": Value is '
             "immutable") in changed.stderr
     assert server.kubectl_json("get", "widget", "t")["spec"]["name"] == "first"
     server.kubectl("apply", "-f", "-", input=_widget(4, name="first", widget="t"))
@@ -128,10 +128,10 @@ def test_a_rule_added_later_warns_on_unchanged_values(server: RunningApiServer) 
                            "                - rule: \"self == oldSelf\"")
     server.kubectl("apply", "-f", "-", input=stricter)
     updated = server.kubectl("apply", "-f", "-", input=obj.replace("replicas: 2", "replicas: 3"))
-    assert ('Warning: spec.name: Invalid value: "string": failed rule: self.size() > 3'
+    assert ('Warning: spec.name: Invalid value: "x": failed rule: self.size() > 3'
             in updated.stderr)
     assert server.kubectl_json("get", "ratchet", "r")["spec"]["replicas"] == 3
     created = server.kubectl("apply", "-f", "-", input=obj.replace("{name: r}", "{name: r2}"),
                              check=False)
-    assert ('spec.name: Invalid value: "string": failed rule: self.size() > 3'
+    assert ('spec.name: Invalid value: "x": failed rule: self.size() > 3'
             in created.stderr) and created.returncode != 0

@@ -95,7 +95,7 @@ def validate(rt: ResourceType, obj: Object, old: Object | None = None,
     if not validator.has_rules(schema):
         return causes
     if any(c.reason in BLOCKING for c in causes):
-        return causes + [Cause("<nil>", "FieldValueInvalid", 'Invalid value: "null": some '
+        return causes + [Cause("<nil>", "FieldValueInvalid", "Invalid value: null: some "
                                "validation rules were not checked because the object was "
                                "invalid; correct the existing errors to complete validation")]
     return causes + validator.validate(schema, obj, old, warnings)

@@ -42,8 +42,7 @@ def _causes(schema: dict[str, Any], spec: Any, old: Any = None) -> list[str]:
 
 @pytest.mark.parametrize(("schema", "spec", "old", "expected"), [
     (REPLICAS, {"minReplicas": 0, "replicas": 20, "maxReplicas": 10}, None,
-     ['spec: Invalid value: "object": replicas should be smaller than or equal to '
-      "maxReplicas."]),
+     ["spec: Invalid value: replicas should be smaller than or equal to maxReplicas."]),
     (REPLICAS, {"minReplicas": 0, "replicas": 5, "maxReplicas": 10}, None, []),
     (REPLICAS, {"minReplicas": 0, "maxReplicas": 10}, None,
      ['spec: Invalid value: "object": no such key: replicas evaluating rule: replicas '
@@ -53,7 +52,7 @@ def _causes(schema: dict[str, Any], spec: Any, old: Any = None) -> list[str]:
     # transition rule: immutability, only checked on an update
     (_crd_schema({"properties": {"name": {"type": "string", "x-kubernetes-validations": [
         {"rule": "self == oldSelf", "message": "Value is immutable"}]}}}),
-     {"name": "b"}, {"name": "a"}, ['spec.name: Invalid value: "string": Value is immutable']),
+     {"name": "b"}, {"name": "a"}, ['spec.name: Invalid value: "b": Value is immutable']),
     (_crd_schema({"properties": {"name": {"type": "string", "x-kubernetes-validations": [
         {"rule": "self == oldSelf", "message": "Value is immutable"}]}}}),
      {"name": "b"}, None, []),
@@ -62,7 +61,7 @@ def _causes(schema: dict[str, Any], spec: Any, old: Any = None) -> list[str]:
         {"rule": "!oldSelf.hasValue() || self == oldSelf.value()", "optionalOldSelf": True,
          "message": "set once"}, {"rule": "oldSelf.hasValue() || self != 'x'",
                                   "optionalOldSelf": True}]}}}),
-     {"name": "x"}, None, ["spec.name: Invalid value: \"string\": failed rule: "
+     {"name": "x"}, None, ["spec.name: Invalid value: \"x\": failed rule: "
                            "oldSelf.hasValue() || self != 'x'"]),
     # messageExpression, reason and fieldPath
     (_crd_schema({"x-kubernetes-validations": [
@@ -75,23 +74,23 @@ def _causes(schema: dict[str, Any], spec: Any, old: Any = None) -> list[str]:
         {"rule": "self.x > 0", "reason": "FieldValueRequired"},
         {"rule": "self.x > 0", "reason": "FieldValueDuplicate"}],
         "properties": _ints("x")}), {"x": 0}, None,
-     ["spec: Required value: failed rule: self.x > 0", 'spec: Duplicate value: "object"']),
+     ["spec: Required value: failed rule: self.x > 0", "spec: Duplicate value"]),
     # lists and maps (the docs' table of examples)
     (_crd_schema({"properties": {"tags": {"type": "array", "items": {"type": "string"},
                                           "x-kubernetes-validations": [
         {"rule": "self.all(t, t.startsWith('a'))"}, {"rule": "self.isSorted()"},
         {"rule": "size(self) <= 2"}]}}}),
      {"tags": ["ab", "b", "aa"]}, None,
-     ["spec.tags: Invalid value: \"array\": failed rule: self.all(t, t.startsWith('a'))",
-      'spec.tags: Invalid value: "array": failed rule: self.isSorted()',
-      'spec.tags: Invalid value: "array": failed rule: size(self) <= 2']),
+     ["spec.tags: Invalid value: failed rule: self.all(t, t.startsWith('a'))",
+      "spec.tags: Invalid value: failed rule: self.isSorted()",
+      "spec.tags: Invalid value: failed rule: size(self) <= 2"]),
     (_crd_schema({"properties": {"labels": {
         "type": "object", "additionalProperties": {"type": "string"},
         "x-kubernetes-validations": [{"rule": "'app' in self"},
                                      {"rule": "self.all(k, self[k].size() < 4)"}]}}}),
      {"labels": {"tier": "front"}}, None,
-     ["spec.labels: Invalid value: \"object\": failed rule: 'app' in self",
-      'spec.labels: Invalid value: "object": failed rule: self.all(k, self[k].size() < 4)']),
+     ["spec.labels: Invalid value: failed rule: 'app' in self",
+      "spec.labels: Invalid value: failed rule: self.all(k, self[k].size() < 4)"]),
     # regex find, sum, dash-escaped names, int-or-string, date-time as a timestamp
     (_crd_schema({"x-kubernetes-validations": [
         {"rule": "self.image.find('[0-9]+$') == '42'"},
@@ -113,7 +112,7 @@ def _causes(schema: dict[str, Any], spec: Any, old: Any = None) -> list[str]:
                                                 "message": "port is immutable"}]}}}}),
      {"ports": [{"name": "b", "port": 2}, {"name": "a", "port": 9}]},
      {"ports": [{"name": "a", "port": 1}]},
-     ['spec.ports[1]: Invalid value: "object": port is immutable']),
+     ["spec.ports[1]: Invalid value: port is immutable"]),
 ])
 def test_rules_on_objects(schema: dict[str, Any], spec: Any, old: Any,
                           expected: list[str]) -> None:
@@ -191,7 +190,7 @@ def test_the_resource_root_sees_metadata_name() -> None:
         {"rule": "self.metadata.name.startsWith('a')", "message": "name starts with a"}]}
     found = validator.validate(schema, {"kind": "X", "metadata": {"name": "b"}}, None)
     assert [(c.field, c.message) for c in found] == [
-        ("<nil>", 'Invalid value: "object": name starts with a')]
+        ("<nil>", "Invalid value: name starts with a")]
 
 
 @pytest.mark.parametrize(("name", "escaped"), [
@@ -302,14 +301,14 @@ def test_failures_on_unchanged_values_are_ratcheted_to_warnings() -> None:
     found = validator.validate(schema, {"spec": {"x": 9, "y": 2, "tags": ["bad"]}},
                                {"spec": {"x": 9, "y": 1, "tags": ["bad"]}}, warnings)
     assert [(c.field, c.message) for c in found] == [
-        ("spec", 'Invalid value: "object": x below 5')]  # spec itself changed (y)
-    assert warnings == ['spec.x: Invalid value: "integer": failed rule: self < 5',
-                        "spec.tags[0]: Invalid value: \"string\": failed rule: self != 'bad'"]
+        ("spec", "Invalid value: x below 5")]  # spec itself changed (y)
+    assert warnings == ["spec.x: Invalid value: 9: failed rule: self < 5",
+                        "spec.tags[0]: Invalid value: \"bad\": failed rule: self != 'bad'"]
     assert _causes(schema, {"x": 9, "tags": ["bad", "bad"]}, {"x": 8, "tags": ["bad"]}) == [
-        'spec: Invalid value: "object": x below 5',
-        'spec.x: Invalid value: "integer": failed rule: self < 5',
-        "spec.tags[0]: Invalid value: \"string\": failed rule: self != 'bad'",
-        "spec.tags[1]: Invalid value: \"string\": failed rule: self != 'bad'"]
+        "spec: Invalid value: x below 5",
+        "spec.x: Invalid value: 9: failed rule: self < 5",
+        "spec.tags[0]: Invalid value: \"bad\": failed rule: self != 'bad'",
+        "spec.tags[1]: Invalid value: \"bad\": failed rule: self != 'bad'"]
 
 
 def test_numbers_past_int64_are_doubles_as_upstreams_json() -> None:
@@ -389,7 +388,7 @@ def test_the_docs_examples(rule: str, passes: bool) -> None:
     assert _compile_causes({**spec, "x-kubernetes-validations": [{"rule": rule}]}) == []
     schema = _crd_schema({**spec, "x-kubernetes-validations": [{"rule": rule}]})
     assert _causes(schema, DOCS_SPEC) == ([] if passes else [
-        f'spec: Invalid value: "object": failed rule: {rule}'])
+        f"spec: Invalid value: failed rule: {rule}"])
 
 
 @pytest.mark.parametrize(("rule", "error"), [

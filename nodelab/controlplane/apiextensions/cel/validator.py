@@ -5,12 +5,14 @@ Each node with rules is evaluated with `self` (and `oldSelf` on an update when t
 old value to compare: the same property of an object, the same key of a granular map, the item
 of a `map` list with the same keys; a rule with `oldSelf` is skipped otherwise, unless
 `optionalOldSelf`, which sees `optional.none()`). A null value is not evaluated. A rule that is
-false is one cause at the node (or at its `fieldPath`), by its `reason`:
+false is one cause at the node (or at its `fieldPath`), by its `reason`, with the value for a
+scalar and none for an object or array (as Kubernetes 1.37 writes them):
 
-    FieldValueInvalid (default)  spec: Invalid value: "object": <message>
+    FieldValueInvalid (default)  spec: Invalid value: <message>
+                                 spec.name: Invalid value: "UPPER": <message>
     FieldValueForbidden          spec: Forbidden: <message>
     FieldValueRequired           spec: Required value: <message>
-    FieldValueDuplicate          spec: Duplicate value: "object"
+    FieldValueDuplicate          spec: Duplicate value      spec.name: Duplicate value: "x"
 
 where the message is `messageExpression`'s string, else `message`, else `failed rule:
 <rule>`. An evaluation error is `Invalid value: "object": no such key: x evaluating rule:
@@ -147,7 +149,7 @@ class _Walker:
                 continue
             at = _child(path, compiled.field_path) if compiled.field_path else where
             detail = self.message(compiled, data) or rules.default_message(compiled.rule)
-            cause = _cause(at, kind, detail, compiled.rule.get("reason"))
+            cause = _cause(at, kind, value, detail, compiled.rule.get("reason"))
             if unchanged and not compiled.uses_old_self:
                 self.warnings.append(f"{cause.field}: {cause.message}")
             else:
@@ -196,11 +198,14 @@ def _runtime_error(text: str, label: str) -> str:
     return f"{text} evaluating rule: {label}"
 
 
-def _cause(path: str, kind: str, detail: str, reason: Any) -> Cause:
+def _cause(path: str, kind: str, value: Any, detail: str, reason: Any) -> Cause:
+    """A false rule's error (`fieldErrorForReason`): the value itself for a scalar, none
+    for an object or array (upstream's `field.OmitValueType`)."""
+    shown = "" if kind in ("object", "array") else f": {quote(value)}"
     if reason == "FieldValueForbidden":
         return Cause(path, reason, f"Forbidden: {detail}")
     if reason == "FieldValueRequired":
         return Cause(path, reason, f"Required value: {detail}")
     if reason == "FieldValueDuplicate":
-        return Cause(path, reason, f"Duplicate value: {quote(kind)}")
-    return Cause(path, "FieldValueInvalid", f"Invalid value: {quote(kind)}: {detail}")
+        return Cause(path, reason, f"Duplicate value{shown}")
+    return Cause(path, "FieldValueInvalid", f"Invalid value{shown}: {detail}")
