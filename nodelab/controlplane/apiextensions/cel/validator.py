@@ -77,6 +77,7 @@ class _Walker:
         self.deadline = deadline
         self.causes: list[Cause] = []
         self.warnings: list[str] = []
+        self._compiled: dict[int, tuple[rules.Compiled, ...]] = {}  # by schema node, per walk
 
     def node(self, schema: Any, value: Any, old: Any, path: str, root: bool,
              unchanged: bool) -> None:
@@ -112,10 +113,12 @@ class _Walker:
 
     def evaluate(self, schema: dict[str, Any], value: Any, old: Any, path: str,
                  root: bool, unchanged: bool) -> None:
-        node = {k: v for k, v in schema.items() if k != "default"}
         where = path or "<nil>"
         kind = str(schema.get("type") or "")
-        for compiled in rules.compiled(json.dumps(node, sort_keys=True)):
+        if id(schema) not in self._compiled:  # the schema outlives the walk: ids are stable
+            node = {k: v for k, v in schema.items() if k != "default"}
+            self._compiled[id(schema)] = rules.compiled(json.dumps(node, sort_keys=True))
+        for compiled in self._compiled[id(schema)]:
             if compiled.uses_old_self and old is None and not compiled.optional_old_self:
                 continue
             if time.monotonic() > self.deadline:
