@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from nodelab.errors import NodelabError
+from nodelab.kube.connections import CLOSED_BY_SERVER, REPLAYABLE, ConnectionPool
 from nodelab.kube.resources import RESOURCES, path
 from nodelab.kube.verbs import ResourceVerbs
 
@@ -215,26 +216,27 @@ class ApiAccess(ResourceVerbs):
 
 
 class RestClient(ApiAccess):
-    """Requests to one API server, each on its own connection (a watch holds one open)."""
+    """Requests to one API server: `request` on kept-alive connections (`connections.py`),
+    `open` (a list or watch the caller reads) each on its own."""
 
     def __init__(self, config: RestConfig) -> None:
         self.config = config
+        self.pool = ConnectionPool(self._connect)
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: Path) -> RestClient:
         return cls(load_kubeconfig(kubeconfig))
 
-    def open(self, method: str, url_path: str, body: Any = None,
-             timeout: float | None = REQUEST_TIMEOUT,
-             content_type: str = "application/json") -> RestResponse:
-        """Send one request; the response is open (raise `RestError` if not 2xx)."""
+    def _connect(self, timeout: float | None) -> http.client.HTTPConnection:
         cfg = self.config
-        conn: http.client.HTTPConnection
         if cfg.tls is not None:
-            conn = _ServerNamed(cfg.host, cfg.port, context=cfg.tls, timeout=timeout,
+            return _ServerNamed(cfg.host, cfg.port, context=cfg.tls, timeout=timeout,
                                 server_name=cfg.server_name)
-        else:
-            conn = http.client.HTTPConnection(cfg.host, cfg.port, timeout=timeout)
+        return http.client.HTTPConnection(cfg.host, cfg.port, timeout=timeout)
+
+    def _send(self, conn: http.client.HTTPConnection, method: str, url_path: str, body: Any,
+              content_type: str) -> http.client.HTTPResponse:
+        cfg = self.config
         headers = {"Accept": "application/json", "User-Agent": "nodelab"}
         payload = None
         if body is not None:
@@ -245,10 +247,18 @@ class RestClient(ApiAccess):
             headers["Authorization"] = f"Bearer {token}"
         try:
             conn.request(method, url_path, body=payload, headers=headers)
-            resp = conn.getresponse()
+            return conn.getresponse()
         except BaseException:
             conn.close()
             raise
+
+    def open(self, method: str, url_path: str, body: Any = None,
+             timeout: float | None = REQUEST_TIMEOUT,
+             content_type: str = "application/json") -> RestResponse:
+        """Send one request on a connection of its own; the response is open (raise
+        `RestError` if not 2xx)."""
+        conn = self._connect(timeout)
+        resp = self._send(conn, method, url_path, body, content_type)
         response = RestResponse(conn, resp)
         if not 200 <= resp.status < 300:
             text = response.data.decode(errors="replace")
@@ -260,15 +270,27 @@ class RestClient(ApiAccess):
                 content_type: str = "application/json",
                 query: dict[str, str] | None = None,
                 timeout: float | None = None) -> dict[str, Any]:
+        """One request and its whole JSON answer, on a kept-alive connection."""
         if query:
             url_path += f"?{urlencode(query)}"
-        response = self.open(method, url_path, body, timeout=timeout or REQUEST_TIMEOUT,
-                             content_type=content_type)
+        conn, reused = self.pool.take(timeout or REQUEST_TIMEOUT)
         try:
-            parsed: dict[str, Any] = json.loads(response.data) if response.data else {}
-            return parsed
-        finally:
-            response.release_conn()
+            resp = self._send(conn, method, url_path, body, content_type)
+        except CLOSED_BY_SERVER:
+            if not reused or method not in REPLAYABLE:
+                raise
+            conn = self._connect(timeout or REQUEST_TIMEOUT)  # closed while idle: once more
+            resp = self._send(conn, method, url_path, body, content_type)
+        try:
+            data = resp.read()
+        except BaseException:
+            conn.close()
+            raise
+        self.pool.give_back(conn, resp)
+        if not 200 <= resp.status < 300:
+            raise RestError(resp.status, resp.reason, data.decode(errors="replace"))
+        parsed: dict[str, Any] = json.loads(data) if data else {}
+        return parsed
 
     def lister(self, kind: str, namespace: str | None = None) -> Any:
         """List (or with `watch=True` watch) `kind` in every namespace (or in `namespace`), the
