@@ -1,4 +1,4 @@
-"""Security test fixtures: a victim tree, a registry for hostile images, the figure."""
+"""Security test fixtures: a victim tree, a registry for hostile images, one lab, the figure."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from nodelab.lab.cri_harness.registry import LocalRegistry, local_registry
+from nodelab.lab.lab import Lab
+from tests.conftest import one_node_lab
 from tests.controlplane.apiserver import RunningApiServer, running_apiserver
 
 from .victim import FIGURE, make_victim
@@ -40,3 +42,12 @@ def apiserver() -> Iterator[RunningApiServer]:
     """An API server of its own for each module that asks (fresh state)."""
     with running_apiserver() as server:
         yield server
+
+
+@pytest.fixture(scope="package")
+def lab() -> Iterator[Lab]:
+    """One lab for the suite's lab tests (its files' modes, its registry's refusals, hostile
+    volumes): each only adds pods and images of its own names, so they share it (each lab
+    up and down is ~20 s)."""
+    with one_node_lab() as lab:
+        yield lab

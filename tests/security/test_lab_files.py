@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ import pytest
 from nodelab.lab.lab import Lab
 from nodelab.lab.paths import LabPaths
 
-from ..conftest import one_node_lab
 from .victim import FIGURE
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
@@ -20,12 +18,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 SECRET_SUFFIXES = (".key", ".kubeconfig", ".token", ".db")
 SECRET_NAMES = ("kubeconfig", "controlplane.db", "sa.key", "ca.key", "push.password",
                 "push.htpasswd")
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    with one_node_lab() as lab:
-        yield lab
 
 
 def secret_files(root: Path) -> list[Path]:

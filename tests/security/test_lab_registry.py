@@ -6,7 +6,7 @@ from __future__ import annotations
 import stat
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -19,19 +19,12 @@ from nodelab.oci.image import Entry, ImageConfig, Layer, build_image
 from nodelab.oci.push import push_image
 from tests.lab.kube import kubectl
 
-from ..conftest import one_node_lab
 from .victim import FIGURE, changes, snapshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
 
 HOSTILE = build_image([Layer.from_entries([Entry.file("planted", b"not yours")],
                                           comment="hostile")], ImageConfig(cmd=("sh",)))
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    with one_node_lab() as lab:
-        yield lab
 
 
 def _status(url: str, method: str, headers: dict[str, str] | None = None) -> int:

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,10 @@ import pytest
 
 from nodelab.lab.lab import Lab
 
-from ..conftest import one_node_lab
 from ..lab.kube import KUBECTL, eventually, kubectl, kubectl_json
 from .victim import FIGURE, changes, snapshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.privileged]
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    with one_node_lab() as lab:
-        yield lab
 
 
 def logs_when_done(lab: Lab, pod: str, container: str | None = None) -> str:
