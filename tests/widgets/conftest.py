@@ -1,4 +1,5 @@
-"""Fixtures for view tests: a pod-like namespace wired into a lab node, made by hand.
+"""Fixtures for view tests: one real lab the read-only view tests share, and a pod-like
+namespace wired into a lab node, made by hand.
 
 `pod_in_node` makes what a CNI ADD would make (the CNI plugins are another component): a
 bridge inside the node's namespace, a veth pair whose far end is `eth0` in a new namespace
@@ -12,10 +13,15 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
 
 from nodelab.host.commands import run
+from nodelab.lab.lab import Lab, take_down_lab
+from tests.conftest import unique_lab_name
 
 IS_ROOT = os.geteuid() == 0
 
@@ -88,3 +94,41 @@ def wait_for(predicate: Callable[[], object], timeout: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+@pytest.fixture(scope="package")
+def cluster() -> Iterator[Lab]:
+    """One one-node lab for every test that only reads it (each lab up and down is ~20 s): a
+    pod `web` with a readiness probe, Ready, behind a Service `web`. A test that adds to it
+    removes what it added."""
+    if not IS_ROOT:
+        pytest.skip("needs root: a real lab")
+    name = unique_lab_name()
+    try:
+        lab = Lab.up(name, 1, progress=lambda _m: None)
+        api = k8s_config.new_client_from_config(config_file=str(lab.kubeconfig))  # type: ignore[no-untyped-call]
+        core = k8s.CoreV1Api(api)
+        pod: Any = {  # the client takes dicts as well as its models
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"containers": [{
+                "name": "app", "image": lab.images.ref("web"),
+                "ports": [{"containerPort": 8080}],
+                "readinessProbe": {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 2},
+                "resources": {"limits": {"memory": "64Mi", "cpu": "500m"}},
+            }]}}
+        service: Any = {
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}
+        core.create_namespaced_pod("default", pod)
+        core.create_namespaced_service("default", service)
+
+        def ready() -> bool:
+            pod = core.read_namespaced_pod("web", "default")
+            return any(c.type == "Ready" and c.status == "True"
+                       for c in pod.status.conditions or [])
+
+        assert wait_for(ready, 90), "pod web did not become Ready"
+        api.close()
+        yield lab
+    finally:
+        take_down_lab(name)

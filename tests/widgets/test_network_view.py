@@ -2,12 +2,11 @@
 namespace wired in by hand, the highlighted diff, live polling and the stop when the lab
 goes down.
 
-The first two tests only read the lab (each removes the namespace it wires in), so they share
-one; the last takes its lab down, so it has its own."""
+The first two tests only read the lab (each removes the namespace it wires in), so they use
+the package's lab (`cluster`, tests/widgets/conftest.py); the last takes its lab down, so it has
+its own."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,21 +14,14 @@ from nodelab.host.netlink_snapshot import ROOT, LinkRef
 from nodelab.lab.lab import Lab
 from nodelab.widgets.network_graph import HIGHLIGHT
 from nodelab.widgets.network_view import NetworkView
-from tests.conftest import one_node_lab
 from tests.widgets.conftest import PodMaker, privileged, wait_for
 
 pytestmark = [*privileged, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def shared_lab() -> Iterator[Lab]:
-    with one_node_lab() as lab:
-        yield lab
-
-
-def test_node_network_is_read_from_the_kernel(shared_lab: Lab) -> None:
-    node = shared_lab.topology.nodes[0]
-    view = NetworkView.for_node(shared_lab, node.name)
+def test_node_network_is_read_from_the_kernel(cluster: Lab) -> None:
+    node = cluster.topology.nodes[0]
+    view = NetworkView.for_node(cluster, node.name)
     snapshot = view.refresh()
 
     names = [ns.name for ns in snapshot.namespaces]
@@ -38,10 +30,10 @@ def test_node_network_is_read_from_the_kernel(shared_lab: Lab) -> None:
     assert all(name.startswith(f"{node.netns}-") for name in names[2:])
     root = snapshot.namespace(ROOT)
     assert root is not None
-    assert {link.name for link in root.links} >= {shared_lab.topology.bridge, node.veth}
-    assert all(link.name.startswith(f"nl{shared_lab.name}-") for link in root.links)
+    assert {link.name for link in root.links} >= {cluster.topology.bridge, node.veth}
+    assert all(link.name.startswith(f"nl{cluster.name}-") for link in root.links)
     veth = root.link(node.veth)
-    assert veth is not None and veth.master == shared_lab.topology.bridge
+    assert veth is not None and veth.master == cluster.topology.bridge
     assert veth.peer == LinkRef(node.netns, "eth0")
     eth0 = snapshot.link(LinkRef(node.netns, "eth0"))
     assert eth0 is not None and f"{node.ip}/24" in eth0.addresses
@@ -51,12 +43,12 @@ def test_node_network_is_read_from_the_kernel(shared_lab: Lab) -> None:
     assert HIGHLIGHT not in html, "nothing changed yet, nothing may be highlighted"
 
 
-def test_what_a_pod_add_made_is_highlighted(shared_lab: Lab, pod_in_node: PodMaker) -> None:
-    node = shared_lab.topology.nodes[0]
-    view = NetworkView.for_node(shared_lab, node.name)
+def test_what_a_pod_add_made_is_highlighted(cluster: Lab, pod_in_node: PodMaker) -> None:
+    node = cluster.topology.nodes[0]
+    view = NetworkView.for_node(cluster, node.name)
     view.mark()
 
-    pod = pod_in_node(f"nl{shared_lab.name}", node.netns, 1)
+    pod = pod_in_node(f"nl{cluster.name}", node.netns, 1)
     view.refresh()
     diff = view.diff
     assert diff is not None

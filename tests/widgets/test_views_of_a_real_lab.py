@@ -10,7 +10,7 @@ sandbox namespaces and cgroup, the Service chains in the node's namespace.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from kubernetes import config as k8s_config
 
 from nodelab.errors import NodelabError
 from nodelab.host.netlink_snapshot import ROOT
-from nodelab.lab.lab import Lab, take_down_lab
+from nodelab.lab.lab import Lab
 from nodelab.widgets import (
     CgroupView,
     ClusterView,
@@ -32,7 +32,6 @@ from nodelab.widgets import (
     ServiceView,
 )
 from nodelab.widgets.namespace_source import namespace_inodes
-from tests.conftest import unique_lab_name
 from tests.widgets.conftest import needs_root
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
@@ -49,35 +48,6 @@ def eventually(check: Callable[[], Any], timeout: float = 90.0) -> Any:
     raise AssertionError(f"not true after {timeout}s (last: {last!r})")
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Lab]:
-    name = unique_lab_name()
-    try:
-        lab = Lab.up(name, 1, progress=lambda _m: None)
-        api = k8s_config.new_client_from_config(config_file=str(lab.kubeconfig))  # type: ignore[no-untyped-call]
-        core = k8s.CoreV1Api(api)
-        core.create_namespaced_pod("default", {
-            "metadata": {"name": "web", "labels": {"app": "web"}},
-            "spec": {"containers": [{
-                "name": "app", "image": lab.images.ref("web"),
-                "ports": [{"containerPort": 8080}],
-                "readinessProbe": {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 2},
-                "resources": {"limits": {"memory": "64Mi", "cpu": "500m"}},
-            }]}})
-        core.create_namespaced_service("default", {
-            "metadata": {"name": "web"},
-            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})
-
-        def ready() -> bool:
-            pod = core.read_namespaced_pod("web", "default")
-            return any(c.type == "Ready" and c.status == "True"
-                       for c in pod.status.conditions or [])
-
-        eventually(ready)
-        api.close()
-        yield lab
-    finally:
-        take_down_lab(name)
 
 
 def test_node_and_cluster_views(cluster: Lab) -> None:
