@@ -28,6 +28,7 @@ from nodelab.cri import api_pb2 as cri
 from nodelab.cri import api_pb2_grpc as cri_grpc
 from nodelab.host.cgroups import hierarchies, remove_group_tree
 from nodelab.host.commands import run
+from nodelab.host.processes import ProcessId, terminate_all
 from nodelab.lab.containerd.config import containerd_config
 from nodelab.lab.containerd.host_files import HostFiles
 
@@ -200,11 +201,8 @@ def kill_leftovers(state: Path, prefix: str) -> None:
         for procs_file in (hierarchy / "nodelab" / prefix).glob("**/cgroup.procs"):
             with contextlib.suppress(OSError):
                 pids |= {int(pid) for pid in procs_file.read_text().split()}
-    for pid in pids - {os.getpid()}:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    if pids:
-        time.sleep(0.5)
+    # killed at once (grace 0), and waited for until each is gone
+    terminate_all([p for pid in pids - {os.getpid()} if (p := ProcessId.of(pid))], grace=0)
 
 
 def test_containerd_pods_get_addresses_from_nodelab_plugins(

@@ -18,9 +18,7 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from nodelab.host.processes import ProcessId, terminate_all
 from nodelab.lab.claims import claimed, reap
 from nodelab.lab.containerd.config import containerd_config
 from nodelab.lab.containerd.host_files import HostFiles
@@ -114,10 +113,9 @@ def containerd(registry: Registry, tmp_path_factory: pytest.TempPathFactory
                 with contextlib.suppress(Exception):
                     runner[0].remove_all()
             process.stop()
-            for pid in shim_pids(socket):
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.2)
+            # killed at once (grace 0), and waited for until each is gone
+            terminate_all([p for pid in shim_pids(socket) if (p := ProcessId.of(pid))],
+                          grace=0)
             reap(claim)  # mounts under the base, nlkt<uid> namespaces and cgroups
             shutil.rmtree(base / "root", ignore_errors=True)
             host.clean()
