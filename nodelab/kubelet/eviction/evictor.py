@@ -37,6 +37,7 @@ from nodelab.kubelet.api import STRATEGIC_PATCH, ApiAccess
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.kubelet.cri import CRIClient, CRIError
 from nodelab.kubelet.events import pod_event
+from nodelab.kubelet.eviction.critical import is_critical
 from nodelab.kubelet.eviction.local_storage import PodStorage, local_storage_eviction, watched
 from nodelab.kubelet.eviction.ranking import PodUsage, evicted_status, eviction_message, rank_pods
 from nodelab.kubelet.eviction.signals import measure
@@ -55,7 +56,6 @@ from nodelab.kubewire.times import now as now_time
 log = logging.getLogger("nodelab.kubelet")
 POD_UID_LABEL = "io.kubernetes.pod.uid"
 CONTAINER_NAME_LABEL = "io.kubernetes.container.name"
-SYSTEM_CRITICAL_PRIORITY = 2_000_000_000
 
 
 class PodKiller(Protocol):
@@ -161,7 +161,7 @@ class Evictor:
         return result
 
     def _candidates(self) -> list[dict[str, Any]]:
-        """The node's active pods below system-critical priority: those the pod manager
+        """The node's active pods that are not critical (`critical.py`): those the pod manager
         admitted once it has listed (upstream's activePodsFunc); before it runs (the first
         pass), those whose sandboxes the runtime holds (found running: admitted as they are).
         A pod not admitted yet is no candidate: admission may refuse it first."""
@@ -174,7 +174,7 @@ class Evictor:
             p for p in items
             if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
             and not p["metadata"].get("deletionTimestamp")
-            and int(p.get("spec", {}).get("priority") or 0) < SYSTEM_CRITICAL_PRIORITY
+            and not is_critical(p)  # evictPod: "cannot evict a critical pod"
         ]
 
     def _uids_with_sandboxes(self) -> set[str]:

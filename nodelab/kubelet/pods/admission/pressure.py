@@ -23,23 +23,13 @@ from collections.abc import Collection
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.pod.qos import BEST_EFFORT, pod_qos
 from nodelab.kube.scheduling.predicates import tolerates
-from nodelab.kubelet.eviction.evictor import SYSTEM_CRITICAL_PRIORITY
+from nodelab.kubelet.eviction.critical import is_critical
 from nodelab.kubelet.pods.admission.result import Rejection
 
 REASON = "Evicted"
 MEMORY_PRESSURE = "MemoryPressure"
 CONDITION_ORDER = (MEMORY_PRESSURE, "DiskPressure", "PIDPressure")
 MEMORY_PRESSURE_TAINT = {"key": "node.kubernetes.io/memory-pressure", "effect": "NoSchedule"}
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
-
-
-def is_critical(pod: ObjectView) -> bool:
-    """Upstream's IsCriticalPod for a pod from the API server (the kubelet marks every such
-    pod's source `api`, so none is static): a mirror pod, or a system-critical priority."""
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    priority = (pod.get("spec") or {}).get("priority")
-    return MIRROR_ANNOTATION in annotations or (
-        priority is not None and int(priority) >= SYSTEM_CRITICAL_PRIORITY)
 
 
 def _ordered(conditions: Collection[str]) -> list[str]:
