@@ -401,3 +401,14 @@ def test_the_docs_compile_errors(rule: str, error: str) -> None:
     found = _compile_causes({**DOCS["properties"]["spec"],
                              "x-kubernetes-validations": [{"rule": rule}]})
     assert len(found) == 1 and f"compilation failed: ERROR: {error}\n" in found[0]
+
+
+def test_an_object_past_the_time_budget_stops_with_upstreams_budget_text(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many items each with rules share one budget; past it, no further rule runs."""
+    monkeypatch.setattr(validator, "TIME_BUDGET", 0.0)
+    schema = _crd_schema({"properties": {"items": {"type": "array", "items": {
+        "type": "string", "x-kubernetes-validations": [{"rule": "self.size() > 0"}]}}}})
+    assert _causes(schema, {"items": ["a"] * 1000}) == [
+        'spec.items[0]: Invalid value: "string": validation failed due to running out of cost '
+        "budget, no further validation rules will be run"]
