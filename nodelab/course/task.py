@@ -38,7 +38,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from nodelab.errors import NodelabError
 
@@ -77,6 +77,7 @@ class Task:
     solution_fn: Solution | None = None
     outcomes: list[str] = field(default_factory=list)
     unavailable: str = ""  # why this task cannot run on this lab ("" : it can)
+    predicts: ClassVar[bool] = False  # a Prediction: an answer is committed before the check
 
     # --- faces --------------------------------------------------------------------------
 
@@ -151,6 +152,8 @@ class Task:
 @dataclass
 class Prediction(Task):
     """A predict-then-observe task: an answer first, then `observe()` measures the lab."""
+
+    predicts: ClassVar[bool] = True
 
     observe: Callable[[], Any] = lambda: None
     choices: Sequence[str] = ()
