@@ -61,6 +61,17 @@ port, count, warmup = (int(a) for a in sys.argv[3:6])
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.settimeout(2.0)
 samples, timeouts, rcodes, lost = [], 0, {}, []
+waiting, late = {}, []  # a timed-out query's id -> (index, sent); replies that came after it
+
+
+def answered_late(reply):
+    # a reply to a query already counted lost: a stall (recorded with its delay), not a loss
+    if bytes(reply[:2]) not in waiting:
+        return
+    index, sent = waiting.pop(bytes(reply[:2]))
+    late.append([index, round((time.perf_counter() - sent) * 1000.0, 1)])
+
+
 for i in range(warmup + count):
     query = DNSRecord.question(name, "A")
     data = query.pack()
@@ -71,16 +82,25 @@ for i in range(warmup + count):
             reply = sock.recv(4096)
             if reply[:2] == data[:2]:
                 break
+            answered_late(reply)
     except socket.timeout:
         timeouts += 1
         lost.append(i)  # below warmup: an unmeasured query (the first opens the flow)
+        waiting[bytes(data[:2])] = (i, start)
         continue
     elapsed = time.perf_counter() - start
     if i >= warmup:
         samples.append(elapsed * 1000.0)
         rcode = DNSRecord.parse(reply).header.rcode
         rcodes[rcode] = rcodes.get(rcode, 0) + 1
-print(json.dumps({"samples": samples, "timeouts": timeouts, "rcodes": rcodes, "lost": lost}))
+sock.settimeout(3.0)
+try:
+    while waiting:
+        answered_late(sock.recv(4096))
+except socket.timeout:
+    pass
+print(json.dumps({"samples": samples, "timeouts": timeouts, "rcodes": rcodes, "lost": lost,
+                  "late": late}))
 """
 
 
@@ -112,7 +132,7 @@ def measure(netns: str | None, name: str, server: str, port: int, count: int) ->
 def row(query: str, path_name: str, kind: str, result: dict[str, Any]) -> Row:
     samples = result["samples"]
     out: Row = {"query": query, "path": path_name, "kind": kind, "n": len(samples),
-                "timeouts": result["timeouts"], "lost": result["lost"],
+                "timeouts": result["timeouts"], "lost": result["lost"], "late": result["late"],
                 "rcodes": {str(k): v for k, v in result["rcodes"].items()}}
     if samples:
         out.update(p50_ms=round(percentile(samples, 0.50), 3),
@@ -185,8 +205,8 @@ def main() -> int:
         ]
         # Interleaved rounds, the order rotating, so a busy spell of the machine falls on
         # every case alike rather than on whichever ran then.
-        results: list[dict[str, Any]] = [{"samples": [], "timeouts": 0, "rcodes": {}, "lost": []}
-                                         for _ in cases]
+        results: list[dict[str, Any]] = [
+            {"samples": [], "timeouts": 0, "rcodes": {}, "lost": [], "late": []} for _ in cases]
         per_round = max(1, options.queries // ROUNDS)
         for round_no in range(ROUNDS):
             for i in [(round_no + k) % len(cases) for k in range(len(cases))]:
@@ -196,6 +216,9 @@ def main() -> int:
                 results[i]["timeouts"] += found["timeouts"]
                 # where each lost query was: round and index in that run (below WARMUP: unmeasured)
                 results[i]["lost"] += [f"round {round_no} query {q}" for q in found["lost"]]
+                # a lost query whose reply came after the 2 s timeout: [query, its delay in ms]
+                results[i]["late"] += [[f"round {round_no} query {q}", ms]
+                                       for q, ms in found["late"]]
                 for rcode, n in found["rcodes"].items():
                     results[i]["rcodes"][rcode] = results[i]["rcodes"].get(rcode, 0) + n
         rows = [row(f"{query} A", where, kind, results[i])
