@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodelab.errors import NodelabError
-from nodelab.kube.go_quote import go_quote
+from nodelab.kubewire.go_quote import go_quote
 
 
 @dataclass(frozen=True)

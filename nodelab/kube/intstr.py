@@ -22,7 +22,7 @@ import math
 import re
 
 from nodelab.errors import NodelabError
-from nodelab.kube.go_quote import go_quote
+from nodelab.kubewire.go_quote import go_quote
 
 IntOrString = int | str
 

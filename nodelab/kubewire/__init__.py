@@ -7,6 +7,7 @@ that import nothing but the standard library (an import-linter contract keeps it
 kubectl's ages; the one time module), `events.py` (the core/v1 Event client-go's recorder
 makes), `expiring.py` (the cache of review answers both the kubelet's and metrics-server's
 webhook authorizers keep) and `labels.py` (label and field selectors: the requirement, the
-grammar; the API server, the agents and metrics-server match with it). `nodelab.kube.events`
-and the kubelet's events build on `events.py`.
+grammar; the API server, the agents and metrics-server match with it) and `go_quote.py` (Go's
+`%q`, for the error texts upstream formats with it: the API server's and metrics-server's
+403s). `nodelab.kube.events` and the kubelet's events build on `events.py`.
 """

@@ -192,3 +192,27 @@ def test_documents() -> None:
     assert [c["name"] for c in pod["containers"]] == ["a", "b"]
     assert api.not_found("podmetrics", "default/web")["message"] == \
         'podmetrics.metrics.k8s.io "default/web" not found'
+
+
+@pytest.mark.parametrize(("attributes", "reason", "status"), [
+    ({"resourceAttributes": {"verb": "get", "group": "metrics.k8s.io", "resource": "nodes",
+                             "namespace": "", "name": "n1"}}, "",
+     {"message": 'nodes.metrics.k8s.io "n1" is forbidden: User "jane" cannot get resource '
+                 '"nodes" in API group "metrics.k8s.io" at the cluster scope',
+      "details": {"name": "n1", "group": "metrics.k8s.io", "kind": "nodes"}}),
+    ({"resourceAttributes": {"verb": "list", "group": "metrics.k8s.io", "resource": "pods",
+                             "namespace": "team", "name": ""}}, "no binding",
+     {"message": 'pods.metrics.k8s.io is forbidden: User "jane" cannot list resource "pods" '
+                 'in API group "metrics.k8s.io" in the namespace "team": no binding',
+      "details": {"group": "metrics.k8s.io", "kind": "pods"}}),
+    ({"nonResourceAttributes": {"verb": "get", "path": "/apis/metrics.k8s.io"}}, "",
+     {"message": 'forbidden: User "jane" cannot get path "/apis/metrics.k8s.io"'}),
+])
+def test_a_refusal_is_the_apiserver_librarys_forbidden_status(
+        attributes: dict[str, object], reason: str, status: dict[str, object]) -> None:
+    """responsewriters.ForbiddenStatusError: Go quoting, the scope, the review's reason, and a
+    Status with reason Forbidden and the object's details (it was written by hand before)."""
+    answer = api.forbidden("jane", attributes, reason)
+    assert answer["code"] == 403 and answer["reason"] == "Forbidden"
+    assert answer["message"] == status["message"]
+    assert answer.get("details") == status.get("details")

@@ -17,7 +17,7 @@ from nodelab.controlplane.auth.rule_coverage import (
     missing_descriptions,
     url_covers,
 )
-from nodelab.kube.go_quote import go_quote, go_quote_list
+from nodelab.kubewire.go_quote import go_quote, go_quote_list
 
 from .test_rbac import Objects
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from nodelab.addons.metrics import quantity
 from nodelab.addons.metrics.storage import Usage
+from nodelab.kubewire.go_quote import go_quote
 from nodelab.kubewire.times import from_epoch
 
 GROUP, VERSION = "metrics.k8s.io", "v1beta1"
@@ -71,6 +72,36 @@ def status(code: int, reason: str, message: str, details: Obj | None = None) -> 
     if details:
         body["details"] = details
     return body
+
+
+def forbidden(user: str, attributes: Obj, reason: str) -> Obj:
+    """The 403 of a request the authorizer refused, as the apiserver library writes it
+    (responsewriters.ForbiddenStatusError) for the SubjectAccessReview's `attributes` (its
+    resourceAttributes or nonResourceAttributes): `nodes.metrics.k8s.io "n1" is forbidden: User
+    "u" cannot get resource "nodes" in API group "metrics.k8s.io" at the cluster scope`, then
+    `: <reason>` when the review gave one."""
+    paths = attributes.get("nonResourceAttributes")
+    if paths is not None:
+        message = (f"User {go_quote(user)} cannot {paths['verb']} path "
+                   f"{go_quote(paths['path'])}")
+        group = resource = name = ""
+    else:
+        asked = attributes["resourceAttributes"]
+        group, resource, name = asked["group"], asked["resource"], asked.get("name", "")
+        namespace = asked.get("namespace", "")
+        scope = (f" in the namespace {go_quote(namespace)}" if namespace
+                 else " at the cluster scope")
+        message = (f"User {go_quote(user)} cannot {asked['verb']} resource {go_quote(resource)} "
+                   f"in API group {go_quote(group)}{scope}")
+    for char, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):  # its sanitizer
+        message = message.replace(char, escaped)
+    if reason:
+        message = f"{message}: {reason}"
+    qualified = f"{resource}.{group}" if group else resource
+    subject = f"{qualified} {go_quote(name)}" if name else qualified
+    details = {k: v for k, v in (("name", name), ("group", group), ("kind", resource)) if v}
+    return status(403, "Forbidden", f"{subject} is forbidden: {message}" if subject
+                  else f"forbidden: {message}", details or None)
 
 
 def not_found(resource: str, name: str) -> Obj:

@@ -73,13 +73,15 @@ class MetricsServer(ThreadingHTTPServer):
         self.storage = storage
         self.nodes = nodes
         self.pods = pods
-        self._decisions: ExpiringCache[bool] = ExpiringCache()
+        self._decisions: ExpiringCache[tuple[bool, str]] = ExpiringCache()
 
-    def allowed(self, user: str, groups: tuple[str, ...], attributes: dict[str, Any]) -> bool:
+    def allowed(self, user: str, groups: tuple[str, ...],
+                attributes: dict[str, Any]) -> tuple[bool, str]:
+        """The SubjectAccessReview's answer: allowed, and the reason it gave."""
         key = (user, groups, json.dumps(attributes, sort_keys=True))
         found, cached = self._decisions.get(key)
-        if found:
-            return bool(cached)
+        if found and cached is not None:
+            return cached
         review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
                   "spec": {"user": user, "groups": list(groups), **attributes}}
         try:
@@ -87,8 +89,9 @@ class MetricsServer(ThreadingHTTPServer):
                 "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
         except (OSError, InClusterError) as exc:
             log.warning("subject access review failed: %s", exc)
-            return False
-        decision = bool((answer.get("status") or {}).get("allowed"))
+            return False, ""
+        result = answer.get("status") or {}
+        decision = (bool(result.get("allowed")), str(result.get("reason") or ""))
         self._decisions.put(key, decision, AUTHZ_TTL)
         return decision
 
@@ -150,20 +153,19 @@ class Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _refuse_method  # noqa: N815
 
-    def _authorized(self, identity: tuple[str, tuple[str, ...]], attributes: dict[str, Any],
-                    message: str) -> bool:
-        if self.server.allowed(identity[0], identity[1], attributes):
-            return True
-        self._send(403, api.status(403, "Forbidden", message))
-        return False
+    def _authorized(self, identity: tuple[str, tuple[str, ...]],
+                    attributes: dict[str, Any]) -> bool:
+        allowed, reason = self.server.allowed(identity[0], identity[1], attributes)
+        if not allowed:
+            self._send(403, api.forbidden(identity[0], attributes, reason))
+        return allowed
 
     def _serve(self, path: str, query: dict[str, str],
                identity: tuple[str, tuple[str, ...]]) -> None:
         parts = [unquote(p) for p in path.split("/") if p]
         if path in (PREFIX, f"/apis/{api.GROUP}"):
             if self._authorized(identity, {"nonResourceAttributes": {
-                    "path": path, "verb": "get"}},
-                    f'forbidden: User "{identity[0]}" cannot get path "{path}"'):
+                    "path": path, "verb": "get"}}):
                 self._send(200, api.resource_list() if path == PREFIX else api.api_group())
             return
         if parts[:3] != ["apis", api.GROUP, api.VERSION]:
@@ -186,11 +188,7 @@ class Handler(BaseHTTPRequestHandler):
         attributes = {"resourceAttributes": {
             "verb": verb, "group": api.GROUP, "version": api.VERSION, "resource": resource,
             "namespace": namespace, "name": name}}
-        scope = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-        if not self._authorized(identity, attributes, (
-                f'{resource}.{api.GROUP}{" " + repr(name) if name else ""} is forbidden: User '
-                f'"{identity[0]}" cannot {verb} resource "{resource}" in API group '
-                f'"{api.GROUP}"{scope}').replace("'", '"')):
+        if not self._authorized(identity, attributes):
             return
         if resource == "nodes":
             self._nodes(name, query)

@@ -35,8 +35,8 @@ from nodelab.controlplane import errors
 from nodelab.controlplane.auth import rbac
 from nodelab.controlplane.auth.rule_coverage import covers, missing_descriptions
 from nodelab.controlplane.auth.rule_resolver import aggregate, resolve, role_ref_rules
-from nodelab.kube.go_quote import go_quote, go_quote_list
 from nodelab.kube.objects import Object
+from nodelab.kubewire.go_quote import go_quote, go_quote_list
 
 GROUP = "rbac.authorization.k8s.io"
 ROLE_RESOURCES = ("roles", "clusterroles")

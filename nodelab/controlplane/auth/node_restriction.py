@@ -35,9 +35,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from nodelab.kube.go_quote import go_quote
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.pod.references import pod_references
+from nodelab.kubewire.go_quote import go_quote
 
 READ_VERBS = ("get", "list", "watch")
 GRAPH_RESOURCES = {"core/secrets": "secret", "core/configmaps": "configmap",

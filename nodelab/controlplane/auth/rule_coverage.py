@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nodelab.kube.go_quote import go_quote_list
+from nodelab.kubewire.go_quote import go_quote_list
 
 Rule = dict[str, Any]
 

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from nodelab.kube.go_quote import go_quote
 from nodelab.kube.label_selectors import selector_matches
 from nodelab.kube.objects import Object
+from nodelab.kubewire.go_quote import go_quote
 
 GROUP = "rbac.authorization.k8s.io"
 ROLES = f"{GROUP}/roles"
