@@ -324,3 +324,9 @@ def test_probes_have_the_same_effect_on_both_runtimes(both: tuple[Lab, Lab]) -> 
     expected = probe_outcome(witness)
     assert expected == {"ready": False, "Ready condition": "False", "last exit": (137, "Error")}
     assert probe_outcome(tested) == expected
+    # the readiness probe fails every second with the same message: one Event, counted (the
+    # kubelet's event recorder), which `kubectl describe` shows as upstream's `(xN over ...)`
+    described = kubectl(tested, "describe", "pod", "probed", "-n", NAMESPACE)
+    unhealthy = [row for row in described.splitlines()
+                 if "Unhealthy" in row and "Readiness probe failed" in row]
+    assert len(unhealthy) == 1 and "(x" in unhealthy[0], described
