@@ -76,6 +76,8 @@ def test_kubectl_shows_the_count(apiserver: RunningApiServer) -> None:
     assert "kubelet, node1" in table[1]
     listed = apiserver.kubectl_json("events", "--for", "pod/cache")
     assert [e["count"] for e in listed["items"]] == [5]
+    shown = apiserver.kubectl("events", "--for", "pod/cache").stdout.splitlines()
+    assert "(x5 over " in shown[1], shown  # `kubectl events`' LAST SEEN: `3s (x5 over 3s)`
 
 
 def test_kubectl_describe_shows_the_repeats(apiserver: RunningApiServer) -> None:
