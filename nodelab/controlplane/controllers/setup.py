@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from nodelab.controlplane.controllers.batch.cronjobs import CronJobController
+from nodelab.controlplane.controllers.batch.jobs import JobController
+from nodelab.controlplane.controllers.batch.ttlafterfinished import TTLAfterFinishedController
 from nodelab.controlplane.controllers.csrsigning import CSRSigningController
 from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA
 from nodelab.controlplane.controllers.disruption import DisruptionController
@@ -14,17 +17,14 @@ from nodelab.controlplane.controllers.loop import Controller, ControllerLoop
 from nodelab.controlplane.controllers.namespaces import NamespaceController
 from nodelab.controlplane.controllers.nodelifecycle import NodeLifecycleController
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
-from nodelab.controlplane.controllers.workloads.cronjobs import CronJobController
 from nodelab.controlplane.controllers.workloads.daemonsets import DaemonSetController
 from nodelab.controlplane.controllers.workloads.deployments import DeploymentController
 from nodelab.controlplane.controllers.workloads.hpa import HorizontalPodAutoscalerController
-from nodelab.controlplane.controllers.workloads.jobs import JobController
 from nodelab.controlplane.controllers.workloads.replicasets import (
     ReplicaSetController,
     replication_controller,
 )
 from nodelab.controlplane.controllers.workloads.statefulsets import StatefulSetController
-from nodelab.controlplane.controllers.workloads.ttlafterfinished import TTLAfterFinishedController
 from nodelab.controlplane.scheduler.loop import SchedulerController
 from nodelab.kube.restclient import ApiAccess
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nodelab.controlplane.controllers.workloads.cronjob_plan import (
+from nodelab.controlplane.controllers.batch.cronjob_plan import (
     SCHEDULED_ANNOTATION,
     most_recent,
     plan_cronjob,

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from nodelab.controlplane.controllers.workloads.conditions import status_patch
-from nodelab.controlplane.controllers.workloads.job_plan import plan_job
-from nodelab.controlplane.controllers.workloads.job_pods import (
+from nodelab.controlplane.controllers.batch.job_plan import plan_job
+from nodelab.controlplane.controllers.batch.job_pods import (
     FINALIZER,
     INDEX_KEY,
     backoff_remaining,
     format_indexes,
     parse_indexes,
 )
-from nodelab.controlplane.controllers.workloads.ttlafterfinished import expiry
+from nodelab.controlplane.controllers.batch.ttlafterfinished import expiry
+from nodelab.controlplane.controllers.workloads.conditions import status_patch
 from nodelab.kubewire.times import format_time
 
 pytestmark = pytest.mark.unit

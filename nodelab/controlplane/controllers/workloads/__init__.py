@@ -1,4 +1,5 @@
 """The workload controllers: Deployments, ReplicaSets and ReplicationControllers, DaemonSets,
-StatefulSets (with their ControllerRevisions), Jobs, CronJobs and TTL-after-finished; each a
-pure plan beside the controller that applies it, and the status conditions they share.
+StatefulSets (with their ControllerRevisions) and the HorizontalPodAutoscaler; each a pure plan
+beside the controller that applies it, and the pod control and status conditions they share
+with the batch controllers (`batch/`).
 """

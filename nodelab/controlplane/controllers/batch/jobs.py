@@ -9,9 +9,9 @@ import datetime as dt
 import logging
 from typing import Any
 
+from nodelab.controlplane.controllers.batch.job_plan import plan_job
+from nodelab.controlplane.controllers.batch.job_pods import FINALIZER, has_finalizer
 from nodelab.controlplane.controllers.workloads.conditions import status_patch
-from nodelab.controlplane.controllers.workloads.job_plan import plan_job
-from nodelab.controlplane.controllers.workloads.job_pods import FINALIZER, has_finalizer
 from nodelab.controlplane.controllers.workloads.pod_control import create_pods
 from nodelab.kube.events import event_for
 from nodelab.kube.restclient import RestError

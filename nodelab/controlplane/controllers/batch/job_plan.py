@@ -28,13 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodelab.controlplane.controllers.workloads.conditions import (
-    find_condition,
-    is_true,
-    set_condition,
-)
-from nodelab.controlplane.controllers.workloads.job_failure_policy import match_failure_policy
-from nodelab.controlplane.controllers.workloads.job_pods import (
+from nodelab.controlplane.controllers.batch.job_failure_policy import match_failure_policy
+from nodelab.controlplane.controllers.batch.job_pods import (
     backoff_remaining,
     completion_index,
     format_indexes,
@@ -43,6 +38,11 @@ from nodelab.controlplane.controllers.workloads.job_pods import (
     job_pods,
     parse_indexes,
     pod_for_job,
+)
+from nodelab.controlplane.controllers.workloads.conditions import (
+    find_condition,
+    is_true,
+    set_condition,
 )
 from nodelab.controlplane.controllers.workloads.replicaset_plan import deletion_rank
 from nodelab.kube.objects import ObjectView, pod_ready

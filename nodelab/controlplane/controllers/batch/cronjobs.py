@@ -9,8 +9,8 @@ import datetime as dt
 import logging
 from typing import Any
 
+from nodelab.controlplane.controllers.batch.cronjob_plan import plan_cronjob, reference
 from nodelab.controlplane.controllers.workloads.conditions import status_patch
-from nodelab.controlplane.controllers.workloads.cronjob_plan import plan_cronjob, reference
 from nodelab.kube.events import event_for
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
