@@ -210,10 +210,57 @@ def _list_type(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:
             errors.required(f"{path}.x-kubernetes-list-map-keys",
                             'must not be empty if x-kubernetes-list-type is "map"')
         items = schema.get("items") or {}
-        for key in keys:
-            if key not in (items.get("properties") or {}):
-                errors.invalid(f"{path}.x-kubernetes-list-map-keys", keys,
-                               "entries must all be names of item properties")
+        if items.get("type") != "object":
+            errors.invalid(f"{path}.items.type", items.get("type", ""),
+                           "must be object if parent array's x-kubernetes-list-type is map")
+        else:
+            _map_keys(errors, keys, items, path)
     elif "x-kubernetes-list-map-keys" in schema:
         errors.forbidden(f"{path}.x-kubernetes-list-map-keys",
                          'must be empty if x-kubernetes-list-type is not "map"')
+    _map_and_set_items(errors, schema, list_type, path)
+
+
+def _map_keys(errors: FieldErrors, keys: list[Any], items: dict[str, Any], path: str) -> None:
+    """Each key names a scalar property of the items, once."""
+    seen: set[Any] = set()
+    for key in keys:
+        prop = (items.get("properties") or {}).get(key)
+        if prop is None:
+            errors.invalid(f"{path}.x-kubernetes-list-map-keys", keys,
+                           "entries must all be names of item properties")
+        elif prop.get("type") in ("array", "object"):
+            errors.invalid(f"{path}.items.properties[{key}].type", items.get("type"),
+                           "must be a scalar type if parent array's x-kubernetes-list-type is "
+                           "map")
+        if key in seen:
+            errors.invalid(f"{path}.x-kubernetes-list-map-keys", keys,
+                           "must not contain duplicate entries")
+        seen.add(key)
+
+
+def _map_and_set_items(errors: FieldErrors, schema: dict[str, Any], list_type: Any,
+                       path: str) -> None:
+    """Upstream's validateMapListKeysMapSet (for every CRD written since 1.19's structural
+    defaulting): items of a set or map list are never null, and every map key is present in
+    every item, because it is required or has a default (and is not nullable)."""
+    items = schema.get("items")
+    if list_type not in ("set", "map") or not isinstance(items, dict):
+        return
+    if items.get("nullable"):
+        errors.forbidden(f"{path}.items.nullable",
+                         f"cannot be nullable when x-kubernetes-list-type is {list_type}")
+    if list_type != "map":
+        return
+    required = set(items.get("required") or [])
+    for key in schema.get("x-kubernetes-list-map-keys") or []:
+        prop = (items.get("properties") or {}).get(key)
+        if not isinstance(prop, dict):
+            continue  # named above: entries must all be names of item properties
+        where = f"{path}.items.properties[{key}]"
+        if key not in required and "default" not in prop:
+            errors.required(f"{where}.default", "this property is in x-kubernetes-list-map-keys, "
+                            "so it must have a default or be a required property")
+        if prop.get("nullable"):
+            errors.forbidden(f"{where}.nullable", "this property is in "
+                             "x-kubernetes-list-map-keys, so it cannot be nullable")

@@ -329,7 +329,7 @@ def test_a_stored_rule_the_runtime_cannot_compile_is_a_cause_not_a_crash() -> No
 def test_transition_rules_need_a_correlatable_place() -> None:
     """Items of a list that is not a `map` list have no old value: a rule there may not use
     oldSelf (it would never run)."""
-    items = {"type": "object", "properties": {"name": {"type": "string"}},
+    items = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"],
              "x-kubernetes-validations": [{"rule": "self == oldSelf"}]}
     assert _compile_causes({"properties": {"ports": {"type": "array", "items": items}}}) == [
         ".properties[spec].properties[ports].items.x-kubernetes-validations[0].rule: Invalid "

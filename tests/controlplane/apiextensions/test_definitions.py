@@ -78,6 +78,42 @@ CASES = [
         "list": {"type": "array"}}}),
      [("spec.versions[0].schema.openAPIV3Schema.properties[list].items",
        "Required value: must be specified")]),
+    ("map-list keys neither required nor defaulted, nullable", _schema({
+        "type": "object", "properties": {"ports": {
+            "type": "array", "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["port", "protocol", "port"],
+            "items": {"type": "object", "nullable": True, "required": ["port"], "properties": {
+                "port": {"type": "integer"},
+                "protocol": {"type": "string", "nullable": True},
+                "extra": {"type": "object"}}}}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[ports].x-kubernetes-list-map-keys",
+       'Invalid value: ["port","protocol","port"]: must not contain duplicate entries'),
+      ("spec.versions[0].schema.openAPIV3Schema.properties[ports].items.nullable",
+       "Forbidden: cannot be nullable when x-kubernetes-list-type is map"),
+      ("spec.versions[0].schema.openAPIV3Schema.properties[ports].items.properties[protocol]"
+       ".default", "Required value: this property is in x-kubernetes-list-map-keys, so it must "
+       "have a default or be a required property"),
+      ("spec.versions[0].schema.openAPIV3Schema.properties[ports].items.properties[protocol]"
+       ".nullable", "Forbidden: this property is in x-kubernetes-list-map-keys, so it cannot be "
+       "nullable")]),
+    ("a map-list key that is an object, items that are not", _schema({
+        "type": "object", "properties": {
+            "a": {"type": "array", "x-kubernetes-list-type": "map",
+                  "x-kubernetes-list-map-keys": ["k"],
+                  "items": {"type": "object", "required": ["k"],
+                            "properties": {"k": {"type": "object"}}}},
+            "b": {"type": "array", "x-kubernetes-list-type": "map",
+                  "x-kubernetes-list-map-keys": ["k"], "items": {"type": "string"}}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[a].items.properties[k].type",
+       'Invalid value: "object": must be a scalar type if parent array\'s '
+       "x-kubernetes-list-type is map"),
+      ("spec.versions[0].schema.openAPIV3Schema.properties[b].items.type",
+       'Invalid value: "string": must be object if parent array\'s x-kubernetes-list-type '
+       "is map")]),
+    ("a defaulted map-list key", _schema({"type": "object", "properties": {"ports": {
+        "type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["p"],
+        "items": {"type": "object", "properties": {"p": {"type": "string", "default": "x"}}}}}}),
+     []),
     ("$ref", _schema({"type": "object", "properties": {"a": {"$ref": "#/x"}}}),
      [("spec.versions[0].schema.openAPIV3Schema.properties[a].$ref",
        "Forbidden: $ref is not supported"),
