@@ -195,6 +195,9 @@ def test_a_node_watches_only_the_single_objects_its_pods_use(
             refused_request()
         assert caught.value.status == 403
     core.delete_namespaced_pod("uses-cm", "default", grace_period_seconds=0)
+    with pytest.raises(ApiException) as caught:  # no pod of the node uses it any more
+        node.list_namespaced_config_map("default", field_selector="metadata.name=used-cm")
+    assert caught.value.status == 403
     for name in ("used-cm", "unused-cm"):
         core.delete_namespaced_config_map(name, "default")
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from nodelab.controlplane.auth.node_restriction import Denial, PodLookup, node_denial
+from nodelab.kube.pod.references import pod_references
 
 pytestmark = pytest.mark.unit
 
@@ -21,8 +22,8 @@ PODS: dict[tuple[str, str], dict[str, Any]] = {
 }
 LOOKUP = PodLookup(
     get=lambda ns, name: PODS.get((ns, name)),
-    bound=lambda ns, node: [p for (n, _), p in PODS.items()
-                            if n == ns and p["spec"]["nodeName"] == node])
+    references=lambda ns, node: [pod_references(p) for (n, _), p in PODS.items()
+                                 if n == ns and p["spec"]["nodeName"] == node])
 UNRELATED = Denial("authorizer", "no relationship found between node 'n1' and this object")
 
 

@@ -25,8 +25,12 @@ Impersonation (`kubectl --as`, `--as-group`) is itself authorized: the requester
 
 from __future__ import annotations
 
+import functools
 import hmac
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from nodelab.controlplane import errors
@@ -37,6 +41,7 @@ from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.certificates.peer_subject import peer_subject
 from nodelab.kube.objects import Object
+from nodelab.kube.pod.references import pod_references
 
 SELF_REVIEWS = ("selfsubjectreviews", "selfsubjectaccessreviews")
 
@@ -120,13 +125,24 @@ def still_bound(claims: TokenClaims, store: Store) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1024)
+def _stored_references(body: str) -> Mapping[str, frozenset[str]]:
+    """What a stored pod refers to, worked out once per version of the pod: the store keeps
+    an unchanged pod's JSON text, the cache's key (every token request and configMap or
+    secret read of a kubelet asks about each pod on its node: parsing them all each time was
+    half the API server's CPU while 110 pods started; upstream keeps a graph for this)."""
+    return MappingProxyType({kind: frozenset(names)
+                             for kind, names in pod_references(json.loads(body)).items()})
+
+
 def pod_lookup(store: Store) -> PodLookup:
     """The pods the node rules ask about, from the store."""
-    def bound(namespace: str, node: str) -> list[Object]:
-        return [pod for pod in store.select("core/pods", namespace)[0]
-                if (pod.get("spec") or {}).get("nodeName") == node]
+    def references(namespace: str, node: str) -> list[Mapping[str, frozenset[str]]]:
+        bodies, _ = store.select_raw(  # the node's pods, chosen by their selector summary
+            "core/pods", namespace, keep=lambda s: (s.get("spec") or {}).get("nodeName") == node)
+        return [_stored_references(body) for body in bodies]
     return PodLookup(get=lambda namespace, name: store.get("core/pods", namespace, name),
-                     bound=bound)
+                     references=references)
 
 
 def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, name: str,

@@ -31,12 +31,11 @@ get resource ...`; or the admission plugin's error (`node "n1" is not allowed to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.pod.references import pod_references
 from nodelab.kubewire.go_quote import go_quote
 
 READ_VERBS = ("get", "list", "watch")
@@ -60,10 +59,11 @@ class Denial:
 
 @dataclass(frozen=True)
 class PodLookup:
-    """How the rule finds pods: one by name, and those bound to a node in a namespace."""
+    """How the rule finds pods: one by name, and what those bound to a node in a namespace
+    refer to (`kube/pod/references.py`: kind -> names), the edges of upstream's graph."""
 
     get: Callable[[str, str], ObjectView | None]
-    bound: Callable[[str, str], Sequence[ObjectView]]  # (namespace, node) -> pods
+    references: Callable[[str, str], Iterable[Mapping[str, Collection[str]]]]  # (ns, node)
 
 
 def _bound_to(pod: ObjectView | None, node: str) -> bool:
@@ -83,7 +83,7 @@ def _unrelated(node: str) -> Denial:
 
 
 def _related(node: str, kind: str, namespace: str, name: str, pods: PodLookup) -> bool:
-    return any(name in pod_references(pod)[kind] for pod in pods.bound(namespace, node))
+    return any(name in refs[kind] for refs in pods.references(namespace, node))
 
 
 def _graph_denial(node: str, verb: str, resource: str, namespace: str, name: str,
