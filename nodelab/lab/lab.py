@@ -20,7 +20,6 @@ from nodelab.lab.addons.cluster_dns import DeployClusterDNS
 from nodelab.lab.addons.metrics_server import DeployMetricsServer
 from nodelab.lab.cleanup import take_down
 from nodelab.lab.context import LabContext, Progress
-from nodelab.lab.controlplane_step import StartControlPlane
 from nodelab.lab.daemons import DaemonStatus, Supervisor
 from nodelab.lab.description import LabDescription
 from nodelab.lab.join.kubeconfigs import ClusterAccess
@@ -29,8 +28,6 @@ from nodelab.lab.join.steps import join_steps, kube_node_name
 from nodelab.lab.ledger import Ledger
 from nodelab.lab.lock import locked
 from nodelab.lab.names import DEFAULT_LAB, LabNames
-from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
-from nodelab.lab.node_daemons import StartNodeDaemons
 from nodelab.lab.paths import LabPaths, state_base
 from nodelab.lab.preconditions import (
     IPVS_MODE,
@@ -58,7 +55,10 @@ from nodelab.lab.status import LabStatus, NodeStatus
 from nodelab.lab.supervision.client import stop_supervision
 from nodelab.lab.supervision.units import Action
 from nodelab.lab.topology import APISERVER_PORT, Topology, choose_subnet
-from nodelab.lab.wait_ready import WaitNodesReady
+from nodelab.lab.up.controlplane import StartControlPlane
+from nodelab.lab.up.network import CreateLabBridge, CreateNodeNamespaces
+from nodelab.lab.up.node_daemons import StartNodeDaemons
+from nodelab.lab.up.wait_ready import WaitNodesReady
 
 
 class Step(Protocol):

@@ -23,15 +23,15 @@ from typing import Any
 from nodelab.errors import NodelabError
 from nodelab.lab.addons.node_problem_detector import DeployNodeProblemDetector
 from nodelab.lab.context import LabContext, Progress
-from nodelab.lab.controlplane_step import controllers_spec, lab_pki
 from nodelab.lab.daemons import DaemonStatus
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lock import locked
 from nodelab.lab.names import LabNames
-from nodelab.lab.node_daemons import node_specs
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.settings.kubelet import check_kubelet_config
 from nodelab.lab.settings.up import NODE_MONITOR_GRACE
+from nodelab.lab.up.controlplane import controllers_spec, lab_pki
+from nodelab.lab.up.node_daemons import node_specs
 
 
 def _quiet(_message: str) -> None:

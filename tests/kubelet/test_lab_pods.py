@@ -27,7 +27,7 @@ from nodelab.errors import NodelabError
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab
-from nodelab.lab.node_daemons import kubelet_config_text
+from nodelab.lab.up.node_daemons import kubelet_config_text
 from tests.conftest import needs_root, one_node_lab
 from tests.lab.kube import KUBECTL, eventually, kubectl, kubectl_json
 

@@ -19,7 +19,7 @@ from nodelab.lab.containerd.host_files import CONTAINERD_RUN, SOCKET_ROOT, shim_
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab, take_down_lab
 from nodelab.lab.ledger import Ledger
-from nodelab.lab.runtime_daemon import cni_version
+from nodelab.lab.up.runtime_daemon import cni_version
 from tests.conftest import unique_lab_name
 from tests.lab.kube import eventually, kubectl, kubectl_json, ready_pods
 

@@ -20,9 +20,9 @@ from nodelab.kube.quantities import parse_quantity
 from nodelab.kubelet.config import KubeletConfig
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab
-from nodelab.lab.node_daemons import kubelet_config_text
 from nodelab.lab.settings.kubelet import check_kubelet_config, kubelet_config_lines
 from nodelab.lab.settings.up import UpSettings, conflicts
+from nodelab.lab.up.node_daemons import kubelet_config_text
 from tests.conftest import needs_root
 from tests.lab.kube import eventually, kubectl_json
 

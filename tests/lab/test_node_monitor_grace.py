@@ -18,11 +18,11 @@ import pytest
 from nodelab.cli import build_parser
 from nodelab.controlplane.auth.pki import PKI, Credentials
 from nodelab.errors import NodelabError
-from nodelab.lab.controlplane_step import controllers_spec
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.settings.up import NODE_MONITOR_GRACE, UpSettings, conflicts
+from nodelab.lab.up.controlplane import controllers_spec
 from tests.conftest import needs_root
 from tests.lab.kube import eventually, kubectl_json
 

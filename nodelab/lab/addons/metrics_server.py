@@ -39,8 +39,8 @@ from nodelab.kube.rest import Rest
 from nodelab.lab.addons.cluster_dns import IMAGE_NAME, NAMESPACE, create_or_update
 from nodelab.lab.addons.image import addon_image
 from nodelab.lab.context import LabContext
-from nodelab.lab.controlplane_step import lab_pki
 from nodelab.lab.registry.credentials import push_client
+from nodelab.lab.up.controlplane import lab_pki
 from nodelab.oci.push import push_image
 
 NAME = "metrics-server"

@@ -55,13 +55,13 @@ from nodelab.lab.join.tls_bootstrap import (
     component_certificate,
     serving_requests,
 )
-from nodelab.lab.network import CreateLabBridge, CreateNodeNamespaces
-from nodelab.lab.node_daemons import KUBELET_PORT, JoinedNode, node_specs
 from nodelab.lab.paths import LabPaths
 from nodelab.lab.registry.daemon import StartRegistry
 from nodelab.lab.registry.demo_images import PushDemoImages
 from nodelab.lab.topology import APISERVER_PORT, NodePlan
-from nodelab.lab.wait_ready import WaitNodesReady
+from nodelab.lab.up.network import CreateLabBridge, CreateNodeNamespaces
+from nodelab.lab.up.node_daemons import KUBELET_PORT, JoinedNode, node_specs
+from nodelab.lab.up.wait_ready import WaitNodesReady
 
 LAB_LABEL = "nodelab.dev/lab"
 LAB_TAINT = f"{LAB_LABEL}=true:NoSchedule"

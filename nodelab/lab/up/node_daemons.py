@@ -28,11 +28,11 @@ from nodelab.controlplane.auth.identities import KUBE_PROXY, PODNET, ComponentId
 from nodelab.controlplane.auth.pki import PKI, write_kubeconfig
 from nodelab.lab.addons.cluster_dns import CLUSTER_DOMAIN, DNS_SERVICE_IP
 from nodelab.lab.context import LabContext
-from nodelab.lab.controlplane_step import lab_pki
 from nodelab.lab.daemons import DaemonSpec, tcp_ready
-from nodelab.lab.runtime_daemon import cni_version, runtime_spec
 from nodelab.lab.settings.kubelet import kubelet_config_lines
 from nodelab.lab.topology import NodePlan
+from nodelab.lab.up.controlplane import lab_pki
+from nodelab.lab.up.runtime_daemon import cni_version, runtime_spec
 
 KUBELET_PORT = 10250
 
