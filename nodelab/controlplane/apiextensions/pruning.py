@@ -34,6 +34,14 @@ def prune(schema: Schema, obj: dict[str, Any]) -> list[str]:
     return dropped
 
 
+def unknown_fields(schema: Schema, value: Any) -> list[str]:
+    """The fields of `value` (a value of `schema`, not an object's root) that pruning would
+    drop: a CRD's `default` must have none (upstream: `must not have unknown fields`)."""
+    dropped: list[str] = []
+    _value(schema, copy.deepcopy(value), "", dropped)
+    return dropped
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nodelab.controlplane.apiextensions import schema_checks
+from nodelab.controlplane.apiextensions import pruning, schema_checks
 from nodelab.controlplane.validation.fields import FieldErrors
 
 NOT_SUPPORTED = "not supported by nodelab"
@@ -154,11 +154,14 @@ def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = F
 
 
 def _default(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:
-    """A default must itself be valid under its schema (upstream validates defaults when the
-    CRD is written, not when an object would get one)."""
+    """A default must itself be valid under its schema and have no field pruning would drop
+    (upstream validates defaults when the CRD is written, not when an object would get one)."""
     if path.endswith("openAPIV3Schema"):
         errors.forbidden(f"{path}.default", "must not be set at the root")
         return
+    if pruning.unknown_fields(schema, schema["default"]):  # upstream's pruned-defaults check
+        as_go = json.loads(json.dumps(schema["default"], sort_keys=True))  # a Go map's order
+        errors.invalid(f"{path}.default", as_go, "must not have unknown fields")
     for cause in schema_checks.check_value(schema, schema["default"], f"{path}.default"):
         errors.causes.append(cause)
 

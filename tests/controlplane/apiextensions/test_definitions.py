@@ -114,6 +114,14 @@ CASES = [
         "type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["p"],
         "items": {"type": "object", "properties": {"p": {"type": "string", "default": "x"}}}}}}),
      []),
+    ("a default with a field its schema does not know", _schema({
+        "type": "object", "properties": {
+            "spec": {"type": "object", "default": {"size": 1, "colour": "red"},
+                     "properties": {"size": {"type": "integer"}}},
+            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                     "default": {"anything": 1}}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[spec].default",
+       'Invalid value: {"colour":"red","size":1}: must not have unknown fields')]),
     ("$ref", _schema({"type": "object", "properties": {"a": {"$ref": "#/x"}}}),
      [("spec.versions[0].schema.openAPIV3Schema.properties[a].$ref",
        "Forbidden: $ref is not supported"),
