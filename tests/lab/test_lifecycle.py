@@ -14,6 +14,7 @@ import pytest
 from nodelab.host import netlink
 from nodelab.host.commands import run
 from nodelab.host.processes import lab_processes
+from nodelab.lab.addons.cluster_dns import answers_from
 from nodelab.lab.lab import Lab, lab_status, take_down_lab
 from nodelab.lab.ledger import Ledger
 from nodelab.lab.residue import residue
@@ -36,6 +37,9 @@ def ping(namespace: str, address: object) -> bool:
 
 def test_up_builds_the_topology_and_down_removes_everything(make_lab: LabFactory) -> None:
     lab = make_lab(nodes=2)
+    # cluster DNS answers through each node's kube-proxy as soon as up returns (up waits for
+    # the rules, not only for the API's ready endpoint: a query in between was lost)
+    assert [answers_from(n.netns) for n in lab.topology.nodes] == [True, True]
     status = lab.status()
     assert status.healthy, status.render()
     assert {n.netns for n in status.nodes} <= set(netlink.list_netns())

@@ -13,20 +13,27 @@ ClusterFirst pod's resolv.conf points at the Service, and queries reach the serv
 kube-proxy's UDP/TCP DNAT as on a real node.
 
 `dns_objects` is the plan (pure); `DeployClusterDNS`, a step of `up`, pushes the image, creates
-or replaces the objects, and waits until the Service has a ready endpoint, so `nslookup` works
-as soon as `up` returns. A joined lab uses its cluster's own DNS and gets none of this.
+or replaces the objects, waits until the Service has a ready endpoint, then until 10.96.0.10
+answers a query from every node's network namespace (each node's kube-proxy applies the
+endpoint in its next sync, up to a second after the API shows it; a query sent before that is
+lost), so `nslookup` works as soon as `up` returns. A joined lab uses its cluster's own DNS
+and gets none of this.
 """
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
+from dnslib import DNSRecord
 from kubernetes import config
 from kubernetes.client.exceptions import ApiException
 
 from nodelab.controlplane.registry.allocation import DNS_SERVICE_IP
 from nodelab.errors import NodelabError
+from nodelab.host.netlink import netns_path
+from nodelab.host.thread_netns import thread_in_netns
 from nodelab.kube.rest import Rest
 from nodelab.lab.addons.image import addon_image
 from nodelab.lab.context import LabContext
@@ -41,6 +48,7 @@ NAMESPACE = "kube-system"
 IMAGE_NAME = "nodelab/addons"
 READY_TIMEOUT = 90.0
 LABELS = {"k8s-app": "kube-dns"}
+PROBE_NAME = "kubernetes.default.svc.cluster.local"
 
 
 def dns_objects(image: str, replicas: int = 1) -> list[tuple[str, dict[str, Any]]]:
@@ -135,6 +143,24 @@ def ready_endpoints(rest: Rest) -> int:
                if (e.get("conditions") or {}).get("ready"))
 
 
+def answers_from(netns: str, timeout: float = 0.5) -> bool:
+    """Whether 10.96.0.10 answers an A query sent from the network namespace `netns` (a node's:
+    its kube-proxy's DNAT to a ready DNS pod is in place)."""
+    with thread_in_netns(str(netns_path(netns))):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # it stays in that namespace
+    query = DNSRecord.question(PROBE_NAME, "A").pack()
+    try:
+        sock.settimeout(timeout)
+        sock.sendto(query, (DNS_SERVICE_IP, 53))
+        while sock.recv(4096)[:2] != query[:2]:
+            pass
+        return True
+    except OSError:  # socket.timeout included
+        return False
+    finally:
+        sock.close()
+
+
 class DeployClusterDNS:
     """Step of `up`: cluster DNS running and ready behind 10.96.0.10."""
 
@@ -160,4 +186,11 @@ class DeployClusterDNS:
                     f"describe pods -l k8s-app=kube-dns` and its logs (`kubectl -n kube-system "
                     f"logs -l k8s-app=kube-dns`)")
             time.sleep(0.25)
+        for node in ctx.topology.nodes:
+            while not answers_from(node.netns):
+                if time.monotonic() > deadline:
+                    raise NodelabError(
+                        f"cluster DNS has a ready endpoint but {DNS_SERVICE_IP} does not answer "
+                        f"from {node.name} after {self.timeout:.0f}s: see that node's kube-proxy "
+                        f"log (`nodelab status`) and `iptables-save -t nat` in {node.netns}")
         ctx.progress(f"kube-dns {DNS_SERVICE_IP}: ready ({reference.rsplit('@', 1)[1][:19]})")
