@@ -103,6 +103,9 @@ def validate(crd: Object, old: Object | None = None) -> FieldErrors:
             errors.required(f"spec.names.{key}")
     names_errors(errors, names, "spec.names")
     _unsupported(errors, spec)
+    accepted = (crd.get("status") or {}).get("acceptedNames")
+    if isinstance(accepted, dict):  # ValidateCustomResourceDefinitionStatus
+        names_errors(errors, accepted, "status.acceptedNames")
     if old is not None:
         _immutable(errors, spec, old)
         stored = ((crd.get("status") or {}).get("storedVersions")) or []

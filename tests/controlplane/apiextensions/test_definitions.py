@@ -231,6 +231,13 @@ CASES = [
     ("a community group unapproved on purpose", crontab_crd(group="x.k8s.io")
      | {"metadata": {"name": "crontabs.x.k8s.io", "annotations": {
          "api-approved.kubernetes.io": "unapproved, experimental"}}}, []),
+    ("status.acceptedNames as the names", CRONTAB_CRD | {"status": {"acceptedNames": {
+        "plural": "Cron_Tabs", "kind": "CronTab", "listKind": "CronTab"}}},
+     [("status.acceptedNames.plural", 'Invalid value: "Cron_Tabs": a DNS-1035 label must '
+       "consist of lower case alphanumeric characters or '-', start with an alphabetic "
+       "character, and end with an alphanumeric character"),
+      ("status.acceptedNames.listKind",
+       'Invalid value: "CronTab": kind and listKind may not be the same')]),
     ("a built-in group", crontab_crd(group="rbac.authorization.k8s.io")
      | {"metadata": {"name": "crontabs.rbac.authorization.k8s.io",
                      "annotations": {"api-approved.kubernetes.io": "unapproved"}}},
