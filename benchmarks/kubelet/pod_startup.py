@@ -19,7 +19,11 @@ Goal (reported, not asserted): p99 < 1 s on this 2-core machine; upstream's SLO 
 Then, per lab in turn, the **burst**: the pods above are deleted, and the node is filled to
 `--fill` pods (110, upstream's default maxPods, which the node reports as its `pods` capacity)
 by creating every missing pod at once, back to back, each timed from its own POST to its Ready
-event; the cluster DNS pod already on the node counts toward the 110. With the node full, after
+event; the cluster DNS pod already on the node counts toward the 110. The burst's row has the
+CPU milliseconds per pod of each node daemon with the processes it waited for
+(`cpu_ms_per_pod`: runc, conmon, `ip`, CNI plugins), of each daemon alone
+(`own_cpu_ms_per_pod`: what nodelab's code spent) and of the control plane's API server and
+controllers (`control_plane_cpu_ms_per_pod`: they share the machine). With the node full, after
 a settling pause, the **idle CPU** of the node's daemons (runtime, kubelet, podnet, proxy) is
 measured over `--idle` seconds from /proc/<pid>/stat (all threads), beside the per-pod
 processes the runtime leaves running (nodelab's conmon monitors, containerd's shims). The other
@@ -64,6 +68,7 @@ LABEL = "nodelab.bench/pod-startup"
 READY_TIMEOUT = 60.0
 BURST_TIMEOUT = 300.0
 NODE_DAEMONS = ("runtime", "kubelet", "podnet", "proxy")
+CONTROL_PLANE = ("controlplane", "controllers")  # the API server; scheduler and controllers
 
 
 def default_out() -> Path:
@@ -193,6 +198,20 @@ def node_daemons(lab: Lab, base: Path) -> dict[str, int]:
             if d.pid and d.name.split("/")[-1] in NODE_DAEMONS}
 
 
+def control_plane(lab: Lab, base: Path) -> dict[str, int]:
+    return {d.name: d.pid for d in lab_status(lab.name, base).daemons
+            if d.pid and d.name in CONTROL_PLANE}
+
+
+def per_pod_ms(pids: dict[str, int], before: dict[str, int], count: int,
+               children: bool = True) -> dict[str, float]:
+    """CPU milliseconds per pod each process spent since `before` (with `children`: and the
+    processes it started and waited for)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    return {name: round(1000.0 * (cpu_ticks(pid, children) - before[name]) / tick / count, 1)
+            for name, pid in pids.items()}
+
+
 def pod_helpers(state_dir: Path, daemons: set[int]) -> list[int]:
     """The per-pod processes the runtime starts and leaves running (nodelab's conmon monitors,
     containerd's shims): their command lines name the lab's state dir, and they are no daemon."""
@@ -276,15 +295,17 @@ def run(pods: int, fill: int, idle: float, out: Path,
                     print(f"  burst on {runtime}: filling the node to {fill} pods "
                           f"(capacity {bench.capacity()})", file=sys.stderr)
                     pids = node_daemons(bench.lab, base)
+                    api = control_plane(bench.lab, base)
                     before = {name: cpu_ticks(pid, children=True) for name, pid in pids.items()}
+                    own = {name: cpu_ticks(pid) for name, pid in pids.items()}
+                    api_before = {name: cpu_ticks(pid, children=True) for name, pid in api.items()}
                     latencies, count = bench.burst(fill)
-                    tick = os.sysconf("SC_CLK_TCK")
-                    per_pod = {name: round(1000.0 * (cpu_ticks(pid, children=True)
-                                                      - before[name]) / tick / count, 1)
-                               for name, pid in pids.items()}
                     rows.append({**summary(runtime, latencies, "burst"),
                                  "pods_on_node": bench.pods_on_node(),
-                                 "cpu_ms_per_pod": per_pod})
+                                 "cpu_ms_per_pod": per_pod_ms(pids, before, count),
+                                 "own_cpu_ms_per_pod": per_pod_ms(pids, own, count, False),
+                                 "control_plane_cpu_ms_per_pod": per_pod_ms(api, api_before,
+                                                                            count)})
                     write(out, pods, fill, idle, rows)
                     time.sleep(10)  # let the last status updates and probes settle
                     rows.append(idle_cpu(runtime, bench.lab, base, bench.pods_on_node(), idle))
