@@ -18,6 +18,7 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
     resource_requests,
     scale_down_limit,
     scale_up_limit,
+    unrequested,
 )
 
 pytestmark = pytest.mark.unit
@@ -63,7 +64,8 @@ def test_average_value_target() -> None:
 @pytest.mark.parametrize(("pods", "message"), [
     ([], "no pods returned by selector"),
     ([_pod("a", None)], "no metrics returned from resource metrics API"),
-    ([PodUsage("a", True, requests={}, usage={"cpu": 5})], "missing request for cpu"),
+    ([PodUsage("a", True, requests={}, usage={"cpu": 5}, unrequested={"cpu": "app"})],
+     "^failed to get cpu utilization: missing request for cpu in container app of Pod a$"),
 ])
 def test_metric_errors(pods: list[PodUsage], message: str) -> None:
     with pytest.raises(MetricError, match=message) as caught:
@@ -109,6 +111,10 @@ def test_requests_and_usage_from_objects() -> None:
         {"resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}},
         {"resources": {"requests": {"cpu": "1"}}}]}}
     assert resource_requests(pod) == {"cpu": 1100}  # memory missing in one container
+    assert unrequested({"spec": {"containers": [
+        {"name": "a", "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}},
+        {"name": "b", "resources": {"requests": {"cpu": "1"}}},
+        {"name": "c"}]}}) == {"memory": "b", "cpu": "c"}
     assert pod_usage({"containers": [{"usage": {"cpu": "250m", "memory": "1Ki"}},
                                      {"usage": {"cpu": "6778281n"}}]}) == {
         "cpu": 257, "memory": 1024000}

@@ -28,6 +28,7 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
     pod_usage,
     resource_replicas,
     resource_requests,
+    unrequested,
 )
 from nodelab.controlplane.controllers.workloads.hpa_sources import stops, unserved, wrapped
 from nodelab.kube.events import event_for
@@ -116,7 +117,8 @@ class HorizontalPodAutoscalerController:
                 ready=pod_ready(pod),
                 failed=status.get("phase") == "Failed",
                 deleting=bool(pod["metadata"].get("deletionTimestamp")),
-                requests=resource_requests(pod), usage=usage.get(name)))
+                requests=resource_requests(pod), usage=usage.get(name),
+                unrequested=unrequested(pod)))
         return found
 
     def _sync_one(self, hpa: dict[str, Any], writer: Writer, memory: _Memory,

@@ -58,6 +58,7 @@ class PodUsage:
     deleting: bool = False
     requests: dict[str, int] = field(default_factory=dict)
     usage: dict[str, int] | None = None
+    unrequested: dict[str, str] = field(default_factory=dict)  # resource -> a container without
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUs
             if name not in pod.requests:
                 raise MetricError("FailedGetResourceMetric",
                                   f"failed to get {name} utilization: missing request for "
-                                  f"{name} in container(s) of pod {pod.name}")
+                                  f"{name} in container {pod.unrequested.get(name, '')} of Pod "
+                                  f"{pod.name}")
         goal = int(target.get("averageUtilization") or 0)
 
         def ratio_of(counted: Sequence[PodUsage], extra: dict[str, int]) -> tuple[float, int]:
@@ -257,6 +259,17 @@ def resource_requests(pod: dict[str, Any]) -> dict[str, int]:
                   for c in containers]
         if containers and all(v is not None for v in values):
             found[resource] = sum(parse_quantity(str(v), milli=True) for v in values)
+    return found
+
+
+def unrequested(pod: dict[str, Any]) -> dict[str, str]:
+    """Per resource, the first container without a request for it (upstream's calculateRequests
+    names it: `missing request for cpu in container C of Pod P`)."""
+    found: dict[str, str] = {}
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for resource in ("cpu", "memory"):
+            if resource not in ((container.get("resources") or {}).get("requests") or {}):
+                found.setdefault(resource, str(container.get("name", "")))
     return found
 
 
