@@ -60,6 +60,9 @@ class ResourceType:
     extra: dict[str, str] = field(default_factory=dict)
     custom: CustomResource | None = field(default=None, compare=False)
     singular_name: str = ""
+    # a built-in API upstream marks deprecated: the warning every answer about it carries
+    # (the apiserver's deprecation.WarningMessage, e.g. for core/v1 Endpoints since 1.33)
+    deprecated: str = ""
 
     @property
     def singular(self) -> str:
@@ -105,7 +108,9 @@ RESOURCES: tuple[ResourceType, ...] = (
           subresources=("status",),
           verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update",
                  "watch")),
-    _core("Endpoints", "endpoints", short_names=("ep",)),
+    _core("Endpoints", "endpoints", short_names=("ep",),
+          deprecated="v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 "
+          "EndpointSlice"),
     _core("ReplicationController", "replicationcontrollers", short_names=("rc",),
           categories=("all",), subresources=("status", "scale")),
     _core("Binding", "bindings", verbs=("create",)),

@@ -275,3 +275,14 @@ def test_delete_foreground_waits_for_blocking_dependents(cluster: RunningApiServ
     _wait_for("the pod", lambda: cluster.kubectl_json("get", "pods", "-l", "app=fg")["items"])
     cluster.kubectl("delete", "deploy", "fg", "--cascade=foreground")  # waits until gone
     assert not cluster.kubectl_json("get", "deploy,rs,pods", "-l", "app=fg")["items"]
+
+
+def test_endpoints_are_deprecated_as_upstream_says(cluster: RunningApiServer) -> None:
+    """kubectl get endpoints: v1 Endpoints is deprecated since 1.33 and every answer about it
+    carries upstream's warning, which kubectl prints."""
+    answer = cluster.kubectl("get", "endpoints", "kubernetes")
+    assert "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 " \
+        "EndpointSlice" in answer.stderr
+    assert answer.stdout.splitlines()[1].split()[0] == "kubernetes"
+    slices = cluster.kubectl("get", "endpointslices", "-A")
+    assert "deprecated" not in slices.stderr

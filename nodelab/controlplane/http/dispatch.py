@@ -226,8 +226,9 @@ class Api:
     def _resource(self, route: routing.ResourceRequest, request: Request,
                   identity: Identity) -> Response:
         response = self._serve_resource(route, request, identity)
-        warning = custom_objects.deprecation_warning(route.resource)
-        if warning:  # a deprecated version of a custom resource: said on every answer
+        warning = route.resource.deprecated or custom_objects.deprecation_warning(route.resource)
+        if warning:  # a deprecated API (a built-in one, a custom resource's version): said on
+            # every answer
             said = response.headers.get("Warning")
             response.headers["Warning"] = ", ".join(
                 [*([said] if said else []), f"299 - {json.dumps(warning)}"])
