@@ -92,3 +92,28 @@ def test_the_store_is_private(tmp_path: Path) -> None:
     for name in os.listdir(tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
     store.close()
+
+
+def test_shared_lists_follow_every_write_of_their_resource(tmp_path: Path) -> None:
+    """`select_shared` (what RBAC reads each request) is parsed once per change: the same
+    objects until the resource is written, then the new state (a write, an update, a delete;
+    another resource's writes change nothing)."""
+    store = Store(tmp_path / "db")
+    store.create("rbac.authorization.k8s.io/clusterroles", "", "a", _obj("a"))
+    first = store.select_shared("rbac.authorization.k8s.io/clusterroles")
+    assert [o["metadata"]["name"] for o in first] == ["a"]
+    store.create("core/configmaps", "default", "other", _obj("other"))
+    assert store.select_shared("rbac.authorization.k8s.io/clusterroles") is first
+    store.create("rbac.authorization.k8s.io/clusterroles", "", "b", _obj("b"))
+    second = store.select_shared("rbac.authorization.k8s.io/clusterroles")
+    assert [o["metadata"]["name"] for o in second] == ["a", "b"]
+    store.update("rbac.authorization.k8s.io/clusterroles", "", "a", _obj("a", "new"), None)
+    assert store.select_shared("rbac.authorization.k8s.io/clusterroles")[0]["data"] == {
+        "v": "new"}
+    store.delete("rbac.authorization.k8s.io/clusterroles", "", "b")
+    assert [o["metadata"]["name"]
+            for o in store.select_shared("rbac.authorization.k8s.io/clusterroles")] == ["a"]
+    store.create("rbac.authorization.k8s.io/rolebindings", "team", "rb", _obj("rb"))
+    assert store.select_shared("rbac.authorization.k8s.io/rolebindings", "other") == []
+    assert len(store.select_shared("rbac.authorization.k8s.io/rolebindings", "team")) == 1
+    store.close()

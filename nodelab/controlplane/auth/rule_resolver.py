@@ -115,19 +115,29 @@ def _not_found(resource: str, name: str, plural: bool) -> str:
     return f"{resource + 's' if plural else resource}.{GROUP} {go_quote(name)} not found"
 
 
+def _listed(objects: Objects, kind: str, namespace: str | None = None) -> list[Object]:
+    """The stored objects of `kind`: parsed once per change where the store can share them
+    (`Store.select_shared`; RBAC only reads them), else listed."""
+    shared = getattr(objects, "select_shared", None)
+    if shared is not None:
+        found: list[Object] = shared(kind, namespace)
+        return found
+    return objects.select(kind, namespace)[0]
+
+
 def role_ref_rules(objects: Objects, ref: Object, namespace: str, plural: bool = False
                    ) -> tuple[list[Object], str]:
     """`GetRoleReferenceRules`: (rules, "") or ([], why not) for a binding's roleRef in the
     binding's namespace ("" for a ClusterRoleBinding)."""
     kind, name = ref.get("kind"), str(ref.get("name") or "")
     if kind == "ClusterRole":
-        cluster_roles = objects.select(CLUSTER_ROLES)[0]
+        cluster_roles = _listed(objects, CLUSTER_ROLES)
         for role in cluster_roles:
             if _name(role) == name:
                 return cluster_role_rules(role, cluster_roles), ""
         return [], _not_found("clusterrole", name, plural)
     if kind == "Role":
-        for role in objects.select(ROLES, namespace)[0] if namespace else []:
+        for role in _listed(objects, ROLES, namespace) if namespace else []:
             if _name(role) == name:
                 return list(role.get("rules") or []), ""
         return [], _not_found("role", name, plural)
@@ -140,10 +150,10 @@ def resolve(objects: Objects, user: str, groups: Sequence[str], namespace: str,
     upstream's order, with the resolution errors met on the way. `plural`: write a missing
     role as the registry does (`roles.`), not as a lister (`role.`)."""
     found = Resolution()
-    bindings = [("ClusterRoleBinding", b, "") for b in objects.select(CLUSTER_ROLE_BINDINGS)[0]]
+    bindings = [("ClusterRoleBinding", b, "") for b in _listed(objects, CLUSTER_ROLE_BINDINGS)]
     if namespace:
         bindings += [("RoleBinding", b, namespace)
-                     for b in objects.select(ROLE_BINDINGS, namespace)[0]]
+                     for b in _listed(objects, ROLE_BINDINGS, namespace)]
     for kind, binding, binding_namespace in bindings:
         subject = next((s for s in binding.get("subjects") or []
                         if isinstance(s, dict)
