@@ -229,3 +229,42 @@ def test_a_pods_metric_without_a_custom_metrics_api_says_so_as_upstream(lab: Lab
     finally:
         kubectl(lab, "delete", "-f", "-", "--wait=false", input=pods_metric_manifest(lab),
                 check=False)
+
+
+CONTAINER_HPA = """
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: hpaburn}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: hpaburn}
+  minReplicas: 1
+  maxReplicas: 2
+  metrics:
+  - type: ContainerResource
+    containerResource:
+      name: cpu
+      container: burn
+      target: {type: Utilization, averageUtilization: 50}
+"""
+
+
+def test_a_container_resource_metric_scales_on_its_container(lab: Lab) -> None:
+    """autoscaling/v2 ContainerResource: the utilization of the named container (upstream reads
+    it from metrics.k8s.io as the Resource metric), in the status and the event's reason."""
+    kubectl(lab, "apply", "-f", "-", input=hpa_manifest(lab))
+    try:
+        kubectl(lab, "apply", "-f", "-", input=CONTAINER_HPA)
+        eventually(lambda: kubectl_json(lab, "get", "deployment", "hpaburn")["spec"][
+            "replicas"] == 2, timeout=METRICS_WAIT + 30, every=2)
+        hpa = kubectl_json(lab, "get", "hpa", "hpaburn")
+        [metric] = hpa["status"]["currentMetrics"]
+        assert metric["type"] == "ContainerResource"
+        assert metric["containerResource"]["container"] == "burn"
+        assert metric["containerResource"]["current"]["averageUtilization"] > 50
+        events = kubectl(lab, "get", "events", "--field-selector",
+                         "involvedObject.kind=HorizontalPodAutoscaler")
+        assert ("New size: 2; reason: cpu container resource utilization (percentage of "
+                "request) above target") in events
+    finally:
+        kubectl(lab, "delete", "hpa", "hpaburn", check=False)
+        kubectl(lab, "delete", "-f", "-", "--wait=false", input=hpa_manifest(lab), check=False)

@@ -20,6 +20,9 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
     scale_up_limit,
     unrequested,
 )
+from nodelab.controlplane.controllers.workloads.hpa_plan import (
+    container_resource_replicas as container_replicas,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -118,3 +121,29 @@ def test_requests_and_usage_from_objects() -> None:
     assert pod_usage({"containers": [{"usage": {"cpu": "250m", "memory": "1Ki"}},
                                      {"usage": {"cpu": "6778281n"}}]}) == {
         "cpu": 257, "memory": 1024000}
+
+
+def test_one_containers_requests_and_usage() -> None:
+    pod = {"spec": {"containers": [
+        {"name": "app", "resources": {"requests": {"cpu": "100m"}}},
+        {"name": "proxy", "resources": {"requests": {"cpu": "1", "memory": "1Mi"}}}]}}
+    assert resource_requests(pod, "app") == {"cpu": 100}
+    assert unrequested(pod, "app") == {"memory": "app"} and unrequested(pod, "proxy") == {}
+    metrics = {"containers": [{"name": "app", "usage": {"cpu": "250m"}},
+                              {"name": "proxy", "usage": {"cpu": "10m"}}]}
+    assert pod_usage(metrics, "app") == {"cpu": 250} and pod_usage(metrics) == {"cpu": 260}
+
+
+def test_a_container_resource_metric() -> None:
+    metric = {"type": "ContainerResource", "containerResource": {
+        "name": "cpu", "container": "app",
+        "target": {"type": "Utilization", "averageUtilization": 50}}}
+    proposal = container_replicas(2, metric, [_pod("a", 100), _pod("b", 100)])
+    assert proposal.replicas == 4
+    assert proposal.status == {"type": "ContainerResource", "containerResource": {
+        "name": "cpu", "container": "app",
+        "current": {"averageValue": "100m", "averageUtilization": 100}}}
+    assert proposal.description == "cpu container resource utilization (percentage of request)"
+    with pytest.raises(MetricError, match="missing request") as caught:
+        container_replicas(1, metric, [PodUsage("a", True, usage={"cpu": 5})])
+    assert caught.value.reason == "FailedGetContainerResourceMetric"

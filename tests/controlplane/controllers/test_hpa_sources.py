@@ -47,13 +47,6 @@ def test_unserved_metrics_fail_with_upstreams_texts(metric: dict[str, Any], reas
     assert (error.reason, error.message) == (reason, message)
 
 
-def test_a_container_resource_metric_says_it_is_not_computed() -> None:
-    error = unserved({"type": "ContainerResource", "containerResource": {
-        "name": "cpu", "container": "app"}}, "shop")
-    assert error.reason == "FailedGetContainerResourceMetric"
-    assert "not computed by nodelab" in error.message
-
-
 @pytest.mark.parametrize(("selector", "text"), [
     (None, "nil"),
     ({}, "&LabelSelector{MatchLabels:map[string]string{},"

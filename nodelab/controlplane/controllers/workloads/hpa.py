@@ -24,6 +24,7 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
     PodUsage,
     Proposal,
     ScaleEvent,
+    container_resource_replicas,
     normalize,
     pod_usage,
     resource_replicas,
@@ -97,17 +98,32 @@ class HorizontalPodAutoscalerController:
                                component=COMPONENT, event_type=kind,
                                api_version="autoscaling/v2"))
 
-    def _pods(self, writer: Writer, namespace: str, selector: str) -> list[PodUsage]:
+    def _pods(self, writer: Writer, namespace: str, selector: str, metric: dict[str, Any]
+              ) -> list[PodUsage]:
+        """The target's pods with their requests and usage: of every container for a Resource
+        metric, of the metric's container for a ContainerResource one."""
+        container = (metric.get("containerResource") or {}).get("container")
+        resource = str((metric.get("resource") or metric.get("containerResource") or {})
+                       .get("name", ""))
+        reason = "FailedGetContainerResourceMetric" if container else "FailedGetResourceMetric"
         query = f"?labelSelector={quote(selector)}" if selector else ""
         pods = writer.rest.request("GET", f"/api/v1/namespaces/{namespace}/pods{query}")
         try:
             metrics = writer.rest.request(
                 "GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods{query}")
         except RestError as exc:
-            raise MetricError("FailedGetResourceMetric",
+            raise MetricError(reason,
                               "unable to get metrics for resource: unable to fetch metrics "
                               f"from resource metrics API: {exc.reason}") from exc
-        usage = {m["metadata"]["name"]: pod_usage(m) for m in metrics.get("items") or []}
+        items = metrics.get("items") or []
+        for item in items:
+            if container and not any(c.get("name") == container
+                                     for c in item.get("containers") or []):
+                raise MetricError(reason, f"failed to get {resource} utilization: unable to get "
+                                  f"metrics for resource {resource}: failed to get container "
+                                  f"metrics: container {container} not present in metrics for "
+                                  f"pod {namespace}/{item['metadata']['name']}")
+        usage = {m["metadata"]["name"]: pod_usage(m, container) for m in items}
         found = []
         for pod in pods.get("items") or []:
             status = pod.get("status") or {}
@@ -117,8 +133,8 @@ class HorizontalPodAutoscalerController:
                 ready=pod_ready(pod),
                 failed=status.get("phase") == "Failed",
                 deleting=bool(pod["metadata"].get("deletionTimestamp")),
-                requests=resource_requests(pod), usage=usage.get(name),
-                unrequested=unrequested(pod)))
+                requests=resource_requests(pod, container), usage=usage.get(name),
+                unrequested=unrequested(pod, container)))
         return found
 
     def _sync_one(self, hpa: dict[str, Any], writer: Writer, memory: _Memory,
@@ -156,15 +172,17 @@ class HorizontalPodAutoscalerController:
         proposals: list[Proposal] = []
         metrics = list(spec.get("metrics") or [])
         failed: list[tuple[dict[str, Any], MetricError]] = []
-        pods: list[PodUsage] | None = None
+        selector = str((scale.get("status") or {}).get("selector") or "")
         for metric in metrics:
             try:
-                if metric.get("type") != "Resource":
+                if metric.get("type") == "Resource":
+                    pods = self._pods(writer, namespace, selector, metric)
+                    proposals.append(resource_replicas(current, metric, pods))
+                elif metric.get("type") == "ContainerResource":
+                    pods = self._pods(writer, namespace, selector, metric)
+                    proposals.append(container_resource_replicas(current, metric, pods))
+                else:
                     raise unserved(metric, namespace)
-                if pods is None:
-                    pods = self._pods(writer, namespace, str((scale.get("status") or {})
-                                                             .get("selector") or ""))
-                proposals.append(resource_replicas(current, metric, pods))
             except MetricError as exc:
                 self._event(writer, hpa, "Warning", exc.reason, exc.message)
                 failed.append((metric, exc))

@@ -17,8 +17,10 @@ podautoscaler controller computes it (pure; `hpa.py` carries it out).
    (defaults: up by max(100 %, 4 pods) per 15 s; down by 100 % per 15 s), then
    `minReplicas`..`maxReplicas`; the ScalingLimited condition says which bound applied.
 
-Not served here: Pods, Object, External and ContainerResource metrics (no custom or external
-metrics API exists in a lab): `hpa_sources.py` fails them as upstream does without those APIs.
+ContainerResource metrics are the same over one container's requests and usage
+(`container_resource_replicas`). Not served here: Pods, Object and External metrics (no custom
+or external metrics API exists in a lab): `hpa_sources.py` fails them as upstream does without
+those APIs.
 """
 
 from __future__ import annotations
@@ -146,6 +148,24 @@ def resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUs
                     description)
 
 
+def container_resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUsage],
+                                tolerance: float = TOLERANCE) -> Proposal:
+    """A ContainerResource metric: `resource_replicas` over the one container's requests and
+    usage (the caller's `pods`), with upstream's reason, status and description."""
+    spec = metric.get("containerResource") or {}
+    name = str(spec.get("name", ""))
+    as_resource = {"type": "Resource", "resource": {"name": name, "target": spec.get("target")}}
+    try:
+        found = resource_replicas(current, as_resource, pods, tolerance)
+    except MetricError as exc:
+        raise MetricError("FailedGetContainerResourceMetric", exc.message) from exc
+    description = found.description.replace(f"{name} resource utilization",
+                                            f"{name} container resource utilization")
+    return Proposal(found.replicas, {"type": "ContainerResource", "containerResource": {
+        "name": name, "container": spec.get("container"),
+        "current": found.status["resource"]["current"]}}, description)
+
+
 @dataclass(frozen=True)
 class ScaleEvent:
     at: float  # seconds (monotonic or epoch: only differences matter)
@@ -249,10 +269,15 @@ def normalize(spec: dict[str, Any], current: int, proposed: int,
     return Normalized(desired, limited, tuple(kept))
 
 
-def resource_requests(pod: dict[str, Any]) -> dict[str, int]:
-    """The pod's summed container requests (milli-units); a resource missing in any
-    container is left out (upstream: `missing request`)."""
-    containers = (pod.get("spec") or {}).get("containers") or []
+def _containers(pod: dict[str, Any], container: str | None) -> list[dict[str, Any]]:
+    return [c for c in (pod.get("spec") or {}).get("containers") or []
+            if container is None or c.get("name") == container]
+
+
+def resource_requests(pod: dict[str, Any], container: str | None = None) -> dict[str, int]:
+    """The pod's summed container requests (milli-units; only `container`'s when given); a
+    resource missing in any container is left out (upstream: `missing request`)."""
+    containers = _containers(pod, container)
     found: dict[str, int] = {}
     for resource in ("cpu", "memory"):
         values = [((c.get("resources") or {}).get("requests") or {}).get(resource)
@@ -262,20 +287,23 @@ def resource_requests(pod: dict[str, Any]) -> dict[str, int]:
     return found
 
 
-def unrequested(pod: dict[str, Any]) -> dict[str, str]:
-    """Per resource, the first container without a request for it (upstream's calculateRequests
-    names it: `missing request for cpu in container C of Pod P`)."""
+def unrequested(pod: dict[str, Any], only: str | None = None) -> dict[str, str]:
+    """Per resource, the first container (of `only`) without a request for it (upstream's
+    calculateRequests names it: `missing request for cpu in container C of Pod P`)."""
     found: dict[str, str] = {}
-    for container in (pod.get("spec") or {}).get("containers") or []:
+    for container in _containers(pod, only):
         for resource in ("cpu", "memory"):
             if resource not in ((container.get("resources") or {}).get("requests") or {}):
                 found.setdefault(resource, str(container.get("name", "")))
     return found
 
 
-def pod_usage(metrics: dict[str, Any]) -> dict[str, int]:
+def pod_usage(metrics: dict[str, Any], only: str | None = None) -> dict[str, int]:
+    """A PodMetrics' usage summed over its containers (`only`'s when given), milli-units."""
     found: dict[str, int] = {}
     for container in metrics.get("containers") or []:
+        if only is not None and container.get("name") != only:
+            continue
         for resource, value in (container.get("usage") or {}).items():
             found[resource] = found.get(resource, 0) + parse_quantity(str(value), milli=True)
     return found

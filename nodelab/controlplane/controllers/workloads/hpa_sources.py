@@ -12,9 +12,6 @@ external metrics API: the server could not find the requested resource (get
 NAME.external.metrics.k8s.io)` (`FailedGetExternalMetric`). The condition ScalingActive False
 carries the same reason and `the HPA was unable to compute the replica count: <that text>`.
 
-ContainerResource metrics are not computed by nodelab (upstream reads them from
-metrics.k8s.io): they fail with `FailedGetContainerResourceMetric` and a message saying so.
-
 `wrapped` is the error upstream's computeReplicasForMetric returns around a metric's own
 (`failed to get pods metric value: ...`), which `FailedComputeMetricsReplicas` quotes as the
 first error; `stops` is upstream's rule for several metrics: the HPA stops (ScalingActive
@@ -68,10 +65,6 @@ def unserved(metric: dict[str, Any], namespace: str) -> MetricError:
                            f"{selector_string(identifier.get('selector'))}: unable to fetch "
                            "metrics from external metrics API: the server could not find the "
                            f"requested resource (get {name}.external.metrics.k8s.io)")
-    if source == "ContainerResource":
-        return MetricError("FailedGetContainerResourceMetric",
-                           "ContainerResource metrics are not computed by nodelab's HPA "
-                           "controller (use a Resource metric)")
     return MetricError("InvalidMetricSourceType", f"unknown metric source type {source!r}")
 
 
