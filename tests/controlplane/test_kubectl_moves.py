@@ -286,3 +286,18 @@ def test_endpoints_are_deprecated_as_upstream_says(cluster: RunningApiServer) ->
     assert answer.stdout.splitlines()[1].split()[0] == "kubernetes"
     slices = cluster.kubectl("get", "endpointslices", "-A")
     assert "deprecated" not in slices.stderr
+
+
+def test_a_service_with_a_selector_gets_its_endpoints(cluster: RunningApiServer) -> None:
+    """The Endpoints controller still runs in v1.37: kubectl create service, then kubectl get
+    endpoints shows one of the same name (no pod has an IP here: no subsets), which goes with
+    its Service."""
+    cluster.kubectl("create", "service", "clusterip", "eps", "--tcp=80:8080")
+    found = _wait_for("the Endpoints", lambda: cluster.kubectl(
+        "get", "endpoints", "eps", check=False).returncode == 0)
+    assert found
+    endpoints = cluster.kubectl_json("get", "endpoints", "eps")
+    assert endpoints["metadata"]["labels"] == {"app": "eps"} and "subsets" not in endpoints
+    cluster.kubectl("delete", "service", "eps")
+    _wait_for("the Endpoints gone", lambda: cluster.kubectl(
+        "get", "endpoints", "eps", check=False).returncode != 0)

@@ -10,6 +10,7 @@ from nodelab.controlplane.controllers.batch.ttlafterfinished import TTLAfterFini
 from nodelab.controlplane.controllers.csrsigning import CSRSigningController
 from nodelab.controlplane.controllers.csrsigning_plan import ClusterCA
 from nodelab.controlplane.controllers.disruption import DisruptionController
+from nodelab.controlplane.controllers.endpoints import EndpointsController
 from nodelab.controlplane.controllers.endpointslices import EndpointSliceController
 from nodelab.controlplane.controllers.garbagecollector import GarbageCollector
 from nodelab.controlplane.controllers.ipam import NodeIpamController
@@ -37,6 +38,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         NodeIpamController(),
         NodeLifecycleController(node_grace),
         EndpointSliceController(),
+        EndpointsController(),
         DeploymentController(),
         ReplicaSetController(),
         replication_controller(),
