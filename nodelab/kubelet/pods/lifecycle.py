@@ -83,10 +83,11 @@ def deadline_exceeded(pod: Mapping[str, Any], now: float) -> bool:
     return now - started.timestamp() > int(deadline)
 
 
-def deletion_grace(pod: Mapping[str, Any] | None) -> int:
-    """The grace period of a deletion: the request's, else the pod's, else 30 s."""
+def deletion_grace(pod: Mapping[str, Any] | None) -> int | None:
+    """The grace period of a deletion: the request's, else the pod's; None for a pod gone from
+    the API (each container's own then: termination.kill_pod)."""
     if pod is None:
-        return 30
+        return None
     spec = pod.get("spec") or {}
     return int(pod["metadata"].get("deletionGracePeriodSeconds",
                                    spec.get("terminationGracePeriodSeconds", 30)))

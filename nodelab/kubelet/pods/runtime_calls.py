@@ -18,7 +18,7 @@ from nodelab.cri import api_pb2 as cri
 from nodelab.errors import NodelabError
 from nodelab.kubelet.container_logs import render
 from nodelab.kubelet.cri import CRIClient
-from nodelab.kubelet.pods.cri_plan import CONTAINER_NAME, POD_UID
+from nodelab.kubelet.pods.cri_plan import CONTAINER_NAME, POD_UID, TERMINATION_GRACE
 from nodelab.kubelet.pods.network_gate import NetworkState
 from nodelab.kubelet.pods.status import Instance
 from nodelab.kubelet.pods.termination_message import (
@@ -59,6 +59,14 @@ def exited_message(status: Any) -> str:
         int(status.exit_code), status.reason, _last_bytes, lambda: _log_tail(status.log_path))
     return with_runtime_message(status.message, message)
 
+
+def written_grace(value: str | None) -> int | None:
+    """The terminationGracePeriod annotation the kubelet wrote on a container (None: absent
+    or not a number: another client made it)."""
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 class PodRuntime:
     def __init__(self, client: CRIClient) -> None:
@@ -125,6 +133,7 @@ class PodRuntime:
             else status.message,
             sandbox_id=sandbox_id,
             user=linux_user(status),
+            grace=written_grace(status.annotations.get(TERMINATION_GRACE)),
         )
 
     def create_container(self, sandbox_id: str, config: Mapping[str, Any],

@@ -38,6 +38,7 @@ class Instance:
     message: str = ""
     sandbox_id: str = ""  # the sandbox it runs in ("": not known)
     finished: float = 0.0  # finished_at in seconds since the epoch, to the nanosecond (0: not)
+    grace: int | None = None  # the pod's terminationGracePeriod written on it (None: not)
     user: dict[str, Any] | None = None  # uid, gid, supplementalGroups, if the runtime says
 
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,9 +22,12 @@ from nodelab.kubelet.pods.hooks import Recorder, run_pre_stop
 from nodelab.kubelet.pods.lifecycle import DEADLINE_MESSAGE
 from nodelab.kubelet.pods.resources.qos import qos_class
 from nodelab.kubelet.pods.runtime_calls import PodRuntime
+from nodelab.kubelet.pods.status import Instance
 from nodelab.kubelet.pods.volumes.pod_volumes import teardown_volumes
 
 SANDBOX_READY = 0
+DEFAULT_GRACE = 30  # the API's default terminationGracePeriodSeconds
+MINIMUM_GRACE = 1  # "we always supply a grace period of 1" (podWorkers' effective grace)
 
 
 def post_deadline_failure(rest: ResourceVerbs, record: Recorder,
@@ -44,18 +48,32 @@ def post_rejected(rest: ResourceVerbs, pod: Mapping[str, Any], reason: str,
                            "qosClass": qos_class(pod)}}, subresource="status")
 
 
+def restored_grace(instance: Instance) -> int:
+    """The grace of a container whose pod is gone from the API: the pod's
+    terminationGracePeriod the kubelet wrote on it (upstream keeps the last Pod object, or
+    restores the spec from the container: restoreSpecsFromContainerLabels), at least 1 s (the
+    pod workers' calculateEffectiveGracePeriod); 30 s, the API's default, if it has none."""
+    if instance.grace is None:
+        return DEFAULT_GRACE
+    return max(MINIMUM_GRACE, instance.grace)
+
+
 def kill_pod(runtime: PodRuntime, record: Recorder, uid: str, pod: Mapping[str, Any] | None,
-             grace: int) -> None:
-    """Stop every running container of pod `uid` within `grace` seconds, then its sandboxes."""
-    deadline = time.monotonic() + grace
+             grace: int | None) -> None:
+    """Stop every running container of pod `uid` within `grace` seconds (None: the pod is gone
+    and its grace unknown, each container's own), then its sandboxes."""
+    started = time.monotonic()
     for instance in runtime.containers(uid):
         if instance.state != "running":
             continue
+        deadline = started + (grace if grace is not None else restored_grace(instance))
         if pod is not None:
             record(pod, "Killing", f"Stopping container {instance.name}", "Normal")
-            if grace > 0:
+            if grace:
                 run_pre_stop(runtime, record, pod, instance, deadline)
-        runtime.stop_container(instance.id, max(0, int(deadline - time.monotonic())))
+        # what is left of the grace in whole seconds, as upstream's grace minus the preStop
+        # hook's whole seconds (int() would cut a 2 s grace to 1 s at once)
+        runtime.stop_container(instance.id, max(0, math.ceil(deadline - time.monotonic())))
     for sandbox in runtime.sandboxes(uid):  # NOTREADY too (idempotent, as upstream's
         runtime.stop_sandbox(sandbox.id)  # killPodWithSyncResult): it may still hold an address
 

@@ -136,8 +136,8 @@ class PodWorker:
         if pod is not None and self.life.reason == Event.DEADLINE_EXCEEDED.value:
             post_deadline_failure(self.rest, self.event, pod)
         grace = self.life.grace
-        if grace is None:
-            grace = grace_period(pod) if pod is not None else 30
+        if grace is None and pod is not None:
+            grace = grace_period(pod)
         kill_pod(self.runtime, self.event, self.uid, pod, grace)
         self._advance(Event.KILLED)
 

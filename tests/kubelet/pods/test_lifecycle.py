@@ -84,9 +84,9 @@ def test_what_the_pod_object_says(pod: dict[str, Any] | None, now: float,
 
 
 @pytest.mark.parametrize(("pod", "grace"), [
-    (None, 30), (_pod(deleting=True), 20), (_pod(deleting=True, grace=3), 3),
+    (None, None), (_pod(deleting=True), 20), (_pod(deleting=True, grace=3), 3),
 ])
-def test_a_deletion_grace_period(pod: dict[str, Any] | None, grace: int) -> None:
+def test_a_deletion_grace_period(pod: dict[str, Any] | None, grace: int | None) -> None:
     assert deletion_grace(pod) == grace
 
 

@@ -93,6 +93,8 @@ def test_container_config_merges_command_env_and_mounts() -> None:
     assert config["envs"] == [{"key": "A", "value": "1"}, {"key": "ME", "value": "web"}]
     assert config["logPath"] == "web/2.log"
     assert config["annotations"]["io.kubernetes.container.restartCount"] == "2"
+    # the pod's grace, for a kill after the pod is gone (upstream's newContainerAnnotations)
+    assert config["annotations"]["io.kubernetes.pod.terminationGracePeriod"] == "30"
 
 
 def running(name: str = "web", attempt: int = 0) -> Instance:
