@@ -70,8 +70,9 @@ def check(errors: FieldErrors, schema: Any, path: str) -> None:
 def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool,
            uncorrelatable: str = "") -> None:
     """The CEL rules of every node of a structural schema (`cel.rules.check`);
-    `uncorrelatable`: the first list (not `map`) or atomic map above the node, whose items
-    have no old value a transition rule could see."""
+    `uncorrelatable`: the first list (not `map`) above the node, whose items have no old
+    value a transition rule could see (maps, atomic ones too, correlate by key, as upstream's
+    MapIsCorrelatable)."""
     from nodelab.controlplane.apiextensions.cel import rules  # noqa: PLC0415 - cel on demand
 
     if "x-kubernetes-validations" in schema:
@@ -82,10 +83,9 @@ def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root
         below = uncorrelatable or (
             path if schema.get("x-kubernetes-list-type") != "map" else "")
         children.append((f"{path}.items", schema["items"], below))
-    if isinstance(schema.get("additionalProperties"), dict):
-        below = uncorrelatable or (
-            path if schema.get("x-kubernetes-map-type") == "atomic" else "")
-        children.append((f"{path}.additionalProperties", schema["additionalProperties"], below))
+    if isinstance(schema.get("additionalProperties"), dict):  # every map correlates by key
+        children.append((f"{path}.additionalProperties", schema["additionalProperties"],
+                         uncorrelatable))
     for where, child, below in children:
         if isinstance(child, dict) and "x-kubernetes-validations" in json.dumps(child):
             _rules(errors, child, where, child.get("x-kubernetes-embedded-resource") is True,

@@ -412,3 +412,23 @@ def test_an_object_past_the_time_budget_stops_with_upstreams_budget_text(
     assert _causes(schema, {"items": ["a"] * 1000}) == [
         'spec.items[0]: Invalid value: "string": validation failed due to running out of cost '
         "budget, no further validation rules will be run"]
+
+
+def test_an_atomic_map_correlates_by_key_as_upstream() -> None:
+    """Upstream's MapIsCorrelatable holds for atomic maps too: a transition rule under an atomic
+    object's properties or an atomic map's additionalProperties is accepted and enforced."""
+    immutable = {"type": "string", "x-kubernetes-validations": [
+        {"rule": "self == oldSelf", "message": "immutable"}]}
+    atomic_object = {"type": "object", "x-kubernetes-map-type": "atomic",
+                     "properties": {"name": immutable}}
+    atomic_map = {"type": "object", "x-kubernetes-map-type": "atomic",
+                  "additionalProperties": immutable}
+    spec = {"properties": {"ref": atomic_object, "labels": atomic_map}}
+    assert _compile_causes(spec) == []
+    schema = _crd_schema(spec)
+    assert _causes(schema, {"ref": {"name": "b"}}, {"ref": {"name": "a"}}) == [
+        "spec.ref.name: Invalid value: \"b\": immutable"]
+    assert _causes(schema, {"labels": {"k": "b"}}, {"labels": {"k": "a"}}) == [
+        "spec.labels[k]: Invalid value: \"b\": immutable"]
+    assert _causes(schema, {"ref": {"name": "a"}, "labels": {"k": "a", "new": "x"}},
+                   {"ref": {"name": "a"}, "labels": {"k": "a"}}) == []

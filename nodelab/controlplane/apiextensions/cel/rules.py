@@ -108,7 +108,7 @@ def go_rule(rule: dict[str, Any]) -> str:
 def check(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool,
           uncorrelatable: str = "") -> None:
     """Every problem of the `x-kubernetes-validations` of the node `schema` at `path`
-    (below the list or atomic map `uncorrelatable`, a rule may not use `oldSelf`)."""
+    (below the list `uncorrelatable`, a rule may not use `oldSelf`)."""
     rules = schema.get("x-kubernetes-validations")
     where = f"{path}.x-kubernetes-validations"
     if not isinstance(rules, list):

@@ -88,8 +88,7 @@ class _Walker:
         if schema.get("x-kubernetes-validations"):
             self.evaluate(schema, value, old, path, root, unchanged)
         if isinstance(value, dict):
-            granular = schema.get("x-kubernetes-map-type") != "atomic"
-            old_map = old if isinstance(old, dict) and granular else {}
+            old_map = old if isinstance(old, dict) else {}  # atomic maps correlate too
             additional = schema.get("additionalProperties")
             properties = schema.get("properties") or {}
             for key, item in value.items():
