@@ -432,3 +432,16 @@ def test_an_atomic_map_correlates_by_key_as_upstream() -> None:
         "spec.labels[k]: Invalid value: \"b\": immutable"]
     assert _causes(schema, {"ref": {"name": "a"}, "labels": {"k": "a", "new": "x"}},
                    {"ref": {"name": "a"}, "labels": {"k": "a"}}) == []
+
+
+def test_an_object_value_is_not_shown_whatever_the_schema_type() -> None:
+    """A preserve-unknown-fields or int-or-string node may hold an object or array: its failed
+    rule omits the value as for any object (upstream's field.OmitValueType)."""
+    schema = _crd_schema({"properties": {
+        "extra": {"x-kubernetes-preserve-unknown-fields": True,
+                  "x-kubernetes-validations": [{"rule": "false", "message": "no"}]},
+        "size": {"x-kubernetes-int-or-string": True,
+                 "x-kubernetes-validations": [{"rule": "false", "message": "no"}]}}})
+    assert _causes(schema, {"extra": {"a": [1]}, "size": 3}) == [
+        "spec.extra: Invalid value: no", "spec.size: Invalid value: 3: no"]
+    assert _causes(schema, {"extra": [1, 2]}) == ["spec.extra: Invalid value: no"]

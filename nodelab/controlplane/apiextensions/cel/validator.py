@@ -151,7 +151,7 @@ class _Walker:
                 continue
             at = _child(path, compiled.field_path) if compiled.field_path else where
             detail = self.message(compiled, data) or rules.default_message(compiled.rule)
-            cause = _cause(at, kind, value, detail, compiled.rule.get("reason"))
+            cause = _cause(at, value, detail, compiled.rule.get("reason"))
             if unchanged and not compiled.uses_old_self:
                 self.warnings.append(f"{cause.field}: {cause.message}")
             else:
@@ -200,10 +200,11 @@ def _runtime_error(text: str, label: str) -> str:
     return f"{text} evaluating rule: {label}"
 
 
-def _cause(path: str, kind: str, value: Any, detail: str, reason: Any) -> Cause:
+def _cause(path: str, value: Any, detail: str, reason: Any) -> Cause:
     """A false rule's error (`fieldErrorForReason`): the value itself for a scalar, none
-    for an object or array (upstream's `field.OmitValueType`)."""
-    shown = "" if kind in ("object", "array") else f": {quote(value)}"
+    for an object or array (upstream's `field.OmitValueType`), decided by the value, as an
+    int-or-string or preserve-unknown-fields node may hold either."""
+    shown = "" if isinstance(value, (dict, list)) else f": {quote(value)}"
     if reason == "FieldValueForbidden":
         return Cause(path, reason, f"Forbidden: {detail}")
     if reason == "FieldValueRequired":
