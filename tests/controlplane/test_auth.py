@@ -135,7 +135,17 @@ def test_node_restriction(apiserver: RunningApiServer, core: k8s.CoreV1Api) -> N
         'nodes "nl-node2" is forbidden: node "nl-node1" is not allowed to modify node "nl-node2"')
     one.patch_node_status("nl-node1", {"status": {"conditions": [
         {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ok"}]}})
-    assert len(one.list_node().items) >= 2
+    assert [n.metadata.name for n in one.list_node(
+        field_selector="metadata.name=nl-node1").items] == ["nl-node1"]
+    with pytest.raises(ApiException) as caught:
+        one.list_node()
+    assert json.loads(caught.value.body)["message"] == (
+        'nodes is forbidden: User "system:node:nl-node1" cannot list resource "nodes" in API '
+        "group \"\" at the cluster scope: node 'nl-node1' cannot read all nodes, only its own "
+        "Node object")
+    with pytest.raises(ApiException) as caught:
+        one.read_node("nl-node2")
+    assert caught.value.status == 403
     coord = k8s.CoordinationV1Api(apiserver.client(apiserver.node_kubeconfig("nl-node1")))
     coord.create_namespaced_lease("kube-node-lease", {
         "metadata": {"name": "nl-node1"},
@@ -157,7 +167,25 @@ def test_node_restriction(apiserver: RunningApiServer, core: k8s.CoreV1Api) -> N
         'configmaps is forbidden: User "system:node:nl-node1" cannot create resource '
         '"configmaps" in API group "" in the namespace "default": can only read resources of '
         "this type")
-    assert one.read_namespaced_pod("on-two", "default").status.phase == "Running"
+    assert two.read_namespaced_pod("on-two", "default").status.phase == "Running"
+    assert [p.metadata.name for p in two.list_pod_for_all_namespaces(
+        field_selector="spec.nodeName=nl-node2").items] == ["on-two"]
+    for forbidden_read in (lambda: one.read_namespaced_pod("on-two", "default"),
+                           lambda: one.list_pod_for_all_namespaces(),
+                           lambda: one.list_pod_for_all_namespaces(
+                               field_selector="spec.nodeName=nl-node2")):
+        with pytest.raises(ApiException) as caught:
+            forbidden_read()
+        assert caught.value.status == 403
+    with pytest.raises(ApiException) as caught:
+        one.list_pod_for_all_namespaces()
+    assert json.loads(caught.value.body)["message"].endswith(
+        "can only list/watch pods with spec.nodeName field selector")
+    apps = k8s.AppsV1Api(apiserver.client(apiserver.node_kubeconfig("nl-node1")))
+    with pytest.raises(ApiException) as caught:
+        apps.list_namespaced_deployment("default")
+    assert caught.value.status == 403
+    assert one.list_service_for_all_namespaces().items  # the kubelet's env vars need them
     table = apiserver.kubectl("get", "nodes").stdout
     assert "nl-node1" in table and "Ready" in table
 

@@ -108,7 +108,7 @@ def token(name: str = "mine", uid: str = "u-mine", **ref: Any) -> dict[str, Any]
     (("create", "core/events", "default", "", "", None), None),
     (("delete", "core/events", "default", "e", "", None), Denial("authorizer")),
     (("create", "apps/deployments", "default", "", "", None), Denial("authorizer")),
-    (("get", "apps/deployments", "default", "d", "", None), None),
+    (("get", "apps/deployments", "default", "d", "", None), Denial("authorizer")),
 ])
 def test_each_refusal_comes_from_its_stage_with_upstreams_text(
         request_: tuple[str, str, str, str, str, dict[str, Any] | None],
@@ -116,6 +116,48 @@ def test_each_refusal_comes_from_its_stage_with_upstreams_text(
     verb, resource, namespace, name, subresource, body = request_
     assert node_denial("n1", verb, resource, namespace, name, subresource, body,
                        LOOKUP) == denial
+
+
+ALL_NODES = Denial("authorizer", "node 'n1' cannot read all nodes, only its own Node object")
+POD_SELECTOR = Denial("authorizer", "can only list/watch pods with spec.nodeName field selector")
+
+
+@pytest.mark.parametrize(("read", "denial"), [
+    # nodes: its own only (a list or watch names it with fieldSelector metadata.name=n1)
+    (("get", "core/nodes", "", "n1", ""), None),
+    (("watch", "core/nodes", "", "n1", ""), None),
+    (("get", "core/nodes", "", "n2", ""),
+     Denial("authorizer", "node 'n1' cannot read 'n2', only its own Node object")),
+    (("list", "core/nodes", "", "", ""), ALL_NODES),
+    (("watch", "core/nodes", "", "", "n1"), ALL_NODES),  # spec.nodeName says nothing here
+    # pods: lists and watches of its own, one pod bound to it
+    (("list", "core/pods", "", "", "n1"), None),
+    (("watch", "core/pods", "default", "", "n1"), None),
+    (("list", "core/pods", "", "", ""), POD_SELECTOR),
+    (("watch", "core/pods", "default", "", "n2"), POD_SELECTOR),
+    (("get", "core/pods", "default", "mine", ""), None),
+    (("list", "core/pods", "default", "mine", ""), None),  # metadata.name=mine
+    (("get", "core/pods", "default", "theirs", ""), UNRELATED),
+    (("get", "core/pods", "default", "gone", ""), UNRELATED),
+    (("get", "core/pods", "default", "theirs", "n1"), UNRELATED),  # a get has no selector
+    # the rest: the system:node rules (services for env vars, its CSRs), nothing else
+    (("list", "core/services", "", "", ""), None),
+    (("get", "core/services", "default", "kubernetes", ""), None),
+    (("get", "core/endpoints", "default", "kubernetes", ""), None),
+    (("list", "core/endpoints", "", "", ""), Denial("authorizer")),
+    (("watch", "certificates.k8s.io/certificatesigningrequests", "", "csr-1", ""), None),
+    (("list", "apps/deployments", "", "", ""), Denial("authorizer")),
+    (("list", "rbac.authorization.k8s.io/clusterroles", "", "", ""), Denial("authorizer")),
+    (("get", "core/namespaces", "", "default", ""), Denial("authorizer")),
+    (("list", "discovery.k8s.io/endpointslices", "", "", ""), Denial("authorizer")),
+])
+def test_a_node_reads_its_own_node_its_pods_and_what_system_node_grants(
+        read: tuple[str, str, str, str, str], denial: Denial | None) -> None:
+    """AuthorizeNodeWithSelectors (on by default since 1.32): `kubectl get nodes` or
+    `get pods -A` with a kubelet's credentials is refused with upstream's texts."""
+    verb, resource, namespace, name, node_selector = read
+    assert node_denial("n1", verb, resource, namespace, name, "", None, LOOKUP,
+                       node_selector=node_selector) == denial
 
 
 def test_an_access_review_asks_the_authorizer_alone() -> None:

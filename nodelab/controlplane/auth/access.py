@@ -11,8 +11,9 @@ Authentication (401 when nothing matches; anonymous requests are refused):
 
 Authorization is a chain, as kube-apiserver's `--authorization-mode=Node,RBAC`:
 - the Node authorizer plus the NodeRestriction admission plugin for `system:node:<name>`
-  users (group `system:nodes`), as `node_restriction.py` describes: reads of secrets,
-  configMaps, claims and service accounts only through the pods bound to the node, writes
+  users (group `system:nodes`), as `node_restriction.py` describes: reads of its own Node, its
+  pods (by the `spec.nodeName` fieldSelector) and what the `system:node` rules grant; reads of
+  secrets, configMaps, claims and service accounts only through the pods bound to the node, writes
   only to its own Node, Lease and bound pods' status, tokens only for its pods' service
   accounts, no exec/attach/port-forward;
 - RBAC (`rbac.py`) for everyone else: `system:masters` may do anything; others what the Roles
@@ -147,10 +148,11 @@ def pod_lookup(store: Store) -> PodLookup:
 
 def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, name: str,
               subresource: str, store: Store, body: Object | None,
-              admission: bool = True) -> None:
+              admission: bool = True, node_selector: str = "") -> None:
     """Raise 403 if `identity` may not do `verb` on the object (the Node authorizer and, unless
     `admission` is False, NodeRestriction for nodes: `node_restriction.py`, each with its own
-    text). `name` is the URL's (empty on create)."""
+    text). `name` is the URL's (empty on create), or the `metadata.name` a list or watch's
+    fieldSelector pins; `node_selector` the `spec.nodeName` it pins (a node lists its pods)."""
     node = identity.node_name
     if node is None:
         decision = rbac.decide(store, rbac.Attributes(
@@ -164,7 +166,7 @@ def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, n
         return
 
     denial = node_denial(node, verb, rt.storage_key, namespace, name, subresource, body,
-                         pod_lookup(store), admission)
+                         pod_lookup(store), admission, node_selector)
     if denial is None:
         return
     if denial.stage == "authorizer":

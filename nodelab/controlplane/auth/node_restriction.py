@@ -3,12 +3,17 @@
 A kubelet authenticates as `system:node:<name>` (group `system:nodes`). Upstream lets it
 (plugin/pkg/auth/authorizer/node, plugin/pkg/admission/noderestriction, the `system:node` role):
 
-- read what every node needs: nodes, pods, services, endpoints(lices), namespaces, ...; but a
-  secret or configMap only one object at a time, in its namespace (`get` by name, or
-  `list`/`watch` with the fieldSelector `metadata.name=<name>`, which the request's attributes
-  carry as its name: how the kubelet's configMap and secret managers watch), a
-  persistentVolumeClaim only by `get`, and only when a pod bound to the node refers to it (the
-  authorizer's graph, `kube/pod/references.py`); a serviceAccount only through its `token`;
+- read its own Node only (`get`, or `list`/`watch` with the fieldSelector
+  `metadata.name=<node>`), pods only with the fieldSelector `spec.nodeName=<node>` or one at a
+  time when bound to it (AuthorizeNodeWithSelectors, on by default since 1.32), and of the rest
+  what the `system:node` rules grant (`NODE_READS`: services for its pods' environment, `get`
+  endpoints, its CSRs, runtimeClasses, CSI objects; no Deployments, namespaces, RBAC objects or
+  endpointSlices); a secret or configMap only one object at a time, in its namespace
+  (`get` by name, or `list`/`watch` with the fieldSelector `metadata.name=<name>`, which the
+  request's attributes carry as its name: how the kubelet's configMap and secret managers
+  watch), a persistentVolumeClaim only by `get`, and only when a pod bound to the node refers
+  to it (the authorizer's graph, `kube/pod/references.py`); a serviceAccount only through its
+  `token`;
 - write its own Node (and status) and its own Lease in `kube-node-lease`, never another's, and
   never by naming another in the URL while putting its own name in the body (the URL wins);
 - create only mirror pods bound to itself; update/patch only the `status` of pods bound to it;
@@ -43,6 +48,19 @@ GRAPH_RESOURCES = {"core/secrets": "secret", "core/configmaps": "configmap",
                    "core/persistentvolumeclaims": "persistentvolumeclaim",
                    "core/serviceaccounts": "serviceaccount"}
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+# the reads of upstream's `system:node` rules (bootstrappolicy.NodeRules) the Node authorizer
+# checks for what it does not subdivide (nodes, pods, leases and its graph's kinds are above):
+# services for the kubelet's environment variables, endpoints (glusterfs), its own CSRs
+NODE_READS: dict[str, tuple[str, ...]] = {
+    "core/services": READ_VERBS,
+    "core/endpoints": ("get",),
+    "core/persistentvolumes": ("get",),
+    "certificates.k8s.io/certificatesigningrequests": READ_VERBS,
+    "storage.k8s.io/volumeattachments": ("get",),
+    "storage.k8s.io/csinodes": ("get",),
+    "storage.k8s.io/csidrivers": READ_VERBS,
+    "node.k8s.io/runtimeclasses": READ_VERBS,
+}
 REVIEWS = ("authentication.k8s.io/tokenreviews", "authorization.k8s.io/subjectaccessreviews",
            "authorization.k8s.io/localsubjectaccessreviews")
 
@@ -135,16 +153,17 @@ def _token_denial(node: str, namespace: str, body: ObjectView | None,
 
 def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
                 subresource: str, body: ObjectView | None, pods: PodLookup,
-                admission: bool = True) -> Denial | None:
-    """Why node `node` may not do this (None: it may). `name` is the URL's (empty on create);
-    `admission=False` asks the authorizer alone (an access review)."""
+                admission: bool = True, node_selector: str = "") -> Denial | None:
+    """Why node `node` may not do this (None: it may). `name` is the URL's (empty on create)
+    or the `metadata.name` a list or watch's fieldSelector pins; `node_selector` the
+    `spec.nodeName` it pins; `admission=False` asks the authorizer alone (an access review)."""
     if resource in GRAPH_RESOURCES:
         denial = _graph_denial(node, verb, resource, namespace, name, subresource, pods)
         if denial is None and admission and resource == "core/serviceaccounts":
             return _token_denial(node, namespace, body, pods)
         return denial
     if verb in READ_VERBS and not subresource and resource != "coordination.k8s.io/leases":
-        return None
+        return _read_denial(node, verb, resource, namespace, name, node_selector, pods)
     denial = _authorizer_denial(node, verb, resource, namespace, name, subresource)
     if denial is not None or not admission:
         return denial
@@ -158,6 +177,27 @@ def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
     if resource == "core/pods":
         return _pod_admission(node, verb, namespace, name, subresource, body, pods)
     return None
+
+
+def _read_denial(node: str, verb: str, resource: str, namespace: str, name: str,
+                 node_selector: str, pods: PodLookup) -> Denial | None:
+    """The Node authorizer's reads (AuthorizeNodeWithSelectors, on by default since 1.32):
+    its own Node only, pods only through the `spec.nodeName=<node>` selector or one at a time
+    when bound to it, the rest as the `system:node` rules (`NODE_READS`) say."""
+    if resource == "core/nodes":
+        if name == node:
+            return None
+        if not name:
+            return _authorizer(f"node '{node}' cannot read all nodes, only its own Node object")
+        return _authorizer(f"node '{node}' cannot read '{name}', only its own Node object")
+    if resource == "core/pods":
+        if verb != "get" and node_selector == node:
+            return None
+        if not name:
+            return _authorizer("can only list/watch pods with spec.nodeName field selector")
+        # the graph's pod vertices are the pods bound to a node (authorizeGet, authorize)
+        return None if _bound_to(pods.get(namespace, name), node) else _unrelated(node)
+    return None if verb in NODE_READS.get(resource, ()) else _authorizer()
 
 
 def _authorizer_denial(node: str, verb: str, resource: str, namespace: str, name: str,

@@ -254,7 +254,8 @@ class Api:
         # Connecting to a pod (exec, attach, port-forward, proxy) is `create` on the
         # subresource, whatever the method: an upgrade is not a read (upstream, 1.30+).
         authorize(identity, "create" if sub in CONNECT_SUBRESOURCES else verb, rt, ns,
-                  name or routing.selector_name(verb, query), sub, registry.store, body)
+                  name or routing.selector_name(verb, query), sub, registry.store, body,
+                  node_selector=routing.selector_value(verb, query, "spec.nodeName"))
         accept = request.headers.get("accept", "")
 
         def encode(obj: Object) -> Object:

@@ -91,15 +91,20 @@ def selector_name(verb: str, query: dict[str, str]) -> str:
     one value (`metadata.name=x`, also among other terms), as RequestInfoFactory sets it: a
     request for one object is authorized as one (the Node authorizer, RBAC's resourceNames).
     Empty for other verbs, other selectors, or a name that is no valid path segment."""
+    name = selector_value(verb, query, "metadata.name")
+    return name if name not in (".", "..") and "/" not in name and "%" not in name else ""
+
+
+def selector_value(verb: str, query: dict[str, str], field: str) -> str:
+    """The one value a list or watch's fieldSelector requires `field` to have (`field=x` or
+    `field==x`, also among other terms): what the Node authorizer asks of a node's pod list
+    (`spec.nodeName=<node>`). Empty for other verbs or when no term pins `field`."""
     if verb not in ("list", "watch"):
         return ""
     for term in query.get("fieldSelector", "").split(","):
         key, op, value = term.partition("==") if "==" in term else term.partition("=")
-        if op and key.strip() == "metadata.name":
-            name = value.strip()
-            if name not in ("", ".", "..") and "/" not in name and "%" not in name:
-                return name
-            return ""
+        if op and key.strip() == field:
+            return value.strip()
     return ""
 
 
