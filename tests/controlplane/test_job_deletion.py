@@ -3,11 +3,15 @@ warning; asking for Background takes them along."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 
-from nodelab.controlplane.registry.deletion import JOB_ORPHAN_WARNING
+from nodelab.controlplane.errors import ApiError
+from nodelab.controlplane.registry.deletion import JOB_ORPHAN_WARNING, delete_options
 from tests.controlplane.apiserver import RunningApiServer
 
 
@@ -42,3 +46,54 @@ def test_jobs_orphan_their_pods_by_default_with_a_warning(apiserver: RunningApiS
     assert "Warning" not in headers
     names = [p.metadata.name for p in core.list_namespaced_pod("default").items]
     assert pod.metadata.name not in names
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("body", "query", "expected"), [
+    ({"propagationPolicy": "Sideways"}, {}, [
+        'propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", '
+        '"Background", "Orphan", "nil"']),
+    ({}, {"propagationPolicy": "Sideways"}, [
+        'propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", '
+        '"Background", "Orphan", "nil"']),
+    ({"orphanDependents": True, "propagationPolicy": "Background"}, {}, [
+        'propagationPolicy: Invalid value: "Background": orphanDependents and '
+        "deletionPropagation cannot be both set"]),
+    ({}, {"orphanDependents": "false", "propagationPolicy": "Orphan"}, [
+        'propagationPolicy: Invalid value: "Orphan": orphanDependents and '
+        "deletionPropagation cannot be both set"]),
+    ({"dryRun": ["Some"]}, {}, ['dryRun: Unsupported value: ["Some"]: supported values: "All"']),
+    ({}, {"dryRun": "true"}, ['dryRun: Unsupported value: ["true"]: supported values: "All"']),
+])
+def test_bad_delete_options_are_refused_as_upstream(body: dict[str, Any], query: dict[str, str],
+                                                    expected: list[str]) -> None:
+    with pytest.raises(ApiError) as caught:
+        delete_options(body, query)
+    assert caught.value.code == 422
+    assert [c["field"] + ": " + c["message"] for c in caught.value.details["causes"]] == expected
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("body", "query", "expected"), [
+    ({"orphanDependents": True}, {}, {"orphanDependents": True, "propagationPolicy": "Orphan"}),
+    ({}, {"orphanDependents": "true"}, {"orphanDependents": True, "propagationPolicy": "Orphan"}),
+    ({"gracePeriodSeconds": -5}, {}, {"gracePeriodSeconds": 1}),
+    ({}, {"dryRun": "All"}, {"dryRun": ["All"]}),
+    ({"propagationPolicy": "Foreground"}, {}, {"propagationPolicy": "Foreground"}),
+])
+def test_delete_options_as_upstream_completes_them(body: dict[str, Any], query: dict[str, str],
+                                                   expected: dict[str, Any]) -> None:
+    assert delete_options(body, query) == expected
+
+
+def test_an_unknown_propagation_policy_deletes_nothing(apiserver: RunningApiServer) -> None:
+    api = apiserver.client()
+    batch = k8s.BatchV1Api(api)
+    batch.create_namespaced_job("default", job("stays"))
+    with pytest.raises(ApiException) as caught:
+        batch.delete_namespaced_job("stays", "default", propagation_policy="Sideways")
+    assert caught.value.status == 422
+    assert json.loads(caught.value.body)["message"] == (
+        'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
+        '"Sideways": supported values: "Foreground", "Background", "Orphan", "nil"')
+    assert batch.read_namespaced_job("stays", "default").metadata.deletion_timestamp is None

@@ -29,16 +29,22 @@ import json
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects, lifecycle
+from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.registry.rest import Registry, to_wire
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
 from nodelab.controlplane.storage.store import Conflict, NotFound
+from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.kube.objects import Object
 from nodelab.kubewire import times
 
+PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+
 
 def delete_options(body: Object | None, query: dict[str, str]) -> Object:
-    """DeleteOptions from the body, completed by the query parameters clients also use."""
+    """DeleteOptions from the body, completed by the query parameters clients also use,
+    refused as upstream's ValidateDeleteOptions refuses them (a 422 on
+    DeleteOptions.meta.k8s.io); a negative grace period is 1 s, as upstream's BeforeDelete."""
     options = dict(body or {})
     if "gracePeriodSeconds" in query and options.get("gracePeriodSeconds") is None:
         try:
@@ -47,11 +53,35 @@ def delete_options(body: Object | None, query: dict[str, str]) -> Object:
             raise errors.bad_request("gracePeriodSeconds must be an integer") from exc
     if "propagationPolicy" in query:
         options.setdefault("propagationPolicy", query["propagationPolicy"])
-    if query.get("orphanDependents") == "true":
-        options.setdefault("propagationPolicy", "Orphan")
+    if query.get("orphanDependents") in ("true", "false") and options.get(
+            "orphanDependents") is None:
+        options["orphanDependents"] = query["orphanDependents"] == "true"
+    if query.get("dryRun") and not options.get("dryRun"):
+        options["dryRun"] = [query["dryRun"]]
+    causes = delete_options_errors(options)
+    if causes:
+        raise errors.invalid("DeleteOptions", "", "meta.k8s.io", causes)
+    if isinstance(options.get("gracePeriodSeconds"), int) and options["gracePeriodSeconds"] < 0:
+        options["gracePeriodSeconds"] = 1
     if options.get("orphanDependents") is True:
-        options.setdefault("propagationPolicy", "Orphan")
+        options["propagationPolicy"] = "Orphan"
     return options
+
+
+def delete_options_errors(options: Object) -> list[Cause]:
+    """Upstream's ValidateDeleteOptions: one of the policies, not both the deprecated
+    orphanDependents and a policy, dryRun only `All`."""
+    found = FieldErrors()
+    policy = options.get("propagationPolicy")
+    if options.get("orphanDependents") is not None and policy is not None:
+        found.invalid("propagationPolicy", policy,
+                      "orphanDependents and deletionPropagation cannot be both set")
+    if policy is not None and policy not in PROPAGATION_POLICIES:
+        found.unsupported("propagationPolicy", policy, [*PROPAGATION_POLICIES, "nil"])
+    dry_run = options.get("dryRun") or []
+    if not isinstance(dry_run, list) or any(value != "All" for value in dry_run):
+        found.unsupported("dryRun", dry_run, ["All"])
+    return found.causes
 
 
 def _grace(rt: ResourceType, obj: Object, options: Object) -> int | None:
@@ -101,7 +131,7 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
                 and preconditions["resourceVersion"] != meta.get("resourceVersion")):
             raise errors.conflict(rt.plural, name, rt.group, "Precondition failed: "
                                   "resourceVersion does not match")
-        if query.get("dryRun"):
+        if query.get("dryRun") or options.get("dryRun"):
             return to_wire(rt, obj)
         if rt.storage_key == "core/namespaces":
             return to_wire(rt, _mark_namespace(registry, obj))
