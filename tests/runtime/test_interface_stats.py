@@ -37,18 +37,25 @@ def test_net_dev_counters(ifname: str, counters: tuple[int, int, int, int] | Non
 
 @pytest.fixture
 def pod_netns() -> Iterator[tuple[str, int]]:
-    """A netns with an `eth0` that has sent traffic, and a process in it (a pod's container)."""
+    """A netns with an `eth0` that has sent traffic, and a process in it (a pod's container).
+    The counters then stand still, as the test compares reads taken at different times: no
+    IPv6 (router solicitations, MLD, DAD) in the netns, and the peer down after the ping (no
+    ARP retries)."""
     need_root()
     name = "nl" + secrets.token_hex(2) + "-stats"
     run(["ip", "netns", "add", name])
     member = None
     try:
+        for key in ("all", "default"):
+            run(["ip", "netns", "exec", name, "sysctl", "-qw",
+                 f"net.ipv6.conf.{key}.disable_ipv6=1"])
         for argv in (["link", "add", "eth0", "type", "veth", "peer", "name", "peer0"],
                      ["addr", "add", "10.250.0.2/24", "dev", "eth0"],
                      ["link", "set", "peer0", "up"], ["link", "set", "eth0", "up"]):
             run(["ip", "-n", name, *argv])
         run(["ip", "netns", "exec", name, "ping", "-c", "2", "-i", "0.2", "-W", "1",
              "10.250.0.9"], check=False)  # nobody answers; eth0 counts what it sent
+        run(["ip", "-n", name, "link", "set", "peer0", "down"])  # eth0 loses its carrier
         member = subprocess.Popen(["ip", "netns", "exec", name, "sleep", "300"])
         pinned = os.stat(f"/run/netns/{name}").st_ino
         deadline = time.monotonic() + 30
