@@ -94,6 +94,16 @@ def parse_field_selector(text: str, allowed: Collection[str]) -> list[Requiremen
     return requirements
 
 
+def pinned_value(text: str, field: str) -> str:
+    """The one value a field selector's `field=x` (or `field==x`) term requires, also among
+    other terms; empty when no term pins `field` (upstream's Equals requirement on it)."""
+    for term in text.split(","):
+        key, op, value = term.partition("==") if "==" in term else term.partition("=")
+        if op and key.strip() == field:
+            return value.strip()
+    return ""
+
+
 def all_match(requirements: Collection[Requirement], values: Mapping[str, str]) -> bool:
     """Whether an object's labels (or selectable fields) satisfy every requirement."""
     return all(r.matches(values.get(r.key)) for r in requirements)

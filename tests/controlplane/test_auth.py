@@ -324,3 +324,28 @@ def test_service_account_issuer_discovery(apiserver: RunningApiServer,
                         issuer=config["issuer"])
     assert claims["sub"] == "system:serviceaccount:default:default"
     assert _raw(apiserver, "/openid/v1/jwks")[0] == 401  # anonymous: not bound, as upstream
+
+
+@pytest.mark.parametrize(("field_selector", "allowed"), [
+    ({"rawSelector": "spec.nodeName=nl-node1"}, True),
+    ({"requirements": [{"key": "spec.nodeName", "operator": "In", "values": ["nl-node1"]}]},
+     True),
+    ({"rawSelector": "spec.nodeName=nl-node2"}, False),
+    (None, False),
+])
+def test_an_access_review_of_a_nodes_pod_list_reads_its_field_selector(
+        apiserver: RunningApiServer, core: k8s.CoreV1Api, field_selector: Any,
+        allowed: bool) -> None:
+    """SubjectAccessReview's resourceAttributes.fieldSelector (AuthorizeWithSelectors): the
+    Node authorizer allows a node's pod list only with spec.nodeName=<itself>."""
+    attributes: dict[str, Any] = {"verb": "list", "resource": "pods", "version": "v1"}
+    if field_selector is not None:
+        attributes["fieldSelector"] = field_selector
+    review = k8s.AuthorizationV1Api(core.api_client).create_subject_access_review({
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+        "spec": {"user": "system:node:nl-node1", "groups": ["system:nodes"],
+                 "resourceAttributes": attributes}})
+    assert review.status.allowed is allowed
+    if not allowed:
+        assert review.status.reason == (
+            "can only list/watch pods with spec.nodeName field selector")

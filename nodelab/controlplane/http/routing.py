@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.resources import ResourceType, lookup
+from nodelab.kubewire.labels import pinned_value
 
 Lookup = Callable[[str, str, str], "ResourceType | None"]
 
@@ -101,11 +102,7 @@ def selector_value(verb: str, query: dict[str, str], field: str) -> str:
     (`spec.nodeName=<node>`). Empty for other verbs or when no term pins `field`."""
     if verb not in ("list", "watch"):
         return ""
-    for term in query.get("fieldSelector", "").split(","):
-        key, op, value = term.partition("==") if "==" in term else term.partition("=")
-        if op and key.strip() == field:
-            return value.strip()
-    return ""
+    return pinned_value(query.get("fieldSelector", ""), field)
 
 
 def path_verb(method: str) -> str:

@@ -23,6 +23,7 @@ from nodelab.controlplane.auth.rule_resolver import aggregate, resolve
 from nodelab.controlplane.resources import RESOURCES
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.objects import Object
+from nodelab.kubewire.labels import pinned_value
 from nodelab.kubewire.times import now
 
 TokenAuthenticator = Callable[[str, list[str]], tuple[Identity | None, list[str]]]
@@ -83,8 +84,26 @@ def _access(identity: Identity, spec: Object, store: Store) -> tuple[bool, str]:
     if rt is None:
         return False, ""
     denial = node_denial(identity.node_name, verb, rt.storage_key, namespace, name, subresource,
-                         None, pod_lookup(store), admission=False)
+                         None, pod_lookup(store), admission=False,
+                         node_selector=_selected_node(verb, attributes.get("fieldSelector")))
     return denial is None, "" if denial is None else denial.reason
+
+
+def _selected_node(verb: str, selector: object) -> str:
+    """The `spec.nodeName` a list or watch in an access review pins through its
+    `fieldSelector` (`rawSelector: spec.nodeName=n1`, or a requirement `In` one value), which
+    the Node authorizer asks of a node's pod list, as upstream's (AuthorizeWithSelectors)."""
+    if verb not in ("list", "watch") or not isinstance(selector, dict):
+        return ""
+    pinned = pinned_value(str(selector.get("rawSelector") or ""), "spec.nodeName")
+    for requirement in selector.get("requirements") or []:
+        if not isinstance(requirement, dict):
+            continue
+        values = requirement.get("values") or []
+        if (requirement.get("key") == "spec.nodeName" and requirement.get("operator") == "In"
+                and isinstance(values, list) and len(values) == 1):
+            pinned = str(values[0])
+    return pinned
 
 
 def _review(kind: str, spec: Object, allowed: bool, why: str) -> Object:
