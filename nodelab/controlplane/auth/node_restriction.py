@@ -41,13 +41,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from nodelab.kube.objects import ObjectView
+from nodelab.kube.pod.critical import MIRROR_ANNOTATION
 from nodelab.kubewire.go_quote import go_quote
 
 READ_VERBS = ("get", "list", "watch")
 GRAPH_RESOURCES = {"core/secrets": "secret", "core/configmaps": "configmap",
                    "core/persistentvolumeclaims": "persistentvolumeclaim",
                    "core/serviceaccounts": "serviceaccount"}
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 # the reads of upstream's `system:node` rules (bootstrappolicy.NodeRules) the Node authorizer
 # checks for what it does not subdivide (nodes, pods, leases and its graph's kinds are above):
 # services for the kubelet's environment variables, endpoints (glusterfs), its own CSRs

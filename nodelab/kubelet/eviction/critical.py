@@ -11,9 +11,7 @@ is critical by its mirror annotation or its priority.
 from __future__ import annotations
 
 from nodelab.kube.objects import ObjectView
-
-SYSTEM_CRITICAL_PRIORITY = 2_000_000_000  # scheduling.SystemCriticalPriority
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+from nodelab.kube.pod.critical import MIRROR_ANNOTATION, SYSTEM_CRITICAL_PRIORITY
 
 
 def is_critical(pod: ObjectView) -> bool:
