@@ -349,3 +349,27 @@ def test_an_access_review_of_a_nodes_pod_list_reads_its_field_selector(
     if not allowed:
         assert review.status.reason == (
             "can only list/watch pods with spec.nodeName field selector")
+
+
+def test_rbac_grants_a_node_what_the_node_authorizer_does_not(
+        apiserver: RunningApiServer, core: k8s.CoreV1Api) -> None:
+    """`--authorization-mode=Node,RBAC`: a ClusterRole bound to the group `system:nodes` lets
+    a node read deployments, which the Node authorizer has no opinion on."""
+    node = k8s.AppsV1Api(apiserver.client(apiserver.node_kubeconfig("nl-node1")))
+    with pytest.raises(ApiException) as caught:
+        node.list_namespaced_deployment("default")
+    assert caught.value.status == 403
+    rbac_api = k8s.RbacAuthorizationV1Api(core.api_client)
+    rbac_api.create_cluster_role({"metadata": {"name": "nodes-read-deployments"}, "rules": [
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]}]})
+    rbac_api.create_cluster_role_binding({
+        "metadata": {"name": "nodes-read-deployments"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "nodes-read-deployments"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                      "name": "system:nodes"}]})
+    try:
+        assert node.list_namespaced_deployment("default").items == []
+    finally:
+        rbac_api.delete_cluster_role_binding("nodes-read-deployments")
+        rbac_api.delete_cluster_role("nodes-read-deployments")

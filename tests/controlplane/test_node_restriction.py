@@ -167,3 +167,25 @@ def test_an_access_review_asks_the_authorizer_alone() -> None:
                        admission=False) is None
     assert node_denial("n1", "get", "core/secrets", "default", "s2", "", None, LOOKUP,
                        admission=False) == UNRELATED
+
+
+@pytest.mark.parametrize(("request_", "denial"), [
+    (("list", "apps/deployments", "default", "", "", None), None),
+    (("get", "core/nodes", "", "n2", "", None), None),
+    (("update", "core/pods", "default", "mine", "", None),
+     Denial("admission", 'unexpected operation "UPDATE", node "n1" can only create and delete '
+            "mirror pods")),
+    (("patch", "core/nodes", "", "n2", "", None),
+     Denial("admission", 'node "n1" is not allowed to modify node "n2"')),
+    (("create", "core/serviceaccounts", "default", "other", "token",
+      token("theirs", "u-theirs")),
+     Denial("admission", "node requested token bound to a pod scheduled on a different node")),
+])
+def test_rbac_after_the_node_authorizer_and_noderestriction_after_both(
+        request_: tuple[str, str, str, str, str, dict[str, Any] | None],
+        denial: Denial | None) -> None:
+    """`--authorization-mode=Node,RBAC`: what the Node authorizer has no opinion on, a Role
+    bound to the node (or `system:nodes`) may grant; NodeRestriction still judges the write."""
+    verb, resource, namespace, name, subresource, body = request_
+    assert node_denial("n1", verb, resource, namespace, name, subresource, body, LOOKUP,
+                       rbac_allows=lambda: True) == denial

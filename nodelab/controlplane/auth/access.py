@@ -16,7 +16,9 @@ Authorization is a chain, as kube-apiserver's `--authorization-mode=Node,RBAC`:
   secrets, configMaps, claims and service accounts only through the pods bound to the node, writes
   only to its own Node, Lease and bound pods' status, tokens only for its pods' service
   accounts, no exec/attach/port-forward;
-- RBAC (`rbac.py`) for everyone else: `system:masters` may do anything; others what the Roles
+- RBAC (`rbac.py`) for everyone else, and for a node what the Node authorizer has no opinion
+  on (a Role bound to it or to `system:nodes`; NodeRestriction still judges the writes):
+  `system:masters` may do anything; others what the Roles
   and ClusterRoles bound to them or their groups allow, with upstream's bootstrap policy
   (`bootstrap_policy.py`: a service account starts with discovery and self-reviews only).
 
@@ -165,8 +167,11 @@ def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, n
     if rt.plural in SELF_REVIEWS:
         return
 
+    attributes = rbac.Attributes(identity.user, identity.groups, verb, namespace, rt.group,
+                                 rt.plural, subresource, name)
     denial = node_denial(node, verb, rt.storage_key, namespace, name, subresource, body,
-                         pod_lookup(store), admission, node_selector)
+                         pod_lookup(store), admission, node_selector,
+                         rbac_allows=lambda: rbac.decide(store, attributes).allowed)
     if denial is None:
         return
     if denial.stage == "authorizer":

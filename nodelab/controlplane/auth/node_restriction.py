@@ -153,20 +153,22 @@ def _token_denial(node: str, namespace: str, body: ObjectView | None,
 
 def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
                 subresource: str, body: ObjectView | None, pods: PodLookup,
-                admission: bool = True, node_selector: str = "") -> Denial | None:
+                admission: bool = True, node_selector: str = "",
+                rbac_allows: Callable[[], bool] = lambda: False) -> Denial | None:
     """Why node `node` may not do this (None: it may). `name` is the URL's (empty on create)
     or the `metadata.name` a list or watch's fieldSelector pins; `node_selector` the
-    `spec.nodeName` it pins; `admission=False` asks the authorizer alone (an access review)."""
-    if resource in GRAPH_RESOURCES:
-        denial = _graph_denial(node, verb, resource, namespace, name, subresource, pods)
-        if denial is None and admission and resource == "core/serviceaccounts":
-            return _token_denial(node, namespace, body, pods)
+    `spec.nodeName` it pins; `admission=False` asks the authorizers alone (an access review).
+    `rbac_allows` is the next authorizer of the chain (`--authorization-mode=Node,RBAC`),
+    asked when the Node authorizer has no opinion: RBAC's grants to the node or `system:nodes`;
+    NodeRestriction still judges what either allowed."""
+    denial = _node_authorizer(node, verb, resource, namespace, name, subresource,
+                              node_selector, pods)
+    if denial is not None and not rbac_allows():
         return denial
-    if verb in READ_VERBS and not subresource and resource != "coordination.k8s.io/leases":
-        return _read_denial(node, verb, resource, namespace, name, node_selector, pods)
-    denial = _authorizer_denial(node, verb, resource, namespace, name, subresource)
-    if denial is not None or not admission:
-        return denial
+    if not admission or verb in READ_VERBS:
+        return None  # admission plugins see writes only
+    if resource == "core/serviceaccounts":
+        return _token_denial(node, namespace, body, pods) if subresource == "token" else None
     body_name = str(((body or {}).get("metadata") or {}).get("name") or "")
     target = name or (body_name if verb == "create" else "")
     if resource == "core/nodes" and target != node:
@@ -177,6 +179,16 @@ def node_denial(node: str, verb: str, resource: str, namespace: str, name: str,
     if resource == "core/pods":
         return _pod_admission(node, verb, namespace, name, subresource, body, pods)
     return None
+
+
+def _node_authorizer(node: str, verb: str, resource: str, namespace: str, name: str,
+                     subresource: str, node_selector: str, pods: PodLookup) -> Denial | None:
+    """The Node authorizer alone: its graph, its reads, its writes."""
+    if resource in GRAPH_RESOURCES:
+        return _graph_denial(node, verb, resource, namespace, name, subresource, pods)
+    if verb in READ_VERBS and not subresource and resource != "coordination.k8s.io/leases":
+        return _read_denial(node, verb, resource, namespace, name, node_selector, pods)
+    return _authorizer_denial(node, verb, resource, namespace, name, subresource)
 
 
 def _read_denial(node: str, verb: str, resource: str, namespace: str, name: str,
@@ -245,6 +257,9 @@ def _pod_admission(node: str, verb: str, namespace: str, name: str, subresource:
             return _admission(f"node {go_quote(node)} can only create pods with spec.nodeName "
                               "set to itself")
         return None
+    if not subresource and verb != "delete":  # an update RBAC let through
+        return _admission(f"unexpected operation {go_quote(verb.upper())}, node "
+                          f"{go_quote(node)} can only create and delete mirror pods")
     if subresource == "eviction" and not name:
         name = str(((body or {}).get("metadata") or {}).get("name") or "")
         if not name:

@@ -85,7 +85,10 @@ def _access(identity: Identity, spec: Object, store: Store) -> tuple[bool, str]:
         return False, ""
     denial = node_denial(identity.node_name, verb, rt.storage_key, namespace, name, subresource,
                          None, pod_lookup(store), admission=False,
-                         node_selector=_selected_node(verb, attributes.get("fieldSelector")))
+                         node_selector=_selected_node(verb, attributes.get("fieldSelector")),
+                         rbac_allows=lambda: rbac.decide(store, rbac.Attributes(
+                             identity.user, identity.groups, verb, namespace, group, plural,
+                             subresource, name)).allowed)
     return denial is None, "" if denial is None else denial.reason
 
 
