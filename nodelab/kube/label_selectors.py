@@ -21,7 +21,7 @@ from typing import Any
 from nodelab.kubewire.labels import Requirement, all_match
 
 __all__ = ["LABEL_OPERATORS", "NODE_OPERATORS", "Requirement", "expression_requirement",
-           "selector_is_empty", "selector_matches", "selector_requirements",
+           "go_string", "selector_is_empty", "selector_matches", "selector_requirements",
            "with_requirements"]
 
 # a LabelSelector's operators as the selector grammar names them; a node selector adds Gt/Lt
@@ -64,3 +64,18 @@ def with_requirements(selector: Mapping[str, Any] | None,
     merged = dict(selector)
     merged["matchExpressions"] = [*(selector.get("matchExpressions") or []), *extra]
     return merged
+
+
+def go_string(selector: Any) -> str:
+    """A `*metav1.LabelSelector` as Go prints it with `%v`/`%+v` (its generated `String()`;
+    nil as `nil`): upstream's controllers put it in their event and condition texts."""
+    if not isinstance(selector, Mapping):
+        return "nil"
+    labels = "".join(f"{key}: {value}," for key, value in
+                     sorted((selector.get("matchLabels") or {}).items()))
+    expressions = "".join(
+        f"LabelSelectorRequirement{{Key:{e.get('key', '')},Operator:{e.get('operator', '')},"
+        f"Values:[{' '.join(e.get('values') or [])}],}},"
+        for e in selector.get("matchExpressions") or [])
+    return (f"&LabelSelector{{MatchLabels:map[string]string{{{labels}}},"
+            f"MatchExpressions:[]LabelSelectorRequirement{{{expressions}}},}}")

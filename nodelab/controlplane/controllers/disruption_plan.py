@@ -43,6 +43,7 @@ from nodelab.kube.disruption_budgets import (
     update_allowed_condition,
 )
 from nodelab.kube.intstr import InvalidIntOrString, as_int, scaled_value
+from nodelab.kube.label_selectors import go_string
 from nodelab.kube.objects import Object, pod_ready
 from nodelab.kubewire.times import parse_time
 
@@ -277,7 +278,7 @@ def plan(pdb: Object, namespace_pods: Sequence[Object], workloads: Workloads,
     if unmanaged:
         events.append(Event(pdb, "PodDisruptionBudget", "Warning", "UnmanagedPods", (
             "Pods selected by this PodDisruptionBudget (selector: "
-            f"{_go_selector((pdb.get('spec') or {}).get('selector'))}) were found to be "
+            f"{go_string((pdb.get('spec') or {}).get('selector'))}) were found to be "
             "unmanaged. As a result, the status of the PDB cannot be calculated correctly, "
             "which may result in undefined behavior. To account for these pods please set "
             '".spec.minAvailable" field of the PDB to an integer value.')))
@@ -290,20 +291,6 @@ def plan(pdb: Object, namespace_pods: Sequence[Object], workloads: Workloads,
                             "but it wasn't"))
     current = count_healthy(pods, disrupted, now)
     return Plan(status_for(pdb, current, desired, expected, disrupted, now), events, recheck)
-
-
-def _go_selector(selector: Any) -> str:
-    """How Go prints a `*metav1.LabelSelector` with `%v` (its generated `String()`)."""
-    if not isinstance(selector, dict):
-        return "nil"
-    labels = "".join(f"{k}: {v}," for k, v in sorted((selector.get("matchLabels") or {})
-                                                     .items()))
-    expressions = "".join(
-        f"LabelSelectorRequirement{{Key:{e.get('key', '')},Operator:{e.get('operator', '')},"
-        f"Values:[{' '.join(e.get('values') or [])}],}},"
-        for e in selector.get("matchExpressions") or [])
-    return (f"&LabelSelector{{MatchLabels:map[string]string{{{labels}}},"
-            f"MatchExpressions:[]LabelSelectorRequirement{{{expressions}}},}}")
 
 
 def multiple_budgets_event(pod: Object, budgets: Sequence[Object]) -> Event | None:

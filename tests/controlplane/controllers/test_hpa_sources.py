@@ -9,11 +9,11 @@ import pytest
 
 from nodelab.controlplane.controllers.workloads.hpa_plan import MetricError
 from nodelab.controlplane.controllers.workloads.hpa_sources import (
-    selector_string,
     stops,
     unserved,
     wrapped,
 )
+from nodelab.kube.label_selectors import go_string
 
 pytestmark = pytest.mark.unit
 
@@ -58,7 +58,7 @@ def test_unserved_metrics_fail_with_upstreams_texts(metric: dict[str, Any], reas
      "Values:[x y],},},}"),
 ])
 def test_selector_string_is_gos(selector: dict[str, Any] | None, text: str) -> None:
-    assert selector_string(selector) == text
+    assert go_string(selector) == text
 
 
 @pytest.mark.parametrize(("metric", "prefix"), [

@@ -93,18 +93,9 @@ _PROTO_MESSAGES = {"duration": ".google.protobuf.Duration",
 
 
 def _pool(decl: DeclType) -> Any:
-    from google.protobuf import (  # noqa: PLC0415
-        descriptor_pb2,
-        descriptor_pool,
-        duration_pb2,
-        struct_pb2,
-        timestamp_pb2,
-    )
+    from google.protobuf import descriptor_pb2  # noqa: PLC0415
 
-    pool = descriptor_pool.DescriptorPool()
-    for known in (struct_pb2, duration_pb2, timestamp_pb2):
-        pool.AddSerializedFile(known.DESCRIPTOR.serialized_pb)
-    opaque.add_to(pool)
+    pool = opaque.new_pool()
     proto = descriptor_pb2.FileDescriptorProto(
         name="nodelab/crd.proto", package=PACKAGE, syntax="proto2",
         dependency=["google/protobuf/struct.proto", "google/protobuf/duration.proto",

@@ -46,8 +46,9 @@ class Kinds:
     URL: Any
 
 
-@functools.cache
-def runtime_pool() -> Any:
+def new_pool() -> Any:
+    """A descriptor pool with protobuf's Struct, Duration and Timestamp and the library's types
+    (a checking environment adds its schema's messages to one of its own)."""
     from google.protobuf import (  # noqa: PLC0415
         descriptor_pool,
         duration_pb2,
@@ -60,6 +61,12 @@ def runtime_pool() -> Any:
         pool.AddSerializedFile(known.DESCRIPTOR.serialized_pb)
     add_to(pool)
     return pool
+
+
+@functools.cache
+def runtime_pool() -> Any:
+    """The runtime environment's pool, built once."""
+    return new_pool()
 
 
 def kinds(cel: Any) -> Kinds:

@@ -24,23 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from nodelab.controlplane.controllers.workloads.hpa_plan import MetricError
+from nodelab.kube.label_selectors import go_string
 
 CUSTOM_API_MISSING = ("unable to fetch metrics from custom metrics API: no custom metrics API "
                       "(custom.metrics.k8s.io) registered")
-
-
-def selector_string(selector: dict[str, Any] | None) -> str:
-    """A LabelSelector as Go prints it with %+v (its generated String(); nil as `nil`)."""
-    if selector is None:
-        return "nil"
-    labels = "".join(f"{key}: {value}," for key, value in
-                     sorted((selector.get("matchLabels") or {}).items()))
-    expressions = "".join(
-        f"LabelSelectorRequirement{{Key:{e.get('key', '')},Operator:{e.get('operator', '')},"
-        f"Values:[{' '.join(e.get('values') or [])}],}},"
-        for e in selector.get("matchExpressions") or [])
-    return (f"&LabelSelector{{MatchLabels:map[string]string{{{labels}}},"
-            f"MatchExpressions:[]LabelSelectorRequirement{{{expressions}}},}}")
 
 
 def unserved(metric: dict[str, Any], namespace: str) -> MetricError:
@@ -62,7 +49,7 @@ def unserved(metric: dict[str, Any], namespace: str) -> MetricError:
         name = identifier.get("name", "")
         return MetricError("FailedGetExternalMetric",
                            f"unable to get external metric {namespace}/{name}/"
-                           f"{selector_string(identifier.get('selector'))}: unable to fetch "
+                           f"{go_string(identifier.get('selector'))}: unable to fetch "
                            "metrics from external metrics API: the server could not find the "
                            f"requested resource (get {name}.external.metrics.k8s.io)")
     return MetricError("InvalidMetricSourceType", f"unknown metric source type {source!r}")
