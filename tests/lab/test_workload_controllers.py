@@ -194,6 +194,13 @@ def daemon_pods(lab: Lab, app: str) -> list[dict[str, Any]]:
     return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
 
 
+def no_pods_left(lab: Lab, *apps: str) -> bool:
+    """No pod of these apps is left, terminating ones included: a later `kubectl drain`
+    refuses a terminating pod whose DaemonSet is gone, as on any cluster."""
+    return not any(kubectl_json(lab, "get", "pods", "-l", f"app={app}")["items"]
+                   for app in apps)
+
+
 def test_daemonset_runs_one_pod_per_node_and_rolls_back(lab2: Lab) -> None:
     apply(lab2, f"""
 apiVersion: apps/v1
@@ -241,7 +248,7 @@ spec:
     assert sorted(r["revision"] for r in revisions
                   if r["metadata"]["name"].startswith("agent-")) == [2, 3]
     kubectl(lab2, "delete", "ds", "agent")
-    eventually(lambda: not daemon_pods(lab2, "agent"))
+    eventually(lambda: no_pods_left(lab2, "agent"))
     assert not [r for r in kubectl_json(lab2, "get", "controllerrevisions")["items"]
                 if r["metadata"]["name"].startswith("agent-")]
 
@@ -279,7 +286,7 @@ spec:
     finally:
         kubectl(lab2, "uncordon", "node1", "node2")
     kubectl(lab2, "delete", "ds", "stay")
-    eventually(lambda: not daemon_pods(lab2, "stay"))
+    eventually(lambda: no_pods_left(lab2, "stay"))
 
 
 def test_cronjob_runs_on_schedule_and_create_job_from_it(lab2: Lab) -> None:
@@ -401,7 +408,7 @@ spec:
     assert "spec.volumeClaimTemplates: Forbidden: nodelab has no storage provisioner" in errors
     kubectl(lab2, "delete", "sts", "db")
     kubectl(lab2, "delete", "svc", "db")
-    eventually(lambda: not daemon_pods(lab2, "db"))
+    eventually(lambda: no_pods_left(lab2, "db"))
 
 
 def test_replication_controller_and_manifests_with_every_kind(lab2: Lab, tmp_path: Path) -> None:
@@ -477,7 +484,7 @@ items:
     kubectl(lab2, "rollout", "status", "ds/listed-ds", "--timeout=90s")
     kubectl(lab2, "rollout", "status", "sts/listed-sts", "--timeout=90s")
     kubectl(lab2, "delete", "-f", str(tmp_path), "--wait=true", "--timeout=90s")
-    eventually(lambda: not daemon_pods(lab2, "legacy") and not daemon_pods(lab2, "listed-ds"))
+    eventually(lambda: no_pods_left(lab2, "legacy", "listed-ds"))
 
     # the official Python client's create_from_yaml, with a List in a namespace of its own
     from kubernetes import client, config, utils
