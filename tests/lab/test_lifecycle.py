@@ -13,7 +13,7 @@ import pytest
 
 from nodelab.host import netlink
 from nodelab.host.commands import run
-from nodelab.host.processes import lab_processes
+from nodelab.host.processes import lab_processes, send_signal
 from nodelab.lab.addons.cluster_dns import answers_from
 from nodelab.lab.lab import Lab, lab_status, take_down_lab
 from nodelab.lab.ledger import Ledger
@@ -98,8 +98,11 @@ def test_down_after_kill_9_of_every_lab_process(make_lab: LabFactory) -> None:
     environ = (Path("/proc") / str(processes[0].pid) / "environ").read_bytes().split(b"\0")
     assert f"TMPDIR={lab.paths.tmp}".encode() in environ
     (lab.paths.tmp / "left-by-a-killed-daemon").write_text("a certificate copy\n")
+    # A short-lived child (an iptables-restore, a probe's exec) may end between the listing and
+    # the kill: send_signal checks the start time, so such a PID, or a stranger that reused it, is
+    # left alone.
     for process in processes:
-        os.kill(process.pid, signal.SIGKILL)
+        send_signal(process, signal.SIGKILL)
     for process in processes:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(process.pid, 0)
