@@ -4,7 +4,6 @@ kubectl and the official client's CustomObjectsApi: the Kubernetes docs' CronTab
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-from tests.controlplane.apiserver import RunningApiServer, running_apiserver
+from tests.controlplane.apiserver import RunningApiServer
 
 GROUP, CRD_NAME = "stable.example.com", "crontabs.stable.example.com"
 # the docs' CronTab CRD with its validation (pattern, minimum/maximum) and printer columns
@@ -88,13 +87,7 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningApiServer]:
-    with running_apiserver() as running:
-        running.kubectl("apply", "-f", "-", input=CRONTAB_CRD)
-        running.kubectl("wait", "--for", "condition=established", "--timeout=30s",
-                        f"crd/{CRD_NAME}")
-        yield running
+CRD = CRONTAB_CRD  # the one the `server` fixture (conftest) applies
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,7 @@ API server process, through real kubectl: the Kubernetes docs' "Validation rules
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.controlplane.apiserver import RunningApiServer, running_apiserver
+from tests.controlplane.apiserver import RunningApiServer
 
 CRD = """
 apiVersion: apiextensions.k8s.io/v1
@@ -54,15 +50,6 @@ spec:
 def _widget(replicas: int, name: str = "a", widget: str = "w") -> str:
     return (f"apiVersion: cel.example.com/v1\nkind: Widget\nmetadata: {{name: {widget}}}\n"
             f"spec: {{minReplicas: 1, replicas: {replicas}, maxReplicas: 5, name: {name}}}\n")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningApiServer]:
-    with running_apiserver() as running:
-        running.kubectl("apply", "-f", "-", input=CRD)
-        running.kubectl("wait", "--for", "condition=established", "--timeout=30s",
-                        "crd/widgets.cel.example.com")
-        yield running
 
 
 def test_a_valid_object_passes_and_invalid_ones_get_upstreams_errors(

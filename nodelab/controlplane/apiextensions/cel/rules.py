@@ -212,33 +212,31 @@ def _checking_env(schema_json: str, resource_root: bool) -> Any:
 
 
 def _compile_check(errors: FieldErrors, env: Any, rule: dict[str, Any], at: str) -> None:
-    text = rule["rule"]
-    source = _wrapped(rule) if rule.get("optionalOldSelf") is True else text
-    try:
-        kind = env.compile(source).return_type()
-    except RuntimeError as exc:
-        errors.causes.append(Cause(f"{at}.rule", "FieldValueInvalid",
-                                   f"Invalid value: {go_rule(rule)}: compilation failed: "
-                                   f"{cel_error(exc)}"))
+    source = _wrapped(rule) if rule.get("optionalOldSelf") is True else rule["rule"]
+    if not _compile_checked(errors, env, rule, source, f"{at}.rule", "bool", ""):
         return
-    if kind.name() not in ("BOOL", "DYN", "bool", "dyn"):
-        errors.causes.append(Cause(f"{at}.rule", "FieldValueInvalid",
-                                   f"Invalid value: {go_rule(rule)}: "
-                                   "cel expression must evaluate to a bool"))
     expression = rule.get("messageExpression")
     if isinstance(expression, str) and expression.strip():
-        try:
-            kind = env.compile(expression).return_type()
-        except RuntimeError as exc:
-            errors.causes.append(Cause(
-                f"{at}.messageExpression", "FieldValueInvalid",
-                f"Invalid value: {go_rule(rule)}: messageExpression compilation failed: "
-                f"{cel_error(exc)}"))
-            return
-        if kind.name() not in ("STRING", "DYN", "string", "dyn"):
-            errors.causes.append(Cause(f"{at}.messageExpression", "FieldValueInvalid",
-                                       f"Invalid value: {go_rule(rule)}: "
-                                       "messageExpression must evaluate to a string"))
+        _compile_checked(errors, env, rule, expression, f"{at}.messageExpression", "string",
+                         "messageExpression ")
+
+
+def _compile_checked(errors: FieldErrors, env: Any, rule: dict[str, Any], text: str,
+                     field: str, wanted: str, what: str) -> bool:
+    """Compile `text` (the rule, or its messageExpression: `what`) and check it evaluates to
+    `wanted` (or dyn); a failure is a cause at `field`, False when it did not compile."""
+    try:
+        kind = env.compile(text).return_type()
+    except RuntimeError as exc:
+        errors.causes.append(Cause(field, "FieldValueInvalid",
+                                   f"Invalid value: {go_rule(rule)}: {what}compilation failed: "
+                                   f"{cel_error(exc)}"))
+        return False
+    if kind.name().lower() not in (wanted, "dyn"):
+        errors.causes.append(Cause(field, "FieldValueInvalid",
+                                   f"Invalid value: {go_rule(rule)}: "
+                                   f"{what or 'cel expression '}must evaluate to a {wanted}"))
+    return True
 
 
 @functools.lru_cache(maxsize=512)
