@@ -150,6 +150,8 @@ RESOURCES: tuple[ResourceType, ...] = (
                  "subjectaccessreviews", False, verbs=("create",)),
     ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True,
                  short_names=("pdb",), subresources=("status",)),
+    ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True,
+                 short_names=("netpol",)),
     ResourceType("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False,
                  short_names=("pc",)),
     ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),

@@ -22,7 +22,7 @@ from nodelab.kubewire.labels import Requirement, all_match
 
 __all__ = ["LABEL_OPERATORS", "NODE_OPERATORS", "Requirement", "expression_requirement",
            "go_string", "selector_is_empty", "selector_matches", "selector_requirements",
-           "with_requirements"]
+           "selector_text", "with_requirements"]
 
 # a LabelSelector's operators as the selector grammar names them; a node selector adds Gt/Lt
 LABEL_OPERATORS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
@@ -79,3 +79,19 @@ def go_string(selector: Any) -> str:
         for e in selector.get("matchExpressions") or [])
     return (f"&LabelSelector{{MatchLabels:map[string]string{{{labels}}},"
             f"MatchExpressions:[]LabelSelectorRequirement{{{expressions}}},}}")
+
+
+def selector_text(selector: Mapping[str, Any] | None) -> str:
+    """A `LabelSelector` as kubectl's columns print it (`metav1.FormatLabelSelector`: the
+    selector's `String()`, requirements sorted by key, `<none>` when it has none)."""
+    if selector is None:
+        return "<none>"
+    parts = []
+    for requirement in sorted(selector_requirements(selector), key=lambda r: r.key):
+        values = ",".join(sorted(requirement.values))
+        parts.append({"=": f"{requirement.key}={values}",
+                      "in": f"{requirement.key} in ({values})",
+                      "notin": f"{requirement.key} notin ({values})",
+                      "exists": requirement.key,
+                      "!": f"!{requirement.key}"}.get(requirement.operator, requirement.key))
+    return ",".join(parts) or "<none>"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nodelab.controlplane.http.pod_status import pod_status, readiness_gates
+from nodelab.kube.label_selectors import selector_text
 from nodelab.kube.objects import Object
 from nodelab.kubewire.times import age, human_duration, parse_time
 
@@ -358,6 +359,10 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "policy/poddisruptionbudgets": ([("Name", S, 0), ("Min Available", S, 0),
                                      ("Max Unavailable", S, 0), ("Allowed Disruptions", I_, 0),
                                      ("Age", S, 0)], _pdb_row),
+    "networking.k8s.io/networkpolicies": (
+        [("Name", S, 0), ("Pod-Selector", S, 0), ("Age", S, 0)],
+        lambda o: [_name(o), selector_text((o.get("spec") or {}).get("podSelector") or {}),
+                   _age(o)]),
     "apiregistration.k8s.io/apiservices": ([("Name", S, 0), ("Service", S, 0),
                                             ("Available", S, 0), ("Age", S, 0)],
                                            _apiservice_row),

@@ -351,6 +351,24 @@ def priorityclass(obj: Object) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
+def networkpolicy(obj: Object) -> None:
+    """networking/v1 `SetDefaults_NetworkPolicy` and `_NetworkPolicyPort`: without
+    policyTypes a policy is an Ingress policy, and an Egress one too when it has egress rules;
+    a port's protocol is TCP. `spec` and `spec.podSelector` are not omitempty in Go: a
+    policy without them is stored with `{}` (which selects every pod of its namespace)."""
+    spec = obj.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("podSelector", {})
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    for direction in ("ingress", "egress"):
+        for rule in spec.get(direction) or []:
+            for port in (rule.get("ports") or []) if isinstance(rule, dict) else []:
+                if isinstance(port, dict):
+                    port.setdefault("protocol", "TCP")
+
+
 def role_binding(obj: Object) -> None:
     """rbac/v1 `SetDefaults_RoleBinding`/`_ClusterRoleBinding` and `SetDefaults_Subject`:
     roleRef's apiGroup, and a User's or Group's, is `rbac.authorization.k8s.io`."""
@@ -368,6 +386,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     f"{RBAC_GROUP}/rolebindings": role_binding,
     f"{RBAC_GROUP}/clusterrolebindings": role_binding,
     "scheduling.k8s.io/priorityclasses": priorityclass,
+    "networking.k8s.io/networkpolicies": networkpolicy,
     "core/pods": pod,
     "core/services": service,
     "apps/deployments": deployment,
