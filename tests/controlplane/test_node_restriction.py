@@ -23,7 +23,8 @@ PODS: dict[tuple[str, str], dict[str, Any]] = {
 LOOKUP = PodLookup(
     get=lambda ns, name: PODS.get((ns, name)),
     references=lambda ns, node: [pod_references(p) for (n, _), p in PODS.items()
-                                 if n == ns and p["spec"]["nodeName"] == node])
+                                 if n == ns and p["spec"]["nodeName"] == node],
+    volumes=lambda node: {"pv-mine"} if node == "n1" else set())
 UNRELATED = Denial("authorizer", "no relationship found between node 'n1' and this object")
 
 
@@ -44,6 +45,11 @@ def token(name: str = "mine", uid: str = "u-mine", **ref: Any) -> dict[str, Any]
     (("deletecollection", "core/secrets", "default", "", "", None),
      Denial("authorizer", "can only read resources of this type")),
     (("list", "core/persistentvolumeclaims", "default", "", "", None),
+     Denial("authorizer", "can only get individual resources of this type")),
+    # a volume only through a claim of its pods bound to it (the pvc -> pv edge)
+    (("get", "core/persistentvolumes", "", "pv-mine", "", None), None),
+    (("get", "core/persistentvolumes", "", "pv-other", "", None), UNRELATED),
+    (("list", "core/persistentvolumes", "", "", "", None),
      Denial("authorizer", "can only get individual resources of this type")),
     (("get", "core/serviceaccounts", "default", "app", "", None),
      Denial("authorizer", "can only create tokens for individual service accounts")),

@@ -144,8 +144,21 @@ def pod_lookup(store: Store) -> PodLookup:
         bodies, _ = store.select_raw(  # the node's pods, chosen by their selector summary
             "core/pods", namespace, keep=lambda s: (s.get("spec") or {}).get("nodeName") == node)
         return [_stored_references(body) for body in bodies]
+    def volumes(node: str) -> set[str]:
+        bodies, _ = store.select_raw(
+            "core/pods", None, keep=lambda s: (s.get("spec") or {}).get("nodeName") == node)
+        found = set()
+        for body in bodies:
+            claims = _stored_references(body)["persistentvolumeclaim"]
+            if claims:
+                namespace = json.loads(body)["metadata"].get("namespace", "")
+                for claim in claims:
+                    stored = store.get("core/persistentvolumeclaims", namespace, claim)
+                    if stored is not None and (stored.get("spec") or {}).get("volumeName"):
+                        found.add(str(stored["spec"]["volumeName"]))
+        return found
     return PodLookup(get=lambda namespace, name: store.get("core/pods", namespace, name),
-                     references=references)
+                     references=references, volumes=volumes)
 
 
 def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, name: str,

@@ -157,6 +157,17 @@ CLUSTER_ROLES: list[Object] = [
         _rule(["get", "list", "watch"], ["policy"], ["poddisruptionbudgets"]),
         _rule(["get", "list", "watch"], [""], ["namespaces", "persistentvolumeclaims",
                                                "persistentvolumes", "configmaps"])]),
+    # the volume scheduling and dynamic provisioning roles (the second bound to nobody: a
+    # provisioner's deployment binds it, as the lab's local-path provisioner would)
+    _role("system:volume-scheduler", [
+        _rule([*READ, "update", "patch"], [""], ["persistentvolumes"]),
+        _rule(READ, ["storage.k8s.io"], ["storageclasses"]),
+        _rule([*READ, "update", "patch"], [""], ["persistentvolumeclaims"])]),
+    _role("system:persistent-volume-provisioner", [
+        _rule(["create", "delete", "get", "list", "watch"], [""], ["persistentvolumes"]),
+        _rule(["get", "list", "watch", "update"], [""], ["persistentvolumeclaims"]),
+        _rule(READ, ["storage.k8s.io"], ["storageclasses"]),
+        _rule(["watch", "create", "patch", "update"], ["", "events.k8s.io"], ["events"])]),
     _role("system:kube-controller-manager", [
         _rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
         _rule(["create"], ["coordination.k8s.io"], ["leases"]),
@@ -180,7 +191,7 @@ CLUSTER_ROLES: list[Object] = [
 # any writer it cannot grant more than it holds (`escalation.py`), and it may not impersonate.
 CONTROLLER_WRITE_GROUPS = ["", "apps", "autoscaling", "batch", "discovery.k8s.io",
                            "coordination.k8s.io", "certificates.k8s.io", "events.k8s.io",
-                           "policy", "rbac.authorization.k8s.io"]
+                           "policy", "rbac.authorization.k8s.io", "storage.k8s.io"]
 CLUSTER_ROLES.append(_role("system:nodelab:controllers", [
     _rule(READ, ["*"], ["*"]),
     _rule(WRITE, CONTROLLER_WRITE_GROUPS, ["*"])]))
@@ -194,6 +205,7 @@ CLUSTER_ROLE_BINDINGS: list[Object] = [
     _binding("system:service-account-issuer-discovery", ("Group", "system:serviceaccounts")),
     _binding("system:node-proxier", ("User", "system:kube-proxy")),
     _binding("system:kube-scheduler", ("User", "system:kube-scheduler")),
+    _binding("system:volume-scheduler", ("User", "system:kube-scheduler")),
     _binding("system:kube-controller-manager", ("User", "system:kube-controller-manager")),
     _binding("system:nodelab:controllers", ("User", "system:kube-controller-manager")),
 ]

@@ -12,8 +12,9 @@ A kubelet authenticates as `system:node:<name>` (group `system:nodes`). Upstream
   (`get` by name, or `list`/`watch` with the fieldSelector `metadata.name=<name>`, which the
   request's attributes carry as its name: how the kubelet's configMap and secret managers
   watch), a persistentVolumeClaim only by `get`, and only when a pod bound to the node refers
-  to it (the authorizer's graph, `kube/pod/references.py`); a serviceAccount only through its
-  `token`;
+  to it (the authorizer's graph, `kube/pod/references.py`), a persistentVolume only by `get`
+  and only when such a claim is bound to it (the graph's pvc -> pv edge); a serviceAccount
+  only through its `token`;
 - write its own Node (and status) and its own Lease in `kube-node-lease`, never another's, and
   never by naming another in the URL while putting its own name in the body (the URL wins);
 - create only mirror pods bound to itself; update/patch only the `status` of pods bound to it;
@@ -54,7 +55,6 @@ GRAPH_RESOURCES = {"core/secrets": "secret", "core/configmaps": "configmap",
 NODE_READS: dict[str, tuple[str, ...]] = {
     "core/services": READ_VERBS,
     "core/endpoints": ("get",),
-    "core/persistentvolumes": ("get",),
     "certificates.k8s.io/certificatesigningrequests": READ_VERBS,
     "storage.k8s.io/volumeattachments": ("get",),
     "storage.k8s.io/csinodes": ("get",),
@@ -78,10 +78,12 @@ class Denial:
 @dataclass(frozen=True)
 class PodLookup:
     """How the rule finds pods: one by name, and what those bound to a node in a namespace
-    refer to (`kube/pod/references.py`: kind -> names), the edges of upstream's graph."""
+    refer to (`kube/pod/references.py`: kind -> names), the edges of upstream's graph;
+    `volumes`: the PersistentVolumes the claims of a node's pods are bound to."""
 
     get: Callable[[str, str], ObjectView | None]
     references: Callable[[str, str], Iterable[Mapping[str, Collection[str]]]]  # (ns, node)
+    volumes: Callable[[str], Collection[str]] = lambda node: ()
 
 
 def _bound_to(pod: ObjectView | None, node: str) -> bool:
@@ -186,6 +188,12 @@ def _node_authorizer(node: str, verb: str, resource: str, namespace: str, name: 
     """The Node authorizer alone: its graph, its reads, its writes."""
     if resource in GRAPH_RESOURCES:
         return _graph_denial(node, verb, resource, namespace, name, subresource, pods)
+    if resource == "core/persistentvolumes":  # authorizeGet on the pvc -> pv edge
+        if verb != "get":
+            return _authorizer("can only get individual resources of this type")
+        if subresource:
+            return _authorizer("cannot get subresource")
+        return None if name in pods.volumes(node) else _unrelated(node)
     if verb in READ_VERBS and not subresource and resource != "coordination.k8s.io/leases":
         return _read_denial(node, verb, resource, namespace, name, node_selector, pods)
     return _authorizer_denial(node, verb, resource, namespace, name, subresource)

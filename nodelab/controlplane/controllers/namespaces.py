@@ -12,7 +12,8 @@ from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
 CONTENTS = ("deployments", "replicasets", "replicationcontrollers", "daemonsets",
-            "statefulsets", "cronjobs", "jobs", "controllerrevisions", "pods", "services",
+            "statefulsets", "cronjobs", "jobs", "controllerrevisions", "pods",
+            "persistentvolumeclaims", "services",
             "endpointslices", "configmaps", "secrets", "serviceaccounts", "leases", "events",
             "roles", "rolebindings")
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nodelab.controlplane.http.pod_status import pod_status, readiness_gates
+from nodelab.controlplane.http.storage_printers import STORAGE_PRINTERS
 from nodelab.kube.label_selectors import selector_text
 from nodelab.kube.objects import Object
 from nodelab.kubewire.times import age, human_duration, parse_time
@@ -373,6 +374,7 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "apiextensions.k8s.io/customresourcedefinitions": (
         [("Name", S, 0), ("Created At", "date", 0)],
         lambda o: [_name(o), (o.get("metadata") or {}).get("creationTimestamp")]),
+    **STORAGE_PRINTERS,
 }
 DEFAULT_PRINTER: tuple[list[Column], Callable[[Object], list[Any]]] = (
     [("Name", S, 0), ("Age", S, 0)], lambda o: [_name(o), _age(o)])

@@ -13,6 +13,7 @@ import base64
 import contextlib
 from collections.abc import Callable
 
+from nodelab.controlplane.registry import storage_defaults
 from nodelab.kube.objects import Object
 from nodelab.kube.pod.qos import compute_pod_qos
 from nodelab.kube.quantities import InvalidQuantity
@@ -404,6 +405,9 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     "apiregistration.k8s.io/apiservices": apiservice,
     "autoscaling/horizontalpodautoscalers": horizontalpodautoscaler,
     "policy/poddisruptionbudgets": poddisruptionbudget,
+    storage_defaults.PV_KEY: storage_defaults.persistentvolume,
+    storage_defaults.PVC_KEY: storage_defaults.persistentvolumeclaim,
+    "storage.k8s.io/storageclasses": storage_defaults.storageclass,
 }
 
 

@@ -38,6 +38,12 @@ from nodelab.controlplane.validation.others import (
     validate_node_update,
     validate_secret,
 )
+from nodelab.controlplane.validation.persistentvolumes import (
+    validate_persistentvolume,
+    validate_persistentvolume_update,
+    validate_persistentvolumeclaim,
+    validate_persistentvolumeclaim_update,
+)
 from nodelab.controlplane.validation.pods import validate_pod, validate_pod_update
 from nodelab.controlplane.validation.policy import validate_pdb
 from nodelab.controlplane.validation.priorityclasses import validate_priorityclass
@@ -50,6 +56,10 @@ from nodelab.controlplane.validation.services import validate_service, validate_
 from nodelab.controlplane.validation.statefulsets import (
     validate_statefulset,
     validate_statefulset_update,
+)
+from nodelab.controlplane.validation.storageclasses import (
+    validate_storageclass,
+    validate_storageclass_update,
 )
 from nodelab.controlplane.validation.workloads import (
     validate_replicationcontroller,
@@ -171,6 +181,10 @@ KINDS: dict[str, tuple[Create, Update]] = {
     ROLE_BINDINGS: _bindings(True),
     CLUSTER_ROLE_BINDINGS: _bindings(False),
     CSR_KEY: (validate_csr, validate_csr_update),
+    "core/persistentvolumes": (validate_persistentvolume, validate_persistentvolume_update),
+    "core/persistentvolumeclaims": (validate_persistentvolumeclaim,
+                                    validate_persistentvolumeclaim_update),
+    "storage.k8s.io/storageclasses": (validate_storageclass, validate_storageclass_update),
 }
 
 
