@@ -47,6 +47,8 @@ class ApiError(NodelabError):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:  # StatusReasonUnknown is "", left out as Go's omitempty does
+            del body["reason"]
         if self.details:
             body["details"] = self.details
         return body
@@ -130,3 +132,16 @@ def method_not_allowed(message: str) -> ApiError:
 
 def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
+
+
+PANIC_TEXT = "This request caused apiserver to panic. Look in the logs for details."
+
+
+class Panicked(ApiError):
+    """A request kube-apiserver's own code panics on (Go's runtime refuses an operation, such
+    as comparing two maps): its panic-recovery filter (`WithPanicRecovery`) answers a plain-text
+    500 with `PANIC_TEXT`, not a Status; `why` goes to the log only."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(500, "InternalError", PANIC_TEXT)
+        self.why = why

@@ -148,3 +148,36 @@ def test_endpointslice_lists_are_atomic() -> None:
                                              "endpoints": [{"addresses": ["10.0.0.2"]}]})
     assert patched["ports"] == [{"port": 81, "name": "b"}]
     assert patched["endpoints"] == [{"addresses": ["10.0.0.2"]}]
+
+
+def test_set_element_order_on_a_list_of_objects_without_merge_key_panics_as_upstream() -> None:
+    """Tolerations have no merge key: upstream compares (and hashes) the objects with Go's
+    `==`, which panics; its panic filter answers a plain-text 500."""
+    pod = {**POD, "spec": {**POD["spec"], "tolerations": [{"key": "a"}]}}
+    for patch in ({"$setElementOrder/tolerations": [{"key": "a"}], "tolerations": [{"key": "a"}]},
+                  {"$setElementOrder/tolerations": [{"key": "a"}]}):
+        with pytest.raises(ApiError) as raised:
+            strategic_merge_patch(pod, {"spec": patch})
+        assert (raised.value.code, raised.value.message) == (
+            500, "This request caused apiserver to panic. Look in the logs for details.")
+    # scalars without a merge key compare fine: the patch's list replaces the live one
+    patched = strategic_merge_patch(POD, {"spec": {"containers": [
+        {"name": "a", "$setElementOrder/args": ["x", "y"], "args": ["y"]}]}})
+    assert patched["spec"]["containers"][0]["args"] == ["y"]
+
+
+def test_strategic_merge_errors_print_values_as_go_does() -> None:
+    """`%v` of the lists and maps, and a Status of code 500 without a reason (the plain Go
+    error `interpretStrategicMergePatchError` passes on)."""
+    with pytest.raises(ApiError) as raised:
+        strategic_merge_patch(POD, {"spec": {"containers": [
+            {"name": "a", "$setElementOrder/args": ["x", "y"], "args": ["y", "x"]}]}})
+    assert raised.value.message == ("The order in patch list:\n[y x]\n doesn't match "
+                                    "$setElementOrder list:\n[x y]\n")
+    assert raised.value.status() == {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                     "status": "Failure", "message": raised.value.message,
+                                     "code": 500}
+    with pytest.raises(ApiError) as raised:
+        strategic_merge_patch(POD, {"spec": {"containers": [{"image": "x", "b": [1, 2.5]}]}})
+    assert raised.value.message == ("map: map[b:[1 2.5] image:x] does not contain declared "
+                                    "merge key: name")

@@ -207,6 +207,29 @@ def test_pod_update_may_only_change_images(apiserver: RunningApiServer) -> None:
     assert code == 200
 
 
+def test_set_element_order_without_merge_key_is_upstreams_panic(
+        apiserver: RunningApiServer) -> None:
+    """Tolerations have no merge key: kube-apiserver's merge compares the objects with Go's
+    `==` and panics; its panic filter answers a plain-text 500, which kubectl prints."""
+    body = _with(_with(POD, "metadata.name", "seo"), "spec.tolerations", [{"key": "a"}])
+    assert request(apiserver, "POST", PATHS["Pod"], body)[0] == 201
+    patch = {"spec": {"$setElementOrder/tolerations": [{"key": "a"}],
+                      "tolerations": [{"key": "a", "operator": "Exists"}]}}
+    result = apiserver.kubectl("patch", "pod", "seo", "--type=strategic", "-p",
+                               json.dumps(patch), check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        'Error from server (InternalError): an error on the server ("This request caused '
+        'apiserver to panic. Look in the logs for details.") has prevented the request from '
+        'succeeding (patch pods seo)')
+    result = apiserver.kubectl("patch", "pod", "seo", "--type=strategic", "-p", json.dumps(
+        {"spec": {"containers": [{"name": "c", "$setElementOrder/args": ["x", "y"],
+                                  "args": ["y", "x"]}]}}), check=False)
+    assert result.stderr.strip() == (
+        "Error from server: The order in patch list:\n[y x]\n doesn't match "
+        "$setElementOrder list:\n[x y]")
+
+
 def test_unknown_fields_follow_field_validation(apiserver: RunningApiServer) -> None:
     body = _with(_with(POD, "metadata.name", "fv"), "spec.bogus", 1)
     code, answer = request(apiserver, "POST", PATHS["Pod"] + "?fieldValidation=Strict", body)

@@ -79,6 +79,12 @@ class Api:
         accept = request.headers.get("accept", "")
         try:
             return protobuf.negotiated(self._handle(request), accept)
+        except errors.Panicked as exc:
+            log.error("apiserver panic'd serving %s %s: %s", request.method, request.target,
+                      exc.why)
+            return Response(500, raw=f"{errors.PANIC_TEXT}\n".encode(),
+                            content_type="text/plain; charset=utf-8",
+                            headers={"X-Content-Type-Options": "nosniff"})
         except errors.ApiError as exc:
             retry_after = int(exc.details.get("retryAfterSeconds") or 0)
             return protobuf.negotiated(Response(

@@ -44,9 +44,9 @@ def bad_request(message: str) -> PatchError:
 
 
 def failed(message: str) -> PatchError:
-    """A 500 carrying the message as its cause, as kube-apiserver answers a merge it cannot do."""
-    return PatchError(500, "InternalError", message,
-                      {"causes": [{"message": message}]})
+    """A merge kube-apiserver cannot do: `interpretStrategicMergePatchError` passes the plain
+    Go error on, which `ErrorToAPIStatus` answers as a 500 with the message and no reason."""
+    return PatchError(500, "", message)
 
 
 def kind_of(value: Any) -> str:

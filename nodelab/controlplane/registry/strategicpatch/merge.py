@@ -39,6 +39,7 @@ from nodelab.controlplane.registry.strategicpatch.patch_meta import (
     patch_strategy,
 )
 from nodelab.kube.schema import Node
+from nodelab.kubewire.go_value import go_v
 
 
 def apply(original: Any, patch: Any, schema: Node | None) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any],
             return patch
         if directive == "delete":
             return {}
-        raise failed(f"unknown patch type: {directive} in map: {patch}")
+        raise failed(f"unknown patch type: {directive} in map: {go_v(patch)}")
     apply_retain_keys(original, patch)
     _merge_ordered_lists(original, patch, schema)
     for key, value in list(patch.items()):
@@ -155,7 +156,7 @@ def _element_kind(lists: list[list[Any]]) -> str:
                 if kind == "slice":
                     raise PatchError(422, "Invalid", "lists of lists are not supported")
             elif kind != current:
-                raise failed(f"list element types are not identical: {lists}")
+                raise failed(f"list element types are not identical: {go_v(lists)}")
     if not kind:
         raise failed("no elements in any of the given slices")
     return kind
@@ -198,7 +199,7 @@ def _special_elements(original: list[Any], patch: list[Any], merge_key: str
             plain.append(value)
         elif directive == "delete":
             if merge_key not in value:
-                raise failed(f"map: {value} does not contain declared merge key: {merge_key}")
+                raise failed(f"map: {go_v(value)} does not contain declared merge key: {merge_key}")
             original = [v for v in original
                         if not (isinstance(v, dict) and v.get(merge_key) == value[merge_key])]
         elif directive == "replace":
@@ -206,7 +207,7 @@ def _special_elements(original: list[Any], patch: list[Any], merge_key: str
         elif directive == "merge":
             raise failed("merging lists cannot yet be specified in the patch")
         else:
-            raise failed(f"unknown patch type: {directive} in map: {value}")
+            raise failed(f"unknown patch type: {directive} in map: {go_v(value)}")
     if replace:
         return plain, [], True
     return original, plain, False
@@ -216,7 +217,7 @@ def _merge_maps_by_key(original: list[Any], patch: list[Any], merge_key: str,
                        items: Node | None) -> list[Any]:
     for value in patch:
         if merge_key not in value:
-            raise failed(f"map: {value} does not contain declared merge key: {merge_key}")
+            raise failed(f"map: {go_v(value)} does not contain declared merge key: {merge_key}")
         position = next((i for i, v in enumerate(original)
                          if isinstance(v, dict) and v.get(merge_key) == value[merge_key]), None)
         if position is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nodelab.controlplane.errors import Panicked
 from nodelab.controlplane.registry.strategicpatch.directives import (
     DIRECTIVE,
     SET_ELEMENT_ORDER,
@@ -18,6 +19,7 @@ from nodelab.controlplane.registry.strategicpatch.directives import (
     is_delete,
     kind_of,
 )
+from nodelab.kubewire.go_value import go_v
 
 
 def validate_order(patch_list: list[Any], order: list[Any], merge_key: str) -> None:
@@ -34,18 +36,22 @@ def validate_order(patch_list: list[Any], order: list[Any], merge_key: str) -> N
             p += 1
         s += 1
     if p < len(items) and s >= len(order):
-        raise failed(f"The order in patch list:\n{patch_list}\n doesn't match "
-                      f"{SET_ELEMENT_ORDER} list:\n{order}\n")
+        raise failed(f"The order in patch list:\n{go_v(patch_list)}\n doesn't match "
+                      f"{SET_ELEMENT_ORDER} list:\n{go_v(order)}\n")
 
 
 def _key_equal(left: Any, right: Any, merge_key: str) -> bool:
     if not merge_key:
+        # Go's `left == right` on two interfaces holding maps (or slices) panics
+        if isinstance(left, (dict, list)) and type(left) is type(right):
+            raise Panicked("runtime error: comparing uncomparable type "
+                           f"{_go_type(left)}")
         return bool(left == right)
     if not isinstance(left, dict) or not isinstance(right, dict):
         raise failed(f"expected a map, but received a {kind_of(right)}")
     for item in (left, right):
         if merge_key not in item:
-            raise failed(f"map: {item} does not contain declared merge key: {merge_key}")
+            raise failed(f"map: {go_v(item)} does not contain declared merge key: {merge_key}")
     return bool(left[merge_key] == right[merge_key])
 
 
@@ -68,8 +74,16 @@ def deduplicate(values: list[Any]) -> list[Any]:
 
 
 def partition_primitives(values: list[Any], by: list[Any]) -> tuple[list[Any], list[Any]]:
-    """The values the patch names, and those only the server has."""
+    """The values the patch names, and those only the server has. Upstream keys a Go map by
+    the values, which panics on a map or a list (a list of objects without a merge key)."""
+    for value in [*by, *values]:
+        if isinstance(value, (dict, list)):
+            raise Panicked(f"runtime error: hash of unhashable type {_go_type(value)}")
     return [v for v in values if v in by], [v for v in values if v not in by]
+
+
+def _go_type(value: Any) -> str:
+    return "map[string]interface {}" if isinstance(value, dict) else "[]interface {}"
 
 
 def partition_maps(values: list[Any], by: list[Any], merge_key: str
@@ -82,7 +96,7 @@ def partition_maps(values: list[Any], by: list[Any], merge_key: str
         if not isinstance(value, dict):
             raise failed(f"expected a map, but received a {kind_of(value)}")
         if merge_key not in value:
-            raise failed(f"map: {value} does not contain declared merge key: {merge_key}")
+            raise failed(f"map: {go_v(value)} does not contain declared merge key: {merge_key}")
         (in_patch if value[merge_key] in wanted else server_only).append(value)
     return in_patch, server_only
 
@@ -112,7 +126,7 @@ def _sort_by(values: list[Any], order: list[Any], merge_key: str, kind: str) -> 
     if kind == "map":
         for value in [*values, *order]:
             if not isinstance(value, dict) or merge_key not in value:
-                raise failed(f"map: {value} does not contain declared merge key: {merge_key}")
+                raise failed(f"map: {go_v(value)} does not contain declared merge key: {merge_key}")
         deleted = [v for v in values if is_delete(v)]
         values = [v for v in values if not is_delete(v)]
 
