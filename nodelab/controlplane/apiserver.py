@@ -89,6 +89,7 @@ class ApiServer:
 
     def start(self) -> None:
         self._reconcile()
+        self.api.started.set()  # the post-start hooks /readyz lists are done
         self._threads.append(self.http.start())
         for name, target in (("reconcile", self._loop),
                              ("apiservice-availability", self._availability_loop)):

@@ -121,6 +121,9 @@ CLUSTER_ROLES: list[Object] = [
         "/readyz", "/version", "/version/"])]),
     _role("system:public-info-viewer", [_urls(["get"], [
         "/healthz", "/livez", "/readyz", "/version", "/version/"])]),
+    _role("system:monitoring", [_urls(["get"], [  # the single checks' paths too
+        "/metrics", "/metrics/slis", "/livez", "/readyz", "/healthz", "/livez/*", "/readyz/*",
+        "/healthz/*"])]),
     _role("system:service-account-issuer-discovery", [_urls(["get"], [
         "/.well-known/openid-configuration", "/.well-known/openid-configuration/",
         "/openid/v1/jwks", "/openid/v1/jwks/"])]),
@@ -202,6 +205,7 @@ CLUSTER_ROLE_BINDINGS: list[Object] = [
     _binding("system:discovery", ("Group", "system:authenticated")),
     _binding("system:public-info-viewer", ("Group", "system:authenticated"),
              ("Group", "system:unauthenticated")),
+    _binding("system:monitoring", ("Group", "system:monitoring")),
     _binding("system:service-account-issuer-discovery", ("Group", "system:serviceaccounts")),
     _binding("system:node-proxier", ("User", "system:kube-proxy")),
     _binding("system:kube-scheduler", ("User", "system:kube-scheduler")),

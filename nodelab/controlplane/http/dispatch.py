@@ -29,6 +29,7 @@ from nodelab.controlplane.auth.tokens import TokenIssuer, openid_configuration
 from nodelab.controlplane.http import (
     aggregation,
     discovery,
+    health,
     openapi,
     openapi_proto,
     protobuf,
@@ -55,8 +56,7 @@ CONNECT_SUBRESOURCES = ("exec", "attach", "portforward", "proxy")
 log = logging.getLogger("nodelab.controlplane")
 
 
-HEALTH = ("/healthz", "/livez", "/readyz")
-PUBLIC = HEALTH + ("/version",)
+PUBLIC = (*health.ENDPOINTS, "/version")
 
 
 class Api:
@@ -68,6 +68,7 @@ class Api:
         self.aggregator = AvailabilityChecker(registry)  # its client is set by the server
         self.openapi = openapi.Published()
         self.stopping = threading.Event()
+        self.started = threading.Event()  # the post-start hooks (bootstrap) ran once
         self.on_namespace_created: Callable[[str], None] = lambda name: None
 
     def _authenticate_token(self, token: str, audiences: list[str]
@@ -97,11 +98,8 @@ class Api:
 
     def _handle(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"
-        if request.identity is None and path not in PUBLIC and not any(
-                path.startswith(p + "/") for p in HEALTH):
-            raise errors.unauthorized()
-        if path in HEALTH or any(path.startswith(p + "/") for p in HEALTH):
-            return Response(200, raw=b"ok", content_type="text/plain; charset=utf-8")
+        if request.identity is None and path not in PUBLIC:
+            raise errors.unauthorized()  # a single check's path (`/readyz/etcd`) is not public
         if request.identity is not None:
             request.identity = impersonate(request.identity, request.headers,
                                            self.registry.store)
@@ -111,6 +109,9 @@ class Api:
             if routing.parse(path, self.registry.catalog.lookup) is None and path not in PUBLIC:
                 authorize_path(request.identity, routing.path_verb(request.method), path,
                                self.registry.store)
+        health_path = health.split(path)
+        if health_path is not None:
+            return self._health(health_path, request)
         fixed = self._non_resource(path, request)
         if fixed is not None:
             return fixed
@@ -120,6 +121,22 @@ class Api:
                                   "resource", {})
         assert request.identity is not None
         return self._resource(route, request, request.identity)
+
+    def _health(self, health_path: tuple[str, str], request: Request) -> Response:
+        """`/healthz`, `/livez`, `/readyz` and their checks (`health.py`)."""
+        endpoint, check_path = health_path
+        checks = health.checks_for(endpoint, self.registry.store.health_error,
+                                   self.started.is_set, self.stopping.is_set)
+        found = health.answer(endpoint, check_path, request.query_lists, checks)
+        if found is None:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested "
+                                  "resource", {})
+        if found.code != 200:
+            log.warning("%s check failed: %s", endpoint.lstrip("/"),
+                        "; ".join(health.failures(checks)))
+        return Response(found.code, raw=found.text.encode(),
+                        content_type="text/plain; charset=utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
 
     def _aggregated_versions(self) -> list[discovery.Aggregated]:
         found = []

@@ -157,6 +157,18 @@ class Store:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else default
 
+    def health_error(self) -> str:
+        """"" when the database answers a read (the API server's `etcd` health check), else
+        why not."""
+        if self.closed:
+            return "the store is closed"
+        try:
+            with self._lock:
+                self._meta("revision", "1")
+        except sqlite3.Error as exc:
+            return f"the store did not answer a read: {exc}"
+        return ""
+
     @property
     def revision(self) -> int:
         """The store's current resourceVersion."""
