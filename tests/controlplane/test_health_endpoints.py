@@ -36,8 +36,9 @@ def _checks(failing: str = "") -> list[health.Check]:
      "etcd-override-0", 200, "[+]ping ok\n[+]log ok\n[+]etcd excluded: ok\n"
      "[+]etcd-override-0 excluded with etcd: ok\nreadyz check passed\n"),
     ("an unknown exclude", "", {"exclude": ["nope", "b\"x"], "verbose": [""]}, "", 200,
-     '[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]etcd-override-0 ok\nwarn: some health checks cannot be excluded: no '
-     'matches for "b\\"x","nope"\nreadyz check passed\n'),
+     '[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]etcd-override-0 ok\n'
+     'warn: some health checks cannot be excluded: no matches for "b\\"x","nope"\n'
+     'readyz check passed\n'),
     ("one check", "etcd", {}, "", 200, "ok"),
     ("one failing check", "etcd", {}, "etcd", 500, "internal server error: broken\n"),
 ])
