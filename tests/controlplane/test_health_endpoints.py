@@ -106,9 +106,10 @@ def test_single_checks_need_the_monitoring_rights(apiserver: RunningApiServer,
     assert (code, content_type) == (404, "application/json")
     assert '"the server could not find the requested resource"' in text
     assert _get(apiserver, "/readyz/etcd")[0] == 401  # no anonymous requests (docs say so)
-    token = core.create_namespaced_service_account_token("default", "default", {
-        "spec": {"audiences": ["https://kubernetes.default.svc.cluster.local"],
-                 "expirationSeconds": 3600}}).status.token
+    token = core.create_namespaced_service_account_token(
+        "default", "default", k8s.AuthenticationV1TokenRequest(spec=k8s.V1TokenRequestSpec(
+            audiences=["https://kubernetes.default.svc.cluster.local"],
+            expiration_seconds=3600))).status.token
     assert _get(apiserver, "/readyz", token=token)[::2] == (200, "ok")
     code, _, text = _get(apiserver, "/readyz/etcd", token=token)
     assert code == 403
