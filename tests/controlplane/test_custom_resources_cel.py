@@ -32,7 +32,7 @@ spec:
               message: "replicas should be greater than or equal to minReplicas."
             - rule: "self.replicas <= self.maxReplicas"
               messageExpression: >-
-                'replicas ' + string(self.replicas) + ' exceeds ' + string(self.maxReplicas)
+                'replicas of ' + self.name + ' exceed maxReplicas'
               reason: FieldValueForbidden
               fieldPath: .replicas
             properties:
@@ -41,6 +41,7 @@ spec:
               maxReplicas: {type: integer}
               name:
                 type: string
+                maxLength: 63
                 x-kubernetes-validations:
                 - rule: "self == oldSelf"
                   message: Value is immutable
@@ -59,7 +60,7 @@ def test_a_valid_object_passes_and_invalid_ones_get_upstreams_errors(
     assert ('The Widget "w" is invalid: spec: Invalid value: replicas should be greater than '
             "or equal to minReplicas.") in bad.stderr
     too_many = server.kubectl("apply", "-f", "-", input=_widget(9), check=False)
-    assert "spec.replicas: Forbidden: replicas 9 exceeds 5" in too_many.stderr
+    assert "spec.replicas: Forbidden: replicas of a exceed maxReplicas" in too_many.stderr
     server.kubectl("apply", "-f", "-", input=_widget(3))
     assert server.kubectl_json("get", "widget", "w")["spec"]["replicas"] == 3
 
@@ -85,6 +86,39 @@ def test_a_rule_that_does_not_compile_refuses_the_crd(server: RunningApiServer) 
     assert "compilation failed: ERROR: <input>:1:25: undefined field 'replica'" in result.stderr
     assert server.kubectl("get", "crd", "gadgets.cel.example.com",
                           check=False).returncode != 0
+
+
+def test_a_rule_past_the_estimated_cost_limit_refuses_the_crd(server: RunningApiServer) -> None:
+    """Upstream's estimate when a CRD is written: a pairwise rule over an unbounded list of
+    unbounded strings is refused with upstream's texts; bounded, the same rule is accepted."""
+    pairs = CRD.replace("widgets", "pairs").replace("widget", "pair").replace(
+        "Widget", "Pair").replace(
+        "              minReplicas: {type: integer}\n",
+        "              minReplicas: {type: integer}\n"
+        "              tags:\n"
+        "                type: array\n"
+        "                items: {type: string}\n"
+        "                x-kubernetes-validations:\n"
+        "                - rule: \"self.all(a, self.all(b, a == b || !a.contains(b)))\"\n")
+    result = server.kubectl("apply", "-f", "-", input=pairs, check=False)
+    assert result.returncode != 0
+    rule = ("spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[tags]"
+            ".x-kubernetes-validations[0].rule")
+    hint = ("(try simplifying the rule, or adding maxItems, maxProperties, and maxLength "
+            "where arrays, maps, and strings are declared)")
+    assert (f"{rule}: Forbidden: estimated rule cost exceeds budget by factor of more than "
+            f"100x {hint}") in result.stderr
+    assert (f"{rule}: Forbidden: contributed to estimated rule cost total exceeding cost "
+            "limit for entire OpenAPIv3 schema") in result.stderr
+    assert ("spec.versions[0].schema.openAPIV3Schema: Forbidden: x-kubernetes-validations "
+            "estimated rule cost total for entire OpenAPIv3 schema exceeds budget by factor "
+            f"of more than 100x {hint}") in result.stderr
+    bounded = pairs.replace("                type: array\n",
+                            "                type: array\n                maxItems: 16\n"
+                            ).replace("items: {type: string}",
+                                      "items: {type: string, maxLength: 63}")
+    server.kubectl("apply", "-f", "-", input=bounded)
+    server.kubectl("delete", "crd", "pairs.cel.example.com")
 
 
 def test_selectable_fields_select_with_kubectl(server: RunningApiServer) -> None:

@@ -19,10 +19,13 @@ The CEL rules of a structural schema (`x-kubernetes-validations`) are checked an
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nodelab.controlplane.apiextensions import pruning, schema_checks
 from nodelab.controlplane.validation.fields import FieldErrors
+
+if TYPE_CHECKING:
+    from nodelab.controlplane.apiextensions.cel.budget import TotalCost
 
 NOT_SUPPORTED = "not supported by nodelab"
 TYPES = ("array", "boolean", "integer", "number", "object", "string")
@@ -63,20 +66,31 @@ def check(errors: FieldErrors, schema: Any, path: str) -> None:
             errors.invalid(f"{meta_path}.type", metadata["type"], "must be object")
     before = len(errors.causes)
     _node(errors, schema, path, root=True)
-    if len(errors.causes) == before:
-        _rules(errors, schema, path, True)
+    if len(errors.causes) == before and "x-kubernetes-validations" in json.dumps(schema):
+        from nodelab.controlplane.apiextensions.cel import budget  # noqa: PLC0415 - on demand
+
+        total = budget.TotalCost()
+        _rules(errors, schema, path, True, "", 1, total)
+        if total.total > budget.CRD_LIMIT:
+            for _, expensive in total.most_expensive:
+                errors.forbidden(expensive, budget.CONTRIBUTED)
+            errors.forbidden(path, budget.exceeds(
+                "x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 "
+                "schema", total.total, budget.CRD_LIMIT))
 
 
 def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool,
-           uncorrelatable: str = "") -> None:
+           uncorrelatable: str, cardinality: int | None, total: TotalCost) -> None:
     """The CEL rules of every node of a structural schema (`cel.rules.check`);
     `uncorrelatable`: the first list (not `map`) above the node, whose items have no old
     value a transition rule could see (maps, atomic ones too, correlate by key, as upstream's
-    MapIsCorrelatable)."""
-    from nodelab.controlplane.apiextensions.cel import rules  # noqa: PLC0415 - cel on demand
+    MapIsCorrelatable); `cardinality`: how many times the node can occur in an object (None:
+    unbounded), for the rules' cost, summed in `total`."""
+    from nodelab.controlplane.apiextensions.cel import budget, rules  # noqa: PLC0415
 
     if "x-kubernetes-validations" in schema:
-        rules.check(errors, schema, path, resource_root, uncorrelatable)
+        rules.check(errors, schema, path, resource_root, uncorrelatable, cardinality, total)
+    below_cardinality = budget.child_cardinality(cardinality, schema)
     children = [(f"{path}.properties[{name}]", child, uncorrelatable)
                 for name, child in (schema.get("properties") or {}).items()]
     if isinstance(schema.get("items"), dict):
@@ -89,7 +103,7 @@ def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root
     for where, child, below in children:
         if isinstance(child, dict) and "x-kubernetes-validations" in json.dumps(child):
             _rules(errors, child, where, child.get("x-kubernetes-embedded-resource") is True,
-                   below)
+                   below, below_cardinality, total)
 
 
 def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = False,

@@ -71,6 +71,11 @@ class DeclType:
     elem: DeclType | None = None
     fields: tuple[tuple[str, DeclType], ...] = ()
     name: str = ""  # the message of an object type
+    # upstream's size bounds for the cost estimate: how many items, properties or bytes a
+    # value may have (maxItems, maxProperties, maxLength, else what fits in a request) and
+    # the fewest bytes it takes in JSON
+    max_elements: int = 0
+    min_size: int = 1
 
 
 _SCALARS = {"integer": "int", "number": "double", "boolean": "bool"}
@@ -98,12 +103,20 @@ class Namer:
         return f"Object{next(self._numbers)}"
 
 
+MAX_REQUEST_BYTES = 3 * 1024 * 1024  # celconfig.MaxRequestSizeBytes
+_MIN_SIZES = {"int": 1, "double": 1, "bool": 4}  # MinNumberSize, MinBoolSize
+# format -> (kind, min JSON size, max length) of upstream's string formats
+_FORMATS = {"duration": ("duration", 3, 32), "date": ("timestamp", 12, 12),
+            "date-time": ("timestamp", 21, 32)}
+
+
 def decl_type(schema: Any, resource_root: bool, namer: Namer) -> DeclType | None:
-    """The CEL type of `schema` (None: the node has none and is left out)."""
+    """The CEL type of `schema` (None: the node has none and is left out), with upstream's
+    size bounds (`SchemaDeclType`)."""
     if not isinstance(schema, dict):
         return None
     if schema.get("x-kubernetes-int-or-string") is True:
-        return DeclType("dyn")
+        return DeclType("dyn", max_elements=_max_length(schema, MAX_REQUEST_BYTES - 2))
     if resource_root:
         schema = with_type_and_object_meta(schema)
     kind = schema.get("type")
@@ -112,26 +125,62 @@ def decl_type(schema: Any, resource_root: bool, namer: Namer) -> DeclType | None
         if not isinstance(items, dict):
             return None
         elem = decl_type(items, items.get("x-kubernetes-embedded-resource") is True, namer)
-        return DeclType("list", elem) if elem is not None else None
+        if elem is None:
+            return None
+        most = _bound(schema, "maxItems", (MAX_REQUEST_BYTES - 2) // (elem.min_size + 1))
+        return DeclType("list", elem, max_elements=most, min_size=2)
     if kind == "object":
         additional = schema.get("additionalProperties")
         if isinstance(additional, dict):
             elem = decl_type(additional,
                              additional.get("x-kubernetes-embedded-resource") is True, namer)
-            return DeclType("map", elem) if elem is not None else None
+            if elem is None:
+                return None
+            most = _bound(schema, "maxProperties",
+                          (MAX_REQUEST_BYTES - 2) // (elem.min_size + 6))
+            return DeclType("map", elem, max_elements=most, min_size=2)
         fields = []
+        required = set(schema.get("required") or [])
+        min_size = 2  # {}
         for name, prop in sorted((schema.get("properties") or {}).items()):
             escaped = escape(name)
             field = decl_type(prop, isinstance(prop, dict) and prop.get(
                 "x-kubernetes-embedded-resource") is True, namer)
-            if escaped is not None and field is not None:
+            if field is None:
+                continue
+            if escaped is not None:
                 fields.append((escaped, field))
-        return DeclType("object", fields=tuple(fields), name=namer.next())
+            if name in required and "default" not in prop:
+                min_size += len(name) + field.min_size + 4
+        return DeclType("object", fields=tuple(fields), name=namer.next(), min_size=min_size)
     if kind == "string":
-        return DeclType(_STRING_FORMATS.get(str(schema.get("format") or ""), "string"))
+        fmt = str(schema.get("format") or "")
+        if fmt in _FORMATS:
+            cel_kind, least, most = _FORMATS[fmt]
+            return DeclType(cel_kind, max_elements=most, min_size=least)
+        if fmt == "byte":
+            return DeclType("bytes", max_elements=_bound(schema, "maxLength",
+                                                         MAX_REQUEST_BYTES - 2), min_size=2)
+        enum_most = max((len(v) for v in schema.get("enum") or [] if isinstance(v, str)),
+                        default=0)
+        return DeclType("string", max_elements=_max_length(
+            schema, enum_most if schema.get("enum") else MAX_REQUEST_BYTES - 2), min_size=2)
     if kind in _SCALARS:
-        return DeclType(_SCALARS[kind])
+        return DeclType(_SCALARS[kind], min_size=_MIN_SIZES[_SCALARS[kind]])
     return None
+
+
+def _bound(schema: dict[str, Any], key: str, otherwise: int) -> int:
+    value = schema.get(key)
+    return max(value, 0) if isinstance(value, int) and not isinstance(value, bool) \
+        else otherwise
+
+
+def _max_length(schema: dict[str, Any], otherwise: int) -> int:
+    """A string's most bytes: 4 per character of `maxLength` (a code point takes up to 4)."""
+    value = schema.get("maxLength")
+    return max(value, 0) * 4 if isinstance(value, int) and not isinstance(value, bool) \
+        else otherwise
 
 
 def runtime_value(schema: Any, value: Any, resource_root: bool = False) -> Any:

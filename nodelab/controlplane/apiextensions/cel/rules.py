@@ -17,8 +17,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from nodelab.controlplane.apiextensions.cel import environment, library
-from nodelab.controlplane.apiextensions.cel.decltypes import Namer, decl_type
+from nodelab.controlplane.apiextensions.cel import (
+    budget,
+    cost,
+    environment,
+    library,
+    library_cost,
+)
+from nodelab.controlplane.apiextensions.cel.decltypes import DeclType, Namer, decl_type
 from nodelab.controlplane.errors import Cause
 from nodelab.controlplane.validation.fields import FieldErrors
 
@@ -106,9 +112,12 @@ def go_rule(rule: dict[str, Any]) -> str:
 
 
 def check(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool,
-          uncorrelatable: str = "") -> None:
+          uncorrelatable: str = "", cardinality: int | None = 1,
+          total: budget.TotalCost | None = None) -> None:
     """Every problem of the `x-kubernetes-validations` of the node `schema` at `path`
-    (below the list `uncorrelatable`, a rule may not use `oldSelf`)."""
+    (below the list `uncorrelatable`, a rule may not use `oldSelf`; the node occurs at most
+    `cardinality` times in an object, None: unbounded; each rule's cost is added to
+    `total`)."""
     rules = schema.get("x-kubernetes-validations")
     where = f"{path}.x-kubernetes-validations"
     if not isinstance(rules, list):
@@ -128,7 +137,8 @@ def check(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root:
             except environment.Unavailable as exc:
                 errors.forbidden(where, str(exc))
                 return
-        _compile_check(errors, env, rule, at)
+        _compile_check(errors, env, rule, at, cardinality,
+                       total if total is not None else budget.TotalCost())
         if uncorrelatable and uses_old_self(rule["rule"]):
             errors.invalid(f"{at}.rule", rule["rule"], "oldSelf cannot be used on the "
                            f"uncorrelatable portion of the schema within {uncorrelatable}")
@@ -204,39 +214,65 @@ def normalized_field_path(schema: dict[str, Any], field_path: str) -> str | None
 
 
 @functools.lru_cache(maxsize=128)
-def _checking_env(schema_json: str, resource_root: bool) -> Any:
+def _checking_env(schema_json: str, resource_root: bool) -> tuple[Any, DeclType]:
     decl = decl_type(json.loads(schema_json), resource_root, Namer())
     if decl is None:
         raise environment.Unavailable("the schema of this node has no CEL type")
-    return environment.checking_env(decl)
+    return environment.checking_env(decl), decl
 
 
-def _compile_check(errors: FieldErrors, env: Any, rule: dict[str, Any], at: str) -> None:
+def _compile_check(errors: FieldErrors, env: tuple[Any, DeclType], rule: dict[str, Any],
+                   at: str, cardinality: int | None, total: budget.TotalCost) -> None:
+    """Compile the rule and its messageExpression, and hold each to the cost limit: the rule
+    times how often its node can occur, the messageExpression once (`getExpressionCost`)."""
     source = _wrapped(rule) if rule.get("optionalOldSelf") is True else rule["rule"]
-    if not _compile_checked(errors, env, rule, source, f"{at}.rule", "bool", ""):
+    sizes = library_cost.SizeEstimator(env[1])
+    expression = _compile_checked(errors, env[0], rule, source, f"{at}.rule")
+    if expression is None:
         return
-    expression = rule.get("messageExpression")
-    if isinstance(expression, str) and expression.strip():
-        _compile_checked(errors, env, rule, expression, f"{at}.messageExpression", "string",
-                         "messageExpression ")
+    spent = budget.rule_cost(cost.estimate(cost.checked(expression.serialize()), sizes)[1],
+                             cardinality, env[1].min_size)
+    if spent > budget.EXPRESSION_LIMIT:
+        errors.forbidden(f"{at}.rule", budget.exceeds("estimated rule cost", spent,
+                                                      budget.EXPRESSION_LIMIT))
+    total.observe(f"{at}.rule", spent)
+    _returns(errors, rule, expression, f"{at}.rule", "bool", "")
+    message = rule.get("messageExpression")
+    if not isinstance(message, str) or not message.strip():
+        return
+    expression = _compile_checked(errors, env[0], rule, message, f"{at}.messageExpression",
+                                  "messageExpression ")
+    if expression is None:
+        return
+    spent = cost.estimate(cost.checked(expression.serialize()), sizes)[1]
+    if spent > budget.EXPRESSION_LIMIT:
+        errors.forbidden(f"{at}.messageExpression", budget.exceeds(
+            "estimated messageExpression cost", spent, budget.EXPRESSION_LIMIT))
+    total.observe(f"{at}.messageExpression", spent)
+    _returns(errors, rule, expression, f"{at}.messageExpression", "string",
+             "messageExpression ")
 
 
 def _compile_checked(errors: FieldErrors, env: Any, rule: dict[str, Any], text: str,
-                     field: str, wanted: str, what: str) -> bool:
-    """Compile `text` (the rule, or its messageExpression: `what`) and check it evaluates to
-    `wanted` (or dyn); a failure is a cause at `field`, False when it did not compile."""
+                     field: str, what: str = "") -> Any:
+    """`text` (the rule, or its messageExpression: `what`) compiled, None (and a cause at
+    `field`) when it does not."""
     try:
-        kind = env.compile(text).return_type()
+        return env.compile(text)
     except RuntimeError as exc:
         errors.causes.append(Cause(field, "FieldValueInvalid",
                                    f"Invalid value: {go_rule(rule)}: {what}compilation failed: "
                                    f"{cel_error(exc)}"))
-        return False
-    if kind.name().lower() not in (wanted, "dyn"):
+        return None
+
+
+def _returns(errors: FieldErrors, rule: dict[str, Any], expression: Any, field: str,
+             wanted: str, what: str) -> None:
+    """A cause at `field` unless `expression` evaluates to `wanted` (or dyn)."""
+    if expression.return_type().name().lower() not in (wanted, "dyn"):
         errors.causes.append(Cause(field, "FieldValueInvalid",
                                    f"Invalid value: {go_rule(rule)}: "
                                    f"{what or 'cel expression '}must evaluate to a {wanted}"))
-    return True
 
 
 @functools.lru_cache(maxsize=512)
