@@ -122,6 +122,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     _core("PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",),
           subresources=("status",)),
     _core("ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",)),
+    _core("LimitRange", "limitranges", short_names=("limits",)),
+    _core("ResourceQuota", "resourcequotas", short_names=("quota",), subresources=("status",)),
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True),
     ResourceType("events.k8s.io", "v1", "Event", "events", True,

@@ -91,3 +91,48 @@ def format_cpu(millicores: int) -> str:
     """Millicores (or any milli-units: a DecimalSI milli-quantity) as whole units when exact
     (`2`), else in milli (`1500m`)."""
     return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
+
+
+BINARY_SI, DECIMAL_SI, DECIMAL_EXPONENT = "BinarySI", "DecimalSI", "DecimalExponent"
+_EXPONENT_SUFFIX = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P",
+                    18: "E"}
+
+
+def quantity_format(text: object) -> str:
+    """The format a quantity was written in (upstream's `Quantity.Format`): a binary suffix is
+    BinarySI, an exponent DecimalExponent, anything else DecimalSI."""
+    match = _PATTERN.match(str(text).strip()) if isinstance(text, str) else None
+    suffix = match.group(2) if match else ""
+    if suffix in _BINARY:
+        return BINARY_SI
+    if suffix[:1] in ("e", "E"):
+        return DECIMAL_EXPONENT
+    return DECIMAL_SI
+
+
+def canonical(value: Decimal, fmt: str = DECIMAL_SI) -> str:
+    """`value` as upstream's `Quantity.String()` writes it in format `fmt`: BinarySI by the
+    largest power of 1024 that divides it (`1536Mi`; a value under 1024 or with a fraction is
+    written in DecimalSI), DecimalSI and DecimalExponent with an exponent that is a multiple of
+    three (`500m`, `1500k`, `2`; `1e3`), rounded up to nano units as upstream."""
+    value = (value * 10**9).to_integral_value(rounding="ROUND_CEILING") / Decimal(10**9)
+    if value == 0:
+        return "0"
+    if fmt == BINARY_SI and abs(value) >= 1024 and value == value.to_integral_value():
+        return format_bytes(int(value)) if value > 0 else "-" + format_bytes(int(-value))
+    sign, digits, exponent = value.normalize().as_tuple()
+    mantissa = int("".join(map(str, digits)))
+    exp = int(exponent)
+    while exp % 3:
+        mantissa, exp = mantissa * 10, exp - 1
+    while exp > 18:
+        mantissa, exp = mantissa * 1000, exp - 3
+    text = ("-" if sign else "") + str(mantissa)
+    if fmt == DECIMAL_EXPONENT:
+        return text + (f"e{exp}" if exp else "")
+    return text + _EXPONENT_SUFFIX[exp]
+
+
+def canonical_text(text: object) -> str:
+    """A quantity string in upstream's canonical form (`1.5Gi` -> `1536Mi`, `0.5` -> `500m`)."""
+    return canonical(quantity_value(text), quantity_format(text))

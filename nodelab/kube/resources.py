@@ -27,6 +27,8 @@ RESOURCES = {
     "persistentvolumes": Resource("/api/v1", "persistentvolumes", False),
     "persistentvolumeclaims": Resource("/api/v1", "persistentvolumeclaims", True),
     "storageclasses": Resource("/apis/storage.k8s.io/v1", "storageclasses", False),
+    "limitranges": Resource("/api/v1", "limitranges", True),
+    "resourcequotas": Resource("/api/v1", "resourcequotas", True),
     "endpointslices": Resource("/apis/discovery.k8s.io/v1", "endpointslices", True),
     "leases": Resource("/apis/coordination.k8s.io/v1", "leases", True),
     "replicasets": Resource("/apis/apps/v1", "replicasets", True),

@@ -14,6 +14,7 @@ from nodelab.controlplane.http.pod_status import pod_status, readiness_gates
 from nodelab.controlplane.http.storage_printers import STORAGE_PRINTERS
 from nodelab.kube.label_selectors import selector_text
 from nodelab.kube.objects import Object
+from nodelab.kube.quantities import InvalidQuantity, canonical_text
 from nodelab.kubewire.times import age, human_duration, parse_time
 
 Column = tuple[str, str, int]  # name, type, priority
@@ -290,6 +291,26 @@ def _priority_class_row(pc: Object) -> list[Any]:
             pc.get("preemptionPolicy") or ""]
 
 
+def _quota_row(quota: Object) -> list[Any]:
+    """upstream's printResourceQuota: `name: used/hard` of each hard resource, sorted, the
+    `limits.*` ones in the Limit column."""
+    status = quota.get("status") or {}
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    request: list[str] = []
+    limit: list[str] = []
+    for name in sorted(hard):
+        cell = f"{name}: {_quantity(used.get(name, '0'))}/{_quantity(hard[name])}"
+        (limit if name.split(".")[0] == "limits" and "." in name else request).append(cell)
+    return [_name(quota), _age(quota), ", ".join(request), ", ".join(limit)]
+
+
+def _quantity(text: object) -> str:
+    try:
+        return canonical_text(text)
+    except InvalidQuantity:
+        return str(text)
+
+
 S, I_ = "string", "integer"
 PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "core/pods": ([("Name", S, 0), ("Ready", S, 0), ("Status", S, 0), ("Restarts", S, 0),
@@ -367,10 +388,14 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "apiregistration.k8s.io/apiservices": ([("Name", S, 0), ("Service", S, 0),
                                             ("Available", S, 0), ("Age", S, 0)],
                                            _apiservice_row),
+    "core/resourcequotas": ([("Name", S, 0), ("Age", S, 0), ("Request", S, 0),
+                             ("Limit", S, 0)], _quota_row),
     "core/events": ([("Last Seen", S, 0), ("Type", S, 0), ("Reason", S, 0), ("Object", S, 0),
                      ("Subobject", S, 1), ("Source", S, 1), ("Message", S, 0),
                      ("First Seen", S, 1), ("Count", S, 1), ("Name", S, 1)], _event_row),
-    # no printer of its own upstream: the default table convertor's Name and Created At
+    # no printer of their own upstream: the default table convertor's Name and Created At
+    "core/limitranges": ([("Name", S, 0), ("Created At", "date", 0)],
+                         lambda o: [_name(o), (o.get("metadata") or {}).get("creationTimestamp")]),
     "apiextensions.k8s.io/customresourcedefinitions": (
         [("Name", S, 0), ("Created At", "date", 0)],
         lambda o: [_name(o), (o.get("metadata") or {}).get("creationTimestamp")]),

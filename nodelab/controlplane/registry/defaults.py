@@ -348,6 +348,26 @@ def poddisruptionbudget(obj: Object) -> None:
             status.setdefault(key, 0)
 
 
+def limitrange(obj: Object) -> None:
+    """core/v1 `SetDefaults_LimitRangeItem`: a `Container` item's `default` limit is its `max`
+    where unset, its `defaultRequest` the `default`, else the `min`."""
+    spec = obj.get("spec")
+    items = (spec.get("limits") if isinstance(spec, dict) else None) or []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or item.get("type") != "Container":
+            continue
+        default, request = item.get("default") or {}, item.get("defaultRequest") or {}
+        if not isinstance(default, dict) or not isinstance(request, dict):
+            continue  # validation names the malformed field
+        for source, target in ((item.get("max"), default), (default, request),
+                               (item.get("min"), request)):
+            for name, value in (source if isinstance(source, dict) else {}).items():
+                target.setdefault(name, value)
+        for key, values in (("default", default), ("defaultRequest", request)):
+            if values:
+                item[key] = values
+
+
 def priorityclass(obj: Object) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
@@ -388,6 +408,7 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     f"{RBAC_GROUP}/clusterrolebindings": role_binding,
     "scheduling.k8s.io/priorityclasses": priorityclass,
     "networking.k8s.io/networkpolicies": networkpolicy,
+    "core/limitranges": limitrange,
     "core/pods": pod,
     "core/services": service,
     "apps/deployments": deployment,

@@ -39,6 +39,7 @@ from nodelab.controlplane.registry import (
     objects,
     patches,
     priority,
+    quota_admission,
     server_side_apply,
     strategicpatch,
     strategies,
@@ -162,7 +163,8 @@ class Registry:
 
     def _admit(self, rt: ResourceType, obj: Object, old: Object | None) -> None:
         """Admission that reads other objects: the ServiceAccount plugin's image pull
-        secrets and the Priority plugin (`priority.py`) for new pods; PriorityClasses."""
+        secrets, the Priority plugin (`priority.py`) and LimitRanger's defaults
+        (`quota_admission.py`) for new pods; PriorityClasses."""
         if rt.storage_key == "core/pods" and old is None:
             spec = obj.get("spec")
             spec = spec if isinstance(spec, dict) else {}
@@ -170,6 +172,7 @@ class Registry:
                                      str(spec.get("serviceAccountName") or "default"))
             strategies.admit_image_pull_secrets(obj, account)
             priority.admit_pod(obj, self.store.select(priority.STORAGE_KEY)[0])
+            quota_admission.default_resources(self.store, rt, obj)
         elif rt.storage_key == priority.STORAGE_KEY:
             priority.admit_class(obj, self.store.select(priority.STORAGE_KEY)[0], old is None)
 
@@ -196,6 +199,15 @@ class Registry:
             return definitions.validate(obj, old).causes
         return []
 
+    def _validating_admission(self, rt: ResourceType, obj: Object, old: Object | None,
+                              subresource: str, query: dict[str, str]) -> None:
+        """The validating admission plugins, after validation: LimitRanger's checks, then
+        ResourceQuota, which charges the quotas the object counts against."""
+        if rt.custom is None and not subresource:
+            quota_admission.check_limits(self.store, rt, obj, old)
+        quota_admission.charge_quota(self.store, rt, obj, old, subresource,
+                                     bool(query.get("dryRun")))
+
     def _invalid(self, rt: ResourceType, obj: Object, causes: list[errors.Cause]) -> None:
         if causes:
             name = str((obj.get("metadata") or {}).get("name") or "")
@@ -219,6 +231,7 @@ class Registry:
                 managedfields.record_update(None, obj, _manager(query), rt.schema)
             causes = validate(rt.storage_key, obj) + self._kind_causes(rt, obj, None) + causes
             self._invalid(rt, obj, causes)
+            self._validating_admission(rt, obj, None, "", query)
             if query.get("dryRun"):
                 return Outcome(to_wire(rt, obj), warnings, True)
             try:
@@ -267,6 +280,7 @@ class Registry:
             causes = (validate(rt.storage_key, obj, old)
                       + self._kind_causes(rt, obj, old, warnings) + causes)
             self._invalid(rt, obj, causes)
+            self._validating_admission(rt, obj, old, subresource, query)
             if query.get("dryRun"):
                 return to_wire(rt, obj)
             if _finished(rt, obj):

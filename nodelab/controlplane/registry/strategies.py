@@ -32,6 +32,7 @@ ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 TOKEN_SECONDS = 3607
 CSR_KEY = "certificates.k8s.io/certificatesigningrequests"
 PDB_KEY = "policy/poddisruptionbudgets"
+QUOTA_KEY = "core/resourcequotas"
 
 
 def service_account_volume() -> Object:
@@ -97,7 +98,7 @@ def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]
         admit_service_account(obj)
         merge_label_keys(obj)
         obj["status"] = {}
-    if rt.storage_key in (CSR_KEY, PDB_KEY):  # create cannot set status
+    if rt.storage_key in (CSR_KEY, PDB_KEY, QUOTA_KEY):  # create cannot set status
         obj.pop("status", None)
     storage_defaults.prepare_for_create(rt.storage_key, obj)
     defaults.apply_defaults(rt.storage_key, obj)

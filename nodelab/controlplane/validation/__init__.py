@@ -47,6 +47,7 @@ from nodelab.controlplane.validation.persistentvolumes import (
 from nodelab.controlplane.validation.pods import validate_pod, validate_pod_update
 from nodelab.controlplane.validation.policy import validate_pdb
 from nodelab.controlplane.validation.priorityclasses import validate_priorityclass
+from nodelab.controlplane.validation.quotas import validate_limitrange, validate_resourcequota
 from nodelab.controlplane.validation.rbac import (
     validate_binding,
     validate_binding_update,
@@ -185,6 +186,8 @@ KINDS: dict[str, tuple[Create, Update]] = {
     "core/persistentvolumeclaims": (validate_persistentvolumeclaim,
                                     validate_persistentvolumeclaim_update),
     "storage.k8s.io/storageclasses": (validate_storageclass, validate_storageclass_update),
+    "core/limitranges": _as_created(validate_limitrange),
+    "core/resourcequotas": _reading_old(validate_resourcequota),
 }
 
 

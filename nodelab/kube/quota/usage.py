@@ -1,0 +1,54 @@
+"""A quota's status as the quota controller computes it (kube-controller-manager's
+resourcequota controller, `CalculateUsage`): `hard` is the spec's, `used` the sum of what the
+namespace's objects of each tracked resource use (within the quota's scopes), for the names
+`hard` limits. A limited name no evaluator here counts keeps the usage admission wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from nodelab.kube.objects import Object, ObjectView
+from nodelab.kube.quota import resource_lists as rl
+from nodelab.kube.quota.evaluators import Evaluator, scope_selectors
+from nodelab.kube.quota.resource_lists import ResourceList, parse_list
+
+# (plural, group) -> the namespace's objects of that resource
+Objects = Mapping[tuple[str, str], Sequence[ObjectView]]
+
+
+def calculate_usage(quota: ObjectView, objects: Objects,
+                    now: dt.datetime | None = None) -> ResourceList:
+    hard = list(parse_list((quota.get("spec") or {}).get("hard")))
+    selectors = scope_selectors(quota)
+    used: ResourceList = {}
+    for (plural, group), items in objects.items():
+        evaluator = Evaluator(plural, group)
+        tracked = evaluator.matching_resources(hard)
+        if not tracked:
+            continue
+        stats: ResourceList = {name: rl.ZERO for name in tracked}
+        for item in items:
+            if all(evaluator.matches_scope(s, item) for s in selectors):
+                stats = rl.add(stats, rl.mask(evaluator.usage(item, now), tracked))
+        used = rl.add(used, stats)
+    return used
+
+
+def desired_status(quota: ObjectView, objects: Objects,
+                   now: dt.datetime | None = None) -> Object:
+    """The status the quota should have: `hard` from the spec, `used` recalculated for what
+    the controller counts, the previous `used` kept for the rest, both masked to `hard`."""
+    hard = parse_list((quota.get("spec") or {}).get("hard"))
+    used = parse_list((quota.get("status") or {}).get("used"))
+    used.update(calculate_usage(quota, objects, now))
+    used = rl.mask(used, hard)
+    return {"hard": dict((quota.get("spec") or {}).get("hard") or {}),
+            "used": rl.to_strings(used)}
+
+
+def status_differs(quota: ObjectView, wanted: ObjectView) -> bool:
+    status = quota.get("status") or {}
+    return status.get("hard") != wanted.get("hard") or not rl.equal(
+        parse_list(status.get("used")), parse_list(wanted.get("used")))

@@ -1,0 +1,211 @@
+"""LimitRange and ResourceQuota served, the LimitRanger and ResourceQuota admission plugins and
+the quota controller, driven with real kubectl against a real API server (the controller runs
+in this process as a client, as in the controllers process): the docs tasks "Configure Default
+Memory Requests and Limits", "Configure Minimum and Maximum CPU Constraints", "Configure Memory
+and CPU Quotas" and "Configure a Pod Quota" for a Namespace, with upstream's texts."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from nodelab.controlplane.controllers.loop import ControllerLoop
+from nodelab.controlplane.controllers.quota.resourcequota import ResourceQuotaController
+from nodelab.kube.restclient import client_for
+from tests.controlplane.apiserver import RunningApiServer
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def quota_controller(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
+    loop = ControllerLoop(client_for(apiserver.kubeconfig), [ResourceQuotaController()],
+                          resync=0.5).start()
+    assert loop.wait_synced(20)
+    try:
+        yield loop
+    finally:
+        loop.stop()
+
+
+def apply(apiserver: RunningApiServer, namespace: str, obj: dict[str, Any]) -> tuple[int, str]:
+    result = apiserver.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(obj),
+                               check=False)
+    return result.returncode, (result.stdout + result.stderr).strip()
+
+
+def namespace(apiserver: RunningApiServer, name: str) -> str:
+    apiserver.kubectl("create", "namespace", name)
+    return name
+
+
+def pod(name: str, requests: dict[str, str] | None = None,
+        limits: dict[str, str] | None = None) -> dict[str, Any]:
+    resources = {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": name + "-ctr", "image": "nginx",
+                                     "resources": resources}]}}
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.1)
+
+
+def test_served_with_short_names_and_columns(apiserver: RunningApiServer) -> None:
+    resources = apiserver.kubectl("api-resources", "--api-group=", "-o", "wide").stdout
+    rows = {line.split()[0]: line.split() for line in resources.splitlines()[1:]}
+    assert rows["limitranges"][1:4] == ["limits", "v1", "true"]
+    assert rows["resourcequotas"][1:4] == ["quota", "v1", "true"]
+    ns = namespace(apiserver, "served")
+    apiserver.kubectl("create", "quota", "q", "-n", ns, "--hard=pods=2,limits.cpu=1")
+    header = apiserver.kubectl("get", "quota", "-n", ns).stdout.splitlines()[0].split()
+    assert header == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    explained = apiserver.kubectl("explain", "limitrange.spec.limits").stdout
+    assert "maxLimitRequestRatio" in explained
+    # the view role reads both, as upstream's aggregated view; edit writes neither
+    apiserver.kubectl("create", "rolebinding", "alice-edit", "-n", ns, "--clusterrole=edit",
+                      "--user=alice")
+
+    def can(verb: str, resource: str) -> str:
+        return str(apiserver.kubectl("auth", "can-i", verb, resource, "-n", ns, "--as=alice",
+                                     check=False).stdout.strip())
+
+    assert [can("list", "resourcequotas"), can("get", "limitranges"),
+            can("create", "resourcequotas"), can("delete", "limitranges")] == [
+        "yes", "yes", "no", "no"]
+
+
+@pytest.mark.parametrize(("manifest", "message"), [
+    ({"kind": "LimitRange", "spec": {"limits": [
+        {"type": "Container", "min": {"cpu": "1"}, "max": {"cpu": "500m"}}]}},
+     "spec.limits[0].min[cpu]: Invalid value: \"1\": min value 1 is greater than max value 500m"),
+    ({"kind": "LimitRange", "spec": {"limits": [{"type": "Pod", "default": {"cpu": "1"}}]}},
+     "spec.limits[0].default: Forbidden: may not be specified when `type` is 'Pod'"),
+    ({"kind": "LimitRange", "spec": {"limits": [{"type": "Node", "max": {"cpu": "1"}}]}},
+     "spec.limits[0].type: Invalid value: \"Node\": must be a standard limit type or fully "
+     "qualified"),
+    ({"kind": "ResourceQuota", "spec": {"hard": {"pods": "-1"}}},
+     "spec.hard[pods]: Invalid value: \"-1\": must be greater than or equal to 0"),
+    ({"kind": "ResourceQuota", "spec": {"hard": {"requests.cpu": "1"}, "scopes": ["BestEffort"]}},
+     "spec.scopes: Invalid value: [\"BestEffort\"]: unsupported scope applied to resource"),
+])
+def test_validation(apiserver: RunningApiServer, manifest: dict[str, Any], message: str) -> None:
+    obj = {"apiVersion": "v1", "metadata": {"name": "bad"}, **manifest}
+    code, output = apply(apiserver, "default", obj)
+    assert code != 0
+    assert message in output
+
+
+def test_default_memory_requests_and_limits(apiserver: RunningApiServer) -> None:
+    ns = namespace(apiserver, "default-mem-example")
+    code, _ = apply(apiserver, ns, {
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "mem-limit-range"},
+        "spec": {"limits": [{"default": {"memory": "512Mi"},
+                             "defaultRequest": {"memory": "256Mi"}, "type": "Container"}]}})
+    assert code == 0
+    apply(apiserver, ns, pod("default-mem-demo"))
+    created = apiserver.kubectl_json("get", "pod", "default-mem-demo", "-n", ns)
+    assert created["spec"]["containers"][0]["resources"] == {
+        "limits": {"memory": "512Mi"}, "requests": {"memory": "256Mi"}}
+    assert created["metadata"]["annotations"]["kubernetes.io/limit-ranger"] == (
+        "LimitRanger plugin set: memory request for container default-mem-demo-ctr; memory "
+        "limit for container default-mem-demo-ctr")
+    assert created["status"]["qosClass"] == "Burstable"
+    # a limit but no request: the request is the limit (the pod's own defaulting)
+    apply(apiserver, ns, pod("default-mem-demo-2", limits={"memory": "1Gi"}))
+    resources = apiserver.kubectl_json("get", "pod", "default-mem-demo-2", "-n", ns)[
+        "spec"]["containers"][0]["resources"]
+    assert resources == {"limits": {"memory": "1Gi"}, "requests": {"memory": "1Gi"}}
+
+
+def test_min_and_max_cpu_constraints(apiserver: RunningApiServer) -> None:
+    ns = namespace(apiserver, "constraints-cpu-example")
+    apply(apiserver, ns, {
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "cpu-min-max-demo-lr"},
+        "spec": {"limits": [{"max": {"cpu": "800m"}, "min": {"cpu": "200m"},
+                             "type": "Container"}]}})
+    stored = apiserver.kubectl_json("get", "limitrange", "cpu-min-max-demo-lr", "-n", ns)
+    assert stored["spec"]["limits"] == [{"default": {"cpu": "800m"},
+                                         "defaultRequest": {"cpu": "800m"},
+                                         "max": {"cpu": "800m"}, "min": {"cpu": "200m"},
+                                         "type": "Container"}]
+    code, _ = apply(apiserver, ns, pod("constraints-cpu-demo", {"cpu": "500m"}, {"cpu": "800m"}))
+    assert code == 0
+    code, output = apply(apiserver, ns, pod("constraints-cpu-demo-2", {"cpu": "500m"},
+                                            {"cpu": "1.5"}))
+    assert code != 0
+    assert ('pods "constraints-cpu-demo-2" is forbidden: maximum cpu usage per Container is '
+            "800m, but limit is 1500m") in output
+    code, output = apply(apiserver, ns, pod("constraints-cpu-demo-3", {"cpu": "100m"},
+                                            {"cpu": "800m"}))
+    assert ('pods "constraints-cpu-demo-3" is forbidden: minimum cpu usage per Container is '
+            "200m, but request is 100m") in output
+    assert apiserver.kubectl("get", "pods", "-n", ns, "-o", "name").stdout.split() == [
+        "pod/constraints-cpu-demo"]
+
+
+def quota_status(apiserver: RunningApiServer, ns: str, name: str) -> dict[str, Any]:
+    return dict(apiserver.kubectl_json("get", "quota", name, "-n", ns).get("status") or {})
+
+
+def test_memory_and_cpu_quota(apiserver: RunningApiServer,
+                              quota_controller: ControllerLoop) -> None:
+    ns = namespace(apiserver, "quota-mem-cpu-example")
+    hard = {"requests.cpu": "1", "requests.memory": "1Gi", "limits.cpu": "2",
+            "limits.memory": "2Gi"}
+    apply(apiserver, ns, {"apiVersion": "v1", "kind": "ResourceQuota",
+                          "metadata": {"name": "mem-cpu-demo"}, "spec": {"hard": hard}})
+    assert eventually(lambda: quota_status(apiserver, ns, "mem-cpu-demo").get("used"))
+    code, output = apply(apiserver, ns, pod("no-limits"))
+    assert ('pods "no-limits" is forbidden: failed quota: mem-cpu-demo: must specify '
+            "limits.cpu for: no-limits-ctr; limits.memory for: no-limits-ctr; requests.cpu for: "
+            "no-limits-ctr; requests.memory for: no-limits-ctr") in output
+    code, _ = apply(apiserver, ns, pod("quota-mem-cpu-demo", {"memory": "600Mi", "cpu": "400m"},
+                                       {"memory": "800Mi", "cpu": "800m"}))
+    assert code == 0
+    assert quota_status(apiserver, ns, "mem-cpu-demo")["used"] == {
+        "limits.cpu": "800m", "limits.memory": "800Mi", "requests.cpu": "400m",
+        "requests.memory": "600Mi"}
+    code, output = apply(apiserver, ns, pod("quota-mem-cpu-demo-2",
+                                            {"memory": "700Mi", "cpu": "400m"},
+                                            {"memory": "1Gi", "cpu": "800m"}))
+    assert code != 0
+    assert ('pods "quota-mem-cpu-demo-2" is forbidden: exceeded quota: mem-cpu-demo, requested: '
+            "requests.memory=700Mi, used: requests.memory=600Mi, limited: requests.memory=1Gi"
+            ) in output
+    described = apiserver.kubectl("describe", "quota", "mem-cpu-demo", "-n", ns).stdout
+    assert [line.split() for line in described.splitlines()[-4:]] == [
+        ["limits.cpu", "800m", "2"], ["limits.memory", "800Mi", "2Gi"],
+        ["requests.cpu", "400m", "1"], ["requests.memory", "600Mi", "1Gi"]]
+    row = apiserver.kubectl("get", "quota", "-n", ns).stdout.splitlines()[1]
+    assert "requests.cpu: 400m/1, requests.memory: 600Mi/1Gi" in row
+    assert "limits.cpu: 800m/2, limits.memory: 800Mi/2Gi" in row
+    # the controller gives the usage back when the pod is gone
+    apiserver.kubectl("delete", "pod", "quota-mem-cpu-demo", "-n", ns, "--grace-period=0",
+                      "--force")
+    assert eventually(lambda: quota_status(apiserver, ns, "mem-cpu-demo")["used"][
+        "requests.memory"] == "0")
+
+
+def test_pod_quota(apiserver: RunningApiServer, quota_controller: ControllerLoop) -> None:
+    ns = namespace(apiserver, "quota-pod-example")
+    apply(apiserver, ns, {"apiVersion": "v1", "kind": "ResourceQuota",
+                          "metadata": {"name": "pod-demo"}, "spec": {"hard": {"pods": "2"}}})
+    assert eventually(lambda: quota_status(apiserver, ns, "pod-demo").get("used"))
+    for name in ("one", "two"):
+        assert apply(apiserver, ns, pod(name))[0] == 0
+    code, output = apply(apiserver, ns, pod("three"))
+    assert code != 0
+    assert ('pods "three" is forbidden: exceeded quota: pod-demo, requested: pods=1, used: '
+            "pods=2, limited: pods=2") in output
+    assert quota_status(apiserver, ns, "pod-demo") == {"hard": {"pods": "2"},
+                                                      "used": {"pods": "2"}}
