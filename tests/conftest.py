@@ -5,7 +5,8 @@ cgroups, mounts, lab processes, iptables chains, nft tables, and the containerd 
 and runc state under /run/containerd when no host containerd runs: nodelab/lab/residue.py)
 when the session starts and fails the run if anything new is still there when it ends. What
 belongs to a lab of another test session or of a learner running on the same host at the same
-time (a lab in another state base that still exists) is not this session's residue.
+time (a lab in another state base that still exists, a shim that still runs, and a directory
+that holds some of theirs) is not this session's residue.
 
 The session claims its state base (nodelab/lab/claims.py) and, before anything else, takes down
 what earlier test runs that were killed left behind (their claims' owners are dead), so a
@@ -18,13 +19,14 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nodelab.lab.containerd.host_files import live_shim_sockets
 from nodelab.lab.lab import Lab, take_down_lab
 
 IS_ROOT = os.geteuid() == 0
@@ -67,18 +69,33 @@ def _other_labs() -> tuple[list[str], list[str]]:
         *(lab for base in bases for lab in _labs_in(base)), *_LEARNER_LABS]
 
 
-def foreign(item: str, bases: list[str], labs: list[str]) -> bool:
+def foreign(item: str, bases: list[str], labs: list[str],
+            shim_sockets: Collection[Path] = ()) -> bool:
     """True when a residue line names another state base or one of its labs (netns, link,
-    cgroup, chain and table names carry `nl<lab>-`, a lab's processes `(lab <lab>)`)."""
+    cgroup, chain and table names carry `nl<lab>-`, a lab's processes `(lab <lab>)`), or is
+    the socket of a shim that runs now (when the session ends, its own shims are gone: one
+    that runs is another session's lab's or test runtime's)."""
     lowered = item.lower()
     return (any(base + "/" in item for base in bases)
             or any(f"nl{lab}-".lower() in lowered or f"nodelab/{lab}" in item
-                   or item.endswith(f"(lab {lab})") for lab in labs))
+                   or item.endswith(f"(lab {lab})") for lab in labs)
+            or any(item == f"path {socket}" for socket in shim_sockets))
+
+
+def left_by_session(now: set[str], before: set[str], theirs: Callable[[str], bool]) -> list[str]:
+    """The residue lines this session left: each one new since it started and not another's,
+    except a directory that holds another's entries (the hierarchies' `nodelab` cgroup, which
+    another lab's cgroups are in, or /run/containerd/s with another lab's shim sockets): that
+    directory stays for them, as `down` leaves it."""
+    others = [item for item in now if theirs(item)]
+    return sorted(item for item in now - before if not theirs(item)
+                  and not any(other.startswith(item + "/") for other in others))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     bases, labs = _other_labs()
-    left = sorted(r for r in _residue() - _BEFORE if not foreign(r, bases, labs))
+    sockets = live_shim_sockets() if IS_ROOT else set()
+    left = left_by_session(_residue(), _BEFORE, lambda r: foreign(r, bases, labs, sockets))
     if not left:
         # The session's state base: every lab in it is down; what is left is bookkeeping.
         shutil.rmtree(_STATE_BASE, ignore_errors=True)

@@ -1,15 +1,20 @@
-"""The suite's residue check leaves out what names another session's state base or lab."""
+"""The suite's residue check leaves out what names another session's state base or lab, the
+sockets of shims that still run, and the directories that hold those."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import foreign
+from nodelab.lab.containerd.host_files import shim_argv_socket, shim_socket
+from tests.conftest import foreign, left_by_session
 
 pytestmark = pytest.mark.unit
 
 BASES = ["/tmp/nlt-other"]
 LABS = ["t1e863", "demo"]
+RUNNING_SHIM = Path("/run/containerd/s/8d5e")
 
 
 @pytest.mark.parametrize("item, theirs", [
@@ -19,12 +24,50 @@ LABS = ["t1e863", "demo"]
     ("mount /tmp/nlt-other/t1e863/nodes/node1/runtime/containers/x/rootfs", True),
     ("process 22803 /usr/bin/conmon --api-version 1 -c 5572fc (lab t1e863)", True),
     ("iptables nat NLT1E863-POSTROUTING", True),
+    ("path /run/containerd/s/8d5e", True),  # a shim runs on it
     # this session's own, or nobody's: reported
     ("netns nlt0b65e-node1", False),
     ("process 17644 /usr/bin/conmon --api-version 1 -c f26901 (lab t0b65e)", False),
     ("mount /tmp/nlt-others-too/x", False),
     ("netns nl9d45-bnode", False),
     ("link nldemox-br", False),
+    ("path /run/containerd/s/0b1c", False),  # no shim runs on it: left behind
+    ("path /run/containerd/s", False),
 ])
 def test_foreign(item: str, theirs: bool) -> None:
-    assert foreign(item, BASES, LABS) is theirs
+    assert foreign(item, BASES, LABS, {RUNNING_SHIM}) is theirs
+
+
+CPU = "cgroup /sys/fs/cgroup/cpu/nodelab"
+SOCKETS = "path /run/containerd/s"
+
+
+@pytest.mark.parametrize("before, now, left", [
+    # another lab came up meanwhile: its cgroup's parent, and the sockets' dir, are its
+    (set(), {CPU, f"{CPU}/t1e863", SOCKETS, f"{SOCKETS}/8d5e"}, []),
+    # this session's cgroup next to another's: only this session's is reported
+    (set(), {CPU, f"{CPU}/t1e863", f"{CPU}/t0b65e"}, [f"{CPU}/t0b65e"]),
+    # nobody's cgroups under it, or a socket no shim listens on: all of it is left behind
+    (set(), {CPU}, [CPU]),
+    (set(), {SOCKETS, f"{SOCKETS}/0b1c"}, [SOCKETS, f"{SOCKETS}/0b1c"]),
+    # there before the session started
+    ({CPU, f"{CPU}/t0b65e"}, {CPU, f"{CPU}/t0b65e"}, []),
+])
+def test_a_directory_that_holds_anothers_entries_is_not_left_by_the_session(
+        before: set[str], now: set[str], left: list[str]) -> None:
+    assert left_by_session(now, before, lambda r: foreign(r, BASES, LABS, {RUNNING_SHIM})) \
+        == left
+
+
+def test_a_shims_socket_is_named_from_its_command_line() -> None:
+    """As upstream's SocketAddress: sha256 of the (cleaned) join of the shim's `-address`,
+    `-namespace` and `-id`."""
+    socket = shim_socket("/run/x/containerd.sock", "k8s.io", "abc")
+    assert socket.parent == Path("/run/containerd/s") and len(socket.name) == 64
+    assert shim_socket("/run/x//containerd.sock/", "k8s.io", "abc") == socket
+    argv = ["/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io", "-id", "abc",
+            "-address", "/run/x/containerd.sock"]
+    assert shim_argv_socket(argv) == socket
+    assert shim_argv_socket(["/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io"]) is None
+    assert shim_argv_socket(["/bin/sleep", "-namespace", "k8s.io", "-id", "abc", "-address",
+                             "/run/x/containerd.sock"]) is None

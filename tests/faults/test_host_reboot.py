@@ -9,12 +9,11 @@ mounts, chains and tables, network namespaces and links), the state dir untouche
 
 from __future__ import annotations
 
-import os
 import signal
 
 import pytest
 
-from nodelab.host.processes import lab_processes
+from nodelab.host.processes import lab_processes, send_signal
 from nodelab.lab.cleanup import take_down
 from nodelab.lab.lab import Lab, take_down_lab
 from nodelab.lab.supervision.client import supervisor_process
@@ -38,9 +37,11 @@ pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
 def reboot(lab: Lab) -> None:
     supervisor = supervisor_process(lab.paths)
     if supervisor is not None:
-        os.kill(supervisor.pid, signal.SIGKILL)
+        send_signal(supervisor, signal.SIGKILL)
+    # by identity: a short-lived child (an iptables-restore, a probe's exec) listed here may
+    # end before its kill, and its PID may be reused
     for process in lab_processes(lab.name):
-        os.kill(process.pid, signal.SIGKILL)
+        send_signal(process, signal.SIGKILL)
     take_down(lab.names, lab.paths, keep_state=True)
     assert lab.paths.description.exists() and lab.paths.ledger.exists()
     assert lab_residue(lab) == set(), "a reboot leaves no process, mount or namespace"

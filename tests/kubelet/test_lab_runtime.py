@@ -1,8 +1,8 @@
 """A lab's CRI runtime (`Lab.up(..., runtime="containerd")`, `nodelab up --runtime
 containerd`): the choice is checked and kept in lab.json, and a containerd lab runs pods with
 nodelab's kubelet and CNI plugins, serves exec and logs, and `down` leaves nothing behind
-(no shim, no mount, no state dir, and /run/containerd as it was: containerd 1.6 puts its
-shims' sockets in /run/containerd/s whatever its state dir)."""
+(no shim, no mount, no state dir, and nothing of its own in /run/containerd: containerd 1.6
+puts its shims' sockets in /run/containerd/s whatever its state dir)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ import pytest
 
 from nodelab.errors import NodelabError
 from nodelab.lab.containerd.config import containerd_config
-from nodelab.lab.containerd.host_files import CONTAINERD_RUN, SOCKET_ROOT, shim_sockets
+from nodelab.lab.containerd.host_files import (
+    CONTAINERD_RUN,
+    HOST_DIRS,
+    SOCKET_ROOT,
+    shim_sockets,
+)
 from nodelab.lab.description import LabDescription
 from nodelab.lab.lab import Lab, take_down_lab
 from nodelab.lab.ledger import Ledger
@@ -68,6 +73,41 @@ def _run_containerd() -> set[str]:
                                     in os.walk(CONTAINERD_RUN) for n in dirs + files}
 
 
+def left_by_lab(before: set[str], after: set[str], ours: set[Path]) -> set[str]:
+    """What `down` left under /run/containerd that may be this lab's: each entry new since
+    before `up`, except another containerd's shim sockets (in /run/containerd/s, not one of
+    this lab's: a lab or test runtime on the same host may make them meanwhile) and the
+    directories that hold them (which `down` keeps, as another containerd uses them). An entry
+    gone meanwhile is another containerd's `down`, not a residue."""
+    new = after - before
+    theirs = {p for p in new if Path(p).parent == SOCKET_ROOT and Path(p) not in ours}
+    holding = {str(d) for d in HOST_DIRS if any(p.startswith(f"{d}/") for p in theirs)}
+    return new - theirs - holding
+
+
+RUN, SOCKETS = str(CONTAINERD_RUN), str(SOCKET_ROOT)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("before", "after", "left"), [
+    # nothing there before, nothing after
+    (set(), set(), set()),
+    # another lab made the dirs and a shim socket meanwhile: not this lab's
+    (set(), {RUN, SOCKETS, f"{SOCKETS}/theirs"}, set()),
+    # this lab's socket left behind, next to another's
+    (set(), {RUN, SOCKETS, f"{SOCKETS}/theirs", f"{SOCKETS}/mine"}, {f"{SOCKETS}/mine"}),
+    # the dirs this lab made, left empty
+    (set(), {RUN, SOCKETS}, {RUN, SOCKETS}),
+    # another lab's down removed its socket meanwhile
+    ({RUN, SOCKETS, f"{SOCKETS}/old"}, {RUN, SOCKETS}, set()),
+    # anything new outside the sockets' dir (runc state not under the lab) is a residue
+    ({RUN}, {RUN, f"{RUN}/runc", f"{RUN}/runc/k8s.io"}, {f"{RUN}/runc", f"{RUN}/runc/k8s.io"}),
+])
+def test_a_residue_under_run_containerd_is_told_from_other_labs_files(
+        before: set[str], after: set[str], left: set[str]) -> None:
+    assert left_by_lab(before, after, {SOCKET_ROOT / "mine"}) == left
+
+
 def _shims(socket: Path) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
@@ -114,7 +154,8 @@ def test_a_containerd_lab_runs_pods_and_goes_down_clean() -> None:
         take_down_lab(name)
         assert not _shims(socket)
         assert not any(s.exists() for s in sockets)
-        assert _run_containerd() == before, "down left files under /run/containerd"
+        left = left_by_lab(before, _run_containerd(), sockets)
+        assert not left, f"down left files under /run/containerd: {sorted(left)}"
         assert not lab.paths.root.exists()
         assert str(lab.paths.root) not in Path("/proc/mounts").read_text()
     finally:

@@ -95,8 +95,11 @@ def test_down_after_kill_9_of_every_lab_process(make_lab: LabFactory) -> None:
     # kubeconfig's certificates and keys, removed only at a clean exit) is inside the lab. No lab
     # daemon writes there today (nodelab's small REST client keeps them in memory), so a file
     # stands in for what one killed with SIGKILL would leave.
-    environ = (Path("/proc") / str(processes[0].pid) / "environ").read_bytes().split(b"\0")
-    assert f"TMPDIR={lab.paths.tmp}".encode() in environ
+    environs = []  # of the processes still there (a short-lived child may have ended)
+    for process in processes:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            environs.append((Path("/proc") / str(process.pid) / "environ").read_bytes())
+    assert environs and f"TMPDIR={lab.paths.tmp}".encode() in environs[0].split(b"\0")
     (lab.paths.tmp / "left-by-a-killed-daemon").write_text("a certificate copy\n")
     # A short-lived child (an iptables-restore, a probe's exec) may end between the listing and
     # the kill: send_signal checks the start time, so such a PID, or a stranger that reused it, is

@@ -64,8 +64,27 @@ def _indent(script: str, spaces: int) -> str:
     return "\n".join(" " * spaces + line for line in script.strip().splitlines())
 
 
+# the `ipc` pod's observer first reads what its sibling wrote to the pod's /dev/shm
+SHM_READER = r"""
+for i in $(seq 20); do [ -f /dev/shm/from-writer ] && break; sleep 0.5; done
+echo "shm shared=$(cat /dev/shm/from-writer 2>/dev/null || echo no)"
+"""
+
+
+def observer(image: str, first: str = "") -> str:
+    """The container `c` that runs `first` (a few shell lines), prints the observations and
+    exits: a YAML item of a pod's `containers`, to which the pod's own container fields follow
+    at the same indentation."""
+    script = _indent(f"{first.strip()}\n{OBSERVE.strip()}" if first else OBSERVE, 6)
+    return f"""  - name: c
+    image: {image}
+    command: [sh, -c]
+    args:
+    - |
+{script}"""
+
+
 def manifests(image: str) -> str:
-    script = _indent(OBSERVE, 6)
     return f"""
 apiVersion: v1
 kind: Namespace
@@ -87,13 +106,7 @@ metadata: {{name: env, namespace: {NAMESPACE}, labels: {{app: witness, tier: env
 spec:
   restartPolicy: Never
   containers:
-  - name: c
-    image: {image}
-    command: [sh, -c]
-    args:
-    - |
-{script}
-      echo 'W_ARGS=$(W_MODE) $$(W_MODE)'
+{observer(image, first="echo 'W_ARGS=$(W_MODE) $$(W_MODE)'")}
     env:
     - {{name: W_MODE, valueFrom: {{configMapKeyRef: {{name: settings, key: mode}}}}}}
     - {{name: W_USER, valueFrom: {{secretKeyRef: {{name: creds, key: user}}}}}}
@@ -127,12 +140,7 @@ spec:
     supplementalGroups: [4000]
     seccompProfile: {{type: RuntimeDefault}}
   containers:
-  - name: c
-    image: {image}
-    command: [sh, -c]
-    args:
-    - |
-{script}
+{observer(image)}
     securityContext:
       allowPrivilegeEscalation: false
       readOnlyRootFilesystem: true
@@ -174,12 +182,7 @@ spec:
   restartPolicy: Never
   automountServiceAccountToken: false
   containers:
-  - name: c
-    image: {image}
-    command: [sh, -c]
-    args:
-    - |
-{script}
+{observer(image)}
 ---
 apiVersion: v1
 kind: Pod
@@ -189,12 +192,7 @@ spec:
   automountServiceAccountToken: false
   securityContext: {{seccompProfile: {{type: Unconfined}}, runAsUser: 0}}
   containers:
-  - name: c
-    image: {image}
-    command: [sh, -c]
-    args:
-    - |
-{script}
+{observer(image)}
     securityContext:
       capabilities: {{add: [NET_ADMIN, SYS_TIME], drop: [CHOWN]}}
 ---
@@ -208,20 +206,14 @@ spec:
   - name: writer
     image: {image}
     command: [sh, -c, "echo hi > /dev/shm/from-writer; sleep 12"]
-  - name: c
-    image: {image}
-    command: [sh, -c]
-    args:
-    - |
-      for i in $(seq 20); do [ -f /dev/shm/from-writer ] && break; sleep 0.5; done
-      echo "shm shared=$(cat /dev/shm/from-writer 2>/dev/null || echo no)"
-{script}
+{observer(image, first=SHM_READER)}
 ---
 apiVersion: v1
 kind: Pod
 metadata: {{name: probed, namespace: {NAMESPACE}, labels: {{app: witness}}}}
 spec:
   automountServiceAccountToken: false
+  terminationGracePeriodSeconds: 1  # sleep as PID 1 ignores TERM: KILLed after 1 s, not 30
   containers:
   - name: c
     image: {image}
@@ -287,8 +279,8 @@ def both(containerd_lab: Lab, cluster: Lab) -> Iterator[tuple[Lab, Lab]]:
         for lab in (containerd_lab, cluster):
             apply_all(lab)
         yield containerd_lab, cluster
-    finally:
-        kubectl(cluster, "delete", "namespace", NAMESPACE, "--wait=false", check=False)
+    finally:  # gone before the next module's tests (a drain of node1 would meet its pods)
+        kubectl(cluster, "delete", "namespace", NAMESPACE, "--timeout=100s")
 
 
 # a few observations the witness must show (upstream's behaviour), so that a pod printing

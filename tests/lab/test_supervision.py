@@ -31,6 +31,13 @@ def daemon(lab: Lab, name: str) -> DaemonStatus:
     return next(d for d in every if d.name == name)
 
 
+def pid(status: DaemonStatus) -> int:
+    """The running daemon's PID (a PID of None must not become os.kill(0, ...): that is the
+    test's own process group)."""
+    assert status.state == "running" and status.pid, f"{status.name} is not running: {status}"
+    return status.pid
+
+
 def restarted(lab: Lab, name: str, old_pid: int, restarts: int) -> DaemonStatus | None:
     """`name`'s status once it runs again as a new process after `restarts` restarts."""
     now = daemon(lab, name)
@@ -51,8 +58,8 @@ def test_the_supervisor_restarts_obeys_and_survives(make_lab: LabFactory) -> Non
     # kill -9 a node daemon and a control-plane daemon: both come back, status says how
     kubelet, apiserver = daemon(lab, "node1/kubelet"), daemon(lab, "controlplane")
     assert kubelet.pid and apiserver.pid and kubelet.restarts == 0
-    os.kill(kubelet.pid, signal.SIGKILL)
-    os.kill(apiserver.pid, signal.SIGKILL)
+    os.kill(pid(kubelet), signal.SIGKILL)
+    os.kill(pid(apiserver), signal.SIGKILL)
     again = eventually(lambda: restarted(lab, "node1/kubelet", kubelet.pid or 0, 1), 30, 0.1)
     assert again.last_exit is not None and again.last_exit.signal == signal.SIGKILL
     assert again.last_exit.status == "signal 9 (SIGKILL)"
@@ -80,20 +87,20 @@ def test_the_supervisor_restarts_obeys_and_survives(make_lab: LabFactory) -> Non
     # kill -9 of the supervisor: the daemons keep running; `up` brings supervision back and
     # adopts them (same PIDs), and the new supervisor restarts an adopted daemon too
     before = {d.name: d.pid for n in lab.status().nodes for d in n.daemons}
-    os.kill(supervisor.pid or 0, signal.SIGKILL)
+    os.kill(pid(supervisor), signal.SIGKILL)
     eventually(lambda: supervisor_process(lab.paths) is None, 10, 0.05)
     assert daemon(lab, "supervisor").state == "dead"
     Lab.up(lab.name, progress=lambda _m: None)
     assert daemon(lab, "supervisor").pid not in (None, supervisor.pid)
     assert {d.name: d.pid for n in lab.status().nodes for d in n.daemons} == before
     podnet = daemon(lab, "node1/podnet")
-    os.kill(podnet.pid or 0, signal.SIGKILL)
+    os.kill(pid(podnet), signal.SIGKILL)
     adopted = eventually(lambda: restarted(lab, "node1/podnet", podnet.pid or 0, 1), 30, 0.1)
     assert adopted.last_exit is not None and adopted.last_exit.code is None
     assert "unknown" in adopted.last_exit.status
     assert lab.status().healthy
 
     # down after kill -9 of the supervisor still leaves nothing
-    os.kill(daemon(lab, "supervisor").pid or 0, signal.SIGKILL)
+    os.kill(pid(daemon(lab, "supervisor")), signal.SIGKILL)
     take_down_lab(lab.name)
     assert lab_residue(lab) == set()

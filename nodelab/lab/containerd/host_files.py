@@ -18,6 +18,7 @@ if needed. So, for a containerd lab:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from pathlib import Path
 
@@ -43,6 +44,41 @@ def shim_sockets(state: Path) -> set[Path]:
             path = Path(text.removeprefix("unix://"))
             if path.parent == SOCKET_ROOT:
                 found.add(path)
+    return found
+
+
+def shim_socket(address: str, namespace: str, task_id: str) -> Path:
+    """The socket a shim started with `-address`, `-namespace` and `-id` listens on: the
+    sha256 of the three joined as a path (upstream's SocketAddress, with Go's
+    filepath.Join, which cleans the path)."""
+    joined = os.path.normpath(os.path.join(address, namespace, task_id))
+    return SOCKET_ROOT / hashlib.sha256(joined.encode()).hexdigest()
+
+
+def shim_argv_socket(argv: list[str]) -> Path | None:
+    """The socket of the shim with command line `argv` (None for another command)."""
+    if not argv or not Path(argv[0]).name.startswith("containerd-shim"):
+        return None
+    values = {flag: argv[i + 1] for i, flag in enumerate(argv[1:-1], 1)
+              if flag in ("-address", "-namespace", "-id")}
+    if len(values) != 3:
+        return None
+    return shim_socket(values["-address"], values["-namespace"], values["-id"])
+
+
+def live_shim_sockets() -> set[Path]:
+    """The sockets the shims running on the host now listen on, whoever started them."""
+    found: set[Path] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            raw = (proc / "cmdline").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        socket = shim_argv_socket([a.decode(errors="replace") for a in raw.split(b"\0") if a])
+        if socket is not None:
+            found.add(socket)
     return found
 
 
