@@ -42,6 +42,8 @@ def lister(api_client: client.ApiClient, kind: str) -> Callable[..., Any]:
             client.PolicyV1Api(api_client).list_pod_disruption_budget_for_all_namespaces,
         "certificatesigningrequests":
             client.CertificatesV1Api(api_client).list_certificate_signing_request,
+        "networkpolicies":
+            client.NetworkingV1Api(api_client).list_network_policy_for_all_namespaces,
     }
     return functions[kind]
 

@@ -46,6 +46,7 @@ RESOURCES = {
     "horizontalpodautoscalers": Resource("/apis/autoscaling/v2", "horizontalpodautoscalers",
                                          True),
     "poddisruptionbudgets": Resource("/apis/policy/v1", "poddisruptionbudgets", True),
+    "networkpolicies": Resource("/apis/networking.k8s.io/v1", "networkpolicies", True),
     "apiservices": Resource("/apis/apiregistration.k8s.io/v1", "apiservices", False),
     "certificatesigningrequests": Resource("/apis/certificates.k8s.io/v1",
                                            "certificatesigningrequests", False),

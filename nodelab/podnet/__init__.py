@@ -8,5 +8,10 @@ One small process per node, inside the node's network namespace, watching Nodes:
 - for every other Node it routes that node's pod range via the node's InternalIP (host-gw), and
   removes the routes of nodes that are gone.
 
+- it enforces NetworkPolicies for its own pods, as kindnet, Calico or Cilium do: it watches
+  policies, pods and namespaces and keeps nodelab's nft table `inet nodelab-netpol` in the
+  node's namespace (`policy_plan.py` decides, `policy_ruleset.py` writes the rules,
+  `policies.py` loads them).
+
 `plan.py` computes the conflist and the routes as data; `agent.py` applies them.
 """

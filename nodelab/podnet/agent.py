@@ -24,6 +24,7 @@ from nodelab.podnet.plan import (
     fallback_conflist_cidr,
     pod_routes,
 )
+from nodelab.podnet.policies import PolicyEnforcer
 
 log = logging.getLogger("nodelab.podnet")
 CONFLIST_NAME = "10-nodelab.conflist"
@@ -99,6 +100,7 @@ class PodNetworkAgent:
         self.reflector = Reflector("nodes", api.lister("nodes"), self.store.handle)
         self._stop = threading.Event()
         self._masquerading: list[ipaddress.IPv4Network] | None = None
+        self.policies = PolicyEnforcer(api, node_name)
 
     def masquerade(self, own_cidr: str | None) -> None:
         """Masquerade pod traffic that leaves the pod network (set up once per range set)."""
@@ -130,6 +132,7 @@ class PodNetworkAgent:
 
     def run(self) -> None:
         self.reflector.start()
+        self.policies.start()
         while not self._stop.is_set():
             self._wake.wait(timeout=30)
             self._wake.clear()
@@ -145,4 +148,5 @@ class PodNetworkAgent:
     def stop(self) -> None:
         self._stop.set()
         self.reflector.stop()
+        self.policies.stop()
         self._wake.set()

@@ -139,7 +139,19 @@ def test_networkpolicies_are_served(apiserver: RunningApiServer) -> None:
     assert "FIELD: policyTypes <[]string>" in explained
     assert apiserver.kubectl("get", "netpol").stderr.strip() == \
         "No resources found in default namespace."
-    created = apiserver.kubectl("create", "-f", "-", input=json.dumps(policy()), check=False)
-    assert created.returncode != 0
-    assert ('The NetworkPolicy "np" is invalid: spec: Forbidden: nodelab\'s pod '
-            "network (podnet) does not enforce NetworkPolicies yet") in created.stderr
+    apiserver.kubectl("create", "-f", "-", input=json.dumps(policy(
+        podSelector={"matchExpressions": [{"key": "tier", "operator": "In",
+                                           "values": ["db", "cache"]}]},
+        egress=[{"ports": [{"port": 53}]}])))
+    rows = apiserver.kubectl("get", "netpol").stdout.splitlines()
+    assert rows[0].split() == ["NAME", "POD-SELECTOR", "AGE"]
+    assert rows[1].split()[:4] == ["np", "tier", "in", "(cache,db)"]
+    stored = apiserver.kubectl_json("get", "netpol", "np")["spec"]
+    assert stored["policyTypes"] == ["Ingress", "Egress"]
+    assert stored["egress"] == [{"ports": [{"port": 53, "protocol": "TCP"}]}]
+    bad = apiserver.kubectl("create", "-f", "-", check=False, input=json.dumps({
+        **policy(ingress=[{"from": [{}]}]), "metadata": {"name": "bad"}}))
+    assert bad.returncode != 0
+    assert ('The NetworkPolicy "bad" is invalid: spec.ingress[0].from[0]: Required value: '
+            "must specify a peer") in bad.stderr
+    apiserver.kubectl("delete", "netpol", "np")

@@ -60,12 +60,12 @@ def ready(pod: dict[str, Any]) -> bool:
 
 def test_b_kube_proxy_and_podnet_have_their_own_identities(pair: tuple[Lab, Lab]) -> None:
     """Not the admin kubeconfig B was given: certificates from A's CSR API, and A's RBAC gives
-    them only their jobs (kube-proxy cannot create pods, podnet cannot list pods)."""
+    them only their jobs (kube-proxy cannot create pods, podnet cannot list services)."""
     _, b = pair
     for name, user, allowed, denied in (
             ("kube-proxy", "system:kube-proxy", "list endpointslices.discovery.k8s.io",
              "create pods"),
-            ("podnet", "nodelab:podnet", "watch nodes", "list pods")):
+            ("podnet", "nodelab:podnet", "watch nodes", "list services")):
         path = b.paths.root / f"{name}.kubeconfig"
         doc = yaml.safe_load(path.read_text())
         cert = x509.load_pem_x509_certificate(base64.b64decode(

@@ -88,7 +88,8 @@ BEYOND: dict[str, list[tuple[str, Attempt]]] = {
             "nl-n", {"metadata": {"labels": {"x": "y"}}})),
         ("delete a node", lambda c: k8s.CoreV1Api(c).delete_node("nl-n")),
         ("list services", lambda c: k8s.CoreV1Api(c).list_service_for_all_namespaces()),
-        ("list pods", lambda c: k8s.CoreV1Api(c).list_pod_for_all_namespaces()),
+        ("delete a network policy", lambda c: k8s.NetworkingV1Api(
+            c).delete_namespaced_network_policy("np", "default")),
     ],
     KUBELET_CLIENT.name: [
         ("create a pod", lambda c: k8s.CoreV1Api(c).create_namespaced_pod("default", pod("p"))),
@@ -114,12 +115,16 @@ def test_kube_proxy_lists_and_watches_what_it_proxies_and_records_events(
     api.request("POST", resource_path("events", "default"), event)
 
 
-def test_podnet_lists_and_watches_nodes(apiserver: RunningApiServer) -> None:
+def test_podnet_lists_and_watches_what_it_enforces_policies_from(
+        apiserver: RunningApiServer) -> None:
+    """Nodes (pod ranges), and pods, namespaces and network policies (kindnet's role)."""
     api = client_as(apiserver, PODNET)
     assert [n.metadata.name for n in lister(api, "nodes")(watch=False).items] == ["nl-n"]
-    for _ in lister(api, "nodes")(watch=True, _preload_content=False,
-                                  timeout_seconds=1).stream():
-        break
+    for kind in ("nodes", "pods", "namespaces", "networkpolicies"):
+        lister(api, kind)(watch=False)
+        for _ in lister(api, kind)(watch=True, _preload_content=False,
+                                   timeout_seconds=1).stream():
+            break
 
 
 def test_the_controllers_identity_is_not_an_admin(apiserver: RunningApiServer) -> None:

@@ -12,15 +12,16 @@ upstream's rights for its job, never the learner's admin identity:
   plus `system:nodelab:controllers` (see `bootstrap_policy.py`);
 - kube-proxy: `system:kube-proxy`: `system:node-proxier` (upstream's bootstrap binding);
 - podnet (kindnet's role): `nodelab:podnet`: ClusterRole `nodelab:podnet`, list and watch
-  Nodes, nothing else.
+  Nodes, Pods, Namespaces and NetworkPolicies, nothing else.
 
 The bootstrap policy (`bootstrap_policy.py`) holds upstream's own roles and bindings; this
 module holds what a cluster installer adds on top (kubeadm binds its kubelet client to
 `system:kubelet-api-admin`; kind installs kindnet's ClusterRole and binding): the embedded API
 server creates them at start, and `nodelab join` creates podnet's in the cluster it joins.
 podnet's ClusterRole lists exactly what `nodelab.podnet` reads (it lists and watches Nodes for
-their pod ranges and addresses, and writes nothing to the API); kind's `kindnet` role also
-patches Nodes and reads NetworkPolicies, which podnet does not do.
+their pod ranges and addresses, and Pods, Namespaces and NetworkPolicies to enforce the
+policies, and writes nothing to the API), as kindnet's role reads them; kindnet's also patches
+Nodes, which podnet does not do.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def _user_binding(name: str, role: str, user: str) -> Object:
 
 
 PODNET_CLUSTER_ROLE = _cluster_role(PODNET_ROLE, [
-    {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}])
+    {"apiGroups": [""], "resources": ["nodes", "pods", "namespaces"],
+     "verbs": ["list", "watch"]},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+     "verbs": ["list", "watch"]}])
 PODNET_BINDING = _user_binding(PODNET_ROLE, PODNET_ROLE, PODNET.user)
 KUBELET_API_ADMIN_BINDING = _user_binding("kubeadm:kubelet-api-admin", KUBELET_API_ADMIN,
                                           KUBELET_CLIENT.user)

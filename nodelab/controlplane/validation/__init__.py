@@ -23,10 +23,7 @@ from nodelab.controlplane.validation.daemonsets import (
 )
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.jobs import validate_job, validate_job_update
-from nodelab.controlplane.validation.networkpolicies import (
-    refuse_unenforced,
-    validate_networkpolicy,
-)
+from nodelab.controlplane.validation.networkpolicies import validate_networkpolicy
 from nodelab.controlplane.validation.others import (
     validate_data,
     validate_endpoints,
@@ -174,7 +171,7 @@ KINDS: dict[str, tuple[Create, Update]] = {
     "coordination.k8s.io/leases": _as_created(validate_lease),
     "autoscaling/horizontalpodautoscalers": _as_created(validate_hpa),
     "policy/poddisruptionbudgets": _reading_old(validate_pdb),
-    "networking.k8s.io/networkpolicies": (refuse_unenforced, validate_networkpolicy),
+    "networking.k8s.io/networkpolicies": _reading_old(validate_networkpolicy),
     "apiregistration.k8s.io/apiservices": _as_created(validate_apiservice),
     "scheduling.k8s.io/priorityclasses": _reading_old(validate_priorityclass),
     ROLES: _rbac(validate_role, True),

@@ -130,10 +130,3 @@ def validate_networkpolicy(errors: FieldErrors, obj: Object, old: Object | None)
     spec = obj.get("spec")
     _spec(errors, spec if isinstance(spec, dict) else {}, policy_cidrs(old))
 
-
-def refuse_unenforced(errors: FieldErrors, obj: Object) -> None:
-    """Until the pod network enforces policies, none is stored: a stored policy that nothing
-    enforces would look accepted and teach that traffic is restricted when it is not."""
-    validate_networkpolicy(errors, obj, None)
-    errors.forbidden("spec", "nodelab's pod network (podnet) does not enforce NetworkPolicies "
-                     "yet, so none is stored; see docs/cni.md")

@@ -1,0 +1,76 @@
+"""Enforcing NetworkPolicies on this node: watch policies, pods and namespaces, plan, load.
+
+The plan (`policy_plan.py`) and its ruleset (`policy_ruleset.py`) are pure; this is the thin
+part: three reflectors feed one store, and every change (coalesced) recomputes the ruleset
+and loads it with `nft -f -` when it differs from the one loaded. Only nodelab's own table
+(`inet nodelab-netpol`, in the node's network namespace) is ever written; it goes away with the
+namespace when `nodelab down` removes the node.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from nodelab.host.commands import run
+from nodelab.kube.reflector import Reflector
+from nodelab.kube.restclient import ApiAccess
+from nodelab.kube.store import Store
+from nodelab.podnet.policy_plan import plan_pod_rules
+from nodelab.podnet.policy_ruleset import ruleset
+
+log = logging.getLogger("nodelab.podnet.policies")
+WATCHED = ("networkpolicies", "pods", "namespaces")
+
+
+def load_ruleset(text: str) -> None:
+    """Replace nodelab's policy table in this namespace in one nft transaction."""
+    run(["nft", "-f", "-"], input=text)
+
+
+class PolicyEnforcer:
+    """The node's NetworkPolicy enforcement, on a thread of its own."""
+
+    def __init__(self, api: ApiAccess, node_name: str) -> None:
+        self.node_name = node_name
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.store = Store(lambda _kind: self._wake.set())
+        self.reflectors = [Reflector(kind, api.lister(kind), self.store.handle)
+                           for kind in WATCHED]
+        self.loaded: str | None = None
+        self._thread = threading.Thread(target=self._run, name="netpol", daemon=True)
+
+    def sync(self) -> None:
+        text = ruleset(plan_pod_rules(self.node_name, self.store.list("networkpolicies"),
+                                      self.store.list("pods"), self.store.list("namespaces")))
+        if text != self.loaded:
+            load_ruleset(text)
+            self.loaded = text
+            log.info("loaded the network policy ruleset (%d chains)",
+                     text.count("\tchain ") - 1)
+
+    def start(self) -> None:
+        for reflector in self.reflectors:
+            reflector.start()
+        self._wake.set()
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=30)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.sync()
+            except Exception:  # keep converging; the next change (or a second) retries
+                log.exception("network policy sync failed")
+                self._stop.wait(1.0)
+                self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for reflector in self.reflectors:
+            reflector.stop()
+        self._wake.set()
