@@ -97,7 +97,7 @@ def validate(crd: Object, old: Object | None = None) -> FieldErrors:
         errors.required("spec.scope")
     elif scope not in SCOPES:
         errors.unsupported("spec.scope", scope, SCOPES)
-    _versions(errors, spec.get("versions"))
+    _versions(errors, spec.get("versions"), _unchanged_schemas(spec, old))
     for key in ("plural", "singular", "kind", "listKind"):
         if not names.get(key):
             errors.required(f"spec.names.{key}")
@@ -180,7 +180,24 @@ def _versions_value(versions: Any) -> str:
     return json.dumps(versions, separators=(",", ":"))
 
 
-def _versions(errors: FieldErrors, versions: Any) -> None:
+def _unchanged_schemas(spec: Object, old: Object | None) -> set[str]:
+    """The versions whose schema an update leaves as it was (upstream's
+    `findVersionsWithUnchangedSchemas`): their rules are not held to the per-expression
+    cost limit again, so a stored CRD stays updatable."""
+    if old is None:
+        return set()
+
+    def schemas(of: Any) -> dict[str, Any]:
+        versions = of.get("versions") if isinstance(of, dict) else None
+        return {str(v.get("name")): v.get("schema") for v in versions or []
+                if isinstance(v, dict)}
+
+    before = schemas(old.get("spec"))
+    return {name for name, schema in schemas(spec).items()
+            if name in before and before[name] == schema}
+
+
+def _versions(errors: FieldErrors, versions: Any, unchanged: set[str]) -> None:
     if not isinstance(versions, list) or not versions:
         errors.required("spec.versions", "must have exactly one version marked as storage "
                         "version")
@@ -205,7 +222,8 @@ def _versions(errors: FieldErrors, versions: Any) -> None:
         if schema is None:
             errors.required(f"{path}.schema.openAPIV3Schema", "schemas are required")
         else:
-            structural.check(errors, schema, f"{path}.schema.openAPIV3Schema")
+            structural.check(errors, schema, f"{path}.schema.openAPIV3Schema",
+                             suppress_expression_cost=name in unchanged)
         if "selectableFields" in version:
             selectable.check(errors, version["selectableFields"], schema,
                              f"{path}.selectableFields")

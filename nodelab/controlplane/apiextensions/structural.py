@@ -45,8 +45,11 @@ UNSERVED = ("patternProperties", "additionalItems",
 METADATA_FIELDS = ("name", "generateName")
 
 
-def check(errors: FieldErrors, schema: Any, path: str) -> None:
-    """Every structural error and refused keyword of a version's `openAPIV3Schema`."""
+def check(errors: FieldErrors, schema: Any, path: str,
+          suppress_expression_cost: bool = False) -> None:
+    """Every structural error and refused keyword of a version's `openAPIV3Schema`
+    (`suppress_expression_cost`: an update left the schema as it was, its rules' costs count
+    only towards the schema's total, as upstream's)."""
     if not isinstance(schema, dict):
         errors.invalid(path, schema, "must be an object")
         return
@@ -70,7 +73,7 @@ def check(errors: FieldErrors, schema: Any, path: str) -> None:
         from nodelab.controlplane.apiextensions.cel import budget  # noqa: PLC0415 - on demand
 
         total = budget.TotalCost()
-        _rules(errors, schema, path, True, "", 1, total)
+        _rules(errors, schema, path, True, "", 1, total, suppress_expression_cost)
         if total.total > budget.CRD_LIMIT:
             for _, expensive in total.most_expensive:
                 errors.forbidden(expensive, budget.CONTRIBUTED)
@@ -80,7 +83,8 @@ def check(errors: FieldErrors, schema: Any, path: str) -> None:
 
 
 def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool,
-           uncorrelatable: str, cardinality: int | None, total: TotalCost) -> None:
+           uncorrelatable: str, cardinality: int | None, total: TotalCost,
+           suppress_expression_cost: bool) -> None:
     """The CEL rules of every node of a structural schema (`cel.rules.check`);
     `uncorrelatable`: the first list (not `map`) above the node, whose items have no old
     value a transition rule could see (maps, atomic ones too, correlate by key, as upstream's
@@ -89,7 +93,8 @@ def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root
     from nodelab.controlplane.apiextensions.cel import budget, rules  # noqa: PLC0415
 
     if "x-kubernetes-validations" in schema:
-        rules.check(errors, schema, path, resource_root, uncorrelatable, cardinality, total)
+        rules.check(errors, schema, path, resource_root, uncorrelatable, cardinality, total,
+                    suppress_expression_cost)
     below_cardinality = budget.child_cardinality(cardinality, schema)
     children = [(f"{path}.properties[{name}]", child, uncorrelatable)
                 for name, child in (schema.get("properties") or {}).items()]
@@ -103,7 +108,7 @@ def _rules(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root
     for where, child, below in children:
         if isinstance(child, dict) and "x-kubernetes-validations" in json.dumps(child):
             _rules(errors, child, where, child.get("x-kubernetes-embedded-resource") is True,
-                   below, below_cardinality, total)
+                   below, below_cardinality, total, suppress_expression_cost)
 
 
 def _node(errors: FieldErrors, schema: dict[str, Any], path: str, root: bool = False,

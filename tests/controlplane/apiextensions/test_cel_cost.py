@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from nodelab.controlplane.apiextensions import definitions
 from nodelab.controlplane.apiextensions.cel import cost, library_cost, rules
+from tests.controlplane.apiextensions.crontab import crontab_crd
 
 pytestmark = pytest.mark.unit
 Gen = Callable[[int | None], dict[str, Any]]
@@ -181,3 +183,39 @@ def test_upstreams_cost_estimates(gen: Gen, rule: str, calc: int | None, most: i
         assert max_cost(gen(None), rule) == calc
     if set_cost is not None:
         assert max_cost(gen(most), rule) == set_cost
+
+
+def _crd_with_rule(rule: str, label: str = "a") -> dict[str, Any]:
+    tags = {"type": "array", "items": {"type": "string"},
+            "x-kubernetes-validations": [{"rule": rule}]}
+    crd = crontab_crd()
+    version = crd["spec"]["versions"][0]
+    version["schema"] = {"openAPIV3Schema": {
+        "type": "object", "description": label,
+        "properties": {"spec": {"type": "object", "properties": {"tags": tags}}}}}
+    definitions.apply_defaults(crd)
+    return crd
+
+
+PAIRWISE = "self.all(a, self.all(b, a == b || !a.contains(b)))"
+
+
+def test_an_update_that_leaves_the_schema_keeps_a_rule_past_the_expression_limit() -> None:
+    """Upstream's findVersionsWithUnchangedSchemas: an expensive rule stored before is not
+    held to the per-expression limit again while its version's schema is unchanged (it still
+    counts towards the schema's total); a changed schema is held to both."""
+    rule = ("spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[tags]"
+            ".x-kubernetes-validations[0].rule")
+    created = [(c.field, c.message.split(" by factor")[0])
+               for c in definitions.validate(_crd_with_rule(PAIRWISE)).causes]
+    assert created == [
+        (rule, "Forbidden: estimated rule cost exceeds budget"),
+        (rule, "Forbidden: contributed to estimated rule cost total exceeding cost limit for "
+               "entire OpenAPIv3 schema"),
+        ("spec.versions[0].schema.openAPIV3Schema", "Forbidden: x-kubernetes-validations "
+         "estimated rule cost total for entire OpenAPIv3 schema exceeds budget")]
+    old = _crd_with_rule(PAIRWISE)
+    same = [c.field for c in definitions.validate(_crd_with_rule(PAIRWISE), old).causes]
+    assert same == [rule, "spec.versions[0].schema.openAPIV3Schema"]  # the total only
+    changed = definitions.validate(_crd_with_rule(PAIRWISE, label="b"), old).causes
+    assert [c.field for c in changed] == [rule, rule, "spec.versions[0].schema.openAPIV3Schema"]

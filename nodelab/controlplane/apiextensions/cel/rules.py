@@ -113,17 +113,19 @@ def go_rule(rule: dict[str, Any]) -> str:
 
 def check(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root: bool,
           uncorrelatable: str = "", cardinality: int | None = 1,
-          total: budget.TotalCost | None = None) -> None:
+          total: budget.TotalCost | None = None, suppress_expression_cost: bool = False
+          ) -> None:
     """Every problem of the `x-kubernetes-validations` of the node `schema` at `path`
     (below the list `uncorrelatable`, a rule may not use `oldSelf`; the node occurs at most
     `cardinality` times in an object, None: unbounded; each rule's cost is added to
-    `total`)."""
+    `total`, and held to the per-expression limit unless `suppress_expression_cost`)."""
     rules = schema.get("x-kubernetes-validations")
     where = f"{path}.x-kubernetes-validations"
     if not isinstance(rules, list):
         errors.invalid(where, rules, "must be a list of validation rules")
         return
     env: Any = None
+    limit = library_cost.MAX if suppress_expression_cost else budget.EXPRESSION_LIMIT
     for i, rule in enumerate(rules):
         at = f"{where}[{i}]"
         if not isinstance(rule, dict):
@@ -138,7 +140,7 @@ def check(errors: FieldErrors, schema: dict[str, Any], path: str, resource_root:
                 errors.forbidden(where, str(exc))
                 return
         _compile_check(errors, env, rule, at, cardinality,
-                       total if total is not None else budget.TotalCost())
+                       total if total is not None else budget.TotalCost(), limit)
         if uncorrelatable and uses_old_self(rule["rule"]):
             errors.invalid(f"{at}.rule", rule["rule"], "oldSelf cannot be used on the "
                            f"uncorrelatable portion of the schema within {uncorrelatable}")
@@ -222,7 +224,8 @@ def _checking_env(schema_json: str, resource_root: bool) -> tuple[Any, DeclType]
 
 
 def _compile_check(errors: FieldErrors, env: tuple[Any, DeclType], rule: dict[str, Any],
-                   at: str, cardinality: int | None, total: budget.TotalCost) -> None:
+                   at: str, cardinality: int | None, total: budget.TotalCost,
+                   limit: int) -> None:
     """Compile the rule and its messageExpression, and hold each to the cost limit: the rule
     times how often its node can occur, the messageExpression once (`getExpressionCost`)."""
     source = _wrapped(rule) if rule.get("optionalOldSelf") is True else rule["rule"]
@@ -232,7 +235,7 @@ def _compile_check(errors: FieldErrors, env: tuple[Any, DeclType], rule: dict[st
         return
     spent = budget.rule_cost(cost.estimate(cost.checked(expression.serialize()), sizes)[1],
                              cardinality, env[1].min_size)
-    if spent > budget.EXPRESSION_LIMIT:
+    if spent > limit:
         errors.forbidden(f"{at}.rule", budget.exceeds("estimated rule cost", spent,
                                                       budget.EXPRESSION_LIMIT))
     total.observe(f"{at}.rule", spent)
@@ -245,7 +248,7 @@ def _compile_check(errors: FieldErrors, env: tuple[Any, DeclType], rule: dict[st
     if expression is None:
         return
     spent = cost.estimate(cost.checked(expression.serialize()), sizes)[1]
-    if spent > budget.EXPRESSION_LIMIT:
+    if spent > limit:
         errors.forbidden(f"{at}.messageExpression", budget.exceeds(
             "estimated messageExpression cost", spent, budget.EXPRESSION_LIMIT))
     total.observe(f"{at}.messageExpression", spent)
