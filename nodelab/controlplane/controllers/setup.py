@@ -19,6 +19,7 @@ from nodelab.controlplane.controllers.namespaces import NamespaceController
 from nodelab.controlplane.controllers.nodelifecycle import NodeLifecycleController
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
 from nodelab.controlplane.controllers.quota.resourcequota import ResourceQuotaController
+from nodelab.controlplane.controllers.volume.binder import PersistentVolumeBinder
 from nodelab.controlplane.controllers.workloads.daemonsets import DaemonSetController
 from nodelab.controlplane.controllers.workloads.deployments import DeploymentController
 from nodelab.controlplane.controllers.workloads.hpa import HorizontalPodAutoscalerController
@@ -40,6 +41,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         NodeLifecycleController(node_grace),
         EndpointSliceController(),
         EndpointsController(),
+        PersistentVolumeBinder(),
         DeploymentController(),
         ReplicaSetController(),
         replication_controller(),

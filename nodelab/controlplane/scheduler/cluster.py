@@ -3,7 +3,8 @@
 Inter-pod affinity needs the labels of namespaces (a term's `namespaceSelector`); the system
 default topology spreading needs the selectors of the Services, ReplicaSets, StatefulSets and
 ReplicationControllers that match a pod (upstream's `helper.DefaultSelector`); preemption
-prefers victims whose PodDisruptionBudgets allow their loss. Keeping them in one frozen value
+prefers victims whose PodDisruptionBudgets allow their loss; volume binding reads claims,
+volumes and classes. Keeping them in one frozen value
 lets every plugin stay a pure function of (pod, nodes, cluster).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from nodelab.controlplane.scheduler.volume_binding import Volumes
 from nodelab.kube.objects import ObjectView
 
 
@@ -23,6 +25,7 @@ class Cluster:
     stateful_sets: Sequence[ObjectView] = ()
     replication_controllers: Sequence[ObjectView] = ()
     disruption_budgets: Sequence[ObjectView] = ()
+    volumes: Volumes = field(default_factory=Volumes)  # claims, volumes, classes
 
     def labels_of(self, namespace: str) -> Mapping[str, str] | None:
         """A namespace's labels (None: no such namespace, so no namespaceSelector matches)."""

@@ -26,6 +26,11 @@ from nodelab.controlplane.scheduler.preemption import (
     nominated_pods,
     nominations_to_clear,
 )
+from nodelab.controlplane.scheduler.volume_binding import (
+    Volumes,
+    volume_bindings,
+    waiting_for_binding,
+)
 from nodelab.kube.events import event_for
 from nodelab.kube.store import Store
 from nodelab.kube.verbs import STRATEGIC_PATCH
@@ -55,21 +60,30 @@ def _scheduled_condition(pod: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def cluster_of(store: Store) -> Cluster:
-    """Namespaces' labels, the workloads whose selectors default topology spreading, and the
-    PodDisruptionBudgets preemption weighs."""
+def cluster_of(store: Store, provisioners: frozenset[str] = frozenset()) -> Cluster:
+    """Namespaces' labels, the workloads whose selectors default topology spreading, the
+    PodDisruptionBudgets preemption weighs and what volume binding reads."""
+    volumes = Volumes(
+        {(c["metadata"]["namespace"], c["metadata"]["name"]): c
+         for c in store.list("persistentvolumeclaims")},
+        {v["metadata"]["name"]: v for v in store.list("persistentvolumes")},
+        {c["metadata"]["name"]: c for c in store.list("storageclasses")}, provisioners)
     return Cluster(
         {n["metadata"]["name"]: dict(n["metadata"].get("labels") or {})
          for n in store.list("namespaces")},
         store.list("services"), store.list("replicasets"), store.list("statefulsets"),
-        store.list("replicationcontrollers"), store.list("poddisruptionbudgets"))
+        store.list("replicationcontrollers"), store.list("poddisruptionbudgets"), volumes)
 
 
 class SchedulerController:
     name = "scheduler"
     kinds: tuple[str, ...] = ("pods", "nodes", "namespaces", "services", "replicasets",
-                              "statefulsets", "replicationcontrollers", "poddisruptionbudgets")
+                              "statefulsets", "replicationcontrollers", "poddisruptionbudgets",
+                              "persistentvolumeclaims", "persistentvolumes", "storageclasses")
     periodic = False
+
+    def __init__(self, provisioners: frozenset[str] = frozenset()) -> None:
+        self.provisioners = provisioners  # the volume provisioners the lab runs
 
     def sync(self, store: Store, writer: Writer) -> None:
         pods = store.list("pods")
@@ -82,7 +96,7 @@ class SchedulerController:
             if node_name and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
                 placed.setdefault(node_name, []).append(pod)
         nodes = store.list("nodes")
-        cluster = cluster_of(store)
+        cluster = cluster_of(store, self.provisioners)
         bound_now: set[str] = set()
         for pod in queue:
             waiting = [p for p in queue if p["metadata"].get("uid") not in bound_now]
@@ -104,6 +118,12 @@ class SchedulerController:
                                      other["metadata"]["name"],
                                      {"status": {"nominatedNodeName": None}},
                                      subresource="status")
+                continue
+            if waiting_for_binding(pod, cluster.volumes):  # PreBind: bind its volumes first
+                node = next(n for n in nodes if n["metadata"]["name"] == decision.node)
+                for write in volume_bindings(pod, node, cluster.volumes):
+                    writer.patch(write.kind, write.namespace or None, write.name, write.body)
+                cluster = cluster_of(store, self.provisioners)
                 continue
             writer.rest.create("pods", namespace, {
                 "apiVersion": "v1", "kind": "Binding",

@@ -2,8 +2,10 @@
 
 A cycle starts with the PreFilter states of the plugins that look across nodes (`prefilter`:
 PodTopologySpread's domain counts, InterPodAffinity's topology pairs), computed once from all
-nodes; each node then goes through the filters in upstream's order, the per-node ones
-(`filters.FILTERS`) first, then PodTopologySpread and InterPodAffinity. `schedule` returns
+nodes; VolumeBinding's PreFilter may refuse the pod for every node at once
+(`volume_binding.py`); each node then goes through the filters in upstream's order, the
+per-node ones (`filters.FILTERS`) first, then VolumeBinding, PodTopologySpread and
+InterPodAffinity. `schedule` returns
 a `Decision`: the chosen node with every node's score, or no node and the upstream-style
 message for the `FailedScheduling` event and the PodScheduled condition.
 Ties between the best scores are broken at random, as upstream does.
@@ -21,6 +23,7 @@ from nodelab.controlplane.scheduler import (
     interpod_affinity_score,
     topology_spread,
     topology_spread_score,
+    volume_binding,
 )
 from nodelab.controlplane.scheduler.cluster import Cluster
 from nodelab.controlplane.scheduler.filters import FILTERS, NodeInfo
@@ -62,7 +65,8 @@ def filter_node(pod: ObjectView, info: NodeInfo, cycle: Cycle) -> tuple[str, ...
         reasons = plugin(pod, info)
         if reasons:
             return tuple(reasons)
-    reasons = (topology_spread.filter_node(cycle.spread, info)
+    reasons = (volume_binding.filter_node(pod, info.node, cycle.cluster.volumes)
+               or topology_spread.filter_node(cycle.spread, info)
                or interpod_affinity.filter_node(cycle.affinity, info, cycle.cluster))
     return tuple(reasons)
 
@@ -89,6 +93,10 @@ def unschedulable_message(total: int, rejected: Mapping[str, Sequence[str]]) -> 
 def schedule(pod: ObjectView, nodes: Sequence[NodeInfo],
              rng: random.Random | None = None, cluster: Cluster | None = None) -> Decision:
     cluster = cluster or Cluster()
+    refused = volume_binding.prefilter(pod, cluster.volumes) if nodes else ""
+    if refused:  # UnschedulableAndUnresolvable on every node
+        return Decision(None, f"0/{len(nodes)} nodes are available: {refused}.",
+                        rejected={info.name: (refused,) for info in nodes})
     cycle = prefilter(pod, nodes, cluster)
     rejected: dict[str, tuple[str, ...]] = {}
     feasible: list[NodeInfo] = []
