@@ -10,8 +10,9 @@ to `name` and `generateName`, and no `uniqueItems: true`, with upstream's field 
 A `default` must pass its own schema's checks (`schema_checks`) and is not allowed at the root.
 
 What the schema may say is the keywords of `SERVED`; anything else that upstream accepts
-(`patternProperties`, CEL rules inside `allOf`/`anyOf`/`oneOf`/`not`, ...) is refused with a
-422 naming the field and saying nodelab does not support it, never accepted and then ignored.
+(`patternProperties`, ...) is refused with a 422 naming the field and saying nodelab does not
+support it, never accepted and then ignored. Inside `allOf`/`anyOf`/`oneOf`/`not` a schema only
+validates, as upstream's: CEL rules there are refused ("must be empty to be structural").
 The CEL rules of a structural schema (`x-kubernetes-validations`) are checked and compiled by
 `cel.rules` once the schema is structural.
 """
@@ -185,32 +186,52 @@ def _default(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:
         errors.causes.append(cause)
 
 
+# inside allOf/anyOf/oneOf/not: what upstream's validateNestedValueValidation forbids, and how
+_NESTED_FORBIDDEN = (
+    ("type", "must be empty"), ("additionalProperties", "must be undefined"),
+    ("default", "must be undefined"), ("title", "must be empty"),
+    ("description", "must be empty"), ("nullable", "must be false"),
+    ("x-kubernetes-preserve-unknown-fields", "must be false"),
+    ("x-kubernetes-embedded-resource", "must be false"),
+    ("x-kubernetes-int-or-string", "must be false"),
+    ("x-kubernetes-list-map-keys", "must be empty"),
+    ("x-kubernetes-list-type", "must be undefined"),
+    ("x-kubernetes-map-type", "must be undefined"),
+    ("x-kubernetes-validations", "must be empty"),
+)
+
+
 def _value_validation(errors: FieldErrors, schema: dict[str, Any], path: str,
                       int_or_string: bool = False) -> None:
-    """Inside allOf/anyOf/oneOf/not a schema only validates: it may not declare types,
-    defaults or descriptions of its own (upstream's value-validation rule), except the
-    `{type: integer}` and `{type: string}` of an `x-kubernetes-int-or-string` field, as
-    controller-gen writes them (`anyOf: [{type: integer}, {type: string}]`, also inside an
-    `allOf`)."""
-    for key in ("type", "default", "description", "title", "nullable",
-                "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource",
-                "x-kubernetes-int-or-string"):
-        if key == "type" and int_or_string and schema.get("type") in ("integer", "string"):
-            continue
-        if key in schema:
-            errors.forbidden(f"{path}.{key}", "must be empty to be structural")
-    for key in schema:
-        if key not in SERVED or key in UNSERVED or key == "x-kubernetes-validations":
-            errors.forbidden(f"{path}.{key}", NOT_SUPPORTED)
-    for name, child in (schema.get("properties") or {}).items():
-        if isinstance(child, dict):
-            _value_validation(errors, child, f"{path}.properties[{name}]")
-    if isinstance(schema.get("items"), dict):
-        _value_validation(errors, schema["items"], f"{path}.items")
-    for key in ("allOf", "anyOf", "oneOf"):
+    """Inside allOf/anyOf/oneOf/not a schema only validates (upstream's
+    validateNestedValueValidation): no types, defaults, descriptions, extensions or CEL rules
+    of its own ("must be empty to be structural": upstream's CRDs never allow
+    `x-kubernetes-validations` there), except the `{type: integer}` and `{type: string}` of an
+    `x-kubernetes-int-or-string` field, as controller-gen writes them (`anyOf: [{type:
+    integer}, {type: string}]`, also inside an `allOf`)."""
+    for key in ("anyOf", "allOf", "oneOf"):
         for i, child in enumerate(schema.get(key) or []):
             if isinstance(child, dict):
                 _value_validation(errors, child, f"{path}.{key}[{i}]", int_or_string)
+    if isinstance(schema.get("not"), dict):
+        _value_validation(errors, schema["not"], f"{path}.not")
+    if isinstance(schema.get("items"), dict):
+        _value_validation(errors, schema["items"], f"{path}.items")
+    for name, child in (schema.get("properties") or {}).items():
+        if isinstance(child, dict):
+            _value_validation(errors, child, f"{path}.properties[{name}]")
+    for key, rule in _NESTED_FORBIDDEN:
+        value = schema.get(key)
+        if key == "type" and int_or_string and value in ("integer", "string"):
+            continue
+        if value is not None and value is not False and value != [] and value != "":
+            errors.forbidden(f"{path}.{key}", f"{rule} to be structural")
+    for key in schema:
+        if key not in SERVED or key in UNSERVED:
+            errors.forbidden(f"{path}.{key}", NOT_SUPPORTED)
+    if "metadata" in (schema.get("properties") or {}):
+        errors.forbidden(f"{path}.properties[metadata]",
+                         "must not be specified in a nested context")
 
 
 def _list_type(errors: FieldErrors, schema: dict[str, Any], path: str) -> None:

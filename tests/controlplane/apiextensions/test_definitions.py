@@ -147,7 +147,25 @@ CASES = [
     ("a CEL rule inside allOf", _schema({"type": "object", "properties": {"a": {
         "type": "integer", "allOf": [{"x-kubernetes-validations": [{"rule": "true"}]}]}}}),
      [("spec.versions[0].schema.openAPIV3Schema.properties[a].allOf[0]"
-       ".x-kubernetes-validations", "Forbidden: not supported by nodelab")]),
+       ".x-kubernetes-validations", "Forbidden: must be empty to be structural")]),
+    # upstream's validateNestedValueValidation: only validations inside allOf/anyOf/oneOf/not
+    ("a CEL rule inside not's anyOf", _schema({"type": "object", "properties": {"a": {
+        "type": "integer", "not": {"anyOf": [{"x-kubernetes-validations": [{"rule": "true"}],
+                                              "x-kubernetes-list-type": "set"}]}}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[a].not.anyOf[0]"
+       ".x-kubernetes-list-type", "Forbidden: must be undefined to be structural"),
+      ("spec.versions[0].schema.openAPIV3Schema.properties[a].not.anyOf[0]"
+       ".x-kubernetes-validations", "Forbidden: must be empty to be structural")]),
+    ("nullable, a default or metadata inside oneOf", _schema({"type": "object", "properties": {
+        "a": {"type": "object", "properties": {"metadata": {"type": "object"}},
+              "oneOf": [{"nullable": True, "default": {},
+                         "properties": {"metadata": {}}}]}}}),
+     [("spec.versions[0].schema.openAPIV3Schema.properties[a].oneOf[0].default",
+       "Forbidden: must be undefined to be structural"),
+      ("spec.versions[0].schema.openAPIV3Schema.properties[a].oneOf[0].nullable",
+       "Forbidden: must be false to be structural"),
+      ("spec.versions[0].schema.openAPIV3Schema.properties[a].oneOf[0].properties[metadata]",
+       "Forbidden: must not be specified in a nested context")]),
     ("a default of the wrong type", _schema({"type": "object", "properties": {"spec": {
         "type": "object", "properties": {"replicas": {"type": "integer", "default": "one"}}}}}),
      [("spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[replicas].default",
