@@ -3,11 +3,15 @@
 A sandbox is what containers of one pod share. containerd builds it around a *pause container*
 (a process that only sleeps, whose namespaces the others join). nodelab does what CRI-O does with
 `pinns`: it creates the namespaces and keeps them alive by bind-mounting them to files, so no
-process is needed:
+process is needed (`pinns.py`: one short-lived thread of the runtime makes all of a pod's):
 
-    net  `ip netns add <prefix>-<id12>`   -> /run/netns/<prefix>-<id12> (shows in `ip netns list`)
-    ipc  `unshare --ipc=<dir>/ns/ipc`      -> a bind mount of the namespace file
-    uts  `unshare --uts=<dir>/ns/uts hostname <pod hostname>`
+    net  /run/netns/<prefix>-<id12>   (as `ip netns add` makes it: `ip netns list` shows it,
+                                       with `lo` up)
+    ipc  <sandbox dir>/ns/ipc
+    uts  <sandbox dir>/ns/uts         (with the pod's hostname set)
+
+A hostNetwork pod shares the node's network and UTS namespaces (its hostname is the node's), a
+hostIPC pod the node's IPC namespace and /dev/shm, as in containerd (`sandbox_namespaces`).
 
 The one exception is a shared PID namespace (`shareProcessNamespace: true`): a PID namespace
 dies with its first process, so for those pods alone the runtime starts a tiny infra process
@@ -36,6 +40,7 @@ from typing import Any
 
 from nodelab.host.commands import run
 from nodelab.host.etc_hosts import LOCAL_ENTRIES
+from nodelab.runtime import pinns
 
 
 def render_hosts(hostname: str, ip: str) -> str:
@@ -73,34 +78,30 @@ def is_namespace(path: str) -> bool:
         return False
 
 
-def create_netns(name: str) -> str:
-    run(["ip", "netns", "add", name])
-    run(["ip", "-n", name, "link", "set", "lo", "up"])
-    return f"/run/netns/{name}"
+def sandbox_namespaces(host_network: bool, host_ipc: bool) -> tuple[str, ...]:
+    """The namespaces a sandbox makes and pins (the others are the node's): hostNetwork
+    shares the node's net and uts, hostIPC its ipc."""
+    return (*(() if host_network else ("net", "uts")), *(() if host_ipc else ("ipc",)))
+
+
+def pin_paths(kinds: Sequence[str], ns_dir: Path, netns: str) -> dict[str, str]:
+    """Where each namespace of `kinds` is pinned: a netns under /run/netns by its name, the
+    others in the sandbox's `ns` dir."""
+    return {kind: str(pinns.NETNS_RUN_DIR / netns) if kind == "net" else str(ns_dir / kind)
+            for kind in kinds}
+
+
+def pin_namespaces(pins: dict[str, str], hostname: str) -> None:
+    """Create and pin the namespaces of `pins` (see `pin_paths`), the UTS one with `hostname`
+    (localhost when empty) and the network one with `lo` up; raise PinError."""
+    for path in pins.values():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    pinns.pin(pins, hostname)
 
 
 def delete_netns(name: str) -> None:
     if name and os.path.exists(f"/run/netns/{name}"):
         run(["ip", "netns", "delete", name], check=False)
-
-
-def pin_namespaces(ns_dir: Path, hostname: str) -> tuple[str, str]:
-    """Create and pin ipc and uts namespaces (setting the hostname); return their paths."""
-    ns_dir.mkdir(parents=True, exist_ok=True)
-    ipc, uts = ns_dir / "ipc", ns_dir / "uts"
-    ipc.touch()
-    uts.touch()
-    run(["unshare", f"--ipc={ipc}", f"--uts={uts}", "hostname", hostname or "localhost"])
-    return str(ipc), str(uts)
-
-
-def pin_uts(ns_dir: Path, hostname: str) -> str:
-    """Create and pin a uts namespace alone (a hostIPC pod still has its own hostname)."""
-    ns_dir.mkdir(parents=True, exist_ok=True)
-    uts = ns_dir / "uts"
-    uts.touch()
-    run(["unshare", f"--uts={uts}", "hostname", hostname or "localhost"])
-    return str(uts)
 
 
 def start_pid_infra(ns_dir: Path) -> tuple[int, str]:

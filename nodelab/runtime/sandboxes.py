@@ -106,27 +106,25 @@ class PodSandboxes:
         hosts = Path("/etc/hosts").read_text() if host_network else namespaces.render_hosts(
             hostname, "")
         (directory / "hosts").write_text(hosts)
-        if options is not None and options.ipc == cri.NODE:
-            if not host_network:  # the node's IPC namespace, the pod's own hostname
-                record.uts_path = namespaces.pin_uts(directory / "ns", hostname)
-        else:
-            if host_network:
-                record.ipc_path, _ = namespaces.pin_namespaces(directory / "ns", hostname)
-            else:
-                record.ipc_path, record.uts_path = namespaces.pin_namespaces(
-                    directory / "ns", hostname)
-        if options is None or options.ipc != cri.NODE:  # hostIPC: the node's /dev/shm
+        host_ipc = options is not None and options.ipc == cri.NODE
+        if host_network:
+            record.netns_name = ""
+        pins = namespaces.pin_paths(namespaces.sandbox_namespaces(host_network, host_ipc),
+                                    directory / "ns", record.netns_name)
+        record.netns_path = pins.get("net", "")
+        record.ipc_path = pins.get("ipc", "")
+        record.uts_path = pins.get("uts", "")
+        self.records.save_sandbox(record)  # before pinning: a crash leaves what to undo named
+        namespaces.pin_namespaces(pins, hostname)
+        if not host_ipc:  # hostIPC: the node's /dev/shm
             record.shm_path = namespaces.mount_shm(directory / "shm")
         if options is not None and options.pid == cri.POD:
             record.infra_pid, record.pid_path = namespaces.start_pid_infra(directory / "ns")
         self.records.save_sandbox(record)
         if host_network:
-            record.netns_name = ""
             record.setup_complete = True
             self.records.save_sandbox(record)
             return
-        record.netns_path = namespaces.create_netns(record.netns_name)
-        self.records.save_sandbox(record)
         sysctls = dict(config.linux.sysctls) if config.HasField("linux") else {}
         namespaces.apply_net_sysctls(record.netns_name, sysctls)
         record.network_attached = True  # a failed ADD is undone with DEL, as the spec asks

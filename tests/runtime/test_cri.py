@@ -104,6 +104,8 @@ def test_pod_files_and_namespaces(pod: Pod) -> None:
     assert pod.exec(cid, ["hostname"]).stdout.decode().strip() == pod.name
     hosts = pod.exec(cid, ["cat", "/etc/hosts"]).stdout.decode()
     assert "localhost" in hosts
+    loopback = pod.exec(cid, ["ip", "-o", "link", "show", "lo"]).stdout.decode()
+    assert ",UP" in loopback.split(">")[0]  # <LOOPBACK,UP,LOWER_UP>
     other = pod.container("peer", ["sleep 3600"])
     addr = pod.exec(cid, ["ip", "-4", "-o", "addr", "show", "eth0"]).stdout.decode()
     assert addr == pod.exec(other, ["ip", "-4", "-o", "addr", "show", "eth0"]).stdout.decode()

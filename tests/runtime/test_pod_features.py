@@ -284,6 +284,7 @@ def test_host_network_pod_shares_the_node_netns(endpoint: Endpoint, tmp_path: Pa
         assert f"net:[{inode}]" in text(pod, cid, "ls", "-l", "/proc/self/ns/net")
     finally:
         pod.remove()
+    assert pod.id not in Path("/proc/mounts").read_text()  # no pin of its own left behind
 
 
 CAP_NUMBERS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_FOWNER": 3, "CAP_FSETID": 4,
