@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nodelab.host import mounts
 from nodelab.host.commands import run
 from nodelab.host.etc_hosts import LOCAL_ENTRIES
 from nodelab.runtime import pinns
@@ -123,22 +124,28 @@ def start_pid_infra(ns_dir: Path) -> tuple[int, str]:
     return proc.pid, f"/proc/{proc.pid}/ns/pid_for_children"
 
 
-SHM_OPTIONS = "nosuid,noexec,nodev,mode=1777,size=65536k"  # containerd's, defaultShmSize 64 MiB
+# containerd's sandbox shm: nosuid,noexec,nodev,mode=1777,size=<defaultShmSize, 64 MiB>
+SHM_FLAGS = mounts.MS_NOSUID | mounts.MS_NOEXEC | mounts.MS_NODEV
+SHM_DATA = "mode=1777,size=65536k"
 
 
 def mount_shm(path: Path) -> str:
     """The pod's /dev/shm: one tmpfs per sandbox that each of its containers binds
     (containerd's sandbox shm), so they share POSIX shared memory as they share the IPC
-    namespace."""
+    namespace. Mounted by mount(2), not a `mount` process (one per pod in a burst)."""
     path.mkdir(parents=True, exist_ok=True)
     if not os.path.ismount(path):
-        run(["mount", "-t", "tmpfs", "-o", SHM_OPTIONS, "shm", str(path)])
+        try:
+            mounts.mount("shm", path, "tmpfs", SHM_FLAGS, SHM_DATA)
+        except OSError as exc:
+            raise pinns.PinError(f"cannot mount the pod's /dev/shm: {exc.strerror}") from exc
     return str(path)
 
 
 def unmount_shm(path: str) -> None:
     if path and os.path.ismount(path):
-        subprocess.run(["umount", path], capture_output=True, check=False)
+        with contextlib.suppress(OSError):  # busy: the sandbox dir's removal says so
+            mounts.unmount(path, lazy=False)
 
 
 def unpin(paths: Sequence[str]) -> None:
