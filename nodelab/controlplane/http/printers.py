@@ -10,9 +10,9 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from nodelab.controlplane.http.network_printers import NETWORKING_PRINTERS
 from nodelab.controlplane.http.pod_status import pod_status, readiness_gates
 from nodelab.controlplane.http.storage_printers import STORAGE_PRINTERS
-from nodelab.kube.label_selectors import selector_text
 from nodelab.kube.objects import Object
 from nodelab.kube.quantities import InvalidQuantity, canonical_text
 from nodelab.kubewire.times import age, human_duration, parse_time
@@ -381,10 +381,7 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Object], list[Any]]]] = {
     "policy/poddisruptionbudgets": ([("Name", S, 0), ("Min Available", S, 0),
                                      ("Max Unavailable", S, 0), ("Allowed Disruptions", I_, 0),
                                      ("Age", S, 0)], _pdb_row),
-    "networking.k8s.io/networkpolicies": (
-        [("Name", S, 0), ("Pod-Selector", S, 0), ("Age", S, 0)],
-        lambda o: [_name(o), selector_text((o.get("spec") or {}).get("podSelector") or {}),
-                   _age(o)]),
+    **NETWORKING_PRINTERS,
     "apiregistration.k8s.io/apiservices": ([("Name", S, 0), ("Service", S, 0),
                                             ("Available", S, 0), ("Age", S, 0)],
                                            _apiservice_row),

@@ -390,6 +390,22 @@ def networkpolicy(obj: Object) -> None:
                     port.setdefault("protocol", "TCP")
 
 
+def ingressclass(obj: Object) -> None:
+    """networking/v1 `SetDefaults_IngressClass`: parameters without a scope are Cluster's."""
+    parameters = (obj.get("spec") or {}).get("parameters") if isinstance(
+        obj.get("spec"), dict) else None
+    if isinstance(parameters, dict) and parameters.get("scope") is None:
+        parameters["scope"] = "Cluster"
+
+
+def ingress(obj: Object) -> None:
+    """An Ingress's status is a struct in Go (not omitted): `loadBalancer: {}` until a
+    controller writes an address (none does in a lab: there is no Ingress controller)."""
+    status = obj.setdefault("status", {})
+    if isinstance(status, dict):
+        status.setdefault("loadBalancer", {})
+
+
 def role_binding(obj: Object) -> None:
     """rbac/v1 `SetDefaults_RoleBinding`/`_ClusterRoleBinding` and `SetDefaults_Subject`:
     roleRef's apiGroup, and a User's or Group's, is `rbac.authorization.k8s.io`."""
@@ -408,6 +424,8 @@ DEFAULTERS: dict[str, Callable[[Object], None]] = {
     f"{RBAC_GROUP}/clusterrolebindings": role_binding,
     "scheduling.k8s.io/priorityclasses": priorityclass,
     "networking.k8s.io/networkpolicies": networkpolicy,
+    "networking.k8s.io/ingresses": ingress,
+    "networking.k8s.io/ingressclasses": ingressclass,
     "core/limitranges": limitrange,
     "core/pods": pod,
     "core/services": service,

@@ -35,6 +35,7 @@ from nodelab.controlplane.auth import escalation
 from nodelab.controlplane.registry import (
     decoding,
     events,
+    ingress_class,
     managedfields,
     objects,
     patches,
@@ -164,7 +165,8 @@ class Registry:
     def _admit(self, rt: ResourceType, obj: Object, old: Object | None) -> None:
         """Admission that reads other objects: the ServiceAccount plugin's image pull
         secrets, the Priority plugin (`priority.py`) and LimitRanger's defaults
-        (`quota_admission.py`) for new pods; PriorityClasses."""
+        (`quota_admission.py`) for new pods; PriorityClasses; DefaultIngressClass
+        (`ingress_class.py`) for new Ingresses."""
         if rt.storage_key == "core/pods" and old is None:
             spec = obj.get("spec")
             spec = spec if isinstance(spec, dict) else {}
@@ -175,6 +177,8 @@ class Registry:
             quota_admission.default_resources(self.store, rt, obj)
         elif rt.storage_key == priority.STORAGE_KEY:
             priority.admit_class(obj, self.store.select(priority.STORAGE_KEY)[0], old is None)
+        elif rt.storage_key == ingress_class.INGRESS_KEY and old is None:
+            ingress_class.admit_ingress(obj, self.store.select(ingress_class.CLASS_KEY)[0])
 
     def _confirm_no_escalation(self, rt: ResourceType, namespace: str, url_name: str,
                                obj: Object, old: Object | None,

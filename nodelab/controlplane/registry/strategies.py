@@ -33,6 +33,7 @@ TOKEN_SECONDS = 3607
 CSR_KEY = "certificates.k8s.io/certificatesigningrequests"
 PDB_KEY = "policy/poddisruptionbudgets"
 QUOTA_KEY = "core/resourcequotas"
+INGRESS_KEY = "networking.k8s.io/ingresses"
 
 
 def service_account_volume() -> Object:
@@ -98,7 +99,7 @@ def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]
         admit_service_account(obj)
         merge_label_keys(obj)
         obj["status"] = {}
-    if rt.storage_key in (CSR_KEY, PDB_KEY, QUOTA_KEY):  # create cannot set status
+    if rt.storage_key in (CSR_KEY, PDB_KEY, QUOTA_KEY, INGRESS_KEY):  # create cannot set status
         obj.pop("status", None)
     storage_defaults.prepare_for_create(rt.storage_key, obj)
     defaults.apply_defaults(rt.storage_key, obj)

@@ -22,6 +22,11 @@ from nodelab.controlplane.validation.daemonsets import (
     validate_daemonset_update,
 )
 from nodelab.controlplane.validation.fields import FieldErrors
+from nodelab.controlplane.validation.ingresses import (
+    validate_ingress,
+    validate_ingress_update,
+    validate_ingressclass,
+)
 from nodelab.controlplane.validation.jobs import validate_job, validate_job_update
 from nodelab.controlplane.validation.networkpolicies import validate_networkpolicy
 from nodelab.controlplane.validation.others import (
@@ -172,6 +177,8 @@ KINDS: dict[str, tuple[Create, Update]] = {
     "autoscaling/horizontalpodautoscalers": _as_created(validate_hpa),
     "policy/poddisruptionbudgets": _reading_old(validate_pdb),
     "networking.k8s.io/networkpolicies": _reading_old(validate_networkpolicy),
+    "networking.k8s.io/ingresses": (validate_ingress, validate_ingress_update),
+    "networking.k8s.io/ingressclasses": _reading_old(validate_ingressclass),
     "apiregistration.k8s.io/apiservices": _as_created(validate_apiservice),
     "scheduling.k8s.io/priorityclasses": _reading_old(validate_priorityclass),
     ROLES: _rbac(validate_role, True),
