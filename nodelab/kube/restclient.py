@@ -67,6 +67,18 @@ class RestError(NodelabError):
         self.reason = reason
         self.body = body
 
+    @property
+    def message(self) -> str:
+        """What the server said: a Status answer's `message` (client-go's error text, e.g.
+        `pods "p" is forbidden: exceeded quota: ...`), else the body, else the reason."""
+        try:
+            status = json.loads(self.body)
+        except ValueError:
+            status = None
+        if isinstance(status, dict) and isinstance(status.get("message"), str):
+            return str(status["message"])
+        return self.body or self.reason
+
 
 class KubeconfigError(NodelabError):
     pass

@@ -77,6 +77,16 @@ def test_rest_error_keeps_the_status_the_reflector_reads() -> None:
     assert exc.status == 410 and "410 Gone" in str(exc)
 
 
+@pytest.mark.parametrize(("body", "reason", "message"), [
+    ('{"kind":"Status","message":"pods \\"p\\" is forbidden: exceeded quota: q"}', "Forbidden",
+     'pods "p" is forbidden: exceeded quota: q'),
+    ("upstream connect error", "Bad Gateway", "upstream connect error"),
+    ("", "Forbidden", "Forbidden"),
+])
+def test_rest_error_message_is_the_status_message(body: str, reason: str, message: str) -> None:
+    assert RestError(403, reason, body).message == message
+
+
 class Chunks:
     def __init__(self, *parts: bytes) -> None:
         self.parts = parts

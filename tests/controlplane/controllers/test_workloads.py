@@ -20,7 +20,10 @@ from nodelab.controlplane.controllers.nodelifecycle_plan import (
     unknown_conditions_patch,
 )
 from nodelab.controlplane.controllers.workloads.deployment_plan import HASH_LABEL, plan_deployment
-from nodelab.controlplane.controllers.workloads.replicaset_plan import plan_replicaset
+from nodelab.controlplane.controllers.workloads.replicaset_plan import (
+    plan_replicaset,
+    replica_failure_conditions,
+)
 
 pytestmark = pytest.mark.unit
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
@@ -239,3 +242,20 @@ def test_replication_controller_defaults_come_from_the_template() -> None:
     assert rc["spec"]["selector"] == {"app": "old"} and rc["metadata"]["labels"] == {
         "app": "old"}
     assert rc["spec"]["replicas"] == 1
+
+
+FAILURE = {"type": "ReplicaFailure", "status": "True", "lastTransitionTime": "t0",
+           "reason": "FailedCreate", "message": "old"}
+
+
+@pytest.mark.parametrize(("current", "failure", "expected"), [
+    ([], None, []),
+    ([], 'pods "p" is forbidden: exceeded quota: q',
+     [{"type": "ReplicaFailure", "status": "True", "lastTransitionTime": "t1",
+       "reason": "FailedCreate", "message": 'pods "p" is forbidden: exceeded quota: q'}]),
+    ([FAILURE], "new", [FAILURE]),  # kept as it was, as upstream's calculateStatus
+    ([FAILURE], None, []),
+])
+def test_replica_failure_condition(current: list[dict[str, Any]], failure: str | None,
+                                   expected: list[dict[str, Any]]) -> None:
+    assert replica_failure_conditions(current, failure, "FailedCreate", "t1") == expected

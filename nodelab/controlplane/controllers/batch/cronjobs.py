@@ -64,7 +64,7 @@ class CronJobController:
             except RestError as exc:
                 if exc.status != 409:
                     event("Warning", "FailedCreate", f"Error creating job: "
-                                                     f"{exc.body or exc.reason}", job_name)
+                                                     f"{exc.message}", job_name)
                     raise
             else:
                 status["active"] = [*status.get("active", []), reference(created)]

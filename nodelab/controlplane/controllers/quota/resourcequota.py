@@ -6,7 +6,8 @@ controllers, quotas and the apps/batch workloads, plus persistent volume claims 
 served); a quota that limits `count/<resource>` of another resource keeps no usage for it, so
 admission refuses those objects with upstream's `status unknown for quota` rather than letting
 them pass uncounted. It runs on every change of those kinds and every second (a deleted pod
-stops counting when its grace period has passed).
+stops counting when its grace period has passed). A status write names the resourceVersion it
+read, so usage the API server charged meanwhile is never overwritten with an older count.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from nodelab.kube import resources as kube_resources
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.quota.usage import desired_status, status_differs
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 
@@ -52,7 +54,12 @@ class ResourceQuotaController:
                 (kind, group_of(kind)): [] for kind in COUNTED}
             objects.update(by_namespace.get(namespace, {}))
             wanted = desired_status(quota, objects)
-            if status_differs(quota, wanted):
-                body = {**quota, "status": wanted}
-                writer.replace("resourcequotas", namespace, quota["metadata"]["name"], body,
-                               "status")
+            if not status_differs(quota, wanted):
+                continue
+            try:  # names the resourceVersion read: a quota admission charged meanwhile wins
+                writer.replace("resourcequotas", namespace, quota["metadata"]["name"],
+                               {**quota, "status": wanted}, "status")
+            except RestError as exc:
+                if exc.status not in (404, 409):
+                    raise
+                # 409: recounted at the next pass, from the newer quota; 404: it is gone

@@ -23,6 +23,6 @@ def create_pods(writer: Writer, namespace: str, bodies: Iterable[Object],
         try:
             pod = writer.create("pods", namespace, body)
         except RestError as exc:
-            event("Warning", "FailedCreate", f"Error creating: {exc.body or exc.reason}")
+            event("Warning", "FailedCreate", f"Error creating: {exc.message}")
             return
         event("Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")

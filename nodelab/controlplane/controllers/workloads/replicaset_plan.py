@@ -110,3 +110,18 @@ def plan_replicaset(rs: ObjectView, pods: Sequence[ObjectView], burst: int = 500
         "observedGeneration": (rs.get("metadata") or {}).get("generation", 1),
     }
     return plan
+
+
+def replica_failure_conditions(current: list[dict[str, Any]], failure: str | None,
+                               reason: str, now: str) -> list[dict[str, Any]]:
+    """upstream's calculateStatus: a failed create or delete adds the `ReplicaFailure`
+    condition (reason FailedCreate or FailedDelete, the API server's error as its message)
+    unless one is there already; a sync without failure removes it."""
+    others = [c for c in current if c.get("type") != "ReplicaFailure"]
+    existing = [c for c in current if c.get("type") == "ReplicaFailure"]
+    if failure is None:
+        return others
+    if existing:
+        return current
+    return [*others, {"type": "ReplicaFailure", "status": "True", "lastTransitionTime": now,
+                      "reason": reason, "message": failure}]

@@ -5,10 +5,16 @@ ReplicationControllers (upstream runs one implementation for both, with a differ
 
 from __future__ import annotations
 
-from nodelab.controlplane.controllers.workloads.replicaset_plan import plan_replicaset
+from nodelab.controlplane.controllers.workloads.replicaset_plan import (
+    plan_replicaset,
+    replica_failure_conditions,
+)
 from nodelab.kube.events import event_for
+from nodelab.kube.objects import Object
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
+from nodelab.kubewire import times
 
 
 class ReplicaSetController:
@@ -29,20 +35,39 @@ class ReplicaSetController:
             namespace = metadata["namespace"]
             plan = plan_replicaset(rs, store.list("pods", namespace), kind=self.kind,
                                    api_version=self.api_version)
-            for body in plan.create:
-                pod = writer.create("pods", namespace, body)
-                writer.event(event_for(rs, self.kind, "SuccessfulCreate",
-                                       f"Created pod: {pod['metadata']['name']}",
-                                       component=self.component, api_version=self.api_version))
+            failure = self._create(rs, writer, namespace, plan.create)
             for name in plan.delete:
                 writer.delete("pods", namespace, name)
                 writer.event(event_for(rs, self.kind, "SuccessfulDelete",
                                        f"Deleted pod: {name}", component=self.component,
                                        api_version=self.api_version))
             current = rs.get("status") or {}
-            if any(current.get(k) != v for k, v in plan.status.items()):
+            status = dict(plan.status)
+            conditions = replica_failure_conditions(current.get("conditions") or [], failure,
+                                                    "FailedCreate", times.now())
+            if conditions != (current.get("conditions") or []):
+                status["conditions"] = conditions or None
+            if any(current.get(k) != v for k, v in status.items()):
                 writer.patch(self.resource, namespace, metadata["name"],
-                             {"status": plan.status}, subresource="status")
+                             {"status": status}, subresource="status")
+
+    def _create(self, rs: Object, writer: Writer, namespace: str, bodies: list[Object]
+                ) -> str | None:
+        """Create the planned pods in order, each recorded as an event; the first refusal
+        (a quota, a LimitRange) stops the batch and is returned, as upstream's slow start."""
+        for body in bodies:
+            try:
+                pod = writer.create("pods", namespace, body)
+            except RestError as exc:
+                writer.event(event_for(rs, self.kind, "FailedCreate",
+                                       f"Error creating: {exc.message}",
+                                       component=self.component, event_type="Warning",
+                                       api_version=self.api_version))
+                return exc.message
+            writer.event(event_for(rs, self.kind, "SuccessfulCreate",
+                                   f"Created pod: {pod['metadata']['name']}",
+                                   component=self.component, api_version=self.api_version))
+        return None
 
 
 def replication_controller() -> ReplicaSetController:

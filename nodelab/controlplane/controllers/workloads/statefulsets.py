@@ -78,7 +78,7 @@ class StatefulSetController:
                 if exc.status == 409:
                     continue
                 event("Warning", "FailedCreate", f"create Pod {pod_name} in StatefulSet {name} "
-                                                 f"failed error: {exc.body or exc.reason}")
+                                                 f"failed error: {exc.message}")
                 break
             event("Normal", "SuccessfulCreate",
                   f"create Pod {pod_name} in StatefulSet {name} successful")
