@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from nodelab.controlplane.apiextensions import definitions
-from nodelab.controlplane.apiextensions.cel import cost, library_cost, rules
+from nodelab.controlplane.apiextensions.cel import (
+    cost,
+    decltypes,
+    environment,
+    library_cost,
+    rules,
+)
 from tests.controlplane.apiextensions.crontab import crontab_crd
 
 pytestmark = pytest.mark.unit
@@ -219,3 +225,22 @@ def test_an_update_that_leaves_the_schema_keeps_a_rule_past_the_expression_limit
     assert same == [rule, "spec.versions[0].schema.openAPIV3Schema"]  # the total only
     changed = definitions.validate(_crd_with_rule(PAIRWISE, label="b"), old).causes
     assert [c.field for c in changed] == [rule, rule, "spec.versions[0].schema.openAPIV3Schema"]
+
+
+# cel-go's own table for its lists extension (ext/lists_test.go `TestListsCosts`, literals)
+LISTS = [
+    ("lists.range(4) == [0, 1, 2, 3]", 26), ("lists.range(4 / 2) == [0, 1]", 2**64 - 1),
+    ("[[1, 2], 3].flatten(1) == [1, 2, 3]", 44), ("[[1, 2], 3].flatten(2) == [1, 2, 3]", 46),
+    ("[[1, 2], 3].flatten(3) == [1, 2, 3]", 48), ("[[1], 2, 3].flatten() == [1, 2, 3]", 45),
+    ("[1, 2, 3].distinct() == [1, 2, 3]", 50), ("[1, 1, 1].distinct() == [1]", 50),
+    ("[1, 2, 3].slice(1, 3) == [2, 3]", 34), ("[3, 2, 1].reverse() == [1, 2, 3]", 35),
+    ("[2, 3, 1].sort() == [1, 2, 3]", 50),
+    ("[{'x':4}, {'x':3}].sortBy(m, m['x']) == [{'x':3}, {'x':4}]", 211),
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), LISTS)
+def test_cel_gos_lists_extension_estimates(expression: str, expected: int) -> None:
+    checked = cost.checked(environment.runtime_env().compile(expression).serialize())
+    sizes = library_cost.SizeEstimator(decltypes.DeclType("dyn"))
+    assert cost.estimate(checked, sizes) == (expected, expected)

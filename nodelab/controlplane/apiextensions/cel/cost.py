@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nodelab.controlplane.apiextensions.cel import library_cost
+from nodelab.controlplane.apiextensions.cel import library_cost, lists_cost
 from nodelab.controlplane.apiextensions.cel.expr import checked_pb2, syntax_pb2
 from nodelab.controlplane.apiextensions.cel.library_cost import (
     MAX,
@@ -237,7 +237,9 @@ class _Coster:
         arg_sum: Range = (0, 0)
         for cost in arg_costs:
             arg_sum = add(arg_sum, cost)
-        call = library_cost.call_cost(self.sizes, function, overload, target, args)
+        call = lists_cost.call_cost(self.sizes, overload, target, args)
+        if call is None:
+            call = library_cost.call_cost(self.sizes, function, overload, target, args)
         if call is not None:
             return add(call[0], arg_sum), call[1]
         size = self._size_or_unknown_node

@@ -51,10 +51,23 @@ def _extensions(cel: Any) -> list[Any]:
             library.extension(cel)]
 
 
+# cel-cpp's own libraries, by name: upstream's ext.TwoVarComprehensions (Kubernetes 1.32) and
+# ext.Lists (1.34; cel-go's version 3 is cel-cpp's 2 with cost estimates, `lists_cost`)
+CONFIG = """extensions:
+  - name: "two-var-comprehensions"
+  - name: "lists"
+    version: 2
+"""
+
+
+def _config(cel: Any) -> Any:
+    return cel.NewEnvConfigFromYaml(CONFIG)
+
+
 @functools.cache
 def runtime_env() -> Any:
     cel = cel_module()
-    return cel.NewEnv(opaque.runtime_pool(),
+    return cel.NewEnv(opaque.runtime_pool(), config=_config(cel),
                       variables={"self": cel.Type.DYN, "oldSelf": cel.Type.DYN,
                                  OPTIONAL_OLD: cel.Type.DYN,
                                  OPTIONAL_HAS_OLD: cel.Type.BOOL},
@@ -66,7 +79,8 @@ def checking_env(decl: DeclType) -> Any:
     cel = cel_module()
     pool = _pool(decl)
     kind = cel_type(cel, decl)
-    return cel.NewEnv(pool, variables={"self": kind, "oldSelf": kind, OPTIONAL_OLD: kind,
+    return cel.NewEnv(pool, config=_config(cel),
+                      variables={"self": kind, "oldSelf": kind, OPTIONAL_OLD: kind,
                                        OPTIONAL_HAS_OLD: cel.Type.BOOL},
                       extensions=_extensions(cel))
 

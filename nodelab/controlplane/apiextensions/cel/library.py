@@ -1,16 +1,23 @@
 """The Kubernetes CEL library (k8s.io/apiserver/pkg/cel/library) as one cel-cpp extension,
 beside cel-cpp's standard functions and its strings, optional-types and `cel.bind` extensions:
 
-- lists (`lists.go`): `isSorted()`, `sum()`, `min()`, `max()`, `indexOf(x)`, `lastIndexOf(x)`;
+- lists (`lists.go`, version 1 of Kubernetes 1.37): `isSorted()`, `sum()`, `min()`, `max()`,
+  `indexOf(x)`, `lastIndexOf(x)`, `includes(x)`;
 - regex (`regex.go`): `find(re)`, `findAll(re)`, `findAll(re, n)`, RE2 as upstream (Go's
   syntax, linear time, the `google-re2` binding);
 - sets (cel-go's `ext.Sets`): `sets.contains`, `sets.equivalent`, `sets.intersects`;
 - IP and CIDR (`net_library`), quantities (`quantity_library`), URLs (`url_library`).
 
+cel-cpp's own two-variable comprehensions (`all(k, v, ...)`, `exists`, `existsOne`,
+`transformList`) and lists extension (`slice`, `flatten`, `lists.range`, `reverse`,
+`distinct`, `sort`, `sortBy`) are enabled by `environment.CONFIG`, as upstream's
+ext.TwoVarComprehensions and ext.Lists.
+
 Not served: the `format` library (`format.dns1123Label().validate(s)` returns an optional,
-which a Python function cannot hand back to cel-cpp), `semver()` and the two-variable
-comprehensions; a rule that calls one is refused when its CRD is written, naming
-the function (`UNSERVED`), never at request time. A function's failure (an empty list's
+which a Python function cannot hand back to cel-cpp), `semver()`, and `transformMap`/
+`transformMapEntry` (their `cel.@mapInsert` has no runtime in cel-cpp's Python binding); a
+rule that calls one is refused when its CRD is written, naming the function (`UNSERVED`,
+`UNSERVED_CALLS`), never at request time. A function's failure (an empty list's
 `min()`, a bad regex) is an evaluation error of the rule, as upstream's.
 """
 
@@ -28,6 +35,10 @@ from nodelab.controlplane.apiextensions.cel import (
 )
 
 UNSERVED = frozenset({"format", "semver", "isSemver"})
+# declared by cel-cpp's two-variable comprehensions, whose runtime lacks them: the call the
+# macros expand to -> what the rule wrote
+UNSERVED_CALLS = {"cel.@mapInsert": "transformMap and transformMapEntry (two-variable "
+                                    "comprehensions building maps) are"}
 MAX_FIND_ALL = 10_000
 
 
@@ -60,6 +71,13 @@ def _max(items: list[Any]) -> Any:
 
 def _index_of(items: list[Any], wanted: Any) -> int:
     return next((i for i, item in enumerate(items) if item == wanted), -1)
+
+
+def _includes(target: Any, wanted: Any) -> bool:
+    """`includes` (Kubernetes 1.37's lists version 1): an item of a list, or the value."""
+    if isinstance(target, list):
+        return any(item == wanted for item in target)
+    return bool(target == wanted)
 
 
 def _last_index_of(items: list[Any], wanted: Any) -> int:
@@ -130,6 +148,7 @@ def _lists_regex_sets(cel: Any) -> list[Any]:
         member("indexOf", [("list_index_of", T.INT, [dyn_list, T.DYN], _index_of)]),
         member("lastIndexOf", [("list_last_index_of", T.INT, [dyn_list, T.DYN],
                                 _last_index_of)]),
+        member("includes", [("list_includes_dyn_dyn", T.BOOL, [T.DYN, T.DYN], _includes)]),
         member("find", [("string_find_string", T.STRING, [T.STRING, T.STRING], _find)]),
         member("findAll", [
             ("string_find_all_string", T.List(T.STRING), [T.STRING, T.STRING], _find_all),

@@ -136,13 +136,16 @@ def call_cost(sizes: SizeEstimator, function: str, overload: str, target: Node |
               args: list[Node]) -> tuple[Range, Range | None] | None:
     """The Kubernetes library's estimate of one call (cost, result size), None when it has
     none (cel-go's own rules apply then)."""
-    if function in ("isSorted", "sum", "max", "min", "indexOf", "lastIndexOf") and target:
+    if function in ("isSorted", "sum", "max", "min", "indexOf", "lastIndexOf",
+                    "includes") and target:
         element = _element(target)
         if element is not None:
             each = _ONE
             if _is_text(element.type):
                 each = add(each, factor(_size(sizes, element), STRING_TRAVERSAL))
             return mul(_size(sizes, target), each), None
+        if function == "includes":
+            return mul(_size(sizes, target), _ONE), None
         return factor(_size(sizes, target), STRING_TRAVERSAL), None
     if function == "url" and len(args) == 1:
         size = _size(sizes, args[0])

@@ -233,8 +233,10 @@ def _compile_check(errors: FieldErrors, env: tuple[Any, DeclType], rule: dict[st
     expression = _compile_checked(errors, env[0], rule, source, f"{at}.rule")
     if expression is None:
         return
-    spent = budget.rule_cost(cost.estimate(cost.checked(expression.serialize()), sizes)[1],
-                             cardinality, env[1].min_size)
+    checked = cost.checked(expression.serialize())
+    if _refuse_unserved(errors, rule, checked, f"{at}.rule", ""):
+        return
+    spent = budget.rule_cost(cost.estimate(checked, sizes)[1], cardinality, env[1].min_size)
     if spent > limit:
         errors.forbidden(f"{at}.rule", budget.exceeds("estimated rule cost", spent,
                                                       budget.EXPRESSION_LIMIT))
@@ -247,7 +249,10 @@ def _compile_check(errors: FieldErrors, env: tuple[Any, DeclType], rule: dict[st
                                   "messageExpression ")
     if expression is None:
         return
-    spent = cost.estimate(cost.checked(expression.serialize()), sizes)[1]
+    checked = cost.checked(expression.serialize())
+    if _refuse_unserved(errors, rule, checked, f"{at}.messageExpression", "messageExpression "):
+        return
+    spent = cost.estimate(checked, sizes)[1]
     if spent > limit:
         errors.forbidden(f"{at}.messageExpression", budget.exceeds(
             "estimated messageExpression cost", spent, budget.EXPRESSION_LIMIT))
@@ -267,6 +272,20 @@ def _compile_checked(errors: FieldErrors, env: Any, rule: dict[str, Any], text: 
                                    f"Invalid value: {go_rule(rule)}: {what}compilation failed: "
                                    f"{cel_error(exc)}"))
         return None
+
+
+def _refuse_unserved(errors: FieldErrors, rule: dict[str, Any], checked: Any, field: str,
+                     what: str) -> bool:
+    """A cause at `field` when the checked expression calls what cel-cpp declares but cannot
+    run (`library.UNSERVED_CALLS`), True then."""
+    names = {ref.name for ref in checked.reference_map.values()}
+    for call, named in library.UNSERVED_CALLS.items():
+        if call in names:
+            errors.causes.append(Cause(field, "FieldValueInvalid", (
+                f"Invalid value: {go_rule(rule)}: {what}compilation failed: {named} "
+                "not supported by nodelab")))
+            return True
+    return False
 
 
 def _returns(errors: FieldErrors, rule: dict[str, Any], expression: Any, field: str,
