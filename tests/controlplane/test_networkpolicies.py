@@ -149,6 +149,9 @@ def test_networkpolicies_are_served(apiserver: RunningApiServer) -> None:
     stored = apiserver.kubectl_json("get", "netpol", "np")["spec"]
     assert stored["policyTypes"] == ["Ingress", "Egress"]
     assert stored["egress"] == [{"ports": [{"port": 53, "protocol": "TCP"}]}]
+    described = apiserver.kubectl("describe", "netpol", "np").stdout
+    assert "PodSelector:     tier in (cache,db)" in described, described
+    assert "Policy Types: Ingress, Egress" in described, described
     bad = apiserver.kubectl("create", "-f", "-", check=False, input=json.dumps({
         **policy(ingress=[{"from": [{}]}]), "metadata": {"name": "bad"}}))
     assert bad.returncode != 0

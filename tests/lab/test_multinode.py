@@ -1,8 +1,11 @@
 """A three-node lab: pod ranges per node, pod-to-pod traffic across nodes (host-gw routes),
-Services whose endpoints are on other nodes, and a NodePort answering on every node."""
+Services whose endpoints are on other nodes, a NodePort answering on every node, and a
+NetworkPolicy enforced between nodes."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +13,7 @@ import pytest
 
 from nodelab.lab.lab import Lab, take_down_lab
 from tests.conftest import needs_root, unique_lab_name
-from tests.lab.kube import eventually, in_node, kubectl, kubectl_json, ready_pods
+from tests.lab.kube import KUBECTL, eventually, in_node, kubectl, kubectl_json, ready_pods
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
 
@@ -72,3 +75,51 @@ def test_service_endpoints_on_other_nodes_and_nodeport_everywhere(cluster3: Lab)
     for node in cluster3.topology.nodes:
         reply = in_node(cluster3, "curl", "-s", "-m", "2", f"http://{node.ip}:{node_port}/")
         assert reply.stdout.startswith("hello from web-"), (node.name, reply.stderr)
+
+
+def test_network_policy_across_nodes(cluster3: Lab) -> None:
+    """A NetworkPolicy between pods on different nodes: the receiver's node enforces its
+    ingress rules (node2 lets only access=true in), the sender's node its egress rules (node3's
+    default-deny egress stops its client); docs/cni.md."""
+    lab, ns = cluster3, "netpol-nodes"
+    kubectl(lab, "create", "namespace", ns)
+    web, busybox = lab.images.ref("web"), lab.images.ref("busybox")
+    for name, image, node, labels in (("server", web, "node2", "app=server"),
+                                      ("allowed", busybox, "node1", "access=true"),
+                                      ("denied", busybox, "node1", "access=false"),
+                                      ("egress-client", busybox, "node3", "access=true")):
+        command = [] if image == web else ["--", "sleep", "3600"]
+        kubectl(lab, "-n", ns, "run", name, f"--image={image}", f"--labels={labels}",
+                f'--overrides={{"apiVersion": "v1", "spec": {{"nodeName": "{node}"}}}}',
+                *command)
+    kubectl(lab, "-n", ns, "wait", "--for=condition=Ready", "pod", "--all", "--timeout=90s")
+    server = kubectl_json(lab, "-n", ns, "get", "pod", "server")["status"]["podIP"]
+
+    def fetch(client: str) -> bool:
+        return subprocess.run(
+            [KUBECTL, "--kubeconfig", str(lab.kubeconfig), "-n", ns, "exec", client, "--",
+             "wget", "-qO-", "-T", "2", f"http://{server}:8080/"],
+            capture_output=True, text=True, timeout=60).returncode == 0
+
+    def table(node: str) -> str:
+        return lab.node(node).exec(["nft", "list", "table", "inet", "nodelab-netpol"]).stdout
+
+    kubectl(lab, "-n", ns, "apply", "-f", "-", input=json.dumps({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "access-server"},
+        "spec": {"podSelector": {"matchLabels": {"app": "server"}},
+                 "ingress": [{"from": [{"podSelector": {"matchLabels": {"access": "true"}}}]}],
+                 }}))
+    clients = [kubectl_json(lab, "-n", ns, "get", "pod", name)["status"]["podIP"]
+               for name in ("allowed", "egress-client")]
+    eventually(lambda: all(ip in table("node2") for ip in clients))
+    assert fetch("allowed")
+    assert not fetch("denied")
+    assert fetch("egress-client")
+    kubectl(lab, "-n", ns, "apply", "-f", "-", input=json.dumps({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "deny-egress"},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"]}}))
+    eventually(lambda: f"chain egress-{ns}/egress-client" in table("node3"))
+    assert not fetch("egress-client")
+    kubectl(lab, "delete", "namespace", ns, "--wait=false")
