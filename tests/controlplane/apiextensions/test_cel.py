@@ -130,6 +130,9 @@ def _rule(text: str, **more: Any) -> dict[str, Any]:
             "properties": {**_ints("replicas"), "name": {"type": "string"}}}
 
 
+STRING_OF_CIDR = "string(cidr(self.name)) != ''"
+
+
 def _go(rule: str, message: str = "", message_expression: str = "") -> str:
     return (f'apiextensions.ValidationRule{{Rule:"{rule}", Message:"{message}", '
             f'MessageExpression:"{message_expression}", '
@@ -163,6 +166,12 @@ VALIDATIONS = ".properties[spec].x-kubernetes-validations[0]"
       "compilation failed: ERROR: <input>:1:9: undeclared reference to 'isSemver': the "
       "Kubernetes CEL library function isSemver is not supported by nodelab\n"
       " | isSemver(self.name)\n | ........^"]),
+    (_rule(STRING_OF_CIDR),
+     [f"{VALIDATIONS}.rule: Invalid value: {_go(STRING_OF_CIDR)}: "
+      "compilation failed: ERROR: <input>:1:7: found no matching overload for 'string' "
+      "applied to '(net.CIDR)': string() of a CIDR is not supported by nodelab "
+      "(cidr.ip() and cidr.prefixLength() are)\n | string(cidr(self.name)) != ''\n"
+      " | ......^"]),
     (_rule(" "), [f"{VALIDATIONS}.rule: Required value: rule is not specified"]),
     (_rule("true", message=" "),
      [f'{VALIDATIONS}.message: Invalid value: " ": message must be non-empty if specified']),

@@ -14,7 +14,10 @@ cel-cpp's own two-variable comprehensions (`all(k, v, ...)`, `exists`, `existsOn
 ext.TwoVarComprehensions and ext.Lists.
 
 Not served: the `format` library (`format.dns1123Label().validate(s)` returns an optional,
-which a Python function cannot hand back to cel-cpp), `semver()`, and `transformMap`/
+which a Python function cannot hand back to cel-cpp: cel_expr_python converts no optional
+value, "Unimplemented type"), `semver()` (its `isLessThan`/`isGreaterThan`/`compareTo` take two
+messages, as the quantity's do, and cel-cpp registers one implementation per argument kinds),
+and `transformMap`/
 `transformMapEntry` (their `cel.@mapInsert` has no runtime in cel-cpp's Python binding); a
 rule that calls one is refused when its CRD is written, naming the function (`UNSERVED`,
 `UNSERVED_CALLS`), never at request time. A function's failure (an empty list's

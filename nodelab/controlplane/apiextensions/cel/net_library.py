@@ -9,8 +9,10 @@
     cidr.containsCIDR(cidr or string), cidr.ip(), cidr.masked(), cidr.prefixLength().
 
 Not `string(cidr)`: cel-cpp registers functions by the kinds of their arguments, and both IP
-and CIDR are protobuf messages to it, so a second `string` of a message collides; such a rule
-is a compile error ("found no matching overload for 'string' applied to '(net.CIDR)'").
+and CIDR are protobuf messages to it, so a second `string` of a message collides (also with
+no implementation of its own); such a rule is refused when its CRD is written ("found no
+matching overload for 'string' applied to '(net.CIDR)': string() of a CIDR is not supported
+by nodelab ...", `rules.cel_error`).
 
 As upstream, an address with a zone (`fe80::1%eth0`) or an IPv4-mapped IPv6 address
 (`::ffff:1.2.3.4`) is not accepted, and a value that does not parse is an evaluation error

@@ -37,6 +37,7 @@ _UNDEFINED_FIELD = re.compile(r"(undefined field '[^']*') not found in struct '[
 # cel-cpp points at has()'s argument, cel-go at the macro's parenthesis
 _HAS_ARGUMENT = re.compile(r"<input>:(\d+):(\d+): has\(\) argument must be a field selection\n"
                            r"( \| [^\n]*)\n \| (\.+)\^")
+_STRING_OF_CIDR = "found no matching overload for 'string' applied to '(net.CIDR)'"
 _UNDECLARED = re.compile(r"undeclared reference to '([^']*)' \(in container ''\)")
 
 
@@ -92,6 +93,8 @@ def cel_error(exc: Exception) -> str:
         return f"undeclared reference to '{name}' (in container '')"
 
     text = _UNDECLARED.sub(undeclared, text)
+    text = text.replace(_STRING_OF_CIDR, f"{_STRING_OF_CIDR}: string() of a CIDR is not "
+                        "supported by nodelab (cidr.ip() and cidr.prefixLength() are)")
     return _HAS_ARGUMENT.sub(lambda m: (
         f"<input>:{m.group(1)}:{int(m.group(2)) - 1}: invalid argument to has() macro\n"
         f"{m.group(3)}\n | {m.group(4)[1:]}^"), text)
