@@ -157,3 +157,8 @@ def test_pod_quota_stops_a_deployment(cluster: Lab, namespace: str) -> None:
     failure = eventually(failure_conditions, timeout=30)
     assert [(c["status"], c["reason"]) for c in failure] == [("True", "FailedCreate")]
     assert "exceeded quota: pod-demo" in failure[0]["message"]
+    # and the Deployment shows it, as the docs' `kubectl get deployment -o yaml` does
+    deployment = eventually(lambda: [
+        c for c in kubectl_json(cluster, "get", "deployment", "pod-quota-demo", "-n", namespace)[
+            "status"].get("conditions") or [] if c["type"] == "ReplicaFailure"], timeout=30)
+    assert deployment[0]["message"] == failure[0]["message"]

@@ -259,3 +259,12 @@ FAILURE = {"type": "ReplicaFailure", "status": "True", "lastTransitionTime": "t0
 def test_replica_failure_condition(current: list[dict[str, Any]], failure: str | None,
                                    expected: list[dict[str, Any]]) -> None:
     assert replica_failure_conditions(current, failure, "FailedCreate", "t1") == expected
+
+
+def test_a_replica_failure_shows_on_the_deployment() -> None:
+    sets, _ = run_rollout(deployment(4, "web:1"), [])
+    sets[0]["status"]["conditions"] = [FAILURE]
+    status = plan_deployment(deployment(4, "web:1"), sets).status
+    failure = [c for c in status["conditions"] if c["type"] == "ReplicaFailure"]
+    assert failure == [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                        "message": "old", "lastUpdateTime": "t0", "lastTransitionTime": "t0"}]

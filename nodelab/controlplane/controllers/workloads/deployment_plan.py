@@ -213,5 +213,19 @@ def deployment_status(deployment: ObjectView, old: Sequence[ObjectView],
              "reason": "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
              "message": f'ReplicaSet "{new_name}" has successfully progressed.' if complete
              else f'ReplicaSet "{new_name}" is progressing.'},
+            *replica_failure(new, old),
         ],
     }
+
+
+def replica_failure(new: ObjectView, old: Sequence[ObjectView]) -> list[dict[str, Any]]:
+    """upstream's getReplicaFailures: the `ReplicaFailure` condition of the new ReplicaSet,
+    else of an old one, as the Deployment's (a quota refusing its pods shows there)."""
+    for rs in [new, *old]:
+        for condition in (rs.get("status") or {}).get("conditions") or []:
+            if condition.get("type") == "ReplicaFailure":
+                when = condition.get("lastTransitionTime")
+                return [{"type": "ReplicaFailure", "status": condition.get("status"),
+                         "reason": condition.get("reason"), "message": condition.get("message"),
+                         "lastUpdateTime": when, "lastTransitionTime": when}]
+    return []
