@@ -41,6 +41,7 @@ from typing import Any
 
 from nodelab.cri import api_pb2 as cri
 from nodelab.errors import NodelabError
+from nodelab.host import mounts
 from nodelab.host.beneath import remove_tree
 from nodelab.host.commands import CommandError, run
 from nodelab.runtime import cgroups
@@ -158,9 +159,13 @@ class Containers:
             (bundle / sub).mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         lower = ":".join(str(p) for p in self.images.lowerdirs(image))
-        run(["mount", "-t", "overlay", "overlay", "-o",
-             f"lowerdir={lower},upperdir={bundle / 'upper'},workdir={bundle / 'work'}",
-             str(rootfs)])
+        try:  # mount(2), as `mount -t overlay overlay -o ... ROOTFS` does (no process a pod)
+            mounts.mount("overlay", rootfs, "overlay", 0,
+                         f"lowerdir={lower},upperdir={bundle / 'upper'},workdir={bundle / 'work'}")
+        except OSError as exc:
+            raise NodelabError(f"cannot mount the root filesystem of container "
+                               f"{record.id[:12]} (overlay of {len(image.chain_ids)} layers) at "
+                               f"{rootfs}: {exc.strerror}") from exc
         sandbox_dir = self.records.sandbox_dir(sandbox.id)
         etc = {f"/etc/{n}": str(sandbox_dir / n) for n in ("hosts", "resolv.conf", "hostname")}
         sysctls = dict(sandbox_config.linux.sysctls) if sandbox_config.HasField("linux") else {}
@@ -290,7 +295,8 @@ class Containers:
         bundle = self.records.container_dir(container_id)
         rootfs = bundle / "rootfs"
         if os.path.ismount(rootfs):
-            run(["umount", "-l", str(rootfs)], check=False)
+            with contextlib.suppress(OSError):  # what stays is the bundle's removal to report
+                mounts.unmount(rootfs)  # lazily, as `umount -l`
         cgroups.remove_empty(record.cgroups_path, self.config.cgroup_root)
         self.paths(container_id).exit_file.unlink(missing_ok=True)
         shutil.rmtree(self.config.attach_dir / container_id, ignore_errors=True)
