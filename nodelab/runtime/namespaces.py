@@ -101,8 +101,13 @@ def pin_namespaces(pins: dict[str, str], hostname: str) -> None:
 
 
 def delete_netns(name: str) -> None:
-    if name and os.path.exists(f"/run/netns/{name}"):
-        run(["ip", "netns", "delete", name], check=False)
+    """What `ip netns delete NAME` does: detach the pin (lazily) and remove its file."""
+    path = pinns.NETNS_RUN_DIR / name
+    if name and path.exists():
+        with contextlib.suppress(OSError):
+            mounts.unmount(path)
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def start_pid_infra(ns_dir: Path) -> tuple[int, str]:
@@ -149,9 +154,11 @@ def unmount_shm(path: str) -> None:
 
 
 def unpin(paths: Sequence[str]) -> None:
+    """Unmount each pin (as `umount`) and remove its file."""
     for path in paths:
         if path and os.path.exists(path):
-            subprocess.run(["umount", path], capture_output=True, check=False)
+            with contextlib.suppress(OSError):
+                mounts.unmount(path, lazy=False)
             with contextlib.suppress(OSError):
                 os.unlink(path)
 

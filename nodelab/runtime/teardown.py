@@ -24,6 +24,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nodelab.host import mounts
 from nodelab.host.commands import run
 from nodelab.runtime import cgroups, namespaces
 
@@ -80,7 +81,8 @@ def apply_teardown(plan: TeardownPlan, runc: str = "runc") -> None:
             if cmdline.startswith(b"unshare\0--pid"):
                 os.kill(pid, signal.SIGKILL)
     for target in plan.mounts:
-        run(["umount", "-l", target], check=False)
+        with contextlib.suppress(OSError):
+            mounts.unmount(target)  # lazily, as `umount -l`
     for name in plan.netns:
         namespaces.delete_netns(name)
     for path, stop_at in plan.cgroups:
