@@ -22,6 +22,10 @@ Then the thread ends and the namespaces live on in their pins. Threads share the
 mount namespace, so the pins are made in the host's, where the kubelet, runc and `nodelab down`
 see them. A failed step undoes the pins made so far and raises `PinError` naming the step.
 
+The same trick reads what a pod's network namespace shows in /proc/net (`read_net_file`: a
+thread joins the namespace with setns(2) and reads `/proc/thread-self/net/<file>`), what
+`ip netns exec NAME cat /proc/net/dev` would start two processes for.
+
 Network namespaces are pinned under `/run/netns`, where `ip netns list` and `ip netns exec`
 look; as `ip netns add` does, that directory is first made a shared mount point, so an unmount
 there reaches every mount namespace.
@@ -36,8 +40,9 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from nodelab.errors import NodelabError
 from nodelab.host import mounts
@@ -48,6 +53,7 @@ SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 IFREQ = "16sH22x"  # struct ifreq: the interface name, then ifr_flags in the union (40 bytes)
 
 _libc = ctypes.CDLL(None, use_errno=True)
+T = TypeVar("T")
 
 
 class PinError(NodelabError):
@@ -62,19 +68,43 @@ def pin(pins: Mapping[str, str], hostname: str = "") -> None:
         raise PinError(f"cannot pin {', '.join(unknown)} namespaces: only net, ipc and uts")
     if not pins:
         return
+    in_own_thread(lambda: _pin_from_this_thread(pins, hostname))
+
+
+def read_net_file(netns_path: str, name: str) -> str:
+    """`/proc/net/<name>` (dev, snmp, ...) as the network namespace pinned at `netns_path` sees
+    it; raise OSError."""
+    def work() -> str:
+        fd = os.open(netns_path, os.O_RDONLY)
+        try:
+            if _libc.setns(fd, CLONE_FLAGS["net"]) != 0:
+                errno = ctypes.get_errno()
+                raise OSError(errno, f"cannot enter {netns_path}: {os.strerror(errno)}")
+        finally:
+            os.close(fd)
+        return Path(f"/proc/thread-self/net/{name}").read_text()
+
+    return in_own_thread(work)
+
+
+def in_own_thread(work: Callable[[], T]) -> T:
+    """Run `work` in a new thread, whose namespaces it may change (they go with the thread),
+    and return what it returns or raise what it raises."""
+    result: list[T] = []
     failed: list[BaseException] = []
 
-    def work() -> None:
+    def run() -> None:
         try:
-            _pin_from_this_thread(pins, hostname)
+            result.append(work())
         except BaseException as exc:  # handed to the caller's thread
             failed.append(exc)
 
-    thread = threading.Thread(target=work, name="pinns")
+    thread = threading.Thread(target=run, name="pinns")
     thread.start()
     thread.join()
     if failed:
         raise failed[0]
+    return result[0]
 
 
 def prepare_netns_dir() -> None:

@@ -1,19 +1,20 @@
 """A pod's network counters for ListPodSandboxStats: read from /proc/<pid>/net/dev of one of
-its container processes, the same figures `ip -s link` shows in the pod's netns, without
-starting a process per pod and scrape."""
+its container processes, or by a thread that joins the pod's netns, the same figures `ip -s link`
+shows there, without starting a process per pod and scrape."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from nodelab.host.commands import run
-from nodelab.runtime import namespaces
 from nodelab.runtime.namespaces import interface_stats, parse_net_dev
 from tests.runtime.privileges import need_root
 
@@ -70,18 +71,36 @@ def pod_netns() -> Iterator[tuple[str, int]]:
         run(["ip", "netns", "del", name], check=False)
 
 
+def ip_shows(name: str) -> tuple[int, int, int, int]:
+    stats = json.loads(run(["ip", "-n", name, "-j", "-s", "link", "show", "eth0"]).stdout)[0][
+        "stats64"]
+    return (int(stats["rx"]["bytes"]), int(stats["rx"]["errors"]),
+            int(stats["tx"]["bytes"]), int(stats["tx"]["errors"]))
+
+
 @pytest.mark.privileged
-def test_counters_come_from_a_member_process_as_ip_shows_them(
+def test_counters_as_ip_shows_them_without_a_process(
         pod_netns: tuple[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
     name, member = pod_netns
-    shown = interface_stats(name)  # `ip -s link` in the netns
-    assert shown is not None and shown[2] > 0
+    shown = ip_shows(name)
+    assert shown[2] > 0
     with monkeypatch.context() as patched:
-        def no_process(argv: list[str], **_: object) -> None:
-            raise AssertionError(f"started {argv} although a member process is known")
+        def no_process(*args: object, **kwargs: object) -> None:
+            raise AssertionError(f"started a process: {args}")
 
-        patched.setattr(namespaces, "run", no_process)
-        read = interface_stats(name, "eth0", f"/run/netns/{name}", [member])
-    assert read == shown
-    # a process in another netns is no member: the counters still come from the netns itself
-    assert interface_stats(name, "eth0", f"/run/netns/{name}", [1]) == shown
+        patched.setattr(subprocess, "Popen", no_process)
+        from_member = interface_stats(f"/run/netns/{name}", "eth0", [member])
+        # a process in another netns is no member: the counters come from the netns itself
+        from_netns = interface_stats(f"/run/netns/{name}", "eth0", [1])
+        without_members = interface_stats(f"/run/netns/{name}")
+    assert from_member == from_netns == without_members == shown
+    assert interface_stats(f"/run/netns/{name}", "eth1") is None
+
+
+@pytest.mark.privileged
+def test_no_counters_of_a_pin_that_is_gone(tmp_path: Path) -> None:
+    need_root()
+    left_behind = tmp_path / "net"
+    left_behind.touch()  # an unmounted pin (a host reboot)
+    assert interface_stats(str(left_behind)) is None
+    assert interface_stats(str(tmp_path / "gone")) is None

@@ -181,8 +181,8 @@ def sandbox_stats(record: SandboxRecord, containers: Containers) -> Any:
     stats.linux.process.timestamp = now
     stats.linux.process.process_count.value = procs
     members = [c.pid for c in containers.records.containers_of(record.id)]
-    counters = namespaces.interface_stats(record.netns_name, "eth0", record.netns_path,
-                                          members) if record.netns_name else None
+    counters = namespaces.interface_stats(record.netns_path, "eth0",
+                                          members) if record.netns_path else None
     if counters is not None:
         stats.linux.network.timestamp = now
         iface = stats.linux.network.default_interface
