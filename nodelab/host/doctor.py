@@ -271,6 +271,24 @@ def check_ipset() -> Finding:
                    "run as root on a kernel with CONFIG_IP_SET and CONFIG_NETFILTER_XT_SET")
 
 
+BRIDGE_NF_CALL_IPTABLES = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+
+
+def check_br_netfilter() -> Finding:
+    """Whether a bridge hands IPv4 to the netfilter hooks (br_netfilter), in a fresh network
+    namespace: podnet's NetworkPolicy rules see traffic between two pods of one node only so."""
+    ok, out = _in_scratch_netns(f"cat {BRIDGE_NF_CALL_IPTABLES}")
+    if ok and out.strip() == "1":
+        return Finding("br_netfilter", OK, "bridged IPv4 traffic reaches the netfilter hooks "
+                       "(bridge-nf-call-iptables is 1 in a new namespace)")
+    detail = ("bridge-nf-call-iptables is 0 in a new namespace (podnet sets it to 1 in each "
+              "node's)" if ok else "the kernel has no br_netfilter")
+    return Finding("br_netfilter", OK if ok else LIMITED, detail,
+                   "NetworkPolicies between two pods of the same node (bridged traffic); "
+                   "between nodes they still hold",
+                   "modprobe br_netfilter")
+
+
 def check_userns() -> Finding:
     if os.geteuid() == 0:
         argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
@@ -311,7 +329,7 @@ CHECKS: tuple[Callable[[], Finding], ...] = (
     check_root, check_netns, check_veth, check_bridge, check_cgroups, check_iptables,
     check_nft, check_conntrack, check_runc, check_conmon, check_registry, check_busybox,
     check_dot, check_reference_cni, check_cap_sys_resource, check_ipvs, check_ipset,
-    check_dummy,
+    check_dummy, check_br_netfilter,
     check_userns, check_docker, check_kind,
 )
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from nodelab.host.commands import run
+from nodelab.host.doctor import BRIDGE_NF_CALL_IPTABLES
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store
@@ -21,6 +23,21 @@ from nodelab.podnet.policy_ruleset import ruleset
 
 log = logging.getLogger("nodelab.podnet.policies")
 WATCHED = ("networkpolicies", "pods", "namespaces")
+
+
+def filter_bridged_traffic() -> str:
+    """Have the node's bridge hand pod-to-pod IPv4 to the netfilter hooks (br_netfilter's
+    per-namespace `bridge-nf-call-iptables`, which kube-proxy relies on too); without it, the
+    policies hold between nodes only. Returns what to log when it cannot be had."""
+    flag = Path(BRIDGE_NF_CALL_IPTABLES)
+    try:
+        if flag.read_text().strip() != "1":
+            flag.write_text("1\n")
+    except OSError as error:
+        return (f"NetworkPolicies between two pods of this node are NOT enforced: {flag}: "
+                f"{error.strerror or error} (the kernel needs br_netfilter: modprobe "
+                "br_netfilter; `nodelab doctor` shows it)")
+    return ""
 
 
 def load_ruleset(text: str) -> None:
@@ -51,6 +68,9 @@ class PolicyEnforcer:
                      text.count("\tchain ") - 1)
 
     def start(self) -> None:
+        problem = filter_bridged_traffic()
+        if problem:
+            log.error(problem)
         for reflector in self.reflectors:
             reflector.start()
         self._wake.set()
