@@ -19,9 +19,10 @@
 
 Pod traffic crosses the node's forward hook both when it is routed (to and from other nodes) and
 when it is bridged between two pods of this node (br_netfilter's bridge-nf-call-iptables, which
-podnet turns on in the node's namespace, hands bridged IPv4 to the inet hooks), after kube-proxy's DNAT, so a
-Service's traffic is checked against the pod it reaches. The node's own traffic (probes,
-port-forward) goes through its input and output hooks and is never filtered, as upstream says.
+podnet turns on in the node's namespace, hands bridged IPv4 to the inet hooks), after
+kube-proxy's DNAT, so a Service's traffic is checked against the pod it reaches. The node's
+own traffic (probes, port-forward) goes through its input and output hooks and is never
+filtered, as upstream says.
 The table is written whole in one `nft -f` transaction (created, deleted, written again), so
 no packet ever sees half a ruleset, and nothing outside it is touched.
 """
