@@ -29,6 +29,8 @@ COMMANDS = [
     ["create", "serviceaccount", "pb-sa"],
     ["create", "poddisruptionbudget", "pb-pdb", "--selector=app=web", "--min-available=50%"],
     ["create", "pdb", "pb-pdb2", "--selector=app in (web,db)", "--max-unavailable=1"],
+    ["create", "quota", "pb-q", "--hard=pods=2,limits.memory=1Gi,count/deployments.apps=1",
+     "--scopes=NotBestEffort"],
     ["create", "ingress", "pb-ing", "--class=nginx", "--rule=foo.com/bar*=svc1:8080,tls=cert",
      "--default-backend=web:http", "--annotation=a=b"],
 ]

@@ -209,3 +209,42 @@ def test_pod_quota(apiserver: RunningApiServer, quota_controller: ControllerLoop
             "pods=2, limited: pods=2") in output
     assert quota_status(apiserver, ns, "pod-demo") == {"hard": {"pods": "2"},
                                                       "used": {"pods": "2"}}
+
+
+def claim(name: str, storage: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "manual",
+                     "resources": {"requests": {"storage": storage}}}}
+
+
+def test_claims_against_a_limit_range_and_a_storage_quota(
+        apiserver: RunningApiServer, quota_controller: ControllerLoop) -> None:
+    ns = namespace(apiserver, "storage-limits")
+    apply(apiserver, ns, {"apiVersion": "v1", "kind": "LimitRange",
+                          "metadata": {"name": "storagelimits"},
+                          "spec": {"limits": [{"type": "PersistentVolumeClaim",
+                                               "max": {"storage": "2Gi"},
+                                               "min": {"storage": "1Gi"}}]}})
+    apply(apiserver, ns, {"apiVersion": "v1", "kind": "ResourceQuota",
+                          "metadata": {"name": "storagequota"},
+                          "spec": {"hard": {"persistentvolumeclaims": "5",
+                                            "requests.storage": "3Gi",
+                                            "manual.storageclass.storage.k8s.io/requests.storage":
+                                            "3Gi"}}})
+    assert eventually(lambda: quota_status(apiserver, ns, "storagequota").get("used"))
+    code, output = apply(apiserver, ns, claim("too-big", "5Gi"))
+    assert ('persistentvolumeclaims "too-big" is forbidden: maximum storage usage per '
+            "PersistentVolumeClaim is 2Gi, but request is 5Gi") in output
+    code, output = apply(apiserver, ns, claim("too-small", "500Mi"))
+    assert ("minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 500Mi"
+            in output)
+    assert apply(apiserver, ns, claim("first", "2Gi"))[0] == 0
+    code, output = apply(apiserver, ns, claim("second", "2Gi"))
+    assert ('persistentvolumeclaims "second" is forbidden: exceeded quota: storagequota, '
+            "requested: manual.storageclass.storage.k8s.io/requests.storage=2Gi,"
+            "requests.storage=2Gi, used: manual.storageclass.storage.k8s.io/requests.storage=2Gi,"
+            "requests.storage=2Gi, limited: manual.storageclass.storage.k8s.io/requests.storage="
+            "3Gi,requests.storage=3Gi") in output
+    assert quota_status(apiserver, ns, "storagequota")["used"] == {
+        "manual.storageclass.storage.k8s.io/requests.storage": "2Gi",
+        "persistentvolumeclaims": "1", "requests.storage": "2Gi"}
