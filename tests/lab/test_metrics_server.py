@@ -119,6 +119,16 @@ def test_metrics_follow_rbac_and_the_aggregation_layer_refuses_strangers(lab: La
         kubectl(lab, "delete", "rolebinding", "topview", check=False)
 
 
+def remove(lab: Lab, manifest: str, app: str) -> None:
+    """Delete a test's objects and wait until their ReplicaSets and pods are gone too: the next
+    test makes objects of the same names (and a ReplicaSet of the same template is named alike),
+    and an HPA's selector would still match pods left terminating."""
+    kubectl(lab, "delete", "-f", "-", "--ignore-not-found", "--timeout=100s", input=manifest,
+            check=False)
+    eventually(lambda: not kubectl_json(lab, "get", "rs,pods", "-l", f"app={app}")["items"],
+               timeout=90)
+
+
 def hpa_manifest(lab: Lab) -> str:
     return f"""
 apiVersion: apps/v1
@@ -148,9 +158,10 @@ def test_a_horizontal_pod_autoscaler_scales_a_busy_deployment_up(lab: Lab) -> No
         kubectl(lab, "autoscale", "deployment", "hpaburn", "--cpu=50%", "--min=1", "--max=3")
         eventually(lambda: kubectl_json(lab, "get", "deployment", "hpaburn")["spec"][
             "replicas"] == 3, timeout=METRICS_WAIT + 30, every=2)
-
-        hpa = kubectl_json(lab, "get", "hpa", "hpaburn")
-        assert hpa["apiVersion"] == "autoscaling/v2" and hpa["status"]["desiredReplicas"] == 3
+        # the controller scales, records the event, then writes the HPA's status
+        hpa = eventually(lambda: (h := kubectl_json(lab, "get", "hpa", "hpaburn"))["status"].get(
+            "desiredReplicas") == 3 and h, timeout=30)
+        assert hpa["apiVersion"] == "autoscaling/v2"
         conditions = {c["type"]: c for c in hpa["status"]["conditions"]}
         assert conditions["ScalingActive"]["reason"] == "ValidMetricFound"
         assert conditions["ScalingLimited"]["reason"] == "TooManyReplicas"
@@ -164,7 +175,7 @@ def test_a_horizontal_pod_autoscaler_scales_a_busy_deployment_up(lab: Lab) -> No
         assert "SuccessfulRescale" in events and "New size: 3" in events
     finally:
         kubectl(lab, "delete", "hpa", "hpaburn", check=False)
-        kubectl(lab, "delete", "-f", "-", "--wait=false", input=hpa_manifest(lab), check=False)
+        remove(lab, hpa_manifest(lab), "hpaburn")
 
 
 def pods_metric_manifest(lab: Lab) -> str:
@@ -229,8 +240,7 @@ def test_a_pods_metric_without_a_custom_metrics_api_says_so_as_upstream(lab: Lab
             f"value: {missing}")
         assert kubectl_json(lab, "get", "deployment", "hpaidle")["spec"]["replicas"] == 1
     finally:
-        kubectl(lab, "delete", "-f", "-", "--wait=false", input=pods_metric_manifest(lab),
-                check=False)
+        remove(lab, pods_metric_manifest(lab), "hpaidle")
 
 
 CONTAINER_HPA = """
@@ -258,7 +268,9 @@ def test_a_container_resource_metric_scales_on_its_container(lab: Lab) -> None:
         kubectl(lab, "apply", "-f", "-", input=CONTAINER_HPA)
         eventually(lambda: kubectl_json(lab, "get", "deployment", "hpaburn")["spec"][
             "replicas"] == 2, timeout=METRICS_WAIT + 30, every=2)
-        hpa = kubectl_json(lab, "get", "hpa", "hpaburn")
+        # the controller scales, records the event, then writes the HPA's status
+        hpa = eventually(lambda: (h := kubectl_json(lab, "get", "hpa", "hpaburn"))["status"].get(
+            "desiredReplicas") == 2 and h, timeout=30)
         [metric] = hpa["status"]["currentMetrics"]
         assert metric["type"] == "ContainerResource"
         assert metric["containerResource"]["container"] == "burn"
@@ -269,4 +281,4 @@ def test_a_container_resource_metric_scales_on_its_container(lab: Lab) -> None:
                 "request) above target") in events
     finally:
         kubectl(lab, "delete", "hpa", "hpaburn", check=False)
-        kubectl(lab, "delete", "-f", "-", "--wait=false", input=hpa_manifest(lab), check=False)
+        remove(lab, hpa_manifest(lab), "hpaburn")

@@ -123,7 +123,8 @@ def test_a_running_lab_changes_the_grace_period_its_node_lifecycle_controller_us
     silent = _time(unknown["lastTransitionTime"]) - _time(lease["spec"]["renewTime"])
     # not before the grace period (a condition's time is in whole seconds: 1 s of truncation)
     assert silent >= dt.timedelta(seconds=19), f"Unknown {silent} after the last renewal"
-    assert "node.kubernetes.io/unreachable:NoSchedule" in _taints(lab)
+    # the controller writes the condition, then (in the same pass) the taints
+    eventually(lambda: "node.kubernetes.io/unreachable:NoSchedule" in _taints(lab), timeout=30)
     # its only node is down: the controller suspects itself ("master disruption mode") and
     # puts no NoExecute taint, so nothing is evicted (the two-node case: test_node_unreachable)
     assert "node.kubernetes.io/unreachable:NoExecute" not in _taints(lab)

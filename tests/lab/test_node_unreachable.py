@@ -57,6 +57,12 @@ def endpoint_ready(lab: Lab, ip: str) -> bool | None:
     return None
 
 
+def pod_events(lab: Lab, name: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = kubectl_json(lab, "get", "events", "--field-selector",
+                                                f"involvedObject.name={name}")["items"]
+    return events
+
+
 def test_a_stopped_kubelet_makes_its_pods_not_ready_until_it_returns(two_nodes: Lab) -> None:
     lab = two_nodes
     kubectl(lab, "apply", "-f", "-", input=DEPLOYMENT % lab.images.ref("web"))
@@ -74,17 +80,17 @@ def test_a_stopped_kubelet_makes_its_pods_not_ready_until_it_returns(two_nodes: 
     eventually(lambda: f"{ip}:8080" in rule_endpoints(lab, "node1"), timeout=30)
 
     lab.stop_daemon("kubelet", node="node2")
-    node = eventually(lambda: (n := kubectl_json(lab, "get", "node", "node2"))
-                      and condition(n, "Ready")["status"] == "Unknown" and n, timeout=90)
-    assert UNREACHABLE in {t["key"] for t in node["spec"]["taints"]}
+    # the controller writes the Ready condition, then the taints: both are waited for
+    eventually(lambda: (n := kubectl_json(lab, "get", "node", "node2"))
+               and condition(n, "Ready")["status"] == "Unknown"
+               and UNREACHABLE in {t["key"] for t in n["spec"].get("taints") or []}, timeout=90)
     after = eventually(lambda: (p := kubectl_json(lab, "get", "pod", name))
                        and condition(p, "Ready")["status"] == "False" and p, timeout=20)
     assert condition(after, "ContainersReady")["status"] == "True"  # only Ready is touched
     assert after["status"]["phase"] == "Running"
-    events = kubectl_json(lab, "get", "events", "--field-selector",
-                          f"involvedObject.name={name}")["items"]
-    assert any((e["reason"], e["message"]) == ("NodeNotReady", "Node is not ready")
-               for e in events)
+    # recorded just after the pod was marked not ready (MarkPodsNotReady)
+    eventually(lambda: any((e["reason"], e["message"]) == ("NodeNotReady", "Node is not ready")
+                           for e in pod_events(lab, name)), timeout=20)
     eventually(lambda: endpoint_ready(lab, ip) is False, timeout=20)
     eventually(lambda: f"{ip}:8080" not in rule_endpoints(lab, "node1"), timeout=30)
     assert not kubectl_json(lab, "get", "pod", name)["metadata"].get("deletionTimestamp")
@@ -96,8 +102,9 @@ def test_a_stopped_kubelet_makes_its_pods_not_ready_until_it_returns(two_nodes: 
                == "True", timeout=60)
     eventually(lambda: endpoint_ready(lab, ip) is True, timeout=20)
     eventually(lambda: f"{ip}:8080" in rule_endpoints(lab, "node1"), timeout=30)
-    events = kubectl_json(lab, "get", "events", "--field-selector",
-                          f"involvedObject.name={name}")["items"]
-    assert any(e["message"] == f"Cancelling deletion of Pod default/{name}" for e in events)
+    # the taint manager's, on the pass after the node's taints are gone: not ordered with
+    # the pod's readiness (the kubelet's) that the waits above read
+    eventually(lambda: any(e["message"] == f"Cancelling deletion of Pod default/{name}"
+                           for e in pod_events(lab, name)), timeout=30)
     current = kubectl_json(lab, "get", "pod", name)
     assert current["status"]["podIP"] == ip  # the same pod, not a replacement

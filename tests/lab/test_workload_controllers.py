@@ -89,9 +89,11 @@ spec:
     created = parse_time(second["metadata"]["creationTimestamp"])
     assert finished is not None and created is not None
     assert (created - finished).total_seconds() >= 9  # the 10 s pod-failure back-off
-    events = kubectl(lab2, "get", "events", "--field-selector",
-                     "involvedObject.kind=Job,involvedObject.name=flaky")
-    assert "SuccessfulCreate" in events and "BackoffLimitExceeded" in events
+    # the Job controller records its events after it writes the status
+    eventually(lambda: "SuccessfulCreate" in (events := kubectl(
+        lab2, "get", "events", "--field-selector",
+        "involvedObject.kind=Job,involvedObject.name=flaky")) and "BackoffLimitExceeded" in events,
+        timeout=30)
     kubectl(lab2, "delete", "job", "flaky")
 
 

@@ -129,9 +129,10 @@ def test_nodes_get_pod_ranges_and_pods_are_scheduled(
     pod = eventually(lambda: (p := apiserver.kubectl_json("get", "pod", "sched1"))["spec"].get(
         "nodeName") and p)
     assert pod["spec"]["nodeName"] in ("node1", "node2")
-    events = apiserver.kubectl("get", "events", "--field-selector",
-                               "involvedObject.name=sched1").stdout
-    assert "Scheduled" in events and "Successfully assigned default/sched1" in events
+    # the scheduler records the event just after the binding
+    eventually(lambda: "Successfully assigned default/sched1" in (events := apiserver.kubectl(
+        "get", "events", "--field-selector", "involvedObject.name=sched1").stdout)
+        and "Scheduled" in events)
 
 
 def test_a_pod_that_fits_nowhere_says_why(
@@ -152,9 +153,9 @@ def test_a_pod_that_fits_nowhere_says_why(
     assert found["reason"] == "Unschedulable"
     assert found["message"].startswith("0/")
     assert "Insufficient cpu" in found["message"]
-    events = apiserver.kubectl("get", "events", "--field-selector",
-                               "involvedObject.name=huge").stdout
-    assert "FailedScheduling" in events
+    # the scheduler records it just after it writes the condition
+    eventually(lambda: "FailedScheduling" in apiserver.kubectl(
+        "get", "events", "--field-selector", "involvedObject.name=huge").stdout)
 
 
 def test_preferred_node_affinity_picks_the_matching_node(
@@ -339,8 +340,9 @@ def test_the_pods_of_a_silent_node_go_not_ready_and_intolerant_ones_are_evicted(
                                            f"involvedObject.name={name}")["items"])
 
     eventually(lambda: ready("stays") == "False", timeout=15)
-    assert any((e["reason"], e["message"], e["type"]) == ("NodeNotReady", "Node is not ready",
-                                                          "Warning") for e in events("stays"))
+    # the controller records the event just after it marks the pod (MarkPodsNotReady)
+    eventually(lambda: any((e["reason"], e["message"], e["type"]) == (
+        "NodeNotReady", "Node is not ready", "Warning") for e in events("stays")))
     leaves = eventually(lambda: (p := apiserver.kubectl_json("get", "pod", "leaves"))[
         "metadata"].get("deletionTimestamp") and p, timeout=15)
     target = next(c for c in leaves["status"]["conditions"] if c["type"] == "DisruptionTarget")

@@ -357,7 +357,7 @@ def test_owners_of_other_kinds_go_through_their_scale(
     condition = eventually(failed, timeout=30)
     assert (condition["type"], condition["status"], condition["message"]) == (
         "DisruptionAllowed", "False", "jobs.batch does not implement the scale subresource")
-    events = apiserver.kubectl("get", "events", "--field-selector",
-                               "involvedObject.name=once,involvedObject.kind="
-                               "PodDisruptionBudget").stdout
-    assert "CalculateExpectedPodCountFailed" in events
+    # the controller records its events after the pass's status writes
+    eventually(lambda: "CalculateExpectedPodCountFailed" in apiserver.kubectl(
+        "get", "events", "--field-selector",
+        "involvedObject.name=once,involvedObject.kind=PodDisruptionBudget").stdout)
