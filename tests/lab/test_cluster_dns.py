@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from nodelab.lab.lab import Lab
+from tests.faults.invariants import rule_endpoints
 from tests.lab.kube import eventually, kubectl, kubectl_json
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow]
@@ -95,6 +96,12 @@ def lab(cluster: Lab) -> Iterator[Lab]:
     kubectl(cluster, "wait", "--for=condition=Ready", "pod/dnsclient", "pod/dnsdefault",
             "pod/dnsnone", "--timeout=90s")
     eventually(lambda: len(ready_in_headless_slice(cluster)) == 2, timeout=90)
+    # what the tests read: the DNS server's records of both Services (from its own watch of
+    # Services and EndpointSlices), and kube-proxy's rules to the web pods (wget http://dnsweb)
+    ips = web_ips(cluster)
+    eventually(lambda: short(cluster, "dnsdb.default.svc.cluster.local") == sorted(ips)
+               and short(cluster, "dnsweb.default.svc.cluster.local") != [], timeout=60)
+    eventually(lambda: {f"{ip}:8080" for ip in ips} <= rule_endpoints(cluster), timeout=60)
     yield cluster
     kubectl(cluster, "delete", "-f", "-", "--wait=false", input=manifest(cluster), check=False)
 

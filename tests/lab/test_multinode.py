@@ -72,9 +72,13 @@ def test_service_endpoints_on_other_nodes_and_nodeport_everywhere(cluster3: Lab)
         return replies
 
     assert eventually(lambda: (s := seen_from_node1()) >= names and s, timeout=30)
+    # node1's kube-proxy has synced; each node's own has its NodePort rules in its own time
     for node in cluster3.topology.nodes:
-        reply = in_node(cluster3, "curl", "-s", "-m", "2", f"http://{node.ip}:{node_port}/")
-        assert reply.stdout.startswith("hello from web-"), (node.name, reply.stderr)
+        def answers(ip: str = str(node.ip)) -> bool:
+            reply = in_node(cluster3, "curl", "-s", "-m", "2", f"http://{ip}:{node_port}/")
+            return reply.stdout.startswith("hello from web-")
+
+        assert eventually(answers, timeout=30), node.name
 
 
 def test_network_policy_across_nodes(cluster3: Lab) -> None:

@@ -170,17 +170,23 @@ def _throttled(root: Path, uid: str) -> int:
 
 def test_pre_stop_runs_before_term_and_never_ends_in_a_phase(cluster: Lab) -> None:
     busybox = cluster.images.ref("busybox")
+    # the lab's own host directory (another lab on the machine may run this test too)
+    out = Path(f"/tmp/nodelab-prestop-{cluster.name}")
     apply(cluster, f"""
 apiVersion: v1
 kind: Pod
 metadata: {{name: hooked}}
 spec:
   terminationGracePeriodSeconds: 10
-  volumes: [{{name: out, hostPath: {{path: /tmp/nodelab-prestop-test, type: DirectoryOrCreate}}}}]
+  volumes: [{{name: out, hostPath: {{path: {out}, type: DirectoryOrCreate}}}}]
   containers:
   - name: c
     image: {busybox}
-    command: [sh, -c, "trap 'echo term >> /out/log; exit 0' TERM; while :; do sleep 1; done"]
+    command: [sh, -c, "trap 'echo term >> /out/log; exit 0' TERM; touch /tmp/trapped;
+              while :; do sleep 1; done"]
+    readinessProbe:  # ready once the TERM trap is set
+      exec: {{command: [cat, /tmp/trapped]}}
+      periodSeconds: 1
     volumeMounts: [{{name: out, mountPath: /out}}]
     lifecycle:
       preStop:
@@ -200,10 +206,10 @@ spec:
   restartPolicy: Never
   containers: [{{name: c, image: {busybox}, command: [sh, -c, "exit 4"]}}]
 """)
-    log = Path("/tmp/nodelab-prestop-test/log")
+    log = out / "log"
     try:
-        eventually(lambda: ready_pods(cluster, "run!=nothing") and pod_status(
-            cluster, "hooked").get("phase") == "Running")
+        eventually(lambda: any(c["type"] == "Ready" and c["status"] == "True"
+                               for c in pod_status(cluster, "hooked").get("conditions") or []))
         kubectl(cluster, "delete", "pod", "hooked", "--wait=true", "--timeout=60s")
         assert log.read_text().split() == ["prestop", "term"]
     finally:
