@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from nodelab.lab.containerd.host_files import shim_argv_socket, shim_socket
+from nodelab.lab.residue import _entries
 from tests.conftest import foreign, left_by_session
 
 pytestmark = pytest.mark.unit
@@ -71,3 +72,16 @@ def test_a_shims_socket_is_named_from_its_command_line() -> None:
     assert shim_argv_socket(["/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io"]) is None
     assert shim_argv_socket(["/bin/sleep", "-namespace", "k8s.io", "-id", "abc", "-address",
                              "/run/x/containerd.sock"]) is None
+
+
+def test_a_shared_directory_removed_while_the_scan_reads_it_has_no_entries(
+        tmp_path: Path) -> None:
+    """Another lab's `down` removes /run/containerd/s or a hierarchy's `nodelab` cgroup when
+    it leaves them empty, possibly between the scan's is_dir() and its listing."""
+    shared = tmp_path / "s"
+    shared.mkdir()
+    (shared / "socket").touch()
+    assert _entries(shared) == [shared / "socket"]
+    (shared / "socket").unlink()
+    shared.rmdir()
+    assert _entries(shared) == []

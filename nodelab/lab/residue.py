@@ -29,7 +29,7 @@ def residue() -> set[str]:
         root = hierarchy / "nodelab"
         if root.is_dir():
             found.add(f"cgroup {root}")
-            found |= {f"cgroup {p}" for p in root.iterdir() if p.is_dir()}
+            found |= {f"cgroup {p}" for p in _entries(root) if p.is_dir()}
     base = str(state_base())
     for line in Path("/proc/self/mounts").read_text().splitlines():
         point = line.split()[1]
@@ -49,8 +49,17 @@ def _containerd_files() -> set[str]:
     for root in (SOCKET_ROOT, CONTAINERD_RUN / "runc"):
         if root.is_dir():
             found.add(f"path {root}")
-            found |= {f"path {p}" for p in root.iterdir()}
+            found |= {f"path {p}" for p in _entries(root)}
     return found
+
+
+def _entries(directory: Path) -> list[Path]:
+    """The directory's entries; none once it is gone (another lab's `down` removes the
+    shared parents, the `nodelab` cgroups and /run/containerd/s, when it leaves them empty)."""
+    try:
+        return list(directory.iterdir())
+    except FileNotFoundError:
+        return []
 
 
 def _lab_process_names() -> set[str]:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nodelab.host.commands import run
+from nodelab.host.processes import ProcessId, send_signal
 from nodelab.widgets.namespace_source import namespace_inodes, read_sandbox
 from nodelab.widgets.sandbox_view import SandboxView
 from tests.widgets.conftest import privileged, wait_for
@@ -38,14 +40,16 @@ def netns() -> Iterator[str]:
 
 def test_sandbox_namespaces_members_and_pins(netns: str) -> None:
     started: list[subprocess.Popen[bytes]] = []
-    extra: list[int] = []
+    extra: list[ProcessId] = []  # by identity: a PID of one that ended may be reused
     try:
         unshare = subprocess.Popen(["ip", "netns", "exec", netns, "unshare", "--uts", "--ipc",
                                     "--pid", "--fork", "sleep", "120"])
         started.append(unshare)
         assert wait_for(lambda: bool(children(unshare.pid)))
         pause = children(unshare.pid)[0]
-        extra.append(pause)
+        pause_id = ProcessId.of(pause)
+        assert pause_id is not None
+        extra.append(pause_id)
         assert wait_for(lambda: namespace_inodes(pause).get("uts")
                         != namespace_inodes("self").get("uts"))
 
@@ -75,12 +79,12 @@ def test_sandbox_namespaces_members_and_pins(netns: str) -> None:
         for process in started:
             process.kill()
             process.wait()
-        subprocess.run(["kill", "-9", str(pause)], check=False)
+        send_signal(pause_id, signal.SIGKILL)
         assert wait_for(lambda: "is gone" in view.body.value), "the view missed the exit"
         view.stop()
     finally:
         for process in started:
             process.kill()
             process.wait()
-        for pid in extra:
-            subprocess.run(["kill", "-9", str(pid)], check=False, capture_output=True)
+        for leftover in extra:
+            send_signal(leftover, signal.SIGKILL)
