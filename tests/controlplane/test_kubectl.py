@@ -185,9 +185,16 @@ def test_get_events_for_describe(apiserver: RunningApiServer) -> None:
 def test_delete_namespace_removes_contents(apiserver: RunningApiServer) -> None:
     apiserver.kubectl("create", "namespace", "nl-doomed")
     apiserver.kubectl("-n", "nl-doomed", "create", "configmap", "c1", "--from-literal=a=b")
+    apiserver.kubectl("-n", "nl-doomed", "create", "quota", "q", "--hard=pods=1")
+    apiserver.kubectl("-n", "nl-doomed", "apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "lr"},
+        "spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}}]}}))
     apiserver.kubectl("delete", "namespace", "nl-doomed", "--timeout=20s")
     result = apiserver.kubectl("get", "ns", "nl-doomed", check=False)
     assert "NotFound" in result.stderr
+    left = apiserver.kubectl("get", "quota,limits", "-A", "-o",
+                             "jsonpath={.items[*].metadata.namespace}").stdout
+    assert "nl-doomed" not in left.split()
 
 
 def test_server_side_apply_removes_what_it_no_longer_applies(apiserver: RunningApiServer
