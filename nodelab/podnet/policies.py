@@ -4,7 +4,8 @@ The plan (`policy_plan.py`) and its ruleset (`policy_ruleset.py`) are pure; this
 part: three reflectors feed one store, and every change (coalesced) recomputes the ruleset
 and loads it with `nft -f -` when it differs from the one loaded. Only nodelab's own table
 (`inet nodelab-netpol`, in the node's network namespace) is ever written; it goes away with the
-namespace when `nodelab down` removes the node.
+namespace when `nodelab down` removes the node, and a restarted podnet leaves it as it was until
+it has listed policies, pods and namespaces again (no window without the policies).
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ class PolicyEnforcer:
         self._thread = threading.Thread(target=self._run, name="netpol", daemon=True)
 
     def sync(self) -> None:
+        """Load the ruleset of what the store holds, once every reflector has listed: until
+        then the table loaded before (by this podnet before a restart) stays as it was."""
+        if not all(r.synced.is_set() for r in self.reflectors):
+            self._stop.wait(0.2)  # a list's items reach the store just before it counts as
+            self._wake.set()      # synced: look again shortly
+            return
         text = ruleset(plan_pod_rules(self.node_name, self.store.list("networkpolicies"),
                                       self.store.list("pods"), self.store.list("namespaces")))
         if text != self.loaded:

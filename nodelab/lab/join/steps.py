@@ -177,8 +177,11 @@ class BootstrapComponents:
                 try:
                     rest.create(kind, None, obj)
                 except k8s.ApiException as exc:
-                    if exc.status != 409:  # another lab joined before: it is there
+                    if exc.status != 409:
                         raise
+                    if kind == "clusterroles":  # another lab joined before: its rules may be
+                        rest.patch(kind, None, obj["metadata"]["name"],  # an older podnet's
+                                   {"rules": obj["rules"]})
         for identity in (KUBE_PROXY, PODNET):
             ctx.progress(f"{identity.user}: client certificate through the CSR API")
             with cluster_call("create and approve CertificateSigningRequests", joined):
