@@ -156,3 +156,28 @@ def test_a_rule_added_later_warns_on_unchanged_values(server: RunningApiServer) 
                              check=False)
     assert ('spec.name: Invalid value: "x": failed rule: self.size() > 3'
             in created.stderr) and created.returncode != 0
+
+
+def test_a_schema_tightened_later_keeps_unchanged_values(server: RunningApiServer) -> None:
+    """Ratcheting of the schema's own checks: after the CRD bounds `maxReplicas`, an object
+    stored with a larger one can still change other fields; changing it to another value
+    out of bounds is refused, and so is a new object with one."""
+    crd = CRD.replace("widgets", "bounds").replace("widget", "bound").replace(
+        "Widget", "Bound")
+    server.kubectl("apply", "-f", "-", input=crd)
+    server.kubectl("wait", "--for", "condition=established", "--timeout=30s",
+                   "crd/bounds.cel.example.com")
+    obj = _widget(2).replace("Widget", "Bound").replace("{name: w}", "{name: b}")
+    server.kubectl("apply", "-f", "-", input=obj)
+    server.kubectl("apply", "-f", "-", input=crd.replace(
+        "maxReplicas: {type: integer}", "maxReplicas: {type: integer, maximum: 4}"))
+    server.kubectl("apply", "-f", "-", input=obj.replace("replicas: 2,", "replicas: 3,"))
+    assert server.kubectl_json("get", "bound", "b")["spec"]["replicas"] == 3
+    higher = server.kubectl("apply", "-f", "-", check=False,
+                            input=obj.replace("maxReplicas: 5", "maxReplicas: 6"))
+    assert higher.returncode != 0
+    assert ("spec.maxReplicas: Invalid value: 6: spec.maxReplicas in body should be less "
+            "than or equal to 4") in higher.stderr
+    created = server.kubectl("apply", "-f", "-", check=False,
+                             input=obj.replace("{name: b}", "{name: b2}"))
+    assert created.returncode != 0 and "should be less than or equal to 4" in created.stderr

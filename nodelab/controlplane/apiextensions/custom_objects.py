@@ -86,10 +86,11 @@ BLOCKING = ("FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong",
 def validate(rt: ResourceType, obj: Object, old: Object | None = None,
              warnings: list[str] | None = None) -> list[Cause]:
     """The schema's checks, then its CEL rules (`cel.validator`; not when a schema error
-    would make them meaningless, as upstream: one cause says so instead). A rule that fails
-    on a value the update leaves as it was is a warning, not an error (ratcheting)."""
+    would make them meaningless, as upstream: one cause says so instead). On an update a
+    schema check that fails on a value the update left as it was passes, and a rule that does
+    is a warning (ratcheting, `schema_checks`)."""
     schema = version_schema(rt)
-    causes = schema_checks.check(schema, obj)
+    causes = schema_checks.check(schema, obj, old)
     from nodelab.controlplane.apiextensions.cel import validator  # noqa: PLC0415
 
     if not validator.has_rules(schema):

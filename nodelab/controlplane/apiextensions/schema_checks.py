@@ -149,9 +149,31 @@ def _has_type(value: Any, kind: str) -> bool:
     return actual == kind or (kind == "number" and actual == "integer")
 
 
+_MISSING: Any = object()  # no correlated old value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Go's DeepEqual of two unstructured values (1 and 1.0 differ, so do 1 and true)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 class _Checker:
+    """The schema's checks of a value; with its correlated old value (an update), a node whose
+    value the update left as it was passes whatever it breaks (upstream's
+    CRDValidationRatcheting, GA in 1.33: `ratchetingValueValidator` drops the errors of a
+    node DeepEqual to its old value). Old values correlate by property and map key, and a
+    `map` list's items by their keys; other list items do not. The list-type checks (`listed`)
+    are not ratcheted by node: upstream reports them only when the old object had none."""
+
     def __init__(self) -> None:
         self.causes: list[Cause] = []
+        self.listed: list[Cause] = []
 
     def fail(self, path: str, reason: str, message: str) -> None:
         self.causes.append(Cause(path or "<nil>", reason, message))
@@ -160,8 +182,13 @@ class _Checker:
         self.fail(path, "FieldValueInvalid",
                   f"Invalid value: {quote(value)}: {path or '<nil>'} in body {detail}")
 
-    def check(self, schema: Any, value: Any, path: str) -> None:
+    def check(self, schema: Any, value: Any, path: str, old: Any = _MISSING) -> None:
         if not isinstance(schema, dict):
+            return
+        if old is not _MISSING and _same(value, old):
+            unchanged = _Checker()
+            unchanged.check(schema, value, path)
+            self.listed += unchanged.listed
             return
         kinds = _types_of(schema)
         if value is None:
@@ -189,10 +216,10 @@ class _Checker:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             self._number(schema, value, path)
         elif isinstance(value, list):
-            self._array(schema, value, path)
+            self._array(schema, value, path, old)
         elif isinstance(value, dict):
-            self._object(schema, value, path)
-        self._combined(schema, value, path)
+            self._object(schema, value, path, old)
+        self._combined(schema, value, path, old)
 
     def _string(self, schema: Schema, value: str, path: str) -> None:
         if "maxLength" in schema and len(value) > schema["maxLength"]:
@@ -222,7 +249,7 @@ class _Checker:
         if factor and (value / factor) != int(value / factor):
             self.invalid(path, value, f"should be a multiple of {factor}")
 
-    def _array(self, schema: Schema, value: list[Any], path: str) -> None:
+    def _array(self, schema: Schema, value: list[Any], path: str, old: Any) -> None:
         if "maxItems" in schema and len(value) > schema["maxItems"]:
             self.fail(path, "FieldValueTooMany",
                       f"Too many: {len(value)}: must have at most {schema['maxItems']} items")
@@ -231,11 +258,12 @@ class _Checker:
         if schema.get("uniqueItems") and len({json.dumps(v, sort_keys=True)
                                               for v in value}) < len(value):
             self.invalid(path, value, "shouldn't contain duplicates")
-        self.causes += list_type_causes(schema, value, path)
+        self.listed += list_type_causes(schema, value, path)
+        olds = _correlated_items(schema, value, old)
         for i, item in enumerate(value):
-            self.check(schema.get("items"), item, _path(path, i))
+            self.check(schema.get("items"), item, _path(path, i), olds[i])
 
-    def _object(self, schema: Schema, value: dict[str, Any], path: str) -> None:
+    def _object(self, schema: Schema, value: dict[str, Any], path: str, old: Any) -> None:
         if path and schema.get("x-kubernetes-embedded-resource") is True:
             self.causes += embedded_resource_causes(value, path)
         for name in schema.get("required") or []:
@@ -249,20 +277,22 @@ class _Checker:
                          f"should have at least {schema['minProperties']} properties")
         properties = schema.get("properties") or {}
         additional = schema.get("additionalProperties")
+        olds = old if isinstance(old, dict) else {}
         for key, child in value.items():
+            before = olds.get(key, _MISSING)
             if key in properties:
-                self.check(properties[key], child, _path(path, key))
+                self.check(properties[key], child, _path(path, key), before)
             elif isinstance(additional, dict):
-                self.check(additional, child, _path(path, key))
+                self.check(additional, child, _path(path, key), before)
 
-    def _combined(self, schema: Schema, value: Any, path: str) -> None:
+    def _combined(self, schema: Schema, value: Any, path: str, old: Any) -> None:
         def passes(option: Any) -> bool:
             probe = _Checker()
             probe.check(option, value, path)
-            return not probe.causes
+            return not probe.causes and not probe.listed
 
         for option in schema.get("allOf") or []:
-            self.check(option, value, path)
+            self.check(option, value, path, old)
         if schema.get("anyOf") and not any(passes(o) for o in schema["anyOf"]):
             self.fail(path, "FieldValueInvalid", f"Invalid value: {quote(value)}: "
                       "must validate at least one schema (anyOf)")
@@ -274,18 +304,41 @@ class _Checker:
                       "must not validate the schema (not)")
 
 
-def check(schema: Schema, obj: Any) -> list[Cause]:
+def _correlated_items(schema: Schema, items: list[Any], old: Any) -> list[Any]:
+    """The old item of each item: only a `map` list's, by its keys (`CorrelatedObject`)."""
+    if schema.get("x-kubernetes-list-type") != "map" or not isinstance(old, list):
+        return [_MISSING] * len(items)
+    keys = schema.get("x-kubernetes-list-map-keys") or []
+
+    def key(item: Any) -> str:
+        return json.dumps([item.get(k) for k in keys] if isinstance(item, dict) else None)
+
+    olds = {key(item): item for item in old}
+    return [olds.get(key(item), _MISSING) for item in items]
+
+
+def check(schema: Schema, obj: Any, old: Any = None) -> list[Cause]:
     """The causes of every way `obj` breaks `schema` (its `metadata`, `apiVersion` and `kind`
-    are not checked here: ObjectMeta has its own validation), in the order of their paths."""
-    checker = _Checker()
+    are not checked here: ObjectMeta has its own validation), in the order of their paths;
+    on an update (`old`, the stored object) ratcheted as upstream's (`_Checker`), and a list
+    type's errors only when `old` had none (upstream's strategy)."""
     root = {**schema, "properties": {k: v for k, v in (schema.get("properties") or {}).items()
                                      if k not in ("apiVersion", "kind", "metadata")}}
-    checker.check(root, obj, "")
-    return sorted(dict.fromkeys(checker.causes), key=lambda c: c.field)
+    checker = _Checker()
+    checker.check(root, obj, "", _MISSING if old is None else old)
+    causes = checker.causes
+    if old is None:
+        causes += checker.listed
+    else:
+        before = _Checker()
+        before.check(root, old, "")
+        if not before.listed:
+            causes += checker.listed
+    return sorted(dict.fromkeys(causes), key=lambda c: c.field)
 
 
 def check_value(schema: Schema, value: Any, path: str) -> list[Cause]:
     """The causes of `value` (found at `path`) against `schema` (a CRD's default)."""
     checker = _Checker()
     checker.check(schema, value, path)
-    return checker.causes
+    return checker.causes + checker.listed
