@@ -91,7 +91,9 @@ def test_scopes(scope: str, given: dict[str, Any], matches: bool) -> None:
 @pytest.mark.parametrize(("operator", "values", "class_name", "matches"), [
     ("In", ["high"], "high", True), ("In", ["high"], "low", False),
     ("NotIn", ["high"], "low", True), ("NotIn", ["high"], "high", False),
-    ("Exists", [], "", False), ("DoesNotExist", [], "", False),
+    ("Exists", [], "", False), ("Exists", [], "low", True),
+    ("DoesNotExist", [], "", True), ("DoesNotExist", [], "low", False),
+    ("NotIn", ["high"], "", True), ("In", [""], "", False),
 ])
 def test_priority_class_selector(operator: str, values: list[str], class_name: str,
                                  matches: bool) -> None:
@@ -166,3 +168,13 @@ def test_the_controller_sums_the_namespace_within_scopes() -> None:
         "hard": q["spec"]["hard"],
         "used": {"count/configmaps": "2", "count/deployments.apps": "0", "pods": "2",
                  "requests.memory": "1536Mi"}}
+
+
+@pytest.mark.unit
+def test_a_pod_update_that_makes_it_terminating_is_charged_to_the_terminating_quota() -> None:
+    old = {**pod(), "metadata": {"name": "p", "namespace": "ns", "resourceVersion": "3"}}
+    new = {**old, "spec": {**old["spec"], "activeDeadlineSeconds": 60}}
+    q = quota("t", {"pods": "1"}, {"pods": "1"}, scopes=["Terminating"])
+    with pytest.raises(QuotaRefusal, match="exceeded quota: t, requested: pods=1"):
+        check_request([q], PODS, new, old, "UPDATE")
+    assert check_request([q], PODS, new, new, "UPDATE") == []  # no scope change: not handled

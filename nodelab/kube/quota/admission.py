@@ -35,7 +35,7 @@ class Charge:
 
 def check_request(quotas: Sequence[ObjectView], evaluator: Evaluator, obj: ObjectView,
                   old: ObjectView | None, operation: str, subresource: str = "") -> list[Charge]:
-    if not evaluator.handles(operation, subresource):
+    if not evaluator.handles(operation, subresource, obj, old):
         return []
     interesting = []
     for quota in sorted(quotas, key=lambda q: str((q.get("metadata") or {}).get("name"))):

@@ -47,13 +47,16 @@ def scope_selectors(quota: ObjectView) -> list[dict[str, Any]]:
 
 
 def _label_match(selector: ObjectView, key: str, value: str) -> bool:
-    """A scope selector requirement as a label selector over `{key: value}`."""
+    """A scope selector requirement as a label selector over `{key: value}`, a set with no
+    key when `value` is empty (upstream's podMatchesSelector)."""
     operator, values = selector.get("operator"), list(selector.get("values") or [])
     if operator == "In":
-        return value in values
+        return bool(value) and value in values
     if operator == "NotIn":
-        return value not in values
-    return operator == "Exists"  # DoesNotExist: the key is always there
+        return not value or value not in values
+    if operator == "Exists":
+        return bool(value)
+    return not value  # DoesNotExist
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,17 @@ class Evaluator:
     def count_name(self) -> str:
         return names.object_count_name(self.plural, self.group)
 
-    def handles(self, operation: str, subresource: str) -> bool:
+    def handles(self, operation: str, subresource: str, obj: ObjectView | None = None,
+                old: ObjectView | None = None) -> bool:
+        """Which requests can change usage: creates; updates of services and claims, and of
+        a pod whose Terminating scope changes (activeDeadlineSeconds set or cleared)."""
         if subresource:
             return False
         if (self.plural, self.group) in (("services", ""), ("persistentvolumeclaims", "")):
             return operation in ("CREATE", "UPDATE")
+        if (self.plural, self.group) == ("pods", "") and operation == "UPDATE" and (
+                obj is not None and old is not None):
+            return _terminating(obj.get("spec") or {}) != _terminating(old.get("spec") or {})
         return operation == "CREATE"
 
     def matching_resources(self, resources: list[str]) -> list[str]:
