@@ -71,7 +71,6 @@ VOLUMES: dict[str, Any] = {
     "iscsi": {"targetPortal": "10.0.0.1:3260", "iqn": "iqn.2001-04.com.example:storage",
               "lun": 0},
     "nfs": {"server": "10.0.0.1", "path": "/export"},
-    "persistentVolumeClaim": {"claimName": "data"},
     "photonPersistentDisk": {"pdID": "p"}, "portworxVolume": {"volumeID": "v"},
     "quobyte": {"registry": "r:7861", "volume": "v"},
     "rbd": {"monitors": ["m"], "image": "i"},

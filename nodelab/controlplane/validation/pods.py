@@ -137,6 +137,9 @@ def validate_pod_spec(errors: FieldErrors, spec: Any, path: str) -> None:
             continue
         errors.dns1123_label(f"{path}.volumes[{i}].name", name)
         volume_sources(errors, f"{path}.volumes[{i}]", volume)
+        claim = volume.get("persistentVolumeClaim")
+        if isinstance(claim, dict) and not claim.get("claimName"):
+            errors.required(f"{path}.volumes[{i}].persistentVolumeClaim.claimName")
         if name in volumes:
             errors.duplicate(f"{path}.volumes[{i}].name", name)
         volumes.add(name)

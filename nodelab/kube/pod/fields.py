@@ -205,10 +205,13 @@ TABLE: dict[str, Row] = {
                           "node", "upstream's `type` checks"),
     "Volume.downwardAPI": _s(LP + "test_a_projected_token_is_bound_to_its_pod_and_accepted"),
     "Volume.projected": _s(LP + "test_a_projected_token_is_bound_to_its_pod_and_accepted"),
+    "Volume.persistentVolumeClaim": _s("tests/lab/test_persistent_volumes.py::test_the_docs_"
+                                       "task_a_pod_reads_what_the_node_wrote", "a bound "
+                                       "hostPath or local PersistentVolume, `readOnly`"),
     **{f"Volume.{k}": _r("no storage plugins beyond the kubelet's own volumes") for k in (
         "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi",
         "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs",
-        "image", "iscsi", "nfs", "persistentVolumeClaim", "photonPersistentDisk",
+        "image", "iscsi", "nfs", "photonPersistentDisk",
         "portworxVolume", "quobyte", "rbd", "scaleIO", "storageos", "vsphereVolume")},
 }
 

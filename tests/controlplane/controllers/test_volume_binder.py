@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,11 @@ from nodelab.controlplane.controllers.loop import ControllerLoop
 from nodelab.controlplane.controllers.setup import default_controllers
 from nodelab.kube.restclient import client_for
 from tests.controlplane.apiserver import RunningApiServer
-from tests.controlplane.controllers.test_controllers import eventually
+from tests.controlplane.controllers.test_controllers import (  # noqa: F401 (fixtures)
+    eventually,
+    live_nodes,
+    rest,
+)
 from tests.controlplane.test_storage_api import DOCS_PV, DOCS_PVC, pv, pvc
 
 pytestmark = [pytest.mark.slow]
@@ -119,3 +124,34 @@ def test_delete_policy_on_a_host_path_fails_as_upstream(apiserver: RunningApiSer
     message = "host_path deleter only supports /tmp/.+ but received provided /mnt/data"
     assert apiserver.kubectl_json("get", "pv", "doomed")["status"]["message"] == message
     assert ("Warning", "VolumeFailedDelete", message) in events_of(apiserver, "doomed")
+
+
+def pod_with(name: str, claim_name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                     "volumes": [{"name": "d", "persistentVolumeClaim": {
+                         "claimName": claim_name}}]}}
+
+
+def scheduled_message(apiserver: RunningApiServer, name: str) -> str:
+    conditions = apiserver.kubectl_json("get", "pod", name).get("status", {}).get(
+        "conditions") or []
+    return next((c.get("message", "") for c in conditions if c["type"] == "PodScheduled"), "")
+
+
+def test_a_pod_waits_for_its_claim(apiserver: RunningApiServer, controllers: ControllerLoop,
+                                   live_nodes: list[str]) -> None:  # noqa: F811
+    apiserver.kubectl("create", "-f", "-", input=json.dumps(pod_with("needs-claim", "later")))
+    missing = ('0/2 nodes are available: persistentvolumeclaim "later" not found. preemption: '
+               "0/2 nodes are available: 2 Preemption is not helpful for scheduling..")
+    eventually(lambda: scheduled_message(apiserver, "needs-claim") == missing)
+    assert ("Warning", "FailedScheduling", missing) in events_of(apiserver, "needs-claim")
+    apiserver.kubectl("create", "-f", "-", input=json.dumps(pvc("later", storageClassName="later")))
+    unbound = ("0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims. "
+               "preemption: 0/2 nodes are available: 2 Preemption is not helpful for "
+               "scheduling..")  # the double period is upstream's FitError
+    eventually(lambda: scheduled_message(apiserver, "needs-claim") == unbound)
+    apiserver.kubectl("create", "-f", "-", input=json.dumps(
+        pv("for-later", storageClassName="later")))
+    eventually(lambda: apiserver.kubectl_json("get", "pod", "needs-claim")["spec"].get(
+        "nodeName") in live_nodes)

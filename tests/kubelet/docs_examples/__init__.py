@@ -21,6 +21,6 @@ that changed upstream since. What the manifests change, and only that:
 
 Pod affinity and topology spread run on a two-node lab of their own (test_scheduling.py); the
 other modules share one one-node lab (conftest.py). Left out: the gRPC probe (no etcd image;
-tests/kubelet covers gRPC probes); PersistentVolumes (refused: no storage plugins);
-AppArmor/SELinux (refused by field).
+tests/kubelet covers gRPC probes); PersistentVolumes (tests/lab/test_persistent_volumes.py
+runs the docs' task); AppArmor/SELinux (refused by field).
 """

@@ -5,6 +5,8 @@ Volumes live under `<kubelet state>/pods/<uid>/volumes/<plugin>/<name>`, like up
 
 - `emptyDir`: an empty directory (a tmpfs mount for `medium: Memory`, sized by `empty_dir.py`);
 - `hostPath`: the node path itself, after upstream's `type` check (`host_path.py`);
+- `persistentVolumeClaim`: the node path of the PersistentVolume bound to the claim
+  (`claims.py`: its hostPath, type-checked, or its local path);
 - `configMap`, `secret`: one file per key (or per `items` entry) with `defaultMode`;
 - `downwardAPI`: files from the pod's own fields (name, namespace, uid, labels, annotations)
   and its containers' resources (`resourceFieldRef`, with the node's allocatable for unset
@@ -39,6 +41,7 @@ from nodelab.kubelet.pods.downward import (
     resource_value,
 )
 from nodelab.kubelet.pods.volumes.atomic_writer import FileProjection, PayloadError, write_volume
+from nodelab.kubelet.pods.volumes.claims import ClaimError, ClaimMountError, set_up_claim
 from nodelab.kubelet.pods.volumes.empty_dir import disk_usage, tmpfs_size
 from nodelab.kubelet.pods.volumes.fs_group import apply_ownership
 from nodelab.kubelet.pods.volumes.host_path import HostPathError, set_up_host_path
@@ -189,11 +192,16 @@ def prepare_volumes(pod: ObjectView, state_dir: Path, sources: VolumeSources,
             except HostPathError as exc:
                 raise VolumeError(set_up_failed(name, exc)) from exc
             continue
+        if "persistentVolumeClaim" in volume:
+            paths[name] = _claimed(name, volume["persistentVolumeClaim"] or {}, namespace,
+                                   sources, paths)
+            continue
         plugin = next((k for k in ("emptyDir", "configMap", "secret", "downwardAPI",
                                    "projected") if k in volume), None)
         if plugin is None:
             raise VolumeError(f'volume "{name}": this kubelet supports emptyDir, hostPath, '
-                              "configMap, secret, downwardAPI and projected volumes")
+                              "configMap, secret, downwardAPI, projected and "
+                              "persistentVolumeClaim volumes")
         directory = root / plugin / name
         fresh = not directory.exists()
         directory.mkdir(parents=True, exist_ok=True)
@@ -225,6 +233,23 @@ def prepare_volumes(pod: ObjectView, state_dir: Path, sources: VolumeSources,
             apply_ownership(directory, int(fs_group), plugin != "emptyDir", change_policy)
         paths[name] = directory
     return paths
+
+
+def _claimed(name: str, source: ObjectView, namespace: str, sources: VolumeSources,
+             paths: PodVolumes) -> Path:
+    """A persistentVolumeClaim volume: its bound volume's node path (read-only for every mount
+    with the source's `readOnly`); upstream's texts for a claim not ready or a failed set-up."""
+    try:
+        claimed = set_up_claim(source, namespace, sources.fetch)
+    except ClaimError as exc:
+        raise VolumeError(f"Unable to attach or mount volumes: unmounted volumes=[{name}], "
+                          f"unattached volumes=[], failed to process volumes=[{name}]: "
+                          f"{exc}") from exc
+    except ClaimMountError as exc:
+        raise VolumeError(str(exc)) from exc
+    if claimed.read_only:
+        paths.read_only.add(name)
+    return claimed.path
 
 
 def container_mounts(container: ObjectView, volumes: PodVolumes) -> list[dict[str, Any]]:
