@@ -46,6 +46,21 @@ POD: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": META, "spe
 SA_POD = {**POD, "spec": {**POD["spec"], "volumes": [service_account_volume()]}}
 OBJECTS: list[dict[str, Any]] = [
     POD,
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "np"},
+     "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+              "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "a"}},
+                                     "podSelector": {"matchExpressions": [
+                                         {"key": "x", "operator": "In", "values": ["1"]}]}}],
+                           "ports": [{"protocol": "TCP", "port": "http"}]}],
+              "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8",
+                                              "except": ["10.1.0.0/16"]}}],
+                          "ports": [{"protocol": "UDP", "port": 53, "endPort": 60}]}]}},
+    {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"},
+     "spec": {"ingressClassName": "nginx", "rules": [{"host": "a.example.com", "http": {
+         "paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {
+             "name": "web", "port": {"number": 80}}}}]}}],
+         "tls": [{"hosts": ["a.example.com"], "secretName": "cert"}]},
+     "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.2"}]}}},
     SA_POD,  # the projected kube-api-access volume: a downwardAPI projection is {"items": [...]}
     {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
      "data": {"a": "b"}, "binaryData": {"bin": "AAEC"}},
