@@ -171,18 +171,32 @@ def _ip_block(peer: Mapping[str, Any]) -> Peer | None:
     return Peer(network, excepts)
 
 
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
 def _port_specs(rule: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
-    """A rule's ports as (protocol, port, endPort); one catch-all when it lists none."""
+    """A rule's ports as (protocol, port, endPort); one catch-all when it lists none. A
+    protocol the API does not allow (only a foreign API server could send one) matches
+    nothing, so it is left out."""
     ports = rule.get("ports") or []
     if not ports:
         return [("", None, None)]
-    return [(str(p.get("protocol") or "TCP"), p.get("port"), p.get("endPort")) for p in ports]
+    specs = [(str(p.get("protocol") or "TCP"), p.get("port"), p.get("endPort"))
+             for p in ports if isinstance(p, dict)]
+    return [spec for spec in specs if spec[0] in PROTOCOLS]
 
 
-def _numeric(protocol: str, port: Any, end: Any) -> Ports:
+def _numeric(protocol: str, port: Any, end: Any) -> Ports | None:
+    """A numeric port or range (None: not a valid one, which matches nothing)."""
     if port is None:
         return Ports(protocol or None)
-    return Ports(protocol, int(port), int(end) if end is not None else None)
+    try:
+        first, last = int(port), int(end) if end is not None else None
+    except (TypeError, ValueError):
+        return None
+    if not 0 < first <= 65535 or (last is not None and not first <= last <= 65535):
+        return None
+    return Ports(protocol, first, last)
 
 
 def _rule_allows(policy: Object, index: int, rule: Mapping[str, Any], direction: str,
@@ -212,7 +226,9 @@ def _rule_allows(policy: Object, index: int, rule: Mapping[str, Any], direction:
     allows: list[Allow] = []
     for protocol, port, end in _port_specs(rule):
         if not isinstance(port, str):
-            allows.append(Allow(peers, _numeric(protocol, port, end), source))
+            numeric = _numeric(protocol, port, end)
+            if numeric is not None:
+                allows.append(Allow(peers, numeric, source))
         elif direction == INGRESS:  # a name is resolved on the receiving pod: this one
             number = target.named_port(port, protocol)
             if number is not None:

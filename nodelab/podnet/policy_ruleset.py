@@ -30,6 +30,7 @@ no packet ever sees half a ruleset, and nothing outside it is touched.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 
 from nodelab.podnet.policy_plan import EGRESS, INGRESS, Allow, PodRules
@@ -38,18 +39,28 @@ FAMILY, TABLE = "inet", "nodelab-netpol"
 MAX_CHAIN = 200  # nft allows 255 bytes; longer pod names get a digest instead
 
 
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9 ._/:,\[\]-]")
+
+
 def chain_name(rules: PodRules) -> str:
+    """`ingress-<namespace>/<pod>`; a digest of the name where it is too long for nft or not a
+    DNS name (only a foreign API server could send one: it never reaches nft's parser)."""
     name = f"{rules.direction.lower()}-{rules.pod}"
-    if len(name) > MAX_CHAIN:
+    if len(name) > MAX_CHAIN or not _NAME.match(rules.pod):
         digest = hashlib.sha256(rules.pod.encode()).hexdigest()[:16]
-        name = f"{rules.direction.lower()}-{rules.pod.split('/')[0][:63]}/{digest}"
+        namespace = rules.pod.split("/")[0][:63]
+        shown = namespace if _NAME.match(f"{namespace}/x") else "pod"
+        name = f"{rules.direction.lower()}-{shown}/{digest}"
     return name
 
 
 def _quote(text: str) -> str:
-    """An nft comment (at most 128 bytes; names hold no quotes or backslashes)."""
+    """An nft comment: at most 128 bytes, of characters nft reads as text (names and rule
+    paths hold nothing else; anything else is replaced)."""
+    text = _UNSAFE.sub("?", text)
     text = text if len(text) <= 127 else text[:124] + "..."
-    return '"' + text.replace("\\", "").replace('"', "'") + '"'
+    return f'"{text}"'
 
 
 def _rule(allow: Allow, direction: str) -> str:

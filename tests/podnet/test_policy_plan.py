@@ -240,3 +240,27 @@ def test_nft_loads_the_ruleset_twice() -> None:
     assert "jump ingress-default/web" in result.stdout
     assert "ip daddr 10.244.2.40 tcp dport 9090 return" in result.stdout
     assert "udp dport 53-60 return" in result.stdout
+
+
+HOSTILE = 'x" ; flush ruleset ; add table ip "evil'
+
+
+def test_names_and_values_only_a_foreign_api_server_could_send_stay_out_of_the_ruleset() -> None:
+    """Names, protocols and ports the API would refuse (a joined cluster's server is not ours)
+    never reach nft's parser: a digest names the chain, comments keep only plain characters,
+    an unknown protocol or a bad port matches nothing."""
+    hostile = pod(HOSTILE, "10.244.1.50", {"app": "web"})
+    policies = [netpol(HOSTILE, podSelector=WEB_ONLY,
+                       ingress=[{"ports": [{"protocol": "TCP; flush ruleset", "port": 1},
+                                           {"protocol": "TCP", "port": "80; flush"},
+                                           {"protocol": "UDP", "port": 70000},
+                                           {"protocol": "TCP", "port": 22}]}])]
+    text = ruleset(plan_pod_rules("node1", policies, [*PODS, hostile], NAMESPACES))
+    assert HOSTILE not in text and ";" not in text.replace("policy accept;", "").replace(
+        "priority filter;", "")
+    assert all(line.count('"') in (0, 2) for line in text.splitlines())  # quotes: comments only
+    assert "tcp th dport 22 accept" in text.replace("meta l4proto ", "")
+    result = subprocess.run(["unshare", "-n", "sh", "-c", "nft -f - && nft list ruleset"],
+                            input=text, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "table ip evil" not in result.stdout
