@@ -36,7 +36,6 @@ from nodelab.kube.label_selectors import selector_matches
 from nodelab.kube.objects import Object
 
 INGRESS, EGRESS = "Ingress", "Egress"
-ANY = ipaddress.IPv4Network("0.0.0.0/0")
 
 
 @dataclass(frozen=True)
