@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.http import protobuf
+from nodelab.controlplane.registry.storage_admission import admit_claim
 from nodelab.controlplane.validation.fields import FieldErrors
 from nodelab.controlplane.validation.persistentvolumes import (
     validate_persistentvolume,
@@ -27,6 +29,7 @@ from nodelab.controlplane.validation.storageclasses import (
 from tests.controlplane.apiserver import RunningApiServer
 
 RWO = ["ReadWriteOnce"]
+DEFAULT = "storageclass.kubernetes.io/is-default-class"
 HOST = {"path": "/mnt/data"}
 
 
@@ -341,3 +344,60 @@ def test_storage_classes_through_kubectl(apiserver: RunningApiServer) -> None:
     changed = apiserver.kubectl("patch", "sc", "fast", "--type=merge", "-p",
                                 '{"reclaimPolicy": "Retain"}', check=False)
     assert 'reclaimPolicy: Forbidden: updates to reclaimPolicy are forbidden.' in changed.stderr
+
+
+@pytest.mark.unit
+def test_default_storage_class_admission() -> None:
+    classes: list[dict[str, Any]] = [
+        {"metadata": {"name": "old", "creationTimestamp": "2026-01-01T00:00:00Z",
+                      "annotations": {DEFAULT: "true"}}},
+        {"metadata": {"name": "new", "creationTimestamp": "2026-02-01T00:00:00Z",
+                      "annotations": {DEFAULT: "true"}}},
+        {"metadata": {"name": "plain", "creationTimestamp": "2026-03-01T00:00:00Z"}}]
+    unset = pvc()
+    admit_claim(unset, None, classes)
+    assert unset["spec"]["storageClassName"] == "new"
+    chosen = pvc(storageClassName="")  # "" asks for no class: kept
+    admit_claim(chosen, None, classes)
+    assert chosen["spec"]["storageClassName"] == ""
+    without = pvc()
+    admit_claim(without, None, classes[2:])
+    assert "storageClassName" not in without["spec"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("old", "classes", "why"), [
+    (pvc(), [], "Only bound persistent volume claims can be expanded"),
+    (pvc(phase="Bound", storageClassName="fixed"), [{"metadata": {"name": "fixed"}}],
+     "only dynamically provisioned pvc can be resized and the storageclass that provisions "
+     "the pvc must support resize"),
+    (pvc(phase="Bound", storageClassName="grows"),
+     [{"metadata": {"name": "grows"}, "allowVolumeExpansion": True}],
+     "expanding a volume is not supported by nodelab (no volume resizer runs)"),
+])
+def test_a_growing_claim_is_refused(old: dict[str, Any], classes: list[dict[str, Any]],
+                                    why: str) -> None:
+    new = json.loads(json.dumps(old))
+    new["spec"]["resources"]["requests"]["storage"] = "5Gi"
+    with pytest.raises(ApiError) as refused:
+        admit_claim(new, old, classes)
+    assert (refused.value.code, refused.value.message) == (
+        403, f'persistentvolumeclaims "c" is forbidden: {why}')
+    admit_claim(json.loads(json.dumps(old)), old, classes)  # the same size: no question
+
+
+@pytest.mark.slow
+def test_claims_get_the_default_class_and_cannot_grow(apiserver: RunningApiServer) -> None:
+    apiserver.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "grows", "annotations": {DEFAULT: "true"}},
+        "provisioner": "example.com/grows", "allowVolumeExpansion": True}))
+    apiserver.kubectl("create", "-f", "-", input=json.dumps(pvc("defaulted")))
+    assert apiserver.kubectl_json("get", "pvc", "defaulted")["spec"]["storageClassName"] in (
+        "grows", "fast")  # the newest default (another test may have made `fast` one)
+    grown = apiserver.kubectl("patch", "pvc", "defaulted", "--type=merge", "-p",
+                              '{"spec": {"resources": {"requests": {"storage": "2Gi"}}}}',
+                              check=False)
+    assert 'persistentvolumeclaims "defaulted" is forbidden: Only bound persistent volume ' \
+        "claims can be expanded" in grown.stderr
+    apiserver.kubectl("delete", "sc", "grows")

@@ -42,6 +42,7 @@ from nodelab.controlplane.registry import (
     priority,
     quota_admission,
     server_side_apply,
+    storage_admission,
     strategicpatch,
     strategies,
 )
@@ -166,7 +167,8 @@ class Registry:
         """Admission that reads other objects: the ServiceAccount plugin's image pull
         secrets, the Priority plugin (`priority.py`) and LimitRanger's defaults
         (`quota_admission.py`) for new pods; PriorityClasses; DefaultIngressClass
-        (`ingress_class.py`) for new Ingresses."""
+        (`ingress_class.py`) for new Ingresses; DefaultStorageClass and
+        PersistentVolumeClaimResize (`storage_admission.py`) for claims."""
         if rt.storage_key == "core/pods" and old is None:
             spec = obj.get("spec")
             spec = spec if isinstance(spec, dict) else {}
@@ -179,6 +181,9 @@ class Registry:
             priority.admit_class(obj, self.store.select(priority.STORAGE_KEY)[0], old is None)
         elif rt.storage_key == ingress_class.INGRESS_KEY and old is None:
             ingress_class.admit_ingress(obj, self.store.select(ingress_class.CLASS_KEY)[0])
+        elif rt.storage_key == storage_admission.CLAIM_KEY:
+            storage_admission.admit_claim(obj, old,
+                                          self.store.select(storage_admission.CLASS_KEY)[0])
 
     def _confirm_no_escalation(self, rt: ResourceType, namespace: str, url_name: str,
                                obj: Object, old: Object | None,
