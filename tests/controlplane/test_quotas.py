@@ -15,6 +15,8 @@ import pytest
 
 from nodelab.controlplane.controllers.loop import ControllerLoop
 from nodelab.controlplane.controllers.quota.resourcequota import ResourceQuotaController
+from nodelab.controlplane.controllers.workloads.deployments import DeploymentController
+from nodelab.controlplane.controllers.workloads.replicasets import ReplicaSetController
 from nodelab.kube.restclient import client_for
 from tests.controlplane.apiserver import RunningApiServer
 
@@ -248,3 +250,36 @@ def test_claims_against_a_limit_range_and_a_storage_quota(
     assert quota_status(apiserver, ns, "storagequota")["used"] == {
         "manual.storageclass.storage.k8s.io/requests.storage": "2Gi",
         "persistentvolumeclaims": "1", "requests.storage": "2Gi"}
+
+
+def test_a_raised_pod_quota_lets_the_missing_replicas_in(
+        apiserver: RunningApiServer, quota_controller: ControllerLoop) -> None:
+    ns = namespace(apiserver, "quota-raised")
+    apiserver.kubectl("create", "quota", "pod-demo", "-n", ns, "--hard=pods=2")
+    assert eventually(lambda: quota_status(apiserver, ns, "pod-demo").get("used"))
+    workloads = ControllerLoop(client_for(apiserver.kubeconfig),
+                               [DeploymentController(), ReplicaSetController()],
+                               resync=0.5).start()
+    try:
+        assert workloads.wait_synced(20)
+        apiserver.kubectl("create", "deployment", "pod-quota-demo", "-n", ns,
+                          "--image=nginx", "--replicas=3")
+
+        def failure() -> list[dict[str, Any]]:
+            sets = apiserver.kubectl_json("get", "rs", "-n", ns)["items"]
+            return [c for s in sets for c in (s.get("status") or {}).get("conditions") or []
+                    if c["type"] == "ReplicaFailure"]
+
+        assert eventually(failure)
+        assert failure()[0]["message"].endswith(
+            "is forbidden: exceeded quota: pod-demo, requested: pods=1, used: pods=2, "
+            "limited: pods=2")
+        assert len(apiserver.kubectl_json("get", "pods", "-n", ns)["items"]) == 2
+        apiserver.kubectl("patch", "quota", "pod-demo", "-n", ns, "--type=merge",
+                          "-p", '{"spec":{"hard":{"pods":"3"}}}')
+        # no pod or set changes: the set's own retry brings the third pod, and the condition goes
+        assert eventually(lambda: len(apiserver.kubectl_json("get", "pods", "-n", ns)[
+            "items"]) == 3)
+        assert eventually(lambda: not failure())
+    finally:
+        workloads.stop()

@@ -27,7 +27,10 @@ log = logging.getLogger("nodelab.controllers")
 class Controller(Protocol):
     name: str
     kinds: tuple[str, ...]
-    periodic: bool
+
+    @property
+    def periodic(self) -> bool:
+        """Whether it also runs every `resync` seconds (it acts on time passing)."""
 
     def sync(self, store: Store, writer: Writer) -> None: ...
 

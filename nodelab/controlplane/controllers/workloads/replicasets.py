@@ -18,16 +18,23 @@ from nodelab.kubewire import times
 
 
 class ReplicaSetController:
-    periodic = False
-
     def __init__(self, resource: str = "replicasets", kind: str = "ReplicaSet",
                  api_version: str = "apps/v1", component: str = "replicaset-controller",
                  name: str = "replicaset") -> None:
         self.resource, self.kind, self.api_version = resource, kind, api_version
         self.component, self.name = component, name
         self.kinds: tuple[str, ...] = (resource, "pods")
+        self._failing: set[str] = set()
+
+    @property
+    def periodic(self) -> bool:
+        """While a create was refused, sync every tick as well (upstream requeues the set
+        with backoff): a quota raised or freed lets the missing pods in without waiting for
+        a change of a pod or a set."""
+        return bool(self._failing)
 
     def sync(self, store: Store, writer: Writer) -> None:
+        failing = set()
         for rs in store.list(self.resource):
             metadata = rs["metadata"]
             if metadata.get("deletionTimestamp"):
@@ -36,6 +43,8 @@ class ReplicaSetController:
             plan = plan_replicaset(rs, store.list("pods", namespace), kind=self.kind,
                                    api_version=self.api_version)
             failure = self._create(rs, writer, namespace, plan.create)
+            if failure is not None:
+                failing.add(str(metadata.get("uid") or metadata["name"]))
             for name in plan.delete:
                 writer.delete("pods", namespace, name)
                 writer.event(event_for(rs, self.kind, "SuccessfulDelete",
@@ -50,6 +59,7 @@ class ReplicaSetController:
             if any(current.get(k) != v for k, v in status.items()):
                 writer.patch(self.resource, namespace, metadata["name"],
                              {"status": status}, subresource="status")
+        self._failing = failing
 
     def _create(self, rs: Object, writer: Writer, namespace: str, bodies: list[Object]
                 ) -> str | None:
