@@ -138,7 +138,9 @@ def test_kill_9_of_each_daemon_under_load_loses_nothing(make_lab: LabFactory) ->
     # no API object lost: every acknowledged create is there, every acknowledged delete gone
     assert {p["metadata"]["name"] for p in pods if p["metadata"]["name"].startswith("churn-")} \
         == churn.alive
-    assert kubectl_json(lab, "get", "deployment", "web")["status"]["readyReplicas"] == REPLICAS
+    # the Deployment's status follows its pods' readiness (settled) one controller pass later
+    eventually(lambda: kubectl_json(lab, "get", "deployment", "web")["status"].get(
+        "readyReplicas") == REPLICAS, 60)
     assert kubectl_json(lab, "get", "service", "web")["spec"]["clusterIP"] == cluster_ip
     # no container restarted by a fault: the web pods are the same, with the same containers
     # (checked again here: a fault's effect may come after the next fault's checks passed)

@@ -309,7 +309,8 @@ spec:
     status = eventually(lambda: (s := kubectl_json(lab, "get", "pod", "scratch-hog")["status"])
                         .get("reason") == "Evicted" and s, timeout=90)
     assert (status["phase"], status["message"]) == ("Failed", message)
-    assert events_of(lab, "scratch-hog", "Evicted") == [message]
+    # the eviction manager records the event after it posts the status
+    assert eventually(lambda: events_of(lab, "scratch-hog", "Evicted"), timeout=30) == [message]
     df, full = finished(lab, "memory-scratch").splitlines()
     assert df.split()[0] == "tmpfs" and df.split()[1] == "2048"
     assert full == "No space left on device"
@@ -350,7 +351,8 @@ def test_ephemeral_storage_limits(lab: Lab) -> None:
     for name, message in expected.items():
         status = eventually(partial(evicted, name), timeout=90)
         assert (status["phase"], status["message"]) == ("Failed", message)
-        assert events_of(lab, name, "Evicted") == [message]
+        # recorded after the status is posted
+        assert eventually(partial(events_of, lab, name, "Evicted"), timeout=30) == [message]
     status = kubectl_json(lab, "get", "pod", "within")["status"]
     assert (status["phase"], status.get("reason")) == ("Running", None)
     kubectl(lab, "delete", "pod", "within", "pod-hog", "container-hog", "--wait=false")
