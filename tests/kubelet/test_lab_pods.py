@@ -98,21 +98,21 @@ def test_restarts_are_spaced_by_the_labs_cap(capped: Lab) -> None:
 
     image = capped.images.ref("busybox")
     kubectl(capped, "run", "crashy", f"--image={image}", "--", "sh", "-c", "exit 1")
-    seen: list[tuple[float, int]] = []  # (when the count was first seen, restartCount)
+    # the kubelet's own word for each back-off it waits (upstream's "back-off 10s restarting
+    # failed container=...", doubling to 20s, 40s, ...), not the time between restarts as
+    # seen from here: that is the machine's load as much as the kubelet's
     messages: set[str] = set()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not seen or seen[-1][1] < 5):
+    count = 0
+    deadline = time.monotonic() + 120  # uncapped, restarts 2..5 alone take 10+20+40+80 s
+    while time.monotonic() < deadline and count < 5:
         status = _container(capped, "crashy")
         count = int(status.get("restartCount", 0))
-        if not seen or count > seen[-1][1]:
-            seen.append((time.monotonic(), count))
         messages.add(((status.get("state") or {}).get("waiting") or {}).get("message", ""))
         time.sleep(0.2)
     kubectl(capped, "delete", "pod", "crashy", "--grace-period=1", "--wait=false")
-    assert seen and seen[-1][1] >= 5, f"restarts seen: {seen}"
-    # uncapped, restarts 2..5 would come 10 s, 20 s, 40 s and 80 s apart
-    gaps = [later - earlier for (earlier, _), (later, _) in zip(seen[1:], seen[2:], strict=False)]
-    assert max(gaps) < CAP + 4, f"gaps between restarts: {gaps}"
+    assert count >= 5, f"{count} restarts; back-offs said: {messages}"
+    backoffs = {m.split()[1] for m in messages if m.startswith("back-off ")}
+    assert backoffs == {"2s"}, messages
     assert any(m.startswith("back-off 2s restarting failed container=") for m in messages)
 
 

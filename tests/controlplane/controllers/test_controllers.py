@@ -301,7 +301,7 @@ def test_a_silent_node_becomes_unknown_and_tainted(
         node = apiserver.kubectl_json("get", "node", "silent")
         return {(t["key"], t["effect"]) for t in node.get("spec", {}).get("taints") or []}
 
-    eventually(lambda: taints() == set() or None, timeout=2)
+    # (no check that it starts untainted: that races the 3 s grace period on a busy machine)
     unreachable = {("node.kubernetes.io/unreachable", "NoSchedule"),
                    ("node.kubernetes.io/unreachable", "NoExecute")}
     eventually(lambda: taints() == unreachable or None, timeout=15)
