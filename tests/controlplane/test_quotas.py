@@ -114,6 +114,8 @@ def test_default_memory_requests_and_limits(apiserver: RunningApiServer) -> None
         "spec": {"limits": [{"default": {"memory": "512Mi"},
                              "defaultRequest": {"memory": "256Mi"}, "type": "Container"}]}})
     assert code == 0
+    described = apiserver.kubectl("describe", "namespace", ns).stdout.splitlines()
+    assert described[-1].split() == ["Container", "memory", "-", "-", "256Mi", "512Mi", "-"]
     apply(apiserver, ns, pod("default-mem-demo"))
     created = apiserver.kubectl_json("get", "pod", "default-mem-demo", "-n", ns)
     assert created["spec"]["containers"][0]["resources"] == {
