@@ -10,14 +10,17 @@ from typing import Any
 
 import pytest
 
-from nodelab.controlplane.apiextensions import definitions
+from nodelab.controlplane.apiextensions import definitions, structural
 from nodelab.controlplane.apiextensions.cel import (
+    budget,
     cost,
     decltypes,
     environment,
     library_cost,
     rules,
 )
+from nodelab.controlplane.apiextensions.cel.library_cost import MAX
+from nodelab.controlplane.validation.fields import FieldErrors
 from tests.controlplane.apiextensions.crontab import crontab_crd
 
 pytestmark = pytest.mark.unit
@@ -244,3 +247,74 @@ def test_cel_gos_lists_extension_estimates(expression: str, expected: int) -> No
     checked = cost.checked(environment.runtime_env().compile(expression).serialize())
     sizes = library_cost.SizeEstimator(decltypes.DeclType("dyn"))
     assert cost.estimate(checked, sizes) == (expected, expected)
+
+
+def _schema_causes(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    errors = FieldErrors()
+    structural.check(errors, spec, "R")
+    return [(c.field.removeprefix("R"), c.reason) for c in errors.causes]
+
+
+STRING_5000 = {"type": "string", "maxLength": 5000,
+               "x-kubernetes-validations": [{"rule": "self.contains('keyword')"}]}
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    # upstream's validation_test.go cases on estimated costs
+    ({"type": "object", "properties": {
+        "list": {"type": "array", "maxItems": 100000, "items": STRING_5000},
+        "map": {"type": "object", "maxProperties": 1000, "additionalProperties": STRING_5000},
+        "field": {"type": "integer",
+                  "x-kubernetes-validations": [{"rule": "self > 50 && self < 100"}]}}},
+     [(".properties[list].items.x-kubernetes-validations[0].rule", "FieldValueForbidden"),
+      (".properties[list].items.x-kubernetes-validations[0].rule", "FieldValueForbidden"),
+      (".properties[map].additionalProperties.x-kubernetes-validations[0].rule",
+       "FieldValueForbidden"),
+      ("", "FieldValueForbidden")]),
+    ({"type": "object", "properties": {"f": {
+        "type": "array", "items": {"type": "string"}, "x-kubernetes-validations": [{
+            "rule": "true", "messageExpression":
+                "self[0] + self[1] + self[2] + self[3] + self[4] + self[5] + self[6] + "
+                "self[7]"}]}}},
+     [(".properties[f].x-kubernetes-validations[0].messageExpression",
+       "FieldValueForbidden")]),
+    ({"type": "object", "properties": {"f": {
+        "type": "array", "maxItems": 5, "items": {"type": "string", "maxLength": 5},
+        "x-kubernetes-validations": [{"rule": "self.all(x, self.exists_one(y, "
+                                               "x.lowerAscii() == y.lowerAscii()))"}]}}},
+     []),
+    ({"type": "object", "x-kubernetes-validations": [{
+        "rule": "self.metadata.name.contains(self.metadata.name) && "
+                "self.metadata.generateName.contains(self.metadata.generateName)"}]}, []),
+    ({"type": "object", "properties": {"f": {
+        "type": "array", "items": {"type": "string"}, "x-kubernetes-validations": [{
+            "rule": "true",
+            "messageExpression": "string(self[0]) + string(self[1]) + string(self[2])"}]}}},
+     [(".properties[f].x-kubernetes-validations[0].messageExpression",
+       "FieldValueForbidden"),
+      (".properties[f].x-kubernetes-validations[0].messageExpression",
+       "FieldValueForbidden"),
+      ("", "FieldValueForbidden")]),
+])
+def test_upstreams_crd_cost_cases(spec: dict[str, Any], expected: list[tuple[str, str]]
+                                  ) -> None:
+    assert _schema_causes(spec) == expected
+
+
+@pytest.mark.parametrize(("costs", "expensive", "total"), [
+    # upstream's TestPerCRDEstimatedCost
+    ([], [], 0), ([1000000], [1000000], 1000000), ([900000], [], 900000),
+    ([5000000, 25000000], [25000000, 5000000], 30000000),
+    ([5000000, 25000000, 900000], [25000000, 5000000], 30900000),
+    ([16000000, 50000000, 34000000, 50000000], [50000000, 50000000, 34000000, 16000000],
+     150000000),
+    ([16000000, 50000000, 900000, 34000000, 50000000, 50000001],
+     [50000001, 50000000, 50000000, 34000000], 200900001),
+    ([MAX // 2, MAX // 2, 1, 10, 100, 1000], [MAX // 2, MAX // 2], MAX),
+])
+def test_upstreams_per_crd_totals(costs: list[int], expensive: list[int], total: int) -> None:
+    crd = budget.TotalCost()
+    for spent in costs:
+        crd.observe("r", spent)
+    assert [c for c, _ in crd.most_expensive] == expensive
+    assert crd.total == total

@@ -81,15 +81,34 @@ class DeclType:
 _SCALARS = {"integer": "int", "number": "double", "boolean": "bool"}
 _STRING_FORMATS = {"byte": "bytes", "duration": "duration", "date": "timestamp",
                    "date-time": "timestamp"}
-_META = {"type": "object", "properties": {"name": {"type": "string"},
-                                          "generateName": {"type": "string"}}}
+NAME_MAX_LENGTH = 253  # DNS1123SubdomainMaxLength
 
 
 def with_type_and_object_meta(schema: dict[str, Any]) -> dict[str, Any]:
-    """A resource root's schema with `apiVersion`, `kind` and `metadata` (name, generateName)."""
+    """A resource root's schema with `apiVersion`, `kind` and `metadata` (name at most 253
+    characters, generateName 252, or the schema's own shorter maxLength), as upstream's
+    `WithTypeAndObjectMeta`."""
     properties = dict(schema.get("properties") or {})
+    found = properties.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
+    declared: dict[str, Any] = metadata.get("properties") or {}
+    if all(isinstance(properties.get(k), dict) and properties[k].get("type") == "string"
+           for k in ("apiVersion", "kind")) and metadata.get("type") == "object" and all(
+            isinstance(declared.get(k), dict) and declared[k].get("type") == "string"
+            for k in ("name", "generateName")):
+        return {**schema, "type": "object"}
+
+    def capped(name: str, most: int) -> dict[str, Any]:
+        own = (declared.get(name) or {}).get("maxLength") if isinstance(
+            declared.get(name), dict) else None
+        if isinstance(own, int) and not isinstance(own, bool) and own < most:
+            most = own
+        return {"type": "string", "maxLength": most}
+
     properties.update({"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                       "metadata": _META})
+                       "metadata": {"type": "object", "properties": {
+                           "name": capped("name", NAME_MAX_LENGTH),
+                           "generateName": capped("generateName", NAME_MAX_LENGTH - 1)}}})
     return {**schema, "type": "object", "properties": properties}
 
 
