@@ -1,7 +1,9 @@
-"""The store on its own: one global revision, compare-and-swap, history, durability."""
+"""The store on its own: one global revision, compare-and-swap, history, durability, waits
+per resource."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,30 @@ def test_shared_lists_follow_every_write_of_their_resource(tmp_path: Path) -> No
     assert store.select_shared("rbac.authorization.k8s.io/rolebindings", "other") == []
     assert len(store.select_shared("rbac.authorization.k8s.io/rolebindings", "team")) == 1
     store.close()
+
+
+def test_a_write_wakes_the_watches_of_its_resource_only(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.create("core/pods", "ns", "p", _obj("p"))
+    seen = store.revision
+    store.create("core/configmaps", "ns", "c", _obj("c"))
+    assert store.wait("core/configmaps", seen, 0.0)
+    assert not store.wait("core/pods", seen, 0.0)  # a configMap is no news to a pod watch
+    woken: list[bool] = []
+    waiter = threading.Thread(target=lambda: woken.append(store.wait("core/pods", seen, 60.0)))
+    waiter.start()
+    store.create("core/pods", "ns", "q", _obj("q"))
+    waiter.join()
+    assert woken == [True]
+    store.close()
+
+
+def test_a_delete_before_a_restart_is_news_after_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.create("core/pods", "ns", "p", _obj("p"))
+    seen = store.revision
+    store.delete("core/pods", "ns", "p")
+    store.close()
+    again = Store(tmp_path / "db")
+    assert again.wait("core/pods", seen, 0.0)  # the delete is in the history, not the objects
+    again.close()

@@ -85,7 +85,7 @@ def stream(store: Store, rt: ResourceType, namespace: str | None, query: dict[st
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
-        store.wait(revision, min(remaining, 1.0))
+        store.wait(rt.storage_key, revision, min(remaining, 1.0))
         if store.closed:
             return
         try:

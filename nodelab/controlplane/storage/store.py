@@ -19,8 +19,11 @@ never touch SQL. The design follows etcd's model closely because clients depend 
   from the history itself at start-up), so a watch with a selector sends an object that
   stops matching as DELETED and one that starts matching as ADDED, whatever revision the
   watch resumed from.
-- Watchers wait on one condition variable and read new events from the history by revision,
-  so a writer never waits for a watcher, however many there are.
+- Watchers wait on a condition variable of their resource and read new events from the
+  history by revision, so a writer never waits for a watcher, however many there are, and a
+  write wakes only the watches of its resource (kube-apiserver keeps a watch cache per
+  resource; one condition for all woke every watch thread of every resource on each write, a
+  fifth of the API server's interpreter time while 110 pods started at once).
 
 Objects are kept as JSON text and parsed on each read, so callers always get a private copy.
 """
@@ -121,7 +124,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
-        self.changed = threading.Condition(self._lock)
+        self._changed: dict[str, threading.Condition] = {}  # by resource, on self._lock
         self._objects: dict[str, dict[Key, str]] = {}
         self._rvs: dict[Key, int] = {}
         self._summaries: dict[Key, Object] = {}
@@ -148,6 +151,7 @@ class Store:
             else:
                 last[key] = body
             self._history.append(Event(rv, kind, resource, namespace, name, body, prev))
+            self._last_write[resource] = max(rv, self._last_write.get(resource, 0))  # deletes
         self._history_rvs = [event.rv for event in self._history]
         self._revision = int(self._meta("revision", "1"))
         self._compacted = int(self._meta("compacted", "0"))
@@ -317,7 +321,8 @@ class Store:
             except sqlite3.Error as exc:  # the write is committed; compaction retries next time
                 log.warning("compaction of %s failed (retried on the next write): %s",
                             self.path, exc)
-        self.changed.notify_all()
+        if resource in self._changed:
+            self._changed[resource].notify_all()
         return obj
 
     def _compact(self) -> None:
@@ -353,17 +358,20 @@ class Store:
             found = [event for event in self._history[start:] if event.resource == resource]
             return found, self._revision
 
-    def wait(self, revision: int, timeout: float) -> int:
-        """Block until the revision passes `revision` or `timeout` elapses; the new revision."""
+    def wait(self, resource: str, revision: int, timeout: float) -> bool:
+        """Block until `resource` is written after `revision` or `timeout` elapses; whether it
+        was."""
         with self._lock:
-            if self._revision <= revision and not self.closed:
-                self.changed.wait(timeout)
-            return self._revision
+            if self._last_write.get(resource, 0) <= revision and not self.closed:
+                self._changed.setdefault(resource, threading.Condition(self._lock)).wait(
+                    timeout)
+            return self._last_write.get(resource, 0) > revision
 
     def close(self) -> None:
         with self._lock:
             self.closed = True
-            self.changed.notify_all()
+            for changed in self._changed.values():
+                changed.notify_all()
             self._db.close()
 
 
