@@ -153,8 +153,8 @@ def bootstrap_policy(registry: Registry) -> None:
         _ensure(registry, "rbac.authorization.k8s.io", "clusterrolebindings", "", binding)
     for namespace, role in NAMESPACE_ROLES:
         _ensure(registry, "rbac.authorization.k8s.io", "roles", namespace, role)
-    for role in INSTALLER_CLUSTER_ROLES:
-        _ensure(registry, "rbac.authorization.k8s.io", "clusterroles", "", role, update=False)
+    for role in INSTALLER_CLUSTER_ROLES:  # rules kept current (podnet's grew with policies)
+        _ensure(registry, "rbac.authorization.k8s.io", "clusterroles", "", role)
     for binding in INSTALLER_CLUSTER_ROLE_BINDINGS:
         _ensure(registry, "rbac.authorization.k8s.io", "clusterrolebindings", "", binding,
                 update=False)

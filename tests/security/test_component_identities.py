@@ -26,6 +26,7 @@ from nodelab.controlplane.auth.identities import (
     KUBE_PROXY,
     KUBELET_CLIENT,
     PODNET,
+    PODNET_ROLE,
     ComponentIdentity,
 )
 from nodelab.kube.events import event_for
@@ -156,3 +157,21 @@ def test_nothing_beyond_the_job(apiserver: RunningApiServer, identity: str) -> N
                 allowed.append(f"{what}: {exc.status}, not 403")
         FIGURE.record(f"a component's credentials ({identity})", [])
     assert allowed == [], f"{component.user} was allowed: {allowed}"
+
+
+def test_podnets_role_is_brought_up_to_date_when_the_api_server_starts(
+        tmp_path: Path) -> None:
+    """A lab made before podnet read policies has the Nodes-only role stored: the API server
+    rewrites its rules at start, as an installer upgrading kindnet would."""
+    (tmp_path / "cp").mkdir()
+    server = RunningApiServer(tmp_path / "cp")
+    server.start()
+    try:
+        server.kubectl("patch", "clusterrole", PODNET_ROLE, "--type=merge", "-p", json.dumps(
+            {"rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}]}))
+        server.restart()
+        rules = server.kubectl_json("get", "clusterrole", PODNET_ROLE)["rules"]
+        assert [r["resources"] for r in rules] == [["nodes", "pods", "namespaces"],
+                                                   ["networkpolicies"]]
+    finally:
+        server.stop()
