@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.controllers.volume.binder_plan import default_class
-from nodelab.controlplane.controllers.volume.matching import (
+from nodelab.kube.objects import Object
+from nodelab.kube.persistent_volumes import (
     claim_class,
     claim_class_unset,
+    default_class,
     requested,
 )
-from nodelab.kube.objects import Object
 
 CLAIM_KEY = "core/persistentvolumeclaims"
 CLASS_KEY = "storage.k8s.io/storageclasses"

@@ -9,9 +9,9 @@ FailedScheduling text is `0/N nodes are available: <reason>.` and preemption is 
 
 Filter (`filter_node`): a bound claim's volume must allow the node (its `nodeAffinity`:
 "node(s) had volume node affinity conflict"); an unbound claim of a WaitForFirstConsumer class
-needs a volume that fits it on that node (`matching.best_match` among the volumes whose node
-affinity the node meets) or a provisioner nodelab runs for the class ("node(s) didn't find
-available persistent volumes to bind").
+needs a volume that fits it on that node (`kube/persistent_volumes.best_match` among the
+volumes whose node affinity the node meets) or a provisioner nodelab runs for the class
+("node(s) didn't find available persistent volumes to bind").
 
 PreBind (`volume_bindings`): for the chosen node, what to write before the pod is bound: each
 late-binding claim's volume gets the claim in its `claimRef` (the PersistentVolume controller
@@ -24,17 +24,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from nodelab.controlplane.controllers.volume.binder_plan import (
+from nodelab.kube.objects import Object, ObjectView
+from nodelab.kube.persistent_volumes import (
     BOUND_BY_CONTROLLER,
     SELECTED_NODE,
-    claim_ref,
-)
-from nodelab.controlplane.controllers.volume.matching import (
     access_modes_fit,
     best_match,
     claim_class,
+    claim_ref,
 )
-from nodelab.kube.objects import Object, ObjectView
 from nodelab.kube.scheduling.predicates import term_matches
 
 ERR_UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"

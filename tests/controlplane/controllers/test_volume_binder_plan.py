@@ -1,6 +1,6 @@
-"""The PersistentVolume binder's decisions (binder_plan.py, matching.py) against upstream's
-pv_controller.go and index.go: table tests of which volume a claim gets, what each sync
-writes, and the events with upstream's texts."""
+"""The PersistentVolume binder's decisions (binder_plan.py, kube/persistent_volumes.py)
+against upstream's pv_controller.go and index.go: table tests of which volume a claim gets,
+what each sync writes, and the events with upstream's texts."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ from typing import Any
 import pytest
 
 from nodelab.controlplane.controllers.volume.binder_plan import (
-    BIND_COMPLETED,
-    BOUND_BY_CONTROLLER,
     Patch,
     Plan,
     World,
     bind,
     claim_of,
-    default_class,
     plan_claim,
     plan_volume,
 )
-from nodelab.controlplane.controllers.volume.matching import best_match
+from nodelab.kube.persistent_volumes import (
+    BIND_COMPLETED,
+    BOUND_BY_CONTROLLER,
+    best_match,
+    default_class,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -8,9 +8,9 @@ A claim without `pv.kubernetes.io/bind-completed` is unbound:
   <why>"), or if the volume is already reserved for it; a volume bound to another claim is
   `FailedBinding` "volume "v" already bound to a different claim.";
 - else: a claim without a class gets the default class (the newest one annotated default;
-  RetroactiveDefaultStorageClass); then `best_match` (matching.py) or, when nothing matches,
-  the event upstream gives: `WaitForFirstConsumer` / `WaitForPodScheduled` for a class that
-  binds late, `ExternalProvisioning` for a class whose provisioner is not built in,
+  RetroactiveDefaultStorageClass); then `best_match` (kube/persistent_volumes.py) or, when
+  nothing matches, the event upstream gives: `WaitForFirstConsumer` / `WaitForPodScheduled`
+  for a class that binds late, `ExternalProvisioning` for a class whose provisioner is not built in,
   `ProvisioningFailed` for a missing class or a `kubernetes.io/` provisioner, `FailedBinding`
   "no persistent volumes available for this claim and no storage class is set" without a
   class.
@@ -33,24 +33,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from nodelab.controlplane.controllers.volume.matching import (
+from nodelab.kube.objects import Object, ObjectView
+from nodelab.kube.persistent_volumes import (
+    BIND_COMPLETED,
+    BOUND_BY_CONTROLLER,
+    SELECTED_NODE,
     best_match,
     bound_to,
     claim_class,
     claim_class_unset,
+    claim_ref,
+    default_class,
     mode_mismatch,
     satisfies,
 )
-from nodelab.kube.objects import Object, ObjectView
 
-BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
-BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
-SELECTED_NODE = "volume.kubernetes.io/selected-node"
 STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
 BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
-DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class",
-                 "storageclass.beta.kubernetes.io/is-default-class")
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 VOLUMES, CLAIMS = "persistentvolumes", "persistentvolumeclaims"
 
@@ -111,24 +111,6 @@ def _status(obj: ObjectView) -> ObjectView:
 
 def _claim_event(claim: ObjectView, reason: str, message: str, kind: str = "Normal") -> Event:
     return Event(claim, "PersistentVolumeClaim", reason, message, kind)
-
-
-def default_class(classes: Iterable[ObjectView]) -> str:
-    """The default StorageClass: the newest of those annotated default, as upstream's
-    GetDefaultClass (ties by name)."""
-    defaults = [c for c in classes if any(_annotations(c).get(k) == "true" for k in DEFAULT_CLASS)]
-    if not defaults:
-        return ""
-    newest = max(defaults, key=lambda c: (str(_meta(c).get("creationTimestamp") or ""),
-                                          str(_meta(c).get("name"))))
-    return str(_meta(newest).get("name"))
-
-
-def claim_ref(claim: ObjectView) -> Object:
-    meta = _meta(claim)
-    return {"kind": "PersistentVolumeClaim", "namespace": meta.get("namespace"),
-            "name": meta.get("name"), "uid": meta.get("uid"), "apiVersion": "v1",
-            "resourceVersion": meta.get("resourceVersion")}
 
 
 def _volume_phase(volume: ObjectView, phase: str, message: str = "") -> list[Patch]:

@@ -1,5 +1,8 @@
-"""What makes a PersistentVolume fit a claim: upstream's storage helpers (component-helpers
-storage/volume) and the binder's index (pkg/controller/volume/persistentvolume/index.go).
+"""What makes a PersistentVolume fit a claim, shared by the PersistentVolume controller, the
+scheduler's VolumeBinding plugin and the claim admission plugins: upstream's storage helpers
+(component-helpers storage/volume), the binder's index
+(pkg/controller/volume/persistentvolume/index.go), the binding annotations and the default
+StorageClass.
 
 `best_match` is findBestMatchForClaim: volumes are grouped by their access modes; only groups
 holding every mode the claim asks for are searched, those with the fewest modes first; in a
@@ -16,10 +19,15 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from nodelab.kube.label_selectors import selector_matches
-from nodelab.kube.objects import ObjectView
+from nodelab.kube.objects import Object, ObjectView
 from nodelab.kube.quantities import InvalidQuantity, quantity_value
 
 BETA_CLASS = "volume.beta.kubernetes.io/storage-class"
+BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
+BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class",
+                 "storageclass.beta.kubernetes.io/is-default-class")
 
 
 def _annotations(obj: ObjectView) -> ObjectView:
@@ -143,3 +151,22 @@ def satisfies(volume: ObjectView, claim: ObjectView) -> str:
     if not access_modes_fit(claim, volume):
         return "incompatible accessMode"
     return ""
+
+
+def default_class(classes: Iterable[ObjectView]) -> str:
+    """The default StorageClass: the newest of those annotated default, as upstream's
+    GetDefaultClass (ties by name)."""
+    defaults = [c for c in classes if any(_annotations(c).get(k) == "true" for k in DEFAULT_CLASS)]
+    if not defaults:
+        return ""
+    newest = max(defaults, key=lambda c: (str((c.get("metadata") or {}).get("creationTimestamp")
+                                              or ""), str((c.get("metadata") or {}).get("name"))))
+    return str((newest.get("metadata") or {}).get("name"))
+
+
+def claim_ref(claim: ObjectView) -> Object:
+    """The reference a volume's `claimRef` holds (ref.GetReference of the claim)."""
+    meta = claim.get("metadata") or {}
+    return {"kind": "PersistentVolumeClaim", "namespace": meta.get("namespace"),
+            "name": meta.get("name"), "uid": meta.get("uid"), "apiVersion": "v1",
+            "resourceVersion": meta.get("resourceVersion")}
