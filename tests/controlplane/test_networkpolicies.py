@@ -89,9 +89,8 @@ PEER = {"podSelector": {"matchLabels": {"app": "db"}}}
      ["spec.ingress[0].ports[0].endPort: Invalid value: 99: may not be specified when `port` "
       "is not specified"]),
     ({"ingress": [{"ports": [{"port": "Not_A_Name"}]}]},
-     ['spec.ingress[0].ports[0].port: Invalid value: "Not_A_Name": must be no more than 15 '
-      "characters, contain only lowercase alphanumeric characters or '-', and contain at least "
-      "one letter"]),
+     ['spec.ingress[0].ports[0].port: Invalid value: "Not_A_Name": must contain only '
+      "alpha-numeric characters (a-z, 0-9), and hyphens (-)"]),
     ({"policyTypes": ["Ingress", "Egress", "Ingress"]},
      ['spec.policyTypes: Invalid value: ["Ingress","Egress","Ingress"]: may not specify more '
       "than two policyTypes"]),

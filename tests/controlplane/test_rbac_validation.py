@@ -107,7 +107,10 @@ CASES: list[tuple[str, str, dict[str, Any], list[tuple[str, str, str]]]] = [
         {"kind": "Group", "apiGroup": G}]), [
         ("subjects[0].name", INVALID, 'Invalid value: "Dev_1": a lowercase RFC 1123 subdomain '
          "must consist of lower case alphanumeric characters, '-' or '.', and must start and "
-         "end with an alphanumeric character"),
+         "end with an alphanumeric character"
+         " (e.g. 'example.com',"
+         " regex used for validation is "
+         "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
         ("subjects[0].apiGroup", UNSUPPORTED,
          'Unsupported value: "rbac.authorization.k8s.io": supported values: ""'),
         ("subjects[1].apiGroup", UNSUPPORTED,

@@ -80,7 +80,10 @@ def texts(errors: FieldErrors) -> list[str]:
     ({"storageClassName": "Fast_Disks"},
      ['spec.storageClassName: Invalid value: "Fast_Disks": a lowercase RFC 1123 subdomain must '
       "consist of lower case alphanumeric characters, '-' or '.', and must start and end with "
-      "an alphanumeric character"]),
+      "an alphanumeric character"
+      " (e.g. 'example.com',"
+      " regex used for validation is "
+      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]),
     ({"hostPath": None}, ["spec: Required value: must specify a volume type"]),
     ({"hostPath": {"path": "/mnt/../etc", "type": "Folder"}},
      ['spec.hostPath.path: Invalid value: "/mnt/../etc": must not contain \'..\'',
@@ -184,7 +187,9 @@ def sc(**fields: Any) -> dict[str, Any]:
     ({"provisioner": None}, ["provisioner: Required value"]),
     ({"provisioner": "not a name"},
      ['provisioner: Invalid value: "not a name": name part must consist of alphanumeric '
-      "characters, '-', '_' or '.', and must start and end with an alphanumeric character"]),
+      "characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+      " (e.g. 'MyName',  or 'my.name',  or '123-abc',"
+      " regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"]),
     ({"reclaimPolicy": "Recycle"},
      ['reclaimPolicy: Unsupported value: "Recycle": supported values: "Delete", "Retain"']),
     ({"volumeBindingMode": "Later"},

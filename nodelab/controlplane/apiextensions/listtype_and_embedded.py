@@ -15,13 +15,11 @@ runs them beside the OpenAPI validator:
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from nodelab.controlplane.errors import Cause
-from nodelab.controlplane.validation.fields import DNS1035_LABEL_MSG, quote
+from nodelab.controlplane.validation.fields import dns1035_label_errors, quote
 
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _UNSPECIFIED = "\x00unspecified"
 
 
@@ -95,8 +93,5 @@ def _problem(field: str, value: Any) -> str:
         if value.count("/") > 1 or value.startswith("/") or value.endswith("/"):
             return f"unexpected GroupVersion string: {value}"
         return ""
-    if len(value) > 63:
-        return "may have mixed case, but should otherwise match: must be no more than 63 characters"
-    if not _DNS1035.match(value.lower()):
-        return f"may have mixed case, but should otherwise match: {DNS1035_LABEL_MSG}"
-    return ""
+    found = dns1035_label_errors(value.lower())
+    return f"may have mixed case, but should otherwise match: {','.join(found)}" if found else ""

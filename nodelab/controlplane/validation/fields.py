@@ -20,6 +20,7 @@ from nodelab.kube.addresses import (
     parse_ip,
 )
 from nodelab.kube.intstr import as_int, is_valid_percent, percent_value
+from nodelab.kubewire.go_quote import go_quote
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(
@@ -31,18 +32,119 @@ _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$")
 
-DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                     "characters or '-', and must start and end with an alphanumeric character")
-DNS1123_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                         "characters, '-' or '.', and must start and end with an alphanumeric "
-                         "character")
-LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, "
-                   "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
-                   "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
-                   "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
-DNS1035_LABEL_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or "
-                     "'-', start with an alphabetic character, and end with an alphanumeric "
-                     "character")
+_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
+_DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
+_LABEL_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_LABEL_KEY_MSG = ("must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+                  "end with an alphanumeric character")
+
+
+def regex_error(message: str, pattern: str, *examples: str) -> str:
+    """Upstream's `RegexError`: the message, its examples and the regex it checks."""
+    if not examples:
+        return f"{message} (regex used for validation is '{pattern}')"
+    shown = " or ".join(f"'{example}', " for example in examples)
+    return f"{message} (e.g. {shown}regex used for validation is '{pattern}')"
+
+
+DNS1123_LABEL_MSG = regex_error(
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+    "must start and end with an alphanumeric character", _DNS1123_LABEL_FMT, "my-name",
+    "123-abc")
+DNS1123_SUBDOMAIN_MSG = regex_error(
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character", _DNS1123_SUBDOMAIN_FMT,
+    "example.com")
+LABEL_VALUE_MSG = regex_error(
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+    "'.', and must start and end with an alphanumeric character", f"({_LABEL_KEY_FMT})?",
+    "MyValue", "my_value", "12345")
+DNS1035_LABEL_MSG = regex_error(
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+    "alphabetic character, and end with an alphanumeric character", _DNS1035_LABEL_FMT,
+    "my-name", "abc-123")
+CONFIG_KEY_MSG = regex_error(
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+    "[-._a-zA-Z0-9]+", "key.name", "KEY_NAME", "key-name")
+
+
+def dns1123_label_errors(value: str) -> list[str]:
+    """Upstream's `IsDNS1123Label`."""
+    found = ["must be no more than 63 characters"] if len(value) > 63 else []
+    if not _DNS1123_LABEL.match(value):
+        found.append("must not contain dots" if _DNS1123_SUBDOMAIN.match(value)
+                     else DNS1123_LABEL_MSG)
+    return found
+
+
+def dns1123_subdomain_errors(value: str, unit: str = "characters") -> list[str]:
+    """Upstream's `IsDNS1123Subdomain` (the label-key prefix's copy counts `bytes`)."""
+    found = [f"must be no more than 253 {unit}"] if len(value) > 253 else []
+    if not _DNS1123_SUBDOMAIN.match(value):
+        found.append(DNS1123_SUBDOMAIN_MSG)
+    return found
+
+
+def dns1035_label_errors(value: str) -> list[str]:
+    """Upstream's `IsDNS1035Label`."""
+    found = ["must be no more than 63 characters"] if len(value) > 63 else []
+    if not _DNS1035_LABEL.match(value):
+        found.append(DNS1035_LABEL_MSG)
+    return found
+
+
+def label_key_errors(value: str) -> list[str]:
+    """Upstream's `IsLabelKey` (a qualified name): an optional DNS subdomain prefix, `/`, and
+    a name part."""
+    parts = value.split("/")
+    if len(parts) > 2:
+        return ["a valid label key " + regex_error(_LABEL_KEY_MSG, _LABEL_KEY_FMT, "MyName",
+                                                   "my.name", "123-abc")
+                + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
+    found = []
+    if len(parts) == 2:
+        if not parts[0]:
+            found.append("prefix part must be non-empty")
+        else:
+            found += [f"prefix part {m}" for m in dns1123_subdomain_errors(parts[0], "bytes")]
+    name = parts[-1]
+    if not name:
+        found.append("name part must be non-empty")
+    elif len(name.encode()) > 63:
+        found.append("name part must be no more than 63 bytes")
+    if not _QUALIFIED_NAME.match(name):
+        found.append("name part " + regex_error(_LABEL_KEY_MSG, _LABEL_KEY_FMT, "MyName",
+                                                "my.name", "123-abc"))
+    return found
+
+
+def config_key_errors(value: str) -> list[str]:
+    """Upstream's `IsConfigMapKey`."""
+    found = ["must be no more than 253 characters"] if len(value) > 253 else []
+    if not _CONFIG_KEY.match(value):
+        found.append(CONFIG_KEY_MSG)
+    if value == ".":
+        found.append("must not be '.'")
+    elif value == "..":
+        found.append("must not be '..'")
+    elif value.startswith(".."):
+        found.append("must not start with '..'")
+    return found
+
+
+def port_name_errors(value: str) -> list[str]:
+    """Upstream's `IsValidPortName` (an IANA service name)."""
+    found = ["must be no more than 15 characters"] if len(value) > 15 else []
+    if not re.fullmatch(r"[-a-z0-9]+", value):
+        found.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not re.search(r"[a-z]", value):
+        found.append("must contain at least one letter (a-z)")
+    if "--" in value:
+        found.append("must not contain consecutive hyphens")
+    if value and (value[0] == "-" or value[-1] == "-"):
+        found.append("must not begin or end with a hyphen")
+    return found
 
 
 def go_json(value: Any) -> str:
@@ -55,12 +157,13 @@ def go_json(value: Any) -> str:
 
 
 def quote(value: Any) -> str:
-    """A bad value as upstream's `field.Error` writes it: `%q` for strings, `%v` for numbers
-    and booleans, JSON for anything else (`null`, `["a","b"]`, a struct's fields)."""
+    """A bad value as upstream's `field.Error` writes it: `%q` for strings (Go's escapes),
+    `%v` for numbers and booleans, JSON for anything else (`null`, `["a","b"]`, a struct's
+    fields)."""
     if isinstance(value, bool):
         return "true" if value else "false"  # as Go prints them
     if isinstance(value, str):
-        return json.dumps(value)
+        return go_quote(value)
     if value is None or isinstance(value, (dict, list)):
         return go_json(value)
     return str(value)
@@ -101,12 +204,18 @@ class FieldErrors:
     # formats -------------------------------------------------------------------------------
 
     def dns1123_label(self, path: str, value: Any) -> None:
-        if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
+        if not isinstance(value, str):
             self.invalid(path, value, DNS1123_LABEL_MSG)
+            return
+        for message in dns1123_label_errors(value):
+            self.invalid(path, value, message)
 
     def dns1123_subdomain(self, path: str, value: Any) -> None:
-        if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+        if not isinstance(value, str):
             self.invalid(path, value, DNS1123_SUBDOMAIN_MSG)
+            return
+        for message in dns1123_subdomain_errors(value):
+            self.invalid(path, value, message)
 
     def path_segment_name(self, path: str, name: Any) -> None:
         """`path.IsValidPathSegmentName` (RBAC names, `roleRef.name`): every problem."""
@@ -119,19 +228,18 @@ class FieldErrors:
                 self.invalid(path, name, f"may not contain '{illegal}'")
 
     def dns1035_label(self, path: str, value: Any) -> None:
-        if not isinstance(value, str) or len(value) > 63 or not _DNS1035_LABEL.match(value):
+        if not isinstance(value, str):
             self.invalid(path, value, DNS1035_LABEL_MSG)
+            return
+        for message in dns1035_label_errors(value):
+            self.invalid(path, value, message)
 
     def qualified_name(self, path: str, key: Any) -> None:
         if not isinstance(key, str):
             self.invalid(path, key, "must be a string")
             return
-        prefix, _, name = key.rpartition("/")
-        if prefix and (len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix)):
-            self.invalid(path, key, "prefix part " + DNS1123_SUBDOMAIN_MSG)
-        if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
-            self.invalid(path, key, "name part must consist of alphanumeric characters, '-', '_' "
-                         "or '.', and must start and end with an alphanumeric character")
+        for message in label_key_errors(key):
+            self.invalid(path, key, message)
 
     def labels(self, path: str, labels: Any) -> None:
         if labels is None:
@@ -162,15 +270,18 @@ class FieldErrors:
             self.unsupported(path, value, ["SCTP", "TCP", "UDP"])
 
     def port_name(self, path: str, value: Any) -> None:
-        if (not isinstance(value, str) or len(value) > 15 or not _IANA_SVC_NAME.match(value)
-                or "--" in value or not any(c.isalpha() for c in value)):
-            self.invalid(path, value, "must be no more than 15 characters, contain only lowercase"
-                         " alphanumeric characters or '-', and contain at least one letter")
+        if not isinstance(value, str):
+            self.invalid(path, value, "must be a string")
+            return
+        for message in port_name_errors(value):
+            self.invalid(path, value, message)
 
     def config_key(self, path: str, key: Any) -> None:
-        if not isinstance(key, str) or len(key) > 253 or not _CONFIG_KEY.match(key):
-            self.invalid(path, key, "a valid config key must consist of alphanumeric characters,"
-                         " '-', '_' or '.'")
+        if not isinstance(key, str):
+            self.invalid(path, key, CONFIG_KEY_MSG)
+            return
+        for message in config_key_errors(key):
+            self.invalid(path, key, message)
 
     def ip(self, path: str, value: Any) -> None:
         if parse_ip(value) is None:  # strict: no IPv6 zone, no whitespace, strings only

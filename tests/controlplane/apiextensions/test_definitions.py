@@ -62,7 +62,9 @@ CASES = [
                                           "shortNames": ["C_T"]}),
      [("spec.names.shortNames[0]", 'Invalid value: "C_T": a DNS-1035 label must consist of '
        "lower case alphanumeric characters or '-', start with an alphabetic character, and end "
-       "with an alphanumeric character")]),
+       "with an alphanumeric character"
+       " (e.g. 'my-name',  or 'abc-123',"
+       " regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")]),
     ("kind equals listKind", crontab_crd(names={"plural": "crontabs", "kind": "CronTab",
                                                 "listKind": "CronTab"}),
      [("spec.names.listKind", 'Invalid value: "CronTab": kind and listKind may not be the '
@@ -253,7 +255,9 @@ CASES = [
         "plural": "Cron_Tabs", "kind": "CronTab", "listKind": "CronTab"}}},
      [("status.acceptedNames.plural", 'Invalid value: "Cron_Tabs": a DNS-1035 label must '
        "consist of lower case alphanumeric characters or '-', start with an alphabetic "
-       "character, and end with an alphanumeric character"),
+       "character, and end with an alphanumeric character"
+       " (e.g. 'my-name',  or 'abc-123',"
+       " regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"),
       ("status.acceptedNames.listKind",
        'Invalid value: "CronTab": kind and listKind may not be the same')]),
     ("a built-in group", crontab_crd(group="rbac.authorization.k8s.io")

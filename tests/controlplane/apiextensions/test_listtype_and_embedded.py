@@ -46,7 +46,9 @@ SCHEMA: dict[str, Any] = {"type": "object", "properties": {"spec": SPEC}}
         ("spec.template.kind", "FieldValueInvalid", 'Invalid value: "Not_A_Kind": may have '
          "mixed case, but should otherwise match: a DNS-1035 label must consist of lower case "
          "alphanumeric characters or '-', start with an alphabetic character, and end with an "
-         "alphanumeric character")]),
+         "alphanumeric character"
+         " (e.g. 'my-name',  or 'abc-123',"
+         " regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")]),
 ])
 def test_list_types_and_embedded_resources(spec: dict[str, Any],
                                            expected: list[tuple[str, str, str]]) -> None:
