@@ -55,7 +55,7 @@ class ApiError(NodelabError):
 
 
 def _details(kind: str, name: str, group: str) -> dict[str, Any]:
-    details: dict[str, Any] = {"name": name, "kind": kind}
+    details: dict[str, Any] = {"name": name, "kind": kind} if name else {"kind": kind}
     if group:
         details["group"] = group
     return details

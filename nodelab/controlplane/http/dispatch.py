@@ -47,6 +47,7 @@ from nodelab.controlplane.registry import (
     rest,
     reviews,
     subresources,
+    write_options,
 )
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
@@ -262,12 +263,12 @@ class Api:
         rt, name, sub = route.resource, route.name, route.subresource
         namespace = route.namespace
         query, method = request.query, request.method
-        if method in ("POST", "PUT", "PATCH") and not query.get("fieldManager"):
-            query["fieldManager"] = managedfields.manager_from_user_agent(
-                request.headers.get("user-agent", ""))
         registry = self.registry
         ns = namespace or ""
         verb = routing.request_verb(method, name, query, route.watch_prefix)
+        if method in ("POST", "PUT", "PATCH") and not query.get("fieldManager"):
+            query["fieldManager"] = managedfields.manager_from_user_agent(
+                request.headers.get("user-agent", ""))
         if verb not in rt.verbs and not sub:
             raise errors.method_not_allowed(f"{verb} is not supported on {rt.plural}")
         if sub and sub not in rt.subresources and not (rt.plural == "namespaces"
@@ -279,6 +280,9 @@ class Api:
         authorize(identity, "create" if sub in CONNECT_SUBRESOURCES else verb, rt, ns,
                   name or routing.selector_name(verb, query), sub, registry.store, body,
                   node_selector=routing.selector_value(verb, query, "spec.nodeName"))
+        if sub not in (*CONNECT_SUBRESOURCES, "log"):  # those are connects, not writes
+            write_options.validate(verb, request.query_lists, rest.PATCH_TYPES.get(
+                request.headers.get("content-type", "").split(";")[0].strip()) == "apply")
         accept = request.headers.get("accept", "")
 
         def encode(obj: Object) -> Object:

@@ -134,7 +134,7 @@ def decode(rt: ResourceType, body: Object, query: dict[str, str]) -> tuple[Objec
     if findings.type_error:
         raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled '
                                  f"as a {rt.kind}: {findings.type_error}")
-    mode = query.get("fieldValidation", "Warn")
+    mode = query.get("fieldValidation") or "Warn"  # empty is the default too
     if mode not in ("Strict", "Warn", "Ignore"):
         raise errors.bad_request(f'fieldValidation: Unsupported value: "{mode}": supported '
                                  'values: "Ignore", "Strict", "Warn"')

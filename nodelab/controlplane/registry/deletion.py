@@ -30,6 +30,7 @@ import json
 from nodelab.controlplane import errors
 from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects, lifecycle
 from nodelab.controlplane.errors import Cause
+from nodelab.controlplane.registry import write_options
 from nodelab.controlplane.registry.rest import Registry, to_wire
 from nodelab.controlplane.resources import ResourceType
 from nodelab.controlplane.storage.selectors import matcher, parse_fields, parse_labels
@@ -58,9 +59,17 @@ def delete_options(body: Object | None, query: dict[str, str]) -> Object:
         options["orphanDependents"] = query["orphanDependents"] == "true"
     if query.get("dryRun") and not options.get("dryRun"):
         options["dryRun"] = [query["dryRun"]]
+    return checked(options)
+
+
+def checked(options: Object) -> Object:
+    """The options as the store's BeforeDelete takes them: refused as upstream's
+    ValidateDeleteOptions refuses them (a 422 on DeleteOptions.meta.k8s.io), a negative grace
+    period made 1 s (the eviction subresource's options come here too)."""
     causes = delete_options_errors(options)
     if causes:
         raise errors.invalid("DeleteOptions", "", "meta.k8s.io", causes)
+    options = dict(options)
     if isinstance(options.get("gracePeriodSeconds"), int) and options["gracePeriodSeconds"] < 0:
         options["gracePeriodSeconds"] = 1
     if options.get("orphanDependents") is True:
@@ -78,10 +87,7 @@ def delete_options_errors(options: Object) -> list[Cause]:
                       "orphanDependents and deletionPropagation cannot be both set")
     if policy is not None and policy not in PROPAGATION_POLICIES:
         found.unsupported("propagationPolicy", policy, [*PROPAGATION_POLICIES, "nil"])
-    dry_run = options.get("dryRun") or []
-    if not isinstance(dry_run, list) or any(value != "All" for value in dry_run):
-        found.unsupported("dryRun", dry_run, ["All"])
-    return found.causes
+    return found.causes + write_options.dry_run_errors(options.get("dryRun") or [])
 
 
 def _grace(rt: ResourceType, obj: Object, options: Object) -> int | None:

@@ -42,6 +42,7 @@ from nodelab.controlplane.registry.rest import Registry
 from nodelab.controlplane.resources import ResourceType, by_kind
 from nodelab.kube.disruption_budgets import budgets_for, update_allowed_condition
 from nodelab.kube.objects import Object, pod_ready
+from nodelab.kubewire.go_value import go_v
 from nodelab.kubewire.times import format_time
 
 MAX_DISRUPTED_POD_SIZE = 2000
@@ -139,9 +140,9 @@ def _delete_options(eviction: Object, query: dict[str, str]) -> Object:
     asked = [query["dryRun"]] if query.get("dryRun") else []
     if not options.get("dryRun"):
         options["dryRun"] = asked
-    elif asked and options["dryRun"] != asked:
-        raise errors.bad_request(f"Non-matching dry-run options in request and content: "
-                                 f"{asked} and {options['dryRun']}")
+    elif asked and options["dryRun"] != asked:  # a plain Go error: a 500 without a reason
+        raise errors.ApiError(500, "", "Non-matching dry-run options in request and content: "
+                              f"{go_v(asked)} and {go_v(options['dryRun'])}")
     return options
 
 
@@ -171,7 +172,7 @@ def _delete(registry: Registry, pods: ResourceType, namespace: str, name: str,
             if rv:
                 options = {**options, "preconditions": {
                     **preconditions, "resourceVersion": updated["metadata"]["resourceVersion"]}}
-    deletion.delete(registry, pods, namespace, name, options, query)
+    deletion.delete(registry, pods, namespace, name, deletion.checked(options), query)
 
 
 def evict(registry: Registry, pods: ResourceType, namespace: str, name: str, eviction: Object,
