@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.controlplane.apiserver import RunningApiServer, running_apiserver
+from tests.controlplane.watchclient import request
 
 
 @pytest.fixture(scope="module")
@@ -275,6 +276,18 @@ def test_delete_foreground_waits_for_blocking_dependents(cluster: RunningApiServ
     _wait_for("the pod", lambda: cluster.kubectl_json("get", "pods", "-l", "app=fg")["items"])
     cluster.kubectl("delete", "deploy", "fg", "--cascade=foreground")  # waits until gone
     assert not cluster.kubectl_json("get", "deploy,rs,pods", "-l", "app=fg")["items"]
+
+
+def test_delete_foreground_marks_an_owner_without_dependents(cluster: RunningApiServer) -> None:
+    """The API server adds the foregroundDeletion finalizer whether or not the object has
+    dependents (the answer carries it); the garbage collector's pass then removes it."""
+    cluster.kubectl("create", "configmap", "lonely")
+    code, answer = request(cluster, "DELETE", "/api/v1/namespaces/default/configmaps/lonely",
+                           {"propagationPolicy": "Foreground"})
+    assert code == 200 and answer["kind"] == "ConfigMap"
+    assert answer["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert answer["metadata"]["deletionTimestamp"]
+    cluster.kubectl("wait", "--for=delete", "cm/lonely", "--timeout=20s")
 
 
 def test_endpoints_are_deprecated_as_upstream_says(cluster: RunningApiServer) -> None:

@@ -9,10 +9,11 @@
   the finalizer removes it, and the update that removes the last one deletes the object.
 - **Owners.** Deleting an object deletes the objects whose `ownerReferences` name it (the
   garbage collector's Background propagation), unless `propagationPolicy` is `Orphan`, in
-  which case their references to it are removed. With `Foreground` an owner that has
-  dependents stays, marked (`deletionTimestamp`, the `foregroundDeletion` finalizer), until
-  the dependents whose reference says `blockOwnerDeletion: true` are gone
-  (`finalize_foreground`, run with the server's loop), as upstream's garbage collector does.
+  which case their references to it are removed. With `Foreground` the owner stays, marked
+  (`deletionTimestamp`, the `foregroundDeletion` finalizer, whether it has dependents or
+  not), until the dependents whose reference says `blockOwnerDeletion: true` are gone
+  (`finalize_foreground`, run with the server's loop every second), as upstream's garbage
+  collector does.
   A batch/v1 Job deleted without a policy orphans its pods, with upstream's warning
   (`default_propagation`).
 - **CustomResourceDefinitions.** Deleting one marks it (`apiextensions/lifecycle.py`): its
@@ -148,8 +149,9 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
         grace = _grace(rt, obj, options)
         policy = options.get("propagationPolicy") or query.get("propagationPolicy")
         marked: Object | None = None
-        if (policy == "Foreground" and grace is None and FOREGROUND not in (
-                meta.get("finalizers") or []) and _dependents(registry, obj)):
+        if policy == "Foreground" and grace is None and FOREGROUND not in (
+                meta.get("finalizers") or []):  # dependents or not: the collector's pass
+            # (`finalize_foreground`) removes the finalizer, as upstream's garbage collector
             meta["finalizers"] = [*(meta.get("finalizers") or []), FOREGROUND]
             meta.setdefault("deletionTimestamp", times.now())
             meta.setdefault("deletionGracePeriodSeconds", 0)
@@ -176,7 +178,7 @@ def delete(registry: Registry, rt: ResourceType, namespace: str, name: str, opti
             deleted = store.delete(rt.storage_key, ns, name)
     if marked is not None:
         collect_dependents(registry, marked, "Foreground")
-        return to_wire(rt, _release_foreground(registry, rt, marked) or marked)
+        return to_wire(rt, marked)
     collect_dependents(registry, deleted, policy)
     return to_wire(rt, deleted)
 

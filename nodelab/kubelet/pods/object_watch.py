@@ -14,7 +14,9 @@ Node authorizer allows exactly that one object), and reads the watched copy:
 - `unregister_pod(uid)` when the pod's worker is done; an object without references stops
   being watched;
 - `get(kind, namespace, name)` returns the watched copy (None: it does not exist), once the
-  watch has listed; waiting longer than `SYNC_TIMEOUT` is upstream's error ("failed to sync
+  watch has listed; a copy that is `immutable: true` stops its watch and is kept as it is
+  (upstream's `isImmutable`: such an object can only be deleted, which the pods using it do
+  not follow either); waiting longer than `SYNC_TIMEOUT` is upstream's error ("failed to sync
   configmap cache: timed out waiting for the condition"); a name no pod registered is an error
   too, as upstream's "object ... not registered".
 
@@ -67,6 +69,7 @@ class _Watched:
     reflector: Reflector
     pods: set[str] = field(default_factory=set)
     found: dict[str, Any] | None = None
+    immutable: bool = False  # read once immutable: its watch stopped, the copy kept
 
 
 class ObjectWatches:
@@ -141,7 +144,14 @@ class ObjectWatches:
             raise ObjectWatchError(f"failed to sync {SINGULAR.get(kind, kind)} cache: timed "
                                    "out waiting for the condition")
         with self._lock:
-            return watched.found
+            found = watched.found
+            stop = bool(found and found.get("immutable") is True and not watched.immutable)
+            watched.immutable = watched.immutable or stop
+        if stop:  # upstream's isImmutable: an immutable object cannot change any more
+            log.debug("stopped watching %s %s/%s: it is immutable", SINGULAR[kind], namespace,
+                      name)
+            watched.reflector.stop()
+        return found
 
     def watching(self) -> set[ObjectKey]:
         """The objects watched now."""

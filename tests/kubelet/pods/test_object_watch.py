@@ -104,3 +104,34 @@ def test_watched_objects_follow_the_api_and_stop_with_their_last_pod(
         _wait(lambda: _reflector_threads() == threads_before, "the watches to end")
     finally:
         watches.stop()
+
+
+@pytest.mark.slow
+def test_an_immutable_object_is_read_once_and_no_longer_watched(
+        apiserver: RunningApiServer) -> None:
+    """Upstream's watch-based manager stops the reflector of an object it read as immutable
+    and keeps serving that copy."""
+    core = k8s.CoreV1Api(apiserver.client())
+    core.create_namespaced_secret("default", {"metadata": {"name": "frozen"}, "immutable": True,
+                                              "stringData": {"k": "v"}})
+    pod = core.create_namespaced_pod("default", {
+        "metadata": {"name": "frozen-user"},
+        "spec": {"nodeName": NODE, "containers": [{"name": "c", "image": "busybox"}],
+                 "volumes": [{"name": "v", "secret": {"secretName": "frozen"}}]}})
+    body = core.api_client.sanitize_for_serialization(pod)
+    rest = RestClient.from_kubeconfig(apiserver.node_kubeconfig(NODE))
+    threads_before = _reflector_threads()
+    watches = ObjectWatches(rest.lister)
+    try:
+        watches.register_pod(body)
+        _wait(lambda: _reflector_threads() == threads_before + 2, "the two watches")
+        found = watches.get("secrets", "default", "frozen")
+        assert found is not None and found["immutable"] is True
+        _wait(lambda: _reflector_threads() == threads_before + 1,
+              "the immutable secret's watch to end (kube-root-ca.crt's goes on)")
+        assert watches.get("secrets", "default", "frozen") == found
+        assert ("secrets", "default", "frozen") in watches.watching()
+        watches.unregister_pod(body["metadata"]["uid"])
+        _wait(lambda: _reflector_threads() == threads_before, "the other watch to end")
+    finally:
+        watches.stop()
