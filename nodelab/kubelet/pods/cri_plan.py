@@ -68,8 +68,9 @@ def sandbox_config(pod: ObjectView, attempt: int, log_root: Path, *,
         "dnsConfig": dns.cri() if dns is not None else {},
         "portMappings": port_mappings,
         "labels": {**(metadata.get("labels") or {}), **pod_labels(pod)},
-        "annotations": {**(metadata.get("annotations") or {}),
-                        TERMINATION_GRACE: str(spec.get("terminationGracePeriodSeconds", 30))},
+        # the pod's annotations only (upstream's newPodAnnotations); the grace a kill needs
+        # after the pod is gone is on each container (container_config)
+        "annotations": dict(metadata.get("annotations") or {}),
         "linux": {
             "cgroupParent": cgroup_parent(pod, cgroup_root),
             "securityContext": sandbox_security(pod, seccomp_root),

@@ -66,6 +66,7 @@ def test_cpu_and_oom_formulas() -> None:
 
 def test_sandbox_config_names_the_pod_and_its_ports(tmp_path: Path) -> None:
     spec_pod = pod(c(ports=[{"containerPort": 8080, "hostPort": 30080}]))
+    spec_pod["metadata"]["annotations"] = {"team": "a"}
     dns = pod_dns(spec_pod, ResolvConf(), ["10.96.0.10"], "cluster.local")
     config = sandbox_config(spec_pod, 0, tmp_path, dns=dns)
     assert config["metadata"] == {"name": "web", "namespace": "default", "uid": "u1",
@@ -75,6 +76,7 @@ def test_sandbox_config_names_the_pod_and_its_ports(tmp_path: Path) -> None:
     assert config["portMappings"] == [{"protocol": "TCP", "containerPort": 8080,
                                        "hostPort": 30080, "hostIp": ""}]
     assert config["labels"]["io.kubernetes.pod.uid"] == "u1"
+    assert config["annotations"] == {"team": "a"}  # the pod's only (newPodAnnotations)
     assert config["dnsConfig"]["searches"][0] == "default.svc.cluster.local"
     assert config["linux"]["cgroupParent"] == "kubepods/besteffort/podu1"
 
