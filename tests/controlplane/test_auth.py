@@ -190,6 +190,33 @@ def test_node_restriction(apiserver: RunningApiServer, core: k8s.CoreV1Api) -> N
     assert "nl-node1" in table and "Ready" in table
 
 
+def test_a_node_keeps_its_taints_and_restricted_labels(apiserver: RunningApiServer) -> None:
+    """NodeRestriction on the node's own Node as the write leaves it: labels a kubelet may
+    not set (node-restriction.kubernetes.io/, most kubernetes.io/ and k8s.io/ ones) and its
+    taints after registration."""
+    node = _node(apiserver, "nl-node3")
+    with pytest.raises(ApiException) as caught:
+        node.create_node({**_node_body("nl-node3"), "metadata": {
+            "name": "nl-node3", "labels": {"node-role.kubernetes.io/worker": ""}}})
+    assert json.loads(caught.value.body)["message"] == (
+        'nodes "nl-node3" is forbidden: node "nl-node3" is not allowed to set the following '
+        "labels: node-role.kubernetes.io/worker")
+    node.create_node({**_node_body("nl-node3"), "spec": {"taints": [
+        {"key": "dedicated", "value": "db", "effect": "NoSchedule"}]}})
+    node.patch_node("nl-node3", {"metadata": {"labels": {"team": "blue",
+                                                         "node.kubernetes.io/pool": "a"}}})
+    for patch, why in (
+            ({"metadata": {"labels": {"node-restriction.kubernetes.io/secure": "true"}}},
+             "is not allowed to modify labels: node-restriction.kubernetes.io/secure"),
+            ({"spec": {"taints": None}}, 'node "nl-node3" is not allowed to modify taints')):
+        with pytest.raises(ApiException) as caught:
+            node.patch_node("nl-node3", patch)
+        assert (caught.value.status, json.loads(caught.value.body)["message"]) == (
+            403, f'nodes "nl-node3" is forbidden: {why}')
+    stored = k8s.CoreV1Api(apiserver.client()).read_node("nl-node3")
+    assert stored.metadata.labels.get("team") == "blue" and len(stored.spec.taints) == 1
+
+
 def test_a_node_watches_only_the_single_objects_its_pods_use(
         apiserver: RunningApiServer, core: k8s.CoreV1Api) -> None:
     """Upstream's Node authorizer reads a list or watch whose fieldSelector names one object

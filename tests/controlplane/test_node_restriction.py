@@ -24,7 +24,13 @@ LOOKUP = PodLookup(
     get=lambda ns, name: PODS.get((ns, name)),
     references=lambda ns, node: [pod_references(p) for (n, _), p in PODS.items()
                                  if n == ns and p["spec"]["nodeName"] == node],
-    volumes=lambda node: {"pv-mine"} if node == "n1" else set())
+    volumes=lambda node: {"pv-mine"} if node == "n1" else set(),
+    node=lambda name: {"metadata": {"name": name, "uid": f"uid-{name}"}} if name == "n1"
+    else None)
+MIRROR = {"metadata": {"name": "static-n1", "annotations": {"kubernetes.io/config.mirror": "x"},
+                       "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "n1",
+                                            "uid": "uid-n1", "controller": True}]},
+          "spec": {"nodeName": "n1"}}
 UNRELATED = Denial("authorizer", "no relationship found between node 'n1' and this object")
 
 
@@ -97,6 +103,11 @@ def token(name: str = "mine", uid: str = "u-mine", **ref: Any) -> dict[str, Any]
         "metadata": {"name": "p", "annotations": {"kubernetes.io/config.mirror": "x"}},
         "spec": {"nodeName": "n2"}}),
      Denial("admission", 'node "n1" can only create pods with spec.nodeName set to itself')),
+    (("create", "core/pods", "default", "", "", MIRROR), None),
+    (("create", "core/pods", "default", "", "", {
+        **MIRROR, "spec": {"nodeName": "n1",
+                           "volumes": [{"name": "v", "secret": {"secretName": "s"}}]}}),
+     Denial("admission", 'node "n1" can not create pods that reference secrets')),
     (("patch", "core/pods", "default", "mine", "status", None), None),
     (("patch", "core/pods", "default", "theirs", "status", None),
      Denial("admission", 'node "n1" can only update pod status for pods with spec.nodeName '
@@ -195,3 +206,9 @@ def test_rbac_after_the_node_authorizer_and_noderestriction_after_both(
     verb, resource, namespace, name, subresource, body = request_
     assert node_denial("n1", verb, resource, namespace, name, subresource, body, LOOKUP,
                        rbac_allows=lambda: True) == denial
+
+
+def test_a_mirror_pod_of_a_node_without_its_node_object_is_not_found() -> None:
+    lookup = PodLookup(get=LOOKUP.get, references=LOOKUP.references)  # no Node at all
+    assert node_denial("n1", "create", "core/pods", "default", "", "", MIRROR, lookup) == \
+        Denial("missing", "n1", "nodes")

@@ -158,7 +158,8 @@ def pod_lookup(store: Store) -> PodLookup:
                         found.add(str(stored["spec"]["volumeName"]))
         return found
     return PodLookup(get=lambda namespace, name: store.get("core/pods", namespace, name),
-                     references=references, volumes=volumes)
+                     references=references, volumes=volumes,
+                     node=lambda name: store.get("core/nodes", "", name))
 
 
 def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, name: str,
@@ -191,7 +192,7 @@ def authorize(identity: Identity, verb: str, rt: ResourceType, namespace: str, n
         raise errors.forbidden(identity.user, verb, rt.plural, rt.group, namespace,
                                denial.reason, name, subresource)
     if denial.stage == "missing":
-        raise errors.not_found("pods", denial.reason)
+        raise errors.not_found(denial.missing, denial.reason)
     body_name = str(((body or {}).get("metadata") or {}).get("name") or "")
     raise errors.admission_forbidden(rt.plural, rt.group, name or body_name, denial.reason)
 

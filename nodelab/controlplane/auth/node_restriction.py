@@ -17,7 +17,9 @@ A kubelet authenticates as `system:node:<name>` (group `system:nodes`). Upstream
   only through its `token`;
 - write its own Node (and status) and its own Lease in `kube-node-lease`, never another's, and
   never by naming another in the URL while putting its own name in the body (the URL wins);
-- create only mirror pods bound to itself; update/patch only the `status` of pods bound to it;
+- create only mirror pods bound to itself, owned by its Node and referring to no other object
+  (`node_object_admission.py`, with the checks of its own Node's labels and taints, which
+  need the object as the write leaves it); update/patch only the `status` of pods bound to it;
   delete and evict pods bound to it; never `deletecollection`;
 - create tokens only for a service account a pod bound to it uses, bound (`boundObjectRef`)
   to a pod bound to it, named with its uid;
@@ -41,6 +43,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from nodelab.controlplane.auth.node_object_admission import NO_NODE, mirror_pod_denial
 from nodelab.kube.objects import ObjectView
 from nodelab.kube.pod.critical import MIRROR_ANNOTATION
 from nodelab.kubewire.go_quote import go_quote
@@ -73,6 +76,7 @@ class Denial:
 
     stage: Literal["authorizer", "admission", "missing"]
     reason: str = ""
+    missing: str = "pods"  # the resource of the object `missing` names
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class PodLookup:
     get: Callable[[str, str], ObjectView | None]
     references: Callable[[str, str], Iterable[Mapping[str, Collection[str]]]]  # (ns, node)
     volumes: Callable[[str], Collection[str]] = lambda node: ()
+    node: Callable[[str], ObjectView | None] = lambda name: None  # a Node by name
 
 
 def _bound_to(pod: ObjectView | None, node: str) -> bool:
@@ -264,7 +269,11 @@ def _pod_admission(node: str, verb: str, namespace: str, name: str, subresource:
         if ((body or {}).get("spec") or {}).get("nodeName") != node:
             return _admission(f"node {go_quote(node)} can only create pods with spec.nodeName "
                               "set to itself")
-        return None
+        why = mirror_pod_denial(node, body or {}, lambda name: None if (
+            found := pods.node(name)) is None else str((found.get("metadata") or {}).get("uid")))
+        if why == NO_NODE:
+            return Denial("missing", node, "nodes")
+        return None if why is None else _admission(why)
     if not subresource and verb != "delete":  # an update RBAC let through
         return _admission(f"unexpected operation {go_quote(verb.upper())}, node "
                           f"{go_quote(node)} can only create and delete mirror pods")

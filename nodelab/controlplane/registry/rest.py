@@ -31,7 +31,7 @@ import yaml
 from nodelab.controlplane import errors
 from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects, definitions
 from nodelab.controlplane.apiextensions.catalog import Catalog
-from nodelab.controlplane.auth import escalation
+from nodelab.controlplane.auth import escalation, node_object_admission
 from nodelab.controlplane.registry import (
     decoding,
     events,
@@ -198,6 +198,19 @@ class Registry:
         if refusal is not None:
             raise refusal
 
+    @staticmethod
+    def _admit_node_object(rt: ResourceType, obj: Object, old: Object | None,
+                           requester: Identity | None) -> None:
+        """NodeRestriction's check of a node's own Node as the write leaves it (labels,
+        taints, configSource: `auth/node_object_admission.py`)."""
+        node = requester.node_name if requester is not None else None
+        if node is None or rt.storage_key != "core/nodes":
+            return
+        why = node_object_admission.node_denial(node, obj, old)
+        if why is not None:
+            name = str((obj.get("metadata") or {}).get("name") or "")
+            raise errors.admission_forbidden(rt.plural, rt.group, name, why)
+
     def _kind_causes(self, rt: ResourceType, obj: Object, old: Object | None,
                      warnings: list[str] | None = None) -> list[errors.Cause]:
         """The causes of the kinds `validation` does not know: CRDs and custom objects (whose
@@ -234,6 +247,7 @@ class Registry:
         with self.write_lock:
             self._check_namespace(rt, namespace)
             self._confirm_no_escalation(rt, namespace, url_name, obj, None, requester)
+            self._admit_node_object(rt, obj, None, requester)
             causes = strategies.before_create(rt, obj, self._services(rt), requester)
             self._admit(rt, obj, None)
             if operation == "Update":
@@ -281,6 +295,7 @@ class Registry:
                                       "to the latest version and try again")
             obj.setdefault("metadata", {})
             self._confirm_no_escalation(rt, namespace, name, obj, old, requester)
+            self._admit_node_object(rt, obj, old, requester)
             causes = strategies.before_update(rt, obj, old, subresource, self._services(rt))
             self._admit(rt, obj, old)
             objects.prepare_for_update(obj, old)
