@@ -81,7 +81,8 @@ def causes(check: Any, *args: Any) -> list[str]:
     (ingress(defaultBackend={"service": {"name": "Web", "port": {}}}),
      ['spec.defaultBackend.service.name: Invalid value: "Web": a DNS-1035 label must consist '
       "of lower case alphanumeric characters or '-', start with an alphabetic character, and "
-      "end with an alphanumeric character",
+      "end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for "
+      "validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
       "spec.defaultBackend: Required value: port name or number is required"]),
     (ingress(defaultBackend={"service": {"name": "web", "port": {"name": "http",
                                                                  "number": 80}}}),
