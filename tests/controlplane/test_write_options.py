@@ -76,6 +76,11 @@ def test_every_verb_checks_dry_run(apiserver: RunningApiServer) -> None:
                                else "application/json")
         assert (code, answer["message"]) == (422, _invalid(kind, DRY_RUN)), (method, path)
     assert request(apiserver, "GET", f"{PODS}/wo")[1]["metadata"].get("labels") is None
+    for query, shown in (("dryRun=All&dryRun=Bogus", '["All","Bogus"]'), ("dryRun=", '[""]')):
+        code, answer = request(apiserver, "DELETE", f"{PODS}/wo?{query}")
+        assert (code, answer["message"]) == (422, _invalid(
+            "DeleteOptions", f'dryRun: Unsupported value: {shown}: supported values: "All"'))
+    assert request(apiserver, "GET", f"{PODS}/wo")[0] == 200
 
 
 def test_apply_needs_a_field_manager(apiserver: RunningApiServer) -> None:

@@ -379,7 +379,7 @@ class Api:
             self._definitions_changed(rt)
             return _outcome(201 if outcome.created else 200, outcome)
         if verb in ("delete", "deletecollection"):
-            options = deletion.delete_options(body, query)
+            options = deletion.delete_options(body, query, request.query_lists.get("dryRun"))
             warnings = deletion.default_propagation(rt, options)
             if verb == "delete":
                 deleted = deletion.delete(registry, rt, ns, name, options, query)

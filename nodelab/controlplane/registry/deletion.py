@@ -43,10 +43,12 @@ from nodelab.kubewire import times
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
 
 
-def delete_options(body: Object | None, query: dict[str, str]) -> Object:
-    """DeleteOptions from the body, completed by the query parameters clients also use,
-    refused as upstream's ValidateDeleteOptions refuses them (a 422 on
-    DeleteOptions.meta.k8s.io); a negative grace period is 1 s, as upstream's BeforeDelete."""
+def delete_options(body: Object | None, query: dict[str, str],
+                   dry_run: list[str] | None = None) -> Object:
+    """DeleteOptions from the body, completed by the query parameters clients also use
+    (`dry_run`: every `dryRun` value of the query), refused as upstream's ValidateDeleteOptions
+    refuses them (a 422 on DeleteOptions.meta.k8s.io); a negative grace period is 1 s, as
+    upstream's BeforeDelete."""
     options = dict(body or {})
     if "gracePeriodSeconds" in query and options.get("gracePeriodSeconds") is None:
         try:
@@ -58,8 +60,10 @@ def delete_options(body: Object | None, query: dict[str, str]) -> Object:
     if query.get("orphanDependents") in ("true", "false") and options.get(
             "orphanDependents") is None:
         options["orphanDependents"] = query["orphanDependents"] == "true"
-    if query.get("dryRun") and not options.get("dryRun"):
-        options["dryRun"] = [query["dryRun"]]
+    if dry_run is None and query.get("dryRun"):
+        dry_run = [query["dryRun"]]
+    if dry_run and not options.get("dryRun"):
+        options["dryRun"] = list(dry_run)
     return checked(options)
 
 
