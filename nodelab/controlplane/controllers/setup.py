@@ -20,6 +20,7 @@ from nodelab.controlplane.controllers.nodelifecycle import NodeLifecycleControll
 from nodelab.controlplane.controllers.nodelifecycle_plan import GRACE_PERIOD
 from nodelab.controlplane.controllers.quota.resourcequota import ResourceQuotaController
 from nodelab.controlplane.controllers.volume.binder import PersistentVolumeBinder
+from nodelab.controlplane.controllers.volume.protection import StorageProtectionController
 from nodelab.controlplane.controllers.workloads.daemonsets import DaemonSetController
 from nodelab.controlplane.controllers.workloads.deployments import DeploymentController
 from nodelab.controlplane.controllers.workloads.hpa import HorizontalPodAutoscalerController
@@ -42,6 +43,7 @@ def default_controllers(node_grace: dt.timedelta = GRACE_PERIOD,
         EndpointSliceController(),
         EndpointsController(),
         PersistentVolumeBinder(),
+        StorageProtectionController(),
         DeploymentController(),
         ReplicaSetController(),
         replication_controller(),

@@ -1,5 +1,7 @@
 """The admission plugins of PersistentVolumeClaims (upstream's plugin/pkg/admission/storage):
 
+- StorageObjectInUseProtection: a new claim gets the finalizer `kubernetes.io/pvc-protection`,
+  a new volume `kubernetes.io/pv-protection` (`admit_protection`);
 - DefaultStorageClass: a new claim that names no class (`storageClassName` absent, not `""`,
   and no beta annotation) gets the default StorageClass, the newest of those annotated
   default (ties by name), as upstream's GetDefaultClass; without one it stays unset.
@@ -20,6 +22,8 @@ from collections.abc import Sequence
 from nodelab.controlplane import errors
 from nodelab.kube.objects import Object
 from nodelab.kube.persistent_volumes import (
+    PV_PROTECTION,
+    PVC_PROTECTION,
     claim_class,
     claim_class_unset,
     default_class,
@@ -28,6 +32,19 @@ from nodelab.kube.persistent_volumes import (
 
 CLAIM_KEY = "core/persistentvolumeclaims"
 CLASS_KEY = "storage.k8s.io/storageclasses"
+FINALIZERS = {CLAIM_KEY: PVC_PROTECTION, "core/persistentvolumes": PV_PROTECTION}
+
+
+def admit_protection(storage_key: str, obj: Object) -> None:
+    """StorageObjectInUseProtection: a new claim or volume gets its protection finalizer
+    (the pvc-protection and pv-protection controllers remove it once nothing uses it)."""
+    finalizer = FINALIZERS.get(storage_key)
+    meta = obj.get("metadata")
+    if finalizer is None or not isinstance(meta, dict):
+        return
+    finalizers = meta.setdefault("finalizers", [])
+    if isinstance(finalizers, list) and finalizer not in finalizers:
+        finalizers.append(finalizer)
 
 
 def _forbidden(claim: Object, why: str) -> errors.ApiError:

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING
 
 from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects, definitions
 from nodelab.controlplane.errors import Cause
-from nodelab.controlplane.registry import allocation, defaults, storage_defaults
+from nodelab.controlplane.registry import (
+    allocation,
+    defaults,
+    storage_admission,
+    storage_defaults,
+)
 from nodelab.controlplane.registry.label_keys import merge_label_keys
 from nodelab.controlplane.registry.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType
@@ -102,6 +107,7 @@ def before_create(rt: ResourceType, obj: Object, existing_services: list[Object]
     if rt.storage_key in (CSR_KEY, PDB_KEY, QUOTA_KEY, INGRESS_KEY):  # create cannot set status
         obj.pop("status", None)
     storage_defaults.prepare_for_create(rt.storage_key, obj)
+    storage_admission.admit_protection(rt.storage_key, obj)
     defaults.apply_defaults(rt.storage_key, obj)
     if rt.storage_key == "core/services":
         return allocation.allocate(obj, existing_services)

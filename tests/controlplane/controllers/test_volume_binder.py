@@ -155,3 +155,12 @@ def test_a_pod_waits_for_its_claim(apiserver: RunningApiServer, controllers: Con
         pv("for-later", storageClassName="later")))
     eventually(lambda: apiserver.kubectl_json("get", "pod", "needs-claim")["spec"].get(
         "nodeName") in live_nodes)
+    # in-use protection: the claim stays Terminating while the pod uses it
+    assert apiserver.kubectl_json("get", "pvc", "later")["metadata"]["finalizers"] == [
+        "kubernetes.io/pvc-protection"]
+    apiserver.kubectl("delete", "pvc", "later", "--wait=false")
+    row = apiserver.kubectl("get", "pvc", "later").stdout.splitlines()[1].split()
+    assert row[:2] == ["later", "Terminating"]
+    apiserver.kubectl("delete", "pod", "needs-claim", "--grace-period=0", "--force")
+    eventually(lambda: apiserver.kubectl("get", "pvc", "later", check=False).returncode == 1)
+    apiserver.kubectl("delete", "pv", "for-later", "--timeout=30s")

@@ -17,6 +17,11 @@ from nodelab.controlplane.controllers.volume.binder_plan import (
     plan_claim,
     plan_volume,
 )
+from nodelab.controlplane.controllers.volume.protection_plan import (
+    claims_to_release,
+    volumes_to_release,
+    without,
+)
 from nodelab.kube.persistent_volumes import (
     BIND_COMPLETED,
     BOUND_BY_CONTROLLER,
@@ -277,3 +282,25 @@ def test_claim_of_checks_the_uid() -> None:
     assert claim_of(pv("v", ref=ref()), claims) is claims[("default", "c")]
     assert claim_of(pv("v", ref=ref(uid="uid-old")), claims) is None
     assert claim_of(pv("v", ref=ref("gone")), claims) is None
+
+
+def test_protection_releases_what_nothing_uses() -> None:
+    deleting = {"deletionTimestamp": "2026-01-01T00:00:00Z",
+                "finalizers": ["kubernetes.io/pvc-protection", "example.com/other"]}
+    used, unused = pvc("used"), pvc("unused")
+    for claim in (used, unused):
+        claim["metadata"].update(deleting)
+    pods = [{"metadata": {"namespace": "default", "name": "p"}, "status": {"phase": "Running"},
+             "spec": {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "used"}}]}},
+            {"metadata": {"namespace": "default", "name": "done"},
+             "status": {"phase": "Succeeded"},
+             "spec": {"volumes": [{"name": "d",
+                                   "persistentVolumeClaim": {"claimName": "unused"}}]}}]
+    assert [c["metadata"]["name"] for c in claims_to_release([used, unused], pods)] == ["unused"]
+    assert without(unused, "kubernetes.io/pvc-protection") == ["example.com/other"]
+    bound, released = pv("bound", phase="Bound"), pv("released", phase="Released")
+    for volume in (bound, released):
+        volume["metadata"].update(deletionTimestamp="2026-01-01T00:00:00Z",
+                                  finalizers=["kubernetes.io/pv-protection"])
+    assert [v["metadata"]["name"] for v in volumes_to_release([bound, released])] == \
+        ["released"]
