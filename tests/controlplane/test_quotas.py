@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 
 from nodelab.controlplane.controllers.loop import ControllerLoop
-from nodelab.controlplane.controllers.quota.resourcequota import ResourceQuotaController
+from nodelab.controlplane.controllers.quota.resourcequota import (
+    ResourceQuotaController,
+    listed_kind,
+)
 from nodelab.controlplane.controllers.workloads.deployments import DeploymentController
 from nodelab.controlplane.controllers.workloads.replicasets import ReplicaSetController
 from nodelab.kube.restclient import client_for
@@ -285,3 +288,31 @@ def test_a_raised_pod_quota_lets_the_missing_replicas_in(
         assert eventually(lambda: not failure())
     finally:
         workloads.stop()
+
+
+def test_object_counts_of_kinds_the_controller_lists(
+        apiserver: RunningApiServer, quota_controller: ControllerLoop) -> None:
+    ns = namespace(apiserver, "quota-counts")
+    counted = "count/roles.rbac.authorization.k8s.io"
+    apiserver.kubectl("create", "quota", "q", "-n", ns, f"--hard={counted}=1")
+    assert eventually(lambda: quota_status(apiserver, ns, "q").get("used") == {counted: "0"})
+    apiserver.kubectl("create", "role", "r1", "-n", ns, "--verb=get", "--resource=pods")
+    refused = apiserver.kubectl("create", "role", "r2", "-n", ns, "--verb=get",
+                                "--resource=pods", check=False)
+    assert (f'roles.rbac.authorization.k8s.io "r2" is forbidden: exceeded quota: q, requested: '
+            f"{counted}=1, used: {counted}=1, limited: {counted}=1") in refused.stderr
+    apiserver.kubectl("delete", "role", "r1", "-n", ns)
+    # the controller lists roles (it watches no roles) and gives the count back
+    assert eventually(lambda: quota_status(apiserver, ns, "q")["used"] == {counted: "0"})
+    apiserver.kubectl("create", "role", "r2", "-n", ns, "--verb=get", "--resource=pods")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("name", "kind"), [
+    ("count/roles.rbac.authorization.k8s.io", "roles"), ("count/serviceaccounts",
+                                                         "serviceaccounts"),
+    ("count/pods", None),  # watched
+    ("count/crontabs.stable.example.com", None), ("count/roles", None),
+])
+def test_listed_kinds(name: str, kind: str | None) -> None:
+    assert listed_kind(name) == kind

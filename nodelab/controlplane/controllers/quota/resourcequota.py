@@ -3,11 +3,13 @@ equal to `nodelab.kube.quota.usage.desired_status` over the namespace's objects.
 
 It counts the resources it watches (`COUNTED`: pods, services, configmaps, secrets, replication
 controllers, quotas and the apps/batch workloads, plus persistent volume claims where they are
-served); a quota that limits `count/<resource>` of another resource keeps no usage for it, so
-admission refuses those objects with upstream's `status unknown for quota` rather than letting
-them pass uncounted. It runs on every change of those kinds and every second (a deleted pod
-stops counting when its grace period has passed). A status write names the resourceVersion it
-read, so usage the API server charged meanwhile is never overwritten with an older count.
+served) from its cache, and the `count/<resource>.<group>` of any other built-in namespaced kind
+a quota names by listing it at each pass; a `count/` of a kind it does not know (a custom
+resource) keeps no usage, so admission refuses those objects with upstream's `status unknown
+for quota` rather than letting them pass uncounted. It runs on every change of those kinds and
+every second (a deleted pod stops counting when its grace period has passed). A status write
+names the resourceVersion it read, so usage the API server charged meanwhile is never
+overwritten with an older count.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ def group_of(kind: str) -> str:
     return "" if prefix == "/api/v1" else prefix.split("/")[2]
 
 
+def listed_kind(count_name: str) -> str | None:
+    """The namespaced kind (kube.resources) a `count/<resource>[.<group>]` name counts, when
+    the controller does not watch it."""
+    resource, _, group = count_name.removeprefix("count/").partition(".")
+    for kind, where in kube_resources.RESOURCES.items():
+        if where.plural == resource and where.namespaced and kind not in COUNTED and (
+                group_of(kind) == group):
+            return kind
+    return None
+
+
 class ResourceQuotaController:
     name = "resourcequota"
     kinds: tuple[str, ...] = COUNTED
@@ -53,6 +66,7 @@ class ResourceQuotaController:
             objects: dict[tuple[str, str], Sequence[ObjectView]] = {
                 (kind, group_of(kind)): [] for kind in COUNTED}
             objects.update(by_namespace.get(namespace, {}))
+            objects.update(self._listed(quota, namespace, writer))
             wanted = desired_status(quota, objects)
             if not status_differs(quota, wanted):
                 continue
@@ -63,3 +77,18 @@ class ResourceQuotaController:
                 if exc.status not in (404, 409):
                     raise
                 # 409: recounted at the next pass, from the newer quota; 404: it is gone
+
+    def _listed(self, quota: ObjectView, namespace: str, writer: Writer
+                ) -> dict[tuple[str, str], Sequence[ObjectView]]:
+        """The objects of the kinds the quota counts (`count/...`) that no reflector
+        watches, listed from the API server at each pass."""
+        found: dict[tuple[str, str], Sequence[ObjectView]] = {}
+        for name in (quota.get("spec") or {}).get("hard") or {}:
+            kind = listed_kind(name) if name.startswith("count/") else None
+            if kind is None:
+                continue
+            where = kube_resources.RESOURCES[kind]
+            answer = writer.rest.request("GET", f"{where.prefix}/namespaces/{namespace}/"
+                                                f"{where.plural}")
+            found[(kind, group_of(kind))] = list(answer.get("items") or [])
+        return found
