@@ -275,6 +275,10 @@ def test_a_raised_pod_quota_lets_the_missing_replicas_in(
             return [c for s in sets for c in (s.get("status") or {}).get("conditions") or []
                     if c["type"] == "ReplicaFailure"]
 
+        if not eventually(failure):
+            print(apiserver.kubectl("get", "deploy,rs,pods,quota,events", "-n", ns, "-o",
+                                    "wide").stdout)
+            print(apiserver.kubectl_json("get", "rs", "-n", ns))
         assert eventually(failure)
         assert failure()[0]["message"].endswith(
             "is forbidden: exceeded quota: pod-demo, requested: pods=1, used: pods=2, "

@@ -12,7 +12,7 @@ import pytest
 from nodelab.kube.quota.admission import QuotaRefusal, check_request
 from nodelab.kube.quota.evaluators import evaluator_for
 from nodelab.kube.quota.resource_lists import to_strings
-from nodelab.kube.quota.usage import desired_status
+from nodelab.kube.quota.usage import desired_status, live_keys, needs_recount
 
 PODS = evaluator_for("pods", "")
 
@@ -178,3 +178,29 @@ def test_a_pod_update_that_makes_it_terminating_is_charged_to_the_terminating_qu
     with pytest.raises(QuotaRefusal, match="exceeded quota: t, requested: pods=1"):
         check_request([q], PODS, new, old, "UPDATE")
     assert check_request([q], PODS, new, new, "UPDATE") == []  # no scope change: not handled
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("status_hard", "replenished", "full", "recount"), [
+    ({"pods": "2"}, set(), False, False),  # charged by admission only: left alone
+    (None, set(), False, True),  # new
+    ({"pods": "1"}, set(), False, True),  # spec changed
+    ({"pods": "2"}, {"ns"}, False, True),  # something in the namespace went
+    ({"pods": "2"}, {"other"}, False, False),
+    ({"pods": "2"}, set(), True, True),  # the full resync
+])
+def test_when_the_controller_recounts(status_hard: dict[str, str] | None, replenished: set[str],
+                                      full: bool, recount: bool) -> None:
+    q = quota("q", {"pods": "2"}, {"pods": "1"})
+    if status_hard is None:
+        del q["status"]
+    else:
+        q["status"]["hard"] = status_hard
+    assert needs_recount(q, replenished, full) is recount
+
+
+@pytest.mark.unit
+def test_live_keys_leave_out_terminal_pods() -> None:
+    objects = {("pods", ""): [pod("a"), {**pod("b"), "status": {"phase": "Succeeded"}}],
+               ("configmaps", ""): [{"metadata": {"name": "c"}}]}
+    assert live_keys("ns", objects) == {("ns", "pods", "", "a"), ("ns", "configmaps", "", "c")}

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from nodelab.kube.objects import Object, ObjectView
 from nodelab.kube.quota import resource_lists as rl
-from nodelab.kube.quota.evaluators import Evaluator, scope_selectors
+from nodelab.kube.quota.evaluators import Evaluator, pod_is_live, scope_selectors
 from nodelab.kube.quota.resource_lists import ResourceList, parse_list
 
 # (plural, group) -> the namespace's objects of that resource
@@ -52,3 +52,26 @@ def status_differs(quota: ObjectView, wanted: ObjectView) -> bool:
     status = quota.get("status") or {}
     return status.get("hard") != wanted.get("hard") or not rl.equal(
         parse_list(status.get("used")), parse_list(wanted.get("used")))
+
+
+# upstream's --resource-quota-sync-period: every quota is recounted this often
+FULL_RESYNC_SECONDS = 300.0
+LiveKey = tuple[str, str, str, str]  # namespace, plural, group, name
+
+
+def live_keys(namespace: str, objects: Objects, now: dt.datetime | None = None) -> set[LiveKey]:
+    """What in `namespace` still uses quota: every object, pods only while live (upstream's
+    replenishment fires when one goes: deleted, or a pod terminal or past its grace)."""
+    return {(namespace, plural, group, str((obj.get("metadata") or {}).get("name") or ""))
+            for (plural, group), items in objects.items() for obj in items
+            if (plural, group) != ("pods", "") or pod_is_live(obj, now)}
+
+
+def needs_recount(quota: ObjectView, replenished: set[str], full_resync: bool) -> bool:
+    """upstream's controller recounts a quota when it is new or its `spec.hard` changed, when
+    something in its namespace stopped using quota, and at the full resync; not when admission
+    charged it (a recount then could miss an object admitted but not yet seen)."""
+    spec_hard = (quota.get("spec") or {}).get("hard") or {}
+    status_hard = (quota.get("status") or {}).get("hard")
+    namespace = str((quota.get("metadata") or {}).get("namespace") or "")
+    return full_resync or status_hard != spec_hard or namespace in replenished

@@ -6,20 +6,32 @@ controllers, quotas and the apps/batch workloads, plus persistent volume claims 
 served) from its cache, and the `count/<resource>.<group>` of any other built-in namespaced kind
 a quota names by listing it at each pass; a `count/` of a kind it does not know (a custom
 resource) keeps no usage, so admission refuses those objects with upstream's `status unknown
-for quota` rather than letting them pass uncounted. It runs on every change of those kinds and
-every second (a deleted pod stops counting when its grace period has passed). A status write
-names the resourceVersion it read, so usage the API server charged meanwhile is never
-overwritten with an older count.
+for quota` rather than letting them pass uncounted.
+
+As upstream's controller it recounts a quota only when it is new or its `spec.hard` changed,
+when something in its namespace stopped using quota (deleted, a pod terminal or past its
+grace: upstream's replenishment) and every 5 minutes (`--resource-quota-sync-period`): usage
+the API server charged at admission is not recounted at once, since the object admitted may not
+be in the cache yet. A status write names the resourceVersion it read, so a charge made
+meanwhile is never overwritten with an older count.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
 from nodelab.kube import resources as kube_resources
 from nodelab.kube.objects import ObjectView
-from nodelab.kube.quota.usage import desired_status, status_differs
+from nodelab.kube.quota.usage import (
+    FULL_RESYNC_SECONDS,
+    LiveKey,
+    desired_status,
+    live_keys,
+    needs_recount,
+    status_differs,
+)
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
@@ -51,6 +63,10 @@ class ResourceQuotaController:
     kinds: tuple[str, ...] = COUNTED
     periodic = True
 
+    def __init__(self) -> None:
+        self._live: set[LiveKey] = set()
+        self._last_full = float("-inf")
+
     def sync(self, store: Store, writer: Writer) -> None:
         quotas = store.list("resourcequotas")
         if not quotas:
@@ -63,10 +79,22 @@ class ResourceQuotaController:
                 by_namespace[str(obj["metadata"].get("namespace") or "")][key].append(obj)
         for quota in quotas:
             namespace = str(quota["metadata"].get("namespace") or "")
+            for key, items in self._listed(quota, namespace, writer).items():
+                by_namespace[namespace][key] = list(items)
+        live = set().union(*(live_keys(ns, objects) for ns, objects in by_namespace.items()))
+        replenished = {key[0] for key in self._live - live}
+        self._live = live
+        now = time.monotonic()
+        full = now - self._last_full >= FULL_RESYNC_SECONDS
+        if full:
+            self._last_full = now
+        for quota in quotas:
+            if not needs_recount(quota, replenished, full):
+                continue
+            namespace = str(quota["metadata"].get("namespace") or "")
             objects: dict[tuple[str, str], Sequence[ObjectView]] = {
                 (kind, group_of(kind)): [] for kind in COUNTED}
             objects.update(by_namespace.get(namespace, {}))
-            objects.update(self._listed(quota, namespace, writer))
             wanted = desired_status(quota, objects)
             if not status_differs(quota, wanted):
                 continue
