@@ -1,7 +1,8 @@
 """StatefulSet validation (upstream's pkg/apis/apps/validation `ValidateStatefulSet*`).
 
 `volumeClaimTemplates` are refused: the lab has no storage provisioner, so claims made from
-them would stay Pending forever and their pods with them. Only `maxUnavailable: 1` (the
+them would stay Pending forever and their pods with them (claims bound to PersistentVolumes
+made by hand work, named in the pod template). Only `maxUnavailable: 1` (the
 default) is taken for rolling updates.
 """
 
@@ -26,8 +27,10 @@ def validate_statefulset(errors: FieldErrors, obj: Object) -> None:
     errors.non_negative("spec.ordinals.start", (spec.get("ordinals") or {}).get("start"))
     if spec.get("volumeClaimTemplates"):
         errors.forbidden("spec.volumeClaimTemplates",
-                         "nodelab has no storage provisioner, so no PersistentVolumeClaim "
-                         "could be bound; use emptyDir or hostPath volumes in the pod template")
+                         "nodelab has no storage provisioner, so the StatefulSet controller "
+                         "makes no claims from templates; create PersistentVolumes and "
+                         "PersistentVolumeClaims and name a claim in the pod template, or use "
+                         "emptyDir or hostPath volumes")
     policy = spec.get("podManagementPolicy")
     if policy not in ("OrderedReady", "Parallel"):
         errors.unsupported("spec.podManagementPolicy", policy, ["OrderedReady", "Parallel"])
