@@ -280,7 +280,7 @@ def both(containerd_lab: Lab, cluster: Lab) -> Iterator[tuple[Lab, Lab]]:
             apply_all(lab)
         yield containerd_lab, cluster
     finally:  # gone before the next module's tests (a drain of node1 would meet its pods)
-        kubectl(cluster, "delete", "namespace", NAMESPACE, "--timeout=100s")
+        kubectl(cluster, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=100s")
 
 
 # a few observations the witness must show (upstream's behaviour), so that a pod printing
