@@ -72,14 +72,25 @@ def _other_labs() -> tuple[list[str], list[str]]:
 def foreign(item: str, bases: list[str], labs: list[str],
             shim_sockets: Collection[Path] = ()) -> bool:
     """True when a residue line names another state base or one of its labs (netns, link,
-    cgroup, chain and table names carry `nl<lab>-`, a lab's processes `(lab <lab>)`), or is
-    the socket of a shim that runs now (when the session ends, its own shims are gone: one
+    cgroup, chain and table names carry `nl<lab>-`, a lab's processes `(lab <lab>)`), is a
+    directory all labs share while another session runs (`shared_parent`), or is the socket of
+    a shim that runs now (when the session ends, its own shims are gone: one
     that runs is another session's lab's or test runtime's)."""
     lowered = item.lower()
     return (any(base + "/" in item for base in bases)
+            or (bool(bases) and shared_parent(item))
             or any(f"nl{lab}-".lower() in lowered or f"nodelab/{lab}" in item
                    or item.endswith(f"(lab {lab})") for lab in labs)
             or any(item == f"path {socket}" for socket in shim_sockets))
+
+
+def shared_parent(item: str) -> bool:
+    """A directory every lab on the host shares (a hierarchy's `nodelab` cgroup, containerd's
+    /run/containerd/s and /run/containerd/runc): while another test session runs, it may be
+    between making it and making its own entry in it (or removing both), so an empty one is not
+    this session's to answer for."""
+    return (item.startswith("cgroup ") and item.endswith("/nodelab")) or item in (
+        "path /run/containerd/s", "path /run/containerd/runc")
 
 
 def left_by_session(now: set[str], before: set[str], theirs: Callable[[str], bool]) -> list[str]:

@@ -33,30 +33,41 @@ RUNNING_SHIM = Path("/run/containerd/s/8d5e")
     ("netns nl9d45-bnode", False),
     ("link nldemox-br", False),
     ("path /run/containerd/s/0b1c", False),  # no shim runs on it: left behind
-    ("path /run/containerd/s", False),
 ])
 def test_foreign(item: str, theirs: bool) -> None:
     assert foreign(item, BASES, LABS, {RUNNING_SHIM}) is theirs
+
+
+@pytest.mark.parametrize("item", [
+    "cgroup /sys/fs/cgroup/cpu/nodelab", "path /run/containerd/s", "path /run/containerd/runc"])
+def test_an_empty_shared_directory_is_anothers_only_while_another_session_runs(item: str) -> None:
+    """Run 1 of session 9 (helpers' test sessions beside it) ended with the hierarchies' bare
+    `nodelab` cgroups: another session was between making them and its lab's own cgroup."""
+    assert foreign(item, BASES, LABS)
+    assert not foreign(item, [], LABS)
+    assert not foreign(item + "/t0b65e", BASES, LABS)
 
 
 CPU = "cgroup /sys/fs/cgroup/cpu/nodelab"
 SOCKETS = "path /run/containerd/s"
 
 
-@pytest.mark.parametrize("before, now, left", [
+@pytest.mark.parametrize("bases, before, now, left", [
     # another lab came up meanwhile: its cgroup's parent, and the sockets' dir, are its
-    (set(), {CPU, f"{CPU}/t1e863", SOCKETS, f"{SOCKETS}/8d5e"}, []),
+    (BASES, set(), {CPU, f"{CPU}/t1e863", SOCKETS, f"{SOCKETS}/8d5e"}, []),
     # this session's cgroup next to another's: only this session's is reported
-    (set(), {CPU, f"{CPU}/t1e863", f"{CPU}/t0b65e"}, [f"{CPU}/t0b65e"]),
-    # nobody's cgroups under it, or a socket no shim listens on: all of it is left behind
-    (set(), {CPU}, [CPU]),
-    (set(), {SOCKETS, f"{SOCKETS}/0b1c"}, [SOCKETS, f"{SOCKETS}/0b1c"]),
+    (BASES, set(), {CPU, f"{CPU}/t1e863", f"{CPU}/t0b65e"}, [f"{CPU}/t0b65e"]),
+    # no other session: nobody's cgroups under it, or a socket no shim listens on, is all left
+    ([], set(), {CPU}, [CPU]),
+    ([], set(), {SOCKETS, f"{SOCKETS}/0b1c"}, [SOCKETS, f"{SOCKETS}/0b1c"]),
+    # another session runs: the shared directory may be its, the socket in it is still reported
+    (BASES, set(), {SOCKETS, f"{SOCKETS}/0b1c"}, [f"{SOCKETS}/0b1c"]),
     # there before the session started
-    ({CPU, f"{CPU}/t0b65e"}, {CPU, f"{CPU}/t0b65e"}, []),
+    (BASES, {CPU, f"{CPU}/t0b65e"}, {CPU, f"{CPU}/t0b65e"}, []),
 ])
 def test_a_directory_that_holds_anothers_entries_is_not_left_by_the_session(
-        before: set[str], now: set[str], left: list[str]) -> None:
-    assert left_by_session(now, before, lambda r: foreign(r, BASES, LABS, {RUNNING_SHIM})) \
+        bases: list[str], before: set[str], now: set[str], left: list[str]) -> None:
+    assert left_by_session(now, before, lambda r: foreign(r, bases, LABS, {RUNNING_SHIM})) \
         == left
 
 
