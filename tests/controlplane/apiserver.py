@@ -29,9 +29,24 @@ from kubernetes import config as k8s_config
 
 from nodelab.controlplane import ensure_pki, write_kubeconfig
 from nodelab.controlplane.auth.pki import PKI
+from nodelab.controlplane.controllers.loop import Controller, ControllerLoop
+from nodelab.kube.restclient import client_for
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = REPO / ".venv" / "bin" / "kubectl"
+
+
+@contextmanager
+def running_controllers(apiserver: RunningApiServer,
+                        controllers: list[Controller]) -> Iterator[ControllerLoop]:
+    """`controllers` in one loop against `apiserver` (a resync every 0.5 s), synced before the
+    block runs, stopped however it ends."""
+    loop = ControllerLoop(client_for(apiserver.kubeconfig), controllers, resync=0.5).start()
+    try:
+        assert loop.wait_synced(20), "the controllers' caches did not sync within 20 s"
+        yield loop
+    finally:
+        loop.stop()
 
 
 def free_port() -> int:

@@ -20,21 +20,15 @@ from nodelab.controlplane.controllers.quota.resourcequota import (
 )
 from nodelab.controlplane.controllers.workloads.deployments import DeploymentController
 from nodelab.controlplane.controllers.workloads.replicasets import ReplicaSetController
-from nodelab.kube.restclient import client_for
-from tests.controlplane.apiserver import RunningApiServer
+from tests.controlplane.apiserver import RunningApiServer, running_controllers
 
 pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def quota_controller(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
-    loop = ControllerLoop(client_for(apiserver.kubeconfig), [ResourceQuotaController()],
-                          resync=0.5).start()
-    assert loop.wait_synced(20)
-    try:
+    with running_controllers(apiserver, [ResourceQuotaController()]) as loop:
         yield loop
-    finally:
-        loop.stop()
 
 
 def apply(apiserver: RunningApiServer, namespace: str, obj: dict[str, Any]) -> tuple[int, str]:
@@ -262,11 +256,7 @@ def test_a_raised_pod_quota_lets_the_missing_replicas_in(
     ns = namespace(apiserver, "quota-raised")
     apiserver.kubectl("create", "quota", "pod-demo", "-n", ns, "--hard=pods=2")
     assert eventually(lambda: quota_status(apiserver, ns, "pod-demo").get("used"))
-    workloads = ControllerLoop(client_for(apiserver.kubeconfig),
-                               [DeploymentController(), ReplicaSetController()],
-                               resync=0.5).start()
-    try:
-        assert workloads.wait_synced(20)
+    with running_controllers(apiserver, [DeploymentController(), ReplicaSetController()]):
         apiserver.kubectl("create", "deployment", "pod-quota-demo", "-n", ns,
                           "--image=nginx", "--replicas=3")
 
@@ -275,10 +265,6 @@ def test_a_raised_pod_quota_lets_the_missing_replicas_in(
             return [c for s in sets for c in (s.get("status") or {}).get("conditions") or []
                     if c["type"] == "ReplicaFailure"]
 
-        if not eventually(failure):
-            print(apiserver.kubectl("get", "deploy,rs,pods,quota,events", "-n", ns, "-o",
-                                    "wide").stdout)
-            print(apiserver.kubectl_json("get", "rs", "-n", ns))
         assert eventually(failure)
         assert failure()[0]["message"].endswith(
             "is forbidden: exceeded quota: pod-demo, requested: pods=1, used: pods=2, "
@@ -290,8 +276,6 @@ def test_a_raised_pod_quota_lets_the_missing_replicas_in(
         assert eventually(lambda: len(apiserver.kubectl_json("get", "pods", "-n", ns)[
             "items"]) == 3)
         assert eventually(lambda: not failure())
-    finally:
-        workloads.stop()
 
 
 def test_object_counts_of_kinds_the_controller_lists(

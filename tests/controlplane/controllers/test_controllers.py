@@ -19,21 +19,15 @@ import pytest
 from nodelab.controlplane.controllers.loop import ControllerLoop
 from nodelab.controlplane.controllers.setup import default_controllers
 from nodelab.kube.rest import Rest
-from nodelab.kube.restclient import client_for
-from tests.controlplane.apiserver import RunningApiServer
+from tests.controlplane.apiserver import RunningApiServer, running_controllers
 
 pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def controllers(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
-    loop = ControllerLoop(client_for(apiserver.kubeconfig),
-                          default_controllers(dt.timedelta(seconds=3)), resync=0.5).start()
-    assert loop.wait_synced(20)
-    try:
+    with running_controllers(apiserver, default_controllers(dt.timedelta(seconds=3))) as loop:
         yield loop
-    finally:
-        loop.stop()
 
 
 @pytest.fixture(scope="module")

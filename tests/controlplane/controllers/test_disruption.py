@@ -23,8 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from nodelab.controlplane.controllers.loop import ControllerLoop
 from nodelab.controlplane.controllers.setup import default_controllers
 from nodelab.kube.rest import Rest
-from nodelab.kube.restclient import client_for
-from tests.controlplane.apiserver import RunningApiServer
+from tests.controlplane.apiserver import RunningApiServer, running_controllers
 from tests.controlplane.controllers.test_controllers import (
     eventually,
     heartbeat,
@@ -49,13 +48,8 @@ spec:
 
 @pytest.fixture(scope="module")
 def controllers(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
-    loop = ControllerLoop(client_for(apiserver.kubeconfig), default_controllers(),
-                          resync=0.5).start()
-    assert loop.wait_synced(20)
-    try:
+    with running_controllers(apiserver, default_controllers()) as loop:
         yield loop
-    finally:
-        loop.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ import pytest
 
 from nodelab.controlplane.controllers.loop import ControllerLoop
 from nodelab.controlplane.controllers.setup import default_controllers
-from nodelab.kube.restclient import client_for
-from tests.controlplane.apiserver import RunningApiServer
+from tests.controlplane.apiserver import RunningApiServer, running_controllers
 from tests.controlplane.controllers.test_controllers import (  # noqa: F401 (fixtures)
     eventually,
     live_nodes,
@@ -28,13 +27,8 @@ pytestmark = [pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def controllers(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
-    loop = ControllerLoop(client_for(apiserver.kubeconfig),
-                          default_controllers(dt.timedelta(seconds=3)), resync=0.5).start()
-    assert loop.wait_synced(20)
-    try:
+    with running_controllers(apiserver, default_controllers(dt.timedelta(seconds=3))) as loop:
         yield loop
-    finally:
-        loop.stop()
 
 
 def phase(apiserver: RunningApiServer, kind: str, name: str) -> str:
