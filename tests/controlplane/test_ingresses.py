@@ -1,5 +1,5 @@
-"""Ingresses and IngressClasses as the API server serves them (validation/ingresses.py, the
-DefaultIngressClass admission plugin in registry/ingress_class.py, the printers): upstream's
+"""Ingresses and IngressClasses as the API server serves them (validation/networking/ingresses.py,
+the DefaultIngressClass admission plugin in registry/ingress_class.py, the printers): upstream's
 rules as table tests, then real kubectl against a real API server. There is no Ingress
 controller in a lab, as on a cluster without one: an Ingress is stored and never gets an
 address."""
@@ -16,7 +16,7 @@ from nodelab.controlplane.http.network_printers import NETWORKING_PRINTERS
 from nodelab.controlplane.registry.defaults import apply_defaults
 from nodelab.controlplane.registry.ingress_class import admit_ingress
 from nodelab.controlplane.validation.fields import FieldErrors
-from nodelab.controlplane.validation.ingresses import (
+from nodelab.controlplane.validation.networking.ingresses import (
     validate_ingress,
     validate_ingress_update,
     validate_ingressclass,

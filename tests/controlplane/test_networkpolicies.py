@@ -1,5 +1,6 @@
-"""NetworkPolicies as the API server serves them (validation/networkpolicies.py, the defaults,
-the printer): upstream's rules as table tests, then real kubectl against a real API server."""
+"""NetworkPolicies as the API server serves them (validation/networking/networkpolicies.py, the
+defaults, the printer): upstream's rules as table tests, then real kubectl against a real API
+server."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from nodelab.controlplane.registry.defaults import apply_defaults
 from nodelab.controlplane.validation.fields import FieldErrors
-from nodelab.controlplane.validation.networkpolicies import validate_networkpolicy
+from nodelab.controlplane.validation.networking.networkpolicies import validate_networkpolicy
 from nodelab.kube.label_selectors import selector_text
 from tests.controlplane.apiserver import RunningApiServer
 

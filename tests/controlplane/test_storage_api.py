@@ -16,13 +16,13 @@ from nodelab.controlplane.errors import ApiError
 from nodelab.controlplane.http import protobuf
 from nodelab.controlplane.registry.storage_admission import admit_claim
 from nodelab.controlplane.validation.fields import FieldErrors
-from nodelab.controlplane.validation.persistentvolumes import (
+from nodelab.controlplane.validation.storage.persistentvolumes import (
     validate_persistentvolume,
     validate_persistentvolume_update,
     validate_persistentvolumeclaim,
     validate_persistentvolumeclaim_update,
 )
-from nodelab.controlplane.validation.storageclasses import (
+from nodelab.controlplane.validation.storage.storageclasses import (
     validate_storageclass,
     validate_storageclass_update,
 )

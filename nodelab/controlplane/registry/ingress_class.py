@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.validation.ingresses import CLASS_ANNOTATION, DEFAULT_CLASS_ANNOTATION
+from nodelab.controlplane.validation.networking.ingresses import (
+    CLASS_ANNOTATION,
+    DEFAULT_CLASS_ANNOTATION,
+)
 from nodelab.kube.objects import Object
 
 INGRESS_KEY = "networking.k8s.io/ingresses"

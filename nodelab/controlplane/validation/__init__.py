@@ -22,13 +22,13 @@ from nodelab.controlplane.validation.daemonsets import (
     validate_daemonset_update,
 )
 from nodelab.controlplane.validation.fields import FieldErrors
-from nodelab.controlplane.validation.ingresses import (
+from nodelab.controlplane.validation.jobs import validate_job, validate_job_update
+from nodelab.controlplane.validation.networking.ingresses import (
     validate_ingress,
     validate_ingress_update,
     validate_ingressclass,
 )
-from nodelab.controlplane.validation.jobs import validate_job, validate_job_update
-from nodelab.controlplane.validation.networkpolicies import validate_networkpolicy
+from nodelab.controlplane.validation.networking.networkpolicies import validate_networkpolicy
 from nodelab.controlplane.validation.others import (
     validate_data,
     validate_endpoints,
@@ -39,12 +39,6 @@ from nodelab.controlplane.validation.others import (
     validate_node,
     validate_node_update,
     validate_secret,
-)
-from nodelab.controlplane.validation.persistentvolumes import (
-    validate_persistentvolume,
-    validate_persistentvolume_update,
-    validate_persistentvolumeclaim,
-    validate_persistentvolumeclaim_update,
 )
 from nodelab.controlplane.validation.pods import validate_pod, validate_pod_update
 from nodelab.controlplane.validation.policy import validate_pdb
@@ -60,7 +54,13 @@ from nodelab.controlplane.validation.statefulsets import (
     validate_statefulset,
     validate_statefulset_update,
 )
-from nodelab.controlplane.validation.storageclasses import (
+from nodelab.controlplane.validation.storage.persistentvolumes import (
+    validate_persistentvolume,
+    validate_persistentvolume_update,
+    validate_persistentvolumeclaim,
+    validate_persistentvolumeclaim_update,
+)
+from nodelab.controlplane.validation.storage.storageclasses import (
     validate_storageclass,
     validate_storageclass_update,
 )

@@ -1,0 +1,1 @@
+"""Validation of networking.k8s.io objects: NetworkPolicies, Ingresses and IngressClasses."""
