@@ -1,5 +1,5 @@
 """The update-strategy defaults of the workloads (each kind's SetDefaults_, in
-registry/defaults.py), as a table: the type RollingUpdate unless set, then rollingUpdate's
+registry/defaults/workloads.py), as a table: the type RollingUpdate unless set, then rollingUpdate's
 fields; another type gets none; what is set stays."""
 
 from __future__ import annotations

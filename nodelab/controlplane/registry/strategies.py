@@ -20,8 +20,8 @@ from nodelab.controlplane.registry import (
     allocation,
     defaults,
     storage_admission,
-    storage_defaults,
 )
+from nodelab.controlplane.registry.defaults import storage as storage_defaults
 from nodelab.controlplane.registry.label_keys import merge_label_keys
 from nodelab.controlplane.registry.objects import random_suffix
 from nodelab.controlplane.resources import ResourceType
