@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from nodelab.controlplane.errors import ApiError
-from nodelab.controlplane.http.network_printers import NETWORKING_PRINTERS
+from nodelab.controlplane.http.printers.networking import NETWORKING_PRINTERS
 from nodelab.controlplane.registry.defaults import apply_defaults
 from nodelab.controlplane.registry.ingress_class import admit_ingress
 from nodelab.controlplane.validation.fields import FieldErrors

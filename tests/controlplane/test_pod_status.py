@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from nodelab.controlplane.http.pod_status import pod_status, readiness_gates
+from nodelab.controlplane.http.printers.pod_status import pod_status, readiness_gates
 
 pytestmark = pytest.mark.unit
 

@@ -6,19 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nodelab.controlplane.http.printers.cells import object_age as _age
+from nodelab.controlplane.http.printers.cells import object_name as _name
 from nodelab.kube.label_selectors import selector_text
 from nodelab.kube.objects import Object
-from nodelab.kubewire.times import age
 
 S = "string"
-
-
-def _name(obj: Object) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
-
-
-def _age(obj: Object) -> str:
-    return age((obj.get("metadata") or {}).get("creationTimestamp"))
 
 
 def _network_policy_row(obj: Object) -> list[Any]:
