@@ -149,3 +149,16 @@ def test_python_client_watch(core: k8s.CoreV1Api) -> None:
         assert event["type"] == "ADDED"
         assert event["object"].metadata.name == "watched"
         break
+
+
+def test_percent_escapes_in_the_path_are_decoded(apiserver: RunningApiServer) -> None:
+    """The client escapes a name's `:` as %3A; kube-apiserver routes on the decoded path (Go's
+    URL.Path), so an escaped slash separates segments: `nl/escaped` is a subresource of `nl`
+    that no ClusterRole has, a 404, never the object `nl`."""
+    rbac = k8s.RbacAuthorizationV1Api(apiserver.client())
+    for name in ("nl:escaped", "nl"):
+        rbac.create_cluster_role({"metadata": {"name": name}, "rules": []})
+    assert rbac.read_cluster_role("nl:escaped").metadata.name == "nl:escaped"
+    with pytest.raises(ApiException) as caught:
+        rbac.read_cluster_role("nl/escaped")
+    assert caught.value.status == 404

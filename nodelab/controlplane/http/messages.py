@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from nodelab.controlplane.auth.access import Identity
 from nodelab.controlplane.http.kubelet_connection import Tunnel
@@ -25,7 +25,9 @@ class Request:
 
     @property
     def path(self) -> str:
-        return urlsplit(self.target).path
+        """The decoded path (Go's URL.Path, which kube-apiserver routes on): a client's
+        `nodelab%3Apodnet` names `nodelab:podnet`, and an encoded slash separates segments."""
+        return unquote(urlsplit(self.target).path)
 
     @property
     def query(self) -> dict[str, str]:

@@ -120,7 +120,8 @@ def node_proxy(registry: Registry, node_name: str, path: str, target: str, metho
         raise errors.not_found("nodes", node_name)
     host, port = _node_endpoint(node, node_name)
     query = target.split("?", 1)[1] if "?" in target else ""
-    url = (path or "/") + (f"?{query}" if query else "")
+    # the path was decoded for routing; escaped again as Go's URL.EscapedPath does
+    url = quote(path or "/", safe="/$&+,:;=@") + (f"?{query}" if query else "")
     return _forward(host, port, method, url, body, client or KUBELET_CLIENT)
 
 
