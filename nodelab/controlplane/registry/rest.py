@@ -31,18 +31,14 @@ import yaml
 from nodelab.controlplane import errors
 from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects, definitions
 from nodelab.controlplane.apiextensions.catalog import Catalog
-from nodelab.controlplane.auth import escalation, node_object_admission
 from nodelab.controlplane.registry import (
+    admission,
     decoding,
     events,
-    ingress_class,
     managedfields,
     objects,
     patches,
-    priority,
-    quota_admission,
     server_side_apply,
-    storage_admission,
     strategicpatch,
     strategies,
 )
@@ -163,54 +159,6 @@ class Registry:
             return []
         return self.store.select("core/services")[0]
 
-    def _admit(self, rt: ResourceType, obj: Object, old: Object | None) -> None:
-        """Admission that reads other objects: the ServiceAccount plugin's image pull
-        secrets, the Priority plugin (`priority.py`) and LimitRanger's defaults
-        (`quota_admission.py`) for new pods; PriorityClasses; DefaultIngressClass
-        (`ingress_class.py`) for new Ingresses; DefaultStorageClass and
-        PersistentVolumeClaimResize (`storage_admission.py`) for claims."""
-        if rt.storage_key == "core/pods" and old is None:
-            spec = obj.get("spec")
-            spec = spec if isinstance(spec, dict) else {}
-            account = self.store.get("core/serviceaccounts", obj["metadata"].get("namespace", ""),
-                                     str(spec.get("serviceAccountName") or "default"))
-            strategies.admit_image_pull_secrets(obj, account)
-            priority.admit_pod(obj, self.store.select(priority.STORAGE_KEY)[0])
-            quota_admission.default_resources(self.store, rt, obj)
-        elif rt.storage_key == priority.STORAGE_KEY:
-            priority.admit_class(obj, self.store.select(priority.STORAGE_KEY)[0], old is None)
-        elif rt.storage_key == ingress_class.INGRESS_KEY and old is None:
-            ingress_class.admit_ingress(obj, self.store.select(ingress_class.CLASS_KEY)[0])
-        elif rt.storage_key == storage_admission.CLAIM_KEY:
-            storage_admission.admit_claim(obj, old,
-                                          self.store.select(storage_admission.CLASS_KEY)[0])
-
-    def _confirm_no_escalation(self, rt: ResourceType, namespace: str, url_name: str,
-                               obj: Object, old: Object | None,
-                               requester: Identity | None) -> None:
-        """RBAC objects only: refuse one that grants more than `requester` holds
-        (`auth/escalation.py`). In-process writers (no requester) are the API server itself."""
-        if requester is None or rt.group != escalation.GROUP:
-            return
-        refusal = escalation.refusal(self.store, escalation.Write(
-            requester.user, requester.groups, rt.plural, namespace if rt.namespaced else "",
-            url_name, obj, old))
-        if refusal is not None:
-            raise refusal
-
-    @staticmethod
-    def _admit_node_object(rt: ResourceType, obj: Object, old: Object | None,
-                           requester: Identity | None) -> None:
-        """NodeRestriction's check of a node's own Node as the write leaves it (labels,
-        taints, configSource: `auth/node_object_admission.py`)."""
-        node = requester.node_name if requester is not None else None
-        if node is None or rt.storage_key != "core/nodes":
-            return
-        why = node_object_admission.node_denial(node, obj, old)
-        if why is not None:
-            name = str((obj.get("metadata") or {}).get("name") or "")
-            raise errors.admission_forbidden(rt.plural, rt.group, name, why)
-
     def _kind_causes(self, rt: ResourceType, obj: Object, old: Object | None,
                      warnings: list[str] | None = None) -> list[errors.Cause]:
         """The causes of the kinds `validation` does not know: CRDs and custom objects (whose
@@ -220,15 +168,6 @@ class Registry:
         if rt.storage_key == CRD_KEY:
             return definitions.validate(obj, old).causes
         return []
-
-    def _validating_admission(self, rt: ResourceType, obj: Object, old: Object | None,
-                              subresource: str, query: dict[str, str]) -> None:
-        """The validating admission plugins, after validation: LimitRanger's checks, then
-        ResourceQuota, which charges the quotas the object counts against."""
-        if rt.custom is None and not subresource:
-            quota_admission.check_limits(self.store, rt, obj, old)
-        quota_admission.charge_quota(self.store, rt, obj, old, subresource,
-                                     bool(query.get("dryRun")))
 
     def _invalid(self, rt: ResourceType, obj: Object, causes: list[errors.Cause]) -> None:
         if causes:
@@ -246,15 +185,16 @@ class Registry:
         objects.prepare_for_create(obj, namespace if rt.namespaced else "")
         with self.write_lock:
             self._check_namespace(rt, namespace)
-            self._confirm_no_escalation(rt, namespace, url_name, obj, None, requester)
-            self._admit_node_object(rt, obj, None, requester)
+            admission.confirm_no_escalation(self.store, rt, namespace, url_name, obj, None,
+                                            requester)
+            admission.node_object(rt, obj, None, requester)
             causes = strategies.before_create(rt, obj, self._services(rt), requester)
-            self._admit(rt, obj, None)
+            admission.mutating(self.store, rt, obj, None)
             if operation == "Update":
                 managedfields.record_update(None, obj, _manager(query), rt.schema)
             causes = validate(rt.storage_key, obj) + self._kind_causes(rt, obj, None) + causes
             self._invalid(rt, obj, causes)
-            self._validating_admission(rt, obj, None, "", query)
+            admission.validating(self.store, rt, obj, None, "", query)
             if query.get("dryRun"):
                 return Outcome(to_wire(rt, obj), warnings, True)
             try:
@@ -294,17 +234,17 @@ class Registry:
                                       "the object has been modified; please apply your changes "
                                       "to the latest version and try again")
             obj.setdefault("metadata", {})
-            self._confirm_no_escalation(rt, namespace, name, obj, old, requester)
-            self._admit_node_object(rt, obj, old, requester)
+            admission.confirm_no_escalation(self.store, rt, namespace, name, obj, old, requester)
+            admission.node_object(rt, obj, old, requester)
             causes = strategies.before_update(rt, obj, old, subresource, self._services(rt))
-            self._admit(rt, obj, old)
+            admission.mutating(self.store, rt, obj, old)
             objects.prepare_for_update(obj, old)
             if operation == "Update":
                 managedfields.record_update(old, obj, _manager(query), rt.schema, subresource)
             causes = (validate(rt.storage_key, obj, old)
                       + self._kind_causes(rt, obj, old, warnings) + causes)
             self._invalid(rt, obj, causes)
-            self._validating_admission(rt, obj, old, subresource, query)
+            admission.validating(self.store, rt, obj, old, subresource, query)
             if query.get("dryRun"):
                 return to_wire(rt, obj)
             if _finished(rt, obj):
