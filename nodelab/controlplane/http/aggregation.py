@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodelab.controlplane import errors
-from nodelab.controlplane.auth.access import Identity
-from nodelab.controlplane.http.messages import Response
+from nodelab.controlplane.auth import rbac
+from nodelab.controlplane.auth.access import Identity, authorize_path
+from nodelab.controlplane.http import routing
+from nodelab.controlplane.http.messages import Request, Response
 from nodelab.controlplane.storage.store import Store
 from nodelab.kube.objects import Object
 
@@ -231,3 +233,29 @@ def forward(target: Backend, client: ProxyClient, method: str, url: str, body: b
 
     return Response(answer.status, stream=chunks(),
                     content_type=answer.getheader("Content-Type", "application/json"))
+
+
+def authorize_and_forward(store: Store, client: ProxyClient, apiservice: Object, path: str,
+                          request: Request, identity: Identity) -> Response:
+    """Authorize here (as kube-apiserver does before its proxy handler), then proxy to the
+    APIService's Service."""
+    spec = apiservice.get("spec") or {}
+    group = str(spec.get("group", ""))
+    attributes = request_attributes(path)
+    if attributes is None:
+        authorize_path(identity, routing.path_verb(request.method), path, store)
+    else:
+        verb = routing.request_verb(request.method, attributes.name, request.query,
+                                    attributes.watch_prefix)
+        decision = rbac.decide(store, rbac.Attributes(
+            identity.user, identity.groups, verb, attributes.namespace, group,
+            attributes.resource, attributes.subresource, attributes.name))
+        if not decision.allowed:
+            raise errors.forbidden(identity.user, verb, attributes.resource, group,
+                                   attributes.namespace, decision.reason, attributes.name,
+                                   attributes.subresource)
+    if not is_available(apiservice):
+        raise unavailable("service unavailable")
+    target = backend(store, apiservice)
+    return forward(target, client, request.method, request.target, request.body,
+                   proxy_headers(identity, request.headers))

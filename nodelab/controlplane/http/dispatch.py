@@ -17,7 +17,6 @@ import yaml
 
 from nodelab.controlplane import errors
 from nodelab.controlplane.apiextensions import CRD_KEY, custom_objects
-from nodelab.controlplane.auth import rbac
 from nodelab.controlplane.auth.access import (
     Identity,
     authenticate_token,
@@ -106,7 +105,9 @@ class Api:
                                            self.registry.store)
             apiservice = aggregation.apiservice_for(self.registry.store, path)
             if apiservice is not None:
-                return self._aggregated(apiservice, path, request, request.identity)
+                return aggregation.authorize_and_forward(
+                    self.registry.store, self.aggregator.client, apiservice, path, request,
+                    request.identity)
             if routing.parse(path, self.registry.catalog.lookup) is None and path not in PUBLIC:
                 authorize_path(request.identity, routing.path_verb(request.method), path,
                                self.registry.store)
@@ -151,32 +152,6 @@ class Api:
                 int(spec.get("versionPriority") or 0),
                 self.aggregator.discovery.get((group, version_))))
         return found
-
-    def _aggregated(self, apiservice: Object, path: str, request: Request,
-                    identity: Identity) -> Response:
-        """Authorize here, then proxy to the APIService's Service (`aggregation.py`)."""
-        store = self.registry.store
-        spec = apiservice.get("spec") or {}
-        group = str(spec.get("group", ""))
-        attributes = aggregation.request_attributes(path)
-        if attributes is None:
-            authorize_path(identity, routing.path_verb(request.method), path, store)
-        else:
-            verb = routing.request_verb(request.method, attributes.name, request.query,
-                         attributes.watch_prefix)
-            decision = rbac.decide(store, rbac.Attributes(
-                identity.user, identity.groups, verb, attributes.namespace, group,
-                attributes.resource, attributes.subresource, attributes.name))
-            if not decision.allowed:
-                raise errors.forbidden(identity.user, verb, attributes.resource, group,
-                                       attributes.namespace, decision.reason, attributes.name,
-                                       attributes.subresource)
-        if not aggregation.is_available(apiservice):
-            raise aggregation.unavailable("service unavailable")
-        target = aggregation.backend(store, apiservice)
-        return aggregation.forward(target, self.aggregator.client, request.method,
-                                   request.target, request.body,
-                                   aggregation.proxy_headers(identity, request.headers))
 
     def _non_resource(self, path: str, request: Request) -> Response | None:
         if path == "/version":
