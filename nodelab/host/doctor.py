@@ -274,6 +274,13 @@ def check_ipset() -> Finding:
 BRIDGE_NF_CALL_IPTABLES = "/proc/sys/net/bridge/bridge-nf-call-iptables"
 
 
+def bridge_flags_per_netns(release: str) -> bool:
+    """Whether kernel `release` keeps br_netfilter's sysctls per network namespace (since 5.3;
+    before, one value for the whole host, which a node's namespace must not change)."""
+    numbers = re.match(r"(\d+)\.(\d+)", release)
+    return numbers is not None and (int(numbers[1]), int(numbers[2])) >= (5, 3)
+
+
 def check_br_netfilter() -> Finding:
     """Whether a bridge hands IPv4 to the netfilter hooks (br_netfilter), in a fresh network
     namespace: podnet's NetworkPolicy rules see traffic between two pods of one node only so."""

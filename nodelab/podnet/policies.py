@@ -11,11 +11,14 @@ it has listed policies, pods and namespaces again (no window without the policie
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
 from nodelab.host.commands import run
-from nodelab.host.doctor import BRIDGE_NF_CALL_IPTABLES
+from nodelab.host.doctor import BRIDGE_NF_CALL_IPTABLES, bridge_flags_per_netns
+from nodelab.kube.events import event_for
+from nodelab.kube.recorder import EventRecorder
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store
@@ -26,18 +29,28 @@ log = logging.getLogger("nodelab.podnet.policies")
 WATCHED = ("networkpolicies", "pods", "namespaces")
 
 
-def filter_bridged_traffic() -> str:
+NOT_ENFORCED = "NetworkPolicies between two pods of this node are NOT enforced"
+
+
+def filter_bridged_traffic(flag: Path = Path(BRIDGE_NF_CALL_IPTABLES),
+                           release: str | None = None) -> str:
     """Have the node's bridge hand pod-to-pod IPv4 to the netfilter hooks (br_netfilter's
     per-namespace `bridge-nf-call-iptables`, which kube-proxy relies on too); without it, the
-    policies hold between nodes only. Returns what to log when it cannot be had."""
-    flag = Path(BRIDGE_NF_CALL_IPTABLES)
+    policies hold between nodes only. Written only where the kernel (`release`, this one's by
+    default) keeps it per namespace: before 5.3 it is the host's, which nodelab leaves alone.
+    Returns what to report when it cannot be had."""
+    release = release or os.uname().release
     try:
-        if flag.read_text().strip() != "1":
-            flag.write_text("1\n")
+        if flag.read_text().strip() == "1":
+            return ""
+        if not bridge_flags_per_netns(release):
+            return (f"{NOT_ENFORCED}: {flag} is 0 and kernel {release} (< 5.3) shares it with "
+                    "the whole host, which nodelab does not change (sysctl "
+                    "net.bridge.bridge-nf-call-iptables=1 on the host turns it on)")
+        flag.write_text("1\n")
     except OSError as error:
-        return (f"NetworkPolicies between two pods of this node are NOT enforced: {flag}: "
-                f"{error.strerror or error} (the kernel needs br_netfilter: modprobe "
-                "br_netfilter; `nodelab doctor` shows it)")
+        return (f"{NOT_ENFORCED}: {flag}: {error.strerror or error} (the kernel needs "
+                "br_netfilter: modprobe br_netfilter; `nodelab doctor` shows it)")
     return ""
 
 
@@ -51,6 +64,7 @@ class PolicyEnforcer:
 
     def __init__(self, api: ApiAccess, node_name: str) -> None:
         self.node_name = node_name
+        self.recorder = EventRecorder(api)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.store = Store(lambda _kind: self._wake.set())
@@ -77,11 +91,20 @@ class PolicyEnforcer:
     def start(self) -> None:
         problem = filter_bridged_traffic()
         if problem:
-            log.error(problem)
+            self.report(problem)
         for reflector in self.reflectors:
             reflector.start()
         self._wake.set()
         self._thread.start()
+
+    def report(self, problem: str) -> None:
+        """Log what cannot be enforced, and record it as a Warning on the Node, where a
+        learner sees it (`kubectl describe node`)."""
+        log.error(problem)
+        node = {"metadata": {"name": self.node_name, "uid": self.node_name}}
+        self.recorder.record(event_for(node, "Node", "NetworkPolicyNotEnforced", problem,
+                                       component="podnet", event_type="Warning",
+                                       host=self.node_name))
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -33,6 +33,7 @@ from nodelab.kube.events import event_for
 from nodelab.kube.listers import lister
 from nodelab.kube.resources import path as resource_path
 from nodelab.kube.restclient import RestClient
+from nodelab.podnet.policies import NOT_ENFORCED, PolicyEnforcer
 
 from ..controlplane.apiserver import RunningApiServer
 from .victim import FIGURE
@@ -118,7 +119,8 @@ def test_kube_proxy_lists_and_watches_what_it_proxies_and_records_events(
 
 def test_podnet_lists_and_watches_what_it_enforces_policies_from(
         apiserver: RunningApiServer) -> None:
-    """Nodes (pod ranges), and pods, namespaces and network policies (kindnet's role)."""
+    """Nodes (pod ranges), and pods, namespaces and network policies (kindnet's role); and
+    it records its Warning on its Node."""
     api = client_as(apiserver, PODNET)
     assert [n.metadata.name for n in lister(api, "nodes")(watch=False).items] == ["nl-n"]
     for kind in ("nodes", "pods", "namespaces", "networkpolicies"):
@@ -126,6 +128,10 @@ def test_podnet_lists_and_watches_what_it_enforces_policies_from(
         for _ in lister(api, kind)(watch=True, _preload_content=False,
                                    timeout_seconds=1).stream():
             break
+    rest = RestClient.from_kubeconfig(kubeconfig_of(apiserver, PODNET))
+    PolicyEnforcer(rest, "nl-n").report(f"{NOT_ENFORCED}: test")  # its Warning on its Node
+    described = apiserver.kubectl("describe", "node", "nl-n").stdout
+    assert "Warning  NetworkPolicyNotEnforced" in described, described
 
 
 def test_the_controllers_identity_is_not_an_admin(apiserver: RunningApiServer) -> None:
@@ -172,6 +178,6 @@ def test_podnets_role_is_brought_up_to_date_when_the_api_server_starts(
         server.restart()
         rules = server.kubectl_json("get", "clusterrole", PODNET_ROLE)["rules"]
         assert [r["resources"] for r in rules] == [["nodes", "pods", "namespaces"],
-                                                   ["networkpolicies"]]
+                                                   ["networkpolicies"], ["events"]]
     finally:
         server.stop()

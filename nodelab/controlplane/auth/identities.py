@@ -12,7 +12,7 @@ upstream's rights for its job, never the learner's admin identity:
   plus `system:nodelab:controllers` (see `bootstrap_policy.py`);
 - kube-proxy: `system:kube-proxy`: `system:node-proxier` (upstream's bootstrap binding);
 - podnet (kindnet's role): `nodelab:podnet`: ClusterRole `nodelab:podnet`, list and watch
-  Nodes, Pods, Namespaces and NetworkPolicies, nothing else.
+  Nodes, Pods, Namespaces and NetworkPolicies, and records Events, nothing else.
 
 The bootstrap policy (`bootstrap_policy.py`) holds upstream's own roles and bindings; this
 module holds what a cluster installer adds on top (kubeadm binds its kubelet client to
@@ -67,7 +67,9 @@ PODNET_CLUSTER_ROLE = _cluster_role(PODNET_ROLE, [
     {"apiGroups": [""], "resources": ["nodes", "pods", "namespaces"],
      "verbs": ["list", "watch"]},
     {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
-     "verbs": ["list", "watch"]}])
+     "verbs": ["list", "watch"]},
+    # the Warning on its Node when policies cannot be enforced (upstream's recorder rule)
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch", "update"]}])
 PODNET_BINDING = _user_binding(PODNET_ROLE, PODNET_ROLE, PODNET.user)
 KUBELET_API_ADMIN_BINDING = _user_binding("kubeadm:kubelet-api-admin", KUBELET_API_ADMIN,
                                           KUBELET_CLIENT.user)
