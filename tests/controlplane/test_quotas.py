@@ -50,7 +50,7 @@ def pod(name: str, requests: dict[str, str] | None = None,
                                      "resources": resources}]}}
 
 
-def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         result = check()
