@@ -15,6 +15,7 @@ from nodelab.host import netlink
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store
+from nodelab.podnet.converge import converge
 from nodelab.podnet.masquerade import apply_masquerade
 from nodelab.podnet.plan import (
     CLUSTER_POD_CIDR,
@@ -133,17 +134,7 @@ class PodNetworkAgent:
     def run(self) -> None:
         self.reflector.start()
         self.policies.start()
-        while not self._stop.is_set():
-            self._wake.wait(timeout=30)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.sync()
-            except Exception:  # keep the node's network converging; the next change retries
-                log.exception("pod network sync failed")
-                self._stop.wait(1.0)
-                self._wake.set()
+        converge(self._wake, self._stop, self.sync, log, "pod network")
 
     def stop(self) -> None:
         self._stop.set()

@@ -22,6 +22,7 @@ from nodelab.kube.recorder import EventRecorder
 from nodelab.kube.reflector import Reflector
 from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store
+from nodelab.podnet.converge import converge
 from nodelab.podnet.policy_plan import plan_pod_rules
 from nodelab.podnet.policy_ruleset import ruleset
 
@@ -107,17 +108,7 @@ class PolicyEnforcer:
                                        host=self.node_name))
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(timeout=30)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.sync()
-            except Exception:  # keep converging; the next change (or a second) retries
-                log.exception("network policy sync failed")
-                self._stop.wait(1.0)
-                self._wake.set()
+        converge(self._wake, self._stop, self.sync, log, "network policy")
 
     def stop(self) -> None:
         self._stop.set()
