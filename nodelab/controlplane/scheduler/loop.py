@@ -15,6 +15,7 @@ preemption victims found for incoming pod..`, the double period included).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 from nodelab.controlplane.scheduler.cluster import Cluster
@@ -28,10 +29,13 @@ from nodelab.controlplane.scheduler.preemption import (
 )
 from nodelab.controlplane.scheduler.volume_binding import (
     Volumes,
+    VolumeWrite,
+    assume,
     volume_bindings,
     waiting_for_binding,
 )
 from nodelab.kube.events import event_for
+from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.verbs import STRATEGIC_PATCH
 from nodelab.kube.writer import Writer
@@ -121,9 +125,8 @@ class SchedulerController:
                 continue
             if waiting_for_binding(pod, cluster.volumes):  # PreBind: bind its volumes first
                 node = next(n for n in nodes if n["metadata"]["name"] == decision.node)
-                for write in volume_bindings(pod, node, cluster.volumes):
-                    writer.patch(write.kind, write.namespace or None, write.name, write.body)
-                cluster = cluster_of(store, self.provisioners)
+                written = self._prebind(writer, volume_bindings(pod, node, cluster.volumes))
+                cluster = dataclasses.replace(cluster, volumes=assume(cluster.volumes, written))
                 continue
             writer.rest.create("pods", namespace, {
                 "apiVersion": "v1", "kind": "Binding",
@@ -138,6 +141,21 @@ class SchedulerController:
             writer.event(event_for(pod, "Pod", "Scheduled",
                                    f"Successfully assigned {namespace}/{name} to {decision.node}",
                                    component=COMPONENT))
+
+    def _prebind(self, writer: Writer, writes: list[VolumeWrite]) -> list[VolumeWrite]:
+        """Send PreBind's writes until one is refused; those sent are assumed for the rest
+        of the pass. A 409 (the volume changed since the cache read it) or 404 leaves the
+        pod pending: the next pass starts from what the watch brings."""
+        written: list[VolumeWrite] = []
+        for write in writes:
+            try:
+                writer.patch(write.kind, write.namespace or None, write.name, write.body)
+            except RestError as exc:
+                if exc.status not in (404, 409):
+                    raise
+                break
+            written.append(write)
+        return written
 
     def _unschedulable(self, writer: Writer, pod: dict[str, Any], message: str) -> None:
         current = _scheduled_condition(pod)

@@ -17,12 +17,18 @@ PreBind (`volume_bindings`): for the chosen node, what to write before the pod i
 late-binding claim's volume gets the claim in its `claimRef` (the PersistentVolume controller
 finishes the binding), or, for a provisioner, the claim gets
 `volume.kubernetes.io/selected-node`. The loop binds the pod once its claims are bound.
+A volume's patch carries the resourceVersion the scheduler read, so a volume the PersistentVolume
+controller changed meanwhile is a 409 Conflict, not an overwrite of its claimRef (upstream
+updates the assumed PersistentVolume object). What PreBind wrote is assumed (`assume`, upstream's
+AssumePodVolumes on its assume cache) for the rest of the pass: a volume chosen for one pod is
+not offered to the next, whether or not the write's answer has reached the cache yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from nodelab.kube.objects import Object, ObjectView
 from nodelab.kube.persistent_volumes import (
@@ -152,14 +158,43 @@ def volume_bindings(pod: ObjectView, node: ObjectView, state: Volumes) -> list[V
             name = str(found["metadata"]["name"])
             taken.append(name)
             body: Object = {"spec": {"claimRef": claim_ref(claim)}}
+            version = (found.get("metadata") or {}).get("resourceVersion")
+            metadata: Object = {"resourceVersion": version} if version else {}
             if (found.get("spec") or {}).get("claimRef") is None:
-                body["metadata"] = {"annotations": {BOUND_BY_CONTROLLER: "yes"}}
+                metadata["annotations"] = {BOUND_BY_CONTROLLER: "yes"}
+            if metadata:
+                body["metadata"] = metadata
             writes.append(VolumeWrite("persistentvolumes", "", name, body))
         elif (meta.get("annotations") or {}).get(SELECTED_NODE) != node_name:
             writes.append(VolumeWrite("persistentvolumeclaims", str(meta.get("namespace")),
                                       str(meta.get("name")), {"metadata": {"annotations": {
                                           SELECTED_NODE: node_name}}}))
     return writes
+
+
+def _merged(obj: ObjectView, body: ObjectView) -> Object:
+    merged: Object = copy.deepcopy(dict(obj))
+    for section in ("metadata", "spec"):
+        part = dict(body.get(section) or {})
+        part.pop("resourceVersion", None)  # the server's next one is not known yet
+        annotations = part.pop("annotations", None)
+        target = merged.setdefault(section, {})
+        target.update(part)
+        if annotations:
+            target["annotations"] = {**(target.get("annotations") or {}), **annotations}
+    return merged
+
+
+def assume(state: Volumes, writes: Iterable[VolumeWrite]) -> Volumes:
+    """`state` as it is once `writes` are applied (upstream's assume cache), for the rest
+    of the pass."""
+    volumes, claims = dict(state.volumes), dict(state.claims)
+    for write in writes:
+        if write.kind == "persistentvolumes" and write.name in volumes:
+            volumes[write.name] = _merged(volumes[write.name], write.body)
+        elif (key := (write.namespace, write.name)) in claims:
+            claims[key] = _merged(claims[key], write.body)
+    return replace(state, claims=claims, volumes=volumes)
 
 
 def waiting_for_binding(pod: ObjectView, state: Volumes) -> bool:

@@ -10,16 +10,20 @@ import pytest
 
 from nodelab.controlplane.scheduler.cluster import Cluster
 from nodelab.controlplane.scheduler.filters import NodeInfo
+from nodelab.controlplane.scheduler.loop import SchedulerController
 from nodelab.controlplane.scheduler.plan import schedule
 from nodelab.controlplane.scheduler.volume_binding import (
     ERR_BIND_CONFLICT,
     ERR_NODE_CONFLICT,
     Volumes,
     VolumeWrite,
+    assume,
     filter_node,
     prefilter,
     volume_bindings,
 )
+from nodelab.kube.store import Store
+from nodelab.kube.writer import Writer
 
 pytestmark = pytest.mark.unit
 
@@ -116,3 +120,59 @@ def test_two_late_claims_need_two_volumes() -> None:
     volumes = state(claim("a", cls="late"), claim("b", cls="late"),
                     volume("v", cls="late", on="n1"))
     assert filter_node(pod("a", "b"), node("n1"), volumes) == [ERR_BIND_CONFLICT]
+
+
+def test_the_volume_patch_carries_the_version_read() -> None:
+    """A volume the PV controller changed since is a 409, not an overwritten claimRef."""
+    read = volume("v", cls="late", on="n1")
+    read["metadata"]["resourceVersion"] = "42"
+    writes = volume_bindings(pod("c"), node("n1"), state(claim("c", cls="late"), read))
+    assert [w.body["metadata"]["resourceVersion"] for w in writes] == ["42"]
+
+
+def test_an_assumed_volume_is_not_offered_again() -> None:
+    volumes = state(claim("a", cls="late"), claim("b", cls="late"),
+                    volume("v", cls="late", on="n1"))
+    assumed = assume(volumes, volume_bindings(pod("a"), node("n1"), volumes))
+    assert assumed.volumes["v"]["spec"]["claimRef"]["name"] == "a"
+    assert filter_node(pod("b"), node("n1"), assumed) == [ERR_BIND_CONFLICT]
+    assert filter_node(pod("a"), node("n1"), assumed) == []
+
+
+class _LaggingApi:
+    """Answers a patch with the object as it was (the write has not reached the cache) and
+    records what was patched."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.patched = store, list[tuple[str, str, Any]]()
+
+    def patch(self, kind: str, namespace: str | None, name: str, body: Any,
+              subresource: str | None = None, content_type: str = "") -> dict[str, Any]:
+        self.patched.append((kind, name, body))
+        found = self.store.get(kind, namespace or "", name)
+        return found if found is not None else {"metadata": {"name": name}}
+
+    def create(self, kind: str, namespace: str | None, body: dict[str, Any],
+               subresource_of: str = "", subresource: str = "") -> dict[str, Any]:
+        return body
+
+
+def test_two_pods_in_one_pass_do_not_share_a_volume() -> None:
+    store = Store()
+    store.handle("nodes", "LIST", [node("n1")])
+    store.handle("storageclasses", "LIST", [LATE])
+    store.handle("persistentvolumes", "LIST", [volume("v", cls="late", on="n1")])
+    store.handle("persistentvolumeclaims", "LIST",
+                 [claim("a", cls="late"), claim("b", cls="late")])
+    pods = []
+    for index, name in enumerate(("a", "b")):
+        one = pod(name)
+        one["metadata"].update(name=f"p{name}", uid=f"uid-p{name}",
+                               creationTimestamp=f"2026-01-01T00:00:0{index}Z")
+        pods.append(one)
+    store.handle("pods", "LIST", pods)
+    api = _LaggingApi(store)
+    SchedulerController().sync(store, Writer(api, store))  # type: ignore[arg-type]
+    claim_refs = [(name, body["spec"]["claimRef"]["name"]) for kind, name, body in api.patched
+                  if kind == "persistentvolumes"]
+    assert claim_refs == [("v", "a")]
