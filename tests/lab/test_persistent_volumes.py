@@ -7,6 +7,7 @@ volume. The nginx of the docs is the lab's busybox reading the same path."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,6 +16,27 @@ from tests.conftest import needs_root
 from tests.lab.kube import eventually, kubectl, kubectl_json
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
+
+# What this module makes in `default` of the session's lab, in deletion order (pods before
+# the claims they hold, claims before their volumes).
+MADE = (("pod", ("task-pv-pod", "task-pv-reader", "placed")),
+        ("pvc", ("task-pv-claim", "later")),
+        ("pv", ("task-pv-volume", "later")))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cleaned_up(cluster: Lab) -> Iterator[None]:
+    """Delete what the module made, however its tests end, and wait until it is gone: a
+    leftover class-less volume could be bound by a later module's claim."""
+    yield
+    for kind, names in MADE:
+        kubectl(cluster, "delete", kind, *names, "--ignore-not-found", "--grace-period=1",
+                "--timeout=100s")
+
+        def gone(kind: str = kind, names: tuple[str, ...] = names) -> bool:
+            return kubectl(cluster, "get", kind, *names, "--ignore-not-found", "-o",
+                           "name") == ""
+        eventually(gone, timeout=100)
 
 
 def phase(lab: Lab, kind: str, name: str) -> str:
