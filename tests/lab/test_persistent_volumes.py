@@ -13,6 +13,7 @@ import pytest
 
 from nodelab.lab.lab import Lab
 from tests.conftest import needs_root
+from tests.controlplane.test_storage_api import DOCS_PV, DOCS_PVC
 from tests.lab.kube import eventually, kubectl, kubectl_json
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
@@ -53,34 +54,10 @@ def test_the_docs_task_a_pod_reads_what_the_node_wrote(cluster: Lab) -> None:
     data.mkdir()
     (data / "index.html").write_text("Hello from Kubernetes storage\n")
     image = cluster.images.ref("busybox")
-    kubectl(cluster, "apply", "-f", "-", input=f"""
-apiVersion: v1
-kind: PersistentVolume
-metadata:
-  name: task-pv-volume
-  labels:
-    type: local
-spec:
-  storageClassName: manual
-  capacity:
-    storage: 10Gi
-  accessModes:
-    - ReadWriteOnce
-  hostPath:
-    path: "{data}"
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: task-pv-claim
-spec:
-  storageClassName: manual
-  accessModes:
-    - ReadWriteOnce
-  resources:
-    requests:
-      storage: 3Gi
-""")
+    # the docs' manifests as published, the volume's path inside the lab
+    docs_pv = DOCS_PV.replace('path: "/mnt/data"', f'path: "{data}"')
+    assert docs_pv != DOCS_PV
+    kubectl(cluster, "apply", "-f", "-", input=f"{docs_pv}---\n{DOCS_PVC}")
     eventually(lambda: phase(cluster, "pvc", "task-pv-claim") == "Bound", timeout=30)
     row = kubectl(cluster, "get", "pv", "task-pv-volume").splitlines()[1].split()
     assert row[:7] == ["task-pv-volume", "10Gi", "RWO", "Retain", "Bound",
