@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from nodelab.kube.objects import Object
-from nodelab.kube.quota.resource_lists import Quantity, ResourceList, parse_list
+from nodelab.kube.quota.resource_lists import Quantity, ResourceList, add, parse_list
 
 ANNOTATION = "kubernetes.io/limit-ranger"
 MAX_MILLI = Decimal(2**63 - 1) / 1000  # resource.MaxMilliValue, in units
@@ -190,7 +190,7 @@ def pod_totals(pod: Object, key: str) -> ResourceList:
     total: ResourceList = {}
     for container in spec.get("containers") or []:
         if isinstance(container, dict):
-            total = _sum(total, _own(container, key))
+            total = add(total, _own(container, key))
     sidecars: ResourceList = {}
     init_max: ResourceList = {}
     for container in spec.get("initContainers") or []:
@@ -198,20 +198,13 @@ def pod_totals(pod: Object, key: str) -> ResourceList:
             continue
         own = _own(container, key)
         if container.get("restartPolicy") == "Always":
-            total = _sum(total, own)
-            sidecars = _sum(sidecars, own)
+            total = add(total, own)
+            sidecars = add(sidecars, own)
             running = dict(sidecars)
         else:
-            running = _sum(own, sidecars)
+            running = add(own, sidecars)
         init_max = _max(init_max, running)
     return _max(total, init_max)
-
-
-def _sum(a: ResourceList, b: ResourceList) -> ResourceList:
-    result = dict(a)
-    for name, quantity in b.items():
-        result[name] = result[name] + quantity if name in result else quantity
-    return result
 
 
 def _max(a: ResourceList, b: ResourceList) -> ResourceList:
