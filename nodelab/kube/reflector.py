@@ -52,8 +52,11 @@ def _lines(response: Any) -> Iterator[str]:
 
 class Reflector:
     def __init__(self, kind: str, list_fn: ListFunction, handler: Handler,
-                 *, watch_timeout: int = 290, **list_kwargs: Any) -> None:
+                 *, watch_timeout: int = 290,
+                 progress: Callable[[str, str], None] | None = None,
+                 **list_kwargs: Any) -> None:
         self.kind = kind
+        self._progress = progress  # told each resourceVersion handled (lists, bookmarks too)
         self._list_fn = list_fn
         self._handler = handler
         self._watch_timeout = watch_timeout
@@ -84,7 +87,10 @@ class Reflector:
             response.release_conn()
         self._handler(self.kind, "LIST", data.get("items") or [])
         self.synced.set()
-        return str((data.get("metadata") or {}).get("resourceVersion") or "")
+        version = str((data.get("metadata") or {}).get("resourceVersion") or "")
+        if self._progress is not None:
+            self._progress(self.kind, version)
+        return version
 
     def _run(self) -> None:
         backoff = 1.0
@@ -144,6 +150,8 @@ class Reflector:
                               (obj.get("metadata") or {}).get("name"), seen)
                     self._handler(self.kind, str(kind), obj)
                 self._version = seen  # handled: a broken stream resumes after it
+                if self._progress is not None and seen:
+                    self._progress(self.kind, str(seen))
         finally:
             self._response = None
             response.close()

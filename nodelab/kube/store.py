@@ -32,6 +32,19 @@ class Store:
         self._lock = threading.Lock()
         self._objects: dict[str, dict[tuple[str, str], Object]] = {}
         self._changed = changed
+        self._delivered: dict[str, int] = {}
+
+    def mark_delivered(self, kind: str, resource_version: str) -> None:
+        """The kind's reflector has handled every event up to `resource_version` (its list's,
+        a watch event's or a bookmark's); a writer's own copies never move this mark."""
+        number = _version({"metadata": {"resourceVersion": resource_version}})
+        with self._lock:
+            self._delivered[kind] = max(self._delivered.get(kind, -1), number)
+
+    def delivered(self, kind: str) -> int:
+        """The resourceVersion the kind's reflector has delivered through (-1: not known)."""
+        with self._lock:
+            return self._delivered.get(kind, -1)
 
     def handle(self, kind: str, event: str, payload: Any) -> None:
         with self._lock:

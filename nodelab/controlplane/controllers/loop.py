@@ -46,7 +46,8 @@ class ControllerLoop:
         self.store = Store(self._changed)
         self.writer = Writer(self.rest, self.store)
         kinds = sorted({k for c in self.controllers for k in c.kinds})
-        self.reflectors = [Reflector(k, api.lister(k), self.store.handle) for k in kinds]
+        self.reflectors = [Reflector(k, api.lister(k), self.store.handle,
+                                     progress=self.store.mark_delivered) for k in kinds]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="controllers", daemon=True)
 

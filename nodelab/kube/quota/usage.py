@@ -54,6 +54,29 @@ def status_differs(quota: ObjectView, wanted: ObjectView) -> bool:
         parse_list(status.get("used")), parse_list(wanted.get("used")))
 
 
+def lowers_usage(quota: ObjectView, wanted: ObjectView) -> bool:
+    """Whether the recount `wanted` is below the quota's `status.used` for some resource."""
+    used = parse_list((quota.get("status") or {}).get("used"))
+    recount = parse_list(wanted.get("used"))
+    return any(name in recount and recount[name].value < quantity.value
+               for name, quantity in used.items())
+
+
+def may_write_recount(quota: ObjectView, wanted: ObjectView,
+                      delivered: Mapping[str, int]) -> bool:
+    """Whether a recount may replace the quota's status: a recount that lowers `used` only
+    once the cache of each counted kind (`delivered`: kind -> the resourceVersion its
+    reflector delivered through) has caught up with the quota's resourceVersion. Admission
+    charges the quota before it stores the object, so a cache behind the charged quota can
+    miss that object, and writing its lower count would drop the charge (the next object then
+    gets past a full quota); a count that lowers nothing loses no charge."""
+    if not lowers_usage(quota, wanted):
+        return True
+    text = str((quota.get("metadata") or {}).get("resourceVersion") or "")
+    version = int(text) if text.isdigit() else -1
+    return all(seen >= version for seen in delivered.values())
+
+
 # upstream's --resource-quota-sync-period: every quota is recounted this often
 FULL_RESYNC_SECONDS = 300.0
 LiveKey = tuple[str, str, str, str]  # namespace, plural, group, name

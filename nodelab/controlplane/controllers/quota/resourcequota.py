@@ -12,8 +12,10 @@ As upstream's controller it recounts a quota only when it is new or its `spec.ha
 when something in its namespace stopped using quota (deleted, a pod terminal or past its
 grace: upstream's replenishment) and every 5 minutes (`--resource-quota-sync-period`): usage
 the API server charged at admission is not recounted at once, since the object admitted may not
-be in the cache yet. A status write names the resourceVersion it read, so a charge made
-meanwhile is never overwritten with an older count.
+be in the cache yet. A recount that would lower `status.used` waits until each counted kind's
+reflector has delivered through the quota's resourceVersion (a cache behind the charged quota
+can miss the object charged for), and a status write names the resourceVersion it read, so a
+charge made meanwhile is never overwritten with an older count.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from nodelab.kube.quota.usage import (
     LiveKey,
     desired_status,
     live_keys,
+    may_write_recount,
     needs_recount,
     status_differs,
 )
@@ -66,6 +69,7 @@ class ResourceQuotaController:
     def __init__(self) -> None:
         self._live: set[LiveKey] = set()
         self._last_full = float("-inf")
+        self._deferred: set[str] = set()  # namespaces whose lower recount waits for caches
 
     def sync(self, store: Store, writer: Writer) -> None:
         quotas = store.list("resourcequotas")
@@ -82,8 +86,10 @@ class ResourceQuotaController:
             for key, items in self._listed(quota, namespace, writer).items():
                 by_namespace[namespace][key] = list(items)
         live = set().union(*(live_keys(ns, objects) for ns, objects in by_namespace.items()))
-        replenished = {key[0] for key in self._live - live}
+        replenished = {key[0] for key in self._live - live} | self._deferred
         self._live = live
+        self._deferred = set()
+        delivered = {kind: store.delivered(kind) for kind in COUNTED}
         now = time.monotonic()
         full = now - self._last_full >= FULL_RESYNC_SECONDS
         if full:
@@ -97,6 +103,9 @@ class ResourceQuotaController:
             objects.update(by_namespace.get(namespace, {}))
             wanted = desired_status(quota, objects)
             if not status_differs(quota, wanted):
+                continue
+            if not may_write_recount(quota, wanted, delivered):
+                self._deferred.add(namespace)  # recounted at a next pass, once caught up
                 continue
             try:  # names the resourceVersion read: a quota admission charged meanwhile wins
                 writer.replace("resourcequotas", namespace, quota["metadata"]["name"],
