@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nodelab.errors import NodelabError
 
-_FULL = (errno.ENOSPC, errno.EDQUOT)
+FULL = (errno.ENOSPC, errno.EDQUOT)  # the errors of a full filesystem (or quota)
 
 
 class StateWriteError(NodelabError):
@@ -42,7 +42,7 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 def state_write_error(path: Path, exc: OSError) -> StateWriteError:
-    if exc.errno in _FULL:
+    if exc.errno in FULL:
         return StateWriteError(
             f"cannot write {path}: the filesystem is full ({exc.strerror}); nothing was "
             f"changed: free space on the filesystem of {path.parent} and try again")

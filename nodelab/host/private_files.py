@@ -5,7 +5,8 @@ mode (usually 0644): any local user can open it then and keep the descriptor. So
 is created with mode 0600 by `open(O_CREAT | O_EXCL | O_NOFOLLOW)` under a fresh temporary name
 in the same directory (O_EXCL: never a file or link someone put there first), written, flushed
 to disk, and renamed over the final name, which is atomic: readers see the old content or the
-new, never half a key. Directories that hold such files are made 0700 (`private_dir`).
+new, never half a key; on a full filesystem the error is files.py's StateWriteError, which says
+so, and the old file stays. Directories that hold such files are made 0700 (`private_dir`).
 `write_private_key` writes a private key so, as PEM in OpenSSL's traditional format (what
 kubeadm and the kubelet write).
 """
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+from nodelab.host.files import FULL, state_write_error
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -38,16 +41,21 @@ def write_private(path: Path, data: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(tmp, flags, PRIVATE_FILE)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data.encode() if isinstance(data, str) else data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        fd = os.open(tmp, flags, PRIVATE_FILE)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data.encode() if isinstance(data, str) else data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+    except OSError as exc:
+        if exc.errno in FULL:  # a full state filesystem: the clear error, the target untouched
+            raise state_write_error(path, exc) from exc
         raise
     return path
 

@@ -21,6 +21,7 @@ import pytest
 from kubernetes import client as k8s
 
 from nodelab.errors import NodelabError
+from nodelab.host.private_files import write_private
 from nodelab.lab.lab import Lab, take_down_lab
 from nodelab.lab.ledger import Ledger
 from tests.conftest import needs_root, unique_lab_name
@@ -108,3 +109,20 @@ def test_a_full_state_filesystem_is_a_clear_error_and_corrupts_nothing(
     finally:
         take_down_lab(name, small_state_fs)
     assert lab_residue(lab) == set()
+
+
+def test_a_private_file_on_a_full_filesystem_is_the_clear_error_and_keeps_the_old_one(
+        small_state_fs: Path) -> None:
+    """A kubeconfig, key or token is written by write_private: on a full state filesystem
+    `up` met it first in one run of three (its daemons' logs take the last pages at their own
+    pace), and it raised the bare OSError."""
+    target = write_private(small_state_fs / "kubeconfig", "old\n")
+    filler = fill(small_state_fs)
+    try:
+        with pytest.raises(NodelabError, match="filesystem is full") as raised:
+            write_private(target, "new\n" * 100_000)
+        assert "free space" in str(raised.value)
+        assert target.read_text() == "old\n"
+        assert sorted(p.name for p in small_state_fs.iterdir()) == ["filler", "kubeconfig"]
+    finally:
+        filler.unlink()
