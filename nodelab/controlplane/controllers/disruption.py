@@ -154,11 +154,13 @@ class DisruptionController:
             {kind: {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
                     for o in store.list(kind)} for kind in set(SCALED_KINDS.values())},
             scales)
+        said: set[tuple[str, str, str]] = set()
         saying: list[Event] = []
         for budget in budgets:
             meta = budget["metadata"]
             decided = plan(budget, pods_by_namespace[meta.get("namespace", "")], workloads, now)
-            saying.extend(decided.events)
+            # the budget's events, then its status, as upstream's trySync and failSafe
+            self._say(writer, decided.events, said)
             if decided.status is not None:
                 self._write_status(writer, budget, decided.status)
         for namespace, pods in pods_by_namespace.items():
@@ -170,7 +172,8 @@ class DisruptionController:
                     saying.append(event)
                 if stale_disruption_target(pod, now) == dt.timedelta(0):
                     self._reset_disruption_target(writer, pod, now)
-        self._say(writer, saying)
+        self._say(writer, saying, said)
+        self._said = said
 
     def _write_status(self, writer: Writer, budget: dict[str, Any],
                       status: dict[str, Any]) -> None:
@@ -195,8 +198,9 @@ class DisruptionController:
             if exc.status not in (404, 409):
                 raise
 
-    def _say(self, writer: Writer, events: list[Event]) -> None:
-        keys = set()
+    def _say(self, writer: Writer, events: list[Event], keys: set[tuple[str, str, str]]
+             ) -> None:
+        """Record each event not said in the last pass; `keys` collects this pass's."""
         for event in events:
             key = (str(event.subject["metadata"].get("uid")), event.reason, event.message)
             keys.add(key)
@@ -206,4 +210,3 @@ class DisruptionController:
             writer.event(event_for(event.subject, event.kind, event.reason, event.message,
                                    component=COMPONENT, event_type=event.type,
                                    api_version=api_version))
-        self._said = keys

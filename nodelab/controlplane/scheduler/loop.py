@@ -158,9 +158,13 @@ class SchedulerController:
         return written
 
     def _unschedulable(self, writer: Writer, pod: dict[str, Any], message: str) -> None:
+        """The FailedScheduling event, then PodScheduled=False, in the order of upstream's
+        handleSchedulingFailure: a client that waits for the condition finds the event."""
         current = _scheduled_condition(pod)
         if current and current.get("status") == "False" and current.get("message") == message:
             return
+        writer.event(event_for(pod, "Pod", "FailedScheduling", message, component=COMPONENT,
+                               event_type="Warning"))
         condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                      "message": message, "lastProbeTime": None,
                      "lastTransitionTime": times.now()}
@@ -169,8 +173,6 @@ class SchedulerController:
         metadata = pod["metadata"]
         writer.patch("pods", metadata["namespace"], metadata["name"],
                      {"status": {"conditions": [*others, condition]}}, subresource="status")
-        writer.event(event_for(pod, "Pod", "FailedScheduling", message, component=COMPONENT,
-                               event_type="Warning"))
 
     def _preempt(self, writer: Writer, pod: dict[str, Any], preemption: Preemption) -> None:
         """Delete the victims (DisruptionTarget first, a Preempted event) and nominate the

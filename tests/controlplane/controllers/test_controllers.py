@@ -147,7 +147,8 @@ def test_a_pod_that_fits_nowhere_says_why(
     assert found["reason"] == "Unschedulable"
     assert found["message"].startswith("0/")
     assert "Insufficient cpu" in found["message"]
-    # the scheduler records it just after it writes the condition
+    # the scheduler records it just before it writes the condition (upstream's order); the
+    # wait is for the event itself all the same
     eventually(lambda: "FailedScheduling" in apiserver.kubectl(
         "get", "events", "--field-selector", "involvedObject.name=huge").stdout)
 

@@ -351,7 +351,8 @@ def test_owners_of_other_kinds_go_through_their_scale(
     condition = eventually(failed, timeout=30)
     assert (condition["type"], condition["status"], condition["message"]) == (
         "DisruptionAllowed", "False", "jobs.batch does not implement the scale subresource")
-    # the controller records its events after the pass's status writes
+    # the controller records a budget's events before its status write (upstream's trySync);
+    # the wait is for the event itself all the same
     eventually(lambda: "CalculateExpectedPodCountFailed" in apiserver.kubectl(
         "get", "events", "--field-selector",
         "involvedObject.name=once,involvedObject.kind=PodDisruptionBudget").stdout)

@@ -204,8 +204,12 @@ def test_suspend_deletes_active_pods_uncounted_and_resume_restarts_the_clock() -
                          [pod("a", ready=True)], NOW)
     assert suspended.discard == ["a"] and suspended.delete == []
     assert conditions(suspended.status)["Suspended"] == ("True", "JobSuspended")
+    # said before the status write, as upstream's syncJob
+    assert suspended.events_before_status == [("Normal", "Suspended", "Job suspended")]
+    assert suspended.events == []
     resumed = plan_job(job(status=suspended.status), [], NOW)
     assert conditions(resumed.status)["Suspended"] == ("False", "JobResumed")
+    assert resumed.events_before_status == [("Normal", "Resumed", "Job resumed")]
     assert resumed.status["startTime"] == format_time(NOW) and len(resumed.create) == 1
 
 

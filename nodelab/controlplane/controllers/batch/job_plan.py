@@ -62,7 +62,10 @@ class JobPlan:
     discard: list[str] = field(default_factory=list)  # finalizer removed, then deleted
     remove_finalizers: list[str] = field(default_factory=list)
     status: dict[str, Any] = field(default_factory=dict)
-    events: list[tuple[str, str, str]] = field(default_factory=list)  # type, reason, message
+    # type, reason, message; said before the status write (syncJob's Suspended, Resumed) or
+    # after it (trackJobStatusAndRemoveFinalizers' recordJobFinished), in upstream's order
+    events_before_status: list[tuple[str, str, str]] = field(default_factory=list)
+    events: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _name(pod: ObjectView) -> str:
@@ -188,11 +191,11 @@ def plan_job(job: ObjectView, pods: Sequence[ObjectView], now: dt.datetime) -> J
         active = []
         if set_condition(conditions, "Suspended", "True", "JobSuspended", "Job suspended",
                          stamp):
-            plan.events.append(("Normal", "Suspended", "Job suspended"))
+            plan.events_before_status.append(("Normal", "Suspended", "Job suspended"))
     elif target is None:
         if is_true(old, "Suspended"):
             set_condition(conditions, "Suspended", "False", "JobResumed", "Job resumed", stamp)
-            plan.events.append(("Normal", "Resumed", "Job resumed"))
+            plan.events_before_status.append(("Normal", "Resumed", "Job resumed"))
             status["startTime"] = stamp
         status.setdefault("startTime", stamp)
         active = _manage(job, plan, active, succeeded, succeeded_indexes, succeeded_pods,

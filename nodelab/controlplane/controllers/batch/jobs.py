@@ -66,14 +66,16 @@ class JobController:
         namespace, name = metadata["namespace"], metadata["name"]
         pods = store.list("pods", namespace)
         plan = plan_job(job, pods, now)
-        patch = status_patch(job.get("status") or {}, plan.status)
-        if patch:
-            writer.patch("jobs", namespace, name, {"status": patch}, subresource="status")
 
         def event(kind: str, reason: str, message: str) -> None:
             writer.event(event_for(job, "Job", reason, message, component=COMPONENT,
                                    event_type=kind, api_version="batch/v1"))
 
+        for kind, reason, message in plan.events_before_status:
+            event(kind, reason, message)
+        patch = status_patch(job.get("status") or {}, plan.status)
+        if patch:
+            writer.patch("jobs", namespace, name, {"status": patch}, subresource="status")
         create_pods(writer, namespace, plan.create, event)
         by_name = {p["metadata"]["name"]: p for p in pods}
         for pod_name in plan.discard:
