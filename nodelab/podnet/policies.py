@@ -1,8 +1,12 @@
-"""Enforcing NetworkPolicies on this node: watch policies, pods and namespaces, plan, load.
+"""Enforcing NetworkPolicies on this node: watch policies (and, while one exists, pods and
+namespaces), plan, load.
 
 The plan (`policy_plan.py`) and its ruleset (`policy_ruleset.py`) are pure; this is the thin
-part: three reflectors feed one store, and every change (coalesced) recomputes the ruleset
-and loads it with `nft -f -` when it differs from the one loaded. Only nodelab's own table
+part: reflectors feed stores, and every change (coalesced) recomputes the ruleset and loads it
+with `nft -f -` when it differs from the one loaded. Pods and namespaces matter only to a
+policy, so their reflectors run only while the cluster has at least one NetworkPolicy: a
+cluster without any (most labs, and the 110-pod burst) costs no node a watch of every pod, nor
+the API server that watch's events. Only nodelab's own table
 (`inet nodelab-netpol`, in the node's network namespace) is ever written; it goes away with the
 namespace when `nodelab down` removes the node, and a restarted podnet leaves it as it was until
 it has listed policies, pods and namespaces again (no window without the policies).
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from nodelab.host.commands import run
@@ -27,7 +32,8 @@ from nodelab.podnet.policy_plan import plan_pod_rules
 from nodelab.podnet.policy_ruleset import ruleset
 
 log = logging.getLogger("nodelab.podnet.policies")
-WATCHED = ("networkpolicies", "pods", "namespaces")
+POLICIES = "networkpolicies"
+SELECTED = ("pods", "namespaces")  # what policies select: watched only while one exists
 
 
 NOT_ENFORCED = "NetworkPolicies between two pods of this node are NOT enforced"
@@ -63,28 +69,63 @@ def load_ruleset(text: str) -> None:
 class PolicyEnforcer:
     """The node's NetworkPolicy enforcement, on a thread of its own."""
 
-    def __init__(self, api: ApiAccess, node_name: str) -> None:
+    def __init__(self, api: ApiAccess, node_name: str,
+                 load: Callable[[str], None] = load_ruleset) -> None:
+        self.api = api
         self.node_name = node_name
+        self.load = load
         self.recorder = EventRecorder(api)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.store = Store(lambda _kind: self._wake.set())
-        self.reflectors = [Reflector(kind, api.lister(kind), self.store.handle)
-                           for kind in WATCHED]
+        self.policies = Reflector(POLICIES, api.lister(POLICIES), self.store.handle)
+        # pods and namespaces, while a policy exists: a store of their own per start, so a
+        # stopped reflector's last event cannot reach the next one's copy
+        self.selected: list[Reflector] = []
+        self.selected_store = Store()
         self.loaded: str | None = None
         self._thread = threading.Thread(target=self._run, name="netpol", daemon=True)
 
-    def sync(self) -> None:
-        """Load the ruleset of what the store holds, once every reflector has listed: until
-        then the table loaded before (by this podnet before a restart) stays as it was."""
-        if not all(r.synced.is_set() for r in self.reflectors):
-            self._stop.wait(0.2)  # a list's items reach the store just before it counts as
-            self._wake.set()      # synced: look again shortly
+    def watch_selected(self, wanted: bool) -> None:
+        """Start the pod and namespace reflectors when the first policy appears; stop them,
+        forgetting what they held, when the last one goes."""
+        if wanted == bool(self.selected):
             return
-        text = ruleset(plan_pod_rules(self.node_name, self.store.list("networkpolicies"),
-                                      self.store.list("pods"), self.store.list("namespaces")))
+        if wanted:
+            store = Store(lambda _kind: self._wake.set())
+            self.selected = [Reflector(kind, self.api.lister(kind), store.handle).start()
+                             for kind in SELECTED]
+            self.selected_store = store
+            log.info("a NetworkPolicy exists: watching pods and namespaces")
+        else:
+            for reflector in self.selected:
+                reflector.stop()
+            self.selected, self.selected_store = [], Store()
+            log.info("no NetworkPolicy left: stopped watching pods and namespaces")
+
+    def _listed(self, reflectors: list[Reflector]) -> bool:
+        """Whether every reflector has listed; if not, look again shortly (a list's items
+        reach the store just before it counts as synced)."""
+        if all(r.synced.is_set() for r in reflectors):
+            return True
+        self._stop.wait(0.2)
+        self._wake.set()
+        return False
+
+    def sync(self) -> None:
+        """Load the ruleset of what the stores hold, once every running reflector has listed:
+        until then the table loaded before (by this podnet before a restart) stays as it was."""
+        if not self._listed([self.policies]):
+            return
+        policies = self.store.list(POLICIES)
+        self.watch_selected(bool(policies))
+        if not self._listed(self.selected):
+            return
+        text = ruleset(plan_pod_rules(self.node_name, policies,
+                                      self.selected_store.list("pods"),
+                                      self.selected_store.list("namespaces")))
         if text != self.loaded:
-            load_ruleset(text)
+            self.load(text)
             self.loaded = text
             log.info("loaded the network policy ruleset (%d chains)",
                      text.count("\tchain ") - 1)
@@ -93,8 +134,7 @@ class PolicyEnforcer:
         problem = filter_bridged_traffic()
         if problem:
             self.report(problem)
-        for reflector in self.reflectors:
-            reflector.start()
+        self.policies.start()
         self._wake.set()
         self._thread.start()
 
@@ -112,6 +152,6 @@ class PolicyEnforcer:
 
     def stop(self) -> None:
         self._stop.set()
-        for reflector in self.reflectors:
+        for reflector in [self.policies, *self.selected]:
             reflector.stop()
         self._wake.set()
