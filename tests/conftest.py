@@ -5,8 +5,9 @@ cgroups, mounts, lab processes, iptables chains, nft tables, and the containerd 
 and runc state under /run/containerd when no host containerd runs: nodelab/lab/residue.py)
 when the session starts and fails the run if anything new is still there when it ends. What
 belongs to a lab of another test session or of a learner running on the same host at the same
-time (a lab in another state base that still exists, a shim that still runs, and a directory
-that holds some of theirs) is not this session's residue.
+time (what another live process claimed: its state base and labs, a test runtime's directory
+and names; a shim that still runs; and a directory that holds some of theirs) is not this
+session's residue.
 
 The session claims its state base (nodelab/lab/claims.py) and, before anything else, takes down
 what earlier test runs that were killed left behind (their claims' owners are dead), so a
@@ -19,13 +20,15 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nodelab.host.processes import ProcessId
+from nodelab.lab.claims import Claim
 from nodelab.lab.containerd.host_files import live_shim_sockets
 from nodelab.lab.lab import Lab, take_down_lab
 
@@ -61,18 +64,33 @@ def _labs_in(base: Path) -> list[str]:
 _LEARNER_LABS = _labs_in(Path("/var/lib/nodelab"))  # labs brought up outside the suite
 
 
-def _other_labs() -> tuple[list[str], list[str]]:
-    """The state bases of other test sessions that exist now, and the names of their labs and
-    of the labs a learner had up (in the default state base) when this session started."""
-    bases = [p for p in Path("/tmp").glob("nlt-*") if p.is_dir() and p != _STATE_BASE]
-    return [str(base) for base in bases], [
-        *(lab for base in bases for lab in _labs_in(base)), *_LEARNER_LABS]
+def others_claims(held: Iterable[Claim], me: int, alive: Callable[[ProcessId], bool]
+                  ) -> list[Claim]:
+    """The claims (nodelab/lab/claims.py) of the other test sessions and harnesses that run
+    now: each one whose owner is not this process and lives (its PID with the recorded start
+    time). A claim whose owner is gone is nobody's (the next session reaps it), and so is a
+    /tmp/nlt-* directory nobody claims (an empty one left by a killed run made every later
+    session count another session)."""
+    return [c for c in held if c.owner.pid != me and alive(c.owner)]
+
+
+def _others() -> tuple[list[str], list[str], list[str]]:
+    """What other sessions that run now claimed (their state bases and runtime directories,
+    and their runtimes' name prefixes), and the names of their labs and of the labs a learner
+    had up (in the default state base) when this session started."""
+    from nodelab.lab.claims import claims
+
+    theirs = others_claims(claims(), os.getpid(), ProcessId.alive)
+    labs = [lab for c in theirs if c.kind == "labs" for lab in _labs_in(c.root)]
+    return ([str(c.root) for c in theirs], [*labs, *_LEARNER_LABS],
+            [c.prefix for c in theirs if c.prefix])
 
 
 def foreign(item: str, bases: list[str], labs: list[str],
-            shim_sockets: Collection[Path] = ()) -> bool:
-    """True when a residue line names another state base or one of its labs (netns, link,
-    cgroup, chain and table names carry `nl<lab>-`, a lab's processes `(lab <lab>)`), is a
+            shim_sockets: Collection[Path] = (), prefixes: Collection[str] = ()) -> bool:
+    """True when a residue line names another session's claimed directory or one of its labs
+    (netns, link, cgroup, chain and table names carry `nl<lab>-`, a lab's processes
+    `(lab <lab>)`) or runtimes (netns `<prefix>-...`, cgroup `nodelab/<prefix>`), is a
     directory all labs share while another session runs (`shared_parent`), or is the socket of
     a shim that runs now (when the session ends, its own shims are gone: one
     that runs is another session's lab's or test runtime's)."""
@@ -81,6 +99,8 @@ def foreign(item: str, bases: list[str], labs: list[str],
             or (bool(bases) and shared_parent(item))
             or any(f"nl{lab}-".lower() in lowered or f"nodelab/{lab}" in item
                    or item.endswith(f"(lab {lab})") for lab in labs)
+            or any(f"{prefix}-" in lowered or item.endswith(f"nodelab/{prefix}")
+                   or f"nodelab/{prefix}/" in item for prefix in prefixes)
             or any(item == f"path {socket}" for socket in shim_sockets))
 
 
@@ -104,9 +124,10 @@ def left_by_session(now: set[str], before: set[str], theirs: Callable[[str], boo
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    bases, labs = _other_labs()
+    bases, labs, prefixes = _others()
     sockets = live_shim_sockets() if IS_ROOT else set()
-    left = left_by_session(_residue(), _BEFORE, lambda r: foreign(r, bases, labs, sockets))
+    left = left_by_session(_residue(), _BEFORE,
+                           lambda r: foreign(r, bases, labs, sockets, prefixes))
     if not left:
         # The session's state base: every lab in it is down; what is left is bookkeeping.
         shutil.rmtree(_STATE_BASE, ignore_errors=True)

@@ -1,5 +1,6 @@
-"""The suite's residue check leaves out what names another session's state base or lab, the
-sockets of shims that still run, and the directories that hold those."""
+"""The suite's residue check leaves out what names another session's state base or lab (another
+session: a live claim), the sockets of shims that still run, and the directories that hold
+those."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from nodelab.host.processes import ProcessId
+from nodelab.lab.claims import Claim
 from nodelab.lab.containerd.host_files import shim_argv_socket, shim_socket
 from nodelab.lab.residue import _entries
-from tests.conftest import foreign, left_by_session
+from tests.conftest import foreign, left_by_session, others_claims
 
 pytestmark = pytest.mark.unit
 
@@ -96,3 +99,49 @@ def test_a_shared_directory_removed_while_the_scan_reads_it_has_no_entries(
     (shared / "socket").unlink()
     shared.rmdir()
     assert _entries(shared) == []
+
+
+ME, OTHER, GONE = ProcessId(100, 5), ProcessId(200, 7), ProcessId(300, 9)
+RUNNING = {ME, OTHER}
+
+
+def labs_claim(root: str, owner: ProcessId) -> Claim:
+    return Claim("labs", Path(root), owner)
+
+
+def runtime_claim(root: str, owner: ProcessId, prefix: str) -> Claim:
+    return Claim("runtime", Path(root), owner, prefix)
+
+
+@pytest.mark.parametrize("held, others", [
+    # another session's base, claimed by a process that runs: another session
+    ([labs_claim("/tmp/nlt-me", ME), labs_claim("/tmp/nlt-other", OTHER)], ["/tmp/nlt-other"]),
+    # this session's own claims (its base, a runtime it runs) are not another's
+    ([labs_claim("/tmp/nlt-me", ME), runtime_claim("/tmp/pt/x", ME, "nlt1a2b")], []),
+    # the owner is dead (a killed run, not reaped yet): nobody's
+    ([labs_claim("/tmp/nlt-killed", GONE)], []),
+    # the PID runs, but another process took it since (another start time): nobody's
+    ([labs_claim("/tmp/nlt-reused", ProcessId(200, 8))], []),
+    # another session's test runtime
+    ([runtime_claim("/tmp/pt/y", OTHER, "nlt9f9f")], ["/tmp/pt/y"]),
+    # no claim at all (an empty /tmp/nlt-* base a killed run left): no other session
+    ([], []),
+])
+def test_another_session_is_a_live_claim(held: list[Claim], others: list[str]) -> None:
+    """Not every /tmp/nlt-* directory: one left empty by a killed run made every later
+    session lenient."""
+    found = others_claims(held, ME.pid, lambda owner: owner in RUNNING)
+    assert [str(c.root) for c in found] == others
+
+
+@pytest.mark.parametrize("item, theirs", [
+    ("netns nlt9f9f-node", True),
+    ("cgroup /sys/fs/cgroup/cpu/nodelab/nlt9f9f", True),
+    ("cgroup /sys/fs/cgroup/cpu/nodelab/nlt9f9f/pods/x", True),
+    ("mount /tmp/pt/y/state/runtime/rootfs", True),
+    # this session's runtime, and a lab whose name merely starts with the same letters
+    ("netns nlt1a2b-node", False),
+    ("cgroup /sys/fs/cgroup/cpu/nodelab/nlt9f9f0", False),
+])
+def test_another_sessions_runtime_is_foreign(item: str, theirs: bool) -> None:
+    assert foreign(item, ["/tmp/pt/y"], [], (), ["nlt9f9f"]) is theirs
