@@ -20,19 +20,26 @@ has cleaned up. `reap_abandoned()` takes down every claim whose owner is dead:
 
 The test session reaps at start, and `nodelab down --all` reaps too. Nothing without a claim is
 touched, and a claim whose owner lives is left alone (another test run may be going on).
+
+One process reaps at a time on the host (`reaping`, a flock on /run/nodelab/claims/reaper.lock):
+two sessions that start at once do not take down the same abandoned lab twice over, and a
+test that looks at what a killed process left, then reaps it itself, holds the lock across
+both, so a session starting meanwhile waits instead of reaping it under the test's eyes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from nodelab.host import cgroups, mounts, netlink
 from nodelab.host.commands import run
@@ -41,6 +48,7 @@ from nodelab.host.processes import ProcessId, terminate_all
 from nodelab.runtime.teardown import apply_teardown, teardown_plan
 
 CLAIMS = Path("/run/nodelab/claims")
+REAPER_LOCK = CLAIMS / "reaper.lock"
 KINDS = ("labs", "runtime")
 
 
@@ -134,13 +142,46 @@ def abandoned(all_claims: Sequence[Claim]) -> list[Claim]:
     return [c for c in all_claims if not c.owner.alive()]
 
 
+_this_process = threading.RLock()
+_depth = 0
+
+
+@contextlib.contextmanager
+def reaping() -> Iterator[None]:
+    """Hold the host's reaper lock while the block runs: another process's `reap_abandoned`
+    waits until it ends; this process's own (any thread's, nested) runs inside it. Without
+    the rights to the claims directory (not root) there is nothing to reap, and no lock."""
+    global _depth
+    with _this_process:
+        lock = _lock_host() if _depth == 0 else None
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+            if lock is not None:
+                lock.close()  # releases the flock
+
+
+def _lock_host() -> IO[str] | None:
+    try:
+        CLAIMS.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock = open(REAPER_LOCK, "a")  # noqa: SIM115 (closed when the outer block ends)
+    except OSError:
+        return None
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
 def reap_abandoned() -> list[Claim]:
-    """Take down what every abandoned claim holds, and drop the claims."""
-    reaped = abandoned(claims())
-    for claim in reaped:
-        reap(claim)
-        release(claim)
-    return reaped
+    """Take down what every abandoned claim holds, and drop the claims (under the host's
+    reaper lock: claims another reaper took while this one waited are gone when it reads)."""
+    with reaping():
+        reaped = abandoned(claims())
+        for claim in reaped:
+            reap(claim)
+            release(claim)
+        return reaped
 
 
 def reap(claim: Claim) -> None:

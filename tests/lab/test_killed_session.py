@@ -1,21 +1,22 @@
 """A test session killed with its labs up: the next session (or `nodelab down --all`) takes
 them down. The session claims its state base (tests/conftest.py, nodelab/lab/claims.py); here a
-child process does the same, brings a lab up in its own base and is killed with SIGKILL."""
+child process does the same, brings a lab up in its own base and is killed with SIGKILL. From
+the kill to its own reap the test holds the host's reaper lock (`claims.reaping`), so a test
+session starting meanwhile waits instead of taking the lab down under the test's eyes."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from nodelab.lab.claims import claims, reap_abandoned
+from nodelab.lab.claims import claims, reap_abandoned, reaping
 from nodelab.lab.lab import Lab
 from tests.conftest import needs_root, unique_lab_name
 from tests.lab.test_lifecycle import lab_residue
+from tests.runtime.test_killed_harness import kill
 
 pytestmark = [pytest.mark.privileged, pytest.mark.slow, needs_root]
 
@@ -42,15 +43,15 @@ def test_the_labs_of_a_killed_session_are_taken_down(tmp_path: Path) -> None:
     try:
         assert child.stdout is not None
         assert child.stdout.readline() == "ready\n"
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-        if child.stdout is not None:
-            child.stdout.close()
-    lab = Lab.get(name, base=base)
-    assert lab_residue(lab), "the lab is up and nobody owns it any more"
+    except BaseException:
+        kill(child)
+        raise
+    with reaping():  # nobody else reaps from the kill until this test has
+        kill(child)
+        lab = Lab.get(name, base=base)
+        assert lab_residue(lab), "the lab is up and nobody owns it any more"
 
-    assert base in [c.root for c in reap_abandoned()]
+        assert base in [c.root for c in reap_abandoned()]
     assert lab_residue(lab) == set()
     assert not base.exists()
     assert base not in [c.root for c in claims()]

@@ -5,7 +5,9 @@ ran a pod, so no teardown ran, and its pod's pinned namespaces, its container's 
 network namespaces and its `nodelab/nlt<id>` cgroups stayed on the host. Now the harness claims
 them (nodelab/lab/claims.py) and the next test session, or `nodelab down --all`, removes them.
 Here: a child process runs a pod on the harness and is killed with SIGKILL; its claim is then
-reaped, and the host is as before (netns, mounts, cgroups, processes)."""
+reaped, and the host is as before (netns, mounts, cgroups, processes). From the kill to its own
+reap the test holds the host's reaper lock (`claims.reaping`): a test session starting meanwhile
+on the same machine waits for it instead of reaping the harness under the test's eyes."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import pytest
 
 from nodelab.host.mounts import mounts_under
 from nodelab.host.processes import ProcessId
-from nodelab.lab.claims import claims, reap_abandoned
+from nodelab.lab.claims import claims, reap_abandoned, reaping
 from nodelab.lab.cri_harness.registry import LocalRegistry
 from nodelab.lab.residue import residue
 
@@ -68,22 +70,31 @@ def test_a_killed_harness_is_reaped(registry: LocalRegistry, tmp_path: Path) -> 
         made = left()
         assert {r.split()[0] for r in made} == {"netns", "cgroup", "mount"}, made
         assert not made & before
-    finally:
-        os.kill(child.pid, signal.SIGKILL)  # no teardown runs
-        child.wait(timeout=30)
-        if child.stdout is not None:
-            child.stdout.close()
-    assert left() == made, "the kill itself removes nothing"
-    runtime = [c for c in claims() if c.prefix == prefix]
-    assert runtime and not runtime[0].owner.alive()
+    except BaseException:
+        kill(child)
+        raise
+    with reaping():  # nobody else reaps from the kill until this test has
+        kill(child)
+        assert left() == made, "the kill itself removes nothing"
+        runtime = [c for c in claims() if c.prefix == prefix]
+        assert runtime and not runtime[0].owner.alive()
 
-    reaped = reap_abandoned()
-    assert [c.prefix for c in reaped if c.prefix == prefix] == [prefix]
+        reaped = reap_abandoned()
+        assert [c.prefix for c in reaped if c.prefix == prefix] == [prefix]
     assert left() == set()
     assert not [c for c in claims() if c.prefix == prefix]
     # the runtime, the registry and the pod's processes were in the node's namespaces: gone
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert leftover.stdout.strip() == "", leftover.stdout
+
+
+def kill(child: subprocess.Popen[str]) -> None:
+    """SIGKILL (no teardown runs), and the child reaped."""
+    if child.poll() is None:
+        os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    if child.stdout is not None:
+        child.stdout.close()
 
 
 def test_a_claim_whose_owner_lives_is_left_alone(tmp_path: Path) -> None:
