@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import socket
 import struct
 import threading
@@ -131,6 +132,34 @@ def test_exec_tty_and_resize(endpoint: Endpoint, pod: Pod) -> None:
               b" i=$((i+1)); sleep 0.1; done; stty size; exit 5\n")
     out, _err, status = collect(conn)
     assert b"27 91" in out
+    causes = status["details"]["causes"]  # type: ignore[index]
+    assert causes[0]["message"] == "5"
+
+
+def test_exec_tty_resized_while_the_shell_runs(endpoint: Endpoint, pod: Pod) -> None:
+    """A resize after the command started reaches its terminal (`kubectl exec -it`, then the
+    learner's window changes size): once the shell has seen the first size, runc has done its
+    start-up resize, so only a forwarded resize can bring it the second."""
+    cid = pod.container("tty-late", ["sleep 3600"])
+    url = pod.rt.Exec(cri.ExecRequest(container_id=cid, cmd=["sh"], tty=True, stdin=True,
+                                      stdout=True), timeout=10).url
+    conn, _ = open_stream(endpoint, url, "v4.channel.k8s.io")
+    wait_for_size = (b"\x00i=0; while [ \"$(stty size)\" != '%d %d' ] && [ $i -lt 200 ]; do"
+                     b" i=$((i+1)); sleep 0.1; done; echo seen-$(stty size | tr ' ' x)\n")
+    conn.send(b"\x04" + json.dumps({"Width": 91, "Height": 27}).encode())
+    conn.send(wait_for_size % (27, 91))
+    conn.sock.settimeout(30)
+    seen = b""
+    while not re.search(rb"seen-(\d+x\d+)?\s", seen):  # the echoed input reads "seen-$("
+        message = conn.receive()
+        assert message is not None, seen
+        seen += message[1:]
+    assert b"seen-27x91" in seen, seen
+    conn.send(b"\x04" + json.dumps({"Width": 93, "Height": 29}).encode())
+    conn.send(wait_for_size % (29, 93))
+    conn.send(b"\x00exit 5\n")
+    out, _err, status = collect(conn, timeout=60)
+    assert b"seen-29x93" in out, out
     causes = status["details"]["causes"]  # type: ignore[index]
     assert causes[0]["message"] == "5"
 

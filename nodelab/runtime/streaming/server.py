@@ -16,8 +16,8 @@ without it. The final status on channel 3 is `Success`, or `Failure` with reason
 `NonZeroExitCode` and the exit code as a cause, which kubectl turns into its own exit code.
 
 - exec: `runc exec` of the container's process with the command; with a tty it runs on a pty
-  pair the server owns, so resize messages become TIOCSWINSZ on that pty (runc forwards the size
-  to the container's terminal);
+  pair the server owns, so resize messages become TIOCSWINSZ on that pty and a SIGWINCH to runc,
+  which copies the size to the container's terminal;
 - attach: the monitor's attach socket (conmon, SOCK_SEQPACKET: a stream byte then data);
   resize goes through the monitor's control FIFO; the end of the client's stdin (`[255, 0]`,
   or the client going away) half-closes that socket, and conmon then closes the container's
@@ -38,6 +38,7 @@ import json
 import os
 import pty
 import secrets
+import signal
 import socket
 import struct
 import subprocess
@@ -214,17 +215,24 @@ class StreamingServer:
         proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
                                 start_new_session=True)
         os.close(slave)
+        # runc copies its terminal's size to the container's at start and on SIGWINCH, which
+        # the kernel sends only to a terminal's foreground group: runc's session has no
+        # controlling terminal, so each resize signals runc itself (by pidfd: never a stranger)
+        runc = os.pidfd_open(proc.pid)
         out = threading.Thread(target=_pump_fd, args=(conn, master, STDOUT), daemon=True)
         out.start()
-        threading.Thread(target=self._pump_in, args=(conn, master, master), daemon=True).start()
+        threading.Thread(target=self._pump_in, args=(conn, master, master, runc),
+                         daemon=True).start()
         code = proc.wait()
         out.join(2)
-        with contextlib.suppress(OSError):
-            os.close(master)
+        for fd in (master, runc):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         return code
 
     @staticmethod
-    def _pump_in(conn: Connection, stdin_fd: int, tty_fd: int | None) -> None:
+    def _pump_in(conn: Connection, stdin_fd: int, tty_fd: int | None,
+                 runc: int | None = None) -> None:
         for channel, data in client_messages(conn):
             if channel == STDIN and data:
                 try:
@@ -233,6 +241,9 @@ class StreamingServer:
                     break
             elif channel == RESIZE and tty_fd is not None:
                 set_winsize(tty_fd, data)
+                if runc is not None:
+                    with contextlib.suppress(OSError):
+                        signal.pidfd_send_signal(runc, signal.SIGWINCH)
             elif channel == CLOSE_SIGNAL and data[:1] == bytes([STDIN]):
                 break
         if tty_fd is None:
