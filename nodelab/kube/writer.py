@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from nodelab.kube.recorder import EventRecorder
+from nodelab.kube.restclient import ApiAccess
 from nodelab.kube.store import Store
-from nodelab.kube.verbs import MERGE_PATCH, ResourceVerbs
+from nodelab.kube.verbs import MERGE_PATCH
 
 
 class Writer:
-    def __init__(self, rest: ResourceVerbs, store: Store) -> None:
+    def __init__(self, rest: ApiAccess, store: Store) -> None:
         self.rest = rest
         self.store = store
         self.recorder = EventRecorder(rest)

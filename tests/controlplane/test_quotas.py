@@ -290,9 +290,23 @@ def test_object_counts_of_kinds_the_controller_lists(
     assert (f'roles.rbac.authorization.k8s.io "r2" is forbidden: exceeded quota: q, requested: '
             f"{counted}=1, used: {counted}=1, limited: {counted}=1") in refused.stderr
     apiserver.kubectl("delete", "role", "r1", "-n", ns)
-    # the controller lists roles (it watches no roles) and gives the count back
+    # the controller watches roles since the quota named them, and gives the count back
     assert eventually(lambda: quota_status(apiserver, ns, "q")["used"] == {counted: "0"})
+    assert eventually(lambda: quota_controller.store.delivered("roles") >= 0)  # listed
+    listed = role_lists(apiserver, ns)
+    assert listed >= 1  # the first pass listed them: the reflector it started had not yet
     apiserver.kubectl("create", "role", "r2", "-n", ns, "--verb=get", "--resource=pods")
+    apiserver.kubectl("delete", "role", "r2", "-n", ns)
+    assert eventually(lambda: quota_status(apiserver, ns, "q")["used"] == {counted: "0"})
+    # passes since its reflector listed read roles from its cache: no list of their own
+    assert role_lists(apiserver, ns) == listed
+    apiserver.kubectl("create", "role", "r2", "-n", ns, "--verb=get", "--resource=pods")
+
+
+def role_lists(apiserver: RunningApiServer, ns: str) -> int:
+    """The lists of the namespace's roles the API server has served (its request log)."""
+    log = (apiserver.state_dir / "controlplane.log").read_text(errors="replace")
+    return log.count(f" GET /apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles ")
 
 
 @pytest.mark.unit

@@ -66,6 +66,10 @@ class ControllerLoop:
         self._stop.set()
         for reflector in self.reflectors:
             reflector.stop()
+        for controller in self.controllers:
+            stop = getattr(controller, "stop", None)  # one with watches of its own
+            if stop is not None:
+                stop()
         with self._wake:
             self._wake.notify()
 

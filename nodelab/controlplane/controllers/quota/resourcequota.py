@@ -4,7 +4,9 @@ equal to `nodelab.kube.quota.usage.desired_status` over the namespace's objects.
 It counts the resources it watches (`COUNTED`: pods, services, configmaps, secrets, replication
 controllers, quotas and the apps/batch workloads, plus persistent volume claims where they are
 served) from its cache, and the `count/<resource>.<group>` of any other built-in namespaced kind
-a quota names by listing it at each pass; a `count/` of a kind it does not know (a custom
+a quota names from a reflector it starts when a quota first names that kind (upstream's quota
+monitor keeps an informer per counted resource; until that reflector has listed, each pass
+lists the kind in the quota's namespace); a `count/` of a kind it does not know (a custom
 resource) keeps no usage, so admission refuses those objects with upstream's `status unknown
 for quota` rather than letting them pass uncounted.
 
@@ -35,6 +37,7 @@ from nodelab.kube.quota.usage import (
     needs_recount,
     status_differs,
 )
+from nodelab.kube.reflector import Reflector
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
@@ -70,6 +73,12 @@ class ResourceQuotaController:
         self._live: set[LiveKey] = set()
         self._last_full = float("-inf")
         self._deferred: set[str] = set()  # namespaces whose lower recount waits for caches
+        self._watched: dict[str, Reflector] = {}  # count/ kinds beyond COUNTED a quota named
+
+    def stop(self) -> None:
+        """End the reflectors of the `count/` kinds (the loop's own end with the loop)."""
+        for reflector in self._watched.values():
+            reflector.stop()
 
     def sync(self, store: Store, writer: Writer) -> None:
         quotas = store.list("resourcequotas")
@@ -83,13 +92,14 @@ class ResourceQuotaController:
                 by_namespace[str(obj["metadata"].get("namespace") or "")][key].append(obj)
         for quota in quotas:
             namespace = str(quota["metadata"].get("namespace") or "")
-            for key, items in self._listed(quota, namespace, writer).items():
+            for key, items in self._listed(quota, namespace, store, writer).items():
                 by_namespace[namespace][key] = list(items)
         live = set().union(*(live_keys(ns, objects) for ns, objects in by_namespace.items()))
         replenished = {key[0] for key in self._live - live} | self._deferred
         self._live = live
         self._deferred = set()
-        delivered = {kind: store.delivered(kind) for kind in COUNTED}
+        cached = [kind for kind, reflector in self._watched.items() if reflector.synced.is_set()]
+        delivered = {kind: store.delivered(kind) for kind in (*COUNTED, *cached)}
         now = time.monotonic()
         full = now - self._last_full >= FULL_RESYNC_SECONDS
         if full:
@@ -115,14 +125,23 @@ class ResourceQuotaController:
                     raise
                 # 409: recounted at the next pass, from the newer quota; 404: it is gone
 
-    def _listed(self, quota: ObjectView, namespace: str, writer: Writer
+    def _listed(self, quota: ObjectView, namespace: str, store: Store, writer: Writer
                 ) -> dict[tuple[str, str], Sequence[ObjectView]]:
-        """The objects of the kinds the quota counts (`count/...`) that no reflector
-        watches, listed from the API server at each pass."""
+        """The objects of the kinds the quota counts (`count/...`) beyond COUNTED: from the
+        cache of a reflector started the first time a quota names the kind, and listed from
+        the API server until that reflector has listed."""
         found: dict[tuple[str, str], Sequence[ObjectView]] = {}
         for name in (quota.get("spec") or {}).get("hard") or {}:
             kind = listed_kind(name) if name.startswith("count/") else None
             if kind is None:
+                continue
+            reflector = self._watched.get(kind)
+            if reflector is None:
+                reflector = Reflector(kind, writer.rest.lister(kind), store.handle,
+                                      progress=store.mark_delivered).start()
+                self._watched[kind] = reflector
+            if reflector.synced.is_set():
+                found[(kind, group_of(kind))] = store.list(kind, namespace)
                 continue
             where = kube_resources.RESOURCES[kind]
             answer = writer.rest.request("GET", f"{where.prefix}/namespaces/{namespace}/"
