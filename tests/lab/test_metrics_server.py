@@ -170,9 +170,11 @@ def test_a_horizontal_pod_autoscaler_scales_a_busy_deployment_up(lab: Lab) -> No
         row = kubectl(lab, "get", "hpa", "hpaburn", "--no-headers").split()
         assert row[:2] == ["hpaburn", "Deployment/hpaburn"]
         assert row[2] == "cpu:" and row[3].endswith("%/50%") and row[4:6] == ["1", "3"]
-        events = kubectl(lab, "get", "events", "--field-selector",
-                         "involvedObject.kind=HorizontalPodAutoscaler")
-        assert "SuccessfulRescale" in events and "New size: 3" in events
+        # recorded before the status write (upstream's order); waited for all the same
+        eventually(lambda: "SuccessfulRescale" in (events := kubectl(
+            lab, "get", "events", "--field-selector",
+            "involvedObject.kind=HorizontalPodAutoscaler")) and "New size: 3" in events,
+            timeout=30)
     finally:
         kubectl(lab, "delete", "hpa", "hpaburn", check=False)
         remove(lab, hpa_manifest(lab), "hpaburn")
