@@ -1,16 +1,12 @@
 """The CRI calls of the pod lifecycle, on the kubelet's CRI client, with plan dicts in.
 
 Requests are built from the plans in `cri_plan.py` (protobuf JSON) with `ParseDict`, so what a
-notebook shows is exactly what is sent. A pod's sandbox config is parsed once (`sandbox_message`):
-one sync hands the same config to RunPodSandbox, PullImage and each CreateContainer. Long calls
-get their own deadlines: image pulls (5 minutes) and container stops (the grace period plus a
-margin).
+notebook shows is exactly what is sent. Long calls get their own deadlines: image pulls
+(5 minutes) and container stops (the grace period plus a margin).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,18 +33,6 @@ from nodelab.kubewire.times import from_nanoseconds
 PULL_TIMEOUT = 300.0
 STATES = {cri.CONTAINER_CREATED: "created", cri.CONTAINER_RUNNING: "running",
           cri.CONTAINER_EXITED: "exited", cri.CONTAINER_UNKNOWN: "unknown"}
-
-
-@functools.lru_cache(maxsize=256)  # a full node (110 pods) syncing at once still hits
-def _sandbox_config_bytes(text: str) -> bytes:
-    return bytes(json_format.Parse(text, cri.PodSandboxConfig()).SerializeToString())
-
-
-def sandbox_message(config: Mapping[str, Any]) -> Any:
-    """The PodSandboxConfig message of a plan dict, parsed once per distinct config (by its
-    JSON text; each caller gets its own copy of the message)."""
-    return cri.PodSandboxConfig.FromString(
-        _sandbox_config_bytes(json.dumps(config, sort_keys=True)))
 
 
 def _last_bytes(path: str) -> bytes | None:
@@ -108,7 +92,8 @@ class PodRuntime:
         return str(status.status.network.ip)
 
     def run_sandbox(self, config: Mapping[str, Any]) -> str:
-        request = cri.RunPodSandboxRequest(config=sandbox_message(config))
+        request = cri.RunPodSandboxRequest(
+            config=json_format.ParseDict(dict(config), cri.PodSandboxConfig()))
         response = self._call("RunPodSandbox", self.client.runtime.RunPodSandbox, request, 120)
         return str(response.pod_sandbox_id)
 
@@ -156,7 +141,7 @@ class PodRuntime:
         request = cri.CreateContainerRequest(
             pod_sandbox_id=sandbox_id,
             config=json_format.ParseDict(dict(config), cri.ContainerConfig()),
-            sandbox_config=sandbox_message(sandbox_config),
+            sandbox_config=json_format.ParseDict(dict(sandbox_config), cri.PodSandboxConfig()),
         )
         response = self._call("CreateContainer", self.client.runtime.CreateContainer, request, 60)
         return str(response.container_id)
@@ -209,7 +194,8 @@ class PodRuntime:
             request = cri.PullImageRequest(
                 image=cri.ImageSpec(image=image),
                 auth=cri.AuthConfig(**auth) if auth is not None else None,
-                sandbox_config=sandbox_message(sandbox_config),
+                sandbox_config=json_format.ParseDict(dict(sandbox_config),
+                                                     cri.PodSandboxConfig()),
             )
             try:
                 response = self._call("PullImage", self.client.images.PullImage, request,
