@@ -122,6 +122,30 @@ def test_rolling_update_respects_surge_and_unavailability() -> None:
     assert new["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
 
 
+def test_a_rollout_whose_new_pods_never_become_available_keeps_the_old_ones() -> None:
+    """`kubectl set image` to an image that does not exist (4 replicas, 25 %/25 %): upstream
+    stops at 3 old pods and 2 new ones in ImagePullBackOff, and stays there. The old set's
+    status lags its spec by one pass here (availableReplicas still counts the pod it just let
+    go), as a controller's cache does."""
+    sets, _ = run_rollout(deployment(4, "web:1"), [])
+    broken = deployment(4, "web:missing")
+    for _ in range(20):
+        plan = plan_deployment(broken, sets)
+        for created in plan.create:
+            created["metadata"]["creationTimestamp"] = "2026-01-01T00:01:00Z"
+            sets.append(created)
+        for item in sets:
+            name, before = item["metadata"]["name"], item["spec"]["replicas"]
+            item["spec"]["replicas"] = plan.scale.get(name, before)
+            image = item["spec"]["template"]["spec"]["containers"][0]["image"]
+            item["status"] = {"replicas": before,
+                              "availableReplicas": 0 if image == "web:missing" else before}
+        old = next(i for i in sets if i["spec"]["template"]["spec"]["containers"][0]["image"]
+                   == "web:1")
+        assert old["spec"]["replicas"] >= 3, [i["spec"]["replicas"] for i in sets]
+    assert sorted(i["spec"]["replicas"] for i in sets) == [2, 3]
+
+
 def test_rolling_back_gives_the_old_replicaset_the_next_revision() -> None:
     """`kubectl rollout undo` puts revision 1's template back: that ReplicaSet becomes
     revision 3, and the Deployment carries the revision of its new ReplicaSet."""

@@ -7,8 +7,10 @@ and the status `kubectl rollout status` reads.
   the values differ, not the behaviour.)
 - RollingUpdate: at most `replicas + maxSurge` pods in total (surge rounded up, default 25%),
   at least `replicas - maxUnavailable` available (rounded down, default 25%; if both are 0,
-  maxUnavailable is 1). The new ReplicaSet grows within the surge; old ones shrink, oldest
-  first, by what the availability allows. Recreate: old ones to 0 first, then the new one up.
+  maxUnavailable is 1). As upstream's rolloutRolling, a pass either resizes the new ReplicaSet
+  (it grows within the surge) or shrinks old ones, oldest first: their unavailable pods first,
+  then by what the availability allows, never more than the pods beyond the minimum that are
+  not the new set's unavailable ones. Recreate: old ones to 0 first, then the new one up.
 - Revisions: the new ReplicaSet's `deployment.kubernetes.io/revision` is one more than the
   old ones' highest (a template rolled back to, `kubectl rollout undo`, takes the next
   revision), and the Deployment carries its new ReplicaSet's revision, as upstream's
@@ -149,23 +151,7 @@ def plan_deployment(deployment: ObjectView, replicasets: Sequence[ObjectView]) -
         if old_pods == 0:
             sizes[new_name] = replicas
     elif not paused:
-        surge, unavailable = surge_and_unavailable(deployment)
-        total = sum(sizes.values())
-        if sizes[new_name] > replicas:
-            sizes[new_name] = replicas
-        elif sizes[new_name] < replicas:
-            room = replicas + surge - total
-            if room > 0:
-                sizes[new_name] = min(replicas, sizes[new_name] + room)
-        available = sum(_available(rs) for rs in [*old, new])
-        can_remove = available - (replicas - unavailable)
-        # old pods that are not available cost no availability: they may always go
-        for rs in old:
-            name = rs["metadata"]["name"]
-            idle = max(sizes[name] - _available(rs), 0)
-            cut = min(sizes[name], idle + max(can_remove, 0))
-            sizes[name] -= cut
-            can_remove -= max(cut - idle, 0)
+        _roll(deployment, old, new, sizes, created=new in plan.create)
     created = new in plan.create
     if created:
         new["spec"]["replicas"] = sizes[new_name]
@@ -177,6 +163,58 @@ def plan_deployment(deployment: ObjectView, replicasets: Sequence[ObjectView]) -
                      for name, size in plan.scale.items()]
     plan.status = deployment_status(deployment, old, new)
     return plan
+
+
+def _roll(deployment: ObjectView, old: Sequence[ObjectView], new: ObjectView,
+          sizes: dict[str, int], *, created: bool) -> None:
+    """One pass of upstream's rolloutRolling on `sizes` (spec.replicas by ReplicaSet name;
+    `old` oldest first): reconcileNewReplicaSet, and only if that changed nothing (or the new
+    set was just created at its size), reconcileOldReplicaSets. The old sets shrink by at most
+    what keeps `replicas - maxUnavailable` available, counting the new set's unavailable pods
+    as gone: a stale status (an old set's availableReplicas still counting a pod it just let
+    go) must not let a rollout whose new pods never become ready take the old ones down."""
+    replicas = int((deployment.get("spec") or {}).get("replicas", 1))
+    surge, unavailable = surge_and_unavailable(deployment)
+    new_name = new["metadata"]["name"]
+    wanted = sizes[new_name]
+    if wanted > replicas:
+        wanted = replicas
+    elif wanted < replicas:  # NewRSNewReplicas
+        room = replicas + surge - sum(sizes.values())
+        if room > 0:
+            wanted = min(replicas, wanted + room)
+    if wanted != sizes[new_name]:
+        sizes[new_name] = wanted
+        if not created:
+            return
+    if sum(sizes[rs["metadata"]["name"]] for rs in old) == 0:
+        return
+    min_available = replicas - unavailable
+    new_unavailable = sizes[new_name] - _available(new)
+    max_scaled_down = sum(sizes.values()) - min_available - new_unavailable
+    if max_scaled_down <= 0:
+        return
+    cleaned = 0  # cleanupUnhealthyReplicas: old sets' unavailable pods go first
+    for rs in old:
+        name = rs["metadata"]["name"]
+        if cleaned >= max_scaled_down:
+            break
+        if sizes[name] == 0 or sizes[name] == _available(rs):
+            continue
+        if _available(rs) > sizes[name]:
+            return  # upstream's "invalid request to scale down": retried at a next pass
+        cut = min(max_scaled_down - cleaned, sizes[name] - _available(rs))
+        sizes[name] -= cut
+        cleaned += cut
+    # scaleDownOldReplicaSetsForRollingUpdate
+    room = sum(_available(rs) for rs in [*old, new]) - min_available
+    for rs in old:
+        name = rs["metadata"]["name"]
+        if room <= 0:
+            break
+        cut = min(sizes[name], room)
+        sizes[name] -= cut
+        room -= cut
 
 
 def deployment_status(deployment: ObjectView, old: Sequence[ObjectView],
