@@ -23,10 +23,13 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from nodelab.errors import NodelabError
+from nodelab.host.processes import ProcessId, cmdline
 
 
 class MonitorError(NodelabError):
@@ -170,13 +173,27 @@ def resize(paths: MonitorPaths, height: int, width: int) -> None:
 
 
 def monitor_alive(paths: MonitorPaths) -> bool:
-    """True while the container's conmon runs (its PID is alive and is a conmon)."""
+    """True while the container's conmon runs: the PID in its pidfile is a live process (not a
+    zombie: a monitor killed with -9 stays one until init reaps it, which can take seconds)
+    running conmon for this very container (a reused PID, another container's conmon's
+    included, is not it)."""
     try:
         pid = int(paths.conmon_pidfile.read_text().strip())
-        os.kill(pid, 0)
-        return Path(f"/proc/{pid}/comm").read_text().strip() == "conmon"
     except (OSError, ValueError):
         return False
+    process = ProcessId.of(pid)
+    return (process is not None and process.alive()
+            and monitors(cmdline(process), paths.container_id))
+
+
+def monitors(argv: Sequence[str], container_id: str) -> bool:
+    """Whether `argv` (a process's command line) is conmon's for `container_id`: the program
+    is conmon and its `-c` (or `--cid`) names the container, as `start_monitor` runs it."""
+    if not argv or Path(argv[0]).name != "conmon":
+        return False
+    return (any(flag in ("-c", "--cid") and value == container_id
+                for flag, value in pairwise(argv[1:]))
+            or f"--cid={container_id}" in argv[1:])
 
 
 UNKNOWN_EXIT_CODE = 255  # containerd's unknownExitCode: the exit of a task whose shim is gone
