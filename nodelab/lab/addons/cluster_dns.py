@@ -136,11 +136,38 @@ def create_or_update(rest: Rest, resource: str, obj: dict[str, Any]) -> None:
         rest.patch(resource, namespace, name, {"data": obj["data"]})
 
 
+def dns_slices(rest: Rest) -> list[dict[str, Any]]:
+    found = rest.request("GET", f"/apis/discovery.k8s.io/v1/namespaces/{NAMESPACE}/"
+                                "endpointslices?labelSelector=kubernetes.io/service-name=kube-dns")
+    return list(found.get("items") or [])
+
+
 def ready_endpoints(rest: Rest) -> int:
-    slices = rest.request("GET", f"/apis/discovery.k8s.io/v1/namespaces/{NAMESPACE}/"
-                                 "endpointslices?labelSelector=kubernetes.io/service-name=kube-dns")
-    return sum(1 for s in slices.get("items") or [] for e in s.get("endpoints") or []
+    return sum(1 for s in dns_slices(rest) for e in s.get("endpoints") or []
                if (e.get("conditions") or {}).get("ready"))
+
+
+def what_dns_has(slices: list[dict[str, Any]], pods: list[dict[str, Any]]) -> str:
+    """The kube-dns Service's endpoints and the DNS pods as the API shows them, for an error:
+    which part of cluster DNS is late (no pod, a pod not ready or restarting, an endpoint still
+    holding an address the pod no longer has)."""
+    endpoints = [f"{','.join(e.get('addresses') or ['?'])} "
+                 f"{'ready' if (e.get('conditions') or {}).get('ready') else 'not ready'}"
+                 f"{' (' + e['targetRef']['name'] + ')' if e.get('targetRef') else ''}"
+                 for s in slices for e in s.get("endpoints") or []]
+    described = []
+    for pod in pods:
+        status = pod.get("status") or {}
+        ready = next((c.get("status") for c in status.get("conditions") or []
+                      if c.get("type") == "Ready"), "Unknown")
+        restarts = sum(int(c.get("restartCount") or 0)
+                       for c in status.get("containerStatuses") or [])
+        node = (pod.get("spec") or {}).get("nodeName") or "no node"
+        described.append(f"{pod['metadata']['name']} on {node}: "
+                         f"{status.get('phase') or 'Unknown'}, Ready {ready}, "
+                         f"IP {status.get('podIP') or 'none'}, {restarts} restarts")
+    return (f"kube-dns endpoints: {'; '.join(endpoints) or 'none'}; "
+            f"DNS pods: {'; '.join(described) or 'none'}")
 
 
 def answers_from(netns: str, timeout: float = 0.5) -> bool:
@@ -182,15 +209,27 @@ class DeployClusterDNS:
         while ready_endpoints(rest) == 0:
             if time.monotonic() > deadline:
                 raise NodelabError(
-                    f"cluster DNS not ready after {self.timeout:.0f}s: see `kubectl -n kube-system "
-                    f"describe pods -l k8s-app=kube-dns` and its logs (`kubectl -n kube-system "
-                    f"logs -l k8s-app=kube-dns`)")
+                    f"cluster DNS not ready after {self.timeout:.0f}s ({self.seen(rest)}): see "
+                    f"`kubectl -n kube-system describe pods -l k8s-app=kube-dns` and its logs "
+                    f"(`kubectl -n kube-system logs -l k8s-app=kube-dns`)")
             time.sleep(0.25)
         for node in ctx.topology.nodes:
             while not answers_from(node.netns):
                 if time.monotonic() > deadline:
                     raise NodelabError(
                         f"cluster DNS has a ready endpoint but {DNS_SERVICE_IP} does not answer "
-                        f"from {node.name} after {self.timeout:.0f}s: see that node's kube-proxy "
-                        f"log (`nodelab status`) and `iptables-save -t nat` in {node.netns}")
+                        f"from {node.name} after {self.timeout:.0f}s ({self.seen(rest)}): see "
+                        f"the DNS pod's node's kubelet and runtime logs in {ctx.paths.logs}, "
+                        f"{node.name}'s kube-proxy log (`nodelab status`) and `iptables-save "
+                        f"-t nat` in {node.netns}")
         ctx.progress(f"kube-dns {DNS_SERVICE_IP}: ready ({reference.rsplit('@', 1)[1][:19]})")
+
+    @staticmethod
+    def seen(rest: Rest) -> str:
+        """What the API shows of cluster DNS, for a timeout's error."""
+        try:
+            pods = rest.request("GET", f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector="
+                                       "k8s-app=kube-dns").get("items") or []
+            return what_dns_has(dns_slices(rest), list(pods))
+        except Exception as exc:  # the error it is for says more than this one
+            return f"the API server did not say what kube-dns has: {exc}"
