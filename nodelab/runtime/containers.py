@@ -57,7 +57,9 @@ from nodelab.runtime.monitor import (
     ExitStatus,
     MonitorError,
     MonitorPaths,
+    monitor_alive,
     read_exit,
+    record_lost_exit,
     start_monitor,
 )
 from nodelab.runtime.records import (
@@ -251,32 +253,49 @@ class Containers:
                   (created - started) * 1000, (time.perf_counter() - created) * 1000)
 
     def stop(self, record: ContainerRecord, timeout: float) -> None:
-        """Stop signal, wait up to `timeout` seconds, then SIGKILL; idempotent."""
+        """Stop signal, wait up to `timeout` seconds, then SIGKILL; idempotent. A container
+        whose monitor is gone (kill -9 of conmon while the runtime ran) gets no exit file from
+        it: once runc sees it stopped it is recorded as exited with 255, as recovery does for
+        one found so at startup."""
         paths = self.paths(record.id)
         if read_exit(paths) is not None or not self.runc_knows(record.id):
             return
         if timeout > 0:
             with contextlib.suppress(CommandError):
                 self.runc("kill", record.id, record.stop_signal.removeprefix("SIG"))
-            if self._wait_exit(paths, timeout):
+            if self._wait_exit(record.id, paths, timeout):
                 return
         with contextlib.suppress(CommandError):
             self.runc("kill", "--all", record.id, "KILL")
-        if not self._wait_exit(paths, 10.0):
+        if not self._wait_exit(record.id, paths, 10.0):
             raise NodelabError(
                 f"container {record.id[:12]} did not exit 10 s after SIGKILL; "
                 "check `runc list` and the container's processes"
             )
 
-    def _wait_exit(self, paths: MonitorPaths, timeout: float) -> bool:
+    def _wait_exit(self, container_id: str, paths: MonitorPaths, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         delay = 0.005
-        while time.monotonic() < deadline:
+        while True:
             if paths.exit_file.exists():
                 return True
+            if not monitor_alive(paths) and self._runc_status(container_id) != "running":
+                if not paths.exit_file.exists():  # the monitor may have written it and ended
+                    log.warning("container %s: stopped with its monitor gone (kill -9 of "
+                                "conmon); it exited with 255 (unknown)", container_id[:12])
+                    record_lost_exit(paths)
+                return True
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
-        return paths.exit_file.exists()
+
+    def _runc_status(self, container_id: str) -> str:
+        """runc's status of the container (`running`, `stopped`, ...), "" if runc has none."""
+        try:
+            return str(json.loads(self.runc("state", container_id)).get("status") or "")
+        except (CommandError, ValueError):
+            return ""
 
     def runc_knows(self, container_id: str) -> bool:
         return (self.config.runc_root / container_id / "state.json").exists()

@@ -168,3 +168,24 @@ def test_a_runtime_restarted_while_a_killed_monitor_is_a_zombie(endpoint: Endpoi
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
         pod.remove()
+
+
+@pytest.mark.privileged
+@pytest.mark.slow
+@pytest.mark.parametrize("endpoint", ["nodelab"], indirect=True)
+def test_a_container_whose_monitor_was_killed_stops(endpoint: Endpoint, tmp_path: Path) -> None:
+    """kill -9 of conmon while the runtime runs: nobody will write the container's exit, so
+    StopContainer waited for it in vain (10 s after SIGKILL, then an error, at every retry of
+    the kubelet). It stops the container and records it exited with 255."""
+    pod = Pod(endpoint, tmp_path)
+    try:
+        cid = pod.container("unmonitored", ["trap 'exit 3' TERM; sleep 3600 & wait"])
+        monitor = int((endpoint.state / "runtime/containers" / cid / "conmon.pid").read_text())
+        os.kill(monitor, signal.SIGKILL)
+        assert pod.status(cid).state == cri.CONTAINER_RUNNING  # its process lives on
+        pod.rt.StopContainer(cri.StopContainerRequest(container_id=cid, timeout=30), timeout=60)
+        status = pod.status(cid)
+        assert (cri.ContainerState.Name(status.state), status.exit_code) == (
+            "CONTAINER_EXITED", 255)
+    finally:
+        pod.remove()
