@@ -18,6 +18,7 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
     resource_requests,
     scale_down_limit,
     scale_up_limit,
+    unready_sample,
     unrequested,
 )
 from nodelab.controlplane.controllers.workloads.hpa_plan import (
@@ -30,9 +31,15 @@ CPU50: dict[str, Any] = {"type": "Resource", "resource": {
     "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
 
 
-def _pod(name: str, used: int | None, request: int = 100, ready: bool = True) -> PodUsage:
+NOW = 10_000.0
+
+
+def _pod(name: str, used: int | None, request: int = 100, ready: bool = True,
+         pending: bool = False) -> PodUsage:
+    """A pod started an hour ago whose readiness last changed at its start."""
     return PodUsage(name, ready, requests={"cpu": request},
-                    usage=None if used is None else {"cpu": used})
+                    usage=None if used is None else {"cpu": used}, pending=pending,
+                    started=NOW - 3600, ready_changed=NOW - 3600, sampled=NOW - 5, window=15)
 
 
 @pytest.mark.parametrize(("current", "pods", "replicas", "utilization"), [
@@ -47,19 +54,53 @@ def _pod(name: str, used: int | None, request: int = 100, ready: bool = True) ->
     (3, [_pod("a", 10), _pod("b", 10), _pod("c", None)], 3, 10),  # 120/300 %: ceil(0.8x3)
     # an unready pod is left out of a scale-down: (10+10+100)/300 % again
     (4, [_pod("a", 10), _pod("b", 10), _pod("c", 0, ready=False), _pod("d", None)], 3, 10),
+    # a Pending pod is unready, not missing: left out of a scale-down (20/200 %: 1 pod) ...
+    (3, [_pod("a", 10), _pod("b", 10), _pod("c", None, pending=True)], 1, 10),
+    # ... and counted as 0 in a scale-up: 400/300 % of 50 as with a missing one
+    (3, [_pod("a", 200), _pod("b", 200), _pod("c", None, pending=True)], 8, 200),
+    # the scale-up's new pods at 0 bring the ratio into the tolerance: nothing changes
+    # (the one busy pod's 150 % over three requests is 50 %: the target)
+    (3, [_pod("a", 150), _pod("b", None), _pod("c", 0, ready=False)], 3, 150),
 ])
 def test_resource_replicas(current: int, pods: list[PodUsage], replicas: int,
                            utilization: int) -> None:
-    proposal = resource_replicas(current, CPU50, pods)
+    proposal = resource_replicas(current, CPU50, pods, NOW)
     assert proposal.replicas == replicas
     assert proposal.status["resource"]["current"]["averageUtilization"] == utilization
     assert proposal.description == "cpu resource utilization (percentage of request)"
 
 
+@pytest.mark.parametrize(("started", "ready", "changed", "sampled", "unready"), [
+    (None, True, NOW - 60, NOW, True),               # no start time
+    (NOW - 60, True, None, NOW, True),               # no Ready condition
+    # within the CPU initialization period (5 min): not Ready, or sampled less than one
+    # window (15 s) after readiness changed (the sample may be the start-up's)
+    (NOW - 60, False, NOW - 50, NOW, True),
+    (NOW - 60, True, NOW - 50, NOW - 40, True),
+    (NOW - 60, True, NOW - 50, NOW - 30, False),
+    # after it: only a pod never Ready (unready since within 30 s of its start)
+    (NOW - 600, False, NOW - 590, NOW, True),
+    (NOW - 600, False, NOW - 100, NOW, False),       # was Ready, then failed its probe
+    (NOW - 600, True, NOW - 599, NOW - 590, False),
+])
+def test_an_unready_cpu_sample_as_upstreams_group_pods(
+        started: float | None, ready: bool, changed: float | None, sampled: float,
+        unready: bool) -> None:
+    pod = PodUsage("a", ready, started=started, ready_changed=changed, sampled=sampled,
+                   window=15)
+    assert unready_sample(pod, NOW) is unready
+
+
+def test_no_ready_sample_is_upstreams_error() -> None:
+    with pytest.raises(MetricError, match="did not receive metrics for targeted pods "
+                                          r"\(pods might be unready\)"):
+        resource_replicas(1, CPU50, [_pod("a", 50, ready=False)], NOW)
+
+
 def test_average_value_target() -> None:
     metric = {"type": "Resource", "resource": {
         "name": "cpu", "target": {"type": "AverageValue", "averageValue": "100m"}}}
-    proposal = resource_replicas(2, metric, [_pod("a", 300), _pod("b", 300)])
+    proposal = resource_replicas(2, metric, [_pod("a", 300), _pod("b", 300)], NOW)
     assert proposal.replicas == 6 and proposal.status["resource"]["current"] == {
         "averageValue": "300m"}
 
@@ -72,7 +113,7 @@ def test_average_value_target() -> None:
 ])
 def test_metric_errors(pods: list[PodUsage], message: str) -> None:
     with pytest.raises(MetricError, match=message) as caught:
-        resource_replicas(1, CPU50, pods)
+        resource_replicas(1, CPU50, pods, NOW)
     assert caught.value.reason == "FailedGetResourceMetric"
 
 
@@ -138,12 +179,12 @@ def test_a_container_resource_metric() -> None:
     metric = {"type": "ContainerResource", "containerResource": {
         "name": "cpu", "container": "app",
         "target": {"type": "Utilization", "averageUtilization": 50}}}
-    proposal = container_replicas(2, metric, [_pod("a", 100), _pod("b", 100)])
+    proposal = container_replicas(2, metric, [_pod("a", 100), _pod("b", 100)], NOW)
     assert proposal.replicas == 4
     assert proposal.status == {"type": "ContainerResource", "containerResource": {
         "name": "cpu", "container": "app",
         "current": {"averageValue": "100m", "averageUtilization": 100}}}
     assert proposal.description == "cpu container resource utilization (percentage of request)"
     with pytest.raises(MetricError, match="missing request") as caught:
-        container_replicas(1, metric, [PodUsage("a", True, usage={"cpu": 5})])
+        container_replicas(1, metric, [PodUsage("a", True, usage={"cpu": 5})], NOW)
     assert caught.value.reason == "FailedGetContainerResourceMetric"

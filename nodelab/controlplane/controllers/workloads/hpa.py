@@ -34,11 +34,13 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
 from nodelab.controlplane.controllers.workloads.hpa_sources import stops, unserved, wrapped
 from nodelab.kube.events import event_for
 from nodelab.kube.objects import pod_ready
+from nodelab.kube.protobuf.jsonproto import parse_duration
 from nodelab.kube.resources import path
 from nodelab.kube.restclient import RestError
 from nodelab.kube.store import Store
 from nodelab.kube.writer import Writer
 from nodelab.kubewire.times import now as now_text
+from nodelab.kubewire.times import parse_time
 
 COMPONENT = "horizontal-pod-autoscaler"
 SYNC_PERIOD = 15.0
@@ -124,17 +126,27 @@ class HorizontalPodAutoscalerController:
                                   f"metrics: container {container} not present in metrics for "
                                   f"pod {namespace}/{item['metadata']['name']}")
         usage = {m["metadata"]["name"]: pod_usage(m, container) for m in items}
+        samples = {m["metadata"]["name"]: m for m in items}
         found = []
         for pod in pods.get("items") or []:
             status = pod.get("status") or {}
             name = pod["metadata"]["name"]
+            sample = samples.get(name) or {}
+            ready_condition = next((c for c in status.get("conditions") or []
+                                    if c.get("type") == "Ready"), None)
             found.append(PodUsage(
                 name=name,
                 ready=pod_ready(pod),
                 failed=status.get("phase") == "Failed",
                 deleting=bool(pod["metadata"].get("deletionTimestamp")),
                 requests=resource_requests(pod, container), usage=usage.get(name),
-                unrequested=unrequested(pod, container)))
+                unrequested=unrequested(pod, container),
+                pending=status.get("phase") == "Pending",
+                started=_epoch(status.get("startTime")),
+                ready_changed=None if ready_condition is None else (
+                    _epoch(ready_condition.get("lastTransitionTime")) or 0.0),
+                sampled=_epoch(sample.get("timestamp")) or 0.0,
+                window=parse_duration(str(sample.get("window") or "0")) / 1e9))
         return found
 
     def _sync_one(self, hpa: dict[str, Any], writer: Writer, memory: _Memory,
@@ -177,10 +189,11 @@ class HorizontalPodAutoscalerController:
             try:
                 if metric.get("type") == "Resource":
                     pods = self._pods(writer, namespace, selector, metric)
-                    proposals.append(resource_replicas(current, metric, pods))
+                    proposals.append(resource_replicas(current, metric, pods, time.time()))
                 elif metric.get("type") == "ContainerResource":
                     pods = self._pods(writer, namespace, selector, metric)
-                    proposals.append(container_resource_replicas(current, metric, pods))
+                    proposals.append(container_resource_replicas(current, metric, pods,
+                                                                 time.time()))
                 else:
                     raise unserved(metric, namespace)
             except MetricError as exc:
@@ -232,3 +245,8 @@ class HorizontalPodAutoscalerController:
         if patch:
             writer.patch("horizontalpodautoscalers", hpa["metadata"]["namespace"],
                          hpa["metadata"]["name"], {"status": patch}, subresource="status")
+
+
+def _epoch(text: str | None) -> float | None:
+    moment = parse_time(text)
+    return None if moment is None else moment.timestamp()

@@ -7,8 +7,12 @@ podautoscaler controller computes it (pure; `hpa.py` carries it out).
    pods' usage / the sum of their requests (percent); the ratio to the target decides: within
    the tolerance (0.1) nothing changes, else `ceil(ratio x pods with metrics)`. Pods without
    metrics count as using max(100 %, target) of their request when scaling down and 0 when
-   scaling up; not-Ready pods are left out, and count as 0 when scaling up (CPU); if that
-   turns the direction round or into the tolerance, nothing changes. `AverageValue` targets
+   scaling up; unready pods (`groupPods`: Pending ones, and for CPU a pod whose sample may
+   still be its start-up: no Ready condition or start time, within the CPU initialization
+   period (5 min) not Ready or sampled less than one window after its readiness changed,
+   after it not Ready and never Ready since its start + 30 s) are left out, and count as 0
+   when scaling up; if that turns the direction round or into the tolerance, nothing
+   changes. `AverageValue` targets
    divide the summed usage by the target value instead.
 2. **Several metrics**: the largest proposal wins.
 3. **Behavior** (`normalizeDesiredReplicasWithBehaviors`): the stabilization windows (scale
@@ -33,6 +37,8 @@ from typing import Any
 from nodelab.kube.quantities import format_cpu, parse_quantity
 
 TOLERANCE = 0.1
+CPU_INITIALIZATION_PERIOD = 300.0  # --horizontal-pod-autoscaler-cpu-initialization-period
+INITIAL_READINESS_DELAY = 30.0  # --horizontal-pod-autoscaler-initial-readiness-delay
 DEFAULT_UP: dict[str, Any] = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
                               "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
                                            {"type": "Percent", "value": 100,
@@ -52,7 +58,9 @@ class MetricError(Exception):
 @dataclass(frozen=True)
 class PodUsage:
     """One pod of the target: its requests and (when metrics-server has them) usage, in
-    milli-units (millicores for cpu, milli-bytes for memory)."""
+    milli-units (millicores for cpu, milli-bytes for memory). Times are Unix seconds: the
+    pod's start, its Ready condition's last transition (None: no Ready condition) and its
+    sample's timestamp and window."""
 
     name: str
     ready: bool
@@ -61,6 +69,20 @@ class PodUsage:
     requests: dict[str, int] = field(default_factory=dict)
     usage: dict[str, int] | None = None
     unrequested: dict[str, str] = field(default_factory=dict)  # resource -> a container without
+    pending: bool = False
+    started: float | None = None
+    ready_changed: float | None = None
+    sampled: float = 0.0
+    window: float = 0.0
+
+
+def unready_sample(pod: PodUsage, now: float) -> bool:
+    """Upstream's groupPods for a CPU sample: whether it may still be the pod's start-up."""
+    if pod.ready_changed is None or pod.started is None:
+        return True
+    if pod.started + CPU_INITIALIZATION_PERIOD > now:
+        return not pod.ready or pod.sampled < pod.ready_changed + pod.window
+    return not pod.ready and pod.started + INITIAL_READINESS_DELAY > pod.ready_changed
 
 
 @dataclass(frozen=True)
@@ -71,7 +93,7 @@ class Proposal:
 
 
 def resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUsage],
-                      tolerance: float = TOLERANCE) -> Proposal:
+                      now: float, tolerance: float = TOLERANCE) -> Proposal:
     resource = metric.get("resource") or {}
     name = str(resource.get("name", ""))
     target = resource.get("target") or {}
@@ -85,8 +107,9 @@ def resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUs
         raise MetricError("FailedGetResourceMetric",
                           f"failed to get {name} utilization: unable to get metrics for "
                           f"resource {name}: no metrics returned from resource metrics API")
-    missing = [p for p in live if p not in measured]
-    unready = [p for p in measured if not p.ready and name == "cpu"]
+    missing = [p for p in live if p not in measured and not p.pending]
+    unready = [p for p in live if p.pending or (
+        p in measured and name == "cpu" and unready_sample(p, now))]
     ready = [p for p in measured if p not in unready]
     usage_of = {p.name: (p.usage or {}).get(name, 0) for p in measured}
     if target.get("type") == "Utilization":
@@ -96,6 +119,11 @@ def resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUs
                                   f"failed to get {name} utilization: missing request for "
                                   f"{name} in container {pod.unrequested.get(name, '')} of Pod "
                                   f"{pod.name}")
+    if not ready:
+        raise MetricError("FailedGetResourceMetric",
+                          f"failed to get {name} utilization: did not receive metrics for "
+                          "targeted pods (pods might be unready)")
+    if target.get("type") == "Utilization":
         goal = int(target.get("averageUtilization") or 0)
 
         def ratio_of(counted: Sequence[PodUsage], extra: dict[str, int]) -> tuple[float, int]:
@@ -149,14 +177,14 @@ def resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUs
 
 
 def container_resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUsage],
-                                tolerance: float = TOLERANCE) -> Proposal:
+                                now: float, tolerance: float = TOLERANCE) -> Proposal:
     """A ContainerResource metric: `resource_replicas` over the one container's requests and
     usage (the caller's `pods`), with upstream's reason, status and description."""
     spec = metric.get("containerResource") or {}
     name = str(spec.get("name", ""))
     as_resource = {"type": "Resource", "resource": {"name": name, "target": spec.get("target")}}
     try:
-        found = resource_replicas(current, as_resource, pods, tolerance)
+        found = resource_replicas(current, as_resource, pods, now, tolerance)
     except MetricError as exc:
         raise MetricError("FailedGetContainerResourceMetric", exc.message) from exc
     description = found.description.replace(f"{name} resource utilization",
