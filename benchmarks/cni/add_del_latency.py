@@ -30,6 +30,7 @@ from benchmarks.schema import default_out, write_results  # noqa: E402
 from nodelab.cni import CNIInvoker, parse_conflist, plugin_dir  # noqa: E402
 from nodelab.cni.server import start_in_netns  # noqa: E402
 from nodelab.host.commands import run  # noqa: E402
+from nodelab.lab.claims import claim, release  # noqa: E402
 
 FLAVOURS = {"nodelab": [plugin_dir()], "reference": [Path("/usr/lib/cni")]}
 
@@ -47,6 +48,10 @@ def main() -> None:
     prefix = "nlb" + secrets.token_hex(2)
     created: list[str] = []
     state = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    # claimed as a runtime: if this process dies, the reaper ends what runs in the `prefix`
+    # namespaces (the podnet daemon) and deletes them; a test session beside it counts them
+    # as a live owner's, not residue
+    held = claim("runtime", state, prefix=prefix)
 
     def netns(name: str) -> str:
         run(["ip", "netns", "add", f"{prefix}-{name}"])
@@ -103,6 +108,7 @@ def main() -> None:
         for name in reversed(created):
             run(["ip", "netns", "del", name], check=False)
         run(["rm", "-rf", str(state)], check=False)
+        release(held)
     print(f"{'flavour':<10} {'verb':<4} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
     rows = []
     for (flavour, verb), samples in sorted(times.items()):

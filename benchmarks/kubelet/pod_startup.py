@@ -51,7 +51,6 @@ import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -66,6 +65,7 @@ from kubernetes import client, config, watch  # noqa: E402
 
 from benchmarks.kubelet.runc_floor import floor_row, runc_cpu_ms  # noqa: E402
 from benchmarks.percentiles import nearest_rank  # noqa: E402
+from benchmarks.state_base import claimed_base  # noqa: E402
 from nodelab.lab.lab import Lab, lab_status, take_down_lab  # noqa: E402
 
 RUNTIMES = ("nodelab", "containerd")
@@ -279,9 +279,7 @@ def labs(base: Path, runtimes: tuple[str, ...]) -> Iterator[dict[str, Lab]]:
 
 def run(pods: int, fill: int, idle: float, out: Path,
         runtimes: tuple[str, ...] = RUNTIMES) -> list[dict[str, Any]]:
-    base = Path(tempfile.mkdtemp(prefix="nodelab-bench-"))
-    os.chmod(base, 0o755)
-    try:
+    with claimed_base() as base:  # noqa: SIM117 (the claim outlives the labs: kept if one stays)
         with labs(base, runtimes) as up:
             benches = {runtime: Bench(lab) for runtime, lab in up.items()}
             for runtime, bench in benches.items():
@@ -326,9 +324,6 @@ def run(pods: int, fill: int, idle: float, out: Path,
             finally:
                 for bench in benches.values():
                     bench.watch.stopping.set()
-    finally:
-        with contextlib.suppress(OSError):
-            base.rmdir()  # empty once both labs are down; kept (with the hint above) if not
     return rows
 
 
