@@ -277,18 +277,26 @@ class Containers:
         deadline = time.monotonic() + timeout
         delay = 0.005
         while True:
-            if paths.exit_file.exists():
-                return True
-            if not monitor_alive(paths) and self._runc_status(container_id) != "running":
-                if not paths.exit_file.exists():  # the monitor may have written it and ended
-                    log.warning("container %s: stopped with its monitor gone (kill -9 of "
-                                "conmon); it exited with 255 (unknown)", container_id[:12])
-                    record_lost_exit(paths)
+            if paths.exit_file.exists() or self.ended_unmonitored(container_id, paths):
                 return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+    def ended_unmonitored(self, container_id: str, paths: MonitorPaths) -> bool:
+        """Whether the container ended with its monitor gone (kill -9 of conmon while the
+        runtime ran): then nobody writes its exit, so it is recorded here, 255 (unknown) as
+        containerd reports a task whose shim is gone. False while its monitor runs or runc
+        still sees it running."""
+        if monitor_alive(paths) or self._runc_status(container_id) in ("running", "paused"):
+            return False
+        # a monitor writes the exit before it ends: one that ended normally has written it
+        if not paths.exit_file.exists():
+            log.warning("container %s: stopped with its monitor gone (kill -9 of conmon); "
+                        "it exited with 255 (unknown)", container_id[:12])
+            record_lost_exit(paths)
+        return True
 
     def _runc_status(self, container_id: str) -> str:
         """runc's status of the container (`running`, `stopped`, ...), "" if runc has none."""

@@ -19,7 +19,8 @@ Running containers are untouched: their monitors kept running, kept writing logs
 written exit files for anything that exited meanwhile, so statuses are true right away.
 
 A watcher thread polls the monitors' exit dir and publishes CONTAINER_STOPPED_EVENT for each
-container that exits on its own (GetContainerEvents).
+container that exits on its own (GetContainerEvents). Every few seconds it also records the exit
+(255) of a started container that ended after its monitor was killed, which nobody else would.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from nodelab.runtime.sandboxes import PodSandboxes, pinned_paths
 from nodelab.runtime.streaming.server import StreamingServer
 
 log = logging.getLogger("nodelab.runtime")
+MONITOR_CHECK_ROUNDS = 25  # the exit watcher's 0.2 s rounds between checks of the monitors (5 s)
 
 
 def build_network(config: RuntimeConfig) -> PodNetwork:
@@ -142,7 +144,11 @@ class RuntimeServer:
         exit_dir = self.config.exit_dir
         exit_dir.mkdir(parents=True, exist_ok=True)
         seen = {p.name for p in exit_dir.iterdir()}
+        rounds = 0
         while not self._stop.wait(0.2):
+            rounds += 1
+            if rounds % MONITOR_CHECK_ROUNDS == 0:
+                self._settle_lost_monitors()
             current = {p.name for p in exit_dir.iterdir()}
             for name in current - seen:
                 record = self.records.containers.get(name)
@@ -152,6 +158,17 @@ class RuntimeServer:
                     except Exception:  # noqa: BLE001 - the watcher must keep running
                         log.exception("publishing the exit of %s failed", name)
             seen = current
+
+    def _settle_lost_monitors(self) -> None:
+        """Record the exit of each started container that ended after its monitor was killed
+        (nobody else will write it; its status would say running forever)."""
+        for record in list(self.records.containers.values()):
+            paths = self.containers.paths(record.id)
+            if record.started_at and not record.removing and read_exit(paths) is None:
+                try:
+                    self.containers.ended_unmonitored(record.id, paths)
+                except Exception:  # noqa: BLE001 - the watcher must keep running
+                    log.exception("checking the monitor of %s failed", record.id[:12])
 
     def stop(self) -> None:
         self._stop.set()

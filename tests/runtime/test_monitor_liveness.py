@@ -189,3 +189,23 @@ def test_a_container_whose_monitor_was_killed_stops(endpoint: Endpoint, tmp_path
             "CONTAINER_EXITED", 255)
     finally:
         pod.remove()
+
+
+@pytest.mark.privileged
+@pytest.mark.slow
+@pytest.mark.parametrize("endpoint", ["nodelab"], indirect=True)
+def test_a_container_that_ends_after_its_monitor_was_killed_is_exited(
+        endpoint: Endpoint, tmp_path: Path) -> None:
+    """kill -9 of conmon, then the container's process ends on its own: its status said
+    running forever (nobody writes its exit); the runtime records it exited with 255 and
+    publishes the event the kubelet restarts it on."""
+    pod = Pod(endpoint, tmp_path)
+    try:
+        cid = pod.container("abandoned", ["sleep 3600"])
+        bundle = endpoint.state / "runtime/containers" / cid
+        os.kill(int((bundle / "conmon.pid").read_text()), signal.SIGKILL)
+        os.kill(int((bundle / "pidfile").read_text()), signal.SIGKILL)  # the container's init
+        status = pod.wait_state(cid, cri.CONTAINER_EXITED, timeout=30)
+        assert status.exit_code == 255
+    finally:
+        pod.remove()
