@@ -14,6 +14,7 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
     ScaleEvent,
     normalize,
     pod_usage,
+    readiness,
     resource_replicas,
     resource_requests,
     scale_down_limit,
@@ -89,6 +90,23 @@ def test_an_unready_cpu_sample_as_upstreams_group_pods(
     pod = PodUsage("a", ready, started=started, ready_changed=changed, sampled=sampled,
                    window=15)
     assert unready_sample(pod, NOW) is unready
+
+
+@pytest.mark.parametrize(("conditions", "found"), [
+    ([], (False, None)),
+    ([{"type": "Initialized", "status": "True"}], (False, None)),
+    ([{"type": "Ready", "status": "True", "lastTransitionTime": "1970-01-01T00:01:40Z"}],
+     (True, 100.0)),
+    ([{"type": "Ready", "status": "False", "lastTransitionTime": "1970-01-01T00:01:40Z"}],
+     (False, 100.0)),
+    # upstream tests Status == False: Unknown is not unready
+    ([{"type": "Ready", "status": "Unknown", "lastTransitionTime": "1970-01-01T00:01:40Z"}],
+     (True, 100.0)),
+    ([{"type": "Ready", "status": "True"}], (True, 0.0)),  # no transition time: long ago
+])
+def test_readiness_of_a_pods_conditions(conditions: list[dict[str, Any]],
+                                        found: tuple[bool, float | None]) -> None:
+    assert readiness(conditions) == found
 
 
 def test_no_ready_sample_is_upstreams_error() -> None:

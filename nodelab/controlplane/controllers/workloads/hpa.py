@@ -27,13 +27,13 @@ from nodelab.controlplane.controllers.workloads.hpa_plan import (
     container_resource_replicas,
     normalize,
     pod_usage,
+    readiness,
     resource_replicas,
     resource_requests,
     unrequested,
 )
 from nodelab.controlplane.controllers.workloads.hpa_sources import stops, unserved, wrapped
 from nodelab.kube.events import event_for
-from nodelab.kube.objects import pod_ready
 from nodelab.kube.protobuf.jsonproto import parse_duration
 from nodelab.kube.resources import path
 from nodelab.kube.restclient import RestError
@@ -132,19 +132,17 @@ class HorizontalPodAutoscalerController:
             status = pod.get("status") or {}
             name = pod["metadata"]["name"]
             sample = samples.get(name) or {}
-            ready_condition = next((c for c in status.get("conditions") or []
-                                    if c.get("type") == "Ready"), None)
+            ready, ready_changed = readiness(status.get("conditions") or [])
             found.append(PodUsage(
                 name=name,
-                ready=pod_ready(pod),
+                ready=ready,
                 failed=status.get("phase") == "Failed",
                 deleting=bool(pod["metadata"].get("deletionTimestamp")),
                 requests=resource_requests(pod, container), usage=usage.get(name),
                 unrequested=unrequested(pod, container),
                 pending=status.get("phase") == "Pending",
                 started=_epoch(status.get("startTime")),
-                ready_changed=None if ready_condition is None else (
-                    _epoch(ready_condition.get("lastTransitionTime")) or 0.0),
+                ready_changed=ready_changed,
                 sampled=_epoch(sample.get("timestamp")) or 0.0,
                 window=parse_duration(str(sample.get("window") or "0")) / 1e9))
         return found

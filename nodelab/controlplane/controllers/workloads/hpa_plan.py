@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodelab.kube.quantities import format_cpu, parse_quantity
+from nodelab.kubewire.times import parse_time
 
 TOLERANCE = 0.1
 CPU_INITIALIZATION_PERIOD = 300.0  # --horizontal-pod-autoscaler-cpu-initialization-period
@@ -60,7 +61,8 @@ class PodUsage:
     """One pod of the target: its requests and (when metrics-server has them) usage, in
     milli-units (millicores for cpu, milli-bytes for memory). Times are Unix seconds: the
     pod's start, its Ready condition's last transition (None: no Ready condition) and its
-    sample's timestamp and window."""
+    sample's timestamp and window. `ready`: the Ready condition is not False (upstream tests
+    `Status == ConditionFalse`, so an Unknown one is not unready: `readiness`)."""
 
     name: str
     ready: bool
@@ -74,6 +76,17 @@ class PodUsage:
     ready_changed: float | None = None
     sampled: float = 0.0
     window: float = 0.0
+
+
+def readiness(conditions: Sequence[dict[str, Any]]) -> tuple[bool, float | None]:
+    """(not False, last transition in Unix seconds; None without a Ready condition) of a
+    pod's first Ready condition; a transition time missing is Go's zero time (long ago)."""
+    for condition in conditions:
+        if condition.get("type") == "Ready":
+            moment = parse_time(condition.get("lastTransitionTime"))
+            return (condition.get("status") != "False",
+                    moment.timestamp() if moment is not None else 0.0)
+    return False, None
 
 
 def unready_sample(pod: PodUsage, now: float) -> bool:
