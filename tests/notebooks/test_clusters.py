@@ -12,6 +12,7 @@ that line; with them it runs solved on the kind cluster and deletes it after.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from pathlib import Path
 import papermill
 import pytest
 
-from nodelab.lab.lab import take_down_lab
+from nodelab.lab.lab import Lab, take_down_lab
 from tests.conftest import needs_root, unique_lab_name
 from tests.join.foreign import foreign_cluster
 from tests.notebooks.outcomes import assert_solved
@@ -83,6 +84,29 @@ def test_a_notebook_runs_solved_on_a_joined_cluster(notebook: str, foreign_kubec
     text = assert_solved(NOTEBOOKS / f"{notebook}.ipynb", out,
                          SKIPPED_WHEN_JOINED.get(notebook, ()))
     assert f"using lab {joined_lab} (joined to https://" in text
+
+
+def test_the_probes_notebook_runs_solved_on_a_two_node_lab(tmp_path: Path) -> None:
+    """The README brings the default lab up with `--nodes 2` and `scripts/setup course` keeps
+    a lab's nodes: 04 reads the crash pod's logs through node1's kubelet and its log file
+    under node1's state, so its pods must run there whatever the scheduler would choose
+    (they went to node2, the emptier one, and the notebook stopped at a 404). A pod bound to
+    node1 that requests most of its CPU makes node2 the scheduler's choice for any other."""
+    name = unique_lab_name()
+    try:
+        lab = Lab.up(name, nodes=2)
+        ballast = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ballast"},
+                   "spec": {"nodeName": "node1", "containers": [{
+                       "name": "pause", "image": lab.images.ref("pause"),
+                       "resources": {"requests": {"cpu": "1500m"}}}]}}
+        subprocess.run([str(Path(sys.executable).parent / "kubectl"), "--kubeconfig",
+                        str(lab.kubeconfig), "apply", "-f", "-"], input=json.dumps(ballast),
+                       text=True, check=True, capture_output=True, timeout=60)
+        out = tmp_path / "04-probes-and-restarts.ipynb"
+        run("04-probes-and-restarts", out, lab_name=name)
+        assert_solved(NOTEBOOKS / "04-probes-and-restarts.ipynb", out)
+    finally:
+        take_down_lab(name)
 
 
 @pytest.mark.kind
