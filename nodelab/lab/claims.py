@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -142,17 +143,20 @@ def abandoned(all_claims: Sequence[Claim]) -> list[Claim]:
     return [c for c in all_claims if not c.owner.alive()]
 
 
-_this_process = threading.RLock()
+_this_thread = threading.RLock()
 _depth = 0
 
 
 @contextlib.contextmanager
 def reaping() -> Iterator[None]:
-    """Hold the host's reaper lock while the block runs: another process's `reap_abandoned`
-    waits until it ends; this process's own (any thread's, nested) runs inside it. Without
-    the rights to the claims directory (not root) there is nothing to reap, and no lock."""
+    """Hold the host's reaper lock while the block runs. Another process's `reap_abandoned`,
+    and another thread's of this process, waits until the block ends; only this thread's own
+    (nested) reap runs inside it. So a block must not wait for another thread that reaps: the
+    two would wait for each other. A wait for another process's hold is said on stderr, naming
+    the holder. Without the rights to the claims directory (not root) there is nothing to reap,
+    and no lock."""
     global _depth
-    with _this_process:
+    with _this_thread:
         lock = _lock_host() if _depth == 0 else None
         _depth += 1
         try:
@@ -169,8 +173,45 @@ def _lock_host() -> IO[str] | None:
         lock = open(REAPER_LOCK, "a")  # noqa: SIM115 (closed when the outer block ends)
     except OSError:
         return None
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"waiting for the reaper lock ({REAPER_LOCK}) held by "
+              f"{_describe(lock_holder(file_id(os.fstat(lock.fileno()))))}",
+              file=sys.stderr, flush=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
     return lock
+
+
+def file_id(stat: os.stat_result) -> str:
+    """A file as /proc/locks names it: MAJOR:MINOR:INODE of its device, in hex, and inode."""
+    return f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+
+
+def lock_holder(file: str, proc_locks: str | None = None) -> int | None:
+    """The PID holding (not waiting for) the flock on `file` (its `file_id`), from /proc/locks'
+    text (read when not given); None when none is listed (it was just released)."""
+    if proc_locks is None:
+        try:
+            proc_locks = Path("/proc/locks").read_text()
+        except OSError:
+            return None
+    for line in proc_locks.splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; a waiter's line has "->" after "1:"
+        if len(fields) >= 8 and fields[1] == "FLOCK" and fields[-3] == file:
+            return int(fields[-4]) if fields[-4].isdigit() else None
+    return None
+
+
+def _describe(pid: int | None) -> str:
+    if pid is None:
+        return "a process that just let it go"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").strip()
+    except OSError:
+        return f"PID {pid}"
+    return f"PID {pid} ({command.decode(errors='replace')[:200]})"
 
 
 def reap_abandoned() -> list[Claim]:

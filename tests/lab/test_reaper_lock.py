@@ -1,10 +1,11 @@
 """One reaper at a time on the host (nodelab/lab/claims.py `reaping`): while a process holds the
 reaper lock, another process's `reap_abandoned` waits (blocked on the lock's flock, as
-/proc/locks shows) and an abandoned claim stays; the holder's own reap runs inside its hold;
-once the hold ends the waiting reaper goes on."""
+/proc/locks shows), saying on stderr who holds it, and an abandoned claim stays; the holder's own
+reap runs inside its hold; once the hold ends the waiting reaper goes on."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,12 +50,14 @@ def waiting_for_the_lock(pid: int) -> bool:
     return False
 
 
+REPO = str(Path(__file__).resolve().parents[2])
+
+
 def test_another_reaper_waits_for_the_holder(tmp_path: Path) -> None:
-    first = abandoned_claim(tmp_path / "first")
-    repo = str(Path(__file__).resolve().parents[2])
     with reaping():
+        first = abandoned_claim(tmp_path / "first")  # inside the hold: nobody else reaps it
         other = subprocess.Popen([sys.executable, "-c", REAP], stdout=subprocess.PIPE,
-                                 text=True, cwd=repo)
+                                 text=True, cwd=REPO)
         try:
             eventually(lambda: waiting_for_the_lock(other.pid), timeout=60)
             assert first in claims(), "nobody reaps while this process holds the lock"
@@ -67,3 +70,20 @@ def test_another_reaper_waits_for_the_holder(tmp_path: Path) -> None:
     assert other.returncode == 0
     # the waiting reaper (or another session's that started meanwhile) took it
     assert second not in claims()
+
+
+def test_a_waiting_reaper_says_who_holds_the_lock() -> None:
+    with reaping():
+        other = subprocess.Popen([sys.executable, "-c", REAP], stderr=subprocess.PIPE,
+                                 text=True, cwd=REPO)
+        try:
+            eventually(lambda: waiting_for_the_lock(other.pid), timeout=60)
+            assert other.stderr is not None
+            said = other.stderr.readline()  # written before it blocked
+        except BaseException:
+            kill(other)
+            raise
+    other.communicate(timeout=60)
+    assert other.returncode == 0
+    expected = f"waiting for the reaper lock ({REAPER_LOCK}) held by PID {os.getpid()} ("
+    assert said.startswith(expected), said
