@@ -44,7 +44,7 @@ from nodelab.errors import NodelabError
 from nodelab.host import mounts
 from nodelab.host.beneath import remove_tree
 from nodelab.host.commands import CommandError, run
-from nodelab.runtime import cgroups
+from nodelab.runtime import cgroups, lost_exit
 from nodelab.runtime.config import RuntimeConfig
 from nodelab.runtime.host_facts import (
     bounding_capabilities,
@@ -57,9 +57,7 @@ from nodelab.runtime.monitor import (
     ExitStatus,
     MonitorError,
     MonitorPaths,
-    monitor_alive,
     read_exit,
-    record_lost_exit,
     start_monitor,
 )
 from nodelab.runtime.records import (
@@ -285,25 +283,8 @@ class Containers:
             delay = min(delay * 2, 0.1)
 
     def ended_unmonitored(self, container_id: str, paths: MonitorPaths) -> bool:
-        """Whether the container ended with its monitor gone (kill -9 of conmon while the
-        runtime ran): then nobody writes its exit, so it is recorded here, 255 (unknown) as
-        containerd reports a task whose shim is gone. False while its monitor runs or runc
-        still sees it running."""
-        if monitor_alive(paths) or self._runc_status(container_id) in ("running", "paused"):
-            return False
-        # a monitor writes the exit before it ends: one that ended normally has written it
-        if not paths.exit_file.exists():
-            log.warning("container %s: stopped with its monitor gone (kill -9 of conmon); "
-                        "it exited with 255 (unknown)", container_id[:12])
-            record_lost_exit(paths)
-        return True
-
-    def _runc_status(self, container_id: str) -> str:
-        """runc's status of the container (`running`, `stopped`, ...), "" if runc has none."""
-        try:
-            return str(json.loads(self.runc("state", container_id)).get("status") or "")
-        except (CommandError, ValueError):
-            return ""
+        """Whether the container ended with its monitor gone; see lost_exit.settle."""
+        return lost_exit.settle(self.runc, container_id, paths)
 
     def runc_knows(self, container_id: str) -> bool:
         return (self.config.runc_root / container_id / "state.json").exists()
