@@ -48,6 +48,10 @@ class ControllerLoop:
         kinds = sorted({k for c in self.controllers for k in c.kinds})
         self.reflectors = [Reflector(k, api.lister(k), self.store.handle,
                                      progress=self.store.mark_delivered) for k in kinds]
+        for controller in self.controllers:
+            share = getattr(controller, "share_reflectors", None)  # one with watches of its own
+            if share is not None:  # reads these kinds from the store, starts no second one
+                share(kinds)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="controllers", daemon=True)
 

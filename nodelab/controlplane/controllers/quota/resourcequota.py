@@ -4,9 +4,12 @@ equal to `nodelab.kube.quota.usage.desired_status` over the namespace's objects.
 It counts the resources it watches (`COUNTED`: pods, services, configmaps, secrets, replication
 controllers, quotas and the apps/batch workloads, plus persistent volume claims where they are
 served) from its cache, and the `count/<resource>.<group>` of any other built-in namespaced kind
-a quota names from a reflector it starts when a quota first names that kind (upstream's quota
-monitor keeps an informer per counted resource; until that reflector has listed, each pass
-lists the kind in the quota's namespace); a `count/` of a kind it does not know (a custom
+a quota names from the same cache when the loop's own reflectors feed that kind (another
+controller reads it: endpoints, leases, ...), else from a reflector it starts when a quota
+first names that kind (upstream's quota monitor shares one informer per resource with the
+other controllers; two reflectors of one kind in one cache would let one's list replace what
+the other delivered since; until its reflector has listed, each pass lists the kind in the
+quota's namespace); a `count/` of a kind it does not know (a custom
 resource) keeps no usage, so admission refuses those objects with upstream's `status unknown
 for quota` rather than letting them pass uncounted.
 
@@ -22,9 +25,10 @@ charge made meanwhile is never overwritten with an older count.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from nodelab.kube import resources as kube_resources
 from nodelab.kube.objects import ObjectView
@@ -74,10 +78,22 @@ class ResourceQuotaController:
         self._last_full = float("-inf")
         self._deferred: set[str] = set()  # namespaces whose lower recount waits for caches
         self._watched: dict[str, Reflector] = {}  # count/ kinds beyond COUNTED a quota named
+        self._shared: frozenset[str] = frozenset()  # kinds the loop's reflectors feed
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def share_reflectors(self, kinds: Collection[str]) -> None:
+        """The kinds the loop's own reflectors feed into the cache this controller reads: a
+        `count/` of one of them is read from that cache, with no reflector of its own."""
+        self._shared = frozenset(kinds)
 
     def stop(self) -> None:
-        """End the reflectors of the `count/` kinds (the loop's own end with the loop)."""
-        for reflector in self._watched.values():
+        """End the reflectors of the `count/` kinds (the loop's own end with the loop); a
+        pass still running starts no more of them."""
+        with self._lock:
+            self._stopped = True
+            reflectors = list(self._watched.values())
+        for reflector in reflectors:
             reflector.stop()
 
     def sync(self, store: Store, writer: Writer) -> None:
@@ -90,16 +106,18 @@ class ResourceQuotaController:
             key = (kind, group_of(kind))
             for obj in store.list(kind):
                 by_namespace[str(obj["metadata"].get("namespace") or "")][key].append(obj)
+        cached: set[str] = set()  # the count/ kinds read from the cache in this pass
         for quota in quotas:
             namespace = str(quota["metadata"].get("namespace") or "")
-            for key, items in self._listed(quota, namespace, store, writer).items():
+            for key, items in self._listed(quota, namespace, store, writer, cached).items():
                 by_namespace[namespace][key] = list(items)
+        if self._stopped:  # the loop is ending: a count/ kind may be missing, write nothing
+            return
         live = set().union(*(live_keys(ns, objects) for ns, objects in by_namespace.items()))
         replenished = {key[0] for key in self._live - live} | self._deferred
         self._live = live
         self._deferred = set()
-        cached = [kind for kind, reflector in self._watched.items() if reflector.synced.is_set()]
-        delivered = {kind: store.delivered(kind) for kind in (*COUNTED, *cached)}
+        delivered = {kind: store.delivered(kind) for kind in (*COUNTED, *sorted(cached))}
         now = time.monotonic()
         full = now - self._last_full >= FULL_RESYNC_SECONDS
         if full:
@@ -125,26 +143,38 @@ class ResourceQuotaController:
                     raise
                 # 409: recounted at the next pass, from the newer quota; 404: it is gone
 
-    def _listed(self, quota: ObjectView, namespace: str, store: Store, writer: Writer
-                ) -> dict[tuple[str, str], Sequence[ObjectView]]:
+    def _listed(self, quota: ObjectView, namespace: str, store: Store, writer: Writer,
+                cached: set[str]) -> dict[tuple[str, str], Sequence[ObjectView]]:
         """The objects of the kinds the quota counts (`count/...`) beyond COUNTED: from the
-        cache of a reflector started the first time a quota names the kind, and listed from
-        the API server until that reflector has listed."""
+        cache, fed by the loop's reflector of the kind or by one this controller starts the
+        first time a quota names the kind, and listed from the API server until that
+        reflector has listed (the kinds read from the cache are added to `cached`)."""
         found: dict[tuple[str, str], Sequence[ObjectView]] = {}
+        if self._stopped:
+            return found
         for name in (quota.get("spec") or {}).get("hard") or {}:
             kind = listed_kind(name) if name.startswith("count/") else None
             if kind is None:
                 continue
-            reflector = self._watched.get(kind)
-            if reflector is None:
-                reflector = Reflector(kind, writer.rest.lister(kind), store.handle,
-                                      progress=store.mark_delivered).start()
-                self._watched[kind] = reflector
-            if reflector.synced.is_set():
+            if kind in self._shared or self._watching(kind, store, writer):
                 found[(kind, group_of(kind))] = store.list(kind, namespace)
+                cached.add(kind)
                 continue
             where = kube_resources.RESOURCES[kind]
             answer = writer.rest.request("GET", f"{where.prefix}/namespaces/{namespace}/"
                                                 f"{where.plural}")
             found[(kind, group_of(kind))] = list(answer.get("items") or [])
         return found
+
+    def _watching(self, kind: str, store: Store, writer: Writer) -> bool:
+        """Whether this controller's reflector of `kind` has listed it into the cache,
+        starting that reflector the first time (none once the controller stopped)."""
+        with self._lock:
+            reflector = self._watched.get(kind)
+            if reflector is None:
+                if self._stopped:
+                    return False
+                reflector = Reflector(kind, writer.rest.lister(kind), store.handle,
+                                      progress=store.mark_delivered).start()
+                self._watched[kind] = reflector
+        return reflector.synced.is_set()
