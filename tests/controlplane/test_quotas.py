@@ -20,15 +20,40 @@ from nodelab.controlplane.controllers.quota.resourcequota import (
 )
 from nodelab.controlplane.controllers.workloads.deployments import DeploymentController
 from nodelab.controlplane.controllers.workloads.replicasets import ReplicaSetController
+from nodelab.kube.store import Store
+from nodelab.kube.writer import Writer
 from tests.controlplane.apiserver import RunningApiServer, running_controllers
 
 pytestmark = [pytest.mark.slow]
 
 
+class CountingPasses(ResourceQuotaController):
+    """The quota controller, counting the passes it finished (a test waits for a whole pass
+    that began after something it needs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passes = 0
+
+    def sync(self, store: Store, writer: Writer) -> None:
+        try:
+            super().sync(store, writer)
+        finally:
+            self.passes += 1
+
+
 @pytest.fixture(scope="module")
 def quota_controller(apiserver: RunningApiServer) -> Iterator[ControllerLoop]:
-    with running_controllers(apiserver, [ResourceQuotaController()]) as loop:
+    with running_controllers(apiserver, [CountingPasses()]) as loop:
         yield loop
+
+
+def whole_pass_after(loop: ControllerLoop) -> None:
+    """Wait until a pass of the loop's quota controller began and finished after now: the
+    one running now may have read its caches before."""
+    controller = next(c for c in loop.controllers if isinstance(c, CountingPasses))
+    now = controller.passes
+    assert eventually(lambda: controller.passes >= now + 2)  # the running one, then a whole
 
 
 def apply(apiserver: RunningApiServer, namespace: str, obj: dict[str, Any]) -> tuple[int, str]:
@@ -293,6 +318,7 @@ def test_object_counts_of_kinds_the_controller_lists(
     # the controller watches roles since the quota named them, and gives the count back
     assert eventually(lambda: quota_status(apiserver, ns, "q")["used"] == {counted: "0"})
     assert eventually(lambda: quota_controller.store.delivered("roles") >= 0)  # listed
+    whole_pass_after(quota_controller)  # a pass that saw it not yet listed has listed roles
     listed = role_lists(apiserver, ns)
     assert listed >= 1  # the first pass listed them: the reflector it started had not yet
     apiserver.kubectl("create", "role", "r2", "-n", ns, "--verb=get", "--resource=pods")
