@@ -19,11 +19,9 @@ Goal (reported, not asserted): p99 < 1 s on this 2-core machine; upstream's SLO 
 Then, per lab in turn, the **burst**: the pods above are deleted, and the node is filled to
 `--fill` pods (110, upstream's default maxPods, which the node reports as its `pods` capacity)
 by creating every missing pod at once, back to back, each timed from its own POST to its Ready
-event; the cluster DNS pod already on the node counts toward the 110. After the first burst,
-with the lab idle, `runc_floor.py` measures the CPU `runc` alone spends on a container: the
-**floor** row says how soon the burst's p99 pod could be Ready on this machine's cores if
-nothing but runc ran (the reference for the burst's p99). The burst's row has the
-CPU milliseconds per pod of each node daemon with the processes it waited for
+event; the cluster DNS pod already on the node counts toward the 110 (the row's `post_span_s`:
+first POST to last; `cores`: the machine's, for the floor in burst_floor.py). The burst's row has
+the CPU milliseconds per pod of each node daemon with the processes it waited for
 (`cpu_ms_per_pod`: runc, conmon, `ip`, CNI plugins), of each daemon alone
 (`own_cpu_ms_per_pod`: what nodelab's code spent) and of the control plane's API server and
 controllers (`control_plane_cpu_ms_per_pod`: they share the machine). With the node full, after
@@ -33,8 +31,7 @@ processes the runtime leaves running (nodelab's conmon monitors, containerd's sh
 lab is idle meanwhile.
 
 Writes `{"benchmark": "pod-startup", "params": {...}, "results": [{"runtime": ..., "phase":
-"serial" | "burst", "n", "p50_s", "p99_s", "mean_s", "max_s"}, {"runtime": "runc alone", "phase":
-"floor", "runc_cpu_ms", "cores", "p99_floor_s"}, {"runtime", "phase": "idle",
+"serial" | "burst", "n", "p50_s", "p99_s", "mean_s", "max_s"}, {"runtime", "phase": "idle",
 "pods_on_node", "daemons_cpu_pct", ...}, ...]}` to `--out` (default
 benchmarks/results/pod-startup-<UTC timestamp>.json) and prints a table. Both labs are taken
 down at the end, also on failure, Ctrl-C or SIGTERM.
@@ -63,7 +60,6 @@ sys.path.insert(0, str(ROOT))
 
 from kubernetes import client, config, watch  # noqa: E402
 
-from benchmarks.kubelet.runc_floor import floor_row, runc_cpu_ms  # noqa: E402
 from benchmarks.percentiles import nearest_rank  # noqa: E402
 from benchmarks.state_base import claimed_base  # noqa: E402
 from nodelab.lab.lab import Lab, lab_status, take_down_lab  # noqa: E402
@@ -307,13 +303,11 @@ def run(pods: int, fill: int, idle: float, out: Path,
                     latencies, count = bench.burst(fill)
                     rows.append({**summary(runtime, latencies, "burst"),
                                  "pods_on_node": bench.pods_on_node(),
+                                 "post_span_s": bench.post_span_s, "cores": os.cpu_count() or 1,
                                  "cpu_ms_per_pod": per_pod_ms(pids, before, count),
                                  "own_cpu_ms_per_pod": per_pod_ms(pids, own, count, False),
                                  "control_plane_cpu_ms_per_pod": per_pod_ms(api, api_before,
                                                                             count)})
-                    if not any(row["phase"] == "floor" for row in rows):
-                        rows.append(floor_row(count, runc_cpu_ms(), os.cpu_count() or 1,
-                                              bench.post_span_s))
                     write(out, pods, fill, idle, rows)
                     time.sleep(10)  # let the last status updates and probes settle
                     rows.append(idle_cpu(runtime, bench.lab, base, bench.pods_on_node(), idle))
@@ -339,11 +333,6 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'runtime':<11} {'phase':<7} {'n':>3} {'p50 s':>7} {'p99 s':>7} {'mean s':>7} "
              f"{'max s':>7}"]
     for row in rows:
-        if row["phase"] == "floor":
-            lines.append(f"runc alone  floor   {row['n']:>3} pods: {row['runc_cpu_ms']:.1f} ms of "
-                         f"CPU a container, p99 >= {row['p99_floor_s']:.2f} s on "
-                         f"{row['cores']} cores")
-            continue
         if row["phase"] == "idle":
             lines.append(f"{row['runtime']:<11} idle    {row['pods_on_node']:>3} pods: daemons "
                          f"{row['daemons_cpu_pct']:.1f}% of a core {row['per_daemon']}, "
