@@ -221,13 +221,15 @@ class StreamingServer:
         runc = os.pidfd_open(proc.pid)
         out = threading.Thread(target=_pump_fd, args=(conn, master, STDOUT), daemon=True)
         out.start()
-        threading.Thread(target=self._pump_in, args=(conn, master, master, runc),
-                         daemon=True).start()
+        pump_in = threading.Thread(target=self._pump_in, args=(conn, master, master, runc),
+                                   daemon=True)
+        pump_in.start()
         code = proc.wait()
         out.join(2)
-        for fd in (master, runc):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        # the pumps may still use the pty and runc's pidfd (a resize after the exit): those fd
+        # numbers are closed once both ended, never reused for another file while in use
+        threading.Thread(target=_close_after, args=((out, pump_in), (master, runc)),
+                         daemon=True).start()
         return code
 
     @staticmethod
@@ -304,6 +306,15 @@ class StreamingServer:
         record = self.records.find_sandbox(request.pod_sandbox_id)
         if record is not None and record.netns_path:
             forward_ports(conn, record.netns_path, record.id, ports)
+
+
+def _close_after(threads: tuple[threading.Thread, ...], fds: tuple[int, ...]) -> None:
+    """Close `fds` once every thread using them has ended."""
+    for thread in threads:
+        thread.join()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _pump_fd(conn: Connection, source: Any, channel: int) -> None:

@@ -1,0 +1,88 @@
+"""A tty exec's pty and runc pidfd outlive the exec until its stdin pump has ended.
+
+The exec thread closed them as soon as runc exited while the pump could still turn a resize
+message into TIOCSWINSZ on the pty and SIGWINCH through runc's pidfd: by then those fd numbers
+could be another file's, another process's pidfd among them (that process signalled).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from typing import Any, cast
+
+import pytest
+
+from nodelab.runtime.streaming.server import RESIZE, StreamingServer
+from nodelab.runtime.streaming.websocket import Connection
+
+pytestmark = pytest.mark.unit
+
+# exits 7 on SIGWINCH; on SIGRTMIN (delivered after any pending standard signal) exits 0
+STRANGER = textwrap.dedent("""
+    import signal, sys
+    signal.signal(signal.SIGWINCH, lambda *_: sys.exit(7))
+    signal.signal(signal.SIGRTMIN, lambda *_: sys.exit(0))
+    print("ready", flush=True)
+    while True:
+        signal.pause()
+""")
+
+
+class Client:
+    """The client side as the exec sees it: messages put in `incoming`, None once it left."""
+
+    def __init__(self) -> None:
+        self.incoming: queue.Queue[bytes | None] = queue.Queue()
+        self.left = threading.Event()  # the pump has taken every message
+        self.sent: list[bytes] = []
+
+    def receive(self) -> bytes | None:
+        message = self.incoming.get()
+        if message is None:
+            self.left.set()
+        return message
+
+    def send(self, payload: bytes) -> None:
+        self.sent.append(payload)
+
+
+def open_fds() -> set[int]:
+    return {int(name) for name in os.listdir("/proc/self/fd")}
+
+
+def test_a_resize_after_the_exec_ended_signals_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
+    errors: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    server = StreamingServer(cast(Any, None), cast(Any, None), cast(Any, None))
+    client = Client()
+    before = open_fds()
+    assert server._exec_tty(cast(Connection, client), ["sh", "-c", "exit 3"], None) == 3
+    stranger = subprocess.Popen([sys.executable, "-c", STRANGER], stdout=subprocess.PIPE)
+    assert stranger.stdout is not None
+    pidfds: list[int] = []
+    try:
+        assert stranger.stdout.readline() == b"ready\n"
+        pidfds = [os.pidfd_open(stranger.pid) for _ in range(16)]  # any number the exec freed
+        client.incoming.put(bytes([RESIZE]) + b'{"Width": 100, "Height": 40}')
+        client.incoming.put(None)
+        assert client.left.wait(10), "the exec's stdin pump did not read the client's messages"
+        signal.pidfd_send_signal(pidfds[0], signal.SIGRTMIN)
+        assert stranger.wait(10) == 0, "the resize signalled another process (SIGWINCH)"
+    finally:
+        stranger.kill()
+        stranger.wait()
+        stranger.stdout.close()
+        for fd in pidfds:
+            os.close(fd)
+    assert errors == []
+    deadline = time.monotonic() + 10
+    while open_fds() - before:  # the pty and the pidfd, closed once the pumps ended
+        assert time.monotonic() < deadline, f"the exec left {open_fds() - before} open"
+        time.sleep(0.01)
