@@ -71,6 +71,10 @@ class Reflector:
         self._thread.start()
         return self
 
+    def running(self) -> bool:
+        """Whether its thread runs: started, and not yet ended after `stop`."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         """Stop; an open watch is closed, so the thread ends now rather than at its timeout."""
         self._stop.set()

@@ -83,25 +83,27 @@ class PolicyEnforcer:
         # stopped reflector's last event cannot reach the next one's copy
         self.selected: list[Reflector] = []
         self.selected_store = Store()
+        self._selecting = threading.Lock()  # stop() against a sync still starting them
         self.loaded: str | None = None
         self._thread = threading.Thread(target=self._run, name="netpol", daemon=True)
 
     def watch_selected(self, wanted: bool) -> None:
         """Start the pod and namespace reflectors when the first policy appears; stop them,
-        forgetting what they held, when the last one goes."""
-        if wanted == bool(self.selected):
-            return
-        if wanted:
-            store = Store(lambda _kind: self._wake.set())
-            self.selected = [Reflector(kind, self.api.lister(kind), store.handle).start()
-                             for kind in SELECTED]
-            self.selected_store = store
-            log.info("a NetworkPolicy exists: watching pods and namespaces")
-        else:
-            for reflector in self.selected:
-                reflector.stop()
-            self.selected, self.selected_store = [], Store()
-            log.info("no NetworkPolicy left: stopped watching pods and namespaces")
+        forgetting what they held, when the last one goes; none once the enforcer stopped."""
+        with self._selecting:
+            if wanted == bool(self.selected) or self._stop.is_set():
+                return
+            if wanted:
+                store = Store(lambda _kind: self._wake.set())
+                self.selected = [Reflector(kind, self.api.lister(kind), store.handle).start()
+                                 for kind in SELECTED]
+                self.selected_store = store
+                log.info("a NetworkPolicy exists: watching pods and namespaces")
+            else:
+                for reflector in self.selected:
+                    reflector.stop()
+                self.selected, self.selected_store = [], Store()
+                log.info("no NetworkPolicy left: stopped watching pods and namespaces")
 
     def _listed(self, reflectors: list[Reflector]) -> bool:
         """Whether every reflector has listed; if not, look again shortly (a list's items
@@ -151,7 +153,9 @@ class PolicyEnforcer:
         converge(self._wake, self._stop, self.sync, log, "network policy")
 
     def stop(self) -> None:
-        self._stop.set()
-        for reflector in [self.policies, *self.selected]:
+        with self._selecting:  # a sync running now starts no reflector after this
+            self._stop.set()
+            selected = list(self.selected)
+        for reflector in [self.policies, *selected]:
             reflector.stop()
         self._wake.set()

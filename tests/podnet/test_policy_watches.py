@@ -1,12 +1,12 @@
 """podnet's NetworkPolicy enforcer against a real API server: with no policy in the cluster it
 reads no pod or namespace at all (a node of a cluster without policies has no watch of every
 pod); the first policy starts the pod and namespace reflectors and is enforced, and deleting
-the last one stops them. The ruleset is handed to a list here instead of `nft`, so the host's
-tables are never touched (tests/lab/test_network_policies.py loads it on a real node)."""
+the last one stops them; a stopped enforcer starts none. The ruleset is handed to a list here
+instead of `nft`, so the host's tables are never touched (tests/lab/test_network_policies.py
+loads it on a real node)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -62,11 +62,6 @@ def _synced_until(enforcer: PolicyEnforcer, condition: Callable[[], bool], what:
         time.sleep(0.05)
 
 
-def _selected_threads() -> set[str]:
-    return {t.name for t in threading.enumerate()
-            if t.name in ("reflector-pods", "reflector-namespaces")}
-
-
 def test_pods_and_namespaces_are_watched_only_while_a_policy_exists(
         apiserver: RunningApiServer) -> None:
     core = k8s.CoreV1Api(apiserver.client())
@@ -79,27 +74,41 @@ def test_pods_and_namespaces_are_watched_only_while_a_policy_exists(
     api = CallsRecorded(load_kubeconfig(apiserver.kubeconfig))
     loaded: list[str] = []
     enforcer = PolicyEnforcer(api, NODE, load=loaded.append)
-    assert _selected_threads() == set()
     enforcer.policies.start()
     try:
         _synced_until(enforcer, lambda: loaded == [NO_POLICY], "the empty ruleset")
         time.sleep(0.5)  # long enough for a pod reflector, were one started, to open its list
         enforcer.sync()
         assert {kind for kind, _ in api.opened} == {"networkpolicies"}
-        assert _selected_threads() == set()
+        assert enforcer.selected == []
 
         policy: Any = {"metadata": {"name": "web-ingress"},
                        "spec": {"podSelector": {"matchLabels": {"app": "web"}},
                                 "policyTypes": ["Ingress"]}}
         networking.create_namespaced_network_policy("default", policy)
         _synced_until(enforcer, lambda: POD_IP in loaded[-1], "the policy's ruleset")
-        assert {("pods", False), ("pods", True), ("namespaces", False)} <= set(api.opened)
-        assert _selected_threads() == {"reflector-pods", "reflector-namespaces"}
+        selected = list(enforcer.selected)
+        assert sorted(r.kind for r in selected) == ["namespaces", "pods"]
+        assert all(r.running() for r in selected)
+        assert {("pods", False), ("namespaces", False)} <= set(api.opened)  # listed
+        # each watch opens once its list is in: maybe after the ruleset loaded
+        _synced_until(enforcer, lambda: {("pods", True), ("namespaces", True)} <= set(
+            api.opened), "the pod and namespace watches")
 
         networking.delete_namespaced_network_policy("web-ingress", "default")
         _synced_until(enforcer, lambda: loaded[-1] == NO_POLICY, "the empty ruleset again")
         assert enforcer.selected == []
-        _synced_until(enforcer, lambda: _selected_threads() == set(),
+        _synced_until(enforcer, lambda: not any(r.running() for r in selected),
                       "the pod and namespace reflectors to end")
     finally:
         enforcer.stop()
+
+
+def test_a_stopped_enforcer_starts_no_reflector(apiserver: RunningApiServer) -> None:
+    api = CallsRecorded(load_kubeconfig(apiserver.kubeconfig))
+    enforcer = PolicyEnforcer(api, NODE, load=lambda _text: None)
+    enforcer.stop()
+    # its thread's sync saw a policy just before: what it starts now nobody would stop
+    enforcer.watch_selected(True)
+    assert enforcer.selected == []
+    assert api.opened == []
