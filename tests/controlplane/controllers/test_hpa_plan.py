@@ -4,6 +4,7 @@ stabilization windows, rate policies and min/max."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -123,11 +124,33 @@ def test_average_value_target() -> None:
         "averageValue": "300m"}
 
 
+def _unrequested(pod: PodUsage) -> PodUsage:
+    """The pod with its container `app` requesting no cpu."""
+    return replace(pod, requests={}, unrequested={"cpu": "app"})
+
+
+NO_REQUEST = "^failed to get cpu utilization: missing request for cpu in container app of Pod "
+NO_METRICS = "no metrics returned from resource metrics API"
+NO_READY_SAMPLE = r"did not receive metrics for targeted pods \(pods might be unready\)"
+
+
 @pytest.mark.parametrize(("pods", "message"), [
-    ([], "no pods returned by selector"),
-    ([_pod("a", None)], "no metrics returned from resource metrics API"),
-    ([PodUsage("a", True, requests={}, usage={"cpu": 5}, unrequested={"cpu": "app"})],
-     "^failed to get cpu utilization: missing request for cpu in container app of Pod a$"),
+    # upstream's order: the metrics API's answer, then groupPods, then calculateRequests
+    ([], NO_METRICS),  # the metrics API lists no pods either
+    ([_pod("a", None)], NO_METRICS),
+    ([_unrequested(_pod("a", None))], NO_METRICS),  # not the missing request
+    ([_unrequested(_pod("a", 5))], NO_REQUEST + "a$"),
+    # no ready sample comes before the missing request
+    ([_unrequested(_pod("a", 5, ready=False))], NO_READY_SAMPLE),
+    ([_unrequested(_pod("a", 5, pending=True))], NO_READY_SAMPLE),
+    ([_unrequested(replace(_pod("a", 5), deleting=True))], NO_READY_SAMPLE),
+    ([replace(_pod("a", 5), failed=True)], NO_READY_SAMPLE),
+    ([_pod("a", 5, ready=False), _unrequested(_pod("b", None))], NO_READY_SAMPLE),
+    # a pod left out (being deleted, Failed, without a sample) still needs its request
+    ([_pod("a", 5), _unrequested(replace(_pod("b", 5), deleting=True))], NO_REQUEST + "b$"),
+    ([_pod("a", 5), _unrequested(replace(_pod("b", 5), failed=True))], NO_REQUEST + "b$"),
+    ([_pod("a", 5), _unrequested(_pod("b", None))], NO_REQUEST + "b$"),
+    ([_pod("a", 5), _unrequested(_pod("b", 5, ready=False))], NO_REQUEST + "b$"),
 ])
 def test_metric_errors(pods: list[PodUsage], message: str) -> None:
     with pytest.raises(MetricError, match=message) as caught:
@@ -204,5 +227,19 @@ def test_a_container_resource_metric() -> None:
         "current": {"averageValue": "100m", "averageUtilization": 100}}}
     assert proposal.description == "cpu container resource utilization (percentage of request)"
     with pytest.raises(MetricError, match="missing request") as caught:
-        container_replicas(1, metric, [PodUsage("a", True, usage={"cpu": 5})], NOW)
+        container_replicas(1, metric, [replace(_pod("a", 5), requests={})], NOW)
     assert caught.value.reason == "FailedGetContainerResourceMetric"
+
+
+@pytest.mark.parametrize(("status", "replicas"), [
+    ("Unknown", 8),  # counted: (200+200)/200 % of 50 -> ceil(4 x 2)
+    ("False", 4),  # unready: 200/100 %, then at 0 in the scale-up: (200+0)/200 % -> 4
+])
+def test_a_pods_ready_condition_in_the_replica_count(status: str, replicas: int) -> None:
+    """A pod started 60 s ago whose Ready condition changed 10 s after its start (within the
+    CPU initialization period, its sample a window after the change)."""
+    ready, changed = readiness([{"type": "Ready", "status": status,
+                                 "lastTransitionTime": "1970-01-01T02:45:50Z"}])
+    assert changed == NOW - 50
+    young = replace(_pod("b", 200), ready=ready, started=NOW - 60, ready_changed=changed)
+    assert resource_replicas(2, CPU50, [_pod("a", 200), young], NOW).replicas == replicas

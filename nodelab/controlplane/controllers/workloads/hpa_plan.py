@@ -2,8 +2,13 @@
 podautoscaler controller computes it (pure; `hpa.py` carries it out).
 
 1. **Replicas from a resource metric** (`replica_calculator.go` GetResourceReplicas): the
-   pods of the target's selector that are not being deleted and not Failed; each needs a
-   request for the resource (else `missing request for cpu`). Utilization = the sum of the
+   pods of the target's selector that are not being deleted and not Failed. In upstream's
+   order: no sample of any pod is `no metrics returned from resource metrics API`; no sample
+   of a ready pod (below) `did not receive metrics for targeted pods`; then every pod (those
+   left out too) needs a request for the resource (else `missing request for cpu`). Upstream's
+   `no pods returned by selector` comes after the first and needs samples of pods the pod
+   list no longer has: the plan sees samples only of listed pods, so it never arises here.
+   Utilization = the sum of the
    pods' usage / the sum of their requests (percent); the ratio to the target decides: within
    the tolerance (0.1) nothing changes, else `ceil(ratio x pods with metrics)`. Pods without
    metrics count as using max(100 %, target) of their request when scaling down and 0 when
@@ -110,32 +115,29 @@ def resource_replicas(current: int, metric: dict[str, Any], pods: Sequence[PodUs
     resource = metric.get("resource") or {}
     name = str(resource.get("name", ""))
     target = resource.get("target") or {}
-    live = [p for p in pods if not p.deleting and not p.failed]
-    if not live:
-        raise MetricError("FailedGetResourceMetric",
-                          f"failed to get {name} utilization: no pods returned by selector "
-                          "while calculating replica count")
-    measured = [p for p in live if p.usage is not None and name in p.usage]
-    if not measured:
+    # upstream's order: the metrics API's answer, groupPods, then the requests (of every pod)
+    if not any(p.usage is not None and name in p.usage for p in pods):
         raise MetricError("FailedGetResourceMetric",
                           f"failed to get {name} utilization: unable to get metrics for "
                           f"resource {name}: no metrics returned from resource metrics API")
+    live = [p for p in pods if not p.deleting and not p.failed]  # not ignored
+    measured = [p for p in live if p.usage is not None and name in p.usage]
     missing = [p for p in live if p not in measured and not p.pending]
     unready = [p for p in live if p.pending or (
         p in measured and name == "cpu" and unready_sample(p, now))]
     ready = [p for p in measured if p not in unready]
     usage_of = {p.name: (p.usage or {}).get(name, 0) for p in measured}
+    if not ready:
+        raise MetricError("FailedGetResourceMetric",
+                          f"failed to get {name} utilization: did not receive metrics for "
+                          "targeted pods (pods might be unready)")
     if target.get("type") == "Utilization":
-        for pod in live:
+        for pod in pods:
             if name not in pod.requests:
                 raise MetricError("FailedGetResourceMetric",
                                   f"failed to get {name} utilization: missing request for "
                                   f"{name} in container {pod.unrequested.get(name, '')} of Pod "
                                   f"{pod.name}")
-    if not ready:
-        raise MetricError("FailedGetResourceMetric",
-                          f"failed to get {name} utilization: did not receive metrics for "
-                          "targeted pods (pods might be unready)")
     if target.get("type") == "Utilization":
         goal = int(target.get("averageUtilization") or 0)
 
