@@ -197,3 +197,28 @@ def test_port_forward(endpoint: Endpoint, pod: Pod) -> None:
                     continue
                 received += message[1:]
     assert b"pong" in received
+
+
+def test_port_forward_to_a_closed_port_reports_it_and_ends(endpoint: Endpoint, pod: Pod) -> None:
+    """Nothing listens on the port: the error comes on the port's error channel and the
+    stream ends (upstream's portForward closes both streams), so kubectl closes the local
+    connection at once (`curl` through `kubectl port-forward` got no answer until it gave up)."""
+    cid = pod.container("idle", ["sleep 3600"])
+    assert pod.status(cid).state == cri.CONTAINER_RUNNING
+    url = pod.rt.PortForward(cri.PortForwardRequest(pod_sandbox_id=pod.id, port=[8081]),
+                             timeout=10).url
+    sep = "&" if "?" in url else "?"
+    conn, _ = open_stream(endpoint, url + f"{sep}ports=8081", "v4.channel.k8s.io")
+    conn.sock.settimeout(30)
+    errors = b""
+    while (message := conn.receive()) is not None:  # None: closed, or the 30 s were up
+        if message[:1] == b"\x01" and message[1:] != struct.pack("<H", 8081):
+            errors += message[1:]
+    assert b"8081" in errors and b"refused" in errors.lower(), errors
+    try:
+        rest = conn.sock.recv(1)  # the server closed: end of stream at once
+    except ConnectionResetError:
+        rest = b""
+    except TimeoutError:
+        pytest.fail("the port-forward stream stayed open after its only port failed")
+    assert rest == b""

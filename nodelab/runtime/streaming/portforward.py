@@ -42,8 +42,28 @@ def connect_in_netns(netns_path: str, port: int) -> socket.socket:
 
 
 def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: list[int]) -> None:
-    """Serve port-forward channels for `ports` until the client closes the connection."""
+    """Serve port-forward channels for `ports` until the client closes the connection or
+    every port is done: its connection failed (the error sent on its error channel) or the
+    pod closed it. Then the stream ends, as upstream's portForward closes its streams, so
+    kubectl closes the local connection at once."""
     sockets: dict[int, socket.socket] = {}
+    remaining = len(ports)
+    lock = threading.Lock()
+
+    def port_done() -> None:
+        nonlocal remaining
+        with lock:
+            remaining -= 1
+            if remaining:
+                return
+        conn.close()
+        with contextlib.suppress(OSError):
+            conn.sock.shutdown(socket.SHUT_RDWR)  # ends the read below
+
+    def pump(sock: socket.socket, channel: int) -> None:
+        pump_to_channel(conn, sock.recv, channel)
+        port_done()
+
     for index, port in enumerate(ports):
         prefix = struct.pack("<H", port)
         conn.send(bytes([2 * index]) + prefix)
@@ -53,10 +73,10 @@ def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: lis
         except OSError as exc:
             conn.send(bytes([2 * index + 1]) + f"error forwarding port {port} to pod "
                       f"{sandbox_id[:12]}: {exc}".encode())
+            port_done()
             continue
         sockets[index] = sock
-        threading.Thread(target=pump_to_channel, args=(conn, sock.recv, 2 * index),
-                         daemon=True).start()
+        threading.Thread(target=pump, args=(sock, 2 * index), daemon=True).start()
     for channel, data in client_messages(conn):
         target = sockets.get(channel // 2)
         if target is not None and channel % 2 == 0 and data:
