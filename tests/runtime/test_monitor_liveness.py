@@ -10,11 +10,12 @@ killed monitors were still zombies, not yet reaped by init, when the runtime sta
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from nodelab.cri import api_pb2 as cri
-from nodelab.lab.cri_harness.endpoint import Endpoint
+from nodelab.lab.cri_harness.endpoint import Endpoint, stop_process
 from nodelab.runtime.monitor import MonitorPaths, monitor_alive, monitors
 
 from .cri_pod import Pod
@@ -80,11 +81,7 @@ def test_a_killed_monitor_not_yet_reaped_is_gone(tmp_path: Path, fake_conmon: Pa
     try:
         paths = paths_with_pid(tmp_path, process.pid)
         process.send_signal(signal.SIGKILL)
-        stat = Path(f"/proc/{process.pid}/stat")
-        deadline = time.monotonic() + 10
-        while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":  # not reaped: a zombie
-            assert time.monotonic() < deadline, "the killed process did not become a zombie"
-            time.sleep(0.01)
+        wait_zombie(process.pid, "process")  # not reaped
         assert not monitor_alive(paths)
     finally:
         process.kill()
@@ -113,16 +110,43 @@ def test_no_pidfile_or_no_process_is_no_monitor(tmp_path: Path) -> None:
     assert not monitor_alive(paths_with_pid(tmp_path, process.pid))
 
 
-def adopted_children() -> set[int]:
-    """PIDs whose parent is this process."""
-    me = str(os.getpid())
+def children(parent: int) -> set[int]:
+    """PIDs whose parent is `parent`."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1] == me:
+                if entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1] == str(parent):
                     found.add(int(entry.name))
     return found
+
+
+def wait_zombie(pid: int, what: str) -> None:
+    """Until `pid` is a zombie: killed, not yet reaped by its parent, and every other thread of
+    it ended (its leader is a zombie before them, while they may still hold its files)."""
+    stat = Path(f"/proc/{pid}/stat")
+    deadline = time.monotonic() + 10
+    while (stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+           or os.listdir(f"/proc/{pid}/task") != [str(pid)]):
+        assert time.monotonic() < deadline, f"the killed {what} did not become a zombie"
+        time.sleep(0.01)
+
+
+# Runs the command in its argv as its child, as a subreaper: orphans of the command's process
+# tree (conmon double-forks) become its children, and it never reaps them: a killed one stays a
+# zombie until SIGTERM, which kills the command and ends this process (init then reaps them).
+SUBREAPER = textwrap.dedent("""
+    import ctypes, signal, subprocess, sys
+    if ctypes.CDLL(None, use_errno=True).prctl(%d, 1, 0, 0, 0) != 0:
+        sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
+    command = subprocess.Popen(sys.argv[1:])
+    def end(*_):
+        command.kill()
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, end)
+    while True:
+        signal.pause()
+""") % PR_SET_CHILD_SUBREAPER
 
 
 @pytest.mark.privileged
@@ -134,27 +158,23 @@ def test_a_runtime_restarted_while_a_killed_monitor_is_a_zombie(endpoint: Endpoi
     is a zombie, not yet reaped, when the runtime starts. The container is exited (255, as
     containerd reports a task whose shim is gone), not running with no exit ever to come."""
     pod = Pod(endpoint, tmp_path)
-    libc = ctypes.CDLL(None, use_errno=True)
-    before = adopted_children()
-    adopted: set[int] = set()
+    assert endpoint.restart is not None
+    # the runtime runs under a subreaper that adopts the monitor, so that it stays a zombie
+    # once killed (this test's own process is left as it was)
+    endpoint.restart(signal.SIGKILL, under=[sys.executable, "-c", SUBREAPER])
+    reaper = endpoint.runtime
+    assert reaper is not None
     try:
-        # this process adopts the monitor (conmon double-forks), so it stays a zombie once
-        # killed until this test reaps it
-        assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-        try:
-            cid = pod.container("orphaned", ["sleep 3600"])
-        finally:
-            libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-            adopted = adopted_children() - before
+        (runtime,) = children(reaper.pid)
+        pod.rt = endpoint.runtime_stub()
+        cid = pod.container("orphaned", ["sleep 3600"])
         monitor = int((endpoint.state / "runtime/containers" / cid / "conmon.pid").read_text())
-        assert monitor in adopted
+        assert monitor in children(reaper.pid)
         os.kill(monitor, signal.SIGKILL)
-        stat = Path(f"/proc/{monitor}/stat")
-        deadline = time.monotonic() + 10
-        while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
-            assert time.monotonic() < deadline, "the killed monitor did not become a zombie"
-            time.sleep(0.01)
-        assert endpoint.restart is not None
+        wait_zombie(monitor, "monitor")
+        os.kill(runtime, signal.SIGKILL)  # the reaper stays, and the monitor a zombie
+        wait_zombie(runtime, "runtime")
+        endpoint.runtime = None
         endpoint.restart(signal.SIGKILL)
         pod.rt = endpoint.runtime_stub()
         status = pod.status(cid)
@@ -162,11 +182,11 @@ def test_a_runtime_restarted_while_a_killed_monitor_is_a_zombie(endpoint: Endpoi
             "CONTAINER_EXITED", 255)
         pod.rt.StopContainer(cri.StopContainerRequest(container_id=cid, timeout=1), timeout=30)
     finally:
-        for pid in adopted:  # the monitor, and any other orphan adopted meanwhile
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+        stop_process(reaper)  # kills the runtime it ran if still running; init reaps the rest
+        if endpoint.runtime is reaper:  # it failed before the restart
+            endpoint.runtime = None
+            endpoint.restart(signal.SIGKILL)
+            pod.rt = endpoint.runtime_stub()
         pod.remove()
 
 

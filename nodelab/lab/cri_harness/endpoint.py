@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,11 +138,13 @@ def start_node(tmp: Path, registry: LocalRegistry, uid: str
     return node, state, reg
 
 
-def start_nodelab_runtime(endpoint: Endpoint, log: Path) -> subprocess.Popen[bytes]:
+def start_nodelab_runtime(endpoint: Endpoint, log: Path,
+                          under: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """The runtime of `endpoint`, started by the command `under` (prepended to its argv) if any."""
     conf = endpoint.state / "cni-conf"
     conf.mkdir(exist_ok=True)
     (conf / "10-pods.conflist").write_text(json.dumps(cni_conflist(endpoint.uid, endpoint.state)))
-    argv = ["ip", "netns", "exec", endpoint.node_netns,  # as the lab supervisor does
+    argv = [*under, "ip", "netns", "exec", endpoint.node_netns,  # as the lab supervisor does
             sys.executable, "-m", "nodelab.runtime",
             "--state-dir", str(endpoint.state / "runtime"), "--socket", str(endpoint.socket),
             "--cni-conf-dir", str(conf), "--cni-bin-dir", "/usr/lib/cni",
@@ -192,9 +194,9 @@ def nodelab_endpoint(tmp: Path, registry: LocalRegistry,
         try:
             endpoint.runtime = start_nodelab_runtime(endpoint, log)
 
-            def restart(sig: int = signal.SIGKILL) -> None:
+            def restart(sig: int = signal.SIGKILL, under: Sequence[str] = ()) -> None:
                 stop_process(endpoint.runtime, sig)
-                endpoint.runtime = start_nodelab_runtime(endpoint, log)
+                endpoint.runtime = start_nodelab_runtime(endpoint, log, under)
 
             endpoint.restart = restart
             yield endpoint
