@@ -86,12 +86,15 @@ def test_a_notebook_runs_solved_on_a_joined_cluster(notebook: str, foreign_kubec
     assert f"using lab {joined_lab} (joined to https://" in text
 
 
-def test_the_probes_notebook_runs_solved_on_a_two_node_lab(tmp_path: Path) -> None:
+@pytest.mark.parametrize("notebook", ["04-probes-and-restarts", "07-the-whole-node"])
+def test_a_node1_notebook_runs_solved_on_a_two_node_lab(notebook: str, tmp_path: Path) -> None:
     """The README brings the default lab up with `--nodes 2` and `scripts/setup course` keeps
     a lab's nodes: 04 reads the crash pod's logs through node1's kubelet and its log file
-    under node1's state, so its pods must run there whatever the scheduler would choose
-    (they went to node2, the emptier one, and the notebook stopped at a 404). A pod bound to
-    node1 that requests most of its CPU makes node2 the scheduler's choice for any other."""
+    under node1's state, 07 follows its Deployment's pods through node1's runtime, CNI state
+    and rules (and predicts a third replica Pending once node1 is cordoned), so their pods
+    must run there whatever the scheduler would choose (they went to node2, the emptier one,
+    and the notebooks stopped). A pod bound to node1 that requests most of its CPU makes node2
+    the scheduler's choice for any other."""
     name = unique_lab_name()
     try:
         lab = Lab.up(name, nodes=2)
@@ -102,9 +105,9 @@ def test_the_probes_notebook_runs_solved_on_a_two_node_lab(tmp_path: Path) -> No
         subprocess.run([str(Path(sys.executable).parent / "kubectl"), "--kubeconfig",
                         str(lab.kubeconfig), "apply", "-f", "-"], input=json.dumps(ballast),
                        text=True, check=True, capture_output=True, timeout=60)
-        out = tmp_path / "04-probes-and-restarts.ipynb"
-        run("04-probes-and-restarts", out, lab_name=name)
-        assert_solved(NOTEBOOKS / "04-probes-and-restarts.ipynb", out)
+        out = tmp_path / f"{notebook}.ipynb"
+        run(notebook, out, lab_name=name)
+        assert_solved(NOTEBOOKS / f"{notebook}.ipynb", out)
     finally:
         take_down_lab(name)
 
