@@ -86,7 +86,8 @@ def test_a_notebook_runs_solved_on_a_joined_cluster(notebook: str, foreign_kubec
     assert f"using lab {joined_lab} (joined to https://" in text
 
 
-@pytest.mark.parametrize("notebook", ["04-probes-and-restarts", "07-the-whole-node"])
+@pytest.mark.parametrize("notebook", ["01-node-registration", "04-probes-and-restarts",
+                                      "05-cgroup-limits", "07-the-whole-node"])
 def test_a_node1_notebook_runs_solved_on_a_two_node_lab(notebook: str, tmp_path: Path) -> None:
     """The README brings the default lab up with `--nodes 2` and `scripts/setup course` keeps
     a lab's nodes: 04 reads the crash pod's logs through node1's kubelet and its log file
