@@ -93,6 +93,9 @@ def test_served_with_short_names_and_columns(apiserver: RunningApiServer) -> Non
     apiserver.kubectl("create", "quota", "q", "-n", ns, "--hard=pods=2,limits.cpu=1")
     header = apiserver.kubectl("get", "quota", "-n", ns).stdout.splitlines()[0].split()
     assert header == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    # status is a struct in Go, never omitted: `{}` before the quota controller fills it
+    created = json.loads(apiserver.kubectl("get", "quota", "q", "-n", ns, "-o", "json").stdout)
+    assert isinstance(created.get("status"), dict)
     explained = apiserver.kubectl("explain", "limitrange.spec.limits").stdout
     assert "maxLimitRequestRatio" in explained
     # the view role reads both, as upstream's aggregated view; edit writes neither

@@ -130,8 +130,8 @@ spec:
 @pytest.mark.parametrize("namespace", ["quota-pod-example"], indirect=True)
 def test_pod_quota_stops_a_deployment(cluster: Lab, namespace: str) -> None:
     kubectl(cluster, "create", "quota", "pod-demo", "-n", namespace, "--hard=pods=2")
-    eventually(lambda: kubectl_json(cluster, "get", "quota", "pod-demo", "-n", namespace)[
-        "status"].get("used"), timeout=30)
+    eventually(lambda: kubectl_json(cluster, "get", "quota", "pod-demo", "-n", namespace).get(
+        "status", {}).get("used"), timeout=30)
     kubectl(cluster, "create", "deployment", "pod-quota-demo", "-n", namespace,
             f"--image={cluster.images.ref('busybox')}", "--replicas=3", "--", "sleep", "3600")
 

@@ -97,6 +97,12 @@ def poddisruptionbudget(obj: Object) -> None:
             status.setdefault(key, 0)
 
 
+def resourcequota(obj: Object) -> None:
+    """A quota's status is a struct in Go (never omitted): kube-apiserver returns `status: {}`
+    until the quota controller fills `hard` and `used`."""
+    obj.setdefault("status", {})
+
+
 def limitrange(obj: Object) -> None:
     """core/v1 `SetDefaults_LimitRangeItem`: a `Container` item's `default` limit is its `max`
     where unset, its `defaultRequest` the `default`, else the `min`."""
