@@ -1,6 +1,6 @@
 """The suite's residue check leaves out what names another session's state base or lab (another
 session: a live claim), the sockets of shims that still run, and the directories that hold
-those."""
+those; a runtime claim owns only the namespaces named with its prefix."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nodelab.host.processes import ProcessId
-from nodelab.lab.claims import Claim
+from nodelab.lab.claims import Claim, owned_netns
 from nodelab.lab.containerd.host_files import shim_argv_socket, shim_socket
 from nodelab.lab.residue import _entries
 from tests.conftest import foreign, left_by_session, others_claims
@@ -145,3 +145,14 @@ def test_another_session_is_a_live_claim(held: list[Claim], others: list[str]) -
 ])
 def test_another_sessions_runtime_is_foreign(item: str, theirs: bool) -> None:
     assert foreign(item, ["/tmp/pt/y"], [], (), ["nlt9f9f"]) is theirs
+
+
+@pytest.mark.parametrize("names, prefix, owned", [
+    (["nlt1a2b-2f654aec11cc", "nlt1a2b3-node1", "nlt1a2b3-node1-2f654aec11cc"], "nlt1a2b",
+     ["nlt1a2b-2f654aec11cc"]),  # a lab named t1a2b3 is another session's, not the runtime's
+    (["nlb0c1d-pod7", "nlb0c1dx-node1"], "nlb0c1d", ["nlb0c1d-pod7"]),
+    (["nlt1a2b-x"], "", []),  # a claim without a prefix owns no namespace
+])
+def test_a_runtime_claim_owns_only_its_prefixed_namespaces(names: list[str], prefix: str,
+                                                           owned: list[str]) -> None:
+    assert owned_netns(names, prefix) == owned

@@ -37,7 +37,7 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -241,8 +241,14 @@ def _reap_labs(base: Path) -> None:
     shutil.rmtree(base, ignore_errors=True)
 
 
+def owned_netns(names: Iterable[str], prefix: str) -> list[str]:
+    """The network namespaces a runtime of this name prefix made: `<prefix>-...`, never a lab's
+    whose name merely begins with the same letters (`nlt1a2b` is not `nlt1a2b3-node1`'s)."""
+    return [n for n in names if prefix and n.startswith(prefix + "-")]
+
+
 def _reap_runtime(claim: Claim) -> None:
-    owned = [n for n in netlink.list_netns() if claim.prefix and n.startswith(claim.prefix)]
+    owned = owned_netns(netlink.list_netns(), claim.prefix)
     inside = [p for n in owned for p in _netns_processes(n)]
     terminate_all([*claim.processes, *inside], grace=2.0)
     if claim.runtime_state is not None:
