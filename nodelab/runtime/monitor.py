@@ -201,6 +201,9 @@ UNKNOWN_EXIT_CODE = 255  # containerd's unknownExitCode: the exit of a task whos
 
 def record_lost_exit(paths: MonitorPaths) -> None:
     """Write the exit of a container whose monitor died before it could (a host reboot, or
-    kill -9 of conmon): 255, as containerd reports a task it finds without its shim."""
-    paths.persist.mkdir(parents=True, exist_ok=True)
+    kill -9 of conmon): 255, as containerd reports a task it finds without its shim. Nothing
+    for a container removed meanwhile (its bundle gone): no record reads that exit."""
+    if not paths.bundle.is_dir():
+        return
+    paths.persist.mkdir(exist_ok=True)
     paths.exit_file.write_text(f"{UNKNOWN_EXIT_CODE}")

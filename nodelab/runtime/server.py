@@ -103,7 +103,8 @@ class RuntimeServer:
         for record in list(self.records.containers.values()):
             if not record.bundle_ready or record.removing:
                 self.containers.remove(record.id)
-            elif record.pid == 0 and self.containers.runc_knows(record.id):
+                continue
+            if record.pid == 0 and self.containers.runc_knows(record.id):
                 state = json.loads((self.config.runc_root / record.id / "state.json").read_text())
                 record.pid = int(state.get("init_process_pid") or 0)
                 self.records.save_container(record)
@@ -163,12 +164,18 @@ class RuntimeServer:
         """Record the exit of each started container that ended after its monitor was killed
         (nobody else will write it; its status would say running forever)."""
         for record in list(self.records.containers.values()):
-            paths = self.containers.paths(record.id)
-            if record.started_at and not record.removing and read_exit(paths) is None:
-                try:
+            lock = self.containers.lock(record.id)
+            if not lock.acquire(blocking=False):
+                continue  # a CRI call on it runs, and settles it if it must; the next round will
+            try:
+                paths = self.containers.paths(record.id)
+                if (record.id in self.records.containers and record.started_at
+                        and not record.removing and read_exit(paths) is None):
                     self.containers.ended_unmonitored(record.id, paths)
-                except Exception:  # noqa: BLE001 - the watcher must keep running
-                    log.exception("checking the monitor of %s failed", record.id[:12])
+            except Exception:  # noqa: BLE001 - the watcher must keep running
+                log.exception("checking the monitor of %s failed", record.id[:12])
+            finally:
+                lock.release()
 
     def stop(self) -> None:
         self._stop.set()

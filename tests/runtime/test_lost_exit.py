@@ -81,3 +81,13 @@ def test_a_lost_exit_is_recorded_only_once_runc_says_it_ended(
     assert lost_exit.settle(runc, CID, paths) is recorded
     exit_status = read_exit(paths)
     assert (exit_status.code if exit_status else None) == (255 if recorded else None)
+
+
+def test_no_exit_is_recorded_for_a_container_removed_meanwhile(tmp_path: Path) -> None:
+    """RemoveContainer took its bundle and exit file between the watcher's look and runc's
+    answer: nothing comes back for a container no record names."""
+    paths = MonitorPaths(bundle=tmp_path / "containers" / CID, exit_dir=tmp_path / "exits",
+                         socket_dir=tmp_path / "sockets", container_id=CID)
+    paths.exit_dir.mkdir()
+    assert lost_exit.settle(runc_answering(stderr=NOT_EXIST), CID, paths) is True
+    assert not paths.bundle.exists() and read_exit(paths) is None
