@@ -199,6 +199,24 @@ def test_port_forward(endpoint: Endpoint, pod: Pod) -> None:
     assert b"pong" in received
 
 
+def test_a_client_gone_closes_the_pod_side_connection(endpoint: Endpoint, pod: Pod) -> None:
+    """The client of a port-forward goes away while the pod's server keeps its connection idle
+    (redis, postgres): the pod's side is closed too (a FIN; the server sees its end), as
+    containerd does, not left open with a thread blocked on it until the pod speaks."""
+    cid = pod.container("server", ["mkfifo /tmp/in; nc -l -p 8082 < /tmp/in & exec 3>/tmp/in; "
+                                   "wait $!; echo pod-side-closed; sleep 3600"])
+    pod.wait_listening(cid, 8082)
+    url = pod.rt.PortForward(cri.PortForwardRequest(pod_sandbox_id=pod.id, port=[8082]),
+                             timeout=10).url
+    sep = "&" if "?" in url else "?"
+    conn, _ = open_stream(endpoint, url + f"{sep}ports=8082", "v4.channel.k8s.io")
+    conn.sock.settimeout(10)
+    conn.send(b"\x00hello\n")
+    pod.wait_log("server", "hello")  # the pod's side is connected and got the data
+    conn.sock.close()
+    pod.wait_log("server", "pod-side-closed")
+
+
 def test_port_forward_to_a_closed_port_reports_it_and_ends(endpoint: Endpoint, pod: Pod) -> None:
     """Nothing listens on the port: the error comes on the port's error channel and the
     stream ends (upstream's portForward closes both streams), so kubectl closes the local

@@ -83,4 +83,6 @@ def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: lis
             with contextlib.suppress(OSError):
                 target.sendall(data)
     for sock in sockets.values():
+        with contextlib.suppress(OSError):  # wakes its pump's recv and tells the pod (FIN)
+            sock.shutdown(socket.SHUT_RDWR)
         sock.close()
