@@ -8,6 +8,7 @@ could be another file's, another process's pidfd among them (that process signal
 from __future__ import annotations
 
 import os
+import pty
 import queue
 import signal
 import subprocess
@@ -53,8 +54,39 @@ class Client:
         self.sent.append(payload)
 
 
-def open_fds() -> set[int]:
-    return {int(name) for name in os.listdir("/proc/self/fd")}
+def target(fd: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
+class OpenedByTheExec:
+    """The pty master and runc pidfd the exec opens (their numbers and what they are): other
+    threads of the test session may open and close files of their own meanwhile."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.fds: dict[int, str] = {}
+        self.recording = False
+        real_openpty, real_pidfd_open = pty.openpty, os.pidfd_open
+
+        def openpty() -> tuple[int, int]:
+            master, slave = real_openpty()
+            if self.recording:
+                self.fds[master] = target(master) or ""
+            return master, slave
+
+        def pidfd_open(pid: int, flags: int = 0) -> int:
+            fd = real_pidfd_open(pid, flags)
+            if self.recording:
+                self.fds[fd] = target(fd) or ""
+            return fd
+
+        monkeypatch.setattr(pty, "openpty", openpty)
+        monkeypatch.setattr(os, "pidfd_open", pidfd_open)
+
+    def still_open(self) -> list[int]:
+        return [fd for fd, what in self.fds.items() if target(fd) == what]
 
 
 def test_a_resize_after_the_exec_ended_signals_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,8 +94,11 @@ def test_a_resize_after_the_exec_ended_signals_nobody(monkeypatch: pytest.Monkey
     monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
     server = StreamingServer(cast(Any, None), cast(Any, None), cast(Any, None))
     client = Client()
-    before = open_fds()
+    opened = OpenedByTheExec(monkeypatch)
+    opened.recording = True
     assert server._exec_tty(cast(Connection, client), ["sh", "-c", "exit 3"], None) == 3
+    opened.recording = False
+    assert sorted(opened.fds.values()) == ["/dev/ptmx", "anon_inode:[pidfd]"]
     stranger = subprocess.Popen([sys.executable, "-c", STRANGER], stdout=subprocess.PIPE)
     assert stranger.stdout is not None
     pidfds: list[int] = []
@@ -83,6 +118,6 @@ def test_a_resize_after_the_exec_ended_signals_nobody(monkeypatch: pytest.Monkey
             os.close(fd)
     assert errors == []
     deadline = time.monotonic() + 10
-    while open_fds() - before:  # the pty and the pidfd, closed once the pumps ended
-        assert time.monotonic() < deadline, f"the exec left {open_fds() - before} open"
+    while opened.still_open():  # the pty and the pidfd, closed once the pumps ended
+        assert time.monotonic() < deadline, f"the exec left {opened.still_open()} open"
         time.sleep(0.01)
