@@ -7,6 +7,7 @@ could be another file's, another process's pidfd among them (that process signal
 
 from __future__ import annotations
 
+import errno
 import os
 import pty
 import queue
@@ -121,3 +122,25 @@ def test_a_resize_after_the_exec_ended_signals_nobody(monkeypatch: pytest.Monkey
     while opened.still_open():  # the pty and the pidfd, closed once the pumps ended
         assert time.monotonic() < deadline, f"the exec left {opened.still_open()} open"
         time.sleep(0.01)
+
+
+def test_a_tty_exec_runs_without_pidfds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel or seccomp filter without pidfd_open: the exec runs and ends as before (only a
+    resize reaches nobody but the pty), with runc waited for and the pty closed."""
+    def no_pidfds(pid: int, flags: int = 0) -> int:
+        raise OSError(errno.ENOSYS, "Function not implemented")
+    opened = OpenedByTheExec(monkeypatch)
+    monkeypatch.setattr(os, "pidfd_open", no_pidfds)
+    server = StreamingServer(cast(Any, None), cast(Any, None), cast(Any, None))
+    client = Client()
+    opened.recording = True
+    assert server._exec_tty(cast(Connection, client), ["sh", "-c", "exit 5"], None) == 5
+    opened.recording = False
+    client.incoming.put(bytes([RESIZE]) + b'{"Width": 100, "Height": 40}')
+    client.incoming.put(None)
+    assert client.left.wait(10)
+    deadline = time.monotonic() + 10
+    while opened.still_open():
+        assert time.monotonic() < deadline, f"the exec left {opened.still_open()} open"
+        time.sleep(0.01)
+    assert list(opened.fds.values()) == ["/dev/ptmx"]

@@ -218,7 +218,10 @@ class StreamingServer:
         # runc copies its terminal's size to the container's at start and on SIGWINCH, which
         # the kernel sends only to a terminal's foreground group: runc's session has no
         # controlling terminal, so each resize signals runc itself (by pidfd: never a stranger)
-        runc = os.pidfd_open(proc.pid)
+        try:
+            runc: int | None = os.pidfd_open(proc.pid)
+        except OSError:  # no pidfds (a kernel before 5.3, a seccomp filter): no SIGWINCH
+            runc = None
         out = threading.Thread(target=_pump_fd, args=(conn, master, STDOUT), daemon=True)
         out.start()
         pump_in = threading.Thread(target=self._pump_in, args=(conn, master, master, runc),
@@ -228,8 +231,8 @@ class StreamingServer:
         out.join(2)
         # the pumps may still use the pty and runc's pidfd (a resize after the exit): those fd
         # numbers are closed once both ended, never reused for another file while in use
-        threading.Thread(target=_close_after, args=((out, pump_in), (master, runc)),
-                         daemon=True).start()
+        fds = (master,) if runc is None else (master, runc)
+        threading.Thread(target=_close_after, args=((out, pump_in), fds), daemon=True).start()
         return code
 
     @staticmethod
