@@ -41,12 +41,18 @@ def connect_in_netns(netns_path: str, port: int) -> socket.socket:
     return sock
 
 
+# After one direction of a port's connection ends, how long the other may go on before the
+# port is done: containerd's portForward (socat's -t) gives it a second.
+CLOSE_GRACE = 1.0
+
+
 def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: list[int]) -> None:
     """Serve port-forward channels for `ports` until the client closes the connection or
     every port is done: its connection failed (the error sent on its error channel) or the
-    pod closed it. Then the stream ends, as upstream's portForward closes its streams, so
-    kubectl closes the local connection at once."""
+    pod closed it and the client's side had CLOSE_GRACE to finish. Then the stream ends, as
+    upstream's portForward closes its streams, so kubectl closes the local connection at once."""
     sockets: dict[int, socket.socket] = {}
+    client_done = threading.Event()  # the client closed: nothing more goes to any pod socket
     remaining = len(ports)
     lock = threading.Lock()
 
@@ -62,6 +68,7 @@ def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: lis
 
     def pump(sock: socket.socket, channel: int) -> None:
         pump_to_channel(conn, sock.recv, channel)
+        client_done.wait(CLOSE_GRACE)  # what the client sends meanwhile still reaches the pod
         port_done()
 
     for index, port in enumerate(ports):
@@ -82,6 +89,7 @@ def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: lis
         if target is not None and channel % 2 == 0 and data:
             with contextlib.suppress(OSError):
                 target.sendall(data)
+    client_done.set()
     for sock in sockets.values():
         with contextlib.suppress(OSError):  # wakes its pump's recv and tells the pod (FIN)
             sock.shutdown(socket.SHUT_RDWR)
