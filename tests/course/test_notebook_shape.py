@@ -7,6 +7,8 @@ tests/notebooks (papermill on a real lab, and plan-only runs).
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -75,6 +77,51 @@ def test_a_lesson_has_at_least_two_tasks_with_hidden_solutions(notebook: Path) -
     for cell in solutions:
         assert cell.metadata.get("jupyter", {}).get("source_hidden"), "a solution is folded away"
         assert ".solution" in cell.source and ".solve()" in cell.source
+
+
+# what changes the lab: kubectl's writing verbs, and the lab's own daemon and add-on switches
+WRITES = {"annotate", "apply", "cordon", "create", "delete", "drain", "expose", "label", "patch",
+          "replace", "rollout", "scale", "taint", "uncordon"}
+LAB_CHANGES = {"enable_node_problem_detector", "restart_daemon", "set_node_monitor_grace_period",
+               "start_daemon", "stop_daemon"}
+
+
+def _is_task_check(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "check" and isinstance(node.func.value, ast.Name)
+            and node.func.value.id.endswith("_task"))
+
+
+def _lab_changes(statement: ast.stmt) -> Iterator[str]:
+    for node in ast.walk(statement):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id == "kubectl":
+            verbs = [a.value for a in node.args[1:]
+                     if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if verbs and verbs[0] in WRITES:
+                yield f"kubectl {verbs[0]}"
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in LAB_CHANGES:
+            yield node.func.attr
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_a_check_cell_changes_the_lab_only_once_the_check_passed(notebook: Path) -> None:
+    """A learner runs a check cell before the task is done and gets `not yet`: a clean-up or a
+    repair after the check in the same cell (a delete, an uncordon, starting a daemon) undid
+    the task's setup or did the task for them, so that a re-run could never pass. Those go in
+    a later cell, or under `if task.check(...):`."""
+    found = []
+    for index, cell in enumerate(_cells(notebook)):
+        if cell.cell_type != "code" or "solution" in cell.metadata.get("tags", []):
+            continue
+        checked = False
+        for statement in ast.parse(cell.source).body:
+            if checked:
+                found += [f"cell {index}: {change}" for change in _lab_changes(statement)]
+            elif any(_is_task_check(node) for node in ast.walk(statement)):
+                checked = True
+    assert found == [], f"the lab changed after a task's check, in the same cell: {found}"
 
 
 def test_the_break_and_fix_notebook_has_four_scenarios() -> None:
