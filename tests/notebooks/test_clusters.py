@@ -87,12 +87,14 @@ def test_a_notebook_runs_solved_on_a_joined_cluster(notebook: str, foreign_kubec
 
 
 @pytest.mark.parametrize("notebook", ["01-node-registration", "04-probes-and-restarts",
-                                      "05-cgroup-limits", "07-the-whole-node"])
+                                      "05-cgroup-limits", "07-the-whole-node",
+                                      "08-break-and-fix"])
 def test_a_node1_notebook_runs_solved_on_a_two_node_lab(notebook: str, tmp_path: Path) -> None:
     """The README brings the default lab up with `--nodes 2` and `scripts/setup course` keeps
     a lab's nodes: 04 reads the crash pod's logs through node1's kubelet and its log file
     under node1's state, 07 follows its Deployment's pods through node1's runtime, CNI state
-    and rules (and predicts a third replica Pending once node1 is cordoned), so their pods
+    and rules (and predicts a third replica Pending once node1 is cordoned), 08 breaks node1
+    (its runtime, its CNI config) under Deployments that must start pods there, so their pods
     must run there whatever the scheduler would choose (they went to node2, the emptier one,
     and the notebooks stopped). A pod bound to node1 that requests most of its CPU makes node2
     the scheduler's choice for any other."""
