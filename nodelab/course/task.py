@@ -214,8 +214,14 @@ class Lesson:
         return made
 
     def _add(self, task: Task) -> None:
-        if any(t.key == task.key for t in self.tasks):
-            raise NodelabError(f"task {task.key} is defined twice in this notebook")
+        """Add `task`; the same task again (its cell run a second time) replaces the first."""
+        for i, known in enumerate(self.tasks):
+            if known.key != task.key:
+                continue
+            if (known.prompt, type(known)) != (task.prompt, type(task)):
+                raise NodelabError(f"task {task.key} is defined twice in this notebook")
+            self.tasks[i] = task
+            return
         self.tasks.append(task)
 
     def summary(self) -> str:

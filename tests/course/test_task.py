@@ -155,6 +155,16 @@ def test_keys_are_unique_in_a_lesson() -> None:
         lesson.task("a", "y", lambda: None)
 
 
+def test_a_task_cell_run_again_replaces_its_task() -> None:
+    """A learner re-runs a scenario's setup cell: the same task is made again (it raised)."""
+    lesson = Lesson()
+    first = lesson.task("a", "x", lambda: None)
+    lesson.task("b", "z", lambda: None)
+    again = lesson.task("a", "x", lambda: "not yet")
+    assert [t.key for t in lesson.tasks] == ["a", "b"]
+    assert lesson.tasks[0] is again and again is not first
+
+
 def test_the_widget_reveals_hints_one_at_a_time_and_checks() -> None:
     import ipywidgets as widgets
 
