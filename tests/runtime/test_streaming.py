@@ -180,21 +180,24 @@ def port_forward_data(endpoint: Endpoint, pod: Pod, port: int, send: bytes, unti
                              timeout=10).url
     sep = "&" if "?" in url else "?"
     conn, _ = open_stream(endpoint, url + f"{sep}ports={port}", "v4.channel.k8s.io")
-    conn.sock.settimeout(10)
-    header = struct.pack("<H", port)
-    data, errors = b"", b""
-    time.sleep(delay)
-    conn.send(b"\x00" + send)
-    deadline = time.time() + 10
-    while until not in data and time.time() < deadline:
-        message = conn.receive()
-        if message is None:
-            break
-        if message[0] == 0 and message[1:] != header:
-            data += message[1:]
-        elif message[0] == 1 and message[1:] != header:
-            errors += message[1:]
-    return data, errors
+    try:
+        conn.sock.settimeout(10)
+        header = struct.pack("<H", port)
+        data, errors = b"", b""
+        time.sleep(delay)
+        conn.send(b"\x00" + send)
+        deadline = time.time() + 10
+        while until not in data and time.time() < deadline:
+            message = conn.receive()
+            if message is None:
+                break
+            if message[0] == 0 and message[1:] != header:
+                data += message[1:]
+            elif message[0] == 1 and message[1:] != header:
+                errors += message[1:]
+        return data, errors
+    finally:
+        conn.sock.close()
 
 
 def test_port_forward(endpoint: Endpoint, pod: Pod) -> None:
@@ -208,9 +211,11 @@ def test_port_forward(endpoint: Endpoint, pod: Pod) -> None:
 
 def test_the_client_may_send_after_the_pod_closed_its_side(endpoint: Endpoint, pod: Pod) -> None:
     """The pod's server answers and closes its side at once (`echo pong | nc -l`, a half-close);
-    what the client sends right after still reaches it: the port is done only a second after
+    what the client sends 0.2 s later still reaches it: the port is done only a second after
     one side ended (containerd's portForward, socat's -t). nodelab ended the stream at once,
-    and the client's data met a closed connection (a CI flake of the test above, before)."""
+    and the client's data met a closed connection (a CI flake of the test above, before). Sent
+    at once, the data beat the pod's end here (the flake was a loaded machine), so the test
+    waits the 0.2 s that make it fail before; the second leaves it 0.8 s."""
     cid = pod.container("server", ["echo pong | nc -l -p 8080; sleep 3600"])
     pod.wait_listening(cid, 8080)
     data, errors = port_forward_data(endpoint, pod, 8080, b"ping\n", until=b"pong", delay=0.2)

@@ -71,26 +71,30 @@ def forward_ports(conn: Connection, netns_path: str, sandbox_id: str, ports: lis
         client_done.wait(CLOSE_GRACE)  # what the client sends meanwhile still reaches the pod
         port_done()
 
-    for index, port in enumerate(ports):
-        prefix = struct.pack("<H", port)
-        conn.send(bytes([2 * index]) + prefix)
-        conn.send(bytes([2 * index + 1]) + prefix)
-        try:
-            sock = connect_in_netns(netns_path, port)
-        except OSError as exc:
-            conn.send(bytes([2 * index + 1]) + f"error forwarding port {port} to pod "
-                      f"{sandbox_id[:12]}: {exc}".encode())
-            port_done()
-            continue
-        sockets[index] = sock
-        threading.Thread(target=pump, args=(sock, 2 * index), daemon=True).start()
-    for channel, data in client_messages(conn):
-        target = sockets.get(channel // 2)
-        if target is not None and channel % 2 == 0 and data:
-            with contextlib.suppress(OSError):
-                target.sendall(data)
-    client_done.set()
-    for sock in sockets.values():
-        with contextlib.suppress(OSError):  # wakes its pump's recv and tells the pod (FIN)
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
+    try:
+        for index, port in enumerate(ports):
+            prefix = struct.pack("<H", port)
+            conn.send(bytes([2 * index]) + prefix)
+            conn.send(bytes([2 * index + 1]) + prefix)
+            try:
+                sock = connect_in_netns(netns_path, port)
+            except OSError as exc:
+                conn.send(bytes([2 * index + 1]) + f"error forwarding port {port} to pod "
+                          f"{sandbox_id[:12]}: {exc}".encode())
+                port_done()
+                continue
+            sockets[index] = sock
+            threading.Thread(target=pump, args=(sock, 2 * index), daemon=True).start()
+        for channel, data in client_messages(conn):
+            target = sockets.get(channel // 2)
+            if target is not None and channel % 2 == 0 and data:
+                with contextlib.suppress(OSError):
+                    target.sendall(data)
+    except OSError:
+        pass  # the client went away while the ports were set up: end as when it closes
+    finally:
+        client_done.set()
+        for sock in sockets.values():
+            with contextlib.suppress(OSError):  # wakes its pump's recv and tells the pod (FIN)
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
