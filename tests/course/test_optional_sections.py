@@ -1,8 +1,8 @@
 """A learner may skip any optional section: the rest of the notebook must not need it.
 
-An optional section is a heading that says "Optional" and what lies under it, down to the next
-heading of its level or above (a `### Your turn` inside it is one level deeper). A name that only
-optional sections assign (`unknown_node`, `scale`) is not defined when a learner skipped them, so:
+An optional section is a heading that says "Optional" and what lies under it
+(`tests/notebooks/sections.py`). A name that only optional sections assign (`unknown_node`,
+`scale`) is not defined when a learner skipped them, so:
 
 - no cell outside them reads such a name (a NameError in the core path), but
 - a check of the Checks cell, which says so: `checks.live(what, lambda: ..., optional="...")`
@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import ast
 import builtins
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 
+from tests.notebooks.sections import read, sections
+
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-HEADING = re.compile(r"(#+)\s+(.*)")
 
 pytestmark = pytest.mark.unit
 
@@ -37,18 +36,10 @@ class Cell:
 
 
 def _code_cells(path: Path) -> list[Cell]:
-    cells = nbformat.read(str(path), as_version=4).cells  # type: ignore[no-untyped-call]
-    headings: list[tuple[int, str]] = []  # the headings above, by level
-    found = []
-    for index, cell in enumerate(cells):
-        heading = HEADING.match(cell.source) if cell.cell_type == "markdown" else None
-        if heading:
-            level = len(heading[1])
-            headings = [h for h in headings if h[0] < level] + [(level, heading[2])]
-        elif cell.cell_type == "code":
-            section = next((title for _, title in headings if "optional" in title.lower()), "")
-            found.append(Cell(index, ast.parse(cell.source), section))
-    return found
+    notebook = read(path)
+    cells = zip(notebook.cells, sections(notebook), strict=True)
+    return [Cell(index, ast.parse(cell.source), section)
+            for index, (cell, section) in enumerate(cells) if cell.cell_type == "code"]
 
 
 def _bound(tree: ast.AST) -> set[str]:
@@ -117,11 +108,12 @@ def test_an_optional_check_names_the_section_its_names_come_from(notebook: Path)
     for cell in (c for c in cells if not c.section):
         for check in (check for check in _checks(cell.tree) if _optional(check)):
             label = _optional(check)
-            sections = set().union(*(optional_only[n] for n in _read(check) if n in optional_only))
-            if not sections:
+            defining = set().union(*(optional_only[n] for n in _read(check) if n in optional_only))
+            if not defining:
                 wrong.append(f"cell {cell.index}: {label!r} reads no name of an optional section")
-            elif not all(label in section for section in sections):
-                wrong.append(f"cell {cell.index}: {label!r} is not in the heading of {sorted(sections)}")
+            elif not all(label in section for section in defining):
+                wrong.append(f"cell {cell.index}: {label!r} is not in the heading of "
+                             f"{sorted(defining)}")
             if not isinstance(check.args[1] if len(check.args) > 1 else None, ast.Lambda):
                 wrong.append(f"cell {cell.index}: {label!r}: the check is not a lambda")
     assert wrong == []

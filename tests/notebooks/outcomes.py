@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 
+from nodelab.course.checks import NOT_RUN
 from nodelab.course.task import OUTCOME_PATTERN
 
 
@@ -39,6 +40,7 @@ def assert_solved(notebook: Path, executed: Path, skipped: Sequence[str] = ()) -
     Returns what it printed."""
     text = printed(executed)
     assert "all checks passed" in text
+    assert NOT_RUN not in text, "every section ran: no check may be skipped as not run"
     outcomes = task_outcomes(text)
     expected = tagged(notebook, "task") + tagged(notebook, "scenario")
     assert len(outcomes) == expected, f"{expected} tasks in the notebook, outcomes of {outcomes}"

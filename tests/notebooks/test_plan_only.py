@@ -17,6 +17,8 @@ the API server, which kind's cannot give, say they are skipped and why.
 These runs are also the course's `solve=False` runs (a learner who has not done the tasks):
 every task that needs no lab (its check reads a plan or the loopback API server) must report
 `not yet`, a check that fails unsolved; every task that needs a lab must say it is skipped.
+A learner may also skip the optional sections: without them a notebook still runs to its end,
+and its Checks say which of their checks they skipped.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ import papermill
 import pytest
 
 from nodelab.course import FORCE_PLAN_ONLY, PLAN_ONLY
+from nodelab.course.checks import NOT_RUN
 from nodelab.course.cluster import KIND_NO_KUBELET_PATH
 from nodelab.course.plan_only import reference_page
 from nodelab.lab.lab import take_down_lab
 from tests.conftest import unique_lab_name
 from tests.notebooks.nobody import AS_NOBODY, NOBODY_UID, NobodyPython, nobody_python
 from tests.notebooks.outcomes import printed, tagged, task_outcomes
+from tests.notebooks.sections import without_optional_sections
 
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("0[1-9]-*.ipynb"))
 
@@ -53,6 +57,13 @@ def _assert_unsolved(notebook: Path, text: str) -> None:
     assert len(outcomes) == expected, f"{expected} tasks in the notebook, outcomes of {outcomes}"
     for key, seen in outcomes.items():
         assert seen in (["not yet"], ["skipped"]), f"task {key} unsolved: {seen}"
+    assert "all checks passed" in text
+
+
+def _optional_not_run(text: str) -> set[str]:
+    """The optional sections whose checks the Checks cell skipped (its summary names them)."""
+    said = re.search(rf"{NOT_RUN}: (.*)\)$", text, re.M)
+    return set(said[1].split("; ")) if said else set()
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -76,8 +87,44 @@ def test_notebook_shows_its_plans(notebook: Path, tmp_path: Path,
     assert f"what they do on a root run: {reference_page(notebook.stem)}" in text
     assert PLAN_ONLY in text or notebook.stem.startswith("08-"), \
         "a privileged step was not shown as a plan"
-    assert "all checks passed" in text
+    assert _optional_not_run(text) == set(), "every section ran: no check may be skipped for it"
     assert not (Path("/run/netns") / f"nl{lab_name}-node1").exists(), "plan-only mode made a lab"
+
+
+# notebook -> the optional sections whose checks a plan-only run makes (the others are live,
+# or need privileges), so that a learner who skipped them is told
+OPTIONAL_CHECKED = {
+    "02-pod-sandbox": {"where the kubelet's `envs` come from"},
+    "05-cgroup-limits": {"Memory pressure"},
+    "06-service-dnat": {"iptables vs nftables", "IPVS", "Two nodes"},
+    "07-the-whole-node": {"the DaemonSet"},
+}
+
+
+@pytest.mark.parametrize("notebook", [p for p in NOTEBOOKS if not p.stem.startswith("08-")],
+                         ids=lambda p: p.stem)
+def test_a_learner_who_skipped_every_optional_section_gets_to_the_checks(
+        notebook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FORCE_PLAN_ONLY, "1")
+    core = tmp_path / f"core-{notebook.name}"
+    skipped = without_optional_sections(notebook, core)
+    assert skipped, "the notebook has optional sections"
+    lab_name = unique_lab_name()
+    out = tmp_path / notebook.name
+    try:
+        papermill.execute_notebook(
+            str(core), str(out),
+            parameters={"lab_name": lab_name, "fast": True, "solve": False},
+            kernel_name="python3", cwd=str(notebook.parent), progress_bar=False,
+            execution_timeout=120,
+        )
+    finally:
+        take_down_lab(lab_name)
+    text = printed(out)
+    _assert_unsolved(core, text)
+    assert _optional_not_run(text) == OPTIONAL_CHECKED.get(notebook.stem, set())
+    for label in _optional_not_run(text):
+        assert any(label in heading for heading in skipped), f"{label!r} is not a skipped section"
 
 
 # notebook -> the tasks skipped on kind for the kubelet path (and cells print that they skip)
@@ -107,7 +154,7 @@ def test_on_kind_what_needs_the_kubelet_path_says_it_is_skipped(
     cells = [line for line in text.splitlines()
              if line.endswith(f"skipped: {KIND_NO_KUBELET_PATH}") and not line.startswith("task ")]
     assert cells, "no cell said it skipped kubectl exec/logs on kind"
-    assert "all checks passed" in text
+    assert _optional_not_run(text) == set()
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +207,7 @@ def test_notebook_runs_as_nobody(notebook: Path, nobody: NobodyPython) -> None:
         assert kernel is not None, "the notebook did not print whom its kernel runs as"
         assert int(kernel.group(1)) == NOBODY_UID, f"the kernel ran as euid {kernel.group(1)}"
         assert PLAN_ONLY in text or notebook.stem.startswith("08-")
-        assert "all checks passed" in text
+        assert _optional_not_run(text) == set()
         deadline = time.monotonic() + 10  # the kernel may take a moment to exit after papermill
         while (left := _processes_of(NOBODY_UID, str(home))) and time.monotonic() < deadline:
             time.sleep(0.2)
