@@ -79,30 +79,101 @@ def test_a_lesson_has_at_least_two_tasks_with_hidden_solutions(notebook: Path) -
         assert ".solution" in cell.source and ".solve()" in cell.source
 
 
-# what changes the lab: kubectl's writing verbs, and the lab's own daemon and add-on switches
-WRITES = {"annotate", "apply", "cordon", "create", "delete", "drain", "expose", "label", "patch",
-          "replace", "rollout", "scale", "taint", "uncordon"}
+# what changes the lab: kubectl's writing verbs (through `kubectl(kubeconfig, ...)` or a
+# notebook's own `k(...)`), the lab's own daemon and add-on switches, and a node's firewall
+WRITES = {"annotate", "apply", "autoscale", "cordon", "create", "delete", "drain", "edit", "expose",
+          "label", "patch", "replace", "rollout", "run", "scale", "set", "taint", "uncordon"}
 LAB_CHANGES = {"enable_node_problem_detector", "restart_daemon", "set_node_monitor_grace_period",
                "start_daemon", "stop_daemon"}
+VALUE_FLAGS = {"-n", "--namespace", "--kubeconfig", "--context"}  # kubectl flags with a value
+IPTABLES_WRITES = {"-A", "--append", "-I", "--insert", "-D", "--delete", "-R", "--replace", "-F",
+                   "--flush", "-N", "--new-chain", "-X", "--delete-chain", "-P", "--policy", "-Z",
+                   "--zero"}
+RULE_WRITES = {"iptables": IPTABLES_WRITES, "ip6tables": IPTABLES_WRITES,
+               "nft": {"add", "create", "insert", "replace", "delete", "destroy", "flush", "-f"}}
 
 
-def _is_task_check(node: ast.AST) -> bool:
+def _words(call: ast.Call, skip: int) -> list[str]:
+    """The call's leading string arguments after the first `skip` (stops at `*args`, a variable)."""
+    words = []
+    for arg in call.args[skip:]:
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            break
+        words.append(arg.value)
+    return words
+
+
+def kubectl_verb(words: list[str]) -> str | None:
+    """kubectl's verb: the first word that is not a flag or a flag's value (`-n kube-system`)."""
+    value_next = False
+    for word in words:
+        if value_next:
+            value_next = False
+        elif word in VALUE_FLAGS:
+            value_next = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def task_names(cells: list[nbformat.NotebookNode]) -> set[str]:
+    """The names a notebook gives its tasks: `name = lesson.task(...)` or `lesson.predict(...)`."""
+    names = set()
+    for cell in cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                    and isinstance(node.value.func, ast.Attribute)
+                    and node.value.func.attr in ("task", "predict")):
+                names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _is_task_check(node: ast.AST, tasks: set[str]) -> bool:
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
             and node.func.attr == "check" and isinstance(node.func.value, ast.Name)
-            and node.func.value.id.endswith("_task"))
+            and node.func.value.id in tasks)
 
 
-def _lab_changes(statement: ast.stmt) -> Iterator[str]:
+def lab_changes(statement: ast.AST) -> Iterator[str]:
     for node in ast.walk(statement):
         if not isinstance(node, ast.Call):
             continue
-        if isinstance(node.func, ast.Name) and node.func.id == "kubectl":
-            verbs = [a.value for a in node.args[1:]
-                     if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            if verbs and verbs[0] in WRITES:
-                yield f"kubectl {verbs[0]}"
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name in ("kubectl", "k"):
+            verb = kubectl_verb(_words(node, 1 if name == "kubectl" else 0))
+            if verb in WRITES:
+                yield f"kubectl {verb}"
+        elif name == "in_node":
+            argv = _words(node, 1)
+            if argv and argv[0] in RULE_WRITES and RULE_WRITES[argv[0]] & set(argv[1:]):
+                yield " ".join(argv)
         elif isinstance(node.func, ast.Attribute) and node.func.attr in LAB_CHANGES:
             yield node.func.attr
+
+
+@pytest.mark.parametrize(("source", "changes"), [
+    ('kubectl(kc, "-n", "kube-system", "delete", "daemonset", "x")', ["kubectl delete"]),
+    ('kubectl(kc, "--namespace", "delete", "get", "pods")', []),
+    ('kubectl(kc, "get", "pods", "-o", "wide")', []),
+    ('k("scale", "deployment", "front", "--replicas=2")', ["kubectl scale"]),
+    ('k("-n", "kube-system", "set", "selector", "service", "dns", "k8s-app=x")', ["kubectl set"]),
+    ('in_node(netns, "iptables", "-D", *api_block)', ["iptables -D"]),
+    ('in_node(netns, "iptables", "-t", "nat", "-F", chain)', ["iptables -t nat -F"]),
+    ('in_node(netns, "iptables-save", "-t", "nat")', []),
+    ('in_node(netns, "iptables", "-S", "OUTPUT")', []),
+    ('in_node(netns, "nft", "flush", "table", "ip", "x")', ["nft flush table ip x"]),
+    ('lab.start_daemon("runtime", node="node1")', ["start_daemon"]),
+])
+def test_what_counts_as_a_lab_change(source: str, changes: list[str]) -> None:
+    assert list(lab_changes(ast.parse(source))) == changes
+
+
+def test_tasks_are_found_by_the_names_the_lesson_gives_them() -> None:
+    cells = [nbformat.v4.new_code_cell('shop = lesson.task("a", "x", check=f)\n'  # type: ignore[no-untyped-call]
+                                       'guess = lesson.predict("b", "y", observe=g)\nother = f(1)')]
+    assert task_names(cells) == {"shop", "guess"}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -111,15 +182,17 @@ def test_a_check_cell_changes_the_lab_only_once_the_check_passed(notebook: Path)
     repair after the check in the same cell (a delete, an uncordon, starting a daemon) undid
     the task's setup or did the task for them, so that a re-run could never pass. Those go in
     a later cell, or under `if task.check(...):`."""
+    cells = _cells(notebook)
+    tasks = task_names(cells)
     found = []
-    for index, cell in enumerate(_cells(notebook)):
+    for index, cell in enumerate(cells):
         if cell.cell_type != "code" or "solution" in cell.metadata.get("tags", []):
             continue
         checked = False
         for statement in ast.parse(cell.source).body:
             if checked:
-                found += [f"cell {index}: {change}" for change in _lab_changes(statement)]
-            elif any(_is_task_check(node) for node in ast.walk(statement)):
+                found += [f"cell {index}: {change}" for change in lab_changes(statement)]
+            elif any(_is_task_check(node, tasks) for node in ast.walk(statement)):
                 checked = True
     assert found == [], f"the lab changed after a task's check, in the same cell: {found}"
 
