@@ -7,7 +7,8 @@ it for tasks. A task is:
   (`task_widget.py`) whose buttons reveal one hint at a time and run the check;
 - a **cell the learner edits** (`lesson.task`): its code changes the lab (`kubectl label ...`),
   or a **prediction** (`lesson.predict`): an answer committed in a widget *before* the
-  notebook measures (`task.answer(value)` does the same from code);
+  notebook measures (`task.answer(value)` does the same from code, and changes it); a task's
+  cell run again replaces the task, and a prediction keeps the answer already committed;
 - a **solution**, registered by a cell whose source is hidden in JupyterLab (tag `solution`,
   `jupyter.source_hidden`) with the decorator `@task.solution`;
 - a **check** that inspects the lab's real state (the kernel, API objects), never the
@@ -168,6 +169,14 @@ class Prediction(Task):
         self.answer_value = value
         print(f"task {self.key}: predicted {value!r}")
 
+    def keep_answer(self, earlier: Prediction) -> None:
+        """Take over the answer committed to `earlier`, this prediction's cell run before."""
+        kept = earlier.answer_value
+        if kept is None or (self.choices and kept not in self.choices):
+            return
+        self.answer_value = kept
+        print(f"task {self.key}: predicted {kept!r} (kept: committed before this cell ran again)")
+
     def compare(self) -> str | None:
         """The prediction's check: committed, and matching what the lab shows."""
         if self.answer_value is None:
@@ -214,12 +223,17 @@ class Lesson:
         return made
 
     def _add(self, task: Task) -> None:
-        """Add `task`; the same task again (its cell run a second time) replaces the first."""
+        """Add `task`; the same task again (its cell run a second time) replaces the first.
+
+        A prediction made again keeps the answer the learner committed to the first, as long
+        as it is still one of the choices: running the cell again does not take it back."""
         for i, known in enumerate(self.tasks):
             if known.key != task.key:
                 continue
             if (known.prompt, type(known)) != (task.prompt, type(task)):
                 raise NodelabError(f"task {task.key} is defined twice in this notebook")
+            if isinstance(known, Prediction) and isinstance(task, Prediction):
+                task.keep_answer(known)
             self.tasks[i] = task
             return
         self.tasks.append(task)

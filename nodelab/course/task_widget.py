@@ -31,10 +31,12 @@ def _markdown(text: str) -> str:
 def _answer_box(task: Prediction, out: widgets.Output) -> widgets.Widget:
     box: Any
     if task.choices:
-        box = widgets.RadioButtons(options=list(task.choices), value=None)
+        box = widgets.RadioButtons(options=list(task.choices), value=task.answer_value)
     else:
-        box = widgets.FloatText(description="answer")
+        kept = task.answer_value if isinstance(task.answer_value, (int, float)) else 0.0
+        box = widgets.FloatText(description="answer", value=kept)
     commit = widgets.Button(description="lock in my prediction", button_style="info")
+    box.disabled = commit.disabled = task.answer_value is not None  # committed: locked in
 
     def on_commit(_button: widgets.Button) -> None:
         with out:

@@ -165,6 +165,39 @@ def test_a_task_cell_run_again_replaces_its_task() -> None:
     assert lesson.tasks[0] is again and again is not first
 
 
+def test_a_prediction_cell_run_again_keeps_the_committed_answer(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A learner commits, then runs the prediction's cell again (07's graceful pod: to make the
+    pod again): the answer stays committed, says so, and shows in the new widget (it was dropped
+    silently, and the check said 'no prediction committed yet')."""
+    from nodelab.course.task_widget import task_widget
+
+    lesson = Lesson()
+    first = lesson.predict("ping", "does it work?", lambda: "yes", choices=("yes", "no"))
+    first.answer("yes")
+    again = lesson.predict("ping", "does it work?", lambda: "yes", choices=("yes", "no"))
+    assert lesson.tasks == [again] and again.answer_value == "yes"
+    kept = "task ping: predicted 'yes' (kept: committed before this cell ran again)"
+    assert kept in capsys.readouterr().out
+    assert again.check() is True
+    choice, commit = task_widget(again).children[1].children
+    assert choice.value == "yes" and choice.disabled and commit.disabled
+
+
+def test_a_prediction_made_again_with_other_choices_starts_unanswered() -> None:
+    from nodelab.course.task_widget import task_widget
+
+    lesson = Lesson()
+    lesson.predict("ping", "does it work?", lambda: "yes", choices=("yes", "no")).answer("no")
+    again = lesson.predict("ping", "does it work?", lambda: "yes", choices=("yes", "sometimes"))
+    assert again.answer_value is None
+    lesson.predict("guess", "how much?", lambda: 0.5).answer(0.5)
+    again_number = lesson.predict("guess", "how much?", lambda: 0.5)
+    assert again_number.answer_value == 0.5
+    number, commit = task_widget(again_number).children[1].children
+    assert number.value == 0.5 and number.disabled and commit.disabled
+
+
 def test_the_widget_reveals_hints_one_at_a_time_and_checks() -> None:
     import ipywidgets as widgets
 
