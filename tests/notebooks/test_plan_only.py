@@ -60,6 +60,22 @@ def _assert_unsolved(notebook: Path, text: str) -> None:
     assert "all checks passed" in text
 
 
+def _run_unsolved(source: Path, notebook: Path, out: Path) -> tuple[str, str]:
+    """Run `source` (the course's `notebook` or a copy of it) unsolved and fast from the
+    notebook's folder on a new lab name, taken down after: (what it printed, the lab name)."""
+    lab_name = unique_lab_name()
+    try:
+        papermill.execute_notebook(
+            str(source), str(out),
+            parameters={"lab_name": lab_name, "fast": True, "solve": False},
+            kernel_name="python3", cwd=str(notebook.parent), progress_bar=False,
+            execution_timeout=120,
+        )
+    finally:
+        take_down_lab(lab_name)
+    return printed(out), lab_name
+
+
 def _optional_not_run(text: str) -> set[str]:
     """The optional sections whose checks the Checks cell skipped (its summary names them)."""
     said = re.search(rf"{NOT_RUN}: (.*)\)$", text, re.M)
@@ -70,18 +86,7 @@ def _optional_not_run(text: str) -> set[str]:
 def test_notebook_shows_its_plans(notebook: Path, tmp_path: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(FORCE_PLAN_ONLY, "1")
-    lab_name = unique_lab_name()
-    out = tmp_path / notebook.name
-    try:
-        papermill.execute_notebook(
-            str(notebook), str(out),
-            parameters={"lab_name": lab_name, "fast": True, "solve": False},
-            kernel_name="python3", cwd=str(notebook.parent), progress_bar=False,
-            execution_timeout=120,
-        )
-    finally:
-        take_down_lab(lab_name)
-    text = printed(out)
+    text, lab_name = _run_unsolved(notebook, notebook, tmp_path / notebook.name)
     _assert_unsolved(notebook, text)
     assert f"kernel euid 0 ({FORCE_PLAN_ONLY} is set)" in text
     assert f"what they do on a root run: {reference_page(notebook.stem)}" in text
@@ -109,18 +114,7 @@ def test_a_learner_who_skipped_every_optional_section_gets_to_the_checks(
     core = tmp_path / f"core-{notebook.name}"
     skipped = without_optional_sections(notebook, core)
     assert skipped, "the notebook has optional sections"
-    lab_name = unique_lab_name()
-    out = tmp_path / notebook.name
-    try:
-        papermill.execute_notebook(
-            str(core), str(out),
-            parameters={"lab_name": lab_name, "fast": True, "solve": False},
-            kernel_name="python3", cwd=str(notebook.parent), progress_bar=False,
-            execution_timeout=120,
-        )
-    finally:
-        take_down_lab(lab_name)
-    text = printed(out)
+    text, _lab_name = _run_unsolved(core, notebook, tmp_path / notebook.name)
     _assert_unsolved(core, text)
     assert _optional_not_run(text) == OPTIONAL_CHECKED.get(notebook.stem, set())
     for label in _optional_not_run(text):
