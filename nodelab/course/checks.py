@@ -8,18 +8,20 @@ skipped (need a lab)`, so a learner on Binder sees how much was really verified.
 
 A check of an optional section names it: `checks.live(what, ok, optional="Ready -> Unknown")`
 (a part of that section's heading). Its `ok` is a callable, for a learner may have skipped the
-section: when `ok` needs a name that section defines and the name is not defined (NameError),
-the check is counted as skipped and `report()` prints a line saying so, with the section and
-the missing name, instead of a traceback that stops the cell before the other checks. A check
-without `optional` needs what it reads: a NameError there still stops the cell.
+section: when `ok` itself reads a global name that is not defined (a NameError raised in the
+lambda's own code, not in a function it calls), the check is counted as skipped and `report()`
+prints a line saying so, with the section and the missing name, instead of a traceback that
+stops the cell before the other checks. A check without `optional` needs what it reads: a
+NameError there still stops the cell.
 
 A failing check raises `AssertionError` naming what did not happen, like a bare `assert`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import CodeType
 
 # in the summary when a learner skipped an optional section (a test's full run must not say it)
 NOT_RUN = "optional sections not run"
@@ -36,6 +38,30 @@ class Skipped:
     def __str__(self) -> str:
         return (f"skipped: {self.what} (optional section {self.section!r} not run: "
                 f"`{self.missing}` is not defined)")
+
+
+def _codes(code: CodeType) -> Iterator[CodeType]:
+    """`code` and the code nested in it (a generator expression or comprehension's)."""
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            yield from _codes(const)
+
+
+def missing_name(ok: object, error: BaseException) -> str | None:
+    """The global name `ok` reads that `error` says is not defined, or None when `error` is
+    anything else: raised in a function `ok` called (a bug there, not a skipped section), an
+    UnboundLocalError, or not a NameError at all."""
+    code = getattr(ok, "__code__", None)
+    if type(error) is not NameError or not isinstance(code, CodeType) or error.name is None:
+        return None
+    own = list(_codes(code))
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    if traceback is None or traceback.tb_frame.f_code not in own:
+        return None
+    return error.name if any(error.name in c.co_names for c in own) else None
 
 
 @dataclass
@@ -69,9 +95,10 @@ class Checks:
         try:
             value = ok() if callable(ok) else ok
         except NameError as error:
-            if not optional:
+            missing = missing_name(ok, error) if optional else None
+            if missing is None:
                 raise
-            self.optional_skipped.append(Skipped(what, optional, error.name or str(error)))
+            self.optional_skipped.append(Skipped(what, optional, missing))
             return False
         if not value:
             raise AssertionError(f"check failed: {what}")

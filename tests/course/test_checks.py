@@ -99,3 +99,31 @@ def test_an_optional_check_takes_a_callable() -> None:
     """A value was computed before `plan` was called: a NameError there could not be skipped."""
     with pytest.raises(TypeError, match="needs a callable"):
         Checks(live_lab=True).plan("the eviction ranking", True, optional="Memory pressure")
+
+
+def _helper_with_a_bug() -> object:
+    return undefined_helper_name  # type: ignore[name-defined]  # noqa: F821
+
+
+def _unbound() -> object:
+    if not _unbound:
+        late = True
+    return late
+
+
+@pytest.mark.parametrize("ok, raised", [
+    (lambda: _helper_with_a_bug(), "undefined_helper_name"),  # a bug in what the check calls
+    (lambda: _unbound(), "late"),  # an UnboundLocalError, a NameError of another kind
+], ids=["in-a-called-function", "unbound-local"])
+def test_an_optional_check_skips_only_a_name_it_reads_itself(ok: object, raised: str) -> None:
+    """Only a global the check's own lambda reads, not defined, means its section was not run:
+    a NameError from deeper down is a bug, and it stops the cell as any other error."""
+    with pytest.raises(NameError, match=raised):
+        Checks(live_lab=True).live("a check", ok, optional="Memory pressure")  # type: ignore[arg-type]
+
+
+def test_an_optional_check_skips_a_name_read_in_its_own_generator() -> None:
+    checks = Checks(live_lab=True)
+    checks.live("a check", lambda: all(p == "hog" for p in ranking_not_run),  # type: ignore[name-defined]  # noqa: F821
+                optional="Memory pressure")
+    assert [s.missing for s in checks.optional_skipped] == ["ranking_not_run"]
