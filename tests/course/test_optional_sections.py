@@ -86,14 +86,31 @@ def _optional(check: ast.Call) -> str:
     return ""
 
 
+def _read_outside_optional_checks(tree: ast.AST) -> set[str]:
+    """The names read in `tree` but not inside a check that says optional=: a name of a skipped
+    section read beside such a check (a print after it) is a NameError all the same."""
+    optional = {id(check) for check in _checks(tree) if _optional(check)}
+    names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if id(node) in optional:
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return names
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_the_core_path_never_reads_a_name_only_an_optional_section_defines(notebook: Path) -> None:
     cells = _code_cells(notebook)
     optional_only = _optional_only(cells)
     found = []
     for cell in (c for c in cells if not c.section):
-        said_optional = [check for check in _checks(cell.tree) if _optional(check)]
-        read = _read(cell.tree) - set().union(*(_read(check) for check in said_optional))
+        read = _read_outside_optional_checks(cell.tree)
         for name in sorted((read - _bound(cell.tree)) & set(optional_only)):
             found.append(f"cell {cell.index} reads {name} (only in {sorted(optional_only[name])})")
     assert found == [], ("a learner who skipped an optional section gets a NameError here: "
@@ -117,3 +134,19 @@ def test_an_optional_check_names_the_section_its_names_come_from(notebook: Path)
             if not isinstance(check.args[1] if len(check.args) > 1 else None, ast.Lambda):
                 wrong.append(f"cell {cell.index}: {label!r}: the check is not a lambda")
     assert wrong == []
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_an_optional_section_never_reads_a_name_only_another_one_defines(notebook: Path) -> None:
+    """A learner may run one optional section and skip another (06's IPVS without the slow
+    iptables-vs-nftables timing): what a section reads is its own or the core path's."""
+    cells = _code_cells(notebook)
+    optional_only = _optional_only(cells)
+    found = []
+    for cell in (c for c in cells if c.section):
+        for name in sorted(_read(cell.tree) - _bound(cell.tree)):
+            others = optional_only.get(name, set()) - {cell.section}
+            if others and cell.section not in optional_only[name]:
+                found.append(f"cell {cell.index} ({cell.section!r}) reads {name} "
+                             f"(only in {sorted(others)})")
+    assert found == [], f"a learner who skipped the other section gets a NameError: {found}"
