@@ -175,7 +175,8 @@ class Prediction(Task):
         if kept is None or (self.choices and kept not in self.choices):
             return
         self.answer_value = kept
-        print(f"task {self.key}: predicted {kept!r} (kept: committed before this cell ran again)")
+        print(f"task {self.key}: predicted {kept!r} (kept: committed before this cell ran "
+              "again; the task's .answer(...) changes it)")
 
     def compare(self) -> str | None:
         """The prediction's check: committed, and matching what the lab shows."""

@@ -85,7 +85,8 @@ WRITES = {"annotate", "apply", "autoscale", "cordon", "create", "delete", "drain
           "label", "patch", "replace", "rollout", "run", "scale", "set", "taint", "uncordon"}
 LAB_CHANGES = {"enable_node_problem_detector", "restart_daemon", "set_node_monitor_grace_period",
                "start_daemon", "stop_daemon"}
-VALUE_FLAGS = {"-n", "--namespace", "--kubeconfig", "--context"}  # kubectl flags with a value
+VALUE_FLAGS = {"-n", "--namespace", "--kubeconfig", "--context", "-l", "--selector", "-f",
+               "--filename", "-o", "--output"}  # kubectl flags with a value
 IPTABLES_WRITES = {"-A", "--append", "-I", "--insert", "-D", "--delete", "-R", "--replace", "-F",
                    "--flush", "-N", "--new-chain", "-X", "--delete-chain", "-P", "--policy", "-Z",
                    "--zero"}

@@ -177,7 +177,8 @@ def test_a_prediction_cell_run_again_keeps_the_committed_answer(
     first.answer("yes")
     again = lesson.predict("ping", "does it work?", lambda: "yes", choices=("yes", "no"))
     assert lesson.tasks == [again] and again.answer_value == "yes"
-    kept = "task ping: predicted 'yes' (kept: committed before this cell ran again)"
+    kept = ("task ping: predicted 'yes' (kept: committed before this cell ran again; "
+            "the task's .answer(...) changes it)")
     assert kept in capsys.readouterr().out
     assert again.check() is True
     choice, commit = task_widget(again).children[1].children

@@ -20,6 +20,7 @@ def test_a_client_gone_during_set_up_closes_the_ports_already_connected(
     and its pump thread blocked on a server that keeps an idle connection."""
     need_root()  # setns(2), even into the test's own network namespace
     server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(10)  # no connection at all fails the test rather than hanging it
     port = server.getsockname()[1]
     ours, theirs = socket.socketpair()
     connect = portforward.connect_in_netns
