@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.notebooks.sections import read
+
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 PARAMETERS = ("lab_name", "fresh_lab", "solve", "fast")
 
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.unit
 
 
 def _cells(path: Path) -> list[nbformat.NotebookNode]:
-    cells: list[nbformat.NotebookNode] = nbformat.read(str(path), as_version=4).cells  # type: ignore[no-untyped-call]
+    cells: list[nbformat.NotebookNode] = read(path).cells
     return cells
 
 

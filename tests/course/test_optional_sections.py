@@ -21,9 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.course.test_notebook_shape import NOTEBOOKS
 from tests.notebooks.sections import read, sections
-
-NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
 pytestmark = pytest.mark.unit
 
