@@ -32,7 +32,11 @@ kind: Pod
 metadata: {{name: burner, labels: {{app: topdemo}}}}
 spec:
   terminationGracePeriodSeconds: 1
-  containers: [{{name: burn, image: {busybox}, command: [sh, -c, "while :; do :; done"]}}]
+  containers:
+  # a limit, as upstream's HPA walkthrough sets: the loop takes a tenth of a core, not all
+  # the cores the rest of the suite runs on
+  - {{name: burn, image: {busybox}, command: [sh, -c, "while :; do :; done"],
+     resources: {{limits: {{cpu: 100m}}}}}}
 ---
 apiVersion: v1
 kind: Pod
@@ -151,7 +155,7 @@ spec:
       - name: burn
         image: {lab.images.ref("busybox")}
         command: [sh, -c, "while :; do :; done"]
-        resources: {{requests: {{cpu: 20m}}}}
+        resources: {{requests: {{cpu: 20m}}, limits: {{cpu: 100m}}}}  # ~500% of its request
 """
 
 
