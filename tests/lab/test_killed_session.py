@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,10 @@ time.sleep(3600)
 """
 
 
-def test_the_labs_of_a_killed_session_are_taken_down(tmp_path: Path) -> None:
-    base, name = tmp_path / "base", unique_lab_name()
-    base.mkdir()
+def test_the_labs_of_a_killed_session_are_taken_down() -> None:
+    # a short base, as the suite's own (tests/conftest.py): under a pytest-xdist worker's
+    # tmp_path the node's runtime socket path is over the 107 bytes a unix socket allows
+    base, name = Path(tempfile.mkdtemp(prefix="nlk-", dir="/tmp")), unique_lab_name()
     repo = str(Path(__file__).resolve().parents[2])
     child = subprocess.Popen([sys.executable, "-c", A_SESSION, str(base), name],
                              stdout=subprocess.PIPE, text=True, cwd=repo)
