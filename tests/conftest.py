@@ -20,7 +20,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ from nodelab.host.processes import ProcessId
 from nodelab.lab.claims import Claim
 from nodelab.lab.containerd.host_files import live_shim_sockets
 from nodelab.lab.lab import Lab, take_down_lab
+from tests.distribution import add_duration, group_items, write_durations
+from tests.security.victim import FIGURE
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root: real namespaces and links")
@@ -123,7 +125,54 @@ def left_by_session(now: set[str], before: set[str], theirs: Callable[[str], boo
                   and not any(other.startswith(item + "/") for other in others))
 
 
+def _wide_fixtures(item: pytest.Item) -> list[str]:
+    """The session- and package-scoped fixtures `item` uses, but the suite-wide ones here."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    return [f"{defs[-1].baseid}::{name}" for name, defs in info.name2fixturedefs.items()
+            if defs and defs[-1].scope in ("session", "package")
+            and defs[-1].baseid not in ("", "tests")]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--record-durations", metavar="PATH", default=None,
+                     help="write each test module's seconds (setup, call and teardown) to PATH as "
+                          "JSON: tests/durations.json orders the work groups of a run with -n")
+
+
+_DURATIONS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    add_duration(_DURATIONS, report.nodeid, report.duration)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]
+                                  ) -> Generator[None]:
+    """On a pytest-xdist worker run with `--dist loadgroup`, put each test in its work group
+    and the groups longest first (tests/distribution.py), before the worker's own hook reads
+    the groups; after it, refuse to run if it did not take them (the tests of a module may
+    depend on their order and on one module-scoped lab)."""
+    grouping = bool(getattr(config.option, "loadgroup", False))  # xdist sets it on workers
+    if grouping:
+        group_items(items, _wide_fixtures)
+    yield
+    if grouping and items and "@" not in items[0].nodeid:
+        raise pytest.UsageError(
+            "pytest-xdist ignored the work groups (--dist loadgroup): the installed pytest and "
+            "pytest-xdist do not work together (pytest-dev/pytest-xdist#1386); pyproject.toml "
+            "pins pytest below 9.2 for it")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:  # a pytest-xdist worker: the controller prints the figure
+        worker_output["security_figure"] = FIGURE.as_dict()
+    record = session.config.getoption("--record-durations")
+    if record and worker_output is None:
+        write_durations(_DURATIONS, Path(record))
     bases, labs, prefixes = _others()
     sockets = live_shim_sockets() if IS_ROOT else set()
     left = left_by_session(_residue(), _BEFORE,
@@ -144,6 +193,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(text)
         else:
             print(text)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """A pytest-xdist worker ended: add its security figure to the controller's."""
+    figure = getattr(node, "workeroutput", {}).get("security_figure")
+    if figure:
+        FIGURE.merge(figure)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURE.tried:
+        terminalreporter.write_sep("=", "security figure")
+        for line in FIGURE.lines():
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

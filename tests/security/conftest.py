@@ -1,4 +1,5 @@
-"""Security test fixtures: a victim tree, a registry for hostile images, one lab, the figure."""
+"""Security test fixtures: a victim tree, a registry for hostile images, one lab (the figure is
+printed by tests/conftest.py, which a pytest-xdist controller loads too)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,7 @@ from nodelab.lab.lab import Lab
 from tests.conftest import one_node_lab
 from tests.controlplane.apiserver import RunningApiServer, running_apiserver
 
-from .victim import FIGURE, make_victim
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if FIGURE.tried:
-        terminalreporter.write_sep("=", "security figure")
-        for line in FIGURE.lines():
-            terminalreporter.write_line(line)
+from .victim import make_victim
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 Snapshot = dict[str, tuple[object, ...]]
 
@@ -80,6 +82,15 @@ class Figure:
     def record(self, area: str, changed: list[str]) -> None:
         self.tried[area] = self.tried.get(area, 0) + 1
         self.host_changes += changed
+
+    def merge(self, other: Mapping[str, Any]) -> None:
+        """Add another process's figure (a pytest-xdist worker's `as_dict()`)."""
+        for area, count in other["tried"].items():
+            self.tried[area] = self.tried.get(area, 0) + count
+        self.host_changes += other["host_changes"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tried": dict(self.tried), "host_changes": list(self.host_changes)}
 
     def lines(self) -> list[str]:
         total = sum(self.tried.values())
