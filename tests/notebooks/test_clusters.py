@@ -86,18 +86,12 @@ def test_a_notebook_runs_solved_on_a_joined_cluster(notebook: str, foreign_kubec
     assert f"using lab {joined_lab} (joined to https://" in text
 
 
-@pytest.mark.parametrize("notebook", ["01-node-registration", "04-probes-and-restarts",
-                                      "05-cgroup-limits", "07-the-whole-node",
-                                      "08-break-and-fix"])
-def test_a_node1_notebook_runs_solved_on_a_two_node_lab(notebook: str, tmp_path: Path) -> None:
-    """The README brings the default lab up with `--nodes 2` and `scripts/setup course` keeps
-    a lab's nodes: 04 reads the crash pod's logs through node1's kubelet and its log file
-    under node1's state, 07 follows its Deployment's pods through node1's runtime, CNI state
-    and rules (and predicts a third replica Pending once node1 is cordoned), 08 breaks node1
-    (its runtime, its CNI config) under Deployments that must start pods there, so their pods
-    must run there whatever the scheduler would choose (they went to node2, the emptier one,
-    and the notebooks stopped). A pod bound to node1 that requests most of its CPU makes node2
-    the scheduler's choice for any other."""
+@pytest.fixture(scope="module")
+def node1_lab() -> Iterator[str]:
+    """One two-node lab for the node1 notebooks, run on it in the course's order, as a learner
+    runs them on the README's `--nodes 2` lab (each notebook resets what it makes). A pod
+    bound to node1 that requests most of its CPU makes node2 the scheduler's choice for any
+    other pod."""
     name = unique_lab_name()
     try:
         lab = Lab.up(name, nodes=2)
@@ -108,11 +102,26 @@ def test_a_node1_notebook_runs_solved_on_a_two_node_lab(notebook: str, tmp_path:
         subprocess.run([str(Path(sys.executable).parent / "kubectl"), "--kubeconfig",
                         str(lab.kubeconfig), "apply", "-f", "-"], input=json.dumps(ballast),
                        text=True, check=True, capture_output=True, timeout=60)
-        out = tmp_path / f"{notebook}.ipynb"
-        run(notebook, out, lab_name=name)
-        assert_solved(NOTEBOOKS / f"{notebook}.ipynb", out)
+        yield name
     finally:
         take_down_lab(name)
+
+
+@pytest.mark.parametrize("notebook", ["01-node-registration", "04-probes-and-restarts",
+                                      "05-cgroup-limits", "07-the-whole-node",
+                                      "08-break-and-fix"])
+def test_a_node1_notebook_runs_solved_on_a_two_node_lab(notebook: str, node1_lab: str,
+                                                        tmp_path: Path) -> None:
+    """The README brings the default lab up with `--nodes 2` and `scripts/setup course` keeps
+    a lab's nodes: 04 reads the crash pod's logs through node1's kubelet and its log file
+    under node1's state, 07 follows its Deployment's pods through node1's runtime, CNI state
+    and rules (and predicts a third replica Pending once node1 is cordoned), 08 breaks node1
+    (its runtime, its CNI config) under Deployments that must start pods there, so their pods
+    must run there whatever the scheduler would choose (they went to node2, the emptier one,
+    and the notebooks stopped): the lab's ballast pod on node1 sees to that."""
+    out = tmp_path / f"{notebook}.ipynb"
+    run(notebook, out, lab_name=node1_lab)
+    assert_solved(NOTEBOOKS / f"{notebook}.ipynb", out)
 
 
 @pytest.mark.kind
