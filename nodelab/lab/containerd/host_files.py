@@ -11,7 +11,8 @@ if needed. So, for a containerd lab:
   containerd did: a mark under /run/nodelab/made says so) or `existed` (it was there before)
   as detail; the first record for a path wins, so a second `up` keeps it. Without the mark,
   two labs up at once left the directory behind: the first to go down found the other's
-  sockets in it, and the second had recorded it as `existed`;
+  sockets in it, and the second had recorded it as `existed`. The mark stays when the
+  directory goes (another containerd may make it again for its next shim);
 - `down` reads each task's `address` file under the lab's containerd state
   (`io.containerd.runtime.v2.task/<namespace>/<id>/address`) before it ends the shims, unlinks
   those sockets once they are ended (a SIGKILLed shim leaves its socket), then removes the
@@ -33,24 +34,28 @@ HOST_DIRS = (CONTAINERD_RUN, SOCKET_ROOT)  # parents first
 TASK_DIR = "io.containerd.runtime.v2.task"
 
 
-MADE_MARKS = Path("/run/nodelab/made")  # a tmpfs: a mark per host dir nodelab's containerd made
+# A tmpfs (gone at reboot): a mark per host dir a lab's or test's containerd made since boot.
+MADE_MARKS = Path("/run/nodelab/made")
 
 
 def made_mark(path: Path) -> Path:
     return MADE_MARKS / str(path).strip("/").replace("/", "-")
 
 
-def how_made(exists: bool, marked: bool) -> str:
-    """`made` for a directory that is not there yet, or that another lab's or test's
-    containerd made (its mark is there: the last one to leave removes it); `existed` for one
-    that was there before any of them (the host's containerd)."""
-    return "made" if not exists or marked else "existed"
+def how_made(exists: bool, marked: bool, host_containerd: bool) -> str:
+    """`made` for a directory that is not there yet, or that a lab's or test's containerd made
+    (its mark is there) while no containerd of the host's own runs; `existed` for the host's.
+    The mark stays when the directory goes: a containerd that still runs may make it again
+    for its next shim, and the one that starts next must still count it as nodelab's."""
+    return "made" if not exists or (marked and not host_containerd) else "existed"
 
 
 def host_dirs_before_start() -> list[tuple[Path, str]]:
     """Each directory containerd's shims will use outside the lab, `made` or `existed`; each
-    one `made` is marked as nodelab's until `remove_made_dirs` removes it."""
-    found = [(path, how_made(path.is_dir(), made_mark(path).exists())) for path in HOST_DIRS]
+    one `made` is marked as nodelab's."""
+    host = host_containerd_running()
+    found = [(path, how_made(path.is_dir(), made_mark(path).exists(), host))
+             for path in HOST_DIRS]
     for path, how in found:
         if how == "made":
             MADE_MARKS.mkdir(parents=True, exist_ok=True)
@@ -116,8 +121,6 @@ def remove_made_dirs(made: list[Path]) -> None:
     for path in sorted(made, key=lambda p: len(p.parts), reverse=True):
         with contextlib.suppress(OSError):  # not empty (another containerd), or gone
             path.rmdir()
-        if not path.exists():
-            made_mark(path).unlink(missing_ok=True)
 
 
 def host_containerd_running() -> bool:
