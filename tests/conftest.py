@@ -20,6 +20,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +32,7 @@ from nodelab.host.processes import ProcessId
 from nodelab.lab.claims import Claim
 from nodelab.lab.containerd.host_files import live_shim_sockets
 from nodelab.lab.lab import Lab, take_down_lab
-from tests.distribution import add_duration, group_items, write_durations
+from tests.distribution import add_duration, group_items, group_of_item, write_durations
 from tests.security.victim import FIGURE
 
 IS_ROOT = os.geteuid() == 0
@@ -135,6 +136,16 @@ def _wide_fixtures(item: pytest.Item) -> list[str]:
             and defs[-1].baseid not in ("", "tests")]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse `-n` without `--dist loadgroup`: xdist's other modes split a module's tests
+    across workers, and a module's tests share its labs and may depend on their order."""
+    if getattr(config.option, "numprocesses", None) and \
+            getattr(config.option, "dist", "no") != "loadgroup":
+        raise pytest.UsageError("run the suite on workers with `-n N --dist loadgroup "
+                                "--no-loadscope-reorder` (as scripts/setup test does): "
+                                "tests/distribution.py keeps each module on one worker")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--record-durations", metavar="PATH", default=None,
                      help="write each test module's seconds (setup, call and teardown) to PATH as "
@@ -159,24 +170,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if grouping:
         group_items(items, _wide_fixtures)
     yield
-    if grouping and items and "@" not in items[0].nodeid:
+    if grouping and items and not items[0].nodeid.endswith(
+            "@" + group_of_item(items[0])):
         raise pytest.UsageError(
             "pytest-xdist ignored the work groups (--dist loadgroup): the installed pytest and "
             "pytest-xdist do not work together (pytest-dev/pytest-xdist#1386); pyproject.toml "
             "pins pytest below 9.2 for it")
 
 
+def _left() -> list[str]:
+    """What this session left: residue new since it started and not another live session's.
+    Seen twice, a second apart, with the other sessions read again: a lab another session
+    (a pytest-xdist worker beside this one) was bringing up or taking down at the first look
+    is not this session's."""
+    def look() -> set[str]:
+        bases, labs, prefixes = _others()
+        sockets = live_shim_sockets() if IS_ROOT else set()
+        return set(left_by_session(_residue(), _BEFORE,
+                                   lambda r: foreign(r, bases, labs, sockets, prefixes)))
+
+    first = look()
+    if not first:
+        return []
+    time.sleep(1)
+    return sorted(first & look())
+
+
+_WORKERS_LEFT: list[str] = []  # what the pytest-xdist workers' sessions left (the controller)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     worker_output = getattr(session.config, "workeroutput", None)
-    if worker_output is not None:  # a pytest-xdist worker: the controller prints the figure
-        worker_output["security_figure"] = FIGURE.as_dict()
     record = session.config.getoption("--record-durations")
     if record and worker_output is None:
         write_durations(_DURATIONS, Path(record))
-    bases, labs, prefixes = _others()
-    sockets = live_shim_sockets() if IS_ROOT else set()
-    left = left_by_session(_residue(), _BEFORE,
-                           lambda r: foreign(r, bases, labs, sockets, prefixes))
+    left = _left()
     if not left:
         # The session's state base: every lab in it is down; what is left is bookkeeping.
         shutil.rmtree(_STATE_BASE, ignore_errors=True)
@@ -184,6 +212,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             from nodelab.lab.claims import release
 
             release(_CLAIM)
+    if worker_output is not None:
+        # a pytest-xdist worker: its exit status is not the run's, the controller reports
+        worker_output["security_figure"] = FIGURE.as_dict()
+        worker_output["residue"] = left
+        return
+    left = sorted({*left, *_WORKERS_LEFT})
     if left:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -197,10 +231,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
-    """A pytest-xdist worker ended: add its security figure to the controller's."""
-    figure = getattr(node, "workeroutput", {}).get("security_figure")
-    if figure:
-        FIGURE.merge(figure)
+    """A pytest-xdist worker ended: add its security figure and its residue to the
+    controller's."""
+    output = getattr(node, "workeroutput", {})
+    if output.get("security_figure"):
+        FIGURE.merge(output["security_figure"])
+    _WORKERS_LEFT.extend(output.get("residue", []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -90,6 +90,12 @@ def group_items(items: list[pytest.Item], wide_fixtures: Callable[[pytest.Item],
     items.sort(key=lambda item: rank[group_of[module_of(item.nodeid)]])
 
 
+def group_of_item(item: pytest.Item) -> str:
+    """The work group `group_items` gave `item` ("" for none)."""
+    mark = item.get_closest_marker("xdist_group")
+    return str(mark.kwargs.get("name", "")) if mark else ""
+
+
 def module_of(nodeid: str) -> str:
     """The module part of a test's node id (xdist's `@group` suffix and all)."""
     return nodeid.split("::")[0].split("@")[0]
@@ -102,5 +108,8 @@ def add_duration(record: dict[str, float], nodeid: str, seconds: float) -> None:
 
 
 def write_durations(record: Mapping[str, float], path: Path) -> None:
-    path.write_text(json.dumps({m: round(s, 1) for m, s in sorted(record.items())}, indent=0)
-                    + "\n")
+    """Write each module's seconds into `path`, over what it held for those modules (a run
+    of part of the suite keeps the others' figures)."""
+    known = json.loads(path.read_text()) if path.exists() else {}
+    merged = {**known, **{m: round(s, 1) for m, s in record.items()}}
+    path.write_text(json.dumps(dict(sorted(merged.items())), indent=0) + "\n")

@@ -78,3 +78,10 @@ def test_recorded_durations_sum_each_modules_phases(tmp_path: Path) -> None:
     add_duration(record, "tests/a.py::t@tests/a.py", 2.0)
     write_durations(record, tmp_path / "d.json")
     assert (tmp_path / "d.json").read_text() == '{\n"tests/a.py": 2.0,\n"tests/b.py": 1.8\n}\n'
+
+
+def test_a_partial_run_keeps_the_other_modules_figures(tmp_path: Path) -> None:
+    (tmp_path / "d.json").write_text('{"tests/a.py": 2.0, "tests/c.py": 9.0}')
+    write_durations({"tests/a.py": 3.0, "tests/b.py": 1.0}, tmp_path / "d.json")
+    assert (tmp_path / "d.json").read_text() == \
+        '{\n"tests/a.py": 3.0,\n"tests/b.py": 1.0,\n"tests/c.py": 9.0\n}\n'
