@@ -6,6 +6,7 @@ session starting meanwhile waits instead of taking the lab down under the test's
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,8 @@ def test_the_labs_of_a_killed_session_are_taken_down() -> None:
         assert child.stdout.readline() == "ready\n"
     except BaseException:
         kill(child)
+        reap_abandoned()  # its lab, if it got that far, and the base
+        shutil.rmtree(base, ignore_errors=True)
         raise
     with reaping():  # nobody else reaps from the kill until this test has
         kill(child)

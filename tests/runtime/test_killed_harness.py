@@ -64,7 +64,8 @@ def test_a_killed_harness_is_reaped(registry: LocalRegistry, tmp_path: Path) -> 
 
         def left() -> set[str]:
             """This harness's namespaces and cgroups, and the mounts under its directory."""
-            return ({r for r in residue() if prefix in r}
+            return ({r for r in residue() if f"{prefix}-" in r or f"/{prefix}/" in r
+                     or r.endswith(f"/{prefix}")}  # not a lab's `nlt<name>-node1` beside it
                     | {f"mount {p}" for p in mounts_under(tmp_path)})
 
         made = left()
