@@ -33,6 +33,7 @@ from nodelab.lab.preconditions import (
     IPVS_MODE,
     check_node_count,
     check_privileges,
+    check_socket_path,
     refuse_ipvs_mode,
 )
 from nodelab.lab.registry.daemon import StartRegistry
@@ -141,6 +142,8 @@ class Lab(LabScripting, LabSettingsChanges):
             check_node_count(nodes)
         check_privileges(f"bring lab {name} up")
         paths = LabPaths.for_lab(name, base)
+        check_socket_path(paths.cri_socket(names.node(nodes or DEFAULT_NODES)),
+                          runtime or DEFAULT_RUNTIME)  # before the lock makes the lab's dir
         say = progress or _quiet
         with locked(paths):
             description = LabDescription.load(paths.description)
