@@ -138,7 +138,11 @@ def _wide_fixtures(item: pytest.Item) -> list[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse `-n` without `--dist loadgroup`: xdist's other modes split a module's tests
-    across workers, and a module's tests share its labs and may depend on their order."""
+    across workers, and a module's tests share its labs and may depend on their order. Note
+    where `--record-durations` writes (the controller of a run on workers sees every report)."""
+    record = config.getoption("--record-durations")
+    if record and not hasattr(config, "workerinput"):
+        _RECORDING.append(Path(record))
     if getattr(config.option, "numprocesses", None) and \
             getattr(config.option, "dist", "no") != "loadgroup":
         raise pytest.UsageError("run the suite on workers with `-n N --dist loadgroup "
@@ -153,10 +157,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 _DURATIONS: dict[str, float] = {}
+_RECORDING: list[Path] = []  # where --record-durations writes, in the process that writes it
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    add_duration(_DURATIONS, report.nodeid, report.duration)
+    if _RECORDING:
+        add_duration(_DURATIONS, report.nodeid, report.duration)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -201,9 +207,8 @@ _WORKERS_LEFT: list[str] = []  # what the pytest-xdist workers' sessions left (t
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     worker_output = getattr(session.config, "workeroutput", None)
-    record = session.config.getoption("--record-durations")
-    if record and worker_output is None:
-        write_durations(_DURATIONS, Path(record))
+    for path in _RECORDING:
+        write_durations(_DURATIONS, path)
     left = _left()
     if not left:
         # The session's state base: every lab in it is down; what is left is bookkeeping.
