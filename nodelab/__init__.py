@@ -13,13 +13,18 @@ The public face is small:
 Everything else lives in the component packages (`host`, `oci`, `cni`, `runtime`, `kube`,
 `kubelet`, `proxy`, `controlplane`, `podnet`, `lab`, `widgets`); see docs/architecture.md.
 The names are imported on first use (PEP 562), so the node daemons, which import only their
-own component, do not pay for the lab harness at start-up.
+own component, do not pay for the lab harness at start-up. For the same reason a few costly
+third-party modules are imported at their first use (`nodelab.deferred_imports`).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from nodelab.deferred_imports import IRI_SYNTAX, defer
+
+defer(*IRI_SYNTAX)
 
 if TYPE_CHECKING:
     from nodelab.errors import NodelabError
