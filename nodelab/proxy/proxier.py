@@ -23,6 +23,7 @@ never has both.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -47,6 +48,8 @@ from nodelab.proxy.nftables.apply import (
 )
 from nodelab.proxy.nftables.plan import NftPlan, render_nftables
 from nodelab.proxy.node_namespace import NodeNamespace
+
+log = logging.getLogger(__name__)
 
 MODES = ("iptables", "nftables")
 FULL_SYNC_PERIOD = 3600.0
@@ -224,7 +227,10 @@ class Proxier:
         record = self._record(plan, decision, error, start, rendered, applied)
         self.metrics.record(record)
         if self.metrics_path is not None:
-            self.metrics.write(self.metrics_path)
+            try:
+                self.metrics.write(self.metrics_path)
+            except OSError as exc:  # e.g. the filesystem is full: the rules are what counts
+                log.warning("sync metrics not written to %s: %s", self.metrics_path, exc)
         if error is not None:
             raise error
         return record

@@ -93,13 +93,15 @@ def test_a_full_state_filesystem_is_a_clear_error_and_corrupts_nothing(
             api.create_namespaced_config_map("default", {"metadata": {"name": "full"}})
         assert refused.value.status in (500, 507)
         assert "full" in str(refused.value.body)
-        assert lab.status().healthy, "what runs keeps running"
+        status = lab.status()
+        assert status.healthy, f"what runs keeps running:\n{status.render()}"
 
         filler.unlink()
         files = state_files(lab)
         assert Ledger(lab.paths.ledger).entries()[:len(ledger)] == ledger
         Lab.up(name, base=small_state_fs, progress=lambda _m: None)
-        assert lab.status().healthy
+        status = lab.status()
+        assert status.healthy, status.render()
         assert state_files(lab).keys() == files.keys()
         assert {p.metadata.name for p in api.list_namespaced_pod("default").items} == {"before"}
         kubectl(lab, "run", "after", f"--image={lab.images.ref('busybox')}", "--",

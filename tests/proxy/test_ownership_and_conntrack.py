@@ -159,3 +159,18 @@ def test_sync_metrics_are_written_for_views(lab: NodeLab, tmp_path: Path) -> Non
         assert data["last_partial"]["duration_seconds"] > 0
     finally:
         proxier.remove_rules()
+
+
+def test_a_metrics_file_that_cannot_be_written_does_not_fail_the_sync(
+        lab: NodeLab, tmp_path: Path) -> None:
+    """As on a full state filesystem: the metrics are for views, the rules are the proxy's job
+    (a raise here ended the proxy process; tests/faults/test_state_disk_full.py saw it)."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    proxier = Proxier(NODE, "nftables", lab.node, metrics_path=blocker / "proxy-metrics.json")
+    try:
+        record = proxier.sync(web(*WEB_IPS))
+        assert record.ok and record.rules_total == 8
+        assert "10.96.0.10" in sh(lab, "nft", "list", "table", "ip", "kube-proxy")
+    finally:
+        proxier.remove_rules()
