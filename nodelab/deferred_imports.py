@@ -1,17 +1,21 @@
 """Third-party modules that cost much to import and are seldom used, imported at first use.
 
-Every nodelab process that imports the official Kubernetes client (the kubelet, kube-proxy,
-podnet, the controllers, `nodelab` commands, a notebook's kernel) walks this chain:
-`kubernetes` imports its dynamic client, which imports `kubernetes_validate`, which imports
-`jsonschema`, whose format checks import `rfc3987_syntax` when it is installed (JupyterLab's
-jupyter-events installs it). `rfc3987_syntax` builds about thirty Earley parsers when imported:
-about 0.9 s of CPU in each process, for an "iri" format check that nodelab never makes
-(python-jsonschema/jsonschema#1428; docs/performance.md, session 14).
+Every process that imports the official Kubernetes client (a notebook's kernel, a `nodelab`
+command, a test worker; the node daemons do not, tests/test_daemon_imports.py) walks this
+chain: `kubernetes` imports its dynamic client, which imports `kubernetes_validate`, which
+imports `jsonschema`, whose format checks import `rfc3987_syntax` when it is installed
+(JupyterLab's jupyter-events installs it). `rfc3987_syntax` builds about thirty Earley parsers
+when imported: 0.9 s of CPU in each such process, for the "iri" and "iri-reference" checks
+that nodelab never makes (python-jsonschema/jsonschema#1428; docs/performance.md, session 14).
+When jsonschema takes the lazy fork `rfc3987-syntax2` (its PR #1521), this can go.
 
 `defer` puts a stand-in module in `sys.modules`. The names a caller takes from the module at
 import time (`from rfc3987_syntax import is_valid_syntax`) are small functions that import the
 real module on their first call and hand the call on; any other attribute imports it at once.
-So nothing behaves differently: the check is there and exact, it is only built when first used.
+The checks are there and give the real module's answers, only built when first used. What
+differs: the stand-in is not the module object (a patch set on it does not reach the real
+one), and it is made only when the module's own imports (`needs`) are installed, so that a
+caller that skips the module on ImportError still does so at import time.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-# The module and the functions jsonschema takes from it when jsonschema is imported.
-IRI_SYNTAX = ("rfc3987_syntax", ("is_valid_syntax",))
+# The module, the functions jsonschema takes from it at its import, and what it imports.
+IRI_SYNTAX = ("rfc3987_syntax", ("is_valid_syntax",), ("lark",))
 
+# Held across the real import: two threads' first calls must not both drop the stand-in.
 _lock = threading.RLock()
 
 
@@ -34,7 +39,12 @@ class _StandIn(types.ModuleType):
     """Stands in `sys.modules` for a module not imported yet."""
 
     def __getattr__(self, attribute: str) -> Any:
+        if attribute == "__path__":  # not a package (a package's is set): as the real module
+            raise AttributeError(attribute)
         return getattr(_real(self.__name__), attribute)
+
+    def __dir__(self) -> list[str]:
+        return dir(_real(self.__name__))
 
 
 def _real(name: str) -> types.ModuleType:
@@ -42,7 +52,13 @@ def _real(name: str) -> types.ModuleType:
     with _lock:
         if isinstance(sys.modules.get(name), _StandIn):
             del sys.modules[name]
-        return importlib.import_module(name)
+        real = importlib.import_module(name)
+        # submodules imported through the stand-in's __path__ before the first use
+        for full, module in list(sys.modules.items()):
+            parent, _, child = full.rpartition(".")
+            if parent == name and not hasattr(real, child):
+                setattr(real, child, module)
+        return real
 
 
 def _forwarder(name: str, function: str) -> Callable[..., Any]:
@@ -50,16 +66,17 @@ def _forwarder(name: str, function: str) -> Callable[..., Any]:
         return getattr(_real(name), function)(*args, **kwargs)
 
     forward.__name__ = forward.__qualname__ = function
+    forward.__module__ = name
     return forward
 
 
-def defer(name: str, functions: tuple[str, ...]) -> bool:
+def defer(name: str, functions: tuple[str, ...], needs: tuple[str, ...] = ()) -> bool:
     """Stand in for the top-level module `name` until first use; False if it is already
-    imported or not installed (then nothing changes)."""
+    imported, or it or one of `needs` is not installed (then nothing changes)."""
     if name in sys.modules:
         return False
     spec = importlib.util.find_spec(name)
-    if spec is None:
+    if spec is None or any(importlib.util.find_spec(need) is None for need in needs):
         return False
     stand_in = _StandIn(name)
     # What the import system and `inspect.getmodule` read, answered without importing the

@@ -27,7 +27,8 @@ import json, sys
 import jsonschema
 checker = jsonschema.Draft7Validator.FORMAT_CHECKER
 print(json.dumps({{"lark_before": "lark" in sys.modules,
-                  "answers": [checker.conforms(iri, "iri") for iri in {IRIS!r}],
+                  "answers": [checker.conforms(iri, check) for iri in {IRIS!r}
+                              for check in ("iri", "iri-reference")],
                   "lark_after": "lark" in sys.modules}}))
 """
 
@@ -96,6 +97,36 @@ def test_a_deferred_module_is_imported_once_at_first_use(costly_module: tuple[st
     assert imports(count) == 1
 
 
+def test_a_submodule_imported_before_first_use_is_on_the_real_module(
+        costly_module: tuple[str, Path]) -> None:
+    name, count = costly_module
+    defer(name, ("double",))
+    namespace: dict[str, object] = {}
+    exec(f"import {name}.part", namespace)
+    assert imports(count) == 0
+    assert sys.modules[name].double(2) == 4
+    assert sys.modules[name].part.PART == "part"
+
+
+def test_a_single_file_module_is_not_imported_by_from_import(tmp_path: Path) -> None:
+    name = f"nodelab_test_single_{tmp_path.name.replace('-', '_')}"
+    count = tmp_path / "imports"
+    (tmp_path / f"{name}.py").write_text(
+        f"with open({str(count)!r}, 'a') as f:\n    f.write('x')\n"
+        "def double(x):\n    return 2 * x\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        assert defer(name, ("double",)) is True
+        namespace: dict[str, object] = {}
+        exec(f"from {name} import double", namespace)
+        assert imports(count) == 0
+        assert namespace["double"](3) == 6  # type: ignore[operator]
+        assert imports(count) == 1
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(name, None)
+
+
 def test_any_other_attribute_imports_it(costly_module: tuple[str, Path]) -> None:
     name, count = costly_module
     defer(name, ("double",))
@@ -110,3 +141,13 @@ def test_nothing_changes_for_a_module_imported_already_or_not_installed(name: st
     before = sys.modules.get(name)
     assert defer(name, ("loads",)) is False
     assert sys.modules.get(name) is before
+
+
+def test_no_stand_in_when_what_the_module_imports_is_not_installed(
+        costly_module: tuple[str, Path]) -> None:
+    """A caller that skips the module on ImportError (jsonschema does) must still see that at
+    its own import, not at its first check."""
+    name, count = costly_module
+    assert defer(name, ("double",), needs=("nodelab_test_no_such_module",)) is False
+    assert name not in sys.modules
+    assert imports(count) == 0

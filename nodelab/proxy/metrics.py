@@ -81,8 +81,12 @@ class ProxyMetrics:
     def write(self, path: Path) -> None:
         """Write `to_dict()` as JSON, atomically (readers never see half a file)."""
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # e.g. half written on a full filesystem
+            raise
 
 
 def read_metrics(path: Path) -> dict[str, Any]:

@@ -49,7 +49,7 @@ from nodelab.proxy.nftables.apply import (
 from nodelab.proxy.nftables.plan import NftPlan, render_nftables
 from nodelab.proxy.node_namespace import NodeNamespace
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("nodelab.proxy")
 
 MODES = ("iptables", "nftables")
 FULL_SYNC_PERIOD = 3600.0
@@ -199,7 +199,8 @@ class Proxier:
         """Bring the kernel in line with `state`; return this sync's record.
 
         A failed apply leaves the old rules in place (restore and nft are atomic), is recorded
-        with its error and makes the next sync a full one; it raises the apply error.
+        with its error and makes the next sync a full one; it raises the apply error. A metrics
+        file that cannot be written (a full filesystem) is logged, not raised.
         """
         start = time.monotonic()
         decision = self._decide(force_full)

@@ -162,7 +162,7 @@ def test_sync_metrics_are_written_for_views(lab: NodeLab, tmp_path: Path) -> Non
 
 
 def test_a_metrics_file_that_cannot_be_written_does_not_fail_the_sync(
-        lab: NodeLab, tmp_path: Path) -> None:
+        lab: NodeLab, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """As on a full state filesystem: the metrics are for views, the rules are the proxy's job
     (a raise here ended the proxy process; tests/faults/test_state_disk_full.py saw it)."""
     blocker = tmp_path / "not-a-directory"
@@ -171,6 +171,7 @@ def test_a_metrics_file_that_cannot_be_written_does_not_fail_the_sync(
     try:
         record = proxier.sync(web(*WEB_IPS))
         assert record.ok and record.rules_total == 8
+        assert any("sync metrics not written" in r.getMessage() for r in caplog.records)
         assert "10.96.0.10" in sh(lab, "nft", "list", "table", "ip", "kube-proxy")
     finally:
         proxier.remove_rules()
