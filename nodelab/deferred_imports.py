@@ -49,15 +49,18 @@ class _StandIn(types.ModuleType):
 
 def _real(name: str) -> types.ModuleType:
     """The real module `name`, imported now if only its stand-in is in `sys.modules`."""
+    module = sys.modules.get(name)
+    if module is not None and not isinstance(module, _StandIn):
+        return module  # every call after the first
     with _lock:
         if isinstance(sys.modules.get(name), _StandIn):
             del sys.modules[name]
         real = importlib.import_module(name)
         # submodules imported through the stand-in's __path__ before the first use
-        for full, module in list(sys.modules.items()):
+        for full, submodule in list(sys.modules.items()):
             parent, _, child = full.rpartition(".")
             if parent == name and not hasattr(real, child):
-                setattr(real, child, module)
+                setattr(real, child, submodule)
         return real
 
 
